@@ -1,0 +1,16 @@
+"""wsside: Python WebSocket back ends for Vite dev servers.
+
+Declare endpoints with `Handler` in any `.py` file of the handlers folder (default `ws/`).
+"""
+
+from .closecodes import CloseCode
+from .connection import Connection
+from .handler import Broadcast, Deflate, Handler, Response
+from .request import Request
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Handler", "Connection", "Request", "Response", "Broadcast", "Deflate", "CloseCode",
+    "__version__",
+]

@@ -1,0 +1,58 @@
+"""Close codes: the standard names, and the one place that says which codes are valid."""
+
+from __future__ import annotations
+
+import enum
+
+__all__ = ["CloseCode", "check_close", "is_valid_code"]
+
+MAX_REASON_BYTES = 123
+
+
+class CloseCode(enum.IntEnum):
+    """Close codes of RFC 6455 §7.4.1 and the IANA registry."""
+
+    NORMAL_CLOSURE = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002
+    UNSUPPORTED_DATA = 1003
+    NO_STATUS_RECEIVED = 1005  # reserved: never on the wire
+    ABNORMAL_CLOSURE = 1006  # reserved: never on the wire
+    INVALID_FRAME_PAYLOAD_DATA = 1007
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
+    MANDATORY_EXTENSION = 1010
+    INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
+    BAD_GATEWAY = 1014
+    TLS_HANDSHAKE = 1015  # reserved: never on the wire
+
+
+_WIRE_CODES = frozenset(range(1000, 1015)) - {1004, 1005, 1006}
+
+
+def is_valid_code(code: int) -> bool:
+    """True for a code allowed in a close frame, sent or received: 1000-1014 minus 1004-1006,
+    or 3000-4999. A peer that sends any other code gets 1002 (Protocol Error)."""
+    return code in _WIRE_CODES or 3000 <= code <= 4999
+
+
+def check_close(code: int, reason: str | bytes = "") -> bytes:
+    """Validate a close code and reason before sending; return the reason as UTF-8.
+
+    Raises ValueError naming what is wrong, so a bad `conn.close(...)` fails in the caller
+    instead of leaving a half-closed socket behind.
+    """
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise ValueError(f"close code must be an int, got {type(code).__name__}")
+    if not is_valid_code(code):
+        raise ValueError(
+            f"invalid close code {code}: use 1000-1014 (except 1004-1006) or 3000-4999"
+        )
+    raw = reason.encode("utf-8") if isinstance(reason, str) else bytes(reason)
+    if len(raw) > MAX_REASON_BYTES:
+        raise ValueError(f"close reason is {len(raw)} bytes; the limit is {MAX_REASON_BYTES}")
+    if isinstance(reason, (bytes, bytearray)):
+        raw.decode("utf-8")  # raises UnicodeDecodeError (a ValueError) for bad bytes
+    return raw

@@ -1,0 +1,41 @@
+"""The one place that turns Python values into WebSocket payloads and back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["encode", "decode_text", "OP_TEXT", "OP_BINARY"]
+
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_loads = json.loads
+_JSON_TYPES = (dict, list, tuple, int, float, bool, type(None))
+
+
+def encode(data: Any) -> tuple[int, bytes]:
+    """(opcode, payload) for `data`: JSON text for dict/list/numbers/bool/None, text for str,
+    binary for bytes-like. Anything else raises TypeError in the caller."""
+    if isinstance(data, str):
+        return OP_TEXT, data.encode("utf-8")
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return OP_BINARY, bytes(data)
+    if isinstance(data, _JSON_TYPES):
+        try:
+            return OP_TEXT, _dumps(data).encode("utf-8")
+        except ValueError as exc:  # NaN/Infinity have no JSON spelling
+            raise TypeError(f"cannot send {data!r} as JSON: {exc}") from None
+    raise TypeError(
+        f"cannot send a {type(data).__name__}: send a dict, list, number, bool, None, "
+        "str or bytes (convert other objects first)"
+    )
+
+
+def decode_text(text: str) -> Any:
+    """The parsed JSON value of a text frame, or the string itself when it is not JSON."""
+    try:
+        return _loads(text)
+    except ValueError:
+        return text

@@ -1,0 +1,31 @@
+"""Status events printed for a person, when the sidecar runs standalone (`wsside serve`)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+__all__ = ["ConsoleReporter"]
+
+
+class ConsoleReporter:
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        where = f"{event.get('file')}:{event.get('line')}" if event.get("file") else ""
+        if kind in ("load_error", "runtime_error"):
+            context = event.get("callback") or "import"
+            self._print(f"wsside: {kind.replace('_', ' ')} in {context} at {where}\n"
+                        f"{event.get('traceback', event.get('message'))}")
+        elif kind in ("loaded", "reloaded"):
+            patterns = ", ".join(event.get("patterns", [])) or "no handlers"
+            self._print(f"wsside: {kind} {event['file']} ({patterns}) in {event.get('ms')} ms")
+        elif kind == "removed":
+            self._print(f"wsside: removed {event['file']}")
+        elif kind == "log":
+            self._print(f"wsside: {event.get('message')}")
+
+    def _print(self, text: str) -> None:
+        print(text.rstrip("\n"), file=self.stream, flush=True)

@@ -1,0 +1,67 @@
+"""Status events: what the sidecar tells whoever supervises it (the shim, or the console).
+
+Events are plain dicts with a `type`: `ready`, `loaded`, `reloaded`, `load_error`,
+`runtime_error`, `closed`, `log`. Errors carry `file`, `line`, `message` and `traceback`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from types import TracebackType
+from typing import Any, Callable
+
+__all__ = ["subscribe", "unsubscribe", "emit", "error_event", "logger"]
+
+logger = logging.getLogger("wsside")
+_subscribers: list[Callable[[dict[str, Any]], None]] = []
+
+
+def subscribe(fn: Callable[[dict[str, Any]], None]) -> None:
+    _subscribers.append(fn)
+
+
+def unsubscribe(fn: Callable[[dict[str, Any]], None]) -> None:
+    if fn in _subscribers:
+        _subscribers.remove(fn)
+
+
+def emit(event: dict[str, Any]) -> None:
+    """Deliver an event to every subscriber; a failing subscriber is logged, never raised."""
+    for fn in tuple(_subscribers):
+        try:
+            fn(event)
+        except Exception:  # noqa: BLE001 - reporting must never break serving
+            logger.exception("wsside: status subscriber failed")
+
+
+def error_event(
+    kind: str, exc: BaseException, *, files: tuple[str, ...] = (), **fields: Any
+) -> dict[str, Any]:
+    """An error event located at the innermost traceback frame inside one of `files`
+    (the user's handler files), else at the innermost frame; SyntaxErrors use their own spot."""
+    file, line, column = _locate(exc, files)
+    return {
+        "type": kind,
+        "message": f"{type(exc).__name__}: {exc}",
+        "file": file,
+        "line": line,
+        "column": column,
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        **fields,
+    }
+
+
+def _locate(exc: BaseException, files: tuple[str, ...]) -> tuple[str | None, int | None, int | None]:
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return exc.filename, exc.lineno, exc.offset
+    wanted = {os.path.realpath(f) for f in files}
+    best: tuple[str | None, int | None, int | None] = (None, None, None)
+    tb: TracebackType | None = exc.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if not wanted or os.path.realpath(name) in wanted:
+            best = (name, tb.tb_lineno, None)
+        tb = tb.tb_next
+    return best

@@ -1,0 +1,238 @@
+"""Declarations: what an endpoint is and how it behaves. Nothing here touches a socket.
+
+A `Handler` is created at import time of a handler file. The runtime attaches a hub (its open
+connections and rooms) to it when the file is loaded; on hot reload the hub moves to the new
+declaration, so open connections keep their rooms and metadata and reach the new code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Union
+
+from .pattern import Pattern
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .rooms import Hub
+
+__all__ = ["Handler", "Deflate", "Response", "Broadcast"]
+
+MiB = 1024 * 1024
+Callback = Callable[..., Any]
+Match = Union[Callable[..., Any], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Deflate:
+    """permessage-deflate settings (RFC 7692). Window bits are 8..15.
+
+    `strict=True` refuses (HTTP 400) a client offer that cannot meet these settings;
+    otherwise the closest agreement the offer allows is used.
+    """
+
+    server_no_context_takeover: bool = False
+    client_no_context_takeover: bool = False
+    server_max_window_bits: int = 15
+    client_max_window_bits: int = 15
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("server_max_window_bits", "client_max_window_bits"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 8 <= value <= 15:
+                raise ValueError(f"Deflate({name}={value!r}): expected an int from 8 to 15")
+
+
+@dataclass(frozen=True)
+class Broadcast:
+    """Where a declarative response goes: `room`, or every connection of the handler."""
+
+    room: str | None = None
+    include_self: bool = False
+
+
+@dataclass(frozen=True)
+class Response:
+    """A declarative rule: when `match` fits a message, reply with `response`.
+
+    `match` is `fn(conn, msg) -> bool` or a dict that must be a subset of the parsed message.
+    `response` is a value or `fn(conn, msg)` (sync or async); `None` sends nothing.
+    `broadcast=True` sends to the sender's rooms (sender excluded); a `Broadcast` picks a room.
+    """
+
+    match: Match
+    response: Any
+    broadcast: bool | Broadcast | None = None
+
+    def __post_init__(self) -> None:
+        if not callable(self.match) and not isinstance(self.match, Mapping):
+            raise TypeError("Response(match=...): expected a function or a dict")
+        if self.broadcast is not None and not isinstance(self.broadcast, (bool, Broadcast)):
+            raise TypeError("Response(broadcast=...): expected True, False or Broadcast(...)")
+
+    def matches(self, conn: Connection, msg: Any) -> Any:
+        if isinstance(self.match, Mapping):
+            return isinstance(msg, Mapping) and all(
+                k in msg and msg[k] == v for k, v in self.match.items()
+            )
+        return self.match(conn, msg)
+
+
+# The loader sets this while importing a handler file, to collect the handlers it declares.
+_collector: list[Handler] | None = None
+
+
+class Handler:
+    """One WebSocket endpoint. See README "Handler API" for every option.
+
+    Times are seconds, sizes bytes. Callbacks may be plain functions or coroutine functions,
+    given as keyword arguments or with the decorators of the same name.
+    """
+
+    def __init__(
+        self,
+        pattern: str,
+        *,
+        default_room: str | None = None,
+        heartbeat: float | None = None,
+        inactivity_timeout: float | None = None,
+        per_message_deflate: bool | Deflate = False,
+        subprotocols: Iterable[str] = (),
+        authenticate: bool | str | Callback | None = None,
+        responses: Iterable[Response] = (),
+        transform_raw_data: Callback | None = None,
+        delay: float = 0,
+        max_message_size: int = 16 * MiB,
+        disabled: bool = False,
+        on_connect: Callback | None = None,
+        on_message: Callback | None = None,
+        on_close: Callback | None = None,
+        on_error: Callback | None = None,
+        on_ping: Callback | None = None,
+        on_pong: Callback | None = None,
+    ) -> None:
+        frame = sys._getframe(1)
+        self.file: str = frame.f_code.co_filename
+        self.line: int = frame.f_lineno
+        self.pattern = Pattern(pattern)
+        self.default_room = _opt_str("default_room", default_room)
+        self.heartbeat = _opt_seconds("heartbeat", heartbeat)
+        self.inactivity_timeout = _opt_seconds("inactivity_timeout", inactivity_timeout)
+        if not isinstance(per_message_deflate, (bool, Deflate)):
+            raise TypeError("per_message_deflate: expected True, False or Deflate(...)")
+        self.per_message_deflate: Deflate | None = (
+            Deflate() if per_message_deflate is True else per_message_deflate or None
+        )
+        if isinstance(subprotocols, str):
+            raise TypeError("subprotocols: expected a list of strings, got one string")
+        self.subprotocols = tuple(subprotocols)
+        if not all(isinstance(p, str) and p for p in self.subprotocols):
+            raise TypeError("subprotocols: expected a list of non-empty strings")
+        if not (authenticate in (None, False, True) or isinstance(authenticate, str)
+                or callable(authenticate)):
+            raise TypeError("authenticate: expected True, a header name or a function")
+        self.authenticate = authenticate or None
+        self.responses: list[Response] = []
+        for rule in responses:
+            if not isinstance(rule, Response):
+                raise TypeError("responses: expected a list of Response(...) rules")
+            self.responses.append(rule)
+        self.transform_raw_data = _opt_callable("transform_raw_data", transform_raw_data)
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+            raise ValueError(f"delay: expected seconds >= 0, got {delay!r}")
+        self.delay = float(delay)
+        if isinstance(max_message_size, bool) or not isinstance(max_message_size, int) \
+                or max_message_size <= 0:
+            raise ValueError(f"max_message_size: expected bytes > 0, got {max_message_size!r}")
+        self.max_message_size = max_message_size
+        self.disabled = bool(disabled)
+        given = dict(on_connect=on_connect, on_message=on_message, on_close=on_close,
+                     on_error=on_error, on_ping=on_ping, on_pong=on_pong)
+        self.callbacks: dict[str, Callback | None] = {
+            name: _opt_callable(name, fn) for name, fn in given.items()
+        }
+        self.background_tasks: list[Callback] = []
+        self._hub: Hub | None = None
+        if _collector is not None:
+            _collector.append(self)
+
+    # Decorators: `@chat.on_message` is the same as `Handler(..., on_message=fn)`.
+    def on_connect(self, fn: Callback) -> Callback:
+        """`fn(conn, request)`: after the handshake, with `default_room` already joined."""
+        return self._set("on_connect", fn)
+
+    def on_message(self, fn: Callback) -> Callback:
+        """`fn(conn, data)`: each data message no declarative rule answered, in order."""
+        return self._set("on_message", fn)
+
+    def on_close(self, fn: Callback) -> Callback:
+        """`fn(conn, code, reason, initiated_by_client)`: exactly once per connection."""
+        return self._set("on_close", fn)
+
+    def on_error(self, fn: Callback) -> Callback:
+        """`fn(conn, exc)`: a callback raised; without it the client gets an error frame."""
+        return self._set("on_error", fn)
+
+    def on_ping(self, fn: Callback) -> Callback:
+        """`fn(conn, payload)`: a ping arrived; the callback decides whether to `conn.pong()`."""
+        return self._set("on_ping", fn)
+
+    def on_pong(self, fn: Callback) -> Callback:
+        """`fn(conn, payload)`: a pong arrived."""
+        return self._set("on_pong", fn)
+
+    def _set(self, name: str, fn: Callback) -> Callback:
+        self.callbacks[name] = _opt_callable(name, fn)
+        return fn
+
+    def respond(self, match: Match, response: Any, broadcast: bool | Broadcast | None = None) -> None:
+        """Add a declarative rule; rules are tried in the order they were added."""
+        self.responses.append(Response(match, response, broadcast))
+
+    def background(self, fn: Callback) -> Callback:
+        """Run `async def fn(handler)` while this handler is loaded (e.g. a game tick).
+
+        It starts when the file is loaded and is cancelled when the file is reloaded or removed.
+        """
+        if not inspect.iscoroutinefunction(fn):
+            raise TypeError("background: expected an async function taking the handler")
+        self.background_tasks.append(fn)
+        return fn
+
+    @property
+    def connections(self) -> tuple[Connection, ...]:
+        """The open connections of this endpoint (empty until the sidecar serves it)."""
+        return self._hub.open_connections() if self._hub else ()
+
+    def broadcast(self, data: Any, room: str | None = None) -> None:
+        """Send to every connection of this endpoint, or to one room of it."""
+        if self._hub is not None:
+            self._hub.broadcast(data, room=room)
+
+    def __repr__(self) -> str:
+        return f"Handler({self.pattern.source!r})"
+
+
+def _opt_callable(name: str, fn: Any) -> Any:
+    if fn is not None and not callable(fn):
+        raise TypeError(f"{name}: expected a function, got {type(fn).__name__}")
+    return fn
+
+
+def _opt_str(name: str, value: Any) -> str | None:
+    if value is None or value is False:
+        return None
+    if not isinstance(value, str) or not value:
+        raise TypeError(f"{name}: expected a non-empty string")
+    return value
+
+
+def _opt_seconds(name: str, value: Any) -> float | None:
+    if value is None or value is False or value == 0:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{name}: expected seconds > 0 (or None to turn it off), got {value!r}")
+    return float(value)

@@ -1,0 +1,63 @@
+"""Import one handler file and collect the `Handler`s it declares."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from . import handler as _handler_module
+from .events import error_event
+from .handler import Handler
+
+__all__ = ["LoadResult", "import_handler_file", "module_name_for"]
+
+
+@dataclass
+class LoadResult:
+    path: Path
+    module: ModuleType | None = None
+    handlers: list[Handler] = field(default_factory=list)
+    error: dict[str, Any] | None = None  # a load_error event, when the import failed
+
+
+def module_name_for(path: Path, root: Path) -> str:
+    rel = path.resolve().relative_to(root.resolve()).with_suffix("")
+    return "wsside_handlers." + ".".join(rel.parts)
+
+
+def import_handler_file(path: Path, root: Path) -> LoadResult:
+    """Execute `path` as a fresh module; the previous module of the same file is untouched
+    when the import fails, so the old version can keep serving."""
+    name = module_name_for(path, root)
+    result = LoadResult(path)
+    collected: list[Handler] = []
+    previous = sys.modules.get(name)
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot import {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        _handler_module._collector = collected
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            _handler_module._collector = None
+    except BaseException as exc:  # noqa: BLE001 - a SystemExit in a handler file is a load error too
+        if previous is not None:
+            sys.modules[name] = previous
+        else:
+            sys.modules.pop(name, None)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        result.error = error_event("load_error", exc, files=(str(path),))
+        if result.error["file"] is None:
+            result.error["file"], result.error["line"] = str(path), 1
+        return result
+    result.module = module
+    result.handlers = collected
+    return result

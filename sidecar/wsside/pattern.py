@@ -1,0 +1,157 @@
+"""Ant-style path patterns: `?`, `*`, `**`, `{name}` and `{name:regex}`.
+
+A pattern is matched segment by segment against the path left after the prefix is stripped,
+so no wildcard or variable can ever reach across a `/`. Matching is case-sensitive and a
+trailing slash is significant, as in Spring's AntPathMatcher that the JavaScript guide uses.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+__all__ = ["Pattern", "PatternError", "strip_prefix", "normalize_prefix"]
+
+_VARIABLE = re.compile(r"\{([^{}:]+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
+
+
+class PatternError(ValueError):
+    """A pattern that cannot be compiled; the message says which part is wrong."""
+
+
+@dataclass(frozen=True)
+class _Segment:
+    literal: str | None  # set when the segment has no wildcard: compared as a string
+    regex: re.Pattern[str] | None
+    names: tuple[str, ...]
+    is_globstar: bool = False
+
+
+class Pattern:
+    """A compiled pattern; `match(path)` returns the captured variables or None."""
+
+    __slots__ = ("source", "_segments", "names", "has_variables")
+
+    def __init__(self, source: str) -> None:
+        if not isinstance(source, str) or not source:
+            raise PatternError("a pattern must be a non-empty string such as '/ws/chat'")
+        if not source.startswith("/"):
+            source = "/" + source
+        self.source = source
+        self._segments = tuple(_compile_segment(s, source) for s in source.split("/")[1:])
+        names = [n for seg in self._segments for n in seg.names]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise PatternError(f"pattern {source!r} captures {sorted(dupes)[0]!r} twice")
+        self.names = tuple(names)
+        self.has_variables = bool(names) or any(
+            seg.literal is None for seg in self._segments
+        )
+
+    def match(self, path: str) -> dict[str, str] | None:
+        """Match a path that starts with `/` (prefix already removed)."""
+        parts = path.split("/")[1:]
+        params: dict[str, str] = {}
+        if _match(self._segments, 0, parts, 0, params):
+            return params
+        return None
+
+    def __repr__(self) -> str:
+        return f"Pattern({self.source!r})"
+
+
+def _compile_segment(segment: str, source: str) -> _Segment:
+    if segment == "**":
+        return _Segment(None, None, (), is_globstar=True)
+    if not any(c in segment for c in "*?{"):
+        return _Segment(segment, None, ())
+    out: list[str] = []
+    names: list[str] = []
+    pos = 0
+    for m in _VARIABLE.finditer(segment):
+        out.append(_wildcards(segment[pos : m.start()]))
+        name, regex = m.group(1), m.group(2)
+        if not name.isidentifier():
+            raise PatternError(f"pattern {source!r}: {{{name}}} is not a valid variable name")
+        if regex is None:
+            out.append(f"(?P<{name}>.+)")
+        else:
+            try:
+                groups = re.compile(regex).groups
+            except re.error as exc:
+                raise PatternError(f"pattern {source!r}: bad regex for {{{name}}}: {exc}") from None
+            if groups:
+                raise PatternError(
+                    f"pattern {source!r}: the regex of {{{name}}} has a capturing group; "
+                    "use (?:...) instead"
+                )
+            out.append(f"(?P<{name}>{regex})")
+        names.append(name)
+        pos = m.end()
+    rest = segment[pos:]
+    if "{" in rest or "}" in rest:
+        raise PatternError(f"pattern {source!r}: unbalanced braces in segment {segment!r}")
+    out.append(_wildcards(rest))
+    return _Segment(None, re.compile("".join(out)), tuple(names))
+
+
+def _wildcards(text: str) -> str:
+    return "".join(
+        "[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in text
+    )
+
+
+def _match(
+    segs: tuple[_Segment, ...], i: int, parts: list[str], j: int, params: dict[str, str]
+) -> bool:
+    while i < len(segs):
+        seg = segs[i]
+        if seg.is_globstar:
+            if i + 1 == len(segs):
+                return True
+            for k in range(j, len(parts) + 1):
+                trial: dict[str, str] = {}
+                if _match(segs, i + 1, parts, k, trial):
+                    params.update(trial)
+                    return True
+            return False
+        if j >= len(parts):
+            return False
+        part = parts[j]
+        if seg.literal is not None:
+            if seg.literal != part:
+                return False
+        else:
+            assert seg.regex is not None
+            m = seg.regex.fullmatch(part)
+            if m is None:
+                return False
+            for name in seg.names:
+                params[name] = unquote(m.group(name))
+        i += 1
+        j += 1
+    return j == len(parts)
+
+
+def normalize_prefix(prefix: str) -> str:
+    """`api`, `/api/` and `/api` all become `/api`; `/` and `` mean "no prefix"."""
+    prefix = prefix.strip()
+    if not prefix.startswith("/"):
+        prefix = "/" + prefix
+    return prefix.rstrip("/")
+
+
+def strip_prefix(path: str, prefixes: tuple[str, ...]) -> str | None:
+    """The path under the first prefix it lies in (on a segment boundary), or None.
+
+    `/api` itself becomes `/`; `/apix/...` is not under `/api`.
+    """
+    for prefix in prefixes:
+        if not prefix:
+            return path
+        if path == prefix:
+            return "/"
+        if path.startswith(prefix) and path[len(prefix)] == "/":
+            return path[len(prefix) :]
+    return None

@@ -1,0 +1,175 @@
+"""The table of endpoints: which handler file declares which pattern, and routing.
+
+Loading is per file. A file that fails to import keeps its previous handlers serving; a file
+whose new version is good has its handlers swapped in place (same hub: open connections,
+rooms and metadata stay); patterns that disappear close their connections with 1012.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from .events import emit, error_event
+from .handler import Handler
+from .loader import LoadResult, import_handler_file
+from .rooms import Hub
+
+__all__ = ["Registry", "handler_files"]
+
+
+def handler_files(root: Path) -> list[Path]:
+    """The handler files under `root`, in load order. `_name.py` files are helpers, not handlers."""
+    if not root.is_dir():
+        return []
+    return sorted(
+        (p for p in root.rglob("*.py")
+         if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)),
+        key=lambda p: p.relative_to(root).as_posix(),
+    )
+
+
+class Registry:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[Path, list[Handler]] = {}
+        self.errors: dict[Path, dict[str, Any]] = {}
+        self.hubs: dict[str, Hub] = {}
+        self._table: list[Hub] = []
+
+    # ---- routing ------------------------------------------------------------------------
+
+    def match(self, path: str) -> tuple[Hub, dict[str, str]] | None:
+        """The first enabled endpoint (files in sorted order, then declaration order)."""
+        for hub in self._table:
+            handler = hub.handler
+            if handler.disabled:
+                continue
+            params = handler.pattern.match(path)
+            if params is not None:
+                return hub, params
+        return None
+
+    def describe(self, prefix: str = "") -> list[dict[str, Any]]:
+        return [
+            {"pattern": h.handler.pattern.source, "path": prefix + h.handler.pattern.source,
+             "file": h.handler.file, "line": h.handler.line, "disabled": h.handler.disabled,
+             "has_variables": h.handler.pattern.has_variables}
+            for h in self._table
+        ]
+
+    # ---- loading ------------------------------------------------------------------------
+
+    def load_all(self) -> None:
+        for path in handler_files(self.root):
+            self.load_file(path, initial=True)
+
+    def load_file(self, path: Path, initial: bool = False) -> bool:
+        """(Re)load one file; True when its new version is now serving."""
+        path = path.resolve()
+        started = time.perf_counter()
+        result = import_handler_file(path, self.root)
+        if result.error is None:
+            result.error = self._duplicate_error(result)
+        if result.error is not None:
+            self.errors[path] = result.error
+            emit(result.error)
+            return False
+        self.errors.pop(path, None)
+        self._swap(path, result.handlers)
+        emit({
+            "type": "loaded" if initial else "reloaded",
+            "file": str(path),
+            "patterns": [h.pattern.source for h in result.handlers],
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        })
+        return True
+
+    def remove_file(self, path: Path) -> None:
+        path = path.resolve()
+        self.errors.pop(path, None)
+        if path in self.files:
+            self._swap(path, [])
+            del self.files[path]
+            emit({"type": "removed", "file": str(path)})
+
+    def _duplicate_error(self, result: LoadResult) -> dict[str, Any] | None:
+        seen: dict[str, Handler] = {}
+        for other_path, handlers in self.files.items():
+            if other_path != result.path:
+                for h in handlers:
+                    seen[h.pattern.source] = h
+        for h in result.handlers:
+            first = seen.get(h.pattern.source)
+            if first is not None:
+                exc = ValueError(
+                    f"duplicate pattern {h.pattern.source!r}: declared in {first.file}:"
+                    f"{first.line} and in {h.file}:{h.line}"
+                )
+                event = error_event("load_error", exc)
+                event.update(file=h.file, line=h.line, column=None)
+                return event
+            seen[h.pattern.source] = h
+        return None
+
+    def _swap(self, path: Path, handlers: list[Handler]) -> None:
+        old = self.files.get(path, [])
+        new_patterns = {h.pattern.source for h in handlers}
+        for h in old:
+            hub = self.hubs.get(h.pattern.source)
+            if hub is None:
+                continue
+            _stop_background(hub)
+            if h.pattern.source not in new_patterns:
+                del self.hubs[h.pattern.source]
+                h._hub = None
+                for conn in tuple(hub.connections.values()):
+                    conn._session.close(1012, b"Service Restart")
+        for h in handlers:
+            hub = self.hubs.get(h.pattern.source)
+            if hub is None:
+                hub = self.hubs[h.pattern.source] = Hub(h)
+            else:
+                hub.handler._hub = None
+                hub.handler = h
+            h._hub = hub
+            _start_background(hub)
+        self.files[path] = handlers
+        self._table = [
+            self.hubs[h.pattern.source]
+            for p in sorted(self.files, key=lambda p: p.as_posix())
+            for h in self.files[p]
+        ]
+
+    async def close(self) -> None:
+        for hub in self.hubs.values():
+            _stop_background(hub)
+
+
+def _start_background(hub: Hub) -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    handler = hub.handler
+    for fn in handler.background_tasks:
+        task = loop.create_task(fn(handler))
+        task.add_done_callback(lambda t, h=handler: _task_done(t, h))
+        hub.tasks.append(task)
+
+
+def _stop_background(hub: Hub) -> None:
+    for task in hub.tasks:
+        task.cancel()
+    hub.tasks.clear()
+
+
+def _task_done(task: asyncio.Task[Any], handler: Handler) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        emit(error_event("runtime_error", exc, files=(handler.file,),
+                         pattern=handler.pattern.source, callback="background"))

@@ -1,0 +1,32 @@
+"""`Request`: what `authenticate` and `on_connect` see of the upgrade request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from multidict import CIMultiDictProxy, MultiDictProxy
+
+__all__ = ["Request"]
+
+
+@dataclass(frozen=True)
+class Request:
+    """The HTTP upgrade request, with the path variables the pattern captured.
+
+    `path` includes the prefix and excludes the query string (`/api/ws/chat`).
+    """
+
+    method: str
+    path: str
+    query_string: str
+    query: MultiDictProxy[str]
+    headers: CIMultiDictProxy[str]
+    params: Mapping[str, str]
+    cookies: Mapping[str, str]
+    remote: str | None
+    subprotocols: tuple[str, ...] = field(default=())
+
+    @property
+    def url(self) -> str:
+        return self.path + ("?" + self.query_string if self.query_string else "")

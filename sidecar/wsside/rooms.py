@@ -1,0 +1,77 @@
+"""A hub: the open connections of one endpoint and its rooms.
+
+Rooms are per endpoint (`lobby` on `/ws/a` is not `lobby` on `/ws/b`). The hub outlives hot
+reloads: the registry hands it from the old declaration to the new one.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .codec import encode
+
+if TYPE_CHECKING:
+    from .connection import Connection
+    from .handler import Handler
+
+__all__ = ["Hub"]
+
+
+class Hub:
+    __slots__ = ("handler", "connections", "rooms", "tasks")
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connections: dict[str, Connection] = {}
+        # room name -> members in join order; dict keys serve as an ordered set
+        self.rooms: dict[str, dict[Connection, None]] = {}
+        self.tasks: list[Any] = []
+
+    def add(self, conn: Connection) -> None:
+        self.connections[conn.id] = conn
+
+    def remove(self, conn: Connection) -> None:
+        self.connections.pop(conn.id, None)
+        for room in tuple(conn._rooms):
+            self.leave(conn, room)
+
+    def join(self, conn: Connection, room: str) -> None:
+        self.rooms.setdefault(room, {})[conn] = None
+        conn._rooms.add(room)
+
+    def leave(self, conn: Connection, room: str) -> None:
+        members = self.rooms.get(room)
+        if members is not None:
+            members.pop(conn, None)
+            if not members:
+                del self.rooms[room]
+        conn._rooms.discard(room)
+
+    def members(self, room: str) -> Iterable[Connection]:
+        return tuple(self.rooms.get(room, ()))
+
+    def open_connections(self) -> tuple[Connection, ...]:
+        return tuple(c for c in self.connections.values() if not c.closed)
+
+    def broadcast(
+        self, data: Any, room: str | None = None, exclude: Connection | None = None
+    ) -> int:
+        """Encode once and queue to each receiver; returns how many were sent to."""
+        targets = self.connections.values() if room is None else self.rooms.get(room, ())
+        return self.deliver(data, targets, exclude)
+
+    def deliver(self, data: Any, targets: Iterable[Connection], exclude: Connection | None) -> int:
+        opcode, payload = encode(data)
+        frame: bytes | None = None
+        sent = 0
+        for conn in tuple(targets):
+            if conn is exclude or conn.closed:
+                continue
+            if conn._io.compressor is None:
+                if frame is None:
+                    frame = conn._io.frame(opcode, payload)
+                conn._io.write_raw(frame)
+            else:
+                conn._io.write(opcode, payload)
+            sent += 1
+        return sent

@@ -1,0 +1,73 @@
+"""`Sidecar`: the handler registry served by aiohttp, with start-up and graceful shutdown.
+
+Intake (which listener or handed-over socket a connection came from) and supervision (the
+shim's control channel, reload, parent watch) sit around this object, not inside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from . import _malloc
+from .events import emit
+from .handshake import Intake
+from .registry import Registry
+from .settings import Settings
+
+__all__ = ["Sidecar"]
+
+SHUTDOWN_GRACE = 5.0
+
+
+class Sidecar:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.registry = Registry(settings.handlers_dir)
+        self.intake = Intake(settings, self.registry)
+        self.app = web.Application()
+        self.app.router.add_route("*", "/{tail:.*}", self.intake)
+        self.runner = web.AppRunner(
+            self.app, handle_signals=False, access_log=None,
+            shutdown_timeout=SHUTDOWN_GRACE,
+        )
+        self._started = False
+
+    async def start(self) -> None:
+        """Load every handler file and set up the runner (no listener yet)."""
+        _malloc.warm_up()
+        self.registry.load_all()
+        await self.runner.setup()
+        self._started = True
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The endpoints served, with their URL paths under the first prefix."""
+        return self.registry.describe(self.settings.url_prefix)
+
+    async def serve_tcp(self, host: str, port: int) -> web.TCPSite:
+        site = web.TCPSite(self.runner, host, port, reuse_address=True)
+        await site.start()
+        return site
+
+    async def close(self, code: int = 1001, reason: str = "Going Away") -> None:
+        """Close every connection with `code` (their `on_close` runs), then stop serving."""
+        sessions = tuple(self.intake.sessions)
+        for session in sessions:
+            session.close(code, reason.encode())
+        if sessions:
+            await asyncio.wait([s.finished for s in sessions], timeout=SHUTDOWN_GRACE)
+            for session in sessions:
+                if not session.finished.done():
+                    session.abort()
+        await self.registry.close()
+        if self._started:
+            await self.runner.cleanup()
+        emit({"type": "closed"})
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(message)s")

@@ -1,0 +1,315 @@
+"""One connection's life: read frames, run callbacks in order, keep its timers, close once.
+
+Frames are read continuously; data messages and callbacks form one ordered queue that runs
+inline until a callback really waits, and only then in a task. So a slow handler never keeps
+pongs, pings or the close handshake from being handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections import deque
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from aiohttp import WSMsgType
+
+from ._eager import run_eager
+from .closecodes import CloseCode
+from .codec import decode_text
+from .events import emit, error_event, logger
+
+if TYPE_CHECKING:
+    from ._websocket.response import ServerWebSocket
+    from .connection import Connection
+    from .handler import Handler
+    from .request import Request
+
+__all__ = ["Session"]
+
+MISSED_PONGS_LIMIT = 3
+HEARTBEAT_PAYLOAD = b"heartbeat"
+# Past this many queued messages the reader waits for the handler to catch up, so a flooding
+# client cannot grow the queue without bound.
+INBOX_HIGH_WATER = 1024
+
+_OP_PONG = 0xA
+_OP_PING = 0x9
+
+
+class Session:
+    __slots__ = (
+        "ws", "conn", "_loop", "_inbox", "_worker", "_missed", "_beat", "_idle",
+        "_last_activity", "_close_task", "_close_sent", "_close_code", "_close_reason",
+        "_by_client", "_done", "_backlog",
+    )
+
+    def __init__(self, ws: ServerWebSocket, loop: asyncio.AbstractEventLoop) -> None:
+        self.ws = ws
+        self.conn: Connection = None  # type: ignore[assignment]  # set right after creation
+        self._loop = loop
+        self._inbox: deque[tuple[Any, ...]] = deque()
+        self._worker: asyncio.Task[None] | None = None
+        self._missed = 0
+        self._beat: asyncio.TimerHandle | None = None
+        self._idle: asyncio.TimerHandle | None = None
+        self._last_activity = loop.time()
+        self._close_task: asyncio.Task[Any] | None = None
+        self._close_sent: tuple[int, str] | None = None
+        self._close_code = int(CloseCode.ABNORMAL_CLOSURE)
+        self._close_reason = ""
+        self._by_client = True
+        self._done: asyncio.Future[None] = loop.create_future()
+        self._backlog: asyncio.Future[None] | None = None
+
+    @property
+    def finished(self) -> asyncio.Future[None]:
+        """Resolves after `on_close` ran."""
+        return self._done
+
+    @property
+    def handler(self) -> Handler:
+        return self.conn._hub.handler
+
+    # ---- lifecycle -------------------------------------------------------------------
+
+    async def run(self, request: Request) -> None:
+        """Serve the connection until it is closed; returns after `on_close` ran."""
+        handler = self.handler
+        if handler.default_room:
+            self.conn.join_room(handler.default_room)
+        self._arm_timers()
+        self._submit(("connect", request))
+        ws = self.ws
+        try:
+            while True:
+                msg = await ws.receive()
+                kind = msg.type
+                if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+                    self._last_activity = self._loop.time()
+                    self._submit(("message", msg.data))
+                    if len(self._inbox) > INBOX_HIGH_WATER:
+                        await self._wait_backlog()
+                elif kind is WSMsgType.PING:
+                    self._last_activity = self._loop.time()
+                    if self.handler.callbacks["on_ping"] is not None:
+                        self._submit(("on_ping", msg.data))
+                    else:
+                        self.conn._io.write_control(_OP_PONG, msg.data)
+                elif kind is WSMsgType.PONG:
+                    self._missed = 0
+                    if self.handler.callbacks["on_pong"] is not None:
+                        self._submit(("on_pong", msg.data))
+                elif kind is WSMsgType.CLOSE:
+                    self.conn._io.closing = True
+                    if self._close_sent is None:
+                        # A close frame without a code is reported as 1005, as browsers do.
+                        self._close_code = msg.data or int(CloseCode.NO_STATUS_RECEIVED)
+                        self._close_reason = msg.extra or ""
+                    break
+                else:  # CLOSING (our close is under way), CLOSED, ERROR
+                    self.conn._io.closing = True
+                    if kind is WSMsgType.ERROR and self._close_sent is None:
+                        code = getattr(msg.data, "code", None)
+                        self._close_code = int(code or CloseCode.ABNORMAL_CLOSURE)
+                        self._close_reason = str(msg.data)
+                        self._by_client = False
+                        logger.debug("wsside: %s closed for a protocol error: %s",
+                                     self.conn.path, msg.data)
+                    break
+        finally:
+            self.conn._io.closing = True
+            self._cancel_timers()
+            if self._close_task is not None:
+                await asyncio.shield(self._close_task)
+            if self._close_sent is not None:
+                self._close_code, self._close_reason = self._close_sent
+                self._by_client = False
+            self._submit(("close",))
+            if self._worker is not None:
+                await asyncio.shield(self._worker)
+            self.conn._hub.remove(self.conn)
+            if not self._done.done():
+                self._done.set_result(None)
+
+    def close(self, code: int, reason: bytes) -> Awaitable[None]:
+        """Start the closing handshake once; the result resolves when the socket is closed."""
+        if self._close_sent is None and not self.conn._io.closing:
+            self._close_sent = (code, reason.decode("utf-8"))
+            self.conn._io.closing = True
+            self._close_task = self._loop.create_task(self.ws.close(code=code, message=reason))
+        return asyncio.shield(self._done)
+
+    def abort(self) -> None:
+        """Drop the transport without a handshake (shutdown of last resort)."""
+        self.conn._io.transport.abort()
+
+    # ---- timers: one handle each, re-armed lazily instead of rescheduled per frame ------
+
+    def _arm_timers(self) -> None:
+        handler = self.handler
+        if handler.heartbeat:
+            self._beat = self._loop.call_later(handler.heartbeat, self._on_beat)
+        if handler.inactivity_timeout:
+            self._idle = self._loop.call_later(handler.inactivity_timeout, self._on_idle)
+
+    def _cancel_timers(self) -> None:
+        for handle in (self._beat, self._idle):
+            if handle is not None:
+                handle.cancel()
+        self._beat = self._idle = None
+
+    def _on_beat(self) -> None:
+        if self.conn._io.closing:
+            return
+        if self._missed >= MISSED_PONGS_LIMIT:
+            self.close(1000, b"No pong received")
+            return
+        self._missed += 1
+        self.conn._io.write_control(_OP_PING, HEARTBEAT_PAYLOAD)
+        interval = self.handler.heartbeat
+        self._beat = self._loop.call_later(interval, self._on_beat) if interval else None
+
+    def _on_idle(self) -> None:
+        if self.conn._io.closing:
+            return
+        timeout = self.handler.inactivity_timeout
+        if not timeout:
+            self._idle = None
+            return
+        remaining = self._last_activity + timeout - self._loop.time()
+        if remaining > 0:
+            self._idle = self._loop.call_later(remaining, self._on_idle)
+        else:
+            self.close(1000, b"Inactivity timeout")
+
+    # ---- the ordered callback queue ----------------------------------------------------
+
+    def _submit(self, job: tuple[Any, ...]) -> None:
+        if self._worker is not None:
+            self._inbox.append(job)
+            return
+        pending = run_eager(self._run_job(job))
+        if pending is not None:
+            self._worker = self._loop.create_task(self._work(pending))
+
+    async def _work(self, pending: Awaitable[None]) -> None:
+        try:
+            await pending
+            while self._inbox:
+                await self._run_job(self._inbox.popleft())
+                self._release_backlog()
+        finally:
+            self._worker = None
+            self._release_backlog()
+
+    async def _wait_backlog(self) -> None:
+        self._backlog = self._loop.create_future()
+        await self._backlog
+
+    def _release_backlog(self) -> None:
+        backlog = self._backlog
+        if backlog is not None and len(self._inbox) < INBOX_HIGH_WATER // 2:
+            self._backlog = None
+            if not backlog.done():
+                backlog.set_result(None)
+
+    async def _run_job(self, job: tuple[Any, ...]) -> None:
+        kind = job[0]
+        conn = self.conn
+        callbacks = self.handler.callbacks
+        if kind == "message":
+            await self._on_message(job[1])
+        elif kind == "connect":
+            fn = callbacks["on_connect"]
+            if fn is not None and not await self._call("on_connect", fn, conn, job[1]):
+                if not conn._io.closing:
+                    self.close(1011, b"Internal error")
+        elif kind == "close":
+            fn = callbacks["on_close"]
+            if fn is not None:
+                await self._call("on_close", fn, conn, self._close_code, self._close_reason,
+                                 self._by_client, report_only=True)
+        else:  # on_ping / on_pong
+            fn = callbacks[kind]
+            if fn is not None:
+                await self._call(kind, fn, conn, job[1])
+
+    async def _on_message(self, raw: str | bytes) -> None:
+        handler = self.handler
+        conn = self.conn
+        try:
+            if handler.transform_raw_data is not None:
+                data = await _maybe(handler.transform_raw_data(raw))
+            elif isinstance(raw, str):
+                data = decode_text(raw)
+            else:
+                data = raw
+            if handler.delay:
+                await asyncio.sleep(handler.delay)
+            for rule in handler.responses:
+                if await _maybe(rule.matches(conn, data)):
+                    await self._respond(rule, data)
+                    return
+            fn = handler.callbacks["on_message"]
+            if fn is not None:
+                await _maybe(fn(conn, data))
+        except Exception as exc:  # noqa: BLE001 - the error policy decides what the client sees
+            await self._fail(exc, "on_message")
+
+    async def _respond(self, rule: Any, data: Any) -> None:
+        conn = self.conn
+        reply = rule.response
+        if callable(reply):
+            reply = await _maybe(reply(conn, data))
+        if reply is None:
+            return
+        target = rule.broadcast
+        if target is True:
+            conn.broadcast_all_rooms(reply)
+        elif target:
+            if target.room is None:
+                conn.broadcast(reply, include_self=target.include_self)
+            else:
+                conn.broadcast(reply, room=target.room, include_self=target.include_self)
+        else:
+            await conn.send(reply)
+
+    async def _call(self, name: str, fn: Callable[..., Any], *args: Any,
+                    report_only: bool = False) -> bool:
+        """Run one callback; on error apply the error policy. True when it succeeded."""
+        try:
+            await _maybe(fn(*args))
+            return True
+        except Exception as exc:  # noqa: BLE001
+            if report_only:
+                self._report(exc, name)
+            else:
+                await self._fail(exc, name)
+            return False
+
+    async def _fail(self, exc: Exception, where: str) -> None:
+        self._report(exc, where)
+        on_error = self.handler.callbacks["on_error"]
+        if on_error is None:
+            self.conn.send({"type": "error", "message": str(exc)})
+            return
+        try:
+            await _maybe(on_error(self.conn, exc))
+        except Exception as again:  # noqa: BLE001 - on_error failing must never crash anything
+            self._report(again, "on_error")
+
+    def _report(self, exc: BaseException, where: str) -> None:
+        handler = self.handler
+        event = error_event(
+            "runtime_error", exc, files=(handler.file,),
+            pattern=handler.pattern.source, callback=where, path=self.conn.path,
+        )
+        emit(event)
+
+
+async def _maybe(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+

@@ -1,0 +1,30 @@
+"""`Settings`: how one sidecar runs. Built from CLI options, the config file and defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .pattern import normalize_prefix
+
+__all__ = ["Settings"]
+
+
+@dataclass
+class Settings:
+    handlers_dir: Path = Path("ws")
+    prefixes: tuple[str, ...] = ("/api",)
+    host: str = "127.0.0.1"
+    port: int = 8765
+    reload: bool = True
+    # Set in shim mode: required on any listener another local process could reach.
+    secret: str | None = None
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        self.handlers_dir = Path(self.handlers_dir)
+        self.prefixes = tuple(normalize_prefix(p) for p in self.prefixes)
+
+    @property
+    def url_prefix(self) -> str:
+        return self.prefixes[0] if self.prefixes else ""
