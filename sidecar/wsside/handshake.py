@@ -42,7 +42,7 @@ class Intake:
         self.registry = registry
         self.sessions: set[Session] = set()
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         if not self._secret_ok(request):
             return refuse(403, "Forbidden")
         raw_path = request.rel_url.raw_path

@@ -29,7 +29,7 @@ class Sidecar:
         self.registry = Registry(settings.handlers_dir)
         self.intake = Intake(settings, self.registry)
         self.app = web.Application()
-        self.app.router.add_route("*", "/{tail:.*}", self.intake)
+        self.app.router.add_route("*", "/{tail:.*}", self.intake.handle)
         self.runner = web.AppRunner(
             self.app, handle_signals=False, access_log=None,
             shutdown_timeout=SHUTDOWN_GRACE,

@@ -41,7 +41,7 @@ class Session:
     __slots__ = (
         "ws", "conn", "_loop", "_inbox", "_worker", "_missed", "_beat", "_idle",
         "_last_activity", "_close_task", "_close_sent", "_close_code", "_close_reason",
-        "_by_client", "_done", "_backlog",
+        "_by_client", "_done", "_socket_closed", "_backlog",
     )
 
     def __init__(self, ws: ServerWebSocket, loop: asyncio.AbstractEventLoop) -> None:
@@ -59,7 +59,8 @@ class Session:
         self._close_code = int(CloseCode.ABNORMAL_CLOSURE)
         self._close_reason = ""
         self._by_client = True
-        self._done: asyncio.Future[None] = loop.create_future()
+        self._done: asyncio.Future[None] = loop.create_future()  # after on_close ran
+        self._socket_closed: asyncio.Future[None] = loop.create_future()
         self._backlog: asyncio.Future[None] | None = None
 
     @property
@@ -125,6 +126,8 @@ class Session:
             if self._close_sent is not None:
                 self._close_code, self._close_reason = self._close_sent
                 self._by_client = False
+            if not self._socket_closed.done():
+                self._socket_closed.set_result(None)
             self._submit(("close",))
             if self._worker is not None:
                 await asyncio.shield(self._worker)
@@ -133,12 +136,13 @@ class Session:
                 self._done.set_result(None)
 
     def close(self, code: int, reason: bytes) -> Awaitable[None]:
-        """Start the closing handshake once; the result resolves when the socket is closed."""
+        """Start the closing handshake once; the result resolves when the socket is closed
+        (not after `on_close`, which may be queued behind the callback awaiting this)."""
         if self._close_sent is None and not self.conn._io.closing:
             self._close_sent = (code, reason.decode("utf-8"))
             self.conn._io.closing = True
             self._close_task = self._loop.create_task(self.ws.close(code=code, message=reason))
-        return asyncio.shield(self._done)
+        return asyncio.shield(self._socket_closed)
 
     def abort(self) -> None:
         """Drop the transport without a handshake (shutdown of last resort)."""

@@ -63,15 +63,12 @@ class ServerWebSocket(web.WebSocketResponse):
         )
         self.io: FrameIO | None = None
 
-    async def prepare(self, request: web.BaseRequest) -> Any:
-        writer = await super().prepare(request)
-        transport = request.transport
-        assert transport is not None
+    def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
+        super()._post_start(request, protocol, writer)
         compressor = None
         if self.compress:
             notakeover = "server_no_context_takeover" in self.headers.get(
                 "Sec-WebSocket-Extensions", ""
             )
             compressor = _ZlibCompressor(int(self.compress), notakeover)
-        self.io = FrameIO(transport, request.protocol, compressor)
-        return writer
+        self.io = FrameIO(writer.transport, request.protocol, compressor)

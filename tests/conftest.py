@@ -1,0 +1,127 @@
+"""Shared fixtures: an in-process sidecar on a real loopback port, fed real handler files.
+
+Handler files talk back to the test through the `probe` module (a real module registered
+under that name), so tests wait on what the server saw instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import textwrap
+import types
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import aiohttp
+import pytest
+
+from wsside import events
+from wsside.server import Sidecar
+from wsside.settings import Settings
+
+
+class Probe(types.ModuleType):
+    """What handler code records (`probe.record(...)`) and tests await (`await probe.next(...)`)."""
+
+    def __init__(self) -> None:
+        super().__init__("probe")
+        self.records: list[tuple[Any, ...]] = []
+        self._changed: asyncio.Event | None = None
+
+    def reset(self) -> None:
+        self.records.clear()
+        self._changed = asyncio.Event()
+
+    def record(self, *item: Any) -> None:
+        self.records.append(item)
+        if self._changed is not None:
+            self._changed.set()
+
+    def all(self, kind: str) -> list[tuple[Any, ...]]:
+        return [r for r in self.records if r[0] == kind]
+
+    async def wait(self, kind: str, count: int = 1, timeout: float = 5.0) -> list[tuple[Any, ...]]:
+        async def until() -> list[tuple[Any, ...]]:
+            while len(self.all(kind)) < count:
+                assert self._changed is not None
+                self._changed.clear()
+                await self._changed.wait()
+            return self.all(kind)
+
+        return await asyncio.wait_for(until(), timeout)
+
+
+PROBE = Probe()
+sys.modules["probe"] = PROBE
+
+
+class Served:
+    def __init__(self, sidecar: Sidecar, port: int, events_seen: list[dict[str, Any]]) -> None:
+        self.sidecar = sidecar
+        self.port = port
+        self.events = events_seen
+        self.base = f"http://127.0.0.1:{port}"
+        self.session = aiohttp.ClientSession()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    async def connect(self, path: str, **kwargs: Any) -> aiohttp.ClientWebSocketResponse:
+        kwargs.setdefault("autoping", True)
+        kwargs.setdefault("timeout", aiohttp.ClientWSTimeout(ws_close=5.0))
+        return await self.session.ws_connect(self.url(path), **kwargs)
+
+    async def close(self) -> None:
+        await self.session.close()
+        await self.sidecar.close()
+
+
+@pytest.fixture
+def probe() -> Probe:
+    PROBE.reset()
+    return PROBE
+
+
+@pytest.fixture
+async def serve(tmp_path: Path, probe: Probe) -> AsyncIterator[Callable[..., Awaitable[Served]]]:
+    """`await serve(code, ...)`: each code string becomes a handler file, served on a free port."""
+    started: list[Served] = []
+    collected: list[dict[str, Any]] = []
+    events.subscribe(collected.append)
+
+    async def start(*files: str, prefixes: tuple[str, ...] = ("/api",), names: list[str] | None = None) -> Served:
+        folder = tmp_path / f"ws{len(started)}"
+        folder.mkdir()
+        for i, code in enumerate(files):
+            name = names[i] if names else f"h{i}.py"
+            (folder / name).write_text(textwrap.dedent(code))
+        sidecar = Sidecar(Settings(handlers_dir=folder, prefixes=prefixes, reload=False))
+        await sidecar.start()
+        site = await sidecar.serve_tcp("127.0.0.1", 0)
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        served = Served(sidecar, port, collected)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        await served.close()
+    events.unsubscribe(collected.append)
+
+
+async def raw_upgrade(port: int, path: str, extra: str = "", host: str = "127.0.0.1") -> bytes:
+    """Send a hand-written upgrade request and return the whole response head (and body)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+         f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n")
+        .encode("latin-1")
+    )
+    data = await asyncio.wait_for(reader.read(65536), 5)
+    writer.close()
+    return data
+
+
+def dedent(code: str) -> str:
+    return textwrap.dedent(code)

@@ -1,0 +1,306 @@
+"""Callbacks: when each runs, with what, in which order; and the error policy."""
+
+import asyncio
+
+import aiohttp
+
+RECORDER = """
+import probe
+from wsside import Handler
+h = Handler("/ws/r", default_room="lobby")
+
+@h.on_connect
+async def connect(conn, request):
+    probe.record("connect", conn.in_room("lobby"), request.query.get("u"))
+    await conn.send("welcome")
+
+@h.on_message
+def message(conn, data):
+    probe.record("message", data)
+
+@h.on_close
+def close(conn, code, reason, by_client):
+    probe.record("close", code, reason, by_client)
+
+@h.on_ping
+def ping(conn, payload):
+    probe.record("ping", payload)
+
+@h.on_pong
+def pong(conn, payload):
+    probe.record("pong", payload)
+"""
+
+
+async def test_each_callback_fires_with_its_arguments(serve, probe) -> None:
+    s = await serve(RECORDER)
+    ws = await s.connect("/api/ws/r?u=ann", autoping=False)
+    assert await ws.receive_str() == "welcome"
+    await ws.send_str('{"type": "chat"}')
+    await ws.send_str("not json")
+    await ws.send_str("123")
+    await ws.send_bytes(b"\x01\x02")
+    await ws.ping(b"hi")
+    await ws.pong(b"yo")
+    await probe.wait("pong")
+    await ws.close(code=4000, message=b"bye")
+    await probe.wait("close")
+    assert probe.records == [
+        ("connect", True, "ann"),  # default room joined before on_connect
+        ("message", {"type": "chat"}),
+        ("message", "not json"),
+        ("message", 123),
+        ("message", b"\x01\x02"),
+        ("ping", b"hi"),
+        ("pong", b"yo"),
+        ("close", 4000, "bye", True),
+    ]
+
+
+async def test_on_ping_decides_and_default_answers_exactly_one_pong(serve, probe) -> None:
+    s = await serve(RECORDER, """
+        from wsside import Handler
+        plain = Handler("/ws/plain")
+
+        @plain.on_message
+        def reply(conn, data):
+            conn.send("after")
+    """)
+    default = await s.connect("/api/ws/plain", autoping=False)
+    await default.ping(b"one")
+    await default.send_str("x")
+    first, second = await default.receive(), await default.receive()
+    # exactly one pong, then the reply (a second pong would come before it)
+    assert (first.type, first.data) == (aiohttp.WSMsgType.PONG, b"one")
+    assert (second.type, second.data) == (aiohttp.WSMsgType.TEXT, "after")
+
+    custom = await s.connect("/api/ws/r", autoping=False)
+    assert await custom.receive_str() == "welcome"
+    await custom.ping(b"two")
+    await probe.wait("ping")
+    await custom.send_str("marker")
+    await probe.wait("message")
+    await custom.close()
+    # on_ping did not call conn.pong(): nothing but the close reached the client
+    assert (await custom.receive()).type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSE)
+
+
+async def test_on_close_once_when_the_server_closes(serve, probe) -> None:
+    s = await serve("""
+        import probe
+        from wsside import Handler
+        h = Handler("/ws/c")
+
+        @h.on_message
+        def go(conn, data):
+            conn.close(4100, "go away")
+            conn.close(4100, "go away")
+
+        @h.on_close
+        def close(conn, code, reason, by_client):
+            probe.record("close", code, reason, by_client)
+    """)
+    ws = await s.connect("/api/ws/c")
+    await ws.send_str("x")
+    msg = await ws.receive()
+    assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 4100, "go away")
+    await probe.wait("close")
+    assert probe.all("close") == [("close", 4100, "go away", False)]
+
+
+async def test_on_close_once_when_the_client_drops_without_a_close_frame(serve, probe) -> None:
+    s = await serve(RECORDER)
+    reader, writer = await asyncio.open_connection("127.0.0.1", s.port)
+    writer.write(b"GET /api/ws/r HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    await reader.readuntil(b"\r\n\r\n")
+    await probe.wait("connect")
+    writer.transport.abort()
+    closes = await probe.wait("close")
+    assert closes == [("close", 1006, "", True)]
+
+
+async def test_messages_are_handled_in_order_one_at_a_time(serve, probe) -> None:
+    s = await serve("""
+        import asyncio, probe
+        from wsside import Handler
+        h = Handler("/ws/o")
+        busy = []
+
+        @h.on_connect
+        async def connect(conn, request):
+            await asyncio.sleep(0.05)
+            probe.record("step", "connect-done")
+
+        @h.on_message
+        async def message(conn, data):
+            busy.append(data)
+            probe.record("step", f"start {data} overlap={len(busy)}")
+            await asyncio.sleep(0.01 * (5 - int(data)))
+            probe.record("step", f"end {data}")
+            busy.remove(data)
+    """)
+    ws = await s.connect("/api/ws/o")
+    for i in range(5):
+        await ws.send_str(str(i))
+    steps = [r[1] for r in await probe.wait("step", 11)]
+    expected = ["connect-done"]
+    for i in range(5):
+        expected += [f"start {i} overlap=1", f"end {i}"]
+    assert steps == expected
+
+
+async def test_a_slow_handler_does_not_delay_pongs_or_heartbeat(serve, probe) -> None:
+    s = await serve("""
+        import asyncio, probe
+        from wsside import Handler
+        h = Handler("/ws/slow", heartbeat=0.1)
+
+        @h.on_message
+        async def slow(conn, data):
+            await asyncio.sleep(1.0)  # ten heartbeat intervals
+            probe.record("done")
+            await conn.send("finished")
+    """)
+    ws = await s.connect("/api/ws/slow", autoping=False)
+    await ws.send_str("work")
+    pings = 0
+    while True:
+        msg = await ws.receive()
+        if msg.type == aiohttp.WSMsgType.PING:
+            pings += 1
+            await ws.pong(msg.data)
+            await ws.ping(b"are you there")
+        elif msg.type == aiohttp.WSMsgType.PONG:
+            assert msg.data == b"are you there"
+        else:
+            break
+    assert (msg.type, msg.data) == (aiohttp.WSMsgType.TEXT, "finished")
+    assert pings >= 5  # pings kept flowing and our pongs kept the connection alive
+
+
+async def test_error_in_on_message_sends_an_error_frame_and_keeps_the_connection(serve, probe) -> None:
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/e")
+
+        @h.on_message
+        def boom(conn, data):
+            if data == "boom":
+                raise RuntimeError("crash manual")
+            conn.send("still here")
+    """)
+    ws = await s.connect("/api/ws/e")
+    await ws.send_str("boom")
+    assert await ws.receive_json() == {"type": "error", "message": "crash manual"}
+    await ws.send_str("again")
+    assert await ws.receive_str() == "still here"
+    event = next(e for e in s.events if e["type"] == "runtime_error")
+    assert event["file"].endswith("h0.py") and event["line"] == 8
+    assert event["callback"] == "on_message" and "RuntimeError: crash manual" in event["traceback"]
+
+
+async def test_on_error_replaces_the_error_frame_and_its_own_errors_are_contained(serve, probe) -> None:
+    s = await serve("""
+        import probe
+        from wsside import Handler
+        h = Handler("/ws/e")
+
+        @h.on_message
+        def boom(conn, data):
+            raise ValueError(data)
+
+        @h.on_error
+        async def err(conn, exc):
+            probe.record("error", type(exc).__name__, str(exc))
+            if str(exc) == "twice":
+                raise KeyError("on_error failed too")
+            await conn.send("handled")
+    """)
+    ws = await s.connect("/api/ws/e")
+    await ws.send_str("once")
+    assert await ws.receive_str() == "handled"
+    await ws.send_str("twice")
+    await probe.wait("error", 2)
+    await ws.send_str("thrice")
+    assert await ws.receive_str() == "handled"  # still serving after on_error raised
+    assert [e["callback"] for e in s.events if e["type"] == "runtime_error"] == [
+        "on_message", "on_message", "on_error", "on_message"]
+
+
+async def test_on_connect_error_closes_1011(serve, probe) -> None:
+    s = await serve("""
+        import probe
+        from wsside import Handler
+        h = Handler("/ws/e")
+
+        @h.on_connect
+        def connect(conn, request):
+            raise RuntimeError("no welcome")
+
+        @h.on_close
+        def close(conn, code, reason, by_client):
+            probe.record("close", code, reason, by_client)
+    """)
+    ws = await s.connect("/api/ws/e")
+    assert await ws.receive_json() == {"type": "error", "message": "no welcome"}
+    msg = await ws.receive()
+    assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1011, "Internal error")
+    assert await probe.wait("close") == [("close", 1011, "Internal error", False)]
+
+
+async def test_on_connect_that_closes_itself_then_raises_is_not_closed_twice(serve, probe) -> None:
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/e")
+
+        @h.on_connect
+        def connect(conn, request):
+            conn.close(4000, "mine")
+            raise RuntimeError("after close")
+    """)
+    ws = await s.connect("/api/ws/e")
+    msg = await ws.receive()
+    assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 4000, "mine")
+
+
+async def test_on_close_errors_are_logged_not_raised(serve, probe) -> None:
+    s = await serve("""
+        import probe
+        from wsside import Handler
+        h = Handler("/ws/e")
+
+        @h.on_close
+        def close(conn, code, reason, by_client):
+            probe.record("close")
+            raise RuntimeError("on_close broke")
+
+        @h.on_message
+        def echo(conn, data):
+            conn.send(data)
+    """)
+    first = await s.connect("/api/ws/e")
+    await first.close()
+    await probe.wait("close")
+    second = await s.connect("/api/ws/e")
+    await second.send_str("alive")
+    assert await second.receive_str() == "alive"
+    assert any(e["type"] == "runtime_error" and e["callback"] == "on_close" for e in s.events)
+
+
+async def test_sync_and_async_callbacks_mix(serve) -> None:
+    s = await serve("""
+        import asyncio
+        from wsside import Handler
+
+        async def later(conn, data):
+            await asyncio.sleep(0)
+            return data.upper()
+
+        h = Handler("/ws/m", transform_raw_data=lambda raw: raw.strip(),
+                    on_message=lambda conn, data: conn.send(data))
+        h.respond({"type": "x"}, later)
+    """)
+    ws = await s.connect("/api/ws/m")
+    await ws.send_str("  padded  ")
+    assert await ws.receive_str() == "padded"

@@ -1,0 +1,161 @@
+"""Connection API: send types, ping/pong, close validation and idempotence, attributes."""
+
+import json
+
+import aiohttp
+import pytest
+
+SEND_ALL = """
+from wsside import Handler
+h = Handler("/ws/send")
+
+@h.on_connect
+def go(conn, request):
+    conn.send({"a": 1})
+    conn.send([1, "two"])
+    conn.send(42)
+    conn.send(1.5)
+    conn.send(True)
+    conn.send(None)
+    conn.send("plain text")
+    conn.send("{\\"not\\": \\"reparsed\\"}")
+    conn.send(b"\\x00\\x01")
+    conn.send(bytearray(b"ba"))
+    conn.send(memoryview(b"mv"))
+    try:
+        conn.send(object())
+    except TypeError as exc:
+        conn.send({"type_error": str(exc)})
+    conn.send("done")
+"""
+
+
+async def test_send_encodes_each_type(serve) -> None:
+    s = await serve(SEND_ALL)
+    ws = await s.connect("/api/ws/send")
+    got = []
+    while True:
+        msg = await ws.receive()
+        got.append((msg.type, msg.data))
+        if msg.data == "done":
+            break
+    T, B = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
+    assert got[:11] == [
+        (T, '{"a":1}'), (T, '[1,"two"]'), (T, "42"), (T, "1.5"), (T, "true"), (T, "null"),
+        (T, "plain text"), (T, '{"not": "reparsed"}'), (B, b"\x00\x01"), (B, b"ba"), (B, b"mv"),
+    ]
+    assert "cannot send a object" in json.loads(got[11][1])["type_error"]
+
+
+async def test_async_send_awaits_and_closed_send_is_a_noop(serve, probe) -> None:
+    s = await serve("""
+        import probe
+        from wsside import Handler
+        h = Handler("/ws/a")
+
+        @h.on_message
+        async def echo(conn, data):
+            await conn.send({"echo": data})
+
+        @h.on_close
+        async def closed(conn, code, reason, by_client):
+            result = conn.send("after close")
+            await result
+            probe.record("close", conn.closed)
+    """)
+    ws = await s.connect("/api/ws/a")
+    await ws.send_str('{"x": [1, 2]}')
+    assert await ws.receive_json() == {"echo": {"x": [1, 2]}}
+    await ws.close()
+    assert (await probe.wait("close"))[0] == ("close", True)
+
+
+async def test_connection_attributes(serve) -> None:
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/room/{name}", subprotocols=["v1"])
+
+        @h.on_connect
+        def hello(conn, request):
+            conn.send({
+                "id": conn.id, "path": conn.path, "params": conn.params,
+                "q": conn.query.get("user"), "hdr": conn.headers.get("X-Test"),
+                "sub": conn.subprotocol, "closed": conn.closed, "rooms": sorted(conn.rooms),
+                "rq": [request.path, request.params, request.query_string],
+            })
+    """)
+    ws = await s.connect("/api/ws/room/blue?user=ann", headers={"X-Test": "yes"}, protocols=["v1"])
+    info = await ws.receive_json()
+    assert len(info["id"]) == 36 and info["id"][14] == "4"  # uuid4
+    assert info["path"] == "/api/ws/room/blue"
+    assert info["params"] == {"name": "blue"}
+    assert info["q"] == "ann" and info["hdr"] == "yes" and info["sub"] == "v1"
+    assert info["closed"] is False and info["rooms"] == []
+    assert info["rq"] == ["/api/ws/room/blue", {"name": "blue"}, "user=ann"]
+
+
+async def test_ping_pong_methods_reach_the_client(serve) -> None:
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/p")
+
+        @h.on_message
+        def go(conn, data):
+            conn.ping(b"p1")
+            conn.pong("p2")
+    """)
+    ws = await s.connect("/api/ws/p", autoping=False)
+    await ws.send_str("go")
+    first, second = await ws.receive(), await ws.receive()
+    assert (first.type, first.data) == (aiohttp.WSMsgType.PING, b"p1")
+    assert (second.type, second.data) == (aiohttp.WSMsgType.PONG, b"p2")
+
+
+@pytest.mark.parametrize(
+    "code, reason, error",
+    [(1004, "", "invalid close code"), (1005, "", "invalid close code"), (999, "", "invalid"),
+     (5000, "", "invalid"), (1000, "x" * 124, "124 bytes"), ("1000", "", "must be an int")],
+)
+async def test_close_validates_code_and_reason(serve, code, reason, error) -> None:
+    s = await serve(f"""
+        from wsside import Handler
+        h = Handler("/ws/c")
+
+        @h.on_message
+        def go(conn, data):
+            try:
+                conn.close({code!r}, {reason!r})
+            except ValueError as exc:
+                conn.send("ValueError: " + str(exc))
+    """)
+    ws = await s.connect("/api/ws/c")
+    await ws.send_str("x")
+    reply = await ws.receive_str()
+    assert reply.startswith("ValueError") and error.split("|")[0] in reply
+    assert not ws.closed  # a rejected close leaves the connection fully usable
+
+
+async def test_close_is_idempotent_and_carries_code_and_reason(serve, probe) -> None:
+    s = await serve("""
+        import probe
+        from wsside import Handler
+        h = Handler("/ws/c")
+
+        @h.on_message
+        async def go(conn, data):
+            first = conn.close(4001, "server-bye")
+            conn.close(4002, "ignored")
+            await first
+            probe.record("closed", conn.closed)
+
+        @h.on_close
+        def closed(conn, code, reason, by_client):
+            probe.record("on_close", code, reason, by_client)
+    """)
+    ws = await s.connect("/api/ws/c")
+    await ws.send_str("x")
+    msg = await ws.receive()
+    assert msg.type == aiohttp.WSMsgType.CLOSE
+    assert (msg.data, msg.extra) == (4001, "server-bye")
+    await probe.wait("closed")
+    assert probe.all("on_close") == [("on_close", 4001, "server-bye", False)]
