@@ -1,0 +1,322 @@
+"""`StrictReader`: aiohttp's compiled frame parser plus the RFC 6455 / 7692 checks it lacks.
+
+aiohttp's C `WebSocketReader` keeps doing the per-byte work (headers, lengths, unmasking).
+Its `_handle_frame` is a `cpdef` method, so this Python override is what the C parser calls
+for every complete frame. Whole, uncompressed data messages and pings/pongs go straight back to
+the C implementation; only close frames, fragmented and compressed messages take the Python
+path. What is added:
+
+- close frames: the code must be valid (`closecodes.is_valid_code`, else 1002) and the reason
+  valid UTF-8 (else 1007);
+- invalid UTF-8 in an uncompressed text message fails at the offending bytes (1007), even
+  inside one frame that arrives in several TCP reads: `feed_data` follows frame boundaries in
+  the raw stream and checks text that the C parser is still buffering;
+- client frames must be masked (RFC 6455 §5.1, else 1002);
+- size: a message may be exactly `max_message_size` bytes, one byte more closes 1009 (aiohttp's
+  own test is `>=`); compressed messages are inflated fragment by fragment with a cap, using the
+  negotiated window (`deflate.Decompressor`);
+- a message has at most `max_fragments` frames (default: one per 64 bytes of the size limit,
+  at least 1024), so empty continuation frames cannot keep one message open forever (1009).
+
+Memory per connection stays below about twice the size limit: the message so far (at most the
+limit) plus the frame the C parser is buffering (refused early when its declared length alone
+exceeds the limit plus deflate's worst-case overhead).
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import Any
+
+from aiohttp._websocket.helpers import websocket_mask
+from aiohttp._websocket.models import WebSocketError, WSMessage, WSMsgType
+from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
+from aiohttp.helpers import set_exception
+
+from ..closecodes import is_valid_code
+from .deflate import Decompressor, InflateError, MessageTooBig
+
+__all__ = ["StrictReader"]
+
+_C_HANDLE_FRAME = WebSocketReader._handle_frame
+_C_FEED_DATA = WebSocketReader.feed_data
+_Utf8Decoder = codecs.getincrementaldecoder("utf-8")
+
+_TEXT, _BINARY, _CONT, _CLOSE = 0x1, 0x2, 0x0, 0x8
+_UINT_MAX = 2**32 - 1  # the C parser keeps its limit in an unsigned int
+
+PROTOCOL_ERROR, INVALID_DATA, TOO_BIG = 1002, 1007, 1009
+
+
+class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
+    """The read side of one server connection: feeds messages into aiohttp's data queue."""
+
+    def __init__(
+        self,
+        queue: WebSocketDataQueue,
+        max_message_size: int,
+        *,
+        decompressor: Decompressor | None = None,
+        max_fragments: int | None = None,
+    ) -> None:
+        # The C parser refuses a frame from its header alone when the declared length reaches
+        # its limit: give it the limit plus deflate's worst case (stored blocks cost 5 bytes
+        # per 64 KiB) and do the exact test here.
+        coarse = max_message_size + max_message_size // 8192 + 64 if max_message_size else 0
+        super().__init__(
+            queue, min(coarse, _UINT_MAX), compress=decompressor is not None, decode_text=True
+        )
+        self._queue = queue
+        self._limit = max_message_size or None
+        self._max_fragments = (
+            max_fragments if max_fragments is not None
+            else max(1024, max_message_size // 64) if max_message_size else 1 << 62
+        )
+        self._inflate = decompressor
+        self._failed = False
+        # The message being assembled (fragmented or compressed), opcode 0 when none.
+        self._m_opcode = 0
+        self._m_compressed = False
+        self._m_frames = 0
+        self._m_size = 0
+        self._m_bytes = bytearray()
+        self._m_text: list[str] = []
+        self._m_utf8: Any = None
+        # The raw-stream follower (see `_follow`).
+        self._f_need = 0  # payload bytes still to come in the current frame
+        self._f_head = b""  # a frame header split across reads
+        self._f_mask = b""
+        self._f_offset = 0  # payload bytes of the current frame seen so far
+        self._f_check = False  # the current frame's payload is UTF-8-checked here
+        self._f_fin = False
+        self._f_utf8: Any = None  # decoder of the uncompressed text message being checked
+
+    # --- raw stream: masking and UTF-8 at byte granularity --------------------------------
+
+    def feed_data(self, data: Any) -> tuple[bool, bytes]:
+        if self._failed:
+            return True, data
+        if type(data) is not bytes:
+            data = bytes(data)
+        error = self._follow(data) if data else None
+        if error is None:
+            return _C_FEED_DATA(self, data)  # type: ignore[no-any-return]
+        # Deliver what came before the offending frame, then fail the connection.
+        pos, exc = error
+        eof = False
+        if pos:
+            eof, _ = _C_FEED_DATA(self, data[:pos])
+        self._failed = True
+        if not eof:
+            set_exception(self._queue, exc)
+        return True, b""
+
+    def _follow(self, data: bytes) -> tuple[int, WebSocketError] | None:
+        """Walk the frame boundaries of `data`; check text the C parser has not seen whole.
+
+        Uncompressed text is checked here when its message is fragmented or a frame of it is
+        split across reads; a whole single-frame message is left to the C parser's decode.
+        State lives in locals inside the loop and is saved once per read.
+        Returns (offset in `data` of the offending frame, error), or None.
+        """
+        shift = len(self._f_head)
+        if shift:
+            data = self._f_head + data
+            self._f_head = b""
+        n = len(data)
+        p = frame_start = 0
+        need = self._f_need
+        utf8 = self._f_utf8
+        check = self._f_check
+        fin = self._f_fin
+        mask = self._f_mask
+        offset = self._f_offset
+        error: WebSocketError | None = None
+        while p < n:
+            if need:
+                take = need if need <= n - p else n - p
+                if check:
+                    last = fin and take == need
+                    if not _utf8_ok(utf8, data, p, p + take, mask, offset, last):
+                        error = WebSocketError(INVALID_DATA, "Invalid UTF-8 in text message")
+                        break
+                    if last:
+                        utf8 = None
+                p += take
+                need -= take
+                offset += take
+                continue
+            frame_start = p
+            if n - p < 2:
+                break
+            b0 = data[p]
+            b1 = data[p + 1]
+            if b1 < 0x80:
+                error = WebSocketError(PROTOCOL_ERROR, "Client frames must be masked")
+                break
+            length = b1 & 0x7F
+            if length < 126:
+                size = 6
+            elif length == 126:
+                size = 8
+                if n - p < 8:
+                    break
+                length = data[p + 2] << 8 | data[p + 3]
+            else:
+                size = 14
+                if n - p < 14:
+                    break
+                length = int.from_bytes(data[p + 2 : p + 10], "big")
+            if n - p < size:
+                break
+            p += size
+            opcode = b0 & 0x0F
+            if opcode < _CLOSE:
+                if opcode != _CONT:
+                    # A text message is followed unless compressed or whole in this read.
+                    utf8 = (
+                        _Utf8Decoder()
+                        if opcode == _TEXT and not b0 & 0x40 and not (
+                            b0 & 0x80 and p + length <= n
+                        )
+                        else None
+                    )
+                if utf8 is not None:
+                    fin = b0 >= 0x80
+                    mask = data[p - 4 : p]
+                    offset = 0
+                    check = True
+                    need = length
+                    if not length and fin:
+                        if not _utf8_ok(utf8, data, p, p, mask, 0, True):
+                            error = WebSocketError(INVALID_DATA, "Invalid UTF-8 in text message")
+                            break
+                        utf8 = None
+                    continue
+            if p + length <= n:
+                p += length
+            else:
+                need = length
+                check = False
+        self._f_need = need
+        self._f_utf8 = utf8
+        self._f_check = check
+        self._f_fin = fin
+        self._f_mask = mask
+        self._f_offset = offset
+        if error is not None:
+            return max(0, frame_start - shift), error
+        if not need and p < n:
+            self._f_head = data[p:]
+        return None
+
+    # --- complete frames, called by the C parser ------------------------------------------
+
+    def _handle_frame(self, fin: bool, opcode: int, payload: Any, compressed: int) -> None:
+        if opcode == _TEXT or opcode == _BINARY:
+            if self._m_opcode:
+                raise WebSocketError(
+                    PROTOCOL_ERROR, "A new message started before the previous one ended"
+                )
+            if fin and not compressed:
+                limit = self._limit
+                if limit is not None and len(payload) > limit:
+                    raise _too_big(len(payload), limit)
+                _C_HANDLE_FRAME(self, fin, opcode, payload, compressed)
+                return
+            self._m_opcode = opcode
+            self._m_compressed = bool(compressed)
+            self._m_frames = self._m_size = 0
+            self._add(payload, fin)
+        elif opcode == _CONT:
+            if not self._m_opcode:
+                raise WebSocketError(PROTOCOL_ERROR, "Continuation frame outside a message")
+            self._add(payload, fin)
+        else:
+            if opcode == _CLOSE and len(payload) >= 2:
+                code = int.from_bytes(payload[:2], "big")
+                if not is_valid_code(code):
+                    raise WebSocketError(PROTOCOL_ERROR, f"Invalid close code {code}")
+                try:
+                    bytes(payload[2:]).decode("utf-8")
+                except UnicodeDecodeError:
+                    raise WebSocketError(INVALID_DATA, "Close reason is not valid UTF-8") from None
+            _C_HANDLE_FRAME(self, fin, opcode, payload, compressed)
+
+    def _add(self, payload: Any, fin: bool) -> None:
+        self._m_frames += 1
+        if self._m_frames > self._max_fragments:
+            raise WebSocketError(
+                TOO_BIG, f"Message has more than {self._max_fragments} fragments"
+            )
+        limit = self._limit
+        text = self._m_opcode == _TEXT
+        if self._m_compressed:
+            inflate = self._inflate
+            assert inflate is not None  # RSV1 is refused by the C parser without an agreement
+            room = None if limit is None else limit - self._m_size
+            try:
+                chunk = inflate.feed(payload, room)
+                if fin:
+                    rest = inflate.finish(None if room is None else room - len(chunk))
+                    if rest:
+                        chunk += rest
+            except MessageTooBig as exc:
+                raise WebSocketError(TOO_BIG, str(exc)) from None
+            except InflateError as exc:
+                raise WebSocketError(INVALID_DATA, str(exc)) from None
+            self._m_size += len(chunk)
+            if text:
+                if self._m_utf8 is None:
+                    self._m_utf8 = _Utf8Decoder()
+                try:
+                    self._m_text.append(self._m_utf8.decode(chunk, fin))
+                except UnicodeDecodeError:
+                    raise WebSocketError(INVALID_DATA, "Invalid UTF-8 in text message") from None
+            else:
+                self._m_bytes += chunk
+        else:
+            self._m_size += len(payload)
+            if limit is not None and self._m_size > limit:
+                raise _too_big(self._m_size, limit)
+            self._m_bytes += payload
+        if fin:
+            self._deliver()
+
+    def _deliver(self) -> None:
+        size = self._m_size
+        if self._m_opcode == _TEXT:
+            if self._m_compressed:
+                text = "".join(self._m_text)
+                self._m_text.clear()
+                self._m_utf8 = None
+            else:
+                try:
+                    text = self._m_bytes.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise WebSocketError(INVALID_DATA, "Invalid UTF-8 in text message") from None
+            msg = WSMessage(WSMsgType.TEXT, text, "")
+        else:
+            msg = WSMessage(WSMsgType.BINARY, bytes(self._m_bytes), "")
+        self._m_bytes = bytearray()
+        self._m_opcode = 0
+        self._queue.feed_data(msg, size)
+
+
+def _utf8_ok(
+    decoder: Any, data: bytes, start: int, end: int, mask: bytes, offset: int, last: bool
+) -> bool:
+    """Unmask data[start:end] (frame payload bytes from `offset` on) and feed it to `decoder`."""
+    chunk = bytearray(data[start:end])
+    if chunk:
+        k = offset & 3
+        websocket_mask(mask[k:] + mask[:k] if k else mask, chunk)
+    try:
+        decoder.decode(chunk, last)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _too_big(size: int, limit: int) -> WebSocketError:
+    return WebSocketError(TOO_BIG, f"Message of {size} bytes exceeds the limit of {limit}")
