@@ -7,11 +7,12 @@
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
+from .deflate import Agreement, Compressor, Decompressor, DeflateRefused, negotiate
+from .reader import StrictReader
 from .writer import FrameIO
 
 __all__ = ["ServerWebSocket", "choose_subprotocol"]
@@ -30,31 +31,13 @@ def choose_subprotocol(offered_header: str | None, preferred: tuple[str, ...]) -
     return None
 
 
-class _ZlibCompressor:
-    """Compression for an agreement aiohttp negotiated (window bits, no-context-takeover)."""
-
-    __slots__ = ("_wbits", "_notakeover", "_obj")
-
-    def __init__(self, wbits: int, notakeover: bool) -> None:
-        self._wbits = wbits
-        self._notakeover = notakeover
-        self._obj = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -wbits)
-
-    def compress(self, payload: bytes) -> bytes:
-        obj = self._obj
-        out = obj.compress(payload) + obj.flush(zlib.Z_SYNC_FLUSH)
-        if self._notakeover:
-            self._obj = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -self._wbits)
-        return out[:-4] if out.endswith(b"\x00\x00\xff\xff") else out
-
-
 class ServerWebSocket(web.WebSocketResponse):
     """One accepted WebSocket, before wsside's `Connection` wraps it."""
 
     def __init__(self, *, protocol: str | None, deflate: Any, max_message_size: int) -> None:
         super().__init__(
             protocols=(protocol,) if protocol else (),
-            compress=deflate is not None,
+            compress=False,  # negotiated by wsside (`_handshake`), not by aiohttp
             # aiohttp refuses a frame whose length is >= its limit; wsside's limit is inclusive.
             max_msg_size=max_message_size + 1,
             autoping=False,
@@ -62,13 +45,35 @@ class ServerWebSocket(web.WebSocketResponse):
             timeout=CLOSE_TIMEOUT,
         )
         self.io: FrameIO | None = None
+        self._deflate = deflate
+        self._max_message_size = max_message_size
+        self.agreement: Agreement | None = None
+
+    def _handshake(self, request: web.BaseRequest) -> Any:
+        headers, protocol, _, _ = super()._handshake(request)
+        if self._deflate is not None:
+            offers = ", ".join(request.headers.getall(hdrs.SEC_WEBSOCKET_EXTENSIONS, ()))
+            try:
+                self.agreement = negotiate(offers, self._deflate)
+            except DeflateRefused as exc:
+                raise web.HTTPBadRequest(text=f"permessage-deflate refused: {exc}") from None
+            if self.agreement is not None:
+                headers[hdrs.SEC_WEBSOCKET_EXTENSIONS] = self.agreement.response_header()
+        return headers, protocol, 0, False
 
     def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
+        # aiohttp's parser is replaced by StrictReader before it sees a byte: bytes that came
+        # with the handshake are held back from it and fed to ours.
+        http = request.protocol
+        early, http._message_tail = http._message_tail, b""
         super()._post_start(request, protocol, writer)
-        compressor = None
-        if self.compress:
-            notakeover = "server_no_context_takeover" in self.headers.get(
-                "Sec-WebSocket-Extensions", ""
-            )
-            compressor = _ZlibCompressor(int(self.compress), notakeover)
+        agreement = self.agreement
+        self._parser = StrictReader(
+            self._reader, self._max_message_size,
+            decompressor=Decompressor(agreement) if agreement else None,
+        )
+        http._payload_parser = self._parser
+        if early:
+            self._parser.feed_data(early)
+        compressor = Compressor(agreement) if agreement else None
         self.io = FrameIO(writer.transport, request.protocol, compressor)
