@@ -1,0 +1,193 @@
+"""Rooms and every broadcast variant; rooms are per endpoint."""
+
+import asyncio
+
+import aiohttp
+
+ROOMS = """
+import probe
+from wsside import Handler, Broadcast, Response
+
+def room_of(conn, msg):
+    return isinstance(msg, dict) and msg.get("type") == "say"
+
+h = Handler("/ws/r/{name}", responses=[
+    Response({"type": "to-my-rooms"}, lambda c, m: {"from": c.params["name"], "mine": True},
+             broadcast=True),
+    Response({"type": "to-room"}, lambda c, m: {"from": c.params["name"], "room": m["room"]},
+             broadcast=Broadcast(room="red", include_self=True)),
+    Response({"type": "to-all"}, lambda c, m: {"from": c.params["name"], "all": True},
+             broadcast=Broadcast()),
+])
+
+@h.on_message
+def message(conn, msg):
+    kind = msg["type"]
+    if kind == "join":
+        conn.join_room(msg["room"])
+    elif kind == "leave":
+        conn.leave_room(msg["room"])
+    elif kind == "bcast":
+        conn.broadcast({"from": conn.params["name"], "text": msg["text"]},
+                       room=msg.get("room"), include_self=msg.get("include_self", False))
+    elif kind == "all-rooms":
+        conn.broadcast_all_rooms({"from": conn.params["name"], "allrooms": True},
+                                 include_self=msg.get("include_self", False))
+    elif kind == "rooms":
+        conn.send({"rooms": sorted(conn.rooms), "in_red": conn.in_room("red")})
+    conn.send({"ack": kind})
+"""
+
+
+class Peers:
+    def __init__(self, served) -> None:
+        self.s = served
+        self.ws: dict[str, aiohttp.ClientWebSocketResponse] = {}
+
+    async def open(self, *names: str, path: str = "/api/ws/r/") -> None:
+        for name in names:
+            self.ws[name] = await self.s.connect(path + name)
+
+    async def do(self, name: str, **msg) -> None:
+        await self.ws[name].send_json(msg)
+        # the ack arrives after anything the command sent to its own sender
+        while True:
+            got = await self.ws[name].receive_json()
+            if got.get("ack") == msg["type"]:
+                return
+            self.early.setdefault(name, []).append(got)
+
+    early: dict[str, list] = {}
+
+    async def inbox(self, names) -> dict[str, list]:
+        """Everything delivered so far: a marker sent to each through its own socket comes
+        last, because each connection's frames are ordered."""
+        out = {}
+        for name in names:
+            await self.ws[name].send_json({"type": "rooms"})
+            got = list(self.early.pop(name, []))
+            while True:
+                item = await self.ws[name].receive_json()
+                if "rooms" in item:
+                    await self.ws[name].receive_json()  # its ack
+                    break
+                got.append(item)
+            out[name] = got
+        return out
+
+
+async def test_broadcast_variants(serve) -> None:
+    s = await serve(ROOMS)
+    p = Peers(s)
+    Peers.early = {}
+    await p.open("a", "b", "c", "d")
+    for name in ("a", "b"):
+        await p.do(name, type="join", room="red")
+    await p.do("c", type="join", room="blue")
+    await p.do("a", type="join", room="blue")
+
+    await p.do("a", type="bcast", text="red-only", room="red")
+    await p.do("a", type="bcast", text="red+self", room="red", include_self=True)
+    await p.do("a", type="bcast", text="everyone")
+    await p.do("a", type="all-rooms")  # a is in red and blue: b and c, each once
+    got = await p.inbox("abcd")
+    assert got["a"] == [{"from": "a", "text": "red+self"}]
+    assert got["b"] == [{"from": "a", "text": "red-only"}, {"from": "a", "text": "red+self"},
+                        {"from": "a", "text": "everyone"}, {"from": "a", "allrooms": True}]
+    assert got["c"] == [{"from": "a", "text": "everyone"}, {"from": "a", "allrooms": True}]
+    assert got["d"] == [{"from": "a", "text": "everyone"}]
+
+
+async def test_declarative_broadcast_targets(serve) -> None:
+    s = await serve(ROOMS)
+    p = Peers(s)
+    Peers.early = {}
+    await p.open("a", "b", "c")
+    await p.do("a", type="join", room="red")
+    await p.do("b", type="join", room="red")
+    for kind in ("to-my-rooms", "to-room", "to-all"):
+        await p.ws["a"].send_json({"type": kind, "room": "red"})
+    got = await p.inbox("abc")
+    assert got["a"] == [{"from": "a", "room": "red"}]  # Broadcast(include_self=True)
+    assert got["b"] == [{"from": "a", "mine": True}, {"from": "a", "room": "red"},
+                        {"from": "a", "all": True}]
+    assert got["c"] == [{"from": "a", "all": True}]  # Broadcast(room=None): whole endpoint
+
+
+async def test_no_rooms_means_broadcast_all_rooms_reaches_nobody(serve) -> None:
+    s = await serve(ROOMS)
+    p = Peers(s)
+    Peers.early = {}
+    await p.open("a", "b")
+    await p.do("a", type="all-rooms", include_self=True)
+    got = await p.inbox("ab")
+    assert got == {"a": [], "b": []}
+
+
+async def test_leave_room_and_closed_members_are_skipped(serve) -> None:
+    s = await serve(ROOMS)
+    p = Peers(s)
+    Peers.early = {}
+    await p.open("a", "b", "c")
+    for name in "abc":
+        await p.do(name, type="join", room="red")
+    await p.do("b", type="leave", room="red")
+    await p.ws["c"].close()
+    await p.do("a", type="bcast", text="hi", room="red")
+    got = await p.inbox("ab")
+    assert got == {"a": [], "b": []}
+    hub = s.sidecar.registry.hubs["/ws/r/{name}"]
+    assert set(hub.rooms) == {"red"} and len(hub.rooms["red"]) == 1  # c left with its socket
+
+
+async def test_rooms_are_per_endpoint(serve) -> None:
+    s = await serve("""
+        from wsside import Handler
+        for path in ("/ws/ga", "/ws/gb"):
+            h = Handler(path, default_room="lobby")
+            h.on_message(lambda conn, msg: conn.broadcast(msg, room="lobby", include_self=True))
+            h.on_connect(lambda conn, req: conn.send("ready"))
+    """)
+    a1, a2, b1 = [await s.connect(p) for p in ("/api/ws/ga", "/api/ws/ga", "/api/ws/gb")]
+    for ws in (a1, a2, b1):
+        assert await ws.receive_str() == "ready"
+    await b1.send_str("b-first")
+    assert await b1.receive_str() == "b-first"
+    await a1.send_str("from-a")
+    assert await a2.receive_str() == "from-a"
+    await b1.send_str("b-second")
+    # b1's frames are ordered: had a1's broadcast leaked into gb's lobby it would come first
+    assert await b1.receive_str() == "b-second"
+
+
+async def test_server_side_push_connections_and_background_task(serve, probe) -> None:
+    s = await serve("""
+        import asyncio, probe
+        from wsside import Handler
+        game = Handler("/ws/game", default_room="lobby")
+
+        @game.background
+        async def tick(handler):
+            n = 0
+            while True:
+                await asyncio.sleep(0.02)
+                if handler.connections:
+                    n += 1
+                    handler.broadcast({"tick": n, "players": len(handler.connections)},
+                                      room="lobby")
+                    handler.broadcast({"all": n})
+    """)
+    ws = await s.connect("/api/ws/game")
+    first = await ws.receive_json()
+    assert first["players"] == 1 and first["tick"] >= 1
+    assert (await ws.receive_json()) == {"all": first["tick"]}
+    hub = s.sidecar.registry.hubs["/ws/game"]
+    assert len(hub.tasks) == 1 and not hub.tasks[0].done()
+    task = hub.tasks[0]
+    s.sidecar.registry.remove_file(next(iter(s.sidecar.registry.files)))
+    msg = await ws.receive()
+    while msg.type == aiohttp.WSMsgType.TEXT:
+        msg = await ws.receive()
+    assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1012, "Service Restart")
+    await asyncio.wait_for(asyncio.wait([task]), 1)
+    assert task.cancelled()

@@ -1,0 +1,118 @@
+"""Routing: prefix, first match wins, 404s with real headers, duplicates, hostile heads."""
+
+import asyncio
+
+import aiohttp
+import pytest
+
+from conftest import raw_upgrade
+
+
+async def test_first_declared_match_wins_across_files_in_sorted_order(serve) -> None:
+    s = await serve(
+        'from wsside import Handler\nHandler("/ws/**", on_connect=lambda c, r: c.send("b-any"))\n',
+        'from wsside import Handler\nHandler("/ws/chat", on_connect=lambda c, r: c.send("a-chat"))\n'
+        'Handler("/ws/{x}", on_connect=lambda c, r: c.send("a-var"))\n',
+        names=["b_catchall.py", "a_specific.py"],
+    )
+    for path, who in [("/api/ws/chat", "a-chat"), ("/api/ws/other", "a-var"),
+                      ("/api/ws/deep/er", "b-any")]:
+        ws = await s.connect(path)
+        assert await ws.receive_str() == who
+
+
+@pytest.mark.parametrize("path", ["/api/ws/none", "/api/", "/api", "/elsewhere", "/apix/ws/chat"])
+async def test_unmatched_paths_get_a_complete_404(serve, path) -> None:
+    s = await serve('from wsside import Handler\nHandler("/ws/chat")\n')
+    head = await raw_upgrade(s.port, path)
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 404 Not Found"
+    assert b"connection: close" in [l.lower() for l in lines]
+    assert any(l.lower().startswith(b"content-length: ") for l in lines)
+
+
+async def test_catch_all_pattern_never_reaches_outside_the_prefix(serve) -> None:
+    s = await serve('from wsside import Handler\nHandler("/**", on_connect=lambda c, r: c.send("in"))\n')
+    assert (await raw_upgrade(s.port, "/")).startswith(b"HTTP/1.1 404")
+    assert (await raw_upgrade(s.port, "/anything/here")).startswith(b"HTTP/1.1 404")
+    assert (await raw_upgrade(s.port, "/api/anything/here")).startswith(b"HTTP/1.1 101")
+
+
+async def test_several_prefixes_are_normalised(serve) -> None:
+    s = await serve('from wsside import Handler\nHandler("/ws", on_connect=lambda c, r: c.send(c.path))\n',
+                    prefixes=("api/", "/v2"))
+    for path in ("/api/ws", "/v2/ws"):
+        ws = await s.connect(path)
+        assert await ws.receive_str() == path
+
+
+async def test_plain_http_to_an_endpoint_gets_426(serve) -> None:
+    s = await serve('from wsside import Handler\nHandler("/ws/chat")\n')
+    async with aiohttp.ClientSession() as client:
+        async with client.get(s.url("/api/ws/chat")) as resp:
+            assert resp.status == 426
+        async with client.post(s.url("/api/ws/chat")) as resp:
+            assert resp.status == 405
+
+
+async def test_duplicate_patterns_are_a_load_error_naming_both_files(serve) -> None:
+    s = await serve(
+        'from wsside import Handler\nHandler("/ws/dup", on_connect=lambda c, r: c.send("first"))\n',
+        'from wsside import Handler\nHandler("/ws/other")\nHandler("/ws/dup")\n',
+        names=["one.py", "two.py"],
+    )
+    event = next(e for e in s.events if e["type"] == "load_error")
+    assert "duplicate pattern '/ws/dup'" in event["message"]
+    assert "one.py:2" in event["message"] and "two.py:3" in event["message"]
+    assert event["file"].endswith("two.py") and event["line"] == 3
+    ws = await s.connect("/api/ws/dup")
+    assert await ws.receive_str() == "first"
+    assert (await raw_upgrade(s.port, "/api/ws/other")).startswith(b"HTTP/1.1 404")
+
+
+async def test_duplicate_within_one_file(serve) -> None:
+    s = await serve('from wsside import Handler\nHandler("/ws/a")\nHandler("/ws/a")\n')
+    event = next(e for e in s.events if e["type"] == "load_error")
+    assert "duplicate pattern '/ws/a'" in event["message"] and event["line"] == 3
+
+
+async def test_a_broken_handler_file_never_takes_down_the_others(serve) -> None:
+    s = await serve(
+        'from wsside import Handler\nHandler("/ws/ok", on_connect=lambda c, r: c.send("ok"))\n',
+        'from wsside import Handler\nHandler("/ws/broken"\n',
+        'raise RuntimeError("import-time failure")\n',
+    )
+    errors = sorted((e["file"].rsplit("/", 1)[1], e["line"]) for e in s.events
+                    if e["type"] == "load_error")
+    assert errors == [("h1.py", 2), ("h2.py", 1)]
+    ws = await s.connect("/api/ws/ok")
+    assert await ws.receive_str() == "ok"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /api/ws/ok HTTP/1.1\r\nHost: [::1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        b"GET /api/ws/ok HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n",
+        b"GET /api/ws/ok HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        b"GET /api/ws/ok HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n\r\n",
+    ],
+    ids=["malformed-host", "missing-key", "bad-key", "bad-version"],
+)
+async def test_malformed_upgrades_get_a_status_and_the_server_stays_up(serve, head) -> None:
+    s = await serve('from wsside import Handler\nHandler("/ws/ok", on_connect=lambda c, r: c.send("ok"))\n')
+    reader, writer = await asyncio.open_connection("127.0.0.1", s.port)
+    writer.write(head)
+    reply = await asyncio.wait_for(reader.read(4096), 5)
+    writer.close()
+    status = reply.split(b"\r\n")[0]
+    if b"[::1" in head:
+        assert status in (b"HTTP/1.1 101 Switching Protocols", b"HTTP/1.1 400 Bad Request")
+    else:
+        assert status == b"HTTP/1.1 400 Bad Request"
+    ws = await s.connect("/api/ws/ok")
+    assert await ws.receive_str() == "ok"
