@@ -1,0 +1,57 @@
+# wsside: the two commands a new user needs are `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: demo test venv chromium node-deps pytest node-test conformance conformance-fast bench soak clean
+
+$(VPY): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q -e '.[test]'
+	touch $(VPY)
+
+venv: $(VPY)
+
+# Debian's Chromium for the browser tests; never a downloaded browser.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+		else echo "browser tests need Debian's chromium: sudo apt-get install -y chromium"; exit 1; fi; \
+	fi
+
+node-deps:
+	cd node_shim && npm install --no-audit --no-fund --silent
+	@if [ -f tests/shim/package.json ]; then cd tests/shim && npm install --no-audit --no-fund --silent; fi
+	@for ex in examples/*/; do \
+		if [ -f $$ex/package.json ]; then (cd $$ex && npm install --no-audit --no-fund --silent) || exit 1; fi; \
+	done
+
+pytest: venv
+	$(VPY) -m pytest
+
+node-test: venv node-deps
+	@if [ -d tests/shim ]; then cd tests/shim && node --test --test-concurrency=1; fi
+
+conformance-fast: venv node-deps
+	bash tests/compliance/run.sh --fast
+
+# Everything: unit, integration, shim, browser, and the fast Autobahn subset.
+test: venv chromium node-deps
+	$(VPY) -m pytest
+	$(MAKE) --no-print-directory node-test
+	$(MAKE) --no-print-directory conformance-fast
+
+demo: venv node-deps
+	cd examples/chat && npx vite --host 127.0.0.1 --port 5173 --strictPort
+
+# The full Autobahn suite (517 cases, ~10 minutes): not part of CI.
+conformance: venv node-deps
+	bash tests/compliance/run.sh
+
+bench: venv node-deps
+	$(VPY) bench/run.py
+
+clean:
+	rm -rf $(VENV) node_shim/node_modules tests/shim/node_modules examples/*/node_modules
