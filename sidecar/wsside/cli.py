@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import signal
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 import typer
 
 from . import __version__
+from .config import ConfigError, build_settings
 from .console import ConsoleReporter
 from .events import subscribe
+from .reload import next_settings
 from .server import Sidecar, configure_logging
 from .settings import Settings
 
@@ -21,43 +23,76 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 @app.command()
 def serve(
-    handlers: Path = typer.Option(Path("ws"), help="Folder of handler files."),
-    prefix: List[str] = typer.Option(["/api"], help="URL prefix (repeat for several)."),
-    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
-    port: int = typer.Option(8765, help="TCP port to listen on."),
-    reload: bool = typer.Option(True, "--reload/--no-reload", help="Reload handler files on save."),
-    log_level: str = typer.Option("info", help="debug, info, warning or error."),
+    handlers: Optional[Path] = typer.Option(None, help="Folder of handler files [default: ws]."),
+    prefix: Optional[List[str]] = typer.Option(
+        None, help="URL prefix, repeat for several [default: /api]."),
+    host: Optional[str] = typer.Option(None, help="Interface to listen on [default: 127.0.0.1]."),
+    port: Optional[int] = typer.Option(None, help="TCP port to listen on [default: 8765]."),
+    config: Optional[Path] = typer.Option(
+        None, help="Config file (wsside.toml or pyproject.toml) [default: found in the current "
+                   "folder, else beside the handlers folder]."),
+    reload: Optional[bool] = typer.Option(
+        None, "--reload/--no-reload", help="Reload handler files on save [default: on]."),
+    log_level: Optional[str] = typer.Option(None, help="debug, info, warning or error."),
     ipc: bool = typer.Option(False, "--ipc", hidden=True,
                              help="Run under the Vite shim (control channel on NODE_CHANNEL_FD)."),
 ) -> None:
-    """Serve the handler files at ws://HOST:PORT/PREFIX/..."""
-    settings = Settings(handlers_dir=handlers, prefixes=tuple(prefix), host=host, port=port,
-                        reload=reload, log_level=log_level)
-    configure_logging(log_level)
+    """Serve the handler files at ws://HOST:PORT/PREFIX/...
+
+    Options given here win over the config file, which wins over the defaults.
+    """
+    explicit = dict(handlers_dir=handlers, prefixes=tuple(prefix) if prefix else None,
+                    host=host, port=port, reload=reload, log_level=log_level)
+    search = (Path.cwd(), *((handlers.resolve().parent,) if handlers else ()))
+
+    def rebuild() -> Settings:
+        return build_settings(explicit, config, search)
+
+    try:
+        settings = rebuild()
+    except ConfigError as exc:
+        typer.echo(f"wsside: {exc}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level)
     if ipc:
         from .supervise import run_ipc
 
         run_ipc(settings)
         return
-    asyncio.run(_serve_standalone(settings))
+    asyncio.run(_serve_standalone(settings, rebuild))
 
 
-async def _serve_standalone(settings: Settings) -> None:
+async def _serve_standalone(settings: Settings, rebuild: Callable[[], Settings]) -> None:
+    """Serve until SIGINT/SIGTERM; a config change re-creates the sidecar in-process."""
     subscribe(ConsoleReporter())
-    sidecar = Sidecar(settings)
-    await sidecar.start()
-    await sidecar.serve_tcp(settings.host, settings.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    while True:
+        sidecar = Sidecar(settings)
+        await sidecar.start()
+        await sidecar.serve_tcp(settings.host, settings.port)
+        _announce(sidecar, settings)
+        stopping = asyncio.ensure_future(stop.wait())
+        changed = asyncio.ensure_future(next_settings(sidecar.config_changed, settings, rebuild))
+        await asyncio.wait({stopping, changed}, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in (stopping, changed):
+            waiter.cancel()
+        if stop.is_set():
+            await sidecar.close()
+            return
+        settings = changed.result()
+        typer.echo(f"wsside: {settings.config_file} changed: restarting", err=True)
+        await sidecar.close(1012, "Service Restart")
+
+
+def _announce(sidecar: Sidecar, settings: Settings) -> None:
     base = f"ws://{settings.host}:{settings.port}"
     for info in sidecar.describe():
         typer.echo(f"  WS  {base}{info['path']}  ({Path(info['file']).name}:{info['line']})",
                    err=True)
     typer.echo(f"wsside {__version__} serving on {base}{settings.url_prefix}/", err=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await sidecar.close()
 
 
 @app.command()

@@ -22,6 +22,9 @@ class ConsoleReporter:
         elif kind in ("loaded", "reloaded"):
             patterns = ", ".join(event.get("patterns", [])) or "no handlers"
             self._print(f"wsside: {kind} {event['file']} ({patterns}) in {event.get('ms')} ms")
+        elif kind == "config_error":
+            self._print(f"wsside: config error (still serving the previous settings): "
+                        f"{event.get('message')}")
         elif kind == "removed":
             self._print(f"wsside: removed {event['file']}")
         elif kind == "log":

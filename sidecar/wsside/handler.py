@@ -99,13 +99,13 @@ class Handler:
         default_room: str | None = None,
         heartbeat: float | None = None,
         inactivity_timeout: float | None = None,
-        per_message_deflate: bool | Deflate = False,
-        subprotocols: Iterable[str] = (),
+        per_message_deflate: bool | Deflate | None = None,
+        subprotocols: Iterable[str] | None = None,
         authenticate: bool | str | Callback | None = None,
         responses: Iterable[Response] = (),
         transform_raw_data: Callback | None = None,
-        delay: float = 0,
-        max_message_size: int = 16 * MiB,
+        delay: float | None = None,
+        max_message_size: int | None = None,
         disabled: bool = False,
         on_connect: Callback | None = None,
         on_message: Callback | None = None,
@@ -119,18 +119,20 @@ class Handler:
         self.line: int = frame.f_lineno
         self.pattern = Pattern(pattern)
         self.default_room = _opt_str("default_room", default_room)
-        self.heartbeat = _opt_seconds("heartbeat", heartbeat)
-        self.inactivity_timeout = _opt_seconds("inactivity_timeout", inactivity_timeout)
-        if not isinstance(per_message_deflate, (bool, Deflate)):
-            raise TypeError("per_message_deflate: expected True, False or Deflate(...)")
-        self.per_message_deflate: Deflate | None = (
-            Deflate() if per_message_deflate is True else per_message_deflate or None
-        )
-        if isinstance(subprotocols, str):
-            raise TypeError("subprotocols: expected a list of strings, got one string")
-        self.subprotocols = tuple(subprotocols)
-        if not all(isinstance(p, str) and p for p in self.subprotocols):
-            raise TypeError("subprotocols: expected a list of non-empty strings")
+        # None means "not set here": the config file's [defaults] may fill it in at load time.
+        given = dict(heartbeat=heartbeat, inactivity_timeout=inactivity_timeout,
+                     per_message_deflate=per_message_deflate, subprotocols=subprotocols,
+                     delay=delay, max_message_size=max_message_size)
+        self._unset = frozenset(name for name, value in given.items() if value is None)
+        self.heartbeat: float | None = None
+        self.inactivity_timeout: float | None = None
+        self.per_message_deflate: Deflate | None = None
+        self.subprotocols: tuple[str, ...] = ()
+        self.delay: float = 0.0
+        self.max_message_size: int = 16 * MiB
+        for name, value in given.items():
+            if value is not None:
+                setattr(self, name, check_option(name, value))
         if not (authenticate in (None, False, True) or isinstance(authenticate, str)
                 or callable(authenticate)):
             raise TypeError("authenticate: expected True, a header name or a function")
@@ -141,13 +143,6 @@ class Handler:
                 raise TypeError("responses: expected a list of Response(...) rules")
             self.responses.append(rule)
         self.transform_raw_data = _opt_callable("transform_raw_data", transform_raw_data)
-        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
-            raise ValueError(f"delay: expected seconds >= 0, got {delay!r}")
-        self.delay = float(delay)
-        if isinstance(max_message_size, bool) or not isinstance(max_message_size, int) \
-                or max_message_size <= 0:
-            raise ValueError(f"max_message_size: expected bytes > 0, got {max_message_size!r}")
-        self.max_message_size = max_message_size
         self.disabled = bool(disabled)
         given = dict(on_connect=on_connect, on_message=on_message, on_close=on_close,
                      on_error=on_error, on_ping=on_ping, on_pong=on_pong)
@@ -184,6 +179,11 @@ class Handler:
         """`fn(conn, payload)`: a pong arrived."""
         return self._set("on_pong", fn)
 
+    def _apply_defaults(self, defaults: Mapping[str, Any]) -> None:
+        """Fill the options this declaration left unset from the config file's [defaults]."""
+        for name in self._unset & defaults.keys():
+            setattr(self, name, check_option(name, defaults[name]))
+
     def _set(self, name: str, fn: Callback) -> Callback:
         self.callbacks[name] = _opt_callable(name, fn)
         return fn
@@ -214,6 +214,38 @@ class Handler:
 
     def __repr__(self) -> str:
         return f"Handler({self.pattern.source!r})"
+
+
+# The options a config file's [defaults] may set for every handler that leaves them unset.
+DEFAULTABLE_OPTIONS = ("heartbeat", "inactivity_timeout", "max_message_size",
+                       "per_message_deflate", "delay", "subprotocols")
+
+
+def check_option(name: str, value: Any) -> Any:
+    """The normalized value of one of `DEFAULTABLE_OPTIONS`; raises TypeError or ValueError
+    with a message that starts with the option's name."""
+    if name in ("heartbeat", "inactivity_timeout"):
+        return _opt_seconds(name, value)
+    if name == "per_message_deflate":
+        if not isinstance(value, (bool, Deflate)):
+            raise TypeError("per_message_deflate: expected True, False or Deflate(...)")
+        return Deflate() if value is True else value or None
+    if name == "subprotocols":
+        if isinstance(value, str):
+            raise TypeError("subprotocols: expected a list of strings, got one string")
+        protocols = tuple(value)
+        if not all(isinstance(p, str) and p for p in protocols):
+            raise TypeError("subprotocols: expected a list of non-empty strings")
+        return protocols
+    if name == "delay":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(f"delay: expected seconds >= 0, got {value!r}")
+        return float(value)
+    if name == "max_message_size":
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"max_message_size: expected bytes > 0, got {value!r}")
+        return value
+    raise KeyError(name)
 
 
 def _opt_callable(name: str, fn: Any) -> Any:

@@ -10,14 +10,21 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .events import emit, error_event
 from .handler import Handler
 from .loader import LoadResult, import_handler_file
 from .rooms import Hub
 
-__all__ = ["Registry", "handler_files"]
+__all__ = ["Registry", "handler_files", "is_handler_file"]
+
+
+def is_handler_file(relative: Path) -> bool:
+    """A `.py` path (relative to the handlers folder) is a handler file unless a part of it
+    starts with `_` (helpers, `__pycache__`) or `.` (hidden)."""
+    return relative.suffix == ".py" and not any(
+        part.startswith(("_", ".")) for part in relative.parts)
 
 
 def handler_files(root: Path) -> list[Path]:
@@ -25,15 +32,16 @@ def handler_files(root: Path) -> list[Path]:
     if not root.is_dir():
         return []
     return sorted(
-        (p for p in root.rglob("*.py")
-         if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)),
+        (p for p in root.rglob("*.py") if is_handler_file(p.relative_to(root))),
         key=lambda p: p.relative_to(root).as_posix(),
     )
 
 
 class Registry:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, defaults: Mapping[str, Any] | None = None) -> None:
         self.root = root
+        # The config file's [defaults]: handler options for every handler that leaves them unset.
+        self.defaults: Mapping[str, Any] = defaults or {}
         self.files: dict[Path, list[Handler]] = {}
         self.errors: dict[Path, dict[str, Any]] = {}
         self.hubs: dict[str, Hub] = {}
@@ -66,10 +74,14 @@ class Registry:
         for path in handler_files(self.root):
             self.load_file(path, initial=True)
 
-    def load_file(self, path: Path, initial: bool = False) -> bool:
-        """(Re)load one file; True when its new version is now serving."""
+    def load_file(self, path: Path, initial: bool = False, since: float | None = None) -> bool:
+        """(Re)load one file; True when its new version is now serving.
+
+        The event's `ms` counts from `since` (a `time.perf_counter()` value, e.g. when the
+        watcher saw the save) when given, else from the start of the import.
+        """
         path = path.resolve()
-        started = time.perf_counter()
+        started = time.perf_counter() if since is None else since
         result = import_handler_file(path, self.root)
         if result.error is None:
             result.error = self._duplicate_error(result)
@@ -78,6 +90,8 @@ class Registry:
             emit(result.error)
             return False
         self.errors.pop(path, None)
+        for handler in result.handlers:
+            handler._apply_defaults(self.defaults)
         self._swap(path, result.handlers)
         emit({
             "type": "loaded" if initial else "reloaded",

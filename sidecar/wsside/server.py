@@ -16,6 +16,7 @@ from . import _malloc
 from .events import emit
 from .handshake import Intake
 from .registry import Registry
+from .reload import Reloader
 from .settings import Settings
 
 __all__ = ["Sidecar"]
@@ -26,7 +27,7 @@ SHUTDOWN_GRACE = 5.0
 class Sidecar:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.registry = Registry(settings.handlers_dir)
+        self.registry = Registry(settings.handlers_dir, settings.handler_defaults)
         self.intake = Intake(settings, self.registry)
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self.intake.handle)
@@ -35,10 +36,18 @@ class Sidecar:
             shutdown_timeout=SHUTDOWN_GRACE,
         )
         self._started = False
+        # Set when the config file changes; whoever runs the sidecar decides how to restart.
+        self.config_changed = asyncio.Event()
+        self.reloader: Reloader | None = None
 
     async def start(self) -> None:
-        """Load every handler file and set up the runner (no listener yet)."""
+        """Load every handler file and set up the runner (no listener yet); with
+        `settings.reload`, watch the handler files and the config file from now on."""
         _malloc.warm_up()
+        if self.settings.reload:
+            self.reloader = Reloader(self.registry, self.settings.config_file,
+                                     self.config_changed.set)
+            self.reloader.start()
         self.registry.load_all()
         await self.runner.setup()
         self._started = True
@@ -54,6 +63,8 @@ class Sidecar:
 
     async def close(self, code: int = 1001, reason: str = "Going Away") -> None:
         """Close every connection with `code` (their `on_close` runs), then stop serving."""
+        if self.reloader is not None:
+            await self.reloader.stop()
         sessions = tuple(self.intake.sessions)
         for session in sessions:
             session.close(code, reason.encode())

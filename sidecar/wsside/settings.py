@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .pattern import normalize_prefix
 
@@ -20,6 +21,10 @@ class Settings:
     # Set in shim mode: required on any listener another local process could reach.
     secret: str | None = None
     log_level: str = "info"
+    # The config file the values came from (watched when `reload` is on), and its [defaults]:
+    # handler options applied to every handler that leaves them unset.
+    config_file: Path | None = None
+    handler_defaults: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.handlers_dir = Path(self.handlers_dir)

@@ -1,0 +1,216 @@
+"""The config file: `wsside.toml`, or `[tool.wsside]` in `pyproject.toml`.
+
+Precedence: explicit options (CLI flags, the shim's options) > config file > `Settings`
+defaults. Unknown keys and wrong types are `ConfigError`s naming the file, the key and what is
+expected, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from .handler import Deflate, check_option
+from .pattern import normalize_prefix
+from .settings import Settings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+__all__ = ["ConfigError", "CONFIG_FILE", "find_config", "load_config", "build_settings"]
+
+CONFIG_FILE = "wsside.toml"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used. `file`, `key` and `line` say where (when known)."""
+
+    def __init__(self, file: Path, message: str, key: str | None = None,
+                 line: int | None = None) -> None:
+        self.file, self.key, self.line = file, key, line
+        where = f'{file}: key "{key}"' if key else str(file)
+        super().__init__(f"{where}: {message}")
+
+
+def find_config(*dirs: Path) -> Path | None:
+    """The first `wsside.toml`, or `pyproject.toml` with a `[tool.wsside]` table, in `dirs`."""
+    for folder in dirs:
+        if not folder.is_dir():
+            continue
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and "wsside" in _read(candidate).get("tool", {}):
+            return candidate
+    return None
+
+
+def load_config(where: Path) -> tuple[dict[str, Any], Path | None]:
+    """The `Settings` keyword values a config file sets, and the file they came from.
+
+    `where` is the file itself, or a folder to look in (then `({}, None)` when it has none).
+    A relative `handlers` folder is relative to the config file.
+    """
+    path = find_config(where) if where.is_dir() else where
+    if path is None:
+        return {}, None
+    if not path.is_file():
+        raise ConfigError(path, "no such file")
+    data = _read(path)
+    key_prefix = ""
+    if path.name == "pyproject.toml":
+        key_prefix = "tool.wsside."
+        data = data.get("tool", {}).get("wsside")
+        if data is None:
+            raise ConfigError(path, "no [tool.wsside] table")
+    return _Checker(path, key_prefix).settings(data), path
+
+
+def build_settings(explicit: Mapping[str, Any], config: Path | None = None,
+                   search: Iterable[Path] = ()) -> Settings:
+    """`Settings` from `explicit` values (keys are `Settings` fields; None means "not given"),
+    then the config file (`config`, else the first found in `search`), then the defaults."""
+    values: dict[str, Any] = {}
+    source = config if config is not None else find_config(*search)
+    if source is not None:
+        values, source = load_config(source)
+    values.update({k: v for k, v in explicit.items() if v is not None})
+    return Settings(**values, config_file=source)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+)", str(exc))
+        raise ConfigError(path, f"invalid TOML: {exc}",
+                          line=int(found.group(1)) if found else None) from None
+    except OSError as exc:
+        raise ConfigError(path, f"cannot read it: {exc.strerror}") from None
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str) and bool(v.strip())
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_prefix(v: Any) -> bool:
+    return _is_str(v) or (isinstance(v, list) and bool(v) and all(_is_str(p) for p in v))
+
+
+# key -> (Settings field, accepts, expected, convert)
+_TOP: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]] = {
+    "prefix": ("prefixes", _is_prefix, "a string or a non-empty list of strings",
+               lambda v: tuple(normalize_prefix(p) for p in ([v] if isinstance(v, str) else v))),
+    "handlers": ("handlers_dir", _is_str, "a folder path (a string)", Path),
+    "host": ("host", _is_str, "a host name or address (a string)", str),
+    "port": ("port", lambda v: _is_int(v) and 0 <= v <= 65535, "an integer from 0 to 65535", int),
+    "log_level": ("log_level", lambda v: v in LOG_LEVELS, "one of " + ", ".join(LOG_LEVELS), str),
+    "reload": ("reload", lambda v: isinstance(v, bool), "true or false", bool),
+}
+
+# [defaults]: handler option -> (accepts, expected); `check_option` then checks the value.
+_DEFAULTS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "heartbeat": (lambda v: v is False or _is_number(v), "seconds > 0, or false (off)"),
+    "inactivity_timeout": (lambda v: v is False or _is_number(v), "seconds > 0, or false (off)"),
+    "max_message_size": (_is_int, "a number of bytes > 0"),
+    "per_message_deflate": (lambda v: isinstance(v, (bool, dict)),
+                            "true, false or a table of Deflate settings"),
+    "delay": (_is_number, "seconds >= 0"),
+    "subprotocols": (lambda v: isinstance(v, list), "a list of non-empty strings"),
+}
+
+
+class _Checker:
+    def __init__(self, path: Path, key_prefix: str) -> None:
+        self.path = path
+        self.key_prefix = key_prefix
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(self.path, message, key=self.key_prefix + key, line=self._line(key))
+
+    def _line(self, key: str) -> int | None:
+        """Where `key` is set, so the error can point at it (TOML parsers do not say)."""
+        leaf = re.escape(key.rsplit(".", 1)[-1])
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return None
+        inside = not self.key_prefix  # in pyproject.toml, look only from [tool.wsside] on
+        for number, text in enumerate(lines, 1):
+            inside = inside or text.lstrip().startswith("[tool.wsside")
+            if inside and re.search(rf'(?:^|[{{,])\s*["\']?{leaf}["\']?\s*=', text):
+                return number
+        return None
+
+    def settings(self, data: dict[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "defaults":
+                values["handler_defaults"] = self.defaults(value)
+                continue
+            if key not in _TOP:
+                raise self.error(key, "unknown key; expected one of "
+                                 + ", ".join([*_TOP, "defaults"]))
+            field, accepts, expected, convert = _TOP[key]
+            if not accepts(value):
+                raise self.error(key, f"expected {expected}, got {_show(value)}")
+            values[field] = convert(value)
+        if "handlers_dir" in values:
+            values["handlers_dir"] = self.path.parent / values["handlers_dir"]
+        return values
+
+    def defaults(self, table: Any) -> dict[str, Any]:
+        if not isinstance(table, dict):
+            raise self.error("defaults", f"expected a table of handler options, got {_show(table)}")
+        result: dict[str, Any] = {}
+        for name, value in table.items():
+            key = f"defaults.{name}"
+            if name not in _DEFAULTS:
+                raise self.error(key, "unknown handler option; expected one of "
+                                 + ", ".join(_DEFAULTS))
+            accepts, expected = _DEFAULTS[name]
+            if not accepts(value):
+                raise self.error(key, f"expected {expected}, got {_show(value)}")
+            if isinstance(value, dict):
+                value = self.deflate(key, value)
+            try:
+                result[name] = check_option(name, value)
+            except (TypeError, ValueError):
+                raise self.error(key, f"expected {expected}, got {_show(value)}") from None
+        return result
+
+    def deflate(self, key: str, table: dict[str, Any]) -> Deflate:
+        fields = tuple(Deflate.__dataclass_fields__)
+        for name, value in table.items():
+            if name not in fields:
+                raise self.error(f"{key}.{name}", "unknown Deflate setting; expected one of "
+                                 + ", ".join(fields))
+            if name.endswith("_bits"):
+                ok, expected = _is_int(value) and 8 <= value <= 15, "an integer from 8 to 15"
+            else:
+                ok, expected = isinstance(value, bool), "true or false"
+            if not ok:
+                raise self.error(f"{key}.{name}", f"expected {expected}, got {_show(value)}")
+        return Deflate(**table)

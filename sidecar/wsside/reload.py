@@ -1,0 +1,221 @@
+"""Hot reload: watch the handlers folder (and the config file) and apply each save once.
+
+watchdog reports from its own thread; everything that touches the registry runs on the event
+loop (`call_soon_threadsafe`). An editor's save is several events (temp file, rename, modify,
+close), so changes are collected until the folder has been quiet for `QUIET` seconds, then
+each file is judged by what is on disk now, not by the events: it exists, it was deleted, or
+its content is what already serves (then nothing happens).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from watchdog.events import (
+    EVENT_TYPE_CLOSED,
+    EVENT_TYPE_CREATED,
+    EVENT_TYPE_DELETED,
+    EVENT_TYPE_MODIFIED,
+    EVENT_TYPE_MOVED,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+
+from .config import ConfigError
+from .events import emit
+from .registry import Registry, handler_files, is_handler_file
+from .settings import Settings
+
+__all__ = ["Reloader", "next_settings", "RESTART_EXIT_CODE", "QUIET"]
+
+# Quiet time that ends a save, and the longest a stream of events may hold a reload back.
+QUIET = 0.03
+MAX_HOLD = 0.5
+# Under the shim, a sidecar whose config file changed closes its clients with 1012 and exits
+# with this code (EX_TEMPFAIL); the shim starts it again at once, and it is not a crash.
+RESTART_EXIT_CODE = 75
+
+_CHANGES = {EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED, EVENT_TYPE_DELETED,
+            EVENT_TYPE_CLOSED}
+
+
+class Reloader:
+    """Watches `registry.root` and `config_file`; reloads, adds and removes handler files.
+
+    A change to a helper (`_name.py`) reloads every handler file, since any may import it.
+    A change to the config file calls `on_config_change` (the runner decides what to do).
+    """
+
+    def __init__(self, registry: Registry, config_file: Path | None,
+                 on_config_change: Callable[[], None]) -> None:
+        self.registry = registry
+        self.root = registry.root.resolve()
+        self.config_file = config_file.resolve() if config_file else None
+        self.on_config_change = on_config_change
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._observer: Observer | None = None  # type: ignore[valid-type]
+        self._digests: dict[Path, bytes] = {}
+        # What changed since the last flush, each with when it was first seen (perf_counter).
+        self._files: dict[Path, float] = {}
+        self._everything: float | None = None  # a helper or a folder changed: reload all
+        self._helpers = False
+        self._config = False
+        self._first: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self) -> None:
+        """Start watching (call on the loop, before the first load so no save is missed)."""
+        self._loop = asyncio.get_running_loop()
+        for path in handler_files(self.root):
+            self._digests[path.resolve()] = _digest(path)
+        observer = Observer()
+        watcher = _Watcher(self)
+        if self.root.is_dir():
+            observer.schedule(watcher, str(self.root), recursive=True)
+        if self.config_file is not None and not self.config_file.parent.is_relative_to(self.root):
+            observer.schedule(watcher, str(self.config_file.parent), recursive=False)
+        observer.daemon = True
+        self._observer = observer
+        observer.start()
+
+    async def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            await asyncio.get_running_loop().run_in_executor(None, observer.join, 2.0)
+
+    # ---- watchdog's thread --------------------------------------------------------------
+
+    def _seen(self, event: FileSystemEvent) -> None:
+        if event.event_type not in _CHANGES:
+            return
+        now = time.perf_counter()
+        paths = [event.src_path, getattr(event, "dest_path", "")]
+        for raw in paths:
+            if not raw:
+                continue
+            path = Path(str(raw))
+            kind = self._kind(path, event.is_directory)
+            if kind is not None and self._loop is not None and self._observer is not None:
+                try:
+                    self._loop.call_soon_threadsafe(self._note, kind, path, now)
+                except RuntimeError:  # the loop closed while we were stopping
+                    return
+
+    def _kind(self, path: Path, is_directory: bool) -> str | None:
+        if path == self.config_file:
+            return "config"
+        try:
+            rel = path.relative_to(self.root)
+        except ValueError:
+            return None
+        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+            return None
+        if is_directory:
+            return "folder"
+        if rel.suffix != ".py":
+            return None  # editor temp and swap files: `.swp`, `~`, `4913`, `.tmp`
+        return "handler" if is_handler_file(rel) else "helper"
+
+    # ---- the loop -----------------------------------------------------------------------
+
+    def _note(self, kind: str, path: Path, seen_at: float) -> None:
+        if self._observer is None:
+            return
+        if kind == "handler":
+            self._files.setdefault(path, seen_at)
+        elif kind == "config":
+            self._config = True
+        else:
+            self._everything = min(self._everything or seen_at, seen_at)
+            self._helpers = self._helpers or kind == "helper"
+        now = time.perf_counter()
+        if self._first is None:
+            self._first = now
+        if self._timer is not None:
+            self._timer.cancel()
+        delay = min(QUIET, self._first + MAX_HOLD - now)
+        assert self._loop is not None
+        self._timer = self._loop.call_later(max(delay, 0.0), self._flush)
+
+    def _flush(self) -> None:
+        self._timer = self._first = None
+        files, self._files = self._files, {}
+        everything, self._everything = self._everything, None
+        helpers, self._helpers = self._helpers, False
+        config, self._config = self._config, False
+        if everything is not None:
+            if helpers:
+                self._forget_helper_modules()
+            known = {*handler_files(self.root), *self.registry.files, *self.registry.errors}
+            for path in known:
+                files[path.resolve()] = min(files.get(path.resolve(), everything), everything)
+        # Removals first, so a file renamed to another name does not clash with itself.
+        for path in sorted(files, key=lambda p: (p.is_file(), p.as_posix())):
+            self._apply(path, files[path], force=helpers)
+        if config:
+            self.on_config_change()
+
+    def _apply(self, path: Path, since: float, force: bool) -> None:
+        if path.is_file():
+            digest = _digest(path)
+            if digest == self._digests.get(path) and not force:
+                return  # the same bytes already serve: a touch, or a late event of one save
+            self._digests[path] = digest
+            self.registry.load_file(path, since=since)
+        else:
+            self._digests.pop(path, None)
+            self.registry.remove_file(path)
+
+    def _forget_helper_modules(self) -> None:
+        """Drop imported helpers so the handler files' next `import` runs their new code."""
+        for name, module in tuple(sys.modules.items()):
+            file = getattr(module, "__file__", None)
+            if file and self._kind(Path(file).resolve(), False) == "helper":
+                del sys.modules[name]
+
+
+class _Watcher(FileSystemEventHandler):
+    def __init__(self, reloader: Reloader) -> None:
+        self.reloader = reloader
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self.reloader._seen(event)
+
+
+def _digest(path: Path) -> bytes:
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+    except OSError:
+        return b""
+
+
+async def next_settings(changed: asyncio.Event, current: Settings,
+                        rebuild: Callable[[], Settings]) -> Settings:
+    """Wait for the config file to change into valid settings that differ from `current`.
+
+    `rebuild` reads the settings again the way start-up did (`build_settings` with the same
+    explicit options). An invalid config is reported (a `config_error` event, with file, key
+    and line) and the current settings keep serving; a valid one that changes nothing (say, an
+    edit elsewhere in pyproject.toml) is reported as `config_ok`.
+    """
+    while True:
+        await changed.wait()
+        changed.clear()
+        try:
+            settings = rebuild()
+        except ConfigError as exc:
+            emit({"type": "config_error", "message": str(exc), "file": str(exc.file),
+                  "line": exc.line, "column": None, "key": exc.key})
+            continue
+        if settings != current:
+            return settings
+        emit({"type": "config_ok", "file": str(settings.config_file)})
