@@ -291,9 +291,10 @@ class Compressor:
 class Decompressor:
     """The client's compressed messages, for one connection: feed fragments, then `finish`.
 
-    The zlib window is the negotiated `client_max_window_bits`, so a client that refers
-    further back than agreed fails (InflateError) instead of being silently accepted; with
-    `client_no_context_takeover` the window is dropped after each message.
+    The zlib window kept between messages is the negotiated `client_max_window_bits`, so the
+    memory per connection follows the agreement and a reference further back than that into
+    an earlier message fails (InflateError). With `client_no_context_takeover` the window is
+    dropped after each message.
     """
 
     __slots__ = ("_bits", "_takeover", "_obj")
