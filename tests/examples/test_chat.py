@@ -1,0 +1,64 @@
+"""examples/chat in Chromium: two people chat through Vite, the shim and the sidecar."""
+
+import pytest
+from playwright.sync_api import expect
+
+EXAMPLE = "chat"
+ENDPOINT = ("/api/ws/chat?username=probe", 101)
+pytestmark = pytest.mark.browser
+
+
+def log_line(page, text):
+    return page.locator("#log li", has_text=text)
+
+
+def test_two_people_chat_with_typing_indicator(open_page):
+    alice = open_page("?username=Alice")
+    expect(alice.locator("#status")).to_have_text("connected as Alice")
+    expect(alice.get_by_label("Your name")).to_be_hidden()
+    bob = open_page("?username=Bob")
+    expect(bob.locator("#status")).to_have_text("connected as Bob")
+    expect(log_line(alice, "#general Bob joined")).to_have_count(1)
+
+    alice.get_by_placeholder("Message").fill("hello Bob")
+    expect(bob.locator("#typing")).to_have_text("Alice (#general) is typing…")
+    bob.get_by_placeholder("Message").fill("hi")
+    # Alice's own typing would have reached her before Bob's: she only ever sees Bob's.
+    expect(alice.locator("#typing")).to_have_text("Bob (#general) is typing…")
+
+    alice.get_by_role("button", name="Send").click()
+    for page in (alice, bob):
+        expect(log_line(page, "#general Alice: hello Bob")).to_have_count(1)
+    expect(bob.locator("#typing")).to_have_text("")
+
+
+def test_rooms_join_leave_and_disconnect(open_page):
+    alice = open_page("?username=Alice")
+    bob = open_page("?username=Bob")
+    expect(log_line(alice, "#general Bob joined")).to_have_count(1)
+
+    for page in (bob, alice):
+        page.get_by_placeholder("room").fill("random")
+        page.get_by_role("button", name="Join room").click()
+        expect(page.locator(".room.current")).to_have_text("#random")
+    expect(log_line(bob, "#random Alice joined")).to_have_count(1)
+
+    alice.get_by_placeholder("Message").fill("only for #random")
+    alice.get_by_role("button", name="Send").click()
+    expect(log_line(bob, "#random Alice: only for #random")).to_have_count(1)
+
+    bob.get_by_role("button", name="Leave room").click()
+    expect(log_line(alice, "#random Bob left")).to_have_count(1)
+    expect(bob.locator(".room")).to_have_text(["#general"])
+
+    bob.close()
+    expect(log_line(alice, "#general Bob left")).to_have_count(1)
+
+
+def test_newcomer_picks_a_name(open_page):
+    page = open_page()
+    expect(page.get_by_placeholder("Message")).to_be_hidden()
+    page.get_by_label("Your name").fill("Carol")
+    page.get_by_role("button", name="Join the chat").click()
+    expect(page.locator("#status")).to_have_text("connected as Carol")
+    expect(page.locator(".room.current")).to_have_text("#general")
