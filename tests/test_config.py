@@ -1,0 +1,207 @@
+"""The config file: discovery, every error naming file and key, precedence, handler defaults."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from serve_process import ServeProcess, free_port
+from wsside.config import ConfigError, build_settings, find_config, load_config
+from wsside.handler import Deflate
+
+
+def test_wsside_toml_sets_every_key(tmp_path: Path) -> None:
+    (tmp_path / "wsside.toml").write_text(
+        'prefix = ["/x/", "y"]\nhandlers = "back/ws"\nhost = "127.0.0.2"\nport = 9000\n'
+        'log_level = "debug"\nreload = false\n'
+        "[defaults]\nheartbeat = 20\ninactivity_timeout = false\nmax_message_size = 1024\n"
+        "per_message_deflate = { server_max_window_bits = 10 }\ndelay = 0.5\n"
+        'subprotocols = ["v2", "v1"]\n'
+    )
+    values, source = load_config(tmp_path)
+    assert source == tmp_path / "wsside.toml"
+    assert values == {
+        "prefixes": ("/x", "/y"), "handlers_dir": tmp_path / "back/ws", "host": "127.0.0.2",
+        "port": 9000, "log_level": "debug", "reload": False,
+        "handler_defaults": {
+            "heartbeat": 20.0, "inactivity_timeout": None, "max_message_size": 1024,
+            "per_message_deflate": Deflate(server_max_window_bits=10), "delay": 0.5,
+            "subprotocols": ("v2", "v1"),
+        },
+    }
+
+
+def test_pyproject_table_is_found_and_wsside_toml_wins(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "app"\n')
+    assert find_config(tmp_path) is None  # a pyproject.toml without [tool.wsside] is not one
+    pyproject.write_text('[project]\nname = "app"\n[tool.wsside]\nport = 7000\n')
+    assert load_config(tmp_path) == ({"port": 7000}, pyproject)
+    (tmp_path / "wsside.toml").write_text("port = 7001\n")
+    assert load_config(tmp_path)[0] == {"port": 7001}
+
+
+def test_discovery_order_and_no_config(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    assert build_settings({}, search=(first, second)).config_file is None
+    (second / "wsside.toml").write_text("port = 2\n")
+    assert build_settings({}, search=(tmp_path / "missing", first, second)).port == 2
+    (first / "wsside.toml").write_text("port = 1\n")
+    assert build_settings({}, search=(first, second)).port == 1
+
+
+def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
+    config = tmp_path / "wsside.toml"
+    config.write_text('port = 9100\nhost = "127.0.0.3"\n')
+    settings = build_settings({"port": 9200, "host": None, "reload": None}, config)
+    assert (settings.port, settings.host, settings.reload) == (9200, "127.0.0.3", True)
+    assert (settings.prefixes, settings.config_file) == (("/api",), config)
+
+
+@pytest.mark.parametrize(
+    "text, key, expected",
+    [
+        ('port = "abc"', "port", 'expected an integer from 0 to 65535, got "abc"'),
+        ("port = 70000", "port", "expected an integer from 0 to 65535, got 70000"),
+        ("port = true", "port", "expected an integer from 0 to 65535, got true"),
+        ("prot = 1", "prot", "unknown key; expected one of prefix, handlers, host, port"),
+        ("prefix = 5", "prefix", "expected a string or a non-empty list of strings, got 5"),
+        ("prefix = []", "prefix", "expected a string or a non-empty list of strings, got []"),
+        ("handlers = 1", "handlers", "expected a folder path (a string), got 1"),
+        ('host = ""', "host", 'expected a host name or address (a string), got ""'),
+        ('log_level = "loud"', "log_level", "expected one of debug, info, warning, error"),
+        ('reload = "yes"', "reload", 'expected true or false, got "yes"'),
+        ("defaults = 3", "defaults", "expected a table of handler options, got 3"),
+        ("[defaults]\nheartbeat = \"30\"", "defaults.heartbeat",
+         'expected seconds > 0, or false (off), got "30"'),
+        ("[defaults]\nheartbeat = -1", "defaults.heartbeat",
+         "expected seconds > 0, or false (off), got -1"),
+        ("[defaults]\nmax_message_size = 0", "defaults.max_message_size",
+         "expected a number of bytes > 0, got 0"),
+        ("[defaults]\ndelay = -1", "defaults.delay", "expected seconds >= 0, got -1"),
+        ('[defaults]\nsubprotocols = "v1"', "defaults.subprotocols",
+         'expected a list of non-empty strings, got "v1"'),
+        ("[defaults]\nsubprotocols = [1]", "defaults.subprotocols",
+         "expected a list of non-empty strings, got [1]"),
+        ("[defaults]\nper_message_deflate = 1", "defaults.per_message_deflate",
+         "expected true, false or a table of Deflate settings, got 1"),
+        ("[defaults]\nper_message_deflate = { server_max_window_bits = 7 }",
+         "defaults.per_message_deflate.server_max_window_bits",
+         "expected an integer from 8 to 15, got 7"),
+        ("[defaults]\nper_message_deflate = { strict = 1 }",
+         "defaults.per_message_deflate.strict", "expected true or false, got 1"),
+        ("[defaults]\nper_message_deflate = { level = 1 }",
+         "defaults.per_message_deflate.level", "unknown Deflate setting"),
+        ("[defaults]\nauthenticate = true", "defaults.authenticate",
+         "unknown handler option; expected one of heartbeat"),
+    ],
+)
+def test_errors_name_the_file_the_key_and_what_is_expected(
+    tmp_path: Path, text: str, key: str, expected: str
+) -> None:
+    config = tmp_path / "wsside.toml"
+    config.write_text("# wsside settings\n" + text + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert str(caught.value).startswith(f'{config}: key "{key}": ')
+    assert expected in str(caught.value)
+    assert caught.value.key == key
+    assert caught.value.line == text.count("\n") + 2  # the line that sets the key
+
+
+def test_pyproject_errors_name_the_full_key(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[tool.black]\nport = 1\n[tool.wsside]\nport = "x"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(pyproject)
+    assert str(caught.value).startswith(f'{pyproject}: key "tool.wsside.port": expected')
+    assert caught.value.line == 4
+
+
+def test_invalid_toml_names_file_and_line(tmp_path: Path) -> None:
+    config = tmp_path / "wsside.toml"
+    config.write_text('port = 1\nhost = "unterminated\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert str(caught.value).startswith(f"{config}: invalid TOML:")
+    assert caught.value.line == 2
+
+
+def test_explicit_pyproject_without_table_and_missing_file(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project]\nname = "app"\n')
+    with pytest.raises(ConfigError, match=r"pyproject.toml: no \[tool.wsside\] table"):
+        load_config(pyproject)
+    with pytest.raises(ConfigError, match="nope.toml: no such file"):
+        load_config(tmp_path / "nope.toml")
+
+
+HANDLERS = """
+from wsside import Handler
+
+inherits = Handler("/ws/inherits")
+own = Handler("/ws/own", subprotocols=["v1", "v2"], heartbeat=0)
+
+@inherits.on_message
+@own.on_message
+def reply(conn, data):
+    conn.send({"subprotocol": conn.subprotocol, "size": len(data)})
+"""
+
+
+async def test_serve_applies_config_defaults_and_cli_flags_win(tmp_path: Path) -> None:
+    """Through a real `wsside serve`: the file sets prefix, handlers and [defaults]; the
+    `--port` flag beats the file's port; a handler's own option beats [defaults]."""
+    handlers = tmp_path / "back"
+    handlers.mkdir()
+    (handlers / "endpoints.py").write_text(HANDLERS)
+    port = free_port()
+    (tmp_path / "wsside.toml").write_text(
+        'prefix = "/socket"\nhandlers = "back"\nport = 1\nreload = false\n'
+        '[defaults]\nsubprotocols = ["v2"]\nmax_message_size = 8\nheartbeat = 30\n'
+    )
+    server = await ServeProcess.start("--port", str(port), cwd=tmp_path)
+    try:
+        await server.expect(f"serving on ws://127.0.0.1:{port}/socket/")
+        async with aiohttp.ClientSession() as client:
+            base = f"http://127.0.0.1:{port}/socket/ws"
+            inherits = await client.ws_connect(base + "/inherits", protocols=["v1", "v2"])
+            own = await client.ws_connect(base + "/own", protocols=["v1", "v2"])
+            for ws, expected in ((inherits, "v2"), (own, "v1")):
+                await ws.send_str("abcdefgh")
+                assert await asyncio.wait_for(ws.receive_json(), 5) == {
+                    "subprotocol": expected, "size": 8}
+            await inherits.send_str("abcdefghi")  # over the default max_message_size
+            msg = await asyncio.wait_for(inherits.receive(), 5)
+            assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1009)
+            await own.send_str("abcdefghi")  # own handler: the defaults apply to it too
+            msg = await asyncio.wait_for(own.receive(), 5)
+            assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1009)
+    finally:
+        assert await server.stop() == 0
+
+
+def test_handler_own_options_beat_defaults() -> None:
+    from wsside import Handler
+
+    h = Handler("/ws/x", heartbeat=0, delay=0, subprotocols=[])
+    plain = Handler("/ws/y")
+    defaults = {"heartbeat": 30.0, "delay": 0.5, "subprotocols": ("v2",), "max_message_size": 8}
+    h._apply_defaults(defaults)
+    plain._apply_defaults(defaults)
+    assert (h.heartbeat, h.delay, h.subprotocols, h.max_message_size) == (None, 0.0, (), 8)
+    assert (plain.heartbeat, plain.delay, plain.subprotocols) == (30.0, 0.5, ("v2",))
+
+
+async def test_serve_with_a_bad_config_exits_2_naming_file_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "custom.toml"
+    config.write_text("[defaults]\nheartbeat = \"soon\"\n")
+    server = await ServeProcess.start("--config", str(config), cwd=tmp_path)
+    line = await server.expect("wsside:")
+    assert f'{config}: key "defaults.heartbeat": expected seconds > 0' in line
+    assert await asyncio.wait_for(server.proc.wait(), 10) == 2

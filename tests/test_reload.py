@@ -1,0 +1,335 @@
+"""Hot reload with real files, a real watcher and real sockets.
+
+Tests wait on the sidecar's status events (`wsside.events`) with bounded timeouts; a "nothing
+else happened" check writes a sentinel file after the change and waits for the sentinel's
+reload, which inotify delivers after every earlier event of the change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import textwrap
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+import aiohttp
+import pytest
+
+from serve_process import ServeProcess, free_port
+from wsside import events, reload
+from wsside.server import Sidecar
+from wsside.settings import Settings
+
+VERSIONED = """
+from wsside import Handler
+h = Handler("{pattern}")
+
+@h.on_connect
+def hello(conn, request):
+    conn.join_room("red")
+    conn.metadata["name"] = request.query.get("name", "anon")
+
+@h.on_message
+def reply(conn, data):
+    conn.send({{"version": {version}, "id": conn.id, "rooms": sorted(conn.rooms),
+               "name": conn.metadata.get("name")}})
+"""
+
+
+def versioned(version: int, pattern: str = "/ws/chat") -> str:
+    return textwrap.dedent(VERSIONED.format(version=version, pattern=pattern))
+
+
+class Live:
+    """An in-process sidecar with reload on, its folder, its events and a client session."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.events: list[dict[str, Any]] = []
+        self._arrived = asyncio.Event()
+        self.sidecar: Sidecar | None = None
+        self.session = aiohttp.ClientSession()
+        self.base = ""
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        self._arrived.set()
+
+    async def start(self, **settings: Any) -> None:
+        self.sidecar = Sidecar(Settings(handlers_dir=self.folder, **settings))
+        await self.sidecar.start()
+        site = await self.sidecar.serve_tcp("127.0.0.1", 0)
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"http://127.0.0.1:{port}"
+
+    async def event(self, match: Callable[[dict[str, Any]], bool], after: int,
+                    timeout: float = 5.0) -> dict[str, Any]:
+        """The first event from index `after` on that `match`es."""
+        async def until() -> dict[str, Any]:
+            seen = after
+            while True:
+                for event in self.events[seen:]:
+                    if match(event):
+                        return event
+                seen = len(self.events)
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        return await asyncio.wait_for(until(), timeout)
+
+    async def reloaded(self, name: str, after: int, kind: str = "reloaded") -> dict[str, Any]:
+        return await self.event(
+            lambda e: e["type"] == kind and Path(e.get("file") or "").name == name, after)
+
+    async def connect(self, path: str) -> aiohttp.ClientWebSocketResponse:
+        return await self.session.ws_connect(self.base + path,
+                                             timeout=aiohttp.ClientWSTimeout(ws_close=5.0))
+
+    def write(self, name: str, text: str) -> None:
+        (self.folder / name).write_text(text)
+
+
+async def ask(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    await ws.send_str("hi")
+    return await asyncio.wait_for(ws.receive_json(), 5)
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[Live]:
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    served = Live(folder)
+    events.subscribe(served)
+    yield served
+    await served.session.close()
+    if served.sidecar is not None:
+        await served.sidecar.close()
+    events.unsubscribe(served)
+
+
+async def test_edit_while_connected_keeps_id_rooms_and_metadata(live: Live) -> None:
+    live.write("chat.py", versioned(1))
+    await live.start()
+    ws = await live.connect("/api/ws/chat?name=ada")
+    first = await ask(ws)
+    assert first["version"] == 1
+    mark = len(live.events)
+    live.write("chat.py", versioned(2))
+    event = await live.reloaded("chat.py", mark)
+    assert event["patterns"] == ["/ws/chat"] and event["ms"] >= 0
+    second = await ask(ws)
+    assert second == {**first, "version": 2}  # same conn.id, rooms and metadata
+    assert not ws.closed
+
+
+async def test_syntax_error_keeps_old_version_until_fixed(live: Live) -> None:
+    live.write("chat.py", versioned(1))
+    await live.start()
+    ws = await live.connect("/api/ws/chat")
+    mark = len(live.events)
+    live.write("chat.py", versioned(1) + "\ndef broken(:\n")
+    error = await live.reloaded("chat.py", mark, kind="load_error")
+    assert error["line"] == len(versioned(1).splitlines()) + 2
+    assert "SyntaxError" in error["message"]
+    assert (await ask(ws))["version"] == 1  # the previous version keeps serving
+    assert live.sidecar is not None and live.sidecar.registry.errors
+    mark = len(live.events)
+    live.write("chat.py", versioned(3))
+    await live.reloaded("chat.py", mark)
+    assert (await ask(ws))["version"] == 3
+    assert not live.sidecar.registry.errors
+
+
+async def test_import_time_exception_names_its_line(live: Live) -> None:
+    live.write("chat.py", versioned(1))
+    await live.start()
+    mark = len(live.events)
+    live.write("chat.py", "from wsside import Handler\n\nraise RuntimeError('boom')\n")
+    error = await live.reloaded("chat.py", mark, kind="load_error")
+    assert (error["line"], error["message"]) == (3, "RuntimeError: boom")
+
+
+async def test_deleted_file_closes_its_connections_with_1012(live: Live) -> None:
+    live.write("chat.py", versioned(1))
+    live.write("other.py", versioned(1, "/ws/other"))
+    await live.start()
+    ws = await live.connect("/api/ws/chat")
+    other = await live.connect("/api/ws/other")
+    (live.folder / "chat.py").unlink()
+    msg = await asyncio.wait_for(ws.receive(), 5)
+    assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1012, "Service Restart")
+    assert (await ask(other))["version"] == 1
+    async with live.session.get(live.base + "/api/ws/chat") as gone:
+        assert gone.status == 404
+
+
+async def test_added_file_is_served(live: Live) -> None:
+    await live.start()
+    mark = len(live.events)
+    live.write("new.py", versioned(7, "/ws/new"))
+    await live.reloaded("new.py", mark)
+    ws = await live.connect("/api/ws/new")
+    assert (await ask(ws))["version"] == 7
+
+
+async def test_rapid_saves_reload_once(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A wide quiet window so a busy machine pausing between two writes cannot split the burst.
+    monkeypatch.setattr(reload, "QUIET", 0.25)
+    live.write("chat.py", versioned(0))
+    await live.start()
+    ws = await live.connect("/api/ws/chat")
+    mark = len(live.events)
+    for version in range(1, 21):
+        live.write("chat.py", versioned(version))
+    live.write("sentinel.py", "")
+    await live.reloaded("sentinel.py", mark)
+    reloads = [e for e in live.events[mark:] if Path(e.get("file") or "").name == "chat.py"]
+    assert [e["type"] for e in reloads] == ["reloaded"]
+    assert (await ask(ws))["version"] == 20
+
+
+async def test_atomic_rename_save_reloads_once_and_ignores_editor_files(live: Live) -> None:
+    live.write("chat.py", versioned(1))
+    await live.start()
+    ws = await live.connect("/api/ws/chat")
+    mark = len(live.events)
+    # The way many editors save: write a temp file, then rename it over the original.
+    temp = live.folder / ".chat.py.tmp1234"
+    temp.write_text(versioned(2))
+    os.replace(temp, live.folder / "chat.py")
+    await live.reloaded("chat.py", mark)
+    assert (await ask(ws))["version"] == 2
+    mark = len(live.events)
+    # Files an editor or Python leaves around are not handler files.
+    live.write(".chat.py.swp", "swap")
+    live.write("chat.py~", "backup")
+    live.write("4913", "")
+    (live.folder / "__pycache__").mkdir(exist_ok=True)
+    live.write("__pycache__/chat.cpython-311.pyc", "")
+    live.write("notes.txt", "")
+    live.write("sentinel.py", "")
+    await live.reloaded("sentinel.py", mark)
+    assert [Path(e["file"]).name for e in live.events[mark:] if e["type"] == "reloaded"] \
+        == ["sentinel.py"]
+    assert not ws.closed
+
+
+async def test_a_save_that_changes_nothing_does_not_reload(live: Live) -> None:
+    live.write("chat.py", versioned(1))
+    await live.start()
+    mark = len(live.events)
+    live.write("chat.py", versioned(1))
+    os.utime(live.folder / "chat.py")
+    live.write("sentinel.py", "")
+    await live.reloaded("sentinel.py", mark)
+    assert [Path(e["file"]).name for e in live.events[mark:]] == ["sentinel.py"]
+
+
+async def test_backup_rename_save_keeps_the_connection(live: Live) -> None:
+    # vim's default: rename the original to `chat.py~`, write a new `chat.py`, drop the backup.
+    # For a moment the file does not exist; that must not close its connections.
+    live.write("chat.py", versioned(1))
+    await live.start()
+    ws = await live.connect("/api/ws/chat")
+    mark = len(live.events)
+    os.rename(live.folder / "chat.py", live.folder / "chat.py~")
+    live.write("chat.py", versioned(2))
+    (live.folder / "chat.py~").unlink()
+    await live.reloaded("chat.py", mark)
+    assert (await ask(ws))["version"] == 2
+    assert not [e for e in live.events[mark:] if e["type"] == "removed"]
+
+
+async def test_helper_change_reloads_every_handler_file(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(live.folder))
+    monkeypatch.delitem(__import__("sys").modules, "_shared", raising=False)
+    live.write("_shared.py", "VERSION = 1\n")
+    for name in ("a", "b"):
+        live.write(f"{name}.py", textwrap.dedent(f"""
+            import _shared
+            from wsside import Handler
+            h = Handler("/ws/{name}")
+
+            @h.on_message
+            def reply(conn, data):
+                conn.send({{"version": _shared.VERSION}})
+        """))
+    await live.start()
+    a, b = await live.connect("/api/ws/a"), await live.connect("/api/ws/b")
+    assert (await ask(a), await ask(b)) == ({"version": 1}, {"version": 1})
+    mark = len(live.events)
+    live.write("_shared.py", "VERSION = 2\n")
+    await live.reloaded("a.py", mark)
+    await live.reloaded("b.py", mark)
+    assert (await ask(a), await ask(b)) == ({"version": 2}, {"version": 2})
+    monkeypatch.delitem(__import__("sys").modules, "_shared", raising=False)
+
+
+async def test_background_task_restarts_with_the_new_code(live: Live) -> None:
+    code = """
+        import asyncio
+        from wsside import Handler
+        h = Handler("/ws/tick")
+
+        @h.background
+        async def tick(handler):
+            while True:
+                handler.broadcast({{"tick": {version}}})
+                await asyncio.sleep(0.02)
+    """
+    live.write("tick.py", textwrap.dedent(code.format(version=1)))
+    await live.start()
+    ws = await live.connect("/api/ws/tick")
+    assert await asyncio.wait_for(ws.receive_json(), 5) == {"tick": 1}
+    mark = len(live.events)
+    live.write("tick.py", textwrap.dedent(code.format(version=2)))
+    await live.reloaded("tick.py", mark)
+
+    async def until_new_tick() -> None:
+        while (await ws.receive_json()) != {"tick": 2}:
+            pass
+
+    await asyncio.wait_for(until_new_tick(), 5)
+    assert live.sidecar is not None
+    assert len(live.sidecar.registry.hubs["/ws/tick"].tasks) == 1  # the old task was cancelled
+
+
+async def test_config_change_sets_config_changed(live: Live, tmp_path: Path) -> None:
+    config = tmp_path / "wsside.toml"
+    config.write_text("port = 1\n")
+    live.write("chat.py", versioned(1))
+    await live.start(config_file=config)
+    assert live.sidecar is not None
+    config.write_text("port = 2\n")
+    await asyncio.wait_for(live.sidecar.config_changed.wait(), 5)
+
+
+async def test_serve_restarts_on_config_change_and_reports_bad_config(tmp_path: Path) -> None:
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "chat.py").write_text(versioned(1))
+    first, second = free_port(), free_port()
+    config = tmp_path / "wsside.toml"
+    config.write_text(f"port = {first}\n")
+    server = await ServeProcess.start(cwd=tmp_path)
+    try:
+        await server.expect("serving on")
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(f"http://127.0.0.1:{first}/api/ws/chat")
+            assert (await ask(ws))["version"] == 1
+            config.write_text('port = "abc"\n')
+            error = await server.expect("config error")
+            assert 'wsside.toml: key "port": expected an integer' in error
+            assert (await ask(ws))["version"] == 1  # a bad config changes nothing
+            config.write_text(f"port = {second}\nprefix = '/rt'\n")
+            msg = await asyncio.wait_for(ws.receive(), 5)
+            assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1012)
+            await server.expect(f"serving on ws://127.0.0.1:{second}/rt/")
+            ws = await client.ws_connect(f"http://127.0.0.1:{second}/rt/ws/chat")
+            assert (await ask(ws))["version"] == 1
+            await ws.close()
+    finally:
+        assert await server.stop() == 0
