@@ -1,0 +1,141 @@
+// vite-plugin-wsside: WebSocket upgrades under the prefix go to a Python sidecar (wsside)
+// that Vite spawns and supervises. This file wires the pieces to Vite's hooks; it keeps no
+// state of its own beyond one server's attachment (the sidecar lives in lib/sidecar.js).
+
+import path from 'node:path'
+import tls from 'node:tls'
+import { resolveInterpreter } from './lib/interpreter.js'
+import { normaliseOptions } from './lib/options.js'
+import { createReporter } from './lib/report.js'
+import { listensOnLoopbackOnly } from './lib/security.js'
+import { acquireSidecar, releaseSidecar } from './lib/sidecar.js'
+import { createUpgradeListener } from './lib/upgrade.js'
+
+const DEFAULT_PREFIXES = ['/api']
+
+function sidecarSpec(options, root) {
+  const { python, rule } = resolveInterpreter(root, options.python)
+  const args = ['-m', 'wsside', 'serve', '--ipc']
+  if (options.handlers) args.push('--handlers', path.resolve(root, options.handlers))
+  for (const prefix of options.prefixes ?? []) args.push('--prefix', prefix)
+  if (options.config) args.push('--config', path.resolve(root, options.config))
+  const spec = { python, rule, args, cwd: root, env: options.env }
+  // One sidecar per distinct configuration in this Node process.
+  return { ...spec, key: JSON.stringify(spec) }
+}
+
+/**
+ * Routes upgrades of `httpServer` under the prefix to the sidecar. Returns `close()`,
+ * which detaches and, for the last user of the sidecar, stops it (clients get 1001).
+ * `vite`: { logger, hot, allowedHosts, root, wsBase } from a Vite server, when there is one.
+ */
+function attach(httpServer, options, vite) {
+  const root = vite.root
+  const reporter = createReporter({ logger: vite.logger, hot: vite.hot, root, wsBase: vite.wsBase })
+  const proc = acquireSidecar(sidecarSpec(options, root), reporter)
+  const listener = createUpgradeListener({
+    sidecar: () => proc,
+    prefixes: () => options.prefixes ?? proc.info?.prefixes ?? DEFAULT_PREFIXES,
+    security: {
+      allowedHosts: vite.allowedHosts,
+      // Like Vite: a TLS certificate already pins the host name, DNS rebinding cannot work.
+      checkHost: !(httpServer instanceof tls.Server),
+      allowedOrigins: options.allowedOrigins,
+      loopbackOnly: () => listensOnLoopbackOnly(httpServer),
+    },
+  })
+  httpServer.on('upgrade', listener)
+  let detached = null
+  const close = () => {
+    detached ??= (httpServer.off('upgrade', listener), releaseSidecar(proc, reporter))
+    return detached
+  }
+  // A Vite restart closes the old HTTP server without calling server.close().
+  httpServer.once('close', close)
+  return { close, sidecar: proc, reporter }
+}
+
+function viteContext(server, kind) {
+  const { config } = server
+  const base = () => {
+    const url = server.resolvedUrls?.local?.[0]
+    return url ? url.replace(/^http/, 'ws').replace(/\/$/, '') : null
+  }
+  return {
+    root: config.configFile ? path.dirname(config.configFile) : config.root,
+    logger: config.logger,
+    hot: kind === 'server' ? server.ws : null,
+    allowedHosts: kind === 'server' ? config.server.allowedHosts : config.preview.allowedHosts,
+    wsBase: base,
+  }
+}
+
+// server.close() stops the sidecar *before* Vite destroys its sockets, so that piped
+// clients still receive the sidecar's 1001 close frame.
+function hookServer(server, attachment) {
+  const close = server.close
+  server.close = async function wssideClose(...args) {
+    await attachment.close()
+    return close.apply(this, args)
+  }
+  const printUrls = server.printUrls
+  server.printUrls = function wssidePrintUrls(...args) {
+    const result = printUrls.apply(this, args)
+    const info = attachment.sidecar.info
+    if (info) {
+      for (const line of attachment.reporter.handlerLines(info.handlers)) {
+        server.config.logger.info(`  ➜  WebSocket: ${line}`)
+      }
+    }
+    return result
+  }
+}
+
+/** The Vite plugin. */
+export function wsside(userOptions = {}) {
+  const options = normaliseOptions(userOptions)
+  return {
+    name: 'vite-plugin-wsside',
+    configureServer(server) {
+      if (!server.httpServer) {
+        server.config.logger.warn(
+          '[wsside] Vite runs in middleware mode, so wsside cannot see WebSocket upgrades. ' +
+            "Call attachWsside(yourHttpServer, options) from 'vite-plugin-wsside' on your own http.Server.",
+        )
+        return
+      }
+      hookServer(server, attach(server.httpServer, options, viteContext(server, 'server')))
+    },
+    configurePreviewServer(server) {
+      if (options.preview === false) return
+      hookServer(server, attach(server.httpServer, options, viteContext(server, 'preview')))
+    },
+  }
+}
+
+/**
+ * For Vite's middleware mode or any `http.Server`/`https.Server` of your own: routes its
+ * WebSocket upgrades under the prefix to the sidecar. `options` are the plugin's, plus
+ * `root` (the folder holding ws/ and .venv, default the current directory), `logger`
+ * (default console) and `allowedHosts` (default: localhost and IPs only).
+ * Returns `{ close() }`; closing the server also detaches.
+ */
+export function attachWsside(httpServer, options = {}) {
+  const { root = process.cwd(), logger = consoleLogger, allowedHosts = [], ...rest } = options
+  const attachment = attach(httpServer, normaliseOptions(rest), {
+    root: path.resolve(root),
+    logger,
+    hot: null,
+    allowedHosts,
+    wsBase: () => null,
+  })
+  return { close: attachment.close }
+}
+
+const consoleLogger = {
+  info: (msg) => console.log(msg),
+  warn: (msg) => console.warn(msg),
+  error: (msg) => console.error(msg),
+}
+
+export default wsside

@@ -1,0 +1,70 @@
+// Who may open a wsside WebSocket: the Host header must be one Vite accepts
+// (`server.allowedHosts`, same rules as Vite's own check, which does not cover upgrades),
+// and a browser's Origin must be this dev server or listed in `allowedOrigins`.
+
+import net from 'node:net'
+
+function hostnameOf(hostHeader) {
+  const host = hostHeader.trim()
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']')
+    return end > 0 && net.isIPv6(host.slice(1, end)) ? { ip: true } : null
+  }
+  const name = host.replace(/:\d*$/, '')
+  return net.isIPv4(name) ? { ip: true } : { name: name.toLowerCase() }
+}
+
+/** Vite's semantics: IPs, localhost and *.localhost always; `.example.com` = it and its subdomains. */
+export function hostAllowed(hostHeader, allowedHosts) {
+  if (allowedHosts === true || hostHeader === undefined) return true
+  const parsed = hostnameOf(hostHeader)
+  if (parsed === null) return false
+  if (parsed.ip) return true
+  const { name } = parsed
+  if (name === 'localhost' || name.endsWith('.localhost')) return true
+  return (allowedHosts ?? []).some((allowed) =>
+    allowed.startsWith('.') ? name === allowed.slice(1) || name.endsWith(allowed) : name === allowed,
+  )
+}
+
+/** True when the server accepts connections on loopback addresses only. */
+export function listensOnLoopbackOnly(httpServer) {
+  const address = httpServer.address()
+  if (address === null || typeof address === 'string') return address !== null
+  const ip = address.address.replace(/^::ffff:/, '')
+  return ip === '::1' || (net.isIPv4(ip) && ip.startsWith('127.'))
+}
+
+function originListed(origin, allowedOrigins) {
+  return allowedOrigins.some((o) => (o instanceof RegExp ? o.test(origin) : o === origin))
+}
+
+// Compared as URLs so that a default port written out on one side still matches.
+function sameHost(origin, host) {
+  try {
+    const url = new URL(origin)
+    return url.host === new URL(`${url.protocol}//${host}`).host
+  } catch {
+    return false // an opaque origin ("null") or garbage: only allowedOrigins can admit it
+  }
+}
+
+/**
+ * Why `req` must be refused (a sentence for the log), or null when it may pass.
+ * `context`: { allowedHosts, allowedOrigins, checkHost, loopbackOnly() }.
+ */
+export function refusalReason(req, context) {
+  const host = req.headers.host
+  if (context.checkHost && !hostAllowed(host, context.allowedHosts)) {
+    return `Host ${JSON.stringify(host)} is not allowed; add it to server.allowedHosts in vite.config`
+  }
+  const origin = req.headers.origin
+  if (origin === undefined) {
+    if (context.allowedOrigins.includes(null) || context.loopbackOnly()) return null
+    return 'no Origin header while the dev server listens beyond loopback; add null to the ' +
+      'allowedOrigins option of wsside() to accept non-browser clients'
+  }
+  if (originListed(origin, context.allowedOrigins)) return null
+  if (host !== undefined && sameHost(origin, host)) return null
+  return `Origin ${JSON.stringify(origin)} is not this dev server (${host}); add it to the allowedOrigins option of wsside()`
+}

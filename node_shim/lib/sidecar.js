@@ -1,0 +1,213 @@
+// The Python sidecar process: spawned once per Vite process and configuration, supervised
+// (crash → restart with backoff, crash loop → stop), spoken to over Node's IPC channel.
+//
+// Vite restarts (config edits) build the new server before closing the old one, so the
+// sidecar lives in a process-wide registry with a reference count: the new server
+// acquires it before the old one releases it, and it only stops when nobody holds it.
+
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { rmSync } from 'node:fs'
+import path from 'node:path'
+import readline from 'node:readline'
+import { message, parse } from './protocol.js'
+import { reportError } from './report.js'
+
+const CRASH_WINDOW_MS = 30_000
+const CRASH_LIMIT = 5
+const BACKOFF_FIRST_MS = 250
+const BACKOFF_MAX_MS = 5_000
+const SHUTDOWN_WAIT_MS = 7_000
+
+const REGISTRY = Symbol.for('vite-plugin-wsside.sidecars')
+const sidecars = (globalThis[REGISTRY] ??= new Map())
+
+export class SidecarProcess {
+  /** `spec`: { key, python, rule, args, cwd, env }. */
+  constructor(spec) {
+    this.spec = spec
+    // Per run, ≥128 bits; it only travels in the child's environment and in request heads
+    // on the private Unix socket, never in a URL or a log line.
+    this.secret = randomBytes(32).toString('base64url')
+    this.state = 'starting' // starting | ready | failed | stopped
+    this.info = null // the last `ready` message
+    this.child = null
+    this.refs = 0
+    this.reporters = []
+    this._crashes = []
+    this._waiters = new Set()
+    this._restartTimer = null
+    this._stopping = null
+  }
+
+  get reporter() {
+    return this.reporters.at(-1)
+  }
+
+  start() {
+    const { python, rule, args, cwd, env } = this.spec
+    this.state = 'starting'
+    this.reporter.debug(`starting ${python} (interpreter rule: ${rule}) in ${cwd}`)
+    const child = spawn(python, args, {
+      cwd,
+      env: { ...process.env, ...env, PYTHONUNBUFFERED: '1', WSSIDE_SECRET: this.secret },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+      windowsHide: true,
+    })
+    this.child = child
+    // The sidecar must never keep Vite's process alive; it exits by itself on EOF.
+    child.unref()
+    child.channel?.unref()
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.unref?.()
+      readline.createInterface({ input: stream }).on('line', (line) => this.reporter.info(`py: ${line}`))
+    }
+    child.on('message', (msg) => this._onMessage(child, msg))
+    child.on('error', (err) => {
+      if (err.code === 'ENOENT') {
+        this._fail(`cannot start the sidecar: ${python} (interpreter rule "${rule}") was not found. ` +
+          'Set the `python` option of wsside() or WSSIDE_PYTHON, or create .venv beside vite.config.')
+      } else {
+        this.reporter.error(`sidecar process error: ${err.message}`)
+      }
+    })
+    child.on('exit', (code, signal) => this._onExit(child, code, signal))
+  }
+
+  /** The `ready` info once the sidecar serves, or null after `ms` or when it cannot start. */
+  whenReady(ms) {
+    if (this.state === 'ready') return Promise.resolve(this.info)
+    if (this.state === 'failed' || this.state === 'stopped') return Promise.resolve(null)
+    return new Promise((resolve) => {
+      const waiter = (info) => {
+        clearTimeout(timer)
+        this._waiters.delete(waiter)
+        resolve(info)
+      }
+      const timer = setTimeout(() => waiter(null), ms)
+      this._waiters.add(waiter)
+    })
+  }
+
+  /** Stops the sidecar: it closes every client with 1001 Going Away, then exits. */
+  shutdown() {
+    if (this._stopping) return this._stopping
+    clearTimeout(this._restartTimer)
+    const child = this.child
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      this._settle('stopped')
+      return (this._stopping = Promise.resolve())
+    }
+    this._stopping = new Promise((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_WAIT_MS)
+      child.once('exit', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      if (child.connected) child.send(message('shutdown'), (err) => err && child.kill('SIGTERM'))
+      else child.kill('SIGTERM')
+    })
+    return this._stopping
+  }
+
+  _settle(state) {
+    this.state = state
+    const info = state === 'ready' ? this.info : null
+    for (const waiter of [...this._waiters]) waiter(info)
+  }
+
+  _fail(reason) {
+    if (this.state === 'failed') return
+    this._settle('failed')
+    this.reporter.error(reason)
+    this.reporter.overlay({ message: reason })
+    if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL')
+  }
+
+  _onMessage(child, raw) {
+    let msg
+    try {
+      msg = parse(raw)
+    } catch (err) {
+      this._fail(err.message)
+      return
+    }
+    if (msg === null || child !== this.child) return
+    const r = this.reporter
+    switch (msg.type) {
+      case 'ready':
+        this.info = msg
+        this._settle('ready')
+        r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}`)
+        for (const line of r.handlerLines(msg.handlers)) r.info(`  ${line}`)
+        break
+      case 'reloaded':
+        r.info(`reloaded ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})`)
+        break
+      case 'removed':
+        r.info(`removed ${r.rel(msg.file)}`)
+        break
+      case 'load_error':
+      case 'runtime_error':
+        reportError(r, msg)
+        break
+      case 'log':
+        r[msg.level === 'error' ? 'error' : msg.level === 'warning' ? 'warn' : 'info'](msg.message)
+        break
+      case 'protocol_error':
+        this._fail(`wsside: ${msg.message}`)
+        break
+      default:
+        r.debug(`sidecar: ${msg.type}`)
+    }
+  }
+
+  _onExit(child, code, signal) {
+    if (child !== this.child) return
+    this.child = null
+    if (this.info?.socket) rmSync(path.dirname(this.info.socket), { recursive: true, force: true })
+    this.info = null
+    if (this._stopping) return this._settle('stopped')
+    if (this.state === 'failed') return
+    const now = Date.now()
+    this._crashes = [...this._crashes.filter((t) => now - t < CRASH_WINDOW_MS), now]
+    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`
+    if (this._crashes.length >= CRASH_LIMIT) {
+      this._fail(`the sidecar (pid ${child.pid}) ${how}: ${CRASH_LIMIT} crashes within ` +
+        `${CRASH_WINDOW_MS / 1000} s, so it is not restarted. Fix the error above, then save ` +
+        'vite.config or restart Vite.')
+      return
+    }
+    const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this._crashes.length - 1), BACKOFF_MAX_MS)
+    this.reporter.error(`the sidecar (pid ${child.pid}) ${how}; restarting in ${delay} ms`)
+    this._settle('starting')
+    this._restartTimer = setTimeout(() => this.start(), delay)
+  }
+}
+
+/** The sidecar for `spec.key`, started if needed, held until `releaseSidecar`. */
+export function acquireSidecar(spec, reporter) {
+  let proc = sidecars.get(spec.key)
+  // A configuration reload is a user action: give a failed sidecar a fresh start.
+  if (!proc || proc.state === 'failed' || proc.state === 'stopped') {
+    proc = new SidecarProcess(spec)
+    sidecars.set(spec.key, proc)
+    proc.reporters.push(reporter)
+    proc.start()
+  } else {
+    proc.reporters.push(reporter)
+  }
+  proc.refs++
+  return proc
+}
+
+/** Drops one hold; the last one stops the sidecar gracefully. */
+export function releaseSidecar(proc, reporter) {
+  const i = proc.reporters.lastIndexOf(reporter)
+  if (i >= 0 && proc.reporters.length > 1) proc.reporters.splice(i, 1)
+  proc.refs--
+  if (proc.refs > 0) return Promise.resolve()
+  if (sidecars.get(proc.spec.key) === proc) sidecars.delete(proc.spec.key)
+  return proc.shutdown()
+}

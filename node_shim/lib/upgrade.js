@@ -1,0 +1,129 @@
+// Upgrade requests under the prefix: check who is asking, wait for the sidecar, then give
+// it the connection. Plain HTTP on POSIX: the socket itself is handed over (SCM_RIGHTS over
+// the IPC channel) and Node does no further work for it. Otherwise (TLS, Windows): bytes are
+// piped to the sidecar's private Unix socket. Both paths send the same request head.
+
+import net from 'node:net'
+import tls from 'node:tls'
+import { message } from './protocol.js'
+import { underPrefix } from './options.js'
+import { refusalReason } from './security.js'
+
+export const READY_WAIT_MS = 10_000
+const SECRET_HEADER = 'x-wsside-secret'
+const STATUS = { 403: 'Forbidden', 503: 'Service Unavailable' }
+
+/** Vite's own HMR socket (and its ping) is told apart by its subprotocol. */
+function isViteSocket(req) {
+  const protocols = req.headers['sec-websocket-protocol']
+  return protocols !== undefined && /(^|,)\s*vite-(hmr|ping)\s*(,|$)/.test(protocols)
+}
+
+function pathnameOf(url) {
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+/** A complete HTTP response on a raw socket, then close. */
+export function respond(socket, status, text) {
+  const body = Buffer.from(text + '\n')
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS[status] ?? ''}\r\nConnection: close\r\n` +
+      `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n` + body,
+  )
+}
+
+/**
+ * The request head the sidecar parses, re-serialised from what Node parsed, with `extra`
+ * header pairs appended. A client's own secret header is dropped, never passed on.
+ */
+export function serializeHead(req, extra = []) {
+  let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`
+  const raw = req.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].toLowerCase() !== SECRET_HEADER) text += `${raw[i]}: ${raw[i + 1]}\r\n`
+  }
+  for (const [name, value] of extra) text += `${name}: ${value}\r\n`
+  return Buffer.from(text + '\r\n', 'latin1')
+}
+
+function canHandOver(socket, child) {
+  return process.platform !== 'win32' && !(socket instanceof tls.TLSSocket) &&
+    child?.connected === true && typeof socket._handle?.readStop === 'function'
+}
+
+function handOver(proc, socket, req, head) {
+  // libuv must not read bytes that belong to the sidecar; whatever Node already buffered
+  // travels with the head.
+  socket._handle.readStop()
+  const buffered = socket.read() ?? Buffer.alloc(0)
+  const bytes = Buffer.concat([serializeHead(req), head, buffered])
+  // Detached from its net.Server first: otherwise Node makes the server ask this child about
+  // its sockets on close(), and a child that exited before that leaves close() waiting
+  // forever. keepOpen, then destroy: the socket ends like any closed connection of the
+  // server; the kernel keeps the connection alive through the descriptor sent to the sidecar.
+  socket.server = null
+  proc.child.send(message('connection', { head: bytes.toString('base64') }), socket, { keepOpen: true }, (err) => {
+    if (err) proc.reporter.warn(`hand-over of ${pathnameOf(req.url)} failed: ${err.message}`)
+    socket.destroy()
+  })
+}
+
+function pipe(proc, info, socket, req, head) {
+  const upstream = net.connect(info.socket)
+  const drop = () => {
+    socket.destroy()
+    upstream.destroy()
+  }
+  upstream.on('error', (err) => {
+    if (!socket.destroyed && upstream.bytesRead === 0) {
+      proc.reporter.warn(`cannot reach the sidecar for ${pathnameOf(req.url)}: ${err.code ?? err.message}`)
+      respond(socket, 503, 'WebSocket back end unavailable')
+      upstream.destroy()
+    } else {
+      drop()
+    }
+  })
+  socket.on('close', () => upstream.destroy())
+  upstream.on('close', () => socket.destroy())
+  upstream.on('connect', () => {
+    socket.setNoDelay(true)
+    upstream.write(serializeHead(req, [[SECRET_HEADER, proc.secret]]))
+    if (head.length) upstream.write(head)
+    socket.pipe(upstream)
+    upstream.pipe(socket)
+  })
+}
+
+/**
+ * The `upgrade` listener for one HTTP server. `ctx`: { sidecar() (the SidecarProcess),
+ * prefixes(), security (see refusalReason) }.
+ */
+export function createUpgradeListener(ctx) {
+  return async function wssideUpgrade(req, socket, head) {
+    if (isViteSocket(req)) return
+    const pathname = pathnameOf(req.url ?? '/')
+    if (!underPrefix(pathname, ctx.prefixes())) return
+    const proc = ctx.sidecar()
+    // Socket errors crash Node when unhandled; a vanished client is not Vite's problem.
+    socket.on('error', (err) => proc.reporter.debug(`client socket for ${pathname}: ${err.code ?? err.message}`))
+    const reason = refusalReason(req, ctx.security)
+    if (reason !== null) {
+      proc.reporter.warn(`refused ${pathname}: ${reason}`)
+      return respond(socket, 403, 'Forbidden')
+    }
+    const info = await proc.whenReady(READY_WAIT_MS)
+    if (socket.destroyed) return
+    if (info === null) {
+      proc.reporter.warn(`refused ${pathname}: the Python sidecar is not ready (${proc.state})`)
+      return respond(socket, 503, 'WebSocket back end unavailable')
+    }
+    if (canHandOver(socket, proc.child)) {
+      proc.reporter.debug(`${pathname}: hand-over (socket passed to pid ${info.pid})`)
+      handOver(proc, socket, req, head)
+    } else {
+      proc.reporter.debug(`${pathname}: pipe (${socket instanceof tls.TLSSocket ? 'TLS dev server' : 'hand-over unavailable'})`)
+      pipe(proc, info, socket, req, head)
+    }
+  }
+}

@@ -1,0 +1,190 @@
+"""Intake of client sockets handed over by the Vite shim through Node's IPC channel.
+
+Node's `child.send(message, socket)` writes one JSON line `{"cmd": "NODE_HANDLE", "msg": ...}`
+and passes the socket's file descriptor alongside it (SCM_RIGHTS). `NodeChannel` speaks that
+wire protocol: it collects descriptors in arrival order, acknowledges each handle (Node sends
+no further handle until it gets the ACK) and answers the socket-count queries Node's
+`net.Server` makes once one of its sockets lives in a child. `feed_socket` then gives the
+socket to aiohttp as if it had been accepted here, with the upgrade request the shim read.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import json
+import os
+import socket
+from collections import deque
+from typing import Any, Callable
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
+__all__ = ["NodeChannel", "feed_socket"]
+
+_MAX_FDS = 16
+_READ_SIZE = 65536
+
+
+class NodeChannel:
+    """Node's IPC channel on an inherited Unix socket (`NODE_CHANNEL_FD`), JSON framing.
+
+    `on_message(obj)` gets every message that is not Node's own bookkeeping;
+    `on_handle(msg, sock)` gets each handed-over socket with the message sent along with it;
+    `on_eof()` runs once when the parent closes the channel (or dies).
+    """
+
+    def __init__(
+        self,
+        fd: int,
+        on_message: Callable[[Any], None],
+        on_handle: Callable[[Any, socket.socket], asyncio.Future[Any] | None],
+        on_eof: Callable[[], None],
+    ) -> None:
+        self._sock = socket.socket(fileno=fd)
+        self._sock.setblocking(False)
+        self._on_message = on_message
+        self._on_handle = on_handle
+        self._on_eof = on_eof
+        self._buffer = b""
+        self._fds: deque[int] = deque()
+        self._out = bytearray()
+        self._closed = False
+        # Handed-over connections per Node server key, for NODE_SOCKET_GET_COUNT.
+        self._handed: dict[str, list[asyncio.Future[Any]]] = {}
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self._sock.fileno(), self._readable)
+
+    def send(self, obj: dict[str, Any]) -> None:
+        """Queue one message to the parent; never blocks."""
+        if self._closed:
+            return
+        was_empty = not self._out
+        self._out += json.dumps(obj, separators=(",", ":"), default=str).encode() + b"\n"
+        if was_empty:
+            self._flush()
+
+    def handed_count(self, key: str) -> int:
+        """Handed-over connections of Node server `key` that are still open."""
+        alive = [f for f in self._handed.get(key, []) if not _finished(f)]
+        self._handed[key] = alive
+        return len(alive)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._loop.remove_reader(self._sock.fileno())
+        self._loop.remove_writer(self._sock.fileno())
+        self._sock.close()
+        while self._fds:
+            os.close(self._fds.popleft())
+
+    # ---- reading ---------------------------------------------------------------------
+
+    def _readable(self) -> None:
+        fds = array.array("i")
+        try:
+            data, ancdata, _flags, _addr = self._sock.recvmsg(
+                _READ_SIZE, socket.CMSG_SPACE(_MAX_FDS * fds.itemsize))
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data, ancdata = b"", []
+        for level, kind, payload in ancdata:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+        self._fds.extend(fds)
+        if not data:
+            self.close()
+            self._on_eof()
+            return
+        self._buffer += data
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            if line.strip():
+                self._dispatch(json.loads(line))
+
+    def _dispatch(self, obj: Any) -> None:
+        cmd = obj.get("cmd") if isinstance(obj, dict) else None
+        if cmd == "NODE_HANDLE":
+            # Descriptors arrive in the order of their messages and only one handle is in
+            # flight at a time (Node waits for the ACK), so the oldest fd belongs to it.
+            if not self._fds:
+                self.send({"cmd": "NODE_HANDLE_NACK"})  # Node retransmits the handle
+                return
+            sock = socket.socket(fileno=self._fds.popleft())
+            self.send({"cmd": "NODE_HANDLE_ACK"})
+            done = self._on_handle(obj.get("msg"), sock)
+            if done is not None and isinstance(obj.get("key"), str):
+                self._handed.setdefault(obj["key"], []).append(done)
+        elif cmd == "NODE_SOCKET_GET_COUNT":
+            key = obj.get("key")
+            self.send({"cmd": "NODE_SOCKET_COUNT", "key": key,
+                       "count": self.handed_count(key) if isinstance(key, str) else 0})
+        elif cmd == "NODE_SOCKET_NOTIFY_CLOSE":
+            # The sidecar owns handed-over connections: they must not keep Vite's server
+            # from closing (a restart keeps them open; a real close ends them with 1001).
+            self.send({"cmd": "NODE_SOCKET_ALL_CLOSED", "key": obj.get("key")})
+        elif isinstance(cmd, str) and cmd.startswith("NODE_"):
+            return
+        else:
+            self._on_message(obj)
+
+    # ---- writing ---------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        try:
+            sent = self._sock.send(self._out)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._out.clear()
+            return
+        del self._out[:sent]
+        if self._out:
+            self._loop.add_writer(self._sock.fileno(), self._drain)
+
+    def _drain(self) -> None:
+        self._loop.remove_writer(self._sock.fileno())
+        self._flush()
+
+
+def _finished(fut: asyncio.Future[Any]) -> bool:
+    if not fut.done():
+        return False
+    if fut.cancelled() or fut.exception() is not None:
+        return True
+    transport = fut.result()[0]
+    return bool(transport.is_closing())
+
+
+class _HandedOverHandler(RequestHandler):
+    """aiohttp's connection handler, primed with the request the shim already read."""
+
+    __slots__ = ("_wsside_head",)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        # Fed before the transport starts reading, so no client byte can overtake the head.
+        self.data_received(self._wsside_head)
+
+
+def feed_socket(runner: web.AppRunner, sock: socket.socket, head: bytes) -> asyncio.Future[Any]:
+    """Serve `sock` (an accepted client socket) with `runner`, starting from request `head`.
+
+    Returns the future of `loop.connect_accepted_socket`.
+    """
+    server = runner.server
+    assert server is not None, "runner.setup() must run before sockets are fed"
+    loop = asyncio.get_running_loop()
+
+    def factory() -> RequestHandler:
+        # Built like aiohttp's own `Server.__call__`, whose keyword arguments are private.
+        handler = _HandedOverHandler(server, loop=loop, **getattr(server, "_kwargs", {}))
+        handler._wsside_head = head
+        return handler
+
+    sock.setblocking(False)
+    return asyncio.ensure_future(loop.connect_accepted_socket(factory, sock))

@@ -1,0 +1,77 @@
+"""Which Python interpreter the Vite shim runs the sidecar with.
+
+The rules live in one data file, `interpreter-rules.json` (a copy of
+`node_shim/interpreter-rules.json`, kept identical by a test), which the shim interprets in
+JavaScript and this module interprets for `wsside doctor`: both sides always agree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+__all__ = ["resolve_interpreter", "rules"]
+
+
+@lru_cache(maxsize=1)
+def rules() -> tuple[dict[str, Any], ...]:
+    """The ordered resolution rules, as records of the data file."""
+    text = resources.files(__package__).joinpath("interpreter-rules.json").read_text("utf-8")
+    return tuple(json.loads(text)["rules"])
+
+
+def resolve_interpreter(
+    project_root: str | os.PathLike[str],
+    python_option: str | None = None,
+    env: Mapping[str, str] = os.environ,
+    *,
+    windows: bool = sys.platform == "win32",
+) -> tuple[str, str]:
+    """`(interpreter, rule name)` the shim would use for a project whose `vite.config` lives
+    in `project_root`, given the plugin's `python` option and the environment.
+
+    Relative paths from the option or a variable are taken relative to `project_root`, as
+    the shim does. The last rule (a command name) always applies, resolved on PATH when it
+    can be found there.
+    """
+    root = Path(project_root)
+    for rule in rules():
+        found = _apply(rule, root, python_option, env, windows)
+        if found:
+            return found, rule["name"]
+    raise LookupError("interpreter-rules.json has no rule that always applies")
+
+
+def _apply(rule: dict[str, Any], root: Path, option: str | None,
+           env: Mapping[str, str], windows: bool) -> str | None:
+    kind = rule["kind"]
+    path = rule.get("windows", rule.get("path")) if windows else rule.get("path")
+    if kind == "option":
+        return _absolute(root, option) if option else None
+    if kind == "env":
+        value = env.get(rule["var"], "")
+        return _absolute(root, value) if value else None
+    if kind == "project_file":
+        candidate = root / path
+        return str(candidate) if candidate.is_file() else None
+    if kind == "env_dir_file":
+        folder = env.get(rule["var"], "")
+        candidate = Path(folder) / path if folder else None
+        return str(candidate) if candidate is not None and candidate.is_file() else None
+    if kind == "command":
+        command = rule.get("windows", rule["command"]) if windows else rule["command"]
+        return shutil.which(command, path=env.get("PATH")) or command
+    raise ValueError(f"interpreter-rules.json: unknown rule kind {kind!r} in {rule['name']!r}")
+
+
+def _absolute(root: Path, value: str) -> str:
+    # A bare command name ("python3.12") stays a command; anything with a slash is a path.
+    if os.sep not in value and "/" not in value:
+        return value
+    return str(root / value)

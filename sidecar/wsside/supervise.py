@@ -1,0 +1,131 @@
+"""Shim mode (`wsside serve --ipc`): the sidecar as a child of Vite's Node process.
+
+The control channel is Node's IPC channel (`NODE_CHANNEL_FD`); the same channel carries
+handed-over client sockets. Connections the shim cannot hand over (HTTPS dev server) arrive
+on a Unix socket in a private temporary folder, guarded by the per-run secret in
+`WSSIDE_SECRET`. The sidecar stops on a `shutdown` message (clients get 1001), and also
+when the channel reaches EOF or its parent process changes, so a `kill -9` of Vite never
+leaves it behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from typing import Any
+
+from aiohttp import web
+
+from . import __version__
+from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
+from .events import subscribe, unsubscribe
+from .handoff import NodeChannel, feed_socket
+from .server import Sidecar
+from .settings import Settings
+
+__all__ = ["run_ipc", "SOCKET_NAME"]
+
+SOCKET_NAME = "sidecar.sock"
+PARENT_POLL = 0.25
+# Graceful close budgets: on `shutdown` the shim waits for us; on EOF the contract is to be
+# gone within 2 s of Vite's death.
+CLOSE_BUDGET_SHUTDOWN = 5.0
+CLOSE_BUDGET_ORPHANED = 1.5
+
+
+def run_ipc(settings: Settings) -> None:
+    """Serve under the Vite shim until told to stop; exits the process."""
+    fd = os.environ.pop("NODE_CHANNEL_FD", None)
+    os.environ.pop("NODE_CHANNEL_SERIALIZATION_MODE", None)
+    if fd is None:
+        sys.exit("wsside serve --ipc is started by vite-plugin-wsside; run `wsside serve` "
+                 "to serve without Vite.")
+    # Popped so that user code (and its subprocesses) never sees the secret.
+    settings.secret = os.environ.pop("WSSIDE_SECRET", None) or settings.secret
+    # Ctrl-C reaches the whole terminal process group; Vite decides when we stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(asyncio.run(_Supervisor(settings, int(fd)).run()))
+
+
+class _Supervisor:
+    def __init__(self, settings: Settings, fd: int) -> None:
+        self.settings = settings
+        self.fd = fd
+        self.stop = asyncio.Event()
+        self.budget = CLOSE_BUDGET_SHUTDOWN
+        self.exit_code = 0
+        self.sidecar: Sidecar | None = None
+        self.channel: NodeChannel | None = None
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self.stop.set)
+        self.channel = NodeChannel(self.fd, self._on_message, self._on_handle, self._on_eof)
+        subscribe(self._relay)
+        folder = tempfile.mkdtemp(prefix="wsside-")  # mode 0700: only this user can enter
+        parent = os.getppid()
+        watch = loop.create_task(self._watch_parent(parent))
+        try:
+            self.sidecar = Sidecar(self.settings)
+            await self.sidecar.start()
+            path = os.path.join(folder, SOCKET_NAME)
+            await web.UnixSite(self.sidecar.runner, path).start()
+            os.chmod(path, 0o600)
+            self.channel.send(message(
+                "ready", pid=os.getpid(), protocol=PROTOCOL_VERSION, version=__version__,
+                python=sys.executable, prefixes=list(self.settings.prefixes), socket=path,
+                handlers=self.sidecar.describe(),
+            ))
+            await self.stop.wait()
+            try:
+                await asyncio.wait_for(self.sidecar.close(1001, "Going Away"), self.budget)
+            except asyncio.TimeoutError:
+                pass
+        finally:
+            watch.cancel()
+            unsubscribe(self._relay)
+            self.channel.close()
+            shutil.rmtree(folder, ignore_errors=True)
+        return self.exit_code
+
+    def _relay(self, event: dict[str, Any]) -> None:
+        if self.channel is not None and event.get("type") in SIDECAR_EVENTS:
+            self.channel.send(message(event["type"], **{k: v for k, v in event.items()
+                                                        if k != "type"}))
+
+    def _on_message(self, obj: Any) -> None:
+        try:
+            msg = parse(obj)
+        except ProtocolMismatch as exc:
+            assert self.channel is not None
+            self.channel.send(message("protocol_error", message=str(exc)))
+            self.exit_code = 3
+            self.stop.set()
+            return
+        if msg is not None and msg["type"] == "shutdown":
+            self.stop.set()
+
+    def _on_handle(self, obj: Any, sock: socket.socket) -> asyncio.Future[Any] | None:
+        msg = parse(obj)
+        if msg is None or msg["type"] != "connection" or self.sidecar is None:
+            sock.close()
+            return None
+        return feed_socket(self.sidecar.runner, sock, base64.b64decode(msg["head"]))
+
+    def _on_eof(self) -> None:
+        self.budget = CLOSE_BUDGET_ORPHANED
+        self.stop.set()
+
+    async def _watch_parent(self, parent: int) -> None:
+        # The channel's EOF normally tells us first; this also covers a channel that a
+        # grandchild process inherited and keeps open.
+        while os.getppid() == parent:
+            await asyncio.sleep(PARENT_POLL)
+        self._on_eof()
+
