@@ -101,5 +101,9 @@ def version() -> None:
     typer.echo(__version__)
 
 
+from .doctor import command as _doctor_command  # noqa: E402,F401 - registers `wsside doctor`
+from . import init as _init  # noqa: E402,F401 - registers `wsside init`
+
+
 def main() -> None:
     app()

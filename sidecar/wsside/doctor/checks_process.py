@@ -1,0 +1,118 @@
+"""Sidecar processes of this project, and the safe repair `--fix` offers: ending orphans.
+
+A shim-mode sidecar (`wsside serve --ipc`) belongs to a Vite (node) process. One whose parent is
+gone (re-parented to init or a subreaper) serves nobody and may hold files or ports: that is
+stale. Only processes working in this project are reported as stale or ever killed; others
+are mentioned, never touched.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import psutil
+
+from .model import Check, failed, passed
+from .project import Project
+
+__all__ = ["Sidecar", "find_sidecars", "check_sidecar_processes", "end_stale"]
+
+_NODE_NAMES = ("node", "nodejs", "bun", "deno")
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """A running shim-mode sidecar: `parent` is its Vite process's pid, None when orphaned."""
+
+    pid: int
+    cwd: str | None
+    parent: int | None
+
+    @property
+    def orphaned(self) -> bool:
+        return self.parent is None
+
+
+def _is_sidecar(cmdline: list[str]) -> bool:
+    if "serve" not in cmdline or "--ipc" not in cmdline:
+        return False
+    # `python -m wsside serve --ipc` (what the shim runs) or the `wsside` console script.
+    return any(Path(arg).name == "wsside" for arg in cmdline[: cmdline.index("serve")])
+
+
+def _parent(proc: psutil.Process) -> int | None:
+    parent = proc.parent()
+    if parent is None or parent.pid == 1:
+        return None
+    try:
+        name = parent.name().lower()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+    # After its Vite dies, a sidecar is adopted by init or a subreaper, never by node.
+    return parent.pid if name.startswith(_NODE_NAMES) else None
+
+
+def find_sidecars() -> list[Sidecar]:
+    """Every shim-mode sidecar this user can see."""
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if proc.pid == os.getpid() or not _is_sidecar(proc.info["cmdline"] or []):
+                continue
+            try:
+                cwd: str | None = proc.cwd()
+            except psutil.AccessDenied:
+                cwd = None
+            found.append(Sidecar(proc.pid, cwd, _parent(proc)))
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def _mine(project: Project, sidecar: Sidecar) -> bool:
+    if sidecar.cwd is None:
+        return False
+    cwd = Path(sidecar.cwd)
+    return cwd == project.root or project.root in cwd.parents
+
+
+def stale(project: Project) -> list[Sidecar]:
+    return [s for s in find_sidecars() if s.orphaned and _mine(project, s)]
+
+
+def check_sidecar_processes(project: Project) -> Check:
+    sidecars = find_sidecars()
+    orphans = [s for s in sidecars if s.orphaned and _mine(project, s)]
+    live = [s for s in sidecars if not s.orphaned and _mine(project, s)]
+    elsewhere = sum(1 for s in sidecars if s.orphaned and not _mine(project, s))
+    note = f"; {elsewhere} orphaned sidecar(s) of other projects left alone" if elsewhere else ""
+    if orphans:
+        pids = ", ".join(str(s.pid) for s in orphans)
+        return failed("sidecar processes", f"stale sidecar(s) whose Vite is gone: pid {pids}"
+                      f"{note}", "wsside doctor --fix (or kill " + pids + ")")
+    running = ", ".join(f"pid {s.pid} (Vite pid {s.parent})" for s in live) or "none running"
+    return passed("sidecar processes", f"no stale sidecars; {running}{note}")
+
+
+def end_stale(project: Project, confirm: Callable[[Sidecar], bool],
+              timeout: float = 5.0) -> list[int]:
+    """Terminate (then kill, after `timeout` s) each stale sidecar that `confirm` accepts;
+    returns the pids that are gone."""
+    procs = []
+    for sidecar in stale(project):
+        if not confirm(sidecar):
+            continue
+        try:
+            proc = psutil.Process(sidecar.pid)
+            proc.terminate()
+            procs.append(proc)
+        except psutil.NoSuchProcess:
+            continue
+    gone, alive = psutil.wait_procs(procs, timeout=timeout)
+    for proc in alive:
+        proc.kill()
+    gone2, _ = psutil.wait_procs(alive, timeout=timeout)
+    return [p.pid for p in (*gone, *gone2)]

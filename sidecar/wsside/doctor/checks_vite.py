@@ -1,0 +1,153 @@
+"""How wsside meets Vite: prefix collisions (HMR path, `server.proxy`), the dev server's
+exposure (peers-and-vite.md §3.2 item 8), middleware mode, and the forwarding path."""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import re
+import sys
+from typing import Any, Iterator
+
+from .model import Check, failed, passed, warned
+from .project import Project
+from .samples import sample_paths
+
+__all__ = ["check_hmr_path", "check_proxy", "check_exposure", "check_middleware_mode",
+           "check_forwarding"]
+
+
+def _under(path: str, prefix: str) -> bool:
+    """`path` is `prefix` or inside it, on a segment boundary."""
+    path, prefix = path.rstrip("/") or "/", prefix.rstrip("/") or "/"
+    return path == prefix or prefix == "/" or path.startswith(prefix + "/")
+
+
+def _urls(project: Project, prefix: str) -> list[str]:
+    """Upgrade paths wsside serves under `prefix`: the prefix itself and handler samples."""
+    urls = [prefix + "/"]
+    for result in project.loaded:
+        for h in result.handlers:
+            urls.extend(prefix + p for p in sample_paths(h.pattern)[:2])
+    return urls
+
+
+def _unread(name: str) -> Check:
+    return passed(name, "no vite.config to read (see the vite.config check)")
+
+
+def check_hmr_path(project: Project) -> Iterator[Check]:
+    facts = project.vite
+    if facts.source == "none":
+        yield _unread("hmr path")
+        return
+    prefixes = project.settings.prefixes
+    if "" in prefixes:
+        yield warned("hmr path", "prefix is empty: every WebSocket upgrade except Vite's own "
+                     "goes to wsside, including server.proxy ones",
+                     'set prefix = "/api" (or another path) in wsside.toml')
+        return
+    for hmr in facts.hmr_paths:
+        full = posixpath.join(facts.base or "/", hmr.lstrip("/"))
+        if full.rstrip("/") == (facts.base or "/").rstrip("/"):
+            continue  # Vite's default: the root, told apart by the `vite-hmr` subprotocol
+        for prefix in prefixes:
+            if _under(full, prefix) or _under(prefix, full):
+                yield failed("hmr path", f"Vite's HMR socket path {full!r} collides with the "
+                             f"wsside prefix {prefix!r}",
+                             f"move server.hmr.path out of {prefix!r} in vite.config, or "
+                             "choose another prefix")
+                return
+    yield passed("hmr path", f"HMR path(s) {', '.join(facts.hmr_paths) or 'none'} stay clear "
+                 f"of {', '.join(prefixes)}")
+
+
+def _proxy_matches(key: str, url: str) -> bool:
+    # Vite's own rule (doesProxyContextMatchUrl): `^...` is a regex, anything else a
+    # plain string prefix, not segment-bound.
+    if key.startswith("^"):
+        try:
+            return re.search(key, url) is not None
+        except re.error:
+            return False
+    return url.startswith(key)
+
+
+def check_proxy(project: Project) -> Iterator[Check]:
+    if project.vite.source == "none":
+        yield _unread("proxy")
+        return
+    clean = True
+    for key, rule in project.vite.proxy.items():
+        if not rule.get("ws"):
+            continue  # Vite only proxies upgrades for `ws: true` rules
+        for prefix in project.settings.prefixes:
+            urls = _urls(project, prefix)
+            hit = next((u for u in urls if _proxy_matches(key, u)), None)
+            # A string key inside the prefix collides even when no handler lives there yet.
+            if hit is None and (key.startswith("^") or not _under(key, prefix)):
+                continue
+            clean = False
+            origin = " with rewriteWsOrigin: true (the Origin check is bypassed)" \
+                if rule.get("rewriteWsOrigin") else ""
+            yield failed("proxy", f"server.proxy[{key!r}] (ws: true{origin}) also claims "
+                         f"{hit or key!r} under the wsside prefix {prefix!r}: both would "
+                         "answer the same upgrade",
+                         f"narrow server.proxy[{key!r}] or move wsside's prefix elsewhere")
+    if clean:
+        count = sum(1 for r in project.vite.proxy.values() if r.get("ws"))
+        yield passed("proxy", f"{count} WebSocket proxy rule(s), none under "
+                     f"{', '.join(project.settings.prefixes)}")
+
+
+def _exposed(host: Any) -> bool:
+    if host is True:
+        return True
+    if not isinstance(host, str) or host in ("", "localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True  # a host name other than localhost: reachable from elsewhere
+
+
+def check_exposure(project: Project) -> Iterator[Check]:
+    facts = project.vite
+    if facts.source == "none":
+        yield _unread("exposure")
+        return
+    clean = True
+    if facts.allowed_hosts is True:
+        clean = False
+        yield warned("exposure", "server.allowedHosts is true: any website can reach the dev "
+                     "server through DNS rebinding (GHSA-vg6x-rcgg-rjx6)",
+                     "list the host names you need in server.allowedHosts instead of true")
+    if _exposed(facts.host):
+        clean = False
+        yield warned("exposure", f"server.host is {facts.host!r}: the dev server and wsside's "
+                     "handlers are reachable from other machines; clients without Origin "
+                     "are refused", "use server.host 'localhost' unless you need it")
+    if facts.skip_token_check:
+        clean = False
+        yield warned("exposure", "legacy.skipWebSocketTokenCheck is on (CVE-2025-24010 again)",
+                     "remove legacy.skipWebSocketTokenCheck from vite.config")
+    if clean:
+        yield passed("exposure", "dev server on loopback, allowedHosts and token check intact")
+
+
+def check_middleware_mode(project: Project) -> Check:
+    if project.vite.middleware_mode:
+        # Vite then has no http.Server of its own, so the plugin cannot hook upgrades.
+        return warned("middleware mode", "server.middlewareMode is on: the plugin cannot see "
+                      "WebSocket upgrades by itself",
+                      "call attachWsside(yourHttpServer, options) from 'vite-plugin-wsside' "
+                      "on your own http.Server")
+    return passed("middleware mode", "off")
+
+
+def check_forwarding(project: Project) -> Check:
+    if sys.platform == "win32":
+        return passed("forwarding", "pipe over a named pipe (Windows cannot hand sockets over)")
+    if project.vite.https:
+        return passed("forwarding", "pipe over a Unix socket (server.https: TLS stays in Node)")
+    return passed("forwarding", "hand-over: the sidecar owns each socket after the handshake")

@@ -1,0 +1,52 @@
+"""The `wsside doctor` command: run the checks, show them, repair what is safe to repair."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..cli import app
+from . import CHECKS, Project, run_checks, worst
+from .checks_process import Sidecar, end_stale
+from .report import as_json, print_table
+from .vite_config import find_vite_config
+
+__all__ = ["doctor"]
+
+
+def project_root(start: Path) -> Path:
+    """The folder of the nearest vite.config.* at or above `start` (else `start`)."""
+    start = start.resolve()
+    return next((d for d in (start, *start.parents) if find_vite_config(d)), start)
+
+
+@app.command()
+def doctor(
+    root: Optional[Path] = typer.Option(
+        None, "--root", help="The Vite project (default: nearest vite.config.* upwards)."),
+    url: Optional[str] = typer.Option(
+        None, "--url", help="Dev server to probe, e.g. http://localhost:5173 (default: find it)."),
+    json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    fix: bool = typer.Option(False, "--fix", help="End stale sidecar processes, then re-check."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="With --fix: do not ask."),
+    timeout: float = typer.Option(20.0, help="Bound for each subprocess and network probe (s)."),
+) -> None:
+    """Check this project's wsside setup; exit 1 when anything fails."""
+    where = project_root(root or Path.cwd())
+    results = run_checks(Project(where, url=url, timeout=timeout), CHECKS)
+    if fix:
+        def confirm(s: Sidecar) -> bool:
+            return yes or typer.confirm(f"End stale sidecar pid {s.pid} (in {s.cwd})?",
+                                        err=True)
+
+        ended = end_stale(Project(where, url=url, timeout=timeout), confirm)
+        if ended:
+            typer.echo(f"ended stale sidecar(s): pid {', '.join(map(str, ended))}", err=True)
+            results = run_checks(Project(where, url=url, timeout=timeout), CHECKS)
+    if json_output:
+        typer.echo(as_json(results, where))
+    else:
+        print_table(results, where)
+    raise typer.Exit(1 if worst(results) == "fail" else 0)

@@ -1,0 +1,195 @@
+"""Talking to a running dev server: finding it, and a real WebSocket handshake through it.
+
+The handshake is written by hand over a socket (not a client library) because the doctor
+needs what libraries hide: the exact status and reason of a refusal, the response headers
+(which forwarding path served it) and the time of each step.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import socket
+import ssl
+import struct
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
+
+__all__ = ["DevServer", "Handshake", "find_dev_server", "is_vite", "handshake"]
+
+_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+@dataclass(frozen=True)
+class DevServer:
+    """`url` like `http://localhost:5173`; `how` says how it was found."""
+
+    url: str
+    how: str
+
+
+@dataclass
+class Handshake:
+    status: int | None  # None: no HTTP answer at all
+    reason: str
+    headers: dict[str, str] = field(default_factory=dict)
+    ms: float = 0.0  # request sent -> response head read
+    ping_ms: float | None = None  # ping -> pong over the open socket, when answered
+
+
+def _context() -> ssl.SSLContext:
+    # A local dev server's certificate is usually self-signed; the doctor checks routing,
+    # not the certificate.
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def is_vite(url: str, timeout: float) -> bool:
+    """A Vite dev server answers `/@vite/client`."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/@vite/client", timeout=timeout,
+                                    context=_context()) as resp:
+            return resp.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def _vite_ports(root: Path) -> list[int]:
+    """Listening ports of node processes running Vite in `root` (this user's only)."""
+    ports: list[int] = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        try:
+            cmd = " ".join(proc.info["cmdline"] or [])
+            if not (proc.info["name"] or "").startswith("node") or "vite" not in cmd:
+                continue
+            if Path(proc.cwd()).resolve() != root:
+                continue
+            ports += [c.laddr.port for c in proc.net_connections(kind="tcp")
+                      if c.status == psutil.CONN_LISTEN]
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return sorted(set(ports))
+
+
+def find_dev_server(root: Path, port: int | None, https: bool, timeout: float) -> DevServer | None:
+    """This project's running Vite: a node process running vite in `root`, else whatever Vite
+    answers on the configured port (default 5173) on localhost."""
+    scheme = "https" if https else "http"
+    for found in _vite_ports(root):
+        url = f"{scheme}://localhost:{found}"
+        if is_vite(url, timeout):
+            return DevServer(url, f"vite process in {root.name}/ listening on {found}")
+    url = f"{scheme}://localhost:{port or 5173}"
+    if is_vite(url, timeout):
+        return DevServer(url, f"a Vite dev server on port {port or 5173} (not verified to be "
+                         "this project's)")
+    return None
+
+
+def _frame(opcode: int, payload: bytes) -> bytes:
+    """A masked client frame (payload < 126 bytes)."""
+    mask = os.urandom(4)
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + body
+
+
+def _read_frame(sock: socket.socket, buf: bytearray) -> tuple[int, bytes]:
+    def need(n: int) -> bytes:
+        while len(buf) < n:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            buf.extend(chunk)
+        out = bytes(buf[:n])
+        del buf[:n]
+        return out
+
+    first, second = need(2)
+    length = second & 0x7F
+    if length == 126:
+        length = struct.unpack("!H", need(2))[0]
+    elif length == 127:
+        length = struct.unpack("!Q", need(8))[0]
+    return first & 0x0F, need(length)
+
+
+def handshake(url: str, path: str, timeout: float) -> Handshake:
+    """Open a WebSocket to `path` on the dev server at `url` as a same-origin browser would,
+    time it, ping once, and close with 1000."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "localhost", parts.port or (443 if parts.scheme == "https"
+                                                               else 80)
+    key = base64.b64encode(os.urandom(16)).decode()
+    head = (f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: {parts.scheme}://{parts.netloc}\r\nUser-Agent: wsside-doctor\r\n\r\n")
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        return Handshake(None, f"cannot connect to {host}:{port}: {exc}")
+    with sock:
+        if parts.scheme == "https":
+            sock = _context().wrap_socket(sock, server_hostname=host)
+        started = time.perf_counter()
+        sock.sendall(head.encode())
+        buf = bytearray()
+        try:
+            while b"\r\n\r\n" not in buf and len(buf) < 65536:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                buf.extend(chunk)
+        except OSError as exc:
+            return Handshake(None, f"no answer: {exc}")
+        ms = (time.perf_counter() - started) * 1000
+        text, _, rest = bytes(buf).partition(b"\r\n\r\n")
+        lines = text.decode("latin-1").split("\r\n")
+        status_line = lines[0].split(" ", 2)
+        if len(status_line) < 2 or not status_line[1].isdigit():
+            return Handshake(None, f"not an HTTP answer: {lines[0][:80]!r}", ms=ms)
+        headers = {k.strip().lower(): v.strip() for k, _, v in
+                   (ln.partition(":") for ln in lines[1:]) if k}
+        result = Handshake(int(status_line[1]), status_line[2] if len(status_line) > 2 else "",
+                           headers, ms)
+        if result.status != 101:
+            body = rest.decode("utf-8", "replace").strip()
+            result.reason = (result.reason + (f": {body[:200]}" if body else "")).strip()
+            return result
+        accept = base64.b64encode(hashlib.sha1((key + _GUID).encode()).digest()).decode()
+        if headers.get("sec-websocket-accept") != accept:
+            result.reason = "101 with a wrong Sec-WebSocket-Accept"
+            return result
+        result.ping_ms = _ping(sock, bytearray(rest), timeout)
+        try:
+            sock.sendall(_frame(0x8, struct.pack("!H", 1000)))
+        except OSError:
+            pass
+        return result
+
+
+def _ping(sock: socket.socket, buf: bytearray, timeout: float) -> float | None:
+    """Round trip of one ping; frames the handler sends meanwhile (a greeting) are skipped."""
+    token = os.urandom(8)
+    # A handler with its own on_ping may choose not to answer: wait briefly, not `timeout`.
+    timeout = min(timeout, 2.0)
+    sock.settimeout(timeout)
+    started = time.perf_counter()
+    try:
+        sock.sendall(_frame(0x9, token))
+        while time.perf_counter() - started < timeout:
+            opcode, payload = _read_frame(sock, buf)
+            if opcode == 0xA and payload == token:
+                return (time.perf_counter() - started) * 1000
+            if opcode == 0x8:
+                return None
+    except (OSError, ConnectionError):
+        return None
+    return None

@@ -1,0 +1,131 @@
+"""`Project`: the facts about one Vite project that several checks need, each computed once.
+
+Everything is lazy (`cached_property`), so a check only pays for what it reads, and a fact that
+cannot be computed raises inside the check that needed it (the runner turns that into a
+warning) instead of stopping the whole doctor.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..config import ConfigError, load_config
+from ..loader import LoadResult, import_handler_file
+from ..pattern import normalize_prefix
+from ..registry import handler_files
+from ..settings import Settings
+from .probe import DevServer, find_dev_server, is_vite
+from .vite_config import ViteFacts, read_vite_config
+
+__all__ = ["Project", "ConfigState"]
+
+
+@dataclass
+class ConfigState:
+    """The config file in use (None: defaults only) and the error that makes it unusable."""
+
+    file: Path | None
+    values: dict[str, Any]
+    error: ConfigError | None = None
+
+
+class Project:
+    """A Vite project rooted at `root` (the folder of `vite.config.*`).
+
+    `url` is the dev server to probe (None: find one); `env` stands for `os.environ` (the
+    interpreter rules read it); `timeout` bounds every subprocess and network probe.
+    """
+
+    def __init__(self, root: Path, url: str | None = None,
+                 env: Mapping[str, str] | None = None, timeout: float = 20.0) -> None:
+        self.root = root.resolve()
+        self.url = url
+        self.env: Mapping[str, str] = os.environ if env is None else env
+        self.timeout = timeout
+
+    # ---- Vite side ----------------------------------------------------------------------
+
+    @cached_property
+    def node(self) -> str | None:
+        return shutil.which("node", path=self.env.get("PATH"))
+
+    @cached_property
+    def vite(self) -> ViteFacts:
+        return read_vite_config(self.root, self.node, self.timeout)
+
+    @property
+    def plugin_options(self) -> dict[str, Any]:
+        """The options given to `wsside()` in vite.config, as far as they could be read."""
+        return self.vite.wsside_options or {}
+
+    def package_json(self, name: str) -> dict[str, Any] | None:
+        """`node_modules/<name>/package.json` as Node would find it from the project root."""
+        for folder in (self.root, *self.root.parents):
+            candidate = folder / "node_modules" / name / "package.json"
+            if candidate.is_file():
+                data: dict[str, Any] = json.loads(candidate.read_text(encoding="utf-8"))
+                data["__file__"] = str(candidate)
+                return data
+        return None
+
+    # ---- Python side --------------------------------------------------------------------
+
+    @cached_property
+    def config(self) -> ConfigState:
+        explicit = self.plugin_options.get("config")
+        where = self.root / explicit if isinstance(explicit, str) else self.root
+        try:
+            values, file = load_config(where)
+        except ConfigError as exc:
+            return ConfigState(exc.file, {}, exc)
+        return ConfigState(file, values)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """Plugin options > config file > defaults, as the shim applies them. A broken config
+        counts as absent here (its own check reports it), so the other checks still run."""
+        values = dict(self.config.values)
+        options = self.plugin_options
+        if isinstance(options.get("prefix"), (str, list)):
+            prefix = options["prefix"]
+            values["prefixes"] = tuple(normalize_prefix(p) for p in
+                                       ([prefix] if isinstance(prefix, str) else prefix))
+        if isinstance(options.get("handlers"), str):
+            values["handlers_dir"] = self.root / options["handlers"]
+        values.setdefault("handlers_dir", self.root / "ws")
+        return Settings(**values, config_file=self.config.file)
+
+    @property
+    def handlers_dir(self) -> Path:
+        return Path(self.settings.handlers_dir)
+
+    @cached_property
+    def handler_files(self) -> list[Path]:
+        return handler_files(self.handlers_dir)
+
+    @cached_property
+    def loaded(self) -> list[LoadResult]:
+        """Each handler file imported once, in the sidecar's load order."""
+        return [import_handler_file(path, self.handlers_dir) for path in self.handler_files]
+
+    def relative(self, path: str | Path) -> str:
+        """`path` relative to the project root when inside it, for short messages."""
+        try:
+            return Path(path).resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    @cached_property
+    def dev_server(self) -> DevServer | None:
+        """The running dev server to probe: `url` if Vite answers there, else one found."""
+        if self.url:
+            url = self.url.rstrip("/")
+            return DevServer(url, "--url") if is_vite(url, self.timeout) else None
+        return find_dev_server(self.root, self.vite.port, self.vite.https,
+                               min(self.timeout, 3.0))

@@ -1,0 +1,178 @@
+"""What the project's Vite config says, as far as wsside cares: HMR path, proxy rules, HTTPS,
+host exposure, the plugin's options.
+
+Vite configs are programs, so the reliable answer comes from Vite itself: a node subprocess
+runs the project's own `resolveConfig` (bounded by a timeout). When that is impossible (no
+node, no Vite installed, a config that throws), a text heuristic reads the literal values it
+can find and says so in `source`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ViteFacts", "VITE_CONFIG_NAMES", "find_vite_config", "read_vite_config"]
+
+VITE_CONFIG_NAMES = tuple(f"vite.config.{ext}" for ext in ("js", "mjs", "ts", "cjs", "mts", "cts"))
+_MARK = "@@wsside-doctor@@"
+
+# Runs in the project's folder so that `import('vite')` is the project's own Vite. Only plain
+# data is printed: an http.Server or a function in the config would not survive JSON.
+_SCRIPT = r"""
+const root = process.argv[1];
+const vite = await import('vite');
+const cfg = await vite.resolveConfig({ root, logLevel: 'silent' }, 'serve', 'development');
+const s = cfg.server ?? {};
+const hmr = s.hmr;
+const proxy = {};
+for (const [key, rule] of Object.entries(s.proxy ?? {})) {
+  proxy[key] = typeof rule === 'string' ? { ws: false, rewriteWsOrigin: false }
+    : { ws: !!rule.ws, rewriteWsOrigin: !!rule.rewriteWsOrigin };
+}
+const plugin = cfg.plugins.find((p) => /wsside/.test(p.name ?? ''));
+let options = null;
+if (plugin?.api?.options) { try { options = JSON.parse(JSON.stringify(plugin.api.options)); } catch {} }
+console.log('@@wsside-doctor@@' + JSON.stringify({
+  version: vite.version, base: cfg.base, plugins: cfg.plugins.map((p) => p.name),
+  hasPlugin: !!plugin, wssideOptions: options,
+  hmr: hmr === false ? false : typeof hmr === 'object' ? { path: hmr.path ?? null,
+    port: hmr.port ?? null, server: !!hmr.server } : true,
+  wsPath: s.ws && typeof s.ws === 'object' ? s.ws.path ?? null : null,
+  proxy, https: !!s.https, host: s.host ?? null, port: s.port ?? null,
+  allowedHosts: s.allowedHosts ?? null, middlewareMode: !!s.middlewareMode,
+  skipTokenCheck: !!cfg.legacy?.skipWebSocketTokenCheck,
+}));
+process.exit(0);
+"""
+
+
+@dataclass
+class ViteFacts:
+    """`source` is `resolveConfig` (Vite said so), `text` (read from the file's literals) or
+    `none` (no config file). `error` says why Vite could not be asked, when it could not."""
+
+    source: str = "none"
+    file: Path | None = None
+    error: str | None = None
+    version: str | None = None
+    base: str = "/"
+    plugins: list[str] = field(default_factory=list)
+    wsside_options: dict[str, Any] | None = None  # None: the plugin is not in the config
+    hmr_paths: list[str] = field(default_factory=list)  # HMR paths served on the dev server
+    proxy: dict[str, dict[str, bool]] = field(default_factory=dict)
+    https: bool = False
+    host: Any = None
+    port: int | None = None
+    allowed_hosts: Any = None
+    middleware_mode: bool = False
+    skip_token_check: bool = False
+
+
+def find_vite_config(root: Path) -> Path | None:
+    return next((root / n for n in VITE_CONFIG_NAMES if (root / n).is_file()), None)
+
+
+def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> ViteFacts:
+    """Ask Vite (through `node`) for the resolved config of the project in `root`; fall back to
+    reading the config file's text."""
+    file = find_vite_config(root)
+    if file is None:
+        return ViteFacts()
+    error = "node was not found on PATH"
+    if node is not None:
+        try:
+            done = subprocess.run([node, "--input-type=module", "-e", _SCRIPT, str(root)],
+                                  cwd=root, capture_output=True, text=True, timeout=timeout)
+            line = next((ln for ln in reversed(done.stdout.splitlines()) if ln.startswith(_MARK)),
+                        None)
+            if line is not None:
+                return _from_vite(file, json.loads(line[len(_MARK):]))
+            error = _last_line(done.stderr) or f"node exited with code {done.returncode}"
+        except subprocess.TimeoutExpired:
+            error = f"Vite did not resolve the config within {timeout:g} s"
+    facts = _from_text(file, file.read_text(encoding="utf-8", errors="replace"))
+    facts.error = error
+    return facts
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("    at ")]
+    return lines[-1] if lines else ""
+
+
+def _from_vite(file: Path, d: dict[str, Any]) -> ViteFacts:
+    hmr = d["hmr"]
+    paths: list[str] = []
+    # An HMR server on its own port or http.Server never meets wsside's upgrades.
+    if isinstance(hmr, dict) and not hmr["server"] and hmr["port"] in (None, d["port"]):
+        paths.append(hmr["path"] or "/")
+    if d.get("wsPath"):
+        paths.append(d["wsPath"])
+    options = d["wssideOptions"]
+    if d["hasPlugin"] and options is None:
+        # The plugin does not publish its options: read the literal ones from the file.
+        options = _from_text(file, file.read_text(encoding="utf-8")).wsside_options or {}
+    return ViteFacts(
+        source="resolveConfig", file=file, version=d["version"], base=d["base"] or "/",
+        plugins=d["plugins"], wsside_options=options if d["hasPlugin"] else None,
+        hmr_paths=paths,
+        proxy=d["proxy"], https=d["https"], host=d["host"], port=d["port"],
+        allowed_hosts=d["allowedHosts"], middleware_mode=d["middlewareMode"],
+        skip_token_check=d["skipTokenCheck"])
+
+
+def _block(text: str, key: str) -> str | None:
+    """The `{...}` literal after `key:` (brace-matched), or None."""
+    m = re.search(rf"\b{key}\s*:\s*\{{", text)
+    if m is None:
+        return None
+    depth, start = 0, m.end() - 1
+    for i in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[start + 1 : i]
+    return None
+
+
+def _string(text: str | None, key: str) -> str | None:
+    m = re.search(rf"\b{key}\s*:\s*['\"`]([^'\"`]+)['\"`]", text or "")
+    return m.group(1) if m else None
+
+
+def _from_text(file: Path, text: str) -> ViteFacts:
+    facts = ViteFacts(source="text", file=file)
+    uses = "vite-plugin-wsside" in text and re.search(r"\bwsside\s*\(", text) is not None
+    if uses:
+        call = re.search(r"\bwsside\s*\(\s*(\{.*?\})?\s*\)", text, re.S)
+        body = call.group(1) if call and call.group(1) else ""
+        facts.wsside_options = {k: v for k in ("prefix", "handlers", "config", "python")
+                                if (v := _string(body, k)) is not None}
+        facts.plugins = ["wsside"]
+    server = _block(text, "server") or ""
+    hmr = _block(server, "hmr")
+    if hmr is not None and not re.search(r"\b(port|server)\s*:", hmr):
+        facts.hmr_paths.append(_string(hmr, "path") or "/")
+    elif not re.search(r"\bhmr\s*:\s*false", server):
+        facts.hmr_paths.append("/")
+    ws_path = _string(_block(server, "ws"), "path")
+    if ws_path:
+        facts.hmr_paths.append(ws_path)
+    proxy = _block(server, "proxy") or ""
+    for m in re.finditer(r"['\"]([^'\"]+)['\"]\s*:\s*(\{[^{}]*\}|['\"][^'\"]*['\"])", proxy):
+        rule = m.group(2)
+        facts.proxy[m.group(1)] = {"ws": bool(re.search(r"\bws\s*:\s*true", rule)),
+                                   "rewriteWsOrigin": "rewriteWsOrigin: true" in rule}
+    facts.https = re.search(r"\bhttps\s*:\s*(?!false\b|undefined\b)", server) is not None
+    host = re.search(r"\bhost\s*:\s*(true|['\"][^'\"]*['\"])", server)
+    facts.host = None if host is None else True if host.group(1) == "true" else host.group(1)[1:-1]
+    port = re.search(r"\bport\s*:\s*(\d+)", re.sub(r"hmr\s*:\s*\{[^}]*\}", "", server))
+    facts.port = int(port.group(1)) if port else None
+    facts.allowed_hosts = True if re.search(r"\ballowedHosts\s*:\s*true", server) else None
+    facts.skip_token_check = re.search(r"skipWebSocketTokenCheck\s*:\s*true", text) is not None
+    facts.middleware_mode = re.search(r"\bmiddlewareMode\s*:\s*(true|\{)", server) is not None
+    return facts
