@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
@@ -18,6 +19,7 @@ import pytest
 
 from serve_process import ServeProcess, free_port
 from wsside import events, reload
+from wsside.config import build_settings
 from wsside.server import Sidecar
 from wsside.settings import Settings
 
@@ -245,7 +247,7 @@ async def test_helper_change_reloads_every_handler_file(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.syspath_prepend(str(live.folder))
-    monkeypatch.delitem(__import__("sys").modules, "_shared", raising=False)
+    monkeypatch.delitem(sys.modules, "_shared", raising=False)
     live.write("_shared.py", "VERSION = 1\n")
     for name in ("a", "b"):
         live.write(f"{name}.py", textwrap.dedent(f"""
@@ -265,7 +267,7 @@ async def test_helper_change_reloads_every_handler_file(
     await live.reloaded("a.py", mark)
     await live.reloaded("b.py", mark)
     assert (await ask(a), await ask(b)) == ({"version": 2}, {"version": 2})
-    monkeypatch.delitem(__import__("sys").modules, "_shared", raising=False)
+    monkeypatch.delitem(sys.modules, "_shared", raising=False)
 
 
 async def test_background_task_restarts_with_the_new_code(live: Live) -> None:
@@ -333,3 +335,26 @@ async def test_serve_restarts_on_config_change_and_reports_bad_config(tmp_path: 
             await ws.close()
     finally:
         assert await server.stop() == 0
+
+
+async def test_unchanged_or_invalid_config_does_not_restart(live: Live, tmp_path: Path) -> None:
+    """An edit elsewhere in pyproject.toml reads back the same settings: no restart."""
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text("[tool.wsside]\nport = 1\n")
+    search = (tmp_path,)
+    current = build_settings({}, search=search)
+    changed = asyncio.Event()
+    waiter = asyncio.ensure_future(
+        reload.next_settings(changed, current, lambda: build_settings({}, search=search)))
+    mark = len(live.events)
+    pyproject.write_text('[project]\nname = "app"\n[tool.wsside]\nport = 1\n')
+    changed.set()
+    await live.event(lambda e: e["type"] == "config_ok", mark)
+    pyproject.write_text("[tool.wsside]\nport = -1\n")
+    changed.set()
+    error = await live.event(lambda e: e["type"] == "config_error", mark)
+    assert (error["key"], error["line"]) == ("tool.wsside.port", 2)
+    assert not waiter.done()
+    pyproject.write_text("[tool.wsside]\nport = 2\n")
+    changed.set()
+    assert (await asyncio.wait_for(waiter, 5)).port == 2
