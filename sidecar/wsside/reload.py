@@ -32,14 +32,11 @@ from .events import emit
 from .registry import Registry, handler_files, is_handler_file
 from .settings import Settings
 
-__all__ = ["Reloader", "next_settings", "RESTART_EXIT_CODE", "QUIET"]
+__all__ = ["Reloader", "next_settings", "QUIET"]
 
 # Quiet time that ends a save, and the longest a stream of events may hold a reload back.
 QUIET = 0.03
 MAX_HOLD = 0.5
-# Under the shim, a sidecar whose config file changed closes its clients with 1012 and exits
-# with this code (EX_TEMPFAIL); the shim starts it again at once, and it is not a crash.
-RESTART_EXIT_CODE = 75
 
 _CHANGES = {EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED, EVENT_TYPE_DELETED,
             EVENT_TYPE_CLOSED}
