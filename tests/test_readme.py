@@ -9,9 +9,11 @@ keyed by the first pattern it declares). Each ```js block must parse (`node --ch
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -63,6 +65,21 @@ def test_setup_commands_are_make_targets() -> None:
     makefile = (ROOT / "Makefile").read_text()
     for command in commands:
         assert re.search(rf"^{command.split()[1]}:", makefile, re.M), command
+
+
+def test_wsside_commands_and_flags_exist() -> None:
+    """Each `wsside CMD --flag` the README mentions is in that command's --help."""
+    mentioned: dict[str, set[str]] = {}
+    for span in re.findall(r"`wsside (\w+)([^`]*)`", README.read_text()):
+        mentioned.setdefault(span[0], set()).update(re.findall(r"--[\w-]+", span[1]))
+    assert {"serve", "doctor", "init"} <= set(mentioned)
+    for command, flags in mentioned.items():
+        done = subprocess.run([sys.executable, "-m", "wsside", command, "--help"],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"})
+        assert done.returncode == 0, f"wsside {command}: {done.stderr}"
+        for flag in flags:
+            assert flag in done.stdout, f"README mentions `wsside {command} {flag}`"
 
 
 @pytest.mark.parametrize("block", JS, ids=lambda b: f"line{b[0]}")
