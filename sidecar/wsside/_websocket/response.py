@@ -2,11 +2,13 @@
 
 - the subprotocol is chosen by the server's preference order (aiohttp uses the client's);
 - permessage-deflate parameters come from the handler's `Deflate` settings;
-- pings, pongs, heartbeat and data writes are left to wsside (autoping off, no heartbeat).
+- pings, pongs, heartbeat and data writes are left to wsside (autoping off, no heartbeat);
+- closing takes at most `CLOSE_TIMEOUT`, then the socket is aborted (see `close`).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -77,3 +79,18 @@ class ServerWebSocket(web.WebSocketResponse):
             self._parser.feed_data(early)
         compressor = Compressor(agreement) if agreement else None
         self.io = FrameIO(writer.transport, request.protocol, compressor)
+
+    async def close(self, *, code: int = 1000, message: bytes = b"", drain: bool = True) -> bool:
+        req = self._req
+        transport = req.transport if req is not None else None
+        if transport is None or self._closed:
+            return await super().close(code=code, message=message, drain=drain)
+        # A peer that reads nothing keeps our close frame, and the backlog queued before it, in
+        # the send buffer for ever (aiohttp waits for the drain without a timeout, and a closed
+        # transport lingers until its buffer is flushed): past the timeout, drop the socket.
+        deadline = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.abort)
+        try:
+            return await super().close(code=code, message=message, drain=drain)
+        finally:
+            if not transport.get_write_buffer_size():
+                deadline.cancel()
