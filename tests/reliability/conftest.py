@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from harness import APP, SidecarProcess
+from .harness import APP, SidecarProcess
 
 SOAK = os.environ.get("WSSIDE_SOAK") == "1"
 FIGURES: dict[str, Any] = {}

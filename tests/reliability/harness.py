@@ -15,7 +15,7 @@ from typing import Any
 
 import psutil
 
-from rawws import Stream
+from .rawws import Stream
 
 # The handler file every sidecar process of this suite serves. `/ws/_stats` reports what the
 # process holds, so leak checks read it instead of guessing.
@@ -47,12 +47,15 @@ APP = textwrap.dedent('''
     flood = Handler("/ws/flood", default_room="all", transform_raw_data=_raw)
 
     @flood.on_message
-    def _flood(conn, data):
+    async def _flood(conn, data):
+        # "flood N SIZE": N broadcasts of SIZE bytes to the others, paced like a fast game tick
         if data.startswith("flood "):
             _, n, size = data.split()
             payload = "x" * int(size)
             for _ in range(int(n)):
                 conn.broadcast(payload, room="all")
+                await asyncio.sleep(0.002)
+            conn.send("flood done")
         else:
             conn.send(data)
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from harness import SidecarProcess, settled, stats
-from rawws import LoadClient
+from .harness import SidecarProcess, settled, stats
+from .rawws import LoadClient
 
 CONNECT_CONCURRENCY = 50  # the listen backlog is 128: more at once only adds SYN retries
 
