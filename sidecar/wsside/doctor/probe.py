@@ -62,9 +62,9 @@ def is_vite(url: str, timeout: float) -> bool:
         return False
 
 
-def _vite_ports(root: Path) -> list[int]:
-    """Listening ports of node processes running Vite in `root` (this user's only)."""
-    ports: list[int] = []
+def _vite_urls(root: Path, scheme: str) -> list[str]:
+    """Where node processes running Vite in `root` listen (this user's processes only)."""
+    urls: list[str] = []
     for proc in psutil.process_iter(["name", "cmdline"]):
         try:
             cmd = " ".join(proc.info["cmdline"] or [])
@@ -72,21 +72,24 @@ def _vite_ports(root: Path) -> list[int]:
                 continue
             if Path(proc.cwd()).resolve() != root:
                 continue
-            ports += [c.laddr.port for c in proc.net_connections(kind="tcp")
-                      if c.status == psutil.CONN_LISTEN]
+            for conn in proc.net_connections(kind="tcp"):
+                if conn.status != psutil.CONN_LISTEN:
+                    continue
+                ip = conn.laddr.ip
+                host = "localhost" if ip in ("0.0.0.0", "::") else f"[{ip}]" if ":" in ip else ip
+                urls.append(f"{scheme}://{host}:{conn.laddr.port}")
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
-    return sorted(set(ports))
+    return sorted(set(urls))
 
 
 def find_dev_server(root: Path, port: int | None, https: bool, timeout: float) -> DevServer | None:
     """This project's running Vite: a node process running vite in `root`, else whatever Vite
     answers on the configured port (default 5173) on localhost."""
     scheme = "https" if https else "http"
-    for found in _vite_ports(root):
-        url = f"{scheme}://localhost:{found}"
+    for url in _vite_urls(root, scheme):
         if is_vite(url, timeout):
-            return DevServer(url, f"vite process in {root.name}/ listening on {found}")
+            return DevServer(url, f"the vite process of {root.name}/")
     url = f"{scheme}://localhost:{port or 5173}"
     if is_vite(url, timeout):
         return DevServer(url, f"a Vite dev server on port {port or 5173} (not verified to be "

@@ -1,0 +1,150 @@
+"""Fixture projects for `wsside doctor` and `wsside init` tests, and the real processes they
+need: one shared npm install of Vite and the shim, a real Vite dev server, a real orphaned
+sidecar-looking process. Everything is bounded in time and stopped by pid."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_PYTHON = sys.executable
+SIMPLE_VITE_CONFIG = """\
+import { defineConfig } from 'vite'
+import wsside from 'vite-plugin-wsside'
+
+export default defineConfig({
+  plugins: [wsside()],
+})
+"""
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+def env_for(**extra: str) -> dict[str, str]:
+    """The environment the shim would see: this venv's Python unless a test says otherwise."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "WSSIDE_PYTHON")}
+    env["WSSIDE_PYTHON"] = VENV_PYTHON
+    env.update(extra)
+    return env
+
+
+def run_doctor(root: Path, *args: str, env: dict[str, str] | None = None,
+               stdin: str = "") -> tuple[int, dict[str, Any]]:
+    """`wsside doctor --json` in a real subprocess: (exit code, parsed report)."""
+    done = subprocess.run([VENV_PYTHON, "-m", "wsside", "doctor", "--json", "--root", str(root),
+                           "--timeout", "30", *args], capture_output=True, text=True,
+                          env=env or env_for(), timeout=90, input=stdin)
+    assert done.stdout, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def checks(report: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    found = [c for c in report["checks"] if c["name"] == name]
+    assert found, f"no check named {name!r} in {[c['name'] for c in report['checks']]}"
+    return found
+
+
+def one(report: dict[str, Any], name: str) -> dict[str, Any]:
+    (found,) = checks(report, name)
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def vite_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A node_modules with Vite and the shim (`file:` link to node_shim/), installed once."""
+    where = tmp_path_factory.getbasetemp() / "wsside-vite-modules"
+    if not (where / "node_modules" / "vite" / "package.json").is_file():
+        write(where, {"package.json": json.dumps({
+            "name": "wsside-doctor-fixture", "private": True, "type": "module",
+            "devDependencies": {"vite": "^8", "vite-plugin-wsside": f"file:{REPO / 'node_shim'}"},
+        })})
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefer-offline"],
+                       cwd=where, check=True, capture_output=True, timeout=240)
+    return where / "node_modules"
+
+
+def link_modules(root: Path, modules: Path) -> None:
+    (root / "node_modules").symlink_to(modules, target_is_directory=True)
+    write(root, {"package.json": '{"name": "app", "private": true, "type": "module"}',
+                 "index.html": "<!doctype html><title>app</title>"})
+
+
+def start_vite(root: Path, port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """A real Vite dev server on 127.0.0.1:`port`, yielded once its sidecar is ready."""
+    proc = subprocess.Popen(
+        ["node", str(root / "node_modules" / "vite" / "bin" / "vite.js"), "--host", "127.0.0.1",
+         "--port", str(port), "--strictPort"],
+        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    lines: queue.Queue[str] = queue.Queue()
+    seen: list[str] = []
+    assert proc.stdout is not None
+    reader = threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout], daemon=True)
+    reader.start()
+    try:
+        while not any("sidecar ready" in ln for ln in seen):
+            seen.append(lines.get(timeout=30))
+        yield proc
+    except queue.Empty:
+        pytest.fail("Vite did not report a ready sidecar within 30 s:\n" + "".join(seen))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+        reader.join(timeout=5)  # EOF once Vite is gone
+        proc.stdout.close()
+
+
+# A process that looks like a shim-mode sidecar to `ps`: `.../wsside serve --ipc`.
+FAKE_SIDECAR = """\
+import os, sys, time
+print("ready", os.getpid(), flush=True)
+time.sleep(120)  # bounded: gone by itself if a test dies before ending it
+"""
+
+# Starts the fake with our stdout and exits at once, so the fake loses its parent.
+ORPHANER = """\
+import subprocess, sys
+subprocess.Popen([sys.executable, sys.argv[1], "serve", "--ipc"], start_new_session=True)
+"""
+
+
+def spawn_orphan(root: Path) -> int:
+    """A real orphaned `wsside serve --ipc` lookalike working in `root`; returns its pid once
+    it runs and its parent has exited."""
+    script = write(root, {"fakebin/wsside": FAKE_SIDECAR}) / "fakebin" / "wsside"
+    middle = subprocess.Popen([VENV_PYTHON, "-c", ORPHANER, str(script)], cwd=root,
+                              stdout=subprocess.PIPE, text=True)
+    assert middle.stdout is not None
+    word, pid = middle.stdout.readline().split()
+    middle.wait(timeout=10)
+    middle.stdout.close()
+    assert word == "ready"
+    return int(pid)

@@ -1,0 +1,246 @@
+"""`wsside doctor`: a fixture project per failure, each asserting the failing check and its
+fix, and one healthy project checked live through a real Vite dev server."""
+
+from __future__ import annotations
+
+import json
+import venv
+from pathlib import Path
+
+import psutil
+import pytest
+
+from doctor_projects import (SIMPLE_VITE_CONFIG, checks, env_for, free_port, link_modules, one,
+                             run_doctor, spawn_orphan, start_vite, vite_modules, write)
+from wsside import __version__
+from wsside.doctor import CHECKS, Check, Project, run_checks
+
+__all__ = ["vite_modules"]  # the session fixture, imported for pytest
+
+ECHO = """\
+from wsside import Handler
+
+echo = Handler("/echo")
+
+@echo.on_message
+async def reply(conn, data):
+    await conn.send(data)
+"""
+
+
+def basic(root: Path, **files: str) -> Path:
+    """A project whose Python side is healthy; Vite is not installed (text heuristics)."""
+    return write(root, {"vite.config.js": SIMPLE_VITE_CONFIG, "wsside.toml": 'prefix = "/api"\n',
+                        "ws/echo.py": ECHO, **files})
+
+
+def test_missing_handlers_folder(tmp_path: Path) -> None:
+    write(tmp_path, {"vite.config.js": SIMPLE_VITE_CONFIG, "wsside.toml": 'handlers = "ws"\n'})
+    code, report = run_doctor(tmp_path)
+    check = one(report, "handlers folder")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"] == "ws/ does not exist"
+    assert "wsside init" in check["fix"]
+
+
+def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    basic(tmp_path, **{"ws/broken.py": "from wsside import Handler\n\nh = Handler('/x'\n"})
+    code, report = run_doctor(tmp_path)
+    check = one(report, "handler ws/broken.py")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"].startswith("ws/broken.py:3: SyntaxError")
+    assert check["fix"] == "fix ws/broken.py:3, then save: the sidecar reloads it"
+    assert one(report, "handler ws/echo.py")["status"] == "pass"
+
+
+def test_invalid_pattern(tmp_path: Path) -> None:
+    basic(tmp_path, **{"ws/bad.py": "from wsside import Handler\nh = Handler('/x/{a}/{a}')\n"})
+    _, report = run_doctor(tmp_path)
+    check = one(report, "handler ws/bad.py")
+    assert check["status"] == "fail" and "PatternError" in check["message"]
+    assert check["fix"] == "fix the pattern at ws/bad.py:2"
+
+
+def test_duplicate_patterns(tmp_path: Path) -> None:
+    basic(tmp_path, **{"ws/zz_again.py": "from wsside import Handler\n\nagain = Handler('/echo')\n"})
+    code, report = run_doctor(tmp_path)
+    (check,) = [c for c in checks(report, "patterns") if c["status"] == "fail"]
+    assert code == 1
+    assert check["message"] == "duplicate pattern '/echo': ws/echo.py:3 and ws/zz_again.py:3"
+    assert check["fix"] == "rename or remove one of them (ws/zz_again.py:3 is refused at load)"
+
+
+def test_shadowed_pattern(tmp_path: Path) -> None:
+    basic(tmp_path, **{"ws/a_all.py": "from wsside import Handler\nany = Handler('/ws/**')\n",
+                       "ws/b_chat.py": "from wsside import Handler\nchat = Handler('/ws/chat')\n",
+                       "ws/c_id.py": "from wsside import Handler\nh = Handler('/x/{id:\\\\d+}')\n"})
+    _, report = run_doctor(tmp_path)
+    (check,) = checks(report, "patterns")
+    assert check["status"] == "warn"
+    assert "'/ws/chat' (ws/b_chat.py:2) is shadowed by '/ws/**' (ws/a_all.py:2)" in \
+        check["message"]
+    assert check["fix"].startswith("declare '/ws/chat' before '/ws/**'")
+
+
+def test_bad_config_key(tmp_path: Path) -> None:
+    basic(tmp_path, **{"wsside.toml": 'prefix = "/api"\nprefx = "/ws"\n'})
+    code, report = run_doctor(tmp_path)
+    check = one(report, "config")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"].startswith("wsside.toml:2: ")
+    assert 'key "prefx"' in check["message"] and "unknown key" in check["message"]
+    assert check["fix"] == 'edit key "prefx" in wsside.toml:2; the message says what is expected'
+
+
+@pytest.mark.parametrize("chosen_by", ["WSSIDE_PYTHON", ".venv"])
+def test_interpreter_without_wsside(tmp_path: Path, chosen_by: str) -> None:
+    """A real interpreter that lacks wsside, chosen by the shim's rules as the shim would."""
+    basic(tmp_path)
+    folder = tmp_path / (".venv" if chosen_by == ".venv" else "bare")
+    venv.create(folder, with_pip=False, symlinks=True)
+    bare = folder / "bin" / "python"
+    env = env_for(WSSIDE_PYTHON=str(bare))
+    if chosen_by == ".venv":
+        del env["WSSIDE_PYTHON"]
+    code, report = run_doctor(tmp_path, env=env)
+    check = one(report, "interpreter")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"].startswith(f"{bare} (rule {chosen_by}) cannot import wsside")
+    assert f"`{bare} -m pip install wsside`" in check["fix"]
+
+
+def test_interpreter_that_does_not_exist(tmp_path: Path) -> None:
+    basic(tmp_path)
+    missing = tmp_path / "nowhere" / "python"
+    _, report = run_doctor(tmp_path, env=env_for(WSSIDE_PYTHON=str(missing)))
+    check = one(report, "interpreter")
+    assert check["status"] == "fail"
+    assert check["message"] == f"{missing} (rule WSSIDE_PYTHON) does not exist"
+    assert check["fix"] == ("point the WSSIDE_PYTHON variable at a Python that has wsside "
+                            "installed")
+
+
+def test_shim_missing(tmp_path: Path) -> None:
+    basic(tmp_path)
+    code, report = run_doctor(tmp_path)
+    check = one(report, "shim")
+    assert code == 1 and check["status"] == "fail"
+    assert check["fix"] == "npm install -D vite-plugin-wsside"
+
+
+def test_shim_version_mismatch(tmp_path: Path) -> None:
+    basic(tmp_path, **{
+        "node_modules/vite-plugin-wsside/package.json": json.dumps(
+            {"name": "vite-plugin-wsside", "version": "9.0.0"}),
+        "node_modules/vite-plugin-wsside/lib/protocol.js": "export const PROTOCOL_VERSION = 2\n",
+    })
+    code, report = run_doctor(tmp_path)
+    check = one(report, "shim")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"] == (f"mismatched versions: vite-plugin-wsside 9.0.0 (control "
+                                f"protocol 2), wsside {__version__} (control protocol 1)")
+    assert check["fix"].startswith(f"install matching versions: npm install -D "
+                                   f"vite-plugin-wsside@{__version__}")
+
+
+def test_vite_with_known_advisories(tmp_path: Path) -> None:
+    basic(tmp_path, **{"node_modules/vite/package.json": '{"name": "vite", "version": "6.0.1"}'})
+    _, report = run_doctor(tmp_path)
+    check = one(report, "vite")
+    assert check["status"] == "warn"
+    assert "CVE-2025-24010" in check["message"] and "CVE-2026-39363" in check["message"]
+    assert check["fix"] == "npm install -D vite@^6"
+
+
+HMR_UNDER_PREFIX = SIMPLE_VITE_CONFIG.replace(
+    "plugins: [wsside()],", "plugins: [wsside()],\n  server: { hmr: { path: '/api/hmr' } },")
+
+
+def test_hmr_path_collision_read_as_text(tmp_path: Path) -> None:
+    basic(tmp_path, **{"vite.config.js": HMR_UNDER_PREFIX})
+    code, report = run_doctor(tmp_path)
+    check = one(report, "hmr path")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"] == "Vite's HMR socket path '/api/hmr' collides with the wsside " \
+                               "prefix '/api'"
+    assert check["fix"].startswith("move server.hmr.path out of '/api'")
+
+
+def test_hmr_path_collision_resolved_by_vite(tmp_path: Path, vite_modules: Path) -> None:
+    basic(tmp_path, **{"vite.config.js": HMR_UNDER_PREFIX.replace("'/api/hmr'",
+                                                                  "['/api', 'hmr'].join('/')")})
+    link_modules(tmp_path, vite_modules)
+    _, report = run_doctor(tmp_path)
+    assert "resolved by Vite" in one(report, "vite.config")["message"]
+    assert one(report, "hmr path")["status"] == "fail"
+
+
+def test_proxy_rule_claiming_the_prefix(tmp_path: Path) -> None:
+    config = SIMPLE_VITE_CONFIG.replace("plugins: [wsside()],", """plugins: [wsside()],
+  server: { proxy: { '/api/legacy': { target: 'ws://127.0.0.1:9', ws: true },
+                     '/other': { target: 'ws://127.0.0.1:9', ws: true } } },""")
+    basic(tmp_path, **{"vite.config.js": config})
+    _, report = run_doctor(tmp_path)
+    (check,) = checks(report, "proxy")
+    assert check["status"] == "fail" and "server.proxy['/api/legacy']" in check["message"]
+    assert check["fix"].startswith("narrow server.proxy['/api/legacy']")
+
+
+def test_stale_sidecar_found_and_ended(tmp_path: Path) -> None:
+    basic(tmp_path)
+    pid = spawn_orphan(tmp_path)
+    try:
+        code, report = run_doctor(tmp_path, "--fix", stdin="n\n")
+        check = one(report, "sidecar processes")
+        assert code == 1 and check["status"] == "fail" and f"pid {pid}" in check["message"]
+        assert check["fix"].startswith("wsside doctor --fix")
+        assert psutil.pid_exists(pid), "refusing the prompt must spare the process"
+
+        _, report = run_doctor(tmp_path, "--fix", "--yes")
+        assert one(report, "sidecar processes")["status"] == "pass"
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    finally:
+        if psutil.pid_exists(pid):
+            psutil.Process(pid).kill()
+
+
+def test_no_dev_server(tmp_path: Path) -> None:
+    port = free_port()
+    basic(tmp_path, **{"vite.config.js": SIMPLE_VITE_CONFIG.replace(
+        "plugins: [wsside()],", f"plugins: [wsside()],\n  server: {{ port: {port} }},")})
+    _, report = run_doctor(tmp_path)
+    check = one(report, "dev server")
+    assert check["status"] == "warn" and "live handshake was skipped" in check["message"]
+    assert check["fix"].startswith("start `npx vite` in this project")
+    assert not [c for c in report["checks"] if c["name"].startswith("live ")]
+
+    code, report = run_doctor(tmp_path, "--url", f"http://127.0.0.1:{port}")
+    check = one(report, "dev server")
+    assert code == 1 and check["status"] == "fail"
+    assert check["fix"] == "start it with `npx vite`, or fix the --url"
+
+
+def test_crashing_check_becomes_a_warning(tmp_path: Path) -> None:
+    def check_explodes(project: Project) -> Check:
+        raise RuntimeError("boom")
+
+    (result,) = run_checks(Project(tmp_path), [check_explodes])
+    assert result.name == "explodes" and result.status == "warn"
+    assert "RuntimeError: boom" in result.message
+
+
+@pytest.mark.slow
+def test_healthy_project_passes_live_through_vite(tmp_path: Path, vite_modules: Path) -> None:
+    basic(tmp_path, **{"ws/room.py": "from wsside import Handler\nh = Handler('/rooms/{id}')\n"})
+    link_modules(tmp_path, vite_modules)
+    env = env_for()
+    for _ in start_vite(tmp_path, free_port(), env):
+        code, report = run_doctor(tmp_path, env=env)
+        bad = [c for c in report["checks"] if c["status"] != "pass"]
+        assert code == 0 and not bad, bad
+        live = one(report, "live /api/echo")
+        assert live["message"].startswith("101 in ")
+        assert "ping" in live["message"]
+        assert one(report, "live /api/rooms/{id}")["message"].startswith("not probed")
+        assert "the vite process of" in one(report, "dev server")["message"]
+        assert len(report["checks"]) >= len(CHECKS)
