@@ -34,13 +34,15 @@ export function createReporter({ logger, hot = null, root = process.cwd(), wsBas
   }
 }
 
-/** Log line and overlay payload of a load_error / runtime_error event. */
+/** Log line and overlay payload of a load_error, config_error or runtime_error event. */
 export function reportError(reporter, event) {
   const where = event.file ? `${reporter.rel(event.file)}${event.line ? `:${event.line}` : ''}` : 'unknown location'
-  const what = event.type === 'load_error' ? 'cannot load' : `error in ${event.callback ?? 'a handler'} of`
+  const what = { load_error: 'cannot load', config_error: 'invalid config in' }[event.type] ??
+    `error in ${event.callback ?? 'a handler'} of`
+  const title = { load_error: 'Load error', config_error: 'Config error' }[event.type] ?? 'Runtime error'
   reporter.error(`${what} ${where}: ${event.message}\n${event.traceback ?? ''}`.trimEnd())
   reporter.overlay({
-    message: `${event.type === 'load_error' ? 'Load error' : 'Runtime error'} in ${where}: ${event.message}`,
+    message: `${title} in ${where}: ${event.message}`,
     stack: event.traceback ?? '',
     id: event.file ?? undefined,
     loc: event.file ? { file: event.file, line: event.line ?? 1, column: event.column ?? 1 } : undefined,

@@ -148,7 +148,11 @@ export class SidecarProcess {
       case 'removed':
         r.info(`removed ${r.rel(msg.file)}`)
         break
+      case 'config_ok':
+        r.info(`${r.rel(msg.file)} changed, nothing to restart`)
+        break
       case 'load_error':
+      case 'config_error':
       case 'runtime_error':
         reportError(r, msg)
         break

@@ -20,6 +20,7 @@ PROTOCOL_VERSION = 1
 # Status events of the core that are relayed to the shim unchanged (plus the version field).
 SIDECAR_EVENTS = frozenset({
     "loaded", "reloaded", "removed", "load_error", "runtime_error", "log", "closed",
+    "config_error", "config_ok",
 })
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import os
 import shutil
 import signal
 import socket
 import sys
 import tempfile
-from typing import Any
+from typing import Any, Callable
 
 from aiohttp import web
 
@@ -26,6 +27,7 @@ from . import __version__
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
 from .events import subscribe, unsubscribe
 from .handoff import NodeChannel, feed_socket
+from .reload import next_settings
 from .server import Sidecar
 from .settings import Settings
 
@@ -39,23 +41,32 @@ CLOSE_BUDGET_SHUTDOWN = 5.0
 CLOSE_BUDGET_ORPHANED = 1.5
 
 
-def run_ipc(settings: Settings) -> None:
-    """Serve under the Vite shim until told to stop; exits the process."""
+def run_ipc(settings: Settings, rebuild: Callable[[], Settings] | None = None) -> None:
+    """Serve under the Vite shim until told to stop; exits the process.
+
+    `rebuild` reads the settings again as start-up did; given it, a changed config file
+    restarts serving in-process with the new settings.
+    """
     fd = os.environ.pop("NODE_CHANNEL_FD", None)
     os.environ.pop("NODE_CHANNEL_SERIALIZATION_MODE", None)
     if fd is None:
         sys.exit("wsside serve --ipc is started by vite-plugin-wsside; run `wsside serve` "
                  "to serve without Vite.")
     # Popped so that user code (and its subprocesses) never sees the secret.
-    settings.secret = os.environ.pop("WSSIDE_SECRET", None) or settings.secret
+    secret = settings.secret = os.environ.pop("WSSIDE_SECRET", None) or settings.secret
+    if rebuild is not None:
+        read_config = rebuild
+        rebuild = lambda: dataclasses.replace(read_config(), secret=secret)  # noqa: E731
     # Ctrl-C reaches the whole terminal process group; Vite decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.exit(asyncio.run(_Supervisor(settings, int(fd)).run()))
+    sys.exit(asyncio.run(_Supervisor(settings, int(fd), rebuild).run()))
 
 
 class _Supervisor:
-    def __init__(self, settings: Settings, fd: int) -> None:
+    def __init__(self, settings: Settings, fd: int,
+                 rebuild: Callable[[], Settings] | None) -> None:
         self.settings = settings
+        self.rebuild = rebuild
         self.fd = fd
         self.stop = asyncio.Event()
         self.budget = CLOSE_BUDGET_SHUTDOWN
@@ -72,20 +83,7 @@ class _Supervisor:
         parent = os.getppid()
         watch = loop.create_task(self._watch_parent(parent))
         try:
-            self.sidecar = Sidecar(self.settings)
-            await self.sidecar.start()
-            path = os.path.join(folder, SOCKET_NAME)
-            await web.UnixSite(self.sidecar.runner, path).start()
-            os.chmod(path, 0o600)
-            self.channel.send(message(
-                "ready", pid=os.getpid(), protocol=PROTOCOL_VERSION, version=__version__,
-                python=sys.executable, prefixes=list(self.settings.prefixes), socket=path,
-                handlers=self.sidecar.describe(),
-            ))
-            await self.stop.wait()
-            try:
-                await asyncio.wait_for(self.sidecar.close(1001, "Going Away"), self.budget)
-            except asyncio.TimeoutError:
+            while await self._serve_once(folder):
                 pass
         finally:
             watch.cancel()
@@ -93,6 +91,38 @@ class _Supervisor:
             self.channel.close()
             shutil.rmtree(folder, ignore_errors=True)
         return self.exit_code
+
+    async def _serve_once(self, folder: str) -> bool:
+        """Serve until stopped (False) or until the config file changes into new settings
+        (True: serve again with them, after closing clients with 1012)."""
+        assert self.channel is not None
+        sidecar = self.sidecar = Sidecar(self.settings)
+        await sidecar.start()
+        path = os.path.join(folder, SOCKET_NAME)
+        await web.UnixSite(sidecar.runner, path).start()
+        os.chmod(path, 0o600)
+        self.channel.send(message(
+            "ready", pid=os.getpid(), protocol=PROTOCOL_VERSION, version=__version__,
+            python=sys.executable, prefixes=list(self.settings.prefixes), socket=path,
+            handlers=sidecar.describe(),
+        ))
+        stopping = asyncio.ensure_future(self.stop.wait())
+        waiters = {stopping}
+        if self.rebuild is not None:
+            waiters.add(asyncio.ensure_future(
+                next_settings(sidecar.config_changed, self.settings, self.rebuild)))
+        done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+        if stopping in done:
+            try:
+                await asyncio.wait_for(sidecar.close(1001, "Going Away"), self.budget)
+            except asyncio.TimeoutError:
+                pass
+            return False
+        self.settings = done.pop().result()
+        await sidecar.close(1012, "Service Restart")
+        return True
 
     def _relay(self, event: dict[str, Any]) -> None:
         if self.channel is not None and event.get("type") in SIDECAR_EVENTS:

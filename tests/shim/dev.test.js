@@ -1,0 +1,144 @@
+// A real Vite dev server on plain HTTP with the shim and a real sidecar: hand-over path,
+// routing, security, HMR and proxy left alone, overlay errors, restart and close.
+
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import http from 'node:http'
+import { after, before, describe, it } from 'node:test'
+import { ECHO, isAlive, makeProject, removeProject, startVite, waitForExit } from './helpers/project.js'
+import { connectWs, upgrade } from './helpers/ws-client.js'
+
+const BROKEN = 'from wsside import Handler\n\nbroken = Handler("/broken")\n\nraise RuntimeError("boom at import")\n'
+
+// A stand-in for a back end reached through Vite's `server.proxy`: it accepts any upgrade
+// and marks its response so the test can tell who answered.
+function proxyTarget() {
+  const server = http.createServer()
+  server.on('upgrade', (req, socket) => {
+    const accept = createHash('sha1').update(req.headers['sec-websocket-key'] + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64')
+    socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-Target: proxied\r\n\r\n`)
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
+}
+
+describe('dev server, plain HTTP', () => {
+  let root, vite, port, logs, pid, target
+
+  before(async () => {
+    target = await proxyTarget()
+    root = makeProject({ 'echo.py': ECHO, 'z_broken.py': BROKEN })
+    ;({ vite, port, logs, pid } = await startVite(root, {
+      server: { proxy: Object.fromEntries(['/other', '/apix'].map((p) => [p, { target: `http://127.0.0.1:${target.address().port}`, ws: true }])) },
+    }))
+  })
+
+  after(async () => {
+    await vite?.close()
+    target?.close()
+    removeProject(root)
+  })
+
+  it('prints the handlers with their URLs when the sidecar is ready', async () => {
+    await logs.waitFor(new RegExp(`ws://127\\.0\\.0\\.1:${port}/api/echo  \\(ws/echo\\.py:4\\)`))
+  })
+
+  it('echoes through a handed-over socket', async () => {
+    const from = logs.lines.length
+    const ws = await connectWs({ port, path: '/api/echo?x=1' })
+    ws.send('{"hello":"world"}')
+    assert.deepEqual(await ws.next({ json: true }), { hello: 'world' })
+    ws.send('plain text')
+    assert.equal(await ws.next(), 'plain text')
+    await logs.waitFor(/\/api\/echo: hand-over \(socket passed to pid \d+\)/, { from })
+    ws.close()
+    assert.equal((await ws.closed).code, 1000)
+  })
+
+  it('lets the sidecar answer 404 under the prefix, with Content-Length and Connection: close', async () => {
+    const res = await upgrade({ port, path: '/api/nothing-here' })
+    assert.equal(res.statusLine, 'HTTP/1.1 404 Not Found')
+    assert.equal(res.headers.connection, 'close')
+    assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
+    await res.serverClosed()
+  })
+
+  it('refuses a foreign Origin with 403 and logs why', async () => {
+    const from = logs.lines.length
+    const res = await upgrade({ port, path: '/api/echo', headers: { Origin: 'http://evil.example' } })
+    assert.equal(res.statusLine, 'HTTP/1.1 403 Forbidden')
+    assert.equal(res.headers.connection, 'close')
+    assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
+    await res.serverClosed()
+    await logs.waitFor(/refused \/api\/echo: Origin "http:\/\/evil\.example" is not this dev server/, { from })
+  })
+
+  it('accepts the dev server\'s own Origin', async () => {
+    const ws = await connectWs({ port, path: '/api/echo', headers: { Origin: `http://127.0.0.1:${port}` } })
+    ws.send('same origin')
+    assert.equal(await ws.next(), 'same origin')
+    ws.close()
+  })
+
+  it('refuses a Host outside server.allowedHosts with 403', async () => {
+    const from = logs.lines.length
+    const res = await upgrade({ port, path: '/api/echo', headers: { Host: `rebind.example:${port}` } })
+    assert.equal(res.statusLine, 'HTTP/1.1 403 Forbidden')
+    await logs.waitFor(/refused \/api\/echo: Host "rebind\.example:\d+" is not allowed/, { from })
+  })
+
+  it('leaves Vite\'s HMR socket alone, and the overlay gets the load error with its Python location', async () => {
+    const ws = await connectWs({ port, path: '/', headers: { 'Sec-WebSocket-Protocol': 'vite-hmr' } })
+    assert.equal(ws.response.headers['sec-websocket-protocol'], 'vite-hmr')
+    assert.equal((await ws.next({ json: true })).type, 'connected')
+    // Vite replays the last error to a client that connects after it was sent.
+    const payload = await ws.next({ json: true })
+    assert.equal(payload.type, 'error')
+    assert.equal(payload.err.plugin, 'wsside')
+    assert.match(payload.err.message, /RuntimeError: boom at import/)
+    assert.match(payload.err.loc.file, /ws\/z_broken\.py$/)
+    assert.equal(payload.err.loc.line, 5)
+    assert.match(payload.err.stack, /Traceback/)
+    ws.socket.destroy()
+    await logs.waitFor(/cannot load ws\/z_broken\.py:5: RuntimeError: boom at import/)
+  })
+
+  it('leaves server.proxy upgrades outside the prefix alone', async () => {
+    const res = await upgrade({ port, path: '/other/socket' })
+    assert.equal(res.status, 101)
+    assert.equal(res.headers['x-target'], 'proxied')
+    res.socket.destroy()
+  })
+
+  it('does not take /apix (the prefix ends on a segment boundary)', async () => {
+    const res = await upgrade({ port, path: '/apix/socket' })
+    assert.equal(res.headers['x-target'], 'proxied')
+    res.socket.destroy()
+  })
+
+  it('keeps exactly one sidecar across server.restart(), and keeps its connections', async () => {
+    const ws = await connectWs({ port, path: '/api/echo' })
+    const from = logs.lines.length
+    await vite.restart()
+    const newPort = vite.httpServer.address().port
+    const again = await connectWs({ port: newPort, path: '/api/echo' })
+    again.send('after restart')
+    assert.equal(await again.next(), 'after restart')
+    ws.send('still open')
+    assert.equal(await ws.next(), 'still open')
+    assert.equal(logs.lines.slice(from).filter((l) => /sidecar ready/.test(l)).length, 0)
+    assert.ok(isAlive(pid))
+    port = newPort
+    again.close()
+    ws.close()
+  })
+
+  it('server.close() closes clients with 1001 and stops the sidecar', async () => {
+    const ws = await connectWs({ port, path: '/api/echo' })
+    ws.send('ping')
+    assert.equal(await ws.next(), 'ping')
+    await vite.close()
+    assert.deepEqual(await ws.closed, { code: 1001, reason: 'Going Away' })
+    await waitForExit(pid)
+    vite = null
+  })
+})

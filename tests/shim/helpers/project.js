@@ -1,0 +1,128 @@
+// A throw-away Vite project with Python handler files, a Vite server (dev or preview) with
+// the shim and a real sidecar, and a logger the tests can wait on.
+
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createServer, preview } from 'vite'
+import wsside from 'vite-plugin-wsside'
+import { withTimeout, WAIT_MS } from './ws-client.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const REPO = path.resolve(here, '../../..')
+export const PYTHON = path.join(REPO, '.venv/bin/python')
+
+// The shim's debug lines (which forwarding path a connection took) are part of what we test.
+process.env.DEBUG = 'wsside'
+
+export const ECHO = `
+from wsside import Handler
+
+echo = Handler("/echo")
+
+@echo.on_message
+async def message(conn, data):
+    await conn.send(data)
+`
+
+/** A temp folder with `ws/<name>` for each entry of `handlers`; `index.html` for Vite. */
+export function makeProject(handlers = { 'echo.py': ECHO }) {
+  const root = mkdtempSync(path.join(tmpdir(), 'wsside-shim-'))
+  mkdirSync(path.join(root, 'ws'))
+  for (const [name, code] of Object.entries(handlers)) writeFileSync(path.join(root, 'ws', name), code)
+  writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>wsside</title>')
+  return root
+}
+
+export function removeProject(root) {
+  rmSync(root, { recursive: true, force: true })
+}
+
+/** A Vite logger that records every line; `waitFor(re)` resolves with the first match. */
+export function captureLogger() {
+  const lines = []
+  const waiters = []
+  const record = (msg) => {
+    lines.push(msg)
+    for (const w of [...waiters]) {
+      const m = msg.match(w.re)
+      if (m) {
+        waiters.splice(waiters.indexOf(w), 1)
+        w.resolve(m)
+      }
+    }
+  }
+  const logger = {
+    hasWarned: false,
+    info: record,
+    warn: record,
+    warnOnce: record,
+    error: record,
+    clearScreen() {},
+    hasErrorLogged: () => false,
+  }
+  return {
+    logger,
+    lines,
+    /** Resolves with the match of the first line (past or future, after `from`) matching `re`. */
+    waitFor(re, { ms = WAIT_MS, from = 0 } = {}) {
+      for (const line of lines.slice(from)) {
+        const m = line.match(re)
+        if (m) return Promise.resolve(m)
+      }
+      return withTimeout(new Promise((resolve) => waiters.push({ re, resolve })), ms, `a log line matching ${re}`)
+    },
+  }
+}
+
+/**
+ * Starts a dev server (or, with `mode: 'preview'`, a preview server) for `root` on
+ * 127.0.0.1 and a free port, and waits for the sidecar's ready line.
+ */
+export async function startVite(root, { options = {}, server = {}, mode = 'dev', waitReady = true } = {}) {
+  const logs = captureLogger()
+  const config = {
+    root,
+    configFile: false,
+    logLevel: 'info',
+    customLogger: logs.logger,
+    plugins: [wsside({ python: PYTHON, ...options })],
+    server: { host: '127.0.0.1', port: 0, ws: undefined, ...server },
+    preview: { host: '127.0.0.1', port: 0, ...server },
+  }
+  let vite
+  if (mode === 'preview') {
+    mkdirSync(path.join(root, 'dist'), { recursive: true })
+    vite = await preview(config)
+  } else {
+    vite = await createServer(config)
+    await vite.listen()
+  }
+  const port = vite.httpServer.address().port
+  const ready = waitReady ? await logs.waitFor(/sidecar ready: pid (\d+)/) : null
+  return { vite, port, logs, pid: ready ? Number(ready[1]) : null }
+}
+
+/** True while `pid` runs (a zombie, exited but not yet reaped, counts as gone). */
+export function isAlive(pid) {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return true // no /proc (macOS): kill(pid, 0) is all we have
+  }
+}
+
+/** Resolves with the time it took `pid` to exit (polled every 20 ms, bounded). */
+export async function waitForExit(pid, ms = WAIT_MS) {
+  const started = Date.now()
+  return withTimeout(new Promise((resolve) => {
+    const check = () => (isAlive(pid) ? setTimeout(check, 20) : resolve(Date.now() - started))
+    check()
+  }), ms, `pid ${pid} to exit`)
+}

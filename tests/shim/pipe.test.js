@@ -1,0 +1,77 @@
+// HTTPS dev server: the TLS session lives in Node, so the shim pipes bytes to the
+// sidecar's private Unix socket (with the per-run secret) instead of handing the socket over.
+
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { makeProject, removeProject, startVite, waitForExit } from './helpers/project.js'
+import { connectWs, upgrade } from './helpers/ws-client.js'
+
+// Echoes whether the per-run secret header reached user code (it must not).
+const SPY = `
+from wsside import Handler
+
+spy = Handler("/spy")
+
+@spy.on_connect
+async def hello(conn, request):
+    await conn.send({"secret_seen": "x-wsside-secret" in request.headers})
+
+@spy.on_message
+async def message(conn, data):
+    await conn.send(data)
+`
+
+function selfSignedCert(dir) {
+  const key = path.join(dir, 'key.pem')
+  const cert = path.join(dir, 'cert.pem')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore', timeout: 20_000 })
+  return { key: readFileSync(key), cert: readFileSync(cert) }
+}
+
+describe('dev server over HTTPS (pipe path)', () => {
+  let root, vite, port, logs, pid
+
+  before(async () => {
+    root = makeProject({ 'spy.py': SPY })
+    ;({ vite, port, logs, pid } = await startVite(root, { server: { https: selfSignedCert(root) } }))
+  })
+
+  after(async () => {
+    await vite?.close()
+    removeProject(root)
+  })
+
+  it('echoes through the Unix socket pipe, and user code never sees the secret', async () => {
+    const from = logs.lines.length
+    const ws = await connectWs({ port, path: '/api/spy', secure: true })
+    assert.deepEqual(await ws.next({ json: true }), { secret_seen: false })
+    ws.send('over TLS')
+    assert.equal(await ws.next(), 'over TLS')
+    await logs.waitFor(/\/api\/spy: pipe \(TLS dev server\)/, { from })
+    ws.close()
+    assert.equal((await ws.closed).code, 1000)
+  })
+
+  it('gets the same 404 from the sidecar as the hand-over path', async () => {
+    const res = await upgrade({ port, path: '/api/missing', secure: true })
+    assert.equal(res.statusLine, 'HTTP/1.1 404 Not Found')
+    assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
+  })
+
+  it('never writes the secret to the log', () => {
+    assert.ok(!logs.lines.some((l) => /x-wsside-secret|WSSIDE_SECRET/i.test(l)))
+  })
+
+  it('server.close() closes piped clients with 1001', async () => {
+    const ws = await connectWs({ port, path: '/api/spy', secure: true })
+    await ws.next({ json: true })
+    await vite.close()
+    assert.deepEqual(await ws.closed, { code: 1001, reason: 'Going Away' })
+    await waitForExit(pid)
+    vite = null
+  })
+})

@@ -1,0 +1,45 @@
+// The refusal rules on their own: cases that need a dev server bound beyond loopback,
+// which tests may not open.
+
+import assert from 'node:assert/strict'
+import { it } from 'node:test'
+import { hostAllowed, refusalReason } from '../../node_shim/lib/security.js'
+
+const req = (headers) => ({ headers })
+const context = (over = {}) => ({
+  allowedHosts: [], checkHost: true, allowedOrigins: [], loopbackOnly: () => true, ...over,
+})
+
+it('follows Vite\'s allowedHosts semantics', () => {
+  assert.ok(hostAllowed('localhost:5173', []))
+  assert.ok(hostAllowed('app.localhost', []))
+  assert.ok(hostAllowed('10.1.2.3:80', []))
+  assert.ok(hostAllowed('[::1]:5173', []))
+  assert.ok(!hostAllowed('example.com', []))
+  assert.ok(hostAllowed('example.com', ['.example.com']))
+  assert.ok(hostAllowed('a.b.example.com:1', ['.example.com']))
+  assert.ok(!hostAllowed('badexample.com', ['.example.com']))
+  assert.ok(hostAllowed('dev.test', ['dev.test']))
+  assert.ok(hostAllowed('anything', true))
+})
+
+it('accepts a request without Origin only on loopback, or when allowedOrigins has null', () => {
+  assert.equal(refusalReason(req({ host: 'localhost' }), context()), null)
+  assert.match(refusalReason(req({ host: 'localhost' }), context({ loopbackOnly: () => false })), /no Origin header/)
+  assert.equal(refusalReason(req({ host: 'localhost' }), context({ loopbackOnly: () => false, allowedOrigins: [null] })), null)
+})
+
+it('matches Origin against the Host, allowedOrigins strings and RegExps', () => {
+  assert.equal(refusalReason(req({ host: 'localhost:5173', origin: 'http://localhost:5173' }), context()), null)
+  assert.equal(refusalReason(req({ host: 'localhost:443', origin: 'https://localhost' }), context()), null)
+  assert.match(refusalReason(req({ host: 'localhost:5173', origin: 'http://localhost:5174' }), context()), /not this dev server/)
+  assert.equal(refusalReason(req({ host: 'localhost', origin: 'https://app.example' }), context({ allowedOrigins: ['https://app.example'] })), null)
+  assert.equal(refusalReason(req({ host: 'localhost', origin: 'https://x.example' }), context({ allowedOrigins: [/\.example$/] })), null)
+  assert.match(refusalReason(req({ host: 'localhost', origin: 'null' }), context()), /not this dev server/)
+  assert.equal(refusalReason(req({ host: 'localhost', origin: 'null' }), context({ allowedOrigins: ['null'] })), null)
+})
+
+it('skips the Host check when told to (TLS dev server, as Vite does)', () => {
+  assert.equal(refusalReason(req({ host: 'evil.example' }), context({ checkHost: false })), null)
+  assert.match(refusalReason(req({ host: 'evil.example' }), context()), /not allowed/)
+})
