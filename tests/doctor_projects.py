@@ -102,8 +102,14 @@ def start_vite(root: Path, port: int, env: dict[str, str]) -> Iterator[subproces
         start_new_session=True)
     lines: queue.Queue[str] = queue.Queue()
     seen: list[str] = []
-    assert proc.stdout is not None
-    reader = threading.Thread(target=lambda: [lines.put(ln) for ln in proc.stdout], daemon=True)
+    stdout = proc.stdout
+    assert stdout is not None
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
         while not any("sidecar ready" in ln for ln in seen):
@@ -119,7 +125,7 @@ def start_vite(root: Path, port: int, env: dict[str, str]) -> Iterator[subproces
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
         reader.join(timeout=5)  # EOF once Vite is gone
-        proc.stdout.close()
+        stdout.close()
 
 
 # A process that looks like a shim-mode sidecar to `ps`: `.../wsside serve --ipc`.

@@ -18,7 +18,8 @@ def check_config(project: Project) -> Check:
         where = project.relative(state.error.file)
         line = f":{state.error.line}" if state.error.line else ""
         key = f' key "{state.error.key}"' if state.error.key else ""
-        return failed("config", f"{where}{line}: {state.error}",
+        what = str(state.error).removeprefix(f"{state.error.file}: ")
+        return failed("config", f"{where}{line}: {what}",
                       f"edit{key} in {where}{line}; the message says what is expected")
     if state.file is None:
         return passed("config", "no wsside.toml or [tool.wsside]; using the defaults")

@@ -34,10 +34,10 @@ def check_node(project: Project) -> Check:
     done = subprocess.run([project.node, "--version"], capture_output=True, text=True,
                           timeout=project.timeout)
     version = done.stdout.strip().lstrip("v")
-    vite = project.package_json("vite")
-    engines = (vite or {}).get("engines", {}).get("node")
+    vite = project.package_json("vite") or {}
+    engines = vite.get("engines", {}).get("node")
     if engines and satisfies(version, engines) is False:
-        return failed("node", f"node {version}; Vite {vite['version']} needs {engines}",
+        return failed("node", f"node {version}; Vite {vite.get('version')} needs {engines}",
                       f"install a Node.js version matching {engines}")
     return passed("node", f"node {version} ({project.node})")
 
@@ -102,7 +102,7 @@ def check_vite_config_uses_plugin(project: Project) -> Check:
                       "run wsside doctor in the folder of vite.config, or `wsside init` there")
     shown = project.relative(facts.file)
     how = "resolved by Vite" if facts.source == "resolveConfig" else \
-        f"read as text ({facts.error})"
+        f"read as text; Vite could not load it: {facts.error}"
     if facts.wsside_options is None:
         return failed("vite.config", f"{shown} does not use the wsside plugin ({how})",
                       f"in {shown}: import wsside from '{SHIM}' and add wsside() to plugins")

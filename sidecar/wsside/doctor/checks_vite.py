@@ -4,6 +4,7 @@ exposure (peers-and-vite.md §3.2 item 8), middleware mode, and the forwarding p
 from __future__ import annotations
 
 import ipaddress
+import json
 import posixpath
 import re
 import sys
@@ -88,7 +89,7 @@ def check_proxy(project: Project) -> Iterator[Check]:
             if hit is None and (key.startswith("^") or not _under(key, prefix)):
                 continue
             clean = False
-            origin = " with rewriteWsOrigin: true (the Origin check is bypassed)" \
+            origin = ", rewriteWsOrigin: true, which bypasses the Origin check" \
                 if rule.get("rewriteWsOrigin") else ""
             yield failed("proxy", f"server.proxy[{key!r}] (ws: true{origin}) also claims "
                          f"{hit or key!r} under the wsside prefix {prefix!r}: both would "
@@ -124,7 +125,7 @@ def check_exposure(project: Project) -> Iterator[Check]:
                      "list the host names you need in server.allowedHosts instead of true")
     if _exposed(facts.host):
         clean = False
-        yield warned("exposure", f"server.host is {facts.host!r}: the dev server and wsside's "
+        yield warned("exposure", f"server.host is {json.dumps(facts.host)}: the dev server and wsside's "
                      "handlers are reachable from other machines; clients without Origin "
                      "are refused", "use server.host 'localhost' unless you need it")
     if facts.skip_token_check:

@@ -57,7 +57,7 @@ def is_vite(url: str, timeout: float) -> bool:
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/@vite/client", timeout=timeout,
                                     context=_context()) as resp:
-            return resp.status == 200
+            return bool(resp.status == 200)
     except (OSError, ValueError):
         return False
 

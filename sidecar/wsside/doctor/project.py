@@ -92,8 +92,9 @@ class Project:
         counts as absent here (its own check reports it), so the other checks still run."""
         values = dict(self.config.values)
         options = self.plugin_options
-        if isinstance(options.get("prefix"), (str, list)):
-            prefix = options["prefix"]
+        # `prefix` as the user writes it; `prefixes` as the shim normalises it.
+        prefix = options.get("prefix", options.get("prefixes"))
+        if isinstance(prefix, (str, list)):
             values["prefixes"] = tuple(normalize_prefix(p) for p in
                                        ([prefix] if isinstance(prefix, str) else prefix))
         if isinstance(options.get("handlers"), str):

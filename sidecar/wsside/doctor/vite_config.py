@@ -92,7 +92,7 @@ def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> Vit
                         None)
             if line is not None:
                 return _from_vite(file, json.loads(line[len(_MARK):]))
-            error = _last_line(done.stderr) or f"node exited with code {done.returncode}"
+            error = _error_line(done.stderr) or f"node exited with code {done.returncode}"
         except subprocess.TimeoutExpired:
             error = f"Vite did not resolve the config within {timeout:g} s"
     facts = _from_text(file, file.read_text(encoding="utf-8", errors="replace"))
@@ -100,9 +100,13 @@ def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> Vit
     return facts
 
 
-def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("    at ")]
-    return lines[-1] if lines else ""
+def _error_line(text: str) -> str:
+    """The `SomethingError: ...` line of a Node stack dump (not the code excerpt above it,
+    the frames below it or the `Node.js vX` footer)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    found = next((ln for ln in lines if re.match(r"\w*Error\b", ln)), None)
+    return found or next((ln for ln in reversed(lines) if not ln.startswith(("at ", "Node.js "))),
+                         "")
 
 
 def _from_vite(file: Path, d: dict[str, Any]) -> ViteFacts:
