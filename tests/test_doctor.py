@@ -244,3 +244,33 @@ def test_healthy_project_passes_live_through_vite(tmp_path: Path, vite_modules: 
         assert one(report, "live /api/rooms/{id}")["message"].startswith("not probed")
         assert "the vite process of" in one(report, "dev server")["message"]
         assert len(report["checks"]) >= len(CHECKS)
+
+
+@pytest.mark.parametrize("server, name, status, text", [
+    ("https: { key: k, cert: c }", "forwarding", "pass", "pipe over a Unix socket"),
+    ("port: 5999", "forwarding", "pass", "hand-over"),
+    ("allowedHosts: true", "exposure", "warn", "DNS rebinding"),
+    ("host: '0.0.0.0'", "exposure", "warn", 'server.host is "0.0.0.0"'),
+    ("middlewareMode: true", "middleware mode", "warn", "cannot see WebSocket upgrades"),
+])
+def test_vite_server_options(tmp_path: Path, server: str, name: str, status: str,
+                             text: str) -> None:
+    basic(tmp_path, **{"vite.config.js": SIMPLE_VITE_CONFIG.replace(
+        "plugins: [wsside()],", f"plugins: [wsside()],\n  server: {{ {server} }},")})
+    (check,) = checks(run_doctor(tmp_path)[1], name)
+    assert check["status"] == status and text in check["message"]
+
+
+def test_semver_ranges_and_shadowing_samples() -> None:
+    from wsside.doctor.samples import always_matches, sample_paths
+    from wsside.doctor.semver import satisfies
+    from wsside.pattern import Pattern
+
+    assert satisfies("20.20.2", "^20.19.0 || >=22.12.0") is True
+    assert satisfies("20.18.1", "^20.19.0 || >=22.12.0") is False
+    assert satisfies("6.0.9", ">=6.0.9") is True and satisfies("0.2.0", "^0.1.0") is False
+    assert satisfies("8.3.8", "workspace:*") is None
+    assert sample_paths(Pattern("/ws/{id:\\d+}")) == ["/ws/1", "/ws/42"]
+    assert always_matches(Pattern("/a/**/b"), Pattern("/a/b"))
+    assert not always_matches(Pattern("/ws/{id:\\d+}"), Pattern("/ws/{name}"))
+    assert not always_matches(Pattern("/ws/chat"), Pattern("/ws/*"))
