@@ -57,7 +57,7 @@ def serve(
     if ipc:
         from .supervise import run_ipc
 
-        run_ipc(settings)
+        run_ipc(settings, rebuild)
         return
     asyncio.run(_serve_standalone(settings, rebuild))
 
