@@ -18,6 +18,7 @@ from .handshake import Intake
 from .registry import Registry
 from .reload import Reloader
 from .settings import Settings
+from .stall import StallWatchdog
 
 __all__ = ["Sidecar"]
 
@@ -39,6 +40,7 @@ class Sidecar:
         # Set when the config file changes; whoever runs the sidecar decides how to restart.
         self.config_changed = asyncio.Event()
         self.reloader: Reloader | None = None
+        self.stall = StallWatchdog(settings.handlers_dir)
 
     async def start(self) -> None:
         """Load every handler file and set up the runner (no listener yet); with
@@ -50,6 +52,7 @@ class Sidecar:
             self.reloader.start()
         self.registry.load_all()
         await self.runner.setup()
+        self.stall.start()
         self._started = True
 
     def describe(self) -> list[dict[str, Any]]:
@@ -76,6 +79,7 @@ class Sidecar:
         await self.registry.close()
         if self._started:
             await self.runner.cleanup()
+        self.stall.stop()
         emit({"type": "closed"})
 
 
