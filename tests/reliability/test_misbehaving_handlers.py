@@ -1,0 +1,154 @@
+"""Handlers that block the event loop, raise, or hang: the stall is detected and reported at
+the blocking line, and no other connection is taken down."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+from .harness import SidecarProcess
+from .rawws import Stream
+
+BLOCKING = '''
+import asyncio
+import time
+
+from wsside import Handler
+
+block = Handler("/ws/block", transform_raw_data=lambda raw: raw)
+
+@block.on_message
+def sleepy(conn, data):
+    time.sleep(float(data))  # BLOCKS
+    conn.send("woke")
+
+echo = Handler("/ws/echo", transform_raw_data=lambda raw: raw, on_message=lambda c, d: c.send(d))
+'''
+BLOCK_LINE = BLOCKING.splitlines().index("    time.sleep(float(data))  # BLOCKS") + 1
+
+
+async def test_a_blocked_loop_is_reported_at_the_handler_line_and_others_resume(serve) -> None:
+    s = await serve(BLOCKING)
+    other = await s.connect("/api/ws/echo")
+    await other.send_str("before")
+    assert await other.receive_str() == "before"
+    blocker = await s.connect("/api/ws/block")
+    await blocker.send_str("1.2")
+    assert await blocker.receive_str(timeout=10) == "woke"
+    await other.send_str("after")
+    assert await other.receive_str() == "after"  # the other connection resumed
+    stalls = [e for e in s.events if e["type"] == "stall"]
+    assert len(stalls) == 1, stalls
+    stall = stalls[0]
+    assert Path(stall["file"]).name == "h0.py" and stall["line"] == BLOCK_LINE
+    assert stall["function"] == "sleepy"
+    assert 1.1 <= stall["seconds"] < 2.5
+    assert "time.sleep(float(data))" in stall["traceback"]
+    assert f"h0.py:{BLOCK_LINE}" in stall["message"]
+
+
+async def test_short_pauses_are_not_stalls(serve) -> None:
+    s = await serve(BLOCKING)
+    ws = await s.connect("/api/ws/block")
+    for _ in range(3):
+        await ws.send_str("0.2")
+        assert await ws.receive_str() == "woke"
+    assert not [e for e in s.events if e["type"] == "stall"]
+
+
+def test_the_sidecar_process_logs_a_stall_while_it_lasts(tmp_path: Path) -> None:
+    """A loop blocked for good never gets to emit an event: the watchdog thread's warning
+    is what the terminal shows, while the block is still going on."""
+    (tmp_path / "h.py").write_text(BLOCKING)
+    proc = SidecarProcess(tmp_path)
+    try:
+        async def go() -> None:
+            blocker = await Stream.open(proc.port, "/api/ws/block")
+            blocker.send_text("1.5")
+            assert await blocker.recv_text(10) == "woke"
+            other = await Stream.open(proc.port, "/api/ws/echo")
+            other.send_text("x")
+            assert await other.recv_text() == "x"
+            await other.close()
+            await blocker.close()
+
+        asyncio.run(go())
+        out = "".join(proc.output)
+        assert re.search(rf"event loop is blocked .* in sleepy \(.*h\.py:{BLOCK_LINE}\)", out), out
+    finally:
+        proc.stop()
+
+
+FAULTY = '''
+import asyncio
+
+import probe
+from wsside import Handler
+
+boom = Handler("/ws/boom", transform_raw_data=lambda raw: raw)
+
+@boom.on_message
+def explode(conn, data):
+    raise RuntimeError(f"handler failed on {data}")
+
+bad_connect = Handler("/ws/bad-connect", on_connect=lambda c, r: 1 / 0)
+
+hang = Handler("/ws/hang", transform_raw_data=lambda raw: raw)
+
+@hang.on_message
+async def forever(conn, data):
+    probe.record("hung", conn.id)
+    await probe.release  # a future the test resolves at the very end
+
+@hang.on_close
+def closed(conn, code, reason, by_client):
+    probe.record("closed", conn.id, code)
+
+echo = Handler("/ws/echo", transform_raw_data=lambda raw: raw, on_message=lambda c, d: c.send(d))
+'''
+
+
+async def test_raising_handlers_never_take_down_other_connections(serve) -> None:
+    s = await serve(FAULTY)
+    other = await s.connect("/api/ws/echo")
+    boom = await s.connect("/api/ws/boom")
+    for i in range(3):
+        await boom.send_str(str(i))
+        assert await boom.receive_json() == {"type": "error",
+                                             "message": f"handler failed on {i}"}
+    bad = await s.connect("/api/ws/bad-connect")
+    assert (await bad.receive_json())["type"] == "error"
+    msg = await bad.receive()
+    assert (msg.data, msg.extra) == (1011, "Internal error")
+    await other.send_str("still here")
+    assert await other.receive_str() == "still here"
+    assert not boom.closed
+    errors = [e for e in s.events if e["type"] == "runtime_error"]
+    assert [e["callback"] for e in errors] == ["on_message"] * 3 + ["on_connect"]
+
+
+async def test_a_hanging_handler_never_takes_down_other_connections(serve, probe) -> None:
+    probe.release = asyncio.get_running_loop().create_future()
+    s = await serve(FAULTY)
+    other = await s.connect("/api/ws/echo")
+    hung = await s.connect("/api/ws/hang", autoping=False)
+    await hung.send_str("a")
+    await hung.send_str("b")  # queued behind the hung callback
+    await probe.wait("hung")
+    # its frames are still read: pings are answered and the closing handshake completes
+    await hung.ping(b"alive")
+    pong = await hung.receive(timeout=5)
+    assert pong.data == b"alive"
+    for i in range(20):
+        await other.send_str(str(i))
+        assert await other.receive_str() == str(i)
+    await hung.close()
+    assert hung.close_code == 1000
+    await other.send_str("after")
+    assert await other.receive_str() == "after"
+    # on_close is ordered after the callbacks: it runs once the hung one returns
+    assert not probe.all("closed")
+    probe.release.set_result(None)
+    closed = await probe.wait("closed")
+    assert len(closed) == 1 and len(probe.all("hung")) == 2
