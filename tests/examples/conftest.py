@@ -7,7 +7,9 @@ Each test module names its example (`EXAMPLE = "chat"`); the module gets one Vit
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -126,18 +128,14 @@ class Vite:
         self._reader.join(STOP_TIMEOUT)
 
 
-@pytest.fixture(scope="module")
-def vite(request: pytest.FixtureRequest) -> Iterator[Vite]:
-    """Vite serving the module's example, with the sidecar answering its endpoint.
-
-    The module sets `EXAMPLE` (folder name) and `ENDPOINT` (a path with its expected status).
-    """
-    folder = EXAMPLES / request.module.EXAMPLE
+@contextlib.contextmanager
+def running_vite(folder: Path, endpoint: tuple[str, int]) -> Iterator[Vite]:
+    """Vite serving `folder`, once its sidecar answers `endpoint` (a path, the expected status)."""
     npm_install(folder)
     server = Vite(folder)
     try:
         server.wait_for("Local:", VITE_READY_TIMEOUT)
-        path, expected = request.module.ENDPOINT
+        path, expected = endpoint
         status = server.handshake_status(path)
         if status != expected:
             pytest.fail(f"upgrade of {path} through vite: HTTP {status}, expected {expected}\n"
@@ -145,6 +143,32 @@ def vite(request: pytest.FixtureRequest) -> Iterator[Vite]:
         yield server
     finally:
         server.stop()
+
+
+def copy_example(name: str, dest: Path) -> Path:
+    """A copy of an example that a test may edit, sharing the original's node_modules."""
+    source = EXAMPLES / name
+    npm_install(source)
+    folder = dest / name
+    shutil.copytree(source, folder, ignore=shutil.ignore_patterns("node_modules"))
+    (folder / "node_modules").symlink_to(source / "node_modules", target_is_directory=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def vite(request: pytest.FixtureRequest) -> Iterator[Vite]:
+    """Vite serving the module's example: the module sets `EXAMPLE` (its folder name) and
+    `ENDPOINT` (a path and the status its upgrade must get once the sidecar is up)."""
+    with running_vite(EXAMPLES / request.module.EXAMPLE, request.module.ENDPOINT) as server:
+        yield server
+
+
+@pytest.fixture
+def own_vite(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vite]:
+    """Vite serving a copy of the module's example, which the test may edit (`vite.folder`)."""
+    folder = copy_example(request.module.EXAMPLE, tmp_path)
+    with running_vite(folder, request.module.ENDPOINT) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -43,8 +43,7 @@ def test_rooms_join_leave_and_disconnect(open_page):
         expect(page.locator(".room.current")).to_have_text("#random")
     expect(log_line(bob, "#random Alice joined")).to_have_count(1)
 
-    alice.get_by_placeholder("Message").fill("only for #random")
-    alice.get_by_role("button", name="Send").click()
+    say(alice, "only for #random")
     expect(log_line(bob, "#random Alice: only for #random")).to_have_count(1)
 
     bob.get_by_role("button", name="Leave room").click()
@@ -62,3 +61,30 @@ def test_newcomer_picks_a_name(open_page):
     page.get_by_role("button", name="Join the chat").click()
     expect(page.locator("#status")).to_have_text("connected as Carol")
     expect(page.locator(".room.current")).to_have_text("#general")
+
+
+def test_saved_handler_serves_the_next_message_on_the_same_socket(browser, own_vite):
+    """The README's promise: save ws/chat.py, the next message runs the new code, same socket."""
+    page = browser.new_page()
+    try:
+        page.goto(own_vite.url + "?username=Ada")
+        say(page, "before")
+        expect(log_line(page, "#general Ada: before")).to_have_count(1)
+
+        handler = own_vite.folder / "ws" / "chat.py"
+        code = handler.read_text()
+        assert '"text": str(data.get("text", ""))' in code
+        handler.write_text(code.replace('"text": str(data.get("text", ""))',
+                                        '"text": str(data.get("text", "")).upper()'))
+        own_vite.wait_for("reloaded ws/chat.py", 20)
+
+        say(page, "after")
+        expect(log_line(page, "#general Ada: AFTER")).to_have_count(1)
+        expect(page.locator("#status")).to_have_text("connected as Ada")
+    finally:
+        page.close()
+
+
+def say(page, text):
+    page.get_by_placeholder("Message").fill(text)
+    page.get_by_role("button", name="Send").click()
