@@ -4,6 +4,8 @@ fix, and one healthy project checked live through a real Vite dev server."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import venv
 from pathlib import Path
 
@@ -229,9 +231,30 @@ def test_crashing_check_becomes_a_warning(tmp_path: Path) -> None:
     assert "RuntimeError: boom" in result.message
 
 
+HTTPS_VITE_CONFIG = """\
+import fs from 'node:fs'
+import { defineConfig } from 'vite'
+import wsside from 'vite-plugin-wsside'
+
+export default defineConfig({
+  plugins: [wsside()],
+  server: { https: { key: fs.readFileSync('key.pem'), cert: fs.readFileSync('cert.pem') } },
+})
+"""
+
+
 @pytest.mark.slow
-def test_healthy_project_passes_live_through_vite(tmp_path: Path, vite_modules: Path) -> None:
+@pytest.mark.parametrize("https", [False, True], ids=["hand-over", "https-pipe"])
+def test_healthy_project_passes_live_through_vite(tmp_path: Path, vite_modules: Path,
+                                                  https: bool) -> None:
     basic(tmp_path, **{"ws/room.py": "from wsside import Handler\nh = Handler('/rooms/{id}')\n"})
+    if https:
+        if shutil.which("openssl") is None:
+            pytest.skip("needs the openssl command for a self-signed certificate")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-keyout", "key.pem", "-out", "cert.pem", "-subj", "/CN=localhost"],
+                       cwd=tmp_path, check=True, capture_output=True, timeout=60)
+        write(tmp_path, {"vite.config.js": HTTPS_VITE_CONFIG})
     link_modules(tmp_path, vite_modules)
     env = env_for()
     for _ in start_vite(tmp_path, free_port(), env):
@@ -239,10 +262,12 @@ def test_healthy_project_passes_live_through_vite(tmp_path: Path, vite_modules: 
         bad = [c for c in report["checks"] if c["status"] != "pass"]
         assert code == 0 and not bad, bad
         live = one(report, "live /api/echo")
-        assert live["message"].startswith("101 in ")
-        assert "ping" in live["message"]
+        assert live["message"].startswith("101 in ") and "ping" in live["message"]
         assert one(report, "live /api/rooms/{id}")["message"].startswith("not probed")
-        assert "the vite process of" in one(report, "dev server")["message"]
+        server = one(report, "dev server")["message"]
+        assert server.startswith("https://" if https else "http://")
+        assert "the vite process of" in server
+        assert one(report, "forwarding")["message"].startswith("pipe" if https else "hand-over")
         assert len(report["checks"]) >= len(CHECKS)
 
 
