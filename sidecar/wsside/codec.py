@@ -33,8 +33,15 @@ def encode(data: Any) -> tuple[int, bytes]:
     )
 
 
+# A JSON text can only start with one of these (after optional whitespace); checking first
+# spares plain-text messages the cost of a raised and caught JSONDecodeError.
+_JSON_START = frozenset('{["-0123456789tfn \t\r\n')
+
+
 def decode_text(text: str) -> Any:
     """The parsed JSON value of a text frame, or the string itself when it is not JSON."""
+    if not text or text[0] not in _JSON_START:
+        return text
     try:
         return _loads(text)
     except ValueError:
