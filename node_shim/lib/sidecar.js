@@ -105,8 +105,10 @@ export class SidecarProcess {
         clearTimeout(timer)
         resolve()
       })
-      if (child.connected) child.send(message('shutdown'), (err) => err && child.kill('SIGTERM'))
-      else child.kill('SIGTERM')
+      // Before `ready` there are no clients to say goodbye to, and a sidecar stuck in a
+      // handler's import could not read the message anyway.
+      if (this.state !== 'ready' || !child.connected) child.kill('SIGKILL')
+      else child.send(message('shutdown'), (err) => err && child.kill('SIGTERM'))
     })
     return this._stopping
   }

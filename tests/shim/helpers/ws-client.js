@@ -47,7 +47,7 @@ function requestText(path, port, headers) {
  * body, by Content-Length, or once the server closed).
  * `headers` override the defaults; a value of undefined drops that header.
  */
-export async function upgrade({ port, path, headers = {}, secure = false }) {
+export async function upgrade({ port, path, headers = {}, secure = false, ms = WAIT_MS }) {
   const socket = await connectSocket({ port, secure })
   socket.write(requestText(path, port, headers))
   let ended
@@ -78,7 +78,7 @@ export async function upgrade({ port, path, headers = {}, secure = false }) {
     socket.once('end', () => (parsed ? finish() : reject(new Error(`connection closed without a response: ${buf}`))))
     ended = new Promise((resolve) => socket.once('close', resolve))
     socket.once('error', reject)
-  }), WAIT_MS, `the response to ${path}`)
+  }), ms, `the response to ${path}`)
   /** Resolves when the server has closed the connection (bounded). */
   res.serverClosed = () => withTimeout(ended, WAIT_MS, `the server to close ${path}`)
   return res

@@ -1,0 +1,91 @@
+// Supervision: Vite killed with SIGKILL, sidecar crashes and restarts, crash loops.
+
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import readline from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { after, before, describe, it } from 'node:test'
+import { ECHO, isAlive, makeProject, removeProject, startVite, waitForExit } from './helpers/project.js'
+import { connectWs, upgrade, withTimeout } from './helpers/ws-client.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+// Exits at import once the project holds a file named "crash": a sidecar that cannot start.
+const CRASHER = `
+import os
+import pathlib
+
+if (pathlib.Path(__file__).resolve().parent.parent / "crash").exists():
+    os._exit(3)
+`
+
+it('kill -9 of the Vite process makes the sidecar exit within 2 s', async () => {
+  const root = makeProject()
+  const child = spawn(process.execPath, [path.join(here, 'helpers/vite-child.js'), root], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  try {
+    const line = await withTimeout(new Promise((resolve, reject) => {
+      readline.createInterface({ input: child.stdout }).once('line', resolve)
+      child.once('exit', (code) => reject(new Error(`vite child exited early (${code})`)))
+    }), 20_000, 'the Vite child to report ready')
+    const { port, sidecarPid } = JSON.parse(line)
+    const ws = await connectWs({ port, path: '/api/echo' })
+    ws.send('alive')
+    assert.equal(await ws.next(), 'alive')
+    child.kill('SIGKILL')
+    const took = await waitForExit(sidecarPid, 5_000)
+    assert.ok(took < 2_000, `the sidecar took ${took} ms to exit`)
+    // Its clients were told it is going away rather than left hanging.
+    assert.equal((await ws.closed).code, 1001)
+  } finally {
+    child.kill('SIGKILL')
+    removeProject(root)
+  }
+})
+
+describe('sidecar crashes', () => {
+  let root, vite, port, logs, pid
+
+  before(async () => {
+    root = makeProject({ 'echo.py': ECHO, 'crasher.py': CRASHER })
+    ;({ vite, port, logs, pid } = await startVite(root))
+  })
+
+  after(async () => {
+    await vite?.close()
+    removeProject(root)
+  })
+
+  it('is reported and restarted; an upgrade during the restart waits for it', async () => {
+    const from = logs.lines.length
+    process.kill(pid, 'SIGKILL')
+    await logs.waitFor(new RegExp(`the sidecar \\(pid ${pid}\\) was killed by SIGKILL; restarting in \\d+ ms`), { from })
+    // Sent while no sidecar runs: held until the new one is ready.
+    const ws = await connectWs({ port, path: '/api/echo' })
+    ws.send('after crash')
+    assert.equal(await ws.next(), 'after crash')
+    const ready = await logs.waitFor(/sidecar ready: pid (\d+)/, { from })
+    assert.notEqual(Number(ready[1]), pid)
+    assert.ok(!isAlive(pid))
+    pid = Number(ready[1])
+    ws.close()
+  })
+
+  it('stops restarting after a crash loop, with a clear message, and answers 503 at once', async () => {
+    const from = logs.lines.length
+    writeFileSync(path.join(root, 'crash'), '')
+    process.kill(pid, 'SIGKILL')
+    await logs.waitFor(/5 crashes within 30 s, so it is not restarted/, { from, ms: 20_000 })
+    // Five crashes in the window, the one of the previous test included: four restarts.
+    assert.equal(logs.lines.filter((l) => /restarting in/.test(l)).length, 4)
+    const started = Date.now()
+    const res = await upgrade({ port, path: '/api/echo' })
+    assert.equal(res.statusLine, 'HTTP/1.1 503 Service Unavailable')
+    assert.equal(res.headers.connection, 'close')
+    assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
+    assert.ok(Date.now() - started < 2_000)
+  })
+})

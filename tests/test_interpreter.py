@@ -1,0 +1,53 @@
+"""The interpreter rules: one data file shared with the shim, applied in order."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from wsside.interpreter import resolve_interpreter
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_rules_file_is_the_shims() -> None:
+    shipped = REPO / "sidecar" / "wsside" / "interpreter-rules.json"
+    assert shipped.read_bytes() == (REPO / "node_shim" / "interpreter-rules.json").read_bytes()
+
+
+def _python(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def test_order_option_env_dotvenv_venv_virtualenv_python3(tmp_path: Path) -> None:
+    project = tmp_path / "app"
+    project.mkdir()
+    active = _python(tmp_path / "active" / "bin" / "python")
+    env = {"WSSIDE_PYTHON": "/opt/py/bin/python", "VIRTUAL_ENV": str(active.parent.parent),
+           "PATH": os.defpath}
+    assert resolve_interpreter(project, "tools/python", env) == (str(project / "tools/python"), "option")
+    assert resolve_interpreter(project, None, env) == ("/opt/py/bin/python", "WSSIDE_PYTHON")
+    del env["WSSIDE_PYTHON"]
+    assert resolve_interpreter(project, None, env) == (str(active), "VIRTUAL_ENV")
+    plain = _python(project / "venv" / "bin" / "python")
+    assert resolve_interpreter(project, None, env) == (str(plain), "venv")
+    dotted = _python(project / ".venv" / "bin" / "python")
+    assert resolve_interpreter(project, None, env) == (str(dotted), ".venv")
+    dotted.unlink()
+    plain.unlink()
+    del env["VIRTUAL_ENV"]
+    path, rule = resolve_interpreter(project, None, env)
+    assert rule == "python3" and os.path.basename(path) == "python3"
+
+
+def test_bare_command_names_stay_commands(tmp_path: Path) -> None:
+    assert resolve_interpreter(tmp_path, "python3.12", {}) == ("python3.12", "option")
+
+
+def test_windows_layout(tmp_path: Path) -> None:
+    exe = _python(tmp_path / ".venv" / "Scripts" / "python.exe")
+    assert resolve_interpreter(tmp_path, None, {}, windows=True) == (str(exe), ".venv")
