@@ -9,26 +9,13 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-SPY = """
-from wsside import Handler
-
-spy = Handler("/spy")
-
-@spy.on_connect
-async def hello(conn, request):
-    await conn.send({"secret_seen": "x-wsside-secret" in request.headers})
-
-@spy.on_message
-async def message(conn, data):
-    await conn.send(data)
-"""
+SPY = (Path(__file__).parent / "shim" / "handlers" / "spy.py").read_text()
 SECRET = "s" * 43
 WAIT = 10.0
 
@@ -117,7 +104,7 @@ def _read_frame(sock: socket.socket, buffered: bytes = b"") -> tuple[int, bytes]
 def shim(tmp_path: Path) -> Iterator[Shim]:
     handlers = tmp_path / "ws"
     handlers.mkdir()
-    (handlers / "spy.py").write_text(textwrap.dedent(SPY))
+    (handlers / "spy.py").write_text(SPY)
     running = Shim(handlers)
     yield running
     if running.proc.poll() is None:

@@ -9,20 +9,7 @@ import { after, before, describe, it } from 'node:test'
 import { makeProject, removeProject, startVite, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
-// Echoes whether the per-run secret header reached user code (it must not).
-const SPY = `
-from wsside import Handler
-
-spy = Handler("/spy")
-
-@spy.on_connect
-async def hello(conn, request):
-    await conn.send({"secret_seen": "x-wsside-secret" in request.headers})
-
-@spy.on_message
-async def message(conn, data):
-    await conn.send(data)
-`
+const SPY = readFileSync(new URL('./handlers/spy.py', import.meta.url), 'utf8')
 
 function selfSignedCert(dir) {
   const key = path.join(dir, 'key.pem')

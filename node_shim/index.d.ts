@@ -1,0 +1,51 @@
+import type { Server as HttpServer } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
+import type { Plugin } from 'vite'
+
+export interface WssideOptions {
+  /** URL prefix(es) whose WebSocket upgrades go to Python. Default: from wsside.toml, else `/api`. */
+  prefix?: string | string[]
+  /** Folder of handler files, relative to vite.config. Default `ws`. */
+  handlers?: string
+  /** Path to wsside.toml (or a pyproject.toml with [tool.wsside]). */
+  config?: string
+  /**
+   * Python interpreter. Default: WSSIDE_PYTHON, else .venv/bin/python or venv/bin/python
+   * beside vite.config, else $VIRTUAL_ENV/bin/python, else python3 (interpreter-rules.json).
+   */
+  python?: string
+  /** Extra environment variables for the sidecar. */
+  env?: Record<string, string>
+  /** Also serve WebSockets under `vite preview`. Default true. */
+  preview?: boolean
+  /**
+   * Browser origins allowed besides the dev server's own (exact strings such as
+   * `https://app.example`, or RegExps). `'null'` admits the opaque origin `Origin: null`;
+   * `null` admits clients that send no Origin even when the dev server listens beyond
+   * loopback (on loopback they are always admitted).
+   */
+  allowedOrigins?: Array<string | RegExp | null>
+}
+
+export interface AttachOptions extends WssideOptions {
+  /** Folder holding ws/, wsside.toml and .venv. Default: the current directory. */
+  root?: string
+  /** Where to report. Default: console. */
+  logger?: { info(msg: string): void; warn(msg: string): void; error(msg: string): void }
+  /** Host names accepted besides localhost, *.localhost and IPs (Vite's allowedHosts rules). */
+  allowedHosts?: string[] | true
+}
+
+/** The Vite plugin: WebSocket upgrades under the prefix are served by Python handlers. */
+export function wsside(options?: WssideOptions): Plugin
+
+/**
+ * Routes WebSocket upgrades of your own server (e.g. Vite in middleware mode) to the
+ * sidecar. `close()` detaches; the last attachment stops the sidecar (clients get 1001).
+ */
+export function attachWsside(
+  server: HttpServer | HttpsServer,
+  options?: AttachOptions,
+): { close(): Promise<void> }
+
+export default wsside
