@@ -12,8 +12,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from doctor_projects import (SIMPLE_VITE_CONFIG, checks, env_for, free_port, link_modules, one,
-                             run_doctor, spawn_orphan, start_vite, vite_modules, write)
+from doctor_projects import (REPO, SIMPLE_VITE_CONFIG, checks, env_for, free_port, link_modules,
+                             one, run_doctor, spawn_orphan, start_vite, vite_modules, write)
 from wsside import __version__
 from wsside.doctor import CHECKS, Check, Project, run_checks
 
@@ -152,6 +152,22 @@ def test_vite_with_known_advisories(tmp_path: Path) -> None:
     assert check["status"] == "warn"
     assert "CVE-2025-24010" in check["message"] and "CVE-2026-39363" in check["message"]
     assert check["fix"] == "npm install -D vite@^6"
+
+
+def test_vite_older_than_the_shim_supports(tmp_path: Path) -> None:
+    shim = REPO / "node_shim"
+    basic(tmp_path, **{
+        "node_modules/vite/package.json": '{"name": "vite", "version": "5.4.12"}',
+        "node_modules/vite-plugin-wsside/package.json": (shim / "package.json").read_text(),
+        "node_modules/vite-plugin-wsside/lib/protocol.js": (shim / "lib/protocol.js").read_text(),
+    })
+    code, report = run_doctor(tmp_path)
+    peer = json.loads((shim / "package.json").read_text())["peerDependencies"]["vite"]
+    check = one(report, "vite")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"] == f"Vite 5.4.12; vite-plugin-wsside supports {peer}"
+    assert check["fix"] == f"npm install -D 'vite@{peer}'"
+    assert one(report, "shim")["status"] == "pass"
 
 
 HMR_UNDER_PREFIX = SIMPLE_VITE_CONFIG.replace(
