@@ -24,8 +24,14 @@ function connect(name) {
   $('chat').hidden = false
   $('status').textContent = 'connecting…'
 
-  ws.onopen = () => ($('status').textContent = `connected as ${name}`)
-  ws.onclose = (event) => ($('status').textContent = `disconnected (${event.code})`)
+  ws.onopen = () => {
+    $('status').textContent = `connected as ${name}`
+    $('live').disabled = false
+  }
+  ws.onclose = (event) => {
+    $('status').textContent = `disconnected (${event.code})`
+    $('live').disabled = true
+  }
   ws.onmessage = (event) => {
     const msg = JSON.parse(event.data)
     switch (msg.type) {

@@ -6,8 +6,12 @@ const ws = new WebSocket(`${scheme}://${location.host}/api/ws/echo`, ['echo.v1',
 ws.onopen = () => {
   $('protocol').textContent = ws.protocol || '(none)'
   $('extensions').textContent = ws.extensions || '(none)'
+  $('live').disabled = false
 }
-ws.onclose = (event) => log(`closed (${event.code})`, 'in')
+ws.onclose = (event) => {
+  log(`closed (${event.code})`, 'in')
+  $('live').disabled = true
+}
 ws.onmessage = (event) => log(event.data, 'in')
 
 const outgoing = {

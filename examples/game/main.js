@@ -6,7 +6,11 @@ const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
 const ws = new WebSocket(`${scheme}://${location.host}/api/ws/game?name=${encodeURIComponent(name)}`)
 const send = (message) => ws.send(JSON.stringify(message))
 
-ws.onclose = (event) => ($('status').textContent = `disconnected (${event.code})`)
+ws.onopen = () => ($('create').disabled = $('roll').disabled = false)
+ws.onclose = (event) => {
+  $('status').textContent = `disconnected (${event.code})`
+  $('create').disabled = $('roll').disabled = true
+}
 ws.onmessage = (event) => {
   const msg = JSON.parse(event.data)
   switch (msg.type) {

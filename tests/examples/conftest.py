@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, ContextManager, Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -169,6 +169,23 @@ def own_vite(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Vite]:
     folder = copy_example(request.module.EXAMPLE, tmp_path)
     with running_vite(folder, request.module.ENDPOINT) as server:
         yield server
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """An empty Vite project folder sharing the examples' installed node_modules."""
+    npm_install(EXAMPLES / "chat")
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "node_modules").symlink_to(EXAMPLES / "chat" / "node_modules",
+                                         target_is_directory=True)
+    return folder
+
+
+@pytest.fixture
+def start_vite() -> Callable[[Path, tuple[str, int]], ContextManager[Vite]]:
+    """`with start_vite(folder, ("/api/ws/x", 101)) as vite:` for a test's own project."""
+    return running_vite
 
 
 @pytest.fixture(scope="module")
