@@ -64,7 +64,8 @@ def test_invalid_pattern(tmp_path: Path) -> None:
 
 
 def test_duplicate_patterns(tmp_path: Path) -> None:
-    basic(tmp_path, **{"ws/zz_again.py": "from wsside import Handler\n\nagain = Handler('/echo')\n"})
+    again = "from wsside import Handler\n\nagain = Handler('/echo')\n"
+    basic(tmp_path, **{"ws/zz_again.py": again})
     code, report = run_doctor(tmp_path)
     (check,) = [c for c in checks(report, "patterns") if c["status"] == "fail"]
     assert code == 1

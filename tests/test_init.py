@@ -49,8 +49,9 @@ def test_config_without_plugins_gets_the_key() -> None:
 
 
 def test_complex_config_is_left_alone_with_instructions(tmp_path: Path) -> None:
-    original = ("import {\n  defineConfig,\n} from 'vite'\n\nexport default defineConfig(({ mode }) "
-                "=> ({\n  plugins: mode === 'x' ? [] : [],\n}))\n")
+    original = ("import {\n  defineConfig,\n} from 'vite'\n\n"
+                "export default defineConfig(({ mode }) => ({\n"
+                "  plugins: mode === 'x' ? [] : [],\n}))\n")
     write(tmp_path, {"vite.config.js": original})
     out = init(tmp_path)
     assert f"add to vite.config.js:\n    {IMPORT_LINE}" in out

@@ -125,9 +125,9 @@ def check_exposure(project: Project) -> Iterator[Check]:
                      "list the host names you need in server.allowedHosts instead of true")
     if _exposed(facts.host):
         clean = False
-        yield warned("exposure", f"server.host is {json.dumps(facts.host)}: the dev server and wsside's "
-                     "handlers are reachable from other machines; clients without Origin "
-                     "are refused", "use server.host 'localhost' unless you need it")
+        yield warned("exposure", f"server.host is {json.dumps(facts.host)}: the dev server "
+                     "and wsside's handlers are reachable from other machines; clients without "
+                     "Origin are refused", "use server.host 'localhost' unless you need it")
     if facts.skip_token_check:
         clean = False
         yield warned("exposure", "legacy.skipWebSocketTokenCheck is on (CVE-2025-24010 again)",

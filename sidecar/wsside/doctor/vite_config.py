@@ -36,7 +36,9 @@ for (const [key, rule] of Object.entries(s.proxy ?? {})) {
 }
 const plugin = cfg.plugins.find((p) => /wsside/.test(p.name ?? ''));
 let options = null;
-if (plugin?.api?.options) { try { options = JSON.parse(JSON.stringify(plugin.api.options)); } catch {} }
+if (plugin?.api?.options) {
+  try { options = JSON.parse(JSON.stringify(plugin.api.options)); } catch {}
+}
 console.log('@@wsside-doctor@@' + JSON.stringify({
   version: vite.version, base: cfg.base, plugins: cfg.plugins.map((p) => p.name),
   hasPlugin: !!plugin, wssideOptions: options,
