@@ -108,20 +108,3 @@ async def serve(tmp_path: Path, probe: Probe) -> AsyncIterator[Callable[..., Awa
     for served in started:
         await served.close()
     events.unsubscribe(collected.append)
-
-
-async def raw_upgrade(port: int, path: str, extra: str = "", host: str = "127.0.0.1") -> bytes:
-    """Send a hand-written upgrade request and return the whole response head (and body)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(
-        (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-         f"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{extra}\r\n")
-        .encode("latin-1")
-    )
-    data = await asyncio.wait_for(reader.read(65536), 5)
-    writer.close()
-    return data
-
-
-def dedent(code: str) -> str:
-    return textwrap.dedent(code)

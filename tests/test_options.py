@@ -6,7 +6,7 @@ import time
 import aiohttp
 import pytest
 
-from conftest import raw_upgrade
+from support import raw_upgrade
 
 
 async def test_heartbeat_closes_after_three_unanswered_pings(serve, probe) -> None:

@@ -5,7 +5,7 @@ import asyncio
 import aiohttp
 import pytest
 
-from conftest import raw_upgrade
+from support import raw_upgrade
 
 
 async def test_first_declared_match_wins_across_files_in_sorted_order(serve) -> None:
@@ -116,3 +116,16 @@ async def test_malformed_upgrades_get_a_status_and_the_server_stays_up(serve, he
         assert status == b"HTTP/1.1 400 Bad Request"
     ws = await s.connect("/api/ws/ok")
     assert await ws.receive_str() == "ok"
+
+
+@pytest.mark.parametrize("path", ["/api/ws/none", "/api/ws/chat?x=1"])
+async def test_refusals_close_the_connection(serve, path) -> None:
+    s = await serve('from wsside import Handler\nHandler("/ws/chat", authenticate=True)\n')
+    reader, writer = await asyncio.open_connection("127.0.0.1", s.port)
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    reply = await asyncio.wait_for(reader.read(), 5)  # returns only at EOF
+    writer.close()
+    assert reply.split(b"\r\n")[0] in (b"HTTP/1.1 404 Not Found", b"HTTP/1.1 401 Unauthorized")

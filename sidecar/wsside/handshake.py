@@ -31,7 +31,10 @@ SECRET_HEADER = "x-wsside-secret"
 
 
 def refuse(status: int, text: str) -> web.Response:
-    return web.Response(status=status, text=text + "\n", headers={hdrs.CONNECTION: "close"})
+    """A complete refusal; the connection is closed after it, whatever the client asked."""
+    response = web.Response(status=status, text=text + "\n", headers={hdrs.CONNECTION: "close"})
+    response.force_close()
+    return response
 
 
 class Intake:

@@ -61,9 +61,7 @@ describe('dev server, plain HTTP', () => {
     assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
   })
 
-  // Known core defect: aiohttp keeps the connection alive despite the header unless the
-  // response calls force_close() (sidecar/wsside/handshake.py `refuse`).
-  it('the sidecar closes the connection after a refusal', { todo: 'handshake.refuse needs force_close()' }, async () => {
+  it('the sidecar closes the connection after a refusal', async () => {
     const res = await upgrade({ port, path: '/api/nothing-here' })
     await res.serverClosed()
   })
