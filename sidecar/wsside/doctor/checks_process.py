@@ -18,7 +18,7 @@ import psutil
 from .model import Check, failed, passed
 from .project import Project
 
-__all__ = ["Sidecar", "find_sidecars", "check_sidecar_processes", "end_stale"]
+__all__ = ["Sidecar", "find_sidecars", "stale", "check_sidecar_processes", "end_stale"]
 
 _NODE_NAMES = ("node", "nodejs", "bun", "deno")
 

@@ -40,7 +40,7 @@ if (plugin?.api?.options) {
   try { options = JSON.parse(JSON.stringify(plugin.api.options)); } catch {}
 }
 console.log('@@wsside-doctor@@' + JSON.stringify({
-  version: vite.version, base: cfg.base, plugins: cfg.plugins.map((p) => p.name),
+  base: cfg.base,
   hasPlugin: !!plugin, wssideOptions: options,
   hmr: hmr === false ? false : typeof hmr === 'object' ? { path: hmr.path ?? null,
     port: hmr.port ?? null, server: !!hmr.server } : true,
@@ -61,9 +61,7 @@ class ViteFacts:
     source: str = "none"
     file: Path | None = None
     error: str | None = None
-    version: str | None = None
     base: str = "/"
-    plugins: list[str] = field(default_factory=list)
     wsside_options: dict[str, Any] | None = None  # None: the plugin is not in the config
     hmr_paths: list[str] = field(default_factory=list)  # HMR paths served on the dev server
     proxy: dict[str, dict[str, bool]] = field(default_factory=dict)
@@ -124,8 +122,8 @@ def _from_vite(file: Path, d: dict[str, Any]) -> ViteFacts:
         # The plugin does not publish its options: read the literal ones from the file.
         options = _from_text(file, file.read_text(encoding="utf-8")).wsside_options or {}
     return ViteFacts(
-        source="resolveConfig", file=file, version=d["version"], base=d["base"] or "/",
-        plugins=d["plugins"], wsside_options=options if d["hasPlugin"] else None,
+        source="resolveConfig", file=file, base=d["base"] or "/",
+        wsside_options=options if d["hasPlugin"] else None,
         hmr_paths=paths,
         proxy=d["proxy"], https=d["https"], host=d["host"], port=d["port"],
         allowed_hosts=d["allowedHosts"], middleware_mode=d["middlewareMode"],
@@ -158,7 +156,6 @@ def _from_text(file: Path, text: str) -> ViteFacts:
         body = call.group(1) if call and call.group(1) else ""
         facts.wsside_options = {k: v for k in ("prefix", "handlers", "config", "python")
                                 if (v := _string(body, k)) is not None}
-        facts.plugins = ["wsside"]
     server = _block(text, "server") or ""
     hmr = _block(server, "hmr")
     if hmr is not None and not re.search(r"\b(port|server)\s*:", hmr):
