@@ -1,0 +1,637 @@
+"""wsside benchmark: the same workloads against five ways of serving the same endpoints.
+
+    make bench                      # or: .venv/bin/python bench/run.py
+    .venv/bin/python bench/run.py --quick [--out FILE]     # tiny smoke run (CI)
+    .venv/bin/python bench/run.py --variants direct,handover --workloads throughput --runs 1
+
+Variants (all on 127.0.0.1, all started fresh for each run of each workload):
+  direct    `wsside serve` (the limit)
+  handover  wsside through Vite, sockets handed over (SCM_RIGHTS)
+  pipe      wsside through Vite with the pipe fallback (HTTPS dev server: the shim has no
+            switch to force the pipe, so TLS is terminated in Node and the client speaks TLS)
+  proxy     Vite's own server.proxy (ws: true) in front of `wsside serve`
+  node      pure Node: a Vite plugin serving the endpoints with the `ws` library
+
+Servers run on CPU 0 and the load generator (client.js) on CPU 1 when `taskset` and two
+CPUs are there. Server CPU comes from /proc/PID/stat of every server process, sampled when
+the client starts and ends its measured phase. Every figure is the median of the runs
+(3 by default) with min-max; the markdown table is printed and written to
+bench/results/<date>.md (raw figures beside it as .raw.json). Method: bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+BENCH = Path(__file__).resolve().parent
+VITE_APP = BENCH / "vite_app"
+HANDLERS = BENCH / "handlers"
+CLIENT = BENCH / "client.js"
+PYTHON = sys.executable
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+VARIANTS = {
+    "direct": "(1) wsside serve",
+    "handover": "(2) Vite + wsside, hand-over",
+    "pipe": "(3) Vite + wsside, pipe (HTTPS)",
+    "proxy": "(4) Vite server.proxy → wsside",
+    "node": "(5) Vite + ws (pure Node)",
+}
+WORKLOADS = ("latency", "throughput", "broadcast", "handshake", "memory")
+
+FULL = dict(latency_warmup=1000, latency_count=20000, clients=50, warmup_s=1.0, duration_s=10.0,
+            receivers=500, messages=1000, handshakes=2000, idle=5000, settle_s=3.0, runs=3)
+QUICK = dict(latency_warmup=50, latency_count=300, clients=5, warmup_s=0.2, duration_s=0.5,
+             receivers=20, messages=50, handshakes=50, idle=100, settle_s=0.3, runs=1)
+
+READY_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+# ---- processes -----------------------------------------------------------------------------
+
+def pinning() -> tuple[list[str], list[str]]:
+    """(server prefix, client prefix) for the command line: CPU 0 and CPU 1 when possible."""
+    if shutil.which("taskset") and len(os.sched_getaffinity(0)) >= 2:
+        return ["taskset", "-c", "0"], ["taskset", "-c", "1"]
+    return [], []
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds user+sys) of a live process, None when it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_KB
+    except OSError:
+        return 0
+
+
+def descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = proc_stat(int(entry))
+            if stat is not None:
+                children.setdefault(stat[0], []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def role_of(pid: int) -> str:
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "other"
+    if any(b"wsside" in part for part in cmd) and b"serve" in cmd:
+        return "sidecar"
+    if cmd and Path(cmd[0].decode()).name.startswith("node"):
+        return "vite"
+    return "other"
+
+
+@dataclass
+class Servers:
+    """The server processes of one variant, started by us; stopped by pid."""
+
+    port: int
+    tls: bool
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
+
+    def pids(self) -> dict[int, str]:
+        """Every server process (ours and their descendants) by role: vite, sidecar, other."""
+        return {pid: role_of(pid) for p in self.procs for pid in descendants(p.pid)}
+
+    def cpu(self) -> dict[int, tuple[str, float]]:
+        sample = {}
+        for pid, role in self.pids().items():
+            stat = proc_stat(pid)
+            if stat is not None:
+                sample[pid] = (role, stat[1])
+        return sample
+
+    def rss(self) -> dict[str, int]:
+        by_role: dict[str, int] = {}
+        for pid, role in self.pids().items():
+            by_role[role] = by_role.get(role, 0) + rss_kb(pid)
+        return by_role
+
+    def stop(self) -> None:
+        every = [pid for p in self.procs for pid in descendants(p.pid)]
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for p in self.procs:
+            try:
+                p.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        # A sidecar exits by itself once its parent is gone; make sure of it.
+        deadline = time.monotonic() + 3.0
+        for pid in every:
+            while proc_stat(pid) is not None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if proc_stat(pid) is not None:
+                os.kill(pid, signal.SIGKILL)
+
+    def tail(self) -> str:
+        return "\n".join(f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-30:])
+                         for p in self.logs if p.exists())
+
+
+def probe(port: int, tls: bool, timeout: float = 2.0) -> bool:
+    """True once a WebSocket handshake to the echo endpoint gets its 101."""
+    try:
+        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    except OSError:
+        return False
+    try:
+        sock: socket.socket = raw
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            sock = ctx.wrap_socket(raw, server_hostname="localhost")
+        sock.sendall(f"GET /api/ws/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return False
+            head += chunk
+        return head.startswith(b"HTTP/1.1 101")
+    except OSError:
+        return False
+    finally:
+        raw.close()
+
+
+class Launcher:
+    """Starts each variant's servers, pinned, with logs in a scratch folder."""
+
+    def __init__(self, scratch: Path, server_pin: list[str]) -> None:
+        self.scratch = scratch
+        self.pin = server_pin
+        self.cert_dir = scratch / "cert"
+        self.count = 0
+
+    def _spawn(self, servers: Servers, name: str, cmd: list[str], cwd: Path,
+               env: dict[str, str] | None = None) -> None:
+        self.count += 1
+        path = self.scratch / f"{self.count:03d}-{name}.log"
+        servers.logs.append(path)
+        with path.open("wb") as out:
+            servers.procs.append(subprocess.Popen(
+                self.pin + cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})}))
+
+    def _wsside(self, servers: Servers, port: int) -> None:
+        self._spawn(servers, "wsside", [PYTHON, "-m", "wsside", "serve", "--handlers", str(HANDLERS),
+                                        "--port", str(port)], cwd=BENCH)
+
+    def _vite(self, servers: Servers, variant: str, env: dict[str, str]) -> None:
+        env = {"BENCH_VARIANT": variant, "WSSIDE_PYTHON": PYTHON,
+               "BENCH_CERT_DIR": str(self.cert_dir), **env}
+        self._spawn(servers, f"vite-{variant}",
+                    ["node", "node_modules/vite/bin/vite.js", "--port", str(servers.port)],
+                    cwd=VITE_APP, env=env)
+
+    def start(self, variant: str) -> Servers:
+        servers = Servers(port=free_port(), tls=variant == "pipe")
+        if variant == "direct":
+            self._wsside(servers, servers.port)
+        elif variant == "proxy":
+            upstream = free_port()
+            self._wsside(servers, upstream)
+            self._vite(servers, variant, {"BENCH_UPSTREAM_PORT": str(upstream)})
+        else:
+            self._vite(servers, variant, {})
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not probe(servers.port, servers.tls):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in servers.procs):
+                servers.stop()
+                raise RuntimeError(f"{variant}: servers did not become ready\n{servers.tail()}")
+            time.sleep(0.1)
+        time.sleep(0.3)  # let start-up work (module loading, first GC) settle
+        return servers
+
+    def make_cert(self) -> None:
+        self.cert_dir.mkdir(exist_ok=True)
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", str(self.cert_dir / "key.pem"), "-out", str(self.cert_dir / "cert.pem"),
+                        "-days", "1", "-subj", "/CN=localhost"],
+                       check=True, capture_output=True, timeout=30)
+
+
+# ---- the load generator --------------------------------------------------------------------
+
+class Client:
+    """One client.js run; calls `on_event(event)` for each start/end/ready line."""
+
+    def __init__(self, pin: list[str], servers: Servers, mode: str, args: list[str],
+                 timeout_s: float) -> None:
+        cmd = pin + ["node", str(CLIENT), mode, "--port", str(servers.port),
+                     "--timeout-s", str(timeout_s), *args]
+        if servers.tls:
+            cmd.append("--tls")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        # Bounded even if the client hangs in a way its own timer cannot catch.
+        self.watchdog = threading.Timer(timeout_s + 15, self.proc.kill)
+        self.watchdog.start()
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            yield json.loads(line)
+
+    def finish(self) -> None:
+        self.watchdog.cancel()
+        self.proc.wait()
+        if self.proc.returncode != 0:
+            assert self.proc.stderr is not None
+            raise RuntimeError(f"client.js failed ({self.proc.returncode}): {self.proc.stderr.read().strip()}")
+
+
+def cpu_delta(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    by_role: dict[str, float] = {}
+    for pid, (role, seconds) in after.items():
+        start = before.get(pid, (role, 0.0))[1]
+        by_role[role] = by_role.get(role, 0.0) + seconds - start
+    by_role["total"] = sum(by_role.values())
+    return by_role
+
+
+def measure(pin: list[str], servers: Servers, mode: str, args: list[str], timeout_s: float,
+            on_ready: Callable[[Client], None] | None = None) -> tuple[dict[str, Any], dict[str, float]]:
+    """The client's result and the server CPU (seconds, by role) over its measured phase."""
+    client = Client(pin, servers, mode, args, timeout_s)
+    before = after = None
+    result: dict[str, Any] = {}
+    try:
+        for event in client.events():
+            kind = event["event"]
+            if kind == "start":
+                before = servers.cpu()
+            elif kind == "end":
+                after = servers.cpu()
+            elif kind == "ready" and on_ready is not None:
+                on_ready(client)
+            elif kind == "result":
+                result = event
+    finally:
+        client.finish()
+    cpu = cpu_delta(before, after) if before is not None and after is not None else {}
+    return result, cpu
+
+
+# ---- workloads: each returns {metric: value} for one run -------------------------------------
+
+def client_pct(result: dict[str, Any]) -> float:
+    return 100.0 * result["client_cpu_s"] / result["seconds"]
+
+
+def per_role(prefix: str, cpu: dict[str, float], n: int, scale: float = 1e6) -> dict[str, float]:
+    return {f"{prefix}_{role}": seconds * scale / n for role, seconds in cpu.items() if role != "other"}
+
+
+def w_latency(ctx: Context, servers: Servers) -> dict[str, float]:
+    p = ctx.params
+    result, _ = measure(ctx.client_pin, servers, "latency",
+                        ["--warmup", str(p["latency_warmup"]), "--count", str(p["latency_count"])], 120)
+    return {"lat_p50": result["p50_us"], "lat_p99": result["p99_us"], "lat_client": client_pct(result)}
+
+
+def w_throughput(ctx: Context, servers: Servers) -> dict[str, float]:
+    p = ctx.params
+    result, cpu = measure(ctx.client_pin, servers, "throughput",
+                          ["--clients", str(p["clients"]), "--warmup-s", str(p["warmup_s"]),
+                           "--duration-s", str(p["duration_s"])], 60 + p["duration_s"])
+    n = result["round_trips"]
+    return {"tput": result["rate"], **per_role("rt_cpu", cpu, n),
+            "tput_server": 100.0 * cpu["total"] / result["seconds"], "tput_client": client_pct(result)}
+
+
+def w_broadcast(ctx: Context, servers: Servers) -> dict[str, float]:
+    p = ctx.params
+    result, cpu = measure(ctx.client_pin, servers, "broadcast",
+                          ["--path", "/api/ws/bcast", "--sender-path", "/api/ws/bcast?role=sender",
+                           "--receivers", str(p["receivers"]), "--messages", str(p["messages"])], 120)
+    n = result["deliveries"]
+    return {"bcast": result["rate"], **per_role("bcast_cpu", cpu, n),
+            "bcast_client": client_pct(result)}
+
+
+def w_handshake(ctx: Context, servers: Servers) -> dict[str, float]:
+    p = ctx.params
+    result, cpu = measure(ctx.client_pin, servers, "handshake", ["--count", str(p["handshakes"])], 120)
+    return {"hs": result["rate"], **per_role("hs_cpu", cpu, result["connections"]),
+            "hs_client": client_pct(result)}
+
+
+def w_memory(ctx: Context, servers: Servers) -> dict[str, float]:
+    p = ctx.params
+    before = servers.rss()
+    held: dict[str, int] = {}
+
+    def on_ready(client: Client) -> None:
+        time.sleep(p["settle_s"])
+        held.update(servers.rss())
+        assert client.proc.stdin is not None
+        client.proc.stdin.close()
+
+    result, _ = measure(ctx.client_pin, servers, "idle", ["--count", str(p["idle"])], 120, on_ready)
+    if result.get("lost"):
+        raise RuntimeError(f"{result['lost']} idle connections were closed by the server")
+    total, base = sum(held.values()), sum(before.values())
+    out = {"mem_total": total / 1024, "mem_per_conn": (total - base) / p["idle"]}
+    for role in ("vite", "sidecar"):
+        if role in held:
+            out[f"mem_{role}"] = held[role] / 1024
+    return out
+
+
+WORKLOAD_FUNCS = {"latency": w_latency, "throughput": w_throughput, "broadcast": w_broadcast,
+                  "handshake": w_handshake, "memory": w_memory}
+
+
+@dataclass
+class Context:
+    params: dict[str, Any]
+    client_pin: list[str]
+    launcher: Launcher
+
+
+# ---- the report ---------------------------------------------------------------------------
+
+# (key, label, format, higher is better)
+ROWS = [
+    ("lat_p50", "Latency p50, µs", "{:.1f}", False),
+    ("lat_p99", "Latency p99, µs", "{:.1f}", False),
+    ("lat_client", "  client CPU, % of its core", "{:.0f}", None),
+    ("tput", "Throughput, round trips/s (50 clients)", "{:,.0f}", True),
+    ("rt_cpu_total", "Server CPU per round trip, µs (all server processes)", "{:.2f}", False),
+    ("rt_cpu_vite", "  of which Vite's node, µs", "{:.2f}", None),
+    ("rt_cpu_sidecar", "  of which the Python sidecar, µs", "{:.2f}", None),
+    ("tput_server", "  server CPU, % of a core", "{:.0f}", None),
+    ("tput_client", "  client CPU, % of its core", "{:.0f}", None),
+    ("bcast", "Broadcast, deliveries/s (500 receivers)", "{:,.0f}", True),
+    ("bcast_cpu_total", "Broadcast, server CPU per delivery, µs", "{:.2f}", False),
+    ("bcast_cpu_vite", "  of which Vite's node, µs", "{:.2f}", None),
+    ("bcast_cpu_sidecar", "  of which the Python sidecar, µs", "{:.2f}", None),
+    ("bcast_client", "  client CPU, % of its core", "{:.0f}", None),
+    ("hs", "Handshakes/s (sequential)", "{:,.0f}", True),
+    ("hs_cpu_total", "Server CPU per connection, µs", "{:.0f}", False),
+    ("hs_cpu_vite", "  of which Vite's node, µs", "{:.0f}", None),
+    ("hs_cpu_sidecar", "  of which the Python sidecar, µs", "{:.0f}", None),
+    ("hs_client", "  client CPU, % of its core", "{:.0f}", None),
+    ("mem_total", "RSS with the idle connections, MB (all server processes)", "{:.1f}", False),
+    ("mem_vite", "  of which Vite's node, MB", "{:.1f}", None),
+    ("mem_sidecar", "  of which the Python sidecar, MB", "{:.1f}", None),
+    ("mem_per_conn", "RSS growth per idle connection, KB", "{:.1f}", False),
+]
+
+
+def summarise(values: list[float]) -> tuple[float, float, float]:
+    return statistics.median(values), min(values), max(values)
+
+
+def cell(fmt: str, values: list[float] | None) -> str:
+    if not values:
+        return "–"
+    med, lo, hi = summarise(values)
+    if len(values) == 1:
+        return fmt.format(med)
+    return f"{fmt.format(med)} ({fmt.format(lo)}–{fmt.format(hi)})"
+
+
+def median_of(raw: dict[str, dict[str, list[float]]], variant: str, key: str) -> float | None:
+    values = raw.get(variant, {}).get(key)
+    return statistics.median(values) if values else None
+
+
+def table(raw: dict[str, dict[str, list[float]]], variants: list[str]) -> str:
+    others = [v for v in variants if v != "direct"] if "direct" in variants else []
+    head = ["Metric", *(VARIANTS[v] for v in variants), *(f"{v}/direct" for v in others)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for key, label, fmt, _ in ROWS:
+        if not any(raw.get(v, {}).get(key) for v in variants):
+            continue
+        cells = [cell(fmt, raw.get(v, {}).get(key)) for v in variants]
+        ratios = []
+        base = median_of(raw, "direct", key)
+        for v in others:
+            value = median_of(raw, v, key)
+            ratios.append(f"{value / base:.2f}" if value is not None and base else "–")
+        lines.append("| " + " | ".join([label, *cells, *ratios]) + " |")
+    return "\n".join(lines)
+
+
+# (description, numerator variant, key, denominator variant, key, minimum ratio)
+TARGETS = [
+    ("hand-over throughput ≥ 0.95× direct", "handover", "tput", "direct", "tput", 0.95),
+    ("hand-over CPU per round trip: direct/hand-over ≥ 0.95", "direct", "rt_cpu_total",
+     "handover", "rt_cpu_total", 0.95),
+    ("hand-over throughput ≥ 2× Vite server.proxy", "handover", "tput", "proxy", "tput", 2.0),
+    ("hand-over broadcast deliveries/s ≥ pure Node", "handover", "bcast", "node", "bcast", 1.0),
+    ("hand-over memory per idle connection ≤ pure Node", "node", "mem_per_conn",
+     "handover", "mem_per_conn", 1.0),
+    ("hand-over handshakes/s ≥ 0.8× direct", "handover", "hs", "direct", "hs", 0.8),
+]
+
+
+def targets(raw: dict[str, dict[str, list[float]]]) -> str:
+    lines = ["| Target | Ratio | Met |", "|---|---|---|"]
+    for text, a, ka, b, kb, minimum in TARGETS:
+        x, y = median_of(raw, a, ka), median_of(raw, b, kb)
+        if x is None or not y:
+            continue
+        ratio = x / y
+        lines.append(f"| {text} | {ratio:.2f} | {'yes' if ratio >= minimum else '**no**'} |")
+    return "\n".join(lines)
+
+
+def command_version(cmd: list[str]) -> str:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError:
+        return "?"
+
+
+def environment(pinned: bool) -> list[str]:
+    import aiohttp
+
+    def pkg_version(path: Path) -> str:
+        try:
+            return json.loads(path.read_text())["version"]
+        except OSError:
+            return "?"
+
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    nm = VITE_APP / "node_modules"
+    return [
+        f"- Machine: {os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}",
+        f"- Node {command_version(['node', '--version'])}, Vite {pkg_version(nm / 'vite/package.json')}, "
+        f"ws {pkg_version(nm / 'ws/package.json')}; CPython {platform.python_version()}, "
+        f"aiohttp {aiohttp.__version__}",
+        "- Pinning: " + ("servers on CPU 0, client on CPU 1 (taskset)" if pinned else "none (taskset or a second CPU missing)"),
+    ]
+
+
+def report(raw: dict[str, dict[str, list[float]]], variants: list[str], params: dict[str, Any],
+           loads: list[tuple[float, float, float]], pinned: bool, quick: bool, elapsed: float) -> str:
+    load_text = ", ".join(f"{a:.2f}/{b:.2f}/{c:.2f}" for a, b, c in loads)
+    runs = params["runs"]
+    out = [
+        f"# wsside benchmark, {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}"
+        + (" (--quick smoke run: not a measurement)" if quick else ""),
+        "",
+        *environment(pinned),
+        f"- Load average (1/5/15 min) before each run and at the end: {load_text}",
+        f"- {runs} run(s) per figure: median (min–max); every variant started fresh for each run "
+        f"of each workload{' (quick: once per variant)' if quick else ''}; took {elapsed:.0f} s",
+        f"- Workloads: latency {params['latency_count']:,} sequential 64-byte echoes after "
+        f"{params['latency_warmup']:,}; throughput {params['clients']} clients for "
+        f"{params['duration_s']:g} s after {params['warmup_s']:g} s; broadcast "
+        f"{params['receivers']} receivers × {params['messages']} messages; "
+        f"{params['handshakes']:,} sequential handshakes; memory with {params['idle']:,} idle connections",
+        "- The pipe variant runs over HTTPS (TLS in Vite and in the client): the shim pipes only "
+        "when it cannot hand over.",
+        "",
+        table(raw, variants),
+        "",
+        "## Targets",
+        "",
+        targets(raw),
+        "",
+    ]
+    return "\n".join(out)
+
+
+# ---- main -------------------------------------------------------------------------------
+
+def ensure_vite_app() -> None:
+    if not (VITE_APP / "node_modules" / "vite").is_dir() or not (VITE_APP / "node_modules" / "ws").is_dir():
+        log("npm install in bench/vite_app")
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=VITE_APP,
+                       check=True, timeout=300)
+
+
+def raise_fd_limit(needed: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard == resource.RLIM_INFINITY else min(hard, max(soft, needed))
+    if want > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    if want < needed:
+        log(f"warning: open-file limit {want} is below the {needed} the memory workload needs")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds, not a measurement)")
+    parser.add_argument("--runs", type=int, help="runs per figure [3; quick: 1]")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
+    parser.add_argument("--out", type=Path, help="markdown file [bench/results/<date>.md; quick: none]")
+    args = parser.parse_args(argv)
+    variants = [v for v in args.variants.split(",") if v]
+    workloads = [w for w in args.workloads.split(",") if w]
+    for name, known in (("variant", VARIANTS), ("workload", WORKLOADS)):
+        for item in variants if name == "variant" else workloads:
+            if item not in known:
+                parser.error(f"unknown {name} {item!r} (known: {', '.join(known)})")
+    params = dict(QUICK if args.quick else FULL)
+    if args.runs:
+        params["runs"] = args.runs
+
+    ensure_vite_app()
+    raise_fd_limit(params["idle"] * 2 + 1000)
+    server_pin, client_pin = pinning()
+    started = time.monotonic()
+    raw: dict[str, dict[str, list[float]]] = {v: {} for v in variants}
+    loads = []
+    with tempfile.TemporaryDirectory(prefix="wsside-bench-") as tmp:
+        launcher = Launcher(Path(tmp), server_pin)
+        if "pipe" in variants:
+            launcher.make_cert()
+        ctx = Context(params, client_pin, launcher)
+        # Quick: one server start per variant for every workload; full: fresh per workload.
+        groups = [workloads] if args.quick else [[w] for w in workloads]
+        for run in range(params["runs"]):
+            loads.append(os.getloadavg())
+            log(f"run {run + 1}/{params['runs']}, load {loads[-1][0]:.2f}")
+            for group in groups:
+                for variant in variants:
+                    servers = launcher.start(variant)
+                    try:
+                        for workload in group:
+                            figures = WORKLOAD_FUNCS[workload](ctx, servers)
+                            log(f"  {variant:8} {workload:10} " + ", ".join(
+                                f"{k}={v:,.1f}" for k, v in figures.items()))
+                            for key, value in figures.items():
+                                raw[variant].setdefault(key, []).append(value)
+                    finally:
+                        servers.stop()
+    loads.append(os.getloadavg())
+    text = report(raw, variants, params, loads, bool(server_pin), args.quick, time.monotonic() - started)
+    print(text)
+    out = args.out or (None if args.quick else BENCH / "results" / f"{datetime.date.today()}.md")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        out.with_suffix(".raw.json").write_text(json.dumps({"params": params, "loads": loads, "raw": raw}, indent=1))
+        log(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
