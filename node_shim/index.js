@@ -96,6 +96,8 @@ export function wsside(userOptions = {}) {
   const options = normaliseOptions(userOptions)
   return {
     name: 'vite-plugin-wsside',
+    // Read by `wsside doctor` through Vite's resolveConfig: the options as normalised here.
+    api: { options },
     configureServer(server) {
       if (!server.httpServer) {
         server.config.logger.warn(

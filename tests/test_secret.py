@@ -30,11 +30,14 @@ async def test_unix_listener_requires_the_secret_and_hides_it(tmp_path: Path) ->
                     assert resp.status == 403
             ws = await unix.ws_connect("http://sidecar/api/ws/h",
                                        headers={"x-wsside-secret": "s3cret-value"})
+            assert ws._response.headers["X-Wsside-Forwarding"] == "pipe"
             seen = await ws.receive_json()
             assert "x-wsside-secret" not in seen and "host" in seen
             await ws.close()
         async with aiohttp.ClientSession() as client:  # TCP is not a listener others share
             ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/h")
+            # with a secret set this is shim mode: a TCP socket can only have been handed over
+            assert ws._response.headers["X-Wsside-Forwarding"] == "handover"
             assert "host" in await ws.receive_json()
             await ws.close()
     finally:

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["Intake", "SECRET_HEADER"]
 
 SECRET_HEADER = "x-wsside-secret"
+# Which way the connection reached the sidecar (`wsside doctor` reports it).
+FORWARDING_HEADER = "X-Wsside-Forwarding"
 
 
 def refuse(status: int, text: str) -> web.Response:
@@ -73,6 +75,7 @@ class Intake:
                                       handler.subprotocols)
         ws = ServerWebSocket(protocol=protocol, deflate=handler.per_message_deflate,
                              max_message_size=handler.max_message_size)
+        ws.headers[FORWARDING_HEADER] = self._forwarding(request)
         try:
             await ws.prepare(request)
         except web.HTTPException as exc:
@@ -93,6 +96,13 @@ class Intake:
         finally:
             self.sessions.discard(session)
         return ws
+
+    def _forwarding(self, request: web.Request) -> str:
+        transport = request.transport
+        if transport is not None and isinstance(transport.get_extra_info("sockname"), str):
+            return "pipe"
+        # In shim mode (a secret is set) every TCP socket was handed over by the shim.
+        return "handover" if self.settings.secret is not None else "direct"
 
     def _secret_ok(self, request: web.Request) -> bool:
         secret = self.settings.secret
