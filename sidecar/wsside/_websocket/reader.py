@@ -12,6 +12,7 @@ path. What is added:
   inside one frame that arrives in several TCP reads: `feed_data` follows frame boundaries in
   the raw stream and checks text that the C parser is still buffering;
 - client frames must be masked (RFC 6455 §5.1, else 1002);
+- control frames must not have RSV1 set (RFC 7692 §6, else 1002);
 - size: a message may be exactly `max_message_size` bytes, one byte more closes 1009 (aiohttp's
   own test is `>=`); compressed messages are inflated fragment by fragment with a cap, using the
   negotiated window (`deflate.Decompressor`);
@@ -171,6 +172,10 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
                 break
             p += size
             opcode = b0 & 0x0F
+            if opcode >= _CLOSE and b0 & 0x40:
+                # The C parser drops RSV1 of control frames when deflate was negotiated.
+                error = WebSocketError(PROTOCOL_ERROR, "Control frames cannot be compressed")
+                break
             if opcode < _CLOSE:
                 if opcode != _CONT:
                     # A text message is followed unless compressed or whole in this read.
