@@ -32,7 +32,7 @@ pytest: venv
 	$(VPY) -m pytest
 
 node-test: venv node-deps
-	@if [ -d tests/shim ]; then cd tests/shim && node --test --test-concurrency=1; fi
+	cd tests/shim && npm test
 
 conformance-fast: venv node-deps
 	bash tests/compliance/run.sh --fast
@@ -52,6 +52,10 @@ conformance: venv node-deps
 
 bench: venv node-deps
 	$(VPY) bench/run.py
+
+# Long reliability runs (10,000-connection churn and the like): not part of CI.
+soak: venv
+	WSSIDE_SOAK=1 $(VPY) -m pytest tests/reliability
 
 clean:
 	rm -rf $(VENV) node_shim/node_modules tests/shim/node_modules examples/*/node_modules
