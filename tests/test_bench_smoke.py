@@ -1,0 +1,50 @@
+"""The benchmark harness keeps working: `bench/run.py --quick` against real processes (a real
+`wsside serve`, real Vite dev servers with the shim, the pipe over HTTPS, Vite's proxy and
+the pure-Node reference) produces its table with every variant measured.
+
+Only that figures were produced is checked, never how fast: timing belongs to `make bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN = ROOT / "bench" / "run.py"
+VARIANTS = ("direct", "handover", "pipe", "proxy", "node")
+LABELS = ("(1) wsside serve", "(2) Vite + wsside, hand-over", "(3) Vite + wsside, pipe (HTTPS)",
+          "(4) Vite server.proxy → wsside", "(5) Vite + ws (pure Node)")
+# One figure per workload that every variant must have measured, and above zero. (CPU
+# figures are left out: /proc counts in 10 ms ticks, which a quick run may not reach.)
+FIGURES = ("lat_p50", "lat_p99", "tput", "bcast", "hs", "mem_total")
+
+
+@pytest.mark.slow
+def test_quick_bench_measures_every_variant(tmp_path: Path) -> None:
+    for tool in ("node", "npm", "openssl"):
+        assert shutil.which(tool), f"the benchmark needs {tool}"
+    out = tmp_path / "quick.md"
+    done = subprocess.run([sys.executable, str(RUN), "--quick", "--out", str(out)],
+                          capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    printed = done.stdout
+    assert printed.strip() == out.read_text().strip()
+    header = next(line for line in printed.splitlines() if line.startswith("| Metric"))
+    for label in LABELS:
+        assert label in header
+    for ratio in ("handover/direct", "pipe/direct", "proxy/direct", "node/direct"):
+        assert ratio in header
+    assert "## Targets" in printed
+
+    raw = json.loads(out.with_suffix(".raw.json").read_text())["raw"]
+    for variant in VARIANTS:
+        for figure in FIGURES:
+            values = raw[variant].get(figure)
+            assert values and all(v > 0 for v in values), f"{variant} {figure}: {values}"
