@@ -43,8 +43,10 @@ test: venv chromium node-deps
 	$(MAKE) --no-print-directory node-test
 	$(MAKE) --no-print-directory conformance-fast
 
+# The chat example on http://127.0.0.1:5173/ (Ctrl-C stops Vite and the sidecar).
 demo: venv node-deps
-	cd examples/chat && npx vite --host 127.0.0.1 --port 5173 --strictPort
+	@echo "wsside demo: open http://127.0.0.1:5173/?username=Ada and, in a second tab, http://127.0.0.1:5173/?username=Bob"
+	cd examples/chat && WSSIDE_PYTHON=$(CURDIR)/$(VPY) npx --no-install vite --host 127.0.0.1 --port 5173 --strictPort
 
 # The full Autobahn suite (517 cases, ~10 minutes): not part of CI.
 conformance: venv node-deps
