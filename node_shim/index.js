@@ -6,7 +6,7 @@ import path from 'node:path'
 import tls from 'node:tls'
 import { resolveInterpreter } from './lib/interpreter.js'
 import { normaliseOptions } from './lib/options.js'
-import { createReporter } from './lib/report.js'
+import { createReporter, OVERLAY_CLIENT } from './lib/report.js'
 import { listensOnLoopbackOnly } from './lib/security.js'
 import { acquireSidecar, releaseSidecar } from './lib/sidecar.js'
 import { createUpgradeListener } from './lib/upgrade.js'
@@ -98,6 +98,12 @@ export function wsside(userOptions = {}) {
     name: 'vite-plugin-wsside',
     // Read by `wsside doctor` through Vite's resolveConfig: the options as normalised here.
     api: { options },
+    apply: 'serve',
+    transformIndexHtml: {
+      // 'pre', so that Vite then serves the inline script as a module with import.meta.hot.
+      order: 'pre',
+      handler: () => [{ tag: 'script', attrs: { type: 'module' }, children: OVERLAY_CLIENT, injectTo: 'head' }],
+    },
     configureServer(server) {
       if (!server.httpServer) {
         server.config.logger.warn(

@@ -3,6 +3,19 @@
 import path from 'node:path'
 
 const TAG = '[wsside]'
+const CLEAR_EVENT = 'wsside:clear-error'
+
+/**
+ * Injected into served HTML: Vite only clears its error overlay on the next HMR update, and a
+ * fixed Python file is no module update, so the page removes the overlay naming that file.
+ */
+export const OVERLAY_CLIENT = `if (import.meta.hot) {
+  import.meta.hot.on('${CLEAR_EVENT}', ({ file }) => {
+    for (const overlay of document.querySelectorAll('vite-error-overlay')) {
+      if (overlay.shadowRoot?.textContent?.includes(file)) overlay.remove()
+    }
+  })
+}`
 
 export function debugEnabled() {
   return /(^|[\s,])(wsside|\*)([\s,]|$)/.test(process.env.DEBUG ?? '')
@@ -24,6 +37,10 @@ export function createReporter({ logger, hot = null, root = process.cwd(), wsBas
     debug: (text) => debugEnabled() && logger.info(`${TAG} ${text}`, opts),
     overlay(err) {
       if (hot) hot.send({ type: 'error', err: { plugin: 'wsside', stack: '', ...err } })
+    },
+    /** Removes the overlay showing `file`'s error (see OVERLAY_CLIENT). */
+    clearOverlay(file) {
+      if (hot) hot.send(CLEAR_EVENT, { file })
     },
     /** One line per endpoint, with the URL a browser would use. */
     handlerLines(handlers) {

@@ -38,6 +38,7 @@ export class SidecarProcess {
     this._waiters = new Set()
     this._restartTimer = null
     this._stopping = null
+    this._failedFiles = new Set() // handler files whose error the overlay may be showing
   }
 
   get reporter() {
@@ -146,14 +147,19 @@ export class SidecarProcess {
         break
       case 'reloaded':
         r.info(`reloaded ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})`)
+        this._fixed(msg.file)
         break
       case 'removed':
         r.info(`removed ${r.rel(msg.file)}`)
+        this._fixed(msg.file)
         break
       case 'config_ok':
         r.info(`${r.rel(msg.file)} changed, nothing to restart`)
         break
       case 'load_error':
+        if (msg.file) this._failedFiles.add(msg.file)
+        reportError(r, msg)
+        break
       case 'config_error':
       case 'runtime_error':
         reportError(r, msg)
@@ -167,6 +173,11 @@ export class SidecarProcess {
       default:
         r.debug(`sidecar: ${msg.type}`)
     }
+  }
+
+  // A file that failed to load now loads (or is gone): take its error off the overlay.
+  _fixed(file) {
+    if (this._failedFiles.delete(file)) this.reporter.clearOverlay(file)
   }
 
   _onExit(child, code, signal) {

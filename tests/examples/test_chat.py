@@ -88,3 +88,34 @@ def test_saved_handler_serves_the_next_message_on_the_same_socket(browser, own_v
 def say(page, text):
     page.get_by_placeholder("Message").fill(text)
     page.get_by_role("button", name="Send").click()
+
+
+def test_a_broken_handler_shows_in_the_overlay_until_it_is_fixed(browser, own_vite):
+    """A load error reaches the browser's overlay with the Python file and line; saving a fixed
+    file takes the overlay away, and the old code served the open socket meanwhile."""
+    page = browser.new_page()
+    try:
+        page.goto(own_vite.url + "?username=Ada")
+        say(page, "first")
+        expect(log_line(page, "#general Ada: first")).to_have_count(1)
+
+        handler = own_vite.folder / "ws" / "chat.py"
+        good = handler.read_text()
+        handler.write_text(good + "\ndef broken(:\n")
+        overlay = page.locator("vite-error-overlay")
+        expect(overlay).to_have_count(1)
+        text = overlay.evaluate("el => el.shadowRoot.textContent")
+        broken_line = len(good.splitlines()) + 2
+        assert "SyntaxError" in text and f"chat.py:{broken_line}" in text
+
+        # the previous version keeps serving (the overlay covers the page: no pointer clicks)
+        page.get_by_placeholder("Message").fill("still served")
+        page.get_by_role("button", name="Send").dispatch_event("click")
+        expect(log_line(page, "#general Ada: still served")).to_have_count(1)
+
+        handler.write_text(good)
+        expect(overlay).to_have_count(0)
+        say(page, "fixed")
+        expect(log_line(page, "#general Ada: fixed")).to_have_count(1)
+    finally:
+        page.close()
