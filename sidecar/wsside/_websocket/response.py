@@ -52,7 +52,12 @@ class ServerWebSocket(web.WebSocketResponse):
         self.agreement: Agreement | None = None
 
     def _handshake(self, request: web.BaseRequest) -> Any:
-        headers, protocol, _, _ = super()._handshake(request)
+        try:
+            headers, protocol, _, _ = super()._handshake(request)
+        except ValueError:
+            # Non-ASCII bytes in Connection, Sec-WebSocket-Key or -Version make aiohttp raise
+            # ValueError/UnicodeError (a 500 and a logged traceback): it is a bad request.
+            raise web.HTTPBadRequest(text="Malformed WebSocket handshake header") from None
         if self._deflate is not None:
             offers = ", ".join(request.headers.getall(hdrs.SEC_WEBSOCKET_EXTENSIONS, ()))
             try:
