@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 
 from .harness import APP, SidecarProcess
+from .rawws import Stream
 
 SOAK = os.environ.get("WSSIDE_SOAK") == "1"
 FIGURES: dict[str, Any] = {}
@@ -63,3 +64,19 @@ def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SidecarProcess
     proc.stop()
 
 
+
+
+@pytest.fixture
+async def raw(sidecar: SidecarProcess) -> AsyncIterator[Callable[..., Awaitable[Stream]]]:
+    """`await raw(path, extra=...)`: a raw connection to the sidecar, dropped after the test
+    whatever happened to it."""
+    opened: list[Stream] = []
+
+    async def open_stream(path: str, **kw: Any) -> Stream:
+        stream = await Stream.open(sidecar.port, path, **kw)
+        opened.append(stream)
+        return stream
+
+    yield open_stream
+    for stream in opened:
+        stream.abort()
