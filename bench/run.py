@@ -399,10 +399,11 @@ def w_memory(ctx: Context, servers: Servers) -> dict[str, float]:
     # Vite's node and the sidecar; Vite's esbuild service is the same in every Vite variant.
     total = held.get("vite", 0) + held.get("sidecar", 0)
     base = before.get("vite", 0) + before.get("sidecar", 0)
-    out = {"mem_total": total / 1024, "mem_per_conn": (total - base) / p["idle"]}
+    out = {"mem_total": total / 1024, "mem_base": base / 1024, "mem_per_conn": (total - base) / p["idle"]}
     for role in ("vite", "sidecar"):
         if role in held:
             out[f"mem_{role}"] = held[role] / 1024
+            out[f"mem_per_conn_{role}"] = (held[role] - before.get(role, 0)) / p["idle"]
     return out
 
 
@@ -443,7 +444,10 @@ ROWS = [
     ("mem_total", "RSS with the idle connections, MB (all server processes)", "{:.1f}", False),
     ("mem_vite", "  of which Vite's node, MB", "{:.1f}", None),
     ("mem_sidecar", "  of which the Python sidecar, MB", "{:.1f}", None),
+    ("mem_base", "  RSS before the clients connected, MB", "{:.1f}", None),
     ("mem_per_conn", "RSS growth per idle connection, KB", "{:.1f}", False),
+    ("mem_per_conn_vite", "  of which Vite's node, KB", "{:.1f}", None),
+    ("mem_per_conn_sidecar", "  of which the Python sidecar, KB", "{:.1f}", None),
 ]
 
 
