@@ -76,17 +76,26 @@ export class SidecarProcess {
     child.on('exit', (code, signal) => this._onExit(child, code, signal))
   }
 
-  /** The `ready` info once the sidecar serves, or null after `ms` or when it cannot start. */
-  whenReady(ms) {
-    if (this.state === 'ready') return Promise.resolve(this.info)
-    if (this.state === 'failed' || this.state === 'stopped') return Promise.resolve(null)
+  /**
+   * The `ready` info once the sidecar serves, or null after `ms` or when it cannot start.
+   * `stale`: a `ready` info that turned out dead (its process is exiting): wait for the next.
+   */
+  whenReady(ms, stale = null) {
+    const usable = () => this.state === 'ready' && this.info !== stale
+    const hopeless = () => this.state === 'failed' || this.state === 'stopped'
+    if (usable()) return Promise.resolve(this.info)
+    if (hopeless()) return Promise.resolve(null)
     return new Promise((resolve) => {
-      const waiter = (info) => {
+      const done = (info) => {
         clearTimeout(timer)
         this._waiters.delete(waiter)
         resolve(info)
       }
-      const timer = setTimeout(() => waiter(null), ms)
+      const waiter = () => {
+        if (usable()) done(this.info)
+        else if (hopeless()) done(null)
+      }
+      const timer = setTimeout(() => done(null), ms)
       this._waiters.add(waiter)
     })
   }
@@ -116,8 +125,7 @@ export class SidecarProcess {
 
   _settle(state) {
     this.state = state
-    const info = state === 'ready' ? this.info : null
-    for (const waiter of [...this._waiters]) waiter(info)
+    for (const waiter of [...this._waiters]) waiter()
   }
 
   _fail(reason) {

@@ -52,46 +52,61 @@ function canHandOver(socket, child) {
     child?.connected === true && typeof socket._handle?.readStop === 'function'
 }
 
+// Resolves true once the sidecar holds the socket, false when the sidecar was gone (the
+// socket is then untouched but for readStop, and the caller may try the next sidecar).
 function handOver(proc, socket, req, head) {
   // libuv must not read bytes that belong to the sidecar; whatever Node already buffered
   // travels with the head.
   socket._handle.readStop()
   const buffered = socket.read() ?? Buffer.alloc(0)
   const bytes = Buffer.concat([serializeHead(req), head, buffered])
+  if (buffered.length) socket.unshift(buffered)
   // Detached from its net.Server first: otherwise Node makes the server ask this child about
   // its sockets on close(), and a child that exited before that leaves close() waiting
   // forever. keepOpen, then destroy: the socket ends like any closed connection of the
   // server; the kernel keeps the connection alive through the descriptor sent to the sidecar.
+  const server = socket.server
   socket.server = null
-  proc.child.send(message('connection', { head: bytes.toString('base64') }), socket, { keepOpen: true }, (err) => {
-    if (err) proc.reporter.warn(`hand-over of ${pathnameOf(req.url)} failed: ${err.message}`)
-    socket.destroy()
+  return new Promise((resolve) => {
+    const failed = (err) => {
+      proc.reporter.debug(`hand-over of ${pathnameOf(req.url)} failed: ${err.message}`)
+      socket.server = server
+      resolve(false)
+    }
+    try {
+      proc.child.send(message('connection', { head: bytes.toString('base64') }), socket, { keepOpen: true }, (err) => {
+        if (err) return failed(err)
+        socket.destroy()
+        resolve(true)
+      })
+    } catch (err) {
+      failed(err)
+    }
   })
 }
 
+// Resolves true once connected to the sidecar's Unix socket, false when it could not be
+// reached (nothing was written to the client yet).
 function pipe(proc, info, socket, req, head) {
   const upstream = net.connect(info.socket)
-  const drop = () => {
-    socket.destroy()
-    upstream.destroy()
-  }
-  upstream.on('error', (err) => {
-    if (!socket.destroyed && upstream.bytesRead === 0) {
-      proc.reporter.warn(`cannot reach the sidecar for ${pathnameOf(req.url)}: ${err.code ?? err.message}`)
-      respond(socket, 503, 'WebSocket back end unavailable')
+  return new Promise((resolve) => {
+    upstream.once('error', (err) => {
+      proc.reporter.debug(`cannot reach the sidecar for ${pathnameOf(req.url)}: ${err.code ?? err.message}`)
       upstream.destroy()
-    } else {
-      drop()
-    }
-  })
-  socket.on('close', () => upstream.destroy())
-  upstream.on('close', () => socket.destroy())
-  upstream.on('connect', () => {
-    socket.setNoDelay(true)
-    upstream.write(serializeHead(req, [[SECRET_HEADER, proc.secret]]))
-    if (head.length) upstream.write(head)
-    socket.pipe(upstream)
-    upstream.pipe(socket)
+      resolve(false)
+    })
+    upstream.on('connect', () => {
+      upstream.removeAllListeners('error')
+      upstream.on('error', () => socket.destroy())
+      socket.on('close', () => upstream.destroy())
+      upstream.on('close', () => socket.destroy())
+      socket.setNoDelay(true)
+      upstream.write(serializeHead(req, [[SECRET_HEADER, proc.secret]]))
+      if (head.length) upstream.write(head)
+      socket.pipe(upstream)
+      upstream.pipe(socket)
+      resolve(true)
+    })
   })
 }
 
@@ -112,18 +127,28 @@ export function createUpgradeListener(ctx) {
       proc.reporter.warn(`refused ${pathname}: ${reason}`)
       return respond(socket, 403, 'Forbidden')
     }
-    const info = await proc.whenReady(READY_WAIT_MS)
-    if (socket.destroyed) return
-    if (info === null) {
-      proc.reporter.warn(`refused ${pathname}: the Python sidecar is not ready (${proc.state})`)
-      return respond(socket, 503, 'WebSocket back end unavailable')
-    }
-    if (canHandOver(socket, proc.child)) {
-      proc.reporter.debug(`${pathname}: hand-over (socket passed to pid ${info.pid})`)
-      handOver(proc, socket, req, head)
-    } else {
-      proc.reporter.debug(`${pathname}: pipe (${socket instanceof tls.TLSSocket ? 'TLS dev server' : 'hand-over unavailable'})`)
-      pipe(proc, info, socket, req, head)
+    // A sidecar that dies between "ready" and forwarding is waited out like a starting one.
+    const deadline = Date.now() + READY_WAIT_MS
+    let stale = null
+    for (;;) {
+      const info = await proc.whenReady(Math.max(0, deadline - Date.now()), stale)
+      if (socket.destroyed) return
+      if (info === null) {
+        proc.reporter.warn(`refused ${pathname}: the Python sidecar is not ready (${proc.state})`)
+        return respond(socket, 503, 'WebSocket back end unavailable')
+      }
+      let forwarded
+      if (canHandOver(socket, proc.child)) {
+        proc.reporter.debug(`${pathname}: hand-over (socket passed to pid ${info.pid})`)
+        forwarded = await handOver(proc, socket, req, head)
+      } else if (proc.child?.connected) {
+        proc.reporter.debug(`${pathname}: pipe (${socket instanceof tls.TLSSocket ? 'TLS dev server' : 'hand-over unavailable'})`)
+        forwarded = await pipe(proc, info, socket, req, head)
+      } else {
+        forwarded = false // the sidecar lost its IPC channel: it is exiting
+      }
+      if (forwarded || socket.destroyed) return
+      stale = info
     }
   }
 }

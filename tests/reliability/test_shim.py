@@ -149,24 +149,12 @@ async def test_kill_9_of_the_sidecar_mid_traffic(vite: ViteChild, figures) -> No
     await asyncio.wait_for(asyncio.gather(*(c.lost for c in conns)), 2)
     all_closed = time.perf_counter() - t0
 
-    # a new connection made right away waits for the restarted sidecar (or, at worst, gets a
-    # 503 and tries again), and is served within 2 s of the kill
-    failures: list[str] = []
-    while True:
-        try:
-            await echo_once(vite.port)
-            break
-        except (ConnectionError, AssertionError, asyncio.TimeoutError, EOFError) as exc:
-            # An upgrade handed to the sidecar in the instant it died is lost with it: the
-            # client sees the connection end without a response, as a browser sees 1006.
-            failures.append(f"{time.perf_counter() - t0:.3f}s {type(exc).__name__} "
-                            f"{str(exc).splitlines()[0][:40] if str(exc) else ''}")
-            if time.perf_counter() - t0 > 2:
-                raise
+    # a new connection made right away waits for the restarted sidecar (never a 503, never a
+    # dropped socket, even when the upgrade races the dying sidecar) and is served within 2 s
+    await asyncio.wait_for(echo_once(vite.port), 2)
     served = time.perf_counter() - t0
     figures["kill_9_sidecar"] = {"clients": clients, "all_clients_closed_s": round(all_closed, 3),
-                                 "new_connection_served_s": round(served, 3),
-                                 "failed_attempts": failures}
+                                 "new_connection_served_s": round(served, 3)}
     assert served < 2, figures["kill_9_sidecar"]
     sidecars = vite.sidecars()
     assert len(sidecars) == 1 and sidecars[0].pid != old
