@@ -304,3 +304,39 @@ async def test_sync_and_async_callbacks_mix(serve) -> None:
     ws = await s.connect("/api/ws/m")
     await ws.send_str("  padded  ")
     assert await ws.receive_str() == "padded"
+
+
+async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_runs(
+        serve, probe, monkeypatch) -> None:
+    from wsside import session
+
+    monkeypatch.setattr(session, "CALLBACK_GRACE", 0.2)
+    s = await serve("""
+        import asyncio, probe
+        from wsside import Handler
+        h = Handler("/ws/hang")
+
+        @h.on_message
+        async def forever(conn, data):
+            probe.record("hung")
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                probe.record("cancelled")
+                raise
+
+        @h.on_close
+        def close(conn, code, reason, by_client):
+            probe.record("close", code, by_client)
+    """)
+    ws = await s.connect("/api/ws/hang")
+    await ws.send_str("x")
+    await ws.send_str("queued behind it")
+    await probe.wait("hung")
+    await ws.close()
+    assert await probe.wait("close") == [("close", 1000, True)]
+    assert probe.all("cancelled") == [("cancelled",)] and len(probe.all("hung")) == 1
+    warning = next(e for e in s.events if e["type"] == "log")
+    assert "still running 0.2 s after the connection closed" in warning["message"]
+    assert "h0.py:10" in warning["message"]
+    assert not s.sidecar.registry.hubs["/ws/hang"].connections

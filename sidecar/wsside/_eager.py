@@ -7,9 +7,10 @@ to a task, which then continues it from where it stopped.
 
 from __future__ import annotations
 
+from types import FrameType
 from typing import Any, Coroutine, Generator
 
-__all__ = ["run_eager"]
+__all__ = ["run_eager", "awaiting_frames"]
 
 
 def run_eager(coro: Coroutine[Any, Any, Any]) -> _Resume | None:
@@ -47,3 +48,19 @@ class _Resume:
                     value = coro.send(sent)
                 except StopIteration as stop:
                     return stop.value
+
+
+def awaiting_frames(obj: Any) -> list[FrameType]:
+    """The frames of a suspended coroutine and of everything it awaits, outermost first
+    (including coroutines continued through `_Resume`)."""
+    frames: list[FrameType] = []
+    while obj is not None:
+        frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None)
+        if frame is None:
+            break
+        frames.append(frame)
+        if frame.f_code is _Resume.__await__.__code__:
+            obj = frame.f_locals.get("coro")
+        else:
+            obj = getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None)
+    return frames

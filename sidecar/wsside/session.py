@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from aiohttp import WSMsgType
 
-from ._eager import run_eager
+from ._eager import awaiting_frames, run_eager
 from .closecodes import CloseCode
 from .codec import decode_text
 from .events import emit, error_event, logger
@@ -32,6 +32,8 @@ HEARTBEAT_PAYLOAD = b"heartbeat"
 # Past this many queued messages the reader waits for the handler to catch up, so a flooding
 # client cannot grow the queue without bound.
 INBOX_HIGH_WATER = 1024
+# How long callbacks may go on after their connection closed before they are cancelled.
+CALLBACK_GRACE = 5.0
 
 _OP_PONG = 0xA
 _OP_PING = 0x9
@@ -41,7 +43,7 @@ class Session:
     __slots__ = (
         "ws", "conn", "_loop", "_inbox", "_worker", "_missed", "_beat", "_idle",
         "_last_activity", "_close_task", "_close_sent", "_close_code", "_close_reason",
-        "_by_client", "_done", "_socket_closed", "_backlog",
+        "_by_client", "_done", "_socket_closed", "_backlog", "_on_close_ran",
     )
 
     def __init__(self, ws: ServerWebSocket, loop: asyncio.AbstractEventLoop) -> None:
@@ -62,6 +64,7 @@ class Session:
         self._done: asyncio.Future[None] = loop.create_future()  # after on_close ran
         self._socket_closed: asyncio.Future[None] = loop.create_future()
         self._backlog: asyncio.Future[None] | None = None
+        self._on_close_ran = False
 
     @property
     def finished(self) -> asyncio.Future[None]:
@@ -130,10 +133,30 @@ class Session:
                 self._socket_closed.set_result(None)
             self._submit(("close",))
             if self._worker is not None:
-                await asyncio.shield(self._worker)
+                await self._finish_worker()
             self.conn._hub.remove(self.conn)
             if not self._done.done():
                 self._done.set_result(None)
+
+    async def _finish_worker(self) -> None:
+        """Let queued callbacks end; one still running long after the socket closed can no
+        longer reach its client, so it is cancelled and `on_close` runs all the same."""
+        worker = self._worker
+        assert worker is not None
+        done, _ = await asyncio.wait([worker], timeout=CALLBACK_GRACE)
+        if done:
+            return
+        frames = awaiting_frames(worker.get_coro())
+        mine = [f for f in frames if f.f_code.co_filename == self.handler.file] or frames
+        where = f" at {mine[-1].f_code.co_filename}:{mine[-1].f_lineno}" if mine else ""
+        emit({"type": "log", "level": "warning",
+              "message": f"a callback of {self.conn.path} was still running {CALLBACK_GRACE:g} s "
+                         f"after the connection closed{where}; it was cancelled"})
+        worker.cancel()
+        await asyncio.wait([worker])
+        self._inbox.clear()
+        if not self._on_close_ran:
+            await self._run_job(("close",))
 
     def close(self, code: int, reason: bytes) -> Awaitable[None]:
         """Start the closing handshake once; the result resolves when the socket is closed
@@ -230,6 +253,7 @@ class Session:
                 if not conn._io.closing:
                     self.close(1011, b"Internal error")
         elif kind == "close":
+            self._on_close_ran = True
             fn = callbacks["on_close"]
             if fn is not None:
                 await self._call("on_close", fn, conn, self._close_code, self._close_reason,
