@@ -175,6 +175,9 @@ export class SidecarProcess {
       case 'log':
         r[msg.level === 'error' ? 'error' : msg.level === 'warning' ? 'warn' : 'info'](msg.message)
         break
+      case 'stall':
+        r.warn(`${msg.message}: use await, or run blocking work in a thread`)
+        break
       case 'protocol_error':
         this._fail(`wsside: ${msg.message}`)
         break

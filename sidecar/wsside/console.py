@@ -27,7 +27,7 @@ class ConsoleReporter:
                         f"{event.get('message')}")
         elif kind == "removed":
             self._print(f"wsside: removed {event['file']}")
-        elif kind == "log":
+        elif kind in ("log", "stall"):
             self._print(f"wsside: {event.get('message')}")
 
     def _print(self, text: str) -> None:
