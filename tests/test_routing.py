@@ -1,6 +1,7 @@
 """Routing: prefix, first match wins, 404s with real headers, duplicates, hostile heads."""
 
 import asyncio
+import logging
 
 import aiohttp
 import pytest
@@ -129,3 +130,16 @@ async def test_refusals_close_the_connection(serve, path) -> None:
     reply = await asyncio.wait_for(reader.read(), 5)  # returns only at EOF
     writer.close()
     assert reply.split(b"\r\n")[0] in (b"HTTP/1.1 404 Not Found", b"HTTP/1.1 401 Unauthorized")
+
+
+async def test_malformed_requests_are_not_logged_as_errors(serve, caplog) -> None:
+    caplog.set_level(logging.DEBUG, logger="wsside")
+    s = await serve('from wsside import Handler\nHandler("/ws/ok")\n')
+    for garbage in (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nBad Header\r\n\r\n"):
+        reader, writer = await asyncio.open_connection("127.0.0.1", s.port)
+        writer.write(garbage)
+        reply = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        assert b" 400 Bad Request\r\n" in reply.split(b"\r\n\r\n")[0] + b"\r\n"
+    assert not [r for r in caplog.records if r.levelno >= 40], caplog.text
+    assert caplog.text.count("refused a malformed request") == 2

@@ -11,9 +11,10 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from . import _malloc
-from .events import emit
+from .events import emit, logger
 from .handshake import Intake
 from .registry import Registry
 from .reload import Reloader
@@ -23,6 +24,22 @@ from .stall import StallWatchdog
 __all__ = ["Sidecar"]
 
 SHUTDOWN_GRACE = 5.0
+
+
+class _MalformedRequestsAtDebug(logging.Filter):
+    """aiohttp logs each malformed HTTP request with a traceback at error level; any local
+    program can send those to a dev server, so they are debug lines, not alarms."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            logger.debug("wsside: refused a malformed request: %s", exc)
+            return False
+        return True
+
+
+_quiet = _MalformedRequestsAtDebug()
+logging.getLogger("aiohttp.server").addFilter(_quiet)
 
 
 class Sidecar:
