@@ -143,3 +143,28 @@ async def test_malformed_requests_are_not_logged_as_errors(serve, caplog) -> Non
         assert b" 400 Bad Request\r\n" in reply.split(b"\r\n\r\n")[0] + b"\r\n"
     assert not [r for r in caplog.records if r.levelno >= 40], caplog.text
     assert "refused a malformed request: 400, message:\n  Invalid header token" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "origin, status",
+    [("http://localhost:5173", b"101"), ("http://127.0.0.1:3000", b"101"),
+     ("http://[::1]:5173", b"101"), ("http://app.localhost", b"101"),
+     ("https://evil.example", b"403"), ("null", b"403"), ("http://10.0.0.5:5173", b"403"),
+     ("http://devbox:5173", b"101")],
+)
+async def test_standalone_serve_accepts_loopback_and_allowed_origins_only(tmp_path, origin, status) -> None:
+    from wsside.server import Sidecar
+    from wsside.settings import Settings
+
+    (tmp_path / "h.py").write_text('from wsside import Handler\nHandler("/ws/ok")\n')
+    sidecar = Sidecar(Settings(handlers_dir=tmp_path, reload=False,
+                               allowed_origins=("http://devbox:5173",)))
+    await sidecar.start()
+    site = await sidecar.serve_tcp("127.0.0.1", 0)
+    try:
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        head = await raw_upgrade(port, "/api/ws/ok", f"Origin: {origin}\r\n")
+        assert head.split(b"\r\n")[0].split(b" ")[1] == status
+        assert (await raw_upgrade(port, "/api/ws/ok")).startswith(b"HTTP/1.1 101")  # no Origin
+    finally:
+        await sidecar.close()

@@ -34,6 +34,9 @@ def serve(
     reload: Optional[bool] = typer.Option(
         None, "--reload/--no-reload", help="Reload handler files on save [default: on]."),
     log_level: Optional[str] = typer.Option(None, help="debug, info, warning or error."),
+    allow_origin: Optional[List[str]] = typer.Option(
+        None, help="A browser origin allowed besides loopback ones, e.g. http://devbox:5173 "
+                   "(repeat for several)."),
     ipc: bool = typer.Option(False, "--ipc", hidden=True,
                              help="Run under the Vite shim (control channel on NODE_CHANNEL_FD)."),
 ) -> None:
@@ -42,7 +45,8 @@ def serve(
     Options given here win over the config file, which wins over the defaults.
     """
     explicit = dict(handlers_dir=handlers, prefixes=tuple(prefix) if prefix else None,
-                    host=host, port=port, reload=reload, log_level=log_level)
+                    host=host, port=port, reload=reload, log_level=log_level,
+                    allowed_origins=tuple(allow_origin) if allow_origin else None)
     search = (Path.cwd(), *((handlers.resolve().parent,) if handlers else ()))
 
     def rebuild() -> Settings:

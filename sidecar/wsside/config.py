@@ -128,6 +128,8 @@ _TOP: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]] = 
     "port": ("port", lambda v: _is_int(v) and 0 <= v <= 65535, "an integer from 0 to 65535", int),
     "log_level": ("log_level", lambda v: v in LOG_LEVELS, "one of " + ", ".join(LOG_LEVELS), str),
     "reload": ("reload", lambda v: isinstance(v, bool), "true or false", bool),
+    "allowed_origins": ("allowed_origins", lambda v: isinstance(v, list) and all(map(_is_str, v)),
+                        "a list of origins such as \"http://devbox:5173\"", tuple),
 }
 
 # [defaults]: handler option -> (accepts, expected); `check_option` then checks the value.

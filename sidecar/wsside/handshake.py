@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import inspect
+import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
 from ._websocket.response import ServerWebSocket, choose_subprotocol
 from .connection import Connection
@@ -49,6 +51,12 @@ class Intake:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if not self._secret_ok(request):
+            return refuse(403, "Forbidden")
+        origin = request.headers.get(hdrs.ORIGIN)
+        if origin is not None and not self._origin_ok(origin):
+            emit({"type": "log", "level": "warning",
+                  "message": f"refused {request.path}: Origin {origin!r} is not a loopback "
+                             "origin nor in allowed_origins"})
             return refuse(403, "Forbidden")
         raw_path = request.rel_url.raw_path
         rel = strip_prefix(raw_path, self.settings.prefixes)
@@ -103,6 +111,22 @@ class Intake:
             return "pipe"
         # In shim mode (a secret is set) every TCP socket was handed over by the shim.
         return "handover" if self.settings.secret is not None else "direct"
+
+    def _origin_ok(self, origin: str) -> bool:
+        """Standalone, a page from any web site could open sockets to this server: only
+        loopback origins and the configured ones may (the shim checks Origin itself)."""
+        if self.settings.secret is not None or origin in self.settings.allowed_origins:
+            return True
+        host = URL(origin).host if origin != "null" else None
+        if host is None:
+            return False
+        host = host.strip("[]").lower()
+        if host == "localhost" or host.endswith(".localhost"):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
 
     def _secret_ok(self, request: web.Request) -> bool:
         secret = self.settings.secret

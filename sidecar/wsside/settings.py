@@ -21,6 +21,9 @@ class Settings:
     # Set in shim mode: required on any listener another local process could reach.
     secret: str | None = None
     log_level: str = "info"
+    # Standalone `serve`: browser origins accepted besides loopback ones (under the shim,
+    # the shim checks Origin against the dev server instead).
+    allowed_origins: tuple[str, ...] = ()
     # The config file the values came from (watched when `reload` is on), and its [defaults]:
     # handler options applied to every handler that leaves them unset.
     config_file: Path | None = None
