@@ -64,9 +64,13 @@ fi
 
 # --- helpers -------------------------------------------------------------------------------
 PIDS=()
-cleanup() {
+cleanup() {  # TERM what we started, give it 10 s (Vite stops its sidecar), then KILL
+  local pid i
+  for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]:-}"; do
-    [[ -n "$pid" ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    [[ -n "$pid" ]] || continue
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
   done
   return 0
 }
