@@ -40,8 +40,6 @@ class ServerWebSocket(web.WebSocketResponse):
         super().__init__(
             protocols=(protocol,) if protocol else (),
             compress=False,  # negotiated by wsside (`_handshake`), not by aiohttp
-            # aiohttp refuses a frame whose length is >= its limit; wsside's limit is inclusive.
-            max_msg_size=max_message_size + 1,
             autoping=False,
             autoclose=True,
             timeout=CLOSE_TIMEOUT,
