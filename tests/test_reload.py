@@ -246,7 +246,7 @@ async def test_backup_rename_save_keeps_the_connection(live: Live) -> None:
 async def test_helper_change_reloads_every_handler_file(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.syspath_prepend(str(live.folder))
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the sidecar adds the handlers folder
     monkeypatch.delitem(sys.modules, "_shared", raising=False)
     live.write("_shared.py", "VERSION = 1\n")
     for name in ("a", "b"):

@@ -8,6 +8,7 @@ rooms and metadata stay); patterns that disappear close their connections with 1
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -71,6 +72,10 @@ class Registry:
     # ---- loading ------------------------------------------------------------------------
 
     def load_all(self) -> None:
+        # Handler files import their helpers (`import _shared`) from their own folder.
+        folder = str(self.root.resolve())
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
         for path in handler_files(self.root):
             self.load_file(path, initial=True)
 
