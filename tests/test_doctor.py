@@ -280,6 +280,7 @@ def test_healthy_project_passes_live_through_vite(tmp_path: Path, vite_modules: 
         assert code == 0 and not bad, bad
         live = one(report, "live /api/echo")
         assert live["message"].startswith("101 in ") and "ping" in live["message"]
+        assert live["message"].endswith(", via pipe" if https else ", via handover")
         assert one(report, "live /api/rooms/{id}")["message"].startswith("not probed")
         server = one(report, "dev server")["message"]
         assert server.startswith("https://" if https else "http://")
