@@ -150,6 +150,7 @@ async def test_malformed_requests_are_not_logged_as_errors(serve, caplog) -> Non
     [("http://localhost:5173", b"101"), ("http://127.0.0.1:3000", b"101"),
      ("http://[::1]:5173", b"101"), ("http://app.localhost", b"101"),
      ("https://evil.example", b"403"), ("null", b"403"), ("http://10.0.0.5:5173", b"403"),
+     ("http://[::1", b"403"), ("http://localhost.evil.example", b"403"),
      ("http://devbox:5173", b"101")],
 )
 async def test_standalone_serve_accepts_loopback_and_allowed_origins_only(tmp_path, origin, status) -> None:

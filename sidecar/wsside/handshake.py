@@ -117,8 +117,11 @@ class Intake:
         loopback origins and the configured ones may (the shim checks Origin itself)."""
         if self.settings.secret is not None or origin in self.settings.allowed_origins:
             return True
-        host = URL(origin).host if origin != "null" else None
-        if host is None:
+        try:
+            host = URL(origin).host
+        except ValueError:  # not a URL at all, e.g. "http://[::1"
+            return False
+        if host is None:  # includes the opaque origin "null"
             return False
         host = host.strip("[]").lower()
         if host == "localhost" or host.endswith(".localhost"):
