@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv chromium node-deps pytest node-test conformance conformance-fast bench soak clean
+.PHONY: demo test venv chromium node-deps pytest node-test test-py310 conformance conformance-fast bench soak clean
 
 $(VPY): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -34,6 +34,16 @@ pytest: venv
 node-test: venv node-deps
 	cd tests/shim && npm test
 
+# The oldest Python the package supports, on the core suite (skipped where pyenv has none).
+PY310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python))
+test-py310:
+	@if [ -z "$(PY310)" ]; then echo "SKIPPED: no Python 3.10 under pyenv"; exit 0; fi; \
+	$(PY310) -m venv .venv310 && .venv310/bin/python -m pip install -q -e '.[test]' && \
+	.venv310/bin/python -m pytest -q -p no:cacheprovider tests/test_pattern.py \
+		tests/test_connection.py tests/test_callbacks.py tests/test_options.py \
+		tests/test_responses.py tests/test_rooms.py tests/test_routing.py tests/test_config.py \
+		tests/test_reload.py tests/test_deflate.py tests/test_reader.py tests/test_cli_serve.py
+
 conformance-fast: venv node-deps
 	bash tests/compliance/run.sh --fast
 
@@ -41,6 +51,7 @@ conformance-fast: venv node-deps
 test: venv chromium node-deps
 	$(VPY) -m pytest
 	$(MAKE) --no-print-directory node-test
+	$(MAKE) --no-print-directory test-py310
 	$(MAKE) --no-print-directory conformance-fast
 
 # The chat example on http://127.0.0.1:5173/ (Ctrl-C stops Vite and the sidecar).
@@ -60,4 +71,4 @@ soak: venv
 	WSSIDE_SOAK=1 $(VPY) -m pytest tests/reliability
 
 clean:
-	rm -rf $(VENV) node_shim/node_modules tests/shim/node_modules examples/*/node_modules
+	rm -rf $(VENV) .venv310 node_shim/node_modules tests/shim/node_modules examples/*/node_modules
