@@ -358,3 +358,18 @@ async def test_unchanged_or_invalid_config_does_not_restart(live: Live, tmp_path
     pyproject.write_text("[tool.wsside]\nport = 2\n")
     changed.set()
     assert (await asyncio.wait_for(waiter, 5)).port == 2
+
+
+async def test_a_handlers_folder_created_after_start_is_served(live: Live) -> None:
+    live.folder.rmdir()  # the user starts Vite before writing any handler
+    await live.start()
+    mark = len(live.events)
+    live.folder.mkdir()
+    live.write("chat.py", versioned(1))
+    await live.reloaded("chat.py", mark)
+    ws = await live.connect("/api/ws/chat")
+    assert (await ask(ws))["version"] == 1
+    mark = len(live.events)
+    live.write("more.py", versioned(1, "/ws/more"))  # the folder itself is watched now
+    await live.reloaded("more.py", mark)
+    assert (await ask(await live.connect("/api/ws/more")))["version"] == 1

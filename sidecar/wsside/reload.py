@@ -65,6 +65,8 @@ class Reloader:
         self._config = False
         self._first: float | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._watcher: _Watcher | None = None
+        self._root_watched = False
 
     def start(self) -> None:
         """Start watching (call on the loop, before the first load so no save is missed)."""
@@ -72,9 +74,13 @@ class Reloader:
         for path in handler_files(self.root):
             self._digests[path.resolve()] = _digest(path)
         observer = Observer()
-        watcher = _Watcher(self)
+        watcher = self._watcher = _Watcher(self)
         if self.root.is_dir():
             observer.schedule(watcher, str(self.root), recursive=True)
+            self._root_watched = True
+        elif self.root.parent.is_dir():
+            # No handlers folder yet: watch for it to appear (then `_flush` watches inside).
+            observer.schedule(watcher, str(self.root.parent), recursive=False)
         if self.config_file is not None and not self.config_file.parent.is_relative_to(self.root):
             observer.schedule(watcher, str(self.config_file.parent), recursive=False)
         observer.daemon = True
@@ -145,6 +151,10 @@ class Reloader:
 
     def _flush(self) -> None:
         self._timer = self._first = None
+        if not self._root_watched and self.root.is_dir() and self._observer is not None:
+            # The handlers folder was just created: watch it before reading what it holds.
+            self._observer.schedule(self._watcher, str(self.root), recursive=True)
+            self._root_watched = True
         files, self._files = self._files, {}
         everything, self._everything = self._everything, None
         helpers, self._helpers = self._helpers, False
