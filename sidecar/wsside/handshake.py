@@ -88,9 +88,9 @@ class Intake:
             await ws.prepare(request)
         except web.HTTPException as exc:
             return refuse(exc.status, exc.text or exc.reason)
-        loop = asyncio.get_running_loop()
-        session = Session(ws, loop)
-        assert ws.io is not None
+        assert ws.io is not None and ws.sink is not None
+        stream = ws.detach(request)
+        session = Session(ws.sink, stream, asyncio.get_running_loop())
         conn = Connection(hub, ws.io, session, path=raw_path, params=params,
                           query=request.query, headers=headers, subprotocol=protocol)
         session.conn = conn
@@ -99,10 +99,8 @@ class Intake:
             conn.metadata.update(verdict)
         hub.add(conn)
         self.sessions.add(session)
-        try:
-            await session.run(req)
-        finally:
-            self.sessions.discard(session)
+        session.finished.add_done_callback(lambda _: self.sessions.discard(session))
+        session.start(req)
         return ws
 
     def _forwarding(self, request: web.Request) -> str:

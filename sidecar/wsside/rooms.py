@@ -6,6 +6,7 @@ reloads: the registry hands it from the old declaration to the new one.
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .codec import encode
@@ -18,7 +19,7 @@ __all__ = ["Hub"]
 
 
 class Hub:
-    __slots__ = ("handler", "connections", "rooms", "tasks")
+    __slots__ = ("_handler", "_inline", "connections", "rooms", "tasks")
 
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
@@ -26,6 +27,21 @@ class Hub:
         # room name -> members in join order; dict keys serve as an ordered set
         self.rooms: dict[str, dict[Connection, None]] = {}
         self.tasks: list[Any] = []
+
+    @property
+    def handler(self) -> Handler:
+        """The current declaration (replaced in place on hot reload)."""
+        return self._handler
+
+    @handler.setter
+    def handler(self, handler: Handler) -> None:
+        self._handler = handler
+        self._inline = _inline_jobs(handler)
+
+    def runs_inline(self, job: str) -> bool:
+        """Whether that kind of job may run inside `data_received`: only plain functions do;
+        coroutine callbacks run in a task, where `asyncio.timeout()` and the like work."""
+        return job in self._inline
 
     def add(self, conn: Connection) -> None:
         self.connections[conn.id] = conn
@@ -75,3 +91,19 @@ class Hub:
                 conn._io.write(opcode, payload)
             sent += 1
         return sent
+
+
+def _inline_jobs(handler: Handler) -> frozenset[str]:
+    is_async = inspect.iscoroutinefunction
+    callbacks = handler.callbacks
+    if is_async(callbacks["on_error"]):
+        return frozenset()  # the error path of any job would await it
+    jobs = {kind for kind, name in (("connect", "on_connect"), ("close", "on_close"),
+                                    ("on_ping", "on_ping"), ("on_pong", "on_pong"))
+            if not is_async(callbacks[name])}
+    message_parts = [callbacks["on_message"], handler.transform_raw_data]
+    for rule in handler.responses:
+        message_parts += [rule.match, rule.response]
+    if not handler.delay and not any(is_async(part) for part in message_parts):
+        jobs.add("message")
+    return frozenset(jobs)

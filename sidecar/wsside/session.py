@@ -1,8 +1,10 @@
-"""One connection's life: read frames, run callbacks in order, keep its timers, close once.
+"""One connection's life: frames in, callbacks run in order, timers kept, closed once.
 
-Frames are read continuously; data messages and callbacks form one ordered queue that runs
-inline until a callback really waits, and only then in a task. So a slow handler never keeps
-pongs, pings or the close handshake from being handled.
+Frames arrive from the parser inside `data_received` (see `_websocket/stream.py`), so pongs,
+pings and the closing handshake are handled the moment they arrive. Data messages and
+callbacks form one ordered queue: plain-function callbacks run at once, coroutine callbacks
+in a task (so `asyncio.timeout` and friends work), and a slow handler only delays its own
+connection's next callbacks.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from .codec import decode_text
 from .events import emit, error_event, logger
 
 if TYPE_CHECKING:
-    from ._websocket.response import ServerWebSocket
+    from ._websocket.stream import MessageSink, WsStream
     from .connection import Connection
     from .handler import Handler
     from .request import Request
@@ -29,11 +31,13 @@ __all__ = ["Session"]
 
 MISSED_PONGS_LIMIT = 3
 HEARTBEAT_PAYLOAD = b"heartbeat"
-# Past this many queued messages the reader waits for the handler to catch up, so a flooding
-# client cannot grow the queue without bound.
+# Past this many queued messages the socket is not read until the handler catches up, so a
+# flooding client cannot grow the queue without bound (TCP pushes back on it).
 INBOX_HIGH_WATER = 1024
 # How long callbacks may go on after their connection closed before they are cancelled.
 CALLBACK_GRACE = 5.0
+# How long the closing handshake (and flushing what is queued before it) may take.
+CLOSE_TIMEOUT = 5.0
 
 _OP_PONG = 0xA
 _OP_PING = 0x9
@@ -41,14 +45,16 @@ _OP_PING = 0x9
 
 class Session:
     __slots__ = (
-        "ws", "conn", "_loop", "_inbox", "_worker", "_missed", "_beat", "_idle",
-        "_last_activity", "_close_task", "_close_sent", "_close_code", "_close_reason",
-        "_by_client", "_done", "_socket_closed", "_backlog", "_on_close_ran",
+        "conn", "_sink", "_stream", "_loop", "_inbox", "_worker", "_missed", "_beat", "_idle",
+        "_last_activity", "_close_timer", "_close_sent", "_close_received", "_close_code",
+        "_close_reason", "_by_client", "_done", "_socket_closed", "_reading_paused",
+        "_on_close_ran",
     )
 
-    def __init__(self, ws: ServerWebSocket, loop: asyncio.AbstractEventLoop) -> None:
-        self.ws = ws
+    def __init__(self, sink: MessageSink, stream: WsStream, loop: asyncio.AbstractEventLoop) -> None:
         self.conn: Connection = None  # type: ignore[assignment]  # set right after creation
+        self._sink = sink
+        self._stream = stream
         self._loop = loop
         self._inbox: deque[tuple[Any, ...]] = deque()
         self._worker: asyncio.Task[None] | None = None
@@ -56,14 +62,15 @@ class Session:
         self._beat: asyncio.TimerHandle | None = None
         self._idle: asyncio.TimerHandle | None = None
         self._last_activity = loop.time()
-        self._close_task: asyncio.Task[Any] | None = None
-        self._close_sent: tuple[int, str] | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
+        self._close_sent = False
+        self._close_received = False
         self._close_code = int(CloseCode.ABNORMAL_CLOSURE)
         self._close_reason = ""
         self._by_client = True
         self._done: asyncio.Future[None] = loop.create_future()  # after on_close ran
         self._socket_closed: asyncio.Future[None] = loop.create_future()
-        self._backlog: asyncio.Future[None] | None = None
+        self._reading_paused = False
         self._on_close_ran = False
 
     @property
@@ -77,66 +84,99 @@ class Session:
 
     # ---- lifecycle -------------------------------------------------------------------
 
-    async def run(self, request: Request) -> None:
-        """Serve the connection until it is closed; returns after `on_close` ran."""
+    def start(self, request: Request) -> None:
+        """Begin serving: default room, timers, `on_connect`, then the frames that wait."""
         handler = self.handler
         if handler.default_room:
             self.conn.join_room(handler.default_room)
         self._arm_timers()
         self._submit(("connect", request))
-        ws = self.ws
-        try:
-            while True:
-                msg = await ws.receive()
-                kind = msg.type
-                if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
-                    self._last_activity = self._loop.time()
-                    self._submit(("message", msg.data))
-                    if len(self._inbox) > INBOX_HIGH_WATER:
-                        await self._wait_backlog()
-                elif kind is WSMsgType.PING:
-                    self._last_activity = self._loop.time()
-                    if self.handler.callbacks["on_ping"] is not None:
-                        self._submit(("on_ping", msg.data))
-                    else:
-                        self.conn._io.write_control(_OP_PONG, msg.data)
-                elif kind is WSMsgType.PONG:
-                    self._missed = 0
-                    if self.handler.callbacks["on_pong"] is not None:
-                        self._submit(("on_pong", msg.data))
-                elif kind is WSMsgType.CLOSE:
-                    self.conn._io.closing = True
-                    if self._close_sent is None:
-                        # A close frame without a code is reported as 1005, as browsers do.
-                        self._close_code = msg.data or int(CloseCode.NO_STATUS_RECEIVED)
-                        self._close_reason = msg.extra or ""
-                    break
-                else:  # CLOSING (our close is under way), CLOSED, ERROR
-                    self.conn._io.closing = True
-                    if kind is WSMsgType.ERROR and self._close_sent is None:
-                        code = getattr(msg.data, "code", None)
-                        self._close_code = int(code or CloseCode.ABNORMAL_CLOSURE)
-                        self._close_reason = str(msg.data)
-                        self._by_client = False
-                        logger.debug("wsside: %s closed for a protocol error: %s",
-                                     self.conn.path, msg.data)
-                    break
-        finally:
-            self.conn._io.closing = True
-            self._cancel_timers()
-            if self._close_task is not None:
-                await asyncio.shield(self._close_task)
-            if self._close_sent is not None:
-                self._close_code, self._close_reason = self._close_sent
-                self._by_client = False
-            if not self._socket_closed.done():
-                self._socket_closed.set_result(None)
-            self._submit(("close",))
-            if self._worker is not None:
-                await self._finish_worker()
-            self.conn._hub.remove(self.conn)
-            if not self._done.done():
-                self._done.set_result(None)
+        self._stream.sink = self
+        self._sink.attach(self)
+        if self._stream.transport is None:  # the client left during the handshake
+            self.on_lost()
+
+    def on_frame(self, msg: Any) -> None:
+        """One message or control frame from the parser (called inside `data_received`)."""
+        kind = msg.type
+        if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
+            if self._close_sent:
+                return  # after our close frame, data is discarded (RFC 6455 §5.5.1)
+            self._last_activity = self._loop.time()
+            self._submit(("message", msg.data))
+            if len(self._inbox) > INBOX_HIGH_WATER and not self._reading_paused:
+                self._reading_paused = True
+                self.conn._io.transport.pause_reading()
+        elif kind is WSMsgType.PING:
+            if self._close_sent:
+                return
+            self._last_activity = self._loop.time()
+            if self.handler.callbacks["on_ping"] is not None:
+                self._submit(("on_ping", msg.data))
+            else:
+                self.conn._io.write_control(_OP_PONG, msg.data)
+        elif kind is WSMsgType.PONG:
+            self._missed = 0
+            if self.handler.callbacks["on_pong"] is not None and not self._close_sent:
+                self._submit(("on_pong", msg.data))
+        elif kind is WSMsgType.CLOSE:
+            self._on_peer_close(msg.data, msg.extra or "")
+
+    def _on_peer_close(self, code: int, reason: str) -> None:
+        if self._close_received:
+            return
+        self._close_received = True
+        if self._close_sent:
+            self.conn._io.transport.close()  # the answer to our close frame
+            return
+        # A close frame without a code is reported as 1005, as browsers do.
+        self._close_code = code or int(CloseCode.NO_STATUS_RECEIVED)
+        self._close_reason = reason
+        self._end(code or None)  # the reply echoes the code (RFC 6455 §5.5.1)
+
+    def on_error(self, exc: BaseException) -> None:
+        """The parser failed the connection (1002, 1007, 1009): close frame, then TCP close."""
+        if self._close_sent or self._close_received:
+            self.conn._io.transport.close()
+            return
+        code = int(getattr(exc, "code", None) or CloseCode.PROTOCOL_ERROR)
+        logger.debug("wsside: %s closed for a protocol error: %s", self.conn.path, exc)
+        self._close_sent = True
+        self._close_code, self._close_reason, self._by_client = code, str(exc), False
+        self._end(code)
+
+    def _end(self, code: int | None) -> None:
+        """Our last frame, then the TCP close. Callbacks already running get one turn of the
+        loop first, so replies they owe to earlier messages are not cut off; a callback that
+        takes longer does not hold the close back (its later sends are dropped)."""
+        self._arm_close_timer()
+        if self._worker is None:
+            self._write_end(code)
+        else:
+            self._loop.call_soon(self._write_end, code)
+
+    def _write_end(self, code: int | None) -> None:
+        self.conn._io.write_close(code)
+        self.conn._io.transport.close()
+
+    def on_lost(self) -> None:
+        """The transport is closed, whoever closed it: finish the connection once."""
+        if self._socket_closed.done():
+            return
+        self.conn._io.closing = True
+        self._cancel_timers()
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+        self._socket_closed.set_result(None)
+        self._loop.create_task(self._finish())
+
+    async def _finish(self) -> None:
+        self._submit(("close",))
+        if self._worker is not None:
+            await self._finish_worker()
+        self.conn._hub.remove(self.conn)
+        if not self._done.done():
+            self._done.set_result(None)
 
     async def _finish_worker(self) -> None:
         """Let queued callbacks end; one still running long after the socket closed can no
@@ -161,11 +201,19 @@ class Session:
     def close(self, code: int, reason: bytes) -> Awaitable[None]:
         """Start the closing handshake once; the result resolves when the socket is closed
         (not after `on_close`, which may be queued behind the callback awaiting this)."""
-        if self._close_sent is None and not self.conn._io.closing:
-            self._close_sent = (code, reason.decode("utf-8"))
-            self.conn._io.closing = True
-            self._close_task = self._loop.create_task(self.ws.close(code=code, message=reason))
+        if not self._close_sent and not self._close_received and not self._socket_closed.done():
+            self._close_sent = True
+            self._close_code, self._close_reason = code, reason.decode("utf-8")
+            self._by_client = False
+            self.conn._io.write_close(code, reason)
+            self._arm_close_timer()
         return asyncio.shield(self._socket_closed)
+
+    def _arm_close_timer(self) -> None:
+        # A peer that never answers, or never reads what is queued before our close frame,
+        # must not hold the socket (and its send buffer) for ever.
+        if self._close_timer is None:
+            self._close_timer = self._loop.call_later(CLOSE_TIMEOUT, self.abort)
 
     def abort(self) -> None:
         """Drop the transport without a handshake (shutdown of last resort)."""
@@ -215,31 +263,26 @@ class Session:
     def _submit(self, job: tuple[Any, ...]) -> None:
         if self._worker is not None:
             self._inbox.append(job)
-            return
-        pending = run_eager(self._run_job(job))
-        if pending is not None:
-            self._worker = self._loop.create_task(self._work(pending))
+        elif self.conn._hub.runs_inline(job[0]):
+            pending = run_eager(self._run_job(job))
+            if pending is not None:  # a plain function returned something to await
+                self._worker = self._loop.create_task(self._work(pending))
+        else:
+            self._worker = self._loop.create_task(self._work(None, job))
 
-    async def _work(self, pending: Awaitable[None]) -> None:
+    async def _work(self, pending: Awaitable[None] | None, job: tuple[Any, ...] | None = None) -> None:
         try:
-            await pending
+            if pending is not None:
+                await pending
+            if job is not None:
+                await self._run_job(job)
             while self._inbox:
                 await self._run_job(self._inbox.popleft())
-                self._release_backlog()
+                if self._reading_paused and len(self._inbox) < INBOX_HIGH_WATER // 2:
+                    self._reading_paused = False
+                    self.conn._io.transport.resume_reading()
         finally:
             self._worker = None
-            self._release_backlog()
-
-    async def _wait_backlog(self) -> None:
-        self._backlog = self._loop.create_future()
-        await self._backlog
-
-    def _release_backlog(self) -> None:
-        backlog = self._backlog
-        if backlog is not None and len(self._inbox) < INBOX_HIGH_WATER // 2:
-            self._backlog = None
-            if not backlog.done():
-                backlog.set_result(None)
 
     async def _run_job(self, job: tuple[Any, ...]) -> None:
         kind = job[0]

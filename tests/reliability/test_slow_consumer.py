@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any
 
-from wsside._websocket.response import CLOSE_TIMEOUT
+from wsside.session import CLOSE_TIMEOUT
 from wsside._websocket.writer import SEND_BUFFER_LIMIT
 
 from .harness import SidecarProcess, settled, stats

@@ -2,24 +2,22 @@
 
 - the subprotocol is chosen by the server's preference order (aiohttp uses the client's);
 - permessage-deflate parameters come from the handler's `Deflate` settings;
-- pings, pongs, heartbeat and data writes are left to wsside (autoping off, no heartbeat);
-- closing takes at most `CLOSE_TIMEOUT`, then the socket is aborted (see `close`).
+- after the 101, `detach()` hands the socket to wsside's own stream (see stream.py): frames,
+  pings, the closing handshake and every write are wsside's from then on.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import hdrs, web
 
 from .deflate import Agreement, Compressor, Decompressor, DeflateRefused, negotiate
 from .reader import StrictReader
+from .stream import MessageSink, WsStream
 from .writer import FrameIO
 
 __all__ = ["ServerWebSocket", "choose_subprotocol"]
-
-CLOSE_TIMEOUT = 5.0
 
 
 def choose_subprotocol(offered_header: str | None, preferred: tuple[str, ...]) -> str | None:
@@ -34,19 +32,19 @@ def choose_subprotocol(offered_header: str | None, preferred: tuple[str, ...]) -
 
 
 class ServerWebSocket(web.WebSocketResponse):
-    """One accepted WebSocket, before wsside's `Connection` wraps it."""
+    """aiohttp's handshake with wsside's rules; `detach()` then takes the connection over."""
 
     def __init__(self, *, protocol: str | None, deflate: Any, max_message_size: int) -> None:
         super().__init__(
             protocols=(protocol,) if protocol else (),
             compress=False,  # negotiated by wsside (`_handshake`), not by aiohttp
             autoping=False,
-            autoclose=True,
-            timeout=CLOSE_TIMEOUT,
         )
         self.io: FrameIO | None = None
+        self.sink: MessageSink | None = None
         self._deflate = deflate
         self._max_message_size = max_message_size
+        self._detached = False
         self.agreement: Agreement | None = None
 
     def _handshake(self, request: web.BaseRequest) -> Any:
@@ -68,32 +66,41 @@ class ServerWebSocket(web.WebSocketResponse):
 
     def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
         # aiohttp's parser is replaced by StrictReader before it sees a byte: bytes that came
-        # with the handshake are held back from it and fed to ours.
+        # with the handshake are held back from it and fed to ours (their messages wait in the
+        # sink until a session is attached).
         http = request.protocol
         early, http._message_tail = http._message_tail, b""
         super()._post_start(request, protocol, writer)
         agreement = self.agreement
+        assert self._loop is not None
+        self.sink = MessageSink(http, self._loop)
         self._parser = StrictReader(
-            self._reader, self._max_message_size,
+            self.sink, self._max_message_size,
             decompressor=Decompressor(agreement) if agreement else None,
         )
         http._payload_parser = self._parser
         if early:
             self._parser.feed_data(early)
         compressor = Compressor(agreement) if agreement else None
-        self.io = FrameIO(writer.transport, request.protocol, compressor)
+        self.io = FrameIO(writer.transport, http, compressor)
 
-    async def close(self, *, code: int = 1000, message: bytes = b"", drain: bool = True) -> bool:
-        req = self._req
-        transport = req.transport if req is not None else None
-        if transport is None or self._closed:
-            return await super().close(code=code, message=message, drain=drain)
-        # A peer that reads nothing keeps our close frame, and the backlog queued before it, in
-        # the send buffer for ever (aiohttp waits for the drain without a timeout, and a closed
-        # transport lingers until its buffer is flushed): past the timeout, drop the socket.
-        deadline = asyncio.get_running_loop().call_later(CLOSE_TIMEOUT, transport.abort)
-        try:
-            return await super().close(code=code, message=message, drain=drain)
-        finally:
-            if not transport.get_write_buffer_size():
-                deadline.cancel()
+    def detach(self, request: web.BaseRequest) -> WsStream:
+        """Take the connection away from aiohttp's request handler, which then forgets it
+        (no task, request or parser of its stays alive); frames now reach the sink."""
+        http = request.protocol
+        transport = request.transport
+        assert transport is not None and self.io is not None and self._loop is not None
+        stream = WsStream(self._loop, self._parser)
+        http._payload_parser = None  # its connection_lost would end our parser's stream
+        http.transport = None  # ... and close our transport
+        transport.set_protocol(stream)
+        stream.connection_made(transport)
+        http.connection_lost(None)
+        self.io.protocol = stream
+        self._detached = True
+        return stream
+
+    async def write_eof(self) -> None:  # type: ignore[override]
+        # aiohttp calls this when the handler returns; once detached the socket is ours.
+        if not self._detached:
+            await super().write_eof()

@@ -66,6 +66,13 @@ class FrameIO:
             return
         self.transport.write(frame)
 
+    def write_close(self, code: int | None, reason: bytes = b"") -> None:
+        """The close frame (no code: an empty one); nothing may follow it."""
+        self.closing = True
+        if not self.transport.is_closing():
+            body = b"" if code is None else code.to_bytes(2, "big") + reason
+            self.transport.write(encode_frame(0x8, body))
+
     def write_control(self, opcode: int, payload: bytes) -> None:
         if len(payload) > 125:
             raise ValueError("ping and pong payloads are limited to 125 bytes")

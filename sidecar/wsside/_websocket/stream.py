@@ -1,0 +1,82 @@
+"""After the 101: the connection leaves aiohttp's HTTP machinery and becomes a plain stream.
+
+aiohttp answers the handshake, then would keep its request handler, request, parser and a
+task alive for as long as the socket lives, and wake a task for every message. Instead the
+transport is given a small protocol that feeds bytes to the frame parser, and the parser hands
+each message straight to the connection's session, inside `data_received`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+from aiohttp._websocket.reader import WebSocketDataQueue
+from aiohttp.base_protocol import BaseProtocol
+
+__all__ = ["FrameSink", "MessageSink", "WsStream"]
+
+
+class FrameSink(Protocol):
+    """What receives the parser's output (the session)."""
+
+    def on_frame(self, msg: Any) -> None: ...
+    def on_error(self, exc: BaseException) -> None: ...
+    def on_lost(self) -> None: ...
+
+
+class MessageSink(WebSocketDataQueue):  # type: ignore[misc,valid-type]
+    """The parser's queue, turned into a call: each message goes to the sink at once.
+
+    Messages parsed before a sink is attached (bytes that came with the handshake) wait here.
+    """
+
+    def __init__(self, protocol: Any, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(protocol, 2**16, loop=loop)
+        self.sink: FrameSink | None = None
+        self._held: list[tuple[str, Any]] = []
+
+    def attach(self, sink: FrameSink) -> None:
+        self.sink = sink
+        held, self._held = self._held, []
+        for kind, value in held:
+            sink.on_frame(value) if kind == "frame" else sink.on_error(value)
+
+    def feed_data(self, data: Any, size: int) -> None:
+        sink = self.sink
+        if sink is None:
+            self._held.append(("frame", data))
+        else:
+            sink.on_frame(data)
+
+    def set_exception(self, exc: BaseException, exc_cause: BaseException | None = None) -> None:
+        sink = self.sink
+        if sink is None:
+            self._held.append(("error", exc))
+        else:
+            sink.on_error(exc)
+
+    def feed_eof(self) -> None:
+        """The stream's own `connection_lost` reports the end; nothing to do here."""
+
+
+class WsStream(BaseProtocol):  # type: ignore[misc]
+    """The transport's protocol once the connection is a WebSocket owned by wsside."""
+
+    __slots__ = ("reader", "sink")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, reader: Any) -> None:
+        super().__init__(loop)
+        self.reader = reader
+        self.sink: FrameSink | None = None
+
+    def data_received(self, data: bytes) -> None:
+        self.reader.feed_data(data)
+
+    def eof_received(self) -> bool:
+        return False  # the peer will send nothing more: let the transport close
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        super().connection_lost(exc)
+        if self.sink is not None:
+            self.sink.on_lost()
