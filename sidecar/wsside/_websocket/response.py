@@ -97,6 +97,8 @@ class ServerWebSocket(web.WebSocketResponse):
         stream.connection_made(transport)
         http.connection_lost(None)
         self.io.protocol = stream
+        assert self.sink is not None
+        self.sink._protocol = stream  # the only reference left to aiohttp's handler
         self._detached = True
         return stream
 
