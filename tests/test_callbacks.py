@@ -308,9 +308,9 @@ async def test_sync_and_async_callbacks_mix(serve) -> None:
 
 async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_runs(
         serve, probe, monkeypatch) -> None:
-    from wsside import session
+    from wsside import callbacks
 
-    monkeypatch.setattr(session, "CALLBACK_GRACE", 0.2)
+    monkeypatch.setattr(callbacks, "CALLBACK_GRACE", 0.2)
     s = await serve("""
         import asyncio, probe
         from wsside import Handler
