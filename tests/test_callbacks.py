@@ -340,3 +340,30 @@ async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_ru
     assert "still running 0.2 s after the connection closed" in warning["message"]
     assert "h0.py:10" in warning["message"]
     assert not s.sidecar.registry.hubs["/ws/hang"].connections
+
+
+async def test_a_flood_pauses_reading_then_everything_is_handled_in_order(
+        serve, probe, monkeypatch) -> None:
+    from wsside import callbacks, session
+
+    monkeypatch.setattr(session, "INBOX_HIGH_WATER", 8)
+    monkeypatch.setattr(callbacks, "INBOX_HIGH_WATER", 8)
+    s = await serve("""
+        import asyncio, probe
+        from wsside import Handler
+        h = Handler("/ws/flood")
+        gate = asyncio.Event()
+        probe.gate = gate
+
+        @h.on_message
+        async def slow(conn, data):
+            await gate.wait()
+            await conn.send(data)
+    """)
+    ws = await s.connect("/api/ws/flood")
+    for i in range(40):  # well past the high-water mark: the sidecar stops reading
+        await ws.send_str(str(i))
+    await ws.send_str("last")
+    probe.gate.set()
+    got = [await ws.receive_str() for _ in range(41)]
+    assert got == [str(i) for i in range(40)] + ["last"]  # reading resumed, nothing lost

@@ -20,10 +20,14 @@ if TYPE_CHECKING:
     from .connection import Connection
     from .handler import Handler
 
-__all__ = ["CallbackQueue", "CALLBACK_GRACE"]
+__all__ = ["CallbackQueue", "CALLBACK_GRACE", "INBOX_HIGH_WATER"]
 
 # How long callbacks may go on after their connection closed before they are cancelled.
 CALLBACK_GRACE = 5.0
+# Past this many queued messages the socket is not read until the handler catches up, so a
+# flooding client cannot grow the queue without bound (TCP pushes back on it); reading
+# resumes below half of it.
+INBOX_HIGH_WATER = 1024
 
 
 class CallbackQueue:

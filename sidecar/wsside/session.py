@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Awaitable
 
 from aiohttp import WSMsgType
 
-from .callbacks import CallbackQueue
+from .callbacks import INBOX_HIGH_WATER, CallbackQueue
 from .closecodes import CloseCode
 from .events import logger
 
@@ -29,9 +29,6 @@ __all__ = ["Session"]
 
 MISSED_PONGS_LIMIT = 3
 HEARTBEAT_PAYLOAD = b"heartbeat"
-# Past this many queued messages the socket is not read until the handler catches up, so a
-# flooding client cannot grow the queue without bound (TCP pushes back on it).
-INBOX_HIGH_WATER = 1024
 # How long the closing handshake (and flushing what is queued before it) may take.
 CLOSE_TIMEOUT = 5.0
 
