@@ -15,7 +15,7 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._websocket.response import ServerWebSocket, choose_subprotocol
+from ._websocket.response import ServerWebSocket
 from .connection import Connection
 from .events import emit, error_event
 from .pattern import strip_prefix
@@ -79,8 +79,8 @@ class Intake:
         verdict = await self._authenticate(handler, req)
         if isinstance(verdict, web.Response):
             return verdict
-        protocol = choose_subprotocol(request.headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL),
-                                      handler.subprotocols)
+        # The server's preference order decides (aiohttp would take the client's).
+        protocol = next((p for p in handler.subprotocols if p in offered), None)
         ws = ServerWebSocket(protocol=protocol, deflate=handler.per_message_deflate,
                              max_message_size=handler.max_message_size)
         ws.headers[FORWARDING_HEADER] = self._forwarding(request)

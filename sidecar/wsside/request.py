@@ -26,7 +26,3 @@ class Request:
     cookies: Mapping[str, str]
     remote: str | None
     subprotocols: tuple[str, ...] = field(default=())
-
-    @property
-    def url(self) -> str:
-        return self.path + ("?" + self.query_string if self.query_string else "")

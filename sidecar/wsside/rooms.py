@@ -63,9 +63,6 @@ class Hub:
                 del self.rooms[room]
         conn._rooms.discard(room)
 
-    def members(self, room: str) -> Iterable[Connection]:
-        return tuple(self.rooms.get(room, ()))
-
     def open_connections(self) -> tuple[Connection, ...]:
         return tuple(c for c in self.connections.values() if not c.closed)
 

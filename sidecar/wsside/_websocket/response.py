@@ -1,6 +1,6 @@
 """`ServerWebSocket`: aiohttp's `WebSocketResponse` with wsside's handshake rules.
 
-- the subprotocol is chosen by the server's preference order (aiohttp uses the client's);
+- the subprotocol is the one wsside chose (`protocol`), by the server's preference order;
 - permessage-deflate parameters come from the handler's `Deflate` settings;
 - after the 101, `detach()` hands the socket to wsside's own stream (see stream.py): frames,
   pings, the closing handshake and every write are wsside's from then on.
@@ -17,18 +17,7 @@ from .reader import StrictReader
 from .stream import MessageSink, WsStream
 from .writer import FrameIO
 
-__all__ = ["ServerWebSocket", "choose_subprotocol"]
-
-
-def choose_subprotocol(offered_header: str | None, preferred: tuple[str, ...]) -> str | None:
-    """The first protocol of the server's list that the client offers, else None."""
-    if not offered_header or not preferred:
-        return None
-    offered = {p.strip() for p in offered_header.split(",")}
-    for proto in preferred:
-        if proto in offered:
-            return proto
-    return None
+__all__ = ["ServerWebSocket"]
 
 
 class ServerWebSocket(web.WebSocketResponse):
