@@ -15,6 +15,7 @@ import pytest
 from doctor_projects import (REPO, SIMPLE_VITE_CONFIG, checks, env_for, free_port, link_modules,
                              one, run_doctor, spawn_orphan, start_vite, vite_modules, write)
 from wsside import __version__
+from wsside.control import PROTOCOL_VERSION
 from wsside.doctor import CHECKS, Check, Project, run_checks
 
 __all__ = ["vite_modules"]  # the session fixture, imported for pytest
@@ -135,13 +136,14 @@ def test_shim_version_mismatch(tmp_path: Path) -> None:
     basic(tmp_path, **{
         "node_modules/vite-plugin-wsside/package.json": json.dumps(
             {"name": "vite-plugin-wsside", "version": "9.0.0"}),
-        "node_modules/vite-plugin-wsside/lib/protocol.js": "export const PROTOCOL_VERSION = 2\n",
+        "node_modules/vite-plugin-wsside/lib/protocol.js": f"export const PROTOCOL_VERSION = {PROTOCOL_VERSION + 1}\n",
     })
     code, report = run_doctor(tmp_path)
     check = one(report, "shim")
     assert code == 1 and check["status"] == "fail"
     assert check["message"] == (f"mismatched versions: vite-plugin-wsside 9.0.0 (control "
-                                f"protocol 2), wsside {__version__} (control protocol 1)")
+                                f"protocol {PROTOCOL_VERSION + 1}), wsside {__version__} (control protocol "
+                                f"{PROTOCOL_VERSION})")
     assert check["fix"].startswith(f"install matching versions: npm install -D "
                                    f"vite-plugin-wsside@{__version__}")
 

@@ -3,7 +3,6 @@ on a socketpair, client sockets passed with SCM_RIGHTS) against a real `wsside s
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import socket
@@ -14,6 +13,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+
+from wsside.control import PROTOCOL_VERSION
 
 SPY = (Path(__file__).parent / "shim" / "handlers" / "spy.py").read_text()
 SECRET = "s" * 43
@@ -59,8 +60,8 @@ class Shim:
             client = socket.create_connection(listener.getsockname())
             accepted, _ = listener.accept()
         self.send({"cmd": "NODE_HANDLE", "type": "net.Socket", "key": "4:127.0.0.1:5173",
-                   "msg": {"wsside": 1, "type": "connection", "head": base64.b64encode(
-                       _upgrade_head(path)).decode()}}, [accepted.fileno()])
+                   "msg": {"wsside": PROTOCOL_VERSION, "type": "connection",
+                           "head": _upgrade_head(path).decode("latin-1")}}, [accepted.fileno()])
         accepted.close()
         assert self.read_until("cmd", "NODE_HANDLE_ACK")
         client.settimeout(WAIT)
@@ -117,7 +118,7 @@ def shim(tmp_path: Path) -> Iterator[Shim]:
 
 def test_ready_then_handed_over_socket_echoes_and_shutdown_sends_1001(shim: Shim) -> None:
     ready = shim.read_until("type", "ready")
-    assert ready["wsside"] == 1 and ready["pid"] == shim.proc.pid
+    assert ready["wsside"] == PROTOCOL_VERSION and ready["pid"] == shim.proc.pid
     assert [h["path"] for h in ready["handlers"]] == ["/api/spy"]
     client = shim.hand_over("/api/spy")
     head, rest = _response_head(client)
@@ -132,7 +133,7 @@ def test_ready_then_handed_over_socket_echoes_and_shutdown_sends_1001(shim: Shim
     shim.send({"cmd": "NODE_SOCKET_NOTIFY_CLOSE", "key": "4:127.0.0.1:5173"})
     assert shim.read_until("cmd", "NODE_SOCKET_ALL_CLOSED")["key"] == "4:127.0.0.1:5173"
 
-    shim.send({"wsside": 1, "type": "shutdown"})
+    shim.send({"wsside": PROTOCOL_VERSION, "type": "shutdown"})
     opcode, payload = _read_frame(client)
     assert opcode == 0x8 and payload[:2] == (1001).to_bytes(2, "big")
     assert shim.proc.wait(WAIT) == 0

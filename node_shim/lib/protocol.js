@@ -1,7 +1,7 @@
 // The control channel's message format (see PROTOCOL.md). The sidecar's twin is
 // sidecar/wsside/control.py; both must change together, with a new version number.
 
-export const PROTOCOL_VERSION = 1
+export const PROTOCOL_VERSION = 2
 
 /** A control message of type `type`. */
 export function message(type, fields = {}) {

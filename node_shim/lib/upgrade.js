@@ -52,35 +52,88 @@ function canHandOver(socket, child) {
     child?.connected === true && typeof socket._handle?.readStop === 'function'
 }
 
-// Resolves true once the sidecar holds the socket, false when the sidecar was gone (the
-// socket is then untouched but for readStop, and the caller may try the next sidecar).
+// Sockets sent to each sidecar process and not yet acknowledged, oldest first. Node sends
+// one handle at a time and the sidecar answers each with NODE_HANDLE_ACK as soon as it holds
+// the descriptor, so the acknowledgements arrive in this order. The send callback alone
+// proves nothing: Node reports a write that completes later as a success even when it
+// failed, and a descriptor still in the channel when the sidecar dies is lost with it.
+const unacknowledged = new WeakMap()
+// After the sidecar's exit, how long its last messages may take to be read.
+const CHANNEL_DRAIN_MS = 1_000
+
+function acknowledgements(child) {
+  let queue = unacknowledged.get(child)
+  if (queue) return queue
+  queue = []
+  unacknowledged.set(child, queue)
+  const abandon = () => {
+    for (const settle of queue.splice(0)) settle(false)
+  }
+  // Node's own bookkeeping messages reach 'internalMessage' listeners (as in its cluster
+  // module).
+  child.on('internalMessage', (msg) => {
+    if (msg?.cmd === 'NODE_HANDLE_ACK') queue.shift()?.(true)
+  })
+  child.once('disconnect', abandon)
+  // With a handle unacknowledged Node postpones 'disconnect' forever, so a dead sidecar is
+  // seen by its exit; what it wrote before dying is still read first: `connected` turns false
+  // when the channel's end is read, after every message before it.
+  child.once('exit', () => {
+    const since = Date.now()
+    const drain = () => {
+      if (child.connected && Date.now() - since < CHANNEL_DRAIN_MS) setImmediate(drain)
+      else abandon()
+    }
+    drain()
+  })
+  return queue
+}
+
+// Resolves true once the sidecar holds the socket, false when it never took it (the socket
+// is then untouched but for readStop, and the caller may try the next sidecar).
 function handOver(proc, socket, req, head) {
+  const child = proc.child
   // libuv must not read bytes that belong to the sidecar; whatever Node already buffered
   // travels with the head.
   socket._handle.readStop()
-  const buffered = socket.read() ?? Buffer.alloc(0)
-  const bytes = Buffer.concat([serializeHead(req), head, buffered])
-  if (buffered.length) socket.unshift(buffered)
+  const buffered = socket.read()
+  const bytes = buffered === null && head.length === 0
+    ? serializeHead(req)
+    : Buffer.concat([serializeHead(req), head, buffered ?? Buffer.alloc(0)])
+  if (buffered !== null) socket.unshift(buffered)
   // Detached from its net.Server first: otherwise Node makes the server ask this child about
   // its sockets on close(), and a child that exited before that leaves close() waiting
-  // forever. keepOpen, then destroy: the socket ends like any closed connection of the
-  // server; the kernel keeps the connection alive through the descriptor sent to the sidecar.
+  // forever. keepOpen, then destroy once acknowledged: the socket ends like any closed
+  // connection of the server; the kernel keeps the connection alive through the descriptor
+  // the sidecar now holds.
   const server = socket.server
   socket.server = null
   return new Promise((resolve) => {
-    const failed = (err) => {
-      proc.reporter.debug(`hand-over of ${pathnameOf(req.url)} failed: ${err.message}`)
-      socket.server = server
-      resolve(false)
+    let settled = false
+    const settle = (taken, err) => {
+      if (settled) return
+      settled = true
+      if (taken) {
+        socket.destroy()
+      } else {
+        if (err) proc.reporter.debug(`hand-over of ${pathnameOf(req.url)} failed: ${err.message}`)
+        socket.server = server
+      }
+      resolve(taken)
+    }
+    const queue = acknowledgements(child)
+    if (!child.connected) return settle(false)
+    queue.push(settle)
+    const giveUp = (err) => {
+      const i = queue.indexOf(settle)
+      if (i >= 0) queue.splice(i, 1)
+      settle(false, err)
     }
     try {
-      proc.child.send(message('connection', { head: bytes.toString('base64') }), socket, { keepOpen: true }, (err) => {
-        if (err) return failed(err)
-        socket.destroy()
-        resolve(true)
-      })
+      child.send(message('connection', { head: bytes.toString('latin1') }), socket, { keepOpen: true },
+        (err) => err && giveUp(err))
     } catch (err) {
-      failed(err)
+      giveUp(err)
     }
   })
 }

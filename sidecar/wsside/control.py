@@ -15,7 +15,7 @@ __all__ = [
     "PROTOCOL_VERSION", "ProtocolMismatch", "message", "encode", "parse", "SIDECAR_EVENTS",
 ]
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 # Status events of the core that are relayed to the shim unchanged (plus the version field).
 SIDECAR_EVENTS = frozenset({

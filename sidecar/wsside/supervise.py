@@ -11,7 +11,6 @@ leaves it behind.
 from __future__ import annotations
 
 import asyncio
-import base64
 import dataclasses
 import os
 import shutil
@@ -146,7 +145,13 @@ class _Supervisor:
         if msg is None or msg["type"] != "connection" or self.sidecar is None:
             sock.close()
             return None
-        return feed_socket(self.sidecar.runner, sock, base64.b64decode(msg["head"]))
+        head = msg.get("head")
+        try:
+            raw = head.encode("latin-1")  # one character per byte (see PROTOCOL.md)
+        except (AttributeError, UnicodeEncodeError):
+            sock.close()
+            return None
+        return feed_socket(self.sidecar.runner, sock, raw)
 
     def _on_eof(self) -> None:
         self.budget = CLOSE_BUDGET_ORPHANED

@@ -111,7 +111,13 @@ class Stream:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         self = cls(reader, writer)
         writer.write(head if head is not None else upgrade_head(path, extra=extra))
-        raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        try:
+            raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+        except BaseException:
+            # A failed open must not leave a socket for the garbage collector to find later,
+            # in another test (its ResourceWarnings would be blamed on that test).
+            writer.close()
+            raise
         self.head = raw
         self.status = int(raw.split(b" ", 2)[1])
         return self

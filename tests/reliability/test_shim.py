@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -53,11 +54,14 @@ def shim_missing() -> str | None:
 class ViteChild:
     """A Vite dev server with the shim in its own process (vite_child.mjs)."""
 
-    def __init__(self, root: Path, settings: dict[str, Any] | None = None) -> None:
+    def __init__(self, root: Path, settings: dict[str, Any] | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.lines: list[str] = []
+        self._new_line = threading.Condition()
         self.proc = subprocess.Popen(
             ["node", str(CHILD), str(root), json.dumps(settings or {})],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **(env or {})},
         )
         self._ready = threading.Event()
         self.info: dict[str, Any] = {}
@@ -75,14 +79,35 @@ class ViteChild:
             try:
                 msg = json.loads(raw)
             except ValueError:
-                self.lines.append(raw.rstrip("\n"))
+                self._append(raw.rstrip("\n"))
                 continue
             if "log" in msg:
-                self.lines.append(msg["log"])
+                self._append(msg["log"])
             else:
                 self.info = msg
                 self._ready.set()
         self._ready.set()
+
+    def _append(self, line: str) -> None:
+        with self._new_line:
+            self.lines.append(line)
+            self._new_line.notify_all()
+
+    def wait_line(self, pattern: str, timeout: float, start: int = 0) -> str:
+        """The first log line from index `start` on that matches `pattern` (blocking)."""
+        regex = re.compile(pattern)
+        seen = start
+        deadline = time.monotonic() + timeout
+        with self._new_line:
+            while True:
+                for line in self.lines[seen:]:
+                    if regex.search(line):
+                        return line
+                seen = len(self.lines)
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._new_line.wait(left):
+                    raise AssertionError(f"no log line matching {pattern!r}:\n" +
+                                         "\n".join(self.lines))
 
     def sidecars(self) -> list[psutil.Process]:
         return [p for p in psutil.Process(self.proc.pid).children(recursive=True)
@@ -100,15 +125,27 @@ class ViteChild:
             self.proc.stdout.close()
 
 
-@pytest.fixture
-def vite(tmp_path: Path) -> Iterator[ViteChild]:
+def start_vite(root: Path, env: dict[str, str] | None = None) -> ViteChild:
     reason = shim_missing()
     if reason is not None:
         pytest.fail(f"shim not available: {reason}")
-    (tmp_path / "ws").mkdir()
-    (tmp_path / "ws" / "echo.py").write_text(ECHO)
-    (tmp_path / "index.html").write_text("<!doctype html><title>wsside</title>")
-    child = ViteChild(tmp_path)
+    (root / "ws").mkdir()
+    (root / "ws" / "echo.py").write_text(ECHO)
+    (root / "index.html").write_text("<!doctype html><title>wsside</title>")
+    return ViteChild(root, env=env)
+
+
+@pytest.fixture
+def vite(tmp_path: Path) -> Iterator[ViteChild]:
+    child = start_vite(tmp_path)
+    yield child
+    child.stop()
+
+
+@pytest.fixture
+def debug_vite(tmp_path: Path) -> Iterator[ViteChild]:
+    """As `vite`, with the shim's debug log on (it names the path each connection takes)."""
+    child = start_vite(tmp_path, {"DEBUG": "wsside"})
     yield child
     child.stop()
 
@@ -159,6 +196,31 @@ async def test_kill_9_of_the_sidecar_mid_traffic(vite: ViteChild, figures) -> No
     sidecars = vite.sidecars()
     assert len(sidecars) == 1 and sidecars[0].pid != old
     assert any(f"pid {old}" in line and "restarting" in line for line in vite.lines), vite.lines
+
+
+async def test_a_socket_sent_to_a_dying_sidecar_is_given_to_the_next_one(
+        debug_vite: ViteChild) -> None:
+    # The sidecar is stopped, so the socket the shim hands over waits unread in the IPC
+    # channel; then it is killed, and that descriptor dies with the channel. Node calls the
+    # send a success all the same: only the sidecar's acknowledgement proves it took the socket.
+    vite = debug_vite
+    old = vite.sidecar
+    mark = len(vite.lines)
+    old.suspend()
+    try:
+        opening = asyncio.create_task(Stream.open(vite.port, "/api/echo", timeout=10))
+        await asyncio.to_thread(
+            vite.wait_line, rf"/api/echo: hand-over \(socket passed to pid {old.pid}\)", 10, mark)
+    finally:
+        old.kill()
+    s = await opening
+    try:
+        assert s.status == 101, s.head
+        s.send_text("still here")
+        assert await s.recv_text() == "still here"
+    finally:
+        await s.close()
+    assert [p.pid for p in vite.sidecars()] != [old.pid]
 
 
 async def test_third_processes_cannot_reach_the_sidecar_and_the_secret_stays_hidden(
