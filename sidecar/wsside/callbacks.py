@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections import deque
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from ._eager import awaiting_frames, run_eager
@@ -28,6 +29,9 @@ CALLBACK_GRACE = 5.0
 # flooding client cannot grow the queue without bound (TCP pushes back on it); reading
 # resumes below half of it.
 INBOX_HIGH_WATER = 1024
+# The inbox of a connection with nothing queued: an empty deque costs 600 bytes, and most
+# idle connections never queue anything.
+NO_JOBS: Any = ()
 
 
 class CallbackQueue:
@@ -64,12 +68,14 @@ class CallbackQueue:
                          f"after the connection closed{where}; it was cancelled"})
         worker.cancel()
         await asyncio.wait([worker])
-        self._inbox.clear()
+        self._inbox = NO_JOBS
         if not self._on_close_ran:
             await self._run_job(("close",))
 
     def _submit(self, job: tuple[Any, ...]) -> None:
         if self._worker is not None:
+            if self._inbox is NO_JOBS:
+                self._inbox = deque()
             self._inbox.append(job)
         elif self.conn._hub.runs_inline(job[0]):
             pending = run_eager(self._run_job(job))
@@ -91,6 +97,8 @@ class CallbackQueue:
                     self.conn._io.transport.resume_reading()
         finally:
             self._worker = None
+            if not self._inbox:
+                self._inbox = NO_JOBS
 
     async def _run_job(self, job: tuple[Any, ...]) -> None:
         kind = job[0]

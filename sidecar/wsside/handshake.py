@@ -90,7 +90,7 @@ class Intake:
             return refuse(exc.status, exc.text or exc.reason)
         assert ws.io is not None and ws.sink is not None
         stream = ws.detach(request)
-        session = Session(ws.sink, stream, asyncio.get_running_loop())
+        session = Session(ws.sink, stream, asyncio.get_running_loop(), self.sessions)
         conn = Connection(hub, ws.io, session, path=raw_path, params=params,
                           query=request.query, headers=headers, subprotocol=protocol)
         session.conn = conn
@@ -99,7 +99,6 @@ class Intake:
             conn.metadata.update(verdict)
         hub.add(conn)
         self.sessions.add(session)
-        session.finished.add_done_callback(lambda _: self.sessions.discard(session))
         session.start(req)
         return ws
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Awaitable
 
 from aiohttp import WSMsgType
 
-from .callbacks import INBOX_HIGH_WATER, CallbackQueue
+from .callbacks import INBOX_HIGH_WATER, NO_JOBS, CallbackQueue
 from .closecodes import CloseCode
 from .events import logger
 
@@ -41,15 +41,16 @@ class Session(CallbackQueue):
         "conn", "_sink", "_stream", "_loop", "_inbox", "_worker", "_missed", "_beat", "_idle",
         "_last_activity", "_close_timer", "_close_sent", "_close_received", "_close_code",
         "_close_reason", "_by_client", "_done", "_socket_closed", "_reading_paused",
-        "_on_close_ran",
+        "_on_close_ran", "_registry",
     )
 
-    def __init__(self, sink: MessageSink, stream: WsStream, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, sink: MessageSink, stream: WsStream, loop: asyncio.AbstractEventLoop,
+                 registry: set[Session]) -> None:
         self.conn: Connection = None  # type: ignore[assignment]  # set right after creation
         self._sink = sink
         self._stream = stream
         self._loop = loop
-        self._inbox: deque[tuple[Any, ...]] = deque()
+        self._inbox: deque[tuple[Any, ...]] = NO_JOBS  # a deque once something waits
         self._worker: asyncio.Task[None] | None = None
         self._missed = 0
         self._beat: asyncio.TimerHandle | None = None
@@ -65,6 +66,7 @@ class Session(CallbackQueue):
         self._socket_closed: asyncio.Future[None] = loop.create_future()
         self._reading_paused = False
         self._on_close_ran = False
+        self._registry = registry  # the open sessions, which this one leaves once finished
 
     @property
     def finished(self) -> asyncio.Future[None]:
@@ -168,6 +170,7 @@ class Session(CallbackQueue):
         if self._worker is not None:
             await self._finish_worker()
         self.conn._hub.remove(self.conn)
+        self._registry.discard(self)
         if not self._done.done():
             self._done.set_result(None)
 

@@ -62,7 +62,7 @@ class ServerWebSocket(web.WebSocketResponse):
         super()._post_start(request, protocol, writer)
         agreement = self.agreement
         assert self._loop is not None
-        self.sink = MessageSink(http, self._loop)
+        self.sink = MessageSink()
         self._parser = StrictReader(
             self.sink, self._max_message_size,
             decompressor=Decompressor(agreement) if agreement else None,

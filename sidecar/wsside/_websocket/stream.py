@@ -31,8 +31,12 @@ class MessageSink(WebSocketDataQueue):  # type: ignore[misc,valid-type]
     Messages parsed before a sink is attached (bytes that came with the handshake) wait here.
     """
 
-    def __init__(self, protocol: Any, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(protocol, 2**16, loop=loop)
+    __slots__ = ("sink", "_held")
+
+    def __init__(self) -> None:
+        # No super().__init__(): every method the parser calls is overridden here, so the
+        # base class's buffer (an empty deque, 600 bytes per connection) would never be used.
+        # Its size and limit stay 0, which keeps the parser from ever stalling on this queue.
         self.sink: FrameSink | None = None
         self._held: list[tuple[str, Any]] = []
 
