@@ -581,7 +581,8 @@ def report(raw: dict[str, dict[str, list[float]]], variants: list[str], params: 
         f"{params['latency_warmup']:,}; throughput {params['clients']} clients for "
         f"{params['duration_s']:g} s after {params['warmup_s']:g} s; broadcast "
         f"{params['receivers']} receivers × {params['messages']} messages; "
-        f"{params['handshakes']:,} sequential handshakes; memory with {params['idle']:,} idle connections",
+        f"{params['handshakes']:,} sequential handshakes; memory with {params['idle']:,} idle "
+        f"connections, sampled {params['settle_s']:g} s after the last connect",
         "- The pipe variant runs over HTTPS (TLS in Vite and in the client): the shim pipes only "
         "when it cannot hand over.",
         "",
@@ -619,6 +620,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, help="runs per figure [3; quick: 1]")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
+    parser.add_argument("--settle-s", type=float, metavar="SECONDS",
+                        help="memory workload: wait between the last connect and the RSS sample "
+                             "[3; quick: 0.2]; V8 gives garbage back only after ~30 s idle")
     parser.add_argument("--out", type=Path, help="markdown file [bench/results/<date>.md; quick: none]")
     parser.add_argument("--report", type=Path, metavar="RAW_JSON",
                         help="measure nothing: rebuild the markdown of an earlier run from its .raw.json")
@@ -641,6 +645,8 @@ def main(argv: list[str] | None = None) -> int:
     params = dict(QUICK if args.quick else FULL)
     if args.runs:
         params["runs"] = args.runs
+    if args.settle_s is not None:
+        params["settle_s"] = args.settle_s
 
     ensure_vite_app()
     raise_fd_limit(params["idle"] * 2 + 1000)
