@@ -32,11 +32,14 @@ class MessageSink(WebSocketDataQueue):  # type: ignore[misc,valid-type]
     """
 
     __slots__ = ("sink", "_held")
+    # What the parser's flow control reads (aiohttp's pure-Python reader through these class
+    # attributes, the C reader from its own zeroed fields): nothing is ever held back here.
+    _size = 0
+    _limit = 0
 
     def __init__(self) -> None:
         # No super().__init__(): every method the parser calls is overridden here, so the
         # base class's buffer (an empty deque, 600 bytes per connection) would never be used.
-        # Its size and limit stay 0, which keeps the parser from ever stalling on this queue.
         self.sink: FrameSink | None = None
         self._held: list[tuple[str, Any]] = []
 
