@@ -60,6 +60,7 @@ function canHandOver(socket, child) {
 const unacknowledged = new WeakMap()
 // After the sidecar's exit, how long its last messages may take to be read.
 const CHANNEL_DRAIN_MS = 1_000
+const DRAIN_POLL_MS = 5
 
 function acknowledgements(child) {
   let queue = unacknowledged.get(child)
@@ -81,7 +82,7 @@ function acknowledgements(child) {
   child.once('exit', () => {
     const since = Date.now()
     const drain = () => {
-      if (child.connected && Date.now() - since < CHANNEL_DRAIN_MS) setImmediate(drain)
+      if (child.connected && Date.now() - since < CHANNEL_DRAIN_MS) setTimeout(drain, DRAIN_POLL_MS)
       else abandon()
     }
     drain()
@@ -122,7 +123,6 @@ function handOver(proc, socket, req, head) {
       resolve(taken)
     }
     const queue = acknowledgements(child)
-    if (!child.connected) return settle(false)
     queue.push(settle)
     const giveUp = (err) => {
       const i = queue.indexOf(settle)
