@@ -35,16 +35,17 @@ export function respond(socket, status, text) {
 
 /**
  * The request head the sidecar parses, re-serialised from what Node parsed, with `extra`
- * header pairs appended. A client's own secret header is dropped, never passed on.
+ * header pairs appended, as latin-1 text (one character per byte). A client's own secret
+ * header is dropped, never passed on.
  */
-export function serializeHead(req, extra = []) {
+export function headText(req, extra = []) {
   let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`
   const raw = req.rawHeaders
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i].toLowerCase() !== SECRET_HEADER) text += `${raw[i]}: ${raw[i + 1]}\r\n`
   }
   for (const [name, value] of extra) text += `${name}: ${value}\r\n`
-  return Buffer.from(text + '\r\n', 'latin1')
+  return text + '\r\n'
 }
 
 function canHandOver(socket, child) {
@@ -53,8 +54,8 @@ function canHandOver(socket, child) {
 }
 
 // Sockets sent to each sidecar process and not yet acknowledged, oldest first. Node sends
-// one handle at a time and the sidecar answers each with NODE_HANDLE_ACK as soon as it holds
-// the descriptor, so the acknowledgements arrive in this order. The send callback alone
+// one handle at a time and the sidecar answers each with NODE_HANDLE_ACK once it holds the
+// descriptor (and has answered the handshake), so the acknowledgements arrive in this order. The send callback alone
 // proves nothing: Node reports a write that completes later as a success even when it
 // failed, and a descriptor still in the channel when the sidecar dies is lost with it.
 const unacknowledged = new WeakMap()
@@ -98,10 +99,12 @@ function handOver(proc, socket, req, head) {
   // travels with the head.
   socket._handle.readStop()
   const buffered = socket.read()
-  const bytes = buffered === null && head.length === 0
-    ? serializeHead(req)
-    : Buffer.concat([serializeHead(req), head, buffered ?? Buffer.alloc(0)])
-  if (buffered !== null) socket.unshift(buffered)
+  let text = headText(req)
+  if (head.length) text += head.toString('latin1')
+  if (buffered !== null) {
+    text += buffered.toString('latin1')
+    socket.unshift(buffered)
+  }
   // Detached from its net.Server first: otherwise Node makes the server ask this child about
   // its sockets on close(), and a child that exited before that leaves close() waiting
   // forever. keepOpen, then destroy once acknowledged: the socket ends like any closed
@@ -130,7 +133,7 @@ function handOver(proc, socket, req, head) {
       settle(false, err)
     }
     try {
-      child.send(message('connection', { head: bytes.toString('latin1') }), socket, { keepOpen: true },
+      child.send(message('connection', { head: text }), socket, { keepOpen: true },
         (err) => err && giveUp(err))
     } catch (err) {
       giveUp(err)
@@ -154,7 +157,7 @@ function pipe(proc, info, socket, req, head) {
       socket.on('close', () => upstream.destroy())
       upstream.on('close', () => socket.destroy())
       socket.setNoDelay(true)
-      upstream.write(serializeHead(req, [[SECRET_HEADER, proc.secret]]))
+      upstream.write(headText(req, [[SECRET_HEADER, proc.secret]]), 'latin1')
       if (head.length) upstream.write(head)
       socket.pipe(upstream)
       upstream.pipe(socket)
