@@ -54,14 +54,16 @@ class Shim:
     def send(self, msg: dict[str, Any], fds: list[int] = []) -> None:
         socket.send_fds(self.sock, [json.dumps(msg).encode() + b"\n"], fds)
 
-    def hand_over(self, path: str) -> socket.socket:
-        """A connected client whose server side is handed over, as the shim does."""
+    def hand_over(self, path: str, head: bytes | None = None) -> socket.socket:
+        """A connected client whose server side is handed over, as the shim does, with the
+        request `head` (by default a valid upgrade of `path`)."""
         with socket.create_server(("127.0.0.1", 0)) as listener:
             client = socket.create_connection(listener.getsockname())
             accepted, _ = listener.accept()
+        head = _upgrade_head(path) if head is None else head
         self.send({"cmd": "NODE_HANDLE", "type": "net.Socket", "key": "4:127.0.0.1:5173",
                    "msg": {"wsside": PROTOCOL_VERSION, "type": "connection",
-                           "head": _upgrade_head(path).decode("latin-1")}}, [accepted.fileno()])
+                           "head": head.decode("latin-1")}}, [accepted.fileno()])
         accepted.close()
         assert self.read_until("cmd", "NODE_HANDLE_ACK")
         client.settimeout(WAIT)
@@ -93,12 +95,64 @@ def _send_text(sock: socket.socket, text: str) -> None:
 
 
 def _read_frame(sock: socket.socket, buffered: bytes = b"") -> tuple[int, bytes]:
+    """One unmasked server frame (7- or 16-bit length)."""
     data = buffered
-    while len(data) < 2 or len(data) < 2 + (data[1] & 0x7F):
-        chunk = sock.recv(65536)
-        assert chunk, "closed before a frame"
-        data += chunk
-    return data[0] & 0x0F, data[2:2 + (data[1] & 0x7F)]
+
+    def need(n: int) -> None:
+        nonlocal data
+        while len(data) < n:
+            chunk = sock.recv(65536)
+            assert chunk, "closed before a frame"
+            data += chunk
+
+    need(2)
+    length, start = data[1] & 0x7F, 2
+    if length == 126:
+        need(4)
+        length, start = int.from_bytes(data[2:4], "big"), 4
+    need(start + length)
+    return data[0] & 0x0F, data[start:start + length]
+
+
+# Handshake options (subprotocols, deflate) and both kinds of `authenticate`; every handler
+# says what it saw of the request, then echoes.
+GUARDED = """
+import asyncio
+from wsside import Deflate, Handler
+
+def tell(conn, request):
+    conn.send({"path": request.path, "query": dict(request.query), "cookies": dict(request.cookies),
+               "remote": request.remote, "subprotocol": conn.subprotocol,
+               "metadata": conn.metadata, "x": request.headers.getall("X-Multi", [])})
+
+def echo(conn, data):
+    conn.send(data)
+
+def sync_check(request):
+    return {"user": request.headers["Authorization"]} if request.headers.get("Authorization") == "ok" else False
+
+async def async_check(request):
+    await asyncio.sleep(0)
+    if request.headers.get("Authorization") == "boom":
+        raise RuntimeError("authenticate failed on purpose")
+    return {"user": "async"} if request.headers.get("Authorization") == "ok" else None
+
+gate = asyncio.Event()
+
+async def gated_check(request):
+    await gate.wait()
+    return True
+
+def open_gate(conn, request):
+    gate.set()
+
+options = dict(on_connect=tell, on_message=echo, subprotocols=["b", "a"])
+Handler("/gated", authenticate=gated_check, on_message=echo)
+Handler("/opener", on_connect=open_gate)
+Handler("/sync", authenticate=sync_check, **options)
+Handler("/async", authenticate=async_check, **options)
+Handler("/deflate", per_message_deflate=Deflate(strict=True, client_max_window_bits=10), **options)
+"""
 
 
 @pytest.fixture
@@ -106,6 +160,7 @@ def shim(tmp_path: Path) -> Iterator[Shim]:
     handlers = tmp_path / "ws"
     handlers.mkdir()
     (handlers / "spy.py").write_text(SPY)
+    (handlers / "guarded.py").write_text(GUARDED)
     running = Shim(handlers)
     yield running
     if running.proc.poll() is None:
@@ -119,7 +174,8 @@ def shim(tmp_path: Path) -> Iterator[Shim]:
 def test_ready_then_handed_over_socket_echoes_and_shutdown_sends_1001(shim: Shim) -> None:
     ready = shim.read_until("type", "ready")
     assert ready["wsside"] == PROTOCOL_VERSION and ready["pid"] == shim.proc.pid
-    assert [h["path"] for h in ready["handlers"]] == ["/api/spy"]
+    assert sorted(h["path"] for h in ready["handlers"]) == [
+        "/api/async", "/api/deflate", "/api/gated", "/api/opener", "/api/spy", "/api/sync"]
     client = shim.hand_over("/api/spy")
     head, rest = _response_head(client)
     assert head.startswith(b"HTTP/1.1 101")
@@ -177,3 +233,113 @@ def test_protocol_mismatch_is_a_clear_error(shim: Shim) -> None:
     error = shim.read_until("type", "protocol_error")
     assert "shim speaks version 99" in error["message"] and "wsside doctor" in error["message"]
     assert shim.proc.wait(WAIT) == 3
+
+
+# What a handed-over socket is answered (wsside's own intake) must be what the same request
+# gets through aiohttp (the listener the shim pipes to): status, body, WebSocket headers.
+def _swap(name: str, value: str | None, path: str = "/api/spy", extra: str = "") -> bytes:
+    head = _upgrade_head(path, extra).decode("latin-1").split("\r\n")
+    kept = [h for h in head if not h.lower().startswith(name.lower() + ":")]
+    if value is not None:
+        kept.insert(2, f"{name}: {value}")
+    return "\r\n".join(kept).encode("latin-1")
+
+
+HEADS = [
+    ("valid", _upgrade_head("/api/spy")),
+    ("missing key", _swap("Sec-WebSocket-Key", None)),
+    ("short key", _swap("Sec-WebSocket-Key", "short")),
+    ("key not base64", _swap("Sec-WebSocket-Key", "!" * 22 + "==")),
+    ("non-ASCII key", _swap("Sec-WebSocket-Key", "\xff" * 24)),
+    ("version 99", _swap("Sec-WebSocket-Version", "99")),
+    ("no version", _swap("Sec-WebSocket-Version", None)),
+    ("non-ASCII version", _swap("Sec-WebSocket-Version", "\xff")),
+    ("Connection: keep-alive", _swap("Connection", "keep-alive")),
+    ("Connection: keep-alive, Upgrade", _swap("Connection", "keep-alive, Upgrade")),
+    ("non-ASCII Connection", _swap("Connection", "\x80")),
+    ("Upgrade: h2c", _swap("Upgrade", "h2c")),
+    ("POST", _upgrade_head("/api/spy").replace(b"GET", b"POST", 1)),
+    ("no handler", _upgrade_head("/api/nope")),
+    ("outside the prefix", _upgrade_head("/spy")),
+    ("foreign Origin (the shim judges Origin)", _upgrade_head("/api/spy", "Origin: http://evil.example\r\n")),
+    ("subprotocols: server order wins", _upgrade_head("/api/sync", "Authorization: ok\r\nSec-WebSocket-Protocol: a, b\r\n")),
+    ("subprotocols: none shared", _upgrade_head("/api/sync", "Authorization: ok\r\nSec-WebSocket-Protocol: c\r\n")),
+    ("sync authenticate refuses", _upgrade_head("/api/sync", "Authorization: no\r\n")),
+    ("async authenticate refuses", _upgrade_head("/api/async")),
+    ("async authenticate raises", _upgrade_head("/api/async", "Authorization: boom\r\n")),
+    ("async authenticate, then bad key", _swap("Sec-WebSocket-Key", "short", "/api/async", "Authorization: ok\r\n")),
+    ("deflate offer", _upgrade_head("/api/deflate", "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")),
+    ("deflate offer refused (strict)", _upgrade_head("/api/deflate", "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=15\r\n")),
+]
+
+
+def _answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    head, rest = _response_head(sock)
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    if int(status_line.split(" ")[1]) != 101:
+        while len(rest) < int(headers["content-length"]):
+            rest += sock.recv(65536)
+        assert sock.recv(1) == b"", "a refusal must close the connection"
+    ws_headers = {k: v for k, v in headers.items()
+                  if k.startswith("sec-websocket") or k in ("upgrade", "connection")}
+    return int(status_line.split(" ")[1]), ws_headers, rest
+
+
+@pytest.mark.parametrize("case,head", HEADS, ids=[c for c, _ in HEADS])
+def test_a_handed_over_request_is_answered_as_through_aiohttp(shim: Shim, case: str, head: bytes) -> None:
+    path = shim.read_until("type", "ready")["socket"]
+    handed = _answer(shim.hand_over("", head))
+    with socket.socket(socket.AF_UNIX) as piped_sock:
+        piped_sock.settimeout(WAIT)
+        piped_sock.connect(path)
+        piped_sock.sendall(head.replace(b"\r\n\r\n", f"\r\nx-wsside-secret: {SECRET}\r\n\r\n".encode()))
+        piped = _answer(piped_sock)
+    if piped[0] != 101:
+        assert handed == piped
+    else:  # the first frame (on_connect's report) differs only in `remote`
+        assert handed[:2] == piped[:2]
+        assert handed[1]["connection"] == "upgrade" and "sec-websocket-accept" in handed[1]
+
+
+def test_a_handed_over_socket_sees_the_request_and_the_bytes_that_came_with_it(shim: Shim) -> None:
+    shim.read_until("type", "ready")
+    frame = bytes([0x81, 0x82, 1, 2, 3, 4, ord("h") ^ 1, ord("i") ^ 2])
+    for path in ("/api/sync", "/api/async"):
+        head = _upgrade_head(f"{path}?a=1&a=2&b=%C3%A9", "Authorization: ok\r\nCookie: c=1; d=two\r\n"
+                             "X-Multi: 1\r\nX-Multi: 2\r\nSec-WebSocket-Protocol: a\r\n")
+        client = shim.hand_over("", head + frame)  # a message sent before the 101 arrived
+        status, headers, rest = _answer(client)
+        assert status == 101 and headers["sec-websocket-protocol"] == "a"
+        opcode, payload = _read_frame(client, rest)
+        seen = json.loads(payload)
+        rest = rest[(4 if len(payload) > 125 else 2) + len(payload):]
+        assert seen == {"path": path, "query": {"a": "1", "b": "é"},
+                        "cookies": {"c": "1", "d": "two"}, "remote": "127.0.0.1",
+                        "subprotocol": "a", "metadata": {"user": "ok" if path == "/api/sync" else "async"},
+                        "x": ["1", "2"]}
+        assert _read_frame(client, rest) == (0x1, b"hi")
+        _send_text(client, "again")
+        assert _read_frame(client) == (0x1, b"again")
+
+
+def test_a_client_that_leaves_during_async_authenticate_costs_nothing(shim: Shim) -> None:
+    shim.read_until("type", "ready")
+    gone = shim.hand_over("", _upgrade_head("/api/async", "Authorization: ok\r\n"))
+    gone.close()
+    survivor = shim.hand_over("/api/spy")
+    status, _, rest = _answer(survivor)
+    assert status == 101
+    assert json.loads(_read_frame(survivor, rest)[1]) == {"secret_seen": False}
+    assert shim.proc.poll() is None
+
+
+def test_bytes_sent_during_an_async_authenticate_are_not_lost(shim: Shim) -> None:
+    shim.read_until("type", "ready")
+    waiting = shim.hand_over("/api/gated")  # ACKed: its authenticate is now waiting
+    _send_text(waiting, "early")  # sent before any answer came
+    opener = shim.hand_over("/api/opener")
+    assert _answer(opener)[0] == 101
+    status, _, rest = _answer(waiting)
+    assert status == 101
+    assert _read_frame(waiting, rest) == (0x1, b"early")

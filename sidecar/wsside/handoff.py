@@ -4,8 +4,8 @@ Node's `child.send(message, socket)` writes one JSON line `{"cmd": "NODE_HANDLE"
 and passes the socket's file descriptor alongside it (SCM_RIGHTS). `NodeChannel` speaks that
 wire protocol: it collects descriptors in arrival order, acknowledges each handle (Node sends
 no further handle until it gets the ACK) and answers the socket-count queries Node's
-`net.Server` makes once one of its sockets lives in a child. `feed_socket` then gives the
-socket to aiohttp as if it had been accepted here, with the upgrade request the shim read.
+`net.Server` makes once one of its sockets lives in a child. `parse_head` reads the request
+the shim sent along with a socket (the intake answers it, see `Intake.take_over`).
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import socket
 from collections import deque
 from typing import Any, Callable
 
-from aiohttp import web
-from aiohttp.web_protocol import RequestHandler
+from multidict import CIMultiDict, CIMultiDictProxy
 
-__all__ = ["NodeChannel", "feed_socket"]
+__all__ = ["NodeChannel", "parse_head"]
 
 _MAX_FDS = 16
+_ACK = b'{"cmd":"NODE_HANDLE_ACK"}\n'  # one per handle: sent ready-made
 _READ_SIZE = 65536
 
 
@@ -39,7 +39,7 @@ class NodeChannel:
         self,
         fd: int,
         on_message: Callable[[Any], None],
-        on_handle: Callable[[Any, socket.socket], asyncio.Future[Any] | None],
+        on_handle: Callable[[Any, socket.socket], asyncio.BaseTransport | None],
         on_eof: Callable[[], None],
     ) -> None:
         self._sock = socket.socket(fileno=fd)
@@ -52,22 +52,25 @@ class NodeChannel:
         self._out = bytearray()
         self._closed = False
         # Handed-over connections per Node server key, for NODE_SOCKET_GET_COUNT.
-        self._handed: dict[str, list[asyncio.Future[Any]]] = {}
+        self._handed: dict[str, list[asyncio.BaseTransport]] = {}
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self._sock.fileno(), self._readable)
 
     def send(self, obj: dict[str, Any]) -> None:
         """Queue one message to the parent; never blocks."""
+        self._send_line(json.dumps(obj, separators=(",", ":"), default=str).encode() + b"\n")
+
+    def _send_line(self, line: bytes) -> None:
         if self._closed:
             return
         was_empty = not self._out
-        self._out += json.dumps(obj, separators=(",", ":"), default=str).encode() + b"\n"
+        self._out += line
         if was_empty:
             self._flush()
 
     def handed_count(self, key: str) -> int:
         """Handed-over connections of Node server `key` that are still open."""
-        alive = [f for f in self._handed.get(key, []) if not _finished(f)]
+        alive = [t for t in self._handed.get(key, []) if not t.is_closing()]
         self._handed[key] = alive
         return len(alive)
 
@@ -115,10 +118,14 @@ class NodeChannel:
                 self.send({"cmd": "NODE_HANDLE_NACK"})  # Node retransmits the handle
                 return
             sock = socket.socket(fileno=self._fds.popleft())
-            self.send({"cmd": "NODE_HANDLE_ACK"})
-            done = self._on_handle(obj.get("msg"), sock)
-            if done is not None and isinstance(obj.get("key"), str):
-                self._handed.setdefault(obj["key"], []).append(done)
+            try:
+                transport = self._on_handle(obj.get("msg"), sock)
+            finally:
+                # After the handshake's answer is written: waking Node first (it runs on the
+                # same core) would delay the 101. Node sends no handle before this ACK.
+                self._send_line(_ACK)
+            if transport is not None and isinstance(obj.get("key"), str):
+                self._handed.setdefault(obj["key"], []).append(transport)
         elif cmd == "NODE_SOCKET_GET_COUNT":
             key = obj.get("key")
             self.send({"cmd": "NODE_SOCKET_COUNT", "key": key,
@@ -151,40 +158,24 @@ class NodeChannel:
         self._flush()
 
 
-def _finished(fut: asyncio.Future[Any]) -> bool:
-    if not fut.done():
-        return False
-    if fut.cancelled() or fut.exception() is not None:
-        return True
-    transport = fut.result()[0]
-    return bool(transport.is_closing())
+def parse_head(head: bytes) -> tuple[str, str, CIMultiDictProxy[str], bytes]:
+    """Method, request target, headers and the bytes after the head, from what the shim
+    sends: the request Node's HTTP parser accepted, re-serialised (PROTOCOL.md), then any
+    bytes the client sent after it. Raises ValueError for anything else.
 
-
-class _HandedOverHandler(RequestHandler):
-    """aiohttp's connection handler, primed with the request the shim already read."""
-
-    __slots__ = ("_wsside_head",)
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        # Fed before the transport starts reading, so no client byte can overtake the head.
-        self.data_received(self._wsside_head)
-
-
-def feed_socket(runner: web.AppRunner, sock: socket.socket, head: bytes) -> asyncio.Future[Any]:
-    """Serve `sock` (an accepted client socket) with `runner`, starting from request `head`.
-
-    Returns the future of `loop.connect_accepted_socket`.
+    Header values are read as UTF-8 with surrogate escapes, as aiohttp reads them.
     """
-    server = runner.server
-    assert server is not None, "runner.setup() must run before sockets are fed"
-    loop = asyncio.get_running_loop()
-
-    def factory() -> RequestHandler:
-        # Built like aiohttp's own `Server.__call__`, whose keyword arguments are private.
-        handler = _HandedOverHandler(server, loop=loop, **getattr(server, "_kwargs", {}))
-        handler._wsside_head = head
-        return handler
-
-    sock.setblocking(False)
-    return asyncio.ensure_future(loop.connect_accepted_socket(factory, sock))
+    end = head.find(b"\r\n\r\n")
+    if end < 0:
+        raise ValueError("no end of the request head")
+    lines = head[:end].decode("utf-8", "surrogateescape").split("\r\n")
+    method, target, version = lines[0].split(" ")
+    if not version.startswith("HTTP/"):
+        raise ValueError(f"not an HTTP request line: {lines[0]!r}")
+    headers: CIMultiDict[str] = CIMultiDict()
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon or not name:
+            raise ValueError(f"not a header line: {line!r}")
+        headers.add(name, value.strip(" \t"))
+    return method, target, CIMultiDictProxy(headers), head[end + 4:]

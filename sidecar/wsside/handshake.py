@@ -9,21 +9,27 @@ import asyncio
 import hmac
 import inspect
 import ipaddress
-from typing import TYPE_CHECKING, Any
+import socket
+from typing import TYPE_CHECKING, Any, Awaitable, Mapping, NamedTuple
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._websocket.response import ServerWebSocket
+from ._websocket.accept import HandshakeError, accept_headers, refusal, switching_protocols
+from ._websocket.response import ServerWebSocket, open_stream
 from .connection import Connection
 from .events import emit, error_event
+from .handoff import parse_head
 from .pattern import strip_prefix
-from .request import Request
+from .request import Request, parse_cookies
 from .session import Session
 
 if TYPE_CHECKING:
+    from ._websocket.stream import MessageSink, WsStream
+    from ._websocket.writer import FrameIO
     from .handler import Handler
+    from .rooms import Hub
     from .registry import Registry
     from .settings import Settings
 
@@ -41,46 +47,43 @@ def refuse(status: int, text: str) -> web.Response:
     return response
 
 
+class _Refusal(NamedTuple):
+    status: int
+    text: str
+
+
+class _Route(NamedTuple):
+    """A request that may be accepted once `authenticate` agrees."""
+
+    hub: Hub
+    params: Mapping[str, str]
+    request: Request
+
+
 class Intake:
-    """The aiohttp request handler for every request the sidecar receives."""
+    """Every upgrade request the sidecar receives: through aiohttp (`handle`: the standalone
+    listener and the shim's pipe) or as a socket the shim handed over (`take_over`)."""
 
     def __init__(self, settings: Settings, registry: Registry) -> None:
         self.settings = settings
         self.registry = registry
         self.sessions: set[Session] = set()
 
+    # ---- through aiohttp -------------------------------------------------------------
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if not self._secret_ok(request):
             return refuse(403, "Forbidden")
-        origin = request.headers.get(hdrs.ORIGIN)
-        if origin is not None and not self._origin_ok(origin):
-            emit({"type": "log", "level": "warning",
-                  "message": f"refused {request.path}: Origin {origin!r} is not a loopback "
-                             "origin nor in allowed_origins"})
-            return refuse(403, "Forbidden")
-        raw_path = request.rel_url.raw_path
-        rel = strip_prefix(raw_path, self.settings.prefixes)
-        found = self.registry.match(rel) if rel is not None else None
-        if found is None:
-            return refuse(404, f"No WebSocket handler for {raw_path}")
-        hub, params = found
-        handler = hub.handler
-        if request.method != "GET" or not _is_upgrade(request):
-            return refuse(426, "This endpoint only speaks WebSocket") if request.method == "GET" \
-                else refuse(405, "Method Not Allowed")
-        headers = _public_headers(request.headers)
-        offered = tuple(p.strip() for p in request.headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL, "")
-                        .split(",") if p.strip())
-        req = Request(
-            method=request.method, path=raw_path, query_string=request.query_string,
-            query=request.query, headers=headers, params=params, cookies=request.cookies,
-            remote=request.remote, subprotocols=offered,
-        )
-        verdict = await self._authenticate(handler, req)
-        if isinstance(verdict, web.Response):
-            return verdict
-        # The server's preference order decides (aiohttp would take the client's).
-        protocol = next((p for p in handler.subprotocols if p in offered), None)
+        route = self._route(request.method, request.rel_url, request.headers, request.remote)
+        if isinstance(route, _Refusal):
+            return refuse(*route)
+        verdict = self._authenticate(route)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        if isinstance(verdict, _Refusal):
+            return refuse(*verdict)
+        handler = route.hub.handler
+        protocol = self._subprotocol(route)
         ws = ServerWebSocket(protocol=protocol, deflate=handler.per_message_deflate,
                              max_message_size=handler.max_message_size)
         ws.headers[FORWARDING_HEADER] = self._forwarding(request)
@@ -90,23 +93,127 @@ class Intake:
             return refuse(exc.status, exc.text or exc.reason)
         assert ws.io is not None and ws.sink is not None
         stream = ws.detach(request)
-        session = Session(ws.sink, stream, asyncio.get_running_loop(), self.sessions)
-        conn = Connection(hub, ws.io, session, path=raw_path, params=params,
-                          query=request.query, headers=headers, subprotocol=protocol)
+        self._open(route, verdict, protocol, ws.io, ws.sink, stream)
+        return ws
+
+    # ---- handed over by the shim -----------------------------------------------------
+
+    def take_over(self, sock: socket.socket, head: bytes) -> asyncio.Transport:
+        """Serve `sock`, a client socket the shim accepted, from `head`: the request Node
+        parsed (re-serialised by the shim, see PROTOCOL.md) and any bytes that followed it.
+
+        Node's HTTP parser already checked the syntax and routed the request here, so there
+        is no HTTP server in between: the answer goes straight to the socket. With a plain
+        `authenticate` the whole handshake runs in this call, without a task. Returns the
+        connection's transport.
+        """
+        loop = asyncio.get_running_loop()
+        sock.setblocking(False)
+        transport = _transport(loop, sock)
+        try:
+            method, target, headers, early = parse_head(head)
+        except ValueError:  # not from the shim: nothing sensible to answer
+            transport.abort()
+            return transport
+        peer = transport.get_extra_info("peername")
+        remote = str(peer[0]) if isinstance(peer, (list, tuple)) else None
+        route = self._route(method, URL(target, encoded=True), headers, remote)
+        if isinstance(route, _Refusal):
+            _end(transport, refusal(*route))
+            return transport
+        verdict = self._authenticate(route)
+        if inspect.isawaitable(verdict):
+            asyncio.ensure_future(self._accept_later(transport, route, verdict, early))
+        else:
+            self._accept(transport, route, verdict, early)
+        return transport
+
+    async def _accept_later(self, transport: asyncio.Transport, route: _Route,
+                            verdict: Awaitable[Any], early: bytes) -> None:
+        held = _Held(transport)
+        transport.set_protocol(held)
+        verdict = await verdict
+        if held.lost or transport.is_closing():
+            return  # the client left during `authenticate`
+        self._accept(transport, route, verdict, early + held.data)
+        if not transport.is_closing():
+            transport.resume_reading()
+
+    def _accept(self, transport: asyncio.Transport, route: _Route, verdict: Any,
+                early: bytes) -> None:
+        if isinstance(verdict, _Refusal):
+            _end(transport, refusal(*verdict))
+            return
+        handler = route.hub.handler
+        protocol = self._subprotocol(route)
+        try:
+            headers, agreement = accept_headers(route.request.headers, protocol,
+                                                handler.per_message_deflate)
+        except HandshakeError as exc:
+            _end(transport, refusal(400, str(exc)))
+            return
+        headers.append((FORWARDING_HEADER, "handover"))
+        transport.write(switching_protocols(headers))
+        sink, stream, io = open_stream(transport, handler.max_message_size, agreement, early)
+        self._open(route, verdict, protocol, io, sink, stream)
+
+    # ---- shared ----------------------------------------------------------------------
+
+    def _route(self, method: str, url: URL, headers: CIMultiDictProxy[str],
+               remote: str | None) -> _Route | _Refusal:
+        """Origin, endpoint, method: what is decided before `authenticate`."""
+        origin = headers.get(hdrs.ORIGIN)
+        raw_path = url.raw_path
+        if origin is not None and not self._origin_ok(origin):
+            emit({"type": "log", "level": "warning",
+                  "message": f"refused {raw_path}: Origin {origin!r} is not a loopback "
+                             "origin nor in allowed_origins"})
+            return _Refusal(403, "Forbidden")
+        rel = strip_prefix(raw_path, self.settings.prefixes)
+        found = self.registry.match(rel) if rel is not None else None
+        if found is None:
+            return _Refusal(404, f"No WebSocket handler for {raw_path}")
+        hub, params = found
+        if method != "GET" or not _is_upgrade(headers):
+            return _Refusal(426, "This endpoint only speaks WebSocket") if method == "GET" \
+                else _Refusal(405, "Method Not Allowed")
+        public = _public_headers(headers)
+        offered = tuple(p.strip() for p in headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL, "")
+                        .split(",") if p.strip())
+        req = Request(
+            method=method, path=raw_path, query_string=url.query_string, query=url.query,
+            headers=public, params=params, cookies=parse_cookies(headers), remote=remote,
+            subprotocols=offered,
+        )
+        return _Route(hub, params, req)
+
+    @staticmethod
+    def _subprotocol(route: _Route) -> str | None:
+        # The server's preference order decides (aiohttp would take the client's).
+        offered = route.request.subprotocols
+        return next((p for p in route.hub.handler.subprotocols if p in offered), None)
+
+    def _open(self, route: _Route, verdict: dict[str, Any] | None, protocol: str | None,
+              io: FrameIO, sink: MessageSink, stream: WsStream) -> None:
+        """The 101 is written: make the session and start serving."""
+        req = route.request
+        session = Session(sink, stream, asyncio.get_running_loop(), self.sessions)
+        conn = Connection(route.hub, io, session, path=req.path, params=route.params,
+                          query=req.query, headers=req.headers, subprotocol=protocol)
         session.conn = conn
-        ws.io.on_overflow = lambda: session.close(1013, b"Client too slow")
+        io.on_overflow = session.too_slow
         if verdict:
             conn.metadata.update(verdict)
-        hub.add(conn)
+        route.hub.add(conn)
         self.sessions.add(session)
         session.start(req)
-        return ws
 
     def _forwarding(self, request: web.Request) -> str:
         transport = request.transport
         if transport is not None and isinstance(transport.get_extra_info("sockname"), str):
             return "pipe"
-        # In shim mode (a secret is set) every TCP socket was handed over by the shim.
+        # Through aiohttp with a secret set (shim mode), a TCP socket was handed over on an
+        # event loop that cannot take it directly (see `_transport`).
         return "handover" if self.settings.secret is not None else "direct"
 
     def _origin_ok(self, origin: str) -> bool:
@@ -139,31 +246,88 @@ class Intake:
         given = request.headers.get(SECRET_HEADER, "")
         return hmac.compare_digest(given.encode(), secret.encode())
 
-    async def _authenticate(self, handler: Handler, req: Request) -> dict[str, Any] | web.Response | None:
+    def _authenticate(self, route: _Route) -> Any:
+        """The verdict (metadata dict, None, or a `_Refusal`), or an awaitable of it when the
+        handler's `authenticate` is a coroutine function."""
+        handler, req = route.hub.handler, route.request
         rule = handler.authenticate
         if rule is None:
             return None
         if rule is True:
-            ok: Any = req.headers.get(hdrs.AUTHORIZATION, "").strip()
-        elif isinstance(rule, str):
-            ok = req.headers.get(rule, "").strip()
-        else:
-            try:
-                ok = rule(req)
-                if inspect.isawaitable(ok):
-                    ok = await ok
-            except Exception as exc:  # noqa: BLE001 - a failing authenticate is a 500, not a crash
-                emit(error_event("runtime_error", exc, files=(handler.file,),
-                                 pattern=handler.pattern.source, callback="authenticate",
-                                 path=req.path))
-                return refuse(500, "Internal Server Error")
-        if not ok:
-            return refuse(401, "Unauthorized")
-        return dict(ok) if isinstance(ok, dict) else None
+            return _judge(req.headers.get(hdrs.AUTHORIZATION, "").strip())
+        if isinstance(rule, str):
+            return _judge(req.headers.get(rule, "").strip())
+        try:
+            ok = rule(req)
+        except Exception as exc:  # noqa: BLE001 - a failing authenticate is a 500, not a crash
+            return _auth_failed(handler, req, exc)
+        if inspect.isawaitable(ok):
+            return _judge_later(handler, req, ok)
+        return _judge(ok)
 
 
-def _is_upgrade(request: web.Request) -> bool:
-    return request.headers.get(hdrs.UPGRADE, "").lower().strip() == "websocket"
+def _judge(ok: Any) -> dict[str, Any] | _Refusal | None:
+    if not ok:
+        return _Refusal(401, "Unauthorized")
+    return dict(ok) if isinstance(ok, dict) else None
+
+
+async def _judge_later(handler: Handler, req: Request, pending: Awaitable[Any]) -> Any:
+    try:
+        ok = await pending
+    except Exception as exc:  # noqa: BLE001
+        return _auth_failed(handler, req, exc)
+    return _judge(ok)
+
+
+def _auth_failed(handler: Handler, req: Request, exc: Exception) -> _Refusal:
+    emit(error_event("runtime_error", exc, files=(handler.file,),
+                     pattern=handler.pattern.source, callback="authenticate", path=req.path))
+    return _Refusal(500, "Internal Server Error")
+
+
+def _transport(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> asyncio.Transport:
+    """A transport for an accepted socket, made at once and not reading yet.
+
+    asyncio's public way (`connect_accepted_socket`) is a coroutine: a task and a waiter per
+    connection for what the selector loop does synchronously.
+    """
+    transport = loop._make_socket_transport(sock, _STARTING)  # type: ignore[attr-defined]
+    return transport  # type: ignore[no-any-return]
+
+
+class _Held(asyncio.Protocol):
+    """Keeps what the client sends while `authenticate` runs (reading stops at the first
+    bytes: the client must wait for the 101 anyway)."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.data = b""
+        self.lost = False
+
+    def data_received(self, data: bytes) -> None:
+        self.data += data
+        self.transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        return True  # half-closed: the answer may still be written
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.lost = True
+
+
+def _end(transport: asyncio.Transport, response: bytes) -> None:
+    transport.write(response)
+    transport.close()  # after the response is written
+
+
+# The transport's first protocol: its connection_made (scheduled by the transport) does
+# nothing, and no byte is read before the real protocol replaces it.
+_STARTING = asyncio.Protocol()
+
+
+def _is_upgrade(headers: CIMultiDictProxy[str]) -> bool:
+    return headers.get(hdrs.UPGRADE, "").lower().strip() == "websocket"
 
 
 def _public_headers(headers: CIMultiDictProxy[str]) -> CIMultiDictProxy[str]:

@@ -174,6 +174,10 @@ class Session(CallbackQueue):
         if not self._done.done():
             self._done.set_result(None)
 
+    def too_slow(self) -> None:
+        """The client reads slower than it is sent to, past the send buffer's limit."""
+        self.close(1013, b"Client too slow")
+
     def close(self, code: int, reason: bytes) -> Awaitable[None]:
         """Start the closing handshake once; the result resolves when the socket is closed
         (not after `on_close`, which may be queued behind the callback awaiting this)."""

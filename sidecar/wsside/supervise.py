@@ -25,7 +25,7 @@ from aiohttp import web
 from . import __version__
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
 from .events import subscribe, unsubscribe
-from .handoff import NodeChannel, feed_socket
+from .handoff import NodeChannel
 from .reload import next_settings
 from .server import Sidecar
 from .settings import Settings
@@ -140,7 +140,7 @@ class _Supervisor:
         if msg is not None and msg["type"] == "shutdown":
             self.stop.set()
 
-    def _on_handle(self, obj: Any, sock: socket.socket) -> asyncio.Future[Any] | None:
+    def _on_handle(self, obj: Any, sock: socket.socket) -> asyncio.BaseTransport | None:
         msg = parse(obj)
         if msg is None or msg["type"] != "connection" or self.sidecar is None:
             sock.close()
@@ -151,7 +151,7 @@ class _Supervisor:
         except (AttributeError, UnicodeEncodeError):
             sock.close()
             return None
-        return feed_socket(self.sidecar.runner, sock, raw)
+        return self.sidecar.intake.take_over(sock, raw)
 
     def _on_eof(self) -> None:
         self.budget = CLOSE_BUDGET_ORPHANED

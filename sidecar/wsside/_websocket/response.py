@@ -1,23 +1,50 @@
 """`ServerWebSocket`: aiohttp's `WebSocketResponse` with wsside's handshake rules.
 
-- the subprotocol is the one wsside chose (`protocol`), by the server's preference order;
-- permessage-deflate parameters come from the handler's `Deflate` settings;
+- the handshake checks and the 101's headers are wsside's (`accept.py`): the subprotocol is
+  the one wsside chose (`protocol`), by the server's preference order, and permessage-deflate
+  parameters come from the handler's `Deflate` settings;
 - after the 101, `detach()` hands the socket to wsside's own stream (see stream.py): frames,
   pings, the closing handshake and every write are wsside's from then on.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from aiohttp import hdrs, web
+from aiohttp import web
+from multidict import CIMultiDict
 
-from .deflate import Agreement, Compressor, Decompressor, DeflateRefused, negotiate
+from .accept import HandshakeError, accept_headers
+from .deflate import Agreement, Compressor, Decompressor
 from .reader import StrictReader
 from .stream import MessageSink, WsStream
 from .writer import FrameIO
 
-__all__ = ["ServerWebSocket"]
+__all__ = ["ServerWebSocket", "open_stream"]
+
+
+def _reader(max_message_size: int, agreement: Agreement | None) -> tuple[MessageSink, StrictReader]:
+    sink = MessageSink()
+    decompressor = Decompressor(agreement) if agreement else None
+    return sink, StrictReader(sink, max_message_size, decompressor=decompressor)
+
+
+def _compressor(agreement: Agreement | None) -> Compressor | None:
+    return Compressor(agreement) if agreement else None
+
+
+def open_stream(transport: asyncio.Transport, max_message_size: int,
+                agreement: Agreement | None, early: bytes) -> tuple[MessageSink, WsStream, FrameIO]:
+    """The WebSocket side of a transport whose 101 is written and that reads nothing yet:
+    `early` (client bytes that came with the request) is parsed first."""
+    sink, parser = _reader(max_message_size, agreement)
+    stream = WsStream(asyncio.get_running_loop(), parser)
+    transport.set_protocol(stream)
+    stream.connection_made(transport)
+    if early:
+        parser.feed_data(early)
+    return sink, stream, FrameIO(transport, stream, _compressor(agreement))
 
 
 class ServerWebSocket(web.WebSocketResponse):
@@ -29,6 +56,7 @@ class ServerWebSocket(web.WebSocketResponse):
             compress=False,  # negotiated by wsside (`_handshake`), not by aiohttp
             autoping=False,
         )
+        self._chosen = protocol
         self.io: FrameIO | None = None
         self.sink: MessageSink | None = None
         self._deflate = deflate
@@ -37,21 +65,13 @@ class ServerWebSocket(web.WebSocketResponse):
         self.agreement: Agreement | None = None
 
     def _handshake(self, request: web.BaseRequest) -> Any:
+        # wsside's own checks (accept.py), shared with handed-over sockets, which never meet
+        # aiohttp: Non-ASCII bytes in Connection, Sec-WebSocket-Key or -Version are a 400 too.
         try:
-            headers, protocol, _, _ = super()._handshake(request)
-        except ValueError:
-            # Non-ASCII bytes in Connection, Sec-WebSocket-Key or -Version make aiohttp raise
-            # ValueError/UnicodeError (a 500 and a logged traceback): it is a bad request.
-            raise web.HTTPBadRequest(text="Malformed WebSocket handshake header") from None
-        if self._deflate is not None:
-            offers = ", ".join(request.headers.getall(hdrs.SEC_WEBSOCKET_EXTENSIONS, ()))
-            try:
-                self.agreement = negotiate(offers, self._deflate)
-            except DeflateRefused as exc:
-                raise web.HTTPBadRequest(text=f"permessage-deflate refused: {exc}") from None
-            if self.agreement is not None:
-                headers[hdrs.SEC_WEBSOCKET_EXTENSIONS] = self.agreement.response_header()
-        return headers, protocol, 0, False
+            headers, self.agreement = accept_headers(request.headers, self._chosen, self._deflate)
+        except HandshakeError as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
+        return CIMultiDict(headers), self._chosen, 0, False
 
     def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
         # aiohttp's parser is replaced by StrictReader before it sees a byte: bytes that came
@@ -60,18 +80,12 @@ class ServerWebSocket(web.WebSocketResponse):
         http = request.protocol
         early, http._message_tail = http._message_tail, b""
         super()._post_start(request, protocol, writer)
-        agreement = self.agreement
         assert self._loop is not None
-        self.sink = MessageSink()
-        self._parser = StrictReader(
-            self.sink, self._max_message_size,
-            decompressor=Decompressor(agreement) if agreement else None,
-        )
+        self.sink, self._parser = _reader(self._max_message_size, self.agreement)
         http._payload_parser = self._parser
         if early:
             self._parser.feed_data(early)
-        compressor = Compressor(agreement) if agreement else None
-        self.io = FrameIO(writer.transport, http, compressor)
+        self.io = FrameIO(writer.transport, http, _compressor(self.agreement))
 
     def detach(self, request: web.BaseRequest) -> WsStream:
         """Take the connection away from aiohttp's request handler, which then forgets it

@@ -1,0 +1,91 @@
+"""The server's side of the opening handshake (RFC 6455 §4.2), as bytes or header pairs.
+
+One implementation for every way a connection arrives: aiohttp's request handler uses
+`accept_headers` for its 101 (see response.py), and a socket handed over by the Vite shim is
+answered with `switching_protocols` / `refusal` written straight to its transport, with no
+HTTP server machinery in between (Node already parsed the request).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from http import HTTPStatus
+from typing import Any, Mapping
+
+from .deflate import Agreement, DeflateRefused, negotiate
+
+__all__ = ["HandshakeError", "accept_headers", "switching_protocols", "refusal"]
+
+_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class HandshakeError(Exception):
+    """The request cannot be upgraded: answered 400 with this text (header values in it are
+    quoted with repr, so bytes that are not UTF-8 cannot break the response)."""
+
+
+def accept_headers(
+    headers: Mapping[str, str], protocol: str | None, deflate: Any
+) -> tuple[list[tuple[str, str]], Agreement | None]:
+    """The 101's headers for `headers` (the request's, case-insensitive), and the
+    permessage-deflate agreement when `deflate` settings are given and an offer was accepted.
+
+    The checks and their order are aiohttp's, so a request is refused the same way whichever
+    way it arrived: Upgrade, Connection, version, key; then the extension.
+    """
+    upgrade = headers.get("Upgrade")
+    if (upgrade or "").lower().strip() != "websocket":
+        raise HandshakeError(
+            f'No WebSocket UPGRADE hdr: {upgrade!r}\n Can "Upgrade" only to "WebSocket".')
+    connection = headers.get("Connection")
+    if not connection or not any(t.strip().lower() == "upgrade" for t in connection.split(",")):
+        raise HandshakeError(f"No CONNECTION upgrade hdr: {connection!r}")
+    version = headers.get("Sec-WebSocket-Version", "")
+    if version not in ("13", "8", "7"):
+        raise HandshakeError(f"Unsupported version: {version!r}")
+    key = headers.get("Sec-WebSocket-Key")
+    try:
+        if not key or len(base64.b64decode(key)) != 16:
+            raise HandshakeError(f"Handshake error: {key!r}")
+    except (binascii.Error, ValueError):  # ValueError: non-ASCII characters in the key
+        raise HandshakeError(f"Handshake error: {key!r}") from None
+    accept = base64.b64encode(hashlib.sha1(key.encode() + _GUID).digest()).decode()
+    out = [("Upgrade", "websocket"), ("Connection", "upgrade"), ("Sec-WebSocket-Accept", accept)]
+    agreement = None
+    if deflate is not None:
+        offers = ", ".join(_all(headers, "Sec-WebSocket-Extensions"))
+        try:
+            agreement = negotiate(offers, deflate)
+        except DeflateRefused as exc:
+            raise HandshakeError(f"permessage-deflate refused: {exc}") from None
+        if agreement is not None:
+            out.append(("Sec-WebSocket-Extensions", agreement.response_header()))
+    if protocol:
+        out.append(("Sec-WebSocket-Protocol", protocol))
+    return out, agreement
+
+
+def _all(headers: Mapping[str, str], name: str) -> list[str]:
+    getall = getattr(headers, "getall", None)
+    if getall is not None:
+        return list(getall(name, ()))
+    value = headers.get(name)
+    return [] if value is None else [value]
+
+
+def switching_protocols(headers: list[tuple[str, str]]) -> bytes:
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    return f"HTTP/1.1 101 Switching Protocols\r\n{lines}\r\n".encode("latin-1")
+
+
+def refusal(status: int, text: str) -> bytes:
+    """A complete plain-text response after which the connection is closed."""
+    body = (text + "\n").encode("utf-8", "backslashreplace")
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = ""
+    return (f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode("latin-1") + body
