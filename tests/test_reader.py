@@ -191,6 +191,24 @@ async def test_assembled_messages_of_each_kind_in_turn(client):
         assert await c.frame() == (True, False, opcode, payload)
 
 
+async def test_frames_that_came_with_the_handshake_wait_for_the_session(serve):
+    """Messages and an error in the same write as the upgrade request are held, then handled
+    in order once the session starts."""
+    served = await serve(ECHO)
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    c = RawClient(reader, writer, 0, {})
+    RawClient.opened.append(c)
+    writer.write(b"GET /api/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 b"Sec-WebSocket-Version: 13\r\n\r\n"
+                 + encode(TEXT, b"one") + encode(BINARY, b"two") + encode(TEXT, b"x", mask=False))
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 101")
+    assert await c.frame() == (True, False, TEXT, b"one")
+    assert await c.frame() == (True, False, BINARY, b"two")
+    assert await c.close_code() == 1002
+
+
 async def test_endless_empty_fragments_are_cut_off(client):
     c = await client()
     c.send(TEXT, b"a", fin=False)
