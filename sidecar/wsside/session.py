@@ -35,6 +35,8 @@ CLOSE_TIMEOUT = 5.0
 _OP_PONG = 0xA
 _OP_PING = 0x9
 
+# Above the small-int cache: one shared object instead of a new int per session.
+_ABNORMAL_CLOSURE = int(CloseCode.ABNORMAL_CLOSURE)
 # How far a session got (`_stage`); its futures are made only when someone waits for them.
 _OPEN, _SOCKET_CLOSED, _FINISHED = 0, 1, 2
 
@@ -62,7 +64,7 @@ class Session(CallbackQueue):
         self._close_timer: asyncio.TimerHandle | None = None
         self._close_sent = False
         self._close_received = False
-        self._close_code = int(CloseCode.ABNORMAL_CLOSURE)
+        self._close_code = _ABNORMAL_CLOSURE
         self._close_reason = ""
         self._by_client = True
         self._stage = _OPEN

@@ -27,6 +27,7 @@ exceeds the limit plus deflate's worst-case overhead).
 from __future__ import annotations
 
 import codecs
+import functools
 from typing import Any
 
 from aiohttp._websocket.helpers import websocket_mask
@@ -83,8 +84,7 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
         self._queue = queue
         self._limit = max_message_size or None
         self._max_fragments = (
-            max_fragments if max_fragments is not None
-            else max(1024, max_message_size // 64) if max_message_size else 1 << 62
+            _default_max_fragments(max_message_size) if max_fragments is None else max_fragments
         )
         self._inflate = decompressor
         self._failed = False
@@ -339,6 +339,13 @@ def _utf8_ok(
     except UnicodeDecodeError:
         return False
     return True
+
+
+@functools.lru_cache(maxsize=32)
+def _default_max_fragments(max_message_size: int) -> int:
+    """One per 64 bytes of the limit, at least 1024; cached, so the readers of one limit share
+    one int instead of making one each."""
+    return max(1024, max_message_size // 64) if max_message_size else 1 << 62
 
 
 def _too_big(size: int, limit: int) -> WebSocketError:
