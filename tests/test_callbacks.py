@@ -120,6 +120,37 @@ async def test_on_close_once_when_the_client_drops_without_a_close_frame(serve, 
     assert closes == [("close", 1006, "", True)]
 
 
+async def test_finished_and_close_resolve_whether_asked_for_before_or_after_the_end(
+        serve, probe) -> None:
+    """A session's futures are made on demand: one asked for after the end is born resolved."""
+    s = await serve("""
+        import probe
+        from wsside import Handler
+        h = Handler("/ws/f/{name}")
+
+        @h.on_connect
+        def connect(conn, request):
+            probe.record("connect", conn)
+
+        @h.on_close
+        def close(conn, code, reason, by_client):
+            probe.record("close", conn)
+    """)
+    early_ws = await s.connect("/api/ws/f/early")
+    late_ws = await s.connect("/api/ws/f/late")
+    conns = {conn.params["name"]: conn for _, conn in await probe.wait("connect", 2)}
+    finished = conns["early"]._session.finished
+    assert not finished.done()
+    await early_ws.close()
+    await late_ws.close()
+    await asyncio.wait_for(finished, 5)
+    await probe.wait("close", 2)
+    late = conns["late"]
+    assert late._session not in s.sidecar.intake.sessions  # ended, futures never asked for
+    assert late._session.finished.done()
+    await asyncio.wait_for(late.close(), 5)  # the socket is already closed
+
+
 async def test_messages_are_handled_in_order_one_at_a_time(serve, probe) -> None:
     s = await serve("""
         import asyncio, probe

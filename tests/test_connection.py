@@ -81,6 +81,7 @@ async def test_connection_attributes(serve) -> None:
                 "id": conn.id, "path": conn.path, "params": conn.params,
                 "q": conn.query.get("user"), "hdr": conn.headers.get("X-Test"),
                 "sub": conn.subprotocol, "closed": conn.closed, "rooms": sorted(conn.rooms),
+                "metadata": conn.metadata,
                 "rq": [request.path, request.params, request.query_string],
             })
     """)
@@ -90,8 +91,29 @@ async def test_connection_attributes(serve) -> None:
     assert info["path"] == "/api/ws/room/blue"
     assert info["params"] == {"name": "blue"}
     assert info["q"] == "ann" and info["hdr"] == "yes" and info["sub"] == "v1"
-    assert info["closed"] is False and info["rooms"] == []
+    assert info["closed"] is False and info["rooms"] == [] and info["metadata"] == {}
     assert info["rq"] == ["/api/ws/room/blue", {"name": "blue"}, "user=ann"]
+
+
+async def test_metadata_is_per_connection_and_can_be_replaced(serve) -> None:
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/m/{name}")
+
+        @h.on_message
+        def go(conn, data):
+            if data == "replace":
+                conn.metadata = {"replaced": True}
+            else:
+                conn.metadata.setdefault("seen", []).append(data)
+            conn.send(conn.metadata)
+    """)
+    a = await s.connect("/api/ws/m/a")
+    b = await s.connect("/api/ws/m/b")
+    for ws, text, expected in [(a, "x", {"seen": ["x"]}), (b, "y", {"seen": ["y"]}),
+                               (a, "z", {"seen": ["x", "z"]}), (a, "replace", {"replaced": True})]:
+        await ws.send_str(text)
+        assert await ws.receive_json() == expected
 
 
 async def test_ping_pong_methods_reach_the_client(serve) -> None:

@@ -166,6 +166,49 @@ async def test_compressed_message_limit_is_on_the_inflated_size(client):
             assert await c.close_code() == expect
 
 
+def deflated(data: bytes) -> bytes:
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return (z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+async def test_assembled_messages_of_each_kind_in_turn(client):
+    """Each fragmented or compressed message gets its own buffer, dropped when it ends."""
+    c = await client("permessage-deflate")
+    text = "κόσμε".encode()
+    z = deflated(text)
+    c.send(TEXT, z[:3], fin=False, rsv1=True)
+    c.send(CONT, z[3:])
+    c.send(BINARY, b"\x00\x01", fin=False)
+    c.send(CONT, b"\x02")
+    c.send(BINARY, deflated(b"\xff" * 50), rsv1=True)
+    c.send(TEXT, deflated(b"again"), rsv1=True)
+    c.send(TEXT, text[:3], fin=False)  # splits the ό
+    c.send(CONT, text[3:])
+    c.send(TEXT, b"whole")
+    # Replies are below the compression threshold, so they come back uncompressed.
+    for opcode, payload in [(TEXT, text), (BINARY, b"\x00\x01\x02"), (BINARY, b"\xff" * 50),
+                            (TEXT, b"again"), (TEXT, text), (TEXT, b"whole")]:
+        assert await c.frame() == (True, False, opcode, payload)
+
+
+async def test_frames_that_came_with_the_handshake_wait_for_the_session(serve):
+    """Messages and an error in the same write as the upgrade request are held, then handled
+    in order once the session starts."""
+    served = await serve(ECHO)
+    reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
+    c = RawClient(reader, writer, 0, {})
+    RawClient.opened.append(c)
+    writer.write(b"GET /api/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 b"Sec-WebSocket-Version: 13\r\n\r\n"
+                 + encode(TEXT, b"one") + encode(BINARY, b"two") + encode(TEXT, b"x", mask=False))
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 101")
+    assert await c.frame() == (True, False, TEXT, b"one")
+    assert await c.frame() == (True, False, BINARY, b"two")
+    assert await c.close_code() == 1002
+
+
 async def test_endless_empty_fragments_are_cut_off(client):
     c = await client()
     c.send(TEXT, b"a", fin=False)
@@ -200,6 +243,8 @@ def test_handle_frame_override_is_called_by_the_c_parser():
     seen = []
 
     class Spy(StrictReader):
+        __slots__ = ()  # no __dict__, like StrictReader: the override must still be seen
+
         def _handle_frame(self, fin, opcode, payload, compressed):  # type: ignore[override]
             seen.append(opcode)
             super()._handle_frame(fin, opcode, payload, compressed)
@@ -213,7 +258,9 @@ def test_handle_frame_override_is_called_by_the_c_parser():
     try:
         queue = WebSocketDataQueue(Proto(), 1 << 16, loop=loop)  # type: ignore[arg-type]
         assert StrictReader.__mro__[1].__module__ == "aiohttp._websocket.reader_c"
-        Spy(queue, LIMIT).feed_data(encode(TEXT, b"hi") + encode(PING, b""))
+        spy = Spy(queue, LIMIT)
+        assert not hasattr(spy, "__dict__")
+        spy.feed_data(encode(TEXT, b"hi") + encode(PING, b""))
     finally:
         loop.close()
     assert seen == [TEXT, PING]

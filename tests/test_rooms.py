@@ -140,6 +140,24 @@ async def test_leave_room_and_closed_members_are_skipped(serve) -> None:
     assert set(hub.rooms) == {"red"} and len(hub.rooms["red"]) == 1  # c left with its socket
 
 
+async def test_leave_before_any_join_then_join(serve) -> None:
+    """Until its first join a connection shares one empty room set, which is never written."""
+    s = await serve(ROOMS)
+    p = Peers(s)
+    Peers.early = {}
+    await p.open("a", "b")
+    await p.ws["a"].send_json({"type": "leave", "room": "red"})  # in no room yet: a no-op
+    assert await p.ws["a"].receive_json() == {"ack": "leave"}  # not an error frame
+    await p.do("a", type="join", room="red")
+    got = await p.inbox("ab")
+    assert got == {"a": [], "b": []}
+    hub = s.sidecar.registry.hubs["/ws/r/{name}"]
+    rooms = {c.params["name"]: c.rooms for c in hub.connections.values()}
+    assert rooms == {"a": {"red"}, "b": set()}
+    await p.do("a", type="leave", room="red")
+    assert hub.rooms == {} and not any(c.rooms for c in hub.connections.values())
+
+
 async def test_rooms_are_per_endpoint(serve) -> None:
     s = await serve("""
         from wsside import Handler

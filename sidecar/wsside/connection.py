@@ -38,6 +38,12 @@ class _Sent:
 
 _DONE = _Sent(None)
 
+# The rooms of a connection in none yet, shared (an empty set costs 216 bytes, and most
+# connections never join a room); `Hub.join` gives a connection its own set. Never mutated.
+NO_ROOMS: Any = frozenset()
+# `metadata` not asked for yet: most connections never use it, and an empty dict is 64 bytes.
+_NO_METADATA: Any = object()
+
 
 class Connection:
     """An open WebSocket of one endpoint.
@@ -47,7 +53,7 @@ class Connection:
     """
 
     __slots__ = (
-        "id", "path", "params", "query", "headers", "metadata", "subprotocol",
+        "id", "path", "params", "query", "headers", "_metadata", "subprotocol",
         "_rooms", "_hub", "_io", "_session", "__weakref__",
     )
 
@@ -68,12 +74,23 @@ class Connection:
         self.params = dict(params)
         self.query = query
         self.headers = headers
-        self.metadata: dict[str, Any] = {}
+        self._metadata: dict[str, Any] = _NO_METADATA
         self.subprotocol = subprotocol
-        self._rooms: set[str] = set()
+        self._rooms: set[str] = NO_ROOMS
         self._hub = hub
         self._io = io
         self._session = session
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """A dict for the handler's per-connection state (made on first use)."""
+        if self._metadata is _NO_METADATA:
+            self._metadata = {}
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: dict[str, Any]) -> None:
+        self._metadata = value
 
     @property
     def closed(self) -> bool:

@@ -10,6 +10,7 @@ import inspect
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .codec import encode
+from .connection import NO_ROOMS
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -53,6 +54,8 @@ class Hub:
 
     def join(self, conn: Connection, room: str) -> None:
         self.rooms.setdefault(room, {})[conn] = None
+        if conn._rooms is NO_ROOMS:
+            conn._rooms = set()
         conn._rooms.add(room)
 
     def leave(self, conn: Connection, room: str) -> None:
@@ -61,7 +64,8 @@ class Hub:
             members.pop(conn, None)
             if not members:
                 del self.rooms[room]
-        conn._rooms.discard(room)
+        if room in conn._rooms:  # never true of NO_ROOMS, which has no discard
+            conn._rooms.discard(room)
 
     def open_connections(self) -> tuple[Connection, ...]:
         return tuple(c for c in self.connections.values() if not c.closed)

@@ -35,13 +35,18 @@ CLOSE_TIMEOUT = 5.0
 _OP_PONG = 0xA
 _OP_PING = 0x9
 
+# Above the small-int cache: one shared object instead of a new int per session.
+_ABNORMAL_CLOSURE = int(CloseCode.ABNORMAL_CLOSURE)
+# How far a session got (`_stage`); its futures are made only when someone waits for them.
+_OPEN, _SOCKET_CLOSED, _FINISHED = 0, 1, 2
+
 
 class Session(CallbackQueue):
     __slots__ = (
         "conn", "_sink", "_stream", "_loop", "_inbox", "_worker", "_missed", "_beat", "_idle",
         "_last_activity", "_close_timer", "_close_sent", "_close_received", "_close_code",
-        "_close_reason", "_by_client", "_done", "_socket_closed", "_reading_paused",
-        "_on_close_ran", "_registry",
+        "_close_reason", "_by_client", "_stage", "_done", "_socket_closed",
+        "_reading_paused", "_on_close_ran", "_registry",
     )
 
     def __init__(self, sink: MessageSink, stream: WsStream, loop: asyncio.AbstractEventLoop,
@@ -59,11 +64,13 @@ class Session(CallbackQueue):
         self._close_timer: asyncio.TimerHandle | None = None
         self._close_sent = False
         self._close_received = False
-        self._close_code = int(CloseCode.ABNORMAL_CLOSURE)
+        self._close_code = _ABNORMAL_CLOSURE
         self._close_reason = ""
         self._by_client = True
-        self._done: asyncio.Future[None] = loop.create_future()  # after on_close ran
-        self._socket_closed: asyncio.Future[None] = loop.create_future()
+        self._stage = _OPEN
+        # Made on demand (two futures cost 288 bytes, and most sessions are never awaited).
+        self._done: asyncio.Future[None] | None = None  # after on_close ran
+        self._socket_closed: asyncio.Future[None] | None = None
         self._reading_paused = False
         self._on_close_ran = False
         self._registry = registry  # the open sessions, which this one leaves once finished
@@ -71,7 +78,15 @@ class Session(CallbackQueue):
     @property
     def finished(self) -> asyncio.Future[None]:
         """Resolves after `on_close` ran."""
+        if self._done is None:
+            self._done = self._future(self._stage >= _FINISHED)
         return self._done
+
+    def _future(self, resolved: bool) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = self._loop.create_future()
+        if resolved:
+            fut.set_result(None)
+        return fut
 
     @property
     def handler(self) -> Handler:
@@ -156,13 +171,15 @@ class Session(CallbackQueue):
 
     def on_lost(self) -> None:
         """The transport is closed, whoever closed it: finish the connection once."""
-        if self._socket_closed.done():
+        if self._stage >= _SOCKET_CLOSED:
             return
+        self._stage = _SOCKET_CLOSED
         self.conn._io.closing = True
         self._cancel_timers()
         if self._close_timer is not None:
             self._close_timer.cancel()
-        self._socket_closed.set_result(None)
+        if self._socket_closed is not None:
+            self._socket_closed.set_result(None)
         self._loop.create_task(self._finish())
 
     async def _finish(self) -> None:
@@ -171,7 +188,8 @@ class Session(CallbackQueue):
             await self._finish_worker()
         self.conn._hub.remove(self.conn)
         self._registry.discard(self)
-        if not self._done.done():
+        self._stage = _FINISHED
+        if self._done is not None and not self._done.done():  # an awaiter may have cancelled it
             self._done.set_result(None)
 
     def too_slow(self) -> None:
@@ -181,12 +199,14 @@ class Session(CallbackQueue):
     def close(self, code: int, reason: bytes) -> Awaitable[None]:
         """Start the closing handshake once; the result resolves when the socket is closed
         (not after `on_close`, which may be queued behind the callback awaiting this)."""
-        if not self._close_sent and not self._close_received and not self._socket_closed.done():
+        if not self._close_sent and not self._close_received and self._stage == _OPEN:
             self._close_sent = True
             self._close_code, self._close_reason = code, reason.decode("utf-8")
             self._by_client = False
             self.conn._io.write_close(code, reason)
             self._arm_close_timer()
+        if self._socket_closed is None:
+            self._socket_closed = self._future(self._stage >= _SOCKET_CLOSED)
         return asyncio.shield(self._socket_closed)
 
     def _arm_close_timer(self) -> None:

@@ -27,6 +27,7 @@ exceeds the limit plus deflate's worst-case overhead).
 from __future__ import annotations
 
 import codecs
+import functools
 from typing import Any
 
 from aiohttp._websocket.helpers import websocket_mask
@@ -48,9 +49,22 @@ _UINT_MAX = 2**32 - 1  # the C parser keeps its limit in an unsigned int
 
 PROTOCOL_ERROR, INVALID_DATA, TOO_BIG = 1002, 1007, 1009
 
+# The buffers while no fragmented or compressed message is under way: shared and immutable (an
+# empty bytearray and list cost 112 bytes a connection, and most messages are whole).
+_NO_BYTES: Any = b""
+_NO_TEXT: Any = ()
+
 
 class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
     """The read side of one server connection: feeds messages into aiohttp's data queue."""
+
+    # No instance __dict__ (336 bytes). Cython still calls the `_handle_frame` override of a
+    # heap type without one; aiohttp's pure-Python reader keeps its own __dict__.
+    __slots__ = (
+        "_queue", "_limit", "_max_fragments", "_inflate", "_failed",
+        "_m_opcode", "_m_compressed", "_m_frames", "_m_size", "_m_bytes", "_m_text", "_m_utf8",
+        "_f_need", "_f_head", "_f_mask", "_f_offset", "_f_check", "_f_fin", "_f_utf8",
+    )
 
     def __init__(
         self,
@@ -70,18 +84,18 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
         self._queue = queue
         self._limit = max_message_size or None
         self._max_fragments = (
-            max_fragments if max_fragments is not None
-            else max(1024, max_message_size // 64) if max_message_size else 1 << 62
+            _default_max_fragments(max_message_size) if max_fragments is None else max_fragments
         )
         self._inflate = decompressor
         self._failed = False
-        # The message being assembled (fragmented or compressed), opcode 0 when none.
+        # The message being assembled (fragmented or compressed), opcode 0 when none; its
+        # buffer is made when it starts.
         self._m_opcode = 0
         self._m_compressed = False
         self._m_frames = 0
         self._m_size = 0
-        self._m_bytes = bytearray()
-        self._m_text: list[str] = []
+        self._m_bytes: bytearray = _NO_BYTES
+        self._m_text: list[str] = _NO_TEXT
         self._m_utf8: Any = None
         # The raw-stream follower (see `_follow`).
         self._f_need = 0  # payload bytes still to come in the current frame
@@ -232,6 +246,10 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
             self._m_opcode = opcode
             self._m_compressed = bool(compressed)
             self._m_frames = self._m_size = 0
+            if compressed and opcode == _TEXT:
+                self._m_text = []  # inflated text is decoded fragment by fragment
+            else:
+                self._m_bytes = bytearray()
             self._add(payload, fin)
         elif opcode == _CONT:
             if not self._m_opcode:
@@ -293,7 +311,7 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
         if self._m_opcode == _TEXT:
             if self._m_compressed:
                 text = "".join(self._m_text)
-                self._m_text.clear()
+                self._m_text = _NO_TEXT
                 self._m_utf8 = None
             else:
                 try:
@@ -303,7 +321,7 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
             msg = WSMessage(WSMsgType.TEXT, text, "")
         else:
             msg = WSMessage(WSMsgType.BINARY, bytes(self._m_bytes), "")
-        self._m_bytes = bytearray()
+        self._m_bytes = _NO_BYTES
         self._m_opcode = 0
         self._queue.feed_data(msg, size)
 
@@ -321,6 +339,13 @@ def _utf8_ok(
     except UnicodeDecodeError:
         return False
     return True
+
+
+@functools.lru_cache(maxsize=32)
+def _default_max_fragments(max_message_size: int) -> int:
+    """One per 64 bytes of the limit, at least 1024; cached, so the readers of one limit share
+    one int instead of making one each."""
+    return max(1024, max_message_size // 64) if max_message_size else 1 << 62
 
 
 def _too_big(size: int, limit: int) -> WebSocketError:

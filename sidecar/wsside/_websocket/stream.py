@@ -16,6 +16,9 @@ from aiohttp.base_protocol import BaseProtocol
 
 __all__ = ["FrameSink", "MessageSink", "WsStream"]
 
+# `_held` while nothing is (only messages that came with the handshake ever are): shared.
+_NOTHING_HELD: Any = ()
+
 
 class FrameSink(Protocol):
     """What receives the parser's output (the session)."""
@@ -41,27 +44,32 @@ class MessageSink(WebSocketDataQueue):  # type: ignore[misc,valid-type]
         # No super().__init__(): every method the parser calls is overridden here, so the
         # base class's buffer (an empty deque, 600 bytes per connection) would never be used.
         self.sink: FrameSink | None = None
-        self._held: list[tuple[str, Any]] = []
+        self._held: list[tuple[str, Any]] = _NOTHING_HELD
 
     def attach(self, sink: FrameSink) -> None:
         self.sink = sink
-        held, self._held = self._held, []
+        held, self._held = self._held, _NOTHING_HELD
         for kind, value in held:
             sink.on_frame(value) if kind == "frame" else sink.on_error(value)
 
     def feed_data(self, data: Any, size: int) -> None:
         sink = self.sink
         if sink is None:
-            self._held.append(("frame", data))
+            self._hold("frame", data)
         else:
             sink.on_frame(data)
 
     def set_exception(self, exc: BaseException, exc_cause: BaseException | None = None) -> None:
         sink = self.sink
         if sink is None:
-            self._held.append(("error", exc))
+            self._hold("error", exc)
         else:
             sink.on_error(exc)
+
+    def _hold(self, kind: str, value: Any) -> None:
+        if self._held is _NOTHING_HELD:
+            self._held = []
+        self._held.append((kind, value))
 
     def feed_eof(self) -> None:
         """The stream's own `connection_lost` reports the end; nothing to do here."""
