@@ -36,14 +36,13 @@ def encode_frame(opcode: int, payload: bytes, rsv1: bool = False) -> bytes:
 class FrameIO:
     """The write side of one connection."""
 
-    __slots__ = ("transport", "protocol", "compressor", "closing", "on_overflow")
+    __slots__ = ("transport", "protocol", "compressor", "closing")
 
     def __init__(self, transport: asyncio.Transport, protocol: Any, compressor: Any = None) -> None:
         self.transport = transport
         self.protocol = protocol
         self.compressor = compressor  # set when permessage-deflate was negotiated
         self.closing = False  # no data frame may follow our close frame
-        self.on_overflow: Any = None
 
     @staticmethod
     def frame(opcode: int, payload: bytes) -> bytes:
@@ -61,8 +60,10 @@ class FrameIO:
     def write_raw(self, frame: bytes) -> None:
         if self.closing or self.transport.is_closing():
             return
-        if self.transport.get_write_buffer_size() > SEND_BUFFER_LIMIT and self.on_overflow:
-            self.on_overflow()
+        if self.transport.get_write_buffer_size() > SEND_BUFFER_LIMIT:
+            session = getattr(self.protocol, "sink", None)  # the stream's (see stream.py)
+            if session is not None:
+                session.too_slow()
             return
         self.transport.write(frame)
 
