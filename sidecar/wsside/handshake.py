@@ -18,9 +18,10 @@ from yarl import URL
 
 from ._websocket.accept import HandshakeError, accept_headers, refusal, switching_protocols
 from ._websocket.response import ServerWebSocket, open_stream
+from ._websocket.transport import SocketTransport
 from .connection import Connection
 from .events import emit, error_event
-from .handoff import parse_head
+from .handoff import SECRET_HEADER, parse_head, read_headers
 from .pattern import strip_prefix
 from .request import Request, parse_cookies
 from .session import Session
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Intake", "SECRET_HEADER"]
 
-SECRET_HEADER = "x-wsside-secret"
 # Which way the connection reached the sidecar (`wsside doctor` reports it).
 FORWARDING_HEADER = "X-Wsside-Forwarding"
 
@@ -58,6 +58,7 @@ class _Route(NamedTuple):
     hub: Hub
     params: Mapping[str, str]
     request: Request
+    headers: CIMultiDictProxy[str] | bytes  # for `Connection.headers`
 
 
 class Intake:
@@ -98,7 +99,7 @@ class Intake:
 
     # ---- handed over by the shim -----------------------------------------------------
 
-    def take_over(self, sock: socket.socket, head: bytes) -> asyncio.Transport:
+    def take_over(self, sock: socket.socket, head: bytes) -> SocketTransport:
         """Serve `sock`, a client socket the shim accepted, from `head`: the request Node
         parsed (re-serialised by the shim, see PROTOCOL.md) and any bytes that followed it.
 
@@ -107,39 +108,49 @@ class Intake:
         `authenticate` the whole handshake runs in this call, without a task. Returns the
         connection's transport.
         """
-        loop = asyncio.get_running_loop()
         sock.setblocking(False)
-        transport = _transport(loop, sock)
+        transport = _transport(asyncio.get_running_loop(), sock)
         try:
-            method, target, headers, early = parse_head(head)
+            self._take_over(transport, head)
+        except BaseException:
+            transport.abort()
+            raise
+        return transport
+
+    def _take_over(self, transport: SocketTransport, head: bytes) -> None:
+        try:
+            method, target, block, early = parse_head(head)
+            headers = read_headers(block)
         except ValueError:  # not from the shim: nothing sensible to answer
             transport.abort()
-            return transport
+            return
         peer = transport.get_extra_info("peername")
         remote = str(peer[0]) if isinstance(peer, (list, tuple)) else None
-        route = self._route(method, URL(target, encoded=True), headers, remote)
+        route = self._route(method, URL(target, encoded=True), headers, remote, block)
         if isinstance(route, _Refusal):
             _end(transport, refusal(*route))
-            return transport
+            return
         verdict = self._authenticate(route)
         if inspect.isawaitable(verdict):
             asyncio.ensure_future(self._accept_later(transport, route, verdict, early))
         else:
             self._accept(transport, route, verdict, early)
-        return transport
 
-    async def _accept_later(self, transport: asyncio.Transport, route: _Route,
+    async def _accept_later(self, transport: SocketTransport, route: _Route,
                             verdict: Awaitable[Any], early: bytes) -> None:
         held = _Held(transport)
         transport.set_protocol(held)
-        verdict = await verdict
-        if held.lost or transport.is_closing():
-            return  # the client left during `authenticate`
-        self._accept(transport, route, verdict, early + held.data)
-        if not transport.is_closing():
-            transport.resume_reading()
+        transport.start()  # to see a client that leaves
+        try:
+            verdict = await verdict
+            if held.lost or transport.is_closing():
+                return  # the client left during `authenticate`
+            self._accept(transport, route, verdict, early + held.data)
+        except BaseException:
+            transport.abort()
+            raise
 
-    def _accept(self, transport: asyncio.Transport, route: _Route, verdict: Any,
+    def _accept(self, transport: SocketTransport, route: _Route, verdict: Any,
                 early: bytes) -> None:
         if isinstance(verdict, _Refusal):
             _end(transport, refusal(*verdict))
@@ -155,12 +166,15 @@ class Intake:
         headers.append((FORWARDING_HEADER, "handover"))
         transport.write(switching_protocols(headers))
         sink, stream, io = open_stream(transport, handler.max_message_size, agreement, early)
+        # Reading starts (or goes on after `_Held` paused it) before the session exists, so
+        # the session may pause it again (a flood in `early`).
+        transport.resume_reading()
         self._open(route, verdict, protocol, io, sink, stream)
 
     # ---- shared ----------------------------------------------------------------------
 
     def _route(self, method: str, url: URL, headers: CIMultiDictProxy[str],
-               remote: str | None) -> _Route | _Refusal:
+               remote: str | None, block: bytes | None = None) -> _Route | _Refusal:
         """Origin, endpoint, method: what is decided before `authenticate`."""
         origin = headers.get(hdrs.ORIGIN)
         raw_path = url.raw_path
@@ -185,7 +199,9 @@ class Intake:
             headers=public, params=params, cookies=parse_cookies(headers), remote=remote,
             subprotocols=offered,
         )
-        return _Route(hub, params, req)
+        # The connection keeps the raw head when there is one (a fraction of the parsed
+        # headers' size) and reads its headers again only if `conn.headers` is used.
+        return _Route(hub, params, req, public if block is None else block)
 
     @staticmethod
     def _subprotocol(route: _Route) -> str | None:
@@ -199,9 +215,8 @@ class Intake:
         req = route.request
         session = Session(sink, stream, asyncio.get_running_loop(), self.sessions)
         conn = Connection(route.hub, io, session, path=req.path, params=route.params,
-                          query=req.query, headers=req.headers, subprotocol=protocol)
+                          query=req.query, headers=route.headers, subprotocol=protocol)
         session.conn = conn
-        io.on_overflow = session.too_slow
         if verdict:
             conn.metadata.update(verdict)
         route.hub.add(conn)
@@ -209,12 +224,11 @@ class Intake:
         session.start(req)
 
     def _forwarding(self, request: web.Request) -> str:
+        # Handed-over sockets never reach aiohttp (see `take_over`).
         transport = request.transport
         if transport is not None and isinstance(transport.get_extra_info("sockname"), str):
             return "pipe"
-        # Through aiohttp with a secret set (shim mode), a TCP socket was handed over on an
-        # event loop that cannot take it directly (see `_transport`).
-        return "handover" if self.settings.secret is not None else "direct"
+        return "direct"
 
     def _origin_ok(self, origin: str) -> bool:
         """Standalone, a page from any web site could open sockets to this server: only
@@ -239,8 +253,9 @@ class Intake:
         secret = self.settings.secret
         if secret is None or request.transport is None:
             return True
-        # Handed-over TCP sockets came through the shim's private IPC channel; a Unix socket
-        # listener could be reached by any local process of this user, so it needs the secret.
+        # With a secret (shim mode), aiohttp serves the Unix socket the shim pipes to: any local
+        # process of this user could reach it, so it needs the secret. (Handed-over sockets
+        # came through the shim's private IPC channel and never reach aiohttp.)
         if not isinstance(request.transport.get_extra_info("sockname"), str):
             return True
         given = request.headers.get(SECRET_HEADER, "")
@@ -286,14 +301,9 @@ def _auth_failed(handler: Handler, req: Request, exc: Exception) -> _Refusal:
     return _Refusal(500, "Internal Server Error")
 
 
-def _transport(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> asyncio.Transport:
-    """A transport for an accepted socket, made at once and not reading yet.
-
-    asyncio's public way (`connect_accepted_socket`) is a coroutine: a task and a waiter per
-    connection for what the selector loop does synchronously.
-    """
-    transport = loop._make_socket_transport(sock, _STARTING)  # type: ignore[attr-defined]
-    return transport  # type: ignore[no-any-return]
+def _transport(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> SocketTransport:
+    """A transport for an accepted socket, made at once and not reading yet (`start`)."""
+    return SocketTransport(loop, sock, _STARTING)
 
 
 class _Held(asyncio.Protocol):
@@ -321,8 +331,8 @@ def _end(transport: asyncio.Transport, response: bytes) -> None:
     transport.close()  # after the response is written
 
 
-# The transport's first protocol: its connection_made (scheduled by the transport) does
-# nothing, and no byte is read before the real protocol replaces it.
+# The transport's protocol until the handshake is decided: no byte is read before the real
+# protocol replaces it, and losing the connection then needs no call.
 _STARTING = asyncio.Protocol()
 
 

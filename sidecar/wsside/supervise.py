@@ -24,7 +24,7 @@ from aiohttp import web
 
 from . import __version__
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
-from .events import subscribe, unsubscribe
+from .events import logger, subscribe, unsubscribe
 from .handoff import NodeChannel
 from .reload import next_settings
 from .server import Sidecar
@@ -151,7 +151,12 @@ class _Supervisor:
         except (AttributeError, UnicodeEncodeError):
             sock.close()
             return None
-        return self.sidecar.intake.take_over(sock, raw)
+        try:
+            return self.sidecar.intake.take_over(sock, raw)
+        except Exception:  # noqa: BLE001 - one connection's failure must not stop the channel
+            logger.exception("wsside: could not serve a handed-over connection")
+            sock.close()
+            return None
 
     def _on_eof(self) -> None:
         self.budget = CLOSE_BUDGET_ORPHANED

@@ -1,0 +1,199 @@
+"""`SocketTransport`: a small asyncio transport for the sockets the Vite shim hands over.
+
+A WebSocket that sits idle costs mostly its transport: asyncio's keeps an extra-info dict
+with the socket's names, a wrapper object, a write buffer and a bound method from the start,
+about 1 KB per connection before a byte moves. This one keeps six fields, builds the
+write buffer only when the kernel refuses bytes, and asks the socket for its names only when
+someone asks. It uses the event loop's public reader/writer API only.
+
+Semantics follow asyncio's socket transport: `write` sends at once and buffers the rest,
+the protocol is paused above 64 KiB buffered and resumed at 16 KiB, `close` ends the
+connection after the buffer is flushed, `abort` at once, and `connection_lost` is called
+once, soon after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+__all__ = ["SocketTransport"]
+
+_READ_SIZE = 256 * 1024
+_HIGH_WATER = 64 * 1024
+_LOW_WATER = _HIGH_WATER // 4
+
+
+class SocketTransport(asyncio.Transport):
+    __slots__ = ("_loop", "_sock", "_protocol", "_buffer", "_state", "_writing_paused")
+
+    # _state: what the transport is doing, one of
+    _READING, _PAUSED, _CLOSING, _LOST = 0, 1, 2, 3
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
+                 protocol: asyncio.BaseProtocol) -> None:
+        # No super().__init__(): its only field (the extra-info dict) is not used here.
+        self._loop = loop
+        self._sock = sock
+        self._protocol = protocol
+        self._buffer: bytearray | None = None  # made when the kernel takes less than written
+        self._state = self._PAUSED  # until `start`
+        self._writing_paused = False
+
+    def start(self) -> None:
+        """Begin reading (the protocol's `connection_made` is the caller's business)."""
+        if self._state == self._PAUSED:
+            self.resume_reading()
+
+    # ---- asyncio.BaseTransport --------------------------------------------------------
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        sock = self._sock
+        if sock is None:
+            return default
+        try:
+            if name == "socket":
+                return sock
+            if name == "peername":
+                return sock.getpeername()
+            if name == "sockname":
+                return sock.getsockname()
+        except OSError:
+            return default
+        return default
+
+    def is_closing(self) -> bool:
+        return self._state >= self._CLOSING
+
+    def close(self) -> None:
+        """Stop reading; close once what is buffered is written."""
+        if self._state >= self._CLOSING:
+            return
+        self._stop_reading()
+        self._state = self._CLOSING
+        if not self._buffer:
+            self._lose(None)
+
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:  # type: ignore[override]
+        self._protocol = protocol
+
+    def get_protocol(self) -> asyncio.BaseProtocol:  # type: ignore[override]
+        return self._protocol
+
+    # ---- asyncio.ReadTransport --------------------------------------------------------
+
+    def is_reading(self) -> bool:
+        return self._state == self._READING
+
+    def pause_reading(self) -> None:
+        if self._state == self._READING:
+            self._stop_reading()
+            self._state = self._PAUSED
+
+    def resume_reading(self) -> None:
+        if self._state == self._PAUSED:
+            self._state = self._READING
+            self._loop.add_reader(self._sock.fileno(), self._read_ready)
+
+    def _stop_reading(self) -> None:
+        if self._state == self._READING:
+            self._loop.remove_reader(self._sock.fileno())
+
+    def _read_ready(self) -> None:
+        try:
+            data = self._sock.recv(_READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._lose(exc)  # the peer reset the connection, or it is gone
+            return
+        try:
+            if data:
+                self._protocol.data_received(data)  # type: ignore[attr-defined]
+            elif self._state == self._READING:
+                self._stop_reading()
+                self._state = self._PAUSED
+                if not self._protocol.eof_received():  # type: ignore[attr-defined]
+                    self.close()
+        except Exception as exc:  # noqa: BLE001 - as asyncio does: report, then drop the connection
+            self._loop.call_exception_handler({
+                "message": "error in the protocol of a handed-over socket",
+                "exception": exc, "transport": self, "protocol": self._protocol})
+            self._lose(exc)
+
+    # ---- asyncio.WriteTransport -------------------------------------------------------
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        if self._state == self._LOST or not data:
+            return
+        if not self._buffer:
+            try:
+                sent = self._sock.send(data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as exc:
+                self._lose(exc)
+                return
+            if sent == len(data):
+                return
+            data = memoryview(data)[sent:]
+            self._loop.add_writer(self._sock.fileno(), self._write_ready)
+            if self._buffer is None:
+                self._buffer = bytearray()
+        self._buffer += data  # type: ignore[operator]
+        if not self._writing_paused and len(self._buffer) > _HIGH_WATER:  # type: ignore[arg-type]
+            self._writing_paused = True
+            self._protocol.pause_writing()
+
+    def _write_ready(self) -> None:
+        buffer = self._buffer
+        if self._state == self._LOST or not buffer:
+            return
+        try:
+            sent = self._sock.send(buffer)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._lose(exc)
+            return
+        del buffer[:sent]
+        if self._writing_paused and len(buffer) <= _LOW_WATER:
+            self._writing_paused = False
+            self._protocol.resume_writing()  # may write more
+        if not buffer:
+            self._loop.remove_writer(self._sock.fileno())
+            self._buffer = None  # an idle connection keeps no buffer
+            if self._state == self._CLOSING:
+                self._lose(None)
+
+    def get_write_buffer_size(self) -> int:
+        return len(self._buffer) if self._buffer else 0
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return _LOW_WATER, _HIGH_WATER
+
+    def can_write_eof(self) -> bool:
+        return False
+
+    def abort(self) -> None:
+        self._lose(None)
+
+    # ---- the end ----------------------------------------------------------------------
+
+    def _lose(self, exc: BaseException | None) -> None:
+        if self._state == self._LOST:
+            return
+        self._stop_reading()
+        if self._buffer:
+            self._loop.remove_writer(self._sock.fileno())
+        self._buffer = None
+        self._state = self._LOST
+        self._loop.call_soon(self._connection_lost, exc)
+
+    def _connection_lost(self, exc: BaseException | None) -> None:
+        try:
+            self._protocol.connection_lost(exc)
+        finally:
+            self._sock.close()
+            self._sock = None  # type: ignore[assignment]
