@@ -53,7 +53,7 @@ class Connection:
     """
 
     __slots__ = (
-        "id", "path", "params", "query", "headers", "_metadata", "subprotocol",
+        "id", "path", "params", "query", "_headers", "_metadata", "subprotocol",
         "_rooms", "_hub", "_io", "_session", "__weakref__",
     )
 
@@ -66,14 +66,14 @@ class Connection:
         path: str,
         params: Mapping[str, str],
         query: MultiDictProxy[str],
-        headers: CIMultiDictProxy[str],
+        headers: CIMultiDictProxy[str] | bytes,
         subprotocol: str | None,
     ) -> None:
         self.id: str = str(uuid.uuid4())
         self.path = path
         self.params = dict(params)
         self.query = query
-        self.headers = headers
+        self._headers = headers  # or the raw request head, read on first use (see `headers`)
         self._metadata: dict[str, Any] = _NO_METADATA
         self.subprotocol = subprotocol
         self._rooms: set[str] = NO_ROOMS
@@ -91,6 +91,16 @@ class Connection:
     @metadata.setter
     def metadata(self, value: dict[str, Any]) -> None:
         self._metadata = value
+
+    @property
+    def headers(self) -> CIMultiDictProxy[str]:
+        """The upgrade request's headers (read-only, case-insensitive)."""
+        headers = self._headers
+        if isinstance(headers, bytes):
+            from .handoff import read_headers  # a handed-over socket's head, read once
+
+            headers = self._headers = read_headers(headers)
+        return headers
 
     @property
     def closed(self) -> bool:

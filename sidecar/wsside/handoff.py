@@ -20,9 +20,10 @@ from typing import Any, Callable
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
-__all__ = ["NodeChannel", "parse_head"]
+__all__ = ["NodeChannel", "parse_head", "read_headers", "SECRET_HEADER"]
 
 _MAX_FDS = 16
+SECRET_HEADER = "x-wsside-secret"
 _ACK = b'{"cmd":"NODE_HANDLE_ACK"}\n'  # one per handle: sent ready-made
 _READ_SIZE = 65536
 
@@ -158,24 +159,32 @@ class NodeChannel:
         self._flush()
 
 
-def parse_head(head: bytes) -> tuple[str, str, CIMultiDictProxy[str], bytes]:
-    """Method, request target, headers and the bytes after the head, from what the shim
-    sends: the request Node's HTTP parser accepted, re-serialised (PROTOCOL.md), then any
-    bytes the client sent after it. Raises ValueError for anything else.
-
-    Header values are read as UTF-8 with surrogate escapes, as aiohttp reads them.
+def parse_head(head: bytes) -> tuple[str, str, bytes, bytes]:
+    """Method, request target, the head itself (request line and header lines, for
+    `read_headers`) and the bytes after it, from what the shim sends: the request Node's HTTP
+    parser accepted, re-serialised (PROTOCOL.md), then any bytes the client sent after it.
+    Raises ValueError for anything else.
     """
     end = head.find(b"\r\n\r\n")
     if end < 0:
         raise ValueError("no end of the request head")
-    lines = head[:end].decode("utf-8", "surrogateescape").split("\r\n")
-    method, target, version = lines[0].split(" ")
+    line_end = head.find(b"\r\n")
+    method, target, version = head[:line_end].decode("latin-1").split(" ")
     if not version.startswith("HTTP/"):
-        raise ValueError(f"not an HTTP request line: {lines[0]!r}")
+        raise ValueError(f"not an HTTP request line: {head[:line_end]!r}")
+    return method, target, head[:end], head[end + 4:]
+
+
+def read_headers(block: bytes) -> CIMultiDictProxy[str]:
+    """The headers of a head from `parse_head`, without the shim's secret (which the shim
+    never passes on anyway). Values are read as UTF-8 with surrogate escapes, as aiohttp
+    reads them. Raises ValueError for a line that is not a header.
+    """
     headers: CIMultiDict[str] = CIMultiDict()
-    for line in lines[1:]:
+    for line in block.decode("utf-8", "surrogateescape").split("\r\n")[1:]:
         name, colon, value = line.partition(":")
         if not colon or not name:
             raise ValueError(f"not a header line: {line!r}")
-        headers.add(name, value.strip(" \t"))
-    return method, target, CIMultiDictProxy(headers), head[end + 4:]
+        if name.lower() != SECRET_HEADER:
+            headers.add(name, value.strip(" \t"))
+    return CIMultiDictProxy(headers)
