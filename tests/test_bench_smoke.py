@@ -22,7 +22,7 @@ LABELS = ("(1) wsside serve", "(2) Vite + wsside, hand-over", "(3) Vite + wsside
           "(4) Vite server.proxy → wsside", "(5) Vite + ws (pure Node)")
 # One figure per workload that every variant must have measured, and above zero. (CPU
 # figures are left out: /proc counts in 10 ms ticks, which a quick run may not reach.)
-FIGURES = ("lat_p50", "lat_p99", "tput", "bcast", "hs", "mem_total")
+FIGURES = ("lat_p50", "lat_p99", "tput", "bcast", "hs", "mem_total", "mem_settled_total")
 
 
 @pytest.mark.slow
