@@ -16,7 +16,8 @@ Servers run on CPU 0 and the load generator (client.js) on CPU 1 when `taskset` 
 CPUs are there. Server CPU comes from /proc/PID/stat of every server process, sampled when
 the client starts and ends its measured phase. Every figure is the median of the runs
 (3 by default) with min-max; the markdown table is printed and written to
-bench/results/<date>.md (raw figures beside it as .raw.json). Method: bench/README.md.
+bench/results/<date>.md, or <date>-N.md after an earlier run that day (raw figures beside it
+as .raw.json). Method: bench/README.md.
 """
 
 from __future__ import annotations
@@ -630,6 +631,15 @@ def raise_fd_limit(needed: int) -> None:
         log(f"warning: open-file limit {want} is below the {needed} the memory workload needs")
 
 
+def fresh_results_path(day: datetime.date) -> Path:
+    """bench/results/<day>.md, or <day>-2.md, -3, ... : an earlier run of the day is kept."""
+    path, n = BENCH / "results" / f"{day}.md", 1
+    while path.exists():
+        n += 1
+        path = BENCH / "results" / f"{day}-{n}.md"
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds, not a measurement)")
@@ -643,7 +653,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="memory workload: the second ('settled') sample, this long after "
                              "the last connect [45; quick: 0.4; not above --settle-s: none]; "
                              "V8 gives the garbage of the connects back after 20-40 s idle")
-    parser.add_argument("--out", type=Path, help="markdown file [bench/results/<date>.md; quick: none]")
+    parser.add_argument("--out", type=Path, help="markdown file [bench/results/<date>[-N].md; quick: none]")
     parser.add_argument("--report", type=Path, metavar="RAW_JSON",
                         help="measure nothing: rebuild the markdown of an earlier run from its .raw.json")
     args = parser.parse_args(argv)
@@ -717,7 +727,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     text = report(raw, variants, params, loads, bool(server_pin), args.quick, elapsed)
     print(text)
-    out = args.out or (None if args.quick else BENCH / "results" / f"{datetime.date.today()}.md")
+    out = args.out or (None if args.quick else fresh_results_path(datetime.date.today()))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
