@@ -42,7 +42,8 @@ test-py310:
 	.venv310/bin/python -m pytest -q -p no:cacheprovider tests/test_pattern.py \
 		tests/test_connection.py tests/test_callbacks.py tests/test_options.py \
 		tests/test_responses.py tests/test_rooms.py tests/test_routing.py tests/test_config.py \
-		tests/test_reload.py tests/test_deflate.py tests/test_reader.py tests/test_cli_serve.py
+		tests/test_reload.py tests/test_deflate.py tests/test_reader.py tests/test_cli_serve.py \
+		tests/test_transport.py tests/test_handoff.py
 
 conformance-fast: venv node-deps
 	bash tests/compliance/run.sh --fast
