@@ -122,8 +122,9 @@ class NodeChannel:
             try:
                 transport = self._on_handle(obj.get("msg"), sock)
             finally:
-                # After the handshake's answer is written: waking Node first (it runs on the
-                # same core) would delay the 101. Node sends no handle before this ACK.
+                # After the handshake's answer is written: the ACK wakes Node, which, sharing
+                # a core with the sidecar, could otherwise run before the 101 goes out. Node
+                # sends no further handle before this ACK.
                 self._send_line(_ACK)
             if transport is not None and isinstance(obj.get("key"), str):
                 self._handed.setdefault(obj["key"], []).append(transport)
