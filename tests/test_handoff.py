@@ -343,3 +343,42 @@ def test_bytes_sent_during_an_async_authenticate_are_not_lost(shim: Shim) -> Non
     status, _, rest = _answer(waiting)
     assert status == 101
     assert _read_frame(waiting, rest) == (0x1, b"early")
+
+
+async def test_a_handed_over_connection_gets_its_frame_parser_with_its_first_byte(tmp_path: Path) -> None:
+    """In-process: a connection that only listens keeps no parser; its first frame makes one."""
+    import asyncio
+
+    from wsside.server import Sidecar
+    from wsside.settings import Settings
+
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "spy.py").write_text(SPY)
+    sidecar = Sidecar(Settings(handlers_dir=handlers, reload=False, secret=SECRET))
+    await sidecar.start()
+    loop = asyncio.get_running_loop()
+    try:
+        with socket.create_server(("127.0.0.1", 0)) as listener:
+            client = socket.create_connection(listener.getsockname())
+            accepted, _ = listener.accept()
+        with client:
+            sidecar.intake.take_over(accepted, _upgrade_head("/api/spy"))
+            client.setblocking(False)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += await loop.sock_recv(client, 65536)
+            assert data.startswith(b"HTTP/1.1 101")
+            (session,) = sidecar.intake.sessions
+            stream = session._stream
+            client.setblocking(True)
+            client.settimeout(WAIT)
+            # Blocking reads run in a thread: the sidecar's loop is this one.
+            report = await asyncio.to_thread(_read_frame, client, data.partition(b"\r\n\r\n")[2])
+            assert json.loads(report[1]) == {"secret_seen": False}
+            assert stream.reader is None  # on_connect has sent; the client has sent nothing
+            _send_text(client, "first")
+            assert await asyncio.to_thread(_read_frame, client) == (0x1, b"first")
+            assert stream.reader is not None
+    finally:
+        await sidecar.close()

@@ -27,7 +27,7 @@ from .request import Request, parse_cookies
 from .session import Session
 
 if TYPE_CHECKING:
-    from ._websocket.stream import MessageSink, WsStream
+    from ._websocket.stream import WsStream
     from ._websocket.writer import FrameIO
     from .handler import Handler
     from .rooms import Hub
@@ -94,7 +94,7 @@ class Intake:
             return refuse(exc.status, exc.text or exc.reason)
         assert ws.io is not None and ws.sink is not None
         stream = ws.detach(request)
-        self._open(route, verdict, protocol, ws.io, ws.sink, stream)
+        self._open(route, verdict, protocol, ws.io, stream)
         return ws
 
     # ---- handed over by the shim -----------------------------------------------------
@@ -165,11 +165,11 @@ class Intake:
             return
         headers.append((FORWARDING_HEADER, "handover"))
         transport.write(switching_protocols(headers))
-        sink, stream, io = open_stream(transport, handler.max_message_size, agreement, early)
+        stream, io = open_stream(transport, handler.max_message_size, agreement, early)
         # Reading starts (or goes on after `_Held` paused it) before the session exists, so
         # the session may pause it again (a flood in `early`).
         transport.resume_reading()
-        self._open(route, verdict, protocol, io, sink, stream)
+        self._open(route, verdict, protocol, io, stream)
 
     # ---- shared ----------------------------------------------------------------------
 
@@ -210,10 +210,10 @@ class Intake:
         return next((p for p in route.hub.handler.subprotocols if p in offered), None)
 
     def _open(self, route: _Route, verdict: dict[str, Any] | None, protocol: str | None,
-              io: FrameIO, sink: MessageSink, stream: WsStream) -> None:
+              io: FrameIO, stream: WsStream) -> None:
         """The 101 is written: make the session and start serving."""
         req = route.request
-        session = Session(sink, stream, asyncio.get_running_loop(), self.sessions)
+        session = Session(stream, asyncio.get_running_loop(), self.sessions)
         conn = Connection(route.hub, io, session, path=req.path, params=route.params,
                           query=req.query, headers=route.headers, subprotocol=protocol)
         session.conn = conn

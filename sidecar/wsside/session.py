@@ -20,7 +20,7 @@ from .closecodes import CloseCode
 from .events import logger
 
 if TYPE_CHECKING:
-    from ._websocket.stream import MessageSink, WsStream
+    from ._websocket.stream import WsStream
     from .connection import Connection
     from .handler import Handler
     from .request import Request
@@ -43,16 +43,15 @@ _OPEN, _SOCKET_CLOSED, _FINISHED = 0, 1, 2
 
 class Session(CallbackQueue):
     __slots__ = (
-        "conn", "_sink", "_stream", "_loop", "_inbox", "_worker", "_missed", "_beat", "_idle",
+        "conn", "_stream", "_loop", "_inbox", "_worker", "_missed", "_beat", "_idle",
         "_last_activity", "_close_timer", "_close_sent", "_close_received", "_close_code",
         "_close_reason", "_by_client", "_stage", "_done", "_socket_closed",
         "_reading_paused", "_on_close_ran", "_registry",
     )
 
-    def __init__(self, sink: MessageSink, stream: WsStream, loop: asyncio.AbstractEventLoop,
+    def __init__(self, stream: WsStream, loop: asyncio.AbstractEventLoop,
                  registry: set[Session]) -> None:
         self.conn: Connection = None  # type: ignore[assignment]  # set right after creation
-        self._sink = sink
         self._stream = stream
         self._loop = loop
         self._inbox: deque[tuple[Any, ...]] = NO_JOBS  # a deque once something waits
@@ -101,8 +100,7 @@ class Session(CallbackQueue):
             self.conn.join_room(handler.default_room)
         self._arm_timers()
         self._submit(("connect", request))
-        self._stream.sink = self
-        self._sink.attach(self)
+        self._stream.attach(self)
         if self._stream.transport is None:  # the client left during the handshake
             self.on_lost()
 

@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import functools
+from typing import Any, Callable
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -30,21 +31,39 @@ def _reader(max_message_size: int, agreement: Agreement | None) -> tuple[Message
     return sink, StrictReader(sink, max_message_size, decompressor=decompressor)
 
 
+@functools.lru_cache(maxsize=64)
+def _reader_maker(max_message_size: int) -> Callable[[Any], StrictReader]:
+    """A parser factory shared by every connection with this size limit (no deflate)."""
+
+    def make(sink: Any) -> StrictReader:
+        queue = MessageSink()
+        if sink is not None:
+            queue.attach(sink)
+        return StrictReader(queue, max_message_size)
+
+    return make
+
+
 def _compressor(agreement: Agreement | None) -> Compressor | None:
     return Compressor(agreement) if agreement else None
 
 
 def open_stream(transport: asyncio.Transport, max_message_size: int,
-                agreement: Agreement | None, early: bytes) -> tuple[MessageSink, WsStream, FrameIO]:
+                agreement: Agreement | None, early: bytes) -> tuple[WsStream, FrameIO]:
     """The WebSocket side of a transport whose 101 is written and that reads nothing yet:
-    `early` (client bytes that came with the request) is parsed first."""
-    sink, parser = _reader(max_message_size, agreement)
-    stream = WsStream(asyncio.get_running_loop(), parser)
+    `early` (client bytes that came with the request) is parsed first. Without deflate and
+    early bytes, the parser is made when the client first sends something."""
+    loop = asyncio.get_running_loop()
+    if early or agreement is not None:
+        _, parser = _reader(max_message_size, agreement)
+        stream = WsStream(loop, parser)
+        if early:  # its messages wait in the parser's queue until a session attaches
+            parser.feed_data(early)
+    else:
+        stream = WsStream(loop, None, _reader_maker(max_message_size))
     transport.set_protocol(stream)
     stream.connection_made(transport)
-    if early:
-        parser.feed_data(early)
-    return sink, stream, FrameIO(transport, stream, _compressor(agreement))
+    return stream, FrameIO(transport, stream, _compressor(agreement))
 
 
 class ServerWebSocket(web.WebSocketResponse):

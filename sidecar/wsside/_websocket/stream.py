@@ -9,7 +9,7 @@ each message straight to the connection's session, inside `data_received`.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from aiohttp._websocket.reader import WebSocketDataQueue
 from aiohttp.base_protocol import BaseProtocol
@@ -76,17 +76,33 @@ class MessageSink(WebSocketDataQueue):  # type: ignore[misc,valid-type]
 
 
 class WsStream(BaseProtocol):  # type: ignore[misc]
-    """The transport's protocol once the connection is a WebSocket owned by wsside."""
+    """The transport's protocol once the connection is a WebSocket owned by wsside.
 
-    __slots__ = ("reader", "sink")
+    `reader` may be None with `make_reader` given: the frame parser (about 600 bytes with its
+    queue) is then made when the first byte arrives, so a connection that only listens never
+    has one. `make_reader(sink)` returns a parser whose messages go to `sink`.
+    """
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, reader: Any) -> None:
+    __slots__ = ("reader", "sink", "_make_reader")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, reader: Any,
+                 make_reader: Callable[[FrameSink | None], Any] | None = None) -> None:
         super().__init__(loop)
         self.reader = reader
         self.sink: FrameSink | None = None
+        self._make_reader = make_reader
+
+    def attach(self, sink: FrameSink) -> None:
+        """From now on frames and the end go to `sink`, starting with those already parsed."""
+        self.sink = sink
+        if self.reader is not None:
+            self.reader._queue.attach(sink)
 
     def data_received(self, data: bytes) -> None:
-        self.reader.feed_data(data)
+        reader = self.reader
+        if reader is None:
+            reader = self.reader = self._make_reader(self.sink)  # type: ignore[misc]
+        reader.feed_data(data)
 
     def eof_received(self) -> bool:
         return False  # the peer will send nothing more: let the transport close
