@@ -9,6 +9,7 @@ from multidict import CIMultiDictProxy, MultiDictProxy
 
 from .closecodes import check_close
 from .codec import encode
+from .handoff import read_headers
 
 if TYPE_CHECKING:
     from ._websocket.writer import FrameIO
@@ -96,9 +97,7 @@ class Connection:
     def headers(self) -> CIMultiDictProxy[str]:
         """The upgrade request's headers (read-only, case-insensitive)."""
         headers = self._headers
-        if isinstance(headers, bytes):
-            from .handoff import read_headers  # a handed-over socket's head, read once
-
+        if isinstance(headers, bytes):  # a handed-over socket's head, read once
             headers = self._headers = read_headers(headers)
         return headers
 

@@ -36,10 +36,10 @@ def _reader_maker(max_message_size: int) -> Callable[[Any], StrictReader]:
     """A parser factory shared by every connection with this size limit (no deflate)."""
 
     def make(sink: Any) -> StrictReader:
-        queue = MessageSink()
+        queue, parser = _reader(max_message_size, None)
         if sink is not None:
             queue.attach(sink)
-        return StrictReader(queue, max_message_size)
+        return parser
 
     return make
 
