@@ -109,7 +109,7 @@ class Intake:
         connection's transport.
         """
         sock.setblocking(False)
-        transport = _transport(asyncio.get_running_loop(), sock)
+        transport = SocketTransport(asyncio.get_running_loop(), sock, _STARTING)  # not reading yet
         try:
             self._take_over(transport, head)
         except BaseException:
@@ -299,11 +299,6 @@ def _auth_failed(handler: Handler, req: Request, exc: Exception) -> _Refusal:
     emit(error_event("runtime_error", exc, files=(handler.file,),
                      pattern=handler.pattern.source, callback="authenticate", path=req.path))
     return _Refusal(500, "Internal Server Error")
-
-
-def _transport(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> SocketTransport:
-    """A transport for an accepted socket, made at once and not reading yet (`start`)."""
-    return SocketTransport(loop, sock, _STARTING)
 
 
 class _Held(asyncio.Protocol):

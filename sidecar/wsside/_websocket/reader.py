@@ -49,8 +49,7 @@ _UINT_MAX = 2**32 - 1  # the C parser keeps its limit in an unsigned int
 
 PROTOCOL_ERROR, INVALID_DATA, TOO_BIG = 1002, 1007, 1009
 
-# The buffers while no fragmented or compressed message is under way: shared and immutable (an
-# empty bytearray and list cost 112 bytes a connection, and most messages are whole).
+# The buffers while no fragmented or compressed message is under way (shared, immutable).
 _NO_BYTES: Any = b""
 _NO_TEXT: Any = ()
 
@@ -343,8 +342,7 @@ def _utf8_ok(
 
 @functools.lru_cache(maxsize=32)
 def _default_max_fragments(max_message_size: int) -> int:
-    """One per 64 bytes of the limit, at least 1024; cached, so the readers of one limit share
-    one int instead of making one each."""
+    """One per 64 bytes of the limit, at least 1024 (cached: readers of one limit share it)."""
     return max(1024, max_message_size // 64) if max_message_size else 1 << 62
 
 
