@@ -95,6 +95,24 @@ async def test_connection_attributes(serve) -> None:
     assert info["rq"] == ["/api/ws/room/blue", {"name": "blue"}, "user=ann"]
 
 
+async def test_each_connection_keeps_its_own_id(serve) -> None:
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/ids")
+
+        @h.on_message
+        def tell(conn, data):
+            conn.send(conn.id)
+    """)
+    first, second = await s.connect("/api/ws/ids"), await s.connect("/api/ws/ids")
+    ids = []
+    for ws in (first, second, first):
+        await ws.send_str("id?")
+        ids.append(await ws.receive_str())
+    assert ids[0] == ids[2] != ids[1]
+    assert all(len(i) == 36 and i[14] == "4" for i in ids)
+
+
 async def test_metadata_is_per_connection_and_can_be_replaced(serve) -> None:
     s = await serve("""
         from wsside import Handler

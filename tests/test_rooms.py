@@ -152,10 +152,10 @@ async def test_leave_before_any_join_then_join(serve) -> None:
     got = await p.inbox("ab")
     assert got == {"a": [], "b": []}
     hub = s.sidecar.registry.hubs["/ws/r/{name}"]
-    rooms = {c.params["name"]: c.rooms for c in hub.connections.values()}
+    rooms = {c.params["name"]: c.rooms for c in hub.connections}
     assert rooms == {"a": {"red"}, "b": set()}
     await p.do("a", type="leave", room="red")
-    assert hub.rooms == {} and not any(c.rooms for c in hub.connections.values())
+    assert hub.rooms == {} and not any(c.rooms for c in hub.connections)
 
 
 async def test_rooms_are_per_endpoint(serve) -> None:

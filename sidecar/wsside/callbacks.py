@@ -77,6 +77,9 @@ class CallbackQueue:
             if self._inbox is NO_JOBS:
                 self._inbox = deque()
             self._inbox.append(job)
+        elif self.conn._hub.has_nothing_for(job[0]):  # no callback: nothing to run or order
+            if job[0] == "close":
+                self._on_close_ran = True
         elif self.conn._hub.runs_inline(job[0]):
             pending = run_eager(self._run_job(job))
             if pending is not None:  # a plain function returned something to await

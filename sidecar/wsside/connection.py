@@ -54,7 +54,7 @@ class Connection:
     """
 
     __slots__ = (
-        "id", "path", "params", "query", "_headers", "_metadata", "subprotocol",
+        "_id", "path", "params", "query", "_headers", "_metadata", "subprotocol",
         "_rooms", "_hub", "_io", "_session", "__weakref__",
     )
 
@@ -70,7 +70,7 @@ class Connection:
         headers: CIMultiDictProxy[str] | bytes,
         subprotocol: str | None,
     ) -> None:
-        self.id: str = str(uuid.uuid4())
+        self._id: str | None = None  # made when first read (most handlers never do)
         self.path = path
         self.params = dict(params)
         self.query = query
@@ -81,6 +81,13 @@ class Connection:
         self._hub = hub
         self._io = io
         self._session = session
+
+    @property
+    def id(self) -> str:
+        """A random UUID (version 4) naming this connection."""
+        if self._id is None:
+            self._id = str(uuid.uuid4())
+        return self._id
 
     @property
     def metadata(self) -> dict[str, Any]:

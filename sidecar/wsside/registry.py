@@ -144,7 +144,7 @@ class Registry:
             if h.pattern.source not in new_patterns:
                 del self.hubs[h.pattern.source]
                 h._hub = None
-                for conn in tuple(hub.connections.values()):
+                for conn in tuple(hub.connections):
                     conn._session.close(1012, b"Service Restart")
         for h in handlers:
             hub = self.hubs.get(h.pattern.source)

@@ -20,11 +20,12 @@ __all__ = ["Hub"]
 
 
 class Hub:
-    __slots__ = ("_handler", "_inline", "connections", "rooms", "tasks")
+    __slots__ = ("_handler", "_inline", "_empty", "connections", "rooms", "tasks")
 
     def __init__(self, handler: Handler) -> None:
         self.handler = handler
-        self.connections: dict[str, Connection] = {}
+        # open connections in arrival order (dict keys serve as an ordered set)
+        self.connections: dict[Connection, None] = {}
         # room name -> members in join order; dict keys serve as an ordered set
         self.rooms: dict[str, dict[Connection, None]] = {}
         self.tasks: list[Any] = []
@@ -38,17 +39,24 @@ class Hub:
     def handler(self, handler: Handler) -> None:
         self._handler = handler
         self._inline = _inline_jobs(handler)
+        callbacks = handler.callbacks
+        self._empty = frozenset(kind for kind in ("connect", "close")
+                                if callbacks[f"on_{kind}"] is None)
 
     def runs_inline(self, job: str) -> bool:
         """Whether that kind of job may run inside `data_received`: only plain functions do;
         coroutine callbacks run in a task, where `asyncio.timeout()` and the like work."""
         return job in self._inline
 
+    def has_nothing_for(self, job: str) -> bool:
+        """Whether that kind of job (connect, close) has no callback to run at all."""
+        return job in self._empty
+
     def add(self, conn: Connection) -> None:
-        self.connections[conn.id] = conn
+        self.connections[conn] = None
 
     def remove(self, conn: Connection) -> None:
-        self.connections.pop(conn.id, None)
+        self.connections.pop(conn, None)
         for room in tuple(conn._rooms):
             self.leave(conn, room)
 
@@ -68,13 +76,13 @@ class Hub:
             conn._rooms.discard(room)
 
     def open_connections(self) -> tuple[Connection, ...]:
-        return tuple(c for c in self.connections.values() if not c.closed)
+        return tuple(c for c in self.connections if not c.closed)
 
     def broadcast(
         self, data: Any, room: str | None = None, exclude: Connection | None = None
     ) -> int:
         """Encode once and queue to each receiver; returns how many were sent to."""
-        targets = self.connections.values() if room is None else self.rooms.get(room, ())
+        targets = self.connections if room is None else self.rooms.get(room, ())
         return self.deliver(data, targets, exclude)
 
     def deliver(self, data: Any, targets: Iterable[Connection], exclude: Connection | None) -> int:
