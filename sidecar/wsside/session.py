@@ -157,11 +157,13 @@ class Session(CallbackQueue):
         """Our last frame, then the TCP close. Callbacks already running get one turn of the
         loop first, so replies they owe to earlier messages are not cut off; a callback that
         takes longer does not hold the close back (its later sends are dropped)."""
-        self._arm_close_timer()
         if self._worker is None:
             self._write_end(code)
+            if not self.conn._io.buffered:
+                return  # all written and the socket closed: nothing left to wait for
         else:
             self._loop.call_soon(self._write_end, code)
+        self._arm_close_timer()
 
     def _write_end(self, code: int | None) -> None:
         self.conn._io.write_close(code)
@@ -178,12 +180,17 @@ class Session(CallbackQueue):
             self._close_timer.cancel()
         if self._socket_closed is not None:
             self._socket_closed.set_result(None)
-        self._loop.create_task(self._finish())
-
-    async def _finish(self) -> None:
         self._submit(("close",))
-        if self._worker is not None:
-            await self._finish_worker()
+        if self._worker is None:
+            self._finished()
+        else:
+            self._loop.create_task(self._finish_later())
+
+    async def _finish_later(self) -> None:
+        await self._finish_worker()
+        self._finished()
+
+    def _finished(self) -> None:
         self.conn._hub.remove(self.conn)
         self._registry.discard(self)
         self._stage = _FINISHED
