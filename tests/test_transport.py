@@ -96,6 +96,22 @@ async def test_a_peer_that_stops_reading_pauses_the_protocol_and_close_flushes(p
     assert transport.get_write_buffer_size() == 0
 
 
+async def test_close_sends_the_fin_at_once_and_reports_the_loss_after(pair: Any) -> None:
+    transport, protocol, client = pair
+    transport.write(b"last words")
+    transport.close()
+    # Read to the end without letting the loop run: the FIN must already be on its way
+    # (a transport that closed its socket only in `connection_lost` would time out here).
+    client.settimeout(5)
+    got = bytearray()
+    while chunk := client.recv(100):
+        got += chunk
+    assert got == b"last words"
+    assert protocol.events == []  # connection_lost comes in a later callback
+    assert await protocol.lost is None
+    assert protocol.events == ["lost"]
+
+
 async def test_the_peers_eof_closes_the_transport(pair: Any) -> None:
     transport, protocol, client = pair
     client.shutdown(socket.SHUT_WR)

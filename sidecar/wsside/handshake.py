@@ -109,6 +109,10 @@ class Intake:
         connection's transport.
         """
         sock.setblocking(False)
+        try:  # Node's HTTP server sets it by default, a server the user made may not
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # not TCP (a server listening on a Unix socket)
+            pass
         transport = SocketTransport(asyncio.get_running_loop(), sock, _STARTING)  # not reading yet
         try:
             self._take_over(transport, head)

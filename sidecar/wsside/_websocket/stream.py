@@ -98,6 +98,11 @@ class WsStream(BaseProtocol):  # type: ignore[misc]
         if self.reader is not None:
             self.reader._queue.attach(sink)
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # Not BaseProtocol's, which sets TCP_NODELAY again: aiohttp's request handler did
+        # for its connections, and `Intake.take_over` does for handed-over ones.
+        self.transport = transport
+
     def data_received(self, data: bytes) -> None:
         reader = self.reader
         if reader is None:

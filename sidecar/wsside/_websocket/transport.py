@@ -9,7 +9,8 @@ someone asks. It uses the event loop's public reader/writer API only.
 Semantics follow asyncio's socket transport: `write` sends at once and buffers the rest,
 the protocol is paused above 64 KiB buffered and resumed at 16 KiB, `close` ends the
 connection after the buffer is flushed, `abort` at once, and `connection_lost` is called
-once, soon after.
+once, soon after. One difference: the socket is closed when the connection ends, before
+`connection_lost` rather than after it, so the FIN follows the last bytes at once.
 """
 
 from __future__ import annotations
@@ -189,11 +190,11 @@ class SocketTransport(asyncio.Transport):
             self._loop.remove_writer(self._sock.fileno())
         self._buffer = None
         self._state = self._LOST
+        # Closed now, not after `connection_lost` as asyncio does: the peer gets the FIN
+        # right behind the last bytes (a close frame) instead of a loop turn later.
+        self._sock.close()
         self._loop.call_soon(self._connection_lost, exc)
 
     def _connection_lost(self, exc: BaseException | None) -> None:
-        try:
-            self._protocol.connection_lost(exc)
-        finally:
-            self._sock.close()
-            self._sock = None  # type: ignore[assignment]
+        self._sock = None  # type: ignore[assignment]
+        self._protocol.connection_lost(exc)
