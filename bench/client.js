@@ -269,30 +269,39 @@ async function broadcast(opts) {
   return { deliveries: delivered, seconds, rate: delivered / seconds, client_cpu_s: clientCpu }
 }
 
-/** Open, upgrade, close handshake, wait for the server to end TCP: one at a time. */
+/** Open, upgrade, close handshake, wait for the server to end TCP: one at a time. The first
+ * `--warmup` connections are timed on their own (a fresh server's cold start), not measured. */
 async function handshake(opts) {
+  const w0 = process.hrtime.bigint()
+  for (let i = 0; i < opts.warmup; i++) await oneHandshake(opts)
+  const warmupS = Number(process.hrtime.bigint() - w0) / 1e9
   emit({ event: 'start' })
   const cpu = process.cpuUsage()
   const t0 = process.hrtime.bigint()
-  for (let i = 0; i < opts.count; i++) {
-    const { socket } = await connect(opts, opts.path)
-    await new Promise((resolve, reject) => {
-      let got = Buffer.alloc(0)
-      socket.on('data', (chunk) => (got = Buffer.concat([got, chunk]))).resume()
-      socket.on('error', reject)
-      socket.on('end', () => socket.end())
-      socket.on('close', () => {
-        // The server's close frame: FIN+close opcode, echoing code 1000.
-        if (got.length >= 4 && got[0] === 0x88 && got.readUInt16BE(2) === 1000) resolve()
-        else reject(new Error(`no close frame from the server (got ${got.toString('hex')})`))
-      })
-      socket.write(CLOSE_FRAME)
-    })
-  }
+  for (let i = 0; i < opts.count; i++) await oneHandshake(opts)
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   const clientCpu = cpuSince(cpu)
   emit({ event: 'end' })
-  return { connections: opts.count, seconds, rate: opts.count / seconds, client_cpu_s: clientCpu }
+  return {
+    connections: opts.count, seconds, rate: opts.count / seconds, client_cpu_s: clientCpu,
+    warmup: opts.warmup, warmup_rate: opts.warmup ? opts.warmup / warmupS : null,
+  }
+}
+
+async function oneHandshake(opts) {
+  const { socket } = await connect(opts, opts.path)
+  await new Promise((resolve, reject) => {
+    let got = Buffer.alloc(0)
+    socket.on('data', (chunk) => (got = Buffer.concat([got, chunk]))).resume()
+    socket.on('error', reject)
+    socket.on('end', () => socket.end())
+    socket.on('close', () => {
+      // The server's close frame: FIN+close opcode, echoing code 1000.
+      if (got.length >= 4 && got[0] === 0x88 && got.readUInt16BE(2) === 1000) resolve()
+      else reject(new Error(`no close frame from the server (got ${got.toString('hex')})`))
+    })
+    socket.write(CLOSE_FRAME)
+  })
 }
 
 async function idle(opts) {
