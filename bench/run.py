@@ -61,9 +61,11 @@ VARIANTS = {
 WORKLOADS = ("latency", "throughput", "broadcast", "handshake", "memory")
 
 FULL = dict(latency_warmup=1000, latency_count=20000, clients=50, warmup_s=1.0, duration_s=10.0,
-            receivers=500, messages=1000, handshakes=2000, handshake_warmup=500, idle=5000, settle_s=3.0, settled_s=45.0, runs=3)
+            receivers=500, messages=1000, handshakes=2000, handshake_warmup=500, idle=5000,
+            settle_s=3.0, settled_s=45.0, runs=3)
 QUICK = dict(latency_warmup=50, latency_count=200, clients=5, warmup_s=0.1, duration_s=0.3,
-             receivers=20, messages=50, handshakes=30, handshake_warmup=5, idle=100, settle_s=0.2, settled_s=0.4, runs=1)
+             receivers=20, messages=50, handshakes=30, handshake_warmup=5, idle=100,
+             settle_s=0.2, settled_s=0.4, runs=1)
 
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
@@ -598,7 +600,8 @@ def report(raw: dict[str, dict[str, list[float]]], variants: list[str], params: 
         f"{params['latency_warmup']:,}; throughput {params['clients']} clients for "
         f"{params['duration_s']:g} s after {params['warmup_s']:g} s; broadcast "
         f"{params['receivers']} receivers × {params['messages']} messages; "
-        f"{params['handshakes']:,} sequential handshakes after {params.get('handshake_warmup', 0):,}; memory with {params['idle']:,} idle "
+        f"{params['handshakes']:,} sequential handshakes after "
+        f"{params.get('handshake_warmup', 0):,}; memory with {params['idle']:,} idle "
         f"connections, sampled {params['settle_s']:g} s"
         + (f" and (settled) {params['settled_s']:g} s" if params.get("settled_s", 0) > params["settle_s"] else "")
         + " after the last connect",

@@ -39,9 +39,7 @@ class Hub:
     def handler(self, handler: Handler) -> None:
         self._handler = handler
         self._inline = _inline_jobs(handler)
-        callbacks = handler.callbacks
-        self._empty = frozenset(kind for kind in ("connect", "close")
-                                if callbacks[f"on_{kind}"] is None)
+        self._empty = _empty_jobs(handler)
 
     def runs_inline(self, job: str) -> bool:
         """Whether that kind of job may run inside `data_received`: only plain functions do;
@@ -116,3 +114,8 @@ def _inline_jobs(handler: Handler) -> frozenset[str]:
     if not handler.delay and not any(is_async(part) for part in message_parts):
         jobs.add("message")
     return frozenset(jobs)
+
+
+def _empty_jobs(handler: Handler) -> frozenset[str]:
+    callbacks = handler.callbacks
+    return frozenset(kind for kind in ("connect", "close") if callbacks[f"on_{kind}"] is None)

@@ -160,7 +160,7 @@ class Session(CallbackQueue):
         if self._worker is None:
             self._write_end(code)
             if not self.conn._io.buffered:
-                return  # all written and the socket closed: nothing left to wait for
+                return  # nothing left to write: the transport is closing, no peer to wait for
         else:
             self._loop.call_soon(self._write_end, code)
         self._arm_close_timer()
