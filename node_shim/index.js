@@ -7,7 +7,7 @@ import tls from 'node:tls'
 import { resolveInterpreter } from './lib/interpreter.js'
 import { normaliseOptions } from './lib/options.js'
 import { createReporter, OVERLAY_CLIENT } from './lib/report.js'
-import { listensOnLoopbackOnly } from './lib/security.js'
+import { listensOnLoopbackOnly, socketFamily } from './lib/security.js'
 import { acquireSidecar, releaseSidecar } from './lib/sidecar.js'
 import { createUpgradeListener } from './lib/upgrade.js'
 
@@ -33,15 +33,20 @@ function attach(httpServer, options, vite) {
   const root = vite.root
   const reporter = createReporter({ logger: vite.logger, hot: vite.hot, root, wsBase: vite.wsBase })
   const proc = acquireSidecar(sidecarSpec(options, root), reporter)
+  // Where the server listens is read once, not for every upgrade (address() is a system
+  // call). It is null until the server listens and cannot change after: closing detaches.
+  let address = null
+  const listenAddress = () => (address ??= httpServer.address())
   const listener = createUpgradeListener({
     sidecar: () => proc,
     prefixes: () => options.prefixes ?? proc.info?.prefixes ?? DEFAULT_PREFIXES,
+    family: () => socketFamily(listenAddress()),
     security: {
       allowedHosts: vite.allowedHosts,
       // Like Vite: a TLS certificate already pins the host name, DNS rebinding cannot work.
       checkHost: !(httpServer instanceof tls.Server),
       allowedOrigins: options.allowedOrigins,
-      loopbackOnly: () => listensOnLoopbackOnly(httpServer),
+      loopbackOnly: () => listensOnLoopbackOnly(listenAddress()),
     },
   })
   httpServer.on('upgrade', listener)

@@ -54,17 +54,23 @@ class Shim:
     def send(self, msg: dict[str, Any], fds: list[int] = []) -> None:
         socket.send_fds(self.sock, [json.dumps(msg).encode() + b"\n"], fds)
 
-    def hand_over(self, path: str, head: bytes | None = None) -> socket.socket:
+    def hand_over(self, path: str, head: bytes | None = None, host: str = "127.0.0.1",
+                  server_side: list[socket.socket] | None = None,
+                  **fields: Any) -> socket.socket:
         """A connected client whose server side is handed over, as the shim does, with the
-        request `head` (by default a valid upgrade of `path`)."""
-        with socket.create_server(("127.0.0.1", 0)) as listener:
-            client = socket.create_connection(listener.getsockname())
+        request `head` (by default a valid upgrade of `path`) and the message's other
+        `fields`. `server_side` receives our copy of the server's end, if given."""
+        with socket.create_server((host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET) as listener:
+            client = socket.create_connection(listener.getsockname()[:2])
             accepted, _ = listener.accept()
         head = _upgrade_head(path) if head is None else head
         self.send({"cmd": "NODE_HANDLE", "type": "net.Socket", "key": "4:127.0.0.1:5173",
                    "msg": {"wsside": PROTOCOL_VERSION, "type": "connection",
-                           "head": head.decode("latin-1")}}, [accepted.fileno()])
-        accepted.close()
+                           "head": head.decode("latin-1"), **fields}}, [accepted.fileno()])
+        if server_side is None:
+            accepted.close()
+        else:
+            server_side.append(accepted)
         assert self.read_until("cmd", "NODE_HANDLE_ACK")
         client.settimeout(WAIT)
         self.clients.append(client)
@@ -321,6 +327,41 @@ def test_a_handed_over_socket_sees_the_request_and_the_bytes_that_came_with_it(s
         assert _read_frame(client, rest) == (0x1, b"hi")
         _send_text(client, "again")
         assert _read_frame(client) == (0x1, b"again")
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.create_server(("::1", 0), family=socket.AF_INET6):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("host,family", [("127.0.0.1", "IPv4"), ("::1", "IPv6"), ("127.0.0.1", None)])
+def test_a_socket_handed_over_with_its_family_knows_its_peer(shim: Shim, host: str, family: str | None) -> None:
+    """The shim names the socket's family (the sidecar then need not ask the kernel); without
+    it the sidecar finds out itself."""
+    if ":" in host and not _ipv6_loopback():
+        pytest.skip("no IPv6 loopback here")
+    shim.read_until("type", "ready")
+    fields = {} if family is None else {"family": family}
+    client = shim.hand_over("", _upgrade_head("/api/sync", "Authorization: ok\r\n"), host=host, **fields)
+    status, _, rest = _answer(client)
+    assert status == 101
+    assert json.loads(_read_frame(client, rest)[1])["remote"] == host
+
+
+def test_the_sidecar_sets_tcp_nodelay_unless_the_shim_did(shim: Shim) -> None:
+    shim.read_until("type", "ready")
+    ours: list[socket.socket] = []
+    for fields in ({}, {"noDelay": True}):
+        client = shim.hand_over("/api/spy", server_side=ours, **fields)
+        assert _answer(client)[0] == 101
+    # The same socket as the sidecar's: it set the option on the first; on the second it
+    # trusted the shim (which sets it before handing over; this test did not).
+    assert [s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0 for s in ours] == [True, False]
+    for s in ours:
+        s.close()
 
 
 def test_a_client_that_leaves_during_async_authenticate_costs_nothing(shim: Shim) -> None:

@@ -28,13 +28,16 @@ export function debugEnabled() {
  */
 export function createReporter({ logger, hot = null, root = process.cwd(), wsBase = () => null }) {
   const opts = { timestamp: true }
+  // Read once: DEBUG is set when Vite starts, and upgrades should not pay for the lookup.
+  const debugging = debugEnabled()
   const rel = (file) => (file && path.isAbsolute(file) ? path.relative(root, file) || file : file)
   return {
     rel,
     info: (text) => logger.info(`${TAG} ${text}`, opts),
     warn: (text) => logger.warn(`${TAG} ${text}`, opts),
     error: (text) => logger.error(`${TAG} ${text}`, opts),
-    debug: (text) => debugEnabled() && logger.info(`${TAG} ${text}`, opts),
+    debugging,
+    debug: (text) => debugging && logger.info(`${TAG} ${text}`, opts),
     overlay(err) {
       if (hot) hot.send({ type: 'error', err: { plugin: 'wsside', stack: '', ...err } })
     },

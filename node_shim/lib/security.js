@@ -27,9 +27,9 @@ export function hostAllowed(hostHeader, allowedHosts) {
   )
 }
 
-/** True when the server accepts connections on loopback addresses only. */
-export function listensOnLoopbackOnly(httpServer) {
-  const address = httpServer.address()
+/** True when a server listening at `address` (what server.address() returns) accepts
+ * connections on loopback addresses only. */
+export function listensOnLoopbackOnly(address) {
   if (address === null || typeof address === 'string') return address !== null
   const ip = address.address.replace(/^::ffff:/, '')
   return ip === '::1' || (net.isIPv4(ip) && ip.startsWith('127.'))
@@ -67,4 +67,11 @@ export function refusalReason(req, context) {
   if (originListed(origin, context.allowedOrigins)) return null
   if (host !== undefined && sameHost(origin, host)) return null
   return `Origin ${JSON.stringify(origin)} is not this dev server (${host}); add it to the allowedOrigins option of wsside()`
+}
+
+/** The address family of the sockets a server listening at `address` accepts ('IPv4' or
+ * 'IPv6'; undefined for a Unix socket or a server that does not listen). */
+export function socketFamily(address) {
+  const family = address?.family
+  return family === 'IPv4' || family === 'IPv6' ? family : undefined
 }

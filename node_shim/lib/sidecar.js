@@ -80,8 +80,13 @@ export class SidecarProcess {
    * The `ready` info once the sidecar serves, or null after `ms` or when it cannot start.
    * `stale`: a `ready` info that turned out dead (its process is exiting): wait for the next.
    */
+  /** The `ready` message when the sidecar can take connections now (and it is not `stale`), else null. */
+  readyInfo(stale = null) {
+    return this.state === 'ready' && this.info !== stale ? this.info : null
+  }
+
   whenReady(ms, stale = null) {
-    const usable = () => this.state === 'ready' && this.info !== stale
+    const usable = () => this.readyInfo(stale) !== null
     const hopeless = () => this.state === 'failed' || this.state === 'stopped'
     if (usable()) return Promise.resolve(this.info)
     if (hopeless()) return Promise.resolve(null)

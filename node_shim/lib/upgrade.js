@@ -93,7 +93,7 @@ function acknowledgements(child) {
 
 // Resolves true once the sidecar holds the socket, false when it never took it (the socket
 // is then untouched but for readStop, and the caller may try the next sidecar).
-function handOver(proc, socket, req, head) {
+function handOver(proc, socket, req, head, family) {
   const child = proc.child
   // libuv must not read bytes that belong to the sidecar; whatever Node already buffered
   // travels with the head.
@@ -112,6 +112,10 @@ function handOver(proc, socket, req, head) {
   // the sidecar now holds.
   const server = socket.server
   socket.server = null
+  // Node's HTTP server sets TCP_NODELAY on the sockets it accepts (this costs no system call
+  // then); a server made with noDelay: false gets it here. The sidecar relies on it.
+  socket.setNoDelay(true)
+  const msg = message('connection', { head: text, family, noDelay: true })
   return new Promise((resolve) => {
     let settled = false
     const settle = (taken, err) => {
@@ -133,7 +137,7 @@ function handOver(proc, socket, req, head) {
       settle(false, err)
     }
     try {
-      child.send(message('connection', { head: text }), socket, { keepOpen: true },
+      child.send(msg, socket, { keepOpen: true },
         (err) => err && giveUp(err))
     } catch (err) {
       giveUp(err)
@@ -168,7 +172,8 @@ function pipe(proc, info, socket, req, head) {
 
 /**
  * The `upgrade` listener for one HTTP server. `ctx`: { sidecar() (the SidecarProcess),
- * prefixes(), security (see refusalReason) }.
+ * prefixes(), family() (of the server's sockets, see socketFamily), security (see
+ * refusalReason) }.
  */
 export function createUpgradeListener(ctx) {
   return async function wssideUpgrade(req, socket, head) {
@@ -184,19 +189,24 @@ export function createUpgradeListener(ctx) {
       return respond(socket, 403, 'Forbidden')
     }
     // A sidecar that dies between "ready" and forwarding is waited out like a starting one.
-    const deadline = Date.now() + READY_WAIT_MS
+    // When it is ready, the socket goes over within this event, with no promise in between.
+    let deadline = null
     let stale = null
     for (;;) {
-      const info = await proc.whenReady(Math.max(0, deadline - Date.now()), stale)
-      if (socket.destroyed) return
+      let info = proc.readyInfo(stale)
+      if (info === null) {
+        deadline ??= Date.now() + READY_WAIT_MS
+        info = await proc.whenReady(Math.max(0, deadline - Date.now()), stale)
+        if (socket.destroyed) return
+      }
       if (info === null) {
         proc.reporter.warn(`refused ${pathname}: the Python sidecar is not ready (${proc.state})`)
         return respond(socket, 503, 'WebSocket back end unavailable')
       }
       let forwarded
       if (canHandOver(socket, proc.child)) {
-        proc.reporter.debug(`${pathname}: hand-over (socket passed to pid ${info.pid})`)
-        forwarded = await handOver(proc, socket, req, head)
+        if (proc.reporter.debugging) proc.reporter.debug(`${pathname}: hand-over (socket passed to pid ${info.pid})`)
+        forwarded = await handOver(proc, socket, req, head, ctx.family?.())
       } else if (proc.child?.connected) {
         proc.reporter.debug(`${pathname}: pipe (${socket instanceof tls.TLSSocket ? 'TLS dev server' : 'hand-over unavailable'})`)
         forwarded = await pipe(proc, info, socket, req, head)

@@ -32,7 +32,8 @@ class NodeChannel:
     """Node's IPC channel on an inherited Unix socket (`NODE_CHANNEL_FD`), JSON framing.
 
     `on_message(obj)` gets every message that is not Node's own bookkeeping;
-    `on_handle(msg, sock)` gets each handed-over socket with the message sent along with it;
+    `on_handle(msg, fd)` gets the descriptor of each handed-over socket, to close or serve,
+    with the message sent along with it;
     `on_eof()` runs once when the parent closes the channel (or dies).
     """
 
@@ -40,7 +41,7 @@ class NodeChannel:
         self,
         fd: int,
         on_message: Callable[[Any], None],
-        on_handle: Callable[[Any, socket.socket], asyncio.BaseTransport | None],
+        on_handle: Callable[[Any, int], asyncio.BaseTransport | None],
         on_eof: Callable[[], None],
     ) -> None:
         self._sock = socket.socket(fileno=fd)
@@ -118,9 +119,9 @@ class NodeChannel:
             if not self._fds:
                 self.send({"cmd": "NODE_HANDLE_NACK"})  # Node retransmits the handle
                 return
-            sock = socket.socket(fileno=self._fds.popleft())
+            fd = self._fds.popleft()
             try:
-                transport = self._on_handle(obj.get("msg"), sock)
+                transport = self._on_handle(obj.get("msg"), fd)
             finally:
                 # After the handshake's answer is written: the ACK wakes Node, which, sharing
                 # a core with the sidecar, could otherwise run before the 101 goes out. Node

@@ -99,9 +99,10 @@ class Intake:
 
     # ---- handed over by the shim -----------------------------------------------------
 
-    def take_over(self, sock: socket.socket, head: bytes) -> SocketTransport:
+    def take_over(self, sock: socket.socket, head: bytes, *, nodelay: bool = False) -> SocketTransport:
         """Serve `sock`, a client socket the shim accepted, from `head`: the request Node
         parsed (re-serialised by the shim, see PROTOCOL.md) and any bytes that followed it.
+        `nodelay`: the shim already set TCP_NODELAY.
 
         Node's HTTP parser already checked the syntax and routed the request here, so there
         is no HTTP server in between: the answer goes straight to the socket. With a plain
@@ -109,10 +110,11 @@ class Intake:
         connection's transport.
         """
         sock.setblocking(False)
-        try:  # Node's HTTP server sets it by default, a server the user made may not
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:  # not TCP (a server listening on a Unix socket)
-            pass
+        if not nodelay:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:  # not TCP (a server listening on a Unix socket)
+                pass
         transport = SocketTransport(asyncio.get_running_loop(), sock, _STARTING)  # not reading yet
         try:
             self._take_over(transport, head)

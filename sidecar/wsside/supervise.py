@@ -33,6 +33,8 @@ from .settings import Settings
 __all__ = ["run_ipc", "SOCKET_NAME"]
 
 SOCKET_NAME = "sidecar.sock"
+# The `family` of a `connection` message (Node's names) as socket families.
+_FAMILIES = {"IPv4": socket.AF_INET, "IPv6": socket.AF_INET6}
 PARENT_POLL = 0.25
 # Graceful close budgets: on `shutdown` the shim waits for us; on EOF the contract is to be
 # gone within 2 s of Vite's death.
@@ -140,19 +142,27 @@ class _Supervisor:
         if msg is not None and msg["type"] == "shutdown":
             self.stop.set()
 
-    def _on_handle(self, obj: Any, sock: socket.socket) -> asyncio.BaseTransport | None:
-        msg = parse(obj)
-        if msg is None or msg["type"] != "connection" or self.sidecar is None:
-            sock.close()
-            return None
-        head = msg.get("head")
+    def _on_handle(self, obj: Any, fd: int) -> asyncio.BaseTransport | None:
         try:
+            msg = parse(obj)
+            head = msg.get("head") if msg is not None and msg["type"] == "connection" else None
+            if not isinstance(head, str) or self.sidecar is None:
+                os.close(fd)
+                return None
             raw = head.encode("latin-1")  # one character per byte (see PROTOCOL.md)
-        except (AttributeError, UnicodeEncodeError):
-            sock.close()
+            # With the family given, the socket object is made without asking the kernel
+            # what the descriptor is (three system calls).
+            family = _FAMILIES.get(msg.get("family"))
+            sock = (socket.socket(family, socket.SOCK_STREAM, 0, fd) if family is not None
+                    else socket.socket(fileno=fd))
+        except (UnicodeEncodeError, OSError):  # not one character per byte; not a socket
+            os.close(fd)
             return None
+        except BaseException:  # a message of another protocol version
+            os.close(fd)
+            raise
         try:
-            return self.sidecar.intake.take_over(sock, raw)
+            return self.sidecar.intake.take_over(sock, raw, nodelay=msg.get("noDelay") is True)
         except Exception:  # noqa: BLE001 - one connection's failure must not stop the channel
             logger.exception("wsside: could not serve a handed-over connection")
             sock.close()

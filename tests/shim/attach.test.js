@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict'
 import http from 'node:http'
+import net from 'node:net'
 import { it } from 'node:test'
 import { createServer } from 'vite'
 import wsside, { attachWsside } from 'vite-plugin-wsside'
@@ -42,5 +43,47 @@ it('attachWsside routes the upgrades of your own http.Server', async () => {
   } finally {
     server.close()
     removeProject(root)
+  }
+})
+
+const REMOTE = `
+from wsside import Handler
+
+remote = Handler("/remote")
+
+@remote.on_connect
+async def tell(conn, request):
+    await conn.send(request.remote)
+`
+
+function listens(host) {
+  return new Promise((resolve) => {
+    const probe = net.createServer()
+    probe.once('error', () => resolve(false))
+    probe.listen(0, host, () => probe.close(() => resolve(true)))
+  })
+}
+
+it('attachWsside before listen: sockets are handed over with the family the server listens on', async () => {
+  // The shim reads the server's address once it listens and tells the sidecar the sockets'
+  // family; a wrong one would garble the peer address the handler sees.
+  for (const host of ['127.0.0.1', '::1']) {
+    if (!(await listens(host))) continue // no IPv6 loopback on this machine
+    const root = makeProject({ 'remote.py': REMOTE })
+    const logs = captureLogger()
+    const server = http.createServer((req, res) => res.end('app'))
+    const attached = attachWsside(server, { root, python: PYTHON, logger: logs.logger })
+    try {
+      await new Promise((resolve) => server.listen(0, host, resolve))
+      await logs.waitFor(/sidecar ready/)
+      const ws = await connectWs({ host, port: server.address().port, path: '/api/remote' })
+      assert.equal(await ws.next(), host)
+      assert.ok(logs.lines.some((line) => /\/api\/remote: hand-over/.test(line)), 'handed over, not piped')
+      ws.close()
+    } finally {
+      await attached.close()
+      server.close()
+      removeProject(root)
+    }
   }
 })

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { hostAllowed, refusalReason } from '../../node_shim/lib/security.js'
+import { hostAllowed, listensOnLoopbackOnly, refusalReason, socketFamily } from '../../node_shim/lib/security.js'
 
 const req = (headers) => ({ headers })
 const context = (over = {}) => ({
@@ -42,4 +42,19 @@ it('matches Origin against the Host, allowedOrigins strings and RegExps', () => 
 it('skips the Host check when told to (TLS dev server, as Vite does)', () => {
   assert.equal(refusalReason(req({ host: 'evil.example' }), context({ checkHost: false })), null)
   assert.match(refusalReason(req({ host: 'evil.example' }), context()), /not allowed/)
+})
+
+it('tells loopback-only listening addresses and the family of their sockets', () => {
+  const at = (address, family) => ({ address, family, port: 5173 })
+  assert.ok(listensOnLoopbackOnly(at('127.0.0.1', 'IPv4')))
+  assert.ok(listensOnLoopbackOnly(at('::1', 'IPv6')))
+  assert.ok(listensOnLoopbackOnly(at('::ffff:127.0.0.1', 'IPv6')))
+  assert.ok(listensOnLoopbackOnly('/tmp/vite.sock'))
+  assert.ok(!listensOnLoopbackOnly(at('0.0.0.0', 'IPv4')))
+  assert.ok(!listensOnLoopbackOnly(at('::', 'IPv6')))
+  assert.ok(!listensOnLoopbackOnly(null))
+  assert.equal(socketFamily(at('0.0.0.0', 'IPv4')), 'IPv4')
+  assert.equal(socketFamily(at('::', 'IPv6')), 'IPv6')
+  assert.equal(socketFamily('/tmp/vite.sock'), undefined)
+  assert.equal(socketFamily(null), undefined)
 })

@@ -17,19 +17,19 @@ export function withTimeout(promise, ms, what) {
   ])
 }
 
-function connectSocket({ port, secure }) {
+function connectSocket({ port, secure, host }) {
   return new Promise((resolve, reject) => {
     const socket = secure
-      ? tls.connect({ port, host: '127.0.0.1', rejectUnauthorized: false, servername: 'localhost' })
-      : net.connect(port, '127.0.0.1')
+      ? tls.connect({ port, host, rejectUnauthorized: false, servername: 'localhost' })
+      : net.connect(port, host)
     socket.once(secure ? 'secureConnect' : 'connect', () => resolve(socket))
     socket.once('error', reject)
   })
 }
 
-function requestText(path, port, headers) {
+function requestText(path, host, port, headers) {
   const all = {
-    Host: `127.0.0.1:${port}`,
+    Host: `${host.includes(':') ? `[${host}]` : host}:${port}`,
     Upgrade: 'websocket',
     Connection: 'Upgrade',
     'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
@@ -47,9 +47,9 @@ function requestText(path, port, headers) {
  * body, by Content-Length, or once the server closed).
  * `headers` override the defaults; a value of undefined drops that header.
  */
-export async function upgrade({ port, path, headers = {}, secure = false, ms = WAIT_MS }) {
-  const socket = await connectSocket({ port, secure })
-  socket.write(requestText(path, port, headers))
+export async function upgrade({ port, path, headers = {}, secure = false, ms = WAIT_MS, host = '127.0.0.1' }) {
+  const socket = await connectSocket({ port, secure, host })
+  socket.write(requestText(path, host, port, headers))
   let ended
   const res = await withTimeout(new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0)
