@@ -160,10 +160,12 @@ export class SidecarProcess {
         break
       case 'reloaded':
         r.info(`reloaded ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})`)
+        this._handlersNow(msg)
         this._fixed(msg.file)
         break
       case 'removed':
         r.info(`removed ${r.rel(msg.file)}`)
+        this._handlersNow(msg)
         this._fixed(msg.file)
         break
       case 'config_ok':
@@ -189,6 +191,12 @@ export class SidecarProcess {
       default:
         r.debug(`sidecar: ${msg.type}`)
     }
+  }
+
+  // The endpoint table after a reload, for the URLs printed with Vite's (the `u` shortcut).
+  // Updated in place: the identity of `info` marks one sidecar process (see whenReady).
+  _handlersNow(msg) {
+    if (this.info && Array.isArray(msg.handlers)) this.info.handlers = msg.handlers
   }
 
   // A file that failed to load now loads (or is gone): take its error off the overlay.

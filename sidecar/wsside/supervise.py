@@ -126,9 +126,12 @@ class _Supervisor:
         return True
 
     def _relay(self, event: dict[str, Any]) -> None:
-        if self.channel is not None and event.get("type") in SIDECAR_EVENTS:
-            self.channel.send(message(event["type"], **{k: v for k, v in event.items()
-                                                        if k != "type"}))
+        if self.channel is None or event.get("type") not in SIDECAR_EVENTS:
+            return
+        fields = {k: v for k, v in event.items() if k != "type"}
+        if event["type"] in ("reloaded", "removed") and self.sidecar is not None:
+            fields["handlers"] = self.sidecar.describe()  # the endpoints as they are now
+        self.channel.send(message(event["type"], **fields))
 
     def _on_message(self, obj: Any) -> None:
         try:

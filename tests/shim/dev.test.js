@@ -3,7 +3,9 @@
 
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
+import { rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
+import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { ECHO, isAlive, makeProject, removeProject, startVite, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
@@ -117,6 +119,29 @@ describe('dev server, plain HTTP', () => {
     const res = await upgrade({ port, path: '/apix/socket' })
     assert.equal(res.headers['x-target'], 'proxied')
     res.socket.destroy()
+  })
+
+  it('prints the endpoints as they are after a reload with Vite\'s URLs', async () => {
+    const file = path.join(root, 'ws', 'added.py')
+    const printed = () => {
+      const from = logs.lines.length
+      vite.printUrls() // what Vite's `u` shortcut does
+      return logs.lines.slice(from).filter((line) => line.includes('WebSocket:'))
+    }
+    const echo = `ws://127.0.0.1:${port}/api/echo  (ws/echo.py:4)`
+    const added = `ws://127.0.0.1:${port}/api/added  (ws/added.py:3)`
+    let from = logs.lines.length
+    writeFileSync(file, 'from wsside import Handler\n\nadded = Handler("/added")\n')
+    await logs.waitFor(/reloaded ws\/added\.py \(\/added\)/, { from })
+    const withAdded = printed()
+    assert.ok(withAdded.some((line) => line.includes(echo)) && withAdded.some((line) => line.includes(added)),
+      withAdded.join('\n'))
+    from = logs.lines.length
+    rmSync(file)
+    await logs.waitFor(/removed ws\/added\.py/, { from })
+    const withoutIt = printed()
+    assert.ok(withoutIt.some((line) => line.includes(echo)), withoutIt.join('\n'))
+    assert.ok(!withoutIt.some((line) => line.includes('/api/added')), withoutIt.join('\n'))
   })
 
   it('keeps exactly one sidecar across server.restart(), and keeps its connections', async () => {
