@@ -7,7 +7,7 @@
 
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { rmSync } from 'node:fs'
+import { rmdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import { message, parse } from './protocol.js'
@@ -207,7 +207,7 @@ export class SidecarProcess {
   _onExit(child, code, signal) {
     if (child !== this.child) return
     this.child = null
-    if (this.info?.socket) rmSync(path.dirname(this.info.socket), { recursive: true, force: true })
+    if (this.info?.socket) removeSocketFolder(this.info.socket)
     this.info = null
     if (this._stopping) return this._settle('stopped')
     if (this.state === 'failed') return
@@ -224,6 +224,22 @@ export class SidecarProcess {
     this.reporter.error(`the sidecar (pid ${child.pid}) ${how}; restarting in ${delay} ms`)
     this._settle('starting')
     this._restartTimer = setTimeout(() => this.start(), delay)
+  }
+}
+
+/**
+ * After a sidecar died without cleaning up: its socket file and the private folder around it
+ * (`wsside-` and 8 characters, made by Python's mkdtemp). Only a path of exactly that shape
+ * is touched, and nothing is removed recursively: the path comes from another process.
+ */
+export function removeSocketFolder(socketPath) {
+  const folder = path.dirname(socketPath)
+  if (path.basename(socketPath) !== 'sidecar.sock' || !/^wsside-[a-z0-9_]{8}$/.test(path.basename(folder))) return
+  try {
+    rmSync(socketPath, { force: true })
+    rmdirSync(folder)
+  } catch {
+    // already gone, or not ours after all (not empty): leave it
   }
 }
 

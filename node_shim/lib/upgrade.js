@@ -59,6 +59,7 @@ function canHandOver(socket, child) {
 // proves nothing: Node reports a write that completes later as a success even when it
 // failed, and a descriptor still in the channel when the sidecar dies is lost with it.
 const unacknowledged = new WeakMap()
+const REFUSED = 'refused' // what handOver resolves to when the sidecar sent NODE_HANDLE_NACK
 // After the sidecar's exit, how long its last messages may take to be read.
 const CHANNEL_DRAIN_MS = 1_000
 const DRAIN_POLL_MS = 5
@@ -72,9 +73,11 @@ function acknowledgements(child) {
     for (const settle of queue.splice(0)) settle(false)
   }
   // Node's own bookkeeping messages reach 'internalMessage' listeners (as in its cluster
-  // module).
+  // module). A NACK says the descriptor did not arrive (the sidecar at its open-file limit,
+  // say); with keepOpen Node does not send it again, so the socket is still ours to answer.
   child.on('internalMessage', (msg) => {
     if (msg?.cmd === 'NODE_HANDLE_ACK') queue.shift()?.(true)
+    else if (msg?.cmd === 'NODE_HANDLE_NACK') queue.shift()?.(REFUSED)
   })
   child.once('disconnect', abandon)
   // With a handle unacknowledged Node postpones 'disconnect' forever, so a dead sidecar is
@@ -91,8 +94,9 @@ function acknowledgements(child) {
   return queue
 }
 
-// Resolves true once the sidecar holds the socket, false when it never took it (the socket
-// is then untouched but for readStop, and the caller may try the next sidecar).
+// Resolves true once the sidecar holds the socket; false when it never took it, or REFUSED
+// when it said the descriptor did not arrive (the socket is then untouched but for readStop:
+// the caller may try the next sidecar, or answer it).
 function handOver(proc, socket, req, head, family) {
   const child = proc.child
   // libuv must not read bytes that belong to the sidecar; whatever Node already buffered
@@ -121,7 +125,7 @@ function handOver(proc, socket, req, head, family) {
     const settle = (taken, err) => {
       if (settled) return
       settled = true
-      if (taken) {
+      if (taken === true) {
         socket.destroy()
       } else {
         if (err) proc.reporter.debug(`hand-over of ${pathnameOf(req.url)} failed: ${err.message}`)
@@ -207,6 +211,11 @@ export function createUpgradeListener(ctx) {
       if (canHandOver(socket, proc.child)) {
         if (proc.reporter.debugging) proc.reporter.debug(`${pathname}: hand-over (socket passed to pid ${info.pid})`)
         forwarded = await handOver(proc, socket, req, head, ctx.family?.())
+        if (forwarded === REFUSED) {
+          proc.reporter.warn(`refused ${pathname}: the Python sidecar could not receive the socket ` +
+            '(NODE_HANDLE_NACK; is it at its limit of open files?)')
+          return respond(socket, 503, 'WebSocket back end unavailable')
+        }
       } else if (proc.child?.connected) {
         proc.reporter.debug(`${pathname}: pipe (${socket instanceof tls.TLSSocket ? 'TLS dev server' : 'hand-over unavailable'})`)
         forwarded = await pipe(proc, info, socket, req, head)

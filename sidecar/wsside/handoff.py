@@ -117,7 +117,9 @@ class NodeChannel:
             # Descriptors arrive in the order of their messages and only one handle is in
             # flight at a time (Node waits for the ACK), so the oldest fd belongs to it.
             if not self._fds:
-                self.send({"cmd": "NODE_HANDLE_NACK"})  # Node retransmits the handle
+                # The shim answers that client 503 itself (it sends with keepOpen, so Node
+                # does not send the handle again).
+                self.send({"cmd": "NODE_HANDLE_NACK"})
                 return
             fd = self._fds.popleft()
             try:

@@ -2,11 +2,13 @@
 
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { after, before, describe, it } from 'node:test'
+import { removeSocketFolder } from '../../node_shim/lib/sidecar.js'
 import { ECHO, isAlive, makeProject, removeProject, startVite, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade, withTimeout } from './helpers/ws-client.js'
 
@@ -88,4 +90,49 @@ describe('sidecar crashes', () => {
     assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
     assert.ok(Date.now() - started < 2_000)
   })
+})
+
+it('answers 503 at once when the sidecar cannot receive a socket, and the next one is not mixed up', async () => {
+  // The stand-in sidecar answers every hand-over with NODE_HANDLE_NACK (what a sidecar sends
+  // when no descriptor arrived). Node does not send the socket again; the shim answers it.
+  const root = makeProject()
+  const { vite, port, logs } = await startVite(root, { options: { python: path.join(here, 'helpers', 'nack-sidecar.py') } })
+  try {
+    for (const attempt of [1, 2]) {
+      const started = Date.now()
+      const res = await upgrade({ port, path: '/api/echo' })
+      assert.equal(res.statusLine, 'HTTP/1.1 503 Service Unavailable', `attempt ${attempt}`)
+      assert.ok(Date.now() - started < 2_000, `attempt ${attempt} took ${Date.now() - started} ms`)
+      await res.serverClosed()
+    }
+    assert.equal(logs.lines.filter((l) => /could not receive the socket \(NODE_HANDLE_NACK/.test(l)).length, 2)
+  } finally {
+    await vite.close()
+    removeProject(root)
+  }
+})
+
+it('after a crash removes the socket folder only when it has the shape the sidecar makes', () => {
+  // The path comes from the sidecar's ready message: nothing else may be deleted by it.
+  const base = mkdtempSync(path.join(tmpdir(), 'wsside-test-'))
+  try {
+    const made = (folder, files) => {
+      mkdirSync(path.join(base, folder))
+      for (const f of files) writeFileSync(path.join(base, folder, f), '')
+      return path.join(base, folder)
+    }
+    const ours = made('wsside-ab_12cd3', ['sidecar.sock'])
+    const crowded = made('wsside-zz99yy88', ['sidecar.sock', 'notes.txt'])
+    const other = made('project', ['sidecar.sock', 'main.py'])
+    removeSocketFolder(path.join(ours, 'sidecar.sock'))
+    removeSocketFolder(path.join(crowded, 'sidecar.sock'))
+    removeSocketFolder(path.join(other, 'sidecar.sock'))
+    removeSocketFolder(path.join(base, 'wsside-abcdefgh', 'sidecar.sock')) // already gone
+    removeSocketFolder('/nonexistent')
+    assert.ok(!existsSync(ours))
+    assert.ok(existsSync(path.join(crowded, 'notes.txt')) && !existsSync(path.join(crowded, 'sidecar.sock')))
+    assert.ok(existsSync(path.join(other, 'sidecar.sock')) && existsSync(path.join(other, 'main.py')))
+  } finally {
+    rmSync(base, { recursive: true, force: true })
+  }
 })
