@@ -2,12 +2,14 @@
 
 import asyncio
 import os
+import resource
 import signal
 import socket
 import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 
 def free_port() -> int:
@@ -54,3 +56,41 @@ async def test_serve_then_sigterm_closes_clients_with_1001(tmp_path: Path) -> No
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+async def test_serve_raises_its_soft_limit_on_open_files(tmp_path: Path) -> None:
+    """Started from a shell whose soft limit is low, `wsside serve` still accepts more
+    connections than that limit: it raises its own to the hard limit, as Node does."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "echo.py").write_text("from wsside import Handler\necho = Handler('/ws/echo')\n")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low, count = 128, 200
+    if hard != resource.RLIM_INFINITY and hard < 4 * count:
+        pytest.skip(f"the hard limit on open files here ({hard}) is too low to tell")
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "wsside", "serve", "--handlers", str(handlers), "--port", str(port),
+        "--no-reload", stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard)),
+    )
+    assert proc.stderr is not None
+    clients: list[asyncio.StreamWriter] = []
+    try:
+        while "serving on" not in (line := (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()):
+            assert line, "wsside serve exited early"
+        request = (f"GET /api/ws/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+        for i in range(count):  # each stays open: one descriptor each in the server
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            clients.append(writer)
+            writer.write(request)
+            status = await asyncio.wait_for(reader.readline(), 5)
+            assert status.startswith(b"HTTP/1.1 101"), f"connection {i + 1}: {status!r}"
+    finally:
+        for writer in clients:
+            writer.close()
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), 10)

@@ -58,12 +58,33 @@ def serve(
         typer.echo(f"wsside: {exc}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_level)
+    raise_open_file_limit()
     if ipc:
         from .supervise import run_ipc
 
         run_ipc(settings, rebuild)
         return
     asyncio.run(_serve_standalone(settings, rebuild))
+
+
+def raise_open_file_limit() -> None:
+    """Raise the soft limit on open files to the hard one, as Node does when it starts: every
+    connection is a descriptor, and shells still set 1024 as the soft limit. (Under the shim
+    the sidecar inherits Node's raised limit already.)"""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # macOS reports an infinite hard limit but refuses more than OPEN_MAX (10240).
+    for target in (hard, 10240) if hard == resource.RLIM_INFINITY else (hard,):
+        if soft != resource.RLIM_INFINITY and soft >= target:
+            return
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return
+        except (ValueError, OSError):
+            continue
 
 
 async def _serve_standalone(settings: Settings, rebuild: Callable[[], Settings]) -> None:
