@@ -76,15 +76,15 @@ export class SidecarProcess {
     child.on('exit', (code, signal) => this._onExit(child, code, signal))
   }
 
-  /**
-   * The `ready` info once the sidecar serves, or null after `ms` or when it cannot start.
-   * `stale`: a `ready` info that turned out dead (its process is exiting): wait for the next.
-   */
   /** The `ready` message when the sidecar can take connections now (and it is not `stale`), else null. */
   readyInfo(stale = null) {
     return this.state === 'ready' && this.info !== stale ? this.info : null
   }
 
+  /**
+   * The `ready` info once the sidecar serves, or null after `ms` or when it cannot start.
+   * `stale`: a `ready` info that turned out dead (its process is exiting): wait for the next.
+   */
   whenReady(ms, stale = null) {
     const usable = () => this.readyInfo(stale) !== null
     const hopeless = () => this.state === 'failed' || this.state === 'stopped'

@@ -154,7 +154,7 @@ class _Supervisor:
                 return None
             raw = head.encode("latin-1")  # one character per byte (see PROTOCOL.md)
             # With the family given, the socket object is made without asking the kernel
-            # what the descriptor is (three system calls).
+            # for the descriptor's type and protocol (two getsockopt calls).
             family = _FAMILIES.get(msg.get("family"))
             sock = (socket.socket(family, socket.SOCK_STREAM, 0, fd) if family is not None
                     else socket.socket(fileno=fd))
