@@ -100,7 +100,7 @@ class WsStream(BaseProtocol):  # type: ignore[misc]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Not BaseProtocol's, which sets TCP_NODELAY again: aiohttp's request handler did
-        # for its connections, and `Intake.take_over` does for handed-over ones.
+        # for its connections, and the shim or `Intake.take_over` does for handed-over ones.
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
