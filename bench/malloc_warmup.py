@@ -1,7 +1,7 @@
 """Does the sidecar pay glibc's mmap-per-read penalty? (issue 2; forwarding-costs.md)
 
 asyncio reads with recv(256 KiB); above glibc's initial mmap threshold every read would cost
-an mmap/munmap pair. `wsside._malloc.warm_up()` raises the threshold at start-up. This counts
+an mmap/munmap pair. `wsside._edge.malloc.warm_up()` raises the threshold at start-up. This counts
 the sidecar's mmap/munmap calls and CPU over N echoes with and without the warm-up, under
 `strace -f -c`. Needs strace. Usage: .venv/bin/python bench/malloc_warmup.py [N]
 """
@@ -24,7 +24,7 @@ HANDLER = """from wsside import Handler
 Handler("/ws/echo", on_message=lambda conn, data: conn.send(data))
 """
 # Runs `wsside serve`, optionally with the warm-up turned off.
-LAUNCH = """import sys, wsside._malloc as m
+LAUNCH = """import sys, wsside._edge.malloc as m
 if sys.argv.pop(1) == "off":
     m.warm_up = lambda: None
 from wsside.cli import main

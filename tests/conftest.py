@@ -16,9 +16,9 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import aiohttp
 import pytest
 
-from wsside import events
-from wsside.server import Sidecar
-from wsside.settings import Settings
+from wsside._runtime import events
+from wsside._edge.server import Sidecar
+from wsside._runtime.settings import Settings
 
 
 class Probe(types.ModuleType):

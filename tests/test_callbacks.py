@@ -339,7 +339,7 @@ async def test_sync_and_async_callbacks_mix(serve) -> None:
 
 async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_runs(
         serve, probe, monkeypatch) -> None:
-    from wsside import callbacks
+    from wsside._runtime import callbacks
 
     monkeypatch.setattr(callbacks, "CALLBACK_GRACE", 0.2)
     s = await serve("""
@@ -375,7 +375,7 @@ async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_ru
 
 async def test_a_flood_pauses_reading_then_everything_is_handled_in_order(
         serve, probe, monkeypatch) -> None:
-    from wsside import callbacks, session
+    from wsside._runtime import callbacks, session
 
     monkeypatch.setattr(session, "INBOX_HIGH_WATER", 8)
     monkeypatch.setattr(callbacks, "INBOX_HIGH_WATER", 8)

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from serve_process import ServeProcess, free_port
-from wsside.config import ConfigError, build_settings, find_config, load_config
+from wsside._runtime.config import ConfigError, build_settings, find_config, load_config
 from wsside.handler import Deflate
 
 

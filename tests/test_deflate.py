@@ -10,7 +10,7 @@ import pytest
 from compliance.wsclient import RawClient
 
 from wsside import Deflate
-from wsside._websocket.deflate import (
+from wsside._protocol.deflate import (
     Agreement,
     Compressor,
     Decompressor,

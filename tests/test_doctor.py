@@ -15,7 +15,7 @@ import pytest
 from doctor_projects import (REPO, SIMPLE_VITE_CONFIG, checks, env_for, free_port, link_modules,
                              one, run_doctor, spawn_orphan, start_vite, vite_modules, write)
 from wsside import __version__
-from wsside.control import PROTOCOL_VERSION
+from wsside._edge.control import PROTOCOL_VERSION
 from wsside.doctor import CHECKS, Check, Project, run_checks
 
 __all__ = ["vite_modules"]  # the session fixture, imported for pytest

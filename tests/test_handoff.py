@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from wsside.control import PROTOCOL_VERSION
+from wsside._edge.control import PROTOCOL_VERSION
 
 SPY = (Path(__file__).parent / "shim" / "handlers" / "spy.py").read_text()
 SECRET = "s" * 43
@@ -390,8 +390,8 @@ async def test_a_handed_over_connection_gets_its_frame_parser_with_its_first_byt
     """In-process: a connection that only listens keeps no parser; its first frame makes one."""
     import asyncio
 
-    from wsside.server import Sidecar
-    from wsside.settings import Settings
+    from wsside._edge.server import Sidecar
+    from wsside._runtime.settings import Settings
 
     handlers = tmp_path / "ws"
     handlers.mkdir()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from doctor_projects import (VENV_PYTHON, env_for, link_modules, one, run_doctor, vite_modules,
                              write)
-from wsside.init import IMPORT_LINE, add_plugin
+from wsside.cli.init import IMPORT_LINE, add_plugin
 
 __all__ = ["vite_modules"]  # the session fixture, imported for pytest
 

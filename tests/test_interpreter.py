@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from wsside.interpreter import resolve_interpreter
+from wsside._edge.interpreter import resolve_interpreter
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import zlib
 import pytest
 from compliance.wsclient import RawClient, encode
 
-from wsside._websocket.reader import StrictReader
+from wsside._io.reader import StrictReader
 
 TEXT, BINARY, CONT, CLOSE, PING = 0x1, 0x2, 0x0, 0x8, 0x9
 LIMIT = 100

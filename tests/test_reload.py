@@ -18,10 +18,10 @@ import aiohttp
 import pytest
 
 from serve_process import ServeProcess, free_port
-from wsside import events, reload
-from wsside.config import build_settings
-from wsside.server import Sidecar
-from wsside.settings import Settings
+from wsside._runtime import events, reload
+from wsside._runtime.config import build_settings
+from wsside._edge.server import Sidecar
+from wsside._runtime.settings import Settings
 
 VERSIONED = """
 from wsside import Handler

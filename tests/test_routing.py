@@ -154,8 +154,8 @@ async def test_malformed_requests_are_not_logged_as_errors(serve, caplog) -> Non
      ("http://devbox:5173", b"101")],
 )
 async def test_standalone_serve_accepts_loopback_and_allowed_origins_only(tmp_path, origin, status) -> None:
-    from wsside.server import Sidecar
-    from wsside.settings import Settings
+    from wsside._edge.server import Sidecar
+    from wsside._runtime.settings import Settings
 
     (tmp_path / "h.py").write_text('from wsside import Handler\nHandler("/ws/ok")\n')
     sidecar = Sidecar(Settings(handlers_dir=tmp_path, reload=False,

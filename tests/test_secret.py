@@ -6,8 +6,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from wsside.server import Sidecar
-from wsside.settings import Settings
+from wsside._edge.server import Sidecar
+from wsside._runtime.settings import Settings
 
 
 async def test_unix_listener_requires_the_secret_and_hides_it(tmp_path: Path) -> None:

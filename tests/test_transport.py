@@ -9,7 +9,7 @@ from typing import Any, AsyncIterator
 
 import pytest
 
-from wsside._websocket.transport import SocketTransport
+from wsside._io.transport import SocketTransport
 
 
 class Recorder(asyncio.Protocol):

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any, AbstractSet, Awaitable, Generator, Mappin
 from multidict import CIMultiDictProxy, MultiDictProxy
 
 from .closecodes import check_close
-from .codec import encode
-from .handoff import read_headers
+from ._protocol.codec import encode
+from ._protocol.http_head import read_headers
 
 if TYPE_CHECKING:
-    from ._websocket.writer import FrameIO
-    from .rooms import Hub
-    from .session import Session
+    from ._io.writer import FrameIO
+    from ._runtime.hub import Hub
+    from ._runtime.session import Session
 
 __all__ = ["Connection"]
 

@@ -16,7 +16,7 @@ from .pattern import Pattern
 
 if TYPE_CHECKING:
     from .connection import Connection
-    from .rooms import Hub
+    from ._runtime.hub import Hub
 
 __all__ = ["Handler", "Deflate", "Response", "Broadcast"]
 

@@ -15,7 +15,7 @@ import time
 
 from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
 
-from wsside._websocket.reader import StrictReader
+from wsside._io.reader import StrictReader
 
 
 class _Protocol:

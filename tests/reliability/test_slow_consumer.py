@@ -13,8 +13,8 @@ import threading
 import time
 from typing import Any
 
-from wsside.session import CLOSE_TIMEOUT
-from wsside._websocket.writer import SEND_BUFFER_LIMIT
+from wsside._runtime.session import CLOSE_TIMEOUT
+from wsside._io.writer import SEND_BUFFER_LIMIT
 
 from .harness import SidecarProcess, settled, stats
 from .rawws import CLOSE, LoadClient, Stream, blocking_slow_client, close_payload, frame

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from .. import __version__
-from ..control import PROTOCOL_VERSION
+from .._edge.control import PROTOCOL_VERSION
 from .model import Check, failed, passed, warned
 from .project import Project
 from .semver import parse, satisfies

@@ -7,7 +7,7 @@ import sys
 from importlib import metadata
 
 from .. import __version__
-from ..interpreter import resolve_interpreter
+from .._edge.interpreter import resolve_interpreter
 from .model import Check, failed, passed, warned
 from .project import Project
 

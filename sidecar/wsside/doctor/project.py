@@ -15,11 +15,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..config import ConfigError, load_config
-from ..loader import LoadResult, import_handler_file
+from .._runtime.config import ConfigError, load_config
+from .._runtime.loader import LoadResult, import_handler_file
 from ..pattern import normalize_prefix
-from ..registry import handler_files
-from ..settings import Settings
+from .._runtime.registry import handler_files
+from .._runtime.settings import Settings
 from .probe import DevServer, find_dev_server, is_vite
 from .vite_config import ViteFacts, read_vite_config
 

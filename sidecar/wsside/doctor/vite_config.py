@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._runtime.config import VITE_CONFIG_NAMES, find_vite_config
+
 __all__ = ["ViteFacts", "VITE_CONFIG_NAMES", "find_vite_config", "read_vite_config"]
 
-VITE_CONFIG_NAMES = tuple(f"vite.config.{ext}" for ext in ("js", "mjs", "ts", "cjs", "mts", "cts"))
 _MARK = "@@wsside-doctor@@"
 
 # Runs in the project's folder so that `import('vite')` is the project's own Vite. Only plain
@@ -71,10 +72,6 @@ class ViteFacts:
     allowed_hosts: Any = None
     middleware_mode: bool = False
     skip_token_check: bool = False
-
-
-def find_vite_config(root: Path) -> Path | None:
-    return next((root / n for n in VITE_CONFIG_NAMES if (root / n).is_file()), None)
 
 
 def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> ViteFacts:

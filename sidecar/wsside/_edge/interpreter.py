@@ -22,7 +22,7 @@ __all__ = ["resolve_interpreter", "rules"]
 @lru_cache(maxsize=1)
 def rules() -> tuple[dict[str, Any], ...]:
     """The ordered resolution rules, as records of the data file."""
-    text = resources.files(__package__).joinpath("interpreter-rules.json").read_text("utf-8")
+    text = resources.files("wsside").joinpath("interpreter-rules.json").read_text("utf-8")
     return tuple(json.loads(text)["rules"])
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from . import handler as _handler_module
+from .. import handler as _handler_module
 from .events import error_event
-from .handler import Handler
+from ..handler import Handler
 
 __all__ = ["LoadResult", "import_handler_file", "module_name_for"]
 

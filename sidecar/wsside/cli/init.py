@@ -15,9 +15,8 @@ from typing import Optional
 
 import typer
 
-from .cli import app
-from .config import find_config
-from .doctor.vite_config import find_vite_config
+from .._runtime.config import find_config, find_vite_config
+from .app import app
 
 __all__ = ["scaffold", "add_plugin"]
 

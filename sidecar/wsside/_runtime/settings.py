@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .pattern import normalize_prefix
+from ..pattern import normalize_prefix
 
 __all__ = ["Settings"]
 

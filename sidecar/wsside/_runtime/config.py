@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from .handler import Deflate, check_option
-from .pattern import normalize_prefix
+from ..handler import Deflate, check_option
+from ..pattern import normalize_prefix
 from .settings import Settings
 
 if sys.version_info >= (3, 11):
@@ -22,10 +22,14 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
-__all__ = ["ConfigError", "CONFIG_FILE", "find_config", "load_config", "build_settings"]
+__all__ = [
+    "ConfigError", "CONFIG_FILE", "VITE_CONFIG_NAMES", "find_config", "find_vite_config",
+    "project_root", "load_config", "build_settings",
+]
 
 CONFIG_FILE = "wsside.toml"
 LOG_LEVELS = ("debug", "info", "warning", "error")
+VITE_CONFIG_NAMES = tuple(f"vite.config.{ext}" for ext in ("js", "mjs", "ts", "cjs", "mts", "cts"))
 
 
 class ConfigError(ValueError):
@@ -50,6 +54,17 @@ def find_config(*dirs: Path) -> Path | None:
         if candidate.is_file() and "wsside" in _read(candidate).get("tool", {}):
             return candidate
     return None
+
+
+def find_vite_config(root: Path) -> Path | None:
+    """The Vite config file in `root`, if there is one."""
+    return next((root / n for n in VITE_CONFIG_NAMES if (root / n).is_file()), None)
+
+
+def project_root(start: Path) -> Path:
+    """The folder of the nearest vite.config.* at or above `start` (else `start`)."""
+    start = start.resolve()
+    return next((d for d in (start, *start.parents) if find_vite_config(d)), start)
 
 
 def load_config(where: Path) -> tuple[dict[str, Any], Path | None]:

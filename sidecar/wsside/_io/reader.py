@@ -36,7 +36,7 @@ from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
 from aiohttp.helpers import set_exception
 
 from ..closecodes import is_valid_code
-from .deflate import Decompressor, InflateError, MessageTooBig
+from .._protocol.deflate import Decompressor, InflateError, MessageTooBig
 
 __all__ = ["StrictReader"]
 

@@ -22,13 +22,13 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from . import __version__
+from .. import __version__
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
-from .events import logger, subscribe, unsubscribe
-from .handoff import NodeChannel
-from .reload import next_settings
+from .._runtime.events import logger, subscribe, unsubscribe
+from .node_ipc import NodeChannel
+from .._runtime.reload import next_settings
 from .server import Sidecar
-from .settings import Settings
+from .._runtime.settings import Settings
 
 __all__ = ["run_ipc", "SOCKET_NAME"]
 

@@ -4,8 +4,7 @@ Node's `child.send(message, socket)` writes one JSON line `{"cmd": "NODE_HANDLE"
 and passes the socket's file descriptor alongside it (SCM_RIGHTS). `NodeChannel` speaks that
 wire protocol: it collects descriptors in arrival order, acknowledges each handle (Node sends
 no further handle until it gets the ACK) and answers the socket-count queries Node's
-`net.Server` makes once one of its sockets lives in a child. `parse_head` reads the request
-the shim sent along with a socket (the intake answers it, see `Intake.take_over`).
+`net.Server` makes once one of its sockets lives in a child.
 """
 
 from __future__ import annotations
@@ -18,12 +17,9 @@ import socket
 from collections import deque
 from typing import Any, Callable
 
-from multidict import CIMultiDict, CIMultiDictProxy
-
-__all__ = ["NodeChannel", "parse_head", "read_headers", "SECRET_HEADER"]
+__all__ = ["NodeChannel"]
 
 _MAX_FDS = 16
-SECRET_HEADER = "x-wsside-secret"
 _ACK = b'{"cmd":"NODE_HANDLE_ACK"}\n'  # one per handle: sent ready-made
 _READ_SIZE = 65536
 
@@ -161,34 +157,3 @@ class NodeChannel:
     def _drain(self) -> None:
         self._loop.remove_writer(self._sock.fileno())
         self._flush()
-
-
-def parse_head(head: bytes) -> tuple[str, str, bytes, bytes]:
-    """Method, request target, the head itself (request line and header lines, for
-    `read_headers`) and the bytes after it, from what the shim sends: the request Node's HTTP
-    parser accepted, re-serialised (PROTOCOL.md), then any bytes the client sent after it.
-    Raises ValueError for anything else.
-    """
-    end = head.find(b"\r\n\r\n")
-    if end < 0:
-        raise ValueError("no end of the request head")
-    line_end = head.find(b"\r\n")
-    method, target, version = head[:line_end].decode("latin-1").split(" ")
-    if not version.startswith("HTTP/"):
-        raise ValueError(f"not an HTTP request line: {head[:line_end]!r}")
-    return method, target, head[:end], head[end + 4:]
-
-
-def read_headers(block: bytes) -> CIMultiDictProxy[str]:
-    """The headers of a head from `parse_head`, without the shim's secret (which the shim
-    never passes on anyway). Values are read as UTF-8 with surrogate escapes, as aiohttp
-    reads them. Raises ValueError for a line that is not a header.
-    """
-    headers: CIMultiDict[str] = CIMultiDict()
-    for line in block.decode("utf-8", "surrogateescape").split("\r\n")[1:]:
-        name, colon, value = line.partition(":")
-        if not colon or not name:
-            raise ValueError(f"not a header line: {line!r}")
-        if name.lower() != SECRET_HEADER:
-            headers.add(name, value.strip(" \t"))
-    return CIMultiDictProxy(headers)

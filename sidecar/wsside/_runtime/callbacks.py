@@ -13,13 +13,13 @@ import inspect
 from collections import deque
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from ._eager import awaiting_frames, run_eager
-from .codec import decode_text
+from .eager import awaiting_frames, run_eager
+from .._protocol.codec import decode_text
 from .events import emit, error_event
 
 if TYPE_CHECKING:
-    from .connection import Connection
-    from .handler import Handler
+    from ..connection import Connection
+    from ..handler import Handler
 
 __all__ = ["CallbackQueue", "CALLBACK_GRACE", "INBOX_HIGH_WATER"]
 

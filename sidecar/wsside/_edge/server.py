@@ -13,13 +13,13 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from . import _malloc
-from .events import emit, logger
-from .handshake import Intake
-from .registry import Registry
-from .reload import Reloader
-from .settings import Settings
-from .stall import StallWatchdog
+from . import malloc
+from .._runtime.events import emit, logger
+from .intake import Intake
+from .._runtime.registry import Registry
+from .._runtime.reload import Reloader
+from .._runtime.settings import Settings
+from .._runtime.stall import StallWatchdog
 
 __all__ = ["Sidecar"]
 
@@ -62,7 +62,7 @@ class Sidecar:
     async def start(self) -> None:
         """Load every handler file and set up the runner (no listener yet); with
         `settings.reload`, watch the handler files and the config file from now on."""
-        _malloc.warm_up()
+        malloc.warm_up()
         if self.settings.reload:
             self.reloader = Reloader(self.registry, self.settings.config_file,
                                      self.config_changed.set)

@@ -16,8 +16,8 @@ from typing import Any, Callable
 from aiohttp import web
 from multidict import CIMultiDict
 
-from .accept import HandshakeError, accept_headers
-from .deflate import Agreement, Compressor, Decompressor
+from .._protocol.handshake import HandshakeError, accept_headers
+from .._protocol.deflate import Agreement, Compressor, Decompressor
 from .reader import StrictReader
 from .stream import MessageSink, WsStream
 from .writer import FrameIO

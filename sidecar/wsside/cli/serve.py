@@ -1,4 +1,5 @@
-"""The `wsside` command: `serve` (standalone or, with `--ipc`, under the Vite shim)."""
+"""`wsside serve`: the handler files on a port (standalone) or, with `--ipc`, under the
+Vite shim."""
 
 from __future__ import annotations
 
@@ -9,16 +10,14 @@ from typing import Callable, List, Optional
 
 import typer
 
-from . import __version__
-from .config import ConfigError, build_settings
+from .. import __version__
+from .._runtime.config import ConfigError, build_settings
 from .console import ConsoleReporter
-from .events import subscribe
-from .reload import next_settings
-from .server import Sidecar, configure_logging
-from .settings import Settings
-
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Python WebSocket back ends for Vite dev servers.")
+from .._runtime.events import subscribe
+from .._runtime.reload import next_settings
+from .._edge.server import Sidecar, configure_logging
+from .._runtime.settings import Settings
+from .app import app
 
 
 @app.command()
@@ -60,7 +59,7 @@ def serve(
     configure_logging(settings.log_level)
     raise_open_file_limit()
     if ipc:
-        from .supervise import run_ipc
+        from .._edge.supervise import run_ipc
 
         run_ipc(settings, rebuild)
         return
@@ -118,17 +117,3 @@ def _announce(sidecar: Sidecar, settings: Settings) -> None:
         typer.echo(f"  WS  {base}{info['path']}  ({Path(info['file']).name}:{info['line']})",
                    err=True)
     typer.echo(f"wsside {__version__} serving on {base}{settings.url_prefix}/", err=True)
-
-
-@app.command()
-def version() -> None:
-    """Print the package version."""
-    typer.echo(__version__)
-
-
-from .doctor import command as _doctor_command  # noqa: E402,F401 - registers `wsside doctor`
-from . import init as _init  # noqa: E402,F401 - registers `wsside init`
-
-
-def main() -> None:
-    app()

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any, Awaitable
 from aiohttp import WSMsgType
 
 from .callbacks import INBOX_HIGH_WATER, NO_JOBS, CallbackQueue
-from .closecodes import CloseCode
+from ..closecodes import CloseCode
 from .events import logger
 
 if TYPE_CHECKING:
-    from ._websocket.stream import WsStream
-    from .connection import Connection
-    from .handler import Handler
-    from .request import Request
+    from .._io.stream import WsStream
+    from ..connection import Connection
+    from ..handler import Handler
+    from ..request import Request
 
 __all__ = ["Session"]
 

@@ -16,23 +16,23 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ._websocket.accept import HandshakeError, accept_headers, refusal, switching_protocols
-from ._websocket.response import ServerWebSocket, open_stream
-from ._websocket.transport import SocketTransport
-from .connection import Connection
-from .events import emit, error_event
-from .handoff import SECRET_HEADER, parse_head, read_headers
-from .pattern import strip_prefix
-from .request import Request, parse_cookies
-from .session import Session
+from .._protocol.handshake import HandshakeError, accept_headers, refusal, switching_protocols
+from .._io.upgrade import ServerWebSocket, open_stream
+from .._io.transport import SocketTransport
+from ..connection import Connection
+from .._runtime.events import emit, error_event
+from .._protocol.http_head import SECRET_HEADER, parse_head, read_headers
+from ..pattern import strip_prefix
+from ..request import Request, parse_cookies
+from .._runtime.session import Session
 
 if TYPE_CHECKING:
-    from ._websocket.stream import WsStream
-    from ._websocket.writer import FrameIO
-    from .handler import Handler
-    from .rooms import Hub
-    from .registry import Registry
-    from .settings import Settings
+    from .._io.stream import WsStream
+    from .._io.writer import FrameIO
+    from ..handler import Handler
+    from .._runtime.hub import Hub
+    from .._runtime.registry import Registry
+    from .._runtime.settings import Settings
 
 __all__ = ["Intake", "SECRET_HEADER"]
 

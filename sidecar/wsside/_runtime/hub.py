@@ -9,12 +9,12 @@ from __future__ import annotations
 import inspect
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .codec import encode
-from .connection import NO_ROOMS
+from .._protocol.codec import encode
+from ..connection import NO_ROOMS
 
 if TYPE_CHECKING:
-    from .connection import Connection
-    from .handler import Handler
+    from ..connection import Connection
+    from ..handler import Handler
 
 __all__ = ["Hub"]
 

@@ -7,19 +7,10 @@ from typing import Optional
 
 import typer
 
-from ..cli import app
-from . import CHECKS, Project, run_checks, worst
-from .checks_process import Sidecar, end_stale
-from .report import as_json, print_table
-from .vite_config import find_vite_config
+from .._runtime.config import project_root
+from .app import app
 
 __all__ = ["doctor"]
-
-
-def project_root(start: Path) -> Path:
-    """The folder of the nearest vite.config.* at or above `start` (else `start`)."""
-    start = start.resolve()
-    return next((d for d in (start, *start.parents) if find_vite_config(d)), start)
 
 
 @app.command()
@@ -34,6 +25,11 @@ def doctor(
     timeout: float = typer.Option(20.0, help="Bound for each subprocess and network probe (s)."),
 ) -> None:
     """Check this project's wsside setup; exit 1 when anything fails."""
+    # Loaded here, not at import: the checks pull in psutil and rich, which `serve` never needs.
+    from ..doctor import CHECKS, Project, run_checks, worst
+    from ..doctor.checks_process import Sidecar, end_stale
+    from ..doctor.report import as_json, print_table
+
     where = project_root(root or Path.cwd())
     results = run_checks(Project(where, url=url, timeout=timeout), CHECKS)
     if fix:

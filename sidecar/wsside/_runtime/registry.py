@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .events import emit, error_event
-from .handler import Handler
+from ..handler import Handler
 from .loader import LoadResult, import_handler_file
-from .rooms import Hub
+from .hub import Hub
 
 __all__ = ["Registry", "handler_files", "is_handler_file"]
 

@@ -1,0 +1,3 @@
+"""Where the sidecar meets the outside: intake of upgrades (aiohttp listener or sockets the
+shim hands over), the Node IPC channel and control messages, supervision, the parent watch.
+"""
