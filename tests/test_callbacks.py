@@ -139,15 +139,16 @@ async def test_finished_and_close_resolve_whether_asked_for_before_or_after_the_
     early_ws = await s.connect("/api/ws/f/early")
     late_ws = await s.connect("/api/ws/f/late")
     conns = {conn.params["name"]: conn for _, conn in await probe.wait("connect", 2)}
-    finished = conns["early"]._session.finished
+    sessions = {session.conn: session for session in s.sidecar.intake.sessions}
+    finished = sessions[conns["early"]].finished
     assert not finished.done()
     await early_ws.close()
     await late_ws.close()
     await asyncio.wait_for(finished, 5)
     await probe.wait("close", 2)
     late = conns["late"]
-    assert late._session not in s.sidecar.intake.sessions  # ended, futures never asked for
-    assert late._session.finished.done()
+    assert sessions[late] not in s.sidecar.intake.sessions  # ended, futures never asked for
+    assert sessions[late].finished.done()
     await asyncio.wait_for(late.close(), 5)  # the socket is already closed
 
 
@@ -339,9 +340,9 @@ async def test_sync_and_async_callbacks_mix(serve) -> None:
 
 async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_runs(
         serve, probe, monkeypatch) -> None:
-    from wsside._runtime import callbacks
+    from wsside._runtime import session
 
-    monkeypatch.setattr(callbacks, "CALLBACK_GRACE", 0.2)
+    monkeypatch.setattr(session, "CALLBACK_GRACE", 0.2)
     s = await serve("""
         import asyncio, probe
         from wsside import Handler
@@ -375,10 +376,9 @@ async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_ru
 
 async def test_a_flood_pauses_reading_then_everything_is_handled_in_order(
         serve, probe, monkeypatch) -> None:
-    from wsside._runtime import callbacks, session
+    from wsside._runtime import session
 
     monkeypatch.setattr(session, "INBOX_HIGH_WATER", 8)
-    monkeypatch.setattr(callbacks, "INBOX_HIGH_WATER", 8)
     s = await serve("""
         import asyncio, probe
         from wsside import Handler

@@ -192,8 +192,8 @@ def test_handler_own_options_beat_defaults() -> None:
     h = Handler("/ws/x", heartbeat=0, delay=0, subprotocols=[])
     plain = Handler("/ws/y")
     defaults = {"heartbeat": 30.0, "delay": 0.5, "subprotocols": ("v2",), "max_message_size": 8}
-    h._apply_defaults(defaults)
-    plain._apply_defaults(defaults)
+    h.apply_defaults(defaults)
+    plain.apply_defaults(defaults)
     assert (h.heartbeat, h.delay, h.subprotocols, h.max_message_size) == (None, 0.0, (), 8)
     assert (plain.heartbeat, plain.delay, plain.subprotocols) == (30.0, 0.5, ("v2",))
 

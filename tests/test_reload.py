@@ -296,7 +296,7 @@ async def test_background_task_restarts_with_the_new_code(live: Live) -> None:
 
     await asyncio.wait_for(until_new_tick(), 5)
     assert live.sidecar is not None
-    assert len(live.sidecar.registry.hubs["/ws/tick"].tasks) == 1  # the old task was cancelled
+    assert len(live.sidecar.registry.background.running("/ws/tick")) == 1  # the old task was cancelled
 
 
 async def test_config_change_sets_config_changed(live: Live, tmp_path: Path) -> None:

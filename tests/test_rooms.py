@@ -199,9 +199,9 @@ async def test_server_side_push_connections_and_background_task(serve, probe) ->
     first = await ws.receive_json()
     assert first["players"] == 1 and first["tick"] >= 1
     assert (await ws.receive_json()) == {"all": first["tick"]}
-    hub = s.sidecar.registry.hubs["/ws/game"]
-    assert len(hub.tasks) == 1 and not hub.tasks[0].done()
-    task = hub.tasks[0]
+    tasks = s.sidecar.registry.background.running("/ws/game")
+    assert len(tasks) == 1 and not tasks[0].done()
+    task = tasks[0]
     s.sidecar.registry.remove_file(next(iter(s.sidecar.registry.files)))
     msg = await ws.receive()
     while msg.type == aiohttp.WSMsgType.TEXT:

@@ -1,47 +1,63 @@
-"""`Connection`: one open WebSocket, as handler code sees it."""
+"""`Connection`: one open WebSocket, as handler code sees it.
+
+A connection knows nothing of sockets. It talks to two small interfaces: its `Link` (the
+session that owns the socket: sending, pings, closing) and its endpoint's `Rooms` (membership
+and broadcasting). The runtime provides both; under ASGI another session provides the link.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, AbstractSet, Awaitable, Generator, Mapping
-
-from multidict import CIMultiDictProxy, MultiDictProxy
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, AbstractSet, Any, Protocol
 
 from .closecodes import check_close
-from ._protocol.codec import encode
-from ._protocol.http_head import read_headers
 
 if TYPE_CHECKING:
-    from ._io.writer import FrameIO
-    from ._runtime.hub import Hub
-    from ._runtime.session import Session
+    from multidict import CIMultiDictProxy, MultiDictProxy
 
-__all__ = ["Connection"]
-
-_OP_PING = 0x9
-_OP_PONG = 0xA
+__all__ = ["Connection", "Link", "Rooms"]
 
 
-class _Sent:
-    """What `send` returns: already queued; awaiting it waits for the socket to drain."""
+class Link(Protocol):
+    """What a connection asks of the session that owns its socket."""
 
-    __slots__ = ("_io",)
+    @property
+    def closing(self) -> bool:
+        """True once either side started closing."""
+        ...
 
-    def __init__(self, io: FrameIO | None) -> None:
-        self._io = io
+    def headers(self) -> CIMultiDictProxy[str]: ...
 
-    def __await__(self) -> Generator[Any, None, None]:
-        io = self._io
-        if io is not None and io.protocol._paused:
-            return (yield from io.drain().__await__())
-        return None
+    def send(self, data: Any) -> Awaitable[None]:
+        """Encode and queue `data` (TypeError for what cannot be sent); awaiting the result
+        waits for the socket to drain."""
+        ...
+
+    def ping(self, payload: bytes) -> None: ...
+
+    def pong(self, payload: bytes) -> None: ...
+
+    def close(self, code: int, reason: bytes) -> Awaitable[None]: ...
 
 
-_DONE = _Sent(None)
+class Rooms(Protocol):
+    """What a connection asks of its endpoint: rooms and broadcasting."""
 
-# The rooms of a connection in none yet, shared (an empty set costs 216 bytes, and most
-# connections never join a room); `Hub.join` gives a connection its own set. Never mutated.
-NO_ROOMS: Any = frozenset()
+    def join(self, conn: Connection, room: str) -> None: ...
+
+    def leave(self, conn: Connection, room: str) -> None: ...
+
+    def rooms_of(self, conn: Connection) -> AbstractSet[str]:
+        """The rooms `conn` is in, live (callers copy what they keep)."""
+        ...
+
+    def broadcast(self, data: Any, room: str | None = None,
+                  exclude: Connection | None = None) -> int: ...
+
+    def broadcast_rooms(self, conn: Connection, data: Any, exclude: Connection | None) -> int: ...
+
+
 # `metadata` not asked for yet: most connections never use it, and an empty dict is 64 bytes.
 _NO_METADATA: Any = object()
 
@@ -53,34 +69,28 @@ class Connection:
     result waits for the socket to drain. On a closed connection sending does nothing.
     """
 
-    __slots__ = (
-        "_id", "path", "params", "query", "_headers", "_metadata", "subprotocol",
-        "_rooms", "_hub", "_io", "_session", "__weakref__",
-    )
+    __slots__ = ("_id", "path", "params", "query", "_metadata", "subprotocol", "_rooms",
+                 "_link", "__weakref__")
 
     def __init__(
         self,
-        hub: Hub,
-        io: FrameIO,
-        session: Session,
+        link: Link,
+        rooms: Rooms,
         *,
         path: str,
         params: Mapping[str, str],
         query: MultiDictProxy[str],
-        headers: CIMultiDictProxy[str] | bytes,
         subprotocol: str | None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self._id: str | None = None  # made when first read (most handlers never do)
         self.path = path
         self.params = dict(params)
         self.query = query
-        self._headers = headers  # or the raw request head, read on first use (see `headers`)
-        self._metadata: dict[str, Any] = _NO_METADATA
+        self._metadata: dict[str, Any] = metadata if metadata is not None else _NO_METADATA
         self.subprotocol = subprotocol
-        self._rooms: set[str] = NO_ROOMS
-        self._hub = hub
-        self._io = io
-        self._session = session
+        self._rooms = rooms
+        self._link = link
 
     @property
     def id(self) -> str:
@@ -103,59 +113,48 @@ class Connection:
     @property
     def headers(self) -> CIMultiDictProxy[str]:
         """The upgrade request's headers (read-only, case-insensitive)."""
-        headers = self._headers
-        if isinstance(headers, bytes):  # a handed-over socket's head, read once
-            headers = self._headers = read_headers(headers)
-        return headers
+        return self._link.headers()
 
     @property
     def closed(self) -> bool:
         """True once either side started closing."""
-        return self._io.closing
+        return self._link.closing
 
     @property
     def rooms(self) -> AbstractSet[str]:
         """The rooms this connection is in (a read-only snapshot)."""
-        return frozenset(self._rooms)
+        return frozenset(self._rooms.rooms_of(self))
 
     def send(self, data: Any) -> Awaitable[None]:
         """Queue `data`: dict/list/number/bool/None as JSON text, str as text, bytes as binary."""
-        opcode, payload = encode(data)
-        if self._io.closing:
-            return _DONE
-        self._io.write(opcode, payload)
-        return _Sent(self._io)
+        return self._link.send(data)
 
     def broadcast(self, data: Any, room: str | None = None, include_self: bool = False) -> None:
         """Send to the members of `room`, or to every connection of this endpoint."""
-        self._hub.broadcast(data, room=room, exclude=None if include_self else self)
+        self._rooms.broadcast(data, room, None if include_self else self)
 
     def broadcast_all_rooms(self, data: Any, include_self: bool = False) -> None:
         """Send once to each member of any room this connection is in."""
-        targets: dict[Connection, None] = {}
-        for room in self._rooms:
-            targets.update(self._hub.rooms.get(room, {}))
-        self._hub.deliver(data, targets, None if include_self else self)
+        self._rooms.broadcast_rooms(self, data, None if include_self else self)
 
     def join_room(self, room: str) -> None:
-        self._hub.join(self, room)
+        self._rooms.join(self, room)
 
     def leave_room(self, room: str) -> None:
-        self._hub.leave(self, room)
+        self._rooms.leave(self, room)
 
     def in_room(self, room: str) -> bool:
-        return room in self._rooms
+        return room in self._rooms.rooms_of(self)
 
     def ping(self, payload: bytes | str = b"") -> None:
-        self._control(_OP_PING, payload)
+        """Send a ping (at most 125 bytes); the client answers with a pong (`on_pong`)."""
+        if not self._link.closing:
+            self._link.ping(_control_payload(payload))
 
     def pong(self, payload: bytes | str = b"") -> None:
-        self._control(_OP_PONG, payload)
-
-    def _control(self, opcode: int, payload: bytes | str) -> None:
-        raw = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
-        if not self._io.closing:
-            self._io.write_control(opcode, raw)
+        """Send a pong, e.g. from `on_ping` (which replaces the automatic answer)."""
+        if not self._link.closing:
+            self._link.pong(_control_payload(payload))
 
     def close(self, code: int = 1000, reason: str = "") -> Awaitable[None]:
         """Start the closing handshake; awaiting the result waits until the socket is closed.
@@ -163,8 +162,12 @@ class Connection:
         Raises ValueError for a code or reason a close frame cannot carry. Idempotent.
         """
         raw = check_close(code, reason)
-        return self._session.close(code, raw)
+        return self._link.close(code, raw)
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<Connection {self.id} {self.path} {state}>"
+
+
+def _control_payload(payload: bytes | str) -> bytes:
+    return payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)

@@ -7,10 +7,11 @@ declaration, so open connections keep their rooms and metadata and reach the new
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol, Union
 
 from .pattern import Pattern
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
     from .connection import Connection
     from ._runtime.hub import Hub
 
-__all__ = ["Handler", "Deflate", "Response", "Broadcast"]
+__all__ = ["Handler", "Deflate", "Response", "Broadcast", "Endpoint", "collecting"]
 
 MiB = 1024 * 1024
 Callback = Callable[..., Any]
@@ -81,8 +82,29 @@ class Response:
         return self.match(conn, msg)
 
 
-# The loader sets this while importing a handler file, to collect the handlers it declares.
+class Endpoint(Protocol):
+    """What serves a handler's connections (the runtime's hub), for server-side push."""
+
+    def open_connections(self) -> tuple[Connection, ...]: ...
+
+    def broadcast(self, data: Any, room: str | None = None,
+                  exclude: Connection | None = None) -> int: ...
+
+
+# Set while a handler file is imported, to collect the handlers it declares (`collecting`).
 _collector: list[Handler] | None = None
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[Handler]]:
+    """Collect every `Handler` created inside the `with` block (the loader imports each
+    handler file inside one)."""
+    global _collector
+    outer, _collector = _collector, []
+    try:
+        yield _collector
+    finally:
+        _collector = outer
 
 
 class Handler:
@@ -150,7 +172,7 @@ class Handler:
             name: _opt_callable(name, fn) for name, fn in given.items()
         }
         self.background_tasks: list[Callback] = []
-        self._hub: Hub | None = None
+        self._endpoint: Endpoint | None = None
         if _collector is not None:
             _collector.append(self)
 
@@ -179,8 +201,9 @@ class Handler:
         """`fn(conn, payload)`: a pong arrived."""
         return self._set("on_pong", fn)
 
-    def _apply_defaults(self, defaults: Mapping[str, Any]) -> None:
-        """Fill the options this declaration left unset from the config file's [defaults]."""
+    def apply_defaults(self, defaults: Mapping[str, Any]) -> None:
+        """Fill the options this declaration left unset from the config file's [defaults]
+        (the loader calls this)."""
         for name in self._unset & defaults.keys():
             setattr(self, name, check_option(name, defaults[name]))
 
@@ -202,15 +225,21 @@ class Handler:
         self.background_tasks.append(fn)
         return fn
 
+    def attach(self, endpoint: Endpoint | None) -> None:
+        """Serve this declaration's connections with `endpoint` (None: no longer served).
+        The runtime calls this when the handler file is loaded, reloaded or removed."""
+        self._endpoint = endpoint
+
     @property
     def connections(self) -> tuple[Connection, ...]:
         """The open connections of this endpoint (empty until the sidecar serves it)."""
-        return self._hub.open_connections() if self._hub else ()
+        return self._endpoint.open_connections() if self._endpoint else ()
 
     def broadcast(self, data: Any, room: str | None = None) -> None:
-        """Send to every connection of this endpoint, or to one room of it."""
-        if self._hub is not None:
-            self._hub.broadcast(data, room=room)
+        """Send to every connection of this endpoint, or to one room of it (with a backplane,
+        in every process)."""
+        if self._endpoint is not None:
+            self._endpoint.broadcast(data, room)
 
     def __repr__(self) -> str:
         return f"Handler({self.pattern.source!r})"

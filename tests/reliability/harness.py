@@ -77,12 +77,12 @@ APP = textwrap.dedent('''
             "sessions": kinds.get("Session", 0),
             "connections": kinds.get("Connection", 0),
             "open": {h.pattern.source: len(h.connections) for h in HANDLERS},
-            "members": {h.pattern.source: sum(len(m) for m in h._hub.rooms.values())
+            "members": {h.pattern.source: sum(len(m) for m in h._endpoint.rooms.values())
                         for h in HANDLERS},
-            "rooms": {h.pattern.source: len(h._hub.rooms) for h in HANDLERS},
+            "rooms": {h.pattern.source: len(h._endpoint.rooms) for h in HANDLERS},
             "closed": COUNT["closed"],
             "closes": CLOSES[-50:],
-            "buffered": max((c._io.buffered for c in flood.connections), default=0),
+            "buffered": max((c._link._io.buffered for c in flood.connections), default=0),
         })
 
     stats = Handler("/ws/_stats", transform_raw_data=_raw, on_message=_stats)

@@ -17,13 +17,13 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from .._protocol.handshake import HandshakeError, accept_headers, refusal, switching_protocols
+from .._io.engine import parse_cookies
 from .._io.upgrade import ServerWebSocket, open_stream
 from .._io.transport import SocketTransport
-from ..connection import Connection
 from .._runtime.events import emit, error_event
 from .._protocol.http_head import SECRET_HEADER, parse_head, read_headers
 from ..pattern import strip_prefix
-from ..request import Request, parse_cookies
+from ..request import Request
 from .._runtime.session import Session
 
 if TYPE_CHECKING:
@@ -219,14 +219,9 @@ class Intake:
               io: FrameIO, stream: WsStream) -> None:
         """The 101 is written: make the session and start serving."""
         req = route.request
-        session = Session(stream, asyncio.get_running_loop(), self.sessions)
-        conn = Connection(route.hub, io, session, path=req.path, params=route.params,
-                          query=req.query, headers=route.headers, subprotocol=protocol)
-        session.conn = conn
-        if verdict:
-            conn.metadata.update(verdict)
-        route.hub.add(conn)
-        self.sessions.add(session)
+        session = Session(route.hub, io, stream, self.sessions, path=req.path,
+                          params=route.params, query=req.query, headers=route.headers,
+                          subprotocol=protocol, metadata=dict(verdict) if verdict else None)
         session.start(req)
 
     def _forwarding(self, request: web.Request) -> str:

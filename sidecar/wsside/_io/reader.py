@@ -1,10 +1,10 @@
 """`StrictReader`: aiohttp's compiled frame parser plus the RFC 6455 / 7692 checks it lacks.
 
 aiohttp's C `WebSocketReader` keeps doing the per-byte work (headers, lengths, unmasking).
-Its `_handle_frame` is a `cpdef` method, so this Python override is what the C parser calls
-for every complete frame. Whole, uncompressed data messages and pings/pongs go straight back to
-the C implementation; only close frames, fragmented and compressed messages take the Python
-path. What is added:
+Its per-frame hook is a `cpdef` method, so this Python override (`handle_frame`, installed by
+`engine.frame_hook`) is what the C parser calls for every complete frame. Whole, uncompressed
+data messages and pings/pongs go straight back to the C implementation; only close frames,
+fragmented and compressed messages take the Python path. What is added:
 
 - close frames: the code must be valid (`closecodes.is_valid_code`, else 1002) and the reason
   valid UTF-8 (else 1007);
@@ -30,34 +30,42 @@ import codecs
 import functools
 from typing import Any
 
-from aiohttp._websocket.helpers import websocket_mask
-from aiohttp._websocket.models import WebSocketError, WSMessage, WSMsgType
-from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
-from aiohttp.helpers import set_exception
-
-from ..closecodes import is_valid_code
 from .._protocol.deflate import Decompressor, InflateError, MessageTooBig
+from .._protocol.frames import BINARY, CLOSE, CONTINUATION, TEXT
+from ..closecodes import CloseCode, is_valid_code
+from .engine import (
+    DataQueue,
+    Reader,
+    WebSocketError,
+    WSMessage,
+    WSMsgType,
+    apply_mask,
+    c_feed_data,
+    c_handle_frame,
+    fail_queue,
+    frame_hook,
+)
 
 __all__ = ["StrictReader"]
 
-_C_HANDLE_FRAME = WebSocketReader._handle_frame
-_C_FEED_DATA = WebSocketReader.feed_data
 _Utf8Decoder = codecs.getincrementaldecoder("utf-8")
 
-_TEXT, _BINARY, _CONT, _CLOSE = 0x1, 0x2, 0x0, 0x8
 _UINT_MAX = 2**32 - 1  # the C parser keeps its limit in an unsigned int
 
-PROTOCOL_ERROR, INVALID_DATA, TOO_BIG = 1002, 1007, 1009
+PROTOCOL_ERROR = int(CloseCode.PROTOCOL_ERROR)
+INVALID_DATA = int(CloseCode.INVALID_FRAME_PAYLOAD_DATA)
+TOO_BIG = int(CloseCode.MESSAGE_TOO_BIG)
 
 # The buffers while no fragmented or compressed message is under way (shared, immutable).
 _NO_BYTES: Any = b""
 _NO_TEXT: Any = ()
 
 
-class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
+@frame_hook
+class StrictReader(Reader):  # type: ignore[misc]  # aiohttp's compiled parser is untyped
     """The read side of one server connection: feeds messages into aiohttp's data queue."""
 
-    # No instance __dict__ (336 bytes). Cython still calls the `_handle_frame` override of a
+    # No instance __dict__ (336 bytes). Cython still calls the frame hook override of a
     # heap type without one; aiohttp's pure-Python reader keeps its own __dict__.
     __slots__ = (
         "_queue", "_limit", "_max_fragments", "_inflate", "_failed",
@@ -67,7 +75,7 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
 
     def __init__(
         self,
-        queue: WebSocketDataQueue,
+        queue: DataQueue,
         max_message_size: int,
         *,
         decompressor: Decompressor | None = None,
@@ -114,15 +122,15 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
             data = bytes(data)
         error = self._follow(data) if data else None
         if error is None:
-            return _C_FEED_DATA(self, data)  # type: ignore[no-any-return]
+            return c_feed_data(self, data)
         # Deliver what came before the offending frame, then fail the connection.
         pos, exc = error
         eof = False
         if pos:
-            eof, _ = _C_FEED_DATA(self, data[:pos])
+            eof, _ = c_feed_data(self, data[:pos])
         self._failed = True
         if not eof:
-            set_exception(self._queue, exc)
+            fail_queue(self._queue, exc)
         return True, b""
 
     def _follow(self, data: bytes) -> tuple[int, WebSocketError] | None:
@@ -185,16 +193,16 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
                 break
             p += size
             opcode = b0 & 0x0F
-            if opcode >= _CLOSE and b0 & 0x40:
+            if opcode >= CLOSE and b0 & 0x40:
                 # The C parser drops RSV1 of control frames when deflate was negotiated.
                 error = WebSocketError(PROTOCOL_ERROR, "Control frames cannot be compressed")
                 break
-            if opcode < _CLOSE:
-                if opcode != _CONT:
+            if opcode < CLOSE:
+                if opcode != CONTINUATION:
                     # A text message is followed unless compressed or whole in this read.
                     utf8 = (
                         _Utf8Decoder()
-                        if opcode == _TEXT and not b0 & 0x40 and not (
+                        if opcode == TEXT and not b0 & 0x40 and not (
                             b0 & 0x80 and p + length <= n
                         )
                         else None
@@ -230,8 +238,8 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
 
     # --- complete frames, called by the C parser ------------------------------------------
 
-    def _handle_frame(self, fin: bool, opcode: int, payload: Any, compressed: int) -> None:
-        if opcode == _TEXT or opcode == _BINARY:
+    def handle_frame(self, fin: bool, opcode: int, payload: Any, compressed: int) -> None:
+        if opcode == TEXT or opcode == BINARY:
             if self._m_opcode:
                 raise WebSocketError(
                     PROTOCOL_ERROR, "A new message started before the previous one ended"
@@ -240,22 +248,22 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
                 limit = self._limit
                 if limit is not None and len(payload) > limit:
                     raise _too_big(len(payload), limit)
-                _C_HANDLE_FRAME(self, fin, opcode, payload, compressed)
+                c_handle_frame(self, fin, opcode, payload, compressed)
                 return
             self._m_opcode = opcode
             self._m_compressed = bool(compressed)
             self._m_frames = self._m_size = 0
-            if compressed and opcode == _TEXT:
+            if compressed and opcode == TEXT:
                 self._m_text = []  # inflated text is decoded fragment by fragment
             else:
                 self._m_bytes = bytearray()
             self._add(payload, fin)
-        elif opcode == _CONT:
+        elif opcode == CONTINUATION:
             if not self._m_opcode:
                 raise WebSocketError(PROTOCOL_ERROR, "Continuation frame outside a message")
             self._add(payload, fin)
         else:
-            if opcode == _CLOSE and len(payload) >= 2:
+            if opcode == CLOSE and len(payload) >= 2:
                 code = int.from_bytes(payload[:2], "big")
                 if not is_valid_code(code):
                     raise WebSocketError(PROTOCOL_ERROR, f"Invalid close code {code}")
@@ -263,7 +271,7 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
                     bytes(payload[2:]).decode("utf-8")
                 except UnicodeDecodeError:
                     raise WebSocketError(INVALID_DATA, "Close reason is not valid UTF-8") from None
-            _C_HANDLE_FRAME(self, fin, opcode, payload, compressed)
+            c_handle_frame(self, fin, opcode, payload, compressed)
 
     def _add(self, payload: Any, fin: bool) -> None:
         self._m_frames += 1
@@ -272,7 +280,7 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
                 TOO_BIG, f"Message has more than {self._max_fragments} fragments"
             )
         limit = self._limit
-        text = self._m_opcode == _TEXT
+        text = self._m_opcode == TEXT
         if self._m_compressed:
             inflate = self._inflate
             assert inflate is not None  # RSV1 is refused by the C parser without an agreement
@@ -307,7 +315,7 @@ class StrictReader(WebSocketReader):  # type: ignore[misc,valid-type]
 
     def _deliver(self) -> None:
         size = self._m_size
-        if self._m_opcode == _TEXT:
+        if self._m_opcode == TEXT:
             if self._m_compressed:
                 text = "".join(self._m_text)
                 self._m_text = _NO_TEXT
@@ -332,7 +340,7 @@ def _utf8_ok(
     chunk = bytearray(data[start:end])
     if chunk:
         k = offset & 3
-        websocket_mask(mask[k:] + mask[:k] if k else mask, chunk)
+        apply_mask(mask[k:] + mask[:k] if k else mask, chunk)
     try:
         decoder.decode(chunk, last)
     except UnicodeDecodeError:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Callable, Protocol
 
-from aiohttp._websocket.reader import WebSocketDataQueue
-from aiohttp.base_protocol import BaseProtocol
+from .engine import BaseProtocol, UnboundedQueue, reader_queue
 
 __all__ = ["FrameSink", "MessageSink", "WsStream"]
 
@@ -28,17 +27,13 @@ class FrameSink(Protocol):
     def on_lost(self) -> None: ...
 
 
-class MessageSink(WebSocketDataQueue):  # type: ignore[misc,valid-type]
+class MessageSink(UnboundedQueue):
     """The parser's queue, turned into a call: each message goes to the sink at once.
 
     Messages parsed before a sink is attached (bytes that came with the handshake) wait here.
     """
 
     __slots__ = ("sink", "_held")
-    # What the parser's flow control reads (aiohttp's pure-Python reader through these class
-    # attributes, the C reader from its own zeroed fields): nothing is ever held back here.
-    _size = 0
-    _limit = 0
 
     def __init__(self) -> None:
         # No super().__init__(): every method the parser calls is overridden here, so the
@@ -75,7 +70,7 @@ class MessageSink(WebSocketDataQueue):  # type: ignore[misc,valid-type]
         """The stream's own `connection_lost` reports the end; nothing to do here."""
 
 
-class WsStream(BaseProtocol):  # type: ignore[misc]
+class WsStream(BaseProtocol):  # type: ignore[misc]  # aiohttp's protocol is untyped
     """The transport's protocol once the connection is a WebSocket owned by wsside.
 
     `reader` may be None with `make_reader` given: the frame parser (about 600 bytes with its
@@ -96,7 +91,7 @@ class WsStream(BaseProtocol):  # type: ignore[misc]
         """From now on frames and the end go to `sink`, starting with those already parsed."""
         self.sink = sink
         if self.reader is not None:
-            self.reader._queue.attach(sink)
+            reader_queue(self.reader).attach(sink)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Not BaseProtocol's, which sets TCP_NODELAY again: aiohttp's request handler did

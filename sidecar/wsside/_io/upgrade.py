@@ -1,6 +1,6 @@
 """`ServerWebSocket`: aiohttp's `WebSocketResponse` with wsside's handshake rules.
 
-- the handshake checks and the 101's headers are wsside's (`accept.py`): the subprotocol is
+- the handshake checks and the 101's headers are wsside's (`_protocol/handshake.py`): the subprotocol is
   the one wsside chose (`protocol`), by the server's preference order, and permessage-deflate
   parameters come from the handler's `Deflate` settings;
 - after the 101, `detach()` hands the socket to wsside's own stream (see stream.py): frames,
@@ -16,8 +16,16 @@ from typing import Any, Callable
 from aiohttp import web
 from multidict import CIMultiDict
 
-from .._protocol.handshake import HandshakeError, accept_headers
 from .._protocol.deflate import Agreement, Compressor, Decompressor
+from .._protocol.handshake import HandshakeError, accept_headers
+from ..handler import Deflate
+from .engine import (
+    base_post_start,
+    replace_parser,
+    set_queue_protocol,
+    take_early_bytes,
+    upgrade_hooks,
+)
 from .reader import StrictReader
 from .stream import MessageSink, WsStream
 from .writer import FrameIO
@@ -66,42 +74,45 @@ def open_stream(transport: asyncio.Transport, max_message_size: int,
     return stream, FrameIO(transport, stream, _compressor(agreement))
 
 
+@upgrade_hooks
 class ServerWebSocket(web.WebSocketResponse):
     """aiohttp's handshake with wsside's rules; `detach()` then takes the connection over."""
 
-    def __init__(self, *, protocol: str | None, deflate: Any, max_message_size: int) -> None:
+    def __init__(self, *, protocol: str | None, deflate: Deflate | None,
+                 max_message_size: int) -> None:
         super().__init__(
             protocols=(protocol,) if protocol else (),
-            compress=False,  # negotiated by wsside (`_handshake`), not by aiohttp
+            compress=False,  # negotiated by wsside (`handshake`), not by aiohttp
             autoping=False,
         )
         self._chosen = protocol
         self.io: FrameIO | None = None
         self.sink: MessageSink | None = None
+        self._parser: StrictReader | None = None
         self._deflate = deflate
         self._max_message_size = max_message_size
         self._detached = False
         self.agreement: Agreement | None = None
 
-    def _handshake(self, request: web.BaseRequest) -> Any:
-        # wsside's own checks (accept.py), shared with handed-over sockets, which never meet
-        # aiohttp: Non-ASCII bytes in Connection, Sec-WebSocket-Key or -Version are a 400 too.
+    def handshake(self, request: web.BaseRequest) -> tuple[CIMultiDict[str], str | None, int, bool]:
+        """aiohttp's handshake step, with wsside's own checks (`_protocol/handshake.py`),
+        shared with handed-over sockets, which never meet aiohttp: non-ASCII bytes in
+        Connection, Sec-WebSocket-Key or -Version are a 400 too."""
         try:
             headers, self.agreement = accept_headers(request.headers, self._chosen, self._deflate)
         except HandshakeError as exc:
             raise web.HTTPBadRequest(text=str(exc)) from None
         return CIMultiDict(headers), self._chosen, 0, False
 
-    def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
-        # aiohttp's parser is replaced by StrictReader before it sees a byte: bytes that came
-        # with the handshake are held back from it and fed to ours (their messages wait in the
-        # sink until a session is attached).
+    def post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
+        """After the 101: aiohttp's parser is replaced by `StrictReader` before it sees a
+        byte. Bytes that came with the handshake are held back from it and fed to ours (their
+        messages wait in the sink until a session is attached)."""
         http = request.protocol
-        early, http._message_tail = http._message_tail, b""
-        super()._post_start(request, protocol, writer)
-        assert self._loop is not None
+        early = take_early_bytes(http)
+        base_post_start(self, request, protocol, writer)
         self.sink, self._parser = _reader(self._max_message_size, self.agreement)
-        http._payload_parser = self._parser
+        replace_parser(http, self._parser)
         if early:
             self._parser.feed_data(early)
         self.io = FrameIO(writer.transport, http, _compressor(self.agreement))
@@ -111,20 +122,19 @@ class ServerWebSocket(web.WebSocketResponse):
         (no task, request or parser of its stays alive); frames now reach the sink."""
         http = request.protocol
         transport = request.transport
-        assert transport is not None and self.io is not None and self._loop is not None
-        stream = WsStream(self._loop, self._parser)
-        http._payload_parser = None  # its connection_lost would end our parser's stream
+        assert transport is not None and self.io is not None and self.sink is not None
+        stream = WsStream(asyncio.get_running_loop(), self._parser)
+        replace_parser(http, None)  # its connection_lost would end our parser's stream
         http.transport = None  # ... and close our transport
         transport.set_protocol(stream)
         stream.connection_made(transport)
         http.connection_lost(None)
         self.io.protocol = stream
-        assert self.sink is not None
-        self.sink._protocol = stream  # the only reference left to aiohttp's handler
+        set_queue_protocol(self.sink, stream)  # the only reference left to aiohttp's handler
         self._detached = True
         return stream
 
-    async def write_eof(self) -> None:  # type: ignore[override]
+    async def write_eof(self) -> None:  # type: ignore[override]  # aiohttp's is untyped here
         # aiohttp calls this when the handler returns; once detached the socket is ours.
         if not self._detached:
             await super().write_eof()

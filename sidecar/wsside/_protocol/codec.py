@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["encode", "decode_text", "OP_TEXT", "OP_BINARY"]
+from .frames import BINARY, TEXT
 
-OP_TEXT = 0x1
-OP_BINARY = 0x2
+__all__ = ["encode", "decode_text"]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _loads = json.loads
@@ -19,12 +18,12 @@ def encode(data: Any) -> tuple[int, bytes]:
     """(opcode, payload) for `data`: JSON text for dict/list/numbers/bool/None, text for str,
     binary for bytes-like. Anything else raises TypeError in the caller."""
     if isinstance(data, str):
-        return OP_TEXT, data.encode("utf-8")
+        return TEXT, data.encode("utf-8")
     if isinstance(data, (bytes, bytearray, memoryview)):
-        return OP_BINARY, bytes(data)
+        return BINARY, bytes(data)
     if isinstance(data, _JSON_TYPES):
         try:
-            return OP_TEXT, _dumps(data).encode("utf-8")
+            return TEXT, _dumps(data).encode("utf-8")
         except ValueError as exc:  # NaN/Infinity have no JSON spelling
             raise TypeError(f"cannot send {data!r} as JSON: {exc}") from None
     raise TypeError(

@@ -1,34 +1,60 @@
-"""A hub: the open connections of one endpoint and its rooms.
+"""A hub: the open connections of one endpoint, its rooms, and delivery to them.
 
 Rooms are per endpoint (`lobby` on `/ws/a` is not `lobby` on `/ws/b`). The hub outlives hot
-reloads: the registry hands it from the old declaration to the new one.
+reloads: the registry hands it from the old declaration to the new one. It implements the
+`Rooms` interface a `Connection` talks to, and writes to each connection through its `Outlet`.
+A broadcast is encoded once, then written as the same frame to every receiver that does not
+compress; with a backplane, it is also published once for the other processes.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, AbstractSet, Any, Iterable, Protocol
 
 from .._protocol.codec import encode
-from ..connection import NO_ROOMS
+from .._protocol.frames import encode_frame
 
 if TYPE_CHECKING:
     from ..connection import Connection
     from ..handler import Handler
+    from .backplane import Backplane
 
-__all__ = ["Hub"]
+__all__ = ["Hub", "Outlet"]
+
+
+class Outlet(Protocol):
+    """The write side of one connection, as the hub uses it (`FrameIO`, or an ASGI sender)."""
+
+    @property
+    def closing(self) -> bool: ...
+
+    @property
+    def takes_frames(self) -> bool:
+        """Whether `write_frame` may be given a frame encoded once for many receivers."""
+        ...
+
+    def write(self, opcode: int, payload: bytes) -> None: ...
+
+    def write_frame(self, frame: bytes) -> None: ...
+
+
+_NOT_IN_ANY_ROOM: AbstractSet[str] = frozenset()
 
 
 class Hub:
-    __slots__ = ("_handler", "_inline", "_empty", "connections", "rooms", "tasks")
+    __slots__ = ("_handler", "_inline", "_empty", "connections", "rooms", "_joined",
+                 "backplane")
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, backplane: Backplane | None = None) -> None:
         self.handler = handler
         # open connections in arrival order (dict keys serve as an ordered set)
-        self.connections: dict[Connection, None] = {}
-        # room name -> members in join order; dict keys serve as an ordered set
-        self.rooms: dict[str, dict[Connection, None]] = {}
-        self.tasks: list[Any] = []
+        self.connections: dict[Connection, Outlet] = {}
+        # room name -> members in join order
+        self.rooms: dict[str, dict[Connection, Outlet]] = {}
+        # connection -> the rooms it is in (only connections in at least one room)
+        self._joined: dict[Connection, set[str]] = {}
+        self.backplane = backplane
 
     @property
     def handler(self) -> Handler:
@@ -50,54 +76,96 @@ class Hub:
         """Whether that kind of job (connect, close) has no callback to run at all."""
         return job in self._empty
 
-    def add(self, conn: Connection) -> None:
-        self.connections[conn] = None
+    # ---- membership ----------------------------------------------------------------------
+
+    def add(self, conn: Connection, outlet: Outlet) -> None:
+        self.connections[conn] = outlet
 
     def remove(self, conn: Connection) -> None:
         self.connections.pop(conn, None)
-        for room in tuple(conn._rooms):
-            self.leave(conn, room)
+        for room in self._joined.pop(conn, ()):
+            self._forget(conn, room)
 
     def join(self, conn: Connection, room: str) -> None:
-        self.rooms.setdefault(room, {})[conn] = None
-        if conn._rooms is NO_ROOMS:
-            conn._rooms = set()
-        conn._rooms.add(room)
+        outlet = self.connections.get(conn)
+        if outlet is None:
+            return  # closed and finished: nothing will reach it
+        self.rooms.setdefault(room, {})[conn] = outlet
+        self._joined.setdefault(conn, set()).add(room)
 
     def leave(self, conn: Connection, room: str) -> None:
+        joined = self._joined.get(conn)
+        if joined is None or room not in joined:
+            return
+        joined.discard(room)
+        if not joined:
+            del self._joined[conn]
+        self._forget(conn, room)
+
+    def _forget(self, conn: Connection, room: str) -> None:
         members = self.rooms.get(room)
         if members is not None:
             members.pop(conn, None)
             if not members:
                 del self.rooms[room]
-        if room in conn._rooms:  # never true of NO_ROOMS, which has no discard
-            conn._rooms.discard(room)
+
+    def rooms_of(self, conn: Connection) -> AbstractSet[str]:
+        return self._joined.get(conn, _NOT_IN_ANY_ROOM)
 
     def open_connections(self) -> tuple[Connection, ...]:
-        return tuple(c for c in self.connections if not c.closed)
+        return tuple(c for c, outlet in self.connections.items() if not outlet.closing)
 
-    def broadcast(
-        self, data: Any, room: str | None = None, exclude: Connection | None = None
-    ) -> int:
-        """Encode once and queue to each receiver; returns how many were sent to."""
-        targets = self.connections if room is None else self.rooms.get(room, ())
-        return self.deliver(data, targets, exclude)
+    # ---- delivery ------------------------------------------------------------------------
 
-    def deliver(self, data: Any, targets: Iterable[Connection], exclude: Connection | None) -> int:
+    def broadcast(self, data: Any, room: str | None = None,
+                  exclude: Connection | None = None) -> int:
+        """Encode once and queue to each receiver; returns how many here were sent to."""
         opcode, payload = encode(data)
-        frame: bytes | None = None
-        sent = 0
-        for conn in tuple(targets):
-            if conn is exclude or conn.closed:
-                continue
-            if conn._io.compressor is None:
-                if frame is None:
-                    frame = conn._io.frame(opcode, payload)
-                conn._io.write_raw(frame)
-            else:
-                conn._io.write(opcode, payload)
-            sent += 1
-        return sent
+        if self.backplane is not None:
+            self.backplane.publish(self._handler.pattern.source,
+                                   None if room is None else (room,), opcode, payload)
+        targets = self.connections if room is None else self.rooms.get(room)
+        return _deliver(opcode, payload, targets, exclude) if targets else 0
+
+    def broadcast_rooms(self, conn: Connection, data: Any, exclude: Connection | None) -> int:
+        """Send once to each member of any room `conn` is in."""
+        rooms = self._joined.get(conn)
+        if not rooms:
+            return 0
+        opcode, payload = encode(data)
+        if self.backplane is not None:
+            self.backplane.publish(self._handler.pattern.source, tuple(rooms), opcode, payload)
+        return self.deliver(opcode, payload, rooms, exclude)
+
+    def deliver(self, opcode: int, payload: bytes, rooms: Iterable[str] | None,
+                exclude: Connection | None = None) -> int:
+        """Write an encoded message to this process's members of `rooms` (each once), or to
+        every connection when `rooms` is None. The backplane delivers through this too."""
+        if rooms is None:
+            return _deliver(opcode, payload, self.connections, exclude)
+        targets: dict[Connection, Outlet] = {}
+        for room in rooms:
+            members = self.rooms.get(room)
+            if members:
+                targets.update(members)
+        return _deliver(opcode, payload, targets, exclude)
+
+
+def _deliver(opcode: int, payload: bytes, targets: dict[Connection, Outlet],
+             exclude: Connection | None) -> int:
+    frame: bytes | None = None
+    sent = 0
+    for conn, outlet in tuple(targets.items()):
+        if conn is exclude or outlet.closing:
+            continue
+        if outlet.takes_frames:
+            if frame is None:
+                frame = encode_frame(opcode, payload)
+            outlet.write_frame(frame)
+        else:
+            outlet.write(opcode, payload)
+        sent += 1
+    return sent
 
 
 def _inline_jobs(handler: Handler) -> frozenset[str]:
@@ -108,7 +176,7 @@ def _inline_jobs(handler: Handler) -> frozenset[str]:
     jobs = {kind for kind, name in (("connect", "on_connect"), ("close", "on_close"),
                                     ("on_ping", "on_ping"), ("on_pong", "on_pong"))
             if not is_async(callbacks[name])}
-    message_parts = [callbacks["on_message"], handler.transform_raw_data]
+    message_parts: list[Any] = [callbacks["on_message"], handler.transform_raw_data]
     for rule in handler.responses:
         message_parts += [rule.match, rule.response]
     if not handler.delay and not any(is_async(part) for part in message_parts):

@@ -9,9 +9,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .. import handler as _handler_module
 from .events import error_event
-from ..handler import Handler
+from ..handler import Handler, collecting
 
 __all__ = ["LoadResult", "import_handler_file", "module_name_for"]
 
@@ -42,11 +41,8 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
             raise ImportError(f"cannot import {path}")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        _handler_module._collector = collected
-        try:
+        with collecting() as collected:
             spec.loader.exec_module(module)
-        finally:
-            _handler_module._collector = None
     except BaseException as exc:  # noqa: BLE001 - a SystemExit in a handler file is a load error too
         if previous is not None:
             sys.modules[name] = previous

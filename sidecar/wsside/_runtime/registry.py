@@ -7,16 +7,19 @@ rooms and metadata stay); patterns that disappear close their connections with 1
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .events import emit, error_event
 from ..handler import Handler
 from .loader import LoadResult, import_handler_file
+from .background import BackgroundTasks
 from .hub import Hub
+
+if TYPE_CHECKING:
+    from .backplane import Backplane
 
 __all__ = ["Registry", "handler_files", "is_handler_file"]
 
@@ -39,8 +42,11 @@ def handler_files(root: Path) -> list[Path]:
 
 
 class Registry:
-    def __init__(self, root: Path, defaults: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, root: Path, defaults: Mapping[str, Any] | None = None,
+                 backplane: Backplane | None = None) -> None:
         self.root = root
+        self.backplane = backplane
+        self.background = BackgroundTasks()
         # The config file's [defaults]: handler options for every handler that leaves them unset.
         self.defaults: Mapping[str, Any] = defaults or {}
         self.files: dict[Path, list[Handler]] = {}
@@ -96,7 +102,7 @@ class Registry:
             return False
         self.errors.pop(path, None)
         for handler in result.handlers:
-            handler._apply_defaults(self.defaults)
+            handler.apply_defaults(self.defaults)
         self._swap(path, result.handlers)
         emit({
             "type": "loaded" if initial else "reloaded",
@@ -140,21 +146,21 @@ class Registry:
             hub = self.hubs.get(h.pattern.source)
             if hub is None:
                 continue
-            _stop_background(hub)
+            self.background.stop(h.pattern.source)
             if h.pattern.source not in new_patterns:
                 del self.hubs[h.pattern.source]
-                h._hub = None
+                h.attach(None)
                 for conn in tuple(hub.connections):
-                    conn._session.close(1012, b"Service Restart")
+                    conn.close(1012, "Service Restart")
         for h in handlers:
             hub = self.hubs.get(h.pattern.source)
             if hub is None:
-                hub = self.hubs[h.pattern.source] = Hub(h)
+                hub = self.hubs[h.pattern.source] = Hub(h, self.backplane)
             else:
-                hub.handler._hub = None
+                hub.handler.attach(None)
                 hub.handler = h
-            h._hub = hub
-            _start_background(hub)
+            h.attach(hub)
+            self.background.start(h)
         self.files[path] = handlers
         self._table = [
             self.hubs[h.pattern.source]
@@ -162,33 +168,13 @@ class Registry:
             for h in self.files[p]
         ]
 
+    def deliver(self, pattern: str, rooms: tuple[str, ...] | None, opcode: int,
+                payload: bytes) -> None:
+        """A broadcast from another process (through the backplane): write it to this
+        process's matching connections."""
+        hub = self.hubs.get(pattern)
+        if hub is not None:
+            hub.deliver(opcode, payload, rooms)
+
     async def close(self) -> None:
-        for hub in self.hubs.values():
-            _stop_background(hub)
-
-
-def _start_background(hub: Hub) -> None:
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    handler = hub.handler
-    for fn in handler.background_tasks:
-        task = loop.create_task(fn(handler))
-        task.add_done_callback(lambda t, h=handler: _task_done(t, h))
-        hub.tasks.append(task)
-
-
-def _stop_background(hub: Hub) -> None:
-    for task in hub.tasks:
-        task.cancel()
-    hub.tasks.clear()
-
-
-def _task_done(task: asyncio.Task[Any], handler: Handler) -> None:
-    if task.cancelled():
-        return
-    exc = task.exception()
-    if exc is not None:
-        emit(error_event("runtime_error", exc, files=(handler.file,),
-                         pattern=handler.pattern.source, callback="background"))
+        self.background.stop_all()

@@ -97,7 +97,7 @@ class Reloader:
 
     # ---- watchdog's thread --------------------------------------------------------------
 
-    def _seen(self, event: FileSystemEvent) -> None:
+    def seen(self, event: FileSystemEvent) -> None:
         if event.event_type not in _CHANGES:
             return
         now = time.perf_counter()
@@ -195,7 +195,7 @@ class _Watcher(FileSystemEventHandler):
         self.reloader = reloader
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        self.reloader._seen(event)
+        self.reloader.seen(event)
 
 
 def _digest(path: Path) -> bytes:

@@ -1,65 +1,110 @@
 """One connection's life: frames in, callbacks run in order, timers kept, closed once.
 
-Frames arrive from the parser inside `data_received` (see `_websocket/stream.py`), so pongs,
-pings and the closing handshake are handled the moment they arrive. Data messages and
-callbacks form one ordered queue: plain-function callbacks run at once, coroutine callbacks
-in a task (so `asyncio.timeout` and friends work), and a slow handler only delays its own
-connection's next callbacks.
+Frames arrive from the parser inside `data_received` (see `_io/stream.py`), so pongs, pings
+and the closing handshake are handled the moment they arrive. Data messages and callbacks
+form one ordered queue: plain-function callbacks run at once, coroutine callbacks in a task
+(so `asyncio.timeout` and friends work), and a slow handler only delays its own connection's
+next callbacks. The session is the `Link` its `Connection` talks to, and the hub writes to
+it through its `FrameIO`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING, Any, Awaitable
+from collections.abc import Awaitable, Generator, Mapping
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import WSMsgType
+from multidict import CIMultiDictProxy, MultiDictProxy
 
-from .callbacks import INBOX_HIGH_WATER, NO_JOBS, CallbackQueue
+from .._io.engine import WSMsgType
+from .._protocol.codec import encode
+from .._protocol.frames import PING, PONG
+from .._protocol.http_head import read_headers
 from ..closecodes import CloseCode
+from ..connection import Connection
+from .callbacks import run_callback, run_message, stuck_warning
+from .eager import awaiting_frames, run_eager
 from .events import logger
+from .keepalive import Keepalive
 
 if TYPE_CHECKING:
     from .._io.stream import WsStream
-    from ..connection import Connection
+    from .._io.writer import FrameIO
     from ..handler import Handler
     from ..request import Request
+    from .hub import Hub
 
-__all__ = ["Session"]
+__all__ = ["Session", "CALLBACK_GRACE", "CLOSE_TIMEOUT", "INBOX_HIGH_WATER"]
 
-MISSED_PONGS_LIMIT = 3
-HEARTBEAT_PAYLOAD = b"heartbeat"
 # How long the closing handshake (and flushing what is queued before it) may take.
 CLOSE_TIMEOUT = 5.0
-
-_OP_PONG = 0xA
-_OP_PING = 0x9
+# How long callbacks may go on after their connection closed before they are cancelled.
+CALLBACK_GRACE = 5.0
+# Past this many queued messages the socket is not read until the handler catches up, so a
+# flooding client cannot grow the queue without bound (TCP pushes back on it); reading
+# resumes below half of it.
+INBOX_HIGH_WATER = 1024
 
 # Above the small-int cache: one shared object instead of a new int per session.
 _ABNORMAL_CLOSURE = int(CloseCode.ABNORMAL_CLOSURE)
 # How far a session got (`_stage`); its futures are made only when someone waits for them.
 _OPEN, _SOCKET_CLOSED, _FINISHED = 0, 1, 2
+# The inbox of a connection with nothing queued: an empty deque costs 600 bytes, and most
+# idle connections never queue anything.
+_NO_JOBS: Any = ()
 
 
-class Session(CallbackQueue):
+class _Sent:
+    """What `send` returns: already queued; awaiting it waits for the socket to drain."""
+
+    __slots__ = ("_io",)
+
+    def __init__(self, io: FrameIO | None) -> None:
+        self._io = io
+
+    def __await__(self) -> Generator[Any, None, None]:
+        io = self._io
+        if io is not None and io.paused:
+            return (yield from io.drain().__await__())
+        return None
+
+
+_DONE = _Sent(None)
+
+
+class Session:
     __slots__ = (
-        "conn", "_stream", "_loop", "_inbox", "_worker", "_missed", "_beat", "_idle",
-        "_last_activity", "_close_timer", "_close_sent", "_close_received", "_close_code",
-        "_close_reason", "_by_client", "_stage", "_done", "_socket_closed",
+        "conn", "_io", "_hub", "_stream", "_head", "_loop", "_inbox", "_worker", "_keepalive",
+        "_close_timer", "_close_sent", "_close_received",
+        "_close_code", "_close_reason", "_by_client", "_stage", "_done", "_socket_closed",
         "_reading_paused", "_on_close_ran", "_registry",
     )
 
-    def __init__(self, stream: WsStream, loop: asyncio.AbstractEventLoop,
-                 registry: set[Session]) -> None:
-        self.conn: Connection = None  # type: ignore[assignment]  # set right after creation
+    def __init__(
+        self,
+        hub: Hub,
+        io: FrameIO,
+        stream: WsStream,
+        registry: set[Session],
+        *,
+        path: str,
+        params: Mapping[str, str],
+        query: MultiDictProxy[str],
+        headers: CIMultiDictProxy[str] | bytes,
+        subprotocol: str | None,
+        metadata: dict[str, Any] | None,
+    ) -> None:
+        self._io = io
+        self._hub = hub
         self._stream = stream
-        self._loop = loop
-        self._inbox: deque[tuple[Any, ...]] = NO_JOBS  # a deque once something waits
+        # The parsed headers, or the raw request head of a handed-over socket (a fraction of
+        # the parsed headers' size), read again only if `conn.headers` is used.
+        self._head = headers
+        self._loop = asyncio.get_running_loop()
+        self._inbox: deque[tuple[Any, ...]] = _NO_JOBS  # a deque once something waits
         self._worker: asyncio.Task[None] | None = None
-        self._missed = 0
-        self._beat: asyncio.TimerHandle | None = None
-        self._idle: asyncio.TimerHandle | None = None
-        self._last_activity = loop.time()
+        self._keepalive: Keepalive | None = None
         self._close_timer: asyncio.TimerHandle | None = None
         self._close_sent = False
         self._close_received = False
@@ -73,6 +118,9 @@ class Session(CallbackQueue):
         self._reading_paused = False
         self._on_close_ran = False
         self._registry = registry  # the open sessions, which this one leaves once finished
+        io.overflow = self
+        self.conn = Connection(self, hub, path=path, params=params, query=query,
+                               subprotocol=subprotocol, metadata=metadata)
 
     @property
     def finished(self) -> asyncio.Future[None]:
@@ -89,16 +137,49 @@ class Session(CallbackQueue):
 
     @property
     def handler(self) -> Handler:
-        return self.conn._hub.handler
+        return self._hub.handler
+
+    # ---- the connection's link -------------------------------------------------------
+
+    @property
+    def closing(self) -> bool:
+        return self._io.closing
+
+    def headers(self) -> CIMultiDictProxy[str]:
+        head = self._head
+        if isinstance(head, bytes):
+            head = self._head = read_headers(head)
+        return head
+
+    def send(self, data: Any) -> Awaitable[None]:
+        opcode, payload = encode(data)
+        io = self._io
+        if io.closing:
+            return _DONE
+        io.write(opcode, payload)
+        return _Sent(io)
+
+    def ping(self, payload: bytes) -> None:
+        self._io.write_control(PING, payload)
+
+    def pong(self, payload: bytes) -> None:
+        self._io.write_control(PONG, payload)
+
+    def write_control(self, opcode: int, payload: bytes) -> None:
+        self._io.write_control(opcode, payload)
 
     # ---- lifecycle -------------------------------------------------------------------
 
     def start(self, request: Request) -> None:
-        """Begin serving: default room, timers, `on_connect`, then the frames that wait."""
+        """Begin serving: join the hub and the default room, arm the timers, run
+        `on_connect`, then the frames that wait."""
         handler = self.handler
+        self._hub.add(self.conn, self._io)
+        self._registry.add(self)
         if handler.default_room:
-            self.conn.join_room(handler.default_room)
-        self._arm_timers()
+            self._hub.join(self.conn, handler.default_room)
+        if handler.heartbeat or handler.inactivity_timeout:
+            self._keepalive = Keepalive(self, self._loop)
         self._submit(("connect", request))
         self._stream.attach(self)
         if self._stream.transport is None:  # the client left during the handshake
@@ -110,21 +191,24 @@ class Session(CallbackQueue):
         if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
             if self._close_sent:
                 return  # after our close frame, data is discarded (RFC 6455 §5.5.1)
-            self._last_activity = self._loop.time()
+            if self._keepalive is not None:
+                self._keepalive.seen()
             self._submit(("message", msg.data))
             if len(self._inbox) > INBOX_HIGH_WATER and not self._reading_paused:
                 self._reading_paused = True
-                self.conn._io.transport.pause_reading()
+                self._io.transport.pause_reading()
         elif kind is WSMsgType.PING:
             if self._close_sent:
                 return
-            self._last_activity = self._loop.time()
+            if self._keepalive is not None:
+                self._keepalive.seen()
             if self.handler.callbacks["on_ping"] is not None:
                 self._submit(("on_ping", msg.data))
             else:
-                self.conn._io.write_control(_OP_PONG, msg.data)
+                self._io.write_control(PONG, msg.data)
         elif kind is WSMsgType.PONG:
-            self._missed = 0
+            if self._keepalive is not None:
+                self._keepalive.pong()
             if self.handler.callbacks["on_pong"] is not None and not self._close_sent:
                 self._submit(("on_pong", msg.data))
         elif kind is WSMsgType.CLOSE:
@@ -135,7 +219,7 @@ class Session(CallbackQueue):
             return
         self._close_received = True
         if self._close_sent:
-            self.conn._io.transport.close()  # the answer to our close frame
+            self._io.transport.close()  # the answer to our close frame
             return
         # A close frame without a code is reported as 1005, as browsers do.
         self._close_code = code or int(CloseCode.NO_STATUS_RECEIVED)
@@ -145,7 +229,7 @@ class Session(CallbackQueue):
     def on_error(self, exc: BaseException) -> None:
         """The parser failed the connection (1002, 1007, 1009): close frame, then TCP close."""
         if self._close_sent or self._close_received:
-            self.conn._io.transport.close()
+            self._io.transport.close()
             return
         code = int(getattr(exc, "code", None) or CloseCode.PROTOCOL_ERROR)
         logger.debug("wsside: %s closed for a protocol error: %s", self.conn.path, exc)
@@ -159,23 +243,24 @@ class Session(CallbackQueue):
         takes longer does not hold the close back (its later sends are dropped)."""
         if self._worker is None:
             self._write_end(code)
-            if not self.conn._io.buffered:
+            if not self._io.buffered:
                 return  # nothing left to write: the transport is closing, no peer to wait for
         else:
             self._loop.call_soon(self._write_end, code)
         self._arm_close_timer()
 
     def _write_end(self, code: int | None) -> None:
-        self.conn._io.write_close(code)
-        self.conn._io.transport.close()
+        self._io.write_close(code)
+        self._io.transport.close()
 
     def on_lost(self) -> None:
         """The transport is closed, whoever closed it: finish the connection once."""
         if self._stage >= _SOCKET_CLOSED:
             return
         self._stage = _SOCKET_CLOSED
-        self.conn._io.closing = True
-        self._cancel_timers()
+        self._io.closing = True
+        if self._keepalive is not None:
+            self._keepalive.cancel()
         if self._close_timer is not None:
             self._close_timer.cancel()
         if self._socket_closed is not None:
@@ -191,7 +276,7 @@ class Session(CallbackQueue):
         self._finished()
 
     def _finished(self) -> None:
-        self.conn._hub.remove(self.conn)
+        self._hub.remove(self.conn)
         self._registry.discard(self)
         self._stage = _FINISHED
         if self._done is not None and not self._done.done():  # an awaiter may have cancelled it
@@ -208,7 +293,7 @@ class Session(CallbackQueue):
             self._close_sent = True
             self._close_code, self._close_reason = code, reason.decode("utf-8")
             self._by_client = False
-            self.conn._io.write_close(code, reason)
+            self._io.write_close(code, reason)
             self._arm_close_timer()
         if self._socket_closed is None:
             self._socket_closed = self._future(self._stage >= _SOCKET_CLOSED)
@@ -222,43 +307,77 @@ class Session(CallbackQueue):
 
     def abort(self) -> None:
         """Drop the transport without a handshake (shutdown of last resort)."""
-        self.conn._io.transport.abort()
+        self._io.transport.abort()
 
-    # ---- timers: one handle each, re-armed lazily instead of rescheduled per frame ------
+    # ---- the ordered queue of callbacks ------------------------------------------------
 
-    def _arm_timers(self) -> None:
-        handler = self.handler
-        if handler.heartbeat:
-            self._beat = self._loop.call_later(handler.heartbeat, self._on_beat)
-        if handler.inactivity_timeout:
-            self._idle = self._loop.call_later(handler.inactivity_timeout, self._on_idle)
-
-    def _cancel_timers(self) -> None:
-        for handle in (self._beat, self._idle):
-            if handle is not None:
-                handle.cancel()
-        self._beat = self._idle = None
-
-    def _on_beat(self) -> None:
-        if self.conn._io.closing:
-            return
-        if self._missed >= MISSED_PONGS_LIMIT:
-            self.close(1000, b"No pong received")
-            return
-        self._missed += 1
-        self.conn._io.write_control(_OP_PING, HEARTBEAT_PAYLOAD)
-        interval = self.handler.heartbeat
-        self._beat = self._loop.call_later(interval, self._on_beat) if interval else None
-
-    def _on_idle(self) -> None:
-        if self.conn._io.closing:
-            return
-        timeout = self.handler.inactivity_timeout
-        if not timeout:
-            self._idle = None
-            return
-        remaining = self._last_activity + timeout - self._loop.time()
-        if remaining > 0:
-            self._idle = self._loop.call_later(remaining, self._on_idle)
+    def _submit(self, job: tuple[Any, ...]) -> None:
+        if self._worker is not None:
+            if self._inbox is _NO_JOBS:
+                self._inbox = deque()
+            self._inbox.append(job)
+        elif self._hub.has_nothing_for(job[0]):  # no callback: nothing to run or order
+            if job[0] == "close":
+                self._on_close_ran = True
+        elif self._hub.runs_inline(job[0]):
+            pending = run_eager(self._run_job(job))
+            if pending is not None:  # a plain function returned something to await
+                self._worker = self._loop.create_task(self._work(pending))
         else:
-            self.close(1000, b"Inactivity timeout")
+            self._worker = self._loop.create_task(self._work(None, job))
+
+    async def _work(self, pending: Awaitable[None] | None,
+                    job: tuple[Any, ...] | None = None) -> None:
+        try:
+            if pending is not None:
+                await pending
+            if job is not None:
+                await self._run_job(job)
+            while self._inbox:
+                await self._run_job(self._inbox.popleft())
+                if self._reading_paused and len(self._inbox) < INBOX_HIGH_WATER // 2:
+                    self._reading_paused = False
+                    self._io.transport.resume_reading()
+        finally:
+            self._worker = None
+            if not self._inbox:
+                self._inbox = _NO_JOBS
+
+    async def _run_job(self, job: tuple[Any, ...]) -> None:
+        kind = job[0]
+        conn, handler = self.conn, self.handler
+        if kind == "message":
+            await run_message(conn, handler, job[1])
+            return
+        fn = handler.callbacks["on_connect" if kind == "connect" else
+                               "on_close" if kind == "close" else kind]
+        if kind == "close":
+            self._on_close_ran = True
+        if fn is None:
+            return
+        if kind == "connect":
+            if not await run_callback(conn, handler, "on_connect", fn, conn, job[1]):
+                if not self._io.closing:
+                    self.close(1011, b"Internal error")
+        elif kind == "close":
+            await run_callback(conn, handler, "on_close", fn, conn, self._close_code,
+                               self._close_reason, self._by_client, report_only=True)
+        else:  # on_ping / on_pong
+            await run_callback(conn, handler, kind, fn, conn, job[1])
+
+    async def _finish_worker(self) -> None:
+        """Let queued callbacks end; one still running long after the socket closed can no
+        longer reach its client, so it is cancelled and `on_close` runs all the same."""
+        worker = self._worker
+        if worker is None:
+            return
+        done, _ = await asyncio.wait([worker], timeout=CALLBACK_GRACE)
+        if done:
+            return
+        stuck_warning(self.conn, self.handler, awaiting_frames(worker.get_coro()),
+                      CALLBACK_GRACE)
+        worker.cancel()
+        await asyncio.wait([worker])
+        self._inbox = _NO_JOBS
+        if not self._on_close_ran:
+            await self._run_job(("close",))

@@ -27,13 +27,13 @@ def doctor(
     """Check this project's wsside setup; exit 1 when anything fails."""
     # Loaded here, not at import: the checks pull in psutil and rich, which `serve` never needs.
     from ..doctor import CHECKS, Project, run_checks, worst
-    from ..doctor.checks_process import Sidecar, end_stale
+    from ..doctor.checks_process import SidecarProcess, end_stale
     from ..doctor.report import as_json, print_table
 
     where = project_root(root or Path.cwd())
     results = run_checks(Project(where, url=url, timeout=timeout), CHECKS)
     if fix:
-        def confirm(s: Sidecar) -> bool:
+        def confirm(s: SidecarProcess) -> bool:
             return yes or typer.confirm(f"End stale sidecar pid {s.pid} (in {s.cwd})?",
                                         err=True)
 

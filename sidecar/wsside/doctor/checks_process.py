@@ -18,13 +18,13 @@ import psutil
 from .model import Check, failed, passed
 from .project import Project
 
-__all__ = ["Sidecar", "find_sidecars", "stale", "check_sidecar_processes", "end_stale"]
+__all__ = ["SidecarProcess", "find_sidecars", "stale", "check_sidecar_processes", "end_stale"]
 
 _NODE_NAMES = ("node", "nodejs", "bun", "deno")
 
 
 @dataclass(frozen=True)
-class Sidecar:
+class SidecarProcess:
     """A running shim-mode sidecar: `parent` is its Vite process's pid, None when orphaned."""
 
     pid: int
@@ -55,7 +55,7 @@ def _parent(proc: psutil.Process) -> int | None:
     return parent.pid if name.startswith(_NODE_NAMES) else None
 
 
-def find_sidecars() -> list[Sidecar]:
+def find_sidecars() -> list[SidecarProcess]:
     """Every shim-mode sidecar this user can see."""
     found = []
     for proc in psutil.process_iter(["pid", "cmdline"]):
@@ -66,20 +66,20 @@ def find_sidecars() -> list[Sidecar]:
                 cwd: str | None = proc.cwd()
             except psutil.AccessDenied:
                 cwd = None
-            found.append(Sidecar(proc.pid, cwd, _parent(proc)))
+            found.append(SidecarProcess(proc.pid, cwd, _parent(proc)))
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             continue
     return found
 
 
-def _mine(project: Project, sidecar: Sidecar) -> bool:
+def _mine(project: Project, sidecar: SidecarProcess) -> bool:
     if sidecar.cwd is None:
         return False
     cwd = Path(sidecar.cwd)
     return cwd == project.root or project.root in cwd.parents
 
 
-def stale(project: Project) -> list[Sidecar]:
+def stale(project: Project) -> list[SidecarProcess]:
     return [s for s in find_sidecars() if s.orphaned and _mine(project, s)]
 
 
@@ -97,7 +97,7 @@ def check_sidecar_processes(project: Project) -> Check:
     return passed("sidecar processes", f"no stale sidecars; {running}{note}")
 
 
-def end_stale(project: Project, confirm: Callable[[Sidecar], bool],
+def end_stale(project: Project, confirm: Callable[[SidecarProcess], bool],
               timeout: float = 5.0) -> list[int]:
     """Terminate (then kill, after `timeout` s) each stale sidecar that `confirm` accepts;
     returns the pids that are gone."""

@@ -1,0 +1,53 @@
+"""Background tasks of handlers (`@h.background`): started when a handler file is loaded,
+cancelled when it is reloaded or removed. Each process that loads the file runs them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from .events import emit, error_event
+
+if TYPE_CHECKING:
+    from ..handler import Handler
+
+__all__ = ["BackgroundTasks"]
+
+
+class BackgroundTasks:
+    """The running background tasks, by handler pattern."""
+
+    def __init__(self) -> None:
+        self._tasks: dict[str, list[asyncio.Task[Any]]] = {}
+
+    def start(self, handler: Handler) -> None:
+        """Start `handler`'s background functions (outside an event loop: nothing to do)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        tasks = self._tasks.setdefault(handler.pattern.source, [])
+        for fn in handler.background_tasks:
+            task = loop.create_task(fn(handler))
+            task.add_done_callback(lambda t, h=handler: _task_done(t, h))
+            tasks.append(task)
+
+    def running(self, pattern: str) -> tuple[asyncio.Task[Any], ...]:
+        return tuple(self._tasks.get(pattern, ()))
+
+    def stop(self, pattern: str) -> None:
+        for task in self._tasks.pop(pattern, ()):
+            task.cancel()
+
+    def stop_all(self) -> None:
+        for pattern in tuple(self._tasks):
+            self.stop(pattern)
+
+
+def _task_done(task: asyncio.Task[Any], handler: Handler) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        emit(error_event("runtime_error", exc, files=(handler.file,),
+                         pattern=handler.pattern.source, callback="background"))

@@ -1,0 +1,89 @@
+"""Heartbeat and inactivity timeout of one connection.
+
+Made only for a connection whose handler sets either option. Each timer is one handle,
+re-armed lazily when it fires instead of rescheduled for every frame, so thousands of
+connections with both timers cost two timer handles each and no work per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Protocol
+
+from .._protocol.frames import PING
+
+if TYPE_CHECKING:
+    from ..handler import Handler
+
+__all__ = ["Keepalive", "MISSED_PONGS_LIMIT", "HEARTBEAT_PAYLOAD"]
+
+MISSED_PONGS_LIMIT = 3
+HEARTBEAT_PAYLOAD = b"heartbeat"
+
+
+class _Owner(Protocol):
+    """The session the timers belong to."""
+
+    @property
+    def closing(self) -> bool: ...
+
+    @property
+    def handler(self) -> Handler: ...
+
+    def write_control(self, opcode: int, payload: bytes) -> None: ...
+
+    def close(self, code: int, reason: bytes) -> object: ...
+
+
+class Keepalive:
+    __slots__ = ("_owner", "_loop", "_missed", "_beat", "_idle", "last_activity")
+
+    def __init__(self, owner: _Owner, loop: asyncio.AbstractEventLoop) -> None:
+        self._owner = owner
+        self._loop = loop
+        self._missed = 0
+        self.last_activity = loop.time()
+        handler = owner.handler
+        self._beat = (loop.call_later(handler.heartbeat, self._on_beat)
+                      if handler.heartbeat else None)
+        self._idle = (loop.call_later(handler.inactivity_timeout, self._on_idle)
+                      if handler.inactivity_timeout else None)
+
+    def seen(self) -> None:
+        """A data frame or a ping arrived from the client (pongs do not count)."""
+        self.last_activity = self._loop.time()
+
+    def pong(self) -> None:
+        self._missed = 0
+
+    def cancel(self) -> None:
+        for handle in (self._beat, self._idle):
+            if handle is not None:
+                handle.cancel()
+        self._beat = self._idle = None
+
+    def _on_beat(self) -> None:
+        owner = self._owner
+        if owner.closing:
+            return
+        if self._missed >= MISSED_PONGS_LIMIT:
+            owner.close(1000, b"No pong received")
+            return
+        self._missed += 1
+        owner.write_control(PING, HEARTBEAT_PAYLOAD)
+        interval = owner.handler.heartbeat
+        self._beat = self._loop.call_later(interval, self._on_beat) if interval else None
+
+    def _on_idle(self) -> None:
+        owner = self._owner
+        if owner.closing:
+            return
+        timeout = owner.handler.inactivity_timeout
+        if not timeout:
+            self._idle = None
+            return
+        remaining = self.last_activity + timeout - self._loop.time()
+        if remaining > 0:
+            self._idle = self._loop.call_later(remaining, self._on_idle)
+        else:
+            owner.close(1000, b"Inactivity timeout")
