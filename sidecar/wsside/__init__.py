@@ -11,6 +11,12 @@ from .request import Request
 __version__ = "0.1.0"
 
 __all__ = [
-    "Handler", "Connection", "Request", "Response", "Broadcast", "Deflate", "CloseCode",
+    "Broadcast",
+    "CloseCode",
+    "Connection",
+    "Deflate",
+    "Handler",
+    "Request",
+    "Response",
     "__version__",
 ]

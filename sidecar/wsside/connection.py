@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Mapping
-from typing import TYPE_CHECKING, AbstractSet, Any, Protocol
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .closecodes import check_close
 
@@ -52,8 +53,9 @@ class Rooms(Protocol):
         """The rooms `conn` is in, live (callers copy what they keep)."""
         ...
 
-    def broadcast(self, data: Any, room: str | None = None,
-                  exclude: Connection | None = None) -> int: ...
+    def broadcast(
+        self, data: Any, room: str | None = None, exclude: Connection | None = None
+    ) -> int: ...
 
     def broadcast_rooms(self, conn: Connection, data: Any, exclude: Connection | None) -> int: ...
 
@@ -69,8 +71,17 @@ class Connection:
     result waits for the socket to drain. On a closed connection sending does nothing.
     """
 
-    __slots__ = ("_id", "path", "params", "query", "_metadata", "subprotocol", "_rooms",
-                 "_link", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_id",
+        "_link",
+        "_metadata",
+        "_rooms",
+        "params",
+        "path",
+        "query",
+        "subprotocol",
+    )
 
     def __init__(
         self,

@@ -10,20 +10,20 @@ from __future__ import annotations
 import contextlib
 import inspect
 import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .pattern import Pattern
 
 if TYPE_CHECKING:
     from .connection import Connection
-    from ._runtime.hub import Hub
 
-__all__ = ["Handler", "Deflate", "Response", "Broadcast", "Endpoint", "collecting"]
+__all__ = ["Broadcast", "Deflate", "Endpoint", "Handler", "Response", "collecting"]
 
 MiB = 1024 * 1024
 Callback = Callable[..., Any]
-Match = Union[Callable[..., Any], Mapping[str, Any]]
+Match = Callable[..., Any] | Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,9 @@ class Endpoint(Protocol):
 
     def open_connections(self) -> tuple[Connection, ...]: ...
 
-    def broadcast(self, data: Any, room: str | None = None,
-                  exclude: Connection | None = None) -> int: ...
+    def broadcast(
+        self, data: Any, room: str | None = None, exclude: Connection | None = None
+    ) -> int: ...
 
 
 # Set while a handler file is imported, to collect the handlers it declares (`collecting`).
@@ -142,9 +143,14 @@ class Handler:
         self.pattern = Pattern(pattern)
         self.default_room = _opt_str("default_room", default_room)
         # None means "not set here": the config file's [defaults] may fill it in at load time.
-        given = dict(heartbeat=heartbeat, inactivity_timeout=inactivity_timeout,
-                     per_message_deflate=per_message_deflate, subprotocols=subprotocols,
-                     delay=delay, max_message_size=max_message_size)
+        given = dict(
+            heartbeat=heartbeat,
+            inactivity_timeout=inactivity_timeout,
+            per_message_deflate=per_message_deflate,
+            subprotocols=subprotocols,
+            delay=delay,
+            max_message_size=max_message_size,
+        )
         self._unset = frozenset(name for name, value in given.items() if value is None)
         self.heartbeat: float | None = None
         self.inactivity_timeout: float | None = None
@@ -155,8 +161,11 @@ class Handler:
         for name, value in given.items():
             if value is not None:
                 setattr(self, name, check_option(name, value))
-        if not (authenticate in (None, False, True) or isinstance(authenticate, str)
-                or callable(authenticate)):
+        if not (
+            authenticate in (None, False, True)
+            or isinstance(authenticate, str)
+            or callable(authenticate)
+        ):
             raise TypeError("authenticate: expected True, a header name or a function")
         self.authenticate = authenticate or None
         self.responses: list[Response] = []
@@ -166,8 +175,14 @@ class Handler:
             self.responses.append(rule)
         self.transform_raw_data = _opt_callable("transform_raw_data", transform_raw_data)
         self.disabled = bool(disabled)
-        given = dict(on_connect=on_connect, on_message=on_message, on_close=on_close,
-                     on_error=on_error, on_ping=on_ping, on_pong=on_pong)
+        given = dict(
+            on_connect=on_connect,
+            on_message=on_message,
+            on_close=on_close,
+            on_error=on_error,
+            on_ping=on_ping,
+            on_pong=on_pong,
+        )
         self.callbacks: dict[str, Callback | None] = {
             name: _opt_callable(name, fn) for name, fn in given.items()
         }
@@ -211,7 +226,9 @@ class Handler:
         self.callbacks[name] = _opt_callable(name, fn)
         return fn
 
-    def respond(self, match: Match, response: Any, broadcast: bool | Broadcast | None = None) -> None:
+    def respond(
+        self, match: Match, response: Any, broadcast: bool | Broadcast | None = None
+    ) -> None:
         """Add a declarative rule; rules are tried in the order they were added."""
         self.responses.append(Response(match, response, broadcast))
 
@@ -246,8 +263,14 @@ class Handler:
 
 
 # The options a config file's [defaults] may set for every handler that leaves them unset.
-DEFAULTABLE_OPTIONS = ("heartbeat", "inactivity_timeout", "max_message_size",
-                       "per_message_deflate", "delay", "subprotocols")
+DEFAULTABLE_OPTIONS = (
+    "heartbeat",
+    "inactivity_timeout",
+    "max_message_size",
+    "per_message_deflate",
+    "delay",
+    "subprotocols",
+)
 
 
 def check_option(name: str, value: Any) -> Any:

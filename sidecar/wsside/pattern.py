@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-__all__ = ["Pattern", "PatternError", "strip_prefix", "normalize_prefix"]
+__all__ = ["Pattern", "PatternError", "normalize_prefix", "strip_prefix"]
 
 _VARIABLE = re.compile(r"\{([^{}:]+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
 
@@ -31,7 +31,7 @@ class _Segment:
 class Pattern:
     """A compiled pattern; `match(path)` returns the captured variables or None."""
 
-    __slots__ = ("source", "_segments", "names", "has_variables")
+    __slots__ = ("_segments", "has_variables", "names", "source")
 
     def __init__(self, source: str) -> None:
         if not isinstance(source, str) or not source:
@@ -45,9 +45,7 @@ class Pattern:
         if dupes:
             raise PatternError(f"pattern {source!r} captures {sorted(dupes)[0]!r} twice")
         self.names = tuple(names)
-        self.has_variables = bool(names) or any(
-            seg.literal is None for seg in self._segments
-        )
+        self.has_variables = bool(names) or any(seg.literal is None for seg in self._segments)
 
     def match(self, path: str) -> dict[str, str] | None:
         """Match a path that starts with `/` (prefix already removed)."""
@@ -97,9 +95,7 @@ def _compile_segment(segment: str, source: str) -> _Segment:
 
 
 def _wildcards(text: str) -> str:
-    return "".join(
-        "[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in text
-    )
+    return "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in text)
 
 
 def _match(

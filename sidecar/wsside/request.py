@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from multidict import CIMultiDictProxy, MultiDictProxy
+
 
 @dataclass(frozen=True)
 class Request:

@@ -12,16 +12,30 @@ import json
 from typing import Any
 
 __all__ = [
-    "PROTOCOL_VERSION", "ProtocolMismatch", "message", "encode", "parse", "SIDECAR_EVENTS",
+    "PROTOCOL_VERSION",
+    "SIDECAR_EVENTS",
+    "ProtocolMismatch",
+    "encode",
+    "message",
+    "parse",
 ]
 
 PROTOCOL_VERSION = 2
 
 # Status events of the core that are relayed to the shim unchanged (plus the version field).
-SIDECAR_EVENTS = frozenset({
-    "loaded", "reloaded", "removed", "load_error", "runtime_error", "log", "closed",
-    "config_error", "config_ok",
-})
+SIDECAR_EVENTS = frozenset(
+    {
+        "loaded",
+        "reloaded",
+        "removed",
+        "load_error",
+        "runtime_error",
+        "log",
+        "closed",
+        "config_error",
+        "config_ok",
+    }
+)
 
 
 class ProtocolMismatch(ValueError):

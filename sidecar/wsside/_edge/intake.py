@@ -10,31 +10,32 @@ import hmac
 import inspect
 import ipaddress
 import socket
-from typing import TYPE_CHECKING, Any, Awaitable, Mapping, NamedTuple
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from .._protocol.handshake import HandshakeError, accept_headers, refusal, switching_protocols
 from .._io.engine import parse_cookies
-from .._io.upgrade import ServerWebSocket, open_stream
 from .._io.transport import SocketTransport
-from .._runtime.events import emit, error_event
+from .._io.upgrade import ServerWebSocket, open_stream
+from .._protocol.handshake import HandshakeError, accept_headers, refusal, switching_protocols
 from .._protocol.http_head import SECRET_HEADER, parse_head, read_headers
+from .._runtime.events import emit, error_event
+from .._runtime.session import Session
 from ..pattern import strip_prefix
 from ..request import Request
-from .._runtime.session import Session
 
 if TYPE_CHECKING:
     from .._io.stream import WsStream
     from .._io.writer import FrameIO
-    from ..handler import Handler
     from .._runtime.hub import Hub
     from .._runtime.registry import Registry
     from .._runtime.settings import Settings
+    from ..handler import Handler
 
-__all__ = ["Intake", "SECRET_HEADER"]
+__all__ = ["SECRET_HEADER", "Intake"]
 
 # Which way the connection reached the sidecar (`wsside doctor` reports it).
 FORWARDING_HEADER = "X-Wsside-Forwarding"
@@ -69,6 +70,7 @@ class Intake:
         self.settings = settings
         self.registry = registry
         self.sessions: set[Session] = set()
+        self._pending: set[asyncio.Future[None]] = set()  # handshakes awaiting `authenticate`
 
     # ---- through aiohttp -------------------------------------------------------------
 
@@ -85,8 +87,11 @@ class Intake:
             return refuse(*verdict)
         handler = route.hub.handler
         protocol = self._subprotocol(route)
-        ws = ServerWebSocket(protocol=protocol, deflate=handler.per_message_deflate,
-                             max_message_size=handler.max_message_size)
+        ws = ServerWebSocket(
+            protocol=protocol,
+            deflate=handler.per_message_deflate,
+            max_message_size=handler.max_message_size,
+        )
         ws.headers[FORWARDING_HEADER] = self._forwarding(request)
         try:
             await ws.prepare(request)
@@ -99,7 +104,9 @@ class Intake:
 
     # ---- handed over by the shim -----------------------------------------------------
 
-    def take_over(self, sock: socket.socket, head: bytes, *, nodelay: bool = False) -> SocketTransport:
+    def take_over(
+        self, sock: socket.socket, head: bytes, *, nodelay: bool = False
+    ) -> SocketTransport:
         """Serve `sock`, a client socket the shim accepted, from `head`: the request Node
         parsed (re-serialised by the shim, see PROTOCOL.md) and any bytes that followed it.
         `nodelay`: the shim already set TCP_NODELAY.
@@ -138,12 +145,16 @@ class Intake:
             return
         verdict = self._authenticate(route)
         if inspect.isawaitable(verdict):
-            asyncio.ensure_future(self._accept_later(transport, route, verdict, early))
+            # Kept until done: the loop holds tasks only weakly.
+            task = asyncio.ensure_future(self._accept_later(transport, route, verdict, early))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
         else:
             self._accept(transport, route, verdict, early)
 
-    async def _accept_later(self, transport: SocketTransport, route: _Route,
-                            verdict: Awaitable[Any], early: bytes) -> None:
+    async def _accept_later(
+        self, transport: SocketTransport, route: _Route, verdict: Awaitable[Any], early: bytes
+    ) -> None:
         held = _Held(transport)
         transport.set_protocol(held)
         transport.start()  # to see a client that leaves
@@ -156,16 +167,18 @@ class Intake:
             transport.abort()
             raise
 
-    def _accept(self, transport: SocketTransport, route: _Route, verdict: Any,
-                early: bytes) -> None:
+    def _accept(
+        self, transport: SocketTransport, route: _Route, verdict: Any, early: bytes
+    ) -> None:
         if isinstance(verdict, _Refusal):
             _end(transport, refusal(*verdict))
             return
         handler = route.hub.handler
         protocol = self._subprotocol(route)
         try:
-            headers, agreement = accept_headers(route.request.headers, protocol,
-                                                handler.per_message_deflate)
+            headers, agreement = accept_headers(
+                route.request.headers, protocol, handler.per_message_deflate
+            )
         except HandshakeError as exc:
             _end(transport, refusal(400, str(exc)))
             return
@@ -179,15 +192,26 @@ class Intake:
 
     # ---- shared ----------------------------------------------------------------------
 
-    def _route(self, method: str, url: URL, headers: CIMultiDictProxy[str],
-               remote: str | None, block: bytes | None = None) -> _Route | _Refusal:
+    def _route(
+        self,
+        method: str,
+        url: URL,
+        headers: CIMultiDictProxy[str],
+        remote: str | None,
+        block: bytes | None = None,
+    ) -> _Route | _Refusal:
         """Origin, endpoint, method: what is decided before `authenticate`."""
         origin = headers.get(hdrs.ORIGIN)
         raw_path = url.raw_path
         if origin is not None and not self._origin_ok(origin):
-            emit({"type": "log", "level": "warning",
-                  "message": f"refused {raw_path}: Origin {origin!r} is not a loopback "
-                             "origin nor in allowed_origins"})
+            emit(
+                {
+                    "type": "log",
+                    "level": "warning",
+                    "message": f"refused {raw_path}: Origin {origin!r} is not a loopback "
+                    "origin nor in allowed_origins",
+                }
+            )
             return _Refusal(403, "Forbidden")
         rel = strip_prefix(raw_path, self.settings.prefixes)
         found = self.registry.match(rel) if rel is not None else None
@@ -195,14 +219,24 @@ class Intake:
             return _Refusal(404, f"No WebSocket handler for {raw_path}")
         hub, params = found
         if method != "GET" or not _is_upgrade(headers):
-            return _Refusal(426, "This endpoint only speaks WebSocket") if method == "GET" \
+            return (
+                _Refusal(426, "This endpoint only speaks WebSocket")
+                if method == "GET"
                 else _Refusal(405, "Method Not Allowed")
+            )
         public = _public_headers(headers)
-        offered = tuple(p.strip() for p in headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL, "")
-                        .split(",") if p.strip())
+        offered = tuple(
+            p.strip() for p in headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL, "").split(",") if p.strip()
+        )
         req = Request(
-            method=method, path=raw_path, query_string=url.query_string, query=url.query,
-            headers=public, params=params, cookies=parse_cookies(headers), remote=remote,
+            method=method,
+            path=raw_path,
+            query_string=url.query_string,
+            query=url.query,
+            headers=public,
+            params=params,
+            cookies=parse_cookies(headers),
+            remote=remote,
             subprotocols=offered,
         )
         # The connection keeps the raw head when there is one (a fraction of the parsed
@@ -215,13 +249,28 @@ class Intake:
         offered = route.request.subprotocols
         return next((p for p in route.hub.handler.subprotocols if p in offered), None)
 
-    def _open(self, route: _Route, verdict: dict[str, Any] | None, protocol: str | None,
-              io: FrameIO, stream: WsStream) -> None:
+    def _open(
+        self,
+        route: _Route,
+        verdict: dict[str, Any] | None,
+        protocol: str | None,
+        io: FrameIO,
+        stream: WsStream,
+    ) -> None:
         """The 101 is written: make the session and start serving."""
         req = route.request
-        session = Session(route.hub, io, stream, self.sessions, path=req.path,
-                          params=route.params, query=req.query, headers=route.headers,
-                          subprotocol=protocol, metadata=dict(verdict) if verdict else None)
+        session = Session(
+            route.hub,
+            io,
+            stream,
+            self.sessions,
+            path=req.path,
+            params=route.params,
+            query=req.query,
+            headers=route.headers,
+            subprotocol=protocol,
+            metadata=dict(verdict) if verdict else None,
+        )
         session.start(req)
 
     def _forwarding(self, request: web.Request) -> str:
@@ -297,8 +346,16 @@ async def _judge_later(handler: Handler, req: Request, pending: Awaitable[Any]) 
 
 
 def _auth_failed(handler: Handler, req: Request, exc: Exception) -> _Refusal:
-    emit(error_event("runtime_error", exc, files=(handler.file,),
-                     pattern=handler.pattern.source, callback="authenticate", path=req.path))
+    emit(
+        error_event(
+            "runtime_error",
+            exc,
+            files=(handler.file,),
+            pattern=handler.pattern.source,
+            callback="authenticate",
+            path=req.path,
+        )
+    )
     return _Refusal(500, "Internal Server Error")
 
 
@@ -339,6 +396,7 @@ def _is_upgrade(headers: CIMultiDictProxy[str]) -> bool:
 def _public_headers(headers: CIMultiDictProxy[str]) -> CIMultiDictProxy[str]:
     if SECRET_HEADER not in headers:
         return headers
-    kept: CIMultiDict[str] = CIMultiDict((k, v) for k, v in headers.items()
-                                         if k.lower() != SECRET_HEADER)
+    kept: CIMultiDict[str] = CIMultiDict(
+        (k, v) for k, v in headers.items() if k.lower() != SECRET_HEADER
+    )
     return CIMultiDictProxy(kept)

@@ -11,10 +11,11 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["resolve_interpreter", "rules"]
 
@@ -48,8 +49,9 @@ def resolve_interpreter(
     raise LookupError("interpreter-rules.json has no rule that always applies")
 
 
-def _apply(rule: dict[str, Any], root: Path, option: str | None,
-           env: Mapping[str, str], windows: bool) -> str | None:
+def _apply(
+    rule: dict[str, Any], root: Path, option: str | None, env: Mapping[str, str], windows: bool
+) -> str | None:
     kind = rule["kind"]
     path = rule.get("windows", rule.get("path")) if windows else rule.get("path")
     if kind == "option":

@@ -15,7 +15,8 @@ import json
 import os
 import socket
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["NodeChannel"]
 
@@ -88,7 +89,8 @@ class NodeChannel:
         fds = array.array("i")
         try:
             data, ancdata, _flags, _addr = self._sock.recvmsg(
-                _READ_SIZE, socket.CMSG_SPACE(_MAX_FDS * fds.itemsize))
+                _READ_SIZE, socket.CMSG_SPACE(_MAX_FDS * fds.itemsize)
+            )
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -129,8 +131,13 @@ class NodeChannel:
                 self._handed.setdefault(obj["key"], []).append(transport)
         elif cmd == "NODE_SOCKET_GET_COUNT":
             key = obj.get("key")
-            self.send({"cmd": "NODE_SOCKET_COUNT", "key": key,
-                       "count": self.handed_count(key) if isinstance(key, str) else 0})
+            self.send(
+                {
+                    "cmd": "NODE_SOCKET_COUNT",
+                    "key": key,
+                    "count": self.handed_count(key) if isinstance(key, str) else 0,
+                }
+            )
         elif cmd == "NODE_SOCKET_NOTIFY_CLOSE":
             # The sidecar owns handed-over connections: they must not keep Vite's server
             # from closing (a restart keeps them open; a real close ends them with 1001).

@@ -13,13 +13,13 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from . import malloc
 from .._runtime.events import emit, logger
-from .intake import Intake
 from .._runtime.registry import Registry
 from .._runtime.reload import Reloader
 from .._runtime.settings import Settings
 from .._runtime.stall import StallWatchdog
+from . import malloc
+from .intake import Intake
 
 __all__ = ["Sidecar"]
 
@@ -50,7 +50,9 @@ class Sidecar:
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self.intake.handle)
         self.runner = web.AppRunner(
-            self.app, handle_signals=False, access_log=None,
+            self.app,
+            handle_signals=False,
+            access_log=None,
             shutdown_timeout=SHUTDOWN_GRACE,
         )
         self._started = False
@@ -64,8 +66,9 @@ class Sidecar:
         `settings.reload`, watch the handler files and the config file from now on."""
         malloc.warm_up()
         if self.settings.reload:
-            self.reloader = Reloader(self.registry, self.settings.config_file,
-                                     self.config_changed.set)
+            self.reloader = Reloader(
+                self.registry, self.settings.config_file, self.config_changed.set
+            )
             self.reloader.start()
         self.registry.load_all()
         await self.runner.setup()
@@ -101,5 +104,4 @@ class Sidecar:
 
 
 def configure_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
-                        format="%(message)s")
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format="%(message)s")

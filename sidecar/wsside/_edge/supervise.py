@@ -18,19 +18,20 @@ import signal
 import socket
 import sys
 import tempfile
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
 from .. import __version__
-from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
 from .._runtime.events import logger, subscribe, unsubscribe
-from .node_ipc import NodeChannel
 from .._runtime.reload import next_settings
-from .server import Sidecar
 from .._runtime.settings import Settings
+from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
+from .node_ipc import NodeChannel
+from .server import Sidecar
 
-__all__ = ["run_ipc", "SOCKET_NAME"]
+__all__ = ["SOCKET_NAME", "run_ipc"]
 
 SOCKET_NAME = "sidecar.sock"
 # The `family` of a `connection` message (Node's names) as socket families.
@@ -51,8 +52,10 @@ def run_ipc(settings: Settings, rebuild: Callable[[], Settings] | None = None) -
     fd = os.environ.pop("NODE_CHANNEL_FD", None)
     os.environ.pop("NODE_CHANNEL_SERIALIZATION_MODE", None)
     if fd is None:
-        sys.exit("wsside serve --ipc is started by vite-plugin-wsside; run `wsside serve` "
-                 "to serve without Vite.")
+        sys.exit(
+            "wsside serve --ipc is started by vite-plugin-wsside; run `wsside serve` "
+            "to serve without Vite."
+        )
     # Popped so that user code (and its subprocesses) never sees the secret.
     secret = settings.secret = os.environ.pop("WSSIDE_SECRET", None) or settings.secret
     if rebuild is not None:
@@ -64,8 +67,7 @@ def run_ipc(settings: Settings, rebuild: Callable[[], Settings] | None = None) -
 
 
 class _Supervisor:
-    def __init__(self, settings: Settings, fd: int,
-                 rebuild: Callable[[], Settings] | None) -> None:
+    def __init__(self, settings: Settings, fd: int, rebuild: Callable[[], Settings] | None) -> None:
         self.settings = settings
         self.rebuild = rebuild
         self.fd = fd
@@ -102,16 +104,26 @@ class _Supervisor:
         path = os.path.join(folder, SOCKET_NAME)
         await web.UnixSite(sidecar.runner, path).start()
         os.chmod(path, 0o600)
-        self.channel.send(message(
-            "ready", pid=os.getpid(), protocol=PROTOCOL_VERSION, version=__version__,
-            python=sys.executable, prefixes=list(self.settings.prefixes), socket=path,
-            handlers=sidecar.describe(),
-        ))
+        self.channel.send(
+            message(
+                "ready",
+                pid=os.getpid(),
+                protocol=PROTOCOL_VERSION,
+                version=__version__,
+                python=sys.executable,
+                prefixes=list(self.settings.prefixes),
+                socket=path,
+                handlers=sidecar.describe(),
+            )
+        )
         stopping = asyncio.ensure_future(self.stop.wait())
         waiters = {stopping}
         if self.rebuild is not None:
-            waiters.add(asyncio.ensure_future(
-                next_settings(sidecar.config_changed, self.settings, self.rebuild)))
+            waiters.add(
+                asyncio.ensure_future(
+                    next_settings(sidecar.config_changed, self.settings, self.rebuild)
+                )
+            )
         done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for waiter in pending:
             waiter.cancel()
@@ -156,8 +168,11 @@ class _Supervisor:
             # With the family given, the socket object is made without asking the kernel
             # for the descriptor's type and protocol (two getsockopt calls).
             family = _FAMILIES.get(msg.get("family"))
-            sock = (socket.socket(family, socket.SOCK_STREAM, 0, fd) if family is not None
-                    else socket.socket(fileno=fd))
+            sock = (
+                socket.socket(family, socket.SOCK_STREAM, 0, fd)
+                if family is not None
+                else socket.socket(fileno=fd)
+            )
         except (UnicodeEncodeError, OSError):  # not one character per byte; not a socket
             os.close(fd)
             return None
@@ -181,4 +196,3 @@ class _Supervisor:
         while os.getppid() == parent:
             await asyncio.sleep(PARENT_POLL)
         self._on_eof()
-

@@ -14,19 +14,38 @@ Those extensions need names aiohttp keeps private, which may change in any relea
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
 
 __all__ = [
-    "SUPPORTED", "EngineVersionError", "check_version",
-    "BaseProtocol", "DataQueue", "UnboundedQueue", "HttpProcessingError", "Reader", "WebSocketError",
-    "WSMessage", "WSMsgType", "c_feed_data", "c_handle_frame", "drain", "fail_queue",
-    "frame_hook", "apply_mask", "parse_cookies", "reader_queue", "set_queue_protocol",
-    "upgrade_hooks", "take_early_bytes", "replace_parser", "base_post_start",
+    "SUPPORTED",
+    "BaseProtocol",
+    "DataQueue",
+    "EngineVersionError",
+    "HttpProcessingError",
+    "Reader",
+    "UnboundedQueue",
+    "WSMessage",
+    "WSMsgType",
+    "WebSocketError",
+    "apply_mask",
+    "base_post_start",
+    "c_feed_data",
+    "c_handle_frame",
+    "check_version",
+    "drain",
+    "fail_queue",
+    "frame_hook",
+    "parse_cookies",
+    "reader_queue",
+    "replace_parser",
+    "set_queue_protocol",
+    "take_early_bytes",
+    "upgrade_hooks",
     "writing_paused",
 ]
 

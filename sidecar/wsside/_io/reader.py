@@ -68,9 +68,25 @@ class StrictReader(Reader):  # type: ignore[misc]  # aiohttp's compiled parser i
     # No instance __dict__ (336 bytes). Cython still calls the frame hook override of a
     # heap type without one; aiohttp's pure-Python reader keeps its own __dict__.
     __slots__ = (
-        "_queue", "_limit", "_max_fragments", "_inflate", "_failed",
-        "_m_opcode", "_m_compressed", "_m_frames", "_m_size", "_m_bytes", "_m_text", "_m_utf8",
-        "_f_need", "_f_head", "_f_mask", "_f_offset", "_f_check", "_f_fin", "_f_utf8",
+        "_f_check",
+        "_f_fin",
+        "_f_head",
+        "_f_mask",
+        "_f_need",
+        "_f_offset",
+        "_f_utf8",
+        "_failed",
+        "_inflate",
+        "_limit",
+        "_m_bytes",
+        "_m_compressed",
+        "_m_frames",
+        "_m_opcode",
+        "_m_size",
+        "_m_text",
+        "_m_utf8",
+        "_max_fragments",
+        "_queue",
     )
 
     def __init__(
@@ -202,9 +218,7 @@ class StrictReader(Reader):  # type: ignore[misc]  # aiohttp's compiled parser i
                     # A text message is followed unless compressed or whole in this read.
                     utf8 = (
                         _Utf8Decoder()
-                        if opcode == TEXT and not b0 & 0x40 and not (
-                            b0 & 0x80 and p + length <= n
-                        )
+                        if opcode == TEXT and not b0 & 0x40 and not (b0 & 0x80 and p + length <= n)
                         else None
                     )
                 if utf8 is not None:
@@ -239,7 +253,7 @@ class StrictReader(Reader):  # type: ignore[misc]  # aiohttp's compiled parser i
     # --- complete frames, called by the C parser ------------------------------------------
 
     def handle_frame(self, fin: bool, opcode: int, payload: Any, compressed: int) -> None:
-        if opcode == TEXT or opcode == BINARY:
+        if opcode in (TEXT, BINARY):
             if self._m_opcode:
                 raise WebSocketError(
                     PROTOCOL_ERROR, "A new message started before the previous one ended"
@@ -276,9 +290,7 @@ class StrictReader(Reader):  # type: ignore[misc]  # aiohttp's compiled parser i
     def _add(self, payload: Any, fin: bool) -> None:
         self._m_frames += 1
         if self._m_frames > self._max_fragments:
-            raise WebSocketError(
-                TOO_BIG, f"Message has more than {self._max_fragments} fragments"
-            )
+            raise WebSocketError(TOO_BIG, f"Message has more than {self._max_fragments} fragments")
         limit = self._limit
         text = self._m_opcode == TEXT
         if self._m_compressed:

@@ -9,7 +9,8 @@ each message straight to the connection's session, inside `data_received`.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from .engine import BaseProtocol, UnboundedQueue, reader_queue
 
@@ -33,7 +34,7 @@ class MessageSink(UnboundedQueue):
     Messages parsed before a sink is attached (bytes that came with the handshake) wait here.
     """
 
-    __slots__ = ("sink", "_held")
+    __slots__ = ("_held", "sink")
 
     def __init__(self) -> None:
         # No super().__init__(): every method the parser calls is overridden here, so the
@@ -78,10 +79,14 @@ class WsStream(BaseProtocol):  # type: ignore[misc]  # aiohttp's protocol is unt
     has one. `make_reader(sink)` returns a parser whose messages go to `sink`.
     """
 
-    __slots__ = ("reader", "sink", "_make_reader")
+    __slots__ = ("_make_reader", "reader", "sink")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, reader: Any,
-                 make_reader: Callable[[FrameSink | None], Any] | None = None) -> None:
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        reader: Any,
+        make_reader: Callable[[FrameSink | None], Any] | None = None,
+    ) -> None:
         super().__init__(loop)
         self.reader = reader
         self.sink: FrameSink | None = None

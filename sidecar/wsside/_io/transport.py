@@ -27,13 +27,14 @@ _LOW_WATER = _HIGH_WATER // 4
 
 
 class SocketTransport(asyncio.Transport):
-    __slots__ = ("_loop", "_sock", "_protocol", "_buffer", "_state", "_writing_paused")
+    __slots__ = ("_buffer", "_loop", "_protocol", "_sock", "_state", "_writing_paused")
 
     # _state: what the transport is doing, one of
     _READING, _PAUSED, _CLOSING, _LOST = 0, 1, 2, 3
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket,
-                 protocol: asyncio.BaseProtocol) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, sock: socket.socket, protocol: asyncio.BaseProtocol
+    ) -> None:
         # No super().__init__(): its only field (the extra-info dict) is not used here.
         self._loop = loop
         self._sock = sock
@@ -118,9 +119,14 @@ class SocketTransport(asyncio.Transport):
                 if not self._protocol.eof_received():  # type: ignore[attr-defined]
                     self.close()
         except Exception as exc:  # noqa: BLE001 - as asyncio does: report, then drop the connection
-            self._loop.call_exception_handler({
-                "message": "error in the protocol of a handed-over socket",
-                "exception": exc, "transport": self, "protocol": self._protocol})
+            self._loop.call_exception_handler(
+                {
+                    "message": "error in the protocol of a handed-over socket",
+                    "exception": exc,
+                    "transport": self,
+                    "protocol": self._protocol,
+                }
+            )
             self._lose(exc)
 
     # ---- asyncio.WriteTransport -------------------------------------------------------

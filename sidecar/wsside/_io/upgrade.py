@@ -1,8 +1,8 @@
 """`ServerWebSocket`: aiohttp's `WebSocketResponse` with wsside's handshake rules.
 
-- the handshake checks and the 101's headers are wsside's (`_protocol/handshake.py`): the subprotocol is
-  the one wsside chose (`protocol`), by the server's preference order, and permessage-deflate
-  parameters come from the handler's `Deflate` settings;
+- the handshake checks and the 101's headers are wsside's (`_protocol/handshake.py`): the
+  subprotocol is the one wsside chose (`protocol`), by the server's preference order, and
+  permessage-deflate parameters come from the handler's `Deflate` settings;
 - after the 101, `detach()` hands the socket to wsside's own stream (see stream.py): frames,
   pings, the closing handshake and every write are wsside's from then on.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -56,8 +57,9 @@ def _compressor(agreement: Agreement | None) -> Compressor | None:
     return Compressor(agreement) if agreement else None
 
 
-def open_stream(transport: asyncio.Transport, max_message_size: int,
-                agreement: Agreement | None, early: bytes) -> tuple[WsStream, FrameIO]:
+def open_stream(
+    transport: asyncio.Transport, max_message_size: int, agreement: Agreement | None, early: bytes
+) -> tuple[WsStream, FrameIO]:
     """The WebSocket side of a transport whose 101 is written and that reads nothing yet:
     `early` (client bytes that came with the request) is parsed first. Without deflate and
     early bytes, the parser is made when the client first sends something."""
@@ -78,8 +80,9 @@ def open_stream(transport: asyncio.Transport, max_message_size: int,
 class ServerWebSocket(web.WebSocketResponse):
     """aiohttp's handshake with wsside's rules; `detach()` then takes the connection over."""
 
-    def __init__(self, *, protocol: str | None, deflate: Deflate | None,
-                 max_message_size: int) -> None:
+    def __init__(
+        self, *, protocol: str | None, deflate: Deflate | None, max_message_size: int
+    ) -> None:
         super().__init__(
             protocols=(protocol,) if protocol else (),
             compress=False,  # negotiated by wsside (`handshake`), not by aiohttp

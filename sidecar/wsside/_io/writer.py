@@ -14,7 +14,7 @@ from .._protocol.deflate import Compressor
 from .._protocol.frames import CLOSE, MAX_CONTROL_PAYLOAD, encode_frame
 from .engine import drain, writing_paused
 
-__all__ = ["FrameIO", "SEND_BUFFER_LIMIT", "TooSlow"]
+__all__ = ["SEND_BUFFER_LIMIT", "FrameIO", "TooSlow"]
 
 # Past this many bytes queued for one client, the client is too slow: it is closed (1013)
 # rather than letting the sidecar's memory grow without bound.
@@ -32,10 +32,11 @@ class FrameIO:
     during the handshake, then the connection's `WsStream`), `compressor` is set when
     permessage-deflate was negotiated."""
 
-    __slots__ = ("transport", "protocol", "compressor", "closing", "overflow")
+    __slots__ = ("closing", "compressor", "overflow", "protocol", "transport")
 
-    def __init__(self, transport: asyncio.Transport, protocol: Any,
-                 compressor: Compressor | None = None) -> None:
+    def __init__(
+        self, transport: asyncio.Transport, protocol: Any, compressor: Compressor | None = None
+    ) -> None:
         self.transport = transport
         self.protocol = protocol
         self.compressor = compressor

@@ -7,7 +7,7 @@ from typing import Any
 
 from .frames import BINARY, TEXT
 
-__all__ = ["encode", "decode_text"]
+__all__ = ["decode_text", "encode"]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _loads = json.loads

@@ -262,7 +262,7 @@ class Compressor:
     back-reference ever reaches further than a 256-byte window.
     """
 
-    __slots__ = ("_obj", "_flush", "threshold")
+    __slots__ = ("_flush", "_obj", "threshold")
 
     def __init__(self, agreement: Agreement, *, threshold: int = COMPRESS_THRESHOLD) -> None:
         bits = agreement.server_max_window_bits
@@ -297,7 +297,7 @@ class Decompressor:
     dropped after each message.
     """
 
-    __slots__ = ("_bits", "_takeover", "_obj")
+    __slots__ = ("_bits", "_obj", "_takeover")
 
     def __init__(self, agreement: Agreement) -> None:
         self._bits = agreement.client_max_window_bits

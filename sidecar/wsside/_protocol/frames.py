@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import struct
 
-__all__ = ["Opcode", "encode_frame", "TEXT", "BINARY", "CLOSE", "PING", "PONG"]
+__all__ = ["BINARY", "CLOSE", "PING", "PONG", "TEXT", "Opcode", "encode_frame"]
 
 
 class Opcode(enum.IntEnum):

@@ -11,12 +11,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any, Mapping
+from typing import Any
 
 from .deflate import Agreement, DeflateRefused, negotiate
 
-__all__ = ["HandshakeError", "accept_headers", "switching_protocols", "refusal"]
+__all__ = ["HandshakeError", "accept_headers", "refusal", "switching_protocols"]
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -38,7 +39,8 @@ def accept_headers(
     upgrade = headers.get("Upgrade")
     if (upgrade or "").lower().strip() != "websocket":
         raise HandshakeError(
-            f'No WebSocket UPGRADE hdr: {upgrade!r}\n Can "Upgrade" only to "WebSocket".')
+            f'No WebSocket UPGRADE hdr: {upgrade!r}\n Can "Upgrade" only to "WebSocket".'
+        )
     connection = headers.get("Connection")
     if not connection or not any(t.strip().lower() == "upgrade" for t in connection.split(",")):
         raise HandshakeError(f"No CONNECTION upgrade hdr: {connection!r}")
@@ -87,5 +89,7 @@ def refusal(status: int, text: str) -> bytes:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = ""
-    return (f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode("latin-1") + body
+    return (
+        f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode("latin-1") + body

@@ -27,7 +27,7 @@ def parse_head(head: bytes) -> tuple[str, str, bytes, bytes]:
     method, target, version = head[:line_end].decode("latin-1").split(" ")
     if not version.startswith("HTTP/"):
         raise ValueError(f"not an HTTP request line: {head[:line_end]!r}")
-    return method, target, head[:end], head[end + 4:]
+    return method, target, head[:end], head[end + 4 :]
 
 
 def read_headers(block: bytes) -> CIMultiDictProxy[str]:

@@ -49,5 +49,12 @@ def _task_done(task: asyncio.Task[Any], handler: Handler) -> None:
         return
     exc = task.exception()
     if exc is not None:
-        emit(error_event("runtime_error", exc, files=(handler.file,),
-                         pattern=handler.pattern.source, callback="background"))
+        emit(
+            error_event(
+                "runtime_error",
+                exc,
+                files=(handler.file,),
+                pattern=handler.pattern.source,
+                callback="background",
+            )
+        )

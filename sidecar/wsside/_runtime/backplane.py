@@ -13,8 +13,9 @@ __all__ = ["Backplane"]
 
 
 class Backplane(Protocol):
-    def publish(self, pattern: str, rooms: tuple[str, ...] | None, opcode: int,
-                payload: bytes) -> None:
+    def publish(
+        self, pattern: str, rooms: tuple[str, ...] | None, opcode: int, payload: bytes
+    ) -> None:
         """Send an encoded broadcast to the other processes: to the members of `rooms` (each
         once) of the endpoint `pattern`, or to all its connections when `rooms` is None.
         Never blocks and never raises: an outage drops cross-process deliveries only."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from .._protocol.codec import decode_text
 from .events import emit, error_event
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from ..connection import Connection
     from ..handler import Handler, Response
 
-__all__ = ["run_message", "run_callback", "stuck_warning"]
+__all__ = ["run_callback", "run_message", "stuck_warning"]
 
 
 async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> None:
@@ -62,8 +63,14 @@ async def _respond(conn: Connection, rule: Response, data: Any) -> None:
         await conn.send(reply)
 
 
-async def run_callback(conn: Connection, handler: Handler, name: str,
-                       fn: Callable[..., Any], *args: Any, report_only: bool = False) -> bool:
+async def run_callback(
+    conn: Connection,
+    handler: Handler,
+    name: str,
+    fn: Callable[..., Any],
+    *args: Any,
+    report_only: bool = False,
+) -> bool:
     """Run one callback; on error apply the error policy (or, with `report_only`, only report
     it). True when it succeeded."""
     try:
@@ -90,19 +97,33 @@ async def _fail(conn: Connection, handler: Handler, exc: Exception, where: str) 
 
 
 def _report(conn: Connection, handler: Handler, exc: BaseException, where: str) -> None:
-    emit(error_event("runtime_error", exc, files=(handler.file,),
-                     pattern=handler.pattern.source, callback=where, path=conn.path))
+    emit(
+        error_event(
+            "runtime_error",
+            exc,
+            files=(handler.file,),
+            pattern=handler.pattern.source,
+            callback=where,
+            path=conn.path,
+        )
+    )
 
 
-def stuck_warning(conn: Connection, handler: Handler, frames: list[FrameType],
-                  grace: float) -> None:
+def stuck_warning(
+    conn: Connection, handler: Handler, frames: list[FrameType], grace: float
+) -> None:
     """Report a callback still running `grace` seconds after its connection closed, at the
     line of the handler file it is waiting in."""
     mine = [f for f in frames if f.f_code.co_filename == handler.file] or frames
     where = f" at {mine[-1].f_code.co_filename}:{mine[-1].f_lineno}" if mine else ""
-    emit({"type": "log", "level": "warning",
-          "message": f"a callback of {conn.path} was still running {grace:g} s "
-                     f"after the connection closed{where}; it was cancelled"})
+    emit(
+        {
+            "type": "log",
+            "level": "warning",
+            "message": f"a callback of {conn.path} was still running {grace:g} s "
+            f"after the connection closed{where}; it was cancelled",
+        }
+    )
 
 
 async def _maybe(value: Any) -> Any:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from ..handler import Deflate, check_option
 from ..pattern import normalize_prefix
@@ -23,8 +24,14 @@ else:
     import tomli as tomllib
 
 __all__ = [
-    "ConfigError", "CONFIG_FILE", "VITE_CONFIG_NAMES", "find_config", "find_vite_config",
-    "project_root", "load_config", "build_settings",
+    "CONFIG_FILE",
+    "VITE_CONFIG_NAMES",
+    "ConfigError",
+    "build_settings",
+    "find_config",
+    "find_vite_config",
+    "load_config",
+    "project_root",
 ]
 
 CONFIG_FILE = "wsside.toml"
@@ -35,8 +42,9 @@ VITE_CONFIG_NAMES = tuple(f"vite.config.{ext}" for ext in ("js", "mjs", "ts", "c
 class ConfigError(ValueError):
     """A config file that cannot be used. `file`, `key` and `line` say where (when known)."""
 
-    def __init__(self, file: Path, message: str, key: str | None = None,
-                 line: int | None = None) -> None:
+    def __init__(
+        self, file: Path, message: str, key: str | None = None, line: int | None = None
+    ) -> None:
         self.file, self.key, self.line = file, key, line
         where = f'{file}: key "{key}"' if key else str(file)
         super().__init__(f"{where}: {message}")
@@ -88,8 +96,9 @@ def load_config(where: Path) -> tuple[dict[str, Any], Path | None]:
     return _Checker(path, key_prefix).settings(data), path
 
 
-def build_settings(explicit: Mapping[str, Any], config: Path | None = None,
-                   search: Iterable[Path] = ()) -> Settings:
+def build_settings(
+    explicit: Mapping[str, Any], config: Path | None = None, search: Iterable[Path] = ()
+) -> Settings:
     """`Settings` from `explicit` values (keys are `Settings` fields; None means "not given"),
     then the config file (`config`, else the first found in `search`), then the defaults."""
     values: dict[str, Any] = {}
@@ -106,8 +115,9 @@ def _read(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"line (\d+)", str(exc))
-        raise ConfigError(path, f"invalid TOML: {exc}",
-                          line=int(found.group(1)) if found else None) from None
+        raise ConfigError(
+            path, f"invalid TOML: {exc}", line=int(found.group(1)) if found else None
+        ) from None
     except OSError as exc:
         raise ConfigError(path, f"cannot read it: {exc.strerror}") from None
 
@@ -136,15 +146,23 @@ def _is_prefix(v: Any) -> bool:
 
 # key -> (Settings field, accepts, expected, convert)
 _TOP: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]] = {
-    "prefix": ("prefixes", _is_prefix, "a string or a non-empty list of strings",
-               lambda v: tuple(normalize_prefix(p) for p in ([v] if isinstance(v, str) else v))),
+    "prefix": (
+        "prefixes",
+        _is_prefix,
+        "a string or a non-empty list of strings",
+        lambda v: tuple(normalize_prefix(p) for p in ([v] if isinstance(v, str) else v)),
+    ),
     "handlers": ("handlers_dir", _is_str, "a folder path (a string)", Path),
     "host": ("host", _is_str, "a host name or address (a string)", str),
     "port": ("port", lambda v: _is_int(v) and 0 <= v <= 65535, "an integer from 0 to 65535", int),
     "log_level": ("log_level", lambda v: v in LOG_LEVELS, "one of " + ", ".join(LOG_LEVELS), str),
     "reload": ("reload", lambda v: isinstance(v, bool), "true or false", bool),
-    "allowed_origins": ("allowed_origins", lambda v: isinstance(v, list) and all(map(_is_str, v)),
-                        "a list of origins such as \"http://devbox:5173\"", tuple),
+    "allowed_origins": (
+        "allowed_origins",
+        lambda v: isinstance(v, list) and all(map(_is_str, v)),
+        'a list of origins such as "http://devbox:5173"',
+        tuple,
+    ),
 }
 
 # [defaults]: handler option -> (accepts, expected); `check_option` then checks the value.
@@ -152,8 +170,10 @@ _DEFAULTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "heartbeat": (lambda v: v is False or _is_number(v), "seconds > 0, or false (off)"),
     "inactivity_timeout": (lambda v: v is False or _is_number(v), "seconds > 0, or false (off)"),
     "max_message_size": (_is_int, "a number of bytes > 0"),
-    "per_message_deflate": (lambda v: isinstance(v, (bool, dict)),
-                            "true, false or a table of Deflate settings"),
+    "per_message_deflate": (
+        lambda v: isinstance(v, (bool, dict)),
+        "true, false or a table of Deflate settings",
+    ),
     "delay": (_is_number, "seconds >= 0"),
     "subprotocols": (lambda v: isinstance(v, list), "a list of non-empty strings"),
 }
@@ -188,8 +208,9 @@ class _Checker:
                 values["handler_defaults"] = self.defaults(value)
                 continue
             if key not in _TOP:
-                raise self.error(key, "unknown key; expected one of "
-                                 + ", ".join([*_TOP, "defaults"]))
+                raise self.error(
+                    key, "unknown key; expected one of " + ", ".join([*_TOP, "defaults"])
+                )
             field, accepts, expected, convert = _TOP[key]
             if not accepts(value):
                 raise self.error(key, f"expected {expected}, got {_show(value)}")
@@ -205,8 +226,9 @@ class _Checker:
         for name, value in table.items():
             key = f"defaults.{name}"
             if name not in _DEFAULTS:
-                raise self.error(key, "unknown handler option; expected one of "
-                                 + ", ".join(_DEFAULTS))
+                raise self.error(
+                    key, "unknown handler option; expected one of " + ", ".join(_DEFAULTS)
+                )
             accepts, expected = _DEFAULTS[name]
             if not accepts(value):
                 raise self.error(key, f"expected {expected}, got {_show(value)}")
@@ -222,8 +244,9 @@ class _Checker:
         fields = tuple(Deflate.__dataclass_fields__)
         for name, value in table.items():
             if name not in fields:
-                raise self.error(f"{key}.{name}", "unknown Deflate setting; expected one of "
-                                 + ", ".join(fields))
+                raise self.error(
+                    f"{key}.{name}", "unknown Deflate setting; expected one of " + ", ".join(fields)
+                )
             if name.endswith("_bits"):
                 ok, expected = _is_int(value) and 8 <= value <= 15, "an integer from 8 to 15"
             else:

@@ -7,10 +7,11 @@ to a task, which then continues it from where it stopped.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine, Generator
 from types import FrameType
-from typing import Any, Coroutine, Generator
+from typing import Any
 
-__all__ = ["run_eager", "awaiting_frames"]
+__all__ = ["awaiting_frames", "run_eager"]
 
 
 def run_eager(coro: Coroutine[Any, Any, Any]) -> _Resume | None:

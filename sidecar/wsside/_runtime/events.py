@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Callable
+from typing import Any
 
-__all__ = ["subscribe", "unsubscribe", "emit", "error_event", "logger"]
+__all__ = ["emit", "error_event", "logger", "subscribe", "unsubscribe"]
 
 logger = logging.getLogger("wsside")
 _subscribers: list[Callable[[dict[str, Any]], None]] = []
@@ -32,7 +33,7 @@ def emit(event: dict[str, Any]) -> None:
     for fn in tuple(_subscribers):
         try:
             fn(event)
-        except Exception:  # noqa: BLE001 - reporting must never break serving
+        except Exception:
             logger.exception("wsside: status subscriber failed")
 
 
@@ -53,7 +54,9 @@ def error_event(
     }
 
 
-def _locate(exc: BaseException, files: tuple[str, ...]) -> tuple[str | None, int | None, int | None]:
+def _locate(
+    exc: BaseException, files: tuple[str, ...]
+) -> tuple[str | None, int | None, int | None]:
     if isinstance(exc, SyntaxError) and exc.filename:
         return exc.filename, exc.lineno, exc.offset
     wanted = {os.path.realpath(f) for f in files}

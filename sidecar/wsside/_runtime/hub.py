@@ -10,7 +10,9 @@ compress; with a backplane, it is also published once for the other processes.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, AbstractSet, Any, Iterable, Protocol
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .._protocol.codec import encode
 from .._protocol.frames import encode_frame
@@ -43,8 +45,7 @@ _NOT_IN_ANY_ROOM: AbstractSet[str] = frozenset()
 
 
 class Hub:
-    __slots__ = ("_handler", "_inline", "_empty", "connections", "rooms", "_joined",
-                 "backplane")
+    __slots__ = ("_empty", "_handler", "_inline", "_joined", "backplane", "connections", "rooms")
 
     def __init__(self, handler: Handler, backplane: Backplane | None = None) -> None:
         self.handler = handler
@@ -117,13 +118,15 @@ class Hub:
 
     # ---- delivery ------------------------------------------------------------------------
 
-    def broadcast(self, data: Any, room: str | None = None,
-                  exclude: Connection | None = None) -> int:
+    def broadcast(
+        self, data: Any, room: str | None = None, exclude: Connection | None = None
+    ) -> int:
         """Encode once and queue to each receiver; returns how many here were sent to."""
         opcode, payload = encode(data)
         if self.backplane is not None:
-            self.backplane.publish(self._handler.pattern.source,
-                                   None if room is None else (room,), opcode, payload)
+            self.backplane.publish(
+                self._handler.pattern.source, None if room is None else (room,), opcode, payload
+            )
         targets = self.connections if room is None else self.rooms.get(room)
         return _deliver(opcode, payload, targets, exclude) if targets else 0
 
@@ -137,8 +140,13 @@ class Hub:
             self.backplane.publish(self._handler.pattern.source, tuple(rooms), opcode, payload)
         return self.deliver(opcode, payload, rooms, exclude)
 
-    def deliver(self, opcode: int, payload: bytes, rooms: Iterable[str] | None,
-                exclude: Connection | None = None) -> int:
+    def deliver(
+        self,
+        opcode: int,
+        payload: bytes,
+        rooms: Iterable[str] | None,
+        exclude: Connection | None = None,
+    ) -> int:
         """Write an encoded message to this process's members of `rooms` (each once), or to
         every connection when `rooms` is None. The backplane delivers through this too."""
         if rooms is None:
@@ -151,8 +159,9 @@ class Hub:
         return _deliver(opcode, payload, targets, exclude)
 
 
-def _deliver(opcode: int, payload: bytes, targets: dict[Connection, Outlet],
-             exclude: Connection | None) -> int:
+def _deliver(
+    opcode: int, payload: bytes, targets: dict[Connection, Outlet], exclude: Connection | None
+) -> int:
     frame: bytes | None = None
     sent = 0
     for conn, outlet in tuple(targets.items()):
@@ -173,9 +182,16 @@ def _inline_jobs(handler: Handler) -> frozenset[str]:
     callbacks = handler.callbacks
     if is_async(callbacks["on_error"]):
         return frozenset()  # the error path of any job would await it
-    jobs = {kind for kind, name in (("connect", "on_connect"), ("close", "on_close"),
-                                    ("on_ping", "on_ping"), ("on_pong", "on_pong"))
-            if not is_async(callbacks[name])}
+    jobs = {
+        kind
+        for kind, name in (
+            ("connect", "on_connect"),
+            ("close", "on_close"),
+            ("on_ping", "on_ping"),
+            ("on_pong", "on_pong"),
+        )
+        if not is_async(callbacks[name])
+    }
     message_parts: list[Any] = [callbacks["on_message"], handler.transform_raw_data]
     for rule in handler.responses:
         message_parts += [rule.match, rule.response]

@@ -15,7 +15,7 @@ from .._protocol.frames import PING
 if TYPE_CHECKING:
     from ..handler import Handler
 
-__all__ = ["Keepalive", "MISSED_PONGS_LIMIT", "HEARTBEAT_PAYLOAD"]
+__all__ = ["HEARTBEAT_PAYLOAD", "MISSED_PONGS_LIMIT", "Keepalive"]
 
 MISSED_PONGS_LIMIT = 3
 HEARTBEAT_PAYLOAD = b"heartbeat"
@@ -36,7 +36,7 @@ class _Owner(Protocol):
 
 
 class Keepalive:
-    __slots__ = ("_owner", "_loop", "_missed", "_beat", "_idle", "last_activity")
+    __slots__ = ("_beat", "_idle", "_loop", "_missed", "_owner", "last_activity")
 
     def __init__(self, owner: _Owner, loop: asyncio.AbstractEventLoop) -> None:
         self._owner = owner
@@ -44,10 +44,14 @@ class Keepalive:
         self._missed = 0
         self.last_activity = loop.time()
         handler = owner.handler
-        self._beat = (loop.call_later(handler.heartbeat, self._on_beat)
-                      if handler.heartbeat else None)
-        self._idle = (loop.call_later(handler.inactivity_timeout, self._on_idle)
-                      if handler.inactivity_timeout else None)
+        self._beat = (
+            loop.call_later(handler.heartbeat, self._on_beat) if handler.heartbeat else None
+        )
+        self._idle = (
+            loop.call_later(handler.inactivity_timeout, self._on_idle)
+            if handler.inactivity_timeout
+            else None
+        )
 
     def seen(self) -> None:
         """A data frame or a ping arrived from the client (pongs do not count)."""

@@ -9,8 +9,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .events import error_event
 from ..handler import Handler, collecting
+from .events import error_event
 
 __all__ = ["LoadResult", "import_handler_file", "module_name_for"]
 
@@ -43,7 +43,7 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
         sys.modules[name] = module
         with collecting() as collected:
             spec.loader.exec_module(module)
-    except BaseException as exc:  # noqa: BLE001 - a SystemExit in a handler file is a load error too
+    except BaseException as exc:
         if previous is not None:
             sys.modules[name] = previous
         else:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
-from .events import emit, error_event
 from ..handler import Handler
-from .loader import LoadResult, import_handler_file
 from .background import BackgroundTasks
+from .events import emit, error_event
 from .hub import Hub
+from .loader import LoadResult, import_handler_file
 
 if TYPE_CHECKING:
     from .backplane import Backplane
@@ -28,7 +29,8 @@ def is_handler_file(relative: Path) -> bool:
     """A `.py` path (relative to the handlers folder) is a handler file unless a part of it
     starts with `_` (helpers, `__pycache__`) or `.` (hidden)."""
     return relative.suffix == ".py" and not any(
-        part.startswith(("_", ".")) for part in relative.parts)
+        part.startswith(("_", ".")) for part in relative.parts
+    )
 
 
 def handler_files(root: Path) -> list[Path]:
@@ -42,8 +44,12 @@ def handler_files(root: Path) -> list[Path]:
 
 
 class Registry:
-    def __init__(self, root: Path, defaults: Mapping[str, Any] | None = None,
-                 backplane: Backplane | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        defaults: Mapping[str, Any] | None = None,
+        backplane: Backplane | None = None,
+    ) -> None:
         self.root = root
         self.backplane = backplane
         self.background = BackgroundTasks()
@@ -69,9 +75,14 @@ class Registry:
 
     def describe(self, prefix: str = "") -> list[dict[str, Any]]:
         return [
-            {"pattern": h.handler.pattern.source, "path": prefix + h.handler.pattern.source,
-             "file": h.handler.file, "line": h.handler.line, "disabled": h.handler.disabled,
-             "has_variables": h.handler.pattern.has_variables}
+            {
+                "pattern": h.handler.pattern.source,
+                "path": prefix + h.handler.pattern.source,
+                "file": h.handler.file,
+                "line": h.handler.line,
+                "disabled": h.handler.disabled,
+                "has_variables": h.handler.pattern.has_variables,
+            }
             for h in self._table
         ]
 
@@ -104,12 +115,14 @@ class Registry:
         for handler in result.handlers:
             handler.apply_defaults(self.defaults)
         self._swap(path, result.handlers)
-        emit({
-            "type": "loaded" if initial else "reloaded",
-            "file": str(path),
-            "patterns": [h.pattern.source for h in result.handlers],
-            "ms": round((time.perf_counter() - started) * 1000, 2),
-        })
+        emit(
+            {
+                "type": "loaded" if initial else "reloaded",
+                "file": str(path),
+                "patterns": [h.pattern.source for h in result.handlers],
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+        )
         return True
 
     def remove_file(self, path: Path) -> None:
@@ -168,8 +181,9 @@ class Registry:
             for h in self.files[p]
         ]
 
-    def deliver(self, pattern: str, rooms: tuple[str, ...] | None, opcode: int,
-                payload: bytes) -> None:
+    def deliver(
+        self, pattern: str, rooms: tuple[str, ...] | None, opcode: int, payload: bytes
+    ) -> None:
         """A broadcast from another process (through the backplane): write it to this
         process's matching connections."""
         hub = self.hubs.get(pattern)

@@ -13,8 +13,8 @@ import asyncio
 import hashlib
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from watchdog.events import (
     EVENT_TYPE_CLOSED,
@@ -32,14 +32,19 @@ from .events import emit
 from .registry import Registry, handler_files, is_handler_file
 from .settings import Settings
 
-__all__ = ["Reloader", "next_settings", "QUIET"]
+__all__ = ["QUIET", "Reloader", "next_settings"]
 
 # Quiet time that ends a save, and the longest a stream of events may hold a reload back.
 QUIET = 0.03
 MAX_HOLD = 0.5
 
-_CHANGES = {EVENT_TYPE_CREATED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED, EVENT_TYPE_DELETED,
-            EVENT_TYPE_CLOSED}
+_CHANGES = {
+    EVENT_TYPE_CREATED,
+    EVENT_TYPE_MODIFIED,
+    EVENT_TYPE_MOVED,
+    EVENT_TYPE_DELETED,
+    EVENT_TYPE_CLOSED,
+}
 
 
 class Reloader:
@@ -49,8 +54,9 @@ class Reloader:
     A change to the config file calls `on_config_change` (the runner decides what to do).
     """
 
-    def __init__(self, registry: Registry, config_file: Path | None,
-                 on_config_change: Callable[[], None]) -> None:
+    def __init__(
+        self, registry: Registry, config_file: Path | None, on_config_change: Callable[[], None]
+    ) -> None:
         self.registry = registry
         self.root = registry.root.resolve()
         self.config_file = config_file.resolve() if config_file else None
@@ -205,8 +211,9 @@ def _digest(path: Path) -> bytes:
         return b""
 
 
-async def next_settings(changed: asyncio.Event, current: Settings,
-                        rebuild: Callable[[], Settings]) -> Settings:
+async def next_settings(
+    changed: asyncio.Event, current: Settings, rebuild: Callable[[], Settings]
+) -> Settings:
     """Wait for the config file to change into valid settings that differ from `current`.
 
     `rebuild` reads the settings again the way start-up did (`build_settings` with the same
@@ -220,8 +227,16 @@ async def next_settings(changed: asyncio.Event, current: Settings,
         try:
             settings = rebuild()
         except ConfigError as exc:
-            emit({"type": "config_error", "message": str(exc), "file": str(exc.file),
-                  "line": exc.line, "column": None, "key": exc.key})
+            emit(
+                {
+                    "type": "config_error",
+                    "message": str(exc),
+                    "file": str(exc.file),
+                    "line": exc.line,
+                    "column": None,
+                    "key": exc.key,
+                }
+            )
             continue
         if settings != current:
             return settings

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ..request import Request
     from .hub import Hub
 
-__all__ = ["Session", "CALLBACK_GRACE", "CLOSE_TIMEOUT", "INBOX_HIGH_WATER"]
+__all__ = ["CALLBACK_GRACE", "CLOSE_TIMEOUT", "INBOX_HIGH_WATER", "Session"]
 
 # How long the closing handshake (and flushing what is queued before it) may take.
 CLOSE_TIMEOUT = 5.0
@@ -75,10 +75,27 @@ _DONE = _Sent(None)
 
 class Session:
     __slots__ = (
-        "conn", "_io", "_hub", "_stream", "_head", "_loop", "_inbox", "_worker", "_keepalive",
-        "_close_timer", "_close_sent", "_close_received",
-        "_close_code", "_close_reason", "_by_client", "_stage", "_done", "_socket_closed",
-        "_reading_paused", "_on_close_ran", "_registry",
+        "_by_client",
+        "_close_code",
+        "_close_reason",
+        "_close_received",
+        "_close_sent",
+        "_close_timer",
+        "_done",
+        "_head",
+        "_hub",
+        "_inbox",
+        "_io",
+        "_keepalive",
+        "_loop",
+        "_on_close_ran",
+        "_reading_paused",
+        "_registry",
+        "_socket_closed",
+        "_stage",
+        "_stream",
+        "_worker",
+        "conn",
     )
 
     def __init__(
@@ -119,8 +136,15 @@ class Session:
         self._on_close_ran = False
         self._registry = registry  # the open sessions, which this one leaves once finished
         io.overflow = self
-        self.conn = Connection(self, hub, path=path, params=params, query=query,
-                               subprotocol=subprotocol, metadata=metadata)
+        self.conn = Connection(
+            self,
+            hub,
+            path=path,
+            params=params,
+            query=query,
+            subprotocol=subprotocol,
+            metadata=metadata,
+        )
 
     @property
     def finished(self) -> asyncio.Future[None]:
@@ -326,8 +350,9 @@ class Session:
         else:
             self._worker = self._loop.create_task(self._work(None, job))
 
-    async def _work(self, pending: Awaitable[None] | None,
-                    job: tuple[Any, ...] | None = None) -> None:
+    async def _work(
+        self, pending: Awaitable[None] | None, job: tuple[Any, ...] | None = None
+    ) -> None:
         try:
             if pending is not None:
                 await pending
@@ -349,19 +374,29 @@ class Session:
         if kind == "message":
             await run_message(conn, handler, job[1])
             return
-        fn = handler.callbacks["on_connect" if kind == "connect" else
-                               "on_close" if kind == "close" else kind]
+        fn = handler.callbacks[
+            "on_connect" if kind == "connect" else "on_close" if kind == "close" else kind
+        ]
         if kind == "close":
             self._on_close_ran = True
         if fn is None:
             return
         if kind == "connect":
-            if not await run_callback(conn, handler, "on_connect", fn, conn, job[1]):
-                if not self._io.closing:
-                    self.close(1011, b"Internal error")
+            ok = await run_callback(conn, handler, "on_connect", fn, conn, job[1])
+            if not ok and not self._io.closing:
+                self.close(1011, b"Internal error")
         elif kind == "close":
-            await run_callback(conn, handler, "on_close", fn, conn, self._close_code,
-                               self._close_reason, self._by_client, report_only=True)
+            await run_callback(
+                conn,
+                handler,
+                "on_close",
+                fn,
+                conn,
+                self._close_code,
+                self._close_reason,
+                self._by_client,
+                report_only=True,
+            )
         else:  # on_ping / on_pong
             await run_callback(conn, handler, kind, fn, conn, job[1])
 
@@ -374,8 +409,7 @@ class Session:
         done, _ = await asyncio.wait([worker], timeout=CALLBACK_GRACE)
         if done:
             return
-        stuck_warning(self.conn, self.handler, awaiting_frames(worker.get_coro()),
-                      CALLBACK_GRACE)
+        stuck_warning(self.conn, self.handler, awaiting_frames(worker.get_coro()), CALLBACK_GRACE)
         worker.cancel()
         await asyncio.wait([worker])
         self._inbox = _NO_JOBS

@@ -26,7 +26,7 @@ from typing import Any
 
 from .events import emit, logger
 
-__all__ = ["StallWatchdog", "STALL_THRESHOLD"]
+__all__ = ["STALL_THRESHOLD", "StallWatchdog"]
 
 STALL_THRESHOLD = 0.5
 STALL_TICK = 0.1
@@ -71,8 +71,10 @@ class StallWatchdog:
         if stall is not None:
             seconds = round(now - since, 2)
             stall["seconds"] = seconds
-            stall["message"] = (f"The event loop was blocked for {seconds} s "
-                                f"in {stall['function']} ({stall['file']}:{stall['line']})")
+            stall["message"] = (
+                f"The event loop was blocked for {seconds} s "
+                f"in {stall['function']} ({stall['file']}:{stall['line']})"
+            )
             emit(stall)
         assert self._loop is not None
         self._handle = self._loop.call_later(STALL_TICK, self._tick)
@@ -92,9 +94,14 @@ class StallWatchdog:
                 sampled = since
                 self._pending = stall = self._describe(frame)
                 del frame  # a frame keeps its locals alive
-            logger.warning("wsside: the event loop is blocked (over %s s) in %s (%s:%s); "
-                           "use await, or run blocking work in a thread", self.threshold,
-                           stall["function"], stall["file"], stall["line"])
+            logger.warning(
+                "wsside: the event loop is blocked (over %s s) in %s (%s:%s); "
+                "use await, or run blocking work in a thread",
+                self.threshold,
+                stall["function"],
+                stall["file"],
+                stall["line"],
+            )
 
     def _describe(self, frame: FrameType) -> dict[str, Any]:
         spot = frame

@@ -6,8 +6,11 @@ import typer
 
 from .. import __version__
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Python WebSocket back ends for Vite dev servers.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Python WebSocket back ends for Vite dev servers.",
+)
 
 
 @app.command()

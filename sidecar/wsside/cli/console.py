@@ -17,14 +17,18 @@ class ConsoleReporter:
         where = f"{event.get('file')}:{event.get('line')}" if event.get("file") else ""
         if kind in ("load_error", "runtime_error"):
             context = event.get("callback") or "import"
-            self._print(f"wsside: {kind.replace('_', ' ')} in {context} at {where}\n"
-                        f"{event.get('traceback', event.get('message'))}")
+            self._print(
+                f"wsside: {kind.replace('_', ' ')} in {context} at {where}\n"
+                f"{event.get('traceback', event.get('message'))}"
+            )
         elif kind in ("loaded", "reloaded"):
             patterns = ", ".join(event.get("patterns", [])) or "no handlers"
             self._print(f"wsside: {kind} {event['file']} ({patterns}) in {event.get('ms')} ms")
         elif kind == "config_error":
-            self._print(f"wsside: config error (still serving the previous settings): "
-                        f"{event.get('message')}")
+            self._print(
+                f"wsside: config error (still serving the previous settings): "
+                f"{event.get('message')}"
+            )
         elif kind == "removed":
             self._print(f"wsside: removed {event['file']}")
         elif kind in ("log", "stall"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -15,10 +14,12 @@ __all__ = ["doctor"]
 
 @app.command()
 def doctor(
-    root: Optional[Path] = typer.Option(
-        None, "--root", help="The Vite project (default: nearest vite.config.* upwards)."),
-    url: Optional[str] = typer.Option(
-        None, "--url", help="Dev server to probe, e.g. http://localhost:5173 (default: find it)."),
+    root: Path | None = typer.Option(
+        None, "--root", help="The Vite project (default: nearest vite.config.* upwards)."
+    ),
+    url: str | None = typer.Option(
+        None, "--url", help="Dev server to probe, e.g. http://localhost:5173 (default: find it)."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     fix: bool = typer.Option(False, "--fix", help="End stale sidecar processes, then re-check."),
     yes: bool = typer.Option(False, "--yes", "-y", help="With --fix: do not ask."),
@@ -33,9 +34,9 @@ def doctor(
     where = project_root(root or Path.cwd())
     results = run_checks(Project(where, url=url, timeout=timeout), CHECKS)
     if fix:
+
         def confirm(s: SidecarProcess) -> bool:
-            return yes or typer.confirm(f"End stale sidecar pid {s.pid} (in {s.cwd})?",
-                                        err=True)
+            return yes or typer.confirm(f"End stale sidecar pid {s.pid} (in {s.cwd})?", err=True)
 
         ended = end_stale(Project(where, url=url, timeout=timeout), confirm)
         if ended:

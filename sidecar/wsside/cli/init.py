@@ -11,23 +11,22 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from .._runtime.config import find_config, find_vite_config
 from .app import app
 
-__all__ = ["scaffold", "add_plugin"]
+__all__ = ["add_plugin", "scaffold"]
 
 IMPORT_LINE = "import wsside from 'vite-plugin-wsside'"
 
-WSSIDE_TOML = '''\
+WSSIDE_TOML = """\
 # wsside: the Python WebSocket handlers of this Vite project.
 # Browsers connect to ws://<dev server>/api/<pattern>, e.g. ws://localhost:5173/api/echo.
 prefix = "/api"
 handlers = "ws"
-'''
+"""
 
 ECHO_PY = '''\
 """Echo: ws://localhost:5173/api/echo sends every message back to its sender."""
@@ -42,14 +41,14 @@ async def reply(conn, data):
     await conn.send(data)
 '''
 
-NEW_VITE_CONFIG = f'''\
+NEW_VITE_CONFIG = f"""\
 import {{ defineConfig }} from 'vite'
 {IMPORT_LINE}
 
 export default defineConfig({{
   plugins: [wsside()],
 }})
-'''
+"""
 
 
 def add_plugin(text: str) -> str | None:
@@ -58,8 +57,9 @@ def add_plugin(text: str) -> str | None:
     lines = text.splitlines(keepends=True)
     imports = [i for i, ln in enumerate(lines) if ln.startswith("import ")]
     # A multi-line import (`import {` ... `} from`) would be split by an inserted line.
-    if not imports or any(" from " not in lines[i] and not re.match(r"import\s+['\"]", lines[i])
-                          for i in imports):
+    if not imports or any(
+        " from " not in lines[i] and not re.match(r"import\s+['\"]", lines[i]) for i in imports
+    ):
         return None
     plugins = re.findall(r"\bplugins\s*:\s*\[", text)
     if len(plugins) == 1:
@@ -108,8 +108,10 @@ def scaffold(root: Path) -> tuple[list[str], list[str]]:
         return done, todo
     edited = add_plugin(text) if "module.exports" not in text else None
     if edited is None:
-        todo.append(f"add to {config.name}:\n    {IMPORT_LINE}\n"
-                    "  and wsside() to the plugins array:\n    plugins: [wsside()],")
+        todo.append(
+            f"add to {config.name}:\n    {IMPORT_LINE}\n"
+            "  and wsside() to the plugins array:\n    plugins: [wsside()],"
+        )
         return done, todo
     shutil.copy2(config, config.with_name(config.name + ".bak"))
     config.write_text(edited, encoding="utf-8")
@@ -118,8 +120,11 @@ def scaffold(root: Path) -> tuple[list[str], list[str]]:
 
 
 @app.command()
-def init(root: Optional[Path] = typer.Option(None, "--root", help="The Vite project "
-                                             "(default: the current folder).")) -> None:
+def init(
+    root: Path | None = typer.Option(
+        None, "--root", help="The Vite project (default: the current folder)."
+    ),
+) -> None:
     """Scaffold wsside in a Vite project: wsside.toml, ws/echo.py and the plugin in vite.config."""
     where = (root or Path.cwd()).resolve()
     done, todo = scaffold(where)
@@ -127,5 +132,7 @@ def init(root: Optional[Path] = typer.Option(None, "--root", help="The Vite proj
         typer.echo(f"  ✓ {line}")
     for line in todo:
         typer.echo(f"  → {line}")
-    typer.echo("\nNext:\n  npm install -D vite-plugin-wsside\n  npx vite"
-               "         # then connect to ws://localhost:5173/api/echo\n  wsside doctor")
+    typer.echo(
+        "\nNext:\n  npm install -D vite-plugin-wsside\n  npx vite"
+        "         # then connect to ws://localhost:5173/api/echo\n  wsside doctor"
+    )

@@ -5,47 +5,63 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, List, Optional
 
 import typer
 
 from .. import __version__
+from .._edge.server import Sidecar, configure_logging
 from .._runtime.config import ConfigError, build_settings
-from .console import ConsoleReporter
 from .._runtime.events import subscribe
 from .._runtime.reload import next_settings
-from .._edge.server import Sidecar, configure_logging
 from .._runtime.settings import Settings
 from .app import app
+from .console import ConsoleReporter
 
 
 @app.command()
 def serve(
-    handlers: Optional[Path] = typer.Option(None, help="Folder of handler files [default: ws]."),
-    prefix: Optional[List[str]] = typer.Option(
-        None, help="URL prefix, repeat for several [default: /api]."),
-    host: Optional[str] = typer.Option(None, help="Interface to listen on [default: 127.0.0.1]."),
-    port: Optional[int] = typer.Option(None, help="TCP port to listen on [default: 8765]."),
-    config: Optional[Path] = typer.Option(
-        None, help="Config file (wsside.toml or pyproject.toml) [default: found in the current "
-                   "folder, else beside the handlers folder]."),
-    reload: Optional[bool] = typer.Option(
-        None, "--reload/--no-reload", help="Reload handler files on save [default: on]."),
-    log_level: Optional[str] = typer.Option(None, help="debug, info, warning or error."),
-    allow_origin: Optional[List[str]] = typer.Option(
-        None, help="A browser origin allowed besides loopback ones, e.g. http://devbox:5173 "
-                   "(repeat for several)."),
-    ipc: bool = typer.Option(False, "--ipc", hidden=True,
-                             help="Run under the Vite shim (control channel on NODE_CHANNEL_FD)."),
+    handlers: Path | None = typer.Option(None, help="Folder of handler files [default: ws]."),
+    prefix: list[str] | None = typer.Option(
+        None, help="URL prefix, repeat for several [default: /api]."
+    ),
+    host: str | None = typer.Option(None, help="Interface to listen on [default: 127.0.0.1]."),
+    port: int | None = typer.Option(None, help="TCP port to listen on [default: 8765]."),
+    config: Path | None = typer.Option(
+        None,
+        help="Config file (wsside.toml or pyproject.toml) [default: found in the current "
+        "folder, else beside the handlers folder].",
+    ),
+    reload: bool | None = typer.Option(
+        None, "--reload/--no-reload", help="Reload handler files on save [default: on]."
+    ),
+    log_level: str | None = typer.Option(None, help="debug, info, warning or error."),
+    allow_origin: list[str] | None = typer.Option(
+        None,
+        help="A browser origin allowed besides loopback ones, e.g. http://devbox:5173 "
+        "(repeat for several).",
+    ),
+    ipc: bool = typer.Option(
+        False,
+        "--ipc",
+        hidden=True,
+        help="Run under the Vite shim (control channel on NODE_CHANNEL_FD).",
+    ),
 ) -> None:
     """Serve the handler files at ws://HOST:PORT/PREFIX/...
 
     Options given here win over the config file, which wins over the defaults.
     """
-    explicit = dict(handlers_dir=handlers, prefixes=tuple(prefix) if prefix else None,
-                    host=host, port=port, reload=reload, log_level=log_level,
-                    allowed_origins=tuple(allow_origin) if allow_origin else None)
+    explicit = dict(
+        handlers_dir=handlers,
+        prefixes=tuple(prefix) if prefix else None,
+        host=host,
+        port=port,
+        reload=reload,
+        log_level=log_level,
+        allowed_origins=tuple(allow_origin) if allow_origin else None,
+    )
     search = (Path.cwd(), *((handlers.resolve().parent,) if handlers else ()))
 
     def rebuild() -> Settings:
@@ -114,6 +130,7 @@ async def _serve_standalone(settings: Settings, rebuild: Callable[[], Settings])
 def _announce(sidecar: Sidecar, settings: Settings) -> None:
     base = f"ws://{settings.host}:{settings.port}"
     for info in sidecar.describe():
-        typer.echo(f"  WS  {base}{info['path']}  ({Path(info['file']).name}:{info['line']})",
-                   err=True)
+        typer.echo(
+            f"  WS  {base}{info['path']}  ({Path(info['file']).name}:{info['line']})", err=True
+        )
     typer.echo(f"wsside {__version__} serving on {base}{settings.url_prefix}/", err=True)

@@ -8,23 +8,46 @@ check from hiding the others.
 
 from __future__ import annotations
 
-from .checks_handlers import check_config, check_handler_files, check_handlers_folder, \
-    check_patterns
+from .checks_handlers import (
+    check_config,
+    check_handler_files,
+    check_handlers_folder,
+    check_patterns,
+)
 from .checks_live import check_dev_server, check_live_handshakes
 from .checks_node import check_node, check_shim, check_vite, check_vite_config_uses_plugin
 from .checks_process import check_sidecar_processes
 from .checks_python import check_interpreter, check_packages, check_python
-from .checks_vite import check_exposure, check_forwarding, check_hmr_path, \
-    check_middleware_mode, check_proxy
+from .checks_vite import (
+    check_exposure,
+    check_forwarding,
+    check_hmr_path,
+    check_middleware_mode,
+    check_proxy,
+)
 from .model import Check, CheckFn, Status, run_checks, worst
 from .project import Project
 
 __all__ = ["CHECKS", "Check", "CheckFn", "Project", "Status", "run_checks", "worst"]
 
 CHECKS: tuple[CheckFn, ...] = (
-    check_python, check_packages, check_config, check_handlers_folder, check_handler_files,
-    check_patterns, check_interpreter,
-    check_node, check_vite, check_shim, check_vite_config_uses_plugin,
-    check_hmr_path, check_proxy, check_exposure, check_middleware_mode, check_forwarding,
-    check_sidecar_processes, check_dev_server, check_live_handshakes,
+    check_python,
+    check_packages,
+    check_config,
+    check_handlers_folder,
+    check_handler_files,
+    check_patterns,
+    check_interpreter,
+    check_node,
+    check_vite,
+    check_shim,
+    check_vite_config_uses_plugin,
+    check_hmr_path,
+    check_proxy,
+    check_exposure,
+    check_middleware_mode,
+    check_forwarding,
+    check_sidecar_processes,
+    check_dev_server,
+    check_live_handshakes,
 )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..handler import Handler
 from .model import Check, failed, passed, warned
 from .project import Project
 from .samples import always_matches
 
-__all__ = ["check_config", "check_handlers_folder", "check_handler_files", "check_patterns"]
+__all__ = ["check_config", "check_handler_files", "check_handlers_folder", "check_patterns"]
 
 
 def check_config(project: Project) -> Check:
@@ -19,8 +19,11 @@ def check_config(project: Project) -> Check:
         line = f":{state.error.line}" if state.error.line else ""
         key = f' key "{state.error.key}"' if state.error.key else ""
         what = str(state.error).removeprefix(f"{state.error.file}: ")
-        return failed("config", f"{where}{line}: {what}",
-                      f"edit{key} in {where}{line}; the message says what is expected")
+        return failed(
+            "config",
+            f"{where}{line}: {what}",
+            f"edit{key} in {where}{line}; the message says what is expected",
+        )
     if state.file is None:
         return passed("config", "no wsside.toml or [tool.wsside]; using the defaults")
     return passed("config", f"{project.relative(state.file)} is valid")
@@ -30,12 +33,18 @@ def check_handlers_folder(project: Project) -> Check:
     folder = project.handlers_dir
     shown = project.relative(folder)
     if not folder.is_dir():
-        return failed("handlers folder", f"{shown}/ does not exist",
-                      f"create {shown}/ with a handler file (`wsside init` writes one), "
-                      "or set `handlers` in wsside.toml")
+        return failed(
+            "handlers folder",
+            f"{shown}/ does not exist",
+            f"create {shown}/ with a handler file (`wsside init` writes one), "
+            "or set `handlers` in wsside.toml",
+        )
     if not project.handler_files:
-        return warned("handlers folder", f"{shown}/ has no handler files",
-                      f"add a .py file declaring Handler(...) to {shown}/")
+        return warned(
+            "handlers folder",
+            f"{shown}/ has no handler files",
+            f"add a .py file declaring Handler(...) to {shown}/",
+        )
     return passed("handlers folder", f"{shown}/: {len(project.handler_files)} handler file(s)")
 
 
@@ -50,8 +59,11 @@ def check_handler_files(project: Project) -> Iterator[Check]:
             continue
         where = f"{project.relative(error['file'])}:{error['line']}"
         what = error["message"]
-        fix = (f"fix the pattern at {where}" if what.startswith("PatternError")
-               else f"fix {where}, then save: the sidecar reloads it")
+        fix = (
+            f"fix the pattern at {where}"
+            if what.startswith("PatternError")
+            else f"fix {where}, then save: the sidecar reloads it"
+        )
         yield failed(name, f"{where}: {what}", fix)
 
 
@@ -69,21 +81,28 @@ def check_patterns(project: Project) -> Iterator[Check]:
         earlier = first.setdefault(h.pattern.source, h)
         if earlier is not h:
             clean = False
-            yield failed("patterns", f"duplicate pattern {h.pattern.source!r}: "
-                         f"{_at(project, earlier)} and {_at(project, h)}",
-                         f"rename or remove one of them ({_at(project, h)} is refused at load)")
+            yield failed(
+                "patterns",
+                f"duplicate pattern {h.pattern.source!r}: "
+                f"{_at(project, earlier)} and {_at(project, h)}",
+                f"rename or remove one of them ({_at(project, h)} is refused at load)",
+            )
     live = [h for h in handlers if not h.disabled]
     for i, later in enumerate(live):
         for earlier in live[:i]:
-            if earlier.pattern.source != later.pattern.source and \
-                    always_matches(earlier.pattern, later.pattern):
+            if earlier.pattern.source != later.pattern.source and always_matches(
+                earlier.pattern, later.pattern
+            ):
                 clean = False
-                yield warned("patterns", f"{later.pattern.source!r} ({_at(project, later)}) is "
-                             f"shadowed by {earlier.pattern.source!r} ({_at(project, earlier)}), "
-                             "which is declared first and matches all its paths",
-                             f"declare {later.pattern.source!r} before "
-                             f"{earlier.pattern.source!r} (files load in sorted order), "
-                             "or narrow the earlier pattern")
+                yield warned(
+                    "patterns",
+                    f"{later.pattern.source!r} ({_at(project, later)}) is "
+                    f"shadowed by {earlier.pattern.source!r} ({_at(project, earlier)}), "
+                    "which is declared first and matches all its paths",
+                    f"declare {later.pattern.source!r} before "
+                    f"{earlier.pattern.source!r} (files load in sorted order), "
+                    "or narrow the earlier pattern",
+                )
                 break
     if clean:
         yield passed("patterns", f"{len(handlers)} pattern(s), no duplicates or shadowing")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from .model import Check, failed, passed, warned
 from .probe import handshake
@@ -14,9 +14,9 @@ __all__ = ["check_dev_server", "check_live_handshakes"]
 _FIXES = {
     401: "expected if the handler uses authenticate; otherwise check its authenticate option",
     403: "the shim refused Host or Origin (see the reason); adjust server.allowedHosts or "
-         "wsside's allowedOrigins",
+    "wsside's allowedOrigins",
     404: "the sidecar has no handler for this path: is the dev server running this project "
-         "with these handler files?",
+    "with these handler files?",
     503: "the sidecar is not ready: read the Vite terminal for its error",
 }
 
@@ -26,11 +26,17 @@ def check_dev_server(project: Project) -> Check:
     if server is not None:
         return passed("dev server", f"{server.url} ({server.how})")
     if project.url:
-        return failed("dev server", f"no Vite dev server answers at {project.url}",
-                      "start it with `npx vite`, or fix the --url")
-    return warned("dev server", "no running Vite dev server found for this project, so the "
-                  "live handshake was skipped", "start `npx vite` in this project and run "
-                  "`wsside doctor` again (or pass --url http://localhost:PORT)")
+        return failed(
+            "dev server",
+            f"no Vite dev server answers at {project.url}",
+            "start it with `npx vite`, or fix the --url",
+        )
+    return warned(
+        "dev server",
+        "no running Vite dev server found for this project, so the live handshake was skipped",
+        "start `npx vite` in this project and run "
+        "`wsside doctor` again (or pass --url http://localhost:PORT)",
+    )
 
 
 def check_live_handshakes(project: Project) -> Iterator[Check]:
@@ -53,10 +59,18 @@ def check_live_handshakes(project: Project) -> Iterator[Check]:
                 via = f", via {how}" if how else ""
                 yield passed(name, f"101 in {shake.ms:.1f} ms{ping}{via}")
             elif shake.status == 401 and h.authenticate:
-                yield passed(name, f"401 in {shake.ms:.1f} ms (authenticate refused an "
-                             "anonymous client, as declared)")
+                yield passed(
+                    name,
+                    f"401 in {shake.ms:.1f} ms (authenticate refused an "
+                    "anonymous client, as declared)",
+                )
             else:
                 code = f"{shake.status} " if shake.status else ""
-                yield failed(name, f"{code}{shake.reason}".strip(),
-                             _FIXES.get(shake.status or 0, "read the Vite terminal; "
-                                        "`wsside doctor` lists the other problems above"))
+                yield failed(
+                    name,
+                    f"{code}{shake.reason}".strip(),
+                    _FIXES.get(
+                        shake.status or 0,
+                        "read the Vite terminal; `wsside doctor` lists the other problems above",
+                    ),
+                )

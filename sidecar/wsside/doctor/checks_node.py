@@ -13,56 +13,78 @@ from .model import Check, failed, passed, warned
 from .project import Project
 from .semver import parse, satisfies
 
-__all__ = ["check_node", "check_vite", "check_shim", "check_vite_config_uses_plugin"]
+__all__ = ["check_node", "check_shim", "check_vite", "check_vite_config_uses_plugin"]
 
 SHIM = "vite-plugin-wsside"
 
 # Fixed versions per release line (peers-and-vite.md §3.1): below the fix in its line, or on a
 # line that never got it, the dev server is exposed.
 _ADVISORIES = (
-    ("CVE-2025-24010 (any website can talk to the dev server's WebSocket)",
-     {4: (4, 5, 6), 5: (5, 4, 12), 6: (6, 0, 9)}, (6, 0, 9)),
-    ("CVE-2026-39363 (file read through a WebSocket without Origin)",
-     {6: (6, 4, 2), 7: (7, 3, 2), 8: (8, 0, 5)}, (8, 0, 5)),
+    (
+        "CVE-2025-24010 (any website can talk to the dev server's WebSocket)",
+        {4: (4, 5, 6), 5: (5, 4, 12), 6: (6, 0, 9)},
+        (6, 0, 9),
+    ),
+    (
+        "CVE-2026-39363 (file read through a WebSocket without Origin)",
+        {6: (6, 4, 2), 7: (7, 3, 2), 8: (8, 0, 5)},
+        (8, 0, 5),
+    ),
 )
 
 
 def check_node(project: Project) -> Check:
     if project.node is None:
-        return failed("node", "node was not found on PATH",
-                      "install Node.js 20.19+ (Vite needs it) and make sure `node` is on PATH")
-    done = subprocess.run([project.node, "--version"], capture_output=True, text=True,
-                          timeout=project.timeout)
+        return failed(
+            "node",
+            "node was not found on PATH",
+            "install Node.js 20.19+ (Vite needs it) and make sure `node` is on PATH",
+        )
+    done = subprocess.run(
+        [project.node, "--version"], capture_output=True, text=True, timeout=project.timeout
+    )
     version = done.stdout.strip().lstrip("v")
     vite = project.package_json("vite") or {}
     engines = vite.get("engines", {}).get("node")
     if engines and satisfies(version, engines) is False:
-        return failed("node", f"node {version}; Vite {vite.get('version')} needs {engines}",
-                      f"install a Node.js version matching {engines}")
+        return failed(
+            "node",
+            f"node {version}; Vite {vite.get('version')} needs {engines}",
+            f"install a Node.js version matching {engines}",
+        )
     return passed("node", f"node {version} ({project.node})")
 
 
 def check_vite(project: Project) -> Check:
     vite = project.package_json("vite")
     if vite is None:
-        return failed("vite", "Vite is not installed in this project's node_modules",
-                      "npm install -D vite")
+        return failed(
+            "vite", "Vite is not installed in this project's node_modules", "npm install -D vite"
+        )
     version = vite["version"]
     have = parse(version)
     shim = project.package_json(SHIM)
     peer = (shim or {}).get("peerDependencies", {}).get("vite")
     if peer and satisfies(version, peer) is False:
-        return failed("vite", f"Vite {version}; vite-plugin-wsside supports {peer}",
-                      f"npm install -D 'vite@{peer}'")
-    exposed = [(name, fixes) for name, fixes, newest in _ADVISORIES
-               if have is not None and have < fixes.get(have[0], newest)]
+        return failed(
+            "vite",
+            f"Vite {version}; vite-plugin-wsside supports {peer}",
+            f"npm install -D 'vite@{peer}'",
+        )
+    exposed = [
+        (name, fixes)
+        for name, fixes, newest in _ADVISORIES
+        if have is not None and have < fixes.get(have[0], newest)
+    ]
     if exposed:
         assert have is not None
         # Stay on the major line when it got every fix; otherwise only a newer line helps.
         fixed_here = all(have[0] in fixes for _, fixes in exposed)
-        return warned("vite", f"Vite {version} is affected by "
-                      + "; ".join(name for name, _ in exposed),
-                      f"npm install -D vite@{f'^{have[0]}' if fixed_here else 'latest'}")
+        return warned(
+            "vite",
+            f"Vite {version} is affected by " + "; ".join(name for name, _ in exposed),
+            f"npm install -D vite@{f'^{have[0]}' if fixed_here else 'latest'}",
+        )
     return passed("vite", f"Vite {version}")
 
 
@@ -78,35 +100,53 @@ def _shim_protocol(package_file: Path) -> int | None:
 def check_shim(project: Project) -> Check:
     shim = project.package_json(SHIM)
     if shim is None:
-        return failed("shim", f"{SHIM} is not installed in node_modules",
-                      f"npm install -D {SHIM}")
+        return failed("shim", f"{SHIM} is not installed in node_modules", f"npm install -D {SHIM}")
     version = shim.get("version", "?")
     protocol = _shim_protocol(Path(shim["__file__"]))
     same_line = (parse(version) or (0, 0, 0))[:2] == (parse(__version__) or (0, 0, 0))[:2]
-    pair = f"{SHIM} {version} (control protocol {protocol}), wsside {__version__} " \
-           f"(control protocol {PROTOCOL_VERSION})"
-    if protocol is not None and protocol != PROTOCOL_VERSION or protocol is None and not same_line:
-        return failed("shim", f"mismatched versions: {pair}",
-                      f"install matching versions: npm install -D {SHIM}@{__version__}, "
-                      f"or pip install wsside=={version}")
+    pair = (
+        f"{SHIM} {version} (control protocol {protocol}), wsside {__version__} "
+        f"(control protocol {PROTOCOL_VERSION})"
+    )
+    mismatch = protocol != PROTOCOL_VERSION if protocol is not None else not same_line
+    if mismatch:
+        return failed(
+            "shim",
+            f"mismatched versions: {pair}",
+            f"install matching versions: npm install -D {SHIM}@{__version__}, "
+            f"or pip install wsside=={version}",
+        )
     if not same_line:
-        return warned("shim", f"different release lines: {pair}",
-                      f"npm install -D {SHIM}@{__version__}")
+        return warned(
+            "shim", f"different release lines: {pair}", f"npm install -D {SHIM}@{__version__}"
+        )
     return passed("shim", pair)
 
 
 def check_vite_config_uses_plugin(project: Project) -> Check:
     facts = project.vite
     if facts.file is None:
-        return failed("vite.config", f"no vite.config.* in {project.root}",
-                      "run wsside doctor in the folder of vite.config, or `wsside init` there")
+        return failed(
+            "vite.config",
+            f"no vite.config.* in {project.root}",
+            "run wsside doctor in the folder of vite.config, or `wsside init` there",
+        )
     shown = project.relative(facts.file)
-    how = "resolved by Vite" if facts.source == "resolveConfig" else \
-        f"read as text; Vite could not load it: {facts.error}"
+    how = (
+        "resolved by Vite"
+        if facts.source == "resolveConfig"
+        else f"read as text; Vite could not load it: {facts.error}"
+    )
     if facts.wsside_options is None:
-        return failed("vite.config", f"{shown} does not use the wsside plugin ({how})",
-                      f"in {shown}: import wsside from '{SHIM}' and add wsside() to plugins")
+        return failed(
+            "vite.config",
+            f"{shown} does not use the wsside plugin ({how})",
+            f"in {shown}: import wsside from '{SHIM}' and add wsside() to plugins",
+        )
     if facts.source != "resolveConfig":
-        return warned("vite.config", f"{shown} uses wsside(), but Vite could not load it: "
-                      f"{facts.error}", "fix the error above; `npx vite` shows it in full")
+        return warned(
+            "vite.config",
+            f"{shown} uses wsside(), but Vite could not load it: {facts.error}",
+            "fix the error above; `npx vite` shows it in full",
+        )
     return passed("vite.config", f"{shown} uses wsside() ({how})")

@@ -9,16 +9,16 @@ are mentioned, never touched.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import psutil
 
 from .model import Check, failed, passed
 from .project import Project
 
-__all__ = ["SidecarProcess", "find_sidecars", "stale", "check_sidecar_processes", "end_stale"]
+__all__ = ["SidecarProcess", "check_sidecar_processes", "end_stale", "find_sidecars", "stale"]
 
 _NODE_NAMES = ("node", "nodejs", "bun", "deno")
 
@@ -91,14 +91,18 @@ def check_sidecar_processes(project: Project) -> Check:
     note = f"; {elsewhere} orphaned sidecar(s) of other projects left alone" if elsewhere else ""
     if orphans:
         pids = ", ".join(str(s.pid) for s in orphans)
-        return failed("sidecar processes", f"stale sidecar(s) whose Vite is gone: pid {pids}"
-                      f"{note}", "wsside doctor --fix (or kill " + pids + ")")
+        return failed(
+            "sidecar processes",
+            f"stale sidecar(s) whose Vite is gone: pid {pids}{note}",
+            "wsside doctor --fix (or kill " + pids + ")",
+        )
     running = ", ".join(f"pid {s.pid} (Vite pid {s.parent})" for s in live) or "none running"
     return passed("sidecar processes", f"no stale sidecars; {running}{note}")
 
 
-def end_stale(project: Project, confirm: Callable[[SidecarProcess], bool],
-              timeout: float = 5.0) -> list[int]:
+def end_stale(
+    project: Project, confirm: Callable[[SidecarProcess], bool], timeout: float = 5.0
+) -> list[int]:
     """Terminate (then kill, after `timeout` s) each stale sidecar that `confirm` accepts;
     returns the pids that are gone."""
     procs = []

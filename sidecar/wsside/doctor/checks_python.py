@@ -11,16 +11,13 @@ from .._edge.interpreter import resolve_interpreter
 from .model import Check, failed, passed, warned
 from .project import Project
 
-__all__ = ["check_python", "check_packages", "check_interpreter"]
+__all__ = ["check_interpreter", "check_packages", "check_python"]
 
 _REQUIRED = ("aiohttp", "watchdog", "psutil", "typer")
 
 
 def check_python(project: Project) -> Check:
     version = ".".join(map(str, sys.version_info[:3]))
-    if sys.version_info < (3, 10):
-        return failed("python", f"Python {version} ({sys.executable}); wsside needs 3.10+",
-                      "install Python 3.10 or newer and reinstall wsside in it")
     return passed("python", f"Python {version} ({sys.executable})")
 
 
@@ -32,8 +29,11 @@ def check_packages(project: Project) -> Check:
         except metadata.PackageNotFoundError:
             missing.append(name)
     if missing:
-        return failed("packages", "missing: " + ", ".join(missing),
-                      f"{sys.executable} -m pip install " + " ".join(missing))
+        return failed(
+            "packages",
+            "missing: " + ", ".join(missing),
+            f"{sys.executable} -m pip install " + " ".join(missing),
+        )
     return passed("packages", ", ".join(found))
 
 
@@ -45,33 +45,53 @@ def check_interpreter(project: Project) -> Check:
     """The interpreter the shim would spawn (same rules, `wsside.interpreter`) can import the
     same wsside as this one."""
     option = project.plugin_options.get("python")
-    path, rule = resolve_interpreter(project.root, option if isinstance(option, str) else None,
-                                     project.env)
+    path, rule = resolve_interpreter(
+        project.root, option if isinstance(option, str) else None, project.env
+    )
     chosen = f"{path} (rule {rule})"
-    fix_where = {"option": "the `python` option of wsside() in vite.config",
-                 "WSSIDE_PYTHON": "the WSSIDE_PYTHON variable"}.get(
-        rule, "WSSIDE_PYTHON or the plugin's `python` option")
+    fix_where = {
+        "option": "the `python` option of wsside() in vite.config",
+        "WSSIDE_PYTHON": "the WSSIDE_PYTHON variable",
+    }.get(rule, "WSSIDE_PYTHON or the plugin's `python` option")
     try:
-        done = subprocess.run([path, "-c", _PROBE], capture_output=True, text=True,
-                              timeout=project.timeout, cwd=project.root)
+        done = subprocess.run(
+            [path, "-c", _PROBE],
+            capture_output=True,
+            text=True,
+            timeout=project.timeout,
+            cwd=project.root,
+        )
     except FileNotFoundError:
-        return failed("interpreter", f"{chosen} does not exist",
-                      f"point {fix_where} at a Python that has wsside installed")
+        return failed(
+            "interpreter",
+            f"{chosen} does not exist",
+            f"point {fix_where} at a Python that has wsside installed",
+        )
     except PermissionError:
-        return failed("interpreter", f"{chosen} is not executable",
-                      f"point {fix_where} at a Python that has wsside installed")
+        return failed(
+            "interpreter",
+            f"{chosen} is not executable",
+            f"point {fix_where} at a Python that has wsside installed",
+        )
     except subprocess.TimeoutExpired:
-        return failed("interpreter", f"{chosen} did not answer within {project.timeout:g} s",
-                      f"check that `{path} -c 'import wsside'` works")
+        return failed(
+            "interpreter",
+            f"{chosen} did not answer within {project.timeout:g} s",
+            f"check that `{path} -c 'import wsside'` works",
+        )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return failed("interpreter", f"{chosen} cannot import wsside: {last}",
-                      f"`{path} -m pip install wsside`, or point {fix_where} at "
-                      f"{sys.executable}")
-    theirs, py = (done.stdout.split() + ["?", "?"])[:2]
+        return failed(
+            "interpreter",
+            f"{chosen} cannot import wsside: {last}",
+            f"`{path} -m pip install wsside`, or point {fix_where} at {sys.executable}",
+        )
+    theirs, py = ([*done.stdout.split(), "?", "?"])[:2]
     if theirs != __version__:
-        return warned("interpreter", f"{chosen}: Python {py} with wsside {theirs}, "
-                      f"but this doctor is wsside {__version__}",
-                      f"`{path} -m pip install -U wsside=={__version__}` (or run that "
-                      "interpreter's `wsside doctor`)")
+        return warned(
+            "interpreter",
+            f"{chosen}: Python {py} with wsside {theirs}, but this doctor is wsside {__version__}",
+            f"`{path} -m pip install -U wsside=={__version__}` (or run that "
+            "interpreter's `wsside doctor`)",
+        )
     return passed("interpreter", f"{chosen}: Python {py}, wsside {theirs}")

@@ -8,14 +8,20 @@ import json
 import posixpath
 import re
 import sys
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .model import Check, failed, passed, warned
 from .project import Project
 from .samples import sample_paths
 
-__all__ = ["check_hmr_path", "check_proxy", "check_exposure", "check_middleware_mode",
-           "check_forwarding"]
+__all__ = [
+    "check_exposure",
+    "check_forwarding",
+    "check_hmr_path",
+    "check_middleware_mode",
+    "check_proxy",
+]
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -44,9 +50,12 @@ def check_hmr_path(project: Project) -> Iterator[Check]:
         return
     prefixes = project.settings.prefixes
     if "" in prefixes:
-        yield warned("hmr path", "prefix is empty: every WebSocket upgrade except Vite's own "
-                     "goes to wsside, including server.proxy ones",
-                     'set prefix = "/api" (or another path) in wsside.toml')
+        yield warned(
+            "hmr path",
+            "prefix is empty: every WebSocket upgrade except Vite's own "
+            "goes to wsside, including server.proxy ones",
+            'set prefix = "/api" (or another path) in wsside.toml',
+        )
         return
     for hmr in facts.hmr_paths:
         full = posixpath.join(facts.base or "/", hmr.lstrip("/"))
@@ -54,13 +63,17 @@ def check_hmr_path(project: Project) -> Iterator[Check]:
             continue  # Vite's default: the root, told apart by the `vite-hmr` subprotocol
         for prefix in prefixes:
             if _under(full, prefix) or _under(prefix, full):
-                yield failed("hmr path", f"Vite's HMR socket path {full!r} collides with the "
-                             f"wsside prefix {prefix!r}",
-                             f"move server.hmr.path out of {prefix!r} in vite.config, or "
-                             "choose another prefix")
+                yield failed(
+                    "hmr path",
+                    f"Vite's HMR socket path {full!r} collides with the wsside prefix {prefix!r}",
+                    f"move server.hmr.path out of {prefix!r} in vite.config, or "
+                    "choose another prefix",
+                )
                 return
-    yield passed("hmr path", f"HMR path(s) {', '.join(facts.hmr_paths) or 'none'} stay clear "
-                 f"of {', '.join(prefixes)}")
+    yield passed(
+        "hmr path",
+        f"HMR path(s) {', '.join(facts.hmr_paths) or 'none'} stay clear of {', '.join(prefixes)}",
+    )
 
 
 def _proxy_matches(key: str, url: str) -> bool:
@@ -89,16 +102,24 @@ def check_proxy(project: Project) -> Iterator[Check]:
             if hit is None and (key.startswith("^") or not _under(key, prefix)):
                 continue
             clean = False
-            origin = ", rewriteWsOrigin: true, which bypasses the Origin check" \
-                if rule.get("rewriteWsOrigin") else ""
-            yield failed("proxy", f"server.proxy[{key!r}] (ws: true{origin}) also claims "
-                         f"{hit or key!r} under the wsside prefix {prefix!r}: both would "
-                         "answer the same upgrade",
-                         f"narrow server.proxy[{key!r}] or move wsside's prefix elsewhere")
+            origin = (
+                ", rewriteWsOrigin: true, which bypasses the Origin check"
+                if rule.get("rewriteWsOrigin")
+                else ""
+            )
+            yield failed(
+                "proxy",
+                f"server.proxy[{key!r}] (ws: true{origin}) also claims "
+                f"{hit or key!r} under the wsside prefix {prefix!r}: both would "
+                "answer the same upgrade",
+                f"narrow server.proxy[{key!r}] or move wsside's prefix elsewhere",
+            )
     if clean:
         count = sum(1 for r in project.vite.proxy.values() if r.get("ws"))
-        yield passed("proxy", f"{count} WebSocket proxy rule(s), none under "
-                     f"{', '.join(project.settings.prefixes)}")
+        yield passed(
+            "proxy",
+            f"{count} WebSocket proxy rule(s), none under {', '.join(project.settings.prefixes)}",
+        )
 
 
 def _exposed(host: Any) -> bool:
@@ -120,18 +141,28 @@ def check_exposure(project: Project) -> Iterator[Check]:
     clean = True
     if facts.allowed_hosts is True:
         clean = False
-        yield warned("exposure", "server.allowedHosts is true: any website can reach the dev "
-                     "server through DNS rebinding (GHSA-vg6x-rcgg-rjx6)",
-                     "list the host names you need in server.allowedHosts instead of true")
+        yield warned(
+            "exposure",
+            "server.allowedHosts is true: any website can reach the dev "
+            "server through DNS rebinding (GHSA-vg6x-rcgg-rjx6)",
+            "list the host names you need in server.allowedHosts instead of true",
+        )
     if _exposed(facts.host):
         clean = False
-        yield warned("exposure", f"server.host is {json.dumps(facts.host)}: the dev server "
-                     "and wsside's handlers are reachable from other machines; clients without "
-                     "Origin are refused", "use server.host 'localhost' unless you need it")
+        yield warned(
+            "exposure",
+            f"server.host is {json.dumps(facts.host)}: the dev server "
+            "and wsside's handlers are reachable from other machines; clients without "
+            "Origin are refused",
+            "use server.host 'localhost' unless you need it",
+        )
     if facts.skip_token_check:
         clean = False
-        yield warned("exposure", "legacy.skipWebSocketTokenCheck is on (CVE-2025-24010 again)",
-                     "remove legacy.skipWebSocketTokenCheck from vite.config")
+        yield warned(
+            "exposure",
+            "legacy.skipWebSocketTokenCheck is on (CVE-2025-24010 again)",
+            "remove legacy.skipWebSocketTokenCheck from vite.config",
+        )
     if clean:
         yield passed("exposure", "dev server on loopback, allowedHosts and token check intact")
 
@@ -139,10 +170,12 @@ def check_exposure(project: Project) -> Iterator[Check]:
 def check_middleware_mode(project: Project) -> Check:
     if project.vite.middleware_mode:
         # Vite then has no http.Server of its own, so the plugin cannot hook upgrades.
-        return warned("middleware mode", "server.middlewareMode is on: the plugin cannot see "
-                      "WebSocket upgrades by itself",
-                      "call attachWsside(yourHttpServer, options) from 'vite-plugin-wsside' "
-                      "on your own http.Server")
+        return warned(
+            "middleware mode",
+            "server.middlewareMode is on: the plugin cannot see WebSocket upgrades by itself",
+            "call attachWsside(yourHttpServer, options) from 'vite-plugin-wsside' "
+            "on your own http.Server",
+        )
     return passed("middleware mode", "off")
 
 

@@ -8,13 +8,14 @@ a `warn` naming the check, so one broken probe cannot hide the others' answers.
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from .project import Project
 
-__all__ = ["Check", "Status", "CheckFn", "run_checks", "worst", "passed", "warned", "failed"]
+__all__ = ["Check", "CheckFn", "Status", "failed", "passed", "run_checks", "warned", "worst"]
 
 Status = Literal["pass", "warn", "fail"]
 _RANK = {"pass": 0, "warn": 1, "fail": 2}
@@ -46,10 +47,10 @@ def failed(name: str, message: str, fix: str) -> Check:
     return Check(name, "fail", message, fix)
 
 
-CheckFn = Callable[["Project"], Union[Check, Iterable[Check]]]
+CheckFn = Callable[["Project"], Check | Iterable[Check]]
 
 
-def run_checks(project: "Project", checks: Iterable[CheckFn]) -> list[Check]:
+def run_checks(project: Project, checks: Iterable[CheckFn]) -> list[Check]:
     """Run each check in order; a check that raises is reported as a warning, not a traceback."""
     results: list[Check] = []
     for fn in checks:
@@ -59,10 +60,14 @@ def run_checks(project: "Project", checks: Iterable[CheckFn]) -> list[Check]:
         except Exception as exc:  # noqa: BLE001 - the point of the runner
             name = fn.__name__.removeprefix("check_").replace("_", " ")
             where = traceback.extract_tb(exc.__traceback__)[-1]
-            results.append(warned(
-                name, f"the check itself crashed: {type(exc).__name__}: {exc} "
-                f"({where.filename}:{where.lineno})",
-                "report this as a wsside bug; the other checks are unaffected"))
+            results.append(
+                warned(
+                    name,
+                    f"the check itself crashed: {type(exc).__name__}: {exc} "
+                    f"({where.filename}:{where.lineno})",
+                    "report this as a wsside bug; the other checks are unaffected",
+                )
+            )
     return results
 
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-__all__ = ["DevServer", "Handshake", "find_dev_server", "is_vite", "handshake"]
+__all__ = ["DevServer", "Handshake", "find_dev_server", "handshake", "is_vite"]
 
 _GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -55,8 +55,9 @@ def _context() -> ssl.SSLContext:
 def is_vite(url: str, timeout: float) -> bool:
     """A Vite dev server answers `/@vite/client`."""
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/@vite/client", timeout=timeout,
-                                    context=_context()) as resp:
+        with urllib.request.urlopen(
+            url.rstrip("/") + "/@vite/client", timeout=timeout, context=_context()
+        ) as resp:
             return bool(resp.status == 200)
     except (OSError, ValueError):
         return False
@@ -92,8 +93,9 @@ def find_dev_server(root: Path, port: int | None, https: bool, timeout: float) -
             return DevServer(url, f"the vite process of {root.name}/")
     url = f"{scheme}://localhost:{port or 5173}"
     if is_vite(url, timeout):
-        return DevServer(url, f"a Vite dev server on port {port or 5173} (not verified to be "
-                         "this project's)")
+        return DevServer(
+            url, f"a Vite dev server on port {port or 5173} (not verified to be this project's)"
+        )
     return None
 
 
@@ -128,12 +130,16 @@ def handshake(url: str, path: str, timeout: float) -> Handshake:
     """Open a WebSocket to `path` on the dev server at `url` as a same-origin browser would,
     time it, ping once, and close with 1000."""
     parts = urlsplit(url)
-    host, port = parts.hostname or "localhost", parts.port or (443 if parts.scheme == "https"
-                                                               else 80)
+    host, port = (
+        parts.hostname or "localhost",
+        parts.port or (443 if parts.scheme == "https" else 80),
+    )
     key = base64.b64encode(os.urandom(16)).decode()
-    head = (f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: {parts.scheme}://{parts.netloc}\r\nUser-Agent: wsside-doctor\r\n\r\n")
+    head = (
+        f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+        f"Origin: {parts.scheme}://{parts.netloc}\r\nUser-Agent: wsside-doctor\r\n\r\n"
+    )
     try:
         sock = socket.create_connection((host, port), timeout=timeout)
     except OSError as exc:
@@ -158,10 +164,12 @@ def handshake(url: str, path: str, timeout: float) -> Handshake:
         status_line = lines[0].split(" ", 2)
         if len(status_line) < 2 or not status_line[1].isdigit():
             return Handshake(None, f"not an HTTP answer: {lines[0][:80]!r}", ms=ms)
-        headers = {k.strip().lower(): v.strip() for k, _, v in
-                   (ln.partition(":") for ln in lines[1:]) if k}
-        result = Handshake(int(status_line[1]), status_line[2] if len(status_line) > 2 else "",
-                           headers, ms)
+        headers = {
+            k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:]) if k
+        }
+        result = Handshake(
+            int(status_line[1]), status_line[2] if len(status_line) > 2 else "", headers, ms
+        )
         if result.status != 101:
             body = rest.decode("utf-8", "replace").strip()
             result.reason = (result.reason + (f": {body[:200]}" if body else "")).strip()

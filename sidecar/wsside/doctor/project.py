@@ -10,20 +10,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .._runtime.config import ConfigError, load_config
 from .._runtime.loader import LoadResult, import_handler_file
-from ..pattern import normalize_prefix
 from .._runtime.registry import handler_files
 from .._runtime.settings import Settings
+from ..pattern import normalize_prefix
 from .probe import DevServer, find_dev_server, is_vite
 from .vite_config import ViteFacts, read_vite_config
 
-__all__ = ["Project", "ConfigState"]
+__all__ = ["ConfigState", "Project"]
 
 
 @dataclass
@@ -42,8 +43,13 @@ class Project:
     interpreter rules read it); `timeout` bounds every subprocess and network probe.
     """
 
-    def __init__(self, root: Path, url: str | None = None,
-                 env: Mapping[str, str] | None = None, timeout: float = 20.0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 20.0,
+    ) -> None:
         self.root = root.resolve()
         self.url = url
         self.env: Mapping[str, str] = os.environ if env is None else env
@@ -95,8 +101,9 @@ class Project:
         # `prefix` as the user writes it; `prefixes` as the shim normalises it.
         prefix = options.get("prefix", options.get("prefixes"))
         if isinstance(prefix, (str, list)):
-            values["prefixes"] = tuple(normalize_prefix(p) for p in
-                                       ([prefix] if isinstance(prefix, str) else prefix))
+            values["prefixes"] = tuple(
+                normalize_prefix(p) for p in ([prefix] if isinstance(prefix, str) else prefix)
+            )
         if isinstance(options.get("handlers"), str):
             values["handlers_dir"] = self.root / options["handlers"]
         values.setdefault("handlers_dir", self.root / "ws")
@@ -128,5 +135,4 @@ class Project:
         if self.url:
             url = self.url.rstrip("/")
             return DevServer(url, "--url") if is_vite(url, self.timeout) else None
-        return find_dev_server(self.root, self.vite.port, self.vite.https,
-                               min(self.timeout, 3.0))
+        return find_dev_server(self.root, self.vite.port, self.vite.https, min(self.timeout, 3.0))

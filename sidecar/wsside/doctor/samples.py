@@ -13,7 +13,7 @@ import re
 
 from ..pattern import Pattern
 
-__all__ = ["sample_paths", "always_matches"]
+__all__ = ["always_matches", "sample_paths"]
 
 _VARIABLE = re.compile(r"\{([^{}:]+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
 # Values tried for a variable with a regex: the first that the regex accepts is used.

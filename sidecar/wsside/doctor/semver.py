@@ -34,8 +34,13 @@ def _bounds(op: str, text: str) -> list[tuple[str, Version]] | None:
     assert major is not None
     low: Version = (major, minor or 0, patch or 0)
     if op == "^":
-        high = ((major + 1, 0, 0) if major else (0, (minor or 0) + 1, 0) if minor else
-                (0, 0, (patch or 0) + 1))
+        high = (
+            (major + 1, 0, 0)
+            if major
+            else (0, (minor or 0) + 1, 0)
+            if minor
+            else (0, 0, (patch or 0) + 1)
+        )
         return [(">=", low), ("<", high)]
     if op == "~" or (op in ("", "=") and patch is None):
         high = (major, minor + 1, 0) if minor is not None else (major + 1, 0, 0)
@@ -61,5 +66,10 @@ def satisfies(version: str, spec: str) -> bool | None:
 
 
 def _compare(have: Version, op: str, want: Version) -> bool:
-    return {">=": have >= want, ">": have > want, "<=": have <= want, "<": have < want,
-            "=": have == want}[op]
+    return {
+        ">=": have >= want,
+        ">": have > want,
+        "<=": have <= want,
+        "<": have < want,
+        "=": have == want,
+    }[op]

@@ -18,7 +18,7 @@ from typing import Any
 
 from .._runtime.config import VITE_CONFIG_NAMES, find_vite_config
 
-__all__ = ["ViteFacts", "VITE_CONFIG_NAMES", "find_vite_config", "read_vite_config"]
+__all__ = ["VITE_CONFIG_NAMES", "ViteFacts", "find_vite_config", "read_vite_config"]
 
 _MARK = "@@wsside-doctor@@"
 
@@ -83,12 +83,18 @@ def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> Vit
     error = "node was not found on PATH"
     if node is not None:
         try:
-            done = subprocess.run([node, "--input-type=module", "-e", _SCRIPT, str(root)],
-                                  cwd=root, capture_output=True, text=True, timeout=timeout)
-            line = next((ln for ln in reversed(done.stdout.splitlines()) if ln.startswith(_MARK)),
-                        None)
+            done = subprocess.run(
+                [node, "--input-type=module", "-e", _SCRIPT, str(root)],
+                cwd=root,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+            line = next(
+                (ln for ln in reversed(done.stdout.splitlines()) if ln.startswith(_MARK)), None
+            )
             if line is not None:
-                return _from_vite(file, json.loads(line[len(_MARK):]))
+                return _from_vite(file, json.loads(line[len(_MARK) :]))
             error = _error_line(done.stderr) or f"node exited with code {done.returncode}"
         except subprocess.TimeoutExpired:
             error = f"Vite did not resolve the config within {timeout:g} s"
@@ -102,8 +108,9 @@ def _error_line(text: str) -> str:
     the frames below it or the `Node.js vX` footer)."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     found = next((ln for ln in lines if re.match(r"\w*Error\b", ln)), None)
-    return found or next((ln for ln in reversed(lines) if not ln.startswith(("at ", "Node.js "))),
-                         "")
+    return found or next(
+        (ln for ln in reversed(lines) if not ln.startswith(("at ", "Node.js "))), ""
+    )
 
 
 def _from_vite(file: Path, d: dict[str, Any]) -> ViteFacts:
@@ -119,12 +126,19 @@ def _from_vite(file: Path, d: dict[str, Any]) -> ViteFacts:
         # The plugin does not publish its options: read the literal ones from the file.
         options = _from_text(file, file.read_text(encoding="utf-8")).wsside_options or {}
     return ViteFacts(
-        source="resolveConfig", file=file, base=d["base"] or "/",
+        source="resolveConfig",
+        file=file,
+        base=d["base"] or "/",
         wsside_options=options if d["hasPlugin"] else None,
         hmr_paths=paths,
-        proxy=d["proxy"], https=d["https"], host=d["host"], port=d["port"],
-        allowed_hosts=d["allowedHosts"], middleware_mode=d["middlewareMode"],
-        skip_token_check=d["skipTokenCheck"])
+        proxy=d["proxy"],
+        https=d["https"],
+        host=d["host"],
+        port=d["port"],
+        allowed_hosts=d["allowedHosts"],
+        middleware_mode=d["middlewareMode"],
+        skip_token_check=d["skipTokenCheck"],
+    )
 
 
 def _block(text: str, key: str) -> str | None:
@@ -151,8 +165,11 @@ def _from_text(file: Path, text: str) -> ViteFacts:
     if uses:
         call = re.search(r"\bwsside\s*\(\s*(\{.*?\})?\s*\)", text, re.S)
         body = call.group(1) if call and call.group(1) else ""
-        facts.wsside_options = {k: v for k in ("prefix", "handlers", "config", "python")
-                                if (v := _string(body, k)) is not None}
+        facts.wsside_options = {
+            k: v
+            for k in ("prefix", "handlers", "config", "python")
+            if (v := _string(body, k)) is not None
+        }
     server = _block(text, "server") or ""
     hmr = _block(server, "hmr")
     if hmr is not None and not re.search(r"\b(port|server)\s*:", hmr):
@@ -165,8 +182,10 @@ def _from_text(file: Path, text: str) -> ViteFacts:
     proxy = _block(server, "proxy") or ""
     for m in re.finditer(r"['\"]([^'\"]+)['\"]\s*:\s*(\{[^{}]*\}|['\"][^'\"]*['\"])", proxy):
         rule = m.group(2)
-        facts.proxy[m.group(1)] = {"ws": bool(re.search(r"\bws\s*:\s*true", rule)),
-                                   "rewriteWsOrigin": "rewriteWsOrigin: true" in rule}
+        facts.proxy[m.group(1)] = {
+            "ws": bool(re.search(r"\bws\s*:\s*true", rule)),
+            "rewriteWsOrigin": "rewriteWsOrigin: true" in rule,
+        }
     facts.https = re.search(r"\bhttps\s*:\s*(?!false\b|undefined\b)", server) is not None
     host = re.search(r"\bhost\s*:\s*(true|['\"][^'\"]*['\"])", server)
     facts.host = None if host is None else True if host.group(1) == "true" else host.group(1)[1:-1]
