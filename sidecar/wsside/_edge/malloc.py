@@ -1,9 +1,10 @@
 """Start-up tuning of glibc's allocator.
 
 asyncio reads sockets with `recv(256 KiB)`. Above glibc's initial mmap threshold (128 KiB)
-every such read costs an mmap/munmap pair, which doubled the CPU per message in our
-measurements. Freeing one large mmapped block makes glibc raise its dynamic threshold above
-the read size, so later reads come from the heap.
+each such read would cost an mmap/munmap pair. Freeing one large mmapped block makes glibc
+raise its dynamic threshold above the read size, so later reads come from the heap. Today
+something else freed at start-up already raises it (`bench/malloc_warmup.py` counts the calls
+with and without this); the warm-up keeps that from depending on what happens to be imported.
 """
 
 from __future__ import annotations
