@@ -1,3 +1,4 @@
+// @ts-check
 // vite-plugin-wsside: WebSocket upgrades under the prefix go to a Python sidecar (wsside)
 // that Vite spawns and supervises. This file wires the pieces to Vite's hooks; it keeps no
 // state of its own beyond one server's attachment (the sidecar lives in lib/sidecar.js).
@@ -11,8 +12,37 @@ import { listensOnLoopbackOnly, socketFamily } from './lib/security.js'
 import { acquireSidecar, releaseSidecar } from './lib/sidecar.js'
 import { createUpgradeListener } from './lib/upgrade.js'
 
+/** @import * as Public from './index.js' */
+/** @import { Server } from 'node:net' */
+/** @import { PreviewServer, ViteDevServer, WebSocketServer } from 'vite' */
+/** @import { Options } from './lib/options.js' */
+/** @import { Logger, Reporter } from './lib/report.js' */
+/** @import { SidecarProcess, SidecarSpec } from './lib/sidecar.js' */
+
+/**
+ * What the shim takes from a Vite server (or from attachWsside's options).
+ * @typedef {object} HostContext
+ * @property {string} root the folder of vite.config: ws/, wsside.toml and .venv are found from it
+ * @property {Logger} logger
+ * @property {WebSocketServer | null} hot Vite's HMR channel, for the overlay (dev server only)
+ * @property {string[] | true | undefined} allowedHosts
+ * @property {() => string | null} wsBase the browser-facing ws:// origin, once listening
+ */
+
+/**
+ * @typedef {object} Attachment
+ * @property {() => Promise<void>} close
+ * @property {SidecarProcess} sidecar
+ * @property {Reporter} reporter
+ */
+
 const DEFAULT_PREFIXES = ['/api']
 
+/**
+ * @param {Options} options
+ * @param {string} root
+ * @returns {SidecarSpec}
+ */
 function sidecarSpec(options, root) {
   const { python, rule } = resolveInterpreter(root, options.python)
   const args = ['-m', 'wsside', 'serve', '--ipc']
@@ -27,7 +57,10 @@ function sidecarSpec(options, root) {
 /**
  * Routes upgrades of `httpServer` under the prefix to the sidecar. Returns `close()`,
  * which detaches and, for the last user of the sidecar, stops it (clients get 1001).
- * `vite`: { logger, hot, allowedHosts, root, wsBase } from a Vite server, when there is one.
+ * @param {Server} httpServer
+ * @param {Options} options
+ * @param {HostContext} vite
+ * @returns {Attachment}
  */
 function attach(httpServer, options, vite) {
   const root = vite.root
@@ -35,6 +68,7 @@ function attach(httpServer, options, vite) {
   const proc = acquireSidecar(sidecarSpec(options, root), reporter)
   // Where the server listens is read once, not for every upgrade (address() is a system
   // call). It is null until the server listens and cannot change after: closing detaches.
+  /** @type {ReturnType<Server['address']>} */
   let address = null
   const listenAddress = () => (address ??= httpServer.address())
   const listener = createUpgradeListener({
@@ -50,6 +84,7 @@ function attach(httpServer, options, vite) {
     },
   })
   httpServer.on('upgrade', listener)
+  /** @type {Promise<void> | null} */
   let detached = null
   const close = () => {
     detached ??= (httpServer.off('upgrade', listener), releaseSidecar(proc, reporter))
@@ -60,7 +95,13 @@ function attach(httpServer, options, vite) {
   return { close, sidecar: proc, reporter }
 }
 
-function viteContext(server, kind) {
+/**
+ * @param {ViteDevServer | PreviewServer} server
+ * @param {'server' | 'preview'} kind
+ * @param {WebSocketServer | null} hot
+ * @returns {HostContext}
+ */
+function viteContext(server, kind, hot) {
   const { config } = server
   const base = () => {
     const url = server.resolvedUrls?.local?.[0]
@@ -69,23 +110,27 @@ function viteContext(server, kind) {
   return {
     root: config.configFile ? path.dirname(config.configFile) : config.root,
     logger: config.logger,
-    hot: kind === 'server' ? server.ws : null,
+    hot,
     allowedHosts: kind === 'server' ? config.server.allowedHosts : config.preview.allowedHosts,
     wsBase: base,
   }
 }
 
-// server.close() stops the sidecar *before* Vite destroys its sockets, so that piped
-// clients still receive the sidecar's 1001 close frame.
+/**
+ * server.close() stops the sidecar *before* Vite destroys its sockets, so that piped
+ * clients still receive the sidecar's 1001 close frame.
+ * @param {ViteDevServer | PreviewServer} server
+ * @param {Attachment} attachment
+ */
 function hookServer(server, attachment) {
   const close = server.close
-  server.close = async function wssideClose(...args) {
+  server.close = async function wssideClose() {
     await attachment.close()
-    return close.apply(this, args)
+    return close.apply(this)
   }
   const printUrls = server.printUrls
-  server.printUrls = function wssidePrintUrls(...args) {
-    const result = printUrls.apply(this, args)
+  server.printUrls = function wssidePrintUrls() {
+    const result = printUrls.apply(this)
     const info = attachment.sidecar.info
     if (info) {
       for (const line of attachment.reporter.handlerLines(info.handlers)) {
@@ -96,7 +141,10 @@ function hookServer(server, attachment) {
   }
 }
 
-/** The Vite plugin. */
+/**
+ * The Vite plugin.
+ * @type {typeof Public.wsside}
+ */
 export function wsside(userOptions = {}) {
   const options = normaliseOptions(userOptions)
   return {
@@ -117,11 +165,11 @@ export function wsside(userOptions = {}) {
         )
         return
       }
-      hookServer(server, attach(server.httpServer, options, viteContext(server, 'server')))
+      hookServer(server, attach(server.httpServer, options, viteContext(server, 'server', server.ws)))
     },
     configurePreviewServer(server) {
       if (options.preview === false) return
-      hookServer(server, attach(server.httpServer, options, viteContext(server, 'preview')))
+      hookServer(server, attach(server.httpServer, options, viteContext(server, 'preview', null)))
     },
   }
 }
@@ -132,6 +180,7 @@ export function wsside(userOptions = {}) {
  * `root` (the folder holding ws/ and .venv, default the current directory), `logger`
  * (default console) and `allowedHosts` (default: localhost and IPs only).
  * Returns `{ close() }`; closing the server also detaches.
+ * @type {typeof Public.attachWsside}
  */
 export function attachWsside(httpServer, options = {}) {
   const { root = process.cwd(), logger = consoleLogger, allowedHosts = [], ...rest } = options
@@ -145,6 +194,7 @@ export function attachWsside(httpServer, options = {}) {
   return { close: attachment.close }
 }
 
+/** @type {Logger} */
 const consoleLogger = {
   info: (msg) => console.log(msg),
   warn: (msg) => console.warn(msg),

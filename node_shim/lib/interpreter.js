@@ -1,11 +1,24 @@
+// @ts-check
 // Interpreter choice: the rules are data (interpreter-rules.json), shared with the Python
 // side (`wsside.interpreter`, used by `wsside doctor`), so both always agree.
 
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 
+/**
+ * One rule of interpreter-rules.json (its `description` says what each kind means).
+ * `windows`: the value used on Windows instead of `path` or `command`.
+ * @typedef {{ name: string, kind: 'option' }
+ *   | { name: string, kind: 'env', var: string }
+ *   | { name: string, kind: 'project_file', path: string, windows?: string }
+ *   | { name: string, kind: 'env_dir_file', var: string, path: string, windows?: string }
+ *   | { name: string, kind: 'command', command: string, windows?: string }} Rule
+ */
+
+/** @type {Rule[]} the file ships with this package, in this shape */
 const RULES = JSON.parse(readFileSync(new URL('../interpreter-rules.json', import.meta.url), 'utf8')).rules
 
+/** @param {string} p */
 function isFile(p) {
   try {
     return statSync(p).isFile()
@@ -14,36 +27,52 @@ function isFile(p) {
   }
 }
 
-// A bare command name ("python3.12") stays a command; anything with a slash is a path.
+/**
+ * A bare command name ("python3.12") stays a command; anything with a slash is a path.
+ * @param {string} root
+ * @param {string} value
+ */
 function absolute(root, value) {
   return /[\\/]/.test(value) ? path.resolve(root, value) : value
 }
 
+/**
+ * @param {Rule} rule
+ * @param {string} root
+ * @param {string | undefined} option
+ * @param {NodeJS.ProcessEnv} env
+ * @param {boolean} windows
+ * @returns {string | null}
+ */
 function apply(rule, root, option, env, windows) {
-  const rel = windows ? (rule.windows ?? rule.path) : rule.path
   switch (rule.kind) {
     case 'option':
       return option ? absolute(root, option) : null
-    case 'env':
-      return env[rule.var] ? absolute(root, env[rule.var]) : null
+    case 'env': {
+      const value = env[rule.var]
+      return value ? absolute(root, value) : null
+    }
     case 'project_file': {
-      const candidate = path.join(root, rel)
+      const candidate = path.join(root, windows ? (rule.windows ?? rule.path) : rule.path)
       return isFile(candidate) ? candidate : null
     }
     case 'env_dir_file': {
-      const candidate = env[rule.var] ? path.join(env[rule.var], rel) : null
+      const dir = env[rule.var]
+      const candidate = dir ? path.join(dir, windows ? (rule.windows ?? rule.path) : rule.path) : null
       return candidate && isFile(candidate) ? candidate : null
     }
     case 'command':
       // Resolved on PATH by spawn itself.
       return windows ? (rule.windows ?? rule.command) : rule.command
     default:
-      throw new Error(`interpreter-rules.json: unknown rule kind ${JSON.stringify(rule.kind)} in ${rule.name}`)
+      throw new Error(`interpreter-rules.json: unknown rule ${JSON.stringify(rule)}`)
   }
 }
 
 /**
  * `{ python, rule }`: the interpreter for a project whose vite.config lives in `root`.
+ * @param {string} root
+ * @param {string | undefined} option the plugin's `python` option
  */
 export function resolveInterpreter(root, option, env = process.env, windows = process.platform === 'win32') {
   for (const rule of RULES) {

@@ -1,8 +1,26 @@
+// @ts-check
 // The plugin's options, checked and normalised once.
+
+/** @import { WssideOptions } from '../index.js' */
+
+/**
+ * The options as the shim uses them.
+ * @typedef {object} Options
+ * @property {string[] | null} prefixes null: the user gave none, the sidecar's config decides
+ * @property {string | undefined} handlers
+ * @property {string | undefined} config
+ * @property {string | undefined} python
+ * @property {Record<string, string>} env
+ * @property {boolean} preview
+ * @property {Array<string | RegExp | null>} allowedOrigins
+ */
 
 const KNOWN = new Set(['prefix', 'handlers', 'config', 'python', 'env', 'preview', 'allowedOrigins'])
 
-/** `api`, `/api/` and `/api` all become `/api`; `/` and `''` mean "no prefix" (''). */
+/**
+ * `api`, `/api/` and `/api` all become `/api`; `/` and `''` mean "no prefix" ('').
+ * @param {unknown} prefix
+ */
 export function normalisePrefix(prefix) {
   if (typeof prefix !== 'string') throw new TypeError(`wsside: prefix must be a string, got ${typeof prefix}`)
   let p = prefix.trim()
@@ -10,13 +28,22 @@ export function normalisePrefix(prefix) {
   return p.replace(/\/+$/, '')
 }
 
-/** True when `pathname` is `prefix` itself or below it (on a segment boundary). */
+/**
+ * True when `pathname` is `prefix` itself or below it (on a segment boundary).
+ * @param {string} pathname
+ * @param {string[]} prefixes
+ */
 export function underPrefix(pathname, prefixes) {
   return prefixes.some((p) => p === '' || pathname === p || pathname.startsWith(p + '/'))
 }
 
+/**
+ * @param {WssideOptions} options
+ * @param {'handlers' | 'config' | 'python'} name
+ * @returns {string | undefined}
+ */
 function optionalString(options, name) {
-  const value = options[name]
+  const value = /** @type {unknown} */ (options[name])
   if (value !== undefined && typeof value !== 'string') {
     throw new TypeError(`wsside: option \`${name}\` must be a string, got ${typeof value}`)
   }
@@ -26,6 +53,9 @@ function optionalString(options, name) {
 /**
  * The plugin options with defaults. `prefixes` is null when the user gave none, so that
  * the sidecar's own configuration (wsside.toml) decides, `/api` by default.
+ * The options come from JavaScript callers too, so every type is checked here.
+ * @param {WssideOptions} [options]
+ * @returns {Options}
  */
 export function normaliseOptions(options = {}) {
   if (options === null || typeof options !== 'object') throw new TypeError('wsside: options must be an object')

@@ -1,6 +1,26 @@
+// @ts-check
 // Where the sidecar's status goes: Vite's logger, and for errors also the browser overlay.
 
 import path from 'node:path'
+
+/** @import { WebSocketServer } from 'vite' */
+/** @import { ErrorEvent, HandlerInfo } from './protocol.js' */
+
+/**
+ * Where lines go: Vite's logger, or the `logger` option of attachWsside.
+ * @typedef {object} Logger
+ * @property {(msg: string, options?: { timestamp?: boolean }) => void} info
+ * @property {(msg: string, options?: { timestamp?: boolean }) => void} warn
+ * @property {(msg: string, options?: { timestamp?: boolean }) => void} error
+ */
+
+/**
+ * What the browser overlay shows; `loc` is where the overlay points (the Python file and line).
+ * @typedef {{ message: string, stack?: string, id?: string,
+ *   loc?: { file: string, line: number, column: number } }} OverlayError
+ */
+
+/** @typedef {ReturnType<typeof createReporter>} Reporter */
 
 const TAG = '[wsside]'
 const CLEAR_EVENT = 'wsside:clear-error'
@@ -26,26 +46,43 @@ export function debugEnabled() {
  * for `vite preview` and attachWsside), `root` shortens file names, `wsBase()` is the
  * browser-facing ws:// origin or null before the server listens.
  */
+/**
+ * @param {{ logger: Logger, hot?: WebSocketServer | null, root?: string, wsBase?: () => string | null }} context
+ */
 export function createReporter({ logger, hot = null, root = process.cwd(), wsBase = () => null }) {
   const opts = { timestamp: true }
   // Read once: DEBUG is set when Vite starts, and upgrades should not pay for the lookup.
   const debugging = debugEnabled()
-  const rel = (file) => (file && path.isAbsolute(file) ? path.relative(root, file) || file : file)
+  /** @param {string} file */
+  const rel = (file) => (path.isAbsolute(file) ? path.relative(root, file) || file : file)
   return {
     rel,
+    /** @param {string} text */
     info: (text) => logger.info(`${TAG} ${text}`, opts),
+    /** @param {string} text */
     warn: (text) => logger.warn(`${TAG} ${text}`, opts),
+    /** @param {string} text */
     error: (text) => logger.error(`${TAG} ${text}`, opts),
     debugging,
-    debug: (text) => debugging && logger.info(`${TAG} ${text}`, opts),
+    /** @param {string} text */
+    debug: (text) => {
+      if (debugging) logger.info(`${TAG} ${text}`, opts)
+    },
+    /** @param {OverlayError} err */
     overlay(err) {
       if (hot) hot.send({ type: 'error', err: { plugin: 'wsside', stack: '', ...err } })
     },
-    /** Removes the overlay showing `file`'s error (see OVERLAY_CLIENT). */
+    /**
+     * Removes the overlay showing `file`'s error (see OVERLAY_CLIENT).
+     * @param {string} file
+     */
     clearOverlay(file) {
       if (hot) hot.send(CLEAR_EVENT, { file })
     },
-    /** One line per endpoint, with the URL a browser would use. */
+    /**
+     * One line per endpoint, with the URL a browser would use.
+     * @param {HandlerInfo[]} handlers
+     */
     handlerLines(handlers) {
       const base = wsBase() ?? ''
       if (handlers.length === 0) return [`no handlers yet: add a .py file declaring a Handler`]
@@ -54,12 +91,16 @@ export function createReporter({ logger, hot = null, root = process.cwd(), wsBas
   }
 }
 
-/** Log line and overlay payload of a load_error, config_error or runtime_error event. */
+/**
+ * Log line and overlay payload of a load_error, config_error or runtime_error event.
+ * @param {Reporter} reporter
+ * @param {ErrorEvent} event
+ */
 export function reportError(reporter, event) {
   const where = event.file ? `${reporter.rel(event.file)}${event.line ? `:${event.line}` : ''}` : 'unknown location'
-  const what = { load_error: 'cannot load', config_error: 'invalid config in' }[event.type] ??
-    `error in ${event.callback ?? 'a handler'} of`
-  const title = { load_error: 'Load error', config_error: 'Config error' }[event.type] ?? 'Runtime error'
+  const what = { load_error: 'cannot load', config_error: 'invalid config in',
+    runtime_error: `error in ${event.callback ?? 'a handler'} of` }[event.type]
+  const title = { load_error: 'Load error', config_error: 'Config error', runtime_error: 'Runtime error' }[event.type]
   reporter.error(`${what} ${where}: ${event.message}\n${event.traceback ?? ''}`.trimEnd())
   reporter.overlay({
     message: `${title} in ${where}: ${event.message}`,

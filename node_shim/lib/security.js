@@ -1,9 +1,26 @@
+// @ts-check
 // Who may open a wsside WebSocket: the Host header must be one Vite accepts
 // (`server.allowedHosts`, same rules as Vite's own check, which does not cover upgrades),
 // and a browser's Origin must be this dev server or listed in `allowedOrigins`.
 
 import net from 'node:net'
 
+/** @import { IncomingMessage } from 'node:http' */
+/** @import { AddressInfo } from 'node:net' */
+
+/**
+ * What `refusalReason` checks against.
+ * @typedef {object} SecurityContext
+ * @property {string[] | true | undefined} allowedHosts Vite's `server.allowedHosts` (Vite 5 leaves it undefined when unset)
+ * @property {Array<string | RegExp | null>} allowedOrigins
+ * @property {boolean} checkHost
+ * @property {() => boolean} loopbackOnly
+ */
+
+/**
+ * @param {string} hostHeader
+ * @returns {{ ip: true } | { ip?: undefined, name: string } | null}
+ */
 function hostnameOf(hostHeader) {
   const host = hostHeader.trim()
   if (host.startsWith('[')) {
@@ -14,7 +31,11 @@ function hostnameOf(hostHeader) {
   return net.isIPv4(name) ? { ip: true } : { name: name.toLowerCase() }
 }
 
-/** Vite's semantics: IPs, localhost and *.localhost always; `.example.com` = it and its subdomains. */
+/**
+ * Vite's semantics: IPs, localhost and *.localhost always; `.example.com` = it and its subdomains.
+ * @param {string | undefined} hostHeader
+ * @param {string[] | true | undefined} allowedHosts
+ */
 export function hostAllowed(hostHeader, allowedHosts) {
   if (allowedHosts === true || hostHeader === undefined) return true
   const parsed = hostnameOf(hostHeader)
@@ -27,19 +48,30 @@ export function hostAllowed(hostHeader, allowedHosts) {
   )
 }
 
-/** True when a server listening at `address` (what server.address() returns) accepts
- * connections on loopback addresses only. */
+/**
+ * True when a server listening at `address` (what server.address() returns) accepts
+ * connections on loopback addresses only.
+ * @param {AddressInfo | string | null} address
+ */
 export function listensOnLoopbackOnly(address) {
   if (address === null || typeof address === 'string') return address !== null
   const ip = address.address.replace(/^::ffff:/, '')
   return ip === '::1' || (net.isIPv4(ip) && ip.startsWith('127.'))
 }
 
+/**
+ * @param {string} origin
+ * @param {Array<string | RegExp | null>} allowedOrigins
+ */
 function originListed(origin, allowedOrigins) {
   return allowedOrigins.some((o) => (o instanceof RegExp ? o.test(origin) : o === origin))
 }
 
-// Compared as URLs so that a default port written out on one side still matches.
+/**
+ * Compared as URLs so that a default port written out on one side still matches.
+ * @param {string} origin
+ * @param {string} host
+ */
 function sameHost(origin, host) {
   try {
     const url = new URL(origin)
@@ -51,7 +83,9 @@ function sameHost(origin, host) {
 
 /**
  * Why `req` must be refused (a sentence for the log), or null when it may pass.
- * `context`: { allowedHosts, allowedOrigins, checkHost, loopbackOnly() }.
+ * @param {IncomingMessage} req
+ * @param {SecurityContext} context
+ * @returns {string | null}
  */
 export function refusalReason(req, context) {
   const host = req.headers.host
@@ -69,9 +103,13 @@ export function refusalReason(req, context) {
   return `Origin ${JSON.stringify(origin)} is not this dev server (${host}); add it to the allowedOrigins option of wsside()`
 }
 
-/** The address family of the sockets a server listening at `address` accepts ('IPv4' or
- * 'IPv6'; undefined for a Unix socket or a server that does not listen). */
+/**
+ * The address family of the sockets a server listening at `address` accepts ('IPv4' or
+ * 'IPv6'; undefined for a Unix socket or a server that does not listen).
+ * @param {AddressInfo | string | null} address
+ * @returns {'IPv4' | 'IPv6' | undefined}
+ */
 export function socketFamily(address) {
-  const family = address?.family
+  const family = typeof address === 'object' ? address?.family : undefined
   return family === 'IPv4' || family === 'IPv6' ? family : undefined
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // The Python sidecar process: spawned once per Vite process and configuration, supervised
 // (crash → restart with backoff, crash loop → stop), spoken to over Node's IPC channel.
 //
@@ -13,6 +14,22 @@ import readline from 'node:readline'
 import { message, parse } from './protocol.js'
 import { reportError } from './report.js'
 
+/** @import { ChildProcess } from 'node:child_process' */
+/** @import { Socket } from 'node:net' */
+/** @import { ReadyMessage, SidecarEvent } from './protocol.js' */
+/** @import { Reporter } from './report.js' */
+
+/**
+ * How to run one sidecar; `key` tells configurations apart (one sidecar per key).
+ * @typedef {object} SidecarSpec
+ * @property {string} key
+ * @property {string} python
+ * @property {string} rule the interpreter rule that chose `python`
+ * @property {string[]} args
+ * @property {string} cwd
+ * @property {Record<string, string>} env
+ */
+
 const CRASH_WINDOW_MS = 30_000
 const CRASH_LIMIT = 5
 const BACKOFF_FIRST_MS = 250
@@ -20,29 +37,42 @@ const BACKOFF_MAX_MS = 5_000
 const SHUTDOWN_WAIT_MS = 7_000
 
 const REGISTRY = Symbol.for('vite-plugin-wsside.sidecars')
-const sidecars = (globalThis[REGISTRY] ??= new Map())
+// Shared by every copy of this module in the process (a Vite restart may load a second one).
+const holder = /** @type {{ [REGISTRY]?: Map<string, SidecarProcess> }} */ (globalThis)
+const sidecars = (holder[REGISTRY] ??= new Map())
 
 export class SidecarProcess {
-  /** `spec`: { key, python, rule, args, cwd, env }. */
+  /** @param {SidecarSpec} spec */
   constructor(spec) {
     this.spec = spec
     // Per run, ≥128 bits; it only travels in the child's environment and in request heads
     // on the private Unix socket, never in a URL or a log line.
     this.secret = randomBytes(32).toString('base64url')
-    this.state = 'starting' // starting | ready | failed | stopped
-    this.info = null // the last `ready` message
+    /** @type {'starting' | 'ready' | 'failed' | 'stopped'} */
+    this.state = 'starting'
+    /** @type {ReadyMessage | null} the last `ready` message */
+    this.info = null
+    /** @type {ChildProcess | null} */
     this.child = null
     this.refs = 0
+    /** @type {Reporter[]} one per Vite server holding this sidecar, the newest last */
     this.reporters = []
+    /** @type {number[]} */
     this._crashes = []
+    /** @type {Set<() => void>} */
     this._waiters = new Set()
-    this._restartTimer = null
+    /** @type {NodeJS.Timeout | undefined} */
+    this._restartTimer = undefined
+    /** @type {Promise<void> | null} */
     this._stopping = null
-    this._failedFiles = new Set() // handler files whose error the overlay may be showing
+    /** @type {Set<string>} handler files whose error the overlay may be showing */
+    this._failedFiles = new Set()
   }
 
+  /** @returns {Reporter} */
   get reporter() {
-    return this.reporters.at(-1)
+    // acquireSidecar adds a reporter before anything can report.
+    return /** @type {Reporter} */ (this.reporters.at(-1))
   }
 
   start() {
@@ -61,11 +91,12 @@ export class SidecarProcess {
     child.unref()
     child.channel?.unref()
     for (const stream of [child.stdout, child.stderr]) {
-      stream.unref?.()
-      readline.createInterface({ input: stream }).on('line', (line) => this.reporter.info(`py: ${line}`))
+      // With stdio 'pipe' both exist, and are sockets (which can be unref'd).
+      /** @type {Socket} */ (stream).unref()
+      readline.createInterface({ input: /** @type {Socket} */ (stream) }).on('line', (line) => this.reporter.info(`py: ${line}`))
     }
     child.on('message', (msg) => this._onMessage(child, msg))
-    child.on('error', (err) => {
+    child.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
       if (err.code === 'ENOENT') {
         this._fail(`cannot start the sidecar: ${python} (interpreter rule "${rule}") was not found. ` +
           'Set the `python` option of wsside() or WSSIDE_PYTHON, or create .venv beside vite.config.')
@@ -76,7 +107,10 @@ export class SidecarProcess {
     child.on('exit', (code, signal) => this._onExit(child, code, signal))
   }
 
-  /** The `ready` message when the sidecar can take connections now (and it is not `stale`), else null. */
+  /**
+   * The `ready` message when the sidecar can take connections now (and it is not `stale`), else null.
+   * @param {ReadyMessage | null} [stale]
+   */
   readyInfo(stale = null) {
     return this.state === 'ready' && this.info !== stale ? this.info : null
   }
@@ -84,6 +118,9 @@ export class SidecarProcess {
   /**
    * The `ready` info once the sidecar serves, or null after `ms` or when it cannot start.
    * `stale`: a `ready` info that turned out dead (its process is exiting): wait for the next.
+   * @param {number} ms
+   * @param {ReadyMessage | null} [stale]
+   * @returns {Promise<ReadyMessage | null>}
    */
   whenReady(ms, stale = null) {
     const usable = () => this.readyInfo(stale) !== null
@@ -91,6 +128,7 @@ export class SidecarProcess {
     if (usable()) return Promise.resolve(this.info)
     if (hopeless()) return Promise.resolve(null)
     return new Promise((resolve) => {
+      /** @param {ReadyMessage | null} info */
       const done = (info) => {
         clearTimeout(timer)
         this._waiters.delete(waiter)
@@ -114,7 +152,7 @@ export class SidecarProcess {
       this._settle('stopped')
       return (this._stopping = Promise.resolve())
     }
-    this._stopping = new Promise((resolve) => {
+    this._stopping = new Promise((/** @type {(value?: undefined) => void} */ resolve) => {
       const timer = setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_WAIT_MS)
       child.once('exit', () => {
         clearTimeout(timer)
@@ -128,11 +166,13 @@ export class SidecarProcess {
     return this._stopping
   }
 
+  /** @param {'starting' | 'ready' | 'failed' | 'stopped'} state */
   _settle(state) {
     this.state = state
     for (const waiter of [...this._waiters]) waiter()
   }
 
+  /** @param {string} reason */
   _fail(reason) {
     if (this.state === 'failed') return
     this._settle('failed')
@@ -141,15 +181,21 @@ export class SidecarProcess {
     if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL')
   }
 
+  /**
+   * @param {ChildProcess} child
+   * @param {unknown} raw
+   */
   _onMessage(child, raw) {
-    let msg
+    let envelope
     try {
-      msg = parse(raw)
+      envelope = parse(raw)
     } catch (err) {
-      this._fail(err.message)
+      this._fail(/** @type {Error} */ (err).message)
       return
     }
-    if (msg === null || child !== this.child) return
+    if (envelope === null || child !== this.child) return
+    // Our own sidecar of our protocol version: its `type` says the shape (PROTOCOL.md).
+    const msg = /** @type {SidecarEvent} */ (envelope)
     const r = this.reporter
     switch (msg.type) {
       case 'ready':
@@ -189,21 +235,32 @@ export class SidecarProcess {
         this._fail(`wsside: ${msg.message}`)
         break
       default:
-        r.debug(`sidecar: ${msg.type}`)
+        r.debug(`sidecar: ${envelope.type}`)
     }
   }
 
-  // The endpoint table after a reload, for the URLs printed with Vite's (the `u` shortcut).
-  // Updated in place: the identity of `info` marks one sidecar process (see whenReady).
+  /**
+   * The endpoint table after a reload, for the URLs printed with Vite's (the `u` shortcut).
+   * Updated in place: the identity of `info` marks one sidecar process (see whenReady).
+   * @param {{ handlers?: ReadyMessage['handlers'] }} msg
+   */
   _handlersNow(msg) {
     if (this.info && Array.isArray(msg.handlers)) this.info.handlers = msg.handlers
   }
 
-  // A file that failed to load now loads (or is gone): take its error off the overlay.
+  /**
+   * A file that failed to load now loads (or is gone): take its error off the overlay.
+   * @param {string} file
+   */
   _fixed(file) {
     if (this._failedFiles.delete(file)) this.reporter.clearOverlay(file)
   }
 
+  /**
+   * @param {ChildProcess} child
+   * @param {number | null} code
+   * @param {NodeJS.Signals | null} signal
+   */
   _onExit(child, code, signal) {
     if (child !== this.child) return
     this.child = null
@@ -231,6 +288,7 @@ export class SidecarProcess {
  * After a sidecar died without cleaning up: its socket file and the private folder around it
  * (`wsside-` and 8 characters, made by Python's mkdtemp). Only a path of exactly that shape
  * is touched, and nothing is removed recursively: the path comes from another process.
+ * @param {string} socketPath
  */
 export function removeSocketFolder(socketPath) {
   const folder = path.dirname(socketPath)
@@ -243,7 +301,11 @@ export function removeSocketFolder(socketPath) {
   }
 }
 
-/** The sidecar for `spec.key`, started if needed, held until `releaseSidecar`. */
+/**
+ * The sidecar for `spec.key`, started if needed, held until `releaseSidecar`.
+ * @param {SidecarSpec} spec
+ * @param {Reporter} reporter
+ */
 export function acquireSidecar(spec, reporter) {
   let proc = sidecars.get(spec.key)
   // A configuration reload is a user action: give a failed sidecar a fresh start.
@@ -259,7 +321,11 @@ export function acquireSidecar(spec, reporter) {
   return proc
 }
 
-/** Drops one hold; the last one stops the sidecar gracefully. */
+/**
+ * Drops one hold; the last one stops the sidecar gracefully.
+ * @param {SidecarProcess} proc
+ * @param {Reporter} reporter
+ */
 export function releaseSidecar(proc, reporter) {
   const i = proc.reporters.lastIndexOf(reporter)
   if (i >= 0 && proc.reporters.length > 1) proc.reporters.splice(i, 1)
