@@ -1,19 +1,20 @@
 // @ts-check
 // Upgrade requests under the prefix: check who is asking, wait for the sidecar, then give
 // it the connection. Plain HTTP on POSIX: the socket itself is handed over (SCM_RIGHTS over
-// the IPC channel) and Node does no further work for it. Otherwise (TLS, Windows): bytes are
-// piped to the sidecar's private Unix socket. Both paths send the same request head.
+// the IPC channel, lib/handover.js) and Node does no further work for it. Otherwise (TLS,
+// Windows, or while the sidecar has not answered a hand-over): bytes are piped to the
+// sidecar's private Unix socket. Both paths send the same request head.
 
 import net from 'node:net'
 import tls from 'node:tls'
-import { message } from './protocol.js'
+import { canHandOver, handOver, ACK_TIMEOUT_MS } from './handover.js'
 import { underPrefix } from './options.js'
 import { refusalReason } from './security.js'
 
-/** @import { ChildProcess } from 'node:child_process' */
 /** @import { IncomingMessage } from 'node:http' */
-/** @import { Server, Socket } from 'node:net' */
+/** @import { Socket } from 'node:net' */
 /** @import { Duplex } from 'node:stream' */
+/** @import { ClientSocket } from './handover.js' */
 /** @import { ReadyMessage } from './protocol.js' */
 /** @import { SecurityContext } from './security.js' */
 /** @import { SidecarProcess } from './sidecar.js' */
@@ -25,13 +26,6 @@ import { refusalReason } from './security.js'
  * @property {() => string[]} prefixes
  * @property {() => 'IPv4' | 'IPv6' | undefined} family of the server's sockets, see socketFamily
  * @property {SecurityContext} security
- */
-
-/**
- * The socket of an upgrade request, with the Node internals the hand-over uses: the libuv
- * handle (to stop reading without touching the stream's state) and the server that
- * accepted it (detached while a child holds the socket).
- * @typedef {Socket & { _handle?: { readStop(): number } | null, server: Server | null }} ClientSocket
  */
 
 export const READY_WAIT_MS = 10_000
@@ -82,127 +76,6 @@ export function headText(req, extra = []) {
   }
   for (const [name, value] of extra) text += `${name}: ${value}\r\n`
   return text + '\r\n'
-}
-
-/**
- * @param {ClientSocket} socket
- * @param {ChildProcess} child
- */
-function canHandOver(socket, child) {
-  return process.platform !== 'win32' && !(socket instanceof tls.TLSSocket) &&
-    child.connected && typeof socket._handle?.readStop === 'function'
-}
-
-// Sockets sent to each sidecar process and not yet acknowledged, oldest first. Node sends
-// one handle at a time and the sidecar answers each with NODE_HANDLE_ACK once it holds the
-// descriptor (and has answered the handshake), so the acknowledgements arrive in this order. The send callback alone
-// proves nothing: Node reports a write that completes later as a success even when it
-// failed, and a descriptor still in the channel when the sidecar dies is lost with it.
-/** @type {WeakMap<ChildProcess, Array<(taken: boolean | typeof REFUSED) => void>>} */
-const unacknowledged = new WeakMap()
-const REFUSED = 'refused' // what handOver resolves to when the sidecar sent NODE_HANDLE_NACK
-// After the sidecar's exit, how long its last messages may take to be read.
-const CHANNEL_DRAIN_MS = 1_000
-const DRAIN_POLL_MS = 5
-
-/** @param {ChildProcess} child */
-function acknowledgements(child) {
-  const known = unacknowledged.get(child)
-  if (known) return known
-  /** @type {Array<(taken: boolean | typeof REFUSED) => void>} */
-  const queue = []
-  unacknowledged.set(child, queue)
-  const abandon = () => {
-    for (const settle of queue.splice(0)) settle(false)
-  }
-  // Node's own bookkeeping messages reach 'internalMessage' listeners (as in its cluster
-  // module). A NACK says the descriptor did not arrive (the sidecar at its open-file limit,
-  // say); with keepOpen Node does not send it again, so the socket is still ours to answer.
-  child.on('internalMessage', (/** @type {{ cmd?: string } | null} */ msg) => {
-    if (msg?.cmd === 'NODE_HANDLE_ACK') queue.shift()?.(true)
-    else if (msg?.cmd === 'NODE_HANDLE_NACK') queue.shift()?.(REFUSED)
-  })
-  child.once('disconnect', abandon)
-  // With a handle unacknowledged Node postpones 'disconnect' forever, so a dead sidecar is
-  // seen by its exit; what it wrote before dying is still read first: `connected` turns false
-  // when the channel's end is read, after every message before it.
-  child.once('exit', () => {
-    const since = Date.now()
-    const drain = () => {
-      if (child.connected && Date.now() - since < CHANNEL_DRAIN_MS) setTimeout(drain, DRAIN_POLL_MS)
-      else abandon()
-    }
-    drain()
-  })
-  return queue
-}
-
-// Resolves true once the sidecar holds the socket; false when it never took it, or REFUSED
-// when it said the descriptor did not arrive (the socket is then untouched but for readStop:
-// the caller may try the next sidecar, or answer it).
-/**
- * @param {SidecarProcess} proc
- * @param {ChildProcess} child its process, connected
- * @param {ClientSocket} socket
- * @param {IncomingMessage} req
- * @param {Buffer} head
- * @param {'IPv4' | 'IPv6' | undefined} family
- * @returns {Promise<boolean | typeof REFUSED>}
- */
-function handOver(proc, child, socket, req, head, family) {
-  // libuv must not read bytes that belong to the sidecar; whatever Node already buffered
-  // travels with the head (canHandOver checked that there is a handle).
-  socket._handle?.readStop()
-  const buffered = socket.read()
-  let text = headText(req)
-  if (head.length) text += head.toString('latin1')
-  if (buffered !== null) {
-    text += buffered.toString('latin1')
-    socket.unshift(buffered)
-  }
-  // Detached from its net.Server first: otherwise Node makes the server ask this child about
-  // its sockets on close(), and a child that exited before that leaves close() waiting
-  // forever. keepOpen, then destroy once acknowledged: the socket ends like any closed
-  // connection of the server; the kernel keeps the connection alive through the descriptor
-  // the sidecar now holds.
-  const server = socket.server
-  socket.server = null
-  // Node's HTTP server sets TCP_NODELAY on the sockets it accepts (this costs no system call
-  // then); a server made with noDelay: false gets it here. The sidecar relies on it.
-  socket.setNoDelay(true)
-  const msg = message('connection', { head: text, family, noDelay: true })
-  return new Promise((resolve) => {
-    let settled = false
-    /**
-     * @param {boolean | typeof REFUSED} taken
-     * @param {Error | null} [err]
-     */
-    const settle = (taken, err) => {
-      if (settled) return
-      settled = true
-      if (taken === true) {
-        socket.destroy()
-      } else {
-        if (err) proc.reporter.debug(`hand-over of ${pathnameOf(req.url ?? '/')} failed: ${err.message}`)
-        socket.server = server
-      }
-      resolve(taken)
-    }
-    const queue = acknowledgements(child)
-    queue.push(settle)
-    /** @param {Error} err */
-    const giveUp = (err) => {
-      const i = queue.indexOf(settle)
-      if (i >= 0) queue.splice(i, 1)
-      settle(false, err)
-    }
-    try {
-      child.send(msg, socket, { keepOpen: true },
-        (err) => err && giveUp(err))
-    } catch (err) {
-      giveUp(/** @type {Error} */ (err))
-    }
-  })
 }
 
 /**
@@ -279,23 +152,42 @@ export function createUpgradeListener(ctx) {
         proc.reporter.warn(`refused ${pathname}: the Python sidecar is not ready (${proc.state})`)
         return respond(socket, 503, 'WebSocket back end unavailable')
       }
-      let forwarded
       const child = proc.child
-      if (child !== null && canHandOver(socket, child)) {
+      if (child === null || !child.connected) {
+        stale = info // the sidecar lost its IPC channel: it is exiting
+        continue
+      }
+      let pipeReason = socket instanceof tls.TLSSocket ? 'TLS dev server'
+        : process.platform === 'win32' || !canHandOver(socket) ? 'hand-over unavailable' : null
+      if (pipeReason === null) {
         if (proc.reporter.debugging) proc.reporter.debug(`${pathname}: hand-over (socket passed to pid ${info.pid})`)
-        forwarded = await handOver(proc, child, socket, req, head, ctx.family())
-        if (forwarded === REFUSED) {
+        const outcome = await handOver(proc, child, socket, headText(req) + head.toString('latin1'), ctx.family())
+        if (outcome === 'taken' || socket.destroyed) return
+        if (outcome === 'refused') {
           proc.reporter.warn(`refused ${pathname}: the Python sidecar could not receive the socket ` +
             '(NODE_HANDLE_NACK; is it at its limit of open files?)')
           return respond(socket, 503, 'WebSocket back end unavailable')
         }
-      } else if (child?.connected) {
-        proc.reporter.debug(`${pathname}: pipe (${socket instanceof tls.TLSSocket ? 'TLS dev server' : 'hand-over unavailable'})`)
-        forwarded = await pipe(proc, info, socket, req, head)
-      } else {
-        forwarded = false // the sidecar lost its IPC channel: it is exiting
+        if (outcome === 'unanswered') {
+          // The sidecar may hold the descriptor, or get it once its event loop runs again:
+          // piping the connection as well would give it two servers, and closing only Node's
+          // copy could leave the client waiting for good. A 503 ends it. The sidecar takes a
+          // descriptor, answers the handshake and acknowledges in one step, so it has written
+          // nothing to the client yet (unless a blocking `on_connect`, run within that step,
+          // is what holds it up: then the 503 breaks a connection it had accepted), and the
+          // 503's shutdown makes its late answer fail (EPIPE) instead of reaching the client.
+          proc.reporter.warn(`refused ${pathname}: the Python sidecar did not take the socket within ` +
+            `${ACK_TIMEOUT_MS / 1000} s`)
+          return respond(socket, 503, 'WebSocket back end unavailable')
+        }
+        if (outcome === 'lost') {
+          stale = info
+          continue
+        }
+        pipeReason = 'the sidecar has not answered an earlier hand-over'
       }
-      if (forwarded || socket.destroyed) return
+      proc.reporter.debug(`${pathname}: pipe (${pipeReason})`)
+      if (await pipe(proc, info, socket, req, head) || socket.destroyed) return
       stale = info
     }
   }
