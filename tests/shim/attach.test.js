@@ -4,15 +4,14 @@ import assert from 'node:assert/strict'
 import http from 'node:http'
 import net from 'node:net'
 import { it } from 'node:test'
-import { createServer } from 'vite'
 import wsside, { attachWsside } from 'vite-plugin-wsside'
-import { captureLogger, isAlive, makeProject, PYTHON, removeProject, waitForExit } from './helpers/project.js'
+import { captureLogger, isAlive, makeProject, PYTHON, removeProject, vite as viteUnderTest, waitForExit } from './helpers/project.js'
 import { connectWs } from './helpers/ws-client.js'
 
 it('explains middleware mode instead of failing silently', async () => {
   const root = makeProject()
   const logs = captureLogger()
-  const vite = await createServer({
+  const vite = await viteUnderTest.createServer({
     root, configFile: false, customLogger: logs.logger, server: { middlewareMode: true, ws: false },
     plugins: [wsside({ python: PYTHON })],
   })

@@ -5,9 +5,18 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createServer, preview } from 'vite'
 import wsside from 'vite-plugin-wsside'
 import { withTimeout, WAIT_MS } from './ws-client.js'
+
+// WSSIDE_VITE=5|6|7|8 picks the Vite major the tests run on (package.json: npm aliases
+// vite5, vite6 and vite7 beside vite itself, the newest); default: the newest.
+const VITE_PACKAGES = { 5: 'vite5', 6: 'vite6', 7: 'vite7', 8: 'vite' }
+const major = process.env.WSSIDE_VITE ?? '8'
+if (!(major in VITE_PACKAGES)) throw new Error(`WSSIDE_VITE=${major}: expected one of ${Object.keys(VITE_PACKAGES)}`)
+/** The Vite under test. */
+export const vite = await import(VITE_PACKAGES[major])
+if (!vite.version.startsWith(`${major}.`)) throw new Error(`WSSIDE_VITE=${major}, but got Vite ${vite.version}`)
+const { createServer, preview } = vite
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 export const REPO = path.resolve(here, '../../..')
