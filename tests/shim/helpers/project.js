@@ -10,7 +10,7 @@ import { withTimeout, WAIT_MS } from './ws-client.js'
 
 // WSSIDE_VITE=5|6|7|8 picks the Vite major the tests run on (package.json: npm aliases
 // vite5, vite6 and vite7 beside vite itself, the newest); default: the newest.
-const VITE_PACKAGES = { 5: 'vite5', 6: 'vite6', 7: 'vite7', 8: 'vite' }
+export const VITE_PACKAGES = { 5: 'vite5', 6: 'vite6', 7: 'vite7', 8: 'vite' }
 const major = process.env.WSSIDE_VITE ?? '8'
 if (!(major in VITE_PACKAGES)) throw new Error(`WSSIDE_VITE=${major}: expected one of ${Object.keys(VITE_PACKAGES)}`)
 /** The Vite under test. */
