@@ -28,6 +28,7 @@ export const PROTOCOL_VERSION = 2
  *   callback?: string | null }} ErrorEvent
  * @typedef {ControlMessage & (ReadyMessage
  *   | { type: 'reloaded', file: string, patterns?: string[], ms?: number, handlers?: HandlerInfo[] }
+ *   | { type: 'loaded', file: string }
  *   | { type: 'removed', file: string, handlers?: HandlerInfo[] }
  *   | { type: 'config_ok', file: string }
  *   | ErrorEvent

@@ -46,6 +46,9 @@ export function debugEnabled() {
  * for `vite preview` and attachWsside), `root` shortens file names, `wsBase()` is the
  * browser-facing ws:// origin or null before the server listens.
  */
+/** @param {OverlayError} err */
+const errorPayload = (err) => ({ type: /** @type {const} */ ('error'), err: { plugin: 'wsside', stack: '', ...err } })
+
 /**
  * @param {{ logger: Logger, hot?: WebSocketServer | null, root?: string, wsBase?: () => string | null }} context
  */
@@ -68,16 +71,29 @@ export function createReporter({ logger, hot = null, root = process.cwd(), wsBas
     debug: (text) => {
       if (debugging) logger.info(`${TAG} ${text}`, opts)
     },
-    /** @param {OverlayError} err */
+    /**
+     * Shows `err` on the pages open now. Not sent while none is: Vite would keep it for the
+     * next page, even once fixed (errors that stand reach new pages by showToNewPages).
+     * @param {OverlayError} err
+     */
     overlay(err) {
-      if (hot) hot.send({ type: 'error', err: { plugin: 'wsside', stack: '', ...err } })
+      if (hot && hot.clients.size > 0) hot.send(errorPayload(err))
     },
     /**
      * Removes the overlay showing `file`'s error (see OVERLAY_CLIENT).
      * @param {string} file
      */
     clearOverlay(file) {
-      if (hot) hot.send(CLEAR_EVENT, { file })
+      hot?.send(CLEAR_EVENT, { file })
+    },
+    /**
+     * Shows `errors()` to each page that connects from now on, after Vite's greeting.
+     * @param {() => OverlayError[]} errors
+     */
+    showToNewPages(errors) {
+      hot?.on('connection', (socket) => {
+        for (const err of errors()) socket.send(JSON.stringify(errorPayload(err)))
+      })
     },
     /**
      * One line per endpoint, with the URL a browser would use.
@@ -92,9 +108,10 @@ export function createReporter({ logger, hot = null, root = process.cwd(), wsBas
 }
 
 /**
- * Log line and overlay payload of a load_error, config_error or runtime_error event.
+ * Logs a load_error, config_error or runtime_error event; returns what the overlay shows.
  * @param {Reporter} reporter
  * @param {ErrorEvent} event
+ * @returns {OverlayError}
  */
 export function reportError(reporter, event) {
   const where = event.file ? `${reporter.rel(event.file)}${event.line ? `:${event.line}` : ''}` : 'unknown location'
@@ -102,10 +119,10 @@ export function reportError(reporter, event) {
     runtime_error: `error in ${event.callback ?? 'a handler'} of` }[event.type]
   const title = { load_error: 'Load error', config_error: 'Config error', runtime_error: 'Runtime error' }[event.type]
   reporter.error(`${what} ${where}: ${event.message}\n${event.traceback ?? ''}`.trimEnd())
-  reporter.overlay({
+  return {
     message: `${title} in ${where}: ${event.message}`,
     stack: event.traceback ?? '',
     id: event.file ?? undefined,
     loc: event.file ? { file: event.file, line: event.line ?? 1, column: event.column ?? 1 } : undefined,
-  })
+  }
 }

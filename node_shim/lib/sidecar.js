@@ -17,7 +17,7 @@ import { reportError } from './report.js'
 /** @import { ChildProcess } from 'node:child_process' */
 /** @import { Socket } from 'node:net' */
 /** @import { ReadyMessage, SidecarEvent } from './protocol.js' */
-/** @import { Reporter } from './report.js' */
+/** @import { OverlayError, Reporter } from './report.js' */
 
 /**
  * How to run one sidecar; `key` tells configurations apart (one sidecar per key).
@@ -65,8 +65,22 @@ export class SidecarProcess {
     this._restartTimer = undefined
     /** @type {Promise<void> | null} */
     this._stopping = null
-    /** @type {Set<string>} handler files whose error the overlay may be showing */
-    this._failedFiles = new Set()
+    /**
+     * Errors that stand until fixed, by file ('' for the sidecar's own failure): every page
+     * shows them, also one opened later.
+     * @type {Map<string, { kind: 'load' | 'config' | 'sidecar', error: OverlayError }>}
+     */
+    this._standing = new Map()
+  }
+
+  /**
+   * Reports to `reporter` (a Vite server's) from now on, and shows the errors that stand
+   * to each page that connects to it.
+   * @param {Reporter} reporter
+   */
+  addReporter(reporter) {
+    this.reporters.push(reporter)
+    reporter.showToNewPages(() => [...this._standing.values()].map((s) => s.error))
   }
 
   /** @returns {Reporter} */
@@ -177,7 +191,7 @@ export class SidecarProcess {
     if (this.state === 'failed') return
     this._settle('failed')
     this.reporter.error(reason)
-    this.reporter.overlay({ message: reason })
+    this._stand('sidecar', '', { message: reason })
     if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL')
   }
 
@@ -201,6 +215,8 @@ export class SidecarProcess {
       case 'ready':
         this.info = msg
         this._settle('ready')
+        // Its settings are valid now, whatever error an earlier edit of the config had.
+        for (const [file, { kind }] of this._standing) if (kind === 'config') this._fixed(file)
         r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}`)
         for (const line of r.handlerLines(msg.handlers)) r.info(`  ${line}`)
         break
@@ -214,16 +230,22 @@ export class SidecarProcess {
         this._handlersNow(msg)
         this._fixed(msg.file)
         break
+      case 'loaded':
+        // After a restart in the sidecar, a file that was broken may load at once.
+        r.debug(`loaded ${r.rel(msg.file)}`)
+        this._fixed(msg.file)
+        break
       case 'config_ok':
         r.info(`${r.rel(msg.file)} changed, nothing to restart`)
+        this._fixed(msg.file)
         break
       case 'load_error':
-        if (msg.file) this._failedFiles.add(msg.file)
-        reportError(r, msg)
-        break
       case 'config_error':
+        this._stand(msg.type === 'load_error' ? 'load' : 'config', msg.file ?? '', reportError(r, msg))
+        break
       case 'runtime_error':
-        reportError(r, msg)
+        // An event, not a state: only pages open now see it.
+        r.overlay(reportError(r, msg))
         break
       case 'log':
         r[msg.level === 'error' ? 'error' : msg.level === 'warning' ? 'warn' : 'info'](msg.message)
@@ -249,11 +271,21 @@ export class SidecarProcess {
   }
 
   /**
-   * A file that failed to load now loads (or is gone): take its error off the overlay.
+   * @param {'load' | 'config' | 'sidecar'} kind
+   * @param {string} file
+   * @param {OverlayError} error
+   */
+  _stand(kind, file, error) {
+    this._standing.set(file, { kind, error })
+    this.reporter.overlay(error)
+  }
+
+  /**
+   * A file whose error stands loads now (or is gone): take its error off the overlay.
    * @param {string} file
    */
   _fixed(file) {
-    if (this._failedFiles.delete(file)) this.reporter.clearOverlay(file)
+    if (this._standing.delete(file)) this.reporter.clearOverlay(file)
   }
 
   /**
@@ -312,10 +344,10 @@ export function acquireSidecar(spec, reporter) {
   if (!proc || proc.state === 'failed' || proc.state === 'stopped') {
     proc = new SidecarProcess(spec)
     sidecars.set(spec.key, proc)
-    proc.reporters.push(reporter)
+    proc.addReporter(reporter)
     proc.start()
   } else {
-    proc.reporters.push(reporter)
+    proc.addReporter(reporter)
   }
   proc.refs++
   return proc

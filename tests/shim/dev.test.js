@@ -96,7 +96,7 @@ describe('dev server, plain HTTP', () => {
     const ws = await connectWs({ port, path: '/', headers: { 'Sec-WebSocket-Protocol': 'vite-hmr' } })
     assert.equal(ws.response.headers['sec-websocket-protocol'], 'vite-hmr')
     assert.equal((await ws.next({ json: true })).type, 'connected')
-    // Vite replays the last error to a client that connects after it was sent.
+    // An error that stands reaches a page that connects after it was reported.
     const payload = await ws.next({ json: true })
     assert.equal(payload.type, 'error')
     assert.equal(payload.err.plugin, 'wsside')

@@ -1,0 +1,102 @@
+// Python errors in the browser's error overlay, seen through a real Vite's HMR socket (what a
+// page's Vite client gets): errors that still stand reach pages opened later, fixed ones do
+// not.
+
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { ECHO, makeProject, removeProject, startVite } from './helpers/project.js'
+import { connectWs } from './helpers/ws-client.js'
+
+const BROKEN = 'from wsside import Handler\n\nbroken = Handler("/broken")\n\nraise RuntimeError("boom at import")\n'
+const FIXED = 'from wsside import Handler\n\nbroken = Handler("/broken")\n'
+
+/** A page's HMR socket, once Vite has greeted it. */
+async function openPage(port) {
+  const page = await connectWs({ port, path: '/', headers: { 'Sec-WebSocket-Protocol': 'vite-hmr' } })
+  assert.equal((await page.next({ json: true })).type, 'connected')
+  return page
+}
+
+/**
+ * The wsside payloads (errors and wsside: events) `page` has got since its last look, up to
+ * a marker sent now: whatever the shim sent before it has arrived by then.
+ */
+async function received(vite, page) {
+  vite.ws.send('wsside-test:marker', {})
+  const got = []
+  for (;;) {
+    const msg = await page.next({ json: true })
+    if (msg.event === 'wsside-test:marker') return got
+    if (msg.type === 'error' || msg.event?.startsWith('wsside:')) got.push(msg)
+  }
+}
+
+describe('overlay', () => {
+  let root, vite, port, logs
+
+  before(async () => {
+    root = makeProject({ 'echo.py': ECHO, 'broken.py': BROKEN })
+    writeFileSync(path.join(root, 'wsside.toml'), 'prefix = "/api"\n')
+    ;({ vite, port, logs } = await startVite(root))
+    await logs.waitFor(/cannot load ws\/broken\.py:5: RuntimeError: boom at import/)
+  })
+
+  after(async () => {
+    await vite?.close()
+    removeProject(root)
+  })
+
+  it('shows an error that stands to a page opened later, with its Python location', async () => {
+    const page = await openPage(port)
+    const [shown, ...rest] = await received(vite, page)
+    assert.deepEqual(rest, [])
+    assert.equal(shown.type, 'error')
+    assert.equal(shown.err.plugin, 'wsside')
+    assert.match(shown.err.message, /RuntimeError: boom at import/)
+    assert.match(shown.err.loc.file, /ws\/broken\.py$/)
+    assert.equal(shown.err.loc.line, 5)
+    page.close()
+  })
+
+  it('takes the error off the overlay of an open page once the file is fixed', async () => {
+    const page = await openPage(port)
+    assert.equal((await received(vite, page)).length, 1)
+    const from = logs.lines.length
+    writeFileSync(path.join(root, 'ws', 'broken.py'), FIXED)
+    await logs.waitFor(/reloaded ws\/broken\.py/, { from })
+    const [cleared, ...rest] = await received(vite, page)
+    assert.deepEqual(rest, [])
+    assert.equal(cleared.event, 'wsside:clear-error')
+    assert.match(cleared.data.file, /ws\/broken\.py$/)
+    page.close()
+  })
+
+  it('shows a page opened after a fix no fixed error, though the error came while no page was open', async () => {
+    let from = logs.lines.length
+    writeFileSync(path.join(root, 'ws', 'broken.py'), BROKEN)
+    await logs.waitFor(/cannot load ws\/broken\.py:5/, { from })
+    from = logs.lines.length
+    writeFileSync(path.join(root, 'ws', 'broken.py'), FIXED)
+    await logs.waitFor(/reloaded ws\/broken\.py/, { from })
+    const page = await openPage(port)
+    assert.deepEqual(await received(vite, page), [])
+    page.close()
+  })
+
+  it('does the same for an error in wsside.toml, fixed before a page opens', async () => {
+    let from = logs.lines.length
+    writeFileSync(path.join(root, 'wsside.toml'), 'prefix = 5\n')
+    await logs.waitFor(/invalid config in wsside\.toml/, { from })
+    const early = await openPage(port)
+    assert.match((await received(vite, early))[0]?.err?.message ?? '', /Config error in wsside\.toml/)
+    early.close()
+    from = logs.lines.length
+    writeFileSync(path.join(root, 'wsside.toml'), 'prefix = "/api"\n')
+    await logs.waitFor(/wsside\.toml changed, nothing to restart/, { from })
+    const page = await openPage(port)
+    assert.deepEqual(await received(vite, page), [])
+    page.close()
+  })
+})
