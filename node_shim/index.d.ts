@@ -19,6 +19,11 @@ export interface WssideOptions {
   /** Also serve WebSockets under `vite preview`. Default true. */
   preview?: boolean
   /**
+   * Show Python load and runtime errors in the browser's error overlay (they are always in
+   * Vite's terminal). Default true.
+   */
+  overlay?: boolean
+  /**
    * Browser origins allowed besides the dev server's own (exact strings such as
    * `https://app.example`, or RegExps). `'null'` admits the opaque origin `Origin: null`;
    * `null` admits clients that send no Origin even when the dev server listens beyond

@@ -64,7 +64,7 @@ function sidecarSpec(options, root) {
  */
 function attach(httpServer, options, vite) {
   const root = vite.root
-  const reporter = createReporter({ logger: vite.logger, hot: vite.hot, root, wsBase: vite.wsBase })
+  const reporter = createReporter({ logger: vite.logger, hot: vite.hot, overlay: options.overlay, root, wsBase: vite.wsBase })
   const proc = acquireSidecar(sidecarSpec(options, root), reporter)
   // Where the server listens is read once, not for every upgrade (address() is a system
   // call). It is null until the server listens and cannot change after: closing detaches.
@@ -155,7 +155,9 @@ export function wsside(userOptions = {}) {
     transformIndexHtml: {
       // 'pre', so that Vite then serves the inline script as a module with import.meta.hot.
       order: 'pre',
-      handler: () => [{ tag: 'script', attrs: { type: 'module' }, children: OVERLAY_CLIENT, injectTo: 'head' }],
+      handler: () => (options.overlay
+        ? [{ tag: 'script', attrs: { type: 'module' }, children: OVERLAY_CLIENT, injectTo: 'head' }]
+        : []),
     },
     configureServer(server) {
       if (!server.httpServer) {

@@ -12,10 +12,11 @@
  * @property {string | undefined} python
  * @property {Record<string, string>} env
  * @property {boolean} preview
+ * @property {boolean} overlay
  * @property {Array<string | RegExp | null>} allowedOrigins
  */
 
-const KNOWN = new Set(['prefix', 'handlers', 'config', 'python', 'env', 'preview', 'allowedOrigins'])
+const KNOWN = new Set(['prefix', 'handlers', 'config', 'python', 'env', 'preview', 'overlay', 'allowedOrigins'])
 
 /**
  * `api`, `/api/` and `/api` all become `/api`; `/` and `''` mean "no prefix" ('').
@@ -51,6 +52,18 @@ function optionalString(options, name) {
 }
 
 /**
+ * @param {WssideOptions} options
+ * @param {'preview' | 'overlay'} name
+ */
+function booleanDefaultTrue(options, name) {
+  const value = /** @type {unknown} */ (options[name]) ?? true
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`wsside: option \`${name}\` must be true or false, got ${typeof value}`)
+  }
+  return value
+}
+
+/**
  * The plugin options with defaults. `prefixes` is null when the user gave none, so that
  * the sidecar's own configuration (wsside.toml) decides, `/api` by default.
  * The options come from JavaScript callers too, so every type is checked here.
@@ -78,7 +91,8 @@ export function normaliseOptions(options = {}) {
     config: optionalString(options, 'config'),
     python: optionalString(options, 'python'),
     env,
-    preview: options.preview ?? true,
+    preview: booleanDefaultTrue(options, 'preview'),
+    overlay: booleanDefaultTrue(options, 'overlay'),
     allowedOrigins,
   }
 }

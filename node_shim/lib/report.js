@@ -50,9 +50,12 @@ export function debugEnabled() {
 const errorPayload = (err) => ({ type: /** @type {const} */ ('error'), err: { plugin: 'wsside', stack: '', ...err } })
 
 /**
- * @param {{ logger: Logger, hot?: WebSocketServer | null, root?: string, wsBase?: () => string | null }} context
+ * `overlay`: false keeps errors out of the browser (the plugin's `overlay` option).
+ * @param {{ logger: Logger, hot?: WebSocketServer | null, overlay?: boolean, root?: string,
+ *   wsBase?: () => string | null }} context
  */
-export function createReporter({ logger, hot = null, root = process.cwd(), wsBase = () => null }) {
+export function createReporter({ logger, hot = null, overlay = true, root = process.cwd(), wsBase = () => null }) {
+  const pages = overlay ? hot : null
   const opts = { timestamp: true }
   // Read once: DEBUG is set when Vite starts, and upgrades should not pay for the lookup.
   const debugging = debugEnabled()
@@ -77,21 +80,21 @@ export function createReporter({ logger, hot = null, root = process.cwd(), wsBas
      * @param {OverlayError} err
      */
     overlay(err) {
-      if (hot && hot.clients.size > 0) hot.send(errorPayload(err))
+      if (pages && pages.clients.size > 0) pages.send(errorPayload(err))
     },
     /**
      * Removes the overlay showing `file`'s error (see OVERLAY_CLIENT).
      * @param {string} file
      */
     clearOverlay(file) {
-      hot?.send(CLEAR_EVENT, { file })
+      pages?.send(CLEAR_EVENT, { file })
     },
     /**
      * Shows `errors()` to each page that connects from now on, after Vite's greeting.
      * @param {() => OverlayError[]} errors
      */
     showToNewPages(errors) {
-      hot?.on('connection', (socket) => {
+      pages?.on('connection', (socket) => {
         for (const err of errors()) socket.send(JSON.stringify(errorPayload(err)))
       })
     },

@@ -1,11 +1,12 @@
 // Python errors in the browser's error overlay, seen through a real Vite's HMR socket (what a
 // page's Vite client gets): errors that still stand reach pages opened later, fixed ones do
-// not.
+// not, and `overlay: false` keeps them out.
 
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import wsside from 'vite-plugin-wsside'
 import { ECHO, makeProject, removeProject, startVite } from './helpers/project.js'
 import { connectWs } from './helpers/ws-client.js'
 
@@ -99,4 +100,28 @@ describe('overlay', () => {
     assert.deepEqual(await received(vite, page), [])
     page.close()
   })
+})
+
+it('overlay: false keeps Python errors out of the browser, not out of the terminal', async () => {
+  const root = makeProject({ 'echo.py': ECHO, 'broken.py': BROKEN })
+  const { vite, port, logs } = await startVite(root, { options: { overlay: false } })
+  try {
+    await logs.waitFor(/cannot load ws\/broken\.py:5: RuntimeError: boom at import/)
+    const page = await openPage(port)
+    assert.deepEqual(await received(vite, page), [])
+    const from = logs.lines.length
+    writeFileSync(path.join(root, 'ws', 'broken.py'), BROKEN.replace('boom', 'bang'))
+    await logs.waitFor(/cannot load ws\/broken\.py:5: RuntimeError: bang at import/, { from })
+    assert.deepEqual(await received(vite, page), [])
+    const html = await (await fetch(`http://127.0.0.1:${port}/`)).text()
+    assert.ok(!html.includes('wsside:clear-error'), 'no overlay script in the page')
+    page.close()
+  } finally {
+    await vite.close()
+    removeProject(root)
+  }
+})
+
+it('overlay takes true or false only', () => {
+  assert.throws(() => wsside({ overlay: 'no' }), /option `overlay` must be true or false, got string/)
 })
