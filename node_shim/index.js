@@ -37,6 +37,11 @@ import { createUpgradeListener } from './lib/upgrade.js'
  */
 
 const DEFAULT_PREFIXES = ['/api']
+const ATTACHED = Symbol.for('vite-plugin-wsside.attached')
+// The servers whose upgrades wsside routes, shared by every copy of this module in the
+// process: vite.config and the user's own server code may each load one.
+const holder = /** @type {{ [ATTACHED]?: WeakSet<object> }} */ (globalThis)
+const attachedServers = (holder[ATTACHED] ??= new WeakSet())
 
 /**
  * @param {Options} options
@@ -84,10 +89,15 @@ function attach(httpServer, options, vite) {
     },
   })
   httpServer.on('upgrade', listener)
+  attachedServers.add(httpServer)
   /** @type {Promise<void> | null} */
   let detached = null
   const close = () => {
-    detached ??= (httpServer.off('upgrade', listener), releaseSidecar(proc, reporter))
+    if (!detached) {
+      httpServer.off('upgrade', listener)
+      attachedServers.delete(httpServer)
+      detached = releaseSidecar(proc, reporter)
+    }
     return detached
   }
   // A Vite restart closes the old HTTP server without calling server.close().
@@ -142,6 +152,30 @@ function hookServer(server, attachment) {
 }
 
 /**
+ * Middleware mode: Vite has no HTTP server, and attachWsside is called (or not) on the
+ * user's own once createServer has returned. The first request through Vite's middlewares
+ * tells which server serves them; a warning if wsside is not attached to it.
+ * @param {ViteDevServer} server
+ */
+function warnUnattached(server) {
+  let checked = false
+  server.middlewares.use((req, _res, next) => {
+    if (!checked) {
+      checked = true
+      // Node's HTTP servers set `server` on the sockets they accept.
+      const { server: httpServer } = /** @type {{ server?: Server }} */ (req.socket)
+      if (!httpServer || !attachedServers.has(httpServer)) {
+        server.config.logger.warn(
+          '[wsside] Vite runs in middleware mode, so wsside cannot see WebSocket upgrades. ' +
+            "Call attachWsside(yourHttpServer, options) from 'vite-plugin-wsside' on your own http.Server.",
+        )
+      }
+    }
+    next()
+  })
+}
+
+/**
  * The Vite plugin.
  * @type {typeof Public.wsside}
  */
@@ -161,10 +195,7 @@ export function wsside(userOptions = {}) {
     },
     configureServer(server) {
       if (!server.httpServer) {
-        server.config.logger.warn(
-          '[wsside] Vite runs in middleware mode, so wsside cannot see WebSocket upgrades. ' +
-            "Call attachWsside(yourHttpServer, options) from 'vite-plugin-wsside' on your own http.Server.",
-        )
+        warnUnattached(server)
         return
       }
       hookServer(server, attach(server.httpServer, options, viteContext(server, 'server', server.ws)))

@@ -8,17 +8,50 @@ import wsside, { attachWsside } from 'vite-plugin-wsside'
 import { captureLogger, isAlive, makeProject, PYTHON, removeProject, vite as viteUnderTest, waitForExit } from './helpers/project.js'
 import { connectWs } from './helpers/ws-client.js'
 
-it('explains middleware mode instead of failing silently', async () => {
-  const root = makeProject()
+const MIDDLEWARE_WARNING = /middleware mode.*attachWsside\(yourHttpServer, options\)/
+
+/**
+ * Vite in middleware mode behind the user's own http.Server (`attach`: whether the user
+ * calls attachWsside on it); resolves once a page request went through Vite.
+ */
+async function middlewareMode(root, { attach }) {
   const logs = captureLogger()
   const vite = await viteUnderTest.createServer({
     root, configFile: false, customLogger: logs.logger, server: { middlewareMode: true, ws: false },
     plugins: [wsside({ python: PYTHON })],
   })
-  try {
-    await logs.waitFor(/middleware mode.*attachWsside\(yourHttpServer, options\)/)
-  } finally {
+  const server = http.createServer(vite.middlewares)
+  const attached = attach ? attachWsside(server, { root, python: PYTHON, logger: logs.logger }) : null
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const res = await fetch(`http://127.0.0.1:${server.address().port}/`)
+  await res.text()
+  const close = async () => {
+    await attached?.close()
     await vite.close()
+    server.close()
+  }
+  return { logs, close }
+}
+
+it('explains middleware mode instead of failing silently', async () => {
+  const root = makeProject()
+  const { logs, close } = await middlewareMode(root, { attach: false })
+  try {
+    await logs.waitFor(MIDDLEWARE_WARNING)
+  } finally {
+    await close()
+    removeProject(root)
+  }
+})
+
+it('says nothing about middleware mode once attachWsside serves the server', async () => {
+  const root = makeProject()
+  const { logs, close } = await middlewareMode(root, { attach: true })
+  try {
+    // The middleware that would warn has run: the page was served.
+    assert.ok(!logs.lines.some((line) => MIDDLEWARE_WARNING.test(line)), logs.lines.join('\n'))
+  } finally {
+    await close()
     removeProject(root)
   }
 })
