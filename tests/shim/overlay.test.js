@@ -7,32 +7,11 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import wsside from 'vite-plugin-wsside'
+import { openPage, received } from './helpers/page.js'
 import { ECHO, makeProject, removeProject, startVite } from './helpers/project.js'
-import { connectWs } from './helpers/ws-client.js'
 
 const BROKEN = 'from wsside import Handler\n\nbroken = Handler("/broken")\n\nraise RuntimeError("boom at import")\n'
 const FIXED = 'from wsside import Handler\n\nbroken = Handler("/broken")\n'
-
-/** A page's HMR socket, once Vite has greeted it. */
-async function openPage(port) {
-  const page = await connectWs({ port, path: '/', headers: { 'Sec-WebSocket-Protocol': 'vite-hmr' } })
-  assert.equal((await page.next({ json: true })).type, 'connected')
-  return page
-}
-
-/**
- * The wsside payloads (errors and wsside: events) `page` has got since its last look, up to
- * a marker sent now: whatever the shim sent before it has arrived by then.
- */
-async function received(vite, page) {
-  vite.ws.send('wsside-test:marker', {})
-  const got = []
-  for (;;) {
-    const msg = await page.next({ json: true })
-    if (msg.event === 'wsside-test:marker') return got
-    if (msg.type === 'error' || msg.event?.startsWith('wsside:')) got.push(msg)
-  }
-}
 
 describe('overlay', () => {
   let root, vite, port, logs
