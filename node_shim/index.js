@@ -49,12 +49,12 @@ const attachedServers = (holder[ATTACHED] ??= new WeakSet())
  * @returns {SidecarSpec}
  */
 function sidecarSpec(options, root) {
-  const { python, rule } = resolveInterpreter(root, options.python)
+  const { python, rule, chosenBy } = resolveInterpreter(root, options.python)
   const args = ['-m', 'wsside', 'serve', '--ipc']
   if (options.handlers) args.push('--handlers', path.resolve(root, options.handlers))
   for (const prefix of options.prefixes ?? []) args.push('--prefix', prefix)
   if (options.config) args.push('--config', path.resolve(root, options.config))
-  const spec = { python, rule, args, cwd: root, env: options.env }
+  const spec = { python, rule, chosenBy, args, cwd: root, env: options.env }
   // One sidecar per distinct configuration in this Node process.
   return { ...spec, key: JSON.stringify(spec) }
 }

@@ -70,14 +70,36 @@ function apply(rule, root, option, env, windows) {
 }
 
 /**
- * `{ python, rule }`: the interpreter for a project whose vite.config lives in `root`.
+ * How `rule` chose an interpreter, for a user who wants another.
+ * @param {Rule} rule
+ * @param {boolean} windows
+ */
+function chosenBy(rule, windows) {
+  switch (rule.kind) {
+    case 'option':
+      return 'the `python` option of wsside()'
+    case 'env':
+      return `the ${rule.var} environment variable`
+    case 'project_file':
+      return `${rule.name} in the project folder`
+    case 'env_dir_file':
+      return `the virtual environment in ${rule.var}`
+    case 'command':
+      return `the default, ${windows ? (rule.windows ?? rule.command) : rule.command} on PATH: ` +
+        'no option, variable or virtual environment named another'
+  }
+}
+
+/**
+ * The interpreter for a project whose vite.config lives in `root`: `python`, the `rule` that
+ * chose it (its name in interpreter-rules.json) and how, in words (`chosenBy`).
  * @param {string} root
  * @param {string | undefined} option the plugin's `python` option
  */
 export function resolveInterpreter(root, option, env = process.env, windows = process.platform === 'win32') {
   for (const rule of RULES) {
     const found = apply(rule, root, option, env, windows)
-    if (found) return { python: found, rule: rule.name }
+    if (found) return { python: found, rule: rule.name, chosenBy: chosenBy(rule, windows) }
   }
   throw new Error('interpreter-rules.json has no rule that always applies')
 }

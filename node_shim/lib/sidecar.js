@@ -25,16 +25,24 @@ import { reportError } from './report.js'
  * @property {string} key
  * @property {string} python
  * @property {string} rule the interpreter rule that chose `python`
+ * @property {string} chosenBy how that rule chose it, in words
  * @property {string[]} args
  * @property {string} cwd
  * @property {Record<string, string>} env
  */
 
+const INTERPRETER_HELP = '\n  To choose the interpreter: the `python` option of wsside() in vite.config, or the ' +
+  'WSSIDE_PYTHON environment variable (a .venv beside vite.config is found by itself).' +
+  '\n  `wsside doctor` shows which interpreter is used, why, and whether it can import wsside.'
 const CRASH_WINDOW_MS = 30_000
 const CRASH_LIMIT = 5
 const BACKOFF_FIRST_MS = 250
 const BACKOFF_MAX_MS = 5_000
 const SHUTDOWN_WAIT_MS = 7_000
+// After a sidecar's exit, how long its output may take to end.
+const OUTPUT_DRAIN_MS = 1_000
+// What Python says when the interpreter has no wsside (or only part of it).
+const NO_WSSIDE = /No module named '?wsside\b/
 
 const REGISTRY = Symbol.for('vite-plugin-wsside.sidecars')
 // Shared by every copy of this module in the process (a Vite restart may load a second one).
@@ -57,6 +65,9 @@ export class SidecarProcess {
     this.refs = 0
     /** @type {Reporter[]} one per Vite server holding this sidecar, the newest last */
     this.reporters = []
+    // Until the first `ready`, an exit is a failure to start, which a restart cannot mend.
+    this._everReady = false
+    this._saidNoWsside = false
     /** @type {number[]} */
     this._crashes = []
     /** @type {Set<() => void>} */
@@ -107,13 +118,16 @@ export class SidecarProcess {
     for (const stream of [child.stdout, child.stderr]) {
       // With stdio 'pipe' both exist, and are sockets (which can be unref'd).
       /** @type {Socket} */ (stream).unref()
-      readline.createInterface({ input: /** @type {Socket} */ (stream) }).on('line', (line) => this.reporter.info(`py: ${line}`))
+      readline.createInterface({ input: /** @type {Socket} */ (stream) }).on('line', (line) => {
+        this.reporter.info(`py: ${line}`)
+        if (!this._everReady && NO_WSSIDE.test(line)) this._saidNoWsside = true
+      })
     }
     child.on('message', (msg) => this._onMessage(child, msg))
     child.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
       if (err.code === 'ENOENT') {
-        this._fail(`cannot start the sidecar: ${python} (interpreter rule "${rule}") was not found. ` +
-          'Set the `python` option of wsside() or WSSIDE_PYTHON, or create .venv beside vite.config.')
+        this._fail(`cannot start the Python sidecar: ${python} was not found (chosen by ${this.spec.chosenBy}).` +
+          INTERPRETER_HELP)
       } else {
         this.reporter.error(`sidecar process error: ${err.message}`)
       }
@@ -214,6 +228,7 @@ export class SidecarProcess {
     switch (msg.type) {
       case 'ready':
         this.info = msg
+        this._everReady = true
         this._settle('ready')
         // Its settings are valid now, whatever error an earlier edit of the config had.
         for (const [file, { kind }] of this._standing) if (kind === 'config') this._fixed(file)
@@ -289,6 +304,26 @@ export class SidecarProcess {
   }
 
   /**
+   * One clear report for a sidecar that never became ready: nothing has changed for another
+   * start to go better, so there is none.
+   * @param {ChildProcess} child
+   * @param {number | null} code
+   * @param {NodeJS.Signals | null} signal
+   */
+  _failedToStart(child, code, signal) {
+    if (this._stopping) return
+    const { python, chosenBy } = this.spec
+    if (this._saidNoWsside) {
+      this._fail(`cannot start the Python sidecar: ${python} (chosen by ${chosenBy}) cannot import ` +
+        `wsside.\n  Install wsside for it, or choose an interpreter that has it.${INTERPRETER_HELP}`)
+    } else {
+      this._fail(`the Python sidecar (pid ${child.pid}) ${exitHow(code, signal)} before it was ready, so it ` +
+        `is not restarted: see its output above.\n  It ran ${python} (chosen by ${chosenBy}).` +
+        `${INTERPRETER_HELP}\n  Fix the cause, then save vite.config or restart Vite.`)
+    }
+  }
+
+  /**
    * @param {ChildProcess} child
    * @param {number | null} code
    * @param {NodeJS.Signals | null} signal
@@ -300,9 +335,23 @@ export class SidecarProcess {
     this.info = null
     if (this._stopping) return this._settle('stopped')
     if (this.state === 'failed') return
+    if (!this._everReady) {
+      // Its last words may still be on their way: decide once its output has ended (bounded,
+      // as a process it started could hold the pipes open).
+      let decided = false
+      const decide = () => {
+        if (decided) return
+        decided = true
+        clearTimeout(timer)
+        this._failedToStart(child, code, signal)
+      }
+      const timer = setTimeout(decide, OUTPUT_DRAIN_MS).unref()
+      child.once('close', decide)
+      return
+    }
     const now = Date.now()
     this._crashes = [...this._crashes.filter((t) => now - t < CRASH_WINDOW_MS), now]
-    const how = signal ? `was killed by ${signal}` : `exited with code ${code}`
+    const how = exitHow(code, signal)
     if (this._crashes.length >= CRASH_LIMIT) {
       this._fail(`the sidecar (pid ${child.pid}) ${how}: ${CRASH_LIMIT} crashes within ` +
         `${CRASH_WINDOW_MS / 1000} s, so it is not restarted. Fix the error above, then save ` +
@@ -314,6 +363,14 @@ export class SidecarProcess {
     this._settle('starting')
     this._restartTimer = setTimeout(() => this.start(), delay)
   }
+}
+
+/**
+ * @param {number | null} code
+ * @param {NodeJS.Signals | null} signal
+ */
+function exitHow(code, signal) {
+  return signal ? `was killed by ${signal}` : `exited with code ${code}`
 }
 
 /**
