@@ -236,7 +236,9 @@ export class SidecarProcess {
         for (const line of r.handlerLines(msg.handlers)) r.info(`  ${line}`)
         break
       case 'reloaded':
-        r.info(`reloaded ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})`)
+        // `ms`: from the save to the new code serving.
+        r.info(`reloaded ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})` +
+          (msg.ms === undefined ? '' : ` in ${Math.round(msg.ms)} ms`))
         this._handlersNow(msg)
         this._fixed(msg.file)
         break

@@ -132,7 +132,8 @@ describe('dev server, plain HTTP', () => {
     const added = `ws://127.0.0.1:${port}/api/added  (ws/added.py:3)`
     let from = logs.lines.length
     writeFileSync(file, 'from wsside import Handler\n\nadded = Handler("/added")\n')
-    await logs.waitFor(/reloaded ws\/added\.py \(\/added\)/, { from })
+    // With the time from the save to the new code serving.
+    await logs.waitFor(/reloaded ws\/added\.py \(\/added\) in \d+ ms$/, { from })
     const withAdded = printed()
     assert.ok(withAdded.some((line) => line.includes(echo)) && withAdded.some((line) => line.includes(added)),
       withAdded.join('\n'))
