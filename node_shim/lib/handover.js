@@ -44,7 +44,7 @@ const DRAIN_POLL_MS = 5
  * - `refused`: the sidecar said no descriptor arrived (NACK; at its limit of open files, say);
  * - `unanswered`: no answer within ACK_TIMEOUT_MS;
  * - `busy`: never sent, because an earlier hand-over is unanswered;
- * - `lost`: the write failed, or the sidecar exited first.
+ * - `lost`: the write failed, the sidecar exited first, or the client left while it waited.
  * @typedef {'taken' | 'refused' | 'unanswered' | 'busy' | 'lost'} Outcome
  */
 
@@ -112,6 +112,12 @@ class Channel {
   /** @param {Pending} pending */
   send(pending) {
     const { socket } = pending
+    if (!canHandOver(socket)) {
+      // The client left while it waited: Node would send the message without the socket.
+      pending.resolve('lost')
+      this.next()
+      return
+    }
     // libuv must not read bytes that belong to the sidecar; whatever Node already buffered
     // travels with the head, and stays in the stream in case the socket comes back.
     socket._handle?.readStop()
