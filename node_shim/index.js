@@ -1,7 +1,7 @@
 // @ts-check
 // vite-plugin-wsside: WebSocket upgrades under the prefix go to a Python sidecar (wsside)
 // that Vite spawns and supervises. This file wires the pieces to Vite's hooks; it keeps no
-// state of its own beyond one server's attachment (the sidecar lives in lib/sidecar.js).
+// state of its own beyond each server's attachment (the sidecar lives in lib/sidecar.js).
 
 import path from 'node:path'
 import tls from 'node:tls'
