@@ -41,16 +41,14 @@ export function debugEnabled() {
   return /(^|[\s,])(wsside|\*)([\s,]|$)/.test(process.env.DEBUG ?? '')
 }
 
-/**
- * A reporter for one Vite server: `logger` is Vite's logger, `hot` its HMR channel (absent
- * for `vite preview` and attachWsside), `root` shortens file names, `wsBase()` is the
- * browser-facing ws:// origin or null before the server listens.
- */
 /** @param {OverlayError} err */
 const errorPayload = (err) => ({ type: /** @type {const} */ ('error'), err: { plugin: 'wsside', stack: '', ...err } })
 
 /**
- * `overlay`: false keeps errors out of the browser (the plugin's `overlay` option).
+ * A reporter for one Vite server: `logger` is Vite's logger, `hot` its HMR channel (absent
+ * for `vite preview` and attachWsside), `overlay` false keeps errors off the pages (the
+ * plugin's option), `root` shortens file names, `wsBase()` is the browser-facing ws://
+ * origin or null before the server listens.
  * @param {{ logger: Logger, hot?: WebSocketServer | null, overlay?: boolean, root?: string,
  *   wsBase?: () => string | null }} context
  */
