@@ -423,3 +423,36 @@ async def test_a_handed_over_connection_gets_its_frame_parser_with_its_first_byt
             assert stream.reader is not None
     finally:
         await sidecar.close()
+
+
+def test_the_ack_goes_before_a_blocking_on_connect_runs(tmp_path: Path) -> None:
+    # The shim gives up on a hand-over whose ACK is late (503); a connection the sidecar has
+    # already answered with its 101 must never be the one it gives up on.
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    gate = tmp_path / "gate"
+    os.mkfifo(gate)
+    (handlers / "blocking.py").write_text(f"""
+from wsside import Handler
+
+def hello(conn, request):
+    with open({str(gate)!r}) as released:  # blocks the event loop until the test writes
+        conn.send(released.read())
+
+Handler("/blocking", on_connect=hello)
+""")
+    shim = Shim(handlers)
+    try:
+        shim.read_until("type", "ready")
+        client = shim.hand_over("/api/blocking")  # returns once the ACK arrived
+        with open(gate, "w") as release:
+            release.write("released")
+        head, rest = _response_head(client)
+        assert head.startswith(b"HTTP/1.1 101")
+        assert _read_frame(client, rest) == (0x1, b"released")
+    finally:
+        shim.proc.kill()
+        shim.proc.wait(WAIT)
+        shim.sock.close()
+        for client in shim.clients:
+            client.close()

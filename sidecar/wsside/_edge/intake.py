@@ -10,7 +10,7 @@ import hmac
 import inspect
 import ipaddress
 import socket
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aiohttp import hdrs, web
@@ -62,6 +62,10 @@ class _Route(NamedTuple):
     headers: CIMultiDictProxy[str] | bytes  # for `Connection.headers`
 
 
+def _nothing() -> None:
+    pass
+
+
 class Intake:
     """Every upgrade request the sidecar receives: through aiohttp (`handle`: the standalone
     listener and the shim's pipe) or as a socket the shim handed over (`take_over`)."""
@@ -105,11 +109,17 @@ class Intake:
     # ---- handed over by the shim -----------------------------------------------------
 
     def take_over(
-        self, sock: socket.socket, head: bytes, *, nodelay: bool = False
+        self,
+        sock: socket.socket,
+        head: bytes,
+        *,
+        nodelay: bool = False,
+        answered: Callable[[], None] = _nothing,
     ) -> SocketTransport:
         """Serve `sock`, a client socket the shim accepted, from `head`: the request Node
         parsed (re-serialised by the shim, see PROTOCOL.md) and any bytes that followed it.
-        `nodelay`: the shim already set TCP_NODELAY.
+        `nodelay`: the shim already set TCP_NODELAY. `answered` is called once the 101 is
+        written and before any callback runs (the shim's acknowledgement goes then).
 
         Node's HTTP parser already checked the syntax and routed the request here, so there
         is no HTTP server in between: the answer goes straight to the socket. With a plain
@@ -124,13 +134,15 @@ class Intake:
                 pass
         transport = SocketTransport(asyncio.get_running_loop(), sock, _STARTING)  # not reading yet
         try:
-            self._take_over(transport, head)
+            self._take_over(transport, head, answered)
         except BaseException:
             transport.abort()
             raise
         return transport
 
-    def _take_over(self, transport: SocketTransport, head: bytes) -> None:
+    def _take_over(
+        self, transport: SocketTransport, head: bytes, answered: Callable[[], None]
+    ) -> None:
         try:
             method, target, block, early = parse_head(head)
             headers = read_headers(block)
@@ -150,7 +162,7 @@ class Intake:
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
         else:
-            self._accept(transport, route, verdict, early)
+            self._accept(transport, route, verdict, early, answered)
 
     async def _accept_later(
         self, transport: SocketTransport, route: _Route, verdict: Awaitable[Any], early: bytes
@@ -168,7 +180,12 @@ class Intake:
             raise
 
     def _accept(
-        self, transport: SocketTransport, route: _Route, verdict: Any, early: bytes
+        self,
+        transport: SocketTransport,
+        route: _Route,
+        verdict: Any,
+        early: bytes,
+        answered: Callable[[], None] = _nothing,
     ) -> None:
         if isinstance(verdict, _Refusal):
             _end(transport, refusal(*verdict))
@@ -184,6 +201,7 @@ class Intake:
             return
         headers.append((FORWARDING_HEADER, "handover"))
         transport.write(switching_protocols(headers))
+        answered()
         stream, io = open_stream(transport, handler.max_message_size, agreement, early)
         # Reading starts (or goes on after `_Held` paused it) before the session exists, so
         # the session may pause it again (a flood in `early`).

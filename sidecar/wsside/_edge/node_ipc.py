@@ -29,8 +29,8 @@ class NodeChannel:
     """Node's IPC channel on an inherited Unix socket (`NODE_CHANNEL_FD`), JSON framing.
 
     `on_message(obj)` gets every message that is not Node's own bookkeeping;
-    `on_handle(msg, fd)` gets the descriptor of each handed-over socket, to close or serve,
-    with the message sent along with it;
+    `on_handle(msg, fd, ack)` gets the descriptor of each handed-over socket, to close or serve,
+    with the message sent along with it, and `ack` to acknowledge it early (else on return);
     `on_eof()` runs once when the parent closes the channel (or dies).
     """
 
@@ -38,7 +38,7 @@ class NodeChannel:
         self,
         fd: int,
         on_message: Callable[[Any], None],
-        on_handle: Callable[[Any, int], asyncio.BaseTransport | None],
+        on_handle: Callable[[Any, int, Callable[[], None]], asyncio.BaseTransport | None],
         on_eof: Callable[[], None],
     ) -> None:
         self._sock = socket.socket(fileno=fd)
@@ -120,13 +120,23 @@ class NodeChannel:
                 self.send({"cmd": "NODE_HANDLE_NACK"})
                 return
             fd = self._fds.popleft()
+            acked = False
+
+            def ack() -> None:
+                nonlocal acked
+                if not acked:
+                    acked = True
+                    self._send_line(_ACK)
+
+            # The ACK goes once the handshake's answer is written (it wakes Node, which,
+            # sharing a core with the sidecar, could otherwise run before the 101 goes out)
+            # and before any user callback runs: the shim gives up on a socket whose ACK is
+            # late, which must never happen to a connection already answered. Node sends no
+            # further handle before this ACK.
             try:
-                transport = self._on_handle(obj.get("msg"), fd)
+                transport = self._on_handle(obj.get("msg"), fd, ack)
             finally:
-                # After the handshake's answer is written: the ACK wakes Node, which, sharing
-                # a core with the sidecar, could otherwise run before the 101 goes out. Node
-                # sends no further handle before this ACK.
-                self._send_line(_ACK)
+                ack()
             if transport is not None and isinstance(obj.get("key"), str):
                 self._handed.setdefault(obj["key"], []).append(transport)
         elif cmd == "NODE_SOCKET_GET_COUNT":

@@ -157,7 +157,9 @@ class _Supervisor:
         if msg is not None and msg["type"] == "shutdown":
             self.stop.set()
 
-    def _on_handle(self, obj: Any, fd: int) -> asyncio.BaseTransport | None:
+    def _on_handle(
+        self, obj: Any, fd: int, ack: Callable[[], None]
+    ) -> asyncio.BaseTransport | None:
         try:
             msg = parse(obj)
             head = msg.get("head") if msg is not None and msg["type"] == "connection" else None
@@ -180,7 +182,9 @@ class _Supervisor:
             os.close(fd)
             raise
         try:
-            return self.sidecar.intake.take_over(sock, raw, nodelay=msg.get("noDelay") is True)
+            return self.sidecar.intake.take_over(
+                sock, raw, nodelay=msg.get("noDelay") is True, answered=ack
+            )
         except Exception:  # noqa: BLE001 - one connection's failure must not stop the channel
             logger.exception("wsside: could not serve a handed-over connection")
             sock.close()
