@@ -24,6 +24,7 @@ chromium:
 node-deps:
 	cd node_shim && npm install --no-audit --no-fund --silent
 	@if [ -f tests/shim/package.json ]; then cd tests/shim && npm install --no-audit --no-fund --silent; fi
+	cd tests/client/types && npm install --no-audit --no-fund --silent
 	@for ex in examples/*/; do \
 		if [ -f $$ex/package.json ]; then (cd $$ex && npm install --no-audit --no-fund --silent) || exit 1; fi; \
 	done
@@ -33,6 +34,7 @@ pytest: venv
 
 node-test: venv node-deps
 	cd tests/shim && npm test
+	cd node_shim && npm run --silent check:client && npm run --silent test:client
 
 # The oldest Python the package supports, on the core suite (skipped where pyenv has none).
 PY310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python))

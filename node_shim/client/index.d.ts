@@ -1,0 +1,97 @@
+/**
+ * The message types of each wsside endpoint, by path below the prefix. Empty here: the
+ * `wsside-env.d.ts` that the plugin writes (or `wsside types --out FILE`) adds one entry per
+ * handler that declares `receives`/`sends`, seen from the server:
+ *
+ *     declare module 'vite-plugin-wsside/client' {
+ *       interface Endpoints {
+ *         '/ws/chat': { receives: ChatIn; sends: ChatOut }
+ *         [path: `/ws/rooms/${string}`]: { receives: RoomIn; sends: RoomOut }
+ *       }
+ *     }
+ *
+ * The contract, for the generator and for hand-written entries: docs/client.md.
+ */
+export interface Endpoints {}
+
+/** What the server receives at `P`, so what `send` accepts; `unknown` when undeclared. */
+export type Receives<P extends string> = Field<EndpointOf<P>, 'receives'>
+
+/** What the server sends at `P`, so what listeners get; `unknown` when undeclared. */
+export type Sends<P extends string> = Field<EndpointOf<P>, 'sends'>
+
+type EndpointOf<P extends string> = P extends keyof Endpoints ? Endpoints[P] : unknown
+type Field<E, K extends string> = E extends { [key in K]: infer V } ? V : unknown
+
+/** Binary data `send` accepts; received binary messages are `ArrayBuffer`s. */
+export type Binary = BufferSource | Blob
+
+/** The `type` values carried by the members of `M`. */
+export type TypeOf<M> = M extends { type: infer T extends string } ? T : never
+
+/** The members of `M` whose `type` field admits `T`. */
+export type OfType<M, T extends string> = M extends { type: infer U } ? (T extends U ? M : never) : never
+
+export type Status = 'connecting' | 'open' | 'reconnecting' | 'closed'
+
+/** The close that led to a status, when a socket closed. */
+export interface CloseInfo {
+  readonly code: number
+  readonly reason: string
+}
+
+export interface ReconnectOptions {
+  /** Shortest wait before an attempt, in ms. Default 500. */
+  minDelay?: number
+  /** Longest wait before an attempt, in ms. Default 10000. */
+  maxDelay?: number
+  /**
+   * Growth per failed attempt. Default 2: the n-th wait is random between `minDelay`
+   * and `min(maxDelay, minDelay * factor ** n)`.
+   */
+  factor?: number
+}
+
+export interface ConnectOptions {
+  /** Added to the URL's query string (`{ username: 'Ada' }` → `?username=Ada`). */
+  query?: Record<string, string | number | boolean>
+  /** Subprotocols offered, in order of preference. */
+  protocols?: string | string[]
+  /**
+   * The endpoint's full URL, used instead of the page's host, the prefix and `path` (which
+   * then only picks the types). Needed outside a page, e.g. in Node.
+   */
+  url?: string | URL
+  /** Reconnect after a close that `close()` did not ask for. Default true. */
+  reconnect?: boolean | ReconnectOptions
+}
+
+/** A connection that `connect` keeps open: `Sent` is what the page sends, `Received` what it gets. */
+export interface Socket<Sent = unknown, Received = unknown> {
+  readonly status: Status
+  /**
+   * Objects, arrays, numbers, booleans and null go as JSON text, strings as text, binary
+   * data as binary. While not open, up to 1000 messages wait and go in order once open;
+   * one more throws. Throws once the socket is closed for good.
+   */
+  send(message: Sent): void
+  /** Every message: JSON text parsed, other text as a string, binary as an `ArrayBuffer`. */
+  on(type: '*', listener: (message: Received) => void): () => void
+  /** Each message whose `type` field is `type`. Returns a function that unsubscribes. */
+  on<T extends unknown extends Received ? string : TypeOf<Received>>(
+    type: T,
+    listener: (message: unknown extends Received ? unknown : OfType<Received, T>) => void,
+  ): () => void
+  /** Each change of `status`; `close` is the socket's close that caused it, if any. */
+  onStatus(listener: (status: Status, close?: CloseInfo) => void): () => void
+  /** Closes the socket for good: no reconnecting; messages still waiting are dropped. */
+  close(code?: number, reason?: string): void
+}
+
+/**
+ * A WebSocket to `path` below the plugin's prefix on the page's host
+ * (`connect('/ws/chat')` → `ws://localhost:5173/api/ws/chat`), or to `options.url`,
+ * reconnecting with backoff after any close that `close()` did not ask for, except after
+ * 1002, 1003, 1007, 1008, 1009 and 4000–4999 (the application's own "stay away").
+ */
+export function connect<P extends string>(path: P, options?: ConnectOptions): Socket<Receives<P>, Sends<P>>

@@ -1,0 +1,161 @@
+// @ts-check
+// vite-plugin-wsside/client: one WebSocket to a wsside endpoint that speaks JSON, dispatches
+// on `type`, queues while it is not open and reconnects on its own. No dependencies; runs
+// in any page Vite serves and in Node 22+ (global WebSocket). Types: index.d.ts.
+
+/** @typedef {'connecting' | 'open' | 'reconnecting' | 'closed'} Status */
+/** @typedef {{ code: number, reason: string }} CloseInfo */
+
+// The plugin sets this (a Vite `define`) to its first prefix; elsewhere (Node, or a page
+// not built by Vite with the plugin) the sidecar's default applies.
+/** @type {string} */
+const PREFIX = typeof __WSSIDE_PREFIX__ === 'string' ? __WSSIDE_PREFIX__ : '/api'
+
+// Messages sent while not open wait here; past this the page is producing faster than any
+// reconnect could drain, and the caller is told instead of losing data silently.
+const QUEUE_LIMIT = 1000
+
+// Closes after which the same page would be refused again, so coming back cannot help:
+// 1002 protocol error, 1003 unsupported data, 1007 invalid payload, 1008 policy violation,
+// 1009 message too big; and 4000-4999, which the application uses to say "stay away".
+// Every other close reconnects. The table with the reasons is in docs/client.md.
+/** @param {number} code */
+const final = (code) => (code >= 4000 && code < 5000) || [1002, 1003, 1007, 1008, 1009].includes(code)
+
+/**
+ * Opens a WebSocket to `path` below the plugin's prefix on the page's host (or to
+ * `options.url`) and keeps it open until `close()`.
+ * @param {string} path
+ * @param {{ query?: Record<string, string | number | boolean>, protocols?: string | string[],
+ *   url?: string | URL, reconnect?: boolean | { minDelay?: number, maxDelay?: number, factor?: number } }} [options]
+ */
+export function connect(path, options = {}) {
+  const { query = {}, protocols, reconnect = true } = options
+  const { minDelay = 500, maxDelay = 10000, factor = 2 } = typeof reconnect === 'object' ? reconnect : {}
+  const page = globalThis.location?.href
+  if (!options.url && !page) {
+    throw new Error(`wsside: connect('${path}') outside a page needs the full address: connect(path, { url: 'ws://host:port${PREFIX}${path}' })`)
+  }
+  const url = new URL(options.url ?? PREFIX + path, page)
+  url.protocol = url.protocol.replace('http', 'ws')
+  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value))
+
+  /** @type {Set<[string, (message: any) => void]>} */
+  const listeners = new Set()
+  /** @type {Set<(status: Status, close?: CloseInfo) => void>} */
+  const watchers = new Set()
+  /** @type {Array<string | BufferSource | Blob>} */
+  const queue = []
+  /** @type {WebSocket} */
+  let ws
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let timer
+  let attempt = 0
+  let openedAt = 0
+  /** @type {Status} */
+  let status = 'connecting'
+
+  /** @param {Status} next @param {CloseInfo} [close] */
+  const setStatus = (next, close) => {
+    status = next
+    emit(watchers, (watcher) => watcher(next, close))
+  }
+
+  const open = () => {
+    const socket = (ws = new WebSocket(url, protocols))
+    socket.binaryType = 'arraybuffer'
+    socket.onopen = () => {
+      openedAt = Date.now()
+      // Before the watchers run, so that what they send goes after what waited.
+      for (const data of queue.splice(0)) socket.send(data)
+      setStatus('open')
+    }
+    socket.onmessage = ({ data }) => {
+      let message = data
+      if (typeof data === 'string') {
+        try {
+          message = JSON.parse(data)
+        } catch {}
+      }
+      const type = message?.type
+      emit(listeners, ([wanted, listener]) => (wanted === '*' || wanted === type) && listener(message))
+    }
+    /** @param {CloseInfo} close */
+    const dropped = (close) => {
+      socket.onclose = socket.onerror = null
+      if (status === 'closed') return
+      if (!reconnect || final(close.code)) {
+        queue.length = 0
+        return setStatus('closed', close)
+      }
+      // A connection that lived longer than the longest wait was healthy: start over.
+      if (openedAt && Date.now() - openedAt >= maxDelay) attempt = 0
+      openedAt = 0
+      const cap = Math.min(maxDelay, minDelay * factor ** ++attempt)
+      // Full jitter above the floor, so that pages dropped together do not return together.
+      timer = setTimeout(open, minDelay + Math.random() * (cap - minDelay))
+      if (status !== 'reconnecting') setStatus('reconnecting', close)
+    }
+    socket.onclose = dropped
+    // Browsers follow a failed handshake's `error` with `close`, readyState CLOSED by then;
+    // Node's WebSocket (undici 6: Node 20 and 22) fires `error` alone and stays CONNECTING.
+    socket.onerror = () => socket.readyState || dropped({ code: 1006, reason: '' })
+  }
+  open()
+
+  return {
+    get status() {
+      return status
+    },
+    /** @param {unknown} message */
+    send(message) {
+      const data =
+        typeof message === 'string' || message instanceof ArrayBuffer || ArrayBuffer.isView(message) || message instanceof Blob
+          ? /** @type {string | BufferSource | Blob} */ (message)
+          : JSON.stringify(message)
+      if (data === undefined) throw new TypeError(`wsside: cannot send ${typeof message}`)
+      if (status === 'open') return ws.send(data)
+      if (status === 'closed') throw new Error(`wsside: ${url} is closed; message not sent`)
+      if (queue.length >= QUEUE_LIMIT) {
+        throw new Error(`wsside: ${QUEUE_LIMIT} messages already wait for ${url} to open; message not sent`)
+      }
+      queue.push(data)
+    },
+    /** @param {string} type @param {(message: any) => void} listener */
+    on(type, listener) {
+      /** @type {[string, (message: any) => void]} */
+      const entry = [type, listener]
+      listeners.add(entry)
+      return () => void listeners.delete(entry)
+    },
+    /** @param {(status: Status, close?: CloseInfo) => void} watcher */
+    onStatus(watcher) {
+      watchers.add(watcher)
+      return () => void watchers.delete(watcher)
+    },
+    /** @param {number} [code] @param {string} [reason] */
+    close(code, reason) {
+      ws.close(code, reason)
+      clearTimeout(timer)
+      queue.length = 0
+      if (status !== 'closed') setStatus('closed')
+    },
+  }
+}
+
+/**
+ * Calls `call` for each member of `set`; one that throws does not keep the others from
+ * their turn, and its error is rethrown where the page reports uncaught errors.
+ * @template T @param {Set<T>} set @param {(member: T) => unknown} call
+ */
+function emit(set, call) {
+  for (const member of set) {
+    try {
+      call(member)
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error
+      })
+    }
+  }
+}

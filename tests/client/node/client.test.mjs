@@ -1,0 +1,167 @@
+// vite-plugin-wsside/client in Node against a real sidecar: addresses, encodings, the queue,
+// listeners. Reconnection: reconnect.test.mjs.
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { connect } from '../../../node_shim/client/index.js'
+import { Sidecar } from './servers.mjs'
+import { nextMessage, statusOf } from './waits.mjs'
+
+let sidecar
+const sockets = []
+before(async () => {
+  sidecar = await Sidecar.start()
+})
+after(async () => {
+  for (const socket of sockets) socket.close()
+  await sidecar.kill('SIGTERM')
+})
+
+/** A client to the echo endpoint that `after` closes; resolves once its hello came. */
+async function echo(options = {}) {
+  const socket = connect('/ws/echo', { url: sidecar.url('/ws/echo'), ...options })
+  sockets.push(socket)
+  const hello = await nextMessage(socket, 'hello')
+  return { socket, hello }
+}
+
+test('outside a page, a path alone is refused with the way out', () => {
+  assert.throws(() => connect('/ws/echo'), {
+    message: "wsside: connect('/ws/echo') outside a page needs the full address: connect(path, { url: 'ws://host:port/api/ws/echo' })",
+  })
+})
+
+test('query is added to the URL, protocols are offered', async () => {
+  const url = `${sidecar.url('/ws/echo')}?kept=yes`
+  const { socket, hello } = await echo({ url, query: { username: 'Ada Lovelace', n: 1, admin: false }, protocols: ['v1'] })
+  assert.deepEqual(hello, {
+    type: 'hello',
+    query: { kept: 'yes', username: 'Ada Lovelace', n: '1', admin: 'false' },
+    protocol: 'v1',
+  })
+  assert.equal(socket.status, 'open')
+})
+
+test('objects and arrays go as JSON, text as text, binary as binary', async () => {
+  const { socket } = await echo()
+  const received = []
+  socket.on('*', (message) => received.push(message))
+  const sent = [
+    { type: 'chat', text: 'hé', n: [1, 2.5, null, true] },
+    [1, 'two'],
+    42,
+    'plain text',
+    new Uint8Array([1, 2, 3]),
+    new Uint8Array([9, 8, 7, 6]).subarray(1, 3),
+    new Uint16Array([0x0102]).buffer,
+    new Blob([new Uint8Array([0xff, 0])]),
+  ]
+  for (const message of sent) socket.send(message)
+  socket.send({ type: 'last' })
+  await nextMessage(socket, 'last')
+  const bytes = (m) => (m instanceof ArrayBuffer ? [...new Uint8Array(m)] : m)
+  assert.deepEqual(received.map(bytes), [
+    { type: 'chat', text: 'hé', n: [1, 2.5, null, true] },
+    [1, 'two'],
+    42,
+    'plain text',
+    [1, 2, 3],
+    [8, 7],
+    [...new Uint8Array(new Uint16Array([0x0102]).buffer)],
+    [0xff, 0],
+    { type: 'last' },
+  ])
+})
+
+test('what cannot be encoded throws at the call', async () => {
+  const { socket } = await echo()
+  assert.throws(() => socket.send(undefined), { name: 'TypeError', message: 'wsside: cannot send undefined' })
+  assert.throws(() => socket.send(() => {}), { name: 'TypeError', message: 'wsside: cannot send function' })
+  assert.throws(() => socket.send({ big: 1n }), TypeError)
+})
+
+test('messages sent before the socket opens wait, then go in order', async () => {
+  const socket = connect('/ws/echo', { url: sidecar.url('/ws/echo') })
+  sockets.push(socket)
+  assert.equal(socket.status, 'connecting')
+  const received = []
+  const last = new Promise((resolve) => socket.on('*', (m) => received.push(m) === 7 && resolve(undefined)))
+  for (let n = 0; n < 5; n++) socket.send({ type: 'n', n })
+  socket.send('text too')
+  await last
+  assert.equal(received[0].type, 'hello')
+  assert.deepEqual(received.slice(1), [0, 1, 2, 3, 4].map((n) => ({ type: 'n', n })).concat(['text too']))
+})
+
+test('a full queue throws instead of dropping, and loses nothing it accepted', async () => {
+  const socket = connect('/ws/echo', { url: sidecar.url('/ws/echo') })
+  sockets.push(socket)
+  for (let n = 0; n < 1000; n++) socket.send({ type: 'n', n })
+  assert.throws(() => socket.send({ type: 'n', n: 1000 }), {
+    message: `wsside: 1000 messages already wait for ${sidecar.url('/ws/echo')} to open; message not sent`,
+  })
+  const numbers = []
+  await new Promise((resolve) =>
+    socket.on('n', ({ n }) => {
+      numbers.push(n)
+      if (n === 999) resolve(undefined)
+    }),
+  )
+  assert.deepEqual(numbers, [...Array(1000).keys()])
+  socket.send({ type: 'n', n: 1000 })
+  assert.equal((await nextMessage(socket, 'n')).n, 1000)
+})
+
+test('on(type) gets its type only, * gets all, unsubscribing stops both', async () => {
+  const { socket } = await echo()
+  const a = []
+  const all = []
+  const offA = socket.on('a', (m) => a.push(m.n))
+  const offAll = socket.on('*', (m) => all.push(m.n ?? m.type ?? m))
+  socket.send({ type: 'a', n: 1 })
+  socket.send({ type: 'b', n: 2 })
+  socket.send('a')
+  socket.send({ type: 'sync' })
+  await nextMessage(socket, 'sync')
+  offA()
+  offAll()
+  socket.send({ type: 'a', n: 3 })
+  socket.send({ type: 'sync' })
+  await nextMessage(socket, 'sync')
+  assert.deepEqual(a, [1])
+  assert.deepEqual(all, [1, 2, 'a', 'sync'])
+})
+
+test('a listener that throws does not keep the others from the message', async () => {
+  const { socket } = await echo()
+  // Its error is still reported as uncaught, where a page's errors go.
+  const thrown = new Promise((resolve) => process.setUncaughtExceptionCaptureCallback(resolve))
+  socket.on('x', () => {
+    throw new Error('listener bug')
+  })
+  const second = nextMessage(socket, 'x')
+  socket.send({ type: 'x' })
+  assert.deepEqual(await second, { type: 'x' })
+  assert.equal((await thrown).message, 'listener bug')
+  process.setUncaughtExceptionCaptureCallback(null)
+})
+
+test('close() closes for good: closed at once, sending then throws', async () => {
+  const { socket } = await echo()
+  const seen = []
+  socket.onStatus((status, close) => seen.push([status, close]))
+  socket.close(4000, 'done')
+  assert.equal(socket.status, 'closed')
+  assert.deepEqual(seen, [['closed', undefined]])
+  assert.throws(() => socket.send({ type: 'late' }), {
+    message: `wsside: ${sidecar.url('/ws/echo')} is closed; message not sent`,
+  })
+  socket.close()
+  assert.deepEqual(seen, [['closed', undefined]])
+})
+
+test('a message too big for the endpoint closes with 1009, for good', async () => {
+  const { socket } = await echo()
+  const closed = statusOf(socket, 'closed')
+  socket.send('x'.repeat(5000))
+  assert.equal((await closed).code, 1009)
+})

@@ -1,0 +1,153 @@
+// Reconnection in Node: which closes bring the client back and which stop it, a killed and
+// restarted sidecar, the backoff's bounds and jitter, close() while waiting.
+import assert from 'node:assert/strict'
+import { setTimeout as delay } from 'node:timers/promises'
+import { after, before, test } from 'node:test'
+import { connect } from '../../../node_shim/client/index.js'
+import { refusingServer, Sidecar } from './servers.mjs'
+import { nextMessage, statuses, statusOf } from './waits.mjs'
+
+// Short waits keep the tests quick; the defaults (500 ms to 10 s) are for people.
+const FAST = { minDelay: 20, maxDelay: 40, factor: 2 }
+// Long enough for several attempts at FAST's longest wait: how long a test watches for an
+// attempt that must not come.
+const QUIET_MS = 10 * FAST.maxDelay
+
+let sidecar
+const sockets = []
+before(async () => {
+  sidecar = await Sidecar.start()
+})
+after(async () => {
+  for (const socket of sockets) socket.close()
+  await sidecar.kill('SIGTERM')
+})
+
+async function echo(options = {}) {
+  const socket = connect('/ws/echo', { url: sidecar.url('/ws/echo'), reconnect: FAST, ...options })
+  sockets.push(socket)
+  await nextMessage(socket, 'hello')
+  return socket
+}
+
+/** Asks the server to close with `code`; resolves with the status that follows and its close info. */
+async function closedByServer(socket, code) {
+  const next = new Promise((resolve) => {
+    const off = socket.onStatus((status, close) => (off(), resolve({ status, code: close?.code })))
+  })
+  socket.send({ type: 'close', code, reason: `closing with ${code}` })
+  return next
+}
+
+for (const code of [1000, 1001, 1011, 1012, 1013, 1014, 3000, 3999]) {
+  test(`a server close with ${code} reconnects`, async () => {
+    const socket = await echo()
+    const hello = nextMessage(socket, 'hello')
+    assert.deepEqual(await closedByServer(socket, code), { status: 'reconnecting', code })
+    await hello
+    assert.equal(socket.status, 'open')
+  })
+}
+
+for (const code of [1002, 1003, 1007, 1008, 1009, 4000, 4001, 4999]) {
+  test(`a server close with ${code} stops the client`, async () => {
+    const socket = await echo()
+    let hellos = 0
+    socket.on('hello', () => hellos++)
+    assert.deepEqual(await closedByServer(socket, code), { status: 'closed', code })
+    await delay(QUIET_MS)
+    assert.equal(hellos, 0)
+    assert.equal(socket.status, 'closed')
+  })
+}
+
+test('kill -9 of the sidecar: reconnecting until it is back, then what waited is sent', async () => {
+  const socket = await echo()
+  const seen = statuses(socket)
+  const dropped = statusOf(socket, 'reconnecting')
+  await sidecar.kill('SIGKILL')
+  assert.equal((await dropped).code, 1006)
+  socket.send({ type: 'sent-while-down' })
+  const hello = nextMessage(socket, 'hello')
+  const echoed = nextMessage(socket, 'sent-while-down')
+  await sidecar.start()
+  await hello
+  assert.deepEqual(await echoed, { type: 'sent-while-down' })
+  assert.deepEqual(seen, ['reconnecting', 'open'])
+})
+
+test('the first connection failing is retried too', async () => {
+  const refusing = await refusingServer()
+  const socket = connect('/ws/echo', { url: refusing.url, reconnect: FAST })
+  sockets.push(socket)
+  assert.equal(socket.status, 'connecting')
+  assert.equal((await statusOf(socket, 'reconnecting')).code, 1006)
+  await refusing.reach(3)
+  socket.close()
+  await refusing.close()
+})
+
+test('reconnect: false stops at the first close', async () => {
+  const socket = await echo({ reconnect: false })
+  const seen = statuses(socket)
+  assert.deepEqual(await closedByServer(socket, 1012), { status: 'closed', code: 1012 })
+  assert.deepEqual(seen, ['closed'])
+})
+
+test('close() while waiting to reconnect: no attempt after it', async () => {
+  const refusing = await refusingServer()
+  const socket = connect('/ws/echo', { url: refusing.url, reconnect: FAST })
+  await refusing.reach(2)
+  socket.close()
+  const count = refusing.attempts.length
+  await delay(QUIET_MS)
+  assert.equal(refusing.attempts.length, count)
+  assert.equal(socket.status, 'closed')
+  await refusing.close()
+})
+
+// Each wait is random between minDelay and min(maxDelay, minDelay * factor ** n). With
+// Math.random pinned at either end, the gaps between attempts show both bounds.
+const BACKOFF = { minDelay: 100, maxDelay: 400, factor: 2 }
+// Timers never fire early by more than a millisecond; an attempt's own handshake and a busy
+// machine can only add time.
+const EARLY_MS = 2
+const LATE_MS = 150
+
+/** The gaps (ms) between `count + 1` attempts at a refusing server, with Math.random as `random`. */
+async function gaps(random, count) {
+  const refusing = await refusingServer()
+  const realRandom = Math.random
+  Math.random = random
+  try {
+    const socket = connect('/ws/echo', { url: refusing.url, reconnect: BACKOFF })
+    await refusing.reach(count + 1)
+    socket.close()
+  } finally {
+    Math.random = realRandom
+    await refusing.close()
+  }
+  return refusing.attempts.slice(1).map((time, n) => time - refusing.attempts[n])
+}
+
+/** Each gap is at least its `lowest` (less a timer's rounding) and not far above its `highest`. */
+function assertWithin(measured, lowest, highest) {
+  assert.equal(measured.length, highest.length)
+  measured.forEach((gap, n) => {
+    const ok = gap >= lowest[n] - EARLY_MS && gap < highest[n] + LATE_MS
+    assert.ok(ok, `gap ${n + 1} of ${measured.map(Math.round)}: ${gap} ms, expected ${lowest[n]}..${highest[n]} ms`)
+  })
+}
+
+test('backoff: the lowest jitter waits minDelay each time', async () => {
+  assertWithin(await gaps(() => 0, 4), [100, 100, 100, 100], [100, 100, 100, 100])
+})
+
+test('backoff: the highest jitter doubles up to maxDelay', async () => {
+  const top = [200, 400, 400, 400]
+  assertWithin(await gaps(() => 1 - Number.EPSILON, 4), top, top)
+})
+
+test('backoff: real jitter stays between the bounds', async () => {
+  assertWithin(await gaps(Math.random, 5), [100, 100, 100, 100, 100], [200, 400, 400, 400, 400])
+})

@@ -1,0 +1,93 @@
+// What the typing contract promises a page, checked by tsc (npm run check:client in
+// node_shim). Each @ts-expect-error is a wrong use that must stay an error.
+import { connect, type Receives, type Sends, type Status } from 'vite-plugin-wsside/client'
+import type { ChatIn, ChatOut, RoomOut } from './wsside-env'
+
+const chat = connect('/ws/chat', { query: { username: 'Ada', n: 1, admin: false } })
+chat.send({ type: 'chat', room: 'general', text: 'hi' })
+chat.send({ type: 'join-room', room: 'random' })
+// @ts-expect-error: a message type the server does not receive
+chat.send({ type: 'shout', text: 'hi' })
+// @ts-expect-error: a field of the wrong type
+chat.send({ type: 'chat', room: 'general', text: 42 })
+// @ts-expect-error: a missing field
+chat.send({ type: 'chat', text: 'hi' })
+// @ts-expect-error: text is not what /ws/chat receives
+chat.send('hello')
+
+// Exact types, where assignability alone would let `any` through.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
+const exact = <T extends true>(): T | void => {}
+exact<Equal<Receives<'/ws/chat'>, ChatIn>>()
+exact<Equal<Sends<'/ws/chat'>, ChatOut>>()
+exact<Equal<Parameters<typeof chat.send>[0], ChatIn>>()
+exact<Equal<Receives<'/ws/other'>, unknown>>()
+exact<Equal<Sends<'/ws/news'>, string>>()
+exact<Equal<Receives<'/ws/news'>, unknown>>()
+
+const off = chat.on('chat-message', (m) => {
+  exact<Equal<typeof m, Extract<ChatOut, { type: 'chat-message' }>>>()
+  const from: string = m.from
+  const text: string = m.text
+  // @ts-expect-error: narrowed to chat-message, which has no username
+  m.username
+  return [from, text]
+})
+off()
+chat.on('user-joined', (m) => m.username.toUpperCase())
+// @ts-expect-error: not a type the server sends
+chat.on('chat', () => {})
+chat.on('*', (m: ChatOut) => m.type)
+chat.on('*', (m) => {
+  // @ts-expect-error: every message is a ChatOut, whose members may lack `text`
+  m.text
+})
+
+const status: Status = chat.status
+chat.onStatus((next, close) => [next === 'reconnecting', close?.code])
+// @ts-expect-error: not a status
+chat.status === 'reconnected'
+chat.close(4000, 'bye')
+
+// A parameterised pattern: any path it matches gets its types.
+const room = connect(`/ws/rooms/${status}`)
+room.send({ type: 'move', x: 1, y: 2 })
+room.send(new Uint8Array([1, 2]))
+room.send(new Blob(['x']))
+// @ts-expect-error: RoomIn has no chat
+room.send({ type: 'chat', room: 'general', text: 'hi' })
+room.on('state', (m) => m.players.map((p) => p.x ?? 0))
+room.on('*', (m: RoomOut) => (m instanceof ArrayBuffer ? m.byteLength : m.type))
+
+// Only `sends` declared: send is unrestricted, listeners typed.
+const news = connect('/ws/news')
+news.send({ anything: true })
+news.on('*', (m: string) => m.length)
+// @ts-expect-error: string messages have no `type` to listen for
+news.on('headline', () => {})
+
+// An undeclared path: unknown both ways, so anything may be sent and listeners narrow.
+const other = connect('/ws/other', { url: 'ws://127.0.0.1:8765/api/ws/other', reconnect: false })
+other.send({ whatever: [1, 2, 3] })
+other.send(new ArrayBuffer(8))
+other.on('anything', (m) => {
+  // @ts-expect-error: unknown until narrowed
+  m.type
+  return m
+})
+other.on('*', (m: unknown) => m)
+connect('/ws/other', { reconnect: { minDelay: 100, maxDelay: 5000, factor: 1.5 } })
+// @ts-expect-error: an unknown option
+connect('/ws/other', { retries: 3 })
+// @ts-expect-error: query values are strings, numbers or booleans
+connect('/ws/other', { query: { tags: ['a'] } })
+
+// A path only known at run time is undeclared too.
+declare const somewhere: string
+connect(somewhere).send({ any: 'thing' })
+
+// The helper types name an endpoint's messages for the page's own functions.
+const draft: Receives<'/ws/chat'> = { type: 'chat', room: 'r', text: 't' }
+const fromRoom: Sends<'/ws/rooms/lobby'> = new ArrayBuffer(1)
+const notDeclared: Receives<'/ws/nowhere'> = Symbol()
+export const checks: [ChatIn, RoomOut, unknown] = [draft, fromRoom, notDeclared]
