@@ -185,7 +185,12 @@ export function wsside(userOptions = {}) {
     name: 'vite-plugin-wsside',
     // Read by `wsside doctor` through Vite's resolveConfig: the options as normalised here.
     api: { options },
-    apply: 'serve',
+    // Applies to `vite build` too, for this define: the client (vite-plugin-wsside/client)
+    // resolves paths under the first prefix, and a build served by `vite preview` must carry
+    // it. Dev serves defines as globals, which the client reads. A prefix set only in
+    // wsside.toml is read by the sidecar, too late for a define: the client assumes /api.
+    // The overlay script below compiles to nothing in a build (no import.meta.hot there).
+    config: () => ({ define: { __WSSIDE_PREFIX__: JSON.stringify(options.prefixes?.[0] ?? DEFAULT_PREFIXES[0]) } }),
     transformIndexHtml: {
       // 'pre', so that Vite then serves the inline script as a module with import.meta.hot.
       order: 'pre',

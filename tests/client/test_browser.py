@@ -1,0 +1,134 @@
+"""vite-plugin-wsside/client in Chromium, through a real Vite, shim and sidecar: round trip,
+status sequence, a killed sidecar, close(), and the prefix reaching the client in dev and
+in a `vite build` served by `vite preview`, on Vite 7 and Vite 8."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from playwright.sync_api import Page
+
+from .conftest import NODE_MODULES, Vite, VitePreview, build, serving, sidecar_pids, write_project
+
+pytestmark = pytest.mark.browser
+
+HELLO = "seen.some(([kind, m]) => kind === 'message' && m.type === 'hello')"
+# Longer than several of the page's longest reconnect waits (200 ms): how long a test
+# watches for a reconnection that must not happen.
+QUIET_MS = 1_000
+
+
+def statuses(page: Page) -> list[list]:
+    return page.evaluate("seen.filter(([kind]) => kind === 'status').map(([, ...s]) => s)")
+
+
+def messages(page: Page) -> list:
+    return page.evaluate("seen.filter(([kind]) => kind === 'message').map(([, m]) => m)")
+
+
+def wait_for_status(page: Page, status: str, count: int = 1) -> None:
+    """Until the page has gone into `status` `count` times in all."""
+    page.wait_for_function(
+        "([status, count]) => seen.filter(([k, s]) => k === 'status' && s === status).length >= count",
+        arg=[status, count])
+
+
+def wait_for_message_type(page: Page, kind: str) -> None:
+    page.wait_for_function(
+        "kind => seen.some(([k, m]) => k === 'message' && m?.type === kind)", arg=kind)
+
+
+@pytest.fixture
+def dev(tmp_path: Path) -> Iterator[Vite]:
+    """Vite 7 dev server of a project with the default prefix."""
+    folder = write_project(tmp_path / "project", NODE_MODULES["vite7"])
+    with serving(Vite(folder), "/api/ws/echo") as server:
+        yield server
+
+
+def test_round_trip_with_query_and_protocols(dev, open_page):
+    page = open_page(dev)
+    page.wait_for_function(HELLO)
+    assert messages(page) == [
+        {"type": "hello", "query": {"username": "Ada Lovelace"}, "protocol": "v1"}]
+    page.evaluate("""() => {
+      socket.send({ type: 'chat', text: 'hé', n: [1, null] })
+      socket.send('plain text')
+      socket.send(new Uint8Array([1, 2, 255]))
+      socket.send(new Blob(['AB']))
+      socket.send({ type: 'last' })
+    }""")
+    wait_for_message_type(page, "last")
+    assert messages(page)[1:] == [
+        {"type": "chat", "text": "hé", "n": [1, None]}, "plain text", [1, 2, 255], [65, 66],
+        {"type": "last"}]
+
+
+def test_status_sequence_through_server_closes(dev, open_page):
+    page = open_page(dev)
+    page.wait_for_function(HELLO)
+    page.evaluate("socket.send({ type: 'close', code: 1012 })")
+    wait_for_status(page, "open", 2)
+    page.evaluate("socket.send({ type: 'close', code: 4001, reason: 'kicked' })")
+    wait_for_status(page, "closed")
+    assert statuses(page) == [
+        ["connecting"], ["open", None], ["reconnecting", 1012], ["open", None], ["closed", 4001]]
+    assert page.evaluate("socket.status") == "closed"
+
+
+def test_kill_9_of_the_sidecar_the_page_reconnects_and_sends_what_waited(dev, open_page):
+    page = open_page(dev)
+    page.wait_for_function(HELLO)
+    # Marks this document: a reload would lose it.
+    page.evaluate("""() => {
+      window.sameDocument = true
+      socket.onStatus((status) => status === 'reconnecting' && socket.send({ type: 'while-down' }))
+    }""")
+    [pid] = sidecar_pids(dev)
+    os.kill(pid, signal.SIGKILL)
+
+    wait_for_message_type(page, "while-down")
+    assert statuses(page) == [["connecting"], ["open", None], ["reconnecting", 1006], ["open", None]]
+    hellos_then_echo = [m["type"] for m in messages(page)]
+    assert hellos_then_echo == ["hello", "hello", "while-down"]
+    assert page.evaluate("window.sameDocument") is True
+    assert sidecar_pids(dev)[-1] != pid
+
+
+def test_close_stops_reconnecting(dev, open_page):
+    page = open_page(dev)
+    page.wait_for_function(HELLO)
+    [pid] = sidecar_pids(dev)
+    os.kill(pid, signal.SIGKILL)
+    wait_for_status(page, "reconnecting")
+    page.evaluate("socket.close()")
+    dev.wait_for("restarting in", 10)
+    # Once the new sidecar serves, a page still trying would be back within 200 ms.
+    assert dev.handshake_status("/api/ws/echo") == 101
+    page.wait_for_timeout(QUIET_MS)
+    assert statuses(page) == [["connecting"], ["open", None], ["reconnecting", 1006], ["closed", None]]
+    assert [m["type"] for m in messages(page)] == ["hello"]
+    assert page.evaluate("""() => {
+      try { socket.send('late') } catch (error) { return error.message }
+    }""").endswith("is closed; message not sent")
+
+
+@pytest.mark.parametrize("vite", ["vite7", "vite8"])
+@pytest.mark.parametrize("how", ["dev", "dev, pre-bundled", "build, preview"])
+def test_the_plugins_prefix_reaches_the_client(vite, how, tmp_path, open_page):
+    """`prefix: '/custom'` in vite.config: the page connects under it, with no option of its own."""
+    config = "optimizeDeps: { include: ['vite-plugin-wsside/client'] }" if "pre-bundled" in how else ""
+    folder = write_project(tmp_path / "project", NODE_MODULES[vite], "{ prefix: '/custom' }", config)
+    if how == "build, preview":
+        build(folder)
+        server: Vite = VitePreview(folder)
+    else:
+        server = Vite(folder)
+    with serving(server, "/custom/ws/echo"):
+        page = open_page(server)
+        page.wait_for_function(HELLO)
+        assert page.evaluate("socket.status") == "open"
