@@ -1,4 +1,8 @@
-// The whole client: one WebSocket to /api/ws/chat, served by ws/chat.py.
+// The whole client: one connection to /api/ws/chat, served by ws/chat.py, through
+// vite-plugin-wsside/client, which encodes JSON, dispatches on `type`, queues what is sent
+// while the socket is down and reconnects on its own (a sidecar restart, a saved handler).
+import { connect } from 'vite-plugin-wsside/client'
+
 const $ = (id) => document.getElementById(id)
 const username = new URLSearchParams(location.search).get('username')
 
@@ -9,81 +13,71 @@ if (!username) {
     location.search = new URLSearchParams({ username: $('username').value })
   })
 } else {
-  connect(username)
+  join(username)
 }
 
-function connect(name) {
-  const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
-  const ws = new WebSocket(`${scheme}://${location.host}/api/ws/chat?username=${encodeURIComponent(name)}`)
-  const send = (message) => ws.send(JSON.stringify(message))
+function join(name) {
+  const chat = connect('/ws/chat', { query: { username: name } })
   const rooms = new Set()
   const typists = new Map() // "name (#room)" -> the timer that forgets them
   let current = 'general'
   let lastTyping = 0
 
   $('chat').hidden = false
-  $('status').textContent = 'connecting…'
+  const showStatus = (status, close) => {
+    const text = { connecting: 'connecting…', open: `connected as ${name}`, reconnecting: 'reconnecting…' }
+    $('status').textContent = text[status] ?? `disconnected (${close?.code ?? 'closed'})`
+    // What is sent while reconnecting waits and goes once back; only a closed chat is dead.
+    $('live').disabled = status === 'closed'
+  }
+  showStatus(chat.status)
+  chat.onStatus(showStatus)
 
-  ws.onopen = () => {
-    $('status').textContent = `connected as ${name}`
-    $('live').disabled = false
-  }
-  ws.onclose = (event) => {
-    $('status').textContent = `disconnected (${event.code})`
-    $('live').disabled = true
-  }
-  ws.onmessage = (event) => {
-    const msg = JSON.parse(event.data)
-    switch (msg.type) {
-      case 'connected':
-      case 'room-joined':
-        rooms.add(msg.room)
-        current = msg.room
-        showRooms()
-        break
-      case 'room-left':
-        rooms.delete(msg.room)
-        current = 'general'
-        showRooms()
-        break
-      case 'chat-message':
-        stopTyping(`${msg.from} (#${msg.room})`)
-        log(msg.room, `${msg.from}: ${msg.text}`, 'message')
-        break
-      case 'user-joined':
-        log(msg.room, `${msg.username} joined`, 'notice')
-        break
-      case 'user-left':
-        log(msg.room, `${msg.username} left`, 'notice')
-        break
-      case 'typing':
-        startTyping(`${msg.username} (#${msg.room})`)
-        break
-      case 'error':
-        log(current, msg.message, 'error')
-        break
-    }
-  }
+  chat.on('connected', (msg) => {
+    // A new connection (the first, or after a reconnect) is in its default room only.
+    rooms.clear()
+    rooms.add(msg.room)
+    current = msg.room
+    showRooms()
+  })
+  chat.on('room-joined', (msg) => {
+    rooms.add(msg.room)
+    current = msg.room
+    showRooms()
+  })
+  chat.on('room-left', (msg) => {
+    rooms.delete(msg.room)
+    current = 'general'
+    showRooms()
+  })
+  chat.on('chat-message', (msg) => {
+    stopTyping(`${msg.from} (#${msg.room})`)
+    log(msg.room, `${msg.from}: ${msg.text}`, 'message')
+  })
+  chat.on('user-joined', (msg) => log(msg.room, `${msg.username} joined`, 'notice'))
+  chat.on('user-left', (msg) => log(msg.room, `${msg.username} left`, 'notice'))
+  chat.on('typing', (msg) => startTyping(`${msg.username} (#${msg.room})`))
+  chat.on('error', (msg) => log(current, msg.message, 'error'))
 
   $('composer').addEventListener('submit', (event) => {
     event.preventDefault()
-    send({ type: 'chat', room: current, text: $('text').value })
+    chat.send({ type: 'chat', room: current, text: $('text').value })
     $('text').value = ''
     lastTyping = 0
   })
   $('text').addEventListener('input', () => {
     if (Date.now() - lastTyping > 1000) {
       lastTyping = Date.now()
-      send({ type: 'typing', room: current })
+      chat.send({ type: 'typing', room: current })
     }
   })
   $('join-form').addEventListener('submit', (event) => {
     event.preventDefault()
-    send({ type: 'join-room', room: $('room-name').value })
+    chat.send({ type: 'join-room', room: $('room-name').value })
     $('room-name').value = ''
   })
   $('leave').addEventListener('click', () => {
-    if (current !== 'general') send({ type: 'leave-room', room: current })
+    if (current !== 'general') chat.send({ type: 'leave-room', room: current })
   })
 
   function showRooms() {

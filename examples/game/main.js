@@ -1,53 +1,44 @@
-// One WebSocket to /api/ws/game, served by ws/game.py. The server pushes a "state" message
-// to each game room and a "lobby" message to the lobby on every tick.
+// One connection to /api/ws/game, served by ws/game.py, through vite-plugin-wsside/client.
+// The server pushes a "state" message to each game room and a "lobby" message to the lobby
+// on every tick. A game lives in its connection on the server: after a reconnect the player
+// is back in the lobby.
+import { connect } from 'vite-plugin-wsside/client'
+
 const $ = (id) => document.getElementById(id)
 const name = new URLSearchParams(location.search).get('name') ?? ''
-const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
-const ws = new WebSocket(`${scheme}://${location.host}/api/ws/game?name=${encodeURIComponent(name)}`)
-const send = (message) => ws.send(JSON.stringify(message))
+const game = connect('/ws/game', { query: { name } })
 
-ws.onopen = () => ($('create').disabled = $('roll').disabled = false)
-ws.onclose = (event) => {
-  $('status').textContent = `disconnected (${event.code})`
-  $('create').disabled = $('roll').disabled = true
+game.onStatus((status, close) => {
+  // Actions only make sense on the connection that is in the game, so none are queued.
+  $('create').disabled = $('roll').disabled = status !== 'open'
+  if (status === 'reconnecting') $('status').textContent = 'reconnecting…'
+  if (status === 'closed') $('status').textContent = `disconnected (${close?.code ?? 'closed'})`
+})
+game.on('joined-lobby', (msg) => {
+  $('status').textContent = `playing as ${msg.name}`
+  $('lobby').hidden = false
+  $('table').hidden = true
+  showGames(msg.games)
+})
+game.on('lobby', (msg) => showGames(msg.games))
+for (const type of ['game-created', 'game-joined']) {
+  game.on(type, (msg) => {
+    $('lobby').hidden = true
+    $('table').hidden = false
+    $('game-id').textContent = msg.gameId
+  })
 }
-ws.onmessage = (event) => {
-  const msg = JSON.parse(event.data)
-  switch (msg.type) {
-    case 'joined-lobby':
-      $('status').textContent = `playing as ${msg.name}`
-      showGames(msg.games)
-      break
-    case 'lobby':
-      showGames(msg.games)
-      break
-    case 'game-created':
-    case 'game-joined':
-      $('lobby').hidden = true
-      $('table').hidden = false
-      $('game-id').textContent = msg.gameId
-      break
-    case 'player-joined':
-      log(`${msg.name} joined`)
-      break
-    case 'player-left':
-      log(`${msg.name} left`)
-      break
-    case 'game-update':
-      log(`${msg.name} rolled ${msg.value}`)
-      break
-    case 'state':
-      $('tick').textContent = `tick ${msg.tick}`
-      $('scores').replaceChildren(...msg.players.map(({ name, score }) => row(name, score)))
-      break
-    case 'error':
-      log(`error: ${msg.message}`)
-      break
-  }
-}
+game.on('player-joined', (msg) => log(`${msg.name} joined`))
+game.on('player-left', (msg) => log(`${msg.name} left`))
+game.on('game-update', (msg) => log(`${msg.name} rolled ${msg.value}`))
+game.on('state', (msg) => {
+  $('tick').textContent = `tick ${msg.tick}`
+  $('scores').replaceChildren(...msg.players.map(({ name, score }) => row(name, score)))
+})
+game.on('error', (msg) => log(`error: ${msg.message}`))
 
-$('create').onclick = () => send({ type: 'create-game' })
-$('roll').onclick = () => send({ type: 'game-action', action: 'roll' })
+$('create').onclick = () => game.send({ type: 'create-game' })
+$('roll').onclick = () => game.send({ type: 'game-action', action: 'roll' })
 
 function showGames(games) {
   if (!games.length) {
@@ -59,7 +50,7 @@ function showGames(games) {
       const item = document.createElement('li')
       const join = document.createElement('button')
       join.textContent = `Join ${gameId}`
-      join.onclick = () => send({ type: 'join-game', gameId })
+      join.onclick = () => game.send({ type: 'join-game', gameId })
       item.append(join)
       return item
     }),

@@ -1,5 +1,9 @@
 """examples/chat in Chromium: two people chat through Vite, the shim and the sidecar."""
 
+import os
+import re
+import signal
+
 import pytest
 from playwright.sync_api import expect
 
@@ -117,5 +121,29 @@ def test_a_broken_handler_shows_in_the_overlay_until_it_is_fixed(browser, own_vi
         expect(overlay).to_have_count(0)
         say(page, "fixed")
         expect(log_line(page, "#general Ada: fixed")).to_have_count(1)
+    finally:
+        page.close()
+
+
+def test_the_chat_survives_a_sidecar_restart_without_a_reload(browser, own_vite):
+    """kill -9 of the sidecar: the status line says "reconnecting…" while Vite restarts it,
+    then "connected as Ada" again, on the same page, and the chat goes on."""
+    page = browser.new_page()
+    try:
+        page.goto(own_vite.url + "?username=Ada")
+        say(page, "before")
+        expect(log_line(page, "#general Ada: before")).to_have_count(1)
+        page.evaluate("window.sameDocument = true")  # a reload would lose it
+
+        [pid] = re.findall(r"sidecar ready: pid (\d+)", own_vite.output)
+        os.kill(int(pid), signal.SIGKILL)
+        # Polled on every frame: the line shows "reconnecting…" for as long as the restart takes.
+        page.wait_for_function(
+            "document.getElementById('status').textContent === 'reconnecting…'", polling="raf")
+        expect(page.locator("#status")).to_have_text("connected as Ada")
+
+        say(page, "after")
+        expect(log_line(page, "#general Ada: after")).to_have_count(1)
+        assert page.evaluate("window.sameDocument") is True
     finally:
         page.close()

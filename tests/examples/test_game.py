@@ -1,6 +1,8 @@
 """examples/game in Chromium: a game is created, joined and played; the server tick pushes state."""
 
+import os
 import re
+import signal
 
 import pytest
 from playwright.sync_api import expect
@@ -41,6 +43,29 @@ def test_create_join_play_and_tick(open_page):
     bob.close()
     expect(alice.locator("#log li").first).to_have_text("Bob left")
     expect(alice.locator("#scores tr")).to_have_text([score("Alice", 0)])
+
+
+def test_after_a_sidecar_restart_the_player_is_back_in_the_lobby(browser, own_vite):
+    """A game lives in its connection: once the client has reconnected, the page shows the
+    lobby again, without a reload."""
+    page = browser.new_page()
+    try:
+        page.goto(own_vite.url + "?name=Alice")
+        page.get_by_role("button", name="Create a game").click()
+        expect(page.locator("#table")).to_be_visible()
+
+        [pid] = re.findall(r"sidecar ready: pid (\d+)", own_vite.output)
+        os.kill(int(pid), signal.SIGKILL)
+        # Polled on every frame: while reconnecting, no action can be taken.
+        page.wait_for_function(
+            """() => document.getElementById('status').textContent === 'reconnecting…' &&
+                     document.getElementById('roll').disabled""", polling="raf")
+        expect(page.locator("#status")).to_have_text("playing as Alice")
+        expect(page.locator("#lobby")).to_be_visible()
+        expect(page.locator("#table")).to_be_hidden()
+        expect(page.get_by_role("button", name="Create a game")).to_be_enabled()
+    finally:
+        page.close()
 
 
 def tick_number(page):

@@ -1,6 +1,7 @@
 """Chat: usernames from the query string, a default room, more rooms, a typing indicator.
 
-Browser: new WebSocket("ws://localhost:5173/api/ws/chat?username=Alice")
+Browser (main.js, with vite-plugin-wsside/client):
+    connect("/ws/chat", { query: { username: "Alice" } })
 """
 
 from wsside import Handler
