@@ -3,7 +3,11 @@ import type { Server as HttpsServer } from 'node:https'
 import type { Plugin } from 'vite'
 
 export interface WssideOptions {
-  /** URL prefix(es) whose WebSocket upgrades go to Python. Default: from wsside.toml, else `/api`. */
+  /**
+   * URL prefix(es) whose WebSocket upgrades go to Python. Default: from wsside.toml, else
+   * `/api`. The first is the one `vite-plugin-wsside/client` resolves paths under (a prefix
+   * set only in wsside.toml is not known to it: the client assumes `/api`).
+   */
   prefix?: string | string[]
   /** Folder of handler files, relative to vite.config. Default `ws`. */
   handlers?: string

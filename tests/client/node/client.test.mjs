@@ -84,12 +84,18 @@ test('messages sent before the socket opens wait, then go in order', async () =>
   sockets.push(socket)
   assert.equal(socket.status, 'connecting')
   const received = []
-  const last = new Promise((resolve) => socket.on('*', (m) => received.push(m) === 7 && resolve(undefined)))
+  const last = new Promise((resolve) => socket.on('*', (m) => received.push(m) === 8 && resolve(undefined)))
+  // Sent as soon as the socket opens, yet after what waited.
+  socket.onStatus((status) => status === 'open' && socket.send('from a watcher'))
   for (let n = 0; n < 5; n++) socket.send({ type: 'n', n })
   socket.send('text too')
   await last
   assert.equal(received[0].type, 'hello')
-  assert.deepEqual(received.slice(1), [0, 1, 2, 3, 4].map((n) => ({ type: 'n', n })).concat(['text too']))
+  assert.deepEqual(received.slice(1), [
+    ...[0, 1, 2, 3, 4].map((n) => ({ type: 'n', n })),
+    'text too',
+    'from a watcher',
+  ])
 })
 
 test('a full queue throws instead of dropping, and loses nothing it accepted', async () => {

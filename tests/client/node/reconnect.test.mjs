@@ -151,3 +151,31 @@ test('backoff: the highest jitter doubles up to maxDelay', async () => {
 test('backoff: real jitter stays between the bounds', async () => {
   assertWithin(await gaps(Math.random, 5), [100, 100, 100, 100, 100], [200, 400, 400, 400, 400])
 })
+
+test('backoff: short-lived connections keep backing off; one open for maxDelay starts over', async () => {
+  const realRandom = Math.random
+  Math.random = () => 1 - Number.EPSILON
+  try {
+    const socket = await echo({ reconnect: BACKOFF })
+    const waits = []
+    let down = 0
+    socket.onStatus((status) => {
+      if (status === 'reconnecting') down = performance.now()
+      if (status === 'open') waits.push(performance.now() - down)
+    })
+    // Three drops right after each open: the waits grow.
+    for (let n = 0; n < 3; n++) {
+      const hello = nextMessage(socket, 'hello')
+      socket.send({ type: 'close', code: 1012 })
+      await hello
+    }
+    // Open for longer than maxDelay, then dropped: the first wait again.
+    await delay(BACKOFF.maxDelay)
+    const hello = nextMessage(socket, 'hello')
+    socket.send({ type: 'close', code: 1012 })
+    await hello
+    assertWithin(waits, [200, 400, 400, 200], [200, 400, 400, 200])
+  } finally {
+    Math.random = realRandom
+  }
+})
