@@ -11,8 +11,9 @@
 /** @type {string} */
 const PREFIX = typeof __WSSIDE_PREFIX__ === 'string' ? __WSSIDE_PREFIX__ : '/api'
 
-// Messages sent while not open wait here; past this the page is producing faster than any
-// reconnect could drain, and the caller is told instead of losing data silently.
+// Messages sent while not open wait, up to this many; past it the caller gets an Error, so
+// that a page that keeps sending while the server is away neither grows without bound nor
+// loses messages without a word.
 const QUEUE_LIMIT = 1000
 
 // Closes after which the same page would be refused again, so coming back cannot help:
@@ -114,8 +115,10 @@ export function connect(path, options = {}) {
           ? /** @type {string | BufferSource | Blob} */ (message)
           : JSON.stringify(message)
       if (data === undefined) throw new TypeError(`wsside: cannot send ${typeof message}`)
-      if (status === 'open') return ws.send(data)
       if (status === 'closed') throw new Error(`wsside: ${url} is closed; message not sent`)
+      if (ws.readyState === WebSocket.OPEN) return ws.send(data)
+      // Also while the server's close is under way (status still 'open'): a WebSocket that
+      // is closing drops what it is given without a word; the next connection sends it.
       if (queue.length >= QUEUE_LIMIT) {
         throw new Error(`wsside: ${QUEUE_LIMIT} messages already wait for ${url} to open; message not sent`)
       }
