@@ -22,12 +22,14 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from examples.conftest import (  # noqa: F401  (browser is a fixture used by the tests)
-    EXAMPLES, ROOT, VITE_READY_TIMEOUT, Vite, browser, free_port, npm_install,
+    ROOT, VITE_READY_TIMEOUT, Vite, browser, free_port, npm_install,
 )
 
 HANDLER = Path(__file__).parent / "handlers" / "echo.py"
-# Vite 7 from the examples, Vite 8 from the shim's tests: both ends of what the plugin runs on.
-NODE_MODULES = {"vite7": EXAMPLES / "chat", "vite8": ROOT / "tests" / "shim"}
+# The shim's tests install every Vite major the plugin supports (npm aliases vite5..vite7,
+# and vite itself, the newest).
+SHIM_TESTS = ROOT / "tests" / "shim"
+VITE_PACKAGES = {5: "vite5", 6: "vite6", 7: "vite7", 8: "vite"}
 
 PAGE = """\
 import { connect } from 'vite-plugin-wsside/client'
@@ -74,11 +76,16 @@ def vite_env() -> dict[str, str]:
     return dict(os.environ, WSSIDE_PYTHON=sys.executable, NO_COLOR="1", FORCE_COLOR="0")
 
 
-def write_project(folder: Path, modules: Path, plugin_options: str = "", config: str = "") -> Path:
-    """A Vite project in `folder` whose page is PAGE, sharing `modules`' node_modules."""
-    npm_install(modules)
-    folder.mkdir()
-    (folder / "node_modules").symlink_to(modules / "node_modules", target_is_directory=True)
+def write_project(folder: Path, major: int, plugin_options: str = "", config: str = "") -> Path:
+    """A Vite project in `folder` whose page is PAGE, on Vite `major` and this checkout's shim
+    (links into tests/shim/node_modules; Vite's cache stays in the project)."""
+    npm_install(SHIM_TESTS)
+    modules = folder / "node_modules"
+    modules.mkdir(parents=True)
+    (modules / "vite").symlink_to(SHIM_TESTS / "node_modules" / VITE_PACKAGES[major])
+    (modules / "vite-plugin-wsside").symlink_to(ROOT / "node_shim")
+    # As Vite's templates have it; Vite 5 would load vite.config.js as CommonJS otherwise.
+    (folder / "package.json").write_text('{ "private": true, "type": "module" }\n')
     (folder / "ws").mkdir()
     shutil.copy(HANDLER, folder / "ws" / "echo.py")
     (folder / "index.html").write_text(

@@ -1,6 +1,6 @@
 """vite-plugin-wsside/client in Chromium, through a real Vite, shim and sidecar: round trip,
 status sequence, a killed sidecar, close(), and the prefix reaching the client in dev and
-in a `vite build` served by `vite preview`, on Vite 7 and Vite 8."""
+in a `vite build` served by `vite preview`, on each Vite major the plugin supports."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Page
 
-from .conftest import NODE_MODULES, Vite, VitePreview, build, serving, sidecar_pids, write_project
+from .conftest import VITE_PACKAGES, Vite, VitePreview, build, serving, sidecar_pids, write_project
 
 pytestmark = pytest.mark.browser
 
@@ -44,8 +44,8 @@ def wait_for_message_type(page: Page, kind: str) -> None:
 
 @pytest.fixture
 def dev(tmp_path: Path) -> Iterator[Vite]:
-    """Vite 7 dev server of a project with the default prefix."""
-    folder = write_project(tmp_path / "project", NODE_MODULES["vite7"])
+    """The newest Vite's dev server, for a project with the default prefix."""
+    folder = write_project(tmp_path / "project", max(VITE_PACKAGES))
     with serving(Vite(folder), "/api/ws/echo") as server:
         yield server
 
@@ -117,12 +117,13 @@ def test_close_stops_reconnecting(dev, open_page):
     }""").endswith("is closed; message not sent")
 
 
-@pytest.mark.parametrize("vite", ["vite7", "vite8"])
+@pytest.mark.parametrize("major", sorted(VITE_PACKAGES))
 @pytest.mark.parametrize("how", ["dev", "dev, pre-bundled", "build, preview"])
-def test_the_plugins_prefix_reaches_the_client(vite, how, tmp_path, open_page):
-    """`prefix: '/custom'` in vite.config: the page connects under it, with no option of its own."""
+def test_the_plugins_prefix_reaches_the_client(major, how, tmp_path, open_page):
+    """`prefix: '/custom'` in vite.config: the page connects under it, with no option of its own.
+    Pre-bundled: as an installed (not linked) package is in dev, through Vite's optimizer."""
     config = "optimizeDeps: { include: ['vite-plugin-wsside/client'] }" if "pre-bundled" in how else ""
-    folder = write_project(tmp_path / "project", NODE_MODULES[vite], "{ prefix: '/custom' }", config)
+    folder = write_project(tmp_path / "project", major, "{ prefix: '/custom' }", config)
     if how == "build, preview":
         build(folder)
         server: Vite = VitePreview(folder)
