@@ -33,7 +33,7 @@ class SocketTransport(asyncio.Transport):
     _READING, _PAUSED, _CLOSING, _LOST = 0, 1, 2, 3
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, sock: socket.socket, protocol: asyncio.BaseProtocol
+        self, loop: asyncio.AbstractEventLoop, sock: socket.socket, protocol: asyncio.Protocol
     ) -> None:
         # No super().__init__(): its only field (the extra-info dict) is not used here.
         self._loop = loop
@@ -51,9 +51,9 @@ class SocketTransport(asyncio.Transport):
     # ---- asyncio.BaseTransport --------------------------------------------------------
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
+        if self._state == self._LOST:
+            return default  # the socket is closed: it has no names left to give
         sock = self._sock
-        if sock is None:
-            return default
         try:
             if name == "socket":
                 return sock
@@ -77,10 +77,13 @@ class SocketTransport(asyncio.Transport):
         if not self._buffer:
             self._lose(None)
 
-    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:  # type: ignore[override]
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
+        # asyncio's signature admits any protocol; bytes can only go to a streaming one.
+        if not isinstance(protocol, asyncio.Protocol):
+            raise TypeError(f"SocketTransport needs an asyncio.Protocol, got {protocol!r}")
         self._protocol = protocol
 
-    def get_protocol(self) -> asyncio.BaseProtocol:  # type: ignore[override]
+    def get_protocol(self) -> asyncio.Protocol:
         return self._protocol
 
     # ---- asyncio.ReadTransport --------------------------------------------------------
@@ -112,11 +115,11 @@ class SocketTransport(asyncio.Transport):
             return
         try:
             if data:
-                self._protocol.data_received(data)  # type: ignore[attr-defined]
+                self._protocol.data_received(data)
             elif self._state == self._READING:
                 self._stop_reading()
                 self._state = self._PAUSED
-                if not self._protocol.eof_received():  # type: ignore[attr-defined]
+                if not self._protocol.eof_received():
                     self.close()
         except Exception as exc:  # noqa: BLE001 - as asyncio does: report, then drop the connection
             self._loop.call_exception_handler(
@@ -148,8 +151,8 @@ class SocketTransport(asyncio.Transport):
             self._loop.add_writer(self._sock.fileno(), self._write_ready)
             if self._buffer is None:
                 self._buffer = bytearray()
-        self._buffer += data  # type: ignore[operator]
-        if not self._writing_paused and len(self._buffer) > _HIGH_WATER:  # type: ignore[arg-type]
+        self._buffer += data
+        if not self._writing_paused and len(self._buffer) > _HIGH_WATER:
             self._writing_paused = True
             self._protocol.pause_writing()
 
@@ -188,7 +191,7 @@ class SocketTransport(asyncio.Transport):
 
     # ---- the end ----------------------------------------------------------------------
 
-    def _lose(self, exc: BaseException | None) -> None:
+    def _lose(self, exc: Exception | None) -> None:
         if self._state == self._LOST:
             return
         self._stop_reading()
@@ -201,6 +204,5 @@ class SocketTransport(asyncio.Transport):
         self._sock.close()
         self._loop.call_soon(self._connection_lost, exc)
 
-    def _connection_lost(self, exc: BaseException | None) -> None:
-        self._sock = None  # type: ignore[assignment]
+    def _connection_lost(self, exc: Exception | None) -> None:
         self._protocol.connection_lost(exc)
