@@ -8,14 +8,12 @@ instead of misreading each other.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 __all__ = [
     "PROTOCOL_VERSION",
     "SIDECAR_EVENTS",
     "ProtocolMismatch",
-    "encode",
     "message",
     "parse",
 ]
@@ -53,11 +51,6 @@ class ProtocolMismatch(ValueError):
 def message(kind: str, **fields: Any) -> dict[str, Any]:
     """A control message of type `kind`."""
     return {"wsside": PROTOCOL_VERSION, "type": kind, **fields}
-
-
-def encode(msg: dict[str, Any]) -> bytes:
-    """One line of Node's `serialization: 'json'` IPC framing."""
-    return json.dumps(msg, separators=(",", ":"), default=str).encode() + b"\n"
 
 
 def parse(obj: Any) -> dict[str, Any] | None:
