@@ -117,23 +117,26 @@ class _Supervisor:
             )
         )
         stopping = asyncio.ensure_future(self.stop.wait())
-        waiters = {stopping}
-        if self.rebuild is not None:
-            waiters.add(
-                asyncio.ensure_future(
-                    next_settings(sidecar.config_changed, self.settings, self.rebuild)
-                )
+        rebuilt = (
+            asyncio.ensure_future(
+                next_settings(sidecar.config_changed, self.settings, self.rebuild)
             )
+            if self.rebuild is not None
+            else None
+        )
+        waiters: set[asyncio.Future[Any]] = {stopping}  # each read through its own name below
+        if rebuilt is not None:
+            waiters.add(rebuilt)
         done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for waiter in pending:
             waiter.cancel()
-        if stopping in done:
+        if stopping in done or rebuilt is None:
             try:
                 await asyncio.wait_for(sidecar.close(1001, "Going Away"), self.budget)
             except asyncio.TimeoutError:
                 pass
             return False
-        self.settings = done.pop().result()
+        self.settings = rebuilt.result()
         await sidecar.close(1012, "Service Restart")
         return True
 
@@ -163,13 +166,14 @@ class _Supervisor:
         try:
             msg = parse(obj)
             head = msg.get("head") if msg is not None and msg["type"] == "connection" else None
-            if not isinstance(head, str) or self.sidecar is None:
+            if msg is None or not isinstance(head, str) or self.sidecar is None:
                 os.close(fd)
                 return None
             raw = head.encode("latin-1")  # one character per byte (see PROTOCOL.md)
             # With the family given, the socket object is made without asking the kernel
             # for the descriptor's type and protocol (two getsockopt calls).
-            family = _FAMILIES.get(msg.get("family"))
+            named = msg.get("family")
+            family = _FAMILIES.get(named) if isinstance(named, str) else None
             sock = (
                 socket.socket(family, socket.SOCK_STREAM, 0, fd)
                 if family is not None
