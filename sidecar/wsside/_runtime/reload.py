@@ -26,6 +26,7 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 from .config import ConfigError
 from .events import emit
@@ -62,7 +63,7 @@ class Reloader:
         self.config_file = config_file.resolve() if config_file else None
         self.on_config_change = on_config_change
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._observer: Observer | None = None  # type: ignore[valid-type]
+        self._observer: BaseObserver | None = None  # `Observer` is the platform's subclass
         self._digests: dict[Path, bytes] = {}
         # What changed since the last flush, each with when it was first seen (perf_counter).
         self._files: dict[Path, float] = {}
@@ -71,7 +72,7 @@ class Reloader:
         self._config = False
         self._first: float | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._watcher: _Watcher | None = None
+        self._watcher = _Watcher(self)
         self._root_watched = False
 
     def start(self) -> None:
@@ -80,7 +81,7 @@ class Reloader:
         for path in handler_files(self.root):
             self._digests[path.resolve()] = _digest(path)
         observer = Observer()
-        watcher = self._watcher = _Watcher(self)
+        watcher = self._watcher
         if self.root.is_dir():
             observer.schedule(watcher, str(self.root), recursive=True)
             self._root_watched = True
