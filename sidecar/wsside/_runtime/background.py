@@ -4,7 +4,8 @@ cancelled when it is reloaded or removed. Each process that loads the file runs 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+import functools
+from typing import TYPE_CHECKING
 
 from .events import emit, error_event
 
@@ -18,7 +19,7 @@ class BackgroundTasks:
     """The running background tasks, by handler pattern."""
 
     def __init__(self) -> None:
-        self._tasks: dict[str, list[asyncio.Task[Any]]] = {}
+        self._tasks: dict[str, list[asyncio.Task[object]]] = {}
 
     def start(self, handler: Handler) -> None:
         """Start `handler`'s background functions (outside an event loop: nothing to do)."""
@@ -29,10 +30,10 @@ class BackgroundTasks:
         tasks = self._tasks.setdefault(handler.pattern.source, [])
         for fn in handler.background_tasks:
             task = loop.create_task(fn(handler))
-            task.add_done_callback(lambda t, h=handler: _task_done(t, h))
+            task.add_done_callback(functools.partial(_task_done, handler=handler))
             tasks.append(task)
 
-    def running(self, pattern: str) -> tuple[asyncio.Task[Any], ...]:
+    def running(self, pattern: str) -> tuple[asyncio.Task[object], ...]:
         return tuple(self._tasks.get(pattern, ()))
 
     def stop(self, pattern: str) -> None:
@@ -44,7 +45,7 @@ class BackgroundTasks:
             self.stop(pattern)
 
 
-def _task_done(task: asyncio.Task[Any], handler: Handler) -> None:
+def _task_done(task: asyncio.Task[object], handler: Handler) -> None:
     if task.cancelled():
         return
     exc = task.exception()
