@@ -35,7 +35,10 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..handler import Deflate
 
 __all__ = [
     "Agreement",
@@ -108,10 +111,10 @@ class Agreement:
         return "; ".join(parts)
 
 
-def negotiate(offer_header: str | None, settings: Any) -> Agreement | None:
+def negotiate(offer_header: str | None, settings: Deflate) -> Agreement | None:
     """Pick the first acceptable permessage-deflate offer; None means no compression.
 
-    `settings` is a `wsside.Deflate` (or anything with its five attributes). Raises
+    `settings` is the handler's `Deflate`. Raises
     `DeflateRefused` when `settings.strict` and offers were made but none can be accepted.
     """
     if not offer_header:
@@ -129,7 +132,7 @@ def negotiate(offer_header: str | None, settings: Any) -> Agreement | None:
     return None
 
 
-def _accept(params: list[tuple[str, str | None]] | None, s: Any) -> Agreement:
+def _accept(params: list[tuple[str, str | None]] | None, s: Deflate) -> Agreement:
     if params is None:
         raise _Declined("malformed offer")
     seen: set[str] = set()
@@ -207,7 +210,8 @@ def _parse(header: str) -> list[tuple[str, list[tuple[str, str | None]] | None]]
         name = items[0].strip()
         if not _TOKEN.fullmatch(name):
             continue  # not even a name: nothing to decline
-        params: list[tuple[str, str | None]] | None = []
+        params: list[tuple[str, str | None]] = []
+        malformed = False
         for item in items[1:]:
             key, eq, raw = item.partition("=")
             key, raw = key.strip(), raw.strip()
@@ -219,13 +223,13 @@ def _parse(header: str) -> list[tuple[str, list[tuple[str, str | None]] | None]]
                 elif _TOKEN.fullmatch(raw):
                     value = raw
                 else:
-                    params = None
+                    malformed = True
                     break
             if not _TOKEN.fullmatch(key):
-                params = None
+                malformed = True
                 break
             params.append((key, value))
-        out.append((name, params))
+        out.append((name, None if malformed else params))
     return out
 
 
@@ -302,7 +306,7 @@ class Decompressor:
     def __init__(self, agreement: Agreement) -> None:
         self._bits = agreement.client_max_window_bits
         self._takeover = not agreement.client_no_context_takeover
-        self._obj: Any = zlib.decompressobj(-self._bits)
+        self._obj: Any = zlib.decompressobj(-self._bits)  # its type has no public name
 
     def feed(self, data: bytes | bytearray, room: int | None) -> bytes:
         """Inflate one fragment; `room` is how many more bytes the message may have (None:

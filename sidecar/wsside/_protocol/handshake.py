@@ -13,9 +13,12 @@ import binascii
 import hashlib
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .deflate import Agreement, DeflateRefused, negotiate
+
+if TYPE_CHECKING:
+    from ..handler import Deflate
 
 __all__ = ["HandshakeError", "accept_headers", "refusal", "switching_protocols"]
 
@@ -28,7 +31,7 @@ class HandshakeError(Exception):
 
 
 def accept_headers(
-    headers: Mapping[str, str], protocol: str | None, deflate: Any
+    headers: Mapping[str, str], protocol: str | None, deflate: Deflate | None
 ) -> tuple[list[tuple[str, str]], Agreement | None]:
     """The 101's headers for `headers` (the request's, case-insensitive), and the
     permessage-deflate agreement when `deflate` settings are given and an offer was accepted.
