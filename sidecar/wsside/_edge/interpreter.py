@@ -15,13 +15,27 @@ from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
-__all__ = ["resolve_interpreter", "rules"]
+__all__ = ["Rule", "resolve_interpreter", "rules"]
+
+
+class _Named(TypedDict):
+    name: str
+    kind: str
+
+
+class Rule(_Named, total=False):
+    """One record of the data file; which keys it has depends on its `kind`."""
+
+    var: str
+    path: str
+    windows: str
+    command: str
 
 
 @lru_cache(maxsize=1)
-def rules() -> tuple[dict[str, Any], ...]:
+def rules() -> tuple[Rule, ...]:
     """The ordered resolution rules, as records of the data file."""
     text = resources.files("wsside").joinpath("interpreter-rules.json").read_text("utf-8")
     return tuple(json.loads(text)["rules"])
@@ -50,26 +64,31 @@ def resolve_interpreter(
 
 
 def _apply(
-    rule: dict[str, Any], root: Path, option: str | None, env: Mapping[str, str], windows: bool
+    rule: Rule, root: Path, option: str | None, env: Mapping[str, str], windows: bool
 ) -> str | None:
     kind = rule["kind"]
-    path = rule.get("windows", rule.get("path")) if windows else rule.get("path")
     if kind == "option":
         return _absolute(root, option) if option else None
     if kind == "env":
         value = env.get(rule["var"], "")
         return _absolute(root, value) if value else None
     if kind == "project_file":
-        candidate = root / path
+        candidate = root / _path(rule, windows)
         return str(candidate) if candidate.is_file() else None
     if kind == "env_dir_file":
         folder = env.get(rule["var"], "")
-        candidate = Path(folder) / path if folder else None
-        return str(candidate) if candidate is not None and candidate.is_file() else None
+        if not folder:
+            return None
+        candidate = Path(folder) / _path(rule, windows)
+        return str(candidate) if candidate.is_file() else None
     if kind == "command":
         command = rule.get("windows", rule["command"]) if windows else rule["command"]
         return shutil.which(command, path=env.get("PATH")) or command
     raise ValueError(f"interpreter-rules.json: unknown rule kind {kind!r} in {rule['name']!r}")
+
+
+def _path(rule: Rule, windows: bool) -> str:
+    return rule.get("windows", rule["path"]) if windows else rule["path"]
 
 
 def _absolute(root: Path, value: str) -> str:
