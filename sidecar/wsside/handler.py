@@ -175,7 +175,7 @@ class Handler:
             self.responses.append(rule)
         self.transform_raw_data = _opt_callable("transform_raw_data", transform_raw_data)
         self.disabled = bool(disabled)
-        given = dict(
+        callbacks = dict(
             on_connect=on_connect,
             on_message=on_message,
             on_close=on_close,
@@ -184,7 +184,7 @@ class Handler:
             on_pong=on_pong,
         )
         self.callbacks: dict[str, Callback | None] = {
-            name: _opt_callable(name, fn) for name, fn in given.items()
+            name: _opt_callable(name, fn) for name, fn in callbacks.items()
         }
         self.background_tasks: list[Callback] = []
         self._endpoint: Endpoint | None = None
@@ -273,7 +273,7 @@ DEFAULTABLE_OPTIONS = (
 )
 
 
-def check_option(name: str, value: Any) -> Any:
+def check_option(name: str, value: object) -> object:
     """The normalized value of one of `DEFAULTABLE_OPTIONS`; raises TypeError or ValueError
     with a message that starts with the option's name."""
     if name in ("heartbeat", "inactivity_timeout"):
@@ -285,6 +285,8 @@ def check_option(name: str, value: Any) -> Any:
     if name == "subprotocols":
         if isinstance(value, str):
             raise TypeError("subprotocols: expected a list of strings, got one string")
+        if not isinstance(value, Iterable):
+            raise TypeError(f"subprotocols: expected a list of strings, got {value!r}")
         protocols = tuple(value)
         if not all(isinstance(p, str) and p for p in protocols):
             raise TypeError("subprotocols: expected a list of non-empty strings")
@@ -300,13 +302,13 @@ def check_option(name: str, value: Any) -> Any:
     raise KeyError(name)
 
 
-def _opt_callable(name: str, fn: Any) -> Any:
+def _opt_callable(name: str, fn: object) -> Callback | None:
     if fn is not None and not callable(fn):
         raise TypeError(f"{name}: expected a function, got {type(fn).__name__}")
     return fn
 
 
-def _opt_str(name: str, value: Any) -> str | None:
+def _opt_str(name: str, value: object) -> str | None:
     if value is None or value is False:
         return None
     if not isinstance(value, str) or not value:
@@ -314,7 +316,7 @@ def _opt_str(name: str, value: Any) -> str | None:
     return value
 
 
-def _opt_seconds(name: str, value: Any) -> float | None:
+def _opt_seconds(name: str, value: object) -> float | None:
     if value is None or value is False or value == 0:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
