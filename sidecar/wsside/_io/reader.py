@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import codecs
 import functools
-from typing import Any
+from typing import Any, Final, cast
 
 from .._protocol.deflate import Decompressor, InflateError, MessageTooBig
 from .._protocol.frames import BINARY, CLOSE, CONTINUATION, TEXT
@@ -56,13 +56,14 @@ PROTOCOL_ERROR = int(CloseCode.PROTOCOL_ERROR)
 INVALID_DATA = int(CloseCode.INVALID_FRAME_PAYLOAD_DATA)
 TOO_BIG = int(CloseCode.MESSAGE_TOO_BIG)
 
-# The buffers while no fragmented or compressed message is under way (shared, immutable).
-_NO_BYTES: Any = b""
-_NO_TEXT: Any = ()
+# The buffers while no fragmented or compressed message is under way (shared, immutable:
+# a message that starts gets its own, and a stray append to these fails loudly).
+_NO_BYTES: Final = b""
+_NO_TEXT: Final = cast("list[str]", ())
 
 
 @frame_hook
-class StrictReader(Reader):  # type: ignore[misc]  # aiohttp's compiled parser is untyped
+class StrictReader(Reader):
     """The read side of one server connection: feeds messages into aiohttp's data queue."""
 
     # No instance __dict__ (336 bytes). Cython still calls the frame hook override of a
@@ -117,9 +118,9 @@ class StrictReader(Reader):  # type: ignore[misc]  # aiohttp's compiled parser i
         self._m_compressed = False
         self._m_frames = 0
         self._m_size = 0
-        self._m_bytes: bytearray = _NO_BYTES
+        self._m_bytes: bytearray | bytes = _NO_BYTES
         self._m_text: list[str] = _NO_TEXT
-        self._m_utf8: Any = None
+        self._m_utf8: codecs.IncrementalDecoder | None = None
         # The raw-stream follower (see `_follow`).
         self._f_need = 0  # payload bytes still to come in the current frame
         self._f_head = b""  # a frame header split across reads
@@ -252,7 +253,9 @@ class StrictReader(Reader):  # type: ignore[misc]  # aiohttp's compiled parser i
 
     # --- complete frames, called by the C parser ------------------------------------------
 
-    def handle_frame(self, fin: bool, opcode: int, payload: Any, compressed: int) -> None:
+    def handle_frame(
+        self, fin: bool, opcode: int, payload: bytes | bytearray, compressed: int
+    ) -> None:
         if opcode in (TEXT, BINARY):
             if self._m_opcode:
                 raise WebSocketError(
@@ -287,7 +290,7 @@ class StrictReader(Reader):  # type: ignore[misc]  # aiohttp's compiled parser i
                     raise WebSocketError(INVALID_DATA, "Close reason is not valid UTF-8") from None
             c_handle_frame(self, fin, opcode, payload, compressed)
 
-    def _add(self, payload: Any, fin: bool) -> None:
+    def _add(self, payload: bytes | bytearray, fin: bool) -> None:
         self._m_frames += 1
         if self._m_frames > self._max_fragments:
             raise WebSocketError(TOO_BIG, f"Message has more than {self._max_fragments} fragments")
