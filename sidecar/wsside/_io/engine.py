@@ -96,7 +96,7 @@ def frame_hook(cls: _T) -> _T:
     return cls
 
 
-class UnboundedQueue(DataQueue):  # type: ignore[misc]  # aiohttp's queue is untyped
+class UnboundedQueue(DataQueue):
     """A parser queue that never asks the parser to hold back: what its flow control reads
     (aiohttp's pure-Python reader through these class attributes, the C reader from its own
     zeroed fields) stays zero."""
@@ -147,12 +147,12 @@ def replace_parser(http: Any, parser: Any) -> None:
     http._payload_parser = parser
 
 
-def writing_paused(protocol: Any) -> bool:
+def writing_paused(protocol: BaseProtocol) -> bool:
     """Whether the transport asked `protocol` (a `BaseProtocol`) to stop writing."""
     return bool(protocol._paused)
 
 
-async def drain(protocol: Any) -> None:
+async def drain(protocol: BaseProtocol) -> None:
     """Wait until `protocol`'s transport takes more data."""
     await protocol._drain_helper()
 

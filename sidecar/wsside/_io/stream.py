@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from .engine import BaseProtocol, UnboundedQueue, reader_queue
 
@@ -71,7 +71,7 @@ class MessageSink(UnboundedQueue):
         """The stream's own `connection_lost` reports the end; nothing to do here."""
 
 
-class WsStream(BaseProtocol):  # type: ignore[misc]  # aiohttp's protocol is untyped
+class WsStream(BaseProtocol):
     """The transport's protocol once the connection is a WebSocket owned by wsside.
 
     `reader` may be None with `make_reader` given: the frame parser (about 600 bytes with its
@@ -101,7 +101,8 @@ class WsStream(BaseProtocol):  # type: ignore[misc]  # aiohttp's protocol is unt
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Not BaseProtocol's, which sets TCP_NODELAY again: aiohttp's request handler did
         # for its connections, and the shim or `Intake.take_over` does for handed-over ones.
-        self.transport = transport
+        # A stream socket's transport (asyncio's or `SocketTransport`), as aiohttp casts it.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         reader = self.reader

@@ -8,11 +8,11 @@ close frame included, is written here.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Protocol
+from typing import Protocol
 
 from .._protocol.deflate import Compressor
 from .._protocol.frames import CLOSE, MAX_CONTROL_PAYLOAD, encode_frame
-from .engine import drain, writing_paused
+from .engine import BaseProtocol, drain, writing_paused
 
 __all__ = ["SEND_BUFFER_LIMIT", "FrameIO", "TooSlow"]
 
@@ -35,7 +35,10 @@ class FrameIO:
     __slots__ = ("closing", "compressor", "overflow", "protocol", "transport")
 
     def __init__(
-        self, transport: asyncio.Transport, protocol: Any, compressor: Compressor | None = None
+        self,
+        transport: asyncio.Transport,
+        protocol: BaseProtocol,
+        compressor: Compressor | None = None,
     ) -> None:
         self.transport = transport
         self.protocol = protocol
