@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, Protocol, cast
+from typing import Any, Final, Protocol, cast
 
 from .engine import BaseProtocol, UnboundedQueue, reader_queue
 
 __all__ = ["FrameSink", "MessageSink", "WsStream"]
 
 # `_held` while nothing is (only messages that came with the handshake ever are): shared.
-_NOTHING_HELD: Any = ()
+_NOTHING_HELD: Final = cast("list[tuple[str, Any]]", ())  # never appended to: see `_hold`
 
 
 class FrameSink(Protocol):

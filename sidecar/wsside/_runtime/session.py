@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Awaitable, Generator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from multidict import CIMultiDictProxy, MultiDictProxy
 
@@ -52,7 +52,7 @@ _ABNORMAL_CLOSURE = int(CloseCode.ABNORMAL_CLOSURE)
 _OPEN, _SOCKET_CLOSED, _FINISHED = 0, 1, 2
 # The inbox of a connection with nothing queued: an empty deque costs 600 bytes, and most
 # idle connections never queue anything.
-_NO_JOBS: Any = ()
+_NO_JOBS: Final = cast("deque[tuple[Any, ...]]", ())  # never appended to: see `_submit`
 
 
 class _Sent:
