@@ -30,7 +30,7 @@ class Link(Protocol):
 
     def headers(self) -> CIMultiDictProxy[str]: ...
 
-    def send(self, data: Any) -> Awaitable[None]:
+    def send(self, data: object) -> Awaitable[None]:
         """Encode and queue `data` (TypeError for what cannot be sent); awaiting the result
         waits for the socket to drain."""
         ...
@@ -54,10 +54,12 @@ class Rooms(Protocol):
         ...
 
     def broadcast(
-        self, data: Any, room: str | None = None, exclude: Connection | None = None
+        self, data: object, room: str | None = None, exclude: Connection | None = None
     ) -> int: ...
 
-    def broadcast_rooms(self, conn: Connection, data: Any, exclude: Connection | None) -> int: ...
+    def broadcast_rooms(
+        self, conn: Connection, data: object, exclude: Connection | None
+    ) -> int: ...
 
 
 # `metadata` not asked for yet: most connections never use it, and an empty dict is 64 bytes.
@@ -136,15 +138,15 @@ class Connection:
         """The rooms this connection is in (a read-only snapshot)."""
         return frozenset(self._rooms.rooms_of(self))
 
-    def send(self, data: Any) -> Awaitable[None]:
+    def send(self, data: object) -> Awaitable[None]:
         """Queue `data`: dict/list/number/bool/None as JSON text, str as text, bytes as binary."""
         return self._link.send(data)
 
-    def broadcast(self, data: Any, room: str | None = None, include_self: bool = False) -> None:
+    def broadcast(self, data: object, room: str | None = None, include_self: bool = False) -> None:
         """Send to the members of `room`, or to every connection of this endpoint."""
         self._rooms.broadcast(data, room, None if include_self else self)
 
-    def broadcast_all_rooms(self, data: Any, include_self: bool = False) -> None:
+    def broadcast_all_rooms(self, data: object, include_self: bool = False) -> None:
         """Send once to each member of any room this connection is in."""
         self._rooms.broadcast_rooms(self, data, None if include_self else self)
 

@@ -88,7 +88,7 @@ class Endpoint(Protocol):
     def open_connections(self) -> tuple[Connection, ...]: ...
 
     def broadcast(
-        self, data: Any, room: str | None = None, exclude: Connection | None = None
+        self, data: object, room: str | None = None, exclude: Connection | None = None
     ) -> int: ...
 
 
@@ -252,7 +252,7 @@ class Handler:
         """The open connections of this endpoint (empty until the sidecar serves it)."""
         return self._endpoint.open_connections() if self._endpoint else ()
 
-    def broadcast(self, data: Any, room: str | None = None) -> None:
+    def broadcast(self, data: object, room: str | None = None) -> None:
         """Send to every connection of this endpoint, or to one room of it (with a backplane,
         in every process)."""
         if self._endpoint is not None:

@@ -14,7 +14,7 @@ _loads = json.loads
 _JSON_TYPES = (dict, list, tuple, int, float, bool, type(None))
 
 
-def encode(data: Any) -> tuple[int, bytes]:
+def encode(data: object) -> tuple[int, bytes]:
     """(opcode, payload) for `data`: JSON text for dict/list/numbers/bool/None, text for str,
     binary for bytes-like. Anything else raises TypeError in the caller."""
     if isinstance(data, str):

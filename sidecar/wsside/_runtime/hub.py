@@ -119,7 +119,7 @@ class Hub:
     # ---- delivery ------------------------------------------------------------------------
 
     def broadcast(
-        self, data: Any, room: str | None = None, exclude: Connection | None = None
+        self, data: object, room: str | None = None, exclude: Connection | None = None
     ) -> int:
         """Encode once and queue to each receiver; returns how many here were sent to."""
         opcode, payload = encode(data)
@@ -130,7 +130,7 @@ class Hub:
         targets = self.connections if room is None else self.rooms.get(room)
         return _deliver(opcode, payload, targets, exclude) if targets else 0
 
-    def broadcast_rooms(self, conn: Connection, data: Any, exclude: Connection | None) -> int:
+    def broadcast_rooms(self, conn: Connection, data: object, exclude: Connection | None) -> int:
         """Send once to each member of any room `conn` is in."""
         rooms = self._joined.get(conn)
         if not rooms:

@@ -175,7 +175,7 @@ class Session:
             head = self._head = read_headers(head)
         return head
 
-    def send(self, data: Any) -> Awaitable[None]:
+    def send(self, data: object) -> Awaitable[None]:
         opcode, payload = encode(data)
         io = self._io
         if io.closing:
