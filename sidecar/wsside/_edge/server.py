@@ -11,8 +11,8 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
 
+from .._io.engine import HttpProcessingError
 from .._runtime.events import emit, logger
 from .._runtime.registry import Registry
 from .._runtime.reload import Reloader

@@ -1,0 +1,271 @@
+"""The package's layers, read from its source (SPEC §7), so the architecture stays as drawn.
+
+Layers, bottom first: declarations (the top-level modules: `handler`, `pattern`, `request`,
+`connection`, `closecodes`, and the package itself) → `_protocol` → `_io` → `_runtime` →
+`_edge` → `doctor` → `cli`. A module may import from its own layer and the layers before it,
+never from a later one. That holds for every import, at module level, under
+`if TYPE_CHECKING:` and inside functions alike (a lazy import only defers an upward
+dependency, it does not remove it).
+
+Each failure names the file, the line and the offending import or attribute.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import pkgutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "sidecar" / "wsside"
+LAYERS = ("declarations", "_protocol", "_io", "_runtime", "_edge", "doctor", "cli")
+ENGINE = "wsside._io.engine"
+# aiohttp's public modules; every other one (`aiohttp._websocket`, `aiohttp.helpers`,
+# `aiohttp.base_protocol`, ...) is reached through `_io/engine.py` only.
+AIOHTTP_PUBLIC = {"aiohttp", "aiohttp.web", "aiohttp.hdrs"}
+AIOHTTP_MODULES = {f"aiohttp.{m.name}" for m in pkgutil.iter_modules(aiohttp.__path__)}
+# Private names of the standard library that are its documented API.
+ALLOWED_PRIVATE = {("sys", "_getframe"), ("sys", "_current_frames")}
+NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_make"}
+
+
+def module_name(path: Path) -> str:
+    parts = ["wsside", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def layer(module: str) -> int:
+    """The rank of `module`'s layer in `LAYERS` (`wsside.__main__` runs the command line)."""
+    if module == "wsside.__main__":
+        return LAYERS.index("cli")
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else 0
+
+
+@dataclass(frozen=True)
+class Import:
+    file: Path
+    line: int
+    source: str  # the import as written
+    target: str  # the absolute module it loads
+    where: str  # "module", "type_checking" or "function"
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _statements(body: list[ast.stmt], where: str) -> Iterator[tuple[ast.stmt, str]]:
+    """Each statement with where it runs: at import ("module"), only for the type checker
+    ("type_checking"), or when a function is called ("function")."""
+    for node in body:
+        yield node, where
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield from _statements(node.body, "function")
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            yield from _statements(node.body, "type_checking" if where == "module" else where)
+            yield from _statements(node.orelse, where)
+        else:
+            for field in ("body", "orelse", "finalbody", "handlers"):
+                children = getattr(node, field, None)
+                if isinstance(children, list):
+                    stmts = [c for c in children if isinstance(c, ast.stmt)]
+                    handlers = [c for c in children if isinstance(c, ast.ExceptHandler)]
+                    yield from _statements(stmts, where)
+                    for handler in handlers:
+                        yield from _statements(handler.body, where)
+
+
+def imports_of(module: str) -> list[Import]:
+    path = MODULES[module]
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node, where in _statements(tree.body, "module"):
+        source = ast.unparse(node) if isinstance(node, (ast.Import, ast.ImportFrom)) else ""
+        if isinstance(node, ast.Import):
+            found += [Import(path, node.lineno, source, a.name, where) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                # `from . import malloc` loads a module; `from .x import name` loads `x`.
+                is_module = sub in MODULES or sub in AIOHTTP_MODULES
+                target = sub if is_module else base
+                found.append(Import(path, node.lineno, source, target, where))
+    return found
+
+
+ALL_IMPORTS = [i for m in MODULES for i in imports_of(m)]
+
+
+def _at(i: Import) -> str:
+    return f"{i.file.relative_to(PACKAGE)}:{i.line}: `{i.source}`"
+
+
+def test_the_layers_are_found() -> None:
+    # The checks below mean nothing if the walk finds no modules or no imports.
+    assert {"wsside.handler", "wsside._io.engine", "wsside._runtime.session"} <= MODULES.keys()
+    assert layer("wsside.handler") == 0 and layer("wsside._edge.intake") == 4
+    assert layer("wsside.cli") == layer("wsside.cli.serve") == 6
+    wheres = {i.where for i in ALL_IMPORTS if i.target.startswith("wsside")}
+    assert wheres == {"module", "type_checking", "function"}
+
+
+def test_imports_point_down() -> None:
+    upward = [
+        f"{_at(i)}: {LAYERS[layer(module_name(i.file))]} imports {LAYERS[layer(i.target)]}"
+        for i in ALL_IMPORTS
+        if i.target.split(".")[0] == "wsside" and layer(i.target) > layer(module_name(i.file))
+    ]
+    assert not upward, "imports that point up a layer:\n" + "\n".join(upward)
+
+
+def test_the_package_itself_imports_only_declarations() -> None:
+    found = [i for i in imports_of("wsside") if i.where == "module" and i.target != "__future__"]
+    assert found, "__init__.py imports nothing: has the walk broken?"
+    wrong = [_at(i) for i in found if i.target == "wsside" or layer(i.target) != 0]
+    assert not wrong, "__init__.py may import only declarations:\n" + "\n".join(wrong)
+
+
+def test_no_import_cycles_at_module_level() -> None:
+    graph: dict[str, set[str]] = {m: set() for m in MODULES}
+    for i in ALL_IMPORTS:
+        if i.where == "module" and i.target in MODULES:
+            graph[module_name(i.file)].add(i.target)
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(m: str) -> list[str] | None:
+        state[m] = 1
+        path.append(m)
+        for n in sorted(graph[m]):
+            if state.get(n) == 1:
+                return [*path[path.index(n) :], n]
+            if n not in state and (cycle := visit(n)):
+                return cycle
+        path.pop()
+        state[m] = 2
+        return None
+
+    for m in sorted(graph):
+        if m not in state and (cycle := visit(m)):
+            pytest.fail("import cycle at module level: " + " -> ".join(cycle))
+
+
+def _private_reads(text: str, where: str) -> Iterator[str]:
+    for node in ast.walk(ast.parse(text, where)):
+        if isinstance(node, ast.Attribute):
+            name, base = node.attr, node.value
+            if not name.startswith("_") or name.startswith("__") or name in NAMEDTUPLE_API:
+                continue
+            if isinstance(base, ast.Name) and (
+                base.id in ("self", "cls") or (base.id, name) in ALLOWED_PRIVATE
+            ):
+                continue
+            if isinstance(base, ast.Call) and ast.unparse(base.func) == "super":
+                continue
+            yield f"{where}:{node.lineno}: `{ast.unparse(node)}`"
+        elif isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                private = alias.name.startswith("_") and not alias.name.startswith("__")
+                if private and f"{node.module}.{alias.name}" not in MODULES:
+                    yield f"{where}:{node.lineno}: `{ast.unparse(node)}`"
+
+
+def test_no_object_reads_another_objects_private_fields() -> None:
+    found = [
+        read
+        for m, p in MODULES.items()
+        if m != ENGINE
+        for read in _private_reads(p.read_text(encoding="utf-8"), str(p.relative_to(PACKAGE)))
+    ]
+    assert not found, (
+        "private names read from outside their object (only _io/engine.py may, for aiohttp):\n"
+        + "\n".join(found)
+    )
+
+
+def test_the_private_check_sees_a_private_read() -> None:
+    # The check itself must report what it is meant to report, and only that.
+    text = (
+        "import sys\nfrom .x import _y\n"
+        "a = other._hidden\nb = self._mine\nc = sys._getframe\nd = t._replace\n"
+    )
+    assert list(_private_reads(text, "sample.py")) == [
+        "sample.py:2: `from .x import _y`",
+        "sample.py:3: `other._hidden`",
+    ]
+
+
+def test_only_the_engine_imports_aiohttp_internals() -> None:
+    found = [
+        _at(i)
+        for i in ALL_IMPORTS
+        if i.target.split(".")[0] == "aiohttp"
+        and i.target not in AIOHTTP_PUBLIC
+        and module_name(i.file) != ENGINE
+    ]
+    listed = "\n".join(found)
+    assert not found, f"aiohttp's non-public modules are named only in _io/engine.py:\n{listed}"
+    engine = [i.target for i in imports_of(ENGINE)]
+    assert "aiohttp._websocket.reader" in engine  # the check sees the engine's own imports
+
+
+def _loaded(code: str) -> dict[str, list[str]]:
+    """The modules a fresh interpreter has loaded after running `code`."""
+    probe = (
+        f"{code}\nimport json, sys\n"
+        "print(json.dumps({'top': sorted({m.split('.')[0] for m in sys.modules}),"
+        " 'wsside': sorted(m for m in sys.modules if m.startswith('wsside'))}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    loaded: dict[str, list[str]] = json.loads(out.splitlines()[-1])
+    return loaded
+
+
+HEAVY = ("typer", "click", "rich", "psutil", "watchdog")
+
+
+def test_import_wsside_loads_only_declarations() -> None:
+    loaded = _loaded("import wsside")
+    assert not set(HEAVY) & set(loaded["top"]), "`import wsside` loads " + ", ".join(
+        sorted(set(HEAVY) & set(loaded["top"]))
+    )
+    beyond = [m for m in loaded["wsside"] if m != "wsside" and layer(m) != 0]
+    assert not beyond, "`import wsside` loads " + ", ".join(beyond)
+    assert "wsside.handler" in loaded["wsside"]
+
+
+def test_the_sidecar_entry_leaves_the_doctor_out() -> None:
+    # What `wsside serve --ipc` loads: `main()` imports every command module, then `serve`
+    # imports the supervisor. `version` runs through the same `main()` and exits at once.
+    loaded = _loaded(
+        "import sys\n"
+        "import wsside._edge.supervise\n"
+        "from wsside.cli import main\n"
+        "sys.argv = ['wsside', 'version']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+    )
+    assert "wsside.cli.serve" in loaded["wsside"] and "wsside.cli.doctor" in loaded["wsside"]
+    doctor = [m for m in loaded["wsside"] if m.startswith("wsside.doctor")]
+    assert not doctor, "the sidecar entry loads " + ", ".join(doctor)
+    heavy = {"rich", "psutil"} & set(loaded["top"])
+    assert not heavy, "the sidecar entry loads " + ", ".join(sorted(heavy))
