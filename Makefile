@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv chromium node-deps pytest node-test test-py310 conformance conformance-fast bench soak clean
+.PHONY: demo test venv chromium node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench soak clean
 
 $(VPY): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -36,25 +36,59 @@ node-test: venv node-deps
 	cd tests/shim && npm test
 	cd node_shim && npm run --silent check:client && npm run --silent test:client
 
+# Static checks: lint and format (ruff) and types (mypy --strict) of the package, the layers
+# test, and the shim's JavaScript type check.
+LINTED := sidecar/wsside tests/test_layers.py tests/test_versions.py
+check: venv
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
+	$(VPY) -m pytest -q -p no:cacheprovider tests/test_layers.py
+	@if node -e "process.exit(require('./node_shim/package.json').scripts?.check ? 0 : 1)"; then \
+		cd node_shim && npm run --silent check; \
+	else echo "SKIPPED: node_shim/package.json has no \"check\" script yet"; fi
+
+# The core suite, run again on the oldest Python and on the floor versions.
+CORE_TESTS := tests/test_pattern.py tests/test_connection.py tests/test_callbacks.py \
+	tests/test_options.py tests/test_responses.py tests/test_rooms.py tests/test_routing.py \
+	tests/test_config.py tests/test_reload.py tests/test_deflate.py tests/test_reader.py \
+	tests/test_cli_serve.py tests/test_transport.py tests/test_handoff.py tests/test_versions.py \
+	tests/test_layers.py
+
 # The oldest Python the package supports, on the core suite (skipped where pyenv has none).
 PY310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python))
 test-py310:
 	@if [ -z "$(PY310)" ]; then echo "SKIPPED: no Python 3.10 under pyenv"; exit 0; fi; \
 	$(PY310) -m venv .venv310 && .venv310/bin/python -m pip install -q -e '.[test]' && \
-	.venv310/bin/python -m pytest -q -p no:cacheprovider tests/test_pattern.py \
-		tests/test_connection.py tests/test_callbacks.py tests/test_options.py \
-		tests/test_responses.py tests/test_rooms.py tests/test_routing.py tests/test_config.py \
-		tests/test_reload.py tests/test_deflate.py tests/test_reader.py tests/test_cli_serve.py \
-		tests/test_transport.py tests/test_handoff.py
+	.venv310/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
+
+# Every runtime dependency at the floor of its range (tests/floor-constraints.txt), on the
+# core suite; `.venv` has the newest releases. The commands must answer under typer's floor.
+PY311 ?= python3.11
+FLOOR := .venv-floor
+$(FLOOR)/bin/python: pyproject.toml tests/floor-constraints.txt
+	rm -rf $(FLOOR)
+	$(PY311) -m venv $(FLOOR)
+	$(FLOOR)/bin/python -m pip install -q -c tests/floor-constraints.txt -e . \
+		'pytest>=8' 'pytest-timeout>=2.3' 'pytest-asyncio>=0.23'
+	touch $@
+
+test-floor: $(FLOOR)/bin/python
+	$(FLOOR)/bin/wsside --help >/dev/null && $(FLOOR)/bin/wsside serve --help >/dev/null && \
+		$(FLOOR)/bin/wsside version
+	$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
 
 conformance-fast: venv node-deps
 	bash tests/compliance/run.sh --fast
 
-# Everything: unit, integration, shim, browser, and the fast Autobahn subset.
+# Everything: static checks, unit, integration, shim, browser, the core suite on Python 3.10
+# and on the floor versions, and the fast Autobahn subset.
 test: venv chromium node-deps
+	$(MAKE) --no-print-directory check
 	$(VPY) -m pytest
 	$(MAKE) --no-print-directory node-test
 	$(MAKE) --no-print-directory test-py310
+	$(MAKE) --no-print-directory test-floor
 	$(MAKE) --no-print-directory conformance-fast
 
 # The chat example on http://127.0.0.1:5173/ (Ctrl-C stops Vite and the sidecar).
@@ -74,4 +108,4 @@ soak: venv
 	WSSIDE_SOAK=1 $(VPY) -m pytest tests/reliability
 
 clean:
-	rm -rf $(VENV) .venv310 node_shim/node_modules tests/shim/node_modules examples/*/node_modules
+	rm -rf $(VENV) .venv310 $(FLOOR) node_shim/node_modules tests/shim/node_modules examples/*/node_modules

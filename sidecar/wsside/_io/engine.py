@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
+from . import EngineVersionError
+
 __all__ = [
     "SUPPORTED",
     "BaseProtocol",
@@ -52,10 +54,6 @@ __all__ = [
 # The aiohttp releases wsside is tested with: pyproject.toml says the same.
 SUPPORTED = ((3, 14, 0), (3, 15, 0))
 SUPPORTED_TEXT = ">=3.14.0,<3.15"
-
-
-class EngineVersionError(ImportError):
-    """The installed aiohttp is outside the range wsside supports."""
 
 
 def check_version(version: str) -> None:

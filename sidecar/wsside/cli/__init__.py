@@ -6,11 +6,50 @@ sidecar started by the shim (`wsside serve --ipc`) never imports them.
 
 from __future__ import annotations
 
-__all__ = ["main"]
+import re
+import sys
+from importlib import metadata
+
+from .._io import EngineVersionError
+
+__all__ = ["TYPER_SUPPORTED", "TYPER_SUPPORTED_TEXT", "main"]
+
+# The typer releases wsside is tested with (its floor and newest): pyproject.toml says the
+# same. Older ones fail every command under the click that pip picks for them.
+TYPER_SUPPORTED = ((0, 16, 0), (0, 30, 0))
+TYPER_SUPPORTED_TEXT = ">=0.16.0,<0.30"
 
 
 def main() -> None:
-    from . import doctor, init, serve  # noqa: F401 - each registers its command on `app`
+    """Run the `wsside` command named in `sys.argv`. An unsupported typer or aiohttp ends it
+    with one line naming the supported range (exit status 1), before any traceback could."""
+    problem = typer_problem()
+    if problem is None:
+        try:
+            from . import doctor, init, serve  # noqa: F401 - each registers its command on `app`
+        except EngineVersionError as exc:
+            problem = str(exc)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        raise SystemExit(1)
     from .app import app
 
     app()
+
+
+def typer_problem() -> str | None:
+    """What is wrong with the installed typer, or None; read from its metadata, so an
+    unsupported release is never imported."""
+    try:
+        found = metadata.version("typer")
+    except metadata.PackageNotFoundError:
+        found = "none"
+    m = re.match(r"(\d+)\.(\d+)\.(\d+)", found)
+    version = tuple(int(part) for part in m.groups()) if m else None
+    low, high = TYPER_SUPPORTED
+    if version is not None and low <= version < high:
+        return None
+    return (
+        f"wsside needs typer {TYPER_SUPPORTED_TEXT}, found {found}: "
+        f"pip install 'typer{TYPER_SUPPORTED_TEXT}'"
+    )

@@ -1,0 +1,109 @@
+"""The dependency ranges: pyproject.toml, the checks in the code and the floor run agree, and an
+unsupported aiohttp or typer ends `wsside` with one line naming the supported range.
+
+The unsupported versions are faked inside a real `wsside` process, in front of the code that
+reads them: aiohttp's `__version__` (read by `_io/engine.py` at import) and typer's installed
+metadata (read by `cli.main` before typer is imported).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from wsside._io.engine import SUPPORTED_TEXT
+from wsside.cli import TYPER_SUPPORTED_TEXT
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+RANGES = {
+    re.split(r"[<>=;\s]", spec, maxsplit=1)[0].lower(): spec for spec in PROJECT["dependencies"]
+}
+
+
+def test_the_ranges_in_the_code_are_the_declared_ones() -> None:
+    assert RANGES["aiohttp"] == f"aiohttp{SUPPORTED_TEXT}"
+    assert RANGES["typer"] == f"typer{TYPER_SUPPORTED_TEXT}"
+
+
+def test_the_floor_run_pins_every_floor() -> None:
+    text = (ROOT / "tests" / "floor-constraints.txt").read_text(encoding="utf-8")
+    pins = dict(line.split("==") for line in text.splitlines() if line and not line.startswith("#"))
+    for name, spec in RANGES.items():
+        if ";" in spec:  # tomli: Python 3.10 only, where `make test-py310` runs
+            continue
+        floor = re.search(r">=([0-9.]+)", spec)
+        assert floor, f"pyproject.toml: {spec!r} has no floor"
+        assert pins.get(name) == floor.group(1), (
+            f"tests/floor-constraints.txt pins {name}=={pins.get(name)}, "
+            f"pyproject.toml's floor is {floor.group(1)}"
+        )
+
+
+def _wsside(*args: str, before: str = "") -> subprocess.CompletedProcess[str]:
+    """`wsside ARGS` through its entry point, `cli.main`, after running `before`."""
+    code = textwrap.dedent(before) + textwrap.dedent(
+        f"""
+        import sys
+        sys.argv = ["wsside", *{list(args)!r}]
+        from wsside.cli import main
+        try:
+            main()
+        finally:
+            print("typer loaded:", "typer" in sys.modules)
+        """
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+
+
+def test_a_supported_install_runs_the_command() -> None:
+    done = _wsside("version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == PROJECT["version"]
+
+
+@pytest.mark.parametrize("args", [("serve", "--help"), ("version",), ()])
+def test_an_unsupported_aiohttp_is_one_line(args: tuple[str, ...]) -> None:
+    done = _wsside(*args, before="import aiohttp\naiohttp.__version__ = '3.12.0'\n")
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"wsside needs aiohttp {SUPPORTED_TEXT}, found 3.12.0: "
+        f"pip install 'aiohttp{SUPPORTED_TEXT}'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fake", "found"),
+    [
+        ("lambda name: '0.15.4' if name == 'typer' else real(name)", "0.15.4"),
+        ("lambda name: '0.30.0' if name == 'typer' else real(name)", "0.30.0"),
+        ("lambda name: gone(name) if name == 'typer' else real(name)", "none"),
+    ],
+)
+def test_an_unsupported_typer_is_one_line_and_never_imported(fake: str, found: str) -> None:
+    before = f"""
+        from importlib import metadata
+        real = metadata.version
+        def gone(name):
+            raise metadata.PackageNotFoundError(name)
+        metadata.version = {fake}
+        """
+    done = _wsside("serve", "--help", before=before)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"wsside needs typer {TYPER_SUPPORTED_TEXT}, found {found}: "
+        f"pip install 'typer{TYPER_SUPPORTED_TEXT}'"
+    ]
+    assert done.stdout.splitlines() == ["typer loaded: False"]
