@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
-from .closecodes import check_close
+from .closecodes import CloseCode, check_close
 
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy, MultiDictProxy
@@ -169,7 +169,7 @@ class Connection:
         if not self._link.closing:
             self._link.pong(_control_payload(payload))
 
-    def close(self, code: int = 1000, reason: str = "") -> Awaitable[None]:
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> Awaitable[None]:
         """Start the closing handshake; awaiting the result waits until the socket is closed.
 
         Raises ValueError for a code or reason a close frame cannot carry. Idempotent.

@@ -18,6 +18,7 @@ from .._runtime.registry import Registry
 from .._runtime.reload import Reloader
 from .._runtime.settings import Settings
 from .._runtime.stall import StallWatchdog
+from ..closecodes import CloseCode
 from . import malloc
 from .intake import Intake
 
@@ -84,7 +85,7 @@ class Sidecar:
         await site.start()
         return site
 
-    async def close(self, code: int = 1001, reason: str = "Going Away") -> None:
+    async def close(self, code: int = CloseCode.GOING_AWAY, reason: str = "Going Away") -> None:
         """Close every connection with `code` (their `on_close` runs), then stop serving."""
         if self.reloader is not None:
             await self.reloader.stop()

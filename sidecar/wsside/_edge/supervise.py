@@ -27,6 +27,7 @@ from .. import __version__
 from .._runtime.events import logger, subscribe, unsubscribe
 from .._runtime.reload import next_settings
 from .._runtime.settings import Settings
+from ..closecodes import CloseCode
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
 from .node_ipc import NodeChannel
 from .server import Sidecar
@@ -132,12 +133,14 @@ class _Supervisor:
             waiter.cancel()
         if stopping in done or rebuilt is None:
             try:
-                await asyncio.wait_for(sidecar.close(1001, "Going Away"), self.budget)
+                await asyncio.wait_for(
+                    sidecar.close(CloseCode.GOING_AWAY, "Going Away"), self.budget
+                )
             except asyncio.TimeoutError:
                 pass
             return False
         self.settings = rebuilt.result()
-        await sidecar.close(1012, "Service Restart")
+        await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
         return True
 
     def _relay(self, event: dict[str, Any]) -> None:

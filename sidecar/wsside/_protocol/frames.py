@@ -5,7 +5,17 @@ from __future__ import annotations
 import enum
 import struct
 
-__all__ = ["BINARY", "CLOSE", "PING", "PONG", "TEXT", "Opcode", "encode_frame"]
+__all__ = [
+    "BINARY",
+    "CLOSE",
+    "CONTINUATION",
+    "MAX_CONTROL_PAYLOAD",
+    "PING",
+    "PONG",
+    "TEXT",
+    "Opcode",
+    "encode_frame",
+]
 
 
 class Opcode(enum.IntEnum):

@@ -11,6 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING, Protocol
 
 from .._protocol.frames import PING
+from ..closecodes import CloseCode
 
 if TYPE_CHECKING:
     from ..handler import Handler
@@ -19,6 +20,8 @@ __all__ = ["HEARTBEAT_PAYLOAD", "MISSED_PONGS_LIMIT", "Keepalive"]
 
 MISSED_PONGS_LIMIT = 3
 HEARTBEAT_PAYLOAD = b"heartbeat"
+# Closing a silent client is a normal close: it left without saying so.
+_NORMAL_CLOSURE = int(CloseCode.NORMAL_CLOSURE)
 
 
 class _Owner(Protocol):
@@ -71,7 +74,7 @@ class Keepalive:
         if owner.closing:
             return
         if self._missed >= MISSED_PONGS_LIMIT:
-            owner.close(1000, b"No pong received")
+            owner.close(_NORMAL_CLOSURE, b"No pong received")
             return
         self._missed += 1
         owner.write_control(PING, HEARTBEAT_PAYLOAD)
@@ -90,4 +93,4 @@ class Keepalive:
         if remaining > 0:
             self._idle = self._loop.call_later(remaining, self._on_idle)
         else:
-            owner.close(1000, b"Inactivity timeout")
+            owner.close(_NORMAL_CLOSURE, b"Inactivity timeout")

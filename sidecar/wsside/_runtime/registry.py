@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..closecodes import CloseCode
 from ..handler import Handler
 from .background import BackgroundTasks
 from .events import emit, error_event
@@ -164,7 +165,7 @@ class Registry:
                 del self.hubs[h.pattern.source]
                 h.attach(None)
                 for conn in tuple(hub.connections):
-                    conn.close(1012, "Service Restart")
+                    conn.close(CloseCode.SERVICE_RESTART, "Service Restart")
         for h in handlers:
             hub = self.hubs.get(h.pattern.source)
             if hub is None:

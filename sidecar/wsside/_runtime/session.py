@@ -48,6 +48,9 @@ INBOX_HIGH_WATER = 1024
 
 # Above the small-int cache: one shared object instead of a new int per session.
 _ABNORMAL_CLOSURE = int(CloseCode.ABNORMAL_CLOSURE)
+_NO_STATUS_RECEIVED = int(CloseCode.NO_STATUS_RECEIVED)
+_INTERNAL_ERROR = int(CloseCode.INTERNAL_ERROR)
+_TRY_AGAIN_LATER = int(CloseCode.TRY_AGAIN_LATER)
 # How far a session got (`_stage`); its futures are made only when someone waits for them.
 _OPEN, _SOCKET_CLOSED, _FINISHED = 0, 1, 2
 # The inbox of a connection with nothing queued: an empty deque costs 600 bytes, and most
@@ -246,7 +249,7 @@ class Session:
             self._io.transport.close()  # the answer to our close frame
             return
         # A close frame without a code is reported as 1005, as browsers do.
-        self._close_code = code or int(CloseCode.NO_STATUS_RECEIVED)
+        self._close_code = code or _NO_STATUS_RECEIVED
         self._close_reason = reason
         self._end(code or None)  # the reply echoes the code (RFC 6455 §5.5.1)
 
@@ -308,7 +311,7 @@ class Session:
 
     def too_slow(self) -> None:
         """The client reads slower than it is sent to, past the send buffer's limit."""
-        self.close(1013, b"Client too slow")
+        self.close(_TRY_AGAIN_LATER, b"Client too slow")
 
     def close(self, code: int, reason: bytes) -> Awaitable[None]:
         """Start the closing handshake once; the result resolves when the socket is closed
@@ -384,7 +387,7 @@ class Session:
         if kind == "connect":
             ok = await run_callback(conn, handler, "on_connect", fn, conn, job[1])
             if not ok and not self._io.closing:
-                self.close(1011, b"Internal error")
+                self.close(_INTERNAL_ERROR, b"Internal error")
         elif kind == "close":
             await run_callback(
                 conn,

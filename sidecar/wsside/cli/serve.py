@@ -16,6 +16,7 @@ from .._runtime.config import ConfigError, build_settings
 from .._runtime.events import subscribe
 from .._runtime.reload import next_settings
 from .._runtime.settings import Settings
+from ..closecodes import CloseCode
 from .app import app
 from .console import ConsoleReporter
 
@@ -124,7 +125,7 @@ async def _serve_standalone(settings: Settings, rebuild: Callable[[], Settings])
             return
         settings = changed.result()
         typer.echo(f"wsside: {settings.config_file} changed: restarting", err=True)
-        await sidecar.close(1012, "Service Restart")
+        await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
 
 
 def _announce(sidecar: Sidecar, settings: Settings) -> None:

@@ -21,6 +21,9 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from .._protocol.frames import Opcode
+from ..closecodes import CloseCode
+
 __all__ = ["DevServer", "Handshake", "find_dev_server", "handshake", "is_vite"]
 
 _GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -180,7 +183,7 @@ def handshake(url: str, path: str, timeout: float) -> Handshake:
             return result
         result.ping_ms = _ping(sock, bytearray(rest), timeout)
         try:
-            sock.sendall(_frame(0x8, struct.pack("!H", 1000)))
+            sock.sendall(_frame(Opcode.CLOSE, struct.pack("!H", CloseCode.NORMAL_CLOSURE)))
         except OSError:
             pass
         return result
@@ -194,12 +197,12 @@ def _ping(sock: socket.socket, buf: bytearray, timeout: float) -> float | None:
     sock.settimeout(timeout)
     started = time.perf_counter()
     try:
-        sock.sendall(_frame(0x9, token))
+        sock.sendall(_frame(Opcode.PING, token))
         while time.perf_counter() - started < timeout:
             opcode, payload = _read_frame(sock, buf)
-            if opcode == 0xA and payload == token:
+            if opcode == Opcode.PONG and payload == token:
                 return (time.perf_counter() - started) * 1000
-            if opcode == 0x8:
+            if opcode == Opcode.CLOSE:
                 return None
     except (OSError, ConnectionError):
         return None
