@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, Final, Protocol, cast
+from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 from .engine import BaseProtocol, UnboundedQueue, reader_queue
+
+if TYPE_CHECKING:
+    from .reader import StrictReader
 
 __all__ = ["FrameSink", "MessageSink", "WsStream"]
 
@@ -84,8 +87,8 @@ class WsStream(BaseProtocol):
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        reader: Any,
-        make_reader: Callable[[FrameSink | None], Any] | None = None,
+        reader: StrictReader | None,
+        make_reader: Callable[[FrameSink | None], StrictReader] | None = None,
     ) -> None:
         super().__init__(loop)
         self.reader = reader
@@ -107,7 +110,9 @@ class WsStream(BaseProtocol):
     def data_received(self, data: bytes) -> None:
         reader = self.reader
         if reader is None:
-            reader = self.reader = self._make_reader(self.sink)  # type: ignore[misc]
+            make = self._make_reader
+            assert make is not None  # made without a parser, so with a parser maker
+            reader = self.reader = make(self.sink)
         reader.feed_data(data)
 
     def eof_received(self) -> bool:

@@ -28,7 +28,7 @@ from .engine import (
     upgrade_hooks,
 )
 from .reader import StrictReader
-from .stream import MessageSink, WsStream
+from .stream import FrameSink, MessageSink, WsStream
 from .writer import FrameIO
 
 __all__ = ["ServerWebSocket", "open_stream"]
@@ -41,10 +41,10 @@ def _reader(max_message_size: int, agreement: Agreement | None) -> tuple[Message
 
 
 @functools.lru_cache(maxsize=64)
-def _reader_maker(max_message_size: int) -> Callable[[Any], StrictReader]:
+def _reader_maker(max_message_size: int) -> Callable[[FrameSink | None], StrictReader]:
     """A parser factory shared by every connection with this size limit (no deflate)."""
 
-    def make(sink: Any) -> StrictReader:
+    def make(sink: FrameSink | None) -> StrictReader:
         queue, parser = _reader(max_message_size, None)
         if sink is not None:
             queue.attach(sink)
@@ -137,7 +137,7 @@ class ServerWebSocket(web.WebSocketResponse):
         self._detached = True
         return stream
 
-    async def write_eof(self) -> None:  # type: ignore[override]  # aiohttp's is untyped here
+    async def write_eof(self) -> None:  # type: ignore[override]  # as aiohttp's own override
         # aiohttp calls this when the handler returns; once detached the socket is ours.
         if not self._detached:
             await super().write_eof()

@@ -19,7 +19,8 @@ def parse(text: str) -> Version | None:
     m = _VERSION.match(text.strip())
     if m is None or any(p in ("x", "*") for p in m.groups() if p):
         return None
-    return tuple(int(p or 0) for p in m.groups())  # type: ignore[return-value]
+    major, minor, patch = (int(p or 0) for p in m.groups())
+    return major, minor, patch
 
 
 def _bounds(op: str, text: str) -> list[tuple[str, Version]] | None:
