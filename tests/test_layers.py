@@ -1,9 +1,9 @@
 """The package's layers, read from its source (SPEC §7), so the architecture stays as drawn.
 
-Layers, bottom first: declarations (the top-level modules: `handler`, `pattern`, `request`,
+The layers, in order: declarations (the top-level modules: `handler`, `pattern`, `request`,
 `connection`, `closecodes`, and the package itself) → `_protocol` → `_io` → `_runtime` →
-`_edge` → `doctor` → `cli`. A module may import from its own layer and the layers before it,
-never from a later one. That holds for every import, at module level, under
+`_edge` → `doctor` → `cli`. A module may import from its own layer and the earlier ones (the
+declarations import no other layer), never from a later one. That holds for every import, at module level, under
 `if TYPE_CHECKING:` and inside functions alike (a lazy import only defers an upward
 dependency, it does not remove it).
 
