@@ -45,7 +45,7 @@ check: venv
 	$(VENV)/bin/mypy
 	$(VPY) -m pytest -q -p no:cacheprovider tests/test_layers.py
 	@if node -e "process.exit(require('./node_shim/package.json').scripts?.check ? 0 : 1)"; then \
-		cd node_shim && npm run --silent check; \
+		cd node_shim && npm install --no-audit --no-fund --silent && npm run --silent check; \
 	else echo "SKIPPED: node_shim/package.json has no \"check\" script yet"; fi
 
 # The core suite, run again on the oldest Python and on the floor versions.
