@@ -53,6 +53,10 @@ class _Refusal(NamedTuple):
     text: str
 
 
+# What `authenticate` decided: the connection's metadata, nothing to add, or a refusal.
+_Verdict = dict[str, Any] | _Refusal | None
+
+
 class _Route(NamedTuple):
     """A request that may be accepted once `authenticate` agrees."""
 
@@ -165,13 +169,17 @@ class Intake:
             self._accept(transport, route, verdict, early, answered)
 
     async def _accept_later(
-        self, transport: SocketTransport, route: _Route, verdict: Awaitable[Any], early: bytes
+        self,
+        transport: SocketTransport,
+        route: _Route,
+        pending: Awaitable[_Verdict],
+        early: bytes,
     ) -> None:
         held = _Held(transport)
         transport.set_protocol(held)
         transport.start()  # to see a client that leaves
         try:
-            verdict = await verdict
+            verdict = await pending
             if held.lost or transport.is_closing():
                 return  # the client left during `authenticate`
             self._accept(transport, route, verdict, early + held.data)
@@ -183,7 +191,7 @@ class Intake:
         self,
         transport: SocketTransport,
         route: _Route,
-        verdict: Any,
+        verdict: _Verdict,
         early: bytes,
         answered: Callable[[], None] = _nothing,
     ) -> None:
@@ -329,7 +337,7 @@ class Intake:
         given = request.headers.get(SECRET_HEADER, "")
         return hmac.compare_digest(given.encode(), secret.encode())
 
-    def _authenticate(self, route: _Route) -> Any:
+    def _authenticate(self, route: _Route) -> _Verdict | Awaitable[_Verdict]:
         """The verdict (metadata dict, None, or a `_Refusal`), or an awaitable of it when the
         handler's `authenticate` is a coroutine function."""
         handler, req = route.hub.handler, route.request
@@ -349,13 +357,13 @@ class Intake:
         return _judge(ok)
 
 
-def _judge(ok: Any) -> dict[str, Any] | _Refusal | None:
+def _judge(ok: object) -> _Verdict:
     if not ok:
         return _Refusal(401, "Unauthorized")
     return dict(ok) if isinstance(ok, dict) else None
 
 
-async def _judge_later(handler: Handler, req: Request, pending: Awaitable[Any]) -> Any:
+async def _judge_later(handler: Handler, req: Request, pending: Awaitable[object]) -> _Verdict:
     try:
         ok = await pending
     except Exception as exc:  # noqa: BLE001

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .._protocol.codec import encode
 from .._protocol.frames import encode_frame
@@ -192,7 +192,7 @@ def _inline_jobs(handler: Handler) -> frozenset[str]:
         )
         if not is_async(callbacks[name])
     }
-    message_parts: list[Any] = [callbacks["on_message"], handler.transform_raw_data]
+    message_parts: list[object] = [callbacks["on_message"], handler.transform_raw_data]
     for rule in handler.responses:
         message_parts += [rule.match, rule.response]
     if not handler.delay and not any(is_async(part) for part in message_parts):
