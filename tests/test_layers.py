@@ -3,9 +3,9 @@
 The layers, in order: declarations (the top-level modules: `handler`, `pattern`, `request`,
 `connection`, `closecodes`, and the package itself) → `_protocol` → `_io` → `_runtime` →
 `_edge` → `doctor` → `cli`. A module may import from its own layer and the earlier ones (the
-declarations import no other layer), never from a later one. That holds for every import, at module level, under
-`if TYPE_CHECKING:` and inside functions alike (a lazy import only defers an upward
-dependency, it does not remove it).
+declarations import no other layer), never from a later one. That holds for every import,
+at module level, under `if TYPE_CHECKING:` and inside functions alike (a lazy import only
+defers a dependency on a later layer, it does not remove it).
 
 Each failure names the file, the line and the offending import or attribute.
 """
