@@ -21,7 +21,7 @@ from .._io.engine import WSMsgType
 from .._protocol.codec import encode
 from .._protocol.frames import PING, PONG
 from .._protocol.http_head import read_headers
-from ..closecodes import CloseCode
+from ..closecodes import CloseCode, ProtocolError
 from ..connection import Connection
 from .callbacks import run_callback, run_message, stuck_warning
 from .eager import awaiting_frames, run_eager
@@ -251,15 +251,20 @@ class Session:
         self._end(code or None)  # the reply echoes the code (RFC 6455 §5.5.1)
 
     def on_error(self, exc: BaseException) -> None:
-        """The parser failed the connection (1002, 1007, 1009): close frame, then TCP close."""
+        """The parser failed the connection (1002, 1007, 1009): close frame, then TCP close;
+        `on_error` gets a `ProtocolError` naming the code, queued ahead of `on_close`."""
         if self._close_sent or self._close_received:
             self._io.transport.close()
             return
         code = int(getattr(exc, "code", None) or CloseCode.PROTOCOL_ERROR)
-        logger.debug("wsside: %s closed for a protocol error: %s", self.conn.path, exc)
+        reason = str(exc)
+        logger.debug("wsside: %s closed for a protocol error: %s", self.conn.path, reason)
         self._close_sent = True
-        self._close_code, self._close_reason, self._by_client = code, str(exc), False
+        self._close_code, self._close_reason, self._by_client = code, reason, False
         self._end(code)
+        # After the close frame is written: whatever the callback sends can only be dropped,
+        # the same whether it runs inline or in a task.
+        self._submit(("on_error", ProtocolError(code, reason)))
 
     def _end(self, code: int | None) -> None:
         """Our last frame, then the TCP close. Callbacks already running get one turn of the
@@ -397,8 +402,10 @@ class Session:
                 self._by_client,
                 report_only=True,
             )
-        else:  # on_ping / on_pong
-            await run_callback(conn, handler, kind, fn, conn, job[1])
+        else:  # on_ping / on_pong / on_error; an on_error that raises is only reported
+            await run_callback(
+                conn, handler, kind, fn, conn, job[1], report_only=kind == "on_error"
+            )
 
     async def _finish_worker(self) -> None:
         """Let queued callbacks end; one still running long after the socket closed can no
