@@ -350,9 +350,11 @@ class Intake:
 
 
 def _judge(ok: Any) -> dict[str, Any] | _Refusal | None:
-    if not ok:
-        return _Refusal(401, "Unauthorized")
-    return dict(ok) if isinstance(ok, dict) else None
+    # A dict accepts even when empty, as any object does in JavaScript; other values count by
+    # their truth (False, None, "" refuse).
+    if isinstance(ok, dict):
+        return dict(ok)
+    return None if ok else _Refusal(401, "Unauthorized")
 
 
 async def _judge_later(handler: Handler, req: Request, pending: Awaitable[Any]) -> Any:
