@@ -23,6 +23,7 @@ from .._protocol.frames import PING, PONG
 from .._protocol.http_head import read_headers
 from ..closecodes import CloseCode, ProtocolError
 from ..connection import Connection
+from . import access
 from .callbacks import run_callback, run_message, stuck_warning
 from .eager import awaiting_frames, run_eager
 from .events import logger
@@ -75,6 +76,7 @@ _DONE = _Sent(None)
 
 class Session:
     __slots__ = (
+        "_access",
         "_by_client",
         "_close_code",
         "_close_reason",
@@ -135,6 +137,7 @@ class Session:
         self._reading_paused = False
         self._on_close_ran = False
         self._registry = registry  # the open sessions, which this one leaves once finished
+        self._access: tuple[str, float] | None = None  # (client, opened at) for the access log
         io.overflow = self
         self.conn = Connection(
             self,
@@ -198,6 +201,10 @@ class Session:
         """Begin serving: join the hub and the default room, arm the timers, run
         `on_connect`, then the frames that wait."""
         handler = self.handler
+        if access.enabled():
+            client = access.peer(self._io.transport)
+            self._access = (client, self._loop.time())
+            access.upgraded(client, self.conn.path, 101)
         self._hub.add(self.conn, self._io)
         self._registry.add(self)
         if handler.default_room:
@@ -294,6 +301,9 @@ class Session:
             self._close_timer.cancel()
         if self._socket_closed is not None:
             self._socket_closed.set_result(None)
+        if self._access is not None:
+            client, opened = self._access
+            access.closed(client, self.conn.path, self._close_code, self._loop.time() - opened)
         self._submit(("close",))
         if self._worker is None:
             self._finished()
