@@ -55,7 +55,8 @@ def _apply(
     rule: dict[str, Any], root: Path, option: str | None, env: Mapping[str, str], windows: bool
 ) -> str | None:
     kind = rule["kind"]
-    path = rule.get("windows", rule.get("path")) if windows else rule.get("path")
+    # A file rule has a `path` (and maybe a Windows one); other kinds have none.
+    path = str(rule.get("windows", rule.get("path", "")) if windows else rule.get("path", ""))
     if kind == "option":
         return _absolute(root, option) if option else None
     if kind == "env":
@@ -66,10 +67,10 @@ def _apply(
         return str(candidate) if candidate.is_file() else None
     if kind == "env_dir_file":
         folder = env.get(rule["var"], "")
-        candidate = Path(folder) / path if folder else None
-        return str(candidate) if candidate is not None and candidate.is_file() else None
+        inside = Path(folder) / path if folder else None
+        return str(inside) if inside is not None and inside.is_file() else None
     if kind == "command":
-        command = rule.get("windows", rule["command"]) if windows else rule["command"]
+        command: str = rule.get("windows", rule["command"]) if windows else rule["command"]
         return shutil.which(command, path=env.get("PATH")) or command
     raise ValueError(f"interpreter-rules.json: unknown rule kind {kind!r} in {rule['name']!r}")
 
