@@ -148,6 +148,28 @@ def test_shim_version_mismatch(tmp_path: Path) -> None:
                                    f"vite-plugin-wsside@{__version__}")
 
 
+def test_node_is_checked_against_the_shim_s_own_engines(tmp_path: Path) -> None:
+    """Vite 6 runs on node 20.10, but the plugin needs what its package.json says."""
+    shim = REPO / "node_shim"
+    package = json.loads((shim / "package.json").read_text())
+    needs = package["engines"]["node"]
+    basic(tmp_path, **{
+        "fakebin/node": "#!/bin/sh\necho v20.10.0\n",
+        "node_modules/vite/package.json": json.dumps(
+            {"name": "vite", "version": "6.4.2", "engines": {"node": "^18.0.0 || >=20.0.0"}}),
+        "node_modules/vite-plugin-wsside/package.json": (shim / "package.json").read_text(),
+        "node_modules/vite-plugin-wsside/lib/protocol.js": (shim / "lib/protocol.js").read_text(),
+    })
+    (tmp_path / "fakebin" / "node").chmod(0o755)
+    env = env_for(PATH=f"{tmp_path / 'fakebin'}:{env_for()['PATH']}")
+    code, report = run_doctor(tmp_path, env=env)
+    check = one(report, "node")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"] == (f"node 20.10.0; vite-plugin-wsside {package['version']} "
+                                f"needs {needs}")
+    assert check["fix"] == f"install a Node.js version matching {needs}"
+
+
 def test_vite_with_known_advisories(tmp_path: Path) -> None:
     basic(tmp_path, **{"node_modules/vite/package.json": '{"name": "vite", "version": "6.0.1"}'})
     _, report = run_doctor(tmp_path)
@@ -160,7 +182,7 @@ def test_vite_with_known_advisories(tmp_path: Path) -> None:
 def test_vite_older_than_the_shim_supports(tmp_path: Path) -> None:
     shim = REPO / "node_shim"
     basic(tmp_path, **{
-        "node_modules/vite/package.json": '{"name": "vite", "version": "5.4.12"}',
+        "node_modules/vite/package.json": '{"name": "vite", "version": "5.4.11"}',
         "node_modules/vite-plugin-wsside/package.json": (shim / "package.json").read_text(),
         "node_modules/vite-plugin-wsside/lib/protocol.js": (shim / "lib/protocol.js").read_text(),
     })
@@ -168,7 +190,7 @@ def test_vite_older_than_the_shim_supports(tmp_path: Path) -> None:
     peer = json.loads((shim / "package.json").read_text())["peerDependencies"]["vite"]
     check = one(report, "vite")
     assert code == 1 and check["status"] == "fail"
-    assert check["message"] == f"Vite 5.4.12; vite-plugin-wsside supports {peer}"
+    assert check["message"] == f"Vite 5.4.11; vite-plugin-wsside supports {peer}"
     assert check["fix"] == f"npm install -D 'vite@{peer}'"
     assert one(report, "shim")["status"] == "pass"
 

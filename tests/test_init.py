@@ -1,31 +1,105 @@
-"""`wsside init`: what it writes, when it edits vite.config, and that doctor passes after it."""
+"""`wsside init` on fixture projects: what it writes, when it edits vite.config (only a real
+top-level plugins array), what it prints instead (and exits 1), and that Vite and doctor
+accept the result."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from doctor_projects import (VENV_PYTHON, env_for, link_modules, one, run_doctor, vite_modules,
                              write)
-from wsside.cli.init import IMPORT_LINE, add_plugin
+
+from wsside.cli.vite_edit import add_plugin, import_line
 
 __all__ = ["vite_modules"]  # the session fixture, imported for pytest
 
+IMPORT_LINE = import_line()
+MODULE_PACKAGE = '{"name": "app", "private": true, "type": "module"}'
+PLAIN_PACKAGE = '{"name": "app", "private": true}'
+
+
+def run_init(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([VENV_PYTHON, "-m", "wsside", "init", *args], cwd=where,
+                          capture_output=True, text=True, timeout=60)
+
 
 def init(root: Path) -> str:
-    done = subprocess.run([VENV_PYTHON, "-m", "wsside", "init", "--root", str(root)],
-                          capture_output=True, text=True, timeout=60, check=True)
+    done = run_init(root, "--root", str(root))
+    assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
 
+def init_refuses(root: Path) -> str:
+    """`init` that leaves the config alone: exit 1, the lines to add printed."""
+    done = run_init(root, "--root", str(root))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"      {IMPORT_LINE}    (with the other imports)\n" in done.stdout
+    assert "      wsside(),    (first in the plugins array of the config)\n" in done.stdout
+    return done.stdout
+
+
+def node_parses(config: Path) -> None:
+    """Node reads the edited config as an ES module (a TypeScript one is left to Vite)."""
+    if config.suffix in (".ts", ".mts"):
+        return
+    copy = config.with_name("check.mjs")
+    shutil.copy(config, copy)
+    done = subprocess.run(["node", "--check", str(copy)], capture_output=True, text=True,
+                          timeout=30)
+    copy.unlink()
+    assert done.returncode == 0, done.stderr
+
+
 def test_empty_folder_gets_everything(tmp_path: Path) -> None:
+    write(tmp_path, {"package.json": MODULE_PACKAGE})
     out = init(tmp_path)
     assert "wrote wsside.toml" in out and "wrote ws/echo.py" in out
-    assert "wrote vite.config.js with the plugin" in out
+    assert "wrote vite.config.js with the plugin\n" in out
     assert "npm install -D vite-plugin-wsside" in out
     config = (tmp_path / "vite.config.js").read_text()
     assert IMPORT_LINE in config and "plugins: [wsside()]" in config
     assert 'prefix = "/api"' in (tmp_path / "wsside.toml").read_text()
+    node_parses(tmp_path / "vite.config.js")
+
+
+@pytest.mark.parametrize(
+    "files, created",
+    [
+        ({"package.json": PLAIN_PACKAGE}, "vite.config.mjs"),
+        ({}, "vite.config.mjs"),
+        ({"package.json": MODULE_PACKAGE, "tsconfig.json": "{}"}, "vite.config.ts"),
+        ({"package.json": PLAIN_PACKAGE, "tsconfig.json": "{}"}, "vite.config.mts"),
+    ],
+    ids=["commonjs-package", "no-package", "typescript-module", "typescript-commonjs"],
+)
+def test_a_new_config_is_an_es_module_in_the_project_s_language(
+        tmp_path: Path, files: dict[str, str], created: str) -> None:
+    write(tmp_path, files)
+    out = init(tmp_path)
+    assert f"wrote {created} with the plugin" in out
+    if created.endswith((".mjs", ".mts")):
+        assert '(an ES module: package.json has no "type": "module")' in out
+    assert sorted(p.name for p in tmp_path.glob("vite.config.*")) == [created]
+    node_parses(tmp_path / created)
+
+
+def test_from_a_subfolder_the_project_above_is_used(tmp_path: Path) -> None:
+    project = write(tmp_path / "project", {
+        "package.json": MODULE_PACKAGE,
+        "vite.config.js": "import { defineConfig } from 'vite'\n\n"
+                          "export default defineConfig({\n  plugins: [],\n})\n",
+        "src/main.js": "console.log('app')\n",
+    })
+    done = run_init(project / "src")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"wsside init in {project.resolve()}\n" in done.stdout
+    assert (project / "wsside.toml").is_file() and (project / "ws" / "echo.py").is_file()
+    assert "plugins: [wsside()]" in (project / "vite.config.js").read_text()
+    assert sorted(p.name for p in (project / "src").iterdir()) == ["main.js"]
 
 
 def test_simple_config_is_edited_with_a_backup(tmp_path: Path) -> None:
@@ -40,27 +114,101 @@ def test_simple_config_is_edited_with_a_backup(tmp_path: Path) -> None:
         f"{IMPORT_LINE}\n\nexport default defineConfig({{\n  plugins: [wsside(), react()],\n}})\n")
 
 
-def test_config_without_plugins_gets_the_key() -> None:
-    edited = add_plugin("import { defineConfig } from 'vite'\n\nexport default defineConfig({\n"
-                        "  server: { port: 3000 },\n})\n")
-    assert edited == (f"import {{ defineConfig }} from 'vite'\n{IMPORT_LINE}\n\n"
-                      "export default defineConfig({\n  plugins: [wsside()],\n"
-                      "  server: { port: 3000 },\n})\n")
+@pytest.mark.parametrize(
+    "original, edited",
+    [
+        # No plugins key: one is added at the top of the config object.
+        ("import { defineConfig } from 'vite'\n\nexport default defineConfig({\n"
+         "  server: { port: 3000 },\n})\n",
+         f"import {{ defineConfig }} from 'vite'\n{IMPORT_LINE}\n\n"
+         "export default defineConfig({\n  plugins: [wsside()],\n  server: { port: 3000 },\n})\n"),
+        # A commented-out array is a comment: the real key is added, the comment kept as is.
+        ("import { defineConfig } from 'vite'\n\nexport default defineConfig({\n"
+         "  // plugins: [legacy()],\n  server: { port: 3000 },\n})\n",
+         f"import {{ defineConfig }} from 'vite'\n{IMPORT_LINE}\n\n"
+         "export default defineConfig({\n  plugins: [wsside()],\n  // plugins: [legacy()],\n"
+         "  server: { port: 3000 },\n})\n"),
+        # Rollup's plugins are not Vite's: Vite's key is added, Rollup's array untouched.
+        ("import { defineConfig } from 'vite'\nimport copy from 'rollup-plugin-copy'\n\n"
+         "export default defineConfig({\n  build: { rollupOptions: { plugins: [copy()] } },\n})\n",
+         "import { defineConfig } from 'vite'\nimport copy from 'rollup-plugin-copy'\n"
+         f"{IMPORT_LINE}\n\nexport default defineConfig({{\n  plugins: [wsside()],\n"
+         "  build: { rollupOptions: { plugins: [copy()] } },\n})\n"),
+        # Multi-line imports, double quotes, semicolons, one plugin per line: all kept.
+        ('import {\n  defineConfig,\n} from "vite";\nimport vue from "@vitejs/plugin-vue";\n\n'
+         "export default defineConfig({\n  plugins: [\n    vue(),\n  ],\n});\n",
+         'import {\n  defineConfig,\n} from "vite";\nimport vue from "@vitejs/plugin-vue";\n'
+         'import wsside from "vite-plugin-wsside";\n\n'
+         "export default defineConfig({\n  plugins: [\n    wsside(),\n    vue(),\n  ],\n});\n"),
+        # A string, a template and a regex that look like a plugins array are not one.
+        ("import { defineConfig } from 'vite'\nconst note = 'plugins: [x]'\n"
+         "export default defineConfig(({ mode }) => ({\n  base: `/${mode}/{plugins: [`,\n"
+         "  resolve: { alias: [{ find: /plugins: \\[/, replacement: '' }] },\n"
+         "  plugins: [],\n}))\n",
+         f"import {{ defineConfig }} from 'vite'\n{IMPORT_LINE}\nconst note = 'plugins: [x]'\n"
+         "export default defineConfig(({ mode }) => ({\n  base: `/${mode}/{plugins: [`,\n"
+         "  resolve: { alias: [{ find: /plugins: \\[/, replacement: '' }] },\n"
+         "  plugins: [wsside()],\n}))\n"),
+        # A config declared first, typed, then exported.
+        ("import type { UserConfig } from 'vite'\n\nconst config: UserConfig = {\n"
+         "  plugins: [],\n}\n\nexport default config\n",
+         f"import type {{ UserConfig }} from 'vite'\n{IMPORT_LINE}\n\n"
+         "const config: UserConfig = {\n  plugins: [wsside()],\n}\n\nexport default config\n"),
+    ],
+    ids=["no-key", "commented-out", "rollup-only", "multi-line", "look-alikes", "declared"],
+)
+def test_only_the_top_level_plugins_array_is_edited(original: str, edited: str,
+                                                    tmp_path: Path) -> None:
+    assert add_plugin(original) == edited
+    config = tmp_path / ("vite.config.ts" if "UserConfig" in original else "vite.config.js")
+    config.write_text(edited)
+    node_parses(config)
 
 
-def test_complex_config_is_left_alone_with_instructions(tmp_path: Path) -> None:
-    original = ("import {\n  defineConfig,\n} from 'vite'\n\n"
-                "export default defineConfig(({ mode }) => ({\n"
-                "  plugins: mode === 'x' ? [] : [],\n}))\n")
-    write(tmp_path, {"vite.config.js": original})
-    out = init(tmp_path)
-    assert f"add to vite.config.js:\n    {IMPORT_LINE}" in out
-    assert "plugins: [wsside()]," in out
-    assert (tmp_path / "vite.config.js").read_text() == original
-    assert not (tmp_path / "vite.config.js.bak").exists()
+@pytest.mark.parametrize(
+    "name, original, why",
+    [
+        ("vite.config.js", "import {\n  defineConfig,\n} from 'vite'\n\n"
+         "export default defineConfig(({ mode }) => ({\n  plugins: mode === 'x' ? [] : [],\n}))\n",
+         "its plugins are not written as an array [...]"),
+        ("vite.config.js", "import { defineConfig } from 'vite'\nimport base from './base.js'\n\n"
+         "export default defineConfig({ ...base, server: { port: 3000 } })\n",
+         "its config spreads another object (...), which may hold the plugins"),
+        ("vite.config.js", "import { defineConfig } from 'vite'\n\n"
+         "export default defineConfig(async () => {\n  return { plugins: [] }\n})\n",
+         "defineConfig is given a function that does not return ({...}) at once"),
+        ("vite.config.ts", "import { defineConfig } from 'vite'\nimport { shared } from './shared'"
+         "\n\nexport default defineConfig(shared)\n",
+         "its default export is not defineConfig({...}) or an object"),
+    ],
+    ids=["computed-array", "spread", "function-body", "not-an-object"],
+)
+def test_a_config_that_is_not_plain_gets_the_lines_and_exit_1(
+        tmp_path: Path, name: str, original: str, why: str) -> None:
+    write(tmp_path, {name: original})
+    out = init_refuses(tmp_path)
+    assert f"→ {name} was not edited: {why}.\n    Add these lines to it yourself:\n" in out
+    assert (tmp_path / name).read_text() == original
+    assert not (tmp_path / f"{name}.bak").exists()
+
+
+@pytest.mark.parametrize("name, text, renamed", [
+    ("vite.config.cjs", "const { defineConfig } = require('vite')\n"
+                        "module.exports = defineConfig({ plugins: [] })\n", "vite.config.mjs"),
+    ("vite.config.js", "const { defineConfig } = require('vite')\n"
+                       "module.exports = defineConfig({ plugins: [] })\n", "vite.config.mjs"),
+])
+def test_a_commonjs_config_gets_es_module_instructions(tmp_path: Path, name: str, text: str,
+                                                      renamed: str) -> None:
+    write(tmp_path, {name: text})
+    out = init_refuses(tmp_path)
+    assert (f"→ {name} was not edited: it is CommonJS, and vite-plugin-wsside is an ES module.\n"
+            f"    Rename it to {renamed}, turn its require() calls into imports") in out
+    assert (tmp_path / name).read_text() == text
 
 
 def test_second_run_keeps_everything(tmp_path: Path) -> None:
+    write(tmp_path, {"package.json": MODULE_PACKAGE})
     init(tmp_path)
     (tmp_path / "ws" / "echo.py").write_text("# mine\n")
     out = init(tmp_path)
@@ -69,18 +217,40 @@ def test_second_run_keeps_everything(tmp_path: Path) -> None:
     assert (tmp_path / "ws" / "echo.py").read_text() == "# mine\n"
 
 
+def test_a_mention_in_a_comment_is_not_a_use(tmp_path: Path) -> None:
+    write(tmp_path, {"vite.config.js": "// TODO: vite-plugin-wsside\nexport default {}\n"})
+    out = init(tmp_path)
+    assert "added wsside() to vite.config.js" in out
+    assert (tmp_path / "vite.config.js").read_text() == (
+        f"{IMPORT_LINE}\n\n// TODO: vite-plugin-wsside\nexport default {{ plugins: [wsside()] }}\n")
+
+
 def test_pyproject_table_counts_as_config(tmp_path: Path) -> None:
-    write(tmp_path, {"pyproject.toml": '[tool.wsside]\nprefix = "/ws"\n'})
+    write(tmp_path, {"pyproject.toml": '[tool.wsside]\nprefix = "/ws"\n',
+                     "package.json": MODULE_PACKAGE})
     assert "kept the existing wsside config" in init(tmp_path)
     assert not (tmp_path / "wsside.toml").exists()
 
 
 def test_doctor_passes_right_after_init_and_npm_install(tmp_path: Path,
                                                         vite_modules: Path) -> None:
-    init(tmp_path)
     link_modules(tmp_path, vite_modules)
+    init(tmp_path)
     code, report = run_doctor(tmp_path, env=env_for())
     assert code == 0, [c for c in report["checks"] if c["status"] != "pass"]
     # Without a running dev server the live probe is the only thing left unchecked.
     assert [c["name"] for c in report["checks"] if c["status"] != "pass"] == ["dev server"]
     assert one(report, "handler ws/echo.py")["message"] == "imports: /echo"
+
+
+def test_vite_loads_the_mts_config_written_in_a_commonjs_typescript_package(
+        tmp_path: Path, vite_modules: Path) -> None:
+    (tmp_path / "node_modules").symlink_to(vite_modules, target_is_directory=True)
+    write(tmp_path, {"package.json": PLAIN_PACKAGE, "tsconfig.json": "{}",
+                     "index.html": "<!doctype html><title>app</title>"})
+    assert "wrote vite.config.mts" in init(tmp_path)
+    code, report = run_doctor(tmp_path, env=env_for())
+    config = one(report, "vite.config")
+    assert config["status"] == "pass", config
+    assert config["message"] == "vite.config.mts uses wsside() (resolved by Vite)"
+    assert json.loads((tmp_path / "package.json").read_text()) == json.loads(PLAIN_PACKAGE)

@@ -3,7 +3,7 @@
 Declare endpoints with `Handler` in any `.py` file of the handlers folder (default `ws/`).
 """
 
-from .closecodes import CloseCode
+from .closecodes import CloseCode, ProtocolError
 from .connection import Connection
 from .handler import Broadcast, Deflate, Handler, Response
 from .request import Request
@@ -16,6 +16,7 @@ __all__ = [
     "Connection",
     "Deflate",
     "Handler",
+    "ProtocolError",
     "Request",
     "Response",
     "__version__",

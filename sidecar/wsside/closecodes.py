@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["CloseCode", "check_close", "is_valid_code"]
+__all__ = ["CloseCode", "ProtocolError", "check_close", "is_valid_code"]
 
 MAX_REASON_BYTES = 123
 
@@ -27,6 +27,20 @@ class CloseCode(enum.IntEnum):
     TRY_AGAIN_LATER = 1013
     BAD_GATEWAY = 1014
     TLS_HANDSHAKE = 1015  # reserved: never on the wire
+
+
+class ProtocolError(ConnectionError):
+    """The client broke the protocol and the connection was closed for it: a message too big
+    (1009), invalid UTF-8 (1007), a protocol violation (1002). `on_error(conn, exc)` gets one
+    before `on_close` runs with the same `code`."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.reason} (close code {self.code})"
 
 
 _WIRE_CODES = frozenset(range(1000, 1015)) - {1004, 1005, 1006}

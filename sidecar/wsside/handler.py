@@ -8,6 +8,7 @@ declaration, so open connections keep their rooms and metadata and reach the new
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -112,7 +113,8 @@ class Handler:
     """One WebSocket endpoint. See README "Handler API" for every option.
 
     Times are seconds, sizes bytes. Callbacks may be plain functions or coroutine functions,
-    given as keyword arguments or with the decorators of the same name.
+    given as keyword arguments or with the decorators of the same name; a callback may declare
+    fewer parameters than wsside passes (`def on_close(conn)`) and gets the leading ones.
     """
 
     def __init__(
@@ -184,7 +186,7 @@ class Handler:
             on_pong=on_pong,
         )
         self.callbacks: dict[str, Callback | None] = {
-            name: _opt_callable(name, fn) for name, fn in callbacks.items()
+            name: _callback(name, fn) for name, fn in callbacks.items()
         }
         self.background_tasks: list[Callback] = []
         self._endpoint: Endpoint | None = None
@@ -205,7 +207,9 @@ class Handler:
         return self._set("on_close", fn)
 
     def on_error(self, fn: Callback) -> Callback:
-        """`fn(conn, exc)`: a callback raised; without it the client gets an error frame."""
+        """`fn(conn, exc)`: a callback raised (without `on_error` the client gets an error
+        frame), or the client broke the protocol: then `exc` is a `ProtocolError` naming the
+        close code, and `on_close` follows."""
         return self._set("on_error", fn)
 
     def on_ping(self, fn: Callback) -> Callback:
@@ -223,7 +227,7 @@ class Handler:
             setattr(self, name, check_option(name, defaults[name]))
 
     def _set(self, name: str, fn: Callback) -> Callback:
-        self.callbacks[name] = _opt_callable(name, fn)
+        self.callbacks[name] = _callback(name, fn)
         return fn
 
     def respond(
@@ -300,6 +304,73 @@ def check_option(name: str, value: object) -> object:
             raise ValueError(f"max_message_size: expected bytes > 0, got {value!r}")
         return value
     raise KeyError(name)
+
+
+# What wsside passes each callback, in order. As in JavaScript, a callback may declare fewer
+# parameters (`def on_close(conn)`): it gets the leading ones.
+CALLBACK_ARGUMENTS = {
+    "on_connect": ("conn", "request"),
+    "on_message": ("conn", "data"),
+    "on_close": ("conn", "code", "reason", "initiated_by_client"),
+    "on_error": ("conn", "exc"),
+    "on_ping": ("conn", "payload"),
+    "on_pong": ("conn", "payload"),
+}
+
+
+def _callback(name: str, fn: object) -> Callback | None:
+    """`fn` as the runtime calls it: itself when it takes every argument, else a wrapper that
+    passes the leading ones (decided once here, so calls cost nothing extra). A signature
+    that cannot take what wsside passes is a TypeError naming the function's file and line."""
+    fn = _opt_callable(name, fn)
+    if fn is None:
+        return None
+    passed = CALLBACK_ARGUMENTS[name]
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (some builtins): call it as is
+        return fn
+    taken = required = 0
+    for p in parameters:
+        if p.kind is p.VAR_POSITIONAL:
+            return fn
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            taken += 1
+            required += p.default is p.empty
+        elif p.kind is p.KEYWORD_ONLY and p.default is p.empty:
+            raise TypeError(
+                f"{name}: {_where(fn)} has a required keyword-only parameter {p.name!r}; "
+                f"wsside passes ({', '.join(passed)})"
+            )
+    if required > len(passed):
+        raise TypeError(
+            f"{name}: {_where(fn)} requires {required} parameters; wsside passes "
+            f"{len(passed)} ({', '.join(passed)})"
+        )
+    return fn if taken >= len(passed) else _leading(fn, taken)
+
+
+def _leading(fn: Callback, count: int) -> Callback:
+    # A coroutine function stays one, so the runtime still runs it in a task.
+    if inspect.iscoroutinefunction(fn):
+
+        async def call_async(*args: Any) -> Any:
+            return await fn(*args[:count])
+
+        return functools.update_wrapper(call_async, fn)
+
+    def call(*args: Any) -> Any:
+        return fn(*args[:count])
+
+    return functools.update_wrapper(call, fn)
+
+
+def _where(fn: Callback) -> str:
+    """`name() at file:line` for a function, else its repr."""
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is None:
+        return repr(fn)
+    return f"{code.co_name}() at {code.co_filename}:{code.co_firstlineno}"
 
 
 def _opt_callable(name: str, fn: object) -> Callback | None:

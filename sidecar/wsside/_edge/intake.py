@@ -22,6 +22,7 @@ from .._io.transport import SocketTransport
 from .._io.upgrade import ServerWebSocket, open_stream
 from .._protocol.handshake import HandshakeError, accept_headers, refusal, switching_protocols
 from .._protocol.http_head import SECRET_HEADER, parse_head, read_headers
+from .._runtime import access
 from .._runtime.events import emit, error_event
 from .._runtime.session import Session
 from ..pattern import strip_prefix
@@ -83,16 +84,17 @@ class Intake:
     # ---- through aiohttp -------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.rel_url.raw_path
         if not self._secret_ok(request):
-            return refuse(403, "Forbidden")
+            return _refused(request.transport, path, _Refusal(403, "Forbidden"))
         route = self._route(request.method, request.rel_url, request.headers, request.remote)
         if isinstance(route, _Refusal):
-            return refuse(*route)
+            return _refused(request.transport, path, route)
         verdict = self._authenticate(route)
         if inspect.isawaitable(verdict):
             verdict = await verdict
         if isinstance(verdict, _Refusal):
-            return refuse(*verdict)
+            return _refused(request.transport, path, verdict)
         handler = route.hub.handler
         protocol = self._subprotocol(route)
         ws = ServerWebSocket(
@@ -104,7 +106,7 @@ class Intake:
         try:
             await ws.prepare(request)
         except web.HTTPException as exc:
-            return refuse(exc.status, exc.text or exc.reason)
+            return _refused(request.transport, path, _Refusal(exc.status, exc.text or exc.reason))
         assert ws.io is not None and ws.sink is not None
         stream = ws.detach(request)
         self._open(route, verdict, protocol, ws.io, stream)
@@ -155,9 +157,10 @@ class Intake:
             return
         peer = transport.get_extra_info("peername")
         remote = str(peer[0]) if isinstance(peer, (list, tuple)) else None
-        route = self._route(method, URL(target, encoded=True), headers, remote, block)
+        url = URL(target, encoded=True)
+        route = self._route(method, url, headers, remote, block)
         if isinstance(route, _Refusal):
-            _end(transport, refusal(*route))
+            _end(transport, url.raw_path, route)
             return
         verdict = self._authenticate(route)
         if inspect.isawaitable(verdict):
@@ -196,7 +199,7 @@ class Intake:
         answered: Callable[[], None] = _nothing,
     ) -> None:
         if isinstance(verdict, _Refusal):
-            _end(transport, refusal(*verdict))
+            _end(transport, route.request.path, verdict)
             return
         handler = route.hub.handler
         protocol = self._subprotocol(route)
@@ -205,7 +208,7 @@ class Intake:
                 route.request.headers, protocol, handler.per_message_deflate
             )
         except HandshakeError as exc:
-            _end(transport, refusal(400, str(exc)))
+            _end(transport, route.request.path, _Refusal(400, str(exc)))
             return
         headers.append((FORWARDING_HEADER, "handover"))
         transport.write(switching_protocols(headers))
@@ -358,9 +361,11 @@ class Intake:
 
 
 def _judge(ok: object) -> _Verdict:
-    if not ok:
-        return _Refusal(401, "Unauthorized")
-    return dict(ok) if isinstance(ok, dict) else None
+    # A dict accepts even when empty, as any object does in JavaScript; other values count by
+    # their truth (False, None, "" refuse).
+    if isinstance(ok, dict):
+        return dict(ok)
+    return None if ok else _Refusal(401, "Unauthorized")
 
 
 async def _judge_later(handler: Handler, req: Request, pending: Awaitable[object]) -> _Verdict:
@@ -405,8 +410,18 @@ class _Held(asyncio.Protocol):
         self.lost = True
 
 
-def _end(transport: asyncio.Transport, response: bytes) -> None:
-    transport.write(response)
+def _refused(transport: asyncio.BaseTransport | None, path: str, why: _Refusal) -> web.Response:
+    """The response refusing an upgrade through aiohttp, with its access-log line."""
+    if access.enabled():
+        access.upgraded(access.peer(transport), path, why.status)
+    return refuse(*why)
+
+
+def _end(transport: asyncio.Transport, path: str, why: _Refusal) -> None:
+    """Refuse a handed-over upgrade, with its access-log line, and close the socket."""
+    if access.enabled():
+        access.upgraded(access.peer(transport), path, why.status)
+    transport.write(refusal(*why))
     transport.close()  # after the response is written
 
 

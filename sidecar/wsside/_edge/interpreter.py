@@ -1,8 +1,10 @@
 """Which Python interpreter the Vite shim runs the sidecar with.
 
-The rules live in one data file, `interpreter-rules.json` (a copy of
-`node_shim/interpreter-rules.json`, kept identical by a test), which the shim interprets in
-JavaScript and this module interprets for `wsside doctor`: both sides always agree.
+The rules live in one data file, `node_shim/interpreter-rules.json`, which the shim interprets
+in JavaScript and this module interprets for `wsside doctor`: both sides always agree. The
+shim needs it before any Python runs, so the npm package holds the file; in the repository the
+Python package's `interpreter-rules.json` is a symbolic link to it, which building the sdist
+and the wheel turns into a copy.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def _apply(
         candidate = Path(folder) / _path(rule, windows)
         return str(candidate) if candidate.is_file() else None
     if kind == "command":
-        command = rule.get("windows", rule["command"]) if windows else rule["command"]
+        command: str = rule.get("windows", rule["command"]) if windows else rule["command"]
         return shutil.which(command, path=env.get("PATH")) or command
     raise ValueError(f"interpreter-rules.json: unknown rule kind {kind!r} in {rule['name']!r}")
 

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from .._io.engine import HttpProcessingError
+from .._runtime.access import access_log
 from .._runtime.events import emit, logger
 from .._runtime.registry import Registry
 from .._runtime.reload import Reloader
@@ -104,5 +105,19 @@ class Sidecar:
         emit({"type": "closed"})
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO), format="%(message)s")
+def configure_logging(level: str, *, under_vite: bool = False) -> None:
+    """Log to stderr at `level` (debug, info, warning or error).
+
+    Standalone, each line starts with the time. Under Vite the shim prints each line with
+    Vite's own timestamp, and a line per connection would drown reloads and errors there: the
+    access log (`wsside.access`) shows only at debug.
+    """
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(message)s" if under_vite else "%(asctime)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    # watchdog logs every raw file-system event at debug; reloads say what changed already.
+    logging.getLogger("watchdog").setLevel(logging.WARNING)
+    if under_vite and level != "debug":
+        access_log.setLevel(logging.WARNING)

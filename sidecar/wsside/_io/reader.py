@@ -98,12 +98,11 @@ class StrictReader(Reader):
         decompressor: Decompressor | None = None,
         max_fragments: int | None = None,
     ) -> None:
-        # The C parser refuses a frame from its header alone when the declared length reaches
-        # its limit: give it the limit plus deflate's worst case (stored blocks cost 5 bytes
-        # per 64 KiB) and do the exact test here.
-        coarse = max_message_size + max_message_size // 8192 + 64 if max_message_size else 0
         super().__init__(
-            queue, min(coarse, _UINT_MAX), compress=decompressor is not None, decode_text=True
+            queue,
+            _coarse_limit(max_message_size),
+            compress=decompressor is not None,
+            decode_text=True,
         )
         self._queue = queue
         self._limit = max_message_size or None
@@ -170,6 +169,8 @@ class StrictReader(Reader):
         fin = self._f_fin
         mask = self._f_mask
         offset = self._f_offset
+        limit = self._limit
+        coarse = _coarse_limit(limit) if limit else 0
         error: WebSocketError | None = None
         while p < n:
             if need:
@@ -210,6 +211,12 @@ class StrictReader(Reader):
                 break
             p += size
             opcode = b0 & 0x0F
+            if coarse and length >= coarse and opcode <= BINARY:
+                # The C parser would refuse it too, but quoting its own (coarse) limit.
+                error = WebSocketError(
+                    TOO_BIG, f"Frame of {length} bytes exceeds the message size limit of {limit}"
+                )
+                break
             if opcode >= CLOSE and b0 & 0x40:
                 # The C parser drops RSV1 of control frames when deflate was negotiated.
                 error = WebSocketError(PROTOCOL_ERROR, "Control frames cannot be compressed")
@@ -361,6 +368,15 @@ def _utf8_ok(
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _coarse_limit(max_message_size: int | None) -> int:
+    """The limit the C parser applies to a frame from its header alone (0: none): the real
+    limit plus deflate's worst case (stored blocks cost 5 bytes per 64 KiB); the exact test is
+    done here on each message."""
+    if not max_message_size:
+        return 0
+    return min(max_message_size + max_message_size // 8192 + 64, _UINT_MAX)
 
 
 @functools.lru_cache(maxsize=32)

@@ -10,7 +10,16 @@ from .frames import BINARY, TEXT
 __all__ = ["decode_text", "encode"]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_loads = json.loads
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+# RFC 8259 has no NaN or Infinity: text holding them is not JSON and stays a string (Python's
+# parser would accept them). One decoder made once: `json.loads` with arguments builds one per
+# call.
+_loads = json.JSONDecoder(parse_constant=_not_json).decode
 _JSON_TYPES = (dict, list, tuple, int, float, bool, type(None))
 
 
@@ -38,7 +47,8 @@ _JSON_START = frozenset('{["-0123456789tfn \t\r\n')
 
 
 def decode_text(text: str) -> Any:
-    """The parsed JSON value of a text frame, or the string itself when it is not JSON."""
+    """The parsed JSON value of a text frame, or the string itself when it is not JSON
+    (RFC 8259: `[NaN]` and `Infinity` are strings)."""
     if not text or text[0] not in _JSON_START:
         return text
     try:

@@ -21,12 +21,13 @@ from .settings import Settings
 if sys.version_info >= (3, 11):
     import tomllib
 else:
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]  # only before 3.11
 
 __all__ = [
     "CONFIG_FILE",
     "VITE_CONFIG_NAMES",
     "ConfigError",
+    "OptionError",
     "build_settings",
     "find_config",
     "find_vite_config",
@@ -48,6 +49,18 @@ class ConfigError(ValueError):
         self.file, self.key, self.line = file, key, line
         where = f'{file}: key "{key}"' if key else str(file)
         super().__init__(f"{where}: {message}")
+
+
+class OptionError(ValueError):
+    """An option given to `wsside serve` (by a person or by the shim) that cannot be used.
+    The message starts with the option, as typed: `--port 99999: expected ...`."""
+
+    file: Path | None = None  # the same shape as `ConfigError`, for status events
+    line: int | None = None
+
+    def __init__(self, option: str, value: Any, message: str) -> None:
+        self.key = option
+        super().__init__(f"{option} {value}: {message}")
 
 
 def find_config(*dirs: Path) -> Path | None:
@@ -97,22 +110,64 @@ def load_config(where: Path) -> tuple[dict[str, Any], Path | None]:
 
 
 def build_settings(
-    explicit: Mapping[str, Any], config: Path | None = None, search: Iterable[Path] = ()
+    explicit: Mapping[str, Any],
+    config: Path | None = None,
+    search: Iterable[Path] = (),
+    *,
+    need_handlers: bool = False,
 ) -> Settings:
     """`Settings` from `explicit` values (keys are `Settings` fields; None means "not given"),
-    then the config file (`config`, else the first found in `search`), then the defaults."""
+    then the config file (`config`, else the first found in `search`), then the defaults.
+
+    Raises `OptionError` for an explicit value out of range and `ConfigError` for a bad file.
+    With `need_handlers`, the handlers folder must exist (standalone serving; under Vite the
+    folder may appear later).
+    """
+    given = {k: v for k, v in explicit.items() if v is not None}
+    for key in _CHECKED_OPTIONS:
+        field, accepts, expected, _ = _TOP[key]
+        if field in given and not accepts(given[field]):
+            raise OptionError(_OPTION_NAMES[field], given[field], f"expected {expected}")
     values: dict[str, Any] = {}
     source = config if config is not None else find_config(*search)
     if source is not None:
         values, source = load_config(source)
-    values.update({k: v for k, v in explicit.items() if v is not None})
-    return Settings(**values, config_file=source)
+    from_file = "handlers_dir" in values
+    values.update(given)
+    settings = Settings(**values, config_file=source)
+    if need_handlers:
+        _check_handlers(settings, "handlers_dir" in given, source if from_file else None)
+    return settings
+
+
+# The `wsside serve` options whose values are checked as the config file's are (the others are
+# typed by the command line itself), by `Settings` field, as the user types them.
+_OPTION_NAMES = {"handlers_dir": "--handlers", "port": "--port", "log_level": "--log-level"}
+_CHECKED_OPTIONS = ("port", "log_level")
+
+
+def _check_handlers(settings: Settings, given: bool, config_file: Path | None) -> None:
+    folder = settings.handlers_dir
+    if folder.is_dir():
+        return
+    problem = "is a file, not a folder" if folder.exists() else "no such folder"
+    if given:
+        raise OptionError("--handlers", folder, f"{problem} (give the folder of handler files)")
+    if config_file is not None:
+        key_prefix = "tool.wsside." if config_file.name == "pyproject.toml" else ""
+        raise _Checker(config_file, key_prefix).error("handlers", f"{problem}: {folder}")
+    raise OptionError(
+        "handlers folder",
+        folder.resolve(),
+        f"{problem}: create it, or give another with --handlers DIR",
+    )
 
 
 def _read(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as f:
-            return tomllib.load(f)
+            data: dict[str, Any] = tomllib.load(f)
+            return data
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"line (\d+)", str(exc))
         raise ConfigError(

@@ -74,7 +74,7 @@ class Hub:
         return job in self._inline
 
     def has_nothing_for(self, job: str) -> bool:
-        """Whether that kind of job (connect, close) has no callback to run at all."""
+        """Whether that kind of job (connect, close, on_error) has no callback to run."""
         return job in self._empty
 
     # ---- membership ----------------------------------------------------------------------
@@ -189,6 +189,7 @@ def _inline_jobs(handler: Handler) -> frozenset[str]:
             ("close", "on_close"),
             ("on_ping", "on_ping"),
             ("on_pong", "on_pong"),
+            ("on_error", "on_error"),
         )
         if not is_async(callbacks[name])
     }
@@ -202,4 +203,12 @@ def _inline_jobs(handler: Handler) -> frozenset[str]:
 
 def _empty_jobs(handler: Handler) -> frozenset[str]:
     callbacks = handler.callbacks
-    return frozenset(kind for kind in ("connect", "close") if callbacks[f"on_{kind}"] is None)
+    return frozenset(
+        kind
+        for kind, name in (
+            ("connect", "on_connect"),
+            ("close", "on_close"),
+            ("on_error", "on_error"),
+        )
+        if callbacks[name] is None
+    )

@@ -28,7 +28,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
-from .config import ConfigError
+from .config import ConfigError, OptionError
 from .events import emit
 from .registry import Registry, handler_files, is_handler_file
 from .settings import Settings
@@ -158,9 +158,10 @@ class Reloader:
 
     def _flush(self) -> None:
         self._timer = self._first = None
-        if not self._root_watched and self.root.is_dir() and self._observer is not None:
+        observer, watcher = self._observer, self._watcher
+        if not self._root_watched and self.root.is_dir() and observer and watcher:
             # The handlers folder was just created: watch it before reading what it holds.
-            self._observer.schedule(self._watcher, str(self.root), recursive=True)
+            observer.schedule(watcher, str(self.root), recursive=True)
             self._root_watched = True
         files, self._files = self._files, {}
         everything, self._everything = self._everything, None
@@ -227,12 +228,12 @@ async def next_settings(
         changed.clear()
         try:
             settings = rebuild()
-        except ConfigError as exc:
+        except (ConfigError, OptionError) as exc:
             emit(
                 {
                     "type": "config_error",
                     "message": str(exc),
-                    "file": str(exc.file),
+                    "file": None if exc.file is None else str(exc.file),
                     "line": exc.line,
                     "column": None,
                     "key": exc.key,

@@ -21,8 +21,9 @@ from .._io.engine import WSMsgType
 from .._protocol.codec import encode
 from .._protocol.frames import PING, PONG
 from .._protocol.http_head import read_headers
-from ..closecodes import CloseCode
+from ..closecodes import CloseCode, ProtocolError
 from ..connection import Connection
+from . import access
 from .callbacks import run_callback, run_message, stuck_warning
 from .eager import awaiting_frames, run_eager
 from .events import logger
@@ -78,6 +79,7 @@ _DONE = _Sent(None)
 
 class Session:
     __slots__ = (
+        "_access",
         "_by_client",
         "_close_code",
         "_close_reason",
@@ -138,6 +140,7 @@ class Session:
         self._reading_paused = False
         self._on_close_ran = False
         self._registry = registry  # the open sessions, which this one leaves once finished
+        self._access: tuple[str, float] | None = None  # (client, opened at) for the access log
         io.overflow = self
         self.conn = Connection(
             self,
@@ -201,6 +204,10 @@ class Session:
         """Begin serving: join the hub and the default room, arm the timers, run
         `on_connect`, then the frames that wait."""
         handler = self.handler
+        if access.enabled():
+            client = access.peer(self._io.transport)
+            self._access = (client, self._loop.time())
+            access.upgraded(client, self.conn.path, 101)
         self._hub.add(self.conn, self._io)
         self._registry.add(self)
         if handler.default_room:
@@ -254,15 +261,20 @@ class Session:
         self._end(code or None)  # the reply echoes the code (RFC 6455 §5.5.1)
 
     def on_error(self, exc: BaseException) -> None:
-        """The parser failed the connection (1002, 1007, 1009): close frame, then TCP close."""
+        """The parser failed the connection (1002, 1007, 1009): close frame, then TCP close;
+        `on_error` gets a `ProtocolError` naming the code, queued ahead of `on_close`."""
         if self._close_sent or self._close_received:
             self._io.transport.close()
             return
         code = int(getattr(exc, "code", None) or CloseCode.PROTOCOL_ERROR)
-        logger.debug("wsside: %s closed for a protocol error: %s", self.conn.path, exc)
+        reason = str(exc)
+        logger.debug("wsside: %s closed for a protocol error: %s", self.conn.path, reason)
         self._close_sent = True
-        self._close_code, self._close_reason, self._by_client = code, str(exc), False
+        self._close_code, self._close_reason, self._by_client = code, reason, False
         self._end(code)
+        # After the close frame is written: whatever the callback sends can only be dropped,
+        # the same whether it runs inline or in a task.
+        self._submit(("on_error", ProtocolError(code, reason)))
 
     def _end(self, code: int | None) -> None:
         """Our last frame, then the TCP close. Callbacks already running get one turn of the
@@ -292,6 +304,9 @@ class Session:
             self._close_timer.cancel()
         if self._socket_closed is not None:
             self._socket_closed.set_result(None)
+        if self._access is not None:
+            client, opened = self._access
+            access.closed(client, self.conn.path, self._close_code, self._loop.time() - opened)
         self._submit(("close",))
         if self._worker is None:
             self._finished()
@@ -400,8 +415,10 @@ class Session:
                 self._by_client,
                 report_only=True,
             )
-        else:  # on_ping / on_pong
-            await run_callback(conn, handler, kind, fn, conn, job[1])
+        else:  # on_ping / on_pong / on_error; an on_error that raises is only reported
+            await run_callback(
+                conn, handler, kind, fn, conn, job[1], report_only=kind == "on_error"
+            )
 
     async def _finish_worker(self) -> None:
         """Let queued callbacks end; one still running long after the socket closed can no

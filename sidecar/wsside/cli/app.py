@@ -12,6 +12,28 @@ app = typer.Typer(
     help="Python WebSocket back ends for Vite dev servers.",
 )
 
+# Help texts are rich markup on the typer versions wsside supports: no square brackets in
+# them (a default goes in `show_default=`, which typer escapes itself).
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
+) -> None:
+    """Options of the `wsside` command itself (before any subcommand)."""
+
 
 @app.command()
 def version() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any, TextIO
 
 __all__ = ["ConsoleReporter"]
@@ -35,4 +36,5 @@ class ConsoleReporter:
             self._print(f"wsside: {event.get('message')}")
 
     def _print(self, text: str) -> None:
-        print(text.rstrip("\n"), file=self.stream, flush=True)
+        # The same clock as the log lines (see `configure_logging`).
+        print(time.strftime("%H:%M:%S"), text.rstrip("\n"), file=self.stream, flush=True)

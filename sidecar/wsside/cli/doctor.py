@@ -15,10 +15,16 @@ __all__ = ["doctor"]
 @app.command()
 def doctor(
     root: Path | None = typer.Option(
-        None, "--root", help="The Vite project (default: nearest vite.config.* upwards)."
+        None,
+        "--root",
+        help="The Vite project.",
+        show_default="the nearest vite.config.* upwards",
     ),
     url: str | None = typer.Option(
-        None, "--url", help="Dev server to probe, e.g. http://localhost:5173 (default: find it)."
+        None,
+        "--url",
+        help="Dev server to probe, e.g. http://localhost:5173.",
+        show_default="the one found running",
     ),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     fix: bool = typer.Option(False, "--fix", help="End stale sidecar processes, then re-check."),

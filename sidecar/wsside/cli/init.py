@@ -1,25 +1,28 @@
 """`wsside init`: scaffold a working wsside setup in a Vite project.
 
-Writes `wsside.toml` and `ws/echo.py` (never overwriting), and adds the plugin to
-`vite.config` when the file is simple enough to edit without understanding JavaScript: one
-`plugins: [` array (or a `defineConfig({` call without one) and single-line imports. Anything
-else gets the exact lines to add, printed. An edited config keeps its original as `.bak`.
+The project is found as `doctor` finds it: the nearest folder with a `vite.config.*` at or
+above the starting folder (else the nearest with a `package.json`). Each of `STEPS` does one
+thing and records what it did or what the user must do: write `wsside.toml`, write
+`ws/echo.py` (never overwriting), add the plugin to `vite.config` (see `vite_edit`; an edited
+config keeps its original as `.bak`) or create one. When a step cannot do its part it prints
+the exact lines to add, and the command exits 1.
 """
 
 from __future__ import annotations
 
-import re
+import json
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import typer
 
 from .._runtime.config import find_config, find_vite_config
 from .app import app
+from .vite_edit import PLUGIN_CALL, SHIM, NotEditable, add_plugin, import_line, uses_plugin
 
-__all__ = ["add_plugin", "scaffold"]
-
-IMPORT_LINE = "import wsside from 'vite-plugin-wsside'"
+__all__ = ["STEPS", "Outcome", "find_project", "scaffold"]
 
 WSSIDE_TOML = """\
 # wsside: the Python WebSocket handlers of this Vite project.
@@ -43,96 +46,161 @@ async def reply(conn, data):
 
 NEW_VITE_CONFIG = f"""\
 import {{ defineConfig }} from 'vite'
-{IMPORT_LINE}
+{import_line()}
 
 export default defineConfig({{
-  plugins: [wsside()],
+  plugins: [{PLUGIN_CALL}],
 }})
 """
 
 
-def add_plugin(text: str) -> str | None:
-    """`text` (an ES-module vite.config) with the wsside import and `wsside()` added, or None
-    when the file is not simple enough to edit safely."""
-    lines = text.splitlines(keepends=True)
-    imports = [i for i, ln in enumerate(lines) if ln.startswith("import ")]
-    # A multi-line import (`import {` ... `} from`) would be split by an inserted line.
-    if not imports or any(
-        " from " not in lines[i] and not re.match(r"import\s+['\"]", lines[i]) for i in imports
-    ):
-        return None
-    plugins = re.findall(r"\bplugins\s*:\s*\[", text)
-    if len(plugins) == 1:
-        body = re.sub(r"(\bplugins\s*:\s*\[)(\s*)(\]?)", _insert_call, text, count=1)
-    elif not plugins and len(re.findall(r"defineConfig\(\s*\{", text)) == 1:
-        body = re.sub(r"(defineConfig\(\s*\{)", r"\1\n  plugins: [wsside()],", text, count=1)
-    else:
-        return None
-    body_lines = body.splitlines(keepends=True)
-    body_lines.insert(imports[-1] + 1, IMPORT_LINE + "\n")
-    return "".join(body_lines)
+@dataclass
+class Outcome:
+    """What `init` did, and what is left for the user (each entry may span several lines)."""
+
+    done: list[str] = field(default_factory=list)
+    todo: list[str] = field(default_factory=list)
 
 
-def _insert_call(m: re.Match[str]) -> str:
-    opening, space, closing = m.groups()
-    if closing:
-        return f"{opening}wsside()]"
-    # Keep the array's layout: inline stays inline, one-per-line stays one-per-line.
-    return f"{opening}{space}wsside(),{space}" if space else f"{opening}wsside(), "
+Step = Callable[[Path, Outcome], None]
 
 
-def scaffold(root: Path) -> tuple[list[str], list[str]]:
-    """Create what is missing in `root`. Returns (what was done, what the user must do)."""
-    done: list[str] = []
-    todo: list[str] = []
+def find_project(start: Path) -> Path:
+    """The Vite project `start` is in: the nearest folder at or above it with a vite.config.*,
+    else with a package.json, else `start` itself."""
+    start = start.resolve()
+    folders = (start, *start.parents)
+    for has in (find_vite_config, lambda d: (d / "package.json").is_file()):
+        found = next((d for d in folders if has(d)), None)
+        if found is not None:
+            return found
+    return start
+
+
+def write_config(root: Path, out: Outcome) -> None:
     if find_config(root) is None:
         (root / "wsside.toml").write_text(WSSIDE_TOML, encoding="utf-8")
-        done.append("wrote wsside.toml")
+        out.done.append("wrote wsside.toml")
     else:
-        done.append("kept the existing wsside config")
+        out.done.append("kept the existing wsside config")
+
+
+def write_echo(root: Path, out: Outcome) -> None:
     echo = root / "ws" / "echo.py"
     if echo.exists():
-        done.append("kept ws/echo.py")
-    else:
-        echo.parent.mkdir(exist_ok=True)
-        echo.write_text(ECHO_PY, encoding="utf-8")
-        done.append("wrote ws/echo.py")
+        out.done.append("kept ws/echo.py")
+        return
+    echo.parent.mkdir(exist_ok=True)
+    echo.write_text(ECHO_PY, encoding="utf-8")
+    out.done.append("wrote ws/echo.py")
+
+
+def add_to_vite_config(root: Path, out: Outcome) -> None:
     config = find_vite_config(root)
     if config is None:
-        (root / "vite.config.js").write_text(NEW_VITE_CONFIG, encoding="utf-8")
-        done.append("wrote vite.config.js with the plugin")
-        return done, todo
+        name, why = _new_config_name(root)
+        (root / name).write_text(NEW_VITE_CONFIG, encoding="utf-8")
+        out.done.append(f"wrote {name} with the plugin{why}")
+        return
     text = config.read_text(encoding="utf-8")
-    if "vite-plugin-wsside" in text:
-        done.append(f"{config.name} already uses the plugin")
-        return done, todo
-    edited = add_plugin(text) if "module.exports" not in text else None
-    if edited is None:
-        todo.append(
-            f"add to {config.name}:\n    {IMPORT_LINE}\n"
-            "  and wsside() to the plugins array:\n    plugins: [wsside()],"
-        )
-        return done, todo
+    if config.suffix in (".cjs", ".cts"):
+        out.todo.append(_esm_instructions(config))
+        return
+    try:
+        if uses_plugin(text):
+            out.done.append(f"{config.name} already uses the plugin")
+            return
+        edited = add_plugin(text)
+    except NotEditable as exc:
+        if "CommonJS" in str(exc):
+            out.todo.append(_esm_instructions(config))
+        else:
+            out.todo.append(_instructions(config, str(exc)))
+        return
     shutil.copy2(config, config.with_name(config.name + ".bak"))
     config.write_text(edited, encoding="utf-8")
-    done.append(f"added wsside() to {config.name} (original kept as {config.name}.bak)")
-    return done, todo
+    out.done.append(f"added {PLUGIN_CALL} to {config.name} (original kept as {config.name}.bak)")
+
+
+# In order; a step may be added for anything else a project needs.
+STEPS: tuple[Step, ...] = (write_config, write_echo, add_to_vite_config)
+
+
+def scaffold(root: Path) -> Outcome:
+    """Run every step in `root` (the project folder)."""
+    out = Outcome()
+    for step in STEPS:
+        step(root, out)
+    return out
+
+
+def _new_config_name(root: Path) -> tuple[str, str]:
+    """The config file to create, and why that extension when it is not the usual one."""
+    typescript = (root / "tsconfig.json").is_file()
+    if _package_type(root) == "module":
+        return ("vite.config.ts" if typescript else "vite.config.js"), ""
+    # Node reads a .js (or .ts) as CommonJS outside a "type": "module" package, and Vite
+    # warns about CommonJS configs: the m makes it an ES module whatever the package says.
+    name = "vite.config.mts" if typescript else "vite.config.mjs"
+    return name, ' (an ES module: package.json has no "type": "module")'
+
+
+def _package_type(root: Path) -> str | None:
+    try:
+        data = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    kind = data.get("type") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _lines_to_add() -> str:
+    return (
+        f"      {import_line()}    (with the other imports)\n"
+        f"      {PLUGIN_CALL},    (first in the plugins array of the config)"
+    )
+
+
+def _instructions(config: Path, why: str) -> str:
+    return (
+        f"{config.name} was not edited: {why}.\n"
+        f"    Add these lines to it yourself:\n{_lines_to_add()}"
+    )
+
+
+def _esm_instructions(config: Path) -> str:
+    esm = config.with_suffix(".mts" if config.suffix in (".cts", ".ts") else ".mjs").name
+    return (
+        f"{config.name} was not edited: it is CommonJS, and {SHIM} is an ES "
+        f"module.\n    Rename it to {esm}, turn its require() calls into imports and "
+        f"module.exports into export default, then add:\n{_lines_to_add()}"
+    )
 
 
 @app.command()
 def init(
     root: Path | None = typer.Option(
-        None, "--root", help="The Vite project (default: the current folder)."
+        None,
+        "--root",
+        help="A folder of the Vite project.",
+        show_default="the current folder",
     ),
 ) -> None:
-    """Scaffold wsside in a Vite project: wsside.toml, ws/echo.py and the plugin in vite.config."""
-    where = (root or Path.cwd()).resolve()
-    done, todo = scaffold(where)
-    for line in done:
+    """Scaffold wsside in a Vite project: wsside.toml, ws/echo.py and the plugin in vite.config.
+
+    The project is the nearest folder with a vite.config (or a package.json) at or above the
+    folder given. Exits 1 when something is left to do by hand.
+    """
+    where = find_project(root or Path.cwd())
+    typer.echo(f"wsside init in {where}")
+    out = scaffold(where)
+    for line in out.done:
         typer.echo(f"  ✓ {line}")
-    for line in todo:
+    for line in out.todo:
         typer.echo(f"  → {line}")
     typer.echo(
         "\nNext:\n  npm install -D vite-plugin-wsside\n  npx vite"
         "         # then connect to ws://localhost:5173/api/echo\n  wsside doctor"
     )
+    if out.todo:
+        raise typer.Exit(1)

@@ -4,7 +4,9 @@ Vite shim."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import typer
 
 from .. import __version__
 from .._edge.server import Sidecar, configure_logging
-from .._runtime.config import ConfigError, build_settings
+from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.events import subscribe
 from .._runtime.reload import next_settings
 from .._runtime.settings import Settings
@@ -23,23 +25,30 @@ from .console import ConsoleReporter
 
 @app.command()
 def serve(
-    handlers: Path | None = typer.Option(None, help="Folder of handler files [default: ws]."),
+    # The defaults are shown with `show_default`, not written into the help: the options
+    # default to None ("not given") so that the config file can fill them in.
+    handlers: Path | None = typer.Option(None, help="Folder of handler files.", show_default="ws"),
     prefix: list[str] | None = typer.Option(
-        None, help="URL prefix, repeat for several [default: /api]."
+        None, help="URL prefix, repeat for several.", show_default="/api"
     ),
-    host: str | None = typer.Option(None, help="Interface to listen on [default: 127.0.0.1]."),
-    port: int | None = typer.Option(None, help="TCP port to listen on [default: 8765]."),
+    host: str | None = typer.Option(None, help="Interface to listen on.", show_default="127.0.0.1"),
+    port: int | None = typer.Option(None, help="TCP port to listen on.", show_default="8765"),
     config: Path | None = typer.Option(
         None,
-        help="Config file (wsside.toml or pyproject.toml) [default: found in the current "
-        "folder, else beside the handlers folder].",
+        help="Config file (wsside.toml or pyproject.toml).",
+        show_default="found in the current folder, else beside the handlers folder",
     ),
     reload: bool | None = typer.Option(
-        None, "--reload/--no-reload", help="Reload handler files on save [default: on]."
+        None, "--reload/--no-reload", help="Reload handler files on save.", show_default="on"
     ),
-    log_level: str | None = typer.Option(None, help="debug, info, warning or error."),
+    log_level: str | None = typer.Option(
+        None,
+        help="debug, info, warning or error; info shows a line per connection.",
+        show_default="info",
+    ),
     allow_origin: list[str] | None = typer.Option(
         None,
+        show_default=False,
         help="A browser origin allowed besides loopback ones, e.g. http://devbox:5173 "
         "(repeat for several).",
     ),
@@ -54,6 +63,13 @@ def serve(
 
     Options given here win over the config file, which wins over the defaults.
     """
+    if sys.platform == "win32":
+        typer.echo(
+            "wsside: `wsside serve` needs Linux or macOS (Unix signals and sockets); "
+            "on Windows, run it and Vite inside WSL",
+            err=True,
+        )
+        raise typer.Exit(1)
     explicit = dict(
         handlers_dir=handlers,
         prefixes=tuple(prefix) if prefix else None,
@@ -66,14 +82,16 @@ def serve(
     search = (Path.cwd(), *((handlers.resolve().parent,) if handlers else ()))
 
     def rebuild() -> Settings:
-        return build_settings(explicit, config, search)
+        # Standalone, a handlers folder that is not there is a mistake; under Vite the
+        # shim's default folder may be created later (reload watches for it).
+        return build_settings(explicit, config, search, need_handlers=not ipc)
 
     try:
         settings = rebuild()
-    except ConfigError as exc:
+    except (ConfigError, OptionError) as exc:
         typer.echo(f"wsside: {exc}", err=True)
         raise typer.Exit(2) from None
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, under_vite=ipc)
     raise_open_file_limit()
     if ipc:
         from .._edge.supervise import run_ipc
@@ -113,7 +131,12 @@ async def _serve_standalone(settings: Settings, rebuild: Callable[[], Settings])
     while True:
         sidecar = Sidecar(settings)
         await sidecar.start()
-        await sidecar.serve_tcp(settings.host, settings.port)
+        try:
+            await sidecar.serve_tcp(settings.host, settings.port)
+        except OSError as exc:
+            await sidecar.close()
+            typer.echo(f"wsside: {_cannot_listen(settings, exc)}", err=True)
+            raise typer.Exit(1) from None
         _announce(sidecar, settings)
         stopping = asyncio.ensure_future(stop.wait())
         changed = asyncio.ensure_future(next_settings(sidecar.config_changed, settings, rebuild))
@@ -126,6 +149,16 @@ async def _serve_standalone(settings: Settings, rebuild: Callable[[], Settings])
         settings = changed.result()
         typer.echo(f"wsside: {settings.config_file} changed: restarting", err=True)
         await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
+
+
+def _cannot_listen(settings: Settings, exc: OSError) -> str:
+    where = f"{settings.host}:{settings.port}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on {where}: the port is in use (stop what uses it, or --port N)"
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on {where}: permission denied (ports below 1024 need privileges)"
+    # getaddrinfo failures (an unknown --host) carry no errno of this family
+    return f"cannot listen on {where}: {exc.strerror or exc}"
 
 
 def _announce(sidecar: Sidecar, settings: Settings) -> None:

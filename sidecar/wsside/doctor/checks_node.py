@@ -34,24 +34,28 @@ _ADVISORIES = (
 
 
 def check_node(project: Project) -> Check:
+    """node is found, and its version meets the `engines` of the installed shim (what the
+    plugin itself needs) and of the installed Vite."""
     if project.node is None:
         return failed(
             "node",
             "node was not found on PATH",
-            "install Node.js 20.19+ (Vite needs it) and make sure `node` is on PATH",
+            "install Node.js 20.19+ (vite-plugin-wsside needs it) and make sure `node` is on PATH",
         )
     done = subprocess.run(
         [project.node, "--version"], capture_output=True, text=True, timeout=project.timeout
     )
     version = done.stdout.strip().lstrip("v")
-    vite = project.package_json("vite") or {}
-    engines = vite.get("engines", {}).get("node")
-    if engines and satisfies(version, engines) is False:
-        return failed(
-            "node",
-            f"node {version}; Vite {vite.get('version')} needs {engines}",
-            f"install a Node.js version matching {engines}",
-        )
+    for name in (SHIM, "vite"):
+        package = project.package_json(name) or {}
+        engines = (package.get("engines") or {}).get("node")
+        if engines and satisfies(version, engines) is False:
+            label = SHIM if name == SHIM else "Vite"
+            return failed(
+                "node",
+                f"node {version}; {label} {package.get('version')} needs {engines}",
+                f"install a Node.js version matching {engines}",
+            )
     return passed("node", f"node {version} ({project.node})")
 
 

@@ -1,0 +1,42 @@
+"""The access log: one line when an upgrade request is answered, one when its connection closes.
+
+    127.0.0.1:51234 - "WebSocket /api/ws/chat" 101
+    127.0.0.1:51234 - "WebSocket /api/ws/chat" closed 1000 after 12.3 s
+
+Lines go to the `wsside.access` logger at info, like uvicorn's access log, so a log level of
+warning (or a handler on that logger) silences them. The path is shown without its query
+string, which often carries tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+__all__ = ["access_log", "closed", "enabled", "peer", "upgraded"]
+
+access_log = logging.getLogger("wsside.access")
+
+
+def enabled() -> bool:
+    """Whether access lines are written (checked once per connection, not per line)."""
+    return access_log.isEnabledFor(logging.INFO)
+
+
+def peer(transport: Any) -> str:
+    """`host:port` of the client on `transport`, or "-" where there is none (a Unix socket)."""
+    name = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(name, (tuple, list)) and len(name) >= 2:
+        host = str(name[0])
+        return f"[{host}]:{name[1]}" if ":" in host else f"{host}:{name[1]}"
+    return "-"
+
+
+def upgraded(client: str, path: str, status: int) -> None:
+    """An upgrade request to `path` was answered with `status` (101, or a refusal)."""
+    access_log.info('%s - "WebSocket %s" %d', client, path, status)
+
+
+def closed(client: str, path: str, code: int, seconds: float) -> None:
+    """The connection to `path` closed with `code` after `seconds` open."""
+    access_log.info('%s - "WebSocket %s" closed %d after %.1f s', client, path, code, seconds)

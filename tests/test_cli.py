@@ -1,0 +1,244 @@
+"""The `wsside` command as a user meets it: one clear line and the right exit code for each
+mistake, help that shows the defaults, `--version`, the access log, and the Windows line.
+Every case is a real subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+from serve_process import ServeProcess, free_port
+
+from wsside import __version__
+
+ECHO = "from wsside import Handler\necho = Handler('/ws/echo')\n"
+TIME = r"\d\d:\d\d:\d\d"
+
+
+def wsside(*args: str, cwd: Path, env: dict[str, str] | None = None,
+           code: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m wsside ARGS` (or `python -c CODE ARGS`), bounded in time."""
+    command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "wsside", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The only line the command printed (on stderr), checked to be one and no traceback."""
+    assert done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "echo.py").write_text(ECHO)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (("--port", "99999"), "wsside: --port 99999: expected an integer from 0 to 65535"),
+        (("--port", "-1"), "wsside: --port -1: expected an integer from 0 to 65535"),
+        (("--log-level", "loud"),
+         "wsside: --log-level loud: expected one of debug, info, warning, error"),
+        (("--handlers", "/nonexistent"),
+         "wsside: --handlers /nonexistent: no such folder (give the folder of handler files)"),
+        (("--handlers", "ws/echo.py"),
+         "wsside: --handlers ws/echo.py: is a file, not a folder (give the folder of handler "
+         "files)"),
+    ],
+)
+def test_a_bad_option_is_one_line_and_exit_2(project: Path, args: tuple[str, ...],
+                                             line: str) -> None:
+    done = wsside("serve", *args, cwd=project)
+    assert (done.returncode, one_line(done)) == (2, line)
+
+
+def test_no_handlers_folder_is_one_line_naming_where_it_was_looked_for(tmp_path: Path) -> None:
+    done = wsside("serve", cwd=tmp_path)
+    assert done.returncode == 2
+    assert one_line(done) == (f"wsside: handlers folder {tmp_path.resolve() / 'ws'}: no such "
+                              "folder: create it, or give another with --handlers DIR")
+
+
+def test_a_config_file_naming_a_missing_folder_names_the_file_and_key(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.wsside]\n'
+                                            'handlers = "backend"\n')
+    done = wsside("serve", cwd=tmp_path)
+    assert done.returncode == 2
+    assert one_line(done) == (f'wsside: {tmp_path / "pyproject.toml"}: key '
+                              f'"tool.wsside.handlers": no such folder: {tmp_path / "backend"}')
+
+
+def test_a_port_in_use_is_one_line_and_exit_1(project: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = wsside("serve", "--port", str(port), "--no-reload", cwd=project)
+    assert done.returncode == 1
+    assert done.stdout == "" and "Traceback" not in done.stderr
+    # The handler files load first (their lines may come before), then the one error line.
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"wsside: cannot listen on 127.0.0.1:{port}: the port is in use (stop what uses it, "
+        "or --port N)")
+
+
+def test_an_unknown_host_is_one_line_and_exit_1(project: Path) -> None:
+    done = wsside("serve", "--host", "no-such-host.invalid", "--no-reload", cwd=project)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        "wsside: cannot listen on no-such-host.invalid:8765: ")
+
+
+def test_windows_gets_one_line_pointing_to_wsl(project: Path) -> None:
+    # Only `serve` sees Windows: typer, rich and the standard library, which read
+    # sys.platform too, go on as on this machine.
+    code = ("import sys, types, wsside.cli, wsside.cli.serve\n"
+            "wsside.cli.serve.sys = types.SimpleNamespace(platform='win32')\n"
+            "sys.argv = ['wsside', *sys.argv[1:]]\nwsside.cli.main()\n")
+    done = wsside("serve", "--port", str(free_port()), cwd=project, code=code)
+    assert done.returncode == 1
+    assert one_line(done) == ("wsside: `wsside serve` needs Linux or macOS (Unix signals and "
+                              "sockets); on Windows, run it and Vite inside WSL")
+
+
+def test_serve_help_shows_every_default(tmp_path: Path) -> None:
+    done = wsside("serve", "--help", cwd=tmp_path)
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())  # the table may wrap a line anywhere
+    for option, default in [("handlers", "ws"), ("prefix", "/api"), ("host", "127.0.0.1"),
+                            ("port", "8765"), ("reload", "on"), ("log-level", "info")]:
+        assert re.search(rf"--{option}\b.*?\[default: \({re.escape(default)}\)\]", text), option
+    assert "[default: None]" not in text
+
+
+def test_version_flag_and_command(tmp_path: Path) -> None:
+    for args in (("--version",), ("version",)):
+        done = wsside(*args, cwd=tmp_path)
+        assert (done.returncode, done.stdout) == (0, f"{__version__}\n")
+
+
+async def test_access_log_one_line_per_upgrade_and_per_close_with_timestamps(
+        project: Path) -> None:
+    port = free_port()
+    server = await ServeProcess.start("--port", str(port), "--no-reload", cwd=project)
+    try:
+        await server.expect("serving on")
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/echo?token=secret")
+            local = ws.get_extra_info("sockname")
+            opened = await server.expect('"WebSocket /api/ws/echo" 101')
+            await ws.close(code=1000)
+            closed = await server.expect('"WebSocket /api/ws/echo" closed')
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/nothing")
+            refused = await server.expect('"WebSocket /api/ws/nothing"')
+    finally:
+        assert await server.stop() == 0
+    client_at = f"127.0.0.1:{local[1]}"
+    assert re.fullmatch(rf'{TIME} {client_at} - "WebSocket /api/ws/echo" 101\n', opened)
+    assert re.fullmatch(
+        rf'{TIME} {client_at} - "WebSocket /api/ws/echo" closed 1000 after \d+\.\d s\n', closed)
+    assert re.fullmatch(rf'{TIME} 127\.0\.0\.1:\d+ - "WebSocket /api/ws/nothing" 404\n', refused)
+    assert "secret" not in "".join(server.lines)  # the query string stays out of the log
+
+
+async def test_warning_level_has_no_access_lines_and_debug_no_raw_watchdog_events(
+        project: Path) -> None:
+    port = free_port()
+    server = await ServeProcess.start("--port", str(port), "--log-level", "debug", cwd=project)
+    try:
+        await server.expect("serving on")
+        (project / "ws" / "echo.py").write_text(ECHO + "# saved again\n")
+        await server.expect("reloaded")
+    finally:
+        assert await server.stop() == 0
+    output = "".join(server.lines)
+    assert "in-event" not in output and "Inotify" not in output and "FileSystemEvent" not in output
+
+    quiet = await ServeProcess.start("--port", str(port), "--no-reload", "--log-level", "warning",
+                                     cwd=project)
+    try:
+        await quiet.expect("serving on")
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/echo")
+            await ws.close()
+    finally:
+        assert await quiet.stop() == 0
+    assert quiet.proc.stderr is not None
+    rest = (await quiet.proc.stderr.read()).decode()
+    assert "WebSocket" not in "".join(quiet.lines) + rest
+
+
+class IpcSidecar:
+    """`wsside serve --ipc` with this test as its shim: the control channel on a socketpair,
+    connections through the sidecar's Unix socket with the per-run secret."""
+
+    SECRET = "s" * 43
+
+    def __init__(self, project: Path, *args: str) -> None:
+        self.channel, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.channel.settimeout(15)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "wsside", "serve", "--ipc", "--no-reload", *args],
+            env={**os.environ, "NODE_CHANNEL_FD": str(child.fileno()),
+                 "WSSIDE_SECRET": self.SECRET, "PYTHONUNBUFFERED": "1"},
+            pass_fds=(child.fileno(),), cwd=project, stderr=subprocess.PIPE, text=True)
+        child.close()
+        self.buffer = b""
+
+    def ready(self) -> dict[str, object]:
+        while True:
+            while b"\n" not in self.buffer:
+                data = self.channel.recv(65536)
+                assert data, "the sidecar closed its channel"
+                self.buffer += data
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            msg = json.loads(line)
+            if msg.get("type") == "ready":
+                return msg
+
+    async def connect_once(self, socket_path: str) -> None:
+        connector = aiohttp.UnixConnector(path=socket_path)
+        async with aiohttp.ClientSession(connector=connector) as client:
+            ws = await client.ws_connect("http://localhost/api/ws/echo",
+                                         headers={"X-Wsside-Secret": self.SECRET})
+            await ws.close()
+
+    def stop(self) -> str:
+        """End the sidecar as the shim does (its channel closes); its stderr."""
+        self.channel.close()
+        _, err = self.proc.communicate(timeout=15)
+        return err
+
+
+@pytest.mark.parametrize("level, shown", [("info", False), ("debug", True)])
+async def test_under_vite_access_lines_show_only_at_debug(project: Path, level: str,
+                                                          shown: bool) -> None:
+    sidecar = IpcSidecar(project, "--log-level", level)
+    try:
+        ready = await asyncio.to_thread(sidecar.ready)
+        await sidecar.connect_once(str(ready["socket"]))
+    finally:
+        err = sidecar.stop()
+    lines = [ln for ln in err.splitlines() if '"WebSocket /api/ws/echo"' in ln]
+    if shown:
+        # Vite prints its own timestamp before each line of the sidecar's.
+        assert re.fullmatch(r'- - "WebSocket /api/ws/echo" 101', lines[0]), lines
+        assert re.fullmatch(r'- - "WebSocket /api/ws/echo" closed 1000 after \d+\.\d s',
+                            lines[1]), lines
+    else:
+        assert lines == []
