@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import wsside
 from wsside._io.engine import SUPPORTED_TEXT
 from wsside.cli import TYPER_SUPPORTED_TEXT
 
@@ -70,7 +71,7 @@ def _wsside(*args: str, before: str = "") -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     ("args", "says"),
-    [(["version"], PROJECT["version"]), (["--help"], "serve"), (["serve", "--help"], "--port")],
+    [(["version"], wsside.__version__), (["--help"], "serve"), (["serve", "--help"], "--port")],
 )
 def test_the_installed_command_answers(args: list[str], says: str) -> None:
     # The console script pip installed beside this interpreter (`make test` runs this with
