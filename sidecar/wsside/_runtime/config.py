@@ -21,7 +21,7 @@ from .settings import Settings
 if sys.version_info >= (3, 11):
     import tomllib
 else:
-    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]  # only before 3.11
+    import tomli as tomllib
 
 __all__ = [
     "CONFIG_FILE",
