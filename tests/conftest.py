@@ -85,18 +85,19 @@ def probe() -> Probe:
 
 @pytest.fixture
 async def serve(tmp_path: Path, probe: Probe) -> AsyncIterator[Callable[..., Awaitable[Served]]]:
-    """`await serve(code, ...)`: each code string becomes a handler file, served on a free port."""
+    """`await serve(code, ...)`: each code string becomes a handler file, served on a free port;
+    keyword arguments are `Settings` fields (`log_level="debug"`)."""
     started: list[Served] = []
     collected: list[dict[str, Any]] = []
     events.subscribe(collected.append)
 
-    async def start(*files: str, prefixes: tuple[str, ...] = ("/api",), names: list[str] | None = None) -> Served:
+    async def start(*files: str, prefixes: tuple[str, ...] = ("/api",), names: list[str] | None = None, **settings: Any) -> Served:
         folder = tmp_path / f"ws{len(started)}"
         folder.mkdir()
         for i, code in enumerate(files):
             name = names[i] if names else f"h{i}.py"
             (folder / name).write_text(textwrap.dedent(code))
-        sidecar = Sidecar(Settings(handlers_dir=folder, prefixes=prefixes, reload=False))
+        sidecar = Sidecar(Settings(handlers_dir=folder, prefixes=prefixes, reload=False, **settings))
         await sidecar.start()
         site = await sidecar.serve_tcp("127.0.0.1", 0)
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]

@@ -7,6 +7,7 @@ from .closecodes import CloseCode, ProtocolError
 from .connection import Connection
 from .handler import Broadcast, Deflate, Handler, Response
 from .request import Request
+from .schema import MessageTypeError
 
 __version__ = "0.1.0"
 
@@ -16,6 +17,7 @@ __all__ = [
     "Connection",
     "Deflate",
     "Handler",
+    "MessageTypeError",
     "ProtocolError",
     "Request",
     "Response",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .pattern import Pattern
+from .schema import Schema
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -115,6 +116,12 @@ class Handler:
     Times are seconds, sizes bytes. Callbacks may be plain functions or coroutine functions,
     given as keyword arguments or with the decorators of the same name; a callback may declare
     fewer parameters than wsside passes (`def on_close(conn)`) and gets the leading ones.
+
+    `receives` and `sends` declare the message types (a TypedDict, a dataclass, `str`,
+    `bytes`, a union of them...; see `wsside.schema`): a message that does not fit `receives`
+    goes to `on_error` (a `MessageTypeError`) or the error frame instead of `on_message`, and
+    `wsside types` turns both into TypeScript for the browser client. A type that is not a
+    message type raises TypeError here, naming the field.
     """
 
     def __init__(
@@ -132,6 +139,8 @@ class Handler:
         delay: float | None = None,
         max_message_size: int | None = None,
         disabled: bool = False,
+        receives: object = None,
+        sends: object = None,
         on_connect: Callback | None = None,
         on_message: Callback | None = None,
         on_close: Callback | None = None,
@@ -177,6 +186,9 @@ class Handler:
             self.responses.append(rule)
         self.transform_raw_data = _opt_callable("transform_raw_data", transform_raw_data)
         self.disabled = bool(disabled)
+        # Read now, so that a type that is not a message type fails at this line.
+        self.receives = Schema(receives, "receives") if receives is not None else None
+        self.sends = Schema(sends, "sends") if sends is not None else None
         callbacks = dict(
             on_connect=on_connect,
             on_message=on_message,

@@ -47,7 +47,11 @@ logging.getLogger("aiohttp.server").addFilter(_quiet)
 class Sidecar:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.registry = Registry(settings.handlers_dir, settings.handler_defaults)
+        self.registry = Registry(
+            settings.handlers_dir,
+            settings.handler_defaults,
+            check_sends=settings.log_level == "debug",
+        )
         self.intake = Intake(settings, self.registry)
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self.intake.handle)

@@ -5,29 +5,35 @@ A callback that raises gets the error policy: `on_error(conn, exc)` if the handl
 else the client gets `{"type": "error", "message": ...}`; either way the traceback is
 reported (Vite's terminal and overlay, or the console). `on_error` or `on_close` raising is
 only reported. The session decides what a failed `on_connect` means (close 1011).
+
+A message that does not fit the handler's `receives` gets the same policy with a
+`MessageTypeError`, reported as a warning line: the page sent it, no handler code failed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from .._protocol.codec import decode_text
+from ..schema import MessageTypeError
 from .events import emit, error_event
 
 if TYPE_CHECKING:
     from ..connection import Connection
     from ..handler import Handler, Response
+    from ..schema import Schema
 
-__all__ = ["run_callback", "run_message", "stuck_warning"]
+__all__ = ["run_callback", "run_message", "stuck_warning", "warn_unfit_send"]
 
 
 async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> None:
-    """transform_raw_data (or JSON decoding), delay, the first matching declarative rule, else
-    `on_message`."""
+    """transform_raw_data (or JSON decoding), delay, the `receives` check, the first matching
+    declarative rule, else `on_message`."""
     try:
         if handler.transform_raw_data is not None:
             data = await _maybe(handler.transform_raw_data(raw))
@@ -37,6 +43,15 @@ async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> N
             data = raw
         if handler.delay:
             await asyncio.sleep(handler.delay)
+        schema = handler.receives
+        if schema is not None:
+            problem = schema.check(data)
+            if problem is not None:
+                if _fits_as_sent(schema, raw, data, handler):
+                    data = raw
+                else:
+                    await _refuse(conn, handler, MessageTypeError(problem))
+                    return
         for rule in handler.responses:
             if await _maybe(rule.matches(conn, data)):
                 await _respond(conn, rule, data)
@@ -84,8 +99,58 @@ async def run_callback(
         return False
 
 
+def _fits_as_sent(schema: Schema, raw: str | bytes, data: Any, handler: Handler) -> bool:
+    """Whether the text as sent fits where its JSON reading did not: a page that sends the
+    string "42" sends the same frame as one that sends the number 42, and a type that takes
+    str takes it as the string."""
+    return (
+        isinstance(raw, str)
+        and data is not raw
+        and handler.transform_raw_data is None
+        and schema.check(raw) is None
+    )
+
+
+async def _refuse(conn: Connection, handler: Handler, exc: MessageTypeError) -> None:
+    emit(
+        {
+            "type": "log",
+            "level": "warning",
+            "message": f"{conn.path}: refused a message that does not fit receives= "
+            f"({_where(handler)}): {exc}",
+        }
+    )
+    await _answer(conn, handler, exc)
+
+
+def warn_unfit_send(handler: Handler, problem: str) -> None:
+    """Report an outgoing message that does not fit `sends` (debug mode), at the line of the
+    handler file that sent it when that file is on the stack."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename != handler.file:
+        frame = frame.f_back
+    where = f"{handler.file}:{frame.f_lineno}" if frame is not None else _where(handler)
+    emit(
+        {
+            "type": "log",
+            "level": "warning",
+            "message": f"{handler.pattern.source}: a message sent at {where} does not fit "
+            f"sends=: {problem} (it was sent anyway)",
+        }
+    )
+
+
+def _where(handler: Handler) -> str:
+    return f"{handler.file}:{handler.line}"
+
+
 async def _fail(conn: Connection, handler: Handler, exc: Exception, where: str) -> None:
     _report(conn, handler, exc, where)
+    await _answer(conn, handler, exc)
+
+
+async def _answer(conn: Connection, handler: Handler, exc: Exception) -> None:
+    """The error policy: `on_error(conn, exc)`, else the error frame."""
     on_error = handler.callbacks["on_error"]
     if on_error is None:
         conn.send({"type": "error", "message": str(exc)})

@@ -4,18 +4,21 @@ Rooms are per endpoint (`lobby` on `/ws/a` is not `lobby` on `/ws/b`). The hub o
 reloads: the registry hands it from the old declaration to the new one. It implements the
 `Rooms` interface a `Connection` talks to, and writes to each connection through its `Outlet`.
 A broadcast is encoded once, then written as the same frame to every receiver that does not
-compress; with a backplane, it is also published once for the other processes.
+compress; with a backplane, it is also published once for the other processes. In debug mode
+(`check_sends`) every message sent through the hub or its connections' sessions is checked
+against the handler's `sends` first: a warning names the field, and the message still goes.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Protocol
 
 from .._protocol.codec import encode
 from .._protocol.frames import encode_frame
+from .callbacks import warn_unfit_send
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -45,9 +48,22 @@ _NOT_IN_ANY_ROOM: AbstractSet[str] = frozenset()
 
 
 class Hub:
-    __slots__ = ("_empty", "_handler", "_inline", "_joined", "backplane", "connections", "rooms")
+    __slots__ = (
+        "_check_sends",
+        "_empty",
+        "_handler",
+        "_inline",
+        "_joined",
+        "backplane",
+        "check_sent",
+        "connections",
+        "rooms",
+    )
 
-    def __init__(self, handler: Handler, backplane: Backplane | None = None) -> None:
+    def __init__(
+        self, handler: Handler, backplane: Backplane | None = None, check_sends: bool = False
+    ) -> None:
+        self._check_sends = check_sends
         self.handler = handler
         # open connections in arrival order (dict keys serve as an ordered set)
         self.connections: dict[Connection, Outlet] = {}
@@ -67,6 +83,10 @@ class Hub:
         self._handler = handler
         self._inline = _inline_jobs(handler)
         self._empty = _empty_jobs(handler)
+        # Called with each outgoing message in debug mode; None (no cost) otherwise.
+        self.check_sent: Callable[[Any], None] | None = (
+            _sent_checker(handler) if self._check_sends and handler.sends is not None else None
+        )
 
     def runs_inline(self, job: str) -> bool:
         """Whether that kind of job may run inside `data_received`: only plain functions do;
@@ -122,6 +142,8 @@ class Hub:
         self, data: object, room: str | None = None, exclude: Connection | None = None
     ) -> int:
         """Encode once and queue to each receiver; returns how many here were sent to."""
+        if self.check_sent is not None:
+            self.check_sent(data)
         opcode, payload = encode(data)
         if self.backplane is not None:
             self.backplane.publish(
@@ -135,6 +157,8 @@ class Hub:
         rooms = self._joined.get(conn)
         if not rooms:
             return 0
+        if self.check_sent is not None:
+            self.check_sent(data)
         opcode, payload = encode(data)
         if self.backplane is not None:
             self.backplane.publish(self._handler.pattern.source, tuple(rooms), opcode, payload)
@@ -175,6 +199,18 @@ def _deliver(
             outlet.write(opcode, payload)
         sent += 1
     return sent
+
+
+def _sent_checker(handler: Handler) -> Callable[[Any], None]:
+    assert handler.sends is not None
+    check = handler.sends.check
+
+    def check_sent(data: Any) -> None:
+        problem = check(data)
+        if problem is not None:
+            warn_unfit_send(handler, problem)
+
+    return check_sent
 
 
 def _inline_jobs(handler: Handler) -> frozenset[str]:

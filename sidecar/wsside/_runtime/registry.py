@@ -50,9 +50,12 @@ class Registry:
         root: Path,
         defaults: Mapping[str, Any] | None = None,
         backplane: Backplane | None = None,
+        check_sends: bool = False,
     ) -> None:
         self.root = root
         self.backplane = backplane
+        # Debug mode: outgoing messages are checked against their handler's `sends`.
+        self.check_sends = check_sends
         self.background = BackgroundTasks()
         # The config file's [defaults]: handler options for every handler that leaves them unset.
         self.defaults: Mapping[str, Any] = defaults or {}
@@ -73,6 +76,10 @@ class Registry:
             if params is not None:
                 return hub, params
         return None
+
+    def endpoints(self) -> list[Handler]:
+        """The declarations served now, in routing order (disabled ones included)."""
+        return [hub.handler for hub in self._table]
 
     def describe(self, prefix: str = "") -> list[dict[str, Any]]:
         return [
@@ -169,7 +176,7 @@ class Registry:
         for h in handlers:
             hub = self.hubs.get(h.pattern.source)
             if hub is None:
-                hub = self.hubs[h.pattern.source] = Hub(h, self.backplane)
+                hub = self.hubs[h.pattern.source] = Hub(h, self.backplane, self.check_sends)
             else:
                 hub.handler.attach(None)
                 hub.handler = h

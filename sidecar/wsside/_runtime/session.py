@@ -182,6 +182,9 @@ class Session:
         return head
 
     def send(self, data: object) -> Awaitable[None]:
+        check = self._hub.check_sent
+        if check is not None:
+            check(data)
         opcode, payload = encode(data)
         io = self._io
         if io.closing:

@@ -1,0 +1,219 @@
+"""`receives` checked on every incoming message, through a real sidecar and real sockets; and
+`sends` checked in debug mode only."""
+
+import asyncio
+
+TYPED = """
+from __future__ import annotations
+
+from typing import Literal, NotRequired, TypedDict
+
+import probe
+from wsside import Handler, MessageTypeError, Response
+
+
+class Item(TypedDict):
+    name: str
+    price: float
+
+
+class Order(TypedDict):
+    type: Literal["order"]
+    items: list[Item]
+
+
+class Chat(TypedDict):
+    type: Literal["chat"]
+    text: str
+    to: NotRequired[str]
+
+
+with_on_error = Handler("/ws/a", receives=Order | Chat)
+without_on_error = Handler(
+    "/ws/b",
+    receives=Order | Chat,
+    responses=[Response({"type": "chat"}, {"type": "rule"})],
+)
+
+
+@with_on_error.on_message
+def message_a(conn, data):
+    probe.record("message", data)
+    conn.send({"type": "ok"})
+
+
+@with_on_error.on_error
+def error_a(conn, exc):
+    probe.record("error", type(exc).__name__, isinstance(exc, MessageTypeError), str(exc))
+    conn.send({"type": "refused", "why": str(exc)})
+
+
+@without_on_error.on_message
+def message_b(conn, data):
+    probe.record("message", data)
+"""
+
+
+async def test_a_misfit_goes_to_on_error_and_not_to_on_message(serve, probe) -> None:
+    s = await serve(TYPED)
+    ws = await s.connect("/api/ws/a")
+    await ws.send_json({"type": "order", "items": [{"name": "a", "price": 1}, {"name": "b", "price": "2"}]})
+    assert await ws.receive_json() == {"type": "refused", "why": "items[1].price: expected float, got str"}
+    await ws.send_json({"type": "chat", "text": 5})
+    assert await ws.receive_json() == {"type": "refused", "why": "text: expected str, got int"}
+    # The connection stays open and the next good message reaches on_message.
+    await ws.send_json({"type": "chat", "text": "hi"})
+    assert await ws.receive_json() == {"type": "ok"}
+    assert probe.records == [
+        ("error", "MessageTypeError", True, "items[1].price: expected float, got str"),
+        ("error", "MessageTypeError", True, "text: expected str, got int"),
+        ("message", {"type": "chat", "text": "hi"}),
+    ]
+    handler = s.sidecar.registry.endpoints()[0]
+    assert [e["message"] for e in s.events if e.get("level") == "warning"] == [
+        f"/api/ws/a: refused a message that does not fit receives= ({handler.file}:26): {why}"
+        for why in ("items[1].price: expected float, got str", "text: expected str, got int")
+    ]
+    assert not [e for e in s.events if e["type"] == "runtime_error"]  # nothing in the overlay
+
+
+async def test_without_on_error_the_client_gets_the_error_frame(serve, probe) -> None:
+    s = await serve(TYPED)
+    ws = await s.connect("/api/ws/b")
+    await ws.send_str("hello")
+    assert await ws.receive_json() == {"type": "error", "message": "expected Order or Chat, got str"}
+    await ws.send_json({"type": "chat"})  # fits the rule's dict, but not the type: no rule
+    assert await ws.receive_json() == {"type": "error", "message": "text: missing"}
+    await ws.send_json({"type": "nope"})
+    assert await ws.receive_json() == {
+        "type": "error",
+        "message": "type: expected 'order' or 'chat', got 'nope'",
+    }
+    await ws.send_json({"type": "chat", "text": "x"})
+    assert await ws.receive_json() == {"type": "rule"}
+    await ws.send_json({"type": "order", "items": []})
+    await probe.wait("message")
+    assert probe.records == [("message", {"type": "order", "items": []})]
+    assert not ws.closed
+
+
+async def test_text_that_reads_as_json_fits_a_str_type_as_sent(serve, probe) -> None:
+    s = await serve("""
+        import probe
+        from wsside import Handler
+
+        h = Handler("/ws/t", receives=str)
+
+        @h.on_message
+        def message(conn, data):
+            probe.record("message", data)
+    """)
+    ws = await s.connect("/api/ws/t")
+    for text in ("42", '{"a": 1}', "plain"):
+        await ws.send_str(text)
+    await ws.send_bytes(b"\x00")
+    assert await ws.receive_json() == {"type": "error", "message": "expected str, got bytes"}
+    assert probe.records == [("message", "42"), ("message", '{"a": 1}'), ("message", "plain")]
+
+
+async def test_what_transform_raw_data_returns_is_checked(serve, probe) -> None:
+    s = await serve("""
+        import probe
+        from wsside import Handler
+
+        h = Handler("/ws/t", receives=list[int], transform_raw_data=lambda raw: raw.split(","))
+
+        @h.on_message
+        def message(conn, data):
+            probe.record("message", data)
+    """)
+    ws = await s.connect("/api/ws/t")
+    await ws.send_str("1,2")
+    assert await ws.receive_json() == {"type": "error", "message": "[0]: expected int, got str"}
+    assert probe.records == []
+
+
+async def test_binary_messages_fit_bytes(serve, probe) -> None:
+    s = await serve("""
+        import probe
+        from typing import Literal, TypedDict
+        from wsside import Handler
+
+        class Hello(TypedDict):
+            type: Literal["hello"]
+
+        h = Handler("/ws/t", receives=bytes | Hello)
+
+        @h.on_message
+        def message(conn, data):
+            probe.record("message", data)
+    """)
+    ws = await s.connect("/api/ws/t")
+    await ws.send_bytes(b"\x01\x02")
+    await ws.send_json({"type": "hello"})
+    await ws.send_json([1])
+    assert await ws.receive_json() == {"type": "error", "message": "expected bytes or Hello, got list"}
+    assert probe.records == [("message", b"\x01\x02"), ("message", {"type": "hello"})]
+
+
+SENDER = """
+from typing import Literal, TypedDict
+from wsside import Handler
+
+class Out(TypedDict):
+    type: Literal["out"]
+    n: int
+
+h = Handler("/ws/s", sends=Out, default_room="all")
+
+@h.on_message
+def message(conn, data):
+    if data == "send":
+        conn.send({"type": "out", "n": "one"})
+    elif data == "broadcast":
+        conn.broadcast({"type": "out"}, room="all", include_self=True)
+    else:
+        conn.send({"type": "out", "n": 1})
+"""
+
+
+def sends_warnings(events: list[dict]) -> list[str]:
+    return [e["message"] for e in events if e.get("level") == "warning" and "sends=" in e["message"]]
+
+
+async def test_debug_mode_checks_what_is_sent_and_still_sends_it(serve, probe) -> None:
+    s = await serve(SENDER, log_level="debug")
+    ws = await s.connect("/api/ws/s")
+    await ws.send_str("send")
+    assert await ws.receive_json() == {"type": "out", "n": "one"}
+    await ws.send_str("broadcast")
+    assert await ws.receive_json() == {"type": "out"}
+    await ws.send_str("fine")
+    assert await ws.receive_json() == {"type": "out", "n": 1}
+    file = s.sidecar.registry.endpoints()[0].file
+    assert sends_warnings(s.events) == [
+        f"/ws/s: a message sent at {file}:14 does not fit sends=: n: expected int, got str "
+        "(it was sent anyway)",
+        f"/ws/s: a message sent at {file}:16 does not fit sends=: n: missing (it was sent anyway)",
+    ]
+
+
+async def test_outside_debug_mode_sends_are_not_checked(serve, probe) -> None:
+    s = await serve(SENDER)
+    ws = await s.connect("/api/ws/s")
+    await ws.send_str("send")
+    assert await ws.receive_json() == {"type": "out", "n": "one"}
+    await ws.send_str("broadcast")
+    assert await ws.receive_json() == {"type": "out"}
+    assert sends_warnings(s.events) == []
+
+
+async def test_handler_broadcast_is_checked_in_debug_mode(serve, probe) -> None:
+    s = await serve(SENDER, log_level="debug")
+    ws = await s.connect("/api/ws/s")
+    await ws.send_str("fine")
+    await ws.receive_json()
+    (handler,) = s.sidecar.registry.endpoints()
+    handler.broadcast(["not", "out"])
+    assert await asyncio.wait_for(ws.receive_json(), 5) == ["not", "out"]
+    assert sends_warnings(s.events)[-1].endswith("does not fit sends=: expected Out, got list (it was sent anyway)")

@@ -1,0 +1,404 @@
+"""Message types (`wsside.schema`): what each construct accepts, the exact words of each
+refusal, and the declaration errors for types that are not message types."""
+
+import dataclasses
+import sys
+import textwrap
+from pathlib import Path
+from typing import Annotated, Any, Dict, List, Literal, Optional, TypedDict, Union
+
+import pytest
+
+from wsside._runtime.loader import import_handler_file
+from wsside.schema import (
+    AnyValue,
+    DictOf,
+    Field,
+    ListOf,
+    Literals,
+    OneOf,
+    Record,
+    Scalar,
+    Schema,
+)
+
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, Required
+else:  # typing's TypedDict learnt these in 3.11
+    from typing_extensions import NotRequired, Required, TypedDict
+
+
+def check(tp: Any, value: Any) -> str | None:
+    return Schema(tp, "receives").check(value)
+
+
+# ---- scalars ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("tp", "good", "bad", "message"),
+    [
+        (str, ["", "hi"], [1, None, b"x"], "expected str, got {}"),
+        (bytes, [b"", b"\x00", bytearray(b"x")], ["x", 1], "expected bytes, got {}"),
+        (int, [0, -3, 2**70], [1.5, True, "1", None], "expected int, got {}"),
+        (float, [1.5, 0, -2], [True, "1.5", None], "expected float, got {}"),
+        (bool, [True, False], [0, 1, "true", None], "expected bool, got {}"),
+        (None, [None], [0, "", False], "expected None, got {}"),
+        (type(None), [None], [0], "expected None, got {}"),
+    ],
+)
+def test_scalars(tp: Any, good: list[Any], bad: list[Any], message: str) -> None:
+    for value in good:
+        assert check(tp, value) is None, value
+    for value in bad:
+        kind = "None" if value is None else type(value).__name__
+        assert check(tp, value) == message.format(kind)
+
+
+def test_int_fits_float_but_bool_fits_neither_int_nor_float() -> None:
+    assert check(float, 3) is None
+    assert check(int, True) == "expected int, got bool"
+    assert check(float, False) == "expected float, got bool"
+
+
+def test_any_takes_everything() -> None:
+    for value in (None, 1, "x", [1], {"a": object()}, b"x"):
+        assert check(Any, value) is None
+    assert Schema(Any, "receives").node == AnyValue()
+
+
+# ---- containers -----------------------------------------------------------------------------
+
+
+def test_list() -> None:
+    assert check(list[int], [1, 2, 3]) is None
+    assert check(list[int], (1, 2)) is None  # what Python sends as a JSON array
+    assert check(list[int], []) is None
+    assert check(list[int], [1, "2"]) == "[1]: expected int, got str"
+    assert check(list[int], {"a": 1}) == "expected list, got dict"
+    assert check(List[str], ["a"]) is None
+    assert check(list, [1, "x", None]) is None
+    assert check(list[list[int]], [[1], [2, None]]) == "[1][1]: expected int, got None"
+
+
+def test_dict() -> None:
+    assert check(dict[str, int], {"a": 1, "b": 2}) is None
+    assert check(dict[str, int], {"a": 1, "b": "2"}) == "b: expected int, got str"
+    assert check(dict[str, int], {"a b": "2"}) == '["a b"]: expected int, got str'
+    assert check(dict[str, int], [1]) == "expected dict, got list"
+    assert check(Dict[str, Any], {"x": object()}) is None
+    assert check(dict, {"x": 1}) is None
+
+
+# ---- Literal, unions ----------------------------------------------------------------------
+
+
+def test_literal_compares_type_and_value() -> None:
+    tp = Literal["a", 1, True, None]
+    for value in ("a", 1, True, None):
+        assert check(tp, value) is None
+    assert check(Literal[1], True) == "expected 1, got True"
+    assert check(Literal[True], 1) == "expected True, got 1"
+    assert check(Literal["a", "b"], "c") == "expected 'a' or 'b', got 'c'"
+    assert check(Literal["a", "b", "c"], ["a"]) == "expected 'a', 'b' or 'c', got list"
+    assert check(Literal["x"], "y" * 80) == "expected 'x', got '" + "y" * 35 + "...'"
+
+
+def test_optional_and_plain_unions() -> None:
+    assert check(Optional[int], None) is None
+    assert check(int | None, 3) is None
+    assert check(Optional[int], "3") == "expected int or None, got str"
+    assert check(Union[str, bytes], b"x") is None
+    assert check(str | list[str], ["a", 1]) == "[1]: expected str, got int"
+    assert Schema(Optional[Optional[int]], "receives").node == OneOf(
+        (Scalar("int"), Scalar("None"))
+    )
+
+
+# ---- TypedDict --------------------------------------------------------------------------------
+
+
+class Item(TypedDict):
+    name: str
+    price: float
+
+
+class Order(TypedDict):
+    """An order from the page."""
+
+    type: Literal["order"]
+    items: list[Item]
+    note: NotRequired[str | None]
+
+
+class Chat(TypedDict):
+    type: Literal["chat"]
+    text: str
+
+
+class Partial(TypedDict, total=False):
+    a: int
+    b: Required[str]
+
+
+class Child(Partial):
+    c: bool
+
+
+def test_typeddict_fields_and_paths() -> None:
+    good = {"type": "order", "items": [{"name": "a", "price": 1}, {"name": "b", "price": 2.5}]}
+    assert check(Order, good) is None
+    assert check(Order, {**good, "note": None}) is None
+    assert check(Order, {**good, "note": "ring twice"}) is None
+    bad = {"type": "order", "items": [{"name": "a", "price": 1}] * 2 + [{"name": "c", "price": "x"}]}
+    assert check(Order, bad) == "items[2].price: expected float, got str"
+    assert check(Order, {"type": "order"}) == "items: missing"
+    assert check(Order, {**good, "note": 5}) == "note: expected str or None, got int"
+    assert check(Order, [good]) == "expected Order, got list"
+    assert check(Order, {**good, "type": "chat"}) == "type: expected 'order', got 'chat'"
+
+
+def test_typeddict_allows_keys_it_does_not_declare() -> None:
+    assert check(Chat, {"type": "chat", "text": "hi", "sent_at": 1}) is None
+
+
+def test_total_false_required_and_inheritance() -> None:
+    assert check(Partial, {"b": "x"}) is None
+    assert check(Partial, {}) == "b: missing"
+    assert check(Partial, {"b": "x", "a": "1"}) == "a: expected int, got str"
+    assert check(Child, {"b": "x"}) == "c: missing"
+    assert check(Child, {"b": "x", "c": True}) is None
+    node = Schema(Child, "receives").node
+    assert isinstance(node, Record)
+    assert [(f.name, f.required) for f in node.fields] == [("a", False), ("b", True), ("c", True)]
+
+
+def test_record_tree_keeps_names_and_docs() -> None:
+    node = Schema(Order, "receives").node
+    assert isinstance(node, Record)
+    assert (node.name, node.doc) == ("Order", "An order from the page.")
+    items = node.fields[1]
+    assert isinstance(items.node, ListOf) and isinstance(items.node.item, Record)
+    assert items.node.item.fields == (
+        Field("name", Scalar("str"), True),
+        Field("price", Scalar("float"), True),
+    )
+    assert node.fields[2] == Field("note", OneOf((Scalar("str"), Scalar("None"))), False)
+    assert Schema(Literal["a", 1], "receives").node == Literals(("a", 1))
+    assert Schema(dict[str, bool], "receives").node == DictOf(Scalar("bool"))
+
+
+def test_annotated_reads_as_its_type() -> None:
+    class Tagged(TypedDict):
+        n: Annotated[int, "units"]
+        m: Annotated[NotRequired[str], "doc"]
+
+    assert check(Tagged, {"n": 1}) is None
+    assert check(Tagged, {"n": "1"}) == "n: expected int, got str"
+    assert check(Tagged, {"n": 1, "m": 2}) == "m: expected str, got int"
+
+
+# ---- tagged unions ----------------------------------------------------------------------------
+
+
+def test_tagged_union_dispatches_on_type() -> None:
+    tp = Order | Chat
+    assert check(tp, {"type": "chat", "text": "hi"}) is None
+    assert check(tp, {"type": "chat", "text": 5}) == "text: expected str, got int"
+    assert check(tp, {"type": "order", "items": [{"name": 1}]}) == "items[0].name: expected str, got int"
+    assert check(tp, {"type": "x"}) == "type: expected 'order' or 'chat', got 'x'"
+    assert check(tp, {"type": ["chat"]}) == "type: expected 'order' or 'chat', got list"
+    assert check(tp, {"text": "hi"}) == "type: missing"
+    assert check(tp, "hello") == "expected Order or Chat, got str"
+
+
+def test_union_tagged_by_another_key() -> None:
+    class Up(TypedDict):
+        kind: Literal["up"]
+        by: int
+
+    class Down(TypedDict):
+        kind: Literal["down", "fall"]
+        by: float
+
+    assert check(Up | Down, {"kind": "fall", "by": 1.5}) is None
+    assert check(Up | Down, {"kind": "up", "by": 1.5}) == "by: expected int, got float"
+    assert check(Up | Down, {"kind": "left"}) == "kind: expected 'up', 'down' or 'fall', got 'left'"
+
+
+def test_untagged_union_of_records_names_each_problem() -> None:
+    class A(TypedDict):
+        a: int
+
+    class B(TypedDict):
+        b: str
+
+    assert check(A | B, {"b": "x"}) is None
+    assert check(A | B, {"a": "x"}) == (
+        "expected A or B, got dict (A: a: expected int, got str; B: b: missing)"
+    )
+    # Only one option is an object: its own words.
+    assert check(A | None, {"a": "x"}) == "a: expected int, got str"
+    assert check(A | str, 3) == "expected A or str, got int"
+
+
+def test_recursive_types() -> None:
+    node = {"value": 1, "children": [{"value": 2, "children": [{"value": True, "children": []}]}]}
+    assert check(Tree, node) == "children[0].children[0].value: expected int, got bool"
+    assert check(Tree, {"value": 1, "children": []}) is None
+
+
+class Tree(TypedDict):
+    value: int
+    children: list["Tree"]
+
+
+# ---- dataclasses -------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Move:
+    """A move in the game."""
+
+    dx: int
+    dy: int = 0
+    tags: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Plain:
+    x: int
+
+
+def test_dataclass_is_the_shape_of_an_object() -> None:
+    assert check(Move, {"dx": 1}) is None
+    assert check(Move, {"dx": 1, "dy": 2, "tags": ["a"]}) is None
+    assert check(Move, {"dy": 2}) == "dx: missing"
+    assert check(Move, {"dx": 1, "tags": [1]}) == "tags[0]: expected str, got int"
+    assert check(Move, Move(1)) == "expected Move, got Move"
+    node = Schema(Move, "receives").node
+    assert isinstance(node, Record)
+    assert node.doc == "A move in the game."
+    assert [(f.name, f.required) for f in node.fields] == [("dx", True), ("dy", False), ("tags", False)]
+    plain = Schema(Plain, "receives").node
+    assert isinstance(plain, Record) and plain.doc is None  # not dataclasses' own signature text
+
+
+# ---- types that are not message types ------------------------------------------------------------
+
+
+class NotAMessage:
+    pass
+
+
+@pytest.mark.parametrize(
+    ("tp", "message"),
+    [
+        (NotAMessage, "receives: NotAMessage is a class that is neither a TypedDict nor a dataclass"),
+        (list[complex], "receives: complex is a class that is neither a TypedDict nor a dataclass"),
+        (dict[int, str], "receives: dict[int, str]: keys must be str (JSON object keys are strings)"),
+        (tuple[int, int], "receives: tuple[int, int] is not a message type"),
+        ("Chat", "receives: 'Chat' is a string, not a type (give the class itself)"),
+        (Literal[1.5], "receives: Literal[1.5]: 1.5 is not a JSON value (Literal takes str, int, bool and None)"),
+    ],
+)
+def test_unsupported_types_raise_naming_what(tp: Any, message: str) -> None:
+    with pytest.raises(TypeError) as info:
+        Schema(tp, "receives")
+    assert str(info.value).startswith(message + "; a message type is a TypedDict, a dataclass")
+
+
+def test_unsupported_field_names_its_path() -> None:
+    from collections.abc import Callable
+
+    class Bad(TypedDict):
+        ok: str
+        author: Callable[[], str]
+
+    with pytest.raises(TypeError, match=r"^sends: Bad\.author: Callable\[\[\], str\] is not a message type; "):
+        Schema(list[Bad], "sends")
+
+
+def write_handler(tmp_path: Path, code: str) -> Path:
+    path = tmp_path / "chat.py"
+    path.write_text(textwrap.dedent(code))
+    return path
+
+
+def test_handler_files_with_future_annotations_resolve_in_their_module(tmp_path: Path) -> None:
+    path = write_handler(tmp_path, """\
+        from __future__ import annotations
+
+        from typing import Literal, NotRequired, Optional, TypedDict
+        from wsside import Handler
+
+        class Author(TypedDict):
+            name: str
+
+        class ChatIn(TypedDict):
+            type: Literal["chat"]
+            text: str
+            author: NotRequired[Author]
+            reply_to: Optional[int]
+
+        chat = Handler("/ws/chat", receives=ChatIn, sends=list[ChatIn])
+    """)
+    result = import_handler_file(path, tmp_path)
+    assert result.error is None, result.error
+    (handler,) = result.handlers
+    assert handler.receives is not None and handler.sends is not None
+    fit = handler.receives.check
+    assert fit({"type": "chat", "text": "x", "reply_to": None}) is None
+    assert fit({"type": "chat", "text": "x", "reply_to": 1, "author": {"name": 2}}) == (
+        "author.name: expected str, got int"
+    )
+    assert fit({"type": "chat", "text": "x"}) == "reply_to: missing"
+    assert handler.sends.check([{"type": "chat"}]) == "[0].text: missing"
+
+
+def test_an_unsupported_type_is_a_load_error_at_the_handler_line(tmp_path: Path) -> None:
+    path = write_handler(tmp_path, """\
+        from __future__ import annotations
+
+        from typing import Callable, TypedDict
+        from wsside import Handler
+
+        class ChatIn(TypedDict):
+            text: str
+            author: Callable[[], str]
+
+        chat = Handler(
+            "/ws/chat",
+            receives=ChatIn,
+        )
+    """)
+    result = import_handler_file(path, tmp_path)
+    assert result.error is not None
+    assert (result.error["file"], result.error["line"]) == (str(path), 10)
+    assert result.error["message"].startswith(
+        "TypeError: receives: ChatIn.author: Callable[[], str] is not a message type; "
+    )
+
+
+def test_a_name_defined_after_the_handler_is_a_load_error(tmp_path: Path) -> None:
+    path = write_handler(tmp_path, """\
+        from __future__ import annotations
+
+        from typing import TypedDict
+        from wsside import Handler
+
+        class ChatIn(TypedDict):
+            author: Author
+
+        chat = Handler("/ws/chat", sends=ChatIn)
+
+        class Author(TypedDict):
+            name: str
+    """)
+    result = import_handler_file(path, tmp_path)
+    assert result.error is not None
+    assert result.error["line"] == 9
+    assert result.error["message"] == (
+        "TypeError: sends: ChatIn: cannot resolve its annotations (NameError: name 'Author' "
+        "is not defined); define every type it names before the Handler(...) that uses it"
+    )
