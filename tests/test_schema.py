@@ -319,6 +319,21 @@ def test_unsupported_field_names_its_path() -> None:
         Schema(list[Bad], "sends")
 
 
+def test_bytes_only_as_a_whole_message() -> None:
+    assert check(bytes | Chat, b"x") is None
+
+    class Upload(TypedDict):
+        data: bytes
+
+    for tp, where in ((Upload, "Upload.data: "), (list[bytes], ""), (dict[str, bytes | None], "")):
+        with pytest.raises(TypeError) as info:
+            Schema(tp, "receives")
+        assert str(info.value) == (
+            f"receives: {where}bytes inside a JSON message (only a whole message can be "
+            "binary); send binary data as a message of its own, or as a base64 str"
+        )
+
+
 def write_handler(tmp_path: Path, code: str) -> Path:
     path = tmp_path / "chat.py"
     path.write_text(textwrap.dedent(code))

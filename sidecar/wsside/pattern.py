@@ -55,8 +55,38 @@ class Pattern:
             return params
         return None
 
+    def pieces(self) -> tuple[str | None, ...]:
+        """The pattern as literal text and None for each stretch that varies (a `?`, `*`,
+        `**` or variable; neighbours merged): `/ws/rooms/{id}` is `("/ws/rooms/", None)`."""
+        out: list[str | None] = []
+        for segment in self.source.split("/")[1:]:
+            _add(out, "/")
+            if segment == "**":
+                _add(out, None)
+                continue
+            pos = 0
+            for m in _VARIABLE.finditer(segment):
+                for c in segment[pos : m.start()]:
+                    _add(out, None if c in "*?" else c)
+                _add(out, None)
+                pos = m.end()
+            for c in segment[pos:]:
+                _add(out, None if c in "*?" else c)
+        return tuple(out)
+
     def __repr__(self) -> str:
         return f"Pattern({self.source!r})"
+
+
+def _add(out: list[str | None], piece: str | None) -> None:
+    last = out[-1] if out else None
+    if piece is None:
+        if not out or last is not None:
+            out.append(None)
+    elif last is not None:
+        out[-1] = last + piece
+    else:
+        out.append(piece)
 
 
 def _compile_segment(segment: str, source: str) -> _Segment:

@@ -103,11 +103,13 @@ class Field:
 @dataclass(eq=False)
 class Record:
     """A TypedDict or dataclass: a JSON object with named keys. `name` is the class name,
-    `doc` its own docstring. A record may contain itself (a tree of comments), so walkers
-    remember the records they have seen."""
+    `doc` its own docstring, `source` the class itself (each `Schema` reads its own records,
+    so two schemas meet the same class as two records). A record may contain itself (a tree
+    of comments), so walkers remember the records they have seen."""
 
     name: str
     doc: str | None
+    source: type
     fields: tuple[Field, ...] = ()
 
 
@@ -209,22 +211,29 @@ class _Reader:
     def error(self, where: str, what: str, hint: str = _HINT) -> TypeError:
         return TypeError(f"{self.label}: {where + ': ' if where else ''}{what}; {hint}")
 
-    def read(self, tp: Any, where: str) -> Node:
+    def read(self, tp: Any, where: str, nested: bool = False) -> Node:
+        """`tp` as a node; `nested` inside a list, dict or record, where only JSON goes."""
         origin = get_origin(tp)
         if origin in self.annotated:
-            return self.read(get_args(tp)[0], where)
+            return self.read(get_args(tp)[0], where, nested)
         if tp is Any:
             return AnyValue()
         if tp is None:
             return Scalar("None")
         if isinstance(tp, type) and tp in _SCALARS:
+            if nested and tp is bytes:
+                raise self.error(
+                    where,
+                    "bytes inside a JSON message (only a whole message can be binary)",
+                    "send binary data as a message of its own, or as a base64 str",
+                )
             return Scalar(_SCALARS[tp])
         if origin in self.literal:
             return self.literals(tp, where)
         if origin is Union or isinstance(tp, types.UnionType):
             options: list[Node] = []
             for arg in get_args(tp):
-                node = self.read(arg, where)
+                node = self.read(arg, where, nested)
                 for option in node.options if isinstance(node, OneOf) else (node,):
                     if option not in options:
                         options.append(option)
@@ -232,7 +241,7 @@ class _Reader:
         if tp is list:
             return ListOf(AnyValue())
         if origin is list:
-            return ListOf(self.read(get_args(tp)[0], where))
+            return ListOf(self.read(get_args(tp)[0], where, True))
         if tp is dict:
             return DictOf(AnyValue())
         if origin is dict:
@@ -241,7 +250,7 @@ class _Reader:
                 raise self.error(
                     where, f"{_show(tp)}: keys must be str (JSON object keys are strings)"
                 )
-            return DictOf(self.read(value, where))
+            return DictOf(self.read(value, where, True))
         if isinstance(tp, type) and (_is_typeddict(tp) or dataclasses.is_dataclass(tp)):
             return self.record(tp)
         if isinstance(tp, str):
@@ -271,7 +280,7 @@ class _Reader:
         doc = inspect.cleandoc(cls.__doc__) if cls.__doc__ else None
         if dataclasses.is_dataclass(cls) and doc and doc.startswith(cls.__name__ + "("):
             doc = None  # the signature dataclasses writes when a class has no docstring
-        record = self.records[cls] = Record(cls.__name__, doc)
+        record = self.records[cls] = Record(cls.__name__, doc, cls)
         try:
             hints = typing.get_type_hints(cls, include_extras=True)
         except Exception as exc:  # noqa: BLE001 - NameError, SyntaxError...: all the user's
@@ -286,13 +295,14 @@ class _Reader:
                 required = f.default is dataclasses.MISSING and (
                     f.default_factory is dataclasses.MISSING
                 )
-                node = self.read(hints[f.name], f"{cls.__name__}.{f.name}")
+                node = self.read(hints[f.name], f"{cls.__name__}.{f.name}", True)
                 fields.append(Field(f.name, node, required))
         else:
             required_keys: frozenset[str] = getattr(cls, "__required_keys__", frozenset())
             for name, hint in hints.items():
                 hint, required = self.requiredness(hint, name in required_keys)
-                fields.append(Field(name, self.read(hint, f"{cls.__name__}.{name}"), required))
+                node = self.read(hint, f"{cls.__name__}.{name}", True)
+                fields.append(Field(name, node, required))
         record.fields = tuple(fields)
         return record
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from .._runtime.registry import Registry
 from .._runtime.reload import Reloader
 from .._runtime.settings import Settings
 from .._runtime.stall import StallWatchdog
+from .._runtime.typescript import render
 from ..closecodes import CloseCode
 from . import malloc
 from .intake import Intake
@@ -84,6 +86,11 @@ class Sidecar:
     def describe(self) -> list[dict[str, Any]]:
         """The endpoints served, with their URL paths under the first prefix."""
         return self.registry.describe(self.settings.url_prefix)
+
+    def types(self) -> str:
+        """The TypeScript of the endpoints' message types (`wsside-env.d.ts`), with files
+        named relative to the working folder (the project root under the shim)."""
+        return render(self.registry.endpoints(), self.settings.handlers_dir, Path.cwd())
 
     async def serve_tcp(self, host: str, port: int) -> web.TCPSite:
         site = web.TCPSite(self.runner, host, port, reuse_address=True)

@@ -115,6 +115,7 @@ class _Supervisor:
                 prefixes=list(self.settings.prefixes),
                 socket=path,
                 handlers=sidecar.describe(),
+                types=sidecar.types(),
             )
         )
         stopping = asyncio.ensure_future(self.stop.wait())
@@ -149,6 +150,7 @@ class _Supervisor:
         fields = {k: v for k, v in event.items() if k != "type"}
         if event["type"] in ("reloaded", "removed") and self.sidecar is not None:
             fields["handlers"] = self.sidecar.describe()  # the endpoints as they are now
+            fields["types"] = self.sidecar.types()
         self.channel.send(message(event["type"], **fields))
 
     def _on_message(self, obj: Any) -> None:

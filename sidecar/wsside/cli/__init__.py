@@ -1,4 +1,4 @@
-"""The `wsside` command line: `serve`, `doctor`, `init`, `version`.
+"""The `wsside` command line: `serve`, `doctor`, `init`, `types`, `version`.
 
 Each command lives in its own module; `doctor` loads its checks only when it runs, so a
 sidecar started by the shim (`wsside serve --ipc`) never imports them.
@@ -26,7 +26,7 @@ def main() -> None:
     problem = typer_problem()
     if problem is None:
         try:
-            from . import doctor, init, serve  # noqa: F401 - each registers its command on `app`
+            from . import doctor, init, serve, types  # noqa: F401 - each registers its command on `app`
         except EngineVersionError as exc:
             problem = str(exc)
     if problem is not None:

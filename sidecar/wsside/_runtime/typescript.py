@@ -1,0 +1,291 @@
+"""The handlers' message types as TypeScript: the text of `wsside-env.d.ts`.
+
+The file augments `Endpoints` of `vite-plugin-wsside/client` with one entry per endpoint that
+declares `receives` or `sends` (what the server receives, so what the page sends; and what
+the server sends), keyed by its pattern: a plain path as a string, a pattern with wildcards or
+variables as a template literal type (`/ws/rooms/${string}`). Each endpoint's types live in a
+namespace named after its pattern, so two handlers' `ChatIn`s never collide.
+
+`render` is a pure function of the declarations: the same handlers give the same text, byte
+for byte, so the plugin can leave an unchanged file alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..handler import Handler
+from ..schema import AnyValue, DictOf, ListOf, Literals, Node, OneOf, Record, Scalar, Schema
+
+__all__ = ["FILE_NAME", "render"]
+
+FILE_NAME = "wsside-env.d.ts"
+CLIENT = "vite-plugin-wsside/client"
+
+# Longer entries of `Endpoints` are written on several lines.
+_WIDTH = 100
+_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
+# Names the file itself uses at the top level and inside each namespace.
+_TAKEN = frozenset({"Receives", "Sends", "Binary", "ArrayBuffer"})
+
+
+def render(handlers: Iterable[Handler], root: Path, project: Path) -> str:
+    """The text of `wsside-env.d.ts` for `handlers` (in routing order) from the handlers
+    folder `root`; comments name it and each handler's file relative to `project`."""
+    folder = _shown(root, project)
+    endpoints = _endpoints(handlers, project)
+    uses_binary = any(e.uses_binary for e in endpoints)
+    lines = [
+        f"// {FILE_NAME}: the message types of the wsside handlers in {folder}/, for {CLIENT}.",
+        "// Generated from their receives= and sends=: do not edit. The Vite plugin rewrites it",
+        f"// when a handler file changes; without Vite: wsside types --out {FILE_NAME}",
+        f"import type {{ Binary }} from '{CLIENT}'" if uses_binary else "export {}",
+        "",
+        f"declare module '{CLIENT}' {{",
+    ]
+    if not endpoints:
+        lines += [
+            "  // No handler declares receives= or sends= yet: every endpoint is untyped.",
+            "  interface Endpoints {}",
+            "}",
+        ]
+        return "\n".join(lines) + "\n"
+    lines.append("  interface Endpoints {")
+    for key, (receives, sends) in _entries(endpoints):
+        line = f"    {key}: {{ receives: {receives}; sends: {sends} }}"
+        if len(line) > _WIDTH:
+            line = f"    {key}: {{\n      receives: {receives}\n      sends: {sends}\n    }}"
+        lines.append(line)
+    lines += ["  }", "}"]
+    for endpoint in endpoints:
+        lines += ["", *endpoint.namespace]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class _Endpoint:
+    key: str  # the property name or index signature in `Endpoints`
+    pieces: tuple[str | None, ...]
+    receives: str
+    sends: str
+    namespace: list[str]
+    uses_binary: bool
+
+
+def _shown(path: str | Path, project: Path) -> str:
+    """`path` relative to `project` when inside it, with `/` on every system."""
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(project))
+    if relative.startswith(".."):
+        return Path(path).as_posix()
+    return Path(relative).as_posix()
+
+
+def _endpoints(handlers: Iterable[Handler], project: Path) -> list[_Endpoint]:
+    endpoints: list[_Endpoint] = []
+    names: set[str] = set()
+    for handler in handlers:
+        if handler.disabled or (handler.receives is None and handler.sends is None):
+            continue
+        pieces = handler.pattern.pieces()
+        name = _unique(_namespace_name(pieces), names)
+        names.add(name)
+        namespace = _Namespace(name)
+        receives = namespace.root("Receives", handler.receives, True)
+        sends = namespace.root("Sends", handler.sends, False)
+        endpoints.append(
+            _Endpoint(
+                key=_key(pieces),
+                pieces=pieces,
+                receives=receives,
+                sends=sends,
+                namespace=namespace.lines(
+                    f"{handler.pattern.source} ({_shown(handler.file, project)})"
+                ),
+                uses_binary=namespace.uses_binary,
+            )
+        )
+    return endpoints
+
+
+def _entries(endpoints: list[_Endpoint]) -> list[tuple[str, tuple[str, str]]]:
+    """One (key, (receives, sends)) per distinct key. TypeScript requires every entry a
+    pattern's key covers to fit the pattern's own (`/ws/${string}` covers `/ws/chat`), so a
+    pattern's entry also admits the types of the entries it covers; endpoints with the same
+    key share one entry."""
+    merged: dict[str, tuple[tuple[str | None, ...], list[str], list[str]]] = {}
+    for e in endpoints:
+        _, receives, sends = merged.setdefault(e.key, (e.pieces, [], []))
+        receives.append(e.receives)
+        sends.append(e.sends)
+    widened: list[tuple[str, tuple[str, str]]] = []
+    for key, (pieces, receives, sends) in merged.items():
+        receives, sends = list(receives), list(sends)
+        if None in pieces:
+            covers = _matcher(pieces)
+            for other_key, (other, other_receives, other_sends) in merged.items():
+                if other_key != key and covers(other):
+                    receives += other_receives
+                    sends += other_sends
+        widened.append((key, (_union(receives), _union(sends))))
+    return widened
+
+
+def _matcher(pieces: tuple[str | None, ...]) -> Callable[[tuple[str | None, ...]], bool]:
+    """Whether every path of another key is a path of this template literal type."""
+    regex = re.compile("".join(".*" if p is None else re.escape(p) for p in pieces), re.DOTALL)
+
+    def covers(other: tuple[str | None, ...]) -> bool:
+        # A character no path contains stands for each stretch that varies in the other key.
+        return regex.fullmatch("".join("\0" if p is None else p for p in other)) is not None
+
+    return covers
+
+
+def _union(types: list[str]) -> str:
+    if "unknown" in types:
+        return "unknown"
+    unique = list(dict.fromkeys(types))
+    return " | ".join(unique)
+
+
+def _key(pieces: tuple[str | None, ...]) -> str:
+    if None not in pieces:
+        return _string("".join(p for p in pieces if p is not None))
+    body = "".join("${string}" if p is None else _template_text(p) for p in pieces)
+    return f"[path: `{body}`]"
+
+
+def _namespace_name(pieces: tuple[str | None, ...]) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", "".join(p for p in pieces if p is not None))
+    name = "".join(w[0].upper() + w[1:] for w in words) or "Root"
+    return name if name[0].isalpha() else "Endpoint" + name
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    if name not in taken and name not in _TAKEN:
+        return name
+    n = 2
+    while f"{name}{n}" in taken:
+        n += 1
+    return f"{name}{n}"
+
+
+class _Namespace:
+    """One endpoint's types: `Receives`, `Sends` and an interface per record they use."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.aliases: list[str] = []
+        # The records used, by class (receives and sends read the same class apart), with
+        # their names here, in order of use.
+        self.records: dict[type, tuple[Record, str]] = {}
+        self.uses_binary = False
+
+    def root(self, alias: str, schema: Schema | None, received: bool) -> str:
+        """Declare `alias` for `schema`; returns how `Endpoints` names it (`unknown` if none)."""
+        if schema is None:
+            return "unknown"
+        node = schema.node
+        options = node.options if isinstance(node, OneOf) else (node,)
+        parts = []
+        for option in options:
+            if option == Scalar("bytes"):
+                # What the client's send takes; what it hands listeners.
+                parts.append("Binary" if received else "ArrayBuffer")
+                self.uses_binary |= received
+            else:
+                parts.append(self.type(option))
+        self.aliases.append(f"type {alias} = {_union(parts)}")
+        return f"{self.name}.{alias}"
+
+    def type(self, node: Node) -> str:
+        if isinstance(node, Scalar):
+            return _SCALARS[node.kind]
+        if isinstance(node, AnyValue):
+            return "unknown"
+        if isinstance(node, Literals):
+            return _union([_literal(v) for v in node.values])
+        if isinstance(node, ListOf):
+            item = self.type(node.item)
+            return f"({item})[]" if self.is_union(node.item) else f"{item}[]"
+        if isinstance(node, DictOf):
+            return f"{{ [key: string]: {self.type(node.value)} }}"
+        if isinstance(node, OneOf):
+            return _union([self.type(option) for option in node.options])
+        return self.record_name(node)
+
+    def is_union(self, node: Node) -> bool:
+        """Whether `node` is written as a union (`int | float` is one `number`)."""
+        if isinstance(node, OneOf):
+            return len({self.type(option) for option in node.options}) > 1
+        return isinstance(node, Literals) and len(node.values) > 1
+
+    def record_name(self, record: Record) -> str:
+        known = self.records.get(record.source)
+        if known is not None:
+            return known[1]
+        name = _unique(record.name, {name for _, name in self.records.values()})
+        self.records[record.source] = (record, name)
+        for f in record.fields:  # names the records it uses, in order of use
+            self.type(f.node)
+        return name
+
+    def lines(self, title: str) -> list[str]:
+        out = [f"/** {_comment(title)} */", f"declare namespace {self.name} {{"]
+        out += [f"  {alias}" for alias in self.aliases]
+        for record, name in self.records.values():
+            out.append("")
+            if record.doc:
+                out += _doc(record.doc, "  ")
+            out.append(f"  interface {name} {{")
+            for f in record.fields:
+                optional = "" if f.required else "?"
+                out.append(f"    {_property(f.name)}{optional}: {self.type(f.node)}")
+            out.append("  }")
+        out.append("}")
+        return out
+
+
+_SCALARS = {
+    "str": "string",
+    "int": "number",
+    "float": "number",
+    "bool": "boolean",
+    "None": "null",
+}
+
+
+def _literal(value: str | int | bool | None) -> str:
+    if isinstance(value, str):
+        return _string(value)
+    return json.dumps(value)  # true, false, null, 12
+
+
+def _string(text: str) -> str:
+    """A single-quoted TypeScript string literal."""
+    body = json.dumps(text, ensure_ascii=False)[1:-1].replace('\\"', '"').replace("'", "\\'")
+    return f"'{body}'"
+
+
+def _template_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
+
+
+def _property(name: str) -> str:
+    return name if _IDENTIFIER.match(name) else _string(name)
+
+
+def _comment(text: str) -> str:
+    return text.replace("*/", "*\\/")
+
+
+def _doc(text: str, indent: str) -> list[str]:
+    lines = _comment(text).splitlines()
+    if len(lines) == 1:
+        return [f"{indent}/** {lines[0]} */"]
+    return [f"{indent}/**", *(f"{indent} * {ln}".rstrip() for ln in lines), f"{indent} */"]

@@ -1,0 +1,85 @@
+// wsside-env.d.ts: the message types of the wsside handlers in ws/, for vite-plugin-wsside/client.
+// Generated from their receives= and sends=: do not edit. The Vite plugin rewrites it
+// when a handler file changes; without Vite: wsside types --out wsside-env.d.ts
+import type { Binary } from 'vite-plugin-wsside/client'
+
+declare module 'vite-plugin-wsside/client' {
+  interface Endpoints {
+    '/ws/chat': { receives: WsChat.Receives; sends: WsChat.Sends }
+    '/ws/anything': { receives: WsAnything.Receives; sends: WsAnything.Sends }
+    '/ws/scalars': { receives: WsScalars.Receives; sends: WsScalars.Sends }
+  }
+}
+
+/** /ws/chat (ws/chat.py) */
+declare namespace WsChat {
+  type Receives = ChatIn | Options | Card | Receives2 | Binary
+  type Sends = Joined | Comment | string | ArrayBuffer | null
+
+  /** A line typed by the user. */
+  interface ChatIn {
+    type: 'chat'
+    text: string
+    reply_to?: number | null
+    tags: string[]
+    author: User
+    extra: { [key: string]: unknown }
+    score: number
+  }
+
+  /**
+   * Who wrote it.
+   *
+   * Shown as "name (id)"; never *\/ trusted.
+   */
+  interface User {
+    name: string
+    shared: User2
+  }
+
+  interface User2 {
+    id: number
+  }
+
+  interface Options {
+    type: 'options'
+    muted?: boolean
+    colour?: 'red' | 'green' | 'it\'s "blue"\\' | 3 | true | null
+    matrix?: (number | null)[][]
+  }
+
+  interface Card {
+    type: 'card'
+    'first-name': string
+    '2fa'?: boolean
+  }
+
+  /** Named like the alias the generator declares: renamed, not clashing. */
+  interface Receives2 {
+    type: 'receives'
+  }
+
+  interface Joined {
+    type: 'joined'
+    who: string
+    at?: number
+    rooms?: string[]
+  }
+
+  interface Comment {
+    body: string
+    replies: Comment[]
+  }
+}
+
+/** /ws/anything (ws/chat.py) */
+declare namespace WsAnything {
+  type Receives = unknown
+  type Sends = unknown[]
+}
+
+/** /ws/scalars (ws/chat.py) */
+declare namespace WsScalars {
+  type Receives = number | boolean
+  type Sends = { [key: string]: string }
+}

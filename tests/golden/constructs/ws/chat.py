@@ -1,0 +1,70 @@
+"""Every construct a message type may use, in one endpoint."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any, Literal, NotRequired, Optional, Required, TypedDict, Union
+
+import _shared
+from wsside import Handler
+
+
+class User(TypedDict):
+    """Who wrote it.
+
+    Shown as "name (id)"; never */ trusted.
+    """
+
+    name: str
+    shared: _shared.User
+
+
+class ChatIn(TypedDict):
+    """A line typed by the user."""
+
+    type: Literal["chat"]
+    text: str
+    reply_to: NotRequired[Optional[int]]
+    tags: list[str]
+    author: User
+    extra: dict[str, Any]
+    score: Annotated[float, "points"]
+
+
+class Options(TypedDict, total=False):
+    type: Required[Literal["options"]]
+    muted: bool
+    colour: Literal["red", "green", 'it\'s "blue"\\', 3, True, None]
+    matrix: list[list[int | None]]
+
+
+# Keys that are not identifiers need the functional syntax.
+Card = TypedDict("Card", {"type": Literal["card"], "first-name": str, "2fa": NotRequired[bool]})
+
+
+class Receives(TypedDict):
+    """Named like the alias the generator declares: renamed, not clashing."""
+
+    type: Literal["receives"]
+
+
+class Comment(TypedDict):
+    body: str
+    replies: list[Comment]
+
+
+@dataclasses.dataclass
+class Joined:
+    type: Literal["joined"]
+    who: str
+    at: float = 0.0
+    rooms: list[str] = dataclasses.field(default_factory=list)
+
+
+chat = Handler(
+    "/ws/chat",
+    receives=Union[ChatIn, Options, Card, Receives, bytes],
+    sends=Joined | Comment | str | bytes | None,
+)
+anything = Handler("/ws/anything", receives=Any, sends=list[Any])
+scalars = Handler("/ws/scalars", receives=int | float | bool, sends=dict[str, str])

@@ -1,0 +1,3 @@
+from wsside import Handler
+
+echo = Handler("/echo")

@@ -1,0 +1,48 @@
+// Uses of vite-plugin-wsside/client against the wsside-env.d.ts generated from ws/chat.py:
+// every line without a mark must type-check, every line after `@ts-expect-error` must not.
+import { connect } from 'vite-plugin-wsside/client'
+
+const chat = connect('/ws/chat')
+chat.send({ type: 'chat', text: 'hi' })
+chat.send({ type: 'chat', text: 'hi', reply_to: 3 })
+chat.send({ type: 'chat', text: 'hi', reply_to: null })
+chat.send({ type: 'typing' })
+// @ts-expect-error: text must be a string
+chat.send({ type: 'chat', text: 1 })
+// @ts-expect-error: text is required
+chat.send({ type: 'chat' })
+// @ts-expect-error: no such message type
+chat.send({ type: 'shout', text: 'hi' })
+// @ts-expect-error: the server receives no plain text here
+chat.send('hello')
+
+chat.on('chat-message', (m) => {
+  const name: string = m.author.name
+  const text: string = m.text
+  void name, text
+})
+chat.on('joined', (m) => {
+  const who: string = m.who
+  const at: number | undefined = m.at
+  // @ts-expect-error: a joined message has no text
+  void m.text
+  void who, at
+})
+// @ts-expect-error: the server never sends this type
+chat.on('chat', () => {})
+
+const room = connect(`/ws/rooms/${'lobby'}`)
+room.send({ type: 'move', x: 1, y: 2 })
+room.send(new Uint8Array([1, 2]))
+// @ts-expect-error: y is missing
+room.send({ type: 'move', x: 1 })
+room.on('state', (m) => {
+  const firsts: number[] = Object.values(m.players).map((p) => p[0] ?? 0)
+  void firsts
+})
+
+// Undeclared endpoints stay untyped.
+const echo = connect('/ws/echo')
+echo.send({ anything: [1, 'two'] })
+echo.send('text')
+echo.on('whatever', (m) => void m)

@@ -1,0 +1,53 @@
+"""The handlers whose types tests/types/app.ts is checked against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, NotRequired, TypedDict
+
+from wsside import Handler
+
+
+class ChatIn(TypedDict):
+    type: Literal["chat"]
+    text: str
+    reply_to: NotRequired[int | None]
+
+
+class Typing(TypedDict):
+    type: Literal["typing"]
+
+
+class Author(TypedDict):
+    name: str
+
+
+class ChatMessage(TypedDict):
+    type: Literal["chat-message"]
+    author: Author
+    text: str
+
+
+@dataclass
+class Joined:
+    type: Literal["joined"]
+    who: str
+    at: float = 0.0
+
+
+chat = Handler("/ws/chat", receives=ChatIn | Typing, sends=ChatMessage | Joined)
+
+
+class Move(TypedDict):
+    type: Literal["move"]
+    x: int
+    y: int
+
+
+class State(TypedDict):
+    type: Literal["state"]
+    players: dict[str, list[int]]
+
+
+rooms = Handler("/ws/rooms/{room}", receives=Move | bytes, sends=State)
+untyped = Handler("/ws/echo")
