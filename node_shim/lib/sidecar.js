@@ -13,6 +13,7 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { message, parse } from './protocol.js'
 import { reportError } from './report.js'
+import { syncTypesFile } from './types-file.js'
 
 /** @import { ChildProcess } from 'node:child_process' */
 /** @import { Socket } from 'node:net' */
@@ -234,6 +235,7 @@ export class SidecarProcess {
         for (const [file, { kind }] of this._standing) if (kind === 'config') this._fixed(file)
         r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}`)
         for (const line of r.handlerLines(msg.handlers)) r.info(`  ${line}`)
+        syncTypesFile(this.spec.cwd, msg.types, r)
         break
       case 'reloaded':
         // `ms`: from the save to the new code serving.
@@ -241,11 +243,13 @@ export class SidecarProcess {
           (msg.ms === undefined ? '' : ` in ${Math.round(msg.ms)} ms`))
         this._handlersNow(msg)
         this._fixed(msg.file)
+        syncTypesFile(this.spec.cwd, msg.types, r)
         break
       case 'removed':
         r.info(`removed ${r.rel(msg.file)}`)
         this._handlersNow(msg)
         this._fixed(msg.file)
+        syncTypesFile(this.spec.cwd, msg.types, r)
         break
       case 'loaded':
         // After a restart in the sidecar, a file that was broken may load at once.

@@ -1,0 +1,42 @@
+// @ts-check
+// wsside-env.d.ts: the endpoints' message types as TypeScript, for the editor and tsc. The
+// sidecar sends the whole text with `ready`, `reloaded` and `removed` (PROTOCOL.md); it is
+// written beside vite.config only when it differs from the file there, so a reload that
+// changes no type writes nothing (no churn for editors, nothing new for Vite's watcher).
+
+import { readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+
+export const TYPES_FILE = 'wsside-env.d.ts'
+
+/**
+ * Where the outcome is told: Vite's logger through the plugin's reporter.
+ * @typedef {{ info(text: string): void, warn(text: string): void }} TypesReporter
+ */
+
+/**
+ * Writes `text` to `wsside-env.d.ts` in `root` unless the file already holds exactly that.
+ * `text` is the `types` field of a sidecar message: a sidecar without it (an older one) leaves
+ * the file alone. A file that cannot be written is a warning, never a crash of the dev server.
+ * @param {string} root the folder of vite.config
+ * @param {unknown} text
+ * @param {TypesReporter} reporter
+ * @returns {boolean} whether the file was written
+ */
+export function syncTypesFile(root, text, reporter) {
+  if (typeof text !== 'string') return false
+  const file = path.join(root, TYPES_FILE)
+  try {
+    if (readFileSync(file, 'utf8') === text) return false
+  } catch {
+    // not written yet (or unreadable: writing says which)
+  }
+  try {
+    writeFileSync(file, text)
+  } catch (err) {
+    reporter.warn(`could not write ${file}: ${err instanceof Error ? err.message : err}`)
+    return false
+  }
+  reporter.info(`wrote ${TYPES_FILE} (message types of the handlers)`)
+  return true
+}

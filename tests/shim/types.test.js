@@ -1,0 +1,67 @@
+// wsside-env.d.ts under a real Vite and sidecar: written beside vite.config once the sidecar is
+// ready, rewritten after a reload that changes the message types, left alone (same mtime)
+// after a reload that does not, and the same text as `wsside types` writes.
+
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { makeProject, PYTHON, removeProject, startVite } from './helpers/project.js'
+
+const typed = (field) => `from typing import Literal, TypedDict
+from wsside import Handler
+
+
+class ChatIn(TypedDict):
+    type: Literal["chat"]
+    ${field}: str
+
+
+chat = Handler("/ws/chat", receives=ChatIn)
+`
+
+describe('wsside-env.d.ts', () => {
+  let root, vite, logs, file
+
+  before(async () => {
+    root = makeProject({ 'chat.py': typed('text') })
+    ;({ vite, logs } = await startVite(root))
+    file = path.join(root, 'wsside-env.d.ts')
+  })
+
+  after(async () => {
+    await vite?.close()
+    removeProject(root)
+  })
+
+  it('is written beside vite.config when the sidecar is ready, as wsside types writes it', async () => {
+    await logs.waitFor(/wrote wsside-env\.d\.ts/)
+    const text = readFileSync(file, 'utf8')
+    assert.match(text, /'\/ws\/chat': \{ receives: WsChat\.Receives; sends: unknown \}/)
+    assert.match(text, / {4}text: string\n/)
+    const cli = spawnSync(PYTHON, ['-m', 'wsside', 'types'], { cwd: root, encoding: 'utf8' })
+    assert.equal(cli.status, 0, cli.stderr)
+    assert.equal(text, cli.stdout)
+  })
+
+  it('is rewritten after a reload that changes the types', async () => {
+    const from = logs.lines.length
+    writeFileSync(path.join(root, 'ws', 'chat.py'), typed('body'))
+    await logs.waitFor(/reloaded ws\/chat\.py/, { from })
+    await logs.waitFor(/wrote wsside-env\.d\.ts/, { from })
+    const text = readFileSync(file, 'utf8')
+    assert.match(text, / {4}body: string\n/)
+    assert.doesNotMatch(text, / {4}text: string\n/)
+  })
+
+  it('is left alone after a reload that does not change them', async () => {
+    const before = statSync(file).mtimeMs
+    const from = logs.lines.length
+    writeFileSync(path.join(root, 'ws', 'chat.py'), `${typed('body')}\n# a comment changes no type\n`)
+    await logs.waitFor(/reloaded ws\/chat\.py/, { from })
+    // The file is compared and written in the same turn as the reload's log line.
+    assert.deepEqual(logs.lines.slice(from).filter((l) => /wrote wsside-env/.test(l)), [])
+    assert.equal(statSync(file).mtimeMs, before)
+  })
+})
