@@ -21,6 +21,7 @@ import typer
 from .._runtime.config import find_config, find_vite_config
 from .app import app
 from .vite_edit import PLUGIN_CALL, SHIM, NotEditable, add_plugin, import_line, uses_plugin
+from .tsconfig import include_types_file
 
 __all__ = ["STEPS", "Outcome", "find_project", "scaffold"]
 
@@ -122,8 +123,15 @@ def add_to_vite_config(root: Path, out: Outcome) -> None:
     out.done.append(f"added {PLUGIN_CALL} to {config.name} (original kept as {config.name}.bak)")
 
 
+def include_types(root: Path, out: Outcome) -> None:
+    """A TypeScript project's tsconfig lists wsside-env.d.ts (the handlers' message types)."""
+    done, todo = include_types_file(root)
+    out.done += done
+    out.todo += todo
+
+
 # In order; a step may be added for anything else a project needs.
-STEPS: tuple[Step, ...] = (write_config, write_echo, add_to_vite_config)
+STEPS: tuple[Step, ...] = (write_config, write_echo, add_to_vite_config, include_types)
 
 
 def scaffold(root: Path) -> Outcome:

@@ -18,6 +18,7 @@ from .checks_live import check_dev_server, check_live_handshakes
 from .checks_node import check_node, check_shim, check_vite, check_vite_config_uses_plugin
 from .checks_process import check_sidecar_processes
 from .checks_python import check_interpreter, check_packages, check_python
+from .checks_types import check_types_file
 from .checks_vite import (
     check_exposure,
     check_forwarding,
@@ -42,6 +43,7 @@ CHECKS: tuple[CheckFn, ...] = (
     check_vite,
     check_shim,
     check_vite_config_uses_plugin,
+    check_types_file,
     check_hmr_path,
     check_proxy,
     check_exposure,
