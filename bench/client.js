@@ -24,6 +24,8 @@ function parseArgs(argv) {
   if (!MODES.has(mode)) fail(`usage: node client.js ${[...MODES].join('|')} --port N [options]`)
   const opts = {
     mode, host: '127.0.0.1', port: 0, tls: false, path: '/api/ws/echo', senderPath: null,
+    // Not valid JSON (so the Python side need not try to parse it), printable ASCII.
+    payload: 'x'.repeat(PAYLOAD_SIZE - 8) + 'benchmsg',
     count: 0, warmup: 0, clients: 50, durationS: 10, warmupS: 1, receivers: 500, messages: 1000,
     concurrency: 100, timeoutS: 120,
   }
@@ -31,7 +33,7 @@ function parseArgs(argv) {
     '--host': 'host', '--port': 'port', '--path': 'path', '--sender-path': 'senderPath',
     '--count': 'count', '--warmup': 'warmup', '--clients': 'clients', '--duration-s': 'durationS',
     '--warmup-s': 'warmupS', '--receivers': 'receivers', '--messages': 'messages',
-    '--concurrency': 'concurrency', '--timeout-s': 'timeoutS',
+    '--concurrency': 'concurrency', '--timeout-s': 'timeoutS', '--payload': 'payload',
   }
   for (let i = 0; i < rest.length; i++) {
     if (rest[i] === '--tls') opts.tls = true
@@ -62,8 +64,9 @@ function clientFrame(opcode, payload) {
   return Buffer.concat([head, MASK, masked])
 }
 
-// Not valid JSON (so the Python side need not try to parse it), printable ASCII.
-const PAYLOAD = Buffer.from('x'.repeat(PAYLOAD_SIZE - 8) + 'benchmsg')
+const opts = parseArgs(process.argv.slice(2))
+// The text every message carries (--payload, under 126 bytes: one frame header size).
+const PAYLOAD = Buffer.from(opts.payload)
 const TEXT_FRAME = clientFrame(0x1, PAYLOAD)
 const REPLY = Buffer.concat([Buffer.from([0x81, PAYLOAD.length]), PAYLOAD])
 const CLOSE_FRAME = clientFrame(0x8, Buffer.from([0x03, 0xe8]))
@@ -332,7 +335,6 @@ async function idle(opts) {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
-const opts = parseArgs(process.argv.slice(2))
 const timer = setTimeout(() => fail(`${opts.mode}: gave up after ${opts.timeoutS} s`), opts.timeoutS * 1000)
 timer.unref()
 const run = { latency, throughput, broadcast, handshake, idle }[opts.mode]

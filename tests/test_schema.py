@@ -173,6 +173,25 @@ def test_total_false_required_and_inheritance() -> None:
     assert [(f.name, f.required) for f in node.fields] == [("a", False), ("b", True), ("c", True)]
 
 
+def test_record_fields_take_exactly_what_their_types_take() -> None:
+    class Fields(TypedDict):
+        n: int
+        x: float
+        flag: bool
+        tag: Literal["a", "b"] | None
+        any: Any
+
+    good = {"n": 1, "x": 2, "flag": False, "tag": None, "any": [object()]}
+    assert check(Fields, good) is None
+    assert check(Fields, {**good, "tag": "b"}) is None
+    assert check(Fields, {**good, "n": True}) == "n: expected int, got bool"
+    assert check(Fields, {**good, "x": True}) == "x: expected float, got bool"
+    assert check(Fields, {**good, "flag": 1}) == "flag: expected bool, got int"
+    assert check(Fields, {**good, "tag": "c"}) == "tag: expected 'a', 'b' or None, got 'c'"
+    assert check(Fields, {**good, "tag": ["a"]}) == "tag: expected 'a', 'b' or None, got list"
+    assert check(Fields, {k: v for k, v in good.items() if k != "any"}) == "any: missing"
+
+
 def test_record_tree_keeps_names_and_docs() -> None:
     node = Schema(Order, "receives").node
     assert isinstance(node, Record)

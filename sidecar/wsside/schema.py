@@ -231,13 +231,7 @@ class _Reader:
         if origin in self.literal:
             return self.literals(tp, where)
         if origin is Union or isinstance(tp, types.UnionType):
-            options: list[Node] = []
-            for arg in get_args(tp):
-                node = self.read(arg, where, nested)
-                for option in node.options if isinstance(node, OneOf) else (node,):
-                    if option not in options:
-                        options.append(option)
-            return OneOf(tuple(options))
+            return _union([self.read(arg, where, nested) for arg in get_args(tp)])
         if tp is list:
             return ListOf(AnyValue())
         if origin is list:
@@ -319,6 +313,25 @@ class _Reader:
             elif origin not in self.annotated and origin not in self.read_only:
                 return hint, required
             hint = get_args(hint)[0]
+
+
+def _union(nodes: list[Node]) -> Node:
+    """One node for a union: nested unions flattened, repeats dropped, and its Literals (with
+    None, when there are Literals) as one `Literals`, so a mismatch reads
+    "expected 'a', 'b' or None, got 'c'"."""
+    flat = [o for node in nodes for o in (node.options if isinstance(node, OneOf) else (node,))]
+    values = [v for o in flat if isinstance(o, Literals) for v in o.values]
+    if values and Scalar("None") in flat:
+        values.append(None)
+    # Keyed by (type, value): True and 1 are both kept.
+    merged = Literals(tuple(v for _, v in dict.fromkeys((type(v), v) for v in values)))
+    options: list[Node] = []
+    for option in flat:
+        if isinstance(option, Literals) or (values and option == Scalar("None")):
+            option = merged
+        if option not in options:
+            options.append(option)
+    return options[0] if len(options) == 1 else OneOf(tuple(options))
 
 
 def _show(tp: Any) -> str:
@@ -481,31 +494,67 @@ def _record_check(node: Record, records: dict[Record, Check]) -> Check:
     if known is not None:
         return known
     # Filled after `check` exists, so that a record containing itself finds its own check.
-    required: list[tuple[str, str, Check]] = []
-    optional: list[tuple[str, str, Check]] = []
+    required: list[_FieldCheck] = []
+    optional: list[_FieldCheck] = []
     name = node.name
 
     def check(value: Any) -> Problem | None:
         if not isinstance(value, dict):
             return "", f"expected {name}, got {_kind(value)}"
-        for key, label, field_check in required:
-            if key not in value:
+        for key, label, types, strings, field_check in required:
+            item = value.get(key, _MISSING)
+            kind = type(item)
+            if kind in types or (kind is str and item in strings):
+                continue
+            if item is _MISSING:
                 return label, "missing"
-            problem = field_check(value[key])
+            problem = field_check(item)
             if problem is not None:
                 return _at(label, problem)
-        for key, label, field_check in optional:
-            if key in value:
-                problem = field_check(value[key])
-                if problem is not None:
-                    return _at(label, problem)
+        for key, label, types, strings, field_check in optional:
+            item = value.get(key, _MISSING)
+            kind = type(item)
+            if item is _MISSING or kind in types or (kind is str and item in strings):
+                continue
+            problem = field_check(item)
+            if problem is not None:
+                return _at(label, problem)
         return None
 
     records[node] = check
     for f in node.fields:
-        entry = (f.name, _label(f.name), _compile(f.node, records))
+        types, strings = _sure_fits(f.node)
+        entry = (f.name, _label(f.name), types, strings, _compile(f.node, records))
         (required if f.required else optional).append(entry)
     return check
+
+
+# A record's field: (key, label in messages, types whose every value fits, strings that fit,
+# its check). The first two answer most values with one `in` each, without a call.
+_FieldCheck = tuple[str, str, tuple[type, ...], frozenset[str], Check]
+_MISSING: Any = object()
+_SURE_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (float, int),
+    "bool": (bool,),
+    "None": (type(None),),
+}
+
+
+def _sure_fits(node: Node) -> tuple[tuple[type, ...], frozenset[str]]:
+    if isinstance(node, Scalar):
+        return _SURE_TYPES.get(node.kind, ()), frozenset()
+    if isinstance(node, Literals):
+        return (type(None),) if None in node.values else (), frozenset(
+            v for v in node.values if type(v) is str
+        )
+    if isinstance(node, OneOf):
+        parts = [_sure_fits(option) for option in node.options]
+        return tuple(t for types, _ in parts for t in types), frozenset().union(
+            *(strings for _, strings in parts)
+        )
+    return (), frozenset()
 
 
 def _tag_of(options: tuple[Node, ...]) -> str | None:

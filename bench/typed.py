@@ -1,0 +1,85 @@
+"""What `receives=` costs: the echo workload with and without the runtime check.
+
+    .venv/bin/python bench/typed.py                     # 5 runs of 5 s each way (~2 min)
+    .venv/bin/python bench/typed.py --runs 1 --duration-s 1
+
+One `wsside serve` of bench/handlers serves both endpoints, so both sides share the process,
+its warm-up and the machine's mood: `/ws/echo` (no declaration) and `/ws/typed-echo`
+(`receives` = a TypedDict `{"type": Literal["chat"], "text": str}`), the same handler code.
+client.js sends both the same 64-byte JSON text and checks every echo byte for byte (it fits,
+so every message passes the check and is echoed). Runs alternate which endpoint goes first.
+Server and client are pinned to CPUs 0 and 1 as in run.py. Printed: the median (min-max) of
+round trips per second (50 connections), sidecar CPU per round trip, and p50 latency (one
+connection), and the typed endpoint's cost against the plain one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import Launcher, measure, pinning  # noqa: E402 - run.py is a script beside this one
+
+# 64 bytes, as run.py's payload; compact JSON, so the echo is the same bytes.
+PAYLOAD = '{"type":"chat","text":"' + "x" * 39 + '"}'
+ENDPOINTS = {"plain": "/api/ws/echo", "typed": "/api/ws/typed-echo"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--duration-s", type=float, default=5.0)
+    parser.add_argument("--latency-count", type=int, default=10000)
+    args = parser.parse_args()
+    assert len(PAYLOAD) == 64
+    server_pin, client_pin = pinning()
+    figures: dict[str, dict[str, list[float]]] = {name: {"tput": [], "cpu": [], "p50": []} for name in ENDPOINTS}
+    with tempfile.TemporaryDirectory(prefix="wsside-bench-typed-") as scratch:
+        servers = Launcher(Path(scratch), server_pin).start("direct")
+        try:
+            for run in range(args.runs):
+                order = list(ENDPOINTS) if run % 2 == 0 else list(reversed(ENDPOINTS))
+                for name in order:
+                    common = ["--path", ENDPOINTS[name], "--payload", PAYLOAD]
+                    result, cpu = measure(client_pin, servers, "throughput",
+                                          [*common, "--clients", "50", "--warmup-s", "1",
+                                           "--duration-s", str(args.duration_s)], 60 + args.duration_s)
+                    figures[name]["tput"].append(result["rate"])
+                    figures[name]["cpu"].append(cpu["sidecar"] * 1e6 / result["round_trips"])
+                    latency, _ = measure(client_pin, servers, "latency",
+                                         [*common, "--warmup", "1000", "--count", str(args.latency_count)], 120)
+                    figures[name]["p50"].append(latency["p50_us"])
+                    print(f"run {run + 1} {name}: {result['rate']:,.0f} rt/s, "
+                          f"{figures[name]['cpu'][-1]:.1f} µs CPU/rt, p50 {latency['p50_us']:.0f} µs",
+                          file=sys.stderr, flush=True)
+        finally:
+            servers.stop()
+    print(table(figures))
+    return 0
+
+
+def table(figures: dict[str, dict[str, list[float]]]) -> str:
+    def cell(values: list[float], fmt: str) -> str:
+        return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
+
+    def cost(key: str, higher_is_worse: bool) -> str:
+        plain, typed = (statistics.median(figures[n][key]) for n in ("plain", "typed"))
+        change = (typed / plain - 1) if higher_is_worse else (plain / typed - 1)
+        return f"{100 * change:+.1f} %"
+
+    rows = [
+        "| endpoint | round trips/s (50 conns) | sidecar CPU per round trip | latency p50 |",
+        "|---|---|---|---|",
+        *(f"| {name} | {cell(f['tput'], ',.0f')} | {cell(f['cpu'], '.1f')} µs | {cell(f['p50'], '.0f')} µs |"
+          for name, f in figures.items()),
+        f"| cost of receives= | {cost('tput', False)} | {cost('cpu', True)} | {cost('p50', True)} |",
+    ]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
