@@ -1,14 +1,15 @@
-"""The generated `wsside-env.d.ts` under the real TypeScript compiler: `tests/types/app.ts`
-uses the client against the types of `tests/types/ws/`, right uses and wrong ones (marked
-`@ts-expect-error`, which tsc itself reports when the line is not an error); and every golden
-file compiles as it is.
-
-TypeScript is a dev dependency of the tests (`make node-deps`), never of the shim's users.
+"""The generated `wsside-env.d.ts` under the real TypeScript compiler and the real client's
+declarations: `tests/types/app.ts` uses `vite-plugin-wsside/client` against the types of
+`tests/types/ws/`, right uses and wrong ones (marked `@ts-expect-error`, which tsc itself
+reports when the line is not an error); and every golden file compiles as it is. Each check
+runs with the newest TypeScript tested (node_shim's) and the oldest the client supports
+(tests/client/types'), both dev dependencies installed by `make node-deps`.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -20,8 +21,11 @@ REPO = Path(__file__).resolve().parents[1]
 TYPES = REPO / "tests" / "types"
 GOLDEN = REPO / "tests" / "golden"
 WSSIDE = Path(sys.executable).with_name("wsside")
-CLIENT_TYPES = TYPES / "standin" / "client.d.ts"
-# The options of Vite's TypeScript templates (tsconfig.app.json), strictest first.
+COMPILERS = {
+    "newest": REPO / "node_shim" / "node_modules" / "typescript" / "bin" / "tsc",
+    "oldest": REPO / "tests" / "client" / "types" / "node_modules" / "typescript" / "bin" / "tsc",
+}
+# The options of Vite's TypeScript templates (tsconfig.app.json).
 COMPILER_OPTIONS = {
     "target": "ES2022",
     "lib": ["ES2022", "DOM", "DOM.Iterable"],
@@ -33,26 +37,33 @@ COMPILER_OPTIONS = {
     "strict": True,
     "noUnusedLocals": True,
     "noUnusedParameters": True,
-    "erasableSyntaxOnly": True,
-    "noUncheckedSideEffectImports": True,
     "skipLibCheck": False,
+    "types": [],
 }
+# Options the templates add that TypeScript 5.0 does not know yet.
+NEWER_OPTIONS = {"erasableSyntaxOnly": True, "noUncheckedSideEffectImports": True}
 
 
-def tsc() -> Path:
-    for folder in (REPO / "node_shim", REPO / "tests" / "shim"):
-        candidate = folder / "node_modules" / ".bin" / "tsc"
-        if candidate.exists():
-            return candidate
-    pytest.fail("TypeScript is not installed: run `make node-deps`")
+@pytest.fixture(params=sorted(COMPILERS))
+def compiler(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
-def compile_project(folder: Path, files: list[str]) -> subprocess.CompletedProcess[str]:
-    options = {**COMPILER_OPTIONS, "paths": {"vite-plugin-wsside/client": [str(CLIENT_TYPES)]}}
-    config = {"compilerOptions": options, "files": files}
-    (folder / "tsconfig.json").write_text(json.dumps(config, indent=2))
+def compile_project(folder: Path, files: list[str], compiler: str) -> subprocess.CompletedProcess[str]:
+    """tsc over `files` in `folder`, where the plugin is installed as a project installs it
+    (node_modules/vite-plugin-wsside, resolved through the package's `exports`)."""
+    tsc = COMPILERS[compiler]
+    if not tsc.is_file():
+        pytest.fail(f"TypeScript is not installed ({tsc}): run `make node-deps`")
+    modules = folder / "node_modules"
+    modules.mkdir(exist_ok=True)
+    if not (modules / "vite-plugin-wsside").exists():
+        os.symlink(REPO / "node_shim", modules / "vite-plugin-wsside")
+    options = {**COMPILER_OPTIONS, **(NEWER_OPTIONS if compiler == "newest" else {})}
+    (folder / "tsconfig.json").write_text(json.dumps({"compilerOptions": options, "files": files}))
     return subprocess.run(
-        [str(tsc()), "-p", str(folder)], cwd=folder, capture_output=True, text=True, timeout=120
+        ["node", str(tsc), "-p", str(folder)], cwd=folder, capture_output=True, text=True,
+        timeout=120,
     )
 
 
@@ -68,30 +79,30 @@ def app(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_right_uses_compile_and_wrong_ones_do_not(app: Path) -> None:
-    done = compile_project(app, ["app.ts", "wsside-env.d.ts"])
+def test_right_uses_compile_and_wrong_ones_do_not(app: Path, compiler: str) -> None:
+    done = compile_project(app, ["app.ts", "wsside-env.d.ts"], compiler)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_an_unmarked_wrong_use_fails_the_compile(app: Path) -> None:
+def test_an_unmarked_wrong_use_fails_the_compile(app: Path, compiler: str) -> None:
     with (app / "app.ts").open("a") as f:
         f.write("chat.send({ type: 'chat', text: 42 })\n")
     lines = (app / "app.ts").read_text().count("\n")
-    done = compile_project(app, ["app.ts", "wsside-env.d.ts"])
+    done = compile_project(app, ["app.ts", "wsside-env.d.ts"], compiler)
     assert done.returncode != 0
     assert f"app.ts({lines}," in done.stdout and "error TS2322" in done.stdout, done.stdout
 
 
-def test_without_the_generated_file_the_marked_lines_are_not_errors(app: Path) -> None:
+def test_without_the_generated_file_the_marked_lines_are_not_errors(app: Path, compiler: str) -> None:
     """The other side of the first test: untyped, tsc reports each unused expect-error, so
     the marks above do stand for errors the generated types cause."""
-    done = compile_project(app, ["app.ts"])
+    done = compile_project(app, ["app.ts"], compiler)
     assert done.returncode != 0
     assert "Unused '@ts-expect-error' directive" in done.stdout
 
 
 @pytest.mark.parametrize("case", sorted(p.stem.removesuffix(".d") for p in GOLDEN.glob("*.d.ts")))
-def test_each_golden_file_compiles(tmp_path: Path, case: str) -> None:
+def test_each_golden_file_compiles(tmp_path: Path, case: str, compiler: str) -> None:
     shutil.copy(GOLDEN / f"{case}.d.ts", tmp_path / "wsside-env.d.ts")
-    done = compile_project(tmp_path, ["wsside-env.d.ts"])
+    done = compile_project(tmp_path, ["wsside-env.d.ts"], compiler)
     assert done.returncode == 0, done.stdout + done.stderr

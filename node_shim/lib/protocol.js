@@ -22,14 +22,15 @@ export const PROTOCOL_VERSION = 2
 
 /**
  * @typedef {{ type: 'ready', pid: number, protocol: number, version: string, python: string,
- *   prefixes: string[], socket: string, handlers: HandlerInfo[] }} ReadyMessage
+ *   prefixes: string[], socket: string, handlers: HandlerInfo[], types?: string }} ReadyMessage
  * @typedef {{ type: 'load_error' | 'runtime_error' | 'config_error', file?: string | null,
  *   line?: number | null, column?: number | null, message: string, traceback?: string | null,
  *   callback?: string | null }} ErrorEvent
  * @typedef {ControlMessage & (ReadyMessage
- *   | { type: 'reloaded', file: string, patterns?: string[], ms?: number, handlers?: HandlerInfo[] }
+ *   | { type: 'reloaded', file: string, patterns?: string[], ms?: number, handlers?: HandlerInfo[],
+ *       types?: string }
  *   | { type: 'loaded', file: string }
- *   | { type: 'removed', file: string, handlers?: HandlerInfo[] }
+ *   | { type: 'removed', file: string, handlers?: HandlerInfo[], types?: string }
  *   | { type: 'config_ok', file: string }
  *   | ErrorEvent
  *   | { type: 'log', level: string, message: string }

@@ -7,12 +7,9 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 
-export const TYPES_FILE = 'wsside-env.d.ts'
+/** @import { Reporter } from './report.js' */
 
-/**
- * Where the outcome is told: Vite's logger through the plugin's reporter.
- * @typedef {{ info(text: string): void, warn(text: string): void }} TypesReporter
- */
+export const TYPES_FILE = 'wsside-env.d.ts'
 
 /**
  * Writes `text` to `wsside-env.d.ts` in `root` unless the file already holds exactly that.
@@ -20,7 +17,7 @@ export const TYPES_FILE = 'wsside-env.d.ts'
  * the file alone. A file that cannot be written is a warning, never a crash of the dev server.
  * @param {string} root the folder of vite.config
  * @param {unknown} text
- * @param {TypesReporter} reporter
+ * @param {Reporter} reporter
  * @returns {boolean} whether the file was written
  */
 export function syncTypesFile(root, text, reporter) {

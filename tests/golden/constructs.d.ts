@@ -23,7 +23,7 @@ declare namespace WsChat {
     reply_to?: number | null
     tags: string[]
     author: User
-    extra: { [key: string]: unknown }
+    extra: Record<string, unknown>
     score: number
   }
 
@@ -81,5 +81,5 @@ declare namespace WsAnything {
 /** /ws/scalars (ws/chat.py) */
 declare namespace WsScalars {
   type Receives = number | boolean
-  type Sends = { [key: string]: string }
+  type Sends = Record<string, string>
 }

@@ -6,6 +6,7 @@ import type { Binary } from 'vite-plugin-wsside/client'
 declare module 'vite-plugin-wsside/client' {
   interface Endpoints {
     '/ws/chat': { receives: WsChat.Receives; sends: WsChat.Sends }
+    // Also admits the types of /ws/rooms/*: this key matches their paths
     [path: `/ws/rooms/${string}`]: {
       receives: WsRooms.Receives | WsRooms2.Receives
       sends: WsRooms.Sends | WsRooms2.Sends
@@ -16,6 +17,7 @@ declare module 'vite-plugin-wsside/client' {
       sends: WsGamesMove.Sends
     }
     [path: `/files/${string}`]: { receives: unknown; sends: Files.Sends }
+    // Also admits the types of /ws/chat, /ws/rooms/{room}, /ws/rooms/*, /ws/log/{n:\d+}/tail, /ws/games/*/move-?: this key matches their paths
     [path: `/ws/${string}`]: {
       receives: Ws.Receives | WsChat.Receives | WsRooms.Receives | WsRooms2.Receives | WsLogTail.Receives | WsGamesMove.Receives
       sends: Ws.Sends | WsChat.Sends | WsRooms.Sends | WsRooms2.Sends | WsLogTail.Sends | WsGamesMove.Sends

@@ -31,7 +31,7 @@ CLIENT = "vite-plugin-wsside/client"
 _WIDTH = 100
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 # Names the file itself uses at the top level and inside each namespace.
-_TAKEN = frozenset({"Receives", "Sends", "Binary", "ArrayBuffer"})
+_TAKEN = frozenset({"Receives", "Sends", "Binary", "ArrayBuffer", "Record"})
 
 
 def render(handlers: Iterable[Handler], root: Path, project: Path) -> str:
@@ -56,7 +56,10 @@ def render(handlers: Iterable[Handler], root: Path, project: Path) -> str:
         ]
         return "\n".join(lines) + "\n"
     lines.append("  interface Endpoints {")
-    for key, (receives, sends) in _entries(endpoints):
+    for key, (receives, sends), covered in _entries(endpoints):
+        if covered:  # TypeScript requires it (see _entries)
+            also = ", ".join(covered)
+            lines.append(f"    // Also admits the types of {also}: this key matches their paths")
         line = f"    {key}: {{ receives: {receives}; sends: {sends} }}"
         if len(line) > _WIDTH:
             line = f"    {key}: {{\n      receives: {receives}\n      sends: {sends}\n    }}"
@@ -70,6 +73,7 @@ def render(handlers: Iterable[Handler], root: Path, project: Path) -> str:
 @dataclass
 class _Endpoint:
     key: str  # the property name or index signature in `Endpoints`
+    source: str  # the pattern as declared
     pieces: tuple[str | None, ...]
     receives: str
     sends: str
@@ -100,6 +104,7 @@ def _endpoints(handlers: Iterable[Handler], project: Path) -> list[_Endpoint]:
         endpoints.append(
             _Endpoint(
                 key=_key(pieces),
+                source=handler.pattern.source,
                 pieces=pieces,
                 receives=receives,
                 sends=sends,
@@ -112,27 +117,26 @@ def _endpoints(handlers: Iterable[Handler], project: Path) -> list[_Endpoint]:
     return endpoints
 
 
-def _entries(endpoints: list[_Endpoint]) -> list[tuple[str, tuple[str, str]]]:
-    """One (key, (receives, sends)) per distinct key. TypeScript requires every entry a
-    pattern's key covers to fit the pattern's own (`/ws/${string}` covers `/ws/chat`), so a
-    pattern's entry also admits the types of the entries it covers; endpoints with the same
-    key share one entry."""
-    merged: dict[str, tuple[tuple[str | None, ...], list[str], list[str]]] = {}
+def _entries(endpoints: list[_Endpoint]) -> list[tuple[str, tuple[str, str], list[str]]]:
+    """One (key, (receives, sends), patterns it also admits) per distinct key. TypeScript
+    requires every entry a pattern's key covers to fit the pattern's own (`/ws/${string}`
+    covers `/ws/chat`), so a pattern's entry also admits the types of the entries it covers;
+    endpoints with the same key share one entry."""
+    merged: dict[str, list[_Endpoint]] = {}
     for e in endpoints:
-        _, receives, sends = merged.setdefault(e.key, (e.pieces, [], []))
-        receives.append(e.receives)
-        sends.append(e.sends)
-    widened: list[tuple[str, tuple[str, str]]] = []
-    for key, (pieces, receives, sends) in merged.items():
-        receives, sends = list(receives), list(sends)
-        if None in pieces:
-            covers = _matcher(pieces)
-            for other_key, (other, other_receives, other_sends) in merged.items():
-                if other_key != key and covers(other):
-                    receives += other_receives
-                    sends += other_sends
-        widened.append((key, (_union(receives), _union(sends))))
-    return widened
+        merged.setdefault(e.key, []).append(e)
+    entries = []
+    for key, own in merged.items():
+        admitted = list(own)
+        if None in own[0].pieces:
+            covers = _matcher(own[0].pieces)
+            for other_key, others in merged.items():
+                if other_key != key and covers(others[0].pieces):
+                    admitted += others
+        receives = _union([e.receives for e in admitted])
+        sends = _union([e.sends for e in admitted])
+        entries.append((key, (receives, sends), [e.source for e in admitted[1:]]))
+    return entries
 
 
 def _matcher(pieces: tuple[str | None, ...]) -> Callable[[tuple[str | None, ...]], bool]:
@@ -214,7 +218,7 @@ class _Namespace:
             item = self.type(node.item)
             return f"({item})[]" if self.is_union(node.item) else f"{item}[]"
         if isinstance(node, DictOf):
-            return f"{{ [key: string]: {self.type(node.value)} }}"
+            return f"Record<string, {self.type(node.value)}>"
         if isinstance(node, OneOf):
             return _union([self.type(option) for option in node.options])
         return self.record_name(node)
