@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/typed.py                     # 10 runs of 3 s each way (~3 min)
     .venv/bin/python bench/typed.py --runs 1 --duration-s 1
+    .venv/bin/python bench/typed.py --instructions --runs 3   # callgrind: needs valgrind (~5 min)
 
 One `wsside serve` of bench/handlers serves both endpoints, so both sides share the process,
 its warm-up and the machine's mood: `/ws/echo` (no declaration) and `/ws/typed-echo`
@@ -13,20 +14,28 @@ round trips per second (50 connections), sidecar CPU per round trip, and p50 lat
 connection), and the typed endpoint's cost against the plain one: the median (min-max) of
 each run's own ratio, since the two endpoints of one run share the machine's load of the
 moment. Last, the check alone (timeit, no sockets), to set against the CPU per round trip.
+
+On a shared machine CPU time is noisy; `--instructions` counts what the sidecar executes per
+round trip instead (valgrind's callgrind, counters zeroed at the client's start event and
+dumped at its end event), which other processes do not change.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 import timeit
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import Launcher, measure, pinning  # noqa: E402 - run.py is a script beside this one
+from run import (  # noqa: E402 - run.py is a script beside this one
+    HANDLERS, PYTHON, Client, Launcher, Servers, free_port, measure, pinning, probe)
 
 # 64 bytes, as run.py's payload; compact JSON, so the echo is the same bytes.
 PAYLOAD = '{"type":"chat","text":"' + "x" * 39 + '"}'
@@ -38,8 +47,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--duration-s", type=float, default=3.0)
     parser.add_argument("--latency-count", type=int, default=5000)
+    parser.add_argument("--instructions", action="store_true",
+                        help="count the sidecar's instructions per round trip under callgrind instead")
     args = parser.parse_args()
     assert len(PAYLOAD) == 64
+    if args.instructions:
+        return instructions(args.runs)
     server_pin, client_pin = pinning()
     figures: dict[str, dict[str, list[float]]] = {name: {"tput": [], "cpu": [], "p50": []} for name in ENDPOINTS}
     with tempfile.TemporaryDirectory(prefix="wsside-bench-typed-") as scratch:
@@ -76,6 +89,60 @@ def check_cost_us() -> float:
     check, message = typed_echo.receives.check, json.loads(PAYLOAD)
     assert check(message) is None
     return min(timeit.repeat(lambda: check(message), number=100_000, repeat=15)) / 100_000 * 1e6
+
+
+def instructions(runs: int) -> int:
+    """Instructions the sidecar executes per round trip, counted by callgrind between the
+    client's start and end events: what CPU time would say on a machine of one's own."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("--instructions needs valgrind (apt-get install valgrind)", file=sys.stderr)
+        return 2
+    counts: dict[str, list[float]] = {name: [] for name in ENDPOINTS}
+    with tempfile.TemporaryDirectory(prefix="wsside-bench-typed-") as scratch:
+        servers = Servers(port=free_port(), tls=False)
+        log = (Path(scratch) / "serve.log").open("wb")
+        servers.procs.append(subprocess.Popen(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={scratch}/cg.%p", PYTHON, "-m",
+             "wsside", "serve", "--handlers", str(HANDLERS), "--port", str(servers.port), "--no-reload"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+        try:
+            deadline = time.monotonic() + 300  # start-up under callgrind takes a while
+            while not probe(servers.port, False):
+                if time.monotonic() > deadline or servers.procs[0].poll() is not None:
+                    raise RuntimeError("wsside serve under callgrind did not start")
+                time.sleep(0.5)
+            pid = str(servers.procs[0].pid)
+            for run in range(runs):
+                for name in list(ENDPOINTS) if run % 2 == 0 else list(reversed(ENDPOINTS)):
+                    client = Client([], servers, "throughput",
+                                    ["--path", ENDPOINTS[name], "--payload", PAYLOAD, "--clients", "50",
+                                     "--warmup-s", "2", "--duration-s", "5"], 120)
+                    try:
+                        for event in client.events():
+                            if event["event"] == "start":
+                                subprocess.run(["callgrind_control", "-z", pid], capture_output=True, check=True)
+                            elif event["event"] == "end":
+                                subprocess.run(["callgrind_control", "-d", name, pid], capture_output=True, check=True)
+                            elif event["event"] == "result":
+                                round_trips = event["round_trips"]
+                    finally:
+                        client.finish()
+                    dump = max(Path(scratch).glob(f"cg.{pid}.*"), key=lambda p: int(p.suffix[1:]))
+                    total = next(int(line.split()[1]) for line in dump.read_text().splitlines()
+                                 if line.startswith("summary:"))
+                    counts[name].append(total / round_trips)
+                    print(f"run {run + 1} {name}: {total / round_trips:,.0f} instructions per round trip "
+                          f"({round_trips} round trips)", file=sys.stderr, flush=True)
+        finally:
+            servers.stop()
+            log.close()
+    ratios = [t / p for p, t in zip(counts["plain"], counts["typed"])]
+    print("| endpoint | sidecar instructions per round trip (50 connections) |\n|---|---|")
+    for name, values in counts.items():
+        print(f"| {name} | {statistics.median(values):,.0f} ({min(values):,.0f}–{max(values):,.0f}) |")
+    print(f"| cost of receives= (per run) | {100 * (statistics.median(ratios) - 1):+.1f} % "
+          f"({100 * (min(ratios) - 1):+.1f}–{100 * (max(ratios) - 1):+.1f}) |")
+    return 0
 
 
 def table(figures: dict[str, dict[str, list[float]]]) -> str:

@@ -43,6 +43,15 @@ def test_golden(case: str) -> None:
     assert text == golden.read_text(encoding="utf-8")
 
 
+def test_the_example_of_docs_types_md_is_what_the_generator_writes(tmp_path: Path) -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "types.md").read_text(encoding="utf-8")
+    python = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    typescript = doc.split("```ts\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "chat.py").write_text(python, encoding="utf-8")
+    assert generate(tmp_path) == typescript
+
+
 def test_the_same_handlers_give_the_same_text() -> None:
     project = GOLDEN / "constructs"
     assert generate(project) == generate(project)
