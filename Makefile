@@ -53,7 +53,7 @@ CORE_TESTS := tests/test_pattern.py tests/test_connection.py tests/test_callback
 	tests/test_options.py tests/test_responses.py tests/test_rooms.py tests/test_routing.py \
 	tests/test_config.py tests/test_reload.py tests/test_deflate.py tests/test_reader.py \
 	tests/test_cli_serve.py tests/test_transport.py tests/test_handoff.py tests/test_versions.py \
-	tests/test_layers.py
+	tests/test_layers.py tests/test_schema.py tests/test_message_check.py
 
 # The oldest Python the package supports, on the core suite (skipped where pyenv has none).
 PY310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python))

@@ -6,7 +6,12 @@ import asyncio
 TYPED = """
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+from typing import Literal, TypedDict
+
+try:
+    from typing import Required
+except ImportError:  # Python 3.10
+    from typing_extensions import Required
 
 import probe
 from wsside import Handler, MessageTypeError, Response
@@ -22,10 +27,10 @@ class Order(TypedDict):
     items: list[Item]
 
 
-class Chat(TypedDict):
-    type: Literal["chat"]
-    text: str
-    to: NotRequired[str]
+class Chat(TypedDict, total=False):
+    type: Required[Literal["chat"]]
+    text: Required[str]
+    to: str
 
 
 with_on_error = Handler("/ws/a", receives=Order | Chat)
@@ -71,7 +76,7 @@ async def test_a_misfit_goes_to_on_error_and_not_to_on_message(serve, probe) -> 
     ]
     handler = s.sidecar.registry.endpoints()[0]
     assert [e["message"] for e in s.events if e.get("level") == "warning"] == [
-        f"/api/ws/a: refused a message that does not fit receives= ({handler.file}:26): {why}"
+        f"/api/ws/a: refused a message that does not fit receives= ({handler.file}:{handler.line}): {why}"
         for why in ("items[1].price: expected float, got str", "text: expected str, got int")
     ]
     assert not [e for e in s.events if e["type"] == "runtime_error"]  # nothing in the overlay

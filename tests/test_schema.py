@@ -363,7 +363,11 @@ def test_handler_files_with_future_annotations_resolve_in_their_module(tmp_path:
     path = write_handler(tmp_path, """\
         from __future__ import annotations
 
-        from typing import Literal, NotRequired, Optional, TypedDict
+        from typing import Literal, Optional, TypedDict
+        try:
+            from typing import NotRequired
+        except ImportError:  # Python 3.10
+            from typing_extensions import NotRequired
         from wsside import Handler
 
         class Author(TypedDict):

@@ -207,6 +207,9 @@ class _Reader:
         self.required = _forms("Required")
         self.not_required = _forms("NotRequired")
         self.read_only = _forms("ReadOnly")
+        # The module of the record whose fields are being read: where strings left inside
+        # annotations are resolved.
+        self.module: types.ModuleType | None = None
 
     def error(self, where: str, what: str, hint: str = _HINT) -> TypeError:
         return TypeError(f"{self.label}: {where + ': ' if where else ''}{what}; {hint}")
@@ -220,7 +223,7 @@ class _Reader:
             return AnyValue()
         if tp is None:
             return Scalar("None")
-        if isinstance(tp, type) and tp in _SCALARS:
+        if _is_class(tp) and tp in _SCALARS:
             if nested and tp is bytes:
                 raise self.error(
                     where,
@@ -245,11 +248,13 @@ class _Reader:
                     where, f"{_show(tp)}: keys must be str (JSON object keys are strings)"
                 )
             return DictOf(self.read(value, where, True))
-        if isinstance(tp, type) and (_is_typeddict(tp) or dataclasses.is_dataclass(tp)):
+        if _is_class(tp) and (_is_typeddict(tp) or dataclasses.is_dataclass(tp)):
             return self.record(tp)
+        if isinstance(tp, (str, typing.ForwardRef)) and self.module is not None:
+            return self.read(self.resolve(tp, where), where, nested)
         if isinstance(tp, str):
             raise self.error(where, f"{tp!r} is a string, not a type (give the class itself)")
-        if isinstance(tp, type):
+        if _is_class(tp):
             raise self.error(
                 where, f"{_show(tp)} is a class that is neither a TypedDict nor a dataclass"
             )
@@ -279,10 +284,9 @@ class _Reader:
             hints = typing.get_type_hints(cls, include_extras=True)
         except Exception as exc:  # noqa: BLE001 - NameError, SyntaxError...: all the user's
             raise self.error(
-                cls.__name__,
-                f"cannot resolve its annotations ({type(exc).__name__}: {exc})",
-                "define every type it names before the Handler(...) that uses it",
+                cls.__name__, f"cannot resolve its annotations ({_name(exc)})", _DEFINE
             ) from None
+        outer, self.module = self.module, sys.modules.get(cls.__module__)
         fields: list[Field] = []
         if dataclasses.is_dataclass(cls):
             for f in dataclasses.fields(cls):
@@ -297,8 +301,18 @@ class _Reader:
                 hint, required = self.requiredness(hint, name in required_keys)
                 node = self.read(hint, f"{cls.__name__}.{name}", True)
                 fields.append(Field(name, node, required))
+        self.module = outer
         record.fields = tuple(fields)
         return record
+
+    def resolve(self, ref: str | typing.ForwardRef, where: str) -> Any:
+        """A string inside an annotation (`list["Tree"]`), which Python 3.10 leaves as it is,
+        evaluated in the module of the class being read, as `get_type_hints` does."""
+        text = ref if isinstance(ref, str) else ref.__forward_arg__
+        try:
+            return eval(text, vars(self.module))
+        except Exception as exc:  # noqa: BLE001 - the user's annotation may raise anything
+            raise self.error(where, f"cannot resolve {text!r} ({_name(exc)})", _DEFINE) from None
 
     def requiredness(self, hint: Any, required: bool) -> tuple[Any, bool]:
         """The type inside `Required[...]`/`NotRequired[...]` and whether the key is required.
@@ -334,9 +348,21 @@ def _union(nodes: list[Node]) -> Node:
     return options[0] if len(options) == 1 else OneOf(tuple(options))
 
 
+_DEFINE = "define every type it names before the Handler(...) that uses it"
+
+
+def _name(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _is_class(tp: Any) -> bool:
+    # Python 3.10 counts `list[int]` as a type too.
+    return isinstance(tp, type) and get_origin(tp) is None
+
+
 def _show(tp: Any) -> str:
-    if isinstance(tp, type):
-        return tp.__qualname__
+    if _is_class(tp):
+        return str(tp.__qualname__)
     return repr(tp).replace("typing.", "").replace("collections.abc.", "")
 
 
