@@ -130,14 +130,14 @@ class Schema:
         self.node: Node = _Reader(label).read(tp, "")
         problem_of = _compile(self.node, {})
 
-        def check(value: Any) -> str | None:
+        def check(value: object) -> str | None:
             problem = problem_of(value)
             if problem is None:
                 return None
             path, what = problem
             return f"{path}: {what}" if path else what
 
-        self.check: Callable[[Any], str | None] = check
+        self.check: Callable[[object], str | None] = check
 
     def __repr__(self) -> str:
         return f"Schema({describe(self.node)})"

@@ -84,7 +84,7 @@ class Hub:
         self._inline = _inline_jobs(handler)
         self._empty = _empty_jobs(handler)
         # Called with each outgoing message in debug mode; None (no cost) otherwise.
-        self.check_sent: Callable[[Any], None] | None = (
+        self.check_sent: Callable[[object], None] | None = (
             _sent_checker(handler) if self._check_sends and handler.sends is not None else None
         )
 
@@ -201,11 +201,11 @@ def _deliver(
     return sent
 
 
-def _sent_checker(handler: Handler) -> Callable[[Any], None]:
+def _sent_checker(handler: Handler) -> Callable[[object], None]:
     assert handler.sends is not None
     check = handler.sends.check
 
-    def check_sent(data: Any) -> None:
+    def check_sent(data: object) -> None:
         problem = check(data)
         if problem is not None:
             warn_unfit_send(handler, problem)

@@ -19,9 +19,9 @@ from pathlib import Path
 import typer
 
 from .._runtime.config import find_config, find_vite_config
+from .._runtime.tsconfig import include_types_file
 from .app import app
 from .vite_edit import PLUGIN_CALL, SHIM, NotEditable, add_plugin, import_line, uses_plugin
-from .tsconfig import include_types_file
 
 __all__ = ["STEPS", "Outcome", "find_project", "scaffold"]
 

@@ -3,7 +3,7 @@ type-checks the page without the handlers' `receives`/`sends`."""
 
 from __future__ import annotations
 
-from ..cli.tsconfig import inclusion
+from .._runtime.tsconfig import inclusion
 from .model import Check, passed, warned
 from .project import Project
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._runtime.typescript import FILE_NAME
+from .typescript import FILE_NAME
 
 __all__ = ["Inclusion", "add_entry", "find_app_tsconfig", "include_types_file", "inclusion"]
 
@@ -182,8 +182,8 @@ def add_entry(text: str, entry: str) -> str | None:
     if last == start:  # an empty array
         edited = text[: start + 1] + quoted + text[start + 1 :]
     else:
-        line_start = text.rfind("\n", 0, last) + 1
-        indent = re.match(r"[ \t]*", text[line_start:]).group()  # type: ignore[union-attr]
+        line = text[text.rfind("\n", 0, last) + 1 :]
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
         gap = f"\n{indent}" if "\n" in text[start:end] else " "
         if blank[last] == ",":  # a trailing comma: keep one after ours too
             edited = text[: last + 1] + gap + quoted + "," + text[last + 1 :]
