@@ -82,11 +82,12 @@ class _Endpoint:
 
 
 def _shown(path: str | Path, project: Path) -> str:
-    """`path` relative to `project` when inside it, with `/` on every system."""
-    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(project))
-    if relative.startswith(".."):
+    """`path` relative to `project` (so the text is the same on every machine), with `/` on
+    every system; absolute only where there is no relative path (another Windows drive)."""
+    try:
+        return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(project))).as_posix()
+    except ValueError:
         return Path(path).as_posix()
-    return Path(relative).as_posix()
 
 
 def _endpoints(handlers: Iterable[Handler], project: Path) -> list[_Endpoint]:
