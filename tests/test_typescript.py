@@ -128,6 +128,15 @@ def test_wsside_types_reports_a_load_error_in_one_line_and_writes_nothing(tmp_pa
     assert not (tmp_path / "wsside-env.d.ts").exists()
 
 
+def test_wsside_types_reports_an_unwritable_file_in_one_line(tmp_path: Path) -> None:
+    shutil.copytree(GOLDEN / "untyped" / "ws", tmp_path / "ws")
+    done = run_types("--out", "missing/wsside-env.d.ts", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == (
+        "wsside types: cannot write missing/wsside-env.d.ts: No such file or directory\n"
+    )
+
+
 def test_wsside_types_reports_a_bad_config_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "wsside.toml").write_text("handlers = 3\n")
     done = run_types(cwd=tmp_path)

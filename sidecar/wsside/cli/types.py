@@ -50,8 +50,12 @@ def types(
     if out is None:
         typer.echo(text, nl=False)
         return
-    if out.is_file() and out.read_text(encoding="utf-8") == text:
-        typer.echo(f"wsside types: {out} is up to date", err=True)
-        return
-    out.write_text(text, encoding="utf-8")
+    try:
+        if out.is_file() and out.read_text(encoding="utf-8") == text:
+            typer.echo(f"wsside types: {out} is up to date", err=True)
+            return
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"wsside types: cannot write {out}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"wsside types: wrote {out}", err=True)
