@@ -250,6 +250,16 @@ async def feed(served: Any, capsys: Any) -> None:
     assert not tight.closed
 
 
+@check("/ws/typed-chat")
+async def typed_chat(served: Any, capsys: Any) -> None:
+    ws = await served.connect("/api/ws/typed-chat")
+    await ws.send_json({"type": "chat", "text": 42})
+    assert await receive(ws) == {"type": "error", "message": "text: expected str, got int"}
+    await ws.send_json({"type": "chat", "text": "hi"})
+    assert await receive(ws) == {"type": "chat-message", "author": "Ada", "text": "hi"}
+    await ws.close()
+
+
 @check("/ws/clock")
 async def clock(served: Any, capsys: Any) -> None:
     ws = await served.connect("/api/ws/clock")
