@@ -22,6 +22,7 @@ line the end (with the count); both loops retry with a backoff capped at `RETRY_
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import random
 import struct
@@ -41,6 +42,7 @@ __all__ = [
     "Deliver",
     "RedisBackplane",
     "backplane_from_url",
+    "check_backplane",
     "url_problem",
 ]
 
@@ -91,22 +93,26 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def check_backplane(url: str) -> None:
+    """Raise `BackplaneError` (one sentence a user can act on) when `url` is not a usable
+    Redis URL or redis-py is not installed; imports nothing."""
+    problem = url_problem(url)
+    if problem is not None:
+        raise BackplaneError(f"backplane: {problem}")
+    if importlib.util.find_spec("redis") is None:
+        raise BackplaneError(
+            "backplane: a redis:// backplane needs redis-py: pip install 'wsside[redis]'"
+        )
+
+
 def backplane_from_url(url: str, deliver: Deliver) -> RedisBackplane:
     """The backplane for `url` (`redis://[user:password@]host:port/db` or `rediss://`),
     handing broadcasts from other processes to `deliver` (`Registry.deliver`).
 
-    Raises `BackplaneError` (one sentence a user can act on) for a bad URL or when redis-py
-    is not installed. Connecting happens in `start()`.
+    Raises `BackplaneError` for a bad URL or when redis-py is not installed (see
+    `check_backplane`). Connecting happens in `start()`.
     """
-    problem = url_problem(url)
-    if problem is not None:
-        raise BackplaneError(f"backplane: {problem}")
-    try:
-        import redis.asyncio  # noqa: F401 - only checks that the extra is installed
-    except ImportError:
-        raise BackplaneError(
-            "backplane: a redis:// backplane needs redis-py: pip install 'wsside[redis]'"
-        ) from None
+    check_backplane(url)
     return RedisBackplane(url, deliver)
 
 
