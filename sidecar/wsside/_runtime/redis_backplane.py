@@ -61,6 +61,8 @@ RETRY_CAP = 1.0
 CONNECT_TIMEOUT = 1.0
 # A PUBLISH unanswered this long counts as an outage (a Redis that is stuck or far too slow).
 COMMAND_TIMEOUT = 2.0
+# How long every part must work before an outage is declared over.
+SETTLE = 0.5
 # How long `start()` waits for the first subscription before serving without it.
 START_WAIT = 1.0
 # How long `close()` may spend sending what is still queued.
@@ -179,20 +181,29 @@ def decode_records(
 
 class _Outage:
     """Whether the backplane works, from the side of each loop: one warning when the first
-    part fails, one line when all work again, with what was dropped meanwhile."""
+    part fails, one line once all have worked for `SETTLE` seconds, with what was dropped
+    meanwhile. (A Redis that is shutting down still answers for a moment: without the wait,
+    one outage would read as two.)"""
 
     def __init__(self, url: str) -> None:
         self.url = _safe_url(url)
         self.failing: set[str] = set()
+        self.open = False  # warned, and not yet declared over
         self.since = 0.0
+        self.recovered = 0.0
         self.dropped = 0
+        self._settle: asyncio.TimerHandle | None = None
 
     @property
     def active(self) -> bool:
         return bool(self.failing)
 
     def begin(self, part: str, cause: str) -> None:
-        if not self.failing:
+        if self._settle is not None:
+            self._settle.cancel()
+            self._settle = None
+        if not self.open:
+            self.open = True
             self.since = time.monotonic()
             emit(
                 {
@@ -205,21 +216,30 @@ class _Outage:
         self.failing.add(part)
 
     def end(self, part: str) -> None:
-        if part not in self.failing:
-            return
         self.failing.discard(part)
-        if self.failing:
+        if self.failing or not self.open or self._settle is not None:
             return
+        self.recovered = time.monotonic()
+        self._settle = asyncio.get_running_loop().call_later(SETTLE, self._over)
+
+    def _over(self) -> None:
+        self._settle = None
+        self.open = False
         emit(
             {
                 "type": "log",
                 "level": "info",
                 "message": f"backplane {self.url} is back after "
-                f"{time.monotonic() - self.since:.1f} s; {self.dropped} cross-process "
+                f"{self.recovered - self.since:.1f} s; {self.dropped} cross-process "
                 "messages were dropped",
             }
         )
         self.dropped = 0
+
+    def cancel(self) -> None:
+        if self._settle is not None:
+            self._settle.cancel()
+            self._settle = None
 
 
 def _cause(exc: BaseException) -> str:
@@ -318,6 +338,7 @@ class RedisBackplane:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._outage.cancel()
         self._tasks = []
         if self._client is not None:
             await self._client.aclose()
@@ -335,7 +356,7 @@ class RedisBackplane:
             parts.append(record)
             size += len(record)
         self._pending_bytes -= size
-        if not pending and "queue" in self._outage.failing:
+        if not pending:
             self._outage.end("queue")
         return b"".join(parts), len(parts) - 1
 
@@ -345,7 +366,15 @@ class RedisBackplane:
             message, _ = self._take_batch()
             await self._client.publish(self._channel, message)
 
+    def _drop_pending(self) -> None:
+        self._outage.dropped += len(self._pending)
+        self._pending.clear()
+        self._pending_bytes = 0
+        self._outage.end("queue")
+
     async def _publish_loop(self) -> None:
+        from redis.exceptions import ResponseError
+
         assert self._client is not None
         client, retry = self._client, _Retry()
         while True:
@@ -358,11 +387,28 @@ class RedisBackplane:
                 except Exception as exc:  # noqa: BLE001 - any failure is an outage, never fatal
                     self._outage.dropped += count
                     self._outage.begin("publish", _cause(exc))
-                    # Records queued meanwhile wait at most this long before the next try.
-                    await retry.wait()
+                    if isinstance(exc, ResponseError):
+                        # Redis answered with an error: the next batch is the next try.
+                        await retry.wait()
+                    else:
+                        await self._reconnect(client, retry)
                 else:
                     retry.reset()
                     self._outage.end("publish")
+
+    async def _reconnect(self, client: Redis, retry: _Retry) -> None:
+        """Wait for Redis to answer again. What is queued meanwhile is dropped at each failed
+        try, so no broadcast is published more than one retry interval late."""
+        while True:
+            await retry.wait()
+            try:
+                await client.ping()
+            except Exception:  # noqa: BLE001 - still down
+                self._drop_pending()
+                continue
+            retry.reset()
+            self._outage.end("publish")
+            return
 
     # ---- subscribing ---------------------------------------------------------------------
 
