@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv chromium node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench soak clean
+.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench soak clean
 
 $(VPY): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,17 @@ chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
 		else echo "browser tests need Debian's chromium: sudo apt-get install -y chromium"; exit 1; fi; \
+	fi
+
+# Debian's redis-server and nginx for the production tests (workers, backplane, deploy);
+# the tests start their own instances on free loopback ports, never the system services.
+services:
+	@missing=""; \
+	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+		else echo "the production tests need Debian's$$missing: sudo apt-get install -y$$missing"; exit 1; fi; \
 	fi
 
 node-deps:
@@ -81,7 +92,7 @@ conformance-fast: venv node-deps
 
 # Everything: static checks, unit, integration, shim, browser, the core suite on Python 3.10
 # and on the floor versions, and the fast Autobahn subset.
-test: venv chromium node-deps
+test: venv chromium services node-deps
 	$(MAKE) --no-print-directory check
 	$(VPY) -m pytest
 	$(MAKE) --no-print-directory node-test
