@@ -394,3 +394,13 @@ async def test_two_single_process_servers_share_rooms(tmp_path: Path, redis: Red
     finally:
         assert await one.stop() == 0
         assert await two.stop() == 0
+
+
+async def test_close_sends_what_is_queued_in_order(redis: RedisServer) -> None:
+    sender, receiver, got = await _pair(redis.url)
+    for n in range(300):
+        sender.publish("/ws/x", ("r",), 1, str(n).encode())
+    await sender.close()  # right away: the queue goes out first, in order
+    await got.until(lambda: len(got.items) == 300)
+    assert [int(item[3]) for item in got.items] == list(range(300))
+    await receiver.close()

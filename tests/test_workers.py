@@ -15,8 +15,6 @@ import pytest
 from cluster import ROOMS_HANDLER, connect, start_serve, write_handlers
 from support import raw_upgrade
 
-pytestmark = pytest.mark.slow
-
 ON_CLOSE_LOG = """
 import os
 from pathlib import Path
@@ -35,6 +33,7 @@ def bye(conn, code, reason, by_client):
 """
 
 
+@pytest.mark.slow
 async def test_connections_spread_over_the_workers(tmp_path: Path) -> None:
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
     serve, port, pids = await start_serve(tmp_path, "--workers", "2")
@@ -50,6 +49,7 @@ async def test_connections_spread_over_the_workers(tmp_path: Path) -> None:
         assert await serve.stop() == 0
 
 
+@pytest.mark.slow
 async def test_a_killed_worker_is_restarted_and_the_other_keeps_its_clients(
     tmp_path: Path,
 ) -> None:
@@ -80,6 +80,7 @@ async def test_a_killed_worker_is_restarted_and_the_other_keeps_its_clients(
         assert await serve.stop() == 0
 
 
+@pytest.mark.slow
 async def test_sigterm_closes_every_client_with_1001_and_exits_in_time(tmp_path: Path) -> None:
     write_handlers(tmp_path / "ws", seen=ON_CLOSE_LOG)
     timeout = 3.0
@@ -112,6 +113,7 @@ async def test_sigterm_closes_every_client_with_1001_and_exits_in_time(tmp_path:
     assert {line.split(" ", 1)[1] for line in closed} == {"1001 Going Away"}
 
 
+@pytest.mark.slow
 async def test_allowed_origins_hold_in_every_worker(tmp_path: Path) -> None:
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
     serve, port, pids = await start_serve(
@@ -136,6 +138,7 @@ async def test_allowed_origins_hold_in_every_worker(tmp_path: Path) -> None:
     assert refused_by == {"wsside[0]", "wsside[1]"}, refused_by
 
 
+@pytest.mark.slow
 async def test_workers_are_refused_a_taken_port(tmp_path: Path) -> None:
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
     serve, port, _ = await start_serve(tmp_path, "--workers", "2")
@@ -151,3 +154,34 @@ async def test_workers_are_refused_a_taken_port(tmp_path: Path) -> None:
         ]
     finally:
         assert await serve.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("workers = 0", "a number of processes from 1 to 1024, got 0"),
+        ('workers = "4"', 'a number of processes from 1 to 1024, got "4"'),
+        ("shutdown_timeout = -1", "seconds > 0, got -1"),
+        ('backplane = "redis://"', "a Redis URL"),
+    ],
+)
+def test_config_keys_are_checked(tmp_path: Path, line: str, expected: str) -> None:
+    from wsside._runtime.config import ConfigError, load_config
+
+    (tmp_path / "wsside.toml").write_text(line + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    key = line.split(" =")[0]
+    assert f'key "{key}"' in str(caught.value) and expected in str(caught.value)
+
+
+def test_config_keys_reach_the_settings(tmp_path: Path) -> None:
+    from wsside._runtime.config import build_settings
+
+    (tmp_path / "wsside.toml").write_text(
+        'workers = 3\nshutdown_timeout = 2.5\nbackplane = "rediss://u:p@h:6380/2"\n'
+    )
+    settings = build_settings({"workers": None}, search=[tmp_path])
+    assert (settings.workers, settings.shutdown_timeout, settings.backplane) == (
+        3, 2.5, "rediss://u:p@h:6380/2"
+    )

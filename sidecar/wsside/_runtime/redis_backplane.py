@@ -279,6 +279,9 @@ class RedisBackplane:
         self._pending: deque[bytes] = deque()
         self._pending_bytes = 0
         self._wake = asyncio.Event()
+        # Set while nothing is queued or being published (what `close()` waits for).
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._subscribed = asyncio.Event()
         self._outage = _Outage(url)
         self._client: Redis | None = None
@@ -299,6 +302,7 @@ class RedisBackplane:
             return
         self._pending.append(record)
         self._pending_bytes += len(record)
+        self._idle.clear()
         self._wake.set()
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -329,12 +333,13 @@ class RedisBackplane:
             pass
 
     async def close(self) -> None:
-        """Send what is queued (briefly), then stop both loops and disconnect."""
-        if self._pending and not self._outage.active and self._client is not None:
+        """Let the publisher send what is queued (briefly: `CLOSE_FLUSH`), then stop both
+        loops and disconnect."""
+        if self._tasks and not self._outage.active:
             try:
-                await asyncio.wait_for(self._flush_all(), CLOSE_FLUSH)
-            except Exception:  # noqa: BLE001 - leaving anyway: what is left is dropped
-                pass
+                await asyncio.wait_for(self._idle.wait(), CLOSE_FLUSH)
+            except asyncio.TimeoutError:
+                pass  # leaving anyway: what is left is dropped
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -359,12 +364,6 @@ class RedisBackplane:
         if not pending:
             self._outage.end("queue")
         return b"".join(parts), len(parts) - 1
-
-    async def _flush_all(self) -> None:
-        assert self._client is not None
-        while self._pending:
-            message, _ = self._take_batch()
-            await self._client.publish(self._channel, message)
 
     def _drop_pending(self) -> None:
         self._outage.dropped += len(self._pending)
@@ -395,6 +394,7 @@ class RedisBackplane:
                 else:
                     retry.reset()
                     self._outage.end("publish")
+            self._idle.set()
 
     async def _reconnect(self, client: Redis, retry: _Retry) -> None:
         """Wait for Redis to answer again. What is queued meanwhile is dropped at each failed
