@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench soak clean
+.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench bench-cluster soak clean
 
 $(VPY): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -111,6 +111,11 @@ conformance: venv node-deps
 
 bench: venv node-deps
 	$(VPY) bench/run.py
+
+# Room broadcast across 2 workers through Redis vs python-socketio (installed for the bench only).
+bench-cluster: venv services
+	$(VPY) -m pip install -q -r bench/requirements.txt
+	$(VPY) bench/cluster.py --out bench/results/$$(date +%F)-cluster.md
 
 # Long reliability runs (10,000-connection churn and the like): not part of CI.
 soak: venv

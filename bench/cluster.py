@@ -272,8 +272,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--receivers", type=int, default=200)
-    parser.add_argument("--messages", type=int, default=1000)
-    parser.add_argument("--warmup", type=int, default=100)
+    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--out", type=Path, default=None, help="results file (markdown)")
     opts = parser.parse_args()
     results: dict[str, list[dict[str, float]]] = {name: [] for name in VARIANTS}
@@ -308,7 +308,7 @@ def render(results: dict[str, list[dict[str, float]]], opts: argparse.Namespace)
         "- Command: `.venv/bin/python bench/cluster.py"
         + (f" --runs {opts.runs}" if opts.runs != 3 else "")
         + (f" --receivers {opts.receivers}" if opts.receivers != 200 else "")
-        + (f" --messages {opts.messages}" if opts.messages != 1000 else "") + "`",
+        + (f" --messages {opts.messages}" if opts.messages != 300 else "") + "`",
         "",
         "| variant | deliveries per server CPU-second (Redis included) | deliveries/s | "
         "server CPU, s | of which redis-server, s |",

@@ -114,6 +114,22 @@ async def test_sigterm_closes_every_client_with_1001_and_exits_in_time(tmp_path:
 
 
 @pytest.mark.slow
+async def test_workers_stop_gracefully_when_the_parent_is_killed(tmp_path: Path) -> None:
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    serve, port, (a, b) = await start_serve(tmp_path, "--workers", "2")
+    async with aiohttp.ClientSession() as session:
+        clients = [await connect(session, port, a), await connect(session, port, b)]
+        serve.proc.kill()
+        await serve.proc.wait()
+        for c in clients:
+            msg = await c.ws.receive(5)
+            assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1001, "Going Away")
+    # Both workers stopped listening before they closed their connections.
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", port)
+
+
+@pytest.mark.slow
 async def test_allowed_origins_hold_in_every_worker(tmp_path: Path) -> None:
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
     serve, port, pids = await start_serve(
