@@ -238,7 +238,9 @@ async def test_redis_stopped_and_restarted_mid_traffic(tmp_path: Path) -> None:
                 # message sent after that arrives.
                 while (await remote.receive(5))["seq"] <= mark:
                     pass
-                assert time.monotonic() - up <= 2.0, time.monotonic() - up
+                recovery = time.monotonic() - up
+                print(f"redis restart: broadcasts cross again {recovery:.2f} s after it is ready")
+                assert recovery <= 2.0, recovery
                 await serve.expect("is back after")
                 await serve.expect("is back after")
             finally:

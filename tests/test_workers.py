@@ -106,6 +106,7 @@ async def test_sigterm_closes_every_client_with_1001_and_exits_in_time(tmp_path:
         assert await asyncio.wait_for(serve.proc.wait(), timeout) == 0
         elapsed = time.monotonic() - started
         silent.close()
+    print(f"sigterm: exited {elapsed:.2f} s after SIGTERM (--shutdown-timeout {timeout})")
     assert elapsed < timeout, f"exited after {elapsed:.2f} s"
     closed = (tmp_path / "closed.log").read_text().splitlines()
     # on_close ran for every connection, the silent one included, in both workers.

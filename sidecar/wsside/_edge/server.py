@@ -34,8 +34,10 @@ __all__ = ["Sidecar"]
 # aiohttp's wait for plain HTTP requests still in progress when the runner stops (WebSocket
 # sessions are not among them: they are closed first, with their own budget).
 SHUTDOWN_GRACE = 5.0
-# Of the shutdown budget, what is kept for the steps after the clients' closing handshakes.
-CLEANUP_RESERVE = 1.0
+# Of the shutdown budget, what is kept for the steps after the clients' closing handshakes
+# (stopping the runner, the process's own exit, a supervising parent seeing it): at most this,
+# and at most a third of the budget.
+CLEANUP_RESERVE = 1.5
 
 
 class _MalformedRequestsAtDebug(logging.Filter):
@@ -137,7 +139,7 @@ class Sidecar:
             session.close(code, reason.encode())
         if sessions:
             budget = deadline - time.monotonic()
-            budget -= min(CLEANUP_RESERVE, budget / 4)
+            budget -= min(CLEANUP_RESERVE, budget / 3)
             await asyncio.wait([s.finished for s in sessions], timeout=max(budget, 0.0))
             for session in sessions:
                 if not session.finished.done():
