@@ -121,10 +121,10 @@ async def test_workers_stop_gracefully_when_the_parent_is_killed(tmp_path: Path)
     async with aiohttp.ClientSession() as session:
         clients = [await connect(session, port, a), await connect(session, port, b)]
         serve.proc.kill()
-        await serve.proc.wait()
-        for c in clients:
+        for c in clients:  # (receiving also answers the closing handshake)
             msg = await c.ws.receive(5)
             assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1001, "Going Away")
+        await serve.proc.wait()
     # Both workers stopped listening before they closed their connections.
     with pytest.raises(ConnectionRefusedError):
         await asyncio.open_connection("127.0.0.1", port)
