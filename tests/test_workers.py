@@ -83,7 +83,7 @@ async def test_a_killed_worker_is_restarted_and_the_other_keeps_its_clients(
 @pytest.mark.slow
 async def test_sigterm_closes_every_client_with_1001_and_exits_in_time(tmp_path: Path) -> None:
     write_handlers(tmp_path / "ws", seen=ON_CLOSE_LOG)
-    timeout = 3.0
+    timeout = 4.0
     serve, port, pids = await start_serve(
         tmp_path, "--workers", "2", "--shutdown-timeout", str(timeout)
     )
@@ -125,6 +125,9 @@ async def test_workers_stop_gracefully_when_the_parent_is_killed(tmp_path: Path)
             msg = await c.ws.receive(5)
             assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1001, "Going Away")
         await serve.proc.wait()
+    # The workers hold the parent's stderr: its end means they have exited too.
+    assert serve.proc.stderr is not None
+    await asyncio.wait_for(serve.proc.stderr.read(), 10)
     # Both workers stopped listening before they closed their connections.
     with pytest.raises(ConnectionRefusedError):
         await asyncio.open_connection("127.0.0.1", port)
