@@ -38,5 +38,8 @@ class ConsoleReporter:
             self._print(f"{self.name}: {event.get('message')}")
 
     def _print(self, text: str) -> None:
-        # The same clock as the log lines (see `configure_logging`).
-        print(time.strftime("%H:%M:%S"), text.rstrip("\n"), file=self.stream, flush=True)
+        # The same clock as the log lines (see `configure_logging`). One write with its
+        # newline: workers share the terminal (or pipe), and `print` writes the end
+        # separately, so two workers' lines could run into one.
+        self.stream.write(f"{time.strftime('%H:%M:%S')} {text.rstrip(chr(10))}\n")
+        self.stream.flush()
