@@ -80,12 +80,12 @@ FLOOR := .venv-floor
 $(FLOOR)/bin/python: pyproject.toml tests/floor-constraints.txt
 	rm -rf $(FLOOR)
 	$(PY311) -m venv $(FLOOR)
-	$(FLOOR)/bin/python -m pip install -q -c tests/floor-constraints.txt -e . \
+	$(FLOOR)/bin/python -m pip install -q -c tests/floor-constraints.txt -e '.[redis]' \
 		'pytest>=8' 'pytest-timeout>=2.3' 'pytest-asyncio>=0.23'
 	touch $@
 
-test-floor: $(FLOOR)/bin/python
-	$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
+test-floor: $(FLOOR)/bin/python services
+	$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) tests/test_backplane.py
 
 conformance-fast: venv node-deps
 	bash tests/compliance/run.sh --fast

@@ -406,3 +406,13 @@ async def test_close_sends_what_is_queued_in_order(redis: RedisServer) -> None:
     await got.until(lambda: len(got.items) == 300)
     assert [int(item[3]) for item in got.items] == list(range(300))
     await receiver.close()
+
+
+def test_the_floor_run_pins_the_redis_extra_at_its_floor() -> None:
+    """`make test-floor` runs this file with redis-py at the floor pyproject.toml declares."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    extra = re.search(r'^redis = \["redis>=([0-9.]+),', (root / "pyproject.toml").read_text(), re.M)
+    pins = (root / "tests" / "floor-constraints.txt").read_text()
+    assert extra and f"redis=={extra.group(1)}\n" in pins

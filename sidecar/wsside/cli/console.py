@@ -41,5 +41,6 @@ class ConsoleReporter:
         # The same clock as the log lines (see `configure_logging`). One write with its
         # newline: workers share the terminal (or pipe), and `print` writes the end
         # separately, so two workers' lines could run into one.
-        self.stream.write(f"{time.strftime('%H:%M:%S')} {text.rstrip(chr(10))}\n")
+        line = text.rstrip("\n")
+        self.stream.write(f"{time.strftime('%H:%M:%S')} {line}\n")
         self.stream.flush()
