@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv chromium node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench soak clean
+.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench bench-cluster soak clean
 
 $(VPY): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,17 @@ chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
 		else echo "browser tests need Debian's chromium: sudo apt-get install -y chromium"; exit 1; fi; \
+	fi
+
+# Debian's redis-server and nginx for the production tests (workers, backplane, deploy);
+# the tests start their own instances on free loopback ports, never the system services.
+services:
+	@missing=""; \
+	[ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; \
+		else echo "the production tests need Debian's$$missing: sudo apt-get install -y$$missing"; exit 1; fi; \
 	fi
 
 node-deps:
@@ -69,19 +80,19 @@ FLOOR := .venv-floor
 $(FLOOR)/bin/python: pyproject.toml tests/floor-constraints.txt
 	rm -rf $(FLOOR)
 	$(PY311) -m venv $(FLOOR)
-	$(FLOOR)/bin/python -m pip install -q -c tests/floor-constraints.txt -e . \
+	$(FLOOR)/bin/python -m pip install -q -c tests/floor-constraints.txt -e '.[redis]' \
 		'pytest>=8' 'pytest-timeout>=2.3' 'pytest-asyncio>=0.23'
 	touch $@
 
-test-floor: $(FLOOR)/bin/python
-	$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
+test-floor: $(FLOOR)/bin/python services
+	$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) tests/test_backplane.py
 
 conformance-fast: venv node-deps
 	bash tests/compliance/run.sh --fast
 
 # Everything: static checks, unit, integration, shim, browser, the core suite on Python 3.10
 # and on the floor versions, and the fast Autobahn subset.
-test: venv chromium node-deps
+test: venv chromium services node-deps
 	$(MAKE) --no-print-directory check
 	$(VPY) -m pytest
 	$(MAKE) --no-print-directory node-test
@@ -100,6 +111,11 @@ conformance: venv node-deps
 
 bench: venv node-deps
 	$(VPY) bench/run.py
+
+# Room broadcast across 2 workers through Redis vs python-socketio (installed for the bench only).
+bench-cluster: venv services
+	$(VPY) -m pip install -q -r bench/requirements.txt
+	$(VPY) bench/cluster.py --out bench/results/$$(date +%F)-cluster.md
 
 # Long reliability runs (10,000-connection churn and the like): not part of CI.
 soak: venv

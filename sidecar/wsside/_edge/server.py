@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -25,9 +26,18 @@ from ..closecodes import CloseCode
 from . import malloc
 from .intake import Intake
 
+if TYPE_CHECKING:
+    from .._runtime.redis_backplane import RedisBackplane
+
 __all__ = ["Sidecar"]
 
+# aiohttp's wait for plain HTTP requests still in progress when the runner stops (WebSocket
+# sessions are not among them: they are closed first, with their own budget).
 SHUTDOWN_GRACE = 5.0
+# Of the shutdown budget, what is kept for the steps after the clients' closing handshakes
+# (stopping the runner, the process's own exit, a supervising parent seeing it): at most this,
+# and at most a third of the budget.
+CLEANUP_RESERVE = 1.5
 
 
 class _MalformedRequestsAtDebug(logging.Filter):
@@ -54,6 +64,13 @@ class Sidecar:
             settings.handler_defaults,
             check_sends=settings.log_level == "debug",
         )
+        self.backplane: RedisBackplane | None = None
+        if settings.backplane is not None:
+            # Only now: a process without a backplane never imports redis.
+            from .._runtime.redis_backplane import backplane_from_url
+
+            self.backplane = backplane_from_url(settings.backplane, self.registry.deliver)
+            self.registry.backplane = self.backplane
         self.intake = Intake(settings, self.registry)
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self.intake.handle)
@@ -73,6 +90,8 @@ class Sidecar:
         """Load every handler file and set up the runner (no listener yet); with
         `settings.reload`, watch the handler files and the config file from now on."""
         malloc.warm_up()
+        if self.backplane is not None:
+            await self.backplane.start()
         if self.settings.reload:
             self.reloader = Reloader(
                 self.registry, self.settings.config_file, self.config_changed.set
@@ -92,23 +111,42 @@ class Sidecar:
         named relative to the working folder (the project root under the shim)."""
         return render(self.registry.endpoints(), self.settings.handlers_dir, Path.cwd())
 
-    async def serve_tcp(self, host: str, port: int) -> web.TCPSite:
-        site = web.TCPSite(self.runner, host, port, reuse_address=True)
+    async def serve_tcp(self, host: str, port: int, *, reuse_port: bool = False) -> web.TCPSite:
+        """Listen on `host:port`; `reuse_port`: beside other processes' listeners on the
+        same port (SO_REUSEPORT: the kernel spreads new connections over them)."""
+        site = web.TCPSite(self.runner, host, port, reuse_address=True, reuse_port=reuse_port)
         await site.start()
         return site
 
-    async def close(self, code: int = CloseCode.GOING_AWAY, reason: str = "Going Away") -> None:
-        """Close every connection with `code` (their `on_close` runs), then stop serving."""
+    async def close(
+        self,
+        code: int = CloseCode.GOING_AWAY,
+        reason: str = "Going Away",
+        timeout: float | None = None,
+    ) -> None:
+        """Stop accepting, close every connection with `code` (their `on_close` runs), then
+        stop serving, all within `timeout` seconds (default `settings.shutdown_timeout`):
+        clients that have not finished their closing handshake by then are cut off."""
+        deadline = time.monotonic() + (
+            self.settings.shutdown_timeout if timeout is None else timeout
+        )
+        for site in tuple(self.runner.sites):
+            await site.stop()
         if self.reloader is not None:
             await self.reloader.stop()
         sessions = tuple(self.intake.sessions)
         for session in sessions:
             session.close(code, reason.encode())
         if sessions:
-            await asyncio.wait([s.finished for s in sessions], timeout=SHUTDOWN_GRACE)
+            budget = deadline - time.monotonic()
+            budget -= min(CLEANUP_RESERVE, budget / 3)
+            await asyncio.wait([s.finished for s in sessions], timeout=max(budget, 0.0))
             for session in sessions:
                 if not session.finished.done():
                     session.abort()
+        if self.backplane is not None:
+            # After `on_close`: what those callbacks broadcast still reaches other processes.
+            await self.backplane.close()
         await self.registry.close()
         if self._started:
             await self.runner.cleanup()

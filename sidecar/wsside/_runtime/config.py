@@ -16,6 +16,7 @@ from typing import Any
 
 from ..handler import Deflate, check_option
 from ..pattern import normalize_prefix
+from .redis_backplane import url_problem
 from .settings import Settings
 
 if sys.version_info >= (3, 11):
@@ -217,6 +218,24 @@ _TOP: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]] = 
         lambda v: isinstance(v, list) and all(map(_is_str, v)),
         'a list of origins such as "http://devbox:5173"',
         tuple,
+    ),
+    "workers": (
+        "workers",
+        lambda v: _is_int(v) and 1 <= v <= 1024,
+        "a number of processes from 1 to 1024",
+        int,
+    ),
+    "backplane": (
+        "backplane",
+        lambda v: isinstance(v, str) and url_problem(v) is None,
+        "a Redis URL: redis://[user:password@]host:port/db or rediss://...",
+        str,
+    ),
+    "shutdown_timeout": (
+        "shutdown_timeout",
+        lambda v: _is_number(v) and v > 0,
+        "seconds > 0",
+        float,
     ),
 }
 

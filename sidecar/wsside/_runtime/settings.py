@@ -24,6 +24,12 @@ class Settings:
     # Standalone `serve`: browser origins accepted besides loopback ones (under the shim,
     # the shim checks Origin against the dev server instead).
     allowed_origins: tuple[str, ...] = ()
+    # `wsside serve`: how many processes share the port (a supervising parent when > 1).
+    workers: int = 1
+    # Redis URL of the backplane that carries broadcasts between processes, or None.
+    backplane: str | None = None
+    # On SIGTERM: seconds from "stop accepting" to the process's exit, at most.
+    shutdown_timeout: float = 10.0
     # The config file the values came from (watched when `reload` is on), and its [defaults]:
     # handler options applied to every handler that leaves them unset.
     config_file: Path | None = None

@@ -10,7 +10,9 @@ __all__ = ["ConsoleReporter"]
 
 
 class ConsoleReporter:
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, name: str = "wsside", stream: TextIO = sys.stderr) -> None:
+        # `name` starts each line: a worker's index shows which process speaks.
+        self.name = name
         self.stream = stream
 
     def __call__(self, event: dict[str, Any]) -> None:
@@ -19,22 +21,26 @@ class ConsoleReporter:
         if kind in ("load_error", "runtime_error"):
             context = event.get("callback") or "import"
             self._print(
-                f"wsside: {kind.replace('_', ' ')} in {context} at {where}\n"
+                f"{self.name}: {kind.replace('_', ' ')} in {context} at {where}\n"
                 f"{event.get('traceback', event.get('message'))}"
             )
         elif kind in ("loaded", "reloaded"):
             patterns = ", ".join(event.get("patterns", [])) or "no handlers"
-            self._print(f"wsside: {kind} {event['file']} ({patterns}) in {event.get('ms')} ms")
+            self._print(f"{self.name}: {kind} {event['file']} ({patterns}) in {event.get('ms')} ms")
         elif kind == "config_error":
             self._print(
-                f"wsside: config error (still serving the previous settings): "
+                f"{self.name}: config error (still serving the previous settings): "
                 f"{event.get('message')}"
             )
         elif kind == "removed":
-            self._print(f"wsside: removed {event['file']}")
+            self._print(f"{self.name}: removed {event['file']}")
         elif kind in ("log", "stall"):
-            self._print(f"wsside: {event.get('message')}")
+            self._print(f"{self.name}: {event.get('message')}")
 
     def _print(self, text: str) -> None:
-        # The same clock as the log lines (see `configure_logging`).
-        print(time.strftime("%H:%M:%S"), text.rstrip("\n"), file=self.stream, flush=True)
+        # The same clock as the log lines (see `configure_logging`). One write with its
+        # newline: workers share the terminal (or pipe), and `print` writes the end
+        # separately, so two workers' lines could run into one.
+        line = text.rstrip("\n")
+        self.stream.write(f"{time.strftime('%H:%M:%S')} {line}\n")
+        self.stream.flush()

@@ -9,13 +9,16 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from .. import __version__
 from .._edge.server import Sidecar, configure_logging
+from .._edge.workers import WorkerLink, Workers, check_port, workers_supported
 from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.events import subscribe
+from .._runtime.redis_backplane import BackplaneError, check_backplane
 from .._runtime.reload import next_settings
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
@@ -52,6 +55,22 @@ def serve(
         help="A browser origin allowed besides loopback ones, e.g. http://devbox:5173 "
         "(repeat for several).",
     ),
+    workers: int | None = typer.Option(
+        None, min=1, help="Processes sharing the port (Linux).", show_default="1"
+    ),
+    backplane: str | None = typer.Option(
+        None,
+        show_default=False,
+        help="Redis URL carrying broadcasts between processes and hosts: "
+        "redis://host:port/db, redis://user:password@host:port/db or rediss://... "
+        "(pip install 'wsside\\[redis]').",
+    ),
+    shutdown_timeout: float | None = typer.Option(
+        None,
+        min=0.1,
+        help="On SIGTERM, seconds to close the connections (1001 Going Away) and exit.",
+        show_default="10",
+    ),
     ipc: bool = typer.Option(
         False,
         "--ipc",
@@ -78,7 +97,14 @@ def serve(
         reload=reload,
         log_level=log_level,
         allowed_origins=tuple(allow_origin) if allow_origin else None,
+        workers=workers,
+        backplane=backplane,
+        shutdown_timeout=shutdown_timeout,
     )
+    # A worker of `--workers N` (this same command, started by the supervising parent).
+    link = WorkerLink.from_env()
+    if link is not None:
+        explicit["port"] = link.port
     search = (Path.cwd(), *((handlers.resolve().parent,) if handlers else ()))
 
     def rebuild() -> Settings:
@@ -88,7 +114,9 @@ def serve(
 
     try:
         settings = rebuild()
-    except (ConfigError, OptionError) as exc:
+        if settings.backplane is not None:
+            check_backplane(settings.backplane)
+    except (ConfigError, OptionError, BackplaneError) as exc:
         typer.echo(f"wsside: {exc}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, under_vite=ipc)
@@ -98,7 +126,9 @@ def serve(
 
         run_ipc(settings, rebuild)
         return
-    asyncio.run(_serve_standalone(settings, rebuild))
+    if link is None and settings.workers > 1:
+        raise typer.Exit(_supervise(settings))
+    asyncio.run(_serve_standalone(settings, rebuild, link))
 
 
 def raise_open_file_limit() -> None:
@@ -121,23 +151,59 @@ def raise_open_file_limit() -> None:
             continue
 
 
-async def _serve_standalone(settings: Settings, rebuild: Callable[[], Settings]) -> None:
-    """Serve until SIGINT/SIGTERM; a config change re-creates the sidecar in-process."""
+def _supervise(settings: Settings) -> int:
+    """The parent of `settings.workers` workers: each runs this same command line."""
+    problem = workers_supported()
+    if problem is not None:
+        typer.echo(f"wsside: {problem}", err=True)
+        return 2
+    try:
+        port = check_port(settings.host, settings.port)
+    except OSError as exc:
+        typer.echo(f"wsside: {_cannot_listen(settings, exc)}", err=True)
+        return 1
     subscribe(ConsoleReporter())
+    command = [sys.executable, "-m", "wsside", *sys.argv[1:]]
+    supervisor = Workers(command, settings.workers, port, settings.shutdown_timeout)
+
+    def ready(infos: list[dict[str, Any]]) -> None:
+        base = f"ws://{settings.host}:{port}"
+        _list_endpoints(base, infos[0]["handlers"])
+        pids = ", ".join(str(info["pid"]) for info in infos)
+        typer.echo(
+            f"wsside {__version__} serving on {base}{settings.url_prefix}/ "
+            f"with {len(infos)} workers (pids {pids})",
+            err=True,
+        )
+
+    return asyncio.run(supervisor.run(ready))
+
+
+async def _serve_standalone(
+    settings: Settings, rebuild: Callable[[], Settings], link: WorkerLink | None = None
+) -> None:
+    """Serve until SIGINT/SIGTERM; a config change re-creates the sidecar in-process.
+    As a worker (`link`), listen beside the other workers and report to the parent."""
+    subscribe(ConsoleReporter() if link is None else ConsoleReporter(f"wsside[{link.index}]"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if link is not None:
+        link.watch(stop.set)
     while True:
         sidecar = Sidecar(settings)
         await sidecar.start()
         try:
-            await sidecar.serve_tcp(settings.host, settings.port)
+            await sidecar.serve_tcp(settings.host, settings.port, reuse_port=link is not None)
         except OSError as exc:
             await sidecar.close()
             typer.echo(f"wsside: {_cannot_listen(settings, exc)}", err=True)
             raise typer.Exit(1) from None
-        _announce(sidecar, settings)
+        if link is None:
+            _announce(sidecar, settings)
+        else:
+            link.ready(sidecar.describe())
         stopping = asyncio.ensure_future(stop.wait())
         changed = asyncio.ensure_future(next_settings(sidecar.config_changed, settings, rebuild))
         await asyncio.wait({stopping, changed}, return_when=asyncio.FIRST_COMPLETED)
@@ -163,8 +229,12 @@ def _cannot_listen(settings: Settings, exc: OSError) -> str:
 
 def _announce(sidecar: Sidecar, settings: Settings) -> None:
     base = f"ws://{settings.host}:{settings.port}"
-    for info in sidecar.describe():
+    _list_endpoints(base, sidecar.describe())
+    typer.echo(f"wsside {__version__} serving on {base}{settings.url_prefix}/", err=True)
+
+
+def _list_endpoints(base: str, handlers: list[dict[str, Any]]) -> None:
+    for info in handlers:
         typer.echo(
             f"  WS  {base}{info['path']}  ({Path(info['file']).name}:{info['line']})", err=True
         )
-    typer.echo(f"wsside {__version__} serving on {base}{settings.url_prefix}/", err=True)

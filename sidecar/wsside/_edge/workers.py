@@ -1,0 +1,272 @@
+"""`wsside serve --workers N`: N worker processes on one port, under a supervising parent.
+
+Each worker is `wsside serve` again (same command line), told by `WSSIDE_WORKER` that it is
+worker `i` of a parent: it listens with SO_REUSEPORT, so the kernel spreads new connections
+over the workers' listeners and a dead worker's share goes to the others at once. The
+parent loads no handler file and serves no connection: it checks that the port is free,
+starts the workers, restarts one that dies (with backoff, after a log line saying why),
+passes SIGTERM/SIGINT on, and exits once they have.
+
+Parent and worker share a socket pair: the worker writes one line when it serves (its pid
+and endpoints), and reads EOF from it when the parent is gone, which stops it gracefully
+(even after a `kill -9` of the parent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._runtime.events import emit
+
+__all__ = ["ENV", "WorkerLink", "Workers", "check_port", "workers_supported"]
+
+ENV = "WSSIDE_WORKER"
+# A worker that dies again soon after a restart waits longer before the next one: the first
+# restart after RESTART_FIRST seconds, then twice as long each time, up to RESTART_CAP; a
+# worker that served STABLE seconds starts the count again.
+RESTART_FIRST = 0.1
+RESTART_CAP = 5.0
+STABLE = 30.0
+# After the shutdown budget, workers still running are killed after this much more.
+KILL_GRACE = 1.0
+
+
+def workers_supported() -> str | None:
+    """Why this system cannot run several workers on one port (a sentence), or None."""
+    if sys.platform != "linux" or not hasattr(socket, "SO_REUSEPORT"):
+        return (
+            "--workers above 1 needs Linux (SO_REUSEPORT spreads connections over the "
+            "workers); elsewhere run one process per port behind a load balancer"
+        )
+    return None
+
+
+def check_port(host: str, port: int) -> int:
+    """Bind `host:port` once, without SO_REUSEPORT, and release it: fails (OSError) when the
+    port is taken, even by another group of workers. Returns the port (the one the system
+    chose when `port` is 0), so that every worker listens on the same one."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if port == 0:
+                probe.bind(address)
+                port = probe.getsockname()[1]
+            else:
+                probe.bind((address[0], port, *address[2:]))
+    return port
+
+
+def _exit_cause(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
+# ---- the worker's side -------------------------------------------------------------------
+
+
+class WorkerLink:
+    """A worker's tie to its parent: which worker it is, the port, and the socket pair."""
+
+    def __init__(self, index: int, port: int, fd: int) -> None:
+        self.index = index
+        self.port = port
+        self._sock = socket.socket(fileno=fd)
+
+    @classmethod
+    def from_env(cls) -> WorkerLink | None:
+        """The link when this process is a worker (the variable is removed, so user code and
+        its subprocesses never see it), else None."""
+        value = os.environ.pop(ENV, None)
+        if value is None:
+            return None
+        index, port, fd = (int(part) for part in value.split(":"))
+        return cls(index, port, fd)
+
+    def ready(self, handlers: list[dict[str, Any]]) -> None:
+        """Tell the parent that this worker serves, and what."""
+        line = json.dumps({"pid": os.getpid(), "handlers": handlers}) + "\n"
+        self._sock.sendall(line.encode())
+
+    def watch(self, parent_gone: Callable[[], None]) -> None:
+        """Call `parent_gone` once the parent process has exited (the pair reads EOF)."""
+        loop = asyncio.get_running_loop()
+        self._sock.setblocking(False)
+
+        def readable() -> None:
+            try:
+                data = self._sock.recv(4096)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                loop.remove_reader(self._sock)
+                parent_gone()
+
+        loop.add_reader(self._sock, readable)
+
+
+# ---- the parent's side -------------------------------------------------------------------
+
+
+@dataclass
+class _Slot:
+    index: int
+    proc: asyncio.subprocess.Process | None = None
+    # The first ready message of this slot's workers (later ones are logged instead).
+    first_ready: asyncio.Future[dict[str, Any]] | None = None
+
+
+class Workers:
+    """The supervising parent of `count` workers, each started as `command` (the same
+    `wsside serve` command line) on `port`; `shutdown_timeout` as the workers have it."""
+
+    def __init__(
+        self, command: Sequence[str], count: int, port: int, shutdown_timeout: float
+    ) -> None:
+        self.command = list(command)
+        self.port = port
+        self.shutdown_timeout = shutdown_timeout
+        self.slots = [_Slot(i) for i in range(count)]
+        self._stop = asyncio.Event()
+        self._readers: set[asyncio.Task[None]] = set()
+
+    async def run(self, on_ready: Callable[[list[dict[str, Any]]], None]) -> int:
+        """Serve until SIGTERM/SIGINT; `on_ready` gets each worker's ready message (pid,
+        endpoints) once all serve. Returns the exit status: 0 when every worker exited
+        cleanly in time."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stop.set)
+        for slot in self.slots:
+            slot.first_ready = loop.create_future()
+        keepers = [asyncio.ensure_future(self._keep(slot)) for slot in self.slots]
+        stopping = asyncio.ensure_future(self._stop.wait())
+        ready = asyncio.gather(*(s.first_ready for s in self.slots if s.first_ready))
+        either: set[asyncio.Future[Any]] = {stopping, ready}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if ready.done():
+            on_ready(ready.result())
+        else:
+            ready.cancel()
+        await stopping
+        return await self._shutdown(keepers)
+
+    async def _keep(self, slot: _Slot) -> None:
+        """Run the slot's worker, and a new one each time it dies, until stopped."""
+        restarts = 0
+        while not self._stop.is_set():
+            started = time.monotonic()
+            proc = await self._spawn(slot, restarted=restarts > 0)
+            code = await proc.wait()
+            if self._stop.is_set():
+                return
+            if time.monotonic() - started >= STABLE:
+                restarts = 0
+            delay = min(RESTART_CAP, RESTART_FIRST * 2**restarts)
+            restarts += 1
+            emit(
+                {
+                    "type": "log",
+                    "level": "warning",
+                    "message": f"worker {slot.index} (pid {proc.pid}) {_exit_cause(code)}; "
+                    f"restarting it in {delay:.1f} s",
+                }
+            )
+            try:
+                await asyncio.wait_for(self._stop.wait(), delay)
+            except asyncio.TimeoutError:
+                pass
+
+    async def _spawn(self, slot: _Slot, restarted: bool) -> asyncio.subprocess.Process:
+        mine, theirs = socket.socketpair()
+        env = {**os.environ, ENV: f"{slot.index}:{self.port}:{theirs.fileno()}"}
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *self.command,
+                env=env,
+                pass_fds=(theirs.fileno(),),
+                stdin=asyncio.subprocess.DEVNULL,
+            )
+        except BaseException:
+            mine.close()
+            raise
+        finally:
+            theirs.close()
+        slot.proc = proc
+        # Holds `mine` open for the worker's life: its EOF is how the worker sees us go.
+        reader = asyncio.ensure_future(self._read_ready(slot, proc, mine, restarted))
+        self._readers.add(reader)
+        reader.add_done_callback(self._readers.discard)
+        return proc
+
+    async def _read_ready(
+        self, slot: _Slot, proc: asyncio.subprocess.Process, pair: socket.socket, restarted: bool
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        pair.setblocking(False)
+        data = b""
+        try:
+            while b"\n" not in data:
+                chunk = await loop.sock_recv(pair, 4096)
+                if not chunk:
+                    return  # exited before serving: `_keep` sees the exit
+                data += chunk
+            info = json.loads(data.split(b"\n", 1)[0])
+            if slot.first_ready is not None and not slot.first_ready.done():
+                slot.first_ready.set_result(info)
+            elif restarted:
+                emit(
+                    {
+                        "type": "log",
+                        "level": "info",
+                        "message": f"worker {slot.index} restarted (pid {proc.pid})",
+                    }
+                )
+            await proc.wait()
+        finally:
+            pair.close()
+
+    async def _shutdown(self, keepers: list[asyncio.Task[None]]) -> int:
+        running = [
+            (slot.index, slot.proc)
+            for slot in self.slots
+            if slot.proc is not None and slot.proc.returncode is None
+        ]
+        for _, proc in running:
+            proc.send_signal(signal.SIGTERM)
+        deadline = self.shutdown_timeout + KILL_GRACE
+        _, late = await asyncio.wait(keepers, timeout=deadline)
+        status = 0
+        for index, proc in running:
+            if proc.returncode is None:
+                emit(
+                    {
+                        "type": "log",
+                        "level": "warning",
+                        "message": f"worker {index} (pid {proc.pid}) did not stop within "
+                        f"{deadline:.1f} s: killing it",
+                    }
+                )
+                proc.kill()
+                await proc.wait()
+            if proc.returncode != 0:
+                status = 1
+        for keeper in late:
+            keeper.cancel()
+        await asyncio.gather(*keepers, return_exceptions=True)
+        return status

@@ -1,0 +1,418 @@
+"""The Redis backplane: real `redis-server`, real `wsside serve --workers 2` processes.
+
+Exactly-once checks use a fence: after a broadcast has reached everyone it should, a client
+of the *other* worker broadcasts a marker. Redis orders messages, so a duplicate of the first
+broadcast (or a stray delivery) would reach a receiver before the marker does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from cluster import ROOMS_HANDLER, Client, RedisServer, connect, start_serve, write_handlers
+from wsside._runtime import events
+from wsside._runtime.redis_backplane import (
+    BackplaneError,
+    RedisBackplane,
+    backplane_from_url,
+    decode_records,
+    encode_record,
+    url_problem,
+)
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+async def until_fence(client: Client, fence: Any) -> list[Any]:
+    """Every message `client` receives before `fence`."""
+    seen = []
+    while (msg := await client.receive()) != fence:
+        seen.append(msg)
+    return seen
+
+
+# ---- the wire format and its errors, without a server -----------------------------------
+
+
+def test_records_round_trip_binary_and_odd_names() -> None:
+    records = [
+        ("/ws/a/{id}", None, 1, "é".encode()),
+        ("/ws/b", ("lobby", "ünï", ""), 2, bytes(range(256))),
+        ("/ws/c", (), 2, b""),
+    ]
+    blob = b"".join(encode_record(*r) for r in records)
+    assert decode_records(blob, 0) == records
+    with pytest.raises(ValueError):
+        decode_records(blob[:-1], 0)
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("http://localhost:6379/0", "expected a redis:// or rediss:// URL"),
+        ("redis://localhost:port/0", "cannot read"),
+        ("redis:///0", "no host"),
+        ("redis://localhost:6379/cache", "expected a number"),
+    ],
+)
+def test_bad_urls_are_named(url: str, fragment: str) -> None:
+    problem = url_problem(url)
+    assert problem is not None and fragment in problem
+    with pytest.raises(BackplaneError, match=fragment):
+        backplane_from_url(url, lambda *a: None)
+
+
+def test_good_urls() -> None:
+    for url in ("redis://localhost", "rediss://u:p@h.example:6380/3", "redis://:secret@[::1]:1/0"):
+        assert url_problem(url) is None
+
+
+def test_missing_redis_py_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(BackplaneError, match=r"pip install 'wsside\[redis\]'"):
+        backplane_from_url("redis://localhost:6379/0", lambda *a: None)
+
+
+def test_cli_and_config_refuse_a_bad_backplane_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "ws").mkdir()
+    run = [sys.executable, "-m", "wsside", "serve", "--handlers", "ws"]
+    out = subprocess.run([*run, "--backplane", "http://x"], cwd=tmp_path, capture_output=True)
+    assert out.returncode == 2
+    assert out.stderr.decode().strip().splitlines() == [
+        "wsside: backplane: expected a redis:// or rediss:// URL such as "
+        "redis://localhost:6379/0, got 'http://x'"
+    ]
+    (tmp_path / "wsside.toml").write_text('backplane = "http://x"\n')
+    out = subprocess.run(run, cwd=tmp_path, capture_output=True)
+    assert out.returncode == 2
+    [line] = out.stderr.decode().strip().splitlines()
+    assert "wsside.toml" in line and 'key "backplane"' in line and "redis://" in line
+
+
+def test_a_process_without_backplane_never_imports_redis(tmp_path: Path) -> None:
+    code = (
+        "import asyncio, sys\n"
+        "from wsside._edge.server import Sidecar\n"
+        "from wsside._runtime.settings import Settings\n"
+        "async def main():\n"
+        f"    s = Sidecar(Settings(handlers_dir={str(tmp_path)!r}, reload=False))\n"
+        "    await s.start(); await s.serve_tcp('127.0.0.1', 0); await s.close()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'redis'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    assert out.stdout.decode().strip() == "[]"
+
+
+# ---- across worker processes ------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_broadcasts_reach_every_worker_exactly_once(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    serve, port, (a, b) = await start_serve(
+        tmp_path, "--workers", "2", "--backplane", redis.url
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            sender = await connect(session, port, a)
+            near = await connect(session, port, a)  # same worker as the sender
+            far = await connect(session, port, b)
+            both = await connect(session, port, b)  # in both of the sender's rooms
+            outsider = await connect(session, port, b)
+            fencer = await connect(session, port, b)
+            for client, rooms in (
+                (sender, ("red", "blue")), (near, ("red",)), (far, ("red",)),
+                (both, ("red", "blue")), (outsider, ("green",)), (fencer, ("red", "blue", "green")),
+            ):
+                for room in rooms:
+                    await client.join(room)
+            everyone = [sender, near, far, both, outsider, fencer]
+
+            async def fenced(expected: dict[Client, list[Any]]) -> None:
+                for client, messages in expected.items():
+                    for message in messages:
+                        assert await client.receive() == message
+                fence = {"fence": time.monotonic()}
+                await fencer.send({"everyone": fence})
+                for client in everyone:
+                    assert await until_fence(client, fence) == []
+
+            # conn.broadcast to a room, without and with the sender
+            await sender.send({"room": "red", "data": {"n": 1}})
+            await fenced({near: [{"n": 1}], far: [{"n": 1}], both: [{"n": 1}], fencer: [{"n": 1}]})
+            await sender.send({"room": "red", "data": {"n": 2}, "self": True})
+            await fenced({c: [{"n": 2}] for c in (sender, near, far, both, fencer)})
+            # broadcast_all_rooms: members of red or blue, each once, in every process
+            await sender.send({"all_rooms": {"n": 3}})
+            await fenced({c: [{"n": 3}] for c in (near, far, both, fencer)})
+            # handler.broadcast: every connection of the endpoint
+            await sender.send({"everyone": {"n": 4}})
+            await fenced({c: [{"n": 4}] for c in everyone})
+            # a declarative Broadcast response (room "lobby", sender included)
+            for client in (near, far):
+                await client.join("lobby")
+            await sender.send({"type": "shout", "text": "hi"})
+            await fenced({near: [{"shouted": "hi"}], far: [{"shouted": "hi"}]})
+    finally:
+        assert await serve.stop() == 0
+
+
+@pytest.mark.slow
+async def test_a_thousand_messages_from_one_sender_arrive_in_order(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    serve, port, (a, b) = await start_serve(
+        tmp_path, "--workers", "2", "--backplane", redis.url
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            sender = await connect(session, port, a)
+            receivers = [await connect(session, port, b), await connect(session, port, a)]
+            for client in receivers:
+                await client.join("stream")
+            for seq in range(1000):
+                await sender.send({"room": "stream", "data": {"seq": seq}})
+            for client in receivers:
+                assert [(await client.receive())["seq"] for _ in range(1000)] == list(range(1000))
+    finally:
+        assert await serve.stop() == 0
+
+
+@pytest.mark.slow
+async def test_redis_stopped_and_restarted_mid_traffic(tmp_path: Path) -> None:
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    serve, port, (a, b) = await start_serve(
+        tmp_path, "--workers", "2", "--backplane", redis.url
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            sender = await connect(session, port, a)
+            local = await connect(session, port, a)
+            remote = await connect(session, port, b)
+            for client in (local, remote):
+                await client.join("r")
+            seq = 0
+
+            async def traffic() -> None:
+                nonlocal seq
+                while True:
+                    seq += 1
+                    await sender.send({"room": "r", "data": {"seq": seq}})
+                    await asyncio.sleep(0.02)  # pace of the traffic, not a synchronisation
+
+            sending = asyncio.ensure_future(traffic())
+            try:
+                assert (await remote.receive())["seq"] >= 1
+                redis.stop()
+                # Serving goes on: local delivery keeps up while Redis is gone.
+                await serve.expect("is unavailable")
+                await serve.expect("is unavailable")
+                first = (await local.receive())["seq"]
+                for _ in range(20):
+                    assert (await local.receive())["seq"] > first
+                up = redis.start()
+                mark = seq
+                # Drain what the far worker got from before Redis came back, until a
+                # message sent after that arrives.
+                while (await remote.receive(5))["seq"] <= mark:
+                    pass
+                recovery = time.monotonic() - up
+                print(f"redis restart: broadcasts cross again {recovery:.2f} s after it is ready")
+                assert recovery <= 2.0, recovery
+                await serve.expect("is back after")
+                await serve.expect("is back after")
+            finally:
+                sending.cancel()
+        assert serve.proc.returncode is None
+        outage = [line for line in serve.lines if "backplane" in line]
+        assert sum("is unavailable" in line for line in outage) == 2, outage  # one per worker
+        back = [line for line in outage if "is back after" in line]
+        assert len(back) == 2 and all("messages were dropped" in line for line in back), outage
+        assert not any("restarting" in line for line in serve.lines)
+    finally:
+        assert await serve.stop() == 0
+        redis.stop()
+
+
+@pytest.mark.slow
+async def test_redis_down_at_start(tmp_path: Path) -> None:
+    redis = RedisServer(tmp_path / "redis")
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    serve, port, (a, b) = await start_serve(
+        tmp_path, "--workers", "2", "--backplane", redis.url
+    )
+    try:
+        assert any("is unavailable" in line for line in serve.lines)
+        async with aiohttp.ClientSession() as session:
+            sender = await connect(session, port, a)
+            local = await connect(session, port, a)
+            remote = await connect(session, port, b)
+            for client in (local, remote):
+                await client.join("r")
+            await sender.send({"room": "r", "data": {"n": 0}})
+            assert await local.receive() == {"n": 0}
+            up = redis.start()
+            await serve.expect("is back after")
+            await serve.expect("is back after")
+            # Both workers subscribe again: the next broadcast crosses.
+            await sender.send({"room": "r", "data": {"n": 1}})
+            assert await remote.receive() == {"n": 1}
+            assert time.monotonic() - up <= 2.0
+    finally:
+        assert await serve.stop() == 0
+        redis.stop()
+
+
+# ---- the backplane alone, in this process: errors and a slow Redis ------------------------
+
+
+class Seen:
+    """What a callback received, and a way to wait for it without polling."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, *item: Any) -> None:
+        self.items.append(item[0] if len(item) == 1 else item)
+        self._changed.set()
+
+    def messages(self, fragment: str) -> list[str]:
+        return [str(e.get("message")) for e in self.items if fragment in str(e.get("message"))]
+
+    async def until(self, done: Any, timeout: float = 5.0) -> None:
+        async def wait() -> None:
+            while not done():
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
+
+async def _pair(url: str) -> tuple[RedisBackplane, RedisBackplane, Seen]:
+    got = Seen()
+    sender = backplane_from_url(url, lambda *r: None)
+    receiver = backplane_from_url(url, got)
+    await sender.start()
+    await receiver.start()
+    return sender, receiver, got
+
+
+async def test_redis_answering_errors_is_an_outage_not_a_crash(tmp_path: Path) -> None:
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    logged = Seen()
+    events.subscribe(logged)
+    try:
+        sender, receiver, got = await _pair(redis.url)
+        sender.publish("/ws/x", None, 1, b"1")
+        await got.until(lambda: len(got.items) == 1)
+        redis.cli("ACL", "SETUSER", "default", "-publish")
+        for n in range(5):
+            sender.publish("/ws/x", ("r",), 1, str(n).encode())
+        await logged.until(lambda: logged.messages("is unavailable"))
+        assert "permission" in logged.messages("is unavailable")[0]
+        redis.cli("ACL", "SETUSER", "default", "+publish")
+        started = time.monotonic()
+        sender.publish("/ws/x", None, 1, b"again")
+        await got.until(lambda: len(got.items) == 2)
+        assert got.items[1] == ("/ws/x", None, 1, b"again")
+        assert time.monotonic() - started < 2.0
+        await logged.until(lambda: logged.messages("is back after"))
+        [back] = logged.messages("is back after")
+        # the five while Redis refused, one at a time or in one batch
+        assert "; 5 cross-process messages were dropped" in back, back
+        assert len(logged.messages("is unavailable")) == 1
+        await sender.close()
+        await receiver.close()
+    finally:
+        events.unsubscribe(logged)
+        redis.stop()
+
+
+async def test_a_stuck_redis_keeps_the_queue_bounded(tmp_path: Path) -> None:
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    logged = Seen()
+    events.subscribe(logged)
+    try:
+        sender, receiver, got = await _pair(redis.url)
+        assert redis.proc is not None
+        redis.proc.send_signal(signal.SIGSTOP)  # connected, but answering nothing
+        big = b"x" * (1024 * 1024)
+        for _ in range(20):  # 20 MiB: more than the queue may hold
+            sender.publish("/ws/x", None, 2, big)
+            await asyncio.sleep(0)  # lets the publisher take the first one
+        assert logged.messages("bytes already wait for Redis")
+        redis.proc.send_signal(signal.SIGCONT)
+        await logged.until(lambda: logged.messages("is back after"), timeout=10)
+        [back] = logged.messages("is back after")
+        dropped = int(back.split("; ")[1].split()[0])
+        # One in flight and at most 8 MiB queued: the rest was dropped, not kept.
+        assert dropped >= 11, back
+        await got.until(lambda: len(got.items) == 20 - dropped, timeout=10)
+        await sender.close()
+        await receiver.close()
+    finally:
+        events.unsubscribe(logged)
+        redis.stop()
+
+
+@pytest.mark.slow
+async def test_two_single_process_servers_share_rooms(tmp_path: Path, redis: RedisServer) -> None:
+    """Two hosts' worth: separate `wsside serve` processes (no --workers) on one Redis."""
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    one, port1, _ = await start_serve(tmp_path, "--backplane", redis.url)
+    two, port2, _ = await start_serve(tmp_path, "--backplane", redis.url)
+    try:
+        async with aiohttp.ClientSession() as session:
+            here = await connect(session, port1)
+            there = await connect(session, port2)
+            await there.join("r")
+            await here.send({"room": "r", "data": {"hello": "there"}})
+            assert await there.receive() == {"hello": "there"}
+    finally:
+        assert await one.stop() == 0
+        assert await two.stop() == 0
+
+
+async def test_close_sends_what_is_queued_in_order(redis: RedisServer) -> None:
+    sender, receiver, got = await _pair(redis.url)
+    for n in range(300):
+        sender.publish("/ws/x", ("r",), 1, str(n).encode())
+    await sender.close()  # right away: the queue goes out first, in order
+    await got.until(lambda: len(got.items) == 300)
+    assert [int(item[3]) for item in got.items] == list(range(300))
+    await receiver.close()
+
+
+def test_the_floor_run_pins_the_redis_extra_at_its_floor() -> None:
+    """`make test-floor` runs this file with redis-py at the floor pyproject.toml declares."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    extra = re.search(r'^redis = \["redis>=([0-9.]+),', (root / "pyproject.toml").read_text(), re.M)
+    pins = (root / "tests" / "floor-constraints.txt").read_text()
+    assert extra and f"redis=={extra.group(1)}\n" in pins

@@ -1,0 +1,166 @@
+"""docs/deploy.md, run as written: its `wsside serve` command (2 workers, the Redis
+backplane) behind Debian's nginx with the page's config block, and its leader-lease ticker.
+
+Only ports, paths and the Redis URL are substituted; everything else comes from the page.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import select
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from cluster import ROOMS_HANDLER, RedisServer, connect, require, write_handlers
+from serve_process import ServeProcess, free_port
+from support import raw_upgrade
+
+pytestmark = pytest.mark.slow
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "deploy.md"
+NGINX = "/usr/sbin/nginx"
+
+
+def doc_block(language: str, containing: str) -> str:
+    """The fenced block of `language` in docs/deploy.md that contains `containing`."""
+    blocks = re.findall(rf"```{language}\n(.*?)```", DOC.read_text(), flags=re.S)
+    [block] = [b for b in blocks if containing in b]
+    return block
+
+
+def doc_command(port: int, redis_url: str) -> list[str]:
+    """The page's `wsside serve` command, on `port` and `redis_url`."""
+    text = doc_block("sh", "wsside serve").replace("\\\n", " ")
+    line = next(line for line in text.splitlines() if line.startswith("wsside serve"))
+    args = shlex.split(line)[2:]
+    args[args.index("--port") + 1] = str(port)
+    args[args.index("--backplane") + 1] = redis_url
+    args[args.index("--workers") + 1] = "2"
+    return args
+
+
+class Nginx:
+    """Debian's nginx as the current user, with the page's block inside a minimal `http`."""
+
+    def __init__(self, folder: Path, upstream_port: int) -> None:
+        require(NGINX)
+        self.folder = folder
+        self.port = free_port()
+        site = doc_block("nginx", "proxy_pass")
+        assert "listen 80;" in site and "server 127.0.0.1:8765;" in site
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+        site = site.replace("server 127.0.0.1:8765;", f"server 127.0.0.1:{upstream_port};")
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "wsside.conf").write_text(site)
+        temp = "".join(
+            f"    {kind}_temp_path {folder / kind};\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        (folder / "nginx.conf").write_text(
+            f"error_log stderr notice;\nworker_processes 1;\nevents {{ worker_connections 512; }}\n"
+            f"http {{\n    access_log off;\n{temp}    include {folder / 'wsside.conf'};\n}}\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [NGINX, "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"),
+             "-g", f"daemon off; pid {self.folder / 'nginx.pid'};"],
+            stderr=subprocess.PIPE,
+        )
+        assert self.proc.stderr is not None
+        # With `error_log stderr notice`, nginx says when its workers start: it listens then.
+        seen = b""
+        deadline = time.monotonic() + 10
+        while b"start worker process" not in seen:
+            left = deadline - time.monotonic()
+            assert left > 0, seen.decode(errors="replace")
+            if select.select([self.proc.stderr], [], [], left)[0]:
+                chunk = os.read(self.proc.stderr.fileno(), 65536)
+                assert chunk, f"nginx exited:\n{seen.decode(errors='replace')}"
+                seen += chunk
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGQUIT)  # graceful: nginx's own stop signal
+                try:
+                    self.proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+            assert self.proc.stderr is not None
+            self.proc.stderr.close()
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_the_documented_deploy_behind_nginx(tmp_path: Path, redis: RedisServer) -> None:
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    port = free_port()
+    serve = await ServeProcess.start(*doc_command(port, redis.url), cwd=tmp_path)
+    nginx = Nginx(tmp_path / "nginx", port)
+    try:
+        banner = await serve.expect("serving on", timeout=30)
+        pids = {int(p) for p in re.search(r"pids ([\d, ]+)\)", banner).group(1).split(", ")}
+        nginx.start()
+        origin = "https://example.com"
+        async with aiohttp.ClientSession() as session:
+            # Through nginx to each worker (nginx opens a new upstream connection per client).
+            a, b = sorted(pids)
+            far = await connect(session, nginx.port, b, origin=origin)
+            near = await connect(session, nginx.port, a, origin=origin)
+            sender = await connect(session, nginx.port, a, origin=origin)
+            for client in (far, near):
+                await client.join("news")  # a message and its answer, through nginx
+            await sender.send({"room": "news", "data": {"headline": "wsside ships"}})
+            assert await near.receive() == {"headline": "wsside ships"}
+            assert await far.receive() == {"headline": "wsside ships"}
+            for client in (far, near, sender):
+                await client.ws.close()
+        refused = await raw_upgrade(nginx.port, "/api/ws/rooms", "Origin: https://evil.example\r\n")
+        assert refused.startswith(b"HTTP/1.1 403"), refused[:80]
+    finally:
+        nginx.stop()
+        assert await serve.stop() == 0
+
+
+async def test_the_documented_ticker_ticks_once_for_the_cluster(
+    tmp_path: Path, redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "clock.py").write_text(doc_block("python", "@clock.background"))
+    monkeypatch.setenv("REDIS_URL", redis.url)
+    port = free_port()
+    serve = await ServeProcess.start(*doc_command(port, redis.url), cwd=tmp_path)
+    try:
+        await serve.expect("serving on", timeout=30)
+        async with aiohttp.ClientSession() as session:
+            # Clients on both workers (8 connections all on one would be 1 run in 128).
+            clients = [
+                await session.ws_connect(f"http://127.0.0.1:{port}/api/ws/clock") for _ in range(8)
+            ]
+            for ws in clients:
+                ticks = [(await ws.receive(5)).json() for _ in range(3)]
+                # Two workers each ticking would show two senders, about twice a second.
+                assert len({t["from"] for t in ticks}) == 1, ticks
+                gaps = [b["time"] - a["time"] for a, b in itertools.pairwise(ticks)]
+                assert all(gap > 0.5 for gap in gaps), ticks
+                await ws.close()
+    finally:
+        assert await serve.stop() == 0

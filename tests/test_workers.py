@@ -1,0 +1,211 @@
+"""`wsside serve --workers N`: real worker processes on one port under a supervising parent."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from cluster import ROOMS_HANDLER, connect, start_serve, write_handlers
+from support import raw_upgrade
+
+ON_CLOSE_LOG = """
+import os
+from pathlib import Path
+from wsside import Handler
+
+seen = Handler("/ws/seen")
+
+@seen.on_connect
+async def hello(conn, request):
+    await conn.send({"pid": os.getpid()})
+
+@seen.on_close
+def bye(conn, code, reason, by_client):
+    with open(Path(__file__).parent.parent / "closed.log", "a") as log:
+        log.write(f"{os.getpid()} {code} {reason}\\n")
+"""
+
+
+@pytest.mark.slow
+async def test_connections_spread_over_the_workers(tmp_path: Path) -> None:
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    serve, port, pids = await start_serve(tmp_path, "--workers", "2")
+    try:
+        assert len(set(pids)) == 2 and serve.proc.pid not in pids
+        async with aiohttp.ClientSession() as session:
+            clients = [await connect(session, port) for _ in range(24)]
+            # 24 connections all on one worker would happen once in 8 million runs.
+            assert {c.pid for c in clients} == set(pids)
+            for c in clients:
+                await c.ws.close()
+    finally:
+        assert await serve.stop() == 0
+
+
+@pytest.mark.slow
+async def test_a_killed_worker_is_restarted_and_the_other_keeps_its_clients(
+    tmp_path: Path,
+) -> None:
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    serve, port, (victim, survivor) = await start_serve(tmp_path, "--workers", "2")
+    try:
+        async with aiohttp.ClientSession() as session:
+            kept = await connect(session, port, survivor)
+            doomed = await connect(session, port, victim)
+            await kept.join("r")
+            os.kill(victim, signal.SIGKILL)
+            assert (await doomed.ws.receive(5)).type in (
+                aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR
+            )
+            line = await serve.expect("was killed by SIGKILL")
+            assert f"pid {victim}" in line and "restarting it in" in line
+            restarted = await serve.expect("restarted (pid")
+            new_pid = int(restarted.rsplit("pid ", 1)[1].rstrip(")\n"))
+            assert new_pid not in (victim, survivor)
+            # The survivor's client never noticed: same connection, same room, same process.
+            await kept.send({"room": "r", "data": {"still": "here"}, "self": True})
+            assert await kept.receive() == {"still": "here"}
+            fresh = await connect(session, port, new_pid)
+            await fresh.ws.close()
+            await kept.ws.close()
+        assert serve.proc.returncode is None
+    finally:
+        assert await serve.stop() == 0
+
+
+@pytest.mark.slow
+async def test_sigterm_closes_every_client_with_1001_and_exits_in_time(tmp_path: Path) -> None:
+    write_handlers(tmp_path / "ws", seen=ON_CLOSE_LOG)
+    timeout = 4.0
+    serve, port, pids = await start_serve(
+        tmp_path, "--workers", "2", "--shutdown-timeout", str(timeout)
+    )
+    async with aiohttp.ClientSession() as session:
+        clients = [await connect(session, port, path="/api/ws/seen") for _ in range(12)]
+        assert {c.pid for c in clients} == set(pids)
+        # A client that never answers the closing handshake must not hold the exit back.
+        reader, silent = await asyncio.open_connection("127.0.0.1", port)
+        silent.write(
+            b"GET /api/ws/seen HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        assert (await reader.readline()).startswith(b"HTTP/1.1 101")
+        started = time.monotonic()
+        serve.proc.send_signal(signal.SIGTERM)
+        for c in clients:
+            msg = await c.ws.receive(timeout)
+            assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1001, "Going Away")
+        assert await asyncio.wait_for(serve.proc.wait(), timeout) == 0
+        elapsed = time.monotonic() - started
+        silent.close()
+    print(f"sigterm: exited {elapsed:.2f} s after SIGTERM (--shutdown-timeout {timeout})")
+    assert elapsed < timeout, f"exited after {elapsed:.2f} s"
+    closed = (tmp_path / "closed.log").read_text().splitlines()
+    # on_close ran for every connection, the silent one included, in both workers.
+    assert len(closed) == 13 and {int(line.split()[0]) for line in closed} == set(pids)
+    assert {line.split(" ", 1)[1] for line in closed} == {"1001 Going Away"}
+
+
+@pytest.mark.slow
+async def test_workers_stop_gracefully_when_the_parent_is_killed(tmp_path: Path) -> None:
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    serve, port, (a, b) = await start_serve(tmp_path, "--workers", "2")
+    async with aiohttp.ClientSession() as session:
+        clients = [await connect(session, port, a), await connect(session, port, b)]
+        serve.proc.kill()
+        for c in clients:  # (receiving also answers the closing handshake)
+            msg = await c.ws.receive(5)
+            assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1001, "Going Away")
+        await serve.proc.wait()
+    # The workers hold the parent's stderr: its end means they have exited too.
+    assert serve.proc.stderr is not None
+    await asyncio.wait_for(serve.proc.stderr.read(), 10)
+    # Both workers stopped listening before they closed their connections.
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", port)
+
+
+@pytest.mark.slow
+async def test_allowed_origins_hold_in_every_worker(tmp_path: Path) -> None:
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    serve, port, pids = await start_serve(
+        tmp_path, "--workers", "2", "--allow-origin", "https://app.example"
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            allowed = [
+                await connect(session, port, origin="https://app.example") for _ in range(16)
+            ]
+            assert {c.pid for c in allowed} == set(pids)
+            for c in allowed:
+                await c.ws.close()
+        for _ in range(16):
+            answer = await raw_upgrade(port, "/api/ws/rooms", "Origin: https://evil.example\r\n")
+            assert answer.startswith(b"HTTP/1.1 403"), answer[:80]
+        for _ in range(16):
+            await serve.expect("evil.example")
+    finally:
+        assert await serve.stop() == 0
+    refused_by = {
+        re.search(r"wsside\[\d\]", line).group() for line in serve.lines if "evil.example" in line
+    }
+    assert refused_by == {"wsside[0]", "wsside[1]"}, refused_by
+
+
+@pytest.mark.slow
+async def test_workers_are_refused_a_taken_port(tmp_path: Path) -> None:
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    serve, port, _ = await start_serve(tmp_path, "--workers", "2")
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "wsside", "serve", "--handlers", "ws", "--port", str(port),
+            "--workers", "2", cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(proc.communicate(), 15)
+        assert proc.returncode == 1
+        assert err.decode().strip().splitlines() == [
+            f"wsside: cannot listen on 127.0.0.1:{port}: the port is in use "
+            "(stop what uses it, or --port N)"
+        ]
+    finally:
+        assert await serve.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("workers = 0", "a number of processes from 1 to 1024, got 0"),
+        ('workers = "4"', 'a number of processes from 1 to 1024, got "4"'),
+        ("shutdown_timeout = -1", "seconds > 0, got -1"),
+        ('backplane = "redis://"', "a Redis URL"),
+    ],
+)
+def test_config_keys_are_checked(tmp_path: Path, line: str, expected: str) -> None:
+    from wsside._runtime.config import ConfigError, load_config
+
+    (tmp_path / "wsside.toml").write_text(line + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    key = line.split(" =")[0]
+    assert f'key "{key}"' in str(caught.value) and expected in str(caught.value)
+
+
+def test_config_keys_reach_the_settings(tmp_path: Path) -> None:
+    from wsside._runtime.config import build_settings
+
+    (tmp_path / "wsside.toml").write_text(
+        'workers = 3\nshutdown_timeout = 2.5\nbackplane = "rediss://u:p@h:6380/2"\n'
+    )
+    settings = build_settings({"workers": None}, search=[tmp_path])
+    assert (settings.workers, settings.shutdown_timeout, settings.backplane) == (
+        3, 2.5, "rediss://u:p@h:6380/2"
+    )
