@@ -2,11 +2,100 @@
 
 Browser (main.js, with vite-plugin-wsside/client):
     connect("/ws/chat", { query: { username: "Alice" } })
+
+The message types below are what main.js is checked against: the plugin writes them into
+wsside-env.d.ts as TypeScript, and any message that does not fit `receives` gets an error
+frame without reaching `message`.
 """
+
+from typing import Literal, TypedDict
 
 from wsside import Handler
 
-chat = Handler("/ws/chat", default_room="general", heartbeat=30)
+
+class Chat(TypedDict):
+    """A line for a room the user is in."""
+
+    type: Literal["chat"]
+    room: str
+    text: str
+
+
+class Typing(TypedDict):
+    type: Literal["typing"]
+    room: str
+
+
+class JoinRoom(TypedDict):
+    type: Literal["join-room"]
+    room: str
+
+
+class LeaveRoom(TypedDict):
+    type: Literal["leave-room"]
+    room: str
+
+
+class Connected(TypedDict):
+    """The first message of each connection (after a reconnect too): it is in `room` only."""
+
+    type: Literal["connected"]
+    id: str
+    username: str
+    room: str
+
+
+# `from` is a Python keyword, so this one cannot use the class syntax.
+ChatMessage = TypedDict(
+    "ChatMessage", {"type": Literal["chat-message"], "from": str, "text": str, "room": str}
+)
+
+
+class UserTyping(TypedDict):
+    type: Literal["typing"]
+    username: str
+    room: str
+
+
+class UserJoined(TypedDict):
+    type: Literal["user-joined"]
+    username: str
+    room: str
+
+
+class UserLeft(TypedDict):
+    type: Literal["user-left"]
+    username: str
+    room: str
+
+
+class RoomJoined(TypedDict):
+    type: Literal["room-joined"]
+    room: str
+
+
+class RoomLeft(TypedDict):
+    type: Literal["room-left"]
+    room: str
+
+
+class ErrorMessage(TypedDict):
+    """Sent by the handler, and by wsside itself for a message that does not fit `receives`."""
+
+    type: Literal["error"]
+    message: str
+
+
+chat = Handler(
+    "/ws/chat",
+    default_room="general",
+    heartbeat=30,
+    receives=Chat | Typing | JoinRoom | LeaveRoom,
+    sends=(
+        Connected | ChatMessage | UserTyping | UserJoined | UserLeft | RoomJoined | RoomLeft
+        | ErrorMessage
+    ),
+)
 
 
 @chat.on_connect
@@ -19,18 +108,15 @@ async def joined(conn, request):
 
 @chat.on_message
 async def message(conn, data):
-    if not isinstance(data, dict):
-        await conn.send({"type": "error", "message": "send JSON objects with a 'type'"})
-        return
     name = conn.metadata["username"]
-    room = str(data.get("room") or "general")
-    kind = data.get("type")
+    room = data["room"] or "general"  # an empty name means the default room
+    kind = data["type"]
     if kind == "chat":
         if not conn.in_room(room):
             await conn.send({"type": "error", "message": f"join #{room} first"})
             return
-        conn.broadcast({"type": "chat-message", "from": name, "text": str(data.get("text", "")),
-                        "room": room}, room=room, include_self=True)
+        conn.broadcast({"type": "chat-message", "from": name, "text": data["text"], "room": room},
+                       room=room, include_self=True)
     elif kind == "typing":
         # Everyone in the room but the typist.
         conn.broadcast({"type": "typing", "username": name, "room": room}, room=room)
@@ -42,8 +128,6 @@ async def message(conn, data):
         conn.broadcast({"type": "user-left", "username": name, "room": room}, room=room)
         conn.leave_room(room)
         await conn.send({"type": "room-left", "room": room})
-    else:
-        await conn.send({"type": "error", "message": f"unknown message type {kind!r}"})
 
 
 @chat.on_close
