@@ -1,18 +1,111 @@
 """Game server: a lobby, game rooms with generated ids, actions to the room, a server tick.
 
 Game state lives in `conn.metadata` (game id, name, score), so it survives hot reloads.
+
+The message types below are what main.js is checked against: the plugin writes them into
+wsside-env.d.ts as TypeScript, and any message that does not fit `receives` gets an error
+frame without reaching `play`.
 """
 
 import asyncio
 import itertools
 import random
 import uuid
+from typing import Literal, TypedDict
 
 from wsside import Handler
 
 TICK = 1.0  # seconds between state pushes
 
-game = Handler("/ws/game", default_room="lobby", heartbeat=10)
+
+class CreateGame(TypedDict):
+    type: Literal["create-game"]
+
+
+class JoinGame(TypedDict):
+    type: Literal["join-game"]
+    gameId: str
+
+
+class GameAction(TypedDict):
+    type: Literal["game-action"]
+    action: Literal["roll"]
+
+
+class JoinedLobby(TypedDict):
+    """The first message of each connection: a new connection is in the lobby."""
+
+    type: Literal["joined-lobby"]
+    name: str
+    games: list[str]
+
+
+class Lobby(TypedDict):
+    """The open games, to the lobby on every tick."""
+
+    type: Literal["lobby"]
+    tick: int
+    games: list[str]
+
+
+class GameCreated(TypedDict):
+    type: Literal["game-created"]
+    gameId: str
+
+
+class GameJoined(TypedDict):
+    type: Literal["game-joined"]
+    gameId: str
+
+
+class PlayerJoined(TypedDict):
+    type: Literal["player-joined"]
+    name: str
+
+
+class PlayerLeft(TypedDict):
+    type: Literal["player-left"]
+    name: str
+
+
+class GameUpdate(TypedDict):
+    type: Literal["game-update"]
+    name: str
+    action: Literal["roll"]
+    value: int
+
+
+class Score(TypedDict):
+    name: str
+    score: int
+
+
+class State(TypedDict):
+    """A game's players and scores, to its room on every tick."""
+
+    type: Literal["state"]
+    tick: int
+    gameId: str
+    players: list[Score]
+
+
+class ErrorMessage(TypedDict):
+    """Sent by the handler, and by wsside itself for a message that does not fit `receives`."""
+
+    type: Literal["error"]
+    message: str
+
+
+game = Handler(
+    "/ws/game",
+    default_room="lobby",
+    heartbeat=10,
+    receives=CreateGame | JoinGame | GameAction,
+    sends=(
+        JoinedLobby | Lobby | GameCreated | GameJoined | PlayerJoined | PlayerLeft | GameUpdate
+        | State | ErrorMessage
+    ),
+)
 
 
 def players(gid):
@@ -31,7 +124,7 @@ async def arrive(conn, request):
 
 @game.on_message
 async def play(conn, data):
-    kind = data.get("type") if isinstance(data, dict) else None
+    kind = data["type"]
     name = conn.metadata["name"]
     if kind in ("create-game", "join-game") and conn.metadata.get("game"):
         await conn.send({"type": "error", "message": "you are already in a game"})
@@ -40,7 +133,7 @@ async def play(conn, data):
         enter(conn, gid)
         await conn.send({"type": "game-created", "gameId": gid})
     elif kind == "join-game":
-        gid = str(data.get("gameId", ""))
+        gid = data["gameId"]
         if not players(gid):
             await conn.send({"type": "error", "message": f"no game {gid!r}"})
             return
