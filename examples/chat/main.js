@@ -1,34 +1,45 @@
+// @ts-check
 // The whole client: one connection to /api/ws/chat, served by ws/chat.py, through
 // vite-plugin-wsside/client, which encodes JSON, dispatches on `type`, queues what is sent
 // while the socket is down and reconnects on its own (a sidecar restart, a saved handler).
+// Its messages are typed by the receives= and sends= of ws/chat.py, which the plugin writes
+// to wsside-env.d.ts: with jsconfig.json, a wrong `send` is an error in the editor.
 import { connect } from 'vite-plugin-wsside/client'
 
-const $ = (id) => document.getElementById(id)
+/** @param {string} id an element of index.html, which has every one this script uses */
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id))
 const username = new URLSearchParams(location.search).get('username')
 
 if (!username) {
   $('login').hidden = false
   $('login').addEventListener('submit', (event) => {
     event.preventDefault()
-    location.search = new URLSearchParams({ username: $('username').value })
+    const field = /** @type {HTMLInputElement} */ ($('username'))
+    location.search = new URLSearchParams({ username: field.value }).toString()
   })
 } else {
   join(username)
 }
 
+/** @param {string} name */
 function join(name) {
   const chat = connect('/ws/chat', { query: { username: name } })
+  const live = /** @type {HTMLFieldSetElement} */ ($('live'))
+  const textField = /** @type {HTMLInputElement} */ ($('text'))
+  const roomField = /** @type {HTMLInputElement} */ ($('room-name'))
   const rooms = new Set()
   const typists = new Map() // "name (#room)" -> the timer that forgets them
   let current = 'general'
   let lastTyping = 0
 
   $('chat').hidden = false
+  /** @type {Parameters<typeof chat.onStatus>[0]} */
   const showStatus = (status, close) => {
+    /** @type {Partial<Record<typeof chat.status, string>>} */
     const text = { connecting: 'connecting…', open: `connected as ${name}`, reconnecting: 'reconnecting…' }
     $('status').textContent = text[status] ?? `disconnected (${close?.code ?? 'closed'})`
     // What is sent while reconnecting waits and goes once back; only a closed chat is dead.
-    $('live').disabled = status === 'closed'
+    live.disabled = status === 'closed'
   }
   showStatus(chat.status)
   chat.onStatus(showStatus)
@@ -61,11 +72,11 @@ function join(name) {
 
   $('composer').addEventListener('submit', (event) => {
     event.preventDefault()
-    chat.send({ type: 'chat', room: current, text: $('text').value })
-    $('text').value = ''
+    chat.send({ type: 'chat', room: current, text: textField.value })
+    textField.value = ''
     lastTyping = 0
   })
-  $('text').addEventListener('input', () => {
+  textField.addEventListener('input', () => {
     if (Date.now() - lastTyping > 1000) {
       lastTyping = Date.now()
       chat.send({ type: 'typing', room: current })
@@ -73,8 +84,8 @@ function join(name) {
   })
   $('join-form').addEventListener('submit', (event) => {
     event.preventDefault()
-    chat.send({ type: 'join-room', room: $('room-name').value })
-    $('room-name').value = ''
+    chat.send({ type: 'join-room', room: roomField.value })
+    roomField.value = ''
   })
   $('leave').addEventListener('click', () => {
     if (current !== 'general') chat.send({ type: 'leave-room', room: current })
@@ -96,12 +107,14 @@ function join(name) {
     )
   }
 
+  /** @param {string} key who is typing where, as shown */
   function startTyping(key) {
     clearTimeout(typists.get(key))
     typists.set(key, setTimeout(() => stopTyping(key), 4000))
     showTyping()
   }
 
+  /** @param {string} key */
   function stopTyping(key) {
     clearTimeout(typists.get(key))
     typists.delete(key)
@@ -114,6 +127,11 @@ function join(name) {
   }
 }
 
+/**
+ * @param {string} room
+ * @param {string} text
+ * @param {'message' | 'notice' | 'error'} kind the line's class in style.css
+ */
 function log(room, text, kind) {
   const item = document.createElement('li')
   item.className = kind
