@@ -373,3 +373,22 @@ async def test_a_handlers_folder_created_after_start_is_served(live: Live) -> No
     live.write("more.py", versioned(1, "/ws/more"))  # the folder itself is watched now
     await live.reloaded("more.py", mark)
     assert (await ask(await live.connect("/api/ws/more")))["version"] == 1
+
+
+def test_two_handler_folders_in_one_process_each_get_their_own_helpers(tmp_path: Path) -> None:
+    from wsside._runtime.registry import Registry
+
+    loaded = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "_shared.py").write_text(f"WHO = {name!r}\n")
+        (folder / "h.py").write_text(
+            "import _shared\nfrom wsside import Handler\n"
+            f"h = Handler('/ws/{name}', default_room=_shared.WHO)\n"
+        )
+        registry = Registry(folder)
+        registry.load_all()
+        assert not registry.errors
+        loaded.append(registry.hubs[f"/ws/{name}"].handler.default_room)
+    assert loaded == ["a", "b"]

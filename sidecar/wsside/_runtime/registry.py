@@ -98,9 +98,11 @@ class Registry:
 
     def load_all(self) -> None:
         # Handler files import their helpers (`import _shared`) from their own folder.
-        folder = str(self.root.resolve())
+        root = self.root.resolve()
+        folder = str(root)
         if folder not in sys.path:
             sys.path.insert(0, folder)
+        _forget_other_helpers(root)
         for path in handler_files(self.root):
             self.load_file(path, initial=True)
 
@@ -200,3 +202,19 @@ class Registry:
 
     async def close(self) -> None:
         self.background.stop_all()
+
+
+def _forget_other_helpers(root: Path) -> None:
+    """Helpers are imported by their bare name (`import _shared`): when another handlers
+    folder in this process (a second `ASGIApp`, a test) already imported one of the same name,
+    this folder's files must get their own, not that one."""
+    if not root.is_dir():
+        return
+    for helper in root.iterdir():
+        if not helper.name.startswith("_") or helper.name.startswith("__"):
+            continue
+        name = helper.stem if helper.suffix == ".py" else helper.name
+        module = sys.modules.get(name)
+        file = getattr(module, "__file__", None)
+        if file is not None and not Path(file).resolve().is_relative_to(root):
+            del sys.modules[name]
