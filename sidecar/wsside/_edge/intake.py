@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import inspect
-import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -23,10 +22,10 @@ from .._io.upgrade import ServerWebSocket, open_stream
 from .._protocol.handshake import HandshakeError, accept_headers, refusal, switching_protocols
 from .._protocol.http_head import SECRET_HEADER, parse_head, read_headers
 from .._runtime import access
-from .._runtime.events import emit, error_event
 from .._runtime.session import Session
 from ..pattern import strip_prefix
 from ..request import Request
+from .admission import Refusal, Verdict, authenticate, check_origin, choose_subprotocol
 
 if TYPE_CHECKING:
     from .._io.stream import WsStream
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
     from .._runtime.hub import Hub
     from .._runtime.registry import Registry
     from .._runtime.settings import Settings
-    from ..handler import Handler
 
 __all__ = ["SECRET_HEADER", "Intake"]
 
@@ -47,15 +45,6 @@ def refuse(status: int, text: str) -> web.Response:
     response = web.Response(status=status, text=text + "\n", headers={hdrs.CONNECTION: "close"})
     response.force_close()
     return response
-
-
-class _Refusal(NamedTuple):
-    status: int
-    text: str
-
-
-# What `authenticate` decided: the connection's metadata, nothing to add, or a refusal.
-_Verdict = dict[str, Any] | _Refusal | None
 
 
 class _Route(NamedTuple):
@@ -86,17 +75,17 @@ class Intake:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.rel_url.raw_path
         if not self._secret_ok(request):
-            return _refused(request.transport, path, _Refusal(403, "Forbidden"))
+            return _refused(request.transport, path, Refusal(403, "Forbidden"))
         route = self._route(request.method, request.rel_url, request.headers, request.remote)
-        if isinstance(route, _Refusal):
+        if isinstance(route, Refusal):
             return _refused(request.transport, path, route)
-        verdict = self._authenticate(route)
+        verdict = authenticate(route.hub.handler, route.request)
         if inspect.isawaitable(verdict):
             verdict = await verdict
-        if isinstance(verdict, _Refusal):
+        if isinstance(verdict, Refusal):
             return _refused(request.transport, path, verdict)
         handler = route.hub.handler
-        protocol = self._subprotocol(route)
+        protocol = choose_subprotocol(handler, route.request.subprotocols)
         ws = ServerWebSocket(
             protocol=protocol,
             deflate=handler.per_message_deflate,
@@ -106,7 +95,7 @@ class Intake:
         try:
             await ws.prepare(request)
         except web.HTTPException as exc:
-            return _refused(request.transport, path, _Refusal(exc.status, exc.text or exc.reason))
+            return _refused(request.transport, path, Refusal(exc.status, exc.text or exc.reason))
         assert ws.io is not None and ws.sink is not None
         stream = ws.detach(request)
         self._open(route, verdict, protocol, ws.io, stream)
@@ -159,10 +148,10 @@ class Intake:
         remote = str(peer[0]) if isinstance(peer, (list, tuple)) else None
         url = URL(target, encoded=True)
         route = self._route(method, url, headers, remote, block)
-        if isinstance(route, _Refusal):
+        if isinstance(route, Refusal):
             _end(transport, url.raw_path, route)
             return
-        verdict = self._authenticate(route)
+        verdict = authenticate(route.hub.handler, route.request)
         if inspect.isawaitable(verdict):
             # Kept until done: the loop holds tasks only weakly.
             task = asyncio.ensure_future(self._accept_later(transport, route, verdict, early))
@@ -175,7 +164,7 @@ class Intake:
         self,
         transport: SocketTransport,
         route: _Route,
-        pending: Awaitable[_Verdict],
+        pending: Awaitable[Verdict],
         early: bytes,
     ) -> None:
         held = _Held(transport)
@@ -194,21 +183,21 @@ class Intake:
         self,
         transport: SocketTransport,
         route: _Route,
-        verdict: _Verdict,
+        verdict: Verdict,
         early: bytes,
         answered: Callable[[], None] = _nothing,
     ) -> None:
-        if isinstance(verdict, _Refusal):
+        if isinstance(verdict, Refusal):
             _end(transport, route.request.path, verdict)
             return
         handler = route.hub.handler
-        protocol = self._subprotocol(route)
+        protocol = choose_subprotocol(handler, route.request.subprotocols)
         try:
             headers, agreement = accept_headers(
                 route.request.headers, protocol, handler.per_message_deflate
             )
         except HandshakeError as exc:
-            _end(transport, route.request.path, _Refusal(400, str(exc)))
+            _end(transport, route.request.path, Refusal(400, str(exc)))
             return
         headers.append((FORWARDING_HEADER, "handover"))
         transport.write(switching_protocols(headers))
@@ -228,30 +217,26 @@ class Intake:
         headers: CIMultiDictProxy[str],
         remote: str | None,
         block: bytes | None = None,
-    ) -> _Route | _Refusal:
+    ) -> _Route | Refusal:
         """Origin, endpoint, method: what is decided before `authenticate`."""
-        origin = headers.get(hdrs.ORIGIN)
         raw_path = url.raw_path
-        if origin is not None and not self._origin_ok(origin):
-            emit(
-                {
-                    "type": "log",
-                    "level": "warning",
-                    "message": f"refused {raw_path}: Origin {origin!r} is not a loopback "
-                    "origin nor in allowed_origins",
-                }
+        # With a secret (shim mode) the shim has checked Origin against the dev server already.
+        if self.settings.secret is None:
+            refused = check_origin(
+                headers.get(hdrs.ORIGIN), raw_path, self.settings.allowed_origins
             )
-            return _Refusal(403, "Forbidden")
+            if refused is not None:
+                return refused
         rel = strip_prefix(raw_path, self.settings.prefixes)
         found = self.registry.match(rel) if rel is not None else None
         if found is None:
-            return _Refusal(404, f"No WebSocket handler for {raw_path}")
+            return Refusal(404, f"No WebSocket handler for {raw_path}")
         hub, params = found
         if method != "GET" or not _is_upgrade(headers):
             return (
-                _Refusal(426, "This endpoint only speaks WebSocket")
+                Refusal(426, "This endpoint only speaks WebSocket")
                 if method == "GET"
-                else _Refusal(405, "Method Not Allowed")
+                else Refusal(405, "Method Not Allowed")
             )
         public = _public_headers(headers)
         offered = tuple(
@@ -271,12 +256,6 @@ class Intake:
         # The connection keeps the raw head when there is one (a fraction of the parsed
         # headers' size) and reads its headers again only if `conn.headers` is used.
         return _Route(hub, params, req, public if block is None else block)
-
-    @staticmethod
-    def _subprotocol(route: _Route) -> str | None:
-        # The server's preference order decides (aiohttp would take the client's).
-        offered = route.request.subprotocols
-        return next((p for p in route.hub.handler.subprotocols if p in offered), None)
 
     def _open(
         self,
@@ -309,25 +288,6 @@ class Intake:
             return "pipe"
         return "direct"
 
-    def _origin_ok(self, origin: str) -> bool:
-        """Standalone, a page from any web site could open sockets to this server: only
-        loopback origins and the configured ones may (the shim checks Origin itself)."""
-        if self.settings.secret is not None or origin in self.settings.allowed_origins:
-            return True
-        try:
-            host = URL(origin).host
-        except ValueError:  # not a URL at all, e.g. "http://[::1"
-            return False
-        if host is None:  # includes the opaque origin "null"
-            return False
-        host = host.strip("[]").lower()
-        if host == "localhost" or host.endswith(".localhost"):
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
-
     def _secret_ok(self, request: web.Request) -> bool:
         secret = self.settings.secret
         if secret is None or request.transport is None:
@@ -339,55 +299,6 @@ class Intake:
             return True
         given = request.headers.get(SECRET_HEADER, "")
         return hmac.compare_digest(given.encode(), secret.encode())
-
-    def _authenticate(self, route: _Route) -> _Verdict | Awaitable[_Verdict]:
-        """The verdict (metadata dict, None, or a `_Refusal`), or an awaitable of it when the
-        handler's `authenticate` is a coroutine function."""
-        handler, req = route.hub.handler, route.request
-        rule = handler.authenticate
-        if rule is None:
-            return None
-        if rule is True:
-            return _judge(req.headers.get(hdrs.AUTHORIZATION, "").strip())
-        if isinstance(rule, str):
-            return _judge(req.headers.get(rule, "").strip())
-        try:
-            ok = rule(req)
-        except Exception as exc:  # noqa: BLE001 - a failing authenticate is a 500, not a crash
-            return _auth_failed(handler, req, exc)
-        if inspect.isawaitable(ok):
-            return _judge_later(handler, req, ok)
-        return _judge(ok)
-
-
-def _judge(ok: object) -> _Verdict:
-    # A dict accepts even when empty, as any object does in JavaScript; other values count by
-    # their truth (False, None, "" refuse).
-    if isinstance(ok, dict):
-        return dict(ok)
-    return None if ok else _Refusal(401, "Unauthorized")
-
-
-async def _judge_later(handler: Handler, req: Request, pending: Awaitable[object]) -> _Verdict:
-    try:
-        ok = await pending
-    except Exception as exc:  # noqa: BLE001
-        return _auth_failed(handler, req, exc)
-    return _judge(ok)
-
-
-def _auth_failed(handler: Handler, req: Request, exc: Exception) -> _Refusal:
-    emit(
-        error_event(
-            "runtime_error",
-            exc,
-            files=(handler.file,),
-            pattern=handler.pattern.source,
-            callback="authenticate",
-            path=req.path,
-        )
-    )
-    return _Refusal(500, "Internal Server Error")
 
 
 class _Held(asyncio.Protocol):
@@ -410,14 +321,14 @@ class _Held(asyncio.Protocol):
         self.lost = True
 
 
-def _refused(transport: asyncio.BaseTransport | None, path: str, why: _Refusal) -> web.Response:
+def _refused(transport: asyncio.BaseTransport | None, path: str, why: Refusal) -> web.Response:
     """The response refusing an upgrade through aiohttp, with its access-log line."""
     if access.enabled():
         access.upgraded(access.peer(transport), path, why.status)
     return refuse(*why)
 
 
-def _end(transport: asyncio.Transport, path: str, why: _Refusal) -> None:
+def _end(transport: asyncio.Transport, path: str, why: Refusal) -> None:
     """Refuse a handed-over upgrade, with its access-log line, and close the socket."""
     if access.enabled():
         access.upgraded(access.peer(transport), path, why.status)

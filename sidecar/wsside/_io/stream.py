@@ -96,10 +96,13 @@ class WsStream(BaseProtocol):
         self._make_reader = make_reader
 
     def attach(self, sink: FrameSink) -> None:
-        """From now on frames and the end go to `sink`, starting with those already parsed."""
+        """From now on frames and the end go to `sink`, starting with those already parsed
+        (and the end, when the client left during the handshake)."""
         self.sink = sink
         if self.reader is not None:
             reader_queue(self.reader).attach(sink)
+        if self.transport is None:
+            sink.on_lost()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Not BaseProtocol's, which sets TCP_NODELAY again: aiohttp's request handler did

@@ -46,6 +46,9 @@ class FrameIO:
         self.closing = False  # no data frame may follow our close frame
         self.overflow: TooSlow | None = None
 
+    # Pings and pongs are frames like any other here (the heartbeat needs them).
+    can_ping = True
+
     @property
     def takes_frames(self) -> bool:
         """Whether a frame encoded once for many receivers may be written here as is (not

@@ -41,14 +41,18 @@ class _Owner(Protocol):
 class Keepalive:
     __slots__ = ("_beat", "_idle", "_loop", "_missed", "_owner", "last_activity")
 
-    def __init__(self, owner: _Owner, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, owner: _Owner, loop: asyncio.AbstractEventLoop, beats: bool) -> None:
+        """`beats`: send the heartbeat's pings (False where pings cannot be sent: then only
+        the inactivity timeout runs)."""
         self._owner = owner
         self._loop = loop
         self._missed = 0
         self.last_activity = loop.time()
         handler = owner.handler
         self._beat = (
-            loop.call_later(handler.heartbeat, self._on_beat) if handler.heartbeat else None
+            loop.call_later(handler.heartbeat, self._on_beat)
+            if beats and handler.heartbeat
+            else None
         )
         self._idle = (
             loop.call_later(handler.inactivity_timeout, self._on_idle)

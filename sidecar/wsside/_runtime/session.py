@@ -30,11 +30,10 @@ from .events import logger
 from .keepalive import Keepalive
 
 if TYPE_CHECKING:
-    from .._io.stream import WsStream
-    from .._io.writer import FrameIO
     from ..handler import Handler
     from ..request import Request
     from .hub import Hub
+    from .session_io import FrameSource, SessionIO
 
 __all__ = ["CALLBACK_GRACE", "CLOSE_TIMEOUT", "INBOX_HIGH_WATER", "Session"]
 
@@ -64,7 +63,7 @@ class _Sent:
 
     __slots__ = ("_io",)
 
-    def __init__(self, io: FrameIO | None) -> None:
+    def __init__(self, io: SessionIO | None) -> None:
         self._io = io
 
     def __await__(self) -> Generator[Any, None, None]:
@@ -106,8 +105,8 @@ class Session:
     def __init__(
         self,
         hub: Hub,
-        io: FrameIO,
-        stream: WsStream,
+        io: SessionIO,
+        stream: FrameSource,
         registry: set[Session],
         *,
         path: str,
@@ -215,12 +214,11 @@ class Session:
         self._registry.add(self)
         if handler.default_room:
             self._hub.join(self.conn, handler.default_room)
-        if handler.heartbeat or handler.inactivity_timeout:
-            self._keepalive = Keepalive(self, self._loop)
+        beats = bool(handler.heartbeat) and self._io.can_ping
+        if beats or handler.inactivity_timeout:
+            self._keepalive = Keepalive(self, self._loop, beats)
         self._submit(("connect", request))
         self._stream.attach(self)
-        if self._stream.transport is None:  # the client left during the handshake
-            self.on_lost()
 
     def on_frame(self, msg: Any) -> None:
         """One message or control frame from the parser (called inside `data_received`)."""

@@ -1,0 +1,138 @@
+"""What is decided before a WebSocket is accepted, whichever server carries it: the Origin
+rule, the handler's `authenticate`, and the subprotocol.
+
+`wsside serve` (`intake.py`) and `ASGIApp` (`asgi.py`) both admit connections through these
+functions, so the two answer the same request the same way; each turns a `Refusal` into its
+own kind of HTTP response.
+"""
+
+from __future__ import annotations
+
+import inspect
+import ipaddress
+from collections.abc import Awaitable, Collection
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from yarl import URL
+
+from .._runtime.events import emit, error_event
+
+if TYPE_CHECKING:
+    from ..handler import Handler
+    from ..request import Request
+
+__all__ = [
+    "Refusal",
+    "Verdict",
+    "authenticate",
+    "check_origin",
+    "choose_subprotocol",
+    "origin_allowed",
+]
+
+
+class Refusal(NamedTuple):
+    """An HTTP status and a one-line body to refuse the upgrade with."""
+
+    status: int
+    text: str
+
+
+FORBIDDEN = Refusal(403, "Forbidden")
+
+
+def origin_allowed(origin: str, allowed: Collection[str]) -> bool:
+    """Whether a browser page from `origin` may open a socket: loopback origins (a dev
+    machine's own pages) and those in `allowed`. Any web site's page could otherwise open
+    sockets to the server with the user's cookies."""
+    if origin in allowed:
+        return True
+    try:
+        host = URL(origin).host
+    except ValueError:  # not a URL at all, e.g. "http://[::1"
+        return False
+    if host is None:  # includes the opaque origin "null"
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_origin(origin: str | None, path: str, allowed: Collection[str]) -> Refusal | None:
+    """403 (and a warning naming the origin) for a browser origin `origin_allowed` refuses;
+    None to go on. A request without `Origin` does not come from a browser page."""
+    if origin is None or origin_allowed(origin, allowed):
+        return None
+    emit(
+        {
+            "type": "log",
+            "level": "warning",
+            "message": f"refused {path}: Origin {origin!r} is not a loopback origin nor in "
+            "allowed_origins",
+        }
+    )
+    return FORBIDDEN
+
+
+def choose_subprotocol(handler: Handler, offered: Collection[str]) -> str | None:
+    """The first of the handler's subprotocols that the client offered (the server's
+    preference decides, where aiohttp would take the client's), else None."""
+    return next((p for p in handler.subprotocols if p in offered), None)
+
+
+# What `authenticate` decided: the connection's metadata, nothing to add, or a refusal.
+Verdict = dict[str, Any] | Refusal | None
+
+
+def authenticate(handler: Handler, request: Request) -> Verdict | Awaitable[Verdict]:
+    """The handler's `authenticate` applied to `request`: metadata to merge (a dict), None to
+    accept as is, or a `Refusal` (401; 500 when it raised, with the traceback reported). An
+    awaitable of that when `authenticate` is a coroutine function."""
+    rule = handler.authenticate
+    if rule is None:
+        return None
+    if rule is True:
+        return _judge(request.headers.get("Authorization", "").strip())
+    if isinstance(rule, str):
+        return _judge(request.headers.get(rule, "").strip())
+    try:
+        ok = rule(request)
+    except Exception as exc:  # noqa: BLE001 - a failing authenticate is a 500, not a crash
+        return _failed(handler, request, exc)
+    if inspect.isawaitable(ok):
+        return _judge_later(handler, request, ok)
+    return _judge(ok)
+
+
+def _judge(ok: object) -> Verdict:
+    # A dict accepts even when empty, as any object does in JavaScript; other values count by
+    # their truth (False, None, "" refuse).
+    if isinstance(ok, dict):
+        return dict(ok)
+    return None if ok else Refusal(401, "Unauthorized")
+
+
+async def _judge_later(handler: Handler, request: Request, pending: Awaitable[object]) -> Verdict:
+    try:
+        ok = await pending
+    except Exception as exc:  # noqa: BLE001
+        return _failed(handler, request, exc)
+    return _judge(ok)
+
+
+def _failed(handler: Handler, request: Request, exc: Exception) -> Refusal:
+    emit(
+        error_event(
+            "runtime_error",
+            exc,
+            files=(handler.file,),
+            pattern=handler.pattern.source,
+            callback="authenticate",
+            path=request.path,
+        )
+    )
+    return Refusal(500, "Internal Server Error")
