@@ -1,7 +1,10 @@
 """wsside: Python WebSocket back ends for Vite dev servers.
 
 Declare endpoints with `Handler` in any `.py` file of the handlers folder (default `ws/`).
+`ASGIApp` serves the same handlers under any ASGI server.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from .closecodes import CloseCode, ProtocolError
 from .connection import Connection
@@ -9,9 +12,13 @@ from .handler import Broadcast, Deflate, Handler, Response
 from .request import Request
 from .schema import MessageTypeError
 
+if TYPE_CHECKING:
+    from ._edge.asgi import ASGIApp
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "ASGIApp",
     "Broadcast",
     "CloseCode",
     "Connection",
@@ -23,3 +30,12 @@ __all__ = [
     "Response",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Loaded on first use: `import wsside` in a handler file must not load the servers.
+    if name == "ASGIApp":
+        from ._edge.asgi import ASGIApp
+
+        return ASGIApp
+    raise AttributeError(f"module 'wsside' has no attribute {name!r}")

@@ -25,6 +25,19 @@ if TYPE_CHECKING:
 
 __all__ = ["Registry", "handler_files", "is_handler_file"]
 
+# Where `Registry.add_handlers` files handlers declared in code: it sorts before any real path
+# and names no file.
+_IN_CODE = Path("")
+
+
+class _DuplicatePattern(ValueError):
+    def __init__(self, first: Handler, handler: Handler) -> None:
+        super().__init__(
+            f"duplicate pattern {handler.pattern.source!r}: declared in {first.file}:"
+            f"{first.line} and in {handler.file}:{handler.line}"
+        )
+        self.handler = handler
+
 
 def is_handler_file(relative: Path) -> bool:
     """A `.py` path (relative to the handlers folder) is a handler file unless a part of it
@@ -135,6 +148,22 @@ class Registry:
         )
         return True
 
+    def add_handlers(self, handlers: list[Handler]) -> None:
+        """Serve `handlers`, declared in code rather than loaded from the handlers folder,
+        first given first. Raises ValueError naming both declarations of a duplicate pattern."""
+        duplicate = self._duplicate(_IN_CODE, handlers)
+        if duplicate is not None:
+            raise duplicate
+        self._swap(_IN_CODE, handlers)
+
+    def start_background(self) -> None:
+        """Start the background tasks of every handler that has none running (handlers
+        loaded outside an event loop have none yet)."""
+        for handlers in self.files.values():
+            for handler in handlers:
+                if not self.background.running(handler.pattern.source):
+                    self.background.start(handler)
+
     def remove_file(self, path: Path) -> None:
         path = path.resolve()
         self.errors.pop(path, None)
@@ -144,21 +173,24 @@ class Registry:
             emit({"type": "removed", "file": str(path)})
 
     def _duplicate_error(self, result: LoadResult) -> dict[str, Any] | None:
+        exc = self._duplicate(result.path, result.handlers)
+        if exc is None:
+            return None
+        event = error_event("load_error", exc)
+        event.update(file=exc.handler.file, line=exc.handler.line, column=None)
+        return event
+
+    def _duplicate(self, path: Path, handlers: list[Handler]) -> _DuplicatePattern | None:
+        """The first of `handlers` (replacing those of `path`) whose pattern is taken."""
         seen: dict[str, Handler] = {}
-        for other_path, handlers in self.files.items():
-            if other_path != result.path:
-                for h in handlers:
+        for other_path, others in self.files.items():
+            if other_path != path:
+                for h in others:
                     seen[h.pattern.source] = h
-        for h in result.handlers:
+        for h in handlers:
             first = seen.get(h.pattern.source)
             if first is not None:
-                exc = ValueError(
-                    f"duplicate pattern {h.pattern.source!r}: declared in {first.file}:"
-                    f"{first.line} and in {h.file}:{h.line}"
-                )
-                event = error_event("load_error", exc)
-                event.update(file=h.file, line=h.line, column=None)
-                return event
+                return _DuplicatePattern(first, h)
             seen[h.pattern.source] = h
         return None
 

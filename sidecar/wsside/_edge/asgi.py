@@ -1,0 +1,352 @@
+"""`ASGIApp`: the same handlers under any ASGI 3 server (uvicorn, hypercorn), alone or
+mounted in an ASGI application (Starlette, FastAPI).
+
+A WebSocket scope is admitted as `wsside serve` admits an upgrade (`admission.py`: Origin,
+route, `authenticate`, subprotocol), then served by the same `Session` as a socket wsside
+owns, over an `AsgiChannel` instead of a stream. What the ASGI server owns (compression,
+pings, frame limits, the closing handshake) is its business: docs/asgi.md has the table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+from collections.abc import AsyncIterator, Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from .._io.asgi import AsgiChannel, AsgiIO, Event, Receive, Send
+from .._io.engine import parse_cookies
+from .._runtime import events
+from .._runtime.backplane import Backplane
+from .._runtime.events import logger
+from .._runtime.registry import Registry
+from .._runtime.session import Session
+from ..handler import Handler
+from ..request import Request
+from .admission import Refusal, authenticate, check_origin, choose_subprotocol
+from .asgi_paths import route_paths
+
+if TYPE_CHECKING:
+    from .._runtime.hub import Hub
+
+__all__ = ["ASGIApp"]
+
+# How long shutdown waits for connections to close (and their `on_close` to run).
+SHUTDOWN_GRACE = 5.0
+# Options and callbacks that an ASGI server, not the application, provides or cannot pass on.
+_SERVER_OWNED = ("heartbeat", "per_message_deflate", "on_ping", "on_pong")
+
+
+class ASGIApp:
+    """An ASGI 3 application serving `Handler`s: `uvicorn app:app` with
+    `app = ASGIApp("ws")`, or mounted: `starlette_app.mount("/api", ASGIApp("ws"))`.
+
+    `handlers` is a folder of handler files (relative to the current directory; imported
+    once, without hot reload) or an iterable of `Handler` objects. Patterns are matched on
+    the path below the mount point. `allowed_origins`: browser origins accepted besides
+    loopback ones (any other Origin gets 403). `backplane`: a `redis://` or `rediss://` URL
+    shared with other processes (ASGI or `wsside serve`), so broadcasts reach their
+    connections too.
+
+    Background tasks start at the server's lifespan startup (or with the first connection
+    where no lifespan event comes, as under a Starlette `Mount`: pass `lifespan=app.lifespan`
+    to the outer app instead) and are cancelled at shutdown.
+
+    A folder whose files fail to import raises ImportError naming the file and line.
+    """
+
+    def __init__(
+        self,
+        handlers: str | os.PathLike[str] | Iterable[Handler],
+        *,
+        backplane: str | None = None,
+        allowed_origins: Iterable[str] | None = None,
+    ) -> None:
+        _log_events()
+        self._allowed = _origins(allowed_origins)
+        self._backplane: _Backplane | None = None
+        folder = Path(handlers) if isinstance(handlers, (str, os.PathLike)) else Path.cwd()
+        self._registry = Registry(folder)
+        if backplane is not None:
+            from .._runtime.redis_backplane import backplane_from_url
+
+            self._backplane = backplane_from_url(backplane, self._registry.deliver)
+            self._registry.backplane = self._backplane
+        if isinstance(handlers, (str, os.PathLike)):
+            _load_folder(self._registry, folder)
+        else:
+            self._registry.add_handlers(_handler_list(handlers))
+        _warn_server_owned(self._registry)
+        self._sessions: set[Session] = set()
+        self._starting: asyncio.Future[None] | None = None
+        self._ready = False
+
+    async def __call__(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "http":
+            await self._http(scope, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        else:  # as the ASGI spec asks of an application that does not know a scope type
+            raise ValueError(f"wsside.ASGIApp: unknown ASGI scope type {kind!r}")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+        """Start (background tasks, the backplane) and stop (close connections 1001, cancel
+        the tasks) with an outer application: `Starlette(routes=[Mount("/api", ws)],
+        lifespan=ws.lifespan)`. A mounted app gets no lifespan events of its own."""
+        await self._startup()
+        try:
+            yield
+        finally:
+            await self._shutdown()
+
+    # ---- lifespan --------------------------------------------------------------------------
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            event = await receive()
+            if event["type"] == "lifespan.startup":
+                try:
+                    await self._startup()
+                except Exception as exc:  # noqa: BLE001 - the server reports it and stops
+                    await send({"type": "lifespan.startup.failed", "message": f"wsside: {exc}"})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif event["type"] == "lifespan.shutdown":
+                await self._shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _startup(self) -> None:
+        if self._ready:
+            return
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        # Shielded: one connection that goes away must not cancel the start for the others.
+        await asyncio.shield(self._starting)
+        self._ready = True
+
+    async def _start(self) -> None:
+        if self._backplane is not None:
+            await self._backplane.start()
+        self._registry.start_background()
+
+    async def _shutdown(self) -> None:
+        sessions = tuple(self._sessions)
+        for session in sessions:
+            session.close(1001, b"Going Away")
+        if sessions:
+            await asyncio.wait([s.finished for s in sessions], timeout=SHUTDOWN_GRACE)
+            for session in sessions:
+                if not session.finished.done():
+                    session.abort()
+        await self._registry.close()
+        if self._backplane is not None:
+            await self._backplane.close()
+        self._starting, self._ready = None, False
+
+    # ---- plain HTTP ------------------------------------------------------------------------
+
+    async def _http(self, scope: Mapping[str, Any], send: Send) -> None:
+        full, below = route_paths(scope)
+        if self._registry.match(below) is None:
+            await _respond(send, "http.response", Refusal(404, f"No WebSocket handler for {full}"))
+        else:  # RFC 9110 §15.5.22: a 426 names the protocol to switch to
+            refusal = Refusal(426, "This endpoint only speaks WebSocket")
+            await _respond(send, "http.response", refusal, [(b"upgrade", b"websocket")])
+
+    # ---- WebSocket -------------------------------------------------------------------------
+
+    async def _websocket(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
+        if (await receive())["type"] != "websocket.connect":
+            return  # the client left before the application saw it
+        await self._startup()
+        admitted = self._admit(scope)
+        if isinstance(admitted, Refusal):
+            await _refuse(scope, send, admitted)
+            return
+        hub, request = admitted
+        verdict = authenticate(hub.handler, request)
+        if inspect.isawaitable(verdict):
+            verdict = await verdict
+        if isinstance(verdict, Refusal):
+            await _refuse(scope, send, verdict)
+            return
+        handler = hub.handler
+        protocol = choose_subprotocol(handler, request.subprotocols)
+        try:
+            await send({"type": "websocket.accept", "subprotocol": protocol})
+        except Exception:  # noqa: BLE001 - each server has its own "client gone" errors
+            return
+        channel = AsgiChannel(receive, send, handler.max_message_size)
+        session = Session(
+            hub,
+            AsgiIO(channel),
+            channel,
+            self._sessions,
+            path=request.path,
+            params=request.params,
+            query=request.query,
+            headers=request.headers,
+            subprotocol=protocol,
+            metadata=dict(verdict) if verdict else None,
+        )
+        try:
+            session.start(request)
+            # Until `on_close` ran, so that a server's graceful shutdown waits for it.
+            await session.finished
+        finally:
+            channel.abort()  # no-op once ended; else the server cancelled this call
+
+    def _admit(self, scope: Mapping[str, Any]) -> tuple[Hub, Request] | Refusal:
+        """Origin and route: what is decided before `authenticate`."""
+        full, below = route_paths(scope)
+        headers = _headers(scope)
+        refused = check_origin(headers.get("Origin"), full, self._allowed)
+        if refused is not None:
+            return refused
+        found = self._registry.match(below)
+        if found is None:
+            return Refusal(404, f"No WebSocket handler for {full}")
+        hub, params = found
+        url = URL.build(query_string=scope["query_string"].decode("latin-1"), encoded=True)
+        client = scope.get("client")
+        return hub, Request(
+            method="GET",
+            path=full,
+            query_string=url.query_string,
+            query=url.query,
+            headers=headers,
+            params=params,
+            cookies=parse_cookies(headers),
+            remote=str(client[0]) if client else None,
+            subprotocols=tuple(scope.get("subprotocols") or ()),
+        )
+
+
+class _Backplane(Backplane, Protocol):
+    """A backplane as `ASGIApp` runs it: publishing, and its lifetime."""
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def _headers(scope: Mapping[str, Any]) -> CIMultiDictProxy[str]:
+    return CIMultiDictProxy(
+        CIMultiDict((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+    )
+
+
+async def _refuse(scope: Mapping[str, Any], send: Send, refusal: Refusal) -> None:
+    """A real HTTP response where the server has the ASGI extension for it (uvicorn,
+    hypercorn), else a close before accepting (the server answers 403)."""
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        await _respond(send, "websocket.http.response", refusal)
+    else:
+        await send({"type": "websocket.close", "code": 1008})
+
+
+async def _respond(
+    send: Send, kind: str, refusal: Refusal, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = (refusal.text + "\n").encode("utf-8")
+    headers = [
+        (b"content-type", b"text/plain; charset=utf-8"),
+        (b"content-length", str(len(body)).encode("ascii")),
+        *(extra or ()),
+    ]
+    start: Event = {"type": f"{kind}.start", "status": refusal.status, "headers": headers}
+    await send(start)
+    await send({"type": f"{kind}.body", "body": body})
+
+
+def _origins(allowed: Iterable[str] | None) -> frozenset[str]:
+    if allowed is None:
+        return frozenset()
+    if isinstance(allowed, str):
+        raise TypeError(
+            f"ASGIApp(allowed_origins={allowed!r}): expected a list of origins, e.g. [{allowed!r}]"
+        )
+    origins = frozenset(allowed)
+    for origin in origins:
+        if not isinstance(origin, str):
+            raise TypeError(f"ASGIApp(allowed_origins=...): {origin!r} is not a string")
+    return origins
+
+
+def _handler_list(handlers: Iterable[Handler]) -> list[Handler]:
+    if not isinstance(handlers, Iterable):  # e.g. one Handler
+        raise TypeError(
+            f"ASGIApp(handlers={handlers!r}): expected a folder or a list of Handler objects "
+            "(for one handler: [handler])"
+        )
+    found = list(handlers)
+    for handler in found:
+        if not isinstance(handler, Handler):
+            raise TypeError(f"ASGIApp(handlers=...): {handler!r} is not a Handler")
+    return found
+
+
+def _load_folder(registry: Registry, folder: Path) -> None:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"ASGIApp: no handlers folder at {folder.resolve()}")
+    registry.load_all()
+    for error in registry.errors.values():
+        raise ImportError(f"ASGIApp: {error['file']}:{error['line']}: {error['message']}")
+
+
+def _warn_server_owned(registry: Registry) -> None:
+    for handlers in registry.files.values():
+        for handler in handlers:
+            owned = [
+                name
+                for name in _SERVER_OWNED
+                if (handler.callbacks[name] if name.startswith("on_") else getattr(handler, name))
+            ]
+            if owned:
+                logger.warning(
+                    "wsside: %s sets %s, which the ASGI server provides instead "
+                    "(docs/asgi.md: which server setting gives each)",
+                    handler.pattern.source,
+                    ", ".join(owned),
+                )
+
+
+_logging_events = False
+
+
+def _log_events() -> None:
+    """Under ASGI nobody reads wsside's status events: errors and warnings go to the
+    `wsside` logger instead (once per process, however many apps)."""
+    global _logging_events
+    if not _logging_events:
+        _logging_events = True
+        events.subscribe(_log_event)
+
+
+def _log_event(event: dict[str, Any]) -> None:
+    kind = event.get("type")
+    if kind in ("load_error", "runtime_error"):
+        where = f"{event.get('callback') or 'import'} at {event.get('file')}:{event.get('line')}"
+        logger.error(
+            "wsside: %s in %s\n%s",
+            kind.replace("_", " "),
+            where,
+            event.get("traceback", event.get("message")),
+        )
+    elif kind == "log":
+        level = logging.getLevelName(str(event.get("level", "info")).upper())
+        logger.log(
+            level if isinstance(level, int) else logging.INFO, "wsside: %s", event["message"]
+        )

@@ -1,0 +1,53 @@
+"""Which path an ASGI scope asks for, and which part of it the handler patterns match.
+
+Servers and frameworks place a mount point differently: Starlette's `Mount` (since 0.33)
+and uvicorn's `--root-path` keep the whole path in `path` and the mount point in
+`root_path`; older Starlette put only the rest in `path`. Like Starlette's own routing,
+`root_path` is taken off `path` only where `path` starts with it, on a segment boundary.
+
+Patterns match the path as the client sent it, percent-encoded, as under `wsside serve`
+(`%2F` stays inside its segment; variables are decoded when captured). ASGI gives that form
+in `raw_path`, which is the whole path even under a mount; where a server leaves it out, the
+decoded `path` is encoded again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote, unquote
+
+__all__ = ["route_paths"]
+
+
+def route_paths(scope: Mapping[str, Any]) -> tuple[str, str]:
+    """(full, below): the request's path without the query string, and the part of it below
+    the mount point (`/` at the mount point itself), both percent-encoded."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path") or ""
+    below = path
+    if root and path.startswith(root) and (len(path) == len(root) or path[len(root)] == "/"):
+        below = path[len(root) :]
+    raw = scope.get("raw_path")
+    if raw:
+        sent = raw.decode("latin-1").partition("?")[0]
+        if not below:
+            return sent, "/"
+        start = _start_of(sent, below)
+        if start is not None:
+            rest = sent[start:]
+            if unquote(sent[:start]) == root:
+                return sent, rest
+            return quote(root) + rest, rest
+    encoded = quote(below) or "/"
+    return quote(root) + quote(below), encoded
+
+
+def _start_of(raw: str, below: str) -> int | None:
+    """Where in `raw` the segments that decode to `below` begin."""
+    i = raw.find("/")
+    while i != -1:
+        if unquote(raw[i:]) == below:
+            return i
+        i = raw.find("/", i + 1)
+    return None

@@ -1,0 +1,105 @@
+"""ASGI servers (uvicorn, hypercorn) as real subprocesses on 127.0.0.1, serving an `app.py`
+written into a temp folder; tests wait on their log lines, never sleep. Stopped by pid."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_files(folder: Path, files: dict[str, str]) -> None:
+    for name, code in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(code))
+
+
+class Server:
+    """One server process; `lines` is its stderr so far (read by a thread)."""
+
+    # What each server prints once it accepts connections.
+    READY = {"uvicorn": "Uvicorn running on", "hypercorn": "Running on"}
+
+    def __init__(self, folder: Path, kind: str, *args: str, prefix: str = "",
+                 env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.prefix = prefix
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        if kind == "uvicorn":
+            cmd = ["-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            cmd = ["-m", "hypercorn", "app:app", "--bind", f"127.0.0.1:{self.port}"]
+        self.proc = subprocess.Popen(
+            [sys.executable, *cmd, *args], cwd=folder, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.wait_for(self.READY[kind])
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self.lines.append("")  # the end: nothing more will come
+            self._changed.notify_all()
+
+    def wait_for(self, fragment: str, timeout: float = 30.0) -> str:
+        """The first line of stderr containing `fragment` (fails if the server exits first)."""
+        def found() -> str | None:
+            for line in self.lines:
+                if fragment in line:
+                    return line
+            return "" if self.lines and self.lines[-1] == "" else None
+
+        with self._changed:
+            if not self._changed.wait_for(lambda: found() is not None, timeout):
+                raise AssertionError(f"no {fragment!r} in {timeout} s:\n{self.log}")
+            line = found()
+        assert line, f"the server exited before {fragment!r}:\n{self.log}"
+        return line
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{self.prefix}{path}"
+
+    def stop(self) -> int:
+        """SIGTERM, then wait (SIGKILL after 15 s); the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        code = self.proc.wait()
+        self._reader.join(5)
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+        return code
+
+
+def assert_stopped(server: Server) -> None:
+    """Stop `server` by pid and check it shut down gracefully (uvicorn re-raises SIGTERM
+    once done, so its exit status is the signal's)."""
+    code = server.stop()
+    assert code in (0, -signal.SIGTERM), server.log
