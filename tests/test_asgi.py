@@ -5,6 +5,7 @@ through the `/ws/watch` endpoint of the same app (each test tags its connections
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 import uuid
@@ -99,6 +100,21 @@ HANDLERS = {
             elif "everyone" in data:
                 rooms.broadcast(data["everyone"])
     """,
+    "ws/flood.py": """
+        from wsside import Handler
+        from _watch import report
+
+        flood = Handler("/ws/flood")
+
+        @flood.on_message
+        def message(conn, data):
+            for _ in range(40):  # 40 MiB at once, to a client that reads nothing
+                conn.send(bytes(1024 * 1024))
+
+        @flood.on_close
+        def gone(conn, code, reason, by_client):
+            report("close", conn.query.get("t"), code, reason, by_client)
+    """,
     "ws/auth.py": """
         from wsside import Handler
 
@@ -182,12 +198,15 @@ class Watch:
         self.ws = ws
         self.seen: list[list[Any]] = []
 
-    async def next(self, kind: str, tag: str) -> list[Any]:
-        while True:
-            item = await self.ws.receive_json(timeout=5)
-            self.seen.append(item)
-            if item[0] == kind and item[1] == tag:
-                return item[2:]
+    async def next(self, kind: str, tag: str, timeout: float = 5.0) -> list[Any]:
+        async def until() -> list[Any]:
+            while True:
+                item = await self.ws.receive_json()
+                self.seen.append(item)
+                if item[0] == kind and item[1] == tag:
+                    return item[2:]
+
+        return await asyncio.wait_for(until(), timeout)
 
 
 @pytest.fixture
@@ -315,13 +334,7 @@ async def test_on_close_runs_exactly_once_with_the_code(server: Server, client, 
     assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 4002, "done")
     assert await watch.next("close", by_server) == [4002, "done", False]
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-    writer.write(
-        f"GET {server.prefix}/ws/echo?t={dropped} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+    _, writer = await _raw_upgrade(server, f"/ws/echo?t={dropped}")
     writer.close()  # no close frame: the TCP connection just ends
     code, _, initiated = await watch.next("close", dropped)
     assert code in (1005, 1006) and initiated  # uvicorn reports 1005 for a dropped socket
@@ -332,6 +345,30 @@ async def test_on_close_runs_exactly_once_with_the_code(server: Server, client, 
     await watch.next("close", later)  # every report of the connections above came before
     closes = [item[1] for item in watch.seen if item[0] == "close"]
     assert [closes.count(t) for t in (by_client, by_server, dropped)] == [1, 1, 1]
+
+
+async def _raw_upgrade(server: Server, path: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        f"GET {server.prefix}{path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+    return reader, writer
+
+
+@pytest.mark.slow
+async def test_a_client_that_reads_nothing_is_closed_1013(server: Server, watch) -> None:
+    """40 MiB sent at once to a client that never reads: ASGIApp holds at most 16 MiB for it,
+    then closes it 1013; its close cannot get out, so 5 s later the connection is dropped."""
+    t = tag()
+    _, writer = await _raw_upgrade(server, f"/ws/flood?t={t}")
+    mask = b"\x01\x02\x03\x04"
+    writer.write(bytes([0x81, 0x80 | 5]) + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(b"flood")))
+    code, reason, initiated = await watch.next("close", t, timeout=15)
+    assert (code, reason, initiated) == (1013, "Client too slow", False)
+    writer.close()
 
 
 async def test_a_raising_on_message_gets_the_error_frame_and_stays_open(server: Server, client) -> None:
@@ -529,3 +566,45 @@ def test_import_wsside_loads_no_server_until_asgiapp_is_used() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+# ---- docs/asgi.md: every snippet runs ----------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "asgi.md"
+
+
+def _doc_blocks() -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", DOC.read_text(), re.M | re.S)
+
+
+APPS = [code for code in _doc_blocks() if code.startswith("# app.py")]
+
+
+def test_docs_have_the_three_apps_and_a_handler_file() -> None:
+    assert len(APPS) == 3
+    assert [("starlette" in a, "fastapi" in a) for a in APPS] == [
+        (False, False), (True, False), (False, True)]
+    assert [c for c in _doc_blocks() if "Handler(" in c]
+
+
+@pytest.mark.parametrize("app", APPS, ids=["standalone", "starlette", "fastapi"])
+async def test_docs_app_serves_the_docs_handler(app: str, tmp_path: Path, client) -> None:
+    if "fastapi" in app:
+        pytest.importorskip("fastapi")
+    handler = next(c for c in _doc_blocks() if "Handler(" in c)
+    write_files(tmp_path, {"app.py": app, "ws/chat.py": handler})
+    mounted = "mount(" in app.lower()
+    srv = Server(tmp_path, "uvicorn", prefix="/api" if mounted else "")
+    try:
+        origin = {"Origin": "https://example.com"} if "example.com" in app else {}
+        a = await client.ws_connect(srv.url("/ws/chat"), headers=origin)
+        b = await client.ws_connect(srv.url("/ws/chat"))
+        await a.send_json({"text": "hi"})
+        for ws in (a, b):  # the docs' handler broadcasts to "general", sender included
+            assert await ws.receive_json(timeout=5) == {"text": "hi"}
+            await ws.close()
+        if "/health" in app:
+            async with client.get(f"http://127.0.0.1:{srv.port}/health") as response:
+                assert await response.json() == {"ok": True}
+    finally:
+        assert_stopped(srv)
