@@ -219,7 +219,7 @@ class ASGIApp:
         if found is None:
             return Refusal(404, f"No WebSocket handler for {full}")
         hub, params = found
-        url = URL.build(query_string=scope["query_string"].decode("latin-1"), encoded=True)
+        url = URL.build(query_string=scope.get("query_string", b"").decode("latin-1"), encoded=True)
         client = scope.get("client")
         return hub, Request(
             method="GET",

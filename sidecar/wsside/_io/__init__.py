@@ -1,4 +1,5 @@
-"""Transports and streams: the bytes of a connection on an asyncio transport.
+"""Transports and streams: the bytes of a connection on an asyncio transport, or (`asgi.py`)
+the messages of one that an ASGI server owns.
 
 This is the only layer that touches aiohttp's private names, and all of them come through
 `engine.py`, which checks at import that the installed aiohttp is one wsside supports.

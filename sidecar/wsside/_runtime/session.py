@@ -5,7 +5,8 @@ and the closing handshake are handled the moment they arrive. Data messages and 
 form one ordered queue: plain-function callbacks run at once, coroutine callbacks in a task
 (so `asyncio.timeout` and friends work), and a slow handler only delays its own connection's
 next callbacks. The session is the `Link` its `Connection` talks to, and the hub writes to
-it through its `FrameIO`.
+it through its I/O (`SessionIO`: a `FrameIO` on a socket wsside owns, an `AsgiIO` under an
+ASGI server, whose events stand for frames).
 """
 
 from __future__ import annotations
