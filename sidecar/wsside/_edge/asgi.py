@@ -55,11 +55,13 @@ class ASGIApp:
     shared with other processes (ASGI or `wsside serve`), so broadcasts reach their
     connections too.
 
-    Background tasks start at the server's lifespan startup (or with the first connection
-    where no lifespan event comes, as under a Starlette `Mount`: pass `lifespan=app.lifespan`
-    to the outer app instead) and are cancelled at shutdown.
+    Background tasks start at the server's lifespan startup and are cancelled at its
+    shutdown. A mounted app gets no lifespan events: give the outer app `lifespan=ws.lifespan`
+    (`ws` being this app), else they start with the first connection and end with the process.
 
-    A folder whose files fail to import raises ImportError naming the file and line.
+    Raises ImportError naming the file and line when a handler file fails to import (or two
+    declare one pattern), ValueError for one pattern given twice in a list, and the
+    backplane's error for a bad URL or a missing `wsside[redis]` extra.
     """
 
     def __init__(
