@@ -34,6 +34,9 @@ class FrameIO:
 
     __slots__ = ("closing", "compressor", "overflow", "protocol", "transport")
 
+    # Pings and pongs are frames like any other here (the heartbeat needs them).
+    can_ping = True
+
     def __init__(
         self,
         transport: asyncio.Transport,
@@ -45,9 +48,6 @@ class FrameIO:
         self.compressor = compressor
         self.closing = False  # no data frame may follow our close frame
         self.overflow: TooSlow | None = None
-
-    # Pings and pongs are frames like any other here (the heartbeat needs them).
-    can_ping = True
 
     @property
     def takes_frames(self) -> bool:
