@@ -63,6 +63,13 @@ HANDLERS = {
             if data == "close-me":
                 conn.close(4002, "done")
                 return
+            if data == "ping-me":
+                conn.ping(b"x")  # no ASGI event for it: nothing is sent
+                try:
+                    conn.ping(bytes(126))
+                except ValueError as exc:  # checked as on a socket all the same
+                    conn.send(str(exc))
+                return
             conn.send(data)
 
         @echo.on_close
@@ -233,6 +240,15 @@ async def test_echo_and_the_paths_a_connection_sees(server: Server, client) -> N
     assert await ws.receive_str(timeout=5) == "plain text"
     await ws.send_bytes(b"\x00\x01")
     assert await ws.receive_bytes(timeout=5) == b"\x00\x01"
+    await ws.close()
+
+
+async def test_pings_send_nothing_but_are_checked(server: Server, client) -> None:
+    ws = await client.ws_connect(server.url("/ws/echo"), autoping=False)
+    await ws.receive_json(timeout=5)
+    await ws.send_str("ping-me")
+    # The next message is the error, not a ping.
+    assert await ws.receive_str(timeout=5) == "ping and pong payloads are limited to 125 bytes"
     await ws.close()
 
 
