@@ -33,7 +33,9 @@ def blocks(lang: str) -> list[tuple[int, str]]:
             for m in FENCE.finditer(text) if m.group(1) == lang]
 
 
-PYTHON = blocks("python")
+# ASGI apps are not handler files: each must be one of docs/asgi.md's, which test_asgi serves.
+APPS = [b for b in blocks("python") if "ASGIApp(" in b[1]]
+PYTHON = [b for b in blocks("python") if "ASGIApp(" not in b[1]]
 JS = blocks("js")
 Check = Callable[[Any, Any], Awaitable[None]]
 CHECKS: dict[str, Check] = {}
@@ -80,6 +82,13 @@ def test_wsside_commands_and_flags_exist() -> None:
         assert done.returncode == 0, f"wsside {command}: {done.stderr}"
         for flag in flags:
             assert flag in done.stdout, f"README mentions `wsside {command} {flag}`"
+
+
+def test_asgi_apps_are_the_ones_docs_asgi_runs() -> None:
+    docs = (ROOT / "docs" / "asgi.md").read_text()
+    assert APPS, "the README shows an ASGI app in Deploy"
+    for line, code in APPS:
+        assert f"```python\n{code}```" in docs, f"README.md line {line} is not in docs/asgi.md"
 
 
 @pytest.mark.parametrize("block", JS, ids=lambda b: f"line{b[0]}")
