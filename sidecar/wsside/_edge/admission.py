@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from yarl import URL
 
-from .._runtime.events import emit, error_event
+from .._runtime.events import emit, report_runtime_error
 
 if TYPE_CHECKING:
     from ..handler import Handler
@@ -125,14 +125,5 @@ async def _judge_later(handler: Handler, request: Request, pending: Awaitable[ob
 
 
 def _failed(handler: Handler, request: Request, exc: Exception) -> Refusal:
-    emit(
-        error_event(
-            "runtime_error",
-            exc,
-            files=(handler.file,),
-            pattern=handler.pattern.source,
-            callback="authenticate",
-            path=request.path,
-        )
-    )
+    report_runtime_error(handler, exc, "authenticate", request.path)
     return Refusal(500, "Internal Server Error")

@@ -7,7 +7,7 @@ import asyncio
 import functools
 from typing import TYPE_CHECKING
 
-from .events import emit, error_event
+from .events import report_runtime_error
 
 if TYPE_CHECKING:
     from ..handler import Handler
@@ -50,12 +50,4 @@ def _task_done(task: asyncio.Task[object], handler: Handler) -> None:
         return
     exc = task.exception()
     if exc is not None:
-        emit(
-            error_event(
-                "runtime_error",
-                exc,
-                files=(handler.file,),
-                pattern=handler.pattern.source,
-                callback="background",
-            )
-        )
+        report_runtime_error(handler, exc, "background")

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._protocol.codec import decode_text
 from ..schema import MessageTypeError
-from .events import emit, error_event
+from .events import emit, report_runtime_error
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -162,16 +162,7 @@ async def _answer(conn: Connection, handler: Handler, exc: Exception) -> None:
 
 
 def _report(conn: Connection, handler: Handler, exc: BaseException, where: str) -> None:
-    emit(
-        error_event(
-            "runtime_error",
-            exc,
-            files=(handler.file,),
-            pattern=handler.pattern.source,
-            callback=where,
-            path=conn.path,
-        )
-    )
+    report_runtime_error(handler, exc, where, conn.path)
 
 
 def stuck_warning(

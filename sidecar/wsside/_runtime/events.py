@@ -11,7 +11,10 @@ import os
 import traceback
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..handler import Handler
 
 __all__ = ["emit", "error_event", "logger", "subscribe", "unsubscribe"]
 
@@ -52,6 +55,17 @@ def error_event(
         "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
         **fields,
     }
+
+
+def report_runtime_error(
+    handler: Handler, exc: BaseException, callback: str, path: str | None = None
+) -> None:
+    """Emit a `runtime_error` for user code of `handler` that raised in `callback`, located in
+    the handler's file (Vite's terminal and overlay, or the console, show it)."""
+    fields: dict[str, Any] = {"pattern": handler.pattern.source, "callback": callback}
+    if path is not None:
+        fields["path"] = path
+    emit(error_event("runtime_error", exc, files=(handler.file,), **fields))
 
 
 def _locate(
