@@ -44,7 +44,7 @@ pytest: venv
 	$(VPY) -m pytest
 
 node-test: venv node-deps
-	cd tests/shim && npm test
+	cd tests/shim && npm run test:matrix
 	cd node_shim && npm run --silent check:client && npm run --silent test:client
 
 # Static checks: lint and format (ruff) and types (mypy --strict) of the package, the layers
