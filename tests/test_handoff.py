@@ -386,8 +386,9 @@ def test_bytes_sent_during_an_async_authenticate_are_not_lost(shim: Shim) -> Non
     assert _read_frame(waiting, rest) == (0x1, b"early")
 
 
-async def test_a_handed_over_connection_gets_its_frame_parser_with_its_first_byte(tmp_path: Path) -> None:
-    """In-process: a connection that only listens keeps no parser; its first frame makes one."""
+async def test_a_handed_over_connection_gets_its_frame_parser_only_when_it_needs_one(tmp_path: Path) -> None:
+    """In-process: a connection that only listens, or only sends whole small messages, keeps
+    no parser; the first frame that is not such a message (a ping here) makes one."""
     import asyncio
 
     from wsside._edge.server import Sidecar
@@ -420,7 +421,13 @@ async def test_a_handed_over_connection_gets_its_frame_parser_with_its_first_byt
             assert stream.reader is None  # on_connect has sent; the client has sent nothing
             _send_text(client, "first")
             assert await asyncio.to_thread(_read_frame, client) == (0x1, b"first")
+            assert stream.reader is None  # a whole small text frame skips the parser
+            mask = b"\x01\x02\x03\x04"
+            client.sendall(bytes([0x89, 0x82]) + mask + bytes(b ^ mask[i] for i, b in enumerate(b"hi")))
+            assert await asyncio.to_thread(_read_frame, client) == (0xA, b"hi")
             assert stream.reader is not None
+            _send_text(client, "second")  # and after it, the next message still arrives
+            assert await asyncio.to_thread(_read_frame, client) == (0x1, b"second")
     finally:
         await sidecar.close()
 

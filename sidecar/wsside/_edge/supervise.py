@@ -28,6 +28,7 @@ from .._runtime.events import logger, subscribe, unsubscribe
 from .._runtime.reload import next_settings
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
+from .loop import run as run_loop
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
 from .node_ipc import NodeChannel
 from .server import Sidecar
@@ -64,7 +65,7 @@ def run_ipc(settings: Settings, rebuild: Callable[[], Settings] | None = None) -
         rebuild = lambda: dataclasses.replace(read_config(), secret=secret)  # noqa: E731
     # Ctrl-C reaches the whole terminal process group; Vite decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.exit(asyncio.run(_Supervisor(settings, int(fd), rebuild).run()))
+    sys.exit(run_loop(_Supervisor(settings, int(fd), rebuild).run()))
 
 
 class _Supervisor:

@@ -129,6 +129,11 @@ class StrictReader(Reader):
         self._f_fin = False
         self._f_utf8: Any = None  # decoder of the uncompressed text message being checked
 
+    def idle(self) -> bool:
+        """At a frame boundary with no message under way and no failure: the next bytes may
+        skip the parser (`WsStream`)."""
+        return not (self._f_need or self._f_head or self._m_opcode or self._failed)
+
     # --- raw stream: masking and UTF-8 at byte granularity --------------------------------
 
     def feed_data(self, data: Any) -> tuple[bool, bytes]:

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
-from .engine import BaseProtocol, UnboundedQueue, reader_queue
+from .engine import BaseProtocol, UnboundedQueue, apply_mask, reader_queue
 
 if TYPE_CHECKING:
     from .reader import StrictReader
@@ -26,7 +26,14 @@ _NOTHING_HELD: Final = cast("list[tuple[str, Any]]", ())  # never appended to: s
 class FrameSink(Protocol):
     """What receives the parser's output (the session)."""
 
-    def on_frame(self, msg: Any) -> None: ...
+    def on_message(self, data: str | bytes) -> None:
+        """One whole data message (text as str, binary as bytes)."""
+        ...
+
+    def on_frame(self, msg: Any) -> None:
+        """One message or control frame, as aiohttp's `WSMessage`."""
+        ...
+
     def on_error(self, exc: BaseException) -> None: ...
     def on_lost(self) -> None: ...
 
@@ -78,22 +85,32 @@ class WsStream(BaseProtocol):
     """The transport's protocol once the connection is a WebSocket owned by wsside.
 
     `reader` may be None with `make_reader` given: the frame parser (about 600 bytes with its
-    queue) is then made when the first byte arrives, so a connection that only listens never
-    has one. `make_reader(sink)` returns a parser whose messages go to `sink`.
+    queue) is then made when it is first needed, so a connection that only listens, or only
+    ever gets whole small messages, never has one. `make_reader(sink)` returns a parser whose
+    messages go to `sink`. `limit` is the message size limit (0: none).
+
+    The common case skips the parser: a read that starts at a frame boundary (the parser
+    has nothing under way) and holds whole, final, masked, uncompressed text or binary frames
+    of less than 64 KiB, each within the size limit and, for text, valid UTF-8. Those frames
+    are unmasked and decoded here and go to the sink's `on_message` directly; the first
+    frame that is anything else, and all that follows it in the read, goes to the parser,
+    which then applies every check (so an invalid frame gets the same close code either way).
     """
 
-    __slots__ = ("_make_reader", "reader", "sink")
+    __slots__ = ("_make_reader", "limit", "reader", "sink")
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
         reader: StrictReader | None,
         make_reader: Callable[[FrameSink | None], StrictReader] | None = None,
+        limit: int = 0,
     ) -> None:
         super().__init__(loop)
         self.reader = reader
         self.sink: FrameSink | None = None
         self._make_reader = make_reader
+        self.limit = limit
 
     def attach(self, sink: FrameSink) -> None:
         """From now on frames and the end go to `sink`, starting with those already parsed
@@ -112,10 +129,17 @@ class WsStream(BaseProtocol):
 
     def data_received(self, data: bytes) -> None:
         reader = self.reader
+        sink = self.sink
+        if sink is not None and (reader is None or reader.idle()):
+            taken = _take_whole_frames(data, sink, self.limit)
+            if taken == len(data):
+                return
+            if taken:
+                data = data[taken:]
         if reader is None:
             make = self._make_reader
             assert make is not None  # made without a parser, so with a parser maker
-            reader = self.reader = make(self.sink)
+            reader = self.reader = make(sink)
         reader.feed_data(data)
 
     def eof_received(self) -> bool:
@@ -125,3 +149,39 @@ class WsStream(BaseProtocol):
         super().connection_lost(exc)
         if self.sink is not None:
             self.sink.on_lost()
+
+
+def _take_whole_frames(data: bytes, sink: FrameSink, limit: int) -> int:
+    """Deliver the whole simple data frames at the start of `data` (see `WsStream`); returns
+    how many bytes they took."""
+    n = len(data)
+    p = 0
+    while n - p >= 6:
+        first = data[p]
+        if first != 0x81 and first != 0x82:  # FIN + text or binary, no RSV bit
+            break
+        length = data[p + 1] - 0x80  # negative: not masked
+        if length < 0:
+            break
+        if length < 126:
+            start = p + 6
+        elif length == 126 and n - p >= 8:
+            length = data[p + 2] << 8 | data[p + 3]
+            start = p + 8
+        else:
+            break
+        end = start + length
+        if end > n or (limit and length > limit):
+            break
+        payload = bytearray(data[start:end])
+        apply_mask(data[start - 4 : start], payload)
+        if first == 0x81:
+            try:
+                message: str | bytes = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                break
+        else:
+            message = bytes(payload)
+        sink.on_message(message)
+        p = end
+    return p

@@ -66,11 +66,11 @@ def open_stream(
     loop = asyncio.get_running_loop()
     if early or agreement is not None:
         _, parser = _reader(max_message_size, agreement)
-        stream = WsStream(loop, parser)
+        stream = WsStream(loop, parser, limit=max_message_size)
         if early:  # its messages wait in the parser's queue until a session attaches
             parser.feed_data(early)
     else:
-        stream = WsStream(loop, None, _reader_maker(max_message_size))
+        stream = WsStream(loop, None, _reader_maker(max_message_size), max_message_size)
     transport.set_protocol(stream)
     stream.connection_made(transport)
     return stream, FrameIO(transport, stream, _compressor(agreement))
@@ -126,7 +126,9 @@ class ServerWebSocket(web.WebSocketResponse):
         http = request.protocol
         transport = request.transport
         assert transport is not None and self.io is not None and self.sink is not None
-        stream = WsStream(asyncio.get_running_loop(), self._parser)
+        stream = WsStream(
+            asyncio.get_running_loop(), self._parser, limit=self._max_message_size
+        )
         replace_parser(http, None)  # its connection_lost would end our parser's stream
         http.transport = None  # ... and close our transport
         transport.set_protocol(stream)

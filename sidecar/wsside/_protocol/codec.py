@@ -1,26 +1,138 @@
-"""The one place that turns Python values into WebSocket payloads and back."""
+"""The one place that turns Python values into WebSocket payloads and back.
+
+Text frames are read as JSON when they are JSON (RFC 8259: `NaN` and `Infinity` are not, and
+stay strings); dicts, lists, numbers, bools and None are sent as compact JSON. With orjson
+installed (`wsside[speed]`) it writes the JSON, and the standard library takes over wherever
+the two would differ, so the values sent and the errors are the same with or without it (the
+spelling of a float can differ: orjson writes 1e-05 as 0.00001). orjson refuses what the
+standard encoder converts (keys that are not strings, integers past 64 bits) and turns NaN
+and Infinity into `null`, which the standard encoder refuses, so output holding `null` is
+checked by it; types only orjson knows (dataclasses, datetimes, subclasses) are passed
+through to the standard encoder, which refuses them as it does without orjson. Enums and
+UUIDs are the exception: orjson sends their value. Reading stays with the standard parser:
+orjson reads integers past 64 bits as floats, and ruling that out costs what it saves.
+
+The standard library's C scanner and encoder are called directly: `json.loads` and
+`JSONEncoder.encode` build a scanner or an encoder per call and match whitespace with a
+regular expression, which costs more than the parsing of a small message.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from json import encoder as _json_encoder
+from json import scanner as _json_scanner
 from typing import Any
 
 from .frames import BINARY, TEXT
 
-__all__ = ["decode_text", "encode"]
-
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+__all__ = ["JSON_ENGINE", "decode_text", "encode", "set_json_engine"]
 
 
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not JSON")
 
 
-# RFC 8259 has no NaN or Infinity: text holding them is not JSON and stays a string (Python's
-# parser would accept them). One decoder made once: `json.loads` with arguments builds one per
-# call.
-_loads = json.JSONDecoder(parse_constant=_not_json).decode
+_WHITESPACE = " \t\r\n"
+# A JSON text can only start with one of these (after optional whitespace); checking first
+# spares plain-text messages the cost of a raised and caught error.
+_JSON_START = frozenset('{["-0123456789tfn' + _WHITESPACE)
 _JSON_TYPES = (dict, list, tuple, int, float, bool, type(None))
+
+# The standard library, called below its public API (see the module's docstring).
+_std_decoder = json.JSONDecoder(parse_constant=_not_json)
+_scan = _json_scanner.make_scanner(_std_decoder)
+_std_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_c_encode = (
+    _json_encoder.c_make_encoder(
+        None,  # markers: the standard encoder's circular-reference check is off too
+        _std_encoder.default,
+        _json_encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        False,
+    )
+    if _json_encoder.c_make_encoder is not None
+    else None
+)
+
+
+def _std_loads(text: str) -> Any:
+    """The parsed value of `text`; ValueError when it is not JSON."""
+    if text[0] in _WHITESPACE or text[-1] in _WHITESPACE:
+        return _std_decoder.decode(text)  # the full parser deals with the whitespace
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:
+        raise ValueError("not JSON") from None
+    if end != len(text):
+        raise ValueError("extra data after the JSON value")
+    return value
+
+
+def _std_dumps(data: Any) -> bytes:
+    """Compact JSON (ValueError for NaN and Infinity, TypeError for what is not JSON)."""
+    if _c_encode is not None and isinstance(data, (dict, list, tuple)):
+        # The C encoder's check of circular references is off: a cycle ends in RecursionError,
+        # as the standard encoder's own (with `check_circular`) ends in ValueError.
+        try:
+            return "".join(_c_encode(data, 0)).encode("utf-8")
+        except RecursionError:
+            raise ValueError("Circular reference detected") from None
+    return _std_encoder.encode(data).encode("utf-8")
+
+
+_dumps: Callable[[Any], bytes] = _std_dumps
+JSON_ENGINE = "json"
+
+
+def _with_orjson() -> Callable[[Any], bytes] | None:
+    try:
+        import orjson
+    except ImportError:
+        return None
+    orjson_dumps = orjson.dumps
+    options = (
+        orjson.OPT_PASSTHROUGH_DATACLASS
+        | orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_SUBCLASS
+    )
+
+    def dumps(data: Any) -> bytes:
+        try:
+            out: bytes = orjson_dumps(data, option=options)
+        except TypeError:  # orjson.JSONEncodeError: what only the standard encoder handles
+            return _std_dumps(data)
+        if b"null" in out and data is not None:
+            return _std_dumps(data)  # NaN and Infinity became null: the standard way refuses
+        return out
+
+    return dumps
+
+
+def set_json_engine(name: str) -> str:
+    """Use "orjson" (when installed) or "json" (the standard library); returns the one in
+    use. Chosen at import: orjson when installed, unless WSSIDE_JSON=json."""
+    global _dumps, JSON_ENGINE
+    dumps = _with_orjson() if name == "orjson" else None
+    if dumps is None:
+        _dumps, JSON_ENGINE = _std_dumps, "json"
+    else:
+        _dumps, JSON_ENGINE = dumps, "orjson"
+    return JSON_ENGINE
+
+
+def _initial_engine() -> str:
+    import os
+
+    return "json" if os.environ.get("WSSIDE_JSON", "").strip().lower() == "json" else "orjson"
+
+
+set_json_engine(_initial_engine())
 
 
 def encode(data: object) -> tuple[int, bytes]:
@@ -32,7 +144,7 @@ def encode(data: object) -> tuple[int, bytes]:
         return BINARY, bytes(data)
     if isinstance(data, _JSON_TYPES):
         try:
-            return TEXT, _dumps(data).encode("utf-8")
+            return TEXT, _dumps(data)
         except ValueError as exc:  # NaN/Infinity have no JSON spelling
             raise TypeError(f"cannot send {data!r} as JSON: {exc}") from None
     raise TypeError(
@@ -41,17 +153,12 @@ def encode(data: object) -> tuple[int, bytes]:
     )
 
 
-# A JSON text can only start with one of these (after optional whitespace); checking first
-# spares plain-text messages the cost of a raised and caught JSONDecodeError.
-_JSON_START = frozenset('{["-0123456789tfn \t\r\n')
-
-
 def decode_text(text: str) -> Any:
     """The parsed JSON value of a text frame, or the string itself when it is not JSON
     (RFC 8259: `[NaN]` and `Infinity` are strings)."""
     if not text or text[0] not in _JSON_START:
         return text
     try:
-        return _loads(text)
+        return _std_loads(text)
     except ValueError:
         return text

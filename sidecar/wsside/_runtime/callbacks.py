@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..handler import Handler, Response
     from ..schema import Schema
 
-__all__ = ["run_callback", "run_message", "stuck_warning", "warn_unfit_send"]
+__all__ = ["message_now", "run_callback", "run_message", "stuck_warning", "warn_unfit_send"]
 
 
 async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> None:
@@ -59,6 +59,45 @@ async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> N
         fn = handler.callbacks["on_message"]
         if fn is not None:
             await _maybe(fn(conn, data))
+    except Exception as exc:  # noqa: BLE001 - the error policy decides what the client sees
+        await _fail(conn, handler, exc, "on_message")
+
+
+def message_now(conn: Connection, handler: Handler, raw: str | bytes) -> Awaitable[None] | None:
+    """`run_message` without a coroutine, for handlers whose message path is all plain
+    functions (`Hub.message_now`): runs it to the end and returns None, or returns what is
+    left to await (an awaitable the callback returned, or the error policy)."""
+    try:
+        if handler.transform_raw_data is not None:
+            data = handler.transform_raw_data(raw)
+        elif type(raw) is str:
+            data = decode_text(raw)
+        else:
+            data = raw
+        schema = handler.receives
+        if schema is not None:
+            problem = schema.check(data)
+            if problem is not None:
+                if _fits_as_sent(schema, raw, data, handler):
+                    data = raw
+                else:
+                    return _refuse(conn, handler, MessageTypeError(problem))
+        if handler.responses:
+            for rule in handler.responses:
+                if rule.matches(conn, data):
+                    return _finish_message(conn, handler, _respond(conn, rule, data))
+        fn = handler.callbacks["on_message"]
+        result = None if fn is None else fn(conn, data)
+    except Exception as exc:  # noqa: BLE001 - the error policy decides what the client sees
+        return _fail(conn, handler, exc, "on_message")
+    if result is None or not inspect.isawaitable(result):
+        return None
+    return _finish_message(conn, handler, result)
+
+
+async def _finish_message(conn: Connection, handler: Handler, pending: Awaitable[Any]) -> None:
+    try:
+        await pending
     except Exception as exc:  # noqa: BLE001 - the error policy decides what the client sees
         await _fail(conn, handler, exc, "on_message")
 

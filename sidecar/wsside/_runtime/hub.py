@@ -57,6 +57,7 @@ class Hub:
         "backplane",
         "check_sent",
         "connections",
+        "messages_inline",
         "rooms",
     )
 
@@ -82,6 +83,8 @@ class Hub:
     def handler(self, handler: Handler) -> None:
         self._handler = handler
         self._inline = _inline_jobs(handler)
+        # Data messages run by `callbacks.message_now` inside `data_received`, no coroutine.
+        self.messages_inline = "message" in self._inline
         self._empty = _empty_jobs(handler)
         # Called with each outgoing message in debug mode; None (no cost) otherwise.
         self.check_sent: Callable[[object], None] | None = (

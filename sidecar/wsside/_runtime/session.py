@@ -25,7 +25,7 @@ from .._protocol.http_head import read_headers
 from ..closecodes import CloseCode, ProtocolError
 from ..connection import Connection
 from . import access
-from .callbacks import run_callback, run_message, stuck_warning
+from .callbacks import message_now, run_callback, run_message, stuck_warning
 from .eager import awaiting_frames, run_eager
 from .events import logger
 from .keepalive import Keepalive
@@ -221,18 +221,30 @@ class Session:
         self._submit(("connect", request))
         self._stream.attach(self)
 
+    def on_message(self, data: str | bytes) -> None:
+        """One data message (called inside `data_received`): run at once when nothing is
+        queued and the handler's message path is plain functions, else queued."""
+        if self._close_sent:
+            return  # after our close frame, data is discarded (RFC 6455 §5.5.1)
+        if self._keepalive is not None:
+            self._keepalive.seen()
+        if self._worker is None and self._hub.messages_inline:
+            pending = message_now(self.conn, self._hub.handler, data)
+            if pending is not None:
+                rest = run_eager(pending)
+                if rest is not None:  # it waits for something: the next ones queue behind
+                    self._worker = self._loop.create_task(self._work(rest))
+            return
+        self._submit(("message", data))
+        if len(self._inbox) > INBOX_HIGH_WATER and not self._reading_paused:
+            self._reading_paused = True
+            self._io.transport.pause_reading()
+
     def on_frame(self, msg: Any) -> None:
         """One message or control frame from the parser (called inside `data_received`)."""
         kind = msg.type
         if kind is WSMsgType.TEXT or kind is WSMsgType.BINARY:
-            if self._close_sent:
-                return  # after our close frame, data is discarded (RFC 6455 §5.5.1)
-            if self._keepalive is not None:
-                self._keepalive.seen()
-            self._submit(("message", msg.data))
-            if len(self._inbox) > INBOX_HIGH_WATER and not self._reading_paused:
-                self._reading_paused = True
-                self._io.transport.pause_reading()
+            self.on_message(msg.data)
         elif kind is WSMsgType.PING:
             if self._close_sent:
                 return

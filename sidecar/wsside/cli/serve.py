@@ -7,13 +7,14 @@ import asyncio
 import errno
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import typer
 
 from .. import __version__
+from .._edge.loop import LoopChoiceError, run
 from .._edge.server import Sidecar, configure_logging
 from .._edge.workers import WorkerLink, Workers, check_port, workers_supported
 from .._runtime.config import ConfigError, OptionError, build_settings
@@ -24,6 +25,8 @@ from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .app import app
 from .console import ConsoleReporter
+
+T = TypeVar("T")
 
 
 @app.command()
@@ -128,7 +131,17 @@ def serve(
         return
     if link is None and settings.workers > 1:
         raise typer.Exit(_supervise(settings))
-    asyncio.run(_serve_standalone(settings, rebuild, link))
+    _run_loop(_serve_standalone(settings, rebuild, link))
+
+
+def _run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` on the chosen event loop (uvloop when installed); a bad WSSIDE_LOOP is
+    one line and exit 2."""
+    try:
+        return run(main)
+    except LoopChoiceError as exc:
+        typer.echo(f"wsside: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def raise_open_file_limit() -> None:
@@ -176,7 +189,7 @@ def _supervise(settings: Settings) -> int:
             err=True,
         )
 
-    return asyncio.run(supervisor.run(ready))
+    return _run_loop(supervisor.run(ready))
 
 
 async def _serve_standalone(

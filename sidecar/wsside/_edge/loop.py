@@ -1,0 +1,86 @@
+"""The event loop a sidecar process runs on: uvloop when it is installed (`wsside[speed]`),
+else asyncio's own.
+
+uvloop runs the loop itself (polling, timers, callbacks) in C; what wsside does per message
+is the same either way. `WSSIDE_LOOP=asyncio` keeps asyncio's loop with uvloop installed
+(to compare the two, or to rule uvloop out); `WSSIDE_LOOP=uvloop` makes its absence an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+__all__ = ["LOOP_ENV", "LoopChoiceError", "loop_factory", "loop_name", "run"]
+
+LOOP_ENV = "WSSIDE_LOOP"
+_CHOICES = ("auto", "asyncio", "uvloop")
+
+T = TypeVar("T")
+
+
+class LoopChoiceError(Exception):
+    """WSSIDE_LOOP names a loop that cannot be had (one line for the user)."""
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop factory, or None for asyncio's default loop."""
+    choice = os.environ.get(LOOP_ENV, "auto").strip().lower() or "auto"
+    if choice not in _CHOICES:
+        raise LoopChoiceError(
+            f"{LOOP_ENV}={os.environ[LOOP_ENV]!r} is not one of {', '.join(_CHOICES)}"
+        )
+    if choice == "asyncio" or sys.platform == "win32":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise LoopChoiceError(
+                f"{LOOP_ENV}=uvloop but uvloop is not installed: pip install 'wsside[speed]'"
+            ) from None
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def loop_name(loop: asyncio.AbstractEventLoop) -> str:
+    """'uvloop' or 'asyncio', for the start-up line and `wsside doctor`."""
+    return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run(main)` on the chosen loop."""
+    try:
+        factory = loop_factory()
+    except LoopChoiceError:
+        main.close()
+        raise
+    if factory is None:
+        return asyncio.run(main)
+    if sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(main)
+    loop = factory()  # Python 3.10: no Runner; what asyncio.run does, on this loop
+    try:
+        asyncio.set_event_loop(loop)
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            _cancel_all(loop)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+
+def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = asyncio.all_tasks(loop)
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
