@@ -28,8 +28,8 @@ from .._runtime.events import logger, subscribe, unsubscribe
 from .._runtime.reload import next_settings
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
-from .loop import run as run_loop
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
+from .loop import run as run_loop
 from .node_ipc import NodeChannel
 from .server import Sidecar
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from .._protocol.frames import MAX_CONTROL_PAYLOAD, TEXT
 from ..closecodes import CloseCode
-from .engine import WebSocketError, WSMessage, WSMsgType
+from .engine import WebSocketError
 from .stream import FrameSink
 from .writer import SEND_BUFFER_LIMIT, TooSlow
 
@@ -105,17 +105,17 @@ class AsgiChannel:
                 if text is not None:
                     if self._too_big(text):
                         continue
-                    sink.on_frame(WSMessage(WSMsgType.TEXT, text, None))
+                    sink.on_message(text)
                 else:
                     data = event.get("bytes") or b""
                     if self._too_big(data):
                         continue
-                    sink.on_frame(WSMessage(WSMsgType.BINARY, data, None))
+                    sink.on_message(data)
             elif kind == "websocket.disconnect":
                 self.disconnected = True
                 code = event.get("code") or _ABNORMAL
                 if code != _ABNORMAL:  # a close frame came: the session sees its code
-                    sink.on_frame(WSMessage(WSMsgType.CLOSE, code, event.get("reason") or ""))
+                    sink.on_close(code, event.get("reason") or "")
                 self._end()
                 return
 

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
+from ..closecodes import is_valid_code
 from .engine import BaseProtocol, UnboundedQueue, apply_mask, reader_queue
 
 if TYPE_CHECKING:
@@ -32,6 +33,10 @@ class FrameSink(Protocol):
 
     def on_frame(self, msg: Any) -> None:
         """One message or control frame, as aiohttp's `WSMessage`."""
+        ...
+
+    def on_close(self, code: int, reason: str) -> None:
+        """The peer's close frame (code 0: it had none)."""
         ...
 
     def on_error(self, exc: BaseException) -> None: ...
@@ -91,10 +96,11 @@ class WsStream(BaseProtocol):
 
     The common case skips the parser: a read that starts at a frame boundary (the parser
     has nothing under way) and holds whole, final, masked, uncompressed text or binary frames
-    of less than 64 KiB, each within the size limit and, for text, valid UTF-8. Those frames
-    are unmasked and decoded here and go to the sink's `on_message` directly; the first
-    frame that is anything else, and all that follows it in the read, goes to the parser,
-    which then applies every check (so an invalid frame gets the same close code either way).
+    of less than 64 KiB, each within the size limit and, for text, valid UTF-8, or a valid
+    close frame. Those frames are unmasked and decoded here and go to the sink's `on_message`
+    or `on_close` directly; the first frame that is anything else, and all that follows it in
+    the read, goes to the parser, which then applies every check (so an invalid frame gets
+    the same close code either way).
     """
 
     __slots__ = ("_make_reader", "limit", "reader", "sink")
@@ -159,6 +165,11 @@ def _take_whole_frames(data: bytes, sink: FrameSink, limit: int) -> int:
     while n - p >= 6:
         first = data[p]
         if first != 0x81 and first != 0x82:  # FIN + text or binary, no RSV bit
+            if first == 0x88:  # FIN + close
+                taken = _take_close(data, p, sink)
+                if taken:
+                    p += taken
+                    continue
             break
         length = data[p + 1] - 0x80  # negative: not masked
         if length < 0:
@@ -185,3 +196,25 @@ def _take_whole_frames(data: bytes, sink: FrameSink, limit: int) -> int:
         sink.on_message(message)
         p = end
     return p
+
+
+def _take_close(data: bytes, p: int, sink: FrameSink) -> int:
+    """Deliver a valid close frame at `data[p:]`; returns its size, 0 when it is not one
+    (incomplete, or to be refused by the parser)."""
+    length = data[p + 1] - 0x80
+    if length < 0 or length == 1 or length > 125 or len(data) - p < 6 + length:
+        return 0
+    payload = bytearray(data[p + 6 : p + 6 + length])
+    if length:
+        apply_mask(data[p + 2 : p + 6], payload)
+        code = payload[0] << 8 | payload[1]
+        if not is_valid_code(code):
+            return 0
+        try:
+            reason = payload[2:].decode("utf-8")
+        except UnicodeDecodeError:
+            return 0
+    else:
+        code, reason = 0, ""
+    sink.on_close(code, reason)
+    return 6 + length

@@ -126,9 +126,7 @@ class ServerWebSocket(web.WebSocketResponse):
         http = request.protocol
         transport = request.transport
         assert transport is not None and self.io is not None and self.sink is not None
-        stream = WsStream(
-            asyncio.get_running_loop(), self._parser, limit=self._max_message_size
-        )
+        stream = WsStream(asyncio.get_running_loop(), self._parser, limit=self._max_message_size)
         replace_parser(http, None)  # its connection_lost would end our parser's stream
         http.transport = None  # ... and close our transport
         transport.set_protocol(stream)

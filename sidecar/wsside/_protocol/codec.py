@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable
 from json import encoder as _json_encoder
 from json import scanner as _json_scanner
-from typing import Any
+from typing import Any, cast
 
 from .frames import BINARY, TEXT
 
@@ -42,10 +42,17 @@ _JSON_TYPES = (dict, list, tuple, int, float, bool, type(None))
 
 # The standard library, called below its public API (see the module's docstring).
 _std_decoder = json.JSONDecoder(parse_constant=_not_json)
-_scan = _json_scanner.make_scanner(_std_decoder)
+# (typeshed types neither the scanner's call nor the C encoder: both are typed here.)
+_make_scanner: Callable[[json.JSONDecoder], Callable[[str, int], tuple[Any, int]]] = cast(
+    Any, _json_scanner
+).make_scanner
+_scan = _make_scanner(_std_decoder)
 _std_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_c_make_encoder: Callable[..., Callable[[Any, int], Any]] | None = getattr(
+    _json_encoder, "c_make_encoder", None
+)
 _c_encode = (
-    _json_encoder.c_make_encoder(
+    _c_make_encoder(
         None,  # markers: the standard encoder's circular-reference check is off too
         _std_encoder.default,
         _json_encoder.encode_basestring,
@@ -56,7 +63,7 @@ _c_encode = (
         False,
         False,
     )
-    if _json_encoder.c_make_encoder is not None
+    if _c_make_encoder is not None
     else None
 )
 

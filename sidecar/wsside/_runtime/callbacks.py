@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +63,9 @@ async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> N
         await _fail(conn, handler, exc, "on_message")
 
 
-def message_now(conn: Connection, handler: Handler, raw: str | bytes) -> Awaitable[None] | None:
+def message_now(
+    conn: Connection, handler: Handler, raw: str | bytes
+) -> Coroutine[Any, Any, None] | None:
     """`run_message` without a coroutine, for handlers whose message path is all plain
     functions (`Hub.message_now`): runs it to the end and returns None, or returns what is
     left to await (an awaitable the callback returned, or the error policy)."""
