@@ -4,6 +4,10 @@
     .venv/bin/python bench/run.py --quick [--out FILE]     # tiny smoke run (CI)
     .venv/bin/python bench/run.py --variants direct,handover --workloads throughput --runs 1
 
+Workloads: latency, throughput, json-latency, json-throughput, broadcast, handshake, memory.
+The json-* ones (a 64-byte JSON object to /api/ws/user-echo, parsed and re-encoded by the
+server, as a user's handler of the original plugin does) run for direct, handover and node only.
+
 Variants (all on 127.0.0.1, all started fresh for each run of each workload):
   direct    `wsside serve` (the limit)
   handover  wsside through Vite, sockets handed over (SCM_RIGHTS)
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.metadata
 import json
 import os
 import platform
@@ -58,7 +63,11 @@ VARIANTS = {
     "proxy": "(4) Vite server.proxy → wsside",
     "node": "(5) Vite + ws (pure Node)",
 }
-WORKLOADS = ("latency", "throughput", "broadcast", "handshake", "memory")
+WORKLOADS = ("latency", "throughput", "json-latency", "json-throughput", "broadcast", "handshake",
+             "memory")
+# Workloads that run for some variants only (to keep `make bench` short); the others show "–".
+WORKLOAD_VARIANTS = {"json-latency": ("direct", "handover", "node"),
+                     "json-throughput": ("direct", "handover", "node")}
 
 FULL = dict(latency_warmup=1000, latency_count=20000, clients=50, warmup_s=1.0, duration_s=10.0,
             receivers=500, messages=1000, handshakes=2000, handshake_warmup=500, idle=5000,
@@ -66,6 +75,23 @@ FULL = dict(latency_warmup=1000, latency_count=20000, clients=50, warmup_s=1.0, 
 QUICK = dict(latency_warmup=50, latency_count=200, clients=5, warmup_s=0.1, duration_s=0.3,
              receivers=20, messages=50, handshakes=30, handshake_warmup=5, idle=100,
              settle_s=0.2, settled_s=0.4, runs=1)
+
+# The user-level JSON echo: a 64-byte compact JSON object that survives a parse and a
+# re-encode byte for byte in both servers (Python: compact separators, non-ASCII as is, key
+# order kept; JavaScript: JSON.stringify), so client.js can check every reply against it.
+JSON_PATH = "/api/ws/user-echo"
+_JSON_HEAD, _JSON_TAIL = '{"type":"chat","room":"lobby","text":"', '"}'
+_JSON_TEXT = "hello from the bench ".ljust(64 - len(_JSON_HEAD) - len(_JSON_TAIL), "x")
+JSON_PAYLOAD = _JSON_HEAD + _JSON_TEXT + _JSON_TAIL
+assert len(JSON_PAYLOAD.encode()) == 64, len(JSON_PAYLOAD.encode())
+_ROUND_TRIP = json.dumps(json.loads(JSON_PAYLOAD), separators=(",", ":"), ensure_ascii=False)
+assert _ROUND_TRIP == JSON_PAYLOAD, _ROUND_TRIP
+
+
+def runs_on(workload: str, variant: str) -> bool:
+    """Whether `workload` is measured for `variant` (WORKLOAD_VARIANTS)."""
+    return variant in WORKLOAD_VARIANTS.get(workload, (variant,))
+
 
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
@@ -160,6 +186,20 @@ class Servers:
         for pid, role in self.pids().items():
             by_role[role] = by_role.get(role, 0) + rss_kb(pid)
         return by_role
+
+    def sidecar_modules(self) -> set[str]:
+        """Which of uvloop and orjson the sidecar processes have loaded (their extension
+        modules in /proc/PID/maps): what the sidecar really picked, beside what its rules say."""
+        found = set()
+        for pid, role in self.pids().items():
+            if role != "sidecar":
+                continue
+            try:
+                maps = Path(f"/proc/{pid}/maps").read_text()
+            except OSError:
+                continue
+            found.update(name for name in ("uvloop", "orjson") if f"/{name}/" in maps)
+        return found
 
     def stop(self) -> None:
         every = [pid for p in self.procs for pid in descendants(p.pid)]
@@ -351,21 +391,46 @@ def per_role(prefix: str, cpu: dict[str, float], n: int, scale: float = 1e6) -> 
     return {f"{prefix}_{role}": seconds * scale / n for role, seconds in cpu.items() if role != "other"}
 
 
-def w_latency(ctx: Context, servers: Servers) -> dict[str, float]:
+JSON_ARGS = ["--path", JSON_PATH, "--payload", JSON_PAYLOAD]
+
+
+def latency_run(ctx: Context, servers: Servers, prefix: str, extra: list[str]) -> dict[str, float]:
     p = ctx.params
     result, _ = measure(ctx.client_pin, servers, "latency",
-                        ["--warmup", str(p["latency_warmup"]), "--count", str(p["latency_count"])], 120)
-    return {"lat_p50": result["p50_us"], "lat_p99": result["p99_us"], "lat_client": client_pct(result)}
+                        [*extra, "--warmup", str(p["latency_warmup"]),
+                         "--count", str(p["latency_count"])], 120)
+    return {f"{prefix}_p50": result["p50_us"], f"{prefix}_p99": result["p99_us"],
+            f"{prefix}_client": client_pct(result)}
+
+
+def throughput_run(ctx: Context, servers: Servers, prefix: str,
+                   extra: list[str]) -> dict[str, float]:
+    """`<prefix>tput`, `<prefix>rt_cpu_<role>`, `<prefix>tput_server`, `<prefix>tput_client`."""
+    p = ctx.params
+    result, cpu = measure(ctx.client_pin, servers, "throughput",
+                          [*extra, "--clients", str(p["clients"]),
+                           "--warmup-s", str(p["warmup_s"]), "--duration-s", str(p["duration_s"])],
+                          60 + p["duration_s"])
+    n = result["round_trips"]
+    return {f"{prefix}tput": result["rate"], **per_role(f"{prefix}rt_cpu", cpu, n),
+            f"{prefix}tput_server": 100.0 * cpu["total"] / result["seconds"],
+            f"{prefix}tput_client": client_pct(result)}
+
+
+def w_latency(ctx: Context, servers: Servers) -> dict[str, float]:
+    return latency_run(ctx, servers, "lat", [])
 
 
 def w_throughput(ctx: Context, servers: Servers) -> dict[str, float]:
-    p = ctx.params
-    result, cpu = measure(ctx.client_pin, servers, "throughput",
-                          ["--clients", str(p["clients"]), "--warmup-s", str(p["warmup_s"]),
-                           "--duration-s", str(p["duration_s"])], 60 + p["duration_s"])
-    n = result["round_trips"]
-    return {"tput": result["rate"], **per_role("rt_cpu", cpu, n),
-            "tput_server": 100.0 * cpu["total"] / result["seconds"], "tput_client": client_pct(result)}
+    return throughput_run(ctx, servers, "", [])
+
+
+def w_json_latency(ctx: Context, servers: Servers) -> dict[str, float]:
+    return latency_run(ctx, servers, "jlat", JSON_ARGS)
+
+
+def w_json_throughput(ctx: Context, servers: Servers) -> dict[str, float]:
+    return throughput_run(ctx, servers, "j", JSON_ARGS)
 
 
 def w_broadcast(ctx: Context, servers: Servers) -> dict[str, float]:
@@ -420,7 +485,8 @@ def w_memory(ctx: Context, servers: Servers) -> dict[str, float]:
     return out
 
 
-WORKLOAD_FUNCS = {"latency": w_latency, "throughput": w_throughput, "broadcast": w_broadcast,
+WORKLOAD_FUNCS = {"latency": w_latency, "throughput": w_throughput, "json-latency": w_json_latency,
+                  "json-throughput": w_json_throughput, "broadcast": w_broadcast,
                   "handshake": w_handshake, "memory": w_memory}
 
 
@@ -445,6 +511,17 @@ ROWS = [
     ("tput_cap", "  round trips per server CPU-second (contention-proof capacity)", "{:,.0f}", True),
     ("tput_server", "  server CPU, % of a core", "{:.0f}", None),
     ("tput_client", "  client CPU, % of its core", "{:.0f}", None),
+    ("jlat_p50", "JSON echo latency p50, µs", "{:.1f}", False),
+    ("jlat_p99", "JSON echo latency p99, µs", "{:.1f}", False),
+    ("jlat_client", "  client CPU, % of its core", "{:.0f}", None),
+    ("jtput", "JSON echo throughput, round trips/s (50 clients)", "{:,.0f}", True),
+    ("jrt_cpu_total", "Server CPU per JSON round trip, µs (all server processes)", "{:.2f}",
+     False),
+    ("jrt_cpu_vite", "  of which Vite's node, µs", "{:.2f}", None),
+    ("jrt_cpu_sidecar", "  of which the Python sidecar, µs", "{:.2f}", None),
+    ("jtput_cap", "  JSON round trips per server CPU-second", "{:,.0f}", True),
+    ("jtput_server", "  server CPU, % of a core", "{:.0f}", None),
+    ("jtput_client", "  client CPU, % of its core", "{:.0f}", None),
     ("bcast", "Broadcast, deliveries/s (500 receivers)", "{:,.0f}", True),
     ("bcast_cpu_total", "Broadcast, server CPU per delivery, µs", "{:.2f}", False),
     ("bcast_cap", "  deliveries per server CPU-second", "{:,.0f}", True),
@@ -474,7 +551,8 @@ ROWS = [
 
 # Capacity per server CPU-second, from the CPU per operation of the same run: unlike a rate,
 # it does not depend on how much of CPU 0 other processes on the machine took meanwhile.
-DERIVED = {"tput_cap": "rt_cpu_total", "bcast_cap": "bcast_cpu_total", "hs_cap": "hs_cpu_total"}
+DERIVED = {"tput_cap": "rt_cpu_total", "jtput_cap": "jrt_cpu_total",
+           "bcast_cap": "bcast_cpu_total", "hs_cap": "hs_cpu_total"}
 
 
 def derive(raw: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, list[float]]]:
@@ -523,32 +601,78 @@ def table(raw: dict[str, dict[str, list[float]]], variants: list[str]) -> str:
     return "\n".join(lines)
 
 
-# (description, numerator variant, key, denominator variant, key, minimum ratio)
-TARGETS = [
-    ("hand-over throughput ≥ 0.95× direct", "handover", "tput", "direct", "tput", 0.95),
-    ("  same, per server CPU-second", "handover", "tput_cap", "direct", "tput_cap", 0.95),
+# (description, numerator variant, key, denominator variant, key, direction, bound): met when
+# the ratio of the medians, numerator/denominator, is ">=" or "<=" the bound.
+Target = tuple[str, str, str, str, str, str, float]
+
+TARGETS: list[Target] = [
+    ("hand-over throughput ≥ 0.95× direct", "handover", "tput", "direct", "tput", ">=", 0.95),
+    ("  same, per server CPU-second", "handover", "tput_cap", "direct", "tput_cap", ">=", 0.95),
     ("hand-over CPU per round trip: direct/hand-over ≥ 0.95", "direct", "rt_cpu_total",
-     "handover", "rt_cpu_total", 0.95),
-    ("hand-over throughput ≥ 2× Vite server.proxy", "handover", "tput", "proxy", "tput", 2.0),
-    ("  same, per server CPU-second", "handover", "tput_cap", "proxy", "tput_cap", 2.0),
-    ("hand-over broadcast deliveries/s ≥ pure Node", "handover", "bcast", "node", "bcast", 1.0),
-    ("  same, per server CPU-second", "handover", "bcast_cap", "node", "bcast_cap", 1.0),
+     "handover", "rt_cpu_total", ">=", 0.95),
+    ("hand-over throughput ≥ 2× Vite server.proxy", "handover", "tput", "proxy", "tput",
+     ">=", 2.0),
+    ("  same, per server CPU-second", "handover", "tput_cap", "proxy", "tput_cap", ">=", 2.0),
+    ("hand-over broadcast deliveries/s ≥ pure Node", "handover", "bcast", "node", "bcast",
+     ">=", 1.0),
+    ("  same, per server CPU-second", "handover", "bcast_cap", "node", "bcast_cap", ">=", 1.0),
     ("hand-over memory per idle connection ≤ pure Node, settled", "node", "mem_settled_per_conn",
-     "handover", "mem_settled_per_conn", 1.0),
-    ("  same, just after connecting", "node", "mem_per_conn", "handover", "mem_per_conn", 1.0),
-    ("hand-over handshakes/s ≥ 0.8× direct", "handover", "hs", "direct", "hs", 0.8),
-    ("  same, per server CPU-second", "handover", "hs_cap", "direct", "hs_cap", 0.8),
+     "handover", "mem_settled_per_conn", ">=", 1.0),
+    ("  same, just after connecting", "node", "mem_per_conn", "handover", "mem_per_conn",
+     ">=", 1.0),
+    ("hand-over handshakes/s ≥ 0.8× direct", "handover", "hs", "direct", "hs", ">=", 0.8),
+    ("  same, per server CPU-second", "handover", "hs_cap", "direct", "hs_cap", ">=", 0.8),
+]
+
+# Issue 19: Python through Vite (the hand-over) against pure Node (`ws` inside Vite).
+NODE_TARGETS: list[Target] = [
+    ("raw echo throughput (round trips/s): hand-over/node ≥ 1.0", "handover", "tput",
+     "node", "tput", ">=", 1.0),
+    ("  same, per server CPU-second", "handover", "tput_cap", "node", "tput_cap", ">=", 1.0),
+    ("raw echo server CPU per round trip: node/hand-over ≥ 1.0", "node", "rt_cpu_total",
+     "handover", "rt_cpu_total", ">=", 1.0),
+    ("JSON echo throughput (round trips/s): hand-over/node ≥ 1.0", "handover", "jtput",
+     "node", "jtput", ">=", 1.0),
+    ("  same, per server CPU-second", "handover", "jtput_cap", "node", "jtput_cap", ">=", 1.0),
+    ("JSON echo server CPU per round trip: node/hand-over ≥ 1.0", "node", "jrt_cpu_total",
+     "handover", "jrt_cpu_total", ">=", 1.0),
+    ("raw echo latency p50: hand-over/node ≤ 1.0", "handover", "lat_p50", "node", "lat_p50",
+     "<=", 1.0),
+    ("raw echo latency p99: hand-over/node ≤ 1.0", "handover", "lat_p99", "node", "lat_p99",
+     "<=", 1.0),
+    ("JSON echo latency p50: hand-over/node ≤ 1.0", "handover", "jlat_p50", "node", "jlat_p50",
+     "<=", 1.0),
+    ("JSON echo latency p99: hand-over/node ≤ 1.0", "handover", "jlat_p99", "node", "jlat_p99",
+     "<=", 1.0),
+    ("broadcast deliveries/s: hand-over/node ≥ 1.2", "handover", "bcast", "node", "bcast",
+     ">=", 1.2),
+    ("  same, per server CPU-second", "handover", "bcast_cap", "node", "bcast_cap", ">=", 1.2),
+    ("handshakes/s: hand-over/direct ≥ 0.95", "handover", "hs", "direct", "hs", ">=", 0.95),
+    ("  same, per server CPU-second", "handover", "hs_cap", "direct", "hs_cap", ">=", 0.95),
+    ("handshakes/s: hand-over/node ≥ 1.0", "handover", "hs", "node", "hs", ">=", 1.0),
+    ("  same, per server CPU-second", "handover", "hs_cap", "node", "hs_cap", ">=", 1.0),
+    ("memory per idle connection, settled: hand-over/node ≤ 1.0", "handover",
+     "mem_settled_per_conn", "node", "mem_settled_per_conn", "<=", 1.0),
+    ("  same, {settle_s} s after the last connect", "handover", "mem_per_conn", "node",
+     "mem_per_conn", "<=", 1.0),
 ]
 
 
-def targets(raw: dict[str, dict[str, list[float]]]) -> str:
+def targets(raw: dict[str, dict[str, list[float]]], rows: list[Target],
+            params: dict[str, Any]) -> str:
     lines = ["| Target | Ratio | Met |", "|---|---|---|"]
-    for text, a, ka, b, kb, minimum in TARGETS:
+    for text, a, ka, b, kb, direction, bound in rows:
         x, y = median_of(raw, a, ka), median_of(raw, b, kb)
         if x is None or not y:
             continue
-        ratio = x / y
-        lines.append(f"| {text} | {ratio:.2f} | {'yes' if ratio >= minimum else '**no**'} |")
+        # Compared as x against bound × y rather than through the ratio, so that a negative
+        # figure (a settled RSS growth can be one) still compares the right way round.
+        met = x >= bound * y if direction == ">=" else x <= bound * y
+        ratio = f"{x / y:.2f}" if y > 0 else f"– ({x:.2f} against {y:.2f})"
+        text = text.replace("{settle_s}", f"{params.get('settle_s', 3.0):g}")
+        lines.append(f"| {text} | {ratio} | {'yes' if met else '**no**'} |")
+    if len(lines) == 2:
+        lines.append("| (none of these figures were measured in this run) | – | – |")
     return "\n".join(lines)
 
 
@@ -559,7 +683,38 @@ def command_version(cmd: list[str]) -> str:
         return "?"
 
 
-def environment(pinned: bool) -> list[str]:
+def installed(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def sidecar_speedups() -> str:
+    """The event loop and JSON encoder the sidecar picks, by its own rules, in this Python and
+    this environment (the servers inherit it): uvloop when installed unless WSSIDE_LOOP=asyncio,
+    orjson for encoding when installed unless WSSIDE_JSON=json."""
+    uvloop, orjson = installed("uvloop"), installed("orjson")
+    loop_env = os.environ.get("WSSIDE_LOOP")
+    json_env = os.environ.get("WSSIDE_JSON")
+    choice = (loop_env or "").strip().lower() or "auto"
+    if choice not in ("auto", "asyncio", "uvloop"):
+        loop = "none: the sidecar refuses this WSSIDE_LOOP"
+    elif choice == "asyncio" or uvloop is None:
+        loop = "none: WSSIDE_LOOP=uvloop without uvloop" if choice == "uvloop" else "asyncio"
+    else:
+        loop = "uvloop"
+    encoder = "json" if (json_env or "").strip().lower() == "json" or orjson is None else "orjson"
+    settings = [f"{name}={value!r}" for name, value in
+                (("WSSIDE_LOOP", loop_env), ("WSSIDE_JSON", json_env)) if value is not None]
+    return (f"- Sidecar: event loop {loop}, JSON encoder {encoder} "
+            f"(uvloop {uvloop or 'not installed'}, orjson {orjson or 'not installed'}; "
+            + (", ".join(settings) if settings else "WSSIDE_LOOP and WSSIDE_JSON not set") + ")")
+
+
+def environment(pinned: bool, sidecar_known: bool = True) -> list[str]:
+    """This machine's environment; `sidecar_known=False` when it is re-rendering a raw file
+    that did not record the sidecar's event loop and JSON encoder (before they were saved)."""
     import aiohttp
 
     def pkg_version(path: Path) -> str:
@@ -579,12 +734,34 @@ def environment(pinned: bool) -> list[str]:
         f"- Node {command_version(['node', '--version'])}, Vite {pkg_version(nm / 'vite/package.json')}, "
         f"ws {pkg_version(nm / 'ws/package.json')}; CPython {platform.python_version()}, "
         f"aiohttp {aiohttp.__version__}",
+        sidecar_speedups() if sidecar_known
+        else "- Sidecar: event loop and JSON encoder not recorded in the raw file",
         "- Pinning: " + ("servers on CPU 0, client on CPU 1 (taskset)" if pinned else "none (taskset or a second CPU missing)"),
     ]
 
 
+def with_modules(env_lines: list[str], modules: dict[str, list[str]]) -> list[str]:
+    """The environment lines with, after the sidecar's, what the running sidecars had loaded,
+    by variant (pure Node has none)."""
+    if not modules:
+        return env_lines
+    groups: dict[str, list[str]] = {}
+    for variant, names in modules.items():
+        loaded = [name for name in ("uvloop", "orjson") if name in names]
+        key = " and ".join(loaded) if loaded else "neither uvloop nor orjson"
+        groups.setdefault(key, []).append(variant)
+    line = "- Loaded in the running sidecars (/proc/PID/maps): " + "; ".join(
+        f"{names} ({', '.join(variants)})" for names, variants in groups.items())
+    at = next((i + 1 for i, text in enumerate(env_lines) if text.startswith("- Sidecar:")),
+              len(env_lines))
+    return [*env_lines[:at], line, *env_lines[at:]]
+
+
 def report(raw: dict[str, dict[str, list[float]]], variants: list[str], params: dict[str, Any],
-           loads: list[tuple[float, float, float]], pinned: bool, quick: bool, elapsed: float) -> str:
+           loads: list[tuple[float, float, float]], pinned: bool, quick: bool, elapsed: float,
+           env_lines: list[str] | None = None, modules: dict[str, list[str]] | None = None) -> str:
+    """The markdown. `env_lines`: the environment as saved with the raw figures (default:
+    this machine now); `modules`: what the sidecars had loaded, by variant."""
     raw = derive(raw)
     load_text = ", ".join(f"{a:.2f}/{b:.2f}/{c:.2f}" for a, b, c in loads)
     runs = params["runs"]
@@ -592,7 +769,7 @@ def report(raw: dict[str, dict[str, list[float]]], variants: list[str], params: 
         f"# wsside benchmark, {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}"
         + (" (--quick smoke run: not a measurement)" if quick else ""),
         "",
-        *environment(pinned),
+        *with_modules(env_lines if env_lines is not None else environment(pinned), modules or {}),
         f"- Load average (1/5/15 min) before each run and at the end: {load_text}",
         f"- {runs} run(s) per figure: median (min–max); every variant started fresh for each run "
         f"of each workload{' (quick: all at once, once per variant)' if quick else ''}; took {elapsed:.0f} s",
@@ -604,7 +781,12 @@ def report(raw: dict[str, dict[str, list[float]]], variants: list[str], params: 
         f"{params.get('handshake_warmup', 0):,}; memory with {params['idle']:,} idle "
         f"connections, sampled {params['settle_s']:g} s"
         + (f" and (settled) {params['settled_s']:g} s" if params.get("settled_s", 0) > params["settle_s"] else "")
-        + " after the last connect",
+        + " after the last connect"
+        + (f"; JSON echo: latency and throughput as above with a "
+           f"{len(JSON_PAYLOAD.encode())}-byte JSON object to {JSON_PATH}, which the server "
+           "parses and re-encodes "
+           f"({', '.join(WORKLOAD_VARIANTS['json-throughput'])} only)"
+           if any(raw.get(v, {}).get(k) for v in raw for k in ("jlat_p50", "jtput")) else ""),
         "- The pipe variant runs over HTTPS (TLS in Vite and in the client): the shim pipes only "
         "when it cannot hand over.",
         "",
@@ -612,7 +794,14 @@ def report(raw: dict[str, dict[str, list[float]]], variants: list[str], params: 
         "",
         "## Targets",
         "",
-        targets(raw),
+        targets(raw, TARGETS, params),
+        "",
+        "## Against pure Node (issue 19)",
+        "",
+        "Ratios of the medians; each row says which way round the ratio is taken and which way "
+        "it must go.",
+        "",
+        targets(raw, NODE_TARGETS, params),
         "",
     ]
     return "\n".join(out)
@@ -664,8 +853,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.report:
         saved = json.loads(args.report.read_text())
+        # Older raw files have no environment: this machine's, without the sidecar's choices.
+        env_lines = saved.get("environment") or environment(saved.get("pinned", True), False)
         text = report(saved["raw"], list(saved["raw"]), saved["params"], saved["loads"],
-                      saved.get("pinned", True), saved.get("quick", False), saved.get("elapsed", 0))
+                      saved.get("pinned", True), saved.get("quick", False),
+                      saved.get("elapsed", 0), env_lines, saved.get("sidecar_modules"))
         print(text)
         out = args.out or args.report.with_name(args.report.name.replace(".raw.json", ".md"))
         out.write_text(text)
@@ -677,6 +869,9 @@ def main(argv: list[str] | None = None) -> int:
         for item in variants if name == "variant" else workloads:
             if item not in known:
                 parser.error(f"unknown {name} {item!r} (known: {', '.join(known)})")
+    for workload in workloads:
+        if not any(runs_on(workload, v) for v in variants):
+            log(f"warning: {workload} runs only for {', '.join(WORKLOAD_VARIANTS[workload])}")
     params = dict(QUICK if args.quick else FULL)
     if args.runs:
         params["runs"] = args.runs
@@ -690,6 +885,7 @@ def main(argv: list[str] | None = None) -> int:
     server_pin, client_pin = pinning()
     started = time.monotonic()
     raw: dict[str, dict[str, list[float]]] = {v: {} for v in variants}
+    modules: dict[str, set[str]] = {}
     loads = []
     with tempfile.TemporaryDirectory(prefix="wsside-bench-") as tmp:
         launcher = Launcher(Path(tmp), server_pin)
@@ -698,10 +894,13 @@ def main(argv: list[str] | None = None) -> int:
         ctx = Context(params, client_pin, launcher)
 
         def run_group(variant: str, servers: Servers, group: list[str]) -> None:
+            group = [w for w in group if runs_on(w, variant)]
+            if variant != "node":
+                modules.setdefault(variant, set()).update(servers.sidecar_modules())
             for workload in group:
                 t0 = time.monotonic()
                 figures = WORKLOAD_FUNCS[workload](ctx, servers)
-                log(f"  {variant:8} {workload:10} {time.monotonic() - t0:4.1f} s: " + ", ".join(
+                log(f"  {variant:8} {workload:15} {time.monotonic() - t0:4.1f} s: " + ", ".join(
                     f"{k}={v:,.1f}" for k, v in figures.items()))
                 for key, value in figures.items():
                     raw[variant].setdefault(key, []).append(value)
@@ -710,19 +909,20 @@ def main(argv: list[str] | None = None) -> int:
             loads.append(os.getloadavg())
             log(f"run {run + 1}/{params['runs']}, load {loads[-1][0]:.2f}")
             if args.quick:
-                # Not a measurement: start every variant at once, each serves every workload.
-                with ThreadPoolExecutor(len(variants)) as pool:
-                    spawned = [launcher.spawn(v) for v in variants]
+                # Not a measurement: start every variant at once, each serves its workloads.
+                active = [v for v in variants if any(runs_on(w, v) for w in workloads)]
+                with ThreadPoolExecutor(max(1, len(active))) as pool:
+                    spawned = [launcher.spawn(v) for v in active]
                     try:
-                        list(pool.map(launcher.wait_ready, variants, spawned))
-                        for variant, servers in zip(variants, spawned):
+                        list(pool.map(launcher.wait_ready, active, spawned))
+                        for variant, servers in zip(active, spawned):
                             run_group(variant, servers, workloads)
                     finally:
                         list(pool.map(Servers.stop, spawned))
                 continue
             # Fresh servers for each workload, one variant at a time, variants interleaved.
             for workload in workloads:
-                for variant in variants:
+                for variant in [v for v in variants if runs_on(workload, v)]:
                     servers = launcher.start(variant)
                     try:
                         run_group(variant, servers, [workload])
@@ -730,7 +930,10 @@ def main(argv: list[str] | None = None) -> int:
                         servers.stop()
     loads.append(os.getloadavg())
     elapsed = time.monotonic() - started
-    text = report(raw, variants, params, loads, bool(server_pin), args.quick, elapsed)
+    env_lines = environment(bool(server_pin))
+    seen = {v: sorted(names) for v, names in modules.items()}
+    text = report(raw, variants, params, loads, bool(server_pin), args.quick, elapsed,
+                  env_lines, seen)
     print(text)
     out = args.out or (None if args.quick else fresh_results_path(datetime.date.today()))
     if out is not None:
@@ -738,7 +941,8 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(text)
         out.with_suffix(".raw.json").write_text(json.dumps(
             {"params": params, "loads": loads, "pinned": bool(server_pin), "quick": args.quick,
-             "elapsed": elapsed, "raw": raw}, indent=1))
+             "elapsed": elapsed, "environment": env_lines, "sidecar_modules": seen, "raw": raw},
+            indent=1))
         log(f"written to {out}")
     return 0
 

@@ -1,6 +1,7 @@
 """The benchmark harness keeps working: `bench/run.py --quick` against real processes (a real
 `wsside serve`, real Vite dev servers with the shim, the pipe over HTTPS, Vite's proxy and
-the pure-Node reference) produces its table with every variant measured.
+the pure-Node reference) produces its table with every variant measured, and the JSON echo
+workloads for the variants they run on.
 
 Only that figures were produced is checked, never how fast: timing belongs to `make bench`.
 """
@@ -23,6 +24,9 @@ LABELS = ("(1) wsside serve", "(2) Vite + wsside, hand-over", "(3) Vite + wsside
 # One figure per workload that every variant must have measured, and above zero. (CPU
 # figures are left out: /proc counts in 10 ms ticks, which a quick run may not reach.)
 FIGURES = ("lat_p50", "lat_p99", "tput", "bcast", "hs", "mem_total", "mem_settled_total")
+# The JSON echo (json-latency, json-throughput) runs for these variants only.
+JSON_VARIANTS = ("direct", "handover", "node")
+JSON_FIGURES = ("jlat_p50", "jlat_p99", "jtput")
 
 
 @pytest.mark.slow
@@ -42,9 +46,18 @@ def test_quick_bench_measures_every_variant(tmp_path: Path) -> None:
     for ratio in ("handover/direct", "pipe/direct", "proxy/direct", "node/direct"):
         assert ratio in header
     assert "## Targets" in printed
+    assert "## Against pure Node (issue 19)" in printed
+    assert "JSON echo throughput, round trips/s" in printed
+    assert "- Sidecar: event loop " in printed
 
     raw = json.loads(out.with_suffix(".raw.json").read_text())["raw"]
     for variant in VARIANTS:
         for figure in FIGURES:
             values = raw[variant].get(figure)
             assert values and all(v > 0 for v in values), f"{variant} {figure}: {values}"
+        for figure in JSON_FIGURES:
+            values = raw[variant].get(figure)
+            if variant in JSON_VARIANTS:
+                assert values and all(v > 0 for v in values), f"{variant} {figure}: {values}"
+            else:
+                assert values is None, f"{variant} {figure} measured: {values}"
