@@ -49,7 +49,7 @@ node-test: venv node-deps
 
 # Static checks: lint and format (ruff) and types (mypy --strict) of the package, the layers
 # test, and the shim's JavaScript type check.
-LINTED := sidecar/wsside tests/test_layers.py tests/test_versions.py
+LINTED := sidecar/wsside tests/test_layers.py tests/test_versions.py tests/test_speed.py
 check: venv
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
@@ -66,11 +66,13 @@ CORE_TESTS := tests/test_pattern.py tests/test_connection.py tests/test_callback
 	tests/test_cli_serve.py tests/test_transport.py tests/test_handoff.py tests/test_versions.py \
 	tests/test_layers.py tests/test_schema.py tests/test_message_check.py
 
-# The oldest Python the package supports, on the core suite (skipped where pyenv has none).
+# The oldest Python the package supports, on the core suite (skipped where pyenv has none),
+# without the `speed` extra: asyncio's own event loop and the standard library's JSON.
 PY310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python))
 test-py310:
 	@if [ -z "$(PY310)" ]; then echo "SKIPPED: no Python 3.10 under pyenv"; exit 0; fi; \
 	$(PY310) -m venv .venv310 && .venv310/bin/python -m pip install -q -e '.[test]' && \
+	.venv310/bin/python -m pip uninstall -q -y uvloop orjson && \
 	.venv310/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
 
 # Every runtime dependency at the floor of its range (tests/floor-constraints.txt), on the
@@ -80,7 +82,7 @@ FLOOR := .venv-floor
 $(FLOOR)/bin/python: pyproject.toml tests/floor-constraints.txt
 	rm -rf $(FLOOR)
 	$(PY311) -m venv $(FLOOR)
-	$(FLOOR)/bin/python -m pip install -q -c tests/floor-constraints.txt -e '.[redis]' \
+	$(FLOOR)/bin/python -m pip install -q -c tests/floor-constraints.txt -e '.[redis,speed]' \
 		'pytest>=8' 'pytest-timeout>=2.3' 'pytest-asyncio>=0.23'
 	touch $@
 

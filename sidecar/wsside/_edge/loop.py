@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["LOOP_ENV", "LoopChoiceError", "loop_factory", "loop_name", "run"]
+__all__ = ["LOOP_ENV", "LoopChoiceError", "engines", "loop_factory", "loop_name", "run"]
 
 LOOP_ENV = "WSSIDE_LOOP"
 _CHOICES = ("auto", "asyncio", "uvloop")
@@ -50,6 +50,14 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 def loop_name(loop: asyncio.AbstractEventLoop) -> str:
     """'uvloop' or 'asyncio', for the start-up line and `wsside doctor`."""
     return "uvloop" if type(loop).__module__.startswith("uvloop") else "asyncio"
+
+
+def engines() -> str:
+    """What serves this process, for the start-up line: "uvloop, orjson" and the like (call
+    it on the running loop)."""
+    from .._protocol.codec import JSON_ENGINE
+
+    return f"{loop_name(asyncio.get_running_loop())}, {JSON_ENGINE}"
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import typer
 
 from .. import __version__
-from .._edge.loop import LoopChoiceError, run
+from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.server import Sidecar, configure_logging
 from .._edge.workers import WorkerLink, Workers, check_port, workers_supported
 from .._runtime.config import ConfigError, OptionError, build_settings
@@ -243,7 +243,9 @@ def _cannot_listen(settings: Settings, exc: OSError) -> str:
 def _announce(sidecar: Sidecar, settings: Settings) -> None:
     base = f"ws://{settings.host}:{settings.port}"
     _list_endpoints(base, sidecar.describe())
-    typer.echo(f"wsside {__version__} serving on {base}{settings.url_prefix}/", err=True)
+    typer.echo(
+        f"wsside {__version__} serving on {base}{settings.url_prefix}/ ({engines()})", err=True
+    )
 
 
 def _list_endpoints(base: str, handlers: list[dict[str, Any]]) -> None:
