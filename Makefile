@@ -64,7 +64,7 @@ CORE_TESTS := tests/test_pattern.py tests/test_connection.py tests/test_callback
 	tests/test_options.py tests/test_responses.py tests/test_rooms.py tests/test_routing.py \
 	tests/test_config.py tests/test_reload.py tests/test_deflate.py tests/test_reader.py \
 	tests/test_cli_serve.py tests/test_transport.py tests/test_handoff.py tests/test_versions.py \
-	tests/test_layers.py tests/test_schema.py tests/test_message_check.py
+	tests/test_layers.py tests/test_schema.py tests/test_message_check.py tests/test_speed.py
 
 # The oldest Python the package supports, on the core suite (skipped where pyenv has none),
 # without the `speed` extra: asyncio's own event loop and the standard library's JSON.
@@ -83,7 +83,7 @@ $(FLOOR)/bin/python: pyproject.toml tests/floor-constraints.txt
 	rm -rf $(FLOOR)
 	$(PY311) -m venv $(FLOOR)
 	$(FLOOR)/bin/python -m pip install -q -c tests/floor-constraints.txt -e '.[redis,speed]' \
-		'pytest>=8' 'pytest-timeout>=2.3' 'pytest-asyncio>=0.23'
+		'pytest>=8' 'pytest-timeout>=2.3' 'pytest-asyncio>=0.23' 'hypothesis>=6'
 	touch $@
 
 test-floor: $(FLOOR)/bin/python services
