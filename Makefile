@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench bench-cluster soak clean
+.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench bench-cluster bench-scaling soak clean
 
 $(VPY): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -118,6 +118,10 @@ bench: venv node-deps
 bench-cluster: venv services
 	$(VPY) -m pip install -q -r bench/requirements.txt
 	$(VPY) bench/cluster.py --out bench/results/$$(date +%F)-cluster.md
+
+# How each figure grows with --workers, and the 16-core projection (bench/README.md).
+bench-scaling: venv services node-deps
+	$(VPY) bench/scaling.py --redis --out bench/results/$$(date +%F)-scaling.md
 
 # Long reliability runs (10,000-connection churn and the like): not part of CI.
 soak: venv
