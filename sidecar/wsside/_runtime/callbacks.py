@@ -43,15 +43,11 @@ async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> N
             data = raw
         if handler.delay:
             await asyncio.sleep(handler.delay)
-        schema = handler.receives
-        if schema is not None:
-            problem = schema.check(data)
+        if handler.receives is not None:
+            data, problem = _against_receives(handler, raw, data)
             if problem is not None:
-                if _fits_as_sent(schema, raw, data, handler):
-                    data = raw
-                else:
-                    await _refuse(conn, handler, MessageTypeError(problem))
-                    return
+                await _refuse(conn, handler, MessageTypeError(problem))
+                return
         for rule in handler.responses:
             if await _maybe(rule.matches(conn, data)):
                 await _respond(conn, rule, data)
@@ -67,7 +63,7 @@ def message_now(
     conn: Connection, handler: Handler, raw: str | bytes
 ) -> Coroutine[Any, Any, None] | None:
     """`run_message` without a coroutine, for handlers whose message path is all plain
-    functions (`Hub.message_now`): runs it to the end and returns None, or returns what is
+    functions (`Hub.messages_inline`): runs it to the end and returns None, or returns what is
     left to await (an awaitable the callback returned, or the error policy)."""
     try:
         if handler.transform_raw_data is not None:
@@ -76,14 +72,10 @@ def message_now(
             data = decode_text(raw)
         else:
             data = raw
-        schema = handler.receives
-        if schema is not None:
-            problem = schema.check(data)
+        if handler.receives is not None:
+            data, problem = _against_receives(handler, raw, data)
             if problem is not None:
-                if _fits_as_sent(schema, raw, data, handler):
-                    data = raw
-                else:
-                    return _refuse(conn, handler, MessageTypeError(problem))
+                return _refuse(conn, handler, MessageTypeError(problem))
         if handler.responses:
             for rule in handler.responses:
                 if rule.matches(conn, data):
@@ -138,6 +130,16 @@ async def run_callback(
         else:
             await _fail(conn, handler, exc, name)
         return False
+
+
+def _against_receives(handler: Handler, raw: str | bytes, data: Any) -> tuple[Any, str | None]:
+    """The message as `on_message` gets it, and what does not fit `receives` (None: it fits)."""
+    schema = handler.receives
+    assert schema is not None  # the callers ask only handlers that declare it
+    problem = schema.check(data)
+    if problem is not None and _fits_as_sent(schema, raw, data, handler):
+        return raw, None
+    return data, problem
 
 
 def _fits_as_sent(schema: Schema, raw: str | bytes, data: Any, handler: Handler) -> bool:
