@@ -20,6 +20,7 @@ regular expression, which costs more than the parsing of a small message.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from json import encoder as _json_encoder
 from json import scanner as _json_scanner
@@ -84,12 +85,12 @@ def _std_loads(text: str) -> Any:
 def _std_dumps(data: Any) -> bytes:
     """Compact JSON (ValueError for NaN and Infinity, TypeError for what is not JSON)."""
     if _c_encode is not None and isinstance(data, (dict, list, tuple)):
-        # The C encoder's check of circular references is off: a cycle ends in RecursionError,
-        # as the standard encoder's own (with `check_circular`) ends in ValueError.
+        # The C encoder's check of circular references is off (the standard encoder's raises
+        # ValueError): a cycle, like nesting too deep, ends in RecursionError here.
         try:
             return "".join(_c_encode(data, 0)).encode("utf-8")
         except RecursionError:
-            raise ValueError("Circular reference detected") from None
+            raise ValueError("Circular reference or nesting too deep") from None
     return _std_encoder.encode(data).encode("utf-8")
 
 
@@ -133,13 +134,7 @@ def set_json_engine(name: str) -> str:
     return JSON_ENGINE
 
 
-def _initial_engine() -> str:
-    import os
-
-    return "json" if os.environ.get("WSSIDE_JSON", "").strip().lower() == "json" else "orjson"
-
-
-set_json_engine(_initial_engine())
+set_json_engine("json" if os.environ.get("WSSIDE_JSON", "").strip().lower() == "json" else "orjson")
 
 
 def encode(data: object) -> tuple[int, bytes]:

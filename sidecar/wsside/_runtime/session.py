@@ -260,13 +260,10 @@ class Session:
             if self.handler.callbacks["on_pong"] is not None and not self._close_sent:
                 self._submit(("on_pong", msg.data))
         elif kind is WSMsgType.CLOSE:
-            self._on_peer_close(msg.data, msg.extra or "")
+            self.on_close(msg.data, msg.extra or "")
 
     def on_close(self, code: int, reason: str) -> None:
         """The peer's close frame (code 0: it had none)."""
-        self._on_peer_close(code, reason)
-
-    def _on_peer_close(self, code: int, reason: str) -> None:
         if self._close_received:
             return
         self._close_received = True
