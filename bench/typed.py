@@ -111,28 +111,15 @@ def instructions(runs: int) -> int:
                 if time.monotonic() > deadline or servers.procs[0].poll() is not None:
                     raise RuntimeError("wsside serve under callgrind did not start")
                 time.sleep(0.5)
-            pid = str(servers.procs[0].pid)
             for run in range(runs):
                 for name in list(ENDPOINTS) if run % 2 == 0 else list(reversed(ENDPOINTS)):
-                    client = Client([], servers, "throughput",
-                                    ["--path", ENDPOINTS[name], "--payload", PAYLOAD, "--clients", "50",
-                                     "--warmup-s", "2", "--duration-s", "5"], 120)
-                    try:
-                        for event in client.events():
-                            if event["event"] == "start":
-                                subprocess.run(["callgrind_control", "-z", pid], capture_output=True, check=True)
-                            elif event["event"] == "end":
-                                subprocess.run(["callgrind_control", "-d", name, pid], capture_output=True, check=True)
-                            elif event["event"] == "result":
-                                round_trips = event["round_trips"]
-                    finally:
-                        client.finish()
-                    dump = max(Path(scratch).glob(f"cg.{pid}.*"), key=lambda p: int(p.suffix[1:]))
-                    total = next(int(line.split()[1]) for line in dump.read_text().splitlines()
-                                 if line.startswith("summary:"))
-                    counts[name].append(total / round_trips)
-                    print(f"run {run + 1} {name}: {total / round_trips:,.0f} instructions per round trip "
-                          f"({round_trips} round trips)", file=sys.stderr, flush=True)
+                    per_round_trip = instructions_per_round_trip(
+                        servers, servers.procs[0].pid, Path(scratch), name,
+                        ["--path", ENDPOINTS[name], "--payload", PAYLOAD, "--clients", "50",
+                         "--warmup-s", "2", "--duration-s", "5"])
+                    counts[name].append(per_round_trip)
+                    print(f"run {run + 1} {name}: {per_round_trip:,.0f} instructions per round trip",
+                          file=sys.stderr, flush=True)
         finally:
             servers.stop()
             log.close()
@@ -143,6 +130,28 @@ def instructions(runs: int) -> int:
     print(f"| cost of receives= (per run) | {100 * (statistics.median(ratios) - 1):+.1f} % "
           f"({100 * (min(ratios) - 1):+.1f}–{100 * (max(ratios) - 1):+.1f}) |")
     return 0
+
+
+def instructions_per_round_trip(servers: Servers, pid: int, scratch: Path, label: str,
+                                client_args: list[str]) -> float:
+    """One client.js throughput run against a server under callgrind (writing its dumps to
+    `scratch` as cg.PID.N): the instructions it executed between the client's start and end
+    events, per round trip."""
+    client = Client([], servers, "throughput", client_args, 120)
+    round_trips = 0
+    try:
+        for event in client.events():
+            if event["event"] == "start":
+                subprocess.run(["callgrind_control", "-z", str(pid)], capture_output=True, check=True)
+            elif event["event"] == "end":
+                subprocess.run(["callgrind_control", "-d", label, str(pid)], capture_output=True, check=True)
+            elif event["event"] == "result":
+                round_trips = event["round_trips"]
+    finally:
+        client.finish()
+    dump = max(scratch.glob(f"cg.{pid}.*"), key=lambda p: int(p.suffix[1:]))
+    total = next(int(line.split()[1]) for line in dump.read_text().splitlines() if line.startswith("summary:"))
+    return total / round_trips
 
 
 def table(figures: dict[str, dict[str, list[float]]]) -> str:
