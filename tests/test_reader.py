@@ -6,12 +6,14 @@ A raw client sends hand-made frames to an in-process sidecar and reads the close
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
+import time
 import zlib
 
 import pytest
-from compliance.wsclient import RawClient, encode
 
+from compliance.wsclient import RawClient, encode
 from wsside._io.reader import StrictReader
 
 TEXT, BINARY, CONT, CLOSE, PING = 0x1, 0x2, 0x0, 0x8, 0x9
@@ -236,6 +238,152 @@ async def test_rsv1_without_agreement_is_1002(client):
     c = await client()
     c.send(TEXT, b"hello", rsv1=True)
     assert await c.close_code() == 1002
+
+
+def _upgraded(port: int) -> socket.socket:
+    """A blocking client socket past its 101, with nothing read beyond the response head."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(b"GET /api/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 b"Sec-WebSocket-Version: 13\r\n\r\n")
+    head = b""
+    while not head.endswith(b"\r\n\r\n"):
+        byte = sock.recv(1)
+        assert byte, "closed during the handshake"
+        head += byte
+    assert head.startswith(b"HTTP/1.1 101")
+    return sock
+
+
+def _read_to_eof(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+# A frame with a reserved opcode (3), then a flood of valid frames still in flight: Autobahn
+# 4.2.5's shape, large enough that most of it is unread when the server fails the connection.
+RESERVED_THEN_FLOOD = encode(0x3, b"") + encode(BINARY, b"x" * LIMIT) * 10_000  # ~1 MB
+
+
+async def test_a_client_still_sending_gets_the_close_frame_then_eof(serve):
+    """Closing the socket with the client's bytes unread would send RST instead of FIN, and
+    the client's kernel may then drop our close frame unread: the server half-closes after
+    it and reads on (RFC 6455 §7.1.1), so the client gets 1002 then EOF."""
+    served = await serve(ECHO)
+
+    def client() -> bytes:
+        with _upgraded(served.port) as sock:
+            sock.sendall(RESERVED_THEN_FLOOD)
+            return _read_to_eof(sock)
+
+    try:
+        received = await asyncio.to_thread(client)
+    except (ConnectionResetError, BrokenPipeError) as exc:
+        pytest.fail(f"the server reset the connection instead of closing it: {exc!r}")
+    # One close frame (unmasked, its length in one byte), then EOF.
+    assert received[0] == 0x88 and len(received) == 2 + received[1]
+    assert struct.unpack("!H", received[2:4]) == (1002,)
+
+
+FAILING = """
+    import probe
+    from wsside import Handler
+    h = Handler("/echo")
+
+    @h.on_message
+    def message(conn, data):
+        probe.record("message", data)
+
+    @h.on_error
+    def error(conn, exc):
+        probe.record("error", exc.code)
+
+    @h.on_close
+    def close(conn, code, reason, by_client):
+        probe.record("close", code, by_client)
+"""
+
+
+async def _fail_then_send_more(port: int) -> tuple[socket.socket, float]:
+    """A client that sends a reserved opcode, reads the close frame and the FIN behind it,
+    then sends more (dropped by the server, a close frame included) and leaves its side open.
+    Returns its socket and when it sent the reserved opcode (the loop's clock)."""
+
+    def client() -> tuple[socket.socket, float]:
+        sock = _upgraded(port)
+        sent = time.monotonic()
+        sock.sendall(encode(TEXT, b"before") + encode(0x3, b""))
+        received = _read_to_eof(sock)
+        assert received[0] == 0x88 and struct.unpack("!H", received[2:4]) == (1002,)
+        sock.sendall(encode(TEXT, b"after") + encode(*close_frame(1000)))
+        return sock, sent
+
+    return await asyncio.to_thread(client)
+
+
+async def test_a_failed_connection_ends_at_the_clients_eof(serve, probe):
+    from wsside._runtime import session
+
+    served = await serve(FAILING)
+    sock, _ = await _fail_then_send_more(served.port)
+    with sock:
+        sock.shutdown(socket.SHUT_WR)
+        # Well before the close timer: the client's EOF closes the transport.
+        await probe.wait("close", timeout=session.CLOSE_TIMEOUT / 2)
+    assert probe.records == [("message", "before"), ("error", 1002), ("close", 1002, False)]
+
+
+async def test_a_failed_connection_whose_client_never_ends_is_closed_by_the_close_timer(
+        serve, probe, monkeypatch):
+    from wsside._runtime import session
+
+    monkeypatch.setattr(session, "CLOSE_TIMEOUT", 0.5)
+    served = await serve(FAILING)
+    sock, sent = await _fail_then_send_more(served.port)
+    with sock:
+        await probe.wait("close", timeout=session.CLOSE_TIMEOUT + 5)
+        # The timer, not the close frame that came after the failure, ended it (loop timers
+        # may fire up to a clock tick early).
+        assert time.monotonic() - sent >= session.CLOSE_TIMEOUT * 0.9
+    assert probe.records == [("message", "before"), ("error", 1002), ("close", 1002, False)]
+
+
+async def test_a_failed_connection_whose_reading_was_paused_still_reads_to_the_eof(
+        serve, probe, monkeypatch):
+    """A flood paused reading behind a stuck callback when the failure came: reading resumes
+    (what arrives is dropped), so the client's EOF ends the connection, not the close timer."""
+    from wsside._runtime import session
+
+    monkeypatch.setattr(session, "INBOX_HIGH_WATER", 8)
+    monkeypatch.setattr(session, "CALLBACK_GRACE", 0.2)  # then `on_close` runs without it
+    served = await serve("""
+        import asyncio, probe
+        from wsside import Handler
+        h = Handler("/echo")
+
+        @h.on_message
+        async def stuck(conn, data):
+            await asyncio.Event().wait()
+
+        @h.on_close
+        def close(conn, code, reason, by_client):
+            probe.record("close", code, by_client)
+    """)
+
+    def client() -> None:
+        with _upgraded(served.port) as sock:
+            # One write, so one read: past the high-water mark, then the failure.
+            sock.sendall(encode(TEXT, b"m") * 20 + encode(0x3, b""))
+            received = _read_to_eof(sock)
+            assert received[0] == 0x88 and struct.unpack("!H", received[2:4]) == (1002,)
+            sock.shutdown(socket.SHUT_WR)
+
+    await asyncio.to_thread(client)
+    assert await probe.wait("close", timeout=session.CLOSE_TIMEOUT / 2) == [
+        ("close", 1002, False)
+    ]
 
 
 def test_handle_frame_override_is_called_by_the_c_parser():

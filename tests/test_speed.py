@@ -150,6 +150,25 @@ async def test_what_the_fast_path_does_not_take_gets_the_parsers_close_code(
         assert ("error", code) in got, (chunks, got)
 
 
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [
+        (frame(0x3, b""), 1002),  # a reserved opcode: refused by the C parser
+        (frame(TEXT, b"ok \xff\xfe"), 1007),  # by the C parser's decode, or the follower's
+        (frame(TEXT, b"hi", masked=False), 1002),  # by the follower
+    ],
+)
+async def test_after_a_failure_what_still_arrives_is_dropped_unreported(
+    bad: bytes, code: int
+) -> None:
+    """The connection may go on reading after its close frame (the client's unread bytes
+    would otherwise turn the TCP close into a reset): nothing of it reaches the session."""
+    after = frame(TEXT, b"after") + frame(TEXT, b"x", masked=False) + frame(CLOSE, b"")
+    for chunks in splits(frame(TEXT, b"before") + bad):
+        got, _ = await feed([*chunks, after, after])
+        assert got == [("message", "before"), ("error", code)], chunks
+
+
 MESSAGES = st.lists(
     st.one_of(
         st.tuples(st.just(TEXT), st.text(max_size=300)),

@@ -121,6 +121,27 @@ async def test_the_peers_eof_closes_the_transport(pair: Any) -> None:
     transport.write(b"ignored after the end")  # no error, nothing sent
 
 
+async def test_write_eof_sends_the_fin_after_the_buffer_and_reading_goes_on(pair: Any) -> None:
+    transport, protocol, client = pair
+    assert transport.can_write_eof()
+    chunk = b"x" * 65536
+    while "pause" not in protocol.events:  # some bytes wait in the transport's buffer
+        transport.write(chunk)
+    written = transport.get_write_buffer_size()
+    transport.write_eof()
+    transport.write(b"y")  # after the EOF: dropped
+    assert not transport.is_closing()
+    received = await recv_until_eof(client)  # the buffer, then the FIN
+    assert len(received) >= written and set(received) == {ord("x")}
+    loop = asyncio.get_running_loop()
+    await loop.sock_sendall(client, b"still reading")
+    await protocol.got_data.wait()
+    assert protocol.data == b"still reading"
+    client.shutdown(socket.SHUT_WR)  # the peer's EOF ends it (the protocol says so)
+    assert await protocol.lost is None
+    assert protocol.events == ["pause", "resume", "eof", "lost"]
+
+
 async def test_abort_drops_buffered_bytes_and_reports_once(pair: Any) -> None:
     transport, protocol, client = pair
     while "pause" not in protocol.events:

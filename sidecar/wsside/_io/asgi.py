@@ -269,6 +269,10 @@ class AsgiIO:
             event["reason"] = reason.decode("utf-8")
         channel.enqueue(event, 2 + len(reason))
 
+    def half_close(self) -> bool:
+        """Never: the ASGI server owns the socket and ends it after our `websocket.close`."""
+        return False
+
     def write_control(self, opcode: int, payload: bytes) -> None:
         """Pings and pongs cannot be sent through ASGI (the server sends its own pings): the
         payload is checked as for a socket, then nothing is sent."""

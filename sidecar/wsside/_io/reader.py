@@ -19,6 +19,10 @@ fragmented and compressed messages take the Python path. What is added:
 - a message has at most `max_fragments` frames (default: one per 64 bytes of the size limit,
   at least 1024), so empty continuation frames cannot keep one message open forever (1009).
 
+A failure is reported once: whatever arrives after the offending frame is dropped unparsed
+(the server may go on reading after its close frame, until the client's EOF: see
+`Session.on_error`).
+
 Memory per connection stays below about twice the size limit: the message so far (at most the
 limit) plus the frame the C parser is buffering (refused early when its declared length alone
 exceeds the limit plus deflate's worst-case overhead).
@@ -143,7 +147,11 @@ class StrictReader(Reader):
             data = bytes(data)
         error = self._follow(data) if data else None
         if error is None:
-            return c_feed_data(self, data)
+            # True: the C parser refused a frame (its own checks or `handle_frame`'s) and
+            # failed the queue; the rest of this read and all later ones are dropped.
+            failed, rest = c_feed_data(self, data)
+            self._failed = failed
+            return failed, rest
         # Deliver what came before the offending frame, then fail the connection.
         pos, exc = error
         eof = False

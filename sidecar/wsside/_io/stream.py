@@ -149,7 +149,9 @@ class WsStream(BaseProtocol):
         reader.feed_data(data)
 
     def eof_received(self) -> bool:
-        return False  # the peer will send nothing more: let the transport close
+        # The peer will send nothing more: let the transport close (this is also how a
+        # connection half-closed after its failure ends: `FrameIO.half_close`).
+        return False
 
     def connection_lost(self, exc: BaseException | None) -> None:
         super().connection_lost(exc)

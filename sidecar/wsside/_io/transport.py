@@ -32,7 +32,7 @@ _LOW_WATER = _HIGH_WATER // 4
 
 
 class SocketTransport(asyncio.Transport):
-    __slots__ = ("_buffer", "_loop", "_protocol", "_sock", "_state", "_writing_paused")
+    __slots__ = ("_buffer", "_eof", "_loop", "_protocol", "_sock", "_state", "_writing_paused")
 
     # _state: what the transport is doing, one of (_MOVED: `detach` gave the socket up)
     _READING, _PAUSED, _CLOSING, _LOST, _MOVED = 0, 1, 2, 3, 4
@@ -47,6 +47,7 @@ class SocketTransport(asyncio.Transport):
         self._buffer: bytearray | None = None  # made when the kernel takes less than written
         self._state = self._PAUSED  # until `start`
         self._writing_paused = False
+        self._eof = False  # `write_eof` was called: the FIN goes once the buffer is written
 
     def start(self) -> None:
         """Begin reading (the protocol's `connection_made` is the caller's business)."""
@@ -152,7 +153,7 @@ class SocketTransport(asyncio.Transport):
     # ---- asyncio.WriteTransport -------------------------------------------------------
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self._state >= self._LOST or not data:
+        if self._state >= self._LOST or self._eof or not data:
             return
         if not self._buffer:
             try:
@@ -193,6 +194,8 @@ class SocketTransport(asyncio.Transport):
             self._buffer = None  # an idle connection keeps no buffer
             if self._state == self._CLOSING:
                 self._lose(None)
+            elif self._eof:
+                self._shutdown()
 
     def get_write_buffer_size(self) -> int:
         return len(self._buffer) if self._buffer else 0
@@ -201,7 +204,21 @@ class SocketTransport(asyncio.Transport):
         return _LOW_WATER, _HIGH_WATER
 
     def can_write_eof(self) -> bool:
-        return False
+        return True
+
+    def write_eof(self) -> None:
+        """Send the FIN once what is buffered is written, and go on reading."""
+        if self._state >= self._CLOSING or self._eof:
+            return
+        self._eof = True
+        if not self._buffer:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+        except OSError as exc:
+            self._lose(exc)
 
     def abort(self) -> None:
         self._lose(None)

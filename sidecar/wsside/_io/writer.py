@@ -81,6 +81,19 @@ class FrameIO:
             body = b"" if code is None else code.to_bytes(2, "big") + reason
             self.transport.write(encode_frame(CLOSE, body))
 
+    def half_close(self) -> bool:
+        """After our close frame, when wsside fails the connection: send the FIN behind it and
+        keep reading, until the client's EOF closes the transport (`WsStream.eof_received`).
+        Closing with the client's bytes unread would send a reset instead, and a reset can
+        make the client's kernel drop the close frame before it is read (RFC 6455 §7.1.1:
+        the server closes first, but the close frame must arrive). False, and nothing done,
+        where the transport cannot send a FIN alone (TLS)."""
+        transport = self.transport
+        if transport.is_closing() or not transport.can_write_eof():
+            return False
+        transport.write_eof()
+        return True
+
     def write_control(self, opcode: int, payload: bytes) -> None:
         if len(payload) > MAX_CONTROL_PAYLOAD:
             raise ValueError("ping and pong payloads are limited to 125 bytes")

@@ -276,8 +276,9 @@ class Session:
         self._end(code or None)  # the reply echoes the code (RFC 6455 §5.5.1)
 
     def on_error(self, exc: BaseException) -> None:
-        """The parser failed the connection (1002, 1007, 1009): close frame, then TCP close;
-        `on_error` gets a `ProtocolError` naming the code, queued ahead of `on_close`."""
+        """The parser failed the connection (1002, 1007, 1009): close frame, then our side of
+        TCP ends (`_write_end`); `on_error` gets a `ProtocolError` naming the code, queued
+        ahead of `on_close`."""
         if self._close_sent or self._close_received:
             self._io.transport.close()
             return
@@ -286,26 +287,36 @@ class Session:
         logger.debug("wsside: %s closed for a protocol error: %s", self.conn.path, reason)
         self._close_sent = True
         self._close_code, self._close_reason, self._by_client = code, reason, False
-        self._end(code)
+        self._end(code, failed=True)
         # After the close frame is written: whatever the callback sends can only be dropped,
         # the same whether it runs inline or in a task.
         self._submit(("on_error", ProtocolError(code, reason)))
 
-    def _end(self, code: int | None) -> None:
+    def _end(self, code: int | None, *, failed: bool = False) -> None:
         """Our last frame, then the TCP close. Callbacks already running get one turn of the
         loop first, so replies they owe to earlier messages are not cut off; a callback that
         takes longer does not hold the close back (its later sends are dropped)."""
         if self._worker is None:
-            self._write_end(code)
-            if not self._io.buffered:
+            if self._write_end(code, failed):
                 return  # nothing left to write: the transport is closing, no peer to wait for
         else:
-            self._loop.call_soon(self._write_end, code)
+            self._loop.call_soon(self._write_end, code, failed)
         self._arm_close_timer()
 
-    def _write_end(self, code: int | None) -> None:
-        self._io.write_close(code)
-        self._io.transport.close()
+    def _write_end(self, code: int | None, failed: bool) -> bool:
+        """The close frame, then the TCP close; returns whether that is all (nothing left to
+        write). A failed connection may still be receiving what the client sent before it
+        read our close frame: our side only ends (`half_close`), and the client's EOF or the
+        close timer ends the rest."""
+        io = self._io
+        io.write_close(code)
+        if failed and io.half_close():
+            if self._reading_paused:  # a flood's back-pressure: what comes now is dropped
+                self._reading_paused = False
+                io.transport.resume_reading()
+            return False
+        io.transport.close()
+        return not io.buffered
 
     def on_lost(self) -> None:
         """The transport is closed, whoever closed it: finish the connection once."""
