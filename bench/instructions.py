@@ -34,9 +34,11 @@ from typed import instructions_per_round_trip  # noqa: E402
 from wsside._edge.control import PROTOCOL_VERSION  # noqa: E402
 
 SECRET = "s" * 43
-WORKLOADS = {  # name: (path, 64-byte payload)
-    "raw echo": ("/api/ws/echo", "x" * 64),
-    "JSON echo": ("/api/ws/user-echo", '{"type":"chat","text":"' + "x" * 39 + '"}'),
+WORKLOADS = {  # name: client.js mode and arguments
+    "raw echo": ("throughput", ["--path", "/api/ws/echo", "--payload", "x" * 64]),
+    "JSON echo": ("throughput", ["--path", "/api/ws/user-echo",
+                                 "--payload", '{"type":"chat","text":"' + "x" * 39 + '"}']),
+    "handshake": ("handshake", ["--path", "/api/ws/echo", "--count", "400", "--warmup", "100"]),
 }
 
 
@@ -111,14 +113,14 @@ def main() -> int:
             ours.settimeout(30)
             threading.Thread(target=accept_and_hand_over, args=(listener, channel), daemon=True).start()
             servers = Servers(port=listener.getsockname()[1], tls=False)
-            print("| workload | sidecar instructions per round trip (50 connections) |\n|---|---|")
-            for name, (path, payload) in WORKLOADS.items():
-                counts = []
-                for run in range(args.runs):
-                    counts.append(instructions_per_round_trip(
-                        servers, sidecar.pid, Path(scratch), f"{name}-{run}",
-                        ["--path", path, "--payload", payload, "--clients", "50",
-                         "--warmup-s", "2", "--duration-s", str(args.duration_s)]))
+            print("| workload | sidecar instructions per round trip (per connection for handshakes) |\n|---|---|")
+            for name, (mode, client_args) in WORKLOADS.items():
+                if mode == "throughput":
+                    client_args = [*client_args, "--clients", "50", "--warmup-s", "2",
+                                   "--duration-s", str(args.duration_s)]
+                counts = [instructions_per_round_trip(servers, sidecar.pid, Path(scratch),
+                                                      f"{name}-{run}", client_args, mode)
+                          for run in range(args.runs)]
                 cells = ", ".join(f"{count:,.0f}" for count in counts)
                 print(f"| {name} | {cells} |", flush=True)
         finally:

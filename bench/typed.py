@@ -133,11 +133,11 @@ def instructions(runs: int) -> int:
 
 
 def instructions_per_round_trip(servers: Servers, pid: int, scratch: Path, label: str,
-                                client_args: list[str]) -> float:
-    """One client.js throughput run against a server under callgrind (writing its dumps to
-    `scratch` as cg.PID.N): the instructions it executed between the client's start and end
-    events, per round trip."""
-    client = Client([], servers, "throughput", client_args, 120)
+                                client_args: list[str], mode: str = "throughput") -> float:
+    """One client.js run (`mode`: throughput, or handshake) against a server under callgrind
+    (writing its dumps to `scratch` as cg.PID.N): the instructions it executed between the
+    client's start and end events, per round trip (per connection for handshakes)."""
+    client = Client([], servers, mode, client_args, 300)
     round_trips = 0
     try:
         for event in client.events():
@@ -146,7 +146,7 @@ def instructions_per_round_trip(servers: Servers, pid: int, scratch: Path, label
             elif event["event"] == "end":
                 subprocess.run(["callgrind_control", "-d", label, str(pid)], capture_output=True, check=True)
             elif event["event"] == "result":
-                round_trips = event["round_trips"]
+                round_trips = event["connections" if mode == "handshake" else "round_trips"]
     finally:
         client.finish()
     dump = max(scratch.glob(f"cg.{pid}.*"), key=lambda p: int(p.suffix[1:]))

@@ -365,7 +365,10 @@ def test_the_sidecar_sets_tcp_nodelay_unless_the_shim_did(shim: Shim) -> None:
     ours: list[socket.socket] = []
     for fields in ({}, {"noDelay": True}):
         client = shim.hand_over("/api/spy", server_side=ours, **fields)
-        assert _answer(client)[0] == 101
+        status, _, rest = _answer(client)
+        assert status == 101
+        # on_connect's message: the session is open (on uvloop, after the socket moved)
+        assert json.loads(_read_frame(client, rest)[1]) == {"secret_seen": False}
     # The same socket as the sidecar's: it set the option on the first; on the second it
     # trusted the shim (which sets it before handing over; this test did not). uvloop's
     # transport, which serves the socket after its handshake there, sets it on every socket.

@@ -208,10 +208,13 @@ class Intake:
         sock = transport.detach() if loop_name(loop) == "uvloop" else None
         if sock is not None:
             # On uvloop the connection moves to uvloop's transport (reads and writes in C),
-            # which starts reading a loop turn later; the session opens then.
+            # which starts reading a loop turn later; the session opens then. What the client
+            # sent since the 101 is read as if it came then (the fast path takes it).
             def opened(adopted: asyncio.Transport, more: bytes) -> None:
-                stream, io = open_stream(adopted, handler.max_message_size, agreement, early + more)
+                stream, io = open_stream(adopted, handler.max_message_size, agreement, early)
                 self._open(route, verdict, protocol, io, stream)
+                if more:
+                    stream.data_received(more)
 
             try:
                 adopt(loop, sock, opened)
