@@ -108,7 +108,13 @@ def _send_text(sock: socket.socket, text: str) -> None:
 
 
 def _read_frame(sock: socket.socket, buffered: bytes = b"") -> tuple[int, bytes]:
-    """One unmasked server frame (7- or 16-bit length)."""
+    """One unmasked server frame (7- or 16-bit length); bytes read past it are dropped."""
+    opcode, payload, _ = _next_frame(sock, buffered)
+    return opcode, payload
+
+
+def _next_frame(sock: socket.socket, buffered: bytes = b"") -> tuple[int, bytes, bytes]:
+    """One unmasked server frame, and the bytes read past it."""
     data = buffered
 
     def need(n: int) -> None:
@@ -124,7 +130,7 @@ def _read_frame(sock: socket.socket, buffered: bytes = b"") -> tuple[int, bytes]
         need(4)
         length, start = int.from_bytes(data[2:4], "big"), 4
     need(start + length)
-    return data[0] & 0x0F, data[start:start + length]
+    return data[0] & 0x0F, data[start:start + length], data[start + length:]
 
 
 # Handshake options (subprotocols, deflate) and both kinds of `authenticate`; every handler
@@ -326,9 +332,10 @@ def test_a_handed_over_socket_sees_the_request_and_the_bytes_that_came_with_it(s
         client = shim.hand_over("", head + frame)  # a message sent before the 101 arrived
         status, headers, rest = _answer(client)
         assert status == 101 and headers["sec-websocket-protocol"] == "a"
-        opcode, payload = _read_frame(client, rest)
+        # on_connect's frame and the echo may come with the 101 or after it (on uvloop the
+        # session opens a loop turn later): what is read past the first is kept.
+        opcode, payload, rest = _next_frame(client, rest)
         seen = json.loads(payload)
-        rest = rest[(4 if len(payload) > 125 else 2) + len(payload):]
         assert seen == {"path": path, "query": {"a": "1", "b": "é"},
                         "cookies": {"c": "1", "d": "two"}, "remote": "127.0.0.1",
                         "subprotocol": "a", "metadata": {"user": "ok" if path == "/api/sync" else "async"},
