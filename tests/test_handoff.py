@@ -174,8 +174,7 @@ Handler("/deflate", per_message_deflate=Deflate(strict=True, client_max_window_b
 """
 
 
-# Both ways a handed-over socket is served: by wsside's own transport (asyncio's loop), and
-# by uvloop's once the handshake is answered (`Intake._accept`).
+# Both event loops: wsside's transport uses each one's reader and writer API.
 @pytest.fixture(params=["asyncio", pytest.param("uvloop", marks=needs_uvloop)])
 def shim(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Shim]:
     handlers = tmp_path / "ws"
@@ -332,8 +331,8 @@ def test_a_handed_over_socket_sees_the_request_and_the_bytes_that_came_with_it(s
         client = shim.hand_over("", head + frame)  # a message sent before the 101 arrived
         status, headers, rest = _answer(client)
         assert status == 101 and headers["sec-websocket-protocol"] == "a"
-        # on_connect's frame and the echo may come with the 101 or after it (on uvloop the
-        # session opens a loop turn later): what is read past the first is kept.
+        # on_connect's frame and the echo may come with the 101 or in a later read: what is
+        # read past the first is kept.
         opcode, payload, rest = _next_frame(client, rest)
         seen = json.loads(payload)
         assert seen == {"path": path, "query": {"a": "1", "b": "é"},
@@ -374,13 +373,11 @@ def test_the_sidecar_sets_tcp_nodelay_unless_the_shim_did(shim: Shim) -> None:
         client = shim.hand_over("/api/spy", server_side=ours, **fields)
         status, _, rest = _answer(client)
         assert status == 101
-        # on_connect's message: the session is open (on uvloop, after the socket moved)
+        # on_connect's message: the session is open
         assert json.loads(_read_frame(client, rest)[1]) == {"secret_seen": False}
     # The same socket as the sidecar's: it set the option on the first; on the second it
-    # trusted the shim (which sets it before handing over; this test did not). uvloop's
-    # transport, which serves the socket after its handshake there, sets it on every socket.
-    expected = [True, True] if shim.loop == "uvloop" else [True, False]
-    assert [s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0 for s in ours] == expected
+    # trusted the shim (which sets it before handing over; this test did not).
+    assert [s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0 for s in ours] == [True, False]
     for s in ours:
         s.close()
 
@@ -397,9 +394,8 @@ def test_a_client_that_leaves_during_async_authenticate_costs_nothing(shim: Shim
 
 
 def test_a_client_that_resets_or_half_closes_at_once_costs_nothing(shim: Shim) -> None:
-    """The client ends its side within the hand-over: on uvloop before or after its socket
-    moves to uvloop's transport (a loop turn after the 101). Either way the sidecar lets it
-    go and serves the next one."""
+    """The client ends its side within the hand-over, before or after its session opens: the
+    sidecar lets it go and serves the next one."""
     shim.read_until("type", "ready")
     reset = shim.hand_over("/api/spy")
     reset.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

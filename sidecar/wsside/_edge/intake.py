@@ -17,7 +17,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from .._io.engine import parse_cookies
-from .._io.transport import SocketTransport, adopt
+from .._io.transport import SocketTransport
 from .._io.upgrade import ServerWebSocket, open_stream
 from .._protocol.handshake import HandshakeError, accept_headers, refusal, switching_protocols
 from .._protocol.http_head import SECRET_HEADER, parse_head, read_headers
@@ -26,7 +26,6 @@ from .._runtime.session import Session
 from ..pattern import strip_prefix
 from ..request import Request
 from .admission import Refusal, Verdict, authenticate, check_origin, choose_subprotocol
-from .loop import loop_name
 
 if TYPE_CHECKING:
     from .._io.stream import WsStream
@@ -120,8 +119,7 @@ class Intake:
         Node's HTTP parser already checked the syntax and routed the request here, so there
         is no HTTP server in between: the answer goes straight to the socket. With a plain
         `authenticate` the whole handshake runs in this call, without a task. Returns the
-        transport that answers the handshake (on uvloop it then hands the socket on to
-        uvloop's, and its `is_closing` follows the socket).
+        connection's transport.
         """
         sock.setblocking(False)
         if not nodelay:
@@ -204,24 +202,6 @@ class Intake:
         headers.append((FORWARDING_HEADER, "handover"))
         transport.write(switching_protocols(headers))
         answered()
-        loop = asyncio.get_running_loop()
-        sock = transport.detach() if loop_name(loop) == "uvloop" else None
-        if sock is not None:
-            # On uvloop the connection moves to uvloop's transport (reads and writes in C),
-            # which starts reading a loop turn later; the session opens then. What the client
-            # sent since the 101 is read as if it came then (the fast path takes it).
-            def opened(adopted: asyncio.Transport, more: bytes) -> None:
-                stream, io = open_stream(adopted, handler.max_message_size, agreement, early)
-                self._open(route, verdict, protocol, io, stream)
-                if more:
-                    stream.data_received(more)
-
-            try:
-                adopt(loop, sock, opened)
-            except BaseException:
-                sock.close()
-                raise
-            return
         stream, io = open_stream(transport, handler.max_message_size, agreement, early)
         # Reading starts (or goes on after `_Held` paused it) before the session exists, so
         # the session may pause it again (a flood in `early`).

@@ -2,29 +2,25 @@
 
 A WebSocket that sits idle costs mostly its transport: asyncio's keeps an extra-info dict
 with the socket's names, a wrapper object, a write buffer and a bound method from the start,
-about 1 KB per connection before a byte moves. This one keeps six fields, builds the
+about 1 KB per connection before a byte moves. This one keeps seven fields, builds the
 write buffer only when the kernel refuses bytes, and asks the socket for its names only when
 someone asks. It uses the event loop's public reader/writer API only.
 
-On uvloop (`wsside[speed]`) a socket keeps this transport only for its handshake: once the
-101 is written, `detach` gives the socket up and `adopt` makes it a uvloop transport, whose
-reads and writes run in C (`Intake._accept`).
-
 Semantics follow asyncio's socket transport: `write` sends at once and buffers the rest,
-the protocol is paused above 64 KiB buffered and resumed at 16 KiB, `close` ends the
-connection after the buffer is flushed, `abort` at once, and `connection_lost` is called
-once, soon after. One difference: the socket is closed when the connection ends, before
-`connection_lost` rather than after it, so the FIN follows the last bytes at once.
+the protocol is paused above 64 KiB buffered and resumed at 16 KiB, `write_eof` sends the FIN
+after the buffer and reading goes on, `close` ends the connection after the buffer is
+flushed, `abort` at once, and `connection_lost` is called once, soon after. One difference:
+the socket is closed when the connection ends, before `connection_lost` rather than after
+it, so the FIN follows the last bytes at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Coroutine
-from typing import Any, cast
+from typing import Any
 
-__all__ = ["SocketTransport", "adopt"]
+__all__ = ["SocketTransport"]
 
 _READ_SIZE = 256 * 1024
 _HIGH_WATER = 64 * 1024
@@ -34,8 +30,8 @@ _LOW_WATER = _HIGH_WATER // 4
 class SocketTransport(asyncio.Transport):
     __slots__ = ("_buffer", "_eof", "_loop", "_protocol", "_sock", "_state", "_writing_paused")
 
-    # _state: what the transport is doing, one of (_MOVED: `detach` gave the socket up)
-    _READING, _PAUSED, _CLOSING, _LOST, _MOVED = 0, 1, 2, 3, 4
+    # _state: what the transport is doing, one of
+    _READING, _PAUSED, _CLOSING, _LOST = 0, 1, 2, 3
 
     def __init__(
         self, loop: asyncio.AbstractEventLoop, sock: socket.socket, protocol: asyncio.Protocol
@@ -54,20 +50,10 @@ class SocketTransport(asyncio.Transport):
         if self._state == self._PAUSED:
             self.resume_reading()
 
-    def detach(self) -> socket.socket | None:
-        """Give the socket up, open, for another transport to serve (`adopt`): this one
-        stops reading and never calls `connection_lost`. None, and nothing changes, while
-        written bytes wait here or once the connection is closing."""
-        if self._state > self._PAUSED or self._buffer:
-            return None
-        self._stop_reading()
-        self._state = self._MOVED
-        return self._sock
-
     # ---- asyncio.BaseTransport --------------------------------------------------------
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
-        if self._state >= self._LOST:
+        if self._state == self._LOST:
             return default  # the socket is closed: it has no names left to give
         sock = self._sock
         try:
@@ -82,8 +68,6 @@ class SocketTransport(asyncio.Transport):
         return default
 
     def is_closing(self) -> bool:
-        if self._state == self._MOVED:
-            return self._sock.fileno() == -1  # its new transport closed it
         return self._state >= self._CLOSING
 
     def close(self) -> None:
@@ -153,7 +137,7 @@ class SocketTransport(asyncio.Transport):
     # ---- asyncio.WriteTransport -------------------------------------------------------
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
-        if self._state >= self._LOST or self._eof or not data:
+        if self._state == self._LOST or self._eof or not data:
             return
         if not self._buffer:
             try:
@@ -176,7 +160,7 @@ class SocketTransport(asyncio.Transport):
 
     def _write_ready(self) -> None:
         buffer = self._buffer
-        if self._state >= self._LOST or not buffer:
+        if self._state == self._LOST or not buffer:
             return
         try:
             sent = self._sock.send(buffer)
@@ -226,7 +210,7 @@ class SocketTransport(asyncio.Transport):
     # ---- the end ----------------------------------------------------------------------
 
     def _lose(self, exc: Exception | None) -> None:
-        if self._state >= self._LOST:
+        if self._state == self._LOST:
             return
         self._stop_reading()
         if self._buffer:
@@ -240,84 +224,3 @@ class SocketTransport(asyncio.Transport):
 
     def _connection_lost(self, exc: Exception | None) -> None:
         self._protocol.connection_lost(exc)
-
-
-# ---- adoption by the event loop's own transport ----------------------------------------
-
-
-class _Arrival(asyncio.Protocol):
-    """An adopted socket's protocol until `then` runs: keeps whatever arrives first."""
-
-    __slots__ = ("data", "eof", "lost", "then", "transport")
-
-    def __init__(self, then: Callable[[asyncio.Transport, bytes], None]) -> None:
-        self.then = then
-        self.transport: asyncio.Transport | None = None
-        self.data = b""
-        self.eof = False
-        self.lost = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's: not a subclass
-
-    def data_received(self, data: bytes) -> None:
-        self.data += data
-
-    def eof_received(self) -> bool:
-        self.eof = True
-        return True  # half-closed: `then`'s protocol decides
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        self.lost = True
-
-
-def adopt(
-    loop: asyncio.AbstractEventLoop,
-    sock: socket.socket,
-    then: Callable[[asyncio.Transport, bytes], None],
-) -> None:
-    """Serve `sock` with the loop's own transport (`loop.connect_accepted_socket`), and call
-    `then(transport, early)` once that transport is reading, with any bytes it read before.
-    `then` sets the transport's protocol. Nothing is called if the connection ends first.
-
-    uvloop makes the transport within the coroutine's first step and reads from the loop
-    turn after: the coroutine is stepped here, without a task, and finished by the
-    transport's own waiter.
-    """
-    arrival = _Arrival(then)
-    coro = loop.connect_accepted_socket(lambda: arrival, sock)
-    try:
-        waiter = coro.send(None)
-    except StopIteration:  # a loop that needs no wait: the transport is reading already
-        _arrived(arrival)
-        return
-    except BaseException:
-        coro.close()
-        raise
-    waiter.add_done_callback(lambda _: _finish(coro, arrival))
-
-
-def _finish(coro: Coroutine[Any, Any, Any], arrival: _Arrival) -> None:
-    try:
-        coro.send(None)
-    except StopIteration:
-        pass
-    except Exception:  # noqa: BLE001 - the connection ended before it was made: nothing to serve
-        return
-    else:  # not a coroutine that ends after its waiter: not one this function knows
-        coro.close()
-        raise RuntimeError("connect_accepted_socket waited twice")
-    _arrived(arrival)
-
-
-def _arrived(arrival: _Arrival) -> None:
-    transport = arrival.transport
-    if transport is None or arrival.lost:
-        return  # the client left
-    try:
-        arrival.then(transport, arrival.data)
-        if arrival.eof and not cast(asyncio.Protocol, transport.get_protocol()).eof_received():
-            transport.close()
-    except BaseException:
-        transport.abort()
-        raise
