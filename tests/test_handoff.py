@@ -44,6 +44,14 @@ class Shim:
         self.buffer = b""
         self.clients: list[socket.socket] = []
 
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(WAIT)
+        self.sock.close()
+        for client in self.clients:
+            client.close()
+
     def read(self) -> dict[str, Any]:
         while b"\n" not in self.buffer:
             data = self.sock.recv(65536)
@@ -183,12 +191,7 @@ def shim(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Shim]:
     (handlers / "guarded.py").write_text(GUARDED)
     running = Shim(handlers, request.param)
     yield running
-    if running.proc.poll() is None:
-        running.proc.kill()
-    running.proc.wait(WAIT)
-    running.sock.close()
-    for client in running.clients:
-        client.close()
+    running.stop()
 
 
 def test_ready_then_handed_over_socket_echoes_and_shutdown_sends_1001(shim: Shim) -> None:
@@ -500,8 +503,63 @@ Handler("/blocking", on_connect=hello)
         assert head.startswith(b"HTTP/1.1 101")
         assert _read_frame(client, rest) == (0x1, b"released")
     finally:
-        shim.proc.kill()
-        shim.proc.wait(WAIT)
-        shim.sock.close()
-        for client in shim.clients:
-            client.close()
+        shim.stop()
+
+
+TALK = """
+import asyncio
+from wsside import Handler
+
+talk = Handler("/talk")
+
+@talk.on_message
+async def reply(conn, data):
+    if data == "writer?":  # which transport the connection's writer calls (white-box)
+        await conn.send(type(conn._link._io.transport).__module__.split(".")[0])
+    else:
+        await asyncio.sleep(0)  # a handler that waits: a flood queues, and reading pauses
+        await conn.send(data)
+"""
+
+
+@pytest.mark.parametrize("loop", ["asyncio", pytest.param("uvloop", marks=needs_uvloop)])
+def test_a_connection_that_keeps_talking_moves_to_uvloops_transport_and_loses_nothing(
+        tmp_path: Path, loop: str) -> None:
+    from wsside._io.transport import MOVE_AFTER_READS
+
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "talk.py").write_text(TALK)
+    shim = Shim(handlers, loop)
+    try:
+        shim.read_until("type", "ready")
+        client = shim.hand_over("/api/talk")
+        status, _, rest = _answer(client)
+        assert status == 101
+
+        def ask(text: str) -> bytes:
+            nonlocal rest
+            _send_text(client, text)
+            opcode, payload, rest = _next_frame(client, rest)
+            assert opcode == 0x1
+            return payload
+
+        assert ask("writer?") == b"wsside"
+        for n in range(2 * MOVE_AFTER_READS):  # one read each: the reply comes first
+            assert ask(f"m{n}") == f"m{n}".encode()
+        assert ask("writer?") == (b"uvloop" if loop == "uvloop" else b"wsside")
+        flood = [f"f{n}" for n in range(3000)]  # more than the inbox holds before a pause
+        mask = b"\x01\x02\x03\x04"
+        client.sendall(b"".join(
+            bytes([0x81, 0x80 | len(text)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(text.encode()))
+            for text in flood))
+        for text in flood:
+            opcode, payload, rest = _next_frame(client, rest)
+            assert (opcode, payload) == (0x1, text.encode())
+        client.sendall(bytes([0x88, 0x82]) + mask + bytes(b ^ mask[i] for i, b in enumerate(b"\x03\xe8")))
+        assert _next_frame(client, rest)[:2] == (0x8, b"\x03\xe8")
+        client.settimeout(WAIT)
+        assert client.recv(1) == b""  # the sidecar closes the TCP connection after the handshake
+        assert shim.proc.poll() is None
+    finally:
+        shim.stop()

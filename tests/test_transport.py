@@ -4,12 +4,14 @@ closing, errors. Each test waits on the protocol's events, never on time."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import socket
+from collections.abc import Callable, Coroutine
 from typing import Any, AsyncIterator
 
 import pytest
 
-from wsside._io.transport import SocketTransport
+from wsside._io.transport import MOVE_AFTER_READS, SocketTransport
 
 
 class Recorder(asyncio.Protocol):
@@ -21,12 +23,15 @@ class Recorder(asyncio.Protocol):
         self.lost: asyncio.Future[BaseException | None] = loop.create_future()
         self.resumed = asyncio.Event()
         self.fail_on_data = False
+        self.on_data: Callable[[], None] | None = None
 
     def data_received(self, data: bytes) -> None:
         if self.fail_on_data:
             raise RuntimeError("protocol bug")
         self.data += data
         self.got_data.set()
+        if self.on_data is not None:
+            self.on_data()
 
     def eof_received(self) -> bool:
         self.events.append("eof")
@@ -44,17 +49,32 @@ class Recorder(asyncio.Protocol):
         self.lost.set_result(exc)
 
 
-@pytest.fixture
-async def pair() -> AsyncIterator[tuple[SocketTransport, Recorder, socket.socket]]:
-    """A started transport on the server side of a TCP connection, and the client socket."""
+class Writer:
+    """What holds the transport for writing (the connection's FrameIO does)."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+
+
+def started(movable: bool = False) -> tuple[SocketTransport, Recorder, socket.socket, Writer]:
+    """A started transport on the server side of a TCP connection, the client socket, and
+    a writer that the transport hands on to when it moves."""
     with socket.create_server(("127.0.0.1", 0)) as listener:
         client = socket.create_connection(listener.getsockname())
         server, _ = listener.accept()
     server.setblocking(False)
     client.setblocking(False)
     protocol = Recorder()
-    transport = SocketTransport(asyncio.get_running_loop(), server, protocol)
+    transport = SocketTransport(asyncio.get_running_loop(), server, protocol, movable=movable)
+    writer = Writer(transport)
+    transport.hand_on_move(writer)
     transport.start()
+    return transport, protocol, client, writer
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[tuple[SocketTransport, Recorder, socket.socket]]:
+    transport, protocol, client, _ = started()
     yield transport, protocol, client
     transport.abort()
     client.close()
@@ -189,3 +209,183 @@ async def test_an_error_in_the_protocol_is_reported_and_drops_the_connection(pai
     assert isinstance(exc, RuntimeError)
     assert [type(c["exception"]) for c in reported] == [RuntimeError]
     assert await recv_until_eof(client) == b""
+
+
+# ---- the move to the loop's own transport (movable=True; on uvloop in production) ---------
+
+LOOPS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(
+    importlib.util.find_spec("uvloop") is None, reason="uvloop not installed (wsside[speed])"))]
+
+
+def run_on(loop_kind: str, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    if loop_kind == "uvloop":
+        import uvloop
+
+        loop = uvloop.new_event_loop()
+    else:
+        loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+async def movable_pair(
+    on_last_read: Callable[[SocketTransport], None] | None = None,
+) -> tuple[SocketTransport, Recorder, socket.socket, Writer]:
+    """A movable transport that has read MOVE_AFTER_READS times, so that its move has
+    begun; `on_last_read(transport)` runs within the protocol's last `data_received`."""
+    transport, protocol, client, writer = started(movable=True)
+    loop = asyncio.get_running_loop()
+    for n in range(MOVE_AFTER_READS):
+        assert writer.transport is transport
+        protocol.got_data.clear()
+        if n == MOVE_AFTER_READS - 1 and on_last_read is not None:
+            def once(last: Callable[[SocketTransport], None] = on_last_read) -> None:
+                protocol.on_data = None
+                last(transport)
+
+            protocol.on_data = once
+        await loop.sock_sendall(client, b"%d," % n)
+        await protocol.got_data.wait()  # one read each: the next is sent after this one
+    return transport, protocol, client, writer
+
+
+async def moved(writer: Writer, transport: SocketTransport) -> None:
+    """Loop turns until the writer holds the loop's transport (two turns after the read)."""
+    for _ in range(100):
+        if writer.transport is not transport:
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the transport did not move")
+
+
+@pytest.mark.parametrize("loop_kind", LOOPS)
+def test_a_movable_transport_moves_after_its_reads_and_serves_as_before(loop_kind: str) -> None:
+    async def main() -> None:
+        transport, protocol, client, writer = await movable_pair()
+        await moved(writer, transport)
+        inner = writer.transport
+        assert type(inner) is not SocketTransport and inner.get_protocol() is protocol
+        loop = asyncio.get_running_loop()
+        # Reads go straight to the protocol; writes through either transport reach the peer.
+        protocol.got_data.clear()
+        await loop.sock_sendall(client, b"after")
+        await protocol.got_data.wait()
+        assert protocol.data == b"".join(b"%d," % n for n in range(MOVE_AFTER_READS)) + b"after"
+        transport.write(b"one ")
+        inner.write(b"two")
+        assert await recv_exactly(client, 7) == b"one two"
+        assert transport.get_extra_info("peername") == client.getsockname()
+        assert transport.is_reading()
+        transport.pause_reading()
+        assert not transport.is_reading() and not inner.is_reading()
+        transport.resume_reading()
+        assert transport.is_reading()
+        transport.close()
+        assert transport.is_closing()
+        assert await recv_until_eof(client) == b""
+        assert await protocol.lost is None
+        assert protocol.events == ["lost"]
+        client.close()
+
+    run_on(loop_kind, main)
+
+
+@pytest.mark.parametrize("loop_kind", LOOPS)
+@pytest.mark.parametrize("end", ["close", "write_eof", "abort"])
+def test_what_is_asked_during_the_move_is_done_after_it(loop_kind: str, end: str) -> None:
+    seen: dict[str, Any] = {}
+
+    def during(transport: SocketTransport) -> None:
+        # Runs in the loop turn after the last read, while the socket moves.
+        def ask() -> None:
+            seen["moving"] = transport._moved is not None and transport._moved._inner is None
+            transport.write(b"queued ")
+            transport.write(bytearray(b"in order"))
+            seen["buffered"] = transport.get_write_buffer_size()
+            getattr(transport, end)()
+            transport.write(b"dropped")
+            seen["closing"] = transport.is_closing()
+
+        asyncio.get_running_loop().call_soon(ask)
+
+    async def main() -> None:
+        transport, protocol, client, writer = await movable_pair(during)
+        loop = asyncio.get_running_loop()
+        if end == "abort":
+            assert await protocol.lost is None
+            assert await recv_until_eof(client) == b""  # nothing written after an abort
+        else:
+            assert await recv_until_eof(client) == b"queued in order"
+        if end == "write_eof":
+            await moved(writer, transport)
+            assert not transport.is_closing()
+            protocol.got_data.clear()
+            await loop.sock_sendall(client, b"still read")
+            await protocol.got_data.wait()
+            assert protocol.data.endswith(b"still read")
+            client.shutdown(socket.SHUT_WR)
+            assert await protocol.lost is None
+            assert protocol.events == ["eof", "lost"]
+        else:
+            assert await protocol.lost is None
+            assert protocol.events == ["lost"]
+        assert seen == {"moving": True, "buffered": 15, "closing": end != "write_eof"}
+        client.close()
+
+    run_on(loop_kind, main)
+
+
+@pytest.mark.parametrize("loop_kind", LOOPS)
+def test_a_pause_asked_during_the_move_holds_after_it(loop_kind: str) -> None:
+    async def main() -> None:
+        transport, protocol, client, writer = await movable_pair(
+            lambda t: asyncio.get_running_loop().call_soon(t.pause_reading))
+        await moved(writer, transport)
+        assert not transport.is_reading() and not writer.transport.is_reading()
+        loop = asyncio.get_running_loop()
+        before = bytes(protocol.data)
+        await loop.sock_sendall(client, b"later")
+        # A round trip through the loop would have delivered it: write, and wait for our echo.
+        writer.transport.write(b"ping")
+        assert await recv_exactly(client, 4) == b"ping"
+        assert protocol.data == before
+        protocol.got_data.clear()
+        transport.resume_reading()
+        await protocol.got_data.wait()
+        assert protocol.data == before + b"later"
+        transport.abort()
+        assert await protocol.lost is None
+        client.close()
+
+    run_on(loop_kind, main)
+
+
+@pytest.mark.parametrize("loop_kind", LOOPS)
+def test_a_transport_made_not_movable_never_moves(loop_kind: str) -> None:
+    async def main() -> None:
+        transport, protocol, client, writer = started()
+        loop = asyncio.get_running_loop()
+        for n in range(2 * MOVE_AFTER_READS):
+            protocol.got_data.clear()
+            await loop.sock_sendall(client, b"x")
+            await protocol.got_data.wait()
+        transport.write(b"ok")  # a round trip: any move would have finished by now
+        assert await recv_exactly(client, 2) == b"ok"
+        assert writer.transport is transport and transport._moved is None
+        transport.abort()
+        await protocol.lost
+        client.close()
+
+    run_on(loop_kind, main)
+
+
+async def recv_exactly(sock: socket.socket, n: int) -> bytes:
+    loop = asyncio.get_running_loop()
+    out = bytearray()
+    while len(out) < n:
+        chunk = await loop.sock_recv(sock, n - len(out))
+        assert chunk, f"EOF after {bytes(out)!r}"
+        out += chunk
+    return bytes(out)

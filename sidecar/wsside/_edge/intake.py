@@ -26,6 +26,7 @@ from .._runtime.session import Session
 from ..pattern import strip_prefix
 from ..request import Request
 from .admission import Refusal, Verdict, authenticate, check_origin, choose_subprotocol
+from .loop import loop_name
 
 if TYPE_CHECKING:
     from .._io.stream import WsStream
@@ -127,7 +128,10 @@ class Intake:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:  # not TCP (a server listening on a Unix socket)
                 pass
-        transport = SocketTransport(asyncio.get_running_loop(), sock, _STARTING)  # not reading yet
+        loop = asyncio.get_running_loop()
+        # Not reading yet. On uvloop a connection that keeps talking moves to uvloop's own
+        # transport (see SocketTransport).
+        transport = SocketTransport(loop, sock, _STARTING, movable=loop_name(loop) == "uvloop")
         try:
             self._take_over(transport, head, answered)
         except BaseException:

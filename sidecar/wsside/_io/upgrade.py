@@ -29,6 +29,7 @@ from .engine import (
 )
 from .reader import StrictReader
 from .stream import FrameSink, MessageSink, WsStream
+from .transport import SocketTransport
 from .writer import FrameIO
 
 __all__ = ["ServerWebSocket", "open_stream"]
@@ -73,7 +74,10 @@ def open_stream(
         stream = WsStream(loop, None, _reader_maker(max_message_size), max_message_size)
     transport.set_protocol(stream)
     stream.connection_made(transport)
-    return stream, FrameIO(transport, stream, _compressor(agreement))
+    io = FrameIO(transport, stream, _compressor(agreement))
+    if isinstance(transport, SocketTransport):
+        transport.hand_on_move(io)
+    return stream, io
 
 
 @upgrade_hooks
