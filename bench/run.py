@@ -32,6 +32,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -826,12 +827,13 @@ def raise_fd_limit(needed: int) -> None:
 
 
 def fresh_results_path(day: datetime.date) -> Path:
-    """bench/results/<day>.md, or <day>-2.md, -3, ... : an earlier run of the day is kept."""
-    path, n = BENCH / "results" / f"{day}.md", 1
-    while path.exists():
-        n += 1
-        path = BENCH / "results" / f"{day}-{n}.md"
-    return path
+    """bench/results/<day>.md, or <day>-N.md after the day's last run (<day>.md counting as
+    1): earlier runs are kept, and the newest has the highest number."""
+    results = BENCH / "results"
+    runs = [1 if p.stem == str(day) else int(p.stem.rsplit("-", 1)[1])
+            for p in results.glob(f"{day}*.md")
+            if p.stem == str(day) or re.fullmatch(rf"{day}-\d+", p.stem)]
+    return results / (f"{day}-{max(runs) + 1}.md" if runs else f"{day}.md")
 
 
 def main(argv: list[str] | None = None) -> int:

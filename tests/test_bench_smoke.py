@@ -61,3 +61,23 @@ def test_quick_bench_measures_every_variant(tmp_path: Path) -> None:
                 assert values and all(v > 0 for v in values), f"{variant} {figure}: {values}"
             else:
                 assert values is None, f"{variant} {figure} measured: {values}"
+
+
+def test_a_new_results_file_numbers_after_the_days_last_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", RUN)
+    assert spec is not None and spec.loader is not None
+    run = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, run)  # its dataclasses look themselves up there
+    spec.loader.exec_module(run)
+    monkeypatch.setattr(run, "BENCH", tmp_path)
+    results = tmp_path / "results"
+    results.mkdir()
+    day = datetime.date(2026, 12, 3)
+    assert run.fresh_results_path(day) == results / "2026-12-03.md"
+    for name in ("2026-12-03-2.md", "2026-12-03-4.md", "2026-12-03-cluster.md", "2026-12-02-9.md"):
+        (results / name).write_text("")
+    # Numbered after the highest run of the day, even with no plain <day>.md.
+    assert run.fresh_results_path(day) == results / "2026-12-03-5.md"
