@@ -321,6 +321,7 @@ def test_what_is_asked_during_the_move_is_done_after_it(loop_kind: str, end: str
         if end == "write_eof":
             await moved(writer, transport)
             assert not transport.is_closing()
+            transport.write(b"after the FIN")  # dropped, as before the move (no error)
             protocol.got_data.clear()
             await loop.sock_sendall(client, b"still read")
             await protocol.got_data.wait()

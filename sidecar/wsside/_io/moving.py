@@ -66,6 +66,7 @@ class Moved:
             # is set once it reads, finishes the coroutine (no task needed).
             waiter = coro.send(None)
         except StopIteration:  # a loop that needs no wait: the transport reads already
+            self._settle()
             return None
         except Exception as exc:  # noqa: BLE001 - refused: the caller keeps its socket
             coro.close()
@@ -106,6 +107,10 @@ class Moved:
             return
         else:  # waited twice: not the coroutine this class knows; dropping it aborts
             coro.close()
+        self._settle()
+
+    def _settle(self) -> None:
+        """The move is over: apply a pause asked during it, and hand the writer on."""
         inner = self._inner
         if inner is None:
             return
@@ -123,7 +128,8 @@ class Moved:
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._inner is not None:
-            self._inner.write(data)
+            if self._end != "eof":  # as wsside's transport: nothing is written after the FIN
+                self._inner.write(data)
         elif self._end is None and data:
             if self._pending is None:
                 self._pending = bytearray()
@@ -139,7 +145,8 @@ class Moved:
             inner.abort()
         elif how == "close":
             inner.close()
-        elif not inner.is_closing():
+        elif self._end is None and not inner.is_closing():
+            self._end = "eof"
             inner.write_eof()
 
     def is_closing(self) -> bool:
