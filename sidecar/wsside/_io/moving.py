@@ -20,7 +20,21 @@ import socket
 from collections.abc import Coroutine
 from typing import Any, Protocol, cast
 
-__all__ = ["Holder", "Moved"]
+__all__ = ["Holder", "Moved", "socket_info"]
+
+
+def socket_info(sock: socket.socket, name: str, default: Any = None) -> Any:
+    """A transport's `get_extra_info` for a socket it serves: the socket and its names."""
+    try:
+        if name == "socket":
+            return sock
+        if name == "peername":
+            return sock.getpeername()
+        if name == "sockname":
+            return sock.getsockname()
+    except OSError:
+        return default
+    return default
 
 
 class Holder(Protocol):
@@ -172,17 +186,7 @@ class Moved:
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if self._inner is not None:
             return self._inner.get_extra_info(name, default)
-        sock = self._sock
-        try:
-            if name == "socket":
-                return sock
-            if name == "peername" and sock is not None:
-                return sock.getpeername()
-            if name == "sockname" and sock is not None:
-                return sock.getsockname()
-        except OSError:
-            pass
-        return default
+        return socket_info(self._sock, name, default) if self._sock is not None else default
 
     def get_write_buffer_size(self) -> int:
         if self._inner is not None:

@@ -26,7 +26,7 @@ import asyncio
 import socket
 from typing import Any
 
-from .moving import Holder, Moved
+from .moving import Holder, Moved, socket_info
 
 __all__ = ["MOVE_AFTER_READS", "SocketTransport"]
 
@@ -83,17 +83,7 @@ class SocketTransport(asyncio.Transport):
             if self._moved is not None:
                 return self._moved.get_extra_info(name, default)
             return default  # the socket is closed: it has no names left to give
-        sock = self._sock
-        try:
-            if name == "socket":
-                return sock
-            if name == "peername":
-                return sock.getpeername()
-            if name == "sockname":
-                return sock.getsockname()
-        except OSError:
-            return default
-        return default
+        return socket_info(self._sock, name, default)
 
     def is_closing(self) -> bool:
         if self._moved is not None:
