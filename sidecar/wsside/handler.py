@@ -8,13 +8,13 @@ declaration, so open connections keep their rooms and metadata and reach the new
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._signatures import Callback, adapt_callback, optional_callable
 from .pattern import Pattern
 from .schema import Schema
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["Broadcast", "Deflate", "Endpoint", "Handler", "Response", "collecting"]
 
 MiB = 1024 * 1024
-Callback = Callable[..., Any]
 Match = Callable[..., Any] | Mapping[str, Any]
 
 
@@ -184,7 +183,7 @@ class Handler:
             if not isinstance(rule, Response):
                 raise TypeError("responses: expected a list of Response(...) rules")
             self.responses.append(rule)
-        self.transform_raw_data = _opt_callable("transform_raw_data", transform_raw_data)
+        self.transform_raw_data = optional_callable("transform_raw_data", transform_raw_data)
         self.disabled = bool(disabled)
         # Read now, so that a type that is not a message type fails at this line.
         self.receives = Schema(receives, "receives") if receives is not None else None
@@ -198,7 +197,7 @@ class Handler:
             on_pong=on_pong,
         )
         self.callbacks: dict[str, Callback | None] = {
-            name: _callback(name, fn) for name, fn in callbacks.items()
+            name: adapt_callback(name, fn) for name, fn in callbacks.items()
         }
         self.background_tasks: list[Callback] = []
         self._endpoint: Endpoint | None = None
@@ -239,7 +238,7 @@ class Handler:
             setattr(self, name, check_option(name, defaults[name]))
 
     def _set(self, name: str, fn: Callback) -> Callback:
-        self.callbacks[name] = _callback(name, fn)
+        self.callbacks[name] = adapt_callback(name, fn)
         return fn
 
     def respond(
@@ -316,79 +315,6 @@ def check_option(name: str, value: object) -> object:
             raise ValueError(f"max_message_size: expected bytes > 0, got {value!r}")
         return value
     raise KeyError(name)
-
-
-# What wsside passes each callback, in order. As in JavaScript, a callback may declare fewer
-# parameters (`def on_close(conn)`): it gets the leading ones.
-CALLBACK_ARGUMENTS = {
-    "on_connect": ("conn", "request"),
-    "on_message": ("conn", "data"),
-    "on_close": ("conn", "code", "reason", "initiated_by_client"),
-    "on_error": ("conn", "exc"),
-    "on_ping": ("conn", "payload"),
-    "on_pong": ("conn", "payload"),
-}
-
-
-def _callback(name: str, fn: object) -> Callback | None:
-    """`fn` as the runtime calls it: itself when it takes every argument, else a wrapper that
-    passes the leading ones (decided once here, so calls cost nothing extra). A signature
-    that cannot take what wsside passes is a TypeError naming the function's file and line."""
-    fn = _opt_callable(name, fn)
-    if fn is None:
-        return None
-    passed = CALLBACK_ARGUMENTS[name]
-    try:
-        parameters = inspect.signature(fn).parameters.values()
-    except (TypeError, ValueError):  # no signature to read (some builtins): call it as is
-        return fn
-    taken = required = 0
-    for p in parameters:
-        if p.kind is p.VAR_POSITIONAL:
-            return fn
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
-            taken += 1
-            required += p.default is p.empty
-        elif p.kind is p.KEYWORD_ONLY and p.default is p.empty:
-            raise TypeError(
-                f"{name}: {_where(fn)} has a required keyword-only parameter {p.name!r}; "
-                f"wsside passes ({', '.join(passed)})"
-            )
-    if required > len(passed):
-        raise TypeError(
-            f"{name}: {_where(fn)} requires {required} parameters; wsside passes "
-            f"{len(passed)} ({', '.join(passed)})"
-        )
-    return fn if taken >= len(passed) else _leading(fn, taken)
-
-
-def _leading(fn: Callback, count: int) -> Callback:
-    # A coroutine function stays one, so the runtime still runs it in a task.
-    if inspect.iscoroutinefunction(fn):
-
-        async def call_async(*args: Any) -> Any:
-            return await fn(*args[:count])
-
-        return functools.update_wrapper(call_async, fn)
-
-    def call(*args: Any) -> Any:
-        return fn(*args[:count])
-
-    return functools.update_wrapper(call, fn)
-
-
-def _where(fn: Callback) -> str:
-    """`name() at file:line` for a function, else its repr."""
-    code = getattr(inspect.unwrap(fn), "__code__", None)
-    if code is None:
-        return repr(fn)
-    return f"{code.co_name}() at {code.co_filename}:{code.co_firstlineno}"
-
-
-def _opt_callable(name: str, fn: object) -> Callback | None:
-    if fn is not None and not callable(fn):
-        raise TypeError(f"{name}: expected a function, got {type(fn).__name__}")
-    return fn
 
 
 def _opt_str(name: str, value: object) -> str | None:

@@ -1,0 +1,86 @@
+"""Callbacks as wsside calls them: what each one is passed, and how a callback that declares
+fewer parameters (`def on_close(conn)`) gets the leading ones, decided once when it is given.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["CALLBACK_ARGUMENTS", "Callback", "adapt_callback", "optional_callable"]
+
+Callback = Callable[..., Any]
+
+# What wsside passes each callback, in order. As in JavaScript, a callback may declare fewer
+# parameters (`def on_close(conn)`): it gets the leading ones.
+CALLBACK_ARGUMENTS = {
+    "on_connect": ("conn", "request"),
+    "on_message": ("conn", "data"),
+    "on_close": ("conn", "code", "reason", "initiated_by_client"),
+    "on_error": ("conn", "exc"),
+    "on_ping": ("conn", "payload"),
+    "on_pong": ("conn", "payload"),
+}
+
+
+def adapt_callback(name: str, fn: object) -> Callback | None:
+    """`fn` as the runtime calls it: itself when it takes every argument, else a wrapper that
+    passes the leading ones (decided once here, so calls cost nothing extra). A signature
+    that cannot take what wsside passes is a TypeError naming the function's file and line."""
+    fn = optional_callable(name, fn)
+    if fn is None:
+        return None
+    passed = CALLBACK_ARGUMENTS[name]
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (some builtins): call it as is
+        return fn
+    taken = required = 0
+    for p in parameters:
+        if p.kind is p.VAR_POSITIONAL:
+            return fn
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            taken += 1
+            required += p.default is p.empty
+        elif p.kind is p.KEYWORD_ONLY and p.default is p.empty:
+            raise TypeError(
+                f"{name}: {_where(fn)} has a required keyword-only parameter {p.name!r}; "
+                f"wsside passes ({', '.join(passed)})"
+            )
+    if required > len(passed):
+        raise TypeError(
+            f"{name}: {_where(fn)} requires {required} parameters; wsside passes "
+            f"{len(passed)} ({', '.join(passed)})"
+        )
+    return fn if taken >= len(passed) else _leading(fn, taken)
+
+
+def _leading(fn: Callback, count: int) -> Callback:
+    # A coroutine function stays one, so the runtime still runs it in a task.
+    if inspect.iscoroutinefunction(fn):
+
+        async def call_async(*args: Any) -> Any:
+            return await fn(*args[:count])
+
+        return functools.update_wrapper(call_async, fn)
+
+    def call(*args: Any) -> Any:
+        return fn(*args[:count])
+
+    return functools.update_wrapper(call, fn)
+
+
+def _where(fn: Callback) -> str:
+    """`name() at file:line` for a function, else its repr."""
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is None:
+        return repr(fn)
+    return f"{code.co_name}() at {code.co_filename}:{code.co_firstlineno}"
+
+
+def optional_callable(name: str, fn: object) -> Callback | None:
+    if fn is not None and not callable(fn):
+        raise TypeError(f"{name}: expected a function, got {type(fn).__name__}")
+    return fn
