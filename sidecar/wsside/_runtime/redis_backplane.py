@@ -1,22 +1,15 @@
 """The Redis backplane: broadcasts between processes through Redis pub/sub.
 
 Uses redis-py's asyncio client (the `wsside[redis]` extra), imported only when a backplane is
-configured, so a process without one never loads it. The wire format (docs/backplane.md):
-
-- channel `wsside:<db>`: every process on the same Redis and database number shares it
-  (pub/sub ignores the database number, so it goes into the name to keep databases apart);
-- one Redis message carries a batch: version (1 byte), sender (8 random bytes per process, so
-  a process skips its own messages: process ids repeat across hosts and containers), then
-  records of `opcode u8, room count u32 (0xFFFFFFFF: every connection), pattern length u32,
-  payload length u32, pattern, (room length u32, room)*, payload`, strings in UTF-8.
+configured, so a process without one never loads it. The wire format is in
+`backplane_wire.py` (docs/backplane.md).
 
 Order: one task publishes, in order, on one connection, and one subscription reads, so the
 records of one process reach every other process in the order they were published.
 Delivery is at most once: what is published while a process is not subscribed is lost.
 
 An outage (Redis stopped, unreachable, slow or answering errors) never raises: local delivery
-goes on, cross-process records are dropped and counted, one warning marks the start and one
-line the end (with the count); both loops retry with a backoff capped at `RETRY_CAP`.
+goes on, cross-process records are dropped and counted (`backplane_outage.py`).
 """
 
 from __future__ import annotations
@@ -24,14 +17,13 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-import random
-import struct
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .backplane_outage import Outage, Retry, cause
+from .backplane_wire import HEAD, VERSION, channel, decode_records, encode_record
 from .events import emit, logger
 
 if TYPE_CHECKING:
@@ -48,30 +40,17 @@ __all__ = [
 
 Deliver = Callable[[str, tuple[str, ...] | None, int, bytes], None]
 
-VERSION = 1
-CHANNEL_PREFIX = "wsside:"
 # Outgoing records waiting for Redis, at most (beyond it they are dropped and counted).
 MAX_PENDING_BYTES = 8 * 1024 * 1024
 # One Redis message carries at most about this much; a bigger backlog goes in several.
 BATCH_BYTES = 256 * 1024
-# Retries after a failure wait FIRST, then twice as long each time, up to CAP (with jitter):
-# Redis back means broadcasts flow again within about CAP plus one connect.
-RETRY_FIRST = 0.05
-RETRY_CAP = 1.0
 CONNECT_TIMEOUT = 1.0
 # A PUBLISH unanswered this long counts as an outage (a Redis that is stuck or far too slow).
 COMMAND_TIMEOUT = 2.0
-# How long every part must work before an outage is declared over.
-SETTLE = 0.5
 # How long `start()` waits for the first subscription before serving without it.
 START_WAIT = 1.0
 # How long `close()` may spend sending what is still queued.
 CLOSE_FLUSH = 0.5
-
-_HEAD = struct.Struct("!B8s")
-_RECORD = struct.Struct("!BIII")
-_LEN = struct.Struct("!I")
-_ALL = 0xFFFFFFFF
 
 
 class BackplaneError(ValueError):
@@ -118,149 +97,6 @@ def backplane_from_url(url: str, deliver: Deliver) -> RedisBackplane:
     return RedisBackplane(url, deliver)
 
 
-def _safe_url(url: str) -> str:
-    """The URL without its password, for log lines."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return parts._replace(netloc=user + parts.netloc.rpartition("@")[2]).geturl()
-
-
-def _channel(url: str) -> bytes:
-    db = urlsplit(url).path.strip("/") or "0"
-    return f"{CHANNEL_PREFIX}{db}".encode()
-
-
-def encode_record(
-    pattern: str, rooms: tuple[str, ...] | None, opcode: int, payload: bytes
-) -> bytes:
-    """One broadcast as a record of the wire format."""
-    name = pattern.encode("utf-8", "surrogatepass")
-    parts = [_RECORD.pack(opcode, _ALL if rooms is None else len(rooms), len(name), len(payload))]
-    parts.append(name)
-    for room in rooms or ():
-        encoded = room.encode("utf-8", "surrogatepass")
-        parts.append(_LEN.pack(len(encoded)))
-        parts.append(encoded)
-    parts.append(payload)
-    return b"".join(parts)
-
-
-def decode_records(
-    data: bytes, offset: int
-) -> list[tuple[str, tuple[str, ...] | None, int, bytes]]:
-    """The records of a message from `offset` on; ValueError when they are cut or garbled."""
-    records = []
-    view = memoryview(data)
-    end = len(data)
-    try:
-        while offset < end:
-            opcode, count, name_len, size = _RECORD.unpack_from(data, offset)
-            offset += _RECORD.size
-            pattern = str(view[offset : offset + name_len], "utf-8", "surrogatepass")
-            offset += name_len
-            rooms: tuple[str, ...] | None = None
-            if count != _ALL:
-                names = []
-                for _ in range(count):
-                    (length,) = _LEN.unpack_from(data, offset)
-                    offset += _LEN.size
-                    names.append(str(view[offset : offset + length], "utf-8", "surrogatepass"))
-                    offset += length
-                rooms = tuple(names)
-            payload = data[offset : offset + size]
-            offset += size
-            if offset > end:
-                raise ValueError("record cut short")
-            records.append((pattern, rooms, opcode, payload))
-    except struct.error as exc:
-        raise ValueError(str(exc)) from None
-    return records
-
-
-class _Outage:
-    """Whether the backplane works, from the side of each loop: one warning when the first
-    part fails, one line once all have worked for `SETTLE` seconds, with what was dropped
-    meanwhile. (A Redis that is shutting down still answers for a moment: without the wait,
-    one outage would read as two.)"""
-
-    def __init__(self, url: str) -> None:
-        self.url = _safe_url(url)
-        self.failing: set[str] = set()
-        self.open = False  # warned, and not yet declared over
-        self.since = 0.0
-        self.recovered = 0.0
-        self.dropped = 0
-        self._settle: asyncio.TimerHandle | None = None
-
-    @property
-    def active(self) -> bool:
-        return bool(self.failing)
-
-    def begin(self, part: str, cause: str) -> None:
-        if self._settle is not None:
-            self._settle.cancel()
-            self._settle = None
-        if not self.open:
-            self.open = True
-            self.since = time.monotonic()
-            emit(
-                {
-                    "type": "log",
-                    "level": "warning",
-                    "message": f"backplane {self.url} is unavailable ({cause}): serving local "
-                    "connections only; cross-process broadcasts are dropped until it is back",
-                }
-            )
-        self.failing.add(part)
-
-    def end(self, part: str) -> None:
-        self.failing.discard(part)
-        if self.failing or not self.open or self._settle is not None:
-            return
-        self.recovered = time.monotonic()
-        self._settle = asyncio.get_running_loop().call_later(SETTLE, self._over)
-
-    def _over(self) -> None:
-        self._settle = None
-        self.open = False
-        emit(
-            {
-                "type": "log",
-                "level": "info",
-                "message": f"backplane {self.url} is back after "
-                f"{self.recovered - self.since:.1f} s; {self.dropped} cross-process "
-                "messages were dropped",
-            }
-        )
-        self.dropped = 0
-
-    def cancel(self) -> None:
-        if self._settle is not None:
-            self._settle.cancel()
-            self._settle = None
-
-
-def _cause(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-class _Retry:
-    """Exponential backoff with jitter, capped: the waits of one loop between attempts."""
-
-    def __init__(self) -> None:
-        self.delay = RETRY_FIRST
-
-    def reset(self) -> None:
-        self.delay = RETRY_FIRST
-
-    async def wait(self) -> None:
-        await asyncio.sleep(self.delay * random.uniform(0.5, 1.0))
-        self.delay = min(self.delay * 2, RETRY_CAP)
-
-
 class RedisBackplane:
     """Broadcasts between processes through Redis pub/sub (see the module docstring for the
     wire format and guarantees). Implements the `Backplane` protocol.
@@ -273,9 +109,9 @@ class RedisBackplane:
     def __init__(self, url: str, deliver: Deliver) -> None:
         self.url = url
         self._deliver = deliver
-        self._channel = _channel(url)
+        self._channel = channel(url)
         self._sender = os.urandom(8)
-        self._head = _HEAD.pack(VERSION, self._sender)
+        self._head = HEAD.pack(VERSION, self._sender)
         self._pending: deque[bytes] = deque()
         self._pending_bytes = 0
         self._wake = asyncio.Event()
@@ -283,7 +119,7 @@ class RedisBackplane:
         self._idle = asyncio.Event()
         self._idle.set()
         self._subscribed = asyncio.Event()
-        self._outage = _Outage(url)
+        self._outage = Outage(url)
         self._client: Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._foreign_versions: set[int] = set()
@@ -375,7 +211,7 @@ class RedisBackplane:
         from redis.exceptions import ResponseError
 
         assert self._client is not None
-        client, retry = self._client, _Retry()
+        client, retry = self._client, Retry()
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -385,7 +221,7 @@ class RedisBackplane:
                     await client.publish(self._channel, message)
                 except Exception as exc:  # noqa: BLE001 - any failure is an outage, never fatal
                     self._outage.dropped += count
-                    self._outage.begin("publish", _cause(exc))
+                    self._outage.begin("publish", cause(exc))
                     if isinstance(exc, ResponseError):
                         # Redis answered with an error: the next batch is the next try.
                         await retry.wait()
@@ -396,7 +232,7 @@ class RedisBackplane:
                     self._outage.end("publish")
             self._idle.set()
 
-    async def _reconnect(self, client: Redis, retry: _Retry) -> None:
+    async def _reconnect(self, client: Redis, retry: Retry) -> None:
         """Wait for Redis to answer again. What is queued meanwhile is dropped at each failed
         try, so no broadcast is published more than one retry interval late."""
         while True:
@@ -414,7 +250,7 @@ class RedisBackplane:
 
     async def _subscribe_loop(self) -> None:
         assert self._client is not None
-        retry = _Retry()
+        retry = Retry()
         while True:
             pubsub: Any = self._client.pubsub()  # redis-py leaves parts of PubSub untyped
             try:
@@ -433,7 +269,7 @@ class RedisBackplane:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure is an outage, never fatal
                 self._subscribed.clear()
-                self._outage.begin("subscribe", _cause(exc))
+                self._outage.begin("subscribe", cause(exc))
             finally:
                 try:
                     await pubsub.aclose()
@@ -453,9 +289,9 @@ class RedisBackplane:
                 return
 
     def _receive(self, data: bytes) -> None:
-        if len(data) < _HEAD.size:
+        if len(data) < HEAD.size:
             return
-        version, sender = _HEAD.unpack_from(data)
+        version, sender = HEAD.unpack_from(data)
         if sender == self._sender:
             return  # our own broadcast: delivered locally already
         if version != VERSION:
@@ -472,7 +308,7 @@ class RedisBackplane:
                 )
             return
         try:
-            records = decode_records(data, _HEAD.size)
+            records = decode_records(data, HEAD.size)
         except ValueError as exc:
             emit({"type": "log", "level": "warning", "message": f"backplane: {exc}"})
             return

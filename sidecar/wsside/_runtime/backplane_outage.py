@@ -1,0 +1,115 @@
+"""How the Redis backplane goes through an outage (Redis stopped, unreachable, slow or
+answering errors) without raising: local delivery goes on, cross-process records are dropped
+and counted, one warning marks the start and one line the end (with the count); the
+publishing and the subscribing loop each retry with a backoff capped at `RETRY_CAP`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from urllib.parse import urlsplit
+
+from .events import emit
+
+__all__ = ["RETRY_CAP", "RETRY_FIRST", "SETTLE", "Outage", "Retry", "cause"]
+
+# Retries after a failure wait FIRST, then twice as long each time, up to CAP (with jitter):
+# Redis back means broadcasts flow again within about CAP plus one connect.
+RETRY_FIRST = 0.05
+RETRY_CAP = 1.0
+# How long every part must work before an outage is declared over.
+SETTLE = 0.5
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for log lines."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return parts._replace(netloc=user + parts.netloc.rpartition("@")[2]).geturl()
+
+
+class Outage:
+    """Whether the backplane works, from the side of each loop: one warning when the first
+    part fails, one line once all have worked for `SETTLE` seconds, with what was dropped
+    meanwhile. (A Redis that is shutting down still answers for a moment: without the wait,
+    one outage would read as two.)"""
+
+    def __init__(self, url: str) -> None:
+        self.url = _safe_url(url)
+        self.failing: set[str] = set()
+        self.open = False  # warned, and not yet declared over
+        self.since = 0.0
+        self.recovered = 0.0
+        self.dropped = 0
+        self._settle: asyncio.TimerHandle | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.failing)
+
+    def begin(self, part: str, cause: str) -> None:
+        if self._settle is not None:
+            self._settle.cancel()
+            self._settle = None
+        if not self.open:
+            self.open = True
+            self.since = time.monotonic()
+            emit(
+                {
+                    "type": "log",
+                    "level": "warning",
+                    "message": f"backplane {self.url} is unavailable ({cause}): serving local "
+                    "connections only; cross-process broadcasts are dropped until it is back",
+                }
+            )
+        self.failing.add(part)
+
+    def end(self, part: str) -> None:
+        self.failing.discard(part)
+        if self.failing or not self.open or self._settle is not None:
+            return
+        self.recovered = time.monotonic()
+        self._settle = asyncio.get_running_loop().call_later(SETTLE, self._over)
+
+    def _over(self) -> None:
+        self._settle = None
+        self.open = False
+        emit(
+            {
+                "type": "log",
+                "level": "info",
+                "message": f"backplane {self.url} is back after "
+                f"{self.recovered - self.since:.1f} s; {self.dropped} cross-process "
+                "messages were dropped",
+            }
+        )
+        self.dropped = 0
+
+    def cancel(self) -> None:
+        if self._settle is not None:
+            self._settle.cancel()
+            self._settle = None
+
+
+def cause(exc: BaseException) -> str:
+    """A failure as the outage warning names it."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Retry:
+    """Exponential backoff with jitter, capped: the waits of one loop between attempts."""
+
+    def __init__(self) -> None:
+        self.delay = RETRY_FIRST
+
+    def reset(self) -> None:
+        self.delay = RETRY_FIRST
+
+    async def wait(self) -> None:
+        await asyncio.sleep(self.delay * random.uniform(0.5, 1.0))
+        self.delay = min(self.delay * 2, RETRY_CAP)
