@@ -340,9 +340,9 @@ async def test_sync_and_async_callbacks_mix(serve) -> None:
 
 async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_runs(
         serve, probe, monkeypatch) -> None:
-    from wsside._runtime import session
+    from wsside._runtime import callback_queue
 
-    monkeypatch.setattr(session, "CALLBACK_GRACE", 0.2)
+    monkeypatch.setattr(callback_queue, "CALLBACK_GRACE", 0.2)
     s = await serve("""
         import asyncio, probe
         from wsside import Handler
@@ -376,9 +376,9 @@ async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_ru
 
 async def test_a_flood_pauses_reading_then_everything_is_handled_in_order(
         serve, probe, monkeypatch) -> None:
-    from wsside._runtime import session
+    from wsside._runtime import callback_queue
 
-    monkeypatch.setattr(session, "INBOX_HIGH_WATER", 8)
+    monkeypatch.setattr(callback_queue, "INBOX_HIGH_WATER", 8)
     s = await serve("""
         import asyncio, probe
         from wsside import Handler

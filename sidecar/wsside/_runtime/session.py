@@ -2,19 +2,17 @@
 
 Frames arrive from the parser inside `data_received` (see `_io/stream.py`), so pongs, pings
 and the closing handshake are handled the moment they arrive. Data messages and callbacks
-form one ordered queue: plain-function callbacks run at once, coroutine callbacks in a task
-(so `asyncio.timeout` and friends work), and a slow handler only delays its own connection's
-next callbacks. The session is the `Link` its `Connection` talks to, and the hub writes to
-it through its I/O (`SessionIO`: a `FrameIO` on a socket wsside owns, an `AsgiIO` under an
-ASGI server, whose events stand for frames).
+form one ordered queue (`callback_queue.py`, the base class of `Session`). The session is
+the `Link` its `Connection` talks to, and the hub writes to it through its I/O (`SessionIO`:
+a `FrameIO` on a socket wsside owns, an `AsgiIO` under an ASGI server, whose events stand
+for frames).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Generator, Mapping
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDictProxy, MultiDictProxy
 
@@ -25,8 +23,7 @@ from .._protocol.http_head import read_headers
 from ..closecodes import CloseCode, ProtocolError
 from ..connection import Connection
 from . import access
-from .callbacks import message_now, run_callback, run_message, stuck_warning
-from .eager import awaiting_frames, run_eager
+from .callback_queue import CallbackQueue
 from .events import logger
 from .keepalive import Keepalive
 
@@ -36,27 +33,17 @@ if TYPE_CHECKING:
     from .hub import Hub
     from .session_io import FrameSource, SessionIO
 
-__all__ = ["CALLBACK_GRACE", "CLOSE_TIMEOUT", "INBOX_HIGH_WATER", "Session"]
+__all__ = ["CLOSE_TIMEOUT", "Session"]
 
 # How long the closing handshake (and flushing what is queued before it) may take.
 CLOSE_TIMEOUT = 5.0
-# How long callbacks may go on after their connection closed before they are cancelled.
-CALLBACK_GRACE = 5.0
-# Past this many queued messages the socket is not read until the handler catches up, so a
-# flooding client cannot grow the queue without bound (TCP pushes back on it); reading
-# resumes below half of it.
-INBOX_HIGH_WATER = 1024
 
 # Above the small-int cache: one shared object instead of a new int per session.
 _ABNORMAL_CLOSURE = int(CloseCode.ABNORMAL_CLOSURE)
 _NO_STATUS_RECEIVED = int(CloseCode.NO_STATUS_RECEIVED)
-_INTERNAL_ERROR = int(CloseCode.INTERNAL_ERROR)
 _TRY_AGAIN_LATER = int(CloseCode.TRY_AGAIN_LATER)
 # How far a session got (`_stage`); its futures are made only when someone waits for them.
 _OPEN, _SOCKET_CLOSED, _FINISHED = 0, 1, 2
-# The inbox of a connection with nothing queued: an empty deque costs 600 bytes, and most
-# idle connections never queue anything.
-_NO_JOBS: Final = cast("deque[tuple[Any, ...]]", ())  # never appended to: see `_submit`
 
 
 class _Sent:
@@ -77,7 +64,7 @@ class _Sent:
 _DONE = _Sent(None)
 
 
-class Session:
+class Session(CallbackQueue):
     __slots__ = (
         "_access",
         "_by_client",
@@ -89,17 +76,13 @@ class Session:
         "_done",
         "_head",
         "_hub",
-        "_inbox",
         "_io",
         "_keepalive",
         "_loop",
-        "_on_close_ran",
-        "_reading_paused",
         "_registry",
         "_socket_closed",
         "_stage",
         "_stream",
-        "_worker",
         "conn",
     )
 
@@ -117,6 +100,7 @@ class Session:
         subprotocol: str | None,
         metadata: dict[str, Any] | None,
     ) -> None:
+        super().__init__()
         self._io = io
         self._hub = hub
         self._stream = stream
@@ -124,8 +108,6 @@ class Session:
         # the parsed headers' size), read again only if `conn.headers` is used.
         self._head = headers
         self._loop = asyncio.get_running_loop()
-        self._inbox: deque[tuple[Any, ...]] = _NO_JOBS  # a deque once something waits
-        self._worker: asyncio.Task[None] | None = None
         self._keepalive: Keepalive | None = None
         self._close_timer: asyncio.TimerHandle | None = None
         self._close_sent = False
@@ -137,8 +119,6 @@ class Session:
         # Made on demand (two futures cost 288 bytes, and most sessions are never awaited).
         self._done: asyncio.Future[None] | None = None  # after on_close ran
         self._socket_closed: asyncio.Future[None] | None = None
-        self._reading_paused = False
-        self._on_close_ran = False
         self._registry = registry  # the open sessions, which this one leaves once finished
         self._access: tuple[str, float] | None = None  # (client, opened at) for the access log
         io.overflow = self
@@ -220,25 +200,6 @@ class Session:
             self._keepalive = Keepalive(self, self._loop, beats)
         self._submit(("connect", request))
         self._stream.attach(self)
-
-    def on_message(self, data: str | bytes) -> None:
-        """One data message (called inside `data_received`): run at once when nothing is
-        queued and the handler's message path is plain functions, else queued."""
-        if self._close_sent:
-            return  # after our close frame, data is discarded (RFC 6455 §5.5.1)
-        if self._keepalive is not None:
-            self._keepalive.seen()
-        if self._worker is None and self._hub.messages_inline:
-            pending = message_now(self.conn, self._hub.handler, data)
-            if pending is not None:
-                rest = run_eager(pending)
-                if rest is not None:  # it waits for something: the next ones queue behind
-                    self._worker = self._loop.create_task(self._work(rest))
-            return
-        self._submit(("message", data))
-        if len(self._inbox) > INBOX_HIGH_WATER and not self._reading_paused:
-            self._reading_paused = True
-            self._io.transport.pause_reading()
 
     def on_frame(self, msg: Any) -> None:
         """One message or control frame from the parser (called inside `data_received`)."""
@@ -376,88 +337,3 @@ class Session:
     def abort(self) -> None:
         """Drop the transport without a handshake (shutdown of last resort)."""
         self._io.transport.abort()
-
-    # ---- the ordered queue of callbacks ------------------------------------------------
-
-    def _submit(self, job: tuple[Any, ...]) -> None:
-        if self._worker is not None:
-            if self._inbox is _NO_JOBS:
-                self._inbox = deque()
-            self._inbox.append(job)
-        elif self._hub.has_nothing_for(job[0]):  # no callback: nothing to run or order
-            if job[0] == "close":
-                self._on_close_ran = True
-        elif self._hub.runs_inline(job[0]):
-            pending = run_eager(self._run_job(job))
-            if pending is not None:  # a plain function returned something to await
-                self._worker = self._loop.create_task(self._work(pending))
-        else:
-            self._worker = self._loop.create_task(self._work(None, job))
-
-    async def _work(
-        self, pending: Awaitable[None] | None, job: tuple[Any, ...] | None = None
-    ) -> None:
-        try:
-            if pending is not None:
-                await pending
-            if job is not None:
-                await self._run_job(job)
-            while self._inbox:
-                await self._run_job(self._inbox.popleft())
-                if self._reading_paused and len(self._inbox) < INBOX_HIGH_WATER // 2:
-                    self._reading_paused = False
-                    self._io.transport.resume_reading()
-        finally:
-            self._worker = None
-            if not self._inbox:
-                self._inbox = _NO_JOBS
-
-    async def _run_job(self, job: tuple[Any, ...]) -> None:
-        kind = job[0]
-        conn, handler = self.conn, self.handler
-        if kind == "message":
-            await run_message(conn, handler, job[1])
-            return
-        fn = handler.callbacks[
-            "on_connect" if kind == "connect" else "on_close" if kind == "close" else kind
-        ]
-        if kind == "close":
-            self._on_close_ran = True
-        if fn is None:
-            return
-        if kind == "connect":
-            ok = await run_callback(conn, handler, "on_connect", fn, conn, job[1])
-            if not ok and not self._io.closing:
-                self.close(_INTERNAL_ERROR, b"Internal error")
-        elif kind == "close":
-            await run_callback(
-                conn,
-                handler,
-                "on_close",
-                fn,
-                conn,
-                self._close_code,
-                self._close_reason,
-                self._by_client,
-                report_only=True,
-            )
-        else:  # on_ping / on_pong / on_error; an on_error that raises is only reported
-            await run_callback(
-                conn, handler, kind, fn, conn, job[1], report_only=kind == "on_error"
-            )
-
-    async def _finish_worker(self) -> None:
-        """Let queued callbacks end; one still running long after the socket closed can no
-        longer reach its client, so it is cancelled and `on_close` runs all the same."""
-        worker = self._worker
-        if worker is None:
-            return
-        done, _ = await asyncio.wait([worker], timeout=CALLBACK_GRACE)
-        if done:
-            return
-        stuck_warning(self.conn, self.handler, awaiting_frames(worker.get_coro()), CALLBACK_GRACE)
-        worker.cancel()
-        await asyncio.wait([worker])
-        self._inbox = _NO_JOBS
-        if not self._on_close_ran:
-            await self._run_job(("close",))

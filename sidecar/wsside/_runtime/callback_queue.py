@@ -1,0 +1,171 @@
+"""One connection's data messages and callbacks, in one ordered queue.
+
+Plain-function callbacks run at once, coroutine callbacks in a task (so `asyncio.timeout` and
+friends work), and a slow handler only delays its own connection's next callbacks. A flood
+of messages behind a slow handler pauses reading the socket until the handler catches up.
+
+`CallbackQueue` is the base class of `Session`: on the path of every message the queue reads
+and writes the session's own fields, with no object in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, Final, cast
+
+from ..closecodes import CloseCode
+from .callbacks import message_now, run_callback, run_message, stuck_warning
+from .eager import awaiting_frames, run_eager
+
+if TYPE_CHECKING:
+    from ..connection import Connection
+    from ..handler import Handler
+    from .hub import Hub
+    from .keepalive import Keepalive
+    from .session_io import SessionIO
+
+__all__ = ["CALLBACK_GRACE", "INBOX_HIGH_WATER", "CallbackQueue"]
+
+# How long callbacks may go on after their connection closed before they are cancelled.
+CALLBACK_GRACE = 5.0
+# Past this many queued messages the socket is not read until the handler catches up, so a
+# flooding client cannot grow the queue without bound (TCP pushes back on it); reading
+# resumes below half of it.
+INBOX_HIGH_WATER = 1024
+
+# Above the small-int cache: one shared object instead of a new int per session.
+_INTERNAL_ERROR = int(CloseCode.INTERNAL_ERROR)
+# The inbox of a connection with nothing queued: an empty deque costs 600 bytes, and most
+# idle connections never queue anything.
+_NO_JOBS: Final = cast("deque[tuple[Any, ...]]", ())  # never appended to: see `_submit`
+
+
+class CallbackQueue:
+    __slots__ = ("_inbox", "_on_close_ran", "_reading_paused", "_worker")
+
+    if TYPE_CHECKING:
+        # What the queue uses of its session (`Session` sets or defines each).
+        conn: Connection
+        _hub: Hub
+        _io: SessionIO
+        _loop: asyncio.AbstractEventLoop
+        _keepalive: Keepalive | None
+        _close_sent: bool
+        _close_code: int
+        _close_reason: str
+        _by_client: bool
+
+        @property
+        def handler(self) -> Handler: ...
+
+        def close(self, code: int, reason: bytes) -> Awaitable[None]: ...
+
+    def __init__(self) -> None:
+        self._inbox: deque[tuple[Any, ...]] = _NO_JOBS  # a deque once something waits
+        self._worker: asyncio.Task[None] | None = None
+        self._reading_paused = False
+        self._on_close_ran = False
+
+    def on_message(self, data: str | bytes) -> None:
+        """One data message (called inside `data_received`): run at once when nothing is
+        queued and the handler's message path is plain functions, else queued."""
+        if self._close_sent:
+            return  # after our close frame, data is discarded (RFC 6455 §5.5.1)
+        if self._keepalive is not None:
+            self._keepalive.seen()
+        if self._worker is None and self._hub.messages_inline:
+            pending = message_now(self.conn, self._hub.handler, data)
+            if pending is not None:
+                rest = run_eager(pending)
+                if rest is not None:  # it waits for something: the next ones queue behind
+                    self._worker = self._loop.create_task(self._work(rest))
+            return
+        self._submit(("message", data))
+        if len(self._inbox) > INBOX_HIGH_WATER and not self._reading_paused:
+            self._reading_paused = True
+            self._io.transport.pause_reading()
+
+    def _submit(self, job: tuple[Any, ...]) -> None:
+        if self._worker is not None:
+            if self._inbox is _NO_JOBS:
+                self._inbox = deque()
+            self._inbox.append(job)
+        elif self._hub.has_nothing_for(job[0]):  # no callback: nothing to run or order
+            if job[0] == "close":
+                self._on_close_ran = True
+        elif self._hub.runs_inline(job[0]):
+            pending = run_eager(self._run_job(job))
+            if pending is not None:  # a plain function returned something to await
+                self._worker = self._loop.create_task(self._work(pending))
+        else:
+            self._worker = self._loop.create_task(self._work(None, job))
+
+    async def _work(
+        self, pending: Awaitable[None] | None, job: tuple[Any, ...] | None = None
+    ) -> None:
+        try:
+            if pending is not None:
+                await pending
+            if job is not None:
+                await self._run_job(job)
+            while self._inbox:
+                await self._run_job(self._inbox.popleft())
+                if self._reading_paused and len(self._inbox) < INBOX_HIGH_WATER // 2:
+                    self._reading_paused = False
+                    self._io.transport.resume_reading()
+        finally:
+            self._worker = None
+            if not self._inbox:
+                self._inbox = _NO_JOBS
+
+    async def _run_job(self, job: tuple[Any, ...]) -> None:
+        kind = job[0]
+        conn, handler = self.conn, self.handler
+        if kind == "message":
+            await run_message(conn, handler, job[1])
+            return
+        fn = handler.callbacks[
+            "on_connect" if kind == "connect" else "on_close" if kind == "close" else kind
+        ]
+        if kind == "close":
+            self._on_close_ran = True
+        if fn is None:
+            return
+        if kind == "connect":
+            ok = await run_callback(conn, handler, "on_connect", fn, conn, job[1])
+            if not ok and not self._io.closing:
+                self.close(_INTERNAL_ERROR, b"Internal error")
+        elif kind == "close":
+            await run_callback(
+                conn,
+                handler,
+                "on_close",
+                fn,
+                conn,
+                self._close_code,
+                self._close_reason,
+                self._by_client,
+                report_only=True,
+            )
+        else:  # on_ping / on_pong / on_error; an on_error that raises is only reported
+            await run_callback(
+                conn, handler, kind, fn, conn, job[1], report_only=kind == "on_error"
+            )
+
+    async def _finish_worker(self) -> None:
+        """Let queued callbacks end; one still running long after the socket closed can no
+        longer reach its client, so it is cancelled and `on_close` runs all the same."""
+        worker = self._worker
+        if worker is None:
+            return
+        done, _ = await asyncio.wait([worker], timeout=CALLBACK_GRACE)
+        if done:
+            return
+        stuck_warning(self.conn, self.handler, awaiting_frames(worker.get_coro()), CALLBACK_GRACE)
+        worker.cancel()
+        await asyncio.wait([worker])
+        self._inbox = _NO_JOBS
+        if not self._on_close_ran:
+            await self._run_job(("close",))
