@@ -436,6 +436,7 @@ async def test_a_handed_over_connection_gets_its_frame_parser_only_when_it_needs
     no parser; the first frame that is not such a message (a ping here) makes one."""
     import asyncio
 
+    from wsside._edge.handoff import take_over
     from wsside._edge.server import Sidecar
     from wsside._runtime.settings import Settings
 
@@ -450,7 +451,7 @@ async def test_a_handed_over_connection_gets_its_frame_parser_only_when_it_needs
             client = socket.create_connection(listener.getsockname())
             accepted, _ = listener.accept()
         with client:
-            sidecar.intake.take_over(accepted, _upgrade_head("/api/spy"))
+            take_over(sidecar.intake, accepted, _upgrade_head("/api/spy"))
             client.setblocking(False)
             data = b""
             while b"\r\n\r\n" not in data:

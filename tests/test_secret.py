@@ -36,7 +36,7 @@ async def test_unix_listener_requires_the_secret_and_hides_it(tmp_path: Path) ->
             await ws.close()
         async with aiohttp.ClientSession() as client:  # TCP is not a listener others share
             ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/h")
-            # handed-over sockets never reach aiohttp (Intake.take_over), so this one is direct
+            # handed-over sockets never reach aiohttp (handoff.take_over), so this one is direct
             assert ws._response.headers["X-Wsside-Forwarding"] == "direct"
             assert "host" in await ws.receive_json()
             await ws.close()

@@ -1,9 +1,9 @@
 """What is decided before a WebSocket is accepted, whichever server carries it: the Origin
 rule, the handler's `authenticate`, and the subprotocol.
 
-`wsside serve` (`intake.py`) and `ASGIApp` (`asgi.py`) both admit connections through these
-functions, so the two answer the same request the same way; each turns a `Refusal` into its
-own kind of HTTP response.
+`wsside serve` (`intake.py`, `handoff.py`) and `ASGIApp` (`asgi.py`) both admit connections
+through these functions, so the two answer the same request the same way; each turns a
+`Refusal` into its own kind of HTTP response.
 """
 
 from __future__ import annotations

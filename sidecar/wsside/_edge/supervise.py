@@ -29,6 +29,7 @@ from .._runtime.reload import next_settings
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
+from .handoff import take_over
 from .loop import run as run_loop
 from .node_ipc import NodeChannel
 from .server import Sidecar
@@ -192,8 +193,8 @@ class _Supervisor:
             os.close(fd)
             raise
         try:
-            return self.sidecar.intake.take_over(
-                sock, raw, nodelay=msg.get("noDelay") is True, answered=ack
+            return take_over(
+                self.sidecar.intake, sock, raw, nodelay=msg.get("noDelay") is True, answered=ack
             )
         except Exception:  # noqa: BLE001 - one connection's failure must not stop the channel
             logger.exception("wsside: could not serve a handed-over connection")

@@ -129,7 +129,7 @@ class WsStream(BaseProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Not BaseProtocol's, which sets TCP_NODELAY again: aiohttp's request handler did
-        # for its connections, and the shim or `Intake.take_over` does for handed-over ones.
+        # for its connections, and the shim or `handoff.take_over` does for handed-over ones.
         # A stream socket's transport (asyncio's or `SocketTransport`), as aiohttp casts it.
         self.transport = cast(asyncio.Transport, transport)
 
