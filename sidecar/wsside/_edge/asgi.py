@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import logging
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
@@ -23,15 +22,14 @@ from yarl import URL
 
 from .._io.asgi import AsgiChannel, AsgiIO, Event, Receive, Send
 from .._io.engine import parse_cookies
-from .._runtime import events
 from .._runtime.backplane import Backplane
-from .._runtime.events import logger
 from .._runtime.registry import Registry
 from .._runtime.session import Session
 from ..handler import Handler
 from ..request import Request
 from .admission import Refusal, authenticate, check_origin, choose_subprotocol
 from .asgi_paths import route_paths
+from .asgi_setup import handler_list, load_folder, log_events, origin_set, warn_server_owned
 
 if TYPE_CHECKING:
     from .._runtime.hub import Hub
@@ -40,8 +38,6 @@ __all__ = ["ASGIApp"]
 
 # How long shutdown waits for connections to close (and their `on_close` to run).
 SHUTDOWN_GRACE = 5.0
-# Options and callbacks that an ASGI server, not the application, provides or cannot pass on.
-_SERVER_OWNED = ("heartbeat", "per_message_deflate", "on_ping", "on_pong")
 
 
 class ASGIApp:
@@ -71,8 +67,8 @@ class ASGIApp:
         backplane: str | None = None,
         allowed_origins: Iterable[str] | None = None,
     ) -> None:
-        _log_events()
-        self._allowed = _origins(allowed_origins)
+        log_events()
+        self._allowed = origin_set(allowed_origins)
         self._backplane: _Backplane | None = None
         folder = Path(handlers) if isinstance(handlers, (str, os.PathLike)) else Path.cwd()
         self._registry = Registry(folder)
@@ -82,10 +78,10 @@ class ASGIApp:
             self._backplane = backplane_from_url(backplane, self._registry.deliver)
             self._registry.backplane = self._backplane
         if isinstance(handlers, (str, os.PathLike)):
-            _load_folder(self._registry, folder)
+            load_folder(self._registry, folder)
         else:
-            self._registry.add_handlers(_handler_list(handlers))
-        _warn_server_owned(self._registry)
+            self._registry.add_handlers(handler_list(handlers))
+        warn_server_owned(self._registry)
         self._sessions: set[Session] = set()
         self._starting: asyncio.Future[None] | None = None
         self._ready = False
@@ -271,84 +267,3 @@ async def _respond(
     start: Event = {"type": f"{kind}.start", "status": refusal.status, "headers": headers}
     await send(start)
     await send({"type": f"{kind}.body", "body": body})
-
-
-def _origins(allowed: Iterable[str] | None) -> frozenset[str]:
-    if allowed is None:
-        return frozenset()
-    if isinstance(allowed, str):
-        raise TypeError(
-            f"ASGIApp(allowed_origins={allowed!r}): expected a list of origins, e.g. [{allowed!r}]"
-        )
-    origins = frozenset(allowed)
-    for origin in origins:
-        if not isinstance(origin, str):
-            raise TypeError(f"ASGIApp(allowed_origins=...): {origin!r} is not a string")
-    return origins
-
-
-def _handler_list(handlers: Iterable[Handler]) -> list[Handler]:
-    if not isinstance(handlers, Iterable):  # e.g. one Handler
-        raise TypeError(
-            f"ASGIApp(handlers={handlers!r}): expected a folder or a list of Handler objects "
-            "(for one handler: [handler])"
-        )
-    found = list(handlers)
-    for handler in found:
-        if not isinstance(handler, Handler):
-            raise TypeError(f"ASGIApp(handlers=...): {handler!r} is not a Handler")
-    return found
-
-
-def _load_folder(registry: Registry, folder: Path) -> None:
-    if not folder.is_dir():
-        raise FileNotFoundError(f"ASGIApp: no handlers folder at {folder.resolve()}")
-    registry.load_all()
-    for error in registry.errors.values():
-        raise ImportError(f"ASGIApp: {error['file']}:{error['line']}: {error['message']}")
-
-
-def _warn_server_owned(registry: Registry) -> None:
-    for handlers in registry.files.values():
-        for handler in handlers:
-            owned = [
-                name
-                for name in _SERVER_OWNED
-                if (handler.callbacks[name] if name.startswith("on_") else getattr(handler, name))
-            ]
-            if owned:
-                logger.warning(
-                    "wsside: %s sets %s, which the ASGI server provides instead "
-                    "(docs/asgi.md: which server setting gives each)",
-                    handler.pattern.source,
-                    ", ".join(owned),
-                )
-
-
-_logging_events = False
-
-
-def _log_events() -> None:
-    """Under ASGI nobody reads wsside's status events: errors and warnings go to the
-    `wsside` logger instead (once per process, however many apps)."""
-    global _logging_events
-    if not _logging_events:
-        _logging_events = True
-        events.subscribe(_log_event)
-
-
-def _log_event(event: dict[str, Any]) -> None:
-    kind = event.get("type")
-    if kind in ("load_error", "runtime_error"):
-        where = f"{event.get('callback') or 'import'} at {event.get('file')}:{event.get('line')}"
-        logger.error(
-            "wsside: %s in %s\n%s",
-            kind.replace("_", " "),
-            where,
-            event.get("traceback", event.get("message")),
-        )
-    elif kind == "log":
-        level = logging.getLevelName(str(event.get("level", "info")).upper())
-        logger.log(
-            level if isinstance(level, int) else logging.INFO, "wsside: %s", event["message"]
-        )

@@ -1,0 +1,111 @@
+"""What `ASGIApp(...)` checks and arranges when it is made: its arguments, the handlers
+folder, the options an ASGI server owns, and where wsside's status events go.
+
+Errors name the argument (or the handler file and line) and what was expected; they are
+raised by `ASGIApp(...)` itself, usually at the import of the user's ASGI module, before any
+server runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._runtime import events
+from .._runtime.events import logger
+from ..handler import Handler
+
+if TYPE_CHECKING:
+    from .._runtime.registry import Registry
+
+__all__ = ["handler_list", "load_folder", "log_events", "origin_set", "warn_server_owned"]
+
+# Options and callbacks that an ASGI server, not the application, provides or cannot pass on.
+_SERVER_OWNED = ("heartbeat", "per_message_deflate", "on_ping", "on_pong")
+
+
+def origin_set(allowed: Iterable[str] | None) -> frozenset[str]:
+    """`allowed_origins` as given, checked: an iterable of strings (not one string)."""
+    if allowed is None:
+        return frozenset()
+    if isinstance(allowed, str):
+        raise TypeError(
+            f"ASGIApp(allowed_origins={allowed!r}): expected a list of origins, e.g. [{allowed!r}]"
+        )
+    origins = frozenset(allowed)
+    for origin in origins:
+        if not isinstance(origin, str):
+            raise TypeError(f"ASGIApp(allowed_origins=...): {origin!r} is not a string")
+    return origins
+
+
+def handler_list(handlers: Iterable[Handler]) -> list[Handler]:
+    """`handlers` as given, checked: an iterable of `Handler` objects (not one)."""
+    if not isinstance(handlers, Iterable):  # e.g. one Handler
+        raise TypeError(
+            f"ASGIApp(handlers={handlers!r}): expected a folder or a list of Handler objects "
+            "(for one handler: [handler])"
+        )
+    found = list(handlers)
+    for handler in found:
+        if not isinstance(handler, Handler):
+            raise TypeError(f"ASGIApp(handlers=...): {handler!r} is not a Handler")
+    return found
+
+
+def load_folder(registry: Registry, folder: Path) -> None:
+    """Import every handler file of `folder`; the first load error is raised as ImportError."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"ASGIApp: no handlers folder at {folder.resolve()}")
+    registry.load_all()
+    for error in registry.errors.values():
+        raise ImportError(f"ASGIApp: {error['file']}:{error['line']}: {error['message']}")
+
+
+def warn_server_owned(registry: Registry) -> None:
+    """A warning for each handler that sets what the ASGI server owns (`_SERVER_OWNED`)."""
+    for handlers in registry.files.values():
+        for handler in handlers:
+            owned = [
+                name
+                for name in _SERVER_OWNED
+                if (handler.callbacks[name] if name.startswith("on_") else getattr(handler, name))
+            ]
+            if owned:
+                logger.warning(
+                    "wsside: %s sets %s, which the ASGI server provides instead "
+                    "(docs/asgi.md: which server setting gives each)",
+                    handler.pattern.source,
+                    ", ".join(owned),
+                )
+
+
+_logging_events = False
+
+
+def log_events() -> None:
+    """Under ASGI nobody reads wsside's status events: errors and warnings go to the
+    `wsside` logger instead (once per process, however many apps)."""
+    global _logging_events
+    if not _logging_events:
+        _logging_events = True
+        events.subscribe(_log_event)
+
+
+def _log_event(event: dict[str, Any]) -> None:
+    kind = event.get("type")
+    if kind in ("load_error", "runtime_error"):
+        where = f"{event.get('callback') or 'import'} at {event.get('file')}:{event.get('line')}"
+        logger.error(
+            "wsside: %s in %s\n%s",
+            kind.replace("_", " "),
+            where,
+            event.get("traceback", event.get("message")),
+        )
+    elif kind == "log":
+        level = logging.getLevelName(str(event.get("level", "info")).upper())
+        logger.log(
+            level if isinstance(level, int) else logging.INFO, "wsside: %s", event["message"]
+        )
