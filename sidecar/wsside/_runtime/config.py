@@ -16,7 +16,7 @@ from typing import Any
 
 from ..handler import Deflate, check_option
 from ..pattern import normalize_prefix
-from .redis_backplane import url_problem
+from .backplane_url import url_problem
 from .settings import Settings
 
 if sys.version_info >= (3, 11):

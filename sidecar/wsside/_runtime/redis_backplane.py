@@ -15,14 +15,13 @@ goes on, cross-process records are dropped and counted (`backplane_outage.py`).
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from .backplane_outage import Outage, Retry, cause
+from .backplane_url import BackplaneError, check_backplane, url_problem
 from .backplane_wire import HEAD, VERSION, channel, decode_records, encode_record
 from .events import emit, logger
 
@@ -51,39 +50,6 @@ COMMAND_TIMEOUT = 2.0
 START_WAIT = 1.0
 # How long `close()` may spend sending what is still queued.
 CLOSE_FLUSH = 0.5
-
-
-class BackplaneError(ValueError):
-    """A backplane that cannot be used: a bad URL, or redis-py missing."""
-
-
-def url_problem(url: str) -> str | None:
-    """What is wrong with a backplane URL (a sentence), or None when it can be used."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - parsing the port is the check: it raises when it is not a number
-    except ValueError as exc:
-        return f"cannot read {url!r} as a URL ({exc})"
-    if parts.scheme not in ("redis", "rediss"):
-        return f"expected a redis:// or rediss:// URL such as redis://localhost:6379/0, got {url!r}"
-    if not parts.hostname:
-        return f"no host in {url!r}; expected redis://[user:password@]host:port/db"
-    db = parts.path.strip("/")
-    if db and not db.isdigit():
-        return f"the database in {url!r} is {db!r}; expected a number such as /0"
-    return None
-
-
-def check_backplane(url: str) -> None:
-    """Raise `BackplaneError` (one sentence a user can act on) when `url` is not a usable
-    Redis URL or redis-py is not installed; imports nothing."""
-    problem = url_problem(url)
-    if problem is not None:
-        raise BackplaneError(f"backplane: {problem}")
-    if importlib.util.find_spec("redis") is None:
-        raise BackplaneError(
-            "backplane: a redis:// backplane needs redis-py: pip install 'wsside[redis]'"
-        )
 
 
 def backplane_from_url(url: str, deliver: Deliver) -> RedisBackplane:

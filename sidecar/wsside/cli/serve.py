@@ -17,9 +17,9 @@ from .. import __version__
 from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.server import Sidecar, configure_logging
 from .._edge.workers import WorkerLink, Workers, check_port, workers_supported
+from .._runtime.backplane_url import BackplaneError, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.events import subscribe
-from .._runtime.redis_backplane import BackplaneError, check_backplane
 from .._runtime.reload import next_settings
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
