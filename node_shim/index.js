@@ -1,15 +1,16 @@
 // @ts-check
 // vite-plugin-wsside: WebSocket upgrades under the prefix go to a Python sidecar (wsside)
 // that Vite spawns and supervises. This file wires the pieces to Vite's hooks; it keeps no
-// state of its own beyond each server's attachment (the sidecar lives in lib/sidecar.js).
+// state of its own beyond each server's attachment (the sidecar lives in lib/sidecar.js,
+// shared across Vite restarts by lib/registry.js).
 
 import path from 'node:path'
 import tls from 'node:tls'
 import { resolveInterpreter } from './lib/interpreter.js'
 import { normaliseOptions } from './lib/options.js'
+import { acquireSidecar, releaseSidecar } from './lib/registry.js'
 import { createReporter, OVERLAY_CLIENT } from './lib/report.js'
 import { listensOnLoopbackOnly, socketFamily } from './lib/security.js'
-import { acquireSidecar, releaseSidecar } from './lib/sidecar.js'
 import { createUpgradeListener } from './lib/upgrade.js'
 
 /** @import * as Public from './index.js' */

@@ -1,5 +1,6 @@
 // @ts-check
-// Where the sidecar's status goes: Vite's logger, and for errors also the browser overlay.
+// Where the sidecar's status goes: Vite's logger, and for errors also the browser overlay,
+// where an error that stands (StandingErrors) stays until it is fixed.
 
 import path from 'node:path'
 
@@ -125,5 +126,55 @@ export function reportError(reporter, event) {
     stack: event.traceback ?? '',
     id: event.file ?? undefined,
     loc: event.file ? { file: event.file, line: event.line ?? 1, column: event.column ?? 1 } : undefined,
+  }
+}
+
+/** @typedef {'load' | 'config' | 'sidecar'} StandingKind what an error that stands came from */
+
+/**
+ * Errors that stand until fixed, by file ('' for the sidecar's own failure): every page shows
+ * them, also one opened later. One set per sidecar, shared by the Vite servers holding it.
+ */
+export class StandingErrors {
+  /** @param {() => Reporter} reporter the reporter to use now (the newest server's) */
+  constructor(reporter) {
+    this._reporter = reporter
+    /** @type {Map<string, { kind: StandingKind, error: OverlayError }>} */
+    this._errors = new Map()
+  }
+
+  /**
+   * Shows the errors that stand to each page that connects to `reporter`'s server.
+   * @param {Reporter} reporter
+   */
+  showToNewPages(reporter) {
+    reporter.showToNewPages(() => [...this._errors.values()].map((s) => s.error))
+  }
+
+  /**
+   * Shows `error` for `file` on the pages open now, and on every page opened until it is fixed.
+   * @param {StandingKind} kind
+   * @param {string} file
+   * @param {OverlayError} error
+   */
+  stand(kind, file, error) {
+    this._errors.set(file, { kind, error })
+    this._reporter().overlay(error)
+  }
+
+  /**
+   * A file whose error stands loads now (or is gone): take its error off the overlay.
+   * @param {string} file
+   */
+  fixed(file) {
+    if (this._errors.delete(file)) this._reporter().clearOverlay(file)
+  }
+
+  /**
+   * Every error of `kind` is fixed.
+   * @param {StandingKind} kind
+   */
+  fixedAll(kind) {
+    for (const [file, error] of this._errors) if (error.kind === kind) this.fixed(file)
   }
 }

@@ -1,10 +1,7 @@
 // @ts-check
 // The Python sidecar process: spawned once per Vite process and configuration, supervised
 // (crash → restart with backoff, crash loop → stop), spoken to over Node's IPC channel.
-//
-// Vite restarts (config edits) build the new server before closing the old one, so the
-// sidecar lives in a process-wide registry with a reference count: the new server
-// acquires it before the old one releases it, and it only stops when nobody holds it.
+// The Vite servers of one configuration share it through lib/registry.js.
 
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -12,13 +9,13 @@ import { rmdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import { message, parse } from './protocol.js'
-import { reportError } from './report.js'
+import { reportError, StandingErrors } from './report.js'
 import { syncTypesFile } from './types-file.js'
 
 /** @import { ChildProcess } from 'node:child_process' */
 /** @import { Socket } from 'node:net' */
 /** @import { ReadyMessage, SidecarEvent } from './protocol.js' */
-/** @import { OverlayError, Reporter } from './report.js' */
+/** @import { Reporter } from './report.js' */
 
 /**
  * How to run one sidecar; `key` tells configurations apart (one sidecar per key).
@@ -44,11 +41,6 @@ const SHUTDOWN_WAIT_MS = 7_000
 const OUTPUT_DRAIN_MS = 1_000
 // What Python says when the interpreter has no wsside (or only part of it).
 const NO_WSSIDE = /No module named '?wsside\b/
-
-const REGISTRY = Symbol.for('vite-plugin-wsside.sidecars')
-// Shared by every copy of this module in the process (a Vite restart may load a second one).
-const holder = /** @type {{ [REGISTRY]?: Map<string, SidecarProcess> }} */ (globalThis)
-const sidecars = (holder[REGISTRY] ??= new Map())
 
 export class SidecarProcess {
   /** @param {SidecarSpec} spec */
@@ -77,12 +69,7 @@ export class SidecarProcess {
     this._restartTimer = undefined
     /** @type {Promise<void> | null} */
     this._stopping = null
-    /**
-     * Errors that stand until fixed, by file ('' for the sidecar's own failure): every page
-     * shows them, also one opened later.
-     * @type {Map<string, { kind: 'load' | 'config' | 'sidecar', error: OverlayError }>}
-     */
-    this._standing = new Map()
+    this._standing = new StandingErrors(() => this.reporter)
   }
 
   /**
@@ -92,12 +79,12 @@ export class SidecarProcess {
    */
   addReporter(reporter) {
     this.reporters.push(reporter)
-    reporter.showToNewPages(() => [...this._standing.values()].map((s) => s.error))
+    this._standing.showToNewPages(reporter)
   }
 
   /** @returns {Reporter} */
   get reporter() {
-    // acquireSidecar adds a reporter before anything can report.
+    // acquireSidecar (registry.js) adds a reporter before anything can report.
     return /** @type {Reporter} */ (this.reporters.at(-1))
   }
 
@@ -206,7 +193,7 @@ export class SidecarProcess {
     if (this.state === 'failed') return
     this._settle('failed')
     this.reporter.error(reason)
-    this._stand('sidecar', '', { message: reason })
+    this._standing.stand('sidecar', '', { message: reason })
     if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL')
   }
 
@@ -232,7 +219,7 @@ export class SidecarProcess {
         this._everReady = true
         this._settle('ready')
         // Its settings are valid now, whatever error an earlier edit of the config had.
-        for (const [file, { kind }] of this._standing) if (kind === 'config') this._fixed(file)
+        this._standing.fixedAll('config')
         r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}`)
         for (const line of r.handlerLines(msg.handlers)) r.info(`  ${line}`)
         syncTypesFile(this.spec.cwd, msg.types, r)
@@ -242,27 +229,27 @@ export class SidecarProcess {
         r.info(`reloaded ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})` +
           (msg.ms === undefined ? '' : ` in ${Math.round(msg.ms)} ms`))
         this._handlersNow(msg)
-        this._fixed(msg.file)
+        this._standing.fixed(msg.file)
         syncTypesFile(this.spec.cwd, msg.types, r)
         break
       case 'removed':
         r.info(`removed ${r.rel(msg.file)}`)
         this._handlersNow(msg)
-        this._fixed(msg.file)
+        this._standing.fixed(msg.file)
         syncTypesFile(this.spec.cwd, msg.types, r)
         break
       case 'loaded':
         // After a restart in the sidecar, a file that was broken may load at once.
         r.debug(`loaded ${r.rel(msg.file)}`)
-        this._fixed(msg.file)
+        this._standing.fixed(msg.file)
         break
       case 'config_ok':
         r.info(`${r.rel(msg.file)} changed, nothing to restart`)
-        this._fixed(msg.file)
+        this._standing.fixed(msg.file)
         break
       case 'load_error':
       case 'config_error':
-        this._stand(msg.type === 'load_error' ? 'load' : 'config', msg.file ?? '', reportError(r, msg))
+        this._standing.stand(msg.type === 'load_error' ? 'load' : 'config', msg.file ?? '', reportError(r, msg))
         break
       case 'runtime_error':
         // An event, not a state: only pages open now see it.
@@ -289,24 +276,6 @@ export class SidecarProcess {
    */
   _handlersNow(msg) {
     if (this.info && Array.isArray(msg.handlers)) this.info.handlers = msg.handlers
-  }
-
-  /**
-   * @param {'load' | 'config' | 'sidecar'} kind
-   * @param {string} file
-   * @param {OverlayError} error
-   */
-  _stand(kind, file, error) {
-    this._standing.set(file, { kind, error })
-    this.reporter.overlay(error)
-  }
-
-  /**
-   * A file whose error stands loads now (or is gone): take its error off the overlay.
-   * @param {string} file
-   */
-  _fixed(file) {
-    if (this._standing.delete(file)) this.reporter.clearOverlay(file)
   }
 
   /**
@@ -394,38 +363,4 @@ export function removeSocketFolder(socketPath) {
   } catch {
     // already gone, or not ours after all (not empty): leave it
   }
-}
-
-/**
- * The sidecar for `spec.key`, started if needed, held until `releaseSidecar`.
- * @param {SidecarSpec} spec
- * @param {Reporter} reporter
- */
-export function acquireSidecar(spec, reporter) {
-  let proc = sidecars.get(spec.key)
-  // A configuration reload is a user action: give a failed sidecar a fresh start.
-  if (!proc || proc.state === 'failed' || proc.state === 'stopped') {
-    proc = new SidecarProcess(spec)
-    sidecars.set(spec.key, proc)
-    proc.addReporter(reporter)
-    proc.start()
-  } else {
-    proc.addReporter(reporter)
-  }
-  proc.refs++
-  return proc
-}
-
-/**
- * Drops one hold; the last one stops the sidecar gracefully.
- * @param {SidecarProcess} proc
- * @param {Reporter} reporter
- */
-export function releaseSidecar(proc, reporter) {
-  const i = proc.reporters.lastIndexOf(reporter)
-  if (i >= 0 && proc.reporters.length > 1) proc.reporters.splice(i, 1)
-  proc.refs--
-  if (proc.refs > 0) return Promise.resolve()
-  if (sidecars.get(proc.spec.key) === proc) sidecars.delete(proc.spec.key)
-  return proc.shutdown()
 }

@@ -1,0 +1,49 @@
+// @ts-check
+// The process-wide registry of sidecars, one per configuration. Vite restarts (config edits)
+// build the new server before closing the old one, so a sidecar is held with a reference
+// count: the new server acquires it before the old one releases it, and it only stops when
+// nobody holds it.
+
+import { SidecarProcess } from './sidecar.js'
+
+/** @import { Reporter } from './report.js' */
+/** @import { SidecarSpec } from './sidecar.js' */
+
+const REGISTRY = Symbol.for('vite-plugin-wsside.sidecars')
+// Shared by every copy of this module in the process (a Vite restart may load a second one).
+const holder = /** @type {{ [REGISTRY]?: Map<string, SidecarProcess> }} */ (globalThis)
+const sidecars = (holder[REGISTRY] ??= new Map())
+
+/**
+ * The sidecar for `spec.key`, started if needed, held until `releaseSidecar`.
+ * @param {SidecarSpec} spec
+ * @param {Reporter} reporter
+ */
+export function acquireSidecar(spec, reporter) {
+  let proc = sidecars.get(spec.key)
+  // A configuration reload is a user action: give a failed sidecar a fresh start.
+  if (!proc || proc.state === 'failed' || proc.state === 'stopped') {
+    proc = new SidecarProcess(spec)
+    sidecars.set(spec.key, proc)
+    proc.addReporter(reporter)
+    proc.start()
+  } else {
+    proc.addReporter(reporter)
+  }
+  proc.refs++
+  return proc
+}
+
+/**
+ * Drops one hold; the last one stops the sidecar gracefully.
+ * @param {SidecarProcess} proc
+ * @param {Reporter} reporter
+ */
+export function releaseSidecar(proc, reporter) {
+  const i = proc.reporters.lastIndexOf(reporter)
+  if (i >= 0 && proc.reporters.length > 1) proc.reporters.splice(i, 1)
+  proc.refs--
+  if (proc.refs > 0) return Promise.resolve()
+  if (sidecars.get(proc.spec.key) === proc) sidecars.delete(proc.spec.key)
+  return proc.shutdown()
+}
