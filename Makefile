@@ -47,9 +47,9 @@ node-test: venv node-deps
 	cd tests/shim && npm run test:matrix
 	cd node_shim && npm run --silent check:client && npm run --silent test:client
 
-# Static checks: lint and format (ruff) and types (mypy --strict) of the package, the layers
-# test, and the shim's JavaScript type check.
-LINTED := sidecar/wsside tests/test_layers.py tests/test_versions.py tests/test_speed.py
+# Static checks: lint and format (ruff) of the package and the tests; types (mypy --strict) of
+# the package; the layers test; the shim's JavaScript type check.
+LINTED := sidecar/wsside tests
 check: venv
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)

@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 
 def free_port() -> int:
@@ -30,10 +31,16 @@ class Server:
     """One server process; `lines` is its stderr so far (read by a thread)."""
 
     # What each server prints once it accepts connections.
-    READY = {"uvicorn": "Uvicorn running on", "hypercorn": "Running on"}
+    READY: ClassVar[dict[str, str]] = {"uvicorn": "Uvicorn running on", "hypercorn": "Running on"}
 
-    def __init__(self, folder: Path, kind: str, *args: str, prefix: str = "",
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        kind: str,
+        *args: str,
+        prefix: str = "",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.prefix = prefix
         self.lines: list[str] = []
@@ -43,8 +50,12 @@ class Server:
         else:
             cmd = ["-m", "hypercorn", "app:app", "--bind", f"127.0.0.1:{self.port}"]
         self.proc = subprocess.Popen(
-            [sys.executable, *cmd, *args], cwd=folder, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            [sys.executable, *cmd, *args],
+            cwd=folder,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -63,6 +74,7 @@ class Server:
 
     def wait_for(self, fragment: str, timeout: float = 30.0) -> str:
         """The first line of stderr containing `fragment` (fails if the server exits first)."""
+
         def found() -> str | None:
             for line in self.lines:
                 if fragment in line:

@@ -80,9 +80,23 @@ class RedisServer:
         require(REDIS_SERVER)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder), "--logfile", ""],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+                "--logfile",
+                "",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         assert self.proc.stdout is not None
         deadline = time.monotonic() + timeout
@@ -158,7 +172,10 @@ class Client:
 
 
 async def connect(
-    session: aiohttp.ClientSession, port: int, pid: int | None = None, path: str = "/api/ws/rooms",
+    session: aiohttp.ClientSession,
+    port: int,
+    pid: int | None = None,
+    path: str = "/api/ws/rooms",
     **kwargs: Any,
 ) -> Client:
     """A client of the worker `pid` (connecting again until the kernel picks that one), or

@@ -10,14 +10,15 @@ import asyncio
 import sys
 import textwrap
 import types
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import pytest
 
-from wsside._runtime import events
 from wsside._edge.server import Sidecar
+from wsside._runtime import events
 from wsside._runtime.settings import Settings
 
 
@@ -91,13 +92,20 @@ async def serve(tmp_path: Path, probe: Probe) -> AsyncIterator[Callable[..., Awa
     collected: list[dict[str, Any]] = []
     events.subscribe(collected.append)
 
-    async def start(*files: str, prefixes: tuple[str, ...] = ("/api",), names: list[str] | None = None, **settings: Any) -> Served:
+    async def start(
+        *files: str,
+        prefixes: tuple[str, ...] = ("/api",),
+        names: list[str] | None = None,
+        **settings: Any,
+    ) -> Served:
         folder = tmp_path / f"ws{len(started)}"
         folder.mkdir()
         for i, code in enumerate(files):
             name = names[i] if names else f"h{i}.py"
             (folder / name).write_text(textwrap.dedent(code))
-        sidecar = Sidecar(Settings(handlers_dir=folder, prefixes=prefixes, reload=False, **settings))
+        sidecar = Sidecar(
+            Settings(handlers_dir=folder, prefixes=prefixes, reload=False, **settings)
+        )
         await sidecar.start()
         site = await sidecar.serve_tcp("127.0.0.1", 0)
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]

@@ -13,8 +13,9 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -46,12 +47,29 @@ def env_for(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_doctor(root: Path, *args: str, env: dict[str, str] | None = None,
-               stdin: str = "") -> tuple[int, dict[str, Any]]:
+def run_doctor(
+    root: Path, *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> tuple[int, dict[str, Any]]:
     """`wsside doctor --json` in a real subprocess: (exit code, parsed report)."""
-    done = subprocess.run([VENV_PYTHON, "-m", "wsside", "doctor", "--json", "--root", str(root),
-                           "--timeout", "30", *args], capture_output=True, text=True,
-                          env=env or env_for(), timeout=90, input=stdin)
+    done = subprocess.run(
+        [
+            VENV_PYTHON,
+            "-m",
+            "wsside",
+            "doctor",
+            "--json",
+            "--root",
+            str(root),
+            "--timeout",
+            "30",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env or env_for(),
+        timeout=90,
+        input=stdin,
+    )
     assert done.stdout, done.stderr
     return done.returncode, json.loads(done.stdout)
 
@@ -78,28 +96,62 @@ def vite_modules(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A node_modules with Vite and the shim (`file:` link to node_shim/), installed once."""
     where = tmp_path_factory.getbasetemp() / "wsside-vite-modules"
     if not (where / "node_modules" / "vite" / "package.json").is_file():
-        write(where, {"package.json": json.dumps({
-            "name": "wsside-doctor-fixture", "private": True, "type": "module",
-            "devDependencies": {"vite": "^8", "vite-plugin-wsside": f"file:{REPO / 'node_shim'}"},
-        })})
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefer-offline"],
-                       cwd=where, check=True, capture_output=True, timeout=240)
+        write(
+            where,
+            {
+                "package.json": json.dumps(
+                    {
+                        "name": "wsside-doctor-fixture",
+                        "private": True,
+                        "type": "module",
+                        "devDependencies": {
+                            "vite": "^8",
+                            "vite-plugin-wsside": f"file:{REPO / 'node_shim'}",
+                        },
+                    }
+                )
+            },
+        )
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefer-offline"],
+            cwd=where,
+            check=True,
+            capture_output=True,
+            timeout=240,
+        )
     return where / "node_modules"
 
 
 def link_modules(root: Path, modules: Path) -> None:
     (root / "node_modules").symlink_to(modules, target_is_directory=True)
-    write(root, {"package.json": '{"name": "app", "private": true, "type": "module"}',
-                 "index.html": "<!doctype html><title>app</title>"})
+    write(
+        root,
+        {
+            "package.json": '{"name": "app", "private": true, "type": "module"}',
+            "index.html": "<!doctype html><title>app</title>",
+        },
+    )
 
 
 def start_vite(root: Path, port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     """A real Vite dev server on 127.0.0.1:`port`, yielded once its sidecar is ready."""
     proc = subprocess.Popen(
-        ["node", str(root / "node_modules" / "vite" / "bin" / "vite.js"), "--host", "127.0.0.1",
-         "--port", str(port), "--strictPort"],
-        cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)
+        [
+            "node",
+            str(root / "node_modules" / "vite" / "bin" / "vite.js"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--strictPort",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines: queue.Queue[str] = queue.Queue()
     seen: list[str] = []
     stdout = proc.stdout
@@ -146,8 +198,9 @@ def spawn_orphan(root: Path) -> int:
     """A real orphaned `wsside serve --ipc` lookalike working in `root`; returns its pid once
     it runs and its parent has exited."""
     script = write(root, {"fakebin/wsside": FAKE_SIDECAR}) / "fakebin" / "wsside"
-    middle = subprocess.Popen([VENV_PYTHON, "-c", ORPHANER, str(script)], cwd=root,
-                              stdout=subprocess.PIPE, text=True)
+    middle = subprocess.Popen(
+        [VENV_PYTHON, "-c", ORPHANER, str(script)], cwd=root, stdout=subprocess.PIPE, text=True
+    )
     assert middle.stdout is not None
     word, pid = middle.stdout.readline().split()
     middle.wait(timeout=10)

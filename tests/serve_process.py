@@ -24,8 +24,14 @@ class ServeProcess:
     @classmethod
     async def start(cls, *args: str, cwd: Path) -> ServeProcess:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "wsside", "serve", *args, cwd=cwd,
-            stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            sys.executable,
+            "-m",
+            "wsside",
+            "serve",
+            *args,
+            cwd=cwd,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         return cls(proc)
 

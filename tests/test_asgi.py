@@ -185,7 +185,9 @@ MOUNTED = """
 
 
 @pytest.fixture(scope="module", params=["standalone", "mounted"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp(request.param)
     mounted = request.param == "mounted"
     write_files(folder, {**HANDLERS, "app.py": MOUNTED if mounted else STANDALONE})
@@ -255,8 +257,12 @@ async def test_pings_send_nothing_but_are_checked(server: Server, client) -> Non
 async def test_params_query_default_room_and_connections(server: Server, client) -> None:
     ws = await client.ws_connect(server.url("/ws/rooms/r%C3%A9d?user=ada"))
     hello = await ws.receive_json(timeout=5)
-    assert hello == {"params": {"room": "réd"}, "user": "ada", "rooms": ["lobby", "réd"],
-                     "count": 1}
+    assert hello == {
+        "params": {"room": "réd"},
+        "user": "ada",
+        "rooms": ["lobby", "réd"],
+        "count": 1,
+    }
     await ws.close()
 
 
@@ -365,7 +371,9 @@ async def test_on_close_runs_exactly_once_with_the_code(server: Server, client, 
     assert [closes.count(t) for t in (by_client, by_server, dropped)] == [1, 1, 1]
 
 
-async def _raw_upgrade(server: Server, path: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def _raw_upgrade(
+    server: Server, path: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
     writer.write(
         f"GET {server.prefix}{path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
@@ -383,13 +391,17 @@ async def test_a_client_that_reads_nothing_is_closed_1013(server: Server, watch)
     t = tag()
     _, writer = await _raw_upgrade(server, f"/ws/flood?t={t}")
     mask = b"\x01\x02\x03\x04"
-    writer.write(bytes([0x81, 0x80 | 5]) + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(b"flood")))
+    writer.write(
+        bytes([0x81, 0x80 | 5]) + mask + bytes(c ^ mask[i % 4] for i, c in enumerate(b"flood"))
+    )
     code, reason, initiated = await watch.next("close", t, timeout=15)
     assert (code, reason, initiated) == (1013, "Client too slow", False)
     writer.close()
 
 
-async def test_a_raising_on_message_gets_the_error_frame_and_stays_open(server: Server, client) -> None:
+async def test_a_raising_on_message_gets_the_error_frame_and_stays_open(
+    server: Server, client
+) -> None:
     ws = await client.ws_connect(server.url("/ws/echo"))
     await ws.receive_json(timeout=5)
     await ws.send_str("boom")
@@ -412,7 +424,9 @@ async def test_max_message_size_closes_1009(server: Server, client, watch) -> No
     assert (await watch.next("close", t))[0] == 1009
 
 
-async def test_inactivity_timeout_holds_and_the_heartbeat_is_the_servers(server: Server, client) -> None:
+async def test_inactivity_timeout_holds_and_the_heartbeat_is_the_servers(
+    server: Server, client
+) -> None:
     server.wait_for("wsside: /ws/idle sets heartbeat, which the ASGI server provides instead")
     ws = await client.ws_connect(server.url("/ws/idle"))
     await ws.send_str("x")
@@ -463,8 +477,13 @@ async def test_background_task_runs_and_is_cancelled_at_shutdown(
     write_files(tmp_path, {**BACKGROUND, "app.py": app if mode == "mounted" else STANDALONE})
     mark = tmp_path / "mark"
     args = ("--lifespan", "off") if mode == "no-lifespan" else ()
-    srv = Server(tmp_path, "uvicorn", *args, prefix="/api" if mode == "mounted" else "",
-                 env={"TICK_MARK": str(mark)})
+    srv = Server(
+        tmp_path,
+        "uvicorn",
+        *args,
+        prefix="/api" if mode == "mounted" else "",
+        env={"TICK_MARK": str(mark)},
+    )
     try:
         ws = await client.ws_connect(srv.url("/ws/tick"))
         assert "tick" in await ws.receive_json(timeout=5)
@@ -540,12 +559,17 @@ async def test_hypercorn_serves_handler_objects(tmp_path: Path, client) -> None:
     ("scope", "expected"),
     [
         ({"path": "/ws/a b"}, ("/ws/a%20b", "/ws/a%20b")),  # no raw_path: encoded again
-        ({"path": "/api/ws/x", "root_path": "/api", "raw_path": b"/api/ws/x"}, ("/api/ws/x", "/ws/x")),
+        (
+            {"path": "/api/ws/x", "root_path": "/api", "raw_path": b"/api/ws/x"},
+            ("/api/ws/x", "/ws/x"),
+        ),
         # Starlette before 0.33: `path` below the mount, `raw_path` whole
         ({"path": "/ws/x", "root_path": "/api", "raw_path": b"/api/ws/x"}, ("/api/ws/x", "/ws/x")),
         # an encoded slash stays inside its segment, as under `wsside serve`
-        ({"path": "/api/ws/a/b", "root_path": "/api", "raw_path": b"/api/ws/a%2Fb"},
-         ("/api/ws/a%2Fb", "/ws/a%2Fb")),
+        (
+            {"path": "/api/ws/a/b", "root_path": "/api", "raw_path": b"/api/ws/a%2Fb"},
+            ("/api/ws/a%2Fb", "/ws/a%2Fb"),
+        ),
         ({"path": "/api", "root_path": "/api", "raw_path": b"/api"}, ("/api", "/")),
         # a server whose `raw_path` leaves the root path out
         ({"path": "/ws/x", "root_path": "/api", "raw_path": b"/ws/x"}, ("/api/ws/x", "/ws/x")),
@@ -559,7 +583,7 @@ def test_route_paths(scope: dict[str, Any], expected: tuple[str, str]) -> None:
 def test_bad_arguments_get_one_clear_line(tmp_path: Path) -> None:
     from wsside import ASGIApp
 
-    with pytest.raises(FileNotFoundError, match="no handlers folder at .*missing"):
+    with pytest.raises(FileNotFoundError, match=r"no handlers folder at .*missing"):
         ASGIApp(tmp_path / "missing")
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "bad.py").write_text("from wsside import Handler\n\nx = 1 / 0\n")
@@ -602,7 +626,10 @@ APPS = [code for code in _doc_blocks() if code.startswith("# app.py")]
 def test_docs_have_the_three_apps_and_a_handler_file() -> None:
     assert len(APPS) == 3
     assert [("starlette" in a, "fastapi" in a) for a in APPS] == [
-        (False, False), (True, False), (False, True)]
+        (False, False),
+        (True, False),
+        (False, True),
+    ]
     assert [c for c in _doc_blocks() if "Handler(" in c]
 
 

@@ -33,11 +33,16 @@ async def test_asgi_and_serve_processes_share_rooms_through_redis(tmp_path: Path
     redis = RedisServer(tmp_path / "redis")
     redis.start()
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
-    write_files(tmp_path, {"app.py": f"""
+    write_files(
+        tmp_path,
+        {
+            "app.py": f"""
         from wsside import ASGIApp
 
         app = ASGIApp("ws", backplane={redis.url!r})
-    """})
+    """
+        },
+    )
     serve, port, _ = await start_serve(tmp_path, "--backplane", redis.url)
     asgi = Server(tmp_path, "uvicorn")  # ready once its lifespan startup subscribed
     try:

@@ -127,9 +127,7 @@ async def test_broadcasts_reach_every_worker_exactly_once(
     tmp_path: Path, redis: RedisServer
 ) -> None:
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
-    serve, port, (a, b) = await start_serve(
-        tmp_path, "--workers", "2", "--backplane", redis.url
-    )
+    serve, port, (a, b) = await start_serve(tmp_path, "--workers", "2", "--backplane", redis.url)
     try:
         async with aiohttp.ClientSession() as session:
             sender = await connect(session, port, a)
@@ -139,8 +137,12 @@ async def test_broadcasts_reach_every_worker_exactly_once(
             outsider = await connect(session, port, b)
             fencer = await connect(session, port, b)
             for client, rooms in (
-                (sender, ("red", "blue")), (near, ("red",)), (far, ("red",)),
-                (both, ("red", "blue")), (outsider, ("green",)), (fencer, ("red", "blue", "green")),
+                (sender, ("red", "blue")),
+                (near, ("red",)),
+                (far, ("red",)),
+                (both, ("red", "blue")),
+                (outsider, ("green",)),
+                (fencer, ("red", "blue", "green")),
             ):
                 for room in rooms:
                     await client.join(room)
@@ -180,9 +182,7 @@ async def test_a_thousand_messages_from_one_sender_arrive_in_order(
     tmp_path: Path, redis: RedisServer
 ) -> None:
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
-    serve, port, (a, b) = await start_serve(
-        tmp_path, "--workers", "2", "--backplane", redis.url
-    )
+    serve, port, (a, b) = await start_serve(tmp_path, "--workers", "2", "--backplane", redis.url)
     try:
         async with aiohttp.ClientSession() as session:
             sender = await connect(session, port, a)
@@ -202,9 +202,7 @@ async def test_redis_stopped_and_restarted_mid_traffic(tmp_path: Path) -> None:
     redis = RedisServer(tmp_path / "redis")
     redis.start()
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
-    serve, port, (a, b) = await start_serve(
-        tmp_path, "--workers", "2", "--backplane", redis.url
-    )
+    serve, port, (a, b) = await start_serve(tmp_path, "--workers", "2", "--backplane", redis.url)
     try:
         async with aiohttp.ClientSession() as session:
             sender = await connect(session, port, a)
@@ -259,9 +257,7 @@ async def test_redis_stopped_and_restarted_mid_traffic(tmp_path: Path) -> None:
 async def test_redis_down_at_start(tmp_path: Path) -> None:
     redis = RedisServer(tmp_path / "redis")
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
-    serve, port, (a, b) = await start_serve(
-        tmp_path, "--workers", "2", "--backplane", redis.url
-    )
+    serve, port, (a, b) = await start_serve(tmp_path, "--workers", "2", "--backplane", redis.url)
     try:
         assert any("is unavailable" in line for line in serve.lines)
         async with aiohttp.ClientSession() as session:

@@ -19,8 +19,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 RUN = ROOT / "bench" / "run.py"
 VARIANTS = ("direct", "handover", "pipe", "proxy", "node")
-LABELS = ("(1) wsside serve", "(2) Vite + wsside, hand-over", "(3) Vite + wsside, pipe (HTTPS)",
-          "(4) Vite server.proxy → wsside", "(5) Vite + ws (pure Node)")
+LABELS = (
+    "(1) wsside serve",
+    "(2) Vite + wsside, hand-over",
+    "(3) Vite + wsside, pipe (HTTPS)",
+    "(4) Vite server.proxy → wsside",
+    "(5) Vite + ws (pure Node)",
+)
 # One figure per workload that every variant must have measured, and above zero. (CPU
 # figures are left out: /proc counts in 10 ms ticks, which a quick run may not reach.)
 FIGURES = ("lat_p50", "lat_p99", "tput", "bcast", "hs", "mem_total", "mem_settled_total")
@@ -34,8 +39,13 @@ def test_quick_bench_measures_every_variant(tmp_path: Path) -> None:
     for tool in ("node", "npm", "openssl"):
         assert shutil.which(tool), f"the benchmark needs {tool}"
     out = tmp_path / "quick.md"
-    done = subprocess.run([sys.executable, str(RUN), "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=180, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
     printed = done.stdout
@@ -63,7 +73,9 @@ def test_quick_bench_measures_every_variant(tmp_path: Path) -> None:
                 assert values is None, f"{variant} {figure} measured: {values}"
 
 
-def test_a_new_results_file_numbers_after_the_days_last_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_results_file_numbers_after_the_days_last_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import datetime
     import importlib.util
 

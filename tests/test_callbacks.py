@@ -58,14 +58,17 @@ async def test_each_callback_fires_with_its_arguments(serve, probe) -> None:
 
 
 async def test_on_ping_decides_and_default_answers_exactly_one_pong(serve, probe) -> None:
-    s = await serve(RECORDER, """
+    s = await serve(
+        RECORDER,
+        """
         from wsside import Handler
         plain = Handler("/ws/plain")
 
         @plain.on_message
         def reply(conn, data):
             conn.send("after")
-    """)
+    """,
+    )
     default = await s.connect("/api/ws/plain", autoping=False)
     await default.ping(b"one")
     await default.send_str("x")
@@ -111,8 +114,10 @@ async def test_on_close_once_when_the_server_closes(serve, probe) -> None:
 async def test_on_close_once_when_the_client_drops_without_a_close_frame(serve, probe) -> None:
     s = await serve(RECORDER)
     reader, writer = await asyncio.open_connection("127.0.0.1", s.port)
-    writer.write(b"GET /api/ws/r HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    writer.write(
+        b"GET /api/ws/r HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
     await reader.readuntil(b"\r\n\r\n")
     await probe.wait("connect")
     writer.transport.abort()
@@ -121,7 +126,8 @@ async def test_on_close_once_when_the_client_drops_without_a_close_frame(serve, 
 
 
 async def test_finished_and_close_resolve_whether_asked_for_before_or_after_the_end(
-        serve, probe) -> None:
+    serve, probe
+) -> None:
     """A session's futures are made on demand: one asked for after the end is born resolved."""
     s = await serve("""
         import probe
@@ -211,7 +217,9 @@ async def test_a_slow_handler_does_not_delay_pongs_or_heartbeat(serve, probe) ->
     assert pings >= 5  # pings kept flowing and our pongs kept the connection alive
 
 
-async def test_error_in_on_message_sends_an_error_frame_and_keeps_the_connection(serve, probe) -> None:
+async def test_error_in_on_message_sends_an_error_frame_and_keeps_the_connection(
+    serve, probe
+) -> None:
     s = await serve("""
         from wsside import Handler
         h = Handler("/ws/e")
@@ -232,7 +240,9 @@ async def test_error_in_on_message_sends_an_error_frame_and_keeps_the_connection
     assert event["callback"] == "on_message" and "RuntimeError: crash manual" in event["traceback"]
 
 
-async def test_on_error_replaces_the_error_frame_and_its_own_errors_are_contained(serve, probe) -> None:
+async def test_on_error_replaces_the_error_frame_and_its_own_errors_are_contained(
+    serve, probe
+) -> None:
     s = await serve("""
         import probe
         from wsside import Handler
@@ -257,7 +267,11 @@ async def test_on_error_replaces_the_error_frame_and_its_own_errors_are_containe
     await ws.send_str("thrice")
     assert await ws.receive_str() == "handled"  # still serving after on_error raised
     assert [e["callback"] for e in s.events if e["type"] == "runtime_error"] == [
-        "on_message", "on_message", "on_error", "on_message"]
+        "on_message",
+        "on_message",
+        "on_error",
+        "on_message",
+    ]
 
 
 async def test_on_connect_error_closes_1011(serve, probe) -> None:
@@ -339,7 +353,8 @@ async def test_sync_and_async_callbacks_mix(serve) -> None:
 
 
 async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_runs(
-        serve, probe, monkeypatch) -> None:
+    serve, probe, monkeypatch
+) -> None:
     from wsside._runtime import callback_queue
 
     monkeypatch.setattr(callback_queue, "CALLBACK_GRACE", 0.2)
@@ -375,7 +390,8 @@ async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_ru
 
 
 async def test_a_flood_pauses_reading_then_everything_is_handled_in_order(
-        serve, probe, monkeypatch) -> None:
+    serve, probe, monkeypatch
+) -> None:
     from wsside._runtime import callback_queue
 
     monkeypatch.setattr(callback_queue, "INBOX_HIGH_WATER", 8)

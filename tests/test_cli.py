@@ -15,20 +15,29 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from serve_process import ServeProcess, free_port
 
+from serve_process import ServeProcess, free_port
 from wsside import __version__
 
 ECHO = "from wsside import Handler\necho = Handler('/ws/echo')\n"
 TIME = r"\d\d:\d\d:\d\d"
 
 
-def wsside(*args: str, cwd: Path, env: dict[str, str] | None = None,
-           code: str | None = None) -> subprocess.CompletedProcess[str]:
+def wsside(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, code: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """`python -m wsside ARGS` (or `python -c CODE ARGS`), bounded in time."""
-    command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "wsside", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+    command = (
+        [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "wsside", *args]
+    )
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
 
 
 def one_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -51,17 +60,24 @@ def project(tmp_path: Path) -> Path:
     [
         (("--port", "99999"), "wsside: --port 99999: expected an integer from 0 to 65535"),
         (("--port", "-1"), "wsside: --port -1: expected an integer from 0 to 65535"),
-        (("--log-level", "loud"),
-         "wsside: --log-level loud: expected one of debug, info, warning, error"),
-        (("--handlers", "/nonexistent"),
-         "wsside: --handlers /nonexistent: no such folder (give the folder of handler files)"),
-        (("--handlers", "ws/echo.py"),
-         "wsside: --handlers ws/echo.py: is a file, not a folder (give the folder of handler "
-         "files)"),
+        (
+            ("--log-level", "loud"),
+            "wsside: --log-level loud: expected one of debug, info, warning, error",
+        ),
+        (
+            ("--handlers", "/nonexistent"),
+            "wsside: --handlers /nonexistent: no such folder (give the folder of handler files)",
+        ),
+        (
+            ("--handlers", "ws/echo.py"),
+            "wsside: --handlers ws/echo.py: is a file, not a folder (give the folder of handler "
+            "files)",
+        ),
     ],
 )
-def test_a_bad_option_is_one_line_and_exit_2(project: Path, args: tuple[str, ...],
-                                             line: str) -> None:
+def test_a_bad_option_is_one_line_and_exit_2(
+    project: Path, args: tuple[str, ...], line: str
+) -> None:
     done = wsside("serve", *args, cwd=project)
     assert (done.returncode, one_line(done)) == (2, line)
 
@@ -69,17 +85,22 @@ def test_a_bad_option_is_one_line_and_exit_2(project: Path, args: tuple[str, ...
 def test_no_handlers_folder_is_one_line_naming_where_it_was_looked_for(tmp_path: Path) -> None:
     done = wsside("serve", cwd=tmp_path)
     assert done.returncode == 2
-    assert one_line(done) == (f"wsside: handlers folder {tmp_path.resolve() / 'ws'}: no such "
-                              "folder: create it, or give another with --handlers DIR")
+    assert one_line(done) == (
+        f"wsside: handlers folder {tmp_path.resolve() / 'ws'}: no such "
+        "folder: create it, or give another with --handlers DIR"
+    )
 
 
 def test_a_config_file_naming_a_missing_folder_names_the_file_and_key(tmp_path: Path) -> None:
-    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n\n[tool.wsside]\n'
-                                            'handlers = "backend"\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n\n[tool.wsside]\nhandlers = "backend"\n'
+    )
     done = wsside("serve", cwd=tmp_path)
     assert done.returncode == 2
-    assert one_line(done) == (f'wsside: {tmp_path / "pyproject.toml"}: key '
-                              f'"tool.wsside.handlers": no such folder: {tmp_path / "backend"}')
+    assert one_line(done) == (
+        f"wsside: {tmp_path / 'pyproject.toml'}: key "
+        f'"tool.wsside.handlers": no such folder: {tmp_path / "backend"}'
+    )
 
 
 def test_a_port_in_use_is_one_line_and_exit_1(project: Path) -> None:
@@ -93,34 +114,48 @@ def test_a_port_in_use_is_one_line_and_exit_1(project: Path) -> None:
     # The handler files load first (their lines may come before), then the one error line.
     assert done.stderr.strip().splitlines()[-1] == (
         f"wsside: cannot listen on 127.0.0.1:{port}: the port is in use (stop what uses it, "
-        "or --port N)")
+        "or --port N)"
+    )
 
 
 def test_an_unknown_host_is_one_line_and_exit_1(project: Path) -> None:
     done = wsside("serve", "--host", "no-such-host.invalid", "--no-reload", cwd=project)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].startswith(
-        "wsside: cannot listen on no-such-host.invalid:8765: ")
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("wsside: cannot listen on no-such-host.invalid:8765: ")
+    )
 
 
 def test_windows_gets_one_line_pointing_to_wsl(project: Path) -> None:
     # Only `serve` sees Windows: typer, rich and the standard library, which read
     # sys.platform too, go on as on this machine.
-    code = ("import sys, types, wsside.cli, wsside.cli.serve\n"
-            "wsside.cli.serve.sys = types.SimpleNamespace(platform='win32')\n"
-            "sys.argv = ['wsside', *sys.argv[1:]]\nwsside.cli.main()\n")
+    code = (
+        "import sys, types, wsside.cli, wsside.cli.serve\n"
+        "wsside.cli.serve.sys = types.SimpleNamespace(platform='win32')\n"
+        "sys.argv = ['wsside', *sys.argv[1:]]\nwsside.cli.main()\n"
+    )
     done = wsside("serve", "--port", str(free_port()), cwd=project, code=code)
     assert done.returncode == 1
-    assert one_line(done) == ("wsside: `wsside serve` needs Linux or macOS (Unix signals and "
-                              "sockets); on Windows, run it and Vite inside WSL")
+    assert one_line(done) == (
+        "wsside: `wsside serve` needs Linux or macOS (Unix signals and "
+        "sockets); on Windows, run it and Vite inside WSL"
+    )
 
 
 def test_serve_help_shows_every_default(tmp_path: Path) -> None:
     done = wsside("serve", "--help", cwd=tmp_path)
     assert done.returncode == 0
     text = " ".join(done.stdout.split())  # the table may wrap a line anywhere
-    for option, default in [("handlers", "ws"), ("prefix", "/api"), ("host", "127.0.0.1"),
-                            ("port", "8765"), ("reload", "on"), ("log-level", "info")]:
+    for option, default in [
+        ("handlers", "ws"),
+        ("prefix", "/api"),
+        ("host", "127.0.0.1"),
+        ("port", "8765"),
+        ("reload", "on"),
+        ("log-level", "info"),
+    ]:
         assert re.search(rf"--{option}\b.*?\[default: \({re.escape(default)}\)\]", text), option
     assert "[default: None]" not in text
 
@@ -131,8 +166,7 @@ def test_version_flag_and_command(tmp_path: Path) -> None:
         assert (done.returncode, done.stdout) == (0, f"{__version__}\n")
 
 
-async def test_access_log_one_line_per_upgrade_and_per_close_with_timestamps(
-        project: Path) -> None:
+async def test_access_log_one_line_per_upgrade_and_per_close_with_timestamps(project: Path) -> None:
     port = free_port()
     server = await ServeProcess.start("--port", str(port), "--no-reload", cwd=project)
     try:
@@ -151,13 +185,15 @@ async def test_access_log_one_line_per_upgrade_and_per_close_with_timestamps(
     client_at = f"127.0.0.1:{local[1]}"
     assert re.fullmatch(rf'{TIME} {client_at} - "WebSocket /api/ws/echo" 101\n', opened)
     assert re.fullmatch(
-        rf'{TIME} {client_at} - "WebSocket /api/ws/echo" closed 1000 after \d+\.\d s\n', closed)
+        rf'{TIME} {client_at} - "WebSocket /api/ws/echo" closed 1000 after \d+\.\d s\n', closed
+    )
     assert re.fullmatch(rf'{TIME} 127\.0\.0\.1:\d+ - "WebSocket /api/ws/nothing" 404\n', refused)
     assert "secret" not in "".join(server.lines)  # the query string stays out of the log
 
 
 async def test_warning_level_has_no_access_lines_and_debug_no_raw_watchdog_events(
-        project: Path) -> None:
+    project: Path,
+) -> None:
     port = free_port()
     server = await ServeProcess.start("--port", str(port), "--log-level", "debug", cwd=project)
     try:
@@ -169,8 +205,9 @@ async def test_warning_level_has_no_access_lines_and_debug_no_raw_watchdog_event
     output = "".join(server.lines)
     assert "in-event" not in output and "Inotify" not in output and "FileSystemEvent" not in output
 
-    quiet = await ServeProcess.start("--port", str(port), "--no-reload", "--log-level", "warning",
-                                     cwd=project)
+    quiet = await ServeProcess.start(
+        "--port", str(port), "--no-reload", "--log-level", "warning", cwd=project
+    )
     try:
         await quiet.expect("serving on")
         async with aiohttp.ClientSession() as client:
@@ -194,9 +231,17 @@ class IpcSidecar:
         self.channel.settimeout(15)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "wsside", "serve", "--ipc", "--no-reload", *args],
-            env={**os.environ, "NODE_CHANNEL_FD": str(child.fileno()),
-                 "WSSIDE_SECRET": self.SECRET, "PYTHONUNBUFFERED": "1"},
-            pass_fds=(child.fileno(),), cwd=project, stderr=subprocess.PIPE, text=True)
+            env={
+                **os.environ,
+                "NODE_CHANNEL_FD": str(child.fileno()),
+                "WSSIDE_SECRET": self.SECRET,
+                "PYTHONUNBUFFERED": "1",
+            },
+            pass_fds=(child.fileno(),),
+            cwd=project,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         child.close()
         self.buffer = b""
 
@@ -214,8 +259,9 @@ class IpcSidecar:
     async def connect_once(self, socket_path: str) -> None:
         connector = aiohttp.UnixConnector(path=socket_path)
         async with aiohttp.ClientSession(connector=connector) as client:
-            ws = await client.ws_connect("http://localhost/api/ws/echo",
-                                         headers={"X-Wsside-Secret": self.SECRET})
+            ws = await client.ws_connect(
+                "http://localhost/api/ws/echo", headers={"X-Wsside-Secret": self.SECRET}
+            )
             await ws.close()
 
     def stop(self) -> str:
@@ -226,8 +272,9 @@ class IpcSidecar:
 
 
 @pytest.mark.parametrize("level, shown", [("info", False), ("debug", True)])
-async def test_under_vite_access_lines_show_only_at_debug(project: Path, level: str,
-                                                          shown: bool) -> None:
+async def test_under_vite_access_lines_show_only_at_debug(
+    project: Path, level: str, shown: bool
+) -> None:
     sidecar = IpcSidecar(project, "--log-level", level)
     try:
         ready = await asyncio.to_thread(sidecar.ready)
@@ -238,7 +285,8 @@ async def test_under_vite_access_lines_show_only_at_debug(project: Path, level: 
     if shown:
         # Vite prints its own timestamp before each line of the sidecar's.
         assert re.fullmatch(r'- - "WebSocket /api/ws/echo" 101', lines[0]), lines
-        assert re.fullmatch(r'- - "WebSocket /api/ws/echo" closed 1000 after \d+\.\d s',
-                            lines[1]), lines
+        assert re.fullmatch(
+            r'- - "WebSocket /api/ws/echo" closed 1000 after \d+\.\d s', lines[1]
+        ), lines
     else:
         assert lines == []

@@ -7,6 +7,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -16,6 +17,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+async def start_serve(handlers: Path, port: int, **options: Any) -> asyncio.subprocess.Process:
+    """`wsside serve` on `port` without reload, its stderr piped (the banner comes there)."""
+    argv = ["serve", "--handlers", str(handlers), "--port", str(port), "--no-reload"]
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "wsside",
+        *argv,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        **options,
+    )
 
 
 async def test_serve_then_sigterm_closes_clients_with_1001(tmp_path: Path) -> None:
@@ -29,10 +44,7 @@ async def test_serve_then_sigterm_closes_clients_with_1001(tmp_path: Path) -> No
         "    conn.send({'echo': data})\n"
     )
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "wsside", "serve", "--handlers", str(handlers), "--port", str(port),
-        "--no-reload", stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc = await start_serve(handlers, port)
     assert proc.stderr is not None
     lines = []
     try:
@@ -64,24 +76,28 @@ async def test_serve_raises_its_soft_limit_on_open_files(tmp_path: Path) -> None
     handlers = tmp_path / "ws"
     handlers.mkdir()
     (handlers / "echo.py").write_text("from wsside import Handler\necho = Handler('/ws/echo')\n")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     low, count = 128, 200
     if hard != resource.RLIM_INFINITY and hard < 4 * count:
         pytest.skip(f"the hard limit on open files here ({hard}) is too low to tell")
     port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "wsside", "serve", "--handlers", str(handlers), "--port", str(port),
-        "--no-reload", stderr=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    proc = await start_serve(
+        handlers,
+        port,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard)),
     )
     assert proc.stderr is not None
     clients: list[asyncio.StreamWriter] = []
     try:
-        while "serving on" not in (line := (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()):
+        while "serving on" not in (
+            line := (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
+        ):
             assert line, "wsside serve exited early"
-        request = (f"GET /api/ws/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                   "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+        request = (
+            f"GET /api/ws/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
         for i in range(count):  # each stays open: one descriptor each in the server
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             clients.append(writer)

@@ -41,8 +41,17 @@ async def test_send_encodes_each_type(serve) -> None:
             break
     T, B = aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY
     assert got[:11] == [
-        (T, '{"a":1}'), (T, '[1,"two"]'), (T, "42"), (T, "1.5"), (T, "true"), (T, "null"),
-        (T, "plain text"), (T, '{"not": "reparsed"}'), (B, b"\x00\x01"), (B, b"ba"), (B, b"mv"),
+        (T, '{"a":1}'),
+        (T, '[1,"two"]'),
+        (T, "42"),
+        (T, "1.5"),
+        (T, "true"),
+        (T, "null"),
+        (T, "plain text"),
+        (T, '{"not": "reparsed"}'),
+        (B, b"\x00\x01"),
+        (B, b"ba"),
+        (B, b"mv"),
     ]
     assert "cannot send a object" in json.loads(got[11][1])["type_error"]
 
@@ -128,8 +137,12 @@ async def test_metadata_is_per_connection_and_can_be_replaced(serve) -> None:
     """)
     a = await s.connect("/api/ws/m/a")
     b = await s.connect("/api/ws/m/b")
-    for ws, text, expected in [(a, "x", {"seen": ["x"]}), (b, "y", {"seen": ["y"]}),
-                               (a, "z", {"seen": ["x", "z"]}), (a, "replace", {"replaced": True})]:
+    for ws, text, expected in [
+        (a, "x", {"seen": ["x"]}),
+        (b, "y", {"seen": ["y"]}),
+        (a, "z", {"seen": ["x", "z"]}),
+        (a, "replace", {"replaced": True}),
+    ]:
         await ws.send_str(text)
         assert await ws.receive_json() == expected
 
@@ -153,8 +166,14 @@ async def test_ping_pong_methods_reach_the_client(serve) -> None:
 
 @pytest.mark.parametrize(
     "code, reason, error",
-    [(1004, "", "invalid close code"), (1005, "", "invalid close code"), (999, "", "invalid"),
-     (5000, "", "invalid"), (1000, "x" * 124, "124 bytes"), ("1000", "", "must be an int")],
+    [
+        (1004, "", "invalid close code"),
+        (1005, "", "invalid close code"),
+        (999, "", "invalid"),
+        (5000, "", "invalid"),
+        (1000, "x" * 124, "124 bytes"),
+        ("1000", "", "must be an int"),
+    ],
 )
 async def test_close_validates_code_and_reason(serve, code, reason, error) -> None:
     s = await serve(f"""

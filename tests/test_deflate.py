@@ -7,8 +7,8 @@ import os
 import zlib
 
 import pytest
-from compliance.wsclient import RawClient
 
+from compliance.wsclient import RawClient
 from wsside import Deflate
 from wsside._protocol.deflate import (
     Agreement,
@@ -36,22 +36,37 @@ TABLE = [
     (f"{PMD}; server_max_window_bits=8", ON, f"{PMD}; server_max_window_bits=8"),
     (f"{PMD}; server_no_context_takeover", ON, f"{PMD}; server_no_context_takeover"),
     (f"{PMD}; client_no_context_takeover", ON, f"{PMD}; client_no_context_takeover"),
-    (f"{PMD};server_no_context_takeover;client_no_context_takeover;server_max_window_bits=9;"
-     "client_max_window_bits=9", ON,
-     f"{PMD}; server_no_context_takeover; client_no_context_takeover; "
-     "server_max_window_bits=9; client_max_window_bits=9"),
+    (
+        f"{PMD};server_no_context_takeover;client_no_context_takeover;server_max_window_bits=9;"
+        "client_max_window_bits=9",
+        ON,
+        f"{PMD}; server_no_context_takeover; client_no_context_takeover; "
+        "server_max_window_bits=9; client_max_window_bits=9",
+    ),
     # settings shape the agreement
     (PMD, Deflate(server_no_context_takeover=True), f"{PMD}; server_no_context_takeover"),
     (PMD, Deflate(client_no_context_takeover=True), f"{PMD}; client_no_context_takeover"),
     (PMD, Deflate(server_max_window_bits=10), f"{PMD}; server_max_window_bits=10"),
-    (f"{PMD}; server_max_window_bits=12", Deflate(server_max_window_bits=10),
-     f"{PMD}; server_max_window_bits=10"),
-    (f"{PMD}; server_max_window_bits=9", Deflate(server_max_window_bits=10),
-     f"{PMD}; server_max_window_bits=9"),
-    (f"{PMD}; client_max_window_bits", Deflate(client_max_window_bits=11),
-     f"{PMD}; client_max_window_bits=11"),
-    (f"{PMD}; client_max_window_bits=9", Deflate(client_max_window_bits=11),
-     f"{PMD}; client_max_window_bits=9"),
+    (
+        f"{PMD}; server_max_window_bits=12",
+        Deflate(server_max_window_bits=10),
+        f"{PMD}; server_max_window_bits=10",
+    ),
+    (
+        f"{PMD}; server_max_window_bits=9",
+        Deflate(server_max_window_bits=10),
+        f"{PMD}; server_max_window_bits=9",
+    ),
+    (
+        f"{PMD}; client_max_window_bits",
+        Deflate(client_max_window_bits=11),
+        f"{PMD}; client_max_window_bits=11",
+    ),
+    (
+        f"{PMD}; client_max_window_bits=9",
+        Deflate(client_max_window_bits=11),
+        f"{PMD}; client_max_window_bits=9",
+    ),
     # the client window cannot be limited unless offered: non-strict falls back to 15
     (PMD, Deflate(client_max_window_bits=11), PMD),
     # invalid offers are declined; the next offer is tried
@@ -65,10 +80,16 @@ TABLE = [
     (f"{PMD}; unknown_param", ON, None),
     (f"{PMD}; a=b=c", ON, None),
     (f"{PMD}; server_max_window_bits=7, {PMD}; client_max_window_bits", ON, PMD),
-    (f"{PMD}; foo, {PMD}; server_max_window_bits=11, {PMD}", ON,
-     f"{PMD}; server_max_window_bits=11"),
-    (f"x-other; q=\"a,b\", {PMD}; server_no_context_takeover", ON,
-     f"{PMD}; server_no_context_takeover"),
+    (
+        f"{PMD}; foo, {PMD}; server_max_window_bits=11, {PMD}",
+        ON,
+        f"{PMD}; server_max_window_bits=11",
+    ),
+    (
+        f'x-other; q="a,b", {PMD}; server_no_context_takeover',
+        ON,
+        f"{PMD}; server_no_context_takeover",
+    ),
 ]
 
 
@@ -81,29 +102,50 @@ def test_negotiation_table(offer, settings, expected):
 STRICT = Deflate(client_max_window_bits=10, server_max_window_bits=12, strict=True)
 
 
-@pytest.mark.parametrize("offer,expected", [
-    (f"{PMD}; client_max_window_bits", f"{PMD}; server_max_window_bits=12; "
-                                       "client_max_window_bits=10"),
-    (f"{PMD}; client_max_window_bits=9; server_max_window_bits=13",
-     f"{PMD}; server_max_window_bits=12; client_max_window_bits=9"),
-    (f"{PMD}; client_no_context_takeover; client_max_window_bits",
-     f"{PMD}; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=10"),
-    (f"{PMD}, {PMD}; client_max_window_bits", f"{PMD}; server_max_window_bits=12; "
-                                              "client_max_window_bits=10"),
-    (None, None),
-    ("x-webkit-deflate-frame", None),
-])
+@pytest.mark.parametrize(
+    "offer,expected",
+    [
+        (
+            f"{PMD}; client_max_window_bits",
+            f"{PMD}; server_max_window_bits=12; client_max_window_bits=10",
+        ),
+        (
+            f"{PMD}; client_max_window_bits=9; server_max_window_bits=13",
+            f"{PMD}; server_max_window_bits=12; client_max_window_bits=9",
+        ),
+        (
+            f"{PMD}; client_no_context_takeover; client_max_window_bits",
+            f"{PMD}; client_no_context_takeover; server_max_window_bits=12;"
+            " client_max_window_bits=10",
+        ),
+        (
+            f"{PMD}, {PMD}; client_max_window_bits",
+            f"{PMD}; server_max_window_bits=12; client_max_window_bits=10",
+        ),
+        (None, None),
+        ("x-webkit-deflate-frame", None),
+    ],
+)
 def test_strict_accepts_offers_that_meet_the_settings(offer, expected):
     agreement = negotiate(offer, STRICT)
     assert (agreement.response_header() if agreement else None) == expected
 
 
-@pytest.mark.parametrize("offer,why", [
-    (PMD, "did not offer client_max_window_bits"),
-    (f"{PMD}; client_max_window_bits; server_max_window_bits=11", "server_max_window_bits to 11"),
-    (f"{PMD}; client_max_window_bits; server_no_context_takeover", "server_no_context_takeover"),
-    (f"{PMD}; client_max_window_bits=16", "expected 8..15"),
-])
+@pytest.mark.parametrize(
+    "offer,why",
+    [
+        (PMD, "did not offer client_max_window_bits"),
+        (
+            f"{PMD}; client_max_window_bits; server_max_window_bits=11",
+            "server_max_window_bits to 11",
+        ),
+        (
+            f"{PMD}; client_max_window_bits; server_no_context_takeover",
+            "server_no_context_takeover",
+        ),
+        (f"{PMD}; client_max_window_bits=16", "expected 8..15"),
+    ],
+)
 def test_strict_refuses_offers_that_cannot(offer, why):
     with pytest.raises(DeflateRefused, match=why):
         negotiate(offer, STRICT)
@@ -148,13 +190,14 @@ def test_decompressor_drops_the_window_without_context_takeover():
         drop.feed(second, None) + drop.finish(None)
 
 
-
 @pytest.fixture(autouse=True)
 async def _close_raw_clients():
     yield
     await RawClient.close_all()
 
+
 # --- on the wire --------------------------------------------------------------------------
+
 
 def handler(settings: str) -> str:
     return f"""
@@ -186,16 +229,20 @@ async def test_no_deflate_configured_means_no_extension(serve):
     c.close()
 
 
-@pytest.mark.parametrize("settings,offer,bits,takeover", [
-    ("True", PMD, 15, True),
-    ("True", f"{PMD}; server_max_window_bits=9", 9, True),
-    ("True", f"{PMD}; server_max_window_bits=8", 8, True),
-    ("Deflate(server_max_window_bits=10)", PMD, 10, True),
-    ("Deflate(server_no_context_takeover=True)", PMD, 15, False),
-    ("True", f"{PMD}; server_no_context_takeover; server_max_window_bits=8", 8, False),
-])
-async def test_server_frames_decode_with_the_negotiated_window(serve, settings, offer, bits,
-                                                               takeover):
+@pytest.mark.parametrize(
+    "settings,offer,bits,takeover",
+    [
+        ("True", PMD, 15, True),
+        ("True", f"{PMD}; server_max_window_bits=9", 9, True),
+        ("True", f"{PMD}; server_max_window_bits=8", 8, True),
+        ("Deflate(server_max_window_bits=10)", PMD, 10, True),
+        ("Deflate(server_no_context_takeover=True)", PMD, 15, False),
+        ("True", f"{PMD}; server_no_context_takeover; server_max_window_bits=8", 8, False),
+    ],
+)
+async def test_server_frames_decode_with_the_negotiated_window(
+    serve, settings, offer, bits, takeover
+):
     served = await serve(handler(settings))
     c = await RawClient.connect(served.port, "/api/echo", offer)
     assert c.status == 101
@@ -221,23 +268,27 @@ async def test_server_frames_decode_with_the_negotiated_window(serve, settings, 
 
 
 async def test_client_frames_inflate_with_the_negotiated_window(serve):
-    served = await serve(handler("Deflate(client_max_window_bits=9, client_no_context_takeover=True)"))
+    served = await serve(
+        handler("Deflate(client_max_window_bits=9, client_no_context_takeover=True)")
+    )
     c = await RawClient.connect(served.port, "/api/echo", f"{PMD}; client_max_window_bits")
     assert c.headers["sec-websocket-extensions"] == (
-        f"{PMD}; client_no_context_takeover; client_max_window_bits=9")
+        f"{PMD}; client_no_context_takeover; client_max_window_bits=9"
+    )
     block = ascii_noise(1500)
     from_server = zlib.decompressobj(-15)  # the server keeps its own context
     for _ in range(2):
         z = zlib.compressobj(6, zlib.DEFLATED, -9)
         c.send(0x1, (z.compress(block) + z.flush(zlib.Z_SYNC_FLUSH))[:-4], rsv1=True)
-        fin, rsv1, opcode, payload = await c.frame()
+        _fin, _rsv1, _opcode, payload = await c.frame()
         assert from_server.decompress(payload + b"\x00\x00\xff\xff") == block
     # A client that keeps its context anyway refers into a window the server has dropped.
     # (zlib does not always reuse the earlier text: pick messages where the second does.)
     while True:
         z = zlib.compressobj(6, zlib.DEFLATED, -9)
-        first, second = ((z.compress(block[:400]) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
-                         for _ in range(2))
+        first, second = (
+            (z.compress(block[:400]) + z.flush(zlib.Z_SYNC_FLUSH))[:-4] for _ in range(2)
+        )
         try:
             zlib.decompressobj(-9).decompress(second + b"\x00\x00\xff\xff")
         except zlib.error:

@@ -73,8 +73,15 @@ class Nginx:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [NGINX, "-p", str(self.folder), "-c", str(self.folder / "nginx.conf"),
-             "-g", f"daemon off; pid {self.folder / 'nginx.pid'};"],
+            [
+                NGINX,
+                "-p",
+                str(self.folder),
+                "-c",
+                str(self.folder / "nginx.conf"),
+                "-g",
+                f"daemon off; pid {self.folder / 'nginx.pid'};",
+            ],
             stderr=subprocess.PIPE,
         )
         assert self.proc.stderr is not None

@@ -12,8 +12,20 @@ from pathlib import Path
 import psutil
 import pytest
 
-from doctor_projects import (REPO, SIMPLE_VITE_CONFIG, checks, env_for, free_port, link_modules,
-                             one, run_doctor, spawn_orphan, start_vite, vite_modules, write)
+from doctor_projects import (
+    REPO,
+    SIMPLE_VITE_CONFIG,
+    checks,
+    env_for,
+    free_port,
+    link_modules,
+    one,
+    run_doctor,
+    spawn_orphan,
+    start_vite,
+    vite_modules,
+    write,
+)
 from wsside import __version__
 from wsside._edge.control import PROTOCOL_VERSION
 from wsside.doctor import CHECKS, Check, Project, run_checks
@@ -33,8 +45,15 @@ async def reply(conn, data):
 
 def basic(root: Path, **files: str) -> Path:
     """A project whose Python side is healthy; Vite is not installed (text heuristics)."""
-    return write(root, {"vite.config.js": SIMPLE_VITE_CONFIG, "wsside.toml": 'prefix = "/api"\n',
-                        "ws/echo.py": ECHO, **files})
+    return write(
+        root,
+        {
+            "vite.config.js": SIMPLE_VITE_CONFIG,
+            "wsside.toml": 'prefix = "/api"\n',
+            "ws/echo.py": ECHO,
+            **files,
+        },
+    )
 
 
 def test_missing_handlers_folder(tmp_path: Path) -> None:
@@ -75,14 +94,18 @@ def test_duplicate_patterns(tmp_path: Path) -> None:
 
 
 def test_shadowed_pattern(tmp_path: Path) -> None:
-    basic(tmp_path, **{"ws/a_all.py": "from wsside import Handler\nany = Handler('/ws/**')\n",
-                       "ws/b_chat.py": "from wsside import Handler\nchat = Handler('/ws/chat')\n",
-                       "ws/c_id.py": "from wsside import Handler\nh = Handler('/x/{id:\\\\d+}')\n"})
+    basic(
+        tmp_path,
+        **{
+            "ws/a_all.py": "from wsside import Handler\nany = Handler('/ws/**')\n",
+            "ws/b_chat.py": "from wsside import Handler\nchat = Handler('/ws/chat')\n",
+            "ws/c_id.py": "from wsside import Handler\nh = Handler('/x/{id:\\\\d+}')\n",
+        },
+    )
     _, report = run_doctor(tmp_path)
     (check,) = checks(report, "patterns")
     assert check["status"] == "warn"
-    assert "'/ws/chat' (ws/b_chat.py:2) is shadowed by '/ws/**' (ws/a_all.py:2)" in \
-        check["message"]
+    assert "'/ws/chat' (ws/b_chat.py:2) is shadowed by '/ws/**' (ws/a_all.py:2)" in check["message"]
     assert check["fix"].startswith("declare '/ws/chat' before '/ws/**'")
 
 
@@ -120,8 +143,9 @@ def test_interpreter_that_does_not_exist(tmp_path: Path) -> None:
     check = one(report, "interpreter")
     assert check["status"] == "fail"
     assert check["message"] == f"{missing} (rule WSSIDE_PYTHON) does not exist"
-    assert check["fix"] == ("point the WSSIDE_PYTHON variable at a Python that has wsside "
-                            "installed")
+    assert check["fix"] == (
+        "point the WSSIDE_PYTHON variable at a Python that has wsside installed"
+    )
 
 
 def test_shim_missing(tmp_path: Path) -> None:
@@ -133,19 +157,28 @@ def test_shim_missing(tmp_path: Path) -> None:
 
 
 def test_shim_version_mismatch(tmp_path: Path) -> None:
-    basic(tmp_path, **{
-        "node_modules/vite-plugin-wsside/package.json": json.dumps(
-            {"name": "vite-plugin-wsside", "version": "9.0.0"}),
-        "node_modules/vite-plugin-wsside/lib/protocol.js": f"export const PROTOCOL_VERSION = {PROTOCOL_VERSION + 1}\n",
-    })
+    basic(
+        tmp_path,
+        **{
+            "node_modules/vite-plugin-wsside/package.json": json.dumps(
+                {"name": "vite-plugin-wsside", "version": "9.0.0"}
+            ),
+            "node_modules/vite-plugin-wsside/lib/protocol.js": (
+                f"export const PROTOCOL_VERSION = {PROTOCOL_VERSION + 1}\n"
+            ),
+        },
+    )
     code, report = run_doctor(tmp_path)
     check = one(report, "shim")
     assert code == 1 and check["status"] == "fail"
-    assert check["message"] == (f"mismatched versions: vite-plugin-wsside 9.0.0 (control "
-                                f"protocol {PROTOCOL_VERSION + 1}), wsside {__version__} (control protocol "
-                                f"{PROTOCOL_VERSION})")
-    assert check["fix"].startswith(f"install matching versions: npm install -D "
-                                   f"vite-plugin-wsside@{__version__}")
+    assert check["message"] == (
+        f"mismatched versions: vite-plugin-wsside 9.0.0 (control "
+        f"protocol {PROTOCOL_VERSION + 1}), wsside {__version__} (control protocol "
+        f"{PROTOCOL_VERSION})"
+    )
+    assert check["fix"].startswith(
+        f"install matching versions: npm install -D vite-plugin-wsside@{__version__}"
+    )
 
 
 def test_node_is_checked_against_the_shim_s_own_engines(tmp_path: Path) -> None:
@@ -153,20 +186,27 @@ def test_node_is_checked_against_the_shim_s_own_engines(tmp_path: Path) -> None:
     shim = REPO / "node_shim"
     package = json.loads((shim / "package.json").read_text())
     needs = package["engines"]["node"]
-    basic(tmp_path, **{
-        "fakebin/node": "#!/bin/sh\necho v20.10.0\n",
-        "node_modules/vite/package.json": json.dumps(
-            {"name": "vite", "version": "6.4.2", "engines": {"node": "^18.0.0 || >=20.0.0"}}),
-        "node_modules/vite-plugin-wsside/package.json": (shim / "package.json").read_text(),
-        "node_modules/vite-plugin-wsside/lib/protocol.js": (shim / "lib/protocol.js").read_text(),
-    })
+    basic(
+        tmp_path,
+        **{
+            "fakebin/node": "#!/bin/sh\necho v20.10.0\n",
+            "node_modules/vite/package.json": json.dumps(
+                {"name": "vite", "version": "6.4.2", "engines": {"node": "^18.0.0 || >=20.0.0"}}
+            ),
+            "node_modules/vite-plugin-wsside/package.json": (shim / "package.json").read_text(),
+            "node_modules/vite-plugin-wsside/lib/protocol.js": (
+                shim / "lib/protocol.js"
+            ).read_text(),
+        },
+    )
     (tmp_path / "fakebin" / "node").chmod(0o755)
     env = env_for(PATH=f"{tmp_path / 'fakebin'}:{env_for()['PATH']}")
     code, report = run_doctor(tmp_path, env=env)
     check = one(report, "node")
     assert code == 1 and check["status"] == "fail"
-    assert check["message"] == (f"node 20.10.0; vite-plugin-wsside {package['version']} "
-                                f"needs {needs}")
+    assert check["message"] == (
+        f"node 20.10.0; vite-plugin-wsside {package['version']} needs {needs}"
+    )
     assert check["fix"] == f"install a Node.js version matching {needs}"
 
 
@@ -181,11 +221,16 @@ def test_vite_with_known_advisories(tmp_path: Path) -> None:
 
 def test_vite_older_than_the_shim_supports(tmp_path: Path) -> None:
     shim = REPO / "node_shim"
-    basic(tmp_path, **{
-        "node_modules/vite/package.json": '{"name": "vite", "version": "5.4.11"}',
-        "node_modules/vite-plugin-wsside/package.json": (shim / "package.json").read_text(),
-        "node_modules/vite-plugin-wsside/lib/protocol.js": (shim / "lib/protocol.js").read_text(),
-    })
+    basic(
+        tmp_path,
+        **{
+            "node_modules/vite/package.json": '{"name": "vite", "version": "5.4.11"}',
+            "node_modules/vite-plugin-wsside/package.json": (shim / "package.json").read_text(),
+            "node_modules/vite-plugin-wsside/lib/protocol.js": (
+                shim / "lib/protocol.js"
+            ).read_text(),
+        },
+    )
     code, report = run_doctor(tmp_path)
     peer = json.loads((shim / "package.json").read_text())["peerDependencies"]["vite"]
     check = one(report, "vite")
@@ -196,7 +241,8 @@ def test_vite_older_than_the_shim_supports(tmp_path: Path) -> None:
 
 
 HMR_UNDER_PREFIX = SIMPLE_VITE_CONFIG.replace(
-    "plugins: [wsside()],", "plugins: [wsside()],\n  server: { hmr: { path: '/api/hmr' } },")
+    "plugins: [wsside()],", "plugins: [wsside()],\n  server: { hmr: { path: '/api/hmr' } },"
+)
 
 
 def test_hmr_path_collision_read_as_text(tmp_path: Path) -> None:
@@ -204,14 +250,18 @@ def test_hmr_path_collision_read_as_text(tmp_path: Path) -> None:
     code, report = run_doctor(tmp_path)
     check = one(report, "hmr path")
     assert code == 1 and check["status"] == "fail"
-    assert check["message"] == "Vite's HMR socket path '/api/hmr' collides with the wsside " \
-                               "prefix '/api'"
+    assert (
+        check["message"] == "Vite's HMR socket path '/api/hmr' collides with the wsside "
+        "prefix '/api'"
+    )
     assert check["fix"].startswith("move server.hmr.path out of '/api'")
 
 
 def test_hmr_path_collision_resolved_by_vite(tmp_path: Path, vite_modules: Path) -> None:
-    basic(tmp_path, **{"vite.config.js": HMR_UNDER_PREFIX.replace("'/api/hmr'",
-                                                                  "['/api', 'hmr'].join('/')")})
+    basic(
+        tmp_path,
+        **{"vite.config.js": HMR_UNDER_PREFIX.replace("'/api/hmr'", "['/api', 'hmr'].join('/')")},
+    )
     link_modules(tmp_path, vite_modules)
     _, report = run_doctor(tmp_path)
     assert "resolved by Vite" in one(report, "vite.config")["message"]
@@ -219,9 +269,12 @@ def test_hmr_path_collision_resolved_by_vite(tmp_path: Path, vite_modules: Path)
 
 
 def test_proxy_rule_claiming_the_prefix(tmp_path: Path) -> None:
-    config = SIMPLE_VITE_CONFIG.replace("plugins: [wsside()],", """plugins: [wsside()],
+    config = SIMPLE_VITE_CONFIG.replace(
+        "plugins: [wsside()],",
+        """plugins: [wsside()],
   server: { proxy: { '/api/legacy': { target: 'ws://127.0.0.1:9', ws: true },
-                     '/other': { target: 'ws://127.0.0.1:9', ws: true } } },""")
+                     '/other': { target: 'ws://127.0.0.1:9', ws: true } } },""",
+    )
     basic(tmp_path, **{"vite.config.js": config})
     _, report = run_doctor(tmp_path)
     (check,) = checks(report, "proxy")
@@ -249,8 +302,14 @@ def test_stale_sidecar_found_and_ended(tmp_path: Path) -> None:
 
 def test_no_dev_server(tmp_path: Path) -> None:
     port = free_port()
-    basic(tmp_path, **{"vite.config.js": SIMPLE_VITE_CONFIG.replace(
-        "plugins: [wsside()],", f"plugins: [wsside()],\n  server: {{ port: {port} }},")})
+    basic(
+        tmp_path,
+        **{
+            "vite.config.js": SIMPLE_VITE_CONFIG.replace(
+                "plugins: [wsside()],", f"plugins: [wsside()],\n  server: {{ port: {port} }},"
+            )
+        },
+    )
     _, report = run_doctor(tmp_path)
     check = one(report, "dev server")
     assert check["status"] == "warn" and "live handshake was skipped" in check["message"]
@@ -286,15 +345,35 @@ export default defineConfig({
 
 @pytest.mark.slow
 @pytest.mark.parametrize("https", [False, True], ids=["hand-over", "https-pipe"])
-def test_healthy_project_passes_live_through_vite(tmp_path: Path, vite_modules: Path,
-                                                  https: bool) -> None:
+def test_healthy_project_passes_live_through_vite(
+    tmp_path: Path, vite_modules: Path, https: bool
+) -> None:
     basic(tmp_path, **{"ws/room.py": "from wsside import Handler\nh = Handler('/rooms/{id}')\n"})
     if https:
         if shutil.which("openssl") is None:
             pytest.skip("needs the openssl command for a self-signed certificate")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-keyout", "key.pem", "-out", "cert.pem", "-subj", "/CN=localhost"],
-                       cwd=tmp_path, check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-keyout",
+                "key.pem",
+                "-out",
+                "cert.pem",
+                "-subj",
+                "/CN=localhost",
+            ],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         write(tmp_path, {"vite.config.js": HTTPS_VITE_CONFIG})
     link_modules(tmp_path, vite_modules)
     env = env_for()
@@ -313,17 +392,27 @@ def test_healthy_project_passes_live_through_vite(tmp_path: Path, vite_modules: 
         assert len(report["checks"]) >= len(CHECKS)
 
 
-@pytest.mark.parametrize("server, name, status, text", [
-    ("https: { key: k, cert: c }", "forwarding", "pass", "pipe over a Unix socket"),
-    ("port: 5999", "forwarding", "pass", "hand-over"),
-    ("allowedHosts: true", "exposure", "warn", "DNS rebinding"),
-    ("host: '0.0.0.0'", "exposure", "warn", 'server.host is "0.0.0.0"'),
-    ("middlewareMode: true", "middleware mode", "warn", "cannot see WebSocket upgrades"),
-])
-def test_vite_server_options(tmp_path: Path, server: str, name: str, status: str,
-                             text: str) -> None:
-    basic(tmp_path, **{"vite.config.js": SIMPLE_VITE_CONFIG.replace(
-        "plugins: [wsside()],", f"plugins: [wsside()],\n  server: {{ {server} }},")})
+@pytest.mark.parametrize(
+    "server, name, status, text",
+    [
+        ("https: { key: k, cert: c }", "forwarding", "pass", "pipe over a Unix socket"),
+        ("port: 5999", "forwarding", "pass", "hand-over"),
+        ("allowedHosts: true", "exposure", "warn", "DNS rebinding"),
+        ("host: '0.0.0.0'", "exposure", "warn", 'server.host is "0.0.0.0"'),
+        ("middlewareMode: true", "middleware mode", "warn", "cannot see WebSocket upgrades"),
+    ],
+)
+def test_vite_server_options(
+    tmp_path: Path, server: str, name: str, status: str, text: str
+) -> None:
+    basic(
+        tmp_path,
+        **{
+            "vite.config.js": SIMPLE_VITE_CONFIG.replace(
+                "plugins: [wsside()],", f"plugins: [wsside()],\n  server: {{ {server} }},"
+            )
+        },
+    )
     (check,) = checks(run_doctor(tmp_path)[1], name)
     assert check["status"] == status and text in check["message"]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from reliability.rawws import BINARY, TEXT, Stream
 from support import raw_upgrade
 
@@ -62,16 +63,25 @@ h = Handler("/ws/p", max_message_size=100)
     "send, code, reason",
     [
         # one frame larger than the limit (refused from its header)
-        (lambda s: s.send(BINARY, b"x" * 200), 1009, "Frame of 200 bytes exceeds the message size limit of 100"),
+        (
+            lambda s: s.send(BINARY, b"x" * 200),
+            1009,
+            "Frame of 200 bytes exceeds the message size limit of 100",
+        ),
         # a message just over the limit (checked on the whole message)
-        (lambda s: s.send(BINARY, b"x" * 101), 1009, "Message of 101 bytes exceeds the limit of 100"),
+        (
+            lambda s: s.send(BINARY, b"x" * 101),
+            1009,
+            "Message of 101 bytes exceeds the limit of 100",
+        ),
         (lambda s: s.send(TEXT, b"\xff\xfe"), 1007, "Invalid UTF-8"),  # the rest is aiohttp's
         (lambda s: s.send(TEXT, b"hi", mask=False), 1002, "Client frames must be masked"),
     ],
     ids=["1009-frame", "1009-message", "1007", "1002"],
 )
 async def test_protocol_errors_call_on_error_before_on_close_naming_the_code(
-        serve, probe, kind, send, code, reason) -> None:
+    serve, probe, kind, send, code, reason
+) -> None:
     s = await serve(PROTOCOL_ERRORS.format(kind=kind))
     client = await Stream.open(s.port, "/api/ws/p")
     send(client)
@@ -156,15 +166,21 @@ async def test_callbacks_may_declare_fewer_parameters(serve, probe) -> None:
 @pytest.mark.parametrize(
     "source, error",
     [
-        ("def close(conn, code, reason, by_client, extra):\n    pass\nh.on_close(close)",
-         "on_close: close() at {file}:3 requires 5 parameters; wsside passes 4 "
-         "(conn, code, reason, initiated_by_client)"),
-        ("def connect(conn, request, *, user):\n    pass\nh = Handler('/ws/y', on_connect=connect)",
-         "on_connect: connect() at {file}:3 has a required keyword-only parameter 'user'"),
+        (
+            "def close(conn, code, reason, by_client, extra):\n    pass\nh.on_close(close)",
+            "on_close: close() at {file}:3 requires 5 parameters; wsside passes 4 "
+            "(conn, code, reason, initiated_by_client)",
+        ),
+        (
+            "def connect(conn, request, *, user):\n    pass\n"
+            "h = Handler('/ws/y', on_connect=connect)",
+            "on_connect: connect() at {file}:3 has a required keyword-only parameter 'user'",
+        ),
     ],
 )
 async def test_a_callback_that_cannot_take_the_arguments_is_a_load_error_naming_it(
-        serve, source, error) -> None:
+    serve, source, error
+) -> None:
     s = await serve("from wsside import Handler\nh = Handler('/ws/x')\n" + source + "\n")
     event = next(e for e in s.events if e["type"] == "load_error")
     assert error.format(file=event["file"]) in event["message"]
@@ -187,15 +203,18 @@ def hello(conn, request):
 """
 
 
-@pytest.mark.parametrize("path, status", [("/api/ws/empty", b"101"), ("/api/ws/later", b"101"),
-                                          ("/api/ws/none", b"401")])
+@pytest.mark.parametrize(
+    "path, status", [("/api/ws/empty", b"101"), ("/api/ws/later", b"101"), ("/api/ws/none", b"401")]
+)
 async def test_authenticate_returning_an_empty_dict_accepts(serve, path, status) -> None:
     s = await serve(AUTH_EMPTY)
     head = await raw_upgrade(s.port, path)
     assert head.split(b" ")[1] == status
 
 
-async def test_coroutine_on_close_after_1009_leaves_no_task_error_and_finishes(serve, probe) -> None:
+async def test_coroutine_on_close_after_1009_leaves_no_task_error_and_finishes(
+    serve, probe
+) -> None:
     """It once raised "Task exception was never retrieved ... assert worker is not None" and
     skipped the session's last clean-up step (leaving the hub and the open sessions)."""
     loop = asyncio.get_running_loop()

@@ -11,8 +11,9 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -33,12 +34,26 @@ class Shim:
         self.loop = loop
         self.sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(WAIT)
-        env = {**os.environ, "NODE_CHANNEL_FD": str(child.fileno()), "WSSIDE_SECRET": SECRET,
-               "WSSIDE_LOOP": loop}
+        env = {
+            **os.environ,
+            "NODE_CHANNEL_FD": str(child.fileno()),
+            "WSSIDE_SECRET": SECRET,
+            "WSSIDE_LOOP": loop,
+        }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "wsside", "serve", "--ipc", "--no-reload",
-             "--handlers", str(handlers)],
-            env=env, pass_fds=(child.fileno(),), cwd=handlers.parent,
+            [
+                sys.executable,
+                "-m",
+                "wsside",
+                "serve",
+                "--ipc",
+                "--no-reload",
+                "--handlers",
+                str(handlers),
+            ],
+            env=env,
+            pass_fds=(child.fileno(),),
+            cwd=handlers.parent,
         )
         child.close()
         self.buffer = b""
@@ -66,22 +81,40 @@ class Shim:
             if msg.get(key) == value:
                 return msg
 
-    def send(self, msg: dict[str, Any], fds: list[int] = []) -> None:
+    def send(self, msg: dict[str, Any], fds: Sequence[int] = ()) -> None:
         socket.send_fds(self.sock, [json.dumps(msg).encode() + b"\n"], fds)
 
-    def hand_over(self, path: str, head: bytes | None = None, host: str = "127.0.0.1",
-                  server_side: list[socket.socket] | None = None,
-                  **fields: Any) -> socket.socket:
+    def hand_over(
+        self,
+        path: str,
+        head: bytes | None = None,
+        host: str = "127.0.0.1",
+        server_side: list[socket.socket] | None = None,
+        **fields: Any,
+    ) -> socket.socket:
         """A connected client whose server side is handed over, as the shim does, with the
         request `head` (by default a valid upgrade of `path`) and the message's other
         `fields`. `server_side` receives our copy of the server's end, if given."""
-        with socket.create_server((host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET) as listener:
+        with socket.create_server(
+            (host, 0), family=socket.AF_INET6 if ":" in host else socket.AF_INET
+        ) as listener:
             client = socket.create_connection(listener.getsockname()[:2])
             accepted, _ = listener.accept()
         head = _upgrade_head(path) if head is None else head
-        self.send({"cmd": "NODE_HANDLE", "type": "net.Socket", "key": "4:127.0.0.1:5173",
-                   "msg": {"wsside": PROTOCOL_VERSION, "type": "connection",
-                           "head": head.decode("latin-1"), **fields}}, [accepted.fileno()])
+        self.send(
+            {
+                "cmd": "NODE_HANDLE",
+                "type": "net.Socket",
+                "key": "4:127.0.0.1:5173",
+                "msg": {
+                    "wsside": PROTOCOL_VERSION,
+                    "type": "connection",
+                    "head": head.decode("latin-1"),
+                    **fields,
+                },
+            },
+            [accepted.fileno()],
+        )
         if server_side is None:
             accepted.close()
         else:
@@ -93,9 +126,11 @@ class Shim:
 
 
 def _upgrade_head(path: str, extra: str = "") -> bytes:
-    return (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            f"Sec-WebSocket-Version: 13\r\n{extra}\r\n").encode()
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        f"Sec-WebSocket-Version: 13\r\n{extra}\r\n"
+    ).encode()
 
 
 def _response_head(sock: socket.socket) -> tuple[bytes, bytes]:
@@ -111,8 +146,11 @@ def _response_head(sock: socket.socket) -> tuple[bytes, bytes]:
 def _send_text(sock: socket.socket, text: str) -> None:
     payload = text.encode()
     mask = b"\x01\x02\x03\x04"
-    sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask
-                 + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+    sock.sendall(
+        bytes([0x81, 0x80 | len(payload)])
+        + mask
+        + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    )
 
 
 def _read_frame(sock: socket.socket, buffered: bytes = b"") -> tuple[int, bytes]:
@@ -138,7 +176,7 @@ def _next_frame(sock: socket.socket, buffered: bytes = b"") -> tuple[int, bytes,
         need(4)
         length, start = int.from_bytes(data[2:4], "big"), 4
     need(start + length)
-    return data[0] & 0x0F, data[start:start + length], data[start + length:]
+    return data[0] & 0x0F, data[start : start + length], data[start + length :]
 
 
 # Handshake options (subprotocols, deflate) and both kinds of `authenticate`; every handler
@@ -156,7 +194,9 @@ def echo(conn, data):
     conn.send(data)
 
 def sync_check(request):
-    return {"user": request.headers["Authorization"]} if request.headers.get("Authorization") == "ok" else False
+    if request.headers.get("Authorization") == "ok":
+        return {"user": request.headers["Authorization"]}
+    return False
 
 async def async_check(request):
     await asyncio.sleep(0)
@@ -198,7 +238,13 @@ def test_ready_then_handed_over_socket_echoes_and_shutdown_sends_1001(shim: Shim
     ready = shim.read_until("type", "ready")
     assert ready["wsside"] == PROTOCOL_VERSION and ready["pid"] == shim.proc.pid
     assert sorted(h["path"] for h in ready["handlers"]) == [
-        "/api/async", "/api/deflate", "/api/gated", "/api/opener", "/api/spy", "/api/sync"]
+        "/api/async",
+        "/api/deflate",
+        "/api/gated",
+        "/api/opener",
+        "/api/spy",
+        "/api/sync",
+    ]
     client = shim.hand_over("/api/spy")
     head, rest = _response_head(client)
     assert head.startswith(b"HTTP/1.1 101")
@@ -284,15 +330,39 @@ HEADS = [
     ("POST", _upgrade_head("/api/spy").replace(b"GET", b"POST", 1)),
     ("no handler", _upgrade_head("/api/nope")),
     ("outside the prefix", _upgrade_head("/spy")),
-    ("foreign Origin (the shim judges Origin)", _upgrade_head("/api/spy", "Origin: http://evil.example\r\n")),
-    ("subprotocols: server order wins", _upgrade_head("/api/sync", "Authorization: ok\r\nSec-WebSocket-Protocol: a, b\r\n")),
-    ("subprotocols: none shared", _upgrade_head("/api/sync", "Authorization: ok\r\nSec-WebSocket-Protocol: c\r\n")),
+    (
+        "foreign Origin (the shim judges Origin)",
+        _upgrade_head("/api/spy", "Origin: http://evil.example\r\n"),
+    ),
+    (
+        "subprotocols: server order wins",
+        _upgrade_head("/api/sync", "Authorization: ok\r\nSec-WebSocket-Protocol: a, b\r\n"),
+    ),
+    (
+        "subprotocols: none shared",
+        _upgrade_head("/api/sync", "Authorization: ok\r\nSec-WebSocket-Protocol: c\r\n"),
+    ),
     ("sync authenticate refuses", _upgrade_head("/api/sync", "Authorization: no\r\n")),
     ("async authenticate refuses", _upgrade_head("/api/async")),
     ("async authenticate raises", _upgrade_head("/api/async", "Authorization: boom\r\n")),
-    ("async authenticate, then bad key", _swap("Sec-WebSocket-Key", "short", "/api/async", "Authorization: ok\r\n")),
-    ("deflate offer", _upgrade_head("/api/deflate", "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n")),
-    ("deflate offer refused (strict)", _upgrade_head("/api/deflate", "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=15\r\n")),
+    (
+        "async authenticate, then bad key",
+        _swap("Sec-WebSocket-Key", "short", "/api/async", "Authorization: ok\r\n"),
+    ),
+    (
+        "deflate offer",
+        _upgrade_head(
+            "/api/deflate",
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n",
+        ),
+    ),
+    (
+        "deflate offer refused (strict)",
+        _upgrade_head(
+            "/api/deflate",
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits=15\r\n",
+        ),
+    ),
 ]
 
 
@@ -304,19 +374,26 @@ def _answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
         while len(rest) < int(headers["content-length"]):
             rest += sock.recv(65536)
         assert sock.recv(1) == b"", "a refusal must close the connection"
-    ws_headers = {k: v for k, v in headers.items()
-                  if k.startswith("sec-websocket") or k in ("upgrade", "connection")}
+    ws_headers = {
+        k: v
+        for k, v in headers.items()
+        if k.startswith("sec-websocket") or k in ("upgrade", "connection")
+    }
     return int(status_line.split(" ")[1]), ws_headers, rest
 
 
 @pytest.mark.parametrize("case,head", HEADS, ids=[c for c, _ in HEADS])
-def test_a_handed_over_request_is_answered_as_through_aiohttp(shim: Shim, case: str, head: bytes) -> None:
+def test_a_handed_over_request_is_answered_as_through_aiohttp(
+    shim: Shim, case: str, head: bytes
+) -> None:
     path = shim.read_until("type", "ready")["socket"]
     handed = _answer(shim.hand_over("", head))
     with socket.socket(socket.AF_UNIX) as piped_sock:
         piped_sock.settimeout(WAIT)
         piped_sock.connect(path)
-        piped_sock.sendall(head.replace(b"\r\n\r\n", f"\r\nx-wsside-secret: {SECRET}\r\n\r\n".encode()))
+        piped_sock.sendall(
+            head.replace(b"\r\n\r\n", f"\r\nx-wsside-secret: {SECRET}\r\n\r\n".encode())
+        )
         piped = _answer(piped_sock)
     if piped[0] != 101:
         assert handed == piped
@@ -329,19 +406,27 @@ def test_a_handed_over_socket_sees_the_request_and_the_bytes_that_came_with_it(s
     shim.read_until("type", "ready")
     frame = bytes([0x81, 0x82, 1, 2, 3, 4, ord("h") ^ 1, ord("i") ^ 2])
     for path in ("/api/sync", "/api/async"):
-        head = _upgrade_head(f"{path}?a=1&a=2&b=%C3%A9", "Authorization: ok\r\nCookie: c=1; d=two\r\n"
-                             "X-Multi: 1\r\nX-Multi: 2\r\nSec-WebSocket-Protocol: a\r\n")
+        head = _upgrade_head(
+            f"{path}?a=1&a=2&b=%C3%A9",
+            "Authorization: ok\r\nCookie: c=1; d=two\r\n"
+            "X-Multi: 1\r\nX-Multi: 2\r\nSec-WebSocket-Protocol: a\r\n",
+        )
         client = shim.hand_over("", head + frame)  # a message sent before the 101 arrived
         status, headers, rest = _answer(client)
         assert status == 101 and headers["sec-websocket-protocol"] == "a"
         # on_connect's frame and the echo may come with the 101 or in a later read: what is
         # read past the first is kept.
-        opcode, payload, rest = _next_frame(client, rest)
+        _opcode, payload, rest = _next_frame(client, rest)
         seen = json.loads(payload)
-        assert seen == {"path": path, "query": {"a": "1", "b": "é"},
-                        "cookies": {"c": "1", "d": "two"}, "remote": "127.0.0.1",
-                        "subprotocol": "a", "metadata": {"user": "ok" if path == "/api/sync" else "async"},
-                        "x": ["1", "2"]}
+        assert seen == {
+            "path": path,
+            "query": {"a": "1", "b": "é"},
+            "cookies": {"c": "1", "d": "two"},
+            "remote": "127.0.0.1",
+            "subprotocol": "a",
+            "metadata": {"user": "ok" if path == "/api/sync" else "async"},
+            "x": ["1", "2"],
+        }
         assert _read_frame(client, rest) == (0x1, b"hi")
         _send_text(client, "again")
         assert _read_frame(client) == (0x1, b"again")
@@ -355,15 +440,21 @@ def _ipv6_loopback() -> bool:
         return False
 
 
-@pytest.mark.parametrize("host,family", [("127.0.0.1", "IPv4"), ("::1", "IPv6"), ("127.0.0.1", None)])
-def test_a_socket_handed_over_with_its_family_knows_its_peer(shim: Shim, host: str, family: str | None) -> None:
+@pytest.mark.parametrize(
+    "host,family", [("127.0.0.1", "IPv4"), ("::1", "IPv6"), ("127.0.0.1", None)]
+)
+def test_a_socket_handed_over_with_its_family_knows_its_peer(
+    shim: Shim, host: str, family: str | None
+) -> None:
     """The shim names the socket's family (the sidecar then need not ask the kernel); without
     it the sidecar finds out itself."""
     if ":" in host and not _ipv6_loopback():
         pytest.skip("no IPv6 loopback here")
     shim.read_until("type", "ready")
     fields = {} if family is None else {"family": family}
-    client = shim.hand_over("", _upgrade_head("/api/sync", "Authorization: ok\r\n"), host=host, **fields)
+    client = shim.hand_over(
+        "", _upgrade_head("/api/sync", "Authorization: ok\r\n"), host=host, **fields
+    )
     status, _, rest = _answer(client)
     assert status == 101
     assert json.loads(_read_frame(client, rest)[1])["remote"] == host
@@ -380,7 +471,10 @@ def test_the_sidecar_sets_tcp_nodelay_unless_the_shim_did(shim: Shim) -> None:
         assert json.loads(_read_frame(client, rest)[1]) == {"secret_seen": False}
     # The same socket as the sidecar's: it set the option on the first; on the second it
     # trusted the shim (which sets it before handing over; this test did not).
-    assert [s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0 for s in ours] == [True, False]
+    assert [s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0 for s in ours] == [
+        True,
+        False,
+    ]
     for s in ours:
         s.close()
 
@@ -403,7 +497,9 @@ def test_a_client_that_resets_or_half_closes_at_once_costs_nothing(shim: Shim) -
     reset = shim.hand_over("/api/spy")
     reset.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     reset.close()  # RST
-    half = shim.hand_over("", _upgrade_head("/api/spy") + bytes([0x81, 0x82, 1, 2, 3, 4, ord("h") ^ 1, ord("i") ^ 2]))
+    half = shim.hand_over(
+        "", _upgrade_head("/api/spy") + bytes([0x81, 0x82, 1, 2, 3, 4, ord("h") ^ 1, ord("i") ^ 2])
+    )
     half.shutdown(socket.SHUT_WR)  # a message, then EOF
     status, _, rest = _answer(half)
     assert status == 101
@@ -431,7 +527,9 @@ def test_bytes_sent_during_an_async_authenticate_are_not_lost(shim: Shim) -> Non
     assert _read_frame(waiting, rest) == (0x1, b"early")
 
 
-async def test_a_handed_over_connection_gets_its_frame_parser_only_when_it_needs_one(tmp_path: Path) -> None:
+async def test_a_handed_over_connection_gets_its_frame_parser_only_when_it_needs_one(
+    tmp_path: Path,
+) -> None:
     """In-process: a connection that only listens, or only sends whole small messages, keeps
     no parser; the first frame that is not such a message (a ping here) makes one."""
     import asyncio
@@ -469,7 +567,9 @@ async def test_a_handed_over_connection_gets_its_frame_parser_only_when_it_needs
             assert await asyncio.to_thread(_read_frame, client) == (0x1, b"first")
             assert stream.reader is None  # a whole small text frame skips the parser
             mask = b"\x01\x02\x03\x04"
-            client.sendall(bytes([0x89, 0x82]) + mask + bytes(b ^ mask[i] for i, b in enumerate(b"hi")))
+            client.sendall(
+                bytes([0x89, 0x82]) + mask + bytes(b ^ mask[i] for i, b in enumerate(b"hi"))
+            )
             assert await asyncio.to_thread(_read_frame, client) == (0xA, b"hi")
             assert stream.reader is not None
             _send_text(client, "second")  # and after it, the next message still arrives
@@ -525,7 +625,8 @@ async def reply(conn, data):
 
 @pytest.mark.parametrize("loop", ["asyncio", pytest.param("uvloop", marks=needs_uvloop)])
 def test_a_connection_that_keeps_talking_moves_to_uvloops_transport_and_loses_nothing(
-        tmp_path: Path, loop: str) -> None:
+    tmp_path: Path, loop: str
+) -> None:
     from wsside._io.transport import MOVE_AFTER_READS
 
     handlers = tmp_path / "ws"
@@ -551,13 +652,20 @@ def test_a_connection_that_keeps_talking_moves_to_uvloops_transport_and_loses_no
         assert ask("writer?") == (b"uvloop" if loop == "uvloop" else b"wsside")
         flood = [f"f{n}" for n in range(3000)]  # more than the inbox holds before a pause
         mask = b"\x01\x02\x03\x04"
-        client.sendall(b"".join(
-            bytes([0x81, 0x80 | len(text)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(text.encode()))
-            for text in flood))
+        client.sendall(
+            b"".join(
+                bytes([0x81, 0x80 | len(text)])
+                + mask
+                + bytes(b ^ mask[i % 4] for i, b in enumerate(text.encode()))
+                for text in flood
+            )
+        )
         for text in flood:
             opcode, payload, rest = _next_frame(client, rest)
             assert (opcode, payload) == (0x1, text.encode())
-        client.sendall(bytes([0x88, 0x82]) + mask + bytes(b ^ mask[i] for i, b in enumerate(b"\x03\xe8")))
+        client.sendall(
+            bytes([0x88, 0x82]) + mask + bytes(b ^ mask[i] for i, b in enumerate(b"\x03\xe8"))
+        )
         assert _next_frame(client, rest)[:2] == (0x8, b"\x03\xe8")
         client.settimeout(WAIT)
         assert client.recv(1) == b""  # the sidecar closes the TCP connection after the handshake

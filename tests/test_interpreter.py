@@ -28,9 +28,15 @@ def test_order_option_env_dotvenv_venv_virtualenv_python3(tmp_path: Path) -> Non
     project = tmp_path / "app"
     project.mkdir()
     active = _python(tmp_path / "active" / "bin" / "python")
-    env = {"WSSIDE_PYTHON": "/opt/py/bin/python", "VIRTUAL_ENV": str(active.parent.parent),
-           "PATH": os.defpath}
-    assert resolve_interpreter(project, "tools/python", env) == (str(project / "tools/python"), "option")
+    env = {
+        "WSSIDE_PYTHON": "/opt/py/bin/python",
+        "VIRTUAL_ENV": str(active.parent.parent),
+        "PATH": os.defpath,
+    }
+    assert resolve_interpreter(project, "tools/python", env) == (
+        str(project / "tools/python"),
+        "option",
+    )
     assert resolve_interpreter(project, None, env) == ("/opt/py/bin/python", "WSSIDE_PYTHON")
     del env["WSSIDE_PYTHON"]
     assert resolve_interpreter(project, None, env) == (str(active), "VIRTUAL_ENV")

@@ -62,8 +62,13 @@ def message_b(conn, data):
 async def test_a_misfit_goes_to_on_error_and_not_to_on_message(serve, probe) -> None:
     s = await serve(TYPED)
     ws = await s.connect("/api/ws/a")
-    await ws.send_json({"type": "order", "items": [{"name": "a", "price": 1}, {"name": "b", "price": "2"}]})
-    assert await ws.receive_json() == {"type": "refused", "why": "items[1].price: expected float, got str"}
+    await ws.send_json(
+        {"type": "order", "items": [{"name": "a", "price": 1}, {"name": "b", "price": "2"}]}
+    )
+    assert await ws.receive_json() == {
+        "type": "refused",
+        "why": "items[1].price: expected float, got str",
+    }
     await ws.send_json({"type": "chat", "text": 5})
     assert await ws.receive_json() == {"type": "refused", "why": "text: expected str, got int"}
     # The connection stays open and the next good message reaches on_message.
@@ -76,7 +81,8 @@ async def test_a_misfit_goes_to_on_error_and_not_to_on_message(serve, probe) -> 
     ]
     handler = s.sidecar.registry.endpoints()[0]
     assert [e["message"] for e in s.events if e.get("level") == "warning"] == [
-        f"/api/ws/a: refused a message that does not fit receives= ({handler.file}:{handler.line}): {why}"
+        "/api/ws/a: refused a message that does not fit receives= "
+        f"({handler.file}:{handler.line}): {why}"
         for why in ("items[1].price: expected float, got str", "text: expected str, got int")
     ]
     assert not [e for e in s.events if e["type"] == "runtime_error"]  # nothing in the overlay
@@ -86,7 +92,10 @@ async def test_without_on_error_the_client_gets_the_error_frame(serve, probe) ->
     s = await serve(TYPED)
     ws = await s.connect("/api/ws/b")
     await ws.send_str("hello")
-    assert await ws.receive_json() == {"type": "error", "message": "expected Order or Chat, got str"}
+    assert await ws.receive_json() == {
+        "type": "error",
+        "message": "expected Order or Chat, got str",
+    }
     await ws.send_json({"type": "chat"})  # fits the rule's dict, but not the type: no rule
     assert await ws.receive_json() == {"type": "error", "message": "text: missing"}
     await ws.send_json({"type": "nope"})
@@ -157,7 +166,10 @@ async def test_binary_messages_fit_bytes(serve, probe) -> None:
     await ws.send_bytes(b"\x01\x02")
     await ws.send_json({"type": "hello"})
     await ws.send_json([1])
-    assert await ws.receive_json() == {"type": "error", "message": "expected bytes or Hello, got list"}
+    assert await ws.receive_json() == {
+        "type": "error",
+        "message": "expected bytes or Hello, got list",
+    }
     assert probe.records == [("message", b"\x01\x02"), ("message", {"type": "hello"})]
 
 
@@ -183,7 +195,9 @@ def message(conn, data):
 
 
 def sends_warnings(events: list[dict]) -> list[str]:
-    return [e["message"] for e in events if e.get("level") == "warning" and "sends=" in e["message"]]
+    return [
+        e["message"] for e in events if e.get("level") == "warning" and "sends=" in e["message"]
+    ]
 
 
 async def test_debug_mode_checks_what_is_sent_and_still_sends_it(serve, probe) -> None:
@@ -221,4 +235,6 @@ async def test_handler_broadcast_is_checked_in_debug_mode(serve, probe) -> None:
     (handler,) = s.sidecar.registry.endpoints()
     handler.broadcast(["not", "out"])
     assert await asyncio.wait_for(ws.receive_json(), 5) == ["not", "out"]
-    assert sends_warnings(s.events)[-1].endswith("does not fit sends=: expected Out, got list (it was sent anyway)")
+    assert sends_warnings(s.events)[-1].endswith(
+        "does not fit sends=: expected Out, got list (it was sent anyway)"
+    )

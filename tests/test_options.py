@@ -91,7 +91,9 @@ async def test_per_message_deflate_on_and_off(serve, setting, expect) -> None:
         def echo(conn, data):
             conn.send(data)
     """)
-    head = await raw_upgrade(s.port, "/api/ws/z", "Sec-WebSocket-Extensions: permessage-deflate\r\n")
+    head = await raw_upgrade(
+        s.port, "/api/ws/z", "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+    )
     assert head.startswith(b"HTTP/1.1 101")
     assert (b"permessage-deflate" in head.lower()) is expect
     ws = await s.connect("/api/ws/z", compress=15)

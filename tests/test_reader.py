@@ -30,11 +30,11 @@ ECHO = f"""
 """
 
 
-
 @pytest.fixture(autouse=True)
 async def _close_raw_clients():
     yield
     await RawClient.close_all()
+
 
 @pytest.fixture
 async def client(serve):
@@ -135,8 +135,9 @@ async def test_message_of_exactly_the_limit_passes(client, fragments):
     step = LIMIT // fragments
     for i in range(fragments):
         last = i == fragments - 1
-        c.send(BINARY if i == 0 else CONT, data[i * step : None if last else (i + 1) * step],
-               fin=last)
+        c.send(
+            BINARY if i == 0 else CONT, data[i * step : None if last else (i + 1) * step], fin=last
+        )
     assert await c.frame() == (True, False, BINARY, data)
     c.send(*close_frame(1000))
     assert await c.close_code() == 1000
@@ -149,8 +150,9 @@ async def test_one_byte_over_the_limit_is_1009(client, fragments):
     step = len(data) // fragments
     for i in range(fragments):
         last = i == fragments - 1
-        c.send(TEXT if i == 0 else CONT, data[i * step : None if last else (i + 1) * step],
-               fin=last)
+        c.send(
+            TEXT if i == 0 else CONT, data[i * step : None if last else (i + 1) * step], fin=last
+        )
     assert await c.close_code() == 1009
 
 
@@ -188,8 +190,14 @@ async def test_assembled_messages_of_each_kind_in_turn(client):
     c.send(CONT, text[3:])
     c.send(TEXT, b"whole")
     # Replies are below the compression threshold, so they come back uncompressed.
-    for opcode, payload in [(TEXT, text), (BINARY, b"\x00\x01\x02"), (BINARY, b"\xff" * 50),
-                            (TEXT, b"again"), (TEXT, text), (TEXT, b"whole")]:
+    for opcode, payload in [
+        (TEXT, text),
+        (BINARY, b"\x00\x01\x02"),
+        (BINARY, b"\xff" * 50),
+        (TEXT, b"again"),
+        (TEXT, text),
+        (TEXT, b"whole"),
+    ]:
         assert await c.frame() == (True, False, opcode, payload)
 
 
@@ -200,10 +208,14 @@ async def test_frames_that_came_with_the_handshake_wait_for_the_session(serve):
     reader, writer = await asyncio.open_connection("127.0.0.1", served.port)
     c = RawClient(reader, writer, 0, {})
     RawClient.opened.append(c)
-    writer.write(b"GET /api/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 b"Sec-WebSocket-Version: 13\r\n\r\n"
-                 + encode(TEXT, b"one") + encode(BINARY, b"two") + encode(TEXT, b"x", mask=False))
+    writer.write(
+        b"GET /api/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+        + encode(TEXT, b"one")
+        + encode(BINARY, b"two")
+        + encode(TEXT, b"x", mask=False)
+    )
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     assert head.startswith(b"HTTP/1.1 101")
     assert await c.frame() == (True, False, TEXT, b"one")
@@ -243,9 +255,11 @@ async def test_rsv1_without_agreement_is_1002(client):
 def _upgraded(port: int) -> socket.socket:
     """A blocking client socket past its 101, with nothing read beyond the response head."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-    sock.sendall(b"GET /api/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                 b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 b"Sec-WebSocket-Version: 13\r\n\r\n")
+    sock.sendall(
+        b"GET /api/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
     head = b""
     while not head.endswith(b"\r\n\r\n"):
         byte = sock.recv(1)
@@ -336,7 +350,8 @@ async def test_a_failed_connection_ends_at_the_clients_eof(serve, probe):
 
 
 async def test_a_failed_connection_whose_client_never_ends_is_closed_by_the_close_timer(
-        serve, probe, monkeypatch):
+    serve, probe, monkeypatch
+):
     from wsside._runtime import session
 
     monkeypatch.setattr(session, "CLOSE_TIMEOUT", 0.5)
@@ -351,7 +366,8 @@ async def test_a_failed_connection_whose_client_never_ends_is_closed_by_the_clos
 
 
 async def test_a_failed_connection_whose_reading_was_paused_still_reads_to_the_eof(
-        serve, probe, monkeypatch):
+    serve, probe, monkeypatch
+):
     """A flood paused reading behind a stuck callback when the failure came: reading resumes
     (what arrives is dropped), so the client's EOF ends the connection, not the close timer."""
     from wsside._runtime import callback_queue, session
@@ -381,9 +397,7 @@ async def test_a_failed_connection_whose_reading_was_paused_still_reads_to_the_e
             sock.shutdown(socket.SHUT_WR)
 
     await asyncio.to_thread(client)
-    assert await probe.wait("close", timeout=session.CLOSE_TIMEOUT / 2) == [
-        ("close", 1002, False)
-    ]
+    assert await probe.wait("close", timeout=session.CLOSE_TIMEOUT / 2) == [("close", 1002, False)]
 
 
 def test_handle_frame_override_is_called_by_the_c_parser():

@@ -14,8 +14,9 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import pytest
@@ -29,8 +30,11 @@ WAIT = 5.0
 
 def blocks(lang: str) -> list[tuple[int, str]]:
     text = README.read_text()
-    return [(text.count("\n", 0, m.start()) + 1, m.group(2))
-            for m in FENCE.finditer(text) if m.group(1) == lang]
+    return [
+        (text.count("\n", 0, m.start()) + 1, m.group(2))
+        for m in FENCE.finditer(text)
+        if m.group(1) == lang
+    ]
 
 
 # ASGI apps are not handler files: each must be one of docs/asgi.md's, which test_asgi serves.
@@ -45,6 +49,7 @@ def check(pattern: str) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
         CHECKS[pattern] = fn
         return fn
+
     return register
 
 
@@ -76,9 +81,13 @@ def test_wsside_commands_and_flags_exist() -> None:
         mentioned.setdefault(span[0], set()).update(re.findall(r"--[\w-]+", span[1]))
     assert {"serve", "doctor", "init"} <= set(mentioned)
     for command, flags in mentioned.items():
-        done = subprocess.run([sys.executable, "-m", "wsside", command, "--help"],
-                              capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"})
+        done = subprocess.run(
+            [sys.executable, "-m", "wsside", command, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+        )
         assert done.returncode == 0, f"wsside {command}: {done.stderr}"
         for flag in flags:
             assert flag in done.stdout, f"README mentions `wsside {command} {flag}`"
@@ -97,14 +106,16 @@ def test_js_snippet_parses(block: tuple[int, str], tmp_path: Path) -> None:
     assert node, "node is needed to check the README's JavaScript"
     source = tmp_path / "snippet.mjs"
     source.write_text(block[1])
-    done = subprocess.run([node, "--check", str(source)], capture_output=True, text=True,
-                          timeout=30)
+    done = subprocess.run(
+        [node, "--check", str(source)], capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 0, f"README.md line {block[0]}:\n{done.stderr}"
 
 
 @pytest.mark.parametrize("block", PYTHON, ids=snippet_id)
-async def test_python_snippet_loads_and_behaves(block: tuple[int, str], serve: Any,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+async def test_python_snippet_loads_and_behaves(
+    block: tuple[int, str], serve: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     line, code = block
     served = await serve(code)
     registry = served.sidecar.registry
@@ -137,9 +148,11 @@ async def status(served: Any, path: str, **kwargs: Any) -> int:
 
 async def upgrade_head(port: int, path: str, extra: str) -> str:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 f"Sec-WebSocket-Version: 13\r\n{extra}\r\n".encode())
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        f"Sec-WebSocket-Version: 13\r\n{extra}\r\n".encode()
+    )
     try:
         return (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), WAIT)).decode("latin-1")
     finally:
@@ -206,9 +219,12 @@ async def news(served: Any, capsys: Any) -> None:
     me, other = await served.connect("/api/ws/news"), await served.connect("/api/ws/news")
     await me.send_str("ack")
     assert await receive(me) == {"type": "ack"}
-    for said, heard, self_too in (("everyone", "hello all", False), ("room", "hello room", False),
-                                  ("room+me", "hello us", True),
-                                  ("my rooms", "hello my rooms", False)):
+    for said, heard, self_too in (
+        ("everyone", "hello all", False),
+        ("room", "hello room", False),
+        ("room+me", "hello us", True),
+        ("my rooms", "hello my rooms", False),
+    ):
         await me.send_str(said)
         assert await receive(other) == {"type": heard}
         if self_too:
@@ -249,8 +265,9 @@ async def feed(served: Any, capsys: Any) -> None:
     ws = await served.connect("/api/ws/feed", protocols=("feed.v1", "feed.v2"), compress=15)
     assert (ws.protocol, ws.compress) == ("feed.v2", 15)
     assert await receive(ws) == {"subprotocol": "feed.v2"}
-    head = await upgrade_head(served.port, "/api/ws/tight",
-                              "Sec-WebSocket-Extensions: permessage-deflate\r\n")
+    head = await upgrade_head(
+        served.port, "/api/ws/tight", "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+    )
     assert head.startswith("HTTP/1.1 101")
     assert "permessage-deflate; server_no_context_takeover; server_max_window_bits=10" in head
     tight = await served.connect("/api/ws/tight", compress=15)

@@ -11,16 +11,17 @@ import asyncio
 import os
 import sys
 import textwrap
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 import pytest
 
 from serve_process import ServeProcess, free_port
+from wsside._edge.server import Sidecar
 from wsside._runtime import events, reload
 from wsside._runtime.config import build_settings
-from wsside._edge.server import Sidecar
 from wsside._runtime.settings import Settings
 
 VERSIONED = """
@@ -65,9 +66,11 @@ class Live:
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.base = f"http://127.0.0.1:{port}"
 
-    async def event(self, match: Callable[[dict[str, Any]], bool], after: int,
-                    timeout: float = 5.0) -> dict[str, Any]:
+    async def event(
+        self, match: Callable[[dict[str, Any]], bool], after: int, timeout: float = 5.0
+    ) -> dict[str, Any]:
         """The first event from index `after` on that `match`es."""
+
         async def until() -> dict[str, Any]:
             seen = after
             while True:
@@ -82,11 +85,13 @@ class Live:
 
     async def reloaded(self, name: str, after: int, kind: str = "reloaded") -> dict[str, Any]:
         return await self.event(
-            lambda e: e["type"] == kind and Path(e.get("file") or "").name == name, after)
+            lambda e: e["type"] == kind and Path(e.get("file") or "").name == name, after
+        )
 
     async def connect(self, path: str) -> aiohttp.ClientWebSocketResponse:
-        return await self.session.ws_connect(self.base + path,
-                                             timeout=aiohttp.ClientWSTimeout(ws_close=5.0))
+        return await self.session.ws_connect(
+            self.base + path, timeout=aiohttp.ClientWSTimeout(ws_close=5.0)
+        )
 
     def write(self, name: str, text: str) -> None:
         (self.folder / name).write_text(text)
@@ -212,8 +217,9 @@ async def test_atomic_rename_save_reloads_once_and_ignores_editor_files(live: Li
     live.write("notes.txt", "")
     live.write("sentinel.py", "")
     await live.reloaded("sentinel.py", mark)
-    assert [Path(e["file"]).name for e in live.events[mark:] if e["type"] == "reloaded"] \
-        == ["sentinel.py"]
+    assert [Path(e["file"]).name for e in live.events[mark:] if e["type"] == "reloaded"] == [
+        "sentinel.py"
+    ]
     assert not ws.closed
 
 
@@ -250,7 +256,9 @@ async def test_helper_change_reloads_every_handler_file(
     monkeypatch.delitem(sys.modules, "_shared", raising=False)
     live.write("_shared.py", "VERSION = 1\n")
     for name in ("a", "b"):
-        live.write(f"{name}.py", textwrap.dedent(f"""
+        live.write(
+            f"{name}.py",
+            textwrap.dedent(f"""
             import _shared
             from wsside import Handler
             h = Handler("/ws/{name}")
@@ -258,7 +266,8 @@ async def test_helper_change_reloads_every_handler_file(
             @h.on_message
             def reply(conn, data):
                 conn.send({{"version": _shared.VERSION}})
-        """))
+        """),
+        )
     await live.start()
     a, b = await live.connect("/api/ws/a"), await live.connect("/api/ws/b")
     assert (await ask(a), await ask(b)) == ({"version": 1}, {"version": 1})
@@ -296,7 +305,9 @@ async def test_background_task_restarts_with_the_new_code(live: Live) -> None:
 
     await asyncio.wait_for(until_new_tick(), 5)
     assert live.sidecar is not None
-    assert len(live.sidecar.registry.background.running("/ws/tick")) == 1  # the old task was cancelled
+    assert (
+        len(live.sidecar.registry.background.running("/ws/tick")) == 1
+    )  # the old task was cancelled
 
 
 async def test_config_change_sets_config_changed(live: Live, tmp_path: Path) -> None:
@@ -345,7 +356,8 @@ async def test_unchanged_or_invalid_config_does_not_restart(live: Live, tmp_path
     current = build_settings({}, search=search)
     changed = asyncio.Event()
     waiter = asyncio.ensure_future(
-        reload.next_settings(changed, current, lambda: build_settings({}, search=search)))
+        reload.next_settings(changed, current, lambda: build_settings({}, search=search))
+    )
     mark = len(live.events)
     pyproject.write_text('[project]\nname = "app"\n[tool.wsside]\nport = 1\n')
     changed.set()

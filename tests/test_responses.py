@@ -48,9 +48,9 @@ async def test_rules_in_order_then_on_message(serve, probe) -> None:
         return msg.data
 
     assert await ask({"type": "ping", "extra": 1}) == '{"type":"pong"}'  # dict subset, first wins
-    assert await ask({"type": "echo", "data": [1]}) == '{"echo":[1]}'    # async response
-    assert await ask("shout") == "SHOUT"                                 # callable match
-    assert await ask({"type": "late"}) == "[1,2,3]"                      # h.respond rule
+    assert await ask({"type": "echo", "data": [1]}) == '{"echo":[1]}'  # async response
+    assert await ask("shout") == "SHOUT"  # callable match
+    assert await ask({"type": "late"}) == "[1,2,3]"  # h.respond rule
     # None sends nothing and stops the search: the next frame is the fallback's reply
     await ws.send_json({"type": "quiet"})
     assert await ask({"type": "other"}) == '{"fallback":{"type":"other"}}'

@@ -1,6 +1,7 @@
 """Rooms and every broadcast variant; rooms are per endpoint."""
 
 import asyncio
+from typing import ClassVar
 
 import aiohttp
 
@@ -57,7 +58,7 @@ class Peers:
                 return
             self.early.setdefault(name, []).append(got)
 
-    early: dict[str, list] = {}
+    early: ClassVar[dict[str, list]] = {}
 
     async def inbox(self, names) -> dict[str, list]:
         """Everything delivered so far: a marker sent to each through its own socket comes
@@ -92,8 +93,12 @@ async def test_broadcast_variants(serve) -> None:
     await p.do("a", type="all-rooms")  # a is in red and blue: b and c, each once
     got = await p.inbox("abcd")
     assert got["a"] == [{"from": "a", "text": "red+self"}]
-    assert got["b"] == [{"from": "a", "text": "red-only"}, {"from": "a", "text": "red+self"},
-                        {"from": "a", "text": "everyone"}, {"from": "a", "allrooms": True}]
+    assert got["b"] == [
+        {"from": "a", "text": "red-only"},
+        {"from": "a", "text": "red+self"},
+        {"from": "a", "text": "everyone"},
+        {"from": "a", "allrooms": True},
+    ]
     assert got["c"] == [{"from": "a", "text": "everyone"}, {"from": "a", "allrooms": True}]
     assert got["d"] == [{"from": "a", "text": "everyone"}]
 
@@ -109,8 +114,11 @@ async def test_declarative_broadcast_targets(serve) -> None:
         await p.ws["a"].send_json({"type": kind, "room": "red"})
     got = await p.inbox("abc")
     assert got["a"] == [{"from": "a", "room": "red"}]  # Broadcast(include_self=True)
-    assert got["b"] == [{"from": "a", "mine": True}, {"from": "a", "room": "red"},
-                        {"from": "a", "all": True}]
+    assert got["b"] == [
+        {"from": "a", "mine": True},
+        {"from": "a", "room": "red"},
+        {"from": "a", "all": True},
+    ]
     assert got["c"] == [{"from": "a", "all": True}]  # Broadcast(room=None): whole endpoint
 
 

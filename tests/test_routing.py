@@ -12,12 +12,16 @@ from support import raw_upgrade
 async def test_first_declared_match_wins_across_files_in_sorted_order(serve) -> None:
     s = await serve(
         'from wsside import Handler\nHandler("/ws/**", on_connect=lambda c, r: c.send("b-any"))\n',
-        'from wsside import Handler\nHandler("/ws/chat", on_connect=lambda c, r: c.send("a-chat"))\n'
+        "from wsside import Handler\n"
+        'Handler("/ws/chat", on_connect=lambda c, r: c.send("a-chat"))\n'
         'Handler("/ws/{x}", on_connect=lambda c, r: c.send("a-var"))\n',
         names=["b_catchall.py", "a_specific.py"],
     )
-    for path, who in [("/api/ws/chat", "a-chat"), ("/api/ws/other", "a-var"),
-                      ("/api/ws/deep/er", "b-any")]:
+    for path, who in [
+        ("/api/ws/chat", "a-chat"),
+        ("/api/ws/other", "a-var"),
+        ("/api/ws/deep/er", "b-any"),
+    ]:
         ws = await s.connect(path)
         assert await ws.receive_str() == who
 
@@ -28,20 +32,24 @@ async def test_unmatched_paths_get_a_complete_404(serve, path) -> None:
     head = await raw_upgrade(s.port, path)
     lines = head.split(b"\r\n")
     assert lines[0] == b"HTTP/1.1 404 Not Found"
-    assert b"connection: close" in [l.lower() for l in lines]
-    assert any(l.lower().startswith(b"content-length: ") for l in lines)
+    assert b"connection: close" in [line.lower() for line in lines]
+    assert any(line.lower().startswith(b"content-length: ") for line in lines)
 
 
 async def test_catch_all_pattern_never_reaches_outside_the_prefix(serve) -> None:
-    s = await serve('from wsside import Handler\nHandler("/**", on_connect=lambda c, r: c.send("in"))\n')
+    s = await serve(
+        'from wsside import Handler\nHandler("/**", on_connect=lambda c, r: c.send("in"))\n'
+    )
     assert (await raw_upgrade(s.port, "/")).startswith(b"HTTP/1.1 404")
     assert (await raw_upgrade(s.port, "/anything/here")).startswith(b"HTTP/1.1 404")
     assert (await raw_upgrade(s.port, "/api/anything/here")).startswith(b"HTTP/1.1 101")
 
 
 async def test_several_prefixes_are_normalised(serve) -> None:
-    s = await serve('from wsside import Handler\nHandler("/ws", on_connect=lambda c, r: c.send(c.path))\n',
-                    prefixes=("api/", "/v2"))
+    s = await serve(
+        'from wsside import Handler\nHandler("/ws", on_connect=lambda c, r: c.send(c.path))\n',
+        prefixes=("api/", "/v2"),
+    )
     for path in ("/api/ws", "/v2/ws"):
         ws = await s.connect(path)
         assert await ws.receive_str() == path
@@ -83,8 +91,9 @@ async def test_a_broken_handler_file_never_takes_down_the_others(serve) -> None:
         'from wsside import Handler\nHandler("/ws/broken"\n',
         'raise RuntimeError("import-time failure")\n',
     )
-    errors = sorted((e["file"].rsplit("/", 1)[1], e["line"]) for e in s.events
-                    if e["type"] == "load_error")
+    errors = sorted(
+        (e["file"].rsplit("/", 1)[1], e["line"]) for e in s.events if e["type"] == "load_error"
+    )
     assert errors == [("h1.py", 2), ("h2.py", 1)]
     ws = await s.connect("/api/ws/ok")
     assert await ws.receive_str() == "ok"
@@ -105,7 +114,9 @@ async def test_a_broken_handler_file_never_takes_down_the_others(serve) -> None:
     ids=["malformed-host", "missing-key", "bad-key", "bad-version"],
 )
 async def test_malformed_upgrades_get_a_status_and_the_server_stays_up(serve, head) -> None:
-    s = await serve('from wsside import Handler\nHandler("/ws/ok", on_connect=lambda c, r: c.send("ok"))\n')
+    s = await serve(
+        'from wsside import Handler\nHandler("/ws/ok", on_connect=lambda c, r: c.send("ok"))\n'
+    )
     reader, writer = await asyncio.open_connection("127.0.0.1", s.port)
     writer.write(head)
     reply = await asyncio.wait_for(reader.read(4096), 5)
@@ -147,19 +158,29 @@ async def test_malformed_requests_are_not_logged_as_errors(serve, caplog) -> Non
 
 @pytest.mark.parametrize(
     "origin, status",
-    [("http://localhost:5173", b"101"), ("http://127.0.0.1:3000", b"101"),
-     ("http://[::1]:5173", b"101"), ("http://app.localhost", b"101"),
-     ("https://evil.example", b"403"), ("null", b"403"), ("http://10.0.0.5:5173", b"403"),
-     ("http://[::1", b"403"), ("http://localhost.evil.example", b"403"),
-     ("http://devbox:5173", b"101")],
+    [
+        ("http://localhost:5173", b"101"),
+        ("http://127.0.0.1:3000", b"101"),
+        ("http://[::1]:5173", b"101"),
+        ("http://app.localhost", b"101"),
+        ("https://evil.example", b"403"),
+        ("null", b"403"),
+        ("http://10.0.0.5:5173", b"403"),
+        ("http://[::1", b"403"),
+        ("http://localhost.evil.example", b"403"),
+        ("http://devbox:5173", b"101"),
+    ],
 )
-async def test_standalone_serve_accepts_loopback_and_allowed_origins_only(tmp_path, origin, status) -> None:
+async def test_standalone_serve_accepts_loopback_and_allowed_origins_only(
+    tmp_path, origin, status
+) -> None:
     from wsside._edge.server import Sidecar
     from wsside._runtime.settings import Settings
 
     (tmp_path / "h.py").write_text('from wsside import Handler\nHandler("/ws/ok")\n')
-    sidecar = Sidecar(Settings(handlers_dir=tmp_path, reload=False,
-                               allowed_origins=("http://devbox:5173",)))
+    sidecar = Sidecar(
+        Settings(handlers_dir=tmp_path, reload=False, allowed_origins=("http://devbox:5173",))
+    )
     await sidecar.start()
     site = await sidecar.serve_tcp("127.0.0.1", 0)
     try:

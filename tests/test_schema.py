@@ -5,7 +5,7 @@ import dataclasses
 import sys
 import textwrap
 from pathlib import Path
-from typing import Annotated, Any, Dict, List, Literal, Optional, TypedDict, Union
+from typing import Annotated, Any, Dict, List, Literal, Optional, TypedDict, Union  # noqa: UP035  (Dict, List: inputs under test)
 
 import pytest
 
@@ -76,7 +76,7 @@ def test_list() -> None:
     assert check(list[int], []) is None
     assert check(list[int], [1, "2"]) == "[1]: expected int, got str"
     assert check(list[int], {"a": 1}) == "expected list, got dict"
-    assert check(List[str], ["a"]) is None
+    assert check(List[str], ["a"]) is None  # noqa: UP006  (typing.List is the input under test)
     assert check(list, [1, "x", None]) is None
     assert check(list[list[int]], [[1], [2, None]]) == "[1][1]: expected int, got None"
 
@@ -86,7 +86,7 @@ def test_dict() -> None:
     assert check(dict[str, int], {"a": 1, "b": "2"}) == "b: expected int, got str"
     assert check(dict[str, int], {"a b": "2"}) == '["a b"]: expected int, got str'
     assert check(dict[str, int], [1]) == "expected dict, got list"
-    assert check(Dict[str, Any], {"x": object()}) is None
+    assert check(Dict[str, Any], {"x": object()}) is None  # noqa: UP006  (typing.Dict is under test)
     assert check(dict, {"x": 1}) is None
 
 
@@ -105,12 +105,12 @@ def test_literal_compares_type_and_value() -> None:
 
 
 def test_optional_and_plain_unions() -> None:
-    assert check(Optional[int], None) is None
+    assert check(Optional[int], None) is None  # noqa: UP045  (typing.Optional is under test)
     assert check(int | None, 3) is None
-    assert check(Optional[int], "3") == "expected int or None, got str"
-    assert check(Union[str, bytes], b"x") is None
+    assert check(Optional[int], "3") == "expected int or None, got str"  # noqa: UP045  (as above)
+    assert check(Union[str, bytes], b"x") is None  # noqa: UP007  (typing.Union is under test)
     assert check(str | list[str], ["a", 1]) == "[1]: expected str, got int"
-    assert Schema(Optional[Optional[int]], "receives").node == OneOf(
+    assert Schema(Optional[Optional[int]], "receives").node == OneOf(  # noqa: UP045  (under test)
         (Scalar("int"), Scalar("None"))
     )
 
@@ -150,7 +150,10 @@ def test_typeddict_fields_and_paths() -> None:
     assert check(Order, good) is None
     assert check(Order, {**good, "note": None}) is None
     assert check(Order, {**good, "note": "ring twice"}) is None
-    bad = {"type": "order", "items": [{"name": "a", "price": 1}] * 2 + [{"name": "c", "price": "x"}]}
+    bad = {
+        "type": "order",
+        "items": [{"name": "a", "price": 1}] * 2 + [{"name": "c", "price": "x"}],
+    }
     assert check(Order, bad) == "items[2].price: expected float, got str"
     assert check(Order, {"type": "order"}) == "items: missing"
     assert check(Order, {**good, "note": 5}) == "note: expected str or None, got int"
@@ -224,7 +227,10 @@ def test_tagged_union_dispatches_on_type() -> None:
     tp = Order | Chat
     assert check(tp, {"type": "chat", "text": "hi"}) is None
     assert check(tp, {"type": "chat", "text": 5}) == "text: expected str, got int"
-    assert check(tp, {"type": "order", "items": [{"name": 1}]}) == "items[0].name: expected str, got int"
+    assert (
+        check(tp, {"type": "order", "items": [{"name": 1}]})
+        == "items[0].name: expected str, got int"
+    )
     assert check(tp, {"type": "x"}) == "type: expected 'order' or 'chat', got 'x'"
     assert check(tp, {"type": ["chat"]}) == "type: expected 'order' or 'chat', got list"
     assert check(tp, {"text": "hi"}) == "type: missing"
@@ -298,7 +304,11 @@ def test_dataclass_is_the_shape_of_an_object() -> None:
     node = Schema(Move, "receives").node
     assert isinstance(node, Record)
     assert node.doc == "A move in the game."
-    assert [(f.name, f.required) for f in node.fields] == [("dx", True), ("dy", False), ("tags", False)]
+    assert [(f.name, f.required) for f in node.fields] == [
+        ("dx", True),
+        ("dy", False),
+        ("tags", False),
+    ]
     plain = Schema(Plain, "receives").node
     assert isinstance(plain, Record) and plain.doc is None  # not dataclasses' own signature text
 
@@ -313,12 +323,22 @@ class NotAMessage:
 @pytest.mark.parametrize(
     ("tp", "message"),
     [
-        (NotAMessage, "receives: NotAMessage is a class that is neither a TypedDict nor a dataclass"),
+        (
+            NotAMessage,
+            "receives: NotAMessage is a class that is neither a TypedDict nor a dataclass",
+        ),
         (list[complex], "receives: complex is a class that is neither a TypedDict nor a dataclass"),
-        (dict[int, str], "receives: dict[int, str]: keys must be str (JSON object keys are strings)"),
+        (
+            dict[int, str],
+            "receives: dict[int, str]: keys must be str (JSON object keys are strings)",
+        ),
         (tuple[int, int], "receives: tuple[int, int] is not a message type"),
         ("Chat", "receives: 'Chat' is a string, not a type (give the class itself)"),
-        (Literal[1.5], "receives: Literal[1.5]: 1.5 is not a JSON value (Literal takes str, int, bool and None)"),
+        (
+            Literal[1.5],
+            "receives: Literal[1.5]: 1.5 is not a JSON value "
+            "(Literal takes str, int, bool and None)",
+        ),
     ],
 )
 def test_unsupported_types_raise_naming_what(tp: Any, message: str) -> None:
@@ -334,7 +354,9 @@ def test_unsupported_field_names_its_path() -> None:
         ok: str
         author: Callable[[], str]
 
-    with pytest.raises(TypeError, match=r"^sends: Bad\.author: Callable\[\[\], str\] is not a message type; "):
+    with pytest.raises(
+        TypeError, match=r"^sends: Bad\.author: Callable\[\[\], str\] is not a message type; "
+    ):
         Schema(list[Bad], "sends")
 
 
@@ -360,7 +382,9 @@ def write_handler(tmp_path: Path, code: str) -> Path:
 
 
 def test_handler_files_with_future_annotations_resolve_in_their_module(tmp_path: Path) -> None:
-    path = write_handler(tmp_path, """\
+    path = write_handler(
+        tmp_path,
+        """\
         from __future__ import annotations
 
         from typing import Literal, Optional, TypedDict
@@ -380,7 +404,8 @@ def test_handler_files_with_future_annotations_resolve_in_their_module(tmp_path:
             reply_to: Optional[int]
 
         chat = Handler("/ws/chat", receives=ChatIn, sends=list[ChatIn])
-    """)
+    """,
+    )
     result = import_handler_file(path, tmp_path)
     assert result.error is None, result.error
     (handler,) = result.handlers
@@ -395,7 +420,9 @@ def test_handler_files_with_future_annotations_resolve_in_their_module(tmp_path:
 
 
 def test_an_unsupported_type_is_a_load_error_at_the_handler_line(tmp_path: Path) -> None:
-    path = write_handler(tmp_path, """\
+    path = write_handler(
+        tmp_path,
+        """\
         from __future__ import annotations
 
         from typing import Callable, TypedDict
@@ -409,7 +436,8 @@ def test_an_unsupported_type_is_a_load_error_at_the_handler_line(tmp_path: Path)
             "/ws/chat",
             receives=ChatIn,
         )
-    """)
+    """,
+    )
     result = import_handler_file(path, tmp_path)
     assert result.error is not None
     assert (result.error["file"], result.error["line"]) == (str(path), 10)
@@ -419,7 +447,9 @@ def test_an_unsupported_type_is_a_load_error_at_the_handler_line(tmp_path: Path)
 
 
 def test_a_name_defined_after_the_handler_is_a_load_error(tmp_path: Path) -> None:
-    path = write_handler(tmp_path, """\
+    path = write_handler(
+        tmp_path,
+        """\
         from __future__ import annotations
 
         from typing import TypedDict
@@ -432,7 +462,8 @@ def test_a_name_defined_after_the_handler_is_a_load_error(tmp_path: Path) -> Non
 
         class Author(TypedDict):
             name: str
-    """)
+    """,
+    )
     result = import_handler_file(path, tmp_path)
     assert result.error is not None
     assert result.error["line"] == 9

@@ -28,8 +28,9 @@ async def test_unix_listener_requires_the_secret_and_hides_it(tmp_path: Path) ->
             for headers in ({}, {"x-wsside-secret": "wrong"}, {"x-wsside-secret": "s3cret-valu"}):
                 async with unix.get("http://sidecar/api/ws/h", headers=headers) as resp:
                     assert resp.status == 403
-            ws = await unix.ws_connect("http://sidecar/api/ws/h",
-                                       headers={"x-wsside-secret": "s3cret-value"})
+            ws = await unix.ws_connect(
+                "http://sidecar/api/ws/h", headers={"x-wsside-secret": "s3cret-value"}
+            )
             assert ws._response.headers["X-Wsside-Forwarding"] == "pipe"
             seen = await ws.receive_json()
             assert "x-wsside-secret" not in seen and "host" in seen

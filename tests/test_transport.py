@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import socket
-from collections.abc import Callable, Coroutine
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 import pytest
 
@@ -163,7 +163,7 @@ async def test_write_eof_sends_the_fin_after_the_buffer_and_reading_goes_on(pair
 
 
 async def test_abort_drops_buffered_bytes_and_reports_once(pair: Any) -> None:
-    transport, protocol, client = pair
+    transport, protocol, _client = pair
     while "pause" not in protocol.events:
         transport.write(b"y" * 65536)
     transport.abort()
@@ -174,7 +174,7 @@ async def test_abort_drops_buffered_bytes_and_reports_once(pair: Any) -> None:
 
 
 async def test_a_reset_reaches_connection_lost_with_the_error(pair: Any) -> None:
-    transport, protocol, client = pair
+    _transport, protocol, client = pair
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     client.close()  # linger 0: RST
     exc = await protocol.lost
@@ -196,7 +196,7 @@ async def test_paused_reading_reads_nothing_until_resumed(pair: Any) -> None:
 
 
 async def test_an_error_in_the_protocol_is_reported_and_drops_the_connection(pair: Any) -> None:
-    transport, protocol, client = pair
+    _transport, protocol, client = pair
     loop = asyncio.get_running_loop()
     reported: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, context: reported.append(context))
@@ -213,8 +213,16 @@ async def test_an_error_in_the_protocol_is_reported_and_drops_the_connection(pai
 
 # ---- the move to the loop's own transport (movable=True; on uvloop in production) ---------
 
-LOOPS = ["asyncio", pytest.param("uvloop", marks=pytest.mark.skipif(
-    importlib.util.find_spec("uvloop") is None, reason="uvloop not installed (wsside[speed])"))]
+LOOPS = [
+    "asyncio",
+    pytest.param(
+        "uvloop",
+        marks=pytest.mark.skipif(
+            importlib.util.find_spec("uvloop") is None,
+            reason="uvloop not installed (wsside[speed])",
+        ),
+    ),
+]
 
 
 def run_on(loop_kind: str, main: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -241,6 +249,7 @@ async def movable_pair(
         assert writer.transport is transport
         protocol.got_data.clear()
         if n == MOVE_AFTER_READS - 1 and on_last_read is not None:
+
             def once(last: Callable[[SocketTransport], None] = on_last_read) -> None:
                 protocol.on_data = None
                 last(transport)
@@ -342,7 +351,8 @@ def test_what_is_asked_during_the_move_is_done_after_it(loop_kind: str, end: str
 def test_a_pause_asked_during_the_move_holds_after_it(loop_kind: str) -> None:
     async def main() -> None:
         transport, protocol, client, writer = await movable_pair(
-            lambda t: asyncio.get_running_loop().call_soon(t.pause_reading))
+            lambda t: asyncio.get_running_loop().call_soon(t.pause_reading)
+        )
         await moved(writer, transport)
         assert not transport.is_reading() and not writer.transport.is_reading()
         loop = asyncio.get_running_loop()
@@ -368,7 +378,7 @@ def test_a_transport_made_not_movable_never_moves(loop_kind: str) -> None:
     async def main() -> None:
         transport, protocol, client, writer = started()
         loop = asyncio.get_running_loop()
-        for n in range(2 * MOVE_AFTER_READS):
+        for _ in range(2 * MOVE_AFTER_READS):
             protocol.got_data.clear()
             await loop.sock_sendall(client, b"x")
             await protocol.got_data.wait()

@@ -52,8 +52,15 @@ chat = Handler("/ws/chat", receives=ChatIn)
 
 
 def vite_ts_project(root: Path, handler: str = TYPED_HANDLER) -> Path:
-    return write(root, {"tsconfig.json": ROOT_TSCONFIG, "tsconfig.app.json": APP_TSCONFIG,
-                        "tsconfig.node.json": NODE_TSCONFIG, "ws/chat.py": handler})
+    return write(
+        root,
+        {
+            "tsconfig.json": ROOT_TSCONFIG,
+            "tsconfig.app.json": APP_TSCONFIG,
+            "tsconfig.node.json": NODE_TSCONFIG,
+            "ws/chat.py": handler,
+        },
+    )
 
 
 # ---- reading and editing ---------------------------------------------------------------
@@ -92,7 +99,9 @@ def test_add_entry_keeps_the_array_layout(before: str, after: str) -> None:
 
 def test_add_entry_leaves_every_other_byte_alone() -> None:
     edited = add_entry(APP_TSCONFIG, ENTRY)
-    assert edited == APP_TSCONFIG.replace('"include": ["src"]', '"include": ["src", "wsside-env.d.ts"]')
+    assert edited == APP_TSCONFIG.replace(
+        '"include": ["src"]', '"include": ["src", "wsside-env.d.ts"]'
+    )
 
 
 @pytest.mark.parametrize(
@@ -123,7 +132,9 @@ def test_add_entry_refuses_what_it_cannot_edit_safely(text: str) -> None:
         (None, True),  # no include, no files: TypeScript takes every file
     ],
 )
-def test_inclusion_reads_include_patterns(tmp_path: Path, include: str | None, included: bool) -> None:
+def test_inclusion_reads_include_patterns(
+    tmp_path: Path, include: str | None, included: bool
+) -> None:
     body = "{}" if include is None else f'{{"include": {include}}}'
     (tmp_path / "tsconfig.json").write_text(body)
     state = inclusion(tmp_path)
@@ -145,8 +156,12 @@ def test_the_app_config_behind_references_is_the_one(tmp_path: Path) -> None:
 def init(root: Path, status: int = 0) -> str:
     """`wsside init` in `root`: its output, once its exit status is checked (1: something is
     left for the user to do)."""
-    done = subprocess.run([VENV_PYTHON, "-m", "wsside", "init", "--root", str(root)],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [VENV_PYTHON, "-m", "wsside", "init", "--root", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == status, done.stdout + done.stderr
     return done.stdout
 
@@ -195,7 +210,10 @@ def test_doctor_warns_with_the_line_to_add(tmp_path: Path) -> None:
     )
     init(tmp_path)
     status, message, _ = types_check(tmp_path)
-    assert (status, message) == ("pass", f"tsconfig.app.json includes {ENTRY} (1 typed endpoint(s))")
+    assert (status, message) == (
+        "pass",
+        f"tsconfig.app.json includes {ENTRY} (1 typed endpoint(s))",
+    )
 
 
 def test_doctor_passes_without_typed_handlers_or_typescript(tmp_path: Path) -> None:
@@ -206,7 +224,10 @@ def test_doctor_passes_without_typed_handlers_or_typescript(tmp_path: Path) -> N
 
 
 def test_doctor_names_an_unreadable_tsconfig(tmp_path: Path) -> None:
-    write(tmp_path, {"tsconfig.json": textwrap.dedent('{\n  "include": [\n'), "ws/chat.py": TYPED_HANDLER})
+    write(
+        tmp_path,
+        {"tsconfig.json": textwrap.dedent('{\n  "include": [\n'), "ws/chat.py": TYPED_HANDLER},
+    )
     status, message, fix = types_check(tmp_path)
     assert status == "warn"
     assert message.startswith("cannot read tsconfig.json: line 3")

@@ -49,7 +49,9 @@ def compiler(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def compile_project(folder: Path, files: list[str], compiler: str) -> subprocess.CompletedProcess[str]:
+def compile_project(
+    folder: Path, files: list[str], compiler: str
+) -> subprocess.CompletedProcess[str]:
     """tsc over `files` in `folder`, where the plugin is installed as a project installs it
     (node_modules/vite-plugin-wsside, resolved through the package's `exports`)."""
     tsc = COMPILERS[compiler]
@@ -62,7 +64,10 @@ def compile_project(folder: Path, files: list[str], compiler: str) -> subprocess
     options = {**COMPILER_OPTIONS, **(NEWER_OPTIONS if compiler == "newest" else {})}
     (folder / "tsconfig.json").write_text(json.dumps({"compilerOptions": options, "files": files}))
     return subprocess.run(
-        ["node", str(tsc), "-p", str(folder)], cwd=folder, capture_output=True, text=True,
+        ["node", str(tsc), "-p", str(folder)],
+        cwd=folder,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 
@@ -73,7 +78,10 @@ def app(tmp_path: Path) -> Path:
     shutil.copy(TYPES / "app.ts", tmp_path / "app.ts")
     done = subprocess.run(
         [str(WSSIDE), "types", "--handlers", str(TYPES / "ws"), "--out", "wsside-env.d.ts"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     return tmp_path
@@ -93,7 +101,9 @@ def test_an_unmarked_wrong_use_fails_the_compile(app: Path, compiler: str) -> No
     assert f"app.ts({lines}," in done.stdout and "error TS2322" in done.stdout, done.stdout
 
 
-def test_without_the_generated_file_the_marked_lines_are_not_errors(app: Path, compiler: str) -> None:
+def test_without_the_generated_file_the_marked_lines_are_not_errors(
+    app: Path, compiler: str
+) -> None:
     """The other side of the first test: untyped, tsc reports each unused expect-error, so
     the marks above do stand for errors the generated types cause."""
     done = compile_project(app, ["app.ts"], compiler)

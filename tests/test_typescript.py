@@ -85,7 +85,9 @@ def test_wsside_types_writes_the_file_and_leaves_an_unchanged_one_alone(tmp_path
     done = run_types("--out", "wsside-env.d.ts", cwd=project)
     assert done.returncode == 0, done.stderr
     out = project / "wsside-env.d.ts"
-    assert out.read_text(encoding="utf-8") == (GOLDEN / "constructs.d.ts").read_text(encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == (GOLDEN / "constructs.d.ts").read_text(
+        encoding="utf-8"
+    )
     assert done.stderr == "wsside types: wrote wsside-env.d.ts\n"
     before = out.stat().st_mtime_ns
     again = run_types("--out", "wsside-env.d.ts", cwd=project)
@@ -108,7 +110,8 @@ def test_wsside_types_reads_handlers_and_config_options(tmp_path: Path) -> None:
 
 def test_wsside_types_reports_a_load_error_in_one_line_and_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "ws").mkdir()
-    (tmp_path / "ws" / "chat.py").write_text(textwrap.dedent("""\
+    (tmp_path / "ws" / "chat.py").write_text(
+        textwrap.dedent("""\
         from typing import Callable, TypedDict
         from wsside import Handler
 
@@ -116,7 +119,8 @@ def test_wsside_types_reports_a_load_error_in_one_line_and_writes_nothing(tmp_pa
             author: Callable[[], str]
 
         chat = Handler("/ws/chat", receives=ChatIn)
-    """))
+    """)
+    )
     done = run_types("--out", "wsside-env.d.ts", cwd=tmp_path)
     assert done.returncode == 1
     lines = done.stderr.splitlines()

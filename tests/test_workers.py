@@ -63,7 +63,9 @@ async def test_a_killed_worker_is_restarted_and_the_other_keeps_its_clients(
             await kept.join("r")
             os.kill(victim, signal.SIGKILL)
             assert (await doomed.ws.receive(5)).type in (
-                aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR
+                aiohttp.WSMsgType.CLOSE,
+                aiohttp.WSMsgType.CLOSED,
+                aiohttp.WSMsgType.ERROR,
             )
             line = await serve.expect("was killed by SIGKILL")
             assert f"pid {victim}" in line and "restarting it in" in line
@@ -167,8 +169,18 @@ async def test_workers_are_refused_a_taken_port(tmp_path: Path) -> None:
     serve, port, _ = await start_serve(tmp_path, "--workers", "2")
     try:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "wsside", "serve", "--handlers", "ws", "--port", str(port),
-            "--workers", "2", cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "wsside",
+            "serve",
+            "--handlers",
+            "ws",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            cwd=tmp_path,
+            stderr=asyncio.subprocess.PIPE,
         )
         _, err = await asyncio.wait_for(proc.communicate(), 15)
         assert proc.returncode == 1
@@ -207,5 +219,7 @@ def test_config_keys_reach_the_settings(tmp_path: Path) -> None:
     )
     settings = build_settings({"workers": None}, search=[tmp_path])
     assert (settings.workers, settings.shutdown_timeout, settings.backplane) == (
-        3, 2.5, "rediss://u:p@h:6380/2"
+        3,
+        2.5,
+        "rediss://u:p@h:6380/2",
     )

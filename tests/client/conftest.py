@@ -15,14 +15,19 @@ import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page
 
 from examples.conftest import (  # noqa: F401  (browser is a fixture used by the tests)
-    ROOT, VITE_READY_TIMEOUT, Vite, browser, free_port, npm_install,
+    ROOT,
+    VITE_READY_TIMEOUT,
+    Vite,
+    browser,
+    free_port,
+    npm_install,
 )
 
 HANDLER = Path(__file__).parent / "handlers" / "echo.py"
@@ -59,10 +64,22 @@ class VitePreview(Vite):
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self.proc = subprocess.Popen(
-            [*vite_command(folder), "preview", "--host", "127.0.0.1", "--port", str(self.port),
-             "--strictPort"],
-            cwd=folder, env=vite_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            [
+                *vite_command(folder),
+                "preview",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--strictPort",
+            ],
+            cwd=folder,
+            env=vite_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -89,11 +106,13 @@ def write_project(folder: Path, major: int, plugin_options: str = "", config: st
     (folder / "ws").mkdir()
     shutil.copy(HANDLER, folder / "ws" / "echo.py")
     (folder / "index.html").write_text(
-        '<!doctype html>\n<title>client</title>\n<script type="module" src="/main.js"></script>\n')
+        '<!doctype html>\n<title>client</title>\n<script type="module" src="/main.js"></script>\n'
+    )
     (folder / "main.js").write_text(PAGE)
     (folder / "vite.config.js").write_text(
         "import { defineConfig } from 'vite'\nimport wsside from 'vite-plugin-wsside'\n\n"
-        f"export default defineConfig({{ plugins: [wsside({plugin_options})], {config} }})\n")
+        f"export default defineConfig({{ plugins: [wsside({plugin_options})], {config} }})\n"
+    )
     return folder
 
 
@@ -111,8 +130,14 @@ def serving(server: Vite, probe: str) -> Iterator[Vite]:
 
 
 def build(folder: Path) -> None:
-    done = subprocess.run([*vite_command(folder), "build"], cwd=folder, env=vite_env(),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*vite_command(folder), "build"],
+        cwd=folder,
+        env=vite_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if done.returncode != 0:
         pytest.fail(f"vite build failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from playwright.sync_api import Page
@@ -33,13 +33,16 @@ def messages(page: Page) -> list:
 def wait_for_status(page: Page, status: str, count: int = 1) -> None:
     """Until the page has gone into `status` `count` times in all."""
     page.wait_for_function(
-        "([status, count]) => seen.filter(([k, s]) => k === 'status' && s === status).length >= count",
-        arg=[status, count])
+        "([status, count]) => "
+        "seen.filter(([k, s]) => k === 'status' && s === status).length >= count",
+        arg=[status, count],
+    )
 
 
 def wait_for_message_type(page: Page, kind: str) -> None:
     page.wait_for_function(
-        "kind => seen.some(([k, m]) => k === 'message' && m?.type === kind)", arg=kind)
+        "kind => seen.some(([k, m]) => k === 'message' && m?.type === kind)", arg=kind
+    )
 
 
 @pytest.fixture
@@ -54,7 +57,8 @@ def test_round_trip_with_query_and_protocols(dev, open_page):
     page = open_page(dev)
     page.wait_for_function(HELLO)
     assert messages(page) == [
-        {"type": "hello", "query": {"username": "Ada Lovelace"}, "protocol": "v1"}]
+        {"type": "hello", "query": {"username": "Ada Lovelace"}, "protocol": "v1"}
+    ]
     page.evaluate("""() => {
       socket.send({ type: 'chat', text: 'hé', n: [1, null] })
       socket.send('plain text')
@@ -64,8 +68,12 @@ def test_round_trip_with_query_and_protocols(dev, open_page):
     }""")
     wait_for_message_type(page, "last")
     assert messages(page)[1:] == [
-        {"type": "chat", "text": "hé", "n": [1, None]}, "plain text", [1, 2, 255], [65, 66],
-        {"type": "last"}]
+        {"type": "chat", "text": "hé", "n": [1, None]},
+        "plain text",
+        [1, 2, 255],
+        [65, 66],
+        {"type": "last"},
+    ]
 
 
 def test_status_sequence_through_server_closes(dev, open_page):
@@ -76,7 +84,12 @@ def test_status_sequence_through_server_closes(dev, open_page):
     page.evaluate("socket.send({ type: 'close', code: 4001, reason: 'kicked' })")
     wait_for_status(page, "closed")
     assert statuses(page) == [
-        ["connecting"], ["open", None], ["reconnecting", 1012], ["open", None], ["closed", 4001]]
+        ["connecting"],
+        ["open", None],
+        ["reconnecting", 1012],
+        ["open", None],
+        ["closed", 4001],
+    ]
     assert page.evaluate("socket.status") == "closed"
 
 
@@ -92,7 +105,12 @@ def test_kill_9_of_the_sidecar_the_page_reconnects_and_sends_what_waited(dev, op
     os.kill(pid, signal.SIGKILL)
 
     wait_for_message_type(page, "while-down")
-    assert statuses(page) == [["connecting"], ["open", None], ["reconnecting", 1006], ["open", None]]
+    assert statuses(page) == [
+        ["connecting"],
+        ["open", None],
+        ["reconnecting", 1006],
+        ["open", None],
+    ]
     hellos_then_echo = [m["type"] for m in messages(page)]
     assert hellos_then_echo == ["hello", "hello", "while-down"]
     assert page.evaluate("window.sameDocument") is True
@@ -110,7 +128,12 @@ def test_close_stops_reconnecting(dev, open_page):
     # Once the new sidecar serves, a page still trying would be back within 200 ms.
     assert dev.handshake_status("/api/ws/echo") == 101
     page.wait_for_timeout(QUIET_MS)
-    assert statuses(page) == [["connecting"], ["open", None], ["reconnecting", 1006], ["closed", None]]
+    assert statuses(page) == [
+        ["connecting"],
+        ["open", None],
+        ["reconnecting", 1006],
+        ["closed", None],
+    ]
     assert [m["type"] for m in messages(page)] == ["hello"]
     assert page.evaluate("""() => {
       try { socket.send('late') } catch (error) { return error.message }
@@ -122,7 +145,9 @@ def test_close_stops_reconnecting(dev, open_page):
 def test_the_plugins_prefix_reaches_the_client(major, how, tmp_path, open_page):
     """`prefix: '/custom'` in vite.config: the page connects under it, with no option of its own.
     Pre-bundled: as an installed (not linked) package is in dev, through Vite's optimizer."""
-    config = "optimizeDeps: { include: ['vite-plugin-wsside/client'] }" if "pre-bundled" in how else ""
+    config = (
+        "optimizeDeps: { include: ['vite-plugin-wsside/client'] }" if "pre-bundled" in how else ""
+    )
     folder = write_project(tmp_path / "project", major, "{ prefix: '/custom' }", config)
     if how == "build, preview":
         build(folder)

@@ -40,8 +40,8 @@ def frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
 def workloads() -> dict[str, list[bytes]]:
     small_text = frame(0x1, b'{"type":"chat","text":"hello"}')
     binary_1k = frame(0x2, os.urandom(1024))
-    fragmented = frame(0x1, b"x" * 64, fin=False) + frame(0x0, b"y" * 64, fin=False) + frame(
-        0x0, b"z" * 64
+    fragmented = (
+        frame(0x1, b"x" * 64, fin=False) + frame(0x0, b"y" * 64, fin=False) + frame(0x0, b"z" * 64)
     )
     return {
         "text 30 B, 1 frame/msg": [small_text] * 200_000,
@@ -76,13 +76,16 @@ def main() -> None:
         "StrictReader": lambda q: StrictReader(q, limit),
     }
     for name, frames in workloads().items():
-        nframes = sum(f.count(b"") - 1 for f in []) or len(frames) * (3 if "fragments" in name else 1)
+        nframes = sum(f.count(b"") - 1 for f in []) or len(frames) * (
+            3 if "fragments" in name else 1
+        )
         rates = {}
         for rname, make in readers.items():
             rates[rname] = max(run(make, frames, nframes) for _ in range(3))
         base, ours = rates["aiohttp C reader"], rates["StrictReader"]
         print(
-            f"{name:28} C: {base / 1e6:5.2f} M frames/s   StrictReader: {ours / 1e6:5.2f} M frames/s"
+            f"{name:28} C: {base / 1e6:5.2f} M frames/s"
+            f"   StrictReader: {ours / 1e6:5.2f} M frames/s"
             f"   per-frame overhead: {(1 / ours - 1 / base) * 1e9:6.0f} ns"
         )
 

@@ -68,9 +68,13 @@ def main(argv: list[str]) -> int:
         other = load(theirs)
         fields = ("behavior", "behaviorClose", "remoteCloseCode")
         differ = sorted(
-            (c for c in set(cases) | set(other)
-             if c not in cases or c not in other
-             or any(cases[c].get(f) != other[c].get(f) for f in fields)),
+            (
+                c
+                for c in set(cases) | set(other)
+                if c not in cases
+                or c not in other
+                or any(cases[c].get(f) != other[c].get(f) for f in fields)
+            ),
             key=key,
         )
         print(f"verdicts differing between the two runs: {len(differ)} of {len(cases)}")

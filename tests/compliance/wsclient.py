@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import os
 import struct
+from typing import ClassVar
 
 
-def encode(opcode: int, payload: bytes, *, fin: bool = True, rsv1: bool = False,
-           mask: bool = True) -> bytes:
+def encode(
+    opcode: int, payload: bytes, *, fin: bool = True, rsv1: bool = False, mask: bool = True
+) -> bytes:
     b0 = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
     bit = 0x80 if mask else 0
     n = len(payload)
@@ -29,10 +31,15 @@ def encode(opcode: int, payload: bytes, *, fin: bool = True, rsv1: bool = False,
 
 
 class RawClient:
-    opened: list[RawClient] = []  # closed by `close_all` at the end of each test
+    opened: ClassVar[list[RawClient]] = []  # closed by `close_all` at the end of each test
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 status: int, headers: dict[str, str]) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        status: int,
+        headers: dict[str, str],
+    ) -> None:
         self.reader, self.writer = reader, writer
         self.status, self.headers = status, headers
 
@@ -53,9 +60,11 @@ class RawClient:
         cls.opened.append(client)
         extra = f"Sec-WebSocket-Extensions: {extensions}\r\n" if extensions is not None else ""
         writer.write(
-            (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-             f"Sec-WebSocket-Version: 13\r\n{extra}\r\n").encode("latin-1")
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                f"Sec-WebSocket-Version: 13\r\n{extra}\r\n"
+            ).encode("latin-1")
         )
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         lines = head.decode("latin-1").split("\r\n")
@@ -76,6 +85,7 @@ class RawClient:
 
     async def frame(self, timeout: float = 5.0) -> tuple[bool, bool, int, bytes]:
         """(fin, rsv1, opcode, payload) of the next frame from the server."""
+
         async def read() -> tuple[bool, bool, int, bytes]:
             b0, b1 = await self.reader.readexactly(2)
             n = b1 & 0x7F
@@ -85,6 +95,7 @@ class RawClient:
                 n = struct.unpack("!Q", await self.reader.readexactly(8))[0]
             payload = await self.reader.readexactly(n)
             return bool(b0 & 0x80), bool(b0 & 0x40), b0 & 0x0F, payload
+
         return await asyncio.wait_for(read(), timeout)
 
     async def close_code(self, timeout: float = 5.0) -> int:

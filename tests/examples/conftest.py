@@ -15,8 +15,8 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, ContextManager, Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -25,8 +25,13 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 VITE_READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
@@ -41,12 +46,16 @@ def free_port() -> int:
 
 def npm_install(folder: Path) -> None:
     """`npm install` once per checkout (node_modules is git-ignored); the shim is a symlink."""
-    if (folder / "node_modules" / "vite").is_dir() and \
-            (folder / "node_modules" / "vite-plugin-wsside").exists():
+    if (folder / "node_modules" / "vite").is_dir() and (
+        folder / "node_modules" / "vite-plugin-wsside"
+    ).exists():
         return
     done = subprocess.run(
-        ["npm", "install", "--no-audit", "--no-fund"], cwd=folder, capture_output=True,
-        text=True, timeout=300,
+        ["npm", "install", "--no-audit", "--no-fund"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     if done.returncode != 0:
         pytest.fail(f"npm install in {folder} failed:\n{done.stdout}\n{done.stderr}")
@@ -62,10 +71,22 @@ class Vite:
         self._changed = threading.Condition()
         env = dict(os.environ, WSSIDE_PYTHON=sys.executable, NO_COLOR="1", FORCE_COLOR="0")
         self.proc = subprocess.Popen(
-            ["node", str(folder / "node_modules" / "vite" / "bin" / "vite.js"),
-             "--host", "127.0.0.1", "--port", str(self.port), "--strictPort"],
-            cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            [
+                "node",
+                str(folder / "node_modules" / "vite" / "bin" / "vite.js"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--strictPort",
+            ],
+            cwd=folder,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -92,7 +113,8 @@ class Vite:
         """Wait until Vite printed `text`; fail with its output if it exits or takes too long."""
         with self._changed:
             self._changed.wait_for(
-                lambda: text in self.output or self.proc.poll() is not None, timeout)
+                lambda: text in self.output or self.proc.poll() is not None, timeout
+            )
         if text not in self.output:
             state = "exited" if self.proc.poll() is not None else f"no {text!r} in {timeout:.0f} s"
             pytest.fail(f"vite in {self.folder.name} {state}:\n{self.output}", pytrace=False)
@@ -101,20 +123,24 @@ class Vite:
         """The HTTP status Vite answers to a WebSocket upgrade of `path` (101 when accepted)."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
             sock.sendall(
-                (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
-                 "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                 "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+                (
+                    f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nUpgrade: websocket\r\n"
+                    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    "Sec-WebSocket-Version: 13\r\n\r\n"
+                ).encode()
             )
             try:
                 head = sock.recv(4096).decode("latin-1")
-            except socket.timeout:
+            except TimeoutError:
                 pytest.fail(
                     f"no answer to a WebSocket upgrade of {path} through vite in {timeout:.0f} s: "
                     f"is the shim (node_shim/) forwarding {path.split('/')[1]!r}?\n{self.output}",
-                    pytrace=False)
+                    pytrace=False,
+                )
         if not head.startswith("HTTP/1.1 "):
-            pytest.fail(f"upgrade of {path}: unexpected answer {head[:200]!r}\n{self.output}",
-                        pytrace=False)
+            pytest.fail(
+                f"upgrade of {path}: unexpected answer {head[:200]!r}\n{self.output}", pytrace=False
+            )
         return int(head.split()[1])
 
     def stop(self) -> None:
@@ -138,8 +164,11 @@ def running_vite(folder: Path, endpoint: tuple[str, int]) -> Iterator[Vite]:
         path, expected = endpoint
         status = server.handshake_status(path)
         if status != expected:
-            pytest.fail(f"upgrade of {path} through vite: HTTP {status}, expected {expected}\n"
-                        f"{server.output}", pytrace=False)
+            pytest.fail(
+                f"upgrade of {path} through vite: HTTP {status}, expected {expected}\n"
+                f"{server.output}",
+                pytrace=False,
+            )
         yield server
     finally:
         server.stop()
@@ -177,13 +206,14 @@ def project(tmp_path: Path) -> Path:
     npm_install(EXAMPLES / "chat")
     folder = tmp_path / "project"
     folder.mkdir()
-    (folder / "node_modules").symlink_to(EXAMPLES / "chat" / "node_modules",
-                                         target_is_directory=True)
+    (folder / "node_modules").symlink_to(
+        EXAMPLES / "chat" / "node_modules", target_is_directory=True
+    )
     return folder
 
 
 @pytest.fixture
-def start_vite() -> Callable[[Path, tuple[str, int]], ContextManager[Vite]]:
+def start_vite() -> Callable[[Path, tuple[str, int]], contextlib.AbstractContextManager[Vite]]:
     """`with start_vite(folder, ("/api/ws/x", 101)) as vite:` for a test's own project."""
     return running_vite
 
@@ -192,12 +222,15 @@ def start_vite() -> Callable[[Path, tuple[str, int]], ContextManager[Vite]]:
 def browser() -> Iterator[Browser]:
     """Debian's Chromium (never a downloaded browser), one per test module."""
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(f"{CHROMIUM} is missing: run `make chromium` (apt-get install -y chromium)",
-                    pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `make chromium` (apt-get install -y chromium)",
+            pytrace=False,
+        )
     expect.set_options(timeout=WAIT_MS)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=30_000)
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=30_000
+        )
         try:
             yield chromium
         finally:

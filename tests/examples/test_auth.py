@@ -30,12 +30,16 @@ def test_the_refusal_the_page_reports_is_http_401(vite):
     assert vite.handshake_status("/api/ws/private?token=bob-secret") == 101
 
 
-@pytest.mark.parametrize(("token", "code", "printed"), [
-    ("bob-secret", 0, "{'type': 'authenticated', 'user': 'bob'}"),
-    ("mallory", 1, "refused: HTTP 401"),
-])
+@pytest.mark.parametrize(
+    ("token", "code", "printed"),
+    [
+        ("bob-secret", 0, "{'type': 'authenticated', 'user': 'bob'}"),
+        ("mallory", 1, "refused: HTTP 401"),
+    ],
+)
 def test_header_form_from_a_python_client(vite, token, code, printed):
     url = f"ws://127.0.0.1:{vite.port}/api/ws/private"
-    done = subprocess.run([sys.executable, str(HEADER_CLIENT), url, token],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [sys.executable, str(HEADER_CLIENT), url, token], capture_output=True, text=True, timeout=30
+    )
     assert (done.returncode, done.stdout.strip()) == (code, printed), done.stderr

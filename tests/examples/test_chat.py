@@ -138,7 +138,8 @@ def test_the_chat_survives_a_sidecar_restart_without_a_reload(browser, own_vite)
         os.kill(int(pid), signal.SIGKILL)
         # Polled on every frame: the line shows "reconnecting…" for as long as the restart takes.
         page.wait_for_function(
-            "document.getElementById('status').textContent === 'reconnecting…'", polling="raf")
+            "document.getElementById('status').textContent === 'reconnecting…'", polling="raf"
+        )
         expect(page.locator("#status")).to_have_text("connected as Ada")
 
         say(page, "after")

@@ -25,8 +25,9 @@ def test_rules_fallback_subprotocol_and_compression(open_page):
     page.get_by_role("button", name="Plain text").click()
     expect(received(page, "HELLO")).to_have_count(1)
     page.get_by_role("button", name="Other JSON").click()
-    expect(received(page, '{"type":"unmatched","received":{"type":"other","text":"hello"}}')) \
-        .to_have_count(1)
+    expect(
+        received(page, '{"type":"unmatched","received":{"type":"other","text":"hello"}}')
+    ).to_have_count(1)
 
 
 def test_announce_reaches_the_whole_lobby(open_page):

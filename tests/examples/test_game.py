@@ -59,7 +59,9 @@ def test_after_a_sidecar_restart_the_player_is_back_in_the_lobby(browser, own_vi
         # Polled on every frame: while reconnecting, no action can be taken.
         page.wait_for_function(
             """() => document.getElementById('status').textContent === 'reconnecting…' &&
-                     document.getElementById('roll').disabled""", polling="raf")
+                     document.getElementById('roll').disabled""",
+            polling="raf",
+        )
         expect(page.locator("#status")).to_have_text("playing as Alice")
         expect(page.locator("#lobby")).to_be_visible()
         expect(page.locator("#table")).to_be_hidden()

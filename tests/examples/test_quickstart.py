@@ -25,8 +25,9 @@ def test_quick_start_works_in_a_browser(browser, project, start_vite):
     (project / "vite.config.js").write_text(config)
     (project / "ws" / "chat.py").write_text(handler)
     (project / "main.js").write_text(page_js)
-    (project / "index.html").write_text('<!doctype html><script type="module" src="/main.js">'
-                                        "</script>\n")
+    (project / "index.html").write_text(
+        '<!doctype html><script type="module" src="/main.js"></script>\n'
+    )
 
     with start_vite(project, ("/api/ws/chat", 101)) as vite:
         page = browser.new_page()
@@ -39,7 +40,8 @@ def test_quick_start_works_in_a_browser(browser, project, start_vite):
             """)
             page.goto(vite.url)
             page.wait_for_function(
-                "() => logged.some((m) => m.type === 'chat-message' && m.from === 'Ada')")
+                "() => logged.some((m) => m.type === 'chat-message' && m.from === 'Ada')"
+            )
             logged = page.evaluate("logged")
         finally:
             page.close()

@@ -22,8 +22,10 @@ COMPILERS = {
 }
 # One send per example, and the same send with a number where the handler declares a str.
 WRONG_SENDS = {
-    "chat": ("{ type: 'chat', room: current, text: textField.value }",
-             "{ type: 'chat', room: current, text: 42 }"),
+    "chat": (
+        "{ type: 'chat', room: current, text: textField.value }",
+        "{ type: 'chat', room: current, text: 42 }",
+    ),
     "game": ("{ type: 'join-game', gameId }", "{ type: 'join-game', gameId: 42 }"),
 }
 
@@ -35,8 +37,11 @@ def example(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     # The example may hold one that Vite wrote during other tests: this test checks the CLI's.
     (folder / "wsside-env.d.ts").unlink(missing_ok=True)
     done = subprocess.run(
-        [str(WSSIDE), "types", "--out", "wsside-env.d.ts"], cwd=folder, capture_output=True,
-        text=True, timeout=60,
+        [str(WSSIDE), "types", "--out", "wsside-env.d.ts"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     return folder
@@ -52,7 +57,10 @@ def tsc(request: pytest.FixtureRequest) -> Path:
 
 def check(folder: Path, tsc: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["node", str(tsc), "-p", "jsconfig.json"], cwd=folder, capture_output=True, text=True,
+        ["node", str(tsc), "-p", "jsconfig.json"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 

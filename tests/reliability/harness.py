@@ -19,7 +19,7 @@ from .rawws import Stream
 
 # The handler file every sidecar process of this suite serves. `/ws/_stats` reports what the
 # process holds, so leak checks read it instead of guessing.
-APP = textwrap.dedent('''
+APP = textwrap.dedent("""
     import asyncio
     import gc
 
@@ -92,7 +92,7 @@ APP = textwrap.dedent('''
         })
 
     stats = Handler("/ws/_stats", transform_raw_data=_raw, on_message=_stats)
-''')
+""")
 
 
 def free_port() -> int:
@@ -108,10 +108,25 @@ class SidecarProcess:
         self.port = free_port()
         self.output: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "wsside", "serve", "--handlers", str(folder),
-             "--port", str(self.port), "--no-reload", "--log-level", "warning", *extra_args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            [
+                sys.executable,
+                "-m",
+                "wsside",
+                "serve",
+                "--handlers",
+                str(folder),
+                "--port",
+                str(self.port),
+                "--no-reload",
+                "--log-level",
+                "warning",
+                *extra_args,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._drain, daemon=True)

@@ -11,7 +11,7 @@ import asyncio
 import os
 import socket
 import struct
-from typing import Callable
+from collections.abc import Callable
 
 from aiohttp._websocket.helpers import websocket_mask
 
@@ -28,8 +28,15 @@ def upgrade_head(path: str, host: str = "127.0.0.1", extra: str = "") -> bytes:
     ).encode("latin-1")
 
 
-def frame(opcode: int, payload: bytes = b"", *, fin: bool = True, rsv: int = 0,
-          mask: bool = True, length: int | None = None) -> bytes:
+def frame(
+    opcode: int,
+    payload: bytes = b"",
+    *,
+    fin: bool = True,
+    rsv: int = 0,
+    mask: bool = True,
+    length: int | None = None,
+) -> bytes:
     """One client frame; `length` overrides the declared payload length (to lie about it)."""
     n = len(payload) if length is None else length
     head = bytearray([(0x80 if fin else 0) | (rsv << 4) | opcode])
@@ -76,7 +83,7 @@ class FrameParser:
             elif b1 == 127:
                 if n - pos < 10:
                     break
-                b1 = int.from_bytes(buf[pos + 2:pos + 10], "big")
+                b1 = int.from_bytes(buf[pos + 2 : pos + 10], "big")
                 start = pos + 10
             end = start + b1
             if end > n:
@@ -106,8 +113,15 @@ class Stream:
         self.head = b""
 
     @classmethod
-    async def open(cls, port: int, path: str, *, extra: str = "", head: bytes | None = None,
-                   timeout: float = 5.0) -> Stream:
+    async def open(
+        cls,
+        port: int,
+        path: str,
+        *,
+        extra: str = "",
+        head: bytes | None = None,
+        timeout: float = 5.0,
+    ) -> Stream:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         self = cls(reader, writer)
         writer.write(head if head is not None else upgrade_head(path, extra=extra))
@@ -190,8 +204,9 @@ class LoadClient(asyncio.Protocol):
         self.first_text: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
 
     @classmethod
-    async def open(cls, port: int, path: str,
-                   on_text: Callable[[LoadClient, bytes], None]) -> LoadClient:
+    async def open(
+        cls, port: int, path: str, on_text: Callable[[LoadClient, bytes], None]
+    ) -> LoadClient:
         loop = asyncio.get_running_loop()
         _, client = await loop.create_connection(lambda: cls(path, on_text), "127.0.0.1", port)
         await asyncio.wait_for(client.upgraded, 10)
@@ -210,7 +225,7 @@ class LoadClient(asyncio.Protocol):
             if not self.head.startswith(b"HTTP/1.1 101"):
                 self.upgraded.set_exception(ConnectionError(bytes(self.head[:60])))
                 return
-            data = bytes(self.head[end + 4:])
+            data = bytes(self.head[end + 4 :])
             self.upgraded.set_result(None)
         for op, payload in self.parser.feed(data):
             if op == TEXT:

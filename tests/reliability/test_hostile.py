@@ -15,18 +15,34 @@ import os
 import re
 import socket
 import zlib
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .harness import SidecarProcess
-from .rawws import (BINARY, CLOSE, CONT, KEY, PING, TEXT, FrameParser, Stream, close_payload,
-                    frame, parse_close)
+from .rawws import (
+    BINARY,
+    CLOSE,
+    CONT,
+    KEY,
+    PING,
+    TEXT,
+    FrameParser,
+    Stream,
+    close_payload,
+    frame,
+    parse_close,
+)
 
-STD = ["Host: 127.0.0.1", "Upgrade: websocket", "Connection: Upgrade",
-       f"Sec-WebSocket-Key: {KEY}", "Sec-WebSocket-Version: 13"]
+STD = [
+    "Host: 127.0.0.1",
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    f"Sec-WebSocket-Key: {KEY}",
+    "Sec-WebSocket-Version: 13",
+]
 
 
 def head(lines: list[str], line: str = "GET /api/ws/echo HTTP/1.1") -> bytes:
@@ -60,21 +76,24 @@ UPGRADES = [
     ("binary junk", bytes(range(256)) + b"\r\n\r\n", 400),
     ("lower-case method", head(STD, "get /api/ws/echo HTTP/1.1"), 400),
     ("16 KiB request target", head(STD, "GET /api/ws/echo?" + "a" * 16384 + " HTTP/1.1"), 400),
-    ("16 KiB header value", head(STD + ["X-Big: " + "a" * 16384]), 400),
-    ("9000-byte header name", head(STD + ["X" * 9000 + ": a"]), 400),
+    ("16 KiB header value", head([*STD, "X-Big: " + "a" * 16384]), 400),
+    ("9000-byte header name", head([*STD, "X" * 9000 + ": a"]), 400),
     ("200 headers", head(STD + [f"X-H{i}: v" for i in range(200)]), 400),
     ("1 MiB of headers", head(STD + [f"X-H{i}: " + "v" * 8000 for i in range(128)]), 400),
-    ("space in a header name", head(STD + ["Bad Header: x"]), 400),
-    ("NUL in a header value", head(STD + ["X-A: a\x00b"]), 400),
-    ("CR in a header value", head(STD + ["X-A: a\rb"]), 400),
-    ("obsolete line folding", head(STD + ["X-A: a", " folded"]), 400),
-    ("header without colon", head(STD + ["NoColonHere"]), 400),
+    ("space in a header name", head([*STD, "Bad Header: x"]), 400),
+    ("NUL in a header value", head([*STD, "X-A: a\x00b"]), 400),
+    ("CR in a header value", head([*STD, "X-A: a\rb"]), 400),
+    ("obsolete line folding", head([*STD, "X-A: a", " folded"]), 400),
+    ("header without colon", head([*STD, "NoColonHere"]), 400),
     ("bare LF line ends", head(STD).replace(b"\r\n", b"\n"), 400),
-    ("Content-Length and Transfer-Encoding", head(STD + ["Content-Length: 5",
-                                                         "Transfer-Encoding: chunked"]), 400),
-    ("negative Content-Length", head(STD + ["Content-Length: -1"]), 400),
+    (
+        "Content-Length and Transfer-Encoding",
+        head([*STD, "Content-Length: 5", "Transfer-Encoding: chunked"]),
+        400,
+    ),
+    ("negative Content-Length", head([*STD, "Content-Length: -1"]), 400),
     ("missing Host", head(drop("Host")), 400),
-    ("two Host headers", head(STD + ["Host: evil.example"]), 400),
+    ("two Host headers", head([*STD, "Host: evil.example"]), 400),
     ("control character in Host", head(swap("Host", "a\x01b")), 400),
     ("non-ASCII Connection", head(swap("Connection", "\x80")), 400),
     ("non-ASCII Sec-WebSocket-Key", head(swap("Sec-WebSocket-Key", "\xff" * 24)), 400),
@@ -90,8 +109,11 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]
     status = int(raw.split(b" ", 2)[1])
     if status == 101:
         return status, raw, False
-    length = next(int(line.split(b":", 1)[1]) for line in raw.split(b"\r\n")
-                  if line.lower().startswith(b"content-length:"))
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in raw.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
     await asyncio.wait_for(reader.readexactly(length), 5)
     closed = await asyncio.wait_for(reader.read(1), 5) == b""
     return status, raw, closed
@@ -103,8 +125,9 @@ async def echo_ok(bystander: Stream, text: str) -> None:
 
 
 @pytest.mark.parametrize("case,request_bytes,status", UPGRADES, ids=[c[0] for c in UPGRADES])
-async def test_malformed_upgrade_gets_its_status(sidecar: SidecarProcess, raw, case: str,
-                                                 request_bytes: bytes, status: int) -> None:
+async def test_malformed_upgrade_gets_its_status(
+    sidecar: SidecarProcess, raw, case: str, request_bytes: bytes, status: int
+) -> None:
     bystander = await raw("/api/ws/echo")
     reader, writer = await asyncio.open_connection("127.0.0.1", sidecar.port)
     try:
@@ -122,19 +145,39 @@ async def test_malformed_upgrade_gets_its_status(sidecar: SidecarProcess, raw, c
 
 # ---- property-based upgrade heads ---------------------------------------------------------
 
-_token = st.text(alphabet="!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
-                 min_size=1, max_size=12)
+_token = st.text(
+    alphabet="!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    min_size=1,
+    max_size=12,
+)
 _latin1 = st.text(alphabet=st.characters(max_codepoint=255), max_size=40)
 _methods = st.one_of(st.sampled_from(["GET", "POST", "OPTIONS", "get", "GET GET", ""]), _token)
 _targets = st.one_of(
-    st.sampled_from(["/api/ws/echo", "/api/ws/echo?x=1", "/api/ws/nope", "/", "*", "/api/ws/%00",
-                     "/api/../api/ws/echo", "http://evil.example/api/ws/echo", "/api/ws/echo#f"]),
+    st.sampled_from(
+        [
+            "/api/ws/echo",
+            "/api/ws/echo?x=1",
+            "/api/ws/nope",
+            "/",
+            "*",
+            "/api/ws/%00",
+            "/api/../api/ws/echo",
+            "http://evil.example/api/ws/echo",
+            "/api/ws/echo#f",
+        ]
+    ),
     _latin1.map(lambda s: "/api/" + s),
 )
-_versions = st.one_of(st.sampled_from(["HTTP/1.1", "HTTP/1.0", "HTTP/1.2", "HTTP/0.9", "HTTP/2",
-                                       "http/1.1", "HTTP/1.1 extra", ""]), _latin1)
-_header_values = st.one_of(_latin1, st.sampled_from([KEY, "13", "8", "websocket", "Upgrade",
-                                                     "[::1", "a b", "127.0.0.1:99999999"]))
+_versions = st.one_of(
+    st.sampled_from(
+        ["HTTP/1.1", "HTTP/1.0", "HTTP/1.2", "HTTP/0.9", "HTTP/2", "http/1.1", "HTTP/1.1 extra", ""]
+    ),
+    _latin1,
+)
+_header_values = st.one_of(
+    _latin1,
+    st.sampled_from([KEY, "13", "8", "websocket", "Upgrade", "[::1", "a b", "127.0.0.1:99999999"]),
+)
 
 
 @st.composite
@@ -198,12 +241,16 @@ def sync_bystander(sidecar: SidecarProcess) -> Iterator[SyncBystander]:
     bystander.sock.close()
 
 
-@settings(max_examples=int(os.environ.get("WSSIDE_HYPOTHESIS_EXAMPLES", "250")), deadline=None, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("WSSIDE_HYPOTHESIS_EXAMPLES", "250")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(request_bytes=upgrade_heads())
-def test_any_upgrade_head_gets_a_complete_response(sidecar: SidecarProcess,
-                                                   sync_bystander: SyncBystander,
-                                                   request_bytes: bytes) -> None:
+def test_any_upgrade_head_gets_a_complete_response(
+    sidecar: SidecarProcess, sync_bystander: SyncBystander, request_bytes: bytes
+) -> None:
     out = sync_exchange(sidecar.port, request_bytes)
     first = out.split(b"\r\n", 1)[0]
     # aiohttp answers in the request's HTTP version, whatever it is
@@ -214,17 +261,24 @@ def test_any_upgrade_head_gets_a_complete_response(sidecar: SidecarProcess,
         # only a real upgrade of a real endpoint, answered for the key that was sent
         text = request_bytes.decode("latin-1")
         assert text.startswith("GET /api/ws/echo"), text
-        assert f"Sec-WebSocket-Key: {KEY}" in text and b"Sec-WebSocket-Accept: " + accept_for(KEY) in out
+        assert (
+            f"Sec-WebSocket-Key: {KEY}" in text
+            and b"Sec-WebSocket-Accept: " + accept_for(KEY) in out
+        )
     else:
         headers, _, body = out.partition(b"\r\n\r\n")
-        length = [int(h.split(b":", 1)[1]) for h in headers.split(b"\r\n")
-                  if h.lower().startswith(b"content-length:")]
+        length = [
+            int(h.split(b":", 1)[1])
+            for h in headers.split(b"\r\n")
+            if h.lower().startswith(b"content-length:")
+        ]
         assert length == [len(body)], out  # complete, then EOF (sync_exchange read to the end)
     sync_bystander.echo("still here")
     assert sidecar.alive
 
 
 # ---- frames -----------------------------------------------------------------------------
+
 
 def deflate_raw(data: bytes) -> bytes:
     c = zlib.compressobj(9, zlib.DEFLATED, -15)
@@ -251,33 +305,53 @@ FRAMES = [
     ("close code 5000", "echo", frame(CLOSE, close_payload(5000)), 1002),
     ("close reason not UTF-8", "echo", frame(CLOSE, close_payload(1000, b"\xff")), 1007),
     ("continuation without a message", "echo", frame(CONT, b"x"), 1002),
-    ("new message inside a fragmented one", "echo",
-     frame(TEXT, b"a", fin=False) + frame(TEXT, b"b"), 1002),
+    (
+        "new message inside a fragmented one",
+        "echo",
+        frame(TEXT, b"a", fin=False) + frame(TEXT, b"b"),
+        1002,
+    ),
     ("invalid UTF-8", "echo", frame(TEXT, b"\xff\xfe"), 1007),
-    ("invalid UTF-8 across fragments", "echo",
-     frame(TEXT, b"ok\xe2\x82", fin=False) + frame(CONT, b"\x28"), 1007),
+    (
+        "invalid UTF-8 across fragments",
+        "echo",
+        frame(TEXT, b"ok\xe2\x82", fin=False) + frame(CONT, b"\x28"),
+        1007,
+    ),
     ("overlong UTF-8", "echo", frame(TEXT, b"\xc0\xaf"), 1007),
     ("UTF-16 surrogate in UTF-8", "echo", frame(TEXT, b"\xed\xa0\x80"), 1007),
     ("declared length 2^63-1", "echo", frame(BINARY, length=2**63 - 1), 1009),
     ("declared length 2^64-1", "echo", bytes([0x82, 0xFF]) + b"\xff" * 8 + b"\0" * 4, 1009),
     ("declared length 1 GiB", "echo", frame(BINARY, length=1 << 30), 1009),
     ("1025 bytes over a 1024 limit", "tiny", frame(BINARY, b"x" * 1025), 1009),
-    ("fragments adding up past the limit", "tiny",
-     frame(BINARY, b"x" * 600, fin=False) + frame(CONT, b"x" * 600), 1009),
-    ("2,000 empty fragments", "tiny",
-     frame(TEXT, b"", fin=False) + frame(CONT, b"", fin=False) * 2000, 1009),
+    (
+        "fragments adding up past the limit",
+        "tiny",
+        frame(BINARY, b"x" * 600, fin=False) + frame(CONT, b"x" * 600),
+        1009,
+    ),
+    (
+        "2,000 empty fragments",
+        "tiny",
+        frame(TEXT, b"", fin=False) + frame(CONT, b"", fin=False) * 2000,
+        1009,
+    ),
     ("compression bomb: 1 KiB inflating to 1 MiB", "deflate", frame(BINARY, BOMB, rsv=4), 1009),
     ("not a DEFLATE stream", "deflate", frame(BINARY, b"\xff" * 5, rsv=4), 1007),
-    ("RSV1 on a continuation frame", "deflate",
-     frame(BINARY, deflate_raw(b"a"), rsv=4, fin=False) + frame(CONT, deflate_raw(b"b"), rsv=4),
-     1002),
+    (
+        "RSV1 on a continuation frame",
+        "deflate",
+        frame(BINARY, deflate_raw(b"a"), rsv=4, fin=False) + frame(CONT, deflate_raw(b"b"), rsv=4),
+        1002,
+    ),
     ("RSV1 on a control frame", "deflate", frame(PING, b"", rsv=4), 1002),
 ]
 
 
 @pytest.mark.parametrize("case,endpoint,data,code", FRAMES, ids=[c[0] for c in FRAMES])
-async def test_invalid_frame_gets_its_close_code(sidecar: SidecarProcess, raw, case: str,
-                                                 endpoint: str, data: bytes, code: int) -> None:
+async def test_invalid_frame_gets_its_close_code(
+    sidecar: SidecarProcess, raw, case: str, endpoint: str, data: bytes, code: int
+) -> None:
     bystander = await raw("/api/ws/echo")
     rss0 = sidecar.rss()
     extra = "Sec-WebSocket-Extensions: permessage-deflate\r\n" if endpoint == "deflate" else ""
@@ -308,7 +382,8 @@ def test_no_attack_caused_an_internal_error(sidecar: SidecarProcess) -> None:
     """Runs last in this module. aiohttp logs each malformed HTTP head it refuses (400) with a
     traceback of its parser error; any other traceback would be an internal error."""
     blocks = "".join(sidecar.output).split("Traceback (most recent call last):")[1:]
-    raised = [next(line for line in b.splitlines() if line and not line[0].isspace())
-              for b in blocks]
+    raised = [
+        next(line for line in b.splitlines() if line and not line[0].isspace()) for b in blocks
+    ]
     unexpected = [r for r in raised if not r.startswith("aiohttp.http_exceptions.")]
     assert not unexpected, unexpected

@@ -16,8 +16,9 @@ from .rawws import LoadClient
 CONNECT_CONCURRENCY = 50  # the listen backlog is 128: more at once only adds SYN retries
 
 
-async def broadcast_round(sidecar: SidecarProcess, clients: int, senders: int,
-                          per_sender: int) -> dict[str, Any]:
+async def broadcast_round(
+    sidecar: SidecarProcess, clients: int, senders: int, per_sender: int
+) -> dict[str, Any]:
     """`senders` clients each send `per_sender` numbered messages to /ws/fan, which relays each
     one to every member (sender included). Every client checks each sender's numbers arrive
     complete and in order."""
@@ -70,13 +71,18 @@ async def broadcast_round(sidecar: SidecarProcess, clients: int, senders: int,
     await asyncio.gather(*(c.close() for c in conns))
     after = await settled(port, lambda s: s["open"]["/ws/fan"] == 0 and s["sessions"] == 1)
     return {
-        "clients": clients, "messages_delivered": clients * expected,
-        "connect_s": round(connect_s, 2), "traffic_s": round(traffic_s, 2),
+        "clients": clients,
+        "messages_delivered": clients * expected,
+        "connect_s": round(connect_s, 2),
+        "traffic_s": round(traffic_s, 2),
         "deliveries_per_s": int(clients * expected / traffic_s),
-        "rss_mib_before": round(rss0 / 2**20, 1), "rss_mib_open": round(rss_open / 2**20, 1),
+        "rss_mib_before": round(rss0 / 2**20, 1),
+        "rss_mib_open": round(rss_open / 2**20, 1),
         "rss_mib_peak": round(rss_peak / 2**20, 1),
         "rss_mib_after": round(sidecar.rss() / 2**20, 1),
-        "fds_before": fds0, "fds_open": fds_open, "fds_after": sidecar.fds(),
+        "fds_before": fds0,
+        "fds_open": fds_open,
+        "fds_after": sidecar.fds(),
         "after": {k: after[k] for k in ("open", "members", "sessions", "tasks")},
     }
 
@@ -132,15 +138,25 @@ async def churn_and_measure(sidecar: SidecarProcess, n: int, warmup: int) -> dic
     t0 = time.perf_counter()
     await churn(port, n)
     elapsed = time.perf_counter() - t0
-    s1 = await settled(port, lambda s: s["closed"] == s0["closed"] + n
-                       and s["open"]["/ws/churn"] == 0 and s["sessions"] == s0["sessions"])
+    s1 = await settled(
+        port,
+        lambda s: (
+            s["closed"] == s0["closed"] + n
+            and s["open"]["/ws/churn"] == 0
+            and s["sessions"] == s0["sessions"]
+        ),
+    )
     fds1, rss1 = sidecar.fds(), sidecar.rss()
     return {
-        "churned": n, "seconds": round(elapsed, 2), "per_s": int(n / elapsed),
-        "fds": [fds0, fds1], "tasks": [s0["tasks"], s1["tasks"]],
+        "churned": n,
+        "seconds": round(elapsed, 2),
+        "per_s": int(n / elapsed),
+        "fds": [fds0, fds1],
+        "tasks": [s0["tasks"], s1["tasks"]],
         "sessions": [s0["sessions"], s1["sessions"]],
         "connections": [s0["connections"], s1["connections"]],
-        "members": s1["members"]["/ws/churn"], "rooms": s1["rooms"]["/ws/churn"],
+        "members": s1["members"]["/ws/churn"],
+        "rooms": s1["rooms"]["/ws/churn"],
         "closed": s1["closed"] - s0["closed"],
         "rss_mib": [round(rss0 / 2**20, 2), round(rss1 / 2**20, 2)],
         "rss_growth_kib": (rss1 - rss0) // 1024,

@@ -10,7 +10,7 @@ from pathlib import Path
 from .harness import SidecarProcess
 from .rawws import Stream
 
-BLOCKING = '''
+BLOCKING = """
 import asyncio
 import time
 
@@ -24,7 +24,7 @@ def sleepy(conn, data):
     conn.send("woke")
 
 echo = Handler("/ws/echo", transform_raw_data=lambda raw: raw, on_message=lambda c, d: c.send(d))
-'''
+"""
 BLOCK_LINE = BLOCKING.splitlines().index("    time.sleep(float(data))  # BLOCKS") + 1
 
 
@@ -63,6 +63,7 @@ def test_the_sidecar_process_logs_a_stall_while_it_lasts(tmp_path: Path) -> None
     (tmp_path / "h.py").write_text(BLOCKING)
     proc = SidecarProcess(tmp_path)
     try:
+
         async def go() -> None:
             blocker = await Stream.open(proc.port, "/api/ws/block")
             blocker.send_text("1.5")
@@ -80,7 +81,7 @@ def test_the_sidecar_process_logs_a_stall_while_it_lasts(tmp_path: Path) -> None
         proc.stop()
 
 
-FAULTY = '''
+FAULTY = """
 import asyncio
 
 import probe
@@ -106,7 +107,7 @@ def closed(conn, code, reason, by_client):
     probe.record("closed", conn.id, code)
 
 echo = Handler("/ws/echo", transform_raw_data=lambda raw: raw, on_message=lambda c, d: c.send(d))
-'''
+"""
 
 
 async def test_raising_handlers_never_take_down_other_connections(serve) -> None:
@@ -115,8 +116,7 @@ async def test_raising_handlers_never_take_down_other_connections(serve) -> None
     boom = await s.connect("/api/ws/boom")
     for i in range(3):
         await boom.send_str(str(i))
-        assert await boom.receive_json() == {"type": "error",
-                                             "message": f"handler failed on {i}"}
+        assert await boom.receive_json() == {"type": "error", "message": f"handler failed on {i}"}
     bad = await s.connect("/api/ws/bad-connect")
     assert (await bad.receive_json())["type"] == "error"
     msg = await bad.receive()

@@ -20,8 +20,9 @@ import stat
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import psutil
 import pytest
@@ -31,7 +32,7 @@ from .rawws import LoadClient, Stream, upgrade_head
 REPO = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("vite_child.mjs")
 
-ECHO = '''
+ECHO = """
 from wsside import Handler
 
 echo = Handler("/echo", transform_raw_data=lambda raw: raw, on_message=lambda c, d: c.send(d))
@@ -39,7 +40,7 @@ echo = Handler("/echo", transform_raw_data=lambda raw: raw, on_message=lambda c,
 @Handler("/boom").on_message
 def boom(conn, data):
     raise RuntimeError("handler failure for the log")
-'''
+"""
 
 
 def shim_missing() -> str | None:
@@ -54,13 +55,17 @@ def shim_missing() -> str | None:
 class ViteChild:
     """A Vite dev server with the shim in its own process (vite_child.mjs)."""
 
-    def __init__(self, root: Path, settings: dict[str, Any] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, root: Path, settings: dict[str, Any] | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.lines: list[str] = []
         self._new_line = threading.Condition()
         self.proc = subprocess.Popen(
             ["node", str(CHILD), str(root), json.dumps(settings or {})],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             env={**os.environ, **(env or {})},
         )
         self._ready = threading.Event()
@@ -106,12 +111,16 @@ class ViteChild:
                 seen = len(self.lines)
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._new_line.wait(left):
-                    raise AssertionError(f"no log line matching {pattern!r}:\n" +
-                                         "\n".join(self.lines))
+                    raise AssertionError(
+                        f"no log line matching {pattern!r}:\n" + "\n".join(self.lines)
+                    )
 
     def sidecars(self) -> list[psutil.Process]:
-        return [p for p in psutil.Process(self.proc.pid).children(recursive=True)
-                if "wsside" in " ".join(p.cmdline())]
+        return [
+            p
+            for p in psutil.Process(self.proc.pid).children(recursive=True)
+            if "wsside" in " ".join(p.cmdline())
+        ]
 
     def stop(self) -> None:
         kids = []
@@ -190,8 +199,11 @@ async def test_kill_9_of_the_sidecar_mid_traffic(vite: ViteChild, figures) -> No
     # dropped socket, even when the upgrade races the dying sidecar) and is served within 2 s
     await asyncio.wait_for(echo_once(vite.port), 2)
     served = time.perf_counter() - t0
-    figures["kill_9_sidecar"] = {"clients": clients, "all_clients_closed_s": round(all_closed, 3),
-                                 "new_connection_served_s": round(served, 3)}
+    figures["kill_9_sidecar"] = {
+        "clients": clients,
+        "all_clients_closed_s": round(all_closed, 3),
+        "new_connection_served_s": round(served, 3),
+    }
     assert served < 2, figures["kill_9_sidecar"]
     sidecars = vite.sidecars()
     assert len(sidecars) == 1 and sidecars[0].pid != old
@@ -199,7 +211,8 @@ async def test_kill_9_of_the_sidecar_mid_traffic(vite: ViteChild, figures) -> No
 
 
 async def test_a_socket_sent_to_a_dying_sidecar_is_given_to_the_next_one(
-        debug_vite: ViteChild) -> None:
+    debug_vite: ViteChild,
+) -> None:
     # The sidecar is stopped, so the socket the shim hands over waits unread in the IPC
     # channel; then it is killed, and that descriptor dies with the channel. Node calls the
     # send a success all the same: only the sidecar's acknowledgement proves it took the socket.
@@ -210,7 +223,8 @@ async def test_a_socket_sent_to_a_dying_sidecar_is_given_to_the_next_one(
     try:
         opening = asyncio.create_task(Stream.open(vite.port, "/api/echo", timeout=10))
         await asyncio.to_thread(
-            vite.wait_line, rf"/api/echo: hand-over \(socket passed to pid {old.pid}\)", 10, mark)
+            vite.wait_line, rf"/api/echo: hand-over \(socket passed to pid {old.pid}\)", 10, mark
+        )
     finally:
         old.kill()
     s = await opening
@@ -224,7 +238,8 @@ async def test_a_socket_sent_to_a_dying_sidecar_is_given_to_the_next_one(
 
 
 async def test_third_processes_cannot_reach_the_sidecar_and_the_secret_stays_hidden(
-        vite: ViteChild, figures) -> None:
+    vite: ViteChild, figures
+) -> None:
     await echo_once(vite.port)  # a connection through the shim (hand-over), for the checks below
     boom = await Stream.open(vite.port, "/api/boom")
     boom.send_text("x")
@@ -251,9 +266,15 @@ async def test_third_processes_cannot_reach_the_sidecar_and_the_secret_stays_hid
         finally:
             writer.close()
 
-    refusals = [await upgrade_over_unix(extra) for extra in
-                ("", "X-Wsside-Secret: wrong\r\n", f"X-Wsside-Secret: {secret[:-1]}\r\n",
-                 f"X-Wsside-Secret: {secret}x\r\n")]
+    refusals = [
+        await upgrade_over_unix(extra)
+        for extra in (
+            "",
+            "X-Wsside-Secret: wrong\r\n",
+            f"X-Wsside-Secret: {secret[:-1]}\r\n",
+            f"X-Wsside-Secret: {secret}x\r\n",
+        )
+    ]
     assert all(r.startswith(b"HTTP/1.1 403 ") for r in refusals), refusals
     assert all(secret.encode() not in r and secret[:-1].encode() not in r for r in refusals)
     # the check itself is reachable: the right secret passes it
@@ -264,6 +285,9 @@ async def test_third_processes_cannot_reach_the_sidecar_and_the_secret_stays_hid
     assert any("handler failure for the log" in line for line in vite.lines)
     leaked = [line for line in vite.lines if secret in line or secret[:12] in line]
     assert not leaked, leaked
-    figures["sidecar_exposure"] = {"inet_listeners": 0, "unix_listener_dir_mode": "0700",
-                                   "refused_without_secret": len(refusals),
-                                   "log_lines_checked": len(vite.lines)}
+    figures["sidecar_exposure"] = {
+        "inet_listeners": 0,
+        "unix_listener_dir_mode": "0700",
+        "refused_without_secret": len(refusals),
+        "log_lines_checked": len(vite.lines),
+    }

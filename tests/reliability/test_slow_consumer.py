@@ -13,8 +13,8 @@ import threading
 import time
 from typing import Any
 
-from wsside._runtime.session import CLOSE_TIMEOUT
 from wsside._io.writer import SEND_BUFFER_LIMIT
+from wsside._runtime.session import CLOSE_TIMEOUT
 
 from .harness import SidecarProcess, settled, stats
 from .rawws import CLOSE, LoadClient, Stream, blocking_slow_client, close_payload, frame
@@ -63,7 +63,8 @@ async def measure_latency(port: int, stop: asyncio.Event) -> list[float]:
 
 
 async def test_a_client_that_stops_reading_is_closed_1013_and_the_others_do_not_wait(
-        sidecar: SidecarProcess, figures) -> None:
+    sidecar: SidecarProcess, figures
+) -> None:
     port = sidecar.port
     base = await stats(port)
     fds0 = sidecar.fds()
@@ -90,8 +91,9 @@ async def test_a_client_that_stops_reading_is_closed_1013_and_the_others_do_not_
         await asyncio.wait_for(done, 60)
         flood_s = time.perf_counter() - t0
         # The slow client is closed by the policy, not by us: we still hold its socket open.
-        closed = await settled(port, lambda s: any(c[1] == 1013 for c in s["closes"]),
-                               timeout=CLOSE_TIMEOUT + 10)
+        closed = await settled(
+            port, lambda s: any(c[1] == 1013 for c in s["closes"]), timeout=CLOSE_TIMEOUT + 10
+        )
         closed_after = time.perf_counter() - t0
     stop.set()
     rtts = await latency
@@ -102,7 +104,8 @@ async def test_a_client_that_stops_reading_is_closed_1013_and_the_others_do_not_
     assert all(c.close_code is None for c in good)
 
     assert [c for c in closed["closes"] if c[1] == 1013] == [
-        ["/api/ws/flood", 1013, "Client too slow"]]
+        ["/api/ws/flood", 1013, "Client too slow"]
+    ]
     after = await settled(port, lambda s: s["open"]["/ws/flood"] == GOOD_CLIENTS)
     assert after["open"]["/ws/flood"] == GOOD_CLIENTS
     for c in good:
@@ -113,13 +116,16 @@ async def test_a_client_that_stops_reading_is_closed_1013_and_the_others_do_not_
     rss1 = sidecar.rss()
     figures["slow_consumer"] = {
         "flood": f"{FLOOD_MESSAGES} x {FLOOD_SIZE // 1024} KiB to {GOOD_CLIENTS - 1} readers "
-                 f"+ 1 non-reader",
-        "flood_s": round(flood_s, 2), "slow_client_closed_after_s": round(closed_after, 2),
+        f"+ 1 non-reader",
+        "flood_s": round(flood_s, 2),
+        "slow_client_closed_after_s": round(closed_after, 2),
         "echo_rtt_ms_idle_median": round(statistics.median(idle_rtts) * 1000, 2),
         "echo_rtt_ms_median": round(statistics.median(rtts) * 1000, 2),
         "echo_rtt_ms_p99": round(sorted(rtts)[int(len(rtts) * 0.99)] * 1000, 2),
-        "echo_rtt_ms_max": round(max(rtts) * 1000, 2), "echo_samples": len(rtts),
-        "rss_mib_before": round(rss0 / 2**20, 1), "rss_mib_peak": round(sampler.peak / 2**20, 1),
+        "echo_rtt_ms_max": round(max(rtts) * 1000, 2),
+        "echo_samples": len(rtts),
+        "rss_mib_before": round(rss0 / 2**20, 1),
+        "rss_mib_peak": round(sampler.peak / 2**20, 1),
         "rss_mib_after": round(rss1 / 2**20, 1),
     }
     assert fds1 == fds0  # the stuck socket was aborted: its fd is gone though we never closed it
@@ -140,7 +146,8 @@ async def measure_latency_for(port: int, seconds: float) -> list[float]:
 
 
 async def test_a_client_that_closes_then_stops_reading_does_not_pin_its_backlog(
-        sidecar: SidecarProcess, figures) -> None:
+    sidecar: SidecarProcess, figures
+) -> None:
     """The client's close frame arrives while megabytes are queued for it (below the limit, so
     the 1013 policy never triggers) and it reads nothing more: the socket must still go."""
     port = sidecar.port

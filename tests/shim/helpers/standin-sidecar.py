@@ -37,8 +37,10 @@ def send(obj: dict) -> None:
 
 
 def answer(sock: socket.socket, how: str) -> None:
-    sock.sendall(f"HTTP/1.1 200 OK\r\nX-Standin: {how}\r\nContent-Length: 0\r\n"
-                 "Connection: close\r\n\r\n".encode())
+    sock.sendall(
+        f"HTTP/1.1 200 OK\r\nX-Standin: {how}\r\nContent-Length: 0\r\n"
+        "Connection: close\r\n\r\n".encode()
+    )
     sock.close()
 
 
@@ -72,9 +74,19 @@ def stop() -> None:
 
 
 answered_late = False
-send({"wsside": 2, "type": "ready", "pid": os.getpid(), "protocol": 2, "version": "stand-in",
-      "python": sys.executable, "prefixes": ["/api"], "socket": listener.getsockname(),
-      "handlers": []})
+send(
+    {
+        "wsside": 2,
+        "type": "ready",
+        "pid": os.getpid(),
+        "protocol": 2,
+        "version": "stand-in",
+        "python": sys.executable,
+        "prefixes": ["/api"],
+        "socket": listener.getsockname(),
+        "handlers": [],
+    }
+)
 events = selectors.DefaultSelector()
 events.register(channel, selectors.EVENT_READ)
 events.register(listener, selectors.EVENT_READ)

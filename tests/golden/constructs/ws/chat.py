@@ -6,6 +6,7 @@ import dataclasses
 from typing import Annotated, Any, Literal, NotRequired, Optional, Required, TypedDict, Union
 
 import _shared
+
 from wsside import Handler
 
 
@@ -24,7 +25,7 @@ class ChatIn(TypedDict):
 
     type: Literal["chat"]
     text: str
-    reply_to: NotRequired[Optional[int]]
+    reply_to: NotRequired[Optional[int]]  # noqa: UP045  (the generator must read typing.Optional)
     tags: list[str]
     author: User
     extra: dict[str, Any]
@@ -63,7 +64,7 @@ class Joined:
 
 chat = Handler(
     "/ws/chat",
-    receives=Union[ChatIn, Options, Card, Receives, bytes],
+    receives=Union[ChatIn, Options, Card, Receives, bytes],  # noqa: UP007  (typing.Union is under test)
     sends=Joined | Comment | str | bytes | None,
 )
 anything = Handler("/ws/anything", receives=Any, sends=list[Any])
