@@ -10,9 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from doctor_projects import (VENV_PYTHON, env_for, link_modules, one, run_doctor, vite_modules,
-                             write)
 
+from doctor_projects import VENV_PYTHON, env_for, link_modules, one, run_doctor, vite_modules, write
 from wsside.cli.vite_edit import add_plugin, import_line
 
 __all__ = ["vite_modules"]  # the session fixture, imported for pytest
@@ -23,8 +22,13 @@ PLAIN_PACKAGE = '{"name": "app", "private": true}'
 
 
 def run_init(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([VENV_PYTHON, "-m", "wsside", "init", *args], cwd=where,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [VENV_PYTHON, "-m", "wsside", "init", *args],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def init(root: Path) -> str:
@@ -48,8 +52,9 @@ def node_parses(config: Path) -> None:
         return
     copy = config.with_name("check.mjs")
     shutil.copy(config, copy)
-    done = subprocess.run(["node", "--check", str(copy)], capture_output=True, text=True,
-                          timeout=30)
+    done = subprocess.run(
+        ["node", "--check", str(copy)], capture_output=True, text=True, timeout=30
+    )
     copy.unlink()
     assert done.returncode == 0, done.stderr
 
@@ -66,6 +71,16 @@ def test_empty_folder_gets_everything(tmp_path: Path) -> None:
     node_parses(tmp_path / "vite.config.js")
 
 
+def test_no_install_step_when_node_finds_the_plugin(tmp_path: Path) -> None:
+    """A workspace package whose plugin is installed at the workspace root."""
+    app = tmp_path / "packages" / "app"
+    write(tmp_path, {"node_modules/vite-plugin-wsside/package.json": '{"version": "0.1.0"}'})
+    write(app, {"package.json": MODULE_PACKAGE})
+    out = init(app)
+    assert "npm install" not in out
+    assert "\nNext:\n  npx vite" in out
+
+
 @pytest.mark.parametrize(
     "files, created",
     [
@@ -77,7 +92,8 @@ def test_empty_folder_gets_everything(tmp_path: Path) -> None:
     ids=["commonjs-package", "no-package", "typescript-module", "typescript-commonjs"],
 )
 def test_a_new_config_is_an_es_module_in_the_project_s_language(
-        tmp_path: Path, files: dict[str, str], created: str) -> None:
+    tmp_path: Path, files: dict[str, str], created: str
+) -> None:
     write(tmp_path, files)
     out = init(tmp_path)
     assert f"wrote {created} with the plugin" in out
@@ -88,12 +104,15 @@ def test_a_new_config_is_an_es_module_in_the_project_s_language(
 
 
 def test_from_a_subfolder_the_project_above_is_used(tmp_path: Path) -> None:
-    project = write(tmp_path / "project", {
-        "package.json": MODULE_PACKAGE,
-        "vite.config.js": "import { defineConfig } from 'vite'\n\n"
-                          "export default defineConfig({\n  plugins: [],\n})\n",
-        "src/main.js": "console.log('app')\n",
-    })
+    project = write(
+        tmp_path / "project",
+        {
+            "package.json": MODULE_PACKAGE,
+            "vite.config.js": "import { defineConfig } from 'vite'\n\n"
+            "export default defineConfig({\n  plugins: [],\n})\n",
+            "src/main.js": "console.log('app')\n",
+        },
+    )
     done = run_init(project / "src")
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"wsside init in {project.resolve()}\n" in done.stdout
@@ -103,62 +122,80 @@ def test_from_a_subfolder_the_project_above_is_used(tmp_path: Path) -> None:
 
 
 def test_simple_config_is_edited_with_a_backup(tmp_path: Path) -> None:
-    original = ("import { defineConfig } from 'vite'\nimport react from '@vitejs/plugin-react'\n"
-                "\nexport default defineConfig({\n  plugins: [react()],\n})\n")
+    original = (
+        "import { defineConfig } from 'vite'\nimport react from '@vitejs/plugin-react'\n"
+        "\nexport default defineConfig({\n  plugins: [react()],\n})\n"
+    )
     write(tmp_path, {"vite.config.ts": original})
     out = init(tmp_path)
     assert "added wsside() to vite.config.ts (original kept as vite.config.ts.bak)" in out
     assert (tmp_path / "vite.config.ts.bak").read_text() == original
     assert (tmp_path / "vite.config.ts").read_text() == (
         "import { defineConfig } from 'vite'\nimport react from '@vitejs/plugin-react'\n"
-        f"{IMPORT_LINE}\n\nexport default defineConfig({{\n  plugins: [wsside(), react()],\n}})\n")
+        f"{IMPORT_LINE}\n\nexport default defineConfig({{\n  plugins: [wsside(), react()],\n}})\n"
+    )
 
 
 @pytest.mark.parametrize(
     "original, edited",
     [
         # No plugins key: one is added at the top of the config object.
-        ("import { defineConfig } from 'vite'\n\nexport default defineConfig({\n"
-         "  server: { port: 3000 },\n})\n",
-         f"import {{ defineConfig }} from 'vite'\n{IMPORT_LINE}\n\n"
-         "export default defineConfig({\n  plugins: [wsside()],\n  server: { port: 3000 },\n})\n"),
+        (
+            "import { defineConfig } from 'vite'\n\nexport default defineConfig({\n"
+            "  server: { port: 3000 },\n})\n",
+            f"import {{ defineConfig }} from 'vite'\n{IMPORT_LINE}\n\n"
+            "export default defineConfig({\n  plugins: [wsside()],\n"
+            "  server: { port: 3000 },\n})\n",
+        ),
         # A commented-out array is a comment: the real key is added, the comment kept as is.
-        ("import { defineConfig } from 'vite'\n\nexport default defineConfig({\n"
-         "  // plugins: [legacy()],\n  server: { port: 3000 },\n})\n",
-         f"import {{ defineConfig }} from 'vite'\n{IMPORT_LINE}\n\n"
-         "export default defineConfig({\n  plugins: [wsside()],\n  // plugins: [legacy()],\n"
-         "  server: { port: 3000 },\n})\n"),
+        (
+            "import { defineConfig } from 'vite'\n\nexport default defineConfig({\n"
+            "  // plugins: [legacy()],\n  server: { port: 3000 },\n})\n",
+            f"import {{ defineConfig }} from 'vite'\n{IMPORT_LINE}\n\n"
+            "export default defineConfig({\n  plugins: [wsside()],\n  // plugins: [legacy()],\n"
+            "  server: { port: 3000 },\n})\n",
+        ),
         # Rollup's plugins are not Vite's: Vite's key is added, Rollup's array untouched.
-        ("import { defineConfig } from 'vite'\nimport copy from 'rollup-plugin-copy'\n\n"
-         "export default defineConfig({\n  build: { rollupOptions: { plugins: [copy()] } },\n})\n",
-         "import { defineConfig } from 'vite'\nimport copy from 'rollup-plugin-copy'\n"
-         f"{IMPORT_LINE}\n\nexport default defineConfig({{\n  plugins: [wsside()],\n"
-         "  build: { rollupOptions: { plugins: [copy()] } },\n})\n"),
+        (
+            "import { defineConfig } from 'vite'\nimport copy from 'rollup-plugin-copy'\n\n"
+            "export default defineConfig({\n"
+            "  build: { rollupOptions: { plugins: [copy()] } },\n})\n",
+            "import { defineConfig } from 'vite'\nimport copy from 'rollup-plugin-copy'\n"
+            f"{IMPORT_LINE}\n\nexport default defineConfig({{\n  plugins: [wsside()],\n"
+            "  build: { rollupOptions: { plugins: [copy()] } },\n})\n",
+        ),
         # Multi-line imports, double quotes, semicolons, one plugin per line: all kept.
-        ('import {\n  defineConfig,\n} from "vite";\nimport vue from "@vitejs/plugin-vue";\n\n'
-         "export default defineConfig({\n  plugins: [\n    vue(),\n  ],\n});\n",
-         'import {\n  defineConfig,\n} from "vite";\nimport vue from "@vitejs/plugin-vue";\n'
-         'import wsside from "vite-plugin-wsside";\n\n'
-         "export default defineConfig({\n  plugins: [\n    wsside(),\n    vue(),\n  ],\n});\n"),
+        (
+            'import {\n  defineConfig,\n} from "vite";\nimport vue from "@vitejs/plugin-vue";\n\n'
+            "export default defineConfig({\n  plugins: [\n    vue(),\n  ],\n});\n",
+            'import {\n  defineConfig,\n} from "vite";\nimport vue from "@vitejs/plugin-vue";\n'
+            'import wsside from "vite-plugin-wsside";\n\n'
+            "export default defineConfig({\n  plugins: [\n    wsside(),\n    vue(),\n  ],\n});\n",
+        ),
         # A string, a template and a regex that look like a plugins array are not one.
-        ("import { defineConfig } from 'vite'\nconst note = 'plugins: [x]'\n"
-         "export default defineConfig(({ mode }) => ({\n  base: `/${mode}/{plugins: [`,\n"
-         "  resolve: { alias: [{ find: /plugins: \\[/, replacement: '' }] },\n"
-         "  plugins: [],\n}))\n",
-         f"import {{ defineConfig }} from 'vite'\n{IMPORT_LINE}\nconst note = 'plugins: [x]'\n"
-         "export default defineConfig(({ mode }) => ({\n  base: `/${mode}/{plugins: [`,\n"
-         "  resolve: { alias: [{ find: /plugins: \\[/, replacement: '' }] },\n"
-         "  plugins: [wsside()],\n}))\n"),
+        (
+            "import { defineConfig } from 'vite'\nconst note = 'plugins: [x]'\n"
+            "export default defineConfig(({ mode }) => ({\n  base: `/${mode}/{plugins: [`,\n"
+            "  resolve: { alias: [{ find: /plugins: \\[/, replacement: '' }] },\n"
+            "  plugins: [],\n}))\n",
+            f"import {{ defineConfig }} from 'vite'\n{IMPORT_LINE}\nconst note = 'plugins: [x]'\n"
+            "export default defineConfig(({ mode }) => ({\n  base: `/${mode}/{plugins: [`,\n"
+            "  resolve: { alias: [{ find: /plugins: \\[/, replacement: '' }] },\n"
+            "  plugins: [wsside()],\n}))\n",
+        ),
         # A config declared first, typed, then exported.
-        ("import type { UserConfig } from 'vite'\n\nconst config: UserConfig = {\n"
-         "  plugins: [],\n}\n\nexport default config\n",
-         f"import type {{ UserConfig }} from 'vite'\n{IMPORT_LINE}\n\n"
-         "const config: UserConfig = {\n  plugins: [wsside()],\n}\n\nexport default config\n"),
+        (
+            "import type { UserConfig } from 'vite'\n\nconst config: UserConfig = {\n"
+            "  plugins: [],\n}\n\nexport default config\n",
+            f"import type {{ UserConfig }} from 'vite'\n{IMPORT_LINE}\n\n"
+            "const config: UserConfig = {\n  plugins: [wsside()],\n}\n\nexport default config\n",
+        ),
     ],
     ids=["no-key", "commented-out", "rollup-only", "multi-line", "look-alikes", "declared"],
 )
-def test_only_the_top_level_plugins_array_is_edited(original: str, edited: str,
-                                                    tmp_path: Path) -> None:
+def test_only_the_top_level_plugins_array_is_edited(
+    original: str, edited: str, tmp_path: Path
+) -> None:
     assert add_plugin(original) == edited
     config = tmp_path / ("vite.config.ts" if "UserConfig" in original else "vite.config.js")
     config.write_text(edited)
@@ -168,23 +205,37 @@ def test_only_the_top_level_plugins_array_is_edited(original: str, edited: str,
 @pytest.mark.parametrize(
     "name, original, why",
     [
-        ("vite.config.js", "import {\n  defineConfig,\n} from 'vite'\n\n"
-         "export default defineConfig(({ mode }) => ({\n  plugins: mode === 'x' ? [] : [],\n}))\n",
-         "its plugins are not written as an array [...]"),
-        ("vite.config.js", "import { defineConfig } from 'vite'\nimport base from './base.js'\n\n"
-         "export default defineConfig({ ...base, server: { port: 3000 } })\n",
-         "its config spreads another object (...), which may hold the plugins"),
-        ("vite.config.js", "import { defineConfig } from 'vite'\n\n"
-         "export default defineConfig(async () => {\n  return { plugins: [] }\n})\n",
-         "defineConfig is given a function that does not return ({...}) at once"),
-        ("vite.config.ts", "import { defineConfig } from 'vite'\nimport { shared } from './shared'"
-         "\n\nexport default defineConfig(shared)\n",
-         "its default export is not defineConfig({...}) or an object"),
+        (
+            "vite.config.js",
+            "import {\n  defineConfig,\n} from 'vite'\n\n"
+            "export default defineConfig(({ mode }) => ({\n"
+            "  plugins: mode === 'x' ? [] : [],\n}))\n",
+            "its plugins are not written as an array [...]",
+        ),
+        (
+            "vite.config.js",
+            "import { defineConfig } from 'vite'\nimport base from './base.js'\n\n"
+            "export default defineConfig({ ...base, server: { port: 3000 } })\n",
+            "its config spreads another object (...), which may hold the plugins",
+        ),
+        (
+            "vite.config.js",
+            "import { defineConfig } from 'vite'\n\n"
+            "export default defineConfig(async () => {\n  return { plugins: [] }\n})\n",
+            "defineConfig is given a function that does not return ({...}) at once",
+        ),
+        (
+            "vite.config.ts",
+            "import { defineConfig } from 'vite'\nimport { shared } from './shared'"
+            "\n\nexport default defineConfig(shared)\n",
+            "its default export is not defineConfig({...}) or an object",
+        ),
     ],
     ids=["computed-array", "spread", "function-body", "not-an-object"],
 )
 def test_a_config_that_is_not_plain_gets_the_lines_and_exit_1(
-        tmp_path: Path, name: str, original: str, why: str) -> None:
+    tmp_path: Path, name: str, original: str, why: str
+) -> None:
     write(tmp_path, {name: original})
     out = init_refuses(tmp_path)
     assert f"→ {name} was not edited: {why}.\n    Add these lines to it yourself:\n" in out
@@ -192,18 +243,32 @@ def test_a_config_that_is_not_plain_gets_the_lines_and_exit_1(
     assert not (tmp_path / f"{name}.bak").exists()
 
 
-@pytest.mark.parametrize("name, text, renamed", [
-    ("vite.config.cjs", "const { defineConfig } = require('vite')\n"
-                        "module.exports = defineConfig({ plugins: [] })\n", "vite.config.mjs"),
-    ("vite.config.js", "const { defineConfig } = require('vite')\n"
-                       "module.exports = defineConfig({ plugins: [] })\n", "vite.config.mjs"),
-])
-def test_a_commonjs_config_gets_es_module_instructions(tmp_path: Path, name: str, text: str,
-                                                      renamed: str) -> None:
+@pytest.mark.parametrize(
+    "name, text, renamed",
+    [
+        (
+            "vite.config.cjs",
+            "const { defineConfig } = require('vite')\n"
+            "module.exports = defineConfig({ plugins: [] })\n",
+            "vite.config.mjs",
+        ),
+        (
+            "vite.config.js",
+            "const { defineConfig } = require('vite')\n"
+            "module.exports = defineConfig({ plugins: [] })\n",
+            "vite.config.mjs",
+        ),
+    ],
+)
+def test_a_commonjs_config_gets_es_module_instructions(
+    tmp_path: Path, name: str, text: str, renamed: str
+) -> None:
     write(tmp_path, {name: text})
     out = init_refuses(tmp_path)
-    assert (f"→ {name} was not edited: it is CommonJS, and vite-plugin-wsside is an ES module.\n"
-            f"    Rename it to {renamed}, turn its require() calls into imports") in out
+    assert (
+        f"→ {name} was not edited: it is CommonJS, and vite-plugin-wsside is an ES module.\n"
+        f"    Rename it to {renamed}, turn its require() calls into imports"
+    ) in out
     assert (tmp_path / name).read_text() == text
 
 
@@ -222,18 +287,20 @@ def test_a_mention_in_a_comment_is_not_a_use(tmp_path: Path) -> None:
     out = init(tmp_path)
     assert "added wsside() to vite.config.js" in out
     assert (tmp_path / "vite.config.js").read_text() == (
-        f"{IMPORT_LINE}\n\n// TODO: vite-plugin-wsside\nexport default {{ plugins: [wsside()] }}\n")
+        f"{IMPORT_LINE}\n\n// TODO: vite-plugin-wsside\nexport default {{ plugins: [wsside()] }}\n"
+    )
 
 
 def test_pyproject_table_counts_as_config(tmp_path: Path) -> None:
-    write(tmp_path, {"pyproject.toml": '[tool.wsside]\nprefix = "/ws"\n',
-                     "package.json": MODULE_PACKAGE})
+    write(
+        tmp_path,
+        {"pyproject.toml": '[tool.wsside]\nprefix = "/ws"\n', "package.json": MODULE_PACKAGE},
+    )
     assert "kept the existing wsside config" in init(tmp_path)
     assert not (tmp_path / "wsside.toml").exists()
 
 
-def test_doctor_passes_right_after_init_and_npm_install(tmp_path: Path,
-                                                        vite_modules: Path) -> None:
+def test_doctor_passes_right_after_init_and_npm_install(tmp_path: Path, vite_modules: Path) -> None:
     link_modules(tmp_path, vite_modules)
     init(tmp_path)
     code, report = run_doctor(tmp_path, env=env_for())
@@ -244,12 +311,19 @@ def test_doctor_passes_right_after_init_and_npm_install(tmp_path: Path,
 
 
 def test_vite_loads_the_mts_config_written_in_a_commonjs_typescript_package(
-        tmp_path: Path, vite_modules: Path) -> None:
+    tmp_path: Path, vite_modules: Path
+) -> None:
     (tmp_path / "node_modules").symlink_to(vite_modules, target_is_directory=True)
-    write(tmp_path, {"package.json": PLAIN_PACKAGE, "tsconfig.json": "{}",
-                     "index.html": "<!doctype html><title>app</title>"})
+    write(
+        tmp_path,
+        {
+            "package.json": PLAIN_PACKAGE,
+            "tsconfig.json": "{}",
+            "index.html": "<!doctype html><title>app</title>",
+        },
+    )
     assert "wrote vite.config.mts" in init(tmp_path)
-    code, report = run_doctor(tmp_path, env=env_for())
+    _code, report = run_doctor(tmp_path, env=env_for())
     config = one(report, "vite.config")
     assert config["status"] == "pass", config
     assert config["message"] == "vite.config.mts uses wsside() (resolved by Vite)"

@@ -162,6 +162,12 @@ def _package_type(root: Path) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+def _shim_installed(root: Path) -> bool:
+    """Whether Node would find the plugin from `root` (its node_modules or a parent's)."""
+    folders = (root, *root.parents)
+    return any((f / "node_modules" / SHIM / "package.json").is_file() for f in folders)
+
+
 def _lines_to_add() -> str:
     return (
         f"      {import_line()}    (with the other imports)\n"
@@ -206,8 +212,9 @@ def init(
         typer.echo(f"  ✓ {line}")
     for line in out.todo:
         typer.echo(f"  → {line}")
+    install = "" if _shim_installed(where) else f"\n  npm install -D {SHIM}"
     typer.echo(
-        "\nNext:\n  npm install -D vite-plugin-wsside\n  npx vite"
+        f"\nNext:{install}\n  npx vite"
         "         # then connect to ws://localhost:5173/api/echo\n  wsside doctor"
     )
     if out.todo:
