@@ -21,13 +21,9 @@ import pytest
 
 from cluster import ROOMS_HANDLER, Client, RedisServer, connect, start_serve, write_handlers
 from wsside._runtime import events
+from wsside._runtime.backplane_url import BackplaneError, url_problem
 from wsside._runtime.backplane_wire import decode_records, encode_record
-from wsside._runtime.redis_backplane import (
-    BackplaneError,
-    RedisBackplane,
-    backplane_from_url,
-    url_problem,
-)
+from wsside._runtime.redis_backplane import RedisBackplane, backplane_from_url
 
 
 @pytest.fixture(scope="module")

@@ -21,21 +21,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .backplane_outage import Outage, Retry, cause
-from .backplane_url import BackplaneError, check_backplane, url_problem
+from .backplane_url import check_backplane
 from .backplane_wire import HEAD, VERSION, channel, decode_records, encode_record
 from .events import emit, logger
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-__all__ = [
-    "BackplaneError",
-    "Deliver",
-    "RedisBackplane",
-    "backplane_from_url",
-    "check_backplane",
-    "url_problem",
-]
+__all__ = ["Deliver", "RedisBackplane", "backplane_from_url"]
 
 Deliver = Callable[[str, tuple[str, ...] | None, int, bytes], None]
 
@@ -56,7 +49,7 @@ def backplane_from_url(url: str, deliver: Deliver) -> RedisBackplane:
     """The backplane for `url` (`redis://[user:password@]host:port/db` or `rediss://`),
     handing broadcasts from other processes to `deliver` (`Registry.deliver`).
 
-    Raises `BackplaneError` for a bad URL or when redis-py is not installed (see
+    Raises `backplane_url.BackplaneError` for a bad URL or when redis-py is not installed (see
     `check_backplane`). Connecting happens in `start()`.
     """
     check_backplane(url)
