@@ -47,9 +47,10 @@ node-test: venv node-deps
 	cd tests/shim && npm run test:matrix
 	cd node_shim && npm run --silent check:client && npm run --silent test:client
 
-# Static checks: lint and format (ruff) of the package and the tests; types (mypy --strict) of
-# the package; the layers test; the shim's JavaScript type check.
-LINTED := sidecar/wsside tests
+# Static checks: lint and format (ruff) of the package, the tests, the bench scripts and the
+# examples; types (mypy --strict) of the package; the layers test; the shim's JavaScript type
+# check.
+LINTED := sidecar/wsside tests bench examples
 check: venv
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)

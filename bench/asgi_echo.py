@@ -46,21 +46,52 @@ async def app(scope, receive, send):
         event = await receive()
         if event["type"] == "websocket.disconnect":
             return
-        await send({"type": "websocket.send", "text": event.get("text"), "bytes": event.get("bytes")})
+        await send(
+            {"type": "websocket.send", "text": event.get("text"), "bytes": event.get("bytes")}
+        )
 """
 
 
 def start(variant: str, port: int, folder: Path, server_cpu: list[str]) -> subprocess.Popen[bytes]:
     if variant == "serve":
-        cmd = [PYTHON, "-m", "wsside", "serve", "--handlers", str(HANDLERS), "--port", str(port),
-               "--no-reload", "--log-level", "warning"]
+        cmd = [
+            PYTHON,
+            "-m",
+            "wsside",
+            "serve",
+            "--handlers",
+            str(HANDLERS),
+            "--port",
+            str(port),
+            "--no-reload",
+            "--log-level",
+            "warning",
+        ]
     else:
-        app = PLAIN_ECHO if variant == "plain" else f"from wsside import ASGIApp\napp = ASGIApp({str(HANDLERS)!r})\n"
+        app = (
+            PLAIN_ECHO
+            if variant == "plain"
+            else f"from wsside import ASGIApp\napp = ASGIApp({str(HANDLERS)!r})\n"
+        )
         (folder / "app.py").write_text(app)
-        cmd = [PYTHON, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning"]
-    proc = subprocess.Popen([*server_cpu, *cmd], cwd=folder, stdout=subprocess.DEVNULL,
-                            stderr=(folder / f"{variant}.log").open("wb"))
+        cmd = [
+            PYTHON,
+            "-m",
+            "uvicorn",
+            "app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
+    proc = subprocess.Popen(
+        [*server_cpu, *cmd],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=(folder / f"{variant}.log").open("wb"),
+    )
     deadline = time.monotonic() + 30
     while True:  # the port accepts once the server is ready
         try:
@@ -68,7 +99,9 @@ def start(variant: str, port: int, folder: Path, server_cpu: list[str]) -> subpr
             return proc
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"{variant} did not start:\n" + (folder / f"{variant}.log").read_text())
+                raise SystemExit(
+                    f"{variant} did not start:\n" + (folder / f"{variant}.log").read_text()
+                ) from None
             time.sleep(0.05)
 
 
@@ -119,11 +152,38 @@ def main() -> None:
                 try:
                     path = "/api/ws/echo" if variant == "serve" else "/ws/echo"
                     base = [*client_cpu, "node", str(CLIENT)]
-                    lat = measure(proc.pid, [*base, "latency", "--port", str(port), "--path", path,
-                                             "--count", str(args.count), "--warmup", "500"])
-                    thr = measure(proc.pid, [*base, "throughput", "--port", str(port), "--path", path,
-                                             "--clients", str(args.clients),
-                                             "--duration-s", str(args.duration_s), "--warmup-s", "1"])
+                    lat = measure(
+                        proc.pid,
+                        [
+                            *base,
+                            "latency",
+                            "--port",
+                            str(port),
+                            "--path",
+                            path,
+                            "--count",
+                            str(args.count),
+                            "--warmup",
+                            "500",
+                        ],
+                    )
+                    thr = measure(
+                        proc.pid,
+                        [
+                            *base,
+                            "throughput",
+                            "--port",
+                            str(port),
+                            "--path",
+                            path,
+                            "--clients",
+                            str(args.clients),
+                            "--duration-s",
+                            str(args.duration_s),
+                            "--warmup-s",
+                            "1",
+                        ],
+                    )
                 finally:
                     stop(proc)
             figures = {
@@ -134,17 +194,28 @@ def main() -> None:
             }
             for key, value in figures.items():
                 rows[variant].setdefault(key, []).append(value)
-            print(f"run {run + 1} {variant}: " + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()),
-                  file=sys.stderr, flush=True)
-    print(f"\nEcho, median of {args.runs} runs (latency: 1 client, {args.count} round trips; "
-          f"throughput: {args.clients} clients, {args.duration_s:g} s)\n")
+            print(
+                f"run {run + 1} {variant}: "
+                + ", ".join(f"{k} {v:.1f}" for k, v in figures.items()),
+                file=sys.stderr,
+                flush=True,
+            )
+    print(
+        f"\nEcho, median of {args.runs} runs (latency: 1 client, {args.count} round trips; "
+        f"throughput: {args.clients} clients, {args.duration_s:g} s)\n"
+    )
     keys = list(rows["serve"])
     print("| server | " + " | ".join(keys) + " |")
     print("|---|" + "---|" * len(keys))
     for variant, label in VARIANTS.items():
-        print(f"| {label} | " + " | ".join(f"{statistics.median(rows[variant][k]):.1f}" for k in keys) + " |")
+        print(
+            f"| {label} | "
+            + " | ".join(f"{statistics.median(rows[variant][k]):.1f}" for k in keys)
+            + " |"
+        )
     ratio = statistics.median(rows["uvicorn"]["round_trips_per_s"]) / statistics.median(
-        rows["serve"]["round_trips_per_s"])
+        rows["serve"]["round_trips_per_s"]
+    )
     print(f"\nASGIApp under uvicorn / wsside serve, round trips/s: {ratio:.2f}x")
 
 

@@ -187,9 +187,21 @@ class Server:
 def start_redis(server: Server) -> str:
     port = free_port()
     server.spawn(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no", "--dir", str(server.folder)],
-        b"Ready to accept connections", "redis",
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(server.folder),
+        ],
+        b"Ready to accept connections",
+        "redis",
     )
     return f"redis://127.0.0.1:{port}/0"
 
@@ -200,9 +212,22 @@ def variant_wsside(server: Server, workers: int, redis: bool) -> tuple[list[int]
     if redis:
         args += ["--backplane", start_redis(server)]
     server.spawn(
-        [PYTHON, "-m", "wsside", "serve", "--handlers", str(BENCH / "handlers"), "--port",
-         str(port), "--no-reload", "--log-level", "warning", *args],
-        b"serving on", "wsside",
+        [
+            PYTHON,
+            "-m",
+            "wsside",
+            "serve",
+            "--handlers",
+            str(BENCH / "handlers"),
+            "--port",
+            str(port),
+            "--no-reload",
+            "--log-level",
+            "warning",
+            *args,
+        ],
+        b"serving on",
+        "wsside",
     )
     return [port], port
 
@@ -211,8 +236,9 @@ def variant_socketio(server: Server) -> tuple[list[int], int]:
     url = start_redis(server)
     ports = [free_port(), free_port()]
     for i, port in enumerate(ports):
-        server.spawn([PYTHON, str(BENCH / "socketio_server.py"), str(port), url], b"ready",
-                     f"socketio{i}")
+        server.spawn(
+            [PYTHON, str(BENCH / "socketio_server.py"), str(port), url], b"ready", f"socketio{i}"
+        )
     return ports, ports[0]
 
 
@@ -231,14 +257,20 @@ async def run_once(name: str, receivers: int, messages: int, warmup: int) -> dic
             ports, sender_port = VARIANTS[name](server)
             if socketio:
                 path, prefix = "/socket.io/?EIO=4&transport=websocket", b'42["msg"'
-                frames = [masked_text(b'42["msg",{"n":%d,"pad":"%s"}]' % (i, b"x" * 32))
-                          for i in range(warmup + messages)]
+                frames = [
+                    masked_text(b'42["msg",{"n":%d,"pad":"%s"}]' % (i, b"x" * 32))
+                    for i in range(warmup + messages)
+                ]
             else:
                 path, prefix = "/api/ws/bcast", b'{"n":'
-                frames = [masked_text(b'{"n":%d,"pad":"%s"}' % (i, b"x" * 32))
-                          for i in range(warmup + messages)]
-            peers = [await open_peer(ports[i % len(ports)], path, prefix, socketio)
-                     for i in range(receivers)]
+                frames = [
+                    masked_text(b'{"n":%d,"pad":"%s"}' % (i, b"x" * 32))
+                    for i in range(warmup + messages)
+                ]
+            peers = [
+                await open_peer(ports[i % len(ports)], path, prefix, socketio)
+                for i in range(receivers)
+            ]
             sep = "&" if "?" in path else "?"
             sender = await open_peer(sender_port, path + sep + "role=sender", prefix, socketio)
             assert sender.transport is not None
@@ -281,8 +313,11 @@ def main() -> None:
         for name in VARIANTS:  # interleaved: drift on a shared machine hits every variant
             figures = asyncio.run(run_once(name, opts.receivers, opts.messages, opts.warmup))
             results[name].append(figures)
-            print(f"run {run + 1} {name}: " + json.dumps({k: round(v, 3) for k, v in figures.items()}),
-                  flush=True)
+            print(
+                f"run {run + 1} {name}: "
+                + json.dumps({k: round(v, 3) for k, v in figures.items()}),
+                flush=True,
+            )
     report = render(results, opts)
     print(report)
     if opts.out is not None:
@@ -295,7 +330,10 @@ def render(results: dict[str, list[dict[str, float]]], opts: argparse.Namespace)
 
     def spread(name: str, key: str, fmt: str) -> str:
         values = [r[key] for r in results[name]]
-        return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+        return (
+            f"{fmt.format(statistics.median(values))} "
+            f"({fmt.format(min(values))}–{fmt.format(max(values))})"
+        )
 
     lines = [
         f"# Room broadcast across processes, {datetime.now():%Y-%m-%d %H:%M}",
@@ -308,7 +346,8 @@ def render(results: dict[str, list[dict[str, float]]], opts: argparse.Namespace)
         "- Command: `.venv/bin/python bench/cluster.py"
         + (f" --runs {opts.runs}" if opts.runs != 3 else "")
         + (f" --receivers {opts.receivers}" if opts.receivers != 200 else "")
-        + (f" --messages {opts.messages}" if opts.messages != 300 else "") + "`",
+        + (f" --messages {opts.messages}" if opts.messages != 300 else "")
+        + "`",
         "",
         "| variant | deliveries per server CPU-second (Redis included) | deliveries/s | "
         "server CPU, s | of which redis-server, s |",

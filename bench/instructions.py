@@ -28,16 +28,18 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import HANDLERS, PYTHON, Servers, free_port  # noqa: E402 - scripts beside this one
-from typed import instructions_per_round_trip  # noqa: E402
+from run import HANDLERS, PYTHON, Servers, free_port  # scripts beside this one
+from typed import instructions_per_round_trip
 
-from wsside._edge.control import PROTOCOL_VERSION  # noqa: E402
+from wsside._edge.control import PROTOCOL_VERSION
 
 SECRET = "s" * 43
 WORKLOADS = {  # name: client.js mode and arguments
     "raw echo": ("throughput", ["--path", "/api/ws/echo", "--payload", "x" * 64]),
-    "JSON echo": ("throughput", ["--path", "/api/ws/user-echo",
-                                 "--payload", '{"type":"chat","text":"' + "x" * 39 + '"}']),
+    "JSON echo": (
+        "throughput",
+        ["--path", "/api/ws/user-echo", "--payload", '{"type":"chat","text":"' + "x" * 39 + '"}'],
+    ),
     "handshake": ("handshake", ["--path", "/api/ws/echo", "--count", "400", "--warmup", "100"]),
 }
 
@@ -60,9 +62,16 @@ class Channel:
         return message
 
     def hand_over(self, client: socket.socket, head: bytes) -> None:
-        message = {"cmd": "NODE_HANDLE", "type": "net.Socket",
-                   "msg": {"wsside": PROTOCOL_VERSION, "type": "connection",
-                           "head": head.decode("latin-1"), "noDelay": True}}
+        message = {
+            "cmd": "NODE_HANDLE",
+            "type": "net.Socket",
+            "msg": {
+                "wsside": PROTOCOL_VERSION,
+                "type": "connection",
+                "head": head.decode("latin-1"),
+                "noDelay": True,
+            },
+        }
         socket.send_fds(self.sock, [json.dumps(message).encode() + b"\n"], [client.fileno()])
         while self.read().get("cmd") != "NODE_HANDLE_ACK":
             pass
@@ -87,7 +96,9 @@ def accept_and_hand_over(listener: socket.socket, channel: Channel) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--duration-s", type=float, default=4.0)
     args = parser.parse_args()
@@ -99,10 +110,25 @@ def main() -> int:
         env = {**os.environ, "NODE_CHANNEL_FD": str(theirs.fileno()), "WSSIDE_SECRET": SECRET}
         log = (Path(scratch) / "sidecar.log").open("wb")
         sidecar = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={scratch}/cg.%p", PYTHON, "-m",
-             "wsside", "serve", "--ipc", "--no-reload", "--handlers", str(HANDLERS)],
-            env=env, pass_fds=(theirs.fileno(),), stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
+            [
+                "valgrind",
+                "--tool=callgrind",
+                f"--callgrind-out-file={scratch}/cg.%p",
+                PYTHON,
+                "-m",
+                "wsside",
+                "serve",
+                "--ipc",
+                "--no-reload",
+                "--handlers",
+                str(HANDLERS),
+            ],
+            env=env,
+            pass_fds=(theirs.fileno(),),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         theirs.close()
         listener = socket.create_server(("127.0.0.1", free_port()), backlog=128)
         try:
@@ -111,16 +137,31 @@ def main() -> int:
             while channel.read().get("type") != "ready":
                 pass
             ours.settimeout(30)
-            threading.Thread(target=accept_and_hand_over, args=(listener, channel), daemon=True).start()
+            threading.Thread(
+                target=accept_and_hand_over, args=(listener, channel), daemon=True
+            ).start()
             servers = Servers(port=listener.getsockname()[1], tls=False)
-            print("| workload | sidecar instructions per round trip (per connection for handshakes) |\n|---|---|")
+            print(
+                "| workload | sidecar instructions per round trip "
+                "(per connection for handshakes) |\n|---|---|"
+            )
             for name, (mode, client_args) in WORKLOADS.items():
                 if mode == "throughput":
-                    client_args = [*client_args, "--clients", "50", "--warmup-s", "2",
-                                   "--duration-s", str(args.duration_s)]
-                counts = [instructions_per_round_trip(servers, sidecar.pid, Path(scratch),
-                                                      f"{name}-{run}", client_args, mode)
-                          for run in range(args.runs)]
+                    client_args = [
+                        *client_args,
+                        "--clients",
+                        "50",
+                        "--warmup-s",
+                        "2",
+                        "--duration-s",
+                        str(args.duration_s),
+                    ]
+                counts = [
+                    instructions_per_round_trip(
+                        servers, sidecar.pid, Path(scratch), f"{name}-{run}", client_args, mode
+                    )
+                    for run in range(args.runs)
+                ]
                 cells = ", ".join(f"{count:,.0f}" for count in counts)
                 print(f"| {name} | {cells} |", flush=True)
         finally:

@@ -42,9 +42,11 @@ def free_port() -> int:
 def echo(port: int, n: int) -> None:
     s = socket.create_connection(("127.0.0.1", port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    s.sendall(b"GET /api/ws/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: "
-              b"Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-              b"Sec-WebSocket-Version: 13\r\n\r\n")
+    s.sendall(
+        b"GET /api/ws/echo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: "
+        b"Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
     head = b""
     while b"\r\n\r\n" not in head:
         head += s.recv(4096)
@@ -65,10 +67,27 @@ def run(mode: str, n: int, folder: Path) -> dict[str, float]:
     port = free_port()
     out = folder / f"strace-{mode}.txt"
     proc = subprocess.Popen(
-        ["strace", "-f", "-c", "-e", "trace=mmap,munmap,mremap", "-o", str(out),
-         sys.executable, str(folder / "launch.py"), mode, "serve", "--handlers",
-         str(folder / "ws"), "--port", str(port), "--no-reload"],
-        stderr=subprocess.PIPE, text=True)
+        [
+            "strace",
+            "-f",
+            "-c",
+            "-e",
+            "trace=mmap,munmap,mremap",
+            "-o",
+            str(out),
+            sys.executable,
+            str(folder / "launch.py"),
+            mode,
+            "serve",
+            "--handlers",
+            str(folder / "ws"),
+            "--port",
+            str(port),
+            "--no-reload",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     for line in proc.stderr:
         if "serving on" in line:
@@ -101,8 +120,10 @@ def main() -> None:
         print("|---|---|---|---|---|")
         for mode in ("on", "off"):
             r = run(mode, n, folder)
-            print(f"| {mode} | {r['mmap']:,} | {r['munmap']:,} | {r['mremap']:,} | "
-                  f"{r['round_trips_per_s']:,.0f} |")
+            print(
+                f"| {mode} | {r['mmap']:,} | {r['munmap']:,} | {r['mremap']:,} | "
+                f"{r['round_trips_per_s']:,.0f} |"
+            )
 
 
 if __name__ == "__main__":

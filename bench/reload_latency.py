@@ -61,8 +61,17 @@ async def run(saves: int) -> tuple[list[float], list[float]]:
         port = probe.getsockname()[1]
         probe.close()
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "wsside", "serve", "--handlers", str(folder),
-            "--port", str(port), "--reload", cwd=tmp, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "wsside",
+            "serve",
+            "--handlers",
+            str(folder),
+            "--port",
+            str(port),
+            "--reload",
+            cwd=tmp,
+            stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert proc.stderr is not None
@@ -102,8 +111,10 @@ def show(title: str, figures: list[float]) -> None:
     ordered = sorted(figures)
     p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
     print(f"  {title} ({len(ordered)} figures):")
-    print(f"    median {statistics.median(ordered):6.1f} ms   p90 {p90:6.1f} ms   "
-          f"min {ordered[0]:6.1f} ms   max {ordered[-1]:6.1f} ms")
+    print(
+        f"    median {statistics.median(ordered):6.1f} ms   p90 {p90:6.1f} ms   "
+        f"min {ordered[0]:6.1f} ms   max {ordered[-1]:6.1f} ms"
+    )
 
 
 if __name__ == "__main__":

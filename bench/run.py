@@ -44,10 +44,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 VITE_APP = BENCH / "vite_app"
@@ -64,18 +65,51 @@ VARIANTS = {
     "proxy": "(4) Vite server.proxy → wsside",
     "node": "(5) Vite + ws (pure Node)",
 }
-WORKLOADS = ("latency", "throughput", "json-latency", "json-throughput", "broadcast", "handshake",
-             "memory")
+WORKLOADS = (
+    "latency",
+    "throughput",
+    "json-latency",
+    "json-throughput",
+    "broadcast",
+    "handshake",
+    "memory",
+)
 # Workloads that run for some variants only (to keep `make bench` short); the others show "–".
-WORKLOAD_VARIANTS = {"json-latency": ("direct", "handover", "node"),
-                     "json-throughput": ("direct", "handover", "node")}
+WORKLOAD_VARIANTS = {
+    "json-latency": ("direct", "handover", "node"),
+    "json-throughput": ("direct", "handover", "node"),
+}
 
-FULL = dict(latency_warmup=1000, latency_count=20000, clients=50, warmup_s=1.0, duration_s=10.0,
-            receivers=500, messages=1000, handshakes=2000, handshake_warmup=500, idle=5000,
-            settle_s=3.0, settled_s=45.0, runs=3)
-QUICK = dict(latency_warmup=50, latency_count=200, clients=5, warmup_s=0.1, duration_s=0.3,
-             receivers=20, messages=50, handshakes=30, handshake_warmup=5, idle=100,
-             settle_s=0.2, settled_s=0.4, runs=1)
+FULL = dict(
+    latency_warmup=1000,
+    latency_count=20000,
+    clients=50,
+    warmup_s=1.0,
+    duration_s=10.0,
+    receivers=500,
+    messages=1000,
+    handshakes=2000,
+    handshake_warmup=500,
+    idle=5000,
+    settle_s=3.0,
+    settled_s=45.0,
+    runs=3,
+)
+QUICK = dict(
+    latency_warmup=50,
+    latency_count=200,
+    clients=5,
+    warmup_s=0.1,
+    duration_s=0.3,
+    receivers=20,
+    messages=50,
+    handshakes=30,
+    handshake_warmup=5,
+    idle=100,
+    settle_s=0.2,
+    settled_s=0.4,
+    runs=1,
+)
 
 # The user-level JSON echo: a 64-byte compact JSON object that survives a parse and a
 # re-encode byte for byte in both servers (Python: compact separators, non-ASCII as is, key
@@ -104,6 +138,7 @@ def log(message: str) -> None:
 
 # ---- processes -----------------------------------------------------------------------------
 
+
 def pinning() -> tuple[list[str], list[str]]:
     """(server prefix, client prefix) for the command line: CPU 0 and CPU 1 when possible."""
     if shutil.which("taskset") and len(os.sched_getaffinity(0)) >= 2:
@@ -123,7 +158,7 @@ def proc_stat(pid: int) -> tuple[int, float] | None:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = raw[raw.rindex(")") + 2:].split()
+    fields = raw[raw.rindex(")") + 2 :].split()
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
 
 
@@ -224,8 +259,11 @@ class Servers:
                     os.kill(pid, sig)
 
     def tail(self) -> str:
-        return "\n".join(f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-30:])
-                         for p in self.logs if p.exists())
+        return "\n".join(
+            f"--- {p.name}\n" + "\n".join(p.read_text(errors="replace").splitlines()[-30:])
+            for p in self.logs
+            if p.exists()
+        )
 
 
 def probe(port: int, tls: bool, timeout: float = 2.0) -> bool:
@@ -241,9 +279,11 @@ def probe(port: int, tls: bool, timeout: float = 2.0) -> bool:
             ctx.check_hostname = False
             ctx.verify_mode = ssl.CERT_NONE
             sock = ctx.wrap_socket(raw, server_hostname="localhost")
-        sock.sendall(f"GET /api/ws/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+        sock.sendall(
+            f"GET /api/ws/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
         head = b""
         while b"\r\n\r\n" not in head:
             chunk = sock.recv(4096)
@@ -266,26 +306,51 @@ class Launcher:
         self.cert_dir = scratch / "cert"
         self.count = 0
 
-    def _spawn(self, servers: Servers, name: str, cmd: list[str], cwd: Path,
-               env: dict[str, str] | None = None) -> None:
+    def _spawn(
+        self,
+        servers: Servers,
+        name: str,
+        cmd: list[str],
+        cwd: Path,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.count += 1
         path = self.scratch / f"{self.count:03d}-{name}.log"
         servers.logs.append(path)
         with path.open("wb") as out:
-            servers.procs.append(subprocess.Popen(
-                self.pin + cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})}))
+            servers.procs.append(
+                subprocess.Popen(
+                    self.pin + cmd,
+                    cwd=cwd,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    env={**os.environ, **(env or {})},
+                )
+            )
 
     def _wsside(self, servers: Servers, port: int) -> None:
-        self._spawn(servers, "wsside", [PYTHON, "-m", "wsside", "serve", "--handlers", str(HANDLERS),
-                                        "--port", str(port)], cwd=BENCH)
+        self._spawn(
+            servers,
+            "wsside",
+            [PYTHON, "-m", "wsside", "serve", "--handlers", str(HANDLERS), "--port", str(port)],
+            cwd=BENCH,
+        )
 
     def _vite(self, servers: Servers, variant: str, env: dict[str, str]) -> None:
-        env = {"BENCH_VARIANT": variant, "WSSIDE_PYTHON": PYTHON,
-               "BENCH_CERT_DIR": str(self.cert_dir), **env}
-        self._spawn(servers, f"vite-{variant}",
-                    ["node", "node_modules/vite/bin/vite.js", "--port", str(servers.port)],
-                    cwd=VITE_APP, env=env)
+        env = {
+            "BENCH_VARIANT": variant,
+            "WSSIDE_PYTHON": PYTHON,
+            "BENCH_CERT_DIR": str(self.cert_dir),
+            **env,
+        }
+        self._spawn(
+            servers,
+            f"vite-{variant}",
+            ["node", "node_modules/vite/bin/vite.js", "--port", str(servers.port)],
+            cwd=VITE_APP,
+            env=env,
+        )
 
     def start(self, variant: str) -> Servers:
         return self.wait_ready(variant, self.spawn(variant))
@@ -314,25 +379,54 @@ class Launcher:
 
     def make_cert(self) -> None:
         self.cert_dir.mkdir(exist_ok=True)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                        "-keyout", str(self.cert_dir / "key.pem"), "-out", str(self.cert_dir / "cert.pem"),
-                        "-days", "1", "-subj", "/CN=localhost"],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                str(self.cert_dir / "key.pem"),
+                "-out",
+                str(self.cert_dir / "cert.pem"),
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
 
 
 # ---- the load generator --------------------------------------------------------------------
 
+
 class Client:
     """One client.js run; calls `on_event(event)` for each start/end/ready line."""
 
-    def __init__(self, pin: list[str], servers: Servers, mode: str, args: list[str],
-                 timeout_s: float) -> None:
-        cmd = pin + ["node", str(CLIENT), mode, "--port", str(servers.port),
-                     "--timeout-s", str(timeout_s), *args]
+    def __init__(
+        self, pin: list[str], servers: Servers, mode: str, args: list[str], timeout_s: float
+    ) -> None:
+        cmd = [
+            *pin,
+            "node",
+            str(CLIENT),
+            mode,
+            "--port",
+            str(servers.port),
+            "--timeout-s",
+            str(timeout_s),
+            *args,
+        ]
         if servers.tls:
             cmd.append("--tls")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         # Bounded even if the client hangs in a way its own timer cannot catch.
         self.watchdog = threading.Timer(timeout_s + 15, self.proc.kill)
         self.watchdog.start()
@@ -347,10 +441,14 @@ class Client:
         self.proc.wait()
         if self.proc.returncode != 0:
             assert self.proc.stderr is not None
-            raise RuntimeError(f"client.js failed ({self.proc.returncode}): {self.proc.stderr.read().strip()}")
+            raise RuntimeError(
+                f"client.js failed ({self.proc.returncode}): {self.proc.stderr.read().strip()}"
+            )
 
 
-def cpu_delta(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+def cpu_delta(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
     by_role: dict[str, float] = {}
     for pid, (role, seconds) in after.items():
         start = before.get(pid, (role, 0.0))[1]
@@ -359,8 +457,14 @@ def cpu_delta(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, 
     return by_role
 
 
-def measure(pin: list[str], servers: Servers, mode: str, args: list[str], timeout_s: float,
-            on_ready: Callable[[Client], None] | None = None) -> tuple[dict[str, Any], dict[str, float]]:
+def measure(
+    pin: list[str],
+    servers: Servers,
+    mode: str,
+    args: list[str],
+    timeout_s: float,
+    on_ready: Callable[[Client], None] | None = None,
+) -> tuple[dict[str, Any], dict[str, float]]:
     """The client's result and the server CPU (seconds, by role) over its measured phase."""
     client = Client(pin, servers, mode, args, timeout_s)
     before = after = None
@@ -384,12 +488,15 @@ def measure(pin: list[str], servers: Servers, mode: str, args: list[str], timeou
 
 # ---- workloads: each returns {metric: value} for one run -------------------------------------
 
+
 def client_pct(result: dict[str, Any]) -> float:
     return 100.0 * result["client_cpu_s"] / result["seconds"]
 
 
 def per_role(prefix: str, cpu: dict[str, float], n: int, scale: float = 1e6) -> dict[str, float]:
-    return {f"{prefix}_{role}": seconds * scale / n for role, seconds in cpu.items() if role != "other"}
+    return {
+        f"{prefix}_{role}": seconds * scale / n for role, seconds in cpu.items() if role != "other"
+    }
 
 
 JSON_ARGS = ["--path", JSON_PATH, "--payload", JSON_PAYLOAD]
@@ -397,25 +504,47 @@ JSON_ARGS = ["--path", JSON_PATH, "--payload", JSON_PAYLOAD]
 
 def latency_run(ctx: Context, servers: Servers, prefix: str, extra: list[str]) -> dict[str, float]:
     p = ctx.params
-    result, _ = measure(ctx.client_pin, servers, "latency",
-                        [*extra, "--warmup", str(p["latency_warmup"]),
-                         "--count", str(p["latency_count"])], 120)
-    return {f"{prefix}_p50": result["p50_us"], f"{prefix}_p99": result["p99_us"],
-            f"{prefix}_client": client_pct(result)}
+    result, _ = measure(
+        ctx.client_pin,
+        servers,
+        "latency",
+        [*extra, "--warmup", str(p["latency_warmup"]), "--count", str(p["latency_count"])],
+        120,
+    )
+    return {
+        f"{prefix}_p50": result["p50_us"],
+        f"{prefix}_p99": result["p99_us"],
+        f"{prefix}_client": client_pct(result),
+    }
 
 
-def throughput_run(ctx: Context, servers: Servers, prefix: str,
-                   extra: list[str]) -> dict[str, float]:
+def throughput_run(
+    ctx: Context, servers: Servers, prefix: str, extra: list[str]
+) -> dict[str, float]:
     """`<prefix>tput`, `<prefix>rt_cpu_<role>`, `<prefix>tput_server`, `<prefix>tput_client`."""
     p = ctx.params
-    result, cpu = measure(ctx.client_pin, servers, "throughput",
-                          [*extra, "--clients", str(p["clients"]),
-                           "--warmup-s", str(p["warmup_s"]), "--duration-s", str(p["duration_s"])],
-                          60 + p["duration_s"])
+    result, cpu = measure(
+        ctx.client_pin,
+        servers,
+        "throughput",
+        [
+            *extra,
+            "--clients",
+            str(p["clients"]),
+            "--warmup-s",
+            str(p["warmup_s"]),
+            "--duration-s",
+            str(p["duration_s"]),
+        ],
+        60 + p["duration_s"],
+    )
     n = result["round_trips"]
-    return {f"{prefix}tput": result["rate"], **per_role(f"{prefix}rt_cpu", cpu, n),
-            f"{prefix}tput_server": 100.0 * cpu["total"] / result["seconds"],
-            f"{prefix}tput_client": client_pct(result)}
+    return {
+        f"{prefix}tput": result["rate"],
+        **per_role(f"{prefix}rt_cpu", cpu, n),
+        f"{prefix}tput_server": 100.0 * cpu["total"] / result["seconds"],
+        f"{prefix}tput_client": client_pct(result),
+    }
 
 
 def w_latency(ctx: Context, servers: Servers) -> dict[str, float]:
@@ -436,20 +565,45 @@ def w_json_throughput(ctx: Context, servers: Servers) -> dict[str, float]:
 
 def w_broadcast(ctx: Context, servers: Servers) -> dict[str, float]:
     p = ctx.params
-    result, cpu = measure(ctx.client_pin, servers, "broadcast",
-                          ["--path", "/api/ws/bcast", "--sender-path", "/api/ws/bcast?role=sender",
-                           "--receivers", str(p["receivers"]), "--messages", str(p["messages"])], 120)
+    result, cpu = measure(
+        ctx.client_pin,
+        servers,
+        "broadcast",
+        [
+            "--path",
+            "/api/ws/bcast",
+            "--sender-path",
+            "/api/ws/bcast?role=sender",
+            "--receivers",
+            str(p["receivers"]),
+            "--messages",
+            str(p["messages"]),
+        ],
+        120,
+    )
     n = result["deliveries"]
-    return {"bcast": result["rate"], **per_role("bcast_cpu", cpu, n),
-            "bcast_client": client_pct(result)}
+    return {
+        "bcast": result["rate"],
+        **per_role("bcast_cpu", cpu, n),
+        "bcast_client": client_pct(result),
+    }
 
 
 def w_handshake(ctx: Context, servers: Servers) -> dict[str, float]:
     p = ctx.params
-    result, cpu = measure(ctx.client_pin, servers, "handshake",
-                          ["--warmup", str(p["handshake_warmup"]), "--count", str(p["handshakes"])], 120)
-    return {"hs": result["rate"], **per_role("hs_cpu", cpu, result["connections"]),
-            "hs_client": client_pct(result), "hs_cold": result["warmup_rate"]}
+    result, cpu = measure(
+        ctx.client_pin,
+        servers,
+        "handshake",
+        ["--warmup", str(p["handshake_warmup"]), "--count", str(p["handshakes"])],
+        120,
+    )
+    return {
+        "hs": result["rate"],
+        **per_role("hs_cpu", cpu, result["connections"]),
+        "hs_client": client_pct(result),
+        "hs_cold": result["warmup_rate"],
+    }
 
 
 def w_memory(ctx: Context, servers: Servers) -> dict[str, float]:
@@ -462,7 +616,7 @@ def w_memory(ctx: Context, servers: Servers) -> dict[str, float]:
 
     def on_ready(client: Client) -> None:
         t0 = time.monotonic()
-        for at in (p["settle_s"], p["settled_s"])[:2 if p["settled_s"] > p["settle_s"] else 1]:
+        for at in (p["settle_s"], p["settled_s"])[: 2 if p["settled_s"] > p["settle_s"] else 1]:
             time.sleep(max(0.0, at - (time.monotonic() - t0)))
             samples.append(servers.rss())
         assert client.proc.stdin is not None
@@ -472,7 +626,7 @@ def w_memory(ctx: Context, servers: Servers) -> dict[str, float]:
     if result.get("lost"):
         raise RuntimeError(f"{result['lost']} idle connections were closed by the server")
     out: dict[str, float] = {}
-    for prefix, held in zip(("mem", "mem_settled"), samples):
+    for prefix, held in zip(("mem", "mem_settled"), samples, strict=False):
         # Vite's node and the sidecar; Vite's esbuild service is the same in every Vite variant.
         total = held.get("vite", 0) + held.get("sidecar", 0)
         base = before.get("vite", 0) + before.get("sidecar", 0)
@@ -486,9 +640,15 @@ def w_memory(ctx: Context, servers: Servers) -> dict[str, float]:
     return out
 
 
-WORKLOAD_FUNCS = {"latency": w_latency, "throughput": w_throughput, "json-latency": w_json_latency,
-                  "json-throughput": w_json_throughput, "broadcast": w_broadcast,
-                  "handshake": w_handshake, "memory": w_memory}
+WORKLOAD_FUNCS = {
+    "latency": w_latency,
+    "throughput": w_throughput,
+    "json-latency": w_json_latency,
+    "json-throughput": w_json_throughput,
+    "broadcast": w_broadcast,
+    "handshake": w_handshake,
+    "memory": w_memory,
+}
 
 
 @dataclass
@@ -509,15 +669,19 @@ ROWS = [
     ("rt_cpu_total", "Server CPU per round trip, µs (all server processes)", "{:.2f}", False),
     ("rt_cpu_vite", "  of which Vite's node, µs", "{:.2f}", None),
     ("rt_cpu_sidecar", "  of which the Python sidecar, µs", "{:.2f}", None),
-    ("tput_cap", "  round trips per server CPU-second (contention-proof capacity)", "{:,.0f}", True),
+    (
+        "tput_cap",
+        "  round trips per server CPU-second (contention-proof capacity)",
+        "{:,.0f}",
+        True,
+    ),
     ("tput_server", "  server CPU, % of a core", "{:.0f}", None),
     ("tput_client", "  client CPU, % of its core", "{:.0f}", None),
     ("jlat_p50", "JSON echo latency p50, µs", "{:.1f}", False),
     ("jlat_p99", "JSON echo latency p99, µs", "{:.1f}", False),
     ("jlat_client", "  client CPU, % of its core", "{:.0f}", None),
     ("jtput", "JSON echo throughput, round trips/s (50 clients)", "{:,.0f}", True),
-    ("jrt_cpu_total", "Server CPU per JSON round trip, µs (all server processes)", "{:.2f}",
-     False),
+    ("jrt_cpu_total", "Server CPU per JSON round trip, µs (all server processes)", "{:.2f}", False),
     ("jrt_cpu_vite", "  of which Vite's node, µs", "{:.2f}", None),
     ("jrt_cpu_sidecar", "  of which the Python sidecar, µs", "{:.2f}", None),
     ("jtput_cap", "  JSON round trips per server CPU-second", "{:,.0f}", True),
@@ -535,7 +699,12 @@ ROWS = [
     ("hs_cpu_vite", "  of which Vite's node, µs", "{:.0f}", None),
     ("hs_cpu_sidecar", "  of which the Python sidecar, µs", "{:.0f}", None),
     ("hs_client", "  client CPU, % of its core", "{:.0f}", None),
-    ("hs_cold", "  during the warm-up (fresh servers, not in the figure above), handshakes/s", "{:,.0f}", True),
+    (
+        "hs_cold",
+        "  during the warm-up (fresh servers, not in the figure above), handshakes/s",
+        "{:,.0f}",
+        True,
+    ),
     ("mem_total", "RSS with the idle connections, MB (all server processes)", "{:.1f}", False),
     ("mem_vite", "  of which Vite's node, MB", "{:.1f}", None),
     ("mem_sidecar", "  of which the Python sidecar, MB", "{:.1f}", None),
@@ -552,8 +721,12 @@ ROWS = [
 
 # Capacity per server CPU-second, from the CPU per operation of the same run: unlike a rate,
 # it does not depend on how much of CPU 0 other processes on the machine took meanwhile.
-DERIVED = {"tput_cap": "rt_cpu_total", "jtput_cap": "jrt_cpu_total",
-           "bcast_cap": "bcast_cpu_total", "hs_cap": "hs_cpu_total"}
+DERIVED = {
+    "tput_cap": "rt_cpu_total",
+    "jtput_cap": "jrt_cpu_total",
+    "bcast_cap": "bcast_cpu_total",
+    "hs_cap": "hs_cpu_total",
+}
 
 
 def derive(raw: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, list[float]]]:
@@ -609,58 +782,163 @@ Target = tuple[str, str, str, str, str, str, float]
 TARGETS: list[Target] = [
     ("hand-over throughput ≥ 0.95× direct", "handover", "tput", "direct", "tput", ">=", 0.95),
     ("  same, per server CPU-second", "handover", "tput_cap", "direct", "tput_cap", ">=", 0.95),
-    ("hand-over CPU per round trip: direct/hand-over ≥ 0.95", "direct", "rt_cpu_total",
-     "handover", "rt_cpu_total", ">=", 0.95),
-    ("hand-over throughput ≥ 2× Vite server.proxy", "handover", "tput", "proxy", "tput",
-     ">=", 2.0),
+    (
+        "hand-over CPU per round trip: direct/hand-over ≥ 0.95",
+        "direct",
+        "rt_cpu_total",
+        "handover",
+        "rt_cpu_total",
+        ">=",
+        0.95,
+    ),
+    ("hand-over throughput ≥ 2× Vite server.proxy", "handover", "tput", "proxy", "tput", ">=", 2.0),
     ("  same, per server CPU-second", "handover", "tput_cap", "proxy", "tput_cap", ">=", 2.0),
-    ("hand-over broadcast deliveries/s ≥ pure Node", "handover", "bcast", "node", "bcast",
-     ">=", 1.0),
+    (
+        "hand-over broadcast deliveries/s ≥ pure Node",
+        "handover",
+        "bcast",
+        "node",
+        "bcast",
+        ">=",
+        1.0,
+    ),
     ("  same, per server CPU-second", "handover", "bcast_cap", "node", "bcast_cap", ">=", 1.0),
-    ("hand-over memory per idle connection ≤ pure Node, settled", "node", "mem_settled_per_conn",
-     "handover", "mem_settled_per_conn", ">=", 1.0),
-    ("  same, just after connecting", "node", "mem_per_conn", "handover", "mem_per_conn",
-     ">=", 1.0),
+    (
+        "hand-over memory per idle connection ≤ pure Node, settled",
+        "node",
+        "mem_settled_per_conn",
+        "handover",
+        "mem_settled_per_conn",
+        ">=",
+        1.0,
+    ),
+    (
+        "  same, just after connecting",
+        "node",
+        "mem_per_conn",
+        "handover",
+        "mem_per_conn",
+        ">=",
+        1.0,
+    ),
     ("hand-over handshakes/s ≥ 0.8× direct", "handover", "hs", "direct", "hs", ">=", 0.8),
     ("  same, per server CPU-second", "handover", "hs_cap", "direct", "hs_cap", ">=", 0.8),
 ]
 
 # Issue 19: Python through Vite (the hand-over) against pure Node (`ws` inside Vite).
 NODE_TARGETS: list[Target] = [
-    ("raw echo throughput (round trips/s): hand-over/node ≥ 1.0", "handover", "tput",
-     "node", "tput", ">=", 1.0),
+    (
+        "raw echo throughput (round trips/s): hand-over/node ≥ 1.0",
+        "handover",
+        "tput",
+        "node",
+        "tput",
+        ">=",
+        1.0,
+    ),
     ("  same, per server CPU-second", "handover", "tput_cap", "node", "tput_cap", ">=", 1.0),
-    ("raw echo server CPU per round trip: node/hand-over ≥ 1.0", "node", "rt_cpu_total",
-     "handover", "rt_cpu_total", ">=", 1.0),
-    ("JSON echo throughput (round trips/s): hand-over/node ≥ 1.0", "handover", "jtput",
-     "node", "jtput", ">=", 1.0),
+    (
+        "raw echo server CPU per round trip: node/hand-over ≥ 1.0",
+        "node",
+        "rt_cpu_total",
+        "handover",
+        "rt_cpu_total",
+        ">=",
+        1.0,
+    ),
+    (
+        "JSON echo throughput (round trips/s): hand-over/node ≥ 1.0",
+        "handover",
+        "jtput",
+        "node",
+        "jtput",
+        ">=",
+        1.0,
+    ),
     ("  same, per server CPU-second", "handover", "jtput_cap", "node", "jtput_cap", ">=", 1.0),
-    ("JSON echo server CPU per round trip: node/hand-over ≥ 1.0", "node", "jrt_cpu_total",
-     "handover", "jrt_cpu_total", ">=", 1.0),
-    ("raw echo latency p50: hand-over/node ≤ 1.0", "handover", "lat_p50", "node", "lat_p50",
-     "<=", 1.0),
-    ("raw echo latency p99: hand-over/node ≤ 1.0", "handover", "lat_p99", "node", "lat_p99",
-     "<=", 1.0),
-    ("JSON echo latency p50: hand-over/node ≤ 1.0", "handover", "jlat_p50", "node", "jlat_p50",
-     "<=", 1.0),
-    ("JSON echo latency p99: hand-over/node ≤ 1.0", "handover", "jlat_p99", "node", "jlat_p99",
-     "<=", 1.0),
-    ("broadcast deliveries/s: hand-over/node ≥ 1.2", "handover", "bcast", "node", "bcast",
-     ">=", 1.2),
+    (
+        "JSON echo server CPU per round trip: node/hand-over ≥ 1.0",
+        "node",
+        "jrt_cpu_total",
+        "handover",
+        "jrt_cpu_total",
+        ">=",
+        1.0,
+    ),
+    (
+        "raw echo latency p50: hand-over/node ≤ 1.0",
+        "handover",
+        "lat_p50",
+        "node",
+        "lat_p50",
+        "<=",
+        1.0,
+    ),
+    (
+        "raw echo latency p99: hand-over/node ≤ 1.0",
+        "handover",
+        "lat_p99",
+        "node",
+        "lat_p99",
+        "<=",
+        1.0,
+    ),
+    (
+        "JSON echo latency p50: hand-over/node ≤ 1.0",
+        "handover",
+        "jlat_p50",
+        "node",
+        "jlat_p50",
+        "<=",
+        1.0,
+    ),
+    (
+        "JSON echo latency p99: hand-over/node ≤ 1.0",
+        "handover",
+        "jlat_p99",
+        "node",
+        "jlat_p99",
+        "<=",
+        1.0,
+    ),
+    (
+        "broadcast deliveries/s: hand-over/node ≥ 1.2",
+        "handover",
+        "bcast",
+        "node",
+        "bcast",
+        ">=",
+        1.2,
+    ),
     ("  same, per server CPU-second", "handover", "bcast_cap", "node", "bcast_cap", ">=", 1.2),
     ("handshakes/s: hand-over/direct ≥ 0.95", "handover", "hs", "direct", "hs", ">=", 0.95),
     ("  same, per server CPU-second", "handover", "hs_cap", "direct", "hs_cap", ">=", 0.95),
     ("handshakes/s: hand-over/node ≥ 1.0", "handover", "hs", "node", "hs", ">=", 1.0),
     ("  same, per server CPU-second", "handover", "hs_cap", "node", "hs_cap", ">=", 1.0),
-    ("memory per idle connection, settled: hand-over/node ≤ 1.0", "handover",
-     "mem_settled_per_conn", "node", "mem_settled_per_conn", "<=", 1.0),
-    ("  same, {settle_s} s after the last connect", "handover", "mem_per_conn", "node",
-     "mem_per_conn", "<=", 1.0),
+    (
+        "memory per idle connection, settled: hand-over/node ≤ 1.0",
+        "handover",
+        "mem_settled_per_conn",
+        "node",
+        "mem_settled_per_conn",
+        "<=",
+        1.0,
+    ),
+    (
+        "  same, {settle_s} s after the last connect",
+        "handover",
+        "mem_per_conn",
+        "node",
+        "mem_per_conn",
+        "<=",
+        1.0,
+    ),
 ]
 
 
-def targets(raw: dict[str, dict[str, list[float]]], rows: list[Target],
-            params: dict[str, Any]) -> str:
+def targets(
+    raw: dict[str, dict[str, list[float]]], rows: list[Target], params: dict[str, Any]
+) -> str:
     lines = ["| Target | Ratio | Met |", "|---|---|---|"]
     for text, a, ka, b, kb, direction, bound in rows:
         x, y = median_of(raw, a, ka), median_of(raw, b, kb)
@@ -706,11 +984,17 @@ def sidecar_speedups() -> str:
     else:
         loop = "uvloop"
     encoder = "json" if (json_env or "").strip().lower() == "json" or orjson is None else "orjson"
-    settings = [f"{name}={value!r}" for name, value in
-                (("WSSIDE_LOOP", loop_env), ("WSSIDE_JSON", json_env)) if value is not None]
-    return (f"- Sidecar: event loop {loop}, JSON encoder {encoder} "
-            f"(uvloop {uvloop or 'not installed'}, orjson {orjson or 'not installed'}; "
-            + (", ".join(settings) if settings else "WSSIDE_LOOP and WSSIDE_JSON not set") + ")")
+    settings = [
+        f"{name}={value!r}"
+        for name, value in (("WSSIDE_LOOP", loop_env), ("WSSIDE_JSON", json_env))
+        if value is not None
+    ]
+    return (
+        f"- Sidecar: event loop {loop}, JSON encoder {encoder} "
+        f"(uvloop {uvloop or 'not installed'}, orjson {orjson or 'not installed'}; "
+        + (", ".join(settings) if settings else "WSSIDE_LOOP and WSSIDE_JSON not set")
+        + ")"
+    )
 
 
 def environment(pinned: bool, sidecar_known: bool = True) -> list[str]:
@@ -732,12 +1016,19 @@ def environment(pinned: bool, sidecar_known: bool = True) -> list[str]:
     nm = VITE_APP / "node_modules"
     return [
         f"- Machine: {os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}",
-        f"- Node {command_version(['node', '--version'])}, Vite {pkg_version(nm / 'vite/package.json')}, "
+        f"- Node {command_version(['node', '--version'])}, "
+        f"Vite {pkg_version(nm / 'vite/package.json')}, "
         f"ws {pkg_version(nm / 'ws/package.json')}; CPython {platform.python_version()}, "
         f"aiohttp {aiohttp.__version__}",
-        sidecar_speedups() if sidecar_known
+        sidecar_speedups()
+        if sidecar_known
         else "- Sidecar: event loop and JSON encoder not recorded in the raw file",
-        "- Pinning: " + ("servers on CPU 0, client on CPU 1 (taskset)" if pinned else "none (taskset or a second CPU missing)"),
+        "- Pinning: "
+        + (
+            "servers on CPU 0, client on CPU 1 (taskset)"
+            if pinned
+            else "none (taskset or a second CPU missing)"
+        ),
     ]
 
 
@@ -752,15 +1043,25 @@ def with_modules(env_lines: list[str], modules: dict[str, list[str]]) -> list[st
         key = " and ".join(loaded) if loaded else "neither uvloop nor orjson"
         groups.setdefault(key, []).append(variant)
     line = "- Loaded in the running sidecars (/proc/PID/maps): " + "; ".join(
-        f"{names} ({', '.join(variants)})" for names, variants in groups.items())
-    at = next((i + 1 for i, text in enumerate(env_lines) if text.startswith("- Sidecar:")),
-              len(env_lines))
+        f"{names} ({', '.join(variants)})" for names, variants in groups.items()
+    )
+    at = next(
+        (i + 1 for i, text in enumerate(env_lines) if text.startswith("- Sidecar:")), len(env_lines)
+    )
     return [*env_lines[:at], line, *env_lines[at:]]
 
 
-def report(raw: dict[str, dict[str, list[float]]], variants: list[str], params: dict[str, Any],
-           loads: list[tuple[float, float, float]], pinned: bool, quick: bool, elapsed: float,
-           env_lines: list[str] | None = None, modules: dict[str, list[str]] | None = None) -> str:
+def report(
+    raw: dict[str, dict[str, list[float]]],
+    variants: list[str],
+    params: dict[str, Any],
+    loads: list[tuple[float, float, float]],
+    pinned: bool,
+    quick: bool,
+    elapsed: float,
+    env_lines: list[str] | None = None,
+    modules: dict[str, list[str]] | None = None,
+) -> str:
     """The markdown. `env_lines`: the environment as saved with the raw figures (default:
     this machine now); `modules`: what the sidecars had loaded, by variant."""
     raw = derive(raw)
@@ -773,7 +1074,8 @@ def report(raw: dict[str, dict[str, list[float]]], variants: list[str], params: 
         *with_modules(env_lines if env_lines is not None else environment(pinned), modules or {}),
         f"- Load average (1/5/15 min) before each run and at the end: {load_text}",
         f"- {runs} run(s) per figure: median (min–max); every variant started fresh for each run "
-        f"of each workload{' (quick: all at once, once per variant)' if quick else ''}; took {elapsed:.0f} s",
+        f"of each workload{' (quick: all at once, once per variant)' if quick else ''}; "
+        f"took {elapsed:.0f} s",
         f"- Workloads: latency {params['latency_count']:,} sequential 64-byte echoes after "
         f"{params['latency_warmup']:,}; throughput {params['clients']} clients for "
         f"{params['duration_s']:g} s after {params['warmup_s']:g} s; broadcast "
@@ -781,13 +1083,20 @@ def report(raw: dict[str, dict[str, list[float]]], variants: list[str], params: 
         f"{params['handshakes']:,} sequential handshakes after "
         f"{params.get('handshake_warmup', 0):,}; memory with {params['idle']:,} idle "
         f"connections, sampled {params['settle_s']:g} s"
-        + (f" and (settled) {params['settled_s']:g} s" if params.get("settled_s", 0) > params["settle_s"] else "")
+        + (
+            f" and (settled) {params['settled_s']:g} s"
+            if params.get("settled_s", 0) > params["settle_s"]
+            else ""
+        )
         + " after the last connect"
-        + (f"; JSON echo: latency and throughput as above with a "
-           f"{len(JSON_PAYLOAD.encode())}-byte JSON object to {JSON_PATH}, which the server "
-           "parses and re-encodes "
-           f"({', '.join(WORKLOAD_VARIANTS['json-throughput'])} only)"
-           if any(raw.get(v, {}).get(k) for v in raw for k in ("jlat_p50", "jtput")) else ""),
+        + (
+            f"; JSON echo: latency and throughput as above with a "
+            f"{len(JSON_PAYLOAD.encode())}-byte JSON object to {JSON_PATH}, which the server "
+            "parses and re-encodes "
+            f"({', '.join(WORKLOAD_VARIANTS['json-throughput'])} only)"
+            if any(raw.get(v, {}).get(k) for v in raw for k in ("jlat_p50", "jtput"))
+            else ""
+        ),
         "- The pipe variant runs over HTTPS (TLS in Vite and in the client): the shim pipes only "
         "when it cannot hand over.",
         "",
@@ -810,11 +1119,19 @@ def report(raw: dict[str, dict[str, list[float]]], variants: list[str], params: 
 
 # ---- main -------------------------------------------------------------------------------
 
+
 def ensure_vite_app() -> None:
-    if not (VITE_APP / "node_modules" / "vite").is_dir() or not (VITE_APP / "node_modules" / "ws").is_dir():
+    if (
+        not (VITE_APP / "node_modules" / "vite").is_dir()
+        or not (VITE_APP / "node_modules" / "ws").is_dir()
+    ):
         log("npm install in bench/vite_app")
-        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--silent"], cwd=VITE_APP,
-                       check=True, timeout=300)
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--silent"],
+            cwd=VITE_APP,
+            check=True,
+            timeout=300,
+        )
 
 
 def raise_fd_limit(needed: int) -> None:
@@ -830,36 +1147,64 @@ def fresh_results_path(day: datetime.date) -> Path:
     """bench/results/<day>.md, or <day>-N.md after the day's last run (<day>.md counting as
     1): earlier runs are kept, and the newest has the highest number."""
     results = BENCH / "results"
-    runs = [1 if p.stem == str(day) else int(p.stem.rsplit("-", 1)[1])
-            for p in results.glob(f"{day}*.md")
-            if p.stem == str(day) or re.fullmatch(rf"{day}-\d+", p.stem)]
+    runs = [
+        1 if p.stem == str(day) else int(p.stem.rsplit("-", 1)[1])
+        for p in results.glob(f"{day}*.md")
+        if p.stem == str(day) or re.fullmatch(rf"{day}-\d+", p.stem)
+    ]
     return results / (f"{day}-{max(runs) + 1}.md" if runs else f"{day}.md")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny smoke run (seconds, not a measurement)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny smoke run (seconds, not a measurement)"
+    )
     parser.add_argument("--runs", type=int, help="runs per figure [3; quick: 1]")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
-    parser.add_argument("--settle-s", type=float, metavar="SECONDS",
-                        help="memory workload: wait between the last connect and the first RSS "
-                             "sample [3; quick: 0.2]")
-    parser.add_argument("--settled-s", type=float, metavar="SECONDS",
-                        help="memory workload: the second ('settled') sample, this long after "
-                             "the last connect [45; quick: 0.4; not above --settle-s: none]; "
-                             "V8 gives the garbage of the connects back after 20-40 s idle")
-    parser.add_argument("--out", type=Path, help="markdown file [bench/results/<date>[-N].md; quick: none]")
-    parser.add_argument("--report", type=Path, metavar="RAW_JSON",
-                        help="measure nothing: rebuild the markdown of an earlier run from its .raw.json")
+    parser.add_argument(
+        "--settle-s",
+        type=float,
+        metavar="SECONDS",
+        help="memory workload: wait between the last connect and the first RSS "
+        "sample [3; quick: 0.2]",
+    )
+    parser.add_argument(
+        "--settled-s",
+        type=float,
+        metavar="SECONDS",
+        help="memory workload: the second ('settled') sample, this long after "
+        "the last connect [45; quick: 0.4; not above --settle-s: none]; "
+        "V8 gives the garbage of the connects back after 20-40 s idle",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="markdown file [bench/results/<date>[-N].md; quick: none]"
+    )
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="RAW_JSON",
+        help="measure nothing: rebuild the markdown of an earlier run from its .raw.json",
+    )
     args = parser.parse_args(argv)
     if args.report:
         saved = json.loads(args.report.read_text())
         # Older raw files have no environment: this machine's, without the sidecar's choices.
         env_lines = saved.get("environment") or environment(saved.get("pinned", True), False)
-        text = report(saved["raw"], list(saved["raw"]), saved["params"], saved["loads"],
-                      saved.get("pinned", True), saved.get("quick", False),
-                      saved.get("elapsed", 0), env_lines, saved.get("sidecar_modules"))
+        text = report(
+            saved["raw"],
+            list(saved["raw"]),
+            saved["params"],
+            saved["loads"],
+            saved.get("pinned", True),
+            saved.get("quick", False),
+            saved.get("elapsed", 0),
+            env_lines,
+            saved.get("sidecar_modules"),
+        )
         print(text)
         out = args.out or args.report.with_name(args.report.name.replace(".raw.json", ".md"))
         out.write_text(text)
@@ -902,8 +1247,10 @@ def main(argv: list[str] | None = None) -> int:
             for workload in group:
                 t0 = time.monotonic()
                 figures = WORKLOAD_FUNCS[workload](ctx, servers)
-                log(f"  {variant:8} {workload:15} {time.monotonic() - t0:4.1f} s: " + ", ".join(
-                    f"{k}={v:,.1f}" for k, v in figures.items()))
+                log(
+                    f"  {variant:8} {workload:15} {time.monotonic() - t0:4.1f} s: "
+                    + ", ".join(f"{k}={v:,.1f}" for k, v in figures.items())
+                )
                 for key, value in figures.items():
                     raw[variant].setdefault(key, []).append(value)
 
@@ -917,7 +1264,7 @@ def main(argv: list[str] | None = None) -> int:
                     spawned = [launcher.spawn(v) for v in active]
                     try:
                         list(pool.map(launcher.wait_ready, active, spawned))
-                        for variant, servers in zip(active, spawned):
+                        for variant, servers in zip(active, spawned, strict=True):
                             run_group(variant, servers, workloads)
                     finally:
                         list(pool.map(Servers.stop, spawned))
@@ -934,17 +1281,29 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.monotonic() - started
     env_lines = environment(bool(server_pin))
     seen = {v: sorted(names) for v, names in modules.items()}
-    text = report(raw, variants, params, loads, bool(server_pin), args.quick, elapsed,
-                  env_lines, seen)
+    text = report(
+        raw, variants, params, loads, bool(server_pin), args.quick, elapsed, env_lines, seen
+    )
     print(text)
     out = args.out or (None if args.quick else fresh_results_path(datetime.date.today()))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text)
-        out.with_suffix(".raw.json").write_text(json.dumps(
-            {"params": params, "loads": loads, "pinned": bool(server_pin), "quick": args.quick,
-             "elapsed": elapsed, "environment": env_lines, "sidecar_modules": seen, "raw": raw},
-            indent=1))
+        out.with_suffix(".raw.json").write_text(
+            json.dumps(
+                {
+                    "params": params,
+                    "loads": loads,
+                    "pinned": bool(server_pin),
+                    "quick": args.quick,
+                    "elapsed": elapsed,
+                    "environment": env_lines,
+                    "sidecar_modules": seen,
+                    "raw": raw,
+                },
+                indent=1,
+            )
+        )
         log(f"written to {out}")
     return 0
 

@@ -34,8 +34,17 @@ import timeit
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import (  # noqa: E402 - run.py is a script beside this one
-    HANDLERS, PYTHON, Client, Launcher, Servers, free_port, measure, pinning, probe)
+from run import (  # run.py is a script beside this one
+    HANDLERS,
+    PYTHON,
+    Client,
+    Launcher,
+    Servers,
+    free_port,
+    measure,
+    pinning,
+    probe,
+)
 
 # 64 bytes, as run.py's payload; compact JSON, so the echo is the same bytes.
 PAYLOAD = '{"type":"chat","text":"' + "x" * 39 + '"}'
@@ -43,18 +52,25 @@ ENDPOINTS = {"plain": "/api/ws/echo", "typed": "/api/ws/typed-echo"}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--duration-s", type=float, default=3.0)
     parser.add_argument("--latency-count", type=int, default=5000)
-    parser.add_argument("--instructions", action="store_true",
-                        help="count the sidecar's instructions per round trip under callgrind instead")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count the sidecar's instructions per round trip under callgrind instead",
+    )
     args = parser.parse_args()
     assert len(PAYLOAD) == 64
     if args.instructions:
         return instructions(args.runs)
     server_pin, client_pin = pinning()
-    figures: dict[str, dict[str, list[float]]] = {name: {"tput": [], "cpu": [], "p50": []} for name in ENDPOINTS}
+    figures: dict[str, dict[str, list[float]]] = {
+        name: {"tput": [], "cpu": [], "p50": []} for name in ENDPOINTS
+    }
     with tempfile.TemporaryDirectory(prefix="wsside-bench-typed-") as scratch:
         servers = Launcher(Path(scratch), server_pin).start("direct")
         try:
@@ -62,21 +78,44 @@ def main() -> int:
                 order = list(ENDPOINTS) if run % 2 == 0 else list(reversed(ENDPOINTS))
                 for name in order:
                     common = ["--path", ENDPOINTS[name], "--payload", PAYLOAD]
-                    result, cpu = measure(client_pin, servers, "throughput",
-                                          [*common, "--clients", "50", "--warmup-s", "1",
-                                           "--duration-s", str(args.duration_s)], 60 + args.duration_s)
+                    result, cpu = measure(
+                        client_pin,
+                        servers,
+                        "throughput",
+                        [
+                            *common,
+                            "--clients",
+                            "50",
+                            "--warmup-s",
+                            "1",
+                            "--duration-s",
+                            str(args.duration_s),
+                        ],
+                        60 + args.duration_s,
+                    )
                     figures[name]["tput"].append(result["rate"])
                     figures[name]["cpu"].append(cpu["sidecar"] * 1e6 / result["round_trips"])
-                    latency, _ = measure(client_pin, servers, "latency",
-                                         [*common, "--warmup", "1000", "--count", str(args.latency_count)], 120)
+                    latency, _ = measure(
+                        client_pin,
+                        servers,
+                        "latency",
+                        [*common, "--warmup", "1000", "--count", str(args.latency_count)],
+                        120,
+                    )
                     figures[name]["p50"].append(latency["p50_us"])
-                    print(f"run {run + 1} {name}: {result['rate']:,.0f} rt/s, "
-                          f"{figures[name]['cpu'][-1]:.1f} µs CPU/rt, p50 {latency['p50_us']:.0f} µs",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"run {run + 1} {name}: {result['rate']:,.0f} rt/s, "
+                        f"{figures[name]['cpu'][-1]:.1f} µs CPU/rt, p50 {latency['p50_us']:.0f} µs",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         finally:
             servers.stop()
     print(table(figures))
-    print(f"\nThe check alone, in this process: {check_cost_us():.2f} µs per message (best of 15 x 100,000).")
+    print(
+        f"\nThe check alone, in this process: {check_cost_us():.2f} µs per message "
+        "(best of 15 x 100,000)."
+    )
     return 0
 
 
@@ -101,10 +140,27 @@ def instructions(runs: int) -> int:
     with tempfile.TemporaryDirectory(prefix="wsside-bench-typed-") as scratch:
         servers = Servers(port=free_port(), tls=False)
         log = (Path(scratch) / "serve.log").open("wb")
-        servers.procs.append(subprocess.Popen(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={scratch}/cg.%p", PYTHON, "-m",
-             "wsside", "serve", "--handlers", str(HANDLERS), "--port", str(servers.port), "--no-reload"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+        servers.procs.append(
+            subprocess.Popen(
+                [
+                    "valgrind",
+                    "--tool=callgrind",
+                    f"--callgrind-out-file={scratch}/cg.%p",
+                    PYTHON,
+                    "-m",
+                    "wsside",
+                    "serve",
+                    "--handlers",
+                    str(HANDLERS),
+                    "--port",
+                    str(servers.port),
+                    "--no-reload",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        )
         try:
             deadline = time.monotonic() + 300  # start-up under callgrind takes a while
             while not probe(servers.port, False):
@@ -114,26 +170,53 @@ def instructions(runs: int) -> int:
             for run in range(runs):
                 for name in list(ENDPOINTS) if run % 2 == 0 else list(reversed(ENDPOINTS)):
                     per_round_trip = instructions_per_round_trip(
-                        servers, servers.procs[0].pid, Path(scratch), name,
-                        ["--path", ENDPOINTS[name], "--payload", PAYLOAD, "--clients", "50",
-                         "--warmup-s", "2", "--duration-s", "5"])
+                        servers,
+                        servers.procs[0].pid,
+                        Path(scratch),
+                        name,
+                        [
+                            "--path",
+                            ENDPOINTS[name],
+                            "--payload",
+                            PAYLOAD,
+                            "--clients",
+                            "50",
+                            "--warmup-s",
+                            "2",
+                            "--duration-s",
+                            "5",
+                        ],
+                    )
                     counts[name].append(per_round_trip)
-                    print(f"run {run + 1} {name}: {per_round_trip:,.0f} instructions per round trip",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"run {run + 1} {name}: {per_round_trip:,.0f} instructions per round trip",
+                        file=sys.stderr,
+                        flush=True,
+                    )
         finally:
             servers.stop()
             log.close()
-    ratios = [t / p for p, t in zip(counts["plain"], counts["typed"])]
+    ratios = [t / p for p, t in zip(counts["plain"], counts["typed"], strict=True)]
     print("| endpoint | sidecar instructions per round trip (50 connections) |\n|---|---|")
     for name, values in counts.items():
-        print(f"| {name} | {statistics.median(values):,.0f} ({min(values):,.0f}–{max(values):,.0f}) |")
-    print(f"| cost of receives= (per run) | {100 * (statistics.median(ratios) - 1):+.1f} % "
-          f"({100 * (min(ratios) - 1):+.1f}–{100 * (max(ratios) - 1):+.1f}) |")
+        print(
+            f"| {name} | {statistics.median(values):,.0f} ({min(values):,.0f}–{max(values):,.0f}) |"
+        )
+    print(
+        f"| cost of receives= (per run) | {100 * (statistics.median(ratios) - 1):+.1f} % "
+        f"({100 * (min(ratios) - 1):+.1f}–{100 * (max(ratios) - 1):+.1f}) |"
+    )
     return 0
 
 
-def instructions_per_round_trip(servers: Servers, pid: int, scratch: Path, label: str,
-                                client_args: list[str], mode: str = "throughput") -> float:
+def instructions_per_round_trip(
+    servers: Servers,
+    pid: int,
+    scratch: Path,
+    label: str,
+    client_args: list[str],
+    mode: str = "throughput",
+) -> float:
     """One client.js run (`mode`: throughput, or handshake) against a server under callgrind
     (writing its dumps to `scratch` as cg.PID.N): the instructions it executed between the
     client's start and end events, per round trip (per connection for handshakes)."""
@@ -142,15 +225,23 @@ def instructions_per_round_trip(servers: Servers, pid: int, scratch: Path, label
     try:
         for event in client.events():
             if event["event"] == "start":
-                subprocess.run(["callgrind_control", "-z", str(pid)], capture_output=True, check=True)
+                subprocess.run(
+                    ["callgrind_control", "-z", str(pid)], capture_output=True, check=True
+                )
             elif event["event"] == "end":
-                subprocess.run(["callgrind_control", "-d", label, str(pid)], capture_output=True, check=True)
+                subprocess.run(
+                    ["callgrind_control", "-d", label, str(pid)], capture_output=True, check=True
+                )
             elif event["event"] == "result":
                 round_trips = event["connections" if mode == "handshake" else "round_trips"]
     finally:
         client.finish()
     dump = max(scratch.glob(f"cg.{pid}.*"), key=lambda p: int(p.suffix[1:]))
-    total = next(int(line.split()[1]) for line in dump.read_text().splitlines() if line.startswith("summary:"))
+    total = next(
+        int(line.split()[1])
+        for line in dump.read_text().splitlines()
+        if line.startswith("summary:")
+    )
     return total / round_trips
 
 
@@ -161,16 +252,23 @@ def table(figures: dict[str, dict[str, list[float]]]) -> str:
     def cost(key: str, higher_is_worse: bool) -> str:
         # Each run measures both endpoints back to back: the median of the runs' own ratios
         # is what a machine whose load drifts between runs still tells apart.
-        pairs = zip(figures["plain"][key], figures["typed"][key])
+        pairs = zip(figures["plain"][key], figures["typed"][key], strict=True)
         ratios = [t / p if higher_is_worse else p / t for p, t in pairs]
-        return f"{100 * (statistics.median(ratios) - 1):+.1f} % ({100 * (min(ratios) - 1):+.1f}–{100 * (max(ratios) - 1):+.1f})"
+        return (
+            f"{100 * (statistics.median(ratios) - 1):+.1f} % "
+            f"({100 * (min(ratios) - 1):+.1f}–{100 * (max(ratios) - 1):+.1f})"
+        )
 
     rows = [
         "| endpoint | round trips/s (50 connections) | sidecar CPU per round trip | latency p50 |",
         "|---|---|---|---|",
-        *(f"| {name} | {cell(f['tput'], ',.0f')} | {cell(f['cpu'], '.1f')} µs | {cell(f['p50'], '.0f')} µs |"
-          for name, f in figures.items()),
-        f"| cost of receives= (per run) | {cost('tput', False)} | {cost('cpu', True)} | {cost('p50', True)} |",
+        *(
+            f"| {name} | {cell(f['tput'], ',.0f')} | {cell(f['cpu'], '.1f')} µs "
+            f"| {cell(f['p50'], '.0f')} µs |"
+            for name, f in figures.items()
+        ),
+        f"| cost of receives= (per run) | {cost('tput', False)} | {cost('cpu', True)} "
+        f"| {cost('p50', True)} |",
     ]
     return "\n".join(rows)
 

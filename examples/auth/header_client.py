@@ -1,6 +1,6 @@
 """The header form of authentication, from a non-browser client.
 
-    python header_client.py [ws://127.0.0.1:5173/api/ws/private] [token]
+python header_client.py [ws://127.0.0.1:5173/api/ws/private] [token]
 """
 
 import asyncio
@@ -22,5 +22,9 @@ async def main(url: str, token: str) -> None:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    asyncio.run(main(args[0] if args else "ws://127.0.0.1:5173/api/ws/private",
-                     args[1] if len(args) > 1 else "alice-secret"))
+    asyncio.run(
+        main(
+            args[0] if args else "ws://127.0.0.1:5173/api/ws/private",
+            args[1] if len(args) > 1 else "alice-secret",
+        )
+    )

@@ -92,7 +92,13 @@ chat = Handler(
     heartbeat=30,
     receives=Chat | Typing | JoinRoom | LeaveRoom,
     sends=(
-        Connected | ChatMessage | UserTyping | UserJoined | UserLeft | RoomJoined | RoomLeft
+        Connected
+        | ChatMessage
+        | UserTyping
+        | UserJoined
+        | UserLeft
+        | RoomJoined
+        | RoomLeft
         | ErrorMessage
     ),
 )
@@ -115,8 +121,11 @@ async def message(conn, data):
         if not conn.in_room(room):
             await conn.send({"type": "error", "message": f"join #{room} first"})
             return
-        conn.broadcast({"type": "chat-message", "from": name, "text": data["text"], "room": room},
-                       room=room, include_self=True)
+        conn.broadcast(
+            {"type": "chat-message", "from": name, "text": data["text"], "room": room},
+            room=room,
+            include_self=True,
+        )
     elif kind == "typing":
         # Everyone in the room but the typist.
         conn.broadcast({"type": "typing", "username": name, "room": room}, room=room)
@@ -134,5 +143,7 @@ async def message(conn, data):
 def left(conn, code, reason, initiated_by_client):
     # Still a member of its rooms here: tell each of them once.
     for room in conn.rooms:
-        conn.broadcast({"type": "user-left", "username": conn.metadata.get("username"),
-                        "room": room}, room=room)
+        conn.broadcast(
+            {"type": "user-left", "username": conn.metadata.get("username"), "room": room},
+            room=room,
+        )

@@ -102,8 +102,15 @@ game = Handler(
     heartbeat=10,
     receives=CreateGame | JoinGame | GameAction,
     sends=(
-        JoinedLobby | Lobby | GameCreated | GameJoined | PlayerJoined | PlayerLeft | GameUpdate
-        | State | ErrorMessage
+        JoinedLobby
+        | Lobby
+        | GameCreated
+        | GameJoined
+        | PlayerJoined
+        | PlayerLeft
+        | GameUpdate
+        | State
+        | ErrorMessage
     ),
 )
 
@@ -143,8 +150,11 @@ async def play(conn, data):
     elif kind == "game-action" and conn.metadata.get("game"):
         roll = random.randint(1, 6)
         conn.metadata["score"] += roll
-        conn.broadcast({"type": "game-update", "name": name, "action": "roll", "value": roll},
-                       room=conn.metadata["game"], include_self=True)
+        conn.broadcast(
+            {"type": "game-update", "name": name, "action": "roll", "value": roll},
+            room=conn.metadata["game"],
+            include_self=True,
+        )
     else:
         await conn.send({"type": "error", "message": f"cannot {kind!r} here"})
 
@@ -168,6 +178,10 @@ async def tick(handler):
     for n in itertools.count(1):
         await asyncio.sleep(TICK)
         for gid in open_games():
-            state = [{"name": c.metadata["name"], "score": c.metadata["score"]} for c in players(gid)]
-            handler.broadcast({"type": "state", "tick": n, "gameId": gid, "players": state}, room=gid)
+            state = [
+                {"name": c.metadata["name"], "score": c.metadata["score"]} for c in players(gid)
+            ]
+            handler.broadcast(
+                {"type": "state", "tick": n, "gameId": gid, "players": state}, room=gid
+            )
         handler.broadcast({"type": "lobby", "tick": n, "games": open_games()}, room="lobby")
