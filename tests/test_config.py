@@ -77,6 +77,7 @@ def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
         ("port = 70000", "port", "expected an integer from 0 to 65535, got 70000"),
         ("port = true", "port", "expected an integer from 0 to 65535, got true"),
         ("prot = 1", "prot", "unknown key; expected one of prefix, handlers, host, port"),
+        ("heartbeat = 30", "heartbeat", "a handler option: set it under [defaults], or in Handler"),
         ("prefix = 5", "prefix", "expected a string or a non-empty list of strings, got 5"),
         ("prefix = []", "prefix", "expected a string or a non-empty list of strings, got []"),
         ("handlers = 1", "handlers", "expected a folder path (a string), got 1"),
@@ -157,6 +158,9 @@ def test_pyproject_errors_name_the_full_key(tmp_path: Path) -> None:
         load_config(pyproject)
     assert str(caught.value).startswith(f'{pyproject}: key "tool.wsside.port": expected')
     assert caught.value.line == 4
+    pyproject.write_text("[tool.wsside]\nheartbeat = 30\n")
+    with pytest.raises(ConfigError, match=r"set it under \[tool\.wsside\.defaults\]"):
+        load_config(pyproject)
 
 
 def test_invalid_toml_names_file_and_line(tmp_path: Path) -> None:

@@ -281,6 +281,11 @@ class _Checker:
             if key == "defaults":
                 values["handler_defaults"] = self.defaults(value)
                 continue
+            if key in _DEFAULTS and key not in _TOP:
+                table = f"[{self.key_prefix}defaults]"
+                raise self.error(
+                    key, f"a handler option: set it under {table}, or in Handler(...) itself"
+                )
             if key not in _TOP:
                 raise self.error(
                     key, "unknown key; expected one of " + ", ".join([*_TOP, "defaults"])
