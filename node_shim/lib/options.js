@@ -19,6 +19,34 @@
 const KNOWN = new Set(['prefix', 'handlers', 'config', 'python', 'env', 'preview', 'overlay', 'allowedOrigins'])
 
 /**
+ * Where a handler option given to the plugin goes instead.
+ * @param {string} name its Python name
+ * @param {string} [unit] e.g. ' (seconds)'
+ */
+const handlerOption = (name, unit = '') =>
+  `a handler option: ${name}= in Handler(...) in Python, or ${name} under [defaults] in wsside.toml${unit}`
+/** @param {string} name its Python name, an option [defaults] does not take */
+const ownOption = (name) => `a handler option: ${name}= in Handler(...) in Python`
+
+// Options of the JavaScript plugin wsside replaces (and handler options put here by habit):
+// where each one lives now.
+/** @type {Record<string, string>} */
+const MOVED = {
+  endpointPrefix: 'it is `prefix` here',
+  enablePreview: 'it is `preview` here',
+  enableWs: 'not needed: WebSockets under the prefix are what this plugin serves',
+  wsHandlers: 'each handler is a Handler(...) in a Python file of the handlers folder (ws/ by default)',
+  heartbeat: handlerOption('heartbeat', ' (seconds)'),
+  inactivityTimeout: handlerOption('inactivity_timeout', ' (seconds)'),
+  delay: handlerOption('delay', ' (seconds)'),
+  maxPayload: handlerOption('max_message_size', ' (bytes)'),
+  perMessageDeflate: handlerOption('per_message_deflate'),
+  subprotocols: handlerOption('subprotocols'),
+  defaultRoom: ownOption('default_room'),
+  authenticate: ownOption('authenticate'),
+}
+
+/**
  * `api`, `/api/` and `/api` all become `/api`; `/` and `''` mean "no prefix" ('').
  * @param {unknown} prefix
  */
@@ -73,7 +101,9 @@ function booleanDefaultTrue(options, name) {
 export function normaliseOptions(options = {}) {
   if (options === null || typeof options !== 'object') throw new TypeError('wsside: options must be an object')
   for (const name of Object.keys(options)) {
-    if (!KNOWN.has(name)) throw new TypeError(`wsside: unknown option \`${name}\` (known: ${[...KNOWN].join(', ')})`)
+    if (KNOWN.has(name)) continue
+    if (Object.hasOwn(MOVED, name)) throw new TypeError(`wsside: option \`${name}\`: ${MOVED[name]}`)
+    throw new TypeError(`wsside: unknown option \`${name}\` (known: ${[...KNOWN].join(', ')})`)
   }
   const prefix = options.prefix
   const prefixes = prefix === undefined ? null : (Array.isArray(prefix) ? prefix : [prefix]).map(normalisePrefix)

@@ -104,3 +104,11 @@ it('overlay: false keeps Python errors out of the browser, not out of the termin
 it('overlay takes true or false only', () => {
   assert.throws(() => wsside({ overlay: 'no' }), /option `overlay` must be true or false, got string/)
 })
+
+it('an option of the JavaScript plugin, or a handler option, says where it lives now', () => {
+  assert.throws(() => wsside({ endpointPrefix: '/api' }), /option `endpointPrefix`: it is `prefix` here/)
+  assert.throws(() => wsside({ heartbeat: 30000 }),
+    /option `heartbeat`: a handler option: heartbeat= in Handler\(\.\.\.\) in Python, or heartbeat under \[defaults\] in wsside\.toml \(seconds\)/)
+  assert.throws(() => wsside({ defaultRoom: 'lobby' }), /option `defaultRoom`: a handler option: default_room= in Handler/)
+  assert.throws(() => wsside({ prefx: '/api' }), /unknown option `prefx` \(known: prefix, handlers/)
+})
