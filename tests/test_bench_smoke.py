@@ -1,7 +1,8 @@
 """The benchmark harness keeps working: `bench/run.py --quick` against real processes (a real
 `wsside serve`, real Vite dev servers with the shim, the pipe over HTTPS, Vite's proxy and
 the pure-Node reference) produces its table with every variant measured, and the JSON echo
-workloads for the variants they run on.
+workloads for the variants they run on; `bench/handshake_split.py` shows a row per variant
+with each of its server processes.
 
 Only that figures were produced is checked, never how fast: timing belongs to `make bench`.
 """
@@ -9,6 +10,7 @@ Only that figures were produced is checked, never how fast: timing belongs to `m
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -93,3 +95,26 @@ def test_a_new_results_file_numbers_after_the_days_last_run(
         (results / name).write_text("")
     # Numbered after the highest run of the day, even with no plain <day>.md.
     assert run.fresh_results_path(day) == results / "2026-12-03-5.md"
+
+
+@pytest.mark.slow
+def test_handshake_split_measures_each_process_of_each_variant() -> None:
+    split = ROOT / "bench" / "handshake_split.py"
+    done = subprocess.run(
+        [sys.executable, str(split), "--rounds", "1", "--count", "300"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {line.split()[0]: line for line in done.stdout.splitlines()[2:]}
+    assert sorted(rows) == ["direct", "handover", "node"]
+    # variant, rate, then per process "user + system" or "–", then the total.
+    pattern = r"(\w+) +([\d,]+) +(\d+ \+ +\d+|–) +(\d+ \+ +\d+|–) +(\d+)$"
+    cells = {name: re.fullmatch(pattern, row) for name, row in rows.items()}
+    assert all(cells.values()), done.stdout
+    shown = {name: (m[3] != "–", m[4] != "–") for name, m in cells.items() if m}
+    assert shown == {"direct": (False, True), "handover": (True, True), "node": (True, False)}
+    for m in cells.values():
+        assert m and int(m[2].replace(",", "")) > 0 and int(m[5]) > 0, done.stdout
