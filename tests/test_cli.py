@@ -82,6 +82,27 @@ def test_a_bad_option_is_one_line_and_exit_2(
     assert (done.returncode, one_line(done)) == (2, line)
 
 
+@pytest.mark.parametrize(
+    "args, start, help_of",
+    [
+        (("serve", "--port", "abc"), "wsside: Invalid value for '--port': ", "serve"),
+        (("serve", "--prot", "1"), "wsside: No such option: --prot", "serve"),
+        (("serv",), "wsside: No such command 'serv'.", ""),
+        (("doctor", "--bogus"), "wsside: No such option: --bogus", "doctor"),
+    ],
+)
+def test_a_command_line_typer_cannot_parse_is_one_line_and_exit_2(
+    project: Path, args: tuple[str, ...], start: str, help_of: str
+) -> None:
+    """Typer's own parse errors read like wsside's: one line naming the option, and where
+    the help is (`python -m wsside` is the program name click reports here)."""
+    done = wsside(*args, cwd=project)
+    line = one_line(done)
+    assert done.returncode == 2
+    assert line.startswith(start), line
+    assert line.endswith(f"python -m wsside {help_of} --help)".replace("  ", " ")), line
+
+
 def test_no_handlers_folder_is_one_line_naming_where_it_was_looked_for(tmp_path: Path) -> None:
     done = wsside("serve", cwd=tmp_path)
     assert done.returncode == 2

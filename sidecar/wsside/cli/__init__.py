@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 import sys
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 from .._io import EngineVersionError
+
+if TYPE_CHECKING:
+    import typer
 
 __all__ = ["TYPER_SUPPORTED", "TYPER_SUPPORTED_TEXT", "main"]
 
@@ -34,7 +38,39 @@ def main() -> None:
         raise SystemExit(1)
     from .app import app
 
-    app()
+    if len(sys.argv) <= 1:
+        app()  # no command: typer prints the help
+        return
+    raise SystemExit(_run(app))
+
+
+def _run(app: typer.Typer) -> int:
+    """Run `app` and return its exit status. A command line it cannot parse (an unknown
+    option, `--port abc`) ends in one line on stderr and status 2, as wsside's own checks do,
+    instead of typer's boxed usage message."""
+    import typer
+
+    # click's UsageError, the base of every parse error, wherever this typer keeps click
+    # (typer 0.29 vendors it): BadParameter has derived from it since click 7.
+    usage_error: type[Exception] = typer.BadParameter.__mro__[1]
+    try:
+        status = app(standalone_mode=False)
+    except typer.Abort:
+        print("Aborted.", file=sys.stderr)
+        return 1
+    except usage_error as exc:
+        print(f"wsside: {_usage_line(exc)}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2))
+    return status if isinstance(status, int) else 0
+
+
+def _usage_line(exc: Exception) -> str:
+    format_message = getattr(exc, "format_message", None)
+    message = format_message() if callable(format_message) else str(exc)
+    line = " ".join(str(message).split())
+    context = getattr(exc, "ctx", None)
+    path = getattr(context, "command_path", None)
+    return f"{line} ({path} --help)" if path else line
 
 
 def typer_problem() -> str | None:
