@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from run import CLIENT, HANDLERS, PYTHON, free_port, pinning, proc_stat
+from run import CLIENT, HANDLERS, PYTHON, free_port, pinning, proc_stat, serve_command
 
 VARIANTS = {
     "serve": "wsside serve",
@@ -54,19 +54,7 @@ async def app(scope, receive, send):
 
 def start(variant: str, port: int, folder: Path, server_cpu: list[str]) -> subprocess.Popen[bytes]:
     if variant == "serve":
-        cmd = [
-            PYTHON,
-            "-m",
-            "wsside",
-            "serve",
-            "--handlers",
-            str(HANDLERS),
-            "--port",
-            str(port),
-            "--no-reload",
-            "--log-level",
-            "warning",
-        ]
+        cmd = serve_command("--port", str(port), "--no-reload", "--log-level", "warning")
     else:
         app = (
             PLAIN_ECHO

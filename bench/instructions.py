@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import HANDLERS, PYTHON, Servers, free_port  # scripts beside this one
+from run import Servers, free_port, serve_command  # scripts beside this one
 from typed import instructions_per_round_trip
 
 from wsside._edge.control import PROTOCOL_VERSION
@@ -114,14 +114,7 @@ def main() -> int:
                 "valgrind",
                 "--tool=callgrind",
                 f"--callgrind-out-file={scratch}/cg.%p",
-                PYTHON,
-                "-m",
-                "wsside",
-                "serve",
-                "--ipc",
-                "--no-reload",
-                "--handlers",
-                str(HANDLERS),
+                *serve_command("--ipc", "--no-reload"),
             ],
             env=env,
             pass_fds=(theirs.fileno(),),

@@ -55,8 +55,15 @@ VITE_APP = BENCH / "vite_app"
 HANDLERS = BENCH / "handlers"
 CLIENT = BENCH / "client.js"
 PYTHON = sys.executable
+
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def serve_command(*options: str) -> list[str]:
+    """`wsside serve` of bench/handlers on this Python, with `options`."""
+    return [PYTHON, "-m", "wsside", "serve", "--handlers", str(HANDLERS), *options]
+
 
 VARIANTS = {
     "direct": "(1) wsside serve",
@@ -333,7 +340,7 @@ class Launcher:
         self._spawn(
             servers,
             "wsside",
-            [PYTHON, "-m", "wsside", "serve", "--handlers", str(HANDLERS), "--port", str(port)],
+            serve_command("--port", str(port)),
             cwd=BENCH,
         )
 

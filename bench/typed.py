@@ -35,8 +35,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import (  # run.py is a script beside this one
-    HANDLERS,
-    PYTHON,
     Client,
     Launcher,
     Servers,
@@ -44,6 +42,7 @@ from run import (  # run.py is a script beside this one
     measure,
     pinning,
     probe,
+    serve_command,
 )
 
 # 64 bytes, as run.py's payload; compact JSON, so the echo is the same bytes.
@@ -146,15 +145,7 @@ def instructions(runs: int) -> int:
                     "valgrind",
                     "--tool=callgrind",
                     f"--callgrind-out-file={scratch}/cg.%p",
-                    PYTHON,
-                    "-m",
-                    "wsside",
-                    "serve",
-                    "--handlers",
-                    str(HANDLERS),
-                    "--port",
-                    str(servers.port),
-                    "--no-reload",
+                    *serve_command("--port", str(servers.port), "--no-reload"),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
