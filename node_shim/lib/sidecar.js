@@ -9,7 +9,8 @@ import { rmdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import { message, parse } from './protocol.js'
-import { reportError, StandingErrors } from './report.js'
+import { showEvent } from './events.js'
+import { StandingErrors } from './report.js'
 import { syncTypesFile } from './types-file.js'
 
 /** @import { ChildProcess } from 'node:child_process' */
@@ -212,70 +213,21 @@ export class SidecarProcess {
     if (envelope === null || child !== this.child) return
     // Our own sidecar of our protocol version: its `type` says the shape (PROTOCOL.md).
     const msg = /** @type {SidecarEvent} */ (envelope)
-    const r = this.reporter
-    switch (msg.type) {
-      case 'ready':
-        this.info = msg
-        this._everReady = true
-        this._settle('ready')
-        // Its settings are valid now, whatever error an earlier edit of the config had.
-        this._standing.fixedAll('config')
-        r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}`)
-        for (const line of r.handlerLines(msg.handlers)) r.info(`  ${line}`)
-        syncTypesFile(this.spec.cwd, msg.types, r)
-        break
-      case 'reloaded':
-        // `ms`: from the save to the new code serving.
-        r.info(`reloaded ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})` +
-          (msg.ms === undefined ? '' : ` in ${Math.round(msg.ms)} ms`))
-        this._handlersNow(msg)
-        this._standing.fixed(msg.file)
-        syncTypesFile(this.spec.cwd, msg.types, r)
-        break
-      case 'removed':
-        r.info(`removed ${r.rel(msg.file)}`)
-        this._handlersNow(msg)
-        this._standing.fixed(msg.file)
-        syncTypesFile(this.spec.cwd, msg.types, r)
-        break
-      case 'loaded':
-        // After a restart in the sidecar, a file that was broken may load at once.
-        r.debug(`loaded ${r.rel(msg.file)}`)
-        this._standing.fixed(msg.file)
-        break
-      case 'config_ok':
-        r.info(`${r.rel(msg.file)} changed, nothing to restart`)
-        this._standing.fixed(msg.file)
-        break
-      case 'load_error':
-      case 'config_error':
-        this._standing.stand(msg.type === 'load_error' ? 'load' : 'config', msg.file ?? '', reportError(r, msg))
-        break
-      case 'runtime_error':
-        // An event, not a state: only pages open now see it.
-        r.overlay(reportError(r, msg))
-        break
-      case 'log':
-        r[msg.level === 'error' ? 'error' : msg.level === 'warning' ? 'warn' : 'info'](msg.message)
-        break
-      case 'stall':
-        r.warn(`${msg.message}: use await, or run blocking work in a thread`)
-        break
-      case 'protocol_error':
-        this._fail(`wsside: ${msg.message}`)
-        break
-      default:
-        r.debug(`sidecar: ${envelope.type}`)
+    if (msg.type === 'ready') {
+      this.info = msg
+      this._everReady = true
+      this._settle('ready')
+      // Its settings are valid now, whatever error an earlier edit of the config had.
+      this._standing.fixedAll('config')
+      const r = this.reporter
+      r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}`)
+      for (const line of r.handlerLines(msg.handlers)) r.info(`  ${line}`)
+      syncTypesFile(this.spec.cwd, msg.types, r)
+    } else if (msg.type === 'protocol_error') {
+      this._fail(`wsside: ${msg.message}`)
+    } else {
+      showEvent(msg, { reporter: this.reporter, standing: this._standing, cwd: this.spec.cwd, info: this.info })
     }
-  }
-
-  /**
-   * The endpoint table after a reload, for the URLs printed with Vite's (the `u` shortcut).
-   * Updated in place: the identity of `info` marks one sidecar process (see whenReady).
-   * @param {{ handlers?: ReadyMessage['handlers'] }} msg
-   */
-  _handlersNow(msg) {
-    if (this.info && Array.isArray(msg.handlers)) this.info.handlers = msg.handlers
   }
 
   /**

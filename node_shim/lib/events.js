@@ -1,0 +1,77 @@
+// @ts-check
+// What the sidecar says about its handlers, settings and callbacks, shown in Vite's terminal
+// and overlay. The messages about the process itself (`ready`, `protocol_error`) change its
+// state and stay with it in lib/sidecar.js.
+
+import { reportError } from './report.js'
+import { syncTypesFile } from './types-file.js'
+
+/** @import { ReadyMessage, SidecarEvent } from './protocol.js' */
+/** @import { Reporter, StandingErrors } from './report.js' */
+
+/**
+ * Where an event is shown, and what it updates.
+ * @typedef {object} EventTarget
+ * @property {Reporter} reporter the newest Vite server's
+ * @property {StandingErrors} standing the errors shown until their file is fixed
+ * @property {string} cwd where the generated types file is kept in step
+ * @property {ReadyMessage | null} info the running sidecar's `ready` message
+ */
+
+/**
+ * @param {SidecarEvent} msg any type but `ready` and `protocol_error`
+ * @param {EventTarget} to
+ */
+export function showEvent(msg, { reporter: r, standing, cwd, info }) {
+  switch (msg.type) {
+    case 'reloaded':
+      // `ms`: from the save to the new code serving.
+      r.info(`reloaded ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})` +
+        (msg.ms === undefined ? '' : ` in ${Math.round(msg.ms)} ms`))
+      handlersNow(info, msg)
+      standing.fixed(msg.file)
+      syncTypesFile(cwd, msg.types, r)
+      break
+    case 'removed':
+      r.info(`removed ${r.rel(msg.file)}`)
+      handlersNow(info, msg)
+      standing.fixed(msg.file)
+      syncTypesFile(cwd, msg.types, r)
+      break
+    case 'loaded':
+      // After a restart in the sidecar, a file that was broken may load at once.
+      r.debug(`loaded ${r.rel(msg.file)}`)
+      standing.fixed(msg.file)
+      break
+    case 'config_ok':
+      r.info(`${r.rel(msg.file)} changed, nothing to restart`)
+      standing.fixed(msg.file)
+      break
+    case 'load_error':
+    case 'config_error':
+      standing.stand(msg.type === 'load_error' ? 'load' : 'config', msg.file ?? '', reportError(r, msg))
+      break
+    case 'runtime_error':
+      // An event, not a state: only pages open now see it.
+      r.overlay(reportError(r, msg))
+      break
+    case 'log':
+      r[msg.level === 'error' ? 'error' : msg.level === 'warning' ? 'warn' : 'info'](msg.message)
+      break
+    case 'stall':
+      r.warn(`${msg.message}: use await, or run blocking work in a thread`)
+      break
+    default:
+      r.debug(`sidecar: ${msg.type}`)
+  }
+}
+
+/**
+ * The endpoint table after a reload, for the URLs printed with Vite's (the `u` shortcut).
+ * Updated in place: the identity of `info` marks one sidecar process (see whenReady).
+ * @param {ReadyMessage | null} info
+ * @param {{ handlers?: ReadyMessage['handlers'] }} msg
+ */
+function handlersNow(info, msg) {
+  if (info && Array.isArray(msg.handlers)) info.handlers = msg.handlers
+}
