@@ -25,15 +25,11 @@ import { syncTypesFile } from './types-file.js'
 export function showEvent(msg, { reporter: r, standing, cwd, info }) {
   switch (msg.type) {
     case 'reloaded':
-      // `ms`: from the save to the new code serving.
-      r.info(`reloaded ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})` +
-        (msg.ms === undefined ? '' : ` in ${Math.round(msg.ms)} ms`))
-      handlersNow(info, msg)
-      standing.fixed(msg.file)
-      syncTypesFile(cwd, msg.types, r)
-      break
     case 'removed':
-      r.info(`removed ${r.rel(msg.file)}`)
+      // `ms`: from the save to the new code serving.
+      r.info(msg.type === 'removed' ? `removed ${r.rel(msg.file)}`
+        : `reloaded ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})` +
+          (msg.ms === undefined ? '' : ` in ${Math.round(msg.ms)} ms`))
       handlersNow(info, msg)
       standing.fixed(msg.file)
       syncTypesFile(cwd, msg.types, r)
