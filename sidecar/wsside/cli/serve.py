@@ -49,7 +49,7 @@ def serve(
     ),
     log_level: str | None = typer.Option(
         None,
-        help="debug, info, warning or error; info shows a line per connection.",
+        help="debug, info, warning or error; info shows when each connection opens and closes.",
         show_default="info",
     ),
     allow_origin: list[str] | None = typer.Option(
