@@ -19,6 +19,102 @@
 const KNOWN = new Set(['prefix', 'handlers', 'config', 'python', 'env', 'preview', 'overlay', 'allowedOrigins'])
 
 /**
+ * A mistake in the plugin's options. Vite prints an error's `stack` (or util.inspect of it):
+ * this one's is its first line alone, so that the mistake shows as one line, without a trace
+ * into vite.config and this file.
+ */
+export class WssideOptionError extends TypeError {
+  /** @param {string} message starts with `wsside: ` */
+  constructor(message) {
+    super(message)
+    this.stack = `${this.name}: ${message}`
+  }
+
+  /** What util.inspect shows (Vite 8 prints errors so): the one line, not `[` it `]`. */
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    return this.stack
+  }
+}
+// On the prototype: an own `name` would be listed by util.inspect after the stack.
+WssideOptionError.prototype.name = 'WssideOptionError'
+
+/**
+ * `value` as it would be written in vite.config, shortened: `42`, `"no"`, `/x/`, `an object`.
+ * @param {unknown} value
+ */
+function shown(value) {
+  if (typeof value === 'function') return 'a function'
+  if (value instanceof RegExp) return String(value)
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object' && value !== null) return 'an object'
+  const text = typeof value === 'string' ? JSON.stringify(value) : String(value)
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text
+}
+
+/**
+ * How many single-character edits turn `a` into `b` (Levenshtein distance).
+ * @param {string} a
+ * @param {string} b
+ */
+function editDistance(a, b) {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    row = next
+  }
+  return row[b.length]
+}
+
+/**
+ * The known option `name` was probably meant to be: the same but for case, `_` or `-`
+ * (`allowed_origins`), or a typo away (≤ 2 edits; 1 for short names). Null when none is close.
+ * @param {string} name
+ */
+function closestOption(name) {
+  const plain = (/** @type {string} */ s) => s.toLowerCase().replace(/[-_]/g, '')
+  let best = null
+  let bestDistance = Infinity
+  for (const known of KNOWN) {
+    const distance = plain(name) === plain(known) ? 0 : editDistance(name.toLowerCase(), known.toLowerCase())
+    if (distance < bestDistance) [best, bestDistance] = [known, distance]
+  }
+  return bestDistance <= (name.length < 5 ? 1 : 2) ? best : null
+}
+
+/**
+ * The origin of `url` when it has one as browsers write it (lower case, no default port).
+ * @param {string} url
+ */
+function originOf(url) {
+  try {
+    const { origin } = new URL(url)
+    return origin === 'null' ? null : origin
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Why `origin` (an allowedOrigins entry) can never equal a browser's Origin header, with the
+ * origin probably meant; null when it is an origin: `scheme://host[:port]` as browsers send
+ * it, or `null` (the opaque origin).
+ * @param {string} origin
+ * @returns {string | null}
+ */
+function originProblem(origin) {
+  if (origin === 'null') return null
+  // http(s), ws(s)...: the URL parser writes the origin; other schemes (tauri://localhost,
+  // chrome-extension://id) have none there, and only their shape is checked.
+  const meant = originOf(origin) ?? (/[.:]/.test(origin) && !origin.includes('://') ? originOf(`http://${origin}`) : null)
+  if (meant === origin || (meant === null && /^[a-z][a-z\d+.-]*:\/\/[^/?#@\s]+$/.test(origin))) return null
+  const problem = 'is not an origin (scheme://host[:port], nothing after)'
+  return meant === null ? problem : `${problem}: did you mean ${JSON.stringify(meant)}?`
+}
+
+/**
  * Where a handler option given to the plugin goes instead.
  * @param {string} name its Python name
  * @param {string} [unit] e.g. ' (seconds)'
@@ -51,7 +147,9 @@ const MOVED = {
  * @param {unknown} prefix
  */
 export function normalisePrefix(prefix) {
-  if (typeof prefix !== 'string') throw new TypeError(`wsside: prefix must be a string, got ${typeof prefix}`)
+  if (typeof prefix !== 'string') {
+    throw new WssideOptionError(`wsside: option \`prefix\` must be a string or a list of strings, got ${shown(prefix)}`)
+  }
   let p = prefix.trim()
   if (!p.startsWith('/')) p = '/' + p
   return p.replace(/\/+$/, '')
@@ -74,7 +172,7 @@ export function underPrefix(pathname, prefixes) {
 function optionalString(options, name) {
   const value = /** @type {unknown} */ (options[name])
   if (value !== undefined && typeof value !== 'string') {
-    throw new TypeError(`wsside: option \`${name}\` must be a string, got ${typeof value}`)
+    throw new WssideOptionError(`wsside: option \`${name}\` must be a string, got ${shown(value)}`)
   }
   return value
 }
@@ -86,7 +184,7 @@ function optionalString(options, name) {
 function booleanDefaultTrue(options, name) {
   const value = /** @type {unknown} */ (options[name]) ?? true
   if (typeof value !== 'boolean') {
-    throw new TypeError(`wsside: option \`${name}\` must be true or false, got ${typeof value}`)
+    throw new WssideOptionError(`wsside: option \`${name}\` must be true or false, got ${shown(value)}`)
   }
   return value
 }
@@ -99,30 +197,58 @@ function booleanDefaultTrue(options, name) {
  * @returns {Options}
  */
 export function normaliseOptions(options = {}) {
-  if (options === null || typeof options !== 'object') throw new TypeError('wsside: options must be an object')
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new WssideOptionError(`wsside: the options must be an object such as { prefix: '/api' }, got ${shown(options)}`)
+  }
   for (const name of Object.keys(options)) {
     if (KNOWN.has(name)) continue
-    if (Object.hasOwn(MOVED, name)) throw new TypeError(`wsside: option \`${name}\`: ${MOVED[name]}`)
-    throw new TypeError(`wsside: unknown option \`${name}\` (known: ${[...KNOWN].join(', ')})`)
+    if (Object.hasOwn(MOVED, name)) throw new WssideOptionError(`wsside: option \`${name}\`: ${MOVED[name]}`)
+    const meant = closestOption(name)
+    throw new WssideOptionError(`wsside: unknown option \`${name}\`${meant ? `; did you mean \`${meant}\`?` : ''} ` +
+      `(known: ${[...KNOWN].join(', ')})`)
   }
   const prefix = options.prefix
   const prefixes = prefix === undefined ? null : (Array.isArray(prefix) ? prefix : [prefix]).map(normalisePrefix)
-  const env = options.env ?? {}
-  if (typeof env !== 'object' || Object.values(env).some((v) => typeof v !== 'string')) {
-    throw new TypeError('wsside: option `env` must map names to strings')
-  }
-  const allowedOrigins = options.allowedOrigins ?? []
-  if (!Array.isArray(allowedOrigins) || allowedOrigins.some((o) => o !== null && typeof o !== 'string' && !(o instanceof RegExp))) {
-    throw new TypeError('wsside: option `allowedOrigins` must be a list of origin strings, RegExps or null')
-  }
   return {
     prefixes,
     handlers: optionalString(options, 'handlers'),
     config: optionalString(options, 'config'),
     python: optionalString(options, 'python'),
-    env,
+    env: checkedEnv(options.env ?? {}),
     preview: booleanDefaultTrue(options, 'preview'),
     overlay: booleanDefaultTrue(options, 'overlay'),
-    allowedOrigins,
+    allowedOrigins: checkedOrigins(options.allowedOrigins ?? []),
   }
+}
+
+/**
+ * @param {unknown} env the `env` option
+ * @returns {Record<string, string>}
+ */
+function checkedEnv(env) {
+  if (env === null || typeof env !== 'object' || Array.isArray(env)) {
+    throw new WssideOptionError(`wsside: option \`env\` must map names to strings, such as { DEBUG: '1' }, got ${shown(env)}`)
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value !== 'string') throw new WssideOptionError(`wsside: env: ${name} must be a string, got ${shown(value)}`)
+  }
+  return /** @type {Record<string, string>} */ (env)
+}
+
+/**
+ * @param {unknown} origins the `allowedOrigins` option
+ * @returns {Array<string | RegExp | null>}
+ */
+function checkedOrigins(origins) {
+  if (!Array.isArray(origins)) {
+    const example = typeof origins === 'string' ? `[${JSON.stringify(origins)}]` : "['http://devbox:5173']"
+    throw new WssideOptionError(`wsside: option \`allowedOrigins\` must be a list, such as ${example}, got ${shown(origins)}`)
+  }
+  for (const origin of origins) {
+    const problem = typeof origin === 'string' ? originProblem(origin)
+      : origin === null || origin instanceof RegExp ? null
+      : 'is not an origin string, a RegExp or null'
+    if (problem) throw new WssideOptionError(`wsside: allowedOrigins: ${shown(origin)} ${problem}`)
+  }
+  return origins
 }

@@ -102,7 +102,7 @@ it('overlay: false keeps Python errors out of the browser, not out of the termin
 })
 
 it('overlay takes true or false only', () => {
-  assert.throws(() => wsside({ overlay: 'no' }), /option `overlay` must be true or false, got string/)
+  assert.throws(() => wsside({ overlay: 'no' }), /option `overlay` must be true or false, got "no"/)
 })
 
 it('an option of the JavaScript plugin, or a handler option, says where it lives now', () => {
@@ -110,5 +110,5 @@ it('an option of the JavaScript plugin, or a handler option, says where it lives
   assert.throws(() => wsside({ heartbeat: 30000 }),
     /option `heartbeat`: a handler option: heartbeat= in Handler\(\.\.\.\) in Python, or heartbeat under \[defaults\] in wsside\.toml \(seconds\)/)
   assert.throws(() => wsside({ defaultRoom: 'lobby' }), /option `defaultRoom`: a handler option: default_room= in Handler/)
-  assert.throws(() => wsside({ prefx: '/api' }), /unknown option `prefx` \(known: prefix, handlers/)
+  assert.throws(() => wsside({ prefx: '/api' }), /unknown option `prefx`; did you mean `prefix`\? \(known: prefix, handlers/)
 })

@@ -1,0 +1,111 @@
+// A mistake in the plugin's options is one line naming the option and the value: in the
+// error thrown, and in what Vite's CLI prints for a vite.config holding it (no stack trace).
+
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+import wsside from 'vite-plugin-wsside'
+import { makeProject, REPO, removeProject, VITE_PACKAGES } from './helpers/project.js'
+import { withTimeout } from './helpers/ws-client.js'
+
+const PLUGIN = path.join(REPO, 'node_shim', 'index.js')
+const viteCli = path.join(
+  path.dirname(createRequire(import.meta.url).resolve(`${VITE_PACKAGES[process.env.WSSIDE_VITE ?? '8']}/package.json`)),
+  'bin', 'vite.js',
+)
+
+/** The message of the error `wsside(options)` throws; fails when it does not throw. */
+function messageOf(options) {
+  try {
+    wsside(options)
+  } catch (err) {
+    assert.equal(err.stack.split('\n').length, 1, `one line: ${err.stack}`)
+    return err.message
+  }
+  assert.fail(`wsside(${JSON.stringify(options)}) did not throw`)
+}
+
+/** What Vite's CLI (`vite`, the dev server) prints for a vite.config calling wsside(`options`). */
+async function viteOutput(options) {
+  const root = makeProject()
+  writeFileSync(path.join(root, 'vite.config.js'),
+    `import wsside from ${JSON.stringify(PLUGIN)}\nexport default { plugins: [wsside(${options})] }\n`)
+  const child = spawn(process.execPath, [viteCli, '--port', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (chunk) => (output += chunk))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  try {
+    await withTimeout(new Promise((resolve) => child.once('close', resolve)), 15_000, `vite to exit; it printed:\n${output}`)
+    return output
+  } finally {
+    child.kill('SIGKILL')
+    removeProject(root)
+  }
+}
+
+describe('unknown options', () => {
+  it('suggest the known option meant, and list them all', () => {
+    const known = '(known: prefix, handlers, config, python, env, preview, overlay, allowedOrigins)'
+    assert.equal(messageOf({ prefx: '/rt' }), `wsside: unknown option \`prefx\`; did you mean \`prefix\`? ${known}`)
+    assert.match(messageOf({ Overlay: false }), /; did you mean `overlay`\?/)
+    assert.match(messageOf({ allowed_origins: [] }), /`allowed_origins`; did you mean `allowedOrigins`\?/)
+    assert.match(messageOf({ allowedorigins: [] }), /did you mean `allowedOrigins`\?/)
+    assert.equal(messageOf({ routes: [] }), `wsside: unknown option \`routes\` ${known}`)
+  })
+})
+
+describe('values of the wrong type', () => {
+  it('name the option and the value', () => {
+    assert.equal(messageOf({ handlers: 42 }), 'wsside: option `handlers` must be a string, got 42')
+    assert.equal(messageOf({ overlay: 'no' }), 'wsside: option `overlay` must be true or false, got "no"')
+    assert.equal(messageOf({ prefix: 3 }), 'wsside: option `prefix` must be a string or a list of strings, got 3')
+    assert.equal(messageOf({ env: { PORT: 8000 } }), 'wsside: env: PORT must be a string, got 8000')
+    assert.equal(messageOf({ allowedOrigins: 'http://devbox:5173' }),
+      'wsside: option `allowedOrigins` must be a list, such as ["http://devbox:5173"], got "http://devbox:5173"')
+    assert.equal(messageOf({ allowedOrigins: [5173] }), 'wsside: allowedOrigins: 5173 is not an origin string, a RegExp or null')
+  })
+})
+
+describe('allowedOrigins', () => {
+  const shape = 'is not an origin (scheme://host[:port], nothing after)'
+
+  it('takes origins as browsers send them, `null`, null and RegExps', () => {
+    const origins = ['http://devbox:5173', 'https://app.example', 'http://[::1]:5173', 'null', null, /\.example$/,
+      'tauri://localhost', 'chrome-extension://abcdefgh']
+    assert.deepEqual(wsside({ allowedOrigins: origins }).api.options.allowedOrigins, origins)
+  })
+
+  it('refuses what never equals an Origin header, with the origin meant', () => {
+    assert.equal(messageOf({ allowedOrigins: ['http://devbox:5173/'] }),
+      `wsside: allowedOrigins: "http://devbox:5173/" ${shape}: did you mean "http://devbox:5173"?`)
+    assert.equal(messageOf({ allowedOrigins: ['https://app.example/login'] }),
+      `wsside: allowedOrigins: "https://app.example/login" ${shape}: did you mean "https://app.example"?`)
+    assert.equal(messageOf({ allowedOrigins: ['HTTP://DevBox:80'] }),
+      `wsside: allowedOrigins: "HTTP://DevBox:80" ${shape}: did you mean "http://devbox"?`)
+    assert.equal(messageOf({ allowedOrigins: ['localhost:3000'] }),
+      `wsside: allowedOrigins: "localhost:3000" ${shape}: did you mean "http://localhost:3000"?`)
+    assert.equal(messageOf({ allowedOrigins: ['foo'] }), `wsside: allowedOrigins: "foo" ${shape}`)
+    assert.equal(messageOf({ allowedOrigins: [''] }), `wsside: allowedOrigins: "" ${shape}`)
+  })
+})
+
+describe("in Vite's output", () => {
+  for (const [options, expected] of [
+    ["{ prefx: '/rt' }", 'wsside: unknown option `prefx`; did you mean `prefix`?'],
+    ['{ handlers: 42 }', 'wsside: option `handlers` must be a string, got 42'],
+    ["{ allowedOrigins: ['http://devbox:5173/'] }", 'wsside: allowedOrigins: "http://devbox:5173/" is not an origin'],
+  ]) {
+    it(`wsside(${options}) is one line, with no stack trace`, async () => {
+      const output = await viteOutput(options)
+      const line = output.split('\n').find((l) => l.includes(expected))
+      assert.ok(line, `${expected} in:\n${output}`)
+      assert.ok(!/^\s+at /m.test(output), `a stack line in:\n${output}`)
+    })
+  }
+})
