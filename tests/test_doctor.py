@@ -15,6 +15,7 @@ import pytest
 from doctor_projects import (
     REPO,
     SIMPLE_VITE_CONFIG,
+    VENV_PYTHON,
     checks,
     env_for,
     free_port,
@@ -73,6 +74,40 @@ def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     assert check["message"].startswith("ws/broken.py:3: SyntaxError")
     assert check["fix"] == "fix ws/broken.py:3, then save: the sidecar reloads it"
     assert one(report, "handler ws/echo.py")["status"] == "pass"
+
+
+def test_handler_importing_a_helper(tmp_path: Path) -> None:
+    # `_shared.py` is a helper (not a handler); the handler imports it by its bare name, as it
+    # does under Vite and `wsside serve`.
+    helper = "GREETING = 'hello'\n"
+    greet = "import _shared\nfrom wsside import Handler\n\ngreet = Handler('/greet')\n"
+    basic(tmp_path, **{"ws/_shared.py": helper, "ws/greet.py": greet})
+    _, report = run_doctor(tmp_path)
+    check = one(report, "handler ws/greet.py")
+    assert check["status"] == "pass", check["message"]
+    assert check["message"] == "imports: /greet"
+    assert not [c for c in report["checks"] if c["name"] == "handler ws/_shared.py"]
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_root_that_is_not_a_folder(tmp_path: Path, kind: str) -> None:
+    root = tmp_path / "nowhere"
+    if kind == "file":
+        basic(tmp_path)
+        root = tmp_path / "vite.config.js"
+    problem = "no such folder" if kind == "missing" else "is a file, not a folder"
+    done = subprocess.run(
+        [VENV_PYTHON, "-m", "wsside", "doctor", "--root", str(root)],
+        capture_output=True,
+        text=True,
+        env=env_for(),
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [
+        f"wsside doctor: --root {root}: {problem} (give the Vite project's folder)"
+    ]
 
 
 def test_invalid_pattern(tmp_path: Path) -> None:

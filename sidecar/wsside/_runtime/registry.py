@@ -23,7 +23,7 @@ from .loader import LoadResult, import_handler_file
 if TYPE_CHECKING:
     from .backplane import Backplane
 
-__all__ = ["Registry", "handler_files", "is_handler_file"]
+__all__ = ["Registry", "handler_files", "is_handler_file", "use_helpers_of"]
 
 # Where `Registry.add_handlers` files handlers declared in code: it sorts before any real path
 # and names no file.
@@ -55,6 +55,16 @@ def handler_files(root: Path) -> list[Path]:
         (p for p in root.rglob("*.py") if is_handler_file(p.relative_to(root))),
         key=lambda p: p.relative_to(root).as_posix(),
     )
+
+
+def use_helpers_of(root: Path) -> None:
+    """Let the handler files under `root` import their helpers (`import _shared`) from their
+    own folder, as they do when loaded: call it before importing them."""
+    root = root.resolve()
+    folder = str(root)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    _forget_other_helpers(root)
 
 
 class Registry:
@@ -110,12 +120,7 @@ class Registry:
     # ---- loading ------------------------------------------------------------------------
 
     def load_all(self) -> None:
-        # Handler files import their helpers (`import _shared`) from their own folder.
-        root = self.root.resolve()
-        folder = str(root)
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-        _forget_other_helpers(root)
+        use_helpers_of(self.root)
         for path in handler_files(self.root):
             self.load_file(path, initial=True)
 

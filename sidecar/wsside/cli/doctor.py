@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .._runtime.config import project_root
+from .._runtime.config import OptionError, project_root
 from .app import app
 
 __all__ = ["doctor"]
@@ -32,6 +32,12 @@ def doctor(
     timeout: float = typer.Option(20.0, help="Bound for each subprocess and network probe (s)."),
 ) -> None:
     """Check this project's wsside setup; exit 1 when anything fails."""
+    # A bad --root is one line and exit 2, as a bad flag of `wsside serve` is.
+    if root is not None and not root.is_dir():
+        problem = "is a file, not a folder" if root.exists() else "no such folder"
+        error = OptionError("--root", root, f"{problem} (give the Vite project's folder)")
+        typer.echo(f"wsside doctor: {error}", err=True)
+        raise typer.Exit(2)
     # Loaded here, not at import: the checks pull in psutil and rich, which `serve` never needs.
     from ..doctor import CHECKS, Project, run_checks, worst
     from ..doctor.checks_process import SidecarProcess, end_stale

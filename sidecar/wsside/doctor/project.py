@@ -18,7 +18,7 @@ from typing import Any
 
 from .._runtime.config import ConfigError, load_config
 from .._runtime.loader import LoadResult, import_handler_file
-from .._runtime.registry import handler_files
+from .._runtime.registry import handler_files, use_helpers_of
 from .._runtime.settings import Settings
 from ..pattern import normalize_prefix
 from .probe import DevServer, find_dev_server, is_vite
@@ -119,7 +119,9 @@ class Project:
 
     @cached_property
     def loaded(self) -> list[LoadResult]:
-        """Each handler file imported once, in the sidecar's load order."""
+        """Each handler file imported once, in the sidecar's load order, able to import its
+        helpers as in the sidecar."""
+        use_helpers_of(self.handlers_dir)
         return [import_handler_file(path, self.handlers_dir) for path in self.handler_files]
 
     def relative(self, path: str | Path) -> str:
