@@ -62,6 +62,8 @@ export class SidecarProcess {
     // Until the first `ready`, an exit is a failure to start, which a restart cannot mend.
     this._everReady = false
     this._saidNoWsside = false
+    /** @type {Set<string>} the files of the config_error and load_error events not fixed before `ready` */
+    this._startErrors = new Set()
     /** @type {number[]} */
     this._crashes = []
     /** @type {Set<() => void>} */
@@ -226,8 +228,18 @@ export class SidecarProcess {
     } else if (msg.type === 'protocol_error') {
       this._fail(`wsside: ${msg.message}`)
     } else {
+      if (!this._everReady) this._noteStartError(msg)
       showEvent(msg, { reporter: this.reporter, standing: this._standing, cwd: this.spec.cwd, info: this.info })
     }
+  }
+
+  /**
+   * Before `ready`: which files have an error that stands, the likely cause of an exit then.
+   * @param {SidecarEvent} msg
+   */
+  _noteStartError(msg) {
+    if (msg.type === 'config_error' || msg.type === 'load_error') this._startErrors.add(msg.file ?? '')
+    else if ('file' in msg && typeof msg.file === 'string') this._startErrors.delete(msg.file)
   }
 
   /**
@@ -240,12 +252,18 @@ export class SidecarProcess {
   _failedToStart(child, code, signal) {
     if (this._stopping) return
     const { python, chosenBy } = this.spec
-    if (this._saidNoWsside) {
+    const how = `the Python sidecar (pid ${child.pid}) ${exitHow(code, signal)} before it was ready`
+    const files = [...this._startErrors].filter(Boolean).map((file) => this.reporter.rel(file))
+    if (this._startErrors.size > 0) {
+      // It said what is wrong: which interpreter ran it is beside the point.
+      const [errors, them] = this._startErrors.size > 1 ? ['errors', 'them'] : ['error', 'it']
+      this._fail(`${how}, because of the ${errors} ${files.length ? `in ${files.join(', ')} ` : ''}above, so it is ` +
+        `not restarted.\n  Fix ${them}, then save vite.config or restart Vite to start the sidecar again.`)
+    } else if (this._saidNoWsside) {
       this._fail(`cannot start the Python sidecar: ${python} (chosen by ${chosenBy}) cannot import ` +
         `wsside.\n  Install wsside for it, or choose an interpreter that has it.${INTERPRETER_HELP}`)
     } else {
-      this._fail(`the Python sidecar (pid ${child.pid}) ${exitHow(code, signal)} before it was ready, so it ` +
-        `is not restarted: see its output above.\n  It ran ${python} (chosen by ${chosenBy}).` +
+      this._fail(`${how}, so it is not restarted: see its output above.\n  It ran ${python} (chosen by ${chosenBy}).` +
         `${INTERPRETER_HELP}\n  Fix the cause, then save vite.config or restart Vite.`)
     }
   }

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { it } from 'node:test'
 import { resolveInterpreter } from '../../node_shim/lib/interpreter.js'
+import { PROTOCOL_VERSION } from '../../node_shim/lib/protocol.js'
 import { openPage, received } from './helpers/page.js'
 import { makeProject, PYTHON, removeProject, startVite } from './helpers/project.js'
 import { upgrade } from './helpers/ws-client.js'
@@ -49,6 +50,61 @@ it('a sidecar that exits before it is ready is reported once, with the interpret
     assert.ok(report.includes(`It ran ${PYTHON} (chosen by the \`python\` option of wsside())`), report)
     assert.ok(report.includes('`wsside doctor`'), report)
     assert.ok(!logs.lines.some((line) => /restarting in/.test(line)), logs.lines.join('\n'))
+  } finally {
+    await vite.close()
+    removeProject(root)
+  }
+})
+
+/**
+ * A stand-in sidecar (given as the `python` option) that sends `events` over the control
+ * channel, then exits with code 2, as a sidecar that found its config invalid at start.
+ */
+function failingSidecar(root, events) {
+  const file = path.join(root, 'failing-sidecar')
+  const lines = events.map((e) => JSON.stringify(JSON.stringify({ wsside: PROTOCOL_VERSION, ...e }) + '\n'))
+  writeFileSync(file, `#!${PYTHON}
+import os, socket
+channel = socket.socket(fileno=int(os.environ["NODE_CHANNEL_FD"]))
+for line in [${lines.join(', ')}]:
+    channel.sendall(line.encode())
+os._exit(2)
+`, { mode: 0o755 })
+  return file
+}
+
+it('a sidecar that exits before it is ready after reporting a config error: that error is the cause, no interpreter advice', async () => {
+  const root = makeProject()
+  const toml = path.join(root, 'wsside.toml')
+  const python = failingSidecar(root, [
+    { type: 'config_error', file: toml, line: 1, column: null, key: 'prefx', message: 'key "prefx": unknown key' },
+  ])
+  const { vite, logs } = await startVite(root, { options: { python }, waitReady: false })
+  try {
+    await logs.waitFor(/invalid config in wsside\.toml:1: key "prefx": unknown key/)
+    const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) exited with code 2 before it was ready[\s\S]*/)
+    assert.match(report, /exited with code 2 before it was ready, because of the error in wsside\.toml above, so it is not restarted\.\n {2}Fix it, then save vite\.config or restart Vite/)
+    for (const advice of ['It ran', 'To choose the interpreter', '`wsside doctor`']) {
+      assert.ok(!report.includes(advice), `no ${advice} in: ${report}`)
+    }
+  } finally {
+    await vite.close()
+    removeProject(root)
+  }
+})
+
+it('a config error fixed before the sidecar exits is not called the cause: the interpreter advice stays', async () => {
+  const root = makeProject()
+  const toml = path.join(root, 'wsside.toml')
+  const python = failingSidecar(root, [
+    { type: 'config_error', file: toml, line: 1, column: null, key: 'prefx', message: 'key "prefx": unknown key' },
+    { type: 'config_ok', file: toml },
+  ])
+  const { vite, logs } = await startVite(root, { options: { python }, waitReady: false })
+  try {
+    const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) exited with code 2 before it was ready[\s\S]*/)
+    assert.ok(report.includes('so it is not restarted: see its output above'), report)
+    assert.ok(report.includes(`It ran ${python} (chosen by the \`python\` option of wsside())`), report)
   } finally {
     await vite.close()
     removeProject(root)
