@@ -102,7 +102,7 @@ def _log_event(event: dict[str, Any]) -> None:
             "wsside: %s in %s\n%s",
             kind.replace("_", " "),
             where,
-            event.get("traceback", event.get("message")),
+            event.get("traceback") or event.get("message"),
         )
     elif kind == "log":
         level = logging.getLevelName(str(event.get("level", "info")).upper())

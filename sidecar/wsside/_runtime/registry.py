@@ -182,7 +182,14 @@ class Registry:
         if exc is None:
             return None
         event = error_event("load_error", exc)
-        event.update(file=exc.handler.file, line=exc.handler.line, column=None)
+        # Never raised: no traceback to show, and the message says all (no class name).
+        event.update(
+            message=str(exc),
+            file=exc.handler.file,
+            line=exc.handler.line,
+            column=None,
+            traceback=None,
+        )
         return event
 
     def _duplicate(self, path: Path, handlers: list[Handler]) -> _DuplicatePattern | None:

@@ -22,7 +22,7 @@ class ConsoleReporter:
             context = event.get("callback") or "import"
             self._print(
                 f"{self.name}: {kind.replace('_', ' ')} in {context} at {where}\n"
-                f"{event.get('traceback', event.get('message'))}"
+                f"{event.get('traceback') or event.get('message')}"
             )
         elif kind in ("loaded", "reloaded"):
             patterns = ", ".join(event.get("patterns", [])) or "no handlers"
