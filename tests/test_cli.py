@@ -73,6 +73,11 @@ def project(tmp_path: Path) -> Path:
             "wsside: --handlers ws/echo.py: is a file, not a folder (give the folder of handler "
             "files)",
         ),
+        (
+            ("--allow-origin", "http://devbox:5173/"),
+            "wsside: --allow-origin http://devbox:5173/: not an origin (scheme://host[:port], "
+            "lower case, no default port, nothing after); did you mean http://devbox:5173?",
+        ),
     ],
 )
 def test_a_bad_option_is_one_line_and_exit_2(

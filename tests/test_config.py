@@ -9,7 +9,13 @@ import aiohttp
 import pytest
 
 from serve_process import ServeProcess, free_port
-from wsside._runtime.config import ConfigError, build_settings, find_config, load_config
+from wsside._runtime.config import (
+    ConfigError,
+    build_settings,
+    find_config,
+    load_config,
+    origin_problem,
+)
 from wsside.handler import Deflate
 
 
@@ -76,7 +82,20 @@ def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
         ('port = "abc"', "port", 'expected an integer from 0 to 65535, got "abc"'),
         ("port = 70000", "port", "expected an integer from 0 to 65535, got 70000"),
         ("port = true", "port", "expected an integer from 0 to 65535, got true"),
-        ("prot = 1", "prot", "unknown key; expected one of prefix, handlers, host, port"),
+        ("zzz = 1", "zzz", "unknown key; expected one of prefix, handlers, host, port"),
+        ("prot = 1", "prot", 'unknown key; did you mean "port"? expected one of prefix,'),
+        ("hearbeat = 30", "hearbeat", 'unknown key; did you mean "heartbeat" under [defaults]?'),
+        (
+            'allowed_origins = ["http://devbox:5173/"]',
+            "allowed_origins",
+            '"http://devbox:5173/": not an origin (scheme://host[:port], lower case, no default '
+            "port, nothing after); did you mean http://devbox:5173?",
+        ),
+        (
+            'allowed_origins = ["devbox"]',
+            "allowed_origins",
+            '"devbox": not an origin: expected scheme://host[:port], e.g. http://devbox:5173',
+        ),
         ("heartbeat = 30", "heartbeat", "a handler option: set it under [defaults], or in Handler"),
         ("prefix = 5", "prefix", "expected a string or a non-empty list of strings, got 5"),
         ("prefix = []", "prefix", "expected a string or a non-empty list of strings, got []"),
@@ -130,6 +149,11 @@ def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
             "[defaults]\nper_message_deflate = { level = 1 }",
             "defaults.per_message_deflate.level",
             "unknown Deflate setting",
+        ),
+        (
+            "[defaults]\nheartbaet = 3",
+            "defaults.heartbaet",
+            'unknown handler option; did you mean "heartbeat"? expected one of heartbeat',
         ),
         (
             "[defaults]\nauthenticate = true",
@@ -247,3 +271,36 @@ async def test_serve_with_a_bad_config_exits_2_naming_file_and_key(tmp_path: Pat
     line = await server.expect("wsside:")
     assert f'{config}: key "defaults.heartbeat": expected seconds > 0' in line
     assert await asyncio.wait_for(server.proc.wait(), 10) == 2
+
+
+@pytest.mark.parametrize(
+    "origin, problem",
+    [
+        ("http://devbox:5173", None),
+        ("https://example.com", None),
+        ("http://[::1]:5173", None),
+        ("null", None),  # an opaque origin: a page from file://, a sandboxed frame
+        ("chrome-extension://abcdef", None),
+        ("http://devbox:5173/", "did you mean http://devbox:5173?"),
+        ("HTTP://DevBox:5173", "did you mean http://devbox:5173?"),
+        ("https://example.com:443", "did you mean https://example.com?"),
+        ("http://example.com/app?x=1", "did you mean http://example.com?"),
+        ("devbox:5173", "not an origin: expected scheme://host[:port]"),
+        ("http://user@devbox", "not an origin: expected scheme://host[:port]"),
+        ("http://devbox:port", "not an origin: expected scheme://host[:port]"),
+    ],
+)
+def test_an_allowed_origin_must_be_one_a_browser_can_send(origin: str, problem: str | None) -> None:
+    """A browser's `Origin` is compared as it is sent; a value that can never equal one would
+    refuse every page silently."""
+    found = origin_problem(origin)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found
+
+
+def test_log_level_is_read_in_any_case(tmp_path: Path) -> None:
+    (tmp_path / "wsside.toml").write_text('log_level = "WARNING"\n')
+    assert build_settings({}, tmp_path / "wsside.toml").log_level == "warning"
+    assert build_settings({"log_level": "DEBUG"}, tmp_path / "wsside.toml").log_level == "debug"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._runtime import events
+from .._runtime.config import origin_problem
 from .._runtime.events import logger
 from ..handler import Handler
 
@@ -38,6 +39,9 @@ def origin_set(allowed: Iterable[str] | None) -> frozenset[str]:
     for origin in origins:
         if not isinstance(origin, str):
             raise TypeError(f"ASGIApp(allowed_origins=...): {origin!r} is not a string")
+        problem = origin_problem(origin)
+        if problem is not None:
+            raise ValueError(f"ASGIApp(allowed_origins=...): {origin!r}: {problem}")
     return origins
 
 

@@ -7,12 +7,14 @@ expected, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..handler import Deflate, check_option
 from ..pattern import normalize_prefix
@@ -48,8 +50,9 @@ class ConfigError(ValueError):
         self, file: Path, message: str, key: str | None = None, line: int | None = None
     ) -> None:
         self.file, self.key, self.line = file, key, line
-        where = f'{file}: key "{key}"' if key else str(file)
-        super().__init__(f"{where}: {message}")
+        # What is wrong, for a report that names the file and line itself.
+        self.reason = f'key "{key}": {message}' if key else message
+        super().__init__(f"{file}: {self.reason}")
 
 
 class OptionError(ValueError):
@@ -61,7 +64,50 @@ class OptionError(ValueError):
 
     def __init__(self, option: str, value: Any, message: str) -> None:
         self.key = option
-        super().__init__(f"{option} {value}: {message}")
+        self.reason = f"{option} {value}: {message}"
+        super().__init__(self.reason)
+
+
+def origin_problem(origin: str) -> str | None:
+    """Why `origin` can never equal a browser's `Origin` header, or None when it can. An
+    origin is `scheme://host[:port]`, lower case, nothing after; or "null" (an opaque origin,
+    a page from a file:// URL or a sandboxed frame)."""
+    if origin == "null":
+        return None
+    try:
+        parts = urlsplit(origin)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or not parts.scheme or not parts.hostname or parts.username is not None:
+        return "not an origin: expected scheme://host[:port], e.g. http://devbox:5173"
+    netloc = parts.netloc.lower()
+    if _DEFAULT_PORTS.get(parts.scheme.lower()) == parts.port:  # browsers leave it out
+        netloc = netloc.rsplit(":", 1)[0]
+    shape = f"{parts.scheme.lower()}://{netloc}"
+    if origin == shape:
+        return None
+    return (
+        "not an origin (scheme://host[:port], lower case, no default port, nothing after); "
+        f"did you mean {shape}?"
+    )
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _close_to(name: str, known: Iterable[str]) -> str | None:
+    """The one of `known` that `name` is most likely a misspelling of, if any."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    """`unknown key; did you mean "port"? expected one of ...`"""
+    names = list(known)
+    close = _close_to(name, names)
+    hint = f'did you mean "{close}"? ' if close is not None else ""
+    return f"unknown {what}; {hint}expected one of " + ", ".join(names)
 
 
 def find_config(*dirs: Path) -> Path | None:
@@ -129,6 +175,12 @@ def build_settings(
         field, accepts, expected, _ = _TOP[key]
         if field in given and not accepts(given[field]):
             raise OptionError(_OPTION_NAMES[field], given[field], f"expected {expected}")
+    if "log_level" in given:
+        given["log_level"] = given["log_level"].lower()
+    for origin in given.get("allowed_origins", ()):
+        problem = origin_problem(origin)
+        if problem is not None:
+            raise OptionError("--allow-origin", origin, problem)
     values: dict[str, Any] = {}
     source = config if config is not None else find_config(*search)
     if source is not None:
@@ -211,7 +263,12 @@ _TOP: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]] = 
     "handlers": ("handlers_dir", _is_str, "a folder path (a string)", Path),
     "host": ("host", _is_str, "a host name or address (a string)", str),
     "port": ("port", lambda v: _is_int(v) and 0 <= v <= 65535, "an integer from 0 to 65535", int),
-    "log_level": ("log_level", lambda v: v in LOG_LEVELS, "one of " + ", ".join(LOG_LEVELS), str),
+    "log_level": (
+        "log_level",
+        lambda v: isinstance(v, str) and v.lower() in LOG_LEVELS,
+        "one of " + ", ".join(LOG_LEVELS),
+        str.lower,
+    ),
     "reload": ("reload", lambda v: isinstance(v, bool), "true or false", bool),
     "allowed_origins": (
         "allowed_origins",
@@ -287,13 +344,21 @@ class _Checker:
                     key, f"a handler option: set it under {table}, or in Handler(...) itself"
                 )
             if key not in _TOP:
-                raise self.error(
-                    key, "unknown key; expected one of " + ", ".join([*_TOP, "defaults"])
-                )
+                known = [*_TOP, "defaults"]
+                option = _close_to(key, _DEFAULTS)
+                if option is not None and _close_to(key, known) is None:
+                    hint = f'did you mean "{option}" under [{self.key_prefix}defaults]?'
+                    raise self.error(key, f"unknown key; {hint}")
+                raise self.error(key, _unknown("key", key, known))
             field, accepts, expected, convert = _TOP[key]
             if not accepts(value):
                 raise self.error(key, f"expected {expected}, got {_show(value)}")
             values[field] = convert(value)
+            if key == "allowed_origins":
+                for origin in value:
+                    problem = origin_problem(origin)
+                    if problem is not None:
+                        raise self.error(key, f"{_show(origin)}: {problem}")
         if "handlers_dir" in values:
             values["handlers_dir"] = self.path.parent / values["handlers_dir"]
         return values
@@ -305,9 +370,7 @@ class _Checker:
         for name, value in table.items():
             key = f"defaults.{name}"
             if name not in _DEFAULTS:
-                raise self.error(
-                    key, "unknown handler option; expected one of " + ", ".join(_DEFAULTS)
-                )
+                raise self.error(key, _unknown("handler option", name, _DEFAULTS))
             accepts, expected = _DEFAULTS[name]
             if not accepts(value):
                 raise self.error(key, f"expected {expected}, got {_show(value)}")
@@ -323,9 +386,7 @@ class _Checker:
         fields = tuple(Deflate.__dataclass_fields__)
         for name, value in table.items():
             if name not in fields:
-                raise self.error(
-                    f"{key}.{name}", "unknown Deflate setting; expected one of " + ", ".join(fields)
-                )
+                raise self.error(f"{key}.{name}", _unknown("Deflate setting", name, fields))
             if name.endswith("_bits"):
                 ok, expected = _is_int(value) and 8 <= value <= 15, "an integer from 8 to 15"
             else:
