@@ -272,14 +272,18 @@ class IpcSidecar:
         self.buffer = b""
 
     def ready(self) -> dict[str, object]:
+        return self.next("ready")
+
+    def next(self, kind: str) -> dict[str, object]:
+        """The next message of type `kind` (earlier ones of other types are skipped)."""
         while True:
             while b"\n" not in self.buffer:
                 data = self.channel.recv(65536)
                 assert data, "the sidecar closed its channel"
                 self.buffer += data
             line, self.buffer = self.buffer.split(b"\n", 1)
-            msg = json.loads(line)
-            if msg.get("type") == "ready":
+            msg: dict[str, object] = json.loads(line)
+            if msg.get("type") == kind:
                 return msg
 
     async def connect_once(self, socket_path: str) -> None:
@@ -295,6 +299,56 @@ class IpcSidecar:
         self.channel.close()
         _, err = self.proc.communicate(timeout=15)
         return err
+
+
+async def test_under_vite_a_bad_config_at_start_stands_until_the_file_is_fixed(
+    project: Path,
+) -> None:
+    """Vite keeps running whatever wsside.toml says: the sidecar reports the error (the shim
+    shows it in the terminal and overlay) and serves once the file is valid, without a
+    restart of Vite."""
+    config = project / "wsside.toml"
+    config.write_text('prefix = "/api"\nhearbeat = 30\n')
+    sidecar = IpcSidecar(project)
+    try:
+        first = await asyncio.to_thread(sidecar.next, "config_error")
+        assert (
+            first["message"]
+            == 'key "hearbeat": unknown key; did you mean "heartbeat" under [defaults]?'
+        )
+        assert (first["file"], first["line"]) == (str(config), 2)
+        assert sidecar.proc.poll() is None
+        config.write_text('prefix = "/api"\nport = "x"\n')  # still wrong: said again
+        second = await asyncio.to_thread(sidecar.next, "config_error")
+        assert second["message"] == 'key "port": expected an integer from 0 to 65535, got "x"'
+        config.write_text('prefix = "/api"\n\n[defaults]\nheartbeat = 30\n')
+        ready = await asyncio.to_thread(sidecar.ready)
+        await sidecar.connect_once(str(ready["socket"]))
+    finally:
+        sidecar.stop()
+    assert sidecar.proc.returncode == 0
+
+
+async def test_under_vite_a_bad_config_at_start_ends_with_the_channel(project: Path) -> None:
+    (project / "wsside.toml").write_text("port = 0.5\n")
+    sidecar = IpcSidecar(project)
+    await asyncio.to_thread(sidecar.next, "config_error")
+    err = sidecar.stop()  # Vite quits before the file was fixed
+    assert sidecar.proc.returncode == 0, err
+
+
+async def test_under_vite_a_missing_handlers_folder_is_named(tmp_path: Path) -> None:
+    sidecar = IpcSidecar(tmp_path, "--handlers", "wss")
+    try:
+        warning = await asyncio.to_thread(sidecar.next, "log")
+        await asyncio.to_thread(sidecar.ready)  # it serves: the folder may be made later
+    finally:
+        sidecar.stop()
+    assert warning["level"] == "warning"
+    assert warning["message"] == (
+        f"no handlers folder at {tmp_path.resolve() / 'wss'}: create it, or set `handlers` "
+        "(wsside() in vite.config, or wsside.toml)"
+    )
 
 
 @pytest.mark.parametrize("level, shown", [("info", False), ("debug", True)])

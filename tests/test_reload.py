@@ -335,7 +335,7 @@ async def test_serve_restarts_on_config_change_and_reports_bad_config(tmp_path: 
             assert (await ask(ws))["version"] == 1
             config.write_text('port = "abc"\n')
             error = await server.expect("config error")
-            assert 'wsside.toml: key "port": expected an integer' in error
+            assert 'wsside.toml:1: key "port": expected an integer' in error
             assert (await ask(ws))["version"] == 1  # a bad config changes nothing
             config.write_text(f"port = {second}\nprefix = '/rt'\n")
             msg = await asyncio.wait_for(ws.receive(), 5)

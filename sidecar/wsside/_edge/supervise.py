@@ -24,8 +24,9 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
-from .._runtime.events import logger, subscribe, unsubscribe
-from .._runtime.reload import next_settings
+from .._runtime.config import ConfigError, OptionError
+from .._runtime.events import emit, logger, subscribe, unsubscribe
+from .._runtime.reload import first_valid_settings, next_settings
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
@@ -46,11 +47,16 @@ CLOSE_BUDGET_SHUTDOWN = 5.0
 CLOSE_BUDGET_ORPHANED = 1.5
 
 
-def run_ipc(settings: Settings, rebuild: Callable[[], Settings] | None = None) -> None:
+def run_ipc(
+    settings: Settings | ConfigError | OptionError,
+    rebuild: Callable[[], Settings] | None = None,
+) -> None:
     """Serve under the Vite shim until told to stop; exits the process.
 
     `rebuild` reads the settings again as start-up did; given it, a changed config file
-    restarts serving in-process with the new settings.
+    restarts serving in-process with the new settings. `settings` may be the error that
+    start-up found in the config instead: it goes to Vite's terminal and overlay, and the
+    sidecar serves once the file is fixed (with `rebuild`).
     """
     fd = os.environ.pop("NODE_CHANNEL_FD", None)
     os.environ.pop("NODE_CHANNEL_SERIALIZATION_MODE", None)
@@ -60,7 +66,9 @@ def run_ipc(settings: Settings, rebuild: Callable[[], Settings] | None = None) -
             "to serve without Vite."
         )
     # Popped so that user code (and its subprocesses) never sees the secret.
-    secret = settings.secret = os.environ.pop("WSSIDE_SECRET", None) or settings.secret
+    secret = os.environ.pop("WSSIDE_SECRET", None)
+    if isinstance(settings, Settings):
+        secret = settings.secret = secret or settings.secret
     if rebuild is not None:
         read_config = rebuild
         rebuild = lambda: dataclasses.replace(read_config(), secret=secret)  # noqa: E731
@@ -70,8 +78,15 @@ def run_ipc(settings: Settings, rebuild: Callable[[], Settings] | None = None) -
 
 
 class _Supervisor:
-    def __init__(self, settings: Settings, fd: int, rebuild: Callable[[], Settings] | None) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        settings: Settings | ConfigError | OptionError,
+        fd: int,
+        rebuild: Callable[[], Settings] | None,
+    ) -> None:
+        # Until the config is valid (start-up found an error in it), the error.
+        self.error = settings if not isinstance(settings, Settings) else None
+        self.settings = settings if isinstance(settings, Settings) else Settings()
         self.rebuild = rebuild
         self.fd = fd
         self.stop = asyncio.Event()
@@ -89,6 +104,12 @@ class _Supervisor:
         parent = os.getppid()
         watch = loop.create_task(self._watch_parent(parent))
         try:
+            if self.error is not None:
+                assert self.rebuild is not None
+                first = await first_valid_settings(self.error, self.rebuild, self.stop)
+                if first is None:
+                    return self.exit_code
+                self.settings, self.error = first, None
             while await self._serve_once(folder):
                 pass
         finally:
@@ -103,6 +124,17 @@ class _Supervisor:
         (True: serve again with them, after closing clients with 1012)."""
         assert self.channel is not None
         sidecar = self.sidecar = Sidecar(self.settings)
+        folder_of_handlers = self.settings.handlers_dir
+        if not folder_of_handlers.is_dir():
+            # Vite's terminal would only say "no handlers yet": say where they are looked for.
+            emit(
+                {
+                    "type": "log",
+                    "level": "warning",
+                    "message": f"no handlers folder at {folder_of_handlers.resolve()}: create it, "
+                    "or set `handlers` (wsside() in vite.config, or wsside.toml)",
+                }
+            )
         await sidecar.start()
         path = os.path.join(folder, SOCKET_NAME)
         await web.UnixSite(sidecar.runner, path).start()

@@ -33,11 +33,13 @@ from .events import emit
 from .registry import Registry, handler_files, is_handler_file
 from .settings import Settings
 
-__all__ = ["QUIET", "Reloader", "next_settings"]
+__all__ = ["QUIET", "Reloader", "config_error_event", "first_valid_settings", "next_settings"]
 
 # Quiet time that ends a save, and the longest a stream of events may hold a reload back.
 QUIET = 0.03
 MAX_HOLD = 0.5
+# How often a config file that was invalid at start-up is looked at again (first_valid_settings).
+CONFIG_POLL = 0.2
 
 _CHANGES = {
     EVENT_TYPE_CREATED,
@@ -229,17 +231,65 @@ async def next_settings(
         try:
             settings = rebuild()
         except (ConfigError, OptionError) as exc:
-            emit(
-                {
-                    "type": "config_error",
-                    "message": str(exc),
-                    "file": None if exc.file is None else str(exc.file),
-                    "line": exc.line,
-                    "column": None,
-                    "key": exc.key,
-                }
-            )
+            emit(config_error_event(exc))
             continue
         if settings != current:
             return settings
         emit({"type": "config_ok", "file": str(settings.config_file)})
+
+
+def config_error_event(exc: ConfigError | OptionError) -> dict[str, object]:
+    """The `config_error` event of `exc`: its file and line apart from what is wrong, so that
+    a report says the file once."""
+    return {
+        "type": "config_error",
+        "message": exc.reason,
+        "file": None if exc.file is None else str(exc.file),
+        "line": exc.line,
+        "column": None,
+        "key": exc.key,
+    }
+
+
+async def first_valid_settings(
+    error: ConfigError | OptionError, rebuild: Callable[[], Settings], stop: asyncio.Event
+) -> Settings | None:
+    """Start-up under Vite found the config invalid (`error`): report it (a `config_error`
+    event) and wait for its file to change into valid settings, which are returned; None
+    once `stop` is set. The file is polled (its absence is a state too: a config named by
+    the plugin may not exist yet); each invalid version is reported again."""
+
+    async def stopped_within(seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(stop.wait(), seconds)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    read = _file_state(error.file)  # of the version reported (looked at before it is)
+    while True:
+        emit(config_error_event(error))
+        now = read
+        while now == read:
+            if await stopped_within(CONFIG_POLL):
+                return None
+            now = _file_state(error.file)
+        # Then unchanged for QUIET: an editor may write the file in more than one step.
+        while True:
+            if await stopped_within(QUIET):
+                return None
+            read, now = now, _file_state(error.file)
+            if now == read:
+                break
+        try:
+            return rebuild()
+        except (ConfigError, OptionError) as exc:
+            error = exc
+
+
+def _file_state(path: Path | None) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns)

@@ -30,7 +30,7 @@ class ConsoleReporter:
         elif kind == "config_error":
             self._print(
                 f"{self.name}: config error (still serving the previous settings): "
-                f"{event.get('message')}"
+                f"{where or event.get('file') or '?'}: {event.get('message')}"
             )
         elif kind == "removed":
             self._print(f"{self.name}: removed {event['file']}")

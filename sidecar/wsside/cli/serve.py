@@ -119,19 +119,35 @@ def serve(
         settings = rebuild()
         if settings.backplane is not None:
             check_backplane(settings.backplane)
-    except (ConfigError, OptionError, BackplaneError) as exc:
+    except (ConfigError, OptionError) as exc:
+        if not ipc:
+            typer.echo(f"wsside: {exc}", err=True)
+            raise typer.Exit(2) from None
+        # Under Vite the error stands in Vite's terminal and overlay, and the sidecar serves
+        # once the file is fixed.
+        configure_logging(Settings.log_level, under_vite=True)
+        raise_open_file_limit()
+        _run_ipc(exc, rebuild)
+        return
+    except BackplaneError as exc:
         typer.echo(f"wsside: {exc}", err=True)
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, under_vite=ipc)
     raise_open_file_limit()
     if ipc:
-        from .._edge.supervise import run_ipc
-
-        run_ipc(settings, rebuild)
+        _run_ipc(settings, rebuild)
         return
     if link is None and settings.workers > 1:
         raise typer.Exit(_supervise(settings))
     _run_loop(_serve_standalone(settings, rebuild, link))
+
+
+def _run_ipc(
+    settings: Settings | ConfigError | OptionError, rebuild: Callable[[], Settings]
+) -> None:
+    from .._edge.supervise import run_ipc  # only under Vite
+
+    run_ipc(settings, rebuild)
 
 
 def _run_loop(main: Coroutine[Any, Any, T]) -> T:
