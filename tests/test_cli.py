@@ -196,6 +196,9 @@ async def test_access_log_one_line_per_upgrade_and_per_close_with_timestamps(pro
     port = free_port()
     server = await ServeProcess.start("--port", str(port), "--no-reload", cwd=project)
     try:
+        endpoint = await server.expect("  WS  ")
+        # The file as the user finds it from where they typed the command.
+        assert endpoint == f"  WS  ws://127.0.0.1:{port}/api/ws/echo  (ws/echo.py:2)\n"
         await server.expect("serving on")
         async with aiohttp.ClientSession() as client:
             ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/echo?token=secret")

@@ -265,7 +265,8 @@ def _announce(sidecar: Sidecar, settings: Settings) -> None:
 
 
 def _list_endpoints(base: str, handlers: list[dict[str, Any]]) -> None:
+    here = Path.cwd()
     for info in handlers:
-        typer.echo(
-            f"  WS  {base}{info['path']}  ({Path(info['file']).name}:{info['line']})", err=True
-        )
+        file = Path(info["file"])
+        shown = file.relative_to(here) if file.is_relative_to(here) else file
+        typer.echo(f"  WS  {base}{info['path']}  ({shown}:{info['line']})", err=True)
