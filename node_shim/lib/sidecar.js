@@ -62,8 +62,9 @@ export class SidecarProcess {
     // Until the first `ready`, an exit is a failure to start, which a restart cannot mend.
     this._everReady = false
     this._saidNoWsside = false
-    /** @type {Set<string>} the files of the config_error and load_error events not fixed before `ready` */
-    this._startErrors = new Set()
+    /** @type {Map<string, 'config_error' | 'load_error'>} the files with an error that the
+     * running process reported before its `ready`, and not fixed since */
+    this._startErrors = new Map()
     /** @type {number[]} */
     this._crashes = []
     /** @type {Set<() => void>} */
@@ -94,6 +95,7 @@ export class SidecarProcess {
   start() {
     const { python, rule, args, cwd, env } = this.spec
     this.state = 'starting'
+    this._startErrors.clear()
     this.reporter.debug(`starting ${python} (interpreter rule: ${rule}) in ${cwd}`)
     const child = spawn(python, args, {
       cwd,
@@ -135,7 +137,19 @@ export class SidecarProcess {
   }
 
   /**
-   * The `ready` info once the sidecar serves, or null after `ms` or when it cannot start.
+   * The config file (its path; '' when not known) whose error keeps the running process from
+   * its `ready`: it serves once the file is fixed. Null when no config error holds it back.
+   * @returns {string | null}
+   */
+  get waitsForConfigFix() {
+    if (this.state !== 'starting') return null
+    for (const [file, type] of this._startErrors) if (type === 'config_error') return file
+    return null
+  }
+
+  /**
+   * The `ready` info once the sidecar serves, or null after `ms` or when it cannot serve
+   * without a change: it failed, was stopped, or waits for its config to be fixed.
    * `stale`: a `ready` info that turned out dead (its process is exiting): wait for the next.
    * @param {number} ms
    * @param {ReadyMessage | null} [stale]
@@ -143,7 +157,7 @@ export class SidecarProcess {
    */
   whenReady(ms, stale = null) {
     const usable = () => this.readyInfo(stale) !== null
-    const hopeless = () => this.state === 'failed' || this.state === 'stopped'
+    const hopeless = () => this.state === 'failed' || this.state === 'stopped' || this.waitsForConfigFix !== null
     if (usable()) return Promise.resolve(this.info)
     if (hopeless()) return Promise.resolve(null)
     return new Promise((resolve) => {
@@ -188,6 +202,10 @@ export class SidecarProcess {
   /** @param {'starting' | 'ready' | 'failed' | 'stopped'} state */
   _settle(state) {
     this.state = state
+    this._wakeWaiters()
+  }
+
+  _wakeWaiters() {
     for (const waiter of [...this._waiters]) waiter()
   }
 
@@ -218,6 +236,7 @@ export class SidecarProcess {
     if (msg.type === 'ready') {
       this.info = msg
       this._everReady = true
+      this._startErrors.clear()
       this._settle('ready')
       // Its settings are valid now, whatever error an earlier edit of the config had.
       this._standing.fixedAll('config')
@@ -228,18 +247,23 @@ export class SidecarProcess {
     } else if (msg.type === 'protocol_error') {
       this._fail(`wsside: ${msg.message}`)
     } else {
-      if (!this._everReady) this._noteStartError(msg)
+      if (this.state === 'starting') this._noteStartError(msg)
       showEvent(msg, { reporter: this.reporter, standing: this._standing, cwd: this.spec.cwd, info: this.info })
     }
   }
 
   /**
-   * Before `ready`: which files have an error that stands, the likely cause of an exit then.
+   * Before `ready`: which files have an error that stands, the likely cause of an exit then
+   * (and, for a config error, why it does not serve yet).
    * @param {SidecarEvent} msg
    */
   _noteStartError(msg) {
-    if (msg.type === 'config_error' || msg.type === 'load_error') this._startErrors.add(msg.file ?? '')
-    else if ('file' in msg && typeof msg.file === 'string') this._startErrors.delete(msg.file)
+    if (msg.type === 'config_error' || msg.type === 'load_error') {
+      this._startErrors.set(msg.file ?? '', msg.type)
+      if (msg.type === 'config_error') this._wakeWaiters()
+    } else if ('file' in msg && typeof msg.file === 'string') {
+      this._startErrors.delete(msg.file)
+    }
   }
 
   /**
@@ -253,7 +277,7 @@ export class SidecarProcess {
     if (this._stopping) return
     const { python, chosenBy } = this.spec
     const how = `the Python sidecar (pid ${child.pid}) ${exitHow(code, signal)} before it was ready`
-    const files = [...this._startErrors].filter(Boolean).map((file) => this.reporter.rel(file))
+    const files = [...this._startErrors.keys()].filter(Boolean).map((file) => this.reporter.rel(file))
     if (this._startErrors.size > 0) {
       // It said what is wrong: which interpreter ran it is beside the point.
       const [errors, them] = this._startErrors.size > 1 ? ['errors', 'them'] : ['error', 'it']

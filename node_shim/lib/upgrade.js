@@ -1,9 +1,10 @@
 // @ts-check
-// Upgrade requests under the prefix: check who is asking, wait for the sidecar, then give
-// it the connection. Plain HTTP on POSIX: the socket itself is handed over (SCM_RIGHTS over
-// the IPC channel, lib/handover.js) and Node does no further work for it. Otherwise (TLS,
-// Windows, or while the sidecar has not answered a hand-over): bytes are piped to the
-// sidecar's private Unix socket. Both paths send the same request head.
+// Upgrade requests under the prefix: check who is asking, wait for the sidecar (not while a
+// config error holds it back), then give it the connection. Plain HTTP on POSIX: the socket
+// itself is handed over (SCM_RIGHTS over the IPC channel, lib/handover.js) and Node does no
+// further work for it. Otherwise (TLS, Windows, or while the sidecar has not answered a
+// hand-over): bytes are piped to the sidecar's private Unix socket. Both paths send the same
+// request head.
 
 import net from 'node:net'
 import tls from 'node:tls'
@@ -149,7 +150,12 @@ export function createUpgradeListener(ctx) {
         if (socket.destroyed) return
       }
       if (info === null) {
-        proc.reporter.warn(`refused ${pathname}: the Python sidecar is not ready (${proc.state})`)
+        // Waiting would not help while a config error holds it back: say so at once.
+        const configFile = proc.waitsForConfigFix
+        proc.reporter.warn(`refused ${pathname}: ` + (configFile === null
+          ? `the Python sidecar is not ready (${proc.state})`
+          : `${configFile ? proc.reporter.rel(configFile) : 'its config'} has an error (above); ` +
+            'the sidecar serves once it is fixed'))
         return respond(socket, 503, 'WebSocket back end unavailable')
       }
       const child = proc.child

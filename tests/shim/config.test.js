@@ -1,0 +1,85 @@
+// A config file that is invalid when Vite starts: the error stands in Vite's terminal, upgrades
+// get 503 at once (not after the wait for a starting sidecar), and the sidecar serves once the
+// file is fixed, without a restart of Vite.
+
+import assert from 'node:assert/strict'
+import { EventEmitter } from 'node:events'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { it } from 'node:test'
+import { message } from '../../node_shim/lib/protocol.js'
+import { createReporter } from '../../node_shim/lib/report.js'
+import { SidecarProcess } from '../../node_shim/lib/sidecar.js'
+import { captureLogger, makeProject, PYTHON, removeProject, startVite, waitForExit } from './helpers/project.js'
+import { connectWs, upgrade } from './helpers/ws-client.js'
+
+it('an invalid wsside.toml at start: one line naming it, 503 at once, and the sidecar serves once it is fixed', async () => {
+  const root = makeProject()
+  const toml = path.join(root, 'wsside.toml')
+  writeFileSync(toml, 'hearbeat = 30\n')
+  const { vite, port, logs } = await startVite(root, { waitReady: false })
+  let sidecarPid = null
+  try {
+    await logs.waitFor(/^\[wsside\] invalid config in wsside\.toml:1: key "hearbeat": [^\n]+$/)
+    assert.equal(logs.lines.filter((line) => line.includes('invalid config')).length, 1)
+    const res = await upgrade({ port, path: '/api/echo' })
+    assert.equal(res.statusLine, 'HTTP/1.1 503 Service Unavailable')
+    assert.equal(res.headers.connection, 'close')
+    const [refused] = await logs.waitFor(/refused \/api\/echo: .*/)
+    assert.equal(refused, 'refused /api/echo: wsside.toml has an error (above); the sidecar serves once it is fixed')
+    // Answered without the wait for a starting sidecar: nothing became ready before the 503.
+    assert.ok(!logs.lines.some((line) => /sidecar ready/.test(line)), logs.lines.join('\n'))
+    for (const advice of ['To choose the interpreter', 'not restarted']) {
+      assert.ok(!logs.lines.some((line) => line.includes(advice)), `no ${advice} in:\n${logs.lines.join('\n')}`)
+    }
+
+    const from = logs.lines.length
+    writeFileSync(toml, '[defaults]\nheartbeat = 30\n')
+    sidecarPid = Number((await logs.waitFor(/sidecar ready: pid (\d+)/, { from }))[1])
+    const ws = await connectWs({ port, path: '/api/echo' })
+    ws.send('fixed')
+    assert.equal(await ws.next(), 'fixed')
+    ws.close()
+    assert.equal((await ws.closed).code, 1000)
+  } finally {
+    await vite.close()
+    if (sidecarPid !== null) await waitForExit(sidecarPid)
+    removeProject(root)
+  }
+})
+
+/** A SidecarProcess with a stand-in child, told what a sidecar says by `say(type, fields)`. */
+function sidecarWithoutProcess(root) {
+  const proc = new SidecarProcess({ key: 'test', python: PYTHON, rule: 'test', chosenBy: 'test', args: [], cwd: root, env: {} })
+  proc.addReporter(createReporter({ logger: captureLogger().logger, root }))
+  const child = new EventEmitter()
+  proc.child = /** @type {any} */ (child)
+  return { proc, say: (type, fields = {}) => proc._onMessage(child, message(type, fields)) }
+}
+
+it('whenReady: a config error before `ready` ends the wait at once; a load error, or a config error after `ready`, does not', async () => {
+  const root = makeProject()
+  try {
+    const toml = path.join(root, 'wsside.toml')
+    const { proc, say } = sidecarWithoutProcess(root)
+    // Long enough that a test waiting it out would time out.
+    const waiting = proc.whenReady(60_000)
+    say('load_error', { file: path.join(root, 'ws', 'echo.py'), message: 'boom' })
+    assert.equal(proc.waitsForConfigFix, null)
+    say('config_error', { file: toml, line: 1, key: 'hearbeat', message: 'unknown key' })
+    assert.equal(await waiting, null)
+    assert.equal(proc.waitsForConfigFix, toml)
+    assert.equal(await proc.whenReady(60_000), null)
+
+    const ready = { pid: 1, protocol: 2, version: '0', python: 'py', prefixes: ['/api'], socket: '', handlers: [] }
+    say('ready', ready)
+    assert.equal((await proc.whenReady(60_000))?.pid, 1)
+    assert.equal(proc.waitsForConfigFix, null)
+    // Once serving, a later bad edit is reported but the sidecar keeps serving the old settings.
+    say('config_error', { file: toml, line: 1, key: 'prefx', message: 'unknown key' })
+    assert.equal(proc.waitsForConfigFix, null)
+    assert.equal((await proc.whenReady(60_000))?.pid, 1)
+  } finally {
+    removeProject(root)
+  }
+})
