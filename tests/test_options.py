@@ -279,7 +279,8 @@ async def test_disabled_handler_is_skipped(serve) -> None:
 @pytest.mark.parametrize(
     "kwargs, error",
     [
-        ("heartbeat=-1", "heartbeat: expected seconds > 0"),
+        ("heartbeat=-1", "heartbeat: expected seconds > 0, or 0 (off), got -1"),
+        ("inactivity_timeout='30'", "inactivity_timeout: expected seconds > 0, or 0 (off)"),
         ("delay='1'", "delay: expected seconds >= 0"),
         ("max_message_size=0", "max_message_size"),
         ("subprotocols='v1'", "subprotocols: expected a list"),

@@ -329,5 +329,5 @@ def _opt_seconds(name: str, value: object) -> float | None:
     if value is None or value is False or value == 0:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"{name}: expected seconds > 0 (or None to turn it off), got {value!r}")
+        raise ValueError(f"{name}: expected seconds > 0, or 0 (off), got {value!r}")
     return float(value)
