@@ -90,7 +90,12 @@ def test_a_bad_option_is_one_line_and_exit_2(
 @pytest.mark.parametrize(
     "args, start, help_of",
     [
-        (("serve", "--port", "abc"), "wsside: Invalid value for '--port': ", "serve"),
+        (
+            ("serve", "--port", "abc"),
+            "wsside: --port abc: Input should be a valid integer",
+            "serve",
+        ),
+        (("serve", "--workers=0"), "wsside: --workers 0: Input should be greater than", "serve"),
         (("serve", "--prot", "1"), "wsside: No such option: --prot", "serve"),
         (("serv",), "wsside: No such command 'serv'.", ""),
         (("doctor", "--bogus"), "wsside: No such option: --bogus", "doctor"),

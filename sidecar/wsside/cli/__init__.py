@@ -67,10 +67,27 @@ def _run(app: typer.Typer) -> int:
 def _usage_line(exc: Exception) -> str:
     format_message = getattr(exc, "format_message", None)
     message = format_message() if callable(format_message) else str(exc)
+    option, value = _given(exc)
+    if option is not None:  # a value of the wrong type: say it as wsside's own checks do
+        message = f"{option} {value}: {getattr(exc, 'message', message)}"
     line = " ".join(str(message).split())
     context = getattr(exc, "ctx", None)
     path = getattr(context, "command_path", None)
     return f"{line} ({path} --help)" if path else line
+
+
+def _given(exc: Exception) -> tuple[str | None, str]:
+    """The option and the value typed for it, when `exc` is about the value of an option
+    given on the command line (`--port abc`, `--port=abc`); else (None, "")."""
+    options = getattr(getattr(exc, "param", None), "opts", None) or ()
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        for option in options:
+            if arg == option and i + 1 < len(args):
+                return option, args[i + 1]
+            if arg.startswith(option + "="):
+                return option, arg[len(option) + 1 :]
+    return None, ""
 
 
 def typer_problem() -> str | None:
