@@ -317,6 +317,88 @@ def test_proxy_rule_claiming_the_prefix(tmp_path: Path) -> None:
     assert check["fix"].startswith("narrow server.proxy['/api/legacy']")
 
 
+def with_options(options: str) -> str:
+    return SIMPLE_VITE_CONFIG.replace("wsside()", f"wsside({options})")
+
+
+def test_prefix_only_in_config_file_misses_the_client(tmp_path: Path) -> None:
+    # The server follows wsside.toml; the browser client only the plugin's option (else /api).
+    basic(tmp_path, **{"wsside.toml": 'prefix = "/rt"\n'})
+    check = one(run_doctor(tmp_path)[1], "client prefix")
+    assert check["status"] == "warn"
+    assert check["message"] == (
+        'wsside.toml sets prefix "/rt", but the browser client uses "/api" '
+        "(wsside() in vite.config sets no prefix): its connections get 404"
+    )
+    assert check["fix"] == (
+        "set prefix: '/rt' in wsside() in vite.config (the server follows it too), "
+        "or pass url to connect()"
+    )
+
+
+RT, API, HANDLERS = 'prefix = "/rt"\n', 'prefix = "/api"\n', 'handlers = "ws"\n'
+# id: (config file text, wsside() options, status, text in the message or fix). A text that
+# starts with [tool.wsside] goes to pyproject.toml instead of wsside.toml.
+CLIENT_PREFIX_CASES = {
+    "agree": (API, "", "pass", 'the client\'s "/api" is served'),
+    "agree-by-option": (RT, "{ prefix: '/rt/' }", "pass", "'/rt' sets client and server"),
+    "no-config-prefix": (HANDLERS, "", "pass", 'no prefix; client and server use "/api"'),
+    "no-config-prefix-option": (HANDLERS, "{ prefix: 'rt' }", "pass", 'server use "/rt"'),
+    # Several prefixes: the server serves them all, the client uses the plugin's first only.
+    "list-with-api": ('prefix = ["/ws", "/api"]\n', "", "pass", '"/api" is served'),
+    "list-without-api": ('prefix = ["/rt", "/ws"]\n', "", "warn", "prefix: ['/rt', '/ws'] in"),
+    "option-list": (API, "{ prefix: ['/rt', '/ws'] }", "pass", 'over wsside.toml\'s "/api"'),
+    "pyproject": (
+        "[tool.wsside]\n" + RT,
+        "",
+        "warn",
+        'pyproject.toml [tool.wsside] sets prefix "/rt"',
+    ),
+    # Prefixes doctor cannot read as text: not compared, rather than a false warning.
+    "option-variable": (RT, "{ prefix: base }", "pass", "not a literal"),
+    "option-spread": (RT, "{ ...shared }", "pass", "not a literal"),
+    "options-variable": (RT, "options", "pass", "not a literal"),
+}
+
+
+@pytest.mark.parametrize(
+    "config, options, status, text", CLIENT_PREFIX_CASES.values(), ids=CLIENT_PREFIX_CASES
+)
+def test_client_prefix_against_the_config_file(
+    tmp_path: Path, config: str, options: str, status: str, text: str
+) -> None:
+    basic(tmp_path, **{"vite.config.js": with_options(options)})
+    if config.startswith("[tool.wsside]"):
+        (tmp_path / "wsside.toml").unlink()
+        write(tmp_path, {"pyproject.toml": config})
+    else:
+        write(tmp_path, {"wsside.toml": config})
+    check = one(run_doctor(tmp_path)[1], "client prefix")
+    assert check["status"] == status and text in check["message"] + check["fix"], check
+
+
+def test_client_prefix_resolved_by_vite(tmp_path: Path, vite_modules: Path) -> None:
+    # Vite reads the computed option the text heuristic cannot.
+    basic(
+        tmp_path,
+        **{
+            "wsside.toml": 'prefix = "/rt"\n',
+            "vite.config.js": with_options("{ prefix: ['/r', 't'].join('') }"),
+        },
+    )
+    link_modules(tmp_path, vite_modules)
+    _, report = run_doctor(tmp_path)
+    assert "resolved by Vite" in one(report, "vite.config")["message"]
+    assert (
+        one(report, "client prefix")["message"] == "wsside()'s prefix '/rt' sets client and server"
+    )
+    write(tmp_path, {"vite.config.js": SIMPLE_VITE_CONFIG})
+    check = one(run_doctor(tmp_path)[1], "client prefix")
+    assert check["status"] == "warn" and check["message"].startswith(
+        'wsside.toml sets prefix "/rt"'
+    )
+
+
 def test_stale_sidecar_found_and_ended(tmp_path: Path) -> None:
     basic(tmp_path)
     pid = spawn_orphan(tmp_path)

@@ -20,6 +20,7 @@ from .checks_process import check_sidecar_processes
 from .checks_python import check_interpreter, check_packages, check_python
 from .checks_types import check_types_file
 from .checks_vite import (
+    check_client_prefix,
     check_exposure,
     check_forwarding,
     check_hmr_path,
@@ -46,6 +47,7 @@ CHECKS: tuple[CheckFn, ...] = (
     check_types_file,
     check_hmr_path,
     check_proxy,
+    check_client_prefix,
     check_exposure,
     check_middleware_mode,
     check_forwarding,

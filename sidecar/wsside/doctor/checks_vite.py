@@ -1,5 +1,6 @@
-"""How wsside meets Vite: prefix collisions (HMR path, `server.proxy`), the dev server's
-exposure (peers-and-vite.md §3.2 item 8), middleware mode, and the forwarding path."""
+"""How wsside meets Vite: prefix collisions (HMR path, `server.proxy`), the browser client's
+prefix against the server's, the dev server's exposure (peers-and-vite.md §3.2 item 8),
+middleware mode, and the forwarding path."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from .project import Project
 from .samples import sample_paths
 
 __all__ = [
+    "check_client_prefix",
     "check_exposure",
     "check_forwarding",
     "check_hmr_path",
@@ -73,6 +75,56 @@ def check_hmr_path(project: Project) -> Iterator[Check]:
     yield passed(
         "hmr path",
         f"HMR path(s) {', '.join(facts.hmr_paths) or 'none'} stay clear of {', '.join(prefixes)}",
+    )
+
+
+# The browser client's prefix when the plugin's `prefix` option does not set one (the
+# `__WSSIDE_PREFIX__` define is the option's first prefix, else this; see client/index.js).
+CLIENT_DEFAULT_PREFIX = "/api"
+
+
+def _js(prefixes: tuple[str, ...]) -> str:
+    """`prefixes` as the plugin's `prefix` option is written: '/a', or ['/a', '/b']."""
+    quoted = [f"'{p}'" for p in prefixes]
+    return quoted[0] if len(quoted) == 1 else f"[{', '.join(quoted)}]"
+
+
+def check_client_prefix(project: Project) -> Check:
+    """The browser client (vite-plugin-wsside/client) learns its prefix from the plugin's
+    option only; the server also follows the config file's. A prefix set only in the config
+    file moves the server away from the client's, and every connect() gets 404."""
+    name = "client prefix"
+    facts = project.vite
+    if facts.source == "none":
+        return _unread(name)
+    if facts.wsside_options is None:
+        return passed(name, "vite.config does not use wsside() (see the vite.config check)")
+    if facts.prefix_unknown:
+        return passed(
+            name, "wsside()'s prefix option is not a literal in vite.config; not compared"
+        )
+    option = project.plugin_prefixes
+    first = option[0] if option else CLIENT_DEFAULT_PREFIX
+    client = json.dumps(first)
+    state = project.config
+    configured: tuple[str, ...] | None = state.values.get("prefixes")
+    if state.file is None or not configured:
+        return passed(name, f"the config file sets no prefix; client and server use {client}")
+    where = project.relative(state.file)
+    where += " [tool.wsside]" if state.file.name == "pyproject.toml" else ""
+    shown = json.dumps(configured[0] if len(configured) == 1 else list(configured))
+    if option:
+        # The plugin passes its prefix to the sidecar (--prefix), over the config file's.
+        over = "" if option == configured else f", over {where}'s {shown} (`wsside serve` keeps it)"
+        return passed(name, f"wsside()'s prefix {_js(option)} sets client and server{over}")
+    if first in configured:
+        return passed(name, f"{where} sets prefix {shown}; the client's {client} is served")
+    return warned(
+        name,
+        f"{where} sets prefix {shown}, but the browser client uses {client} "
+        "(wsside() in vite.config sets no prefix): its connections get 404",
+        f"set prefix: {_js(configured)} in wsside() in vite.config (the server follows it "
+        "too), or pass url to connect()",
     )
 
 

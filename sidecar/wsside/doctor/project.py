@@ -70,6 +70,17 @@ class Project:
         """The options given to `wsside()` in vite.config, as far as they could be read."""
         return self.vite.wsside_options or {}
 
+    @property
+    def plugin_prefixes(self) -> tuple[str, ...] | None:
+        """The plugin's `prefix` option, normalised as the shim does; None when not given (or
+        not read), so that the config file decides for the server."""
+        options = self.plugin_options
+        # `prefix` as the user writes it; `prefixes` as the shim normalises it.
+        prefix = options.get("prefix", options.get("prefixes"))
+        if not isinstance(prefix, (str, list)):
+            return None
+        return tuple(normalize_prefix(p) for p in ([prefix] if isinstance(prefix, str) else prefix))
+
     def package_json(self, name: str) -> dict[str, Any] | None:
         """`node_modules/<name>/package.json` as Node would find it from the project root."""
         for folder in (self.root, *self.root.parents):
@@ -98,12 +109,8 @@ class Project:
         counts as absent here (its own check reports it), so the other checks still run."""
         values = dict(self.config.values)
         options = self.plugin_options
-        # `prefix` as the user writes it; `prefixes` as the shim normalises it.
-        prefix = options.get("prefix", options.get("prefixes"))
-        if isinstance(prefix, (str, list)):
-            values["prefixes"] = tuple(
-                normalize_prefix(p) for p in ([prefix] if isinstance(prefix, str) else prefix)
-            )
+        if self.plugin_prefixes is not None:
+            values["prefixes"] = self.plugin_prefixes
         if isinstance(options.get("handlers"), str):
             values["handlers_dir"] = self.root / options["handlers"]
         values.setdefault("handlers_dir", self.root / "ws")

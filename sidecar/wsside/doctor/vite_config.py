@@ -64,6 +64,9 @@ class ViteFacts:
     error: str | None = None
     base: str = "/"
     wsside_options: dict[str, Any] | None = None  # None: the plugin is not in the config
+    # Read as text, wsside() may get its prefix from code (a variable, a spread, an
+    # expression): then the plugin's prefix is unknown, not absent.
+    prefix_unknown: bool = False
     hmr_paths: list[str] = field(default_factory=list)  # HMR paths served on the dev server
     proxy: dict[str, dict[str, bool]] = field(default_factory=dict)
     https: bool = False
@@ -122,14 +125,17 @@ def _from_vite(file: Path, d: dict[str, Any]) -> ViteFacts:
     if d.get("wsPath"):
         paths.append(d["wsPath"])
     options = d["wssideOptions"]
+    prefix_unknown = False
     if d["hasPlugin"] and options is None:
         # The plugin does not publish its options: read the literal ones from the file.
-        options = _from_text(file, file.read_text(encoding="utf-8")).wsside_options or {}
+        text = _from_text(file, file.read_text(encoding="utf-8"))
+        options, prefix_unknown = text.wsside_options or {}, text.prefix_unknown
     return ViteFacts(
         source="resolveConfig",
         file=file,
         base=d["base"] or "/",
         wsside_options=options if d["hasPlugin"] else None,
+        prefix_unknown=prefix_unknown,
         hmr_paths=paths,
         proxy=d["proxy"],
         https=d["https"],
@@ -159,6 +165,16 @@ def _string(text: str | None, key: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _prefix(body: str) -> str | list[str] | None:
+    """The literal `prefix:` of wsside()'s options: a string or a list of strings."""
+    m = re.search(r"\bprefix\s*:\s*\[([^\]]*)\]", body)
+    if m is None:
+        return _string(body, "prefix")
+    items = re.findall(r"'([^']*)'|\"([^\"]*)\"|`([^`$]*)`", m.group(1))
+    leftover = re.sub(r"'[^']*'|\"[^\"]*\"|`[^`$]*`|[\s,]", "", m.group(1))
+    return None if leftover else ["".join(parts) for parts in items]
+
+
 def _from_text(file: Path, text: str) -> ViteFacts:
     facts = ViteFacts(source="text", file=file)
     uses = "vite-plugin-wsside" in text and re.search(r"\bwsside\s*\(", text) is not None
@@ -166,10 +182,16 @@ def _from_text(file: Path, text: str) -> ViteFacts:
         call = re.search(r"\bwsside\s*\(\s*(\{.*?\})?\s*\)", text, re.S)
         body = call.group(1) if call and call.group(1) else ""
         facts.wsside_options = {
-            k: v
-            for k in ("prefix", "handlers", "config", "python")
-            if (v := _string(body, k)) is not None
+            k: v for k in ("handlers", "config", "python") if (v := _string(body, k)) is not None
         }
+        prefix = _prefix(body)
+        if prefix is not None and "${" not in str(prefix):
+            facts.wsside_options["prefix"] = prefix
+        facts.prefix_unknown = (
+            call is None
+            or "..." in body
+            or ("prefix" in body and "prefix" not in facts.wsside_options)
+        )
     server = _block(text, "server") or ""
     hmr = _block(server, "hmr")
     if hmr is not None and not re.search(r"\b(port|server)\s*:", hmr):
