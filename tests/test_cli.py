@@ -254,6 +254,29 @@ async def test_warning_level_has_no_access_lines_and_debug_no_raw_watchdog_event
     assert "WebSocket" not in "".join(quiet.lines) + rest
 
 
+async def test_a_handler_file_that_blocks_at_import_is_named(project: Path) -> None:
+    """No endpoint serves before every file has loaded: one that blocks is named while it
+    blocks (here until the test lets it go on)."""
+    slow = project / "ws" / "slow.py"
+    slow.write_text(
+        "import time\nfrom pathlib import Path\nfrom wsside import Handler\n"
+        "while not (Path(__file__).parent / 'go').exists():\n    time.sleep(0.05)\n"
+        "Handler('/ws/slow')\n"
+    )
+    port = free_port()
+    server = await ServeProcess.start("--port", str(port), "--no-reload", cwd=project)
+    try:
+        line = await server.expect("is still importing")
+        (project / "ws" / "go").touch()
+        await server.expect("serving on")
+    finally:
+        assert await server.stop() == 0
+    assert line.rstrip("\n").endswith(
+        "wsside: ws/slow.py is still importing after 2 s, and no endpoint serves until "
+        "every handler file has loaded: does code at its top level block?"
+    )
+
+
 class IpcSidecar:
     """`wsside serve --ipc` with this test as its shim: the control channel on a socketpair,
     connections through the sidecar's Unix socket with the per-run secret."""

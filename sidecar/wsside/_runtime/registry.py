@@ -8,6 +8,7 @@ rooms and metadata stay); patterns that disappear close their connections with 1
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..closecodes import CloseCode
 from ..handler import Handler
 from .background import BackgroundTasks
-from .events import emit, error_event
+from .events import emit, error_event, logger
 from .hub import Hub
 from .loader import LoadResult, import_handler_file
 
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     from .backplane import Backplane
 
 __all__ = ["Registry", "handler_files", "is_handler_file", "use_helpers_of"]
+
+# Seconds after which a handler file still importing at start-up is named: nothing serves
+# before every file has loaded, so module-level code that blocks holds every endpoint.
+SLOW_IMPORT = 2.0
 
 # Where `Registry.add_handlers` files handlers declared in code: it sorts before any real path
 # and names no file.
@@ -122,7 +127,14 @@ class Registry:
     def load_all(self) -> None:
         use_helpers_of(self.root)
         for path in handler_files(self.root):
-            self.load_file(path, initial=True)
+            # Said from a timer thread: the thread that would say it is the one importing.
+            timer = threading.Timer(SLOW_IMPORT, _still_importing, (path,))
+            timer.daemon = True
+            timer.start()
+            try:
+                self.load_file(path, initial=True)
+            finally:
+                timer.cancel()
 
     def load_file(self, path: Path, initial: bool = False, since: float | None = None) -> bool:
         """(Re)load one file; True when its new version is now serving.
@@ -262,3 +274,12 @@ def _forget_other_helpers(root: Path) -> None:
         file = getattr(module, "__file__", None)
         if file is not None and not Path(file).resolve().is_relative_to(root):
             del sys.modules[name]
+
+
+def _still_importing(path: Path) -> None:
+    logger.warning(
+        "wsside: %s is still importing after %.0f s, and no endpoint serves until every "
+        "handler file has loaded: does code at its top level block?",
+        path,
+        SLOW_IMPORT,
+    )
