@@ -14,8 +14,8 @@ from wsside._runtime.config import (
     build_settings,
     find_config,
     load_config,
-    origin_problem,
 )
+from wsside._runtime.origins import origin_problem
 from wsside.handler import Deflate
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._runtime import events
-from .._runtime.config import origin_problem
 from .._runtime.events import logger
+from .._runtime.origins import origin_problem
 from ..handler import Handler
 
 if TYPE_CHECKING:

@@ -14,11 +14,11 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from ..handler import Deflate, check_option
 from ..pattern import normalize_prefix
 from .backplane_url import url_problem
+from .origins import origin_problem
 from .settings import Settings
 
 if sys.version_info >= (3, 11):
@@ -66,34 +66,6 @@ class OptionError(ValueError):
         self.key = option
         self.reason = f"{option} {value}: {message}"
         super().__init__(self.reason)
-
-
-def origin_problem(origin: str) -> str | None:
-    """Why `origin` can never equal a browser's `Origin` header, or None when it can. An
-    origin is `scheme://host[:port]`, lower case, nothing after; or "null" (an opaque origin,
-    a page from a file:// URL or a sandboxed frame)."""
-    if origin == "null":
-        return None
-    try:
-        parts = urlsplit(origin)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        parts = None
-    if parts is None or not parts.scheme or not parts.hostname or parts.username is not None:
-        return "not an origin: expected scheme://host[:port], e.g. http://devbox:5173"
-    netloc = parts.netloc.lower()
-    if _DEFAULT_PORTS.get(parts.scheme.lower()) == parts.port:  # browsers leave it out
-        netloc = netloc.rsplit(":", 1)[0]
-    shape = f"{parts.scheme.lower()}://{netloc}"
-    if origin == shape:
-        return None
-    return (
-        "not an origin (scheme://host[:port], lower case, no default port, nothing after); "
-        f"did you mean {shape}?"
-    )
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _close_to(name: str, known: Iterable[str]) -> str | None:
