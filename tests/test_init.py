@@ -85,11 +85,10 @@ def test_no_install_step_when_node_finds_the_plugin(tmp_path: Path) -> None:
     "files, created",
     [
         ({"package.json": PLAIN_PACKAGE}, "vite.config.mjs"),
-        ({}, "vite.config.mjs"),
         ({"package.json": MODULE_PACKAGE, "tsconfig.json": "{}"}, "vite.config.ts"),
         ({"package.json": PLAIN_PACKAGE, "tsconfig.json": "{}"}, "vite.config.mts"),
     ],
-    ids=["commonjs-package", "no-package", "typescript-module", "typescript-commonjs"],
+    ids=["commonjs-package", "typescript-module", "typescript-commonjs"],
 )
 def test_a_new_config_is_an_es_module_in_the_project_s_language(
     tmp_path: Path, files: dict[str, str], created: str
@@ -101,6 +100,18 @@ def test_a_new_config_is_an_es_module_in_the_project_s_language(
         assert '(an ES module: package.json has no "type": "module")' in out
     assert sorted(p.name for p in tmp_path.glob("vite.config.*")) == [created]
     node_parses(tmp_path / created)
+
+
+def test_outside_any_project_nothing_is_written(tmp_path: Path) -> None:
+    """No vite.config and no package.json at or above: one line, exit 1, no files (a
+    vite.config in, say, a home folder would only be something to clean up)."""
+    done = run_init(tmp_path, "--root", str(tmp_path))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"wsside init: no Vite project at or above {tmp_path.resolve()} (no vite.config, no "
+        "package.json): create it first (npm create vite@latest), then run wsside init in it\n"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_from_a_subfolder_the_project_above_is_used(tmp_path: Path) -> None:

@@ -66,16 +66,16 @@ class Outcome:
 Step = Callable[[Path, Outcome], None]
 
 
-def find_project(start: Path) -> Path:
+def find_project(start: Path) -> Path | None:
     """The Vite project `start` is in: the nearest folder at or above it with a vite.config.*,
-    else with a package.json, else `start` itself."""
+    else with a package.json; None when there is neither (not a Node project)."""
     start = start.resolve()
     folders = (start, *start.parents)
     for has in (find_vite_config, lambda d: (d / "package.json").is_file()):
         found = next((d for d in folders if has(d)), None)
         if found is not None:
             return found
-    return start
+    return None
 
 
 def write_config(root: Path, out: Outcome) -> None:
@@ -203,9 +203,19 @@ def init(
     """Scaffold wsside in a Vite project: wsside.toml, ws/echo.py and the plugin in vite.config.
 
     The project is the nearest folder with a vite.config (or a package.json) at or above the
-    folder given. Exits 1 when something is left to do by hand.
+    folder given. Exits 1 when something is left to do by hand, or when there is no project.
     """
-    where = find_project(root or Path.cwd())
+    start = root or Path.cwd()
+    where = find_project(start)
+    if where is None:
+        # Scaffolding a vite.config into a folder that is no project (a home folder, say)
+        # would only leave files to clean up.
+        typer.echo(
+            f"wsside init: no Vite project at or above {start.resolve()} (no vite.config, no "
+            "package.json): create it first (npm create vite@latest), then run wsside init in it",
+            err=True,
+        )
+        raise typer.Exit(1)
     typer.echo(f"wsside init in {where}")
     out = scaffold(where)
     for line in out.done:
