@@ -509,6 +509,33 @@ def test_healthy_project_passes_live_through_vite(
         assert len(report["checks"]) >= len(CHECKS)
 
 
+@pytest.mark.slow
+def test_an_interpreter_other_than_the_running_vite_s_is_a_warning(
+    tmp_path: Path, vite_modules: Path
+) -> None:
+    """Vite started where WSSIDE_PYTHON names the venv; doctor run from a terminal whose
+    environment gives the plugin another Python, one without wsside: not a failure of the
+    project, but two terminals that disagree, and doctor names the interpreter Vite uses."""
+    basic(tmp_path)
+    link_modules(tmp_path, vite_modules)
+    other = shutil.which("python3", path="/usr/bin")
+    if other is None or subprocess.run([other, "-c", "import wsside"]).returncode == 0:
+        pytest.skip("needs a /usr/bin/python3 without wsside")
+    for vite in start_vite(tmp_path, free_port(), env_for()):
+        code, report = run_doctor(tmp_path, env=env_for(WSSIDE_PYTHON=other))
+        check = one(report, "interpreter")
+        assert check["status"] == "warn", check
+        assert check["message"].startswith(f"{other} (rule WSSIDE_PYTHON) cannot import wsside")
+        assert check["message"].endswith(
+            f"; the Vite running now (pid {vite.pid}) runs its sidecar with {VENV_PYTHON}: "
+            "its environment chooses another interpreter than this one"
+        )
+        assert check["fix"].startswith(f"check that one with WSSIDE_PYTHON={VENV_PYTHON} ")
+    # With no Vite running, the same environment is a failure.
+    code, report = run_doctor(tmp_path, env=env_for(WSSIDE_PYTHON=other))
+    assert (code, one(report, "interpreter")["status"]) == (1, "fail")
+
+
 @pytest.mark.parametrize(
     "server, name, status, text",
     [

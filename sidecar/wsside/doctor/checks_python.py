@@ -5,9 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
+
+import psutil
 
 from .. import __version__
 from .._edge.interpreter import resolve_interpreter
+from .checks_process import find_sidecars
 from .model import Check, failed, passed, warned
 from .project import Project
 
@@ -62,14 +66,16 @@ def check_interpreter(project: Project) -> Check:
             cwd=project.root,
         )
     except FileNotFoundError:
-        return failed(
-            "interpreter",
+        return _unusable(
+            project,
+            path,
             f"{chosen} does not exist",
             f"point {fix_where} at a Python that has wsside installed",
         )
     except PermissionError:
-        return failed(
-            "interpreter",
+        return _unusable(
+            project,
+            path,
             f"{chosen} is not executable",
             f"point {fix_where} at a Python that has wsside installed",
         )
@@ -81,8 +87,9 @@ def check_interpreter(project: Project) -> Check:
         )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return failed(
-            "interpreter",
+        return _unusable(
+            project,
+            path,
             f"{chosen} cannot import wsside: {last}",
             f"`{path} -m pip install wsside`, or point {fix_where} at {sys.executable}",
         )
@@ -95,3 +102,34 @@ def check_interpreter(project: Project) -> Check:
             "interpreter's `wsside doctor`)",
         )
     return passed("interpreter", f"{chosen}: Python {py}, wsside {theirs}")
+
+
+def _unusable(project: Project, path: str, problem: str, fix: str) -> Check:
+    """The interpreter this environment would give the plugin cannot run the sidecar: a
+    failure, unless a Vite of this project runs now with a sidecar on another interpreter
+    (its environment chose differently: WSSIDE_PYTHON set in that terminal only, say)."""
+    running = _running_sidecar_python(project)
+    if running is None or running[1] == path:
+        return failed("interpreter", problem, fix)
+    vite, python = running
+    return warned(
+        "interpreter",
+        f"{problem}; the Vite running now (pid {vite}) runs its sidecar with {python}: "
+        "its environment chooses another interpreter than this one",
+        f"check that one with WSSIDE_PYTHON={python} wsside doctor; to have every terminal "
+        "agree, set the `python` option of wsside() in vite.config",
+    )
+
+
+def _running_sidecar_python(project: Project) -> tuple[int, str] | None:
+    """(Vite's pid, the interpreter as spawned) of a sidecar serving this project now."""
+    root = project.root.resolve()
+    for sidecar in find_sidecars():
+        if sidecar.parent is None or sidecar.cwd is None or Path(sidecar.cwd).resolve() != root:
+            continue
+        try:
+            # As the shim spawned it: exe() would resolve a venv's symlink to the base Python.
+            return sidecar.parent, psutil.Process(sidecar.pid).cmdline()[0]
+        except (psutil.Error, IndexError):
+            continue
+    return None
