@@ -78,13 +78,19 @@ class Outage:
     def _over(self) -> None:
         self._settle = None
         self.open = False
+        dropped = (
+            "1 cross-process message was dropped"
+            if self.dropped == 1
+            else f"{self.dropped} cross-process messages were dropped"
+        )
         emit(
             {
                 "type": "log",
-                "level": "info",
+                # As loud as the outage's line: an ASGI server shows only warnings of
+                # loggers it did not configure, and the pair belongs together.
+                "level": "warning",
                 "message": f"backplane {self.url} is back after "
-                f"{self.recovered - self.since:.1f} s; {self.dropped} cross-process "
-                "messages were dropped",
+                f"{self.recovered - self.since:.1f} s; {dropped}",
             }
         )
         self.dropped = 0
