@@ -154,8 +154,11 @@ def test_the_app_config_behind_references_is_the_one(tmp_path: Path) -> None:
 
 
 def init(root: Path, status: int = 0) -> str:
-    """`wsside init` in `root`: its output, once its exit status is checked (1: something is
-    left for the user to do)."""
+    """`wsside init` in `root`, made a Node project first when it is not one: its output,
+    once its exit status is checked (1: something is left for the user to do)."""
+    package = root / "package.json"
+    if not package.exists():
+        package.write_text('{"name": "app", "private": true, "type": "module"}\n')
     done = subprocess.run(
         [VENV_PYTHON, "-m", "wsside", "init", "--root", str(root)],
         capture_output=True,
