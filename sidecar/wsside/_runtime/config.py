@@ -171,11 +171,18 @@ _OPTION_NAMES = {"handlers_dir": "--handlers", "port": "--port", "log_level": "-
 _CHECKED_OPTIONS = ("port", "log_level")
 
 
+def folder_problem(path: Path) -> str | None:
+    """What keeps `path` from being used as a folder, or None when it is one."""
+    if path.is_dir():
+        return None
+    return "is a file, not a folder" if path.exists() else "no such folder"
+
+
 def _check_handlers(settings: Settings, given: bool, config_file: Path | None) -> None:
     folder = settings.handlers_dir
-    if folder.is_dir():
+    problem = folder_problem(folder)
+    if problem is None:
         return
-    problem = "is a file, not a folder" if folder.exists() else "no such folder"
     if given:
         raise OptionError("--handlers", folder, f"{problem} (give the folder of handler files)")
     if config_file is not None:

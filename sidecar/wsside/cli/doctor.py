@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .._runtime.config import OptionError, project_root
+from .._runtime.config import OptionError, folder_problem, project_root
 from .app import app
 
 __all__ = ["doctor"]
@@ -33,8 +33,8 @@ def doctor(
 ) -> None:
     """Check this project's wsside setup; exit 1 when anything fails."""
     # A bad --root is one line and exit 2, as a bad flag of `wsside serve` is.
-    if root is not None and not root.is_dir():
-        problem = "is a file, not a folder" if root.exists() else "no such folder"
+    problem = None if root is None else folder_problem(root)
+    if problem is not None:
         error = OptionError("--root", root, f"{problem} (give the Vite project's folder)")
         typer.echo(f"wsside doctor: {error}", err=True)
         raise typer.Exit(2)
