@@ -23,7 +23,7 @@ from cluster import ROOMS_HANDLER, Client, RedisServer, connect, start_serve, wr
 from wsside._runtime import events
 from wsside._runtime.backplane_url import BackplaneError, url_problem
 from wsside._runtime.backplane_wire import decode_records, encode_record
-from wsside._runtime.redis_backplane import RedisBackplane, backplane_from_url
+from wsside._runtime.redis_backplane import MAX_WAIT, RedisBackplane, backplane_from_url
 
 
 @pytest.fixture(scope="module")
@@ -364,6 +364,58 @@ async def test_a_stuck_redis_keeps_the_queue_bounded(tmp_path: Path) -> None:
         # One in flight and at most 8 MiB queued: the rest was dropped, not kept.
         assert dropped >= 11, back
         await got.until(lambda: len(got.items) == 20 - dropped, timeout=10)
+        await sender.close()
+        await receiver.close()
+    finally:
+        events.unsubscribe(logged)
+        redis.stop()
+
+
+async def test_a_broadcast_is_on_time_or_dropped(tmp_path: Path) -> None:
+    """Redis stalls for longer than MAX_WAIT but less than the command timeout: what waited
+    in the queue more than MAX_WAIT is dropped and counted, the rest crosses on time."""
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    logged = Seen()
+    events.subscribe(logged)
+    try:
+        late: dict[bytes, float] = {}  # payload: when it arrived
+        got = Seen()
+        sender = backplane_from_url(redis.url, lambda *r: None)
+        receiver = backplane_from_url(
+            redis.url, lambda *r: (late.setdefault(r[3], time.monotonic()), got(r))
+        )
+        await sender.start()
+        await receiver.start()
+        assert redis.proc is not None
+        redis.proc.send_signal(signal.SIGSTOP)
+        made: dict[bytes, float] = {}
+
+        def publish(name: str) -> None:
+            made[name.encode()] = time.monotonic()
+            sender.publish("/ws/x", None, 1, name.encode())
+
+        publish("in flight")
+        await asyncio.sleep(0)  # the publisher takes it alone; the stall holds its PUBLISH
+        stall_ends = time.monotonic() + MAX_WAIT + 0.6
+        n = 0
+        while time.monotonic() < stall_ends:  # broadcasts go on while Redis is stuck
+            publish(str(n))
+            n += 1
+            await asyncio.sleep(0.05)
+        redis.proc.send_signal(signal.SIGCONT)
+        publish("fence")
+        await got.until(lambda: b"fence" in late, timeout=10)
+        delivered = [name for name in late if name != b"in flight"]
+        assert b"0" not in late, "the oldest queued broadcast was published late"
+        for name in delivered:
+            assert late[name] - made[name] < MAX_WAIT + 0.5, (name, late[name] - made[name])
+        await logged.until(lambda: logged.messages("is back after"))
+        [warning] = logged.messages("is unavailable")
+        assert f"broadcasts waited more than {MAX_WAIT:g} s for Redis" in warning, warning
+        [back] = logged.messages("is back after")
+        dropped = n + 1 - len(delivered)  # the queued ones (and the fence) that never came
+        assert f"; {dropped} cross-process messages were dropped" in back, (back, n, delivered)
         await sender.close()
         await receiver.close()
     finally:

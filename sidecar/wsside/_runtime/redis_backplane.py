@@ -7,6 +7,8 @@ configured, so a process without one never loads it. The wire format is in
 Order: one task publishes, in order, on one connection, and one subscription reads, so the
 records of one process reach every other process in the order they were published.
 Delivery is at most once: what is published while a process is not subscribed is lost.
+A broadcast is published within `MAX_WAIT` of being made or dropped (but a PUBLISH that Redis
+had already received when it stalled runs whenever Redis resumes).
 
 An outage (Redis stopped, unreachable, slow or answering errors) never raises: local delivery
 goes on, cross-process records are dropped and counted (`backplane_outage.py`).
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .backplane_outage import Outage, Retry, cause
+from .backplane_outage import RETRY_CAP, Outage, Retry, cause
 from .backplane_url import check_backplane
 from .backplane_wire import HEAD, VERSION, channel, decode_records, encode_record
 from .events import emit, logger
@@ -34,6 +37,9 @@ Deliver = Callable[[str, tuple[str, ...] | None, int, bytes], None]
 
 # Outgoing records waiting for Redis, at most (beyond it they are dropped and counted).
 MAX_PENDING_BYTES = 8 * 1024 * 1024
+# A record still queued this long after it was made is dropped and counted, not published:
+# a broadcast is on time or lost, never seconds late (a stuck Redis, a slow reconnection).
+MAX_WAIT = RETRY_CAP
 # One Redis message carries at most about this much; a bigger backlog goes in several.
 BATCH_BYTES = 256 * 1024
 CONNECT_TIMEOUT = 1.0
@@ -71,7 +77,8 @@ class RedisBackplane:
         self._channel = channel(url)
         self._sender = os.urandom(8)
         self._head = HEAD.pack(VERSION, self._sender)
-        self._pending: deque[bytes] = deque()
+        # (when it was queued, record), oldest first
+        self._pending: deque[tuple[float, bytes]] = deque()
         self._pending_bytes = 0
         self._wake = asyncio.Event()
         # Set while nothing is queued or being published (what `close()` waits for).
@@ -95,7 +102,7 @@ class RedisBackplane:
             self._outage.dropped += 1
             self._outage.begin("queue", f"{self._pending_bytes} bytes already wait for Redis")
             return
-        self._pending.append(record)
+        self._pending.append((time.monotonic(), record))
         self._pending_bytes += len(record)
         self._idle.clear()
         self._wake.set()
@@ -147,18 +154,31 @@ class RedisBackplane:
     # ---- publishing ----------------------------------------------------------------------
 
     def _take_batch(self) -> tuple[bytes, int]:
-        """The oldest queued records as one message, and how many it holds."""
+        """The oldest queued records as one message, and how many it holds (none when every
+        queued record has waited longer than `MAX_WAIT`: those are dropped)."""
         parts = [self._head]
         size = 0
         pending = self._pending
-        while pending and (size == 0 or size + len(pending[0]) <= BATCH_BYTES):
-            record = pending.popleft()
+        self._drop_stale()
+        while pending and (size == 0 or size + len(pending[0][1]) <= BATCH_BYTES):
+            record = pending.popleft()[1]
             parts.append(record)
             size += len(record)
         self._pending_bytes -= size
         if not pending:
             self._outage.end("queue")
         return b"".join(parts), len(parts) - 1
+
+    def _drop_stale(self) -> None:
+        pending = self._pending
+        if not pending or pending[0][0] >= (deadline := time.monotonic() - MAX_WAIT):
+            return
+        stale = 0
+        while pending and pending[0][0] < deadline:
+            self._pending_bytes -= len(pending.popleft()[1])
+            stale += 1
+        self._outage.dropped += stale
+        self._outage.begin("queue", f"broadcasts waited more than {MAX_WAIT:g} s for Redis")
 
     def _drop_pending(self) -> None:
         self._outage.dropped += len(self._pending)
@@ -176,6 +196,8 @@ class RedisBackplane:
             self._wake.clear()
             while self._pending:
                 message, count = self._take_batch()
+                if not count:
+                    continue  # all of it was too old
                 try:
                     await client.publish(self._channel, message)
                 except Exception as exc:  # noqa: BLE001 - any failure is an outage, never fatal
@@ -193,7 +215,7 @@ class RedisBackplane:
 
     async def _reconnect(self, client: Redis, retry: Retry) -> None:
         """Wait for Redis to answer again. What is queued meanwhile is dropped at each failed
-        try, so no broadcast is published more than one retry interval late."""
+        try (and, once Redis answers, whatever has waited longer than `MAX_WAIT`)."""
         while True:
             await retry.wait()
             try:
