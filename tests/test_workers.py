@@ -153,14 +153,20 @@ async def test_allowed_origins_hold_in_every_worker(tmp_path: Path) -> None:
         for _ in range(16):
             answer = await raw_upgrade(port, "/api/ws/rooms", "Origin: https://evil.example\r\n")
             assert answer.startswith(b"HTTP/1.1 403"), answer[:80]
-        for _ in range(16):
-            await serve.expect("evil.example")
+        for _ in range(16):  # each worker logs the refusal, then its access line
+            await serve.expect('"WebSocket /api/ws/rooms" 403')
     finally:
         assert await serve.stop() == 0
     refused_by = {
         re.search(r"wsside\[\d\]", line).group() for line in serve.lines if "evil.example" in line
     }
     assert refused_by == {"wsside[0]", "wsside[1]"}, refused_by
+    # The access log names the worker too.
+    access = [line.strip() for line in serve.lines if '"WebSocket /api/ws/rooms"' in line]
+    assert sum(line.endswith(" 403") for line in access) == 16, access
+    named = [re.match(r"\d\d:\d\d:\d\d (wsside\[\d\]): 127\.0\.0\.1:\d+ - ", x) for x in access]
+    assert all(named), access
+    assert {m.group(1) for m in named if m} == {"wsside[0]", "wsside[1]"}, access
 
 
 @pytest.mark.slow

@@ -154,19 +154,40 @@ class Sidecar:
         emit({"type": "closed"})
 
 
-def configure_logging(level: str, *, under_vite: bool = False) -> None:
+def configure_logging(level: str, *, under_vite: bool = False, name: str = "wsside") -> None:
     """Log to stderr at `level` (debug, info, warning or error).
 
     Standalone, each line starts with the time. Under Vite the shim prints each line with
     Vite's own timestamp, and a line per connection would drown reloads and errors there: the
-    access log (`wsside.access`) shows only at debug.
+    access log (`wsside.access`) shows only at debug. A worker of `--workers` passes its
+    `name` (`wsside[1]`), and every line it logs starts with it, as its reports do.
     """
     logging.basicConfig(
         level=getattr(logging, level.upper()),
         format="%(message)s" if under_vite else "%(asctime)s %(message)s",
         datefmt="%H:%M:%S",
     )
+    if name != "wsside":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(_Named(name))
     # watchdog logs every raw file-system event at debug; reloads say what changed already.
     logging.getLogger("watchdog").setLevel(logging.WARNING)
     if under_vite and level != "debug":
         access_log.setLevel(logging.WARNING)
+
+
+class _Named(logging.Formatter):
+    """Lines that say which process wrote them: `12:00:01 wsside[1]: 127.0.0.1:5123 - …`
+    (wsside's own lines, which start with `wsside:`, name the process there instead)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__("%(asctime)s %(message)s", datefmt="%H:%M:%S")
+        self._name = name
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        message = record.message
+        record.message = f"{self._name}: {message.removeprefix('wsside: ')}"
+        try:
+            return super().formatMessage(record)
+        finally:
+            record.message = message

@@ -86,6 +86,11 @@ class WorkerLink:
         self.port = port
         self._sock = socket.socket(fileno=fd)
 
+    @property
+    def name(self) -> str:
+        """How this worker's lines start: `wsside[1]`."""
+        return f"wsside[{self.index}]"
+
     @classmethod
     def from_env(cls) -> WorkerLink | None:
         """The link when this process is a worker (the variable is removed, so user code and

@@ -132,7 +132,9 @@ def serve(
     except BackplaneError as exc:
         typer.echo(f"wsside: {exc}", err=True)
         raise typer.Exit(2) from None
-    configure_logging(settings.log_level, under_vite=ipc)
+    configure_logging(
+        settings.log_level, under_vite=ipc, name="wsside" if link is None else link.name
+    )
     raise_open_file_limit()
     if ipc:
         _run_ipc(settings, rebuild)
@@ -213,7 +215,7 @@ async def _serve_standalone(
 ) -> None:
     """Serve until SIGINT/SIGTERM; a config change re-creates the sidecar in-process.
     As a worker (`link`), listen beside the other workers and report to the parent."""
-    subscribe(ConsoleReporter() if link is None else ConsoleReporter(f"wsside[{link.index}]"))
+    subscribe(ConsoleReporter() if link is None else ConsoleReporter(link.name))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
