@@ -525,6 +525,29 @@ async def test_refusals_close_before_accepting_without_the_response_extension(
         assert_stopped(srv)
 
 
+async def test_loopback_origins_can_be_refused(tmp_path: Path, client) -> None:
+    app = """
+        from wsside import ASGIApp
+
+        app = ASGIApp("ws", allowed_origins=["https://app.example"], loopback_origins=False)
+    """
+    write_files(tmp_path, {"ws/auth.py": HANDLERS["ws/auth.py"], "app.py": app})
+    srv = Server(tmp_path, "uvicorn")
+    try:
+        good = {"X-Token": "good"}
+        for origin in ("http://localhost:5173", "http://127.0.0.1:8000"):
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await client.ws_connect(srv.url("/ws/auth"), headers={**good, "Origin": origin})
+            assert refused.value.status == 403, origin
+        srv.wait_for("Origin 'http://localhost:5173' is not in allowed_origins")
+        for headers in ({**good, "Origin": "https://app.example"}, good):
+            ws = await client.ws_connect(srv.url("/ws/auth"), headers=headers)
+            assert await ws.receive_json(timeout=5) == {"metadata": {"user": "ada"}}
+            await ws.close()
+    finally:
+        assert_stopped(srv)
+
+
 async def test_hypercorn_serves_handler_objects(tmp_path: Path, client) -> None:
     pytest.importorskip("hypercorn")
     app = """
@@ -591,6 +614,8 @@ def test_bad_arguments_get_one_clear_line(tmp_path: Path) -> None:
         ASGIApp(tmp_path / "ws")
     with pytest.raises(TypeError, match="expected a list of origins"):
         ASGIApp([], allowed_origins="https://app.example")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"loopback_origins='no'\): expected True or False"):
+        ASGIApp([], loopback_origins="no")  # type: ignore[arg-type]
     one = Handler("/ws/one")
     with pytest.raises(TypeError, match=r"for one handler: \[handler\]"):
         ASGIApp(one)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from serve_process import ServeProcess, free_port
+from support import raw_upgrade
 from wsside._runtime.config import (
     ConfigError,
     build_settings,
@@ -248,6 +249,40 @@ async def test_serve_applies_config_defaults_and_cli_flags_win(tmp_path: Path) -
             await own.send_str("abcdefghi")  # own handler: the defaults apply to it too
             msg = await asyncio.wait_for(own.receive(), 5)
             assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1009)
+    finally:
+        assert await server.stop() == 0
+
+
+async def test_loopback_origins_off_in_the_file_and_back_on_with_the_flag(tmp_path: Path) -> None:
+    """Production can refuse pages from the client's own machine; the flag beats the file."""
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "endpoints.py").write_text(HANDLERS)
+    (tmp_path / "wsside.toml").write_text(
+        'reload = false\nallowed_origins = ["https://app.example"]\nloopback_origins = false\n'
+    )
+
+    async def status(port: int, origin: str | None) -> bytes:
+        extra = f"Origin: {origin}\r\n" if origin else ""
+        return (await raw_upgrade(port, "/api/ws/inherits", extra)).split(b" ")[1]
+
+    port = free_port()
+    server = await ServeProcess.start("--port", str(port), cwd=tmp_path)
+    try:
+        await server.expect("serving on")
+        assert await status(port, "http://localhost:5173") == b"403"
+        await server.expect("Origin 'http://localhost:5173' is not in allowed_origins")
+        assert await status(port, "http://127.0.0.1:5173") == b"403"
+        assert await status(port, "https://app.example") == b"101"
+        assert await status(port, None) == b"101"  # not a browser
+    finally:
+        assert await server.stop() == 0
+    port = free_port()
+    server = await ServeProcess.start("--port", str(port), "--loopback-origins", cwd=tmp_path)
+    try:
+        await server.expect("serving on")
+        assert await status(port, "http://localhost:5173") == b"101"
+        assert await status(port, "https://app.example") == b"101"
+        assert await status(port, "https://evil.example") == b"403"
     finally:
         assert await server.stop() == 0
 

@@ -41,12 +41,14 @@ class Refusal(NamedTuple):
 FORBIDDEN = Refusal(403, "Forbidden")
 
 
-def origin_allowed(origin: str, allowed: Collection[str]) -> bool:
-    """Whether a browser page from `origin` may open a socket: loopback origins (a dev
-    machine's own pages) and those in `allowed`. Any web site's page could otherwise open
-    sockets to the server with the user's cookies."""
+def origin_allowed(origin: str, allowed: Collection[str], loopback: bool = True) -> bool:
+    """Whether a browser page from `origin` may open a socket: those in `allowed`, and
+    loopback origins (a dev machine's own pages) unless `loopback` is off. Any web site's page
+    could otherwise open sockets to the server with the user's cookies."""
     if origin in allowed:
         return True
+    if not loopback:
+        return False
     try:
         host = URL(origin).host
     except ValueError:  # not a URL at all, e.g. "http://[::1"
@@ -62,17 +64,19 @@ def origin_allowed(origin: str, allowed: Collection[str]) -> bool:
         return False
 
 
-def check_origin(origin: str | None, path: str, allowed: Collection[str]) -> Refusal | None:
+def check_origin(
+    origin: str | None, path: str, allowed: Collection[str], loopback: bool = True
+) -> Refusal | None:
     """403 (and a warning naming the origin) for a browser origin `origin_allowed` refuses;
     None to go on. A request without `Origin` does not come from a browser page."""
-    if origin is None or origin_allowed(origin, allowed):
+    if origin is None or origin_allowed(origin, allowed, loopback):
         return None
+    why = "is not a loopback origin nor in" if loopback else "is not in"
     emit(
         {
             "type": "log",
             "level": "warning",
-            "message": f"refused {path}: Origin {origin!r} is not a loopback origin nor in "
-            "allowed_origins",
+            "message": f"refused {path}: Origin {origin!r} {why} allowed_origins",
         }
     )
     return FORBIDDEN

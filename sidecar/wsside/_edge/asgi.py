@@ -47,9 +47,9 @@ class ASGIApp:
     `handlers` is a folder of handler files (relative to the current directory; imported
     once, without hot reload) or an iterable of `Handler` objects. Patterns are matched on
     the path below the mount point. `allowed_origins`: browser origins accepted besides
-    loopback ones (any other Origin gets 403). `backplane`: a `redis://` or `rediss://` URL
-    shared with other processes (ASGI or `wsside serve`), so broadcasts reach their
-    connections too.
+    loopback ones (any other Origin gets 403); `loopback_origins=False` accepts only those.
+    `backplane`: a `redis://` or `rediss://` URL shared with other processes (ASGI or
+    `wsside serve`), so broadcasts reach their connections too.
 
     Background tasks start at the server's lifespan startup and are cancelled at its
     shutdown. A mounted app gets no lifespan events: give the outer app `lifespan=ws.lifespan`
@@ -66,9 +66,15 @@ class ASGIApp:
         *,
         backplane: str | None = None,
         allowed_origins: Iterable[str] | None = None,
+        loopback_origins: bool = True,
     ) -> None:
         log_events()
         self._allowed = origin_set(allowed_origins)
+        if not isinstance(loopback_origins, bool):
+            raise TypeError(
+                f"ASGIApp(loopback_origins={loopback_origins!r}): expected True or False"
+            )
+        self._loopback = loopback_origins
         self._backplane: _Backplane | None = None
         folder = Path(handlers) if isinstance(handlers, (str, os.PathLike)) else Path.cwd()
         self._registry = Registry(folder)
@@ -210,7 +216,7 @@ class ASGIApp:
         """Origin and route: what is decided before `authenticate`."""
         full, below = route_paths(scope)
         headers = _headers(scope)
-        refused = check_origin(headers.get("Origin"), full, self._allowed)
+        refused = check_origin(headers.get("Origin"), full, self._allowed, self._loopback)
         if refused is not None:
             return refused
         found = self._registry.match(below)

@@ -255,6 +255,7 @@ _TOP: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]] = 
         'a list of origins such as "http://devbox:5173"',
         tuple,
     ),
+    "loopback_origins": ("loopback_origins", lambda v: isinstance(v, bool), "true or false", bool),
     "workers": (
         "workers",
         lambda v: _is_int(v) and 1 <= v <= 1024,

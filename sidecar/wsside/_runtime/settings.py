@@ -24,6 +24,9 @@ class Settings:
     # Standalone `serve`: browser origins accepted besides loopback ones (under the shim,
     # the shim checks Origin against the dev server instead).
     allowed_origins: tuple[str, ...] = ()
+    # Standalone `serve`: whether pages from this machine (localhost, 127.0.0.1, [::1]) are
+    # accepted too.
+    loopback_origins: bool = True
     # `wsside serve`: how many processes share the port (a supervising parent when > 1).
     workers: int = 1
     # Redis URL of the backplane that carries broadcasts between processes, or None.

@@ -58,6 +58,13 @@ def serve(
         help="A browser origin allowed besides loopback ones, e.g. http://devbox:5173 "
         "(repeat for several).",
     ),
+    loopback_origins: bool | None = typer.Option(
+        None,
+        "--loopback-origins/--no-loopback-origins",
+        help="Accept pages served from this machine (localhost, 127.0.0.1, [::1]); "
+        "production can turn this off.",
+        show_default="on",
+    ),
     workers: int | None = typer.Option(
         None, min=1, help="Processes sharing the port (Linux).", show_default="1"
     ),
@@ -100,6 +107,7 @@ def serve(
         reload=reload,
         log_level=log_level,
         allowed_origins=tuple(allow_origin) if allow_origin else None,
+        loopback_origins=loopback_origins,
         workers=workers,
         backplane=backplane,
         shutdown_timeout=shutdown_timeout,
