@@ -61,6 +61,10 @@ def project(tmp_path: Path) -> Path:
         (("--port", "99999"), "wsside: --port 99999: expected an integer from 0 to 65535"),
         (("--port", "-1"), "wsside: --port -1: expected an integer from 0 to 65535"),
         (
+            ("--workers", "100000"),
+            "wsside: --workers 100000: expected a number of processes from 1 to 1024",
+        ),
+        (
             ("--log-level", "loud"),
             "wsside: --log-level loud: expected one of debug, info, warning, error",
         ),

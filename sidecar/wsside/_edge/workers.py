@@ -177,6 +177,8 @@ class Workers:
         while not self._stop.is_set():
             started = time.monotonic()
             proc = await self._spawn(slot, restarted=restarts > 0)
+            if self._stop.is_set():  # started while stopping: `_shutdown` may not see it
+                proc.send_signal(signal.SIGTERM)
             code = await proc.wait()
             if self._stop.is_set():
                 return
@@ -247,6 +249,7 @@ class Workers:
             pair.close()
 
     async def _shutdown(self, keepers: list[asyncio.Task[None]]) -> int:
+        spawned = {slot.index: slot.proc for slot in self.slots}
         running = [
             (slot.index, slot.proc)
             for slot in self.slots
@@ -257,7 +260,13 @@ class Workers:
         deadline = self.shutdown_timeout + KILL_GRACE
         _, late = await asyncio.wait(keepers, timeout=deadline)
         status = 0
-        for index, proc in running:
+        # Those running at the stop, and any that started after it (`_keep` signals those).
+        late_starts = [
+            (s.index, s.proc)
+            for s in self.slots
+            if s.proc is not None and s.proc is not spawned[s.index]
+        ]
+        for index, proc in running + late_starts:
             if proc.returncode is None:
                 emit(
                     {

@@ -167,8 +167,13 @@ def build_settings(
 
 # The `wsside serve` options whose values are checked as the config file's are (the others are
 # typed by the command line itself), by `Settings` field, as the user types them.
-_OPTION_NAMES = {"handlers_dir": "--handlers", "port": "--port", "log_level": "--log-level"}
-_CHECKED_OPTIONS = ("port", "log_level")
+_OPTION_NAMES = {
+    "handlers_dir": "--handlers",
+    "port": "--port",
+    "log_level": "--log-level",
+    "workers": "--workers",
+}
+_CHECKED_OPTIONS = ("port", "log_level", "workers")
 
 
 def folder_problem(path: Path) -> str | None:

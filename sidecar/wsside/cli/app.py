@@ -27,6 +27,7 @@ def options(
     version: bool = typer.Option(
         False,
         "--version",
+        metavar="",
         callback=_print_version,
         is_eager=True,
         help="Print the version and exit.",

@@ -17,19 +17,27 @@ def doctor(
     root: Path | None = typer.Option(
         None,
         "--root",
+        metavar="FOLDER",
         help="The Vite project.",
         show_default="the nearest vite.config.* upwards",
     ),
     url: str | None = typer.Option(
         None,
         "--url",
+        metavar="URL",
         help="Dev server to probe, e.g. http://localhost:5173.",
         show_default="the one found running",
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    fix: bool = typer.Option(False, "--fix", help="End stale sidecar processes, then re-check."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="With --fix: do not ask."),
-    timeout: float = typer.Option(20.0, help="Bound for each subprocess and network probe (s)."),
+    json_output: bool = typer.Option(
+        False, "--json", metavar="", help="Print JSON instead of a table."
+    ),
+    fix: bool = typer.Option(
+        False, "--fix", metavar="", help="End stale sidecar processes, then re-check."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", metavar="", help="With --fix: do not ask."),
+    timeout: float = typer.Option(
+        20.0, metavar="SECONDS", help="Bound for each subprocess and network probe (s)."
+    ),
 ) -> None:
     """Check this project's wsside setup; exit 1 when anything fails."""
     # A bad --root is one line and exit 2, as a bad flag of `wsside serve` is.

@@ -196,6 +196,7 @@ def init(
     root: Path | None = typer.Option(
         None,
         "--root",
+        metavar="FOLDER",
         help="A folder of the Vite project.",
         show_default="the current folder",
     ),

@@ -33,27 +33,40 @@ T = TypeVar("T")
 def serve(
     # The defaults are shown with `show_default`, not written into the help: the options
     # default to None ("not given") so that the config file can fill them in.
-    handlers: Path | None = typer.Option(None, help="Folder of handler files.", show_default="ws"),
-    prefix: list[str] | None = typer.Option(
-        None, help="URL prefix, repeat for several.", show_default="/api"
+    handlers: Path | None = typer.Option(
+        None, metavar="FOLDER", help="Folder of handler files.", show_default="ws"
     ),
-    host: str | None = typer.Option(None, help="Interface to listen on.", show_default="127.0.0.1"),
-    port: int | None = typer.Option(None, help="TCP port to listen on.", show_default="8765"),
+    prefix: list[str] | None = typer.Option(
+        None, metavar="PREFIX", help="URL prefix, repeat for several.", show_default="/api"
+    ),
+    host: str | None = typer.Option(
+        None, metavar="HOST", help="Interface to listen on.", show_default="127.0.0.1"
+    ),
+    port: int | None = typer.Option(
+        None, metavar="PORT", help="TCP port to listen on.", show_default="8765"
+    ),
     config: Path | None = typer.Option(
         None,
+        metavar="FILE",
         help="Config file (wsside.toml or pyproject.toml).",
         show_default="found in the current folder, else beside the handlers folder",
     ),
     reload: bool | None = typer.Option(
-        None, "--reload/--no-reload", help="Reload handler files on save.", show_default="on"
+        None,
+        "--reload/--no-reload",
+        metavar="",
+        help="Reload handler files on save.",
+        show_default="on",
     ),
     log_level: str | None = typer.Option(
         None,
+        metavar="LEVEL",
         help="debug, info, warning or error; info shows when each connection opens and closes.",
         show_default="info",
     ),
     allow_origin: list[str] | None = typer.Option(
         None,
+        metavar="ORIGIN",
         show_default=False,
         help="A browser origin allowed besides loopback ones, e.g. http://devbox:5173 "
         "(repeat for several).",
@@ -61,15 +74,17 @@ def serve(
     loopback_origins: bool | None = typer.Option(
         None,
         "--loopback-origins/--no-loopback-origins",
+        metavar="",
         help="Accept pages served from this machine (localhost, 127.0.0.1, [::1]); "
         "production can turn this off.",
         show_default="on",
     ),
     workers: int | None = typer.Option(
-        None, min=1, help="Processes sharing the port (Linux).", show_default="1"
+        None, min=1, metavar="N", help="Processes sharing the port (Linux).", show_default="1"
     ),
     backplane: str | None = typer.Option(
         None,
+        metavar="URL",
         show_default=False,
         help="Redis URL carrying broadcasts between processes and hosts: "
         "redis://host:port/db, redis://user:password@host:port/db or rediss://... "
@@ -77,6 +92,7 @@ def serve(
     ),
     shutdown_timeout: float | None = typer.Option(
         None,
+        metavar="SECONDS",
         min=0.1,
         help="On SIGTERM, seconds to close the connections (1001 Going Away) and exit.",
         show_default="10",

@@ -18,11 +18,14 @@ __all__ = ["types"]
 @app.command()
 def types(
     out: Path | None = typer.Option(
-        None, "--out", help=f"File to write, e.g. {FILE_NAME} (default: print it)."
+        None, "--out", metavar="FILE", help=f"File to write, e.g. {FILE_NAME} (default: print it)."
     ),
-    handlers: Path | None = typer.Option(None, help="Folder of handler files (default: ws)."),
+    handlers: Path | None = typer.Option(
+        None, metavar="FOLDER", help="Folder of handler files (default: ws)."
+    ),
     config: Path | None = typer.Option(
         None,
+        metavar="FILE",
         help="Config file, wsside.toml or pyproject.toml (default: found in the current "
         "folder, else beside the handlers folder).",
     ),
