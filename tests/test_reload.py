@@ -8,6 +8,7 @@ reload, which inotify delivers after every earlier event of the change.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import sys
 import textwrap
@@ -385,6 +386,45 @@ async def test_a_handlers_folder_created_after_start_is_served(live: Live) -> No
     live.write("more.py", versioned(1, "/ws/more"))  # the folder itself is watched now
     await live.reloaded("more.py", mark)
     assert (await ask(await live.connect("/api/ws/more")))["version"] == 1
+
+
+class _NoWatchesLeft(reload.Observer):
+    """The platform's observer on a system whose inotify limits are used up (by editors,
+    other dev servers): watching the handlers folder fails as the kernel makes it fail."""
+
+    def schedule(self, handler: Any, path: Any, **kw: Any) -> Any:
+        if Path(path).name == "ws":
+            raise OSError(errno.EMFILE, "inotify instance limit reached")
+        return super().schedule(handler, path, **kw)
+
+
+@pytest.mark.parametrize("folder_at_start", [True, False])
+async def test_without_file_watches_reload_scans_instead(
+    live: Live, monkeypatch: pytest.MonkeyPatch, folder_at_start: bool
+) -> None:
+    monkeypatch.setattr(reload, "Observer", _NoWatchesLeft)
+    if folder_at_start:
+        live.write("chat.py", versioned(1))
+    else:
+        live.folder.rmdir()
+    await live.start()
+    mark = len(live.events)
+    if not folder_at_start:
+        live.folder.mkdir()
+        live.write("chat.py", versioned(1))
+        await live.reloaded("chat.py", mark)
+    warning = await live.event(lambda e: "hot reload: cannot watch" in e.get("message", ""), 0)
+    assert warning["level"] == "warning"
+    assert (
+        "(inotify instance limit reached): scanning it every 0.5 s instead" in (warning["message"])
+    )
+    ws = await live.connect("/api/ws/chat")
+    assert (await ask(ws))["version"] == 1
+    mark = len(live.events)
+    live.write("chat.py", versioned(2))
+    await live.reloaded("chat.py", mark)
+    assert (await ask(ws))["version"] == 2  # the same connection, the new code
+    assert sum("hot reload: cannot watch" in e.get("message", "") for e in live.events) == 1
 
 
 def test_two_handler_folders_in_one_process_each_get_their_own_helpers(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
+from watchdog.observers.polling import PollingObserver
 
 from .config import ConfigError, OptionError
 from .events import emit
@@ -40,6 +41,9 @@ QUIET = 0.03
 MAX_HOLD = 0.5
 # How often a config file that was invalid at start-up is looked at again (first_valid_settings).
 CONFIG_POLL = 0.2
+# How often the folders are scanned when the system's file watching cannot be had (inotify's
+# limits): a save is seen this much later.
+SCAN_INTERVAL = 0.5
 
 _CHANGES = {
     EVENT_TYPE_CREATED,
@@ -82,19 +86,49 @@ class Reloader:
         self._loop = asyncio.get_running_loop()
         for path in handler_files(self.root):
             self._digests[path.resolve()] = _digest(path)
-        observer = Observer()
+        try:
+            self._observer = self._watch(Observer())
+        except OSError as exc:
+            self._scan_instead(exc)
+
+    def _watch(self, observer: BaseObserver) -> BaseObserver:
+        """`observer`, watching what there is to watch now, started."""
         watcher = self._watcher
-        if self.root.is_dir():
-            observer.schedule(watcher, str(self.root), recursive=True)
-            self._root_watched = True
-        elif self.root.parent.is_dir():
-            # No handlers folder yet: watch for it to appear (then `_flush` watches inside).
-            observer.schedule(watcher, str(self.root.parent), recursive=False)
-        if self.config_file is not None and not self.config_file.parent.is_relative_to(self.root):
-            observer.schedule(watcher, str(self.config_file.parent), recursive=False)
+        self._root_watched = False
+        try:
+            if self.root.is_dir():
+                observer.schedule(watcher, str(self.root), recursive=True)
+                self._root_watched = True
+            elif self.root.parent.is_dir():
+                # No handlers folder yet: watch for it to appear (then `_flush` watches inside).
+                observer.schedule(watcher, str(self.root.parent), recursive=False)
+            config = self.config_file
+            if config is not None and not config.parent.is_relative_to(self.root):
+                observer.schedule(watcher, str(config.parent), recursive=False)
+        except OSError:
+            observer.unschedule_all()  # gives back the watches made so far
+            raise
         observer.daemon = True
-        self._observer = observer
         observer.start()
+        return observer
+
+    def _scan_instead(self, exc: OSError) -> None:
+        """The system refused to watch (inotify's limits are per user, and shared with every
+        editor, Vite and other tool): scan the folders instead, and say so once."""
+        if self._observer is not None:
+            self._observer.stop()  # its thread is a daemon; it ends by itself
+        self._observer = self._watch(PollingObserver(timeout=SCAN_INTERVAL))
+        limits = "fs.inotify.max_user_instances and fs.inotify.max_user_watches"
+        emit(
+            {
+                "type": "log",
+                "level": "warning",
+                "message": f"hot reload: cannot watch {self.root} ({exc.strerror or exc}): "
+                f"scanning it every {SCAN_INTERVAL:g} s instead. Other programs hold this "
+                f"user's file watches; closing some, or raising {limits} (sysctl), "
+                "gives instant reloads back",
+            }
+        )
 
     async def stop(self) -> None:
         if self._timer is not None:
@@ -163,8 +197,11 @@ class Reloader:
         observer, watcher = self._observer, self._watcher
         if not self._root_watched and self.root.is_dir() and observer and watcher:
             # The handlers folder was just created: watch it before reading what it holds.
-            observer.schedule(watcher, str(self.root), recursive=True)
-            self._root_watched = True
+            try:
+                observer.schedule(watcher, str(self.root), recursive=True)
+                self._root_watched = True
+            except OSError as exc:
+                self._scan_instead(exc)
         files, self._files = self._files, {}
         everything, self._everything = self._everything, None
         helpers, self._helpers = self._helpers, False
