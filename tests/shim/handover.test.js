@@ -96,6 +96,8 @@ it('a sidecar blocked by a handler: 503 after the wait, later sockets piped, all
     await logs.waitFor(/\/api\/echo: pipe \(the sidecar has not answered an earlier hand-over\)/)
     writeFileSync(path.join(root, 'release'), '')
     assert.equal(await blocker.next(), 'released')
+    // Once the loop runs again, the stall is a warning naming the blocking line.
+    await logs.waitFor(/The event loop was blocked for [\d.]+ s in message \(\S*block\.py:\d+\): use await/)
     const ws = await piped
     ws.send('piped')
     assert.equal(await ws.next(), 'piped')

@@ -32,6 +32,7 @@ SIDECAR_EVENTS = frozenset(
         "closed",
         "config_error",
         "config_ok",
+        "stall",
     }
 )
 

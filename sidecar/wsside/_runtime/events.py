@@ -1,7 +1,9 @@
 """Status events: what the sidecar tells whoever supervises it (the shim, or the console).
 
-Events are plain dicts with a `type`: `ready`, `loaded`, `reloaded`, `load_error`,
-`runtime_error`, `closed`, `log`. Errors carry `file`, `line`, `message` and `traceback`.
+Events are plain dicts with a `type` (`loaded`, `reloaded`, `removed`, `load_error`,
+`runtime_error`, `config_error`, `config_ok`, `log`, `stall`, `closed`); errors carry `file`,
+`line`, `message` and `traceback`. Under Vite, those in `_edge/control.SIDECAR_EVENTS` go to
+the shim (node_shim/PROTOCOL.md).
 """
 
 from __future__ import annotations
