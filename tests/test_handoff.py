@@ -304,6 +304,62 @@ def test_protocol_mismatch_is_a_clear_error(shim: Shim) -> None:
     assert shim.proc.wait(WAIT) == 3
 
 
+def test_a_handed_over_socket_of_another_protocol_version_is_the_same_clear_error(
+    shim: Shim,
+) -> None:
+    shim.read_until("type", "ready")
+    client, server = socket.socketpair()
+    message = {"wsside": 99, "type": "connection", "head": _upgrade_head("/api/spy").decode()}
+    shim.send({"cmd": "NODE_HANDLE", "type": "net.Socket", "msg": message}, [server.fileno()])
+    server.close()
+    error = shim.read_until("type", "protocol_error")
+    assert "shim speaks version 99" in error["message"]
+    assert shim.proc.wait(WAIT) == 3
+    client.settimeout(WAIT)
+    assert client.recv(1) == b""  # the socket was closed, not served
+    client.close()
+
+
+LINGERING = """
+from pathlib import Path
+from wsside import Handler
+
+h = Handler("/lingering")
+
+@h.on_close
+def gone(conn, code, reason, by_client):
+    (Path(__file__).parent / "on_close.txt").write_text(str(code))
+"""
+
+
+@pytest.mark.parametrize("how", ["shutdown", "eof"])
+def test_a_client_that_never_closes_is_cut_off_in_time_and_its_on_close_runs(
+    tmp_path: Path, how: str
+) -> None:
+    """The shim's budget holds (5 s after `shutdown`, 2 s after the channel's end) and the
+    close goes all the way: the silent client is aborted and `on_close` still runs."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "lingering.py").write_text(LINGERING)
+    shim = Shim(handlers)
+    try:
+        shim.read_until("type", "ready")
+        client = shim.hand_over("/api/lingering")
+        assert _response_head(client)[0].startswith(b"HTTP/1.1 101")
+        started = time.monotonic()
+        if how == "shutdown":
+            shim.send({"wsside": PROTOCOL_VERSION, "type": "shutdown"})
+        else:
+            shim.sock.close()
+        assert _read_frame(client)[0] == 0x8  # the close frame, left unanswered
+        assert shim.proc.wait(WAIT) == 0
+        took = time.monotonic() - started
+        assert took < (5.0 if how == "shutdown" else 2.0), took
+        assert (handlers / "on_close.txt").read_text() == "1001"
+    finally:
+        shim.stop()
+
+
 # What a handed-over socket is answered (wsside's own intake) must be what the same request
 # gets through aiohttp (the listener the shim pipes to): status, body, WebSocket headers.
 def _swap(name: str, value: str | None, path: str = "/api/spy", extra: str = "") -> bytes:

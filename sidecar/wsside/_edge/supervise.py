@@ -45,6 +45,8 @@ PARENT_POLL = 0.25
 # gone within 2 s of Vite's death.
 CLOSE_BUDGET_SHUTDOWN = 5.0
 CLOSE_BUDGET_ORPHANED = 1.5
+# Beyond its budget, how long a close stuck in user code may go on before the process leaves.
+CLOSE_GUARD = 0.4
 
 
 def run_ipc(
@@ -167,9 +169,13 @@ class _Supervisor:
         for waiter in pending:
             waiter.cancel()
         if stopping in done or rebuilt is None:
+            # `close` plans its own steps within the budget (slow clients are cut off, every
+            # on_close runs); the guard only bounds a close that hangs in user code.
+            budget = self.budget
             try:
                 await asyncio.wait_for(
-                    sidecar.close(CloseCode.GOING_AWAY, "Going Away"), self.budget
+                    sidecar.close(CloseCode.GOING_AWAY, "Going Away", timeout=budget),
+                    budget + CLOSE_GUARD,
                 )
             except asyncio.TimeoutError:
                 pass
@@ -191,13 +197,17 @@ class _Supervisor:
         try:
             msg = parse(obj)
         except ProtocolMismatch as exc:
-            assert self.channel is not None
-            self.channel.send(message("protocol_error", message=str(exc)))
-            self.exit_code = 3
-            self.stop.set()
+            self._mismatch(exc)
             return
         if msg is not None and msg["type"] == "shutdown":
             self.stop.set()
+
+    def _mismatch(self, exc: ProtocolMismatch) -> None:
+        """The shim speaks another protocol version: say so (it shows the message) and exit 3."""
+        assert self.channel is not None
+        self.channel.send(message("protocol_error", message=str(exc)))
+        self.exit_code = 3
+        self.stop.set()
 
     def _on_handle(
         self, obj: Any, fd: int, ack: Callable[[], None]
@@ -221,7 +231,11 @@ class _Supervisor:
         except (UnicodeEncodeError, OSError):  # not one character per byte; not a socket
             os.close(fd)
             return None
-        except BaseException:  # a message of another protocol version
+        except ProtocolMismatch as exc:
+            os.close(fd)
+            self._mismatch(exc)
+            return None
+        except BaseException:
             os.close(fd)
             raise
         try:
