@@ -349,6 +349,42 @@ async def test_serve_restarts_on_config_change_and_reports_bad_config(tmp_path: 
         assert await server.stop() == 0
 
 
+async def test_a_new_log_level_in_the_config_file_applies_after_the_restart(
+    tmp_path: Path,
+) -> None:
+    """The access log is at info: at warning a connection writes no line, back at info it
+    does (logging is set up once per process; the level must follow the file)."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "chat.py").write_text(versioned(1))
+    port = free_port()
+    config = tmp_path / "wsside.toml"
+    config.write_text(f'port = {port}\nlog_level = "warning"\n')
+    server = await ServeProcess.start(cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}/api/ws/chat"
+    try:
+        await server.expect("serving on")
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(url + "?quiet")
+            assert (await ask(ws))["version"] == 1
+            config.write_text(f'port = {port}\nlog_level = "info"\n')
+            await server.expect("changed: restarting")
+            await server.expect("serving on")
+            ws = await client.ws_connect(url + "?loud")
+            assert (await ask(ws))["version"] == 1
+            await ws.close()
+            await server.expect('"WebSocket /api/ws/chat" closed 1000')
+    finally:
+        assert await server.stop() == 0
+    access = [line for line in server.lines if '"WebSocket /api/ws/chat"' in line]
+    # At warning nothing (the quiet one's 1012 neither: a connection's lines are decided
+    # when it opens); at info the loud one's two.
+    assert [line.split('" ', 1)[1].split(" after")[0].strip() for line in access] == [
+        "101",
+        "closed 1000",
+    ], access
+
+
 async def test_unchanged_or_invalid_config_does_not_restart(live: Live, tmp_path: Path) -> None:
     """An edit elsewhere in pyproject.toml reads back the same settings: no restart."""
     pyproject = tmp_path / "pyproject.toml"

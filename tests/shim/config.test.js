@@ -83,3 +83,41 @@ it('whenReady: a config error before `ready` ends the wait at once; a load error
     removeProject(root)
   }
 })
+
+it('a config change under Vite: one line says the sidecar restarts and closes the connections, and the new log level holds', async () => {
+  const root = makeProject()
+  const toml = path.join(root, 'wsside.toml')
+  writeFileSync(toml, 'log_level = "info"\n')
+  const { vite, port, logs } = await startVite(root)
+  try {
+    const open = await connectWs({ port, path: '/api/echo' })
+    open.send('quiet')
+    assert.equal(await open.next(), 'quiet')
+    let from = logs.lines.length
+    writeFileSync(toml, 'log_level = "debug"\n')
+    await logs.waitFor(/^\[wsside\] wsside\.toml changed: restarting the sidecar \(1 connection closed with 1012, to reconnect\)$/, { from })
+    assert.equal((await open.closed).code, 1012)
+    await logs.waitFor(/sidecar ready: pid \d+/, { from })
+    // At debug, the access log shows under Vite.
+    const loud = await connectWs({ port, path: '/api/echo' })
+    await logs.waitFor(/"WebSocket \/api\/echo" 101/, { from })
+    loud.close()
+    await loud.closed
+    await logs.waitFor(/"WebSocket \/api\/echo" closed 1000/, { from })
+
+    from = logs.lines.length
+    writeFileSync(toml, 'log_level = "info"\n')
+    await logs.waitFor(/^\[wsside\] wsside\.toml changed: restarting the sidecar$/, { from })
+    await logs.waitFor(/sidecar ready: pid \d+/, { from })
+    const quiet = await connectWs({ port, path: '/api/echo' })
+    quiet.send('back at info')
+    assert.equal(await quiet.next(), 'back at info')
+    quiet.close()
+    await quiet.closed
+    // Back at info: this connection wrote no access line (the echo above came after its 101).
+    assert.ok(!logs.lines.slice(from).some((line) => line.includes('"WebSocket /api/echo"')), logs.lines.slice(from).join('\n'))
+  } finally {
+    await vite.close()
+    removeProject(root)
+  }
+})

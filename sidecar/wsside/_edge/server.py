@@ -161,19 +161,19 @@ def configure_logging(level: str, *, under_vite: bool = False, name: str = "wssi
     Vite's own timestamp, and a line per connection would drown reloads and errors there: the
     access log (`wsside.access`) shows only at debug. A worker of `--workers` passes its
     `name` (`wsside[1]`), and every line it logs starts with it, as its reports do.
+    Called again when the config file changes: the level follows it.
     """
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
+    logging.basicConfig(  # does nothing once the root logger has its handler
         format="%(message)s" if under_vite else "%(asctime)s %(message)s",
         datefmt="%H:%M:%S",
     )
+    logging.getLogger().setLevel(getattr(logging, level.upper()))
     if name != "wsside":
         for handler in logging.getLogger().handlers:
             handler.setFormatter(_Named(name))
     # watchdog logs every raw file-system event at debug; reloads say what changed already.
     logging.getLogger("watchdog").setLevel(logging.WARNING)
-    if under_vite and level != "debug":
-        access_log.setLevel(logging.WARNING)
+    access_log.setLevel(logging.WARNING if under_vite and level != "debug" else logging.NOTSET)
 
 
 class _Named(logging.Formatter):

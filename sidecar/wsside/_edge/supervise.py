@@ -19,6 +19,7 @@ import socket
 import sys
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -33,7 +34,7 @@ from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message
 from .handoff import take_over
 from .loop import run as run_loop
 from .node_ipc import NodeChannel
-from .server import Sidecar
+from .server import Sidecar, configure_logging
 
 __all__ = ["SOCKET_NAME", "run_ipc"]
 
@@ -125,6 +126,7 @@ class _Supervisor:
         """Serve until stopped (False) or until the config file changes into new settings
         (True: serve again with them, after closing clients with 1012)."""
         assert self.channel is not None
+        configure_logging(self.settings.log_level, under_vite=True)
         sidecar = self.sidecar = Sidecar(self.settings)
         folder_of_handlers = self.settings.handlers_dir
         if not folder_of_handlers.is_dir():
@@ -181,6 +183,19 @@ class _Supervisor:
                 pass
             return False
         self.settings = rebuilt.result()
+        open_now = len(sidecar.intake.sessions)
+        emit(
+            {
+                "type": "log",
+                "level": "info",
+                "message": f"{_shown(self.settings.config_file)} changed: restarting the sidecar"
+                + (
+                    f" ({_connections(open_now)} closed with 1012, to reconnect)"
+                    if open_now
+                    else ""
+                ),
+            }
+        )
         await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
         return True
 
@@ -257,3 +272,17 @@ class _Supervisor:
         while os.getppid() == parent:
             await asyncio.sleep(PARENT_POLL)
         self._on_eof()
+
+
+def _shown(path: Path | None) -> str:
+    """A config file as the shim's lines name files: relative to the project when inside it."""
+    if path is None:
+        return "the config file"
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _connections(count: int) -> str:
+    return "1 connection" if count == 1 else f"{count} connections"

@@ -268,6 +268,7 @@ async def _serve_standalone(
             await sidecar.close()
             return
         settings = changed.result()
+        configure_logging(settings.log_level, name="wsside" if link is None else link.name)
         typer.echo(f"wsside: {settings.config_file} changed: restarting", err=True)
         await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
 
