@@ -124,6 +124,7 @@ async def test_broadcasts_reach_every_worker_exactly_once(
 ) -> None:
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
     serve, port, (a, b) = await start_serve(tmp_path, "--workers", "2", "--backplane", redis.url)
+    assert not [line for line in serve.lines if "without --backplane" in line]
     try:
         async with aiohttp.ClientSession() as session:
             sender = await connect(session, port, a)

@@ -70,6 +70,29 @@ async def test_serve_then_sigterm_closes_clients_with_1001(tmp_path: Path) -> No
             await proc.wait()
 
 
+async def test_port_0_announces_the_port_the_system_chose(tmp_path: Path) -> None:
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "echo.py").write_text("from wsside import Handler\nHandler('/ws/echo')\n")
+    proc = await start_serve(handlers, 0)
+    assert proc.stderr is not None
+    lines: list[str] = []
+    try:
+        while "serving on" not in (lines[-1] if lines else ""):
+            line = (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
+            assert line, "wsside serve exited early:\n" + "".join(lines)
+            lines.append(line)
+        port = int(lines[-1].split("ws://127.0.0.1:")[1].split("/")[0])
+        assert port != 0
+        assert f"ws://127.0.0.1:{port}/api/ws/echo" in "".join(lines)
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/echo")
+            await ws.close()
+    finally:
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
 async def test_serve_raises_its_soft_limit_on_open_files(tmp_path: Path) -> None:
     """Started from a shell whose soft limit is low, `wsside serve` still accepts more
     connections than that limit: it raises its own to the hard limit, as Node does."""

@@ -40,6 +40,9 @@ async def test_connections_spread_over_the_workers(tmp_path: Path) -> None:
     serve, port, pids = await start_serve(tmp_path, "--workers", "2")
     try:
         assert len(set(pids)) == 2 and serve.proc.pid not in pids
+        # Rooms do not cross workers without a backplane: the start says so, once.
+        warned = [line for line in serve.lines if "without --backplane" in line]
+        assert len(warned) == 1 and "rooms and broadcasts stay within each worker" in warned[0]
         async with aiohttp.ClientSession() as session:
             clients = [await connect(session, port) for _ in range(24)]
             # 24 connections all on one worker would happen once in 8 million runs.

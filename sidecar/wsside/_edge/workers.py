@@ -167,7 +167,10 @@ class Workers:
         if ready.done():
             on_ready(ready.result())
         else:
+            # Stopped before every worker served: nobody waits for the rest (and retrieving
+            # the outcome keeps asyncio from logging it as never retrieved).
             ready.cancel()
+            ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         await stopping
         return await self._shutdown(keepers)
 

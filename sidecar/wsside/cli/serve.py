@@ -218,6 +218,13 @@ def _supervise(settings: Settings) -> int:
         typer.echo(f"wsside: {_cannot_listen(settings, exc)}", err=True)
         return 1
     subscribe(ConsoleReporter())
+    if settings.backplane is None:
+        typer.echo(
+            f"wsside: {settings.workers} workers without --backplane: rooms and broadcasts stay "
+            "within each worker, so a broadcast reaches only the connections of the worker it "
+            "was sent from (--backplane redis://HOST:6379/0 links them)",
+            err=True,
+        )
     command = [sys.executable, "-m", "wsside", *sys.argv[1:]]
     supervisor = Workers(command, settings.workers, port, settings.shutdown_timeout)
 
@@ -256,7 +263,8 @@ async def _serve_standalone(
             typer.echo(f"wsside: {_cannot_listen(settings, exc)}", err=True)
             raise typer.Exit(1) from None
         if link is None:
-            _announce(sidecar, settings)
+            # `--port 0`: the port the system chose.
+            _announce(sidecar, settings, settings.port or sidecar.runner.addresses[0][1])
         else:
             link.ready(sidecar.describe())
         stopping = asyncio.ensure_future(stop.wait())
@@ -283,8 +291,8 @@ def _cannot_listen(settings: Settings, exc: OSError) -> str:
     return f"cannot listen on {where}: {exc.strerror or exc}"
 
 
-def _announce(sidecar: Sidecar, settings: Settings) -> None:
-    base = f"ws://{settings.host}:{settings.port}"
+def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
+    base = f"ws://{settings.host}:{port}"
     _list_endpoints(base, sidecar.describe())
     typer.echo(
         f"wsside {__version__} serving on {base}{settings.url_prefix}/ ({engines()})", err=True
