@@ -4,6 +4,7 @@
 // state of its own beyond each server's attachment (the sidecar lives in lib/sidecar.js,
 // shared across Vite restarts by lib/registry.js).
 
+import { existsSync } from 'node:fs'
 import path from 'node:path'
 import tls from 'node:tls'
 import { resolveInterpreter } from './lib/interpreter.js'
@@ -191,7 +192,14 @@ export function wsside(userOptions = {}) {
     // it. Dev serves defines as globals, which the client reads. A prefix set only in
     // wsside.toml is read by the sidecar, too late for a define: the client assumes /api.
     // The overlay script below compiles to nothing in a build (no import.meta.hot there).
-    config: () => ({ define: { __WSSIDE_PREFIX__: JSON.stringify(options.prefixes?.[0] ?? DEFAULT_PREFIXES[0]) } }),
+    config: (userConfig) => ({
+      define: { __WSSIDE_PREFIX__: JSON.stringify(options.prefixes?.[0] ?? DEFAULT_PREFIXES[0]) },
+      // Python's files are none of Vite's business: a virtual environment beside vite.config
+      // is thousands of files for its watcher (and its share of the user's inotify watches),
+      // and every reload writes bytecode under ws/__pycache__. Left alone when the user
+      // turned watching off (`watch: null`): merging an object would turn it back on.
+      ...(userConfig.server?.watch === null ? {} : { server: { watch: { ignored: pythonFiles(userConfig.root) } } }),
+    }),
     transformIndexHtml: {
       // 'pre', so that Vite then serves the inline script as a module with import.meta.hot.
       order: 'pre',
@@ -211,6 +219,20 @@ export function wsside(userOptions = {}) {
       hookServer(server, attach(server.httpServer, options, viteContext(server, 'preview', null)))
     },
   }
+}
+
+/**
+ * What Vite's file watcher skips: bytecode caches, and the virtual environments (folders
+ * with a pyvenv.cfg) in the project's folder, where the interpreter rules look for them.
+ * @param {string | undefined} root the user's `root` option
+ * @returns {string[]}
+ */
+function pythonFiles(root) {
+  const folders = new Set([process.cwd(), path.resolve(root ?? '.')])
+  const venvs = [...folders].flatMap((folder) => ['.venv', 'venv'].map((name) => path.join(folder, name)))
+    .filter((venv) => existsSync(path.join(venv, 'pyvenv.cfg')))
+  // Globs: escape what glob syntax would read in a path (as Vite does for its cacheDir).
+  return ['**/__pycache__/**', ...venvs.map((venv) => `${venv.replace(/[()[\]{}*?!+@]/g, '\\$&')}/**`)]
 }
 
 /**

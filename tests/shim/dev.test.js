@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -171,4 +171,38 @@ describe('dev server, plain HTTP', () => {
     await waitForExit(pid)
     vite = null
   })
+})
+
+it("Vite's watcher leaves the project's virtual environment and Python's bytecode alone", async () => {
+  const root = makeProject()
+  for (const dir of ['.venv/lib/python3/site-packages/pkg', 'ws/__pycache__', 'src']) mkdirSync(path.join(root, dir), { recursive: true })
+  writeFileSync(path.join(root, '.venv', 'pyvenv.cfg'), 'home = /usr/bin\n')
+  writeFileSync(path.join(root, '.venv/lib/python3/site-packages/pkg/mod.py'), '')
+  writeFileSync(path.join(root, 'ws/__pycache__/echo.cpython-311.pyc'), '')
+  writeFileSync(path.join(root, 'src/main.ts'), '')
+  const { vite } = await startVite(root, { server: { watch: { ignored: ['**/src/ignored-by-user/**'] } } })
+  try {
+    // chokidar has read the root and its folders once it is ready (`_readyEmitted`, the
+    // flag of the chokidar bundled in Vite 5 to 8: the event may have fired already).
+    if (!vite.watcher._readyEmitted) await new Promise((resolve) => vite.watcher.once('ready', resolve))
+    const watched = Object.keys(vite.watcher.getWatched())
+    assert.ok(watched.includes(path.join(root, 'src')), watched.join('\n'))
+    assert.ok(watched.includes(path.join(root, 'ws')), watched.join('\n'))
+    const python = watched.filter((dir) => dir.includes('.venv') || dir.includes('__pycache__'))
+    assert.deepEqual(python, [])
+  } finally {
+    await vite.close()
+    removeProject(root)
+  }
+})
+
+it('a user who turned watching off (watch: null) keeps it off', async () => {
+  const root = makeProject()
+  const { vite } = await startVite(root, { server: { watch: null } })
+  try {
+    assert.equal(vite.config.server.watch, null)
+  } finally {
+    await vite.close()
+    removeProject(root)
+  }
 })
