@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import psutil
 
@@ -91,14 +93,14 @@ def check_interpreter(project: Project) -> Check:
             project,
             path,
             f"{chosen} cannot import wsside: {last}",
-            f"`{path} -m pip install wsside`, or point {fix_where} at {sys.executable}",
+            f"`{path} -m pip install {_this_wsside()}`, or point {fix_where} at {sys.executable}",
         )
     theirs, py = ([*done.stdout.split(), "?", "?"])[:2]
     if theirs != __version__:
         return warned(
             "interpreter",
             f"{chosen}: Python {py} with wsside {theirs}, but this doctor is wsside {__version__}",
-            f"`{path} -m pip install -U wsside=={__version__}` (or run that "
+            f"`{path} -m pip install -U {_this_wsside()}` (or run that "
             "interpreter's `wsside doctor`)",
         )
     return passed("interpreter", f"{chosen}: Python {py}, wsside {theirs}")
@@ -133,3 +135,19 @@ def _running_sidecar_python(project: Project) -> tuple[int, str] | None:
         except (psutil.Error, IndexError):
             continue
     return None
+
+
+def _this_wsside() -> str:
+    """What pip installs to get the wsside this doctor runs: its source folder when it came
+    from one (`pip install -e /path/to/wsside`, as before a release is published), else the
+    release of the same version."""
+    try:
+        origin = json.loads(metadata.distribution("wsside").read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, ValueError):
+        origin = {}
+    url = origin.get("url", "") if isinstance(origin, dict) else ""
+    if url.startswith("file://") and "dir_info" in origin:
+        folder = unquote(urlsplit(url).path)
+        editable = origin["dir_info"].get("editable") is True
+        return f"-e {folder}" if editable else folder
+    return f"wsside=={__version__}"
