@@ -140,6 +140,9 @@ async def test_syntax_error_keeps_old_version_until_fixed(live: Live) -> None:
     error = await live.reloaded("chat.py", mark, kind="load_error")
     assert error["line"] == len(versioned(1).splitlines()) + 2
     assert "SyntaxError" in error["message"]
+    # The error itself, without the frames of wsside and importlib that ran the import.
+    assert error["traceback"].startswith(f'  File "{live.folder / "chat.py"}", line ')
+    assert "def broken(:" in error["traceback"] and "importlib" not in error["traceback"]
     assert (await ask(ws))["version"] == 1  # the previous version keeps serving
     assert live.sidecar is not None and live.sidecar.registry.errors
     mark = len(live.events)
@@ -156,6 +159,10 @@ async def test_import_time_exception_names_its_line(live: Live) -> None:
     live.write("chat.py", "from wsside import Handler\n\nraise RuntimeError('boom')\n")
     error = await live.reloaded("chat.py", mark, kind="load_error")
     assert (error["line"], error["message"]) == (3, "RuntimeError: boom")
+    assert error["traceback"].splitlines()[:2] == [
+        "Traceback (most recent call last):",
+        f'  File "{live.folder / "chat.py"}", line 3, in <module>',
+    ]
 
 
 async def test_deleted_file_closes_its_connections_with_1012(live: Live) -> None:

@@ -46,7 +46,9 @@ def error_event(
     kind: str, exc: BaseException, *, files: tuple[str, ...] = (), **fields: Any
 ) -> dict[str, Any]:
     """An error event located at the innermost traceback frame inside one of `files`
-    (the user's handler files), else at the innermost frame; SyntaxErrors use their own spot."""
+    (the user's handler files), else at the innermost frame; SyntaxErrors use their own spot.
+    The traceback starts at the user's code: wsside's and importlib's frames that called it
+    say nothing about the error."""
     file, line, column = _locate(exc, files)
     return {
         "type": kind,
@@ -54,9 +56,26 @@ def error_event(
         "file": file,
         "line": line,
         "column": column,
-        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        "traceback": "".join(
+            traceback.format_exception(type(exc), exc, _from_user_code(exc, files))
+        ),
         **fields,
     }
+
+
+def _from_user_code(exc: BaseException, files: tuple[str, ...]) -> TracebackType | None:
+    """`exc`'s traceback from its first frame in `files` on (all of it when none is there);
+    none for a SyntaxError in one of them, whose message shows the line itself."""
+    tb = exc.__traceback__
+    if not files:
+        return tb
+    wanted = {os.path.realpath(f) for f in files}
+    if isinstance(exc, SyntaxError) and exc.filename and os.path.realpath(exc.filename) in wanted:
+        return None
+    first = tb
+    while first is not None and os.path.realpath(first.tb_frame.f_code.co_filename) not in wanted:
+        first = first.tb_next
+    return first or tb
 
 
 def report_runtime_error(

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["ConsoleReporter"]
+__all__ = ["ConsoleReporter", "shown"]
+
+
+def shown(file: str | Path) -> str:
+    """A file as the lines name it: relative to the current folder when inside it."""
+    path, here = Path(file), Path.cwd()
+    return str(path.relative_to(here) if path.is_relative_to(here) else path)
 
 
 class ConsoleReporter:
@@ -17,7 +24,7 @@ class ConsoleReporter:
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
-        where = f"{event.get('file')}:{event.get('line')}" if event.get("file") else ""
+        where = f"{shown(event['file'])}:{event.get('line')}" if event.get("file") else ""
         if kind in ("load_error", "runtime_error"):
             context = event.get("callback") or "import"
             self._print(
@@ -26,14 +33,17 @@ class ConsoleReporter:
             )
         elif kind in ("loaded", "reloaded"):
             patterns = ", ".join(event.get("patterns", [])) or "no handlers"
-            self._print(f"{self.name}: {kind} {event['file']} ({patterns}) in {event.get('ms')} ms")
+            self._print(
+                f"{self.name}: {kind} {shown(event['file'])} ({patterns}) in {event.get('ms')} ms"
+            )
         elif kind == "config_error":
             self._print(
                 f"{self.name}: config error (still serving the previous settings): "
-                f"{where or event.get('file') or '?'}: {event.get('message')}"
+                f"{where or (shown(event['file']) if event.get('file') else '?')}: "
+                f"{event.get('message')}"
             )
         elif kind == "removed":
-            self._print(f"{self.name}: removed {event['file']}")
+            self._print(f"{self.name}: removed {shown(event['file'])}")
         elif kind in ("log", "stall"):
             self._print(f"{self.name}: {event.get('message')}")
 

@@ -24,7 +24,7 @@ from .._runtime.reload import next_settings
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .app import app
-from .console import ConsoleReporter
+from .console import ConsoleReporter, shown
 
 T = TypeVar("T")
 
@@ -300,8 +300,5 @@ def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
 
 
 def _list_endpoints(base: str, handlers: list[dict[str, Any]]) -> None:
-    here = Path.cwd()
     for info in handlers:
-        file = Path(info["file"])
-        shown = file.relative_to(here) if file.is_relative_to(here) else file
-        typer.echo(f"  WS  {base}{info['path']}  ({shown}:{info['line']})", err=True)
+        typer.echo(f"  WS  {base}{info['path']}  ({shown(info['file'])}:{info['line']})", err=True)
