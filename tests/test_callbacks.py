@@ -414,3 +414,84 @@ async def test_a_flood_pauses_reading_then_everything_is_handled_in_order(
     probe.gate.set()
     got = [await ws.receive_str() for _ in range(41)]
     assert got == [str(i) for i in range(40)] + ["last"]  # reading resumed, nothing lost
+
+
+EXITING = """
+import asyncio, sys
+from wsside import Handler
+
+async def async_message(conn, data):
+    await asyncio.sleep(0)
+    sys.exit(4)
+
+def sync_message(conn, data):
+    sys.exit("bad input")  # as argparse and click do
+
+def refuse(request):
+    sys.exit(5)
+
+async def async_refuse(request):
+    sys.exit(5)
+
+def on_connect(conn, request):
+    sys.exit(4)
+
+def on_close(conn, code, reason, by_client):
+    sys.exit(6)
+
+Handler("/async", on_message=async_message)
+Handler("/sync", on_message=sync_message)
+Handler("/auth", authenticate=refuse)
+Handler("/async-auth", authenticate=async_refuse)
+Handler("/connect", on_connect=on_connect)
+Handler("/close", on_close=on_close)
+ticker = Handler("/ticker")
+
+@ticker.background
+async def tick(handler):
+    sys.exit(7)
+"""
+
+
+async def test_sys_exit_in_a_callback_fails_that_callback_not_the_server(tmp_path) -> None:
+    """argparse and click call sys.exit() on bad input: in a handler that is the handler's
+    error, answered as any other (error frame, 500, 1011), and the server serves on."""
+    from serve_process import ServeProcess, free_port
+
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "exiting.py").write_text(EXITING)
+    port = free_port()
+    server = await ServeProcess.start("--port", str(port), "--no-reload", cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}/api"
+    try:
+        await server.expect("a background task called sys.exit(7)")
+        await server.expect("serving on")
+        async with aiohttp.ClientSession() as client:
+            bystander = await client.ws_connect(base + "/sync")
+            for path, said in (("/async", "4"), ("/sync", "bad input")):
+                ws = await client.ws_connect(base + path)
+                await ws.send_str("hi")
+                assert await ws.receive_json(timeout=5) == {"type": "error", "message": said}
+                await ws.close()
+            for path in ("/auth", "/async-auth"):
+                try:
+                    await client.ws_connect(base + path)
+                except aiohttp.WSServerHandshakeError as refused:
+                    assert refused.status == 500
+                else:
+                    raise AssertionError(f"{path} was accepted")
+            ws = await client.ws_connect(base + "/connect")
+            assert await ws.receive_json(timeout=5) == {"type": "error", "message": "4"}
+            msg = await ws.receive(timeout=5)
+            assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1011)
+            ws = await client.ws_connect(base + "/close")
+            await ws.close()
+            await server.expect("runtime error in on_close")
+            await bystander.send_str("still here")
+            assert await bystander.receive_json(timeout=5) == {
+                "type": "error",
+                "message": "bad input",
+            }
+        assert server.proc.returncode is None
+    finally:
+        assert await server.stop() == 0

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from yarl import URL
 
+from .._runtime.callbacks import USER_ERRORS
 from .._runtime.events import emit, report_runtime_error
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def authenticate(handler: Handler, request: Request) -> Verdict | Awaitable[Verd
         return _judge(request.headers.get(rule, "").strip())
     try:
         ok = rule(request)
-    except Exception as exc:  # noqa: BLE001 - a failing authenticate is a 500, not a crash
+    except USER_ERRORS as exc:  # a failing authenticate is a 500, not a crash
         return _failed(handler, request, exc)
     if inspect.isawaitable(ok):
         return _judge_later(handler, request, ok)
@@ -123,11 +124,11 @@ def _judge(ok: object) -> Verdict:
 async def _judge_later(handler: Handler, request: Request, pending: Awaitable[object]) -> Verdict:
     try:
         ok = await pending
-    except Exception as exc:  # noqa: BLE001
+    except USER_ERRORS as exc:
         return _failed(handler, request, exc)
     return _judge(ok)
 
 
-def _failed(handler: Handler, request: Request, exc: Exception) -> Refusal:
+def _failed(handler: Handler, request: Request, exc: BaseException) -> Refusal:
     report_runtime_error(handler, exc, "authenticate", request.path)
     return Refusal(500, "Internal Server Error")

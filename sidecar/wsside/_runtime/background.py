@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from .events import report_runtime_error
 
@@ -29,7 +30,7 @@ class BackgroundTasks:
             return
         tasks = self._tasks.setdefault(handler.pattern.source, [])
         for fn in handler.background_tasks:
-            task = loop.create_task(fn(handler))
+            task = loop.create_task(_no_exit(fn(handler)))
             task.add_done_callback(functools.partial(_task_done, handler=handler))
             tasks.append(task)
 
@@ -43,6 +44,17 @@ class BackgroundTasks:
     def stop_all(self) -> None:
         for pattern in tuple(self._tasks):
             self.stop(pattern)
+
+
+async def _no_exit(work: Coroutine[Any, Any, object]) -> object:
+    """`work`, with sys.exit() in it made an error of the task: a task that raises SystemExit
+    stops the event loop, and the whole server with it."""
+    try:
+        return await work
+    except SystemExit as exc:
+        # Where sys.exit() was called stays the error's place (its traceback).
+        error = RuntimeError(f"a background task called sys.exit({exc.code!r})")
+        raise error.with_traceback(exc.__traceback__) from None
 
 
 def _task_done(task: asyncio.Task[object], handler: Handler) -> None:

@@ -28,7 +28,19 @@ if TYPE_CHECKING:
     from ..handler import Handler, Response
     from ..schema import Schema
 
-__all__ = ["message_now", "run_callback", "run_message", "stuck_warning", "warn_unfit_send"]
+__all__ = [
+    "USER_ERRORS",
+    "message_now",
+    "run_callback",
+    "run_message",
+    "stuck_warning",
+    "warn_unfit_send",
+]
+
+# What user code may raise and still only fail its callback. SystemExit belongs here: argparse,
+# click and others call sys.exit() on bad input, and out of a callback it would end the whole
+# server. (CancelledError and KeyboardInterrupt keep their meaning.)
+USER_ERRORS: tuple[type[BaseException], ...] = (Exception, SystemExit)
 
 
 async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> None:
@@ -55,7 +67,7 @@ async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> N
         fn = handler.callbacks["on_message"]
         if fn is not None:
             await _maybe(fn(conn, data))
-    except Exception as exc:  # noqa: BLE001 - the error policy decides what the client sees
+    except USER_ERRORS as exc:  # the error policy decides what the client sees
         await _fail(conn, handler, exc, "on_message")
 
 
@@ -82,7 +94,7 @@ def message_now(
                     return _finish_message(conn, handler, _respond(conn, rule, data))
         fn = handler.callbacks["on_message"]
         result = None if fn is None else fn(conn, data)
-    except Exception as exc:  # noqa: BLE001 - the error policy decides what the client sees
+    except USER_ERRORS as exc:  # the error policy decides what the client sees
         return _fail(conn, handler, exc, "on_message")
     if result is None or not inspect.isawaitable(result):
         return None
@@ -92,7 +104,7 @@ def message_now(
 async def _finish_message(conn: Connection, handler: Handler, pending: Awaitable[Any]) -> None:
     try:
         await pending
-    except Exception as exc:  # noqa: BLE001 - the error policy decides what the client sees
+    except USER_ERRORS as exc:  # the error policy decides what the client sees
         await _fail(conn, handler, exc, "on_message")
 
 
@@ -124,7 +136,7 @@ async def run_callback(
     try:
         await _maybe(fn(*args))
         return True
-    except Exception as exc:  # noqa: BLE001 - user code may raise anything
+    except USER_ERRORS as exc:  # user code may raise anything
         if report_only:
             _report(conn, handler, exc, name)
         else:
@@ -187,12 +199,12 @@ def _where(handler: Handler) -> str:
     return f"{handler.file}:{handler.line}"
 
 
-async def _fail(conn: Connection, handler: Handler, exc: Exception, where: str) -> None:
+async def _fail(conn: Connection, handler: Handler, exc: BaseException, where: str) -> None:
     _report(conn, handler, exc, where)
     await _answer(conn, handler, exc)
 
 
-async def _answer(conn: Connection, handler: Handler, exc: Exception) -> None:
+async def _answer(conn: Connection, handler: Handler, exc: BaseException) -> None:
     """The error policy: `on_error(conn, exc)`, else the error frame."""
     on_error = handler.callbacks["on_error"]
     if on_error is None:
@@ -200,7 +212,7 @@ async def _answer(conn: Connection, handler: Handler, exc: Exception) -> None:
         return
     try:
         await _maybe(on_error(conn, exc))
-    except Exception as again:  # noqa: BLE001 - on_error failing must never crash anything
+    except USER_ERRORS as again:  # on_error failing must never crash anything
         _report(conn, handler, again, "on_error")
 
 
