@@ -188,6 +188,40 @@ def test_pyproject_errors_name_the_full_key(tmp_path: Path) -> None:
         load_config(pyproject)
 
 
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        (
+            "wsside.toml",
+            b"port = 1\n# caf\xe9\n",
+            "not UTF-8 text (byte 0xe9 on line 2): save it as UTF-8",
+        ),
+        ("pyproject.toml", b"tool = 3\n", 'key "tool": expected a table, got 3'),
+        (
+            "pyproject.toml",
+            b'[tool]\nwsside = "x"\n',
+            'key "tool.wsside": expected a table, got "x"',
+        ),
+    ],
+)
+def test_a_file_that_is_not_what_toml_config_needs_is_one_error(
+    tmp_path: Path, name: str, content: bytes, expected: str
+) -> None:
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(ConfigError) as caught:
+        build_settings({}, search=[tmp_path])
+    assert str(caught.value) == f"{tmp_path / name}: {expected}"
+
+
+def test_a_config_folder_without_a_config_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "wsside.toml").write_text('port = "not used"\n')
+    (tmp_path / "conf").mkdir()
+    with pytest.raises(ConfigError, match=r"a folder without wsside\.toml or"):
+        build_settings({}, config=tmp_path / "conf", search=[tmp_path])
+    (tmp_path / "conf" / "wsside.toml").write_text("port = 9001\n")
+    assert build_settings({}, config=tmp_path / "conf", search=[tmp_path]).port == 9001
+
+
 def test_invalid_toml_names_file_and_line(tmp_path: Path) -> None:
     config = tmp_path / "wsside.toml"
     config.write_text('port = 1\nhost = "unterminated\n')

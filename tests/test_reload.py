@@ -345,6 +345,10 @@ async def test_serve_restarts_on_config_change_and_reports_bad_config(tmp_path: 
             error = await server.expect("config error")
             assert 'wsside.toml:1: key "port": expected an integer' in error
             assert (await ask(ws))["version"] == 1  # a bad config changes nothing
+            config.write_bytes(b"# caf\xe9 (saved as Latin-1)\nport = 1\n")
+            error = await server.expect("config error")
+            assert "wsside.toml:1: not UTF-8 text (byte 0xe9 on line 1)" in error
+            assert (await ask(ws))["version"] == 1
             config.write_text(f"port = {second}\nprefix = '/rt'\n")
             msg = await asyncio.wait_for(ws.receive(), 5)
             assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1012)

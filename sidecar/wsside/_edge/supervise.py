@@ -19,14 +19,13 @@ import socket
 import sys
 import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from .. import __version__
 from .._runtime.config import ConfigError, OptionError
-from .._runtime.events import emit, logger, subscribe, unsubscribe
+from .._runtime.events import emit, logger, shown, subscribe, unsubscribe
 from .._runtime.reload import first_valid_settings, next_settings
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
@@ -182,13 +181,16 @@ class _Supervisor:
             except asyncio.TimeoutError:
                 pass
             return False
+        # The file that changed is the one read before (it may be gone now).
+        changed_file = self.settings.config_file or rebuilt.result().config_file
         self.settings = rebuilt.result()
         open_now = len(sidecar.intake.sessions)
         emit(
             {
                 "type": "log",
                 "level": "info",
-                "message": f"{_shown(self.settings.config_file)} changed: restarting the sidecar"
+                "message": f"{shown(changed_file or 'the config file')} changed: "
+                "restarting the sidecar"
                 + (
                     f" ({_connections(open_now)} closed with 1012, to reconnect)"
                     if open_now
@@ -272,16 +274,6 @@ class _Supervisor:
         while os.getppid() == parent:
             await asyncio.sleep(PARENT_POLL)
         self._on_eof()
-
-
-def _shown(path: Path | None) -> str:
-    """A config file as the shim's lines name files: relative to the project when inside it."""
-    if path is None:
-        return "the config file"
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
 
 
 def _connections(count: int) -> str:

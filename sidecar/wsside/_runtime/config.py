@@ -91,9 +91,22 @@ def find_config(*dirs: Path) -> Path | None:
         if candidate.is_file():
             return candidate
         candidate = folder / "pyproject.toml"
-        if candidate.is_file() and "wsside" in _read(candidate).get("tool", {}):
+        if candidate.is_file() and _tool_table(_read(candidate), candidate) is not None:
             return candidate
     return None
+
+
+def _tool_table(data: dict[str, Any], path: Path) -> Any:
+    """pyproject.toml's `[tool.wsside]`, or None when it has none."""
+    tool = data.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, dict):
+        raise ConfigError(path, f"expected a table, got {_show(tool)}", key="tool")
+    table = tool.get("wsside")
+    if table is not None and not isinstance(table, dict):
+        raise ConfigError(path, f"expected a table, got {_show(table)}", key="tool.wsside")
+    return table
 
 
 def find_vite_config(root: Path) -> Path | None:
@@ -122,7 +135,7 @@ def load_config(where: Path) -> tuple[dict[str, Any], Path | None]:
     key_prefix = ""
     if path.name == "pyproject.toml":
         key_prefix = "tool.wsside."
-        data = data.get("tool", {}).get("wsside")
+        data = _tool_table(data, path)
         if data is None:
             raise ConfigError(path, "no [tool.wsside] table")
     return _Checker(path, key_prefix).settings(data), path
@@ -154,6 +167,10 @@ def build_settings(
         if problem is not None:
             raise OptionError("--allow-origin", origin, problem)
     values: dict[str, Any] = {}
+    if config is not None and config.is_dir() and find_config(config) is None:
+        raise ConfigError(
+            config, "a folder without wsside.toml or [tool.wsside] in pyproject.toml: give the file"
+        )
     source = config if config is not None else find_config(*search)
     if source is not None:
         values, source = load_config(source)
@@ -202,9 +219,16 @@ def _check_handlers(settings: Settings, given: bool, config_file: Path | None) -
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as f:
-            data: dict[str, Any] = tomllib.load(f)
-            return data
+        raw = path.read_bytes()
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+        return data
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            path,
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}): save it as UTF-8",
+            line=line,
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"line (\d+)", str(exc))
         raise ConfigError(

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["ConsoleReporter", "shown"]
+from .._runtime.events import shown
 
-
-def shown(file: str | Path) -> str:
-    """A file as the lines name it: relative to the current folder when inside it."""
-    path, here = Path(file), Path.cwd()
-    return str(path.relative_to(here) if path.is_relative_to(here) else path)
+__all__ = ["ConsoleReporter"]
 
 
 class ConsoleReporter:

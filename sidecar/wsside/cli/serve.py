@@ -19,12 +19,12 @@ from .._edge.server import Sidecar, configure_logging
 from .._edge.workers import WorkerLink, Workers, check_port, workers_supported
 from .._runtime.backplane_url import BackplaneError, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings
-from .._runtime.events import subscribe
+from .._runtime.events import shown, subscribe
 from .._runtime.reload import next_settings
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .app import app
-from .console import ConsoleReporter, shown
+from .console import ConsoleReporter
 
 T = TypeVar("T")
 
@@ -275,9 +275,13 @@ async def _serve_standalone(
         if stop.is_set():
             await sidecar.close()
             return
+        # The file that changed is the one read before (it may be gone now).
+        changed_file = settings.config_file or changed.result().config_file
         settings = changed.result()
         configure_logging(settings.log_level, name="wsside" if link is None else link.name)
-        typer.echo(f"wsside: {settings.config_file} changed: restarting", err=True)
+        typer.echo(
+            f"wsside: {shown(changed_file or 'the config file')} changed: restarting", err=True
+        )
         await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
 
 
