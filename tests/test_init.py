@@ -5,6 +5,7 @@ accept the result."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -112,6 +113,115 @@ def test_outside_any_project_nothing_is_written(tmp_path: Path) -> None:
         "package.json): create it first (npm create vite@latest), then run wsside init in it\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def listing(root: Path) -> dict[str, bytes | None]:
+    """Every file and folder under `root`, with its bytes (None: a folder)."""
+    return {
+        p.relative_to(root).as_posix(): None if p.is_dir() else p.read_bytes()
+        for p in sorted(root.rglob("*"))
+    }
+
+
+def make(root: Path, entries: dict[str, str | bytes | None]) -> None:
+    """Files with their text (bytes: as they are) and, for None, folders."""
+    for name, content in entries.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if content is None:
+            path.mkdir()
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+
+
+def init_stops(root: Path) -> str:
+    """`init` that cannot complete: exit 1, nothing on stdout, nothing written or changed;
+    its one line on stderr, returned without the newline."""
+    before = listing(root)
+    done = run_init(root, "--root", str(root))
+    assert (done.returncode, done.stdout) == (1, ""), done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "│" not in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and done.stderr.endswith("\n"), done.stderr
+    assert listing(root) == before
+    return done.stderr.removesuffix("\n")
+
+
+@pytest.mark.parametrize(
+    "entries, line",
+    [
+        (
+            {"vite.config.js": None},
+            "vite.config.js is a folder, not a file: move it away, then run wsside init again",
+        ),
+        (
+            {"vite.config.js": b"export default {plugins: []} // caf\xe9\n"},
+            "cannot read vite.config.js: not UTF-8 text (byte 0xe9 on line 1): save it as "
+            "UTF-8, then run wsside init again",
+        ),
+        (
+            {"vite.config.ts": b"import { defineConfig } from 'vite'\n\n// \xff\n"},
+            "cannot read vite.config.ts: not UTF-8 text (byte 0xff on line 3): save it as "
+            "UTF-8, then run wsside init again",
+        ),
+        (
+            {"ws": ""},
+            "ws is a file, not a folder: move it away, then run wsside init again",
+        ),
+        (
+            {"ws/echo.py": None},
+            "ws/echo.py is a folder, not a file: move it away, then run wsside init again",
+        ),
+        (
+            {"wsside.toml": None},
+            "wsside.toml is a folder, not a file: move it away, then run wsside init again",
+        ),
+        (
+            {"vite.config.js": "export default {}\n", "vite.config.js.bak": None},
+            "vite.config.js.bak is a folder, not a file: move it away, then run wsside init again",
+        ),
+        (
+            {"pyproject.toml": "[tool.wsside\n"},
+            "pyproject.toml: invalid TOML: Expected ']' at the end of a table declaration "
+            "(at line 1, column 13)",
+        ),
+    ],
+    ids=[
+        "vite-config-is-a-folder",
+        "vite-config-not-utf-8",
+        "not-utf-8-on-line-3",
+        "ws-is-a-file",
+        "echo-is-a-folder",
+        "wsside-toml-is-a-folder",
+        "backup-is-a-folder",
+        "pyproject-not-toml",
+    ],
+)
+def test_a_file_init_cannot_use_is_named_and_nothing_is_written(
+    tmp_path: Path, entries: dict[str, str | bytes | None], line: str
+) -> None:
+    make(tmp_path, {"package.json": MODULE_PACKAGE, **entries})
+    assert init_stops(tmp_path) == f"wsside init: {line}"
+
+
+def test_a_read_only_config_or_folder_is_named_and_nothing_is_written(tmp_path: Path) -> None:
+    make(tmp_path, {"package.json": MODULE_PACKAGE, "vite.config.js": "export default {}\n"})
+    (tmp_path / "vite.config.js").chmod(0o444)
+    if os.access(tmp_path / "vite.config.js", os.W_OK):
+        pytest.skip("this user may write read-only files (root)")
+    assert init_stops(tmp_path) == (
+        "wsside init: cannot write vite.config.js: permission denied; make it writable, then "
+        "run wsside init again"
+    )
+    (tmp_path / "vite.config.js").chmod(0o644)
+    tmp_path.chmod(0o555)
+    try:
+        assert init_stops(tmp_path) == (
+            f"wsside init: cannot create wsside.toml: no permission to write in {tmp_path}"
+        )
+    finally:
+        tmp_path.chmod(0o755)
 
 
 def test_from_a_subfolder_the_project_above_is_used(tmp_path: Path) -> None:

@@ -2,15 +2,20 @@
 
 The project is found as `doctor` finds it: the nearest folder with a `vite.config.*` at or
 above the starting folder (else the nearest with a `package.json`). Each of `STEPS` does one
-thing and records what it did or what the user must do: write `wsside.toml`, write
+thing and records what it will do or what the user must do: write `wsside.toml`, write
 `ws/echo.py` (never overwriting), add the plugin to `vite.config` (see `vite_edit`; an edited
 config keeps its original as `.bak`) or create one. When a step cannot do its part it prints
 the exact lines to add, and the command exits 1.
+
+Steps only read and check; their writes wait until every step has checked the files it will
+read and write, so a project with a file init cannot use (a folder where a file goes, a file
+that is not UTF-8 or is read-only) is left as it was, and one line names that file.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,12 +23,13 @@ from pathlib import Path
 
 import typer
 
-from .._runtime.config import find_config, find_vite_config
-from .._runtime.tsconfig import include_types_file
+from .._runtime.config import VITE_CONFIG_NAMES, ConfigError, find_config, find_vite_config
+from .._runtime.events import shown
+from .._runtime.tsconfig import include_types_file, inclusion
 from .app import app
 from .vite_edit import PLUGIN_CALL, SHIM, NotEditable, add_plugin, import_line, uses_plugin
 
-__all__ = ["STEPS", "Outcome", "find_project", "scaffold"]
+__all__ = ["STEPS", "CannotInit", "Outcome", "find_project", "scaffold"]
 
 WSSIDE_TOML = """\
 # wsside: the Python WebSocket handlers of this Vite project.
@@ -55,12 +61,19 @@ export default defineConfig({{
 """
 
 
+class CannotInit(Exception):
+    """A file `init` must read or write cannot be used: the message names it, says what is
+    wrong and what to do, in one line."""
+
+
 @dataclass
 class Outcome:
-    """What `init` did, and what is left for the user (each entry may span several lines)."""
+    """What `init` did, and what is left for the user (each entry may span several lines).
+    `writes` are the steps' writes, in order, made once every step has checked its files."""
 
     done: list[str] = field(default_factory=list)
     todo: list[str] = field(default_factory=list)
+    writes: list[Callable[[], None]] = field(default_factory=list)
 
 
 Step = Callable[[Path, Outcome], None]
@@ -79,8 +92,12 @@ def find_project(start: Path) -> Path | None:
 
 
 def write_config(root: Path, out: Outcome) -> None:
-    if find_config(root) is None:
-        (root / "wsside.toml").write_text(WSSIDE_TOML, encoding="utf-8")
+    try:
+        found = find_config(root)
+    except ConfigError as exc:
+        raise CannotInit(f"{shown(exc.file)}: {exc.reason}") from None
+    if found is None:
+        _write(root / "wsside.toml", WSSIDE_TOML, out)
         out.done.append("wrote wsside.toml")
     else:
         out.done.append("kept the existing wsside config")
@@ -88,25 +105,28 @@ def write_config(root: Path, out: Outcome) -> None:
 
 def write_echo(root: Path, out: Outcome) -> None:
     echo = root / "ws" / "echo.py"
-    if echo.exists():
+    if echo.is_file():
         out.done.append("kept ws/echo.py")
         return
-    echo.parent.mkdir(exist_ok=True)
-    echo.write_text(ECHO_PY, encoding="utf-8")
+    _write(echo, ECHO_PY, out)
     out.done.append("wrote ws/echo.py")
 
 
 def add_to_vite_config(root: Path, out: Outcome) -> None:
-    config = find_vite_config(root)
+    # The first of the names that exists, as Vite picks it: a folder of that name is no config,
+    # and a new config beside it would not be the one Vite loads.
+    config = next((root / n for n in VITE_CONFIG_NAMES if os.path.lexists(root / n)), None)
     if config is None:
         name, why = _new_config_name(root)
-        (root / name).write_text(NEW_VITE_CONFIG, encoding="utf-8")
+        _write(root / name, NEW_VITE_CONFIG, out)
         out.done.append(f"wrote {name} with the plugin{why}")
         return
-    text = config.read_text(encoding="utf-8")
+    if not config.is_file():
+        raise CannotInit(_in_the_way(config, "file"))
     if config.suffix in (".cjs", ".cts"):
         out.todo.append(_esm_instructions(config))
         return
+    text = _read(config)
     try:
         if uses_plugin(text):
             out.done.append(f"{config.name} already uses the plugin")
@@ -118,16 +138,35 @@ def add_to_vite_config(root: Path, out: Outcome) -> None:
         else:
             out.todo.append(_instructions(config, str(exc)))
         return
-    shutil.copy2(config, config.with_name(config.name + ".bak"))
-    config.write_text(edited, encoding="utf-8")
+    backup = config.with_name(config.name + ".bak")
+    _check_editable(config)
+    if backup.is_file():
+        _check_editable(backup)
+    else:
+        _check_new(backup)
+
+    def edit() -> None:
+        shutil.copy2(config, backup)
+        config.write_text(edited, encoding="utf-8")
+
+    out.writes.append(edit)
     out.done.append(f"added {PLUGIN_CALL} to {config.name} (original kept as {config.name}.bak)")
 
 
 def include_types(root: Path, out: Outcome) -> None:
     """A TypeScript project's tsconfig lists wsside-env.d.ts (the handlers' message types)."""
-    done, todo = include_types_file(root)
-    out.done += done
-    out.todo += todo
+    state = inclusion(root)
+    if state.config is not None and state.included is False:
+        _check_editable(state.config)
+
+    # `include_types_file` reads, edits and reports in one: what it did is known only after it
+    # ran, so its lines come after the other steps' (this step is the last).
+    def edit() -> None:
+        done, todo = include_types_file(root)
+        out.done += done
+        out.todo += todo
+
+    out.writes.append(edit)
 
 
 # In order; a step may be added for anything else a project needs.
@@ -135,11 +174,76 @@ STEPS: tuple[Step, ...] = (write_config, write_echo, add_to_vite_config, include
 
 
 def scaffold(root: Path) -> Outcome:
-    """Run every step in `root` (the project folder)."""
+    """Run every step in `root` (the project folder), then make their writes. CannotInit
+    when a file cannot be used, before anything is written."""
     out = Outcome()
     for step in STEPS:
         step(root, out)
+    try:
+        for write in out.writes:
+            write()
+    except OSError as exc:  # what the checks cannot see coming: a full disk, say
+        raise CannotInit(
+            f"writing stopped part way: {exc}; fix that, then run wsside init again "
+            "(it keeps what is already written)"
+        ) from None
     return out
+
+
+def _write(path: Path, text: str, out: Outcome) -> None:
+    """Write `text` to the new file `path` (and its folder) with the other steps' writes."""
+    _check_new(path)
+
+    def write() -> None:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+    out.writes.append(write)
+
+
+def _check_new(path: Path) -> None:
+    """CannotInit unless `path` can be created: nothing is there, its folder is a folder (or
+    is absent, to be created) and the nearest existing one may be written in."""
+    if os.path.lexists(path):
+        raise CannotInit(_in_the_way(path, "file"))
+    folder = path.parent
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise CannotInit(_in_the_way(folder, "folder"))
+    while not folder.is_dir():
+        folder = folder.parent
+    if not os.access(folder, os.W_OK):
+        raise CannotInit(f"cannot create {shown(path)}: no permission to write in {folder}")
+
+
+def _check_editable(path: Path) -> None:
+    """CannotInit unless the existing file `path` may be written."""
+    if not os.access(path, os.W_OK):
+        raise CannotInit(
+            f"cannot write {shown(path)}: permission denied; make it writable, then run "
+            "wsside init again"
+        )
+
+
+def _in_the_way(path: Path, wanted: str) -> str:
+    if path.is_symlink() and not path.exists():
+        kind = "a broken link"
+    else:
+        kind = "a folder" if path.is_dir() else "a file" if path.is_file() else "a special file"
+    return f"{shown(path)} is {kind}, not a {wanted}: move it away, then run wsside init again"
+
+
+def _read(path: Path) -> str:
+    """The text of `path`, or CannotInit naming it and what keeps it from being read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise CannotInit(
+            f"cannot read {shown(path)}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+            f"on line {line}): save it as UTF-8, then run wsside init again"
+        ) from None
+    except OSError as exc:
+        raise CannotInit(f"cannot read {shown(path)}: {exc.strerror}") from None
 
 
 def _new_config_name(root: Path) -> tuple[str, str]:
@@ -204,7 +308,8 @@ def init(
     """Scaffold wsside in a Vite project: wsside.toml, ws/echo.py and the plugin in vite.config.
 
     The project is the nearest folder with a vite.config (or a package.json) at or above the
-    folder given. Exits 1 when something is left to do by hand, or when there is no project.
+    folder given. Exits 1 when something is left to do by hand, when there is no project, or
+    (writing nothing) when a file it must read or write cannot be used.
     """
     start = root or Path.cwd()
     where = find_project(start)
@@ -217,8 +322,12 @@ def init(
             err=True,
         )
         raise typer.Exit(1)
+    try:
+        out = scaffold(where)
+    except CannotInit as exc:
+        typer.echo(f"wsside init: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(f"wsside init in {where}")
-    out = scaffold(where)
     for line in out.done:
         typer.echo(f"  ✓ {line}")
     for line in out.todo:
