@@ -282,6 +282,8 @@ async def test_disabled_handler_is_skipped(serve) -> None:
         ("heartbeat=-1", "heartbeat: expected seconds > 0, or 0 (off), got -1"),
         ("inactivity_timeout='30'", "inactivity_timeout: expected seconds > 0, or 0 (off)"),
         ("delay='1'", "delay: expected seconds >= 0"),
+        ("heartbeat=float('nan')", "heartbeat: expected seconds > 0, or 0 (off), got nan"),
+        ("delay=float('inf')", "delay: expected seconds >= 0, got inf"),
         ("max_message_size=0", "max_message_size"),
         ("subprotocols='v1'", "subprotocols: expected a list"),
         ("authenticate=42", "authenticate: expected"),

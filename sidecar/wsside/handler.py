@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
 from ._signatures import Callback, adapt_callback, optional_callable
 from .pattern import Pattern
@@ -307,7 +308,7 @@ def check_option(name: str, value: object) -> object:
             raise TypeError("subprotocols: expected a list of non-empty strings")
         return protocols
     if name == "delay":
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        if not _seconds(value) or value < 0:
             raise ValueError(f"delay: expected seconds >= 0, got {value!r}")
         return float(value)
     if name == "max_message_size":
@@ -328,6 +329,11 @@ def _opt_str(name: str, value: object) -> str | None:
 def _opt_seconds(name: str, value: object) -> float | None:
     if value is None or value is False or value == 0:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if not _seconds(value) or value < 0:
         raise ValueError(f"{name}: expected seconds > 0, or 0 (off), got {value!r}")
     return float(value)
+
+
+def _seconds(value: object) -> TypeGuard[float]:
+    """A number of seconds: an int or float, finite (NaN and infinity are not durations)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

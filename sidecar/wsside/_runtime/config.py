@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -64,7 +65,7 @@ class OptionError(ValueError):
 
     def __init__(self, option: str, value: Any, message: str) -> None:
         self.key = option
-        self.reason = f"{option} {value}: {message}"
+        self.reason = f"{option} {value if value != '' else chr(34) * 2}: {message}"
         super().__init__(self.reason)
 
 
@@ -189,8 +190,10 @@ _OPTION_NAMES = {
     "port": "--port",
     "log_level": "--log-level",
     "workers": "--workers",
+    "shutdown_timeout": "--shutdown-timeout",
+    "host": "--host",
 }
-_CHECKED_OPTIONS = ("port", "log_level", "workers")
+_CHECKED_OPTIONS = ("port", "log_level", "workers", "shutdown_timeout", "host")
 
 
 def folder_problem(path: Path) -> str | None:
@@ -241,6 +244,8 @@ def _read(path: Path) -> dict[str, Any]:
 def _show(value: Any) -> str:
     if isinstance(value, dict):
         return "a table"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # as TOML writes it: nan, inf, -inf
     return json.dumps(value, default=str, ensure_ascii=False)
 
 
@@ -253,7 +258,8 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+    """An int or a float, finite: TOML has `nan` and `inf`, which are no durations."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _is_prefix(v: Any) -> bool:
