@@ -9,6 +9,7 @@ the parser's own checks are in test_reader.py and the Autobahn run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import itertools
 import json
@@ -289,6 +290,8 @@ def test_the_encoders_refuse_what_is_not_json(engine: str) -> None:
         ("hello", "hello"),
         ("", ""),
         ('"\\ud800"', "\ud800"),
+        ("[" * 500 + "]" * 500, functools.reduce(lambda inner, _: [inner], range(499), [])),
+        ("[" * 100_000 + "]" * 100_000, "[" * 100_000 + "]" * 100_000),  # deeper than it parses
     ],
 )
 def test_text_is_read_as_json_only_when_it_is_json(text: str, value: Any) -> None:

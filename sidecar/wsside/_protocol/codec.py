@@ -157,10 +157,11 @@ def encode(data: object) -> tuple[int, bytes]:
 
 def decode_text(text: str) -> Any:
     """The parsed JSON value of a text frame, or the string itself when it is not JSON
-    (RFC 8259: `[NaN]` and `Infinity` are strings)."""
+    (RFC 8259: `[NaN]` and `Infinity` are strings) or nests deeper than the parser can go
+    (about 1,000 levels)."""
     if not text or text[0] not in _JSON_START:
         return text
     try:
         return _std_loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
