@@ -192,3 +192,40 @@ async def test_standalone_serve_accepts_loopback_and_allowed_origins_only(
         assert (await raw_upgrade(port, "/api/ws/ok")).startswith(b"HTTP/1.1 101")  # no Origin
     finally:
         await sidecar.close()
+
+
+async def test_a_request_head_must_arrive_in_time_and_a_websocket_stays(
+    tmp_path, monkeypatch
+) -> None:
+    """Slowloris: a connection that sends nothing, or a head that never ends, is closed after
+    HEAD_TIMEOUT (each holds a descriptor); an open WebSocket is not, however long it idles."""
+    from wsside._edge import server
+    from wsside._edge.server import Sidecar
+    from wsside._runtime.settings import Settings
+
+    monkeypatch.setattr(server, "HEAD_TIMEOUT", 0.5)
+    (tmp_path / "h.py").write_text(
+        "from wsside import Handler\nh = Handler('/ws/echo')\n"
+        "@h.on_message\ndef echo(conn, data):\n    conn.send(data)\n"
+    )
+    sidecar = Sidecar(Settings(handlers_dir=tmp_path, reload=False))
+    await sidecar.start()
+    await sidecar.serve_tcp("127.0.0.1", 0)
+    port = sidecar.runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/echo")
+            silent = await asyncio.open_connection("127.0.0.1", port)
+            trickle = await asyncio.open_connection("127.0.0.1", port)
+            trickle[1].write(b"GET /api/ws/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            started = asyncio.get_running_loop().time()
+            for reader, writer in (silent, trickle):
+                assert await asyncio.wait_for(reader.read(), 5) == b""  # closed, unanswered
+                writer.close()
+            assert asyncio.get_running_loop().time() - started < 3
+            # The WebSocket opened before both: idle longer than they were, still served.
+            await ws.send_str("still here")
+            assert await ws.receive_str(timeout=5) == "still here"
+            await ws.close()
+    finally:
+        await sidecar.close()

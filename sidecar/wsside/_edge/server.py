@@ -34,6 +34,9 @@ __all__ = ["Sidecar"]
 # aiohttp's wait for plain HTTP requests still in progress when the runner stops (WebSocket
 # sessions are not among them: they are closed first, with their own budget).
 SHUTDOWN_GRACE = 5.0
+# How long a connection may take to send its whole request (a WebSocket client sends it at
+# once), and how long an HTTP keep-alive connection may wait for its next one.
+HEAD_TIMEOUT = 10.0
 # Of the shutdown budget, what is kept for the steps after the clients' closing handshakes
 # (stopping the runner, the process's own exit, a supervising parent seeing it): at most this,
 # and at most a third of the budget.
@@ -79,6 +82,9 @@ class Sidecar:
             handle_signals=False,
             access_log=None,
             shutdown_timeout=SHUTDOWN_GRACE,
+            # A connection that has not sent a whole request by then (idle, or a head trickling
+            # in) is closed: each holds a descriptor. Upgraded connections are wsside's.
+            keepalive_timeout=HEAD_TIMEOUT,
         )
         self._started = False
         # Set when the config file changes; whoever runs the sidecar decides how to restart.
