@@ -420,6 +420,33 @@ async def test_unchanged_or_invalid_config_does_not_restart(live: Live, tmp_path
     assert (await asyncio.wait_for(waiter, 5)).port == 2
 
 
+async def test_a_file_refused_for_a_duplicate_pattern_serves_once_the_pattern_is_free(
+    live: Live,
+) -> None:
+    live.write("a.py", versioned(1, "/ws/dup"))
+    await live.start()
+    mark = len(live.events)
+    live.write("b.py", versioned(2, "/ws/dup"))  # a copy, say, before editing it
+    error = await live.reloaded("b.py", mark, kind="load_error")
+    assert "duplicate pattern '/ws/dup'" in error["message"]
+    assert (await ask(await live.connect("/api/ws/dup")))["version"] == 1
+    mark = len(live.events)
+    (live.folder / "a.py").unlink()
+    await live.reloaded("a.py", mark, kind="removed")
+    event = await live.reloaded("b.py", mark)  # no save of b.py needed
+    assert event["patterns"] == ["/ws/dup"]
+    assert (await ask(await live.connect("/api/ws/dup")))["version"] == 2
+    # The same when the other file moves to another pattern instead of going away.
+    mark = len(live.events)
+    live.write("c.py", versioned(3, "/ws/dup"))
+    await live.reloaded("c.py", mark, kind="load_error")
+    mark = len(live.events)
+    live.write("b.py", versioned(2, "/ws/moved"))
+    await live.reloaded("c.py", mark, kind="reloaded")
+    assert (await ask(await live.connect("/api/ws/dup")))["version"] == 3
+    assert live.sidecar is not None and not live.sidecar.registry.errors
+
+
 async def test_a_handlers_folder_created_after_start_is_served(live: Live) -> None:
     live.folder.rmdir()  # the user starts Vite before writing any handler
     await live.start()

@@ -19,7 +19,7 @@ from ..handler import Handler
 from .background import BackgroundTasks
 from .events import emit, error_event, logger
 from .hub import Hub
-from .loader import LoadResult, import_handler_file
+from .loader import import_handler_file
 
 if TYPE_CHECKING:
     from .backplane import Backplane
@@ -89,6 +89,9 @@ class Registry:
         self.defaults: Mapping[str, Any] = defaults or {}
         self.files: dict[Path, list[Handler]] = {}
         self.errors: dict[Path, dict[str, Any]] = {}
+        # Files refused for a pattern another file serves, by that pattern: each loads again
+        # once its pattern is free (the other file removed, or its pattern changed).
+        self._waiting: dict[Path, str] = {}
         self.hubs: dict[str, Hub] = {}
         self._table: list[Hub] = []
 
@@ -145,8 +148,12 @@ class Registry:
         path = path.resolve()
         started = time.perf_counter() if since is None else since
         result = import_handler_file(path, self.root)
+        self._waiting.pop(path, None)
         if result.error is None:
-            result.error = self._duplicate_error(result)
+            duplicate = self._duplicate(result.path, result.handlers)
+            if duplicate is not None:
+                result.error = self._duplicate_error(duplicate)
+                self._waiting[path] = duplicate.handler.pattern.source
         if result.error is not None:
             self.errors[path] = result.error
             emit(result.error)
@@ -163,6 +170,7 @@ class Registry:
                 "ms": round((time.perf_counter() - started) * 1000, 2),
             }
         )
+        self._load_waiting()
         return True
 
     def add_handlers(self, handlers: list[Handler]) -> None:
@@ -184,15 +192,21 @@ class Registry:
     def remove_file(self, path: Path) -> None:
         path = path.resolve()
         self.errors.pop(path, None)
+        self._waiting.pop(path, None)
         if path in self.files:
             self._swap(path, [])
             del self.files[path]
             emit({"type": "removed", "file": str(path)})
+            self._load_waiting()
 
-    def _duplicate_error(self, result: LoadResult) -> dict[str, Any] | None:
-        exc = self._duplicate(result.path, result.handlers)
-        if exc is None:
-            return None
+    def _load_waiting(self) -> None:
+        """Load the files refused for a duplicate pattern that no other file serves now."""
+        for path, pattern in tuple(self._waiting.items()):
+            if self._waiting.get(path) == pattern and pattern not in self.hubs:
+                self.load_file(path)
+
+    @staticmethod
+    def _duplicate_error(exc: _DuplicatePattern) -> dict[str, Any]:
         event = error_event("load_error", exc)
         # Never raised: no traceback to show, and the message says all (no class name).
         event.update(
