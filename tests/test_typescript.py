@@ -108,6 +108,17 @@ def test_wsside_types_reads_handlers_and_config_options(tmp_path: Path) -> None:
     assert "'/ws/chat': { receives: WsChat.Receives; sends: WsChat.Sends }" in by_option.stdout
 
 
+def test_wsside_types_without_a_handlers_folder_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    given = run_types("--handlers", "nope", cwd=tmp_path)
+    assert (given.returncode, given.stdout) == (2, "")
+    assert given.stderr == (
+        "wsside types: --handlers nope: no such folder (give the folder of handler files)\n"
+    )
+    default = run_types(cwd=tmp_path)
+    assert (default.returncode, default.stdout) == (2, "")
+    assert default.stderr.startswith(f"wsside types: handlers folder {tmp_path / 'ws'}: no such")
+
+
 def test_wsside_types_reports_a_load_error_in_one_line_and_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "chat.py").write_text(

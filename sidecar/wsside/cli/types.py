@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from .._runtime.config import ConfigError, build_settings
+from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.registry import Registry
 from .._runtime.typescript import FILE_NAME, render
 from .app import app
@@ -34,8 +34,8 @@ def types(
     vite-plugin-wsside/client. Exits 1 when a handler file does not load."""
     search = (Path.cwd(), *((handlers.resolve().parent,) if handlers else ()))
     try:
-        settings = build_settings({"handlers_dir": handlers}, config, search)
-    except ConfigError as exc:
+        settings = build_settings({"handlers_dir": handlers}, config, search, need_handlers=True)
+    except (ConfigError, OptionError) as exc:
         typer.echo(f"wsside types: {exc}", err=True)
         raise typer.Exit(2) from None
     registry = Registry(settings.handlers_dir, settings.handler_defaults)
