@@ -333,6 +333,13 @@ async def test_loopback_origins_off_in_the_file_and_back_on_with_the_flag(tmp_pa
         assert await server.stop() == 0
 
 
+def test_defaults_takes_every_defaultable_handler_option_and_no_other() -> None:
+    from wsside._runtime import config
+    from wsside.handler import DEFAULTABLE_OPTIONS
+
+    assert sorted(config._DEFAULTS) == sorted(DEFAULTABLE_OPTIONS)
+
+
 def test_handler_own_options_beat_defaults() -> None:
     from wsside import Handler
 

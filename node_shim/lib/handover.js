@@ -4,7 +4,8 @@
 //
 // Node writes one handle at a time and holds every later message until the sidecar answers
 // the handle in flight: NODE_HANDLE_ACK once it holds the descriptor (it has answered the
-// handshake by then), NODE_HANDLE_NACK when no descriptor arrived. The answers carry no id;
+// handshake by then, unless an async `authenticate` is still deciding; never after an
+// `on_connect`), NODE_HANDLE_NACK when no descriptor arrived. The answers carry no id;
 // which socket one is for follows from order alone. So the shim gives Node one socket at a
 // time itself: the one in flight is known, and a socket still waiting here has not left
 // Node, so it can take another path. The send callback proves nothing: Node reports a write

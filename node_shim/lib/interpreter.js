@@ -1,6 +1,6 @@
 // @ts-check
 // Interpreter choice: the rules are data (interpreter-rules.json), shared with the Python
-// side (`wsside.interpreter`, used by `wsside doctor`), so both always agree.
+// side (`wsside._edge.interpreter`, used by `wsside doctor`), so both always agree.
 
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'

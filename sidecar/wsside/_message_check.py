@@ -67,10 +67,6 @@ def _label(key: str) -> str:
     return key if key.isidentifier() else "[" + json.dumps(key, ensure_ascii=False) + "]"
 
 
-def _expected(name: str) -> Callable[[Any], Problem]:
-    return lambda value: ("", f"expected {name}, got {_kind(value)}")
-
-
 def _check_str(value: Any) -> Problem | None:
     return None if isinstance(value, str) else ("", f"expected str, got {_kind(value)}")
 

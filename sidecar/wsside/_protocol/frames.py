@@ -26,10 +26,6 @@ class Opcode(enum.IntEnum):
     PING = 0x9
     PONG = 0xA
 
-    @property
-    def is_control(self) -> bool:
-        return self >= Opcode.CLOSE
-
 
 # Plain ints for the per-frame paths: arithmetic on an IntEnum member goes through the enum.
 CONTINUATION = int(Opcode.CONTINUATION)

@@ -209,7 +209,9 @@ def _check_handlers(settings: Settings, given: bool, config_file: Path | None) -
     if problem is None:
         return
     if given:
-        raise OptionError("--handlers", folder, f"{problem} (give the folder of handler files)")
+        raise OptionError(
+            _OPTION_NAMES["handlers_dir"], folder, f"{problem} (give the folder of handler files)"
+        )
     if config_file is not None:
         key_prefix = "tool.wsside." if config_file.name == "pyproject.toml" else ""
         raise _Checker(config_file, key_prefix).error("handlers", f"{problem}: {folder}")

@@ -48,7 +48,7 @@ _PROBE = "import sys, wsside; print(wsside.__version__); print(sys.version.split
 
 
 def check_interpreter(project: Project) -> Check:
-    """The interpreter the shim would spawn (same rules, `wsside.interpreter`) can import the
+    """The interpreter the shim would spawn (same rules, `_edge/interpreter.py`) can import the
     same wsside as this one."""
     option = project.plugin_options.get("python")
     path, rule = resolve_interpreter(
