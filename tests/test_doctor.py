@@ -340,6 +340,23 @@ def test_prefix_only_in_config_file_misses_the_client(tmp_path: Path) -> None:
     )
 
 
+def test_the_config_beside_the_plugins_handlers_folder_is_the_sidecars(tmp_path: Path) -> None:
+    """`wsside serve` finds a config in the project, else beside the handlers folder the
+    plugin names: doctor reads the same file."""
+    write(
+        tmp_path,
+        {
+            "vite.config.js": with_options("{ handlers: 'backend/ws' }"),
+            "backend/wsside.toml": 'prefix = "/rt"\n',
+            "backend/ws/echo.py": ECHO,
+        },
+    )
+    _, report = run_doctor(tmp_path)
+    assert "backend/wsside.toml" in one(report, "config")["message"], one(report, "config")
+    check = one(report, "client prefix")
+    assert check["status"] == "warn" and 'wsside.toml sets prefix "/rt"' in check["message"]
+
+
 RT, API, HANDLERS = 'prefix = "/rt"\n', 'prefix = "/api"\n', 'handlers = "ws"\n'
 # id: (config file text, wsside() options, status, text in the message or fix). A text that
 # starts with [tool.wsside] goes to pyproject.toml instead of wsside.toml.

@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .._runtime.config import ConfigError, load_config
+from .._runtime.config import ConfigError, find_config, load_config
 from .._runtime.loader import LoadResult, import_handler_file
 from .._runtime.registry import handler_files, use_helpers_of
 from .._runtime.settings import Settings
@@ -95,10 +95,20 @@ class Project:
 
     @cached_property
     def config(self) -> ConfigState:
-        explicit = self.plugin_options.get("config")
-        where = self.root / explicit if isinstance(explicit, str) else self.root
+        """The config file the sidecar reads: the plugin's `config`, else the first found
+        where `wsside serve` looks (the project, then beside a `handlers` folder the plugin
+        names)."""
+        options = self.plugin_options
         try:
-            values, file = load_config(where)
+            if isinstance(options.get("config"), str):
+                values, file = load_config(self.root / options["config"])
+            else:
+                handlers = options.get("handlers")
+                beside = (
+                    (self.root / handlers).resolve().parent if isinstance(handlers, str) else None
+                )
+                found = find_config(self.root, *(() if beside is None else (beside,)))
+                values, file = load_config(found) if found is not None else ({}, None)
         except ConfigError as exc:
             return ConfigState(exc.file, {}, exc)
         return ConfigState(file, values)
