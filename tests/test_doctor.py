@@ -57,6 +57,24 @@ def basic(root: Path, **files: str) -> Path:
     )
 
 
+def test_a_handler_file_that_blocks_at_import_is_named_within_the_timeout(tmp_path: Path) -> None:
+    basic(
+        tmp_path,
+        **{
+            "ws/hang.py": "import time\nfrom wsside import Handler\n\n"
+            "while True:\n    time.sleep(1)\n"
+        },
+    )
+    code, report = run_doctor(tmp_path, "--timeout", "1")
+    check = one(report, "handler ws/hang.py")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"].startswith("ws/hang.py:5: StillImporting: still importing after 1 s")
+    assert check["fix"] == (
+        "move what blocks at ws/hang.py:5 into a @background task, a callback or a thread"
+    )
+    assert one(report, "handler ws/echo.py")["status"] == "pass"
+
+
 def test_missing_handlers_folder(tmp_path: Path) -> None:
     write(tmp_path, {"vite.config.js": SIMPLE_VITE_CONFIG, "wsside.toml": 'handlers = "ws"\n'})
     code, report = run_doctor(tmp_path)

@@ -59,11 +59,12 @@ def check_handler_files(project: Project) -> Iterator[Check]:
             continue
         where = f"{project.relative(error['file'])}:{error['line']}"
         what = error["message"]
-        fix = (
-            f"fix the pattern at {where}"
-            if what.startswith("PatternError")
-            else f"fix {where}, then save: the sidecar reloads it"
-        )
+        if what.startswith("PatternError"):
+            fix = f"fix the pattern at {where}"
+        elif what.startswith("StillImporting"):
+            fix = f"move what blocks at {where} into a @background task, a callback or a thread"
+        else:
+            fix = f"fix {where}, then save: the sidecar reloads it"
         yield failed(name, f"{where}: {what}", fix)
 
 

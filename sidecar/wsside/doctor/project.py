@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -139,7 +141,9 @@ class Project:
         """Each handler file imported once, in the sidecar's load order, able to import its
         helpers as in the sidecar."""
         use_helpers_of(self.handlers_dir)
-        return [import_handler_file(path, self.handlers_dir) for path in self.handler_files]
+        return [
+            _import_within(path, self.handlers_dir, self.timeout) for path in self.handler_files
+        ]
 
     def relative(self, path: str | Path) -> str:
         """`path` relative to the project root when inside it, for short messages."""
@@ -155,3 +159,33 @@ class Project:
             url = self.url.rstrip("/")
             return DevServer(url, "--url") if is_vite(url, self.timeout) else None
         return find_dev_server(self.root, self.vite.port, self.vite.https, min(self.timeout, 3.0))
+
+
+class StillImporting(Exception):
+    """Raised into a handler file whose import has not returned within doctor's timeout."""
+
+
+def _import_within(path: Path, root: Path, timeout: float) -> LoadResult:
+    """`import_handler_file`, interrupted after `timeout` seconds: code at a file's top level
+    that blocks would hold doctor for good. The import stays on the main thread, where the
+    sidecar runs it too (signal.signal, for one, works only there); an interval timer's
+    signal interrupts it, and the error lands on the line that blocked."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        return import_handler_file(path, root)  # Windows, or a caller's thread: no timer
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise StillImporting(
+            f"still importing after {timeout:g} s: does code at its top level block? "
+            "(no endpoint serves until every handler file has loaded)"
+        )
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, timeout)
+    try:
+        return import_handler_file(path, root)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
