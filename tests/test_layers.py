@@ -265,10 +265,10 @@ def test_import_wsside_loads_only_declarations() -> None:
 
 def test_the_sidecar_entry_leaves_the_doctor_out() -> None:
     # What `wsside serve --ipc` loads: `main()` imports every command module, then `serve`
-    # imports the supervisor. `version` runs through the same `main()` and exits at once.
+    # imports shim mode. `version` runs through the same `main()` and exits at once.
     loaded = _loaded(
         "import sys\n"
-        "import wsside._edge.supervise\n"
+        "import wsside._edge.shim_mode\n"
         "from wsside.cli import main\n"
         "sys.argv = ['wsside', 'version']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"

@@ -171,7 +171,7 @@ def serve(
 def _run_ipc(
     settings: Settings | ConfigError | OptionError, rebuild: Callable[[], Settings]
 ) -> None:
-    from .._edge.supervise import run_ipc  # only under Vite
+    from .._edge.shim_mode import run_ipc  # only under Vite
 
     run_ipc(settings, rebuild)
 

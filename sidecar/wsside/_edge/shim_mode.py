@@ -76,10 +76,13 @@ def run_ipc(
         rebuild = lambda: dataclasses.replace(read_config(), secret=secret)  # noqa: E731
     # Ctrl-C reaches the whole terminal process group; Vite decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.exit(run_loop(_Supervisor(settings, int(fd), rebuild).run()))
+    sys.exit(run_loop(_ShimMode(settings, int(fd), rebuild).run()))
 
 
-class _Supervisor:
+class _ShimMode:
+    """One sidecar process under the shim: its control channel, its Unix socket, and the
+    sidecar it serves (again after each config change) until the shim or Vite goes."""
+
     def __init__(
         self,
         settings: Settings | ConfigError | OptionError,
