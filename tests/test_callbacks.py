@@ -240,6 +240,30 @@ async def test_error_in_on_message_sends_an_error_frame_and_keeps_the_connection
     assert event["callback"] == "on_message" and "RuntimeError: crash manual" in event["traceback"]
 
 
+async def test_without_error_details_the_frame_says_internal_error(serve, probe) -> None:
+    s = await serve("""
+        from typing import TypedDict
+        from wsside import Handler
+
+        class Note(TypedDict):
+            text: str
+
+        h = Handler("/ws/quiet", error_details=False, receives=Note)
+
+        @h.on_message
+        def boom(conn, data):
+            raise RuntimeError("cannot reach postgres://app:s3cret@db/prod")
+    """)
+    ws = await s.connect("/api/ws/quiet")
+    await ws.send_str('{"text": "hi"}')
+    assert await ws.receive_json() == {"type": "error", "message": "Internal error"}
+    # What was wrong with the client's own message is still said.
+    await ws.send_str('{"text": 42}')
+    assert await ws.receive_json() == {"type": "error", "message": "text: expected str, got int"}
+    event = next(e for e in s.events if e["type"] == "runtime_error")
+    assert "s3cret" in event["traceback"]  # the log keeps it
+
+
 async def test_on_error_replaces_the_error_frame_and_its_own_errors_are_contained(
     serve, probe
 ) -> None:

@@ -26,7 +26,7 @@ def test_wsside_toml_sets_every_key(tmp_path: Path) -> None:
         'log_level = "debug"\nreload = false\n'
         "[defaults]\nheartbeat = 20\ninactivity_timeout = false\nmax_message_size = 1024\n"
         "per_message_deflate = { server_max_window_bits = 10 }\ndelay = 0.5\n"
-        'subprotocols = ["v2", "v1"]\n'
+        'subprotocols = ["v2", "v1"]\nerror_details = false\n'
     )
     values, source = load_config(tmp_path)
     assert source == tmp_path / "wsside.toml"
@@ -44,6 +44,7 @@ def test_wsside_toml_sets_every_key(tmp_path: Path) -> None:
             "per_message_deflate": Deflate(server_max_window_bits=10),
             "delay": 0.5,
             "subprotocols": ("v2", "v1"),
+            "error_details": False,
         },
     }
 
@@ -98,6 +99,11 @@ def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
             "expected seconds > 0, or false (off), got inf",
         ),
         ("[defaults]\ndelay = -inf", "defaults.delay", "expected seconds >= 0, got -inf"),
+        (
+            "[defaults]\nerror_details = 0",
+            "defaults.error_details",
+            "expected true or false, got 0",
+        ),
         (
             'allowed_origins = ["http://devbox:5173/"]',
             "allowed_origins",
@@ -343,13 +349,21 @@ def test_defaults_takes_every_defaultable_handler_option_and_no_other() -> None:
 def test_handler_own_options_beat_defaults() -> None:
     from wsside import Handler
 
-    h = Handler("/ws/x", heartbeat=0, delay=0, subprotocols=[])
+    h = Handler("/ws/x", heartbeat=0, delay=0, subprotocols=[], error_details=True)
     plain = Handler("/ws/y")
-    defaults = {"heartbeat": 30.0, "delay": 0.5, "subprotocols": ("v2",), "max_message_size": 8}
+    defaults = {
+        "heartbeat": 30.0,
+        "delay": 0.5,
+        "subprotocols": ("v2",),
+        "max_message_size": 8,
+        "error_details": False,
+    }
     h.apply_defaults(defaults)
     plain.apply_defaults(defaults)
     assert (h.heartbeat, h.delay, h.subprotocols, h.max_message_size) == (None, 0.0, (), 8)
+    assert h.error_details is True
     assert (plain.heartbeat, plain.delay, plain.subprotocols) == (30.0, 0.5, ("v2",))
+    assert plain.error_details is False
 
 
 async def test_serve_with_a_bad_config_exits_2_naming_file_and_key(tmp_path: Path) -> None:

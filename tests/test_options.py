@@ -284,6 +284,7 @@ async def test_disabled_handler_is_skipped(serve) -> None:
         ("delay='1'", "delay: expected seconds >= 0"),
         ("heartbeat=float('nan')", "heartbeat: expected seconds > 0, or 0 (off), got nan"),
         ("delay=float('inf')", "delay: expected seconds >= 0, got inf"),
+        ("error_details='no'", "error_details: expected True or False, got 'no'"),
         ("max_message_size=0", "max_message_size"),
         ("subprotocols='v1'", "subprotocols: expected a list"),
         ("authenticate=42", "authenticate: expected"),

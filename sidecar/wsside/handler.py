@@ -138,6 +138,7 @@ class Handler:
         transform_raw_data: Callback | None = None,
         delay: float | None = None,
         max_message_size: int | None = None,
+        error_details: bool | None = None,
         disabled: bool = False,
         receives: object = None,
         sends: object = None,
@@ -161,6 +162,7 @@ class Handler:
             subprotocols=subprotocols,
             delay=delay,
             max_message_size=max_message_size,
+            error_details=error_details,
         )
         self._unset = frozenset(name for name, value in given.items() if value is None)
         self.heartbeat: float | None = None
@@ -169,6 +171,8 @@ class Handler:
         self.subprotocols: tuple[str, ...] = ()
         self.delay: float = 0.0
         self.max_message_size: int = 16 * MiB
+        # What a raising callback's error frame says: str(exc), or only "Internal error".
+        self.error_details: bool = True
         for name, value in given.items():
             if value is not None:
                 setattr(self, name, check_option(name, value))
@@ -286,6 +290,7 @@ DEFAULTABLE_OPTIONS = (
     "per_message_deflate",
     "delay",
     "subprotocols",
+    "error_details",
 )
 
 
@@ -311,6 +316,10 @@ def check_option(name: str, value: object) -> object:
         if not _seconds(value) or value < 0:
             raise ValueError(f"delay: expected seconds >= 0, got {value!r}")
         return float(value)
+    if name == "error_details":
+        if not isinstance(value, bool):
+            raise TypeError(f"error_details: expected True or False, got {value!r}")
+        return value
     if name == "max_message_size":
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"max_message_size: expected bytes > 0, got {value!r}")

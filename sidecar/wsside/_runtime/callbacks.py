@@ -208,7 +208,10 @@ async def _answer(conn: Connection, handler: Handler, exc: BaseException) -> Non
     """The error policy: `on_error(conn, exc)`, else the error frame."""
     on_error = handler.callbacks["on_error"]
     if on_error is None:
-        conn.send({"type": "error", "message": str(exc)})
+        # What was wrong with the client's own message is always said; the rest may carry
+        # what a client must not see (a database URL in a connection error, say).
+        said = handler.error_details or isinstance(exc, MessageTypeError)
+        conn.send({"type": "error", "message": str(exc) if said else "Internal error"})
         return
     try:
         await _maybe(on_error(conn, exc))

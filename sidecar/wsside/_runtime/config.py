@@ -324,6 +324,7 @@ _DEFAULTS: dict[str, tuple[Callable[[Any], bool], str]] = {
     ),
     "delay": (_is_number, "seconds >= 0"),
     "subprotocols": (lambda v: isinstance(v, list), "a list of non-empty strings"),
+    "error_details": (lambda v: isinstance(v, bool), "true or false"),
 }
 
 
