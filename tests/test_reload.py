@@ -21,7 +21,7 @@ import pytest
 
 from serve_process import ServeProcess, free_port
 from wsside._edge.server import Sidecar
-from wsside._runtime import events, reload
+from wsside._runtime import config_watch, events, reload
 from wsside._runtime.config import build_settings
 from wsside._runtime.settings import Settings
 
@@ -404,7 +404,7 @@ async def test_unchanged_or_invalid_config_does_not_restart(live: Live, tmp_path
     current = build_settings({}, search=search)
     changed = asyncio.Event()
     waiter = asyncio.ensure_future(
-        reload.next_settings(changed, current, lambda: build_settings({}, search=search))
+        config_watch.next_settings(changed, current, lambda: build_settings({}, search=search))
     )
     mark = len(live.events)
     pyproject.write_text('[project]\nname = "app"\n[tool.wsside]\nport = 1\n')

@@ -25,8 +25,8 @@ from aiohttp import web
 
 from .. import __version__
 from .._runtime.config import ConfigError, OptionError
+from .._runtime.config_watch import first_valid_settings, next_settings
 from .._runtime.events import emit, logger, shown, subscribe, unsubscribe
-from .._runtime.reload import first_valid_settings, next_settings
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse

@@ -29,18 +29,14 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from .config import ConfigError, OptionError
 from .events import emit
 from .registry import Registry, handler_files, is_handler_file
-from .settings import Settings
 
-__all__ = ["QUIET", "Reloader", "config_error_event", "first_valid_settings", "next_settings"]
+__all__ = ["QUIET", "Reloader"]
 
 # Quiet time that ends a save, and the longest a stream of events may hold a reload back.
 QUIET = 0.03
 MAX_HOLD = 0.5
-# How often a config file that was invalid at start-up is looked at again (first_valid_settings).
-CONFIG_POLL = 0.2
 # How often the folders are scanned when the system's file watching cannot be had (inotify's
 # limits): a save is seen this much later.
 SCAN_INTERVAL = 0.5
@@ -250,83 +246,3 @@ def _digest(path: Path) -> bytes:
         return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
     except OSError:
         return b""
-
-
-async def next_settings(
-    changed: asyncio.Event, current: Settings, rebuild: Callable[[], Settings]
-) -> Settings:
-    """Wait for the config file to change into valid settings that differ from `current`.
-
-    `rebuild` reads the settings again the way start-up did (`build_settings` with the same
-    explicit options). An invalid config is reported (a `config_error` event, with file, key
-    and line) and the current settings keep serving; a valid one that changes nothing (say, an
-    edit elsewhere in pyproject.toml) is reported as `config_ok`.
-    """
-    while True:
-        await changed.wait()
-        changed.clear()
-        try:
-            settings = rebuild()
-        except (ConfigError, OptionError) as exc:
-            emit(config_error_event(exc))
-            continue
-        if settings != current:
-            return settings
-        emit({"type": "config_ok", "file": str(settings.config_file)})
-
-
-def config_error_event(exc: ConfigError | OptionError) -> dict[str, object]:
-    """The `config_error` event of `exc`: its file and line apart from what is wrong, so that
-    a report says the file once."""
-    return {
-        "type": "config_error",
-        "message": exc.reason,
-        "file": None if exc.file is None else str(exc.file),
-        "line": exc.line,
-        "column": None,
-        "key": exc.key,
-    }
-
-
-async def first_valid_settings(
-    error: ConfigError | OptionError, rebuild: Callable[[], Settings], stop: asyncio.Event
-) -> Settings | None:
-    """Start-up under Vite found the config invalid (`error`): report it (a `config_error`
-    event) and wait for its file to change into valid settings, which are returned; None
-    once `stop` is set. The file is polled (its absence is a state too: a config named by
-    the plugin may not exist yet); each invalid version is reported again."""
-
-    async def stopped_within(seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(stop.wait(), seconds)
-        except asyncio.TimeoutError:
-            return False
-        return True
-
-    read = _file_state(error.file)  # of the version reported (looked at before it is)
-    while True:
-        emit(config_error_event(error))
-        now = read
-        while now == read:
-            if await stopped_within(CONFIG_POLL):
-                return None
-            now = _file_state(error.file)
-        # Then unchanged for QUIET: an editor may write the file in more than one step.
-        while True:
-            if await stopped_within(QUIET):
-                return None
-            read, now = now, _file_state(error.file)
-            if now == read:
-                break
-        try:
-            return rebuild()
-        except (ConfigError, OptionError) as exc:
-            error = exc
-
-
-def _file_state(path: Path | None) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat() if path is not None else None
-    except OSError:
-        return None
-    return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns)

@@ -19,8 +19,8 @@ from .._edge.server import Sidecar, configure_logging
 from .._edge.workers import WorkerLink, Workers, check_port, workers_supported
 from .._runtime.backplane_url import BackplaneError, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings
+from .._runtime.config_watch import next_settings
 from .._runtime.events import shown, subscribe
-from .._runtime.reload import next_settings
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .app import app
