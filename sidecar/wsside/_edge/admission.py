@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from yarl import URL
 
 from .._runtime.callbacks import USER_ERRORS
-from .._runtime.events import emit, report_runtime_error
+from .._runtime.events import log, report_runtime_error
 
 if TYPE_CHECKING:
     from ..handler import Handler
@@ -73,13 +73,7 @@ def check_origin(
     if origin is None or origin_allowed(origin, allowed, loopback):
         return None
     why = "is not a loopback origin nor in" if loopback else "is not in"
-    emit(
-        {
-            "type": "log",
-            "level": "warning",
-            "message": f"refused {path}: Origin {origin!r} {why} allowed_origins",
-        }
-    )
+    log(f"refused {path}: Origin {origin!r} {why} allowed_origins", "warning")
     return FORBIDDEN
 
 

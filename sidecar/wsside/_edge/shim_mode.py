@@ -26,7 +26,7 @@ from aiohttp import web
 from .. import __version__
 from .._runtime.config import ConfigError, OptionError
 from .._runtime.config_watch import first_valid_settings, next_settings
-from .._runtime.events import emit, logger, shown, subscribe, unsubscribe
+from .._runtime.events import log, logger, shown, subscribe, unsubscribe
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
@@ -133,13 +133,10 @@ class _ShimMode:
         folder_of_handlers = self.settings.handlers_dir
         if not folder_of_handlers.is_dir():
             # Vite's terminal would only say "no handlers yet": say where they are looked for.
-            emit(
-                {
-                    "type": "log",
-                    "level": "warning",
-                    "message": f"no handlers folder at {folder_of_handlers.resolve()}: create it, "
-                    "or set `handlers` (wsside() in vite.config, or wsside.toml)",
-                }
+            log(
+                f"no handlers folder at {folder_of_handlers.resolve()}: create it, "
+                "or set `handlers` (wsside() in vite.config, or wsside.toml)",
+                "warning",
             )
         await sidecar.start()
         path = os.path.join(folder, SOCKET_NAME)
@@ -188,18 +185,10 @@ class _ShimMode:
         changed_file = self.settings.config_file or rebuilt.result().config_file
         self.settings = rebuilt.result()
         open_now = len(sidecar.intake.sessions)
-        emit(
-            {
-                "type": "log",
-                "level": "info",
-                "message": f"{shown(changed_file or 'the config file')} changed: "
-                "restarting the sidecar"
-                + (
-                    f" ({_connections(open_now)} closed with 1012, to reconnect)"
-                    if open_now
-                    else ""
-                ),
-            }
+        log(
+            f"{shown(changed_file or 'the config file')} changed: "
+            "restarting the sidecar"
+            + (f" ({_connections(open_now)} closed with 1012, to reconnect)" if open_now else "")
         )
         await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
         return True

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._runtime.events import emit
+from .._runtime.events import log
 
 __all__ = ["ENV", "WorkerLink", "Workers", "check_port", "workers_supported"]
 
@@ -189,13 +189,10 @@ class Workers:
                 restarts = 0
             delay = min(RESTART_CAP, RESTART_FIRST * 2**restarts)
             restarts += 1
-            emit(
-                {
-                    "type": "log",
-                    "level": "warning",
-                    "message": f"worker {slot.index} (pid {proc.pid}) {_exit_cause(code)}; "
-                    f"restarting it in {delay:.1f} s",
-                }
+            log(
+                f"worker {slot.index} (pid {proc.pid}) {_exit_cause(code)}; "
+                f"restarting it in {delay:.1f} s",
+                "warning",
             )
             try:
                 await asyncio.wait_for(self._stop.wait(), delay)
@@ -240,13 +237,7 @@ class Workers:
             if slot.first_ready is not None and not slot.first_ready.done():
                 slot.first_ready.set_result(info)
             elif restarted:
-                emit(
-                    {
-                        "type": "log",
-                        "level": "info",
-                        "message": f"worker {slot.index} restarted (pid {proc.pid})",
-                    }
-                )
+                log(f"worker {slot.index} restarted (pid {proc.pid})")
             await proc.wait()
         finally:
             pair.close()
@@ -271,13 +262,10 @@ class Workers:
         ]
         for index, proc in running + late_starts:
             if proc.returncode is None:
-                emit(
-                    {
-                        "type": "log",
-                        "level": "warning",
-                        "message": f"worker {index} (pid {proc.pid}) did not stop within "
-                        f"{deadline:.1f} s: killing it",
-                    }
+                log(
+                    f"worker {index} (pid {proc.pid}) did not stop within "
+                    f"{deadline:.1f} s: killing it",
+                    "warning",
                 )
                 proc.kill()
                 await proc.wait()

@@ -11,7 +11,7 @@ import random
 import time
 from urllib.parse import urlsplit
 
-from .events import emit
+from .events import log
 
 __all__ = ["RETRY_CAP", "RETRY_FIRST", "SETTLE", "Outage", "Retry", "cause"]
 
@@ -58,13 +58,10 @@ class Outage:
         if not self.open:
             self.open = True
             self.since = time.monotonic()
-            emit(
-                {
-                    "type": "log",
-                    "level": "warning",
-                    "message": f"backplane {self.url} is unavailable ({cause}): serving local "
-                    "connections only; cross-process broadcasts are dropped until it is back",
-                }
+            log(
+                f"backplane {self.url} is unavailable ({cause}): serving local "
+                "connections only; cross-process broadcasts are dropped until it is back",
+                "warning",
             )
         self.failing.add(part)
 
@@ -83,16 +80,10 @@ class Outage:
             if self.dropped == 1
             else f"{self.dropped} cross-process messages were dropped"
         )
-        emit(
-            {
-                "type": "log",
-                # As loud as the outage's line: an ASGI server shows only warnings of
-                # loggers it did not configure, and the pair belongs together.
-                "level": "warning",
-                "message": f"backplane {self.url} is back after "
-                f"{self.recovered - self.since:.1f} s; {dropped}",
-            }
-        )
+        # As loud as the outage's line: an ASGI server shows only warnings of loggers it did
+        # not configure, and the pair belongs together.
+        back_after = self.recovered - self.since
+        log(f"backplane {self.url} is back after {back_after:.1f} s; {dropped}", "warning")
         self.dropped = 0
 
     def cancel(self) -> None:

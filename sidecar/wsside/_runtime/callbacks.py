@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._protocol.codec import decode_text
 from ..schema import MessageTypeError
-from .events import emit, report_runtime_error
+from .events import log, report_runtime_error
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -167,14 +167,8 @@ def _fits_as_sent(schema: Schema, raw: str | bytes, data: Any, handler: Handler)
 
 
 async def _refuse(conn: Connection, handler: Handler, exc: MessageTypeError) -> None:
-    emit(
-        {
-            "type": "log",
-            "level": "warning",
-            "message": f"{conn.path}: refused a message that does not fit receives= "
-            f"({_where(handler)}): {exc}",
-        }
-    )
+    where = _where(handler)
+    log(f"{conn.path}: refused a message that does not fit receives= ({where}): {exc}", "warning")
     await _answer(conn, handler, exc)
 
 
@@ -185,13 +179,10 @@ def warn_unfit_send(handler: Handler, problem: str) -> None:
     while frame is not None and frame.f_code.co_filename != handler.file:
         frame = frame.f_back
     where = f"{handler.file}:{frame.f_lineno}" if frame is not None else _where(handler)
-    emit(
-        {
-            "type": "log",
-            "level": "warning",
-            "message": f"{handler.pattern.source}: a message sent at {where} does not fit "
-            f"sends=: {problem} (it was sent anyway)",
-        }
+    log(
+        f"{handler.pattern.source}: a message sent at {where} does not fit "
+        f"sends=: {problem} (it was sent anyway)",
+        "warning",
     )
 
 
@@ -230,13 +221,10 @@ def stuck_warning(
     line of the handler file it is waiting in."""
     mine = [f for f in frames if f.f_code.co_filename == handler.file] or frames
     where = f" at {mine[-1].f_code.co_filename}:{mine[-1].f_lineno}" if mine else ""
-    emit(
-        {
-            "type": "log",
-            "level": "warning",
-            "message": f"a callback of {conn.path} was still running {grace:g} s "
-            f"after the connection closed{where}; it was cancelled",
-        }
+    log(
+        f"a callback of {conn.path} was still running {grace:g} s "
+        f"after the connection closed{where}; it was cancelled",
+        "warning",
     )
 
 

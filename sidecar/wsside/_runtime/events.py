@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..handler import Handler
 
-__all__ = ["emit", "error_event", "logger", "shown", "subscribe", "unsubscribe"]
+__all__ = ["emit", "error_event", "log", "logger", "shown", "subscribe", "unsubscribe"]
 
 logger = logging.getLogger("wsside")
 _subscribers: list[Callable[[dict[str, Any]], None]] = []
@@ -47,6 +47,12 @@ def emit(event: dict[str, Any]) -> None:
             fn(event)
         except Exception:
             logger.exception("wsside: status subscriber failed")
+
+
+def log(message: str, level: str = "info") -> None:
+    """Emit a `log` event: a line for Vite's terminal or the console (level info, warning
+    or error)."""
+    emit({"type": "log", "level": level, "message": message})
 
 
 def error_event(

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from .backplane_outage import RETRY_CAP, Outage, Retry, cause
 from .backplane_url import check_backplane
 from .backplane_wire import HEAD, VERSION, channel, decode_records, encode_record
-from .events import emit, logger
+from .events import log, logger
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -278,20 +278,17 @@ class RedisBackplane:
         if version != VERSION:
             if version not in self._foreign_versions:
                 self._foreign_versions.add(version)
-                emit(
-                    {
-                        "type": "log",
-                        "level": "warning",
-                        "message": f"backplane: ignoring messages of wire version {version} "
-                        f"(this process speaks {VERSION}): run the same wsside version in "
-                        "every process",
-                    }
+                log(
+                    f"backplane: ignoring messages of wire version {version} "
+                    f"(this process speaks {VERSION}): run the same wsside version in "
+                    "every process",
+                    "warning",
                 )
             return
         try:
             records = decode_records(data, HEAD.size)
         except ValueError as exc:
-            emit({"type": "log", "level": "warning", "message": f"backplane: {exc}"})
+            log(f"backplane: {exc}", "warning")
             return
         for pattern, rooms, opcode, payload in records:
             try:

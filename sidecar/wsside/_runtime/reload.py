@@ -29,7 +29,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from .events import emit
+from .events import log
 from .registry import Registry, handler_files, is_handler_file
 
 __all__ = ["QUIET", "Reloader"]
@@ -115,15 +115,12 @@ class Reloader:
             self._observer.stop()  # its thread is a daemon; it ends by itself
         self._observer = self._watch(PollingObserver(timeout=SCAN_INTERVAL))
         limits = "fs.inotify.max_user_instances and fs.inotify.max_user_watches"
-        emit(
-            {
-                "type": "log",
-                "level": "warning",
-                "message": f"hot reload: cannot watch {self.root} ({exc.strerror or exc}): "
-                f"scanning it every {SCAN_INTERVAL:g} s instead. Other programs hold this "
-                f"user's file watches; closing some, or raising {limits} (sysctl), "
-                "gives instant reloads back",
-            }
+        log(
+            f"hot reload: cannot watch {self.root} ({exc.strerror or exc}): "
+            f"scanning it every {SCAN_INTERVAL:g} s instead. Other programs hold this "
+            f"user's file watches; closing some, or raising {limits} (sysctl), "
+            "gives instant reloads back",
+            "warning",
         )
 
     async def stop(self) -> None:
