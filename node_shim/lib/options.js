@@ -107,9 +107,11 @@ function originOf(url) {
 function originProblem(origin) {
   if (origin === 'null') return null
   // http(s), ws(s)...: the URL parser writes the origin; other schemes (tauri://localhost,
-  // chrome-extension://id) have none there, and only their shape is checked.
+  // chrome-extension://id) have none there, and only their shape is checked. The Python side
+  // (_runtime/origins.py) follows the same rule; tests/golden/origins.json holds the cases.
   const meant = originOf(origin) ?? (/[.:]/.test(origin) && !origin.includes('://') ? originOf(`http://${origin}`) : null)
-  if (meant === origin || (meant === null && /^[a-z][a-z\d+.-]*:\/\/[^/?#@\s]+$/.test(origin))) return null
+  const special = /^(https?|wss?|ftp):\/\//i.test(origin)
+  if (meant === origin || (meant === null && !special && /^[a-z][a-z\d+.-]*:\/\/[^/?#@\s]+$/.test(origin))) return null
   const problem = 'is not an origin (scheme://host[:port], nothing after)'
   return meant === null ? problem : `${problem}: did you mean ${JSON.stringify(meant)}?`
 }

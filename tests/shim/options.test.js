@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { describe, it } from 'node:test'
@@ -92,6 +92,18 @@ describe('allowedOrigins', () => {
       `wsside: allowedOrigins: "localhost:3000" ${shape}: did you mean "http://localhost:3000"?`)
     assert.equal(messageOf({ allowedOrigins: ['foo'] }), `wsside: allowedOrigins: "foo" ${shape}`)
     assert.equal(messageOf({ allowedOrigins: [''] }), `wsside: allowedOrigins: "" ${shape}`)
+  })
+
+  it('agrees with the Python side on every case of tests/golden/origins.json', () => {
+    const { cases } = JSON.parse(readFileSync(new URL('../golden/origins.json', import.meta.url), 'utf8'))
+    for (const { origin, ok, meant } of cases) {
+      if (ok) {
+        assert.doesNotThrow(() => wsside({ allowedOrigins: [origin] }), origin)
+        continue
+      }
+      const said = `wsside: allowedOrigins: ${JSON.stringify(origin)} ${shape}`
+      assert.equal(messageOf({ allowedOrigins: [origin] }), meant === null ? said : `${said}: did you mean ${JSON.stringify(meant)}?`)
+    }
   })
 })
 

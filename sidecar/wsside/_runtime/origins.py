@@ -1,35 +1,54 @@
-"""What an allowed origin must look like: one that a browser can send as its `Origin`."""
+"""What an allowed origin must look like: one that a browser can send as its `Origin`.
+
+The plugin checks its `allowedOrigins` by the same rule (node_shim/lib/options.js); both test
+suites read the cases of tests/golden/origins.json.
+"""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 __all__ = ["origin_problem"]
+
+# Schemes whose URLs have an origin a browser writes as scheme://host[:port]; a page of any
+# other scheme (tauri://localhost, chrome-extension://id) is checked by its shape alone.
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
+_SHAPE = re.compile(r"[a-z][a-z\d+.-]*://[^/?#@\s]+")
 
 
 def origin_problem(origin: str) -> str | None:
     """Why `origin` can never equal a browser's `Origin` header, or None when it can. An
     origin is `scheme://host[:port]`, lower case, nothing after; or "null" (an opaque origin,
-    a page from a file:// URL or a sandboxed frame)."""
+    a page from a file:// URL or a sandboxed frame). The message names the origin probably
+    meant when there is one (`devbox:5173` is `http://devbox:5173`)."""
     if origin == "null":
         return None
-    try:
-        parts = urlsplit(origin)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
-    except ValueError:
-        parts = None
-    if parts is None or not parts.scheme or not parts.hostname or parts.username is not None:
-        return "not an origin: expected scheme://host[:port], e.g. http://devbox:5173"
-    netloc = parts.netloc.lower()
-    if _DEFAULT_PORTS.get(parts.scheme.lower()) == parts.port:  # browsers leave it out
-        netloc = netloc.rsplit(":", 1)[0]
-    shape = f"{parts.scheme.lower()}://{netloc}"
-    if origin == shape:
+    meant = _origin_of(origin)
+    if meant is None and "://" not in origin and re.search(r"[.:]", origin):
+        meant = _origin_of("http://" + origin)
+    if meant == origin:
         return None
+    if meant is None:
+        scheme = origin.partition("://")[0].lower()
+        if scheme not in _DEFAULT_PORTS and _SHAPE.fullmatch(origin):
+            return None
+        return "not an origin: expected scheme://host[:port], e.g. http://devbox:5173"
     return (
         "not an origin (scheme://host[:port], lower case, no default port, nothing after); "
-        f"did you mean {shape}?"
+        f"did you mean {meant}?"
     )
 
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+def _origin_of(url: str) -> str | None:
+    """The origin of `url` as a browser writes it, when its scheme has one."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port that is not a number, a bracket left open
+        return None
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + ("" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}")
