@@ -342,17 +342,25 @@ def test_serve_runs_on_uvloop_when_installed_and_on_asyncio_when_asked(tmp_path:
     assert "(asyncio, json)" in chosen.stderr, chosen.stderr
 
 
-def test_an_unknown_loop_choice_is_one_line_and_exit_2(tmp_path: Any) -> None:
+@pytest.mark.parametrize(
+    "variable, line",
+    [
+        ("WSSIDE_LOOP=trio", "wsside: WSSIDE_LOOP='trio' is not one of auto, asyncio, uvloop"),
+        ("WSSIDE_JSON=ujson", "wsside: WSSIDE_JSON='ujson' is not one of auto, json, orjson"),
+    ],
+)
+def test_an_unknown_engine_choice_is_one_line_and_exit_2(
+    tmp_path: Any, variable: str, line: str
+) -> None:
     handlers = tmp_path / "ws"
     handlers.mkdir()
+    name, _, value = variable.partition("=")
     proc = subprocess.run(
         [sys.executable, "-m", "wsside", "serve", "--handlers", str(handlers), "--port", "0"],
-        env={**os.environ, "WSSIDE_LOOP": "trio"},
+        env={**os.environ, name: value},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
-        "wsside: WSSIDE_LOOP='trio' is not one of auto, asyncio, uvloop"
-    ]
+    assert proc.stderr.strip().splitlines() == [line]

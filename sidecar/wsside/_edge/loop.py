@@ -18,6 +18,8 @@ __all__ = ["LOOP_ENV", "LoopChoiceError", "engines", "loop_factory", "loop_name"
 
 LOOP_ENV = "WSSIDE_LOOP"
 _CHOICES = ("auto", "asyncio", "uvloop")
+JSON_ENV = "WSSIDE_JSON"
+_JSON_CHOICES = ("auto", "json", "orjson")
 
 T = TypeVar("T")
 
@@ -27,7 +29,10 @@ class LoopChoiceError(Exception):
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's loop factory, or None for asyncio's default loop."""
+    """uvloop's loop factory, or None for asyncio's default loop. (WSSIDE_JSON, the other
+    engine choice, is made when the codec is imported; a value it cannot honour is refused
+    here, with a bad WSSIDE_LOOP.)"""
+    _check_json_choice()
     choice = os.environ.get(LOOP_ENV, "auto").strip().lower() or "auto"
     if choice not in _CHOICES:
         raise LoopChoiceError(
@@ -45,6 +50,19 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
         return None
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     return factory
+
+
+def _check_json_choice() -> None:
+    from .._protocol.codec import JSON_ENGINE
+
+    given = os.environ.get(JSON_ENV, "")
+    choice = given.strip().lower() or "auto"
+    if choice not in _JSON_CHOICES:
+        raise LoopChoiceError(f"{JSON_ENV}={given!r} is not one of {', '.join(_JSON_CHOICES)}")
+    if choice == "orjson" and JSON_ENGINE != "orjson":
+        raise LoopChoiceError(
+            f"{JSON_ENV}=orjson but orjson is not installed: pip install 'wsside[speed]'"
+        )
 
 
 def loop_name(loop: asyncio.AbstractEventLoop) -> str:
