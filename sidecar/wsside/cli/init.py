@@ -335,7 +335,8 @@ def init(
     install = "" if _shim_installed(where) else f"\n  npm install -D {SHIM}"
     typer.echo(
         f"\nNext:{install}\n  npx vite"
-        "         # then connect to ws://localhost:5173/api/echo\n  wsside doctor"
+        "         # it prints the WebSocket URLs: ws://localhost:5173/api/echo on its default port"
+        "\n  wsside doctor"
     )
     if out.todo:
         raise typer.Exit(1)
