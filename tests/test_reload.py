@@ -447,6 +447,21 @@ async def test_a_file_refused_for_a_duplicate_pattern_serves_once_the_pattern_is
     assert live.sidecar is not None and not live.sidecar.registry.errors
 
 
+async def test_a_file_that_declares_one_pattern_twice_is_not_loaded_again_and_again(
+    live: Live,
+) -> None:
+    """Its error is its own: no other file's load or save frees the pattern."""
+    live.write("a_self.py", "from wsside import Handler\nHandler('/ws/p')\nHandler('/ws/p')\n")
+    for name in ("b.py", "c.py", "d.py"):
+        live.write(name, versioned(1, f"/ws/{name[0]}"))
+    await live.start()
+    mark = len(live.events)
+    live.write("b.py", versioned(2, "/ws/b"))
+    await live.reloaded("b.py", mark)
+    errors = [e for e in live.events if e["type"] == "load_error"]
+    assert [Path(e["file"]).name for e in errors] == ["a_self.py"], errors
+
+
 async def test_a_handlers_folder_created_after_start_is_served(live: Live) -> None:
     live.folder.rmdir()  # the user starts Vite before writing any handler
     await live.start()

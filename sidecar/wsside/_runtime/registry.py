@@ -41,6 +41,7 @@ class _DuplicatePattern(ValueError):
             f"duplicate pattern {handler.pattern.source!r}: declared in {first.file}:"
             f"{first.line} and in {handler.file}:{handler.line}"
         )
+        self.first = first
         self.handler = handler
 
 
@@ -92,6 +93,7 @@ class Registry:
         # Files refused for a pattern another file serves, by that pattern: each loads again
         # once its pattern is free (the other file removed, or its pattern changed).
         self._waiting: dict[Path, str] = {}
+        self._loading_waiting = False
         self.hubs: dict[str, Hub] = {}
         self._table: list[Hub] = []
 
@@ -153,7 +155,8 @@ class Registry:
             duplicate = self._duplicate(result.path, result.handlers)
             if duplicate is not None:
                 result.error = self._duplicate_error(duplicate)
-                self._waiting[path] = duplicate.handler.pattern.source
+                if duplicate.first.file != duplicate.handler.file:  # another file has it
+                    self._waiting[path] = duplicate.handler.pattern.source
         if result.error is not None:
             self.errors[path] = result.error
             emit(result.error)
@@ -200,10 +203,19 @@ class Registry:
             self._load_waiting()
 
     def _load_waiting(self) -> None:
-        """Load the files refused for a duplicate pattern that no other file serves now."""
-        for path, pattern in tuple(self._waiting.items()):
-            if self._waiting.get(path) == pattern and pattern not in self.hubs:
-                self.load_file(path)
+        """Load the files refused for a duplicate pattern that no other file serves now
+        (until none is left to load: one that loads may free a pattern in turn). Called again
+        from within the loop (by `load_file`), it leaves the work to the loop."""
+        if self._loading_waiting:
+            return
+        self._loading_waiting = True
+        try:
+            while ready := [p for p, pattern in self._waiting.items() if pattern not in self.hubs]:
+                for path in ready:
+                    self._waiting.pop(path, None)
+                    self.load_file(path)
+        finally:
+            self._loading_waiting = False
 
     @staticmethod
     def _duplicate_error(exc: _DuplicatePattern) -> dict[str, Any]:
