@@ -424,6 +424,28 @@ async def test_a_broadcast_is_on_time_or_dropped(tmp_path: Path) -> None:
         redis.stop()
 
 
+async def test_a_blocked_event_loop_is_not_a_late_redis(tmp_path: Path) -> None:
+    """A callback that blocks the loop past MAX_WAIT holds the publisher too: what it queued
+    before is still on time for Redis, which was never slow."""
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    logged = Seen()
+    events.subscribe(logged)
+    try:
+        sender, receiver, got = await _pair(redis.url)
+        sender.publish("/ws/x", None, 1, b"before")
+        time.sleep(MAX_WAIT + 0.2)  # the scenario: a handler blocking the event loop
+        sender.publish("/ws/x", None, 1, b"after")
+        await got.until(lambda: len(got.items) == 2)
+        assert [item[3] for item in got.items] == [b"before", b"after"]
+        assert not logged.messages("is unavailable")
+        await sender.close()
+        await receiver.close()
+    finally:
+        events.unsubscribe(logged)
+        redis.stop()
+
+
 @pytest.mark.slow
 async def test_two_single_process_servers_share_rooms(tmp_path: Path, redis: RedisServer) -> None:
     """Two hosts' worth: separate `wsside serve` processes (no --workers) on one Redis."""

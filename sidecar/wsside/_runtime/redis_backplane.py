@@ -85,6 +85,9 @@ class RedisBackplane:
         self._idle = asyncio.Event()
         self._idle.set()
         self._subscribed = asyncio.Event()
+        # When the publisher last woke with nothing in flight: a record queued before it
+        # waited for the event loop (a callback that blocked it), not for Redis.
+        self._woke = 0.0
         self._outage = Outage(url)
         self._client: Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -171,7 +174,8 @@ class RedisBackplane:
 
     def _drop_stale(self) -> None:
         pending = self._pending
-        if not pending or pending[0][0] >= (deadline := time.monotonic() - MAX_WAIT):
+        deadline = time.monotonic() - MAX_WAIT
+        if not pending or pending[0][0] >= deadline or self._woke >= deadline:
             return
         stale = 0
         while pending and pending[0][0] < deadline:
@@ -193,6 +197,7 @@ class RedisBackplane:
         client, retry = self._client, Retry()
         while True:
             await self._wake.wait()
+            self._woke = time.monotonic()
             self._wake.clear()
             while self._pending:
                 message, count = self._take_batch()
