@@ -62,7 +62,10 @@ def test_a_handler_file_that_blocks_at_import_is_named_within_the_timeout(tmp_pa
         tmp_path,
         **{
             "ws/hang.py": "import time\nfrom wsside import Handler\n\n"
-            "while True:\n    time.sleep(1)\n"
+            "while True:\n    time.sleep(1)\n",
+            # A retry loop that swallows every Exception.
+            "ws/retry.py": "import time\n\nwhile True:\n    try:\n        time.sleep(0.1)\n"
+            "    except Exception:\n        pass\n",
         },
     )
     code, report = run_doctor(tmp_path, "--timeout", "1")
@@ -72,6 +75,8 @@ def test_a_handler_file_that_blocks_at_import_is_named_within_the_timeout(tmp_pa
     assert check["fix"] == (
         "move what blocks at ws/hang.py:5 into a @background task, a callback or a thread"
     )
+    retry = one(report, "handler ws/retry.py")
+    assert retry["status"] == "fail" and "StillImporting" in retry["message"], retry
     assert one(report, "handler ws/echo.py")["status"] == "pass"
 
 
@@ -613,3 +618,25 @@ def test_semver_ranges_and_shadowing_samples() -> None:
     assert always_matches(Pattern("/a/**/b"), Pattern("/a/b"))
     assert not always_matches(Pattern("/ws/{id:\\d+}"), Pattern("/ws/{name}"))
     assert not always_matches(Pattern("/ws/chat"), Pattern("/ws/*"))
+
+
+def test_importing_with_a_timeout_leaves_the_callers_timer_and_handler(tmp_path: Path) -> None:
+    import signal
+
+    from wsside.doctor.project import _import_within
+
+    (tmp_path / "ok.py").write_text("from wsside import Handler\nHandler('/ok')\n")
+
+    def theirs(signum: int, frame: object) -> None:
+        raise AssertionError("the caller's timer fired during the test")
+
+    before = signal.signal(signal.SIGALRM, theirs)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30.0)
+        result = _import_within(tmp_path / "ok.py", tmp_path, 5.0)
+        assert result.error is None and [h.pattern.source for h in result.handlers] == ["/ok"]
+        assert signal.getsignal(signal.SIGALRM) is theirs
+        assert 25.0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30.0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)

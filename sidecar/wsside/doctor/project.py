@@ -12,6 +12,7 @@ import os
 import shutil
 import signal
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -161,8 +162,10 @@ class Project:
         return find_dev_server(self.root, self.vite.port, self.vite.https, min(self.timeout, 3.0))
 
 
-class StillImporting(Exception):
-    """Raised into a handler file whose import has not returned within doctor's timeout."""
+class StillImporting(BaseException):
+    """Raised into a handler file whose import has not returned within doctor's timeout. A
+    BaseException, so that the file's own `except Exception:` (a retry loop) lets it through;
+    raised again every second until the import gives up."""
 
 
 def _import_within(path: Path, root: Path, timeout: float) -> LoadResult:
@@ -183,9 +186,13 @@ def _import_within(path: Path, root: Path, timeout: float) -> LoadResult:
         )
 
     previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, timeout)
+    started = time.monotonic()
+    their_timer = signal.setitimer(signal.ITIMER_REAL, timeout, 1.0)
     try:
         return import_handler_file(path, root)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if their_timer[0]:  # a timer of the caller's: it goes on, less the time spent here
+            left = max(their_timer[0] - (time.monotonic() - started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, their_timer[1])
