@@ -15,6 +15,7 @@ import itertools
 import json
 import math
 import os
+import socket
 import struct
 import subprocess
 import sys
@@ -364,3 +365,27 @@ def test_an_unknown_engine_choice_is_one_line_and_exit_2(
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [line]
+
+
+def test_an_unknown_engine_choice_under_vite_is_one_line_too(tmp_path: Any) -> None:
+    (tmp_path / "ws").mkdir()
+    shim, sidecar = socket.socketpair()
+    with shim, sidecar:
+        proc = subprocess.run(
+            [sys.executable, "-m", "wsside", "serve", "--ipc", "--no-reload"],
+            env={
+                **os.environ,
+                "NODE_CHANNEL_FD": str(sidecar.fileno()),
+                "WSSIDE_SECRET": "s" * 43,
+                "WSSIDE_JSON": "ujson",
+            },
+            pass_fds=(sidecar.fileno(),),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        "wsside: WSSIDE_JSON='ujson' is not one of auto, json, orjson"
+    ]

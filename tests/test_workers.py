@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -232,3 +233,26 @@ def test_config_keys_reach_the_settings(tmp_path: Path) -> None:
         2.5,
         "rediss://u:p@h:6380/2",
     )
+
+
+def test_a_workers_traceback_lines_carry_its_name_and_a_users_handler_is_left_alone() -> None:
+    code = (
+        "import logging, sys\n"
+        "from wsside._edge.server import configure_logging\n"
+        "configure_logging('info', name='wsside[1]')\n"
+        "try:\n    1 / 0\nexcept ZeroDivisionError:\n"
+        "    logging.getLogger('wsside').exception('wsside: it failed')\n"
+        "mine = logging.StreamHandler(sys.stdout)\n"
+        "mine.setFormatter(logging.Formatter('MINE %(message)s'))\n"
+        "logging.getLogger().addHandler(mine)\n"
+        "configure_logging('info', name='wsside[1]')  # again, as after a config change\n"
+        "logging.getLogger('wsside').warning('wsside: again')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    lines = done.stderr.splitlines()
+    assert lines[0].endswith(" wsside[1]: it failed"), lines
+    assert lines[1:] and all(line.startswith("wsside[1]: ") for line in lines[1:-1]), lines
+    assert "ZeroDivisionError" in lines[-2] and lines[-1].endswith(" wsside[1]: again"), lines
+    assert done.stdout == "MINE wsside: again\n"

@@ -160,6 +160,11 @@ class Sidecar:
         emit({"type": "closed"})
 
 
+# The handler `configure_logging` set up: later calls change its level and format, and
+# leave any handler of the user's code alone.
+_handler: logging.Handler | None = None
+
+
 def configure_logging(level: str, *, under_vite: bool = False, name: str = "wsside") -> None:
     """Log to stderr at `level` (debug, info, warning or error).
 
@@ -169,14 +174,19 @@ def configure_logging(level: str, *, under_vite: bool = False, name: str = "wssi
     `name` (`wsside[1]`), and every line it logs starts with it, as its reports do.
     Called again when the config file changes: the level follows it.
     """
-    logging.basicConfig(  # does nothing once the root logger has its handler
-        format="%(message)s" if under_vite else "%(asctime)s %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    logging.getLogger().setLevel(getattr(logging, level.upper()))
-    if name != "wsside":
-        for handler in logging.getLogger().handlers:
-            handler.setFormatter(_Named(name))
+    global _handler
+    root = logging.getLogger()
+    if _handler is None:
+        before = set(root.handlers)
+        logging.basicConfig(
+            format="%(message)s" if under_vite else "%(asctime)s %(message)s",
+            datefmt="%H:%M:%S",
+        )
+        # The handler basicConfig added (none when the root logger had one already).
+        _handler = next((h for h in root.handlers if h not in before), None)
+    root.setLevel(getattr(logging, level.upper()))
+    if name != "wsside" and _handler is not None:
+        _handler.setFormatter(_Named(name))
     # watchdog logs every raw file-system event at debug; reloads say what changed already.
     logging.getLogger("watchdog").setLevel(logging.WARNING)
     access_log.setLevel(logging.WARNING if under_vite and level != "debug" else logging.NOTSET)
@@ -189,6 +199,11 @@ class _Named(logging.Formatter):
     def __init__(self, name: str) -> None:
         super().__init__("%(asctime)s %(message)s", datefmt="%H:%M:%S")
         self._name = name
+
+    def formatException(self, ei: Any) -> str:
+        # A traceback's lines too: workers share the terminal.
+        text = super().formatException(ei)
+        return "\n".join(f"{self._name}: {line}" for line in text.splitlines())
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         message = record.message

@@ -31,6 +31,7 @@ from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
 from .handoff import take_over
+from .loop import LoopChoiceError
 from .loop import run as run_loop
 from .node_ipc import NodeChannel
 from .server import Sidecar, configure_logging
@@ -76,7 +77,11 @@ def run_ipc(
         rebuild = lambda: dataclasses.replace(read_config(), secret=secret)  # noqa: E731
     # Ctrl-C reaches the whole terminal process group; Vite decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    sys.exit(run_loop(_ShimMode(settings, int(fd), rebuild).run()))
+    try:
+        code = run_loop(_ShimMode(settings, int(fd), rebuild).run())
+    except LoopChoiceError as exc:  # WSSIDE_LOOP or WSSIDE_JSON: one line in Vite's terminal
+        sys.exit(f"wsside: {exc}")
+    sys.exit(code)
 
 
 class _ShimMode:
