@@ -256,3 +256,27 @@ def test_a_workers_traceback_lines_carry_its_name_and_a_users_handler_is_left_al
     assert lines[1:] and all(line.startswith("wsside[1]: ") for line in lines[1:-1]), lines
     assert "ZeroDivisionError" in lines[-2] and lines[-1].endswith(" wsside[1]: again"), lines
     assert done.stdout == "MINE wsside: again\n"
+
+
+def test_a_workers_reports_name_it_on_every_line() -> None:
+    import io
+
+    from wsside.cli.console import ConsoleReporter
+
+    out = io.StringIO()
+    ConsoleReporter("wsside[1]", out)(
+        {
+            "type": "runtime_error",
+            "callback": "on_message",
+            "file": "ws/chat.py",
+            "line": 3,
+            "traceback": "Traceback (most recent call last):\n  File ...\nRuntimeError: boom\n",
+        }
+    )
+    first, *rest = out.getvalue().splitlines()
+    assert first.endswith(" wsside[1]: runtime error in on_message at ws/chat.py:3")
+    assert rest == [
+        "wsside[1]: Traceback (most recent call last):",
+        "wsside[1]:   File ...",
+        "wsside[1]: RuntimeError: boom",
+    ]

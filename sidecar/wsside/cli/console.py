@@ -47,5 +47,7 @@ class ConsoleReporter:
         # newline: workers share the terminal (or pipe), and `print` writes the end
         # separately, so two workers' lines could run into one.
         line = text.rstrip("\n")
+        if self.name != "wsside":  # a worker: its traceback lines say whose they are too
+            line = line.replace("\n", f"\n{self.name}: ")
         self.stream.write(f"{time.strftime('%H:%M:%S')} {line}\n")
         self.stream.flush()
