@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from importlib import metadata
@@ -146,8 +147,8 @@ def _this_wsside() -> str:
     except (metadata.PackageNotFoundError, ValueError):
         origin = {}
     url = origin.get("url", "") if isinstance(origin, dict) else ""
-    if url.startswith("file://") and "dir_info" in origin:
-        folder = unquote(urlsplit(url).path)
-        editable = origin["dir_info"].get("editable") is True
-        return f"-e {folder}" if editable else folder
+    info = origin.get("dir_info") if isinstance(origin, dict) else None
+    if isinstance(url, str) and url.startswith("file://") and isinstance(info, dict):
+        folder = shlex.quote(unquote(urlsplit(url).path))
+        return f"-e {folder}" if info.get("editable") is True else folder
     return f"wsside=={__version__}"
