@@ -396,6 +396,22 @@ async def test_a_new_log_level_in_the_config_file_applies_after_the_restart(
     ], access
 
 
+async def test_port_0_keeps_the_port_the_system_chose_across_a_restart(tmp_path: Path) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "chat.py").write_text(versioned(1))
+    config = tmp_path / "wsside.toml"
+    config.write_text("port = 0\n")
+    server = await ServeProcess.start(cwd=tmp_path)
+    try:
+        banner = await server.expect("serving on")
+        port = int(banner.split("ws://127.0.0.1:")[1].split("/")[0])
+        config.write_text("port = 0\nprefix = '/rt'\n")
+        # Clients told to reconnect (1012) find the server where it was.
+        assert f"serving on ws://127.0.0.1:{port}/rt/" in await server.expect("serving on")
+    finally:
+        assert await server.stop() == 0
+
+
 async def test_unchanged_or_invalid_config_does_not_restart(live: Live, tmp_path: Path) -> None:
     """An edit elsewhere in pyproject.toml reads back the same settings: no restart."""
     pyproject = tmp_path / "pyproject.toml"

@@ -253,18 +253,21 @@ async def _serve_standalone(
         loop.add_signal_handler(sig, stop.set)
     if link is not None:
         link.watch(stop.set)
+    chosen = 0  # with `--port 0`: the port the system chose, kept across restarts
     while True:
         sidecar = Sidecar(settings)
         await sidecar.start()
         try:
-            await sidecar.serve_tcp(settings.host, settings.port, reuse_port=link is not None)
+            await sidecar.serve_tcp(
+                settings.host, settings.port or chosen, reuse_port=link is not None
+            )
         except OSError as exc:
             await sidecar.close()
             typer.echo(f"wsside: {_cannot_listen(settings, exc)}", err=True)
             raise typer.Exit(1) from None
+        chosen = settings.port or sidecar.runner.addresses[0][1]
         if link is None:
-            # `--port 0`: the port the system chose.
-            _announce(sidecar, settings, settings.port or sidecar.runner.addresses[0][1])
+            _announce(sidecar, settings, chosen)
         else:
             link.ready(sidecar.describe())
         stopping = asyncio.ensure_future(stop.wait())
