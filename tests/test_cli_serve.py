@@ -19,9 +19,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def start_serve(handlers: Path, port: int, **options: Any) -> asyncio.subprocess.Process:
+async def start_serve(
+    handlers: Path, port: int, *args: str, **options: Any
+) -> asyncio.subprocess.Process:
     """`wsside serve` on `port` without reload, its stderr piped (the banner comes there)."""
-    argv = ["serve", "--handlers", str(handlers), "--port", str(port), "--no-reload"]
+    argv = ["serve", "--handlers", str(handlers), "--port", str(port), "--no-reload", *args]
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -133,3 +135,22 @@ async def test_serve_raises_its_soft_limit_on_open_files(tmp_path: Path) -> None
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(proc.wait(), 10)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+async def test_with_reload_off_a_handler_file_that_does_not_load_stops_the_start(
+    tmp_path: Path, workers: str
+) -> None:
+    """A production start (`--no-reload`) with a broken deploy exits, where a supervisor or an
+    orchestrator sees it, instead of serving 404s: nothing would ever reload the file."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "ok.py").write_text("from wsside import Handler\nHandler('/ws/ok')\n")
+    (handlers / "broken.py").write_text("import missing_dependency_module\n")
+    proc = await start_serve(handlers, free_port(), "--workers", workers)
+    assert proc.stderr is not None
+    err = (await asyncio.wait_for(proc.stderr.read(), 30)).decode()
+    assert await asyncio.wait_for(proc.wait(), 30) == 3, err
+    assert "ModuleNotFoundError: No module named 'missing_dependency_module'" in err
+    assert "wsside: a handler file did not load (above), and with reload off" in err
+    assert "serving on" not in err

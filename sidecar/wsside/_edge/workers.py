@@ -27,7 +27,10 @@ from typing import Any
 
 from .._runtime.events import log
 
-__all__ = ["ENV", "WorkerLink", "Workers", "check_port", "workers_supported"]
+__all__ = ["ENV", "EXIT_NOT_LOADED", "WorkerLink", "Workers", "check_port", "workers_supported"]
+
+# `wsside serve --no-reload`'s exit status when a handler file does not load at start.
+EXIT_NOT_LOADED = 3
 
 ENV = "WSSIDE_WORKER"
 # A worker that dies again soon after a restart waits longer before the next one: the first
@@ -149,6 +152,8 @@ class Workers:
         self.slots = [_Slot(i) for i in range(count)]
         self._stop = asyncio.Event()
         self._readers: set[asyncio.Task[None]] = set()
+        # A worker's exit status that no restart can cure (its handler files do not load).
+        self._fatal: int | None = None
 
     async def run(self, on_ready: Callable[[list[dict[str, Any]]], None]) -> int:
         """Serve until SIGTERM/SIGINT; `on_ready` gets each worker's ready message (pid,
@@ -172,7 +177,8 @@ class Workers:
             ready.cancel()
             ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         await stopping
-        return await self._shutdown(keepers)
+        status = await self._shutdown(keepers)
+        return self._fatal if self._fatal is not None else status
 
     async def _keep(self, slot: _Slot) -> None:
         """Run the slot's worker, and a new one each time it dies, until stopped."""
@@ -184,6 +190,10 @@ class Workers:
                 proc.send_signal(signal.SIGTERM)
             code = await proc.wait()
             if self._stop.is_set():
+                return
+            if code == EXIT_NOT_LOADED:  # it said why; the others would say the same
+                self._fatal = code
+                self._stop.set()
                 return
             if time.monotonic() - started >= STABLE:
                 restarts = 0

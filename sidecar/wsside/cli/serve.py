@@ -16,7 +16,13 @@ import typer
 from .. import __version__
 from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.server import Sidecar, configure_logging
-from .._edge.workers import WorkerLink, Workers, check_port, workers_supported
+from .._edge.workers import (
+    EXIT_NOT_LOADED,
+    WorkerLink,
+    Workers,
+    check_port,
+    workers_supported,
+)
 from .._runtime.backplane_url import BackplaneError, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.config_watch import next_settings
@@ -257,6 +263,18 @@ async def _serve_standalone(
     while True:
         sidecar = Sidecar(settings)
         await sidecar.start()
+        if not settings.reload and sidecar.registry.errors:
+            # Nothing would ever load the file while serving: a deploy fails here, where a
+            # supervisor or an orchestrator sees it, not with 404s later.
+            await sidecar.close()
+            count = len(sidecar.registry.errors)
+            files = "a handler file" if count == 1 else f"{count} handler files"
+            typer.echo(
+                f"wsside: {files} did not load (above), and with reload off nothing would "
+                "reload them: not serving",
+                err=True,
+            )
+            raise typer.Exit(EXIT_NOT_LOADED)
         try:
             await sidecar.serve_tcp(
                 settings.host, settings.port or chosen, reuse_port=link is not None
