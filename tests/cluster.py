@@ -146,7 +146,7 @@ async def start_serve(cwd: Path, *args: str) -> tuple[ServeProcess, int, list[in
         "--handlers", "ws", "--port", str(port), "--no-reload", *args, cwd=cwd
     )
     banner = await serve.expect("serving on", timeout=30)
-    found = re.search(r"pids ([\d, ]+)\)", banner)
+    found = re.search(r"pids ([\d, ]+)[;)]", banner)
     pids = [int(p) for p in found.group(1).split(", ")] if found else [serve.proc.pid]
     return serve, port, pids
 

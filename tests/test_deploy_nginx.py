@@ -124,7 +124,7 @@ async def test_the_documented_deploy_behind_nginx(tmp_path: Path, redis: RedisSe
     nginx = Nginx(tmp_path / "nginx", port)
     try:
         banner = await serve.expect("serving on", timeout=30)
-        pids = {int(p) for p in re.search(r"pids ([\d, ]+)\)", banner).group(1).split(", ")}
+        pids = {int(p) for p in re.search(r"pids ([\d, ]+)[;)]", banner).group(1).split(", ")}
         nginx.start()
         origin = "https://example.com"
         async with aiohttp.ClientSession() as session:

@@ -41,6 +41,10 @@ async def test_connections_spread_over_the_workers(tmp_path: Path) -> None:
     serve, port, pids = await start_serve(tmp_path, "--workers", "2")
     try:
         assert len(set(pids)) == 2 and serve.proc.pid not in pids
+        banner = next(line for line in serve.lines if "serving on" in line)
+        assert re.search(
+            r"with 2 workers \(pids \d+, \d+; (uvloop|asyncio), (orjson|json)\)", banner
+        )
         # Rooms do not cross workers without a backplane: the start says so, once.
         warned = [line for line in serve.lines if "without --backplane" in line]
         assert len(warned) == 1 and "rooms and broadcasts stay within each worker" in warned[0]

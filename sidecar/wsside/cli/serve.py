@@ -240,7 +240,7 @@ def _supervise(settings: Settings) -> int:
         pids = ", ".join(str(info["pid"]) for info in infos)
         typer.echo(
             f"wsside {__version__} serving on {base}{settings.url_prefix}/ "
-            f"with {len(infos)} workers (pids {pids})",
+            f"with {len(infos)} workers (pids {pids}; {engines()})",
             err=True,
         )
 
