@@ -6,8 +6,10 @@ suites read the cases of tests/golden/origins.json.
 
 from __future__ import annotations
 
+import ipaddress
 import re
-from urllib.parse import urlsplit
+import socket
+from urllib.parse import unquote, urlsplit
 
 __all__ = ["origin_problem"]
 
@@ -15,6 +17,8 @@ __all__ = ["origin_problem"]
 # other scheme (tauri://localhost, chrome-extension://id) is checked by its shape alone.
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 _SHAPE = re.compile(r"[a-z][a-z\d+.-]*://[^/?#@\s]+")
+# A last label that makes a host an IPv4 address to a browser: a decimal or hex number.
+_NUMERIC_LABEL = re.compile(r"\d+|0[xX][\da-fA-F]*")
 
 
 def origin_problem(origin: str) -> str | None:
@@ -50,5 +54,30 @@ def _origin_of(url: str) -> str | None:
     scheme, host = parts.scheme.lower(), parts.hostname
     if scheme not in _DEFAULT_PORTS or not host:
         return None
-    host = f"[{host}]" if ":" in host else host
+    host = _host_as_written(host)
+    if host is None:
+        return None
     return f"{scheme}://{host}" + ("" if port in (None, _DEFAULT_PORTS[scheme]) else f":{port}")
+
+
+def _host_as_written(host: str) -> str | None:
+    """`host` as a browser's URL parser writes it (WHATWG): percent-decoded, IDNA-encoded, IPv4
+    in dotted decimal (`127.1` and `0x7f.0.0.1` are 127.0.0.1), IPv6 compressed, in brackets;
+    None when it is no host."""
+    if ":" in host:
+        try:
+            return f"[{ipaddress.IPv6Address(host).compressed}]"
+        except ValueError:
+            return None
+    host = unquote(host)
+    if not host or any(c.isspace() or c in "%/?#@[]\\" for c in host):
+        return None
+    if _NUMERIC_LABEL.fullmatch(host.rstrip(".").rpartition(".")[2]):
+        try:
+            return socket.inet_ntoa(socket.inet_aton(host))
+        except OSError:
+            return None
+    try:
+        return host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        return None
