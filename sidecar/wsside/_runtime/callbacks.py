@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._protocol.codec import decode_text
 from ..schema import MessageTypeError
-from .events import log, report_runtime_error
+from .events import log, report_runtime_error, shown
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -178,7 +178,7 @@ def warn_unfit_send(handler: Handler, problem: str) -> None:
     frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename != handler.file:
         frame = frame.f_back
-    where = f"{handler.file}:{frame.f_lineno}" if frame is not None else _where(handler)
+    where = f"{shown(handler.file)}:{frame.f_lineno}" if frame is not None else _where(handler)
     log(
         f"{handler.pattern.source}: a message sent at {where} does not fit "
         f"sends=: {problem} (it was sent anyway)",
@@ -187,7 +187,7 @@ def warn_unfit_send(handler: Handler, problem: str) -> None:
 
 
 def _where(handler: Handler) -> str:
-    return f"{handler.file}:{handler.line}"
+    return f"{shown(handler.file)}:{handler.line}"
 
 
 async def _fail(conn: Connection, handler: Handler, exc: BaseException, where: str) -> None:
