@@ -8,6 +8,7 @@ broadcast (or a stray delivery) would reach a receiver before the marker does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import subprocess
 import sys
@@ -303,6 +304,21 @@ class Seen:
         await asyncio.wait_for(wait(), timeout)
 
 
+@contextlib.contextmanager
+def own_redis(tmp_path: Path) -> Iterator[tuple[RedisServer, Seen]]:
+    """A redis-server of the test's own (to stop, freeze or misconfigure), and the status
+    events logged meanwhile."""
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    logged = Seen()
+    events.subscribe(logged)
+    try:
+        yield redis, logged
+    finally:
+        events.unsubscribe(logged)
+        redis.stop()
+
+
 async def _pair(url: str) -> tuple[RedisBackplane, RedisBackplane, Seen]:
     got = Seen()
     sender = backplane_from_url(url, lambda *r: None)
@@ -313,11 +329,7 @@ async def _pair(url: str) -> tuple[RedisBackplane, RedisBackplane, Seen]:
 
 
 async def test_redis_answering_errors_is_an_outage_not_a_crash(tmp_path: Path) -> None:
-    redis = RedisServer(tmp_path / "redis")
-    redis.start()
-    logged = Seen()
-    events.subscribe(logged)
-    try:
+    with own_redis(tmp_path) as (redis, logged):
         sender, receiver, got = await _pair(redis.url)
         sender.publish("/ws/x", None, 1, b"1")
         await got.until(lambda: len(got.items) == 1)
@@ -339,17 +351,10 @@ async def test_redis_answering_errors_is_an_outage_not_a_crash(tmp_path: Path) -
         assert len(logged.messages("is unavailable")) == 1
         await sender.close()
         await receiver.close()
-    finally:
-        events.unsubscribe(logged)
-        redis.stop()
 
 
 async def test_a_stuck_redis_keeps_the_queue_bounded(tmp_path: Path) -> None:
-    redis = RedisServer(tmp_path / "redis")
-    redis.start()
-    logged = Seen()
-    events.subscribe(logged)
-    try:
+    with own_redis(tmp_path) as (redis, logged):
         sender, receiver, got = await _pair(redis.url)
         assert redis.proc is not None
         redis.proc.send_signal(signal.SIGSTOP)  # connected, but answering nothing
@@ -367,19 +372,12 @@ async def test_a_stuck_redis_keeps_the_queue_bounded(tmp_path: Path) -> None:
         await got.until(lambda: len(got.items) == 20 - dropped, timeout=10)
         await sender.close()
         await receiver.close()
-    finally:
-        events.unsubscribe(logged)
-        redis.stop()
 
 
 async def test_a_broadcast_is_on_time_or_dropped(tmp_path: Path) -> None:
     """Redis stalls for longer than MAX_WAIT but less than the command timeout: what waited
     in the queue more than MAX_WAIT is dropped and counted, the rest crosses on time."""
-    redis = RedisServer(tmp_path / "redis")
-    redis.start()
-    logged = Seen()
-    events.subscribe(logged)
-    try:
+    with own_redis(tmp_path) as (redis, logged):
         late: dict[bytes, float] = {}  # payload: when it arrived
         got = Seen()
         sender = backplane_from_url(redis.url, lambda *r: None)
@@ -419,19 +417,12 @@ async def test_a_broadcast_is_on_time_or_dropped(tmp_path: Path) -> None:
         assert f"; {dropped} cross-process messages were dropped" in back, (back, n, delivered)
         await sender.close()
         await receiver.close()
-    finally:
-        events.unsubscribe(logged)
-        redis.stop()
 
 
 async def test_a_blocked_event_loop_is_not_a_late_redis(tmp_path: Path) -> None:
     """A callback that blocks the loop past MAX_WAIT holds the publisher too: what it queued
     before is still on time for Redis, which was never slow."""
-    redis = RedisServer(tmp_path / "redis")
-    redis.start()
-    logged = Seen()
-    events.subscribe(logged)
-    try:
+    with own_redis(tmp_path) as (redis, logged):
         sender, receiver, got = await _pair(redis.url)
         sender.publish("/ws/x", None, 1, b"before")
         time.sleep(MAX_WAIT + 0.2)  # the scenario: a handler blocking the event loop
@@ -441,9 +432,6 @@ async def test_a_blocked_event_loop_is_not_a_late_redis(tmp_path: Path) -> None:
         assert not logged.messages("is unavailable")
         await sender.close()
         await receiver.close()
-    finally:
-        events.unsubscribe(logged)
-        redis.stop()
 
 
 @pytest.mark.slow
