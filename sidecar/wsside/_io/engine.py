@@ -51,9 +51,10 @@ __all__ = [
     "writing_paused",
 ]
 
-# The aiohttp releases wsside is tested with: pyproject.toml says the same.
-SUPPORTED = ((3, 14, 0), (3, 15, 0))
-SUPPORTED_TEXT = ">=3.14.0,<3.15"
+# The aiohttp releases wsside is tested with: pyproject.toml says the same. 3.14.4 is the
+# first to time out a connection that never sends a request (`wsside serve`'s head timeout).
+SUPPORTED = ((3, 14, 4), (3, 15, 0))
+SUPPORTED_TEXT = ">=3.14.4,<3.15"
 
 
 def check_version(version: str) -> None:
