@@ -36,6 +36,7 @@ __all__ = [
     "find_config",
     "find_vite_config",
     "load_config",
+    "not_utf8",
     "project_root",
 ]
 
@@ -65,7 +66,8 @@ class OptionError(ValueError):
 
     def __init__(self, option: str, value: Any, message: str) -> None:
         self.key = option
-        self.reason = f"{option} {value if value != '' else chr(34) * 2}: {message}"
+        shown = '""' if value == "" else value  # an empty value, visibly
+        self.reason = f"{option} {shown}: {message}"
         super().__init__(self.reason)
 
 
@@ -224,16 +226,11 @@ def _check_handlers(settings: Settings, given: bool, config_file: Path | None) -
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        raw = path.read_bytes()
-        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+        data: dict[str, Any] = tomllib.loads(path.read_bytes().decode("utf-8"))
         return data
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            path,
-            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line}): save it as UTF-8",
-            line=line,
-        ) from None
+        problem, line = not_utf8(exc)
+        raise ConfigError(path, problem, line=line) from None
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"line (\d+)", str(exc))
         raise ConfigError(
@@ -241,6 +238,13 @@ def _read(path: Path) -> dict[str, Any]:
         ) from None
     except OSError as exc:
         raise ConfigError(path, f"cannot read it: {exc.strerror}") from None
+
+
+def not_utf8(exc: UnicodeDecodeError) -> tuple[str, int]:
+    """What a file that is not UTF-8 is told, and the line of its first bad byte."""
+    line = exc.object[: exc.start].count(b"\n") + 1
+    byte = exc.object[exc.start]
+    return f"not UTF-8 text (byte 0x{byte:02x} on line {line}): save it as UTF-8", line
 
 
 def _show(value: Any) -> str:

@@ -23,7 +23,13 @@ from pathlib import Path
 
 import typer
 
-from .._runtime.config import VITE_CONFIG_NAMES, ConfigError, find_config, find_vite_config
+from .._runtime.config import (
+    VITE_CONFIG_NAMES,
+    ConfigError,
+    find_config,
+    find_vite_config,
+    not_utf8,
+)
 from .._runtime.events import shown
 from .._runtime.tsconfig import include_types_file, inclusion
 from .app import app
@@ -237,10 +243,9 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
+        problem, _ = not_utf8(exc)
         raise CannotInit(
-            f"cannot read {shown(path)}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
-            f"on line {line}): save it as UTF-8, then run wsside init again"
+            f"cannot read {shown(path)}: {problem}, then run wsside init again"
         ) from None
     except OSError as exc:
         raise CannotInit(f"cannot read {shown(path)}: {exc.strerror}") from None
