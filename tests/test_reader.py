@@ -128,6 +128,14 @@ async def test_unmasked_client_frame_is_1002(client):
     assert await c.close_code() == 1002
 
 
+async def test_64_bit_length_with_its_top_bit_set_is_1002(client):
+    """RFC 6455 §5.2: the most significant bit of a 64-bit length must be 0. The frame is
+    malformed, not merely too big for the limit."""
+    c = await client()
+    c.send_raw(bytes([0x82, 0x80 | 127]) + struct.pack("!Q", 2**63 + 5) + b"mask")
+    assert await c.close_code() == 1002
+
+
 @pytest.mark.parametrize("fragments", [1, 4])
 async def test_message_of_exactly_the_limit_passes(client, fragments):
     c = await client()

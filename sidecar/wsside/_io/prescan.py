@@ -5,6 +5,7 @@ earlier, on the bytes as they arrive. `feed_data` follows frame boundaries in ea
 refuses, before the C parser gets the offending frame:
 
 - an unmasked client frame (RFC 6455 §5.1, 1002);
+- a 64-bit frame length with its most significant bit set (RFC 6455 §5.2, 1002);
 - a control frame with RSV1 set (RFC 7692 §6, 1002; the C parser drops that bit when deflate
   was negotiated);
 - a data frame whose declared length alone exceeds the reader's coarse limit (1009, quoting
@@ -158,6 +159,9 @@ class PrescanReader(Reader):
                 if n - p < 14:
                     break
                 length = int.from_bytes(data[p + 2 : p + 10], "big")
+                if length >> 63:
+                    error = WebSocketError(PROTOCOL_ERROR, "Frame length has its top bit set")
+                    break
             if n - p < size:
                 break
             p += size
