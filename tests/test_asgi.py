@@ -567,6 +567,17 @@ async def test_hypercorn_serves_handler_objects(tmp_path: Path, client) -> None:
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await client.ws_connect(srv.url("/ws/echo"))
         assert refused.value.status == 401
+        # Two Origin headers (uvicorn's websockets refuses them itself, 400; hypercorn passes
+        # both on): refused, where taking the first would let the second through.
+        two = [
+            ("X-Token", "ada"),
+            ("Origin", "http://127.0.0.1"),
+            ("Origin", "https://evil.example"),
+        ]
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await client.ws_connect(srv.url("/ws/echo"), headers=two)
+        assert refused.value.status == 403
+        srv.wait_for("Origin sent 2 times")
         ws = await client.ws_connect(srv.url("/ws/echo"), headers={"X-Token": "ada"})
         await ws.send_json([1, 2])
         assert await ws.receive_json(timeout=5) == {"echo": [1, 2], "user": "ada"}

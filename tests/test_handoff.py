@@ -376,6 +376,8 @@ HEADS = [
     ("short key", _swap("Sec-WebSocket-Key", "short")),
     ("key not base64", _swap("Sec-WebSocket-Key", "!" * 22 + "==")),
     ("non-ASCII key", _swap("Sec-WebSocket-Key", "\xff" * 24)),
+    ("key twice", _upgrade_head("/api/spy", "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n")),
+    ("version twice", _upgrade_head("/api/spy", "Sec-WebSocket-Version: 13\r\n")),
     ("version 99", _swap("Sec-WebSocket-Version", "99")),
     ("no version", _swap("Sec-WebSocket-Version", None)),
     ("non-ASCII version", _swap("Sec-WebSocket-Version", "\xff")),

@@ -194,6 +194,24 @@ async def test_standalone_serve_accepts_loopback_and_allowed_origins_only(
         await sidecar.close()
 
 
+async def test_headers_a_request_may_carry_once_are_refused_twice(serve) -> None:
+    """RFC 6455 §11.3: Sec-WebSocket-Key and -Version at most once (400); RFC 6454 §7.3: no
+    browser sends two Origin headers (403), where taking the first would let the second pass."""
+    s = await serve('from wsside import Handler\nHandler("/ws/ok")\n')
+    for extra, status in (
+        ("Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n", b"400"),
+        ("Sec-WebSocket-Version: 13\r\n", b"400"),
+        ("Origin: http://localhost:5173\r\nOrigin: https://evil.example\r\n", b"403"),
+        ("Origin: http://localhost:5173\r\n", b"101"),
+    ):
+        head = await raw_upgrade(s.port, "/api/ws/ok", extra)
+        assert head.split(b"\r\n")[0].split(b" ")[1] == status, (extra, head)
+    assert b"Sec-WebSocket-Key appears more than once" in (
+        await raw_upgrade(s.port, "/api/ws/ok", "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAA==\r\n")
+    )
+    assert any("Origin sent 2 times" in e.get("message", "") for e in s.events), s.events
+
+
 async def test_a_request_head_must_arrive_in_time_and_a_websocket_stays(
     tmp_path, monkeypatch
 ) -> None:

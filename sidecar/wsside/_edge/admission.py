@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import ipaddress
-from collections.abc import Awaitable, Collection
+from collections.abc import Awaitable, Collection, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from yarl import URL
@@ -66,11 +66,19 @@ def origin_allowed(origin: str, allowed: Collection[str], loopback: bool = True)
 
 
 def check_origin(
-    origin: str | None, path: str, allowed: Collection[str], loopback: bool = True
+    origins: Sequence[str], path: str, allowed: Collection[str], loopback: bool = True
 ) -> Refusal | None:
-    """403 (and a warning naming the origin) for a browser origin `origin_allowed` refuses;
-    None to go on. A request without `Origin` does not come from a browser page."""
-    if origin is None or origin_allowed(origin, allowed, loopback):
+    """403 (and a warning naming the origin) for a browser origin `origin_allowed` refuses,
+    given the request's `Origin` values; None to go on. A request without `Origin` does not
+    come from a browser page; one with two is from no browser (RFC 6454 §7.3) and is refused,
+    as Node refuses the two joined into one value."""
+    if not origins:
+        return None
+    if len(origins) > 1:
+        log(f"refused {path}: Origin sent {len(origins)} times {list(origins)!r}", "warning")
+        return FORBIDDEN
+    origin = origins[0]
+    if origin_allowed(origin, allowed, loopback):
         return None
     why = "is not a loopback origin nor in" if loopback else "is not in"
     log(f"refused {path}: Origin {origin!r} {why} allowed_origins", "warning")

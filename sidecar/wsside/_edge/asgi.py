@@ -216,7 +216,7 @@ class ASGIApp:
         """Origin and route: what is decided before `authenticate`."""
         full, below = route_paths(scope)
         headers = _headers(scope)
-        refused = check_origin(headers.get("Origin"), full, self._allowed, self._loopback)
+        refused = check_origin(headers.getall("Origin", ()), full, self._allowed, self._loopback)
         if refused is not None:
             return refused
         found = self._registry.match(below)

@@ -112,7 +112,7 @@ class Intake:
         # With a secret (shim mode) the shim has checked Origin against the dev server already.
         if self.settings.secret is None:
             refused = check_origin(
-                headers.get(hdrs.ORIGIN),
+                headers.getall(hdrs.ORIGIN, ()),
                 raw_path,
                 self.settings.allowed_origins,
                 self.settings.loopback_origins,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["HandshakeError", "accept_headers", "refusal", "switching_protocols"]
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_ONCE = ("Sec-WebSocket-Key", "Sec-WebSocket-Version")  # at most once in a request (RFC 6455 §11.3)
 
 
 class HandshakeError(Exception):
@@ -37,7 +38,8 @@ def accept_headers(
     permessage-deflate agreement when `deflate` settings are given and an offer was accepted.
 
     The checks and their order are aiohttp's, so a request is refused the same way whichever
-    way it arrived: Upgrade, Connection, version, key; then the extension.
+    way it arrived: Upgrade, Connection, version, key; then the extension. Before version and
+    key, one more than aiohttp makes: neither may appear twice (aiohttp would take the first).
     """
     upgrade = headers.get("Upgrade")
     if (upgrade or "").lower().strip() != "websocket":
@@ -47,6 +49,9 @@ def accept_headers(
     connection = headers.get("Connection")
     if not connection or not any(t.strip().lower() == "upgrade" for t in connection.split(",")):
         raise HandshakeError(f"No CONNECTION upgrade hdr: {connection!r}")
+    for name in _ONCE:
+        if len(_all(headers, name)) > 1:
+            raise HandshakeError(f"{name} appears more than once")
     version = headers.get("Sec-WebSocket-Version", "")
     if version not in ("13", "8", "7"):
         raise HandshakeError(f"Unsupported version: {version!r}")
