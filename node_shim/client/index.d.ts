@@ -26,6 +26,15 @@ type Field<E, K extends string> = E extends { [key in K]: infer V } ? V : unknow
 /** Binary data `send` accepts; received binary messages are `ArrayBuffer`s. */
 export type Binary = BufferSource | Blob
 
+/**
+ * What a handler without `on_error` sends when a message does not fit its `receives=`, or
+ * when one of its callbacks raised; part of every `sends` that does not admit it already.
+ */
+export interface ErrorFrame {
+  type: 'error'
+  message: string
+}
+
 /** The `type` values carried by the members of `M`. */
 export type TypeOf<M> = M extends { type: infer T extends string } ? T : never
 

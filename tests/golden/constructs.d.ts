@@ -1,20 +1,23 @@
 // wsside-env.d.ts: the message types of the wsside handlers in ws/, for vite-plugin-wsside/client.
 // Generated from their receives= and sends=: do not edit. The Vite plugin rewrites it
 // when a handler file changes; without Vite: wsside types --out wsside-env.d.ts
-import type { Binary } from 'vite-plugin-wsside/client'
+import type { Binary, ErrorFrame } from 'vite-plugin-wsside/client'
 
 declare module 'vite-plugin-wsside/client' {
   interface Endpoints {
     '/ws/chat': { receives: WsChat.Receives; sends: WsChat.Sends }
     '/ws/anything': { receives: WsAnything.Receives; sends: WsAnything.Sends }
     '/ws/scalars': { receives: WsScalars.Receives; sends: WsScalars.Sends }
+    '/ws/declared-errors': { receives: WsDeclaredErrors.Receives; sends: WsDeclaredErrors.Sends }
+    '/ws/renamed': { receives: WsRenamed.Receives; sends: WsRenamed.Sends }
+    '/ws/handled-errors': { receives: WsHandledErrors.Receives; sends: WsHandledErrors.Sends }
   }
 }
 
 /** /ws/chat (ws/chat.py) */
 declare namespace WsChat {
   type Receives = ChatIn | Options | Card | Receives2 | Binary
-  type Sends = Joined | Comment | string | ArrayBuffer | null
+  type Sends = Joined | Comment | string | ArrayBuffer | null | ErrorFrame
 
   /** A line typed by the user. */
   interface ChatIn {
@@ -75,11 +78,40 @@ declare namespace WsChat {
 /** /ws/anything (ws/chat.py) */
 declare namespace WsAnything {
   type Receives = unknown
-  type Sends = unknown[]
+  type Sends = unknown[] | ErrorFrame
 }
 
 /** /ws/scalars (ws/chat.py) */
 declare namespace WsScalars {
   type Receives = number | boolean
   type Sends = Record<string, string>
+}
+
+/** /ws/declared-errors (ws/chat.py) */
+declare namespace WsDeclaredErrors {
+  type Receives = string
+  type Sends = Failure
+
+  interface Failure {
+    type: 'error'
+    message: string
+    code?: number
+  }
+}
+
+/** /ws/renamed (ws/chat.py) */
+declare namespace WsRenamed {
+  type Receives = string
+  type Sends = ErrorFrame2 | string | ErrorFrame
+
+  /** Named like the client's type the generator imports: renamed, not clashing. */
+  interface ErrorFrame2 {
+    type: 'frame'
+  }
+}
+
+/** /ws/handled-errors (ws/chat.py) */
+declare namespace WsHandledErrors {
+  type Receives = string
+  type Sends = string
 }

@@ -1,7 +1,7 @@
 // wsside-env.d.ts: the message types of the wsside handlers in ws/, for vite-plugin-wsside/client.
 // Generated from their receives= and sends=: do not edit. The Vite plugin rewrites it
 // when a handler file changes; without Vite: wsside types --out wsside-env.d.ts
-import type { Binary } from 'vite-plugin-wsside/client'
+import type { Binary, ErrorFrame } from 'vite-plugin-wsside/client'
 
 declare module 'vite-plugin-wsside/client' {
   interface Endpoints {
@@ -34,7 +34,7 @@ declare module 'vite-plugin-wsside/client' {
 /** /ws/chat (ws/a_rooms.py) */
 declare namespace WsChat {
   type Receives = Hello
-  type Sends = Bye
+  type Sends = Bye | ErrorFrame
 
   interface Hello {
     type: 'hello'
@@ -48,7 +48,7 @@ declare namespace WsChat {
 /** /ws/rooms/{room} (ws/a_rooms.py) */
 declare namespace WsRooms {
   type Receives = Hello
-  type Sends = Bye
+  type Sends = Bye | ErrorFrame
 
   interface Hello {
     type: 'hello'
@@ -62,7 +62,7 @@ declare namespace WsRooms {
 /** /ws/rooms/* (ws/a_rooms.py) */
 declare namespace WsRooms2 {
   type Receives = Move
-  type Sends = Move
+  type Sends = Move | ErrorFrame
 
   interface Move {
     type: 'move'
@@ -73,7 +73,7 @@ declare namespace WsRooms2 {
 /** /ws/log/{n:\d+}/tail (ws/a_rooms.py) */
 declare namespace WsLogTail {
   type Receives = Hello
-  type Sends = Bye
+  type Sends = Bye | ErrorFrame
 
   interface Hello {
     type: 'hello'
@@ -87,7 +87,7 @@ declare namespace WsLogTail {
 /** /ws/games/*\/move-? (ws/a_rooms.py) */
 declare namespace WsGamesMove {
   type Receives = Move
-  type Sends = Move
+  type Sends = Move | ErrorFrame
 
   interface Move {
     type: 'move'
@@ -97,13 +97,13 @@ declare namespace WsGamesMove {
 
 /** /files/** (ws/a_rooms.py) */
 declare namespace Files {
-  type Sends = string[]
+  type Sends = string[] | ErrorFrame
 }
 
 /** /ws/{anything} (ws/a_rooms.py) */
 declare namespace Ws {
   type Receives = Move
-  type Sends = Hello
+  type Sends = Hello | ErrorFrame
 
   interface Move {
     type: 'move'
@@ -132,13 +132,13 @@ declare namespace Endpoint2fa {
 
 /** / (ws/b_names.py) */
 declare namespace Root {
-  type Sends = string
+  type Sends = string | ErrorFrame
 }
 
 /** /binary (ws/b_names.py) */
 declare namespace Binary2 {
   type Receives = Binary
-  type Sends = ArrayBuffer
+  type Sends = ArrayBuffer | ErrorFrame
 }
 
 /** /it's/`odd`/${x} (ws/b_names.py) */

@@ -30,12 +30,20 @@ chat.on('joined', (m) => {
 })
 // @ts-expect-error: the server never sends this type
 chat.on('chat', () => {})
+// Without on_error, wsside answers a message that does not fit receives= (or a callback
+// that raised) with an error frame: a member of what the page gets.
+chat.on('error', (m) => {
+  const message: string = m.message
+  void message
+})
 
 const room = connect(`/ws/rooms/${'lobby'}`)
 room.send({ type: 'move', x: 1, y: 2 })
 room.send(new Uint8Array([1, 2]))
 // @ts-expect-error: y is missing
 room.send({ type: 'move', x: 1 })
+// @ts-expect-error: with on_error, the server sends no error frame of its own
+room.on('error', () => {})
 room.on('state', (m) => {
   const firsts: number[] = Object.values(m.players).map((p) => p[0] ?? 0)
   void firsts

@@ -31,7 +31,10 @@ CLIENT = "vite-plugin-wsside/client"
 _WIDTH = 100
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 # Names the file itself uses at the top level and inside each namespace.
-_TAKEN = frozenset({"Receives", "Sends", "Binary", "ArrayBuffer", "Record"})
+_TAKEN = frozenset({"Receives", "Sends", "Binary", "ErrorFrame", "ArrayBuffer", "Record"})
+# What a handler without on_error sends for a message that does not fit receives= or a
+# callback that raised (_runtime/callbacks.py); the client exports its type as ErrorFrame.
+_ERROR_FRAME = {"type": "error", "message": ""}
 
 
 def render(handlers: Iterable[Handler], root: Path, project: Path) -> str:
@@ -39,12 +42,12 @@ def render(handlers: Iterable[Handler], root: Path, project: Path) -> str:
     folder `root`; comments name it and each handler's file relative to `project`."""
     folder = _shown(root, project)
     endpoints = _endpoints(handlers, project)
-    uses_binary = any(e.uses_binary for e in endpoints)
+    imports = ", ".join(sorted({name for e in endpoints for name in e.imports}))
     lines = [
         f"// {FILE_NAME}: the message types of the wsside handlers in {folder}/, for {CLIENT}.",
         "// Generated from their receives= and sends=: do not edit. The Vite plugin rewrites it",
         f"// when a handler file changes; without Vite: wsside types --out {FILE_NAME}",
-        f"import type {{ Binary }} from '{CLIENT}'" if uses_binary else "export {}",
+        f"import type {{ {imports} }} from '{CLIENT}'" if imports else "export {}",
         "",
         f"declare module '{CLIENT}' {{",
     ]
@@ -78,7 +81,7 @@ class _Endpoint:
     receives: str
     sends: str
     namespace: list[str]
-    uses_binary: bool
+    imports: set[str]  # the client's types it uses
 
 
 def _shown(path: str | Path, project: Path) -> str:
@@ -101,7 +104,9 @@ def _endpoints(handlers: Iterable[Handler], project: Path) -> list[_Endpoint]:
         names.add(name)
         namespace = _Namespace(name)
         receives = namespace.root("Receives", handler.receives, True)
-        sends = namespace.root("Sends", handler.sends, False)
+        # Declared or not, the page gets the error frame from a handler without on_error.
+        frame = handler.callbacks["on_error"] is None
+        sends = namespace.root("Sends", handler.sends, False, error_frame=frame)
         endpoints.append(
             _Endpoint(
                 key=_key(pieces),
@@ -112,7 +117,7 @@ def _endpoints(handlers: Iterable[Handler], project: Path) -> list[_Endpoint]:
                 namespace=namespace.lines(
                     f"{handler.pattern.source} ({_shown(handler.file, project)})"
                 ),
-                uses_binary=namespace.uses_binary,
+                imports=namespace.imports,
             )
         )
     return endpoints
@@ -189,10 +194,13 @@ class _Namespace:
         # The records used, by class (receives and sends read the same class apart), with
         # their names here, in order of use.
         self.records: dict[type, tuple[Record, str]] = {}
-        self.uses_binary = False
+        self.imports: set[str] = set()
 
-    def root(self, alias: str, schema: Schema | None, received: bool) -> str:
-        """Declare `alias` for `schema`; returns how `Endpoints` names it (`unknown` if none)."""
+    def root(
+        self, alias: str, schema: Schema | None, received: bool, error_frame: bool = False
+    ) -> str:
+        """Declare `alias` for `schema`, with the error frame when `error_frame` and `schema`
+        does not admit it already; returns how `Endpoints` names it (`unknown` if none)."""
         if schema is None:
             return "unknown"
         node = schema.node
@@ -202,9 +210,13 @@ class _Namespace:
             if option == Scalar("bytes"):
                 # What the client's send takes; what it hands listeners.
                 parts.append("Binary" if received else "ArrayBuffer")
-                self.uses_binary |= received
+                if received:
+                    self.imports.add("Binary")
             else:
                 parts.append(self.type(option))
+        if error_frame and schema.check(_ERROR_FRAME) is not None:
+            parts.append("ErrorFrame")
+            self.imports.add("ErrorFrame")
         self.aliases.append(f"type {alias} = {_union(parts)}")
         return f"{self.name}.{alias}"
 

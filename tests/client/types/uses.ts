@@ -1,6 +1,6 @@
 // What the typing contract promises a page, checked by tsc (npm run check:client in
 // node_shim). Each @ts-expect-error is a wrong use that must stay an error.
-import { connect, type Receives, type Sends, type Status } from 'vite-plugin-wsside/client'
+import { connect, type ErrorFrame, type Receives, type Sends, type Status } from 'vite-plugin-wsside/client'
 import type { ChatIn, ChatOut, RoomOut } from './wsside-env'
 
 const chat = connect('/ws/chat', { query: { username: 'Ada', n: 1, admin: false } })
@@ -90,4 +90,6 @@ connect(somewhere).send({ any: 'thing' })
 const draft: Receives<'/ws/chat'> = { type: 'chat', room: 'r', text: 't' }
 const fromRoom: Sends<'/ws/rooms/lobby'> = new ArrayBuffer(1)
 const notDeclared: Receives<'/ws/nowhere'> = Symbol()
-export const checks: [ChatIn, RoomOut, unknown] = [draft, fromRoom, notDeclared]
+// The frame wsside sends for want of on_error, which generated `sends` types include.
+const frame: ErrorFrame = { type: 'error', message: 'text: expected str, got int' }
+export const checks: [ChatIn, RoomOut, unknown, ErrorFrame] = [draft, fromRoom, notDeclared, frame]

@@ -50,4 +50,11 @@ class State(TypedDict):
 
 
 rooms = Handler("/ws/rooms/{room}", receives=Move | bytes, sends=State)
+
+
+@rooms.on_error
+async def fault(conn, exc):
+    await conn.close(1011)
+
+
 untyped = Handler("/ws/echo")

@@ -69,3 +69,27 @@ chat = Handler(
 )
 anything = Handler("/ws/anything", receives=Any, sends=list[Any])
 scalars = Handler("/ws/scalars", receives=int | float | bool, sends=dict[str, str])
+
+
+# The error frame: added to sends= (ErrorFrame) unless the handler has on_error or sends=
+# admits it already.
+class Failure(TypedDict):
+    type: Literal["error"]
+    message: str
+    code: NotRequired[int]
+
+
+class ErrorFrame(TypedDict):
+    """Named like the client's type the generator imports: renamed, not clashing."""
+
+    type: Literal["frame"]
+
+
+declared = Handler("/ws/declared-errors", receives=str, sends=Failure)
+renamed = Handler("/ws/renamed", receives=str, sends=ErrorFrame | str)
+handled = Handler("/ws/handled-errors", receives=str, sends=str)
+
+
+@handled.on_error
+async def fault(conn, exc):
+    await conn.close(1011)
