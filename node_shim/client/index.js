@@ -37,6 +37,11 @@ export function connect(path, options = {}) {
   if (!options.url && !page) {
     throw new Error(`wsside: connect('${path}') outside a page needs the full address: connect(path, { url: 'ws://host:port${PREFIX}${path}' })`)
   }
+  // Else it would ask for /apiws/chat, outside the prefix, which Vite leaves unanswered: a
+  // socket that stays connecting, and holds up the page's other sockets to that host.
+  if (!options.url && !path.startsWith('/')) {
+    throw new TypeError(`wsside: connect('${path}'): the path goes below the prefix and starts with /: connect('/${path}')`)
+  }
   const url = new URL(options.url ?? PREFIX + path, page)
   url.protocol = url.protocol.replace('http', 'ws')
   for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value))

@@ -40,6 +40,7 @@ PAGE = """\
 import { connect } from 'vite-plugin-wsside/client'
 
 window.seen = []
+window.connect = connect
 const socket = connect('/ws/echo', {
   query: { username: 'Ada Lovelace' },
   protocols: ['v1'],

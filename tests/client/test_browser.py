@@ -117,6 +117,21 @@ def test_kill_9_of_the_sidecar_the_page_reconnects_and_sends_what_waited(dev, op
     assert sidecar_pids(dev)[-1] != pid
 
 
+def test_a_path_without_its_leading_slash_is_refused_at_the_call(dev, open_page):
+    """`connect('ws/echo')` would ask for /apiws/echo, outside the prefix, which Vite leaves
+    unanswered: the socket would stay `connecting`, and hold up every other WebSocket of the
+    page to that host (a browser opens one at a time)."""
+    page = open_page(dev)
+    page.wait_for_function(HELLO)
+    assert page.evaluate("""() => {
+      try { connect('ws/echo') } catch (error) { return [error.name, error.message] }
+    }""") == [
+        "TypeError",
+        "wsside: connect('ws/echo'): the path goes below the prefix and starts with /: "
+        "connect('/ws/echo')",
+    ]
+
+
 def test_close_stops_reconnecting(dev, open_page):
     page = open_page(dev)
     page.wait_for_function(HELLO)
