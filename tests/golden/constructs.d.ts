@@ -11,6 +11,7 @@ declare module 'vite-plugin-wsside/client' {
     '/ws/declared-errors': { receives: WsDeclaredErrors.Receives; sends: WsDeclaredErrors.Sends }
     '/ws/renamed': { receives: WsRenamed.Receives; sends: WsRenamed.Sends }
     '/ws/handled-errors': { receives: WsHandledErrors.Receives; sends: WsHandledErrors.Sends }
+    '/ws/transformed': { receives: unknown; sends: WsTransformed.Sends }
   }
 }
 
@@ -114,4 +115,10 @@ declare namespace WsRenamed {
 declare namespace WsHandledErrors {
   type Receives = string
   type Sends = string
+}
+
+/** /ws/transformed (ws/chat.py) */
+declare namespace WsTransformed {
+  // receives= types what transform_raw_data returns, not what the page sends: unknown
+  type Sends = string | ErrorFrame
 }

@@ -49,6 +49,11 @@ room.on('state', (m) => {
   void firsts
 })
 
+// With transform_raw_data, what the page sends is the transform's input: untyped.
+const points = connect('/ws/points')
+points.send('1,2')
+points.on('*', (m) => ('x' in m ? m.x : m.message))
+
 // Undeclared endpoints stay untyped.
 const echo = connect('/ws/echo')
 echo.send({ anything: [1, 'two'] })

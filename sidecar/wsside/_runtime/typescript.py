@@ -35,6 +35,9 @@ _TAKEN = frozenset({"Receives", "Sends", "Binary", "ErrorFrame", "ArrayBuffer", 
 # What a handler without on_error sends for a message that does not fit receives= or a
 # callback that raised (_runtime/callbacks.py); the client exports its type as ErrorFrame.
 _ERROR_FRAME = {"type": "error", "message": ""}
+_TRANSFORMED = (
+    "// receives= types what transform_raw_data returns, not what the page sends: unknown"
+)
 
 
 def render(handlers: Iterable[Handler], root: Path, project: Path) -> str:
@@ -103,7 +106,13 @@ def _endpoints(handlers: Iterable[Handler], project: Path) -> list[_Endpoint]:
         name = _unique(_namespace_name(pieces), names)
         names.add(name)
         namespace = _Namespace(name)
-        receives = namespace.root("Receives", handler.receives, True)
+        if handler.transform_raw_data is None:
+            receives = namespace.root("Receives", handler.receives, True)
+        else:
+            # receives= then types the transform's result; the page sends its input.
+            receives = "unknown"
+            if handler.receives is not None:
+                namespace.aliases.append(_TRANSFORMED)
         # Declared or not, the page gets the error frame from a handler without on_error.
         frame = handler.callbacks["on_error"] is None
         sends = namespace.root("Sends", handler.sends, False, error_frame=frame)

@@ -58,3 +58,17 @@ async def fault(conn, exc):
 
 
 untyped = Handler("/ws/echo")
+
+
+class Point(TypedDict):
+    x: int
+    y: int
+
+
+def parse_point(raw: str | bytes) -> object:
+    x, y = str(raw).split(",")
+    return {"x": int(x), "y": int(y)}
+
+
+# receives= types what transform_raw_data returns, not what the page sends.
+points = Handler("/ws/points", transform_raw_data=parse_point, receives=Point, sends=Point)

@@ -93,3 +93,9 @@ handled = Handler("/ws/handled-errors", receives=str, sends=str)
 @handled.on_error
 async def fault(conn, exc):
     await conn.close(1011)
+
+
+# With transform_raw_data, receives= types the transform's result: the page's side is unknown.
+transformed = Handler(
+    "/ws/transformed", transform_raw_data=lambda raw: {"text": raw}, receives=Options, sends=str
+)
