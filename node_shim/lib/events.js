@@ -45,7 +45,10 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
       break
     case 'load_error':
     case 'config_error':
-      standing.stand(msg.type === 'load_error' ? 'load' : 'config', msg.file ?? '', reportError(r, msg))
+      // A load error stands for the handler file that did not load (`source`), which may be
+      // fixed by saving another (`file`, a helper it imports).
+      standing.stand(msg.type === 'load_error' ? 'load' : 'config', msg.source ?? msg.file ?? '',
+        reportError(r, msg))
       break
     case 'runtime_error':
       // An event, not a state: only pages open now see it.

@@ -154,7 +154,7 @@ export class StandingErrors {
   /**
    * Shows `error` for `file` on the pages open now, and on every page opened until it is fixed.
    * @param {StandingKind} kind
-   * @param {string} file
+   * @param {string} file the file whose load or removal fixes it
    * @param {OverlayError} error
    */
   stand(kind, file, error) {
@@ -163,11 +163,15 @@ export class StandingErrors {
   }
 
   /**
-   * A file whose error stands loads now (or is gone): take its error off the overlay.
+   * A file whose error stands loads now (or is gone): take its error off the overlay (which
+   * names the file where the error was, maybe another one).
    * @param {string} file
    */
   fixed(file) {
-    if (this._errors.delete(file)) this._reporter().clearOverlay(file)
+    const standing = this._errors.get(file)
+    if (!standing) return
+    this._errors.delete(file)
+    this._reporter().clearOverlay(standing.error.loc?.file ?? file)
   }
 
   /**

@@ -3,7 +3,7 @@
 // not, and `overlay: false` keeps them out.
 
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
+import { unlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import wsside from 'vite-plugin-wsside'
@@ -60,6 +60,40 @@ describe('overlay', () => {
     from = logs.lines.length
     writeFileSync(path.join(root, 'ws', 'broken.py'), FIXED)
     await logs.waitFor(/reloaded ws\/broken\.py/, { from })
+    const page = await openPage(port)
+    assert.deepEqual(await received(vite, page), [])
+    page.close()
+  })
+
+  it('clears an error in a helper once the helper is fixed, though the overlay names the helper', async () => {
+    let from = logs.lines.length
+    writeFileSync(path.join(root, 'ws', '_util.py'), 'X = (\n')
+    writeFileSync(path.join(root, 'ws', 'uses.py'),
+      'from _util import X\nfrom wsside import Handler\n\nuses = Handler("/uses")\n')
+    await logs.waitFor(/cannot load ws\/_util\.py:1/, { from })
+    const page = await openPage(port)
+    const [shown] = await received(vite, page)
+    assert.match(shown?.err?.loc?.file ?? '', /ws\/_util\.py$/)
+    from = logs.lines.length
+    writeFileSync(path.join(root, 'ws', '_util.py'), 'X = 3\n')
+    await logs.waitFor(/reloaded ws\/uses\.py \(\/uses\)/, { from })
+    const [cleared, ...rest] = await received(vite, page)
+    assert.deepEqual(rest, [])
+    assert.equal(cleared.event, 'wsside:clear-error')
+    assert.match(cleared.data.file, /ws\/_util\.py$/)
+    page.close()
+    const later = await openPage(port)
+    assert.deepEqual(await received(vite, later), [])
+    later.close()
+  })
+
+  it('takes the error of a file that never loaded away when the file is deleted', async () => {
+    let from = logs.lines.length
+    writeFileSync(path.join(root, 'ws', 'draft.py'), 'def x(:\n')
+    await logs.waitFor(/cannot load ws\/draft\.py:1/, { from })
+    from = logs.lines.length
+    unlinkSync(path.join(root, 'ws', 'draft.py'))
+    await logs.waitFor(/removed ws\/draft\.py/, { from })
     const page = await openPage(port)
     assert.deepEqual(await received(vite, page), [])
     page.close()

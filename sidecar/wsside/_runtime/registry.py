@@ -158,6 +158,9 @@ class Registry:
                 if duplicate.first.file != duplicate.handler.file:  # another file has it
                     self._waiting[path] = duplicate.handler.pattern.source
         if result.error is not None:
+            # `file` is where the error is (maybe a helper this file imports); `source` is the
+            # handler file that did not load, the one whose next load or removal clears it.
+            result.error["source"] = str(path)
             self.errors[path] = result.error
             emit(result.error)
             return False
@@ -194,13 +197,15 @@ class Registry:
 
     def remove_file(self, path: Path) -> None:
         path = path.resolve()
-        self.errors.pop(path, None)
+        broken = self.errors.pop(path, None) is not None
         self._waiting.pop(path, None)
         if path in self.files:
             self._swap(path, [])
             del self.files[path]
             emit({"type": "removed", "file": str(path)})
             self._load_waiting()
+        elif broken:  # it never loaded: its load error goes with it
+            emit({"type": "removed", "file": str(path)})
 
     def _load_waiting(self) -> None:
         """Load the files refused for a duplicate pattern that no other file serves now
