@@ -220,6 +220,25 @@ async def test_debug_mode_checks_what_is_sent_and_still_sends_it(serve, probe, m
     ]
 
 
+async def test_debug_mode_takes_wsside_s_own_error_frame_as_sent_by_the_endpoint(
+    serve, probe
+) -> None:
+    """Without on_error, the error frame is part of what the endpoint sends (the generated
+    types say so too): it is not reported as not fitting sends=."""
+    s = await serve(
+        SENDER.replace(
+            "    else:", "    elif data == 'raise':\n        raise ValueError('no')\n    else:"
+        ),
+        log_level="debug",
+    )
+    ws = await s.connect("/api/ws/s")
+    await ws.send_str("raise")
+    assert await ws.receive_json() == {"type": "error", "message": "no"}
+    await ws.send_str("send")
+    assert (await ws.receive_json())["n"] == "one"
+    assert len(sends_warnings(s.events)) == 1, s.events  # the user's own unfit send only
+
+
 async def test_outside_debug_mode_sends_are_not_checked(serve, probe) -> None:
     s = await serve(SENDER)
     ws = await s.connect("/api/ws/s")

@@ -202,12 +202,27 @@ async def _answer(conn: Connection, handler: Handler, exc: BaseException) -> Non
         # What was wrong with the client's own message is always said; the rest may carry
         # what a client must not see (a database URL in a connection error, say).
         said = handler.error_details or isinstance(exc, MessageTypeError)
-        conn.send({"type": "error", "message": str(exc) if said else "Internal error"})
+        conn.send(error_frame(str(exc) if said else "Internal error"))
         return
     try:
         await _maybe(on_error(conn, exc))
     except USER_ERRORS as again:  # on_error failing must never crash anything
         _report(conn, handler, again, "on_error")
+
+
+def error_frame(message: str) -> dict[str, str]:
+    """What a handler without `on_error` sends for a callback that raised or a message that
+    does not fit `receives=`: part of what its endpoint sends (the client's `ErrorFrame`)."""
+    return {"type": "error", "message": message}
+
+
+def is_error_frame(data: object) -> bool:
+    return (
+        isinstance(data, dict)
+        and data.keys() == {"type", "message"}
+        and data["type"] == "error"
+        and isinstance(data["message"], str)
+    )
 
 
 def _report(conn: Connection, handler: Handler, exc: BaseException, where: str) -> None:

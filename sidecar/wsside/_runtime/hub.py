@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from .._protocol.codec import encode
 from .._protocol.frames import encode_frame
-from .callbacks import warn_unfit_send
+from .callbacks import is_error_frame, warn_unfit_send
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -207,10 +207,12 @@ def _deliver(
 def _sent_checker(handler: Handler) -> Callable[[object], None]:
     assert handler.sends is not None
     check = handler.sends.check
+    # Without on_error, wsside's own error frame is sent too, whatever sends= says.
+    errors_too = handler.callbacks["on_error"] is None
 
     def check_sent(data: object) -> None:
         problem = check(data)
-        if problem is not None:
+        if problem is not None and not (errors_too and is_error_frame(data)):
             warn_unfit_send(handler, problem)
 
     return check_sent

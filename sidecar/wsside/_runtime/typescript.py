@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..handler import Handler
 from ..schema import AnyValue, DictOf, ListOf, Literals, Node, OneOf, Record, Scalar, Schema
+from .callbacks import error_frame
 
 __all__ = ["FILE_NAME", "render"]
 
@@ -32,9 +33,9 @@ _WIDTH = 100
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 # Names the file itself uses at the top level and inside each namespace.
 _TAKEN = frozenset({"Receives", "Sends", "Binary", "ErrorFrame", "ArrayBuffer", "Record"})
-# What a handler without on_error sends for a message that does not fit receives= or a
-# callback that raised (_runtime/callbacks.py); the client exports its type as ErrorFrame.
-_ERROR_FRAME = {"type": "error", "message": ""}
+# What a handler without on_error sends besides sends=; the client exports its type as
+# ErrorFrame.
+_ERROR_FRAME = error_frame("")
 _TRANSFORMED = (
     "// receives= types what transform_raw_data returns, not what the page sends: unknown"
 )
