@@ -192,6 +192,12 @@ class Workers:
             if self._stop.is_set():
                 return
             if code == EXIT_NOT_LOADED:  # it said why; the others would say the same
+                if self._fatal is None:
+                    log(
+                        f"worker {slot.index} (pid {proc.pid}) exited with code {code}: its "
+                        "handler files do not load (above); stopping every worker",
+                        "error",
+                    )
                 self._fatal = code
                 self._stop.set()
                 return

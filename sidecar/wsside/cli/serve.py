@@ -259,6 +259,7 @@ async def _serve_standalone(
         loop.add_signal_handler(sig, stop.set)
     if link is not None:
         link.watch(stop.set)
+    name = "wsside" if link is None else link.name  # what starts each line it writes
     chosen = 0  # with `--port 0`: the port the system chose, kept across restarts
     while True:
         sidecar = Sidecar(settings)
@@ -270,7 +271,7 @@ async def _serve_standalone(
             count = len(sidecar.registry.errors)
             files = "a handler file" if count == 1 else f"{count} handler files"
             typer.echo(
-                f"wsside: {files} did not load (above), and with reload off nothing would "
+                f"{name}: {files} did not load (above), and with reload off nothing would "
                 "reload them: not serving",
                 err=True,
             )
@@ -281,7 +282,7 @@ async def _serve_standalone(
             )
         except OSError as exc:
             await sidecar.close()
-            typer.echo(f"wsside: {_cannot_listen(settings, exc)}", err=True)
+            typer.echo(f"{name}: {_cannot_listen(settings, exc)}", err=True)
             raise typer.Exit(1) from None
         chosen = settings.port or sidecar.runner.addresses[0][1]
         if link is None:
