@@ -3,6 +3,7 @@
 import asyncio
 
 import aiohttp
+import pytest
 
 RECORDER = """
 import probe
@@ -238,6 +239,27 @@ async def test_error_in_on_message_sends_an_error_frame_and_keeps_the_connection
     event = next(e for e in s.events if e["type"] == "runtime_error")
     assert event["file"].endswith("h0.py") and event["line"] == 8
     assert event["callback"] == "on_message" and "RuntimeError: crash manual" in event["traceback"]
+
+
+@pytest.mark.parametrize("kind", ["def", "async def"])
+async def test_an_error_in_transform_raw_data_is_reported_as_the_transforms(
+    serve, probe, kind: str
+) -> None:
+    s = await serve(f"""
+        from wsside import Handler
+
+        {kind} parse(raw):
+            return int(raw)
+
+        h = Handler("/ws/t", transform_raw_data=parse, on_message=lambda c, d: c.send(d + 1))
+    """)
+    ws = await s.connect("/api/ws/t")
+    await ws.send_str("x")
+    assert (await ws.receive_json())["type"] == "error"
+    await ws.send_str("41")
+    assert await ws.receive_json() == 42
+    event = next(e for e in s.events if e["type"] == "runtime_error")
+    assert event["callback"] == "transform_raw_data" and event["line"] == 5, event
 
 
 async def test_without_error_details_the_frame_says_internal_error(serve, probe) -> None:

@@ -48,7 +48,11 @@ async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> N
     declarative rule, else `on_message`."""
     try:
         if handler.transform_raw_data is not None:
-            data = await _maybe(handler.transform_raw_data(raw))
+            try:
+                data = await _maybe(handler.transform_raw_data(raw))
+            except USER_ERRORS as exc:  # said as the transform's, not on_message's
+                await _fail(conn, handler, exc, "transform_raw_data")
+                return
         elif isinstance(raw, str):
             data = decode_text(raw)
         else:
@@ -79,7 +83,10 @@ def message_now(
     left to await (an awaitable the callback returned, or the error policy)."""
     try:
         if handler.transform_raw_data is not None:
-            data = handler.transform_raw_data(raw)
+            try:
+                data = handler.transform_raw_data(raw)
+            except USER_ERRORS as exc:  # said as the transform's, not on_message's
+                return _fail(conn, handler, exc, "transform_raw_data")
         elif type(raw) is str:
             data = decode_text(raw)
         else:
