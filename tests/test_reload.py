@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import shutil
 import sys
 import textwrap
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ import pytest
 
 from serve_process import ServeProcess, free_port
 from wsside._edge.server import Sidecar
-from wsside._runtime import config_watch, events, reload
+from wsside._runtime import config_watch, events, registry, reload
 from wsside._runtime.config import build_settings
 from wsside._runtime.settings import Settings
 
@@ -171,12 +173,82 @@ async def test_deleted_file_closes_its_connections_with_1012(live: Live) -> None
     await live.start()
     ws = await live.connect("/api/ws/chat")
     other = await live.connect("/api/ws/other")
+    mark = len(live.events)
     (live.folder / "chat.py").unlink()
+    await live.reloaded("chat.py", mark, kind="removed")
+    # In the grace (the file may come back under another name) the old code still answers,
+    # and new connections find nothing.
+    assert (await ask(ws))["version"] == 1
+    async with live.session.get(live.base + "/api/ws/chat") as gone:
+        assert gone.status == 404
     msg = await asyncio.wait_for(ws.receive(), 5)
     assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1012, "Service Restart")
     assert (await ask(other))["version"] == 1
-    async with live.session.get(live.base + "/api/ws/chat") as gone:
-        assert gone.status == 404
+
+
+def _rename(folder: Path) -> str:
+    os.rename(folder / "chat.py", folder / "talk.py")
+    return "talk.py"
+
+
+def _backup_rename_then_write(folder: Path) -> str:
+    # vim's backup rename, with a pause over the quiet time: the file is missing for a flush.
+    os.rename(folder / "chat.py", folder / "chat.py~")
+    time.sleep(reload.QUIET * 2)
+    (folder / "chat.py").write_text(versioned(2))
+    return "chat.py"
+
+
+def _empty_then_write(folder: Path) -> str:
+    # An editor that truncates, then writes: for a flush the file declares nothing.
+    with open(folder / "chat.py", "r+") as file:
+        file.truncate()
+        file.flush()
+        time.sleep(reload.QUIET * 2)
+        file.write(versioned(2))
+    return "chat.py"
+
+
+@pytest.mark.parametrize("change", [_rename, _backup_rename_then_write, _empty_then_write])
+async def test_a_pattern_declared_again_within_the_grace_keeps_its_connections(
+    live: Live, change: Callable[[Path], str]
+) -> None:
+    live.write("chat.py", versioned(1))
+    live.write("other.py", versioned(1, "/ws/other"))
+    await live.start()
+    sockets = [await live.connect(f"/api/ws/chat?name={n}") for n in range(3)]
+    before = [await ask(ws) for ws in sockets]
+    mark = len(live.events)
+    name = await asyncio.get_running_loop().run_in_executor(None, change, live.folder)
+    await live.event(
+        lambda e: e["type"] == "reloaded" and Path(e["file"]).name == name and e["patterns"] != [],
+        mark,
+    )
+    # A file that goes away for good: its socket's 1012 comes one grace after its removal,
+    # so after the end of the grace that `change` started, had it not been cancelled.
+    other = await live.connect("/api/ws/other")
+    (live.folder / "other.py").unlink()
+    msg = await asyncio.wait_for(other.receive(), 5)
+    assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1012)
+    for ws, was in zip(sockets, before, strict=True):
+        now = await ask(ws)  # the same connection: id, rooms and metadata kept
+        assert {**now, "version": 0} == {**was, "version": 0}
+    assert live.sidecar is not None
+    assert live.sidecar.registry.hubs["/ws/chat"].handler.file.endswith(name)
+
+
+async def test_closing_ends_the_grace_at_once(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "ORPHAN_GRACE", 60.0)
+    live.write("chat.py", versioned(1))
+    await live.start()
+    ws = await live.connect("/api/ws/chat")
+    mark = len(live.events)
+    (live.folder / "chat.py").unlink()
+    await live.reloaded("chat.py", mark, kind="removed")
+    assert live.sidecar is not None
+    await live.sidecar.registry.close()
+    msg = await asyncio.wait_for(ws.receive(), 5)
+    assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1012, "Service Restart")
 
 
 async def test_added_file_is_served(live: Live) -> None:
@@ -491,6 +563,48 @@ async def test_a_handlers_folder_created_after_start_is_served(live: Live) -> No
     live.write("more.py", versioned(1, "/ws/more"))  # the folder itself is watched now
     await live.reloaded("more.py", mark)
     assert (await ask(await live.connect("/api/ws/more")))["version"] == 1
+
+
+@pytest.mark.parametrize("quick", [False, True])
+async def test_a_handlers_folder_deleted_and_created_again_is_served(
+    live: Live, tmp_path: Path, quick: bool
+) -> None:
+    """`git stash -u`, or a checkout that empties the folder: every file of the new folder
+    serves, and later saves in it reload. `quick`: gone and back within one quiet time."""
+    live.write("chat.py", versioned(1))
+    await live.start()
+    saved = tmp_path / "saved"
+    shutil.copytree(live.folder, saved)
+    mark = len(live.events)
+    shutil.rmtree(live.folder)
+    if not quick:
+        await live.reloaded("chat.py", mark, kind="removed")
+    shutil.copytree(saved, live.folder)
+    if not quick:
+        await live.reloaded("chat.py", mark)
+    mark = len(live.events)
+    live.write("more.py", versioned(1, "/ws/more"))
+    await live.reloaded("more.py", mark)
+    mark = len(live.events)
+    live.write("chat.py", versioned(2))
+    await live.reloaded("chat.py", mark)
+    assert (await ask(await live.connect("/api/ws/chat")))["version"] == 2
+    assert (await ask(await live.connect("/api/ws/more")))["version"] == 1
+
+
+async def test_a_handlers_folder_moved_away_and_back_is_served(live: Live, tmp_path: Path) -> None:
+    live.write("chat.py", versioned(1))
+    await live.start()
+    mark = len(live.events)
+    live.folder.rename(tmp_path / "away")
+    await live.reloaded("chat.py", mark, kind="removed")
+    (tmp_path / "away" / "chat.py").write_text(versioned(2))  # not the handlers folder now
+    (tmp_path / "away").rename(live.folder)
+    await live.reloaded("chat.py", mark)
+    mark = len(live.events)
+    live.write("chat.py", versioned(3))
+    await live.reloaded("chat.py", mark)
+    assert (await ask(await live.connect("/api/ws/chat")))["version"] == 3
 
 
 class _NoWatchesLeft(reload.Observer):

@@ -2,11 +2,15 @@
 
 Loading is per file. A file that fails to import keeps its previous handlers serving; a file
 whose new version is good has its handlers swapped in place (same hub: open connections,
-rooms and metadata stay); patterns that disappear close their connections with 1012.
+rooms and metadata stay). A pattern that disappears keeps its connections for `ORPHAN_GRACE`
+seconds, served by its old code but routed no more: a file renamed, or saved in two steps
+(emptied or moved aside, then written), declares it again a moment later, and its connections
+go on with the new code. A pattern still gone after the grace closes its connections with 1012.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import threading
 import time
@@ -29,6 +33,9 @@ __all__ = ["Registry", "handler_files", "is_handler_file", "use_helpers_of"]
 # Seconds after which a handler file still importing at start-up is named: nothing serves
 # before every file has loaded, so module-level code that blocks holds every endpoint.
 SLOW_IMPORT = 2.0
+
+# Seconds a pattern no longer declared keeps its connections, waiting to be declared again.
+ORPHAN_GRACE = 1.0
 
 # Where `Registry.add_handlers` files handlers declared in code: it sorts before any real path
 # and names no file.
@@ -95,6 +102,8 @@ class Registry:
         self._waiting: dict[Path, str] = {}
         self._loading_waiting = False
         self.hubs: dict[str, Hub] = {}
+        # Hubs of patterns no longer declared, in their grace, with the timer that ends it.
+        self._orphans: dict[str, tuple[Hub, asyncio.TimerHandle]] = {}
         self._table: list[Hub] = []
 
     # ---- routing ------------------------------------------------------------------------
@@ -259,16 +268,15 @@ class Registry:
             self.background.stop(h.pattern.source)
             if h.pattern.source not in new_patterns:
                 del self.hubs[h.pattern.source]
-                h.attach(None)
-                for conn in tuple(hub.connections):
-                    conn.close(CloseCode.SERVICE_RESTART, "Service Restart")
+                self._orphan(hub)
         for h in handlers:
-            hub = self.hubs.get(h.pattern.source)
+            hub = self.hubs.get(h.pattern.source) or self._adopt(h.pattern.source)
             if hub is None:
-                hub = self.hubs[h.pattern.source] = Hub(h, self.backplane, self.check_sends)
+                hub = Hub(h, self.backplane, self.check_sends)
             else:
                 hub.handler.attach(None)
                 hub.handler = h
+            self.hubs[h.pattern.source] = hub
             h.attach(hub)
             self.background.start(h)
         self.files[path] = handlers
@@ -277,6 +285,28 @@ class Registry:
             for p in sorted(self.files, key=lambda p: p.as_posix())
             for h in self.files[p]
         ]
+
+    def _orphan(self, hub: Hub) -> None:
+        """Set aside the hub of a pattern no longer declared, for `ORPHAN_GRACE` seconds
+        (outside an event loop no timer can end a grace: its connections close at once)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            _close_hub(hub)
+            return
+        pattern = hub.handler.pattern.source
+        self._orphans[pattern] = (hub, loop.call_later(ORPHAN_GRACE, self._end_grace, pattern))
+
+    def _adopt(self, pattern: str) -> Hub | None:
+        """The hub `pattern` had before it disappeared, if its grace still runs."""
+        hub, timer = self._orphans.pop(pattern, (None, None))
+        if timer is not None:
+            timer.cancel()
+        return hub
+
+    def _end_grace(self, pattern: str) -> None:
+        hub, _ = self._orphans.pop(pattern)
+        _close_hub(hub)
 
     def deliver(
         self, pattern: str, rooms: tuple[str, ...] | None, opcode: int, payload: bytes
@@ -288,7 +318,19 @@ class Registry:
             hub.deliver(opcode, payload, rooms)
 
     async def close(self) -> None:
+        """Stop the background tasks; connections of patterns in their grace close now."""
+        orphans, self._orphans = self._orphans, {}
+        for hub, timer in orphans.values():
+            timer.cancel()
+            _close_hub(hub)
         self.background.stop_all()
+
+
+def _close_hub(hub: Hub) -> None:
+    """Its pattern is gone: its clients are told to reconnect (to what serves now)."""
+    hub.handler.attach(None)
+    for conn in tuple(hub.connections):
+        conn.close(CloseCode.SERVICE_RESTART, "Service Restart")
 
 
 def _forget_other_helpers(root: Path) -> None:

@@ -5,6 +5,10 @@ loop (`call_soon_threadsafe`). An editor's save is several events (temp file, re
 close), so changes are collected until the folder has been quiet for `QUIET` seconds, then
 each file is judged by what is on disk now, not by the events: it exists, it was deleted, or
 its content is what already serves (then nothing happens).
+
+The folder's parent is watched too (not recursively), for the folder itself: it may not exist
+yet, or be deleted and created again (`git stash -u`, a checkout). A folder's watch dies with
+the folder, so a new folder of the same name gets a new watch, and every file in it is read.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver
+from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from .events import log
@@ -48,6 +52,8 @@ _CHANGES = {
     EVENT_TYPE_DELETED,
     EVENT_TYPE_CLOSED,
 }
+# Events after which their source no longer is where it was.
+_GONE = {EVENT_TYPE_DELETED, EVENT_TYPE_MOVED}
 
 
 class Reloader:
@@ -75,7 +81,8 @@ class Reloader:
         self._first: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._watcher = _Watcher(self)
-        self._root_watched = False
+        self._root_watch: ObservedWatch | None = None  # None: the folder is not watched now
+        self._root_gone = False  # the watched folder was deleted or moved since the last flush
 
     def start(self) -> None:
         """Start watching (call on the loop, before the first load so no save is missed)."""
@@ -90,17 +97,17 @@ class Reloader:
     def _watch(self, observer: BaseObserver) -> BaseObserver:
         """`observer`, watching what there is to watch now, started."""
         watcher = self._watcher
-        self._root_watched = False
+        self._root_watch = None
         try:
             if self.root.is_dir():
-                observer.schedule(watcher, str(self.root), recursive=True)
-                self._root_watched = True
-            elif self.root.parent.is_dir():
-                # No handlers folder yet: watch for it to appear (then `_flush` watches inside).
-                observer.schedule(watcher, str(self.root.parent), recursive=False)
+                self._root_watch = observer.schedule(watcher, str(self.root), recursive=True)
+            folders = {self.root.parent}
             config = self.config_file
             if config is not None and not config.parent.is_relative_to(self.root):
-                observer.schedule(watcher, str(config.parent), recursive=False)
+                folders.add(config.parent)
+            for folder in folders:
+                if folder.is_dir():
+                    observer.schedule(watcher, str(folder), recursive=False)
         except OSError:
             observer.unschedule_all()  # gives back the watches made so far
             raise
@@ -137,21 +144,27 @@ class Reloader:
         if event.event_type not in _CHANGES:
             return
         now = time.perf_counter()
-        paths = [event.src_path, getattr(event, "dest_path", "")]
-        for raw in paths:
+        paths = [
+            (event.src_path, event.event_type in _GONE),
+            (getattr(event, "dest_path", ""), False),
+        ]
+        for raw, left in paths:
             if not raw:
                 continue
             path = Path(str(raw))
-            kind = self._kind(path, event.is_directory)
+            kind = self._kind(path, event.is_directory, left)
             if kind is not None and self._loop is not None and self._observer is not None:
                 try:
                     self._loop.call_soon_threadsafe(self._note, kind, path, now)
                 except RuntimeError:  # the loop closed while we were stopping
                     return
 
-    def _kind(self, path: Path, is_directory: bool) -> str | None:
+    def _kind(self, path: Path, is_directory: bool, left: bool = False) -> str | None:
+        """What `path` is to the reloader; `left`: the event says it is no longer there."""
         if path == self.config_file:
             return "config"
+        if left and path == self.root:
+            return "root gone"
         try:
             rel = path.relative_to(self.root)
         except ValueError:
@@ -174,6 +187,7 @@ class Reloader:
         elif kind == "config":
             self._config = True
         else:
+            self._root_gone = self._root_gone or kind == "root gone"
             self._everything = min(self._everything or seen_at, seen_at)
             self._helpers = self._helpers or kind == "helper"
         now = time.perf_counter()
@@ -187,14 +201,7 @@ class Reloader:
 
     def _flush(self) -> None:
         self._timer = self._first = None
-        observer, watcher = self._observer, self._watcher
-        if not self._root_watched and self.root.is_dir() and observer and watcher:
-            # The handlers folder was just created: watch it before reading what it holds.
-            try:
-                observer.schedule(watcher, str(self.root), recursive=True)
-                self._root_watched = True
-            except OSError as exc:
-                self._scan_instead(exc)
+        self._watch_root()
         files, self._files = self._files, {}
         everything, self._everything = self._everything, None
         helpers, self._helpers = self._helpers, False
@@ -210,6 +217,22 @@ class Reloader:
             self._apply(path, files[path], force=helpers)
         if config:
             self.on_config_change()
+
+    def _watch_root(self) -> None:
+        """Drop the watch of a handlers folder that was deleted or moved (it watches nothing,
+        or the folder where it went), and watch the handlers folder that is there now, before
+        its files are read."""
+        observer, gone, self._root_gone = self._observer, self._root_gone, False
+        if observer is None:
+            return
+        if gone and self._root_watch is not None:
+            observer.unschedule(self._root_watch)
+            self._root_watch = None
+        if self._root_watch is None and self.root.is_dir():
+            try:
+                self._root_watch = observer.schedule(self._watcher, str(self.root), recursive=True)
+            except OSError as exc:
+                self._scan_instead(exc)
 
     def _apply(self, path: Path, since: float, force: bool) -> None:
         if path.is_file():
