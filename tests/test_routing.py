@@ -81,6 +81,19 @@ async def test_duplicate_patterns_are_a_load_error_naming_both_files(serve) -> N
     assert (await raw_upgrade(s.port, "/api/ws/other")).startswith(b"HTTP/1.1 404")
 
 
+@pytest.mark.parametrize("line", ["from ._shared import NAME", "from . import _shared"])
+async def test_a_relative_import_is_a_load_error_that_says_how_to_import(serve, line) -> None:
+    s = await serve(
+        "NAME = 'shared'\n",
+        f"from wsside import Handler\n{line}\nHandler('/ws/rel')\n",
+        names=["_shared.py", "rel.py"],
+    )
+    event = next(e for e in s.events if e["type"] == "load_error")
+    assert event["file"].endswith("rel.py") and event["line"] == 2, event
+    assert event["message"].startswith("ImportError: a relative import in a handler file"), event
+    assert "`import _shared`" in event["message"]
+
+
 async def test_duplicate_within_one_file(serve) -> None:
     s = await serve('from wsside import Handler\nHandler("/ws/a")\nHandler("/ws/a")\n')
     event = next(e for e in s.events if e["type"] == "load_error")

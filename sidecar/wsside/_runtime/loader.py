@@ -23,9 +23,16 @@ class LoadResult:
     error: dict[str, Any] | None = None  # a load_error event, when the import failed
 
 
+_PACKAGE = "wsside_handlers"  # what handler files' module names start with
+_NO_RELATIVE = (
+    "a relative import in a handler file: import helpers by their name instead "
+    "(`import _shared`, `from _lib.db import query`): the handlers folder is on sys.path"
+)
+
+
 def module_name_for(path: Path, root: Path) -> str:
     rel = path.resolve().relative_to(root.resolve()).with_suffix("")
-    return "wsside_handlers." + ".".join(rel.parts)
+    return f"{_PACKAGE}." + ".".join(rel.parts)
 
 
 def import_handler_file(path: Path, root: Path) -> LoadResult:
@@ -50,6 +57,9 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
             sys.modules.pop(name, None)
         if isinstance(exc, KeyboardInterrupt):
             raise
+        if isinstance(exc, ModuleNotFoundError) and _PACKAGE in (exc.name or "").split("."):
+            # `from ._shared import x`: the package named is wsside's, which no user wrote.
+            exc = ImportError(_NO_RELATIVE).with_traceback(exc.__traceback__)
         result.error = error_event("load_error", exc, files=(str(path),))
         if result.error["file"] is None:
             result.error["file"], result.error["line"] = str(path), 1
