@@ -7,6 +7,10 @@ import asyncio
 import re
 from pathlib import Path
 
+import aiohttp
+
+from serve_process import ServeProcess, free_port
+
 from .harness import SidecarProcess
 from .rawws import Stream
 
@@ -152,3 +156,54 @@ async def test_a_hanging_handler_never_takes_down_other_connections(serve, probe
     probe.release.set_result(None)
     closed = await probe.wait("closed")
     assert len(closed) == 1 and len(probe.all("hung")) == 2
+
+
+SPIN = """
+from wsside import Handler
+
+spin = Handler("/ws/spin", transform_raw_data=lambda raw: raw)
+
+@spin.on_message
+def turn(conn, data):
+    while data == "spin":
+        pass  # SPINS
+    conn.send("{version}:" + data)
+"""
+
+
+async def test_saving_a_handler_file_interrupts_a_callback_that_never_returns(
+    tmp_path: Path,
+) -> None:
+    """The reload a save asks for waits for the event loop, which a `while True:` holds for
+    good: the save interrupts the callback where it spins (HandlerInterrupted, the error frame
+    for its client), and the new code loads. Every socket stays open."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "spin.py").write_text(SPIN.format(version="v1"))
+    serve = await ServeProcess.start("--handlers", "ws", "--port", str(free_port()), cwd=tmp_path)
+    try:
+        port = int((await serve.expect("serving on")).split(":")[2].split("/")[0])
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(f"http://127.0.0.1:{port}/api/ws/spin")
+            await ws.send_str("a")
+            assert await ws.receive_str(timeout=5) == "v1:a"
+            await ws.send_str("spin")
+            line = await serve.expect("event loop is blocked")
+            assert "in turn (" in line and "save the handler file to interrupt it" in line, line
+            (handlers / "spin.py").write_text(SPIN.format(version="v2"))
+            line = await serve.expect("was saved while turn (")
+            assert "ws/spin.py:" in line and "interrupting it (HandlerInterrupted)" in line, line
+            frame = await ws.receive_json(timeout=10)
+            assert frame["type"] == "error", frame
+            assert re.fullmatch(
+                r"interrupted: it had blocked the event loop for \d+\.\d s when spin\.py was "
+                r"saved",
+                frame["message"],
+            ), frame
+            await serve.expect("reloaded ws/spin.py")
+            await ws.send_str("b")
+            assert await ws.receive_str(timeout=5) == "v2:b"  # the same socket, the new code
+            await ws.close()
+        assert "HandlerInterrupted" in "".join(serve.lines)  # the traceback, at the user's line
+    finally:
+        assert await serve.stop() == 0

@@ -90,7 +90,7 @@ class Sidecar:
         # Set when the config file changes; whoever runs the sidecar decides how to restart.
         self.config_changed = asyncio.Event()
         self.reloader: Reloader | None = None
-        self.stall = StallWatchdog(settings.handlers_dir)
+        self.stall = StallWatchdog(settings.handlers_dir, interruptible=settings.reload)
 
     async def start(self) -> None:
         """Load every handler file and set up the runner (no listener yet); with
@@ -100,7 +100,10 @@ class Sidecar:
             await self.backplane.start()
         if self.settings.reload:
             self.reloader = Reloader(
-                self.registry, self.settings.config_file, self.config_changed.set
+                self.registry,
+                self.settings.config_file,
+                self.config_changed.set,
+                on_save=self.stall.interrupt,
             )
             self.reloader.start()
         self.registry.load_all()

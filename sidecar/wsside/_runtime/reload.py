@@ -64,12 +64,18 @@ class Reloader:
     """
 
     def __init__(
-        self, registry: Registry, config_file: Path | None, on_config_change: Callable[[], None]
+        self,
+        registry: Registry,
+        config_file: Path | None,
+        on_config_change: Callable[[], None],
+        on_save: Callable[[str], None] | None = None,
     ) -> None:
         self.registry = registry
         self.root = registry.root.resolve()
         self.config_file = config_file.resolve() if config_file else None
         self.on_config_change = on_config_change
+        # Called on watchdog's thread with each changed Python file: the loop may be blocked.
+        self.on_save = on_save
         self._loop: asyncio.AbstractEventLoop | None = None
         self._observer: BaseObserver | None = None  # `Observer` is the platform's subclass
         self._digests: dict[Path, bytes] = {}
@@ -153,6 +159,8 @@ class Reloader:
                 continue
             path = Path(str(raw))
             kind = self._kind(path, event.is_directory, left)
+            if self.on_save is not None and kind in ("handler", "helper"):
+                self.on_save(str(path))
             if kind is not None and self._loop is not None and self._observer is not None:
                 try:
                     self._loop.call_soon_threadsafe(self._note, kind, path, now)

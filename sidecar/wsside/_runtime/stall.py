@@ -10,11 +10,17 @@ warning at once (so a loop blocked for good is still reported). When the loop ru
 
 `file` and `line` are those of the innermost frame inside the handlers folder (the user's
 code that blocks), else of the innermost frame. `seconds` is exact to within one tick.
+
+With hot reload, a save is the way out of a callback that never returns (`while True:`): the
+reload waits for the loop, so `interrupt` raises `HandlerInterrupted` inside the blocking
+handler code (the callback then fails like any other: the overlay shows where, the client gets
+the error frame) and the saved file loads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import sys
 import threading
@@ -24,17 +30,34 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from .events import emit, logger
+from .events import emit, logger, shown
 
-__all__ = ["STALL_THRESHOLD", "StallWatchdog"]
+__all__ = ["STALL_THRESHOLD", "HandlerInterrupted", "StallWatchdog"]
 
 STALL_THRESHOLD = 0.5
 STALL_TICK = 0.1
 
 
+class HandlerInterrupted(Exception):
+    """Raised inside handler code that blocked the event loop when a handler file was saved.
+
+    Raised by class from another thread (`PyThreadState_SetAsyncExc` takes no instance): the
+    message is that of the last interrupt, set just before.
+    """
+
+    why = ""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(args or (type(self).why,)))
+
+
 class StallWatchdog:
-    def __init__(self, root: Path, threshold: float = STALL_THRESHOLD) -> None:
+    def __init__(
+        self, root: Path, threshold: float = STALL_THRESHOLD, interruptible: bool = False
+    ) -> None:
         self.threshold = threshold
+        # With hot reload a save interrupts a stall (`interrupt`): the warning says so.
+        self._how_out = " (or save the handler file to interrupt it)" if interruptible else ""
         self._root = os.path.realpath(root) + os.sep
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -44,6 +67,7 @@ class StallWatchdog:
         self._loop_thread = 0
         self._handle: asyncio.TimerHandle | None = None
         self._thread: threading.Thread | None = None
+        self._interrupted = 0.0  # the tick time of the stall last interrupted
 
     def start(self) -> None:
         """Start watching the running loop (call from the loop's thread)."""
@@ -79,6 +103,47 @@ class StallWatchdog:
         assert self._loop is not None
         self._handle = self._loop.call_later(STALL_TICK, self._tick)
 
+    # ---- other threads -----------------------------------------------------------------
+
+    def interrupt(self, saved: str) -> None:
+        """`saved` (a file of the handlers folder) changed: if the loop has been blocked for
+        over the threshold inside handler code, raise `HandlerInterrupted` there (once per
+        stall). Called from the file watcher's thread; cheap when the loop runs."""
+        with self._lock:
+            since = self._last
+            blocked = time.monotonic() - since
+            if blocked <= self.threshold or since == self._interrupted:
+                return
+            frame = sys._current_frames().get(self._loop_thread)
+            spot = self._in_handlers(frame)
+            del frame
+            if spot is None:
+                return  # blocked in wsside or a library: an exception there could break it
+            self._interrupted = since
+            where = f"{spot[2]} ({shown(spot[0])}:{spot[1]})"
+            HandlerInterrupted.why = (
+                f"interrupted: it had blocked the event loop for {blocked:.1f} s when "
+                f"{os.path.basename(saved)} was saved"
+            )
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(self._loop_thread), ctypes.py_object(HandlerInterrupted)
+            )
+        logger.warning(
+            "wsside: %s was saved while %s blocked the event loop: interrupting it "
+            "(HandlerInterrupted) so that the new code can load",
+            shown(saved),
+            where,
+        )
+
+    def _in_handlers(self, frame: FrameType | None) -> tuple[str, int, str] | None:
+        """File, line and function of the innermost frame of handler code in `frame`'s stack."""
+        while frame is not None:
+            code = frame.f_code
+            if os.path.realpath(code.co_filename).startswith(self._root):
+                return code.co_filename, frame.f_lineno, code.co_name
+            frame = frame.f_back
+        return None
+
     # ---- watchdog thread ---------------------------------------------------------------
 
     def _watch(self) -> None:
@@ -96,25 +161,24 @@ class StallWatchdog:
                 del frame  # a frame keeps its locals alive
             logger.warning(
                 "wsside: the event loop is blocked (over %s s) in %s (%s:%s); "
-                "use await, or run blocking work in a thread",
+                "use await, or run blocking work in a thread%s",
                 self.threshold,
                 stall["function"],
                 stall["file"],
                 stall["line"],
+                self._how_out,
             )
 
     def _describe(self, frame: FrameType) -> dict[str, Any]:
-        spot = frame
-        f: FrameType | None = frame
-        while f is not None:
-            if os.path.realpath(f.f_code.co_filename).startswith(self._root):
-                spot = f
-                break
-            f = f.f_back
+        file, line, function = self._in_handlers(frame) or (
+            frame.f_code.co_filename,
+            frame.f_lineno,
+            frame.f_code.co_name,
+        )
         return {
             "type": "stall",
-            "file": spot.f_code.co_filename,
-            "line": spot.f_lineno,
-            "function": spot.f_code.co_name,
+            "file": file,
+            "line": line,
+            "function": function,
             "traceback": "".join(traceback.format_stack(frame)),
         }
