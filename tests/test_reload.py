@@ -565,12 +565,15 @@ async def test_a_handlers_folder_created_after_start_is_served(live: Live) -> No
     assert (await ask(await live.connect("/api/ws/more")))["version"] == 1
 
 
-@pytest.mark.parametrize("quick", [False, True])
+@pytest.mark.parametrize(("quick", "scanned"), [(False, False), (True, False), (False, True)])
 async def test_a_handlers_folder_deleted_and_created_again_is_served(
-    live: Live, tmp_path: Path, quick: bool
+    live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quick: bool, scanned: bool
 ) -> None:
     """`git stash -u`, or a checkout that empties the folder: every file of the new folder
-    serves, and later saves in it reload. `quick`: gone and back within one quiet time."""
+    serves, and later saves in it reload. `quick`: gone and back within one quiet time;
+    `scanned`: without file watches left (`_NoWatchesLeft`, below)."""
+    if scanned:
+        monkeypatch.setattr(reload, "Observer", _NoWatchesLeft)
     live.write("chat.py", versioned(1))
     await live.start()
     saved = tmp_path / "saved"
