@@ -548,6 +548,48 @@ async def test_loopback_origins_can_be_refused(tmp_path: Path, client) -> None:
         assert_stopped(srv)
 
 
+async def test_handler_files_do_not_shadow_the_apps_own_modules(tmp_path: Path, client) -> None:
+    """The handlers folder goes on sys.path after the app's entries: `import auth` in the app
+    still finds its auth.py, not the handler file ws/auth.py; the app's `_db` stays its own."""
+    write_files(
+        tmp_path,
+        {
+            "auth.py": "WHO = 'the app'\n",
+            "_db.py": "WHO = 'the app'\n",
+            "ws/_db.py": "WHO = 'the handlers'\n",
+            "ws/auth.py": """
+                import sys
+                from wsside import Handler
+
+                who = Handler("/ws/who")
+
+                @who.on_connect
+                def hello(conn, request):
+                    conn.send({m: sys.modules[m].WHO for m in ("auth", "_db")})
+            """,
+            "app.py": """
+                import _db
+                from wsside import ASGIApp
+
+                app = ASGIApp("ws")
+
+                import auth  # after ASGIApp: the handlers folder is on sys.path now
+                import _db as db_again
+
+                assert db_again is _db
+            """,
+        },
+    )
+    srv = Server(tmp_path, "uvicorn")
+    try:
+        ws = await client.ws_connect(srv.url("/ws/who"))
+        assert await ws.receive_json(timeout=5) == {"auth": "the app", "_db": "the app"}
+        await ws.close()
+        srv.wait_for("_db.py is not what `import _db` gives its handler files")
+    finally:
+        assert_stopped(srv)
+
+
 async def test_hypercorn_serves_handler_objects(tmp_path: Path, client) -> None:
     pytest.importorskip("hypercorn")
     app = """

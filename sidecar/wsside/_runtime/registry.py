@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ..closecodes import CloseCode
 from ..handler import Handler
 from .background import BackgroundTasks
-from .events import emit, error_event, logger
+from .events import emit, error_event, log, logger, shown
 from .hub import Hub
 from .loader import import_handler_file
 
@@ -70,13 +70,24 @@ def handler_files(root: Path) -> list[Path]:
     )
 
 
+_FOLDERS: list[Path] = []  # the handlers folders put on sys.path, latest first
+
+
 def use_helpers_of(root: Path) -> None:
     """Let the handler files under `root` import their helpers (`import _shared`) from their
-    own folder, as they do when loaded: call it before importing them."""
+    own folder, as they do when loaded: call it before importing them.
+
+    The folder goes after the process's own entries (so that, in a web app, `import auth`
+    still finds the app's auth.py and not a handler file of that name) but before the other
+    handlers folders (so that its helpers win over theirs)."""
     root = root.resolve()
     folder = str(root)
     if folder not in sys.path:
-        sys.path.insert(0, folder)
+        others = [sys.path.index(str(f)) for f in _FOLDERS if str(f) in sys.path]
+        sys.path.insert(min(others, default=len(sys.path)), folder)
+    if root in _FOLDERS:
+        _FOLDERS.remove(root)
+    _FOLDERS.insert(0, root)
     _forget_other_helpers(root)
 
 
@@ -336,17 +347,28 @@ def _close_hub(hub: Hub) -> None:
 def _forget_other_helpers(root: Path) -> None:
     """Helpers are imported by their bare name (`import _shared`): when another handlers
     folder in this process (a second `ASGIApp`, a test) already imported one of the same name,
-    this folder's files must get their own, not that one."""
+    this folder's files must get their own, not that one. Modules from anywhere else (the
+    app's own `_shared`) are left alone."""
     if not root.is_dir():
         return
+    others = [f for f in _FOLDERS if f != root]
     for helper in root.iterdir():
         if not helper.name.startswith("_") or helper.name.startswith("__"):
             continue
         name = helper.stem if helper.suffix == ".py" else helper.name
         module = sys.modules.get(name)
         file = getattr(module, "__file__", None)
-        if file is not None and not Path(file).resolve().is_relative_to(root):
+        if file is None or Path(file).resolve().is_relative_to(root):
+            continue
+        if any(Path(file).resolve().is_relative_to(f) for f in others):
             del sys.modules[name]
+        else:
+            log(
+                f"{shown(helper)} is not what `import {name}` gives its handler files: the "
+                f"process imported {shown(file)} by that name first; give the helper a name "
+                "of its own",
+                "warning",
+            )
 
 
 def _still_importing(path: Path) -> None:
