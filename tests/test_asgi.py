@@ -557,6 +557,8 @@ async def test_handler_files_do_not_shadow_the_apps_own_modules(tmp_path: Path, 
             "auth.py": "WHO = 'the app'\n",
             "_db.py": "WHO = 'the app'\n",
             "ws/_db.py": "WHO = 'the handlers'\n",
+            "_cache.py": "WHO = 'the app'\n",  # not imported by the app, found first
+            "ws/_cache.py": "WHO = 'the handlers'\n",
             "ws/auth.py": """
                 import sys
                 from wsside import Handler
@@ -586,6 +588,7 @@ async def test_handler_files_do_not_shadow_the_apps_own_modules(tmp_path: Path, 
         assert await ws.receive_json(timeout=5) == {"auth": "the app", "_db": "the app"}
         await ws.close()
         srv.wait_for("_db.py is not what `import _db` gives its handler files")
+        srv.wait_for("_cache.py is not what `import _cache` gives its handler files")
     finally:
         assert_stopped(srv)
 

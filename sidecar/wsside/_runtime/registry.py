@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -356,17 +357,26 @@ def _forget_other_helpers(root: Path) -> None:
         if not helper.name.startswith("_") or helper.name.startswith("__"):
             continue
         name = helper.stem if helper.suffix == ".py" else helper.name
+        if not name.isidentifier():
+            continue
         module = sys.modules.get(name)
         file = getattr(module, "__file__", None)
-        if file is None or Path(file).resolve().is_relative_to(root):
+        if module is None:  # would the import find this one?
+            spec = PathFinder.find_spec(name)
+            file = spec.origin if spec is not None else None
+        if file is None or file == "namespace" or Path(file).resolve().is_relative_to(root):
             continue
-        if any(Path(file).resolve().is_relative_to(f) for f in others):
+        if module is not None and any(Path(file).resolve().is_relative_to(f) for f in others):
             del sys.modules[name]
-        else:
+        elif not any(Path(file).resolve().is_relative_to(f) for f in others):
+            why = (
+                f"the process imported {shown(file)} by that name first"
+                if module is not None
+                else f"{shown(file)} comes first on sys.path"
+            )
             log(
-                f"{shown(helper)} is not what `import {name}` gives its handler files: the "
-                f"process imported {shown(file)} by that name first; give the helper a name "
-                "of its own",
+                f"{shown(helper)} is not what `import {name}` gives its handler files: {why}; "
+                "give the helper a name of its own",
                 "warning",
             )
 
