@@ -321,7 +321,8 @@ FRAMES = [
     ("overlong UTF-8", "echo", frame(TEXT, b"\xc0\xaf"), 1007),
     ("UTF-16 surrogate in UTF-8", "echo", frame(TEXT, b"\xed\xa0\x80"), 1007),
     ("declared length 2^63-1", "echo", frame(BINARY, length=2**63 - 1), 1009),
-    ("declared length 2^64-1", "echo", bytes([0x82, 0xFF]) + b"\xff" * 8 + b"\0" * 4, 1009),
+    # the top bit of a 64-bit length must be 0 (RFC 6455 §5.2): malformed, not just too big
+    ("declared length 2^64-1", "echo", bytes([0x82, 0xFF]) + b"\xff" * 8 + b"\0" * 4, 1002),
     ("declared length 1 GiB", "echo", frame(BINARY, length=1 << 30), 1009),
     ("1025 bytes over a 1024 limit", "tiny", frame(BINARY, b"x" * 1025), 1009),
     (
