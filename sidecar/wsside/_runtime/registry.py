@@ -11,25 +11,24 @@ go on with the new code. A pattern still gone after the grace closes its connect
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 import time
 from collections.abc import Mapping
-from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..closecodes import CloseCode
 from ..handler import Handler
 from .background import BackgroundTasks
-from .events import emit, error_event, log, logger, shown
+from .events import emit, error_event, logger
+from .helper_path import use_helpers_of
 from .hub import Hub
 from .loader import import_handler_file
 
 if TYPE_CHECKING:
     from .backplane import Backplane
 
-__all__ = ["Registry", "handler_files", "is_handler_file", "use_helpers_of"]
+__all__ = ["Registry", "handler_files", "is_handler_file"]
 
 # Seconds after which a handler file still importing at start-up is named: nothing serves
 # before every file has loaded, so module-level code that blocks holds every endpoint.
@@ -69,27 +68,6 @@ def handler_files(root: Path) -> list[Path]:
         (p for p in root.rglob("*.py") if is_handler_file(p.relative_to(root))),
         key=lambda p: p.relative_to(root).as_posix(),
     )
-
-
-_FOLDERS: list[Path] = []  # the handlers folders put on sys.path, latest first
-
-
-def use_helpers_of(root: Path) -> None:
-    """Let the handler files under `root` import their helpers (`import _shared`) from their
-    own folder, as they do when loaded: call it before importing them.
-
-    The folder goes after the process's own entries (so that, in a web app, `import auth`
-    still finds the app's auth.py and not a handler file of that name) but before the other
-    handlers folders (so that its helpers win over theirs)."""
-    root = root.resolve()
-    folder = str(root)
-    if folder not in sys.path:
-        others = [sys.path.index(str(f)) for f in _FOLDERS if str(f) in sys.path]
-        sys.path.insert(min(others, default=len(sys.path)), folder)
-    if root in _FOLDERS:
-        _FOLDERS.remove(root)
-    _FOLDERS.insert(0, root)
-    _forget_other_helpers(root)
 
 
 class Registry:
@@ -343,42 +321,6 @@ def _close_hub(hub: Hub) -> None:
     hub.handler.attach(None)
     for conn in tuple(hub.connections):
         conn.close(CloseCode.SERVICE_RESTART, "Service Restart")
-
-
-def _forget_other_helpers(root: Path) -> None:
-    """Helpers are imported by their bare name (`import _shared`): when another handlers
-    folder in this process (a second `ASGIApp`, a test) already imported one of the same name,
-    this folder's files must get their own, not that one. Modules from anywhere else (the
-    app's own `_shared`) are left alone."""
-    if not root.is_dir():
-        return
-    others = [f for f in _FOLDERS if f != root]
-    for helper in root.iterdir():
-        if not helper.name.startswith("_") or helper.name.startswith("__"):
-            continue
-        name = helper.stem if helper.suffix == ".py" else helper.name
-        if not name.isidentifier():
-            continue
-        module = sys.modules.get(name)
-        file = getattr(module, "__file__", None)
-        if module is None:  # would the import find this one?
-            spec = PathFinder.find_spec(name)
-            file = spec.origin if spec is not None else None
-        if file is None or file == "namespace" or Path(file).resolve().is_relative_to(root):
-            continue
-        if module is not None and any(Path(file).resolve().is_relative_to(f) for f in others):
-            del sys.modules[name]
-        elif not any(Path(file).resolve().is_relative_to(f) for f in others):
-            why = (
-                f"the process imported {shown(file)} by that name first"
-                if module is not None
-                else f"{shown(file)} comes first on sys.path"
-            )
-            log(
-                f"{shown(helper)} is not what `import {name}` gives its handler files: {why}; "
-                "give the helper a name of its own",
-                "warning",
-            )
 
 
 def _still_importing(path: Path) -> None:

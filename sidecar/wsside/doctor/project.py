@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from .._runtime.config import ConfigError, find_config, load_config
+from .._runtime.helper_path import use_helpers_of
 from .._runtime.loader import LoadResult, import_handler_file
-from .._runtime.registry import handler_files, use_helpers_of
+from .._runtime.registry import handler_files
 from .._runtime.settings import Settings
 from ..pattern import normalize_prefix
 from .probe import DevServer, find_dev_server, is_vite
