@@ -37,8 +37,8 @@ def use_helpers_of(root: Path) -> None:
 def _forget_other_helpers(root: Path) -> None:
     """Helpers are imported by their bare name (`import _shared`): when another handlers
     folder in this process (a second `ASGIApp`, a test) already imported one of the same name,
-    this folder's files must get their own, not that one. Modules from anywhere else (the
-    app's own `_shared`) are left alone."""
+    this folder's files must get their own, not that one. A module from anywhere else (the
+    app's own `_shared`) is left alone, and the helper it shadows named in a warning."""
     if not root.is_dir():
         return
     others = [f for f in _FOLDERS if f != root]
@@ -53,11 +53,15 @@ def _forget_other_helpers(root: Path) -> None:
         if module is None:  # would the import find this one?
             spec = PathFinder.find_spec(name)
             file = spec.origin if spec is not None else None
-        if file is None or file == "namespace" or Path(file).resolve().is_relative_to(root):
+        if file is None or file == "namespace":
             continue
-        if module is not None and any(Path(file).resolve().is_relative_to(f) for f in others):
+        where = Path(file).resolve()
+        if where.is_relative_to(root):
+            continue
+        from_other_folder = any(where.is_relative_to(f) for f in others)
+        if from_other_folder and module is not None:
             del sys.modules[name]
-        elif not any(Path(file).resolve().is_relative_to(f) for f in others):
+        elif not from_other_folder:
             why = (
                 f"the process imported {shown(file)} by that name first"
                 if module is not None
