@@ -252,14 +252,14 @@ async def _serve_standalone(
 ) -> None:
     """Serve until SIGINT/SIGTERM; a config change re-creates the sidecar in-process.
     As a worker (`link`), listen beside the other workers and report to the parent."""
-    subscribe(ConsoleReporter() if link is None else ConsoleReporter(link.name))
+    name = "wsside" if link is None else link.name  # what starts each line it writes
+    subscribe(ConsoleReporter(name))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if link is not None:
         link.watch(stop.set)
-    name = "wsside" if link is None else link.name  # what starts each line it writes
     chosen = 0  # with `--port 0`: the port the system chose, kept across restarts
     while True:
         sidecar = Sidecar(settings)
