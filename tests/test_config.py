@@ -342,10 +342,10 @@ async def test_loopback_origins_off_in_the_file_and_back_on_with_the_flag(tmp_pa
 
 
 def test_defaults_takes_every_defaultable_handler_option_and_no_other() -> None:
-    from wsside._runtime import config
+    from wsside._runtime.config_keys import DEFAULT_KEYS
     from wsside.handler import DEFAULTABLE_OPTIONS
 
-    assert sorted(config._DEFAULTS) == sorted(DEFAULTABLE_OPTIONS)
+    assert sorted(DEFAULT_KEYS) == sorted(DEFAULTABLE_OPTIONS)
 
 
 def test_handler_own_options_beat_defaults() -> None:

@@ -7,18 +7,13 @@ expected, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
-import difflib
-import json
-import math
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..handler import Deflate, check_option
-from ..pattern import normalize_prefix
-from .backplane_url import url_problem
+from .config_keys import TOP_KEYS, Checker, ConfigError, show
 from .origins import origin_problem
 from .settings import Settings
 
@@ -41,20 +36,7 @@ __all__ = [
 ]
 
 CONFIG_FILE = "wsside.toml"
-LOG_LEVELS = ("debug", "info", "warning", "error")
 VITE_CONFIG_NAMES = tuple(f"vite.config.{ext}" for ext in ("js", "mjs", "ts", "cjs", "mts", "cts"))
-
-
-class ConfigError(ValueError):
-    """A config file that cannot be used. `file`, `key` and `line` say where (when known)."""
-
-    def __init__(
-        self, file: Path, message: str, key: str | None = None, line: int | None = None
-    ) -> None:
-        self.file, self.key, self.line = file, key, line
-        # What is wrong, for a report that names the file and line itself.
-        self.reason = f'key "{key}": {message}' if key else message
-        super().__init__(f"{file}: {self.reason}")
 
 
 class OptionError(ValueError):
@@ -69,20 +51,6 @@ class OptionError(ValueError):
         shown = '""' if value == "" else value  # an empty value, visibly
         self.reason = f"{option} {shown}: {message}"
         super().__init__(self.reason)
-
-
-def _close_to(name: str, known: Iterable[str]) -> str | None:
-    """The one of `known` that `name` is most likely a misspelling of, if any."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
-    return close[0] if close else None
-
-
-def _unknown(what: str, name: str, known: Iterable[str]) -> str:
-    """`unknown key; did you mean "port"? expected one of ...`"""
-    names = list(known)
-    close = _close_to(name, names)
-    hint = f'did you mean "{close}"? ' if close is not None else ""
-    return f"unknown {what}; {hint}expected one of " + ", ".join(names)
 
 
 def find_config(*dirs: Path) -> Path | None:
@@ -105,10 +73,10 @@ def _tool_table(data: dict[str, Any], path: Path) -> Any:
     if tool is None:
         return None
     if not isinstance(tool, dict):
-        raise ConfigError(path, f"expected a table, got {_show(tool)}", key="tool")
+        raise ConfigError(path, f"expected a table, got {show(tool)}", key="tool")
     table = tool.get("wsside")
     if table is not None and not isinstance(table, dict):
-        raise ConfigError(path, f"expected a table, got {_show(table)}", key="tool.wsside")
+        raise ConfigError(path, f"expected a table, got {show(table)}", key="tool.wsside")
     return table
 
 
@@ -141,7 +109,7 @@ def load_config(where: Path) -> tuple[dict[str, Any], Path | None]:
         data = _tool_table(data, path)
         if data is None:
             raise ConfigError(path, "no [tool.wsside] table")
-    return _Checker(path, key_prefix).settings(data), path
+    return Checker(path, key_prefix).settings(data), path
 
 
 def build_settings(
@@ -160,7 +128,7 @@ def build_settings(
     """
     given = {k: v for k, v in explicit.items() if v is not None}
     for key in _CHECKED_OPTIONS:
-        field, accepts, expected, _ = _TOP[key]
+        field, accepts, expected, _ = TOP_KEYS[key]
         if field in given and not accepts(given[field]):
             raise OptionError(_OPTION_NAMES[field], given[field], f"expected {expected}")
     if "log_level" in given:
@@ -216,7 +184,7 @@ def _check_handlers(settings: Settings, given: bool, config_file: Path | None) -
         )
     if config_file is not None:
         key_prefix = "tool.wsside." if config_file.name == "pyproject.toml" else ""
-        raise _Checker(config_file, key_prefix).error("handlers", f"{problem}: {folder}")
+        raise Checker(config_file, key_prefix).error("handlers", f"{problem}: {folder}")
     raise OptionError(
         "handlers folder",
         folder.resolve(),
@@ -245,174 +213,3 @@ def not_utf8(exc: UnicodeDecodeError) -> tuple[str, int]:
     line = exc.object[: exc.start].count(b"\n") + 1
     byte = exc.object[exc.start]
     return f"not UTF-8 text (byte 0x{byte:02x} on line {line}): save it as UTF-8", line
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # as TOML writes it: nan, inf, -inf
-    return json.dumps(value, default=str, ensure_ascii=False)
-
-
-def _is_str(v: Any) -> bool:
-    return isinstance(v, str) and bool(v.strip())
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    """An int or a float, finite: TOML has `nan` and `inf`, which are no durations."""
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _is_prefix(v: Any) -> bool:
-    return _is_str(v) or (isinstance(v, list) and bool(v) and all(_is_str(p) for p in v))
-
-
-# key -> (Settings field, accepts, expected, convert)
-_TOP: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]] = {
-    "prefix": (
-        "prefixes",
-        _is_prefix,
-        "a string or a non-empty list of strings",
-        lambda v: tuple(normalize_prefix(p) for p in ([v] if isinstance(v, str) else v)),
-    ),
-    "handlers": ("handlers_dir", _is_str, "a folder path (a string)", Path),
-    "host": ("host", _is_str, "a host name or address (a string)", str),
-    "port": ("port", lambda v: _is_int(v) and 0 <= v <= 65535, "an integer from 0 to 65535", int),
-    "log_level": (
-        "log_level",
-        lambda v: isinstance(v, str) and v.lower() in LOG_LEVELS,
-        "one of " + ", ".join(LOG_LEVELS),
-        str.lower,
-    ),
-    "reload": ("reload", lambda v: isinstance(v, bool), "true or false", bool),
-    "allowed_origins": (
-        "allowed_origins",
-        lambda v: isinstance(v, list) and all(map(_is_str, v)),
-        'a list of origins such as "http://devbox:5173"',
-        tuple,
-    ),
-    "loopback_origins": ("loopback_origins", lambda v: isinstance(v, bool), "true or false", bool),
-    "workers": (
-        "workers",
-        lambda v: _is_int(v) and 1 <= v <= 1024,
-        "a number of processes from 1 to 1024",
-        int,
-    ),
-    "backplane": (
-        "backplane",
-        lambda v: isinstance(v, str) and url_problem(v) is None,
-        "a Redis URL: redis://[user:password@]host:port/db or rediss://...",
-        str,
-    ),
-    "shutdown_timeout": (
-        "shutdown_timeout",
-        lambda v: _is_number(v) and v > 0,
-        "seconds > 0",
-        float,
-    ),
-}
-
-# [defaults]: handler option -> (accepts, expected); `check_option` then checks the value.
-_DEFAULTS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "heartbeat": (lambda v: v is False or _is_number(v), "seconds > 0, or false (off)"),
-    "inactivity_timeout": (lambda v: v is False or _is_number(v), "seconds > 0, or false (off)"),
-    "max_message_size": (_is_int, "a number of bytes > 0"),
-    "per_message_deflate": (
-        lambda v: isinstance(v, (bool, dict)),
-        "true, false or a table of Deflate settings",
-    ),
-    "delay": (_is_number, "seconds >= 0"),
-    "subprotocols": (lambda v: isinstance(v, list), "a list of non-empty strings"),
-    "error_details": (lambda v: isinstance(v, bool), "true or false"),
-}
-
-
-class _Checker:
-    def __init__(self, path: Path, key_prefix: str) -> None:
-        self.path = path
-        self.key_prefix = key_prefix
-
-    def error(self, key: str, message: str) -> ConfigError:
-        return ConfigError(self.path, message, key=self.key_prefix + key, line=self._line(key))
-
-    def _line(self, key: str) -> int | None:
-        """Where `key` is set, so the error can point at it (TOML parsers do not say)."""
-        leaf = re.escape(key.rsplit(".", 1)[-1])
-        try:
-            lines = self.path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            return None
-        inside = not self.key_prefix  # in pyproject.toml, look only from [tool.wsside] on
-        for number, text in enumerate(lines, 1):
-            inside = inside or text.lstrip().startswith("[tool.wsside")
-            if inside and re.search(rf'(?:^|[{{,])\s*["\']?{leaf}["\']?\s*=', text):
-                return number
-        return None
-
-    def settings(self, data: dict[str, Any]) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for key, value in data.items():
-            if key == "defaults":
-                values["handler_defaults"] = self.defaults(value)
-                continue
-            if key in _DEFAULTS and key not in _TOP:
-                table = f"[{self.key_prefix}defaults]"
-                raise self.error(
-                    key, f"a handler option: set it under {table}, or in Handler(...) itself"
-                )
-            if key not in _TOP:
-                known = [*_TOP, "defaults"]
-                option = _close_to(key, _DEFAULTS)
-                if option is not None and _close_to(key, known) is None:
-                    hint = f'did you mean "{option}" under [{self.key_prefix}defaults]?'
-                    raise self.error(key, f"unknown key; {hint}")
-                raise self.error(key, _unknown("key", key, known))
-            field, accepts, expected, convert = _TOP[key]
-            if not accepts(value):
-                raise self.error(key, f"expected {expected}, got {_show(value)}")
-            values[field] = convert(value)
-            if key == "allowed_origins":
-                for origin in value:
-                    problem = origin_problem(origin)
-                    if problem is not None:
-                        raise self.error(key, f"{_show(origin)}: {problem}")
-        if "handlers_dir" in values:
-            values["handlers_dir"] = self.path.parent / values["handlers_dir"]
-        return values
-
-    def defaults(self, table: Any) -> dict[str, Any]:
-        if not isinstance(table, dict):
-            raise self.error("defaults", f"expected a table of handler options, got {_show(table)}")
-        result: dict[str, Any] = {}
-        for name, value in table.items():
-            key = f"defaults.{name}"
-            if name not in _DEFAULTS:
-                raise self.error(key, _unknown("handler option", name, _DEFAULTS))
-            accepts, expected = _DEFAULTS[name]
-            if not accepts(value):
-                raise self.error(key, f"expected {expected}, got {_show(value)}")
-            if isinstance(value, dict):
-                value = self.deflate(key, value)
-            try:
-                result[name] = check_option(name, value)
-            except (TypeError, ValueError):
-                raise self.error(key, f"expected {expected}, got {_show(value)}") from None
-        return result
-
-    def deflate(self, key: str, table: dict[str, Any]) -> Deflate:
-        fields = tuple(Deflate.__dataclass_fields__)
-        for name, value in table.items():
-            if name not in fields:
-                raise self.error(f"{key}.{name}", _unknown("Deflate setting", name, fields))
-            if name.endswith("_bits"):
-                ok, expected = _is_int(value) and 8 <= value <= 15, "an integer from 8 to 15"
-            else:
-                ok, expected = isinstance(value, bool), "true or false"
-            if not ok:
-                raise self.error(f"{key}.{name}", f"expected {expected}, got {_show(value)}")
-        return Deflate(**table)

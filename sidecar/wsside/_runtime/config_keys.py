@@ -1,0 +1,219 @@
+"""What each key of the config file accepts, and the errors that name the file, the key and
+its line (`config.py` finds and reads the file)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ..handler import Deflate, check_option
+from ..pattern import normalize_prefix
+from .backplane_url import url_problem
+from .origins import origin_problem
+
+__all__ = ["DEFAULT_KEYS", "LOG_LEVELS", "TOP_KEYS", "Checker", "ConfigError", "show"]
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used. `file`, `key` and `line` say where (when known)."""
+
+    def __init__(
+        self, file: Path, message: str, key: str | None = None, line: int | None = None
+    ) -> None:
+        self.file, self.key, self.line = file, key, line
+        # What is wrong, for a report that names the file and line itself.
+        self.reason = f'key "{key}": {message}' if key else message
+        super().__init__(f"{file}: {self.reason}")
+
+
+def _close_to(name: str, known: Iterable[str]) -> str | None:
+    """The one of `known` that `name` is most likely a misspelling of, if any."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    """`unknown key; did you mean "port"? expected one of ...`"""
+    names = list(known)
+    close = _close_to(name, names)
+    hint = f'did you mean "{close}"? ' if close is not None else ""
+    return f"unknown {what}; {hint}expected one of " + ", ".join(names)
+
+
+def show(value: Any) -> str:
+    """A value as an error message quotes it (as JSON, as TOML writes nan and inf)."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # as TOML writes it: nan, inf, -inf
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str) and bool(v.strip())
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    """An int or a float, finite: TOML has `nan` and `inf`, which are no durations."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_prefix(v: Any) -> bool:
+    return _is_str(v) or (isinstance(v, list) and bool(v) and all(_is_str(p) for p in v))
+
+
+# key -> (Settings field, accepts, expected, convert)
+TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]] = {
+    "prefix": (
+        "prefixes",
+        _is_prefix,
+        "a string or a non-empty list of strings",
+        lambda v: tuple(normalize_prefix(p) for p in ([v] if isinstance(v, str) else v)),
+    ),
+    "handlers": ("handlers_dir", _is_str, "a folder path (a string)", Path),
+    "host": ("host", _is_str, "a host name or address (a string)", str),
+    "port": ("port", lambda v: _is_int(v) and 0 <= v <= 65535, "an integer from 0 to 65535", int),
+    "log_level": (
+        "log_level",
+        lambda v: isinstance(v, str) and v.lower() in LOG_LEVELS,
+        "one of " + ", ".join(LOG_LEVELS),
+        str.lower,
+    ),
+    "reload": ("reload", lambda v: isinstance(v, bool), "true or false", bool),
+    "allowed_origins": (
+        "allowed_origins",
+        lambda v: isinstance(v, list) and all(map(_is_str, v)),
+        'a list of origins such as "http://devbox:5173"',
+        tuple,
+    ),
+    "loopback_origins": ("loopback_origins", lambda v: isinstance(v, bool), "true or false", bool),
+    "workers": (
+        "workers",
+        lambda v: _is_int(v) and 1 <= v <= 1024,
+        "a number of processes from 1 to 1024",
+        int,
+    ),
+    "backplane": (
+        "backplane",
+        lambda v: isinstance(v, str) and url_problem(v) is None,
+        "a Redis URL: redis://[user:password@]host:port/db or rediss://...",
+        str,
+    ),
+    "shutdown_timeout": (
+        "shutdown_timeout",
+        lambda v: _is_number(v) and v > 0,
+        "seconds > 0",
+        float,
+    ),
+}
+
+# [defaults]: handler option -> (accepts, expected); `check_option` then checks the value.
+DEFAULT_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "heartbeat": (lambda v: v is False or _is_number(v), "seconds > 0, or false (off)"),
+    "inactivity_timeout": (lambda v: v is False or _is_number(v), "seconds > 0, or false (off)"),
+    "max_message_size": (_is_int, "a number of bytes > 0"),
+    "per_message_deflate": (
+        lambda v: isinstance(v, (bool, dict)),
+        "true, false or a table of Deflate settings",
+    ),
+    "delay": (_is_number, "seconds >= 0"),
+    "subprotocols": (lambda v: isinstance(v, list), "a list of non-empty strings"),
+    "error_details": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+class Checker:
+    def __init__(self, path: Path, key_prefix: str) -> None:
+        self.path = path
+        self.key_prefix = key_prefix
+
+    def error(self, key: str, message: str) -> ConfigError:
+        return ConfigError(self.path, message, key=self.key_prefix + key, line=self._line(key))
+
+    def _line(self, key: str) -> int | None:
+        """Where `key` is set, so the error can point at it (TOML parsers do not say)."""
+        leaf = re.escape(key.rsplit(".", 1)[-1])
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return None
+        inside = not self.key_prefix  # in pyproject.toml, look only from [tool.wsside] on
+        for number, text in enumerate(lines, 1):
+            inside = inside or text.lstrip().startswith("[tool.wsside")
+            if inside and re.search(rf'(?:^|[{{,])\s*["\']?{leaf}["\']?\s*=', text):
+                return number
+        return None
+
+    def settings(self, data: dict[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key == "defaults":
+                values["handler_defaults"] = self.defaults(value)
+                continue
+            if key in DEFAULT_KEYS and key not in TOP_KEYS:
+                table = f"[{self.key_prefix}defaults]"
+                raise self.error(
+                    key, f"a handler option: set it under {table}, or in Handler(...) itself"
+                )
+            if key not in TOP_KEYS:
+                known = [*TOP_KEYS, "defaults"]
+                option = _close_to(key, DEFAULT_KEYS)
+                if option is not None and _close_to(key, known) is None:
+                    hint = f'did you mean "{option}" under [{self.key_prefix}defaults]?'
+                    raise self.error(key, f"unknown key; {hint}")
+                raise self.error(key, _unknown("key", key, known))
+            field, accepts, expected, convert = TOP_KEYS[key]
+            if not accepts(value):
+                raise self.error(key, f"expected {expected}, got {show(value)}")
+            values[field] = convert(value)
+            if key == "allowed_origins":
+                for origin in value:
+                    problem = origin_problem(origin)
+                    if problem is not None:
+                        raise self.error(key, f"{show(origin)}: {problem}")
+        if "handlers_dir" in values:
+            values["handlers_dir"] = self.path.parent / values["handlers_dir"]
+        return values
+
+    def defaults(self, table: Any) -> dict[str, Any]:
+        if not isinstance(table, dict):
+            raise self.error("defaults", f"expected a table of handler options, got {show(table)}")
+        result: dict[str, Any] = {}
+        for name, value in table.items():
+            key = f"defaults.{name}"
+            if name not in DEFAULT_KEYS:
+                raise self.error(key, _unknown("handler option", name, DEFAULT_KEYS))
+            accepts, expected = DEFAULT_KEYS[name]
+            if not accepts(value):
+                raise self.error(key, f"expected {expected}, got {show(value)}")
+            if isinstance(value, dict):
+                value = self.deflate(key, value)
+            try:
+                result[name] = check_option(name, value)
+            except (TypeError, ValueError):
+                raise self.error(key, f"expected {expected}, got {show(value)}") from None
+        return result
+
+    def deflate(self, key: str, table: dict[str, Any]) -> Deflate:
+        fields = tuple(Deflate.__dataclass_fields__)
+        for name, value in table.items():
+            if name not in fields:
+                raise self.error(f"{key}.{name}", _unknown("Deflate setting", name, fields))
+            if name.endswith("_bits"):
+                ok, expected = _is_int(value) and 8 <= value <= 15, "an integer from 8 to 15"
+            else:
+                ok, expected = isinstance(value, bool), "true or false"
+            if not ok:
+                raise self.error(f"{key}.{name}", f"expected {expected}, got {show(value)}")
+        return Deflate(**table)
