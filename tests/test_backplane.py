@@ -452,6 +452,38 @@ async def test_two_single_process_servers_share_rooms(tmp_path: Path, redis: Red
         assert await two.stop() == 0
 
 
+async def test_a_pattern_in_its_reload_grace_still_gets_other_processes_broadcasts(
+    tmp_path: Path, redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A handler file renamed (removed, then declared again by another file) keeps its
+    connections for a grace: broadcasts from the other hosts reach them meanwhile too."""
+    from wsside._edge.server import Sidecar
+    from wsside._runtime import registry
+    from wsside._runtime.settings import Settings
+
+    monkeypatch.setattr(registry, "ORPHAN_GRACE", 60.0)
+    sidecars = []
+    for name in ("here", "there"):
+        folder = write_handlers(tmp_path / name, rooms=ROOMS_HANDLER)
+        sidecar = Sidecar(Settings(handlers_dir=folder, reload=False, backplane=redis.url))
+        await sidecar.start()
+        await sidecar.serve_tcp("127.0.0.1", 0)
+        sidecars.append(sidecar)
+    try:
+        here_port, there_port = (s.runner.addresses[0][1] for s in sidecars)
+        async with aiohttp.ClientSession() as session:
+            here = await connect(session, here_port)
+            there = await connect(session, there_port)
+            await there.join("r")
+            sidecars[1].registry.remove_file(tmp_path / "there" / "rooms.py")  # its grace begins
+            assert "/ws/rooms" not in sidecars[1].registry.hubs
+            await here.send({"room": "r", "data": {"during": "the grace"}})
+            assert await there.receive() == {"during": "the grace"}
+    finally:
+        for sidecar in sidecars:
+            await sidecar.close()
+
+
 async def test_close_sends_what_is_queued_in_order(redis: RedisServer) -> None:
     sender, receiver, got = await _pair(redis.url)
     for n in range(300):

@@ -302,8 +302,10 @@ class Registry:
         self, pattern: str, rooms: tuple[str, ...] | None, opcode: int, payload: bytes
     ) -> None:
         """A broadcast from another process (through the backplane): write it to this
-        process's matching connections."""
+        process's matching connections (those of a pattern in its grace too)."""
         hub = self.hubs.get(pattern)
+        if hub is None and pattern in self._orphans:
+            hub = self._orphans[pattern][0]
         if hub is not None:
             hub.deliver(opcode, payload, rooms)
 
