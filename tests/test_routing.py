@@ -94,6 +94,26 @@ async def test_a_relative_import_is_a_load_error_that_says_how_to_import(serve, 
     assert "`import _shared`" in event["message"]
 
 
+async def test_a_handler_file_importing_another_is_a_load_error_at_its_import(serve) -> None:
+    """It would declare the other's handlers a second time (a duplicate pattern naming the
+    other file twice, before): the error names the importer, its line and the way out."""
+    s = await serve(
+        "from wsside import Handler\n"
+        "lobby = Handler('/ws/lobby', on_connect=lambda c, r: c.send('lobby'))\n",
+        "import os\nfrom imported_lobby import lobby\nfrom wsside import Handler\n"
+        "Handler('/ws/game')\n",
+        names=["imported_lobby.py", "game.py"],
+    )
+    (event,) = [e for e in s.events if e["type"] == "load_error"]
+    assert event["file"].endswith("game.py") and event["line"] == 2, event
+    assert event["message"].startswith("imports the handler file "), event
+    assert "imported_lobby.py, which wsside loads by itself" in event["message"]
+    assert "duplicate" not in event["message"]
+    ws = await s.connect("/api/ws/lobby")
+    assert await ws.receive_str() == "lobby"  # the imported file serves, once
+    assert (await raw_upgrade(s.port, "/api/ws/game")).startswith(b"HTTP/1.1 404")
+
+
 async def test_duplicate_within_one_file(serve) -> None:
     s = await serve('from wsside import Handler\nHandler("/ws/a")\nHandler("/ws/a")\n')
     event = next(e for e in s.events if e["type"] == "load_error")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,9 +11,9 @@ from types import ModuleType
 from typing import Any
 
 from ..handler import Handler, collecting
-from .events import error_event
+from .events import error_event, shown
 
-__all__ = ["LoadResult", "import_handler_file", "module_name_for"]
+__all__ = ["LoadResult", "import_handler_file", "is_handler_file", "module_name_for"]
 
 
 @dataclass
@@ -28,6 +29,47 @@ _NO_RELATIVE = (
     "a relative import in a handler file: import helpers by their name instead "
     "(`import _shared`, `from _lib.db import query`): the handlers folder is on sys.path"
 )
+
+
+def is_handler_file(relative: Path) -> bool:
+    """A `.py` path (relative to the handlers folder) is a handler file unless a part of it
+    starts with `_` (helpers, `__pycache__`) or `.` (hidden)."""
+    return relative.suffix == ".py" and not any(
+        part.startswith(("_", ".")) for part in relative.parts
+    )
+
+
+class _ImportsHandlerFile(ImportError):
+    """The file imported another handler file, whose handlers it thereby declared again:
+    wsside loads each handler file once, by itself."""
+
+    def __init__(self, path: Path, imported: Path) -> None:
+        super().__init__(
+            f"imports the handler file {shown(imported)}, which wsside loads by itself (its "
+            "handlers would be declared twice): move what both use into a helper, a file "
+            "whose name starts with _, and import that"
+        )
+        self.importer, self.imported = path, imported
+
+    def event(self) -> dict[str, Any]:
+        """A load error at the import's line, without a traceback (nothing was raised there)."""
+        name = re.escape(self.imported.stem)
+        lines = self.importer.read_text(encoding="utf-8", errors="replace").splitlines()
+        statement = re.compile(rf"\s*(from|import)\s.*\b{name}\b")
+        line = next((n for n, text in enumerate(lines, 1) if statement.match(text)), 1)
+        event = error_event("load_error", self)
+        event.update(message=str(self), file=str(self.importer), line=line, column=None)
+        event.update(traceback=None)
+        return event
+
+
+def _imported_handler_file(path: Path, root: Path, handlers: list[Handler]) -> Path | None:
+    """Another handler file whose handlers were declared while `path` ran (it imported it)."""
+    for handler in handlers:
+        file = Path(handler.file).resolve()
+        if file != path and file.is_relative_to(root) and is_handler_file(file.relative_to(root)):
+            return file
+    return None
 
 
 def module_name_for(path: Path, root: Path) -> str:
@@ -50,6 +92,9 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
         sys.modules[name] = module
         with collecting() as collected:
             spec.loader.exec_module(module)
+        imported = _imported_handler_file(path.resolve(), root.resolve(), collected)
+        if imported is not None:
+            raise _ImportsHandlerFile(path, imported)
     except BaseException as exc:
         if previous is not None:
             sys.modules[name] = previous
@@ -57,6 +102,9 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
             sys.modules.pop(name, None)
         if isinstance(exc, KeyboardInterrupt):
             raise
+        if isinstance(exc, _ImportsHandlerFile):
+            result.error = exc.event()
+            return result
         if isinstance(exc, ModuleNotFoundError) and _PACKAGE in (exc.name or "").split("."):
             # `from ._shared import x`: the package named is wsside's, which no user wrote.
             exc = ImportError(_NO_RELATIVE).with_traceback(exc.__traceback__)

@@ -23,7 +23,7 @@ from .background import BackgroundTasks
 from .events import emit, error_event, logger
 from .helper_path import use_helpers_of
 from .hub import Hub
-from .loader import import_handler_file
+from .loader import import_handler_file, is_handler_file
 
 if TYPE_CHECKING:
     from .backplane import Backplane
@@ -50,14 +50,6 @@ class _DuplicatePattern(ValueError):
         )
         self.first = first
         self.handler = handler
-
-
-def is_handler_file(relative: Path) -> bool:
-    """A `.py` path (relative to the handlers folder) is a handler file unless a part of it
-    starts with `_` (helpers, `__pycache__`) or `.` (hidden)."""
-    return relative.suffix == ".py" and not any(
-        part.startswith(("_", ".")) for part in relative.parts
-    )
 
 
 def handler_files(root: Path) -> list[Path]:
