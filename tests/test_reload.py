@@ -359,6 +359,37 @@ async def test_helper_change_reloads_every_handler_file(
     monkeypatch.delitem(sys.modules, "_shared", raising=False)
 
 
+async def test_a_handler_file_imported_by_name_reaches_its_importers_when_saved(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `common.py` declares no handler but is not named like a helper: wsside loads it as a
+    # handler file, and `chat.py` imports it again by its name.
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "common", raising=False)
+    live.write("common.py", "VERSION = 1\n")
+    live.write(
+        "chat.py",
+        textwrap.dedent("""
+        from common import VERSION
+        from wsside import Handler
+        h = Handler("/ws/chat")
+
+        @h.on_message
+        def reply(conn, data):
+            conn.send({"version": VERSION})
+    """),
+    )
+    await live.start()
+    ws = await live.connect("/api/ws/chat")
+    assert await ask(ws) == {"version": 1}
+    mark = len(live.events)
+    live.write("common.py", "VERSION = 2\n")
+    await live.reloaded("chat.py", mark)
+    assert await ask(ws) == {"version": 2}
+    assert not ws.closed
+    monkeypatch.delitem(sys.modules, "common", raising=False)
+
+
 async def test_background_task_restarts_with_the_new_code(live: Live) -> None:
     code = """
         import asyncio

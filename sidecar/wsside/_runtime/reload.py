@@ -34,6 +34,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from .events import log
+from .loader import module_name_for
 from .registry import Registry, handler_files, is_handler_file
 
 __all__ = ["QUIET", "Reloader"]
@@ -192,9 +193,12 @@ class Reloader:
             return
         if kind == "handler":
             self._files.setdefault(path, seen_at)
-        elif kind == "config":
+            # Also a module that handler files import by its name (`from common import X`)?
+            # Like a helper's, its change reaches them only when they run again.
+            kind = "helper" if self._imported_by_name(path) else kind
+        if kind == "config":
             self._config = True
-        else:
+        elif kind != "handler":
             self._root_gone = self._root_gone or kind == "root gone"
             self._everything = min(self._everything or seen_at, seen_at)
             self._helpers = self._helpers or kind == "helper"
@@ -254,11 +258,30 @@ class Reloader:
             self.registry.remove_file(path)
 
     def _forget_helper_modules(self) -> None:
-        """Drop imported helpers so the handler files' next `import` runs their new code."""
+        """Drop imported helpers, and handler files imported by name, so the handler files'
+        next `import` runs their new code."""
         for name, module in tuple(sys.modules.items()):
             file = getattr(module, "__file__", None)
-            if file and self._kind(Path(file).resolve(), False) == "helper":
+            if not file:
+                continue
+            path = Path(file).resolve()
+            kind = self._kind(path, False)
+            if kind == "helper" or (kind == "handler" and self._by_name(name, path)):
                 del sys.modules[name]
+
+    def _imported_by_name(self, path: Path) -> bool:
+        """`path`, a handler file, is also in `sys.modules` under a name of its own."""
+        for name, module in tuple(sys.modules.items()):
+            file = getattr(module, "__file__", None)
+            if not file or Path(file).name != path.name:
+                continue  # most modules, at the cost of no system call
+            if Path(file).resolve() == path and self._by_name(name, path):
+                return True
+        return False
+
+    def _by_name(self, name: str, path: Path) -> bool:
+        """Module `name` of `path`, a handler file, is not wsside's own load of it."""
+        return name != module_name_for(path, self.root)
 
 
 class _Watcher(FileSystemEventHandler):
