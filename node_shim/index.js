@@ -12,6 +12,7 @@ import { normaliseOptions } from './lib/options.js'
 import { acquireSidecar, releaseSidecar } from './lib/registry.js'
 import { createReporter, OVERLAY_CLIENT } from './lib/report.js'
 import { listensOnLoopbackOnly, socketFamily } from './lib/security.js'
+import { createPlainRequestMiddleware } from './lib/plain.js'
 import { createUpgradeListener } from './lib/upgrade.js'
 
 /** @import * as Public from './index.js' */
@@ -36,6 +37,7 @@ import { createUpgradeListener } from './lib/upgrade.js'
  * @property {() => Promise<void>} close
  * @property {SidecarProcess} sidecar
  * @property {Reporter} reporter
+ * @property {() => string[]} prefixes
  */
 
 const DEFAULT_PREFIXES = ['/api']
@@ -78,9 +80,10 @@ function attach(httpServer, options, vite) {
   /** @type {ReturnType<Server['address']>} */
   let address = null
   const listenAddress = () => (address ??= httpServer.address())
+  const prefixes = () => options.prefixes ?? proc.info?.prefixes ?? DEFAULT_PREFIXES
   const listener = createUpgradeListener({
     sidecar: () => proc,
-    prefixes: () => options.prefixes ?? proc.info?.prefixes ?? DEFAULT_PREFIXES,
+    prefixes,
     family: () => socketFamily(listenAddress()),
     security: {
       allowedHosts: vite.allowedHosts,
@@ -104,7 +107,7 @@ function attach(httpServer, options, vite) {
   }
   // A Vite restart closes the old HTTP server without calling server.close().
   httpServer.once('close', close)
-  return { close, sidecar: proc, reporter }
+  return { close, sidecar: proc, reporter, prefixes }
 }
 
 /**
@@ -130,7 +133,8 @@ function viteContext(server, kind, hot) {
 
 /**
  * server.close() stops the sidecar *before* Vite destroys its sockets, so that piped
- * clients still receive the sidecar's 1001 close frame.
+ * clients still receive the sidecar's 1001 close frame. Returns the post hook that adds the
+ * plain-request middleware after Vite's own (lib/plain.js).
  * @param {ViteDevServer | PreviewServer} server
  * @param {Attachment} attachment
  */
@@ -150,6 +154,10 @@ function hookServer(server, attachment) {
       }
     }
     return result
+  }
+  const plain = createPlainRequestMiddleware({ sidecar: () => attachment.sidecar, prefixes: attachment.prefixes })
+  return () => {
+    server.middlewares.use(plain)
   }
 }
 
@@ -212,11 +220,11 @@ export function wsside(userOptions = {}) {
         warnUnattached(server)
         return
       }
-      hookServer(server, attach(server.httpServer, options, viteContext(server, 'server', server.ws)))
+      return hookServer(server, attach(server.httpServer, options, viteContext(server, 'server', server.ws)))
     },
     configurePreviewServer(server) {
       if (options.preview === false) return
-      hookServer(server, attach(server.httpServer, options, viteContext(server, 'preview', null)))
+      return hookServer(server, attach(server.httpServer, options, viteContext(server, 'preview', null)))
     },
   }
 }

@@ -59,7 +59,7 @@ async def test_plain_http_to_an_endpoint_gets_426(serve) -> None:
     s = await serve('from wsside import Handler\nHandler("/ws/chat")\n')
     async with aiohttp.ClientSession() as client:
         async with client.get(s.url("/api/ws/chat")) as resp:
-            assert resp.status == 426
+            assert resp.status == 426 and resp.headers["Upgrade"] == "websocket"
         async with client.post(s.url("/api/ws/chat")) as resp:
             assert resp.status == 405
 

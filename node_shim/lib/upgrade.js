@@ -30,7 +30,7 @@ import { refusalReason } from './security.js'
  */
 
 export const READY_WAIT_MS = 10_000
-const SECRET_HEADER = 'x-wsside-secret'
+export const SECRET_HEADER = 'x-wsside-secret'
 const STATUS = { 403: 'Forbidden', 503: 'Service Unavailable' }
 
 /**
@@ -43,7 +43,7 @@ function isViteSocket(req) {
 }
 
 /** @param {string} url */
-function pathnameOf(url) {
+export function pathnameOf(url) {
   const q = url.indexOf('?')
   return q === -1 ? url : url.slice(0, q)
 }

@@ -10,12 +10,13 @@ import { after, before, describe, it } from 'node:test'
 import { ECHO, isAlive, makeProject, removeProject, startVite, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
+const ROOMS = 'from wsside import Handler\n\nrooms = Handler("/rooms/{id}")\n'
 const BROKEN = 'from wsside import Handler\n\nbroken = Handler("/broken")\n\nraise RuntimeError("boom at import")\n'
 
 // A stand-in for a back end reached through Vite's `server.proxy`: it accepts any upgrade
 // and marks its response so the test can tell who answered.
 function proxyTarget() {
-  const server = http.createServer()
+  const server = http.createServer((req, res) => res.end(`proxied ${req.url}`))
   server.on('upgrade', (req, socket) => {
     const accept = createHash('sha1').update(req.headers['sec-websocket-key'] + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64')
     socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-Target: proxied\r\n\r\n`)
@@ -28,9 +29,15 @@ describe('dev server, plain HTTP', () => {
 
   before(async () => {
     target = await proxyTarget()
-    root = makeProject({ 'echo.py': ECHO, 'z_broken.py': BROKEN })
+    root = makeProject({ 'echo.py': ECHO, 'rooms.py': ROOMS, 'z_broken.py': BROKEN })
+    const to = `http://127.0.0.1:${target.address().port}`
     ;({ vite, port, logs, pid } = await startVite(root, {
-      server: { proxy: Object.fromEntries(['/other', '/apix'].map((p) => [p, { target: `http://127.0.0.1:${target.address().port}`, ws: true }])) },
+      server: {
+        proxy: {
+          ...Object.fromEntries(['/other', '/apix'].map((p) => [p, { target: to, ws: true }])),
+          '/api/rest': { target: to }, // a REST back end under the same prefix
+        },
+      },
     }))
   })
 
@@ -119,6 +126,25 @@ describe('dev server, plain HTTP', () => {
     const res = await upgrade({ port, path: '/apix/socket' })
     assert.equal(res.headers['x-target'], 'proxied')
     res.socket.destroy()
+  })
+
+  it('answers a plain GET of an endpoint\'s URL with 426, not the app\'s page', async () => {
+    for (const url of ['/api/echo', '/api/rooms/7?x=1']) {
+      const res = await fetch(`http://127.0.0.1:${port}${url}`, { headers: { Accept: 'text/html' } })
+      assert.equal(res.status, 426, url)
+      assert.equal(res.headers.get('upgrade'), 'websocket')
+      assert.match(await res.text(), /only speaks WebSocket/)
+    }
+  })
+
+  it('leaves other plain requests under the prefix to Vite and its proxy', async () => {
+    const proxied = await fetch(`http://127.0.0.1:${port}/api/rest/users`)
+    assert.equal(await proxied.text(), 'proxied /api/rest/users')
+    for (const [method, url] of [['GET', '/api/nothing-here'], ['POST', '/api/echo']]) {
+      const res = await fetch(`http://127.0.0.1:${port}${url}`, { method, headers: { Accept: 'text/html' } })
+      await res.arrayBuffer()
+      assert.notEqual(res.status, 426, `${method} ${url}`)
+    }
   })
 
   it('prints the endpoints as they are after a reload with Vite\'s URLs', async () => {

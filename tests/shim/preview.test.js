@@ -30,6 +30,12 @@ describe('vite preview', () => {
     assert.equal(res.status, 403)
   })
 
+  it('answers a plain GET of an endpoint with 426 as in dev', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/api/echo`, { headers: { Accept: 'text/html' } })
+    assert.equal(res.status, 426)
+    assert.match(await res.text(), /only speaks WebSocket/)
+  })
+
   it('close() closes clients with 1001 and stops the sidecar', async () => {
     const ws = await connectWs({ port, path: '/api/echo' })
     await vite.close()

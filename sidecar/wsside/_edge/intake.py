@@ -42,7 +42,10 @@ FORWARDING_HEADER = "X-Wsside-Forwarding"
 
 def refuse(status: int, text: str) -> web.Response:
     """A complete refusal; the connection is closed after it, whatever the client asked."""
-    response = web.Response(status=status, text=text + "\n", headers={hdrs.CONNECTION: "close"})
+    headers = {hdrs.CONNECTION: "close"}
+    if status == 426:  # RFC 9110 §15.5.22: a 426 names the protocol to switch to
+        headers = {hdrs.UPGRADE: "websocket", hdrs.CONNECTION: "upgrade, close"}
+    response = web.Response(status=status, text=text + "\n", headers=headers)
     response.force_close()
     return response
 
