@@ -158,3 +158,20 @@ async def test_with_reload_off_a_handler_file_that_does_not_load_stops_the_start
     if workers == "2":  # and the parent why it stops the others
         assert "exited with code 3: its handler files do not load (above); stopping" in err
     assert "serving on" not in err
+
+
+async def test_a_handler_that_crashes_the_interpreter_leaves_its_file_and_line(
+    tmp_path: Path,
+) -> None:
+    """A segfault at import (a broken C extension, say) ends the process without a Python
+    exception; the traceback still names the handler file and line."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    crash = handlers / "crash.py"
+    crash.write_text("import ctypes\n\nctypes.string_at(0)\n")
+    proc = await start_serve(handlers, free_port())
+    assert proc.stderr is not None
+    err = (await asyncio.wait_for(proc.stderr.read(), 30)).decode()
+    assert await asyncio.wait_for(proc.wait(), 30) == -signal.SIGSEGV, err
+    assert "Segmentation fault" in err
+    assert f'File "{crash}", line 3 in <module>' in err

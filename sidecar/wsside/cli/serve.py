@@ -4,7 +4,9 @@ Vite shim."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
+import faulthandler
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -121,6 +123,11 @@ def serve(
             err=True,
         )
         raise typer.Exit(1)
+    # A handler (or a library it imports) that crashes the interpreter, a segfault in a C
+    # extension, say, leaves its Python stack on stderr: the file and line to look at, in
+    # Vite's terminal under the shim. Costs nothing until then.
+    with contextlib.suppress(AttributeError, ValueError, OSError):  # stderr without a descriptor
+        faulthandler.enable()
     explicit = dict(
         handlers_dir=handlers,
         prefixes=tuple(prefix) if prefix else None,
