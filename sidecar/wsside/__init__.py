@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .closecodes import CloseCode, ProtocolError
 from .connection import Connection
-from .handler import Broadcast, Deflate, Handler, Response
+from .handler import Broadcast, Deflate, Handler, HandlerInterrupted, Response
 from .request import Request
 from .schema import MessageTypeError
 
@@ -24,6 +24,7 @@ __all__ = [
     "Connection",
     "Deflate",
     "Handler",
+    "HandlerInterrupted",
     "MessageTypeError",
     "ProtocolError",
     "Request",

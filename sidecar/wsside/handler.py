@@ -22,10 +22,34 @@ from .schema import Schema
 if TYPE_CHECKING:
     from .connection import Connection
 
-__all__ = ["Broadcast", "Deflate", "Endpoint", "Handler", "Response", "collecting"]
+__all__ = [
+    "Broadcast",
+    "Deflate",
+    "Endpoint",
+    "Handler",
+    "HandlerInterrupted",
+    "Response",
+    "collecting",
+]
 
 MiB = 1024 * 1024
 Match = Callable[..., Any] | Mapping[str, Any]
+
+
+class HandlerInterrupted(Exception):
+    """Raised inside a callback that blocked the event loop (`while True:`, a long computation)
+    when a handler file is saved under hot reload, so the save can load. Catching `Exception`
+    around such code swallows it: let it through.
+
+    Raised by class from another thread (`PyThreadState_SetAsyncExc` takes no instance): the
+    message is that of the last interrupt, set just before.
+    """
+
+    __module__ = "wsside"  # exported there; tracebacks name it as users import it
+    why = ""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(args or (type(self).why,)))
 
 
 @dataclass(frozen=True)

@@ -30,25 +30,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from ..handler import HandlerInterrupted
 from .events import emit, logger, shown
 
-__all__ = ["STALL_THRESHOLD", "HandlerInterrupted", "StallWatchdog"]
+__all__ = ["STALL_THRESHOLD", "StallWatchdog"]
 
 STALL_THRESHOLD = 0.5
 STALL_TICK = 0.1
-
-
-class HandlerInterrupted(Exception):
-    """Raised inside handler code that blocked the event loop when a handler file was saved.
-
-    Raised by class from another thread (`PyThreadState_SetAsyncExc` takes no instance): the
-    message is that of the last interrupt, set just before.
-    """
-
-    why = ""
-
-    def __init__(self, *args: object) -> None:
-        super().__init__(*(args or (type(self).why,)))
 
 
 class StallWatchdog:
