@@ -204,6 +204,7 @@ async def test_saving_a_handler_file_interrupts_a_callback_that_never_returns(
             await ws.send_str("b")
             assert await ws.receive_str(timeout=5) == "v2:b"  # the same socket, the new code
             await ws.close()
-        assert "wsside.HandlerInterrupted: " in "".join(serve.lines)  # the traceback, at the user's line
+        # the traceback, at the user's line
+        assert "wsside.HandlerInterrupted: " in "".join(serve.lines)
     finally:
         assert await serve.stop() == 0
