@@ -40,6 +40,16 @@ echo = Handler("/echo", transform_raw_data=lambda raw: raw, on_message=lambda c,
 @Handler("/boom").on_message
 def boom(conn, data):
     raise RuntimeError("handler failure for the log")
+
+@Handler("/run").on_message
+def run(conn, data):
+    # A program the handler starts keeping every descriptor it may (as os.system does): the
+    # sockets among them.
+    import subprocess
+    fds = subprocess.run(
+        ["ls", "-l", "/proc/self/fd"], close_fds=False, capture_output=True, text=True
+    ).stdout
+    conn.send([line.split()[-1] for line in fds.splitlines() if "socket:" in line])
 """
 
 
@@ -285,6 +295,16 @@ async def test_third_processes_cannot_reach_the_sidecar_and_the_secret_stays_hid
     assert any("handler failure for the log" in line for line in vite.lines)
     leaked = [line for line in vite.lines if secret in line or secret[:12] in line]
     assert not leaked, leaked
+
+    # nor to a program a handler runs: neither the shim's channel nor any client's socket
+    if Path("/proc/self/fd").is_dir():
+        run = await Stream.open(vite.port, "/api/run")
+        try:
+            run.send_text("x")
+            assert json.loads(await run.recv_text()) == []
+        finally:
+            await run.close()
+
     figures["sidecar_exposure"] = {
         "inet_listeners": 0,
         "unix_listener_dir_mode": "0700",

@@ -23,6 +23,9 @@ __all__ = ["NodeChannel"]
 _MAX_FDS = 16
 _ACK = b'{"cmd":"NODE_HANDLE_ACK"}\n'  # one per handle: sent ready-made
 _READ_SIZE = 65536
+# Received descriptors are close-on-exec from the start where the kernel can do it (Linux);
+# elsewhere they are marked right after (see `_readable`).
+_CLOEXEC = getattr(socket, "MSG_CMSG_CLOEXEC", 0)
 
 
 class NodeChannel:
@@ -43,6 +46,11 @@ class NodeChannel:
     ) -> None:
         self._sock = socket.socket(fileno=fd)
         self._sock.setblocking(False)
+        # Node leaves the channel inheritable, and descriptors received with SCM_RIGHTS are
+        # too: a program a handler starts (os.system, close_fds=False) would hold the channel
+        # and every client socket, able to read and write them, and keep each connection
+        # open after the sidecar closed it. Python's own sockets are never inherited.
+        os.set_inheritable(fd, False)
         self._on_message = on_message
         self._on_handle = on_handle
         self._on_eof = on_eof
@@ -89,7 +97,7 @@ class NodeChannel:
         fds = array.array("i")
         try:
             data, ancdata, _flags, _addr = self._sock.recvmsg(
-                _READ_SIZE, socket.CMSG_SPACE(_MAX_FDS * fds.itemsize)
+                _READ_SIZE, socket.CMSG_SPACE(_MAX_FDS * fds.itemsize), _CLOEXEC
             )
         except (BlockingIOError, InterruptedError):
             return
@@ -98,6 +106,9 @@ class NodeChannel:
         for level, kind, payload in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
                 fds.frombytes(payload[: len(payload) - len(payload) % fds.itemsize])
+        if not _CLOEXEC:
+            for fd in fds:
+                os.set_inheritable(fd, False)
         self._fds.extend(fds)
         if not data:
             self.close()
