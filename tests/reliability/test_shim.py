@@ -283,6 +283,7 @@ async def test_third_processes_cannot_reach_the_sidecar_and_the_secret_stays_hid
             "X-Wsside-Secret: wrong\r\n",
             f"X-Wsside-Secret: {secret[:-1]}\r\n",
             f"X-Wsside-Secret: {secret}x\r\n",
+            "X-Wsside-Secret: \xff\r\n",  # not UTF-8: refused like any wrong one, not a 500
         )
     ]
     assert all(r.startswith(b"HTTP/1.1 403 ") for r in refusals), refusals

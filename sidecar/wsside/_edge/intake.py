@@ -192,8 +192,10 @@ class Intake:
         # came through the shim's private IPC channel and never reach aiohttp.)
         if not isinstance(request.transport.get_extra_info("sockname"), str):
             return True
-        given = request.headers.get(SECRET_HEADER, "")
-        return hmac.compare_digest(given.encode(), secret.encode())
+        # Header values are read as UTF-8 with surrogate escapes: bytes that are not UTF-8
+        # go back to what they were, and are refused like any other wrong value.
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, secret.encode())
 
 
 def _refused(transport: asyncio.BaseTransport | None, path: str, why: Refusal) -> web.Response:
