@@ -12,6 +12,11 @@ import { SECRET_HEADER, pathnameOf } from './upgrade.js'
 /** @import { IncomingMessage, ServerResponse } from 'node:http' */
 /** @import { UpgradeContext } from './upgrade.js' */
 
+// The sidecar answers within a millisecond; one whose event loop is blocked (a handler's
+// blocking call) does not answer at all, and the request must not wait for it: it goes on
+// to Vite, as when the sidecar is not ready.
+export const ANSWER_TIMEOUT_MS = 1_000
+
 /**
  * @param {Pick<UpgradeContext, 'sidecar' | 'prefixes'>} ctx
  * @returns {(req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, next: () => void) => void}
@@ -32,8 +37,15 @@ export function createPlainRequestMiddleware(ctx) {
       passed = true
     }
     const ask = http.request({ socketPath: info.socket, path: url, headers: { [SECRET_HEADER]: proc.secret } })
+    const late = setTimeout(() => {
+      proc.reporter.debug(`${pathnameOf(url)}: the sidecar did not answer within ${ANSWER_TIMEOUT_MS} ms; left to Vite`)
+      ask.destroy()
+      pass()
+    }, ANSWER_TIMEOUT_MS)
     ask.on('error', pass)
+    ask.on('close', () => clearTimeout(late))
     ask.on('response', (answer) => {
+      clearTimeout(late)
       if (answer.statusCode !== 426) {
         answer.resume()
         pass()

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { it } from 'node:test'
 import { ACK_TIMEOUT_MS } from '../../node_shim/lib/handover.js'
 import { ECHO, makeProject, removeProject, startVite } from './helpers/project.js'
-import { connectWs, upgrade } from './helpers/ws-client.js'
+import { connectWs, upgrade, WAIT_MS } from './helpers/ws-client.js'
 
 const STANDIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'helpers', 'standin-sidecar.py')
 
@@ -90,6 +90,12 @@ it('a sidecar blocked by a handler: 503 after the wait, later sockets piped, all
     const blocker = await connectWs({ port, path: '/api/block' })
     blocker.send('block')
     await logs.waitFor(/the event loop is blocked/)
+    // A plain GET of an endpoint's URL does not wait for it either: Vite answers it.
+    const page = await fetch(`http://127.0.0.1:${port}/api/echo`, {
+      headers: { Accept: 'text/html' }, signal: AbortSignal.timeout(WAIT_MS),
+    })
+    assert.equal(page.status, 200)
+    assert.match(await page.text(), /<title>wsside<\/title>/)
     const unanswered = await upgrade({ port, path: '/api/echo' })
     assert.equal(unanswered.statusLine, 'HTTP/1.1 503 Service Unavailable')
     const piped = connectWs({ port, path: '/api/echo' })
