@@ -379,6 +379,23 @@ async def test_attack_frames_end_the_attacker_only_after_what_came_before(raw) -
     assert op == CLOSE and parse_close(payload)[0] == 1007
 
 
+@pytest.mark.parametrize(
+    "before",
+    [frame(TEXT, b"before"), frame(TEXT, b"bef", fin=False) + frame(CONT, b"ore")],
+    ids=["whole frames", "through the parser"],
+)
+async def test_data_after_the_clients_close_frame_is_discarded(raw, before: bytes) -> None:
+    """A message behind the client's close frame, in the same packet, never reaches
+    `on_message` (RFC 6455 §5.5.1): here it would be broadcast to the listener."""
+    listener = await raw("/api/ws/fan")
+    attacker = await raw("/api/ws/fan")
+    attacker.writer.write(before + frame(CLOSE, close_payload(1000)) + frame(TEXT, b"after"))
+    assert await listener.recv_text() == "before"
+    assert (await attacker.closed_with(5))[0] == 1000
+    listener.send_text("next")  # broadcast back to itself, behind anything queued before it
+    assert await listener.recv_text() == "next"
+
+
 def test_no_attack_caused_an_internal_error(sidecar: SidecarProcess) -> None:
     """Runs last in this module. aiohttp logs each malformed HTTP head it refuses (400) with a
     traceback of its parser error; any other traceback would be an internal error."""

@@ -231,6 +231,9 @@ class Session(CallbackQueue):
         if self._close_sent:
             self._io.transport.close()  # the answer to our close frame
             return
+        # Our close frame answers it (`_end`); data the client sends after its own close
+        # frame is discarded as after ours (RFC 6455 §5.5.1), in the same read or later.
+        self._close_sent = True
         # A close frame without a code is reported as 1005, as browsers do.
         self._close_code = code or _NO_STATUS_RECEIVED
         self._close_reason = reason
