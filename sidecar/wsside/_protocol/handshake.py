@@ -97,7 +97,13 @@ def refusal(status: int, text: str) -> bytes:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = ""
+    # RFC 9110 §15.5.22: a 426 names the protocol to switch to.
+    connection = (
+        "Upgrade: websocket\r\nConnection: upgrade, close"
+        if status == 426
+        else ("Connection: close")
+    )
     return (
         f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        f"Content-Length: {len(body)}\r\n{connection}\r\n\r\n"
     ).encode("latin-1") + body
