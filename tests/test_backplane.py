@@ -22,7 +22,7 @@ import pytest
 
 from cluster import ROOMS_HANDLER, Client, RedisServer, connect, start_serve, write_handlers
 from wsside._runtime import events
-from wsside._runtime.backplane_url import BackplaneError, url_problem
+from wsside._runtime.backplane_url import BackplaneError, check_backplane, url_problem
 from wsside._runtime.backplane_wire import decode_records, encode_record
 from wsside._runtime.redis_backplane import MAX_WAIT, RedisBackplane, backplane_from_url
 
@@ -99,6 +99,31 @@ def test_cli_and_config_refuse_a_bad_backplane_in_one_line(tmp_path: Path) -> No
     assert out.returncode == 2
     [line] = out.stderr.decode().strip().splitlines()
     assert "wsside.toml" in line and 'key "backplane"' in line and "redis://" in line
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("redis://localhost:6379/0?socket_timeout=abc", "Invalid value for 'socket_timeout'"),
+        ("redis://localhost:6379/0?ssl_cert_reqs=none", "TLS options need a rediss:// URL"),
+        ("redis://localhost:6379/0?decode_responses=1", "reads the backplane's messages as bytes"),
+    ],
+)
+def test_url_options_redis_py_refuses_stop_the_start_in_one_line(
+    tmp_path: Path, url: str, fragment: str
+) -> None:
+    """A query string goes to redis-py: refused there, it would be a traceback at start (a bad
+    value) or an outage that never ends (an option the connection does not take)."""
+    (tmp_path / "ws").mkdir()
+    run = [sys.executable, "-m", "wsside", "serve", "--handlers", "ws", "--port", "0"]
+    out = subprocess.run([*run, "--backplane", url], cwd=tmp_path, capture_output=True, timeout=15)
+    assert out.returncode == 2, out.stderr.decode()
+    [line] = out.stderr.decode().strip().splitlines()
+    assert line.startswith("wsside: backplane: ") and fragment in line, line
+
+
+def test_url_options_redis_py_takes_are_kept() -> None:
+    check_backplane("rediss://localhost:6379/0?ssl_cert_reqs=none&health_check_interval=5")
 
 
 def test_a_process_without_backplane_never_imports_redis(tmp_path: Path) -> None:

@@ -1,13 +1,15 @@
-"""Whether a backplane URL can be used, checked without importing redis-py or connecting.
+"""Whether a backplane URL can be used, checked without connecting.
 
 The config file's `backplane` key, `wsside serve --backplane` and `backplane_from_url` all ask
-here, so a bad URL is named the same way wherever it was given.
+here, so a bad URL is named the same way wherever it was given. `url_problem` imports nothing;
+`check_backplane` also lets redis-py read the URL's `?options` (passed on to its connection),
+so a mistake there stops the start instead of failing each connection attempt.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 __all__ = ["BackplaneError", "check_backplane", "url_problem"]
 
@@ -35,7 +37,7 @@ def url_problem(url: str) -> str | None:
 
 def check_backplane(url: str) -> None:
     """Raise `BackplaneError` (one sentence a user can act on) when `url` is not a usable
-    Redis URL or redis-py is not installed; imports nothing."""
+    Redis URL or redis-py is not installed; imports redis-py only for a URL with `?options`."""
     problem = url_problem(url)
     if problem is not None:
         raise BackplaneError(f"backplane: {problem}")
@@ -43,3 +45,28 @@ def check_backplane(url: str) -> None:
         raise BackplaneError(
             "backplane: a redis:// backplane needs redis-py: pip install 'wsside[redis]'"
         )
+    problem = _options_problem(url)
+    if problem is not None:
+        raise BackplaneError(f"backplane: {problem}")
+
+
+def _options_problem(url: str) -> str | None:
+    """What redis-py refuses in the URL's query string (`?ssl_cert_reqs=none`...), which it
+    would otherwise raise at each connection attempt; None when there is nothing to refuse."""
+    parts = urlsplit(url)
+    options = parse_qs(parts.query)
+    if not options:
+        return None
+    if "decode_responses" in options:
+        return "decode_responses in the URL: wsside reads the backplane's messages as bytes"
+    from redis.asyncio import ConnectionPool
+    from redis.exceptions import RedisError
+
+    try:
+        pool = ConnectionPool.from_url(url)
+        pool.connection_class(**pool.connection_kwargs)  # checks its options; connects later
+    except (ValueError, TypeError, RedisError) as exc:
+        tls = parts.scheme == "redis" and any(key.startswith("ssl") for key in options)
+        hint = "; TLS options need a rediss:// URL" if tls else ""
+        return f"redis-py refuses the URL's options ({exc}){hint}"
+    return None
