@@ -98,11 +98,8 @@ def refusal(status: int, text: str) -> bytes:
     except ValueError:
         phrase = ""
     # RFC 9110 §15.5.22: a 426 names the protocol to switch to.
-    connection = (
-        "Upgrade: websocket\r\nConnection: upgrade, close"
-        if status == 426
-        else ("Connection: close")
-    )
+    upgrade = "Upgrade: websocket\r\nConnection: upgrade, " if status == 426 else "Connection: "
+    connection = upgrade + "close"
     return (
         f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\n{connection}\r\n\r\n"
