@@ -73,6 +73,48 @@ async def test_serve_then_sigterm_closes_clients_with_1001(tmp_path: Path) -> No
             await proc.wait()
 
 
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]])
+async def test_what_a_handler_prints_reaches_a_piped_stdout_at_once(
+    tmp_path: Path, workers: list[str]
+) -> None:
+    """Under systemd or in a container stdout is a pipe, and nobody sets PYTHONUNBUFFERED."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "hello.py").write_text(
+        "from wsside import Handler\n"
+        "hello = Handler('/ws/hello')\n"
+        "@hello.on_connect\n"
+        "def greet(conn, request):\n"
+        "    print('connected', request.query['n'])\n"
+    )
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    argv = ["serve", "--handlers", str(handlers), "--port", str(port), "--no-reload", *workers]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "wsside",
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        while b"serving on" not in await asyncio.wait_for(proc.stderr.readline(), 30):
+            pass
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/hello?n=1")
+            # While the connection is open, not at the exit.
+            line = await asyncio.wait_for(proc.stdout.readline(), 10)
+            assert line == b"connected 1\n"
+            await ws.close()
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        await proc.communicate()
+
+
 async def test_port_0_announces_the_port_the_system_chose(tmp_path: Path) -> None:
     handlers = tmp_path / "ws"
     handlers.mkdir()

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import errno
 import faulthandler
+import io
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -128,6 +129,10 @@ def serve(
     # Vite's terminal under the shim. Costs nothing until then.
     with contextlib.suppress(AttributeError, ValueError, OSError):  # stderr without a descriptor
         faulthandler.enable()
+    # What a handler prints goes out line by line, as in a terminal, when stdout is a pipe too
+    # (systemd's journal, a container's log): else it would wait for 8 KB or for the exit.
+    if isinstance(sys.stdout, io.TextIOWrapper) and not sys.stdout.line_buffering:
+        sys.stdout.reconfigure(line_buffering=True)
     explicit = dict(
         handlers_dir=handlers,
         prefixes=tuple(prefix) if prefix else None,
