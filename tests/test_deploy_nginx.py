@@ -1,12 +1,15 @@
 """docs/deploy.md, run as written: its `wsside serve` command (2 workers, the Redis
-backplane) behind Debian's nginx with the page's config block, and its leader-lease ticker.
+backplane) behind Debian's nginx with the page's config block, its container `CMD`, and its
+leader-lease ticker.
 
-Only ports, paths and the Redis URL are substituted; everything else comes from the page.
+Only the host, ports, worker count, paths and the Redis URL are substituted; everything else
+comes from the page.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import select
@@ -43,6 +46,20 @@ def doc_command(port: int, redis_url: str) -> list[str]:
     line = next(line for line in text.splitlines() if line.startswith("wsside serve"))
     args = shlex.split(line)[2:]
     args[args.index("--port") + 1] = str(port)
+    args[args.index("--backplane") + 1] = redis_url
+    args[args.index("--workers") + 1] = "2"
+    return args
+
+
+def doc_container_command(port: int, redis_url: str) -> list[str]:
+    """The page's container `CMD` (exec form), on 127.0.0.1:`port` and `redis_url`."""
+    found = re.search(r"`CMD (\[.*?\])`", DOC.read_text(), flags=re.S)
+    assert found, "no exec-form CMD in docs/deploy.md"
+    argv = json.loads(found.group(1))
+    assert argv[:2] == ["wsside", "serve"], argv
+    args = argv[2:]
+    for option, value in (("--host", "127.0.0.1"), ("--port", str(port))):
+        args[args.index(option) + 1] = value
     args[args.index("--backplane") + 1] = redis_url
     args[args.index("--workers") + 1] = "2"
     return args
@@ -144,6 +161,24 @@ async def test_the_documented_deploy_behind_nginx(tmp_path: Path, redis: RedisSe
         assert refused.startswith(b"HTTP/1.1 403"), refused[:80]
     finally:
         nginx.stop()
+        assert await serve.stop() == 0
+
+
+async def test_the_documented_container_command_accepts_the_sites_pages(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    """Browsers send their page's Origin (https://example.com in the page's other blocks):
+    the page's container `CMD` has to accept it, or every handshake is a 403."""
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)  # in the WORKDIR, as the page says
+    port = free_port()
+    serve = await ServeProcess.start(*doc_container_command(port, redis.url), cwd=tmp_path)
+    try:
+        await serve.expect("serving on", timeout=30)
+        async with aiohttp.ClientSession() as session:
+            client = await connect(session, port, origin="https://example.com")
+            await client.join("news")
+            await client.ws.close()
+    finally:
         assert await serve.stop() == 0
 
 
