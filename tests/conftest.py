@@ -7,10 +7,11 @@ under that name), so tests wait on what the server saw instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import textwrap
 import types
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,19 @@ class Probe(types.ModuleType):
 
 PROBE = Probe()
 sys.modules["probe"] = PROBE
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _subprocess_temp_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Processes the tests start make their temporary folders under pytest's own (which keeps
+    the last three runs): a sidecar a test kills cannot remove its socket folder itself."""
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(tmp_path_factory.mktemp("tmp"))
+    yield
+    if before is None:
+        del os.environ["TMPDIR"]
+    else:
+        os.environ["TMPDIR"] = before
 
 
 class Served:
