@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 
 from cluster import ROOMS_HANDLER, Client, RedisServer, connect, start_serve, write_handlers
-from wsside._runtime import events
+from wsside._runtime import events, redis_backplane
 from wsside._runtime.backplane_url import BackplaneError, check_backplane, url_problem
 from wsside._runtime.backplane_wire import decode_records, encode_record
 from wsside._runtime.redis_backplane import MAX_WAIT, RedisBackplane, backplane_from_url
@@ -457,6 +457,74 @@ async def test_a_blocked_event_loop_is_not_a_late_redis(tmp_path: Path) -> None:
         assert not logged.messages("is unavailable")
         await sender.close()
         await receiver.close()
+
+
+class Failover:
+    """A TCP relay in front of Redis. `failover()` silences every connection made so far (what
+    either side sends is dropped, no socket is closed) while new ones go through: to a client
+    it is a Redis that moved to another host without a word, as a managed Redis's failover."""
+
+    def __init__(self, target: int) -> None:
+        self.target = target
+        self.generation = 0
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return f"redis://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/0"
+
+    def failover(self) -> None:
+        self.generation += 1
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        generation = self.generation
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target)
+        self.writers += [writer, up_writer]
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await source.read(65536):
+                    if generation == self.generation:
+                        sink.write(data)
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def close(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in self.writers:
+            writer.close()
+        await self.server.wait_closed()
+
+
+async def test_a_subscription_that_went_silent_is_found_and_renewed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a failover that closed nothing, the subscription would wait for TCP keepalive
+    (hours): deaf to every other process, with no warning, while its own PUBLISHes recover."""
+    monkeypatch.setattr(redis_backplane, "PING_AFTER", 0.5)
+    with own_redis(tmp_path) as (redis, logged):
+        relay = Failover(redis.port)
+        got = Seen()
+        sender = backplane_from_url(redis.url, lambda *r: None)
+        receiver = backplane_from_url(await relay.start(), got)
+        await sender.start()
+        await receiver.start()
+        try:
+            sender.publish("/ws/x", None, 1, b"before")
+            await got.until(lambda: len(got.items) == 1)
+            relay.failover()
+            await logged.until(lambda: logged.messages("is back after"), timeout=15)
+            [warning] = logged.messages("is unavailable")
+            assert "no answer to PING on the subscription" in warning, warning
+            sender.publish("/ws/x", None, 1, b"after")
+            await got.until(lambda: len(got.items) == 2)
+            assert got.items[1] == ("/ws/x", None, 1, b"after")
+        finally:
+            await sender.close()
+            await receiver.close()
+            await relay.close()
 
 
 @pytest.mark.slow

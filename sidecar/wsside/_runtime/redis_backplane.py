@@ -45,6 +45,10 @@ BATCH_BYTES = 256 * 1024
 CONNECT_TIMEOUT = 1.0
 # A PUBLISH unanswered this long counts as an outage (a Redis that is stuck or far too slow).
 COMMAND_TIMEOUT = 2.0
+# A subscription silent this long gets a PING, and one that does not answer it within
+# COMMAND_TIMEOUT is an outage: a connection that died without a word (a failover to another
+# host, a dropped route) is found in seconds, not when TCP keepalive gives up hours later.
+PING_AFTER = 5.0
 # How long `start()` waits for the first subscription before serving without it.
 START_WAIT = 1.0
 # How long `close()` may spend sending what is still queued.
@@ -245,11 +249,20 @@ class RedisBackplane:
                 retry.reset()
                 self._subscribed.set()
                 self._outage.end("subscribe")
+                pinged = False
                 while True:
                     # A timeout keeps the read from depending on how each redis-py version
                     # treats a blocking read and its socket timeout.
-                    msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
-                    if msg is not None and msg["type"] == "message":
+                    wait = COMMAND_TIMEOUT if pinged else PING_AFTER
+                    msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
+                    if msg is None:
+                        if pinged:
+                            raise TimeoutError("no answer to PING on the subscription")
+                        await pubsub.ping()  # its answer comes back as a message
+                        pinged = True
+                        continue
+                    pinged = False
+                    if msg["type"] == "message":
                         self._receive(msg["data"])
             except asyncio.CancelledError:
                 raise
