@@ -120,6 +120,12 @@ def test_url_options_redis_py_refuses_stop_the_start_in_one_line(
     assert out.returncode == 2, out.stderr.decode()
     [line] = out.stderr.decode().strip().splitlines()
     assert line.startswith("wsside: backplane: ") and fragment in line, line
+    # The same URL in the config file: the line names the file and the key.
+    (tmp_path / "wsside.toml").write_text(f'port = 0\nbackplane = "{url}"\n')
+    out = subprocess.run(run, cwd=tmp_path, capture_output=True, timeout=15)
+    assert out.returncode == 2, out.stderr.decode()
+    [line] = out.stderr.decode().strip().splitlines()
+    assert "wsside.toml: key \"backplane\": " in line and fragment in line, line
 
 
 def test_url_options_redis_py_takes_are_kept() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["BackplaneError", "check_backplane", "url_problem"]
+__all__ = ["BackplaneError", "check_backplane", "options_problem", "url_problem"]
 
 
 class BackplaneError(ValueError):
@@ -45,17 +45,18 @@ def check_backplane(url: str) -> None:
         raise BackplaneError(
             "backplane: a redis:// backplane needs redis-py: pip install 'wsside[redis]'"
         )
-    problem = _options_problem(url)
+    problem = options_problem(url)
     if problem is not None:
         raise BackplaneError(f"backplane: {problem}")
 
 
-def _options_problem(url: str) -> str | None:
+def options_problem(url: str) -> str | None:
     """What redis-py refuses in the URL's query string (`?ssl_cert_reqs=none`...), which it
-    would otherwise raise at each connection attempt; None when there is nothing to refuse."""
+    would otherwise raise at each connection attempt; None when there is nothing to refuse
+    (or no redis-py to ask: `check_backplane` says that)."""
     parts = urlsplit(url)
     options = parse_qs(parts.query)
-    if not options:
+    if not options or importlib.util.find_spec("redis") is None:
         return None
     if "decode_responses" in options:
         return "decode_responses in the URL: wsside reads the backplane's messages as bytes"

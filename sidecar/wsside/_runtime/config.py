@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .backplane_url import options_problem
 from .config_keys import TOP_KEYS, Checker, ConfigError, show
 from .origins import origin_problem
 from .settings import Settings
@@ -150,7 +151,18 @@ def build_settings(
     settings = Settings(**values, config_file=source)
     if need_handlers:
         _check_handlers(settings, "handlers_dir" in given, source if from_file else None)
+    if source is not None and "backplane" not in given and settings.backplane is not None:
+        # The URL's ?options reach redis-py, which reads them only when it connects.
+        problem = options_problem(settings.backplane)
+        if problem is not None:
+            raise _file_error(source, "backplane", problem)
     return settings
+
+
+def _file_error(config_file: Path, key: str, message: str) -> ConfigError:
+    """An error about `key` of the config file, at its line."""
+    key_prefix = "tool.wsside." if config_file.name == "pyproject.toml" else ""
+    return Checker(config_file, key_prefix).error(key, message)
 
 
 # The `wsside serve` options whose values are checked as the config file's are (the others are
@@ -183,8 +195,7 @@ def _check_handlers(settings: Settings, given: bool, config_file: Path | None) -
             _OPTION_NAMES["handlers_dir"], folder, f"{problem} (give the folder of handler files)"
         )
     if config_file is not None:
-        key_prefix = "tool.wsside." if config_file.name == "pyproject.toml" else ""
-        raise Checker(config_file, key_prefix).error("handlers", f"{problem}: {folder}")
+        raise _file_error(config_file, "handlers", f"{problem}: {folder}")
     raise OptionError(
         "handlers folder",
         folder.resolve(),
