@@ -37,7 +37,8 @@ class LeaveRoom(TypedDict):
 
 
 class Connected(TypedDict):
-    """The first message of each connection (after a reconnect too): it is in `room` only."""
+    """Sent first by `joined` (after a reconnect too): the connection is in `room` only. With
+    a backplane, a broadcast to that room from another process can arrive before it."""
 
     type: Literal["connected"]
     id: str
