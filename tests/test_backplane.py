@@ -104,7 +104,7 @@ def test_cli_and_config_refuse_a_bad_backplane_in_one_line(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("url", "fragment"),
     [
-        ("redis://localhost:6379/0?socket_timeout=abc", "Invalid value for 'socket_timeout'"),
+        ("redis://localhost:6379/0?socket_timeout=abc", "socket_timeout"),  # quoted as per version
         ("redis://localhost:6379/0?ssl_cert_reqs=none", "TLS options need a rediss:// URL"),
         ("redis://localhost:6379/0?decode_responses=1", "reads the backplane's messages as bytes"),
     ],
