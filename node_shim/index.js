@@ -118,9 +118,10 @@ function attach(httpServer, options, vite) {
  */
 function viteContext(server, kind, hot) {
   const { config } = server
+  // The origin only: Vite's URL ends with its `base` (`/app/`), and the prefix is not under it.
   const base = () => {
     const url = server.resolvedUrls?.local?.[0]
-    return url ? url.replace(/^http/, 'ws').replace(/\/$/, '') : null
+    return url ? new URL(url).origin.replace(/^http/, 'ws') : null
   }
   return {
     root: config.configFile ? path.dirname(config.configFile) : config.root,

@@ -232,3 +232,23 @@ it('a user who turned watching off (watch: null) keeps it off', async () => {
     removeProject(root)
   }
 })
+
+it("with Vite's base (`/app/`), the printed URLs are the endpoints', which are not under base", async () => {
+  const root = makeProject()
+  const { vite, port, logs } = await startVite(root, { config: { base: '/app/' } })
+  try {
+    const from = logs.lines.length
+    vite.printUrls()
+    const printed = logs.lines.slice(from).find((line) => line.includes('WebSocket:'))
+    assert.match(printed ?? '', new RegExp(`WebSocket: ws://127\\.0\\.0\\.1:${port}/api/echo  \\(ws/echo\\.py:4\\)`))
+    assert.ok(logs.lines.some((line) => line.includes(`  ws://127.0.0.1:${port}/api/echo  (ws/echo.py:4)`)), logs.lines.join('\n'))
+    // What is printed is what answers: the prefix is from the host's root, as the client asks.
+    const ws = await connectWs({ port, path: '/api/echo' })
+    ws.send('under base')
+    assert.equal(await ws.next(), 'under base')
+    ws.close()
+  } finally {
+    await vite.close()
+    removeProject(root)
+  }
+})

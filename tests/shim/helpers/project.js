@@ -87,9 +87,10 @@ export function captureLogger() {
 
 /**
  * Starts a dev server (or, with `mode: 'preview'`, a preview server) for `root` on
- * 127.0.0.1 and a free port, and waits for the sidecar's ready line.
+ * 127.0.0.1 and a free port, and waits for the sidecar's ready line. `config`: more of
+ * Vite's top-level options (`base`, `appType`, `plugins`...), over these.
  */
-export async function startVite(root, { options = {}, server = {}, mode = 'dev', waitReady = true } = {}) {
+export async function startVite(root, { options = {}, server = {}, mode = 'dev', waitReady = true, config: extra = {} } = {}) {
   const logs = captureLogger()
   const config = {
     root,
@@ -99,6 +100,7 @@ export async function startVite(root, { options = {}, server = {}, mode = 'dev',
     plugins: [wsside({ python: PYTHON, ...options })],
     server: { host: '127.0.0.1', port: 0, ws: undefined, ...server },
     preview: { host: '127.0.0.1', port: 0, ...server },
+    ...extra,
   }
   let vite
   if (mode === 'preview') {
