@@ -32,6 +32,11 @@ import { refusalReason } from './security.js'
 export const READY_WAIT_MS = 10_000
 export const SECRET_HEADER = 'x-wsside-secret'
 const STATUS = { 403: 'Forbidden', 503: 'Service Unavailable' }
+// Set on a request by the listener that takes it. wsside() twice on one server (listed twice,
+// or a shared config merged in) adds two listeners: the second would pipe the same socket to
+// a second session, or hand it over again, and the client would get two answers. Symbol.for:
+// the two may come from two copies of this module.
+const TAKEN = Symbol.for('vite-plugin-wsside.taken')
 
 /**
  * Vite's own HMR socket (and its ping) is told apart by its subprotocol.
@@ -117,6 +122,7 @@ function pipe(proc, info, socket, req, head) {
  * @param {UpgradeContext} ctx
  */
 export function createUpgradeListener(ctx) {
+  let warnedTwice = false
   /**
    * @param {IncomingMessage} req
    * @param {Duplex} duplex
@@ -129,6 +135,16 @@ export function createUpgradeListener(ctx) {
     const pathname = pathnameOf(req.url ?? '/')
     if (!underPrefix(pathname, ctx.prefixes())) return
     const proc = ctx.sidecar()
+    const taken = /** @type {IncomingMessage & { [TAKEN]?: true }} */ (req)
+    if (taken[TAKEN]) {
+      if (!warnedTwice) {
+        warnedTwice = true
+        proc.reporter.warn(`${pathname}: wsside() is in vite.config's plugins more than once (a shared config ` +
+          'merged in?), with prefixes in common: the first one serves them. Keep one, or give each its own prefix.')
+      }
+      return
+    }
+    taken[TAKEN] = true
     // Socket errors crash Node when unhandled; a vanished client is not Vite's problem.
     socket.on('error', (/** @type {NodeJS.ErrnoException} */ err) => proc.reporter.debug(`client socket for ${pathname}: ${err.code ?? err.message}`))
     const reason = refusalReason(req, ctx.security)

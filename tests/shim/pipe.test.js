@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { makeProject, removeProject, startVite, waitForExit } from './helpers/project.js'
+import wsside from 'vite-plugin-wsside'
+import { ECHO, makeProject, PYTHON, removeProject, startVite, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
 const SPY = readFileSync(new URL('./handlers/spy.py', import.meta.url), 'utf8')
@@ -61,4 +62,26 @@ describe('dev server over HTTPS (pipe path)', () => {
     await waitForExit(pid)
     vite = null
   })
+})
+
+it('wsside() listed twice (a shared config merged in): each upgrade is answered once, and a line says why', async () => {
+  const root = makeProject({ 'echo.py': ECHO })
+  const twice = [wsside({ python: PYTHON }), wsside({ python: PYTHON })]
+  const { vite, port, logs } = await startVite(root, { server: { https: selfSignedCert(root) }, config: { plugins: twice } })
+  try {
+    const from = logs.lines.length
+    const ws = await connectWs({ port, path: '/api/echo', secure: true })
+    // Piped twice, the client would get a second 101 inside its stream, and each message twice.
+    ws.send('one')
+    ws.send('two')
+    assert.equal(await ws.next(), 'one')
+    assert.equal(await ws.next(), 'two')
+    ws.close()
+    assert.equal((await ws.closed).code, 1000)
+    await logs.waitFor(/\/api\/echo: wsside\(\) is in vite\.config's plugins more than once/, { from })
+    assert.equal(logs.lines.slice(from).filter((l) => /\/api\/echo: pipe/.test(l)).length, 1)
+  } finally {
+    await vite.close()
+    removeProject(root)
+  }
 })
