@@ -17,7 +17,7 @@ import { createUpgradeListener } from './lib/upgrade.js'
 
 /** @import * as Public from './index.js' */
 /** @import { Server } from 'node:net' */
-/** @import { PreviewServer, ViteDevServer, WebSocketServer } from 'vite' */
+/** @import { PreviewServer, ProxyOptions, ViteDevServer, WebSocketServer } from 'vite' */
 /** @import { Options } from './lib/options.js' */
 /** @import { Logger, Reporter } from './lib/report.js' */
 /** @import { SidecarProcess, SidecarSpec } from './lib/sidecar.js' */
@@ -30,6 +30,7 @@ import { createUpgradeListener } from './lib/upgrade.js'
  * @property {WebSocketServer | null} hot Vite's HMR channel, for the overlay (dev server only)
  * @property {string[] | true | undefined} allowedHosts
  * @property {() => string | null} wsBase the browser-facing ws:// origin, once listening
+ * @property {Record<string, string | ProxyOptions>} [proxy] Vite's `server.proxy` (or `preview.proxy`)
  */
 
 /**
@@ -92,6 +93,7 @@ function attach(httpServer, options, vite) {
       allowedOrigins: options.allowedOrigins,
       loopbackOnly: () => listensOnLoopbackOnly(listenAddress()),
     },
+    proxied: webSocketProxyRule(vite.proxy ?? {}),
   })
   httpServer.on('upgrade', listener)
   attachedServers.add(httpServer)
@@ -108,6 +110,23 @@ function attach(httpServer, options, vite) {
   // A Vite restart closes the old HTTP server without calling server.close().
   httpServer.once('close', close)
   return { close, sidecar: proc, reporter, prefixes }
+}
+
+/**
+ * Which of Vite's proxy rules forwards an upgrade: those with `ws: true` or a ws: target,
+ * matched as Vite matches them (a key starting with `^` is a RegExp, else a string prefix).
+ * @param {Record<string, string | ProxyOptions>} proxy
+ * @returns {(url: string) => string | null}
+ */
+function webSocketProxyRule(proxy) {
+  const rules = Object.entries(proxy).flatMap(([key, rule]) => {
+    const options = typeof rule === 'string' ? { target: rule } : rule
+    const target = String(options.target ?? '')
+    if (!options.ws && !/^wss?:/.test(target)) return []
+    const regex = key.startsWith('^') ? new RegExp(key) : null
+    return [{ key, matches: (/** @type {string} */ url) => (regex ? regex.test(url) : url.startsWith(key)) }]
+  })
+  return (url) => rules.find((rule) => rule.matches(url))?.key ?? null
 }
 
 /**
@@ -129,6 +148,7 @@ function viteContext(server, kind, hot) {
     hot,
     allowedHosts: kind === 'server' ? config.server.allowedHosts : config.preview.allowedHosts,
     wsBase: base,
+    proxy: kind === 'server' ? config.server.proxy : config.preview.proxy,
   }
 }
 

@@ -27,6 +27,8 @@ import { refusalReason } from './security.js'
  * @property {() => string[]} prefixes
  * @property {() => 'IPv4' | 'IPv6' | undefined} family of the server's sockets, see socketFamily
  * @property {SecurityContext} security
+ * @property {(url: string) => string | null} [proxied] the key of the `server.proxy` rule that
+ *   forwards this upgrade (Vite's proxy takes it too, so wsside leaves it), or null
  */
 
 export const READY_WAIT_MS = 10_000
@@ -123,6 +125,8 @@ function pipe(proc, info, socket, req, head) {
  */
 export function createUpgradeListener(ctx) {
   let warnedTwice = false
+  /** @type {Set<string>} the proxy rules already named in the log */
+  const namedRules = new Set()
   /**
    * @param {IncomingMessage} req
    * @param {Duplex} duplex
@@ -135,6 +139,18 @@ export function createUpgradeListener(ctx) {
     const pathname = pathnameOf(req.url ?? '/')
     if (!underPrefix(pathname, ctx.prefixes())) return
     const proc = ctx.sidecar()
+    // Vite's proxy listener comes after this one and forwards whatever its rule matches: two
+    // answers on one socket. Like plain requests, what server.proxy serves is its own.
+    const rule = ctx.proxied?.(req.url ?? '/') ?? null
+    if (rule !== null) {
+      if (!namedRules.has(rule)) {
+        namedRules.add(rule)
+        proc.reporter.warn(`${pathname}: left to server.proxy['${rule}'] (ws: true), which forwards ` +
+          'the upgrades it matches, also under the wsside prefix; wsside serves the others. Narrow that rule ' +
+          'or drop its ws: true to have Python serve them.')
+      }
+      return
+    }
     const taken = /** @type {IncomingMessage & { [TAKEN]?: true }} */ (req)
     if (taken[TAKEN]) {
       if (!warnedTwice) {

@@ -36,6 +36,7 @@ describe('dev server, plain HTTP', () => {
         proxy: {
           ...Object.fromEntries(['/other', '/apix'].map((p) => [p, { target: to, ws: true }])),
           '/api/rest': { target: to }, // a REST back end under the same prefix
+          '/api/legacy': { target: to, ws: true }, // an older WebSocket back end under it
         },
       },
     }))
@@ -120,6 +121,25 @@ describe('dev server, plain HTTP', () => {
     assert.equal(res.status, 101)
     assert.equal(res.headers['x-target'], 'proxied')
     res.socket.destroy()
+  })
+
+  it('leaves upgrades that a ws: true proxy rule matches under the prefix to it, and says so once', async () => {
+    const from = logs.lines.length
+    for (const path of ['/api/legacy/socket', '/api/legacy/other']) {
+      // Vite's proxy answers it; were wsside to take it too, the sidecar's 404 would come first.
+      const res = await upgrade({ port, path })
+      assert.equal(res.status, 101)
+      assert.equal(res.headers['x-target'], 'proxied')
+      res.socket.destroy()
+    }
+    const said = logs.lines.slice(from).filter((l) => /server\.proxy\['\/api\/legacy'\] \(ws: true\)/.test(l))
+    assert.equal(said.length, 1, logs.lines.slice(from).join('\n'))
+    assert.match(said[0], /\/api\/legacy\/socket: left to server\.proxy\['\/api\/legacy'\] \(ws: true\)/)
+    assert.ok(!logs.lines.slice(from).some((l) => /hand-over|pipe/.test(l)), logs.lines.slice(from).join('\n'))
+    const ws = await connectWs({ port, path: '/api/echo' }) // the rest of the prefix is wsside's
+    ws.send('still ours')
+    assert.equal(await ws.next(), 'still ours')
+    ws.close()
   })
 
   it('does not take /apix (the prefix ends on a segment boundary)', async () => {

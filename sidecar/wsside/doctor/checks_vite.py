@@ -162,8 +162,8 @@ def check_proxy(project: Project) -> Iterator[Check]:
             yield failed(
                 "proxy",
                 f"server.proxy[{key!r}] (ws: true{origin}) also claims "
-                f"{hit or key!r} under the wsside prefix {prefix!r}: both would "
-                "answer the same upgrade",
+                f"{hit or key!r} under the wsside prefix {prefix!r}: Vite's proxy "
+                "forwards those upgrades, and the plugin leaves them to it",
                 f"narrow server.proxy[{key!r}] or move wsside's prefix elsewhere",
             )
     if clean:
