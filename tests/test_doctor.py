@@ -330,18 +330,31 @@ def test_hmr_path_collision_resolved_by_vite(tmp_path: Path, vite_modules: Path)
     assert one(report, "hmr path")["status"] == "fail"
 
 
-def test_proxy_rule_claiming_the_prefix(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("key", "status", "said"),
+    [
+        # wsside leaves to the proxy what a ws: true rule matches: a narrow rule works...
+        ("/api/legacy", "pass", "(no handler is there); wsside serves the rest"),
+        # ...one that takes an endpoint, or the whole prefix, hides it from wsside.
+        ("/api/echo", "fail", "also claims '/api/echo' under the wsside prefix '/api'"),
+        ("/api", "fail", "also claims '/api/echo' under the wsside prefix '/api'"),
+        ("^/api/.*", "fail", "also claims '/api/echo' under the wsside prefix '/api'"),
+    ],
+)
+def test_proxy_rules_under_the_prefix(tmp_path: Path, key: str, status: str, said: str) -> None:
     config = SIMPLE_VITE_CONFIG.replace(
         "plugins: [wsside()],",
-        """plugins: [wsside()],
-  server: { proxy: { '/api/legacy': { target: 'ws://127.0.0.1:9', ws: true },
-                     '/other': { target: 'ws://127.0.0.1:9', ws: true } } },""",
+        f"""plugins: [wsside()],
+  server: {{ proxy: {{ '{key}': {{ target: 'ws://127.0.0.1:9', ws: true }},
+                     '/other': {{ target: 'ws://127.0.0.1:9', ws: true }} }} }},""",
     )
     basic(tmp_path, **{"vite.config.js": config})
     _, report = run_doctor(tmp_path)
     (check,) = checks(report, "proxy")
-    assert check["status"] == "fail" and "server.proxy['/api/legacy']" in check["message"]
-    assert check["fix"].startswith("narrow server.proxy['/api/legacy']")
+    assert check["status"] == status and f"server.proxy[{key!r}]" in check["message"]
+    assert said in check["message"], check["message"]
+    if status == "fail":
+        assert check["fix"].startswith(f"narrow server.proxy[{key!r}]")
 
 
 def with_options(options: str) -> str:

@@ -140,6 +140,9 @@ def _proxy_matches(key: str, url: str) -> bool:
 
 
 def check_proxy(project: Project) -> Iterator[Check]:
+    """The plugin leaves to Vite's proxy the upgrades a `ws: true` rule matches, even under
+    the prefix: a rule that takes an endpoint (or the whole prefix) hides it from wsside; a
+    narrower one (`/api/legacy`) is a working setup, said as such."""
     if project.vite.source == "none":
         yield _unread("proxy")
         return
@@ -148,12 +151,21 @@ def check_proxy(project: Project) -> Iterator[Check]:
         if not rule.get("ws"):
             continue  # Vite only proxies upgrades for `ws: true` rules
         for prefix in project.settings.prefixes:
-            urls = _urls(project, prefix)
-            hit = next((u for u in urls if _proxy_matches(key, u)), None)
-            # A string key inside the prefix collides even when no handler lives there yet.
-            if hit is None and (key.startswith("^") or not _under(key, prefix)):
+            whole, *endpoints = _urls(project, prefix)
+            taken = next((u for u in endpoints if _proxy_matches(key, u)), None)
+            if _proxy_matches(key, whole):
+                taken = taken or whole
+            # A string key inside the prefix is a rule of its own there, even with no handler.
+            if taken is None and (key.startswith("^") or not _under(key, prefix)):
                 continue
             clean = False
+            if taken is None:
+                yield passed(
+                    "proxy",
+                    f"server.proxy[{key!r}] (ws: true) forwards the upgrades it matches under "
+                    f"{prefix!r} (no handler is there); wsside serves the rest",
+                )
+                continue
             origin = (
                 ", rewriteWsOrigin: true, which bypasses the Origin check"
                 if rule.get("rewriteWsOrigin")
@@ -161,9 +173,9 @@ def check_proxy(project: Project) -> Iterator[Check]:
             )
             yield failed(
                 "proxy",
-                f"server.proxy[{key!r}] (ws: true{origin}) also claims "
-                f"{hit or key!r} under the wsside prefix {prefix!r}: Vite's proxy "
-                "forwards those upgrades, and the plugin leaves them to it",
+                f"server.proxy[{key!r}] (ws: true{origin}) also claims {taken!r} under the "
+                f"wsside prefix {prefix!r}: Vite's proxy forwards those upgrades, and the plugin "
+                "leaves them to it",
                 f"narrow server.proxy[{key!r}] or move wsside's prefix elsewhere",
             )
     if clean:
