@@ -67,11 +67,12 @@ class Registry:
         self,
         root: Path,
         defaults: Mapping[str, Any] | None = None,
-        backplane: Backplane | None = None,
         check_sends: bool = False,
     ) -> None:
         self.root = root
-        self.backplane = backplane
+        # Set before the first load by whoever runs a backplane (made after the registry, as
+        # it needs `deliver`); each hub publishes its broadcasts through it.
+        self.backplane: Backplane | None = None
         # Debug mode: outgoing messages are checked against their handler's `sends`.
         self.check_sends = check_sends
         self.background = BackgroundTasks()
