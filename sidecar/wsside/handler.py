@@ -29,6 +29,7 @@ __all__ = [
     "Handler",
     "HandlerInterrupted",
     "Response",
+    "check_option",
     "collecting",
 ]
 

@@ -42,7 +42,7 @@ class Refusal(NamedTuple):
 FORBIDDEN = Refusal(403, "Forbidden")
 
 
-def origin_allowed(origin: str, allowed: Collection[str], loopback: bool = True) -> bool:
+def origin_allowed(origin: str, allowed: Collection[str], loopback: bool) -> bool:
     """Whether a browser page from `origin` may open a socket: those in `allowed`, and
     loopback origins (a dev machine's own pages) unless `loopback` is off. Any web site's page
     could otherwise open sockets to the server with the user's cookies."""
@@ -66,7 +66,7 @@ def origin_allowed(origin: str, allowed: Collection[str], loopback: bool = True)
 
 
 def check_origin(
-    origins: Sequence[str], path: str, allowed: Collection[str], loopback: bool = True
+    origins: Sequence[str], path: str, allowed: Collection[str], loopback: bool
 ) -> Refusal | None:
     """403 (and a warning naming the origin) for a browser origin `origin_allowed` refuses,
     given the request's `Origin` values; None to go on. A request without `Origin` does not

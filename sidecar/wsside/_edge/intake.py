@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from .._runtime.registry import Registry
     from .._runtime.settings import Settings
 
-__all__ = ["FORWARDING_HEADER", "SECRET_HEADER", "Intake", "Route"]
+__all__ = ["FORWARDING_HEADER", "Intake", "Route"]
 
 # Which way the connection reached the sidecar (`wsside doctor` reports it).
 FORWARDING_HEADER = "X-Wsside-Forwarding"

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "USER_ERRORS",
+    "error_frame",
+    "is_error_frame",
     "message_now",
     "run_callback",
     "run_message",

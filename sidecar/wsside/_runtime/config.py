@@ -31,6 +31,7 @@ __all__ = [
     "build_settings",
     "find_config",
     "find_vite_config",
+    "folder_problem",
     "load_config",
     "not_utf8",
     "project_root",

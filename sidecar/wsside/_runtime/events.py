@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..handler import Handler
 
-__all__ = ["emit", "error_event", "log", "logger", "shown", "subscribe", "unsubscribe"]
+__all__ = [
+    "emit",
+    "error_event",
+    "log",
+    "logger",
+    "report_runtime_error",
+    "shown",
+    "subscribe",
+    "unsubscribe",
+]
 
 logger = logging.getLogger("wsside")
 _subscribers: list[Callable[[dict[str, Any]], None]] = []
