@@ -2,7 +2,8 @@
 
 A connection knows nothing of sockets. It talks to two small interfaces: its `Link` (the
 session that owns the socket: sending, pings, closing) and its endpoint's `Rooms` (membership
-and broadcasting). The runtime provides both; under ASGI another session provides the link.
+and broadcasting). The runtime provides both: the link is a `Session`, whether wsside owns
+the socket or an ASGI server does, and the rooms are the endpoint's `Hub`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """`ASGIApp`: the same handlers under any ASGI 3 server (uvicorn, hypercorn), alone or
 mounted in an ASGI application (Starlette, FastAPI).
 
-A WebSocket scope is admitted as `wsside serve` admits an upgrade (`admission.py`: Origin,
-route, `authenticate`, subprotocol), then served by the same `Session` as a socket wsside
-owns, over an `AsgiChannel` instead of a stream. What the ASGI server owns (compression,
+A WebSocket scope is admitted as `wsside serve` admits an upgrade (the Origin rule,
+`authenticate` and the subprotocol from `admission.py`, the route from `Registry.match`), then
+served by the same `Session` as a socket wsside owns, over an `AsgiChannel` instead of a
+stream. What the ASGI server owns (compression,
 pings, frame limits, the closing handshake) is its business: docs/asgi.md has the table.
 """
 

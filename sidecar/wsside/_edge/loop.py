@@ -4,6 +4,7 @@ else asyncio's own.
 uvloop runs the loop itself (polling, timers, callbacks) in C; what wsside does per message
 is the same either way. `WSSIDE_LOOP=asyncio` keeps asyncio's loop with uvloop installed
 (to compare the two, or to rule uvloop out); `WSSIDE_LOOP=uvloop` makes its absence an error.
+`WSSIDE_JSON`, the codec's choice, is made when the codec is imported and checked here with it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ T = TypeVar("T")
 
 
 class LoopChoiceError(Exception):
-    """WSSIDE_LOOP names a loop that cannot be had (one line for the user)."""
+    """WSSIDE_LOOP or WSSIDE_JSON names an engine that cannot be had (one line for the user)."""
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

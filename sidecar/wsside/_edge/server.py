@@ -1,7 +1,11 @@
-"""`Sidecar`: the handler registry served by aiohttp, with start-up and graceful shutdown.
+"""`Sidecar`: what one process serves with: the handler registry, the `Intake` every upgrade
+goes through, aiohttp's runner, hot reload (with `settings.reload`), the stall watchdog and the
+backplane, with start-up and graceful shutdown. Also `configure_logging`.
 
-Intake (which listener or handed-over socket a connection came from) and supervision (the
-shim's control channel, reload, parent watch) sit around this object, not inside it.
+What feeds it and what supervises it sit around this object, not inside it: `wsside serve`
+adds a TCP listener (`serve_tcp`), shim mode (`shim_mode.py`) a Unix socket for the shim's
+pipe and the sockets the shim hands over, with the control channel and the parent watch.
+Either makes a new `Sidecar` when the config file changes (`config_changed`).
 """
 
 from __future__ import annotations
