@@ -1,9 +1,10 @@
 """The server's side of the opening handshake (RFC 6455 §4.2), as bytes or header pairs.
 
-One implementation for every way a connection arrives: aiohttp's request handler uses
-`accept_headers` for its 101 (see `_io/upgrade.py`), and a socket handed over by the Vite shim is
-answered with `switching_protocols` / `refusal` written straight to its transport, with no
-HTTP server machinery in between (Node already parsed the request).
+One implementation for every way a connection arrives: `accept_headers` checks the request
+and makes the 101's headers for both. aiohttp's request handler sends them in its response
+(see `_io/upgrade.py`); a socket handed over by the Vite shim is answered with
+`switching_protocols` / `refusal` written straight to its transport, with no HTTP server
+machinery in between (Node already parsed the request).
 """
 
 from __future__ import annotations
