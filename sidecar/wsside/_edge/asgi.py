@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["ASGIApp"]
 
 # How long shutdown waits for connections to close (and their `on_close` to run).
-SHUTDOWN_GRACE = 5.0
+CLOSE_WAIT = 5.0
 
 
 class ASGIApp:
@@ -151,7 +151,7 @@ class ASGIApp:
         for session in sessions:
             session.close(1001, b"Going Away")
         if sessions:
-            await asyncio.wait([s.finished for s in sessions], timeout=SHUTDOWN_GRACE)
+            await asyncio.wait([s.finished for s in sessions], timeout=CLOSE_WAIT)
             for session in sessions:
                 if not session.finished.done():
                     session.abort()

@@ -24,7 +24,7 @@ from .engine import WebSocketError
 from .stream import FrameSink
 from .writer import SEND_BUFFER_LIMIT, TooSlow
 
-__all__ = ["AsgiChannel", "AsgiIO"]
+__all__ = ["AsgiChannel", "AsgiIO", "Event", "Receive", "Send"]
 
 Event = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Event]]

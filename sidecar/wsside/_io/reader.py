@@ -13,8 +13,8 @@ base class's, `PrescanReader` (`prescan.py`). What is added here, on complete fr
 - size: a message may be exactly `max_message_size` bytes, one byte more closes 1009 (aiohttp's
   own test is `>=`); compressed messages are inflated fragment by fragment with a cap, using the
   negotiated window (`deflate.Decompressor`);
-- a message has at most `max_fragments` frames (default: one per 64 bytes of the size limit,
-  at least 1024), so empty continuation frames cannot keep one message open forever (1009).
+- a message has at most one frame per 64 bytes of the size limit (at least 1024 frames), so
+  empty continuation frames cannot keep one message open forever (1009).
 
 Memory per connection stays below about twice the size limit: the message so far (at most the
 limit) plus the frame the C parser is buffering (refused early when its declared length alone
@@ -72,7 +72,6 @@ class StrictReader(PrescanReader):
         max_message_size: int,
         *,
         decompressor: Decompressor | None = None,
-        max_fragments: int | None = None,
     ) -> None:
         super().__init__(
             queue,
@@ -82,9 +81,7 @@ class StrictReader(PrescanReader):
         )
         self._queue = queue
         self._limit = max_message_size or None
-        self._max_fragments = (
-            _default_max_fragments(max_message_size) if max_fragments is None else max_fragments
-        )
+        self._max_fragments = _default_max_fragments(max_message_size)
         self._inflate = decompressor
         self._failed = False
         # The message being assembled (fragmented or compressed), opcode 0 when none; its

@@ -1,4 +1,5 @@
-"""After the 101: the connection leaves aiohttp's HTTP machinery and becomes a plain stream.
+"""After the 101: the connection is a plain stream (one that came through aiohttp leaves its
+HTTP machinery here; a handed-over socket never entered it).
 
 aiohttp answers the handshake, then would keep its request handler, request, parser and a
 task alive for as long as the socket lives, and wake a task for every message. Instead the
