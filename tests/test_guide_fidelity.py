@@ -176,6 +176,27 @@ async def test_callbacks_may_declare_fewer_parameters(serve, probe) -> None:
             "h = Handler('/ws/y', on_connect=connect)",
             "on_connect: connect() at {file}:3 has a required keyword-only parameter 'user'",
         ),
+        (
+            "def auth(request, user):\n    return True\nh = Handler('/ws/y', authenticate=auth)",
+            "authenticate: auth() at {file}:3 requires 2 parameters; wsside passes 1 (request)",
+        ),
+        (
+            "h = Handler('/ws/y', transform_raw_data=lambda raw, kind: raw)",
+            "transform_raw_data: <lambda>() at {file}:3 requires 2 parameters; wsside passes 1",
+        ),
+        (
+            "h.respond(lambda conn, msg, extra: True, None)",
+            "Response(match=...): <lambda>() at {file}:3 requires 3 parameters; wsside passes 2",
+        ),
+        (
+            "h.respond({'type': 'a'}, lambda conn, msg, extra: msg)",
+            "Response(response=...): <lambda>() at {file}:3 requires 3 parameters",
+        ),
+        # A background task that could not take the handler ended `wsside serve` at start-up.
+        (
+            "@h.background\nasync def tick(handler, world):\n    pass",
+            "background: tick() at {file}:3 requires 2 parameters; wsside passes 1 (handler)",
+        ),
     ],
 )
 async def test_a_callback_that_cannot_take_the_arguments_is_a_load_error_naming_it(
@@ -185,6 +206,36 @@ async def test_a_callback_that_cannot_take_the_arguments_is_a_load_error_naming_
     event = next(e for e in s.events if e["type"] == "load_error")
     assert error.format(file=event["file"]) in event["message"]
     assert event["file"].endswith("h0.py")
+
+
+async def test_every_function_a_declaration_takes_may_declare_fewer_parameters(
+    serve, probe
+) -> None:
+    """As callbacks do: `lambda: ...` for a response, `async def tick()` for a background task
+    (which ended `wsside serve` at start-up before), an `authenticate` that needs no request."""
+    s = await serve("""
+        import asyncio, probe
+        from wsside import Handler, Response
+        h = Handler("/ws/few", authenticate=lambda: {"who": "anyone"},
+                    transform_raw_data=lambda: {"type": "ping"},
+                    responses=[Response(lambda conn: True, lambda: {"type": "pong"})])
+
+        @h.background
+        async def tick():
+            while True:
+                probe.record("tick")
+                await asyncio.sleep(0.05)
+
+        @h.on_connect
+        def hello(conn):
+            conn.send(conn.metadata)
+    """)
+    await probe.wait("tick")
+    ws = await s.connect("/api/ws/few")
+    assert await ws.receive_json() == {"who": "anyone"}
+    await ws.send_str("anything")
+    assert await ws.receive_json() == {"type": "pong"}
+    assert not [e for e in s.events if e["type"] in ("runtime_error", "load_error")]
 
 
 AUTH_EMPTY = """

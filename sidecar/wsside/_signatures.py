@@ -13,8 +13,9 @@ __all__ = ["CALLBACK_ARGUMENTS", "Callback", "adapt_callback", "optional_callabl
 
 Callback = Callable[..., Any]
 
-# What wsside passes each callback, in order. As in JavaScript, a callback may declare fewer
-# parameters (`def on_close(conn)`): it gets the leading ones.
+# What wsside passes each callback (and each other function a declaration takes), in order. As
+# in JavaScript, a callback may declare fewer parameters (`def on_close(conn)`): it gets the
+# leading ones.
 CALLBACK_ARGUMENTS = {
     "on_connect": ("conn", "request"),
     "on_message": ("conn", "data"),
@@ -22,6 +23,11 @@ CALLBACK_ARGUMENTS = {
     "on_error": ("conn", "exc"),
     "on_ping": ("conn", "payload"),
     "on_pong": ("conn", "payload"),
+    "authenticate": ("request",),
+    "transform_raw_data": ("raw",),
+    "background": ("handler",),
+    "Response(match=...)": ("conn", "msg"),
+    "Response(response=...)": ("conn", "msg"),
 }
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
 
-from ._signatures import Callback, adapt_callback, optional_callable
+from ._signatures import Callback, adapt_callback
 from .pattern import Pattern
 from .schema import Schema
 
@@ -98,6 +98,13 @@ class Response:
     def __post_init__(self) -> None:
         if not callable(self.match) and not isinstance(self.match, Mapping):
             raise TypeError("Response(match=...): expected a function or a dict")
+        # Functions are checked (and given fewer arguments if they take fewer) here, so a
+        # wrong signature is a load error at this line, not an error on every message.
+        if callable(self.match):
+            object.__setattr__(self, "match", adapt_callback("Response(match=...)", self.match))
+        if callable(self.response):
+            adapted = adapt_callback("Response(response=...)", self.response)
+            object.__setattr__(self, "response", adapted)
         if self.broadcast is not None and not isinstance(self.broadcast, (bool, Broadcast)):
             raise TypeError("Response(broadcast=...): expected True, False or Broadcast(...)")
 
@@ -140,7 +147,9 @@ class Handler:
 
     Times are seconds, sizes bytes. Callbacks may be plain functions or coroutine functions,
     given as keyword arguments or with the decorators of the same name; a callback may declare
-    fewer parameters than wsside passes (`def on_close(conn)`) and gets the leading ones.
+    fewer parameters than wsside passes (`def on_close(conn)`) and gets the leading ones, as
+    may `authenticate`, `transform_raw_data`, a `Response`'s functions and a background task.
+    A function that cannot take what wsside passes is a TypeError here, naming its file and line.
 
     `receives` and `sends` declare the message types (a TypedDict, a dataclass, `str`,
     `bytes`, a union of them...; see `wsside.schema`): a message that does not fit `receives`
@@ -207,13 +216,15 @@ class Handler:
             or callable(authenticate)
         ):
             raise TypeError("authenticate: expected True, a header name or a function")
+        if callable(authenticate):
+            authenticate = adapt_callback("authenticate", authenticate)
         self.authenticate = authenticate or None
         self.responses: list[Response] = []
         for rule in responses:
             if not isinstance(rule, Response):
                 raise TypeError("responses: expected a list of Response(...) rules")
             self.responses.append(rule)
-        self.transform_raw_data = optional_callable("transform_raw_data", transform_raw_data)
+        self.transform_raw_data = adapt_callback("transform_raw_data", transform_raw_data)
         self.disabled = bool(disabled)
         # Read now, so that a type that is not a message type fails at this line.
         self.receives = Schema(receives, "receives") if receives is not None else None
@@ -278,13 +289,17 @@ class Handler:
         self.responses.append(Response(match, response, broadcast))
 
     def background(self, fn: Callback) -> Callback:
-        """Run `async def fn(handler)` while this handler is loaded (e.g. a game tick).
+        """Run `async def fn(handler)` (or `async def fn()`) while this handler is loaded
+        (e.g. a game tick).
 
         It starts when the file is loaded and is cancelled when the file is reloaded or removed.
         """
         if not inspect.iscoroutinefunction(fn):
             raise TypeError("background: expected an async function taking the handler")
-        self.background_tasks.append(fn)
+        # Checked here: a task that cannot take the handler would fail as the server starts.
+        task = adapt_callback("background", fn)
+        assert task is not None
+        self.background_tasks.append(task)
         return fn
 
     def attach(self, endpoint: Endpoint | None) -> None:
