@@ -153,11 +153,15 @@ export function connect(path, options = {}) {
 
 /**
  * Calls `call` for each member of `set`; one that throws does not keep the others from
- * their turn, and its error is rethrown where the page reports uncaught errors.
+ * their turn, and its error is rethrown where the page reports uncaught errors. As with
+ * addEventListener, members added meanwhile wait for the next event (a listener that
+ * subscribes again from its own call would otherwise run again, without end), and members
+ * removed meanwhile are not called.
  * @template T @param {Set<T>} set @param {(member: T) => unknown} call
  */
 function emit(set, call) {
-  for (const member of set) {
+  for (const member of [...set]) {
+    if (!set.has(member)) continue
     try {
       call(member)
     } catch (error) {

@@ -137,6 +137,42 @@ test('on(type) gets its type only, * gets all, unsubscribing stops both', async 
   assert.deepEqual(all, [1, 2, 'a', 'sync'])
 })
 
+test('a listener added while a message is dispatched gets the next message, not that one', async () => {
+  // As with addEventListener; else a listener that unsubscribes and subscribes again within
+  // its call (a `once` that renews itself) would be called again for the same message, forever.
+  const { socket } = await echo()
+  const got = []
+  const renew = () => {
+    const off = socket.on('x', (m) => {
+      off()
+      got.push(m.n)
+      renew()
+    })
+  }
+  renew()
+  socket.send({ type: 'x', n: 1 })
+  socket.send({ type: 'x', n: 2 })
+  socket.send({ type: 'sync' })
+  await nextMessage(socket, 'sync')
+  assert.deepEqual(got, [1, 2])
+  const statuses = []
+  socket.onStatus((status) => socket.onStatus((later) => statuses.push(later)))
+  socket.close()
+  assert.deepEqual(statuses, [])
+})
+
+test('a listener removed while a message is dispatched is not called for it', async () => {
+  const { socket } = await echo()
+  const got = []
+  let offSecond
+  socket.on('x', () => offSecond())
+  offSecond = socket.on('x', () => got.push('second'))
+  socket.send({ type: 'x' })
+  socket.send({ type: 'sync' })
+  await nextMessage(socket, 'sync')
+  assert.deepEqual(got, [])
+})
+
 test('a listener that throws does not keep the others from the message', async () => {
   const { socket } = await echo()
   // Its error is still reported as uncaught, where a page's errors go.
