@@ -155,6 +155,70 @@ def test_close_stops_reconnecting(dev, open_page):
     }""").endswith("is closed; message not sent")
 
 
+def test_strict_mode_connect_close_connect_at_once(dev, open_page):
+    """React's StrictMode in development: mount, unmount, mount, in one task. The first
+    socket is closed for good during its handshake; the second opens and is the only one
+    that gets messages."""
+    page = open_page(dev)
+    page.wait_for_function(HELLO)
+    page.evaluate("""() => {
+      window.got = []
+      const first = connect('/ws/echo', { query: { n: 1 } })
+      first.on('*', (m) => got.push(['first', m.query?.n]))
+      first.close()
+      window.first = first
+      window.second = connect('/ws/echo', { query: { n: 2 } })
+      second.on('*', (m) => got.push(['second', m.query?.n]))
+    }""")
+    page.wait_for_function("got.length >= 1")
+    page.evaluate("second.send({ type: 'sync' })")
+    page.wait_for_function("got.length >= 2")
+    assert page.evaluate("[first.status, second.status, got]") == [
+        "closed",
+        "open",
+        [["second", "2"], ["second", None]],
+    ]
+
+
+def test_close_with_a_code_websocket_refuses_throws_and_closes_nothing(dev, open_page):
+    page = open_page(dev)
+    page.wait_for_function(HELLO)
+    assert page.evaluate("""() => {
+      try { socket.close(1001) } catch (error) { return [error.name, socket.status] }
+    }""") == ["InvalidAccessError", "open"]
+
+
+def test_a_hot_update_with_the_documented_dispose_leaves_one_socket(tmp_path, open_page):
+    """docs/client.md: a module that Vite replaces in place runs `connect` again; with
+    `import.meta.hot.dispose(() => chat.close())` the old socket closes, and a message
+    reaches the page once."""
+    folder = write_project(tmp_path / "project", max(VITE_PACKAGES))
+    (folder / "main.js").write_text("import './chat.js'\n")
+    chat = (
+        "import { connect } from 'vite-plugin-wsside/client'\n\n"
+        "window.sockets ??= []\nwindow.got ??= []\n"
+        "const chat = connect('/ws/echo')\n"
+        "const n = sockets.push(chat)\n"
+        "chat.on('*', (m) => got.push([n, m.type]))\n"
+        "import.meta.hot.accept()\n"
+        "import.meta.hot.dispose(() => chat.close())\n"
+    )
+    (folder / "chat.js").write_text(chat)
+    with serving(Vite(folder), "/api/ws/echo") as server:
+        page = open_page(server)
+        page.evaluate("window.sameDocument = true")
+        page.wait_for_function("got.length >= 1")
+        (folder / "chat.js").write_text(chat + "// edited\n")
+        page.wait_for_function("got.length >= 2")
+        page.evaluate("sockets[1].send({ type: 'once' })")
+        page.wait_for_function("got.length >= 3")
+        assert page.evaluate("[sockets.map((s) => s.status), got, window.sameDocument]") == [
+            ["closed", "open"],
+            [[1, "hello"], [2, "hello"], [2, "once"]],
+            True,
+        ]
+
+
 @pytest.mark.parametrize("major", sorted(VITE_PACKAGES))
 @pytest.mark.parametrize("how", ["dev", "dev, pre-bundled", "build, preview"])
 def test_the_plugins_prefix_reaches_the_client(major, how, tmp_path, open_page):
