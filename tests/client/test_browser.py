@@ -1,6 +1,7 @@
 """vite-plugin-wsside/client in Chromium, through a real Vite, shim and sidecar: round trip,
-status sequence, a killed sidecar, close(), and the prefix reaching the client in dev and
-in a `vite build` served by `vite preview`, on each Vite major the plugin supports."""
+status sequence, a killed sidecar, close(), StrictMode's connect-close-connect, a hot update
+with the documented dispose, and the prefix reaching the client in dev and in a `vite build`
+served by `vite preview`, on each Vite major the plugin supports."""
 
 from __future__ import annotations
 
