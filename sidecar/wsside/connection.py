@@ -18,7 +18,22 @@ from .closecodes import CloseCode, check_close
 if TYPE_CHECKING:
     from multidict import CIMultiDictProxy, MultiDictProxy
 
-__all__ = ["Connection", "Link", "Rooms"]
+__all__ = ["Connection", "Link", "Rooms", "Sendable"]
+
+# What `send` and the broadcasts take (for type checkers; the encoder checks at run time):
+# JSON values (a TypedDict is a Mapping), text and binary. A Mapping that is not a dict, and
+# NaN or Infinity, pass the type and still raise TypeError.
+Sendable = (
+    Mapping[Any, Any]
+    | list[Any]
+    | tuple[Any, ...]
+    | str
+    | bytes
+    | bytearray
+    | memoryview
+    | float
+    | None
+)
 
 
 class Link(Protocol):
@@ -139,15 +154,17 @@ class Connection:
         """The rooms this connection is in (a read-only snapshot)."""
         return frozenset(self._rooms.rooms_of(self))
 
-    def send(self, data: object) -> Awaitable[None]:
+    def send(self, data: Sendable) -> Awaitable[None]:
         """Queue `data`: dict/list/number/bool/None as JSON text, str as text, bytes as binary."""
         return self._link.send(data)
 
-    def broadcast(self, data: object, room: str | None = None, include_self: bool = False) -> None:
+    def broadcast(
+        self, data: Sendable, room: str | None = None, include_self: bool = False
+    ) -> None:
         """Send to the members of `room`, or to every connection of this endpoint."""
         self._rooms.broadcast(data, room, None if include_self else self)
 
-    def broadcast_all_rooms(self, data: object, include_self: bool = False) -> None:
+    def broadcast_all_rooms(self, data: Sendable, include_self: bool = False) -> None:
         """Send once to each member of any room this connection is in."""
         self._rooms.broadcast_rooms(self, data, None if include_self else self)
 

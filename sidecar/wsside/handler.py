@@ -13,14 +13,68 @@ import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeGuard
+from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, TypeVar
 
 from ._signatures import Callback, adapt_callback
 from .pattern import Pattern
 from .schema import Schema
 
 if TYPE_CHECKING:
-    from .connection import Connection
+    from collections.abc import Coroutine
+    from typing import TypeAlias
+
+    from .connection import Connection, Sendable
+    from .request import Request
+
+    # What each function a declaration takes may be, for type checkers: what wsside passes,
+    # or fewer leading parameters (see `_signatures`); sync or async (a coroutine is an object).
+    OnConnect: TypeAlias = (
+        Callable[[Connection, Request], object]
+        | Callable[[Connection], object]
+        | Callable[[], object]
+    )
+    OnMessage: TypeAlias = (
+        Callable[[Connection, Any], object] | Callable[[Connection], object] | Callable[[], object]
+    )
+    OnClose: TypeAlias = (
+        Callable[[Connection, int, str, bool], object]
+        | Callable[[Connection, int, str], object]
+        | Callable[[Connection, int], object]
+        | Callable[[Connection], object]
+        | Callable[[], object]
+    )
+    # A callback's `sys.exit()` reaches on_error as the SystemExit it raised, which is no
+    # Exception; `exc: Exception` is still what handlers write, and what they mostly get.
+    OnError: TypeAlias = (
+        Callable[[Connection, Exception], object]
+        | Callable[[Connection], object]
+        | Callable[[], object]
+    )
+    OnControl: TypeAlias = (
+        Callable[[Connection, bytes], object]
+        | Callable[[Connection], object]
+        | Callable[[], object]
+    )
+    Authenticate: TypeAlias = Callable[[Request], object] | Callable[[], object]
+    TransformRawData: TypeAlias = Callable[[str | bytes], object] | Callable[[], object]
+    Background: TypeAlias = (
+        Callable[["Handler"], Coroutine[Any, Any, object]]
+        | Callable[[], Coroutine[Any, Any, object]]
+    )
+    # A declarative rule's functions: `fn(conn, msg)`.
+    RuleFunction: TypeAlias = (
+        Callable[[Connection, Any], object] | Callable[[Connection], object] | Callable[[], object]
+    )
+    Match: TypeAlias = RuleFunction | Mapping[str, Any]
+    Reply: TypeAlias = RuleFunction | Sendable
+
+_OnConnectT = TypeVar("_OnConnectT", bound="OnConnect")
+_OnMessageT = TypeVar("_OnMessageT", bound="OnMessage")
+_OnCloseT = TypeVar("_OnCloseT", bound="OnClose")
+_OnErrorT = TypeVar("_OnErrorT", bound="OnError")
+_OnControlT = TypeVar("_OnControlT", bound="OnControl")
+_BackgroundT = TypeVar("_BackgroundT", bound="Background")
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 __all__ = [
     "Broadcast",
@@ -34,7 +88,6 @@ __all__ = [
 ]
 
 MiB = 1024 * 1024
-Match = Callable[..., Any] | Mapping[str, Any]
 
 
 class HandlerInterrupted(Exception):
@@ -92,7 +145,7 @@ class Response:
     """
 
     match: Match
-    response: Any
+    response: Reply
     broadcast: bool | Broadcast | None = None
 
     def __post_init__(self) -> None:
@@ -109,11 +162,13 @@ class Response:
             raise TypeError("Response(broadcast=...): expected True, False or Broadcast(...)")
 
     def matches(self, conn: Connection, msg: Any) -> Any:
-        if isinstance(self.match, Mapping):
+        # Any: __post_init__ made every function take (conn, msg), whatever `Match` allows.
+        match: Any = self.match
+        if isinstance(match, Mapping):
             return isinstance(msg, Mapping) and all(
-                k in msg and msg[k] == v for k, v in self.match.items()
+                k in msg and msg[k] == v for k, v in match.items()
             )
-        return self.match(conn, msg)
+        return match(conn, msg)
 
 
 class Endpoint(Protocol):
@@ -167,21 +222,21 @@ class Handler:
         inactivity_timeout: float | None = None,
         per_message_deflate: bool | Deflate | None = None,
         subprotocols: Iterable[str] | None = None,
-        authenticate: bool | str | Callback | None = None,
+        authenticate: bool | str | Authenticate | None = None,
         responses: Iterable[Response] = (),
-        transform_raw_data: Callback | None = None,
+        transform_raw_data: TransformRawData | None = None,
         delay: float | None = None,
         max_message_size: int | None = None,
         error_details: bool | None = None,
         disabled: bool = False,
         receives: object = None,
         sends: object = None,
-        on_connect: Callback | None = None,
-        on_message: Callback | None = None,
-        on_close: Callback | None = None,
-        on_error: Callback | None = None,
-        on_ping: Callback | None = None,
-        on_pong: Callback | None = None,
+        on_connect: OnConnect | None = None,
+        on_message: OnMessage | None = None,
+        on_close: OnClose | None = None,
+        on_error: OnError | None = None,
+        on_ping: OnControl | None = None,
+        on_pong: OnControl | None = None,
     ) -> None:
         frame = sys._getframe(1)
         self.file: str = frame.f_code.co_filename
@@ -246,29 +301,29 @@ class Handler:
             _collector.append(self)
 
     # Decorators: `@chat.on_message` is the same as `Handler(..., on_message=fn)`.
-    def on_connect(self, fn: Callback) -> Callback:
+    def on_connect(self, fn: _OnConnectT) -> _OnConnectT:
         """`fn(conn, request)`: after the handshake, with `default_room` already joined."""
         return self._set("on_connect", fn)
 
-    def on_message(self, fn: Callback) -> Callback:
+    def on_message(self, fn: _OnMessageT) -> _OnMessageT:
         """`fn(conn, data)`: each data message no declarative rule answered, in order."""
         return self._set("on_message", fn)
 
-    def on_close(self, fn: Callback) -> Callback:
+    def on_close(self, fn: _OnCloseT) -> _OnCloseT:
         """`fn(conn, code, reason, initiated_by_client)`: exactly once per connection."""
         return self._set("on_close", fn)
 
-    def on_error(self, fn: Callback) -> Callback:
+    def on_error(self, fn: _OnErrorT) -> _OnErrorT:
         """`fn(conn, exc)`: a callback raised (without `on_error` the client gets an error
         frame), or the client broke the protocol: then `exc` is a `ProtocolError` naming the
         close code, and `on_close` follows."""
         return self._set("on_error", fn)
 
-    def on_ping(self, fn: Callback) -> Callback:
+    def on_ping(self, fn: _OnControlT) -> _OnControlT:
         """`fn(conn, payload)`: a ping arrived; the callback decides whether to `conn.pong()`."""
         return self._set("on_ping", fn)
 
-    def on_pong(self, fn: Callback) -> Callback:
+    def on_pong(self, fn: _OnControlT) -> _OnControlT:
         """`fn(conn, payload)`: a pong arrived."""
         return self._set("on_pong", fn)
 
@@ -278,17 +333,17 @@ class Handler:
         for name in self._unset & defaults.keys():
             setattr(self, name, check_option(name, defaults[name]))
 
-    def _set(self, name: str, fn: Callback) -> Callback:
+    def _set(self, name: str, fn: _F) -> _F:
         self.callbacks[name] = adapt_callback(name, fn)
         return fn
 
     def respond(
-        self, match: Match, response: Any, broadcast: bool | Broadcast | None = None
+        self, match: Match, response: Reply, broadcast: bool | Broadcast | None = None
     ) -> None:
         """Add a declarative rule; rules are tried in the order they were added."""
         self.responses.append(Response(match, response, broadcast))
 
-    def background(self, fn: Callback) -> Callback:
+    def background(self, fn: _BackgroundT) -> _BackgroundT:
         """Run `async def fn(handler)` (or `async def fn()`) while this handler is loaded
         (e.g. a game tick).
 
@@ -312,7 +367,7 @@ class Handler:
         """The open connections of this endpoint (empty until the sidecar serves it)."""
         return self._endpoint.open_connections() if self._endpoint else ()
 
-    def broadcast(self, data: object, room: str | None = None) -> None:
+    def broadcast(self, data: Sendable, room: str | None = None) -> None:
         """Send to every connection of this endpoint, or to one room of it (with a backplane,
         in every process)."""
         if self._endpoint is not None:

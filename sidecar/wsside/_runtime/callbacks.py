@@ -118,7 +118,7 @@ async def _finish_message(conn: Connection, handler: Handler, pending: Awaitable
 
 
 async def _respond(conn: Connection, rule: Response, data: Any) -> None:
-    reply = rule.response
+    reply: Any = rule.response  # Response made every function take (conn, msg)
     if callable(reply):
         reply = await _maybe(reply(conn, data))
     if reply is None:
