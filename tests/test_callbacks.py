@@ -241,6 +241,25 @@ async def test_error_in_on_message_sends_an_error_frame_and_keeps_the_connection
     assert event["callback"] == "on_message" and "RuntimeError: crash manual" in event["traceback"]
 
 
+async def test_an_error_raised_outside_the_handler_file_is_reported_at_the_declaration(
+    serve,
+) -> None:
+    """A callback that is a builtin, or a function of another module, has no frame in the
+    handler's file: the report names the Handler line instead of no place at all."""
+    s = await serve("""
+        import operator
+        from wsside import Handler
+
+        h = Handler("/ws/div", on_message=operator.truediv)
+    """)
+    ws = await s.connect("/api/ws/div")
+    await ws.send_str("x")
+    assert (await ws.receive_json())["type"] == "error"
+    event = next(e for e in s.events if e["type"] == "runtime_error")
+    assert event["file"].endswith("h0.py") and event["line"] == 5, event
+    assert "TypeError: unsupported operand" in event["traceback"]
+
+
 @pytest.mark.parametrize("kind", ["def", "async def"])
 async def test_an_error_in_transform_raw_data_is_reported_as_the_transforms(
     serve, probe, kind: str

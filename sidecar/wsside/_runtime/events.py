@@ -68,7 +68,8 @@ def error_event(
     kind: str, exc: BaseException, *, files: tuple[str, ...] = (), **fields: Any
 ) -> dict[str, Any]:
     """An error event located at the innermost traceback frame inside one of `files`
-    (the user's handler files), else at the innermost frame; SyntaxErrors use their own spot.
+    (the user's handler files; none there: file and line are None), or at the innermost
+    frame when `files` is empty; SyntaxErrors use their own spot.
     The traceback starts at the user's code: wsside's and importlib's frames that called it
     say nothing about the error."""
     file, line, column = _locate(exc, files)
@@ -108,7 +109,12 @@ def report_runtime_error(
     fields: dict[str, Any] = {"pattern": handler.pattern.source, "callback": callback}
     if path is not None:
         fields["path"] = path
-    emit(error_event("runtime_error", exc, files=(handler.file,), **fields))
+    event = error_event("runtime_error", exc, files=(handler.file,), **fields)
+    if event["file"] is None:
+        # No frame in the handler's file (a builtin, or a function from another module, that
+        # raised): the report points at the declaration rather than nowhere ("at " and no place).
+        event.update(file=handler.file, line=handler.line)
+    emit(event)
 
 
 def _locate(
