@@ -431,6 +431,30 @@ async def test_config_change_sets_config_changed(live: Live, tmp_path: Path) -> 
     await asyncio.wait_for(live.sidecar.config_changed.wait(), 5)
 
 
+async def test_a_config_file_created_while_serving_restarts_with_it(tmp_path: Path) -> None:
+    """`wsside init`, or a wsside.toml written by hand, while the server runs: it is read."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "chat.py").write_text(versioned(1))
+    port = free_port()
+    server = await ServeProcess.start("--port", str(port), cwd=tmp_path)
+    try:
+        await server.expect("serving on")
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/chat")
+            # A pyproject.toml without [tool.wsside] is not one, and is passed over.
+            (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+            (tmp_path / "wsside.toml").write_text("prefix = '/rt'\n")
+            msg = await asyncio.wait_for(ws.receive(), 5)
+            assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1012)
+            await server.expect(f"serving on ws://127.0.0.1:{port}/rt/")
+            ws = await client.ws_connect(f"http://127.0.0.1:{port}/rt/ws/chat")
+            assert (await ask(ws))["version"] == 1
+            await ws.close()
+    finally:
+        assert await server.stop() == 0
+
+
 async def test_serve_restarts_on_config_change_and_reports_bad_config(tmp_path: Path) -> None:
     handlers = tmp_path / "ws"
     handlers.mkdir()

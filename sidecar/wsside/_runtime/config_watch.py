@@ -43,7 +43,8 @@ async def next_settings(
             continue
         if settings != current:
             return settings
-        emit({"type": "config_ok", "file": str(settings.config_file)})
+        if settings.config_file is not None:  # else a file that is no config of ours changed
+            emit({"type": "config_ok", "file": str(settings.config_file)})
 
 
 def config_error_event(exc: ConfigError | OptionError) -> dict[str, object]:

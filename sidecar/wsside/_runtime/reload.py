@@ -33,12 +33,15 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
+from .config import CONFIG_FILE
 from .events import log
 from .loader import module_name_for
 from .registry import Registry, handler_files, is_handler_file
 
 __all__ = ["QUIET", "Reloader"]
 
+# A config file created where none was: read, and served if it changes the settings.
+CONFIG_NAMES = (CONFIG_FILE, "pyproject.toml")
 # Quiet time that ends a save, and the longest a stream of events may hold a reload back.
 QUIET = 0.03
 MAX_HOLD = 0.5
@@ -74,6 +77,11 @@ class Reloader:
         self.registry = registry
         self.root = registry.root.resolve()
         self.config_file = config_file.resolve() if config_file else None
+        # Without a config file, where one would be found if it were created: the current
+        # folder and the one holding the handlers folder (as `wsside serve` and the shim look).
+        self._config_folders = (
+            {Path.cwd().resolve(), self.root.parent} if self.config_file is None else set()
+        )
         self.on_config_change = on_config_change
         # Called on watchdog's thread with each changed Python file: the loop may be blocked.
         self.on_save = on_save
@@ -108,7 +116,7 @@ class Reloader:
         try:
             if self.root.is_dir():
                 self._root_watch = observer.schedule(watcher, str(self.root), recursive=True)
-            folders = {self.root.parent}
+            folders = {self.root.parent, *self._config_folders}
             config = self.config_file
             if config is not None and not config.parent.is_relative_to(self.root):
                 folders.add(config.parent)
@@ -170,7 +178,9 @@ class Reloader:
 
     def _kind(self, path: Path, is_directory: bool, left: bool = False) -> str | None:
         """What `path` is to the reloader; `left`: the event says it is no longer there."""
-        if path == self.config_file:
+        if path == self.config_file or (
+            path.name in CONFIG_NAMES and path.parent in self._config_folders
+        ):
             return "config"
         if left and path == self.root:
             return "root gone"
