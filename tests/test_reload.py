@@ -431,6 +431,22 @@ async def test_config_change_sets_config_changed(live: Live, tmp_path: Path) -> 
     await asyncio.wait_for(live.sidecar.config_changed.wait(), 5)
 
 
+async def served_again_under_rt(
+    server: ServeProcess,
+    client: aiohttp.ClientSession,
+    ws: aiohttp.ClientWebSocketResponse,
+    port: int,
+) -> None:
+    """The restart a config change to prefix /rt (and `port`) makes: `ws` is closed 1012, and
+    the handler answers under /rt on `port`."""
+    msg = await asyncio.wait_for(ws.receive(), 5)
+    assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1012)
+    await server.expect(f"serving on ws://127.0.0.1:{port}/rt/")
+    again = await client.ws_connect(f"http://127.0.0.1:{port}/rt/ws/chat")
+    assert (await ask(again))["version"] == 1
+    await again.close()
+
+
 async def test_a_config_file_created_while_serving_restarts_with_it(tmp_path: Path) -> None:
     """`wsside init`, or a wsside.toml written by hand, while the server runs: it is read."""
     handlers = tmp_path / "ws"
@@ -445,12 +461,7 @@ async def test_a_config_file_created_while_serving_restarts_with_it(tmp_path: Pa
             # A pyproject.toml without [tool.wsside] is not one, and is passed over.
             (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
             (tmp_path / "wsside.toml").write_text("prefix = '/rt'\n")
-            msg = await asyncio.wait_for(ws.receive(), 5)
-            assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1012)
-            await server.expect(f"serving on ws://127.0.0.1:{port}/rt/")
-            ws = await client.ws_connect(f"http://127.0.0.1:{port}/rt/ws/chat")
-            assert (await ask(ws))["version"] == 1
-            await ws.close()
+            await served_again_under_rt(server, client, ws, port)
     finally:
         assert await server.stop() == 0
 
@@ -477,12 +488,7 @@ async def test_serve_restarts_on_config_change_and_reports_bad_config(tmp_path: 
             assert "wsside.toml:1: not UTF-8 text (byte 0xe9 on line 1)" in error
             assert (await ask(ws))["version"] == 1
             config.write_text(f"port = {second}\nprefix = '/rt'\n")
-            msg = await asyncio.wait_for(ws.receive(), 5)
-            assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1012)
-            await server.expect(f"serving on ws://127.0.0.1:{second}/rt/")
-            ws = await client.ws_connect(f"http://127.0.0.1:{second}/rt/ws/chat")
-            assert (await ask(ws))["version"] == 1
-            await ws.close()
+            await served_again_under_rt(server, client, ws, second)
     finally:
         assert await server.stop() == 0
 
