@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import os
 import shutil
 import sys
 import textwrap
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -184,6 +186,26 @@ async def test_deleted_file_closes_its_connections_with_1012(live: Live) -> None
     msg = await asyncio.wait_for(ws.receive(), 5)
     assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1012, "Service Restart")
     assert (await ask(other))["version"] == 1
+
+
+async def test_a_renamed_or_deleted_file_leaves_no_module_behind(live: Live) -> None:
+    # Each rename or deletion used to leave its module in sys.modules, with all it made.
+    live.write("chat.py", versioned(1))
+    live.write("other.py", versioned(1, "/ws/other"))
+    await live.start()
+    ws = await live.connect("/api/ws/chat")
+    old = weakref.ref(sys.modules["wsside_handlers.chat"])
+    mark = len(live.events)
+    os.rename(live.folder / "chat.py", live.folder / "talk.py")
+    (live.folder / "other.py").unlink()
+    await live.reloaded("talk.py", mark)
+    await live.reloaded("other.py", mark, kind="removed")
+    assert (await ask(ws))["version"] == 1  # served by talk.py now, on the same socket
+    assert sorted(n for n in sys.modules if n.startswith("wsside_handlers.")) == [
+        "wsside_handlers.talk"
+    ]
+    gc.collect()
+    assert old() is None
 
 
 def _rename(folder: Path) -> str:

@@ -13,7 +13,13 @@ from typing import Any
 from ..handler import Handler, collecting
 from .events import error_event, shown
 
-__all__ = ["LoadResult", "import_handler_file", "is_handler_file", "module_name_for"]
+__all__ = [
+    "LoadResult",
+    "forget_handler_file",
+    "import_handler_file",
+    "is_handler_file",
+    "module_name_for",
+]
 
 
 @dataclass
@@ -75,6 +81,12 @@ def _imported_handler_file(path: Path, root: Path, handlers: list[Handler]) -> P
 def module_name_for(path: Path, root: Path) -> str:
     rel = path.resolve().relative_to(root.resolve()).with_suffix("")
     return f"{_PACKAGE}." + ".".join(rel.parts)
+
+
+def forget_handler_file(path: Path, root: Path) -> None:
+    """Drop the module of a removed handler file from `sys.modules`: each file renamed or
+    deleted would otherwise keep its last module, and every object it made, for good."""
+    sys.modules.pop(module_name_for(path, root), None)
 
 
 def import_handler_file(path: Path, root: Path) -> LoadResult:

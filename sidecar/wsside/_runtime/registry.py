@@ -23,7 +23,7 @@ from .background import BackgroundTasks
 from .events import emit, error_event, logger
 from .helper_path import use_helpers_of
 from .hub import Hub
-from .loader import import_handler_file, is_handler_file
+from .loader import forget_handler_file, import_handler_file, is_handler_file
 
 if TYPE_CHECKING:
     from .backplane import Backplane
@@ -191,6 +191,7 @@ class Registry:
         path = path.resolve()
         broken = self.errors.pop(path, None) is not None
         self._waiting.pop(path, None)
+        forget_handler_file(path, self.root)
         if path in self.files:
             self._swap(path, [])
             del self.files[path]
