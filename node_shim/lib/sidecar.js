@@ -3,7 +3,7 @@
 // (crash → restart with backoff, crash loop → stop), spoken to over Node's IPC channel.
 // The Vite servers of one configuration share it through lib/registry.js.
 
-import { spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { rmdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
@@ -33,6 +33,12 @@ import { syncTypesFile } from './types-file.js'
 const INTERPRETER_HELP = '\n  To choose the interpreter: the `python` option of wsside() in vite.config, or the ' +
   'WSSIDE_PYTHON environment variable (a .venv beside vite.config is found by itself).' +
   '\n  `wsside doctor` shows which interpreter is used, why, and whether it can import wsside.'
+// The plugin starts a sidecar when Vite (re)starts, not when an interpreter changes.
+const START_AGAIN = '\n  Then save vite.config or restart Vite to start the sidecar again.'
+// The oldest Python wsside installs on: pyproject.toml's requires-python (tests/test_versions.py).
+export const PYTHON_FLOOR = [3, 10]
+// Asked of an interpreter that cannot import wsside: its major.minor (any Python, 2.7 too).
+const VERSION_PROBE = 'import sys; print("%d.%d" % sys.version_info[:2])'
 const CRASH_WINDOW_MS = 30_000
 const CRASH_LIMIT = 5
 const BACKOFF_FIRST_MS = 250
@@ -120,7 +126,7 @@ export class SidecarProcess {
     child.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
       if (err.code === 'ENOENT') {
         this._fail(`cannot start the Python sidecar: ${python} was not found (chosen by ${this.spec.chosenBy}).` +
-          INTERPRETER_HELP)
+          INTERPRETER_HELP + START_AGAIN)
       } else {
         this.reporter.error(`sidecar process error: ${err.message}`)
       }
@@ -284,8 +290,20 @@ export class SidecarProcess {
       this._fail(`${how}, because of the ${errors} ${files.length ? `in ${files.join(', ')} ` : ''}above, so it is ` +
         `not restarted.\n  Fix ${them}, then save vite.config or restart Vite to start the sidecar again.`)
     } else if (this._saidNoWsside) {
-      this._fail(`cannot start the Python sidecar: ${python} (chosen by ${chosenBy}) cannot import ` +
-        `wsside.\n  Install wsside for it, or choose an interpreter that has it.${INTERPRETER_HELP}`)
+      // Installing wsside is the way out, unless that Python is older than wsside supports.
+      execFile(python, ['-c', VERSION_PROBE], { timeout: OUTPUT_DRAIN_MS, cwd: this.spec.cwd }, (err, stdout) => {
+        if (this._stopping) return
+        const version = err ? null : stdout.trim()
+        const [major, minor] = (version ?? '').split('.').map(Number)
+        const tooOld = version !== null && (major < PYTHON_FLOOR[0] || (major === PYTHON_FLOOR[0] && minor < PYTHON_FLOOR[1]))
+        const floor = PYTHON_FLOOR.join('.')
+        const wayOut = tooOld
+          ? ` is Python ${version}, and wsside needs Python ${floor} or later.\n  Choose a Python ${floor} or ` +
+            'later that has wsside installed.'
+          : ' cannot import wsside.\n  Install wsside for it, or choose an interpreter that has it.'
+        this._fail(`cannot start the Python sidecar: ${python} (chosen by ${chosenBy})${wayOut}` +
+          INTERPRETER_HELP + START_AGAIN)
+      })
     } else {
       this._fail(`${how}, so it is not restarted: see its output above.\n  It ran ${python} (chosen by ${chosenBy}).` +
         `${INTERPRETER_HELP}\n  Fix the cause, then save vite.config or restart Vite.`)

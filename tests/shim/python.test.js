@@ -2,11 +2,14 @@
 // chosen and how to choose another, in Vite's terminal and on the page; no restart loop.
 
 import assert from 'node:assert/strict'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
 import path from 'node:path'
 import { it } from 'node:test'
 import { resolveInterpreter } from '../../node_shim/lib/interpreter.js'
 import { PROTOCOL_VERSION } from '../../node_shim/lib/protocol.js'
+import { PYTHON_FLOOR } from '../../node_shim/lib/sidecar.js'
 import { openPage, received } from './helpers/page.js'
 import { makeProject, PYTHON, removeProject, startVite } from './helpers/project.js'
 import { upgrade } from './helpers/ws-client.js'
@@ -20,12 +23,13 @@ it('an interpreter without wsside: one report naming it, how it was chosen and t
   try {
     const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
     assert.ok(report.includes(`${python} (chosen by the \`python\` option of wsside()) cannot import wsside`), report)
-    for (const wayOut of ['the `python` option of wsside()', 'WSSIDE_PYTHON', '`wsside doctor`']) {
+    for (const wayOut of ['Install wsside for it', 'the `python` option of wsside()', 'WSSIDE_PYTHON', '`wsside doctor`',
+      'Then save vite.config or restart Vite']) {
       assert.ok(report.includes(wayOut), `${wayOut} in: ${report}`)
     }
     // Python's own line once: one start, and no restart after it.
     assert.equal(logs.lines.filter((line) => /No module named wsside/.test(line)).length, 1)
-    assert.ok(!logs.lines.some((line) => /restart/.test(line) && line !== report), logs.lines.join('\n'))
+    assert.ok(!logs.lines.some((line) => /restart/.test(line) && !line.includes(report)), logs.lines.join('\n'))
     const started = Date.now()
     const res = await upgrade({ port, path: '/api/echo' })
     assert.equal(res.statusLine, 'HTTP/1.1 503 Service Unavailable')
@@ -35,6 +39,43 @@ it('an interpreter without wsside: one report naming it, how it was chosen and t
     const [shown] = await received(vite, page)
     assert.equal(shown.err.message, report)
     page.close()
+  } finally {
+    await vite.close()
+    removeProject(root)
+  }
+})
+
+/** A real Python older than wsside supports (WSSIDE_OLD_PYTHON, else one pyenv or PATH has), or null. */
+function oldPython() {
+  const candidates = [process.env.WSSIDE_OLD_PYTHON, 'python3.9', 'python3.8', 'python2.7', 'python2']
+  const pyenv = path.join(process.env.PYENV_ROOT ?? path.join(homedir(), '.pyenv'), 'versions')
+  if (existsSync(pyenv)) {
+    for (const v of readdirSync(pyenv)) if (/^(2|3\.[0-9])\./.test(v)) candidates.push(path.join(pyenv, v, 'bin', 'python'))
+  }
+  for (const python of candidates) {
+    if (!python) continue
+    const done = spawnSync(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' })
+    const [major, minor] = (done.stdout ?? '').trim().split('.').map(Number)
+    if (done.status === 0 && (major < PYTHON_FLOOR[0] || (major === PYTHON_FLOOR[0] && minor < PYTHON_FLOOR[1]))) {
+      return { python, version: `${major}.${minor}` }
+    }
+  }
+  return null
+}
+
+const old = oldPython()
+
+it('an interpreter older than wsside supports: says so, and does not advise installing wsside for it', { skip: !old && 'no Python older than 3.10 here' }, async () => {
+  const root = makeProject()
+  const { python, version } = /** @type {{ python: string, version: string }} */ (old)
+  const { vite, logs } = await startVite(root, { options: { python }, waitReady: false })
+  try {
+    const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
+    const floor = PYTHON_FLOOR.join('.')
+    assert.ok(report.includes(`(chosen by the \`python\` option of wsside()) is Python ${version}, and wsside needs Python ${floor} or later`), report)
+    assert.ok(report.includes(`Choose a Python ${floor} or later that has wsside installed`), report)
+    assert.ok(report.includes('Then save vite.config or restart Vite'), report)
+    assert.ok(!report.includes('Install wsside for it'), report)
   } finally {
     await vite.close()
     removeProject(root)
