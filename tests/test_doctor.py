@@ -4,6 +4,7 @@ fix, and one healthy project checked live through a real Vite dev server."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import venv
@@ -30,6 +31,7 @@ from doctor_projects import (
 from wsside import __version__
 from wsside._edge.control import PROTOCOL_VERSION
 from wsside.doctor import CHECKS, Check, Project, run_checks
+from wsside.doctor.checks_python import PYTHON_FLOOR
 
 __all__ = ["vite_modules"]  # the session fixture, imported for pytest
 
@@ -196,6 +198,49 @@ def test_interpreter_without_wsside(tmp_path: Path, chosen_by: str) -> None:
     target = check["fix"].split(f"`{bare} -m pip install ", 1)[1].split("`", 1)[0]
     repo = Path(__file__).resolve().parents[1]
     assert target in (f"-e {repo}", str(repo), f"wsside=={__version__}"), check["fix"]
+
+
+def _old_python() -> tuple[str, str] | None:
+    """A real Python older than wsside supports (WSSIDE_OLD_PYTHON, else one on PATH or in
+    pyenv) and its major.minor, or None."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [os.environ.get("WSSIDE_OLD_PYTHON", ""), "python3.9", "python3.8", "python2.7"]
+    if pyenv.is_dir():
+        candidates += [
+            str(v / "bin" / "python") for v in sorted(pyenv.iterdir()) if v.name < "3.10"
+        ]
+    for python in filter(None, candidates):
+        try:
+            done = subprocess.run(
+                [python, "-c", 'import sys; print("%d.%d" % sys.version_info[:2])'],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+        except OSError:
+            continue
+        version = done.stdout.strip()
+        if done.returncode == 0 and tuple(map(int, version.split("."))) < PYTHON_FLOOR:
+            return python, version
+    return None
+
+
+def test_interpreter_older_than_wsside_supports(tmp_path: Path) -> None:
+    """Named as too old, not given a pip command that would fail."""
+    old = _old_python()
+    if old is None:
+        pytest.skip("no Python older than 3.10 here")
+    python, version = old
+    basic(tmp_path)
+    code, report = run_doctor(tmp_path, env=env_for(WSSIDE_PYTHON=python))
+    check = one(report, "interpreter")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"].startswith(f"{python} (rule WSSIDE_PYTHON) is Python {version}.")
+    assert check["message"].endswith(", and wsside needs Python 3.10 or later")
+    assert check["fix"].startswith(
+        "point the WSSIDE_PYTHON variable at a Python 3.10 or later that has wsside installed"
+    )
+    assert "pip install" not in check["fix"]
 
 
 def test_interpreter_that_does_not_exist(tmp_path: Path) -> None:

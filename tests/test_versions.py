@@ -19,6 +19,7 @@ import pytest
 import wsside
 from wsside._io.engine import SUPPORTED_TEXT
 from wsside.cli import TYPER_SUPPORTED_TEXT
+from wsside.doctor.checks_python import PYTHON_FLOOR
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,6 +36,16 @@ RANGES = {
 def test_the_ranges_in_the_code_are_the_declared_ones() -> None:
     assert RANGES["aiohttp"] == f"aiohttp{SUPPORTED_TEXT}"
     assert RANGES["typer"] == f"typer{TYPER_SUPPORTED_TEXT}"
+
+
+def test_the_python_floor_in_the_code_is_the_declared_one() -> None:
+    """`wsside doctor` and the plugin name an interpreter below it as too old."""
+    declared = re.fullmatch(r">=(\d+)\.(\d+)", PROJECT["requires-python"])
+    assert declared, PROJECT["requires-python"]
+    floor = (int(declared[1]), int(declared[2]))
+    assert floor == PYTHON_FLOOR
+    shim = (ROOT / "node_shim" / "lib" / "sidecar.js").read_text(encoding="utf-8")
+    assert f"export const PYTHON_FLOOR = [{floor[0]}, {floor[1]}]" in shim
 
 
 def test_the_floor_run_pins_every_floor() -> None:

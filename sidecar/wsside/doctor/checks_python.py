@@ -44,8 +44,10 @@ def check_packages(project: Project) -> Check:
     return passed("packages", ", ".join(found))
 
 
-# Run by the candidate interpreter: what wsside it sees, and from where.
-_PROBE = "import sys, wsside; print(wsside.__version__); print(sys.version.split()[0])"
+# Run by the candidate interpreter (any Python, 2.7 too): its version, then the wsside it sees.
+_PROBE = "import sys; print(sys.version.split()[0]); import wsside; print(wsside.__version__)"
+# The oldest Python wsside installs on: pyproject.toml's requires-python (tests/test_versions.py).
+PYTHON_FLOOR = (3, 10)
 
 
 def check_interpreter(project: Project) -> Check:
@@ -88,6 +90,16 @@ def check_interpreter(project: Project) -> Check:
             f"{chosen} did not answer within {project.timeout:g} s",
             f"check that `{path} -c 'import wsside'` works",
         )
+    py = (done.stdout.split() or ["?"])[0]
+    if _older_than_floor(py):
+        floor = ".".join(map(str, PYTHON_FLOOR))
+        return _unusable(
+            project,
+            path,
+            f"{chosen} is Python {py}, and wsside needs Python {floor} or later",
+            f"point {fix_where} at a Python {floor} or later that has wsside installed, "
+            f"such as {sys.executable}",
+        )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return _unusable(
@@ -96,7 +108,7 @@ def check_interpreter(project: Project) -> Check:
             f"{chosen} cannot import wsside: {last}",
             f"`{path} -m pip install {_this_wsside()}`, or point {fix_where} at {sys.executable}",
         )
-    theirs, py = ([*done.stdout.split(), "?", "?"])[:2]
+    theirs = ([*done.stdout.split(), "?", "?"])[1]
     if theirs != __version__:
         return warned(
             "interpreter",
@@ -105,6 +117,14 @@ def check_interpreter(project: Project) -> Check:
             "interpreter's `wsside doctor`)",
         )
     return passed("interpreter", f"{chosen}: Python {py}, wsside {theirs}")
+
+
+def _older_than_floor(version: str) -> bool:
+    try:
+        major, minor = (int(part) for part in version.split(".")[:2])
+    except ValueError:
+        return False
+    return (major, minor) < PYTHON_FLOOR
 
 
 def _unusable(project: Project, path: str, problem: str, fix: str) -> Check:
