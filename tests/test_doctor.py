@@ -101,6 +101,20 @@ def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     assert one(report, "handler ws/echo.py")["status"] == "pass"
 
 
+def test_a_package_the_interpreter_lacks_gets_the_pip_command(tmp_path: Path) -> None:
+    """The usual cause is a package not installed where the handlers run, not the file."""
+    missing = "wsside_no_such_package"
+    basic(tmp_path, **{"ws/needs.py": f"import {missing}\nfrom wsside import Handler\n"})
+    code, report = run_doctor(tmp_path)
+    check = one(report, "handler ws/needs.py")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"] == f"ws/needs.py:1: ModuleNotFoundError: No module named '{missing}'"
+    assert check["fix"] == (
+        f"`{VENV_PYTHON} -m pip install {missing}` (its name on PyPI may differ), "
+        "or correct the import at ws/needs.py:1"
+    )
+
+
 def test_handler_importing_a_helper(tmp_path: Path) -> None:
     # `_shared.py` is a helper (not a handler); the handler imports it by its bare name, as it
     # does under Vite and `wsside serve`.

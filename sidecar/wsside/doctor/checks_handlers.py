@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Iterator
 
 from ..handler import Handler
@@ -10,6 +12,9 @@ from .project import Project
 from .samples import always_matches
 
 __all__ = ["check_config", "check_handler_files", "check_handlers_folder", "check_patterns"]
+
+# A top-level module that this interpreter (the one importing the handler files) lacks.
+_MISSING_PACKAGE = re.compile(r"ModuleNotFoundError: No module named '([A-Za-z][A-Za-z0-9_]*)'$")
 
 
 def check_config(project: Project) -> Check:
@@ -63,6 +68,11 @@ def check_handler_files(project: Project) -> Iterator[Check]:
             fix = f"fix the pattern at {where}"
         elif what.startswith("StillImporting"):
             fix = f"move what blocks at {where} into a @background task, a callback or a thread"
+        elif missing := _MISSING_PACKAGE.match(what):
+            fix = (
+                f"`{sys.executable} -m pip install {missing[1]}` (its name on PyPI may differ), "
+                f"or correct the import at {where}"
+            )
         else:
             fix = f"fix {where}, then save: the sidecar reloads it"
         yield failed(name, f"{where}: {what}", fix)
