@@ -374,6 +374,28 @@ async def test_under_vite_a_bad_config_at_start_ends_with_the_channel(project: P
     assert sidecar.proc.returncode == 0, err
 
 
+async def test_under_vite_a_sidecar_waiting_for_its_config_holds_no_socket_folder(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shim kills a sidecar that never got ready (SIGKILL, no clean-up): its private
+    socket folder is made only once it serves, so none is left in /tmp."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    config = project / "wsside.toml"
+    config.write_text("port = 0.5\n")
+    sidecar = IpcSidecar(project)
+    try:
+        await asyncio.to_thread(sidecar.next, "config_error")
+        assert list(temp.glob("wsside-*")) == []
+        config.write_text("port = 0\n")
+        ready = await asyncio.to_thread(sidecar.ready)
+        assert Path(str(ready["socket"])).parent.parent == temp
+    finally:
+        sidecar.stop()
+    assert list(temp.glob("wsside-*")) == []  # a clean exit removes it
+
+
 async def test_under_vite_a_missing_handlers_folder_is_named(tmp_path: Path) -> None:
     sidecar = IpcSidecar(tmp_path, "--handlers", "wss")
     try:

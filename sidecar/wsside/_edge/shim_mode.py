@@ -110,9 +110,9 @@ class _ShimMode:
         loop.add_signal_handler(signal.SIGTERM, self.stop.set)
         self.channel = NodeChannel(self.fd, self._on_message, self._on_handle, self._on_eof)
         subscribe(self._relay)
-        folder = tempfile.mkdtemp(prefix="wsside-")  # mode 0700: only this user can enter
         parent = os.getppid()
         watch = loop.create_task(self._watch_parent(parent))
+        folder: str | None = None
         try:
             if self.error is not None:
                 assert self.rebuild is not None
@@ -120,13 +120,17 @@ class _ShimMode:
                 if first is None:
                     return self.exit_code
                 self.settings, self.error = first, None
+            # Made once there is something to serve: the shim kills a sidecar that never got
+            # ready without letting it clean up, and the folder would stay in /tmp.
+            folder = tempfile.mkdtemp(prefix="wsside-")  # mode 0700: only this user can enter
             while await self._serve_once(folder):
                 pass
         finally:
             watch.cancel()
             unsubscribe(self._relay)
             self.channel.close()
-            shutil.rmtree(folder, ignore_errors=True)
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
         return self.exit_code
 
     async def _serve_once(self, folder: str) -> bool:
