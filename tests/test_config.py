@@ -19,7 +19,7 @@ from wsside._runtime.config import (
     load_config,
 )
 from wsside._runtime.origins import origin_problem
-from wsside.handler import Deflate
+from wsside.handler_options import Deflate
 
 
 def test_wsside_toml_sets_every_key(tmp_path: Path) -> None:
@@ -343,7 +343,7 @@ async def test_loopback_origins_off_in_the_file_and_back_on_with_the_flag(tmp_pa
 
 def test_defaults_takes_every_defaultable_handler_option_and_no_other() -> None:
     from wsside._runtime.config_keys import DEFAULT_KEYS
-    from wsside.handler import DEFAULTABLE_OPTIONS
+    from wsside.handler_options import DEFAULTABLE_OPTIONS
 
     assert sorted(DEFAULT_KEYS) == sorted(DEFAULTABLE_OPTIONS)
 

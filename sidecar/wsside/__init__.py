@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from .closecodes import CloseCode, ProtocolError
 from .connection import Connection
-from .handler import Broadcast, Deflate, Handler, HandlerInterrupted, Response
+from .handler import Broadcast, Handler, HandlerInterrupted, Response
+from .handler_options import Deflate
 from .request import Request
 from .schema import MessageTypeError
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeGuard, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._signatures import Callback, adapt_callback
+from .handler_options import Deflate, check_option, opt_str
 from .pattern import Pattern
 from .schema import Schema
 
@@ -76,16 +76,7 @@ _OnControlT = TypeVar("_OnControlT", bound="OnControl")
 _BackgroundT = TypeVar("_BackgroundT", bound="Background")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-__all__ = [
-    "Broadcast",
-    "Deflate",
-    "Endpoint",
-    "Handler",
-    "HandlerInterrupted",
-    "Response",
-    "check_option",
-    "collecting",
-]
+__all__ = ["Broadcast", "Endpoint", "Handler", "HandlerInterrupted", "Response", "collecting"]
 
 MiB = 1024 * 1024
 
@@ -104,27 +95,6 @@ class HandlerInterrupted(Exception):
 
     def __init__(self, *args: object) -> None:
         super().__init__(*(args or (type(self).why,)))
-
-
-@dataclass(frozen=True)
-class Deflate:
-    """permessage-deflate settings (RFC 7692). Window bits are 8..15.
-
-    `strict=True` refuses (HTTP 400) a client offer that cannot meet these settings;
-    otherwise the closest agreement the offer allows is used.
-    """
-
-    server_no_context_takeover: bool = False
-    client_no_context_takeover: bool = False
-    server_max_window_bits: int = 15
-    client_max_window_bits: int = 15
-    strict: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("server_max_window_bits", "client_max_window_bits"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 8 <= value <= 15:
-                raise ValueError(f"Deflate({name}={value!r}): expected an int from 8 to 15")
 
 
 @dataclass(frozen=True)
@@ -242,7 +212,7 @@ class Handler:
         self.file: str = frame.f_code.co_filename
         self.line: int = frame.f_lineno
         self.pattern = Pattern(pattern)
-        self.default_room = _opt_str("default_room", default_room)
+        self.default_room = opt_str("default_room", default_room)
         # None means "not set here": the config file's [defaults] may fill it in at load time.
         given = dict(
             heartbeat=heartbeat,
@@ -375,69 +345,3 @@ class Handler:
 
     def __repr__(self) -> str:
         return f"Handler({self.pattern.source!r})"
-
-
-# The options a config file's [defaults] may set for every handler that leaves them unset.
-DEFAULTABLE_OPTIONS = (
-    "heartbeat",
-    "inactivity_timeout",
-    "max_message_size",
-    "per_message_deflate",
-    "delay",
-    "subprotocols",
-    "error_details",
-)
-
-
-def check_option(name: str, value: object) -> object:
-    """The normalized value of one of `DEFAULTABLE_OPTIONS`; raises TypeError or ValueError
-    with a message that starts with the option's name."""
-    if name in ("heartbeat", "inactivity_timeout"):
-        return _opt_seconds(name, value)
-    if name == "per_message_deflate":
-        if not isinstance(value, (bool, Deflate)):
-            raise TypeError("per_message_deflate: expected True, False or Deflate(...)")
-        return Deflate() if value is True else value or None
-    if name == "subprotocols":
-        if isinstance(value, str):
-            raise TypeError("subprotocols: expected a list of strings, got one string")
-        if not isinstance(value, Iterable):
-            raise TypeError(f"subprotocols: expected a list of strings, got {value!r}")
-        protocols = tuple(value)
-        if not all(isinstance(p, str) and p for p in protocols):
-            raise TypeError("subprotocols: expected a list of non-empty strings")
-        return protocols
-    if name == "delay":
-        if not _seconds(value) or value < 0:
-            raise ValueError(f"delay: expected seconds >= 0, got {value!r}")
-        return float(value)
-    if name == "error_details":
-        if not isinstance(value, bool):
-            raise TypeError(f"error_details: expected True or False, got {value!r}")
-        return value
-    if name == "max_message_size":
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"max_message_size: expected bytes > 0, got {value!r}")
-        return value
-    raise KeyError(name)
-
-
-def _opt_str(name: str, value: object) -> str | None:
-    if value is None or value is False:
-        return None
-    if not isinstance(value, str) or not value:
-        raise TypeError(f"{name}: expected a non-empty string")
-    return value
-
-
-def _opt_seconds(name: str, value: object) -> float | None:
-    if value is None or value is False or value == 0:
-        return None
-    if not _seconds(value) or value < 0:
-        raise ValueError(f"{name}: expected seconds > 0, or 0 (off), got {value!r}")
-    return float(value)
-
-
-def _seconds(value: object) -> TypeGuard[float]:
-    """A number of seconds: an int or float, finite (NaN and infinity are not durations)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

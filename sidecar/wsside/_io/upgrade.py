@@ -19,7 +19,7 @@ from multidict import CIMultiDict
 
 from .._protocol.deflate import Agreement, Compressor, Decompressor
 from .._protocol.handshake import HandshakeError, accept_headers
-from ..handler import Deflate
+from ..handler_options import Deflate
 from .engine import (
     base_post_start,
     replace_parser,

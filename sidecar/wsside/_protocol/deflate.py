@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..handler import Deflate
+    from ..handler_options import Deflate
 
 __all__ = [
     "Agreement",

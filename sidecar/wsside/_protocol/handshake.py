@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from .deflate import Agreement, DeflateRefused, negotiate
 
 if TYPE_CHECKING:
-    from ..handler import Deflate
+    from ..handler_options import Deflate
 
 __all__ = ["HandshakeError", "accept_headers", "refusal", "switching_protocols"]
 

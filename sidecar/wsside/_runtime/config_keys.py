@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..handler import Deflate, check_option
+from ..handler_options import Deflate, check_option
 from ..pattern import normalize_prefix
 from .backplane_url import url_problem
 from .origins import origin_problem
