@@ -105,13 +105,11 @@ def load_config(where: Path) -> tuple[dict[str, Any], Path | None]:
     if not path.is_file():
         raise ConfigError(path, "no such file")
     data = _read(path)
-    key_prefix = ""
     if path.name == "pyproject.toml":
-        key_prefix = "tool.wsside."
         data = _tool_table(data, path)
         if data is None:
             raise ConfigError(path, "no [tool.wsside] table")
-    return Checker(path, key_prefix).settings(data), path
+    return _checker(path).settings(data), path
 
 
 def build_settings(
@@ -162,8 +160,12 @@ def build_settings(
 
 def _file_error(config_file: Path, key: str, message: str) -> ConfigError:
     """An error about `key` of the config file, at its line."""
-    key_prefix = "tool.wsside." if config_file.name == "pyproject.toml" else ""
-    return Checker(config_file, key_prefix).error(key, message)
+    return _checker(config_file).error(key, message)
+
+
+def _checker(config_file: Path) -> Checker:
+    """The checker of `config_file`, whose keys are under [tool.wsside] in pyproject.toml."""
+    return Checker(config_file, "tool.wsside." if config_file.name == "pyproject.toml" else "")
 
 
 # The `wsside serve` options whose values are checked as the config file's are (the others are
