@@ -44,7 +44,7 @@ def test_the_python_floor_in_the_code_is_the_declared_one() -> None:
     assert declared, PROJECT["requires-python"]
     floor = (int(declared[1]), int(declared[2]))
     assert floor == PYTHON_FLOOR
-    shim = (ROOT / "node_shim" / "lib" / "sidecar.js").read_text(encoding="utf-8")
+    shim = (ROOT / "node_shim" / "lib" / "interpreter.js").read_text(encoding="utf-8")
     assert f"export const PYTHON_FLOOR = [{floor[0]}, {floor[1]}]" in shim
 
 

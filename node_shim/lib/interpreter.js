@@ -1,9 +1,19 @@
 // @ts-check
 // Interpreter choice: the rules are data (interpreter-rules.json), shared with the Python
-// side (`wsside._edge.interpreter`, used by `wsside doctor`), so both always agree.
+// side (`wsside._edge.interpreter`, used by `wsside doctor`), so both always agree. Also what
+// a user is told about choosing one, and why a chosen one cannot run the sidecar.
 
+import { execFile } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
+
+export const INTERPRETER_HELP = '\n  To choose the interpreter: the `python` option of wsside() in vite.config, or the ' +
+  'WSSIDE_PYTHON environment variable (a .venv beside vite.config is found by itself).' +
+  '\n  `wsside doctor` shows which interpreter is used, why, and whether it can import wsside.'
+// The oldest Python wsside installs on: pyproject.toml's requires-python (tests/test_versions.py).
+export const PYTHON_FLOOR = [3, 10]
+// Asked of an interpreter that cannot import wsside: its major.minor (any Python, 2.7 too).
+const VERSION_PROBE = 'import sys; print("%d.%d" % sys.version_info[:2])'
 
 /**
  * One rule of interpreter-rules.json (its `description` says what each kind means).
@@ -102,4 +112,26 @@ export function resolveInterpreter(root, option, env = process.env, windows = pr
     if (found) return { python: found, rule: rule.name, chosenBy: chosenBy(rule, windows) }
   }
   throw new Error('interpreter-rules.json has no rule that always applies')
+}
+
+/**
+ * Why `python` cannot run the sidecar when it cannot import wsside, and the way out, for
+ * `callback` (text to follow the interpreter's name): installing wsside, unless that Python
+ * is older than wsside supports (then pip would refuse).
+ * @param {string} python
+ * @param {string} cwd
+ * @param {number} timeoutMs how long the interpreter may take to say its version
+ * @param {(why: string) => void} callback
+ */
+export function whyNoWsside(python, cwd, timeoutMs, callback) {
+  execFile(python, ['-c', VERSION_PROBE], { timeout: timeoutMs, cwd }, (err, stdout) => {
+    const version = err ? null : stdout.trim()
+    const [major, minor] = (version ?? '').split('.').map(Number)
+    const tooOld = version !== null && (major < PYTHON_FLOOR[0] || (major === PYTHON_FLOOR[0] && minor < PYTHON_FLOOR[1]))
+    const floor = PYTHON_FLOOR.join('.')
+    callback(tooOld
+      ? ` is Python ${version}, and wsside needs Python ${floor} or later.\n  Choose a Python ${floor} or ` +
+        'later that has wsside installed.'
+      : ' cannot import wsside.\n  Install wsside for it, or choose an interpreter that has it.')
+  })
 }

@@ -3,11 +3,12 @@
 // (crash → restart with backoff, crash loop → stop), spoken to over Node's IPC channel.
 // The Vite servers of one configuration share it through lib/registry.js.
 
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { rmdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
+import { INTERPRETER_HELP, whyNoWsside } from './interpreter.js'
 import { message, parse } from './protocol.js'
 import { showEvent } from './events.js'
 import { StandingErrors } from './report.js'
@@ -30,15 +31,8 @@ import { syncTypesFile } from './types-file.js'
  * @property {Record<string, string>} env
  */
 
-const INTERPRETER_HELP = '\n  To choose the interpreter: the `python` option of wsside() in vite.config, or the ' +
-  'WSSIDE_PYTHON environment variable (a .venv beside vite.config is found by itself).' +
-  '\n  `wsside doctor` shows which interpreter is used, why, and whether it can import wsside.'
 // The plugin starts a sidecar when Vite (re)starts, not when an interpreter changes.
 const START_AGAIN = '\n  Then save vite.config or restart Vite to start the sidecar again.'
-// The oldest Python wsside installs on: pyproject.toml's requires-python (tests/test_versions.py).
-export const PYTHON_FLOOR = [3, 10]
-// Asked of an interpreter that cannot import wsside: its major.minor (any Python, 2.7 too).
-const VERSION_PROBE = 'import sys; print("%d.%d" % sys.version_info[:2])'
 const CRASH_WINDOW_MS = 30_000
 const CRASH_LIMIT = 5
 const BACKOFF_FIRST_MS = 250
@@ -290,18 +284,9 @@ export class SidecarProcess {
       this._fail(`${how}, because of the ${errors} ${files.length ? `in ${files.join(', ')} ` : ''}above, so it is ` +
         `not restarted.\n  Fix ${them}, then save vite.config or restart Vite to start the sidecar again.`)
     } else if (this._saidNoWsside) {
-      // Installing wsside is the way out, unless that Python is older than wsside supports.
-      execFile(python, ['-c', VERSION_PROBE], { timeout: OUTPUT_DRAIN_MS, cwd: this.spec.cwd }, (err, stdout) => {
+      whyNoWsside(python, this.spec.cwd, OUTPUT_DRAIN_MS, (why) => {
         if (this._stopping) return
-        const version = err ? null : stdout.trim()
-        const [major, minor] = (version ?? '').split('.').map(Number)
-        const tooOld = version !== null && (major < PYTHON_FLOOR[0] || (major === PYTHON_FLOOR[0] && minor < PYTHON_FLOOR[1]))
-        const floor = PYTHON_FLOOR.join('.')
-        const wayOut = tooOld
-          ? ` is Python ${version}, and wsside needs Python ${floor} or later.\n  Choose a Python ${floor} or ` +
-            'later that has wsside installed.'
-          : ' cannot import wsside.\n  Install wsside for it, or choose an interpreter that has it.'
-        this._fail(`cannot start the Python sidecar: ${python} (chosen by ${chosenBy})${wayOut}` +
+        this._fail(`cannot start the Python sidecar: ${python} (chosen by ${chosenBy})${why}` +
           INTERPRETER_HELP + START_AGAIN)
       })
     } else {
