@@ -504,12 +504,16 @@ def on_connect(conn, request):
 def on_close(conn, code, reason, by_client):
     sys.exit(6)
 
+def caught(conn, exc):
+    conn.send({"caught": type(exc).__name__, "said": str(exc)})
+
 Handler("/async", on_message=async_message)
 Handler("/sync", on_message=sync_message)
 Handler("/auth", authenticate=refuse)
 Handler("/async-auth", authenticate=async_refuse)
 Handler("/connect", on_connect=on_connect)
 Handler("/close", on_close=on_close)
+Handler("/caught", on_message=sync_message, on_error=caught)
 ticker = Handler("/ticker")
 
 @ticker.background
@@ -533,11 +537,22 @@ async def test_sys_exit_in_a_callback_fails_that_callback_not_the_server(tmp_pat
         await server.expect("serving on")
         async with aiohttp.ClientSession() as client:
             bystander = await client.ws_connect(base + "/sync")
-            for path, said in (("/async", "4"), ("/sync", "bad input")):
+            for path, said in (("/async", "4"), ("/sync", "'bad input'")):
                 ws = await client.ws_connect(base + path)
                 await ws.send_str("hi")
-                assert await ws.receive_json(timeout=5) == {"type": "error", "message": said}
+                assert await ws.receive_json(timeout=5) == {
+                    "type": "error",
+                    "message": f"on_message called sys.exit({said})",
+                }
                 await ws.close()
+            # on_error is typed to get an Exception, and does.
+            ws = await client.ws_connect(base + "/caught")
+            await ws.send_str("hi")
+            assert await ws.receive_json(timeout=5) == {
+                "caught": "RuntimeError",
+                "said": "on_message called sys.exit('bad input')",
+            }
+            await ws.close()
             for path in ("/auth", "/async-auth"):
                 try:
                     await client.ws_connect(base + path)
@@ -546,16 +561,20 @@ async def test_sys_exit_in_a_callback_fails_that_callback_not_the_server(tmp_pat
                 else:
                     raise AssertionError(f"{path} was accepted")
             ws = await client.ws_connect(base + "/connect")
-            assert await ws.receive_json(timeout=5) == {"type": "error", "message": "4"}
+            assert await ws.receive_json(timeout=5) == {
+                "type": "error",
+                "message": "on_connect called sys.exit(4)",
+            }
             msg = await ws.receive(timeout=5)
             assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1011)
             ws = await client.ws_connect(base + "/close")
             await ws.close()
             await server.expect("runtime error in on_close")
+            await server.expect("RuntimeError: on_close called sys.exit(6)")
             await bystander.send_str("still here")
             assert await bystander.receive_json(timeout=5) == {
                 "type": "error",
-                "message": "bad input",
+                "message": "on_message called sys.exit('bad input')",
             }
         assert server.proc.returncode is None
     finally:

@@ -43,8 +43,7 @@ if TYPE_CHECKING:
         | Callable[[Connection], object]
         | Callable[[], object]
     )
-    # A callback's `sys.exit()` reaches on_error as the SystemExit it raised, which is no
-    # Exception; `exc: Exception` is still what handlers write, and what they mostly get.
+    # A callback's `sys.exit()` reaches on_error as a RuntimeError (`_runtime/callbacks.py`).
     OnError: TypeAlias = (
         Callable[[Connection, Exception], object]
         | Callable[[Connection], object]

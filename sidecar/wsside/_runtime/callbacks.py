@@ -41,7 +41,8 @@ __all__ = [
 
 # What user code may raise and still only fail its callback. SystemExit belongs here: argparse,
 # click and others call sys.exit() on bad input, and out of a callback it would end the whole
-# server. (CancelledError and KeyboardInterrupt keep their meaning.)
+# server; `on_error` and the report get it as a RuntimeError (`_as_error`). (CancelledError and
+# KeyboardInterrupt keep their meaning.)
 USER_ERRORS: tuple[type[BaseException], ...] = (Exception, SystemExit)
 
 
@@ -147,7 +148,7 @@ async def run_callback(
         return True
     except USER_ERRORS as exc:  # user code may raise anything
         if report_only:
-            _report(conn, handler, exc, name)
+            _report(conn, handler, _as_error(exc, name), name)
         else:
             await _fail(conn, handler, exc, name)
         return False
@@ -200,11 +201,22 @@ def _where(handler: Handler) -> str:
 
 
 async def _fail(conn: Connection, handler: Handler, exc: BaseException, where: str) -> None:
-    _report(conn, handler, exc, where)
-    await _answer(conn, handler, exc)
+    error = _as_error(exc, where)
+    _report(conn, handler, error, where)
+    await _answer(conn, handler, error)
 
 
-async def _answer(conn: Connection, handler: Handler, exc: BaseException) -> None:
+def _as_error(exc: BaseException, where: str) -> Exception:
+    """`exc` as the Exception that `on_error` is typed to get: a SystemExit (the only other
+    thing USER_ERRORS catches) becomes a RuntimeError saying so, raised where sys.exit() was."""
+    if isinstance(exc, Exception):
+        return exc
+    code = exc.code if isinstance(exc, SystemExit) else None
+    error = RuntimeError(f"{where} called sys.exit({code!r})")
+    return error.with_traceback(exc.__traceback__)
+
+
+async def _answer(conn: Connection, handler: Handler, exc: Exception) -> None:
     """The error policy: `on_error(conn, exc)`, else the error frame."""
     on_error = handler.callbacks["on_error"]
     if on_error is None:
