@@ -8,6 +8,7 @@ reload, which inotify delivers after every earlier event of the change.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import gc
 import os
@@ -101,6 +102,26 @@ class Live:
     def write(self, name: str, text: str) -> None:
         (self.folder / name).write_text(text)
 
+    async def save(self, name: str, text: str, kind: str = "reloaded") -> dict[str, Any]:
+        """Writes `name` and waits for the event of `kind` it makes (reloaded, load_error)."""
+        mark = len(self.events)
+        self.write(name, text)
+        return await self.reloaded(name, mark, kind)
+
+    async def remove(self, name: str) -> dict[str, Any]:
+        """Deletes `name` and waits for its `removed` event."""
+        mark = len(self.events)
+        (self.folder / name).unlink()
+        return await self.reloaded(name, mark, kind="removed")
+
+    async def serve_chat(
+        self, version: int = 1, query: str = ""
+    ) -> aiohttp.ClientWebSocketResponse:
+        """chat.py at `version` (/ws/chat) served, and a connection to it."""
+        self.write("chat.py", versioned(version))
+        await self.start()
+        return await self.connect("/api/ws/chat" + query)
+
 
 async def ask(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
     await ws.send_str("hi")
@@ -121,14 +142,10 @@ async def live(tmp_path: Path) -> AsyncIterator[Live]:
 
 
 async def test_edit_while_connected_keeps_id_rooms_and_metadata(live: Live) -> None:
-    live.write("chat.py", versioned(1))
-    await live.start()
-    ws = await live.connect("/api/ws/chat?name=ada")
+    ws = await live.serve_chat(query="?name=ada")
     first = await ask(ws)
     assert first["version"] == 1
-    mark = len(live.events)
-    live.write("chat.py", versioned(2))
-    event = await live.reloaded("chat.py", mark)
+    event = await live.save("chat.py", versioned(2))
     assert event["patterns"] == ["/ws/chat"] and event["ms"] >= 0
     second = await ask(ws)
     assert second == {**first, "version": 2}  # same conn.id, rooms and metadata
@@ -136,12 +153,8 @@ async def test_edit_while_connected_keeps_id_rooms_and_metadata(live: Live) -> N
 
 
 async def test_syntax_error_keeps_old_version_until_fixed(live: Live) -> None:
-    live.write("chat.py", versioned(1))
-    await live.start()
-    ws = await live.connect("/api/ws/chat")
-    mark = len(live.events)
-    live.write("chat.py", versioned(1) + "\ndef broken(:\n")
-    error = await live.reloaded("chat.py", mark, kind="load_error")
+    ws = await live.serve_chat()
+    error = await live.save("chat.py", versioned(1) + "\ndef broken(:\n", kind="load_error")
     assert error["line"] == len(versioned(1).splitlines()) + 2
     assert "SyntaxError" in error["message"]
     # The error itself, without the frames of wsside and importlib that ran the import.
@@ -149,9 +162,7 @@ async def test_syntax_error_keeps_old_version_until_fixed(live: Live) -> None:
     assert "def broken(:" in error["traceback"] and "importlib" not in error["traceback"]
     assert (await ask(ws))["version"] == 1  # the previous version keeps serving
     assert live.sidecar is not None and live.sidecar.registry.errors
-    mark = len(live.events)
-    live.write("chat.py", versioned(3))
-    await live.reloaded("chat.py", mark)
+    await live.save("chat.py", versioned(3))
     assert (await ask(ws))["version"] == 3
     assert not live.sidecar.registry.errors
 
@@ -159,9 +170,9 @@ async def test_syntax_error_keeps_old_version_until_fixed(live: Live) -> None:
 async def test_import_time_exception_names_its_line(live: Live) -> None:
     live.write("chat.py", versioned(1))
     await live.start()
-    mark = len(live.events)
-    live.write("chat.py", "from wsside import Handler\n\nraise RuntimeError('boom')\n")
-    error = await live.reloaded("chat.py", mark, kind="load_error")
+    error = await live.save(
+        "chat.py", "from wsside import Handler\n\nraise RuntimeError('boom')\n", kind="load_error"
+    )
     assert (error["line"], error["message"]) == (3, "RuntimeError: boom")
     assert error["traceback"].splitlines()[:2] == [
         "Traceback (most recent call last):",
@@ -170,14 +181,10 @@ async def test_import_time_exception_names_its_line(live: Live) -> None:
 
 
 async def test_deleted_file_closes_its_connections_with_1012(live: Live) -> None:
-    live.write("chat.py", versioned(1))
     live.write("other.py", versioned(1, "/ws/other"))
-    await live.start()
-    ws = await live.connect("/api/ws/chat")
+    ws = await live.serve_chat()
     other = await live.connect("/api/ws/other")
-    mark = len(live.events)
-    (live.folder / "chat.py").unlink()
-    await live.reloaded("chat.py", mark, kind="removed")
+    await live.remove("chat.py")
     # In the grace (the file may come back under another name) the old code still answers,
     # and new connections find nothing.
     assert (await ask(ws))["version"] == 1
@@ -190,10 +197,8 @@ async def test_deleted_file_closes_its_connections_with_1012(live: Live) -> None
 
 async def test_a_renamed_or_deleted_file_leaves_no_module_behind(live: Live) -> None:
     # Each rename or deletion used to leave its module in sys.modules, with all it made.
-    live.write("chat.py", versioned(1))
     live.write("other.py", versioned(1, "/ws/other"))
-    await live.start()
-    ws = await live.connect("/api/ws/chat")
+    ws = await live.serve_chat()
     old = weakref.ref(sys.modules["wsside_handlers.chat"])
     mark = len(live.events)
     os.rename(live.folder / "chat.py", live.folder / "talk.py")
@@ -262,12 +267,8 @@ async def test_a_pattern_declared_again_within_the_grace_keeps_its_connections(
 
 async def test_closing_ends_the_grace_at_once(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(registry, "ORPHAN_GRACE", 60.0)
-    live.write("chat.py", versioned(1))
-    await live.start()
-    ws = await live.connect("/api/ws/chat")
-    mark = len(live.events)
-    (live.folder / "chat.py").unlink()
-    await live.reloaded("chat.py", mark, kind="removed")
+    ws = await live.serve_chat()
+    await live.remove("chat.py")
     assert live.sidecar is not None
     await live.sidecar.registry.close()
     msg = await asyncio.wait_for(ws.receive(), 5)
@@ -276,9 +277,7 @@ async def test_closing_ends_the_grace_at_once(live: Live, monkeypatch: pytest.Mo
 
 async def test_added_file_is_served(live: Live) -> None:
     await live.start()
-    mark = len(live.events)
-    live.write("new.py", versioned(7, "/ws/new"))
-    await live.reloaded("new.py", mark)
+    await live.save("new.py", versioned(7, "/ws/new"))
     ws = await live.connect("/api/ws/new")
     assert (await ask(ws))["version"] == 7
 
@@ -286,9 +285,7 @@ async def test_added_file_is_served(live: Live) -> None:
 async def test_rapid_saves_reload_once(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
     # A wide quiet window so a busy machine pausing between two writes cannot split the burst.
     monkeypatch.setattr(reload, "QUIET", 0.25)
-    live.write("chat.py", versioned(0))
-    await live.start()
-    ws = await live.connect("/api/ws/chat")
+    ws = await live.serve_chat(version=0)
     mark = len(live.events)
     for version in range(1, 21):
         live.write("chat.py", versioned(version))
@@ -300,9 +297,7 @@ async def test_rapid_saves_reload_once(live: Live, monkeypatch: pytest.MonkeyPat
 
 
 async def test_atomic_rename_save_reloads_once_and_ignores_editor_files(live: Live) -> None:
-    live.write("chat.py", versioned(1))
-    await live.start()
-    ws = await live.connect("/api/ws/chat")
+    ws = await live.serve_chat()
     mark = len(live.events)
     # The way many editors save: write a temp file, then rename it over the original.
     temp = live.folder / ".chat.py.tmp1234"
@@ -340,9 +335,7 @@ async def test_a_save_that_changes_nothing_does_not_reload(live: Live) -> None:
 async def test_backup_rename_save_keeps_the_connection(live: Live) -> None:
     # vim's default: rename the original to `chat.py~`, write a new `chat.py`, drop the backup.
     # For a moment the file does not exist; that must not close its connections.
-    live.write("chat.py", versioned(1))
-    await live.start()
-    ws = await live.connect("/api/ws/chat")
+    ws = await live.serve_chat()
     mark = len(live.events)
     os.rename(live.folder / "chat.py", live.folder / "chat.py~")
     live.write("chat.py", versioned(2))
@@ -429,9 +422,7 @@ async def test_background_task_restarts_with_the_new_code(live: Live) -> None:
     await live.start()
     ws = await live.connect("/api/ws/tick")
     assert await asyncio.wait_for(ws.receive_json(), 5) == {"tick": 1}
-    mark = len(live.events)
-    live.write("tick.py", textwrap.dedent(code.format(version=2)))
-    await live.reloaded("tick.py", mark)
+    await live.save("tick.py", textwrap.dedent(code.format(version=2)))
 
     async def until_new_tick() -> None:
         while (await ws.receive_json()) != {"tick": 2}:
@@ -454,6 +445,18 @@ async def test_config_change_sets_config_changed(live: Live, tmp_path: Path) -> 
     await asyncio.wait_for(live.sidecar.config_changed.wait(), 5)
 
 
+@contextlib.asynccontextmanager
+async def serving(project: Path, *args: str) -> AsyncIterator[ServeProcess]:
+    """`wsside serve *args` in `project`, with ws/chat.py at version 1; it must stop with 0."""
+    (project / "ws").mkdir()
+    (project / "ws" / "chat.py").write_text(versioned(1))
+    server = await ServeProcess.start(*args, cwd=project)
+    try:
+        yield server
+    finally:
+        assert await server.stop() == 0
+
+
 async def served_again_under_rt(
     server: ServeProcess,
     client: aiohttp.ClientSession,
@@ -472,48 +475,34 @@ async def served_again_under_rt(
 
 async def test_a_config_file_created_while_serving_restarts_with_it(tmp_path: Path) -> None:
     """`wsside init`, or a wsside.toml written by hand, while the server runs: it is read."""
-    handlers = tmp_path / "ws"
-    handlers.mkdir()
-    (handlers / "chat.py").write_text(versioned(1))
     port = free_port()
-    server = await ServeProcess.start("--port", str(port), cwd=tmp_path)
-    try:
+    async with serving(tmp_path, "--port", str(port)) as server, aiohttp.ClientSession() as client:
         await server.expect("serving on")
-        async with aiohttp.ClientSession() as client:
-            ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/chat")
-            # A pyproject.toml without [tool.wsside] is not one, and is passed over.
-            (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
-            (tmp_path / "wsside.toml").write_text("prefix = '/rt'\n")
-            await served_again_under_rt(server, client, ws, port)
-    finally:
-        assert await server.stop() == 0
+        ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/chat")
+        # A pyproject.toml without [tool.wsside] is not one, and is passed over.
+        (tmp_path / "pyproject.toml").write_text("[project]\nname = 'app'\n")
+        (tmp_path / "wsside.toml").write_text("prefix = '/rt'\n")
+        await served_again_under_rt(server, client, ws, port)
 
 
 async def test_serve_restarts_on_config_change_and_reports_bad_config(tmp_path: Path) -> None:
-    handlers = tmp_path / "ws"
-    handlers.mkdir()
-    (handlers / "chat.py").write_text(versioned(1))
     first, second = free_port(), free_port()
     config = tmp_path / "wsside.toml"
     config.write_text(f"port = {first}\n")
-    server = await ServeProcess.start(cwd=tmp_path)
-    try:
+    async with serving(tmp_path) as server, aiohttp.ClientSession() as client:
         await server.expect("serving on")
-        async with aiohttp.ClientSession() as client:
-            ws = await client.ws_connect(f"http://127.0.0.1:{first}/api/ws/chat")
-            assert (await ask(ws))["version"] == 1
-            config.write_text('port = "abc"\n')
-            error = await server.expect("config error")
-            assert 'wsside.toml:1: key "port": expected an integer' in error
-            assert (await ask(ws))["version"] == 1  # a bad config changes nothing
-            config.write_bytes(b"# caf\xe9 (saved as Latin-1)\nport = 1\n")
-            error = await server.expect("config error")
-            assert "wsside.toml:1: not UTF-8 text (byte 0xe9 on line 1)" in error
-            assert (await ask(ws))["version"] == 1
-            config.write_text(f"port = {second}\nprefix = '/rt'\n")
-            await served_again_under_rt(server, client, ws, second)
-    finally:
-        assert await server.stop() == 0
+        ws = await client.ws_connect(f"http://127.0.0.1:{first}/api/ws/chat")
+        assert (await ask(ws))["version"] == 1
+        config.write_text('port = "abc"\n')
+        error = await server.expect("config error")
+        assert 'wsside.toml:1: key "port": expected an integer' in error
+        assert (await ask(ws))["version"] == 1  # a bad config changes nothing
+        config.write_bytes(b"# caf\xe9 (saved as Latin-1)\nport = 1\n")
+        error = await server.expect("config error")
+        assert "wsside.toml:1: not UTF-8 text (byte 0xe9 on line 1)" in error
+        assert (await ask(ws))["version"] == 1
+        config.write_text(f"port = {second}\nprefix = '/rt'\n")
+        await served_again_under_rt(server, client, ws, second)
 
 
 async def test_a_new_log_level_in_the_config_file_applies_after_the_restart(
@@ -521,28 +510,21 @@ async def test_a_new_log_level_in_the_config_file_applies_after_the_restart(
 ) -> None:
     """The access log is at info: at warning a connection writes no line, back at info it
     does (logging is set up once per process; the level must follow the file)."""
-    handlers = tmp_path / "ws"
-    handlers.mkdir()
-    (handlers / "chat.py").write_text(versioned(1))
     port = free_port()
     config = tmp_path / "wsside.toml"
     config.write_text(f'port = {port}\nlog_level = "warning"\n')
-    server = await ServeProcess.start(cwd=tmp_path)
     url = f"http://127.0.0.1:{port}/api/ws/chat"
-    try:
+    async with serving(tmp_path) as server, aiohttp.ClientSession() as client:
         await server.expect("serving on")
-        async with aiohttp.ClientSession() as client:
-            ws = await client.ws_connect(url + "?quiet")
-            assert (await ask(ws))["version"] == 1
-            config.write_text(f'port = {port}\nlog_level = "info"\n')
-            await server.expect("changed: restarting")
-            await server.expect("serving on")
-            ws = await client.ws_connect(url + "?loud")
-            assert (await ask(ws))["version"] == 1
-            await ws.close()
-            await server.expect('"WebSocket /api/ws/chat" closed 1000')
-    finally:
-        assert await server.stop() == 0
+        ws = await client.ws_connect(url + "?quiet")
+        assert (await ask(ws))["version"] == 1
+        config.write_text(f'port = {port}\nlog_level = "info"\n')
+        await server.expect("changed: restarting")
+        await server.expect("serving on")
+        ws = await client.ws_connect(url + "?loud")
+        assert (await ask(ws))["version"] == 1
+        await ws.close()
+        await server.expect('"WebSocket /api/ws/chat" closed 1000')
     access = [line for line in server.lines if '"WebSocket /api/ws/chat"' in line]
     # At warning nothing (the quiet one's 1012 neither: a connection's lines are decided
     # when it opens); at info the loud one's two.
@@ -553,19 +535,14 @@ async def test_a_new_log_level_in_the_config_file_applies_after_the_restart(
 
 
 async def test_port_0_keeps_the_port_the_system_chose_across_a_restart(tmp_path: Path) -> None:
-    (tmp_path / "ws").mkdir()
-    (tmp_path / "ws" / "chat.py").write_text(versioned(1))
     config = tmp_path / "wsside.toml"
     config.write_text("port = 0\n")
-    server = await ServeProcess.start(cwd=tmp_path)
-    try:
+    async with serving(tmp_path) as server:
         banner = await server.expect("serving on")
         port = int(banner.split("ws://127.0.0.1:")[1].split("/")[0])
         config.write_text("port = 0\nprefix = '/rt'\n")
         # Clients told to reconnect (1012) find the server where it was.
         assert f"serving on ws://127.0.0.1:{port}/rt/" in await server.expect("serving on")
-    finally:
-        assert await server.stop() == 0
 
 
 async def test_unchanged_or_invalid_config_does_not_restart(live: Live, tmp_path: Path) -> None:
@@ -597,9 +574,8 @@ async def test_a_file_refused_for_a_duplicate_pattern_serves_once_the_pattern_is
 ) -> None:
     live.write("a.py", versioned(1, "/ws/dup"))
     await live.start()
-    mark = len(live.events)
-    live.write("b.py", versioned(2, "/ws/dup"))  # a copy, say, before editing it
-    error = await live.reloaded("b.py", mark, kind="load_error")
+    # A copy, say, before editing it.
+    error = await live.save("b.py", versioned(2, "/ws/dup"), kind="load_error")
     assert "duplicate pattern '/ws/dup'" in error["message"]
     assert (await ask(await live.connect("/api/ws/dup")))["version"] == 1
     mark = len(live.events)
@@ -609,9 +585,7 @@ async def test_a_file_refused_for_a_duplicate_pattern_serves_once_the_pattern_is
     assert event["patterns"] == ["/ws/dup"]
     assert (await ask(await live.connect("/api/ws/dup")))["version"] == 2
     # The same when the other file moves to another pattern instead of going away.
-    mark = len(live.events)
-    live.write("c.py", versioned(3, "/ws/dup"))
-    await live.reloaded("c.py", mark, kind="load_error")
+    await live.save("c.py", versioned(3, "/ws/dup"), kind="load_error")
     mark = len(live.events)
     live.write("b.py", versioned(2, "/ws/moved"))
     await live.reloaded("c.py", mark, kind="reloaded")
@@ -627,9 +601,7 @@ async def test_a_file_that_declares_one_pattern_twice_is_not_loaded_again_and_ag
     for name in ("b.py", "c.py", "d.py"):
         live.write(name, versioned(1, f"/ws/{name[0]}"))
     await live.start()
-    mark = len(live.events)
-    live.write("b.py", versioned(2, "/ws/b"))
-    await live.reloaded("b.py", mark)
+    await live.save("b.py", versioned(2, "/ws/b"))
     errors = [e for e in live.events if e["type"] == "load_error"]
     assert [Path(e["file"]).name for e in errors] == ["a_self.py"], errors
 
@@ -637,15 +609,11 @@ async def test_a_file_that_declares_one_pattern_twice_is_not_loaded_again_and_ag
 async def test_a_handlers_folder_created_after_start_is_served(live: Live) -> None:
     live.folder.rmdir()  # the user starts Vite before writing any handler
     await live.start()
-    mark = len(live.events)
     live.folder.mkdir()
-    live.write("chat.py", versioned(1))
-    await live.reloaded("chat.py", mark)
+    await live.save("chat.py", versioned(1))
     ws = await live.connect("/api/ws/chat")
     assert (await ask(ws))["version"] == 1
-    mark = len(live.events)
-    live.write("more.py", versioned(1, "/ws/more"))  # the folder itself is watched now
-    await live.reloaded("more.py", mark)
+    await live.save("more.py", versioned(1, "/ws/more"))  # the folder itself is watched now
     assert (await ask(await live.connect("/api/ws/more")))["version"] == 1
 
 
@@ -669,12 +637,8 @@ async def test_a_handlers_folder_deleted_and_created_again_is_served(
     shutil.copytree(saved, live.folder)
     if not quick:
         await live.reloaded("chat.py", mark)
-    mark = len(live.events)
-    live.write("more.py", versioned(1, "/ws/more"))
-    await live.reloaded("more.py", mark)
-    mark = len(live.events)
-    live.write("chat.py", versioned(2))
-    await live.reloaded("chat.py", mark)
+    await live.save("more.py", versioned(1, "/ws/more"))
+    await live.save("chat.py", versioned(2))
     assert (await ask(await live.connect("/api/ws/chat")))["version"] == 2
     assert (await ask(await live.connect("/api/ws/more")))["version"] == 1
 
@@ -688,9 +652,7 @@ async def test_a_handlers_folder_moved_away_and_back_is_served(live: Live, tmp_p
     (tmp_path / "away" / "chat.py").write_text(versioned(2))  # not the handlers folder now
     (tmp_path / "away").rename(live.folder)
     await live.reloaded("chat.py", mark)
-    mark = len(live.events)
-    live.write("chat.py", versioned(3))
-    await live.reloaded("chat.py", mark)
+    await live.save("chat.py", versioned(3))
     assert (await ask(await live.connect("/api/ws/chat")))["version"] == 3
 
 
@@ -714,11 +676,9 @@ async def test_without_file_watches_reload_scans_instead(
     else:
         live.folder.rmdir()
     await live.start()
-    mark = len(live.events)
     if not folder_at_start:
         live.folder.mkdir()
-        live.write("chat.py", versioned(1))
-        await live.reloaded("chat.py", mark)
+        await live.save("chat.py", versioned(1))
     warning = await live.event(lambda e: "hot reload: cannot watch" in e.get("message", ""), 0)
     assert warning["level"] == "warning"
     assert (
@@ -726,9 +686,7 @@ async def test_without_file_watches_reload_scans_instead(
     )
     ws = await live.connect("/api/ws/chat")
     assert (await ask(ws))["version"] == 1
-    mark = len(live.events)
-    live.write("chat.py", versioned(2))
-    await live.reloaded("chat.py", mark)
+    await live.save("chat.py", versioned(2))
     assert (await ask(ws))["version"] == 2  # the same connection, the new code
     assert sum("hot reload: cannot watch" in e.get("message", "") for e in live.events) == 1
 
