@@ -13,40 +13,83 @@ import { ECHO, makeProject, removeProject, startVite } from './helpers/project.j
 const BROKEN = 'from wsside import Handler\n\nbroken = Handler("/broken")\n\nraise RuntimeError("boom at import")\n'
 const FIXED = 'from wsside import Handler\n\nbroken = Handler("/broken")\n'
 
+/** A dev server on a throw-away project whose ws/broken.py fails at import. */
+class Dev {
+  /** Makes the project (with `toml` as its wsside.toml), starts Vite with the plugin's
+   * `options` and waits for broken.py's error. */
+  async start({ toml, options } = {}) {
+    this.root = makeProject({ 'echo.py': ECHO, 'broken.py': BROKEN })
+    if (toml !== undefined) this.write('wsside.toml', toml)
+    ;({ vite: this.vite, port: this.port, logs: this.logs } = await startVite(this.root, { options }))
+    await this.logs.waitFor(/cannot load ws\/broken\.py:5: RuntimeError: boom at import/)
+  }
+
+  /** Writes `file`, a path in the project. */
+  write(file, text) {
+    writeFileSync(path.join(this.root, file), text)
+  }
+
+  /** Writes `file` and waits for a line matching `re` logged after it. */
+  save(file, text, re) {
+    return this.#logsAfter(() => this.write(file, text), re)
+  }
+
+  /** Deletes `file` and waits for a line matching `re` logged after it. */
+  remove(file, re) {
+    return this.#logsAfter(() => unlinkSync(path.join(this.root, file)), re)
+  }
+
+  async #logsAfter(change, re) {
+    const from = this.logs.lines.length
+    change()
+    await this.logs.waitFor(re, { from })
+  }
+
+  openPage() {
+    return openPage(this.port)
+  }
+
+  /** The errors and wsside: events `page` has got since its last look. */
+  shown(page) {
+    return received(this.vite, page)
+  }
+
+  /** What a page opened now is shown. */
+  async shownToANewPage() {
+    const page = await this.openPage()
+    try {
+      return await this.shown(page)
+    } finally {
+      page.close()
+    }
+  }
+
+  async close() {
+    await this.vite?.close()
+    if (this.root) removeProject(this.root)
+  }
+}
+
 describe('overlay', () => {
-  let root, vite, port, logs
-
-  before(async () => {
-    root = makeProject({ 'echo.py': ECHO, 'broken.py': BROKEN })
-    writeFileSync(path.join(root, 'wsside.toml'), 'prefix = "/api"\n')
-    ;({ vite, port, logs } = await startVite(root))
-    await logs.waitFor(/cannot load ws\/broken\.py:5: RuntimeError: boom at import/)
-  })
-
-  after(async () => {
-    await vite?.close()
-    removeProject(root)
-  })
+  const dev = new Dev()
+  before(() => dev.start({ toml: 'prefix = "/api"\n' }))
+  after(() => dev.close())
 
   it('shows an error that stands to a page opened later, with its Python location', async () => {
-    const page = await openPage(port)
-    const [shown, ...rest] = await received(vite, page)
+    const [shown, ...rest] = await dev.shownToANewPage()
     assert.deepEqual(rest, [])
     assert.equal(shown.type, 'error')
     assert.equal(shown.err.plugin, 'wsside')
     assert.match(shown.err.message, /RuntimeError: boom at import/)
     assert.match(shown.err.loc.file, /ws\/broken\.py$/)
     assert.equal(shown.err.loc.line, 5)
-    page.close()
   })
 
   it('takes the error off the overlay of an open page once the file is fixed', async () => {
-    const page = await openPage(port)
-    assert.equal((await received(vite, page)).length, 1)
-    const from = logs.lines.length
-    writeFileSync(path.join(root, 'ws', 'broken.py'), FIXED)
-    await logs.waitFor(/reloaded ws\/broken\.py/, { from })
-    const [cleared, ...rest] = await received(vite, page)
+    const page = await dev.openPage()
+    assert.equal((await dev.shown(page)).length, 1)
+    await dev.save('ws/broken.py', FIXED, /reloaded ws\/broken\.py/)
+    const [cleared, ...rest] = await dev.shown(page)
     assert.deepEqual(rest, [])
     assert.equal(cleared.event, 'wsside:clear-error')
     assert.match(cleared.data.file, /ws\/broken\.py$/)
@@ -54,84 +97,56 @@ describe('overlay', () => {
   })
 
   it('shows a page opened after a fix no fixed error, though the error came while no page was open', async () => {
-    let from = logs.lines.length
-    writeFileSync(path.join(root, 'ws', 'broken.py'), BROKEN)
-    await logs.waitFor(/cannot load ws\/broken\.py:5/, { from })
-    from = logs.lines.length
-    writeFileSync(path.join(root, 'ws', 'broken.py'), FIXED)
-    await logs.waitFor(/reloaded ws\/broken\.py/, { from })
-    const page = await openPage(port)
-    assert.deepEqual(await received(vite, page), [])
-    page.close()
+    await dev.save('ws/broken.py', BROKEN, /cannot load ws\/broken\.py:5/)
+    await dev.save('ws/broken.py', FIXED, /reloaded ws\/broken\.py/)
+    assert.deepEqual(await dev.shownToANewPage(), [])
   })
 
   it('clears an error in a helper once the helper is fixed, though the overlay names the helper', async () => {
-    let from = logs.lines.length
-    writeFileSync(path.join(root, 'ws', '_util.py'), 'X = (\n')
-    writeFileSync(path.join(root, 'ws', 'uses.py'),
-      'from _util import X\nfrom wsside import Handler\n\nuses = Handler("/uses")\n')
-    await logs.waitFor(/cannot load ws\/_util\.py:1/, { from })
-    const page = await openPage(port)
-    const [shown] = await received(vite, page)
+    dev.write('ws/_util.py', 'X = (\n')
+    await dev.save('ws/uses.py', 'from _util import X\nfrom wsside import Handler\n\nuses = Handler("/uses")\n',
+      /cannot load ws\/_util\.py:1/)
+    const page = await dev.openPage()
+    const [shown] = await dev.shown(page)
     assert.match(shown?.err?.loc?.file ?? '', /ws\/_util\.py$/)
-    from = logs.lines.length
-    writeFileSync(path.join(root, 'ws', '_util.py'), 'X = 3\n')
-    await logs.waitFor(/reloaded ws\/uses\.py \(\/uses\)/, { from })
-    const [cleared, ...rest] = await received(vite, page)
+    await dev.save('ws/_util.py', 'X = 3\n', /reloaded ws\/uses\.py \(\/uses\)/)
+    const [cleared, ...rest] = await dev.shown(page)
     assert.deepEqual(rest, [])
     assert.equal(cleared.event, 'wsside:clear-error')
     assert.match(cleared.data.file, /ws\/_util\.py$/)
     page.close()
-    const later = await openPage(port)
-    assert.deepEqual(await received(vite, later), [])
-    later.close()
+    assert.deepEqual(await dev.shownToANewPage(), [])
   })
 
   it('takes the error of a file that never loaded away when the file is deleted', async () => {
-    let from = logs.lines.length
-    writeFileSync(path.join(root, 'ws', 'draft.py'), 'def x(:\n')
-    await logs.waitFor(/cannot load ws\/draft\.py:1/, { from })
-    from = logs.lines.length
-    unlinkSync(path.join(root, 'ws', 'draft.py'))
-    await logs.waitFor(/removed ws\/draft\.py/, { from })
-    const page = await openPage(port)
-    assert.deepEqual(await received(vite, page), [])
-    page.close()
+    await dev.save('ws/draft.py', 'def x(:\n', /cannot load ws\/draft\.py:1/)
+    await dev.remove('ws/draft.py', /removed ws\/draft\.py/)
+    assert.deepEqual(await dev.shownToANewPage(), [])
   })
 
   it('does the same for an error in wsside.toml, fixed before a page opens', async () => {
-    let from = logs.lines.length
-    writeFileSync(path.join(root, 'wsside.toml'), 'prefix = 5\n')
-    await logs.waitFor(/invalid config in wsside\.toml/, { from })
-    const early = await openPage(port)
-    assert.match((await received(vite, early))[0]?.err?.message ?? '', /Config error in wsside\.toml/)
-    early.close()
-    from = logs.lines.length
-    writeFileSync(path.join(root, 'wsside.toml'), 'prefix = "/api"\n')
-    await logs.waitFor(/wsside\.toml changed, nothing to restart/, { from })
-    const page = await openPage(port)
-    assert.deepEqual(await received(vite, page), [])
-    page.close()
+    await dev.save('wsside.toml', 'prefix = 5\n', /invalid config in wsside\.toml/)
+    const [early] = await dev.shownToANewPage()
+    assert.match(early?.err?.message ?? '', /Config error in wsside\.toml/)
+    await dev.save('wsside.toml', 'prefix = "/api"\n', /wsside\.toml changed, nothing to restart/)
+    assert.deepEqual(await dev.shownToANewPage(), [])
   })
 })
 
 it('overlay: false keeps Python errors out of the browser, not out of the terminal', async () => {
-  const root = makeProject({ 'echo.py': ECHO, 'broken.py': BROKEN })
-  const { vite, port, logs } = await startVite(root, { options: { overlay: false } })
+  const dev = new Dev()
   try {
-    await logs.waitFor(/cannot load ws\/broken\.py:5: RuntimeError: boom at import/)
-    const page = await openPage(port)
-    assert.deepEqual(await received(vite, page), [])
-    const from = logs.lines.length
-    writeFileSync(path.join(root, 'ws', 'broken.py'), BROKEN.replace('boom', 'bang'))
-    await logs.waitFor(/cannot load ws\/broken\.py:5: RuntimeError: bang at import/, { from })
-    assert.deepEqual(await received(vite, page), [])
-    const html = await (await fetch(`http://127.0.0.1:${port}/`)).text()
+    await dev.start({ options: { overlay: false } })
+    const page = await dev.openPage()
+    assert.deepEqual(await dev.shown(page), [])
+    await dev.save('ws/broken.py', BROKEN.replace('boom', 'bang'),
+      /cannot load ws\/broken\.py:5: RuntimeError: bang at import/)
+    assert.deepEqual(await dev.shown(page), [])
+    const html = await (await fetch(`http://127.0.0.1:${dev.port}/`)).text()
     assert.ok(!html.includes('wsside:clear-error'), 'no overlay script in the page')
     page.close()
   } finally {
-    await vite.close()
-    removeProject(root)
+    await dev.close()
   }
 })
 
