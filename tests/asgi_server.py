@@ -74,19 +74,24 @@ class Server:
 
     def wait_for(self, fragment: str, timeout: float = 30.0) -> str:
         """The first line of stderr containing `fragment` (fails if the server exits first)."""
+        return self.wait_for_all(fragment, 1, timeout)[0]
 
-        def found() -> str | None:
-            for line in self.lines:
-                if fragment in line:
-                    return line
-            return "" if self.lines and self.lines[-1] == "" else None
+    def wait_for_all(self, fragment: str, count: int, timeout: float = 30.0) -> list[str]:
+        """The first `count` lines of stderr containing `fragment` (e.g. one per worker);
+        fails if the server exits first."""
+
+        def found() -> list[str] | None:
+            lines = [line for line in self.lines if fragment in line][:count]
+            if len(lines) == count:
+                return lines
+            return [] if self.lines and self.lines[-1] == "" else None
 
         with self._changed:
             if not self._changed.wait_for(lambda: found() is not None, timeout):
-                raise AssertionError(f"no {fragment!r} in {timeout} s:\n{self.log}")
-            line = found()
-        assert line, f"the server exited before {fragment!r}:\n{self.log}"
-        return line
+                raise AssertionError(f"{count} x {fragment!r} not seen in {timeout} s:\n{self.log}")
+            lines = found()
+        assert lines, f"the server exited before {count} x {fragment!r}:\n{self.log}"
+        return lines
 
     @property
     def log(self) -> str:

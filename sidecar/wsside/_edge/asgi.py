@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ASGIApp"]
 
-# How long shutdown waits for connections to close (and their `on_close` to run).
+# How long shutdown waits for connections to close (and their `on_close` to run), and for
+# the cancelled background tasks to end.
 CLOSE_WAIT = 5.0
 
 
@@ -155,7 +156,18 @@ class ASGIApp:
             for session in sessions:
                 if not session.finished.done():
                     session.abort()
-        await self._registry.close()
+        # Cancelled, then awaited: the `finally` of a task runs before the app's own
+        # lifespan goes on (closing what the task uses) and before the server exits.
+        registry = self._registry
+        tasks = [
+            task
+            for handlers in registry.files.values()
+            for handler in handlers
+            for task in registry.background.running(handler.pattern.source)
+        ]
+        await registry.close()
+        if tasks:
+            await asyncio.wait(tasks, timeout=CLOSE_WAIT)
         if self._backplane is not None:
             await self._backplane.close()
         self._starting, self._ready = None, False
@@ -208,8 +220,10 @@ class ASGIApp:
         )
         try:
             session.start(request)
-            # Until `on_close` ran, so that a server's graceful shutdown waits for it.
-            await session.finished
+            # Until `on_close` ran, so that a server's graceful shutdown waits for it. Shielded:
+            # a server that gives up waiting cancels this call, and `finished` must stay
+            # pending for `_shutdown`, else the process ends with `on_close` half run.
+            await asyncio.shield(session.finished)
         finally:
             channel.abort()  # no-op once ended; else the server cancelled this call
 
