@@ -133,8 +133,11 @@ def link_modules(root: Path, modules: Path) -> None:
     )
 
 
-def start_vite(root: Path, port: int, env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
-    """A real Vite dev server on 127.0.0.1:`port`, yielded once its sidecar is ready."""
+def start_vite(
+    root: Path, port: int, env: dict[str, str], log: list[str] | None = None
+) -> Iterator[subprocess.Popen[str]]:
+    """A real Vite dev server on 127.0.0.1:`port`, yielded once its sidecar is ready; `log`
+    (when given) receives Vite's output up to then."""
     proc = subprocess.Popen(
         [
             "node",
@@ -153,7 +156,7 @@ def start_vite(root: Path, port: int, env: dict[str, str]) -> Iterator[subproces
         start_new_session=True,
     )
     lines: queue.Queue[str] = queue.Queue()
-    seen: list[str] = []
+    seen: list[str] = [] if log is None else log
     stdout = proc.stdout
     assert stdout is not None
 

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -113,6 +114,141 @@ def test_a_package_the_interpreter_lacks_gets_the_pip_command(tmp_path: Path) ->
         f"`{VENV_PYTHON} -m pip install {missing}` (its name on PyPI may differ), "
         "or correct the import at ws/needs.py:1"
     )
+
+
+def python_with_this_wsside(folder: Path, **modules: str) -> Path:
+    """A real virtual environment whose Python sees this one's packages (wsside too) and
+    `modules` (name: source) that this one lacks."""
+    venv.create(folder, with_pip=False, symlinks=True)
+    python = folder / "bin" / "python"
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.strip()
+    own = folder / "only-here"
+    write(own, {f"{name}.py": text for name, text in modules.items()})
+    mine = sysconfig.get_paths()["purelib"]
+    (Path(purelib) / "wsside-test.pth").write_text(
+        f"import site; site.addsitedir({mine!r})\n{own}\n", encoding="utf-8"
+    )
+    return python
+
+
+def test_handler_files_are_imported_by_the_python_the_sidecar_will_run(tmp_path: Path) -> None:
+    """doctor runs on this venv's Python, the plugin would pick the project's .venv: a package
+    installed there only imports, and a missing one gets that Python's pip."""
+    basic(
+        tmp_path,
+        **{
+            "ws/there.py": "import only_in_the_sidecars\nfrom wsside import Handler\n"
+            "h = Handler('/there')\n",
+            "ws/needs.py": "import wsside_no_such_package\n",
+        },
+    )
+    other = python_with_this_wsside(tmp_path / ".venv", only_in_the_sidecars="")
+    env = env_for()
+    del env["WSSIDE_PYTHON"]
+    code, report = run_doctor(tmp_path, env=env)
+    assert code == 1  # ws/needs.py
+    said = f"(imported with {other}, the Python the sidecar will run)"
+    there = one(report, "handler ws/there.py")
+    assert there["status"] == "pass", there
+    assert there["message"] == f"imports: /there {said}"
+    needs = one(report, "handler ws/needs.py")
+    assert needs["message"] == (
+        f"ws/needs.py:1: ModuleNotFoundError: No module named 'wsside_no_such_package' {said}"
+    )
+    assert needs["fix"] == (
+        f"`{other} -m pip install wsside_no_such_package` (its name on PyPI may differ), "
+        "or correct the import at ws/needs.py:1"
+    )
+    assert one(report, "interpreter")["status"] == "pass"
+
+
+def test_an_import_the_sidecar_s_python_cannot_try_says_whose_it_was(tmp_path: Path) -> None:
+    basic(tmp_path, **{"ws/needs.py": "import wsside_no_such_package\n"})
+    venv.create(tmp_path / ".venv", with_pip=False, symlinks=True)
+    bare = tmp_path / ".venv" / "bin" / "python"
+    env = env_for()
+    del env["WSSIDE_PYTHON"]
+    _, report = run_doctor(tmp_path, env=env)
+    needs = one(report, "handler ws/needs.py")
+    assert needs["message"].startswith(
+        "ws/needs.py:1: ModuleNotFoundError: No module named 'wsside_no_such_package' "
+        f"(imported with this doctor's Python, {VENV_PYTHON}; the sidecar will run {bare}, "
+        "which could not be asked: "
+    ), needs
+    assert "No module named 'wsside'" in needs["message"]
+    assert one(report, "handler ws/echo.py")["message"].startswith("imports: /echo (imported ")
+
+
+@pytest.mark.parametrize(
+    ("files", "fix"),
+    [
+        (
+            {},
+            "pass `handlers: 'handlers'` to wsside() in vite.config (or set "
+            '`handlers = "handlers"` in a wsside.toml beside it) (or move those files into ws/)',
+        ),
+        (
+            {"wsside.toml": 'prefix = "/api"\n'},
+            'set `handlers = "handlers"` in wsside.toml (or move those files into ws/)',
+        ),
+        (
+            {
+                "vite.config.js": SIMPLE_VITE_CONFIG.replace(
+                    "wsside()", "wsside({ handlers: 'py' })"
+                )
+            },
+            "set the `handlers` option of wsside() in vite.config to 'handlers' "
+            "(or move those files into py/)",
+        ),
+    ],
+    ids=["no-config", "wsside.toml", "plugin-option"],
+)
+def test_handler_files_in_another_folder_are_pointed_at(
+    tmp_path: Path, files: dict[str, str], fix: str
+) -> None:
+    write(
+        tmp_path,
+        {
+            "vite.config.js": SIMPLE_VITE_CONFIG,
+            "handlers/chat.py": ECHO.replace("/echo", "/chat"),
+            "handlers/_shared.py": "from wsside import Handler  # Handler( in a helper\n",
+            "scripts/build.py": "print('not a handler')\n",
+            **files,
+        },
+    )
+    code, report = run_doctor(tmp_path)
+    check = one(report, "handlers folder")
+    shown = "py" if fix.endswith("into py/)") else "ws"
+    assert code == 1 and check["status"] == "fail", check
+    assert check["message"] == (
+        f"{shown}/ does not exist, but handlers/ has files declaring a Handler (chat.py)"
+    )
+    assert check["fix"] == fix
+
+
+def test_an_empty_handlers_folder_points_at_the_one_with_handlers(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "vite.config.js": SIMPLE_VITE_CONFIG,
+            "ws/README.txt": "",
+            "server/handlers/a.py": ECHO,
+            "server/handlers/b.py": ECHO.replace("/echo", "/b"),
+        },
+    )
+    _, report = run_doctor(tmp_path)
+    check = one(report, "handlers folder")
+    assert check["status"] == "warn"
+    assert check["message"] == (
+        "ws/ has no handler files, but server/handlers/ has files declaring a Handler (a.py, b.py)"
+    )
+    assert check["fix"].startswith("pass `handlers: 'server/handlers'` to wsside() in vite.config")
 
 
 def test_handler_importing_a_helper(tmp_path: Path) -> None:
@@ -695,7 +831,7 @@ def test_semver_ranges_and_shadowing_samples() -> None:
 def test_importing_with_a_timeout_leaves_the_callers_timer_and_handler(tmp_path: Path) -> None:
     import signal
 
-    from wsside.doctor.project import _import_within
+    from wsside.doctor.imports import import_within
 
     (tmp_path / "ok.py").write_text("from wsside import Handler\nHandler('/ok')\n")
 
@@ -705,7 +841,7 @@ def test_importing_with_a_timeout_leaves_the_callers_timer_and_handler(tmp_path:
     before = signal.signal(signal.SIGALRM, theirs)
     try:
         signal.setitimer(signal.ITIMER_REAL, 30.0)
-        result = _import_within(tmp_path / "ok.py", tmp_path, 5.0)
+        result = import_within(tmp_path / "ok.py", tmp_path, 5.0)
         assert result.error is None and [h.pattern.source for h in result.handlers] == ["/ok"]
         assert signal.getsignal(signal.SIGALRM) is theirs
         assert 25.0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 30.0

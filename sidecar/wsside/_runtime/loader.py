@@ -12,6 +12,7 @@ from typing import Any
 
 from ..handler import Handler, collecting
 from .events import error_event, shown
+from .missing_module import Missing, missing_module
 
 __all__ = [
     "LoadResult",
@@ -28,6 +29,7 @@ class LoadResult:
     module: ModuleType | None = None
     handlers: list[Handler] = field(default_factory=list)
     error: dict[str, Any] | None = None  # a load_error event, when the import failed
+    missing: Missing | None = None  # when it failed for a module not found: what that means
 
 
 _PACKAGE = "wsside_handlers"  # what handler files' module names start with
@@ -120,6 +122,14 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
         if isinstance(exc, ModuleNotFoundError) and _PACKAGE in (exc.name or "").split("."):
             # `from ._shared import x`: the package named is wsside's, which no user wrote.
             exc = ImportError(_NO_RELATIVE).with_traceback(exc.__traceback__)
+        elif isinstance(exc, ModuleNotFoundError):
+            result.missing = missing_module(exc, path, root)
+            if result.missing is not None:
+                # In the message, so that the traceback's last line (all `wsside serve`
+                # prints) says it too.
+                exc = ModuleNotFoundError(
+                    f"{exc}: {result.missing.hint}", name=exc.name, path=exc.path
+                ).with_traceback(exc.__traceback__)
         result.error = error_event("load_error", exc, files=(str(path),))
         if result.error["file"] is None:
             result.error["file"], result.error["line"] = str(path), 1

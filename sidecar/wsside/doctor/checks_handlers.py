@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import re
-import sys
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
+from .._runtime.missing_module import install_command
 from ..handler import Handler
 from .model import Check, failed, passed, warned
+from .other_folders import folders_with_handlers
 from .project import Project
 from .samples import always_matches
 
 __all__ = ["check_config", "check_handler_files", "check_handlers_folder", "check_patterns"]
-
-# A top-level module that this interpreter (the one importing the handler files) lacks.
-_MISSING_PACKAGE = re.compile(r"ModuleNotFoundError: No module named '([A-Za-z][A-Za-z0-9_]*)'$")
 
 
 def check_config(project: Project) -> Check:
@@ -38,44 +37,71 @@ def check_handlers_folder(project: Project) -> Check:
     folder = project.handlers_dir
     shown = project.relative(folder)
     if not folder.is_dir():
-        return failed(
-            "handlers folder",
-            f"{shown}/ does not exist",
+        problem = f"{shown}/ does not exist"
+        fix = (
             f"create {shown}/ with a handler file (`wsside init` writes one), "
-            "or set `handlers` in wsside.toml",
+            "or set `handlers` in wsside.toml"
         )
-    if not project.handler_files:
-        return warned(
-            "handlers folder",
-            f"{shown}/ has no handler files",
-            f"add a .py file declaring Handler(...) to {shown}/",
-        )
-    return passed("handlers folder", f"{shown}/: {len(project.handler_files)} handler file(s)")
+    elif not project.handler_files:
+        problem = f"{shown}/ has no handler files"
+        fix = f"add a .py file declaring Handler(...) to {shown}/"
+    else:
+        return passed("handlers folder", f"{shown}/: {len(project.handler_files)} handler file(s)")
+    elsewhere = folders_with_handlers(project.root, folder)
+    if elsewhere:
+        other, names = elsewhere[0]
+        listed = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        problem += f", but {project.relative(other)}/ has files declaring a Handler ({listed})"
+        fix = f"{_point_at(project, other)} (or move those files into {shown}/)"
+    if folder.is_dir():
+        return warned("handlers folder", problem, fix)
+    return failed("handlers folder", problem, fix)
+
+
+def _point_at(project: Project, folder: Path) -> str:
+    """How to make `folder` the handlers folder: where it is set now, else the plugin."""
+    here = project.relative(folder)
+    config = project.config.file
+    if "handlers" in project.plugin_options:
+        return f"set the `handlers` option of wsside() in vite.config to '{here}'"
+    if config is not None:
+        beside = Path(os.path.relpath(folder, config.parent)).as_posix()
+        return f'set `handlers = "{beside}"` in {project.relative(config)}'
+    return (
+        f"pass `handlers: '{here}'` to wsside() in vite.config (or set "
+        f'`handlers = "{here}"` in a wsside.toml beside it)'
+    )
 
 
 def check_handler_files(project: Project) -> Iterator[Check]:
-    """One record per file: it imports, or the error with its file and line."""
-    for result in project.loaded:
+    """One record per file: it imports, or the error with its file and line; imported by the
+    Python the sidecar will run when it can be asked (`Project.handler_imports`)."""
+    imports = project.handler_imports
+    said = f" ({imports.said})" if imports.said else ""
+    for result in imports.results:
         name = f"handler {project.relative(result.path)}"
         error = result.error
         if error is None:
-            patterns = ", ".join(h.pattern.source for h in result.handlers) or "no Handler"
-            yield passed(name, f"imports: {patterns}")
+            yield passed(name, f"imports: {', '.join(result.patterns) or 'no Handler'}{said}")
             continue
         where = f"{project.relative(error['file'])}:{error['line']}"
         what = error["message"]
+        missing = result.missing
         if what.startswith("PatternError"):
             fix = f"fix the pattern at {where}"
         elif what.startswith("StillImporting"):
             fix = f"move what blocks at {where} into a @background task, a callback or a thread"
-        elif missing := _MISSING_PACKAGE.match(what):
+        elif missing is not None:
+            what = what.removesuffix(f": {missing.hint}")  # said by the fix instead
             fix = (
-                f"`{sys.executable} -m pip install {missing[1]}` (its name on PyPI may differ), "
-                f"or correct the import at {where}"
+                f"`{install_command(imports.python, missing.module)}` (its name on PyPI may "
+                f"differ), or correct the import at {where}"
+                if missing.installable
+                else f"correct the import at {where}: {missing.hint}"
             )
         else:
             fix = f"fix {where}, then save: the sidecar reloads it"
-        yield failed(name, f"{where}: {what}", fix)
+        yield failed(name, f"{where}: {what}{said}", fix)
 
 
 def _endpoints(project: Project) -> list[Handler]:

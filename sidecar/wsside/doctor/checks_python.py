@@ -13,7 +13,6 @@ from urllib.parse import unquote, urlsplit
 import psutil
 
 from .. import __version__
-from .._edge.interpreter import resolve_interpreter
 from .checks_process import find_sidecars
 from .model import Check, failed, passed, warned
 from .project import Project
@@ -53,10 +52,7 @@ PYTHON_FLOOR = (3, 10)
 def check_interpreter(project: Project) -> Check:
     """The interpreter the shim would spawn (same rules, `_edge/interpreter.py`) can import the
     same wsside as this one."""
-    option = project.plugin_options.get("python")
-    path, rule = resolve_interpreter(
-        project.root, option if isinstance(option, str) else None, project.env
-    )
+    path, rule = project.sidecar_python
     chosen = f"{path} (rule {rule})"
     fix_where = {
         "option": "the `python` option of wsside() in vite.config",

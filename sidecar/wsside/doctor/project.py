@@ -10,25 +10,26 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import threading
-import time
+import subprocess
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .._edge.interpreter import resolve_interpreter
 from .._runtime.config import ConfigError, find_config, load_config
 from .._runtime.helper_path import use_helpers_of
-from .._runtime.loader import LoadResult, import_handler_file
+from .._runtime.loader import LoadResult
 from .._runtime.registry import handler_files
 from .._runtime.settings import Settings
 from ..pattern import normalize_prefix
+from .imports import Imported, import_within, imported
 from .probe import DevServer, find_dev_server, is_vite
 from .vite_config import ViteFacts, read_vite_config
 
-__all__ = ["ConfigState", "Project"]
+__all__ = ["ConfigState", "HandlerImports", "Project"]
 
 
 @dataclass
@@ -38,6 +39,16 @@ class ConfigState:
     file: Path | None
     values: dict[str, Any]
     error: ConfigError | None = None
+
+
+@dataclass
+class HandlerImports:
+    """The handler files as imported by `python`; `said`: which Python that was, when not
+    simply the sidecar's and this doctor's both (empty then)."""
+
+    python: str
+    results: list[Imported]
+    said: str = ""
 
 
 class Project:
@@ -143,9 +154,56 @@ class Project:
         """Each handler file imported once, in the sidecar's load order, able to import its
         helpers as in the sidecar."""
         use_helpers_of(self.handlers_dir)
-        return [
-            _import_within(path, self.handlers_dir, self.timeout) for path in self.handler_files
-        ]
+        return [import_within(path, self.handlers_dir, self.timeout) for path in self.handler_files]
+
+    @cached_property
+    def sidecar_python(self) -> tuple[str, str]:
+        """(interpreter, rule) the shim would spawn the sidecar with (`_edge/interpreter.py`)."""
+        option = self.plugin_options.get("python")
+        return resolve_interpreter(self.root, option if isinstance(option, str) else None, self.env)
+
+    @cached_property
+    def handler_imports(self) -> HandlerImports:
+        """How each handler file imports in the Python the sidecar will run: here when that
+        is this one, else in a subprocess of it; when it cannot be asked, here, saying so."""
+        python = self.sidecar_python[0]
+        if _same_python(python, sys.executable):
+            return HandlerImports(sys.executable, [imported(r) for r in self.loaded])
+        answer = self._imports_in(python)
+        if isinstance(answer, list):
+            return HandlerImports(
+                python, answer, f"imported with {python}, the Python the sidecar will run"
+            )
+        return HandlerImports(
+            sys.executable,
+            [imported(r) for r in self.loaded],
+            f"imported with this doctor's Python, {sys.executable}; the sidecar will run "
+            f"{python}, which could not be asked: {answer}",
+        )
+
+    def _imports_in(self, python: str) -> list[Imported] | str:
+        """The handler files imported by `python` (`doctor/imports.py`), or why not."""
+        try:
+            done = subprocess.run(
+                [python, "-m", "wsside.doctor.imports", str(self.handlers_dir), f"{self.timeout}"],
+                capture_output=True,
+                text=True,
+                timeout=self.timeout * (len(self.handler_files) + 1),
+                cwd=self.root,
+            )
+        except FileNotFoundError:
+            return "it does not exist"
+        except PermissionError:
+            return "it is not executable"
+        except subprocess.TimeoutExpired:
+            return "it did not answer in time"
+        lines = done.stdout.strip().splitlines()
+        if done.returncode != 0 or not lines:
+            return (done.stderr.strip().splitlines() or ["no output"])[-1]
+        try:
+            return [Imported.from_json(r) for r in json.loads(lines[-1])["results"]]
+        except (ValueError, KeyError, TypeError):
+            return f"an answer that is not wsside's: {lines[-1][:80]}"
 
     def relative(self, path: str | Path) -> str:
         """`path` relative to the project root when inside it, for short messages."""
@@ -163,37 +221,14 @@ class Project:
         return find_dev_server(self.root, self.vite.port, self.vite.https, min(self.timeout, 3.0))
 
 
-class StillImporting(BaseException):
-    """Raised into a handler file whose import has not returned within doctor's timeout. A
-    BaseException, so that the file's own `except Exception:` (a retry loop) lets it through;
-    raised again every second until the import gives up."""
-
-
-def _import_within(path: Path, root: Path, timeout: float) -> LoadResult:
-    """`import_handler_file`, interrupted after `timeout` seconds: code at a file's top level
-    that blocks would hold doctor for good. The import stays on the main thread, where the
-    sidecar runs it too (signal.signal, for one, works only there); an interval timer's
-    signal interrupts it, and the error lands on the line that blocked."""
-    if (
-        not hasattr(signal, "setitimer")
-        or threading.current_thread() is not threading.main_thread()
-    ):
-        return import_handler_file(path, root)  # Windows, or a caller's thread: no timer
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise StillImporting(
-            f"still importing after {timeout:g} s: does code at its top level block? "
-            "(no endpoint serves until every handler file has loaded)"
-        )
-
-    previous = signal.signal(signal.SIGALRM, interrupt)
-    started = time.monotonic()
-    their_timer = signal.setitimer(signal.ITIMER_REAL, timeout, 1.0)
+def _same_python(a: str, b: str) -> bool:
+    """The same interpreter in the same environment: the same path, or two names for it in
+    one folder (`.venv/bin/python`, `.venv/bin/python3`). Not the same file alone: a venv's
+    python is a link to the base interpreter, with other packages."""
+    a, b = os.path.abspath(a), os.path.abspath(b)
+    if a == b:
+        return True
     try:
-        return import_handler_file(path, root)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        if their_timer[0]:  # a timer of the caller's: it goes on, less the time spent here
-            left = max(their_timer[0] - (time.monotonic() - started), 0.001)
-            signal.setitimer(signal.ITIMER_REAL, left, their_timer[1])
+        return os.path.dirname(a) == os.path.dirname(b) and os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -1,0 +1,108 @@
+"""What to say when a handler file imports a module that cannot be found.
+
+The usual cause is a package installed for another Python than the one running the handlers
+(under Vite, the interpreter the plugin chose); the other is a misspelt helper of the handlers
+folder, which pip cannot fix. The loader adds `Missing.hint` to the load error, and `wsside
+doctor` builds its fix from the same record.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .events import shown
+
+__all__ = ["Missing", "install_command", "missing_module"]
+
+
+@dataclass(frozen=True)
+class Missing:
+    """`module`: the top-level name not found; `installable`: nothing in the handlers folder
+    looks like it, so it is taken for a package to install; `hint`: one line for the user."""
+
+    module: str
+    installable: bool
+    hint: str
+
+
+def install_command(python: str, module: str) -> str:
+    """pip into `python`, naming the package after the module (often, not always, its name)."""
+    return f"{python} -m pip install {module}"
+
+
+def missing_module(
+    exc: ModuleNotFoundError, file: Path, root: Path, python: str = sys.executable
+) -> Missing | None:
+    """What `exc`, raised while importing the handler file `file` of the handlers folder
+    `root`, means; None when there is nothing useful to add (a package that is installed but
+    lacks a submodule: its message says all)."""
+    name = exc.name or ""
+    top = name.partition(".")[0]
+    if not top.isidentifier():
+        return None
+    root = root.resolve()
+    local = _local_modules(root)
+    if top in local and name != top:
+        return Missing(
+            top,
+            False,
+            f"`{top}` is in the handlers folder ({shown(root)}), `{name}` is not: "
+            "check the import's spelling",
+        )
+    beside = file.resolve().parent
+    if beside != root and top in _local_modules(beside):
+        dotted = ".".join([*beside.relative_to(root).parts, top])
+        return Missing(
+            top,
+            False,
+            f"`{top}` is beside {file.name}, but only the handlers folder ({shown(root)}) is "
+            f"on the import path: `import {dotted}`",
+        )
+    if _installed(top):
+        return None
+    close = difflib.get_close_matches(top, sorted(local), n=1)
+    if close:
+        return Missing(
+            top,
+            False,
+            f"no `{top}` in the handlers folder ({shown(root)}): did you mean `{close[0]}`?",
+        )
+    if top.startswith("_"):  # the handlers folder's own naming for helpers
+        return Missing(
+            top,
+            False,
+            f"`{top}` is neither a helper in the handlers folder ({shown(root)}) nor installed "
+            f"for the Python that runs the handlers ({python}): check its name",
+        )
+    return Missing(
+        top,
+        True,
+        f"`{top}` is not installed for the Python that runs the handlers ({python}): "
+        f"`{install_command(python, top)}` (the package's name on PyPI may differ "
+        "from the module's)",
+    )
+
+
+def _local_modules(folder: Path) -> set[str]:
+    """The names `import` would find in `folder`: its `.py` files and its folders."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return set()
+    return {
+        entry.stem if entry.suffix == ".py" else entry.name
+        for entry in entries
+        if (entry.suffix == ".py" and entry.is_file())
+        or (entry.is_dir() and entry.name.isidentifier() and not entry.name.startswith("__"))
+    }
+
+
+def _installed(top: str) -> bool:
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False

@@ -1,0 +1,129 @@
+"""A handler file that imports a module which cannot be found: the load error says which
+Python runs the handlers and how to install into it, or, for a misspelt helper of the handlers
+folder, where it was looked for. Through a real `wsside serve` and a real Vite."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from doctor_projects import (
+    SIMPLE_VITE_CONFIG,
+    env_for,
+    link_modules,
+    start_vite,
+    vite_modules,
+    write,
+)
+from serve_process import ServeProcess, free_port
+
+__all__ = ["vite_modules"]  # the session fixture, imported for pytest
+
+MISSING = "wsside_no_such_package"
+DECLARE = "from wsside import Handler\nh = Handler('/{name}')\n"
+INSTALL = (
+    f"No module named '{MISSING}': `{MISSING}` is not installed for the Python that runs the "
+    f"handlers ({sys.executable}): `{sys.executable} -m pip install {MISSING}` (the package's "
+    "name on PyPI may differ from the module's)"
+)
+
+
+async def load_error(project: Path, file: str) -> list[str]:
+    """What `wsside serve` prints for the load error of `file`: its traceback, whose last line
+    is the error's."""
+    server = await ServeProcess.start("--port", str(free_port()), cwd=project)
+    try:
+        await server.expect(f"load error in import at {file}:")
+        start = len(server.lines)
+        await server.expect("ModuleNotFoundError")
+        return [line.rstrip("\n") for line in server.lines[start:]]
+    finally:
+        await server.stop()
+
+
+async def test_a_package_not_installed_names_this_python_and_its_pip(tmp_path: Path) -> None:
+    write(tmp_path, {"ws/needs.py": f"import {MISSING}\n" + DECLARE.format(name="needs")})
+    printed = await load_error(tmp_path, "ws/needs.py")
+    assert printed[-1] == f"ModuleNotFoundError: {INSTALL}"
+    assert 'ws/needs.py", line 1' in printed[-3]
+
+
+async def test_a_package_missing_in_a_helper_is_a_package_too(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "ws/_db.py": f"import {MISSING}\n",
+            "ws/needs.py": "import _db\n" + DECLARE.format(name="needs"),
+        },
+    )
+    printed = await load_error(tmp_path, "ws/needs.py")
+    assert printed[-1] == f"ModuleNotFoundError: {INSTALL}"
+
+
+@pytest.mark.parametrize(
+    ("files", "said"),
+    [
+        (
+            {"ws/_shared.py": "X = 1\n", "ws/greet.py": "import _sharde\n"},
+            "No module named '_sharde': no `_sharde` in the handlers folder (ws): "
+            "did you mean `_shared`?",
+        ),
+        (
+            {"ws/greet.py": "import _nowhere\n"},
+            "No module named '_nowhere': `_nowhere` is neither a helper in the handlers folder "
+            f"(ws) nor installed for the Python that runs the handlers ({sys.executable}): "
+            "check its name",
+        ),
+        (
+            {"ws/_lib/__init__.py": "", "ws/greet.py": "import _lib.dbb\n"},
+            "No module named '_lib.dbb': `_lib` is in the handlers folder (ws), `_lib.dbb` is "
+            "not: check the import's spelling",
+        ),
+        (
+            {"ws/rooms/_util.py": "X = 1\n", "ws/rooms/greet.py": "import _util\n"},
+            "No module named '_util': `_util` is beside greet.py, but only the handlers folder "
+            "(ws) is on the import path: `import rooms._util`",
+        ),
+    ],
+    ids=["misspelt-helper", "unknown-helper", "local-package", "beside-the-file"],
+)
+async def test_a_module_of_the_handlers_folder_gets_no_pip_command(
+    tmp_path: Path, files: dict[str, str], said: str
+) -> None:
+    handler = next(name for name in files if name.endswith("greet.py"))
+    files[handler] += DECLARE.format(name="greet")
+    write(tmp_path, files)
+    printed = await load_error(tmp_path, handler)
+    assert printed[-1] == f"ModuleNotFoundError: {said}"
+
+
+async def test_a_submodule_an_installed_package_lacks_is_left_as_python_says(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, {"ws/greet.py": "import json.nope\n" + DECLARE.format(name="greet")})
+    printed = await load_error(tmp_path, "ws/greet.py")
+    assert printed[-1] == "ModuleNotFoundError: No module named 'json.nope'"
+
+
+@pytest.mark.slow
+def test_vite_s_terminal_says_it(tmp_path: Path, vite_modules: Path) -> None:
+    """The hint is in the load error's message, which the shim prints and puts on the
+    overlay (node_shim/lib/report.js)."""
+    write(
+        tmp_path,
+        {
+            "vite.config.js": SIMPLE_VITE_CONFIG,
+            "ws/needs.py": f"import {MISSING}\n" + DECLARE.format(name="needs"),
+            "ws/echo.py": DECLARE.format(name="echo"),
+        },
+    )
+    link_modules(tmp_path, vite_modules)
+    log: list[str] = []
+    for _ in start_vite(tmp_path, free_port(), env_for(), log):
+        said = [line for line in log if "cannot load ws/needs.py:1" in line]
+        assert said, "".join(log)
+        assert (
+            said[0].rstrip().endswith(f"cannot load ws/needs.py:1: ModuleNotFoundError: {INSTALL}")
+        )
