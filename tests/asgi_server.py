@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -92,6 +93,19 @@ class Server:
             lines = found()
         assert lines, f"the server exited before {count} x {fragment!r}:\n{self.log}"
         return lines
+
+    def wait_listening(self, timeout: float = 30.0) -> None:
+        """Until the port accepts connections. `uvicorn --workers N` logs no line for it: its
+        parent binds the socket and logs "running on", and each worker calls `listen()` just
+        after its "Application startup complete"; a refused connect fails at once."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout).close()
+                return
+            except ConnectionRefusedError:
+                assert self.proc.poll() is None, f"the server exited:\n{self.log}"
+                assert time.monotonic() < deadline, f"not listening in {timeout} s:\n{self.log}"
 
     @property
     def log(self) -> str:

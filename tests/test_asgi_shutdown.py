@@ -19,7 +19,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 APP = """
     import contextlib
     import os
-    import sys
 
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
@@ -31,10 +30,10 @@ APP = """
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        print("EVENT", os.getpid(), "app-started", file=sys.stderr, flush=True)
+        os.write(2, f"EVENT {os.getpid()} app-started\\n".encode())
         async with ws.lifespan(app):
             yield
-        print("EVENT", os.getpid(), "app-stopped", file=sys.stderr, flush=True)
+        os.write(2, f"EVENT {os.getpid()} app-stopped\\n".encode())
 
     async def health(request):
         return PlainTextResponse("ok")
@@ -45,12 +44,11 @@ APP = """
 HANDLER = """
     import asyncio
     import os
-    import sys
 
     from wsside import Handler
 
-    def say(event):
-        print("EVENT", os.getpid(), event, file=sys.stderr, flush=True)
+    def say(event):  # one write: the workers share the server's stderr
+        os.write(2, f"EVENT {os.getpid()} {event}\\n".encode())
 
     chat = Handler("/ws/chat")
 
@@ -95,6 +93,7 @@ def _events(server: Server, pid: int) -> list[str]:
 def _pids(server: Server, workers: int) -> set[int]:
     lines = server.wait_for_all("Started server process", workers)
     server.wait_for_all("Application startup complete", workers)
+    server.wait_listening()
     return {int(re.findall(r"\d+", line)[-1]) for line in lines}
 
 
@@ -134,8 +133,9 @@ async def test_sigterm_closes_every_worker_s_clients_and_runs_on_close_then_the_
         assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1012)
     for pid in pids:
         # on_close ran; ws.lifespan's end cancelled the task and waited for its `finally`;
-        # then the app's own lifespan ended.
-        assert _events(server, pid) == [
+        # then the app's own lifespan ended. (1000: the second connections to one worker.)
+        events = [e for e in _events(server, pid) if e != "on_close-1000"]
+        assert events == [
             "app-started",
             "on_close-1012",
             "task-ended",
