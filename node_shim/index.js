@@ -12,7 +12,7 @@ import { normaliseOptions } from './lib/options.js'
 import { acquireSidecar, releaseSidecar } from './lib/registry.js'
 import { createReporter, OVERLAY_CLIENT } from './lib/report.js'
 import { listensOnLoopbackOnly, socketFamily } from './lib/security.js'
-import { createPlainRequestMiddleware } from './lib/plain.js'
+import { createPlainRequestMiddleware, outsideBase } from './lib/plain.js'
 import { createUpgradeListener } from './lib/upgrade.js'
 
 /** @import * as Public from './index.js' */
@@ -93,14 +93,19 @@ function attach(httpServer, options, vite) {
       allowedOrigins: options.allowedOrigins,
       loopbackOnly: () => listensOnLoopbackOnly(listenAddress()),
     },
-    proxied: webSocketProxyRule(vite.proxy ?? {}),
+    proxied: proxyRule(vite.proxy ?? {}, { webSocket: true }),
   })
   httpServer.on('upgrade', listener)
   attachedServers.add(httpServer)
+  // The sidecar starts once a server listens (SidecarProcess.start).
+  const listening = () => proc.serverListening()
+  if (httpServer.listening) listening()
+  else httpServer.once('listening', listening)
   /** @type {Promise<void> | null} */
   let detached = null
   const close = () => {
     if (!detached) {
+      httpServer.off('listening', listening)
       httpServer.off('upgrade', listener)
       attachedServers.delete(httpServer)
       detached = releaseSidecar(proc, reporter)
@@ -113,16 +118,18 @@ function attach(httpServer, options, vite) {
 }
 
 /**
- * Which of Vite's proxy rules forwards an upgrade: those with `ws: true` or a ws: target,
- * matched as Vite matches them (a key starting with `^` is a RegExp, else a string prefix).
+ * The key of the first of Vite's proxy rules that takes `url`, matched as Vite matches them
+ * (a key starting with `^` is a RegExp, else a string prefix), or null. `webSocket`: only the
+ * rules that forward upgrades, those with `ws: true` or a ws: target.
  * @param {Record<string, string | ProxyOptions>} proxy
+ * @param {{ webSocket?: boolean }} [which]
  * @returns {(url: string) => string | null}
  */
-function webSocketProxyRule(proxy) {
+function proxyRule(proxy, { webSocket = false } = {}) {
   const rules = Object.entries(proxy).flatMap(([key, rule]) => {
     const options = typeof rule === 'string' ? { target: rule } : rule
     const target = String(options.target ?? '')
-    if (!options.ws && !/^wss?:/.test(target)) return []
+    if (webSocket && !options.ws && !/^wss?:/.test(target)) return []
     const regex = key.startsWith('^') ? new RegExp(key) : null
     return [{ key, matches: (/** @type {string} */ url) => (regex ? regex.test(url) : url.startsWith(key)) }]
   })
@@ -155,11 +162,13 @@ function viteContext(server, kind, hot) {
 /**
  * server.close() stops the sidecar *before* Vite destroys its sockets, so that piped
  * clients still receive the sidecar's 1001 close frame. Returns the post hook that adds the
- * plain-request middleware after Vite's own (lib/plain.js).
+ * plain-request middleware after Vite's own (lib/plain.js); with a `base` other than '/', one
+ * more goes before them, for the URLs outside base.
  * @param {ViteDevServer | PreviewServer} server
  * @param {Attachment} attachment
+ * @param {HostContext} vite
  */
-function hookServer(server, attachment) {
+function hookServer(server, attachment, vite) {
   const close = server.close
   server.close = async function wssideClose() {
     await attachment.close()
@@ -176,7 +185,10 @@ function hookServer(server, attachment) {
     }
     return result
   }
-  const plain = createPlainRequestMiddleware({ sidecar: () => attachment.sidecar, prefixes: attachment.prefixes })
+  const ctx = { sidecar: () => attachment.sidecar, prefixes: attachment.prefixes }
+  const { base } = server.config
+  if (base !== '/') server.middlewares.use(createPlainRequestMiddleware(ctx, outsideBase(base, proxyRule(vite.proxy ?? {}))))
+  const plain = createPlainRequestMiddleware(ctx)
   return () => {
     server.middlewares.use(plain)
   }
@@ -241,11 +253,13 @@ export function wsside(userOptions = {}) {
         warnUnattached(server)
         return
       }
-      return hookServer(server, attach(server.httpServer, options, viteContext(server, 'server', server.ws)))
+      const vite = viteContext(server, 'server', server.ws)
+      return hookServer(server, attach(server.httpServer, options, vite), vite)
     },
     configurePreviewServer(server) {
       if (options.preview === false) return
-      return hookServer(server, attach(server.httpServer, options, viteContext(server, 'preview', null)))
+      const vite = viteContext(server, 'preview', null)
+      return hookServer(server, attach(server.httpServer, options, vite), vite)
     },
   }
 }

@@ -4,6 +4,11 @@
 // after Vite's own middlewares (server.proxy, static files), so whatever of the user's
 // serves the URL still does; only what would fall to the SPA fallback or a 404 is asked
 // about. The sidecar routes the path as it routes upgrades: one matcher for both.
+//
+// With a `base` other than '/' (`/app/`), the prefix is outside it (it starts at the host's
+// root, as upgrades do), and Vite's base middleware answers every URL outside base with a 404
+// whose hint ("did you mean /app/api/echo?") points at nothing. Those URLs are asked about by
+// a second instance placed before Vite's own middlewares (outsideBase).
 
 import http from 'node:http'
 import { underPrefix } from './options.js'
@@ -19,15 +24,17 @@ export const ANSWER_TIMEOUT_MS = 1_000
 
 /**
  * @param {Pick<UpgradeContext, 'sidecar' | 'prefixes'>} ctx
+ * @param {(url: string) => boolean} [mine] which URLs under the prefix this instance asks
+ *   about; every one by default
  * @returns {(req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, next: () => void) => void}
  */
-export function createPlainRequestMiddleware(ctx) {
+export function createPlainRequestMiddleware(ctx, mine = () => true) {
   return function wssidePlainRequest(req, res, next) {
     // Vite's SPA fallback has already rewritten `url` to /index.html; `originalUrl` is the asked one.
     const url = req.originalUrl ?? req.url ?? '/'
     const proc = ctx.sidecar()
     const info = proc.readyInfo()
-    if (req.method !== 'GET' || info === null || !underPrefix(pathnameOf(url), ctx.prefixes())) {
+    if (req.method !== 'GET' || info === null || !underPrefix(pathnameOf(url), ctx.prefixes()) || !mine(url)) {
       next()
       return
     }
@@ -56,5 +63,23 @@ export function createPlainRequestMiddleware(ctx) {
       answer.pipe(res)
     })
     ask.end()
+  }
+}
+
+/**
+ * For the instance before Vite's own middlewares: the URLs that Vite's base middleware would
+ * answer with its 404, so that nothing of the user's is passed over. That is every URL outside
+ * `base` except `/` and `/index.html` (redirected to base) and those a `server.proxy` rule
+ * takes (the proxy comes before the base middleware). A plugin's own middleware listed after
+ * wsside's for the same URL would be passed over, but only for an endpoint's URL.
+ * @param {string} base Vite's resolved `base`, with its trailing slash (`/app/`)
+ * @param {(url: string) => string | null} proxied the key of the proxy rule that takes a URL, or null
+ * @returns {(url: string) => boolean}
+ */
+export function outsideBase(base, proxied) {
+  return (url) => {
+    const pathname = pathnameOf(url)
+    const underBase = pathname.startsWith(base) || pathname === base.slice(0, -1)
+    return !underBase && pathname !== '/' && pathname !== '/index.html' && proxied(url) === null
   }
 }

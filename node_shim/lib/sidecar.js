@@ -74,6 +74,8 @@ export class SidecarProcess {
     /** @type {Promise<void> | null} */
     this._stopping = null
     this._standing = new StandingErrors(() => this.reporter)
+    // Whether a server holding it has listened: the process starts then (see start()).
+    this._serverListened = false
   }
 
   /**
@@ -92,7 +94,25 @@ export class SidecarProcess {
     return /** @type {Reporter} */ (this.reporters.at(-1))
   }
 
+  /**
+   * Starts the process as soon as a server holding it listens (serverListening). Vite calls
+   * the plugin before it binds its port, and a Vite that never listens would spawn a sidecar
+   * for nothing: on Vite 8.4 a second `vite` of the project, refused by Vite's lock, killed
+   * it at once; a Vite whose port is taken (strictPort) exits without closing, and left it
+   * to run the handlers' imports after Vite had gone.
+   */
   start() {
+    if (this._serverListened) this._spawn()
+  }
+
+  /** A server holding this sidecar listens now: the first time, the process starts. */
+  serverListening() {
+    if (this._serverListened) return
+    this._serverListened = true
+    if (!this._stopping) this._spawn()
+  }
+
+  _spawn() {
     const { python, rule, args, cwd, env } = this.spec
     this.state = 'starting'
     this._startErrors.clear()
@@ -333,7 +353,7 @@ export class SidecarProcess {
     const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this._crashes.length - 1), BACKOFF_MAX_MS)
     this.reporter.error(`the sidecar (pid ${child.pid}) ${how}; restarting in ${delay} ms`)
     this._settle('starting')
-    this._restartTimer = setTimeout(() => this.start(), delay)
+    this._restartTimer = setTimeout(() => this._spawn(), delay)
   }
 }
 

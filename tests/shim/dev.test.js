@@ -3,11 +3,13 @@
 
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
+import net from 'node:net'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { ECHO, isAlive, makeProject, removeProject, startVite, waitForExit } from './helpers/project.js'
+import wsside from 'vite-plugin-wsside'
+import { captureLogger, ECHO, isAlive, makeProject, PYTHON, removeProject, startVite, vite as viteUnderTest, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
 const ROOMS = 'from wsside import Handler\n\nrooms = Handler("/rooms/{id}")\n'
@@ -271,4 +273,100 @@ it("with Vite's base (`/app/`), the printed URLs are the endpoints', which are n
     await vite.close()
     removeProject(root)
   }
+})
+
+it("with Vite's base (`/app/`), a plain GET of an endpoint's URL gets the 426, not Vite's 404 for URLs outside base", async () => {
+  const target = await proxyTarget()
+  const root = makeProject()
+  const { vite, port } = await startVite(root, {
+    config: { base: '/app/' },
+    server: { proxy: { '/api/rest': { target: `http://127.0.0.1:${target.address().port}` } } },
+  })
+  const get = (url) => fetch(`http://127.0.0.1:${port}${url}`, { headers: { Accept: 'text/html' }, redirect: 'manual' })
+  try {
+    const res = await get('/api/echo?x=1')
+    assert.equal(res.status, 426)
+    assert.equal(res.headers.get('upgrade'), 'websocket')
+    assert.match(await res.text(), /only speaks WebSocket/)
+    // Everything else outside base is Vite's as before: the proxy, its 404, its redirect.
+    assert.equal(await (await get('/api/rest/users')).text(), 'proxied /api/rest/users')
+    const missing = await get('/api/nothing-here')
+    assert.equal(missing.status, 404)
+    assert.match(await missing.text(), /public base URL of \/app\//)
+    const home = await get('/')
+    assert.equal(home.status, 302)
+    assert.equal(home.headers.get('location'), '/app/')
+    // Under base the prefix means nothing (the endpoints are not there): the app's page.
+    const page = await get('/app/api/echo')
+    assert.equal(page.status, 200)
+    assert.match(await page.text(), /<title>wsside<\/title>/)
+  } finally {
+    await vite.close()
+    target.close()
+    removeProject(root)
+  }
+})
+
+// The wsside sidecars this process has spawned and not reaped, from /proc (Linux).
+function sidecarChildren() {
+  return readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    try {
+      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1])
+      return ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('wsside')
+    } catch {
+      return false // exited while we looked
+    }
+  })
+}
+
+describe('a Vite that never listens starts no sidecar', () => {
+  let root, logs
+
+  before(() => {
+    root = makeProject()
+  })
+
+  after(() => removeProject(root))
+
+  const config = (server, plugins = []) => {
+    logs = captureLogger()
+    return {
+      root,
+      configFile: false,
+      customLogger: logs.logger,
+      plugins: [wsside({ python: PYTHON }), ...plugins],
+      // No watcher: Vite 5 to 7 do not close a server whose configureServer failed, and
+      // theirs would keep this test's process alive.
+      server: { host: '127.0.0.1', watch: null, ...server },
+    }
+  }
+  // The shim's debug line (DEBUG=wsside, helpers/project.js) for each process it spawns.
+  const spawned = () => logs.lines.filter((line) => line.includes('[wsside] starting '))
+
+  it('when its port is taken (strictPort): nothing runs the handlers for a server that is not there', {
+    skip: !existsSync('/proc/self/stat') && 'reads /proc',
+  }, async () => {
+    const taken = net.createServer()
+    await new Promise((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const server = await viteUnderTest.createServer(config({ port: taken.address().port, strictPort: true }))
+    try {
+      await assert.rejects(server.listen(), /already in use/)
+      assert.deepEqual(sidecarChildren(), [])
+      assert.deepEqual(spawned(), [])
+    } finally {
+      await server.close()
+      taken.close()
+    }
+  })
+
+  it("when a later plugin refuses it in configureServer, as Vite 8's lock does for a second `vite` of a project", async () => {
+    const lock = {
+      name: 'stand-in for vite:command-lock',
+      configureServer() {
+        throw new Error('Found another Vite dev process for this project')
+      },
+    }
+    await assert.rejects(viteUnderTest.createServer(config({ port: 0 }, [lock])), /Found another Vite/)
+    assert.deepEqual(spawned(), [])
+  })
 })

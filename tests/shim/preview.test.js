@@ -1,6 +1,8 @@
 // `vite preview` gets the same WebSocket routing as the dev server.
 
 import assert from 'node:assert/strict'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { makeProject, removeProject, startVite, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
@@ -43,4 +45,23 @@ describe('vite preview', () => {
     await waitForExit(pid)
     vite = null
   })
+})
+
+it("with Vite's base (`/app/`), a plain GET of an endpoint gets the 426 as in dev", async () => {
+  const root = makeProject()
+  mkdirSync(path.join(root, 'dist'))
+  writeFileSync(path.join(root, 'dist', 'index.html'), '<!doctype html><title>built</title>')
+  const { vite, port } = await startVite(root, { mode: 'preview', config: { base: '/app/' } })
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/api/echo`, { headers: { Accept: 'text/html' } })
+    assert.equal(res.status, 426)
+    assert.match(await res.text(), /only speaks WebSocket/)
+    const missing = await fetch(`http://127.0.0.1:${port}/api/nothing-here`, { headers: { Accept: 'text/html' } })
+    assert.equal(missing.status, 404)
+    assert.match(await missing.text(), /public base URL of \/app\//)
+    assert.match(await (await fetch(`http://127.0.0.1:${port}/app/`)).text(), /<title>built<\/title>/)
+  } finally {
+    await vite.close()
+    removeProject(root)
+  }
 })
