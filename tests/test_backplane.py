@@ -125,7 +125,7 @@ def test_url_options_redis_py_refuses_stop_the_start_in_one_line(
     out = subprocess.run(run, cwd=tmp_path, capture_output=True, timeout=15)
     assert out.returncode == 2, out.stderr.decode()
     [line] = out.stderr.decode().strip().splitlines()
-    assert 'wsside.toml: key "backplane": ' in line and fragment in line, line
+    assert 'wsside.toml:2: key "backplane": ' in line and fragment in line, line
 
 
 def test_url_options_redis_py_takes_are_kept() -> None:

@@ -135,7 +135,7 @@ def test_a_config_file_naming_a_missing_folder_names_the_file_and_key(tmp_path: 
     done = wsside("serve", cwd=tmp_path)
     assert done.returncode == 2
     assert one_line(done) == (
-        f"wsside: {tmp_path / 'pyproject.toml'}: key "
+        f"wsside: {tmp_path / 'pyproject.toml'}:5: key "
         f'"tool.wsside.handlers": no such folder: {tmp_path / "backend"}'
     )
 

@@ -190,10 +190,11 @@ def test_errors_name_the_file_the_key_and_what_is_expected(
     config.write_text("# wsside settings\n" + text + "\n")
     with pytest.raises(ConfigError) as caught:
         load_config(config)
-    assert str(caught.value).startswith(f'{config}: key "{key}": ')
+    line = text.count("\n") + 2  # the line that sets the key
+    assert str(caught.value).startswith(f'{config}:{line}: key "{key}": ')
     assert expected in str(caught.value)
     assert caught.value.key == key
-    assert caught.value.line == text.count("\n") + 2  # the line that sets the key
+    assert caught.value.line == line
 
 
 def test_pyproject_errors_name_the_full_key(tmp_path: Path) -> None:
@@ -201,7 +202,7 @@ def test_pyproject_errors_name_the_full_key(tmp_path: Path) -> None:
     pyproject.write_text('[tool.black]\nport = 1\n[tool.wsside]\nport = "x"\n')
     with pytest.raises(ConfigError) as caught:
         load_config(pyproject)
-    assert str(caught.value).startswith(f'{pyproject}: key "tool.wsside.port": expected')
+    assert str(caught.value).startswith(f'{pyproject}:4: key "tool.wsside.port": expected')
     assert caught.value.line == 4
     pyproject.write_text("[tool.wsside]\nheartbeat = 30\n")
     with pytest.raises(ConfigError, match=r"set it under \[tool\.wsside\.defaults\]"):
@@ -214,13 +215,13 @@ def test_pyproject_errors_name_the_full_key(tmp_path: Path) -> None:
         (
             "wsside.toml",
             b"port = 1\n# caf\xe9\n",
-            "not UTF-8 text (byte 0xe9 on line 2): save it as UTF-8",
+            "2: not UTF-8 text (byte 0xe9 on line 2): save it as UTF-8",  # file:line: ...
         ),
-        ("pyproject.toml", b"tool = 3\n", 'key "tool": expected a table, got 3'),
+        ("pyproject.toml", b"tool = 3\n", ' key "tool": expected a table, got 3'),
         (
             "pyproject.toml",
             b'[tool]\nwsside = "x"\n',
-            'key "tool.wsside": expected a table, got "x"',
+            ' key "tool.wsside": expected a table, got "x"',
         ),
     ],
 )
@@ -230,7 +231,7 @@ def test_a_file_that_is_not_what_toml_config_needs_is_one_error(
     (tmp_path / name).write_bytes(content)
     with pytest.raises(ConfigError) as caught:
         build_settings({}, search=[tmp_path])
-    assert str(caught.value) == f"{tmp_path / name}: {expected}"
+    assert str(caught.value) == f"{tmp_path / name}:{expected}"
 
 
 def test_a_config_folder_without_a_config_is_an_error(tmp_path: Path) -> None:
@@ -247,7 +248,7 @@ def test_invalid_toml_names_file_and_line(tmp_path: Path) -> None:
     config.write_text('port = 1\nhost = "unterminated\n')
     with pytest.raises(ConfigError) as caught:
         load_config(config)
-    assert str(caught.value).startswith(f"{config}: invalid TOML:")
+    assert str(caught.value).startswith(f"{config}:2: invalid TOML:")
     assert caught.value.line == 2
 
 
@@ -373,7 +374,7 @@ async def test_serve_with_a_bad_config_exits_2_naming_file_and_key(tmp_path: Pat
     config.write_text('[defaults]\nheartbeat = "soon"\n')
     server = await ServeProcess.start("--config", str(config), cwd=tmp_path)
     line = await server.expect("wsside:")
-    assert f'{config}: key "defaults.heartbeat": expected seconds > 0' in line
+    assert f'{config}:2: key "defaults.heartbeat": expected seconds > 0' in line
     assert await asyncio.wait_for(server.proc.wait(), 10) == 2
 
 

@@ -324,7 +324,7 @@ def test_bad_config_key(tmp_path: Path) -> None:
     code, report = run_doctor(tmp_path)
     check = one(report, "config")
     assert code == 1 and check["status"] == "fail"
-    assert check["message"].startswith("wsside.toml:2: ")
+    assert check["message"].startswith('wsside.toml:2: key "prefx": ')  # said once, relative
     assert 'key "prefx"' in check["message"] and "unknown key" in check["message"]
     assert check["fix"] == 'edit key "prefx" in wsside.toml:2; the message says what is expected'
 

@@ -30,7 +30,9 @@ class ConfigError(ValueError):
         self.file, self.key, self.line = file, key, line
         # What is wrong, for a report that names the file and line itself.
         self.reason = f'key "{key}": {message}' if key else message
-        super().__init__(f"{file}: {self.reason}")
+        # file:line, as compilers write it (editors and terminals open the line from it).
+        where = f"{file}:{line}" if line is not None else str(file)
+        super().__init__(f"{where}: {self.reason}")
 
 
 def _close_to(name: str, known: Iterable[str]) -> str | None:

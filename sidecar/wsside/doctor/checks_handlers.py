@@ -22,10 +22,9 @@ def check_config(project: Project) -> Check:
         where = project.relative(state.error.file)
         line = f":{state.error.line}" if state.error.line else ""
         key = f' key "{state.error.key}"' if state.error.key else ""
-        what = str(state.error).removeprefix(f"{state.error.file}: ")
         return failed(
             "config",
-            f"{where}{line}: {what}",
+            f"{where}{line}: {state.error.reason}",
             f"edit{key} in {where}{line}; the message says what is expected",
         )
     if state.file is None:
