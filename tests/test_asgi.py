@@ -406,7 +406,7 @@ async def test_a_raising_on_message_gets_the_error_frame_and_stays_open(
     await ws.receive_json(timeout=5)
     await ws.send_str("boom")
     assert await ws.receive_json(timeout=5) == {"type": "error", "message": "boom"}
-    server.wait_for("runtime error in on_message")
+    server.wait_for("error in on_message of ")
     await ws.send_str("still here")
     assert await ws.receive_str(timeout=5) == "still here"
     await ws.close()

@@ -569,7 +569,7 @@ async def test_sys_exit_in_a_callback_fails_that_callback_not_the_server(tmp_pat
             assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1011)
             ws = await client.ws_connect(base + "/close")
             await ws.close()
-            await server.expect("runtime error in on_close")
+            await server.expect("error in on_close of ws/exiting.py:")
             await server.expect("RuntimeError: on_close called sys.exit(6)")
             await bystander.send_str("still here")
             assert await bystander.receive_json(timeout=5) == {

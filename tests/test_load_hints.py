@@ -35,7 +35,7 @@ async def load_error(project: Path, file: str) -> list[str]:
     is the error's."""
     server = await ServeProcess.start("--port", str(free_port()), cwd=project)
     try:
-        await server.expect(f"load error in import at {file}:")
+        await server.expect(f"cannot load {file}:")
         start = len(server.lines)
         await server.expect("ModuleNotFoundError")
         return [line.rstrip("\n") for line in server.lines[start:]]

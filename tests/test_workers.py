@@ -274,11 +274,12 @@ def test_a_workers_reports_name_it_on_every_line() -> None:
             "callback": "on_message",
             "file": "ws/chat.py",
             "line": 3,
+            "message": "RuntimeError: boom",
             "traceback": "Traceback (most recent call last):\n  File ...\nRuntimeError: boom\n",
         }
     )
     first, *rest = out.getvalue().splitlines()
-    assert first.endswith(" wsside[1]: runtime error in on_message at ws/chat.py:3")
+    assert first.endswith(" wsside[1]: error in on_message of ws/chat.py:3: RuntimeError: boom")
     assert rest == [
         "wsside[1]: Traceback (most recent call last):",
         "wsside[1]:   File ...",

@@ -101,12 +101,9 @@ def log_events() -> None:
 def _log_event(event: dict[str, Any]) -> None:
     kind = event.get("type")
     if kind in ("load_error", "runtime_error"):
-        where = f"{event.get('callback') or 'import'} at {event.get('file')}:{event.get('line')}"
+        traceback = event.get("traceback")
         logger.error(
-            "wsside: %s in %s\n%s",
-            kind.replace("_", " "),
-            where,
-            event.get("traceback") or event.get("message"),
+            "wsside: %s%s", events.error_headline(event), f"\n{traceback}" if traceback else ""
         )
     elif kind == "log":
         level = logging.getLevelName(str(event.get("level", "info")).upper())

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "emit",
     "error_event",
+    "error_headline",
     "log",
     "logger",
     "report_runtime_error",
@@ -84,6 +85,21 @@ def error_event(
         ),
         **fields,
     }
+
+
+def error_headline(event: dict[str, Any]) -> str:
+    """The first line of a load or runtime error event for a person, worded as Vite's terminal
+    words it (node_shim/lib/report.js): `cannot load ws/x.py:3: ZeroDivisionError: ...`,
+    `error in on_message of ws/y.py:5: ValueError: ...`. Whole on its own, for a log read line
+    by line; the traceback follows it."""
+    file = event.get("file")
+    line = event.get("line")
+    where = (shown(file) + (f":{line}" if line else "")) if file else "unknown location"
+    if event.get("type") == "load_error":
+        what = "cannot load"
+    else:
+        what = f"error in {event.get('callback') or 'a handler'} of"
+    return f"{what} {where}: {event.get('message')}"
 
 
 def _from_user_code(exc: BaseException, files: tuple[str, ...]) -> TracebackType | None:

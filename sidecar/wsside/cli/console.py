@@ -6,7 +6,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from .._runtime.events import shown
+from .._runtime.events import error_headline, shown
 
 __all__ = ["ConsoleReporter"]
 
@@ -21,10 +21,9 @@ class ConsoleReporter:
         kind = event.get("type")
         where = f"{shown(event['file'])}:{event.get('line')}" if event.get("file") else ""
         if kind in ("load_error", "runtime_error"):
-            context = event.get("callback") or "import"
+            traceback = event.get("traceback")
             self._print(
-                f"{self.name}: {kind.replace('_', ' ')} in {context} at {where}\n"
-                f"{event.get('traceback') or event.get('message')}"
+                f"{self.name}: {error_headline(event)}" + (f"\n{traceback}" if traceback else "")
             )
         elif kind in ("loaded", "reloaded"):
             patterns = ", ".join(event.get("patterns", [])) or "no handlers"
