@@ -119,6 +119,20 @@ FILES = {
                 raise RuntimeError("the database is down")
             conn.broadcast({"from": os.getpid(), "text": data}, room="general", include_self=True)
     """,
+    # The same session, read from what the app's middleware and lifespan put in the scope.
+    "ws/whoami.py": """
+        from wsside import Handler
+
+        def by_middleware(request):
+            user = request.scope["user"]
+            return {"user": user} if user else False
+
+        whoami = Handler("/ws/whoami", authenticate=by_middleware)
+
+        @whoami.on_connect
+        async def hello(conn, request):
+            await conn.send({"user": conn.metadata["user"], "db": request.scope["state"]["db"]})
+    """,
 }
 
 
@@ -220,6 +234,13 @@ async def test_the_handlers_inside_the_team_s_app(stack: Stack, client) -> None:
     for headers, status in refused:
         async with client.get(server.url("/api/ws/chat"), headers={**UPGRADE, **headers}) as r:
             assert r.status == status, headers
+    # What the app's middleware and lifespan put in the scope reaches the handlers.
+    mine = {"Cookie": f"sid={cookie}", "Origin": "https://app.example"}
+    whoami = await client.ws_connect(server.url("/api/ws/whoami"), headers=mine)
+    assert await whoami.receive_json(timeout=5) == {"user": "ada", "db": "pool"}
+    await whoami.close()
+    async with client.get(server.url("/api/ws/whoami"), headers={**UPGRADE, **refused[1][0]}) as r:
+        assert r.status == 401
     # A room shared by both workers through Redis, each way.
     a, b = (await _one_per_worker(client, server, stack.pids, cookie)).values()
     for sender in (a, b):

@@ -188,7 +188,8 @@ from wsside import Deflate, Handler
 def tell(conn, request):
     conn.send({"path": request.path, "query": dict(request.query), "cookies": dict(request.cookies),
                "remote": request.remote, "subprotocol": conn.subprotocol,
-               "metadata": conn.metadata, "x": request.headers.getall("X-Multi", [])})
+               "metadata": conn.metadata, "x": request.headers.getall("X-Multi", []),
+               "scope": request.scope})
 
 def echo(conn, data):
     conn.send(data)
@@ -484,6 +485,7 @@ def test_a_handed_over_socket_sees_the_request_and_the_bytes_that_came_with_it(s
             "subprotocol": "a",
             "metadata": {"user": "ok" if path == "/api/sync" else "async"},
             "x": ["1", "2"],
+            "scope": None,  # only ASGIApp has an ASGI scope
         }
         assert _read_frame(client, rest) == (0x1, b"hi")
         _send_text(client, "again")

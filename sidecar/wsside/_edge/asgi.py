@@ -250,6 +250,7 @@ class ASGIApp:
             cookies=parse_cookies(headers),
             remote=str(client[0]) if client else None,
             subprotocols=tuple(scope.get("subprotocols") or ()),
+            scope=scope,
         )
 
 
