@@ -50,7 +50,8 @@ export function wsside(options?: WssideOptions): Plugin
 
 /**
  * Routes WebSocket upgrades of your own server (e.g. Vite in middleware mode) to the
- * sidecar. `close()` detaches; the last attachment stops the sidecar (clients get 1001).
+ * sidecar, which starts once `server` listens (at once if it already does). `close()`
+ * detaches; the last attachment stops the sidecar (clients get 1001).
  */
 export function attachWsside(
   server: HttpServer | HttpsServer,
