@@ -49,30 +49,32 @@ export interface CloseInfo {
   readonly reason: string
 }
 
+// Each option may also be given as `undefined`, which means the default (so that a project
+// with `exactOptionalPropertyTypes` can pass `{ url: maybeUrl }`).
 export interface ReconnectOptions {
   /** Shortest wait before an attempt, in ms. Default 500. */
-  minDelay?: number
+  minDelay?: number | undefined
   /** Longest wait before an attempt, in ms. Default 10000. */
-  maxDelay?: number
+  maxDelay?: number | undefined
   /**
    * Growth per failed attempt. Default 2: the n-th wait is random between `minDelay`
    * and `min(maxDelay, minDelay * factor ** n)`.
    */
-  factor?: number
+  factor?: number | undefined
 }
 
 export interface ConnectOptions {
   /** Added to the URL's query string (`{ username: 'Ada' }` → `?username=Ada`). */
-  query?: Record<string, string | number | boolean>
+  query?: Record<string, string | number | boolean> | undefined
   /** Subprotocols offered, in order of preference. */
-  protocols?: string | string[]
+  protocols?: string | string[] | undefined
   /**
    * The endpoint's full URL, used instead of the page's host, the prefix and `path` (which
    * then only picks the types). Needed outside a page, e.g. in Node.
    */
-  url?: string | URL
+  url?: string | URL | undefined
   /** Reconnect after a close that `close()` did not ask for. Default true. */
-  reconnect?: boolean | ReconnectOptions
+  reconnect?: boolean | ReconnectOptions | undefined
 }
 
 /** A connection that `connect` keeps open: `Sent` is what the page sends, `Received` what it gets. */

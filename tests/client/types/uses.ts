@@ -93,3 +93,17 @@ const notDeclared: Receives<'/ws/nowhere'> = Symbol()
 // The frame wsside sends for want of on_error, which generated `sends` types include.
 const frame: ErrorFrame = { type: 'error', message: 'text: expected str, got int' }
 export const checks: [ChatIn, RoomOut, unknown, ErrorFrame] = [draft, fromRoom, notDeclared, frame]
+
+// Under exactOptionalPropertyTypes, an option given as `undefined` means its default, as
+// the client treats it: a page can pass what it may or may not have.
+declare const token: string | undefined
+declare const endpoint: string | undefined
+declare const floor: number | undefined
+connect('/ws/chat', {
+  query: token === undefined ? undefined : { token },
+  url: endpoint,
+  protocols: undefined,
+  reconnect: { minDelay: floor, maxDelay: undefined, factor: undefined },
+}).close()
+// @ts-expect-error: a query value that may be undefined would be sent as "undefined"
+connect('/ws/chat', { query: { token } })
