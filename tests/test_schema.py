@@ -2,6 +2,7 @@
 refusal, and the declaration errors for types that are not message types."""
 
 import dataclasses
+import enum
 import sys
 import textwrap
 from pathlib import Path
@@ -470,4 +471,109 @@ def test_a_name_defined_after_the_handler_is_a_load_error(tmp_path: Path) -> Non
     assert result.error["message"] == (
         "TypeError: sends: ChatIn: cannot resolve its annotations (NameError: name 'Author' "
         "is not defined); define every type it names before the Handler(...) that uses it"
+    )
+
+
+# ---- enums, aliases, generics -------------------------------------------------------------
+
+
+class Color(enum.StrEnum if sys.version_info >= (3, 11) else str, enum.Enum):  # type: ignore[misc]
+    RED = "red"
+    BLUE = "blue"
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class Shade(enum.Enum):
+    A = "a"
+
+
+def test_str_and_int_enums_are_the_literals_of_their_values() -> None:
+    assert Schema(Color, "receives").node == Literals(("red", "blue"))
+    assert Schema(Level, "receives").node == Literals((1, 2))
+    assert Schema(Literal[Color.RED, Level.HIGH], "receives").node == Literals(("red", 2))
+    # The node holds plain values, as the page sends them (and TypeScript writes them).
+    assert [type(v) for v in Schema(Color | Level, "receives").node.values] == [str, str, int, int]  # type: ignore[union-attr]
+    assert check(Color, "red") is None
+    assert check(Color, "green") == "expected 'red' or 'blue', got 'green'"
+    assert check(Level, 2) is None
+    assert check(Level, True) == "expected 1 or 2, got True"
+    assert check(Level, "1") == "expected 1 or 2, got '1'"
+
+
+def test_a_message_with_enum_members_fits_as_its_json_would() -> None:
+    """sends= is checked (debug mode) on the handler's own values, members included."""
+
+    class Paint(TypedDict):
+        type: Literal["paint"]
+        color: Color
+        level: Literal[Level.HIGH]
+
+    class Erase(TypedDict):
+        type: Literal["erase"]
+
+    class Kind(enum.StrEnum if sys.version_info >= (3, 11) else str, enum.Enum):  # type: ignore[misc]
+        PAINT = "paint"
+
+    schema = Schema(Paint | Erase, "sends")
+    assert schema.check({"type": "paint", "color": Color.BLUE, "level": Level.HIGH}) is None
+    assert schema.check({"type": Kind.PAINT, "color": "blue", "level": 2}) is None
+    assert schema.check({"type": "paint", "color": "blue", "level": Level.LOW}) == (
+        "level: expected 2, got <Level.LOW: 1>"
+    )
+
+
+def test_an_enum_that_is_not_a_str_or_int_enum_is_refused() -> None:
+    for tp in (Shade, Literal[Shade.A]):
+        with pytest.raises(TypeError) as info:
+            Schema(tp, "receives")
+        assert str(info.value) == (
+            "receives: Shade is an Enum but not a StrEnum or IntEnum; the page sends its values, "
+            "and the handler gets them as plain str or int, which equal the members of a "
+            "StrEnum or IntEnum only: make it one of those, or use Literal[...]"
+        )
+
+
+def test_a_type_alias_statement_reads_as_what_it_names() -> None:
+    typing_extensions = pytest.importorskip("typing_extensions")
+    Cells = typing_extensions.TypeAliasType("Cells", dict[str, list[int]])
+
+    class Board(TypedDict):
+        cells: Cells
+
+    assert check(Board, {"cells": {"a": [1]}}) is None
+    assert check(Board, {"cells": {"a": ["1"]}}) == "cells.a[0]: expected int, got str"
+
+
+def test_a_generic_record_is_refused_by_its_own_name(tmp_path: Path) -> None:
+    """Names as the handler file spells them, not as `repr` qualifies them."""
+    path = write_handler(
+        tmp_path,
+        """\
+        from typing import Generic, Literal, TypedDict, TypeVar
+        from wsside import Handler
+
+        T = TypeVar("T")
+
+        class Page(TypedDict, Generic[T]):
+            type: Literal["page"]
+            items: list[T]
+
+        class Item(TypedDict):
+            id: int
+
+        feed = Handler("/ws/feed", sends=Page[Item])
+        """,
+    )
+    if sys.version_info < (3, 11):
+        pytest.skip("generic TypedDicts need Python 3.11")
+    result = import_handler_file(path, tmp_path)
+    assert result.error is not None
+    assert result.error["line"] == 13
+    assert result.error["message"] == (
+        "TypeError: sends: Page[Item]: a generic Page is not a message type; declare a class "
+        "per use, with its fields spelled out"
     )

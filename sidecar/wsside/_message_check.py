@@ -142,9 +142,23 @@ def _literal_check(node: Literals) -> Check:
     def check(value: Any) -> Problem | None:
         if isinstance(value, _SCALAR_VALUES) and (type(value), value) in allowed:
             return None
+        plain = _plain(value)
+        if plain is not value and (type(plain), plain) in allowed:
+            return None
         return "", expected + (_show_value(value) if _is_scalar(value) else _kind(value))
 
     return check
+
+
+def _plain(value: Any) -> Any:
+    """`value` as it goes on the wire when it is a subclass of str or int (a StrEnum or
+    IntEnum member: `sends=` is checked on the handler's own values); else `value` itself."""
+    kind = type(value)
+    if kind is not str and isinstance(value, str):
+        return str.__str__(value)
+    if kind is not int and kind is not bool and isinstance(value, int):
+        return int(value)
+    return value
 
 
 def _list_check(item: Check, anything: bool) -> Check:
@@ -292,6 +306,9 @@ def _tagged_check(node: OneOf, records: dict[Record, Check]) -> Check | None:
         tag = value[key]
         try:
             option_check = table.get((type(tag), tag))
+            if option_check is None:
+                plain = _plain(tag)
+                option_check = table.get((type(plain), plain))
         except TypeError:  # an unhashable tag: a list or a dict
             option_check = None
         if option_check is None:

@@ -7,9 +7,11 @@ closures, so checking a message does no introspection.
 A message type is a `TypedDict` (`total=False`, `Required`, `NotRequired`), a dataclass (read
 as the shape of a JSON object: a field with a default may be left out; handlers still get the
 dict), `str`, `bytes`, `int`, `float`, `bool`, `None`, `list[T]`, `dict[str, T]`,
-`Literal[...]` of strings, ints, bools and None, a union (`X | Y`, `Optional[X]`),
-`Annotated[X, ...]` (read as X) or `Any` (every value fits; TypeScript `unknown`). Anything else
-is a `TypeError` when the handler is declared, naming the field.
+`Literal[...]` of strings, ints, bools and None, a `StrEnum` or `IntEnum` (read as the
+`Literal` of its values; so is an enum member inside `Literal`), a union (`X | Y`,
+`Optional[X]`), `Annotated[X, ...]` (read as X), a `type X = ...` alias (read as what it
+names) or `Any` (every value fits; TypeScript `unknown`). Anything else is a `TypeError` when
+the handler is declared, naming the field.
 
 Checks follow JSON: an int fits `float`, a bool never fits `int`, a tuple fits `list`; keys a
 TypedDict does not declare are allowed, since a newer page may send more than a handler reads.
@@ -18,6 +20,7 @@ TypedDict does not declare are allowed, since a newer page may send more than a 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import inspect
 import sys
 import types
@@ -88,7 +91,14 @@ _SCALARS: dict[Any, str] = {
 }
 _HINT = (
     "a message type is a TypedDict, a dataclass, str, bytes, int, float, bool, None, "
-    "list[...], dict[str, ...], Literal[...], a union of these, or Any"
+    "list[...], dict[str, ...], Literal[...], a StrEnum or IntEnum, a union of these, or Any"
+)
+# An enum is read as the Literal of its values only when its members are those values
+# (StrEnum, IntEnum, `class X(str, Enum)`): the page sends "red", the handler gets "red",
+# and "red" == Color.RED holds only then.
+_ENUM_HINT = (
+    "the page sends its values, and the handler gets them as plain str or int, which equal "
+    "the members of a StrEnum or IntEnum only: make it one of those, or use Literal[...]"
 )
 
 
@@ -119,6 +129,7 @@ class _Reader:
         self.required = _forms("Required")
         self.not_required = _forms("NotRequired")
         self.read_only = _forms("ReadOnly")
+        self.aliases = _forms("TypeAliasType")
         # The module of the record whose fields are being read: where strings left inside
         # annotations are resolved.
         self.module: types.ModuleType | None = None
@@ -145,6 +156,10 @@ class _Reader:
             return Scalar(_SCALARS[tp])
         if origin in self.literal:
             return self.literals(tp, where)
+        if _is_class(tp) and issubclass(tp, enum.Enum):
+            return Literals(tuple(self.enum_value(m, where) for m in tp))
+        if self.aliases and isinstance(tp, self.aliases):
+            return self.read(tp.__value__, where, nested)
         if origin is Union or isinstance(tp, types.UnionType):
             return _union([self.read(arg, where, nested) for arg in get_args(tp)])
         if tp is list:
@@ -162,6 +177,12 @@ class _Reader:
             return DictOf(self.read(value, where, True))
         if _is_class(tp) and (_is_typeddict(tp) or dataclasses.is_dataclass(tp)):
             return self.record(tp)
+        if _is_class(origin) and (_is_typeddict(origin) or dataclasses.is_dataclass(origin)):
+            raise self.error(
+                where,
+                f"{_show(tp)}: a generic {origin.__name__} is not a message type",
+                "declare a class per use, with its fields spelled out",
+            )
         if isinstance(tp, (str, typing.ForwardRef)) and self.module is not None:
             return self.read(self.resolve(tp, where), where, nested)
         if isinstance(tp, str):
@@ -175,7 +196,9 @@ class _Reader:
     def literals(self, tp: Any, where: str) -> Literals:
         values = []
         for value in get_args(tp):
-            if value is not None and type(value) not in (str, int, bool):
+            if isinstance(value, enum.Enum):
+                value = self.enum_value(value, where)
+            elif value is not None and type(value) not in (str, int, bool):
                 raise self.error(
                     where,
                     f"{_show(tp)}: {value!r} is not a JSON value (Literal takes str, int, bool "
@@ -183,6 +206,15 @@ class _Reader:
                 )
             values.append(value)
         return Literals(tuple(values))
+
+    def enum_value(self, member: enum.Enum, where: str) -> str | int:
+        """The value that stands for `member` on the wire."""
+        if isinstance(member, str):
+            return str.__str__(member)  # what the JSON encoders write for a str subclass
+        if isinstance(member, int):
+            return int(member)
+        kind = type(member).__name__
+        raise self.error(where, f"{kind} is an Enum but not a StrEnum or IntEnum", _ENUM_HINT)
 
     def record(self, cls: type) -> Record:
         known = self.records.get(cls)
@@ -275,4 +307,19 @@ def _is_class(tp: Any) -> bool:
 def _show(tp: Any) -> str:
     if _is_class(tp):
         return str(tp.__qualname__)
-    return repr(tp).replace("typing.", "").replace("collections.abc.", "")
+    text = repr(tp)
+    # repr qualifies each class by its module (`wsside_handlers.chat.Item`): the names alone,
+    # as the handler file spells them.
+    for module in sorted(_modules(tp), key=len, reverse=True):
+        text = text.replace(module + ".", "")
+    return text
+
+
+def _modules(tp: Any) -> set[str]:
+    found = {"typing", "collections.abc", "builtins"}
+    for arg in (*get_args(tp), get_origin(tp)):
+        if _is_class(arg):
+            found.add(arg.__module__)
+        elif arg is not None and not isinstance(arg, (str, int, list)):
+            found |= _modules(arg)
+    return found

@@ -59,3 +59,24 @@ const echo = connect('/ws/echo')
 echo.send({ anything: [1, 'two'] })
 echo.send('text')
 echo.on('whatever', (m) => void m)
+
+// Types from a helper module: enums, total=False, a key named `from`.
+const board = connect('/ws/board')
+board.send({ type: 'red', cells: { a1: [1, null] } })
+board.send({ type: 'blue', cells: {} })
+// @ts-expect-error: not a Color
+board.send({ type: 'green', cells: {} })
+// @ts-expect-error: a cell is an int or None
+board.send({ type: 'red', cells: { a1: ['x'] } })
+board.on('said', (m) => {
+  const name: string = m.from.name
+  const level: 1 | 2 = m.level
+  const color: 'red' | 'blue' | undefined = m.from.color
+  // Under noUncheckedIndexedAccess an item of a list may be missing.
+  const first: string | undefined = m.from.tags?.[0]
+  // @ts-expect-error: the name is required, so never undefined
+  m.from.name = undefined
+  // @ts-expect-error: exactOptionalPropertyTypes: an absent key is not a key set to undefined
+  m.from.color = undefined
+  void name, level, color, first
+})
