@@ -83,6 +83,8 @@ class Channel {
     this.stuck = false
     /** @type {NodeJS.Timeout | null} restarted for each socket sent (one is in flight at a time) */
     this.timer = null
+    /** @type {Set<(answering: boolean) => void>} told when a stuck channel answers again, or dies */
+    this.resumed = new Set()
     // Node's own bookkeeping messages reach 'internalMessage' listeners (as in its cluster
     // module).
     child.on('internalMessage', (/** @type {{ cmd?: unknown } | null} */ msg) => {
@@ -167,6 +169,7 @@ class Channel {
       this.stuck = false
       this.proc.reporter.info(`the Python sidecar (pid ${this.child.pid}) answered a hand-over after ` +
         `${((Date.now() - this.sentAt) / 1000).toFixed(1)} s; handing sockets over again`)
+      this.tellResumed(true)
     } else {
       this.finish(pending, outcome)
     }
@@ -205,6 +208,12 @@ class Channel {
     this.inFlight = null
     if (pending && !this.stuck) this.finish(pending, 'lost')
     for (const waiting of this.waiting.splice(0)) waiting.resolve('lost')
+    this.tellResumed(false)
+  }
+
+  /** @param {boolean} answering */
+  tellResumed(answering) {
+    for (const resume of [...this.resumed]) resume(answering)
   }
 
   /**
@@ -226,6 +235,30 @@ class Channel {
 
 /** @type {WeakMap<ChildProcess, Channel>} */
 const channels = new WeakMap()
+
+/**
+ * For a sidecar that left a hand-over unanswered (its event loop does not run: a blocking
+ * handler, a debugger, SIGSTOP): resolves true once it answers again, false after `ms` or
+ * when it exits first. False at once when no hand-over to `child` is unanswered.
+ * @param {ChildProcess} child
+ * @param {number} ms
+ * @returns {Promise<boolean>}
+ */
+export function answersAgain(child, ms) {
+  const channel = channels.get(child)
+  if (!channel?.stuck) return Promise.resolve(false)
+  const { resumed } = channel
+  return new Promise((resolve) => {
+    /** @param {boolean} answering */
+    const done = (answering) => {
+      clearTimeout(timer)
+      resumed.delete(done)
+      resolve(answering)
+    }
+    const timer = setTimeout(() => done(false), ms)
+    resumed.add(done)
+  })
+}
 
 /**
  * Hands `socket` to `child`, the current process of `proc` (connected), with the request

@@ -8,7 +8,7 @@
 
 import net from 'node:net'
 import tls from 'node:tls'
-import { canHandOver, handOver, ACK_TIMEOUT_MS } from './handover.js'
+import { answersAgain, canHandOver, handOver, ACK_TIMEOUT_MS } from './handover.js'
 import { underPrefix } from './options.js'
 import { refusalReason } from './security.js'
 
@@ -87,14 +87,15 @@ export function headText(req, extra = []) {
 }
 
 /**
- * Resolves true once connected to the sidecar's Unix socket, false when it could not be
- * reached (nothing was written to the client yet).
+ * Resolves null once connected to the sidecar's Unix socket, or, when it could not be reached
+ * (nothing was written to the client yet), the error's code: `EAGAIN` when its listen queue
+ * is full (the process runs, its event loop does not), another when nothing listens there.
  * @param {SidecarProcess} proc
  * @param {ReadyMessage} info
  * @param {Socket} socket
  * @param {IncomingMessage} req
  * @param {Buffer} head
- * @returns {Promise<boolean>}
+ * @returns {Promise<string | null>}
  */
 function pipe(proc, info, socket, req, head) {
   const upstream = net.connect(info.socket)
@@ -102,7 +103,7 @@ function pipe(proc, info, socket, req, head) {
     upstream.once('error', (/** @type {NodeJS.ErrnoException} */ err) => {
       proc.reporter.debug(`cannot reach the sidecar for ${pathnameOf(req.url ?? '/')}: ${err.code ?? err.message}`)
       upstream.destroy()
-      resolve(false)
+      resolve(err.code ?? err.message)
     })
     upstream.on('connect', () => {
       upstream.removeAllListeners('error')
@@ -114,7 +115,7 @@ function pipe(proc, info, socket, req, head) {
       if (head.length) upstream.write(head)
       socket.pipe(upstream)
       upstream.pipe(socket)
-      resolve(true)
+      resolve(null)
     })
   })
 }
@@ -185,7 +186,8 @@ export function createUpgradeListener(ctx) {
         // Waiting would not help while a config error holds it back: say so at once.
         const configFile = proc.waitsForConfigFix
         proc.reporter.warn(`refused ${pathname}: ` + (configFile === null
-          ? `the Python sidecar is not ready (${proc.state})`
+          ? (proc.state === 'ready' ? `the Python sidecar did not accept the connection within ${READY_WAIT_MS / 1000} s`
+            : `the Python sidecar is not ready (${proc.state})`)
           : `${configFile ? proc.reporter.rel(configFile) : 'its config'} has an error (above); ` +
             'the sidecar serves once it is fixed'))
         return respond(socket, 503, 'WebSocket back end unavailable')
@@ -226,7 +228,20 @@ export function createUpgradeListener(ctx) {
         pipeReason = 'the sidecar has not answered an earlier hand-over'
       }
       proc.reporter.debug(`${pathname}: pipe (${pipeReason})`)
-      if (await pipe(proc, info, socket, req, head) || socket.destroyed) return
+      const failure = await pipe(proc, info, socket, req, head)
+      if (failure === null || socket.destroyed) return
+      if (failure === 'EAGAIN' && proc.readyInfo() === info) {
+        // Its listen queue is full: the process runs and its event loop does not. It takes
+        // connections again when it answers the hand-over it left waiting; a queue full
+        // without one (no hand-over: TLS) gives nothing to wait for.
+        deadline ??= Date.now() + READY_WAIT_MS
+        const answering = await answersAgain(child, Math.max(0, deadline - Date.now()))
+        if (socket.destroyed) return
+        if (answering) continue
+        proc.reporter.warn(`refused ${pathname}: the Python sidecar does not accept connections ` +
+          '(its Unix socket\'s queue is full: is its event loop blocked? see any stall warning)')
+        return respond(socket, 503, 'WebSocket back end unavailable')
+      }
       stale = info
     }
   }
