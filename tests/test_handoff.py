@@ -27,6 +27,20 @@ SECRET = "s" * 43
 WAIT = 10.0
 
 
+def ipc_command(handlers: Path) -> list[str]:
+    """The sidecar's command line under the shim, serving the files in `handlers`."""
+    return [
+        sys.executable,
+        "-m",
+        "wsside",
+        "serve",
+        "--ipc",
+        "--no-reload",
+        "--handlers",
+        str(handlers),
+    ]
+
+
 class Shim:
     """The parent end of the IPC channel, and the sidecar process behind it."""
 
@@ -41,16 +55,7 @@ class Shim:
             "WSSIDE_LOOP": loop,
         }
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wsside",
-                "serve",
-                "--ipc",
-                "--no-reload",
-                "--handlers",
-                str(handlers),
-            ],
+            ipc_command(handlers),
             env=env,
             pass_fds=(child.fileno(),),
             cwd=handlers.parent,

@@ -18,6 +18,8 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +50,8 @@ CLOSE_BUDGET_SHUTDOWN = 5.0
 CLOSE_BUDGET_ORPHANED = 1.5
 # Beyond its budget, how long a close stuck in user code may go on before the process leaves.
 CLOSE_GUARD = 0.4
+# A Unix socket's path is at most 103 bytes on macOS (104 with its NUL), 107 on Linux.
+_SOCKET_PATH_MAX = 103
 
 
 def run_ipc(
@@ -104,15 +108,19 @@ class _ShimMode:
         self.exit_code = 0
         self.sidecar: Sidecar | None = None
         self.channel: NodeChannel | None = None
+        # Made once the handler files have loaded (see _serve_once).
+        self.folder: str | None = None
+        # Set when the shim is gone (the channel's EOF, or a new parent process).
+        self.orphaned = threading.Event()
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.stop.set)
         self.channel = NodeChannel(self.fd, self._on_message, self._on_handle, self._on_eof)
         subscribe(self._relay)
-        parent = os.getppid()
-        watch = loop.create_task(self._watch_parent(parent))
-        folder: str | None = None
+        threading.Thread(
+            target=self._watch_parent, args=(loop, os.getppid()), name="wsside-parent", daemon=True
+        ).start()
         try:
             if self.error is not None:
                 assert self.rebuild is not None
@@ -120,20 +128,16 @@ class _ShimMode:
                 if first is None:
                     return self.exit_code
                 self.settings, self.error = first, None
-            # Made once there is something to serve: the shim kills a sidecar that never got
-            # ready without letting it clean up, and the folder would stay in /tmp.
-            folder = tempfile.mkdtemp(prefix="wsside-")  # mode 0700: only this user can enter
-            while await self._serve_once(folder):
+            while await self._serve_once():
                 pass
         finally:
-            watch.cancel()
             unsubscribe(self._relay)
             self.channel.close()
-            if folder is not None:
-                shutil.rmtree(folder, ignore_errors=True)
+            if self.folder is not None:
+                shutil.rmtree(self.folder, ignore_errors=True)
         return self.exit_code
 
-    async def _serve_once(self, folder: str) -> bool:
+    async def _serve_once(self) -> bool:
         """Serve until stopped (False) or until the config file changes into new settings
         (True: serve again with them, after closing clients with 1012)."""
         assert self.channel is not None
@@ -148,7 +152,12 @@ class _ShimMode:
                 "warning",
             )
         await sidecar.start()
-        path = os.path.join(folder, SOCKET_NAME)
+        # Made once the handler files have loaded: a sidecar that dies before its `ready`
+        # (killed during a slow import, or a handler file that exits) cannot clean up, and
+        # the shim learns the folder's name only from `ready`.
+        if self.folder is None:
+            self.folder = _private_folder()
+        path = os.path.join(self.folder, SOCKET_NAME)
         await web.UnixSite(sidecar.runner, path).start()
         os.chmod(path, 0o600)
         self.channel.send(
@@ -267,14 +276,39 @@ class _ShimMode:
 
     def _on_eof(self) -> None:
         self.budget = CLOSE_BUDGET_ORPHANED
+        self.orphaned.set()
         self.stop.set()
 
-    async def _watch_parent(self, parent: int) -> None:
-        # The channel's EOF normally tells us first; this also covers a channel that a
-        # grandchild process inherited and keeps open.
-        while os.getppid() == parent:
-            await asyncio.sleep(PARENT_POLL)
-        self._on_eof()
+    def _watch_parent(self, loop: asyncio.AbstractEventLoop, parent: int) -> None:
+        """A thread, so that it also works while the event loop is blocked (a handler file's
+        import, a callback that never yields), when nothing else would notice that Vite is
+        gone. The channel's EOF normally tells first; a new parent also covers a channel
+        that a grandchild process inherited and keeps open."""
+        while not self.orphaned.wait(PARENT_POLL):
+            if os.getppid() != parent:
+                try:
+                    loop.call_soon_threadsafe(self._on_eof)
+                except RuntimeError:  # the loop has closed: the process is leaving anyway
+                    return
+                break
+        # `orphaned` is set by the loop (`_on_eof`): a loop that runs closes every connection
+        # within its budget and the process exits; one that does not answer, or is still
+        # here after the budget, is blocked, and the process leaves without a goodbye.
+        if self.orphaned.wait(PARENT_POLL):
+            time.sleep(CLOSE_BUDGET_ORPHANED + CLOSE_GUARD)
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _private_folder() -> str:
+    """A new folder for the Unix socket that only this user can enter (mkdtemp: mode 0700),
+    in the temporary folder, or in /tmp when TMPDIR is too long a path for a socket in it."""
+    folder = tempfile.mkdtemp(prefix="wsside-")
+    if len(os.fsencode(os.path.join(folder, SOCKET_NAME))) <= _SOCKET_PATH_MAX:
+        return folder
+    os.rmdir(folder)
+    return tempfile.mkdtemp(prefix="wsside-", dir="/tmp")
 
 
 def _connections(count: int) -> str:
