@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
+import time
 from pathlib import Path
 
 import aiohttp
@@ -81,6 +83,43 @@ def test_the_sidecar_process_logs_a_stall_while_it_lasts(tmp_path: Path) -> None
         asyncio.run(go())
         out = "".join(proc.output)
         assert re.search(rf"event loop is blocked .* in sleepy \(.*h\.py:{BLOCK_LINE}\)", out), out
+    finally:
+        proc.stop()
+
+
+def test_a_stopped_process_is_no_stall(tmp_path: Path) -> None:
+    """SIGSTOP (a debugger, a paused terminal job) holds the loop as long as any blocking
+    callback, but no code of the user's does: no warning blames the loop's own frames. A real
+    block after it is still reported, once."""
+    (tmp_path / "h.py").write_text(BLOCKING)
+    proc = SidecarProcess(tmp_path)
+    try:
+
+        async def go() -> None:
+            other = await Stream.open(proc.port, "/api/ws/echo")
+            proc.proc.send_signal(signal.SIGSTOP)
+            try:
+                # Work waiting for it when it resumes: the watchdog looks while it is done.
+                for n in range(3000):
+                    other.send_text(str(n))
+                time.sleep(1.0)  # the pause itself, twice the stall threshold
+            finally:
+                proc.proc.send_signal(signal.SIGCONT)
+            for n in range(3000):
+                assert await other.recv_text() == str(n)
+            blocker = await Stream.open(proc.port, "/api/ws/block")
+            blocker.send_text("0.8")
+            assert await blocker.recv_text(10) == "woke"
+            await blocker.close()
+            await other.close()
+
+        asyncio.run(go())
+        deadline = time.monotonic() + 10
+        while not any("in sleepy" in line for line in proc.output):  # the reader thread's
+            assert time.monotonic() < deadline, "".join(proc.output)
+            time.sleep(0.01)
+        blocked = [line for line in proc.output if "event loop is blocked" in line]
+        assert len(blocked) == 1 and "in sleepy" in blocked[0], blocked
     finally:
         proc.stop()
 

@@ -11,6 +11,12 @@ warning at once (so a loop blocked for good is still reported). When the loop ru
 `file` and `line` are those of the innermost frame inside the handlers folder (the user's
 code that blocks), else of the innermost frame. `seconds` is exact to within one tick.
 
+A process stopped (SIGSTOP, a debugger attached from outside) or starved of CPU runs neither
+the loop nor the watchdog: when the watchdog itself wakes late and the loop thread's CPU clock
+(where the platform has one) says it did not run meanwhile, the pause is nobody's stall, and
+lateness counts again from the watchdog's wake. (A callback holding the GIL in a long C call
+also keeps the watchdog from waking, but its thread runs all along: that one is reported.)
+
 With hot reload, a save is the way out of a callback that never returns (`while True:`): the
 reload waits for the loop, so `interrupt` raises `HandlerInterrupted` inside the blocking
 handler code (the callback then fails like any other: the overlay shows where, the client gets
@@ -50,6 +56,8 @@ class StallWatchdog:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._last = 0.0  # when the loop last ran the tick (time.monotonic)
+        # The loop thread's CPU clock; None where the platform has none.
+        self._cpu_clock: int | None = None
         self._pending: dict[str, Any] | None = None  # the stall under way, sampled
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
@@ -61,6 +69,7 @@ class StallWatchdog:
         """Start watching the running loop (call from the loop's thread)."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
+        self._cpu_clock = _thread_cpu_clock()
         self._last = time.monotonic()
         self._handle = self._loop.call_later(STALL_TICK, self._tick)
         self._thread = threading.Thread(target=self._watch, name="wsside-stall", daemon=True)
@@ -81,7 +90,8 @@ class StallWatchdog:
             stall, self._pending = self._pending, None
             since, self._last = self._last, now
         if stall is not None:
-            seconds = round(now - since, 2)
+            seconds = round(now - max(since, stall["since"]), 2)
+            del stall["since"]
             stall["seconds"] = seconds
             stall["message"] = (
                 f"The event loop was blocked for {seconds} s "
@@ -135,17 +145,29 @@ class StallWatchdog:
     # ---- watchdog thread ---------------------------------------------------------------
 
     def _watch(self) -> None:
-        sampled = 0.0  # the tick time whose stall was already sampled
+        sampled = 0.0  # the start of the stall already sampled
+        resumed = 0.0  # when the process last ran again after a pause
+        awake, cpu = time.monotonic(), self._loop_cpu()
         while not self._stop.wait(STALL_TICK):
+            now, cpu_now = time.monotonic(), self._loop_cpu()
+            if (
+                now - awake > self.threshold
+                and cpu is not None
+                and cpu_now is not None
+                and cpu_now - cpu < 0.1 * (now - awake)
+            ):
+                resumed = now  # neither thread ran: the process was paused
+            awake, cpu = now, cpu_now
             with self._lock:
-                since = self._last
-                if since == sampled or time.monotonic() - since <= self.threshold:
+                since = max(self._last, resumed)
+                if since == sampled or now - since <= self.threshold:
                     continue
                 frame = sys._current_frames().get(self._loop_thread)
                 if frame is None:
                     continue
                 sampled = since
                 self._pending = stall = self._describe(frame)
+                stall["since"] = since
                 del frame  # a frame keeps its locals alive
             logger.warning(
                 "wsside: the event loop is blocked (over %s s) in %s (%s:%s); "
@@ -156,6 +178,10 @@ class StallWatchdog:
                 stall["line"],
                 self._how_out,
             )
+
+    def _loop_cpu(self) -> float | None:
+        """The loop thread's CPU time so far, in seconds (None without a clock for it)."""
+        return time.clock_gettime(self._cpu_clock) if self._cpu_clock is not None else None
 
     def _describe(self, frame: FrameType) -> dict[str, Any]:
         file, line, function = self._in_handlers(frame) or (
@@ -170,3 +196,12 @@ class StallWatchdog:
             "function": function,
             "traceback": "".join(traceback.format_stack(frame)),
         }
+
+
+def _thread_cpu_clock() -> int | None:
+    """The calling thread's CPU-time clock, readable from other threads; None where the
+    platform has none (macOS)."""
+    try:
+        return time.pthread_getcpuclockid(threading.get_ident())
+    except (AttributeError, OSError):
+        return None
