@@ -297,6 +297,17 @@ export class SidecarProcess {
     if (this._stopping) return
     const { python, chosenBy } = this.spec
     const how = `the Python sidecar (pid ${child.pid}) ${exitHow(code, signal)} before it was ready`
+    if (signal !== null && !CRASH_SIGNALS.has(signal)) {
+      // Killed from outside (a person, the out-of-memory killer), nothing about the setup: a
+      // new start may well go through, as after a crash once ready (same limit).
+      this._restartAfterCrash(child, `${exitHow(code, signal)} before it was ready`)
+      return
+    }
+    if (signal !== null) {
+      this._fail(`${how}: it crashed, so it is not restarted. The Python stack above says where ` +
+        '(often in a C extension that a handler file imports).\n  Fix the cause, then save vite.config or restart Vite.')
+      return
+    }
     const files = [...this._startErrors.keys()].filter(Boolean).map((file) => this.reporter.rel(file))
     if (this._startErrors.size > 0) {
       // It said what is wrong: which interpreter ran it is beside the point.
@@ -341,9 +352,18 @@ export class SidecarProcess {
       child.once('close', decide)
       return
     }
+    this._restartAfterCrash(child, exitHow(code, signal))
+  }
+
+  /**
+   * Starts the sidecar again after `child` ended unasked, with backoff, unless it has crashed
+   * CRASH_LIMIT times within CRASH_WINDOW_MS.
+   * @param {ChildProcess} child
+   * @param {string} how how it ended, for the report
+   */
+  _restartAfterCrash(child, how) {
     const now = Date.now()
     this._crashes = [...this._crashes.filter((t) => now - t < CRASH_WINDOW_MS), now]
-    const how = exitHow(code, signal)
     if (this._crashes.length >= CRASH_LIMIT) {
       this._fail(`the sidecar (pid ${child.pid}) ${how}: ${CRASH_LIMIT} crashes within ` +
         `${CRASH_WINDOW_MS / 1000} s, so it is not restarted. Fix the error above, then save ` +
@@ -356,6 +376,10 @@ export class SidecarProcess {
     this._restartTimer = setTimeout(() => this._spawn(), delay)
   }
 }
+
+// Signals of a process that crashed by itself (faulthandler prints the Python stack for
+// them); any other signal came from outside.
+const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT'])
 
 /**
  * @param {number | null} code

@@ -92,6 +92,55 @@ describe('sidecar crashes', () => {
   })
 })
 
+// The first start blocks in an import until it is killed; later ones load at once.
+const FIRST_START_HANGS = `
+import os
+import pathlib
+import sys
+import time
+
+marker = pathlib.Path(__file__).resolve().parent.parent / "started-once"
+if not marker.exists():
+    marker.write_text("")
+    print(f"first start hangs: pid {os.getpid()}", file=sys.stderr, flush=True)
+    time.sleep(60)
+`
+
+describe('a sidecar that ends by a signal before it is ready', () => {
+  it('killed from outside (SIGKILL): started again, as after a crash', async () => {
+    const root = makeProject({ 'echo.py': ECHO, 'hangs.py': FIRST_START_HANGS })
+    const { vite, port, logs } = await startVite(root, { waitReady: false })
+    try {
+      const [, pid] = await logs.waitFor(/first start hangs: pid (\d+)/)
+      process.kill(Number(pid), 'SIGKILL')
+      await logs.waitFor(new RegExp(`the sidecar \\(pid ${pid}\\) was killed by SIGKILL before it was ready; restarting in \\d+ ms`))
+      const ws = await connectWs({ port, path: '/api/echo' })
+      ws.send('served')
+      assert.equal(await ws.next(), 'served')
+      ws.close()
+      assert.ok(!logs.lines.some((line) => /not restarted/.test(line)), logs.lines.join('\n'))
+    } finally {
+      await vite.close()
+      removeProject(root)
+    }
+  })
+
+  it('crashed by itself (SIGSEGV): the stack and one report, not restarted', async () => {
+    const root = makeProject({ 'segv.py': 'import ctypes\n\nctypes.string_at(0)\n' })
+    const { vite, logs } = await startVite(root, { waitReady: false })
+    try {
+      const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) was killed by SIGSEGV before it was ready[\s\S]*/)
+      assert.ok(report.includes('it crashed, so it is not restarted. The Python stack above says where'), report)
+      assert.ok(!report.includes('To choose the interpreter'), report)
+      assert.ok(logs.lines.some((line) => line.includes('segv.py", line 3')), logs.lines.join('\n'))
+      assert.ok(!logs.lines.some((line) => /restarting in/.test(line)), logs.lines.join('\n'))
+    } finally {
+      await vite.close()
+      removeProject(root)
+    }
+  })
+})
+
 it('after a crash removes the socket folder only when it has the shape the sidecar makes', () => {
   // The path comes from the sidecar's ready message: nothing else may be deleted by it.
   const base = mkdtempSync(path.join(tmpdir(), 'wsside-test-'))
