@@ -5,6 +5,7 @@
 // shared across Vite restarts by lib/registry.js).
 
 import { existsSync } from 'node:fs'
+import net from 'node:net'
 import path from 'node:path'
 import tls from 'node:tls'
 import { resolveInterpreter } from './lib/interpreter.js'
@@ -195,6 +196,71 @@ function hookServer(server, attachment, vite) {
 }
 
 /**
+ * Whether `id` is Vite's client module (/@vite/client), whatever the package manager or npm
+ * alias put it under.
+ * @param {string} id
+ * @param {string} code
+ */
+function isViteClient(id, code) {
+  return /[\\/]dist[\\/]client[\\/]client\.mjs$/.test(id) && code.includes('function createHotContext(')
+}
+
+/**
+ * In middleware mode, the http.Server Vite was given for its HMR socket (`server.hmr.server`),
+ * if any: the server the pages talk to. Nuxt runs Vite so, on the server of `nuxi dev`.
+ * @param {ViteDevServer} server
+ * @returns {Server | null}
+ */
+function hmrHttpServer(server) {
+  const { hmr } = server.config.server
+  const candidate = typeof hmr === 'object' ? hmr.server : undefined
+  return candidate instanceof net.Server ? candidate : null
+}
+
+/**
+ * Middleware mode with `server.hmr.server`: wsside takes that server's upgrades as Vite takes
+ * its HMR socket there, unless attachWsside already serves it. Closing Vite (a framework
+ * restarting it) detaches; the server itself outlives it.
+ * @param {ViteDevServer} server
+ * @param {Server} httpServer
+ * @param {Options} options
+ */
+function attachToHmrServer(server, httpServer, options) {
+  if (attachedServers.has(httpServer)) return
+  // No resolvedUrls in middleware mode: where the server listens, as Vite names it (localhost
+  // for loopback and every interface: the page's origin must match for the Origin check).
+  const wsBase = () => {
+    const address = httpServer.address()
+    if (!address || typeof address !== 'object') return null
+    const named = listensOnLoopbackOnly(address) || ['::', '0.0.0.0'].includes(address.address)
+    const host = named ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
+    return `${httpServer instanceof tls.Server ? 'wss' : 'ws'}://${host}:${address.port}`
+  }
+  const vite = viteContext(server, 'server', server.ws)
+  // Nuxt 4 gives Vite its app/ folder as root, and has no vite.config: ws/, .venv and
+  // wsside.toml are beside nuxt.config, in the folder of package.json.
+  const root = packageFolder(vite.root) ?? vite.root
+  const attachment = attach(httpServer, options, { ...vite, root, wsBase })
+  const close = server.close
+  server.close = async function wssideClose() {
+    await attachment.close()
+    return close.apply(this)
+  }
+}
+
+/**
+ * The nearest folder at or above `start` holding a package.json, or null.
+ * @param {string} start
+ * @returns {string | null}
+ */
+function packageFolder(start) {
+  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir
+    if (path.dirname(dir) === dir) return null
+  }
+}
+
+/**
  * Middleware mode: Vite has no HTTP server, and attachWsside is called (or not) on the
  * user's own once createServer has returned. The first request through Vite's middlewares
  * tells which server serves them; a warning if wsside is not attached to it.
@@ -241,20 +307,21 @@ export function wsside(userOptions = {}) {
       // turned watching off (`watch: null`): merging an object would turn it back on.
       ...(userConfig.server?.watch === null ? {} : { server: { watch: { ignored: pythonFiles(userConfig.root) } } }),
     }),
-    transformIndexHtml: {
-      // 'pre', so that Vite then serves the inline script as a module with import.meta.hot.
-      order: 'pre',
-      handler: () => (options.overlay
-        ? [{ tag: 'script', attrs: { type: 'module' }, children: OVERLAY_CLIENT, injectTo: 'head' }]
-        : []),
+    // Into Vite's client module, not the HTML: every page with HMR loads the client, while
+    // frameworks (SvelteKit, Astro, Nuxt, React Router) render their HTML without
+    // transformIndexHtml, and SvelteKit warns about any plugin that has that hook.
+    transform(code, id) {
+      return options.overlay && isViteClient(id, code) ? { code: `${code}\n${OVERLAY_CLIENT}`, map: null } : null
     },
     configureServer(server) {
-      if (!server.httpServer) {
-        warnUnattached(server)
-        return
+      if (server.httpServer) {
+        const vite = viteContext(server, 'server', server.ws)
+        return hookServer(server, attach(server.httpServer, options, vite), vite)
       }
-      const vite = viteContext(server, 'server', server.ws)
-      return hookServer(server, attach(server.httpServer, options, vite), vite)
+      const hmrServer = hmrHttpServer(server)
+      if (hmrServer) attachToHmrServer(server, hmrServer, options)
+      else warnUnattached(server)
+      return undefined
     },
     configurePreviewServer(server) {
       if (options.preview === false) return
@@ -288,6 +355,12 @@ function pythonFiles(root) {
  */
 export function attachWsside(httpServer, options = {}) {
   const { root = process.cwd(), logger = consoleLogger, allowedHosts = [], ...rest } = options
+  if (attachedServers.has(httpServer)) {
+    // Two listeners would both answer each upgrade.
+    logger.warn('[wsside] attachWsside: wsside already serves the upgrades of this server (the plugin takes ' +
+      "those of Vite's server.hmr.server in middleware mode, as under Nuxt), so this call does nothing: remove it")
+    return { close: async () => {} }
+  }
   const attachment = attach(httpServer, normaliseOptions(rest), {
     root: path.resolve(root),
     logger,

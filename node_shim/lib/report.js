@@ -27,16 +27,15 @@ const TAG = '[wsside]'
 const CLEAR_EVENT = 'wsside:clear-error'
 
 /**
- * Injected into served HTML: Vite only clears its error overlay on the next HMR update, and a
- * fixed Python file is no module update, so the page removes the overlay naming that file.
+ * Appended to Vite's client module (/@vite/client), whose createHotContext it uses: Vite only
+ * clears its error overlay on the next HMR update, and a fixed Python file is no module update,
+ * so the page removes the overlay naming that file.
  */
-export const OVERLAY_CLIENT = `if (import.meta.hot) {
-  import.meta.hot.on('${CLEAR_EVENT}', ({ file }) => {
-    for (const overlay of document.querySelectorAll('vite-error-overlay')) {
-      if (overlay.shadowRoot?.textContent?.includes(file)) overlay.remove()
-    }
-  })
-}`
+export const OVERLAY_CLIENT = `createHotContext('/@wsside/overlay').on('${CLEAR_EVENT}', ({ file }) => {
+  for (const overlay of document.querySelectorAll('vite-error-overlay')) {
+    if (overlay.shadowRoot?.textContent?.includes(file)) overlay.remove()
+  }
+})`
 
 export function debugEnabled() {
   return /(^|[\s,])(wsside|\*)([\s,]|$)/.test(process.env.DEBUG ?? '')

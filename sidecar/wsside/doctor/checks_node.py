@@ -12,6 +12,7 @@ from .._edge.control import PROTOCOL_VERSION
 from .model import Check, failed, passed, warned
 from .project import Project
 from .semver import parse, satisfies
+from .vite_config import ViteFacts
 
 __all__ = ["check_node", "check_shim", "check_vite", "check_vite_config_uses_plugin"]
 
@@ -132,10 +133,13 @@ def check_vite_config_uses_plugin(project: Project) -> Check:
     if facts.file is None:
         return failed(
             "vite.config",
-            f"no vite.config.* in {project.root}",
-            "run wsside doctor in the folder of vite.config, or `wsside init` there",
+            f"no vite.config.*, astro.config.* or nuxt.config.* in {project.root}",
+            "run wsside doctor in the folder of that file, or `wsside init` there "
+            "(for a project without one)",
         )
     shown = project.relative(facts.file)
+    if facts.framework is not None:
+        return _framework_uses_plugin(shown, facts.framework, facts)
     how = (
         "resolved by Vite"
         if facts.source == "resolveConfig"
@@ -154,3 +158,25 @@ def check_vite_config_uses_plugin(project: Project) -> Check:
             "fix the error above; `npx vite` shows it in full",
         )
     return passed("vite.config", f"{shown} uses wsside() ({how})")
+
+
+def _framework_uses_plugin(shown: str, framework: str, facts: ViteFacts) -> Check:
+    """Astro and Nuxt take Vite's plugins under `vite: { plugins: [...] }` of their config;
+    elsewhere there (Astro's `integrations`, Nuxt's `modules`) wsside() does nothing."""
+    add = f"vite: {{ plugins: [wsside()] }} in {shown}, with import wsside from '{SHIM}'"
+    if facts.outside_vite:
+        return failed(
+            "vite.config",
+            f"{shown} calls wsside() outside its vite: {{...}}, where {framework} does not "
+            "give it to Vite",
+            f"move it: {add}",
+        )
+    if facts.wsside_options is None:
+        return failed(
+            "vite.config", f"{shown} does not use the wsside plugin (no vite.config)", f"add {add}"
+        )
+    return passed(
+        "vite.config",
+        f"{shown} uses wsside() in vite.plugins (read as text: {framework} builds Vite's "
+        "config itself)",
+    )

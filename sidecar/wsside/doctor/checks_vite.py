@@ -197,6 +197,12 @@ def _exposed(host: Any) -> bool:
         return True  # a host name other than localhost: reachable from elsewhere
 
 
+def _host_key(framework: str | None) -> str:
+    """Where the dev server's host is set: Nuxt's own key, else `server.host` (Vite's, and
+    Astro's)."""
+    return "devServer.host" if framework == "Nuxt" else "server.host"
+
+
 def check_exposure(project: Project) -> Iterator[Check]:
     facts = project.vite
     if facts.source == "none":
@@ -215,10 +221,10 @@ def check_exposure(project: Project) -> Iterator[Check]:
         clean = False
         yield warned(
             "exposure",
-            f"server.host is {json.dumps(facts.host)}: the dev server "
+            f"{_host_key(facts.framework)} is {json.dumps(facts.host)}: the dev server "
             "and wsside's handlers are reachable from other machines; clients without "
             "Origin are refused",
-            "use server.host 'localhost' unless you need it",
+            f"use {_host_key(facts.framework)} 'localhost' unless you need it",
         )
     if facts.skip_token_check:
         clean = False
@@ -227,12 +233,32 @@ def check_exposure(project: Project) -> Iterator[Check]:
             "legacy.skipWebSocketTokenCheck is on (CVE-2025-24010 again)",
             "remove legacy.skipWebSocketTokenCheck from vite.config",
         )
-    if clean:
+    if clean and facts.framework == "Nuxt" and facts.host is None:
+        # nuxi dev's default depends on where it runs (detectIsolatedEnvironment in @nuxt/cli).
+        yield passed(
+            "exposure",
+            "devServer.host is not set: nuxi dev listens on localhost, or on every interface "
+            "inside a container or WSL (its `Network:` line says which; wsside then refuses "
+            "clients without Origin); allowedHosts and token check intact",
+        )
+    elif clean:
         yield passed("exposure", "dev server on loopback, allowedHosts and token check intact")
 
 
 def check_middleware_mode(project: Project) -> Check:
-    if project.vite.middleware_mode:
+    facts = project.vite
+    if facts.framework == "Nuxt":
+        return passed(
+            "middleware mode",
+            "Nuxt runs Vite in middleware mode, its HMR socket on the server of nuxi dev: "
+            "the plugin serves that server's upgrades",
+        )
+    if facts.middleware_mode and facts.hmr_server:
+        return passed(
+            "middleware mode",
+            "on, with server.hmr.server: the plugin serves that server's upgrades",
+        )
+    if facts.middleware_mode:
         # Vite then has no http.Server of its own, so the plugin cannot hook upgrades.
         return warned(
             "middleware mode",

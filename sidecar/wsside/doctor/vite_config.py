@@ -18,7 +18,20 @@ from typing import Any
 
 from .._runtime.config import VITE_CONFIG_NAMES, find_vite_config
 
-__all__ = ["VITE_CONFIG_NAMES", "ViteFacts", "find_vite_config", "read_vite_config"]
+__all__ = [
+    "FRAMEWORKS",
+    "VITE_CONFIG_NAMES",
+    "ViteFacts",
+    "find_framework_config",
+    "find_vite_config",
+    "read_vite_config",
+]
+
+# Frameworks that build Vite's config themselves from a config file of their own, where Vite's
+# options (wsside() among the plugins) go under `vite: {...}`. SvelteKit and React Router keep
+# a vite.config.
+FRAMEWORKS = {"astro.config": "Astro", "nuxt.config": "Nuxt"}
+_EXTENSIONS = ("mjs", "js", "ts", "mts", "cjs", "cts")
 
 _MARK = "@@wsside-doctor@@"
 
@@ -74,7 +87,22 @@ class ViteFacts:
     port: int | None = None
     allowed_hosts: Any = None
     middleware_mode: bool = False
+    hmr_server: bool = False  # server.hmr.server: the plugin serves that server's upgrades
     skip_token_check: bool = False
+    # The framework whose config file (astro.config.*, nuxt.config.*) this was read from,
+    # when the project has no vite.config; its `vite: {...}` holds Vite's options.
+    framework: str | None = None
+    # wsside() is called in the framework's config, but not under `vite:`.
+    outside_vite: bool = False
+
+
+def find_framework_config(root: Path) -> tuple[str, Path] | None:
+    """The framework and its config file in `root`, for a project without vite.config."""
+    for stem, framework in FRAMEWORKS.items():
+        for ext in _EXTENSIONS:
+            if (root / f"{stem}.{ext}").is_file():
+                return framework, root / f"{stem}.{ext}"
+    return None
 
 
 def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> ViteFacts:
@@ -82,7 +110,8 @@ def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> Vit
     reading the config file's text."""
     file = find_vite_config(root)
     if file is None:
-        return ViteFacts()
+        found = find_framework_config(root)
+        return ViteFacts() if found is None else _from_framework(*found)
     error = "node was not found on PATH"
     if node is not None:
         try:
@@ -143,8 +172,29 @@ def _from_vite(file: Path, d: dict[str, Any]) -> ViteFacts:
         port=d["port"],
         allowed_hosts=d["allowedHosts"],
         middleware_mode=d["middlewareMode"],
+        hmr_server=isinstance(hmr, dict) and bool(hmr["server"]),
         skip_token_check=d["skipTokenCheck"],
     )
+
+
+def _from_framework(framework: str, file: Path) -> ViteFacts:
+    """Read as text: Vite's options are in the config's `vite: {...}`; running the framework
+    to resolve them would be running its dev server. The exposure is the framework's own
+    setting (Astro's `server.host`, Nuxt's `devServer.host`)."""
+    text = file.read_text(encoding="utf-8", errors="replace")
+    vite = _block(text, "vite") or ""
+    facts = _from_text(file, vite, imported="vite-plugin-wsside" in text)
+    facts.framework = framework
+    called = re.search(r"\bwsside\s*\(", text) is not None
+    facts.outside_vite = facts.wsside_options is None and called
+    own = _block(text.replace(vite, ""), "devServer" if framework == "Nuxt" else "server") or ""
+    host = re.search(r"\bhost\s*:\s*(true|['\"][^'\"]*['\"])", own)
+    if host is not None and facts.host is None:
+        facts.host = True if host.group(1) == "true" else host.group(1)[1:-1]
+    if framework == "Nuxt":
+        # nuxi dev runs Vite in middleware mode, with its HMR socket on nuxi's server.
+        facts.middleware_mode = facts.hmr_server = True
+    return facts
 
 
 def _block(text: str, key: str) -> str | None:
@@ -175,9 +225,11 @@ def _prefix(body: str) -> str | list[str] | None:
     return None if leftover else ["".join(parts) for parts in items]
 
 
-def _from_text(file: Path, text: str) -> ViteFacts:
+def _from_text(file: Path, text: str, imported: bool | None = None) -> ViteFacts:
+    """`imported`: whether the file imports the plugin, when `text` is only part of it."""
     facts = ViteFacts(source="text", file=file)
-    uses = "vite-plugin-wsside" in text and re.search(r"\bwsside\s*\(", text) is not None
+    imported = "vite-plugin-wsside" in text if imported is None else imported
+    uses = imported and re.search(r"\bwsside\s*\(", text) is not None
     if uses:
         call = re.search(r"\bwsside\s*\(\s*(\{.*?\})?\s*\)", text, re.S)
         body = call.group(1) if call and call.group(1) else ""
@@ -216,4 +268,5 @@ def _from_text(file: Path, text: str) -> ViteFacts:
     facts.allowed_hosts = True if re.search(r"\ballowedHosts\s*:\s*true", server) else None
     facts.skip_token_check = re.search(r"skipWebSocketTokenCheck\s*:\s*true", text) is not None
     facts.middleware_mode = re.search(r"\bmiddlewareMode\s*:\s*(true|\{)", server) is not None
+    facts.hmr_server = re.search(r"\bserver\s*:", hmr or "") is not None
     return facts

@@ -1,0 +1,135 @@
+"""`wsside doctor` in projects of frameworks built on Vite that have no vite.config: Astro and
+Nuxt put Vite's options, wsside() among the plugins, under `vite: {...}` of their own config.
+Read as text (running the framework to resolve them would be running its dev server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from doctor_projects import one, run_doctor, write
+
+ECHO = """\
+from wsside import Handler
+
+echo = Handler("/echo")
+"""
+
+ASTRO = """\
+import { defineConfig } from 'astro/config'
+import wsside from 'vite-plugin-wsside'
+
+export default defineConfig({
+  server: { port: 4321 },
+  vite: {
+    plugins: [wsside()],
+  },
+})
+"""
+
+NUXT = """\
+import wsside from 'vite-plugin-wsside'
+
+export default defineNuxtConfig({
+  devtools: { enabled: true },
+  vite: { plugins: [wsside()] },
+})
+"""
+
+
+def project(root: Path, config: str, text: str) -> Path:
+    return write(root, {config: text, "ws/echo.py": ECHO, "package.json": "{}"})
+
+
+@pytest.mark.parametrize(
+    ("config", "text", "framework"),
+    [("astro.config.mjs", ASTRO, "Astro"), ("nuxt.config.ts", NUXT, "Nuxt")],
+)
+def test_the_framework_config_is_read_for_the_plugin(
+    tmp_path: Path, config: str, text: str, framework: str
+) -> None:
+    _, report = run_doctor(project(tmp_path, config, text))
+    check = one(report, "vite.config")
+    assert check["status"] == "pass"
+    assert check["message"] == (
+        f"{config} uses wsside() in vite.plugins (read as text: {framework} builds Vite's "
+        "config itself)"
+    )
+    assert one(report, "hmr path")["message"] == "HMR path(s) / stay clear of /api"
+
+
+def test_wsside_outside_vite_is_named(tmp_path: Path) -> None:
+    vite = "  vite: {\n    plugins: [wsside()],\n  },\n"
+    text = ASTRO.replace(vite, "  integrations: [wsside()],\n")
+    code, report = run_doctor(project(tmp_path, "astro.config.mjs", text))
+    check = one(report, "vite.config")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"] == (
+        "astro.config.mjs calls wsside() outside its vite: {...}, where Astro does not give it "
+        "to Vite"
+    )
+    assert check["fix"] == (
+        "move it: vite: { plugins: [wsside()] } in astro.config.mjs, "
+        "with import wsside from 'vite-plugin-wsside'"
+    )
+
+
+def test_vite_options_are_read_under_vite_not_the_framework_s_own(tmp_path: Path) -> None:
+    # Astro's own `server: { port }` is no Vite option; the proxy under `vite.server` is.
+    text = ASTRO.replace(
+        "plugins: [wsside()],",
+        "plugins: [wsside()],\n    server: { proxy: { '/api': { target: 'ws://x', ws: true } } },",
+    )
+    code, report = run_doctor(project(tmp_path, "astro.config.mjs", text))
+    assert code == 1
+    assert one(report, "proxy")["message"].startswith(
+        "server.proxy['/api'] (ws: true) also claims '/api/echo'"
+    )
+
+
+def test_nuxt_middleware_mode_is_served_by_the_plugin(tmp_path: Path) -> None:
+    _, report = run_doctor(project(tmp_path, "nuxt.config.ts", NUXT))
+    check = one(report, "middleware mode")
+    assert check["status"] == "pass"
+    assert check["message"].startswith("Nuxt runs Vite in middleware mode")
+    assert one(report, "exposure")["message"].startswith(
+        "devServer.host is not set: nuxi dev listens on localhost, or on every interface "
+        "inside a container or WSL"
+    )
+
+
+def test_nuxt_exposure_is_its_devserver_host(tmp_path: Path) -> None:
+    text = NUXT.replace("devtools: { enabled: true },", "devServer: { host: '0.0.0.0' },")
+    _, report = run_doctor(project(tmp_path, "nuxt.config.ts", text))
+    check = one(report, "exposure")
+    assert check["status"] == "warn"
+    assert check["message"].startswith('devServer.host is "0.0.0.0": the dev server')
+    assert check["fix"] == "use devServer.host 'localhost' unless you need it"
+
+
+def test_middleware_mode_with_an_hmr_server_needs_no_attach(tmp_path: Path) -> None:
+    config = """\
+    import { defineConfig } from 'vite'
+    import wsside from 'vite-plugin-wsside'
+
+    export default defineConfig({
+      plugins: [wsside()],
+      server: { middlewareMode: true, hmr: { server: globalThis.appServer } },
+    })
+    """
+    _, report = run_doctor(project(tmp_path, "vite.config.js", config))
+    check = one(report, "middleware mode")
+    assert (check["status"], check["message"]) == (
+        "pass",
+        "on, with server.hmr.server: the plugin serves that server's upgrades",
+    )
+
+
+def test_no_config_of_any_kind(tmp_path: Path) -> None:
+    code, report = run_doctor(write(tmp_path, {"ws/echo.py": ECHO}))
+    check = one(report, "vite.config")
+    assert code == 1
+    assert check["message"] == (
+        f"no vite.config.*, astro.config.* or nuxt.config.* in {tmp_path.resolve()}"
+    )
