@@ -4,6 +4,9 @@ Read as text (running the framework to resolve them would be running its dev ser
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -132,4 +135,39 @@ def test_no_config_of_any_kind(tmp_path: Path) -> None:
     assert code == 1
     assert check["message"] == (
         f"no vite.config.*, astro.config.* or nuxt.config.* in {tmp_path.resolve()}"
+    )
+
+
+class _ViteClient(BaseHTTPRequestHandler):
+    """What doctor asks a dev server to tell it is Vite: /@vite/client answers 200."""
+
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/@vite/client" else 404)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def dev_server() -> Iterator[int]:
+    """An Astro-like dev server on loopback (not on Vite's 5173); yields its port."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _ViteClient)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_the_running_dev_server_is_looked_for_on_the_framework_s_port(
+    tmp_path: Path, dev_server: int
+) -> None:
+    text = ASTRO.replace("server: { port: 4321 }", f"server: {{ port: {dev_server} }}")
+    _, report = run_doctor(project(tmp_path, "astro.config.mjs", text))
+    assert one(report, "dev server")["message"].startswith(
+        f"http://localhost:{dev_server} (a Vite dev server on port {dev_server}"
     )

@@ -32,6 +32,7 @@ __all__ = [
 # a vite.config.
 FRAMEWORKS = {"astro.config": "Astro", "nuxt.config": "Nuxt"}
 _EXTENSIONS = ("mjs", "js", "ts", "mts", "cjs", "cts")
+_DEFAULT_PORTS = {"Astro": 4321, "Nuxt": 3000}
 
 _MARK = "@@wsside-doctor@@"
 
@@ -180,7 +181,7 @@ def _from_vite(file: Path, d: dict[str, Any]) -> ViteFacts:
 def _from_framework(framework: str, file: Path) -> ViteFacts:
     """Read as text: Vite's options are in the config's `vite: {...}`; running the framework
     to resolve them would be running its dev server. The exposure is the framework's own
-    setting (Astro's `server.host`, Nuxt's `devServer.host`)."""
+    setting (Astro's `server.host` and `.port`, Nuxt's `devServer.host` and `.port`)."""
     text = file.read_text(encoding="utf-8", errors="replace")
     vite = _block(text, "vite") or ""
     facts = _from_text(file, vite, imported="vite-plugin-wsside" in text)
@@ -191,6 +192,9 @@ def _from_framework(framework: str, file: Path) -> ViteFacts:
     host = re.search(r"\bhost\s*:\s*(true|['\"][^'\"]*['\"])", own)
     if host is not None and facts.host is None:
         facts.host = True if host.group(1) == "true" else host.group(1)[1:-1]
+    # Where doctor looks for the running dev server: the framework's port, not Vite's 5173.
+    port = re.search(r"\bport\s*:\s*(\d+)", own)
+    facts.port = int(port.group(1)) if port else _DEFAULT_PORTS[framework]
     if framework == "Nuxt":
         # nuxi dev runs Vite in middleware mode, with its HMR socket on nuxi's server.
         facts.middleware_mode = facts.hmr_server = True
