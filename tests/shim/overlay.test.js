@@ -142,8 +142,8 @@ it('overlay: false keeps Python errors out of the browser, not out of the termin
     await dev.save('ws/broken.py', BROKEN.replace('boom', 'bang'),
       /cannot load ws\/broken\.py:5: RuntimeError: bang at import/)
     assert.deepEqual(await dev.shown(page), [])
-    const html = await (await fetch(`http://127.0.0.1:${dev.port}/`)).text()
-    assert.ok(!html.includes('wsside:clear-error'), 'no overlay script in the page')
+    const client = await (await fetch(`http://127.0.0.1:${dev.port}/@vite/client`)).text()
+    assert.ok(!client.includes('wsside:clear-error'), 'no overlay listener in Vite\'s client')
     page.close()
   } finally {
     await dev.close()
