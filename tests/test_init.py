@@ -393,6 +393,36 @@ def test_a_commonjs_config_gets_es_module_instructions(
     assert (tmp_path / name).read_text() == text
 
 
+@pytest.mark.parametrize(
+    "name, framework",
+    [("astro.config.mjs", "Astro"), ("nuxt.config.ts", "Nuxt")],
+)
+def test_an_astro_or_nuxt_project_gets_the_lines_for_its_vite_key(
+    tmp_path: Path, name: str, framework: str
+) -> None:
+    """These frameworks build Vite's config from their own file: a vite.config would be
+    ignored, so none is written; the lines go under the framework's `vite` key."""
+    text = "export default defineConfig({})\n"
+    write(tmp_path, {"package.json": MODULE_PACKAGE, name: text})
+    done = run_init(tmp_path, "--root", str(tmp_path))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (
+        f"→ {name} was not edited: {framework} builds Vite's config from it, so the plugin goes "
+        "under its `vite` key.\n"
+    ) in done.stdout
+    assert f"      {IMPORT_LINE}    (with the other imports)\n" in done.stdout
+    assert "      vite: { plugins: [wsside()] },    (in the object it exports;" in done.stdout
+    assert f"npm run dev     # {framework}'s dev server" in done.stdout
+    assert not list(tmp_path.glob("vite.config.*"))
+    assert (tmp_path / name).read_text() == text
+    assert (tmp_path / "ws" / "echo.py").is_file() and (tmp_path / "wsside.toml").is_file()
+    # Once the plugin is there, a second run has nothing left to do.
+    (tmp_path / name).write_text(
+        f"{IMPORT_LINE}\nexport default defineConfig({{ vite: {{ plugins: [wsside()] }} }})\n"
+    )
+    assert f"✓ {name} already uses the plugin" in init(tmp_path)
+
+
 def test_second_run_keeps_everything(tmp_path: Path) -> None:
     write(tmp_path, {"package.json": MODULE_PACKAGE})
     init(tmp_path)

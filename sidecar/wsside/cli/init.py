@@ -122,6 +122,16 @@ def add_to_vite_config(root: Path, out: Outcome) -> None:
     # The first of the names that exists, as Vite picks it: a folder of that name is no config,
     # and a new config beside it would not be the one Vite loads.
     config = next((root / n for n in VITE_CONFIG_NAMES if os.path.lexists(root / n)), None)
+    framework = _framework(root) if config is None else None
+    if framework is not None:
+        # Astro and Nuxt build Vite's config from their own file: a vite.config would be
+        # ignored, and theirs is code of the framework's shape, which is not edited.
+        name, file = framework[0], framework[1]
+        if uses_plugin(_read(file)):
+            out.done.append(f"{file.name} already uses the plugin")
+        else:
+            out.todo.append(_framework_instructions(name, file))
+        return
     if config is None:
         name, why = _new_config_name(root)
         _write(root / name, NEW_VITE_CONFIG, out)
@@ -291,6 +301,25 @@ def _instructions(config: Path, why: str) -> str:
     )
 
 
+def _framework(root: Path) -> tuple[str, Path] | None:
+    """Astro or Nuxt and its config file in `root` (the doctor's table), if any."""
+    # Imported here: the doctor's package stays out of the sidecar's start-up (`wsside serve`
+    # loads every command module).
+    from ..doctor.vite_config import find_framework_config
+
+    return find_framework_config(root)
+
+
+def _framework_instructions(framework: str, config: Path) -> str:
+    return (
+        f"{config.name} was not edited: {framework} builds Vite's config from it, so the plugin "
+        f"goes under its `vite` key.\n    Add these lines to it yourself:\n"
+        f"      {import_line()}    (with the other imports)\n"
+        f"      vite: {{ plugins: [{PLUGIN_CALL}] }},    (in the object it exports; "
+        "or add wsside() to the plugins of an existing `vite` key)"
+    )
+
+
 def _esm_instructions(config: Path) -> str:
     esm = config.with_suffix(".mts" if config.suffix in (".cts", ".ts") else ".mjs").name
     return (
@@ -338,10 +367,13 @@ def init(
     for line in out.todo:
         typer.echo(f"  → {line}")
     install = "" if _shim_installed(where) else f"\n  npm install -D {SHIM}"
-    typer.echo(
-        f"\nNext:{install}\n  npx vite"
+    framework = None if find_vite_config(where) else _framework(where)
+    run = (
+        f"npm run dev     # {framework[0]}'s dev server, with the handlers at /api/echo"
+        if framework
+        else "npx vite"
         "         # it prints the WebSocket URLs: ws://localhost:5173/api/echo on its default port"
-        "\n  wsside doctor"
     )
+    typer.echo(f"\nNext:{install}\n  {run}\n  wsside doctor")
     if out.todo:
         raise typer.Exit(1)
