@@ -8,10 +8,14 @@ trailing slash is significant, as in Spring's AntPathMatcher that the JavaScript
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 from urllib.parse import unquote
 
-__all__ = ["Pattern", "PatternError", "normalize_prefix", "strip_prefix"]
+__all__ = ["Pattern", "PatternError", "PatternIndex", "normalize_prefix", "strip_prefix"]
+
+T = TypeVar("T")
 
 _VARIABLE = re.compile(r"\{([^{}:]+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
 
@@ -54,6 +58,15 @@ class Pattern:
         if _match(self._segments, 0, parts, 0, params):
             return params
         return None
+
+    def literal_head(self) -> tuple[str, ...]:
+        """The segments before the first one that varies: `/ws/rooms/{id}` has `("ws", "rooms")`."""
+        head = []
+        for segment in self._segments:
+            if segment.literal is None:
+                break
+            head.append(segment.literal)
+        return tuple(head)
 
     def pieces(self) -> tuple[str | None, ...]:
         """The pattern as literal text and None for each stretch that varies (a `?`, `*`,
@@ -158,6 +171,47 @@ def _match(
         i += 1
         j += 1
     return j == len(parts)
+
+
+@dataclass
+class _Node(Generic[T]):
+    children: dict[str, _Node[T]] = field(default_factory=dict)
+    entries: list[tuple[int, Pattern, T]] = field(default_factory=list)
+
+
+class PatternIndex(Generic[T]):
+    """Patterns in declaration order, filed under the literal segments they start with.
+
+    `candidates(path)` gives only the patterns whose leading literal segments the path has, in
+    declaration order: no other pattern can match it, as segments before the first wildcard
+    or variable are compared one to one. With hundreds of endpoints under `/ws/...`, a
+    handshake then tries a few patterns instead of every one declared before its own.
+    """
+
+    def __init__(self, entries: Iterable[tuple[Pattern, T]]) -> None:
+        self._root: _Node[T] = _Node()
+        for order, (pattern, value) in enumerate(entries):
+            node = self._root
+            for literal in pattern.literal_head():
+                node = node.children.setdefault(literal, _Node())
+            node.entries.append((order, pattern, value))
+
+    def candidates(self, path: str) -> list[tuple[int, Pattern, T]]:
+        """(declaration order, pattern, value) of the patterns that may match `path`."""
+        node = self._root
+        found = list(node.entries)
+        several = False
+        for part in path.split("/")[1:]:
+            child = node.children.get(part)
+            if child is None:
+                break
+            node = child
+            if node.entries:
+                several = several or bool(found)
+                found += node.entries
+        if several:
+            found.sort(key=lambda entry: entry[0])
+        return found
 
 
 def normalize_prefix(prefix: str) -> str:

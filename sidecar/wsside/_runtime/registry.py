@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..closecodes import CloseCode
 from ..handler import Handler
+from ..pattern import PatternIndex
 from .background import BackgroundTasks
 from .events import emit, error_event, logger
 from .helper_path import use_helpers_of
@@ -88,12 +89,18 @@ class Registry:
         # Hubs of patterns no longer declared, in their grace, with the timer that ends it.
         self._orphans: dict[str, tuple[Hub, asyncio.TimerHandle]] = {}
         self._table: list[Hub] = []
+        # `_table` by leading literal segments; made again on the first match after a change
+        # (not at each file of a start-up or a checkout).
+        self._index: PatternIndex[Hub] | None = None
 
     # ---- routing ------------------------------------------------------------------------
 
     def match(self, path: str) -> tuple[Hub, dict[str, str]] | None:
         """The first enabled endpoint (files in sorted order, then declaration order)."""
-        for hub in self._table:
+        index = self._index
+        if index is None:
+            index = self._index = PatternIndex((hub.handler.pattern, hub) for hub in self._table)
+        for _, _, hub in index.candidates(path):
             handler = hub.handler
             if handler.disabled:
                 continue
@@ -269,6 +276,7 @@ class Registry:
             for p in sorted(self.files, key=lambda p: p.as_posix())
             for h in self.files[p]
         ]
+        self._index = None
 
     def _orphan(self, hub: Hub) -> None:
         """Set aside the hub of a pattern no longer declared, for `ORPHAN_GRACE` seconds

@@ -35,7 +35,7 @@ from watchdog.observers.polling import PollingObserver
 
 from .config import CONFIG_FILE
 from .events import log
-from .loader import module_name_for
+from .loader import forget_modules, importers_of, module_name_for
 from .registry import Registry, handler_files, is_handler_file
 
 __all__ = ["QUIET", "Reloader"]
@@ -63,7 +63,8 @@ _GONE = {EVENT_TYPE_DELETED, EVENT_TYPE_MOVED}
 class Reloader:
     """Watches `registry.root` and `config_file`; reloads, adds and removes handler files.
 
-    A change to a helper (`_name.py`) reloads every handler file, since any may import it.
+    A change to a helper (`_name.py`) reloads the handler files that import it, directly or
+    through other helpers (and those that failed to load, which may have failed for it).
     A change to the config file calls `on_config_change` (the runner decides what to do).
     """
 
@@ -90,14 +91,22 @@ class Reloader:
         self._digests: dict[Path, bytes] = {}
         # What changed since the last flush, each with when it was first seen (perf_counter).
         self._files: dict[Path, float] = {}
-        self._everything: float | None = None  # a helper or a folder changed: reload all
-        self._helpers = False
+        # A folder changed: every file is read again (those whose bytes changed load).
+        self._everything: float | None = None
+        # Helpers (and handler files imported by name) saved, each with when first seen.
+        self._helpers: dict[Path, float] = {}
+        self._helper_folder = False  # a helper package's folder changed: all helpers are new
         self._config = False
         self._first: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._watcher = _Watcher(self)
         self._root_watch: ObservedWatch | None = None  # None: the folder is not watched now
         self._root_gone = False  # the watched folder was deleted or moved since the last flush
+        # Files to apply, one per turn of the loop (a checkout's hundred files never hold
+        # the open connections for longer than one import): path -> (since, force).
+        self._pending: dict[Path, tuple[float, bool]] = {}
+        self._config_pending = False
+        self._step_handle: asyncio.Handle | None = None
 
     def start(self) -> None:
         """Start watching (call on the loop, before the first load so no save is missed)."""
@@ -148,6 +157,9 @@ class Reloader:
     async def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        if self._step_handle is not None:
+            self._step_handle.cancel()
+        self._pending.clear()
         observer, self._observer = self._observer, None
         if observer is not None:
             observer.stop()
@@ -168,6 +180,8 @@ class Reloader:
                 continue
             path = Path(str(raw))
             kind = self._kind(path, event.is_directory, left)
+            if kind == "helper folder" and event.event_type == EVENT_TYPE_MODIFIED:
+                kind = "folder"  # a file in it changed, and says so itself
             if self.on_save is not None and kind in ("handler", "helper"):
                 self.on_save(str(path))
             if kind is not None and self._loop is not None and self._observer is not None:
@@ -191,7 +205,8 @@ class Reloader:
         if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
             return None
         if is_directory:
-            return "folder"
+            helper = any(part.startswith("_") for part in rel.parts)
+            return "helper folder" if helper else "folder"
         if rel.suffix != ".py":
             return None  # editor temp and swap files: `.swp`, `~`, `4913`, `.tmp`
         return "handler" if is_handler_file(rel) else "helper"
@@ -208,10 +223,12 @@ class Reloader:
             kind = "helper" if self._imported_by_name(path) else kind
         if kind == "config":
             self._config = True
+        elif kind == "helper":
+            self._helpers.setdefault(path, seen_at)
         elif kind != "handler":
             self._root_gone = self._root_gone or kind == "root gone"
+            self._helper_folder = self._helper_folder or kind == "helper folder"
             self._everything = min(self._everything or seen_at, seen_at)
-            self._helpers = self._helpers or kind == "helper"
         now = time.perf_counter()
         if self._first is None:
             self._first = now
@@ -226,19 +243,62 @@ class Reloader:
         self._watch_root()
         files, self._files = self._files, {}
         everything, self._everything = self._everything, None
-        helpers, self._helpers = self._helpers, False
+        helpers, self._helpers = self._helpers, {}
         config, self._config = self._config, False
+        helper_folder, self._helper_folder = self._helper_folder, False
+        forced: set[Path] = set()
         if everything is not None:
-            if helpers:
-                self._forget_helper_modules()
             known = {*handler_files(self.root), *self.registry.files, *self.registry.errors}
             for path in known:
                 files[path.resolve()] = min(files.get(path.resolve(), everything), everything)
+        if helper_folder:
+            self._forget_helper_modules()
+            forced = set(files)
+        elif helpers:
+            since = min(helpers.values())
+            for path in self._importers(helpers):
+                files[path] = min(files.get(path, since), since)
+                forced.add(path)
         # Removals first, so a file renamed to another name does not clash with itself.
         for path in sorted(files, key=lambda p: (p.is_file(), p.as_posix())):
-            self._apply(path, files[path], force=helpers)
-        if config:
+            since, force = self._pending.get(path, (files[path], False))
+            self._pending[path] = (min(since, files[path]), force or path in forced)
+        self._config_pending = self._config_pending or config
+        if self._step_handle is None:
+            self._step()
+
+    def _step(self) -> None:
+        """Apply the next pending file; the rest on the loop's next turns, so that open
+        connections are served between two imports. The config file's change comes last."""
+        self._step_handle = None
+        if self._pending:
+            path = next(iter(self._pending))
+            since, force = self._pending.pop(path)
+            self._apply(path, since, force)
+        if self._pending:
+            assert self._loop is not None
+            self._step_handle = self._loop.call_soon(self._step)
+        elif self._config_pending:
+            self._config_pending = False
             self.on_config_change()
+
+    def _importers(self, helpers: dict[Path, float]) -> set[Path]:
+        """The handler files to load again for `helpers` saved: those that import them
+        (directly or through other modules of the folder), and those that failed to load.
+        The helpers and the modules of the folder that import them are dropped, so that
+        those files' next `import` runs the new code."""
+        saved = {path.name for path in helpers}
+        changed = [
+            name
+            for name, module in tuple(sys.modules.items())
+            if (file := getattr(module, "__file__", None))
+            and Path(file).name in saved  # most modules, at the cost of no system call
+            and Path(file).resolve() in helpers
+        ]
+        affected = importers_of(changed, self.root)
+        served = {module_name_for(path, self.root): path for path in self.registry.files}
+        forget_modules(name for name in affected if name not in served and name in sys.modules)
+        return {served[name] for name in affected if name in served} | set(self.registry.errors)
 
     def _watch_root(self) -> None:
         """Drop the watch of a handlers folder that was deleted or moved (it watches nothing,
@@ -277,7 +337,7 @@ class Reloader:
             path = Path(file).resolve()
             kind = self._kind(path, False)
             if kind == "helper" or (kind == "handler" and self._by_name(name, path)):
-                del sys.modules[name]
+                forget_modules((name,))
 
     def _imported_by_name(self, path: Path) -> bool:
         """`path`, a handler file, is also in `sys.modules` under a name of its own."""
