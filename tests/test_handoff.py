@@ -27,7 +27,7 @@ SECRET = "s" * 43
 WAIT = 10.0
 
 
-def ipc_command(handlers: Path) -> list[str]:
+def ipc_command(handlers: Path, reload: bool = False) -> list[str]:
     """The sidecar's command line under the shim, serving the files in `handlers`."""
     return [
         sys.executable,
@@ -35,7 +35,7 @@ def ipc_command(handlers: Path) -> list[str]:
         "wsside",
         "serve",
         "--ipc",
-        "--no-reload",
+        *(() if reload else ("--no-reload",)),
         "--handlers",
         str(handlers),
     ]
@@ -44,7 +44,7 @@ def ipc_command(handlers: Path) -> list[str]:
 class Shim:
     """The parent end of the IPC channel, and the sidecar process behind it."""
 
-    def __init__(self, handlers: Path, loop: str = "auto") -> None:
+    def __init__(self, handlers: Path, loop: str = "auto", reload: bool = False) -> None:
         self.loop = loop
         self.sock, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(WAIT)
@@ -55,7 +55,7 @@ class Shim:
             "WSSIDE_LOOP": loop,
         }
         self.proc = subprocess.Popen(
-            ipc_command(handlers),
+            ipc_command(handlers, reload),
             env=env,
             pass_fds=(child.fileno(),),
             cwd=handlers.parent,
@@ -735,5 +735,46 @@ def test_a_connection_that_keeps_talking_moves_to_uvloops_transport_and_loses_no
         client.settimeout(WAIT)
         assert client.recv(1) == b""  # the sidecar closes the TCP connection after the handshake
         assert shim.proc.poll() is None
+    finally:
+        shim.stop()
+
+
+def test_a_batch_of_reloads_sends_the_endpoint_table_once_at_its_end(tmp_path: Path) -> None:
+    """A helper saved reloads every handler file importing it, one per turn of the loop: the
+    table (and the types text) goes with the batch's last event, or as `endpoints` when its
+    last file did not load, never with each file (a checkout of a hundred files would rebuild
+    and send it a hundred times)."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "_shared.py").write_text("NAME = 'one'\n")
+    for n in range(5):
+        (handlers / f"h{n}.py").write_text(
+            f"from _shared import NAME\nfrom wsside import Handler\nHandler(f'/h{n}/{{NAME}}')\n"
+        )
+    # One file that will fail with the new helper: the batch may end on it.
+    (handlers / "broken.py").write_text(
+        "from _shared import NAME\nfrom wsside import Handler\n"
+        "assert NAME == 'one', 'needs one'\nHandler('/broken')\n"
+    )
+    shim = Shim(handlers, reload=True)
+    try:
+        ready = shim.read_until("type", "ready")
+        assert len(ready["handlers"]) == 6
+        (handlers / "_shared.py").write_text("NAME = 'two'\n")
+        seen: list[dict[str, Any]] = []
+        while True:
+            msg = shim.read()
+            if msg.get("type") in ("reloaded", "removed", "load_error", "endpoints"):
+                seen.append(msg)
+            if sum(m["type"] in ("reloaded", "load_error") for m in seen) == 6:
+                break
+        if seen[-1]["type"] == "load_error":  # the last file failed: the table follows
+            seen.append(shim.read_until("type", "endpoints"))
+        with_table = [m for m in seen if "handlers" in m]
+        assert with_table == [seen[-1]], [m["type"] for m in seen]
+        paths = sorted(h["path"] for h in with_table[0]["handlers"])
+        # broken.py failed: its old handler keeps serving, as after any failed reload.
+        assert paths == ["/api/broken"] + [f"/api/h{n}/two" for n in range(5)], paths
+        assert "types" in with_table[0]
     finally:
         shim.stop()

@@ -34,6 +34,11 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
       standing.fixed(msg.file)
       syncTypesFile(cwd, msg.types, r)
       break
+    case 'endpoints':
+      // The table after a batch of reloads whose last event did not carry it.
+      handlersNow(info, msg)
+      syncTypesFile(cwd, msg.types, r)
+      break
     case 'loaded':
       // After a restart in the sidecar, a file that was broken may load at once.
       r.debug(`loaded ${r.rel(msg.file)}`)

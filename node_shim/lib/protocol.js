@@ -31,6 +31,7 @@ export const PROTOCOL_VERSION = 2
  *       types?: string }
  *   | { type: 'loaded', file: string }
  *   | { type: 'removed', file: string, handlers?: HandlerInfo[], types?: string }
+ *   | { type: 'endpoints', handlers: HandlerInfo[], types?: string }
  *   | { type: 'config_ok', file: string }
  *   | ErrorEvent
  *   | { type: 'log', level: string, message: string }

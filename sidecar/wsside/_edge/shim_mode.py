@@ -112,6 +112,9 @@ class _ShimMode:
         self.folder: str | None = None
         # Set when the shim is gone (the channel's EOF, or a new parent process).
         self.orphaned = threading.Event()
+        # A `reloaded` or `removed` went out without the endpoint table (more files of its
+        # batch followed): the table goes once the batch is applied.
+        self._table_owed = False
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -216,9 +219,39 @@ class _ShimMode:
             return
         fields = {k: v for k, v in event.items() if k != "type"}
         if event["type"] in ("reloaded", "removed") and self.sidecar is not None:
-            fields["handlers"] = self.sidecar.describe()  # the endpoints as they are now
-            fields["types"] = self.sidecar.types()
+            # The endpoints and their types as they are now: with the batch's last file only
+            # (a checkout's hundred files would each rebuild and send the whole table).
+            if self._reloading():
+                self._owe_table()
+            else:
+                self._table_owed = False
+                fields.update(self._table())
         self.channel.send(message(event["type"], **fields))
+
+    def _reloading(self) -> bool:
+        reloader = self.sidecar.reloader if self.sidecar is not None else None
+        return reloader is not None and reloader.busy
+
+    def _table(self) -> dict[str, Any]:
+        assert self.sidecar is not None
+        return {"handlers": self.sidecar.describe(), "types": self.sidecar.types()}
+
+    def _owe_table(self) -> None:
+        if not self._table_owed:
+            self._table_owed = True
+            asyncio.get_running_loop().call_soon(self._settle_table)
+
+    def _settle_table(self) -> None:
+        """The owed table, once the batch is applied, unless its last file's event (which
+        carries it) went out: a batch whose last file changed nothing (a touch) or did not
+        load still ends with the table (`endpoints`)."""
+        if not self._table_owed or self.channel is None or self.sidecar is None:
+            return
+        if self._reloading():
+            asyncio.get_running_loop().call_soon(self._settle_table)
+            return
+        self._table_owed = False
+        self.channel.send(message("endpoints", **self._table()))
 
     def _on_message(self, obj: Any) -> None:
         try:

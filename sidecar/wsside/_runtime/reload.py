@@ -108,6 +108,11 @@ class Reloader:
         self._config_pending = False
         self._step_handle: asyncio.Handle | None = None
 
+    @property
+    def busy(self) -> bool:
+        """Files of a batch are still to be applied (one per turn of the loop)."""
+        return bool(self._pending)
+
     def start(self) -> None:
         """Start watching (call on the loop, before the first load so no save is missed)."""
         self._loop = asyncio.get_running_loop()
@@ -261,6 +266,8 @@ class Reloader:
                 forced.add(path)
         # Removals first, so a file renamed to another name does not clash with itself.
         for path in sorted(files, key=lambda p: (p.is_file(), p.as_posix())):
+            if path not in forced and path not in self._pending and self._unchanged(path):
+                continue  # a touch, or the folder's own event: only what changed is a batch
             since, force = self._pending.get(path, (files[path], False))
             self._pending[path] = (min(since, files[path]), force or path in forced)
         self._config_pending = self._config_pending or config
@@ -315,6 +322,11 @@ class Reloader:
                 self._root_watch = observer.schedule(self._watcher, str(self.root), recursive=True)
             except OSError as exc:
                 self._scan_instead(exc)
+
+    def _unchanged(self, path: Path) -> bool:
+        """`path` holds the bytes that already serve."""
+        known = self._digests.get(path)
+        return known is not None and path.is_file() and _digest(path) == known
 
     def _apply(self, path: Path, since: float, force: bool) -> None:
         if path.is_file():
