@@ -345,7 +345,7 @@ async def test_backup_rename_save_keeps_the_connection(live: Live) -> None:
     assert not [e for e in live.events[mark:] if e["type"] == "removed"]
 
 
-async def test_helper_change_reloads_every_handler_file(
+async def test_helper_change_reloads_the_handler_files_that_import_it(
     live: Live, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sys, "path", list(sys.path))  # the sidecar adds the handlers folder
