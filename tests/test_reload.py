@@ -708,3 +708,25 @@ def test_two_handler_folders_in_one_process_each_get_their_own_helpers(tmp_path:
         assert not registry.errors
         loaded.append(registry.hubs[f"/ws/{name}"].handler.default_room)
     assert loaded == ["a", "b"]
+
+
+async def test_a_file_event_that_fails_to_be_handled_ends_no_reloads(
+    tmp_path: Path, live: Live, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whatever goes wrong with one event in the watcher's thread is logged there; an
+    exception out of it would end that thread, and every later save would go unseen."""
+    from wsside._runtime.reload import Reloader
+
+    ws = await live.serve_chat()
+    kind = Reloader._kind
+
+    def trips(self: Reloader, path: Path, is_directory: bool, left: bool = False) -> str | None:
+        if path.name == "trip.py":
+            raise RuntimeError("a bug in handling one event")
+        return kind(self, path, is_directory, left)
+
+    monkeypatch.setattr(Reloader, "_kind", trips)
+    live.write("trip.py", "x = 1\n")
+    await live.save("chat.py", versioned(2))
+    assert (await ask(ws))["version"] == 2
+    assert "could not handle a file event" in caplog.text

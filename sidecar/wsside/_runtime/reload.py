@@ -34,7 +34,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from .config import CONFIG_FILE
-from .events import log
+from .events import log, logger
 from .loader import forget_modules, importers_of, module_name_for
 from .registry import Registry, handler_files, is_handler_file
 
@@ -371,7 +371,14 @@ class _Watcher(FileSystemEventHandler):
         self.reloader = reloader
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        self.reloader.seen(event)
+        try:
+            self.reloader.seen(event)
+        except Exception:  # noqa: BLE001 - raised out of here it would end watchdog's thread
+            logger.exception(
+                "wsside: could not handle a file event (%s %s); hot reload goes on",
+                event.event_type,
+                event.src_path,
+            )
 
 
 def _digest(path: Path) -> bytes:
