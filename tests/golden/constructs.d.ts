@@ -24,7 +24,7 @@ declare namespace WsChat {
   interface ChatIn {
     type: 'chat'
     text: string
-    reply_to?: number | null
+    reply_to?: number | null | undefined
     tags: string[]
     author: User
     extra: Record<string, unknown>
@@ -47,15 +47,15 @@ declare namespace WsChat {
 
   interface Options {
     type: 'options'
-    muted?: boolean
-    colour?: 'red' | 'green' | 'it\'s "blue"\\' | 3 | true | null
-    matrix?: (number | null)[][]
+    muted?: boolean | undefined
+    colour?: 'red' | 'green' | 'it\'s "blue"\\' | 3 | true | null | undefined
+    matrix?: (number | null)[][] | undefined
   }
 
   interface Card {
     type: 'card'
     'first-name': string
-    '2fa'?: boolean
+    '2fa'?: boolean | undefined
   }
 
   /** Named like the alias the generator declares: renamed, not clashing. */

@@ -6,6 +6,9 @@ const chat = connect('/ws/chat')
 chat.send({ type: 'chat', text: 'hi' })
 chat.send({ type: 'chat', text: 'hi', reply_to: 3 })
 chat.send({ type: 'chat', text: 'hi', reply_to: null })
+// Under exactOptionalPropertyTypes too: JSON.stringify leaves an undefined key out.
+declare const maybeId: number | undefined
+chat.send({ type: 'chat', text: 'hi', reply_to: maybeId })
 chat.send({ type: 'typing' })
 // @ts-expect-error: text must be a string
 chat.send({ type: 'chat', text: 1 })

@@ -204,6 +204,9 @@ class _Namespace:
         # The records used, by class (receives and sends read the same class apart), with
         # their names here, in order of use.
         self.records: dict[type, tuple[Record, str]] = {}
+        # The records that `receives` reaches: what the page builds and the client encodes
+        # with JSON.stringify, which leaves out a key set to undefined.
+        self.sent_by_page: set[type] = set()
         self.imports: set[str] = set()
 
     def root(
@@ -224,6 +227,8 @@ class _Namespace:
                     self.imports.add("Binary")
             else:
                 parts.append(self.type(option))
+                if received:
+                    _collect(option, self.sent_by_page)
         if error_frame and schema.check(_ERROR_FRAME) is not None:
             parts.append("ErrorFrame")
             self.imports.add("ErrorFrame")
@@ -272,10 +277,32 @@ class _Namespace:
             out.append(f"  interface {name} {{")
             for f in record.fields:
                 optional = "" if f.required else "?"
-                out.append(f"    {_property(f.name)}{optional}: {self.type(f.node)}")
+                # Under exactOptionalPropertyTypes `key?: T` refuses `key: undefined`, which
+                # the wire carries as an absent key when the page sends it.
+                undefined = (
+                    " | undefined" if not f.required and record.source in self.sent_by_page else ""
+                )
+                out.append(f"    {_property(f.name)}{optional}: {self.type(f.node)}{undefined}")
             out.append("  }")
         out.append("}")
         return out
+
+
+def _collect(node: Node, found: set[type]) -> None:
+    """Adds the class of each record that `node` reaches to `found`."""
+    if isinstance(node, Record):
+        if node.source in found:
+            return
+        found.add(node.source)
+        for f in node.fields:
+            _collect(f.node, found)
+    elif isinstance(node, ListOf):
+        _collect(node.item, found)
+    elif isinstance(node, DictOf):
+        _collect(node.value, found)
+    elif isinstance(node, OneOf):
+        for option in node.options:
+            _collect(option, found)
 
 
 _SCALARS = {
