@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import builtins
+import functools
 import importlib.util
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FunctionType, ModuleType
+from types import FunctionType, ModuleType, TracebackType
 from typing import Any
 
 from ..handler import Handler, collecting
@@ -100,6 +101,32 @@ def _under(file: object, folder: str) -> bool:
     return isinstance(file, str) and file.startswith(folder)
 
 
+def _without_recording(exc: BaseException) -> None:
+    """Takes the frames of `_imports_recorded`'s hook out of the tracebacks of `exc` and of
+    the exceptions chained to it: an `import` in the user's file raised, not wsside."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.__traceback__ = _skip_hook(current.__traceback__)
+        todo += [current.__cause__, current.__context__]
+
+
+def _skip_hook(tb: TracebackType | None) -> TracebackType | None:
+    frames = []
+    while tb is not None:
+        if tb.tb_frame.f_code is not _RECORDING_CODE:
+            frames.append(tb)
+        tb = tb.tb_next
+    rebuilt = None
+    for entry in reversed(frames):
+        rebuilt = TracebackType(rebuilt, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return rebuilt
+
+
 @contextmanager
 def _imports_recorded(root: Path) -> Iterator[None]:
     """Record in `_IMPORTS` each `import` that a module under `root` (or a handler file)
@@ -107,35 +134,8 @@ def _imports_recorded(root: Path) -> Iterator[None]:
     imported already, so a helper that an earlier file imported is seen too."""
     folder = str(root) + os.sep
     real = builtins.__import__
-
-    def recording(
-        name: str,
-        globals: Mapping[str, object] | None = None,
-        locals: Mapping[str, object] | None = None,
-        fromlist: Sequence[str] | None = (),
-        level: int = 0,
-    ) -> ModuleType:
-        module = real(name, globals, locals, fromlist, level)
-        importer = globals.get("__name__") if globals else None
-        if globals is None or not isinstance(importer, str):
-            return module
-        if not (importer.startswith(_PACKAGE + ".") or _under(globals.get("__file__"), folder)):
-            return module  # a library's own imports: never a helper's importer
-        package = globals.get("__package__")
-        try:
-            full = importlib.util.resolve_name(
-                "." * level + name, package if isinstance(package, str) else None
-            )
-        except (ImportError, ValueError):
-            return module
-        names = _IMPORTS.setdefault(importer, set())
-        parts = full.split(".")
-        names.update(".".join(parts[:n]) for n in range(1, len(parts) + 1))
-        names.update(f"{full}.{item}" for item in fromlist or () if item != "*")
-        return module
-
     before = set(sys.modules)
-    builtins.__import__ = recording
+    builtins.__import__ = functools.partial(_recording, real, folder)
     try:
         yield
     finally:
@@ -143,6 +143,41 @@ def _imports_recorded(root: Path) -> Iterator[None]:
         for name in set(sys.modules) - before:
             if _under(getattr(sys.modules.get(name), "__file__", None), folder):
                 _TRACKED.add(name)
+
+
+def _recording(
+    real: Callable[..., ModuleType],
+    folder: str,
+    name: str,
+    globals: Mapping[str, object] | None = None,
+    locals: Mapping[str, object] | None = None,
+    fromlist: Sequence[str] | None = (),
+    level: int = 0,
+) -> ModuleType:
+    """`builtins.__import__` while handler files load: `real`, and what a module under
+    `folder` (or wsside's own load of a handler file) imports, into `_IMPORTS`."""
+    module = real(name, globals, locals, fromlist, level)
+    importer = globals.get("__name__") if globals else None
+    if globals is None or not isinstance(importer, str):
+        return module
+    if not (importer.startswith(_PACKAGE + ".") or _under(globals.get("__file__"), folder)):
+        return module  # a library's own imports: never a helper's importer
+    package = globals.get("__package__")
+    try:
+        full = importlib.util.resolve_name(
+            "." * level + name, package if isinstance(package, str) else None
+        )
+    except (ImportError, ValueError):
+        return module
+    names = _IMPORTS.setdefault(importer, set())
+    parts = full.split(".")
+    names.update(".".join(parts[:n]) for n in range(1, len(parts) + 1))
+    names.update(f"{full}.{item}" for item in fromlist or () if item != "*")
+    return module
+
+
+# The hook's frames are the import's, not the user's (`_without_recording`).
+_RECORDING_CODE = _recording.__code__
 
 
 def _record_globals(module: ModuleType) -> None:
@@ -232,6 +267,7 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
             sys.modules.pop(name, None)
         if isinstance(exc, KeyboardInterrupt):
             raise
+        _without_recording(exc)
         if isinstance(exc, _ImportsHandlerFile):
             result.error = exc.event()
             return result
