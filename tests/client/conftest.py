@@ -159,6 +159,11 @@ def open_page(browser: Browser) -> Iterator[Callable[[Vite], Page]]:  # noqa: F8
         page.set_default_timeout(10_000)
         pages.append(page)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        # What the page logged (Vite's client says "[vite] connected." once its HMR socket is
+        # open): see `hmr_connected`.
+        logged: list[str] = []
+        page.on("console", lambda message: logged.append(message.text))
+        page.logged = logged  # type: ignore[attr-defined]
         page.goto(server.url)
         return page
 
