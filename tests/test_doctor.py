@@ -682,13 +682,13 @@ def test_no_dev_server(tmp_path: Path) -> None:
     _, report = run_doctor(tmp_path)
     check = one(report, "dev server")
     assert check["status"] == "warn" and "live handshake was skipped" in check["message"]
-    assert check["fix"].startswith("start `npx vite` in this project")
+    assert check["fix"].startswith("start the dev server in this project (`npm run dev`")
     assert not [c for c in report["checks"] if c["name"].startswith("live ")]
 
     code, report = run_doctor(tmp_path, "--url", f"http://127.0.0.1:{port}")
     check = one(report, "dev server")
     assert code == 1 and check["status"] == "fail"
-    assert check["fix"] == "start it with `npx vite`, or fix the --url"
+    assert check["fix"] == "start it (`npm run dev`, or `npx vite`), or fix the --url"
 
 
 def test_crashing_check_becomes_a_warning(tmp_path: Path) -> None:
@@ -756,7 +756,7 @@ def test_healthy_project_passes_live_through_vite(
         assert one(report, "live /api/rooms/{id}")["message"].startswith("not probed")
         server = one(report, "dev server")["message"]
         assert server.startswith("https://" if https else "http://")
-        assert "the vite process of" in server
+        assert "the dev server process of" in server
         assert one(report, "forwarding")["message"].startswith("pipe" if https else "hand-over")
         assert len(report["checks"]) >= len(CHECKS)
 

@@ -4,6 +4,7 @@ Read as text (running the framework to resolve them would be running its dev ser
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -171,3 +172,33 @@ def test_the_running_dev_server_is_looked_for_on_the_framework_s_port(
     assert one(report, "dev server")["message"].startswith(
         f"http://localhost:{dev_server} (a Vite dev server on port {dev_server}"
     )
+
+
+# A framework's dev command as doctor sees it: a node process in the project whose command
+# line does not say vite, serving Vite's client where Nuxt does.
+NUXT_LIKE_DEV = """
+import http from 'node:http'
+const server = http.createServer((req, res) => {
+  res.writeHead(req.url === '/_nuxt/@vite/client' ? 200 : 404).end()
+})
+server.listen(0, '127.0.0.1', () => console.log(server.address().port))
+"""
+
+
+def test_a_framework_s_dev_command_is_found_by_its_process(tmp_path: Path) -> None:
+    """`nuxi dev`, `astro dev`, `react-router dev`: found in the project's folder by process,
+    on whatever port it listens, and recognised by Vite's client under /_nuxt/ too."""
+    root = project(tmp_path, "nuxt.config.ts", NUXT)
+    (root / "dev.mjs").write_text(NUXT_LIKE_DEV)
+    server = subprocess.Popen(["node", "dev.mjs"], cwd=root, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        _, report = run_doctor(root)
+        assert one(report, "dev server")["message"] == (
+            f"http://127.0.0.1:{port} (the dev server process of {root.name}/)"
+        )
+    finally:
+        server.kill()
+        server.wait(10)
+        server.stdout.close()

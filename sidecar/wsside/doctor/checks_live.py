@@ -29,12 +29,12 @@ def check_dev_server(project: Project) -> Check:
         return failed(
             "dev server",
             f"no Vite dev server answers at {project.url}",
-            "start it with `npx vite`, or fix the --url",
+            "start it (`npm run dev`, or `npx vite`), or fix the --url",
         )
     return warned(
         "dev server",
         "no running Vite dev server found for this project, so the live handshake was skipped",
-        "start `npx vite` in this project and run "
+        "start the dev server in this project (`npm run dev`, or `npx vite`) and run "
         "`wsside doctor` again (or pass --url http://localhost:PORT)",
     )
 

@@ -55,24 +55,32 @@ def _context() -> ssl.SSLContext:
     return ctx
 
 
+# Where a Vite dev server serves its client: at the root, or under Nuxt's build prefix.
+_CLIENT_PATHS = ("/@vite/client", "/_nuxt/@vite/client")
+
+
 def is_vite(url: str, timeout: float) -> bool:
-    """A Vite dev server answers `/@vite/client`."""
-    try:
-        with urllib.request.urlopen(
-            url.rstrip("/") + "/@vite/client", timeout=timeout, context=_context()
-        ) as resp:
-            return bool(resp.status == 200)
-    except (OSError, ValueError):
-        return False
+    """A Vite dev server answers `/@vite/client` (Nuxt's, `/_nuxt/@vite/client`)."""
+    for path in _CLIENT_PATHS:
+        try:
+            with urllib.request.urlopen(
+                url.rstrip("/") + path, timeout=timeout, context=_context()
+            ) as resp:
+                if resp.status == 200:
+                    return True
+        except (OSError, ValueError):
+            continue
+    return False
 
 
 def _vite_urls(root: Path, scheme: str) -> list[str]:
-    """Where node processes running Vite in `root` listen (this user's processes only)."""
+    """Where node processes running in `root` listen (this user's processes only): `vite`,
+    or a framework's dev command (`astro dev`, `nuxi dev`, `react-router dev`...), whose
+    command line need not say vite; the caller asks each whether Vite answers."""
     urls: list[str] = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
+    for proc in psutil.process_iter(["name"]):
         try:
-            cmd = " ".join(proc.info["cmdline"] or [])
-            if not (proc.info["name"] or "").startswith("node") or "vite" not in cmd:
+            if not (proc.info["name"] or "").startswith("node"):
                 continue
             if Path(proc.cwd()).resolve() != root:
                 continue
@@ -93,7 +101,7 @@ def find_dev_server(root: Path, port: int | None, https: bool, timeout: float) -
     scheme = "https" if https else "http"
     for url in _vite_urls(root, scheme):
         if is_vite(url, timeout):
-            return DevServer(url, f"the vite process of {root.name}/")
+            return DevServer(url, f"the dev server process of {root.name}/")
     url = f"{scheme}://localhost:{port or 5173}"
     if is_vite(url, timeout):
         return DevServer(
