@@ -156,18 +156,9 @@ class ASGIApp:
             for session in sessions:
                 if not session.finished.done():
                     session.abort()
-        # Cancelled, then awaited: the `finally` of a task runs before the app's own
-        # lifespan goes on (closing what the task uses) and before the server exits.
-        registry = self._registry
-        tasks = [
-            task
-            for handlers in registry.files.values()
-            for handler in handlers
-            for task in registry.background.running(handler.pattern.source)
-        ]
-        await registry.close()
-        if tasks:
-            await asyncio.wait(tasks, timeout=CLOSE_WAIT)
+        # Background tasks are cancelled and awaited: the `finally` of a task runs before the
+        # app's own lifespan goes on (closing what the task uses) and before the server exits.
+        await self._registry.close()
         if self._backplane is not None:
             await self._backplane.close()
         self._starting, self._ready = None, False

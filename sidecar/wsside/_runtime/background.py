@@ -13,7 +13,11 @@ from .events import report_runtime_error
 if TYPE_CHECKING:
     from ..handler import Handler
 
-__all__ = ["BackgroundTasks"]
+__all__ = ["STOP_WAIT", "BackgroundTasks"]
+
+# How long closing waits for cancelled tasks to finish their `finally` (or `except
+# CancelledError`) clean-up before the server goes on shutting down.
+STOP_WAIT = 5.0
 
 
 class BackgroundTasks:
@@ -37,13 +41,18 @@ class BackgroundTasks:
     def running(self, pattern: str) -> tuple[asyncio.Task[object], ...]:
         return tuple(self._tasks.get(pattern, ()))
 
-    def stop(self, pattern: str) -> None:
-        for task in self._tasks.pop(pattern, ()):
+    def stop(self, pattern: str) -> list[asyncio.Task[object]]:
+        """Cancel `pattern`'s tasks; returns them (they finish at a later turn of the loop)."""
+        tasks = self._tasks.pop(pattern, [])
+        for task in tasks:
             task.cancel()
+        return tasks
 
-    def stop_all(self) -> None:
-        for pattern in tuple(self._tasks):
-            self.stop(pattern)
+    async def close(self, timeout: float = STOP_WAIT) -> None:
+        """Cancel every task and wait, up to `timeout` seconds, for them to finish."""
+        tasks = [task for pattern in tuple(self._tasks) for task in self.stop(pattern)]
+        if tasks and timeout > 0:
+            await asyncio.wait(tasks, timeout=timeout)
 
 
 async def _no_exit(work: Coroutine[Any, Any, object]) -> object:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..closecodes import CloseCode
 from ..handler import Handler
 from ..pattern import PatternIndex
-from .background import BackgroundTasks
+from .background import STOP_WAIT, BackgroundTasks
 from .events import emit, error_event, logger
 from .helper_path import use_helpers_of
 from .hub import Hub
@@ -311,13 +311,14 @@ class Registry:
         if hub is not None:
             hub.deliver(opcode, payload, rooms)
 
-    async def close(self) -> None:
-        """Stop the background tasks; connections of patterns in their grace close now."""
+    async def close(self, timeout: float = STOP_WAIT) -> None:
+        """Stop the background tasks, waiting up to `timeout` seconds for their clean-up
+        (`finally`) to run; connections of patterns in their grace close now."""
         orphans, self._orphans = self._orphans, {}
         for hub, timer in orphans.values():
             timer.cancel()
             _close_hub(hub)
-        self.background.stop_all()
+        await self.background.close(timeout)
 
 
 def _close_hub(hub: Hub) -> None:

@@ -1,0 +1,46 @@
+"""Background tasks (`@h.background`) at the end of a real `wsside serve`: cancelled, and
+their clean-up (`finally`, which may await) runs before the process exits."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from serve_process import ServeProcess, free_port
+
+HANDLER = """
+    import asyncio
+    import os
+
+    from wsside import Handler
+
+    tick = Handler("/ws/tick")
+
+    @tick.background
+    async def task(handler):
+        try:
+            os.write(2, b"EVENT task-started\\n")
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.sleep(0.05)  # a clean-up that awaits: a last write, a commit
+            os.write(2, b"EVENT task-ended\\n")
+"""
+
+
+async def test_sigterm_waits_for_a_background_task_s_clean_up(tmp_path: Path) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "tick.py").write_text(textwrap.dedent(HANDLER))
+    serve = await ServeProcess.start("--port", str(free_port()), "--no-reload", cwd=tmp_path)
+    try:
+        # Both, in either order: the task runs and SIGTERM is the server's to handle.
+        waiting = {"EVENT task-started", "serving on"}
+        while waiting:
+            line = await serve.expect("")
+            waiting = {fragment for fragment in waiting if fragment not in line}
+    finally:
+        code = await serve.stop()
+    assert serve.proc.stderr is not None
+    rest = (await serve.proc.stderr.read()).decode()
+    output = "".join(serve.lines) + rest
+    assert code == 0, output
+    assert "EVENT task-ended" in rest, output
