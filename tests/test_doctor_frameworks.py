@@ -202,3 +202,17 @@ def test_a_framework_s_dev_command_is_found_by_its_process(tmp_path: Path) -> No
         server.kill()
         server.wait(10)
         server.stdout.close()
+
+
+@pytest.mark.parametrize(
+    ("config", "text"), [("astro.config.mjs", ASTRO), ("nuxt.config.ts", NUXT)]
+)
+def test_run_from_a_subfolder_the_project_is_the_framework_config_s_folder(
+    tmp_path: Path, config: str, text: str
+) -> None:
+    root = project(tmp_path, config, text)
+    pages = root / "src" / "pages"
+    pages.mkdir(parents=True)
+    _, report = run_doctor(pages)
+    assert report["root"] == str(root.resolve())
+    assert one(report, "vite.config")["status"] == "pass"

@@ -34,7 +34,6 @@ __all__ = [
     "folder_problem",
     "load_config",
     "not_utf8",
-    "project_root",
 ]
 
 CONFIG_FILE = "wsside.toml"
@@ -85,12 +84,6 @@ def _tool_table(data: dict[str, Any], path: Path) -> Any:
 def find_vite_config(root: Path) -> Path | None:
     """The Vite config file in `root`, if there is one."""
     return next((root / n for n in VITE_CONFIG_NAMES if (root / n).is_file()), None)
-
-
-def project_root(start: Path) -> Path:
-    """The folder of the nearest vite.config.* at or above `start` (else `start`)."""
-    start = start.resolve()
-    return next((d for d in (start, *start.parents) if find_vite_config(d)), start)
 
 
 def load_config(where: Path) -> tuple[dict[str, Any], Path | None]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .._runtime.config import OptionError, folder_problem, project_root
+from .._runtime.config import OptionError, folder_problem
 from .app import app
 
 __all__ = ["doctor"]
@@ -50,8 +50,9 @@ def doctor(
     from ..doctor import CHECKS, Project, run_checks, worst
     from ..doctor.checks_process import SidecarProcess, end_stale
     from ..doctor.report import as_json, print_table
+    from ..doctor.vite_config import project_folder
 
-    where = project_root(root or Path.cwd())
+    where = project_folder(root or Path.cwd())
     results = run_checks(Project(where, url=url, timeout=timeout), CHECKS)
     if fix:
 

@@ -24,6 +24,7 @@ __all__ = [
     "ViteFacts",
     "find_framework_config",
     "find_vite_config",
+    "project_folder",
     "read_vite_config",
 ]
 
@@ -104,6 +105,14 @@ def find_framework_config(root: Path) -> tuple[str, Path] | None:
             if (root / f"{stem}.{ext}").is_file():
                 return framework, root / f"{stem}.{ext}"
     return None
+
+
+def project_folder(start: Path) -> Path:
+    """The nearest folder at or above `start` with a vite.config, or an Astro or Nuxt config
+    (which holds Vite's options there), else `start`."""
+    start = start.resolve()
+    found = (d for d in (start, *start.parents) if find_vite_config(d) or find_framework_config(d))
+    return next(found, start)
 
 
 def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> ViteFacts:
