@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,7 +34,7 @@ from watchdog.observers.polling import PollingObserver
 
 from .config import CONFIG_FILE
 from .events import log, logger
-from .loader import forget_modules, importers_of, module_name_for
+from .importers import forget_all_helpers, forget_helpers, imported_by_name
 from .registry import Registry, handler_files, is_handler_file
 
 __all__ = ["QUIET", "Reloader"]
@@ -225,7 +224,7 @@ class Reloader:
             self._files.setdefault(path, seen_at)
             # Also a module that handler files import by its name (`from common import X`)?
             # Like a helper's, its change reaches them only when they run again.
-            kind = "helper" if self._imported_by_name(path) else kind
+            kind = "helper" if imported_by_name(path, self.root) else kind
         if kind == "config":
             self._config = True
         elif kind == "helper":
@@ -257,11 +256,13 @@ class Reloader:
             for path in known:
                 files[path.resolve()] = min(files.get(path.resolve(), everything), everything)
         if helper_folder:
-            self._forget_helper_modules()
+            forget_all_helpers(self.root)
             forced = set(files)
         elif helpers:
             since = min(helpers.values())
-            for path in self._importers(helpers):
+            # Those that import them, and those that failed to load (perhaps for them).
+            importers = forget_helpers(helpers, self.root, self.registry.files)
+            for path in importers | set(self.registry.errors):
                 files[path] = min(files.get(path, since), since)
                 forced.add(path)
         # Removals first, so a file renamed to another name does not clash with itself.
@@ -288,24 +289,6 @@ class Reloader:
         elif self._config_pending:
             self._config_pending = False
             self.on_config_change()
-
-    def _importers(self, helpers: dict[Path, float]) -> set[Path]:
-        """The handler files to load again for `helpers` saved: those that import them
-        (directly or through other modules of the folder), and those that failed to load.
-        The helpers and the modules of the folder that import them are dropped, so that
-        those files' next `import` runs the new code."""
-        saved = {path.name for path in helpers}
-        changed = [
-            name
-            for name, module in tuple(sys.modules.items())
-            if (file := getattr(module, "__file__", None))
-            and Path(file).name in saved  # most modules, at the cost of no system call
-            and Path(file).resolve() in helpers
-        ]
-        affected = importers_of(changed, self.root)
-        served = {module_name_for(path, self.root): path for path in self.registry.files}
-        forget_modules(name for name in affected if name not in served and name in sys.modules)
-        return {served[name] for name in affected if name in served} | set(self.registry.errors)
 
     def _watch_root(self) -> None:
         """Drop the watch of a handlers folder that was deleted or moved (it watches nothing,
@@ -338,32 +321,6 @@ class Reloader:
         else:
             self._digests.pop(path, None)
             self.registry.remove_file(path)
-
-    def _forget_helper_modules(self) -> None:
-        """Drop imported helpers, and handler files imported by name, so the handler files'
-        next `import` runs their new code."""
-        for name, module in tuple(sys.modules.items()):
-            file = getattr(module, "__file__", None)
-            if not file:
-                continue
-            path = Path(file).resolve()
-            kind = self._kind(path, False)
-            if kind == "helper" or (kind == "handler" and self._by_name(name, path)):
-                forget_modules((name,))
-
-    def _imported_by_name(self, path: Path) -> bool:
-        """`path`, a handler file, is also in `sys.modules` under a name of its own."""
-        for name, module in tuple(sys.modules.items()):
-            file = getattr(module, "__file__", None)
-            if not file or Path(file).name != path.name:
-                continue  # most modules, at the cost of no system call
-            if Path(file).resolve() == path and self._by_name(name, path):
-                return True
-        return False
-
-    def _by_name(self, name: str, path: Path) -> bool:
-        """Module `name` of `path`, a handler file, is not wsside's own load of it."""
-        return name != module_name_for(path, self.root)
 
 
 class _Watcher(FileSystemEventHandler):
