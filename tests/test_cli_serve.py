@@ -180,6 +180,53 @@ async def test_serve_raises_its_soft_limit_on_open_files(tmp_path: Path) -> None
             await asyncio.wait_for(proc.wait(), 10)
 
 
+async def test_at_the_open_file_limit_one_warning_says_so_instead_of_a_flood(
+    tmp_path: Path,
+) -> None:
+    """asyncio's loop logs every failed accept() with a traceback, many per readiness event
+    (hundreds of MB of log in a minute, seen in a run): `wsside serve` says it once."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "echo.py").write_text("from wsside import Handler\necho = Handler('/ws/echo')\n")
+    limit = 48
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "wsside",
+        *("serve", "--handlers", str(handlers), "--port", str(port), "--no-reload"),
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "WSSIDE_LOOP": "asyncio"},
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)),
+    )
+    assert proc.stderr is not None
+    clients: list[socket.socket] = []
+    lines: list[str] = []
+    try:
+        while "serving on" not in (
+            line := (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
+        ):
+            assert line, "wsside serve exited early"
+        for _ in range(limit + 8):  # more than it may open: accepted ones stay open (10 s)
+            clients.append(socket.create_connection(("127.0.0.1", port)))
+        while True:
+            line = (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
+            assert line, "wsside serve exited:\n" + "".join(lines)
+            lines.append(line)
+            assert "Traceback" not in line and "out of system resource" not in line, line
+            if "cannot accept new connections" in line:
+                break
+        assert f"open-file limit {limit}" in line and "LimitNOFILE=" in line, line
+    finally:
+        for client in clients:
+            client.close()
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            rest = (await asyncio.wait_for(proc.communicate(), 10))[1].decode()
+            assert rest.count("\n") < 20, rest[:2000]  # no repeats while it stopped
+    assert await proc.wait() == 0
+
+
 @pytest.mark.parametrize("workers", ["1", "2"])
 async def test_with_reload_off_a_handler_file_that_does_not_load_stops_the_start(
     tmp_path: Path, workers: str

@@ -10,6 +10,7 @@ import faulthandler
 import io
 import signal
 import sys
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,7 +30,7 @@ from .._edge.workers import (
 from .._runtime.backplane_url import BackplaneError, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.config_watch import next_settings
-from .._runtime.events import shown, subscribe
+from .._runtime.events import log, shown, subscribe
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .app import app
@@ -268,6 +269,7 @@ async def _serve_standalone(
     subscribe(ConsoleReporter(name))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(AcceptFailures())
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if link is not None:
@@ -317,6 +319,45 @@ async def _serve_standalone(
             f"wsside: {shown(changed_file or 'the config file')} changed: restarting", err=True
         )
         await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
+
+
+class AcceptFailures:
+    """The loop's exception handler: at the open-file limit, asyncio's own loop reports every
+    failed `accept()` with a traceback, and retries once per backlog slot each time (tens of
+    thousands of lines a second, gigabytes of log in minutes). One warning a minute at most
+    says what is wrong instead; everything else goes to the default handler."""
+
+    MESSAGE = "socket.accept() out of system resource"
+    EVERY = 60.0
+
+    def __init__(self) -> None:
+        self._warned = -self.EVERY
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") != self.MESSAGE:
+            loop.default_exception_handler(context)
+            return
+        now = time.monotonic()
+        if now - self._warned < self.EVERY:
+            return
+        self._warned = now
+        exc = context.get("exception")
+        log(
+            f"cannot accept new connections: {getattr(exc, 'strerror', None) or exc} "
+            f"(open-file limit {_open_file_limit()}); clients wait or are refused until "
+            "connections close. Raise the hard limit (LimitNOFILE= in systemd, "
+            "--ulimit nofile= in Docker, ulimit -Hn)",
+            "warning",
+        )
+
+
+def _open_file_limit() -> str:
+    try:
+        import resource
+    except ImportError:
+        return "unknown"
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return "unlimited" if soft == resource.RLIM_INFINITY else str(soft)
 
 
 def _cannot_listen(settings: Settings, exc: OSError) -> str:
