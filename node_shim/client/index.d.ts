@@ -51,6 +51,7 @@ export interface CloseInfo {
 
 // Each option may also be given as `undefined`, which means the default (so that a project
 // with `exactOptionalPropertyTypes` can pass `{ url: maybeUrl }`).
+// connect throws a RangeError unless 0 < minDelay <= maxDelay < Infinity and factor >= 1.
 export interface ReconnectOptions {
   /** Shortest wait before an attempt, in ms. Default 500. */
   minDelay?: number | undefined
@@ -80,6 +81,12 @@ export interface ConnectOptions {
 /** A connection that `connect` keeps open: `Sent` is what the page sends, `Received` what it gets. */
 export interface Socket<Sent = unknown, Received = unknown> {
   readonly status: Status
+  /**
+   * While `status` is `'reconnecting'` and the client waits: when its next attempt starts,
+   * in `Date.now()` time (for "reconnecting in 3 s"). `null` during an attempt, while open,
+   * and once closed.
+   */
+  readonly retryAt: number | null
   /**
    * Objects, arrays, numbers, booleans and null go as JSON text, strings as text, binary
    * data as binary. While not open, up to 1000 messages wait and go in order once open;

@@ -33,6 +33,10 @@ const final = (code) => (code >= 4000 && code < 5000) || [1002, 1003, 1007, 1008
 export function connect(path, options = {}) {
   const { query = {}, protocols, reconnect = true } = options
   const { minDelay = 500, maxDelay = 10000, factor = 2 } = typeof reconnect === 'object' ? reconnect : {}
+  // Else every wait would be 0 (minDelay 0 or NaN, factor below 1): a reconnect loop.
+  if (!(minDelay > 0 && maxDelay >= minDelay && factor >= 1 && maxDelay < Infinity)) {
+    throw new RangeError(`wsside: reconnect needs 0 < minDelay <= maxDelay (finite, ms) and factor >= 1; got ${JSON.stringify({ minDelay, maxDelay, factor })}`)
+  }
   const page = globalThis.location?.href
   if (!options.url && !page) {
     throw new Error(`wsside: connect('${path}') outside a page needs the full address: connect(path, { url: 'ws://host:port${PREFIX}${path}' })`)
@@ -58,6 +62,8 @@ export function connect(path, options = {}) {
   let timer
   let attempt = 0
   let openedAt = 0
+  /** @type {number | null} */
+  let retryAt = null
   /** @type {Status} */
   let status = 'connecting'
 
@@ -65,6 +71,35 @@ export function connect(path, options = {}) {
   const setStatus = (next, close) => {
     status = next
     emit(watchers, (watcher) => watcher(next, close))
+  }
+
+  // The n-th wait in a row: random between minDelay and min(maxDelay, minDelay * factor ** n)
+  // ("full jitter" above a floor), so that pages dropped together do not return together.
+  const wait = () => {
+    const cap = Math.min(maxDelay, minDelay * factor ** ++attempt)
+    const delay = minDelay + Math.random() * (cap - minDelay)
+    retryAt = Date.now() + delay
+    timer = setTimeout(() => {
+      retryAt = null
+      open()
+    }, delay)
+  }
+  // The network is back (the browser's `online` event): while waiting, the next attempt
+  // comes after a first wait, not after the long one that failures while offline built up.
+  const online = () => {
+    if (retryAt === null) return
+    clearTimeout(timer)
+    attempt = 0
+    wait()
+  }
+  globalThis.addEventListener?.('online', online)
+  /** @param {CloseInfo} [close] */
+  const end = (close) => {
+    clearTimeout(timer)
+    retryAt = null
+    queue.length = 0
+    globalThis.removeEventListener?.('online', online)
+    if (status !== 'closed') setStatus('closed', close)
   }
 
   const open = () => {
@@ -90,19 +125,16 @@ export function connect(path, options = {}) {
     const dropped = (close) => {
       socket.onclose = socket.onerror = null
       if (status === 'closed') return
-      if (!reconnect || final(close.code)) {
-        queue.length = 0
-        return setStatus('closed', close)
-      }
+      if (!reconnect || final(close.code)) return end(close)
       // A connection that lived longer than the longest wait was healthy: start over.
       if (openedAt && Date.now() - openedAt >= maxDelay) attempt = 0
       openedAt = 0
-      const cap = Math.min(maxDelay, minDelay * factor ** ++attempt)
-      // Full jitter above the floor, so that pages dropped together do not return together.
-      timer = setTimeout(open, minDelay + Math.random() * (cap - minDelay))
+      wait()
       if (status !== 'reconnecting') setStatus('reconnecting', close)
     }
-    socket.onclose = dropped
+    // A plain { code, reason }: a CloseEvent's fields are getters on its prototype, which
+    // JSON.stringify, spreading and structuredClone leave out.
+    socket.onclose = ({ code, reason }) => dropped({ code, reason })
     // Browsers follow a failed handshake's `error` with `close`, readyState CLOSED by then;
     // Node's WebSocket (undici 6: Node 20 and 22) fires `error` alone and stays CONNECTING.
     socket.onerror = () => socket.readyState || dropped({ code: 1006, reason: '' })
@@ -112,6 +144,9 @@ export function connect(path, options = {}) {
   return {
     get status() {
       return status
+    },
+    get retryAt() {
+      return retryAt
     },
     /** @param {unknown} message */
     send(message) {
@@ -144,9 +179,7 @@ export function connect(path, options = {}) {
     /** @param {number} [code] @param {string} [reason] */
     close(code, reason) {
       ws.close(code, reason)
-      clearTimeout(timer)
-      queue.length = 0
-      if (status !== 'closed') setStatus('closed')
+      end()
     },
   }
 }

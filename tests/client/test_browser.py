@@ -118,6 +118,37 @@ def test_kill_9_of_the_sidecar_the_page_reconnects_and_sends_what_waited(dev, op
     assert sidecar_pids(dev)[-1] != pid
 
 
+def test_back_online_the_page_reconnects_at_once_and_sends_what_waited(dev, open_page):
+    """Chromium offline (Playwright's set_offline, as a dropped Wi-Fi): each attempt fails
+    at once, and the waits grow (here to 10 s, then 60 s). When the network comes back, the
+    browser's `online` event replaces the long wait with a first one (100 ms here); the
+    message sent meanwhile goes once the socket opens."""
+    page = open_page(dev)
+    page.wait_for_function(HELLO)
+    page.context.set_offline(True)
+    page.evaluate("""() => {
+      const realRandom = Math.random
+      Math.random = () => 1 - Number.EPSILON  // the longest wait each time
+      window.late = connect('/ws/echo', {
+        query: { n: 'late' },
+        reconnect: { minDelay: 100, maxDelay: 60000, factor: 10 },
+      })
+      window.got = []
+      late.on('*', (m) => got.push(m.type))
+      late.onStatus((status) => status === 'open' && (Math.random = realRandom))
+      late.send({ type: 'sent-offline' })
+    }""")
+    page.wait_for_function("late.retryAt !== null && late.retryAt - Date.now() > 5000")
+    assert page.evaluate("[late.status, got]") == ["reconnecting", []]
+    page.context.set_offline(False)
+    page.wait_for_function("got.length >= 2", timeout=5_000)
+    assert page.evaluate("[late.status, late.retryAt, got]") == [
+        "open",
+        None,
+        ["hello", "sent-offline"],
+    ]
+
+
 def test_a_path_without_its_leading_slash_is_refused_at_the_call(dev, open_page):
     """`connect('ws/echo')` would ask for /apiws/echo, outside the prefix, which Vite leaves
     unanswered: the socket would stay `connecting`, and hold up every other WebSocket of the

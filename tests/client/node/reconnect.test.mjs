@@ -1,6 +1,7 @@
 // Reconnection in Node: which closes bring the client back and which stop it, a killed and
 // restarted sidecar, the backoff's bounds and jitter, close() while waiting.
 import assert from 'node:assert/strict'
+import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import { after, before, test } from 'node:test'
 import { connect } from '../../../node_shim/client/index.js'
@@ -61,20 +62,27 @@ for (const code of [1002, 1003, 1007, 1008, 1009, 4000, 4001, 4999]) {
   })
 }
 
-test('kill -9 of the sidecar: reconnecting until it is back, then what waited is sent', async () => {
-  const socket = await echo()
-  const seen = statuses(socket)
-  const dropped = statusOf(socket, 'reconnecting')
-  await sidecar.kill('SIGKILL')
-  assert.equal((await dropped).code, 1006)
-  socket.send({ type: 'sent-while-down' })
-  const hello = nextMessage(socket, 'hello')
-  const echoed = nextMessage(socket, 'sent-while-down')
-  await sidecar.start()
-  await hello
-  assert.deepEqual(await echoed, { type: 'sent-while-down' })
-  assert.deepEqual(seen, ['reconnecting', 'open'])
-})
+// kill -9: no close frame (1006); SIGTERM, as in a rolling restart: wsside serve closes
+// each connection 1001 "Going Away". Either way the client is back on the next process.
+for (const [signal, close] of [
+  ['SIGKILL', { code: 1006, reason: '' }],
+  ['SIGTERM', { code: 1001, reason: 'Going Away' }],
+]) {
+  test(`${signal} of the sidecar: reconnecting until it is back, then what waited is sent`, async () => {
+    const socket = await echo()
+    const seen = statuses(socket)
+    const dropped = statusOf(socket, 'reconnecting')
+    await sidecar.kill(signal)
+    assert.deepEqual(await dropped, close)
+    socket.send({ type: 'sent-while-down' })
+    const hello = nextMessage(socket, 'hello')
+    const echoed = nextMessage(socket, 'sent-while-down')
+    await sidecar.start()
+    await hello
+    assert.deepEqual(await echoed, { type: 'sent-while-down' })
+    assert.deepEqual(seen, ['reconnecting', 'open'])
+  })
+}
 
 test('the first connection failing is retried too', async () => {
   const refusing = await refusingServer()
@@ -177,5 +185,95 @@ test('backoff: short-lived connections keep backing off; one open for maxDelay s
     assertWithin(waits, [200, 400, 400, 200], [200, 400, 400, 200])
   } finally {
     Math.random = realRandom
+  }
+})
+
+test('the close info is a plain { code, reason }, which survives JSON and spreading', async () => {
+  const socket = await echo()
+  const closed = statusOf(socket, 'closed')
+  socket.send({ type: 'close', code: 4001, reason: 'kicked' })
+  const close = await closed
+  assert.deepEqual(close, { code: 4001, reason: 'kicked' })
+  assert.equal(JSON.stringify(close), '{"code":4001,"reason":"kicked"}')
+})
+
+test('reconnect options that would make every wait 0 (or endless) throw at connect', () => {
+  const url = 'ws://127.0.0.1:9/api/ws/echo'
+  for (const reconnect of [
+    { minDelay: 0 },
+    { minDelay: -1 },
+    { minDelay: Number.NaN },
+    { factor: 0.5 },
+    { minDelay: 500, maxDelay: 100 },
+    { maxDelay: Infinity },
+  ]) {
+    assert.throws(() => connect('/ws/echo', { url, reconnect }), RangeError, JSON.stringify(reconnect))
+  }
+})
+
+test('retryAt: when the next attempt starts while waiting, null during an attempt and after close()', async () => {
+  const refusing = await refusingServer()
+  const socket = connect('/ws/echo', { url: refusing.url, reconnect: BACKOFF })
+  const during = []
+  refusing.server.on('attempt', () => during.push(socket.retryAt))
+  const waiting = new Promise((resolve) => {
+    socket.onStatus((status) => status === 'reconnecting' && resolve([Date.now(), socket.retryAt]))
+  })
+  assert.equal(socket.retryAt, null)
+  const [now, retryAt] = await waiting
+  // The first wait: between minDelay and minDelay * factor.
+  assert.ok(retryAt >= now + BACKOFF.minDelay - EARLY_MS && retryAt <= now + 2 * BACKOFF.minDelay, `${retryAt - now} ms`)
+  await refusing.reach(3)
+  assert.deepEqual(during, [null, null, null])
+  socket.close()
+  assert.equal(socket.retryAt, null)
+  await refusing.close()
+})
+
+/** Gives Node a page's addEventListener for `online`; the returned function takes it away. */
+function pageEvents() {
+  const target = new EventTarget()
+  globalThis.addEventListener = target.addEventListener.bind(target)
+  globalThis.removeEventListener = target.removeEventListener.bind(target)
+  return {
+    online: () => target.dispatchEvent(new Event('online')),
+    restore: () => {
+      delete globalThis.addEventListener
+      delete globalThis.removeEventListener
+    },
+  }
+}
+
+test('online: a long wait built up while offline is replaced by a first wait', async () => {
+  const page = pageEvents()
+  const refusing = await refusingServer()
+  const realRandom = Math.random
+  // Math.random is called once per wait: the calls tell when a wait starts.
+  const waits = new EventEmitter()
+  Math.random = () => (waits.emit('wait'), 1 - Number.EPSILON)
+  try {
+    // Waits of 100 ms, then 1 s, then 10 s, then 60 s.
+    const third = new Promise((resolve) => {
+      let count = 0
+      waits.on('wait', () => ++count === 3 && resolve(undefined))
+    })
+    const socket = connect('/ws/echo', { url: refusing.url, reconnect: { minDelay: 100, maxDelay: 60_000, factor: 10 } })
+    await third
+    assert.ok(socket.retryAt - Date.now() > 5000)
+    const before = performance.now()
+    page.online()
+    assert.ok(socket.retryAt - Date.now() <= 10 * 100)
+    await refusing.reach(4)
+    assert.ok(performance.now() - before < 1000 + LATE_MS)
+    socket.close()
+    // Closed: the event is no longer heard.
+    const count = refusing.attempts.length
+    page.online()
+    await delay(QUIET_MS)
+    assert.equal(refusing.attempts.length, count)
+  } finally {
+    Math.random = realRandom
+    page.restore()
+    await refusing.close()
   }
 })

@@ -88,6 +88,8 @@ export async function refusingServer() {
   const { port } = /** @type {net.AddressInfo} */ (server.address())
   return {
     attempts,
+    /** Emits `attempt` as each upgrade comes in. */
+    server,
     url: `ws://127.0.0.1:${port}/api/ws/echo`,
     /** Resolves once `count` attempts have come. */
     async reach(count) {
