@@ -1,6 +1,7 @@
 // @ts-check
-// The Python sidecar process: spawned once per Vite process and configuration, supervised
-// (crash → restart with backoff, crash loop → stop), spoken to over Node's IPC channel.
+// The Python sidecar process: spawned once per Vite process and configuration, spoken to
+// over Node's IPC channel, waited for (`ready`), stopped. What an exit nobody asked for
+// means (a restart with backoff, or a report of why it cannot run) is lib/exits.js's to say.
 // The Vite servers of one configuration share it through lib/registry.js.
 
 import { spawn } from 'node:child_process'
@@ -8,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { rmdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
-import { INTERPRETER_HELP, whyNoWsside } from './interpreter.js'
+import { CrashLoop, exitHow, failedToStart, OUTPUT_DRAIN_MS, pythonNotFound, saysNoWsside } from './exits.js'
 import { message, parse } from './protocol.js'
 import { showEvent } from './events.js'
 import { StandingErrors } from './report.js'
@@ -31,17 +32,7 @@ import { syncTypesFile } from './types-file.js'
  * @property {Record<string, string>} env
  */
 
-// The plugin starts a sidecar when Vite (re)starts, not when an interpreter changes.
-const START_AGAIN = '\n  Then save vite.config or restart Vite to start the sidecar again.'
-const CRASH_WINDOW_MS = 30_000
-const CRASH_LIMIT = 5
-const BACKOFF_FIRST_MS = 250
-const BACKOFF_MAX_MS = 5_000
 const SHUTDOWN_WAIT_MS = 7_000
-// After a sidecar's exit, how long its output may take to end.
-const OUTPUT_DRAIN_MS = 1_000
-// What Python says when the interpreter has no wsside (or only part of it).
-const NO_WSSIDE = /No module named '?wsside\b/
 
 export class SidecarProcess {
   /** @param {SidecarSpec} spec */
@@ -65,8 +56,7 @@ export class SidecarProcess {
     /** @type {Map<string, 'config_error' | 'load_error'>} the files with an error that the
      * running process reported before its `ready`, and not fixed since */
     this._startErrors = new Map()
-    /** @type {number[]} */
-    this._crashes = []
+    this._crashes = new CrashLoop()
     /** @type {Set<() => void>} */
     this._waiters = new Set()
     /** @type {NodeJS.Timeout | undefined} */
@@ -133,14 +123,13 @@ export class SidecarProcess {
       /** @type {Socket} */ (stream).unref()
       readline.createInterface({ input: /** @type {Socket} */ (stream) }).on('line', (line) => {
         this.reporter.info(`py: ${line}`)
-        if (!this._everReady && NO_WSSIDE.test(line)) this._saidNoWsside = true
+        if (!this._everReady && saysNoWsside(line)) this._saidNoWsside = true
       })
     }
     child.on('message', (msg) => this._onMessage(child, msg))
     child.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
       if (err.code === 'ENOENT') {
-        this._fail(`cannot start the Python sidecar: ${python} was not found (chosen by ${this.spec.chosenBy}).` +
-          INTERPRETER_HELP + START_AGAIN)
+        this._fail(pythonNotFound(python, this.spec.chosenBy))
       } else {
         this.reporter.error(`sidecar process error: ${err.message}`)
       }
@@ -287,43 +276,24 @@ export class SidecarProcess {
   }
 
   /**
-   * One clear report for a sidecar that never became ready: nothing has changed for another
-   * start to go better, so there is none.
+   * A sidecar that never became ready ended: one clear report, and no restart unless it was
+   * killed from outside (lib/exits.js).
    * @param {ChildProcess} child
    * @param {number | null} code
    * @param {NodeJS.Signals | null} signal
    */
   _failedToStart(child, code, signal) {
     if (this._stopping) return
-    const { python, chosenBy } = this.spec
-    const how = `the Python sidecar (pid ${child.pid}) ${exitHow(code, signal)} before it was ready`
-    if (signal !== null && !CRASH_SIGNALS.has(signal)) {
-      // Killed from outside (a person, the out-of-memory killer), nothing about the setup: a
-      // new start may well go through, as after a crash once ready (same limit).
-      this._restartAfterCrash(child, `${exitHow(code, signal)} before it was ready`)
-      return
-    }
-    if (signal !== null) {
-      this._fail(`${how}: it crashed, so it is not restarted. The Python stack above says where ` +
-        '(often in a C extension that a handler file imports).\n  Fix the cause, then save vite.config or restart Vite.')
-      return
-    }
+    const { python, chosenBy, cwd } = this.spec
     const files = [...this._startErrors.keys()].filter(Boolean).map((file) => this.reporter.rel(file))
-    if (this._startErrors.size > 0) {
-      // It said what is wrong: which interpreter ran it is beside the point.
-      const [errors, them] = this._startErrors.size > 1 ? ['errors', 'them'] : ['error', 'it']
-      this._fail(`${how}, because of the ${errors} ${files.length ? `in ${files.join(', ')} ` : ''}above, so it is ` +
-        `not restarted.\n  Fix ${them}, then save vite.config or restart Vite to start the sidecar again.`)
-    } else if (this._saidNoWsside) {
-      whyNoWsside(python, this.spec.cwd, OUTPUT_DRAIN_MS, (why) => {
-        if (this._stopping) return
-        this._fail(`cannot start the Python sidecar: ${python} (chosen by ${chosenBy})${why}` +
-          INTERPRETER_HELP + START_AGAIN)
-      })
-    } else {
-      this._fail(`${how}, so it is not restarted: see its output above.\n  It ran ${python} (chosen by ${chosenBy}).` +
-        `${INTERPRETER_HELP}\n  Fix the cause, then save vite.config or restart Vite.`)
-    }
+    const exit = { pid: child.pid, code, signal, python, chosenBy, cwd, errors: this._startErrors.size, files,
+      saidNoWsside: this._saidNoWsside }
+    failedToStart(exit, {
+      crashed: (how) => this._restartAfterCrash(child, how),
+      fail: (reason) => {
+        if (!this._stopping) this._fail(reason)
+      },
+    })
   }
 
   /**
@@ -356,37 +326,21 @@ export class SidecarProcess {
   }
 
   /**
-   * Starts the sidecar again after `child` ended unasked, with backoff, unless it has crashed
-   * CRASH_LIMIT times within CRASH_WINDOW_MS.
+   * Starts the sidecar again after `child` ended unasked, with backoff, unless it is in a
+   * crash loop (lib/exits.js).
    * @param {ChildProcess} child
    * @param {string} how how it ended, for the report
    */
   _restartAfterCrash(child, how) {
-    const now = Date.now()
-    this._crashes = [...this._crashes.filter((t) => now - t < CRASH_WINDOW_MS), now]
-    if (this._crashes.length >= CRASH_LIMIT) {
-      this._fail(`the sidecar (pid ${child.pid}) ${how}: ${CRASH_LIMIT} crashes within ` +
-        `${CRASH_WINDOW_MS / 1000} s, so it is not restarted. Fix the error above, then save ` +
-        'vite.config or restart Vite.')
+    const verdict = this._crashes.crashed(child.pid, how)
+    if ('stop' in verdict) {
+      this._fail(verdict.stop)
       return
     }
-    const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this._crashes.length - 1), BACKOFF_MAX_MS)
-    this.reporter.error(`the sidecar (pid ${child.pid}) ${how}; restarting in ${delay} ms`)
+    this.reporter.error(verdict.report)
     this._settle('starting')
-    this._restartTimer = setTimeout(() => this._spawn(), delay)
+    this._restartTimer = setTimeout(() => this._spawn(), verdict.restartIn)
   }
-}
-
-// Signals of a process that crashed by itself (faulthandler prints the Python stack for
-// them); any other signal came from outside.
-const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT'])
-
-/**
- * @param {number | null} code
- * @param {NodeJS.Signals | null} signal
- */
-function exitHow(code, signal) {
-  return signal ? `was killed by ${signal}` : `exited with code ${code}`
 }
 
 /**
