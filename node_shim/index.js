@@ -1,141 +1,22 @@
 // @ts-check
 // vite-plugin-wsside: WebSocket upgrades under the prefix go to a Python sidecar (wsside)
-// that Vite spawns and supervises. This file wires the pieces to Vite's hooks; it keeps no
-// state of its own beyond each server's attachment (the sidecar lives in lib/sidecar.js,
-// shared across Vite restarts by lib/registry.js).
+// that Vite spawns and supervises. This file wires the pieces to Vite's hooks (and
+// attachWsside to a server of your own); it keeps no state of its own: a server's
+// attachment is lib/attach.js's, middleware mode lib/middleware-mode.js's, and the sidecar
+// lives in lib/sidecar.js, shared across Vite restarts by lib/registry.js.
 
 import { existsSync } from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
-import tls from 'node:tls'
-import { resolveInterpreter } from './lib/interpreter.js'
+import { attach, DEFAULT_PREFIXES, isAttached, proxyRule } from './lib/attach.js'
+import { attachInMiddlewareMode } from './lib/middleware-mode.js'
 import { normaliseOptions } from './lib/options.js'
-import { acquireSidecar, releaseSidecar } from './lib/registry.js'
-import { createReporter, OVERLAY_CLIENT } from './lib/report.js'
-import { listensOnLoopbackOnly, socketFamily } from './lib/security.js'
+import { OVERLAY_CLIENT } from './lib/report.js'
 import { createPlainRequestMiddleware, outsideBase } from './lib/plain.js'
-import { createUpgradeListener } from './lib/upgrade.js'
 
 /** @import * as Public from './index.js' */
-/** @import { Server } from 'node:net' */
-/** @import { PreviewServer, ProxyOptions, ViteDevServer, WebSocketServer } from 'vite' */
-/** @import { Options } from './lib/options.js' */
-/** @import { Logger, Reporter } from './lib/report.js' */
-/** @import { SidecarProcess, SidecarSpec } from './lib/sidecar.js' */
-
-/**
- * What the shim takes from a Vite server (or from attachWsside's options).
- * @typedef {object} HostContext
- * @property {string} root the folder of vite.config: ws/, wsside.toml and .venv are found from it
- * @property {Logger} logger
- * @property {WebSocketServer | null} hot Vite's HMR channel, for the overlay (dev server only)
- * @property {string[] | true | undefined} allowedHosts
- * @property {() => string | null} wsBase the browser-facing ws:// origin, once listening
- * @property {Record<string, string | ProxyOptions>} [proxy] Vite's `server.proxy` (or `preview.proxy`)
- */
-
-/**
- * @typedef {object} Attachment
- * @property {() => Promise<void>} close
- * @property {SidecarProcess} sidecar
- * @property {Reporter} reporter
- * @property {() => string[]} prefixes
- */
-
-const DEFAULT_PREFIXES = ['/api']
-const ATTACHED = Symbol.for('vite-plugin-wsside.attached')
-// The servers whose upgrades wsside routes, shared by every copy of this module in the
-// process: vite.config and the user's own server code may each load one.
-const holder = /** @type {{ [ATTACHED]?: WeakSet<object> }} */ (globalThis)
-const attachedServers = (holder[ATTACHED] ??= new WeakSet())
-
-/**
- * @param {Options} options
- * @param {string} root
- * @returns {SidecarSpec}
- */
-function sidecarSpec(options, root) {
-  const { python, rule, chosenBy } = resolveInterpreter(root, options.python)
-  const args = ['-m', 'wsside', 'serve', '--ipc']
-  if (options.handlers) args.push('--handlers', path.resolve(root, options.handlers))
-  for (const prefix of options.prefixes ?? []) args.push('--prefix', prefix)
-  if (options.config) args.push('--config', path.resolve(root, options.config))
-  const spec = { python, rule, chosenBy, args, cwd: root, env: options.env }
-  // One sidecar per distinct configuration in this Node process.
-  return { ...spec, key: JSON.stringify(spec) }
-}
-
-/**
- * Routes upgrades of `httpServer` under the prefix to the sidecar. Returns `close()`,
- * which detaches and, for the last user of the sidecar, stops it (clients get 1001).
- * @param {Server} httpServer
- * @param {Options} options
- * @param {HostContext} vite
- * @returns {Attachment}
- */
-function attach(httpServer, options, vite) {
-  const root = vite.root
-  const reporter = createReporter({ logger: vite.logger, hot: vite.hot, overlay: options.overlay, root, wsBase: vite.wsBase })
-  const proc = acquireSidecar(sidecarSpec(options, root), reporter)
-  // Where the server listens is read once, not for every upgrade (address() is a system
-  // call). It is null until the server listens and cannot change after: closing detaches.
-  /** @type {ReturnType<Server['address']>} */
-  let address = null
-  const listenAddress = () => (address ??= httpServer.address())
-  const prefixes = () => options.prefixes ?? proc.info?.prefixes ?? DEFAULT_PREFIXES
-  const listener = createUpgradeListener({
-    sidecar: () => proc,
-    prefixes,
-    family: () => socketFamily(listenAddress()),
-    security: {
-      allowedHosts: vite.allowedHosts,
-      // Like Vite: a TLS certificate already pins the host name, DNS rebinding cannot work.
-      checkHost: !(httpServer instanceof tls.Server),
-      allowedOrigins: options.allowedOrigins,
-      loopbackOnly: () => listensOnLoopbackOnly(listenAddress()),
-    },
-    proxied: proxyRule(vite.proxy ?? {}, { webSocket: true }),
-  })
-  httpServer.on('upgrade', listener)
-  attachedServers.add(httpServer)
-  // The sidecar starts once a server listens (SidecarProcess.start).
-  const listening = () => proc.serverListening()
-  if (httpServer.listening) listening()
-  else httpServer.once('listening', listening)
-  /** @type {Promise<void> | null} */
-  let detached = null
-  const close = () => {
-    if (!detached) {
-      httpServer.off('listening', listening)
-      httpServer.off('upgrade', listener)
-      attachedServers.delete(httpServer)
-      detached = releaseSidecar(proc, reporter)
-    }
-    return detached
-  }
-  // A Vite restart closes the old HTTP server without calling server.close().
-  httpServer.once('close', close)
-  return { close, sidecar: proc, reporter, prefixes }
-}
-
-/**
- * The key of the first of Vite's proxy rules that takes `url`, matched as Vite matches them
- * (a key starting with `^` is a RegExp, else a string prefix), or null. `webSocket`: only the
- * rules that forward upgrades, those with `ws: true` or a ws: target.
- * @param {Record<string, string | ProxyOptions>} proxy
- * @param {{ webSocket?: boolean }} [which]
- * @returns {(url: string) => string | null}
- */
-function proxyRule(proxy, { webSocket = false } = {}) {
-  const rules = Object.entries(proxy).flatMap(([key, rule]) => {
-    const options = typeof rule === 'string' ? { target: rule } : rule
-    const target = String(options.target ?? '')
-    if (webSocket && !options.ws && !/^wss?:/.test(target)) return []
-    const regex = key.startsWith('^') ? new RegExp(key) : null
-    return [{ key, matches: (/** @type {string} */ url) => (regex ? regex.test(url) : url.startsWith(key)) }]
-  })
-  return (url) => rules.find((rule) => rule.matches(url))?.key ?? null
-}
+/** @import { PreviewServer, ViteDevServer, WebSocketServer } from 'vite' */
+/** @import { Attachment, HostContext } from './lib/attach.js' */
+/** @import { Logger } from './lib/report.js' */
 
 /**
  * @param {ViteDevServer | PreviewServer} server
@@ -206,85 +87,6 @@ function isViteClient(id, code) {
 }
 
 /**
- * In middleware mode, the http.Server Vite was given for its HMR socket (`server.hmr.server`),
- * if any: the server the pages talk to. Nuxt runs Vite so, on the server of `nuxi dev`.
- * @param {ViteDevServer} server
- * @returns {Server | null}
- */
-function hmrHttpServer(server) {
-  const { hmr } = server.config.server
-  const candidate = typeof hmr === 'object' ? hmr.server : undefined
-  return candidate instanceof net.Server ? candidate : null
-}
-
-/**
- * Middleware mode with `server.hmr.server`: wsside takes that server's upgrades as Vite takes
- * its HMR socket there, unless attachWsside already serves it. Closing Vite (a framework
- * restarting it) detaches; the server itself outlives it.
- * @param {ViteDevServer} server
- * @param {Server} httpServer
- * @param {Options} options
- */
-function attachToHmrServer(server, httpServer, options) {
-  if (attachedServers.has(httpServer)) return
-  // No resolvedUrls in middleware mode: where the server listens, as Vite names it (localhost
-  // for loopback and every interface: the page's origin must match for the Origin check).
-  const wsBase = () => {
-    const address = httpServer.address()
-    if (!address || typeof address !== 'object') return null
-    const named = listensOnLoopbackOnly(address) || ['::', '0.0.0.0'].includes(address.address)
-    const host = named ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
-    return `${httpServer instanceof tls.Server ? 'wss' : 'ws'}://${host}:${address.port}`
-  }
-  const vite = viteContext(server, 'server', server.ws)
-  // Nuxt 4 gives Vite its app/ folder as root, and has no vite.config: ws/, .venv and
-  // wsside.toml are beside nuxt.config, in the folder of package.json.
-  const root = packageFolder(vite.root) ?? vite.root
-  const attachment = attach(httpServer, options, { ...vite, root, wsBase })
-  const close = server.close
-  server.close = async function wssideClose() {
-    await attachment.close()
-    return close.apply(this)
-  }
-}
-
-/**
- * The nearest folder at or above `start` holding a package.json, or null.
- * @param {string} start
- * @returns {string | null}
- */
-function packageFolder(start) {
-  for (let dir = path.resolve(start); ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json'))) return dir
-    if (path.dirname(dir) === dir) return null
-  }
-}
-
-/**
- * Middleware mode: Vite has no HTTP server, and attachWsside is called (or not) on the
- * user's own once createServer has returned. The first request through Vite's middlewares
- * tells which server serves them; a warning if wsside is not attached to it.
- * @param {ViteDevServer} server
- */
-function warnUnattached(server) {
-  let checked = false
-  server.middlewares.use((req, _res, next) => {
-    if (!checked) {
-      checked = true
-      // Node's HTTP servers set `server` on the sockets they accept.
-      const { server: httpServer } = /** @type {{ server?: Server }} */ (req.socket)
-      if (!httpServer || !attachedServers.has(httpServer)) {
-        server.config.logger.warn(
-          '[wsside] Vite runs in middleware mode, so wsside cannot see WebSocket upgrades. ' +
-            "Call attachWsside(yourHttpServer, options) from 'vite-plugin-wsside' on your own http.Server.",
-        )
-      }
-    }
-    next()
-  })
-}
-
-/**
  * The Vite plugin.
  * @type {typeof Public.wsside}
  */
@@ -314,13 +116,9 @@ export function wsside(userOptions = {}) {
       return options.overlay && isViteClient(id, code) ? { code: `${code}\n${OVERLAY_CLIENT}`, map: null } : null
     },
     configureServer(server) {
-      if (server.httpServer) {
-        const vite = viteContext(server, 'server', server.ws)
-        return hookServer(server, attach(server.httpServer, options, vite), vite)
-      }
-      const hmrServer = hmrHttpServer(server)
-      if (hmrServer) attachToHmrServer(server, hmrServer, options)
-      else warnUnattached(server)
+      const vite = viteContext(server, 'server', server.ws)
+      if (server.httpServer) return hookServer(server, attach(server.httpServer, options, vite), vite)
+      attachInMiddlewareMode(server, options, vite)
       return undefined
     },
     configurePreviewServer(server) {
@@ -355,7 +153,7 @@ function pythonFiles(root) {
  */
 export function attachWsside(httpServer, options = {}) {
   const { root = process.cwd(), logger = consoleLogger, allowedHosts = [], ...rest } = options
-  if (attachedServers.has(httpServer)) {
+  if (isAttached(httpServer)) {
     // Two listeners would both answer each upgrade.
     logger.warn('[wsside] attachWsside: wsside already serves the upgrades of this server (the plugin takes ' +
       "those of Vite's server.hmr.server in middleware mode, as under Nuxt), so this call does nothing: remove it")

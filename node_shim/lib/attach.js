@@ -1,0 +1,141 @@
+// @ts-check
+// One HTTP server's attachment: its upgrades under the prefix go to the sidecar of its
+// configuration (held through lib/registry.js while attached), and the process-wide set of
+// the servers wsside serves, so that no server gets two listeners. The plugin's hooks
+// (index.js), middleware mode (lib/middleware-mode.js) and attachWsside all attach here.
+
+import path from 'node:path'
+import tls from 'node:tls'
+import { resolveInterpreter } from './interpreter.js'
+import { acquireSidecar, releaseSidecar } from './registry.js'
+import { createReporter } from './report.js'
+import { listensOnLoopbackOnly, socketFamily } from './security.js'
+import { createUpgradeListener } from './upgrade.js'
+
+/** @import { Server } from 'node:net' */
+/** @import { ProxyOptions, WebSocketServer } from 'vite' */
+/** @import { Options } from './options.js' */
+/** @import { Logger, Reporter } from './report.js' */
+/** @import { SidecarProcess, SidecarSpec } from './sidecar.js' */
+
+/**
+ * What the shim takes from a Vite server (or from attachWsside's options).
+ * @typedef {object} HostContext
+ * @property {string} root the folder of vite.config: ws/, wsside.toml and .venv are found from it
+ * @property {Logger} logger
+ * @property {WebSocketServer | null} hot Vite's HMR channel, for the overlay (dev server only)
+ * @property {string[] | true | undefined} allowedHosts
+ * @property {() => string | null} wsBase the browser-facing ws:// origin, once listening
+ * @property {Record<string, string | ProxyOptions>} [proxy] Vite's `server.proxy` (or `preview.proxy`)
+ */
+
+/**
+ * @typedef {object} Attachment
+ * @property {() => Promise<void>} close
+ * @property {SidecarProcess} sidecar
+ * @property {Reporter} reporter
+ * @property {() => string[]} prefixes
+ */
+
+export const DEFAULT_PREFIXES = ['/api']
+const ATTACHED = Symbol.for('vite-plugin-wsside.attached')
+// The servers whose upgrades wsside routes, shared by every copy of this module in the
+// process: vite.config and the user's own server code may each load one.
+const holder = /** @type {{ [ATTACHED]?: WeakSet<object> }} */ (globalThis)
+const attachedServers = (holder[ATTACHED] ??= new WeakSet())
+
+/**
+ * Whether wsside routes the upgrades of `server` already.
+ * @param {object} server
+ */
+export function isAttached(server) {
+  return attachedServers.has(server)
+}
+
+/**
+ * @param {Options} options
+ * @param {string} root
+ * @returns {SidecarSpec}
+ */
+function sidecarSpec(options, root) {
+  const { python, rule, chosenBy } = resolveInterpreter(root, options.python)
+  const args = ['-m', 'wsside', 'serve', '--ipc']
+  if (options.handlers) args.push('--handlers', path.resolve(root, options.handlers))
+  for (const prefix of options.prefixes ?? []) args.push('--prefix', prefix)
+  if (options.config) args.push('--config', path.resolve(root, options.config))
+  const spec = { python, rule, chosenBy, args, cwd: root, env: options.env }
+  // One sidecar per distinct configuration in this Node process.
+  return { ...spec, key: JSON.stringify(spec) }
+}
+
+/**
+ * Routes upgrades of `httpServer` under the prefix to the sidecar. Returns `close()`,
+ * which detaches and, for the last user of the sidecar, stops it (clients get 1001).
+ * @param {Server} httpServer
+ * @param {Options} options
+ * @param {HostContext} vite
+ * @returns {Attachment}
+ */
+export function attach(httpServer, options, vite) {
+  const root = vite.root
+  const reporter = createReporter({ logger: vite.logger, hot: vite.hot, overlay: options.overlay, root, wsBase: vite.wsBase })
+  const proc = acquireSidecar(sidecarSpec(options, root), reporter)
+  // Where the server listens is read once, not for every upgrade (address() is a system
+  // call). It is null until the server listens and cannot change after: closing detaches.
+  /** @type {ReturnType<Server['address']>} */
+  let address = null
+  const listenAddress = () => (address ??= httpServer.address())
+  const prefixes = () => options.prefixes ?? proc.info?.prefixes ?? DEFAULT_PREFIXES
+  const listener = createUpgradeListener({
+    sidecar: () => proc,
+    prefixes,
+    family: () => socketFamily(listenAddress()),
+    security: {
+      allowedHosts: vite.allowedHosts,
+      // Like Vite: a TLS certificate already pins the host name, DNS rebinding cannot work.
+      checkHost: !(httpServer instanceof tls.Server),
+      allowedOrigins: options.allowedOrigins,
+      loopbackOnly: () => listensOnLoopbackOnly(listenAddress()),
+    },
+    proxied: proxyRule(vite.proxy ?? {}, { webSocket: true }),
+  })
+  httpServer.on('upgrade', listener)
+  attachedServers.add(httpServer)
+  // The sidecar starts once a server listens (SidecarProcess.start).
+  const listening = () => proc.serverListening()
+  if (httpServer.listening) listening()
+  else httpServer.once('listening', listening)
+  /** @type {Promise<void> | null} */
+  let detached = null
+  const close = () => {
+    if (!detached) {
+      httpServer.off('listening', listening)
+      httpServer.off('upgrade', listener)
+      attachedServers.delete(httpServer)
+      detached = releaseSidecar(proc, reporter)
+    }
+    return detached
+  }
+  // A Vite restart closes the old HTTP server without calling server.close().
+  httpServer.once('close', close)
+  return { close, sidecar: proc, reporter, prefixes }
+}
+
+/**
+ * The key of the first of Vite's proxy rules that takes `url`, matched as Vite matches them
+ * (a key starting with `^` is a RegExp, else a string prefix), or null. `webSocket`: only the
+ * rules that forward upgrades, those with `ws: true` or a ws: target.
+ * @param {Record<string, string | ProxyOptions>} proxy
+ * @param {{ webSocket?: boolean }} [which]
+ * @returns {(url: string) => string | null}
+ */
+export function proxyRule(proxy, { webSocket = false } = {}) {
+  const rules = Object.entries(proxy).flatMap(([key, rule]) => {
+    const options = typeof rule === 'string' ? { target: rule } : rule
+    const target = String(options.target ?? '')
+    if (webSocket && !options.ws && !/^wss?:/.test(target)) return []
+    const regex = key.startsWith('^') ? new RegExp(key) : null
+    return [{ key, matches: (/** @type {string} */ url) => (regex ? regex.test(url) : url.startsWith(key)) }]
+  })
+  return (url) => rules.find((rule) => rule.matches(url))?.key ?? null
+}
