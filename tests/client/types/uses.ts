@@ -45,6 +45,11 @@ chat.on('*', (m) => {
 
 const status: Status = chat.status
 chat.onStatus((next, close) => [next === 'reconnecting', close?.code])
+const retryAt: number | null = chat.retryAt
+// @ts-expect-error: null while open or during an attempt
+const retryIn: number = chat.retryAt - Date.now()
+// @ts-expect-error: read-only
+chat.retryAt = 0
 // @ts-expect-error: not a status
 chat.status === 'reconnected'
 chat.close(4000, 'bye')
