@@ -264,3 +264,52 @@ async def test_a_handler_that_crashes_the_interpreter_leaves_its_file_and_line(
     assert await asyncio.wait_for(proc.wait(), 30) == -signal.SIGSEGV, err
     assert "Segmentation fault" in err
     assert f'File "{crash}", line 3 in <module>' in err
+
+
+async def test_sighup_restarts_in_place_with_the_files_read_again(tmp_path: Path) -> None:
+    """One process: SIGHUP closes its connections 1012 "Service Restart" (the browser client
+    reconnects) and serves the handler files as they are now. Before, SIGHUP killed the
+    process at once: no close frame, no on_close."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    code = (
+        "from wsside import Handler\n"
+        "v = Handler('/ws/v')\n"
+        "@v.on_connect\n"
+        "async def hello(conn, request):\n"
+        "    await conn.send({'version': VERSION})\n"
+    )
+    (handlers / "v.py").write_text("VERSION = 1\n" + code)
+    port = free_port()
+    proc = await start_serve(handlers, port)
+    assert proc.stderr is not None
+
+    async def line_with(fragment: str) -> str:
+        while fragment not in (
+            line := (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()  # type: ignore[union-attr]
+        ):
+            assert line, f"wsside serve exited before {fragment!r}"
+        return line
+
+    try:
+        await line_with("serving on")
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(f"http://127.0.0.1:{port}/api/ws/v")
+            assert (await ws.receive_json()) == {"version": 1}
+            (handlers / "v.py").write_text("VERSION = 2\n" + code)
+            proc.send_signal(signal.SIGHUP)
+            msg = await ws.receive(10)
+            assert (msg.type, msg.data, msg.extra) == (
+                aiohttp.WSMsgType.CLOSE,
+                1012,
+                "Service Restart",
+            )
+            assert "SIGHUP" in await line_with("restarting")
+            await line_with("serving on")
+            ws = await session.ws_connect(f"http://127.0.0.1:{port}/api/ws/v")
+            assert (await ws.receive_json()) == {"version": 2}
+            await ws.close()
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0

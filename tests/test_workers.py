@@ -285,3 +285,75 @@ def test_a_workers_reports_name_it_on_every_line() -> None:
         "wsside[1]:   File ...",
         "wsside[1]: RuntimeError: boom",
     ]
+
+
+VERSIONED = """
+import os
+from wsside import Handler
+
+v = Handler("/ws/v")
+VERSION = {version}
+
+@v.on_connect
+async def hello(conn, request):
+    await conn.send({{"pid": os.getpid(), "version": VERSION}})
+"""
+
+
+async def _versions(port: int, count: int) -> set[tuple[int, int]]:
+    """(pid, version) of the workers that serve `count` new connections."""
+    seen = set()
+    async with aiohttp.ClientSession() as session:
+        for _ in range(count):
+            ws = await session.ws_connect(f"http://127.0.0.1:{port}/api/ws/v")
+            first = (await ws.receive(5)).json()
+            seen.add((first["pid"], first["version"]))
+            await ws.close()
+    return seen
+
+
+@pytest.mark.slow
+async def test_sighup_replaces_the_workers_one_at_a_time(tmp_path: Path) -> None:
+    """SIGHUP to the parent (systemd's `ExecReload=kill -HUP $MAINPID`) serves a new deploy's
+    files: each worker is stopped gracefully (1001, its clients reconnect to the others) and
+    replaced, the next one once its replacement serves. Before, SIGHUP killed the parent."""
+    write_handlers(tmp_path / "ws", v=VERSIONED.format(version=1))
+    serve, port, pids = await start_serve(tmp_path, "--workers", "2")
+    try:
+        async with aiohttp.ClientSession() as session:
+            old = [await connect(session, port, pid, path="/api/ws/v") for pid in pids]
+            write_handlers(tmp_path / "ws", v=VERSIONED.format(version=2))
+            serve.proc.send_signal(signal.SIGHUP)
+            for client in old:
+                msg = await client.ws.receive(10)
+                assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1001), msg
+            replaced = [await serve.expect(f"worker {i} replaced") for i in range(2)]
+            await serve.expect("every worker replaced")
+        new_pids = {int(re.search(r"-> (\d+)", line).group(1)) for line in replaced}
+        assert not new_pids & set(pids) and serve.proc.returncode is None
+        seen = await _versions(port, 24)
+        assert {version for _, version in seen} == {2} and {pid for pid, _ in seen} == new_pids
+    finally:
+        assert await serve.stop() == 0
+
+
+@pytest.mark.slow
+async def test_sighup_with_a_broken_file_keeps_the_workers_not_replaced_yet(
+    tmp_path: Path,
+) -> None:
+    """A deploy whose file does not load: the first replacement fails and is retried, the
+    replacing stops, and the other worker serves on with what it loaded (without SIGHUP
+    handling, the parent died; a worker failing this way at start stops them all)."""
+    write_handlers(tmp_path / "ws", v=VERSIONED.format(version=1))
+    serve, port, pids = await start_serve(tmp_path, "--workers", "2")
+    try:
+        write_handlers(tmp_path / "ws", v=VERSIONED.format(version="(  # broken"))
+        serve.proc.send_signal(signal.SIGHUP)
+        await serve.expect("replacement did not start")
+        seen = await _versions(port, 12)
+        assert seen == {(pids[1], 1)}, seen  # worker 1, not replaced, serves everything
+        assert serve.proc.returncode is None
+        write_handlers(tmp_path / "ws", v=VERSIONED.format(version=2))
+        await serve.expect("worker 0 restarted")  # the retries pick the fixed file up
+    finally:
+        await serve.stop()

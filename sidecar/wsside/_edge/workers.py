@@ -5,7 +5,9 @@ worker `i` of a parent: it listens with SO_REUSEPORT, so the kernel spreads new 
 over the workers' listeners and a dead worker's share goes to the others at once. The
 parent loads no handler file and serves no connection: it checks that the port is free,
 starts the workers, restarts one that dies (with backoff, after a log line saying why),
-passes SIGTERM/SIGINT on, and exits once they have.
+passes SIGTERM/SIGINT on, and exits once they have. SIGHUP replaces the workers one at a
+time (new processes: the handler files and the config file read again), each once the one
+before it serves.
 
 Parent and worker share a socket pair: the worker writes one line when it serves (its pid
 and endpoints), and reads EOF from it when the parent is gone, which stops it gracefully
@@ -137,6 +139,11 @@ class _Slot:
     proc: asyncio.subprocess.Process | None = None
     # The first ready message of this slot's workers (later ones are logged instead).
     first_ready: asyncio.Future[dict[str, Any]] | None = None
+    # SIGHUP: the worker was stopped to be replaced (its exit is no failure) ...
+    replacing: bool = False
+    # ... and the replacement serves (True) or exited before it did (False); None again once
+    # a worker of this slot serves.
+    replaced: asyncio.Future[bool] | None = None
 
 
 class Workers:
@@ -154,6 +161,7 @@ class Workers:
         self._readers: set[asyncio.Task[None]] = set()
         # A worker's exit status that no restart can cure (its handler files do not load).
         self._fatal: int | None = None
+        self._rolling: asyncio.Task[None] | None = None
 
     async def run(self, on_ready: Callable[[list[dict[str, Any]]], None]) -> int:
         """Serve until SIGTERM/SIGINT; `on_ready` gets each worker's ready message (pid,
@@ -162,6 +170,7 @@ class Workers:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._restart_all)
         for slot in self.slots:
             slot.first_ready = loop.create_future()
         keepers = [asyncio.ensure_future(self._keep(slot)) for slot in self.slots]
@@ -177,6 +186,8 @@ class Workers:
             ready.cancel()
             ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         await stopping
+        if self._rolling is not None:
+            self._rolling.cancel()
         status = await self._shutdown(keepers)
         return self._fatal if self._fatal is not None else status
 
@@ -191,7 +202,15 @@ class Workers:
             code = await proc.wait()
             if self._stop.is_set():
                 return
-            if code == EXIT_NOT_LOADED:  # it said why; the others would say the same
+            if slot.replacing:  # stopped for SIGHUP: its replacement starts at once
+                slot.replacing = False
+                restarts = 0
+                continue
+            if slot.replaced is not None and not slot.replaced.done():
+                slot.replaced.set_result(False)  # a replacement that exited before serving
+            if code == EXIT_NOT_LOADED and slot.replaced is None:
+                # It said why; the others would say the same. (A replacement for SIGHUP that
+                # does not load is retried instead: the workers not replaced yet serve on.)
                 if self._fatal is None:
                     log(
                         f"worker {slot.index} (pid {proc.pid}) exited with code {code}: its "
@@ -214,6 +233,38 @@ class Workers:
                 await asyncio.wait_for(self._stop.wait(), delay)
             except asyncio.TimeoutError:
                 pass
+
+    def _restart_all(self) -> None:
+        """SIGHUP: replace the workers one at a time."""
+        if self._stop.is_set():
+            return
+        if self._rolling is not None and not self._rolling.done():
+            log("SIGHUP: the workers are being replaced already; this one changes nothing")
+            return
+        self._rolling = asyncio.ensure_future(self._replace_all())
+
+    async def _replace_all(self) -> None:
+        """Stop each worker gracefully (its clients get 1001 and reconnect to the others) and
+        go on to the next once its replacement serves; stop at one that does not."""
+        loop = asyncio.get_running_loop()
+        log(f"SIGHUP: replacing the {len(self.slots)} workers one at a time")
+        for slot in self.slots:
+            old = slot.proc
+            if old is None or old.returncode is not None:
+                continue  # restarting already: its next start reads the files anyway
+            replaced = slot.replaced = loop.create_future()
+            slot.replacing = True
+            old.send_signal(signal.SIGTERM)
+            if not await replaced:
+                log(
+                    f"SIGHUP: worker {slot.index}'s replacement did not start (above), and is "
+                    "retried; the workers not replaced yet keep serving what they loaded",
+                    "error",
+                )
+                return
+            new = slot.proc
+            log(f"worker {slot.index} replaced (pid {old.pid} -> {new.pid if new else '?'})")
+        log("SIGHUP: every worker replaced")
 
     async def _spawn(self, slot: _Slot, restarted: bool) -> asyncio.subprocess.Process:
         mine, theirs = socket.socketpair()
@@ -250,6 +301,10 @@ class Workers:
                     return  # exited before serving: `_keep` sees the exit
                 data += chunk
             info = json.loads(data.split(b"\n", 1)[0])
+            if slot.replaced is not None:
+                if not slot.replaced.done():
+                    slot.replaced.set_result(True)
+                slot.replaced = None
             if slot.first_ready is not None and not slot.first_ready.done():
                 slot.first_ready.set_result(info)
             elif restarted:

@@ -29,8 +29,8 @@ from .._edge.workers import (
 )
 from .._runtime.backplane_url import BackplaneError, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings
-from .._runtime.config_watch import next_settings
-from .._runtime.events import log, shown, subscribe
+from .._runtime.config_watch import config_error_event, next_settings
+from .._runtime.events import emit, log, shown, subscribe
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .app import app
@@ -263,8 +263,10 @@ def _supervise(settings: Settings) -> int:
 async def _serve_standalone(
     settings: Settings, rebuild: Callable[[], Settings], link: WorkerLink | None = None
 ) -> None:
-    """Serve until SIGINT/SIGTERM; a config change re-creates the sidecar in-process.
-    As a worker (`link`), listen beside the other workers and report to the parent."""
+    """Serve until SIGINT/SIGTERM; a config change or SIGHUP re-creates the sidecar in-process.
+    As a worker (`link`), listen beside the other workers and report to the parent (which
+    replaces the workers for SIGHUP: a worker ignores it, as when a terminal's hangup reaches
+    the whole process group)."""
     name = "wsside" if link is None else link.name  # what starts each line it writes
     subscribe(ConsoleReporter(name))
     stop = asyncio.Event()
@@ -272,6 +274,8 @@ async def _serve_standalone(
     loop.set_exception_handler(AcceptFailures())
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    hup = asyncio.Event()
+    loop.add_signal_handler(signal.SIGHUP, hup.set if link is None else _ignore)
     if link is not None:
         link.watch(stop.set)
     chosen = 0  # with `--port 0`: the port the system chose, kept across restarts
@@ -303,22 +307,52 @@ async def _serve_standalone(
             _announce(sidecar, settings, chosen)
         else:
             link.ready(sidecar.describe())
-        stopping = asyncio.ensure_future(stop.wait())
-        changed = asyncio.ensure_future(next_settings(sidecar.config_changed, settings, rebuild))
-        await asyncio.wait({stopping, changed}, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in (stopping, changed):
-            waiter.cancel()
-        if stop.is_set():
+        restart = await _until_restart(stop, hup, sidecar, settings, rebuild)
+        if restart is None:
             await sidecar.close()
             return
-        # The file that changed is the one read before (it may be gone now).
-        changed_file = settings.config_file or changed.result().config_file
-        settings = changed.result()
+        settings, why = restart
         configure_logging(settings.log_level, name="wsside" if link is None else link.name)
-        typer.echo(
-            f"wsside: {shown(changed_file or 'the config file')} changed: restarting", err=True
-        )
+        log(f"{why}: restarting")
         await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
+
+
+def _ignore() -> None:
+    pass
+
+
+async def _until_restart(
+    stop: asyncio.Event,
+    hup: asyncio.Event,
+    sidecar: Sidecar,
+    settings: Settings,
+    rebuild: Callable[[], Settings],
+) -> tuple[Settings, str] | None:
+    """Wait for SIGTERM/SIGINT (None), or for what restarts the sidecar: a valid change of
+    the config file, or SIGHUP (the settings to restart with, and why)."""
+    while True:
+        stopping = asyncio.ensure_future(stop.wait())
+        changed = asyncio.ensure_future(next_settings(sidecar.config_changed, settings, rebuild))
+        hupped = asyncio.ensure_future(hup.wait())
+        waiters = (stopping, changed, hupped)
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        if stop.is_set():
+            return None
+        if changed.done() and not changed.cancelled():
+            # The file that changed is the one read before (it may be gone now).
+            new = changed.result()
+            return (
+                new,
+                f"{shown(settings.config_file or new.config_file or 'the config file')} changed",
+            )
+        hup.clear()
+        try:
+            return rebuild(), "SIGHUP (handler files and config file read again)"
+        except (ConfigError, OptionError) as exc:
+            emit(config_error_event(exc))
+            log("SIGHUP: not restarting: the config file has an error (above)", "error")
 
 
 class AcceptFailures:
