@@ -149,6 +149,28 @@ def test_back_online_the_page_reconnects_at_once_and_sends_what_waited(dev, open
     ]
 
 
+def test_a_frozen_tab_reconnects_once_resumed(dev, open_page):
+    """Chromium freezes background tabs (Page Lifecycle: no task runs). The sidecar is
+    killed and back while the tab is frozen; once resumed, the page handles the close and
+    reconnects."""
+    page = open_page(dev)
+    page.wait_for_function(HELLO)
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Page.setWebLifecycleState", {"state": "frozen"})
+    [pid] = sidecar_pids(dev)
+    os.kill(pid, signal.SIGKILL)
+    dev.wait_for("restarting in", 10)
+    assert dev.handshake_status("/api/ws/echo") == 101
+    cdp.send("Page.setWebLifecycleState", {"state": "active"})
+    wait_for_status(page, "open", 2)
+    assert statuses(page) == [
+        ["connecting"],
+        ["open", None],
+        ["reconnecting", 1006],
+        ["open", None],
+    ]
+
+
 def test_a_path_without_its_leading_slash_is_refused_at_the_call(dev, open_page):
     """`connect('ws/echo')` would ask for /apiws/echo, outside the prefix, which Vite leaves
     unanswered: the socket would stay `connecting`, and hold up every other WebSocket of the
