@@ -112,7 +112,8 @@ export function attach(httpServer, options, vite) {
       httpServer.off('listening', listening)
       httpServer.off('upgrade', listener)
       attachedServers.delete(httpServer)
-      detached = releaseSidecar(proc, reporter)
+      // What this server's reporter counted and has not written yet goes out now.
+      detached = releaseSidecar(proc, reporter).finally(() => reporter.flush())
     }
     return detached
   }

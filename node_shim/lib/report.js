@@ -1,8 +1,10 @@
 // @ts-check
 // Where the sidecar's status goes: Vite's logger, and for errors also the browser overlay,
-// where an error that stands (StandingErrors) stays until it is fixed.
+// where an error that stands (StandingErrors) stays until it is fixed. A refused upgrade is
+// a warning that comes in bursts: identical ones are grouped (lib/repeats.js).
 
 import path from 'node:path'
+import { RepeatedLines } from './repeats.js'
 
 /** @import { WebSocketServer } from 'vite' */
 /** @import { ErrorEvent, HandlerInfo } from './protocol.js' */
@@ -59,12 +61,23 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
   const debugging = debugEnabled()
   /** @param {string} file */
   const rel = (file) => (path.isAbsolute(file) ? path.relative(root, file) || file : file)
+  /** @param {string} text */
+  const warn = (text) => logger.warn(`${TAG} ${text}`, opts)
+  const refusals = new RepeatedLines(warn)
   return {
     rel,
     /** @param {string} text */
     info: (text) => logger.info(`${TAG} ${text}`, opts),
-    /** @param {string} text */
-    warn: (text) => logger.warn(`${TAG} ${text}`, opts),
+    warn,
+    /**
+     * A refused upgrade, and why: the first of a burst at once, the identical ones after it
+     * counted (lib/repeats.js).
+     * @param {string} pathname
+     * @param {string} reason
+     */
+    refused: (pathname, reason) => refusals.write(`refused ${pathname}: ${reason}`),
+    /** Writes the refusals counted and not yet written (when the server closes). */
+    flush: () => refusals.flush(),
     /** @param {string} text */
     error: (text) => logger.error(`${TAG} ${text}`, opts),
     debugging,

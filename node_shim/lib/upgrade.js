@@ -166,7 +166,7 @@ export function createUpgradeListener(ctx) {
     socket.on('error', (/** @type {NodeJS.ErrnoException} */ err) => proc.reporter.debug(`client socket for ${pathname}: ${err.code ?? err.message}`))
     const reason = refusalReason(req, ctx.security)
     if (reason !== null) {
-      proc.reporter.warn(`refused ${pathname}: ${reason}`)
+      proc.reporter.refused(pathname, reason)
       return respond(socket, 403, 'Forbidden')
     }
     // A sidecar that dies between "ready" and forwarding is waited out like a starting one.
@@ -185,11 +185,11 @@ export function createUpgradeListener(ctx) {
       if (info === null) {
         // Waiting would not help while a config error holds it back: say so at once.
         const configFile = proc.waitsForConfigFix
-        proc.reporter.warn(`refused ${pathname}: ` + (configFile === null
+        proc.reporter.refused(pathname, configFile === null
           ? (proc.state === 'ready' ? `the Python sidecar did not accept the connection within ${READY_WAIT_MS / 1000} s`
             : `the Python sidecar is not ready (${proc.state})`)
           : `${configFile ? proc.reporter.rel(configFile) : 'its config'} has an error (above); ` +
-            'the sidecar serves once it is fixed'))
+            'the sidecar serves once it is fixed')
         return respond(socket, 503, 'WebSocket back end unavailable')
       }
       const child = proc.child
@@ -204,7 +204,7 @@ export function createUpgradeListener(ctx) {
         const outcome = await handOver(proc, child, socket, headText(req) + head.toString('latin1'), ctx.family())
         if (outcome === 'taken' || socket.destroyed) return
         if (outcome === 'refused') {
-          proc.reporter.warn(`refused ${pathname}: the Python sidecar could not receive the socket ` +
+          proc.reporter.refused(pathname, 'the Python sidecar could not receive the socket ' +
             '(NODE_HANDLE_NACK; is it at its limit of open files?)')
           return respond(socket, 503, 'WebSocket back end unavailable')
         }
@@ -217,8 +217,7 @@ export function createUpgradeListener(ctx) {
           // `authenticate` that blocks runs within that step and can be what holds it up),
           // and the 503's shutdown makes its late answer fail (EPIPE) instead of reaching the
           // client.
-          proc.reporter.warn(`refused ${pathname}: the Python sidecar did not take the socket within ` +
-            `${ACK_TIMEOUT_MS / 1000} s`)
+          proc.reporter.refused(pathname, `the Python sidecar did not take the socket within ${ACK_TIMEOUT_MS / 1000} s`)
           return respond(socket, 503, 'WebSocket back end unavailable')
         }
         if (outcome === 'lost') {
@@ -238,7 +237,7 @@ export function createUpgradeListener(ctx) {
         const answering = await answersAgain(child, Math.max(0, deadline - Date.now()))
         if (socket.destroyed) return
         if (answering) continue
-        proc.reporter.warn(`refused ${pathname}: the Python sidecar does not accept connections ` +
+        proc.reporter.refused(pathname, 'the Python sidecar does not accept connections ' +
           '(its Unix socket\'s queue is full: is its event loop blocked? see any stall warning)')
         return respond(socket, 503, 'WebSocket back end unavailable')
       }

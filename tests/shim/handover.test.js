@@ -26,6 +26,8 @@ it('answers 503 at once when the sidecar cannot receive a socket, and the next o
       assert.ok(Date.now() - started < 2_000, `attempt ${attempt} took ${Date.now() - started} ms`)
       await res.serverClosed()
     }
+    // Both refusals are in the log: the first line, and the second counted (lib/repeats.js).
+    await logs.waitFor(/could not receive the socket \(NODE_HANDLE_NACK.*\(and 1 more time in the last 5 s\)$/, { ms: 15_000 })
     assert.equal(logs.lines.filter((l) => /could not receive the socket \(NODE_HANDLE_NACK/.test(l)).length, 2)
   } finally {
     await vite.close()
