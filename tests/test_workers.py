@@ -117,6 +117,11 @@ async def test_sigterm_closes_every_client_with_1001_and_exits_in_time(tmp_path:
         assert await asyncio.wait_for(serve.proc.wait(), timeout) == 0
         elapsed = time.monotonic() - started
         silent.close()
+    # A log reader tells a stop from a crash: what stopped it, each worker's count, the time.
+    assert "SIGTERM: stopping the 2 workers" in await serve.expect("SIGTERM")
+    counts = [await serve.expect("SIGTERM: stopping; closing") for _ in pids]
+    assert sum(int(re.search(r"closing (\d+) conn", line).group(1)) for line in counts) == 13
+    assert re.search(r"every worker stopped in \d+\.\d\d s", await serve.expect("stopped in"))
     print(f"sigterm: exited {elapsed:.2f} s after SIGTERM (--shutdown-timeout {timeout})")
     assert elapsed < timeout, f"exited after {elapsed:.2f} s"
     closed = (tmp_path / "closed.log").read_text().splitlines()

@@ -169,7 +169,7 @@ class Workers:
         cleanly in time."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self._stop.set)
+            loop.add_signal_handler(sig, self._stop_for, sig.name)
         loop.add_signal_handler(signal.SIGHUP, self._restart_all)
         for slot in self.slots:
             slot.first_ready = loop.create_future()
@@ -188,8 +188,19 @@ class Workers:
         await stopping
         if self._rolling is not None:
             self._rolling.cancel()
+        started = time.monotonic()
         status = await self._shutdown(keepers)
+        if self._fatal is None:
+            log(f"every worker stopped in {time.monotonic() - started:.2f} s")
         return self._fatal if self._fatal is not None else status
+
+    def _stop_for(self, signame: str) -> None:
+        if not self._stop.is_set():
+            log(
+                f"{signame}: stopping the {len(self.slots)} workers (within "
+                f"{self.shutdown_timeout:g} s, killed {KILL_GRACE:g} s after that)"
+            )
+        self._stop.set()
 
     async def _keep(self, slot: _Slot) -> None:
         """Run the slot's worker, and a new one each time it dies, until stopped."""

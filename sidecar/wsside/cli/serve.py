@@ -270,14 +270,20 @@ async def _serve_standalone(
     name = "wsside" if link is None else link.name  # what starts each line it writes
     subscribe(ConsoleReporter(name))
     stop = asyncio.Event()
+    stopped_by: list[str] = []  # what stopped it, for the log line
+
+    def stop_for(reason: str) -> None:
+        stopped_by.append(reason)
+        stop.set()
+
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(AcceptFailures())
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stop_for, sig.name)
     hup = asyncio.Event()
     loop.add_signal_handler(signal.SIGHUP, hup.set if link is None else _ignore)
     if link is not None:
-        link.watch(stop.set)
+        link.watch(lambda: stop_for("the parent process is gone"))
     chosen = 0  # with `--port 0`: the port the system chose, kept across restarts
     while True:
         sidecar = Sidecar(settings)
@@ -309,7 +315,16 @@ async def _serve_standalone(
             link.ready(sidecar.describe())
         restart = await _until_restart(stop, hup, sidecar, settings, rebuild)
         if restart is None:
+            # What a log reader needs to tell a stop from a crash, and how long it took.
+            count = len(sidecar.intake.sessions)
+            log(
+                f"{stopped_by[0]}: stopping; closing {count} connection{'s' * (count != 1)} "
+                f'with 1001 "Going Away" (within {settings.shutdown_timeout:g} s)'
+            )
+            started = time.monotonic()
             await sidecar.close()
+            if link is None:
+                log(f"stopped in {time.monotonic() - started:.2f} s")
             return
         settings, why = restart
         configure_logging(settings.log_level, name="wsside" if link is None else link.name)
