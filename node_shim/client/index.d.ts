@@ -51,7 +51,8 @@ export interface CloseInfo {
 
 // Each option may also be given as `undefined`, which means the default (so that a project
 // with `exactOptionalPropertyTypes` can pass `{ url: maybeUrl }`).
-// connect throws a RangeError unless 0 < minDelay <= maxDelay < Infinity and factor >= 1.
+// connect throws a RangeError unless 0 < minDelay <= maxDelay < Infinity, factor >= 1 and
+// timeout > 0.
 export interface ReconnectOptions {
   /** Shortest wait before an attempt, in ms. Default 500. */
   minDelay?: number | undefined
@@ -74,6 +75,11 @@ export interface ConnectOptions {
    * then only picks the types). Needed outside a page, e.g. in Node.
    */
   url?: string | URL | undefined
+  /**
+   * How long a handshake may take, in ms (default 20000): an attempt not answered by then is
+   * given up and counts as a close with 1006, reconnected after like any other.
+   */
+  timeout?: number | undefined
   /** Reconnect after a close that `close()` did not ask for. Default true. */
   reconnect?: boolean | ReconnectOptions | undefined
 }

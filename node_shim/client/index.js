@@ -28,14 +28,15 @@ const final = (code) => (code >= 4000 && code < 5000) || [1002, 1003, 1007, 1008
  * `options.url`) and keeps it open until `close()`.
  * @param {string} path
  * @param {{ query?: Record<string, string | number | boolean>, protocols?: string | string[],
- *   url?: string | URL, reconnect?: boolean | { minDelay?: number, maxDelay?: number, factor?: number } }} [options]
+ *   url?: string | URL, timeout?: number,
+ *   reconnect?: boolean | { minDelay?: number, maxDelay?: number, factor?: number } }} [options]
  */
 export function connect(path, options = {}) {
-  const { query = {}, protocols, reconnect = true } = options
+  const { query = {}, protocols, reconnect = true, timeout = 20000 } = options
   const { minDelay = 500, maxDelay = 10000, factor = 2 } = typeof reconnect === 'object' ? reconnect : {}
   // Else every wait would be 0 (minDelay 0 or NaN, factor below 1): a reconnect loop.
-  if (!(minDelay > 0 && maxDelay >= minDelay && factor >= 1 && maxDelay < Infinity)) {
-    throw new RangeError(`wsside: reconnect needs 0 < minDelay <= maxDelay (finite, ms) and factor >= 1; got ${JSON.stringify({ minDelay, maxDelay, factor })}`)
+  if (!(minDelay > 0 && maxDelay >= minDelay && factor >= 1 && maxDelay < Infinity && timeout > 0)) {
+    throw new RangeError(`wsside: connect needs 0 < minDelay <= maxDelay (finite, ms), factor >= 1 and timeout > 0; got ${JSON.stringify({ minDelay, maxDelay, factor, timeout })}`)
   }
   const page = globalThis.location?.href
   if (!options.url && !page) {
@@ -60,6 +61,8 @@ export function connect(path, options = {}) {
   let ws
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let deadline
   let attempt = 0
   let openedAt = 0
   /** @type {number | null} */
@@ -96,6 +99,7 @@ export function connect(path, options = {}) {
   /** @param {CloseInfo} [close] */
   const end = (close) => {
     clearTimeout(timer)
+    clearTimeout(deadline)
     retryAt = null
     queue.length = 0
     globalThis.removeEventListener?.('online', online)
@@ -106,6 +110,7 @@ export function connect(path, options = {}) {
     const socket = (ws = new WebSocket(url, protocols))
     socket.binaryType = 'arraybuffer'
     socket.onopen = () => {
+      clearTimeout(deadline)
       openedAt = Date.now()
       // Before the watchers run, so that what they send goes after what waited.
       for (const data of queue.splice(0)) socket.send(data)
@@ -123,7 +128,8 @@ export function connect(path, options = {}) {
     }
     /** @param {CloseInfo} close */
     const dropped = (close) => {
-      socket.onclose = socket.onerror = null
+      clearTimeout(deadline)
+      socket.onopen = socket.onclose = socket.onerror = null
       if (status === 'closed') return
       if (!reconnect || final(close.code)) return end(close)
       // A connection that lived longer than the longest wait was healthy: start over.
@@ -138,6 +144,14 @@ export function connect(path, options = {}) {
     // Browsers follow a failed handshake's `error` with `close`, readyState CLOSED by then;
     // Node's WebSocket (undici 6: Node 20 and 22) fires `error` alone and stays CONNECTING.
     socket.onerror = () => socket.readyState || dropped({ code: 1006, reason: '' })
+    // A handshake that is never answered (a stopped server, a proxy that holds it, a
+    // connection lost while the laptop slept) would keep the page waiting for minutes
+    // (Chromium gives up after 4): given up after `timeout`, it is a failed attempt.
+    deadline = setTimeout(() => {
+      // First: Node's WebSocket fires `error` from within close().
+      dropped({ code: 1006, reason: `no answer to the handshake in ${timeout} ms` })
+      socket.close()
+    }, timeout)
   }
   open()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,6 +170,40 @@ def test_a_frozen_tab_reconnects_once_resumed(dev, open_page):
         ["reconnecting", 1006],
         ["open", None],
     ]
+
+
+def test_a_handshake_never_answered_is_given_up_after_timeout_and_retried(dev, open_page):
+    """A server that accepts the TCP connection and never answers the handshake (a stopped
+    process, a proxy holding it): Chromium would wait 240 s. With `timeout`, the attempt is
+    given up, reported as 1006 with the reason, and retried."""
+    page = open_page(dev)
+    page.wait_for_function(HELLO)
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        silent.settimeout(10)
+        port = silent.getsockname()[1]
+        page.evaluate(
+            """port => {
+              window.silent = connect('/ws/echo', {
+                url: `ws://127.0.0.1:${port}/api/ws/echo`,
+                timeout: 300,
+                reconnect: { minDelay: 50, maxDelay: 100 },
+              })
+              window.closes = []
+              silent.onStatus((status, close) => closes.push([status, close]))
+            }""",
+            port,
+        )
+        held: list[socket.socket] = []
+        try:
+            for _ in range(2):  # the first attempt, then the retry
+                held.append(silent.accept()[0])
+            assert page.evaluate("closes") == [
+                ["reconnecting", {"code": 1006, "reason": "no answer to the handshake in 300 ms"}]
+            ]
+            page.evaluate("silent.close()")
+        finally:
+            for connection in held:
+                connection.close()
 
 
 def test_a_path_without_its_leading_slash_is_refused_at_the_call(dev, open_page):

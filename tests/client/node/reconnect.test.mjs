@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import { after, before, test } from 'node:test'
 import { connect } from '../../../node_shim/client/index.js'
-import { refusingServer, Sidecar } from './servers.mjs'
+import { refusingServer, Sidecar, silentServer } from './servers.mjs'
 import { nextMessage, statuses, statusOf } from './waits.mjs'
 
 // Short waits keep the tests quick; the defaults (500 ms to 10 s) are for people.
@@ -208,6 +208,33 @@ test('reconnect options that would make every wait 0 (or endless) throw at conne
     { maxDelay: Infinity },
   ]) {
     assert.throws(() => connect('/ws/echo', { url, reconnect }), RangeError, JSON.stringify(reconnect))
+  }
+  assert.throws(() => connect('/ws/echo', { url, timeout: 0 }), RangeError)
+})
+
+test('a handshake never answered is given up after timeout, and retried', { timeout: 5000 }, async () => {
+  const silent = await silentServer()
+  const socket = connect('/ws/echo', { url: silent.url, reconnect: FAST, timeout: 100 })
+  try {
+    assert.deepEqual(await statusOf(socket, 'reconnecting'), { code: 1006, reason: 'no answer to the handshake in 100 ms' })
+    await silent.reach(3)
+    socket.close()
+    const count = silent.attempts.length
+    await delay(QUIET_MS)
+    assert.equal(silent.attempts.length, count)
+  } finally {
+    socket.close()
+    await silent.close()
+  }
+})
+
+test('with reconnect: false, a handshake never answered closes the client after timeout', { timeout: 5000 }, async () => {
+  const silent = await silentServer()
+  const socket = connect('/ws/echo', { url: silent.url, reconnect: false, timeout: 100 })
+  try {
+    assert.deepEqual(await statusOf(socket, 'closed'), { code: 1006, reason: 'no answer to the handshake in 100 ms' })
+  } finally {
+    await silent.close()
   }
 })
 

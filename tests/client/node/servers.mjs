@@ -1,6 +1,6 @@
 // Real servers for the client's Node tests, on free loopback ports: the wsside sidecar
-// (`wsside serve`) serving tests/client/handlers, and a Node server that refuses every
-// upgrade with 503 and notes when each attempt came.
+// (`wsside serve`) serving tests/client/handlers, a Node server that refuses every
+// upgrade with 503 and notes when each attempt came, and one that never answers.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import http from 'node:http'
@@ -74,24 +74,52 @@ export class Sidecar {
 
 /** An HTTP server answering every WebSocket upgrade 503; `attempts` holds their times (ms). */
 export async function refusingServer() {
-  const attempts = []
   const server = http.createServer()
   server.on('upgrade', (request, socket) => {
-    attempts.push(performance.now())
-    server.emit('attempt', attempts.length)
+    attempt(performance.now())
     // The client may reset the connection once it has read the answer.
     socket.on('error', () => {})
     socket.end('HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
   })
+  const { attempts, attempt, ...rest } = await attempted(server)
+  return { attempts, ...rest }
+}
+
+/** A TCP server that accepts each connection and never answers; `attempts` holds them. */
+export async function silentServer() {
+  const server = net.createServer((connection) => {
+    connection.on('error', () => {})
+    attempt(connection)
+  })
+  const { attempts, attempt, close, ...rest } = await attempted(server)
+  return {
+    attempts,
+    ...rest,
+    close: () => {
+      for (const connection of attempts) connection.destroy()
+      return close()
+    },
+  }
+}
+
+/**
+ * `server` listening on a free loopback port, with what the servers above share: `attempt(x)`
+ * notes an attempt in `attempts` and emits `attempt` on `server`; `reach(count)` resolves once
+ * `count` attempts have come.
+ */
+async function attempted(server) {
+  const attempts = []
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = /** @type {net.AddressInfo} */ (server.address())
   return {
     attempts,
-    /** Emits `attempt` as each upgrade comes in. */
+    attempt(value) {
+      attempts.push(value)
+      server.emit('attempt', attempts.length)
+    },
     server,
     url: `ws://127.0.0.1:${port}/api/ws/echo`,
-    /** Resolves once `count` attempts have come. */
     async reach(count) {
       while (attempts.length < count) await once(server, 'attempt')
     },
