@@ -108,7 +108,10 @@ connect('/ws/chat', {
   query: token === undefined ? undefined : { token },
   url: endpoint,
   protocols: undefined,
+  timeout: floor,
   reconnect: { minDelay: floor, maxDelay: undefined, factor: undefined },
 }).close()
+// @ts-expect-error: the handshake's timeout is in ms
+connect('/ws/chat', { timeout: '20s' })
 // @ts-expect-error: a query value that may be undefined would be sent as "undefined"
 connect('/ws/chat', { query: { token } })
