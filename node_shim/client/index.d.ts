@@ -51,8 +51,8 @@ export interface CloseInfo {
 
 // Each option may also be given as `undefined`, which means the default (so that a project
 // with `exactOptionalPropertyTypes` can pass `{ url: maybeUrl }`).
-// connect throws a RangeError unless 0 < minDelay <= maxDelay < Infinity, factor >= 1 and
-// timeout > 0.
+// connect throws a RangeError unless 0 < minDelay <= maxDelay <= 2 ** 31 - 1, factor >= 1 and
+// 0 < timeout <= 2 ** 31 - 1 (ms; setTimeout takes a longer delay as 0 or 1).
 export interface ReconnectOptions {
   /** Shortest wait before an attempt, in ms. Default 500. */
   minDelay?: number | undefined

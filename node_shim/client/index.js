@@ -16,6 +16,9 @@ const PREFIX = typeof __WSSIDE_PREFIX__ === 'string' ? __WSSIDE_PREFIX__ : '/api
 // loses messages without a word.
 const QUEUE_LIMIT = 1000
 
+// The longest delay setTimeout takes as given (about 24.8 days).
+const MAX_TIMER = 2 ** 31 - 1
+
 // Closes after which the same page would be refused again, so coming back cannot help:
 // 1002 protocol error, 1003 unsupported data, 1007 invalid payload, 1008 policy violation,
 // 1009 message too big; and 4000-4999, which the application uses to say "stay away".
@@ -34,9 +37,11 @@ const final = (code) => (code >= 4000 && code < 5000) || [1002, 1003, 1007, 1008
 export function connect(path, options = {}) {
   const { query = {}, protocols, reconnect = true, timeout = 20000 } = options
   const { minDelay = 500, maxDelay = 10000, factor = 2 } = typeof reconnect === 'object' ? reconnect : {}
-  // Else every wait would be 0 (minDelay 0 or NaN, factor below 1): a reconnect loop.
-  if (!(minDelay > 0 && maxDelay >= minDelay && factor >= 1 && maxDelay < Infinity && timeout > 0)) {
-    throw new RangeError(`wsside: connect needs 0 < minDelay <= maxDelay (finite, ms), factor >= 1 and timeout > 0; got ${JSON.stringify({ minDelay, maxDelay, factor, timeout })}`)
+  // Else every wait would be 0 (minDelay 0 or NaN, factor below 1), or a timer would fire at
+  // once (setTimeout takes a delay above 2 ** 31 - 1 ms, Infinity too, as 0 or 1): a loop.
+  const fits = (/** @type {number} */ ms) => ms > 0 && ms <= MAX_TIMER
+  if (!(fits(minDelay) && fits(maxDelay) && maxDelay >= minDelay && factor >= 1 && fits(timeout))) {
+    throw new RangeError(`wsside: connect needs 0 < minDelay <= maxDelay <= ${MAX_TIMER}, factor >= 1 and 0 < timeout <= ${MAX_TIMER} (ms); got ${JSON.stringify({ minDelay, maxDelay, factor, timeout })}`)
   }
   const page = globalThis.location?.href
   if (!options.url && !page) {

@@ -197,7 +197,7 @@ test('the close info is a plain { code, reason }, which survives JSON and spread
   assert.equal(JSON.stringify(close), '{"code":4001,"reason":"kicked"}')
 })
 
-test('reconnect options that would make every wait 0 (or endless) throw at connect', () => {
+test('reconnect and timeout options that would retry in a loop throw at connect', () => {
   const url = 'ws://127.0.0.1:9/api/ws/echo'
   for (const reconnect of [
     { minDelay: 0 },
@@ -206,10 +206,14 @@ test('reconnect options that would make every wait 0 (or endless) throw at conne
     { factor: 0.5 },
     { minDelay: 500, maxDelay: 100 },
     { maxDelay: Infinity },
+    // setTimeout would take it as 1 ms.
+    { maxDelay: 2 ** 31 },
   ]) {
     assert.throws(() => connect('/ws/echo', { url, reconnect }), RangeError, JSON.stringify(reconnect))
   }
-  assert.throws(() => connect('/ws/echo', { url, timeout: 0 }), RangeError)
+  for (const timeout of [0, Number.NaN, Infinity, 2 ** 31]) {
+    assert.throws(() => connect('/ws/echo', { url, timeout }), RangeError, String(timeout))
+  }
 })
 
 test('a handshake never answered is given up after timeout, and retried', { timeout: 5000 }, async () => {
