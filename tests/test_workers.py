@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from cluster import ROOMS_HANDLER, connect, start_serve, write_handlers
+from serve_process import ServeProcess, free_port
 from support import raw_upgrade
 
 ON_CLOSE_LOG = """
@@ -362,3 +363,30 @@ async def test_sighup_with_a_broken_file_keeps_the_workers_not_replaced_yet(
         await serve.expect("worker 0 restarted")  # the retries pick the fixed file up
     finally:
         await serve.stop()
+
+
+@pytest.mark.slow
+async def test_sighup_while_the_workers_start_is_ignored(tmp_path: Path) -> None:
+    """The workers read the files as they start: a SIGHUP then replaces nothing (and a
+    starting worker's first report is not taken for its replacement's)."""
+    go = tmp_path / "go"
+    write_handlers(
+        tmp_path / "ws",
+        v=f"import os, time\nwhile not os.path.exists({str(go)!r}):\n    time.sleep(0.01)\n"
+        + VERSIONED.format(version=1),
+    )
+    port = free_port()
+    serve = await ServeProcess.start(
+        "--handlers", "ws", "--port", str(port), "--no-reload", "--workers", "2", cwd=tmp_path
+    )
+    try:
+        await serve.expect("is still importing")  # a worker says so after 2 s
+        serve.proc.send_signal(signal.SIGHUP)
+        await serve.expect("SIGHUP: the workers are still starting")
+        go.touch()
+        banner = await serve.expect("serving on")
+        pids = {int(p) for p in re.search(r"pids ([\d, ]+)[;)]", banner).group(1).split(", ")}
+        assert {pid for pid, _ in await _versions(port, 24)} == pids
+    finally:
+        assert await serve.stop() == 0
+    assert not [line for line in serve.lines if "replac" in line]

@@ -139,10 +139,9 @@ class _Slot:
     proc: asyncio.subprocess.Process | None = None
     # The first ready message of this slot's workers (later ones are logged instead).
     first_ready: asyncio.Future[dict[str, Any]] | None = None
-    # SIGHUP: the worker was stopped to be replaced (its exit is no failure) ...
-    replacing: bool = False
-    # ... and the replacement serves (True) or exited before it did (False); None again once
-    # a worker of this slot serves.
+    # SIGHUP: the worker stopped to be replaced (its exit is no failure), and whether a later
+    # one serves (True) or exited before it did (False); both None again once one serves.
+    old: asyncio.subprocess.Process | None = None
     replaced: asyncio.Future[bool] | None = None
 
 
@@ -213,8 +212,7 @@ class Workers:
             code = await proc.wait()
             if self._stop.is_set():
                 return
-            if slot.replacing:  # stopped for SIGHUP: its replacement starts at once
-                slot.replacing = False
+            if proc is slot.old:  # stopped for SIGHUP: its replacement starts at once
                 restarts = 0
                 continue
             if slot.replaced is not None and not slot.replaced.done():
@@ -252,6 +250,9 @@ class Workers:
         if self._rolling is not None and not self._rolling.done():
             log("SIGHUP: the workers are being replaced already; this one changes nothing")
             return
+        if not all(slot.first_ready and slot.first_ready.done() for slot in self.slots):
+            log("SIGHUP: the workers are still starting (they read the files now); ignored")
+            return
         self._rolling = asyncio.ensure_future(self._replace_all())
 
     async def _replace_all(self) -> None:
@@ -264,7 +265,7 @@ class Workers:
             if old is None or old.returncode is not None:
                 continue  # restarting already: its next start reads the files anyway
             replaced = slot.replaced = loop.create_future()
-            slot.replacing = True
+            slot.old = old
             old.send_signal(signal.SIGTERM)
             if not await replaced:
                 log(
@@ -312,10 +313,10 @@ class Workers:
                     return  # exited before serving: `_keep` sees the exit
                 data += chunk
             info = json.loads(data.split(b"\n", 1)[0])
-            if slot.replaced is not None:
+            if slot.replaced is not None and proc is not slot.old:
                 if not slot.replaced.done():
                     slot.replaced.set_result(True)
-                slot.replaced = None
+                slot.replaced = slot.old = None
             if slot.first_ready is not None and not slot.first_ready.done():
                 slot.first_ready.set_result(info)
             elif restarted:

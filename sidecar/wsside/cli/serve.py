@@ -237,6 +237,8 @@ def _supervise(settings: Settings) -> int:
         typer.echo(f"wsside: {_cannot_listen(settings, exc)}", err=True)
         return 1
     subscribe(ConsoleReporter())
+    # Until the loop handles it (replacing the workers), SIGHUP would kill the parent.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if settings.backplane is None:
         typer.echo(
             f"wsside: {settings.workers} workers without --backplane: rooms and broadcasts stay "
