@@ -180,25 +180,43 @@ async def test_serve_raises_its_soft_limit_on_open_files(tmp_path: Path) -> None
             await asyncio.wait_for(proc.wait(), 10)
 
 
-async def test_at_the_open_file_limit_one_warning_says_so_instead_of_a_flood(
-    tmp_path: Path,
-) -> None:
-    """asyncio's loop logs every failed accept() with a traceback, many per readiness event
-    (hundreds of MB of log in a minute, seen in a run): `wsside serve` says it once."""
+async def serve_under_file_limit(
+    tmp_path: Path, port: int, limit: int, loop: str
+) -> asyncio.subprocess.Process:
+    """`wsside serve` of an echo endpoint on `loop`, with soft and hard open-file limit
+    `limit`."""
     handlers = tmp_path / "ws"
     handlers.mkdir()
     (handlers / "echo.py").write_text("from wsside import Handler\necho = Handler('/ws/echo')\n")
-    limit = 48
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "wsside",
         *("serve", "--handlers", str(handlers), "--port", str(port), "--no-reload"),
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1", "WSSIDE_LOOP": "asyncio"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "WSSIDE_LOOP": loop},
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)),
     )
+
+
+async def stop_with(proc: asyncio.subprocess.Process, clients: list[socket.socket]) -> str:
+    """Close the clients, stop `proc` with SIGTERM (it must exit 0): the rest of its stderr."""
+    for client in clients:
+        client.close()
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+    rest = (await asyncio.wait_for(proc.communicate(), 10))[1].decode()
+    assert proc.returncode == 0, rest[-2000:]
+    return rest
+
+
+async def test_at_the_open_file_limit_one_warning_says_so_instead_of_a_flood(
+    tmp_path: Path,
+) -> None:
+    """asyncio's loop logs every failed accept() with a traceback, many per readiness event
+    (hundreds of MB of log in a minute, seen in a run): `wsside serve` says it once."""
+    limit, port = 48, free_port()
+    proc = await serve_under_file_limit(tmp_path, port, limit, "asyncio")
     assert proc.stderr is not None
     clients: list[socket.socket] = []
     lines: list[str] = []
@@ -218,13 +236,39 @@ async def test_at_the_open_file_limit_one_warning_says_so_instead_of_a_flood(
                 break
         assert f"open-file limit {limit}" in line and "LimitNOFILE=" in line, line
     finally:
-        for client in clients:
-            client.close()
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            rest = (await asyncio.wait_for(proc.communicate(), 10))[1].decode()
-            assert rest.count("\n") < 20, rest[:2000]  # no repeats while it stopped
-    assert await proc.wait() == 0
+        rest = await stop_with(proc, clients)
+    assert rest.count("\n") < 20, rest[:2000]  # no repeats while it stopped
+
+
+async def test_near_the_open_file_limit_a_warning_says_so_on_any_loop(tmp_path: Path) -> None:
+    """On uvloop (the default with wsside[speed]) nothing else would say it: libuv accepts
+    and closes the connections past the limit without a word."""
+    pytest.importorskip("uvloop")
+    limit, port = 48, free_port()
+    proc = await serve_under_file_limit(tmp_path, port, limit, "uvloop")
+    assert proc.stderr is not None
+    request = (
+        f"GET /api/ws/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    clients: list[socket.socket] = []
+    try:
+        while "serving on" not in (
+            line := (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
+        ):
+            assert line, "wsside serve exited early"
+        for _ in range(limit + 8):  # upgraded ones stay open
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(request)
+            clients.append(client)
+        while "open files of the limit" not in (
+            line := (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
+        ):
+            assert line, "wsside serve exited early"
+        assert f"of the limit of {limit}" in line and "LimitNOFILE=" in line, line
+    finally:
+        await stop_with(proc, clients)
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

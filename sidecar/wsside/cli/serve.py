@@ -8,6 +8,7 @@ import contextlib
 import errno
 import faulthandler
 import io
+import os
 import signal
 import sys
 import time
@@ -280,6 +281,7 @@ async def _serve_standalone(
 
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(AcceptFailures())
+    watch = asyncio.ensure_future(watch_open_files())
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_for, sig.name)
     hup = asyncio.Event()
@@ -325,6 +327,7 @@ async def _serve_standalone(
             )
             started = time.monotonic()
             await sidecar.close()
+            watch.cancel()
             if link is None:
                 log(f"stopped in {time.monotonic() - started:.2f} s")
             return
@@ -400,6 +403,46 @@ class AcceptFailures:
             "--ulimit nofile= in Docker, ulimit -Hn)",
             "warning",
         )
+
+
+# How often the open descriptors are counted, from what share of the limit it is said, and
+# how often at most.
+OPEN_FILES_EVERY = 5.0
+OPEN_FILES_SHARE = 0.9
+OPEN_FILES_WARN_EVERY = 60.0
+
+
+async def watch_open_files(every: float = OPEN_FILES_EVERY) -> None:
+    """Warn (once a minute at most) while this process holds 90 % of its open-file limit or
+    more. At the limit uvloop's libuv accepts and closes new connections without a word, and
+    asyncio's loop leaves them waiting: either way the log should say why, and before.
+    Linux only (/proc/self/fd); counting 60,000 descriptors takes milliseconds."""
+    try:
+        import resource
+    except ImportError:
+        return
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        return
+    warned = -OPEN_FILES_WARN_EVERY
+    while True:
+        await asyncio.sleep(every)
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        if soft == resource.RLIM_INFINITY:
+            continue
+        try:
+            count = sum(1 for _ in os.scandir(fds))
+        except OSError:  # at the limit itself, opening the folder fails too
+            count = soft
+        now = time.monotonic()
+        if count >= OPEN_FILES_SHARE * soft and now - warned >= OPEN_FILES_WARN_EVERY:
+            warned = now
+            log(
+                f"{count} open files of the limit of {soft}: at the limit new connections "
+                "are dropped. Raise the hard limit (LimitNOFILE= in systemd, --ulimit nofile= "
+                "in Docker, ulimit -Hn)",
+                "warning",
+            )
 
 
 def _open_file_limit() -> str:
