@@ -220,6 +220,9 @@ async def test_access_log_one_line_per_upgrade_and_per_close_with_timestamps(pro
             with pytest.raises(aiohttp.WSServerHandshakeError):
                 await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/nothing")
             refused = await server.expect('"WebSocket /api/ws/nothing"')
+            async with client.get(f"http://127.0.0.1:{port}/api/ws/echo") as response:
+                assert response.status == 426
+            plain = await server.expect('"GET /api/ws/echo"')
     finally:
         assert await server.stop() == 0
     client_at = f"127.0.0.1:{local[1]}"
@@ -228,6 +231,7 @@ async def test_access_log_one_line_per_upgrade_and_per_close_with_timestamps(pro
         rf'{TIME} {client_at} - "WebSocket /api/ws/echo" closed 1000 after \d+\.\d s\n', closed
     )
     assert re.fullmatch(rf'{TIME} 127\.0\.0\.1:\d+ - "WebSocket /api/ws/nothing" 404\n', refused)
+    assert re.fullmatch(rf'{TIME} 127\.0\.0\.1:\d+ - "GET /api/ws/echo" 426\n', plain)
     assert "secret" not in "".join(server.lines)  # the query string stays out of the log
 
 

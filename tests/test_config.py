@@ -89,7 +89,7 @@ def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
         ("zzz = 1", "zzz", "unknown key; expected one of prefix, handlers, host, port"),
         ("prot = 1", "prot", 'unknown key; did you mean "port"? expected one of prefix,'),
         ("hearbeat = 30", "hearbeat", 'unknown key; did you mean "heartbeat" under [defaults]?'),
-        ("shutdown_timeout = inf", "shutdown_timeout", "expected seconds > 0, got inf"),
+        ("shutdown_timeout = inf", "shutdown_timeout", "expected seconds, 0.1 or more, got inf"),
         (
             "[defaults]\nheartbeat = nan",
             "defaults.heartbeat",

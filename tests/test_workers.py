@@ -217,7 +217,8 @@ async def test_workers_are_refused_a_taken_port(tmp_path: Path) -> None:
     [
         ("workers = 0", "a number of processes from 1 to 1024, got 0"),
         ('workers = "4"', 'a number of processes from 1 to 1024, got "4"'),
-        ("shutdown_timeout = -1", "seconds > 0, got -1"),
+        ("shutdown_timeout = -1", "seconds, 0.1 or more, got -1"),
+        ("shutdown_timeout = 0.001", "seconds, 0.1 or more, got 0.001"),
         ('backplane = "redis://"', "a Redis URL"),
     ],
 )

@@ -74,15 +74,15 @@ class Intake:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.rel_url.raw_path
         if not self._secret_ok(request):
-            return _refused(request.transport, path, Refusal(403, "Forbidden"))
+            return _refused(request, path, Refusal(403, "Forbidden"))
         route = self.route(request.method, request.rel_url, request.headers, request.remote)
         if isinstance(route, Refusal):
-            return _refused(request.transport, path, route)
+            return _refused(request, path, route)
         verdict = authenticate(route.hub.handler, route.request)
         if inspect.isawaitable(verdict):
             verdict = await verdict
         if isinstance(verdict, Refusal):
-            return _refused(request.transport, path, verdict)
+            return _refused(request, path, verdict)
         handler = route.hub.handler
         protocol = choose_subprotocol(handler, route.request.subprotocols)
         ws = ServerWebSocket(
@@ -94,7 +94,7 @@ class Intake:
         try:
             await ws.prepare(request)
         except web.HTTPException as exc:
-            return _refused(request.transport, path, Refusal(exc.status, exc.text or exc.reason))
+            return _refused(request, path, Refusal(exc.status, exc.text or exc.reason))
         assert ws.io is not None and ws.sink is not None
         stream = ws.detach(request)
         self.serve(route, verdict, protocol, ws.io, stream)
@@ -198,10 +198,11 @@ class Intake:
         return hmac.compare_digest(given, secret.encode())
 
 
-def _refused(transport: asyncio.BaseTransport | None, path: str, why: Refusal) -> web.Response:
-    """The response refusing an upgrade through aiohttp, with its access-log line."""
+def _refused(request: web.Request, path: str, why: Refusal) -> web.Response:
+    """The response refusing a request through aiohttp, with its access-log line."""
     if access.enabled():
-        access.upgraded(access.peer(transport), path, why.status)
+        method = "WebSocket" if _is_upgrade(request.headers) else request.method
+        access.upgraded(access.peer(request.transport), path, why.status, method)
     return refuse(*why)
 
 

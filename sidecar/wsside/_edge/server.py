@@ -20,6 +20,7 @@ from aiohttp import web
 
 from .._io.engine import HttpProcessingError
 from .._runtime.access import access_log
+from .._runtime.background import STOP_WAIT
 from .._runtime.events import emit, logger
 from .._runtime.registry import Registry
 from .._runtime.reload import Reloader
@@ -160,7 +161,9 @@ class Sidecar:
         if self.backplane is not None:
             # After `on_close`: what those callbacks broadcast still reaches other processes.
             await self.backplane.close()
-        await self.registry.close()
+        # Background tasks' clean-up: up to STOP_WAIT, within what is left of the budget.
+        left = max(deadline - time.monotonic(), 0.0)
+        await self.registry.close(timeout=min(left, STOP_WAIT))
         if self._started:
             await self.runner.cleanup()
         self.stall.stop()

@@ -2,6 +2,7 @@
 
     127.0.0.1:51234 - "WebSocket /api/ws/chat" 101
     127.0.0.1:51234 - "WebSocket /api/ws/chat" closed 1000 after 12.3 s
+    127.0.0.1:51240 - "GET /api/ws/chat" 426          (a request without an upgrade)
 
 Lines go to the `wsside.access` logger at info, like uvicorn's access log, so a log level of
 warning (or a handler on that logger) silences them. The path is shown without its query
@@ -32,9 +33,10 @@ def peer(transport: Any) -> str:
     return "-"
 
 
-def upgraded(client: str, path: str, status: int) -> None:
-    """An upgrade request to `path` was answered with `status` (101, or a refusal)."""
-    access_log.info('%s - "WebSocket %s" %d', client, path, status)
+def upgraded(client: str, path: str, status: int, method: str = "WebSocket") -> None:
+    """An upgrade request to `path` was answered with `status` (101, or a refusal); a
+    request that asked for no upgrade is shown with its own method (`"GET /api/x" 426`)."""
+    access_log.info('%s - "%s %s" %d', client, method, path, status)
 
 
 def closed(client: str, path: str, code: int, seconds: float) -> None:

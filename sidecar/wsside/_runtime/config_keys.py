@@ -114,8 +114,8 @@ TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]
     ),
     "shutdown_timeout": (
         "shutdown_timeout",
-        lambda v: _is_number(v) and v > 0,
-        "seconds > 0",
+        lambda v: _is_number(v) and v >= 0.1,  # as --shutdown-timeout's own bound
+        "seconds, 0.1 or more",
         float,
     ),
 }
