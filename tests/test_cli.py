@@ -61,7 +61,10 @@ def project(tmp_path: Path) -> Path:
         (("--port", "99999"), "wsside: --port 99999: expected an integer from 0 to 65535"),
         (("--port", "-1"), "wsside: --port -1: expected an integer from 0 to 65535"),
         (("--host", ""), 'wsside: --host "": expected a host name or address (a string)'),
-        (("--shutdown-timeout", "inf"), "wsside: --shutdown-timeout inf: expected seconds > 0"),
+        (
+            ("--shutdown-timeout", "inf"),
+            "wsside: --shutdown-timeout inf: expected seconds, 0.1 or more",
+        ),
         (
             ("--workers", "100000"),
             "wsside: --workers 100000: expected a number of processes from 1 to 1024",
