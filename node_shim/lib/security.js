@@ -64,7 +64,13 @@ export function listensOnLoopbackOnly(address) {
  * @param {Array<string | RegExp | null>} allowedOrigins
  */
 function originListed(origin, allowedOrigins) {
-  return allowedOrigins.some((o) => (o instanceof RegExp ? o.test(origin) : o === origin))
+  return allowedOrigins.some((o) => {
+    if (!(o instanceof RegExp)) return o === origin
+    // A RegExp with the g or y flag keeps its place after a match (lastIndex), and its next
+    // test() would start from there: the same origin would be refused every other time.
+    o.lastIndex = 0
+    return o.test(origin)
+  })
 }
 
 /**

@@ -1,0 +1,35 @@
+// allowedOrigins through a real dev server: the same request gets the same answer each time.
+
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { makeProject, removeProject, startVite } from './helpers/project.js'
+import { upgrade } from './helpers/ws-client.js'
+
+describe('a RegExp with the g or y flag in allowedOrigins', () => {
+  let root, server, port
+  before(async () => {
+    root = makeProject()
+    ;({ vite: server, port } = await startVite(root, {
+      options: { allowedOrigins: [/^https:\/\/app\.example$/g, /https:\/\/sticky\.example/y] },
+    }))
+  })
+  after(async () => {
+    await server?.close()
+    removeProject(root)
+  })
+
+  it('admits its origin on every request, not every other one (lastIndex)', async () => {
+    for (const origin of ['https://app.example', 'https://sticky.example']) {
+      const statuses = []
+      for (let i = 0; i < 3; i++) {
+        const res = await upgrade({ port, path: '/api/echo', headers: { Origin: origin } })
+        statuses.push(res.status)
+        res.socket.destroy()
+      }
+      assert.deepEqual(statuses, [101, 101, 101], origin)
+    }
+    const other = await upgrade({ port, path: '/api/echo', headers: { Origin: 'https://evil.example' } })
+    assert.equal(other.status, 403)
+    other.socket.destroy()
+  })
+})
