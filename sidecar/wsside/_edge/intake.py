@@ -18,7 +18,7 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from .._io.engine import parse_cookies
+from .._io.engine import hide_server_version, parse_cookies
 from .._io.upgrade import ServerWebSocket
 from .._protocol.http_head import SECRET_HEADER
 from .._runtime import access
@@ -68,6 +68,8 @@ class Intake:
         self.registry = registry
         self.sessions: set[Session] = set()
         self.pending: set[asyncio.Future[None]] = set()  # handshakes awaiting `authenticate`
+        # aiohttp's default `Server` header names Python's and aiohttp's versions.
+        hide_server_version()
 
     # ---- through aiohttp -------------------------------------------------------------
 

@@ -42,6 +42,7 @@ __all__ = [
     "drain",
     "fail_queue",
     "frame_hook",
+    "hide_server_version",
     "parse_cookies",
     "reader_queue",
     "replace_parser",
@@ -72,6 +73,7 @@ def check_version(version: str) -> None:
 check_version(aiohttp.__version__)
 
 # Imported only once the version is known to be one these names exist in.
+from aiohttp import web_response as _web_response  # noqa: E402
 from aiohttp._cookie_helpers import parse_cookie_header  # noqa: E402
 from aiohttp._websocket.helpers import websocket_mask as apply_mask  # noqa: E402
 from aiohttp._websocket.models import WebSocketError, WSMessage, WSMsgType  # noqa: E402
@@ -154,6 +156,18 @@ def writing_paused(protocol: BaseProtocol) -> bool:
 async def drain(protocol: BaseProtocol) -> None:
     """Wait until `protocol`'s transport takes more data."""
     await protocol._drain_helper()
+
+
+# What `Server` says in the responses of wsside's aiohttp server (refusals, 101s and aiohttp's
+# own 400s for malformed requests): the product, no versions to look vulnerabilities up by.
+SERVER_HEADER = "wsside"
+
+
+def hide_server_version() -> None:
+    """Make every response of aiohttp's server in this process say `Server: wsside` instead of
+    aiohttp's `Python/3.x aiohttp/3.x.y` (its default, which `_prepare_headers` reads from
+    this module global for each response, including those of its own error handler)."""
+    _web_response.SERVER_SOFTWARE = SERVER_HEADER  # type: ignore[attr-defined]  # seam
 
 
 _NO_COOKIES: Mapping[str, str] = MappingProxyType({})
