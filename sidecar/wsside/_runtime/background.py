@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 __all__ = ["STOP_WAIT", "BackgroundTasks"]
 
-# How long closing waits for cancelled tasks to finish their `finally` (or `except
-# CancelledError`) clean-up before the server goes on shutting down.
+# The longest closing waits for cancelled tasks to finish their `finally` (or `except
+# CancelledError`) clean-up before the server goes on shutting down (`Sidecar.close` waits
+# less when less of its shutdown budget is left).
 STOP_WAIT = 5.0
 
 

@@ -7,6 +7,11 @@ So while a handler file loads, `builtins.__import__` is wrapped (`recording_impo
 `import` that a module of the folder runs is noted: even of a module imported already, which
 is how a helper that an earlier file imported is seen too. On a save, the handler files to
 load again are those that reach the helper through these records (`forget_helpers`).
+
+`loader.py` runs each handler file's import inside `replacing_imports_of` and
+`recording_imports`; `reload.py` asks `forget_helpers`, `forget_all_helpers` (a helper
+package's folder changed) and `imported_by_name` (a handler file other modules import by
+its own name, as they would a helper).
 """
 
 from __future__ import annotations

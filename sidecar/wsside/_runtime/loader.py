@@ -1,4 +1,9 @@
-"""Import one handler file and collect the `Handler`s it declares."""
+"""Import one handler file and collect the `Handler`s it declares.
+
+The file runs as a module of wsside's own package (its name: `module_names.py`), and what it
+imports meanwhile is recorded (`importers.py`), so that a helper's save loads it again. When
+the import fails, the previous module stays, and its handlers serve on.
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 A handler file is loaded by wsside, once, under a name of its own package
 (`wsside_handlers.chat`), so that it never clashes with a module of the app. A helper
-(`_shared.py`, `_lib/db.py`) is imported by the handler files themselves, by its bare name.
+(`_shared.py`, `_lib/db.py`) is imported by the handler files themselves, by its bare name
+(the handlers folder is on `sys.path`: `helper_path.py`).
 """
 
 from __future__ import annotations

@@ -9,6 +9,10 @@ its content is what already serves (then nothing happens).
 The folder's parent is watched too (not recursively), for the folder itself: it may not exist
 yet, or be deleted and created again (`git stash -u`, a checkout). A folder's watch dies with
 the folder, so a new folder of the same name gets a new watch, and every file in it is read.
+
+Here: when to apply, and which files. Elsewhere: which handler files a saved helper reaches,
+and which modules leave `sys.modules` for it (`importers.py`); loading one file
+(`Registry.load_file`, importing through `loader.py`).
 """
 
 from __future__ import annotations
