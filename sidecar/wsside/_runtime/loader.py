@@ -21,7 +21,7 @@ from .importers import record_globals, recording_imports, replacing_imports_of, 
 from .missing_module import Missing, missing_module
 from .module_names import HANDLERS_PACKAGE, is_handler_file, module_name_for
 
-__all__ = ["LoadResult", "forget_handler_file", "import_handler_file", "is_handler_file"]
+__all__ = ["LoadResult", "forget_handler_file", "import_handler_file"]
 
 
 @dataclass

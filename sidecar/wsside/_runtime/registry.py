@@ -24,12 +24,13 @@ from .background import STOP_WAIT, BackgroundTasks
 from .events import emit, error_event, logger
 from .helper_path import use_helpers_of
 from .hub import Hub
-from .loader import forget_handler_file, import_handler_file, is_handler_file
+from .loader import forget_handler_file, import_handler_file
+from .module_names import is_handler_file
 
 if TYPE_CHECKING:
     from .backplane import Backplane
 
-__all__ = ["Registry", "handler_files", "is_handler_file"]
+__all__ = ["Registry", "handler_files"]
 
 # Seconds after which a handler file still importing at start-up is named: nothing serves
 # before every file has loaded, so module-level code that blocks holds every endpoint.

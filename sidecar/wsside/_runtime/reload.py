@@ -39,7 +39,8 @@ from watchdog.observers.polling import PollingObserver
 from .config import CONFIG_FILE
 from .events import log, logger
 from .importers import forget_all_helpers, forget_helpers, imported_by_name
-from .registry import Registry, handler_files, is_handler_file
+from .module_names import is_handler_file
+from .registry import Registry, handler_files
 
 __all__ = ["QUIET", "Reloader"]
 

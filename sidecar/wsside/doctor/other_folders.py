@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from .._runtime.loader import is_handler_file
+from .._runtime.module_names import is_handler_file
 
 __all__ = ["folders_with_handlers"]
 
