@@ -7,7 +7,7 @@
 
 import { existsSync } from 'node:fs'
 import path from 'node:path'
-import { attach, DEFAULT_PREFIXES, isAttached, proxyRule } from './lib/attach.js'
+import { attach, closeSidecarFirst, DEFAULT_PREFIXES, isAttached, proxyRule } from './lib/attach.js'
 import { attachInMiddlewareMode } from './lib/middleware-mode.js'
 import { normaliseOptions } from './lib/options.js'
 import { OVERLAY_CLIENT } from './lib/report.js'
@@ -42,8 +42,7 @@ function viteContext(server, kind, hot) {
 }
 
 /**
- * server.close() stops the sidecar *before* Vite destroys its sockets, so that piped
- * clients still receive the sidecar's 1001 close frame. Returns the post hook that adds the
+ * server.close() stops the sidecar first (closeSidecarFirst). Returns the post hook that adds the
  * plain-request middleware after Vite's own (lib/plain.js); with a `base` other than '/', one
  * more goes before them, for the URLs outside base.
  * @param {ViteDevServer | PreviewServer} server
@@ -51,11 +50,7 @@ function viteContext(server, kind, hot) {
  * @param {HostContext} vite
  */
 function hookServer(server, attachment, vite) {
-  const close = server.close
-  server.close = async function wssideClose() {
-    await attachment.close()
-    return close.apply(this)
-  }
+  closeSidecarFirst(server, attachment)
   const printUrls = server.printUrls
   server.printUrls = function wssidePrintUrls() {
     const result = printUrls.apply(this)

@@ -45,6 +45,21 @@ const holder = /** @type {{ [ATTACHED]?: WeakSet<object> }} */ (globalThis)
 const attachedServers = (holder[ATTACHED] ??= new WeakSet())
 
 /**
+ * Makes `server.close()` (a Vite dev or preview server's) stop the sidecar first, *before*
+ * Vite destroys its sockets, so that piped clients still receive the sidecar's 1001 close
+ * frame.
+ * @param {{ close(): Promise<void> }} server
+ * @param {Attachment} attachment
+ */
+export function closeSidecarFirst(server, attachment) {
+  const close = server.close
+  server.close = async function wssideClose() {
+    await attachment.close()
+    return close.apply(this)
+  }
+}
+
+/**
  * Whether wsside routes the upgrades of `server` already.
  * @param {object} server
  */

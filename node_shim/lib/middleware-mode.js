@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import tls from 'node:tls'
-import { attach, isAttached } from './attach.js'
+import { attach, closeSidecarFirst, isAttached } from './attach.js'
 import { listensOnLoopbackOnly } from './security.js'
 
 /** @import { Server } from 'node:net' */
@@ -64,12 +64,7 @@ function attachToHmrServer(server, httpServer, options, vite) {
   // Nuxt 4 gives Vite its app/ folder as root, and has no vite.config: ws/, .venv and
   // wsside.toml are beside nuxt.config, in the folder of package.json.
   const root = packageFolder(vite.root) ?? vite.root
-  const attachment = attach(httpServer, options, { ...vite, root, wsBase })
-  const close = server.close
-  server.close = async function wssideClose() {
-    await attachment.close()
-    return close.apply(this)
-  }
+  closeSidecarFirst(server, attach(httpServer, options, { ...vite, root, wsBase }))
 }
 
 /**

@@ -1,6 +1,7 @@
 // @ts-check
 // wsside-env.d.ts: the endpoints' message types as TypeScript, for the editor and tsc. The
-// sidecar sends the whole text with `ready`, `reloaded` and `removed` (PROTOCOL.md); it is
+// sidecar sends the whole text with `ready`, and with a batch of reloads' last `reloaded`,
+// `removed` or `endpoints` message (PROTOCOL.md); it is
 // written beside vite.config only when it differs from the file there, so a reload that
 // changes no type writes nothing (no churn for editors, nothing new for Vite's watcher).
 
