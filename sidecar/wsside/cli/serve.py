@@ -8,7 +8,6 @@ import contextlib
 import errno
 import faulthandler
 import io
-import os
 import signal
 import sys
 import time
@@ -20,6 +19,7 @@ import typer
 
 from .. import __version__
 from .._edge.loop import LoopChoiceError, engines, run
+from .._edge.open_files import AcceptFailures, raise_open_file_limit, watch_open_files
 from .._edge.server import Sidecar, configure_logging
 from .._edge.workers import (
     EXIT_NOT_LOADED,
@@ -206,26 +206,6 @@ def _run_loop(main: Coroutine[Any, Any, T]) -> T:
         raise typer.Exit(2) from None
 
 
-def raise_open_file_limit() -> None:
-    """Raise the soft limit on open files to the hard one, as Node does when it starts: every
-    connection is a descriptor, and shells still set 1024 as the soft limit. (Under the shim
-    the sidecar inherits Node's raised limit already.)"""
-    try:
-        import resource
-    except ImportError:  # Windows: no such limit
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    # macOS reports an infinite hard limit but refuses more than OPEN_MAX (10240).
-    for target in (hard, 10240) if hard == resource.RLIM_INFINITY else (hard,):
-        if soft != resource.RLIM_INFINITY and soft >= target:
-            return
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            return
-        except (ValueError, OSError):
-            continue
-
-
 def _supervise(settings: Settings) -> int:
     """The parent of `settings.workers` workers: each runs this same command line."""
     problem = workers_supported()
@@ -373,85 +353,6 @@ async def _until_restart(
         except (ConfigError, OptionError) as exc:
             emit(config_error_event(exc))
             log("SIGHUP: not restarting: the config file has an error (above)", "error")
-
-
-class AcceptFailures:
-    """The loop's exception handler: at the open-file limit, asyncio's own loop reports every
-    failed `accept()` with a traceback, and retries once per backlog slot each time (tens of
-    thousands of lines a second, gigabytes of log in minutes). One warning a minute at most
-    says what is wrong instead; everything else goes to the default handler."""
-
-    MESSAGE = "socket.accept() out of system resource"
-    EVERY = 60.0
-
-    def __init__(self) -> None:
-        self._warned = -self.EVERY
-
-    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if context.get("message") != self.MESSAGE:
-            loop.default_exception_handler(context)
-            return
-        now = time.monotonic()
-        if now - self._warned < self.EVERY:
-            return
-        self._warned = now
-        exc = context.get("exception")
-        log(
-            f"cannot accept new connections: {getattr(exc, 'strerror', None) or exc} "
-            f"(open-file limit {_open_file_limit()}); clients wait or are refused until "
-            "connections close. Raise the hard limit (LimitNOFILE= in systemd, "
-            "--ulimit nofile= in Docker, ulimit -Hn)",
-            "warning",
-        )
-
-
-# How often the open descriptors are counted, from what share of the limit it is said, and
-# how often at most.
-OPEN_FILES_EVERY = 5.0
-OPEN_FILES_SHARE = 0.9
-OPEN_FILES_WARN_EVERY = 60.0
-
-
-async def watch_open_files(every: float = OPEN_FILES_EVERY) -> None:
-    """Warn (once a minute at most) while this process holds 90 % of its open-file limit or
-    more. At the limit uvloop's libuv accepts and closes new connections without a word, and
-    asyncio's loop leaves them waiting: either way the log should say why, and before.
-    Linux only (/proc/self/fd); counting 60,000 descriptors takes milliseconds."""
-    try:
-        import resource
-    except ImportError:
-        return
-    fds = Path("/proc/self/fd")
-    if not fds.is_dir():
-        return
-    warned = -OPEN_FILES_WARN_EVERY
-    while True:
-        await asyncio.sleep(every)
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        if soft == resource.RLIM_INFINITY:
-            continue
-        try:
-            count = sum(1 for _ in os.scandir(fds))
-        except OSError:  # at the limit itself, opening the folder fails too
-            count = soft
-        now = time.monotonic()
-        if count >= OPEN_FILES_SHARE * soft and now - warned >= OPEN_FILES_WARN_EVERY:
-            warned = now
-            log(
-                f"{count} open files of the limit of {soft}: at the limit new connections "
-                "are dropped. Raise the hard limit (LimitNOFILE= in systemd, --ulimit nofile= "
-                "in Docker, ulimit -Hn)",
-                "warning",
-            )
-
-
-def _open_file_limit() -> str:
-    try:
-        import resource
-    except ImportError:
-        return "unknown"
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    return "unlimited" if soft == resource.RLIM_INFINITY else str(soft)
 
 
 def _cannot_listen(settings: Settings, exc: OSError) -> str:
