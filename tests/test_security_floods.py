@@ -5,14 +5,13 @@ is closed with the code reliability.md gives."""
 from __future__ import annotations
 
 import socket
-import threading
 import zlib
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from tests.reliability.harness import SidecarProcess
 from tests.reliability.rawws import PING, TEXT, FrameParser, frame, parse_close, upgrade_head
+from tests.reliability.test_slow_consumer import RssSampler
 
 from wsside._io.writer import SEND_BUFFER_LIMIT
 
@@ -38,28 +37,6 @@ def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SidecarProcess
     proc = SidecarProcess(folder)
     yield proc
     proc.stop()
-
-
-class PeakRss(threading.Thread):
-    """The sidecar's peak RSS while the block runs (sampled every 5 ms)."""
-
-    def __init__(self, sidecar: SidecarProcess) -> None:
-        super().__init__(daemon=True)
-        self.sidecar = sidecar
-        self.peak = sidecar.rss()
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(0.005):
-            self.peak = max(self.peak, self.sidecar.rss())
-
-    def __enter__(self) -> PeakRss:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stopped.set()
-        self.join()
 
 
 def connect(port: int, path: str, extra: str = "", rcvbuf: int | None = None) -> socket.socket:
@@ -93,8 +70,8 @@ def test_a_ping_flood_from_a_client_that_never_reads_is_closed_1013(
     # 600,000 pings of 125 bytes: 76 MiB of pongs owed, over four times the send-buffer limit.
     sock = connect(sidecar.port, "/api/ws/echo", rcvbuf=4096)
     burst = frame(PING, b"p" * 125) * 1000
-    with PeakRss(sidecar) as rss, sock:
-        base = rss.peak
+    base = sidecar.rss()
+    with RssSampler(sidecar) as rss, sock:
         for _ in range(600):
             sock.sendall(burst)
         assert close_code(sock) == (1013, "Client too slow")
@@ -114,8 +91,8 @@ def test_a_deflate_bomb_is_stopped_at_the_size_limit_while_inflating(
     sock = connect(
         sidecar.port, "/api/ws/packed", "Sec-WebSocket-Extensions: permessage-deflate\r\n"
     )
-    with PeakRss(sidecar) as rss, sock:
-        base = rss.peak
+    base = sidecar.rss()
+    with RssSampler(sidecar) as rss, sock:
         sock.sendall(frame(TEXT, bomb, rsv=4))
         assert close_code(sock)[0] == 1009
     # The limit's worth of inflated bytes, at most twice over (the message and its text).
