@@ -292,6 +292,16 @@ def test_unix_listener_requires_the_secret_and_hides_it(shim: Shim) -> None:
         assert json.loads(_read_frame(shim_side, rest)[1]) == {"secret_seen": False}
 
 
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="no /proc")
+def test_the_secret_is_not_left_in_the_sidecar_s_initial_environment(shim: Shim) -> None:
+    """Another process of the same user reads /proc/<pid>/environ: the environment block
+    written at exec, which removing the variable from os.environ does not change."""
+    shim.read_until("type", "ready")
+    environ = Path(f"/proc/{shim.proc.pid}/environ").read_bytes()
+    assert b"NODE_CHANNEL_FD=" in environ  # the block is readable, and this is the sidecar's
+    assert SECRET.encode() not in environ
+
+
 def test_channel_eof_stops_the_sidecar_within_2_s(shim: Shim) -> None:
     shim.read_until("type", "ready")
     client = shim.hand_over("/api/spy")

@@ -32,6 +32,7 @@ from .._runtime.events import log, logger, shown, subscribe, unsubscribe
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
+from .environ import take_from_environment
 from .handoff import take_over
 from .loop import LoopChoiceError
 from .loop import run as run_loop
@@ -72,8 +73,9 @@ def run_ipc(
             "wsside serve --ipc is started by vite-plugin-wsside; run `wsside serve` "
             "to serve without Vite."
         )
-    # Popped so that user code (and its subprocesses) never sees the secret.
-    secret = os.environ.pop("WSSIDE_SECRET", None)
+    # Taken out so that user code (and its subprocesses) never sees the secret, nor another
+    # process of this user through /proc/<pid>/environ.
+    secret = take_from_environment("WSSIDE_SECRET")
     if isinstance(settings, Settings):
         secret = settings.secret = secret or settings.secret
     if rebuild is not None:
