@@ -30,9 +30,8 @@ async def start_serve(
         "-m",
         "wsside",
         *argv,
-        stderr=asyncio.subprocess.PIPE,
+        **{"stderr": asyncio.subprocess.PIPE, **options},
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        **options,
     )
 
 
@@ -357,3 +356,50 @@ async def test_sighup_restarts_in_place_with_the_files_read_again(tmp_path: Path
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]])
+async def test_a_closed_log_pipe_does_not_stop_the_server(
+    tmp_path: Path, workers: list[str]
+) -> None:
+    """`wsside serve 2>&1 | head`, or a log shipper that restarts: stderr's reader is gone
+    before the banner. The server serves on; what it would have written is lost."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "echo.py").write_text(
+        "from wsside import Handler\n"
+        "echo = Handler('/ws/echo')\n"
+        "@echo.on_message\n"
+        "def back(conn, data):\n"
+        "    if data == 'boom':\n"
+        "        raise ValueError('a line for the console, which nobody reads')\n"
+        "    conn.send(data)\n"
+    )
+    port = free_port()
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # before the process writes anything
+    try:
+        proc = await start_serve(handlers, port, *workers, stderr=write_end)
+    finally:
+        os.close(write_end)
+    try:
+        async with aiohttp.ClientSession() as client:
+            deadline = asyncio.get_running_loop().time() + 30
+            while True:  # no line to wait for: the port opening is the event
+                assert proc.returncode is None, f"wsside serve exited {proc.returncode}"
+                try:
+                    ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/echo")
+                    break
+                except aiohttp.ClientConnectionError:
+                    assert asyncio.get_running_loop().time() < deadline, "never served"
+                    await asyncio.wait([asyncio.ensure_future(proc.wait())], timeout=0.05)
+            await ws.send_str("boom")  # the runtime error's report goes to the closed pipe
+            assert (await ws.receive(timeout=10)).type == aiohttp.WSMsgType.TEXT
+            await ws.send_str("still here")
+            assert await ws.receive_str(timeout=10) == "still here"
+            await ws.close()
+        assert proc.returncode is None
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 20)

@@ -8,7 +8,19 @@ from typing import Any, TextIO
 
 from .._runtime.events import error_headline, shown
 
-__all__ = ["ConsoleReporter"]
+__all__ = ["ConsoleReporter", "say"]
+
+
+def say(text: str, stream: TextIO | None = None) -> None:
+    """Write `text` and a newline to `stream` (stderr) in one write. A stream whose reader has
+    gone (a log pipe closed: `| head`, a log shipper restarting) takes nothing more, and the
+    server goes on serving: what was to be read is lost either way."""
+    out = sys.stderr if stream is None else stream
+    try:
+        out.write(text + "\n")
+        out.flush()
+    except (BrokenPipeError, ConnectionResetError):
+        pass
 
 
 class ConsoleReporter:
@@ -48,5 +60,4 @@ class ConsoleReporter:
         line = text.rstrip("\n")
         if self.name != "wsside":  # a worker: its traceback lines say whose they are too
             line = line.replace("\n", f"\n{self.name}: ")
-        self.stream.write(f"{time.strftime('%H:%M:%S')} {line}\n")
-        self.stream.flush()
+        say(f"{time.strftime('%H:%M:%S')} {line}", self.stream)

@@ -35,7 +35,7 @@ from .._runtime.events import emit, log, shown, subscribe
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .app import app
-from .console import ConsoleReporter
+from .console import ConsoleReporter, say
 
 T = TypeVar("T")
 
@@ -221,11 +221,10 @@ def _supervise(settings: Settings) -> int:
     # Until the loop handles it (replacing the workers), SIGHUP would kill the parent.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if settings.backplane is None:
-        typer.echo(
+        say(
             f"wsside: {settings.workers} workers without --backplane: rooms and broadcasts stay "
             "within each worker, so a broadcast reaches only the connections of the worker it "
-            "was sent from (--backplane redis://HOST:6379/0 links them)",
-            err=True,
+            "was sent from (--backplane redis://HOST:6379/0 links them)"
         )
     command = [sys.executable, "-m", "wsside", *sys.argv[1:]]
     supervisor = Workers(command, settings.workers, port, settings.shutdown_timeout)
@@ -234,10 +233,9 @@ def _supervise(settings: Settings) -> int:
         base = f"ws://{settings.host}:{port}"
         _list_endpoints(base, infos[0]["handlers"])
         pids = ", ".join(str(info["pid"]) for info in infos)
-        typer.echo(
+        say(
             f"wsside {__version__} serving on {base}{settings.url_prefix}/ "
-            f"with {len(infos)} workers (pids {pids}; {engines()})",
-            err=True,
+            f"with {len(infos)} workers (pids {pids}; {engines()})"
         )
 
     return _run_loop(supervisor.run(ready))
@@ -368,11 +366,9 @@ def _cannot_listen(settings: Settings, exc: OSError) -> str:
 def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
     base = f"ws://{settings.host}:{port}"
     _list_endpoints(base, sidecar.describe())
-    typer.echo(
-        f"wsside {__version__} serving on {base}{settings.url_prefix}/ ({engines()})", err=True
-    )
+    say(f"wsside {__version__} serving on {base}{settings.url_prefix}/ ({engines()})")
 
 
 def _list_endpoints(base: str, handlers: list[dict[str, Any]]) -> None:
     for info in handlers:
-        typer.echo(f"  WS  {base}{info['path']}  ({shown(info['file'])}:{info['line']})", err=True)
+        say(f"  WS  {base}{info['path']}  ({shown(info['file'])}:{info['line']})")
