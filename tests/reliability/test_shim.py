@@ -18,6 +18,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -144,14 +145,16 @@ class ViteChild:
             self.proc.stdout.close()
 
 
-def start_vite(root: Path, env: dict[str, str] | None = None) -> ViteChild:
+def start_vite(
+    root: Path, env: dict[str, str] | None = None, settings: dict[str, Any] | None = None
+) -> ViteChild:
     reason = shim_missing()
     if reason is not None:
         pytest.fail(f"shim not available: {reason}")
     (root / "ws").mkdir()
     (root / "ws" / "echo.py").write_text(ECHO)
     (root / "index.html").write_text("<!doctype html><title>wsside</title>")
-    return ViteChild(root, env=env)
+    return ViteChild(root, settings, env=env)
 
 
 @pytest.fixture
@@ -247,9 +250,29 @@ async def test_a_socket_sent_to_a_dying_sidecar_is_given_to_the_next_one(
     assert [p.pid for p in vite.sidecars()] != [old.pid]
 
 
+@pytest.fixture
+def secret_vite(tmp_path: Path) -> Iterator[tuple[ViteChild, str]]:
+    """As `vite`, and the run's secret, as the sidecar received it: its Python is a script that
+    writes it down (another process cannot read it from the sidecar: see below)."""
+    kept = tmp_path / "secret"
+    python = tmp_path / "python"
+    python.write_text(
+        "#!/bin/sh\n"
+        f'[ -n "$WSSIDE_SECRET" ] && printf %s "$WSSIDE_SECRET" > {kept}\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    python.chmod(0o700)
+    project = tmp_path / "project"
+    project.mkdir()
+    child = start_vite(project, settings={"options": {"python": str(python)}})
+    yield child, kept.read_text()
+    child.stop()
+
+
 async def test_third_processes_cannot_reach_the_sidecar_and_the_secret_stays_hidden(
-    vite: ViteChild, figures
+    secret_vite: tuple[ViteChild, str], figures
 ) -> None:
+    vite, secret = secret_vite
     await echo_once(vite.port)  # a connection through the shim (hand-over), for the checks below
     boom = await Stream.open(vite.port, "/api/boom")
     boom.send_text("x")
@@ -257,8 +280,12 @@ async def test_third_processes_cannot_reach_the_sidecar_and_the_secret_stays_hid
     await boom.close()
 
     sidecar = vite.sidecar
-    secret = sidecar.environ()["WSSIDE_SECRET"]
     assert len(secret) >= 16
+    # Not readable from the sidecar's environment by another process of this user either:
+    # its exec-time block (/proc/<pid>/environ) is overwritten, and what is left is refused.
+    seen = sidecar.environ().get("WSSIDE_SECRET", "")
+    assert secret not in seen
+    assert secret.encode() not in Path(f"/proc/{sidecar.pid}/environ").read_bytes()
     # nothing listens on the network: the only listener is a Unix socket in a private folder
     inet = sidecar.net_connections(kind="inet")
     assert not [c for c in inet if c.status == psutil.CONN_LISTEN], inet
@@ -284,6 +311,7 @@ async def test_third_processes_cannot_reach_the_sidecar_and_the_secret_stays_hid
             f"X-Wsside-Secret: {secret[:-1]}\r\n",
             f"X-Wsside-Secret: {secret}x\r\n",
             "X-Wsside-Secret: \xff\r\n",  # not UTF-8: refused like any wrong one, not a 500
+            f"X-Wsside-Secret: {seen}\r\n",  # what /proc shows of it
         )
     ]
     assert all(r.startswith(b"HTTP/1.1 403 ") for r in refusals), refusals
