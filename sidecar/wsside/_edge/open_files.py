@@ -13,6 +13,9 @@ from .._runtime.events import log
 
 __all__ = ["AcceptFailures", "raise_open_file_limit", "watch_open_files"]
 
+# What to do about it, at the end of each warning.
+_RAISE_IT = "Raise the hard limit (LimitNOFILE= in systemd, --ulimit nofile= in Docker, ulimit -Hn)"
+
 
 def raise_open_file_limit() -> None:
     """Raise the soft limit on open files to the hard one, as Node does when it starts: every
@@ -57,9 +60,8 @@ class AcceptFailures:
         exc = context.get("exception")
         log(
             f"cannot accept new connections: {getattr(exc, 'strerror', None) or exc} "
-            f"(open-file limit {_open_file_limit()}); clients wait or are refused until "
-            "connections close. Raise the hard limit (LimitNOFILE= in systemd, "
-            "--ulimit nofile= in Docker, ulimit -Hn)",
+            f"(open-file limit {_soft_limit() or 'unlimited'}); clients wait or are refused "
+            f"until connections close. {_RAISE_IT}",
             "warning",
         )
 
@@ -76,18 +78,14 @@ async def watch_open_files(every: float = OPEN_FILES_EVERY) -> None:
     more. At the limit uvloop's libuv accepts and closes new connections without a word, and
     asyncio's loop leaves them waiting: either way the log should say why, and before.
     Linux only (/proc/self/fd); counting 60,000 descriptors takes milliseconds."""
-    try:
-        import resource
-    except ImportError:
-        return
     fds = Path("/proc/self/fd")
     if not fds.is_dir():
         return
     warned = -OPEN_FILES_WARN_EVERY
     while True:
         await asyncio.sleep(every)
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        if soft == resource.RLIM_INFINITY:
+        soft = _soft_limit()
+        if soft is None:
             continue
         try:
             count = sum(1 for _ in os.scandir(fds))
@@ -98,16 +96,17 @@ async def watch_open_files(every: float = OPEN_FILES_EVERY) -> None:
             warned = now
             log(
                 f"{count} open files of the limit of {soft}: at the limit new connections "
-                "are dropped. Raise the hard limit (LimitNOFILE= in systemd, --ulimit nofile= "
-                "in Docker, ulimit -Hn)",
+                f"are dropped. {_RAISE_IT}",
                 "warning",
             )
 
 
-def _open_file_limit() -> str:
+def _soft_limit() -> int | None:
+    """The soft limit on open files; None when it is unlimited (or there is no such limit:
+    Windows, where `wsside serve` does not run)."""
     try:
         import resource
     except ImportError:
-        return "unknown"
+        return None
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    return "unlimited" if soft == resource.RLIM_INFINITY else str(soft)
+    return None if soft == resource.RLIM_INFINITY else soft
