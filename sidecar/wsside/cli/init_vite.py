@@ -1,0 +1,148 @@
+"""`wsside init`'s vite.config step: the plugin added to the project's config (`vite_edit`
+edits it; the original is kept as `.bak`), a config written where there is none, or the
+lines to add by hand when the config is CommonJS, cannot be edited safely, or is Astro's or
+Nuxt's own file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .._runtime.config import VITE_CONFIG_NAMES
+from .init_files import (
+    CannotInit,
+    Outcome,
+    check_editable,
+    check_new,
+    in_the_way,
+    read_text,
+    write_new,
+)
+from .vite_edit import PLUGIN_CALL, SHIM, NotEditable, add_plugin, import_line, uses_plugin
+
+__all__ = ["add_to_vite_config", "framework_config"]
+
+NEW_VITE_CONFIG = f"""\
+import {{ defineConfig }} from 'vite'
+{import_line()}
+
+export default defineConfig({{
+  plugins: [{PLUGIN_CALL}],
+}})
+"""
+
+
+def add_to_vite_config(root: Path, out: Outcome) -> None:
+    # The first of the names that exists, as Vite picks it: a folder of that name is no config,
+    # and a new config beside it would not be the one Vite loads.
+    config = next((root / n for n in VITE_CONFIG_NAMES if os.path.lexists(root / n)), None)
+    framework = framework_config(root) if config is None else None
+    if framework is not None:
+        # Astro and Nuxt build Vite's config from their own file: a vite.config would be
+        # ignored, and theirs is code of the framework's shape, which is not edited.
+        name, file = framework[0], framework[1]
+        if uses_plugin(read_text(file)):
+            out.done.append(f"{file.name} already uses the plugin")
+        else:
+            out.todo.append(_framework_instructions(name, file))
+        return
+    if config is None:
+        name, why = _new_config_name(root)
+        write_new(root / name, NEW_VITE_CONFIG, out)
+        out.done.append(f"wrote {name} with the plugin{why}")
+        return
+    if not config.is_file():
+        raise CannotInit(in_the_way(config, "file"))
+    if config.suffix in (".cjs", ".cts"):
+        out.todo.append(_esm_instructions(config))
+        return
+    text = read_text(config)
+    try:
+        if uses_plugin(text):
+            out.done.append(f"{config.name} already uses the plugin")
+            return
+        edited = add_plugin(text)
+    except NotEditable as exc:
+        if "CommonJS" in str(exc):
+            out.todo.append(_esm_instructions(config))
+        else:
+            out.todo.append(_instructions(config, str(exc)))
+        return
+    backup = config.with_name(config.name + ".bak")
+    check_editable(config)
+    if backup.is_file():
+        check_editable(backup)
+    else:
+        check_new(backup)
+
+    def edit() -> None:
+        shutil.copy2(config, backup)
+        config.write_text(edited, encoding="utf-8")
+
+    out.writes.append(edit)
+    out.done.append(f"added {PLUGIN_CALL} to {config.name} (original kept as {config.name}.bak)")
+
+
+def framework_config(root: Path) -> tuple[str, Path] | None:
+    """Astro or Nuxt and its config file in `root` (the doctor's table), if any."""
+    # Imported here: the doctor's package stays out of the sidecar's start-up (`wsside serve`
+    # loads every command module).
+    from ..doctor.vite_config import find_framework_config
+
+    return find_framework_config(root)
+
+
+def _new_config_name(root: Path) -> tuple[str, str]:
+    """The config file to create, and why that extension when it is not the usual one."""
+    typescript = (root / "tsconfig.json").is_file()
+    if _package_type(root) == "module":
+        return ("vite.config.ts" if typescript else "vite.config.js"), ""
+    # Node reads a .js (or .ts) as CommonJS outside a "type": "module" package, and Vite
+    # warns about CommonJS configs: the m makes it an ES module whatever the package says.
+    name = "vite.config.mts" if typescript else "vite.config.mjs"
+    return name, ' (an ES module: package.json has no "type": "module")'
+
+
+def _package_type(root: Path) -> str | None:
+    try:
+        data = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    kind = data.get("type") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def _lines_to_add() -> str:
+    return (
+        f"      {import_line()}    (with the other imports)\n"
+        f"      {PLUGIN_CALL},    (first in the plugins array of the config)"
+    )
+
+
+def _instructions(config: Path, why: str) -> str:
+    return (
+        f"{config.name} was not edited: {why}.\n"
+        f"    Add these lines to it yourself:\n{_lines_to_add()}"
+    )
+
+
+def _framework_instructions(framework: str, config: Path) -> str:
+    return (
+        f"{config.name} was not edited: {framework} builds Vite's config from it, so the plugin "
+        f"goes under its `vite` key.\n    Add these lines to it yourself:\n"
+        f"      {import_line()}    (with the other imports)\n"
+        f"      vite: {{ plugins: [{PLUGIN_CALL}] }},    (in the object it exports; "
+        "or add wsside() to the plugins of an existing `vite` key)"
+    )
+
+
+def _esm_instructions(config: Path) -> str:
+    esm = config.with_suffix(".mts" if config.suffix in (".cts", ".ts") else ".mjs").name
+    return (
+        f"{config.name} was not edited: it is CommonJS, and {SHIM} is an ES "
+        f"module.\n    Rename it to {esm}, turn its require() calls into imports and "
+        f"module.exports into export default, then add:\n{_lines_to_add()}"
+    )
