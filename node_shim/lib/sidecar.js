@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { rmdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
-import { CrashLoop, exitHow, failedToStart, OUTPUT_DRAIN_MS, pythonNotFound, saysNoWsside } from './exits.js'
+import { BeforeReady, CrashLoop, exitHow, failedToStart, OUTPUT_DRAIN_MS, pythonNotFound } from './exits.js'
 import { message, parse } from './protocol.js'
 import { showEvent } from './events.js'
 import { StandingErrors } from './report.js'
@@ -50,12 +50,7 @@ export class SidecarProcess {
     this.refs = 0
     /** @type {Reporter[]} one per Vite server holding this sidecar, the newest last */
     this.reporters = []
-    // Until the first `ready`, an exit is a failure to start, which a restart cannot mend.
-    this._everReady = false
-    this._saidNoWsside = false
-    /** @type {Map<string, 'config_error' | 'load_error'>} the files with an error that the
-     * running process reported before its `ready`, and not fixed since */
-    this._startErrors = new Map()
+    this._beforeReady = new BeforeReady()
     this._crashes = new CrashLoop()
     /** @type {Set<() => void>} */
     this._waiters = new Set()
@@ -105,7 +100,7 @@ export class SidecarProcess {
   _spawn() {
     const { python, rule, args, cwd, env } = this.spec
     this.state = 'starting'
-    this._startErrors.clear()
+    this._beforeReady.spawned()
     this.reporter.debug(`starting ${python} (interpreter rule: ${rule}) in ${cwd}`)
     const child = spawn(python, args, {
       cwd,
@@ -123,7 +118,7 @@ export class SidecarProcess {
       /** @type {Socket} */ (stream).unref()
       readline.createInterface({ input: /** @type {Socket} */ (stream) }).on('line', (line) => {
         this.reporter.info(`py: ${line}`)
-        if (!this._everReady && saysNoWsside(line)) this._saidNoWsside = true
+        this._beforeReady.heard(line)
       })
     }
     child.on('message', (msg) => this._onMessage(child, msg))
@@ -151,9 +146,7 @@ export class SidecarProcess {
    * @returns {string | null}
    */
   get waitsForConfigFix() {
-    if (this.state !== 'starting') return null
-    for (const [file, type] of this._startErrors) if (type === 'config_error') return file
-    return null
+    return this.state === 'starting' ? this._beforeReady.configError : null
   }
 
   /**
@@ -244,8 +237,7 @@ export class SidecarProcess {
     const msg = /** @type {SidecarEvent} */ (envelope)
     if (msg.type === 'ready') {
       this.info = msg
-      this._everReady = true
-      this._startErrors.clear()
+      this._beforeReady.ready()
       this._settle('ready')
       // Its settings are valid now, whatever error an earlier edit of the config had.
       this._standing.fixedAll('config')
@@ -256,22 +248,8 @@ export class SidecarProcess {
     } else if (msg.type === 'protocol_error') {
       this._fail(`wsside: ${msg.message}`)
     } else {
-      if (this.state === 'starting') this._noteStartError(msg)
+      if (this.state === 'starting' && this._beforeReady.note(msg)) this._wakeWaiters()
       showEvent(msg, { reporter: this.reporter, standing: this._standing, cwd: this.spec.cwd, info: this.info })
-    }
-  }
-
-  /**
-   * Before `ready`: which files have an error that stands, the likely cause of an exit then
-   * (and, for a config error, why it does not serve yet).
-   * @param {SidecarEvent} msg
-   */
-  _noteStartError(msg) {
-    if (msg.type === 'config_error' || msg.type === 'load_error') {
-      this._startErrors.set(msg.file ?? '', msg.type)
-      if (msg.type === 'config_error') this._wakeWaiters()
-    } else if ('file' in msg && typeof msg.file === 'string') {
-      this._startErrors.delete(msg.file)
     }
   }
 
@@ -285,9 +263,8 @@ export class SidecarProcess {
   _failedToStart(child, code, signal) {
     if (this._stopping) return
     const { python, chosenBy, cwd } = this.spec
-    const files = [...this._startErrors.keys()].filter(Boolean).map((file) => this.reporter.rel(file))
-    const exit = { pid: child.pid, code, signal, python, chosenBy, cwd, errors: this._startErrors.size, files,
-      saidNoWsside: this._saidNoWsside }
+    const exit = this._beforeReady.exit({ pid: child.pid, code, signal, python, chosenBy, cwd },
+      (file) => this.reporter.rel(file))
     failedToStart(exit, {
       crashed: (how) => this._restartAfterCrash(child, how),
       fail: (reason) => {
@@ -308,7 +285,7 @@ export class SidecarProcess {
     this.info = null
     if (this._stopping) return this._settle('stopped')
     if (this.state === 'failed') return
-    if (!this._everReady) {
+    if (!this._beforeReady.everReady) {
       // Its last words may still be on their way: decide once its output has ended (bounded,
       // as a process it started could hold the pipes open).
       let decided = false
