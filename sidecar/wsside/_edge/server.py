@@ -30,6 +30,7 @@ from .._runtime.typescript import render
 from ..closecodes import CloseCode
 from . import malloc
 from .intake import Intake
+from .logs import mark_lines
 
 if TYPE_CHECKING:
     from .._runtime.redis_backplane import RedisBackplane
@@ -188,37 +189,43 @@ def configure_logging(level: str, *, under_vite: bool = False, name: str = "wssi
     root = logging.getLogger()
     if _handler is None:
         before = set(root.handlers)
-        logging.basicConfig(
-            format="%(message)s" if under_vite else "%(asctime)s %(message)s",
-            datefmt="%H:%M:%S",
-        )
+        logging.basicConfig()
         # The handler basicConfig added (none when the root logger had one already).
         _handler = next((h for h in root.handlers if h not in before), None)
     root.setLevel(getattr(logging, level.upper()))
-    if name != "wsside" and _handler is not None:
-        _handler.setFormatter(_Named(name))
+    if _handler is not None:
+        _handler.setFormatter(_Lines(under_vite, None if name == "wsside" else name))
     # watchdog logs every raw file-system event at debug; reloads say what changed already.
     logging.getLogger("watchdog").setLevel(logging.WARNING)
     access_log.setLevel(logging.WARNING if under_vite and level != "debug" else logging.NOTSET)
 
 
-class _Named(logging.Formatter):
-    """Lines that say which process wrote them: `12:00:01 wsside[1]: 127.0.0.1:5123 - …`
-    (wsside's own lines, which start with `wsside:`, name the process there instead)."""
+class _Lines(logging.Formatter):
+    """`12:00:01 message` (under Vite, the message alone: Vite's terminal has its own clock).
+    A worker's lines say which process wrote them: `12:00:01 wsside[1]: 127.0.0.1:5123 - …`
+    (wsside's own lines, which start with `wsside:`, name the process there instead). When
+    stderr is systemd's journal, each line starts with its priority (`logs.py`)."""
 
-    def __init__(self, name: str) -> None:
-        super().__init__("%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    def __init__(self, under_vite: bool, name: str | None) -> None:
+        super().__init__("%(message)s" if under_vite else "%(asctime)s %(message)s", "%H:%M:%S")
         self._name = name
 
     def formatException(self, ei: Any) -> str:
         # A traceback's lines too: workers share the terminal.
         text = super().formatException(ei)
+        if self._name is None:
+            return text
         return "\n".join(f"{self._name}: {line}" for line in text.splitlines())
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        if self._name is None:
+            return super().formatMessage(record)
         message = record.message
         record.message = f"{self._name}: {message.removeprefix('wsside: ')}"
         try:
             return super().formatMessage(record)
         finally:
             record.message = message
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mark_lines(super().format(record), record.levelno)

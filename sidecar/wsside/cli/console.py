@@ -6,6 +6,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .._edge.logs import mark_lines
 from .._runtime.events import error_headline, shown
 
 __all__ = ["ConsoleReporter", "say"]
@@ -35,7 +36,8 @@ class ConsoleReporter:
         if kind in ("load_error", "runtime_error"):
             traceback = event.get("traceback")
             self._print(
-                f"{self.name}: {error_headline(event)}" + (f"\n{traceback}" if traceback else "")
+                f"{self.name}: {error_headline(event)}" + (f"\n{traceback}" if traceback else ""),
+                "error",
             )
         elif kind in ("loaded", "reloaded"):
             patterns = ", ".join(event.get("patterns", [])) or "no handlers"
@@ -46,18 +48,21 @@ class ConsoleReporter:
             self._print(
                 f"{self.name}: config error (still serving the previous settings): "
                 f"{where or (shown(event['file']) if event.get('file') else '?')}: "
-                f"{event.get('message')}"
+                f"{event.get('message')}",
+                "error",
             )
         elif kind == "removed":
             self._print(f"{self.name}: removed {shown(event['file'])}")
-        elif kind in ("log", "stall"):
-            self._print(f"{self.name}: {event.get('message')}")
+        elif kind == "log":
+            self._print(f"{self.name}: {event.get('message')}", event.get("level", "info"))
+        elif kind == "stall":
+            self._print(f"{self.name}: {event.get('message')}", "warning")
 
-    def _print(self, text: str) -> None:
+    def _print(self, text: str, level: str = "info") -> None:
         # The same clock as the log lines (see `configure_logging`). One write with its
         # newline: workers share the terminal (or pipe), and `print` writes the end
         # separately, so two workers' lines could run into one.
         line = text.rstrip("\n")
         if self.name != "wsside":  # a worker: its traceback lines say whose they are too
             line = line.replace("\n", f"\n{self.name}: ")
-        say(f"{time.strftime('%H:%M:%S')} {line}", self.stream)
+        say(mark_lines(f"{time.strftime('%H:%M:%S')} {line}", level), self.stream)
