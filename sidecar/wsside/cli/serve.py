@@ -3,14 +3,11 @@ Vite shim."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import errno
 import faulthandler
 import io
 import signal
 import sys
-import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,21 +16,14 @@ import typer
 
 from .. import __version__
 from .._edge.loop import LoopChoiceError, engines, run
-from .._edge.open_files import AcceptFailures, raise_open_file_limit, watch_open_files
+from .._edge.open_files import raise_open_file_limit
 from .._edge.server import Sidecar, configure_logging
-from .._edge.workers import (
-    EXIT_NOT_LOADED,
-    WorkerLink,
-    Workers,
-    check_port,
-    workers_supported,
-)
+from .._edge.standalone import NotServing, cannot_listen, serve_standalone
+from .._edge.workers import WorkerLink, Workers, check_port, workers_supported
 from .._runtime.backplane_url import BackplaneError, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings
-from .._runtime.config_watch import config_error_event, next_settings
-from .._runtime.events import emit, log, shown, subscribe
+from .._runtime.events import shown, subscribe
 from .._runtime.settings import Settings
-from ..closecodes import CloseCode
 from .app import app
 from .console import ConsoleReporter, say
 
@@ -185,7 +175,7 @@ def serve(
         return
     if link is None and settings.workers > 1:
         raise typer.Exit(_supervise(settings))
-    _run_loop(_serve_standalone(settings, rebuild, link))
+    _serve_standalone(settings, rebuild, link)
 
 
 def _run_ipc(
@@ -215,7 +205,7 @@ def _supervise(settings: Settings) -> int:
     try:
         port = check_port(settings.host, settings.port)
     except OSError as exc:
-        typer.echo(f"wsside: {_cannot_listen(settings, exc)}", err=True)
+        typer.echo(f"wsside: {cannot_listen(settings, exc)}", err=True)
         return 1
     subscribe(ConsoleReporter())
     # Until the loop handles it (replacing the workers), SIGHUP would kill the parent.
@@ -241,126 +231,18 @@ def _supervise(settings: Settings) -> int:
     return _run_loop(supervisor.run(ready))
 
 
-async def _serve_standalone(
-    settings: Settings, rebuild: Callable[[], Settings], link: WorkerLink | None = None
+def _serve_standalone(
+    settings: Settings, rebuild: Callable[[], Settings], link: WorkerLink | None
 ) -> None:
-    """Serve until SIGINT/SIGTERM; a config change or SIGHUP re-creates the sidecar in-process.
-    As a worker (`link`), listen beside the other workers and report to the parent (which
-    replaces the workers for SIGHUP: a worker ignores it, as when a terminal's hangup reaches
-    the whole process group)."""
+    """One process on the port (or a worker of `--workers N`, as `link`): its status events
+    and, when it cannot serve, why, on the console."""
     name = "wsside" if link is None else link.name  # what starts each line it writes
     subscribe(ConsoleReporter(name))
-    stop = asyncio.Event()
-    stopped_by: list[str] = []  # what stopped it, for the log line
-
-    def stop_for(reason: str) -> None:
-        stopped_by.append(reason)
-        stop.set()
-
-    loop = asyncio.get_running_loop()
-    loop.set_exception_handler(AcceptFailures())
-    watch = asyncio.ensure_future(watch_open_files())
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop_for, sig.name)
-    hup = asyncio.Event()
-    loop.add_signal_handler(signal.SIGHUP, hup.set if link is None else _ignore)
-    if link is not None:
-        link.watch(lambda: stop_for("the parent process is gone"))
-    chosen = 0  # with `--port 0`: the port the system chose, kept across restarts
-    while True:
-        sidecar = Sidecar(settings)
-        await sidecar.start()
-        if not settings.reload and sidecar.registry.errors:
-            # Nothing would ever load the file while serving: a deploy fails here, where a
-            # supervisor or an orchestrator sees it, not with 404s later.
-            await sidecar.close()
-            count = len(sidecar.registry.errors)
-            files = "a handler file" if count == 1 else f"{count} handler files"
-            typer.echo(
-                f"{name}: {files} did not load (above), and with reload off nothing would "
-                "reload them: not serving",
-                err=True,
-            )
-            raise typer.Exit(EXIT_NOT_LOADED)
-        try:
-            await sidecar.serve_tcp(
-                settings.host, settings.port or chosen, reuse_port=link is not None
-            )
-        except OSError as exc:
-            await sidecar.close()
-            typer.echo(f"{name}: {_cannot_listen(settings, exc)}", err=True)
-            raise typer.Exit(1) from None
-        chosen = settings.port or sidecar.runner.addresses[0][1]
-        if link is None:
-            _announce(sidecar, settings, chosen)
-        else:
-            link.ready(sidecar.describe())
-        restart = await _until_restart(stop, hup, sidecar, settings, rebuild)
-        if restart is None:
-            # What a log reader needs to tell a stop from a crash, and how long it took.
-            count = len(sidecar.intake.sessions)
-            log(
-                f"{stopped_by[0]}: stopping; closing {count} connection{'s' * (count != 1)} "
-                f'with 1001 "Going Away" (within {settings.shutdown_timeout:g} s)'
-            )
-            started = time.monotonic()
-            await sidecar.close()
-            watch.cancel()
-            if link is None:
-                log(f"stopped in {time.monotonic() - started:.2f} s")
-            return
-        settings, why = restart
-        configure_logging(settings.log_level, name="wsside" if link is None else link.name)
-        log(f"{why}: restarting")
-        await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
-
-
-def _ignore() -> None:
-    pass
-
-
-async def _until_restart(
-    stop: asyncio.Event,
-    hup: asyncio.Event,
-    sidecar: Sidecar,
-    settings: Settings,
-    rebuild: Callable[[], Settings],
-) -> tuple[Settings, str] | None:
-    """Wait for SIGTERM/SIGINT (None), or for what restarts the sidecar: a valid change of
-    the config file, or SIGHUP (the settings to restart with, and why)."""
-    while True:
-        stopping = asyncio.ensure_future(stop.wait())
-        changed = asyncio.ensure_future(next_settings(sidecar.config_changed, settings, rebuild))
-        hupped = asyncio.ensure_future(hup.wait())
-        waiters = (stopping, changed, hupped)
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
-        if stop.is_set():
-            return None
-        if changed.done() and not changed.cancelled():
-            # The file that changed is the one read before (it may be gone now).
-            new = changed.result()
-            return (
-                new,
-                f"{shown(settings.config_file or new.config_file or 'the config file')} changed",
-            )
-        hup.clear()
-        try:
-            return rebuild(), "SIGHUP (handler files and config file read again)"
-        except (ConfigError, OptionError) as exc:
-            emit(config_error_event(exc))
-            log("SIGHUP: not restarting: the config file has an error (above)", "error")
-
-
-def _cannot_listen(settings: Settings, exc: OSError) -> str:
-    where = f"{settings.host}:{settings.port}"
-    if exc.errno == errno.EADDRINUSE:
-        return f"cannot listen on {where}: the port is in use (stop what uses it, or --port N)"
-    if exc.errno == errno.EACCES:
-        return f"cannot listen on {where}: permission denied (ports below 1024 need privileges)"
-    # getaddrinfo failures (an unknown --host) carry no errno of this family
-    return f"cannot listen on {where}: {exc.strerror or exc}"
+    try:
+        _run_loop(serve_standalone(settings, rebuild, link, _announce))
+    except NotServing as exc:
+        typer.echo(f"{name}: {exc}", err=True)
+        raise typer.Exit(exc.code) from None
 
 
 def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:

@@ -1,0 +1,158 @@
+"""`wsside serve` without Vite: one process serving the handler files on a TCP port.
+
+It serves until SIGINT or SIGTERM (the connections get 1001), and re-creates the sidecar
+in-process when the config file changes or on SIGHUP (the connections get 1012). The same
+loop runs each worker of `--workers N`, listening beside the others and reporting to the
+parent (`WorkerLink`), which replaces the workers for SIGHUP itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import signal
+import time
+from collections.abc import Callable
+
+from .._runtime.config import ConfigError, OptionError
+from .._runtime.config_watch import config_error_event, next_settings
+from .._runtime.events import emit, log, shown
+from .._runtime.settings import Settings
+from ..closecodes import CloseCode
+from .open_files import AcceptFailures, watch_open_files
+from .server import Sidecar, configure_logging
+from .workers import EXIT_NOT_LOADED, WorkerLink
+
+__all__ = ["NotServing", "cannot_listen", "serve_standalone"]
+
+
+class NotServing(Exception):
+    """The sidecar did not serve: why (a sentence, for its console), and the exit status."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+async def serve_standalone(
+    settings: Settings,
+    rebuild: Callable[[], Settings],
+    link: WorkerLink | None,
+    announce: Callable[[Sidecar, Settings, int], None],
+) -> None:
+    """Serve until SIGINT/SIGTERM; a config change or SIGHUP re-creates the sidecar in-process.
+    As a worker (`link`), listen beside the other workers and report to the parent (which
+    replaces the workers for SIGHUP: a worker ignores it, as when a terminal's hangup reaches
+    the whole process group); else `announce` the sidecar and its port each time it serves.
+    Raises `NotServing` when the handler files do not load with reload off, or the port
+    cannot be listened on."""
+    stop = asyncio.Event()
+    stopped_by: list[str] = []  # what stopped it, for the log line
+
+    def stop_for(reason: str) -> None:
+        stopped_by.append(reason)
+        stop.set()
+
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(AcceptFailures())
+    watch = asyncio.ensure_future(watch_open_files())
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop_for, sig.name)
+    hup = asyncio.Event()
+    loop.add_signal_handler(signal.SIGHUP, hup.set if link is None else _ignore)
+    if link is not None:
+        link.watch(lambda: stop_for("the parent process is gone"))
+    chosen = 0  # with `--port 0`: the port the system chose, kept across restarts
+    while True:
+        sidecar = Sidecar(settings)
+        await sidecar.start()
+        if not settings.reload and sidecar.registry.errors:
+            # Nothing would ever load the file while serving: a deploy fails here, where a
+            # supervisor or an orchestrator sees it, not with 404s later.
+            await sidecar.close()
+            count = len(sidecar.registry.errors)
+            files = "a handler file" if count == 1 else f"{count} handler files"
+            raise NotServing(
+                f"{files} did not load (above), and with reload off nothing would "
+                "reload them: not serving",
+                EXIT_NOT_LOADED,
+            )
+        try:
+            await sidecar.serve_tcp(
+                settings.host, settings.port or chosen, reuse_port=link is not None
+            )
+        except OSError as exc:
+            await sidecar.close()
+            raise NotServing(cannot_listen(settings, exc), 1) from None
+        chosen = settings.port or sidecar.runner.addresses[0][1]
+        if link is None:
+            announce(sidecar, settings, chosen)
+        else:
+            link.ready(sidecar.describe())
+        restart = await _until_restart(stop, hup, sidecar, settings, rebuild)
+        if restart is None:
+            # What a log reader needs to tell a stop from a crash, and how long it took.
+            count = len(sidecar.intake.sessions)
+            log(
+                f"{stopped_by[0]}: stopping; closing {count} connection{'s' * (count != 1)} "
+                f'with 1001 "Going Away" (within {settings.shutdown_timeout:g} s)'
+            )
+            started = time.monotonic()
+            await sidecar.close()
+            watch.cancel()
+            if link is None:
+                log(f"stopped in {time.monotonic() - started:.2f} s")
+            return
+        settings, why = restart
+        configure_logging(settings.log_level, name="wsside" if link is None else link.name)
+        log(f"{why}: restarting")
+        await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
+
+
+def _ignore() -> None:
+    pass
+
+
+async def _until_restart(
+    stop: asyncio.Event,
+    hup: asyncio.Event,
+    sidecar: Sidecar,
+    settings: Settings,
+    rebuild: Callable[[], Settings],
+) -> tuple[Settings, str] | None:
+    """Wait for SIGTERM/SIGINT (None), or for what restarts the sidecar: a valid change of
+    the config file, or SIGHUP (the settings to restart with, and why)."""
+    while True:
+        stopping = asyncio.ensure_future(stop.wait())
+        changed = asyncio.ensure_future(next_settings(sidecar.config_changed, settings, rebuild))
+        hupped = asyncio.ensure_future(hup.wait())
+        waiters = (stopping, changed, hupped)
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        if stop.is_set():
+            return None
+        if changed.done() and not changed.cancelled():
+            # The file that changed is the one read before (it may be gone now).
+            new = changed.result()
+            return (
+                new,
+                f"{shown(settings.config_file or new.config_file or 'the config file')} changed",
+            )
+        hup.clear()
+        try:
+            return rebuild(), "SIGHUP (handler files and config file read again)"
+        except (ConfigError, OptionError) as exc:
+            emit(config_error_event(exc))
+            log("SIGHUP: not restarting: the config file has an error (above)", "error")
+
+
+def cannot_listen(settings: Settings, exc: OSError) -> str:
+    """Why the sidecar (or `--workers`' check of the port) cannot listen, in a sentence."""
+    where = f"{settings.host}:{settings.port}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on {where}: the port is in use (stop what uses it, or --port N)"
+    if exc.errno == errno.EACCES:
+        return f"cannot listen on {where}: permission denied (ports below 1024 need privileges)"
+    # getaddrinfo failures (an unknown --host) carry no errno of this family
+    return f"cannot listen on {where}: {exc.strerror or exc}"
