@@ -7,7 +7,7 @@ parent loads no handler file and serves no connection: it checks that the port i
 starts the workers, restarts one that dies (with backoff, after a log line saying why),
 passes SIGTERM/SIGINT on, and exits once they have. SIGHUP replaces the workers one at a
 time (new processes: the handler files and the config file read again), each once the one
-before it serves.
+before it serves (`rolling.py`).
 
 Parent and worker share a socket pair: the worker writes one line when it serves (its pid
 and endpoints), and reads EOF from it when the parent is gone, which stops it gracefully
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._runtime.events import log
+from .rolling import Rollover
 
 __all__ = ["ENV", "EXIT_NOT_LOADED", "WorkerLink", "Workers", "check_port", "workers_supported"]
 
@@ -139,10 +140,6 @@ class _Slot:
     proc: asyncio.subprocess.Process | None = None
     # The first ready message of this slot's workers (later ones are logged instead).
     first_ready: asyncio.Future[dict[str, Any]] | None = None
-    # SIGHUP: the worker stopped to be replaced (its exit is no failure), and whether a later
-    # one serves (True) or exited before it did (False); both None again once one serves.
-    old: asyncio.subprocess.Process | None = None
-    replaced: asyncio.Future[bool] | None = None
 
 
 class Workers:
@@ -160,7 +157,7 @@ class Workers:
         self._readers: set[asyncio.Task[None]] = set()
         # A worker's exit status that no restart can cure (its handler files do not load).
         self._fatal: int | None = None
-        self._rolling: asyncio.Task[None] | None = None
+        self._rollover = Rollover(count, lambda index: self.slots[index].proc)
 
     async def run(self, on_ready: Callable[[list[dict[str, Any]]], None]) -> int:
         """Serve until SIGTERM/SIGINT; `on_ready` gets each worker's ready message (pid,
@@ -185,8 +182,7 @@ class Workers:
             ready.cancel()
             ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         await stopping
-        if self._rolling is not None:
-            self._rolling.cancel()
+        self._rollover.cancel()
         started = time.monotonic()
         status = await self._shutdown(keepers)
         if self._fatal is None:
@@ -212,12 +208,11 @@ class Workers:
             code = await proc.wait()
             if self._stop.is_set():
                 return
-            if proc is slot.old:  # stopped for SIGHUP: its replacement starts at once
-                restarts = 0
+            if self._rollover.retired(slot.index, proc):
+                restarts = 0  # stopped for SIGHUP: its replacement starts at once
                 continue
-            if slot.replaced is not None and not slot.replaced.done():
-                slot.replaced.set_result(False)  # a replacement that exited before serving
-            if code == EXIT_NOT_LOADED and slot.replaced is None:
+            self._rollover.exited(slot.index)  # a replacement that exited before serving
+            if code == EXIT_NOT_LOADED and not self._rollover.replacing(slot.index):
                 # It said why; the others would say the same. (A replacement for SIGHUP that
                 # does not load is retried instead: the workers not replaced yet serve on.)
                 if self._fatal is None:
@@ -247,36 +242,8 @@ class Workers:
         """SIGHUP: replace the workers one at a time."""
         if self._stop.is_set():
             return
-        if self._rolling is not None and not self._rolling.done():
-            log("SIGHUP: the workers are being replaced already; this one changes nothing")
-            return
-        if not all(slot.first_ready and slot.first_ready.done() for slot in self.slots):
-            log("SIGHUP: the workers are still starting (they read the files now); ignored")
-            return
-        self._rolling = asyncio.ensure_future(self._replace_all())
-
-    async def _replace_all(self) -> None:
-        """Stop each worker gracefully (its clients get 1001 and reconnect to the others) and
-        go on to the next once its replacement serves; stop at one that does not."""
-        loop = asyncio.get_running_loop()
-        log(f"SIGHUP: replacing the {len(self.slots)} workers one at a time")
-        for slot in self.slots:
-            old = slot.proc
-            if old is None or old.returncode is not None:
-                continue  # restarting already: its next start reads the files anyway
-            replaced = slot.replaced = loop.create_future()
-            slot.old = old
-            old.send_signal(signal.SIGTERM)
-            if not await replaced:
-                log(
-                    f"SIGHUP: worker {slot.index}'s replacement did not start (above), and is "
-                    "retried; the workers not replaced yet keep serving what they loaded",
-                    "error",
-                )
-                return
-            new = slot.proc
-            log(f"worker {slot.index} replaced (pid {old.pid} -> {new.pid if new else '?'})")
-        log("SIGHUP: every worker replaced")
+        starting = not all(slot.first_ready and slot.first_ready.done() for slot in self.slots)
+        self._rollover.start(starting)
 
     async def _spawn(self, slot: _Slot, restarted: bool) -> asyncio.subprocess.Process:
         mine, theirs = socket.socketpair()
@@ -313,10 +280,7 @@ class Workers:
                     return  # exited before serving: `_keep` sees the exit
                 data += chunk
             info = json.loads(data.split(b"\n", 1)[0])
-            if slot.replaced is not None and proc is not slot.old:
-                if not slot.replaced.done():
-                    slot.replaced.set_result(True)
-                slot.replaced = slot.old = None
+            self._rollover.serves(slot.index, proc)
             if slot.first_ready is not None and not slot.first_ready.done():
                 slot.first_ready.set_result(info)
             elif restarted:
