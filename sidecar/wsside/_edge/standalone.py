@@ -21,9 +21,12 @@ from .._runtime.settings import Settings
 from ..closecodes import CloseCode
 from .open_files import AcceptFailures, watch_open_files
 from .server import Sidecar, configure_logging
-from .workers import EXIT_NOT_LOADED, WorkerLink
+from .worker_link import WorkerLink
 
-__all__ = ["NotServing", "cannot_listen", "serve_standalone"]
+__all__ = ["EXIT_NOT_LOADED", "NotServing", "cannot_listen", "serve_standalone"]
+
+# `wsside serve --no-reload`'s exit status when a handler file does not load at start.
+EXIT_NOT_LOADED = 3
 
 
 class NotServing(Exception):

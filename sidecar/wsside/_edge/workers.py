@@ -11,7 +11,7 @@ before it serves (`rolling.py`).
 
 Parent and worker share a socket pair: the worker writes one line when it serves (its pid
 and endpoints), and reads EOF from it when the parent is gone, which stops it gracefully
-(even after a `kill -9` of the parent).
+(even after a `kill -9` of the parent). The worker's side is `worker_link.py`.
 """
 
 from __future__ import annotations
@@ -29,13 +29,11 @@ from typing import Any
 
 from .._runtime.events import log
 from .rolling import Rollover
+from .standalone import EXIT_NOT_LOADED
+from .worker_link import ENV
 
-__all__ = ["ENV", "EXIT_NOT_LOADED", "WorkerLink", "Workers", "check_port", "workers_supported"]
+__all__ = ["Workers", "check_port", "workers_supported"]
 
-# `wsside serve --no-reload`'s exit status when a handler file does not load at start.
-EXIT_NOT_LOADED = 3
-
-ENV = "WSSIDE_WORKER"
 # A worker that dies again soon after a restart waits longer before the next one: the first
 # restart after RESTART_FIRST seconds, then twice as long each time, up to RESTART_CAP; a
 # worker that served STABLE seconds starts the count again.
@@ -79,59 +77,6 @@ def _exit_cause(code: int) -> str:
         except ValueError:
             return f"was killed by signal {-code}"
     return f"exited with code {code}"
-
-
-# ---- the worker's side -------------------------------------------------------------------
-
-
-class WorkerLink:
-    """A worker's tie to its parent: which worker it is, the port, and the socket pair."""
-
-    def __init__(self, index: int, port: int, fd: int) -> None:
-        self.index = index
-        self.port = port
-        self._sock = socket.socket(fileno=fd)
-
-    @property
-    def name(self) -> str:
-        """How this worker's lines start: `wsside[1]`."""
-        return f"wsside[{self.index}]"
-
-    @classmethod
-    def from_env(cls) -> WorkerLink | None:
-        """The link when this process is a worker (the variable is removed, so user code and
-        its subprocesses never see it), else None."""
-        value = os.environ.pop(ENV, None)
-        if value is None:
-            return None
-        index, port, fd = (int(part) for part in value.split(":"))
-        return cls(index, port, fd)
-
-    def ready(self, handlers: list[dict[str, Any]]) -> None:
-        """Tell the parent that this worker serves, and what."""
-        line = json.dumps({"pid": os.getpid(), "handlers": handlers}) + "\n"
-        self._sock.sendall(line.encode())
-
-    def watch(self, parent_gone: Callable[[], None]) -> None:
-        """Call `parent_gone` once the parent process has exited (the pair reads EOF)."""
-        loop = asyncio.get_running_loop()
-        self._sock.setblocking(False)
-
-        def readable() -> None:
-            try:
-                data = self._sock.recv(4096)
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
-            if not data:
-                loop.remove_reader(self._sock)
-                parent_gone()
-
-        loop.add_reader(self._sock, readable)
-
-
-# ---- the parent's side -------------------------------------------------------------------
 
 
 @dataclass

@@ -19,7 +19,8 @@ from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.open_files import raise_open_file_limit
 from .._edge.server import Sidecar, configure_logging
 from .._edge.standalone import NotServing, cannot_listen, serve_standalone
-from .._edge.workers import WorkerLink, Workers, check_port, workers_supported
+from .._edge.worker_link import WorkerLink
+from .._edge.workers import Workers, check_port, workers_supported
 from .._runtime.backplane_url import BackplaneError, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.events import shown, subscribe
