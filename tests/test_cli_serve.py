@@ -403,3 +403,34 @@ async def test_a_closed_log_pipe_does_not_stop_the_server(
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 20)
+
+
+@pytest.mark.parametrize(
+    ("args", "noted"),
+    [
+        (["--allow-origin", "https://example.com"], True),
+        (["--allow-origin", "https://example.com", "--no-loopback-origins"], False),
+        (["--allow-origin", "http://devbox:5173"], False),  # a dev machine on the LAN
+    ],
+)
+async def test_a_site_that_accepts_localhost_pages_hears_it_once_at_start(
+    tmp_path: Path, args: list[str], noted: bool
+) -> None:
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "chat.py").write_text("from wsside import Handler\nchat = Handler('/ws/chat')\n")
+    proc = await start_serve(handlers, free_port(), *args)
+    assert proc.stderr is not None
+    lines: list[str] = []
+    try:
+        while not lines or "serving on" not in lines[-1]:
+            line = (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
+            assert line, "wsside serve exited early:\n" + "".join(lines)
+            lines.append(line)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 10)
+    said = [line for line in lines if "pages served from localhost are accepted" in line]
+    assert len(said) == (1 if noted else 0), "".join(lines)
+    if noted:
+        assert "--no-loopback-origins" in said[0] and "loopback_origins = false" in said[0]

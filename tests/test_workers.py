@@ -249,7 +249,7 @@ def test_config_keys_reach_the_settings(tmp_path: Path) -> None:
 def test_a_workers_traceback_lines_carry_its_name_and_a_users_handler_is_left_alone() -> None:
     code = (
         "import logging, sys\n"
-        "from wsside._edge.server import configure_logging\n"
+        "from wsside._edge.logs import configure_logging\n"
         "configure_logging('info', name='wsside[1]')\n"
         "try:\n    1 / 0\nexcept ZeroDivisionError:\n"
         "    logging.getLogger('wsside').exception('wsside: it failed')\n"

@@ -1,6 +1,7 @@
-"""Priorities for systemd's journal: when stderr is the journal, every line starts with its
-syslog priority (`<3>` error, `<4>` warning, `<6>` info, `<7>` debug), which journald takes
-off and files the line under, so `journalctl -p warning` shows warnings and errors only.
+"""How the sidecar's lines are written to stderr: `configure_logging` (the format, the level,
+a worker's name on each line) and, when stderr is systemd's journal, each line's syslog
+priority (`<3>` error, `<4>` warning, `<6>` info, `<7>` debug), which journald takes off and
+files the line under, so `journalctl -p warning` shows warnings and errors only.
 
 systemd says where a service's stderr goes in `JOURNAL_STREAM` (`device:inode` of the
 stream); a process whose stderr is something else (a terminal, a pipe to a log shipper, a file)
@@ -13,8 +14,11 @@ import functools
 import logging
 import os
 import sys
+from typing import Any
 
-__all__ = ["level_prefix", "mark_lines"]
+from .._runtime.access import access_log
+
+__all__ = ["configure_logging", "level_prefix", "mark_lines"]
 
 _PRIORITIES = {"error": 3, "warning": 4, "info": 6, "debug": 7}
 
@@ -48,3 +52,63 @@ def mark_lines(text: str, level: str | int) -> str:
     if not prefix:
         return text
     return "\n".join(prefix + line for line in text.split("\n"))
+
+
+# The handler `configure_logging` set up: later calls change its level and format, and
+# leave any handler of the user's code alone.
+_handler: logging.Handler | None = None
+
+
+def configure_logging(level: str, *, under_vite: bool = False, name: str = "wsside") -> None:
+    """Log to stderr at `level` (debug, info, warning or error).
+
+    Standalone, each line starts with the time. Under Vite the shim prints each line with
+    Vite's own timestamp, and a line per connection would drown reloads and errors there: the
+    access log (`wsside.access`) shows only at debug. A worker of `--workers` passes its
+    `name` (`wsside[1]`), and every line it logs starts with it, as its reports do.
+    Called again when the config file changes: the level follows it.
+    """
+    global _handler
+    root = logging.getLogger()
+    if _handler is None:
+        before = set(root.handlers)
+        logging.basicConfig()
+        # The handler basicConfig added (none when the root logger had one already).
+        _handler = next((h for h in root.handlers if h not in before), None)
+    root.setLevel(getattr(logging, level.upper()))
+    if _handler is not None:
+        _handler.setFormatter(_Lines(under_vite, None if name == "wsside" else name))
+    # watchdog logs every raw file-system event at debug; reloads say what changed already.
+    logging.getLogger("watchdog").setLevel(logging.WARNING)
+    access_log.setLevel(logging.WARNING if under_vite and level != "debug" else logging.NOTSET)
+
+
+class _Lines(logging.Formatter):
+    """`12:00:01 message` (under Vite, the message alone: Vite's terminal has its own clock).
+    A worker's lines say which process wrote them: `12:00:01 wsside[1]: 127.0.0.1:5123 - …`
+    (wsside's own lines, which start with `wsside:`, name the process there instead). When
+    stderr is systemd's journal, each line starts with its priority (`logs.py`)."""
+
+    def __init__(self, under_vite: bool, name: str | None) -> None:
+        super().__init__("%(message)s" if under_vite else "%(asctime)s %(message)s", "%H:%M:%S")
+        self._name = name
+
+    def formatException(self, ei: Any) -> str:
+        # A traceback's lines too: workers share the terminal.
+        text = super().formatException(ei)
+        if self._name is None:
+            return text
+        return "\n".join(f"{self._name}: {line}" for line in text.splitlines())
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        if self._name is None:
+            return super().formatMessage(record)
+        message = record.message
+        record.message = f"{self._name}: {message.removeprefix('wsside: ')}"
+        try:
+            return super().formatMessage(record)
+        finally:
+            record.message = message
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mark_lines(super().format(record), record.levelno)

@@ -1,6 +1,6 @@
 """`Sidecar`: what one process serves with: the handler registry, the `Intake` every upgrade
 goes through, aiohttp's runner, hot reload (with `settings.reload`), the stall watchdog and the
-backplane, with start-up and graceful shutdown. Also `configure_logging`.
+backplane, with start-up and graceful shutdown.
 
 What feeds it and what supervises it sit around this object, not inside it: `wsside serve`
 adds a TCP listener (`serve_tcp`), shim mode (`shim_mode.py`) a Unix socket for the shim's
@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .._io.engine import HttpProcessingError
-from .._runtime.access import access_log
 from .._runtime.background import STOP_WAIT
 from .._runtime.events import emit, logger
 from .._runtime.registry import Registry
@@ -30,12 +29,11 @@ from .._runtime.typescript import render
 from ..closecodes import CloseCode
 from . import malloc
 from .intake import Intake
-from .logs import mark_lines
 
 if TYPE_CHECKING:
     from .._runtime.redis_backplane import RedisBackplane
 
-__all__ = ["Sidecar", "configure_logging"]
+__all__ = ["Sidecar"]
 
 # aiohttp's wait for plain HTTP requests still in progress when the runner stops (WebSocket
 # sessions are not among them: they are closed first, with their own budget).
@@ -169,63 +167,3 @@ class Sidecar:
             await self.runner.cleanup()
         self.stall.stop()
         emit({"type": "closed"})
-
-
-# The handler `configure_logging` set up: later calls change its level and format, and
-# leave any handler of the user's code alone.
-_handler: logging.Handler | None = None
-
-
-def configure_logging(level: str, *, under_vite: bool = False, name: str = "wsside") -> None:
-    """Log to stderr at `level` (debug, info, warning or error).
-
-    Standalone, each line starts with the time. Under Vite the shim prints each line with
-    Vite's own timestamp, and a line per connection would drown reloads and errors there: the
-    access log (`wsside.access`) shows only at debug. A worker of `--workers` passes its
-    `name` (`wsside[1]`), and every line it logs starts with it, as its reports do.
-    Called again when the config file changes: the level follows it.
-    """
-    global _handler
-    root = logging.getLogger()
-    if _handler is None:
-        before = set(root.handlers)
-        logging.basicConfig()
-        # The handler basicConfig added (none when the root logger had one already).
-        _handler = next((h for h in root.handlers if h not in before), None)
-    root.setLevel(getattr(logging, level.upper()))
-    if _handler is not None:
-        _handler.setFormatter(_Lines(under_vite, None if name == "wsside" else name))
-    # watchdog logs every raw file-system event at debug; reloads say what changed already.
-    logging.getLogger("watchdog").setLevel(logging.WARNING)
-    access_log.setLevel(logging.WARNING if under_vite and level != "debug" else logging.NOTSET)
-
-
-class _Lines(logging.Formatter):
-    """`12:00:01 message` (under Vite, the message alone: Vite's terminal has its own clock).
-    A worker's lines say which process wrote them: `12:00:01 wsside[1]: 127.0.0.1:5123 - …`
-    (wsside's own lines, which start with `wsside:`, name the process there instead). When
-    stderr is systemd's journal, each line starts with its priority (`logs.py`)."""
-
-    def __init__(self, under_vite: bool, name: str | None) -> None:
-        super().__init__("%(message)s" if under_vite else "%(asctime)s %(message)s", "%H:%M:%S")
-        self._name = name
-
-    def formatException(self, ei: Any) -> str:
-        # A traceback's lines too: workers share the terminal.
-        text = super().formatException(ei)
-        if self._name is None:
-            return text
-        return "\n".join(f"{self._name}: {line}" for line in text.splitlines())
-
-    def formatMessage(self, record: logging.LogRecord) -> str:
-        if self._name is None:
-            return super().formatMessage(record)
-        message = record.message
-        record.message = f"{self._name}: {message.removeprefix('wsside: ')}"
-        try:
-            return super().formatMessage(record)
-        finally:
-            record.message = message
-
-    def format(self, record: logging.LogRecord) -> str:
-        return mark_lines(super().format(record), record.levelno)

@@ -34,10 +34,11 @@ from ..closecodes import CloseCode
 from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
 from .environ import take_from_environment
 from .handoff import take_over
+from .logs import configure_logging
 from .loop import LoopChoiceError
 from .loop import run as run_loop
 from .node_ipc import NodeChannel
-from .server import Sidecar, configure_logging
+from .server import Sidecar
 
 __all__ = ["SOCKET_NAME", "run_ipc"]
 

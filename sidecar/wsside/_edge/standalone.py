@@ -19,8 +19,9 @@ from .._runtime.config_watch import config_error_event, next_settings
 from .._runtime.events import emit, log, shown
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
+from .logs import configure_logging
 from .open_files import AcceptFailures, watch_open_files
-from .server import Sidecar, configure_logging
+from .server import Sidecar
 from .worker_link import WorkerLink
 
 __all__ = ["EXIT_NOT_LOADED", "NotServing", "cannot_listen", "serve_standalone"]

@@ -12,13 +12,14 @@ from .._runtime.events import error_headline, shown
 __all__ = ["ConsoleReporter", "say"]
 
 
-def say(text: str, stream: TextIO | None = None) -> None:
-    """Write `text` and a newline to `stream` (stderr) in one write. A stream whose reader has
-    gone (a log pipe closed: `| head`, a log shipper restarting) takes nothing more, and the
-    server goes on serving: what was to be read is lost either way."""
+def say(text: str, stream: TextIO | None = None, level: str = "info") -> None:
+    """Write `text` and a newline to `stream` (stderr) in one write, its lines marked with
+    `level`'s priority when stderr is systemd's journal. A stream whose reader has gone (a log
+    pipe closed: `| head`, a log shipper restarting) takes nothing more, and the server goes
+    on serving: what was to be read is lost either way."""
     out = sys.stderr if stream is None else stream
     try:
-        out.write(text + "\n")
+        out.write(mark_lines(text, level) + "\n")
         out.flush()
     except (BrokenPipeError, ConnectionResetError):
         pass
@@ -59,10 +60,10 @@ class ConsoleReporter:
             self._print(f"{self.name}: {event.get('message')}", "warning")
 
     def _print(self, text: str, level: str = "info") -> None:
-        # The same clock as the log lines (see `configure_logging`). One write with its
-        # newline: workers share the terminal (or pipe), and `print` writes the end
+        # The same clock as the log lines (`configure_logging` in `_edge/logs.py`). One write
+        # with its newline: workers share the terminal (or pipe), and `print` writes the end
         # separately, so two workers' lines could run into one.
         line = text.rstrip("\n")
         if self.name != "wsside":  # a worker: its traceback lines say whose they are too
             line = line.replace("\n", f"\n{self.name}: ")
-        say(mark_lines(f"{time.strftime('%H:%M:%S')} {line}", level), self.stream)
+        say(f"{time.strftime('%H:%M:%S')} {line}", self.stream, level)

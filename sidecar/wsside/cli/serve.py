@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 import typer
 
 from .. import __version__
+from .._edge.logs import configure_logging
 from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.open_files import raise_open_file_limit
-from .._edge.server import Sidecar, configure_logging
+from .._edge.server import Sidecar
 from .._edge.standalone import NotServing, cannot_listen, serve_standalone
 from .._edge.worker_link import WorkerLink
 from .._edge.workers import Workers, check_port, workers_supported
@@ -156,7 +157,7 @@ def serve(
             check_backplane(settings.backplane)
     except (ConfigError, OptionError) as exc:
         if not ipc:
-            typer.echo(f"wsside: {exc}", err=True)
+            say(f"wsside: {exc}", level="error")
             raise typer.Exit(2) from None
         # Under Vite the error stands in Vite's terminal and overlay, and the sidecar serves
         # once the file is fixed.
@@ -165,7 +166,7 @@ def serve(
         _run_ipc(exc, rebuild)
         return
     except BackplaneError as exc:
-        typer.echo(f"wsside: {exc}", err=True)
+        say(f"wsside: {exc}", level="error")
         raise typer.Exit(2) from None
     configure_logging(
         settings.log_level, under_vite=ipc, name="wsside" if link is None else link.name
@@ -174,9 +175,26 @@ def serve(
     if ipc:
         _run_ipc(settings, rebuild)
         return
+    if link is None:
+        _note_loopback_origins(settings)
     if link is None and settings.workers > 1:
         raise typer.Exit(_supervise(settings))
     _serve_standalone(settings, rebuild, link)
+
+
+def _note_loopback_origins(settings: Settings) -> None:
+    """Pages served from localhost are accepted by default: a dev machine's own. A server that
+    names an https:// origin serves a site, and then its visitors' localhost is accepted
+    too, where any local program's page could open a socket with their cookies."""
+    if settings.loopback_origins and any(
+        origin.startswith("https://") for origin in settings.allowed_origins
+    ):
+        say(
+            "wsside: pages served from localhost are accepted too, on every visitor's machine "
+            "(a local program's page could open a socket with their cookies); in production, "
+            "--no-loopback-origins (config: loopback_origins = false) turns them off",
+            level="warning",
+        )
 
 
 def _run_ipc(
@@ -193,7 +211,7 @@ def _run_loop(main: Coroutine[Any, Any, T]) -> T:
     try:
         return run(main)
     except LoopChoiceError as exc:
-        typer.echo(f"wsside: {exc}", err=True)
+        say(f"wsside: {exc}", level="error")
         raise typer.Exit(2) from None
 
 
@@ -201,12 +219,12 @@ def _supervise(settings: Settings) -> int:
     """The parent of `settings.workers` workers: each runs this same command line."""
     problem = workers_supported()
     if problem is not None:
-        typer.echo(f"wsside: {problem}", err=True)
+        say(f"wsside: {problem}", level="error")
         return 2
     try:
         port = check_port(settings.host, settings.port)
     except OSError as exc:
-        typer.echo(f"wsside: {cannot_listen(settings, exc)}", err=True)
+        say(f"wsside: {cannot_listen(settings, exc)}", level="error")
         return 1
     subscribe(ConsoleReporter())
     # Until the loop handles it (replacing the workers), SIGHUP would kill the parent.
@@ -215,7 +233,8 @@ def _supervise(settings: Settings) -> int:
         say(
             f"wsside: {settings.workers} workers without --backplane: rooms and broadcasts stay "
             "within each worker, so a broadcast reaches only the connections of the worker it "
-            "was sent from (--backplane redis://HOST:6379/0 links them)"
+            "was sent from (--backplane redis://HOST:6379/0 links them)",
+            level="warning",
         )
     command = [sys.executable, "-m", "wsside", *sys.argv[1:]]
     supervisor = Workers(command, settings.workers, port, settings.shutdown_timeout)
@@ -242,7 +261,7 @@ def _serve_standalone(
     try:
         _run_loop(serve_standalone(settings, rebuild, link, _announce))
     except NotServing as exc:
-        typer.echo(f"{name}: {exc}", err=True)
+        say(f"{name}: {exc}", level="error")
         raise typer.Exit(exc.code) from None
 
 
