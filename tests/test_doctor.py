@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sysconfig
@@ -92,6 +93,37 @@ def test_missing_handlers_folder(tmp_path: Path) -> None:
     assert "wsside init" in check["fix"]
 
 
+@pytest.mark.parametrize("app", ["packages/web", "frontend"])
+def test_a_monorepo_s_root_names_its_vite_app(tmp_path: Path, app: str) -> None:
+    """Run at the root of npm workspaces (or of a repository whose front end is a folder),
+    where there is no vite.config: the doctor names the Vite app below and sends the user
+    there, `wsside init` included, instead of asking for a ws/ at the root."""
+    write(
+        tmp_path,
+        {
+            "package.json": '{"name": "mono", "private": true, "workspaces": ["packages/*"]}',
+            # The vanilla template of `npm create vite`: no vite.config, vite in package.json.
+            f"{app}/package.json": '{"name": "web", "devDependencies": {"vite": "^8"}}',
+            "packages/ui/package.json": '{"name": "ui", "devDependencies": {"react": "^19"}}',
+            "node_modules/vite/package.json": '{"name": "vite", "version": "8.0.0"}',
+        },
+    )
+    code, report = run_doctor(tmp_path)
+    check = one(report, "vite.config")
+    assert code == 1 and check["status"] == "fail"
+    assert check["message"] == (
+        f"no vite.config.*, astro.config.* or nuxt.config.* in {tmp_path.resolve()}; "
+        f"the Vite project below it: {app}"
+    )
+    assert check["fix"] == (
+        f"run `wsside doctor --root {app}` (or run it in that folder); "
+        "`wsside init` too goes there, not here"
+    )
+    handlers = one(report, "handlers folder")
+    assert handlers["message"] == "ws/ does not exist, and this folder is no Vite project"
+    assert handlers["fix"] == f"see the vite.config check: wsside runs in {app}/"
+
+
 def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     basic(tmp_path, **{"ws/broken.py": "from wsside import Handler\n\nh = Handler('/x'\n"})
     code, report = run_doctor(tmp_path)
@@ -137,9 +169,19 @@ def python_with_this_wsside(folder: Path, **modules: str) -> Path:
     return python
 
 
-def test_handler_files_are_imported_by_the_python_the_sidecar_will_run(tmp_path: Path) -> None:
+# A project folder as people name theirs: a space and a letter outside ASCII. A command the
+# doctor gives must paste into a shell as it is.
+FOLDERS = ["app", "My Äpp"]
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_handler_files_are_imported_by_the_python_the_sidecar_will_run(
+    tmp_path: Path, folder: str
+) -> None:
     """doctor runs on this venv's Python, the plugin would pick the project's .venv: a package
-    installed there only imports, and a missing one gets that Python's pip."""
+    installed there only imports, and a missing one gets that Python's pip, a command that
+    pastes into a shell whatever the folder is called."""
+    tmp_path = tmp_path / folder
     basic(
         tmp_path,
         **{
@@ -162,9 +204,11 @@ def test_handler_files_are_imported_by_the_python_the_sidecar_will_run(tmp_path:
         f"ws/needs.py:1: ModuleNotFoundError: No module named 'wsside_no_such_package' {said}"
     )
     assert needs["fix"] == (
-        f"`{other} -m pip install wsside_no_such_package` (its name on PyPI may differ), "
-        "or correct the import at ws/needs.py:1"
+        f"`{shlex.quote(str(other))} -m pip install wsside_no_such_package` (its name on PyPI "
+        "may differ), or correct the import at ws/needs.py:1"
     )
+    words = shlex.split(needs["fix"].split("`")[1])
+    assert words == [str(other), "-m", "pip", "install", "wsside_no_such_package"]
     assert one(report, "interpreter")["status"] == "pass"
 
 
@@ -329,9 +373,12 @@ def test_bad_config_key(tmp_path: Path) -> None:
     assert check["fix"] == 'edit key "prefx" in wsside.toml:2; the message says what is expected'
 
 
+@pytest.mark.parametrize("folder", FOLDERS)
 @pytest.mark.parametrize("chosen_by", ["WSSIDE_PYTHON", ".venv"])
-def test_interpreter_without_wsside(tmp_path: Path, chosen_by: str) -> None:
-    """A real interpreter that lacks wsside, chosen by the shim's rules as the shim would."""
+def test_interpreter_without_wsside(tmp_path: Path, chosen_by: str, folder: str) -> None:
+    """A real interpreter that lacks wsside, chosen by the shim's rules as the shim would; the
+    pip command for it pastes into a shell whatever the project's folder is called."""
+    tmp_path = tmp_path / folder
     basic(tmp_path)
     folder = tmp_path / (".venv" if chosen_by == ".venv" else "bare")
     venv.create(folder, with_pip=False, symlinks=True)
@@ -345,9 +392,10 @@ def test_interpreter_without_wsside(tmp_path: Path, chosen_by: str) -> None:
     assert check["message"].startswith(f"{bare} (rule {chosen_by}) cannot import wsside")
     # What installs this wsside: its source folder (before a release is published, that is
     # how it got here), else the release of the same version.
-    target = check["fix"].split(f"`{bare} -m pip install ", 1)[1].split("`", 1)[0]
+    command = shlex.split(check["fix"].split("`")[1])
+    assert command[:4] == [str(bare), "-m", "pip", "install"], check["fix"]
     repo = Path(__file__).resolve().parents[1]
-    assert target in (f"-e {repo}", str(repo), f"wsside=={__version__}"), check["fix"]
+    assert command[4:] in (["-e", str(repo)], [str(repo)], [f"wsside=={__version__}"]), command
 
 
 def _old_python() -> tuple[str, str] | None:
@@ -759,6 +807,30 @@ def test_healthy_project_passes_live_through_vite(
         assert "the dev server process of" in server
         assert one(report, "forwarding")["message"].startswith("pipe" if https else "hand-over")
         assert len(report["checks"]) >= len(CHECKS)
+
+
+@pytest.mark.slow
+def test_a_dev_server_with_a_base_is_found_and_probed(tmp_path: Path, vite_modules: Path) -> None:
+    """With `base: '/app/'`, Vite answers /@vite/client with a 404 (its client is at
+    /app/@vite/client): the running dev server is still found, by itself and by --url, and
+    the endpoints, which stay at the host's root, answer."""
+    config = SIMPLE_VITE_CONFIG.replace("defineConfig({", "defineConfig({\n  base: '/app/',")
+    basic(tmp_path, **{"vite.config.js": config})
+    link_modules(tmp_path, vite_modules)
+    env = env_for()
+    port = free_port()
+    for _ in start_vite(tmp_path, port, env):
+        for args in [
+            (),
+            ("--url", f"http://localhost:{port}"),
+            ("--url", f"http://localhost:{port}/app/"),
+        ]:
+            code, report = run_doctor(tmp_path, *args, env=env)
+            server = one(report, "dev server")
+            assert server["status"] == "pass", (args, server)
+            live = one(report, "live /api/echo")
+            assert live["message"].startswith("101 in "), (args, live)
+            assert code == 0, report
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +31,9 @@ class Missing:
 
 
 def install_command(python: str, module: str) -> str:
-    """pip into `python`, naming the package after the module (often, not always, its name)."""
-    return f"{python} -m pip install {module}"
+    """pip into `python`, naming the package after the module (often, not always, its name),
+    as a command to paste: a path with a space (`My App/.venv/bin/python`) is quoted."""
+    return f"{shlex.quote(python)} -m pip install {module}"
 
 
 def missing_module(

@@ -35,6 +35,13 @@ def check_config(project: Project) -> Check:
 def check_handlers_folder(project: Project) -> Check:
     folder = project.handlers_dir
     shown = project.relative(folder)
+    if not folder.is_dir() and project.projects_below:
+        # A monorepo's root: its handlers go with its Vite app, not here.
+        return failed(
+            "handlers folder",
+            f"{shown}/ does not exist, and this folder is no Vite project",
+            f"see the vite.config check: wsside runs in {project.projects_below[0]}/",
+        )
     if not folder.is_dir():
         problem = f"{shown}/ does not exist"
         fix = (

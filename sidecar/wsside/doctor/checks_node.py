@@ -4,6 +4,7 @@ package and whether vite.config uses it."""
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -131,12 +132,7 @@ def check_shim(project: Project) -> Check:
 def check_vite_config_uses_plugin(project: Project) -> Check:
     facts = project.vite
     if facts.file is None:
-        return failed(
-            "vite.config",
-            f"no vite.config.*, astro.config.* or nuxt.config.* in {project.root}",
-            "run wsside doctor in the folder of that file, or `wsside init` there "
-            "(for a project without one)",
-        )
+        return _no_vite_config(project)
     shown = project.relative(facts.file)
     if facts.framework is not None:
         return _framework_uses_plugin(shown, facts.framework, facts)
@@ -158,6 +154,27 @@ def check_vite_config_uses_plugin(project: Project) -> Check:
             "fix the error above; `npx vite` shows it in full",
         )
     return passed("vite.config", f"{shown} uses wsside() ({how})")
+
+
+def _no_vite_config(project: Project) -> Check:
+    """A folder without a Vite config: a project yet to get one, or a monorepo's root run
+    where its Vite app is below (`packages/web/`), which is then named."""
+    missing = f"no vite.config.*, astro.config.* or nuxt.config.* in {project.root}"
+    below = project.projects_below
+    if not below:
+        return failed(
+            "vite.config",
+            missing,
+            "run wsside doctor in the folder of that file, or `wsside init` there "
+            "(for a project without one)",
+        )
+    shown = ", ".join(below[:3]) + (f" and {len(below) - 3} more" if len(below) > 3 else "")
+    return failed(
+        "vite.config",
+        f"{missing}; the Vite project{'s' if len(below) > 1 else ''} below it: {shown}",
+        f"run `wsside doctor --root {shlex.quote(below[0])}` (or run it in that folder); "
+        "`wsside init` too goes there, not here",
+    )
 
 
 def _framework_uses_plugin(shown: str, framework: str, facts: ViteFacts) -> Check:

@@ -38,7 +38,7 @@ def check_packages(project: Project) -> Check:
         return failed(
             "packages",
             "missing: " + ", ".join(missing),
-            f"{sys.executable} -m pip install " + " ".join(missing),
+            f"{shlex.quote(sys.executable)} -m pip install " + " ".join(missing),
         )
     return passed("packages", ", ".join(found))
 
@@ -84,7 +84,7 @@ def check_interpreter(project: Project) -> Check:
         return failed(
             "interpreter",
             f"{chosen} did not answer within {project.timeout:g} s",
-            f"check that `{path} -c 'import wsside'` works",
+            f"check that `{shlex.quote(path)} -c 'import wsside'` works",
         )
     py = (done.stdout.split() or ["?"])[0]
     if _older_than_floor(py):
@@ -102,14 +102,15 @@ def check_interpreter(project: Project) -> Check:
             project,
             path,
             f"{chosen} cannot import wsside: {last}",
-            f"`{path} -m pip install {_this_wsside()}`, or point {fix_where} at {sys.executable}",
+            f"`{shlex.quote(path)} -m pip install {_this_wsside()}`, or point {fix_where} at "
+            f"{sys.executable}",
         )
     theirs = ([*done.stdout.split(), "?", "?"])[1]
     if theirs != __version__:
         return warned(
             "interpreter",
             f"{chosen}: Python {py} with wsside {theirs}, but this doctor is wsside {__version__}",
-            f"`{path} -m pip install -U {_this_wsside()}` (or run that "
+            f"`{shlex.quote(path)} -m pip install -U {_this_wsside()}` (or run that "
             "interpreter's `wsside doctor`)",
         )
     return passed("interpreter", f"{chosen}: Python {py}, wsside {theirs}")
@@ -135,8 +136,8 @@ def _unusable(project: Project, path: str, problem: str, fix: str) -> Check:
         "interpreter",
         f"{problem}; the Vite running now (pid {vite}) runs its sidecar with {python}: "
         "its environment chooses another interpreter than this one",
-        f"check that one with WSSIDE_PYTHON={python} wsside doctor; to have every terminal "
-        "agree, set the `python` option of wsside() in vite.config",
+        f"check that one with WSSIDE_PYTHON={shlex.quote(python)} wsside doctor; to have every "
+        "terminal agree, set the `python` option of wsside() in vite.config",
     )
 
 

@@ -1,21 +1,27 @@
-"""Handler files outside the handlers folder: a project that keeps them in `handlers/` or
-`server/ws/` while wsside looks in `ws/`.
+"""What lies in other folders than the doctor was pointed at: handler files outside the
+handlers folder (a project that keeps them in `handlers/` or `server/ws/` while wsside looks
+in `ws/`), and the Vite projects below a folder that is none (a monorepo's root, whose app is
+`packages/web/`).
 
 Read as text, never imported: a file found here is not known to be safe to run.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
+from .._runtime.config import find_vite_config
 from .._runtime.module_names import is_handler_file
+from .vite_config import find_framework_config
 
-__all__ = ["folders_with_handlers"]
+__all__ = ["folders_with_handlers", "vite_projects_below"]
 
 # Folders no one keeps handler files in, and whose size would make the search slow.
 _SKIP = {"node_modules", "__pycache__", "dist", "build", "site-packages", "public"}
 _DEPTH = 2  # `handlers/`, `server/ws/`
+_PROJECT_DEPTH = 3  # `web/`, `packages/web/`, `apps/site/frontend/`
 _LARGEST = 1_000_000  # bytes: larger .py files are data, not handlers
 
 
@@ -30,6 +36,28 @@ def folders_with_handlers(root: Path, but: Path) -> list[tuple[Path, list[str]]]
         if names:
             found.append((folder, names))
     return sorted(found, key=lambda pair: (-len(pair[1]), str(pair[0])))
+
+
+def vite_projects_below(root: Path) -> list[Path]:
+    """Folders under `root` (three levels down at most) holding a Vite project: a vite.config,
+    an Astro or Nuxt config, or a package.json that depends on vite (the templates of `npm
+    create vite` without a vite.config)."""
+    return [folder for folder in _folders(root, _PROJECT_DEPTH) if _is_vite_project(folder)]
+
+
+def _is_vite_project(folder: Path) -> bool:
+    if find_vite_config(folder) or find_framework_config(folder):
+        return True
+    try:
+        package = json.loads((folder / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(package, dict):
+        return False
+    return any(
+        isinstance(package.get(key), dict) and "vite" in package[key]
+        for key in ("dependencies", "devDependencies")
+    )
 
 
 def _folders(parent: Path, depth: int) -> Iterator[Path]:

@@ -55,13 +55,23 @@ def _context() -> ssl.SSLContext:
     return ctx
 
 
-# Where a Vite dev server serves its client: at the root, or under Nuxt's build prefix.
+# Where a Vite dev server serves its client: under its `base`, at the root, or under Nuxt's
+# build prefix.
 _CLIENT_PATHS = ("/@vite/client", "/_nuxt/@vite/client")
 
 
-def is_vite(url: str, timeout: float) -> bool:
-    """A Vite dev server answers `/@vite/client` (Nuxt's, `/_nuxt/@vite/client`)."""
-    for path in _CLIENT_PATHS:
+def _client_paths(base: str) -> list[str]:
+    """`_CLIENT_PATHS`, the one under Vite's `base` first. Vite answers every URL outside
+    `base` (`/app/`) with a 404, its client's included; a full URL as `base` counts by its
+    path, as Vite's dev server takes it."""
+    path = urlsplit(base).path if "://" in base else base
+    path = "/" + path.strip("/") + "/" if path.strip("/") else "/"
+    return list(dict.fromkeys((f"{path}@vite/client", *_CLIENT_PATHS)))
+
+
+def is_vite(url: str, timeout: float, base: str = "/") -> bool:
+    """A Vite dev server answers `<base>@vite/client` (Nuxt's, `/_nuxt/@vite/client`)."""
+    for path in _client_paths(base):
         try:
             with urllib.request.urlopen(
                 url.rstrip("/") + path, timeout=timeout, context=_context()
@@ -95,15 +105,17 @@ def _vite_urls(root: Path, scheme: str) -> list[str]:
     return sorted(set(urls))
 
 
-def find_dev_server(root: Path, port: int | None, https: bool, timeout: float) -> DevServer | None:
+def find_dev_server(
+    root: Path, port: int | None, https: bool, timeout: float, base: str = "/"
+) -> DevServer | None:
     """This project's running Vite: a node process running vite in `root`, else whatever Vite
-    answers on the configured port (default 5173) on localhost."""
+    answers on the configured port (default 5173) on localhost. `base`: Vite's."""
     scheme = "https" if https else "http"
     for url in _vite_urls(root, scheme):
-        if is_vite(url, timeout):
+        if is_vite(url, timeout, base):
             return DevServer(url, f"the dev server process of {root.name}/")
     url = f"{scheme}://localhost:{port or 5173}"
-    if is_vite(url, timeout):
+    if is_vite(url, timeout, base):
         return DevServer(
             url, f"a Vite dev server on port {port or 5173} (not verified to be this project's)"
         )

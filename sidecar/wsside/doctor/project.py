@@ -26,6 +26,7 @@ from .._runtime.registry import handler_files
 from .._runtime.settings import Settings
 from ..pattern import normalize_prefix
 from .imports import Imported, import_within, imported
+from .other_folders import vite_projects_below
 from .probe import DevServer, find_dev_server, is_vite
 from .vite_config import ViteFacts, read_vite_config
 
@@ -79,6 +80,16 @@ class Project:
     @cached_property
     def vite(self) -> ViteFacts:
         return read_vite_config(self.root, self.node, self.timeout)
+
+    @cached_property
+    def projects_below(self) -> list[str]:
+        """When this folder has no Vite config: the Vite projects below it (a monorepo's root
+        holds its app in `packages/web/`), relative to it; else none."""
+        if self.vite.file is not None:
+            return []
+        return [
+            folder.relative_to(self.root).as_posix() for folder in vite_projects_below(self.root)
+        ]
 
     @property
     def plugin_options(self) -> dict[str, Any]:
@@ -217,8 +228,11 @@ class Project:
         """The running dev server to probe: `url` if Vite answers there, else one found."""
         if self.url:
             url = self.url.rstrip("/")
-            return DevServer(url, "--url") if is_vite(url, self.timeout) else None
-        return find_dev_server(self.root, self.vite.port, self.vite.https, min(self.timeout, 3.0))
+            return DevServer(url, "--url") if is_vite(url, self.timeout, self.vite.base) else None
+        facts = self.vite
+        return find_dev_server(
+            self.root, facts.port, facts.https, min(self.timeout, 3.0), facts.base
+        )
 
 
 def _same_python(a: str, b: str) -> bool:
