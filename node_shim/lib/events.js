@@ -56,8 +56,8 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
         reportError(r, msg))
       break
     case 'runtime_error':
-      // An event, not a state: only pages open now see it.
-      r.overlay(reportError(r, msg))
+      // An event, not a state: only pages open now see it, until the handler file is saved.
+      standing.passing(msg.file ?? '', reportError(r, msg))
       break
     case 'log':
       r[msg.level === 'error' ? 'error' : msg.level === 'warning' ? 'warn' : 'info'](msg.message)

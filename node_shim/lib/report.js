@@ -146,6 +146,8 @@ export function reportError(reporter, event) {
 /**
  * Errors that stand until fixed, by file ('' for the sidecar's own failure): every page shows
  * them, also one opened later. One set per sidecar, shared by the Vite servers holding it.
+ * A callback's error is an event instead (`passing`): only the pages open then show it, until
+ * its handler file is saved.
  */
 export class StandingErrors {
   /** @param {() => Reporter} reporter the reporter to use now (the newest server's) */
@@ -153,6 +155,8 @@ export class StandingErrors {
     this._reporter = reporter
     /** @type {Map<string, { kind: StandingKind, error: OverlayError }>} */
     this._errors = new Map()
+    /** @type {Map<string, string>} handler file -> the file its runtime error's overlay names */
+    this._passing = new Map()
   }
 
   /**
@@ -175,15 +179,32 @@ export class StandingErrors {
   }
 
   /**
-   * A file whose error stands loads now (or is gone): take its error off the overlay (which
-   * names the file where the error was, maybe another one).
+   * Shows `error`, raised by a callback of handler file `file`, on the pages open now (pages
+   * opened later do not get it); the next load or removal of `file` takes it off them, as it
+   * does an error that stands: the overlay covers the page, and a saved fix should not leave it
+   * to be closed by hand.
+   * @param {string} file
+   * @param {OverlayError} error
+   */
+  passing(file, error) {
+    this._passing.set(file, error.loc?.file ?? file)
+    this._reporter().overlay(error)
+  }
+
+  /**
+   * A file whose error stands, or whose callback raised, loads now (or is gone): take its
+   * error off the overlay (which names the file where the error was, maybe another one).
    * @param {string} file
    */
   fixed(file) {
+    const shown = new Set()
+    const passing = this._passing.get(file)
+    if (passing !== undefined) shown.add(passing)
+    this._passing.delete(file)
     const standing = this._errors.get(file)
-    if (!standing) return
+    if (standing) shown.add(standing.error.loc?.file ?? file)
     this._errors.delete(file)
-    this._reporter().clearOverlay(standing.error.loc?.file ?? file)
+    for (const named of shown) this._reporter().clearOverlay(named)
   }
 
   /**

@@ -8,6 +8,7 @@ import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import wsside from 'vite-plugin-wsside'
 import { openPage, received } from './helpers/page.js'
+import { connectWs } from './helpers/ws-client.js'
 import { ECHO, makeProject, removeProject, startVite } from './helpers/project.js'
 
 const BROKEN = 'from wsside import Handler\n\nbroken = Handler("/broken")\n\nraise RuntimeError("boom at import")\n'
@@ -122,6 +123,30 @@ describe('overlay', () => {
     await dev.save('ws/draft.py', 'def x(:\n', /cannot load ws\/draft\.py:1/)
     await dev.remove('ws/draft.py', /removed ws\/draft\.py/)
     assert.deepEqual(await dev.shownToANewPage(), [])
+  })
+
+  it('takes a callback\'s error off the overlay of an open page once its file is saved', async () => {
+    const RAISES = 'from wsside import Handler\n\nfaulty = Handler("/faulty")\n\n@faulty.on_message\n' +
+      'def message(conn, data):\n    raise KeyError("tpyo")\n'
+    await dev.save('ws/faulty.py', RAISES, /reloaded ws\/faulty\.py/)
+    const page = await dev.openPage()
+    const ws = await connectWs({ port: dev.port, path: '/api/faulty' })
+    ws.send('go')
+    await dev.logs.waitFor(/error in on_message of ws\/faulty\.py:7: KeyError: 'tpyo'/)
+    const [shown, ...before] = await dev.shown(page)
+    assert.deepEqual(before, [])
+    assert.match(shown?.err?.message ?? '', /Runtime error in ws\/faulty\.py:7/)
+    await dev.save('ws/faulty.py', RAISES.replace('raise KeyError("tpyo")', 'conn.send(data)'),
+      /reloaded ws\/faulty\.py/)
+    const [cleared, ...rest] = await dev.shown(page)
+    assert.deepEqual(rest, [])
+    assert.equal(cleared?.event, 'wsside:clear-error')
+    assert.equal(cleared.data.file, shown.err.loc.file)
+    // A runtime error is an event: a page opened later never saw it, and needs no clearing.
+    await dev.save('ws/faulty.py', RAISES.replace('tpyo', 'again'), /reloaded ws\/faulty\.py/)
+    assert.deepEqual(await dev.shown(page), [])
+    ws.close()
+    page.close()
   })
 
   it('does the same for an error in wsside.toml, fixed before a page opens', async () => {
