@@ -115,23 +115,84 @@ export function resolveInterpreter(root, option, env = process.env, windows = pr
 }
 
 /**
- * Why `python` cannot run the sidecar when it cannot import wsside, and the way out, for
- * `callback` (text to follow the interpreter's name): installing wsside, unless that Python
- * is older than wsside supports (then pip would refuse).
- * @param {string} python
+ * A path or word as a POSIX shell reads it back (a folder named `My App` stays one word).
+ * @param {string} word
+ */
+export function shellQuote(word) {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`
+}
+
+/**
+ * The interpreters of the virtual environments (`.venv`, `venv`) in the folders above
+ * `root`, nearest first: a monorepo keeps its one at the repository's root, while the rules
+ * look beside vite.config only.
+ * @param {string} root
+ * @param {boolean} windows
+ */
+function venvsAbove(root, windows) {
+  const found = []
+  for (let folder = path.dirname(root); ; folder = path.dirname(folder)) {
+    for (const rule of RULES) {
+      if (rule.kind !== 'project_file') continue
+      const candidate = path.join(folder, windows ? (rule.windows ?? rule.path) : rule.path)
+      if (isFile(candidate)) found.push(candidate)
+    }
+    if (path.dirname(folder) === folder) return found
+  }
+}
+
+/**
+ * The first of `pythons` that imports wsside, asked one after the other, or undefined.
+ * @param {string[]} pythons
  * @param {string} cwd
- * @param {number} timeoutMs how long the interpreter may take to say its version
+ * @param {number} timeoutMs for each
+ * @returns {Promise<string | undefined>}
+ */
+async function firstWithWsside(pythons, cwd, timeoutMs) {
+  for (const python of pythons) {
+    const imports = await new Promise((resolve) => {
+      execFile(python, ['-c', 'import wsside'], { timeout: timeoutMs, cwd }, (err) => resolve(!err))
+    })
+    if (imports) return python
+  }
+  return undefined
+}
+
+/**
+ * Why `python` cannot run the sidecar when it cannot import wsside, and the way out, for
+ * `callback` (text to follow the interpreter's name): a virtual environment above the
+ * project that has wsside (then the `python` option to set), else installing wsside (a
+ * bare command such as the default python3 gets a .venv beside vite.config, which the
+ * rules find; pip into a system Python is often refused), unless that Python is older
+ * than wsside supports (then pip would refuse).
+ * @param {string} python
+ * @param {string} cwd the project's folder (vite.config's)
+ * @param {number} timeoutMs how long each interpreter may take to answer
  * @param {(why: string) => void} callback
  */
-export function whyNoWsside(python, cwd, timeoutMs, callback) {
+export function whyNoWsside(python, cwd, timeoutMs, callback, windows = process.platform === 'win32') {
   execFile(python, ['-c', VERSION_PROBE], { timeout: timeoutMs, cwd }, (err, stdout) => {
     const version = err ? null : stdout.trim()
     const [major, minor] = (version ?? '').split('.').map(Number)
     const tooOld = version !== null && (major < PYTHON_FLOOR[0] || (major === PYTHON_FLOOR[0] && minor < PYTHON_FLOOR[1]))
     const floor = PYTHON_FLOOR.join('.')
-    callback(tooOld
-      ? ` is Python ${version}, and wsside needs Python ${floor} or later.\n  Choose a Python ${floor} or ` +
-        'later that has wsside installed.'
-      : ' cannot import wsside.\n  Install wsside for it, or choose an interpreter that has it.')
+    if (tooOld) {
+      callback(` is Python ${version}, and wsside needs Python ${floor} or later.\n  Choose a Python ${floor} or ` +
+        'later that has wsside installed.')
+      return
+    }
+    void firstWithWsside(venvsAbove(cwd, windows).filter((venv) => venv !== python), cwd, timeoutMs).then((venv) => {
+      if (venv !== undefined) {
+        const option = path.relative(cwd, venv).split(path.sep).join('/')
+        callback(` cannot import wsside.\n  ${venv} has wsside, but it is not beside vite.config, where the ` +
+          `plugin looks: set \`python: '${option}'\` in wsside() of vite.config.`)
+      } else if (/[\\/]/.test(python)) {
+        callback(` cannot import wsside.\n  Install wsside for it: \`${shellQuote(python)} -m pip install wsside\`, ` +
+          'or choose an interpreter that has it.')
+      } else {
+        callback(` cannot import wsside.\n  Install wsside in a .venv beside vite.config, which the plugin finds by ` +
+          `itself: \`${python} -m venv .venv && .venv/${windows ? 'Scripts' : 'bin'}/pip install wsside\`.`)
+      }
+    })
   })
 }

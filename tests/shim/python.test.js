@@ -3,11 +3,11 @@
 
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
-import { homedir } from 'node:os'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
+import { homedir, tmpdir } from 'node:os'
 import path from 'node:path'
 import { it } from 'node:test'
-import { resolveInterpreter } from '../../node_shim/lib/interpreter.js'
+import { resolveInterpreter, whyNoWsside } from '../../node_shim/lib/interpreter.js'
 import { PROTOCOL_VERSION } from '../../node_shim/lib/protocol.js'
 import { PYTHON_FLOOR } from '../../node_shim/lib/interpreter.js'
 import { openPage, received } from './helpers/page.js'
@@ -23,8 +23,8 @@ it('an interpreter without wsside: one report naming it, how it was chosen and t
   try {
     const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
     assert.ok(report.includes(`${python} (chosen by the \`python\` option of wsside()) cannot import wsside`), report)
-    for (const wayOut of ['Install wsside for it', 'the `python` option of wsside()', 'WSSIDE_PYTHON', '`wsside doctor`',
-      'Then save vite.config or restart Vite']) {
+    for (const wayOut of [`Install wsside for it: \`${python} -m pip install wsside\``, 'the `python` option of wsside()',
+      'WSSIDE_PYTHON', '`wsside doctor`', 'Then save vite.config or restart Vite']) {
       assert.ok(report.includes(wayOut), `${wayOut} in: ${report}`)
     }
     // Python's own line once: one start, and no restart after it.
@@ -41,6 +41,64 @@ it('an interpreter without wsside: one report naming it, how it was chosen and t
     page.close()
   } finally {
     await vite.close()
+    removeProject(root)
+  }
+})
+
+/**
+ * A project in a folder named as people name theirs (`My Äpp`) inside `parent`, run with
+ * `python`, a Python without wsside (the project's own one, its site-packages left out).
+ * @param {string} parent
+ */
+function projectWithoutWsside(parent) {
+  const root = path.join(parent, 'My Äpp')
+  renameSync(makeProject(), root)
+  const python = path.join(root, 'python without wsside')
+  writeFileSync(python, `#!/bin/sh\nexec ${JSON.stringify(PYTHON)} -S "$@"\n`, { mode: 0o755 })
+  return { root, python }
+}
+
+it('an interpreter without wsside in a folder with a space: the pip command pastes into a shell as it is', async () => {
+  const parent = mkdtempSync(path.join(tmpdir(), 'wsside-shim-'))
+  const { python } = projectWithoutWsside(parent)
+  const { vite, logs } = await startVite(path.join(parent, 'My Äpp'), { options: { python }, waitReady: false })
+  try {
+    const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
+    const command = report.split('Install wsside for it: `')[1]?.split('`')[0] ?? ''
+    const words = spawnSync('sh', ['-c', `for w in ${command}; do printf '%s\\n' "$w"; done`], { encoding: 'utf8' })
+    assert.deepEqual(words.stdout.split('\n').slice(0, -1), [python, '-m', 'pip', 'install', 'wsside'], report)
+  } finally {
+    await vite.close()
+    removeProject(parent)
+  }
+})
+
+it('a monorepo: the .venv with wsside at the repository root, above vite.config, is named with the option to set', async () => {
+  const parent = mkdtempSync(path.join(tmpdir(), 'wsside-shim-'))
+  const { root, python } = projectWithoutWsside(parent)
+  // The repository's venv: the tests' Python, which has wsside, under another name.
+  mkdirSync(path.join(parent, '.venv', 'bin'), { recursive: true })
+  const venv = path.join(parent, '.venv', 'bin', 'python')
+  writeFileSync(venv, `#!/bin/sh\nexec ${JSON.stringify(PYTHON)} "$@"\n`, { mode: 0o755 })
+  const { vite, logs } = await startVite(root, { options: { python }, waitReady: false })
+  try {
+    const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
+    assert.ok(report.includes(`cannot import wsside.\n  ${venv} has wsside, but it is not beside vite.config, where the ` +
+      "plugin looks: set `python: '../.venv/bin/python'` in wsside() of vite.config."), report)
+    assert.ok(!report.includes('pip install'), report)
+  } finally {
+    await vite.close()
+    removeProject(parent)
+  }
+})
+
+it('the default python3 without wsside: the way out is a .venv beside vite.config, which the rules find', async () => {
+  const root = makeProject()
+  try {
+    const why = await new Promise((resolve) => whyNoWsside('wsside-test-no-such-python3', root, 2_000, resolve, false))
+    assert.equal(why, ' cannot import wsside.\n  Install wsside in a .venv beside vite.config, which the plugin finds ' +
+      'by itself: `wsside-test-no-such-python3 -m venv .venv && .venv/bin/pip install wsside`.')
+  } finally {
     removeProject(root)
   }
 })
