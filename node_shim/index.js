@@ -38,6 +38,7 @@ function viteContext(server, kind, hot) {
     allowedHosts: kind === 'server' ? config.server.allowedHosts : config.preview.allowedHosts,
     wsBase: base,
     proxy: kind === 'server' ? config.server.proxy : config.preview.proxy,
+    base: config.base,
   }
 }
 

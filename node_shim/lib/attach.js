@@ -27,6 +27,7 @@ import { createUpgradeListener } from './upgrade.js'
  * @property {string[] | true | undefined} allowedHosts
  * @property {() => string | null} wsBase the browser-facing ws:// origin, once listening
  * @property {Record<string, string | ProxyOptions>} [proxy] Vite's `server.proxy` (or `preview.proxy`)
+ * @property {string} [base] Vite's `base` (`/app/`), which does not move the prefix
  */
 
 /**
@@ -113,6 +114,7 @@ export function attach(httpServer, options, vite) {
       loopbackOnly: () => listensOnLoopbackOnly(listenAddress()),
     },
     proxied: proxyRule(vite.proxy ?? {}, { webSocket: true }),
+    base: vite.base,
   })
   httpServer.on('upgrade', listener)
   attachedServers.add(httpServer)

@@ -29,6 +29,8 @@ import { refusalReason } from './security.js'
  * @property {SecurityContext} security
  * @property {(url: string) => string | null} [proxied] the key of the `server.proxy` rule that
  *   forwards this upgrade (Vite's proxy takes it too, so wsside leaves it), or null
+ * @property {string} [base] Vite's `base` (`/app/`), which does not move the prefix: an
+ *   upgrade under base + prefix is someone's mistake, and is told where the endpoint is
  */
 
 export const READY_WAIT_MS = 10_000
@@ -121,11 +123,26 @@ function pipe(proc, info, socket, req, head) {
 }
 
 /**
+ * For an upgrade outside the prefixes: the path it was likely meant for, when it is under
+ * Vite's `base` followed by a prefix (`/app/api/echo` with base `/app/`: `/api/echo`), as a
+ * page that builds its URL from `import.meta.env.BASE_URL` asks; else null.
+ * @param {string} pathname
+ * @param {string | undefined} base
+ * @param {string[]} prefixes
+ */
+function meantUnderPrefix(pathname, base, prefixes) {
+  if (!base || base === '/' || !base.startsWith('/') || !pathname.startsWith(base)) return null
+  const rest = pathname.slice(base.length - 1)
+  return underPrefix(rest, prefixes) ? rest : null
+}
+
+/**
  * The `upgrade` listener for one HTTP server.
  * @param {UpgradeContext} ctx
  */
 export function createUpgradeListener(ctx) {
   let warnedTwice = false
+  let warnedBase = false
   /** @type {Set<string>} the proxy rules already named in the log */
   const namedRules = new Set()
   /**
@@ -138,7 +155,20 @@ export function createUpgradeListener(ctx) {
     const socket = /** @type {ClientSocket} */ (duplex)
     if (isViteSocket(req)) return
     const pathname = pathnameOf(req.url ?? '/')
-    if (!underPrefix(pathname, ctx.prefixes())) return
+    if (!underPrefix(pathname, ctx.prefixes())) {
+      // Left to the server's other listeners; none answers such a path, and the client waits
+      // for good: the terminal says where the endpoint is, once.
+      const meant = warnedBase ? null : meantUnderPrefix(pathname, ctx.base, ctx.prefixes())
+      if (meant !== null && (ctx.proxied?.(req.url ?? '/') ?? null) === null) {
+        warnedBase = true
+        const prefix = ctx.prefixes().find((p) => underPrefix(meant, [p])) ?? ''
+        ctx.sidecar().reporter.warn(`${pathname}: no WebSocket endpoint there, and the client gets no answer: ` +
+          `Vite's base (${ctx.base}) does not move wsside's prefix, so this endpoint is at ${meant}. Connect to ` +
+          `${meant} (vite-plugin-wsside/client does), or set prefix: '${ctx.base?.slice(0, -1)}${prefix}' in ` +
+          'wsside() to serve it under base.')
+      }
+      return
+    }
     const proc = ctx.sidecar()
     // Vite's proxy listener comes after this one and forwards whatever its rule matches: two
     // answers on one socket. Like plain requests, what server.proxy serves is its own.

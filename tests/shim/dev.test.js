@@ -275,6 +275,40 @@ it("with Vite's base (`/app/`), the printed URLs are the endpoints', which are n
   }
 })
 
+it("with Vite's base (`/app/`), an upgrade under base + prefix, which nothing answers, is told once where the endpoint is", async () => {
+  const root = makeProject()
+  const { vite, port, logs } = await startVite(root, { config: { base: '/app/' } })
+  /** @type {net.Socket[]} */
+  const sockets = []
+  // What a page asks that builds its URL from import.meta.env.BASE_URL; no answer comes.
+  const ask = (/** @type {string} */ url) => new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(`GET ${url} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', resolve)
+    })
+    sockets.push(socket)
+  })
+  const told = (/** @type {string} */ line) => line.includes('no WebSocket endpoint there')
+  try {
+    await ask('/app/api/echo?username=Ada')
+    const [line] = await logs.waitFor(/\/app\/api\/echo: no WebSocket endpoint there.*/)
+    assert.equal(line, "/app/api/echo: no WebSocket endpoint there, and the client gets no answer: Vite's base (/app/) " +
+      'does not move wsside\'s prefix, so this endpoint is at /api/echo. Connect to /api/echo (vite-plugin-wsside/client ' +
+      "does), or set prefix: '/app/api' in wsside() to serve it under base.")
+    // Once: a second such upgrade, then one to the endpoint itself, which answers.
+    await ask('/app/api/echo')
+    const ws = await connectWs({ port, path: '/api/echo' })
+    ws.send('at the root')
+    assert.equal(await ws.next(), 'at the root')
+    ws.close()
+    assert.equal(logs.lines.filter(told).length, 1, logs.lines.join('\n'))
+  } finally {
+    for (const socket of sockets) socket.destroy()
+    await vite.close()
+    removeProject(root)
+  }
+})
+
 it("with Vite's base (`/app/`), a plain GET of an endpoint's URL gets the 426, not Vite's 404 for URLs outside base", async () => {
   const target = await proxyTarget()
   const root = makeProject()
