@@ -1,6 +1,6 @@
 // Uses of vite-plugin-wsside/client against the wsside-env.d.ts generated from ws/chat.py:
 // every line without a mark must type-check, every line after `@ts-expect-error` must not.
-import { connect } from 'vite-plugin-wsside/client'
+import { connect, type OfType, type Receives, type Sends } from 'vite-plugin-wsside/client'
 
 const chat = connect('/ws/chat')
 chat.send({ type: 'chat', text: 'hi' })
@@ -83,3 +83,17 @@ board.on('said', (m) => {
   m.from.color = undefined
   void name, level, color, first
 })
+
+// A page's own functions name an endpoint's types through the client's helpers: the
+// namespaces are local to wsside-env.d.ts (docs/types.md, "Naming a message type in the page").
+export type ChatMessage = OfType<Sends<'/ws/chat'>, 'chat-message'>
+export type Author = ChatMessage['author']
+export type Scores = OfType<Sends<`/ws/rooms/${string}`>, 'state'>['players'][string]
+export const byline = (m: ChatMessage, author: Author): string => `${author.name}: ${m.text}`
+export const scores: Scores = [1, 2]
+const typing: Receives<'/ws/chat'> = { type: 'typing' }
+chat.send(typing)
+// @ts-expect-error: an author's name is a string
+export const nameless: Author = { name: 1 }
+// @ts-expect-error: the endpoint's namespace is not visible outside wsside-env.d.ts
+export type Hidden = WsChat.ChatIn
