@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import stat
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from wsside._edge.interpreter import resolve_interpreter
 
@@ -58,3 +63,30 @@ def test_bare_command_names_stay_commands(tmp_path: Path) -> None:
 def test_windows_layout(tmp_path: Path) -> None:
     exe = _python(tmp_path / ".venv" / "Scripts" / "python.exe")
     assert resolve_interpreter(tmp_path, None, {}, windows=True) == (str(exe), ".venv")
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+@pytest.mark.parametrize(
+    "option", ["../../.venv/bin/python", "./tools/../bin/python", "bin//python"]
+)
+def test_a_relative_path_is_the_one_the_shim_spawns(tmp_path: Path, option: str) -> None:
+    """A monorepo's `python: '../../.venv/bin/python'`: `wsside doctor` names the interpreter
+    as the shim resolves it (node_shim/lib/interpreter.js, asked through node), not as
+    `packages/web/../../.venv/bin/python`."""
+    project = tmp_path / "packages" / "web"
+    project.mkdir(parents=True)
+    shim = REPO / "node_shim" / "lib" / "interpreter.js"
+    script = (
+        f"import {{ resolveInterpreter }} from {json.dumps(shim.as_uri())}\n"
+        "console.log(resolveInterpreter(process.argv[1], process.argv[2], {}, false).python)"
+    )
+    done = subprocess.run(
+        ["node", "--input-type=module", "-e", script, str(project), option],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    python, rule = resolve_interpreter(project, option, {})
+    assert (python, rule) == (done.stdout.strip(), "option")
+    assert ".." not in Path(python).parts and "//" not in python

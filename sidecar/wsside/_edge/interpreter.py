@@ -94,7 +94,9 @@ def _path(rule: Rule, windows: bool) -> str:
 
 
 def _absolute(root: Path, value: str) -> str:
-    # A bare command name ("python3.12") stays a command; anything with a slash is a path.
+    # A bare command name ("python3.12") stays a command; anything with a slash is a path,
+    # normalised as the shim's path.resolve does (`app/../../.venv/bin/python` is
+    # `.venv/bin/python` of the folder above), so that both name the same file the same way.
     if os.sep not in value and "/" not in value:
         return value
-    return str(root / value)
+    return os.path.normpath(root / value)
