@@ -134,16 +134,20 @@ def link_modules(root: Path, modules: Path) -> None:
 
 
 def start_vite(
-    root: Path, port: int, env: dict[str, str], log: list[str] | None = None
+    root: Path,
+    port: int,
+    env: dict[str, str],
+    log: list[str] | None = None,
+    host: str = "127.0.0.1",
 ) -> Iterator[subprocess.Popen[str]]:
-    """A real Vite dev server on 127.0.0.1:`port`, yielded once its sidecar is ready; `log`
+    """A real Vite dev server on `host`:`port`, yielded once its sidecar is ready; `log`
     (when given) receives Vite's output up to then."""
     proc = subprocess.Popen(
         [
             "node",
             str(root / "node_modules" / "vite" / "bin" / "vite.js"),
             "--host",
-            "127.0.0.1",
+            host,
             "--port",
             str(port),
             "--strictPort",

@@ -834,6 +834,31 @@ def test_a_dev_server_with_a_base_is_found_and_probed(tmp_path: Path, vite_modul
 
 
 @pytest.mark.slow
+def test_a_dev_server_started_with_host_is_said_to_be_exposed(
+    tmp_path: Path, vite_modules: Path
+) -> None:
+    """`vite --host` overrides a vite.config that keeps the server on loopback: the exposure
+    check says what the running server does, not only what the config says. (Vite listens on
+    every interface for this test; the doctor only talks to it on localhost.)"""
+    basic(tmp_path)
+    link_modules(tmp_path, vite_modules)
+    env = env_for()
+    port = free_port()
+    for _ in start_vite(tmp_path, port, env, host="0.0.0.0"):
+        _, report = run_doctor(tmp_path, env=env)
+        check = one(report, "exposure")
+        assert check["status"] == "warn", check
+        assert check["message"] == (
+            f"the dev server running now (http://localhost:{port}) listens on 0.0.0.0, not on "
+            "loopback as server.host in the config has it (`--host` on its command line?): it "
+            "and wsside's handlers are reachable from other machines; clients without Origin "
+            "are refused"
+        )
+        assert check["fix"] == "start it without --host unless you need it"
+        assert one(report, "live /api/echo")["message"].startswith("101 in ")
+
+
+@pytest.mark.slow
 def test_an_interpreter_other_than_the_running_vite_s_is_a_warning(
     tmp_path: Path, vite_modules: Path
 ) -> None:

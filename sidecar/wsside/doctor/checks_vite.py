@@ -226,6 +226,18 @@ def check_exposure(project: Project) -> Iterator[Check]:
             "Origin are refused",
             f"use {_host_key(facts.framework)} 'localhost' unless you need it",
         )
+    running = project.dev_server
+    if not _exposed(facts.host) and running and running.address and _exposed(running.address):
+        # `vite --host` (or `npm run dev -- --host`) overrides the config for that run.
+        clean = False
+        yield warned(
+            "exposure",
+            f"the dev server running now ({running.url}) listens on {running.address}, not on "
+            f"loopback as {_host_key(facts.framework)} in the config has it (`--host` on its "
+            "command line?): it and wsside's handlers are reachable from other machines; "
+            "clients without Origin are refused",
+            "start it without --host unless you need it",
+        )
     if facts.skip_token_check:
         clean = False
         yield warned(

@@ -31,10 +31,12 @@ _GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 @dataclass(frozen=True)
 class DevServer:
-    """`url` like `http://localhost:5173`; `how` says how it was found."""
+    """`url` like `http://localhost:5173`; `how` says how it was found; `address`: the IP it
+    listens on, when found by its process (`0.0.0.0` after `vite --host`), else None."""
 
     url: str
     how: str
+    address: str | None = None
 
 
 @dataclass
@@ -83,11 +85,12 @@ def is_vite(url: str, timeout: float, base: str = "/") -> bool:
     return False
 
 
-def _vite_urls(root: Path, scheme: str) -> list[str]:
+def _vite_urls(root: Path, scheme: str) -> list[tuple[str, str]]:
     """Where node processes running in `root` listen (this user's processes only): `vite`,
     or a framework's dev command (`astro dev`, `nuxi dev`, `react-router dev`...), whose
-    command line need not say vite; the caller asks each whether Vite answers."""
-    urls: list[str] = []
+    command line need not say vite; the caller asks each whether Vite answers. Each URL with
+    the IP it listens on."""
+    urls: list[tuple[str, str]] = []
     for proc in psutil.process_iter(["name"]):
         try:
             if not (proc.info["name"] or "").startswith("node"):
@@ -99,7 +102,7 @@ def _vite_urls(root: Path, scheme: str) -> list[str]:
                     continue
                 ip = conn.laddr.ip
                 host = "localhost" if ip in ("0.0.0.0", "::") else f"[{ip}]" if ":" in ip else ip
-                urls.append(f"{scheme}://{host}:{conn.laddr.port}")
+                urls.append((f"{scheme}://{host}:{conn.laddr.port}", ip))
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return sorted(set(urls))
@@ -111,9 +114,9 @@ def find_dev_server(
     """This project's running Vite: a node process running vite in `root`, else whatever Vite
     answers on the configured port (default 5173) on localhost. `base`: Vite's."""
     scheme = "https" if https else "http"
-    for url in _vite_urls(root, scheme):
+    for url, address in _vite_urls(root, scheme):
         if is_vite(url, timeout, base):
-            return DevServer(url, f"the dev server process of {root.name}/")
+            return DevServer(url, f"the dev server process of {root.name}/", address)
     url = f"{scheme}://localhost:{port or 5173}"
     if is_vite(url, timeout, base):
         return DevServer(
