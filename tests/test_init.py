@@ -115,6 +115,33 @@ def test_outside_any_project_nothing_is_written(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_at_a_workspace_root_the_vite_app_below_is_named_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    """A monorepo's root has a package.json (its workspaces) but no Vite: scaffolding there
+    would add a vite.config serving the root. One line names the app below; exit 1."""
+    write(
+        tmp_path,
+        {
+            "package.json": '{"name": "repo", "private": true, "workspaces": ["packages/*"]}',
+            "packages/web/package.json": (
+                '{"name": "web", "private": true, "devDependencies": {"vite": "^7.0.0"}}'
+            ),
+        },
+    )
+    before = listing(tmp_path)
+    done = run_init(tmp_path, "--root", str(tmp_path))
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        f"wsside init: {tmp_path.resolve()} is no Vite project (no vite.config, and its "
+        "package.json does not depend on vite); the Vite project below it is packages/web: run "
+        "wsside init there\n"
+    )
+    assert listing(tmp_path) == before
+    # and there, it sets the app up
+    assert "wsside init in" in init(tmp_path / "packages" / "web")
+
+
 def listing(root: Path) -> dict[str, bytes | None]:
     """Every file and folder under `root`, with its bytes (None: a folder)."""
     return {

@@ -64,6 +64,16 @@ def find_project(start: Path) -> Path | None:
     return None
 
 
+def _vite_projects_below(root: Path) -> list[str]:
+    """When `root` (the folder `find_project` found) is no Vite project itself, the Vite
+    projects in folders below it (a monorepo's `packages/web`), relative to it."""
+    from ..doctor.other_folders import is_vite_project, vite_projects_below  # only for init
+
+    if is_vite_project(root):
+        return []
+    return [folder.relative_to(root).as_posix() for folder in vite_projects_below(root)]
+
+
 def write_config(root: Path, out: Outcome) -> None:
     try:
         found = find_config(root)
@@ -152,6 +162,17 @@ def init(
         typer.echo(
             f"wsside init: no Vite project at or above {start.resolve()} (no vite.config, no "
             "package.json): create it first (npm create vite@latest), then run wsside init in it",
+            err=True,
+        )
+        raise typer.Exit(1)
+    below = _vite_projects_below(where)
+    if below:
+        # A workspace's root (or a package beside the app): scaffolding here would add a
+        # vite.config serving the wrong folder.
+        typer.echo(
+            f"wsside init: {where} is no Vite project (no vite.config, and its package.json does "
+            f"not depend on vite); the Vite project below it is {', '.join(below)}: run wsside "
+            "init there",
             err=True,
         )
         raise typer.Exit(1)

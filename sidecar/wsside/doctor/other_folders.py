@@ -16,7 +16,7 @@ from .._runtime.config import find_vite_config
 from .._runtime.module_names import is_handler_file
 from .vite_config import find_framework_config
 
-__all__ = ["folders_with_handlers", "vite_projects_below"]
+__all__ = ["folders_with_handlers", "is_vite_project", "vite_projects_below"]
 
 # Folders no one keeps handler files in, and whose size would make the search slow.
 _SKIP = {"node_modules", "__pycache__", "dist", "build", "site-packages", "public"}
@@ -42,10 +42,11 @@ def vite_projects_below(root: Path) -> list[Path]:
     """Folders under `root` (three levels down at most) holding a Vite project: a vite.config,
     an Astro or Nuxt config, or a package.json that depends on vite (the templates of `npm
     create vite` without a vite.config)."""
-    return [folder for folder in _folders(root, _PROJECT_DEPTH) if _is_vite_project(folder)]
+    return [folder for folder in _folders(root, _PROJECT_DEPTH) if is_vite_project(folder)]
 
 
-def _is_vite_project(folder: Path) -> bool:
+def is_vite_project(folder: Path) -> bool:
+    """Whether `folder` holds a Vite project (see `vite_projects_below`)."""
     if find_vite_config(folder) or find_framework_config(folder):
         return True
     try:
