@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench bench-cluster bench-scaling soak clean
+.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench bench-cluster bench-scaling soak dist clean
 
 $(VPY): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -128,5 +128,13 @@ bench-scaling: venv services node-deps
 soak: venv
 	WSSIDE_SOAK=1 $(VPY) -m pytest tests/reliability
 
+# Release files in dist/: the sdist, the wheel built from it (never from the working tree,
+# whose ignored build/ can hold modules deleted since), and the npm tarball.
+dist: venv
+	rm -rf dist build && mkdir dist
+	$(VPY) -m pip install -q build
+	$(VPY) -m build --outdir dist .
+	cd node_shim && npm pack --pack-destination ../dist
+
 clean:
-	rm -rf $(VENV) .venv310 $(FLOOR) node_shim/node_modules tests/shim/node_modules examples/*/node_modules
+	rm -rf $(VENV) .venv310 $(FLOOR) dist build node_shim/node_modules tests/shim/node_modules examples/*/node_modules

@@ -167,12 +167,16 @@ def start_vite(
     def pump() -> None:
         for line in stdout:
             lines.put(line)
+        lines.put("")  # Vite's output ended: it exited
 
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
         while not any("sidecar ready" in ln for ln in seen):
-            seen.append(lines.get(timeout=30))
+            line = lines.get(timeout=30)
+            if not line:
+                pytest.fail("Vite exited before it reported a ready sidecar:\n" + "".join(seen))
+            seen.append(line)
         yield proc
     except queue.Empty:
         pytest.fail("Vite did not report a ready sidecar within 30 s:\n" + "".join(seen))
