@@ -90,3 +90,51 @@ def test_a_relative_path_is_the_one_the_shim_spawns(tmp_path: Path, option: str)
     python, rule = resolve_interpreter(project, option, {})
     assert (python, rule) == (done.stdout.strip(), "option")
     assert ".." not in Path(python).parts and "//" not in python
+
+
+def test_a_monorepo_s_dotvenv_at_the_repository_root_is_found(tmp_path: Path) -> None:
+    """vite.config in `packages/web`, the venv at the git repository's root (uv's and
+    Poetry's place in a workspace): found after VIRTUAL_ENV, before python3; a folder above
+    the repository, or a project that is the repository's root, is not searched."""
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    project = tmp_path / "repo" / "packages" / "web"
+    project.mkdir(parents=True)
+    above = _python(tmp_path / ".venv" / "bin" / "python")  # outside the repository
+    env = {"PATH": os.defpath}
+    assert resolve_interpreter(project, None, env)[1] == "python3"
+    venv = _python(tmp_path / "repo" / ".venv" / "bin" / "python")
+    assert resolve_interpreter(project, None, env) == (str(venv), "repository .venv")
+    active = _python(tmp_path / "active" / "bin" / "python")
+    env["VIRTUAL_ENV"] = str(active.parent.parent)
+    assert resolve_interpreter(project, None, env) == (str(active), "VIRTUAL_ENV")
+    del env["VIRTUAL_ENV"]
+    # a worktree's .git is a file; the nearest one is the repository
+    (project / ".git").write_text("gitdir: /elsewhere\n")
+    assert resolve_interpreter(project, None, env)[1] == "python3"
+    assert above.is_file()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node")
+def test_the_shim_finds_the_same_repository_dotvenv(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    project = tmp_path / "packages" / "web"
+    project.mkdir(parents=True)
+    venv = _python(tmp_path / ".venv" / "bin" / "python")
+    shim = REPO / "node_shim" / "lib" / "interpreter.js"
+    script = (
+        f"import {{ resolveInterpreter }} from {json.dumps(shim.as_uri())}\n"
+        "const r = resolveInterpreter(process.argv[1], undefined, {}, false)\n"
+        "console.log(JSON.stringify([r.python, r.rule, r.chosenBy]))"
+    )
+    done = subprocess.run(
+        ["node", "--input-type=module", "-e", script, str(project)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    python, rule, chosen_by = json.loads(done.stdout)
+    assert (
+        (python, rule) == resolve_interpreter(project, None, {}) == (str(venv), "repository .venv")
+    )
+    assert chosen_by == ".venv at the root of the git repository vite.config is in"
