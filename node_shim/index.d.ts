@@ -15,8 +15,7 @@ export interface WssideOptions {
   config?: string
   /**
    * Python interpreter. Default: WSSIDE_PYTHON, else .venv/bin/python or venv/bin/python
-   * beside vite.config, else $VIRTUAL_ENV/bin/python, else .venv/bin/python at the root of the
-   * git repository vite.config is in, else python3 (interpreter-rules.json).
+   * beside vite.config, else $VIRTUAL_ENV/bin/python, else python3 (interpreter-rules.json).
    */
   python?: string
   /** Extra environment variables for the sidecar. */

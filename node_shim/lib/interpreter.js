@@ -4,12 +4,11 @@
 // a user is told about choosing one, and why a chosen one cannot run the sidecar.
 
 import { execFile } from 'node:child_process'
-import { existsSync, readFileSync, statSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import path from 'node:path'
 
 export const INTERPRETER_HELP = '\n  To choose the interpreter: the `python` option of wsside() in vite.config, or the ' +
-  'WSSIDE_PYTHON environment variable (a .venv beside vite.config, or at the root of its git repository, ' +
-  'is found by itself).' +
+  'WSSIDE_PYTHON environment variable (a .venv beside vite.config is found by itself).' +
   '\n  `wsside doctor` shows which interpreter is used, why, and whether it can import wsside.'
 // The oldest Python wsside installs on: pyproject.toml's requires-python (tests/test_versions.py).
 export const PYTHON_FLOOR = [3, 10]
@@ -23,7 +22,6 @@ const VERSION_PROBE = 'import sys; print("%d.%d" % sys.version_info[:2])'
  *   | { name: string, kind: 'env', var: string }
  *   | { name: string, kind: 'project_file', path: string, windows?: string }
  *   | { name: string, kind: 'env_dir_file', var: string, path: string, windows?: string }
- *   | { name: string, kind: 'repository_file', path: string, windows?: string }
  *   | { name: string, kind: 'command', command: string, windows?: string }} Rule
  */
 
@@ -36,20 +34,6 @@ function isFile(p) {
     return statSync(p).isFile()
   } catch {
     return false
-  }
-}
-
-/**
- * The root of the git repository `root` is in, when it is above `root` (the nearest folder
- * holding `.git`, a folder or a worktree's file); null when `root` is that root itself (its
- * own files are the project's) or in no repository.
- * @param {string} root
- */
-function repositoryAbove(root) {
-  const here = path.resolve(root)
-  for (let folder = here; ; folder = path.dirname(folder)) {
-    if (existsSync(path.join(folder, '.git'))) return folder === here ? null : folder
-    if (path.dirname(folder) === folder) return null
   }
 }
 
@@ -87,11 +71,6 @@ function apply(rule, root, option, env, windows) {
       const candidate = dir ? path.join(dir, windows ? (rule.windows ?? rule.path) : rule.path) : null
       return candidate && isFile(candidate) ? candidate : null
     }
-    case 'repository_file': {
-      const top = repositoryAbove(root)
-      const candidate = top ? path.join(top, windows ? (rule.windows ?? rule.path) : rule.path) : null
-      return candidate && isFile(candidate) ? candidate : null
-    }
     case 'command':
       // Resolved on PATH by spawn itself.
       return windows ? (rule.windows ?? rule.command) : rule.command
@@ -115,8 +94,6 @@ function chosenBy(rule, windows) {
       return `${rule.name} in the project folder`
     case 'env_dir_file':
       return `the virtual environment in ${rule.var}`
-    case 'repository_file':
-      return `${rule.path.split('/')[0]} at the root of the git repository vite.config is in`
     case 'command':
       return `the default, ${windows ? (rule.windows ?? rule.command) : rule.command} on PATH: ` +
         'no option, variable or virtual environment named another'
@@ -207,8 +184,8 @@ export function whyNoWsside(python, cwd, timeoutMs, callback, windows = process.
     void firstWithWsside(venvsAbove(cwd, windows).filter((venv) => venv !== python), cwd, timeoutMs).then((venv) => {
       if (venv !== undefined) {
         const option = path.relative(cwd, venv).split(path.sep).join('/')
-        callback(` cannot import wsside.\n  ${venv} has wsside, but the plugin looks beside vite.config and at ` +
-          `the root of its git repository only: set \`python: '${option}'\` in wsside() of vite.config.`)
+        callback(` cannot import wsside.\n  ${venv} has wsside, but it is not beside vite.config, where the ` +
+          `plugin looks: set \`python: '${option}'\` in wsside() of vite.config.`)
       } else if (/[\\/]/.test(python)) {
         callback(` cannot import wsside.\n  Install wsside for it: \`${shellQuote(python)} -m pip install wsside\`, ` +
           'or choose an interpreter that has it.')

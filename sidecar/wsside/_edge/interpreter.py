@@ -83,27 +83,10 @@ def _apply(
             return None
         candidate = Path(folder) / _path(rule, windows)
         return str(candidate) if candidate.is_file() else None
-    if kind == "repository_file":
-        top = _repository_above(root)
-        if top is None:
-            return None
-        candidate = top / _path(rule, windows)
-        return str(candidate) if candidate.is_file() else None
     if kind == "command":
         command: str = rule.get("windows", rule["command"]) if windows else rule["command"]
         return shutil.which(command, path=env.get("PATH")) or command
     raise ValueError(f"interpreter-rules.json: unknown rule kind {kind!r} in {rule['name']!r}")
-
-
-def _repository_above(root: Path) -> Path | None:
-    """The root of the git repository `root` is in, when it is above `root` (the nearest
-    folder holding `.git`, a folder or a worktree's file); None when `root` is that root itself
-    (its own files are the project's) or in no repository."""
-    here = Path(os.path.abspath(root))
-    for folder in (here, *here.parents):
-        if (folder / ".git").exists():
-            return None if folder == here else folder
-    return None
 
 
 def _path(rule: Rule, windows: bool) -> str:
