@@ -22,9 +22,11 @@ MODULE_PACKAGE = '{"name": "app", "private": true, "type": "module"}'
 PLAIN_PACKAGE = '{"name": "app", "private": true}'
 
 
-def run_init(where: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_init(
+    where: Path, *args: str, wrapper: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [VENV_PYTHON, "-m", "wsside", "init", *args],
+        [*wrapper, VENV_PYTHON, "-m", "wsside", "init", *args],
         cwd=where,
         capture_output=True,
         text=True,
@@ -163,11 +165,11 @@ def make(root: Path, entries: dict[str, str | bytes | None]) -> None:
             path.write_text(content)
 
 
-def init_stops(root: Path) -> str:
+def init_stops(root: Path, wrapper: tuple[str, ...] = ()) -> str:
     """`init` that cannot complete: exit 1, nothing on stdout, nothing written or changed;
-    its one line on stderr, returned without the newline."""
+    its one line on stderr, returned without the newline. `wrapper`: a command to run it in."""
     before = listing(root)
-    done = run_init(root, "--root", str(root))
+    done = run_init(root, "--root", str(root), wrapper=wrapper)
     assert (done.returncode, done.stdout) == (1, ""), done.stdout + done.stderr
     assert "Traceback" not in done.stderr and "│" not in done.stderr, done.stderr
     assert done.stderr.count("\n") == 1 and done.stderr.endswith("\n"), done.stderr
@@ -232,19 +234,29 @@ def test_a_file_init_cannot_use_is_named_and_nothing_is_written(
     assert init_stops(tmp_path) == f"wsside init: {line}"
 
 
+# Root (as in CI) writes read-only files and folders through CAP_DAC_OVERRIDE: init runs
+# without it (and without CAP_DAC_READ_SEARCH), so the permission bits hold for it too.
+NO_OVERRIDE = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
+
+
 def test_a_read_only_config_or_folder_is_named_and_nothing_is_written(tmp_path: Path) -> None:
     make(tmp_path, {"package.json": MODULE_PACKAGE, "vite.config.js": "export default {}\n"})
     (tmp_path / "vite.config.js").chmod(0o444)
+    wrapper: tuple[str, ...] = ()
     if os.access(tmp_path / "vite.config.js", os.W_OK):
-        pytest.skip("this user may write read-only files (root)")
-    assert init_stops(tmp_path) == (
+        assert shutil.which("setpriv"), "root writes read-only files; needs setpriv (util-linux)"
+        wrapper = NO_OVERRIDE
+        opens = [*wrapper, "sh", "-c", ': >> "$0"', str(tmp_path / "vite.config.js")]
+        denied = subprocess.run(opens, capture_output=True)
+        assert denied.returncode != 0, "setpriv did not take root's override away"
+    assert init_stops(tmp_path, wrapper) == (
         "wsside init: cannot write vite.config.js: permission denied; make it writable, then "
         "run wsside init again"
     )
     (tmp_path / "vite.config.js").chmod(0o644)
     tmp_path.chmod(0o555)
     try:
-        assert init_stops(tmp_path) == (
+        assert init_stops(tmp_path, wrapper) == (
             f"wsside init: cannot create wsside.toml: no permission to write in {tmp_path}"
         )
     finally:

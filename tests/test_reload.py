@@ -15,9 +15,8 @@ import os
 import shutil
 import sys
 import textwrap
-import time
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -214,32 +213,39 @@ async def test_a_renamed_or_deleted_file_leaves_no_module_behind(live: Live) -> 
     assert old() is None
 
 
-def _rename(folder: Path) -> str:
-    os.rename(folder / "chat.py", folder / "talk.py")
+async def _rename(live: Live, mark: int) -> str:
+    os.rename(live.folder / "chat.py", live.folder / "talk.py")
     return "talk.py"
 
 
-def _backup_rename_then_write(folder: Path) -> str:
-    # vim's backup rename, with a pause over the quiet time: the file is missing for a flush.
-    os.rename(folder / "chat.py", folder / "chat.py~")
-    time.sleep(reload.QUIET * 2)
-    (folder / "chat.py").write_text(versioned(2))
+async def _backup_rename_then_write(live: Live, mark: int) -> str:
+    # vim's backup rename: the file is missing for a flush (its removal is seen), then back.
+    os.rename(live.folder / "chat.py", live.folder / "chat.py~")
+    await live.reloaded("chat.py", mark, kind="removed")
+    (live.folder / "chat.py").write_text(versioned(2))
     return "chat.py"
 
 
-def _empty_then_write(folder: Path) -> str:
+async def _empty_then_write(live: Live, mark: int) -> str:
     # An editor that truncates, then writes: for a flush the file declares nothing.
-    with open(folder / "chat.py", "r+") as file:
+    with open(live.folder / "chat.py", "r+") as file:
         file.truncate()
         file.flush()
-        time.sleep(reload.QUIET * 2)
+        await live.event(
+            lambda e: (
+                e["type"] == "reloaded"
+                and Path(e["file"]).name == "chat.py"
+                and e["patterns"] == []
+            ),
+            mark,
+        )
         file.write(versioned(2))
     return "chat.py"
 
 
 @pytest.mark.parametrize("change", [_rename, _backup_rename_then_write, _empty_then_write])
 async def test_a_pattern_declared_again_within_the_grace_keeps_its_connections(
-    live: Live, change: Callable[[Path], str]
+    live: Live, change: Callable[[Live, int], Awaitable[str]]
 ) -> None:
     live.write("chat.py", versioned(1))
     live.write("other.py", versioned(1, "/ws/other"))
@@ -247,7 +253,7 @@ async def test_a_pattern_declared_again_within_the_grace_keeps_its_connections(
     sockets = [await live.connect(f"/api/ws/chat?name={n}") for n in range(3)]
     before = [await ask(ws) for ws in sockets]
     mark = len(live.events)
-    name = await asyncio.get_running_loop().run_in_executor(None, change, live.folder)
+    name = await change(live, mark)
     await live.event(
         lambda e: e["type"] == "reloaded" and Path(e["file"]).name == name and e["patterns"] != [],
         mark,

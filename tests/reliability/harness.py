@@ -129,6 +129,7 @@ class SidecarProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         self._ready = threading.Event()
+        self._more = threading.Condition()
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
         if not self._ready.wait(30) or self.proc.poll() is not None:
@@ -139,10 +140,31 @@ class SidecarProcess:
     def _drain(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            self.output.append(line)
+            with self._more:
+                self.output.append(line)
+                self._more.notify_all()
             if "serving on" in line:
                 self._ready.set()
         self._ready.set()
+        with self._more:
+            self._more.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 10.0) -> str:
+        """The first output line holding `text`, waited for as the reader thread takes lines
+        in (not there within `timeout` s, or the output ended: AssertionError with it all)."""
+        with self._more:
+            found = self._more.wait_for(
+                lambda: (
+                    next((ln for ln in self.output if text in ln), None)
+                    or not self._reader.is_alive()
+                ),
+                timeout,
+            )
+            line = next((ln for ln in self.output if text in ln), None)
+        assert line is not None, f"no line with {text!r} (reader ended: {found is True}):\n" + (
+            "".join(self.output)
+        )
+        return line
 
     @property
     def alive(self) -> bool:

@@ -81,8 +81,11 @@ def test_the_sidecar_process_logs_a_stall_while_it_lasts(tmp_path: Path) -> None
             await blocker.close()
 
         asyncio.run(go())
-        out = "".join(proc.output)
-        assert re.search(rf"event loop is blocked .* in sleepy \(.*h\.py:{BLOCK_LINE}\)", out), out
+        # The warning is printed during the block; the reader thread may take it in after.
+        line = proc.wait_for("event loop is blocked")
+        assert re.search(rf"event loop is blocked .* in sleepy \(.*h\.py:{BLOCK_LINE}\)", line), (
+            "".join(proc.output)
+        )
     finally:
         proc.stop()
 
@@ -114,10 +117,7 @@ def test_a_stopped_process_is_no_stall(tmp_path: Path) -> None:
             await other.close()
 
         asyncio.run(go())
-        deadline = time.monotonic() + 10
-        while not any("in sleepy" in line for line in proc.output):  # the reader thread's
-            assert time.monotonic() < deadline, "".join(proc.output)
-            time.sleep(0.01)
+        proc.wait_for("in sleepy")  # the reader thread's, once it has taken the line in
         blocked = [line for line in proc.output if "event loop is blocked" in line]
         assert len(blocked) == 1 and "in sleepy" in blocked[0], blocked
     finally:
