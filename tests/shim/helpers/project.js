@@ -108,11 +108,18 @@ export async function startVite(root, { options = {}, server = {}, mode = 'dev',
     vite = await preview(config)
   } else {
     vite = await createServer(config)
-    await vite.listen()
   }
-  const port = vite.httpServer.address().port
-  const ready = waitReady ? await logs.waitFor(/sidecar ready: pid (\d+)/) : null
-  return { vite, port, logs, pid: ready ? Number(ready[1]) : null }
+  try {
+    if (mode !== 'preview') await vite.listen()
+    const port = vite.httpServer.address().port
+    const ready = waitReady ? await logs.waitFor(/sidecar ready: pid (\d+)/) : null
+    return { vite, port, logs, pid: ready ? Number(ready[1]) : null }
+  } catch (error) {
+    // Not ready (or not listening): the caller gets no server to close, so close it here,
+    // sidecar included, rather than leave them running past the failed test.
+    await vite.close()
+    throw error
+  }
 }
 
 /** True while `pid` runs (a zombie, exited but not yet reaped, counts as gone). */
