@@ -61,7 +61,11 @@ class Server:
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.wait_for(self.READY[kind])
+        try:
+            self.wait_for(self.READY[kind])
+        except BaseException:
+            self.stop()  # never ready: the caller gets no Server to stop
+            raise
 
     def _read(self) -> None:
         assert self.proc.stderr is not None

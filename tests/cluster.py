@@ -145,7 +145,11 @@ async def start_serve(cwd: Path, *args: str) -> tuple[ServeProcess, int, list[in
     serve = await ServeProcess.start(
         "--handlers", "ws", "--port", str(port), "--no-reload", *args, cwd=cwd
     )
-    banner = await serve.expect("serving on", timeout=30)
+    try:
+        banner = await serve.expect("serving on", timeout=30)
+    except BaseException:
+        await serve.stop()  # never served: the caller gets no process to stop
+        raise
     found = re.search(r"pids ([\d, ]+)[;)]", banner)
     pids = [int(p) for p in found.group(1).split(", ")] if found else [serve.proc.pid]
     return serve, port, pids

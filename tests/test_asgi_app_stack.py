@@ -157,11 +157,21 @@ class Stack:
     def __init__(self, folder: Path) -> None:
         self.redis = RedisServer(folder / "redis")
         self.redis.start()
-        write_files(folder, FILES)
-        self.server = Server(folder, "uvicorn", "--workers", "2", env={"REDIS_URL": self.redis.url})
-        lines = self.server.wait_for_all("Started server process", 2)
-        self.server.wait_for_all("Application startup complete", 2)
-        self.server.wait_listening()
+        try:
+            write_files(folder, FILES)
+            env = {"REDIS_URL": self.redis.url}
+            self.server = Server(folder, "uvicorn", "--workers", "2", env=env)
+        except BaseException:
+            self.redis.stop()
+            raise
+        try:
+            lines = self.server.wait_for_all("Started server process", 2)
+            self.server.wait_for_all("Application startup complete", 2)
+            self.server.wait_listening()
+        except BaseException:
+            self.server.stop()
+            self.redis.stop()
+            raise
         self.pids = {int(re.findall(r"\d+", line)[-1]) for line in lines}
 
     async def login(self, client: aiohttp.ClientSession) -> str:
@@ -176,8 +186,10 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     try:
         yield stack
     finally:
-        assert_stopped(stack.server)
-        stack.redis.stop()
+        try:
+            assert_stopped(stack.server)
+        finally:
+            stack.redis.stop()
 
 
 async def _one_per_worker(

@@ -231,7 +231,13 @@ async def test_redis_stopped_and_restarted_mid_traffic(tmp_path: Path) -> None:
     redis = RedisServer(tmp_path / "redis")
     redis.start()
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
-    serve, port, (a, b) = await start_serve(tmp_path, "--workers", "2", "--backplane", redis.url)
+    try:
+        serve, port, (a, b) = await start_serve(
+            tmp_path, "--workers", "2", "--backplane", redis.url
+        )
+    except BaseException:
+        redis.stop()
+        raise
     try:
         async with aiohttp.ClientSession() as session:
             sender = await connect(session, port, a)
@@ -278,8 +284,9 @@ async def test_redis_stopped_and_restarted_mid_traffic(tmp_path: Path) -> None:
         assert len(back) == 2 and all("messages were dropped" in line for line in back), outage
         assert not any("restarting" in line for line in serve.lines)
     finally:
-        assert await serve.stop() == 0
+        code = await serve.stop()
         redis.stop()
+        assert code == 0
 
 
 @pytest.mark.slow
@@ -305,8 +312,9 @@ async def test_redis_down_at_start(tmp_path: Path) -> None:
             assert await remote.receive() == {"n": 1}
             assert time.monotonic() - up <= 2.0
     finally:
-        assert await serve.stop() == 0
+        code = await serve.stop()
         redis.stop()
+        assert code == 0
 
 
 # ---- the backplane alone, in this process: errors and a slow Redis ------------------------
