@@ -99,6 +99,8 @@ async def test_invalid_utf8_fails_inside_a_frame_still_arriving(client):
     frame = encode(TEXT, PART1 + BAD + b"edited")
     head = 6  # 2 header bytes + 4 mask bytes
     c.send_raw(frame[: head + len(PART1)])
+    # Pacing, not synchronisation: two reads when it holds, and when it does not (one read),
+    # the frame is still incomplete and the 1007 still required.
     await asyncio.sleep(0.05)
     c.send_raw(frame[head + len(PART1) : head + len(PART1) + 2])  # f4 90: already invalid
     assert await c.close_code(timeout=2) == 1007
