@@ -679,6 +679,28 @@ def test_bad_arguments_get_one_clear_line(tmp_path: Path) -> None:
         ASGIApp([one, Handler("/ws/one")])
 
 
+@pytest.mark.parametrize(
+    ("options", "noted"),
+    [
+        ({"allowed_origins": ["https://app.example"]}, True),
+        ({"allowed_origins": ["https://app.example"], "loopback_origins": False}, False),
+        ({"allowed_origins": ["http://devbox:5173"]}, False),  # a dev machine on the LAN
+        ({}, False),
+    ],
+)
+def test_a_site_that_accepts_localhost_pages_hears_it_once(
+    caplog: pytest.LogCaptureFixture, options: dict[str, Any], noted: bool
+) -> None:
+    from wsside import ASGIApp
+
+    with caplog.at_level("WARNING", logger="wsside"):
+        ASGIApp([Handler("/ws/one")], **options)
+    said = [r.getMessage() for r in caplog.records if "accepted too" in r.getMessage()]
+    assert len(said) == (1 if noted else 0), caplog.text
+    if noted:
+        assert said[0].endswith("ASGIApp(..., loopback_origins=False) turns them off"), said
+
+
 def test_import_wsside_loads_no_server_until_asgiapp_is_used() -> None:
     code = (
         "import sys, wsside\n"

@@ -23,11 +23,13 @@ if TYPE_CHECKING:
     from ..request import Request
 
 __all__ = [
+    "LOCAL_PAGES_NOTE",
     "Refusal",
     "Verdict",
     "authenticate",
     "check_origin",
     "choose_subprotocol",
+    "local_pages_of_a_site",
     "origin_allowed",
 ]
 
@@ -63,6 +65,20 @@ def origin_allowed(origin: str, allowed: Collection[str], loopback: bool) -> boo
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+# Said once at start when `local_pages_of_a_site`; each server adds how to turn them off.
+LOCAL_PAGES_NOTE = (
+    "pages served from localhost are accepted too, on every visitor's machine (a local "
+    "program's page could open a socket with their cookies)"
+)
+
+
+def local_pages_of_a_site(allowed: Collection[str], loopback: bool) -> bool:
+    """Whether a server that names a site (an `https://` origin) also accepts pages served
+    from localhost. A dev machine's own pages are why loopback origins are on by default;
+    for a site they are every visitor's localhost."""
+    return loopback and any(origin.startswith("https://") for origin in allowed)
 
 
 def check_origin(

@@ -24,11 +24,19 @@ from yarl import URL
 from .._io.asgi import AsgiChannel, AsgiIO, Event, Receive, Send
 from .._io.engine import parse_cookies
 from .._runtime.backplane import Backplane
+from .._runtime.events import logger
 from .._runtime.registry import Registry
 from .._runtime.session import Session
 from ..handler import Handler
 from ..request import Request
-from .admission import Refusal, authenticate, check_origin, choose_subprotocol
+from .admission import (
+    LOCAL_PAGES_NOTE,
+    Refusal,
+    authenticate,
+    check_origin,
+    choose_subprotocol,
+    local_pages_of_a_site,
+)
 from .asgi_paths import route_paths
 from .asgi_setup import handler_list, load_folder, log_events, origin_set, warn_server_owned
 
@@ -77,6 +85,11 @@ class ASGIApp:
                 f"ASGIApp(loopback_origins={loopback_origins!r}): expected True or False"
             )
         self._loopback = loopback_origins
+        if local_pages_of_a_site(self._allowed, loopback_origins):
+            logger.warning(
+                "wsside: %s; in production, ASGIApp(..., loopback_origins=False) turns them off",
+                LOCAL_PAGES_NOTE,
+            )
         self._backplane: _Backplane | None = None
         folder = Path(handlers) if isinstance(handlers, (str, os.PathLike)) else Path.cwd()
         self._registry = Registry(folder)

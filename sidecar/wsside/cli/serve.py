@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import typer
 
 from .. import __version__
+from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
 from .._edge.logs import configure_logging
 from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.open_files import raise_open_file_limit
@@ -183,16 +184,10 @@ def serve(
 
 
 def _note_loopback_origins(settings: Settings) -> None:
-    """Pages served from localhost are accepted by default: a dev machine's own. A server that
-    names an https:// origin serves a site, and then its visitors' localhost is accepted
-    too, where any local program's page could open a socket with their cookies."""
-    if settings.loopback_origins and any(
-        origin.startswith("https://") for origin in settings.allowed_origins
-    ):
+    if local_pages_of_a_site(settings.allowed_origins, settings.loopback_origins):
         say(
-            "wsside: pages served from localhost are accepted too, on every visitor's machine "
-            "(a local program's page could open a socket with their cookies); in production, "
-            "--no-loopback-origins (config: loopback_origins = false) turns them off",
+            f"wsside: {LOCAL_PAGES_NOTE}; in production, --no-loopback-origins (config: "
+            "loopback_origins = false) turns them off",
             level="warning",
         )
 
