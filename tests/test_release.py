@@ -17,6 +17,7 @@ node-deps`): nothing is downloaded but the build backend that pip fetches for an
 
 from __future__ import annotations
 
+import email
 import json
 import os
 import posixpath
@@ -34,6 +35,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
+import wsside
 from doctor_projects import free_port, one, start_vite, write
 
 if sys.version_info >= (3, 11):
@@ -399,8 +401,26 @@ def test_both_packages_carry_the_same_interpreter_rules(tarball: Path, wheel: Pa
         member = tar.extractfile("package/interpreter-rules.json")
         assert member is not None
         npm_rules = member.read()
+    assert npm_rules == (SHIM / "interpreter-rules.json").read_bytes()
     with zipfile.ZipFile(wheel) as whl:
-        assert whl.read("wsside/interpreter-rules.json") == npm_rules
+        info = whl.getinfo("wsside/interpreter-rules.json")
+        assert (info.external_attr >> 16) & 0o170000 != 0o120000  # a file, not the repo's link
+        assert whl.read(info) == npm_rules
+
+
+def test_the_wheel_says_what_pypi_shows(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as whl:
+        name = next(n for n in whl.namelist() if n.endswith(".dist-info/METADATA"))
+        meta = email.message_from_bytes(whl.read(name))
+        licence = next(n for n in whl.namelist() if n.endswith(".dist-info/licenses/LICENSE"))
+        assert whl.read(licence) == (REPO / "LICENSE").read_bytes()
+    assert meta["Version"] == wsside.__version__
+    assert meta["License-Expression"] == "MIT"
+    assert meta["Author"] == "the wsside authors"
+    urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL"))
+    assert urls["Repository"].startswith("https://") and urls["Homepage"].startswith("https://")
+    assert "Programming Language :: Python :: 3.10" in meta.get_all("Classifier")
+    assert meta.get_payload() == (REPO / PYPROJECT["project"]["readme"]).read_text()
 
 
 def test_a_websocket_through_vite_reaches_the_wheel_s_handler(
