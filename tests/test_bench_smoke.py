@@ -2,7 +2,7 @@
 `wsside serve`, real Vite dev servers with the shim, the pipe over HTTPS, Vite's proxy and
 the pure-Node reference) produces its table with every variant measured, and the JSON echo
 workloads for the variants they run on; `bench/handshake_split.py` shows a row per variant
-with each of its server processes.
+with each of its server processes; `bench/sighup.py` counts what each attempt ended in.
 
 Only that figures were produced is checked, never how fast: timing belongs to `make bench`.
 """
@@ -118,3 +118,19 @@ def test_handshake_split_measures_each_process_of_each_variant() -> None:
     assert shown == {"direct": (False, True), "handover": (True, True), "node": (True, False)}
     for m in cells.values():
         assert m and int(m[2].replace(",", "")) > 0 and int(m[5]) > 0, done.stdout
+
+
+@pytest.mark.slow
+def test_sighup_counts_what_each_attempt_ended_in() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "sighup.py"), "--clients", "4"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    head, ended = done.stdout.splitlines()
+    assert re.fullmatch(r"4 clients, [\d,]+ handshakes/s before; the roll took [\d.]+ s", head)
+    counts = json.loads(ended.removeprefix("  ended: ").replace("'", '"'))
+    assert counts["ok"] > 0, done.stdout
