@@ -331,6 +331,10 @@ async def test_sighup_replaces_the_workers_one_at_a_time(tmp_path: Path) -> None
             old = [await connect(session, port, pid, path="/api/ws/v") for pid in pids]
             write_handlers(tmp_path / "ws", v=VERSIONED.format(version=2))
             serve.proc.send_signal(signal.SIGHUP)
+            started = await serve.expect("SIGHUP: replacing the 2 workers one at a time")
+            migrating = Path("/proc/sys/net/ipv4/tcp_migrate_req")
+            resets = migrating.exists() and migrating.read_text().strip() == "0"
+            assert ("net.ipv4.tcp_migrate_req=1 moves them" in started) == resets, started
             for client in old:
                 msg = await client.ws.receive(10)
                 assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1001), msg

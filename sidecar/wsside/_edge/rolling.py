@@ -17,6 +17,7 @@ import asyncio
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from .._runtime.events import log
 
@@ -86,7 +87,7 @@ class Rollover:
         """Stop each worker gracefully (its clients get 1001 and reconnect to the others) and
         go on to the next once its replacement serves; stop at one that does not."""
         loop = asyncio.get_running_loop()
-        log(f"SIGHUP: replacing the {self.count} workers one at a time")
+        log(f"SIGHUP: replacing the {self.count} workers one at a time{_queue_note()}")
         for index in range(self.count):
             old = self.current(index)
             if old is None or old.returncode is not None:
@@ -104,3 +105,23 @@ class Rollover:
             new = self.current(index)
             log(f"worker {index} replaced (pid {old.pid} -> {new.pid if new else '?'})")
         log("SIGHUP: every worker replaced")
+
+
+# Linux's switch for moving what waits in a closing SO_REUSEPORT listener's accept queue to
+# the other listeners of its port (5.14+); off, those connections are reset.
+MIGRATE_REQ = Path("/proc/sys/net/ipv4/tcp_migrate_req")
+
+
+def _queue_note() -> str:
+    """A word on the connections a stopping worker's listener resets, when Linux would
+    reset them (docs/deploy.md measured it); nothing where it moves them, or cannot."""
+    try:
+        migrating = MIGRATE_REQ.read_text().strip() != "0"
+    except OSError:  # not Linux, or a kernel without the switch
+        return ""
+    if migrating:
+        return ""
+    return (
+        " (connections waiting on a stopping worker are reset, and retried by clients: "
+        "net.ipv4.tcp_migrate_req=1 moves them to the others)"
+    )
