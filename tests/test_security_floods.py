@@ -9,7 +9,7 @@ import zlib
 from collections.abc import Iterator
 
 import pytest
-from tests.reliability.harness import SidecarProcess
+from tests.reliability.harness import SidecarProcess, serving
 from tests.reliability.rawws import PING, TEXT, FrameParser, frame, parse_close, upgrade_head
 from tests.reliability.test_slow_consumer import RssSampler
 
@@ -32,11 +32,7 @@ MiB = 1 << 20
 
 @pytest.fixture(scope="module")
 def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SidecarProcess]:
-    folder = tmp_path_factory.mktemp("ws")
-    (folder / "app.py").write_text(APP)
-    proc = SidecarProcess(folder)
-    yield proc
-    proc.stop()
+    yield from serving(tmp_path_factory.mktemp("ws"), APP)
 
 
 def connect(port: int, path: str, extra: str = "", rcvbuf: int | None = None) -> socket.socket:

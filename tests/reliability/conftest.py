@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .harness import APP, SidecarProcess
+from .harness import APP, SidecarProcess, serving
 from .rawws import Stream
 
 SOAK = os.environ.get("WSSIDE_SOAK") == "1"
@@ -57,11 +57,7 @@ def figures() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SidecarProcess]:
-    folder = tmp_path_factory.mktemp("ws")
-    (folder / "app.py").write_text(APP)
-    proc = SidecarProcess(folder)
-    yield proc
-    proc.stop()
+    yield from serving(tmp_path_factory.mktemp("ws"), APP)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +188,15 @@ class SidecarProcess:
         self._reader.join(5)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+
+
+def serving(folder: Path, app: str) -> Iterator[SidecarProcess]:
+    """A module fixture's body: `app` as the one handler file in `folder`, served until the
+    fixture ends."""
+    (folder / "app.py").write_text(app)
+    proc = SidecarProcess(folder)
+    yield proc
+    proc.stop()
 
 
 async def stats(port: int) -> dict[str, Any]:
