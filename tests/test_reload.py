@@ -25,7 +25,7 @@ import pytest
 
 from serve_process import ServeProcess, free_port
 from wsside._edge.server import Sidecar
-from wsside._runtime import config_watch, events, registry, reload
+from wsside._runtime import config_watch, events, registry, reload, watch
 from wsside._runtime.config import build_settings
 from wsside._runtime.settings import Settings
 
@@ -631,7 +631,7 @@ async def test_a_handlers_folder_deleted_and_created_again_is_served(
     serves, and later saves in it reload. `quick`: gone and back within one quiet time;
     `scanned`: without file watches left (`_NoWatchesLeft`, below)."""
     if scanned:
-        monkeypatch.setattr(reload, "Observer", _NoWatchesLeft)
+        monkeypatch.setattr(watch, "Observer", _NoWatchesLeft)
     live.write("chat.py", versioned(1))
     await live.start()
     saved = tmp_path / "saved"
@@ -662,7 +662,7 @@ async def test_a_handlers_folder_moved_away_and_back_is_served(live: Live, tmp_p
     assert (await ask(await live.connect("/api/ws/chat")))["version"] == 3
 
 
-class _NoWatchesLeft(reload.Observer):
+class _NoWatchesLeft(watch.Observer):
     """The platform's observer on a system whose inotify limits are used up (by editors,
     other dev servers): watching the handlers folder fails as the kernel makes it fail."""
 
@@ -676,7 +676,7 @@ class _NoWatchesLeft(reload.Observer):
 async def test_without_file_watches_reload_scans_instead(
     live: Live, monkeypatch: pytest.MonkeyPatch, folder_at_start: bool
 ) -> None:
-    monkeypatch.setattr(reload, "Observer", _NoWatchesLeft)
+    monkeypatch.setattr(watch, "Observer", _NoWatchesLeft)
     if folder_at_start:
         live.write("chat.py", versioned(1))
     else:
@@ -721,17 +721,17 @@ async def test_a_file_event_that_fails_to_be_handled_ends_no_reloads(
 ) -> None:
     """Whatever goes wrong with one event in the watcher's thread is logged there; an
     exception out of it would end that thread, and every later save would go unseen."""
-    from wsside._runtime.reload import Reloader
+    from wsside._runtime.watch import FolderWatch, Kind
 
     ws = await live.serve_chat()
-    kind = Reloader._kind
+    kind = FolderWatch._kind
 
-    def trips(self: Reloader, path: Path, is_directory: bool, left: bool = False) -> str | None:
+    def trips(self: FolderWatch, path: Path, is_directory: bool, left: bool = False) -> Kind | None:
         if path.name == "trip.py":
             raise RuntimeError("a bug in handling one event")
         return kind(self, path, is_directory, left)
 
-    monkeypatch.setattr(Reloader, "_kind", trips)
+    monkeypatch.setattr(FolderWatch, "_kind", trips)
     live.write("trip.py", "x = 1\n")
     await live.save("chat.py", versioned(2))
     assert (await ask(ws))["version"] == 2

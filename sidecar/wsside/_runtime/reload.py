@@ -1,18 +1,15 @@
-"""Hot reload: watch the handlers folder (and the config file) and apply each save once.
+"""Hot reload: apply each save of a handler file, a helper or the config file once.
 
-watchdog reports from its own thread; everything that touches the registry runs on the event
-loop (`call_soon_threadsafe`). An editor's save is several events (temp file, rename, modify,
-close), so changes are collected until the folder has been quiet for `QUIET` seconds, then
-each file is judged by what is on disk now, not by the events: it exists, it was deleted, or
-its content is what already serves (then nothing happens).
+`watch.py` names each file event that matters and passes it to the loop. An editor's save is
+several events (temp file, rename, modify, close), so changes are collected here until the
+folder has been quiet for `QUIET` seconds, then each file is judged by what is on disk now,
+not by the events: it exists, it was deleted, or its content is what already serves (then
+nothing happens). A new handlers folder of the same name gets a new watch, and every file in
+it is read.
 
-The folder's parent is watched too (not recursively), for the folder itself: it may not exist
-yet, or be deleted and created again (`git stash -u`, a checkout). A folder's watch dies with
-the folder, so a new folder of the same name gets a new watch, and every file in it is read.
-
-Here: when to apply, and which files. Elsewhere: which handler files a saved helper reaches,
-and which modules leave `sys.modules` for it (`importers.py`); loading one file
-(`Registry.load_file`, importing through `loader.py`).
+Here: when to apply, and which files. Elsewhere: which file events matter (`watch.py`), which
+handler files a saved helper reaches, and which modules leave `sys.modules` for it
+(`importers.py`); loading one file (`Registry.load_file`, importing through `loader.py`).
 """
 
 from __future__ import annotations
@@ -23,45 +20,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from watchdog.events import (
-    EVENT_TYPE_CLOSED,
-    EVENT_TYPE_CREATED,
-    EVENT_TYPE_DELETED,
-    EVENT_TYPE_MODIFIED,
-    EVENT_TYPE_MOVED,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver, ObservedWatch
-from watchdog.observers.polling import PollingObserver
-
-from .config import CONFIG_FILE
-from .events import log, logger
 from .importers import forget_all_helpers, forget_helpers, imported_by_name
-from .module_names import is_handler_file
 from .registry import Registry, handler_files
+from .watch import FolderWatch, Kind
 
 __all__ = ["QUIET", "Reloader"]
 
-# A config file created where none was: read, and served if it changes the settings.
-CONFIG_NAMES = (CONFIG_FILE, "pyproject.toml")
 # Quiet time that ends a save, and the longest a stream of events may hold a reload back.
 QUIET = 0.03
 MAX_HOLD = 0.5
-# How often the folders are scanned when the system's file watching cannot be had (inotify's
-# limits): a save is seen this much later.
-SCAN_INTERVAL = 0.5
-
-_CHANGES = {
-    EVENT_TYPE_CREATED,
-    EVENT_TYPE_MODIFIED,
-    EVENT_TYPE_MOVED,
-    EVENT_TYPE_DELETED,
-    EVENT_TYPE_CLOSED,
-}
-# Events after which their source no longer is where it was.
-_GONE = {EVENT_TYPE_DELETED, EVENT_TYPE_MOVED}
 
 
 class Reloader:
@@ -81,17 +48,10 @@ class Reloader:
     ) -> None:
         self.registry = registry
         self.root = registry.root.resolve()
-        self.config_file = config_file.resolve() if config_file else None
-        # Without a config file, where one would be found if it were created: the current
-        # folder and the one holding the handlers folder (as `wsside serve` and the shim look).
-        self._config_folders = (
-            {Path.cwd().resolve(), self.root.parent} if self.config_file is None else set()
-        )
+        config = config_file.resolve() if config_file else None
+        self._watch = FolderWatch(self.root, config, self._note, on_save)
         self.on_config_change = on_config_change
-        # Called on watchdog's thread with each changed Python file: the loop may be blocked.
-        self.on_save = on_save
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._observer: BaseObserver | None = None  # `Observer` is the platform's subclass
         self._digests: dict[Path, bytes] = {}
         # What changed since the last flush, each with when it was first seen (perf_counter).
         self._files: dict[Path, float] = {}
@@ -103,8 +63,6 @@ class Reloader:
         self._config = False
         self._first: float | None = None
         self._timer: asyncio.TimerHandle | None = None
-        self._watcher = _Watcher(self)
-        self._root_watch: ObservedWatch | None = None  # None: the folder is not watched now
         self._root_gone = False  # the watched folder was deleted or moved since the last flush
         # Files to apply, one per turn of the loop (a checkout's hundred files never hold
         # the open connections for longer than one import): path -> (since, force).
@@ -122,46 +80,7 @@ class Reloader:
         self._loop = asyncio.get_running_loop()
         for path in handler_files(self.root):
             self._digests[path.resolve()] = _digest(path)
-        try:
-            self._observer = self._watch(Observer())
-        except OSError as exc:
-            self._scan_instead(exc)
-
-    def _watch(self, observer: BaseObserver) -> BaseObserver:
-        """`observer`, watching what there is to watch now, started."""
-        watcher = self._watcher
-        self._root_watch = None
-        try:
-            if self.root.is_dir():
-                self._root_watch = observer.schedule(watcher, str(self.root), recursive=True)
-            folders = {self.root.parent, *self._config_folders}
-            config = self.config_file
-            if config is not None and not config.parent.is_relative_to(self.root):
-                folders.add(config.parent)
-            for folder in folders:
-                if folder.is_dir():
-                    observer.schedule(watcher, str(folder), recursive=False)
-        except OSError:
-            observer.unschedule_all()  # gives back the watches made so far
-            raise
-        observer.daemon = True
-        observer.start()
-        return observer
-
-    def _scan_instead(self, exc: OSError) -> None:
-        """The system refused to watch (inotify's limits are per user, and shared with every
-        editor, Vite and other tool): scan the folders instead, and say so once."""
-        if self._observer is not None:
-            self._observer.stop()  # its thread is a daemon; it ends by itself
-        self._observer = self._watch(PollingObserver(timeout=SCAN_INTERVAL))
-        limits = "fs.inotify.max_user_instances and fs.inotify.max_user_watches"
-        log(
-            f"hot reload: cannot watch {self.root} ({exc.strerror or exc}): "
-            f"scanning it every {SCAN_INTERVAL:g} s instead. Other programs hold this "
-            f"user's file watches; closing some, or raising {limits} (sysctl), "
-            "gives instant reloads back",
-            "warning",
-        )
+        self._watch.start()
 
     async def stop(self) -> None:
         if self._timer is not None:
@@ -169,67 +88,17 @@ class Reloader:
         if self._step_handle is not None:
             self._step_handle.cancel()
         self._pending.clear()
-        observer, self._observer = self._observer, None
-        if observer is not None:
-            observer.stop()
-            await asyncio.get_running_loop().run_in_executor(None, observer.join, 2.0)
+        await self._watch.stop()
 
-    # ---- watchdog's thread --------------------------------------------------------------
-
-    def seen(self, event: FileSystemEvent) -> None:
-        if event.event_type not in _CHANGES:
-            return
-        now = time.perf_counter()
-        paths = [
-            (event.src_path, event.event_type in _GONE),
-            (getattr(event, "dest_path", ""), False),
-        ]
-        for raw, left in paths:
-            if not raw:
-                continue
-            path = Path(str(raw))
-            kind = self._kind(path, event.is_directory, left)
-            if kind == "helper folder" and event.event_type == EVENT_TYPE_MODIFIED:
-                kind = "folder"  # a file in it changed, and says so itself
-            if self.on_save is not None and kind in ("handler", "helper"):
-                self.on_save(str(path))
-            if kind is not None and self._loop is not None and self._observer is not None:
-                try:
-                    self._loop.call_soon_threadsafe(self._note, kind, path, now)
-                except RuntimeError:  # the loop closed while we were stopping
-                    return
-
-    def _kind(self, path: Path, is_directory: bool, left: bool = False) -> str | None:
-        """What `path` is to the reloader; `left`: the event says it is no longer there."""
-        if path == self.config_file or (
-            path.name in CONFIG_NAMES and path.parent in self._config_folders
-        ):
-            return "config"
-        if left and path == self.root:
-            return "root gone"
-        try:
-            rel = path.relative_to(self.root)
-        except ValueError:
-            return None
-        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
-            return None
-        if is_directory:
-            helper = any(part.startswith("_") for part in rel.parts)
-            return "helper folder" if helper else "folder"
-        if rel.suffix != ".py":
-            return None  # editor temp and swap files: `.swp`, `~`, `4913`, `.tmp`
-        return "handler" if is_handler_file(rel) else "helper"
-
-    # ---- the loop -----------------------------------------------------------------------
-
-    def _note(self, kind: str, path: Path, seen_at: float) -> None:
-        if self._observer is None:
+    def _note(self, kind: Kind, path: Path, seen_at: float) -> None:
+        if not self._watch.watching:
             return
         if kind == "handler":
             self._files.setdefault(path, seen_at)
             # Also a module that handler files import by its name (`from common import X`)?
             # Like a helper's, its change reaches them only when they run again.
-            kind = "helper" if imported_by_name(path, self.root) else kind
+            if imported_by_name(path, self.root):
+                kind = "helper"
         if kind == "config":
             self._config = True
         elif kind == "helper":
@@ -249,7 +118,9 @@ class Reloader:
 
     def _flush(self) -> None:
         self._timer = self._first = None
-        self._watch_root()
+        # Watch the handlers folder that is there now, before its files are read.
+        gone, self._root_gone = self._root_gone, False
+        self._watch.rewatch(gone)
         files, self._files = self._files, {}
         everything, self._everything = self._everything, None
         helpers, self._helpers = self._helpers, {}
@@ -295,22 +166,6 @@ class Reloader:
             self._config_pending = False
             self.on_config_change()
 
-    def _watch_root(self) -> None:
-        """Drop the watch of a handlers folder that was deleted or moved (it watches nothing,
-        or the folder where it went), and watch the handlers folder that is there now, before
-        its files are read."""
-        observer, gone, self._root_gone = self._observer, self._root_gone, False
-        if observer is None:
-            return
-        if gone and self._root_watch is not None:
-            observer.unschedule(self._root_watch)
-            self._root_watch = None
-        if self._root_watch is None and self.root.is_dir():
-            try:
-                self._root_watch = observer.schedule(self._watcher, str(self.root), recursive=True)
-            except OSError as exc:
-                self._scan_instead(exc)
-
     def _unchanged(self, path: Path) -> bool:
         """`path` holds the bytes that already serve."""
         known = self._digests.get(path)
@@ -326,21 +181,6 @@ class Reloader:
         else:
             self._digests.pop(path, None)
             self.registry.remove_file(path)
-
-
-class _Watcher(FileSystemEventHandler):
-    def __init__(self, reloader: Reloader) -> None:
-        self.reloader = reloader
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        try:
-            self.reloader.seen(event)
-        except Exception:  # noqa: BLE001 - raised out of here it would end watchdog's thread
-            logger.exception(
-                "wsside: could not handle a file event (%s %s); hot reload goes on",
-                event.event_type,
-                event.src_path,
-            )
 
 
 def _digest(path: Path) -> bytes:

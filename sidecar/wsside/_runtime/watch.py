@@ -1,0 +1,211 @@
+"""Which file events matter to hot reload, and keeping the watches that report them alive.
+
+watchdog reports from its own thread. Each event that concerns a handler file, a helper, a
+folder under the handlers folder or a config file is named (`Kind`) and passed to the event
+loop (`call_soon_threadsafe`); what to do with it is `reload.py`'s.
+
+The handlers folder's parent is watched too (not recursively), for the folder itself: it may
+not exist yet, or be deleted and created again (`git stash -u`, a checkout). A folder's watch
+dies with the folder, so a new folder of the same name gets a new watch (`rewatch`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+from watchdog.events import (
+    EVENT_TYPE_CLOSED,
+    EVENT_TYPE_CREATED,
+    EVENT_TYPE_DELETED,
+    EVENT_TYPE_MODIFIED,
+    EVENT_TYPE_MOVED,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
+from watchdog.observers.polling import PollingObserver
+
+from .config import CONFIG_FILE
+from .events import log, logger
+from .module_names import is_handler_file
+
+__all__ = ["SCAN_INTERVAL", "FolderWatch", "Kind"]
+
+# What a changed path is to hot reload.
+Kind = Literal["config", "root gone", "folder", "helper folder", "handler", "helper"]
+
+# A config file created where none was: read, and served if it changes the settings.
+CONFIG_NAMES = (CONFIG_FILE, "pyproject.toml")
+# How often the folders are scanned when the system's file watching cannot be had (inotify's
+# limits): a save is seen this much later.
+SCAN_INTERVAL = 0.5
+
+_CHANGES = {
+    EVENT_TYPE_CREATED,
+    EVENT_TYPE_MODIFIED,
+    EVENT_TYPE_MOVED,
+    EVENT_TYPE_DELETED,
+    EVENT_TYPE_CLOSED,
+}
+# Events after which their source no longer is where it was.
+_GONE = {EVENT_TYPE_DELETED, EVENT_TYPE_MOVED}
+
+
+class FolderWatch:
+    """Watches `root` (recursively), its parent and the config file's folder; calls
+    `changed(kind, path, seen_at)` on the loop for each path that matters."""
+
+    def __init__(
+        self,
+        root: Path,
+        config_file: Path | None,
+        changed: Callable[[Kind, Path, float], None],
+        on_save: Callable[[str], None] | None = None,
+    ) -> None:
+        self.root = root
+        self.config_file = config_file
+        # Without a config file, where one would be found if it were created: the current
+        # folder and the one holding the handlers folder (as `wsside serve` and the shim look).
+        self._config_folders = {Path.cwd().resolve(), root.parent} if config_file is None else set()
+        self._changed = changed
+        # Called on watchdog's thread with each changed Python file: the loop may be blocked.
+        self._on_save = on_save
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._observer: BaseObserver | None = None  # `Observer` is the platform's subclass
+        self._handler = _Events(self)
+        self._root_watch: ObservedWatch | None = None  # None: the folder is not watched now
+
+    @property
+    def watching(self) -> bool:
+        return self._observer is not None
+
+    def start(self) -> None:
+        """Start watching (on the loop that `changed` is called on)."""
+        self._loop = asyncio.get_running_loop()
+        try:
+            self._observer = self._watch(Observer())
+        except OSError as exc:
+            self._scan_instead(exc)
+
+    async def stop(self) -> None:
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            await asyncio.get_running_loop().run_in_executor(None, observer.join, 2.0)
+
+    def rewatch(self, root_gone: bool) -> None:
+        """Drop the watch of a handlers folder that was deleted or moved (it watches nothing,
+        or the folder where it went), and watch the handlers folder that is there now."""
+        observer = self._observer
+        if observer is None:
+            return
+        if root_gone and self._root_watch is not None:
+            observer.unschedule(self._root_watch)
+            self._root_watch = None
+        if self._root_watch is None and self.root.is_dir():
+            try:
+                self._root_watch = observer.schedule(self._handler, str(self.root), recursive=True)
+            except OSError as exc:
+                self._scan_instead(exc)
+
+    def _watch(self, observer: BaseObserver) -> BaseObserver:
+        """`observer`, watching what there is to watch now, started."""
+        handler = self._handler
+        self._root_watch = None
+        try:
+            if self.root.is_dir():
+                self._root_watch = observer.schedule(handler, str(self.root), recursive=True)
+            folders = {self.root.parent, *self._config_folders}
+            config = self.config_file
+            if config is not None and not config.parent.is_relative_to(self.root):
+                folders.add(config.parent)
+            for folder in folders:
+                if folder.is_dir():
+                    observer.schedule(handler, str(folder), recursive=False)
+        except OSError:
+            observer.unschedule_all()  # gives back the watches made so far
+            raise
+        observer.daemon = True
+        observer.start()
+        return observer
+
+    def _scan_instead(self, exc: OSError) -> None:
+        """The system refused to watch (inotify's limits are per user, and shared with every
+        editor, Vite and other tool): scan the folders instead, and say so once."""
+        if self._observer is not None:
+            self._observer.stop()  # its thread is a daemon; it ends by itself
+        self._observer = self._watch(PollingObserver(timeout=SCAN_INTERVAL))
+        limits = "fs.inotify.max_user_instances and fs.inotify.max_user_watches"
+        log(
+            f"hot reload: cannot watch {self.root} ({exc.strerror or exc}): "
+            f"scanning it every {SCAN_INTERVAL:g} s instead. Other programs hold this "
+            f"user's file watches; closing some, or raising {limits} (sysctl), "
+            "gives instant reloads back",
+            "warning",
+        )
+
+    # ---- watchdog's thread --------------------------------------------------------------
+
+    def seen(self, event: FileSystemEvent) -> None:
+        if event.event_type not in _CHANGES:
+            return
+        now = time.perf_counter()
+        paths = [
+            (event.src_path, event.event_type in _GONE),
+            (getattr(event, "dest_path", ""), False),
+        ]
+        for raw, left in paths:
+            if not raw:
+                continue
+            path = Path(str(raw))
+            kind = self._kind(path, event.is_directory, left)
+            if kind == "helper folder" and event.event_type == EVENT_TYPE_MODIFIED:
+                kind = "folder"  # a file in it changed, and says so itself
+            if self._on_save is not None and kind in ("handler", "helper"):
+                self._on_save(str(path))
+            if kind is not None and self._loop is not None and self._observer is not None:
+                try:
+                    self._loop.call_soon_threadsafe(self._changed, kind, path, now)
+                except RuntimeError:  # the loop closed while we were stopping
+                    return
+
+    def _kind(self, path: Path, is_directory: bool, left: bool = False) -> Kind | None:
+        """What `path` is to hot reload; `left`: the event says it is no longer there."""
+        if path == self.config_file or (
+            path.name in CONFIG_NAMES and path.parent in self._config_folders
+        ):
+            return "config"
+        if left and path == self.root:
+            return "root gone"
+        try:
+            rel = path.relative_to(self.root)
+        except ValueError:
+            return None
+        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+            return None
+        if is_directory:
+            helper = any(part.startswith("_") for part in rel.parts)
+            return "helper folder" if helper else "folder"
+        if rel.suffix != ".py":
+            return None  # editor temp and swap files: `.swp`, `~`, `4913`, `.tmp`
+        return "handler" if is_handler_file(rel) else "helper"
+
+
+class _Events(FileSystemEventHandler):
+    def __init__(self, watch: FolderWatch) -> None:
+        self.watch = watch
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        try:
+            self.watch.seen(event)
+        except Exception:  # noqa: BLE001 - raised out of here it would end watchdog's thread
+            logger.exception(
+                "wsside: could not handle a file event (%s %s); hot reload goes on",
+                event.event_type,
+                event.src_path,
+            )
