@@ -8,38 +8,23 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from ._message_tree import AnyValue, DictOf, ListOf, Literals, Node, OneOf, Record, Scalar
-
-
-def describe(node: Node) -> str:
-    """A short Python-like name for what `node` accepts (`ChatIn`, `str or None`)."""
-    if isinstance(node, Scalar):
-        return node.kind
-    if isinstance(node, AnyValue):
-        return "any value"
-    if isinstance(node, Literals):
-        return _either([_show_value(v) for v in node.values])
-    if isinstance(node, ListOf):
-        return "list"
-    if isinstance(node, DictOf):
-        return "dict"
-    if isinstance(node, OneOf):
-        return _either([describe(option) for option in node.options])
-    return node.name
-
-
-def _either(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-
-
-# ---- checking values ---------------------------------------------------------------------
+from ._message_tree import (
+    AnyValue,
+    DictOf,
+    ListOf,
+    Literals,
+    Node,
+    OneOf,
+    Record,
+    Scalar,
+    describe,
+    show_value,
+)
 
 # What is wrong with a value: (path to the field, `expected ..., got ...`); path "" is the
 # value itself.
 Problem = tuple[str, str]
 Check = Callable[[Any], Problem | None]
-
-_MAX_SHOWN = 40
 
 
 def _kind(value: Any) -> str:
@@ -49,11 +34,6 @@ def _kind(value: Any) -> str:
     if isinstance(value, tuple):
         return "list"
     return type(value).__name__
-
-
-def _show_value(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 4] + "...'"
 
 
 def _at(label: str, problem: Problem) -> Problem:
@@ -145,7 +125,7 @@ def _literal_check(node: Literals) -> Check:
         plain = _plain(value)
         if plain is not value and (type(plain), plain) in allowed:
             return None
-        return "", expected + (_show_value(value) if _is_scalar(value) else _kind(value))
+        return "", expected + (show_value(value) if _is_scalar(value) else _kind(value))
 
     return check
 
@@ -313,7 +293,7 @@ def _tagged_check(node: OneOf, records: dict[Record, Check]) -> Check | None:
             option_check = None
         if option_check is None:
             return _at(
-                label, ("", tag_expected + (_show_value(tag) if _is_scalar(tag) else _kind(tag)))
+                label, ("", tag_expected + (show_value(tag) if _is_scalar(tag) else _kind(tag)))
             )
         return option_check(value)
 

@@ -1,10 +1,10 @@
 """The tree a message type is read into (`wsside.schema`): what the runtime check and the
-TypeScript generator walk."""
+TypeScript generator walk, and how a node is named in a message that says what was expected."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Union
 
 
 @dataclass(frozen=True)
@@ -71,3 +71,34 @@ class Record:
 
 
 Node = Union[Scalar, AnyValue, Literals, ListOf, DictOf, OneOf, Record]  # noqa: UP007 - a runtime alias on 3.10
+
+
+def describe(node: Node) -> str:
+    """A short Python-like name for what `node` accepts (`ChatIn`, `str or None`)."""
+    if isinstance(node, Scalar):
+        return node.kind
+    if isinstance(node, AnyValue):
+        return "any value"
+    if isinstance(node, Literals):
+        return _either([show_value(v) for v in node.values])
+    if isinstance(node, ListOf):
+        return "list"
+    if isinstance(node, DictOf):
+        return "dict"
+    if isinstance(node, OneOf):
+        return _either([describe(option) for option in node.options])
+    return node.name
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+# The longest value shown in a message about it.
+MAX_SHOWN = 40
+
+
+def show_value(value: Any) -> str:
+    """`value` as Python writes it, cut to `MAX_SHOWN` characters."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 4] + "...'"

@@ -28,8 +28,19 @@ import typing
 from collections.abc import Callable
 from typing import Any, Union, get_args, get_origin
 
-from ._message_check import compile_check, describe
-from ._message_tree import AnyValue, DictOf, Field, ListOf, Literals, Node, OneOf, Record, Scalar
+from ._message_check import compile_check
+from ._message_tree import (
+    AnyValue,
+    DictOf,
+    Field,
+    ListOf,
+    Literals,
+    Node,
+    OneOf,
+    Record,
+    Scalar,
+    describe,
+)
 
 __all__ = [
     "AnyValue",
