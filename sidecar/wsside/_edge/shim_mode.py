@@ -31,7 +31,7 @@ from .._runtime.config_watch import first_valid_settings, next_settings
 from .._runtime.events import log, logger, shown, subscribe, unsubscribe
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode
-from .control import PROTOCOL_VERSION, SIDECAR_EVENTS, ProtocolMismatch, message, parse
+from .control import PROTOCOL_VERSION, ProtocolMismatch, message, parse
 from .environ import take_from_environment
 from .handoff import take_over
 from .logs import configure_logging
@@ -39,6 +39,7 @@ from .loop import LoopChoiceError
 from .loop import run as run_loop
 from .node_ipc import NodeChannel
 from .server import Sidecar
+from .shim_events import ShimEvents
 
 __all__ = ["SOCKET_NAME", "run_ipc"]
 
@@ -115,15 +116,13 @@ class _ShimMode:
         self.folder: str | None = None
         # Set when the shim is gone (the channel's EOF, or a new parent process).
         self.orphaned = threading.Event()
-        # A `reloaded` or `removed` went out without the endpoint table (more files of its
-        # batch followed): the table goes once the batch is applied.
-        self._table_owed = False
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, self.stop.set)
         self.channel = NodeChannel(self.fd, self._on_message, self._on_handle, self._on_eof)
-        subscribe(self._relay)
+        events = ShimEvents(self.channel, lambda: self.sidecar)
+        subscribe(events.relay)
         threading.Thread(
             target=self._watch_parent, args=(loop, os.getppid()), name="wsside-parent", daemon=True
         ).start()
@@ -137,7 +136,7 @@ class _ShimMode:
             while await self._serve_once():
                 pass
         finally:
-            unsubscribe(self._relay)
+            unsubscribe(events.relay)
             self.channel.close()
             if self.folder is not None:
                 shutil.rmtree(self.folder, ignore_errors=True)
@@ -216,45 +215,6 @@ class _ShimMode:
         )
         await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
         return True
-
-    def _relay(self, event: dict[str, Any]) -> None:
-        if self.channel is None or event.get("type") not in SIDECAR_EVENTS:
-            return
-        fields = {k: v for k, v in event.items() if k != "type"}
-        if event["type"] in ("reloaded", "removed") and self.sidecar is not None:
-            # The endpoints and their types as they are now: with the batch's last file only
-            # (a checkout's hundred files would each rebuild and send the whole table).
-            if self._reloading():
-                self._owe_table()
-            else:
-                self._table_owed = False
-                fields.update(self._table())
-        self.channel.send(message(event["type"], **fields))
-
-    def _reloading(self) -> bool:
-        reloader = self.sidecar.reloader if self.sidecar is not None else None
-        return reloader is not None and reloader.busy
-
-    def _table(self) -> dict[str, Any]:
-        assert self.sidecar is not None
-        return {"handlers": self.sidecar.describe(), "types": self.sidecar.types()}
-
-    def _owe_table(self) -> None:
-        if not self._table_owed:
-            self._table_owed = True
-            asyncio.get_running_loop().call_soon(self._settle_table)
-
-    def _settle_table(self) -> None:
-        """The owed table, once the batch is applied, unless its last file's event (which
-        carries it) went out: a batch whose last file changed nothing (a touch) or did not
-        load still ends with the table (`endpoints`)."""
-        if not self._table_owed or self.channel is None or self.sidecar is None:
-            return
-        if self._reloading():
-            asyncio.get_running_loop().call_soon(self._settle_table)
-            return
-        self._table_owed = False
-        self.channel.send(message("endpoints", **self._table()))
 
     def _on_message(self, obj: Any) -> None:
         try:
