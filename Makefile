@@ -6,10 +6,14 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench bench-cluster bench-scaling soak dist clean
 
+# The venv, and a wheelhouse with the build backend, for tests/test_release.py to build offline.
 $(VPY): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q -e '.[test]'
+	$(VPY) -m pip download -q -d $(VENV)/wheelhouse \
+	  $$($(VPY) -c 'import sys; t = __import__("tomllib" if sys.version_info >= (3, 11) else "tomli"); \
+	  print(*t.load(open("pyproject.toml", "rb"))["build-system"]["requires"])')
 	touch $(VPY)
 
 venv: $(VPY)

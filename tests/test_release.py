@@ -12,7 +12,8 @@ handler; the packed client loads in Node (ESM and CommonJS) and in a page Vite s
 types resolve under tsc's `bundler` and `node16`; the wheel's `wsside doctor` passes.
 
 Vite, TypeScript and @types/node come from the test tree's own node_modules (`make
-node-deps`): nothing is downloaded but the build backend that pip fetches for any build.
+node-deps`), and the build backend from the wheelhouse `make venv` fills beside this
+interpreter (without it, pip fetches the backend from PyPI, as for any build).
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ COMPILERS = {
 }
 # Documents that ship beside the code; every other file of the tarball must be loaded by it.
 NPM_DOCS = {"package.json", "README.md", "LICENSE", "PROTOCOL.md"}
+# The build backend as `make venv` keeps it (pyproject.toml's `build-system.requires`).
+WHEELHOUSE = Path(sys.prefix) / "wheelhouse"
+OFFLINE = ["--no-index", "--find-links", str(WHEELHOUSE)] if WHEELHOUSE.is_dir() else []
+
 # What setuptools adds to any sdist beside the package: the metadata, the build's own files,
 # the readme it shows, and README.md, which it always takes.
 SDIST_EXTRAS = {
@@ -284,7 +289,7 @@ def sdist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     # The backend pyproject.toml asks for, where only this build sees it (pip does the same
     # for the wheel below).
     backend = work / "backend"
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--target", str(backend)]
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", *OFFLINE, "--target", str(backend)]
     run([*pip, *PYPROJECT["build-system"]["requires"]])
     hook = "import sys; from setuptools import build_meta as b; print(b.build_sdist(sys.argv[1]))"
     name = run(
@@ -299,7 +304,7 @@ def sdist(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory, sdist: Path) -> Iterator[Path]:
     out = tmp_path_factory.mktemp("wheel")
-    pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps"]
+    pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", *OFFLINE]
     run([*pip, "--wheel-dir", str(out), str(sdist)])
     (built,) = out.glob("wsside-*.whl")
     yield built
