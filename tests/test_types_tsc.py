@@ -1,6 +1,7 @@
 """The generated `wsside-env.d.ts` under the real TypeScript compiler and the real client's
 declarations: `tests/types/app.ts` uses `vite-plugin-wsside/client` against the types of
-`tests/types/ws/`, right uses and wrong ones (marked `@ts-expect-error`, which tsc itself
+`tests/types/ws/`, and `tests/types/named.ts` names them by importing their namespaces from
+the generated file, right uses and wrong ones (marked `@ts-expect-error`, which tsc itself
 reports when the line is not an error); and every golden file compiles as it is. Each check
 runs with the newest TypeScript tested (node_shim's) and the oldest the client supports
 (tests/client/types'), both dev dependencies installed by `make node-deps`.
@@ -77,8 +78,10 @@ def compile_project(
 
 @pytest.fixture
 def app(tmp_path: Path) -> Path:
-    """A project with app.ts and the wsside-env.d.ts that `wsside types` writes for it."""
+    """A project with app.ts, named.ts and the wsside-env.d.ts that `wsside types` writes for
+    them."""
     shutil.copy(TYPES / "app.ts", tmp_path / "app.ts")
+    shutil.copy(TYPES / "named.ts", tmp_path / "named.ts")
     done = subprocess.run(
         [str(WSSIDE), "types", "--handlers", str(TYPES / "ws"), "--out", "wsside-env.d.ts"],
         cwd=tmp_path,
@@ -91,7 +94,7 @@ def app(tmp_path: Path) -> Path:
 
 
 def test_right_uses_compile_and_wrong_ones_do_not(app: Path, compiler: str) -> None:
-    done = compile_project(app, ["app.ts", "wsside-env.d.ts"], compiler)
+    done = compile_project(app, ["app.ts", "named.ts", "wsside-env.d.ts"], compiler)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

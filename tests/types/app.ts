@@ -84,8 +84,8 @@ board.on('said', (m) => {
   void name, level, color, first
 })
 
-// A page's own functions name an endpoint's types through the client's helpers: the
-// namespaces are local to wsside-env.d.ts (docs/types.md, "Naming a message type in the page").
+// A page's own functions name an endpoint's types through the client's helpers, or by
+// importing its namespace (named.ts; docs/types.md, "Naming a message type in the page").
 export type ChatMessage = OfType<Sends<'/ws/chat'>, 'chat-message'>
 export type Author = ChatMessage['author']
 export type Scores = OfType<Sends<`/ws/rooms/${string}`>, 'state'>['players'][string]
@@ -95,5 +95,5 @@ const typing: Receives<'/ws/chat'> = { type: 'typing' }
 chat.send(typing)
 // @ts-expect-error: an author's name is a string
 export const nameless: Author = { name: 1 }
-// @ts-expect-error: the endpoint's namespace is not visible outside wsside-env.d.ts
+// @ts-expect-error: the endpoint's namespace is not global: it is imported (named.ts)
 export type Hidden = WsChat.ChatIn
