@@ -166,6 +166,35 @@ async def test_syntax_error_keeps_old_version_until_fixed(live: Live) -> None:
     assert not live.sidecar.registry.errors
 
 
+@pytest.mark.parametrize("how", ["touched", "written again"])
+async def test_a_file_that_did_not_load_loads_when_saved_unchanged(
+    live: Live, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """The package a handler file imports is installed, then the file is saved as it was
+    (an editor's save with no edit, or a touch): it is read again, since its bytes are not
+    what serves. A folder's other changes do not read it again."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    name = "wsside_test_installed_later"
+    monkeypatch.delitem(sys.modules, name, raising=False)  # and taken out again after
+    source = f"import {name}\n" + versioned(1)
+    live.write("chat.py", source)
+    await live.start()
+    assert "No module named" in (await live.reloaded("chat.py", 0, kind="load_error"))["message"]
+    mark = len(live.events)
+    await live.save("other.py", versioned(1, "/ws/other"))  # the folder changes too
+    assert not any(e.get("source", "").endswith("chat.py") for e in live.events[mark:])
+    (site / f"{name}.py").write_text("")  # pip install
+    mark = len(live.events)
+    if how == "touched":
+        os.utime(live.folder / "chat.py")
+    else:
+        live.write("chat.py", source)
+    await live.reloaded("chat.py", mark)
+    assert (await ask(await live.connect("/api/ws/chat")))["version"] == 1
+
+
 async def test_import_time_exception_names_its_line(live: Live) -> None:
     live.write("chat.py", versioned(1))
     await live.start()

@@ -126,14 +126,16 @@ class Reloader:
         helpers, self._helpers = self._helpers, {}
         config, self._config = self._config, False
         helper_folder, self._helper_folder = self._helper_folder, False
-        forced: set[Path] = set()
+        # A file that did not load is read again when saved, even as it was: what it imports
+        # may have been installed since (`pip install`, then save).
+        forced = {path for path in files if path in self.registry.errors}
         if everything is not None:
             known = {*handler_files(self.root), *self.registry.files, *self.registry.errors}
             for path in known:
                 files[path.resolve()] = min(files.get(path.resolve(), everything), everything)
         if helper_folder:
             forget_all_helpers(self.root)
-            forced = set(files)
+            forced |= set(files)
         elif helpers:
             since = min(helpers.values())
             # Those that import them, and those that failed to load (perhaps for them).

@@ -51,6 +51,9 @@ _CHANGES = {
     EVENT_TYPE_MOVED,
     EVENT_TYPE_DELETED,
     EVENT_TYPE_CLOSED,
+    # A touch (inotify's IN_ATTRIB): watchdog 5 and later name it so, 4 calls it "modified".
+    # It reads again a file that did not load; one that serves has the same bytes.
+    "attrib",
 }
 # Events after which their source no longer is where it was.
 _GONE = {EVENT_TYPE_DELETED, EVENT_TYPE_MOVED}
