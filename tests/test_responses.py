@@ -72,3 +72,35 @@ async def test_a_raising_match_gets_the_error_policy(serve) -> None:
     assert await ws.receive_json() == {"type": "error", "message": "'type'"}
     await ws.send_json({"type": "y"})
     assert await ws.receive_str() == "fallback"
+
+
+async def test_a_match_function_that_returns_an_awaitable_is_awaited(serve) -> None:
+    """A plain function that calls an async one (a lambda, a decorator's wrapper) returns a
+    coroutine: its answer is what the coroutine returns, not the coroutine (which is always
+    true), as for an `async def` match."""
+    s = await serve("""
+        import asyncio
+        from wsside import Handler
+
+        async def is_admin(msg):
+            await asyncio.sleep(0)
+            return msg.get("user") == "root"
+
+        async def says(msg, word):
+            return msg.get("say") == word
+
+        h = Handler("/ws/m")
+        h.respond(lambda conn, msg: is_admin(msg), "admin")
+        h.respond(lambda conn, msg: says(msg, "hi"), "hello")
+        h.respond({"say": "bye"}, "goodbye")
+        h.on_message(lambda conn, msg: conn.send("fallback"))
+    """)
+    ws = await s.connect("/api/ws/m")
+    for message, answer in [
+        ({"user": "root"}, "admin"),
+        ({"say": "hi"}, "hello"),  # the first rule's coroutine said no
+        ({"say": "bye"}, "goodbye"),  # after two that said no, a dict rule
+        ({"user": "ada"}, "fallback"),
+    ]:
+        await ws.send_json(message)
+        assert await ws.receive_str() == answer

@@ -99,8 +99,12 @@ def message_now(
             if problem is not None:
                 return _refuse(conn, handler, MessageTypeError(problem))
         if handler.responses:
-            for rule in handler.responses:
-                if rule.matches(conn, data):
+            for index, rule in enumerate(handler.responses):
+                fits = rule.matches(conn, data)
+                if inspect.isawaitable(fits):  # a plain function that called an async one
+                    rest = _rules_from(conn, handler, data, index, fits)
+                    return _finish_message(conn, handler, rest)
+                if fits:
                     return _finish_message(conn, handler, _respond(conn, rule, data))
         fn = handler.callbacks["on_message"]
         result = None if fn is None else fn(conn, data)
@@ -116,6 +120,22 @@ async def _finish_message(conn: Connection, handler: Handler, pending: Awaitable
         await pending
     except USER_ERRORS as exc:  # the error policy decides what the client sees
         await _fail(conn, handler, exc, "on_message")
+
+
+async def _rules_from(
+    conn: Connection, handler: Handler, data: Any, index: int, fits: Awaitable[Any]
+) -> None:
+    """The rest of `message_now` once rule `index`'s match returned an awaitable (`fits`):
+    the rules and `on_message` as `run_message` goes on from there."""
+    rules = handler.responses
+    if await fits:
+        return await _respond(conn, rules[index], data)
+    for rule in rules[index + 1 :]:
+        if await _maybe(rule.matches(conn, data)):
+            return await _respond(conn, rule, data)
+    fn = handler.callbacks["on_message"]
+    if fn is not None:
+        await _maybe(fn(conn, data))
 
 
 async def _respond(conn: Connection, rule: Response, data: Any) -> None:
