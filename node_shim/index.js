@@ -3,7 +3,7 @@
 // that Vite spawns and supervises. This file wires the pieces to Vite's hooks (and
 // attachWsside to a server of your own); it keeps no state of its own: a server's
 // attachment is lib/attach.js's, middleware mode lib/middleware-mode.js's, and the sidecar
-// lives in lib/sidecar.js, shared across Vite restarts by lib/registry.js.
+// lives in lib/sidecar.js, shared across Vite restarts by lib/sidecars.js.
 
 import { existsSync } from 'node:fs'
 import path from 'node:path'

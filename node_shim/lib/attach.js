@@ -1,13 +1,13 @@
 // @ts-check
 // One HTTP server's attachment: its upgrades under the prefix go to the sidecar of its
-// configuration (held through lib/registry.js while attached), and the process-wide set of
+// configuration (held through lib/sidecars.js while attached), and the process-wide set of
 // the servers wsside serves, so that no server gets two listeners. The plugin's hooks
 // (index.js), middleware mode (lib/middleware-mode.js) and attachWsside all attach here.
 
 import path from 'node:path'
 import tls from 'node:tls'
 import { resolveInterpreter } from './interpreter.js'
-import { acquireSidecar, releaseSidecar } from './registry.js'
+import { acquireSidecar, releaseSidecar } from './sidecars.js'
 import { createReporter } from './report.js'
 import { listensOnLoopbackOnly, socketFamily } from './security.js'
 import { createUpgradeListener } from './upgrade.js'
@@ -118,7 +118,7 @@ export function attach(httpServer, options, vite) {
   })
   httpServer.on('upgrade', listener)
   attachedServers.add(httpServer)
-  // The sidecar starts once a server listens (SidecarProcess.start).
+  // The sidecar starts once a server listens (SidecarProcess.serverListening).
   const listening = () => proc.serverListening()
   if (httpServer.listening) listening()
   else httpServer.once('listening', listening)

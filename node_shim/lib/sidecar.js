@@ -2,7 +2,7 @@
 // The Python sidecar process: spawned once per Vite process and configuration, spoken to
 // over Node's IPC channel, waited for (`ready`), stopped. What an exit nobody asked for
 // means (a restart with backoff, or a report of why it cannot run) is lib/exits.js's to say.
-// The Vite servers of one configuration share it through lib/registry.js.
+// The Vite servers of one configuration share it through lib/sidecars.js.
 
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -75,22 +75,17 @@ export class SidecarProcess {
 
   /** @returns {Reporter} */
   get reporter() {
-    // acquireSidecar (registry.js) adds a reporter before anything can report.
+    // acquireSidecar (sidecars.js) adds a reporter before anything can report.
     return /** @type {Reporter} */ (this.reporters.at(-1))
   }
 
   /**
-   * Starts the process as soon as a server holding it listens (serverListening). Vite calls
+   * A server holding this sidecar listens now: the first time, the process starts. Vite calls
    * the plugin before it binds its port, and a Vite that never listens would spawn a sidecar
    * for nothing: on Vite 8.4 a second `vite` of the project, refused by Vite's lock, killed
    * it at once; a Vite whose port is taken (strictPort) exits without closing, and left it
    * to run the handlers' imports after Vite had gone.
    */
-  start() {
-    if (this._serverListened) this._spawn()
-  }
-
-  /** A server holding this sidecar listens now: the first time, the process starts. */
   serverListening() {
     if (this._serverListened) return
     this._serverListened = true

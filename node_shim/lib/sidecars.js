@@ -1,5 +1,5 @@
 // @ts-check
-// The process-wide registry of sidecars, one per configuration. Vite restarts (config edits)
+// The process-wide pool of sidecars, one per configuration. Vite restarts (config edits)
 // build the new server before closing the old one, so a sidecar is held with a reference
 // count: the new server acquires it before the old one releases it, and it only stops when
 // nobody holds it.
@@ -9,10 +9,10 @@ import { SidecarProcess } from './sidecar.js'
 /** @import { Reporter } from './report.js' */
 /** @import { SidecarSpec } from './sidecar.js' */
 
-const REGISTRY = Symbol.for('vite-plugin-wsside.sidecars')
+const POOL = Symbol.for('vite-plugin-wsside.sidecars')
 // Shared by every copy of this module in the process (a Vite restart may load a second one).
-const holder = /** @type {{ [REGISTRY]?: Map<string, SidecarProcess> }} */ (globalThis)
-const sidecars = (holder[REGISTRY] ??= new Map())
+const holder = /** @type {{ [POOL]?: Map<string, SidecarProcess> }} */ (globalThis)
+const sidecars = (holder[POOL] ??= new Map())
 
 /**
  * The sidecar for `spec.key`, started if needed, held until `releaseSidecar`.
@@ -26,7 +26,6 @@ export function acquireSidecar(spec, reporter) {
     proc = new SidecarProcess(spec)
     sidecars.set(spec.key, proc)
     proc.addReporter(reporter)
-    proc.start()
   } else {
     proc.addReporter(reporter)
   }
