@@ -1,4 +1,4 @@
-"""Intake of client sockets handed over by the Vite shim through Node's IPC channel.
+"""Node's IPC channel to the Vite shim: its messages, and the client sockets handed over on it.
 
 Node's `child.send(message, socket)` writes one JSON line `{"cmd": "NODE_HANDLE", "msg": ...}`
 and passes the socket's file descriptor alongside it (SCM_RIGHTS). `NodeChannel` speaks that

@@ -79,7 +79,7 @@ class Session(CallbackQueue):
         "_io",
         "_keepalive",
         "_loop",
-        "_registry",
+        "_open_sessions",
         "_socket_closed",
         "_stage",
         "_stream",
@@ -91,7 +91,7 @@ class Session(CallbackQueue):
         hub: Hub,
         io: SessionIO,
         stream: FrameSource,
-        registry: set[Session],
+        open_sessions: set[Session],
         *,
         path: str,
         params: Mapping[str, str],
@@ -119,7 +119,7 @@ class Session(CallbackQueue):
         # Made on demand (two futures cost 288 bytes, and most sessions are never awaited).
         self._done: asyncio.Future[None] | None = None  # after on_close ran
         self._socket_closed: asyncio.Future[None] | None = None
-        self._registry = registry  # the open sessions, which this one leaves once finished
+        self._open_sessions = open_sessions  # which this one joins, and leaves once finished
         self._access: tuple[str, float] | None = None  # (client, opened at) for the access log
         io.overflow = self
         self.conn = Connection(
@@ -192,7 +192,7 @@ class Session(CallbackQueue):
             self._access = (client, self._loop.time())
             access.upgraded(client, self.conn.path, 101)
         self._hub.add(self.conn, self._io)
-        self._registry.add(self)
+        self._open_sessions.add(self)
         if handler.default_room:
             self._hub.join(self.conn, handler.default_room)
         beats = bool(handler.heartbeat) and self._io.can_ping
@@ -309,7 +309,7 @@ class Session(CallbackQueue):
 
     def _finished(self) -> None:
         self._hub.remove(self.conn)
-        self._registry.discard(self)
+        self._open_sessions.discard(self)
         self._stage = _FINISHED
         if self._done is not None and not self._done.done():  # an awaiter may have cancelled it
             self._done.set_result(None)
