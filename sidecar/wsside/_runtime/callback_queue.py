@@ -82,7 +82,7 @@ class CallbackQueue:
                 if rest is not None:  # it waits for something: the next ones queue behind
                     self._worker = self._loop.create_task(self._work(rest))
             return
-        self._submit(("message", data))
+        self._submit(("on_message", data))
         if len(self._inbox) > INBOX_HIGH_WATER and not self._reading_paused:
             self._reading_paused = True
             self._io.transport.pause_reading()
@@ -93,7 +93,7 @@ class CallbackQueue:
                 self._inbox = deque()
             self._inbox.append(job)
         elif self._hub.has_nothing_for(job[0]):  # no callback: nothing to run or order
-            if job[0] == "close":
+            if job[0] == "on_close":
                 self._on_close_ran = True
         elif self._hub.runs_inline(job[0]):
             pending = run_eager(self._run_job(job))
@@ -123,21 +123,19 @@ class CallbackQueue:
     async def _run_job(self, job: tuple[Any, ...]) -> None:
         kind = job[0]
         conn, handler = self.conn, self.handler
-        if kind == "message":
+        if kind == "on_message":
             await run_message(conn, handler, job[1])
             return
-        fn = handler.callbacks[
-            "on_connect" if kind == "connect" else "on_close" if kind == "close" else kind
-        ]
-        if kind == "close":
+        fn = handler.callbacks[kind]
+        if kind == "on_close":
             self._on_close_ran = True
         if fn is None:
             return
-        if kind == "connect":
+        if kind == "on_connect":
             ok = await run_callback(conn, handler, "on_connect", fn, conn, job[1])
             if not ok and not self._io.closing:
                 self.close(_INTERNAL_ERROR, b"Internal error")
-        elif kind == "close":
+        elif kind == "on_close":
             await run_callback(
                 conn,
                 handler,
@@ -168,4 +166,4 @@ class CallbackQueue:
         await asyncio.wait([worker])
         self._inbox = _NO_JOBS
         if not self._on_close_ran:
-            await self._run_job(("close",))
+            await self._run_job(("on_close",))

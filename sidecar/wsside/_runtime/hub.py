@@ -84,7 +84,7 @@ class Hub:
         self._handler = handler
         self._inline = _inline_jobs(handler)
         # Data messages run by `callbacks.message_now` inside `data_received`, no coroutine.
-        self.messages_inline = "message" in self._inline
+        self.messages_inline = "on_message" in self._inline
         self._empty = _empty_jobs(handler)
         # Called with each outgoing message in debug mode; None (no cost) otherwise.
         self.check_sent: Callable[[object], None] | None = (
@@ -97,7 +97,7 @@ class Hub:
         return job in self._inline
 
     def has_nothing_for(self, job: str) -> bool:
-        """Whether that kind of job (connect, close, on_error) has no callback to run."""
+        """Whether that kind of job (on_connect, on_close, on_error) has no callback to run."""
         return job in self._empty
 
     # ---- membership ----------------------------------------------------------------------
@@ -218,38 +218,28 @@ def _sent_checker(handler: Handler) -> Callable[[object], None]:
     return check_sent
 
 
+# The jobs of a connection's queue other than its messages, each named after its callback.
+_JOBS = ("on_connect", "on_close", "on_ping", "on_pong", "on_error")
+
+
 def _inline_jobs(handler: Handler) -> frozenset[str]:
+    """The jobs (each named after its callback) whose user code is all plain functions."""
     is_async = inspect.iscoroutinefunction
     callbacks = handler.callbacks
     if is_async(callbacks["on_error"]):
         return frozenset()  # the error path of any job would await it
-    jobs = {
-        kind
-        for kind, name in (
-            ("connect", "on_connect"),
-            ("close", "on_close"),
-            ("on_ping", "on_ping"),
-            ("on_pong", "on_pong"),
-            ("on_error", "on_error"),
-        )
-        if not is_async(callbacks[name])
-    }
+    jobs = {name for name in _JOBS if not is_async(callbacks[name])}
     message_parts: list[object] = [callbacks["on_message"], handler.transform_raw_data]
     for rule in handler.responses:
         message_parts += [rule.match, rule.response]
     if not handler.delay and not any(is_async(part) for part in message_parts):
-        jobs.add("message")
+        jobs.add("on_message")
     return frozenset(jobs)
 
 
 def _empty_jobs(handler: Handler) -> frozenset[str]:
+    """The jobs that have no callback to run (a message always has: its rules, the check)."""
     callbacks = handler.callbacks
     return frozenset(
-        kind
-        for kind, name in (
-            ("connect", "on_connect"),
-            ("close", "on_close"),
-            ("on_error", "on_error"),
-        )
-        if callbacks[name] is None
+        name for name in ("on_connect", "on_close", "on_error") if callbacks[name] is None
     )

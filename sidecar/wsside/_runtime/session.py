@@ -198,7 +198,7 @@ class Session(CallbackQueue):
         beats = bool(handler.heartbeat) and self._io.can_ping
         if beats or handler.inactivity_timeout:
             self._keepalive = Keepalive(self, self._loop, beats)
-        self._submit(("connect", request))
+        self._submit(("on_connect", request))
         self._stream.attach(self)
 
     def on_frame(self, msg: Any) -> None:
@@ -297,7 +297,7 @@ class Session(CallbackQueue):
         if self._access is not None:
             client, opened = self._access
             access.closed(client, self.conn.path, self._close_code, self._loop.time() - opened)
-        self._submit(("close",))
+        self._submit(("on_close",))
         if self._worker is None:
             self._finished()
         else:
