@@ -122,3 +122,34 @@ def test_each_golden_file_compiles(tmp_path: Path, case: str, compiler: str) -> 
     shutil.copy(GOLDEN / f"{case}.d.ts", tmp_path / "wsside-env.d.ts")
     done = compile_project(tmp_path, ["wsside-env.d.ts"], compiler)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_namespace_is_importable_when_the_file_imports_nothing(
+    tmp_path: Path, compiler: str
+) -> None:
+    """With no `import` from the client (no error frame, no binary message), the file is a
+    module through `export {}`, which would hide every undeclared export: the namespaces are
+    exported by name."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "notes.py").write_text(
+        "from typing import TypedDict\nfrom wsside import Handler\n\n"
+        "class Note(TypedDict):\n    text: str\n\n"
+        "notes = Handler('/ws/notes', receives=Note)\n\n"
+        "@notes.on_error\ndef failed(conn, exc):\n    pass\n"
+    )
+    done = subprocess.run(
+        [str(WSSIDE), "types", "--handlers", str(ws), "--out", "wsside-env.d.ts"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "\nexport {}\n" in (tmp_path / "wsside-env.d.ts").read_text()
+    (tmp_path / "page.ts").write_text(
+        "import type { WsNotes } from './wsside-env'\n"
+        "export const note: WsNotes.Note = { text: 'hi' }\n"
+    )
+    done = compile_project(tmp_path, ["page.ts", "wsside-env.d.ts"], compiler)
+    assert done.returncode == 0, done.stdout + done.stderr

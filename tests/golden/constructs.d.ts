@@ -16,7 +16,7 @@ declare module 'vite-plugin-wsside/client' {
 }
 
 /** /ws/chat (ws/chat.py) */
-declare namespace WsChat {
+export declare namespace WsChat {
   type Receives = ChatIn | Options | Card | Receives2 | Binary
   type Sends = Joined | Comment | string | ArrayBuffer | null | ErrorFrame
 
@@ -77,19 +77,19 @@ declare namespace WsChat {
 }
 
 /** /ws/anything (ws/chat.py) */
-declare namespace WsAnything {
+export declare namespace WsAnything {
   type Receives = unknown
   type Sends = unknown[] | ErrorFrame
 }
 
 /** /ws/scalars (ws/chat.py) */
-declare namespace WsScalars {
+export declare namespace WsScalars {
   type Receives = number | boolean
   type Sends = Record<string, string>
 }
 
 /** /ws/declared-errors (ws/chat.py) */
-declare namespace WsDeclaredErrors {
+export declare namespace WsDeclaredErrors {
   type Receives = string
   type Sends = Failure
 
@@ -101,7 +101,7 @@ declare namespace WsDeclaredErrors {
 }
 
 /** /ws/renamed (ws/chat.py) */
-declare namespace WsRenamed {
+export declare namespace WsRenamed {
   type Receives = string
   type Sends = ErrorFrame2 | string | ErrorFrame
 
@@ -112,13 +112,13 @@ declare namespace WsRenamed {
 }
 
 /** /ws/handled-errors (ws/chat.py) */
-declare namespace WsHandledErrors {
+export declare namespace WsHandledErrors {
   type Receives = string
   type Sends = string
 }
 
 /** /ws/transformed (ws/chat.py) */
-declare namespace WsTransformed {
+export declare namespace WsTransformed {
   // receives= types what transform_raw_data returns, not what the page sends: unknown
   type Sends = string | ErrorFrame
 }

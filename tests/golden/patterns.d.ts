@@ -32,7 +32,7 @@ declare module 'vite-plugin-wsside/client' {
 }
 
 /** /ws/chat (ws/a_rooms.py) */
-declare namespace WsChat {
+export declare namespace WsChat {
   type Receives = Hello
   type Sends = Bye | ErrorFrame
 
@@ -46,7 +46,7 @@ declare namespace WsChat {
 }
 
 /** /ws/rooms/{room} (ws/a_rooms.py) */
-declare namespace WsRooms {
+export declare namespace WsRooms {
   type Receives = Hello
   type Sends = Bye | ErrorFrame
 
@@ -60,7 +60,7 @@ declare namespace WsRooms {
 }
 
 /** /ws/rooms/* (ws/a_rooms.py) */
-declare namespace WsRooms2 {
+export declare namespace WsRooms2 {
   type Receives = Move
   type Sends = Move | ErrorFrame
 
@@ -71,7 +71,7 @@ declare namespace WsRooms2 {
 }
 
 /** /ws/log/{n:\d+}/tail (ws/a_rooms.py) */
-declare namespace WsLogTail {
+export declare namespace WsLogTail {
   type Receives = Hello
   type Sends = Bye | ErrorFrame
 
@@ -85,7 +85,7 @@ declare namespace WsLogTail {
 }
 
 /** /ws/games/*\/move-? (ws/a_rooms.py) */
-declare namespace WsGamesMove {
+export declare namespace WsGamesMove {
   type Receives = Move
   type Sends = Move | ErrorFrame
 
@@ -96,12 +96,12 @@ declare namespace WsGamesMove {
 }
 
 /** /files/** (ws/a_rooms.py) */
-declare namespace Files {
+export declare namespace Files {
   type Sends = string[] | ErrorFrame
 }
 
 /** /ws/{anything} (ws/a_rooms.py) */
-declare namespace Ws {
+export declare namespace Ws {
   type Receives = Move
   type Sends = Hello | ErrorFrame
 
@@ -116,32 +116,32 @@ declare namespace Ws {
 }
 
 /** /x/a-b (ws/b_names.py) */
-declare namespace XAB {
+export declare namespace XAB {
   type Receives = string
 }
 
 /** /x/a_b (ws/b_names.py) */
-declare namespace XAB2 {
+export declare namespace XAB2 {
   type Receives = string
 }
 
 /** /2fa (ws/b_names.py) */
-declare namespace Endpoint2fa {
+export declare namespace Endpoint2fa {
   type Receives = number
 }
 
 /** / (ws/b_names.py) */
-declare namespace Root {
+export declare namespace Root {
   type Sends = string | ErrorFrame
 }
 
 /** /binary (ws/b_names.py) */
-declare namespace Binary2 {
+export declare namespace Binary2 {
   type Receives = Binary
   type Sends = ArrayBuffer | ErrorFrame
 }
 
 /** /it's/`odd`/${x} (ws/b_names.py) */
-declare namespace ItSOdd {
+export declare namespace ItSOdd {
   type Receives = string
 }

@@ -268,7 +268,7 @@ class _Namespace:
         return name
 
     def lines(self, title: str) -> list[str]:
-        out = [f"/** {_comment(title)} */", f"declare namespace {self.name} {{"]
+        out = [f"/** {_comment(title)} */", f"export declare namespace {self.name} {{"]
         out += [f"  {alias}" for alias in self.aliases]
         for record, name in self.records.values():
             out.append("")
