@@ -4,7 +4,8 @@ Each worker in turn is stopped gracefully (its clients get 1001 and reconnect to
 and the supervisor starts a new process in its place, which reads the handler files and the
 config file again; the next worker is stopped once the replacement serves. A replacement
 that exits before it serves (its files do not load) stops the round: the supervisor retries
-it, and the workers not replaced yet keep serving what they loaded.
+it, and the workers not replaced yet keep serving what they loaded. The config file is read
+first, by the supervisor: with an error in it, no worker is stopped.
 
 The supervisor (`Workers` in `workers.py`) owns the processes; it tells a `Rollover` what
 becomes of them (`retired`, `exited`, `serves`) and asks whether an exit is a replacement's
@@ -34,13 +35,18 @@ class _Turn:
 
 class Rollover:
     """SIGHUP's replacement of `count` workers; `current(i)` is worker `i`'s process now
-    (None before its first start)."""
+    (None before its first start), and `check()` what is wrong with the config file the
+    replacements would read (a sentence naming file, key and value), or None."""
 
     def __init__(
-        self, count: int, current: Callable[[int], asyncio.subprocess.Process | None]
+        self,
+        count: int,
+        current: Callable[[int], asyncio.subprocess.Process | None],
+        check: Callable[[], str | None],
     ) -> None:
         self.count = count
         self.current = current
+        self.check = check
         self._turns: dict[int, _Turn] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -52,6 +58,15 @@ class Rollover:
             return
         if starting:
             log("SIGHUP: the workers are still starting (they read the files now); ignored")
+            return
+        problem = self.check()
+        if problem is not None:
+            # Each replacement would exit with it, one worker fewer until the file is fixed.
+            log(
+                f"SIGHUP: not replacing the workers, which serve on with what they loaded: "
+                f"{problem}",
+                "error",
+            )
             return
         self._task = asyncio.ensure_future(self._replace_all())
 

@@ -89,10 +89,17 @@ class _Slot:
 
 class Workers:
     """The supervising parent of `count` workers, each started as `command` (the same
-    `wsside serve` command line) on `port`; `shutdown_timeout` as the workers have it."""
+    `wsside serve` command line) on `port`; `shutdown_timeout` as the workers have it;
+    `check()` says what is wrong with the config file a SIGHUP's workers would read, or None
+    (`Rollover`)."""
 
     def __init__(
-        self, command: Sequence[str], count: int, port: int, shutdown_timeout: float
+        self,
+        command: Sequence[str],
+        count: int,
+        port: int,
+        shutdown_timeout: float,
+        check: Callable[[], str | None],
     ) -> None:
         self.command = list(command)
         self.port = port
@@ -102,7 +109,7 @@ class Workers:
         self._readers: set[asyncio.Task[None]] = set()
         # A worker's exit status that no restart can cure (its handler files do not load).
         self._fatal: int | None = None
-        self._rollover = Rollover(count, lambda index: self.slots[index].proc)
+        self._rollover = Rollover(count, lambda index: self.slots[index].proc, check)
 
     async def run(self, on_ready: Callable[[list[dict[str, Any]]], None]) -> int:
         """Serve until SIGTERM/SIGINT; `on_ready` gets each worker's ready message (pid,

@@ -179,7 +179,7 @@ def serve(
     if link is None:
         _note_loopback_origins(settings)
     if link is None and settings.workers > 1:
-        raise typer.Exit(_supervise(settings))
+        raise typer.Exit(_supervise(settings, rebuild))
     _serve_standalone(settings, rebuild, link)
 
 
@@ -210,8 +210,9 @@ def _run_loop(main: Coroutine[Any, Any, T]) -> T:
         raise typer.Exit(2) from None
 
 
-def _supervise(settings: Settings) -> int:
-    """The parent of `settings.workers` workers: each runs this same command line."""
+def _supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
+    """The parent of `settings.workers` workers: each runs this same command line (and
+    reads the config file again, as `rebuild` does, when SIGHUP replaces it)."""
     problem = workers_supported()
     if problem is not None:
         say(f"wsside: {problem}", level="error")
@@ -232,7 +233,9 @@ def _supervise(settings: Settings) -> int:
             level="warning",
         )
     command = [sys.executable, "-m", "wsside", *sys.argv[1:]]
-    supervisor = Workers(command, settings.workers, port, settings.shutdown_timeout)
+    supervisor = Workers(
+        command, settings.workers, port, settings.shutdown_timeout, lambda: _problem(rebuild)
+    )
 
     def ready(infos: list[dict[str, Any]]) -> None:
         base = f"ws://{settings.host}:{port}"
@@ -244,6 +247,17 @@ def _supervise(settings: Settings) -> int:
         )
 
     return _run_loop(supervisor.run(ready))
+
+
+def _problem(rebuild: Callable[[], Settings]) -> str | None:
+    """What stops a worker started now (one line: file, key, value), or None."""
+    try:
+        settings = rebuild()
+        if settings.backplane is not None:
+            check_backplane(settings.backplane)
+    except (ConfigError, OptionError, BackplaneError) as exc:
+        return str(exc)
+    return None
 
 
 def _serve_standalone(

@@ -1,0 +1,40 @@
+"""SIGHUP to `wsside serve --workers N` as an operator deploys with it: the config file read
+again by the parent before any worker is stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from cluster import ROOMS_HANDLER, connect, start_serve, write_handlers
+
+
+@pytest.mark.slow
+async def test_sighup_with_a_config_error_stops_no_worker(tmp_path: Path) -> None:
+    """A config file with an error is one line from the parent, and every worker serves on
+    with its connections, as one process does. Before, worker 0 was stopped (its clients got
+    1001) and its replacement exited with the error every 0.1-5 s, until the file was fixed."""
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    config = tmp_path / "wsside.toml"
+    config.write_text("shutdown_timeout = 5\n")
+    serve, port, pids = await start_serve(tmp_path, "--workers", "2")
+    try:
+        async with aiohttp.ClientSession() as session:
+            clients = [await connect(session, port, pid) for pid in pids]
+            config.write_text('shutdown_timeout = "soon"\n')
+            serve.proc.send_signal(signal.SIGHUP)
+            line = await asyncio.wait_for(serve.expect("SIGHUP: not replacing the workers"), 10)
+            assert f'{config}:1: key "shutdown_timeout"' in line and '"soon"' in line, line
+            for client in clients:  # still open, on the same workers
+                await client.join("lobby")
+                await client.ws.close()
+            config.write_text("shutdown_timeout = 4\n")
+            serve.proc.send_signal(signal.SIGHUP)
+            await serve.expect("SIGHUP: every worker replaced", timeout=30)
+            assert not [line for line in serve.lines if "exited with code" in line], serve.lines
+    finally:
+        assert await serve.stop() == 0
