@@ -5,77 +5,71 @@ import http from 'node:http'
 import net from 'node:net'
 import { it } from 'node:test'
 import wsside, { attachWsside } from 'vite-plugin-wsside'
-import { captureLogger, isAlive, makeProject, PYTHON, removeProject, vite as viteUnderTest, waitForExit } from './helpers/project.js'
+import { cleanupOf } from './helpers/cleanup.js'
+import { captureLogger, isAlive, makeProject, ownVite, PYTHON, vite as viteUnderTest, waitForExit } from './helpers/project.js'
 import { connectWs } from './helpers/ws-client.js'
 
 const MIDDLEWARE_WARNING = /middleware mode.*attachWsside\(yourHttpServer, options\)/
 
+/** The user's own http.Server (`handler` for its requests), closed when test `t` ends. */
+function ownServer(t, handler) {
+  const server = http.createServer(handler)
+  cleanupOf(t).add(() => server.close())
+  return server
+}
+
+/** attachWsside(server, ...), whose sidecar is stopped when test `t` ends (a second close() is a no-op). */
+function attachFor(t, server, options) {
+  const attached = attachWsside(server, options)
+  cleanupOf(t).add(() => attached.close())
+  return attached
+}
+
 /**
  * Vite in middleware mode behind the user's own http.Server (`attach`: whether the user
- * calls attachWsside on it); resolves once a page request went through Vite.
+ * calls attachWsside on it); resolves once a page request went through Vite. All of it is
+ * closed when test `t` ends.
  */
-async function middlewareMode(root, { attach }) {
+async function middlewareMode(t, root, { attach }) {
   const logs = captureLogger()
-  const vite = await viteUnderTest.createServer({
+  const vite = ownVite(t, await viteUnderTest.createServer({
     root, configFile: false, customLogger: logs.logger, server: { middlewareMode: true, ws: false },
     plugins: [wsside({ python: PYTHON })],
-  })
-  const server = http.createServer(vite.middlewares)
-  const attached = attach ? attachWsside(server, { root, python: PYTHON, logger: logs.logger }) : null
+  }))
+  const server = ownServer(t, vite.middlewares)
+  if (attach) attachFor(t, server, { root, python: PYTHON, logger: logs.logger })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   const res = await fetch(`http://127.0.0.1:${server.address().port}/`)
   await res.text()
-  const close = async () => {
-    await attached?.close()
-    await vite.close()
-    server.close()
-  }
-  return { logs, close }
+  return { logs }
 }
 
-it('explains middleware mode instead of failing silently', async () => {
-  const root = makeProject()
-  const { logs, close } = await middlewareMode(root, { attach: false })
-  try {
-    await logs.waitFor(MIDDLEWARE_WARNING)
-  } finally {
-    await close()
-    removeProject(root)
-  }
+it('explains middleware mode instead of failing silently', async (t) => {
+  const { logs } = await middlewareMode(t, makeProject(t), { attach: false })
+  await logs.waitFor(MIDDLEWARE_WARNING)
 })
 
-it('says nothing about middleware mode once attachWsside serves the server', async () => {
-  const root = makeProject()
-  const { logs, close } = await middlewareMode(root, { attach: true })
-  try {
-    // The middleware that would warn has run: the page was served.
-    assert.ok(!logs.lines.some((line) => MIDDLEWARE_WARNING.test(line)), logs.lines.join('\n'))
-  } finally {
-    await close()
-    removeProject(root)
-  }
+it('says nothing about middleware mode once attachWsside serves the server', async (t) => {
+  const { logs } = await middlewareMode(t, makeProject(t), { attach: true })
+  // The middleware that would warn has run: the page was served.
+  assert.ok(!logs.lines.some((line) => MIDDLEWARE_WARNING.test(line)), logs.lines.join('\n'))
 })
 
-it('attachWsside routes the upgrades of your own http.Server', async () => {
-  const root = makeProject()
+it('attachWsside routes the upgrades of your own http.Server', async (t) => {
+  const root = makeProject(t)
   const logs = captureLogger()
-  const server = http.createServer((req, res) => res.end('app'))
+  const server = ownServer(t, (req, res) => res.end('app'))
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = server.address().port
-  const attached = attachWsside(server, { root, python: PYTHON, logger: logs.logger })
-  try {
-    const ready = await logs.waitFor(/sidecar ready: pid (\d+)/)
-    const ws = await connectWs({ port, path: '/api/echo' })
-    ws.send('own server')
-    assert.equal(await ws.next(), 'own server')
-    await attached.close()
-    assert.equal((await ws.closed).code, 1001)
-    await waitForExit(Number(ready[1]))
-    assert.ok(!isAlive(Number(ready[1])))
-  } finally {
-    server.close()
-    removeProject(root)
-  }
+  const attached = attachFor(t, server, { root, python: PYTHON, logger: logs.logger })
+  const ready = await logs.waitFor(/sidecar ready: pid (\d+)/)
+  const ws = await connectWs({ port, path: '/api/echo' })
+  ws.send('own server')
+  assert.equal(await ws.next(), 'own server')
+  await attached.close()
+  assert.equal((await ws.closed).code, 1001)
+  await waitForExit(Number(ready[1]))
+  assert.ok(!isAlive(Number(ready[1])))
 })
 
 const REMOTE = `
@@ -96,26 +90,23 @@ function listens(host) {
   })
 }
 
-it('attachWsside before listen: sockets are handed over with the family the server listens on', async () => {
+it('attachWsside before listen: sockets are handed over with the family the server listens on', async (t) => {
   // The shim reads the server's address once it listens and tells the sidecar the sockets'
   // family; a wrong one would garble the peer address the handler sees.
   for (const host of ['127.0.0.1', '::1']) {
     if (!(await listens(host))) continue // no IPv6 loopback on this machine
-    const root = makeProject({ 'remote.py': REMOTE })
-    const logs = captureLogger()
-    const server = http.createServer((req, res) => res.end('app'))
-    const attached = attachWsside(server, { root, python: PYTHON, logger: logs.logger })
-    try {
+    // One subtest a family: each one's server, sidecar and folder are gone before the next.
+    await t.test(host, async (t) => {
+      const root = makeProject(t, { 'remote.py': REMOTE })
+      const logs = captureLogger()
+      const server = ownServer(t, (req, res) => res.end('app'))
+      attachFor(t, server, { root, python: PYTHON, logger: logs.logger })
       await new Promise((resolve) => server.listen(0, host, resolve))
       await logs.waitFor(/sidecar ready/)
       const ws = await connectWs({ host, port: server.address().port, path: '/api/remote' })
       assert.equal(await ws.next(), host)
       assert.ok(logs.lines.some((line) => /\/api\/remote: hand-over/.test(line)), 'handed over, not piped')
       ws.close()
-    } finally {
-      await attached.close()
-      server.close()
-      removeProject(root)
-    }
+    })
   }
 })

@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { makeProject, removeProject, startVite } from './helpers/project.js'
+import { cleanupOf } from './helpers/cleanup.js'
+import { makeProject, startViteFor } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
 /** Resolves once `logs` holds at least `n` lines matching `re` (no polling: each wait is for a new line). */
@@ -14,35 +15,32 @@ async function linesMatching(logs, re, n) {
   }
 }
 
-it('a stopped sidecar: upgrades beyond its Unix socket queue wait for it, and all are served once it runs again', async () => {
-  const root = makeProject()
-  const { vite, port, logs, pid } = await startVite(root)
-  try {
-    process.kill(pid, 'SIGSTOP')
-    // The socket in flight is given up on (503, handover.test.js), and later ones are piped to
-    // the sidecar's Unix socket, whose listen queue (128) fills while nobody accepts.
-    const inFlight = await upgrade({ port, path: '/api/echo' })
-    assert.equal(inFlight.status, 503)
-    const from = logs.lines.length
-    const count = 200
-    const clients = Array.from({ length: count }, () => connectWs({ port, path: '/api/echo', ms: 20_000 }))
-    await linesMatching(logs, /\/api\/echo: pipe \(the sidecar has not answered an earlier hand-over\)/, count)
-    await logs.waitFor(/cannot reach the sidecar for \/api\/echo: EAGAIN/, { from })
-    process.kill(pid, 'SIGCONT')
-    const served = await Promise.allSettled(clients)
-    const refused = served.filter((r) => r.status === 'rejected')
-    assert.deepEqual(refused.map((r) => String(r.reason).slice(0, 120)), [], `${refused.length} of ${count} not served`)
-    for (const [i, { value: ws }] of /** @type {PromiseFulfilledResult<any>[]} */ (served).entries()) {
-      ws.send(`client ${i}`)
-      assert.equal(await ws.next(), `client ${i}`)
-      ws.close()
-    }
-    assert.equal(logs.lines.filter((l) => /refused \/api\/echo/.test(l)).length, 1, logs.lines.filter((l) => /refused/.test(l)).join('\n'))
-  } finally {
+it('a stopped sidecar: upgrades beyond its Unix socket queue wait for it, and all are served once it runs again', async (t) => {
+  const { port, logs, pid } = await startViteFor(t, makeProject(t))
+  // Runs before the server closes: a stopped sidecar would not hear it.
+  cleanupOf(t).add(() => {
     try {
       process.kill(pid, 'SIGCONT')
     } catch {}
-    await vite.close()
-    removeProject(root)
+  })
+  process.kill(pid, 'SIGSTOP')
+  // The socket in flight is given up on (503, handover.test.js), and later ones are piped to
+  // the sidecar's Unix socket, whose listen queue (128) fills while nobody accepts.
+  const inFlight = await upgrade({ port, path: '/api/echo' })
+  assert.equal(inFlight.status, 503)
+  const from = logs.lines.length
+  const count = 200
+  const clients = Array.from({ length: count }, () => connectWs({ port, path: '/api/echo', ms: 20_000 }))
+  await linesMatching(logs, /\/api\/echo: pipe \(the sidecar has not answered an earlier hand-over\)/, count)
+  await logs.waitFor(/cannot reach the sidecar for \/api\/echo: EAGAIN/, { from })
+  process.kill(pid, 'SIGCONT')
+  const served = await Promise.allSettled(clients)
+  const refused = served.filter((r) => r.status === 'rejected')
+  assert.deepEqual(refused.map((r) => String(r.reason).slice(0, 120)), [], `${refused.length} of ${count} not served`)
+  for (const [i, { value: ws }] of /** @type {PromiseFulfilledResult<any>[]} */ (served).entries()) {
+    ws.send(`client ${i}`)
+    assert.equal(await ws.next(), `client ${i}`)
+    ws.close()
   }
+  assert.equal(logs.lines.filter((l) => /refused \/api\/echo/.test(l)).length, 1, logs.lines.filter((l) => /refused/.test(l)).join('\n'))
 })

@@ -10,42 +10,41 @@ import { it } from 'node:test'
 import { message } from '../../node_shim/lib/protocol.js'
 import { createReporter } from '../../node_shim/lib/report.js'
 import { SidecarProcess } from '../../node_shim/lib/sidecar.js'
-import { captureLogger, makeProject, PYTHON, removeProject, startVite, waitForExit } from './helpers/project.js'
+import { cleanupOf } from './helpers/cleanup.js'
+import { captureLogger, makeProject, PYTHON, startViteFor, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
-it('an invalid wsside.toml at start: one line naming it, 503 at once, and the sidecar serves once it is fixed', async () => {
-  const root = makeProject()
+it('an invalid wsside.toml at start: one line naming it, 503 at once, and the sidecar serves once it is fixed', async (t) => {
+  const root = makeProject(t)
   const toml = path.join(root, 'wsside.toml')
   writeFileSync(toml, 'hearbeat = 30\n')
-  const { vite, port, logs } = await startVite(root, { waitReady: false })
   let sidecarPid = null
-  try {
-    await logs.waitFor(/^\[wsside\] invalid config in wsside\.toml:1: key "hearbeat": [^\n]+$/)
-    assert.equal(logs.lines.filter((line) => line.includes('invalid config')).length, 1)
-    const res = await upgrade({ port, path: '/api/echo' })
-    assert.equal(res.statusLine, 'HTTP/1.1 503 Service Unavailable')
-    assert.equal(res.headers.connection, 'close')
-    const [refused] = await logs.waitFor(/refused \/api\/echo: .*/)
-    assert.equal(refused, 'refused /api/echo: wsside.toml has an error (above); the sidecar serves once it is fixed')
-    // Answered without the wait for a starting sidecar: nothing became ready before the 503.
-    assert.ok(!logs.lines.some((line) => /sidecar ready/.test(line)), logs.lines.join('\n'))
-    for (const advice of ['To choose the interpreter', 'not restarted']) {
-      assert.ok(!logs.lines.some((line) => line.includes(advice)), `no ${advice} in:\n${logs.lines.join('\n')}`)
-    }
-
-    const from = logs.lines.length
-    writeFileSync(toml, '[defaults]\nheartbeat = 30\n')
-    sidecarPid = Number((await logs.waitFor(/sidecar ready: pid (\d+)/, { from }))[1])
-    const ws = await connectWs({ port, path: '/api/echo' })
-    ws.send('fixed')
-    assert.equal(await ws.next(), 'fixed')
-    ws.close()
-    assert.equal((await ws.closed).code, 1000)
-  } finally {
-    await vite.close()
+  // After Vite closes (the step below runs first): the sidecar it started is gone too.
+  cleanupOf(t).add(async () => {
     if (sidecarPid !== null) await waitForExit(sidecarPid)
-    removeProject(root)
+  })
+  const { port, logs } = await startViteFor(t, root, { waitReady: false })
+  await logs.waitFor(/^\[wsside\] invalid config in wsside\.toml:1: key "hearbeat": [^\n]+$/)
+  assert.equal(logs.lines.filter((line) => line.includes('invalid config')).length, 1)
+  const res = await upgrade({ port, path: '/api/echo' })
+  assert.equal(res.statusLine, 'HTTP/1.1 503 Service Unavailable')
+  assert.equal(res.headers.connection, 'close')
+  const [refused] = await logs.waitFor(/refused \/api\/echo: .*/)
+  assert.equal(refused, 'refused /api/echo: wsside.toml has an error (above); the sidecar serves once it is fixed')
+  // Answered without the wait for a starting sidecar: nothing became ready before the 503.
+  assert.ok(!logs.lines.some((line) => /sidecar ready/.test(line)), logs.lines.join('\n'))
+  for (const advice of ['To choose the interpreter', 'not restarted']) {
+    assert.ok(!logs.lines.some((line) => line.includes(advice)), `no ${advice} in:\n${logs.lines.join('\n')}`)
   }
+
+  const from = logs.lines.length
+  writeFileSync(toml, '[defaults]\nheartbeat = 30\n')
+  sidecarPid = Number((await logs.waitFor(/sidecar ready: pid (\d+)/, { from }))[1])
+  const ws = await connectWs({ port, path: '/api/echo' })
+  ws.send('fixed')
+  assert.equal(await ws.next(), 'fixed')
+  ws.close()
+  assert.equal((await ws.closed).code, 1000)
 })
 
 /** A SidecarProcess with a stand-in child, told what a sidecar says by `say(type, fields)`. */
@@ -57,67 +56,58 @@ function sidecarWithoutProcess(root) {
   return { proc, say: (type, fields = {}) => proc._onMessage(child, message(type, fields)) }
 }
 
-it('whenReady: a config error before `ready` ends the wait at once; a load error, or a config error after `ready`, does not', async () => {
-  const root = makeProject()
-  try {
-    const toml = path.join(root, 'wsside.toml')
-    const { proc, say } = sidecarWithoutProcess(root)
-    // Long enough that a test waiting it out would time out.
-    const waiting = proc.whenReady(60_000)
-    say('load_error', { file: path.join(root, 'ws', 'echo.py'), message: 'boom' })
-    assert.equal(proc.waitsForConfigFix, null)
-    say('config_error', { file: toml, line: 1, key: 'hearbeat', message: 'unknown key' })
-    assert.equal(await waiting, null)
-    assert.equal(proc.waitsForConfigFix, toml)
-    assert.equal(await proc.whenReady(60_000), null)
+it('whenReady: a config error before `ready` ends the wait at once; a load error, or a config error after `ready`, does not', async (t) => {
+  const root = makeProject(t)
+  const toml = path.join(root, 'wsside.toml')
+  const { proc, say } = sidecarWithoutProcess(root)
+  // Long enough that a test waiting it out would time out.
+  const waiting = proc.whenReady(60_000)
+  say('load_error', { file: path.join(root, 'ws', 'echo.py'), message: 'boom' })
+  assert.equal(proc.waitsForConfigFix, null)
+  say('config_error', { file: toml, line: 1, key: 'hearbeat', message: 'unknown key' })
+  assert.equal(await waiting, null)
+  assert.equal(proc.waitsForConfigFix, toml)
+  assert.equal(await proc.whenReady(60_000), null)
 
-    const ready = { pid: 1, protocol: 2, version: '0', python: 'py', prefixes: ['/api'], socket: '', handlers: [] }
-    say('ready', ready)
-    assert.equal((await proc.whenReady(60_000))?.pid, 1)
-    assert.equal(proc.waitsForConfigFix, null)
-    // Once serving, a later bad edit is reported but the sidecar keeps serving the old settings.
-    say('config_error', { file: toml, line: 1, key: 'prefx', message: 'unknown key' })
-    assert.equal(proc.waitsForConfigFix, null)
-    assert.equal((await proc.whenReady(60_000))?.pid, 1)
-  } finally {
-    removeProject(root)
-  }
+  const ready = { pid: 1, protocol: 2, version: '0', python: 'py', prefixes: ['/api'], socket: '', handlers: [] }
+  say('ready', ready)
+  assert.equal((await proc.whenReady(60_000))?.pid, 1)
+  assert.equal(proc.waitsForConfigFix, null)
+  // Once serving, a later bad edit is reported but the sidecar keeps serving the old settings.
+  say('config_error', { file: toml, line: 1, key: 'prefx', message: 'unknown key' })
+  assert.equal(proc.waitsForConfigFix, null)
+  assert.equal((await proc.whenReady(60_000))?.pid, 1)
 })
 
-it('a config change under Vite: one line says the sidecar restarts and closes the connections, and the new log level holds', async () => {
-  const root = makeProject()
+it('a config change under Vite: one line says the sidecar restarts and closes the connections, and the new log level holds', async (t) => {
+  const root = makeProject(t)
   const toml = path.join(root, 'wsside.toml')
   writeFileSync(toml, 'log_level = "info"\n')
-  const { vite, port, logs } = await startVite(root)
-  try {
-    const open = await connectWs({ port, path: '/api/echo' })
-    open.send('quiet')
-    assert.equal(await open.next(), 'quiet')
-    let from = logs.lines.length
-    writeFileSync(toml, 'log_level = "debug"\n')
-    await logs.waitFor(/^\[wsside\] wsside\.toml changed: restarting the sidecar \(1 connection closed with 1012, to reconnect\)$/, { from })
-    assert.equal((await open.closed).code, 1012)
-    await logs.waitFor(/sidecar ready: pid \d+/, { from })
-    // At debug, the access log shows under Vite.
-    const loud = await connectWs({ port, path: '/api/echo' })
-    await logs.waitFor(/"WebSocket \/api\/echo" 101/, { from })
-    loud.close()
-    await loud.closed
-    await logs.waitFor(/"WebSocket \/api\/echo" closed 1000/, { from })
+  const { port, logs } = await startViteFor(t, root)
+  const open = await connectWs({ port, path: '/api/echo' })
+  open.send('quiet')
+  assert.equal(await open.next(), 'quiet')
+  let from = logs.lines.length
+  writeFileSync(toml, 'log_level = "debug"\n')
+  await logs.waitFor(/^\[wsside\] wsside\.toml changed: restarting the sidecar \(1 connection closed with 1012, to reconnect\)$/, { from })
+  assert.equal((await open.closed).code, 1012)
+  await logs.waitFor(/sidecar ready: pid \d+/, { from })
+  // At debug, the access log shows under Vite.
+  const loud = await connectWs({ port, path: '/api/echo' })
+  await logs.waitFor(/"WebSocket \/api\/echo" 101/, { from })
+  loud.close()
+  await loud.closed
+  await logs.waitFor(/"WebSocket \/api\/echo" closed 1000/, { from })
 
-    from = logs.lines.length
-    writeFileSync(toml, 'log_level = "info"\n')
-    await logs.waitFor(/^\[wsside\] wsside\.toml changed: restarting the sidecar$/, { from })
-    await logs.waitFor(/sidecar ready: pid \d+/, { from })
-    const quiet = await connectWs({ port, path: '/api/echo' })
-    quiet.send('back at info')
-    assert.equal(await quiet.next(), 'back at info')
-    quiet.close()
-    await quiet.closed
-    // Back at info: this connection wrote no access line (the echo above came after its 101).
-    assert.ok(!logs.lines.slice(from).some((line) => line.includes('"WebSocket /api/echo"')), logs.lines.slice(from).join('\n'))
-  } finally {
-    await vite.close()
-    removeProject(root)
-  }
+  from = logs.lines.length
+  writeFileSync(toml, 'log_level = "info"\n')
+  await logs.waitFor(/^\[wsside\] wsside\.toml changed: restarting the sidecar$/, { from })
+  await logs.waitFor(/sidecar ready: pid \d+/, { from })
+  const quiet = await connectWs({ port, path: '/api/echo' })
+  quiet.send('back at info')
+  assert.equal(await quiet.next(), 'back at info')
+  quiet.close()
+  await quiet.closed
+  // Back at info: this connection wrote no access line (the echo above came after its 101).
+  assert.ok(!logs.lines.slice(from).some((line) => line.includes('"WebSocket /api/echo"')), logs.lines.slice(from).join('\n'))
 })

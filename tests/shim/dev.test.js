@@ -7,18 +7,20 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import http from 'node:http'
 import net from 'node:net'
 import path from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import wsside from 'vite-plugin-wsside'
-import { captureLogger, ECHO, isAlive, makeProject, PYTHON, removeProject, startVite, vite as viteUnderTest, waitForExit } from './helpers/project.js'
+import { cleanupOf, suiteCleanup } from './helpers/cleanup.js'
+import { captureLogger, ECHO, isAlive, makeProject, ownVite, PYTHON, startViteFor, vite as viteUnderTest, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
 const ROOMS = 'from wsside import Handler\n\nrooms = Handler("/rooms/{id}")\n'
 const BROKEN = 'from wsside import Handler\n\nbroken = Handler("/broken")\n\nraise RuntimeError("boom at import")\n'
 
 // A stand-in for a back end reached through Vite's `server.proxy`: it accepts any upgrade
-// and marks its response so the test can tell who answered.
-function proxyTarget() {
+// and marks its response so the test can tell who answered. Closed when `owner` ends.
+function proxyTarget(owner) {
   const server = http.createServer((req, res) => res.end(`proxied ${req.url}`))
+  cleanupOf(owner).add(() => server.close())
   server.on('upgrade', (req, socket) => {
     const accept = createHash('sha1').update(req.headers['sec-websocket-key'] + '258EAFA5-E914-47DA-95CA-C5AB0DC85B11').digest('base64')
     socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nX-Target: proxied\r\n\r\n`)
@@ -27,13 +29,14 @@ function proxyTarget() {
 }
 
 describe('dev server, plain HTTP', () => {
+  const cleanup = suiteCleanup()
   let root, vite, port, logs, pid, target
 
   before(async () => {
-    target = await proxyTarget()
-    root = makeProject({ 'echo.py': ECHO, 'rooms.py': ROOMS, 'z_broken.py': BROKEN })
+    target = await proxyTarget(cleanup)
+    root = makeProject(cleanup, { 'echo.py': ECHO, 'rooms.py': ROOMS, 'z_broken.py': BROKEN })
     const to = `http://127.0.0.1:${target.address().port}`
-    ;({ vite, port, logs, pid } = await startVite(root, {
+    ;({ vite, port, logs, pid } = await startViteFor(cleanup, root, {
       server: {
         proxy: {
           ...Object.fromEntries(['/other', '/apix'].map((p) => [p, { target: to, ws: true }])),
@@ -42,12 +45,6 @@ describe('dev server, plain HTTP', () => {
         },
       },
     }))
-  })
-
-  after(async () => {
-    await vite?.close()
-    target?.close()
-    removeProject(root)
   })
 
   it('prints the handlers with their URLs when the sidecar is ready', async () => {
@@ -217,69 +214,53 @@ describe('dev server, plain HTTP', () => {
     await vite.close()
     assert.deepEqual(await ws.closed, { code: 1001, reason: 'Going Away' })
     await waitForExit(pid)
-    vite = null
   })
 })
 
-it("Vite's watcher leaves the project's virtual environment and Python's bytecode alone", async () => {
-  const root = makeProject()
+it("Vite's watcher leaves the project's virtual environment and Python's bytecode alone", async (t) => {
+  const root = makeProject(t)
   for (const dir of ['.venv/lib/python3/site-packages/pkg', 'ws/__pycache__', 'src']) mkdirSync(path.join(root, dir), { recursive: true })
   writeFileSync(path.join(root, '.venv', 'pyvenv.cfg'), 'home = /usr/bin\n')
   writeFileSync(path.join(root, '.venv/lib/python3/site-packages/pkg/mod.py'), '')
   writeFileSync(path.join(root, 'ws/__pycache__/echo.cpython-311.pyc'), '')
   writeFileSync(path.join(root, 'src/main.ts'), '')
-  const { vite } = await startVite(root, { server: { watch: { ignored: ['**/src/ignored-by-user/**'] } } })
-  try {
-    // chokidar has read the root and its folders once it is ready (`_readyEmitted`, the
-    // flag of the chokidar bundled in Vite 5 to 8: the event may have fired already).
-    if (!vite.watcher._readyEmitted) await new Promise((resolve) => vite.watcher.once('ready', resolve))
-    const watched = Object.keys(vite.watcher.getWatched())
-    assert.ok(watched.includes(path.join(root, 'src')), watched.join('\n'))
-    assert.ok(watched.includes(path.join(root, 'ws')), watched.join('\n'))
-    const python = watched.filter((dir) => dir.includes('.venv') || dir.includes('__pycache__'))
-    assert.deepEqual(python, [])
-  } finally {
-    await vite.close()
-    removeProject(root)
-  }
+  const { vite } = await startViteFor(t, root, { server: { watch: { ignored: ['**/src/ignored-by-user/**'] } } })
+  // chokidar has read the root and its folders once it is ready (`_readyEmitted`, the
+  // flag of the chokidar bundled in Vite 5 to 8: the event may have fired already).
+  if (!vite.watcher._readyEmitted) await new Promise((resolve) => vite.watcher.once('ready', resolve))
+  const watched = Object.keys(vite.watcher.getWatched())
+  assert.ok(watched.includes(path.join(root, 'src')), watched.join('\n'))
+  assert.ok(watched.includes(path.join(root, 'ws')), watched.join('\n'))
+  const python = watched.filter((dir) => dir.includes('.venv') || dir.includes('__pycache__'))
+  assert.deepEqual(python, [])
 })
 
-it('a user who turned watching off (watch: null) keeps it off', async () => {
-  const root = makeProject()
-  const { vite } = await startVite(root, { server: { watch: null } })
-  try {
-    assert.equal(vite.config.server.watch, null)
-  } finally {
-    await vite.close()
-    removeProject(root)
-  }
+it('a user who turned watching off (watch: null) keeps it off', async (t) => {
+  const { vite } = await startViteFor(t, makeProject(t), { server: { watch: null } })
+  assert.equal(vite.config.server.watch, null)
 })
 
-it("with Vite's base (`/app/`), the printed URLs are the endpoints', which are not under base", async () => {
-  const root = makeProject()
-  const { vite, port, logs } = await startVite(root, { config: { base: '/app/' } })
-  try {
-    const from = logs.lines.length
-    vite.printUrls()
-    const printed = logs.lines.slice(from).find((line) => line.includes('WebSocket:'))
-    assert.match(printed ?? '', new RegExp(`WebSocket: ws://127\\.0\\.0\\.1:${port}/api/echo  \\(ws/echo\\.py:4\\)`))
-    assert.ok(logs.lines.some((line) => line.includes(`  ws://127.0.0.1:${port}/api/echo  (ws/echo.py:4)`)), logs.lines.join('\n'))
-    // What is printed is what answers: the prefix is from the host's root, as the client asks.
-    const ws = await connectWs({ port, path: '/api/echo' })
-    ws.send('under base')
-    assert.equal(await ws.next(), 'under base')
-    ws.close()
-  } finally {
-    await vite.close()
-    removeProject(root)
-  }
+it("with Vite's base (`/app/`), the printed URLs are the endpoints', which are not under base", async (t) => {
+  const { vite, port, logs } = await startViteFor(t, makeProject(t), { config: { base: '/app/' } })
+  const from = logs.lines.length
+  vite.printUrls()
+  const printed = logs.lines.slice(from).find((line) => line.includes('WebSocket:'))
+  assert.match(printed ?? '', new RegExp(`WebSocket: ws://127\\.0\\.0\\.1:${port}/api/echo  \\(ws/echo\\.py:4\\)`))
+  assert.ok(logs.lines.some((line) => line.includes(`  ws://127.0.0.1:${port}/api/echo  (ws/echo.py:4)`)), logs.lines.join('\n'))
+  // What is printed is what answers: the prefix is from the host's root, as the client asks.
+  const ws = await connectWs({ port, path: '/api/echo' })
+  ws.send('under base')
+  assert.equal(await ws.next(), 'under base')
+  ws.close()
 })
 
-it("with Vite's base (`/app/`), an upgrade under base + prefix, which nothing answers, is told once where the endpoint is", async () => {
-  const root = makeProject()
-  const { vite, port, logs } = await startVite(root, { config: { base: '/app/' } })
+it("with Vite's base (`/app/`), an upgrade under base + prefix, which nothing answers, is told once where the endpoint is", async (t) => {
+  const { port, logs } = await startViteFor(t, makeProject(t), { config: { base: '/app/' } })
   /** @type {net.Socket[]} */
   const sockets = []
+  cleanupOf(t).add(() => {
+    for (const socket of sockets) socket.destroy()
+  })
   // What a page asks that builds its URL from import.meta.env.BASE_URL; no answer comes.
   const ask = (/** @type {string} */ url) => new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1', () => {
@@ -289,56 +270,43 @@ it("with Vite's base (`/app/`), an upgrade under base + prefix, which nothing an
     sockets.push(socket)
   })
   const told = (/** @type {string} */ line) => line.includes('no WebSocket endpoint there')
-  try {
-    await ask('/app/api/echo?username=Ada')
-    const [line] = await logs.waitFor(/\/app\/api\/echo: no WebSocket endpoint there.*/)
-    assert.equal(line, "/app/api/echo: no WebSocket endpoint there, and the client gets no answer: Vite's base (/app/) " +
-      'does not move wsside\'s prefix, so this endpoint is at /api/echo. Connect to /api/echo (vite-plugin-wsside/client ' +
-      "does), or set prefix: '/app/api' in wsside() to serve it under base.")
-    // Once: a second such upgrade, then one to the endpoint itself, which answers.
-    await ask('/app/api/echo')
-    const ws = await connectWs({ port, path: '/api/echo' })
-    ws.send('at the root')
-    assert.equal(await ws.next(), 'at the root')
-    ws.close()
-    assert.equal(logs.lines.filter(told).length, 1, logs.lines.join('\n'))
-  } finally {
-    for (const socket of sockets) socket.destroy()
-    await vite.close()
-    removeProject(root)
-  }
+  await ask('/app/api/echo?username=Ada')
+  const [line] = await logs.waitFor(/\/app\/api\/echo: no WebSocket endpoint there.*/)
+  assert.equal(line, "/app/api/echo: no WebSocket endpoint there, and the client gets no answer: Vite's base (/app/) " +
+    'does not move wsside\'s prefix, so this endpoint is at /api/echo. Connect to /api/echo (vite-plugin-wsside/client ' +
+    "does), or set prefix: '/app/api' in wsside() to serve it under base.")
+  // Once: a second such upgrade, then one to the endpoint itself, which answers.
+  await ask('/app/api/echo')
+  const ws = await connectWs({ port, path: '/api/echo' })
+  ws.send('at the root')
+  assert.equal(await ws.next(), 'at the root')
+  ws.close()
+  assert.equal(logs.lines.filter(told).length, 1, logs.lines.join('\n'))
 })
 
-it("with Vite's base (`/app/`), a plain GET of an endpoint's URL gets the 426, not Vite's 404 for URLs outside base", async () => {
-  const target = await proxyTarget()
-  const root = makeProject()
-  const { vite, port } = await startVite(root, {
+it("with Vite's base (`/app/`), a plain GET of an endpoint's URL gets the 426, not Vite's 404 for URLs outside base", async (t) => {
+  const target = await proxyTarget(t)
+  const { port } = await startViteFor(t, makeProject(t), {
     config: { base: '/app/' },
     server: { proxy: { '/api/rest': { target: `http://127.0.0.1:${target.address().port}` } } },
   })
   const get = (url) => fetch(`http://127.0.0.1:${port}${url}`, { headers: { Accept: 'text/html' }, redirect: 'manual' })
-  try {
-    const res = await get('/api/echo?x=1')
-    assert.equal(res.status, 426)
-    assert.equal(res.headers.get('upgrade'), 'websocket')
-    assert.match(await res.text(), /only speaks WebSocket/)
-    // Everything else outside base is Vite's as before: the proxy, its 404, its redirect.
-    assert.equal(await (await get('/api/rest/users')).text(), 'proxied /api/rest/users')
-    const missing = await get('/api/nothing-here')
-    assert.equal(missing.status, 404)
-    assert.match(await missing.text(), /public base URL of \/app\//)
-    const home = await get('/')
-    assert.equal(home.status, 302)
-    assert.equal(home.headers.get('location'), '/app/')
-    // Under base the prefix means nothing (the endpoints are not there): the app's page.
-    const page = await get('/app/api/echo')
-    assert.equal(page.status, 200)
-    assert.match(await page.text(), /<title>wsside<\/title>/)
-  } finally {
-    await vite.close()
-    target.close()
-    removeProject(root)
-  }
+  const res = await get('/api/echo?x=1')
+  assert.equal(res.status, 426)
+  assert.equal(res.headers.get('upgrade'), 'websocket')
+  assert.match(await res.text(), /only speaks WebSocket/)
+  // Everything else outside base is Vite's as before: the proxy, its 404, its redirect.
+  assert.equal(await (await get('/api/rest/users')).text(), 'proxied /api/rest/users')
+  const missing = await get('/api/nothing-here')
+  assert.equal(missing.status, 404)
+  assert.match(await missing.text(), /public base URL of \/app\//)
+  const home = await get('/')
+  assert.equal(home.status, 302)
+  assert.equal(home.headers.get('location'), '/app/')
+  // Under base the prefix means nothing (the endpoints are not there): the app's page.
+  const page = await get('/app/api/echo')
+  assert.equal(page.status, 200)
+  assert.match(await page.text(), /<title>wsside<\/title>/)
 })
 
 // The wsside sidecars this process has spawned and not reaped, from /proc (Linux).
@@ -354,13 +322,12 @@ function sidecarChildren() {
 }
 
 describe('a Vite that never listens starts no sidecar', () => {
+  const cleanup = suiteCleanup()
   let root, logs
 
   before(() => {
-    root = makeProject()
+    root = makeProject(cleanup)
   })
-
-  after(() => removeProject(root))
 
   const config = (server, plugins = []) => {
     logs = captureLogger()
@@ -379,18 +346,14 @@ describe('a Vite that never listens starts no sidecar', () => {
 
   it('when its port is taken (strictPort): nothing runs the handlers for a server that is not there', {
     skip: !existsSync('/proc/self/stat') && 'reads /proc',
-  }, async () => {
+  }, async (t) => {
     const taken = net.createServer()
+    cleanupOf(t).add(() => taken.close())
     await new Promise((resolve) => taken.listen(0, '127.0.0.1', resolve))
-    const server = await viteUnderTest.createServer(config({ port: taken.address().port, strictPort: true }))
-    try {
-      await assert.rejects(server.listen(), /already in use/)
-      assert.deepEqual(sidecarChildren(), [])
-      assert.deepEqual(spawned(), [])
-    } finally {
-      await server.close()
-      taken.close()
-    }
+    const server = ownVite(t, await viteUnderTest.createServer(config({ port: taken.address().port, strictPort: true })))
+    await assert.rejects(server.listen(), /already in use/)
+    assert.deepEqual(sidecarChildren(), [])
+    assert.deepEqual(spawned(), [])
   })
 
   it("when a later plugin refuses it in configureServer, as Vite 8's lock does for a second `vite` of a project", async () => {

@@ -2,14 +2,14 @@
 
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { removeSocketFolder } from '../../node_shim/lib/sidecar.js'
-import { ECHO, isAlive, makeProject, removeProject, startVite, waitForExit } from './helpers/project.js'
+import { cleanupOf, suiteCleanup } from './helpers/cleanup.js'
+import { ECHO, isAlive, makeProject, startViteFor, tempFolder, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade, withTimeout } from './helpers/ws-client.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -23,42 +23,45 @@ if (pathlib.Path(__file__).resolve().parent.parent / "crash").exists():
     os._exit(3)
 `
 
-it('kill -9 of the Vite process makes the sidecar exit within 2 s', async () => {
-  const root = makeProject()
+it('kill -9 of the Vite process makes the sidecar exit within 2 s', async (t) => {
+  const root = makeProject(t)
   const child = spawn(process.execPath, [path.join(here, 'helpers/vite-child.js'), root], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  try {
-    const line = await withTimeout(new Promise((resolve, reject) => {
-      readline.createInterface({ input: child.stdout }).once('line', resolve)
-      child.once('exit', (code) => reject(new Error(`vite child exited early (${code})`)))
-    }), 20_000, 'the Vite child to report ready')
-    const { port, sidecarPid } = JSON.parse(line)
-    const ws = await connectWs({ port, path: '/api/echo' })
-    ws.send('alive')
-    assert.equal(await ws.next(), 'alive')
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  /** @type {{ port: number, sidecarPid: number } | null} */
+  let started = null
+  // The Vite child, then its sidecar should it outlive the child (what this test looks for).
+  cleanupOf(t).add(() => {
+    if (started && isAlive(started.sidecarPid)) process.kill(started.sidecarPid, 'SIGKILL')
+  })
+  cleanupOf(t).add(async () => {
     child.kill('SIGKILL')
-    const took = await waitForExit(sidecarPid, 5_000)
-    assert.ok(took < 2_000, `the sidecar took ${took} ms to exit`)
-    // Its clients were told it is going away rather than left hanging.
-    assert.equal((await ws.closed).code, 1001)
-  } finally {
-    child.kill('SIGKILL')
-    removeProject(root)
-  }
+    await exited
+  })
+  const line = await withTimeout(new Promise((resolve, reject) => {
+    readline.createInterface({ input: child.stdout }).once('line', resolve)
+    child.once('exit', (code) => reject(new Error(`vite child exited early (${code})`)))
+  }), 20_000, 'the Vite child to report ready')
+  started = JSON.parse(line)
+  const { port, sidecarPid } = started
+  const ws = await connectWs({ port, path: '/api/echo' })
+  ws.send('alive')
+  assert.equal(await ws.next(), 'alive')
+  child.kill('SIGKILL')
+  const took = await waitForExit(sidecarPid, 5_000)
+  assert.ok(took < 2_000, `the sidecar took ${took} ms to exit`)
+  // Its clients were told it is going away rather than left hanging.
+  assert.equal((await ws.closed).code, 1001)
 })
 
 describe('sidecar crashes', () => {
-  let root, vite, port, logs, pid
+  const cleanup = suiteCleanup()
+  let root, port, logs, pid
 
   before(async () => {
-    root = makeProject({ 'echo.py': ECHO, 'crasher.py': CRASHER })
-    ;({ vite, port, logs, pid } = await startVite(root))
-  })
-
-  after(async () => {
-    await vite?.close()
-    removeProject(root)
+    root = makeProject(cleanup, { 'echo.py': ECHO, 'crasher.py': CRASHER })
+    ;({ port, logs, pid } = await startViteFor(cleanup, root))
   })
 
   it('is reported and restarted; an upgrade during the restart waits for it', async () => {
@@ -107,61 +110,47 @@ if not marker.exists():
 `
 
 describe('a sidecar that ends by a signal before it is ready', () => {
-  it('killed from outside (SIGKILL): started again, as after a crash', async () => {
-    const root = makeProject({ 'echo.py': ECHO, 'hangs.py': FIRST_START_HANGS })
-    const { vite, port, logs } = await startVite(root, { waitReady: false })
-    try {
-      const [, pid] = await logs.waitFor(/first start hangs: pid (\d+)/)
-      process.kill(Number(pid), 'SIGKILL')
-      await logs.waitFor(new RegExp(`the sidecar \\(pid ${pid}\\) was killed by SIGKILL before it was ready; restarting in \\d+ ms`))
-      const ws = await connectWs({ port, path: '/api/echo' })
-      ws.send('served')
-      assert.equal(await ws.next(), 'served')
-      ws.close()
-      assert.ok(!logs.lines.some((line) => /not restarted/.test(line)), logs.lines.join('\n'))
-    } finally {
-      await vite.close()
-      removeProject(root)
-    }
+  it('killed from outside (SIGKILL): started again, as after a crash', async (t) => {
+    const root = makeProject(t, { 'echo.py': ECHO, 'hangs.py': FIRST_START_HANGS })
+    const { port, logs } = await startViteFor(t, root, { waitReady: false })
+    const [, pid] = await logs.waitFor(/first start hangs: pid (\d+)/)
+    process.kill(Number(pid), 'SIGKILL')
+    await logs.waitFor(new RegExp(`the sidecar \\(pid ${pid}\\) was killed by SIGKILL before it was ready; restarting in \\d+ ms`))
+    const ws = await connectWs({ port, path: '/api/echo' })
+    ws.send('served')
+    assert.equal(await ws.next(), 'served')
+    ws.close()
+    assert.ok(!logs.lines.some((line) => /not restarted/.test(line)), logs.lines.join('\n'))
   })
 
-  it('crashed by itself (SIGSEGV): the stack and one report, not restarted', async () => {
-    const root = makeProject({ 'segv.py': 'import ctypes\n\nctypes.string_at(0)\n' })
-    const { vite, logs } = await startVite(root, { waitReady: false })
-    try {
-      const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) was killed by SIGSEGV before it was ready[\s\S]*/)
-      assert.ok(report.includes('it crashed, so it is not restarted. The Python stack above says where'), report)
-      assert.ok(!report.includes('To choose the interpreter'), report)
-      assert.ok(logs.lines.some((line) => line.includes('segv.py", line 3')), logs.lines.join('\n'))
-      assert.ok(!logs.lines.some((line) => /restarting in/.test(line)), logs.lines.join('\n'))
-    } finally {
-      await vite.close()
-      removeProject(root)
-    }
+  it('crashed by itself (SIGSEGV): the stack and one report, not restarted', async (t) => {
+    const root = makeProject(t, { 'segv.py': 'import ctypes\n\nctypes.string_at(0)\n' })
+    const { logs } = await startViteFor(t, root, { waitReady: false })
+    const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) was killed by SIGSEGV before it was ready[\s\S]*/)
+    assert.ok(report.includes('it crashed, so it is not restarted. The Python stack above says where'), report)
+    assert.ok(!report.includes('To choose the interpreter'), report)
+    assert.ok(logs.lines.some((line) => line.includes('segv.py", line 3')), logs.lines.join('\n'))
+    assert.ok(!logs.lines.some((line) => /restarting in/.test(line)), logs.lines.join('\n'))
   })
 })
 
-it('after a crash removes the socket folder only when it has the shape the sidecar makes', () => {
+it('after a crash removes the socket folder only when it has the shape the sidecar makes', (t) => {
   // The path comes from the sidecar's ready message: nothing else may be deleted by it.
-  const base = mkdtempSync(path.join(tmpdir(), 'wsside-test-'))
-  try {
-    const made = (folder, files) => {
-      mkdirSync(path.join(base, folder))
-      for (const f of files) writeFileSync(path.join(base, folder, f), '')
-      return path.join(base, folder)
-    }
-    const ours = made('wsside-ab_12cd3', ['sidecar.sock'])
-    const crowded = made('wsside-zz99yy88', ['sidecar.sock', 'notes.txt'])
-    const other = made('project', ['sidecar.sock', 'main.py'])
-    removeSocketFolder(path.join(ours, 'sidecar.sock'))
-    removeSocketFolder(path.join(crowded, 'sidecar.sock'))
-    removeSocketFolder(path.join(other, 'sidecar.sock'))
-    removeSocketFolder(path.join(base, 'wsside-abcdefgh', 'sidecar.sock')) // already gone
-    removeSocketFolder('/nonexistent')
-    assert.ok(!existsSync(ours))
-    assert.ok(existsSync(path.join(crowded, 'notes.txt')) && !existsSync(path.join(crowded, 'sidecar.sock')))
-    assert.ok(existsSync(path.join(other, 'sidecar.sock')) && existsSync(path.join(other, 'main.py')))
-  } finally {
-    rmSync(base, { recursive: true, force: true })
+  const base = tempFolder(t)
+  const made = (folder, files) => {
+    mkdirSync(path.join(base, folder))
+    for (const f of files) writeFileSync(path.join(base, folder, f), '')
+    return path.join(base, folder)
   }
+  const ours = made('wsside-ab_12cd3', ['sidecar.sock'])
+  const crowded = made('wsside-zz99yy88', ['sidecar.sock', 'notes.txt'])
+  const other = made('project', ['sidecar.sock', 'main.py'])
+  removeSocketFolder(path.join(ours, 'sidecar.sock'))
+  removeSocketFolder(path.join(crowded, 'sidecar.sock'))
+  removeSocketFolder(path.join(other, 'sidecar.sock'))
+  removeSocketFolder(path.join(base, 'wsside-abcdefgh', 'sidecar.sock')) // already gone
+  removeSocketFolder('/nonexistent')
+  assert.ok(!existsSync(ours))
+  assert.ok(existsSync(path.join(crowded, 'notes.txt')) && !existsSync(path.join(crowded, 'sidecar.sock')))
+  assert.ok(existsSync(path.join(other, 'sidecar.sock')) && existsSync(path.join(other, 'main.py')))
 })

@@ -8,7 +8,8 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import wsside from 'vite-plugin-wsside'
-import { makeProject, REPO, removeProject, VITE_PACKAGES } from './helpers/project.js'
+import { cleanupOf } from './helpers/cleanup.js'
+import { makeProject, REPO, VITE_PACKAGES } from './helpers/project.js'
 import { withTimeout } from './helpers/ws-client.js'
 
 const PLUGIN = path.join(REPO, 'node_shim', 'index.js')
@@ -28,25 +29,28 @@ function messageOf(options) {
   assert.fail(`wsside(${JSON.stringify(options)}) did not throw`)
 }
 
-/** What Vite's CLI (`vite`, the dev server) prints for a vite.config calling wsside(`options`). */
-async function viteOutput(options) {
-  const root = makeProject()
+/**
+ * What Vite's CLI (`vite`, the dev server) prints for a vite.config calling wsside(`options`).
+ * The project and the CLI, should it not exit, are gone when test `t` ends.
+ */
+async function viteOutput(t, options) {
+  const root = makeProject(t)
   writeFileSync(path.join(root, 'vite.config.js'),
     `import wsside from ${JSON.stringify(PLUGIN)}\nexport default { plugins: [wsside(${options})] }\n`)
   const child = spawn(process.execPath, [viteCli, '--port', '0'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  const closed = new Promise((resolve) => child.once('close', resolve))
+  cleanupOf(t).add(async () => {
+    child.kill('SIGKILL')
+    await closed
+  })
   let output = ''
   child.stdout.on('data', (chunk) => (output += chunk))
   child.stderr.on('data', (chunk) => (output += chunk))
-  try {
-    await withTimeout(new Promise((resolve) => child.once('close', resolve)), 15_000, `vite to exit; it printed:\n${output}`)
-    return output
-  } finally {
-    child.kill('SIGKILL')
-    removeProject(root)
-  }
+  await withTimeout(closed, 15_000, `vite to exit; it printed:\n${output}`)
+  return output
 }
 
 describe('unknown options', () => {
@@ -113,8 +117,8 @@ describe("in Vite's output", () => {
     ['{ handlers: 42 }', 'wsside: option `handlers` must be a string, got 42'],
     ["{ allowedOrigins: ['http://devbox:5173/'] }", 'wsside: allowedOrigins: "http://devbox:5173/" is not an origin'],
   ]) {
-    it(`wsside(${options}) is one line, with no stack trace`, async () => {
-      const output = await viteOutput(options)
+    it(`wsside(${options}) is one line, with no stack trace`, async (t) => {
+      const output = await viteOutput(t, options)
       const line = output.split('\n').find((l) => l.includes(expected))
       assert.ok(line, `${expected} in:\n${output}`)
       assert.ok(!/^\s+at /m.test(output), `a stack line in:\n${output}`)

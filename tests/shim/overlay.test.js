@@ -5,23 +5,31 @@
 import assert from 'node:assert/strict'
 import { unlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import wsside from 'vite-plugin-wsside'
 import { openPage, received } from './helpers/page.js'
 import { connectWs } from './helpers/ws-client.js'
-import { ECHO, makeProject, removeProject, startVite } from './helpers/project.js'
+import { suiteCleanup } from './helpers/cleanup.js'
+import { ECHO, makeProject, startViteFor } from './helpers/project.js'
 
 const BROKEN = 'from wsside import Handler\n\nbroken = Handler("/broken")\n\nraise RuntimeError("boom at import")\n'
 const FIXED = 'from wsside import Handler\n\nbroken = Handler("/broken")\n'
 
-/** A dev server on a throw-away project whose ws/broken.py fails at import. */
+/**
+ * A dev server on a throw-away project whose ws/broken.py fails at import; both are gone
+ * when `owner` ends (a test's context or a suiteCleanup(): helpers/cleanup.js).
+ */
 class Dev {
+  constructor(owner) {
+    this.owner = owner
+  }
+
   /** Makes the project (with `toml` as its wsside.toml), starts Vite with the plugin's
    * `options` and waits for broken.py's error. */
   async start({ toml, options } = {}) {
-    this.root = makeProject({ 'echo.py': ECHO, 'broken.py': BROKEN })
+    this.root = makeProject(this.owner, { 'echo.py': ECHO, 'broken.py': BROKEN })
     if (toml !== undefined) this.write('wsside.toml', toml)
-    ;({ vite: this.vite, port: this.port, logs: this.logs } = await startVite(this.root, { options }))
+    ;({ vite: this.vite, port: this.port, logs: this.logs } = await startViteFor(this.owner, this.root, { options }))
     await this.logs.waitFor(/cannot load ws\/broken\.py:5: RuntimeError: boom at import/)
   }
 
@@ -64,17 +72,11 @@ class Dev {
       page.close()
     }
   }
-
-  async close() {
-    await this.vite?.close()
-    if (this.root) removeProject(this.root)
-  }
 }
 
 describe('overlay', () => {
-  const dev = new Dev()
+  const dev = new Dev(suiteCleanup())
   before(() => dev.start({ toml: 'prefix = "/api"\n' }))
-  after(() => dev.close())
 
   it('shows an error that stands to a page opened later, with its Python location', async () => {
     const [shown, ...rest] = await dev.shownToANewPage()
@@ -158,21 +160,17 @@ describe('overlay', () => {
   })
 })
 
-it('overlay: false keeps Python errors out of the browser, not out of the terminal', async () => {
-  const dev = new Dev()
-  try {
-    await dev.start({ options: { overlay: false } })
-    const page = await dev.openPage()
-    assert.deepEqual(await dev.shown(page), [])
-    await dev.save('ws/broken.py', BROKEN.replace('boom', 'bang'),
-      /cannot load ws\/broken\.py:5: RuntimeError: bang at import/)
-    assert.deepEqual(await dev.shown(page), [])
-    const client = await (await fetch(`http://127.0.0.1:${dev.port}/@vite/client`)).text()
-    assert.ok(!client.includes('wsside:clear-error'), 'no overlay listener in Vite\'s client')
-    page.close()
-  } finally {
-    await dev.close()
-  }
+it('overlay: false keeps Python errors out of the browser, not out of the terminal', async (t) => {
+  const dev = new Dev(t)
+  await dev.start({ options: { overlay: false } })
+  const page = await dev.openPage()
+  assert.deepEqual(await dev.shown(page), [])
+  await dev.save('ws/broken.py', BROKEN.replace('boom', 'bang'),
+    /cannot load ws\/broken\.py:5: RuntimeError: bang at import/)
+  assert.deepEqual(await dev.shown(page), [])
+  const client = await (await fetch(`http://127.0.0.1:${dev.port}/@vite/client`)).text()
+  assert.ok(!client.includes('wsside:clear-error'), 'no overlay listener in Vite\'s client')
+  page.close()
 })
 
 it('overlay takes true or false only', () => {

@@ -5,9 +5,10 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import wsside from 'vite-plugin-wsside'
-import { ECHO, makeProject, PYTHON, removeProject, startVite, waitForExit } from './helpers/project.js'
+import { suiteCleanup } from './helpers/cleanup.js'
+import { ECHO, makeProject, PYTHON, startViteFor, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
 const SPY = readFileSync(new URL('./handlers/spy.py', import.meta.url), 'utf8')
@@ -21,16 +22,12 @@ function selfSignedCert(dir) {
 }
 
 describe('dev server over HTTPS (pipe path)', () => {
+  const cleanup = suiteCleanup()
   let root, vite, port, logs, pid
 
   before(async () => {
-    root = makeProject({ 'spy.py': SPY })
-    ;({ vite, port, logs, pid } = await startVite(root, { server: { https: selfSignedCert(root) } }))
-  })
-
-  after(async () => {
-    await vite?.close()
-    removeProject(root)
+    root = makeProject(cleanup, { 'spy.py': SPY })
+    ;({ vite, port, logs, pid } = await startViteFor(cleanup, root, { server: { https: selfSignedCert(root) } }))
   })
 
   it('echoes through the Unix socket pipe, and user code never sees the secret', async () => {
@@ -60,28 +57,22 @@ describe('dev server over HTTPS (pipe path)', () => {
     await vite.close()
     assert.deepEqual(await ws.closed, { code: 1001, reason: 'Going Away' })
     await waitForExit(pid)
-    vite = null
   })
 })
 
-it('wsside() listed twice (a shared config merged in): each upgrade is answered once, and a line says why', async () => {
-  const root = makeProject({ 'echo.py': ECHO })
+it('wsside() listed twice (a shared config merged in): each upgrade is answered once, and a line says why', async (t) => {
+  const root = makeProject(t, { 'echo.py': ECHO })
   const twice = [wsside({ python: PYTHON }), wsside({ python: PYTHON })]
-  const { vite, port, logs } = await startVite(root, { server: { https: selfSignedCert(root) }, config: { plugins: twice } })
-  try {
-    const from = logs.lines.length
-    const ws = await connectWs({ port, path: '/api/echo', secure: true })
-    // Piped twice, the client would get a second 101 inside its stream, and each message twice.
-    ws.send('one')
-    ws.send('two')
-    assert.equal(await ws.next(), 'one')
-    assert.equal(await ws.next(), 'two')
-    ws.close()
-    assert.equal((await ws.closed).code, 1000)
-    await logs.waitFor(/\/api\/echo: wsside\(\) is in vite\.config's plugins more than once/, { from })
-    assert.equal(logs.lines.slice(from).filter((l) => /\/api\/echo: pipe/.test(l)).length, 1)
-  } finally {
-    await vite.close()
-    removeProject(root)
-  }
+  const { port, logs } = await startViteFor(t, root, { server: { https: selfSignedCert(root) }, config: { plugins: twice } })
+  const from = logs.lines.length
+  const ws = await connectWs({ port, path: '/api/echo', secure: true })
+  // Piped twice, the client would get a second 101 inside its stream, and each message twice.
+  ws.send('one')
+  ws.send('two')
+  assert.equal(await ws.next(), 'one')
+  assert.equal(await ws.next(), 'two')
+  ws.close()
+  assert.equal((await ws.closed).code, 1000)
+  await logs.waitFor(/\/api\/echo: wsside\(\) is in vite\.config's plugins more than once/, { from })
+  assert.equal(logs.lines.slice(from).filter((l) => /\/api\/echo: pipe/.test(l)).length, 1)
 })

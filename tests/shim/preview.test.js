@@ -3,21 +3,17 @@
 import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import { makeProject, removeProject, startVite, waitForExit } from './helpers/project.js'
+import { before, describe, it } from 'node:test'
+import { suiteCleanup } from './helpers/cleanup.js'
+import { makeProject, startViteFor, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
 describe('vite preview', () => {
-  let root, vite, port, pid
+  const cleanup = suiteCleanup()
+  let vite, port, pid
 
   before(async () => {
-    root = makeProject()
-    ;({ vite, port, pid } = await startVite(root, { mode: 'preview' }))
-  })
-
-  after(async () => {
-    await vite?.close()
-    removeProject(root)
+    ;({ vite, port, pid } = await startViteFor(cleanup, makeProject(cleanup), { mode: 'preview' }))
   })
 
   it('echoes through the sidecar', async () => {
@@ -43,25 +39,19 @@ describe('vite preview', () => {
     await vite.close()
     assert.equal((await ws.closed).code, 1001)
     await waitForExit(pid)
-    vite = null
   })
 })
 
-it("with Vite's base (`/app/`), a plain GET of an endpoint gets the 426 as in dev", async () => {
-  const root = makeProject()
+it("with Vite's base (`/app/`), a plain GET of an endpoint gets the 426 as in dev", async (t) => {
+  const root = makeProject(t)
   mkdirSync(path.join(root, 'dist'))
   writeFileSync(path.join(root, 'dist', 'index.html'), '<!doctype html><title>built</title>')
-  const { vite, port } = await startVite(root, { mode: 'preview', config: { base: '/app/' } })
-  try {
-    const res = await fetch(`http://127.0.0.1:${port}/api/echo`, { headers: { Accept: 'text/html' } })
-    assert.equal(res.status, 426)
-    assert.match(await res.text(), /only speaks WebSocket/)
-    const missing = await fetch(`http://127.0.0.1:${port}/api/nothing-here`, { headers: { Accept: 'text/html' } })
-    assert.equal(missing.status, 404)
-    assert.match(await missing.text(), /public base URL of \/app\//)
-    assert.match(await (await fetch(`http://127.0.0.1:${port}/app/`)).text(), /<title>built<\/title>/)
-  } finally {
-    await vite.close()
-    removeProject(root)
-  }
+  const { port } = await startViteFor(t, root, { mode: 'preview', config: { base: '/app/' } })
+  const res = await fetch(`http://127.0.0.1:${port}/api/echo`, { headers: { Accept: 'text/html' } })
+  assert.equal(res.status, 426)
+  assert.match(await res.text(), /only speaks WebSocket/)
+  const missing = await fetch(`http://127.0.0.1:${port}/api/nothing-here`, { headers: { Accept: 'text/html' } })
+  assert.equal(missing.status, 404)
+  assert.match(await missing.text(), /public base URL of \/app\//)
+  assert.match(await (await fetch(`http://127.0.0.1:${port}/app/`)).text(), /<title>built<\/title>/)
 })

@@ -3,104 +3,84 @@
 
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
-import { homedir, tmpdir } from 'node:os'
+import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
 import path from 'node:path'
 import { it } from 'node:test'
 import { resolveInterpreter, whyNoWsside } from '../../node_shim/lib/interpreter.js'
 import { PROTOCOL_VERSION } from '../../node_shim/lib/protocol.js'
 import { PYTHON_FLOOR } from '../../node_shim/lib/interpreter.js'
 import { openPage, received } from './helpers/page.js'
-import { makeProject, PYTHON, removeProject, startVite } from './helpers/project.js'
+import { makeProject, PYTHON, removeProject, startViteFor, tempFolder } from './helpers/project.js'
 import { upgrade } from './helpers/ws-client.js'
 
-it('an interpreter without wsside: one report naming it, how it was chosen and the ways out; no restarts', async () => {
-  const root = makeProject()
+it('an interpreter without wsside: one report naming it, how it was chosen and the ways out; no restarts', async (t) => {
+  const root = makeProject(t)
   // The project's interpreter without its site-packages: a Python that lacks wsside.
   const python = path.join(root, 'python-without-wsside')
   writeFileSync(python, `#!/bin/sh\nexec ${JSON.stringify(PYTHON)} -S "$@"\n`, { mode: 0o755 })
-  const { vite, port, logs } = await startVite(root, { options: { python }, waitReady: false })
-  try {
-    const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
-    assert.ok(report.includes(`${python} (chosen by the \`python\` option of wsside()) cannot import wsside`), report)
-    for (const wayOut of [`Install wsside for it: \`${python} -m pip install wsside\``, 'the `python` option of wsside()',
-      'WSSIDE_PYTHON', '`wsside doctor`', 'Then save vite.config or restart Vite']) {
-      assert.ok(report.includes(wayOut), `${wayOut} in: ${report}`)
-    }
-    // Python's own line once: one start, and no restart after it.
-    assert.equal(logs.lines.filter((line) => /No module named wsside/.test(line)).length, 1)
-    assert.ok(!logs.lines.some((line) => /restart/.test(line) && !line.includes(report)), logs.lines.join('\n'))
-    const started = Date.now()
-    const res = await upgrade({ port, path: '/api/echo' })
-    assert.equal(res.statusLine, 'HTTP/1.1 503 Service Unavailable')
-    assert.ok(Date.now() - started < 2_000)
-    // A page opened now shows the same report.
-    const page = await openPage(port)
-    const [shown] = await received(vite, page)
-    assert.equal(shown.err.message, report)
-    page.close()
-  } finally {
-    await vite.close()
-    removeProject(root)
+  const { vite, port, logs } = await startViteFor(t, root, { options: { python }, waitReady: false })
+  const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
+  assert.ok(report.includes(`${python} (chosen by the \`python\` option of wsside()) cannot import wsside`), report)
+  for (const wayOut of [`Install wsside for it: \`${python} -m pip install wsside\``, 'the `python` option of wsside()',
+    'WSSIDE_PYTHON', '`wsside doctor`', 'Then save vite.config or restart Vite']) {
+    assert.ok(report.includes(wayOut), `${wayOut} in: ${report}`)
   }
+  // Python's own line once: one start, and no restart after it.
+  assert.equal(logs.lines.filter((line) => /No module named wsside/.test(line)).length, 1)
+  assert.ok(!logs.lines.some((line) => /restart/.test(line) && !line.includes(report)), logs.lines.join('\n'))
+  const started = Date.now()
+  const res = await upgrade({ port, path: '/api/echo' })
+  assert.equal(res.statusLine, 'HTTP/1.1 503 Service Unavailable')
+  assert.ok(Date.now() - started < 2_000)
+  // A page opened now shows the same report.
+  const page = await openPage(port)
+  const [shown] = await received(vite, page)
+  assert.equal(shown.err.message, report)
+  page.close()
 })
 
 /**
- * A project in a folder named as people name theirs (`My Äpp`) inside `parent`, run with
- * `python`, a Python without wsside (the project's own one, its site-packages left out).
- * @param {string} parent
+ * A project in a folder named as people name theirs (`My Äpp`) inside `parent`, a temp
+ * folder, run with `python`, a Python without wsside (the project's own one, its
+ * site-packages left out). Removed, `parent` and all, when `owner` ends (see tempFolder).
  */
-function projectWithoutWsside(parent) {
+function projectWithoutWsside(owner) {
+  const parent = tempFolder(owner)
   const root = path.join(parent, 'My Äpp')
-  renameSync(makeProject(), root)
+  renameSync(makeProject(owner), root)
   const python = path.join(root, 'python without wsside')
   writeFileSync(python, `#!/bin/sh\nexec ${JSON.stringify(PYTHON)} -S "$@"\n`, { mode: 0o755 })
-  return { root, python }
+  return { parent, root, python }
 }
 
-it('an interpreter without wsside in a folder with a space: the pip command pastes into a shell as it is', async () => {
-  const parent = mkdtempSync(path.join(tmpdir(), 'wsside-shim-'))
-  const { python } = projectWithoutWsside(parent)
-  const { vite, logs } = await startVite(path.join(parent, 'My Äpp'), { options: { python }, waitReady: false })
-  try {
-    const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
-    const command = report.split('Install wsside for it: `')[1]?.split('`')[0] ?? ''
-    const words = spawnSync('sh', ['-c', `for w in ${command}; do printf '%s\\n' "$w"; done`], { encoding: 'utf8' })
-    assert.deepEqual(words.stdout.split('\n').slice(0, -1), [python, '-m', 'pip', 'install', 'wsside'], report)
-  } finally {
-    await vite.close()
-    removeProject(parent)
-  }
+it('an interpreter without wsside in a folder with a space: the pip command pastes into a shell as it is', async (t) => {
+  const { parent, python } = projectWithoutWsside(t)
+  const { logs } = await startViteFor(t, path.join(parent, 'My Äpp'), { options: { python }, waitReady: false })
+  const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
+  const command = report.split('Install wsside for it: `')[1]?.split('`')[0] ?? ''
+  const words = spawnSync('sh', ['-c', `for w in ${command}; do printf '%s\\n' "$w"; done`], { encoding: 'utf8' })
+  assert.deepEqual(words.stdout.split('\n').slice(0, -1), [python, '-m', 'pip', 'install', 'wsside'], report)
 })
 
-it('a monorepo: the .venv with wsside at the repository root, above vite.config, is named with the option to set', async () => {
-  const parent = mkdtempSync(path.join(tmpdir(), 'wsside-shim-'))
-  const { root, python } = projectWithoutWsside(parent)
+it('a monorepo: the .venv with wsside at the repository root, above vite.config, is named with the option to set', async (t) => {
+  const { parent, root, python } = projectWithoutWsside(t)
   // The repository's venv: the tests' Python, which has wsside, under another name.
   mkdirSync(path.join(parent, '.venv', 'bin'), { recursive: true })
   const venv = path.join(parent, '.venv', 'bin', 'python')
   writeFileSync(venv, `#!/bin/sh\nexec ${JSON.stringify(PYTHON)} "$@"\n`, { mode: 0o755 })
-  const { vite, logs } = await startVite(root, { options: { python }, waitReady: false })
-  try {
-    const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
-    assert.ok(report.includes(`cannot import wsside.\n  ${venv} has wsside, but it is not beside vite.config, where the ` +
-      "plugin looks: set `python: '../.venv/bin/python'` in wsside() of vite.config."), report)
-    assert.ok(!report.includes('pip install'), report)
-  } finally {
-    await vite.close()
-    removeProject(parent)
-  }
+  const { logs } = await startViteFor(t, root, { options: { python }, waitReady: false })
+  const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
+  assert.ok(report.includes(`cannot import wsside.\n  ${venv} has wsside, but it is not beside vite.config, where the ` +
+    "plugin looks: set `python: '../.venv/bin/python'` in wsside() of vite.config."), report)
+  assert.ok(!report.includes('pip install'), report)
 })
 
-it('the default python3 without wsside: the way out is a .venv beside vite.config, which the rules find', async () => {
-  const root = makeProject()
-  try {
-    const why = await new Promise((resolve) => whyNoWsside('wsside-test-no-such-python3', root, 2_000, resolve, false))
-    assert.equal(why, ' cannot import wsside.\n  Install wsside in a .venv beside vite.config, which the plugin finds ' +
-      'by itself: `wsside-test-no-such-python3 -m venv .venv && .venv/bin/pip install wsside`.')
-  } finally {
-    removeProject(root)
-  }
+it('the default python3 without wsside: the way out is a .venv beside vite.config, which the rules find', async (t) => {
+  const root = makeProject(t)
+  const why = await new Promise((resolve) => whyNoWsside('wsside-test-no-such-python3', root, 2_000, resolve, false))
+  assert.equal(why, ' cannot import wsside.\n  Install wsside in a .venv beside vite.config, which the plugin finds ' +
+    'by itself: `wsside-test-no-such-python3 -m venv .venv && .venv/bin/pip install wsside`.')
 })
 
 /** A real Python older than wsside supports (WSSIDE_OLD_PYTHON, else one pyenv or PATH has), or null. */
@@ -123,36 +103,26 @@ function oldPython() {
 
 const old = oldPython()
 
-it('an interpreter older than wsside supports: says so, and does not advise installing wsside for it', { skip: !old && 'no Python older than 3.10 here' }, async () => {
-  const root = makeProject()
+it('an interpreter older than wsside supports: says so, and does not advise installing wsside for it', { skip: !old && 'no Python older than 3.10 here' }, async (t) => {
+  const root = makeProject(t)
   const { python, version } = /** @type {{ python: string, version: string }} */ (old)
-  const { vite, logs } = await startVite(root, { options: { python }, waitReady: false })
-  try {
-    const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
-    const floor = PYTHON_FLOOR.join('.')
-    assert.ok(report.includes(`(chosen by the \`python\` option of wsside()) is Python ${version}, and wsside needs Python ${floor} or later`), report)
-    assert.ok(report.includes(`Choose a Python ${floor} or later that has wsside installed`), report)
-    assert.ok(report.includes('Then save vite.config or restart Vite'), report)
-    assert.ok(!report.includes('Install wsside for it'), report)
-  } finally {
-    await vite.close()
-    removeProject(root)
-  }
+  const { logs } = await startViteFor(t, root, { options: { python }, waitReady: false })
+  const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
+  const floor = PYTHON_FLOOR.join('.')
+  assert.ok(report.includes(`(chosen by the \`python\` option of wsside()) is Python ${version}, and wsside needs Python ${floor} or later`), report)
+  assert.ok(report.includes(`Choose a Python ${floor} or later that has wsside installed`), report)
+  assert.ok(report.includes('Then save vite.config or restart Vite'), report)
+  assert.ok(!report.includes('Install wsside for it'), report)
 })
 
-it('a sidecar that exits before it is ready is reported once, with the interpreter, and not restarted', async () => {
-  const root = makeProject({ 'exits.py': 'import os\n\nos._exit(3)\n' })
-  const { vite, logs } = await startVite(root, { waitReady: false })
-  try {
-    const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) exited with code 3 before it was ready[\s\S]*/)
-    assert.ok(report.includes('so it is not restarted'), report)
-    assert.ok(report.includes(`It ran ${PYTHON} (chosen by the \`python\` option of wsside())`), report)
-    assert.ok(report.includes('`wsside doctor`'), report)
-    assert.ok(!logs.lines.some((line) => /restarting in/.test(line)), logs.lines.join('\n'))
-  } finally {
-    await vite.close()
-    removeProject(root)
-  }
+it('a sidecar that exits before it is ready is reported once, with the interpreter, and not restarted', async (t) => {
+  const root = makeProject(t, { 'exits.py': 'import os\n\nos._exit(3)\n' })
+  const { logs } = await startViteFor(t, root, { waitReady: false })
+  const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) exited with code 3 before it was ready[\s\S]*/)
+  assert.ok(report.includes('so it is not restarted'), report)
+  assert.ok(report.includes(`It ran ${PYTHON} (chosen by the \`python\` option of wsside())`), report)
+  assert.ok(report.includes('`wsside doctor`'), report)
+  assert.ok(!logs.lines.some((line) => /restarting in/.test(line)), logs.lines.join('\n'))
 })
 
 /**
@@ -172,61 +142,47 @@ os._exit(2)
   return file
 }
 
-it('a sidecar that exits before it is ready after reporting a config error: that error is the cause, no interpreter advice', async () => {
-  const root = makeProject()
+it('a sidecar that exits before it is ready after reporting a config error: that error is the cause, no interpreter advice', async (t) => {
+  const root = makeProject(t)
   const toml = path.join(root, 'wsside.toml')
   const python = failingSidecar(root, [
     { type: 'config_error', file: toml, line: 1, column: null, key: 'prefx', message: 'key "prefx": unknown key' },
   ])
-  const { vite, logs } = await startVite(root, { options: { python }, waitReady: false })
-  try {
-    await logs.waitFor(/invalid config in wsside\.toml:1: key "prefx": unknown key/)
-    const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) exited with code 2 before it was ready[\s\S]*/)
-    assert.match(report, /exited with code 2 before it was ready, because of the error in wsside\.toml above, so it is not restarted\.\n {2}Fix it, then save vite\.config or restart Vite/)
-    for (const advice of ['It ran', 'To choose the interpreter', '`wsside doctor`']) {
-      assert.ok(!report.includes(advice), `no ${advice} in: ${report}`)
-    }
-  } finally {
-    await vite.close()
-    removeProject(root)
+  const { logs } = await startViteFor(t, root, { options: { python }, waitReady: false })
+  await logs.waitFor(/invalid config in wsside\.toml:1: key "prefx": unknown key/)
+  const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) exited with code 2 before it was ready[\s\S]*/)
+  assert.match(report, /exited with code 2 before it was ready, because of the error in wsside\.toml above, so it is not restarted\.\n {2}Fix it, then save vite\.config or restart Vite/)
+  for (const advice of ['It ran', 'To choose the interpreter', '`wsside doctor`']) {
+    assert.ok(!report.includes(advice), `no ${advice} in: ${report}`)
   }
 })
 
-it('a config error fixed before the sidecar exits is not called the cause: the interpreter advice stays', async () => {
-  const root = makeProject()
+it('a config error fixed before the sidecar exits is not called the cause: the interpreter advice stays', async (t) => {
+  const root = makeProject(t)
   const toml = path.join(root, 'wsside.toml')
   const python = failingSidecar(root, [
     { type: 'config_error', file: toml, line: 1, column: null, key: 'prefx', message: 'key "prefx": unknown key' },
     { type: 'config_ok', file: toml },
   ])
-  const { vite, logs } = await startVite(root, { options: { python }, waitReady: false })
-  try {
-    const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) exited with code 2 before it was ready[\s\S]*/)
-    assert.ok(report.includes('so it is not restarted: see its output above'), report)
-    assert.ok(report.includes(`It ran ${python} (chosen by the \`python\` option of wsside())`), report)
-  } finally {
-    await vite.close()
-    removeProject(root)
-  }
+  const { logs } = await startViteFor(t, root, { options: { python }, waitReady: false })
+  const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) exited with code 2 before it was ready[\s\S]*/)
+  assert.ok(report.includes('so it is not restarted: see its output above'), report)
+  assert.ok(report.includes(`It ran ${python} (chosen by the \`python\` option of wsside())`), report)
 })
 
-it('says how each interpreter rule chose the interpreter', () => {
-  const root = makeProject()
-  try {
-    for (const venv of ['.venv', 'venv', 'active']) {
-      mkdirSync(path.join(root, venv, 'bin'), { recursive: true })
-      writeFileSync(path.join(root, venv, 'bin', 'python'), '')
-    }
-    const chosen = (option, env) => resolveInterpreter(root, option, env, false).chosenBy
-    assert.equal(chosen('python3.12', {}), 'the `python` option of wsside()')
-    assert.equal(chosen(undefined, { WSSIDE_PYTHON: '/usr/bin/python3' }), 'the WSSIDE_PYTHON environment variable')
-    assert.equal(chosen(undefined, {}), '.venv in the project folder')
-    removeProject(path.join(root, '.venv'))
-    assert.equal(chosen(undefined, {}), 'venv in the project folder')
-    removeProject(path.join(root, 'venv'))
-    assert.equal(chosen(undefined, { VIRTUAL_ENV: path.join(root, 'active') }), 'the virtual environment in VIRTUAL_ENV')
-    assert.match(chosen(undefined, {}), /^the default, python3 on PATH: /)
-  } finally {
-    removeProject(root)
+it('says how each interpreter rule chose the interpreter', (t) => {
+  const root = makeProject(t)
+  for (const venv of ['.venv', 'venv', 'active']) {
+    mkdirSync(path.join(root, venv, 'bin'), { recursive: true })
+    writeFileSync(path.join(root, venv, 'bin', 'python'), '')
   }
+  const chosen = (option, env) => resolveInterpreter(root, option, env, false).chosenBy
+  assert.equal(chosen('python3.12', {}), 'the `python` option of wsside()')
+  assert.equal(chosen(undefined, { WSSIDE_PYTHON: '/usr/bin/python3' }), 'the WSSIDE_PYTHON environment variable')
+  assert.equal(chosen(undefined, {}), '.venv in the project folder')
+  removeProject(path.join(root, '.venv'))
+  assert.equal(chosen(undefined, {}), 'venv in the project folder')
+  removeProject(path.join(root, 'venv'))
+  assert.equal(chosen(undefined, { VIRTUAL_ENV: path.join(root, 'active') }), 'the virtual environment in VIRTUAL_ENV')
+  assert.match(chosen(undefined, {}), /^the default, python3 on PATH: /)
 })

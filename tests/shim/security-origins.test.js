@@ -1,21 +1,18 @@
 // allowedOrigins through a real dev server: the same request gets the same answer each time.
 
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { makeProject, removeProject, startVite } from './helpers/project.js'
+import { before, describe, it } from 'node:test'
+import { suiteCleanup } from './helpers/cleanup.js'
+import { makeProject, startViteFor } from './helpers/project.js'
 import { upgrade } from './helpers/ws-client.js'
 
 describe('a RegExp with the g or y flag in allowedOrigins', () => {
-  let root, server, port
+  const cleanup = suiteCleanup()
+  let port
   before(async () => {
-    root = makeProject()
-    ;({ vite: server, port } = await startVite(root, {
+    ;({ port } = await startViteFor(cleanup, makeProject(cleanup), {
       options: { allowedOrigins: [/^https:\/\/app\.example$/g, /https:\/\/sticky\.example/y] },
     }))
-  })
-  after(async () => {
-    await server?.close()
-    removeProject(root)
   })
 
   it('admits its origin on every request, not every other one (lastIndex)', async () => {

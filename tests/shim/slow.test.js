@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { makeProject, removeProject, startVite } from './helpers/project.js'
+import { makeProject, startViteFor } from './helpers/project.js'
 import { upgrade } from './helpers/ws-client.js'
 
 const SLOW = `
@@ -15,21 +15,16 @@ time.sleep(30)
 slow = Handler("/slow")
 `
 
-it('answers 503 after a bounded wait while the sidecar is not ready', { timeout: 40_000 }, async () => {
-  const root = makeProject({ 'slow.py': SLOW })
-  const { vite, port, logs } = await startVite(root, { waitReady: false })
-  try {
-    const started = Date.now()
-    const res = await upgrade({ port, path: '/api/slow', ms: 15_000 }).catch((err) => err)
-    assert.ok(!(res instanceof Error), String(res))
-    const waited = Date.now() - started
-    assert.equal(res.statusLine, 'HTTP/1.1 503 Service Unavailable')
-    assert.equal(res.headers.connection, 'close')
-    assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
-    assert.ok(waited >= 9_500 && waited < 12_000, `waited ${waited} ms`)
-    await logs.waitFor(/refused \/api\/slow: the Python sidecar is not ready \(starting\)/)
-  } finally {
-    await vite.close()
-    removeProject(root)
-  }
+it('answers 503 after a bounded wait while the sidecar is not ready', { timeout: 40_000 }, async (t) => {
+  const root = makeProject(t, { 'slow.py': SLOW })
+  const { port, logs } = await startViteFor(t, root, { waitReady: false })
+  const started = Date.now()
+  const res = await upgrade({ port, path: '/api/slow', ms: 15_000 }).catch((err) => err)
+  assert.ok(!(res instanceof Error), String(res))
+  const waited = Date.now() - started
+  assert.equal(res.statusLine, 'HTTP/1.1 503 Service Unavailable')
+  assert.equal(res.headers.connection, 'close')
+  assert.equal(Number(res.headers['content-length']), Buffer.byteLength(res.body))
+  assert.ok(waited >= 9_500 && waited < 12_000, `waited ${waited} ms`)
+  await logs.waitFor(/refused \/api\/slow: the Python sidecar is not ready \(starting\)/)
 })

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import { makeProject, PYTHON, removeProject, startVite } from './helpers/project.js'
+import { before, describe, it } from 'node:test'
+import { suiteCleanup } from './helpers/cleanup.js'
+import { makeProject, PYTHON, startViteFor } from './helpers/project.js'
 
 const typed = (field) => `from typing import Literal, TypedDict
 from wsside import Handler
@@ -22,17 +23,13 @@ chat = Handler("/ws/chat", receives=ChatIn)
 `
 
 describe('wsside-env.d.ts', () => {
-  let root, vite, logs, file
+  const cleanup = suiteCleanup()
+  let root, logs, file
 
   before(async () => {
-    root = makeProject({ 'chat.py': typed('text') })
-    ;({ vite, logs } = await startVite(root))
+    root = makeProject(cleanup, { 'chat.py': typed('text') })
+    ;({ logs } = await startViteFor(cleanup, root))
     file = path.join(root, 'wsside-env.d.ts')
-  })
-
-  after(async () => {
-    await vite?.close()
-    removeProject(root)
   })
 
   it('is written beside vite.config when the sidecar is ready, as wsside types writes it', async () => {

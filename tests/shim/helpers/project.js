@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import wsside from 'vite-plugin-wsside'
+import { cleanupOf } from './cleanup.js'
 import { withTimeout, WAIT_MS } from './ws-client.js'
 
 // WSSIDE_VITE=5|6|7|8 picks the Vite major the tests run on (package.json: npm aliases
@@ -35,9 +36,23 @@ async def message(conn, data):
     await conn.send(data)
 `
 
-/** A temp folder with `ws/<name>` for each entry of `handlers`; `index.html` for Vite. */
-export function makeProject(handlers = { 'echo.py': ECHO }) {
-  const root = mkdtempSync(path.join(tmpdir(), 'wsside-shim-'))
+/**
+ * An empty temp folder, removed when `owner` ends (a test's context `t` or a suiteCleanup():
+ * helpers/cleanup.js), however the test ends.
+ */
+export function tempFolder(owner) {
+  const cleanup = cleanupOf(owner)
+  const folder = mkdtempSync(path.join(tmpdir(), 'wsside-shim-'))
+  cleanup.add(() => removeProject(folder))
+  return folder
+}
+
+/**
+ * A temp folder with `ws/<name>` for each entry of `handlers`; `index.html` for Vite. Removed
+ * when `owner` ends, as `tempFolder`.
+ */
+export function makeProject(owner, handlers = { 'echo.py': ECHO }) {
+  const root = tempFolder(owner)
   mkdirSync(path.join(root, 'ws'))
   for (const [name, code] of Object.entries(handlers)) writeFileSync(path.join(root, 'ws', name), code)
   writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>wsside</title>')
@@ -86,9 +101,50 @@ export function captureLogger() {
 }
 
 /**
+ * Makes `server.close()` of a Vite server safe to call again (a test may close the server to
+ * see what closing does, and its cleanup closes it whatever happened): later calls get the
+ * first call's promise. Vite's preview server (Vite 5) throws on a second close. After
+ * `server.restart()` the dev server has the new server's own close(), which a second call
+ * leaves alone (Vite 5 to 8).
+ */
+export function closeOnce(server) {
+  const close = server.close
+  /** @type {Promise<void> | null} */
+  let closing = null
+  server.close = function closeOnce() {
+    closing ??= close.apply(this)
+    return closing
+  }
+  return server
+}
+
+/**
+ * A Vite server a test created itself (`createServer` in middleware mode...): closed when
+ * `owner` ends (see tempFolder). Call it right after creating the server.
+ */
+export function ownVite(owner, server) {
+  closeOnce(server)
+  cleanupOf(owner).add(() => server.close())
+  return server
+}
+
+/**
+ * `startVite` for a test: the server, and with it the sidecar, is closed when `owner` ends
+ * (see tempFolder), before the project folder made earlier for the same owner is removed.
+ */
+export async function startViteFor(owner, root, options = {}) {
+  const cleanup = cleanupOf(owner)
+  const started = await startVite(root, options)
+  cleanup.add(() => started.vite.close())
+  return started
+}
+
+/**
  * Starts a dev server (or, with `mode: 'preview'`, a preview server) for `root` on
  * 127.0.0.1 and a free port, and waits for the sidecar's ready line. `config`: more of
- * Vite's top-level options (`base`, `appType`, `plugins`...), over these.
+ * Vite's top-level options (`base`, `appType`, `plugins`...), over these. The caller closes
+ * the server: tests use `startViteFor`, which does; this is for a child process that is
+ * killed whole (vite-child.js, ../reliability/vite_child.mjs).
  */
 export async function startVite(root, { options = {}, server = {}, mode = 'dev', waitReady = true, config: extra = {} } = {}) {
   const logs = captureLogger()
@@ -109,6 +165,7 @@ export async function startVite(root, { options = {}, server = {}, mode = 'dev',
   } else {
     vite = await createServer(config)
   }
+  closeOnce(vite)
   try {
     if (mode !== 'preview') await vite.listen()
     const port = vite.httpServer.address().port
