@@ -4,6 +4,7 @@ again by the parent before any worker is stopped."""
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 from pathlib import Path
 
@@ -36,5 +37,32 @@ async def test_sighup_with_a_config_error_stops_no_worker(tmp_path: Path) -> Non
             serve.proc.send_signal(signal.SIGHUP)
             await serve.expect("SIGHUP: every worker replaced", timeout=30)
             assert not [line for line in serve.lines if "exited with code" in line], serve.lines
+    finally:
+        assert await serve.stop() == 0
+
+
+@pytest.mark.slow
+async def test_sighup_keeps_the_workers_on_the_host_and_count_they_started_with(
+    tmp_path: Path,
+) -> None:
+    """`workers`, `host` and `port` changed in the config file take a restart of the service
+    (the parent checked that port on that host, and runs that many workers): a SIGHUP says
+    so in a line and replaces the workers where they were. Before, the replacements listened
+    on the new host, leaving the old one with nothing listening."""
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    config = tmp_path / "wsside.toml"
+    config.write_text('host = "127.0.0.1"\nworkers = 2\n')
+    serve, port, _ = await start_serve(tmp_path)
+    try:
+        config.write_text('host = "127.0.0.2"\nworkers = 3\n')
+        serve.proc.send_signal(signal.SIGHUP)
+        line = await serve.expect("take a restart")
+        assert 'host = "127.0.0.2"' in line and "workers = 3" in line, line
+        await serve.expect("SIGHUP: every worker replaced", timeout=30)
+        new = [int(m) for m in re.findall(r"-> (\d+)\)", "".join(serve.lines))]
+        assert len(new) == 2, serve.lines
+        async with aiohttp.ClientSession() as session:
+            for pid in new:  # both on 127.0.0.1, where the parent checked the port
+                await (await connect(session, port, pid)).ws.close()
     finally:
         assert await serve.stop() == 0

@@ -1,7 +1,8 @@
 """A worker of `wsside serve --workers N`: its tie to the supervising parent (`workers.py`).
 
-The parent starts each worker with `WSSIDE_WORKER` set to `index:port:fd`: which worker it
-is, the port every worker listens on, and its end of a socket pair. The worker writes one
+The parent starts each worker with `WSSIDE_WORKER` set to `index:port:fd:host`: which worker
+it is, the port and host every worker listens on (those the parent checked, whatever the
+config file says by the time a worker starts), and its end of a socket pair. The worker writes one
 line on the pair when it serves (its pid and endpoints), and reads EOF from it when the
 parent is gone, which stops it gracefully (even after a `kill -9` of the parent).
 """
@@ -21,11 +22,13 @@ ENV = "WSSIDE_WORKER"
 
 
 class WorkerLink:
-    """A worker's tie to its parent: which worker it is, the port, and the socket pair."""
+    """A worker's tie to its parent: which worker it is, where it listens, and the socket
+    pair."""
 
-    def __init__(self, index: int, port: int, fd: int) -> None:
+    def __init__(self, index: int, port: int, fd: int, host: str) -> None:
         self.index = index
         self.port = port
+        self.host = host
         self._sock = socket.socket(fileno=fd)
 
     @property
@@ -40,8 +43,8 @@ class WorkerLink:
         value = os.environ.pop(ENV, None)
         if value is None:
             return None
-        index, port, fd = (int(part) for part in value.split(":"))
-        return cls(index, port, fd)
+        index, port, fd, host = value.split(":", 3)  # an IPv6 host has colons: last
+        return cls(int(index), int(port), int(fd), host)
 
     def ready(self, handlers: list[dict[str, Any]]) -> None:
         """Tell the parent that this worker serves, and what."""

@@ -89,7 +89,7 @@ class _Slot:
 
 class Workers:
     """The supervising parent of `count` workers, each started as `command` (the same
-    `wsside serve` command line) on `port`; `shutdown_timeout` as the workers have it;
+    `wsside serve` command line) on `host` and `port`; `shutdown_timeout` as the workers have it;
     `check()` says what is wrong with the config file a SIGHUP's workers would read, or None
     (`Rollover`)."""
 
@@ -97,11 +97,13 @@ class Workers:
         self,
         command: Sequence[str],
         count: int,
+        host: str,
         port: int,
         shutdown_timeout: float,
         check: Callable[[], str | None],
     ) -> None:
         self.command = list(command)
+        self.host = host
         self.port = port
         self.shutdown_timeout = shutdown_timeout
         self.slots = [_Slot(i) for i in range(count)]
@@ -199,7 +201,7 @@ class Workers:
 
     async def _spawn(self, slot: _Slot, restarted: bool) -> asyncio.subprocess.Process:
         mine, theirs = socket.socketpair()
-        env = {**os.environ, ENV: f"{slot.index}:{self.port}:{theirs.fileno()}"}
+        env = {**os.environ, ENV: f"{slot.index}:{self.port}:{theirs.fileno()}:{self.host}"}
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self.command,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import io
+import json
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -25,7 +26,7 @@ from .._edge.worker_link import WorkerLink
 from .._edge.workers import Workers, check_port, workers_supported
 from .._runtime.backplane_url import BackplaneError, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings
-from .._runtime.events import shown, subscribe
+from .._runtime.events import log, shown, subscribe
 from .._runtime.settings import Settings
 from .app import app
 from .console import ConsoleReporter, say
@@ -144,7 +145,7 @@ def serve(
     # A worker of `--workers N` (this same command, started by the supervising parent).
     link = WorkerLink.from_env()
     if link is not None:
-        explicit["port"] = link.port
+        explicit["port"], explicit["host"] = link.port, link.host
     search = (Path.cwd(), *((handlers.resolve().parent,) if handlers else ()))
 
     def rebuild() -> Settings:
@@ -234,7 +235,12 @@ def _supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
         )
     command = [sys.executable, "-m", "wsside", *sys.argv[1:]]
     supervisor = Workers(
-        command, settings.workers, port, settings.shutdown_timeout, lambda: _problem(rebuild)
+        command,
+        settings.workers,
+        settings.host,
+        port,
+        settings.shutdown_timeout,
+        lambda: _problem(rebuild, settings),
     )
 
     def ready(infos: list[dict[str, Any]]) -> None:
@@ -249,14 +255,31 @@ def _supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
     return _run_loop(supervisor.run(ready))
 
 
-def _problem(rebuild: Callable[[], Settings]) -> str | None:
-    """What stops a worker started now (one line: file, key, value), or None."""
+def _problem(rebuild: Callable[[], Settings], running: Settings) -> str | None:
+    """What stops a worker started now (one line: file, key, value), or None; says which
+    settings changed in the file keep their `running` value until a restart of the service."""
     try:
         settings = rebuild()
         if settings.backplane is not None:
             check_backplane(settings.backplane)
     except (ConfigError, OptionError, BackplaneError) as exc:
         return str(exc)
+    fixed = [
+        f"{key} = {json.dumps(new)}"
+        for key, new, now in (
+            ("workers", settings.workers, running.workers),
+            ("host", settings.host, running.host),
+            ("port", settings.port, running.port),
+        )
+        if new != now
+    ]
+    if fixed:
+        log(
+            f"SIGHUP: {shown(settings.config_file or 'the config file')} sets "
+            f"{', '.join(fixed)}: these take a restart of the service; the workers are "
+            "replaced with the rest of it",
+            "warning",
+        )
     return None
 
 
