@@ -155,6 +155,17 @@ async def start_serve(cwd: Path, *args: str) -> tuple[ServeProcess, int, list[in
     return serve, port, pids
 
 
+async def start_configured(
+    cwd: Path, config: str, *args: str
+) -> tuple[ServeProcess, int, list[int], Path]:
+    """`start_serve` of the rooms handler with `config` as its wsside.toml: also that file,
+    for the test to change."""
+    write_handlers(cwd / "ws", rooms=ROOMS_HANDLER)
+    file = cwd / "wsside.toml"
+    file.write_text(config)
+    return (*await start_serve(cwd, *args), file)
+
+
 class Client:
     """A WebSocket client of /api/ws/rooms that knows its worker's pid."""
 

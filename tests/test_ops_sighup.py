@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from cluster import ROOMS_HANDLER, connect, start_serve, write_handlers
+from cluster import connect, start_configured
 
 
 @pytest.mark.slow
@@ -19,10 +19,9 @@ async def test_sighup_with_a_config_error_stops_no_worker(tmp_path: Path) -> Non
     """A config file with an error is one line from the parent, and every worker serves on
     with its connections, as one process does. Before, worker 0 was stopped (its clients got
     1001) and its replacement exited with the error every 0.1-5 s, until the file was fixed."""
-    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
-    config = tmp_path / "wsside.toml"
-    config.write_text("shutdown_timeout = 5\n")
-    serve, port, pids = await start_serve(tmp_path, "--workers", "2")
+    serve, port, pids, config = await start_configured(
+        tmp_path, "shutdown_timeout = 5\n", "--workers", "2"
+    )
     try:
         async with aiohttp.ClientSession() as session:
             clients = [await connect(session, port, pid) for pid in pids]
@@ -49,10 +48,7 @@ async def test_sighup_keeps_the_workers_on_the_host_and_count_they_started_with(
     (the parent checked that port on that host, and runs that many workers): a SIGHUP says
     so in a line and replaces the workers where they were. Before, the replacements listened
     on the new host, leaving the old one with nothing listening."""
-    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
-    config = tmp_path / "wsside.toml"
-    config.write_text('host = "127.0.0.1"\nworkers = 2\n')
-    serve, port, _ = await start_serve(tmp_path)
+    serve, port, _, config = await start_configured(tmp_path, 'host = "127.0.0.1"\nworkers = 2\n')
     try:
         config.write_text('host = "127.0.0.2"\nworkers = 3\n')
         serve.proc.send_signal(signal.SIGHUP)

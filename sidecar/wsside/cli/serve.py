@@ -144,6 +144,7 @@ def serve(
     )
     # A worker of `--workers N` (this same command, started by the supervising parent).
     link = WorkerLink.from_env()
+    name = "wsside" if link is None else link.name  # what starts each line it writes
     if link is not None:
         explicit["port"], explicit["host"] = link.port, link.host
     search = (Path.cwd(), *((handlers.resolve().parent,) if handlers else ()))
@@ -159,7 +160,7 @@ def serve(
             check_backplane(settings.backplane)
     except (ConfigError, OptionError) as exc:
         if not ipc:
-            say(f"wsside: {exc}", level="error")
+            say(f"{name}: {exc}", level="error")
             raise typer.Exit(2) from None
         # Under Vite the error stands in Vite's terminal and overlay, and the sidecar serves
         # once the file is fixed.
@@ -168,11 +169,9 @@ def serve(
         _run_ipc(exc, rebuild)
         return
     except BackplaneError as exc:
-        say(f"wsside: {exc}", level="error")
+        say(f"{name}: {exc}", level="error")
         raise typer.Exit(2) from None
-    configure_logging(
-        settings.log_level, under_vite=ipc, name="wsside" if link is None else link.name
-    )
+    configure_logging(settings.log_level, under_vite=ipc, name=name)
     raise_open_file_limit()
     if ipc:
         _run_ipc(settings, rebuild)
