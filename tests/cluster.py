@@ -64,11 +64,13 @@ def require(binary: str) -> None:
 
 
 class RedisServer:
-    """`redis-server` on a free loopback port, without persistence, in `folder`."""
+    """`redis-server` on a free loopback port, without persistence, in `folder`; `args` are
+    more of its options (`("--requirepass", "s3cret")`)."""
 
-    def __init__(self, folder: Path, port: int | None = None) -> None:
+    def __init__(self, folder: Path, port: int | None = None, args: tuple[str, ...] = ()) -> None:
         self.folder = folder
         self.port = port or free_port()
+        self.args = args
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -94,6 +96,7 @@ class RedisServer:
                 str(self.folder),
                 "--logfile",
                 "",
+                *self.args,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

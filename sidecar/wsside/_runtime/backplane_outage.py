@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from .events import log
 
-__all__ = ["RETRY_CAP", "RETRY_FIRST", "SETTLE", "Outage", "Retry", "cause"]
+__all__ = ["RETRY_CAP", "RETRY_FIRST", "SETTLE", "Outage", "Retry", "cause", "no_password"]
 
 # Retries after a failure wait FIRST, then twice as long each time, up to CAP (with jitter):
 # Redis back means broadcasts flow again within about CAP plus one connect.
@@ -96,6 +96,20 @@ def cause(exc: BaseException) -> str:
     """A failure as the outage warning names it."""
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def no_password(url: str) -> str | None:
+    """For a Redis that refused `url` for want of a password: where the password goes (a
+    sentence), or None when the URL has one (a wrong one: Redis's own words say so)."""
+    parts = urlsplit(url)
+    if parts.password is not None:
+        return None
+    user = parts.username or ""
+    example = parts._replace(netloc=f"{user}:PASSWORD@{parts.netloc.rpartition('@')[2]}")
+    return (
+        f"Redis asks for a password, and the URL has none: {example.geturl()}, in "
+        "wsside.toml rather than on the command line, which every local user can read"
+    )
 
 
 class Retry:

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .backplane_outage import RETRY_CAP, Outage, Retry, cause
+from .backplane_outage import RETRY_CAP, Outage, Retry, cause, no_password
 from .backplane_url import check_backplane
 from .backplane_wire import HEAD, VERSION, channel, decode_records, encode_record
 from .events import log, logger
@@ -211,7 +211,7 @@ class RedisBackplane:
                     await client.publish(self._channel, message)
                 except Exception as exc:  # noqa: BLE001 - any failure is an outage, never fatal
                     self._outage.dropped += count
-                    self._outage.begin("publish", cause(exc))
+                    self._outage.begin("publish", self._cause(exc))
                     if isinstance(exc, ResponseError):
                         # Redis answered with an error: the next batch is the next try.
                         await retry.wait()
@@ -235,6 +235,14 @@ class RedisBackplane:
             retry.reset()
             self._outage.end("publish")
             return
+
+    def _cause(self, exc: Exception) -> str:
+        """`exc` as the outage warning names it: for a Redis that wants a password the URL
+        lacks, where to give it, instead of redis-py's words (about HELLO, on redis-py 8)."""
+        from redis.exceptions import AuthenticationError
+
+        hint = no_password(self.url) if isinstance(exc, AuthenticationError) else None
+        return cause(exc) if hint is None else f"{type(exc).__name__}: {hint}"
 
     # ---- subscribing ---------------------------------------------------------------------
 
@@ -268,7 +276,7 @@ class RedisBackplane:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure is an outage, never fatal
                 self._subscribed.clear()
-                self._outage.begin("subscribe", cause(exc))
+                self._outage.begin("subscribe", self._cause(exc))
             finally:
                 try:
                     await pubsub.aclose()

@@ -1,0 +1,30 @@
+"""The backplane as an operator meets it: a Redis that asks for a password."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cluster import ROOMS_HANDLER, RedisServer, start_serve, write_handlers
+
+
+@pytest.mark.slow
+async def test_a_redis_that_asks_for_a_password_says_where_to_give_it(tmp_path: Path) -> None:
+    """The outage line says that Redis wants a password the URL does not give, and where it
+    goes. Before, it was redis-py's `HELLO must be called with the client already
+    authenticated, otherwise the HELLO AUTH <user> <pass> option can be used …`."""
+    redis = RedisServer(tmp_path / "redis", args=("--requirepass", "s3cret"))
+    redis.start()
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    try:
+        serve, _, _ = await start_serve(tmp_path, "--backplane", redis.url)
+        try:
+            line = next(line for line in serve.lines if "is unavailable" in line)
+            assert "AuthenticationError" in line, line
+            assert "Redis asks for a password, and the URL has none" in line, line
+            assert "redis://:PASSWORD@127.0.0.1" in line, line
+        finally:
+            assert await serve.stop() == 0
+    finally:
+        redis.stop()
