@@ -106,6 +106,7 @@ class ASGIApp:
         self._sessions: set[Session] = set()
         self._starting: asyncio.Future[None] | None = None
         self._ready = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop of the current run
 
     async def __call__(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -147,6 +148,9 @@ class ASGIApp:
                 return
 
     async def _startup(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            await self._left_loop(loop)
         if self._ready:
             return
         if self._starting is None:
@@ -154,6 +158,17 @@ class ASGIApp:
         # Shielded: one connection that goes away must not cancel the start for the others.
         await asyncio.shield(self._starting)
         self._ready = True
+
+    async def _left_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve on `loop` from now on. A run on an earlier loop that no longer runs (a
+        server started again in one process, a test client's loop per request) ended without
+        a lifespan shutdown: its background tasks ended with it, so they start again here."""
+        if self._loop is not None and self._loop.is_running():
+            return  # another thread's server still runs it: left as it is
+        self._loop = loop
+        if self._ready:
+            await self._registry.close(timeout=0)  # forgets the tasks of the old loop
+            self._starting, self._ready = None, False
 
     async def _start(self) -> None:
         if self._backplane is not None:
