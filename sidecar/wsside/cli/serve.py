@@ -250,6 +250,7 @@ def _supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
             f"wsside {__version__} serving on {base}{settings.url_prefix}/ "
             f"with {len(infos)} workers (pids {pids}; {engines()})"
         )
+        _note_no_endpoints(settings, infos[0]["handlers"])
 
     return _run_loop(supervisor.run(ready))
 
@@ -300,8 +301,26 @@ def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
     base = f"ws://{settings.host}:{port}"
     _list_endpoints(base, sidecar.describe())
     say(f"wsside {__version__} serving on {base}{settings.url_prefix}/ ({engines()})")
+    _note_no_endpoints(settings, sidecar.describe())
 
 
 def _list_endpoints(base: str, handlers: list[dict[str, Any]]) -> None:
     for info in handlers:
         say(f"  WS  {base}{info['path']}  ({shown(info['file'])}:{info['line']})")
+
+
+def _note_no_endpoints(settings: Settings, handlers: list[dict[str, Any]]) -> None:
+    """An empty handlers folder (a deploy that copied nothing, a wrong working folder) serves
+    404 to everything: say so, where no endpoint list does."""
+    if handlers:
+        return
+    later = (
+        "reload is off, so none will load later"
+        if not settings.reload
+        else "files saved there load by themselves"
+    )
+    log(
+        f"no endpoints: {settings.handlers_dir.resolve()} declares no Handler, so every "
+        f"request gets 404 ({later})",
+        "warning",
+    )
