@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -36,15 +37,41 @@ class ServeProcess:
         return cls(proc)
 
     async def expect(self, fragment: str, timeout: float = 15.0) -> str:
-        """Read stderr until a line contains `fragment`; that line."""
+        """Read stderr until a line contains `fragment`; that line. `timeout` bounds the whole
+        wait, however many other lines come meanwhile."""
         assert self.proc.stderr is not None
-        while True:
-            raw = await asyncio.wait_for(self.proc.stderr.readline(), timeout)
-            assert raw, f"wsside serve exited before {fragment!r}:\n" + "".join(self.lines)
-            line = raw.decode()
-            self.lines.append(line)
-            if fragment in line:
-                return line
+        return await read_until(
+            self.proc.stderr,
+            self.lines,
+            lambda line: fragment in line,
+            f"line containing {fragment!r}",
+            timeout,
+            "wsside serve",
+        )
+
+    async def expect_all(self, *fragments: str, timeout: float = 15.0) -> list[str]:
+        """Read stderr until each of `fragments` has been in a line, in any order; the lines
+        that held them, in the order read. One `timeout` for them all."""
+        assert self.proc.stderr is not None
+        waiting = set(fragments)
+        found: list[str] = []
+
+        def holds_the_last(line: str) -> bool:
+            held = {fragment for fragment in waiting if fragment in line}
+            if held:
+                waiting.difference_update(held)
+                found.append(line)
+            return not waiting
+
+        await read_until(
+            self.proc.stderr,
+            self.lines,
+            holds_the_last,
+            "line for each of " + ", ".join(repr(f) for f in fragments),
+            timeout,
+            "wsside serve",
+        )
+        return found
 
     async def stop(self) -> int:
         if self.proc.returncode is None:
@@ -54,3 +81,45 @@ class ServeProcess:
             except asyncio.TimeoutError:
                 self.proc.kill()
         return await self.proc.wait()
+
+
+async def read_until(
+    reader: asyncio.StreamReader,
+    lines: list[str],
+    matches: Callable[[str], bool],
+    awaited: str,
+    timeout: float,
+    writer: str,
+) -> str:
+    """Read lines from `reader` (each kept in `lines`) until one `matches`; that line.
+
+    `timeout` is a deadline for the whole wait, not for each line: a process that keeps
+    writing other lines cannot hold a test past it. On the deadline or the end of the output,
+    AssertionError naming `awaited` ("line containing ...", what the test waited for) and the
+    last lines `writer` (whose output it is) wrote. A line cut short by the deadline stays in
+    `reader`'s buffer.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            raw = await asyncio.wait_for(reader.readline(), max(deadline - loop.time(), 0))
+        except asyncio.TimeoutError:
+            raise AssertionError(
+                f"{writer} wrote no {awaited} within {timeout:g} s; {last_lines(lines)}"
+            ) from None
+        if not raw:
+            raise AssertionError(f"{writer}'s output ended with no {awaited}; {last_lines(lines)}")
+        line = raw.decode()
+        lines.append(line)
+        if matches(line):
+            return line
+
+
+def last_lines(lines: list[str], count: int = 30) -> str:
+    """The end of `lines`, for a failure message."""
+    if not lines:
+        return "it wrote no line"
+    shown = lines[-count:]
+    of = f" of {len(lines)}" if len(lines) > count else ""
+    return f"its last {len(shown)} lines{of}:\n" + "".join(shown)

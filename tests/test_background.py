@@ -33,10 +33,7 @@ async def test_sigterm_waits_for_a_background_task_s_clean_up(tmp_path: Path) ->
     serve = await ServeProcess.start("--port", str(free_port()), "--no-reload", cwd=tmp_path)
     try:
         # Both, in either order: the task runs and SIGTERM is the server's to handle.
-        waiting = {"EVENT task-started", "serving on"}
-        while waiting:
-            line = await serve.expect("")
-            waiting = {fragment for fragment in waiting if fragment not in line}
+        await serve.expect_all("EVENT task-started", "serving on")
     finally:
         code = await serve.stop()
     assert serve.proc.stderr is not None

@@ -67,12 +67,11 @@ class Tree:
         self.marks += 1
         sentinel = "zzz.py"
         save(self.folder / sentinel, reply_file("/ws/sentinel", "", str(self.marks)))
-        lines = []
-        while True:
-            line = await self.serve.expect("reloaded")
-            lines.append(line.split("reloaded ", 1)[1].split(" (", 1)[0])
-            if sentinel in line:
-                return lines[:-1]
+        start = len(self.serve.lines)
+        # One bound for them all: a reload repeating without end fails here.
+        await self.serve.expect(f"reloaded ws/{sentinel}")
+        reloaded = [line for line in self.serve.lines[start:] if "reloaded" in line]
+        return [line.split("reloaded ", 1)[1].split(" (", 1)[0] for line in reloaded[:-1]]
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from serve_process import free_port
+from serve_process import free_port, read_until
 
 HANDLER = (
     "import logging\n"
@@ -39,16 +39,18 @@ class Stream:
         self._writer: asyncio.StreamWriter | None = None  # kept: its end closes the socket
 
     async def expect(self, pattern: str, timeout: float = 20.0) -> str:
-        """Read lines until one matches `pattern` (a regular expression); that line."""
+        """Read lines until one matches `pattern` (a regular expression); that line.
+        `timeout` bounds the whole wait, not each line."""
         if self._reader is None:
             self._reader, self._writer = await asyncio.open_connection(sock=self.ours)
-        while True:
-            raw = await asyncio.wait_for(self._reader.readline(), timeout)
-            assert raw, "the stream closed before " + pattern + ":\n" + "".join(self.lines)
-            line = raw.decode()
-            self.lines.append(line)
-            if re.search(pattern, line):
-                return line
+        return await read_until(
+            self._reader,
+            self.lines,
+            lambda line: re.search(pattern, line) is not None,
+            f"line matching {pattern!r}",
+            timeout,
+            "the service",
+        )
 
     def close(self) -> None:
         if self._writer is not None:
