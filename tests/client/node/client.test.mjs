@@ -13,7 +13,7 @@ before(async () => {
 })
 after(async () => {
   for (const socket of sockets) socket.close()
-  await sidecar.kill('SIGTERM')
+  await sidecar?.kill('SIGTERM') // none if it failed to start (Sidecar.start stopped it)
 })
 
 /** A client to the echo endpoint that `after` closes; resolves once its hello came. */

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events'
 import { setTimeout as delay } from 'node:timers/promises'
 import { after, before, test } from 'node:test'
 import { connect } from '../../../node_shim/client/index.js'
+import { cleanupOf } from '../../shim/helpers/cleanup.js'
 import { refusingServer, Sidecar, silentServer } from './servers.mjs'
 import { nextMessage, statuses, statusOf } from './waits.mjs'
 
@@ -21,8 +22,22 @@ before(async () => {
 })
 after(async () => {
   for (const socket of sockets) socket.close()
-  await sidecar.kill('SIGTERM')
+  await sidecar?.kill('SIGTERM') // none if it failed to start (Sidecar.start stopped it)
 })
+
+/** A server from servers.mjs, closed when test `t` ends, however it ends. */
+async function serverFor(t, make) {
+  const server = await make()
+  cleanupOf(t).add(() => server.close())
+  return server
+}
+
+/** connect(...), closed when test `t` ends, however it ends (before the server it talks to). */
+function connectFor(t, ...args) {
+  const socket = connect(...args)
+  cleanupOf(t).add(() => socket.close())
+  return socket
+}
 
 async function echo(options = {}) {
   const socket = connect('/ws/echo', { url: sidecar.url('/ws/echo'), reconnect: FAST, ...options })
@@ -84,15 +99,12 @@ for (const [signal, close] of [
   })
 }
 
-test('the first connection failing is retried too', async () => {
-  const refusing = await refusingServer()
-  const socket = connect('/ws/echo', { url: refusing.url, reconnect: FAST })
-  sockets.push(socket)
+test('the first connection failing is retried too', async (t) => {
+  const refusing = await serverFor(t, refusingServer)
+  const socket = connectFor(t, '/ws/echo', { url: refusing.url, reconnect: FAST })
   assert.equal(socket.status, 'connecting')
   assert.equal((await statusOf(socket, 'reconnecting')).code, 1006)
   await refusing.reach(3)
-  socket.close()
-  await refusing.close()
 })
 
 test('reconnect: false stops at the first close', async () => {
@@ -102,16 +114,15 @@ test('reconnect: false stops at the first close', async () => {
   assert.deepEqual(seen, ['closed'])
 })
 
-test('close() while waiting to reconnect: no attempt after it', async () => {
-  const refusing = await refusingServer()
-  const socket = connect('/ws/echo', { url: refusing.url, reconnect: FAST })
+test('close() while waiting to reconnect: no attempt after it', async (t) => {
+  const refusing = await serverFor(t, refusingServer)
+  const socket = connectFor(t, '/ws/echo', { url: refusing.url, reconnect: FAST })
   await refusing.reach(2)
   socket.close()
   const count = refusing.attempts.length
   await delay(QUIET_MS)
   assert.equal(refusing.attempts.length, count)
   assert.equal(socket.status, 'closed')
-  await refusing.close()
 })
 
 // Each wait is random between minDelay and min(maxDelay, minDelay * factor ** n). With
@@ -123,17 +134,16 @@ const EARLY_MS = 2
 const LATE_MS = 150
 
 /** The gaps (ms) between `count + 1` attempts at a refusing server, with Math.random as `random`. */
-async function gaps(random, count) {
-  const refusing = await refusingServer()
+async function gaps(t, random, count) {
+  const refusing = await serverFor(t, refusingServer)
   const realRandom = Math.random
   Math.random = random
   try {
-    const socket = connect('/ws/echo', { url: refusing.url, reconnect: BACKOFF })
+    const socket = connectFor(t, '/ws/echo', { url: refusing.url, reconnect: BACKOFF })
     await refusing.reach(count + 1)
     socket.close()
   } finally {
     Math.random = realRandom
-    await refusing.close()
   }
   return refusing.attempts.slice(1).map((time, n) => time - refusing.attempts[n])
 }
@@ -147,17 +157,17 @@ function assertWithin(measured, lowest, highest) {
   })
 }
 
-test('backoff: the lowest jitter waits minDelay each time', async () => {
-  assertWithin(await gaps(() => 0, 4), [100, 100, 100, 100], [100, 100, 100, 100])
+test('backoff: the lowest jitter waits minDelay each time', async (t) => {
+  assertWithin(await gaps(t, () => 0, 4), [100, 100, 100, 100], [100, 100, 100, 100])
 })
 
-test('backoff: the highest jitter doubles up to maxDelay', async () => {
+test('backoff: the highest jitter doubles up to maxDelay', async (t) => {
   const top = [200, 400, 400, 400]
-  assertWithin(await gaps(() => 1 - Number.EPSILON, 4), top, top)
+  assertWithin(await gaps(t, () => 1 - Number.EPSILON, 4), top, top)
 })
 
-test('backoff: real jitter stays between the bounds', async () => {
-  assertWithin(await gaps(Math.random, 5), [100, 100, 100, 100, 100], [200, 400, 400, 400, 400])
+test('backoff: real jitter stays between the bounds', async (t) => {
+  assertWithin(await gaps(t, Math.random, 5), [100, 100, 100, 100, 100], [200, 400, 400, 400, 400])
 })
 
 test('backoff: short-lived connections keep backing off; one open for maxDelay starts over', async () => {
@@ -216,35 +226,26 @@ test('reconnect and timeout options that would retry in a loop throw at connect'
   }
 })
 
-test('a handshake never answered is given up after timeout, and retried', { timeout: 5000 }, async () => {
-  const silent = await silentServer()
-  const socket = connect('/ws/echo', { url: silent.url, reconnect: FAST, timeout: 100 })
-  try {
-    assert.deepEqual(await statusOf(socket, 'reconnecting'), { code: 1006, reason: 'no answer to the handshake in 100 ms' })
-    await silent.reach(3)
-    socket.close()
-    const count = silent.attempts.length
-    await delay(QUIET_MS)
-    assert.equal(silent.attempts.length, count)
-  } finally {
-    socket.close()
-    await silent.close()
-  }
+test('a handshake never answered is given up after timeout, and retried', { timeout: 5000 }, async (t) => {
+  const silent = await serverFor(t, silentServer)
+  const socket = connectFor(t, '/ws/echo', { url: silent.url, reconnect: FAST, timeout: 100 })
+  assert.deepEqual(await statusOf(socket, 'reconnecting'), { code: 1006, reason: 'no answer to the handshake in 100 ms' })
+  await silent.reach(3)
+  socket.close()
+  const count = silent.attempts.length
+  await delay(QUIET_MS)
+  assert.equal(silent.attempts.length, count)
 })
 
-test('with reconnect: false, a handshake never answered closes the client after timeout', { timeout: 5000 }, async () => {
-  const silent = await silentServer()
-  const socket = connect('/ws/echo', { url: silent.url, reconnect: false, timeout: 100 })
-  try {
-    assert.deepEqual(await statusOf(socket, 'closed'), { code: 1006, reason: 'no answer to the handshake in 100 ms' })
-  } finally {
-    await silent.close()
-  }
+test('with reconnect: false, a handshake never answered closes the client after timeout', { timeout: 5000 }, async (t) => {
+  const silent = await serverFor(t, silentServer)
+  const socket = connectFor(t, '/ws/echo', { url: silent.url, reconnect: false, timeout: 100 })
+  assert.deepEqual(await statusOf(socket, 'closed'), { code: 1006, reason: 'no answer to the handshake in 100 ms' })
 })
 
-test('retryAt: when the next attempt starts while waiting, null during an attempt and after close()', async () => {
-  const refusing = await refusingServer()
-  const socket = connect('/ws/echo', { url: refusing.url, reconnect: BACKOFF })
+test('retryAt: when the next attempt starts while waiting, null during an attempt and after close()', async (t) => {
+  const refusing = await serverFor(t, refusingServer)
+  const socket = connectFor(t, '/ws/echo', { url: refusing.url, reconnect: BACKOFF })
   const during = []
   refusing.server.on('attempt', () => during.push(socket.retryAt))
   const waiting = new Promise((resolve) => {
@@ -258,7 +259,6 @@ test('retryAt: when the next attempt starts while waiting, null during an attemp
   assert.deepEqual(during, [null, null, null])
   socket.close()
   assert.equal(socket.retryAt, null)
-  await refusing.close()
 })
 
 /** Gives Node a page's addEventListener for `online`; the returned function takes it away. */
@@ -275,9 +275,10 @@ function pageEvents() {
   }
 }
 
-test('online: a long wait built up while offline is replaced by a first wait', async () => {
+test('online: a long wait built up while offline is replaced by a first wait', async (t) => {
   const page = pageEvents()
-  const refusing = await refusingServer()
+  cleanupOf(t).add(() => page.restore())
+  const refusing = await serverFor(t, refusingServer)
   const realRandom = Math.random
   // Math.random is called once per wait: the calls tell when a wait starts.
   const waits = new EventEmitter()
@@ -288,7 +289,7 @@ test('online: a long wait built up while offline is replaced by a first wait', a
       let count = 0
       waits.on('wait', () => ++count === 3 && resolve(undefined))
     })
-    const socket = connect('/ws/echo', { url: refusing.url, reconnect: { minDelay: 100, maxDelay: 60_000, factor: 10 } })
+    const socket = connectFor(t, '/ws/echo', { url: refusing.url, reconnect: { minDelay: 100, maxDelay: 60_000, factor: 10 } })
     await third
     assert.ok(socket.retryAt - Date.now() > 5000)
     const before = performance.now()
@@ -304,7 +305,5 @@ test('online: a long wait built up while offline is replaced by a first wait', a
     assert.equal(refusing.attempts.length, count)
   } finally {
     Math.random = realRandom
-    page.restore()
-    await refusing.close()
   }
 })

@@ -38,7 +38,10 @@ export class Sidecar {
     return `ws://127.0.0.1:${this.port}/api${path}`
   }
 
-  /** Starts the process; resolves once it serves, fails with its output if it does not. */
+  /**
+   * Starts the process; resolves once it serves, fails with its output if it does not (the
+   * process stopped first: a caller whose start failed has nothing to kill).
+   */
   async start() {
     const proc = spawn(
       PYTHON,
@@ -47,17 +50,26 @@ export class Sidecar {
     )
     this.proc = proc
     let output = ''
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`wsside serve not ready in ${READY_MS} ms:\n${output}`)), READY_MS)
-      proc.stderr.setEncoding('utf8').on('data', (chunk) => {
-        output += chunk
-        if (output.includes('serving on')) clearTimeout(timer), resolve(undefined)
+    try {
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`wsside serve not ready in ${READY_MS} ms:\n${output}`)), READY_MS)
+        proc.stderr.setEncoding('utf8').on('data', (chunk) => {
+          output += chunk
+          if (output.includes('serving on')) clearTimeout(timer), resolve(undefined)
+        })
+        proc.once('exit', (code) => {
+          clearTimeout(timer)
+          reject(new Error(`wsside serve exited (${code}) before serving:\n${output}`))
+        })
+        proc.once('error', (error) => {
+          clearTimeout(timer)
+          reject(new Error(`wsside serve did not start (${PYTHON}): ${error.message}`))
+        })
       })
-      proc.once('exit', (code) => {
-        clearTimeout(timer)
-        reject(new Error(`wsside serve exited (${code}) before serving:\n${output}`))
-      })
-    })
+    } catch (error) {
+      await this.kill()
+      throw error
+    }
     // Drained from now on, so that a chatty sidecar never blocks on a full pipe.
     proc.stderr.resume()
   }
@@ -65,7 +77,8 @@ export class Sidecar {
   /** Kills the process (SIGKILL by default: no close frames) and waits for its exit. */
   async kill(signal = 'SIGKILL') {
     const proc = this.proc
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
+    // No pid: it never started (spawn failed), so there is nothing to wait for.
+    if (!proc || proc.pid === undefined || proc.exitCode !== null || proc.signalCode !== null) return
     const exited = once(proc, 'exit')
     proc.kill(signal)
     await exited
