@@ -7,13 +7,18 @@ not. Servers listen on free loopback ports; clients are real WebSockets; no slee
 from __future__ import annotations
 
 import asyncio
+import functools
+import gc
 import socket
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 import pytest
 import uvicorn
 
+from asgi_server import Server, assert_stopped, write_files
+from cluster import RedisServer
 from wsside import ASGIApp, Handler
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -70,3 +75,55 @@ def test_background_tasks_run_on_each_run_s_loop(lifespan: str) -> None:
     app = ASGIApp([tick])
     for _ in range(3):
         asyncio.run(_serve_once(app, lifespan, _a_tick))
+
+
+async def _relayed(other: str, text: str, session: aiohttp.ClientSession, base: str) -> None:
+    """`text` sent to this run's `/ws/room` reaches a client of the same pattern on `other`,
+    another process on the same Redis."""
+    async with session.ws_connect(other) as listener, session.ws_connect(base + "/ws/room") as ws:
+        await ws.send_str(text)
+        assert (await ws.receive(WAIT)).data == text  # delivered here
+        assert (await listener.receive(WAIT)).data == text  # and through Redis
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "lifespan",
+    [
+        "on",
+        # Without a lifespan nothing closes a run's backplane: its loop ends under the Redis
+        # connections, which warn when collected (as in a process that just exits).
+        pytest.param("off", marks=pytest.mark.filterwarnings("ignore::ResourceWarning")),
+    ],
+)
+def test_each_run_publishes_through_a_backplane_of_its_own_loop(
+    lifespan: str, tmp_path: Path
+) -> None:
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    try:
+        write_files(
+            tmp_path,
+            {
+                "app.py": f"""
+                    from wsside import ASGIApp
+                    app = ASGIApp("ws", backplane={redis.url!r})
+                """,
+                "ws/room.py": """
+                    from wsside import Handler
+                    room = Handler("/ws/room")
+                """,
+            },
+        )
+        other = Server(tmp_path, "uvicorn")  # ready once subscribed
+        try:
+            app = ASGIApp([room], backplane=redis.url)
+            for run in range(3):
+                check = functools.partial(_relayed, other.url("/ws/room"), f"run {run}")
+                asyncio.run(_serve_once(app, lifespan, check))
+            del app
+            gc.collect()  # the connections left open by runs without a lifespan, if any
+        finally:
+            assert_stopped(other)
+    finally:
+        redis.stop()

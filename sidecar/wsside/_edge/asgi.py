@@ -16,14 +16,13 @@ import inspect
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from .._io.asgi import AsgiChannel, AsgiIO, Event, Receive, Send
 from .._io.engine import parse_cookies
-from .._runtime.backplane import Backplane
 from .._runtime.events import logger
 from .._runtime.registry import Registry
 from .._runtime.session import Session
@@ -38,7 +37,14 @@ from .admission import (
     local_pages_of_a_site,
 )
 from .asgi_paths import route_paths
-from .asgi_setup import handler_list, load_folder, log_events, origin_set, warn_server_owned
+from .asgi_setup import (
+    RunBackplane,
+    handler_list,
+    load_folder,
+    log_events,
+    origin_set,
+    warn_server_owned,
+)
 
 if TYPE_CHECKING:
     from .._runtime.hub import Hub
@@ -90,13 +96,11 @@ class ASGIApp:
                 "wsside: %s; in production, ASGIApp(..., loopback_origins=False) turns them off",
                 LOCAL_PAGES_NOTE,
             )
-        self._backplane: _Backplane | None = None
+        self._backplane: RunBackplane | None = None
         folder = Path(handlers) if isinstance(handlers, (str, os.PathLike)) else Path.cwd()
         self._registry = Registry(folder)
         if backplane is not None:
-            from .._runtime.redis_backplane import backplane_from_url
-
-            self._backplane = backplane_from_url(backplane, self._registry.deliver)
+            self._backplane = RunBackplane(backplane, self._registry.deliver)
             self._registry.backplane = self._backplane
         if isinstance(handlers, (str, os.PathLike)):
             load_folder(self._registry, folder)
@@ -271,14 +275,6 @@ class ASGIApp:
             subprotocols=tuple(scope.get("subprotocols") or ()),
             scope=scope,
         )
-
-
-class _Backplane(Backplane, Protocol):
-    """A backplane as `ASGIApp` runs it: publishing, and its lifetime."""
-
-    async def start(self) -> None: ...
-
-    async def close(self) -> None: ...
 
 
 def _headers(scope: Mapping[str, Any]) -> CIMultiDictProxy[str]:

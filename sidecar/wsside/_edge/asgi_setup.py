@@ -1,5 +1,5 @@
 """What `ASGIApp(...)` checks and arranges when it is made: its arguments, the handlers
-folder, the options an ASGI server owns, and where wsside's status events go.
+folder, the options an ASGI server owns, where wsside's status events go, and its backplane.
 
 Errors name the argument (or the handler file and line) and what was expected; they are
 raised by `ASGIApp(...)` itself, usually at the import of the user's ASGI module, before any
@@ -19,9 +19,17 @@ from .._runtime.origins import origin_problem
 from ..handler import Handler
 
 if TYPE_CHECKING:
+    from .._runtime.redis_backplane import Deliver, RedisBackplane
     from .._runtime.registry import Registry
 
-__all__ = ["handler_list", "load_folder", "log_events", "origin_set", "warn_server_owned"]
+__all__ = [
+    "RunBackplane",
+    "handler_list",
+    "load_folder",
+    "log_events",
+    "origin_set",
+    "warn_server_owned",
+]
 
 # Options and callbacks that an ASGI server, not the application, provides or cannot pass on.
 _SERVER_OWNED = ("heartbeat", "per_message_deflate", "on_ping", "on_pong")
@@ -110,3 +118,35 @@ def _log_event(event: dict[str, Any]) -> None:
         logger.log(
             level if isinstance(level, int) else logging.INFO, "wsside: %s", event["message"]
         )
+
+
+class RunBackplane:
+    """The backplane of an `ASGIApp`, which its hubs publish through: a new Redis backplane
+    for each run (each lifespan startup, or first connection without one). A backplane is
+    started once, in the event loop that serves, and closed when done; one process can serve
+    the same app on one loop after another (a server started per test, a test client)."""
+
+    def __init__(self, url: str, deliver: Deliver) -> None:
+        self._url = url
+        self._deliver = deliver
+        self._current = self._new()  # a bad URL fails when the app is made
+        self._started = False
+
+    def _new(self) -> RedisBackplane:
+        from .._runtime.redis_backplane import backplane_from_url
+
+        return backplane_from_url(self._url, self._deliver)
+
+    def publish(
+        self, pattern: str, rooms: tuple[str, ...] | None, opcode: int, payload: bytes
+    ) -> None:
+        self._current.publish(pattern, rooms, opcode, payload)
+
+    async def start(self) -> None:
+        if self._started:
+            self._current = self._new()
+        self._started = True
+        await self._current.start()
+
+    async def close(self) -> None:
+        await self._current.close()
