@@ -66,9 +66,14 @@ def project(tmp_path: Path) -> Path:
             "wsside: --shutdown-timeout inf: expected seconds, 0.1 or more",
         ),
         (
+            ("--shutdown-timeout", "0"),
+            "wsside: --shutdown-timeout 0: expected seconds, 0.1 or more",
+        ),
+        (
             ("--workers", "100000"),
             "wsside: --workers 100000: expected a number of processes from 1 to 1024",
         ),
+        (("--workers=0",), "wsside: --workers 0: expected a number of processes from 1 to 1024"),
         (
             ("--log-level", "loud"),
             "wsside: --log-level loud: expected one of debug, info, warning, error",
@@ -104,7 +109,7 @@ def test_a_bad_option_is_one_line_and_exit_2(
             "wsside: --port abc: Input should be a valid integer",
             "serve",
         ),
-        (("serve", "--workers=0"), "wsside: --workers 0: Input should be greater than", "serve"),
+        (("serve", "--port", "58561", "--port", "abc"), "wsside: --port abc: Input", "serve"),
         (("serve", "--prot", "1"), "wsside: No such option: --prot", "serve"),
         (("serv",), "wsside: No such command 'serv'.", ""),
         (("doctor", "--bogus"), "wsside: No such option: --bogus", "doctor"),

@@ -49,7 +49,8 @@ class OptionError(ValueError):
 
     def __init__(self, option: str, value: Any, message: str) -> None:
         self.key = option
-        shown = '""' if value == "" else value  # an empty value, visibly
+        # An empty value, visibly; a number of seconds as typed (typer gives 0 as 0.0).
+        shown = '""' if value == "" else f"{value:g}" if isinstance(value, float) else value
         self.reason = f"{option} {shown}: {message}"
         super().__init__(self.reason)
 

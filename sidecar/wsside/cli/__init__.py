@@ -81,13 +81,14 @@ def _given(exc: Exception) -> tuple[str | None, str]:
     given on the command line (`--port abc`, `--port=abc`); else (None, "")."""
     options = getattr(getattr(exc, "param", None), "opts", None) or ()
     args = sys.argv[1:]
-    for i, arg in enumerate(args):
+    given: tuple[str | None, str] = (None, "")
+    for i, arg in enumerate(args):  # the last one given is the one used
         for option in options:
             if arg == option and i + 1 < len(args):
-                return option, args[i + 1]
-            if arg.startswith(option + "="):
-                return option, arg[len(option) + 1 :]
-    return None, ""
+                given = option, args[i + 1]
+            elif arg.startswith(option + "="):
+                given = option, arg[len(option) + 1 :]
+    return given
 
 
 def typer_problem() -> str | None:

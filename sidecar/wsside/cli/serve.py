@@ -85,7 +85,7 @@ def serve(
         show_default="on",
     ),
     workers: int | None = typer.Option(
-        None, min=1, metavar="N", help="Processes sharing the port (Linux).", show_default="1"
+        None, metavar="N", help="Processes sharing the port (Linux).", show_default="1"
     ),
     backplane: str | None = typer.Option(
         None,
@@ -98,7 +98,6 @@ def serve(
     shutdown_timeout: float | None = typer.Option(
         None,
         metavar="SECONDS",
-        min=0.1,
         help="On SIGTERM, seconds to close the connections (1001 Going Away) and exit.",
         show_default="10",
     ),
