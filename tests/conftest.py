@@ -7,6 +7,7 @@ under that name), so tests wait on what the server saw instead of sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import textwrap
@@ -102,6 +103,7 @@ def probe() -> Probe:
 async def serve(tmp_path: Path, probe: Probe) -> AsyncIterator[Callable[..., Awaitable[Served]]]:
     """`await serve(code, ...)`: each code string becomes a handler file, served on a free port;
     keyword arguments are `Settings` fields (`log_level="debug"`)."""
+    sidecars: list[Sidecar] = []
     started: list[Served] = []
     collected: list[dict[str, Any]] = []
     events.subscribe(collected.append)
@@ -112,7 +114,7 @@ async def serve(tmp_path: Path, probe: Probe) -> AsyncIterator[Callable[..., Awa
         names: list[str] | None = None,
         **settings: Any,
     ) -> Served:
-        folder = tmp_path / f"ws{len(started)}"
+        folder = tmp_path / f"ws{len(sidecars)}"
         folder.mkdir()
         for i, code in enumerate(files):
             name = names[i] if names else f"h{i}.py"
@@ -120,6 +122,9 @@ async def serve(tmp_path: Path, probe: Probe) -> AsyncIterator[Callable[..., Awa
         sidecar = Sidecar(
             Settings(handlers_dir=folder, prefixes=prefixes, reload=False, **settings)
         )
+        # Closed at the end even if starting it fails half-way (a handler file that does not
+        # load, a port it cannot take): Sidecar.close() takes what start() got to.
+        sidecars.append(sidecar)
         await sidecar.start()
         site = await sidecar.serve_tcp("127.0.0.1", 0)
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
@@ -127,7 +132,15 @@ async def serve(tmp_path: Path, probe: Probe) -> AsyncIterator[Callable[..., Awa
         started.append(served)
         return served
 
-    yield start
-    for served in started:
-        await served.close()
-    events.unsubscribe(collected.append)
+    try:
+        yield start
+    finally:
+        try:
+            # Sessions first, then the sidecars, newest first; each whatever the others do.
+            async with contextlib.AsyncExitStack() as closing:
+                for sidecar in sidecars:
+                    closing.push_async_callback(sidecar.close)
+                for served in started:
+                    closing.push_async_callback(served.session.close)
+        finally:
+            events.unsubscribe(collected.append)
