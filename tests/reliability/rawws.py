@@ -143,32 +143,41 @@ class Stream:
         self.send(TEXT, text.encode())
 
     async def recv(self, timeout: float = 5.0) -> tuple[int, bytes]:
+        """The next frame, within `timeout` s however its bytes trickle in."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while not self.frames:
-            data = await asyncio.wait_for(self.reader.read(65536), timeout)
+            data = await asyncio.wait_for(self.reader.read(65536), max(deadline - loop.time(), 0))
             if not data:
                 raise ConnectionError("EOF before a frame")
             self.frames.extend(self.parser.feed(data))
         return self.frames.pop(0)
 
     async def recv_text(self, timeout: float = 5.0) -> str:
+        """The next text frame, within `timeout` s however many other frames come first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while True:
-            op, payload = await self.recv(timeout)
+            op, payload = await self.recv(max(deadline - loop.time(), 0))
             if op == TEXT:
                 return payload.decode()
             if op == CLOSE:
                 raise ConnectionError(f"closed {parse_close(payload)}")
 
     async def closed_with(self, timeout: float = 5.0) -> tuple[int, str]:
-        """Read until the server's close frame; answer it; wait for EOF; return (code, reason)."""
+        """Read until the server's close frame; answer it; wait for EOF; return (code, reason).
+        All within `timeout` s, however many frames come before the close."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         while True:
-            op, payload = await self.recv(timeout)
+            op, payload = await self.recv(max(deadline - loop.time(), 0))
             if op == CLOSE:
                 code, reason = parse_close(payload)
                 try:
                     self.writer.write(frame(CLOSE, payload[:2]))
                 except (ConnectionError, RuntimeError):
                     pass
-                await asyncio.wait_for(self._eof(), timeout)
+                await asyncio.wait_for(self._eof(), max(deadline - loop.time(), 0))
                 return code, reason
 
     async def _eof(self) -> None:
