@@ -677,6 +677,15 @@ def test_bad_arguments_get_one_clear_line(tmp_path: Path) -> None:
         ASGIApp(one)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="duplicate pattern '/ws/one'"):
         ASGIApp([one, Handler("/ws/one")])
+    # The app's own Redis client is not a backplane: one line saying what is expected.
+    from redis.asyncio import Redis
+
+    client = Redis.from_url("redis://127.0.0.1:6379/0")
+    with pytest.raises(
+        TypeError,
+        match=r"expected a redis:// or rediss:// URL .*, got a redis\.asyncio\.client\.Redis$",
+    ):
+        ASGIApp([], backplane=client)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -126,7 +126,13 @@ class RunBackplane:
     started once, in the event loop that serves, and closed when done; one process can serve
     the same app on one loop after another (a server started per test, a test client)."""
 
-    def __init__(self, url: str, deliver: Deliver) -> None:
+    def __init__(self, url: object, deliver: Deliver) -> None:
+        if not isinstance(url, str):  # e.g. the app's own Redis client
+            kind = type(url)
+            raise TypeError(
+                f"ASGIApp(backplane=...): expected a redis:// or rediss:// URL such as "
+                f"'redis://localhost:6379/0', got a {kind.__module__}.{kind.__qualname__}"
+            )
         self._url = url
         self._deliver = deliver
         self._current = self._new()  # a bad URL fails when the app is made
