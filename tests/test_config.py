@@ -117,6 +117,12 @@ def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
             "allowed_origins",
             '"devbox": not an origin: expected scheme://host[:port], e.g. http://devbox:5173',
         ),
+        (
+            'backplane = "redis://localhost:99999/0"',
+            "backplane",
+            "cannot read 'redis://localhost:99999/0' as a URL (Port out of range 0-65535)",
+        ),
+        ("backplane = 6379", "backplane", "expected a Redis URL: redis://[user:password@]host"),
         ("heartbeat = 30", "heartbeat", "a handler option: set it under [defaults], or in Handler"),
         ("prefix = 5", "prefix", "expected a string or a non-empty list of strings, got 5"),
         ("prefix = []", "prefix", "expected a string or a non-empty list of strings, got []"),

@@ -108,7 +108,7 @@ TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]
     ),
     "backplane": (
         "backplane",
-        lambda v: isinstance(v, str) and url_problem(v) is None,
+        lambda v: isinstance(v, str),  # then `url_problem` says what is wrong with it
         "a Redis URL: redis://[user:password@]host:port/db or rediss://...",
         str,
     ),
@@ -184,6 +184,8 @@ class Checker:
                     problem = origin_problem(origin)
                     if problem is not None:
                         raise self.error(key, f"{show(origin)}: {problem}")
+            elif key == "backplane" and (problem := url_problem(value)) is not None:
+                raise self.error(key, problem)
         if "handlers_dir" in values:
             values["handlers_dir"] = self.path.parent / values["handlers_dir"]
         return values
