@@ -91,9 +91,12 @@ def _line(stream: IO[bytes] | None, wanted: bytes) -> None:
 
 
 def _ready(channel: socket.socket) -> dict[str, Any]:
+    """The sidecar's `ready` message, within WAIT however many messages come before it."""
+    deadline = time.monotonic() + WAIT
     buffer = b""
     while True:
         while b"\n" not in buffer:
+            channel.settimeout(max(deadline - time.monotonic(), 0.001))
             data = channel.recv(65536)
             assert data, "the sidecar closed the channel before its ready message"
             buffer += data
