@@ -157,6 +157,7 @@ async def test_broadcasts_reach_every_worker_exactly_once(
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
     serve, port, (a, b) = await start_serve(tmp_path, "--workers", "2", "--backplane", redis.url)
     assert not [line for line in serve.lines if "without --backplane" in line]
+    assert f"  backplane {redis.url}\n" in serve.lines  # the banner names it
     try:
         async with aiohttp.ClientSession() as session:
             sender = await connect(session, port, a)
@@ -547,6 +548,7 @@ async def test_two_single_process_servers_share_rooms(tmp_path: Path, redis: Red
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
     one, port1, _ = await start_serve(tmp_path, "--backplane", redis.url)
     two, port2, _ = await start_serve(tmp_path, "--backplane", redis.url)
+    assert f"  backplane {redis.url}\n" in one.lines
     try:
         async with aiohttp.ClientSession() as session:
             here = await connect(session, port1)

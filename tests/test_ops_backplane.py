@@ -28,3 +28,20 @@ async def test_a_redis_that_asks_for_a_password_says_where_to_give_it(tmp_path: 
             assert await serve.stop() == 0
     finally:
         redis.stop()
+
+
+@pytest.mark.slow
+async def test_the_start_names_the_backplane_without_its_password(tmp_path: Path) -> None:
+    redis = RedisServer(tmp_path / "redis", args=("--requirepass", "s3cret"))
+    redis.start()
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    url = f"redis://:s3cret@127.0.0.1:{redis.port}/0"
+    try:
+        serve, _, _ = await start_serve(tmp_path, "--backplane", url)
+        try:
+            assert f"  backplane redis://:***@127.0.0.1:{redis.port}/0\n" in serve.lines
+            assert not [line for line in serve.lines if "s3cret" in line]
+        finally:
+            assert await serve.stop() == 0
+    finally:
+        redis.stop()

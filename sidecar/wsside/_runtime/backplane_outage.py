@@ -11,6 +11,7 @@ import random
 import time
 from urllib.parse import urlsplit
 
+from .backplane_url import safe_url
 from .events import log
 
 __all__ = ["RETRY_CAP", "RETRY_FIRST", "SETTLE", "Outage", "Retry", "cause", "no_password"]
@@ -23,15 +24,6 @@ RETRY_CAP = 1.0
 SETTLE = 0.5
 
 
-def _safe_url(url: str) -> str:
-    """The URL without its password, for log lines."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return parts._replace(netloc=user + parts.netloc.rpartition("@")[2]).geturl()
-
-
 class Outage:
     """Whether the backplane works, from the side of each loop: one warning when the first
     part fails, one line once all have worked for `SETTLE` seconds, with what was dropped
@@ -39,7 +31,7 @@ class Outage:
     one outage would read as two.)"""
 
     def __init__(self, url: str) -> None:
-        self.url = _safe_url(url)
+        self.url = safe_url(url)
         self.failing: set[str] = set()
         self.open = False  # warned, and not yet declared over
         self.since = 0.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["BackplaneError", "check_backplane", "options_problem", "url_problem"]
+__all__ = ["BackplaneError", "check_backplane", "options_problem", "safe_url", "url_problem"]
 
 
 class BackplaneError(ValueError):
@@ -33,6 +33,15 @@ def url_problem(url: str) -> str | None:
     if db and not db.isdigit():
         return f"the database in {url!r} is {db!r}; expected a number such as /0"
     return None
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for log lines."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return parts._replace(netloc=user + parts.netloc.rpartition("@")[2]).geturl()
 
 
 def check_backplane(url: str) -> None:

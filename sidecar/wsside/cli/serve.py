@@ -24,7 +24,7 @@ from .._edge.server import Sidecar
 from .._edge.standalone import NotServing, cannot_listen, serve_standalone
 from .._edge.worker_link import WorkerLink
 from .._edge.workers import Workers, check_port, workers_supported
-from .._runtime.backplane_url import BackplaneError, check_backplane
+from .._runtime.backplane_url import BackplaneError, check_backplane, safe_url
 from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.events import log, shown, subscribe
 from .._runtime.settings import Settings
@@ -245,7 +245,7 @@ def _supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
 
     def ready(infos: list[dict[str, Any]]) -> None:
         base = f"ws://{settings.host}:{port}"
-        _list_endpoints(base, infos[0]["handlers"])
+        _list_endpoints(base, infos[0]["handlers"], settings)
         pids = ", ".join(str(info["pid"]) for info in infos)
         say(
             f"wsside {__version__} serving on {base}{settings.url_prefix}/ "
@@ -300,14 +300,16 @@ def _serve_standalone(
 
 def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
     base = f"ws://{settings.host}:{port}"
-    _list_endpoints(base, sidecar.describe())
+    _list_endpoints(base, sidecar.describe(), settings)
     say(f"wsside {__version__} serving on {base}{settings.url_prefix}/ ({engines()})")
     _note_no_endpoints(settings, sidecar.describe())
 
 
-def _list_endpoints(base: str, handlers: list[dict[str, Any]]) -> None:
+def _list_endpoints(base: str, handlers: list[dict[str, Any]], settings: Settings) -> None:
     for info in handlers:
         say(f"  WS  {base}{info['path']}  ({shown(info['file'])}:{info['line']})")
+    if settings.backplane is not None:
+        say(f"  backplane {safe_url(settings.backplane)}")
 
 
 def _note_no_endpoints(settings: Settings, handlers: list[dict[str, Any]]) -> None:
