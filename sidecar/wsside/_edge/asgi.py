@@ -43,6 +43,7 @@ from .asgi_setup import (
     load_folder,
     log_events,
     origin_set,
+    warn_imported_twice,
     warn_server_owned,
 )
 
@@ -178,6 +179,7 @@ class ASGIApp:
         if self._backplane is not None:
             await self._backplane.start()
         self._registry.start_background()
+        warn_imported_twice(self._registry)  # by now the app has imported what it imports
 
     async def _shutdown(self) -> None:
         sessions = tuple(self._sessions)

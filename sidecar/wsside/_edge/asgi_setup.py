@@ -9,12 +9,15 @@ server runs.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._runtime import events
 from .._runtime.events import logger
+from .._runtime.module_names import HANDLERS_PACKAGE
 from .._runtime.origins import origin_problem
 from ..handler import Handler
 
@@ -28,6 +31,7 @@ __all__ = [
     "load_folder",
     "log_events",
     "origin_set",
+    "warn_imported_twice",
     "warn_server_owned",
 ]
 
@@ -92,6 +96,28 @@ def warn_server_owned(registry: Registry) -> None:
                     handler.pattern.source,
                     ", ".join(owned),
                 )
+
+
+def warn_imported_twice(registry: Registry) -> None:
+    """A warning for each handler file that the app imported itself (`from ws.chat import
+    chat`): that module is apart from the one loaded here, and its Handlers serve nothing."""
+    loaded = {path for path in registry.files if path.suffix == ".py"}
+    names = {path.name for path in loaded}
+    for name, module in tuple(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str) or name.startswith(HANDLERS_PACKAGE + "."):
+            continue
+        if os.path.basename(file) not in names or (path := Path(file).resolve()) not in loaded:
+            continue
+        objects = [key for key, value in vars(module).items() if isinstance(value, Handler)]
+        logger.warning(
+            "wsside: %s is imported by the app as %s, apart from the copy ASGIApp loads from "
+            "its folder: its Handler serves no connection and its broadcast reaches no one; "
+            "give ASGIApp the app's objects instead, ASGIApp([%s]) (docs/asgi.md)",
+            path,
+            name,
+            ", ".join([*objects, "..."]),
+        )
 
 
 _logging_events = False

@@ -1,0 +1,122 @@
+"""The team's own FastAPI routes pushing to the handlers' clients (`chat.broadcast` from a
+POST), under a real uvicorn on a free loopback port with real WebSocket clients.
+
+A handler file the app imports itself (`from ws.chat import chat`) is a module apart from the
+one `ASGIApp("ws")` loads from the folder: its `Handler` serves no connection, and its
+broadcast reaches no one. The start says so, naming the file and what to do; giving those
+objects to `ASGIApp([chat])` makes them the ones that serve.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from asgi_server import Server, assert_stopped, write_files
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "asgi.md"
+# The front-end team's handler files, as the docs' app imports them (chat, and private: auth).
+EXAMPLES = {"chat.py": ROOT / "examples/chat/ws", "private.py": ROOT / "examples/auth/ws"}
+
+FILES = {
+    "ws/chat.py": """
+        from wsside import Handler
+
+        chat = Handler("/ws/chat")
+    """,
+    "ws/other.py": """
+        from wsside import Handler
+
+        other = Handler("/ws/other")
+    """,
+}
+
+APP = """
+    from fastapi import FastAPI
+
+    from wsside import ASGIApp
+    from ws.chat import chat
+
+    ws = {make}
+    app = FastAPI(lifespan=ws.lifespan)
+
+
+    @app.post("/announce")
+    async def announce(text: str):
+        chat.broadcast({{"text": text}})
+        return {{"listeners": len(chat.connections)}}
+
+
+    app.mount("/api", ws)
+"""
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        yield session
+
+
+async def _announced(server: Server, client: aiohttp.ClientSession) -> int:
+    """How many listeners `/announce` counted; the one connected heard it if any did."""
+    async with client.ws_connect(server.url("/api/ws/chat")) as ws:
+        async with client.post(server.url("/announce?text=hi")) as response:
+            assert response.status == 200, await response.text()
+            listeners: int = (await response.json())["listeners"]
+        if listeners:
+            assert await ws.receive_json(timeout=5) == {"text": "hi"}
+    return listeners
+
+
+async def test_a_handler_file_the_app_imports_too_is_named_at_start(
+    tmp_path: Path, client: aiohttp.ClientSession
+) -> None:
+    write_files(tmp_path, {**FILES, "app.py": APP.format(make='ASGIApp("ws")')})
+    server = Server(tmp_path, "uvicorn")
+    try:
+        assert await _announced(server, client) == 0  # another `chat`: it reaches no one
+        said = [line for line in server.lines if "imported by the app" in line]
+        assert len(said) == 1, server.log  # ws/other.py is not imported by the app
+        assert said[0].strip() == (
+            f"wsside: {tmp_path / 'ws' / 'chat.py'} is imported by the app as ws.chat, apart "
+            "from the copy ASGIApp loads from its folder: its Handler serves no connection and "
+            "its broadcast reaches no one; give ASGIApp the app's objects instead, "
+            "ASGIApp([chat, ...]) (docs/asgi.md)"
+        ), said
+    finally:
+        assert_stopped(server)
+
+
+def _docs_block() -> str:
+    """docs/asgi.md's app under "Pushing from your own routes"."""
+    section = DOC.read_text().partition("## Pushing from your own routes")[2]
+    return re.findall(r"^```python\n(.*?)^```", section, re.M | re.S)[0]
+
+
+async def test_the_docs_app_pushes_to_the_examples_handlers(
+    tmp_path: Path, client: aiohttp.ClientSession
+) -> None:
+    files = {f"ws/{name}": (folder / name).read_text() for name, folder in EXAMPLES.items()}
+    write_files(tmp_path, {**files, "app.py": _docs_block()})
+    server = Server(tmp_path, "uvicorn")
+    try:
+        async with client.ws_connect(server.url("/api/ws/chat?username=ada")) as ws:
+            assert (await ws.receive_json(timeout=5))["type"] == "connected"
+            async with client.post(server.url("/announce?text=hi")) as response:
+                assert await response.json() == {"listeners": 1}
+            assert await ws.receive_json(timeout=5) == {
+                "type": "chat-message",
+                "from": "admin",
+                "text": "hi",
+                "room": "general",
+            }
+        assert "imported by the app" not in server.log
+    finally:
+        assert_stopped(server)
