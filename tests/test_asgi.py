@@ -665,6 +665,10 @@ def test_bad_arguments_get_one_clear_line(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"no handlers folder at .*missing"):
         ASGIApp(tmp_path / "missing")
     (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "chat.py").write_text("from wsside import Handler\n")
+    with pytest.raises(NotADirectoryError, match=r"chat\.py is a file; expected the folder of "):
+        ASGIApp(tmp_path / "ws" / "chat.py")  # one handler file is not a folder of them
+    (tmp_path / "ws" / "chat.py").unlink()
     (tmp_path / "ws" / "bad.py").write_text("from wsside import Handler\n\nx = 1 / 0\n")
     with pytest.raises(ImportError, match=r"bad\.py:3: ZeroDivisionError"):
         ASGIApp(tmp_path / "ws")

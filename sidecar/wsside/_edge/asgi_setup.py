@@ -73,6 +73,11 @@ def handler_list(handlers: Iterable[Handler]) -> list[Handler]:
 
 def load_folder(registry: Registry, folder: Path) -> None:
     """Import every handler file of `folder`; the first load error is raised as ImportError."""
+    if folder.is_file():
+        raise NotADirectoryError(
+            f"ASGIApp: {folder.resolve()} is a file; expected the folder of handler files "
+            f"({str(folder.parent)!r}) or a list of Handler objects"
+        )
     if not folder.is_dir():
         raise FileNotFoundError(f"ASGIApp: no handlers folder at {folder.resolve()}")
     registry.load_all()
