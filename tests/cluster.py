@@ -78,7 +78,8 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> float:
-        """Start it and return once it accepts connections: the `time.monotonic()` then."""
+        """Start it and return once it accepts connections: the `time.monotonic()` then. If it
+        is not ready within `timeout` s, or the wait fails any other way, it is stopped first."""
         require(REDIS_SERVER)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
@@ -101,17 +102,21 @@ class RedisServer:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        seen = b""
-        while b"Ready to accept connections" not in seen:
-            left = deadline - time.monotonic()
-            assert left > 0, f"redis-server did not start:\n{seen.decode(errors='replace')}"
-            ready, _, _ = select.select([self.proc.stdout], [], [], left)
-            if ready:
-                chunk = os.read(self.proc.stdout.fileno(), 65536)
-                assert chunk, f"redis-server exited:\n{seen.decode(errors='replace')}"
-                seen += chunk
+        try:
+            assert self.proc.stdout is not None
+            deadline = time.monotonic() + timeout
+            seen = b""
+            while b"Ready to accept connections" not in seen:
+                left = deadline - time.monotonic()
+                assert left > 0, f"redis-server did not start:\n{seen.decode(errors='replace')}"
+                ready, _, _ = select.select([self.proc.stdout], [], [], left)
+                if ready:
+                    chunk = os.read(self.proc.stdout.fileno(), 65536)
+                    assert chunk, f"redis-server exited:\n{seen.decode(errors='replace')}"
+                    seen += chunk
+        except BaseException:
+            self.stop()  # never ready (or interrupted): no redis-server is left running
+            raise
         return time.monotonic()
 
     def stop(self) -> None:
