@@ -13,6 +13,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from serve_process import ServeProcess, read_until
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -47,16 +49,10 @@ async def test_serve_then_sigterm_closes_clients_with_1001(tmp_path: Path) -> No
     )
     port = free_port()
     proc = await start_serve(handlers, port)
-    assert proc.stderr is not None
-    lines = []
+    serve = ServeProcess(proc)  # its stderr read to one deadline per wait
     try:
-        while True:
-            line = (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
-            assert line, "wsside serve exited early:\n" + "".join(lines)
-            lines.append(line)
-            if "serving on" in line:
-                break
-        banner = "".join(lines)
+        await serve.expect("serving on")
+        banner = "".join(serve.lines)
         assert f"ws://127.0.0.1:{port}/api/ws/chat" in banner and "chat.py:2" in banner
         async with aiohttp.ClientSession() as client:
             ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/chat")
@@ -100,8 +96,7 @@ async def test_what_a_handler_prints_reaches_a_piped_stdout_at_once(
     )
     assert proc.stdout is not None and proc.stderr is not None
     try:
-        while b"serving on" not in await asyncio.wait_for(proc.stderr.readline(), 30):
-            pass
+        await ServeProcess(proc).expect("serving on", timeout=30)
         async with aiohttp.ClientSession() as client:
             ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/hello?n=1")
             # While the connection is open, not at the exit.
@@ -119,16 +114,12 @@ async def test_port_0_announces_the_port_the_system_chose(tmp_path: Path) -> Non
     handlers.mkdir()
     (handlers / "echo.py").write_text("from wsside import Handler\nHandler('/ws/echo')\n")
     proc = await start_serve(handlers, 0)
-    assert proc.stderr is not None
-    lines: list[str] = []
+    serve = ServeProcess(proc)
     try:
-        while "serving on" not in (lines[-1] if lines else ""):
-            line = (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
-            assert line, "wsside serve exited early:\n" + "".join(lines)
-            lines.append(line)
-        port = int(lines[-1].split("ws://127.0.0.1:")[1].split("/")[0])
+        banner = await serve.expect("serving on")
+        port = int(banner.split("ws://127.0.0.1:")[1].split("/")[0])
         assert port != 0
-        assert f"ws://127.0.0.1:{port}/api/ws/echo" in "".join(lines)
+        assert f"ws://127.0.0.1:{port}/api/ws/echo" in "".join(serve.lines)
         async with aiohttp.ClientSession() as client:
             ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/echo")
             await ws.close()
@@ -153,13 +144,9 @@ async def test_serve_raises_its_soft_limit_on_open_files(tmp_path: Path) -> None
         port,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard)),
     )
-    assert proc.stderr is not None
     clients: list[asyncio.StreamWriter] = []
     try:
-        while "serving on" not in (
-            line := (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
-        ):
-            assert line, "wsside serve exited early"
+        await ServeProcess(proc).expect("serving on")
         request = (
             f"GET /api/ws/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -217,22 +204,25 @@ async def test_at_the_open_file_limit_one_warning_says_so_instead_of_a_flood(
     limit, port = 48, free_port()
     proc = await serve_under_file_limit(tmp_path, port, limit, "asyncio")
     assert proc.stderr is not None
+    serve = ServeProcess(proc)
     clients: list[socket.socket] = []
-    lines: list[str] = []
+
+    def the_warning(line: str) -> bool:
+        assert "Traceback" not in line and "out of system resource" not in line, line
+        return "cannot accept new connections" in line
+
     try:
-        while "serving on" not in (
-            line := (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
-        ):
-            assert line, "wsside serve exited early"
+        await serve.expect("serving on")
         for _ in range(limit + 8):  # more than it may open: accepted ones stay open (10 s)
             clients.append(socket.create_connection(("127.0.0.1", port)))
-        while True:
-            line = (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
-            assert line, "wsside serve exited:\n" + "".join(lines)
-            lines.append(line)
-            assert "Traceback" not in line and "out of system resource" not in line, line
-            if "cannot accept new connections" in line:
-                break
+        line = await read_until(
+            proc.stderr,
+            serve.lines,
+            the_warning,
+            "line containing 'cannot accept new connections'",
+            15,
+            "wsside serve",
+        )
         assert f"open-file limit {limit}" in line and "LimitNOFILE=" in line, line
     finally:
         rest = await stop_with(proc, clients)
@@ -245,7 +235,7 @@ async def test_near_the_open_file_limit_a_warning_says_so_on_any_loop(tmp_path: 
     pytest.importorskip("uvloop")
     limit, port = 48, free_port()
     proc = await serve_under_file_limit(tmp_path, port, limit, "uvloop")
-    assert proc.stderr is not None
+    serve = ServeProcess(proc)
     request = (
         f"GET /api/ws/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -253,18 +243,12 @@ async def test_near_the_open_file_limit_a_warning_says_so_on_any_loop(tmp_path: 
     ).encode()
     clients: list[socket.socket] = []
     try:
-        while "serving on" not in (
-            line := (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
-        ):
-            assert line, "wsside serve exited early"
+        await serve.expect("serving on")
         for _ in range(limit + 8):  # upgraded ones stay open
             client = socket.create_connection(("127.0.0.1", port))
             client.sendall(request)
             clients.append(client)
-        while "open files of the limit" not in (
-            line := (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
-        ):
-            assert line, "wsside serve exited early"
+        line = await serve.expect("open files of the limit")
         assert f"of the limit of {limit}" in line and "LimitNOFILE=" in line, line
     finally:
         await stop_with(proc, clients)
@@ -325,14 +309,7 @@ async def test_sighup_restarts_in_place_with_the_files_read_again(tmp_path: Path
     (handlers / "v.py").write_text("VERSION = 1\n" + code)
     port = free_port()
     proc = await start_serve(handlers, port)
-    assert proc.stderr is not None
-
-    async def line_with(fragment: str) -> str:
-        while fragment not in (
-            line := (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()  # type: ignore[union-attr]
-        ):
-            assert line, f"wsside serve exited before {fragment!r}"
-        return line
+    line_with = ServeProcess(proc).expect
 
     try:
         await line_with("serving on")
@@ -420,13 +397,10 @@ async def test_a_site_that_accepts_localhost_pages_hears_it_once_at_start(
     handlers.mkdir()
     (handlers / "chat.py").write_text("from wsside import Handler\nchat = Handler('/ws/chat')\n")
     proc = await start_serve(handlers, free_port(), *args)
-    assert proc.stderr is not None
-    lines: list[str] = []
+    serve = ServeProcess(proc)
+    lines = serve.lines  # each line read, up to the banner's last
     try:
-        while not lines or "serving on" not in lines[-1]:
-            line = (await asyncio.wait_for(proc.stderr.readline(), 15)).decode()
-            assert line, "wsside serve exited early:\n" + "".join(lines)
-            lines.append(line)
+        await serve.expect("serving on")
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 10)
