@@ -32,7 +32,7 @@ async def test_sighup_with_a_config_error_stops_no_worker(tmp_path: Path) -> Non
             clients = [await connect(session, port, pid) for pid in pids]
             config.write_text('shutdown_timeout = "soon"\n')
             serve.proc.send_signal(signal.SIGHUP)
-            line = await asyncio.wait_for(serve.expect("SIGHUP: not replacing the workers"), 10)
+            line = await serve.expect("SIGHUP: not replacing the workers", timeout=10)
             assert f'{config}:1: key "shutdown_timeout"' in line and '"soon"' in line, line
             for client in clients:  # still open, on the same workers
                 await client.join("lobby")
