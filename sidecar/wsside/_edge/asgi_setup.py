@@ -80,9 +80,32 @@ def load_folder(registry: Registry, folder: Path) -> None:
         )
     if not folder.is_dir():
         raise FileNotFoundError(f"ASGIApp: no handlers folder at {folder.resolve()}")
+    maker = _module_making_the_app(folder)
+    if maker is not None:  # `ASGIApp(".")` beside app.py: it would make itself again, forever
+        name, path = maker
+        raise ImportError(
+            f"ASGIApp: the handlers folder {folder.resolve()} holds {path.name}, the module "
+            f"that makes this ASGIApp ({name}), and would import it again: put the handler "
+            "files in a folder of their own, e.g. ws/"
+        )
     registry.load_all()
     for error in registry.errors.values():
         raise ImportError(f"ASGIApp: {error['file']}:{error['line']}: {error['message']}")
+
+
+def _module_making_the_app(folder: Path) -> tuple[str, Path] | None:
+    """A handler file of `folder` that is a module still running its top level (the one
+    calling `ASGIApp(...)`, or the script `__main__`), and its name."""
+    from .._runtime.registry import handler_files
+
+    files = {path.resolve() for path in handler_files(folder)}
+    for name, module in tuple(sys.modules.items()):
+        spec = getattr(module, "__spec__", None)
+        running = name == "__main__" or getattr(spec, "_initializing", False)
+        file = getattr(module, "__file__", None)
+        if running and isinstance(file, str) and (path := Path(file).resolve()) in files:
+            return name, path
+    return None
 
 
 def warn_server_owned(registry: Registry) -> None:
