@@ -9,8 +9,9 @@ objects to `ASGIApp([chat])` makes them the ones that serve.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
@@ -39,6 +40,7 @@ FILES = {
 }
 
 APP = """
+    import anyio.from_thread
     from fastapi import FastAPI
 
     from wsside import ASGIApp
@@ -54,6 +56,12 @@ APP = """
         return {{"listeners": len(chat.connections)}}
 
 
+    @app.post("/announce-from-a-thread")
+    def announce_from_a_thread(text: str):  # FastAPI runs it in its thread pool
+        anyio.from_thread.run_sync(chat.broadcast, {{"text": text}})
+        return {{"listeners": len(chat.connections)}}
+
+
     app.mount("/api", ws)
 """
 
@@ -64,10 +72,23 @@ async def client() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-async def _announced(server: Server, client: aiohttp.ClientSession) -> int:
-    """How many listeners `/announce` counted; the one connected heard it if any did."""
+@contextlib.contextmanager
+def _serving(folder: Path, files: dict[str, str]) -> Iterator[Server]:
+    """uvicorn serving `files` written into `folder`, stopped (gracefully) after."""
+    write_files(folder, files)
+    server = Server(folder, "uvicorn")
+    try:
+        yield server
+    finally:
+        assert_stopped(server)
+
+
+async def _announced(
+    server: Server, client: aiohttp.ClientSession, route: str = "/announce"
+) -> int:
+    """How many listeners `route` counted; the one connected heard it if any did."""
     async with client.ws_connect(server.url("/api/ws/chat")) as ws:
-        async with client.post(server.url("/announce?text=hi")) as response:
+        async with client.post(server.url(f"{route}?text=hi")) as response:
             assert response.status == 200, await response.text()
             listeners: int = (await response.json())["listeners"]
         if listeners:
@@ -78,9 +99,7 @@ async def _announced(server: Server, client: aiohttp.ClientSession) -> int:
 async def test_a_handler_file_the_app_imports_too_is_named_at_start(
     tmp_path: Path, client: aiohttp.ClientSession
 ) -> None:
-    write_files(tmp_path, {**FILES, "app.py": APP.format(make='ASGIApp("ws")')})
-    server = Server(tmp_path, "uvicorn")
-    try:
+    with _serving(tmp_path, {**FILES, "app.py": APP.format(make='ASGIApp("ws")')}) as server:
         assert await _announced(server, client) == 0  # another `chat`: it reaches no one
         said = [line for line in server.lines if "imported by the app" in line]
         assert len(said) == 1, server.log  # ws/other.py is not imported by the app
@@ -90,8 +109,6 @@ async def test_a_handler_file_the_app_imports_too_is_named_at_start(
             "its broadcast reaches no one; give ASGIApp the app's objects instead, "
             "ASGIApp([chat, ...]) (docs/asgi.md)"
         ), said
-    finally:
-        assert_stopped(server)
 
 
 def _docs_block() -> str:
@@ -104,9 +121,7 @@ async def test_the_docs_app_pushes_to_the_examples_handlers(
     tmp_path: Path, client: aiohttp.ClientSession
 ) -> None:
     files = {f"ws/{name}": (folder / name).read_text() for name, folder in EXAMPLES.items()}
-    write_files(tmp_path, {**files, "app.py": _docs_block()})
-    server = Server(tmp_path, "uvicorn")
-    try:
+    with _serving(tmp_path, {**files, "app.py": _docs_block()}) as server:
         async with client.ws_connect(server.url("/api/ws/chat?username=ada")) as ws:
             assert (await ws.receive_json(timeout=5))["type"] == "connected"
             async with client.post(server.url("/announce?text=hi")) as response:
@@ -118,5 +133,11 @@ async def test_the_docs_app_pushes_to_the_examples_handlers(
                 "room": "general",
             }
         assert "imported by the app" not in server.log
-    finally:
-        assert_stopped(server)
+
+
+async def test_a_def_route_hands_its_broadcast_to_the_event_loop(
+    tmp_path: Path, client: aiohttp.ClientSession
+) -> None:
+    with _serving(tmp_path, {**FILES, "app.py": APP.format(make="ASGIApp([chat])")}) as server:
+        assert await _announced(server, client) == 1
+        assert await _announced(server, client, "/announce-from-a-thread") == 1
