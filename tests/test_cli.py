@@ -11,6 +11,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import aiohttp
@@ -303,7 +304,6 @@ class IpcSidecar:
 
     def __init__(self, project: Path, *args: str) -> None:
         self.channel, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.channel.settimeout(15)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "wsside", "serve", "--ipc", "--no-reload", *args],
             env={
@@ -323,11 +323,19 @@ class IpcSidecar:
     def ready(self) -> dict[str, object]:
         return self.next("ready")
 
-    def next(self, kind: str) -> dict[str, object]:
-        """The next message of type `kind` (earlier ones of other types are skipped)."""
+    def next(self, kind: str, timeout: float = 15.0) -> dict[str, object]:
+        """The next message of type `kind` (earlier ones of other types are skipped), within
+        `timeout` s however many other messages come first."""
+        deadline = time.monotonic() + timeout
         while True:
             while b"\n" not in self.buffer:
-                data = self.channel.recv(65536)
+                self.channel.settimeout(max(deadline - time.monotonic(), 0.001))
+                try:
+                    data = self.channel.recv(65536)
+                except TimeoutError:
+                    raise AssertionError(
+                        f"no {kind!r} message from the sidecar within {timeout:g} s"
+                    ) from None
                 assert data, "the sidecar closed its channel"
                 self.buffer += data
             line, self.buffer = self.buffer.split(b"\n", 1)
@@ -346,7 +354,12 @@ class IpcSidecar:
     def stop(self) -> str:
         """End the sidecar as the shim does (its channel closes); its stderr."""
         self.channel.close()
-        _, err = self.proc.communicate(timeout=15)
+        try:
+            _, err = self.proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()  # it did not end with its channel: the test fails, leaving none
+            self.proc.communicate()
+            raise
         return err
 
 
@@ -381,8 +394,10 @@ async def test_under_vite_a_bad_config_at_start_stands_until_the_file_is_fixed(
 async def test_under_vite_a_bad_config_at_start_ends_with_the_channel(project: Path) -> None:
     (project / "wsside.toml").write_text("port = 0.5\n")
     sidecar = IpcSidecar(project)
-    await asyncio.to_thread(sidecar.next, "config_error")
-    err = sidecar.stop()  # Vite quits before the file was fixed
+    try:
+        await asyncio.to_thread(sidecar.next, "config_error")
+    finally:
+        err = sidecar.stop()  # Vite quits before the file was fixed
     assert sidecar.proc.returncode == 0, err
 
 
