@@ -120,7 +120,9 @@ async def test_sigterm_closes_every_client_with_1001_and_exits_in_time(tmp_path:
         silent.close()
     # A log reader tells a stop from a crash: what stopped it, each worker's count, the time.
     assert "SIGTERM: stopping the 2 workers" in await serve.expect("SIGTERM")
-    counts = [await serve.expect("SIGTERM: stopping; closing") for _ in pids]
+    counts = await serve.expect_all(  # one line from each worker, in any order
+        *(f"wsside[{i}]: SIGTERM: stopping; closing" for i in range(len(pids))), timeout=15
+    )
     assert sum(int(re.search(r"closing (\d+) conn", line).group(1)) for line in counts) == 13
     assert re.search(r"every worker stopped in \d+\.\d\d s", await serve.expect("stopped in"))
     print(f"sigterm: exited {elapsed:.2f} s after SIGTERM (--shutdown-timeout {timeout})")
@@ -338,7 +340,9 @@ async def test_sighup_replaces_the_workers_one_at_a_time(tmp_path: Path) -> None
             for client in old:
                 msg = await client.ws.receive(10)
                 assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1001), msg
-            replaced = [await serve.expect(f"worker {i} replaced") for i in range(2)]
+            replaced = await serve.expect_all(
+                *(f"worker {i} replaced" for i in range(2)), timeout=30
+            )
             await serve.expect("every worker replaced")
         new_pids = {int(re.search(r"-> (\d+)", line).group(1)) for line in replaced}
         assert not new_pids & set(pids) and serve.proc.returncode is None
