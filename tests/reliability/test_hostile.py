@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import socket
+import time
 import zlib
 from collections.abc import Iterator
 
@@ -202,11 +203,19 @@ def accept_for(key: str) -> bytes:
     return base64.b64encode(digest)
 
 
+def recv_by(sock: socket.socket, deadline: float) -> bytes:
+    """One recv within the time left before `deadline` (a `time.monotonic()`): the waits of
+    one exchange share it, however the bytes trickle in."""
+    sock.settimeout(max(deadline - time.monotonic(), 0.001))
+    return sock.recv(65536)
+
+
 def sync_exchange(port: int, data: bytes) -> bytes:
+    deadline = time.monotonic() + 5
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(data)
         out = b""
-        while chunk := sock.recv(65536):
+        while chunk := recv_by(sock, deadline):
             out += chunk
             if out[8:13] == b" 101 " and b"\r\n\r\n" in out:
                 break
@@ -217,20 +226,32 @@ class SyncBystander:
     """A well-behaved blocking WebSocket client kept open beside the attack."""
 
     def __init__(self, port: int) -> None:
+        deadline = time.monotonic() + 5
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.sock.sendall(head(STD))
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += self.sock.recv(4096)
-        assert data.startswith(b"HTTP/1.1 101")
-        self.parser = FrameParser()
-        self.parser.feed(data.split(b"\r\n\r\n", 1)[1])
+        try:
+            self.sock.sendall(head(STD))
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += self._recv(deadline)
+            assert data.startswith(b"HTTP/1.1 101")
+            self.parser = FrameParser()
+            self.parser.feed(data.split(b"\r\n\r\n", 1)[1])
+        except BaseException:
+            self.sock.close()  # no fixture will close it
+            raise
+
+    def _recv(self, deadline: float) -> bytes:
+        data = recv_by(self.sock, deadline)
+        assert data, "the sidecar closed the bystander's connection"
+        return data
 
     def echo(self, text: str) -> None:
+        """Send `text` and read its echo, within 5 s however its bytes trickle in."""
+        deadline = time.monotonic() + 5
         self.sock.sendall(frame(TEXT, text.encode()))
         frames: list[tuple[int, bytes]] = []
         while not frames:
-            frames = self.parser.feed(self.sock.recv(65536))
+            frames = self.parser.feed(self._recv(deadline))
         assert frames == [(TEXT, text.encode())]
 
 
