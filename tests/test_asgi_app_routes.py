@@ -62,6 +62,11 @@ APP = """
         return {{"listeners": len(chat.connections)}}
 
 
+    @app.post("/announce-straight-from-a-thread")
+    def announce_straight_from_a_thread(text: str):
+        chat.broadcast({{"text": text}})
+
+
     app.mount("/api", ws)
 """
 
@@ -141,3 +146,20 @@ async def test_a_def_route_hands_its_broadcast_to_the_event_loop(
     with _serving(tmp_path, {**FILES, "app.py": APP.format(make="ASGIApp([chat])")}) as server:
         assert await _announced(server, client) == 1
         assert await _announced(server, client, "/announce-from-a-thread") == 1
+
+
+async def test_a_broadcast_from_another_thread_says_how_to_hand_it_over(
+    tmp_path: Path, client: aiohttp.ClientSession
+) -> None:
+    """From a thread, the hub's connections would be written to off the loop: a clear error
+    says what to do instead, and the loop's clients are untouched."""
+    with _serving(tmp_path, {**FILES, "app.py": APP.format(make="ASGIApp([chat])")}) as server:
+        async with client.post(server.url("/announce-straight-from-a-thread?text=hi")) as reply:
+            assert reply.status == 500
+        line = server.wait_for("RuntimeError: Handler('/ws/chat').broadcast()", timeout=10)
+        assert line.strip() == (
+            "RuntimeError: Handler('/ws/chat').broadcast() outside the event loop's thread (a "
+            "FastAPI `def` route runs in a thread pool): call it from async code, or hand it "
+            "over: anyio.from_thread.run_sync(handler.broadcast, data)"
+        )
+        assert await _announced(server, client) == 1

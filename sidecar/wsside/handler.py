@@ -7,16 +7,17 @@ declaration, so open connections keep their rooms and metadata and reach the new
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._signatures import Callback, adapt_callback
 from .handler_options import Deflate, check_option, opt_str
 from .pattern import Pattern
+from .responses import Broadcast, Response
 from .schema import Schema
 
 if TYPE_CHECKING:
@@ -60,12 +61,7 @@ if TYPE_CHECKING:
         Callable[["Handler"], Coroutine[Any, Any, object]]
         | Callable[[], Coroutine[Any, Any, object]]
     )
-    # A declarative rule's functions: `fn(conn, msg)`.
-    RuleFunction: TypeAlias = (
-        Callable[[Connection, Any], object] | Callable[[Connection], object] | Callable[[], object]
-    )
-    Match: TypeAlias = RuleFunction | Mapping[str, Any]
-    Reply: TypeAlias = RuleFunction | Sendable
+    from .responses import Match, Reply
 
 _OnConnectT = TypeVar("_OnConnectT", bound="OnConnect")
 _OnMessageT = TypeVar("_OnMessageT", bound="OnMessage")
@@ -94,50 +90,6 @@ class HandlerInterrupted(Exception):
 
     def __init__(self, *args: object) -> None:
         super().__init__(*(args or (type(self).why,)))
-
-
-@dataclass(frozen=True)
-class Broadcast:
-    """Where a declarative response goes: `room`, or every connection of the handler."""
-
-    room: str | None = None
-    include_self: bool = False
-
-
-@dataclass(frozen=True)
-class Response:
-    """A declarative rule: when `match` fits a message, reply with `response`.
-
-    `match` is `fn(conn, msg) -> bool` or a dict that must be a subset of the parsed message.
-    `response` is a value or `fn(conn, msg)` (sync or async); `None` sends nothing.
-    `broadcast=True` sends to the sender's rooms (sender excluded); a `Broadcast` picks a room.
-    """
-
-    match: Match
-    response: Reply
-    broadcast: bool | Broadcast | None = None
-
-    def __post_init__(self) -> None:
-        if not callable(self.match) and not isinstance(self.match, Mapping):
-            raise TypeError("Response(match=...): expected a function or a dict")
-        # Functions are checked (and given fewer arguments if they take fewer) here, so a
-        # wrong signature is a load error at this line, not an error on every message.
-        if callable(self.match):
-            object.__setattr__(self, "match", adapt_callback("Response(match=...)", self.match))
-        if callable(self.response):
-            adapted = adapt_callback("Response(response=...)", self.response)
-            object.__setattr__(self, "response", adapted)
-        if self.broadcast is not None and not isinstance(self.broadcast, (bool, Broadcast)):
-            raise TypeError("Response(broadcast=...): expected True, False or Broadcast(...)")
-
-    def matches(self, conn: Connection, msg: Any) -> Any:
-        # Any: __post_init__ made every function take (conn, msg), whatever `Match` allows.
-        match: Any = self.match
-        if isinstance(match, Mapping):
-            return isinstance(msg, Mapping) and all(
-                k in msg and msg[k] == v for k, v in match.items()
-            )
-        return match(conn, msg)
 
 
 class Endpoint(Protocol):
@@ -338,8 +290,17 @@ class Handler:
 
     def broadcast(self, data: Sendable, room: str | None = None) -> None:
         """Send to every connection of this endpoint, or to one room of it (with a backplane,
-        in every process)."""
+        in every process). On the event loop's thread: another thread hands the call over
+        (`anyio.from_thread.run_sync`, `loop.call_soon_threadsafe`)."""
         if self._endpoint is not None:
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:
+                raise RuntimeError(
+                    f"{self!r}.broadcast() outside the event loop's thread (a FastAPI `def` "
+                    "route runs in a thread pool): call it from async code, or hand it over: "
+                    "anyio.from_thread.run_sync(handler.broadcast, data)"
+                ) from None
             self._endpoint.broadcast(data, room)
 
     def __repr__(self) -> str:
