@@ -49,7 +49,12 @@ async function viteOutput(t, options) {
   let output = ''
   child.stdout.on('data', (chunk) => (output += chunk))
   child.stderr.on('data', (chunk) => (output += chunk))
-  await withTimeout(closed, 15_000, `vite to exit; it printed:\n${output}`)
+  try {
+    await withTimeout(closed, 15_000, 'vite to exit')
+  } catch (err) {
+    err.message += `; it printed:\n${output}` // what it printed by the timeout, not by the start
+    throw err
+  }
   return output
 }
 
