@@ -11,6 +11,9 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const PYTHON = process.env.WSSIDE_PYTHON ?? `${ROOT}.venv/bin/python`
 const HANDLERS = fileURLToPath(new URL('../handlers/', import.meta.url))
 const READY_MS = 30_000
+// How long reach() waits for all its attempts: the most a test awaits, six attempts at waits
+// of at most 400 ms, takes about 2 s.
+const REACH_MS = 10_000
 
 export async function freePort() {
   const server = net.createServer().listen(0, '127.0.0.1')
@@ -118,7 +121,7 @@ export async function silentServer() {
 /**
  * `server` listening on a free loopback port, with what the servers above share: `attempt(x)`
  * notes an attempt in `attempts` and emits `attempt` on `server`; `reach(count)` resolves once
- * `count` attempts have come.
+ * `count` attempts have come, and rejects if they have not within `ms` (one limit for them all).
  */
 async function attempted(server) {
   const attempts = []
@@ -133,8 +136,14 @@ async function attempted(server) {
     },
     server,
     url: `ws://127.0.0.1:${port}/api/ws/echo`,
-    async reach(count) {
-      while (attempts.length < count) await once(server, 'attempt')
+    async reach(count, ms = REACH_MS) {
+      const signal = AbortSignal.timeout(ms)
+      try {
+        while (attempts.length < count) await once(server, 'attempt', { signal })
+      } catch (err) {
+        if (!signal.aborted) throw err
+        throw new Error(`${attempts.length} of ${count} attempts came to port ${port} within ${ms} ms`)
+      }
     },
     close: () => new Promise((resolve) => server.close(resolve)),
   }
