@@ -236,7 +236,7 @@ async def test_workers_are_refused_a_taken_port(tmp_path: Path) -> None:
         ('workers = "4"', 'a number of processes from 1 to 1024, got "4"'),
         ("shutdown_timeout = -1", "seconds, 0.1 or more, got -1"),
         ("shutdown_timeout = 0.001", "seconds, 0.1 or more, got 0.001"),
-        ('backplane = "redis://"', "a Redis URL"),
+        ('backplane = "redis://"', "no host in 'redis://'; expected redis://[user:password@]host"),
     ],
 )
 def test_config_keys_are_checked(tmp_path: Path, line: str, expected: str) -> None:
