@@ -3,20 +3,14 @@ again by the parent before any worker is stopped."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
 import re
 import signal
-import socket
-import sys
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from cluster import ROOMS_HANDLER, connect, start_configured, write_handlers
-from serve_process import free_port
+from cluster import connect, start_configured
 
 
 @pytest.mark.slow
@@ -67,33 +61,3 @@ async def test_sighup_keeps_the_workers_on_the_host_and_count_they_started_with(
                 await (await connect(session, port, pid)).ws.close()
     finally:
         assert await serve.stop() == 0
-
-
-async def test_a_worker_started_by_a_parent_of_before_the_upgrade_serves(tmp_path: Path) -> None:
-    """`pip install -U wsside`, then SIGHUP: the running parent is the old code and tells its
-    new workers `index:port:fd`, without the host. Such a worker serves (on the config's
-    host); it exited with a ValueError, and the parent restarted it again and again."""
-    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
-    mine, theirs = socket.socketpair()
-    port = free_port()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "wsside", "serve", "--handlers", "ws", "--no-reload"),
-        cwd=tmp_path,
-        env={**os.environ, "WSSIDE_WORKER": f"0:{port}:{theirs.fileno()}"},
-        pass_fds=(theirs.fileno(),),
-        stderr=asyncio.subprocess.PIPE,
-    )
-    theirs.close()
-    try:
-        reader, writer = await asyncio.open_connection(sock=mine)
-        ready = await asyncio.wait_for(reader.readline(), 15)
-        assert json.loads(ready)["pid"] == proc.pid
-        async with aiohttp.ClientSession() as session:
-            await (await connect(session, port, proc.pid)).ws.close()
-        writer.close()  # the parent gone: the worker stops
-        assert await asyncio.wait_for(proc.wait(), 15) == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()

@@ -2,9 +2,8 @@
 
 The parent starts each worker with `WSSIDE_WORKER` set to `index:port:fd:host`: which worker
 it is, the port and host every worker listens on (those the parent checked, whatever the
-config file says by the time a worker starts), and its end of a socket pair; a parent of
-an earlier wsside, still running after an upgrade in place, gives no host. The worker writes
-one line on the pair when it serves (its pid and endpoints), and reads EOF from it when the
+config file says by the time a worker starts), and its end of a socket pair. The worker writes one
+line on the pair when it serves (its pid and endpoints), and reads EOF from it when the
 parent is gone, which stops it gracefully (even after a `kill -9` of the parent).
 """
 
@@ -26,7 +25,7 @@ class WorkerLink:
     """A worker's tie to its parent: which worker it is, where it listens, and the socket
     pair."""
 
-    def __init__(self, index: int, port: int, fd: int, host: str | None) -> None:
+    def __init__(self, index: int, port: int, fd: int, host: str) -> None:
         self.index = index
         self.port = port
         self.host = host
@@ -44,8 +43,8 @@ class WorkerLink:
         value = os.environ.pop(ENV, None)
         if value is None:
             return None
-        index, port, fd, *host = value.split(":", 3)  # an IPv6 host has colons: last
-        return cls(int(index), int(port), int(fd), host[0] if host else None)
+        index, port, fd, host = value.split(":", 3)  # an IPv6 host has colons: last
+        return cls(int(index), int(port), int(fd), host)
 
     def ready(self, handlers: list[dict[str, Any]]) -> None:
         """Tell the parent that this worker serves, and what."""

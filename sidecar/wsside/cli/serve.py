@@ -145,9 +145,7 @@ def serve(
     link = WorkerLink.from_env()
     name = "wsside" if link is None else link.name  # what starts each line it writes
     if link is not None:
-        explicit["port"] = link.port
-        if link.host is not None:
-            explicit["host"] = link.host
+        explicit["port"], explicit["host"] = link.port, link.host
     search = (Path.cwd(), *((handlers.resolve().parent,) if handlers else ()))
 
     def rebuild() -> Settings:
