@@ -134,6 +134,7 @@ const MOVED = {
   enablePreview: 'it is `preview` here',
   enableWs: 'not needed: WebSockets under the prefix are what this plugin serves',
   wsHandlers: 'each handler is a Handler(...) in a Python file of the handlers folder (ws/ by default)',
+  logLevel: 'it is `log_level` in wsside.toml (debug, info, warning or error)',
   heartbeat: handlerOption('heartbeat', ' (seconds)'),
   inactivityTimeout: handlerOption('inactivity_timeout', ' (seconds)'),
   delay: handlerOption('delay', ' (seconds)'),

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._signatures import Callback, adapt_callback
-from .handler_options import Deflate, check_option, opt_str
+from .handler_options import Deflate, check_option, milliseconds_note, opt_str
 from .pattern import Pattern
 from .responses import Broadcast, Response
 from .schema import Schema
@@ -253,6 +253,13 @@ class Handler:
         (the loader calls this)."""
         for name in self._unset & defaults.keys():
             setattr(self, name, check_option(name, defaults[name]))
+
+    def unit_notes(self) -> list[str]:
+        """The durations given here that look like milliseconds, each as a sentence (the
+        loader warns with them)."""
+        durations = {"heartbeat", "inactivity_timeout", "delay"} - self._unset
+        notes = (milliseconds_note(name, getattr(self, name)) for name in sorted(durations))
+        return [note for note in notes if note is not None]
 
     def _set(self, name: str, fn: _F) -> _F:
         self.callbacks[name] = adapt_callback(name, fn)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeGuard
 
-__all__ = ["DEFAULTABLE_OPTIONS", "Deflate", "check_option", "opt_str"]
+__all__ = ["DEFAULTABLE_OPTIONS", "Deflate", "check_option", "milliseconds_note", "opt_str"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,32 @@ def opt_str(name: str, value: object) -> str | None:
     if not isinstance(value, str) or not value:
         raise TypeError(f"{name}: expected a non-empty string")
     return value
+
+
+# Durations long enough to have been written in milliseconds, the JavaScript plugin's unit
+# (its guide's heartbeat is 30000): from how many seconds on each is said.
+_LIKELY_MILLISECONDS = {"heartbeat": 1000.0, "inactivity_timeout": 10_000.0, "delay": 50.0}
+
+
+def milliseconds_note(name: str, seconds: float | None) -> str | None:
+    """What to say of a duration option given as `seconds` that looks like milliseconds."""
+    least = _LIKELY_MILLISECONDS.get(name)
+    if least is None or seconds is None or seconds < least:
+        return None
+    if name == "inactivity_timeout" and seconds % 1000:
+        return None  # 3 h 20 min may be meant; 10,000 s and its multiples look like ms
+    return (
+        f"{name}={seconds:g} is {_span(seconds)}: wsside's times are seconds (for "
+        f"{seconds:g} ms, write {name}={seconds / 1000:g})"
+    )
+
+
+def _span(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    parts.append(f"{rest} s" if rest and not hours else "")
+    return " ".join(part for part in parts if part)
 
 
 def _opt_seconds(name: str, value: object) -> float | None:

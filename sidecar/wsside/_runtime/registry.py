@@ -21,7 +21,7 @@ from ..closecodes import CloseCode
 from ..handler import Handler
 from ..pattern import PatternIndex
 from .background import STOP_WAIT, BackgroundTasks
-from .events import emit, error_event, logger
+from .events import emit, error_event, log, logger, shown
 from .helper_path import use_helpers_of
 from .hub import Hub
 from .loader import forget_handler_file, import_handler_file
@@ -167,6 +167,8 @@ class Registry:
         self.errors.pop(path, None)
         for handler in result.handlers:
             handler.apply_defaults(self.defaults)
+            for note in handler.unit_notes():
+                log(f"{shown(handler.file)}:{handler.line}: {note}", "warning")
         self._swap(path, result.handlers)
         emit(
             {
