@@ -26,6 +26,12 @@ from wsside.pattern import Pattern, PatternError, normalize_prefix, strip_prefix
         ("/ws/{name}", "/ws/hello%20world", {"name": "hello world"}),
         ("/ws/{name}", "/ws/a%2Fb", {"name": "a/b"}),  # an encoded slash never splits a segment
         ("/ws/x-{id}.txt", "/ws/x-7.txt", {"id": "7"}),
+        # A variable's regex holds for the decoded value the handler gets, not only for the
+        # path as sent: percent-encoding does not get around it.
+        ("/files/{name:[^.]+}", "/files/%2e%2e%2fetc", None),
+        ("/t/{t:(?!admin$).+}", "/t/%61dmin", None),
+        ("/t/{t:(?!admin$).+}", "/t/ada", {"t": "ada"}),
+        ("/files/{name:[^.]+}", "/files/a%20b", {"name": "a b"}),
     ],
 )
 def test_match(pattern: str, path: str, expected: dict[str, str] | None) -> None:

@@ -30,6 +30,8 @@ class _Segment:
     regex: re.Pattern[str] | None
     names: tuple[str, ...]
     is_globstar: bool = False
+    # `{name:regex}`: the regex again, for the decoded value the handler gets (`%2e` is `.`).
+    decoded: tuple[tuple[str, re.Pattern[str]], ...] = ()
 
 
 class Pattern:
@@ -109,6 +111,7 @@ def _compile_segment(segment: str, source: str) -> _Segment:
         return _Segment(segment, None, ())
     out: list[str] = []
     names: list[str] = []
+    decoded: list[tuple[str, re.Pattern[str]]] = []
     pos = 0
     for m in _VARIABLE.finditer(segment):
         out.append(_wildcards(segment[pos : m.start()]))
@@ -119,22 +122,23 @@ def _compile_segment(segment: str, source: str) -> _Segment:
             out.append(f"(?P<{name}>.+)")
         else:
             try:
-                groups = re.compile(regex).groups
+                own = re.compile(regex)
             except re.error as exc:
                 raise PatternError(f"pattern {source!r}: bad regex for {{{name}}}: {exc}") from None
-            if groups:
+            if own.groups:
                 raise PatternError(
                     f"pattern {source!r}: the regex of {{{name}}} has a capturing group; "
                     "use (?:...) instead"
                 )
             out.append(f"(?P<{name}>{regex})")
+            decoded.append((name, own))
         names.append(name)
         pos = m.end()
     rest = segment[pos:]
     if "{" in rest or "}" in rest:
         raise PatternError(f"pattern {source!r}: unbalanced braces in segment {segment!r}")
     out.append(_wildcards(rest))
-    return _Segment(None, re.compile("".join(out)), tuple(names))
+    return _Segment(None, re.compile("".join(out)), tuple(names), decoded=tuple(decoded))
 
 
 def _wildcards(text: str) -> str:
@@ -168,6 +172,9 @@ def _match(
                 return False
             for name in seg.names:
                 params[name] = unquote(m.group(name))
+            for name, regex in seg.decoded:
+                if regex.fullmatch(params[name]) is None:
+                    return False
         i += 1
         j += 1
     return j == len(parts)
