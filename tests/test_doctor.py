@@ -945,3 +945,31 @@ def test_importing_with_a_timeout_leaves_the_callers_timer_and_handler(tmp_path:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, before)
+
+
+def test_the_search_for_the_project_stops_below_a_folder_anyone_may_write(
+    tmp_path: Path,
+) -> None:
+    """Run from a folder with no vite.config of its own inside a shared /tmp, the doctor
+    looked upwards and ran what another user planted there: their vite.config, their handler
+    files. The search stops below a world-writable folder (and one another user owns)."""
+    shared = tmp_path / "shared"
+    marker = tmp_path / "ran"
+    write(
+        shared,
+        {
+            "vite.config.js": "export default {}\n",
+            "ws/planted.py": f"open({str(marker)!r}, 'w').close()\n",
+        },
+    )
+    shared.chmod(0o1777)  # as /tmp is
+    mine = shared / "mine" / "sub"
+    mine.mkdir(parents=True)
+    _, report = run_doctor(mine)
+    assert report["root"] == str(mine)
+    assert not marker.exists()
+    # The same project, in a folder only its owner may write, is found from below.
+    shared.chmod(0o755)
+    _, report = run_doctor(mine)
+    assert report["root"] == str(shared)
+    assert marker.exists()

@@ -10,7 +10,9 @@ can find and says so in `source`.
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,10 +111,28 @@ def find_framework_config(root: Path) -> tuple[str, Path] | None:
 
 def project_folder(start: Path) -> Path:
     """The nearest folder at or above `start` with a vite.config, or an Astro or Nuxt config
-    (which holds Vite's options there), else `start`."""
+    (which holds Vite's options there), else `start`. The search stops below a folder that
+    another user may write (`_others_may_write`): the doctor runs the project's Python, Node
+    and handler files, and a vite.config planted in a shared /tmp is not this user's project."""
     start = start.resolve()
-    found = (d for d in (start, *start.parents) if find_vite_config(d) or find_framework_config(d))
-    return next(found, start)
+    for folder in (start, *start.parents):
+        if folder != start and _others_may_write(folder):
+            break
+        if find_vite_config(folder) or find_framework_config(folder):
+            return folder
+    return start
+
+
+def _others_may_write(folder: Path) -> bool:
+    """Writable by everyone (as /tmp is), or owned by another user than this one and root."""
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # Windows: no owners and modes of this kind
+        return False
+    try:
+        info = folder.stat()
+    except OSError:
+        return True
+    return bool(info.st_mode & stat.S_IWOTH) or info.st_uid not in (getuid(), 0)
 
 
 def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> ViteFacts:
