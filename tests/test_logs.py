@@ -164,3 +164,37 @@ async def test_a_stderr_that_is_not_the_journal_gets_plain_lines(tmp_path: Path)
     finally:
         await stop(proc)
         stream.close()
+
+
+async def test_what_a_client_sent_cannot_act_on_the_terminal_or_forge_a_line(
+    tmp_path: Path,
+) -> None:
+    """An exception's message may carry a client's text: its escape sequences are written
+    out (`\\x1b`), and its own lines are indented under the error's first line."""
+    from serve_process import ServeProcess
+
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "echo.py").write_text(
+        "from wsside import Handler\n"
+        "h = Handler('/ws/echo')\n"
+        "@h.on_message\n"
+        "def fail(conn, data):\n"
+        "    raise ValueError(f'unknown command {data}')\n"
+    )
+    port = free_port()
+    serve = await ServeProcess.start("--port", str(port), "--no-reload", cwd=tmp_path)
+    try:
+        await serve.expect("serving on")
+        url = f"http://127.0.0.1:{port}/api/ws/echo"
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            await ws.send_str("\x1b[2J\x1b]0;owned\x07\n09:00:00 wsside: all is well")
+            assert (await ws.receive_json(timeout=10))["type"] == "error"
+        first = await serve.expect("error in on_message")
+        assert first.rstrip("\n").endswith(
+            "ValueError: unknown command \\x1b[2J\\x1b]0;owned\\x07"
+        ), first
+        await serve.expect("  09:00:00 wsside: all is well")
+        assert not [line for line in serve.lines if "\x1b" in line or "\x07" in line]
+        assert not [line for line in serve.lines if line.startswith("09:00:00 wsside: all")]
+    finally:
+        await serve.stop()

@@ -132,7 +132,10 @@ export function reportError(reporter, event) {
   const what = { load_error: 'cannot load', config_error: 'invalid config in',
     runtime_error: `error in ${event.callback ?? 'a handler'} of` }[event.type]
   const title = { load_error: 'Load error', config_error: 'Config error', runtime_error: 'Runtime error' }[event.type]
-  reporter.error(`${what} ${where}: ${event.message}\n${event.traceback ?? ''}`.trimEnd())
+  // A message's own lines are indented: none of them reads as a line of the terminal's own
+  // (the sidecar has already written out its control characters: events.py `printable`).
+  const message = event.message.replaceAll('\n', '\n  ')
+  reporter.error(`${what} ${where}: ${message}\n${event.traceback ?? ''}`.trimEnd())
   return {
     message: `${title} in ${where}: ${event.message}`,
     stack: event.traceback ?? '',

@@ -151,6 +151,20 @@ describe('overlay', () => {
     page.close()
   })
 
+  it('shows what a client sent in an error\'s message written out: no escape reaches the terminal', async () => {
+    const ECHOES = 'from wsside import Handler\n\nsays = Handler("/says")\n\n@says.on_message\n' +
+      'def message(conn, data):\n    raise ValueError(f"unknown command {data}")\n'
+    await dev.save('ws/says.py', ECHOES, /loaded ws\/says\.py/)
+    const ws = await connectWs({ port: dev.port, path: '/api/says' })
+    ws.send('\u001b[2J\u001b]0;owned\u0007\nforged line')
+    const [line] = await dev.logs.waitFor(/error in on_message of ws\/says\.py:7: [^]*/)
+    assert.ok(line.startsWith(
+      'error in on_message of ws/says.py:7: ValueError: unknown command \\x1b[2J\\x1b]0;owned\\x07\n  forged line\n'),
+    line)
+    assert.ok(!dev.logs.lines.some((l) => /[\u001b\u0007]/.test(l)))
+    ws.close()
+  })
+
   it('does the same for an error in wsside.toml, fixed before a page opens', async () => {
     await dev.save('wsside.toml', 'prefix = 5\n', /invalid config in wsside\.toml/)
     const [early] = await dev.shownToANewPage()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -74,17 +75,27 @@ def error_event(
     The traceback starts at the user's code: wsside's and importlib's frames that called it
     say nothing about the error."""
     file, line, column = _locate(exc, files)
+    text = "".join(traceback.format_exception(type(exc), exc, _from_user_code(exc, files)))
     return {
         "type": kind,
-        "message": f"{type(exc).__name__}: {exc}",
+        "message": printable(f"{type(exc).__name__}: {exc}"),
         "file": file,
         "line": line,
         "column": column,
-        "traceback": "".join(
-            traceback.format_exception(type(exc), exc, _from_user_code(exc, files))
-        ),
+        "traceback": printable(text),
         **fields,
     }
+
+
+# Control characters but newline and tab (C0, DEL, C1): a terminal acts on them.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters written out (`\\x1b`): an exception's message
+    may carry what a client sent (`ValueError(f"unknown command {data}")`), and an escape
+    sequence in it would act on the terminal that shows the log (clear it, retitle it)."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def error_headline(event: dict[str, Any]) -> str:
@@ -99,7 +110,9 @@ def error_headline(event: dict[str, Any]) -> str:
         what = "cannot load"
     else:
         what = f"error in {event.get('callback') or 'a handler'} of"
-    return f"{what} {where}: {event.get('message')}"
+    # A message's own lines are indented: none of them reads as a line of the log itself.
+    message = str(event.get("message")).replace("\n", "\n  ")
+    return f"{what} {where}: {message}"
 
 
 def _from_user_code(exc: BaseException, files: tuple[str, ...]) -> TracebackType | None:
