@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,21 @@ HEAD_TIMEOUT = 10.0
 CLEANUP_RESERVE = 1.5
 
 
+@dataclass(frozen=True)
+class HeadLimits:
+    """What aiohttp's parser takes of a request's head: bytes a line, bytes a header, headers."""
+
+    line: int = 8190  # aiohttp's own defaults
+    field: int = 8190
+    headers: int = 128
+
+
+# Under Vite, Node's HTTP parser has read each request's head before the sidecar does (16 KiB
+# in all, up to 2,000 headers): on the pipe path (an HTTPS dev server) the sidecar's parser
+# takes the same heads as the hand-over path (a big session cookie got 400 over TLS only).
+NODE_HEAD_LIMITS = HeadLimits(line=16 * 1024, field=16 * 1024, headers=2000)
+
+
 class _MalformedRequestsAtDebug(logging.Filter):
     """aiohttp logs each malformed HTTP request with a traceback at error level; any local
     program can send those to a dev server, so they are debug lines, not alarms."""
@@ -64,7 +80,10 @@ logging.getLogger("aiohttp.server").addFilter(_quiet)
 
 
 class Sidecar:
-    def __init__(self, settings: Settings) -> None:
+    """The handlers of `settings` served over aiohttp's runner; `head_limits` are the runner's
+    limits of a request's head (aiohttp's defaults unless given)."""
+
+    def __init__(self, settings: Settings, head_limits: HeadLimits | None = None) -> None:
         self.settings = settings
         self.registry = Registry(
             settings.handlers_dir,
@@ -81,6 +100,7 @@ class Sidecar:
         self.intake = Intake(settings, self.registry)
         self.app = web.Application()
         self.app.router.add_route("*", "/{tail:.*}", self.intake.handle)
+        limits = head_limits or HeadLimits()
         self.runner = web.AppRunner(
             self.app,
             handle_signals=False,
@@ -89,6 +109,9 @@ class Sidecar:
             # A connection that has not sent a whole request by then (idle, or a head trickling
             # in) is closed: each holds a descriptor. Upgraded connections are wsside's.
             keepalive_timeout=HEAD_TIMEOUT,
+            max_line_size=limits.line,
+            max_field_size=limits.field,
+            max_headers=limits.headers,
         )
         self._started = False
         # Set when the config file changes; whoever runs the sidecar decides how to restart.

@@ -38,7 +38,7 @@ from .logs import configure_logging
 from .loop import LoopChoiceError
 from .loop import run as run_loop
 from .node_ipc import NodeChannel
-from .server import Sidecar
+from .server import NODE_HEAD_LIMITS, Sidecar
 from .shim_events import ShimEvents
 
 __all__ = ["SOCKET_NAME", "run_ipc"]
@@ -147,7 +147,7 @@ class _ShimMode:
         (True: serve again with them, after closing clients with 1012)."""
         assert self.channel is not None
         configure_logging(self.settings.log_level, under_vite=True)
-        sidecar = self.sidecar = Sidecar(self.settings)
+        sidecar = self.sidecar = Sidecar(self.settings, NODE_HEAD_LIMITS)
         folder_of_handlers = self.settings.handlers_dir
         if not folder_of_handlers.is_dir():
             # Vite's terminal would only say "no handlers yet": say where they are looked for.
