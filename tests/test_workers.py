@@ -384,7 +384,10 @@ async def test_sighup_with_a_broken_file_keeps_the_workers_not_replaced_yet(
         assert seen == {(pids[1], 1)}, seen  # worker 1, not replaced, serves everything
         assert serve.proc.returncode is None
         write_handlers(tmp_path / "ws", v=VERSIONED.format(version=2))
-        await serve.expect("worker 0 restarted")  # the retries pick the fixed file up
+        await serve.expect_all(
+            "worker 0 restarted",  # the retries pick the fixed file up
+            "the workers not replaced yet serve what they loaded: send SIGHUP again",
+        )
     finally:
         await serve.stop()
 

@@ -96,6 +96,12 @@ class Rollover:
         if turn is not None and proc is not turn.old:
             if not turn.replaced.done():
                 turn.replaced.set_result(True)
+            elif index + 1 < self.count:  # the round stopped here; its retries serve now
+                log(
+                    f"SIGHUP: worker {index} serves the files as they are now; the workers "
+                    "not replaced yet serve what they loaded: send SIGHUP again to replace them",
+                    "warning",
+                )
             del self._turns[index]
 
     async def _replace_all(self) -> None:
