@@ -18,7 +18,7 @@ def doctor(
         None,
         "--root",
         metavar="FOLDER",
-        help="The Vite project.",
+        help="The Vite project (with --serve: the folder wsside serve runs in).",
         show_default="the nearest vite.config.* upwards",
     ),
     url: str | None = typer.Option(
@@ -35,6 +35,13 @@ def doctor(
         False, "--fix", metavar="", help="End stale sidecar processes, then re-check."
     ),
     yes: bool = typer.Option(False, "--yes", "-y", metavar="", help="With --fix: do not ask."),
+    serve: bool = typer.Option(
+        False,
+        "--serve",
+        metavar="",
+        help="Check a `wsside serve` deploy in this folder (or --root) instead of a Vite "
+        "project: workers, backplane, origins, error frames.",
+    ),
     timeout: float = typer.Option(
         20.0, metavar="SECONDS", help="Bound for each subprocess and network probe (s)."
     ),
@@ -47,14 +54,18 @@ def doctor(
         typer.echo(f"wsside doctor: {error}", err=True)
         raise typer.Exit(2)
     # Loaded here, not at import: the checks pull in psutil and rich, which `serve` never needs.
-    from ..doctor import CHECKS, Project, run_checks, worst
+    from ..doctor import CHECKS, SERVE_CHECKS, Project, run_checks, worst
     from ..doctor.checks_process import SidecarProcess, end_stale
     from ..doctor.report import as_json, print_table
     from ..doctor.vite_config import project_folder
 
-    where = project_folder(root or Path.cwd())
-    results = run_checks(Project(where, url=url, timeout=timeout), CHECKS)
-    if fix:
+    if serve:  # where `wsside serve` would run: no vite.config to look for upwards
+        where = (root or Path.cwd()).resolve()
+        results = run_checks(Project(where, timeout=timeout, serve=True), SERVE_CHECKS)
+    else:
+        where = project_folder(root or Path.cwd())
+        results = run_checks(Project(where, url=url, timeout=timeout), CHECKS)
+    if fix and not serve:
 
         def confirm(s: SidecarProcess) -> bool:
             return yes or typer.confirm(f"End stale sidecar pid {s.pid} (in {s.cwd})?", err=True)

@@ -1,7 +1,9 @@
 """`wsside doctor`: checks a Vite + wsside project and says what to fix.
 
 `CHECKS` lists the checks in the order they are shown: Python side first (what the sidecar
-needs), then Node and Vite, then the running processes and the live dev server. Each check
+needs), then Node and Vite, then the running processes and the live dev server.
+`SERVE_CHECKS` (`--serve`) are those of a production `wsside serve`: the Python side, then
+workers, backplane, origins and error frames. Each check
 is a function of a `Project` returning one `Check` or several; `run_checks` keeps a crashing
 check from hiding the others.
 """
@@ -18,6 +20,12 @@ from .checks_live import check_dev_server, check_live_handshakes
 from .checks_node import check_node, check_shim, check_vite, check_vite_config_uses_plugin
 from .checks_process import check_sidecar_processes
 from .checks_python import check_interpreter, check_packages, check_python
+from .checks_serve import (
+    check_backplane_reachable,
+    check_error_details,
+    check_origins,
+    check_workers,
+)
 from .checks_types import check_types_file
 from .checks_vite import (
     check_client_prefix,
@@ -30,15 +38,20 @@ from .checks_vite import (
 from .model import Check, CheckFn, Status, run_checks, worst
 from .project import Project
 
-__all__ = ["CHECKS", "Check", "CheckFn", "Project", "Status", "run_checks", "worst"]
+__all__ = ["CHECKS", "SERVE_CHECKS", "Check", "CheckFn", "Project", "Status", "run_checks", "worst"]
 
-CHECKS: tuple[CheckFn, ...] = (
+# What the handlers need, under Vite and under `wsside serve` alike.
+_PYTHON_SIDE: tuple[CheckFn, ...] = (
     check_python,
     check_packages,
     check_config,
     check_handlers_folder,
     check_handler_files,
     check_patterns,
+)
+
+CHECKS: tuple[CheckFn, ...] = (
+    *_PYTHON_SIDE,
     check_interpreter,
     check_node,
     check_vite,
@@ -54,4 +67,12 @@ CHECKS: tuple[CheckFn, ...] = (
     check_sidecar_processes,
     check_dev_server,
     check_live_handshakes,
+)
+
+SERVE_CHECKS: tuple[CheckFn, ...] = (
+    *_PYTHON_SIDE,
+    check_workers,
+    check_backplane_reachable,
+    check_origins,
+    check_error_details,
 )

@@ -166,7 +166,7 @@ def _no_vite_config(project: Project) -> Check:
             "vite.config",
             missing,
             "run wsside doctor in the folder of that file, or `wsside init` there "
-            "(for a project without one)",
+            "(for a project without one); for a `wsside serve` deploy, wsside doctor --serve",
         )
     shown = ", ".join(below[:3]) + (f" and {len(below) - 3} more" if len(below) > 3 else "")
     return failed(

@@ -53,7 +53,8 @@ class HandlerImports:
 
 
 class Project:
-    """A Vite project rooted at `root` (the folder of `vite.config.*`).
+    """A Vite project rooted at `root` (the folder of `vite.config.*`), or with `serve`, a
+    folder that `wsside serve` runs in (no Vite: the handlers run in this Python).
 
     `url` is the dev server to probe (None: find one); `env` stands for `os.environ` (the
     interpreter rules read it); `timeout` bounds every subprocess and network probe.
@@ -65,11 +66,13 @@ class Project:
         url: str | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float = 20.0,
+        serve: bool = False,
     ) -> None:
         self.root = root.resolve()
         self.url = url
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.timeout = timeout
+        self.serve = serve
 
     # ---- Vite side ----------------------------------------------------------------------
 
@@ -85,7 +88,7 @@ class Project:
     def projects_below(self) -> list[str]:
         """When this folder has no Vite config: the Vite projects below it (a monorepo's root
         holds its app in `packages/web/`), relative to it; else none."""
-        if self.vite.file is not None:
+        if self.serve or self.vite.file is not None:
             return []
         return [
             folder.relative_to(self.root).as_posix() for folder in vite_projects_below(self.root)
@@ -94,7 +97,7 @@ class Project:
     @property
     def plugin_options(self) -> dict[str, Any]:
         """The options given to `wsside()` in vite.config, as far as they could be read."""
-        return self.vite.wsside_options or {}
+        return {} if self.serve else self.vite.wsside_options or {}
 
     @property
     def plugin_prefixes(self) -> tuple[str, ...] | None:
@@ -169,7 +172,10 @@ class Project:
 
     @cached_property
     def sidecar_python(self) -> tuple[str, str]:
-        """(interpreter, rule) the shim would spawn the sidecar with (`_edge/interpreter.py`)."""
+        """(interpreter, rule) the shim would spawn the sidecar with (`_edge/interpreter.py`);
+        with `serve`, this Python, which `wsside serve` runs in."""
+        if self.serve:
+            return sys.executable, "wsside serve"
         option = self.plugin_options.get("python")
         return resolve_interpreter(self.root, option if isinstance(option, str) else None, self.env)
 

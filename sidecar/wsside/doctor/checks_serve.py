@@ -1,0 +1,104 @@
+"""`wsside doctor --serve`: what a production `wsside serve` needs beyond loading the handler
+files (docs/deploy.md): several workers on this system, a backplane that Redis answers and
+lets publish, the site's origins, and error frames that do not carry `str(exc)`."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
+from .._edge.workers import workers_supported
+from .._runtime.backplane_outage import no_password
+from .._runtime.backplane_url import BackplaneError, check_backplane, safe_url
+from .._runtime.backplane_wire import channel
+from .model import Check, failed, passed, warned
+from .project import Project
+
+__all__ = ["check_backplane_reachable", "check_error_details", "check_origins", "check_workers"]
+
+
+def check_workers(project: Project) -> Check:
+    count = project.settings.workers
+    if count == 1:
+        return passed("workers", "1 process (`--workers N` or `workers = N` for more)")
+    problem = workers_supported()
+    if problem is not None:
+        return failed("workers", f"{count} workers: {problem}", "serve one process here")
+    return passed("workers", f"{count} processes sharing the port")
+
+
+def check_backplane_reachable(project: Project) -> Check:
+    """The backplane's URL, redis-py, and Redis itself: it answers, takes the URL's password,
+    and lets this user publish on wsside's channels (an ACL user needs `&wsside:*`)."""
+    url = project.settings.backplane
+    if url is None:
+        if project.settings.workers > 1:
+            return warned(
+                "backplane",
+                f"none: with {project.settings.workers} workers, a broadcast reaches only the "
+                "connections of the worker it was sent from",
+                'set backplane = "redis://host:6379/0" in wsside.toml (pip install '
+                "'wsside[redis]')",
+            )
+        return passed("backplane", "none: one process, whose broadcasts reach all its clients")
+    try:
+        check_backplane(url)
+    except BackplaneError as exc:
+        return failed("backplane", str(exc), "correct `backplane` in the config file")
+    shown = safe_url(url)
+    problem = _ask_redis(url, project.timeout)
+    if problem is not None:
+        return failed("backplane", f"{shown}: {problem}", _fix(url, problem))
+    return passed("backplane", f"{shown}: Redis answers, and lets wsside publish")
+
+
+def _ask_redis(url: str, timeout: float) -> str | None:
+    """What Redis says to a ping and a publish on a channel of wsside's (None: both went)."""
+    if importlib.util.find_spec("redis") is None:
+        return "redis-py is not installed"  # check_backplane says so first
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    client = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+        client.publish(channel(url) + b":doctor", b"")
+    except RedisError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    finally:
+        client.close()
+    return None
+
+
+def _fix(url: str, problem: str) -> str:
+    if problem.startswith("AuthenticationError"):
+        return no_password(url) or "correct the password in the URL"
+    if problem.startswith("NoPermissionError"):
+        return "give the Redis user &wsside:* and +publish +subscribe +ping (docs/backplane.md)"
+    return "start Redis there, or correct host and port in the URL"
+
+
+def check_origins(project: Project) -> Check:
+    settings = project.settings
+    if not settings.allowed_origins:
+        return warned(
+            "origins",
+            "no allowed_origins: pages of your site get 403 (only pages on this machine and "
+            "clients that are not browsers are taken)",
+            'allowed_origins = ["https://your.site"] in wsside.toml (or --allow-origin)',
+        )
+    shown = ", ".join(settings.allowed_origins)
+    if local_pages_of_a_site(settings.allowed_origins, settings.loopback_origins):
+        return warned("origins", f"{shown}; {LOCAL_PAGES_NOTE}", "loopback_origins = false")
+    return passed("origins", shown)
+
+
+def check_error_details(project: Project) -> Check:
+    if project.settings.handler_defaults.get("error_details") is False:
+        return passed("error details", "error frames say only 'Internal error'")
+    return warned(
+        "error details",
+        "a raising callback's error frame carries str(exc), which may hold what a client must "
+        "not see (a database URL in a connection error)",
+        "[defaults] error_details = false in wsside.toml",
+    )
