@@ -1,6 +1,7 @@
 // wsside-env.d.ts: the message types of the wsside handlers in ws/, for vite-plugin-wsside/client.
 // Generated from their receives= and sends=: do not edit. The Vite plugin rewrites it
 // when a handler file changes; without Vite: wsside types --out wsside-env.d.ts
+// A page names its types: import type { WsChat } from './wsside-env' (the path from the page)
 import type { Binary, ErrorFrame } from 'vite-plugin-wsside/client'
 
 declare module 'vite-plugin-wsside/client' {

@@ -55,6 +55,9 @@ def render(handlers: Iterable[Handler], root: Path, project: Path) -> str:
         "",
         f"declare module '{CLIENT}' {{",
     ]
+    if endpoints:  # each namespace is exported: a page imports the one it needs
+        page = f"import type {{ {endpoints[0].space} }} from './{FILE_NAME[: -len('.d.ts')]}'"
+        lines.insert(3, f"// A page names its types: {page} (the path from the page)")
     if not endpoints:
         lines += [
             "  // No handler declares receives= or sends= yet: every endpoint is untyped.",
@@ -84,6 +87,7 @@ class _Endpoint:
     pieces: tuple[str | None, ...]
     receives: str
     sends: str
+    space: str  # its namespace's name
     namespace: list[str]
     imports: set[str]  # the client's types it uses
 
@@ -124,6 +128,7 @@ def _endpoints(handlers: Iterable[Handler], project: Path) -> list[_Endpoint]:
                 pieces=pieces,
                 receives=receives,
                 sends=sends,
+                space=name,
                 namespace=namespace.lines(
                     f"{handler.pattern.source} ({_shown(handler.file, project)})"
                 ),
