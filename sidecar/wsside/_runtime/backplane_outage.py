@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from urllib.parse import urlsplit
 
 from .backplane_url import safe_url
 from .events import log
 
-__all__ = ["RETRY_CAP", "RETRY_FIRST", "SETTLE", "Outage", "Retry", "cause", "no_password"]
+__all__ = ["RETRY_CAP", "RETRY_FIRST", "SETTLE", "Outage", "Retry", "cause"]
 
 # Retries after a failure wait FIRST, then twice as long each time, up to CAP (with jitter):
 # Redis back means broadcasts flow again within about CAP plus one connect.
@@ -88,20 +87,6 @@ def cause(exc: BaseException) -> str:
     """A failure as the outage warning names it."""
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def no_password(url: str) -> str | None:
-    """For a Redis that refused `url` for want of a password: where the password goes (a
-    sentence), or None when the URL has one (a wrong one: Redis's own words say so)."""
-    parts = urlsplit(url)
-    if parts.password is not None:
-        return None
-    user = parts.username or ""
-    example = parts._replace(netloc=f"{user}:PASSWORD@{parts.netloc.rpartition('@')[2]}")
-    return (
-        f"Redis asks for a password, and the URL has none: {example.geturl()}, in "
-        "wsside.toml rather than on the command line, which every local user can read"
-    )
 
 
 class Retry:

@@ -1,4 +1,5 @@
-"""Whether a backplane URL can be used, checked without connecting.
+"""Whether a backplane URL can be used, checked without connecting; and the URL as log lines
+show it (`safe_url`: no password) and as a refused one should read (`no_password`).
 
 The config file's `backplane` key, `wsside serve --backplane` and `backplane_from_url` all ask
 here, so a bad URL is named the same way wherever it was given. `url_problem` imports nothing;
@@ -11,7 +12,14 @@ from __future__ import annotations
 import importlib.util
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["BackplaneError", "check_backplane", "options_problem", "safe_url", "url_problem"]
+__all__ = [
+    "BackplaneError",
+    "check_backplane",
+    "no_password",
+    "options_problem",
+    "safe_url",
+    "url_problem",
+]
 
 
 class BackplaneError(ValueError):
@@ -42,6 +50,20 @@ def safe_url(url: str) -> str:
         return url
     user = f"{parts.username}:***@" if parts.username else ":***@"
     return parts._replace(netloc=user + parts.netloc.rpartition("@")[2]).geturl()
+
+
+def no_password(url: str) -> str | None:
+    """For a Redis that refused `url` for want of a password: where the password goes (a
+    sentence), or None when the URL has one (a wrong one: Redis's own words say so)."""
+    parts = urlsplit(url)
+    if parts.password is not None:
+        return None
+    user = parts.username or ""
+    example = parts._replace(netloc=f"{user}:PASSWORD@{parts.netloc.rpartition('@')[2]}")
+    return (
+        f"Redis asks for a password, and the URL has none: {example.geturl()}, in "
+        "wsside.toml rather than on the command line, which every local user can read"
+    )
 
 
 def check_backplane(url: str) -> None:

@@ -23,8 +23,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .backplane_outage import RETRY_CAP, Outage, Retry, cause, no_password
-from .backplane_url import check_backplane
+from .backplane_outage import RETRY_CAP, Outage, Retry, cause
+from .backplane_url import check_backplane, no_password
 from .backplane_wire import HEAD, VERSION, channel, decode_records, encode_record
 from .events import log, logger
 

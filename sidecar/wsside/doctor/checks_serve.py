@@ -8,8 +8,7 @@ import importlib.util
 
 from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
 from .._edge.workers import workers_supported
-from .._runtime.backplane_outage import no_password
-from .._runtime.backplane_url import BackplaneError, check_backplane, safe_url
+from .._runtime.backplane_url import BackplaneError, check_backplane, no_password, safe_url
 from .._runtime.backplane_wire import channel
 from .model import Check, failed, passed, warned
 from .project import Project
