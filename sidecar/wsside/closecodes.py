@@ -1,10 +1,11 @@
-"""Close codes: the standard names, and the one place that says which codes are valid."""
+"""Close codes: the standard names, the one place that says which codes are valid, and the
+reasons wsside gives for the closes it makes."""
 
 from __future__ import annotations
 
 import enum
 
-__all__ = ["CloseCode", "ProtocolError", "check_close", "is_valid_code"]
+__all__ = ["CloseCode", "CloseReason", "ProtocolError", "check_close", "is_valid_code"]
 
 MAX_REASON_BYTES = 123
 
@@ -32,6 +33,31 @@ class CloseCode(enum.IntEnum):
         # "1001" on every Python, as 3.11's IntEnum writes it (3.10 wrote "CloseCode.GOING_AWAY"):
         # a code that reaches on_close prints the same whatever sent it.
         return str(int(self))
+
+
+class CloseReason:
+    """The reason of each close wsside makes itself, one wording per situation. Going Away and
+    Service Restart go on the wire (clients and the docs quote them); the 1009 reasons stay in
+    the server: `on_close`'s `reason` and the `ProtocolError` that `on_error` gets."""
+
+    GOING_AWAY = "Going Away"  # 1001: the server stops
+    SERVICE_RESTART = "Service Restart"  # 1012: a restart, or the handler file is gone
+    INFLATES_TOO_BIG = "compressed message inflates past the size limit"  # 1009
+
+    @staticmethod
+    def frame_too_big(length: int, limit: int) -> str:
+        """1009: one frame's declared length alone is past the limit."""
+        return f"Frame of {length} bytes exceeds the message size limit of {limit}"
+
+    @staticmethod
+    def message_too_big(size: int, limit: int) -> str:
+        """1009: the whole message is past the limit."""
+        return f"Message of {size} bytes exceeds the limit of {limit}"
+
+    @staticmethod
+    def too_many_fragments(most: int) -> str:
+        """1009: one message in more fragments than a reader takes."""
+        return f"Message has more than {most} fragments"
 
 
 class ProtocolError(ConnectionError):
