@@ -18,7 +18,7 @@ from .._runtime.config import ConfigError, OptionError
 from .._runtime.config_watch import config_error_event, next_settings
 from .._runtime.events import emit, log, shown
 from .._runtime.settings import Settings
-from ..closecodes import CloseCode
+from ..closecodes import CloseCode, CloseReason
 from .logs import configure_logging
 from .open_files import AcceptFailures, watch_open_files
 from .server import Sidecar
@@ -99,7 +99,7 @@ async def serve_standalone(
             count = len(sidecar.intake.sessions)
             log(
                 f"{stopped_by[0]}: stopping; closing {count} connection{'s' * (count != 1)} "
-                f'with 1001 "Going Away" (within {settings.shutdown_timeout:g} s)'
+                f'with 1001 "{CloseReason.GOING_AWAY}" (within {settings.shutdown_timeout:g} s)'
             )
             started = time.monotonic()
             await sidecar.close()
@@ -110,7 +110,7 @@ async def serve_standalone(
         settings, why = restart
         configure_logging(settings.log_level, name="wsside" if link is None else link.name)
         log(f"{why}: restarting")
-        await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
+        await sidecar.close(CloseCode.SERVICE_RESTART, CloseReason.SERVICE_RESTART)
 
 
 def _ignore() -> None:
