@@ -26,6 +26,7 @@ from .._io.engine import parse_cookies
 from .._runtime.events import logger
 from .._runtime.registry import Registry
 from .._runtime.session import Session
+from ..closecodes import CloseCode, CloseReason
 from ..handler import Handler
 from ..request import Request
 from .admission import (
@@ -184,7 +185,7 @@ class ASGIApp:
     async def _shutdown(self) -> None:
         sessions = tuple(self._sessions)
         for session in sessions:
-            session.close(1001, b"Going Away")
+            session.close(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY.encode())
         if sessions:
             await asyncio.wait([s.finished for s in sessions], timeout=CLOSE_WAIT)
             for session in sessions:

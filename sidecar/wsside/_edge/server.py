@@ -27,7 +27,7 @@ from .._runtime.reload import Reloader
 from .._runtime.settings import Settings
 from .._runtime.stall import StallWatchdog
 from .._runtime.typescript import render
-from ..closecodes import CloseCode
+from ..closecodes import CloseCode, CloseReason
 from . import malloc
 from .intake import Intake
 
@@ -157,7 +157,7 @@ class Sidecar:
     async def close(
         self,
         code: int = CloseCode.GOING_AWAY,
-        reason: str = "Going Away",
+        reason: str = CloseReason.GOING_AWAY,
         timeout: float | None = None,
     ) -> None:
         """Stop accepting, close every connection with `code` (their `on_close` runs), then

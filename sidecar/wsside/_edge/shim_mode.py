@@ -30,7 +30,7 @@ from .._runtime.config import ConfigError, OptionError
 from .._runtime.config_watch import first_valid_settings, next_settings
 from .._runtime.events import log, logger, shown, subscribe, unsubscribe
 from .._runtime.settings import Settings
-from ..closecodes import CloseCode
+from ..closecodes import CloseCode, CloseReason
 from .control import PROTOCOL_VERSION, ProtocolMismatch, message, parse
 from .environ import take_from_environment
 from .handoff import take_over
@@ -198,7 +198,7 @@ class _ShimMode:
             budget = self.budget
             try:
                 await asyncio.wait_for(
-                    sidecar.close(CloseCode.GOING_AWAY, "Going Away", timeout=budget),
+                    sidecar.close(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY, timeout=budget),
                     budget + CLOSE_GUARD,
                 )
             except asyncio.TimeoutError:
@@ -213,7 +213,7 @@ class _ShimMode:
             "restarting the sidecar"
             + (f" ({_connections(open_now)} closed with 1012, to reconnect)" if open_now else "")
         )
-        await sidecar.close(CloseCode.SERVICE_RESTART, "Service Restart")
+        await sidecar.close(CloseCode.SERVICE_RESTART, CloseReason.SERVICE_RESTART)
         return True
 
     def _on_message(self, obj: Any) -> None:

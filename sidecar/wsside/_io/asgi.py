@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .._protocol.frames import MAX_CONTROL_PAYLOAD, TEXT
-from ..closecodes import CloseCode
+from ..closecodes import CloseCode, CloseReason
 from .engine import WebSocketError
 from .stream import FrameSink
 from .writer import SEND_BUFFER_LIMIT, TooSlow
@@ -128,9 +128,7 @@ class AsgiChannel:
         if size <= limit:
             return False
         if self._sink is not None:
-            self._sink.on_error(
-                WebSocketError(_TOO_BIG, f"message of {size} bytes, max_message_size is {limit}")
-            )
+            self._sink.on_error(WebSocketError(_TOO_BIG, CloseReason.message_too_big(size, limit)))
         return True
 
     # ---- the transport -------------------------------------------------------------------

@@ -27,7 +27,7 @@ import codecs
 from typing import Any
 
 from .._protocol.frames import BINARY, CLOSE, CONTINUATION, TEXT
-from ..closecodes import CloseCode
+from ..closecodes import CloseCode, CloseReason
 from .engine import DataQueue, Reader, WebSocketError, apply_mask, c_feed_data, fail_queue
 
 __all__ = [
@@ -168,9 +168,8 @@ class PrescanReader(Reader):
             opcode = b0 & 0x0F
             if coarse and length >= coarse and opcode <= BINARY:
                 # The C parser would refuse it too, but quoting its own (coarse) limit.
-                error = WebSocketError(
-                    TOO_BIG, f"Frame of {length} bytes exceeds the message size limit of {limit}"
-                )
+                assert limit is not None  # `coarse` is 0 without a limit
+                error = WebSocketError(TOO_BIG, CloseReason.frame_too_big(length, limit))
                 break
             if opcode >= CLOSE and b0 & 0x40:
                 # The C parser drops RSV1 of control frames when deflate was negotiated.

@@ -29,7 +29,7 @@ from typing import Final, cast
 
 from .._protocol.deflate import Decompressor, InflateError, MessageTooBig
 from .._protocol.frames import BINARY, CLOSE, CONTINUATION, TEXT
-from ..closecodes import is_valid_code
+from ..closecodes import CloseReason, is_valid_code
 from .engine import DataQueue, WebSocketError, WSMessage, WSMsgType, c_handle_frame, frame_hook
 from .prescan import (
     INVALID_DATA,
@@ -149,7 +149,7 @@ class StrictReader(PrescanReader):
     def _add(self, payload: bytes | bytearray, fin: bool) -> None:
         self._m_frames += 1
         if self._m_frames > self._max_fragments:
-            raise WebSocketError(TOO_BIG, f"Message has more than {self._max_fragments} fragments")
+            raise WebSocketError(TOO_BIG, CloseReason.too_many_fragments(self._max_fragments))
         limit = self._limit
         text = self._m_opcode == TEXT
         if self._m_compressed:
@@ -211,4 +211,4 @@ def _default_max_fragments(max_message_size: int) -> int:
 
 
 def _too_big(size: int, limit: int) -> WebSocketError:
-    return WebSocketError(TOO_BIG, f"Message of {size} bytes exceeds the limit of {limit}")
+    return WebSocketError(TOO_BIG, CloseReason.message_too_big(size, limit))

@@ -37,6 +37,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..closecodes import CloseReason
+
 if TYPE_CHECKING:
     from ..handler_options import Deflate
 
@@ -318,7 +320,7 @@ class Decompressor:
         except zlib.error as exc:
             raise InflateError(f"invalid compressed data: {exc}") from None
         if room is not None and len(out) > room:
-            raise MessageTooBig("compressed message inflates past the size limit")
+            raise MessageTooBig(CloseReason.INFLATES_TOO_BIG)
         if obj.eof and obj.unused_data:
             raise InflateError("data after the final DEFLATE block")
         return out

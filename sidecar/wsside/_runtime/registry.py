@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..closecodes import CloseCode
+from ..closecodes import CloseCode, CloseReason
 from ..handler import Handler
 from ..pattern import PatternIndex
 from .background import STOP_WAIT, BackgroundTasks
@@ -328,7 +328,7 @@ def _close_hub(hub: Hub) -> None:
     """Its pattern is gone: its clients are told to reconnect (to what serves now)."""
     hub.handler.attach(None)
     for conn in tuple(hub.connections):
-        conn.close(CloseCode.SERVICE_RESTART, "Service Restart")
+        conn.close(CloseCode.SERVICE_RESTART, CloseReason.SERVICE_RESTART)
 
 
 def _still_importing(path: Path) -> None:
