@@ -159,14 +159,18 @@ class Sidecar:
         code: int = CloseCode.GOING_AWAY,
         reason: str = CloseReason.GOING_AWAY,
         timeout: float | None = None,
+        *,
+        keep_listening: bool = False,
     ) -> None:
         """Stop accepting, close every connection with `code` (their `on_close` runs), then
         stop serving, all within `timeout` seconds (default `settings.shutdown_timeout`):
-        clients that have not finished their closing handshake by then are cut off."""
+        clients that have not finished their closing handshake by then are cut off. With
+        `keep_listening`, the listeners close last (`runner.cleanup`), not first: what the
+        intake answers while `draining` (health probes) is heard until then."""
         deadline = time.monotonic() + (
             self.settings.shutdown_timeout if timeout is None else timeout
         )
-        for site in tuple(self.runner.sites):
+        for site in () if keep_listening else tuple(self.runner.sites):
             await site.stop()
         if self.reloader is not None:
             await self.reloader.stop()
