@@ -23,6 +23,7 @@ from yarl import URL
 
 from .._io.asgi import AsgiChannel, AsgiIO, Event, Receive, Send
 from .._io.engine import parse_cookies
+from .._runtime.closing import close_sessions
 from .._runtime.events import logger
 from .._runtime.registry import Registry
 from .._runtime.session import Session
@@ -183,14 +184,8 @@ class ASGIApp:
         warn_imported_twice(self._registry)  # by now the app has imported what it imports
 
     async def _shutdown(self) -> None:
-        sessions = tuple(self._sessions)
-        for session in sessions:
-            session.close(CloseCode.GOING_AWAY, CloseReason.GOING_AWAY.encode())
-        if sessions:
-            await asyncio.wait([s.finished for s in sessions], timeout=CLOSE_WAIT)
-            for session in sessions:
-                if not session.finished.done():
-                    session.abort()
+        going_away = CloseReason.GOING_AWAY.encode()
+        await close_sessions(self._sessions, CloseCode.GOING_AWAY, going_away, lambda: CLOSE_WAIT)
         # Background tasks are cancelled and awaited: the `finally` of a task runs before the
         # app's own lifespan goes on (closing what the task uses) and before the server exits.
         await self._registry.close()

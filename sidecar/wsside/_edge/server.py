@@ -21,6 +21,7 @@ from aiohttp import web
 
 from .._io.engine import HttpProcessingError
 from .._runtime.background import STOP_WAIT
+from .._runtime.closing import close_sessions
 from .._runtime.events import emit, logger
 from .._runtime.registry import Registry
 from .._runtime.reload import Reloader
@@ -174,16 +175,12 @@ class Sidecar:
             await site.stop()
         if self.reloader is not None:
             await self.reloader.stop()
-        sessions = tuple(self.intake.sessions)
-        for session in sessions:
-            session.close(code, reason.encode())
-        if sessions:
-            budget = deadline - time.monotonic()
-            budget -= min(CLEANUP_RESERVE, budget / 3)
-            await asyncio.wait([s.finished for s in sessions], timeout=max(budget, 0.0))
-            for session in sessions:
-                if not session.finished.done():
-                    session.abort()
+
+        def budget() -> float:  # what is left, less a reserve for the steps after
+            left = deadline - time.monotonic()
+            return left - min(CLEANUP_RESERVE, left / 3)
+
+        await close_sessions(self.intake.sessions, code, reason.encode(), budget)
         if self.backplane is not None:
             # After `on_close`: what those callbacks broadcast still reaches other processes.
             await self.backplane.close()
