@@ -404,3 +404,36 @@ def test_log_level_is_read_in_any_case(tmp_path: Path) -> None:
     (tmp_path / "wsside.toml").write_text('log_level = "WARNING"\n')
     assert build_settings({}, tmp_path / "wsside.toml").log_level == "warning"
     assert build_settings({"log_level": "DEBUG"}, tmp_path / "wsside.toml").log_level == "debug"
+
+
+def test_health_is_off_by_default_and_a_url_path_from_the_file_or_the_flag(
+    tmp_path: Path,
+) -> None:
+    from wsside._runtime.config import OptionError
+
+    assert build_settings({}, search=(tmp_path,)).health is None
+    config = tmp_path / "wsside.toml"
+    config.write_text('port = 1\nhealth = "/healthz"\n')
+    assert build_settings({}, config).health == "/healthz"
+    assert build_settings({"health": "/up"}, config).health == "/up"
+    for bad in ("healthz", "", "/a b", "/h?x=1", "/h#x", "/é"):
+        with pytest.raises(OptionError) as caught:
+            build_settings({"health": bad}, config)
+        assert str(caught.value).startswith("--health ")
+        assert 'expected a URL path such as "/healthz"' in str(caught.value)
+        config.write_text(f"health = {json.dumps(bad)}\n")
+        with pytest.raises(ConfigError) as in_file:
+            build_settings({}, config)
+        assert str(in_file.value).startswith(f'{config}:1: key "health": expected a URL path')
+        config.write_text('health = "/healthz"\n')
+
+
+def test_a_health_problem_found_later_names_the_flag_or_the_files_line(tmp_path: Path) -> None:
+    from wsside._runtime.config import setting_error
+
+    config = tmp_path / "pyproject.toml"
+    config.write_text('[project]\nname = "app"\n[tool.wsside]\nhealth = "/api/x"\n')
+    from_file = setting_error(build_settings({}, config), "health", "hides /x")
+    assert str(from_file) == f'{config}:4: key "tool.wsside.health": "/api/x": hides /x'
+    from_flag = setting_error(build_settings({"health": "/api/y"}, config), "health", "hides /y")
+    assert str(from_flag) == "--health /api/y: hides /y"

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .._runtime.hub import Hub
     from .._runtime.registry import Registry
     from .._runtime.settings import Settings
+    from .health import Health
 
 __all__ = ["FORWARDING_HEADER", "Intake", "Route"]
 
@@ -68,13 +69,25 @@ class Intake:
         self.registry = registry
         self.sessions: set[Session] = set()
         self.pending: set[asyncio.Future[None]] = set()  # handshakes awaiting `authenticate`
+        # `wsside serve --health PATH` (`health.py`): its path is the one comparison the
+        # other requests pay for it.
+        self.health: Health | None = None
+        self.health_path: str | None = None
+        # Set once the process stops while its listener still answers: upgrades get 503.
+        self.draining = False
         # aiohttp's default `Server` header names Python's and aiohttp's versions.
         hide_server_version()
+
+    def answer_health(self, health: Health) -> None:
+        """Answer probes at `health.path` from now on."""
+        self.health, self.health_path = health, health.path
 
     # ---- through aiohttp -------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.rel_url.raw_path
+        if path == self.health_path and self.health is not None:
+            return self.health.answer(request, len(self.sessions), self.draining)
         if not self._secret_ok(request):
             return _refused(request, path, Refusal(403, "Forbidden"))
         route = self.route(request.method, request.rel_url, request.headers, request.remote)
@@ -85,6 +98,8 @@ class Intake:
             verdict = await verdict
         if isinstance(verdict, Refusal):
             return _refused(request, path, verdict)
+        if self.draining:  # also a handshake whose `authenticate` began before the stop
+            return _refused(request, path, Refusal(503, "Service Unavailable: shutting down"))
         handler = route.hub.handler
         protocol = choose_subprotocol(handler, route.request.subprotocols)
         ws = ServerWebSocket(

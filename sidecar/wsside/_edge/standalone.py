@@ -14,18 +14,21 @@ import signal
 import time
 from collections.abc import Callable
 
-from .._runtime.config import ConfigError, OptionError
+from .._runtime.config import ConfigError, OptionError, setting_error
 from .._runtime.config_watch import config_error_event, next_settings
 from .._runtime.events import emit, log, shown
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode, CloseReason
+from .health import Health, health_clash
 from .logs import configure_logging
 from .open_files import AcceptFailures, watch_open_files
 from .server import Sidecar
 from .worker_link import WorkerLink
 
-__all__ = ["EXIT_NOT_LOADED", "NotServing", "cannot_listen", "serve_standalone"]
+__all__ = ["EXIT_CONFIG", "EXIT_NOT_LOADED", "NotServing", "cannot_listen", "serve_standalone"]
 
+# `wsside serve`'s exit status for options or a config file it cannot serve with.
+EXIT_CONFIG = 2
 # `wsside serve --no-reload`'s exit status when a handler file does not load at start.
 EXIT_NOT_LOADED = 3
 
@@ -81,6 +84,13 @@ async def serve_standalone(
                 "reload them: not serving",
                 EXIT_NOT_LOADED,
             )
+        if settings.health is not None:
+            clash = health_clash(settings.health, settings.prefixes, sidecar.registry)
+            if clash is not None:
+                await sidecar.close()
+                raise NotServing(str(setting_error(settings, "health", clash)), EXIT_CONFIG)
+            worker = None if link is None else link.index
+            sidecar.intake.answer_health(Health(settings.health, sidecar.backplane, worker))
         try:
             await sidecar.serve_tcp(
                 settings.host, settings.port or chosen, reuse_port=link is not None
@@ -102,7 +112,11 @@ async def serve_standalone(
                 f'with 1001 "{CloseReason.GOING_AWAY}" (within {settings.shutdown_timeout:g} s)'
             )
             started = time.monotonic()
-            await sidecar.close()
+            # Probes get 503 from now on. One process keeps its listener open for them while
+            # the connections close (new upgrades get 503); a worker closes its own at once,
+            # so that the kernel gives new connections (probes too) to the other workers.
+            sidecar.intake.draining = True
+            await sidecar.close(keep_listening=link is None and settings.health is not None)
             watch.cancel()
             if link is None:
                 log(f"stopped in {time.monotonic() - started:.2f} s")

@@ -29,7 +29,7 @@ from typing import Any
 
 from .._runtime.events import log
 from .rolling import Rollover
-from .standalone import EXIT_NOT_LOADED
+from .standalone import EXIT_CONFIG, EXIT_NOT_LOADED
 from .worker_link import ENV
 
 __all__ = ["Workers", "check_port", "workers_supported"]
@@ -166,13 +166,13 @@ class Workers:
                 restarts = 0  # stopped for SIGHUP: its replacement starts at once
                 continue
             self._rollover.exited(slot.index)  # a replacement that exited before serving
-            if code == EXIT_NOT_LOADED and not self._rollover.replacing(slot.index):
-                # It said why; the others would say the same. (A replacement for SIGHUP that
-                # does not load is retried instead: the workers not replaced yet serve on.)
+            why = self._incurable(slot, code)
+            if why is not None:
+                # It said why; the others would say the same.
                 if self._fatal is None:
                     log(
-                        f"worker {slot.index} (pid {proc.pid}) exited with code {code}: its "
-                        "handler files do not load (above); stopping every worker",
+                        f"worker {slot.index} (pid {proc.pid}) exited with code {code}: "
+                        f"{why} (above); stopping every worker",
                         "error",
                     )
                 self._fatal = code
@@ -191,6 +191,21 @@ class Workers:
                 await asyncio.wait_for(self._stop.wait(), delay)
             except asyncio.TimeoutError:
                 pass
+
+    def _incurable(self, slot: _Slot, code: int) -> str | None:
+        """Why no restart would cure worker `slot`'s exit with `code`, or None. (A
+        replacement for SIGHUP is retried instead: the workers not replaced yet serve on.)"""
+        if self._rollover.replacing(slot.index):
+            return None
+        if code == EXIT_NOT_LOADED:
+            return "its handler files do not load"
+        first = slot.first_ready
+        if code == EXIT_CONFIG and first is not None and not first.done():
+            # Before any worker of the slot served: its options do not fit its handler files
+            # (a health path that hides an endpoint). Later, a config file being edited is
+            # waited for with the restart backoff.
+            return "it cannot serve with these options"
+        return None
 
     def _restart_all(self) -> None:
         """SIGHUP: replace the workers one at a time."""

@@ -34,6 +34,7 @@ __all__ = [
     "folder_problem",
     "load_config",
     "not_utf8",
+    "setting_error",
 ]
 
 CONFIG_FILE = "wsside.toml"
@@ -141,7 +142,7 @@ def build_settings(
         values, source = load_config(source)
     from_file = "handlers_dir" in values
     values.update(given)
-    settings = Settings(**values, config_file=source)
+    settings = Settings(**values, config_file=source, given=frozenset(given))
     if need_handlers:
         _check_handlers(settings, "handlers_dir" in given, source if from_file else None)
     if source is not None and "backplane" not in given and settings.backplane is not None:
@@ -150,6 +151,16 @@ def build_settings(
         if problem is not None:
             raise _file_error(source, "backplane", problem)
     return settings
+
+
+def setting_error(settings: Settings, key: str, message: str) -> ConfigError | OptionError:
+    """An error about the value of `key` (a config key), found once the handler files are
+    loaded: naming the flag when one gave it, else the config file's line."""
+    field = TOP_KEYS[key][0]
+    value = getattr(settings, field)
+    if field in settings.given or settings.config_file is None:
+        return OptionError(_OPTION_NAMES[field], value, message)
+    return _file_error(settings.config_file, key, f"{show(value)}: {message}")
 
 
 def _file_error(config_file: Path, key: str, message: str) -> ConfigError:
@@ -171,8 +182,9 @@ _OPTION_NAMES = {
     "workers": "--workers",
     "shutdown_timeout": "--shutdown-timeout",
     "host": "--host",
+    "health": "--health",
 }
-_CHECKED_OPTIONS = ("port", "log_level", "workers", "shutdown_timeout", "host")
+_CHECKED_OPTIONS = ("port", "log_level", "workers", "shutdown_timeout", "host", "health")
 
 
 def folder_problem(path: Path) -> str | None:

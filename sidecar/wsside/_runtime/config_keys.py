@@ -71,6 +71,11 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _is_url_path(v: Any) -> bool:
+    """A path as a request line carries it: `/` then printable ASCII, no query or fragment."""
+    return isinstance(v, str) and re.fullmatch(r"/[!-~]*", v) is not None and not set("?#") & set(v)
+
+
 def _is_prefix(v: Any) -> bool:
     return _is_str(v) or (isinstance(v, list) and bool(v) and all(_is_str(p) for p in v))
 
@@ -117,6 +122,12 @@ TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]
         lambda v: _is_number(v) and v >= 0.1,  # as --shutdown-timeout's own bound
         "seconds, 0.1 or more",
         float,
+    ),
+    "health": (
+        "health",
+        _is_url_path,
+        'a URL path such as "/healthz" (starting with "/", without a query)',
+        str,
     ),
 }
 

@@ -114,6 +114,11 @@ class RedisBackplane:
         self._idle.clear()
         self._wake.set()
 
+    @property
+    def up(self) -> bool:
+        """Whether broadcasts cross processes now: subscribed, and no part failing."""
+        return self._subscribed.is_set() and not self._outage.active
+
     # ---- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:

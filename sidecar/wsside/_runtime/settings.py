@@ -33,10 +33,16 @@ class Settings:
     backplane: str | None = None
     # On SIGTERM: seconds from "stop accepting" to the process's exit, at most.
     shutdown_timeout: float = 10.0
+    # `wsside serve`: the URL path answering health probes (`GET` 200, 503 while stopping), or
+    # None (off). The shim and ASGI apps leave it alone.
+    health: str | None = None
     # The config file the values came from (watched when `reload` is on), and its [defaults]:
     # handler options applied to every handler that leaves them unset.
     config_file: Path | None = None
     handler_defaults: dict[str, Any] = field(default_factory=dict)
+    # The fields given as options (CLI flags): a problem found once the handlers are loaded
+    # names the flag, not the config file.
+    given: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         self.handlers_dir = Path(self.handlers_dir)

@@ -101,6 +101,13 @@ def serve(
         help="On SIGTERM, seconds to close the connections (1001 Going Away) and exit.",
         show_default="10",
     ),
+    health: str | None = typer.Option(
+        None,
+        metavar="PATH",
+        show_default=False,
+        help="A path answering load balancers' health probes, e.g. /healthz: 200 and a JSON "
+        "body while serving, 503 once stopping.",
+    ),
     ipc: bool = typer.Option(
         False,
         "--ipc",
@@ -140,6 +147,7 @@ def serve(
         workers=workers,
         backplane=backplane,
         shutdown_timeout=shutdown_timeout,
+        health=health,
     )
     # A worker of `--workers N` (this same command, started by the supervising parent).
     link = WorkerLink.from_env()
