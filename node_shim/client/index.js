@@ -64,6 +64,8 @@ export function connect(path, options = {}) {
   const queue = []
   /** @type {WebSocket} */
   let ws
+  /** @type {(close: CloseInfo) => void} the current socket's close, as if it came */
+  let drop
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let timer
   /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -100,14 +102,33 @@ export function connect(path, options = {}) {
     attempt = 0
     wait()
   }
-  globalThis.addEventListener?.('online', online)
+  // A page going into the back/forward cache: Chromium keeps its socket open there, for as
+  // long as it keeps the page (minutes), so the server still counts a user who left; and
+  // closes it when the page comes back. Closed as the page goes, opened as it comes back.
+  /** @param {Event} event */
+  const hide = (event) => {
+    if (!(/** @type {PageTransitionEvent} */ (event).persisted) || ws.readyState > WebSocket.OPEN) return
+    const socket = ws
+    drop({ code: 1000, reason: 'page in the back/forward cache' })
+    socket.close(1000, 'page in the back/forward cache')
+  }
+  /** @param {Event} event */
+  const show = (event) => {
+    if (!(/** @type {PageTransitionEvent} */ (event).persisted) || retryAt === null) return
+    clearTimeout(timer)
+    retryAt = null
+    open()
+  }
+  /** @type {Array<[string, (event: Event) => void]>} */
+  const pageEvents = [['online', online], ['pagehide', hide], ['pageshow', show]]
+  for (const [name, listener] of pageEvents) globalThis.addEventListener?.(name, listener)
   /** @param {CloseInfo} [close] */
   const end = (close) => {
     clearTimeout(timer)
     clearTimeout(deadline)
     retryAt = null
     queue.length = 0
-    globalThis.removeEventListener?.('online', online)
+    for (const [name, listener] of pageEvents) globalThis.removeEventListener?.(name, listener)
     if (status !== 'closed') setStatus('closed', close)
   }
 
@@ -143,6 +164,7 @@ export function connect(path, options = {}) {
       wait()
       if (status !== 'reconnecting') setStatus('reconnecting', close)
     }
+    drop = dropped
     // A plain { code, reason }: a CloseEvent's fields are getters on its prototype, which
     // JSON.stringify, spreading and structuredClone leave out.
     socket.onclose = ({ code, reason }) => dropped({ code, reason })
@@ -181,7 +203,15 @@ export function connect(path, options = {}) {
       if (queue.length >= QUEUE_LIMIT) {
         throw new Error(`wsside: ${QUEUE_LIMIT} messages already wait for ${url} to open; message not sent`)
       }
-      queue.push(data)
+      // A copy: a page may fill the same buffer again for its next message (a game loop
+      // does), and a WebSocket's own send takes the bytes at the call, not when they go.
+      queue.push(
+        data instanceof ArrayBuffer
+          ? data.slice(0)
+          : ArrayBuffer.isView(data)
+            ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice()
+            : data,
+      )
     },
     /** @param {string} type @param {(message: any) => void} listener */
     on(type, listener) {

@@ -30,7 +30,8 @@ from examples.conftest import (  # noqa: F401  (browser is a fixture used by the
     npm_install,
 )
 
-HANDLER = Path(__file__).parent / "handlers" / "echo.py"
+# echo.py, and live.py (which shows from the server's side which sockets are open).
+HANDLERS = Path(__file__).parent / "handlers"
 # The shim's tests install every Vite major the plugin supports (npm aliases vite5..vite7,
 # and vite itself, the newest).
 SHIM_TESTS = ROOT / "tests" / "shim"
@@ -105,7 +106,8 @@ def write_project(folder: Path, major: int, plugin_options: str = "", config: st
     # As Vite's templates have it; Vite 5 would load vite.config.js as CommonJS otherwise.
     (folder / "package.json").write_text('{ "private": true, "type": "module" }\n')
     (folder / "ws").mkdir()
-    shutil.copy(HANDLER, folder / "ws" / "echo.py")
+    for handler in HANDLERS.glob("*.py"):
+        shutil.copy(handler, folder / "ws" / handler.name)
     (folder / "index.html").write_text(
         '<!doctype html>\n<title>client</title>\n<script type="module" src="/main.js"></script>\n'
     )
@@ -146,6 +148,34 @@ def build(folder: Path) -> None:
 def sidecar_pids(server: Vite) -> list[int]:
     """The pid of each sidecar that reported ready, oldest first."""
     return [int(pid) for pid in re.findall(r"sidecar ready: pid (\d+)", server.output)]
+
+
+HELLO = "seen.some(([kind, m]) => kind === 'message' && m.type === 'hello')"
+
+
+def statuses(page: Page) -> list[list]:
+    return page.evaluate("seen.filter(([kind]) => kind === 'status').map(([, ...s]) => s)")
+
+
+def messages(page: Page) -> list:
+    return page.evaluate("seen.filter(([kind]) => kind === 'message').map(([, m]) => m)")
+
+
+def wait_for_status(page: Page, status: str, count: int = 1) -> None:
+    """Until the page has gone into `status` `count` times in all."""
+    page.wait_for_function(
+        "([status, count]) => "
+        "seen.filter(([k, s]) => k === 'status' && s === status).length >= count",
+        arg=[status, count],
+    )
+
+
+@pytest.fixture
+def dev(tmp_path: Path) -> Iterator[Vite]:
+    """The newest Vite's dev server, for a project with the default prefix."""
+    folder = write_project(tmp_path / "project", max(VITE_PACKAGES))
+    with serving(Vite(folder), "/api/ws/echo") as server:
+        yield server
 
 
 @pytest.fixture

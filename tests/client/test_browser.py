@@ -9,51 +9,35 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
 
-from .conftest import VITE_PACKAGES, Vite, VitePreview, build, serving, sidecar_pids, write_project
+from .conftest import (
+    HELLO,
+    VITE_PACKAGES,
+    Vite,
+    VitePreview,
+    build,
+    messages,
+    serving,
+    sidecar_pids,
+    statuses,
+    wait_for_status,
+    write_project,
+)
 
 pytestmark = pytest.mark.browser
 
-HELLO = "seen.some(([kind, m]) => kind === 'message' && m.type === 'hello')"
 # Longer than several of the page's longest reconnect waits (200 ms): how long a test
 # watches for a reconnection that must not happen.
 QUIET_MS = 1_000
-
-
-def statuses(page: Page) -> list[list]:
-    return page.evaluate("seen.filter(([kind]) => kind === 'status').map(([, ...s]) => s)")
-
-
-def messages(page: Page) -> list:
-    return page.evaluate("seen.filter(([kind]) => kind === 'message').map(([, m]) => m)")
-
-
-def wait_for_status(page: Page, status: str, count: int = 1) -> None:
-    """Until the page has gone into `status` `count` times in all."""
-    page.wait_for_function(
-        "([status, count]) => "
-        "seen.filter(([k, s]) => k === 'status' && s === status).length >= count",
-        arg=[status, count],
-    )
 
 
 def wait_for_message_type(page: Page, kind: str) -> None:
     page.wait_for_function(
         "kind => seen.some(([k, m]) => k === 'message' && m?.type === kind)", arg=kind
     )
-
-
-@pytest.fixture
-def dev(tmp_path: Path) -> Iterator[Vite]:
-    """The newest Vite's dev server, for a project with the default prefix."""
-    folder = write_project(tmp_path / "project", max(VITE_PACKAGES))
-    with serving(Vite(folder), "/api/ws/echo") as server:
-        yield server
 
 
 def test_round_trip_with_query_and_protocols(dev, open_page):
