@@ -50,6 +50,14 @@ const retryAt: number | null = chat.retryAt
 const retryIn: number = chat.retryAt - Date.now()
 // @ts-expect-error: read-only
 chat.retryAt = 0
+// docs/client.md's countdown, as written there.
+declare const banner: HTMLElement
+const socket = chat
+setInterval(() => {
+  const at = socket.retryAt  // one read: a number while waiting, else null
+  banner.textContent =
+    at === null ? socket.status : `reconnecting in ${Math.max(0, Math.ceil((at - Date.now()) / 1000))} s`
+}, 250)
 // @ts-expect-error: not a status
 chat.status === 'reconnected'
 chat.close(4000, 'bye')
