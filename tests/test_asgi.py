@@ -294,6 +294,9 @@ async def test_unknown_path_is_404_and_plain_http_gets_404_or_426(server: Server
     assert refused.value.status == 404
     async with client.get(server.url("/ws/echo")) as response:
         assert response.status == 426 and response.headers["Upgrade"] == "websocket"
+    for method in ("POST", "HEAD"):  # as `wsside serve` answers them
+        async with client.request(method, server.url("/ws/echo")) as response:
+            assert (response.status, response.headers["Allow"]) == (405, "GET"), method
     async with client.get(server.url("/ws/nothing-here")) as response:
         assert response.status == 404
         assert f"No WebSocket handler for {server.prefix}/ws/nothing-here" in await response.text()

@@ -451,7 +451,7 @@ def _answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
     ws_headers = {
         k: v
         for k, v in headers.items()
-        if k.startswith("sec-websocket") or k in ("upgrade", "connection")
+        if k.startswith("sec-websocket") or k in ("upgrade", "connection", "allow")
     }
     return int(status_line.split(" ")[1]), ws_headers, rest
 
@@ -471,6 +471,7 @@ def test_a_handed_over_request_is_answered_as_through_aiohttp(
         piped = _answer(piped_sock)
     if piped[0] != 101:
         assert handed == piped
+        assert (piped[1].get("allow") == "GET") == (piped[0] == 405), piped
     else:  # the first frame (on_connect's report) differs only in `remote`
         assert handed[:2] == piped[:2]
         assert handed[1]["connection"] == "upgrade" and "sec-websocket-accept" in handed[1]

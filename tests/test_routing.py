@@ -61,7 +61,7 @@ async def test_plain_http_to_an_endpoint_gets_426(serve) -> None:
         async with client.get(s.url("/api/ws/chat")) as resp:
             assert resp.status == 426 and resp.headers["Upgrade"] == "websocket"
         async with client.post(s.url("/api/ws/chat")) as resp:
-            assert resp.status == 405
+            assert resp.status == 405 and resp.headers["Allow"] == "GET"
 
 
 async def test_duplicate_patterns_are_a_load_error_naming_both_files(serve) -> None:

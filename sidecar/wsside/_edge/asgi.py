@@ -199,6 +199,9 @@ class ASGIApp:
         full, below = route_paths(scope)
         if self._registry.match(below) is None:
             await _respond(send, "http.response", Refusal(404, f"No WebSocket handler for {full}"))
+        elif scope.get("method") != "GET":  # as `wsside serve`; RFC 9110 §15.5.6: name the methods
+            refusal = Refusal(405, "Method Not Allowed")
+            await _respond(send, "http.response", refusal, [(b"allow", b"GET")])
         else:  # RFC 9110 §15.5.22: a 426 names the protocol to switch to
             refusal = Refusal(426, "This endpoint only speaks WebSocket")
             await _respond(send, "http.response", refusal, [(b"upgrade", b"websocket")])

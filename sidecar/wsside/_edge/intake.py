@@ -46,6 +46,8 @@ def refuse(status: int, text: str) -> web.Response:
     headers = {hdrs.CONNECTION: "close"}
     if status == 426:  # RFC 9110 §15.5.22: a 426 names the protocol to switch to
         headers = {hdrs.UPGRADE: "websocket", hdrs.CONNECTION: "upgrade, close"}
+    elif status == 405:  # RFC 9110 §15.5.6: and a 405 the methods (an endpoint takes GET)
+        headers[hdrs.ALLOW] = "GET"
     response = web.Response(status=status, text=text + "\n", headers=headers)
     response.force_close()
     return response

@@ -98,9 +98,10 @@ def refusal(status: int, text: str) -> bytes:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = ""
-    # RFC 9110 §15.5.22: a 426 names the protocol to switch to.
+    # RFC 9110 §15.5.22: a 426 names the protocol to switch to; §15.5.6: a 405 names the
+    # methods the path takes (an endpoint: GET, with an upgrade).
     upgrade = "Upgrade: websocket\r\nConnection: upgrade, " if status == 426 else "Connection: "
-    connection = upgrade + "close"
+    connection = ("Allow: GET\r\n" if status == 405 else "") + upgrade + "close"
     return (
         f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\n{connection}\r\n\r\n"
