@@ -206,6 +206,22 @@ def test_serve_help_shows_every_default(tmp_path: Path) -> None:
     assert "[default: None]" not in text
 
 
+@pytest.mark.parametrize("command", ["", "serve", "doctor", "init", "types"])
+def test_help_fits_80_columns_with_every_name_whole(tmp_path: Path, command: str) -> None:
+    done = wsside(*command.split(), "--help", cwd=tmp_path, env={"COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, done.stdout
+    assert "…" not in done.stdout and "\\[" not in done.stdout, done.stdout
+    if command == "serve":
+        for whole in (
+            "--no-loopback-origins",
+            "redis://user:password@host:port/db",
+            "wsside[redis]",
+        ):
+            assert whole in done.stdout, whole
+
+
 def test_version_flag_and_command(tmp_path: Path) -> None:
     for args in (("--version",), ("version",)):
         done = wsside(*args, cwd=tmp_path)

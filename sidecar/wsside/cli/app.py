@@ -8,12 +8,12 @@ from .. import __version__
 
 app = typer.Typer(
     add_completion=False,
+    # click's plain help: rich's option table cut option names and URLs at 80 columns
+    # (`--no-loopback-origi…`); click's wraps the text and keeps every name whole.
+    rich_markup_mode=None,
     no_args_is_help=True,
     help="Python WebSocket back ends for Vite dev servers.",
 )
-
-# Help texts are rich markup on the typer versions wsside supports: no square brackets in
-# them (a default goes in `show_default=`, which typer escapes itself).
 
 
 def _print_version(value: bool) -> None:

@@ -93,7 +93,7 @@ def serve(
         show_default=False,
         help="Redis URL carrying broadcasts between processes and hosts: "
         "redis://host:port/db, redis://user:password@host:port/db or rediss://... "
-        "(pip install 'wsside\\[redis]').",
+        "(pip install 'wsside[redis]').",
     ),
     shutdown_timeout: float | None = typer.Option(
         None,
