@@ -45,10 +45,12 @@ __all__ = [
 # KeyboardInterrupt keep their meaning.)
 USER_ERRORS: tuple[type[BaseException], ...] = (Exception, SystemExit)
 
+_UNREAD: Any = object()  # `message_now` without `data`: the message is still to be read
+
 
 async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> None:
-    """transform_raw_data (or JSON decoding), delay, the `receives` check, the first matching
-    declarative rule, else `on_message`."""
+    """transform_raw_data (or JSON decoding), delay, the `receives` check, then the rules and
+    `on_message` as `message_now` runs them."""
     try:
         if handler.transform_raw_data is not None:
             try:
@@ -67,42 +69,47 @@ async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> N
             if problem is not None:
                 await _refuse(conn, handler, MessageTypeError(problem))
                 return
-        for rule in handler.responses:
-            if await _maybe(rule.matches(conn, data)):
-                await _respond(conn, rule, data)
-                return
-        fn = handler.callbacks["on_message"]
-        if fn is not None:
-            await _maybe(fn(conn, data))
     except USER_ERRORS as exc:  # the error policy decides what the client sees
         await _fail(conn, handler, exc, "on_message")
+        return
+    rest = message_now(conn, handler, raw, data)
+    if rest is not None:
+        await rest
 
 
 def message_now(
-    conn: Connection, handler: Handler, raw: str | bytes
+    conn: Connection, handler: Handler, raw: str | bytes, data: Any = _UNREAD, first: int = 0
 ) -> Coroutine[Any, Any, None] | None:
     """`run_message` without a coroutine, for handlers whose message path is all plain
     functions (`Hub.messages_inline`): runs it to the end and returns None, or returns what is
-    left to await (an awaitable the callback returned, or the error policy)."""
+    left to await (an awaitable a match or callback returned, or the error policy).
+
+    It is also the one place the first matching rule, else `on_message`, answers a message:
+    `run_message` passes the message it has read (`data`), and once a match has returned an
+    awaitable that came false, `first` is the rule to go on from. On the inline path (no
+    `data`), nothing is allocated until a match or a callback returns an awaitable."""
     try:
-        if handler.transform_raw_data is not None:
-            try:
-                data = handler.transform_raw_data(raw)
-            except USER_ERRORS as exc:  # said as the transform's, not on_message's
-                return _fail(conn, handler, exc, "transform_raw_data")
-        elif type(raw) is str:
-            data = decode_text(raw)
-        else:
-            data = raw
-        if handler.receives is not None:
-            data, problem = _against_receives(handler, raw, data)
-            if problem is not None:
-                return _refuse(conn, handler, MessageTypeError(problem))
-        if handler.responses:
-            for index, rule in enumerate(handler.responses):
+        if data is _UNREAD:
+            if handler.transform_raw_data is not None:
+                try:
+                    data = handler.transform_raw_data(raw)
+                except USER_ERRORS as exc:  # said as the transform's, not on_message's
+                    return _fail(conn, handler, exc, "transform_raw_data")
+            elif type(raw) is str:
+                data = decode_text(raw)
+            else:
+                data = raw
+            if handler.receives is not None:
+                data, problem = _against_receives(handler, raw, data)
+                if problem is not None:
+                    return _refuse(conn, handler, MessageTypeError(problem))
+        rules = handler.responses
+        if rules:
+            for index in range(first, len(rules)):
+                rule = rules[index]
                 fits = rule.matches(conn, data)
                 if inspect.isawaitable(fits):  # a plain function that called an async one
-                    rest = _rules_from(conn, handler, data, index, fits)
+                    rest = _after_awaited_match(conn, handler, raw, data, index, fits)
                     return _finish_message(conn, handler, rest)
                 if fits:
                     return _finish_message(conn, handler, _respond(conn, rule, data))
@@ -122,20 +129,21 @@ async def _finish_message(conn: Connection, handler: Handler, pending: Awaitable
         await _fail(conn, handler, exc, "on_message")
 
 
-async def _rules_from(
-    conn: Connection, handler: Handler, data: Any, index: int, fits: Awaitable[Any]
+async def _after_awaited_match(
+    conn: Connection,
+    handler: Handler,
+    raw: str | bytes,
+    data: Any,
+    index: int,
+    fits: Awaitable[Any],
 ) -> None:
-    """The rest of `message_now` once rule `index`'s match returned an awaitable (`fits`):
-    the rules and `on_message` as `run_message` goes on from there."""
-    rules = handler.responses
+    """Rule `index`'s match returned an awaitable (`fits`): its rule answers if it comes true,
+    else `message_now` goes on from the next rule."""
     if await fits:
-        return await _respond(conn, rules[index], data)
-    for rule in rules[index + 1 :]:
-        if await _maybe(rule.matches(conn, data)):
-            return await _respond(conn, rule, data)
-    fn = handler.callbacks["on_message"]
-    if fn is not None:
-        await _maybe(fn(conn, data))
+        return await _respond(conn, handler.responses[index], data)
+    rest = message_now(conn, handler, raw, data, index + 1)
+    if rest is not None:
+        await rest
 
 
 async def _respond(conn: Connection, rule: Response, data: Any) -> None:
