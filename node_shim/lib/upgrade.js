@@ -137,12 +137,31 @@ function meantUnderPrefix(pathname, base, prefixes) {
 }
 
 /**
+ * For an upgrade outside the prefixes whose path ends with an endpoint's own pattern (the
+ * prefix left out, or another prefix than the sidecar's, as a page built its URL): that
+ * endpoint's URL, else null. Patterns with variables are not guessed at.
+ * @param {string} pathname
+ * @param {ReadyMessage | null} info
+ */
+function meantEndpoint(pathname, info) {
+  for (const handler of info?.handlers ?? []) {
+    if (!handler.disabled && !handler.has_variables && pathname.endsWith(handler.pattern)) return handler.path
+  }
+  return null
+}
+
+// Paths outside the prefix already named in the log, at most this many.
+const NAMED_PATHS_MAX = 20
+
+/**
  * The `upgrade` listener for one HTTP server.
  * @param {UpgradeContext} ctx
  */
 export function createUpgradeListener(ctx) {
   let warnedTwice = false
   let warnedBase = false
+  /** @type {Set<string>} the paths outside the prefix already named in the log */
+  const namedPaths = new Set()
   /** @type {Set<string>} the proxy rules already named in the log */
   const namedRules = new Set()
   /**
@@ -161,11 +180,21 @@ export function createUpgradeListener(ctx) {
       const meant = warnedBase ? null : meantUnderPrefix(pathname, ctx.base, ctx.prefixes())
       if (meant !== null && (ctx.proxied?.(req.url ?? '/') ?? null) === null) {
         warnedBase = true
+        namedPaths.add(pathname)
         const prefix = ctx.prefixes().find((p) => underPrefix(meant, [p])) ?? ''
         ctx.sidecar().reporter.warn(`${pathname}: no WebSocket endpoint there, and the client gets no answer: ` +
           `Vite's base (${ctx.base}) does not move wsside's prefix, so this endpoint is at ${meant}. Connect to ` +
           `${meant} (vite-plugin-wsside/client does), or set prefix: '${ctx.base?.slice(0, -1)}${prefix}' in ` +
           'wsside() to serve it under base.')
+        return
+      }
+      const endpoint = namedPaths.size < NAMED_PATHS_MAX && !namedPaths.has(pathname)
+        ? meantEndpoint(pathname, ctx.sidecar().readyInfo()) : null
+      if (endpoint !== null && (ctx.proxied?.(req.url ?? '/') ?? null) === null) {
+        namedPaths.add(pathname)
+        ctx.sidecar().reporter.warn(`${pathname}: outside wsside's prefix (${ctx.prefixes().join(', ')}), so wsside ` +
+          'leaves it to Vite\'s other listeners, and when none answers, the client waits for good. Did you mean ' +
+          `${endpoint}?`)
       }
       return
     }

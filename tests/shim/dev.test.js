@@ -284,6 +284,38 @@ it("with Vite's base (`/app/`), an upgrade under base + prefix, which nothing an
   assert.equal(logs.lines.filter(told).length, 1, logs.lines.join('\n'))
 })
 
+it('an upgrade outside the prefix to an endpoint\'s own path is told once where the endpoint is', async (t) => {
+  const { port, logs } = await startViteFor(t, makeProject(t))
+  /** @type {net.Socket[]} */
+  const sockets = []
+  cleanupOf(t).add(() => {
+    for (const socket of sockets) socket.destroy()
+  })
+  const ask = (/** @type {string} */ url) => new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(`GET ${url} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', resolve)
+    })
+    sockets.push(socket)
+  })
+  const told = (/** @type {string} */ line) => line.includes("outside wsside's prefix")
+  // The prefix left out (`/echo`), and a prefix the page has but the plugin does not (`/rt`).
+  for (const [url, pathname] of [['/echo?username=Ada', '/echo'], ['/rt/echo', '/rt/echo']]) {
+    await ask(url)
+    const [line] = await logs.waitFor(new RegExp(`${pathname}: outside wsside's prefix.*`))
+    assert.equal(line, `${pathname}: outside wsside's prefix (/api), so wsside leaves it to Vite's other listeners, ` +
+      'and when none answers, the client waits for good. Did you mean /api/echo?')
+  }
+  // Once per path; an unrelated path outside the prefix is left alone, unnamed.
+  await ask('/echo')
+  await ask('/somewhere/else')
+  const ws = await connectWs({ port, path: '/api/echo' })
+  ws.send('at the prefix')
+  assert.equal(await ws.next(), 'at the prefix')
+  ws.close()
+  assert.equal(logs.lines.filter(told).length, 2, logs.lines.join('\n'))
+})
+
 it("with Vite's base (`/app/`), a plain GET of an endpoint's URL gets the 426, not Vite's 404 for URLs outside base", async (t) => {
   const target = await proxyTarget(t)
   const { port } = await startViteFor(t, makeProject(t), {
