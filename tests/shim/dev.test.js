@@ -254,21 +254,31 @@ it("with Vite's base (`/app/`), the printed URLs are the endpoints', which are n
   ws.close()
 })
 
-it("with Vite's base (`/app/`), an upgrade under base + prefix, which nothing answers, is told once where the endpoint is", async (t) => {
-  const { port, logs } = await startViteFor(t, makeProject(t), { config: { base: '/app/' } })
+/**
+ * `ask(url)` sends an upgrade request for `url` that no one will answer, and resolves once it
+ * is written; the sockets are destroyed when the test ends.
+ * @param {import('node:test').TestContext} t
+ * @param {number} port
+ */
+function unansweredUpgrades(t, port) {
   /** @type {net.Socket[]} */
   const sockets = []
   cleanupOf(t).add(() => {
     for (const socket of sockets) socket.destroy()
   })
-  // What a page asks that builds its URL from import.meta.env.BASE_URL; no answer comes.
-  const ask = (/** @type {string} */ url) => new Promise((resolve) => {
+  return (/** @type {string} */ url) => new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1', () => {
       socket.write(`GET ${url} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', resolve)
     })
     sockets.push(socket)
   })
+}
+
+it("with Vite's base (`/app/`), an upgrade under base + prefix, which nothing answers, is told once where the endpoint is", async (t) => {
+  const { port, logs } = await startViteFor(t, makeProject(t), { config: { base: '/app/' } })
+  // What a page asks that builds its URL from import.meta.env.BASE_URL; no answer comes.
+  const ask = unansweredUpgrades(t, port)
   const told = (/** @type {string} */ line) => line.includes('no WebSocket endpoint there')
   await ask('/app/api/echo?username=Ada')
   const [line] = await logs.waitFor(/\/app\/api\/echo: no WebSocket endpoint there.*/)
@@ -286,18 +296,7 @@ it("with Vite's base (`/app/`), an upgrade under base + prefix, which nothing an
 
 it('an upgrade outside the prefix to an endpoint\'s own path is told once where the endpoint is', async (t) => {
   const { port, logs } = await startViteFor(t, makeProject(t))
-  /** @type {net.Socket[]} */
-  const sockets = []
-  cleanupOf(t).add(() => {
-    for (const socket of sockets) socket.destroy()
-  })
-  const ask = (/** @type {string} */ url) => new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.write(`GET ${url} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', resolve)
-    })
-    sockets.push(socket)
-  })
+  const ask = unansweredUpgrades(t, port)
   const told = (/** @type {string} */ line) => line.includes("outside wsside's prefix")
   // The prefix left out (`/echo`), and a prefix the page has but the plugin does not (`/rt`).
   for (const [url, pathname] of [['/echo?username=Ada', '/echo'], ['/rt/echo', '/rt/echo']]) {
