@@ -315,6 +315,26 @@ it('an upgrade outside the prefix to an endpoint\'s own path is told once where 
   assert.equal(logs.lines.filter(told).length, 2, logs.lines.join('\n'))
 })
 
+it('an upgrade under the prefix that no endpoint serves is named once, with the endpoint it likely meant', async (t) => {
+  const { port, logs } = await startViteFor(t, makeProject(t))
+  const told = (/** @type {string} */ line) => line.includes('no endpoint there')
+  for (let i = 0; i < 2; i++) {
+    const res = await upgrade({ port, path: '/api/api/echo?username=Ada' })
+    res.socket.destroy()
+    assert.equal(res.status, 404)
+  }
+  const [line] = await logs.waitFor(/\/api\/api\/echo: no endpoint there.*/)
+  assert.equal(line, '/api/api/echo: no endpoint there, so the client got 404: did you mean /api/echo?')
+  // A plain request under the prefix (a REST mock's, say) is not a WebSocket's typo.
+  const plain = await fetch(`http://127.0.0.1:${port}/api/users`)
+  await plain.arrayBuffer()
+  const far = await upgrade({ port, path: '/api/zzzzzzzzzzzz' })
+  far.socket.destroy()
+  assert.equal(far.status, 404)
+  await logs.waitFor(/\/api\/zzzzzzzzzzzz: no endpoint there, so the client got 404: the endpoints are \/api\/echo$/)
+  assert.equal(logs.lines.filter(told).length, 2, logs.lines.join('\n'))
+})
+
 it("with Vite's base (`/app/`), a plain GET of an endpoint's URL gets the 426, not Vite's 404 for URLs outside base", async (t) => {
   const target = await proxyTarget(t)
   const { port } = await startViteFor(t, makeProject(t), {

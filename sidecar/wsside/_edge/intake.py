@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aiohttp import hdrs, web
@@ -77,6 +77,8 @@ class Intake:
         self.health_path: str | None = None
         # Set once the process stops while its listener still answers: upgrades get 503.
         self.draining = False
+        # Under Vite: told the path of each upgrade answered 404 (`not_found.py`).
+        self.not_found: Callable[[str], None] | None = None
         # aiohttp's default `Server` header names Python's and aiohttp's versions.
         hide_server_version()
 
@@ -144,6 +146,8 @@ class Intake:
         rel = strip_prefix(raw_path, self.settings.prefixes)
         found = self.registry.match(rel) if rel is not None else None
         if found is None:
+            if self.not_found is not None and _is_upgrade(headers):
+                self.not_found(raw_path)
             return Refusal(404, f"No WebSocket handler for {raw_path}")
         hub, params = found
         if method != "GET" or not _is_upgrade(headers):

@@ -38,6 +38,7 @@ from .logs import configure_logging
 from .loop import LoopChoiceError
 from .loop import run as run_loop
 from .node_ipc import NodeChannel
+from .not_found import NotFoundNotes
 from .server import NODE_HEAD_LIMITS, Sidecar
 from .shim_events import ShimEvents
 
@@ -148,6 +149,7 @@ class _ShimMode:
         assert self.channel is not None
         configure_logging(self.settings.log_level, under_vite=True)
         sidecar = self.sidecar = Sidecar(self.settings, NODE_HEAD_LIMITS)
+        sidecar.intake.not_found = NotFoundNotes(sidecar.registry, self.settings.prefixes)
         folder_of_handlers = self.settings.handlers_dir
         if not folder_of_handlers.is_dir():
             # Vite's terminal would only say "no handlers yet": say where they are looked for.
