@@ -139,9 +139,10 @@ def start_vite(
     env: dict[str, str],
     log: list[str] | None = None,
     host: str = "127.0.0.1",
+    ready: str = "sidecar ready",
 ) -> Iterator[subprocess.Popen[str]]:
-    """A real Vite dev server on `host`:`port`, yielded once its sidecar is ready; `log`
-    (when given) receives Vite's output up to then."""
+    """A real Vite dev server on `host`:`port`, yielded once it prints `ready` (by default,
+    once its sidecar is ready); `log` (when given) receives Vite's output up to then."""
     proc = subprocess.Popen(
         [
             "node",
@@ -172,14 +173,14 @@ def start_vite(
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
-        while not any("sidecar ready" in ln for ln in seen):
+        while not any(ready in ln for ln in seen):
             line = lines.get(timeout=30)
             if not line:
-                pytest.fail("Vite exited before it reported a ready sidecar:\n" + "".join(seen))
+                pytest.fail(f"Vite exited before it printed {ready!r}:\n" + "".join(seen))
             seen.append(line)
         yield proc
     except queue.Empty:
-        pytest.fail("Vite did not report a ready sidecar within 30 s:\n" + "".join(seen))
+        pytest.fail(f"Vite did not print {ready!r} within 30 s:\n" + "".join(seen))
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -42,11 +42,22 @@ def doctor(
         help="Check a `wsside serve` deploy in this folder (or --root) instead of a Vite "
         "project: workers, backplane, origins, error frames.",
     ),
+    live: bool = typer.Option(
+        True,
+        "--live/--no-live",
+        help="Probe each endpoint through the running dev server: a real WebSocket "
+        "connection, so the handler's on_connect and on_close run (User-Agent: wsside-doctor). "
+        "--no-live skips the probes.",
+    ),
     timeout: float = typer.Option(
         20.0, metavar="SECONDS", help="Bound for each subprocess and network probe (s)."
     ),
 ) -> None:
-    """Check this project's wsside setup; exit 1 when anything fails."""
+    """Check this project's wsside setup; exit 1 when anything fails.
+
+    With a dev server running, each endpoint gets a real WebSocket connection, which runs
+    its on_connect and on_close (User-Agent: wsside-doctor). Skip it with --no-live.
+    """
     # A bad --root is one line and exit 2, as a bad flag of `wsside serve` is.
     problem = None if root is None else folder_problem(root)
     if problem is not None:
@@ -64,16 +75,16 @@ def doctor(
         results = run_checks(Project(where, timeout=timeout, serve=True), SERVE_CHECKS)
     else:
         where = project_folder(root or Path.cwd())
-        results = run_checks(Project(where, url=url, timeout=timeout), CHECKS)
+        results = run_checks(Project(where, url=url, timeout=timeout, live=live), CHECKS)
     if fix and not serve:
 
         def confirm(s: SidecarProcess) -> bool:
             return yes or typer.confirm(f"End stale sidecar pid {s.pid} (in {s.cwd})?", err=True)
 
-        ended = end_stale(Project(where, url=url, timeout=timeout), confirm)
+        ended = end_stale(Project(where, url=url, timeout=timeout, live=live), confirm)
         if ended:
             typer.echo(f"ended stale sidecar(s): pid {', '.join(map(str, ended))}", err=True)
-            results = run_checks(Project(where, url=url, timeout=timeout), CHECKS)
+            results = run_checks(Project(where, url=url, timeout=timeout, live=live), CHECKS)
     if json_output:
         typer.echo(as_json(results, where))
     else:

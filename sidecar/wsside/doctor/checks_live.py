@@ -1,11 +1,20 @@
-"""With a running dev server: a real WebSocket handshake through Vite to each handler."""
+"""With a running dev server: a real WebSocket handshake through Vite to each handler.
+
+A probe is a real connection: the handler's on_connect and on_close run for it (its
+User-Agent is `wsside-doctor`, so a handler can tell it apart), and `--no-live` skips it.
+Probes run one after another, so one that gets no answer must not make the others wait too:
+when the first gets none, or vite.config does not use the plugin (no upgrade would be
+answered), the rest are listed as not probed; once one has answered, each later probe waits
+at most `_AFTER_FIRST` seconds.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..handler import Handler
 from .model import Check, failed, passed, warned
-from .probe import handshake
+from .probe import Handshake, handshake
 from .project import Project
 
 __all__ = ["check_dev_server", "check_live_handshakes"]
@@ -19,6 +28,22 @@ _FIXES = {
     "with these handler files?",
     503: "the sidecar is not ready: read the Vite terminal for its error",
 }
+# An upgrade Vite leaves unanswered: without the plugin, no one answers it.
+NO_ANSWER_FIX = (
+    "Vite did not answer the upgrade: is wsside() in vite.config's plugins? (if it is, read "
+    "the Vite terminal: an authenticate that never returns does this too)"
+)
+_OTHER_FIX = "read the Vite terminal; `wsside doctor` lists the other problems above"
+# Seconds a probe may wait once another has answered: a working sidecar answers in
+# milliseconds, so a longer wait only delays the table.
+_AFTER_FIRST = 3.0
+
+# What the `live probes` row says a probe does, and what --no-live says instead.
+PROBE_SAYS = (
+    "each endpoint below gets a real WebSocket connection through {url}, so its on_connect "
+    "and on_close run (User-Agent: wsside-doctor, for a handler to skip); --no-live skips this"
+)
+SKIPPED_SAYS = "skipped (--no-live): no connection was opened to any endpoint"
 
 
 def check_dev_server(project: Project) -> Check:
@@ -39,38 +64,76 @@ def check_dev_server(project: Project) -> Check:
     )
 
 
+def _plugin_missing(project: Project) -> str | None:
+    """Why no upgrade would be answered, when vite.config says so (its own check fails)."""
+    facts = project.vite
+    if facts.file is not None and facts.wsside_options is None:
+        return f"{project.relative(facts.file)} does not use wsside() (see the vite.config check)"
+    return None
+
+
+def _not_probed(paths: list[str], why: str) -> Check:
+    shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    return warned(
+        "live not probed",
+        f"{len(paths)} endpoint(s) not probed ({shown}): {why}",
+        "fix that, then run `wsside doctor` again",
+    )
+
+
 def check_live_handshakes(project: Project) -> Iterator[Check]:
     server = project.dev_server
     if server is None:
         return
+    if not project.live:
+        yield passed("live probes", SKIPPED_SAYS)
+        return
     prefix = project.settings.url_prefix
+    endpoints: list[tuple[str, Handler]] = []
     for result in project.loaded:
         for h in result.handlers:
             path = prefix + h.pattern.source
-            name = f"live {path}"
             if h.disabled or h.pattern.has_variables:
                 why = "disabled" if h.disabled else "has path variables or wildcards"
-                yield passed(name, f"not probed ({why})")
-                continue
-            shake = handshake(server.url, path, project.timeout)
-            if shake.status == 101:
-                ping = f", ping {shake.ping_ms:.1f} ms" if shake.ping_ms is not None else ""
-                how = shake.headers.get("x-wsside-forwarding")
-                via = f", via {how}" if how else ""
-                yield passed(name, f"101 in {shake.ms:.1f} ms{ping}{via}")
-            elif shake.status == 401 and h.authenticate:
-                yield passed(
-                    name,
-                    f"401 in {shake.ms:.1f} ms (authenticate refused an "
-                    "anonymous client, as declared)",
-                )
+                yield passed(f"live {path}", f"not probed ({why})")
             else:
-                code = f"{shake.status} " if shake.status else ""
-                yield failed(
-                    name,
-                    f"{code}{shake.reason}".strip(),
-                    _FIXES.get(
-                        shake.status or 0,
-                        "read the Vite terminal; `wsside doctor` lists the other problems above",
-                    ),
+                endpoints.append((path, h))
+    if not endpoints:
+        return
+    missing = _plugin_missing(project)
+    if missing is not None:
+        yield _not_probed([p for p, _ in endpoints], f"{missing}, so Vite answers no upgrade")
+        return
+    yield passed("live probes", PROBE_SAYS.format(url=server.url))
+    bound = project.timeout
+    for i, (path, h) in enumerate(endpoints):
+        shake = handshake(server.url, path, bound)
+        yield _row(f"live {path}", shake, h)
+        if shake.status is None and i == 0:
+            rest = [p for p, _ in endpoints[1:]]
+            if rest:
+                yield _not_probed(
+                    rest,
+                    f"the first probe got no answer in {bound:g} s, and each would wait as long",
                 )
+            return
+        bound = min(project.timeout, _AFTER_FIRST)
+
+
+def _row(name: str, shake: Handshake, h: Handler) -> Check:
+    if shake.status == 101:
+        ping = f", ping {shake.ping_ms:.1f} ms" if shake.ping_ms is not None else ""
+        how = shake.headers.get("x-wsside-forwarding")
+        via = f", via {how}" if how else ""
+        return passed(name, f"101 in {shake.ms:.1f} ms{ping}{via}")
+    if shake.status == 401 and h.authenticate:
+        return passed(
+            name,
+            f"401 in {shake.ms:.1f} ms (authenticate refused an anonymous client, as declared)",
+        )
+    if shake.status is None:
+        fix = NO_ANSWER_FIX if shake.reason.startswith("no answer") else _OTHER_FIX
+        return failed(name, shake.reason, fix)
+    return failed(
+        name, f"{shake.status} {shake.reason}".strip(), _FIXES.get(shake.status, _OTHER_FIX)
+    )

@@ -57,7 +57,8 @@ class Project:
     folder that `wsside serve` runs in (no Vite: the handlers run in this Python).
 
     `url` is the dev server to probe (None: find one); `env` stands for `os.environ` (the
-    interpreter rules read it); `timeout` bounds every subprocess and network probe.
+    interpreter rules read it); `timeout` bounds every subprocess and network probe; `live`
+    False (`--no-live`): no WebSocket connection is opened to the endpoints.
     """
 
     def __init__(
@@ -67,12 +68,14 @@ class Project:
         env: Mapping[str, str] | None = None,
         timeout: float = 20.0,
         serve: bool = False,
+        live: bool = True,
     ) -> None:
         self.root = root.resolve()
         self.url = url
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.timeout = timeout
         self.serve = serve
+        self.live = live
 
     # ---- Vite side ----------------------------------------------------------------------
 

@@ -1,0 +1,150 @@
+"""`wsside doctor` as a newcomer meets it: a dev server without the plugin does not make
+every live probe wait its whole timeout, `--no-live` opens no connection to the handlers, a
+handler outside the handlers folder is named, and doctor run above the project says so once.
+Real Vite dev servers, real `wsside doctor` processes."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from doctor_projects import (
+    SIMPLE_VITE_CONFIG,
+    VENV_PYTHON,
+    env_for,
+    free_port,
+    link_modules,
+    one,
+    run_doctor,
+    start_vite,
+    vite_modules,
+    write,
+)
+from wsside.doctor.checks_live import NO_ANSWER_FIX, PROBE_SAYS, SKIPPED_SAYS
+
+__all__ = ["vite_modules"]  # the session fixture, imported for pytest
+
+NO_PLUGIN_CONFIG = "import { defineConfig } from 'vite'\n\nexport default defineConfig({})\n"
+
+
+def handler(path: str) -> str:
+    return f"from wsside import Handler\n\nh = Handler({path!r})\n"
+
+
+def three_handlers(root: Path, config: str) -> Path:
+    return write(
+        root,
+        {
+            "vite.config.js": config,
+            "wsside.toml": 'prefix = "/api"\n',
+            "ws/a.py": handler("/a"),
+            "ws/b.py": handler("/b"),
+            "ws/c.py": handler("/c"),
+        },
+    )
+
+
+def timed_doctor(root: Path, *args: str) -> tuple[float, int, dict[str, object]]:
+    started = time.monotonic()
+    code, report = run_doctor(root, *args)
+    return time.monotonic() - started, code, report
+
+
+@pytest.mark.slow
+def test_without_the_plugin_the_probes_do_not_wait_one_after_another(
+    tmp_path: Path, vite_modules: Path
+) -> None:
+    """The audit's case: wsside() gone from vite.config while Vite runs. Each probe used to
+    wait its whole timeout, one after another; now the vite.config check's answer is enough,
+    and a project whose config does use the plugin, probed at a Vite that does not run it,
+    waits for the first probe only, whose fix says what is likely."""
+    served = three_handlers(tmp_path / "served", NO_PLUGIN_CONFIG)
+    link_modules(served, vite_modules)
+    port = free_port()
+    # A Vite without wsside() leaves other upgrades unanswered; it is ready once it prints
+    # its URL.
+    for _ in start_vite(served, port, env_for(), ready=f":{port}/"):
+        took, code, report = timed_doctor(served, "--timeout", "8")
+        assert code == 1 and one(report, "vite.config")["status"] == "fail"
+        live = one(report, "live not probed")
+        assert live["status"] == "warn", live
+        assert live["message"] == (
+            "3 endpoint(s) not probed (/api/a, /api/b, /api/c): vite.config.js does not use "
+            "wsside() (see the vite.config check), so Vite answers no upgrade"
+        )
+        assert not [c for c in report["checks"] if str(c["name"]).startswith("live /")]
+        assert took < 8, f"doctor took {took:.1f} s"
+
+        other = three_handlers(tmp_path / "other", SIMPLE_VITE_CONFIG)
+        url = f"http://127.0.0.1:{port}"
+        took, code, report = timed_doctor(other, "--url", url, "--timeout", "4")
+        first = one(report, "live /api/a")
+        assert first["status"] == "fail" and first["message"] == "no answer: timed out"
+        assert first["fix"] == NO_ANSWER_FIX
+        assert NO_ANSWER_FIX.startswith(
+            "Vite did not answer the upgrade: is wsside() in vite.config's plugins?"
+        )
+        rest = one(report, "live not probed")
+        assert rest["message"] == (
+            "2 endpoint(s) not probed (/api/b, /api/c): the first probe got no answer in 4 s, "
+            "and each would wait as long"
+        )
+        assert took < 4 * 2, f"doctor took {took:.1f} s"
+
+
+RECORDER = """\
+from pathlib import Path
+from wsside import Handler
+
+h = Handler("/echo")
+
+@h.on_connect
+async def seen(conn):
+    with open(Path(__file__).parent.parent / "connects.txt", "a") as f:
+        f.write(conn.headers.get("user-agent", "?") + "\\n")
+"""
+
+
+@pytest.mark.slow
+def test_no_live_opens_no_connection_and_the_probe_says_it_does(
+    tmp_path: Path, vite_modules: Path
+) -> None:
+    write(tmp_path, {"vite.config.js": SIMPLE_VITE_CONFIG, "ws/echo.py": RECORDER})
+    link_modules(tmp_path, vite_modules)
+    env = env_for()
+    record = tmp_path / "connects.txt"
+    for _ in start_vite(tmp_path, free_port(), env):
+        code, report = run_doctor(tmp_path, "--no-live", env=env)
+        assert code == 0, report
+        assert one(report, "live probes") == {
+            "name": "live probes",
+            "status": "pass",
+            "message": SKIPPED_SAYS,
+            "fix": "",
+        }
+        assert not [c for c in report["checks"] if str(c["name"]).startswith("live /")]
+        assert not record.exists(), "--no-live must not connect to the handler"
+
+        code, report = run_doctor(tmp_path, env=env)
+        server = one(report, "dev server")["message"].split(" ")[0]
+        assert one(report, "live probes")["message"] == PROBE_SAYS.format(url=server)
+        assert "real WebSocket connection" in PROBE_SAYS and "wsside-doctor" in PROBE_SAYS
+        assert one(report, "live /api/echo")["message"].startswith("101 in ")
+        # The probe is a real connection: on_connect ran, with the doctor's User-Agent.
+        assert record.read_text().splitlines() == ["wsside-doctor"]
+        assert code == 0
+
+
+def test_the_help_says_a_probe_is_a_real_connection() -> None:
+    done = subprocess.run(
+        [VENV_PYTHON, "-m", "wsside", "doctor", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    text = " ".join(done.stdout.split())
+    assert "--no-live" in text and "real WebSocket connection" in text
+    assert "on_connect and on_close" in text and "wsside-doctor" in text
