@@ -148,3 +148,56 @@ def test_the_help_says_a_probe_is_a_real_connection() -> None:
     text = " ".join(done.stdout.split())
     assert "--no-live" in text and "real WebSocket connection" in text
     assert "on_connect and on_close" in text and "wsside-doctor" in text
+
+
+# Files that declare a Handler, or look as if, where no handler is meant to be.
+NOT_STRAYS = {
+    "node_modules/pkg/chat.py": handler("/x"),
+    "venv/lib/chat.py": handler("/x"),
+    "env2/pyvenv.cfg": "home = /usr/bin\n",
+    "env2/lib/chat.py": handler("/x"),
+    ".git/hooks/chat.py": handler("/x"),
+    "dist/chat.py": handler("/x"),
+    "build/lib/chat.py": handler("/x"),
+    ".cache/chat.py": handler("/x"),
+    "tests/test_chat.py": handler("/x"),
+    "server/test_chat.py": handler("/x"),
+    "scripts/words.py": "# wsside: a Handler( in a comment, no import\n",
+    "scripts/_helper.py": handler("/x"),
+}
+
+
+@pytest.mark.parametrize(
+    "stray, fix",
+    [
+        (
+            "src/ws/chat.py",
+            "move it into ws/, or pass `handlers: 'src/ws'` to wsside() in vite.config (or set "
+            '`handlers = "src/ws"` in a wsside.toml beside it)',
+        ),
+        ("chat.py", "move it into ws/"),
+    ],
+)
+def test_a_handler_outside_the_handlers_folder_is_named(
+    tmp_path: Path, stray: str, fix: str
+) -> None:
+    """`wsside init` wrote ws/echo.py; the newcomer's own handler went elsewhere. The sidecar
+    loads only ws/, so the doctor names the stray file, and nothing in the folders that
+    hold no handlers."""
+    write(
+        tmp_path,
+        {
+            "vite.config.js": SIMPLE_VITE_CONFIG,
+            "ws/echo.py": handler("/echo"),
+            stray: handler("/chat"),
+            **NOT_STRAYS,
+        },
+    )
+    _, report = run_doctor(tmp_path, "--no-live")
+    check = one(report, "handlers folder")
+    assert check["status"] == "warn", check
+    assert check["message"] == (
+        f"ws/: 1 handler file(s); but {stray} declares a Handler outside ws/, where the "
+        "sidecar never loads it"
+    )
+    assert check["fix"] == fix

@@ -9,7 +9,7 @@ from pathlib import Path
 from .._runtime.missing_module import install_command
 from ..handler import Handler
 from .model import Check, failed, passed, warned
-from .other_folders import folders_with_handlers
+from .other_folders import folders_with_handlers, handler_files_outside
 from .project import Project
 from .samples import always_matches
 
@@ -52,7 +52,7 @@ def check_handlers_folder(project: Project) -> Check:
         problem = f"{shown}/ has no handler files"
         fix = f"add a .py file declaring Handler(...) to {shown}/"
     else:
-        return passed("handlers folder", f"{shown}/: {len(project.handler_files)} handler file(s)")
+        return _strays(project, f"{shown}/: {len(project.handler_files)} handler file(s)")
     elsewhere = folders_with_handlers(project.root, folder)
     if elsewhere:
         other, names = elsewhere[0]
@@ -62,6 +62,28 @@ def check_handlers_folder(project: Project) -> Check:
     if folder.is_dir():
         return warned("handlers folder", problem, fix)
     return failed("handlers folder", problem, fix)
+
+
+def _strays(project: Project, found: str) -> Check:
+    """A handlers folder with files: a pass, unless files elsewhere in the project declare a
+    Handler too (`src/ws/chat.py` beside `ws/`), which the sidecar never loads."""
+    strays = handler_files_outside(project.root, project.handlers_dir)
+    if not strays:
+        return passed("handlers folder", found)
+    shown = project.relative(project.handlers_dir)
+    names = [project.relative(f) for f in strays]
+    listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    them = "it" if len(names) == 1 else "them"
+    fix = f"move {them} into {shown}/"
+    parents = {f.parent for f in strays}
+    if len(parents) == 1 and project.root not in parents:
+        fix += f", or {_point_at(project, parents.pop())}"
+    return warned(
+        "handlers folder",
+        f"{found}; but {listed} declare{'s' if len(names) == 1 else ''} a Handler outside "
+        f"{shown}/, where the sidecar never loads {them}",
+        fix,
+    )
 
 
 def _point_at(project: Project, folder: Path) -> str:
