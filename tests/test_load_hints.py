@@ -127,3 +127,39 @@ def test_vite_s_terminal_says_it(tmp_path: Path, vite_modules: Path) -> None:
         assert (
             said[0].rstrip().endswith(f"cannot load ws/needs.py:1: ModuleNotFoundError: {INSTALL}")
         )
+
+
+async def test_misspelt_handler_options_are_all_named_with_what_they_likely_mean(
+    tmp_path: Path,
+) -> None:
+    write(
+        tmp_path,
+        {
+            "ws/chat.py": "from wsside import Handler\n\nh = Handler(\n    '/ws/chat',\n"
+            "    default_rom='lobby',\n    hearbeat=30,\n    zzz=1,\n)\n",
+            "ws/one.py": "from wsside import Handler\nh = Handler('/one', hearbeat=30)\n",
+            "ws/other.py": "class A:\n    pass\n\n\nA(x=1)\n",
+        },
+    )
+    server = await ServeProcess.start("--port", str(free_port()), cwd=tmp_path)
+    try:
+        lines = await server.expect_all(
+            "cannot load ws/chat.py:3:", "cannot load ws/one.py:2:", "cannot load ws/other.py:5:"
+        )
+    finally:
+        await server.stop()
+    said = {
+        line.split("wsside: ", 1)[1].split(":")[0]: line.split("wsside: ", 1)[1].rstrip()
+        for line in lines
+    }
+    assert said["cannot load ws/chat.py"] == (
+        'cannot load ws/chat.py:3: TypeError: Handler() has no options "default_rom" (did you '
+        'mean "default_room"?), "hearbeat" (did you mean "heartbeat"?) and "zzz": see README '
+        '"Handler API" for the options'
+    )
+    assert said["cannot load ws/one.py"] == (
+        'cannot load ws/one.py:2: TypeError: Handler() has no option "hearbeat" (did you mean '
+        '"heartbeat"?): see README "Handler API" for the options'
+    )
+    # Another class's TypeError is left as Python words it.
+    assert said["cannot load ws/other.py"].endswith("TypeError: A() takes no arguments")

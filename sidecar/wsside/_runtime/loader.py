@@ -20,6 +20,7 @@ from .events import error_event, shown
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
 from .missing_module import Missing, missing_module
 from .module_names import HANDLERS_PACKAGE, is_handler_file, module_name_for
+from .option_typos import unknown_options
 
 __all__ = ["LoadResult", "forget_handler_file", "import_handler_file"]
 
@@ -123,6 +124,12 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
         result.error = error_event("load_error", exc, files=(str(path),))
         if result.error["file"] is None:
             result.error["file"], result.error["line"] = str(path), 1
+        elif isinstance(exc, TypeError):
+            # Every misspelt option of the call at once, each with its likely meaning.
+            typos = unknown_options(exc, Path(result.error["file"]), result.error["line"])
+            if typos is not None:
+                exc = TypeError(typos).with_traceback(exc.__traceback__)
+                result.error = error_event("load_error", exc, files=(str(path),))
         return result
     result.module = module
     result.handlers = collected
