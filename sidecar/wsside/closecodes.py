@@ -36,12 +36,16 @@ class CloseCode(enum.IntEnum):
 
 
 class CloseReason:
-    """The reason of each close wsside makes itself, one wording per situation. Going Away and
-    Service Restart go on the wire (clients and the docs quote them); the 1009 reasons stay in
-    the server: `on_close`'s `reason` and the `ProtocolError` that `on_error` gets."""
+    """The reason of each close wsside makes itself, one wording per situation. Those given as
+    attributes go on the wire (clients and the docs quote them); the 1009 reasons stay in the
+    server: `on_close`'s `reason` and the `ProtocolError` that `on_error` gets."""
 
     GOING_AWAY = "Going Away"  # 1001: the server stops
     SERVICE_RESTART = "Service Restart"  # 1012: a restart, or the handler file is gone
+    INTERNAL_ERROR = "Internal error"  # 1011: on_connect raised
+    NO_PONG = "No pong received"  # 1000: the heartbeat's ping went unanswered
+    INACTIVITY = "Inactivity timeout"  # 1000: no message within inactivity_timeout
+    TOO_SLOW = "Client too slow"  # 1013: the client did not read what it was sent
     INFLATES_TOO_BIG = "compressed message inflates past the size limit"  # 1009
 
     @staticmethod

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from ..closecodes import CloseCode
+from ..closecodes import CloseCode, CloseReason
 from .callbacks import message_now, run_callback, run_message, stuck_warning
 from .eager import awaiting_frames, run_eager
 
@@ -37,6 +37,7 @@ INBOX_HIGH_WATER = 1024
 
 # Above the small-int cache: one shared object instead of a new int per session.
 _INTERNAL_ERROR = int(CloseCode.INTERNAL_ERROR)
+_INTERNAL_ERROR_REASON = CloseReason.INTERNAL_ERROR.encode()
 # The inbox of a connection with nothing queued: an empty deque costs 600 bytes, and most
 # idle connections never queue anything.
 _NO_JOBS: Final = cast("deque[tuple[Any, ...]]", ())  # never appended to: see `_submit`
@@ -134,7 +135,7 @@ class CallbackQueue:
         if kind == "on_connect":
             ok = await run_callback(conn, handler, "on_connect", fn, conn, job[1])
             if not ok and not self._io.closing:
-                self.close(_INTERNAL_ERROR, b"Internal error")
+                self.close(_INTERNAL_ERROR, _INTERNAL_ERROR_REASON)
         elif kind == "on_close":
             await run_callback(
                 conn,

@@ -11,7 +11,7 @@ import asyncio
 from typing import TYPE_CHECKING, Protocol
 
 from .._protocol.frames import PING
-from ..closecodes import CloseCode
+from ..closecodes import CloseCode, CloseReason
 
 if TYPE_CHECKING:
     from ..handler import Handler
@@ -22,6 +22,8 @@ MISSED_PONGS_LIMIT = 3
 HEARTBEAT_PAYLOAD = b"heartbeat"
 # Closing a silent client is a normal close: it left without saying so.
 _NORMAL_CLOSURE = int(CloseCode.NORMAL_CLOSURE)
+_INACTIVITY_REASON = CloseReason.INACTIVITY.encode()
+_NO_PONG_REASON = CloseReason.NO_PONG.encode()
 
 
 class _Owner(Protocol):
@@ -78,7 +80,7 @@ class Keepalive:
         if owner.closing:
             return
         if self._missed >= MISSED_PONGS_LIMIT:
-            owner.close(_NORMAL_CLOSURE, b"No pong received")
+            owner.close(_NORMAL_CLOSURE, _NO_PONG_REASON)
             return
         self._missed += 1
         owner.write_control(PING, HEARTBEAT_PAYLOAD)
@@ -97,4 +99,4 @@ class Keepalive:
         if remaining > 0:
             self._idle = self._loop.call_later(remaining, self._on_idle)
         else:
-            owner.close(_NORMAL_CLOSURE, b"Inactivity timeout")
+            owner.close(_NORMAL_CLOSURE, _INACTIVITY_REASON)

@@ -20,7 +20,7 @@ from .._io.engine import WSMsgType
 from .._protocol.codec import encode
 from .._protocol.frames import PING, PONG
 from .._protocol.http_head import read_headers
-from ..closecodes import CloseCode, ProtocolError
+from ..closecodes import CloseCode, CloseReason, ProtocolError
 from ..connection import Connection
 from . import access
 from .callback_queue import CallbackQueue
@@ -42,6 +42,7 @@ CLOSE_TIMEOUT = 5.0
 _ABNORMAL_CLOSURE = int(CloseCode.ABNORMAL_CLOSURE)
 _NO_STATUS_RECEIVED = int(CloseCode.NO_STATUS_RECEIVED)
 _TRY_AGAIN_LATER = int(CloseCode.TRY_AGAIN_LATER)
+_TOO_SLOW_REASON = CloseReason.TOO_SLOW.encode()
 # How far a session got (`_stage`); its futures are made only when someone waits for them.
 _OPEN, _SOCKET_CLOSED, _FINISHED = 0, 1, 2
 
@@ -316,7 +317,7 @@ class Session(CallbackQueue):
 
     def too_slow(self) -> None:
         """The client reads slower than it is sent to, past the send buffer's limit."""
-        self.close(_TRY_AGAIN_LATER, b"Client too slow")
+        self.close(_TRY_AGAIN_LATER, _TOO_SLOW_REASON)
 
     def close(self, code: int, reason: bytes) -> Awaitable[None]:
         """Start the closing handshake once; the result resolves when the socket is closed
