@@ -611,7 +611,8 @@ def test_prefix_only_in_config_file_misses_the_client(tmp_path: Path) -> None:
     assert check["status"] == "warn"
     assert check["message"] == (
         'wsside.toml sets prefix "/rt", but the browser client uses "/api" '
-        "(wsside() in vite.config sets no prefix): its connections get 404"
+        "(wsside() in vite.config sets no prefix): outside the server's prefix, no one "
+        "answers its upgrades under Vite, and its sockets stay connecting"
     )
     assert check["fix"] == (
         "set prefix: '/rt' in wsside() in vite.config (the server follows it too), "

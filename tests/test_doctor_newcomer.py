@@ -24,6 +24,7 @@ from doctor_projects import (
     write,
 )
 from wsside.doctor.checks_live import NO_ANSWER_FIX, PROBE_SAYS, SKIPPED_SAYS
+from wsside.doctor.probe import handshake
 
 __all__ = ["vite_modules"]  # the session fixture, imported for pytest
 
@@ -201,3 +202,34 @@ def test_a_handler_outside_the_handlers_folder_is_named(
         "sidecar never loads it"
     )
     assert check["fix"] == fix
+
+
+@pytest.mark.slow
+def test_a_client_outside_the_server_s_prefix_is_left_connecting_as_doctor_says(
+    tmp_path: Path, vite_modules: Path
+) -> None:
+    """The client-prefix warning used to say such connections get 404; under a real Vite no
+    one answers the upgrade at all, and the warning says so."""
+    write(
+        tmp_path,
+        {
+            "vite.config.js": SIMPLE_VITE_CONFIG,
+            "wsside.toml": 'prefix = "/rt"\n',
+            "ws/echo.py": handler("/echo"),
+        },
+    )
+    link_modules(tmp_path, vite_modules)
+    env = env_for()
+    port = free_port()
+    for _ in start_vite(tmp_path, port, env):
+        _, report = run_doctor(tmp_path, "--no-live", env=env)
+        check = one(report, "client prefix")
+        assert check["status"] == "warn", check
+        assert check["message"].endswith(
+            "outside the server's prefix, no one answers its upgrades under Vite, and its "
+            "sockets stay connecting"
+        )
+        url = f"http://127.0.0.1:{port}"
+        assert handshake(url, "/rt/echo", 10).status == 101  # the server's prefix
+        client = handshake(url, "/api/echo", 2)  # where the browser client connects
+        assert (client.status, client.reason) == (None, "no answer: timed out")

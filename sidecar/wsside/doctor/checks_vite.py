@@ -92,7 +92,9 @@ def _js(prefixes: tuple[str, ...]) -> str:
 def check_client_prefix(project: Project) -> Check:
     """The browser client (vite-plugin-wsside/client) learns its prefix from the plugin's
     option only; the server also follows the config file's. A prefix set only in the config
-    file moves the server away from the client's, and every connect() gets 404."""
+    file moves the server away from the client's, and no one answers connect()'s upgrade: the
+    plugin leaves upgrades outside its prefix to Vite, which does not answer them either, so
+    the socket stays connecting."""
     name = "client prefix"
     facts = project.vite
     if facts.source == "none":
@@ -122,7 +124,8 @@ def check_client_prefix(project: Project) -> Check:
     return warned(
         name,
         f"{where} sets prefix {shown}, but the browser client uses {client} "
-        "(wsside() in vite.config sets no prefix): its connections get 404",
+        "(wsside() in vite.config sets no prefix): outside the server's prefix, no one "
+        "answers its upgrades under Vite, and its sockets stay connecting",
         f"set prefix: {_js(configured)} in wsside() in vite.config (the server follows it "
         "too), or pass url to connect()",
     )
