@@ -268,6 +268,8 @@ function pageEvents() {
   globalThis.removeEventListener = target.removeEventListener.bind(target)
   return {
     online: () => target.dispatchEvent(new Event('online')),
+    /** `pagehide` or `pageshow`, into or out of the back/forward cache if `persisted`. */
+    transition: (name, persisted) => target.dispatchEvent(Object.assign(new Event(name), { persisted })),
     restore: () => {
       delete globalThis.addEventListener
       delete globalThis.removeEventListener
@@ -306,4 +308,26 @@ test('online: a long wait built up while offline is replaced by a first wait', a
   } finally {
     Math.random = realRandom
   }
+})
+
+test('back/forward cache: closed as the page goes in, opened at once as it comes back', { timeout: 5000 }, async (t) => {
+  const page = pageEvents()
+  cleanupOf(t).add(() => page.restore())
+  const socket = connectFor(t, '/ws/echo', { url: sidecar.url('/ws/echo'), reconnect: { minDelay: 60_000, maxDelay: 60_000 } })
+  const seen = statuses(socket)
+  await statusOf(socket, 'open')
+  page.transition('pagehide', false) // unloaded, not cached: the browser closes its sockets
+  assert.equal(socket.status, 'open')
+  const hidden = statusOf(socket, 'reconnecting')
+  page.transition('pagehide', true)
+  assert.deepEqual(await hidden, { code: 1000, reason: 'page in the back/forward cache' })
+  assert.ok(socket.retryAt > Date.now())
+  page.transition('pageshow', true) // not after the 60 s wait
+  assert.equal(socket.retryAt, null)
+  await statusOf(socket, 'open')
+  assert.deepEqual(seen, ['open', 'reconnecting', 'open'])
+  const once = connectFor(t, '/ws/echo', { url: sidecar.url('/ws/echo'), reconnect: false })
+  await statusOf(once, 'open')
+  page.transition('pagehide', true)
+  assert.equal(once.status, 'closed')
 })
