@@ -76,20 +76,25 @@ def compile_project(
     )
 
 
+def write_types(folder: Path, handlers: Path) -> None:
+    """`wsside types --out wsside-env.d.ts` in `folder` for the handler files in `handlers`."""
+    done = subprocess.run(
+        [str(WSSIDE), "types", "--handlers", str(handlers), "--out", "wsside-env.d.ts"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> Path:
     """A project with app.ts, named.ts and the wsside-env.d.ts that `wsside types` writes for
     them."""
     shutil.copy(TYPES / "app.ts", tmp_path / "app.ts")
     shutil.copy(TYPES / "named.ts", tmp_path / "named.ts")
-    done = subprocess.run(
-        [str(WSSIDE), "types", "--handlers", str(TYPES / "ws"), "--out", "wsside-env.d.ts"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    write_types(tmp_path, TYPES / "ws")
     return tmp_path
 
 
@@ -138,14 +143,7 @@ def test_a_namespace_is_importable_when_the_file_imports_nothing(
         "notes = Handler('/ws/notes', receives=Note)\n\n"
         "@notes.on_error\ndef failed(conn, exc):\n    pass\n"
     )
-    done = subprocess.run(
-        [str(WSSIDE), "types", "--handlers", str(ws), "--out", "wsside-env.d.ts"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    write_types(tmp_path, ws)
     assert "\nexport {}\n" in (tmp_path / "wsside-env.d.ts").read_text()
     (tmp_path / "page.ts").write_text(
         "import type { WsNotes } from './wsside-env'\n"
@@ -153,3 +151,35 @@ def test_a_namespace_is_importable_when_the_file_imports_nothing(
     )
     done = compile_project(tmp_path, ["page.ts", "wsside-env.d.ts"], compiler)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_page_importing_a_name_that_collides_now_fails_to_compile(
+    tmp_path: Path, compiler: str
+) -> None:
+    """A page uses WsTypedChat.ChatMessage of /ws/typed-chat. A file sorted before it then
+    declares /ws/typed/chat, with a ChatMessage of its own: neither endpoint is WsTypedChat
+    any more, so the page's import is an error, not a silent switch to the other's types."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    chat = (
+        "from typing import Literal, TypedDict\nfrom wsside import Handler\n\n"
+        "class ChatMessage(TypedDict):\n    type: Literal['chat-message']\n    {field}: str\n\n"
+        "chat = Handler({pattern!r}, sends=ChatMessage)\n"
+    )
+    (ws / "typed_chat.py").write_text(chat.format(field="text", pattern="/ws/typed-chat"))
+    (tmp_path / "page.ts").write_text(
+        "import type { WsTypedChat } from './wsside-env'\n"
+        "export const m: WsTypedChat.ChatMessage = { type: 'chat-message', text: 'hi' }\n"
+    )
+
+    def types_then_tsc() -> subprocess.CompletedProcess[str]:
+        write_types(tmp_path, ws)
+        return compile_project(tmp_path, ["page.ts", "wsside-env.d.ts"], compiler)
+
+    alone = types_then_tsc()
+    assert alone.returncode == 0, alone.stdout + alone.stderr
+    (ws / "a_typed.py").write_text(chat.format(field="text", pattern="/ws/typed/chat"))
+    both = types_then_tsc()
+    assert both.returncode != 0
+    assert "page.ts(1," in both.stdout, both.stdout
+    assert "has no exported member named 'WsTypedChat'" in both.stdout, both.stdout

@@ -15,9 +15,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from wsside._runtime.events import subscribe, unsubscribe
 from wsside._runtime.registry import Registry
 from wsside._runtime.typescript import render
 from wsside.pattern import Pattern
@@ -55,6 +57,99 @@ def test_the_example_of_docs_types_md_is_what_the_generator_writes(tmp_path: Pat
 def test_the_same_handlers_give_the_same_text() -> None:
     project = GOLDEN / "constructs"
     assert generate(project) == generate(project)
+
+
+CHAT = """\
+from typing import Literal, TypedDict
+from wsside import Handler
+
+class ChatMessage(TypedDict):
+    type: Literal["chat-message"]
+    text: str
+
+chat = Handler({pattern!r}, sends=ChatMessage)
+"""
+
+
+def namespaces(text: str) -> dict[str, str]:
+    """Each namespace's name, by the pattern its comment names."""
+    found = {}
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("export declare namespace "):
+            title = next(ln for ln in reversed(lines[:i]) if ln.startswith(("/** /", " * /")))
+            pattern = title.removeprefix("/** ").removeprefix(" * ").split(" (")[0]
+            found[pattern] = line.split()[3]
+    return found
+
+
+@pytest.mark.parametrize("new_file", ["a_typed.py", "z_typed.py"])
+def test_another_file_never_takes_an_endpoints_namespace_name(
+    tmp_path: Path, new_file: str
+) -> None:
+    """/ws/typed-chat is WsTypedChat alone; a file that declares /ws/typed/chat, sorted
+    before it or after it, takes the name from neither: both are named from their own
+    pattern, and nothing is named WsTypedChat any more (a page importing it gets an error,
+    not the other endpoint's ChatMessage)."""
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "m_chat.py").write_text(CHAT.format(pattern="/ws/typed-chat"))
+    assert namespaces(generate(tmp_path)) == {"/ws/typed-chat": "WsTypedChat"}
+    (tmp_path / "ws" / new_file).write_text(CHAT.format(pattern="/ws/typed/chat"))
+    text = generate(tmp_path)
+    assert namespaces(text) == {
+        "/ws/typed-chat": "Ws_Typed_dash_Chat",
+        "/ws/typed/chat": "Ws_Typed_Chat",
+    }
+    assert "WsTypedChat" not in text.replace("Not WsTypedChat:", "")
+    assert "Not WsTypedChat: /ws/typed/chat would have that name too" in text
+
+
+def test_loading_a_file_that_makes_names_collide_warns_with_both_patterns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "a.py").write_text(CHAT.format(pattern="/ws/typed-chat"))
+    (tmp_path / "ws" / "b.py").write_text(
+        CHAT.format(pattern="/ws/typed/chat") + "plain = Handler('/ws/plain', sends=str)\n"
+    )
+    (tmp_path / "ws" / "c.py").write_text("from wsside import Handler\nx = Handler('/ws/x')\n")
+    warnings: list[str] = []
+
+    def heard(event: dict[str, Any]) -> None:
+        if event["type"] == "log" and event["level"] == "warning":
+            warnings.append(event["message"])
+
+    subscribe(heard)
+    try:
+        registry = Registry(tmp_path / "ws")
+        registry.load_all()
+        assert warnings == [
+            "wsside-env.d.ts: /ws/typed-chat (ws/a.py:8) and /ws/typed/chat (ws/b.py:8) would "
+            "both be named WsTypedChat, so neither is (a page importing WsTypedChat gets a type "
+            "error): they are named Ws_Typed_dash_Chat and Ws_Typed_Chat"
+        ]
+        registry.load_file(tmp_path / "ws" / "c.py")  # no part in it: no warning again
+        assert len(warnings) == 1
+        registry.load_file(tmp_path / "ws" / "a.py")  # one of the two: again
+        assert len(warnings) == 2
+    finally:
+        unsubscribe(heard)
+
+
+def test_wsside_types_prints_the_warning_and_writes_what_render_writes(tmp_path: Path) -> None:
+    shutil.copytree(GOLDEN / "collisions", tmp_path / "app")
+    done = run_types(cwd=tmp_path / "app")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (GOLDEN / "collisions.d.ts").read_text(encoding="utf-8")
+    warned = done.stderr.splitlines()
+    assert warned[0] == (
+        "wsside types: wsside-env.d.ts: /ws/typed-chat (ws/a_chat.py:13), /ws/typed/chat "
+        "(ws/b_chat.py:15) and /ws/typed_chat (ws/b_chat.py:16) would all be named "
+        "WsTypedChat, so none is (a page importing WsTypedChat gets a type error): they are "
+        "named Ws_Typed_dash_Chat, Ws_Typed_Chat and Ws_Typed_underscore_Chat"
+    )
+    assert len(warned) == 7, done.stderr  # one per name shared
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ declare module 'vite-plugin-wsside/client' {
     '/ws/chat': { receives: WsChat.Receives; sends: WsChat.Sends }
     // Also admits the types of /ws/rooms/*: this key matches their paths
     [path: `/ws/rooms/${string}`]: {
-      receives: WsRooms.Receives | WsRooms2.Receives
-      sends: WsRooms.Sends | WsRooms2.Sends
+      receives: Ws_Rooms_$Room.Receives | Ws_Rooms_star.Receives
+      sends: Ws_Rooms_$Room.Sends | Ws_Rooms_star.Sends
     }
     [path: `/ws/log/${string}/tail`]: { receives: WsLogTail.Receives; sends: WsLogTail.Sends }
     [path: `/ws/games/${string}/move-${string}`]: {
@@ -20,11 +20,11 @@ declare module 'vite-plugin-wsside/client' {
     [path: `/files/${string}`]: { receives: unknown; sends: Files.Sends }
     // Also admits the types of /ws/chat, /ws/rooms/{room}, /ws/rooms/*, /ws/log/{n:\d+}/tail, /ws/games/*/move-?: this key matches their paths
     [path: `/ws/${string}`]: {
-      receives: Ws.Receives | WsChat.Receives | WsRooms.Receives | WsRooms2.Receives | WsLogTail.Receives | WsGamesMove.Receives
-      sends: Ws.Sends | WsChat.Sends | WsRooms.Sends | WsRooms2.Sends | WsLogTail.Sends | WsGamesMove.Sends
+      receives: Ws.Receives | WsChat.Receives | Ws_Rooms_$Room.Receives | Ws_Rooms_star.Receives | WsLogTail.Receives | WsGamesMove.Receives
+      sends: Ws.Sends | WsChat.Sends | Ws_Rooms_$Room.Sends | Ws_Rooms_star.Sends | WsLogTail.Sends | WsGamesMove.Sends
     }
-    '/x/a-b': { receives: XAB.Receives; sends: unknown }
-    '/x/a_b': { receives: XAB2.Receives; sends: unknown }
+    '/x/a-b': { receives: X_A_dash_B.Receives; sends: unknown }
+    '/x/a_b': { receives: X_A_underscore_B.Receives; sends: unknown }
     '/2fa': { receives: Endpoint2fa.Receives; sends: unknown }
     '/': { receives: unknown; sends: Root.Sends }
     '/binary': { receives: Binary2.Receives; sends: Binary2.Sends }
@@ -46,8 +46,12 @@ export declare namespace WsChat {
   }
 }
 
-/** /ws/rooms/{room} (ws/a_rooms.py) */
-export declare namespace WsRooms {
+/**
+ * /ws/rooms/{room} (ws/a_rooms.py)
+ * Not WsRooms: /ws/rooms/* would have that name too, so each is named from its whole pattern (see
+ * docs/types.md)
+ */
+export declare namespace Ws_Rooms_$Room {
   type Receives = Hello
   type Sends = Bye | ErrorFrame
 
@@ -60,8 +64,12 @@ export declare namespace WsRooms {
   }
 }
 
-/** /ws/rooms/* (ws/a_rooms.py) */
-export declare namespace WsRooms2 {
+/**
+ * /ws/rooms/* (ws/a_rooms.py)
+ * Not WsRooms: /ws/rooms/{room} would have that name too, so each is named from its whole pattern
+ * (see docs/types.md)
+ */
+export declare namespace Ws_Rooms_star {
   type Receives = Move
   type Sends = Move | ErrorFrame
 
@@ -116,13 +124,21 @@ export declare namespace Ws {
   }
 }
 
-/** /x/a-b (ws/b_names.py) */
-export declare namespace XAB {
+/**
+ * /x/a-b (ws/b_names.py)
+ * Not XAB: /x/a_b would have that name too, so each is named from its whole pattern (see
+ * docs/types.md)
+ */
+export declare namespace X_A_dash_B {
   type Receives = string
 }
 
-/** /x/a_b (ws/b_names.py) */
-export declare namespace XAB2 {
+/**
+ * /x/a_b (ws/b_names.py)
+ * Not XAB: /x/a-b would have that name too, so each is named from its whole pattern (see
+ * docs/types.md)
+ */
+export declare namespace X_A_underscore_B {
   type Receives = string
 }
 

@@ -4,7 +4,7 @@ The file augments `Endpoints` of `vite-plugin-wsside/client` with one entry per 
 declares `receives` or `sends` (what the server receives, so what the page sends; and what
 the server sends), keyed by its pattern: a plain path as a string, a pattern with wildcards or
 variables as a template literal type (`/ws/rooms/${string}`). Each endpoint's types live in a
-namespace named after its pattern, so two handlers' `ChatIn`s never collide.
+namespace named after its pattern (`namespaces.py`), so two handlers' `ChatIn`s never collide.
 
 `render` is a pure function of the declarations: the same handlers give the same text, byte
 for byte, so the plugin can leave an unchanged file alone.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 from ..handler import Handler
 from ..schema import AnyValue, DictOf, ListOf, Literals, Node, OneOf, Record, Scalar, Schema
 from .callbacks import error_frame
+from .namespaces import TAKEN, namespace_names
 
 __all__ = ["FILE_NAME", "render"]
 
@@ -31,8 +33,6 @@ CLIENT = "vite-plugin-wsside/client"
 # Longer entries of `Endpoints` are written on several lines.
 _WIDTH = 100
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
-# Names the file itself uses at the top level and inside each namespace.
-_TAKEN = frozenset({"Receives", "Sends", "Binary", "ErrorFrame", "ArrayBuffer", "Record"})
 # What a handler without on_error sends besides sends=; the client exports its type as
 # ErrorFrame.
 _ERROR_FRAME = error_frame("")
@@ -103,13 +103,9 @@ def _shown(path: str | Path, project: Path) -> str:
 
 def _endpoints(handlers: Iterable[Handler], project: Path) -> list[_Endpoint]:
     endpoints: list[_Endpoint] = []
-    names: set[str] = set()
-    for handler in handlers:
-        if handler.disabled or (handler.receives is None and handler.sends is None):
-            continue
+    for named in namespace_names(handlers):
+        handler, name = named.handler, named.name
         pieces = handler.pattern.pieces()
-        name = _unique(_namespace_name(pieces), names)
-        names.add(name)
         namespace = _Namespace(name)
         if handler.transform_raw_data is None:
             receives = namespace.root("Receives", handler.receives, True)
@@ -130,7 +126,7 @@ def _endpoints(handlers: Iterable[Handler], project: Path) -> list[_Endpoint]:
                 sends=sends,
                 space=name,
                 namespace=namespace.lines(
-                    f"{handler.pattern.source} ({_shown(handler.file, project)})"
+                    f"{handler.pattern.source} ({_shown(handler.file, project)})", named.note()
                 ),
                 imports=namespace.imports,
             )
@@ -185,14 +181,8 @@ def _key(pieces: tuple[str | None, ...]) -> str:
     return f"[path: `{body}`]"
 
 
-def _namespace_name(pieces: tuple[str | None, ...]) -> str:
-    words = re.findall(r"[A-Za-z0-9]+", "".join(p for p in pieces if p is not None))
-    name = "".join(w[0].upper() + w[1:] for w in words) or "Root"
-    return name if name[0].isalpha() else "Endpoint" + name
-
-
 def _unique(name: str, taken: set[str]) -> str:
-    if name not in taken and name not in _TAKEN:
+    if name not in taken and name not in TAKEN:
         return name
     n = 2
     while f"{name}{n}" in taken:
@@ -272,8 +262,14 @@ class _Namespace:
             self.type(f.node)
         return name
 
-    def lines(self, title: str) -> list[str]:
-        out = [f"/** {_comment(title)} */", f"export declare namespace {self.name} {{"]
+    def lines(self, title: str, note: str | None) -> list[str]:
+        """The namespace, after a comment of `title` and `note` (why it has this name)."""
+        if note is None:
+            head = [f"/** {_comment(title)} */"]
+        else:  # patterns may hold `-`: no line breaks inside one
+            wrapped = textwrap.wrap(note, _WIDTH - 4, break_on_hyphens=False)
+            head = _doc("\n".join([title, *wrapped]), "")
+        out = [*head, f"export declare namespace {self.name} {{"]
         out += [f"  {alias}" for alias in self.aliases]
         for record, name in self.records.values():
             out.append("")

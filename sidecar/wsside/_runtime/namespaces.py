@@ -1,0 +1,156 @@
+"""The namespace names of `wsside-env.d.ts`: each typed endpoint's, from its own pattern.
+
+A pattern's plain name is its words (runs of ASCII letters and digits), capitalized and
+joined: `/ws/typed-chat` is `WsTypedChat`. Plain names lose what separated the words and what
+varies, so two patterns can share one (`/ws/typed-chat` and `/ws/typed/chat`). Then none of
+them keeps it, whatever the files around: a page that imported it gets an error, never the
+other endpoint's types. Each is named by spelling out its whole pattern instead: `/` is `_`,
+the words are kept, and the rest are lowercase words (`-` is `dash`, `*` is `star`) or a
+variable's name after `$`: `Ws_Typed_dash_Chat` and `Ws_Typed_Chat`. A spelled name always
+has a `_`, which no plain name has, so it is never another endpoint's plain name. Two patterns
+spelled alike (they differ in case only, or in a variable's regex) add a hash of the pattern.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..handler import Handler
+from .events import shown
+
+__all__ = ["TAKEN", "Named", "collision_notes", "namespace_names", "typed"]
+
+# Names the file itself uses at the top level and inside each namespace.
+TAKEN = frozenset({"Receives", "Sends", "Binary", "ErrorFrame", "ArrayBuffer", "Record"})
+
+_WORD = re.compile(r"[A-Za-z0-9]+")
+# A variable (`{name}`, `{name:regex}` whose regex may hold `{n}`), a word, or one character.
+_TOKEN = re.compile(r"\{([^{}:]+)(?::(?:[^{}]|\{[^{}]*\})+)?\}|([A-Za-z0-9]+)|(.)", re.DOTALL)
+_SPELLED = {
+    "-": "dash",
+    "_": "underscore",
+    ".": "dot",
+    "~": "tilde",
+    "*": "star",
+    "?": "qmark",
+}
+
+
+@dataclass(frozen=True)
+class Named:
+    handler: Handler
+    name: str  # its namespace's name
+    plain: str  # the name it has when no other endpoint has it too
+    others: tuple[Handler, ...]  # the endpoints that have `plain` too (none: it keeps it)
+
+    def note(self) -> str | None:
+        """Why it is not named `plain` (a line of its namespace's comment), or None."""
+        if not self.others:
+            return None
+        patterns = _and([h.pattern.source for h in self.others])
+        return (
+            f"Not {self.plain}: {patterns} would have that name too, so each is named from "
+            "its whole pattern (see docs/types.md)"
+        )
+
+
+def typed(handler: Handler) -> bool:
+    """Whether `handler` is in `wsside-env.d.ts` (enabled, with receives= or sends=)."""
+    return not handler.disabled and (handler.receives is not None or handler.sends is not None)
+
+
+def namespace_names(handlers: Iterable[Handler]) -> list[Named]:
+    """The typed ones of `handlers`, in their order, each with its namespace's name."""
+    typed_ = [h for h in handlers if typed(h)]
+    plain = [plain_name(h.pattern.pieces()) for h in typed_]
+    sharing: dict[str, list[int]] = {}
+    for i, name in enumerate(plain):
+        sharing.setdefault(name, []).append(i)
+    names = list(plain)
+    collided = [i for i in range(len(typed_)) if len(sharing[plain[i]]) > 1]
+    spelled = {i: spelled_name(typed_[i].pattern.source) for i in collided}
+    spelled_as: dict[str, int] = {}
+    for i in collided:
+        spelled_as[spelled[i]] = spelled_as.get(spelled[i], 0) + 1
+    for i in collided:
+        names[i] = spelled[i]
+        if spelled_as[spelled[i]] > 1:
+            digest = hashlib.sha256(typed_[i].pattern.source.encode()).hexdigest()[:8]
+            names[i] = f"{spelled[i]}_h{digest}"
+    return [
+        Named(h, names[i], plain[i], tuple(typed_[j] for j in sharing[plain[i]] if j != i))
+        for i, h in enumerate(typed_)
+    ]
+
+
+def collision_notes(handlers: Iterable[Handler], loaded: Iterable[Handler]) -> list[str]:
+    """A warning per plain name that endpoints share, among `handlers`, when one of `loaded`
+    (the handlers of the file just loaded) is among them: both patterns, where each is
+    declared, and the names they get."""
+    mine = {id(h) for h in loaded if typed(h)}
+    if not mine:
+        return []
+    notes = []
+    done: set[str] = set()
+    named = namespace_names(handlers)
+    for n in named:
+        if not n.others or n.plain in done:
+            continue
+        group = [m for m in named if m.others and m.plain == n.plain]
+        if not any(id(m.handler) in mine for m in group):
+            continue
+        done.add(n.plain)
+        where = _and([f"{m.handler.pattern.source} ({_at(m.handler)})" for m in group])
+        these = _and([m.name for m in group])
+        each = "both" if len(group) == 2 else "all"
+        nobody = "neither" if len(group) == 2 else "none"
+        notes.append(
+            f"wsside-env.d.ts: {where} would {each} be named {n.plain}, so {nobody} is (a "
+            f"page importing {n.plain} gets a type error): they are named {these}"
+        )
+    return notes
+
+
+def plain_name(pieces: tuple[str | None, ...]) -> str:
+    """The words of the literal pieces, capitalized and joined (`Root` for none), after
+    `Endpoint` when they start with a digit, with `2` after a name the file uses itself."""
+    words = _WORD.findall("".join(p for p in pieces if p is not None))
+    name = "".join(w[0].upper() + w[1:] for w in words) or "Root"
+    name = name if name[0].isalpha() else "Endpoint" + name
+    return f"{name}2" if name in TAKEN else name
+
+
+def spelled_name(source: str) -> str:
+    """The whole pattern as a name: `/` as `_` (the first one kept when the name would have
+    no `_` or start with a digit), words capitalized, `{room}` as `$Room`, `**` as
+    `globstar`, other characters as lowercase words (`dash`; `x27` for `'`)."""
+    segments = []
+    for segment in source.split("/")[1:]:
+        if segment == "**":
+            segments.append("globstar")
+            continue
+        parts = []
+        for m in _TOKEN.finditer(segment):
+            variable, word, char = m.groups()
+            if variable is not None:
+                parts.append("$" + "".join(w[0].upper() + w[1:] for w in _WORD.findall(variable)))
+            elif word is not None:
+                parts.append(word[0].upper() + word[1:])
+            else:
+                parts.append(_SPELLED.get(char) or f"x{ord(char):x}")
+        segments.append("_".join(parts))
+    name = "_".join(segments)
+    if "_" not in name or name[0].isdigit():
+        name = "_" + name
+    return name
+
+
+def _at(handler: Handler) -> str:
+    return f"{shown(handler.file)}:{handler.line}"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
