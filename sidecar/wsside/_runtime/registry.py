@@ -26,6 +26,7 @@ from .helper_path import use_helpers_of
 from .hub import Hub
 from .loader import forget_handler_file, import_handler_file
 from .module_names import is_handler_file
+from .namespaces import collision_notes
 
 if TYPE_CHECKING:
     from .backplane import Backplane
@@ -170,6 +171,8 @@ class Registry:
             for note in handler.unit_notes():
                 log(f"{shown(handler.file)}:{handler.line}: {note}", "warning")
         self._swap(path, result.handlers)
+        for note in collision_notes(self.endpoints(), result.handlers):
+            log(note, "warning")
         emit(
             {
                 "type": "loaded" if initial else "reloaded",
