@@ -4,10 +4,12 @@ Vite plugin writes, for projects and CI runs without Vite."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from .._runtime.config import ConfigError, OptionError, build_settings
+from .._runtime.events import subscribe, unsubscribe
 from .._runtime.registry import Registry
 from .._runtime.typescript import FILE_NAME, render
 from .app import app
@@ -39,7 +41,11 @@ def types(
         typer.echo(f"wsside types: {exc}", err=True)
         raise typer.Exit(2) from None
     registry = Registry(settings.handlers_dir, settings.handler_defaults)
-    registry.load_all()
+    subscribe(_warn)  # what loading warns of (names that collide, durations in ms)
+    try:
+        registry.load_all()
+    finally:
+        unsubscribe(_warn)
     if registry.errors:
         for error in registry.errors.values():
             typer.echo(
@@ -62,3 +68,8 @@ def types(
         typer.echo(f"wsside types: cannot write {out}: {exc.strerror or exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"wsside types: wrote {out}", err=True)
+
+
+def _warn(event: dict[str, Any]) -> None:
+    if event.get("type") == "log" and event.get("level") in ("warning", "error"):
+        typer.echo(f"wsside types: {event.get('message')}", err=True)
