@@ -121,7 +121,6 @@ export function connect(path, options = {}) {
   }
   /** @type {Array<[string, (event: Event) => void]>} */
   const pageEvents = [['online', online], ['pagehide', hide], ['pageshow', show]]
-  for (const [name, listener] of pageEvents) globalThis.addEventListener?.(name, listener)
   /** @param {CloseInfo} [close] */
   const end = (close) => {
     clearTimeout(timer)
@@ -181,6 +180,9 @@ export function connect(path, options = {}) {
     }, timeout)
   }
   open()
+  // Once the first WebSocket is made: when it cannot be (a subprotocol offered twice, a ws:
+  // URL from an https: page), connect throws, and nothing of this client may run later.
+  for (const [name, listener] of pageEvents) globalThis.addEventListener?.(name, listener)
 
   return {
     get status() {

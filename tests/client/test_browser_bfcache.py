@@ -75,3 +75,23 @@ def test_a_page_in_the_back_forward_cache_closes_its_socket_until_it_is_back(dev
     assert watcher.evaluate("live.filter((m) => m.type === 'left')") == [
         {"type": "left", "code": 1000, "reason": "page in the back/forward cache"}
     ]
+
+
+def test_a_connect_that_throws_leaves_nothing_listening_on_the_page(dev, open_page):
+    """`connect` throws when the WebSocket cannot be made (here a subprotocol offered twice;
+    also a `ws:` URL from an `https:` page). The page may catch that and go on: nothing of
+    that client may run later, when the page goes into the cache and comes back (open_page
+    fails the test on any error on the page)."""
+    page = open_page(dev)
+    page.wait_for_function(HELLO)
+    assert (
+        page.evaluate("""() => {
+      try { connect('/ws/echo', { protocols: ['v1', 'v1'] }) } catch (error) { return error.name }
+    }""")
+        == "SyntaxError"
+    )
+    page.goto(f"{dev.url}?away")
+    page.wait_for_function(HELLO)
+    page.go_back(wait_until="commit")
+    page.wait_for_function("socket.status === 'open' && seen.length > 3")
+    assert statuses(page)[-1] == ["open", None]
