@@ -233,3 +233,25 @@ def test_a_client_outside_the_server_s_prefix_is_left_connecting_as_doctor_says(
         assert handshake(url, "/rt/echo", 10).status == 101  # the server's prefix
         client = handshake(url, "/api/echo", 2)  # where the browser client connects
         assert (client.status, client.reason) == (None, "no answer: timed out")
+
+
+def test_run_above_the_project_says_so_once(tmp_path: Path, vite_modules: Path) -> None:
+    """In the parent of a working Vite app, the doctor used to fail `vite` and `shim` with
+    npm install commands (and ws/ with `wsside init`) beside the real fix, --root app."""
+    app = write(
+        tmp_path / "app",
+        {"vite.config.js": SIMPLE_VITE_CONFIG, "ws/echo.py": handler("/echo")},
+    )
+    link_modules(app, vite_modules)
+    code, report = run_doctor(tmp_path, "--no-live")
+    assert code == 1
+    assert [c["name"] for c in report["checks"]] == ["python", "packages", "node", "vite.config"]
+    check = one(report, "vite.config")
+    assert check["message"].endswith(
+        "the Vite project below it: app (the checks that need the project, from handlers to "
+        "the dev server, were skipped)"
+    )
+    assert check["fix"].startswith("run `wsside doctor --root app`")
+    assert [c for c in report["checks"] if c["status"] == "fail"] == [check]
+    code, report = run_doctor(app, "--no-live")
+    assert code == 0, [c for c in report["checks"] if c["status"] != "pass"]

@@ -65,17 +65,21 @@ def doctor(
         typer.echo(f"wsside doctor: {error}", err=True)
         raise typer.Exit(2)
     # Loaded here, not at import: the checks pull in psutil and rich, which `serve` never needs.
-    from ..doctor import CHECKS, SERVE_CHECKS, Project, run_checks, worst
+    from ..doctor import Check, Project, checks_for, run_checks, worst
     from ..doctor.checks_process import SidecarProcess, end_stale
     from ..doctor.report import as_json, print_table
     from ..doctor.vite_config import project_folder
 
-    if serve:  # where `wsside serve` would run: no vite.config to look for upwards
-        where = (root or Path.cwd()).resolve()
-        results = run_checks(Project(where, timeout=timeout, serve=True), SERVE_CHECKS)
-    else:
-        where = project_folder(root or Path.cwd())
-        results = run_checks(Project(where, url=url, timeout=timeout, live=live), CHECKS)
+    # With --serve, where `wsside serve` would run: no vite.config to look for upwards.
+    where = (root or Path.cwd()).resolve() if serve else project_folder(root or Path.cwd())
+
+    def check() -> list[Check]:
+        project = Project(
+            where, url=None if serve else url, timeout=timeout, serve=serve, live=live
+        )
+        return run_checks(project, checks_for(project))
+
+    results = check()
     if fix and not serve:
 
         def confirm(s: SidecarProcess) -> bool:
@@ -84,7 +88,7 @@ def doctor(
         ended = end_stale(Project(where, url=url, timeout=timeout, live=live), confirm)
         if ended:
             typer.echo(f"ended stale sidecar(s): pid {', '.join(map(str, ended))}", err=True)
-            results = run_checks(Project(where, url=url, timeout=timeout, live=live), CHECKS)
+            results = check()
     if json_output:
         typer.echo(as_json(results, where))
     else:

@@ -5,7 +5,9 @@ needs), then Node and Vite, then the running processes and the live dev server.
 `SERVE_CHECKS` (`--serve`) are those of a production `wsside serve`: the Python side, then
 workers, backplane, origins and error frames. Each check
 is a function of a `Project` returning one `Check` or several; `run_checks` keeps a crashing
-check from hiding the others.
+check from hiding the others. `checks_for` picks the list: run in a folder above the Vite
+project (none here, one below), only the checks that do not need the project run, and the
+vite.config check says once where the project is.
 """
 
 from __future__ import annotations
@@ -38,7 +40,17 @@ from .checks_vite import (
 from .model import Check, CheckFn, Status, run_checks, worst
 from .project import Project
 
-__all__ = ["CHECKS", "SERVE_CHECKS", "Check", "CheckFn", "Project", "Status", "run_checks", "worst"]
+__all__ = [
+    "CHECKS",
+    "SERVE_CHECKS",
+    "Check",
+    "CheckFn",
+    "Project",
+    "Status",
+    "checks_for",
+    "run_checks",
+    "worst",
+]
 
 # What the handlers need, under Vite and under `wsside serve` alike.
 _PYTHON_SIDE: tuple[CheckFn, ...] = (
@@ -76,3 +88,20 @@ SERVE_CHECKS: tuple[CheckFn, ...] = (
     check_origins,
     check_error_details,
 )
+
+# In a folder above the Vite project: what does not depend on the project, and the check that
+# names the project below (the others would only ask to install Vite or create ws/ here).
+ABOVE_THE_PROJECT: tuple[CheckFn, ...] = (
+    check_python,
+    check_packages,
+    check_node,
+    check_vite_config_uses_plugin,
+)
+
+
+def checks_for(project: Project) -> tuple[CheckFn, ...]:
+    """The checks to run for `project`: `SERVE_CHECKS` with `serve`; `ABOVE_THE_PROJECT` when
+    its folder has no Vite config but holds a Vite project below; else `CHECKS`."""
+    if project.serve:
+        return SERVE_CHECKS
+    return ABOVE_THE_PROJECT if project.projects_below else CHECKS

@@ -171,7 +171,8 @@ def _no_vite_config(project: Project) -> Check:
     shown = ", ".join(below[:3]) + (f" and {len(below) - 3} more" if len(below) > 3 else "")
     return failed(
         "vite.config",
-        f"{missing}; the Vite project{'s' if len(below) > 1 else ''} below it: {shown}",
+        f"{missing}; the Vite project{'s' if len(below) > 1 else ''} below it: {shown} (the "
+        "checks that need the project, from handlers to the dev server, were skipped)",
         f"run `wsside doctor --root {shlex.quote(below[0])}` (or run it in that folder); "
         "`wsside init` too goes there, not here",
     )
