@@ -255,3 +255,12 @@ def test_run_above_the_project_says_so_once(tmp_path: Path, vite_modules: Path) 
     assert [c for c in report["checks"] if c["status"] == "fail"] == [check]
     code, report = run_doctor(app, "--no-live")
     assert code == 0, [c for c in report["checks"] if c["status"] != "pass"]
+
+
+def test_a_handler_beside_vite_config_is_named_when_ws_is_missing(tmp_path: Path) -> None:
+    write(tmp_path, {"vite.config.js": SIMPLE_VITE_CONFIG, "chat.py": handler("/chat")})
+    code, report = run_doctor(tmp_path, "--no-live")
+    check = one(report, "handlers folder")
+    assert code == 1 and check["status"] == "fail", check
+    assert check["message"] == "ws/ does not exist, but chat.py declares a Handler"
+    assert check["fix"] == "move it into ws/ (create it)"

@@ -59,6 +59,14 @@ def check_handlers_folder(project: Project) -> Check:
         listed = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
         problem += f", but {project.relative(other)}/ has files declaring a Handler ({listed})"
         fix = f"{_point_at(project, other)} (or move those files into {shown}/)"
+    else:
+        # Beside vite.config itself (`./chat.py`), or deeper than the folders looked at above.
+        strays = [project.relative(f) for f in handler_files_outside(project.root, folder)]
+        if strays:
+            listed = ", ".join(strays[:3]) + (", ..." if len(strays) > 3 else "")
+            problem += f", but {listed} declare{'s' if len(strays) == 1 else ''} a Handler"
+            them = "it" if len(strays) == 1 else "them"
+            fix = f"move {them} into {shown}/" + ("" if folder.is_dir() else " (create it)")
     if folder.is_dir():
         return warned("handlers folder", problem, fix)
     return failed("handlers folder", problem, fix)
