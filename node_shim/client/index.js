@@ -72,6 +72,9 @@ export function connect(path, options = {}) {
   let deadline
   let attempt = 0
   let openedAt = 0
+  // While close() closes the socket: Node's WebSocket fires `error` from within close()
+  // during a handshake, which is no drop to reconnect from.
+  let closing = false
   /** @type {number | null} */
   let retryAt = null
   /** @type {Status} */
@@ -155,7 +158,7 @@ export function connect(path, options = {}) {
     const dropped = (close) => {
       clearTimeout(deadline)
       socket.onopen = socket.onclose = socket.onerror = null
-      if (status === 'closed') return
+      if (status === 'closed' || closing) return
       if (!reconnect || final(close.code)) return end(close)
       // A connection that lived longer than the longest wait was healthy: start over.
       if (openedAt && Date.now() - openedAt >= maxDelay) attempt = 0
@@ -229,7 +232,12 @@ export function connect(path, options = {}) {
     },
     /** @param {number} [code] @param {string} [reason] */
     close(code, reason) {
-      ws.close(code, reason)
+      closing = true
+      try {
+        ws.close(code, reason) // throws for a code or reason it refuses, closing nothing
+      } finally {
+        closing = false
+      }
       end()
     },
   }

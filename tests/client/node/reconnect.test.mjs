@@ -237,6 +237,15 @@ test('a handshake never answered is given up after timeout, and retried', { time
   assert.equal(silent.attempts.length, count)
 })
 
+test('close() during a handshake goes to closed with no reconnecting before it', { timeout: 5000 }, async (t) => {
+  const silent = await serverFor(t, silentServer)
+  const socket = connectFor(t, '/ws/echo', { url: silent.url, reconnect: FAST })
+  const seen = statuses(socket)
+  await silent.reach(1)
+  socket.close() // Node's WebSocket fires `error` from within close() then
+  assert.deepEqual(seen, ['closed'])
+})
+
 test('with reconnect: false, a handshake never answered closes the client after timeout', { timeout: 5000 }, async (t) => {
   const silent = await serverFor(t, silentServer)
   const socket = connectFor(t, '/ws/echo', { url: silent.url, reconnect: false, timeout: 100 })
