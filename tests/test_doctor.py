@@ -221,13 +221,21 @@ def test_an_import_the_sidecar_s_python_cannot_try_says_whose_it_was(tmp_path: P
     del env["WSSIDE_PYTHON"]
     _, report = run_doctor(tmp_path, env=env)
     needs = one(report, "handler ws/needs.py")
-    assert needs["message"].startswith(
+    assert needs["message"] == (
         "ws/needs.py:1: ModuleNotFoundError: No module named 'wsside_no_such_package' "
-        f"(imported with this doctor's Python, {VENV_PYTHON}; the sidecar will run {bare}, "
-        "which could not be asked: "
+        f"(imported with this doctor's Python, {VENV_PYTHON})"
     ), needs
-    assert "No module named 'wsside'" in needs["message"]
-    assert one(report, "handler ws/echo.py")["message"].startswith("imports: /echo (imported ")
+    assert one(report, "handler ws/echo.py")["message"] == (
+        f"imports: /echo (imported with this doctor's Python, {VENV_PYTHON})"
+    )
+    # Why the sidecar's Python could not be asked is said once, not beside every file.
+    why = one(report, "handler imports")
+    assert why["status"] == "warn"
+    assert why["message"].startswith(
+        f"Imported with this doctor's Python, {VENV_PYTHON}: the sidecar will run {bare}, "
+        "which could not be asked: "
+    ), why
+    assert "No module named 'wsside'" in why["message"]
 
 
 @pytest.mark.parametrize(

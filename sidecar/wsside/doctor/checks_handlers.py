@@ -114,6 +114,12 @@ def check_handler_files(project: Project) -> Iterator[Check]:
     Python the sidecar will run when it can be asked (`Project.handler_imports`)."""
     imports = project.handler_imports
     said = f" ({imports.said})" if imports.said else ""
+    if imports.unasked and imports.results:
+        yield warned(
+            "handler imports",
+            f"{imports.said[0].upper()}{imports.said[1:]}: {imports.unasked}",
+            "see the interpreter check: the sidecar's Python needs wsside",
+        )
     for result in imports.results:
         name = f"handler {project.relative(result.path)}"
         error = result.error

@@ -50,6 +50,9 @@ class HandlerImports:
     python: str
     results: list[Imported]
     said: str = ""
+    # Why the sidecar's Python could not be asked (it lacks wsside, say), when it could not:
+    # said once, in its own row, rather than beside every file.
+    unasked: str = ""
 
 
 class Project:
@@ -197,8 +200,8 @@ class Project:
         return HandlerImports(
             sys.executable,
             [imported(r) for r in self.loaded],
-            f"imported with this doctor's Python, {sys.executable}; the sidecar will run "
-            f"{python}, which could not be asked: {answer}",
+            f"imported with this doctor's Python, {sys.executable}",
+            f"the sidecar will run {python}, which could not be asked: {answer}",
         )
 
     def _imports_in(self, python: str) -> list[Imported] | str:
