@@ -95,8 +95,9 @@ export interface Socket<Sent = unknown, Received = unknown> {
   readonly retryAt: number | null
   /**
    * Objects, arrays, numbers, booleans and null go as JSON text, strings as text, binary
-   * data as binary. While not open, up to 1000 messages wait and go in order once open;
-   * one more throws. Throws once the socket is closed for good.
+   * data as binary. While not open, up to 1000 messages wait and go in order once open
+   * (binary data as it was at the call: a copy); one more throws. Throws once the socket is
+   * closed for good.
    */
   send(message: Sent): void
   /** Every message: JSON text parsed, other text as a string, binary as an `ArrayBuffer`. */
