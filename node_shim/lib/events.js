@@ -26,9 +26,9 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
   switch (msg.type) {
     case 'reloaded':
     case 'removed':
-      // `ms`: from the save to the new code serving.
+      // `ms`: from the save to the new code serving; `new`: the file was not there before.
       r.info(msg.type === 'removed' ? `removed ${r.rel(msg.file)}`
-        : `reloaded ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})` +
+        : `${msg.new ? 'added' : 'reloaded'} ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})` +
           (msg.ms === undefined ? '' : ` in ${Math.round(msg.ms)} ms`))
       handlersNow(info, msg)
       standing.fixed(msg.file)

@@ -83,9 +83,15 @@ export class BeforeReady {
     this._errors.clear()
   }
 
-  /** @param {string} line a line of the sidecar's output */
+  /**
+   * A line of the sidecar's output; true when it says that the interpreter has no wsside
+   * (the report of the failed start says so, in words that say what to do).
+   * @param {string} line
+   */
   heard(line) {
-    if (!this.everReady && NO_WSSIDE.test(line)) this._saidNoWsside = true
+    const noWsside = !this.everReady && NO_WSSIDE.test(line)
+    if (noWsside) this._saidNoWsside = true
+    return noWsside
   }
 
   /** The sidecar said `ready`. */

@@ -142,6 +142,17 @@ function venvsAbove(root, windows) {
 }
 
 /**
+ * The interpreter of the active virtual environment (VIRTUAL_ENV's rule), if there is one.
+ * @param {NodeJS.ProcessEnv} env
+ * @param {boolean} windows
+ * @returns {string | null}
+ */
+function activeVenv(env, windows) {
+  const rule = RULES.find((r) => r.kind === 'env_dir_file')
+  return rule ? apply(rule, '', undefined, env, windows) : null
+}
+
+/**
  * The first of `pythons` that imports wsside, asked one after the other, or undefined.
  * @param {string[]} pythons
  * @param {string} cwd
@@ -160,8 +171,11 @@ async function firstWithWsside(pythons, cwd, timeoutMs) {
 
 /**
  * Why `python` cannot run the sidecar when it cannot import wsside, and the way out, for
- * `callback` (text to follow the interpreter's name): a virtual environment above the
- * project that has wsside (then the `python` option to set), else installing wsside (a
+ * `callback` (text to follow the interpreter's name): the active virtual environment
+ * (VIRTUAL_ENV in `env`) when it has wsside (a rule before its own chose another, such as
+ * an empty .venv beside vite.config: then WSSIDE_PYTHON or the option to point at it, as
+ * `wsside doctor` says), a virtual environment above the project that has wsside (then the
+ * `python` option to set), else installing wsside (a
  * bare command such as the default python3 gets a .venv beside vite.config, which the
  * rules find; pip into a system Python is often refused), unless that Python is older
  * than wsside supports (then pip would refuse).
@@ -170,7 +184,7 @@ async function firstWithWsside(pythons, cwd, timeoutMs) {
  * @param {number} timeoutMs how long each interpreter may take to answer
  * @param {(why: string) => void} callback
  */
-export function whyNoWsside(python, cwd, timeoutMs, callback, windows = process.platform === 'win32') {
+export function whyNoWsside(python, cwd, timeoutMs, callback, windows = process.platform === 'win32', env = process.env) {
   execFile(python, ['-c', VERSION_PROBE], { timeout: timeoutMs, cwd }, (err, stdout) => {
     const version = err ? null : stdout.trim()
     const [major, minor] = (version ?? '').split('.').map(Number)
@@ -181,8 +195,14 @@ export function whyNoWsside(python, cwd, timeoutMs, callback, windows = process.
         'later that has wsside installed.')
       return
     }
-    void firstWithWsside(venvsAbove(cwd, windows).filter((venv) => venv !== python), cwd, timeoutMs).then((venv) => {
-      if (venv !== undefined) {
+    const active = activeVenv(env, windows)
+    const candidates = [...(active ? [active] : []), ...venvsAbove(cwd, windows)].filter((venv) => venv !== python)
+    void firstWithWsside(candidates, cwd, timeoutMs).then((venv) => {
+      if (venv !== undefined && venv === active) {
+        callback(` cannot import wsside.\n  The active virtual environment (VIRTUAL_ENV) has wsside: point WSSIDE_PYTHON or ` +
+          `the \`python\` option of wsside() at ${shellQuote(venv)}, or install wsside for this one: ` +
+          `\`${shellQuote(python)} -m pip install wsside\`.`)
+      } else if (venv !== undefined) {
         const option = path.relative(cwd, venv).split(path.sep).join('/')
         callback(` cannot import wsside.\n  ${venv} has wsside, but it is not beside vite.config, where the ` +
           `plugin looks: set \`python: '${option}'\` in wsside() of vite.config.`)

@@ -27,7 +27,7 @@ export const PROTOCOL_VERSION = 2
  *   line?: number | null, column?: number | null, message: string, traceback?: string | null,
  *   callback?: string | null, source?: string }} ErrorEvent
  * @typedef {ControlMessage & (ReadyMessage
- *   | { type: 'reloaded', file: string, patterns?: string[], ms?: number, handlers?: HandlerInfo[],
+ *   | { type: 'reloaded', file: string, patterns?: string[], ms?: number, new?: boolean, handlers?: HandlerInfo[],
  *       types?: string }
  *   | { type: 'loaded', file: string }
  *   | { type: 'removed', file: string, handlers?: HandlerInfo[], types?: string }
@@ -61,7 +61,7 @@ export function parse(msg) {
   if (msg === null || typeof msg !== 'object' || !('wsside' in msg)) return null
   if (msg.wsside !== PROTOCOL_VERSION) {
     throw new Error(
-      `wsside: control protocol mismatch: the Python sidecar speaks version ${JSON.stringify(msg.wsside)}, ` +
+      `control protocol mismatch: the Python sidecar speaks version ${JSON.stringify(msg.wsside)}, ` +
         `vite-plugin-wsside speaks ${PROTOCOL_VERSION}. Install matching versions of the npm ` +
         'package and the Python package (`wsside doctor` shows both).',
     )

@@ -26,6 +26,9 @@ import { RepeatedLines } from './repeats.js'
 /** @typedef {ReturnType<typeof createReporter>} Reporter */
 
 const TAG = '[wsside]'
+// A line the sidecar's logging wrote under Vite (`_edge/logs.py`), with its level; or one
+// wsside wrote itself before its logging was set up (`wsside: ...`).
+const OWN_LINE = /^wsside(?::(debug|info|warning|error))?: (.*)$/s
 const CLEAR_EVENT = 'wsside:clear-error'
 
 /**
@@ -80,6 +83,18 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
     flush: () => refusals.flush(),
     /** @param {string} text */
     error: (text) => logger.error(`${TAG} ${text}`, opts),
+    /**
+     * A line of the sidecar's stdout or stderr: wsside's own lines once prefixed, at their
+     * level; anything else (a handler's print, a Python crash) as `py: ` and the line.
+     * @param {string} line
+     */
+    output(line) {
+      const own = OWN_LINE.exec(line)
+      if (own === null) logger.info(`${TAG} py: ${line}`, opts)
+      else if (own[1] === 'error') logger.error(`${TAG} ${own[2]}`, opts)
+      else if (own[1] === 'warning') logger.warn(`${TAG} ${own[2]}`, opts)
+      else logger.info(`${TAG} ${own[2]}`, opts)
+    },
     debugging,
     /** @param {string} text */
     debug: (text) => {
@@ -119,6 +134,20 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
       return handlers.map((h) => `${base}${h.path}  (${rel(h.file)}:${h.line})${h.disabled ? '  [disabled]' : ''}`)
     },
   }
+}
+
+/**
+ * The endpoints to list at a `ready`: one line each (as `reporter.handlerLines`), unless
+ * `before` (the table served until this start; null at the first) had the same lines: a
+ * restart (a config change, a crash) then says so in one line instead of listing them again.
+ * @param {Reporter} reporter
+ * @param {HandlerInfo[]} handlers
+ * @param {HandlerInfo[] | null} before
+ */
+export function readyLines(reporter, handlers, before) {
+  const lines = reporter.handlerLines(handlers)
+  const same = before !== null && handlers.length > 0 && reporter.handlerLines(before).join('\n') === lines.join('\n')
+  return same ? [`serving the same ${handlers.length} endpoint${handlers.length === 1 ? '' : 's'}`] : lines
 }
 
 /**

@@ -12,12 +12,12 @@ import readline from 'node:readline'
 import { BeforeReady, CrashLoop, exitHow, failedToStart, OUTPUT_DRAIN_MS, pythonNotFound } from './exits.js'
 import { message, parse } from './protocol.js'
 import { showEvent } from './events.js'
-import { StandingErrors } from './report.js'
+import { readyLines, StandingErrors } from './report.js'
 import { syncTypesFile } from './types-file.js'
 
 /** @import { ChildProcess } from 'node:child_process' */
 /** @import { Socket } from 'node:net' */
-/** @import { ReadyMessage, SidecarEvent } from './protocol.js' */
+/** @import { HandlerInfo, ReadyMessage, SidecarEvent } from './protocol.js' */
 /** @import { Reporter } from './report.js' */
 
 /**
@@ -45,6 +45,8 @@ export class SidecarProcess {
     this.state = 'starting'
     /** @type {ReadyMessage | null} the last `ready` message */
     this.info = null
+    /** @type {HandlerInfo[] | null} the endpoints a process served last (reloads included) */
+    this._servedBefore = null
     /** @type {ChildProcess | null} */
     this.child = null
     this.refs = 0
@@ -112,8 +114,9 @@ export class SidecarProcess {
       // With stdio 'pipe' both exist, and are sockets (which can be unref'd).
       /** @type {Socket} */ (stream).unref()
       readline.createInterface({ input: /** @type {Socket} */ (stream) }).on('line', (line) => {
-        this.reporter.info(`py: ${line}`)
-        this._beforeReady.heard(line)
+        // Python's "No module named wsside" is what the report of the failed start explains.
+        if (this._beforeReady.heard(line)) this.reporter.debug(`py: ${line}`)
+        else this.reporter.output(line)
       })
     }
     child.on('message', (msg) => this._onMessage(child, msg))
@@ -231,6 +234,8 @@ export class SidecarProcess {
     // Our own sidecar of our protocol version: its `type` says the shape (PROTOCOL.md).
     const msg = /** @type {SidecarEvent} */ (envelope)
     if (msg.type === 'ready') {
+      // A restart in the process (a config change) sends `ready` again: the table before it.
+      const before = this.info?.handlers ?? this._servedBefore
       this.info = msg
       this._beforeReady.ready()
       this._settle('ready')
@@ -238,10 +243,10 @@ export class SidecarProcess {
       this._standing.fixedAll('config')
       const r = this.reporter
       r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}`)
-      for (const line of r.handlerLines(msg.handlers)) r.info(`  ${line}`)
+      for (const line of readyLines(r, msg.handlers, before)) r.info(`  ${line}`)
       syncTypesFile(this.spec.cwd, msg.types, r)
     } else if (msg.type === 'protocol_error') {
-      this._fail(`wsside: ${msg.message}`)
+      this._fail(msg.message)
     } else {
       if (this.state === 'starting' && this._beforeReady.note(msg)) this._wakeWaiters()
       showEvent(msg, { reporter: this.reporter, standing: this._standing, cwd: this.spec.cwd, info: this.info })
@@ -277,6 +282,7 @@ export class SidecarProcess {
     if (child !== this.child) return
     this.child = null
     if (this.info?.socket) removeSocketFolder(this.info.socket)
+    this._servedBefore = this.info?.handlers ?? this._servedBefore
     this.info = null
     if (this._stopping) return this._settle('stopped')
     if (this.state === 'failed') return

@@ -178,7 +178,7 @@ describe('dev server, plain HTTP', () => {
     let from = logs.lines.length
     writeFileSync(file, 'from wsside import Handler\n\nadded = Handler("/added")\n')
     // With the time from the save to the new code serving.
-    await logs.waitFor(/reloaded ws\/added\.py \(\/added\) in \d+ ms$/, { from })
+    await logs.waitFor(/added ws\/added\.py \(\/added\) in \d+ ms$/, { from })
     const withAdded = printed()
     assert.ok(withAdded.some((line) => line.includes(echo)) && withAdded.some((line) => line.includes(added)),
       withAdded.join('\n'))

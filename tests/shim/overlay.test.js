@@ -130,7 +130,7 @@ describe('overlay', () => {
   it('takes a callback\'s error off the overlay of an open page once its file is saved', async () => {
     const RAISES = 'from wsside import Handler\n\nfaulty = Handler("/faulty")\n\n@faulty.on_message\n' +
       'def message(conn, data):\n    raise KeyError("tpyo")\n'
-    await dev.save('ws/faulty.py', RAISES, /reloaded ws\/faulty\.py/)
+    await dev.save('ws/faulty.py', RAISES, /added ws\/faulty\.py/)
     const page = await dev.openPage()
     const ws = await connectWs({ port: dev.port, path: '/api/faulty' })
     ws.send('go')
@@ -154,7 +154,7 @@ describe('overlay', () => {
   it('shows what a client sent in an error\'s message written out: no escape reaches the terminal', async () => {
     const ECHOES = 'from wsside import Handler\n\nsays = Handler("/says")\n\n@says.on_message\n' +
       'def message(conn, data):\n    raise ValueError(f"unknown command {data}")\n'
-    await dev.save('ws/says.py', ECHOES, /loaded ws\/says\.py/)
+    await dev.save('ws/says.py', ECHOES, /added ws\/says\.py/)
     const ws = await connectWs({ port: dev.port, path: '/api/says' })
     ws.send('\u001b[2J\u001b]0;owned\u0007\nforged line')
     const [line] = await dev.logs.waitFor(/error in on_message of ws\/says\.py:7: [^]*/)

@@ -40,6 +40,34 @@ it('an interpreter without wsside: one report naming it, how it was chosen and t
   page.close()
 })
 
+it('an empty .venv beside vite.config while the active virtualenv has wsside: only the explanation, naming that one', async (t) => {
+  const root = makeProject(t)
+  // `python -m venv .venv`, nothing installed: the project's Python without its site-packages.
+  mkdirSync(path.join(root, '.venv', 'bin'), { recursive: true })
+  const empty = path.join(root, '.venv', 'bin', 'python')
+  writeFileSync(empty, `#!/bin/sh\nexec ${JSON.stringify(PYTHON)} -S "$@"\n`, { mode: 0o755 })
+  // The virtualenv active in this terminal, which has wsside (the tests' Python).
+  const active = tempFolder(t)
+  mkdirSync(path.join(active, 'bin'))
+  const activePython = path.join(active, 'bin', 'python')
+  writeFileSync(activePython, `#!/bin/sh\nexec ${JSON.stringify(PYTHON)} "$@"\n`, { mode: 0o755 })
+  const saved = { VIRTUAL_ENV: process.env.VIRTUAL_ENV, WSSIDE_PYTHON: process.env.WSSIDE_PYTHON, DEBUG: process.env.DEBUG }
+  t.after(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+  })
+  process.env.VIRTUAL_ENV = active
+  delete process.env.WSSIDE_PYTHON
+  delete process.env.DEBUG // Python's own line would show at debug
+  const { logs } = await startViteFor(t, root, { options: { python: undefined }, waitReady: false })
+  const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
+  assert.ok(report.includes(`${empty} (chosen by .venv in the project folder) cannot import wsside.\n  The active virtual ` +
+    `environment (VIRTUAL_ENV) has wsside: point WSSIDE_PYTHON or the \`python\` option of wsside() at ${activePython}`), report)
+  assert.ok(!logs.lines.some((line) => /No module named/.test(line)), logs.lines.join('\n'))
+})
+
 /**
  * A project in a folder named as people name theirs (`My Äpp`) inside `parent`, a temp
  * folder, run with `python`, a Python without wsside (the project's own one, its

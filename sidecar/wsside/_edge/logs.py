@@ -87,11 +87,17 @@ class _Lines(logging.Formatter):
     """`12:00:01 message` (under Vite, the message alone: Vite's terminal has its own clock).
     A worker's lines say which process wrote them: `12:00:01 wsside[1]: 127.0.0.1:5123 - …`
     (wsside's own lines, which start with `wsside:`, name the process there instead). When
-    stderr is systemd's journal, each line starts with its priority (`logs.py`)."""
+    stderr is systemd's journal, each line starts with its priority (`logs.py`).
+
+    Under Vite, each line of a record of wsside's own loggers starts with `wsside:<level>: `
+    (`wsside:warning: the event loop is blocked…`; the message's own `wsside: ` goes): the
+    shim prints it once as `[wsside] the event loop is blocked…` at that level, and everything
+    else the process writes (a handler's print or logging, a crash) as `[wsside] py: …`."""
 
     def __init__(self, under_vite: bool, name: str | None) -> None:
         super().__init__("%(message)s" if under_vite else "%(asctime)s %(message)s", "%H:%M:%S")
         self._name = name
+        self._under_vite = under_vite
 
     def formatException(self, ei: Any) -> str:
         # A traceback's lines too: workers share the terminal.
@@ -111,4 +117,29 @@ class _Lines(logging.Formatter):
             record.message = message
 
     def format(self, record: logging.LogRecord) -> str:
+        if self._under_vite and _ours(record):
+            return self._for_vite(record)
         return mark_lines(super().format(record), record.levelno)
+
+    def _for_vite(self, record: logging.LogRecord) -> str:
+        """A record of wsside's, each line marked with its level for the shim."""
+        level = next((name for name, at in _VITE_LEVELS if record.levelno >= at), "debug")
+        text = record.getMessage().removeprefix("wsside: ")
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        if record.stack_info:
+            text += "\n" + self.formatStack(record.stack_info)
+        return "\n".join(f"wsside:{level}: {line}" for line in text.splitlines() or [""])
+
+
+# The levels the shim knows (lib/sidecar.js), highest first; one between two goes as the
+# lower, one below info as debug.
+_VITE_LEVELS = (
+    ("error", logging.ERROR),
+    ("warning", logging.WARNING),
+    ("info", logging.INFO),
+)
+
+
+def _ours(record: logging.LogRecord) -> bool:
+    return record.name == "wsside" or record.name.startswith("wsside.")

@@ -63,10 +63,18 @@ export function removeProject(root) {
   rmSync(root, { recursive: true, force: true })
 }
 
-/** A Vite logger that records every line; `waitFor(re)` resolves with the first match. */
+/**
+ * A Vite logger that records every line, and in `levels` the level of each (`info`, `warn`,
+ * `error`); `waitFor(re)` resolves with the first match.
+ */
 export function captureLogger() {
   const lines = []
+  const levels = []
   const waiters = []
+  const at = (level) => (msg) => {
+    levels.push(level)
+    record(msg)
+  }
   const record = (msg) => {
     lines.push(msg)
     for (const w of [...waiters]) {
@@ -79,16 +87,17 @@ export function captureLogger() {
   }
   const logger = {
     hasWarned: false,
-    info: record,
-    warn: record,
-    warnOnce: record,
-    error: record,
+    info: at('info'),
+    warn: at('warn'),
+    warnOnce: at('warn'),
+    error: at('error'),
     clearScreen() {},
     hasErrorLogged: () => false,
   }
   return {
     logger,
     lines,
+    levels,
     /** Resolves with the match of the first line (past or future, after `from`) matching `re`. */
     waitFor(re, { ms = WAIT_MS, from = 0 } = {}) {
       for (const line of lines.slice(from)) {
