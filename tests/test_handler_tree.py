@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -69,9 +70,11 @@ class Tree:
         save(self.folder / sentinel, reply_file("/ws/sentinel", "", str(self.marks)))
         start = len(self.serve.lines)
         # One bound for them all: a reload repeating without end fails here.
-        await self.serve.expect(f"reloaded ws/{sentinel}")
-        reloaded = [line for line in self.serve.lines[start:] if "reloaded" in line]
-        return [line.split("reloaded ", 1)[1].split(" (", 1)[0] for line in reloaded[:-1]]
+        await self.serve.expect(f" ws/{sentinel} (")  # added the first time, then reloaded
+        loads = [
+            re.search(r" (?:reloaded|added) (\S+) \(", line) for line in self.serve.lines[start:]
+        ]
+        return [load.group(1) for load in loads if load is not None][:-1]
 
 
 @pytest.fixture

@@ -312,9 +312,20 @@ async def test_closing_ends_the_grace_at_once(live: Live, monkeypatch: pytest.Mo
 
 async def test_added_file_is_served(live: Live) -> None:
     await live.start()
-    await live.save("new.py", versioned(7, "/ws/new"))
+    added = await live.save("new.py", versioned(7, "/ws/new"))
+    assert added["new"] is True  # created while serving: said "added"
     ws = await live.connect("/api/ws/new")
     assert (await ask(ws))["version"] == 7
+    assert "new" not in await live.save("new.py", versioned(8, "/ws/new"))
+
+
+async def test_wsside_serve_says_added_for_a_new_file_and_reloaded_after(tmp_path: Path) -> None:
+    async with serving(tmp_path, "--port", str(free_port())) as server:
+        await server.expect("serving on")
+        (tmp_path / "ws" / "new.py").write_text(versioned(1, "/ws/new"))
+        await server.expect("added ws/new.py (/ws/new) in ")
+        (tmp_path / "ws" / "new.py").write_text(versioned(2, "/ws/new"))
+        await server.expect("reloaded ws/new.py (/ws/new) in ")
 
 
 async def test_rapid_saves_reload_once(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,8 +34,6 @@ class ShimEvents:
         if event.get("type") not in SIDECAR_EVENTS:
             return
         fields = {k: v for k, v in event.items() if k != "type"}
-        if event["type"] == "reloaded" and self._adding(event["file"]):
-            fields["new"] = True
         if event["type"] in ("reloaded", "removed") and self._sidecar() is not None:
             if self._reloading():
                 self._owe_table()
@@ -49,12 +47,6 @@ class ShimEvents:
         sidecar = self._sidecar()
         assert sidecar is not None
         return {"handlers": sidecar.describe(), "types": sidecar.types()}
-
-    def _adding(self, file: str) -> bool:
-        """`file` is a handler file loaded for the first time since it appeared (a new one)."""
-        sidecar = self._sidecar()
-        adding = sidecar.reloader.adding if sidecar is not None and sidecar.reloader else None
-        return adding is not None and str(adding) == file
 
     def _reloading(self) -> bool:
         sidecar = self._sidecar()

@@ -142,11 +142,14 @@ class Registry:
             finally:
                 timer.cancel()
 
-    def load_file(self, path: Path, initial: bool = False, since: float | None = None) -> bool:
+    def load_file(
+        self, path: Path, initial: bool = False, since: float | None = None, added: bool = False
+    ) -> bool:
         """(Re)load one file; True when its new version is now serving.
 
         The event's `ms` counts from `since` (a `time.perf_counter()` value, e.g. when the
-        watcher saw the save) when given, else from the start of the import.
+        watcher saw the save) when given, else from the start of the import; `added`: the
+        file was created while serving (its `reloaded` event says `new`).
         """
         path = path.resolve()
         started = time.perf_counter() if since is None else since
@@ -173,14 +176,15 @@ class Registry:
         self._swap(path, result.handlers)
         for note in collision_notes(self.endpoints(), result.handlers):
             log(note, "warning")
-        emit(
-            {
-                "type": "loaded" if initial else "reloaded",
-                "file": str(path),
-                "patterns": [h.pattern.source for h in result.handlers],
-                "ms": round((time.perf_counter() - started) * 1000, 2),
-            }
-        )
+        event = {
+            "type": "loaded" if initial else "reloaded",
+            "file": str(path),
+            "patterns": [h.pattern.source for h in result.handlers],
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        if added:
+            event["new"] = True
+        emit(event)
         self._load_waiting()
         return True
 

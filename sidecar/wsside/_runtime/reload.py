@@ -69,9 +69,6 @@ class Reloader:
         self._pending: dict[Path, tuple[float, bool]] = {}
         self._config_pending = False
         self._step_handle: asyncio.Handle | None = None
-        # The handler file loaded for the first time since it appeared, while its `reloaded`
-        # event goes out: the shim says "added" for it (`_edge/shim_events.py`).
-        self.adding: Path | None = None
 
     @property
     def busy(self) -> bool:
@@ -182,12 +179,9 @@ class Reloader:
             if digest == self._digests.get(path) and not force:
                 return  # the same bytes already serve: a touch, or a late event of one save
             # Not there before: created since the start (or again after its removal).
-            self.adding = path.resolve() if path not in self._digests else None
+            added = path not in self._digests
             self._digests[path] = digest
-            try:
-                self.registry.load_file(path, since=since)
-            finally:
-                self.adding = None
+            self.registry.load_file(path, since=since, added=added)
         else:
             self._digests.pop(path, None)
             self.registry.remove_file(path)

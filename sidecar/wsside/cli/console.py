@@ -42,8 +42,9 @@ class ConsoleReporter:
             )
         elif kind in ("loaded", "reloaded"):
             patterns = ", ".join(event.get("patterns", [])) or "no handlers"
+            said = "added" if event.get("new") else kind  # a file created while serving
             self._print(
-                f"{self.name}: {kind} {shown(event['file'])} ({patterns}) in {event.get('ms')} ms"
+                f"{self.name}: {said} {shown(event['file'])} ({patterns}) in {event.get('ms')} ms"
             )
         elif kind == "config_error":
             self._print(
