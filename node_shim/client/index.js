@@ -50,7 +50,10 @@ export function connect(path, options = {}) {
   // Else it would ask for /apiws/chat, outside the prefix, which Vite leaves unanswered: a
   // socket that stays connecting, and holds up the page's other sockets to that host.
   if (!options.url && !path.startsWith('/')) {
-    throw new TypeError(`wsside: connect('${path}'): the path goes below the prefix and starts with /: connect('/${path}')`)
+    // A full address given as the path (`ws://host/api/ws/chat`) goes in `url`.
+    const full = /^[a-z][a-z\d+.-]*:/i.test(path)
+    throw new TypeError(`wsside: connect('${path}'): the path goes below the prefix and starts with /: ` +
+      (full ? `connect('/ws/chat', { url: '${path}' }), with the endpoint's pattern as the path` : `connect('/${path}')`))
   }
   const url = new URL(options.url ?? PREFIX + path, page)
   url.protocol = url.protocol.replace('http', 'ws')

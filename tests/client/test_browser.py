@@ -205,6 +205,14 @@ def test_a_path_without_its_leading_slash_is_refused_at_the_call(dev, open_page)
         "wsside: connect('ws/echo'): the path goes below the prefix and starts with /: "
         "connect('/ws/echo')",
     ]
+    # A full address as the path goes in `url`, not after a slash.
+    assert page.evaluate("""() => {
+      try { connect('ws://localhost:5173/api/ws/echo') } catch (error) { return error.message }
+    }""") == (
+        "wsside: connect('ws://localhost:5173/api/ws/echo'): the path goes below the prefix and "
+        "starts with /: connect('/ws/chat', { url: 'ws://localhost:5173/api/ws/echo' }), with "
+        "the endpoint's pattern as the path"
+    )
 
 
 def test_close_stops_reconnecting(dev, open_page):
