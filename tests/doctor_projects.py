@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -29,6 +30,9 @@ export default defineConfig({
   plugins: [wsside()],
 })
 """
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -173,7 +177,8 @@ def start_vite(
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     try:
-        while not any(ready in ln for ln in seen):
+        # Without its colours: under CI=true Vite colours its output (`:\x1b[1m5173\x1b[22m/`).
+        while not any(ready in _ANSI.sub("", ln) for ln in seen):
             line = lines.get(timeout=30)
             if not line:
                 pytest.fail(f"Vite exited before it printed {ready!r}:\n" + "".join(seen))
