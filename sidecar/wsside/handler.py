@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import logging
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -21,46 +23,17 @@ from .responses import Broadcast, Response
 from .schema import Schema
 
 if TYPE_CHECKING:
-    from collections.abc import Coroutine
-    from typing import TypeAlias
-
+    from ._handler_types import (
+        Authenticate,
+        Background,
+        OnClose,
+        OnConnect,
+        OnControl,
+        OnError,
+        OnMessage,
+        TransformRawData,
+    )
     from .connection import Connection, Sendable
-    from .request import Request
-
-    # What each function a declaration takes may be, for type checkers: what wsside passes,
-    # or fewer leading parameters (see `_signatures`); sync or async (a coroutine is an object).
-    OnConnect: TypeAlias = (
-        Callable[[Connection, Request], object]
-        | Callable[[Connection], object]
-        | Callable[[], object]
-    )
-    OnMessage: TypeAlias = (
-        Callable[[Connection, Any], object] | Callable[[Connection], object] | Callable[[], object]
-    )
-    OnClose: TypeAlias = (
-        Callable[[Connection, int, str, bool], object]
-        | Callable[[Connection, int, str], object]
-        | Callable[[Connection, int], object]
-        | Callable[[Connection], object]
-        | Callable[[], object]
-    )
-    # A callback's `sys.exit()` reaches on_error as a RuntimeError (`_runtime/callbacks.py`).
-    OnError: TypeAlias = (
-        Callable[[Connection, Exception], object]
-        | Callable[[Connection], object]
-        | Callable[[], object]
-    )
-    OnControl: TypeAlias = (
-        Callable[[Connection, bytes], object]
-        | Callable[[Connection], object]
-        | Callable[[], object]
-    )
-    Authenticate: TypeAlias = Callable[[Request], object] | Callable[[], object]
-    TransformRawData: TypeAlias = Callable[[str | bytes], object] | Callable[[], object]
-    Background: TypeAlias = (
-        Callable[["Handler"], Coroutine[Any, Any, object]]
-        | Callable[[], Coroutine[Any, Any, object]]
-    )
     from .responses import Match, Reply
 
 _OnConnectT = TypeVar("_OnConnectT", bound="OnConnect")
@@ -216,8 +189,15 @@ class Handler:
         self.callbacks: dict[str, Callback | None] = {
             name: adapt_callback(name, fn) for name, fn in callbacks.items()
         }
+        # Each callback as given, to name where the first was when a second comes.
+        self._given: dict[str, Callable[..., Any]] = {
+            name: fn for name, fn in callbacks.items() if fn is not None
+        }
         self.background_tasks: list[Callback] = []
         self._endpoint: Endpoint | None = None
+        # Set when the runtime stops serving this declaration (its file was reloaded or
+        # removed), until the first push through it is warned of.
+        self._detached = False
         if _collector is not None:
             _collector.append(self)
 
@@ -262,7 +242,14 @@ class Handler:
         return [note for note in notes if note is not None]
 
     def _set(self, name: str, fn: _F) -> _F:
+        first = self._given.get(name)
+        if first is not None:
+            # A second one would replace the first without a word: one of them is dead code.
+            raise ValueError(
+                f"{self!r} has {name} twice: {_place(first)} and {_place(fn)}; keep one"
+            )
         self.callbacks[name] = adapt_callback(name, fn)
+        self._given[name] = fn
         return fn
 
     def respond(
@@ -288,12 +275,32 @@ class Handler:
     def attach(self, endpoint: Endpoint | None) -> None:
         """Serve this declaration's connections with `endpoint` (None: no longer served).
         The runtime calls this when the handler file is loaded, reloaded or removed."""
+        self._detached = endpoint is None and self._endpoint is not None
         self._endpoint = endpoint
+
+    def _warn_detached(self, use: str) -> None:
+        """Say, once, that code still pushes through this declaration after its file was
+        reloaded: a loop the user started with `asyncio.create_task` keeps the old object,
+        and reaches nobody for as long as it runs."""
+        self._detached = False
+        logging.getLogger("wsside").warning(
+            "wsside: %s at %s:%d %s, but it is no longer served since its file was reloaded "
+            "(or removed), and reaches no connection: a loop that outlives a reload belongs "
+            "in a @handler.background task, which restarts with the new code",
+            self,
+            _shown(self.file),
+            self.line,
+            use,
+        )
 
     @property
     def connections(self) -> tuple[Connection, ...]:
         """The open connections of this endpoint (empty until the sidecar serves it)."""
-        return self._endpoint.open_connections() if self._endpoint else ()
+        if self._endpoint is not None:
+            return self._endpoint.open_connections()
+        if self._detached:
+            self._warn_detached("was asked for its connections")
+        return ()
 
     def broadcast(self, data: Sendable, room: str | None = None) -> None:
         """Send to every connection of this endpoint, or to one room of it (with a backplane,
@@ -309,6 +316,20 @@ class Handler:
                     "anyio.from_thread.run_sync(handler.broadcast, data)"
                 ) from None
             self._endpoint.broadcast(data, room)
+        elif self._detached:
+            self._warn_detached("was broadcast to")
 
     def __repr__(self) -> str:
         return f"Handler({self.pattern.source!r})"
+
+
+def _place(fn: Callable[..., Any]) -> str:
+    """Where a function was defined, `ws/chat.py:12` (its repr when it has no code)."""
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    return repr(fn) if code is None else f"{_shown(code.co_filename)}:{code.co_firstlineno}"
+
+
+def _shown(file: str) -> str:
+    """`file` relative to the current folder when inside it, as wsside's reports name files."""
+    relative = os.path.relpath(file)
+    return file if relative.startswith(os.pardir) else relative

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import inspect
 import ipaddress
-from collections.abc import Awaitable, Collection, Sequence
+import weakref
+from collections.abc import Awaitable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from yarl import URL
 
 from .._runtime.callbacks import USER_ERRORS
-from .._runtime.events import log, report_runtime_error
+from .._runtime.events import log, report_runtime_error, shown
 
 if TYPE_CHECKING:
     from ..handler import Handler
@@ -128,15 +129,37 @@ def authenticate(handler: Handler, request: Request) -> Verdict | Awaitable[Verd
         return _failed(handler, request, exc)
     if inspect.isawaitable(ok):
         return _judge_later(handler, request, ok)
-    return _judge(ok)
+    return _judge_returned(handler, ok)
 
 
 def _judge(ok: object) -> Verdict:
-    # A dict accepts even when empty, as any object does in JavaScript; other values count by
-    # their truth (False, None, "" refuse).
-    if isinstance(ok, dict):
+    # A mapping accepts even when empty, as any object does in JavaScript; other values count
+    # by their truth (False, None, "" refuse).
+    if isinstance(ok, Mapping):
         return dict(ok)
     return None if ok else Refusal(401, "Unauthorized")
+
+
+# Handlers whose `authenticate` was told that what it returned is not kept.
+_told: weakref.WeakSet[Handler] = weakref.WeakSet()
+
+
+def _judge_returned(handler: Handler, ok: object) -> Verdict:
+    """`_judge` for what the handler's function returned: a truthy object that is neither
+    True nor a mapping (a `User`) accepts, as SPEC §2 says, but nothing of it reaches
+    `conn.metadata`; said once per handler, as that is rarely what its author meant."""
+    if ok and ok is not True and not isinstance(ok, Mapping) and handler not in _told:
+        _told.add(handler)
+        fn = handler.authenticate
+        code = getattr(inspect.unwrap(fn), "__code__", None) if callable(fn) else None
+        where = f"{shown(code.co_filename)}:{code.co_firstlineno}" if code else repr(handler)
+        log(
+            f"{where}: authenticate returned a {type(ok).__name__}, which accepts the "
+            "connection but is not kept: return a dict, which is merged into conn.metadata "
+            '(return {"user": user})',
+            "warning",
+        )
+    return _judge(ok)
 
 
 async def _judge_later(handler: Handler, request: Request, pending: Awaitable[object]) -> Verdict:
@@ -144,7 +167,7 @@ async def _judge_later(handler: Handler, request: Request, pending: Awaitable[ob
         ok = await pending
     except USER_ERRORS as exc:
         return _failed(handler, request, exc)
-    return _judge(ok)
+    return _judge_returned(handler, ok)
 
 
 def _failed(handler: Handler, request: Request, exc: BaseException) -> Refusal:

@@ -45,6 +45,9 @@ __all__ = [
 # KeyboardInterrupt keep their meaning.)
 USER_ERRORS: tuple[type[BaseException], ...] = (Exception, SystemExit)
 
+# What reports call a failing `Response` rule's function: `error in a Response of ws/x.py:7`.
+A_RESPONSE = "a Response"
+
 _UNREAD: Any = object()  # `message_now` without `data`: the message is still to be read
 
 
@@ -107,12 +110,15 @@ def message_now(
         if rules:
             for index in range(first, len(rules)):
                 rule = rules[index]
-                fits = rule.matches(conn, data)
+                try:
+                    fits = rule.matches(conn, data)
+                except USER_ERRORS as exc:  # said as the rule's, not on_message's
+                    return _fail(conn, handler, exc, A_RESPONSE)
                 if inspect.isawaitable(fits):  # a plain function that called an async one
                     rest = _after_awaited_match(conn, handler, raw, data, index, fits)
                     return _finish_message(conn, handler, rest)
                 if fits:
-                    return _finish_message(conn, handler, _respond(conn, rule, data))
+                    return _respond(conn, handler, rule, data)
         fn = handler.callbacks["on_message"]
         result = None if fn is None else fn(conn, data)
     except USER_ERRORS as exc:  # the error policy decides what the client sees
@@ -139,26 +145,35 @@ async def _after_awaited_match(
 ) -> None:
     """Rule `index`'s match returned an awaitable (`fits`): its rule answers if it comes true,
     else `message_now` goes on from the next rule."""
-    if await fits:
-        return await _respond(conn, handler.responses[index], data)
+    try:
+        fits = await fits
+    except USER_ERRORS as exc:  # said as the rule's, not on_message's
+        return await _fail(conn, handler, exc, A_RESPONSE)
+    if fits:
+        return await _respond(conn, handler, handler.responses[index], data)
     rest = message_now(conn, handler, raw, data, index + 1)
     if rest is not None:
         await rest
 
 
-async def _respond(conn: Connection, rule: Response, data: Any) -> None:
+async def _respond(conn: Connection, handler: Handler, rule: Response, data: Any) -> None:
+    """The rule's reply to `data`; what fails in it is reported as the rule's (a `Response`
+    is declared where no callback is named), with the same error policy."""
     reply: Any = rule.response  # Response made every function take (conn, msg)
-    if callable(reply):
-        reply = await _maybe(reply(conn, data))
-    if reply is None:
-        return
-    target = rule.broadcast
-    if target is True:
-        conn.broadcast_all_rooms(reply)
-    elif target:
-        conn.broadcast(reply, room=target.room, include_self=target.include_self)
-    else:
-        await conn.send(reply)
+    try:
+        if callable(reply):
+            reply = await _maybe(reply(conn, data))
+        if reply is None:
+            return
+        target = rule.broadcast
+        if target is True:
+            conn.broadcast_all_rooms(reply)
+        elif target:
+            conn.broadcast(reply, room=target.room, include_self=target.include_self)
+        else:
+            await conn.send(reply)
+    except USER_ERRORS as exc:  # the error policy decides what the client sees
+        await _fail(conn, handler, exc, A_RESPONSE)
 
 
 async def run_callback(

@@ -1,0 +1,244 @@
+"""What a handler's author meets when a declaration is used in a way that would fail without a
+word: a callback given twice, a push through a handler whose file was reloaded, an
+`authenticate` whose return value is dropped, a failing `Response`. Each runs in a real
+`wsside serve` with real WebSocket clients, and reads what it writes to its console.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+
+from serve_process import ServeProcess, free_port
+
+
+def save(path: Path, text: str) -> None:
+    """Write a handler file as editors save it (through a rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(textwrap.dedent(text).lstrip())
+    os.replace(temp, path)
+
+
+@contextlib.asynccontextmanager
+async def serving(project: Path, *args: str) -> AsyncIterator[tuple[ServeProcess, str]]:
+    """`wsside serve` in `project` (its handler files written already), and the base URL of
+    its endpoints; once it has stopped, every line it wrote is in `lines`."""
+    port = free_port()
+    server = await ServeProcess.start("--port", str(port), *args, cwd=project)
+    try:
+        await server.expect("serving on")
+        yield server, f"http://127.0.0.1:{port}/api"
+    finally:
+        await server.stop()
+        assert server.proc.stderr is not None
+        server.lines.extend((await server.proc.stderr.read()).decode().splitlines(True))
+
+
+TWICE = """
+from wsside import Handler
+
+h = Handler("/ws/twice")
+
+
+@h.on_message
+def first(conn, data):
+    conn.send("first")
+
+
+@h.on_message
+def second(conn, data):
+    conn.send("second")
+"""
+
+KEYWORD_THEN_DECORATOR = """
+from wsside import Handler
+
+
+def closed(conn):
+    pass
+
+
+h = Handler("/ws/kw", on_close=closed)
+
+
+@h.on_close
+def closed_again(conn):
+    pass
+"""
+
+
+async def test_a_callback_given_twice_is_a_load_error_naming_both(tmp_path: Path) -> None:
+    save(tmp_path / "ws" / "twice.py", TWICE)
+    save(tmp_path / "ws" / "kw.py", KEYWORD_THEN_DECORATOR)
+    async with serving(tmp_path) as (server, _):  # reload on: it serves, waiting for fixes
+        pass
+    said = "".join(server.lines)
+    assert (
+        "cannot load ws/twice.py:11: ValueError: Handler('/ws/twice') has on_message twice: "
+        "ws/twice.py:6 and ws/twice.py:11; keep one\n"
+    ) in said
+    assert (
+        "cannot load ws/kw.py:11: ValueError: Handler('/ws/kw') has on_close twice: "
+        "ws/kw.py:4 and ws/kw.py:11; keep one\n"
+    ) in said
+
+
+# A loop the author started with asyncio.create_task: it keeps the Handler object of the
+# version that started it. `_ticks` (a helper, not a handler file) counts its rounds for the
+# test.
+LOOPING = """
+import asyncio
+
+import _ticks
+from wsside import Handler
+
+h = Handler("/ws/loop")
+VERSION = {version}
+
+
+async def forever():
+    while True:
+        h.broadcast({{"version": VERSION}})
+        _ticks.count += 1
+        await asyncio.sleep(0.02)
+
+
+@h.on_connect
+def connected(conn):
+    if not _ticks.started:
+        _ticks.started = True
+        asyncio.get_running_loop().create_task(forever())
+
+
+@h.on_message
+def ticks(conn, data):
+    conn.send({{"ticks": _ticks.count, "version": VERSION}})
+"""
+
+
+async def test_a_push_through_a_handler_whose_file_was_reloaded_is_warned_of_once(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "_ticks.py").write_text("count = 0\nstarted = False\n")
+    save(tmp_path / "ws" / "loop.py", LOOPING.format(version=1))
+    async with serving(tmp_path) as (server, base), aiohttp.ClientSession() as client:
+        ws = await client.ws_connect(base + "/ws/loop")
+        assert await ws.receive_json(timeout=5) == {"version": 1}  # the loop reaches it
+        save(tmp_path / "ws" / "loop.py", LOOPING.format(version=2))
+        await server.expect("reloaded ws/loop.py")
+        warned = await server.expect("was broadcast to, but it is no longer served")
+        assert warned.rstrip().endswith(
+            "wsside: Handler('/ws/loop') at ws/loop.py:6 was broadcast to, but it is no longer "
+            "served since its file was reloaded (or removed), and reaches no connection: a loop "
+            "that outlives a reload belongs in a @handler.background task, which restarts "
+            "with the new code"
+        ), warned
+        # The old loop goes on: let it run some rounds more, asking the new code its count.
+        seen = None
+        while True:
+            await ws.send_str("ticks?")
+            reply = await ws.receive_json(timeout=5)
+            if "ticks" not in reply:
+                continue  # a broadcast of the old loop, sent before the reload
+            assert reply["version"] == 2
+            seen = reply["ticks"] if seen is None else seen
+            if reply["ticks"] >= seen + 10:
+                break
+        await ws.close()
+    assert sum("no longer served" in line for line in server.lines) == 1, server.lines
+
+
+AUTHENTICATE = """
+from dataclasses import dataclass
+
+from wsside import Handler
+
+
+@dataclass
+class User:
+    name: str
+
+
+def who(request):
+    return User("ada")
+
+
+async def who_later(request):
+    return User("ada")
+
+
+def said(conn):
+    conn.send({"metadata": dict(conn.metadata)})
+
+
+now = Handler("/ws/now", authenticate=who, on_connect=said)
+later = Handler("/ws/later", authenticate=who_later, on_connect=said)
+"""
+
+
+async def test_authenticate_returning_an_object_is_warned_once_per_handler(
+    tmp_path: Path,
+) -> None:
+    save(tmp_path / "ws" / "auth.py", AUTHENTICATE)
+    async with serving(tmp_path, "--no-reload") as (server, base), aiohttp.ClientSession() as c:
+        for path in ("/ws/now", "/ws/later", "/ws/now", "/ws/later"):
+            ws = await c.ws_connect(base + path)  # accepted, as SPEC §2 says
+            assert await ws.receive_json(timeout=5) == {"metadata": {}}
+            await ws.close()
+    warnings = [line for line in _lines_after_the_banner(server) if "authenticate returned" in line]
+    assert len(warnings) == 2, warnings
+    for line, where in zip(warnings, ("def who(", "def who_later("), strict=True):
+        assert line.rstrip().endswith(
+            f"ws/auth.py:{line_of(AUTHENTICATE, where)}: authenticate returned a User, which "
+            "accepts the connection but is not kept: return a dict, which is merged into "
+            'conn.metadata (return {"user": user})'
+        ), line
+
+
+def line_of(text: str, fragment: str) -> int:
+    """The line of `fragment` in a handler file written from `text` by `save`."""
+    lines = textwrap.dedent(text).lstrip().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if fragment in line)
+
+
+def _lines_after_the_banner(server: ServeProcess) -> list[str]:
+    return server.lines[next(i for i, line in enumerate(server.lines) if "serving on" in line) :]
+
+
+DECLARED = """
+from wsside import Handler, Response
+
+h = Handler(
+    "/ws/decl",
+    responses=[
+        Response({"type": "boom"}, lambda conn, msg: 1 / 0),
+        Response(lambda conn, msg: msg["missing"] == 1, "never"),
+    ],
+)
+"""
+
+
+async def test_a_failing_response_is_reported_as_the_responses(tmp_path: Path) -> None:
+    save(tmp_path / "ws" / "decl.py", DECLARED)
+    async with serving(tmp_path, "--no-reload") as (server, base), aiohttp.ClientSession() as c:
+        ws = await c.ws_connect(base + "/ws/decl")
+        await ws.send_json({"type": "boom"})
+        # The error policy is the same: no on_error, so the error frame.
+        assert await ws.receive_json(timeout=5) == {"type": "error", "message": "division by zero"}
+        line = await server.expect("ZeroDivisionError")
+        at = line_of(DECLARED, "1 / 0")
+        said = f"error in a Response of ws/decl.py:{at}: ZeroDivisionError: division by zero"
+        assert said in line, line
+        await ws.send_json({"type": "other"})  # the second rule's match raises
+        assert await ws.receive_json(timeout=5) == {"type": "error", "message": "'missing'"}
+        line = await server.expect("KeyError")
+        at = line_of(DECLARED, "missing")
+        assert f"error in a Response of ws/decl.py:{at}: KeyError: 'missing'" in line, line
+        await ws.close()
