@@ -36,6 +36,14 @@ class Point:
     x: int
 
 
+def returns_point(request: Request) -> Point:
+    return Point(1)
+
+
+# authenticate returns a bool or a dict: a Point would accept and be dropped.
+Handler("/ws/auth3", authenticate=returns_point)  # E: arg-type
+
+
 @h.on_message
 def sends(conn: Connection, data: Any) -> None:
     conn.send({1, 2})  # E: arg-type
