@@ -166,7 +166,9 @@ export function reportError(reporter, event) {
   const message = event.message.replaceAll('\n', '\n  ')
   reporter.error(`${what} ${where}: ${message}\n${event.traceback ?? ''}`.trimEnd())
   return {
-    message: `${title} in ${where}: ${event.message}`,
+    // A callback's error says whose it is, as the terminal's line does (`Runtime error in
+    // on_message of ws/x.py:7`, `in a Response of ...`).
+    message: `${title} in ${event.callback ? `${event.callback} of ` : ''}${where}: ${event.message}`,
     stack: event.traceback ?? '',
     id: event.file ?? undefined,
     loc: event.file ? { file: event.file, line: event.line ?? 1, column: event.column ?? 1 } : undefined,

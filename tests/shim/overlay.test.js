@@ -137,7 +137,7 @@ describe('overlay', () => {
     await dev.logs.waitFor(/error in on_message of ws\/faulty\.py:7: KeyError: 'tpyo'/)
     const [shown, ...before] = await dev.shown(page)
     assert.deepEqual(before, [])
-    assert.match(shown?.err?.message ?? '', /Runtime error in ws\/faulty\.py:7/)
+    assert.match(shown?.err?.message ?? '', /^Runtime error in on_message of ws\/faulty\.py:7: KeyError: 'tpyo'/)
     await dev.save('ws/faulty.py', RAISES.replace('raise KeyError("tpyo")', 'conn.send(data)'),
       /reloaded ws\/faulty\.py/)
     const [cleared, ...rest] = await dev.shown(page)
