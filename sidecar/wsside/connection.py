@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import uuid
 from _thread import RLock
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
@@ -167,7 +167,7 @@ class Connection:
     def send(self, data: Sendable) -> Awaitable[None]:
         """Queue `data`: dict/list/number/bool/None as JSON text, str as text, bytes as binary.
         On the event loop's thread only."""
-        if not self._thread._is_owned():
+        if not _is_owned(self._thread):
             raise _off_loop(self, "send", "data")
         return self._link.send(data)
 
@@ -175,13 +175,13 @@ class Connection:
         self, data: Sendable, room: str | None = None, include_self: bool = False
     ) -> None:
         """Send to the members of `room`, or to every connection of this endpoint."""
-        if not self._thread._is_owned():
+        if not _is_owned(self._thread):
             raise _off_loop(self, "broadcast", "data")
         self._rooms.broadcast(data, room, None if include_self else self)
 
     def broadcast_all_rooms(self, data: Sendable, include_self: bool = False) -> None:
         """Send once to each member of any room this connection is in."""
-        if not self._thread._is_owned():
+        if not _is_owned(self._thread):
             raise _off_loop(self, "broadcast_all_rooms", "data")
         self._rooms.broadcast_rooms(self, data, None if include_self else self)
 
@@ -199,14 +199,14 @@ class Connection:
 
     def ping(self, payload: bytes | str = b"") -> None:
         """Send a ping (at most 125 bytes); the client answers with a pong (`on_pong`)."""
-        if not self._thread._is_owned():
+        if not _is_owned(self._thread):
             raise _off_loop(self, "ping", "")
         if not self._link.closing:
             self._link.ping(_control_payload(payload))
 
     def pong(self, payload: bytes | str = b"") -> None:
         """Send a pong, e.g. from `on_ping` (which replaces the automatic answer)."""
-        if not self._thread._is_owned():
+        if not _is_owned(self._thread):
             raise _off_loop(self, "pong", "")
         if not self._link.closing:
             self._link.pong(_control_payload(payload))
@@ -216,7 +216,7 @@ class Connection:
 
         Raises ValueError for a code or reason a close frame cannot carry. Idempotent.
         """
-        if not self._thread._is_owned():
+        if not _is_owned(self._thread):
             raise _off_loop(self, "close", "")
         raw = check_close(code, reason)
         return self._link.close(code, raw)
@@ -226,25 +226,22 @@ class Connection:
         return f"<Connection {self.id} {self.path} {state}>"
 
 
-class _Owner(Protocol):
-    def _is_owned(self) -> bool: ...  # an RLock's (typeshed leaves it out)
-
-
 # Each thread that makes connections (an event loop's) holds an RLock of its own for its whole
-# life, so that `lock._is_owned()` is True on that thread alone: the cheapest check found of
-# the thread that runs, about 180 instructions a call under callgrind on Python 3.11 (it
-# returns a bool, in a call CPython specializes), where comparing `threading.get_ident()`
-# with a kept ident costs 490 (an int made and compared per call) and
-# `asyncio._get_running_loop()` 350 plus a getpid system call. `conn.send` pays it per message.
+# life, so that `_is_owned(lock)` is True on that thread alone: the cheapest check found of
+# the thread that runs, about 180 instructions a call under callgrind on Python 3.11 (a bool
+# returned by a call CPython specializes), where comparing `threading.get_ident()` with a
+# kept ident costs 490 (an int made and compared per call) and `asyncio._get_running_loop()`
+# 350 plus a getpid system call. `conn.send` pays it per message.
+# (An undocumented method that threading.Condition uses; typeshed leaves it out.)
+_is_owned: Callable[[RLock], bool] = getattr(RLock, "_is_owned")  # noqa: B009 - not typed
 _threads = threading.local()
 
 
-def _this_thread() -> _Owner:
-    owner: _Owner | None = getattr(_threads, "owner", None)
+def _this_thread() -> RLock:
+    owner: RLock | None = getattr(_threads, "owner", None)
     if owner is None:
-        lock = RLock()
-        lock.acquire()  # never released
-        owner = _threads.owner = cast("_Owner", lock)
+        owner = _threads.owner = RLock()
+        owner.acquire()  # never released
     return owner
 
 
