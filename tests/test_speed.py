@@ -268,7 +268,8 @@ def test_the_encoders_refuse_what_is_not_json(engine: str) -> None:
     class Point:
         x: int
 
-    for value in (Point(1), {"at": datetime.date(2026, 1, 1)}, [object()], {"n": float("nan")}):
+    # A dataclass instance is sent (tests/test_send_dataclass.py); its class is not.
+    for value in (Point, {"at": datetime.date(2026, 1, 1)}, [object()], {"n": float("nan")}):
         with pytest.raises(TypeError):
             codec.encode(value)
     loop: list[Any] = []

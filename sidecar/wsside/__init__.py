@@ -7,7 +7,7 @@ Declare endpoints with `Handler` in any `.py` file of the handlers folder (defau
 from typing import TYPE_CHECKING, Any
 
 from .closecodes import CloseCode, ProtocolError
-from .connection import Connection
+from .connection import Connection, Sendable
 from .handler import Broadcast, Handler, HandlerInterrupted, Response
 from .handler_options import Deflate
 from .request import Request
@@ -30,6 +30,7 @@ __all__ = [
     "ProtocolError",
     "Request",
     "Response",
+    "Sendable",
     "__version__",
 ]
 

@@ -13,20 +13,31 @@ import uuid
 from _thread import RLock
 from collections.abc import Awaitable, Callable, Mapping
 from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, Any, Final, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 
 from .closecodes import CloseCode, check_close
 
 if TYPE_CHECKING:
+    from dataclasses import Field
+
     from multidict import CIMultiDictProxy, MultiDictProxy
 
-__all__ = ["Connection", "Link", "Rooms", "Sendable"]
+__all__ = ["Connection", "DataclassInstance", "Link", "Rooms", "Sendable"]
+
+
+class DataclassInstance(Protocol):
+    """An instance of a dataclass (typeshed's `_typeshed.DataclassInstance`): sent as the
+    JSON object of its fields."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
 
 # What `send` and the broadcasts take (for type checkers; the encoder checks at run time):
-# JSON values (a TypedDict is a Mapping), text and binary. A Mapping that is not a dict, and
-# NaN or Infinity, pass the type and still raise TypeError.
+# JSON values (a TypedDict is a Mapping), dataclass instances, text and binary. A Mapping
+# that is not a dict, and NaN or Infinity, pass the type and still raise TypeError.
 Sendable = (
     Mapping[Any, Any]
+    | DataclassInstance
     | list[Any]
     | tuple[Any, ...]
     | str
@@ -165,8 +176,8 @@ class Connection:
         return frozenset(self._rooms.rooms_of(self))
 
     def send(self, data: Sendable) -> Awaitable[None]:
-        """Queue `data`: dict/list/number/bool/None as JSON text, str as text, bytes as binary.
-        On the event loop's thread only."""
+        """Queue `data`: dict/list/number/bool/None as JSON text (a dataclass instance as the
+        dict of its fields), str as text, bytes as binary. On the event loop's thread only."""
         if not _is_owned(self._thread):
             raise _off_loop(self, "send", "data")
         return self._link.send(data)

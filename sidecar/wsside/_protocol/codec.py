@@ -8,8 +8,10 @@ spelling of a float can differ: orjson writes 1e-05 as 0.00001). orjson refuses 
 standard encoder converts (keys that are not strings, integers past 64 bits) and turns NaN
 and Infinity into `null`, which the standard encoder refuses, so output holding `null` is
 checked by it; types only orjson knows (dataclasses, datetimes, subclasses) are passed
-through to the standard encoder, which refuses them as it does without orjson. Enums and
-UUIDs are the exception: orjson sends their value. Reading stays with the standard parser:
+through to the standard encoder, which refuses them as it does without orjson, but for
+dataclass instances, which both send as the dict of their fields (as `dataclasses.asdict`;
+orjson's own way leaves out fields whose name starts with `_`). Enums and UUIDs are the
+exception: orjson sends their value. Reading stays with the standard parser:
 orjson reads integers past 64 bits as floats, and ruling that out costs what it saves.
 
 The standard library's C scanner and encoder are called directly: `json.loads` and
@@ -19,6 +21,7 @@ regular expression, which costs more than the parsing of a small message.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Callable
@@ -48,7 +51,24 @@ _make_scanner: Callable[[json.JSONDecoder], Callable[[str, int], tuple[Any, int]
     Any, _json_scanner
 ).make_scanner
 _scan = _make_scanner(_std_decoder)
-_std_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _is_dataclass_instance(value: object) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
+def _fields_of(value: Any) -> dict[str, Any]:
+    """The standard encoder's `default`: a dataclass instance as the dict of its fields, one
+    level deep (the encoder comes back for nested ones), which gives the JSON of
+    `dataclasses.asdict(value)` without its deep copy."""
+    if _is_dataclass_instance(value):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_std_encoder = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_fields_of
+)
 _c_make_encoder: Callable[..., Callable[[Any, int], Any]] | None = getattr(
     _json_encoder, "c_make_encoder", None
 )
@@ -138,21 +158,22 @@ set_json_engine("json" if os.environ.get("WSSIDE_JSON", "").strip().lower() == "
 
 
 def encode(data: object) -> tuple[int, bytes]:
-    """(opcode, payload) for `data`: JSON text for dict/list/numbers/bool/None, text for str,
-    binary for bytes-like. Anything else raises TypeError in the caller."""
+    """(opcode, payload) for `data`: JSON text for dict/list/numbers/bool/None and dataclass
+    instances, text for str, binary for bytes-like. Anything else raises TypeError in the
+    caller."""
     if isinstance(data, str):
         # UTF-8 (the default): naming it costs 230 more instructions per call (callgrind).
         return TEXT, data.encode()
     if isinstance(data, (bytes, bytearray, memoryview)):
         return BINARY, bytes(data)
-    if isinstance(data, _JSON_TYPES):
+    if isinstance(data, _JSON_TYPES) or _is_dataclass_instance(data):
         try:
             return TEXT, _dumps(data)
         except ValueError as exc:  # NaN/Infinity have no JSON spelling
             raise TypeError(f"cannot send {data!r} as JSON: {exc}") from None
     raise TypeError(
         f"cannot send a {type(data).__name__}: send a dict, list, number, bool, None, "
-        "str or bytes (convert other objects first)"
+        "str, bytes or a dataclass instance (convert other objects first)"
     )
 
 

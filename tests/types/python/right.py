@@ -4,6 +4,7 @@ nothing here. Checked by tests/test_types_mypy.py."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
 from wsside import (
@@ -16,6 +17,7 @@ from wsside import (
     ProtocolError,
     Request,
     Response,
+    Sendable,
 )
 
 
@@ -93,6 +95,27 @@ async def tick(handler: Handler) -> None:
     while True:
         await asyncio.sleep(1)
         handler.broadcast({"type": "tick", "listeners": len(handler.connections)})
+
+
+@dataclass
+class Pos:
+    x: int
+    y: int
+
+
+moves = Handler("/ws/moves", sends=Pos)
+
+
+@moves.on_message
+def moved(conn: Connection, data: Any) -> None:
+    conn.send(Pos(1, 2))  # a dataclass instance goes as the JSON object of its fields
+    conn.broadcast([Pos(1, 2), Pos(3, 4)])
+    conn.broadcast_all_rooms({"at": Pos(0, 0)})
+    moves.broadcast(Pos(5, 6))
+
+
+def push(conn: Connection, data: Sendable) -> None:  # a helper typed with wsside's own type
+    conn.send(data)
 
 
 def check_token(request: Request) -> dict[str, Any] | bool:

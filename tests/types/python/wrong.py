@@ -47,9 +47,9 @@ Handler("/ws/auth3", authenticate=returns_point)  # E: arg-type
 @h.on_message
 def sends(conn: Connection, data: Any) -> None:
     conn.send({1, 2})  # E: arg-type
-    conn.send(Point(1))  # E: arg-type
+    conn.send(Point)  # E: arg-type
     conn.broadcast(object())  # E: arg-type
-    conn.broadcast_all_rooms(Point(1))  # E: arg-type
+    conn.broadcast_all_rooms({1})  # E: arg-type
     h.broadcast({1})  # E: arg-type
 
 
