@@ -260,3 +260,23 @@ async def test_handler_broadcast_is_checked_in_debug_mode(serve, probe) -> None:
     assert sends_warnings(s.events)[-1].endswith(
         "does not fit sends=: expected Out, got list (it was sent anyway)"
     )
+
+
+async def test_debug_mode_takes_a_dataclass_sent_as_the_object_of_its_fields(serve, probe) -> None:
+    s = await serve(
+        "from dataclasses import dataclass\nfrom wsside import Handler\n\n"
+        "@dataclass\nclass Pos:\n    x: int\n    y: int\n\n"
+        "h = Handler('/ws/p', sends=Pos)\n\n"
+        "@h.on_message\ndef message(conn, data):\n"
+        "    conn.send(Pos(1, 2) if data == 'fits' else Pos('one', 2))\n",
+        log_level="debug",
+    )
+    ws = await s.connect("/api/ws/p")
+    await ws.send_str("fits")
+    assert await ws.receive_json() == {"x": 1, "y": 2}
+    await ws.send_str("misfit")
+    assert await ws.receive_json() == {"x": "one", "y": 2}
+    warned = sends_warnings(s.events)
+    assert len(warned) == 1 and warned[0].endswith(
+        "does not fit sends=: x: expected int, got str (it was sent anyway)"
+    ), warned

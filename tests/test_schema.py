@@ -301,7 +301,11 @@ def test_dataclass_is_the_shape_of_an_object() -> None:
     assert check(Move, {"dx": 1, "dy": 2, "tags": ["a"]}) is None
     assert check(Move, {"dy": 2}) == "dx: missing"
     assert check(Move, {"dx": 1, "tags": [1]}) == "tags[0]: expected str, got int"
-    assert check(Move, Move(1)) == "expected Move, got Move"
+    # An instance (what a handler sends) is checked as the object of its fields it goes as.
+    assert check(Move, Move(1)) is None
+    misfit = Move("one")  # type: ignore[arg-type]  # a wrong field on purpose
+    assert check(Move, misfit) == "dx: expected int, got str"
+    assert check(Move, Move) == "expected Move, got type"
     node = Schema(Move, "receives").node
     assert isinstance(node, Record)
     assert node.doc == "A move in the game."

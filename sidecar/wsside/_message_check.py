@@ -3,6 +3,7 @@ checking a message does no introspection (`wsside.schema` builds the tree)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import typing
 from collections.abc import Callable
@@ -171,6 +172,10 @@ def _dict_check(item: Check, anything: bool) -> Check:
     return check
 
 
+def _is_dataclass_instance(value: Any) -> bool:
+    return dataclasses.is_dataclass(value) and not isinstance(value, type)
+
+
 def _record_check(node: Record, records: dict[Record, Check]) -> Check:
     known = records.get(node)
     if known is not None:
@@ -182,7 +187,10 @@ def _record_check(node: Record, records: dict[Record, Check]) -> Check:
 
     def check(value: Any) -> Problem | None:
         if not isinstance(value, dict):
-            return "", f"expected {name}, got {_kind(value)}"
+            if not _is_dataclass_instance(value):
+                return "", f"expected {name}, got {_kind(value)}"
+            # What the handler sends (`sends=`, debug mode): it goes as its fields' object.
+            value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
         for key, label, types, strings, field_check in required:
             item = value.get(key, _MISSING)
             kind = type(item)
