@@ -160,6 +160,7 @@ async def test_a_broadcast_from_another_thread_says_how_to_hand_it_over(
         assert line.strip() == (
             "RuntimeError: Handler('/ws/chat').broadcast() outside the event loop's thread (a "
             "FastAPI `def` route runs in a thread pool): call it from async code, or hand it "
-            "over: anyio.from_thread.run_sync(handler.broadcast, data)"
+            "over: anyio.from_thread.run_sync(handler.broadcast, data), or "
+            "loop.call_soon_threadsafe(handler.broadcast, data) from a thread of your own"
         )
         assert await _announced(server, client) == 1

@@ -313,7 +313,8 @@ class Handler:
                 raise RuntimeError(
                     f"{self!r}.broadcast() outside the event loop's thread (a FastAPI `def` "
                     "route runs in a thread pool): call it from async code, or hand it over: "
-                    "anyio.from_thread.run_sync(handler.broadcast, data)"
+                    "anyio.from_thread.run_sync(handler.broadcast, data), or "
+                    "loop.call_soon_threadsafe(handler.broadcast, data) from a thread of your own"
                 ) from None
             self._endpoint.broadcast(data, room)
         elif self._detached:
