@@ -11,11 +11,11 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from ._places import place, shown
 from ._signatures import Callback, adapt_callback
 from .handler_options import Deflate, check_option, milliseconds_note, opt_str
 from .pattern import Pattern
@@ -245,9 +245,7 @@ class Handler:
         first = self._given.get(name)
         if first is not None:
             # A second one would replace the first without a word: one of them is dead code.
-            raise ValueError(
-                f"{self!r} has {name} twice: {_place(first)} and {_place(fn)}; keep one"
-            )
+            raise ValueError(f"{self!r} has {name} twice: {place(first)} and {place(fn)}; keep one")
         self.callbacks[name] = adapt_callback(name, fn)
         self._given[name] = fn
         return fn
@@ -288,7 +286,7 @@ class Handler:
             "(or removed), and reaches no connection: a loop that outlives a reload belongs "
             "in a @handler.background task, which restarts with the new code",
             self,
-            _shown(self.file),
+            shown(self.file),
             self.line,
             use,
         )
@@ -322,15 +320,3 @@ class Handler:
 
     def __repr__(self) -> str:
         return f"Handler({self.pattern.source!r})"
-
-
-def _place(fn: Callable[..., Any]) -> str:
-    """Where a function was defined, `ws/chat.py:12` (its repr when it has no code)."""
-    code = getattr(inspect.unwrap(fn), "__code__", None)
-    return repr(fn) if code is None else f"{_shown(code.co_filename)}:{code.co_firstlineno}"
-
-
-def _shown(file: str) -> str:
-    """`file` relative to the current folder when inside it, as wsside's reports name files."""
-    relative = os.path.relpath(file)
-    return file if relative.startswith(os.pardir) else relative

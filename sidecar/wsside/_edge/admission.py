@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from yarl import URL
 
+from .._places import place
 from .._runtime.callbacks import USER_ERRORS
-from .._runtime.events import log, report_runtime_error, shown
+from .._runtime.events import log, report_runtime_error
 
 if TYPE_CHECKING:
     from ..handler import Handler
@@ -151,8 +152,7 @@ def _judge_returned(handler: Handler, ok: object) -> Verdict:
     if ok and ok is not True and not isinstance(ok, Mapping) and handler not in _told:
         _told.add(handler)
         fn = handler.authenticate
-        code = getattr(inspect.unwrap(fn), "__code__", None) if callable(fn) else None
-        where = f"{shown(code.co_filename)}:{code.co_firstlineno}" if code else repr(handler)
+        where = place(fn) if callable(fn) else repr(handler)
         log(
             f"{where}: authenticate returned a {type(ok).__name__}, which accepts the "
             "connection but is not kept: return a dict, which is merged into conn.metadata "

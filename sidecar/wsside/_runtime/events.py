@@ -13,9 +13,10 @@ import os
 import re
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+
+from .._places import shown
 
 if TYPE_CHECKING:
     from ..handler import Handler
@@ -34,12 +35,6 @@ __all__ = [
 
 logger = logging.getLogger("wsside")
 _subscribers: list[Callable[[dict[str, Any]], None]] = []
-
-
-def shown(file: str | os.PathLike[str]) -> str:
-    """A file as report lines name it: relative to the current folder when inside it."""
-    path, here = Path(file), Path.cwd()
-    return str(path.relative_to(here) if path.is_relative_to(here) else path)
 
 
 def subscribe(fn: Callable[[dict[str, Any]], None]) -> None:
