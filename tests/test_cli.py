@@ -128,6 +128,25 @@ def test_a_command_line_typer_cannot_parse_is_one_line_and_exit_2(
     assert line.endswith(f"python -m wsside {help_of} --help)".replace("  ", " ")), line
 
 
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        # --ipc is hidden (only the Vite plugin gives it): click alone suggested it here
+        (("serve", "--dir", "ws"), "No such option: --dir"),
+        (("serve", "--handler", "ws"), "No such option: --handler (did you mean --handlers?)"),
+        (("serve", "ws"), "unexpected argument ws: give the folder as --handlers ws"),
+    ],
+)
+def test_a_mistyped_command_line_suggests_only_what_help_shows(
+    project: Path, args: tuple[str, ...], line: str
+) -> None:
+    done = wsside(*args, cwd=project)
+    assert (done.returncode, one_line(done)) == (
+        2,
+        f"wsside: {line} (python -m wsside serve --help)",
+    )
+
+
 def test_no_handlers_folder_is_one_line_naming_where_it_was_looked_for(tmp_path: Path) -> None:
     done = wsside("serve", cwd=tmp_path)
     assert done.returncode == 2

@@ -68,12 +68,47 @@ def _usage_line(exc: Exception) -> str:
     format_message = getattr(exc, "format_message", None)
     message = format_message() if callable(format_message) else str(exc)
     option, value = _given(exc)
+    context = getattr(exc, "ctx", None)
     if option is not None:  # a value of the wrong type: say it as wsside's own checks do
         message = f"{option} {value}: {getattr(exc, 'message', message)}"
+    elif type(exc).__name__ == "NoSuchOption":
+        message = _no_such_option(exc, context)
+    elif str(getattr(exc, "message", "")).startswith("Got unexpected extra argument"):
+        message = _extra_arguments(str(getattr(exc, "message", "")), context)
     line = " ".join(str(message).split())
-    context = getattr(exc, "ctx", None)
     path = getattr(context, "command_path", None)
     return f"{line} ({path} --help)" if path else line
+
+
+def _visible_options(context: object) -> list[str]:
+    """The options `--help` shows for the command being parsed (not the hidden ones, such as
+    `serve --ipc`, which only the Vite plugin gives)."""
+    params = getattr(getattr(context, "command", None), "params", ())
+    return [
+        name
+        for param in params
+        if not getattr(param, "hidden", False)
+        for name in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ()))
+        if name.startswith("-")
+    ]
+
+
+def _no_such_option(exc: Exception, context: object) -> str:
+    """click's message, suggesting only options `--help` lists."""
+    typed = getattr(exc, "option_name", "")
+    visible = _visible_options(context)
+    close = [name for name in getattr(exc, "possibilities", None) or () if name in visible]
+    return f"No such option: {typed}" + (f" (did you mean {' or '.join(close)}?)" if close else "")
+
+
+def _extra_arguments(message: str, context: object) -> str:
+    """click's message, or, for a command that takes its folder as an option (`wsside serve
+    ws`), that option spelt out with what was typed."""
+    given = re.search(r"\(([^()]*)\)\s*$", message)
+    if given is None or "--handlers" not in _visible_options(context):
+        return message
+    words = given.group(1).split()
+    return f"unexpected argument {' '.join(words)}: give the folder as --handlers {words[0]}"
 
 
 def _given(exc: Exception) -> tuple[str | None, str]:
