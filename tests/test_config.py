@@ -367,8 +367,8 @@ def test_handler_own_options_beat_defaults() -> None:
         "max_message_size": 8,
         "error_details": False,
     }
-    h.apply_defaults(defaults)
-    plain.apply_defaults(defaults)
+    h._apply_defaults(defaults)
+    plain._apply_defaults(defaults)
     assert (h.heartbeat, h.delay, h.subprotocols, h.max_message_size) == (None, 0.0, (), 8)
     assert h.error_details is True
     assert (plain.heartbeat, plain.delay, plain.subprotocols) == (30.0, 0.5, ("v2",))

@@ -35,6 +35,15 @@ AIOHTTP_MODULES = {f"aiohttp.{m.name}" for m in pkgutil.iter_modules(aiohttp.__p
 # Private names of the standard library that are its documented API.
 ALLOWED_PRIVATE = {("sys", "_getframe"), ("sys", "_current_frames")}
 NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_make"}
+# The loader's hooks on a user's declaration: private, so `help(Handler)` shows users only
+# their API, and called by the runtime (`_runtime/registry.py`, `_runtime/callbacks.py`).
+# Each is defined once, in the declarations layer (checked below).
+LOADER_HOOKS = {
+    "_apply_defaults": "handler.py",
+    "_unit_notes": "handler.py",
+    "_serve_with": "handler.py",
+    "_matches": "responses.py",
+}
 # Public names of the package that live in a later layer: `wsside/__init__.py` loads them on
 # first use (its module `__getattr__`) and names them for the type checker, never at import
 # (SPEC §8's `wsside.ASGIApp`; test_asgi.py checks that `import wsside` loads no `_edge`).
@@ -183,6 +192,8 @@ def _private_reads(text: str, where: str) -> Iterator[str]:
             name, base = node.attr, node.value
             if not name.startswith("_") or name.startswith("__") or name in NAMEDTUPLE_API:
                 continue
+            if name in LOADER_HOOKS:
+                continue
             if isinstance(base, ast.Name) and (
                 base.id in ("self", "cls") or (base.id, name) in ALLOWED_PRIVATE
             ):
@@ -208,6 +219,19 @@ def test_no_object_reads_another_objects_private_fields() -> None:
         "private names read from outside their object (only _io/engine.py may, for aiohttp):\n"
         + "\n".join(found)
     )
+
+
+def test_each_loader_hook_is_defined_once_in_the_declarations_layer() -> None:
+    """The hooks the private check lets the runtime call are these, and no other object's
+    method of the same name (which the check would then let anyone call)."""
+    defined: dict[str, list[str]] = {}
+    for p in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and (
+                node.name in LOADER_HOOKS
+            ):
+                defined.setdefault(node.name, []).append(str(p.relative_to(PACKAGE)))
+    assert defined == {name: [file] for name, file in LOADER_HOOKS.items()}
 
 
 def test_the_private_check_sees_a_private_read() -> None:

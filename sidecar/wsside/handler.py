@@ -228,13 +228,13 @@ class Handler:
         """`fn(conn, payload)`: a pong arrived."""
         return self._set("on_pong", fn)
 
-    def apply_defaults(self, defaults: Mapping[str, Any]) -> None:
+    def _apply_defaults(self, defaults: Mapping[str, Any]) -> None:
         """Fill the options this declaration left unset from the config file's [defaults]
         (the loader calls this)."""
         for name in self._unset & defaults.keys():
             setattr(self, name, check_option(name, defaults[name]))
 
-    def unit_notes(self) -> list[str]:
+    def _unit_notes(self) -> list[str]:
         """The durations given here that look like milliseconds, each as a sentence (the
         loader warns with them)."""
         durations = {"heartbeat", "inactivity_timeout", "delay"} - self._unset
@@ -270,7 +270,7 @@ class Handler:
         self.background_tasks.append(task)
         return fn
 
-    def attach(self, endpoint: Endpoint | None) -> None:
+    def _serve_with(self, endpoint: Endpoint | None) -> None:
         """Serve this declaration's connections with `endpoint` (None: no longer served).
         The runtime calls this when the handler file is loaded, reloaded or removed."""
         self._detached = endpoint is None and self._endpoint is not None

@@ -58,7 +58,7 @@ class Response:
         if self.broadcast is not None and not isinstance(self.broadcast, (bool, Broadcast)):
             raise TypeError("Response(broadcast=...): expected True, False or Broadcast(...)")
 
-    def matches(self, conn: Connection, msg: Any) -> Any:
+    def _matches(self, conn: Connection, msg: Any) -> Any:
         # Any: __post_init__ made every function take (conn, msg), whatever `Match` allows.
         match: Any = self.match
         if isinstance(match, Mapping):

@@ -111,7 +111,7 @@ def message_now(
             for index in range(first, len(rules)):
                 rule = rules[index]
                 try:
-                    fits = rule.matches(conn, data)
+                    fits = rule._matches(conn, data)
                 except USER_ERRORS as exc:  # said as the rule's, not on_message's
                     return _fail(conn, handler, exc, A_RESPONSE)
                 if inspect.isawaitable(fits):  # a plain function that called an async one

@@ -170,8 +170,8 @@ class Registry:
             return False
         self.errors.pop(path, None)
         for handler in result.handlers:
-            handler.apply_defaults(self.defaults)
-            for note in handler.unit_notes():
+            handler._apply_defaults(self.defaults)
+            for note in handler._unit_notes():
                 log(f"{shown(handler.file)}:{handler.line}: {note}", "warning")
         self._swap(path, result.handlers)
         for note in collision_notes(self.endpoints(), result.handlers):
@@ -275,10 +275,10 @@ class Registry:
             if hub is None:
                 hub = Hub(h, self.backplane, self.check_sends)
             else:
-                hub.handler.attach(None)
+                hub.handler._serve_with(None)
                 hub.handler = h
             self.hubs[h.pattern.source] = hub
-            h.attach(hub)
+            h._serve_with(hub)
             self.background.start(h)
         self.files[path] = handlers
         self._table = [
@@ -333,7 +333,7 @@ class Registry:
 
 def _close_hub(hub: Hub) -> None:
     """Its pattern is gone: its clients are told to reconnect (to what serves now)."""
-    hub.handler.attach(None)
+    hub.handler._serve_with(None)
     for conn in tuple(hub.connections):
         conn.close(CloseCode.SERVICE_RESTART, CloseReason.SERVICE_RESTART)
 
