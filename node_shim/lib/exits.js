@@ -4,12 +4,10 @@
 // before its first `ready`, nothing has changed for another start to go better, so the
 // report says why it failed and what to fix (the errors it reported, an interpreter without
 // wsside, a crash), and only a process killed from outside is started again. What it said
-// before its first `ready` is kept here (BeforeReady) as the likely cause of such an exit.
+// before its first `ready` (lib/before-ready.js) is the likely cause of such an exit.
 // lib/sidecar.js runs the process and acts on these verdicts.
 
 import { INTERPRETER_HELP, whyNoWsside } from './interpreter.js'
-
-/** @import { SidecarEvent } from './protocol.js' */
 
 // The plugin starts a sidecar when Vite (re)starts, not when an interpreter changes.
 const START_AGAIN = '\n  Then save vite.config or restart Vite to start the sidecar again.'
@@ -19,8 +17,6 @@ const BACKOFF_FIRST_MS = 250
 const BACKOFF_MAX_MS = 5_000
 // After a sidecar's exit, how long its output may take to end.
 export const OUTPUT_DRAIN_MS = 1_000
-// What Python says when the interpreter has no wsside (or only part of it).
-const NO_WSSIDE = /No module named '?wsside\b/
 // Signals of a process that crashed by itself (faulthandler prints the Python stack for
 // them); any other signal came from outside.
 const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT'])
@@ -61,78 +57,6 @@ export function pythonNotFound(python, chosenBy) {
  */
 export function exitHow(code, signal) {
   return signal ? `was killed by ${signal}` : `exited with code ${code}`
-}
-
-/**
- * What one sidecar said before its first `ready`: the files with an error that stands, the
- * likely cause of an exit then (and, for a config error, why it does not serve yet), and
- * whether its output said that its interpreter has no wsside.
- */
-export class BeforeReady {
-  constructor() {
-    // Until the first `ready`, an exit is a failure to start, which a restart cannot mend.
-    this.everReady = false
-    this._saidNoWsside = false
-    /** @type {Map<string, 'config_error' | 'load_error'>} the files with an error that the
-     * running process reported before its `ready`, and not fixed since */
-    this._errors = new Map()
-  }
-
-  /** A process starts: what the one before it reported no longer stands. */
-  spawned() {
-    this._errors.clear()
-  }
-
-  /**
-   * A line of the sidecar's output; true when it says that the interpreter has no wsside
-   * (the report of the failed start says so, in words that say what to do).
-   * @param {string} line
-   */
-  heard(line) {
-    const noWsside = !this.everReady && NO_WSSIDE.test(line)
-    if (noWsside) this._saidNoWsside = true
-    return noWsside
-  }
-
-  /** The sidecar said `ready`. */
-  ready() {
-    this.everReady = true
-    this._errors.clear()
-  }
-
-  /**
-   * An event of a process that is not ready yet; true when it is a config error (which ends
-   * the waits for `ready`: it serves only once the file is fixed).
-   * @param {SidecarEvent} msg
-   */
-  note(msg) {
-    if (msg.type === 'config_error' || msg.type === 'load_error') {
-      this._errors.set(msg.file ?? '', msg.type)
-      return msg.type === 'config_error'
-    }
-    if ('file' in msg && typeof msg.file === 'string') this._errors.delete(msg.file)
-    return false
-  }
-
-  /**
-   * The config file (its path; '' when not known) of a config error that stands, else null.
-   * @returns {string | null}
-   */
-  get configError() {
-    for (const [file, type] of this._errors) if (type === 'config_error') return file
-    return null
-  }
-
-  /**
-   * The record of an exit before `ready`, for failedToStart.
-   * @param {Omit<StartExit, 'errors' | 'files' | 'saidNoWsside'>} how
-   * @param {(file: string) => string} rel a file as the reader knows it
-   * @returns {StartExit}
-   */
-  exit(how, rel) {
-    const files = [...this._errors.keys()].filter(Boolean).map((file) => rel(file))
-    return { ...how, errors: this._errors.size, files, saidNoWsside: this._saidNoWsside }
-  }
 }
 
 /** The crashes of one sidecar: the backoff before each restart, and the limit. */
