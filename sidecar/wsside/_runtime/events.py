@@ -70,7 +70,11 @@ def error_event(
     The traceback starts at the user's code: wsside's and importlib's frames that called it
     say nothing about the error."""
     file, line, column = _locate(exc, files)
-    text = "".join(traceback.format_exception(type(exc), exc, _from_user_code(exc, files)))
+    shown_tb = _from_user_code(exc, files)
+    report = traceback.TracebackException(type(exc), exc, shown_tb)
+    if files and not logger.isEnabledFor(logging.DEBUG):
+        report.stack = _without_wsside_tail(report.stack)
+    text = "".join(report.format())
     return {
         "type": kind,
         "message": printable(f"{type(exc).__name__}: {exc}"),
@@ -123,6 +127,23 @@ def _from_user_code(exc: BaseException, files: tuple[str, ...]) -> TracebackType
     while first is not None and os.path.realpath(first.tb_frame.f_code.co_filename) not in wanted:
         first = first.tb_next
     return first or tb
+
+
+# The package's own files: a check of wsside's that refused what user code gave it (a bad
+# pattern, an option's value, `conn.send(set())`) raises in them, below the user's line.
+_PACKAGE = os.path.realpath(os.path.dirname(os.path.dirname(__file__))) + os.sep
+
+
+def _without_wsside_tail(stack: traceback.StackSummary) -> traceback.StackSummary:
+    """`stack` ending at the user's line when only wsside's frames follow it: the message
+    already says what the check refused, and its frames would bury the user's line under
+    wsside's code (`--log-level debug` keeps them)."""
+    end = len(stack)
+    while end > 1 and os.path.realpath(stack[end - 1].filename).startswith(_PACKAGE):
+        end -= 1
+    if end == len(stack) or os.path.realpath(stack[end - 1].filename).startswith(_PACKAGE):
+        return stack
+    return traceback.StackSummary.from_list(stack[:end])
 
 
 def report_runtime_error(
