@@ -5,7 +5,6 @@
 // it as the likely cause when the process ends before `ready`.
 
 /** @import { SidecarEvent } from './protocol.js' */
-/** @import { StartExit } from './exits.js' */
 
 // What Python says when the interpreter has no wsside (or only part of it).
 const NO_WSSIDE = /No module named '?wsside\b/
@@ -67,13 +66,13 @@ export class BeforeReady {
   }
 
   /**
-   * The record of an exit before `ready`, for failedToStart.
-   * @param {Omit<StartExit, 'errors' | 'files' | 'saidNoWsside'>} how
-   * @param {(file: string) => string} rel a file as the reader knows it
-   * @returns {StartExit}
+   * What it said, for the report of an exit before `ready`: how many files have an error
+   * that stands, those files as the reader knows them (`rel`), and whether its output said
+   * that the interpreter has no wsside.
+   * @param {(file: string) => string} rel
    */
-  exit(how, rel) {
+  said(rel) {
     const files = [...this._errors.keys()].filter(Boolean).map((file) => rel(file))
-    return { ...how, errors: this._errors.size, files, saidNoWsside: this._saidNoWsside }
+    return { errors: this._errors.size, files, saidNoWsside: this._saidNoWsside }
   }
 }

@@ -1,119 +1,216 @@
 // @ts-check
-// What an exit of the sidecar that nobody asked for means, and the words for it: once it has
-// been ready, a crash is restarted with backoff until it crashes too often (a crash loop);
-// before its first `ready`, nothing has changed for another start to go better, so the
-// report says why it failed and what to fix (the errors it reported, an interpreter without
-// wsside, a crash), and only a process killed from outside is started again. What it said
-// before its first `ready` (lib/before-ready.js) is the likely cause of such an exit.
-// lib/sidecar.js runs the process and acts on these verdicts.
+// Every way a sidecar process ends, and what the shim does then, for one SidecarProcess
+// (lib/sidecar.js spawns each process and hands it to Exits.watch):
+//
+// - Vite closes (server.close(): its `q` shortcut, SIGTERM, the end of its stdin) or restarts
+//   (a vite.config edit: its old HTTP server closes), or attachWsside's close() is called: the
+//   server lets go of the sidecar (lib/attach.js; server.close() does so first, while the
+//   clients' sockets are still open). After a restart the new server already holds the same
+//   sidecar, which goes on (lib/sidecars.js). When no server holds it, stop(): it closes every
+//   client with 1001 Going Away and exits, or is killed after 7 s; one not ready yet is
+//   killed at once. Never restarted.
+// - Ctrl-C, or Vite killed: nothing here runs. The sidecar ignores SIGINT, sees its IPC
+//   channel end, closes its clients with 1001 and exits (PROTOCOL.md, `_edge/shim_mode.py`).
+// - It exits unasked after it has once been ready (a later process too, before its own
+//   `ready`), whatever its exit code or signal: restarted after 250 ms, doubling up to 5 s,
+//   until it ends for the 5th time within 30 s (a crash loop), which fails it.
+// - It exits before its first `ready`: nothing has changed for another start to go better,
+//   so it fails, the report saying why from what it said before (lib/before-ready.js: the
+//   errors it reported, an interpreter without wsside), or that it crashed by a signal.
+//   Only a process killed from outside (another signal) is started again, as after a crash.
+// - The interpreter is not there (ENOENT), or the sidecar breaks the control protocol
+//   (lib/sidecar.js): it fails.
+// A sidecar that fails is killed, its reason stays in the terminal and on the overlay, and it
+// is not restarted: saving vite.config or restarting Vite gives it a fresh start
+// (lib/sidecars.js).
 
 import { INTERPRETER_HELP, whyNoWsside } from './interpreter.js'
+import { message } from './protocol.js'
 
-// The plugin starts a sidecar when Vite (re)starts, not when an interpreter changes.
-const START_AGAIN = '\n  Then save vite.config or restart Vite to start the sidecar again.'
+/** @import { ChildProcess } from 'node:child_process' */
+/** @import { SidecarProcess } from './sidecar.js' */
+
+const SHUTDOWN_WAIT_MS = 7_000
 const CRASH_WINDOW_MS = 30_000
 const CRASH_LIMIT = 5
 const BACKOFF_FIRST_MS = 250
 const BACKOFF_MAX_MS = 5_000
 // After a sidecar's exit, how long its output may take to end.
-export const OUTPUT_DRAIN_MS = 1_000
+const OUTPUT_DRAIN_MS = 1_000
 // Signals of a process that crashed by itself (faulthandler prints the Python stack for
 // them); any other signal came from outside.
 const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT'])
+// The plugin starts a sidecar when Vite (re)starts, not when an interpreter changes.
+const START_AGAIN = '\n  Then save vite.config or restart Vite to start the sidecar again.'
 
-/**
- * A sidecar that ended before its first `ready`, and what it said before.
- * @typedef {object} StartExit
- * @property {number | undefined} pid
- * @property {number | null} code
- * @property {NodeJS.Signals | null} signal
- * @property {string} python
- * @property {string} chosenBy how the interpreter rule chose `python`, in words
- * @property {string} cwd
- * @property {number} errors how many files reported an error that stands
- * @property {string[]} files those files, as the reader knows them
- * @property {boolean} saidNoWsside whether its output said the interpreter has no wsside
- */
+/** The ends of the processes of one SidecarProcess, and what follows each. */
+export class Exits {
+  /** @param {SidecarProcess} proc */
+  constructor(proc) {
+    this._proc = proc
+    /** @type {number[]} when each crash within CRASH_WINDOW_MS happened */
+    this._crashes = []
+    /** @type {NodeJS.Timeout | undefined} */
+    this._restartTimer = undefined
+    /** @type {Promise<void> | null} once stop() was called: settled when the process has gone */
+    this.stopping = null
+  }
 
-/**
- * What to do after a crash: start again in `restartIn` ms (`report` says so), or `stop`
- * (the reason, for the terminal and the overlay).
- * @typedef {{ restartIn: number, report: string } | { stop: string }} CrashVerdict
- */
+  /**
+   * Watches `child`, the process just spawned, for its end.
+   * @param {ChildProcess} child
+   */
+  watch(child) {
+    const proc = this._proc
+    child.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
+      if (err.code === 'ENOENT') {
+        this.fail(`cannot start the Python sidecar: ${proc.spec.python} was not found (chosen by ` +
+          `${proc.spec.chosenBy}).` + INTERPRETER_HELP + START_AGAIN)
+      } else {
+        proc.reporter.error(`sidecar process error: ${err.message}`)
+      }
+    })
+    child.on('exit', (code, signal) => this._exited(child, code, signal))
+  }
 
-/**
- * The sentence for an interpreter that is not there.
- * @param {string} python
- * @param {string} chosenBy
- */
-export function pythonNotFound(python, chosenBy) {
-  return `cannot start the Python sidecar: ${python} was not found (chosen by ${chosenBy}).` +
-    INTERPRETER_HELP + START_AGAIN
+  /**
+   * Stops the sidecar for good (no server holds it any more): it closes every client with
+   * 1001 Going Away, then exits.
+   * @returns {Promise<void>}
+   */
+  stop() {
+    if (this.stopping) return this.stopping
+    clearTimeout(this._restartTimer)
+    const proc = this._proc
+    const child = proc.child
+    if (!child || child.exitCode !== null || child.signalCode !== null) {
+      proc.settle('stopped')
+      return (this.stopping = Promise.resolve())
+    }
+    this.stopping = new Promise((/** @type {(value?: undefined) => void} */ resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_WAIT_MS)
+      child.once('exit', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      // Before `ready` there are no clients to say goodbye to, and a sidecar stuck in a
+      // handler's import could not read the message anyway.
+      if (proc.state !== 'ready' || !child.connected) child.kill('SIGKILL')
+      else child.send(message('shutdown'), (err) => err && child.kill('SIGTERM'))
+    })
+    return this.stopping
+  }
+
+  /**
+   * Gives up on the sidecar until a fresh start: `reason` in the terminal and on the overlay,
+   * the process killed, no restart.
+   * @param {string} reason
+   */
+  fail(reason) {
+    const proc = this._proc
+    if (proc.state === 'failed') return
+    proc.settle('failed')
+    proc.reporter.error(reason)
+    proc.standing.stand('sidecar', '', { message: reason })
+    if (proc.child && proc.child.exitCode === null) proc.child.kill('SIGKILL')
+  }
+
+  /**
+   * @param {ChildProcess} child
+   * @param {number | null} code
+   * @param {NodeJS.Signals | null} signal
+   */
+  _exited(child, code, signal) {
+    const proc = this._proc
+    if (child !== proc.child) return
+    proc.forgetProcess()
+    if (this.stopping) {
+      proc.settle('stopped')
+      return
+    }
+    if (proc.state === 'failed') return
+    if (proc.beforeReady.everReady) {
+      this._restartAfterCrash(child, exitHow(code, signal))
+      return
+    }
+    // Its last words may still be on their way: decide once its output has ended (bounded,
+    // as a process it started could hold the pipes open).
+    let decided = false
+    const decide = () => {
+      if (decided) return
+      decided = true
+      clearTimeout(timer)
+      this._failedToStart(child, code, signal)
+    }
+    const timer = setTimeout(decide, OUTPUT_DRAIN_MS).unref()
+    child.once('close', decide)
+  }
+
+  /**
+   * A process that never became ready ended: one clear report (maybe after asking the
+   * interpreter why it has no wsside), and no restart unless it was killed from outside.
+   * @param {ChildProcess} child
+   * @param {number | null} code
+   * @param {NodeJS.Signals | null} signal
+   */
+  _failedToStart(child, code, signal) {
+    if (this.stopping) return
+    const proc = this._proc
+    const { python, chosenBy, cwd } = proc.spec
+    const { errors, files, saidNoWsside } = proc.beforeReady.said((file) => proc.reporter.rel(file))
+    const how = `the Python sidecar (pid ${child.pid}) ${exitHow(code, signal)} before it was ready`
+    if (signal !== null && !CRASH_SIGNALS.has(signal)) {
+      // Killed from outside (a person, the out-of-memory killer), nothing about the setup: a
+      // new start may well go through, as after a crash once ready (same limit).
+      this._restartAfterCrash(child, `${exitHow(code, signal)} before it was ready`)
+    } else if (signal !== null) {
+      this.fail(`${how}: it crashed, so it is not restarted. The Python stack above says where ` +
+        '(often in a C extension that a handler file imports).\n  Fix the cause, then save vite.config or restart Vite.')
+    } else if (errors > 0) {
+      // It said what is wrong: which interpreter ran it is beside the point.
+      const [these, them] = errors > 1 ? ['errors', 'them'] : ['error', 'it']
+      this.fail(`${how}, because of the ${these} ${files.length ? `in ${files.join(', ')} ` : ''}above, so it is ` +
+        `not restarted.\n  Fix ${them}, then save vite.config or restart Vite to start the sidecar again.`)
+    } else if (saidNoWsside) {
+      whyNoWsside(python, cwd, OUTPUT_DRAIN_MS, (why) => {
+        if (!this.stopping) {
+          this.fail(`cannot start the Python sidecar: ${python} (chosen by ${chosenBy})${why}` +
+            INTERPRETER_HELP + START_AGAIN)
+        }
+      })
+    } else {
+      this.fail(`${how}, so it is not restarted: see its output above.\n  It ran ${python} (chosen by ${chosenBy}).` +
+        `${INTERPRETER_HELP}\n  Fix the cause, then save vite.config or restart Vite.`)
+    }
+  }
+
+  /**
+   * Starts the sidecar again after `child` ended unasked, with backoff, unless it has ended
+   * CRASH_LIMIT times within CRASH_WINDOW_MS (a crash loop).
+   * @param {ChildProcess} child
+   * @param {string} how how it ended, for the report
+   */
+  _restartAfterCrash(child, how) {
+    const now = Date.now()
+    this._crashes = [...this._crashes.filter((t) => now - t < CRASH_WINDOW_MS), now]
+    if (this._crashes.length >= CRASH_LIMIT) {
+      this.fail(`the sidecar (pid ${child.pid}) ${how}: ${CRASH_LIMIT} crashes within ` +
+        `${CRASH_WINDOW_MS / 1000} s, so it is not restarted. Fix the error above, then save ` +
+        'vite.config or restart Vite.')
+      return
+    }
+    const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this._crashes.length - 1), BACKOFF_MAX_MS)
+    const proc = this._proc
+    proc.reporter.error(`the sidecar (pid ${child.pid}) ${how}; restarting in ${delay} ms`)
+    proc.settle('starting')
+    this._restartTimer = setTimeout(() => proc.spawn(), delay)
+  }
 }
 
 /**
  * @param {number | null} code
  * @param {NodeJS.Signals | null} signal
  */
-export function exitHow(code, signal) {
+function exitHow(code, signal) {
   return signal ? `was killed by ${signal}` : `exited with code ${code}`
-}
-
-/** The crashes of one sidecar: the backoff before each restart, and the limit. */
-export class CrashLoop {
-  constructor() {
-    /** @type {number[]} when each crash within CRASH_WINDOW_MS happened */
-    this._crashes = []
-  }
-
-  /**
-   * The sidecar (`pid`) ended unasked (`how`): restart it with backoff, unless it has
-   * crashed CRASH_LIMIT times within CRASH_WINDOW_MS.
-   * @param {number | undefined} pid
-   * @param {string} how
-   * @returns {CrashVerdict}
-   */
-  crashed(pid, how) {
-    const now = Date.now()
-    this._crashes = [...this._crashes.filter((t) => now - t < CRASH_WINDOW_MS), now]
-    if (this._crashes.length >= CRASH_LIMIT) {
-      return { stop: `the sidecar (pid ${pid}) ${how}: ${CRASH_LIMIT} crashes within ` +
-        `${CRASH_WINDOW_MS / 1000} s, so it is not restarted. Fix the error above, then save ` +
-        'vite.config or restart Vite.' }
-    }
-    const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this._crashes.length - 1), BACKOFF_MAX_MS)
-    return { restartIn: delay, report: `the sidecar (pid ${pid}) ${how}; restarting in ${delay} ms` }
-  }
-}
-
-/**
- * One clear report for a sidecar that never became ready, through `fail` (maybe after asking
- * the interpreter why it has no wsside); a process killed from outside goes to `crashed`.
- * @param {StartExit} exit
- * @param {{ crashed: (how: string) => void, fail: (reason: string) => void }} then
- */
-export function failedToStart(exit, { crashed, fail }) {
-  const { pid, code, signal, python, chosenBy, errors, files } = exit
-  const how = `the Python sidecar (pid ${pid}) ${exitHow(code, signal)} before it was ready`
-  if (signal !== null && !CRASH_SIGNALS.has(signal)) {
-    // Killed from outside (a person, the out-of-memory killer), nothing about the setup: a
-    // new start may well go through, as after a crash once ready (same limit).
-    crashed(`${exitHow(code, signal)} before it was ready`)
-  } else if (signal !== null) {
-    fail(`${how}: it crashed, so it is not restarted. The Python stack above says where ` +
-      '(often in a C extension that a handler file imports).\n  Fix the cause, then save vite.config or restart Vite.')
-  } else if (errors > 0) {
-    // It said what is wrong: which interpreter ran it is beside the point.
-    const [these, them] = errors > 1 ? ['errors', 'them'] : ['error', 'it']
-    fail(`${how}, because of the ${these} ${files.length ? `in ${files.join(', ')} ` : ''}above, so it is ` +
-      `not restarted.\n  Fix ${them}, then save vite.config or restart Vite to start the sidecar again.`)
-  } else if (exit.saidNoWsside) {
-    whyNoWsside(python, exit.cwd, OUTPUT_DRAIN_MS, (why) => {
-      fail(`cannot start the Python sidecar: ${python} (chosen by ${chosenBy})${why}` +
-        INTERPRETER_HELP + START_AGAIN)
-    })
-  } else {
-    fail(`${how}, so it is not restarted: see its output above.\n  It ran ${python} (chosen by ${chosenBy}).` +
-      `${INTERPRETER_HELP}\n  Fix the cause, then save vite.config or restart Vite.`)
-  }
 }

@@ -1,8 +1,9 @@
 // @ts-check
-// The Python sidecar process: spawned once per Vite process and configuration, spoken to
-// over Node's IPC channel, waited for (`ready`), stopped. What an exit nobody asked for
-// means (a restart with backoff, or a report of why it cannot run) is lib/exits.js's to say.
-// The Vite servers of one configuration share it through lib/sidecars.js.
+// The Python sidecar of one configuration, through the processes it runs: spawning one once
+// a server listens, reading its output and its messages over Node's IPC channel (`ready`
+// here, the rest shown by lib/events.js), and letting callers wait for `ready`. How a
+// process ends and what follows (Vite closing, a crash and its restart, a failed start) is
+// all in lib/exits.js. The Vite servers of one configuration share it through lib/sidecars.js.
 
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -10,8 +11,8 @@ import { rmdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import readline from 'node:readline'
 import { BeforeReady } from './before-ready.js'
-import { CrashLoop, exitHow, failedToStart, OUTPUT_DRAIN_MS, pythonNotFound } from './exits.js'
-import { message, parse } from './protocol.js'
+import { Exits } from './exits.js'
+import { parse } from './protocol.js'
 import { showEvent } from './events.js'
 import { readyLines, StandingErrors } from './report.js'
 import { syncTypesFile } from './types-file.js'
@@ -33,8 +34,6 @@ import { syncTypesFile } from './types-file.js'
  * @property {Record<string, string>} env
  */
 
-const SHUTDOWN_WAIT_MS = 7_000
-
 export class SidecarProcess {
   /** @param {SidecarSpec} spec */
   constructor(spec) {
@@ -53,17 +52,13 @@ export class SidecarProcess {
     this.refs = 0
     /** @type {Reporter[]} one per Vite server holding this sidecar, the newest last */
     this.reporters = []
-    this._beforeReady = new BeforeReady()
-    this._crashes = new CrashLoop()
+    this.beforeReady = new BeforeReady()
     /** @type {Set<() => void>} */
     this._waiters = new Set()
-    /** @type {NodeJS.Timeout | undefined} */
-    this._restartTimer = undefined
-    /** @type {Promise<void> | null} */
-    this._stopping = null
-    this._standing = new StandingErrors(() => this.reporter)
-    // Whether a server holding it has listened: the process starts then (see start()).
+    this.standing = new StandingErrors(() => this.reporter)
+    // Whether a server holding it has listened: the process starts then (see serverListening()).
     this._serverListened = false
+    this._exits = new Exits(this)
   }
 
   /**
@@ -73,7 +68,7 @@ export class SidecarProcess {
    */
   addReporter(reporter) {
     this.reporters.push(reporter)
-    this._standing.showToNewPages(reporter)
+    this.standing.showToNewPages(reporter)
   }
 
   /** @returns {Reporter} */
@@ -92,13 +87,14 @@ export class SidecarProcess {
   serverListening() {
     if (this._serverListened) return
     this._serverListened = true
-    if (!this._stopping) this._spawn()
+    if (!this._exits.stopping) this.spawn()
   }
 
-  _spawn() {
+  /** Starts a process: the first once a server listens, then each restart (lib/exits.js). */
+  spawn() {
     const { python, rule, args, cwd, env } = this.spec
     this.state = 'starting'
-    this._beforeReady.spawned()
+    this.beforeReady.spawned()
     this.reporter.debug(`starting ${python} (interpreter rule: ${rule}) in ${cwd}`)
     const child = spawn(python, args, {
       cwd,
@@ -116,19 +112,12 @@ export class SidecarProcess {
       /** @type {Socket} */ (stream).unref()
       readline.createInterface({ input: /** @type {Socket} */ (stream) }).on('line', (line) => {
         // Python's "No module named wsside" is what the report of the failed start explains.
-        if (this._beforeReady.heard(line)) this.reporter.debug(`py: ${line}`)
+        if (this.beforeReady.heard(line)) this.reporter.debug(`py: ${line}`)
         else this.reporter.output(line)
       })
     }
     child.on('message', (msg) => this._onMessage(child, msg))
-    child.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
-      if (err.code === 'ENOENT') {
-        this._fail(pythonNotFound(python, this.spec.chosenBy))
-      } else {
-        this.reporter.error(`sidecar process error: ${err.message}`)
-      }
-    })
-    child.on('exit', (code, signal) => this._onExit(child, code, signal))
+    this._exits.watch(child)
   }
 
   /**
@@ -145,7 +134,7 @@ export class SidecarProcess {
    * @returns {string | null}
    */
   get waitsForConfigFix() {
-    return this.state === 'starting' ? this._beforeReady.configError : null
+    return this.state === 'starting' ? this.beforeReady.configError : null
   }
 
   /**
@@ -177,46 +166,26 @@ export class SidecarProcess {
     })
   }
 
-  /** Stops the sidecar: it closes every client with 1001 Going Away, then exits. */
+  /**
+   * Stops the sidecar for good (lib/exits.js): it closes every client with 1001 Going Away,
+   * then exits.
+   */
   shutdown() {
-    if (this._stopping) return this._stopping
-    clearTimeout(this._restartTimer)
-    const child = this.child
-    if (!child || child.exitCode !== null || child.signalCode !== null) {
-      this._settle('stopped')
-      return (this._stopping = Promise.resolve())
-    }
-    this._stopping = new Promise((/** @type {(value?: undefined) => void} */ resolve) => {
-      const timer = setTimeout(() => child.kill('SIGKILL'), SHUTDOWN_WAIT_MS)
-      child.once('exit', () => {
-        clearTimeout(timer)
-        resolve()
-      })
-      // Before `ready` there are no clients to say goodbye to, and a sidecar stuck in a
-      // handler's import could not read the message anyway.
-      if (this.state !== 'ready' || !child.connected) child.kill('SIGKILL')
-      else child.send(message('shutdown'), (err) => err && child.kill('SIGTERM'))
-    })
-    return this._stopping
+    return this._exits.stop()
   }
 
-  /** @param {'starting' | 'ready' | 'failed' | 'stopped'} state */
-  _settle(state) {
+  /**
+   * The state changes (at `ready` here, at each end in lib/exits.js): the waits for `ready`
+   * look again.
+   * @param {'starting' | 'ready' | 'failed' | 'stopped'} state
+   */
+  settle(state) {
     this.state = state
     this._wakeWaiters()
   }
 
   _wakeWaiters() {
     for (const waiter of [...this._waiters]) waiter()
-  }
-
-  /** @param {string} reason */
-  _fail(reason) {
-    if (this.state === 'failed') return
-    this._settle('failed')
-    this.reporter.error(reason)
-    this._standing.stand('sidecar', '', { message: reason })
-    if (this.child && this.child.exitCode === null) this.child.kill('SIGKILL')
   }
 
   /**
@@ -228,7 +197,7 @@ export class SidecarProcess {
     try {
       envelope = parse(raw)
     } catch (err) {
-      this._fail(/** @type {Error} */ (err).message)
+      this._exits.fail(/** @type {Error} */ (err).message)
       return
     }
     if (envelope === null || child !== this.child) return
@@ -238,87 +207,31 @@ export class SidecarProcess {
       // A restart in the process (a config change) sends `ready` again: the table before it.
       const before = this.info?.handlers ?? this._servedBefore
       this.info = msg
-      this._beforeReady.ready()
-      this._settle('ready')
+      this.beforeReady.ready()
+      this.settle('ready')
       // Its settings are valid now, whatever error an earlier edit of the config had.
-      this._standing.fixedAll('config')
+      this.standing.fixedAll('config')
       const r = this.reporter
       r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}`)
       for (const line of readyLines(r, msg.handlers, before)) r.info(`  ${line}`)
       syncTypesFile(this.spec.cwd, msg.types, r)
     } else if (msg.type === 'protocol_error') {
-      this._fail(msg.message)
+      this._exits.fail(msg.message)
     } else {
-      if (this.state === 'starting' && this._beforeReady.note(msg)) this._wakeWaiters()
-      showEvent(msg, { reporter: this.reporter, standing: this._standing, cwd: this.spec.cwd, info: this.info })
+      if (this.state === 'starting' && this.beforeReady.note(msg)) this._wakeWaiters()
+      showEvent(msg, { reporter: this.reporter, standing: this.standing, cwd: this.spec.cwd, info: this.info })
     }
   }
 
   /**
-   * A sidecar that never became ready ended: one clear report, and no restart unless it was
-   * killed from outside (lib/exits.js).
-   * @param {ChildProcess} child
-   * @param {number | null} code
-   * @param {NodeJS.Signals | null} signal
+   * Its process has ended (lib/exits.js): the endpoints it served are kept, for the next
+   * `ready` to compare with, and the socket folder it may have left is removed.
    */
-  _failedToStart(child, code, signal) {
-    if (this._stopping) return
-    const { python, chosenBy, cwd } = this.spec
-    const exit = this._beforeReady.exit({ pid: child.pid, code, signal, python, chosenBy, cwd },
-      (file) => this.reporter.rel(file))
-    failedToStart(exit, {
-      crashed: (how) => this._restartAfterCrash(child, how),
-      fail: (reason) => {
-        if (!this._stopping) this._fail(reason)
-      },
-    })
-  }
-
-  /**
-   * @param {ChildProcess} child
-   * @param {number | null} code
-   * @param {NodeJS.Signals | null} signal
-   */
-  _onExit(child, code, signal) {
-    if (child !== this.child) return
+  forgetProcess() {
     this.child = null
     if (this.info?.socket) removeSocketFolder(this.info.socket)
     this._servedBefore = this.info?.handlers ?? this._servedBefore
     this.info = null
-    if (this._stopping) return this._settle('stopped')
-    if (this.state === 'failed') return
-    if (!this._beforeReady.everReady) {
-      // Its last words may still be on their way: decide once its output has ended (bounded,
-      // as a process it started could hold the pipes open).
-      let decided = false
-      const decide = () => {
-        if (decided) return
-        decided = true
-        clearTimeout(timer)
-        this._failedToStart(child, code, signal)
-      }
-      const timer = setTimeout(decide, OUTPUT_DRAIN_MS).unref()
-      child.once('close', decide)
-      return
-    }
-    this._restartAfterCrash(child, exitHow(code, signal))
-  }
-
-  /**
-   * Starts the sidecar again after `child` ended unasked, with backoff, unless it is in a
-   * crash loop (lib/exits.js).
-   * @param {ChildProcess} child
-   * @param {string} how how it ended, for the report
-   */
-  _restartAfterCrash(child, how) {
-    const verdict = this._crashes.crashed(child.pid, how)
-    if ('stop' in verdict) {
-      this._fail(verdict.stop)
-      return
-    }
-    this.reporter.error(verdict.report)
-    this._settle('starting')
-    this._restartTimer = setTimeout(() => this._spawn(), verdict.restartIn)
   }
 }
 
