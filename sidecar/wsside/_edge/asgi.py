@@ -46,6 +46,7 @@ from .asgi_setup import (
     log_events,
     origin_set,
     warn_imported_twice,
+    warn_no_lifespan,
     warn_server_owned,
 )
 
@@ -57,6 +58,8 @@ __all__ = ["ASGIApp"]
 # How long shutdown waits for connections to close (and their `on_close` to run), and for
 # the cancelled background tasks to end.
 CLOSE_WAIT = 5.0
+# The close code uvicorn reports for each connection it closes when it shuts down.
+_SERVER_STOPS = 1012
 
 
 class ASGIApp:
@@ -72,7 +75,8 @@ class ASGIApp:
 
     Background tasks start at the server's lifespan startup and are cancelled at its
     shutdown. A mounted app gets no lifespan events: give the outer app `lifespan=ws.lifespan`
-    (`ws` being this app), else they start with the first connection and end with the process.
+    (`ws` being this app), else they start with the first connection and stop only when the
+    event loop ends (not at all under uvicorn's SIGTERM, which ends the process first).
 
     Raises ImportError naming the file and line when a handler file fails to import (or two
     declare one pattern), ValueError for one pattern given twice in a list, and the
@@ -114,6 +118,8 @@ class ASGIApp:
         self._starting: asyncio.Future[None] | None = None
         self._ready = False
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop of the current run
+        # Without a lifespan: the task that stops this run when its event loop ends.
+        self._stopper: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -154,7 +160,8 @@ class ASGIApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _startup(self) -> None:
+    async def _startup(self, lazy: bool = False) -> None:
+        """Start this run; `lazy`: for a connection, no lifespan startup having come."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             await self._left_loop(loop)
@@ -162,6 +169,8 @@ class ASGIApp:
             return
         if self._starting is None:
             self._starting = asyncio.ensure_future(self._start())
+            if lazy and self._has_work():
+                self._stopper = loop.create_task(self._stop_with_loop())
         # Shielded: one connection that goes away must not cancel the start for the others.
         await asyncio.shield(self._starting)
         self._ready = True
@@ -173,6 +182,7 @@ class ASGIApp:
         if self._loop is not None and self._loop.is_running():
             return  # another thread's server still runs it: left as it is
         self._loop = loop
+        self._stopper = None  # its loop ended without cancelling it
         if self._ready:
             await self._registry.close(timeout=0)  # forgets the tasks of the old loop
             self._starting, self._ready = None, False
@@ -183,7 +193,29 @@ class ASGIApp:
         self._registry.start_background()
         warn_imported_twice(self._registry)  # by now the app has imported what it imports
 
+    async def _stop_with_loop(self) -> None:
+        """Stop a run that no lifespan started when its event loop ends (`asyncio.run` and
+        uvicorn's runner cancel every task then): the backplane closed, background tasks
+        cancelled and awaited, instead of Redis connections and tasks left to the collector."""
+        try:
+            await asyncio.get_running_loop().create_future()  # until cancelled
+        except asyncio.CancelledError:
+            if self._stopper is asyncio.current_task():  # else a lifespan shutdown ran
+                self._stopper = None
+                warn_no_lifespan("the event loop is closing")
+                await self._shutdown()
+            raise
+
+    def _has_work(self) -> bool:
+        """Whether a run has something to stop (else a lifespan would change nothing: the
+        server closes the connections itself)."""
+        files = self._registry.files.values()
+        return self._backplane is not None or any(h.background_tasks for f in files for h in f)
+
     async def _shutdown(self) -> None:
+        stopper, self._stopper = self._stopper, None
+        if stopper is not None:
+            stopper.cancel()
         going_away = CloseReason.GOING_AWAY.encode()
         await close_sessions(self._sessions, CloseCode.GOING_AWAY, going_away, lambda: CLOSE_WAIT)
         # Background tasks are cancelled and awaited: the `finally` of a task runs before the
@@ -211,7 +243,7 @@ class ASGIApp:
     async def _websocket(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
             return  # the client left before the application saw it
-        await self._startup()
+        await self._startup(lazy=True)
         admitted = self._admit(scope)
         if isinstance(admitted, Refusal):
             await _refuse(scope, send, admitted)
@@ -250,6 +282,8 @@ class ASGIApp:
             await asyncio.shield(session.finished)
         finally:
             channel.abort()  # no-op once ended; else the server cancelled this call
+        if channel.server_code == _SERVER_STOPS and self._stopper is not None:
+            warn_no_lifespan("a connection closed with 1012, as uvicorn closes them when it stops")
 
     def _admit(self, scope: Mapping[str, Any]) -> tuple[Hub, Request] | Refusal:
         """Origin and route: what is decided before `authenticate`."""

@@ -32,6 +32,7 @@ __all__ = [
     "log_events",
     "origin_set",
     "warn_imported_twice",
+    "warn_no_lifespan",
     "warn_server_owned",
 ]
 
@@ -145,6 +146,25 @@ def warn_imported_twice(registry: Registry) -> None:
             path,
             name,
             ", ".join([*objects, "..."]),
+        )
+
+
+_warned_no_lifespan = False
+
+
+def warn_no_lifespan(when: str) -> None:
+    """Once per process: the server stops (`when` says how it shows) and no lifespan event
+    reached the app, whose background tasks and backplane it stops too late or never."""
+    global _warned_no_lifespan
+    if not _warned_no_lifespan:
+        _warned_no_lifespan = True
+        logger.warning(
+            "wsside: %s, but no lifespan event reached ASGIApp: it stops its background tasks "
+            "and backplane only when the event loop closes, which uvicorn's SIGTERM never lets "
+            "happen (their finally blocks do not run). Mounted in Starlette or FastAPI, give the "
+            "outer app its lifespan: FastAPI(lifespan=ws.lifespan), or "
+            "`async with ws.lifespan(app): yield` in a lifespan of your own (docs/asgi.md)",
+            when,
         )
 
 

@@ -62,6 +62,7 @@ class AsgiChannel:
         "disconnected",
         "ended",
         "queued",
+        "server_code",
     )
 
     def __init__(self, receive: Receive, send: Send, max_message_size: int) -> None:
@@ -77,6 +78,7 @@ class AsgiChannel:
         self._waiters: list[asyncio.Future[None]] = []  # `drained()` callers
         self._closing = False
         self.disconnected = False  # the server said the client is gone
+        self.server_code: int | None = None  # the code of the server's disconnect event
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # ---- the frame source ----------------------------------------------------------------
@@ -113,7 +115,7 @@ class AsgiChannel:
                     sink.on_message(data)
             elif kind == "websocket.disconnect":
                 self.disconnected = True
-                code = event.get("code") or _ABNORMAL
+                code = self.server_code = event.get("code") or _ABNORMAL
                 if code != _ABNORMAL:  # a close frame came: the session sees its code
                     sink.on_close(code, event.get("reason") or "")
                 self._end()

@@ -85,7 +85,8 @@ class RedisBackplane:
         self._pending: deque[tuple[float, bytes]] = deque()
         self._pending_bytes = 0
         self._wake = asyncio.Event()
-        # Set while nothing is queued or being published (what `close()` waits for).
+        # Set while nothing is queued or being published, or once the publisher stopped
+        # (what `close()` waits for).
         self._idle = asyncio.Event()
         self._idle.set()
         self._subscribed = asyncio.Event()
@@ -200,6 +201,12 @@ class RedisBackplane:
         self._outage.end("queue")
 
     async def _publish_loop(self) -> None:
+        try:
+            await self._publish_all()
+        finally:  # cancelled, e.g. by the end of the event loop: nothing more goes out
+            self._idle.set()
+
+    async def _publish_all(self) -> None:
         from redis.exceptions import ResponseError
 
         assert self._client is not None
