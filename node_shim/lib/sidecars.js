@@ -2,7 +2,8 @@
 // The process-wide pool of sidecars, one per configuration. Vite restarts (config edits)
 // build the new server before closing the old one, so a sidecar is held with a reference
 // count: the new server acquires it before the old one releases it, and it only stops when
-// nobody holds it.
+// nobody holds it. One that failed or stopped is replaced by a fresh one at the next acquire
+// (a saved vite.config, a restarted Vite).
 
 import { SidecarProcess } from './sidecar.js'
 
@@ -25,10 +26,8 @@ export function acquireSidecar(spec, reporter) {
   if (!proc || proc.state === 'failed' || proc.state === 'stopped') {
     proc = new SidecarProcess(spec)
     sidecars.set(spec.key, proc)
-    proc.addReporter(reporter)
-  } else {
-    proc.addReporter(reporter)
   }
+  proc.addReporter(reporter)
   proc.refs++
   return proc
 }
