@@ -3,7 +3,8 @@
 // that Vite spawns and supervises. This file wires the pieces to Vite's hooks (and
 // attachWsside to a server of your own); it keeps no state of its own: a server's
 // attachment is lib/attach.js's, middleware mode lib/middleware-mode.js's, and the sidecar
-// lives in lib/sidecar.js, shared across Vite restarts by lib/sidecars.js.
+// lives in lib/sidecar.js (its exits, restarts and stop in lib/exits.js), shared across Vite
+// restarts by lib/sidecars.js.
 
 import { existsSync } from 'node:fs'
 import path from 'node:path'

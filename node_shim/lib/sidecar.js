@@ -41,7 +41,8 @@ export class SidecarProcess {
     // Per run, ≥128 bits; it only travels in the child's environment and in request heads
     // on the private Unix socket, never in a URL or a log line.
     this.secret = randomBytes(32).toString('base64url')
-    /** @type {'starting' | 'ready' | 'failed' | 'stopped'} */
+    /** @type {'starting' | 'ready' | 'failed' | 'stopped'} `starting` also while a restart
+     * waits; `failed` and `stopped` for good (lib/exits.js), until lib/sidecars.js replaces it */
     this.state = 'starting'
     /** @type {ReadyMessage | null} the last `ready` message */
     this.info = null
@@ -52,9 +53,11 @@ export class SidecarProcess {
     this.refs = 0
     /** @type {Reporter[]} one per Vite server holding this sidecar, the newest last */
     this.reporters = []
+    // What it said before `ready` (lib/before-ready.js): the likely cause of a failed start.
     this.beforeReady = new BeforeReady()
     /** @type {Set<() => void>} */
     this._waiters = new Set()
+    // The errors on the pages of every server holding it, until fixed (lib/report.js).
     this.standing = new StandingErrors(() => this.reporter)
     // Whether a server holding it has listened: the process starts then (see serverListening()).
     this._serverListened = false
