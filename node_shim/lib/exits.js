@@ -116,6 +116,8 @@ export class Exits {
   }
 
   /**
+   * A process ended: asked to (stop), given up on (fail), after a `ready` (restart) or before
+   * any (the report of a failed start).
    * @param {ChildProcess} child
    * @param {number | null} code
    * @param {NodeJS.Signals | null} signal
