@@ -36,6 +36,7 @@ T = TypeVar("T")
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     # The defaults are shown with `show_default`, not written into the help: the options
     # default to None ("not given") so that the config file can fill them in.
     handlers: Path | None = typer.Option(
@@ -135,20 +136,7 @@ def serve(
     # (systemd's journal, a container's log): else it would wait for 8 KB or for the exit.
     if isinstance(sys.stdout, io.TextIOWrapper) and not sys.stdout.line_buffering:
         sys.stdout.reconfigure(line_buffering=True)
-    explicit = dict(
-        handlers_dir=handlers,
-        prefixes=tuple(prefix) if prefix else None,
-        host=host,
-        port=port,
-        reload=reload,
-        log_level=log_level,
-        allowed_origins=tuple(allow_origin) if allow_origin else None,
-        loopback_origins=loopback_origins,
-        workers=workers,
-        backplane=backplane,
-        shutdown_timeout=shutdown_timeout,
-        health=health,
-    )
+    explicit = given_settings(ctx.params)
     # A worker of `--workers N` (this same command, started by the supervising parent).
     link = WorkerLink.from_env()
     name = "wsside" if link is None else link.name  # what starts each line it writes
@@ -188,6 +176,20 @@ def serve(
     if link is None and settings.workers > 1:
         raise typer.Exit(_supervise(settings, rebuild))
     _serve_standalone(settings, rebuild, link)
+
+
+def given_settings(params: dict[str, Any]) -> dict[str, Any]:
+    """The `Settings` values of `wsside serve`'s options, from its parsed parameters by name
+    (None: not given); `wsside doctor --serve -- OPTIONS` reads them the same way."""
+    handlers, prefix, origins = params["handlers"], params["prefix"], params["allow_origin"]
+    # The options named as their `Settings` field, which need no conversion.
+    same = "host port reload log_level loopback_origins workers backplane shutdown_timeout health"
+    return {
+        "handlers_dir": None if handlers is None else Path(handlers),
+        "prefixes": tuple(prefix) if prefix else None,
+        "allowed_origins": tuple(origins) if origins else None,
+        **{key: params[key] for key in same.split()},
+    }
 
 
 def _note_loopback_origins(settings: Settings) -> None:
