@@ -31,6 +31,8 @@ export default defineConfig({
 })
 """
 
+# A `wsside serve` folder's one handler file.
+CHAT_HANDLER = {"ws/chat.py": "from wsside import Handler\nchat = Handler('/ws/chat')\n"}
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -55,27 +57,23 @@ def run_doctor(
     root: Path, *args: str, env: dict[str, str] | None = None, stdin: str = ""
 ) -> tuple[int, dict[str, Any]]:
     """`wsside doctor --json` in a real subprocess: (exit code, parsed report)."""
-    done = subprocess.run(
-        [
-            VENV_PYTHON,
-            "-m",
-            "wsside",
-            "doctor",
-            "--json",
-            "--root",
-            str(root),
-            "--timeout",
-            "30",
-            *args,
-        ],
+    done = doctor_process(root, "--json", *args, env=env, stdin=stdin)
+    assert done.stdout, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def doctor_process(
+    root: Path, *args: str, env: dict[str, str] | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """`wsside doctor --root ROOT ARGS` run to its end in a real subprocess."""
+    return subprocess.run(
+        [VENV_PYTHON, "-m", "wsside", "doctor", "--root", str(root), "--timeout", "30", *args],
         capture_output=True,
         text=True,
         env=env or env_for(),
         timeout=90,
         input=stdin,
     )
-    assert done.stdout, done.stderr
-    return done.returncode, json.loads(done.stdout)
 
 
 def checks(report: dict[str, Any], name: str) -> list[dict[str, Any]]:

@@ -3,16 +3,16 @@ with no Vite or Node checks, and the backplane asked of a real `redis-server`.""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cluster import RedisServer
-from doctor_projects import run_doctor, write
+from doctor_projects import CHAT_HANDLER, VENV_PYTHON, doctor_process, run_doctor, write
 from serve_process import free_port
 
-HANDLER = {"ws/chat.py": "from wsside import Handler\nchat = Handler('/ws/chat')\n"}
 SERVE_CHECKS = [
     "python",
     "packages",
@@ -32,7 +32,7 @@ def by_name(report: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def test_a_first_deploy_is_warned_of_what_production_needs(tmp_path: Path) -> None:
-    write(tmp_path, {**HANDLER, "wsside.toml": "workers = 2\n"})
+    write(tmp_path, {**CHAT_HANDLER, "wsside.toml": "workers = 2\n"})
     code, report = run_doctor(tmp_path, "--serve")
     assert code == 0, report
     assert [check["name"] for check in report["checks"]] == SERVE_CHECKS  # no node, no Vite
@@ -55,7 +55,7 @@ def test_a_first_deploy_is_warned_of_what_production_needs(tmp_path: Path) -> No
 
 def test_an_unreachable_redis_fails(tmp_path: Path) -> None:
     url = f"redis://127.0.0.1:{free_port()}/0"
-    write(tmp_path, {**HANDLER, "wsside.toml": f'backplane = "{url}"\n'})
+    write(tmp_path, {**CHAT_HANDLER, "wsside.toml": f'backplane = "{url}"\n'})
     code, report = run_doctor(tmp_path, "--serve")
     assert code == 1
     check = by_name(report)["backplane"]
@@ -69,7 +69,7 @@ def test_a_redis_that_wants_a_password_says_where_it_goes_then_passes(tmp_path: 
     redis = RedisServer(tmp_path / "redis", args=("--requirepass", "s3cret"))
     redis.start()
     try:
-        write(tmp_path, {**HANDLER, "wsside.toml": f'backplane = "{redis.url}"\n'})
+        write(tmp_path, {**CHAT_HANDLER, "wsside.toml": f'backplane = "{redis.url}"\n'})
         code, report = run_doctor(tmp_path, "--serve")
         assert code == 1
         check = by_name(report)["backplane"]
@@ -93,3 +93,81 @@ def test_a_redis_that_wants_a_password_says_where_it_goes_then_passes(tmp_path: 
         )
     finally:
         redis.stop()
+
+
+def test_serve_s_options_after_dashes_are_checked_as_it_would_take_them(tmp_path: Path) -> None:
+    """`wsside doctor --serve -- OPTIONS` checks what `wsside serve OPTIONS` would run: the
+    options win over the config file they name, and paths are the served folder's (--root),
+    not the doctor's working folder."""
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    config = 'workers = 2\nallowed_origins = ["https://file.example"]\n'
+    write(tmp_path, {"api/chat.py": CHAT_HANDLER["ws/chat.py"], "conf/prod.toml": config})
+    code, report = run_doctor(
+        tmp_path,
+        "--serve",
+        "--",
+        *("--handlers", "api", "--config", "conf/prod.toml", "--workers", "3"),
+        *("--allow-origin", "https://app.example", "--no-loopback-origins", "--backplane", url),
+    )
+    checks = by_name(report)
+    assert checks["config"]["message"] == "conf/prod.toml is valid"
+    assert checks["handler api/chat.py"]["message"] == "imports: /ws/chat"
+    assert checks["workers"]["message"] == "3 processes sharing the port"
+    assert (checks["origins"]["status"], checks["origins"]["message"]) == (
+        "pass",
+        "https://app.example",
+    )
+    assert checks["backplane"]["message"].startswith(f"{url}: ConnectionError: "), checks
+    assert code == 1
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert (done.returncode, done.stdout) == (2, ""), done
+    (line,) = done.stderr.splitlines()
+    return line
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--prot", "9000"),
+        ("--port", "abc"),
+        ("--port", "99999"),
+        ("--workers", "0"),
+        ("--allow-origin", "app.example"),
+        ("--backplane", "http://localhost:6379"),
+    ],
+)
+def test_a_bad_serve_option_is_the_line_wsside_serve_gives(
+    tmp_path: Path, options: tuple[str, ...]
+) -> None:
+    write(tmp_path, CHAT_HANDLER)
+    served = subprocess.run(
+        [VENV_PYTHON, "-m", "wsside", "serve", *options],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    doctor = doctor_process(tmp_path, "--serve", "--", *options)
+    assert one_line(doctor).replace("wsside doctor: ", "wsside: ", 1) == one_line(served)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ("--serve", "--", "--handlers", "api"),
+            "--handlers {root}/api: no such folder (give the folder of handler files)",
+        ),
+        (("--serve", "--", "--config", "prod.toml"), "--config {root}/prod.toml: no such file"),
+        (("--serve", "--", "--ipc"), "--ipc is the Vite shim's: leave out --serve"),
+        (("--", "--port", "9000"), "--port 9000: options of `wsside serve` go with --serve"),
+    ],
+)
+def test_a_serve_option_the_doctor_cannot_use_is_one_line(
+    tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    write(tmp_path, CHAT_HANDLER)
+    done = doctor_process(tmp_path, *args)
+    assert one_line(done) == "wsside doctor: " + said.format(root=tmp_path.resolve())

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.core import TyperGroup
 
-from .._runtime.config import OptionError, folder_problem
+from .._runtime.backplane_url import BackplaneError, check_backplane
+from .._runtime.config import ConfigError, OptionError, build_settings, folder_problem
 from .app import app
+from .serve import given_settings
+
+if TYPE_CHECKING:
+    from ..doctor import Check
+    from ..doctor.checks_process import SidecarProcess
 
 __all__ = ["doctor"]
 
 
 @app.command()
 def doctor(
+    ctx: typer.Context,
     root: Path | None = typer.Option(
         None,
         "--root",
@@ -52,11 +62,21 @@ def doctor(
     timeout: float = typer.Option(
         20.0, metavar="SECONDS", help="Bound for each subprocess and network probe (s)."
     ),
+    serve_options: list[str] | None = typer.Argument(
+        None,
+        metavar="-- SERVE_OPTIONS",
+        show_default=False,
+        help="With --serve: the options you give `wsside serve` (after --), checked as it "
+        "would use them, over the config file.",
+    ),
 ) -> None:
     """Check this project's wsside setup; exit 1 when anything fails.
 
     With a dev server running, each endpoint gets a real WebSocket connection, which runs
     its on_connect and on_close (User-Agent: wsside-doctor). Skip it with --no-live.
+
+    With --serve, give `wsside serve`'s options after --, e.g.
+    `wsside doctor --serve -- --workers 4 --backplane redis://localhost:6379/0`.
     """
     # A bad --root is one line and exit 2, as a bad flag of `wsside serve` is.
     problem = None if root is None else folder_problem(root)
@@ -64,33 +84,102 @@ def doctor(
         error = OptionError("--root", root, f"{problem} (give the Vite project's folder)")
         typer.echo(f"wsside doctor: {error}", err=True)
         raise typer.Exit(2)
+    if serve_options and not serve:
+        typer.echo(
+            f"wsside doctor: {' '.join(serve_options)}: options of `wsside serve` go with --serve",
+            err=True,
+        )
+        raise typer.Exit(2)
     # Loaded here, not at import: the checks pull in psutil and rich, which `serve` never needs.
-    from ..doctor import Check, Project, checks_for, run_checks, worst
-    from ..doctor.checks_process import SidecarProcess, end_stale
+    from ..doctor import Project, checks_for, run_checks, worst
+    from ..doctor.checks_process import end_stale, fix_folder
+    from ..doctor.progress import Progress
     from ..doctor.report import as_json, print_table
     from ..doctor.vite_config import project_folder
 
     # With --serve, where `wsside serve` would run: no vite.config to look for upwards.
     where = (root or Path.cwd()).resolve() if serve else project_folder(root or Path.cwd())
+    given, config = (
+        _serve_settings(serve_options or [], where, f"{ctx.find_root().info_name} serve")
+        if serve
+        else ({}, None)
+    )
+    progress = Progress()
 
-    def check() -> list[Check]:
+    def check() -> tuple[Project, list[Check]]:
         project = Project(
-            where, url=None if serve else url, timeout=timeout, serve=serve, live=live
+            where,
+            url=None if serve else url,
+            timeout=timeout,
+            serve=serve,
+            live=live,
+            given=given,
+            config=config,
+            step=progress.step,
         )
-        return run_checks(project, checks_for(project))
+        try:
+            return project, run_checks(project, checks_for(project), progress)
+        finally:
+            progress.done()
 
-    results = check()
+    project, results = check()
     if fix and not serve:
-
-        def confirm(s: SidecarProcess) -> bool:
-            return yes or typer.confirm(f"End stale sidecar pid {s.pid} (in {s.cwd})?", err=True)
-
-        ended = end_stale(Project(where, url=url, timeout=timeout, live=live), confirm)
-        if ended:
-            typer.echo(f"ended stale sidecar(s): pid {', '.join(map(str, ended))}", err=True)
-            results = check()
+        folder = fix_folder(project)
+        if isinstance(folder, str):  # several projects below: which one is not for us to say
+            typer.echo(f"wsside doctor --fix: {folder}", err=True)
+        else:
+            ended = end_stale(Project(folder, timeout=timeout), _confirm(yes))
+            pids = ", ".join(map(str, ended))
+            typer.echo(
+                f"wsside doctor --fix: in {folder}, "
+                + (f"ended stale sidecar(s): pid {pids}" if ended else "no stale sidecar ended"),
+                err=True,
+            )
+            if ended:
+                _, results = check()
     if json_output:
         typer.echo(as_json(results, where))
     else:
         print_table(results, where)
     raise typer.Exit(1 if worst(results) == "fail" else 0)
+
+
+def _confirm(yes: bool) -> Callable[[SidecarProcess], bool]:
+    def confirm(s: SidecarProcess) -> bool:
+        return yes or typer.confirm(f"End stale sidecar pid {s.pid} (in {s.cwd})?", err=True)
+
+    return confirm
+
+
+def _serve_settings(
+    options: list[str], where: Path, name: str
+) -> tuple[dict[str, Any], Path | None]:
+    """The settings `wsside serve OPTIONS` (`name OPTIONS`) would take from its command line in
+    `where`, and its --config, parsed by `wsside serve`'s own options (a bad option: one line,
+    exit 2, as there)."""
+    command = typer.main.get_command(app)
+    assert isinstance(command, TyperGroup)  # `app` has several commands
+    # An unknown option or a value of the wrong type raises click's UsageError, which
+    # `cli.main` prints as one line naming `wsside serve --help`, as for `wsside serve` itself.
+    params = command.commands["serve"].make_context(name, list(options)).params
+    given = given_settings(params)
+    # Relative paths are relative to the folder `wsside serve` runs in, which --root names.
+    if given["handlers_dir"] is not None:
+        given["handlers_dir"] = where / given["handlers_dir"]
+    config = None if params["config"] is None else where / params["config"]
+    if params["ipc"]:
+        typer.echo("wsside doctor: --ipc is the Vite shim's: leave out --serve", err=True)
+        raise typer.Exit(2)
+    try:
+        build_settings(given, config, (where,), need_handlers=given["handlers_dir"] is not None)
+        if given["backplane"] is not None:
+            check_backplane(given["backplane"])
+    except (OptionError, BackplaneError) as exc:
+        typer.echo(f"wsside doctor: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except ConfigError as exc:
+        if config is not None and exc.file == config and not config.is_file():
+            typer.echo(f"wsside doctor: --config {exc}", err=True)  # the option's, not the file's
+            raise typer.Exit(2) from None
+        # Anything else about the file is the config check's to show.
+    return given, config

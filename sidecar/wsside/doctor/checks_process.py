@@ -18,7 +18,14 @@ import psutil
 from .model import Check, failed, passed
 from .project import Project
 
-__all__ = ["SidecarProcess", "check_sidecar_processes", "end_stale", "find_sidecars", "stale"]
+__all__ = [
+    "SidecarProcess",
+    "check_sidecar_processes",
+    "end_stale",
+    "find_sidecars",
+    "fix_folder",
+    "stale",
+]
 
 _NODE_NAMES = ("node", "nodejs", "bun", "deno")
 
@@ -98,6 +105,20 @@ def check_sidecar_processes(project: Project) -> Check:
         )
     running = ", ".join(f"pid {s.pid} (Vite pid {s.parent})" for s in live) or "none running"
     return passed("sidecar processes", f"no stale sidecars; {running}{note}")
+
+
+def fix_folder(project: Project) -> Path | str:
+    """The project whose stale sidecars `--fix` ends: the one diagnosed, which is the Vite
+    project below when run above it (no Vite config there, one project below); with several
+    below, none, and why (the doctor named none of them as the project)."""
+    below = project.projects_below
+    if len(below) <= 1:
+        return project.root / (below[0] if below else "")
+    shown = ", ".join(below[:3]) + (", ..." if len(below) > 3 else "")
+    return (
+        f"{len(below)} Vite projects below {project.root} ({shown}): nothing ended; "
+        "give --root PROJECT to act on one"
+    )
 
 
 def end_stale(

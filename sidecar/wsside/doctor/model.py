@@ -8,7 +8,7 @@ a `warn` naming the check, so one broken probe cannot hide the others' answers.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -50,15 +50,22 @@ def failed(name: str, message: str, fix: str) -> Check:
 CheckFn = Callable[["Project"], Check | Iterable[Check]]
 
 
-def run_checks(project: Project, checks: Iterable[CheckFn]) -> list[Check]:
-    """Run each check in order; a check that raises is reported as a warning, not a traceback."""
+def run_checks(
+    project: Project,
+    checks: Sequence[CheckFn],
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Check]:
+    """Run each check in order, first telling `progress` its name, its number and how many
+    there are; a check that raises is reported as a warning, not a traceback."""
     results: list[Check] = []
-    for fn in checks:
+    for index, fn in enumerate(checks, 1):
+        name = fn.__name__.removeprefix("check_").replace("_", " ")
+        if progress is not None:
+            progress(name, index, len(checks))
         try:
             outcome = fn(project)
             results.extend([outcome] if isinstance(outcome, Check) else list(outcome))
         except Exception as exc:  # noqa: BLE001 - the point of the runner
-            name = fn.__name__.removeprefix("check_").replace("_", " ")
             where = traceback.extract_tb(exc.__traceback__)[-1]
             results.append(
                 warned(

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -61,7 +61,10 @@ class Project:
 
     `url` is the dev server to probe (None: find one); `env` stands for `os.environ` (the
     interpreter rules read it); `timeout` bounds every subprocess and network probe; `live`
-    False (`--no-live`): no WebSocket connection is opened to the endpoints.
+    False (`--no-live`): no WebSocket connection is opened to the endpoints. With `serve`,
+    `given` holds the `Settings` values of `wsside serve`'s options (None: not given; its
+    paths absolute) and `config` its `--config`, which win over the config file found.
+    `step` hears of each slow step as it starts (`Progress.step`).
     """
 
     def __init__(
@@ -72,6 +75,9 @@ class Project:
         timeout: float = 20.0,
         serve: bool = False,
         live: bool = True,
+        given: Mapping[str, Any] | None = None,
+        config: Path | None = None,
+        step: Callable[[str], None] | None = None,
     ) -> None:
         self.root = root.resolve()
         self.url = url
@@ -79,6 +85,9 @@ class Project:
         self.timeout = timeout
         self.serve = serve
         self.live = live
+        self.given = {k: v for k, v in (given or {}).items() if v is not None}
+        self.config_option = config
+        self.step = step or (lambda _: None)
 
     # ---- Vite side ----------------------------------------------------------------------
 
@@ -88,6 +97,7 @@ class Project:
 
     @cached_property
     def vite(self) -> ViteFacts:
+        self.step("asking Vite for the resolved vite.config")
         return read_vite_config(self.root, self.node, self.timeout)
 
     @cached_property
@@ -130,17 +140,21 @@ class Project:
 
     @cached_property
     def config(self) -> ConfigState:
-        """The config file the sidecar reads: the plugin's `config`, else the first found
-        where `wsside serve` looks (the project, then beside a `handlers` folder the plugin
-        names)."""
+        """The config file the sidecar reads: the plugin's `config` (`wsside serve`'s
+        `--config`), else the first found where `wsside serve` looks (the project, then beside
+        a `handlers` folder the plugin or `--handlers` names)."""
         options = self.plugin_options
+        handlers = self.given.get("handlers_dir", options.get("handlers"))
         try:
-            if isinstance(options.get("config"), str):
+            if self.config_option is not None:
+                values, file = load_config(self.config_option)
+            elif isinstance(options.get("config"), str):
                 values, file = load_config(self.root / options["config"])
             else:
-                handlers = options.get("handlers")
                 beside = (
-                    (self.root / handlers).resolve().parent if isinstance(handlers, str) else None
+                    (self.root / handlers).resolve().parent
+                    if isinstance(handlers, (str, Path))
+                    else None
                 )
                 found = find_config(self.root, *(() if beside is None else (beside,)))
                 values, file = load_config(found) if found is not None else ({}, None)
@@ -150,7 +164,8 @@ class Project:
 
     @cached_property
     def settings(self) -> Settings:
-        """Plugin options > config file > defaults, as the shim applies them. A broken config
+        """Plugin options (`wsside serve`'s) > config file > defaults, as the shim (and
+        `wsside serve`) applies them. A broken config
         counts as absent here (its own check reports it), so the other checks still run."""
         values = dict(self.config.values)
         options = self.plugin_options
@@ -159,7 +174,8 @@ class Project:
         if isinstance(options.get("handlers"), str):
             values["handlers_dir"] = self.root / options["handlers"]
         values.setdefault("handlers_dir", self.root / "ws")
-        return Settings(**values, config_file=self.config.file)
+        values.update(self.given)
+        return Settings(**values, config_file=self.config.file, given=frozenset(self.given))
 
     @property
     def handlers_dir(self) -> Path:
@@ -192,6 +208,7 @@ class Project:
         python = self.sidecar_python[0]
         if _same_python(python, sys.executable):
             return HandlerImports(sys.executable, [imported(r) for r in self.loaded])
+        self.step(f"importing the handler files with {python}")
         answer = self._imports_in(python)
         if isinstance(answer, list):
             return HandlerImports(
@@ -238,6 +255,7 @@ class Project:
     @cached_property
     def dev_server(self) -> DevServer | None:
         """The running dev server to probe: `url` if Vite answers there, else one found."""
+        self.step("looking for the running dev server")
         if self.url:
             url = self.url.rstrip("/")
             return DevServer(url, "--url") if is_vite(url, self.timeout, self.vite.base) else None
