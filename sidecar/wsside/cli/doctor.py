@@ -66,6 +66,7 @@ def doctor(
         None,
         metavar="-- SERVE_OPTIONS",
         show_default=False,
+        hidden=True,  # the usage line and the help above say it; typer would add "<list[str]>"
         help="With --serve: the options you give `wsside serve` (after --), checked as it "
         "would use them, over the config file.",
     ),
