@@ -132,7 +132,7 @@ class _Lines(logging.Formatter):
         return "\n".join(f"wsside:{level}: {line}" for line in text.splitlines() or [""])
 
 
-# The levels the shim knows (lib/sidecar.js), highest first; one between two goes as the
+# The levels the shim knows (node_shim/lib/report.js), highest first; one between two goes as the
 # lower, one below info as debug.
 _VITE_LEVELS = (
     ("error", logging.ERROR),
