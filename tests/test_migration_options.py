@@ -85,3 +85,31 @@ async def test_durations_copied_in_milliseconds_are_named_at_load(tmp_path: Path
         assert not any("ws/app.py:6" in x for x in warned), server.lines
     finally:
         await server.stop()
+
+
+async def test_durations_in_milliseconds_under_defaults_are_named_at_their_line(
+    tmp_path: Path,
+) -> None:
+    """The same values under [defaults] of the config file: one warning each, naming the file,
+    line and key (pyproject.toml's keys under tool.wsside), before the handlers load."""
+    write(
+        tmp_path,
+        {
+            "pyproject.toml": (
+                '[project]\nname = "app"\n\n[tool.wsside.defaults]\n'
+                "heartbeat = 30000\ndelay = 0.25\ninactivity_timeout = 300000\n"
+            ),
+            "ws/app.py": "from wsside import Handler\nh = Handler('/ws/app')\n",
+        },
+    )
+    server = await ServeProcess.start("--port", str(free_port()), cwd=tmp_path)
+    try:
+        await server.expect("serving on")
+        warned = [line for line in server.lines if "wsside's times are seconds" in line]
+        config = tmp_path / "pyproject.toml"
+        assert [line.split("wsside: ", 1)[1].split(" is ")[0] for line in warned] == [
+            f'{config}:5: key "tool.wsside.defaults.heartbeat": heartbeat=30000',
+            f'{config}:7: key "tool.wsside.defaults.inactivity_timeout": inactivity_timeout=300000',
+        ], server.lines
+    finally:
+        await server.stop()

@@ -22,7 +22,7 @@ from aiohttp import web
 from .._io.engine import HttpProcessingError
 from .._runtime.background import STOP_WAIT
 from .._runtime.closing import close_sessions
-from .._runtime.events import emit, logger
+from .._runtime.events import emit, log, logger
 from .._runtime.registry import Registry
 from .._runtime.reload import Reloader
 from .._runtime.settings import Settings
@@ -134,6 +134,8 @@ class Sidecar:
                 on_save=self.stall.interrupt,
             )
             self.reloader.start()
+        for note in self.settings.config_notes:
+            log(note, "warning")
         self.registry.load_all()
         await self.runner.setup()
         self.stall.start()

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..handler_options import Deflate, check_option
+from ..handler_options import Deflate, check_option, milliseconds_note
 from ..pattern import normalize_prefix
 from .backplane_url import url_problem
 from .origins import origin_problem
@@ -173,6 +173,8 @@ class Checker:
         for key, value in data.items():
             if key == "defaults":
                 values["handler_defaults"] = self.defaults(value)
+                if notes := self.unit_notes(values["handler_defaults"]):
+                    values["config_notes"] = notes
                 continue
             if key in DEFAULT_KEYS and key not in TOP_KEYS:
                 table = f"[{self.key_prefix}defaults]"
@@ -219,6 +221,16 @@ class Checker:
             except (TypeError, ValueError):
                 raise self.error(key, f"expected {expected}, got {show(value)}") from None
         return result
+
+    def unit_notes(self, defaults: dict[str, Any]) -> tuple[str, ...]:
+        """The durations of [defaults] that look like milliseconds, each as a warning naming the
+        file, line and key (as `Handler(heartbeat=30000)` is warned of at its line)."""
+        notes = []
+        for name in sorted(defaults):
+            note = milliseconds_note(name, defaults[name])
+            if note is not None:
+                notes.append(str(self.error(f"defaults.{name}", note)))
+        return tuple(notes)
 
     def deflate(self, key: str, table: dict[str, Any]) -> Deflate:
         fields = tuple(Deflate.__dataclass_fields__)

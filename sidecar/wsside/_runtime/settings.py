@@ -40,6 +40,9 @@ class Settings:
     # handler options applied to every handler that leaves them unset.
     config_file: Path | None = None
     handler_defaults: dict[str, Any] = field(default_factory=dict)
+    # What to warn of in the config file, each naming its file, line and key (a duration of
+    # [defaults] that looks like milliseconds).
+    config_notes: tuple[str, ...] = ()
     # The fields given as options (CLI flags): a problem found once the handlers are loaded
     # names the flag, not the config file.
     given: frozenset[str] = frozenset()
