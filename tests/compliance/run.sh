@@ -3,7 +3,7 @@
 #
 #   tests/compliance/run.sh            all 517 cases (~9 min on 2 cores)
 #   tests/compliance/run.sh --fast     groups 1-7 and 10 (CI; well under 2 minutes)
-#   options: --direct-only (skip the run through Vite), --keep (leave reports; they stay anyway)
+#   option: --direct-only (skip the run through Vite); reports stay in .work/ (see below)
 #
 # Targets: (a) `wsside serve` directly; (b) a real Vite dev server with the shim (node_shim/),
 # when node_shim/ and npm are there. Prints the per-group table and the FAILED / NON-STRICT

@@ -192,8 +192,8 @@ class Registry:
         """Serve `handlers`, declared in code rather than loaded from the handlers folder,
         first given first. Raises ValueError naming both declarations of a duplicate pattern."""
         duplicate = self._duplicate(_IN_CODE, handlers)
-        if duplicate is not None:
-            raise duplicate
+        if duplicate is not None:  # a plain ValueError: the subclass is the registry's own
+            raise ValueError(str(duplicate)) from None
         self._swap(_IN_CODE, handlers)
 
     def start_background(self) -> None:
