@@ -245,6 +245,22 @@ async def test_headers_a_request_may_carry_once_are_refused_twice(serve) -> None
     assert any("Origin sent 2 times" in e.get("message", "") for e in s.events), s.events
 
 
+async def test_header_fields_past_32_kib_in_all_get_431_and_a_big_cookie_passes(serve) -> None:
+    """aiohttp bounds each header line (8 KiB) and their count (128), not their sum: 120
+    fields of 8,000 bytes (~940 KiB) were accepted and kept with the connection. Past 32 KiB
+    in all (nginx's default buffers) the answer is a complete 431; a 24 KiB head still opens."""
+    s = await serve('from wsside import Handler\nHandler("/ws/ok")\n')
+    pad = "a" * 8000
+    for fields, status in ((120, b"431"), (5, b"431"), (3, b"101")):
+        extra = "".join(f"X-Pad-{i}: {pad}\r\n" for i in range(fields))
+        head = await raw_upgrade(s.port, "/api/ws/ok", extra)
+        lines = head.split(b"\r\n")
+        assert lines[0].split(b" ")[1] == status, (fields, head[:200])
+        if status == b"431":
+            assert b"connection: close" in [line.lower() for line in lines], head
+            assert b"more than 32768 bytes" in head, head
+
+
 async def test_a_request_head_must_arrive_in_time_and_a_websocket_stays(
     tmp_path, monkeypatch
 ) -> None:

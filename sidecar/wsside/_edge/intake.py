@@ -12,6 +12,7 @@ import asyncio
 import hmac
 import inspect
 from collections.abc import Callable, Mapping
+from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aiohttp import hdrs, web
@@ -35,10 +36,15 @@ if TYPE_CHECKING:
     from .._runtime.settings import Settings
     from .health import Health
 
-__all__ = ["FORWARDING_HEADER", "Intake", "Route"]
+__all__ = ["FORWARDING_HEADER", "HEAD_BYTES", "Intake", "Route"]
 
 # Which way the connection reached the sidecar (`wsside doctor` reports it).
 FORWARDING_HEADER = "X-Wsside-Forwarding"
+# The most a request's header fields may take in all, names and values (HTTP 431 above it).
+# aiohttp bounds each line and their count, not their sum: 128 fields of 8 KiB would be kept
+# with the connection (`conn.headers`) for its whole life. nginx's default buffers take
+# 4 x 8 KiB; Node's parser, so Vite's, 16 KiB.
+HEAD_BYTES = 32 * 1024
 
 
 def refuse(status: int, text: str) -> web.Response:
@@ -92,6 +98,9 @@ class Intake:
         path = request.rel_url.raw_path
         if path == self.health_path and self.health is not None:
             return self.health.answer(request, len(self.sessions), self.draining)
+        if sum(map(len, chain.from_iterable(request.raw_headers))) > HEAD_BYTES:
+            too_big = f"Request Header Fields Too Large: more than {HEAD_BYTES} bytes"
+            return _refused(request, path, Refusal(431, too_big))
         if not self._secret_ok(request):
             return _refused(request, path, Refusal(403, "Forbidden"))
         route = self.route(request.method, request.rel_url, request.headers, request.remote)
