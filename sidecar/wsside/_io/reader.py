@@ -19,6 +19,10 @@ base class's, `PrescanReader` (`prescan.py`). What is added here, on complete fr
 Memory per connection stays below about twice the size limit: the message so far (at most the
 limit) plus the frame the C parser is buffering (refused early when its declared length alone
 exceeds the limit plus deflate's worst-case overhead: `prescan.coarse_limit`).
+
+While its session has stopped reading the socket (`hold` ... `release`), the complete frames
+of the read under way are kept as they came, compressed ones not inflated: a read of 256 KiB
+of compressed frames could otherwise inflate to hundreds of MiB behind a slow handler.
 """
 
 from __future__ import annotations
@@ -30,7 +34,15 @@ from typing import Final, cast
 from .._protocol.deflate import Decompressor, InflateError, MessageTooBig
 from .._protocol.frames import BINARY, CLOSE, CONTINUATION, TEXT
 from ..closecodes import CloseReason, is_valid_code
-from .engine import DataQueue, WebSocketError, WSMessage, WSMsgType, c_handle_frame, frame_hook
+from .engine import (
+    DataQueue,
+    WebSocketError,
+    WSMessage,
+    WSMsgType,
+    c_handle_frame,
+    fail_queue,
+    frame_hook,
+)
 from .prescan import (
     INVALID_DATA,
     PROTOCOL_ERROR,
@@ -47,6 +59,9 @@ __all__ = ["StrictReader"]
 _NO_BYTES: Final = b""
 _NO_TEXT: Final = cast("list[str]", ())
 
+# A complete frame as the C parser hands it over: fin, opcode, payload, compressed.
+_Frame = tuple[bool, int, "bytes | bytearray", int]
+
 
 @frame_hook
 class StrictReader(PrescanReader):
@@ -55,6 +70,7 @@ class StrictReader(PrescanReader):
     # No instance __dict__ (336 bytes). Cython still calls the frame hook override of a
     # heap type without one; aiohttp's pure-Python reader keeps its own __dict__.
     __slots__ = (
+        "_held",
         "_inflate",
         "_m_bytes",
         "_m_compressed",
@@ -93,6 +109,7 @@ class StrictReader(PrescanReader):
         self._m_bytes: bytearray | bytes = _NO_BYTES
         self._m_text: list[str] = _NO_TEXT
         self._m_utf8: codecs.IncrementalDecoder | None = None
+        self._held: list[_Frame] | None = None  # a list while holding (`hold`)
         # The raw-stream follower's state (`PrescanReader`): at a frame boundary.
         self._f_need = 0
         self._f_head = b""
@@ -109,9 +126,36 @@ class StrictReader(PrescanReader):
 
     # --- complete frames, called by the C parser ------------------------------------------
 
+    def hold(self) -> None:
+        """Keep the complete frames from now on, in order, instead of handling them: the
+        session stopped reading the socket, and the rest of the read under way must not grow
+        its queue (a compressed frame is held as it came, not inflated)."""
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        """Handle the frames held since `hold`, in order; once the session holds again, the
+        rest are held again (by `handle_frame`) for the next `release`. A frame refused fails
+        the connection as the C parser fails it, and the frames after it are dropped, as the
+        rest of a read is."""
+        held, self._held = self._held, None
+        if not held:
+            return
+        for frame in held:
+            try:
+                self.handle_frame(*frame)
+            except Exception as exc:  # noqa: BLE001 - whatever the C parser would catch
+                self._failed = True
+                fail_queue(self._queue, exc)
+                return
+
     def handle_frame(
         self, fin: bool, opcode: int, payload: bytes | bytearray, compressed: int
     ) -> None:
+        held = self._held
+        if held is not None:
+            held.append((fin, opcode, payload, compressed))
+            return
         if opcode in (TEXT, BINARY):
             if self._m_opcode:
                 raise WebSocketError(

@@ -2,7 +2,8 @@
 
 Plain-function callbacks run at once, coroutine callbacks in a task (so `asyncio.timeout` and
 friends work), and a slow handler only delays its own connection's next callbacks. A flood
-of messages behind a slow handler pauses reading the socket until the handler catches up.
+of messages behind a slow handler, by count or by bytes, pauses reading the socket until the
+handler catches up.
 
 `CallbackQueue` is the base class of `Session`: on the path of every message the queue reads
 and writes the session's own fields, with no object in between.
@@ -20,27 +21,48 @@ from .callbacks import message_now, run_callback, run_message, stuck_warning
 from .eager import awaiting_frames, run_eager
 
 if TYPE_CHECKING:
+    from .._io.reader import StrictReader
     from ..connection import Connection
     from ..handler import Handler
     from .hub import Hub
     from .keepalive import Keepalive
-    from .session_io import SessionIO
+    from .session_io import FrameSource, SessionIO
 
-__all__ = ["CALLBACK_GRACE", "INBOX_HIGH_WATER", "CallbackQueue"]
+__all__ = ["CALLBACK_GRACE", "INBOX_HIGH_BYTES", "INBOX_HIGH_WATER", "CallbackQueue"]
 
 # How long callbacks may go on after their connection closed before they are cancelled.
 CALLBACK_GRACE = 5.0
-# Past this many queued messages the socket is not read until the handler catches up, so a
-# flooding client cannot grow the queue without bound (TCP pushes back on it); reading
-# resumes below half of it.
+# Past this many queued messages, or this many bytes of them, the socket is not read until the
+# handler catches up, so a flooding client cannot grow the queue without bound (TCP pushes
+# back on it); reading resumes once both are below half. The bytes are each message's `len()`
+# as the handler gets it (inflated; characters of text). Without them, 1,024 messages of up
+# to `max_message_size` (16 MiB) each could wait: 16 GiB for one client. 1 MiB is what the
+# count allows of 1 KiB messages, so the usual small ones are limited by the count as before,
+# and a larger message waits alone (one message is always taken, whatever its size): a client
+# then costs the message being read, the one being handled and this one MiB, not more
+# (docs/reliability.md adds it up).
 INBOX_HIGH_WATER = 1024
+INBOX_HIGH_BYTES = 1 << 20
 
 # Above the small-int cache: one shared object instead of a new int per session.
 _INTERNAL_ERROR = int(CloseCode.INTERNAL_ERROR)
 _INTERNAL_ERROR_REASON = CloseReason.INTERNAL_ERROR.encode()
+
+
+class _Inbox(deque[tuple[Any, ...]]):
+    """The queued jobs and the bytes of their data messages (`size`), kept here rather than in
+    the session so that a connection with nothing queued does not pay for the count."""
+
+    __slots__ = ("size",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size = 0
+
+
 # The inbox of a connection with nothing queued: an empty deque costs 600 bytes, and most
 # idle connections never queue anything.
-_NO_JOBS: Final = cast("deque[tuple[Any, ...]]", ())  # never appended to: see `_submit`
+_NO_JOBS: Final = cast("_Inbox", ())  # never appended to: see `_submit` and `on_message`
 
 
 class CallbackQueue:
@@ -51,6 +73,7 @@ class CallbackQueue:
         conn: Connection
         _hub: Hub
         _io: SessionIO
+        _stream: FrameSource  # a `WsStream` (whose `reader` may hold frames) or ASGI's
         _loop: asyncio.AbstractEventLoop
         _keepalive: Keepalive | None
         _close_sent: bool
@@ -64,7 +87,7 @@ class CallbackQueue:
         def close(self, code: int, reason: bytes) -> Awaitable[None]: ...
 
     def __init__(self) -> None:
-        self._inbox: deque[tuple[Any, ...]] = _NO_JOBS  # a deque once something waits
+        self._inbox: _Inbox = _NO_JOBS  # a deque once something waits
         self._worker: asyncio.Task[None] | None = None
         self._reading_paused = False
         self._on_close_ran = False
@@ -83,15 +106,44 @@ class CallbackQueue:
                 if rest is not None:  # it waits for something: the next ones queue behind
                     self._worker = self._loop.create_task(self._work(rest))
             return
-        self._submit(("on_message", data))
-        if len(self._inbox) > INBOX_HIGH_WATER and not self._reading_paused:
-            self._reading_paused = True
-            self._io.transport.pause_reading()
+        if self._worker is None:  # it starts the worker: handled now, not queued
+            self._submit(("on_message", data))
+            return
+        inbox = self._inbox
+        if inbox is _NO_JOBS:
+            inbox = self._inbox = _Inbox()
+        inbox.append(("on_message", data))
+        inbox.size += len(data)
+        if (
+            inbox.size > INBOX_HIGH_BYTES or len(inbox) > INBOX_HIGH_WATER
+        ) and not self._reading_paused:
+            self._pause_reading()
+
+    def _pause_reading(self) -> None:
+        """Stop reading the socket. The rest of the read under way still reaches the session:
+        the parser holds its frames as they came (compressed ones not inflated) until
+        `_resume_reading`, so that a read of a few KiB cannot inflate to many MiB here."""
+        self._reading_paused = True
+        self._io.transport.pause_reading()
+        reader: StrictReader | None = getattr(self._stream, "reader", None)
+        if reader is not None:
+            reader.hold()
+
+    def _resume_reading(self) -> None:
+        """Deliver the frames the parser held, then read again (unless those frames filled
+        the queue again)."""
+        self._reading_paused = False
+        reader: StrictReader | None = getattr(self._stream, "reader", None)
+        if reader is not None:
+            reader.release()
+            if self._reading_paused:
+                return
+        self._io.transport.resume_reading()
 
     def _submit(self, job: tuple[Any, ...]) -> None:
         if self._worker is not None:
             if self._inbox is _NO_JOBS:
-                self._inbox = deque()
+                self._inbox = _Inbox()
             self._inbox.append(job)
         elif self._hub.has_nothing_for(job[0]):  # no callback: nothing to run or order
             if job[0] == "on_close":
@@ -112,10 +164,17 @@ class CallbackQueue:
             if job is not None:
                 await self._run_job(job)
             while self._inbox:
-                await self._run_job(self._inbox.popleft())
-                if self._reading_paused and len(self._inbox) < INBOX_HIGH_WATER // 2:
-                    self._reading_paused = False
-                    self._io.transport.resume_reading()
+                inbox = self._inbox
+                job = inbox.popleft()
+                if job[0] == "on_message":
+                    inbox.size -= len(job[1])
+                await self._run_job(job)
+                if (
+                    self._reading_paused
+                    and len(self._inbox) < INBOX_HIGH_WATER // 2
+                    and self._inbox.size < INBOX_HIGH_BYTES // 2
+                ):
+                    self._resume_reading()
         finally:
             self._worker = None
             if not self._inbox:
