@@ -109,6 +109,11 @@ class FrameIO:
         return writing_paused(self.protocol)
 
     async def drain(self) -> None:
-        """Wait until the transport accepts more data (no-op while it is below its limit)."""
+        """Wait until the transport accepts more data (no-op while it is below its limit), or
+        until the connection is lost: a client that goes away ends the wait, not in an error
+        (the session's close path then runs `on_close`)."""
         if not self.transport.is_closing():
-            await drain(self.protocol)
+            try:
+                await drain(self.protocol)
+            except ConnectionError:  # the engine's drain raises once the socket is lost
+                return
