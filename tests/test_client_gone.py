@@ -1,9 +1,9 @@
 """A client that goes away while a handler awaits `conn.send()` for it (its replies queued,
-unread): a reset ends the await quietly (no handler error, `on_error` not called) and
-`on_close` runs once, with 1006. Through each way a socket reaches wsside: `wsside serve`
-(aiohttp's server), the shim's hand-over (wsside's transport) and a handed-over connection
-that moved to uvloop's transport. What the sidecar saw comes back through its `/watch`
-endpoint; nothing sleeps."""
+unread): a reset ends the await quietly (no handler error, `on_error` not called) and a FIN
+alone lets the connection go within the closing timeout; either way `on_close` runs once,
+with 1006. Through each way a socket reaches wsside: `wsside serve` (aiohttp's server), the
+shim's hand-over (wsside's transport) and a handed-over connection that moved to uvloop's
+transport. What the sidecar saw comes back through its `/watch` endpoint; nothing sleeps."""
 
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ from tests.reliability.rawws import BINARY, TEXT, FrameParser, frame, upgrade_he
 
 from test_handoff import Shim, needs_uvloop
 from wsside._io.transport import MOVE_AFTER_READS
+from wsside._runtime.session import CLOSE_TIMEOUT
 
 WAIT = 10.0
+MARGIN = 3.0  # past CLOSE_TIMEOUT, for a loaded machine
 CHUNK = 256 * 1024  # one reply at a time, well below the inbox's marks: reading never pauses
 
 APP = """
@@ -193,3 +195,12 @@ def test_a_client_reset_ends_a_waiting_send_quietly_and_on_close_runs_once(
     assert seen == [["returned"], ["on_close", 1006, True]], seen
     if route.serve is not None:
         assert not [ln for ln in route.serve.output if "Traceback" in ln or "error" in ln]
+
+
+def test_a_client_that_half_closes_without_reading_is_let_go_in_time(route: Route) -> None:
+    watcher, client = stuck(route, "/api/echo")
+    started = time.monotonic()
+    client.sock.shutdown(socket.SHUT_WR)  # a FIN; the replies stay unread
+    seen = after(watcher, started + CLOSE_TIMEOUT + MARGIN)
+    assert seen == [["returned"], ["on_close", 1006, True]], seen
+    client.sock.close()

@@ -41,6 +41,11 @@ class FrameSink(Protocol):
         ...
 
     def on_error(self, exc: BaseException) -> None: ...
+
+    def on_eof(self) -> None:
+        """The peer ended its side (its FIN); the transport closes once its buffer is written."""
+        ...
+
     def on_lost(self) -> None: ...
 
 
@@ -151,7 +156,11 @@ class WsStream(BaseProtocol):
 
     def eof_received(self) -> bool:
         # The peer will send nothing more: let the transport close (this is also how a
-        # connection half-closed after its failure ends: `FrameIO.half_close`).
+        # connection half-closed after its failure ends: `FrameIO.half_close`). The sink
+        # bounds how long writing what is queued may take (a peer that reads no more).
+        sink = self.sink
+        if sink is not None:
+            sink.on_eof()
         return False
 
     def connection_lost(self, exc: BaseException | None) -> None:

@@ -283,6 +283,13 @@ class Session(CallbackQueue):
         io.transport.close()
         return not io.buffered
 
+    def on_eof(self) -> None:
+        """The client's FIN: the transport closes once what is queued is written. A client
+        that reads no more gets `CLOSE_TIMEOUT` for it, as after our close frame, then is
+        dropped (`on_close` gets 1006 unless a close frame came)."""
+        if self._io.buffered:
+            self._arm_close_timer()
+
     def on_lost(self) -> None:
         """The transport is closed, whoever closed it: finish the connection once."""
         if self._stage >= _SOCKET_CLOSED:
