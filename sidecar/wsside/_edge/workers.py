@@ -79,6 +79,13 @@ def _exit_cause(code: int) -> str:
     return f"exited with code {code}"
 
 
+def _stopped_as_told(code: int | None) -> bool:
+    """Whether a worker told to stop (SIGTERM) and gone with `code` stopped as told: exit 0,
+    or ended by SIGTERM/SIGINT itself, which only a process without its handlers (still
+    importing, or past its event loop) dies of. A crash, a failure or a kill is not."""
+    return code in (0, -signal.SIGTERM, -signal.SIGINT)
+
+
 @dataclass
 class _Slot:
     index: int
@@ -265,8 +272,11 @@ class Workers:
             for slot in self.slots
             if slot.proc is not None and slot.proc.returncode is None
         ]
-        for _, proc in running:
-            proc.send_signal(signal.SIGTERM)
+        for index, proc in running:
+            # One the roll stopped already is not signalled again: past its event loop it
+            # has no handler left, and a second SIGTERM would kill it (-15) as it exits.
+            if not self._rollover.retired(index, proc):
+                proc.send_signal(signal.SIGTERM)
         deadline = self.shutdown_timeout + KILL_GRACE
         _, late = await asyncio.wait(keepers, timeout=deadline)
         status = 0
@@ -285,7 +295,7 @@ class Workers:
                 )
                 proc.kill()
                 await proc.wait()
-            if proc.returncode != 0:
+            if not _stopped_as_told(proc.returncode):
                 status = 1
         for keeper in late:
             keeper.cancel()
