@@ -1,58 +1,82 @@
-"""SIGHUP under `wsside serve --workers N`: the workers replaced one at a time.
+"""SIGHUP under `wsside serve --workers N`: new workers first, then the old ones stop.
 
-Each worker in turn is stopped gracefully (its clients get 1001 and reconnect to the others)
-and the supervisor starts a new process in its place, which reads the handler files and the
-config file again; the next worker is stopped once the replacement serves. A replacement
-that exits before it serves (its files do not load) stops the round: the supervisor retries
-it, and the workers not replaced yet keep serving what they loaded. The config file is read
-first, by the supervisor: with an error in it, no worker is stopped.
+The supervisor starts a new process beside each worker (the handler files and the config
+file read again), while the old ones serve on; once every new one serves, the old ones are
+stopped together (their clients get 1001 and reconnect, spread by the kernel over the new
+workers only: an old worker closes its listener as it stops). Each client is thus moved
+once, and no old worker stops before a new one serves in its place. A replacement that exits
+before it serves (its files do not load) ends the round: the replacements that started are
+stopped, and every old worker serves on with what it loaded. The config file is read first,
+by the supervisor: with an error in it, nothing starts and nothing stops.
 
-The supervisor (`Workers` in `workers.py`) owns the processes; it tells a `Rollover` what
-becomes of them (`retired`, `exited`, `serves`) and asks whether an exit is a replacement's
-(`replacing`).
+For a while each index has two processes (the old one and its replacement, both named
+`wsside[i]` in the log and `"worker": i` in health answers, with their own pids); the
+supervisor (`Workers` in `workers.py`) keeps the old one as the slot's, and takes the
+replacement over (`take_over`) when the old one exits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import signal
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .._runtime.events import log
 
 __all__ = ["Rollover"]
 
+Process = asyncio.subprocess.Process
+
 
 @dataclass
 class _Turn:
-    # The worker stopped to be replaced (its exit is no failure), and whether a later one
-    # serves (True) or exited before it did (False); the turn ends once one serves.
-    old: asyncio.subprocess.Process
-    replaced: asyncio.Future[bool]
+    # Worker `index`'s process when the round began, and its replacement (None until
+    # started); `serves` is done once the replacement serves; `retiring` once the round
+    # told the old one to stop, `dropping` once it told the replacement to; `adopted` once
+    # the supervisor took the replacement over.
+    index: int
+    old: Process
+    serves: asyncio.Future[None]
+    new: Process | None = None
+    retiring: bool = False
+    dropping: bool = False
+    adopted: bool = False
+    # Done once the old one exited and the supervisor had its say (`take_over`).
+    gone: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class Rollover:
     """SIGHUP's replacement of `count` workers; `current(i)` is worker `i`'s process now
-    (None before its first start), and `check()` what is wrong with the config file the
-    replacements would read (a sentence naming file, key and value), or None."""
+    (None before its first start), `spawn(i)` starts a replacement for it, and `check()` says
+    what is wrong with the config file the replacements would read (a sentence naming file,
+    key and value), or None; a replacement told to stop is killed after `stop_within` s."""
 
     def __init__(
         self,
         count: int,
-        current: Callable[[int], asyncio.subprocess.Process | None],
+        current: Callable[[int], Process | None],
+        spawn: Callable[[int], Awaitable[Process]],
         check: Callable[[], str | None],
+        stop_within: float,
     ) -> None:
         self.count = count
+        self.stop_within = stop_within
         self.current = current
+        self.spawn = spawn
         self.check = check
         self._turns: dict[int, _Turn] = {}
         self._task: asyncio.Task[None] | None = None
+        self._spawning: asyncio.Future[Process] | None = None
 
     def start(self, starting: bool) -> None:
-        """SIGHUP: replace the workers one at a time (not while a round is under way, nor
-        while they are `starting`)."""
+        """SIGHUP: replace the workers (not while a round is under way, nor while they are
+        `starting`)."""
         if self._task is not None and not self._task.done():
             log("SIGHUP: the workers are being replaced already; this one changes nothing")
             return
@@ -61,7 +85,7 @@ class Rollover:
             return
         problem = self.check()
         if problem is not None:
-            # Each replacement would exit with it, one worker fewer until the file is fixed.
+            # Each replacement would exit with it.
             log(
                 f"SIGHUP: not replacing the workers, which serve on with what they loaded: "
                 f"{problem}",
@@ -70,62 +94,159 @@ class Rollover:
             return
         self._task = asyncio.ensure_future(self._replace_all())
 
-    def cancel(self) -> None:
-        """Stopping: no worker is replaced any more."""
-        if self._task is not None:
-            self._task.cancel()
+    async def stop(self) -> None:
+        """Stopping: no worker is replaced any more. Once this returns, every replacement
+        started is in `replacements()` (or taken over), for the supervisor to stop."""
+        if self._task is None or self._task.done():
+            return
+        if self._spawning is not None:
+            await asyncio.wait([self._spawning])  # a fork under way: let it be known
+        self._task.cancel()
+        await asyncio.wait([self._task])
 
-    def retired(self, index: int, proc: asyncio.subprocess.Process) -> bool:
-        """Whether `proc`, worker `index`'s process that exited, was stopped to be replaced."""
+    def replacements(self) -> list[tuple[int, Process]]:
+        """The replacements started and not taken over (worker index, process)."""
+        return [
+            (turn.index, turn.new)
+            for turn in self._turns.values()
+            if turn.new is not None and not turn.adopted and turn.new.returncode is None
+        ]
+
+    def told(self, proc: Process) -> bool:
+        """Whether the round told `proc` to stop (a second SIGTERM could kill it as it exits)."""
+        return any(
+            (turn.retiring and proc is turn.old) or (turn.dropping and proc is turn.new)
+            for turn in self._turns.values()
+        )
+
+    def take_over(self, index: int, proc: Process) -> tuple[Process, bool] | None:
+        """Worker `index`'s process `proc` exited: its replacement, which takes its place, and
+        whether the round stopped `proc` (else it ended on its own meanwhile); None when it
+        has none (no round, or one whose replacement is gone or being stopped)."""
         turn = self._turns.get(index)
-        return turn is not None and proc is turn.old
+        if turn is None or proc is not turn.old:
+            return None
+        if not turn.gone.done():
+            turn.gone.set_result(None)
+        new = turn.new
+        if new is None or new.returncode is not None or turn.dropping:
+            return None
+        turn.adopted = True
+        return new, turn.retiring
 
-    def replacing(self, index: int) -> bool:
-        """Whether worker `index` is being replaced (its replacement does not serve yet)."""
-        return index in self._turns
-
-    def exited(self, index: int) -> None:
-        """Worker `index`'s process exited (not `retired`): a replacement that did not serve."""
+    def serves(self, index: int, proc: Process) -> None:
+        """Worker `index`'s process `proc` serves (a replacement, unless it is the old one)."""
         turn = self._turns.get(index)
-        if turn is not None and not turn.replaced.done():
-            turn.replaced.set_result(False)
-
-    def serves(self, index: int, proc: asyncio.subprocess.Process) -> None:
-        """Worker `index`'s process `proc` serves: a replacement's turn ends."""
-        turn = self._turns.get(index)
-        if turn is not None and proc is not turn.old:
-            if not turn.replaced.done():
-                turn.replaced.set_result(True)
-            elif index + 1 < self.count:  # the round stopped here; its retries serve now
-                log(
-                    f"SIGHUP: worker {index} serves the files as they are now; the workers "
-                    "not replaced yet serve what they loaded: send SIGHUP again to replace them",
-                    "warning",
-                )
-            del self._turns[index]
+        if turn is not None and proc is not turn.old and not turn.serves.done():
+            turn.serves.set_result(None)
 
     async def _replace_all(self) -> None:
-        """Stop each worker gracefully (its clients get 1001 and reconnect to the others) and
-        go on to the next once its replacement serves; stop at one that does not."""
+        """Start a replacement beside each worker; once every one serves, stop the old ones
+        together; at one that does not, stop the replacements instead."""
         loop = asyncio.get_running_loop()
-        log(f"SIGHUP: replacing the {self.count} workers one at a time{_queue_note()}")
+        log(
+            f"SIGHUP: replacing the {self.count} workers: new ones start beside them, and the "
+            f"old ones stop once every new one serves{_queue_note()}"
+        )
+        turns: list[_Turn] = []
         for index in range(self.count):
             old = self.current(index)
             if old is None or old.returncode is not None:
                 continue  # restarting already: its next start reads the files anyway
-            replaced = loop.create_future()
-            self._turns[index] = _Turn(old, replaced)
-            old.send_signal(signal.SIGTERM)
-            if not await replaced:
+            turn = _Turn(index, old, loop.create_future())
+            self._turns[index] = turn
+            turns.append(turn)
+            # Shielded: a stop (which cancels the round) waits for the fork to be known.
+            self._spawning = asyncio.ensure_future(self.spawn(index))
+            self._spawning.add_done_callback(functools.partial(_started, turn))
+            try:
+                await asyncio.shield(self._spawning)
+            except OSError as exc:  # no process (out of memory or of processes)
+                log(f"SIGHUP: cannot start worker {index}'s replacement: {exc}", "error")
+                break
+            finally:
+                self._spawning = None
+        failed = await _first_failure(turns)
+        if failed is None:
+            await self._retire(turns)
+            log("SIGHUP: every worker replaced")
+        else:
+            await self._drop(turns)  # said once they are gone: a SIGHUP then starts a round
+            log(
+                f"SIGHUP: worker {failed.index}'s replacement did not start (above): every "
+                "worker serves on with what it loaded, and the replacements that started are "
+                "stopped; fix the files and send SIGHUP again",
+                "error",
+            )
+        for turn in turns:  # (a stop keeps them, for the supervisor to stop the processes)
+            del self._turns[turn.index]
+
+    async def _retire(self, turns: list[_Turn]) -> None:
+        """Every replacement serves: stop the old workers, each taken over as it exits."""
+        restarted = []
+        for turn in turns:
+            if turn.adopted:
+                continue  # it exited meanwhile, and its replacement took its place
+            if turn.gone.done():  # it exited before its replacement started: restarted
+                restarted.append(turn)
+                continue
+            turn.retiring = True
+            _terminate(turn.old)
+            new = turn.new.pid if turn.new is not None else "?"
+            log(f"worker {turn.index} replaced (pid {turn.old.pid} -> {new})")
+        await self._drop(restarted)
+        await asyncio.gather(*(turn.gone for turn in turns))
+
+    async def _drop(self, turns: list[_Turn]) -> None:
+        """Stop the replacements of `turns` that run (not those taken over)."""
+        dropped = []
+        for turn in turns:
+            if turn.new is not None and not turn.adopted and turn.new.returncode is None:
+                turn.dropping = True
+                _terminate(turn.new)
+                dropped.append(turn.new)
+        if not dropped:
+            return
+        waits = [asyncio.ensure_future(proc.wait()) for proc in dropped]
+        await asyncio.wait(waits, timeout=self.stop_within)
+        for proc in dropped:
+            if proc.returncode is None:  # an import that blocks, say
                 log(
-                    f"SIGHUP: worker {index}'s replacement did not start (above), and is "
-                    "retried; the workers not replaced yet keep serving what they loaded",
-                    "error",
+                    f"SIGHUP: a replacement (pid {proc.pid}) did not stop within "
+                    f"{self.stop_within:.1f} s: killing it",
+                    "warning",
                 )
-                return
-            new = self.current(index)
-            log(f"worker {index} replaced (pid {old.pid} -> {new.pid if new else '?'})")
-        log("SIGHUP: every worker replaced")
+                proc.kill()
+        await asyncio.gather(*waits)
+
+
+def _terminate(proc: Process) -> None:
+    try:
+        proc.send_signal(signal.SIGTERM)
+    except ProcessLookupError:  # exited already: its supervisor sees that
+        pass
+
+
+def _started(turn: _Turn, spawned: asyncio.Future[Process]) -> None:
+    if not spawned.cancelled() and spawned.exception() is None:
+        turn.new = spawned.result()
+
+
+async def _first_failure(turns: list[_Turn]) -> _Turn | None:
+    """Wait until each replacement serves (None), or the first that exits before it does."""
+    for turn in turns:
+        new = turn.new
+        if new is None:
+            return turn
+        exited: asyncio.Future[Any] = asyncio.ensure_future(new.wait())
+        waits: list[asyncio.Future[Any]] = [turn.serves, exited]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            exited.cancel()
+        if not turn.serves.done():
+            return turn
+    return None
 
 
 # Linux's switch for moving what waits in a closing SO_REUSEPORT listener's accept queue to

@@ -5,9 +5,9 @@ worker `i` of a parent: it listens with SO_REUSEPORT, so the kernel spreads new 
 over the workers' listeners and a dead worker's share goes to the others at once. The
 parent loads no handler file and serves no connection: it checks that the port is free,
 starts the workers, restarts one that dies (with backoff, after a log line saying why),
-passes SIGTERM/SIGINT on, and exits once they have. SIGHUP replaces the workers one at a
-time (new processes: the handler files and the config file read again), each once the one
-before it serves (`rolling.py`).
+passes SIGTERM/SIGINT on, and exits once they have. SIGHUP replaces the workers (new
+processes: the handler files and the config file read again), starting the new ones beside
+the old, which stop once every new one serves (`rolling.py`).
 
 Parent and worker share a socket pair: the worker writes one line when it serves (its pid
 and endpoints), and reads EOF from it when the parent is gone, which stops it gracefully
@@ -118,7 +118,13 @@ class Workers:
         self._readers: set[asyncio.Task[None]] = set()
         # A worker's exit status that no restart can cure (its handler files do not load).
         self._fatal: int | None = None
-        self._rollover = Rollover(count, lambda index: self.slots[index].proc, check)
+        self._rollover = Rollover(
+            count,
+            lambda index: self.slots[index].proc,
+            self._spawn_replacement,
+            check,
+            shutdown_timeout + KILL_GRACE,
+        )
 
     async def run(self, on_ready: Callable[[list[dict[str, Any]]], None]) -> int:
         """Serve until SIGTERM/SIGINT; `on_ready` gets each worker's ready message (pid,
@@ -143,7 +149,7 @@ class Workers:
             ready.cancel()
             ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         await stopping
-        self._rollover.cancel()
+        await self._rollover.stop()
         started = time.monotonic()
         status = await self._shutdown(keepers)
         if self._fatal is None:
@@ -159,26 +165,42 @@ class Workers:
         self._stop.set()
 
     async def _keep(self, slot: _Slot) -> None:
-        """Run the slot's worker, and a new one each time it dies, until stopped."""
+        """Run the slot's worker, and a new one each time it dies, until stopped; a SIGHUP
+        round's replacement takes the place of the worker it replaces as that one exits."""
         restarts = 0
+        proc: asyncio.subprocess.Process | None = None
+        adopted = False  # `proc` is a replacement taken over (it may not serve yet)
+        started = time.monotonic()
         while not self._stop.is_set():
-            started = time.monotonic()
-            proc = await self._spawn(slot, restarted=restarts > 0)
-            if self._stop.is_set():  # started while stopping: `_shutdown` may not see it
-                proc.send_signal(signal.SIGTERM)
+            if proc is None:
+                started = time.monotonic()
+                proc = await self._spawn(slot, restarted=restarts > 0)
+                adopted = False
+                if self._stop.is_set():  # started while stopping: `_shutdown` may not see it
+                    proc.send_signal(signal.SIGTERM)
             code = await proc.wait()
             if self._stop.is_set():
                 return
-            if self._rollover.retired(slot.index, proc):
-                restarts = 0  # stopped for SIGHUP: its replacement starts at once
+            taken = self._rollover.take_over(slot.index, proc)
+            if taken is not None:
+                new, retired = taken
+                if not retired:
+                    log(
+                        f"worker {slot.index} (pid {proc.pid}) {_exit_cause(code)}; its "
+                        f"replacement for SIGHUP (pid {new.pid}) takes its place",
+                        "warning",
+                    )
+                slot.proc, proc, adopted, restarts = new, new, True, 0
+                started = time.monotonic()
                 continue
-            self._rollover.exited(slot.index)  # a replacement that exited before serving
-            why = self._incurable(slot, code)
+            gone, proc = proc, None
+            # (a replacement taken over is restarted, as the worker it replaced would be)
+            why = None if adopted else self._incurable(slot, code)
             if why is not None:
                 # It said why; the others would say the same.
                 if self._fatal is None:
                     log(
-                        f"worker {slot.index} (pid {proc.pid}) exited with code {code}: "
+                        f"worker {slot.index} (pid {gone.pid}) exited with code {code}: "
                         f"{why} (above); stopping every worker",
                         "error",
                     )
@@ -190,7 +212,7 @@ class Workers:
             delay = min(RESTART_CAP, RESTART_FIRST * 2**restarts)
             restarts += 1
             log(
-                f"worker {slot.index} (pid {proc.pid}) {_exit_cause(code)}; "
+                f"worker {slot.index} (pid {gone.pid}) {_exit_cause(code)}; "
                 f"restarting it in {delay:.1f} s",
                 "warning",
             )
@@ -200,10 +222,7 @@ class Workers:
                 pass
 
     def _incurable(self, slot: _Slot, code: int) -> str | None:
-        """Why no restart would cure worker `slot`'s exit with `code`, or None. (A
-        replacement for SIGHUP is retried instead: the workers not replaced yet serve on.)"""
-        if self._rollover.replacing(slot.index):
-            return None
+        """Why no restart would cure worker `slot`'s exit with `code`, or None."""
         if code == EXIT_NOT_LOADED:
             return "its handler files do not load"
         first = slot.first_ready
@@ -215,13 +234,19 @@ class Workers:
         return None
 
     def _restart_all(self) -> None:
-        """SIGHUP: replace the workers one at a time."""
+        """SIGHUP: replace the workers."""
         if self._stop.is_set():
             return
         starting = not all(slot.first_ready and slot.first_ready.done() for slot in self.slots)
         self._rollover.start(starting)
 
-    async def _spawn(self, slot: _Slot, restarted: bool) -> asyncio.subprocess.Process:
+    async def _spawn_replacement(self, index: int) -> asyncio.subprocess.Process:
+        """A replacement for worker `index`, beside it (`Rollover`)."""
+        return await self._spawn(self.slots[index], restarted=False, replacement=True)
+
+    async def _spawn(
+        self, slot: _Slot, restarted: bool, replacement: bool = False
+    ) -> asyncio.subprocess.Process:
         mine, theirs = socket.socketpair()
         env = {**os.environ, ENV: f"{slot.index}:{self.port}:{theirs.fileno()}:{self.host}"}
         try:
@@ -236,7 +261,8 @@ class Workers:
             raise
         finally:
             theirs.close()
-        slot.proc = proc
+        if not replacement:
+            slot.proc = proc
         # Holds `mine` open for the worker's life: its EOF is how the worker sees us go.
         reader = asyncio.ensure_future(self._read_ready(slot, proc, mine, restarted))
         self._readers.add(reader)
@@ -267,18 +293,20 @@ class Workers:
 
     async def _shutdown(self, keepers: list[asyncio.Task[None]]) -> int:
         spawned = {slot.index: slot.proc for slot in self.slots}
+        replacements = self._rollover.replacements()  # a SIGHUP round's, not taken over
         running = [
             (slot.index, slot.proc)
             for slot in self.slots
             if slot.proc is not None and slot.proc.returncode is None
-        ]
-        for index, proc in running:
-            # One the roll stopped already is not signalled again: past its event loop it
+        ] + replacements
+        for _, proc in running:
+            # One the round stopped already is not signalled again: past its event loop it
             # has no handler left, and a second SIGTERM would kill it (-15) as it exits.
-            if not self._rollover.retired(index, proc):
+            if not self._rollover.told(proc):
                 proc.send_signal(signal.SIGTERM)
         deadline = self.shutdown_timeout + KILL_GRACE
-        _, late = await asyncio.wait(keepers, timeout=deadline)
+        waits = [*keepers, *(asyncio.ensure_future(proc.wait()) for _, proc in replacements)]
+        _, late = await asyncio.wait(waits, timeout=deadline)
         status = 0
         # Those running at the stop, and any that started after it (`_keep` signals those).
         late_starts = [
@@ -297,7 +325,7 @@ class Workers:
                 await proc.wait()
             if not _stopped_as_told(proc.returncode):
                 status = 1
-        for keeper in late:
-            keeper.cancel()
-        await asyncio.gather(*keepers, return_exceptions=True)
+        for waiting in late:
+            waiting.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
         return status
