@@ -1,5 +1,6 @@
 """A Connection's methods that write to the socket, called on another thread than the event
-loop's (a `threading.Thread` a handler starts, a thread running an event loop of its own):
+loop's (a `threading.Thread` a handler starts, a thread running an event loop of its own),
+and `Handler.broadcast` likewise:
 one clear RuntimeError with the same words under `wsside serve` and under uvicorn serving
 `ASGIApp`, and the connection goes on. Without the check `wsside serve` wrote to the
 transport from the wrong thread (asyncio transports are not thread-safe) and `ASGIApp` failed
@@ -35,6 +36,7 @@ HANDLER = """
         "ping": lambda conn: conn.ping(),
         "pong": lambda conn: conn.pong(),
         "close": lambda conn: conn.close(),
+        "handler.broadcast": lambda conn: h.broadcast("from a thread"),
     }
 
 
@@ -73,10 +75,19 @@ ARGS = {
     "ping": "",
     "pong": "",
     "close": "",
+    "handler.broadcast": "",
 }
 
 
 def expected(method: str, path: str) -> str:
+    if method == "handler.broadcast":
+        call = "handler.broadcast, data"
+        return (
+            f"RuntimeError: Handler('/ws/threads').broadcast() outside the event loop's thread "
+            "(a FastAPI `def` route runs in a thread pool): call it from async code, or hand "
+            f"it over: anyio.from_thread.run_sync({call}), or loop.call_soon_threadsafe({call}) "
+            "from a thread of your own"
+        )
     call = f"conn.{method}{ARGS[method]}"
     return (
         f"RuntimeError: <Connection ID {path} open>.{method}() outside the event loop's thread "

@@ -140,7 +140,7 @@ class Connection:
         # Sockets are written on the event loop's thread only (asyncio transports are not
         # thread-safe): the methods that write check that they run on the thread that made
         # the connection (the session makes it on the loop's), `_off_loop` otherwise.
-        self._thread = _this_thread()
+        self._thread = this_thread()
 
     @property
     def id(self) -> str:
@@ -178,7 +178,7 @@ class Connection:
     def send(self, data: Sendable) -> Awaitable[None]:
         """Queue `data`: dict/list/number/bool/None as JSON text (a dataclass instance as the
         dict of its fields), str as text, bytes as binary. On the event loop's thread only."""
-        if not _is_owned(self._thread):
+        if not owns(self._thread):
             raise _off_loop(self, "send", "data")
         return self._link.send(data)
 
@@ -186,13 +186,13 @@ class Connection:
         self, data: Sendable, room: str | None = None, include_self: bool = False
     ) -> None:
         """Send to the members of `room`, or to every connection of this endpoint."""
-        if not _is_owned(self._thread):
+        if not owns(self._thread):
             raise _off_loop(self, "broadcast", "data")
         self._rooms.broadcast(data, room, None if include_self else self)
 
     def broadcast_all_rooms(self, data: Sendable, include_self: bool = False) -> None:
         """Send once to each member of any room this connection is in."""
-        if not _is_owned(self._thread):
+        if not owns(self._thread):
             raise _off_loop(self, "broadcast_all_rooms", "data")
         self._rooms.broadcast_rooms(self, data, None if include_self else self)
 
@@ -210,14 +210,14 @@ class Connection:
 
     def ping(self, payload: bytes | str = b"") -> None:
         """Send a ping (at most 125 bytes); the client answers with a pong (`on_pong`)."""
-        if not _is_owned(self._thread):
+        if not owns(self._thread):
             raise _off_loop(self, "ping", "")
         if not self._link.closing:
             self._link.ping(_control_payload(payload))
 
     def pong(self, payload: bytes | str = b"") -> None:
         """Send a pong, e.g. from `on_ping` (which replaces the automatic answer)."""
-        if not _is_owned(self._thread):
+        if not owns(self._thread):
             raise _off_loop(self, "pong", "")
         if not self._link.closing:
             self._link.pong(_control_payload(payload))
@@ -227,7 +227,7 @@ class Connection:
 
         Raises ValueError for a code or reason a close frame cannot carry. Idempotent.
         """
-        if not _is_owned(self._thread):
+        if not owns(self._thread):
             raise _off_loop(self, "close", "")
         raw = check_close(code, reason)
         return self._link.close(code, raw)
@@ -238,17 +238,18 @@ class Connection:
 
 
 # Each thread that makes connections (an event loop's) holds an RLock of its own for its whole
-# life, so that `_is_owned(lock)` is True on that thread alone: the cheapest check found of
+# life, so that `owns(lock)` is True on that thread alone: the cheapest check found of
 # the thread that runs, about 180 instructions a call under callgrind on Python 3.11 (a bool
 # returned by a call CPython specializes), where comparing `threading.get_ident()` with a
 # kept ident costs 490 (an int made and compared per call) and `asyncio._get_running_loop()`
 # 350 plus a getpid system call. `conn.send` pays it per message.
 # (An undocumented method that threading.Condition uses; typeshed leaves it out.)
-_is_owned: Callable[[RLock], bool] = getattr(RLock, "_is_owned")  # noqa: B009 - not typed
+owns: Callable[[RLock], bool] = getattr(RLock, "_is_owned")  # noqa: B009 - not typed
 _threads = threading.local()
 
 
-def _this_thread() -> RLock:
+def this_thread() -> RLock:
+    """This thread's lock for `owns`: made and acquired on its first call here."""
     owner: RLock | None = getattr(_threads, "owner", None)
     if owner is None:
         owner = _threads.owner = RLock()

@@ -17,12 +17,15 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._places import place, shown
 from ._signatures import Callback, adapt_callback
+from .connection import owns
 from .handler_options import Deflate, check_option, milliseconds_note, opt_str
 from .pattern import Pattern
 from .responses import Broadcast, Response
 from .schema import Schema
 
 if TYPE_CHECKING:
+    from _thread import RLock
+
     from ._handler_types import (
         Authenticate,
         Background,
@@ -68,11 +71,27 @@ class HandlerInterrupted(Exception):
 class Endpoint(Protocol):
     """What serves a handler's connections (the runtime's hub), for server-side push."""
 
+    # the thread that writes to its connections, while it has any
+    thread: RLock | None
+
     def open_connections(self) -> tuple[Connection, ...]: ...
 
     def broadcast(
         self, data: object, room: str | None = None, exclude: Connection | None = None
     ) -> int: ...
+
+
+def _on_loop_thread(endpoint: Endpoint) -> bool:
+    """Whether this thread may write to `endpoint`'s connections: the one they are written
+    on while there are any (a thread running a loop of its own may not either), else any
+    thread with a running event loop."""
+    if endpoint.thread is not None:
+        return owns(endpoint.thread)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 # Set while a handler file is imported, to collect the handlers it declares (`collecting`).
@@ -304,17 +323,15 @@ class Handler:
         """Send to every connection of this endpoint, or to one room of it (with a backplane,
         in every process). On the event loop's thread: another thread hands the call over
         (`anyio.from_thread.run_sync`, `loop.call_soon_threadsafe`)."""
-        if self._endpoint is not None:
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
+        if (endpoint := self._endpoint) is not None:
+            if not _on_loop_thread(endpoint):
                 raise RuntimeError(
                     f"{self!r}.broadcast() outside the event loop's thread (a FastAPI `def` "
                     "route runs in a thread pool): call it from async code, or hand it over: "
                     "anyio.from_thread.run_sync(handler.broadcast, data), or "
                     "loop.call_soon_threadsafe(handler.broadcast, data) from a thread of your own"
-                ) from None
-            self._endpoint.broadcast(data, room)
+                )
+            endpoint.broadcast(data, room)
         elif self._detached:
             self._warn_detached("was broadcast to")
 

@@ -12,12 +12,14 @@ against the handler's `sends` first: a warning names the field, and the message 
 from __future__ import annotations
 
 import inspect
+from _thread import RLock
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Protocol
 
 from .._protocol.codec import encode
 from .._protocol.frames import encode_frame
+from ..connection import this_thread
 from .callbacks import is_error_frame, warn_unfit_send
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ class Hub:
         "connections",
         "messages_inline",
         "rooms",
+        "thread",
     )
 
     def __init__(
@@ -73,6 +76,9 @@ class Hub:
         # connection -> the rooms it is in (only connections in at least one room)
         self._joined: dict[Connection, set[str]] = {}
         self.backplane = backplane
+        # the thread its connections are written on, while it has any (`Handler.broadcast`
+        # checks it: a thread running a loop of its own must not write to them either)
+        self.thread: RLock | None = None
 
     @property
     def handler(self) -> Handler:
@@ -104,9 +110,12 @@ class Hub:
 
     def add(self, conn: Connection, outlet: Outlet) -> None:
         self.connections[conn] = outlet
+        self.thread = this_thread()
 
     def remove(self, conn: Connection) -> None:
         self.connections.pop(conn, None)
+        if not self.connections:
+            self.thread = None
         for room in self._joined.pop(conn, ()):
             self._forget(conn, room)
 
