@@ -203,6 +203,11 @@ async def test_malformed_requests_are_not_logged_as_errors(serve, caplog) -> Non
         ("http://10.0.0.5:5173", b"403"),
         ("http://[::1", b"403"),
         ("http://localhost.evil.example", b"403"),
+        # forms a browser never sends as Origin (a path, a query, a user): not a page's
+        ("http://localhost:5173/app", b"403"),
+        ("http://localhost:5173/", b"403"),
+        ("http://127.0.0.1:5173?x=1", b"403"),
+        ("http://user@localhost:5173", b"403"),
         ("http://devbox:5173", b"101"),
     ],
 )

@@ -74,14 +74,16 @@ function originListed(origin, allowedOrigins) {
 }
 
 /**
- * Compared as URLs so that a default port written out on one side still matches.
+ * Compared as URLs so that a default port written out in `host` still matches. The origin
+ * must be one as a browser writes it (scheme://host[:port], nothing after): a page never
+ * sends a path, a query or a user.
  * @param {string} origin
  * @param {string} host
  */
 function sameHost(origin, host) {
   try {
     const url = new URL(origin)
-    return url.host === new URL(`${url.protocol}//${host}`).host
+    return url.origin === origin && url.host === new URL(`${url.protocol}//${host}`).host
   } catch {
     return false // an opaque origin ("null") or garbage: only allowedOrigins can admit it
   }

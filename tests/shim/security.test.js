@@ -33,6 +33,10 @@ it('matches Origin against the Host, allowedOrigins strings and RegExps', () => 
   assert.equal(refusalReason(req({ host: 'localhost:5173', origin: 'http://localhost:5173' }), context()), null)
   assert.equal(refusalReason(req({ host: 'localhost:443', origin: 'https://localhost' }), context()), null)
   assert.match(refusalReason(req({ host: 'localhost:5173', origin: 'http://localhost:5174' }), context()), /not this dev server/)
+  for (const origin of ['http://localhost:5173/app', 'http://localhost:5173/', 'http://localhost:5173?x=1', 'http://user@localhost:5173', 'http://LOCALHOST:5173']) {
+    // forms a browser never sends as Origin
+    assert.match(refusalReason(req({ host: 'localhost:5173', origin }), context()), /not this dev server/, origin)
+  }
   assert.equal(refusalReason(req({ host: 'localhost', origin: 'https://app.example' }), context({ allowedOrigins: ['https://app.example'] })), null)
   assert.equal(refusalReason(req({ host: 'localhost', origin: 'https://x.example' }), context({ allowedOrigins: [/\.example$/] })), null)
   assert.match(refusalReason(req({ host: 'localhost', origin: 'null' }), context()), /not this dev server/)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import ipaddress
+import re
 import weakref
 from collections.abc import Awaitable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -45,6 +46,10 @@ class Refusal(NamedTuple):
 
 FORBIDDEN = Refusal(403, "Forbidden")
 
+# What a browser sends as `Origin`: scheme://host[:port], nothing after (no path, query,
+# fragment or user). Other forms never come from a page, so never from a loopback one.
+_ORIGIN = re.compile(r"[a-z][a-z\d+.-]*://[^/?#@\s]+")
+
 
 def origin_allowed(origin: str, allowed: Collection[str], loopback: bool) -> bool:
     """Whether a browser page from `origin` may open a socket: those in `allowed`, and
@@ -52,7 +57,7 @@ def origin_allowed(origin: str, allowed: Collection[str], loopback: bool) -> boo
     could otherwise open sockets to the server with the user's cookies."""
     if origin in allowed:
         return True
-    if not loopback:
+    if not loopback or not _ORIGIN.fullmatch(origin):
         return False
     try:
         host = URL(origin).host
