@@ -458,18 +458,51 @@ async def test_under_vite_a_sidecar_waiting_for_its_config_holds_no_socket_folde
     assert list(temp.glob("wsside-*")) == []  # a clean exit removes it
 
 
-async def test_under_vite_a_missing_handlers_folder_is_named(tmp_path: Path) -> None:
-    sidecar = IpcSidecar(tmp_path, "--handlers", "wss")
+DOCTOR_HINT = "(`wsside doctor` finds handler files kept in another folder)"
+
+
+@pytest.mark.parametrize("source", ["plugin option", "config file", "default"])
+async def test_under_vite_a_missing_handlers_folder_is_named_with_its_setting(
+    tmp_path: Path, source: str
+) -> None:
+    """The warning names the setting that chose the folder (the plugin gives its `handlers`
+    option as an absolute --handlers), and `ready` carries no types, so the types file keeps
+    the last ones rather than emptying."""
+    args: tuple[str, ...] = ()
+    if source == "plugin option":
+        args = ("--handlers", str(tmp_path / "wss"))
+    elif source == "config file":
+        (tmp_path / "wsside.toml").write_text('log_level = "info"\nhandlers = "server/ws"\n')
+    sidecar = IpcSidecar(tmp_path, *args)
     try:
         warning = await asyncio.to_thread(sidecar.next, "log")
-        await asyncio.to_thread(sidecar.ready)  # it serves: the folder may be made later
+        ready = await asyncio.to_thread(sidecar.ready)  # it serves: the folder may be made later
     finally:
         sidecar.stop()
     assert warning["level"] == "warning"
-    assert warning["message"] == (
-        f"no handlers folder at {tmp_path.resolve() / 'wss'}: create it, or set `handlers` "
-        "(wsside() in vite.config, or wsside.toml)"
-    )
+    expected = {
+        "plugin option": f"wsside({{ handlers }}) in vite.config: no such folder: "
+        f"{tmp_path / 'wss'}: create it, or correct the option {DOCTOR_HINT}",
+        "config file": f'{tmp_path / "wsside.toml"}:2: key "handlers": '
+        f'"{tmp_path.resolve() / "server" / "ws"}": no such folder: create it, or correct the '
+        f"key {DOCTOR_HINT}",
+        "default": f"no handlers folder at {tmp_path.resolve() / 'ws'} (the default, ws/ beside "
+        "vite.config): create it, or set `handlers` in wsside() in vite.config or in "
+        f"wsside.toml {DOCTOR_HINT}",
+    }[source]
+    assert warning["message"] == expected
+    assert "types" not in ready
+
+
+async def test_under_vite_ready_carries_the_types_when_the_folder_is_there(
+    project: Path,
+) -> None:
+    sidecar = IpcSidecar(project)
+    try:
+        ready = await asyncio.to_thread(sidecar.ready)
+    finally:
+        sidecar.stop()
+    assert str(ready.get("types")).startswith("// wsside-env.d.ts: the message types")
 
 
 @pytest.mark.parametrize("level, shown", [("info", False), ("debug", True)])

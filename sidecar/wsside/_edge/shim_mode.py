@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
-from .._runtime.config import ConfigError, OptionError
+from .._runtime.config import ConfigError, OptionError, folder_problem, setting_error
 from .._runtime.config_watch import first_valid_settings, next_settings
 from .._runtime.events import log, logger, shown, subscribe, unsubscribe
 from .._runtime.settings import Settings
@@ -150,14 +150,11 @@ class _ShimMode:
         configure_logging(self.settings.log_level, under_vite=True)
         sidecar = self.sidecar = Sidecar(self.settings, NODE_HEAD_LIMITS)
         sidecar.intake.not_found = NotFoundNotes(sidecar.registry, self.settings.prefixes)
-        folder_of_handlers = self.settings.handlers_dir
-        if not folder_of_handlers.is_dir():
-            # Vite's terminal would only say "no handlers yet": say where they are looked for.
-            log(
-                f"no handlers folder at {folder_of_handlers.resolve()}: create it, "
-                "or set `handlers` (wsside() in vite.config, or wsside.toml)",
-                "warning",
-            )
+        missing = _missing_folder(self.settings)
+        if missing is not None:
+            # Vite's terminal would only say "no handlers yet": say where they are looked for
+            # and which setting chose that folder. Serving goes on: the folder may come later.
+            log(missing, "warning")
         await sidecar.start()
         # Made once the handler files have loaded: a sidecar that dies before its `ready`
         # (killed during a slow import, or a handler file that exits) cannot clean up, and
@@ -177,7 +174,9 @@ class _ShimMode:
                 prefixes=list(self.settings.prefixes),
                 socket=path,
                 handlers=sidecar.describe(),
-                types=sidecar.types(),
+                # Without its folder no handler is known: no types, so the types file keeps
+                # the last ones (a folder set wrong would otherwise empty it and fail `tsc`).
+                **({} if missing else {"types": sidecar.types()}),
             )
         )
         stopping = asyncio.ensure_future(self.stop.wait())
@@ -297,6 +296,30 @@ class _ShimMode:
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _missing_folder(settings: Settings) -> str | None:
+    """Why the handlers folder cannot be served from, naming the setting that chose it (the
+    plugin's `handlers` option, the config file's key at its line, or the default); None
+    when it is a folder."""
+    folder = settings.handlers_dir
+    problem = folder_problem(folder)
+    if problem is None:
+        return None
+    doctor = "`wsside doctor` finds handler files kept in another folder"
+    if "handlers_dir" in settings.given:  # the plugin gives its option as --handlers
+        return (
+            f"wsside({{ handlers }}) in vite.config: {problem}: {folder}: create it, or "
+            f"correct the option ({doctor})"
+        )
+    if settings.config_file is not None:
+        error = setting_error(settings, "handlers", f"{problem}: create it, or correct the key")
+        if getattr(error, "line", None) is not None:  # the key is set in the file
+            return f"{error} ({doctor})"
+    return (
+        f"no handlers folder at {folder.resolve()} (the default, ws/ beside vite.config): "
+        f"create it, or set `handlers` in wsside() in vite.config or in wsside.toml ({doctor})"
+    )
 
 
 def _private_folder() -> str:
