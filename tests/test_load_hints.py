@@ -50,6 +50,20 @@ async def test_a_package_not_installed_names_this_python_and_its_pip(tmp_path: P
     assert 'ws/needs.py", line 1' in printed[-3]
 
 
+async def test_a_module_whose_package_has_another_name_gets_the_package_s_name(
+    tmp_path: Path,
+) -> None:
+    """`import MySQLdb` is installed as mysqlclient (as `yaml` is PyYAML): the command names
+    the package, without the "may differ" aside."""
+    write(tmp_path, {"ws/db.py": "import MySQLdb\n" + DECLARE.format(name="db")})
+    printed = await load_error(tmp_path, "ws/db.py")
+    assert printed[-1] == (
+        "ModuleNotFoundError: No module named 'MySQLdb': `MySQLdb` is not installed for the "
+        f"Python that runs the handlers ({sys.executable}): `{sys.executable} -m pip install "
+        "mysqlclient`"
+    )
+
+
 async def test_a_package_missing_in_a_helper_is_a_package_too(tmp_path: Path) -> None:
     write(
         tmp_path,

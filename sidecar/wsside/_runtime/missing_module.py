@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .events import shown
 
-__all__ = ["Missing", "install_command", "missing_module"]
+__all__ = ["PACKAGES", "Missing", "install_command", "missing_module"]
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,44 @@ class Missing:
     hint: str
 
 
+# Well-known modules whose package on PyPI has another name (`pip install yaml` finds
+# nothing, or a stranger's package): the install command names the package.
+PACKAGES = {
+    "attr": "attrs",
+    "bs4": "beautifulsoup4",
+    "Crypto": "pycryptodome",
+    "cv2": "opencv-python",
+    "dateutil": "python-dateutil",
+    "docx": "python-docx",
+    "dotenv": "python-dotenv",
+    "fitz": "PyMuPDF",
+    "git": "GitPython",
+    "jose": "python-jose",
+    "jwt": "PyJWT",
+    "magic": "python-magic",
+    "multipart": "python-multipart",
+    "MySQLdb": "mysqlclient",
+    "nacl": "PyNaCl",
+    "OpenSSL": "pyOpenSSL",
+    "PIL": "Pillow",
+    "pptx": "python-pptx",
+    "serial": "pyserial",
+    "skimage": "scikit-image",
+    "sklearn": "scikit-learn",
+    "socketio": "python-socketio",
+    "telegram": "python-telegram-bot",
+    "usb": "pyusb",
+    "websocket": "websocket-client",
+    "yaml": "PyYAML",
+    "zmq": "pyzmq",
+}
+
+
 def install_command(python: str, module: str) -> str:
-    """pip into `python`, naming the package after the module (often, not always, its name),
-    as a command to paste: a path with a space (`My App/.venv/bin/python`) is quoted."""
-    return f"{shlex.quote(python)} -m pip install {module}"
+    """pip into `python`, naming the package of the module (its name, unless `PACKAGES` knows
+    another), as a command to paste: a path with a space (`My App/.venv/bin/python`) is
+    quoted."""
+    return f"{shlex.quote(python)} -m pip install {PACKAGES.get(module, module)}"
 
 
 def missing_module(
@@ -84,8 +118,8 @@ def missing_module(
         top,
         True,
         f"`{top}` is not installed for the Python that runs the handlers ({python}): "
-        f"`{install_command(python, top)}` (the package's name on PyPI may differ "
-        "from the module's)",
+        f"`{install_command(python, top)}`"
+        + ("" if top in PACKAGES else " (the package's name on PyPI may differ from the module's)"),
     )
 
 
