@@ -136,10 +136,17 @@ def check_vite_config_uses_plugin(project: Project) -> Check:
     shown = project.relative(facts.file)
     if facts.framework is not None:
         return _framework_uses_plugin(shown, facts.framework, facts)
+    if facts.refused:
+        return failed(
+            "vite.config",
+            f"Vite cannot load {shown}, so the dev server would not start: {facts.error}",
+            _refused_fix(shown, facts.error or "")
+            + ("" if facts.wsside_options is not None else "; then add wsside() to its plugins"),
+        )
     how = (
         "resolved by Vite"
         if facts.source == "resolveConfig"
-        else f"read as text; Vite could not load it: {facts.error}"
+        else f"read as text; Vite could not be asked: {facts.error}"
     )
     if facts.wsside_options is None:
         return failed(
@@ -148,12 +155,21 @@ def check_vite_config_uses_plugin(project: Project) -> Check:
             f"in {shown}: import wsside from '{SHIM}' and add wsside() to plugins",
         )
     if facts.source != "resolveConfig":
+        # Doctor could not ask Vite (see the node and vite checks); Vite itself may start.
         return warned(
             "vite.config",
-            f"{shown} uses wsside(), but Vite could not load it: {facts.error}",
-            "fix the error above; `npx vite` shows it in full",
+            f"{shown} uses wsside() (read as text; Vite could not be asked: {facts.error})",
+            "see the node and vite checks above (or give --timeout more seconds); "
+            "`npx vite` shows whether Vite loads the config",
         )
     return passed("vite.config", f"{shown} uses wsside() ({how})")
+
+
+def _refused_fix(shown: str, error: str) -> str:
+    missing = re.match(r"Cannot find (?:package|module) '([^']+)'", error)
+    if missing is not None and not missing.group(1).startswith((".", "/")):
+        return f"npm install -D {missing.group(1)} (or take its import out of {shown})"
+    return f"fix {shown} where Vite says (`npx vite` prints the same error)"
 
 
 def _no_vite_config(project: Project) -> Check:

@@ -4,7 +4,9 @@ host exposure, the plugin's options.
 Vite configs are programs, so the reliable answer comes from Vite itself: a node subprocess
 runs the project's own `resolveConfig` (bounded by a timeout). When that is impossible (no
 node, no Vite installed, a config that throws), a text heuristic reads the literal values it
-can find and says so in `source`.
+can find and says so in `source`; `refused` tells a config Vite itself cannot load (a parse
+error, a package not installed, a throw: `vite` would not start either) from doctor failing to
+ask (no node or Vite, a timeout).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .._runtime.config import VITE_CONFIG_NAMES, find_vite_config
+from .vite_errors import error_cause, stack_dump_cause
 
 __all__ = [
     "FRAMEWORKS",
@@ -43,8 +46,16 @@ _MARK = "@@wsside-doctor@@"
 # data is printed: an http.Server or a function in the config would not survive JSON.
 _SCRIPT = r"""
 const root = process.argv[1];
-const vite = await import('vite');
-const cfg = await vite.resolveConfig({ root, logLevel: 'silent' }, 'serve', 'development');
+// Why the config could not be read: `vite` (doctor could not import the project's Vite) or
+// `config` (Vite's own resolveConfig threw: `vite` would not start on this config either).
+const refuse = (stage, e) => {
+  const loadError = { stage, message: String(e?.message ?? e) };
+  console.log('@@wsside-doctor@@' + JSON.stringify({ loadError }));
+  process.exit(0);
+};
+const vite = await import('vite').catch((e) => refuse('vite', e));
+const cfg = await vite.resolveConfig({ root, logLevel: 'silent' }, 'serve', 'development')
+  .catch((e) => refuse('config', e));
 const s = cfg.server ?? {};
 const hmr = s.hmr;
 const proxy = {};
@@ -74,11 +85,14 @@ process.exit(0);
 @dataclass
 class ViteFacts:
     """`source` is `resolveConfig` (Vite said so), `text` (read from the file's literals) or
-    `none` (no config file). `error` says why Vite could not be asked, when it could not."""
+    `none` (no config file). `error` says why Vite could not be asked, when it could not;
+    `refused`: Vite itself cannot load the config (so the dev server would not start), and
+    `error` is Vite's reason, with its place (file:line:col) when Vite gives one."""
 
     source: str = "none"
     file: Path | None = None
     error: str | None = None
+    refused: bool = False
     base: str = "/"
     wsside_options: dict[str, Any] | None = None  # None: the plugin is not in the config
     # Read as text, wsside() may get its prefix from code (a variable, a spread, an
@@ -142,7 +156,7 @@ def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> Vit
     if file is None:
         found = find_framework_config(root)
         return ViteFacts() if found is None else _from_framework(*found)
-    error = "node was not found on PATH"
+    error, refused = "node was not found on PATH", False
     if node is not None:
         try:
             done = subprocess.run(
@@ -155,24 +169,20 @@ def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> Vit
             line = next(
                 (ln for ln in reversed(done.stdout.splitlines()) if ln.startswith(_MARK)), None
             )
-            if line is not None:
-                return _from_vite(file, json.loads(line[len(_MARK) :]))
-            error = _error_line(done.stderr) or f"node exited with code {done.returncode}"
+            said = json.loads(line[len(_MARK) :]) if line is not None else None
+            if said is not None and "loadError" not in said:
+                return _from_vite(file, said)
+            if said is not None:
+                refused = said["loadError"]["stage"] == "config"
+                error = error_cause(said["loadError"]["message"], file.name)
+            else:
+                error = stack_dump_cause(done.stderr, file.name)
+            error = error or f"node exited with code {done.returncode}"
         except subprocess.TimeoutExpired:
             error = f"Vite did not resolve the config within {timeout:g} s"
     facts = _from_text(file, file.read_text(encoding="utf-8", errors="replace"))
-    facts.error = error
+    facts.error, facts.refused = error, refused
     return facts
-
-
-def _error_line(text: str) -> str:
-    """The `SomethingError: ...` line of a Node stack dump (not the code excerpt above it,
-    the frames below it or the `Node.js vX` footer)."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    found = next((ln for ln in lines if re.match(r"\w*Error\b", ln)), None)
-    return found or next(
-        (ln for ln in reversed(lines) if not ln.startswith(("at ", "Node.js "))), ""
-    )
 
 
 def _from_vite(file: Path, d: dict[str, Any]) -> ViteFacts:
