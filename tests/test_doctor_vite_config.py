@@ -1,7 +1,8 @@
 """`wsside doctor` on a vite.config that Vite itself cannot load (a parse error, a package not
 installed): a failing check carrying Vite's cause and place, with rolldown (Vite 8) and esbuild
-(Vite 5) alike; a config doctor could not hand to Vite stays a warning. Real Vite installs
-(tests/shim's), real `wsside doctor` processes."""
+(Vite 5) alike; a config doctor could not hand to Vite stays a warning; and `--no-live` without
+a dev server is a skip, not a warning. Real Vite installs (tests/shim's), real `wsside doctor`
+processes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from doctor_projects import REPO, SIMPLE_VITE_CONFIG, one, run_doctor, write
+from doctor_projects import REPO, SIMPLE_VITE_CONFIG, free_port, one, run_doctor, write
 
 SHIM_MODULES = REPO / "tests" / "shim" / "node_modules"
 # tests/shim installs each Vite major under its own name (package.json: npm aliases).
@@ -98,3 +99,22 @@ def test_a_config_doctor_could_not_hand_to_vite_stays_a_warning(tmp_path: Path) 
         "vite.config.ts uses wsside() (read as text; Vite could not be asked: "
         "Cannot find package 'vite'"
     ), check["message"]
+
+
+def test_no_live_without_a_dev_server_is_a_skip_not_a_warning(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there: no dev server runs for this project
+    config = SIMPLE_VITE_CONFIG.replace(
+        "plugins: [wsside()],", f"plugins: [wsside()],\n  server: {{ port: {port} }},"
+    )
+    code, report = run_doctor(project(tmp_path, config), "--no-live")
+    check = one(report, "dev server")
+    assert check == {
+        "name": "dev server",
+        "status": "pass",
+        "message": "no running Vite dev server found for this project; the live probes were "
+        "skipped as asked (--no-live)",
+        "fix": "",
+    }
+    assert not [c for c in report["checks"] if c["name"].startswith("live ")]
+    # Nothing else is wrong with this project: no warning is left, and the exit status is 0.
+    assert [c for c in report["checks"] if c["status"] != "pass"] == [] and code == 0

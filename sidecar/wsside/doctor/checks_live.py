@@ -56,6 +56,13 @@ def check_dev_server(project: Project) -> Check:
             f"no Vite dev server answers at {project.url}",
             "start it (`npm run dev`, or `npx vite`), or fix the --url",
         )
+    if not project.live:
+        # Shown like the other skipped checks: a pass saying what was not done, and why.
+        return passed(
+            "dev server",
+            "no running Vite dev server found for this project; the live probes were skipped "
+            "as asked (--no-live)",
+        )
     return warned(
         "dev server",
         "no running Vite dev server found for this project, so the live handshake was skipped",
