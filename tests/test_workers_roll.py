@@ -130,17 +130,25 @@ async def _stopped_cleanly(serve: ServeProcess) -> list[str]:
 
 class Reconnecting:
     """A client of /api/ws/v that connects again at once when the server closes it: the
-    close codes it got, and the pid of the worker it is on now (`moved` once it connected
-    again after a close)."""
+    close codes it got, and the pid of each worker it was on (`pid` the one it is on now;
+    `moved` once it connected again after a close; `connected`, when given, is notified at
+    each connection)."""
 
-    def __init__(self, session: aiohttp.ClientSession, port: int) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, port: int, connected: asyncio.Condition | None = None
+    ) -> None:
         self.session = session
         self.url = f"http://127.0.0.1:{port}/api/ws/v"
         self.closes: list[int | None] = []
-        self.pid = 0
+        self.pids: list[int] = []
+        self.connected = connected
         self.moved = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.ws: aiohttp.ClientWebSocketResponse | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.pids[-1] if self.pids else 0
 
     async def start(self) -> None:
         ws = await self._connect()
@@ -161,8 +169,11 @@ class Reconnecting:
                 continue
             first = await ws.receive(10)
             if first.type is aiohttp.WSMsgType.TEXT:
-                self.pid = first.json()["pid"]
+                self.pids.append(first.json()["pid"])
                 self.ws = ws
+                if self.connected is not None:
+                    async with self.connected:
+                        self.connected.notify_all()
                 return ws
             await ws.close()
         raise AssertionError("no connection in 100 tries")

@@ -1,13 +1,15 @@
 """SIGHUP under `wsside serve --workers N`: new workers first, then the old ones stop.
 
 The supervisor starts a new process beside each worker (the handler files and the config
-file read again), while the old ones serve on; once every new one serves, the old ones are
-stopped together (their clients get 1001 and reconnect, spread by the kernel over the new
-workers only: an old worker closes its listener as it stops). Each client is thus moved
-once, and no old worker stops before a new one serves in its place. A replacement that exits
-before it serves (its files do not load) ends the round: the replacements that started are
-stopped, and every old worker serves on with what it loaded. The config file is read first,
-by the supervisor: with an error in it, nothing starts and nothing stops.
+file read again), while the old ones serve on; once every new one serves, the old ones stop
+accepting (each closes its listener, and says so on its pair with the supervisor), and once
+every one has (or has exited), they are stopped together: their clients get 1001 and
+reconnect, spread by the kernel over the new workers only, as no old worker listens any more.
+Each client is thus moved once, and no old worker stops before a new one serves in its
+place. A replacement that exits before it serves (its files do not load) ends the round: the
+replacements that started are stopped, and every old worker serves on with what it loaded.
+The config file is read first, by the supervisor: with an error in it, nothing starts and
+nothing stops.
 
 For a while each index has two processes (the old one and its replacement, both named
 `wsside[i]` in the log and `"worker": i` in health answers, with their own pids); the
@@ -53,7 +55,8 @@ class _Turn:
 
 class Rollover:
     """SIGHUP's replacement of `count` workers; `current(i)` is worker `i`'s process now
-    (None before its first start), `spawn(i)` starts a replacement for it, and `check()` says
+    (None before its first start), `spawn(i)` starts a replacement for it, `stop_accepting(p)`
+    returns once worker process `p` has closed its listener (or exited), and `check()` says
     what is wrong with the config file the replacements would read (a sentence naming file,
     key and value), or None; a replacement told to stop is killed after `stop_within` s."""
 
@@ -62,6 +65,7 @@ class Rollover:
         count: int,
         current: Callable[[int], Process | None],
         spawn: Callable[[int], Awaitable[Process]],
+        stop_accepting: Callable[[Process], Awaitable[None]],
         check: Callable[[], str | None],
         stop_within: float,
     ) -> None:
@@ -69,6 +73,7 @@ class Rollover:
         self.stop_within = stop_within
         self.current = current
         self.spawn = spawn
+        self.stop_accepting = stop_accepting
         self.check = check
         self._turns: dict[int, _Turn] = {}
         self._task: asyncio.Task[None] | None = None
@@ -103,6 +108,10 @@ class Rollover:
             await asyncio.wait([self._spawning])  # a fork under way: let it be known
         self._task.cancel()
         await asyncio.wait([self._task])
+
+    def busy(self) -> bool:
+        """Whether a round is under way."""
+        return self._task is not None and not self._task.done()
 
     def replacements(self) -> list[tuple[int, Process]]:
         """The replacements started and not taken over (worker index, process)."""
@@ -182,7 +191,9 @@ class Rollover:
             del self._turns[turn.index]
 
     async def _retire(self, turns: list[_Turn]) -> None:
-        """Every replacement serves: stop the old workers, each taken over as it exits."""
+        """Every replacement serves: the old workers stop accepting, then they are stopped,
+        each taken over as it exits."""
+        await self._quiet([turn for turn in turns if not turn.adopted and not turn.gone.done()])
         restarted = []
         for turn in turns:
             if turn.adopted:
@@ -196,6 +207,27 @@ class Rollover:
             log(f"worker {turn.index} replaced (pid {turn.old.pid} -> {new})")
         await self._drop(restarted)
         await asyncio.gather(*(turn.gone for turn in turns))
+
+    async def _quiet(self, turns: list[_Turn]) -> None:
+        """Have the old workers of `turns` stop accepting: returns once each has, or has
+        exited, or after `stop_within` s (one whose event loop is blocked, say)."""
+        waits = {asyncio.ensure_future(self.stop_accepting(turn.old)): turn for turn in turns}
+        if not waits:
+            return
+        try:
+            _, late = await asyncio.wait(waits, timeout=self.stop_within)
+        finally:  # (a stop cancels the round: the supervisor stops them all)
+            for waiting in waits:
+                waiting.cancel()
+        for waiting in late:
+            turn = waits[waiting]
+            log(
+                f"SIGHUP: worker {turn.index} (pid {turn.old.pid}) did not stop accepting "
+                f"within {self.stop_within:.1f} s: stopping it anyway (a client it closes may "
+                "reconnect to an old worker, and be closed again)",
+                "warning",
+            )
+        await asyncio.gather(*waits, return_exceptions=True)
 
     async def _drop(self, turns: list[_Turn]) -> None:
         """Stop the replacements of `turns` that run (not those taken over)."""

@@ -3,7 +3,9 @@
 It serves until SIGINT or SIGTERM (the connections get 1001), and re-creates the sidecar
 in-process when the config file changes or on SIGHUP (the connections get 1012). The same
 loop runs each worker of `--workers N`, listening beside the others and reporting to the
-parent (`WorkerLink`), which replaces the workers for SIGHUP itself.
+parent (`WorkerLink`), which replaces the workers for SIGHUP itself: asked by the parent, an
+old worker first stops accepting (the others serve the new connections), and closes its
+connections with 1001 when told to stop.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..closecodes import CloseCode, CloseReason
 from .health import Health, health_clash
 from .logs import configure_logging
 from .open_files import AcceptFailures, watch_open_files
+from .served_files import served_files
 from .server import Sidecar
 from .worker_link import WorkerLink
 
@@ -67,8 +70,9 @@ async def serve_standalone(
         loop.add_signal_handler(sig, stop_for, sig.name)
     hup = asyncio.Event()
     loop.add_signal_handler(signal.SIGHUP, hup.set if link is None else _ignore)
+    quiet = asyncio.Event()  # a worker asked by the parent to stop accepting (a SIGHUP round)
     if link is not None:
-        link.watch(lambda: stop_for("the parent process is gone"))
+        link.watch(lambda: stop_for("the parent process is gone"), quiet.set)
     chosen = 0  # with `--port 0`: the port the system chose, kept across restarts
     while True:
         sidecar = Sidecar(settings)
@@ -92,18 +96,25 @@ async def serve_standalone(
             worker = None if link is None else link.index
             sidecar.intake.answer_health(Health(settings.health, sidecar.backplane, worker))
         try:
-            await sidecar.serve_tcp(
-                settings.host, settings.port or chosen, reuse_port=link is not None
-            )
+            if link is None or link.accepting:
+                await sidecar.serve_tcp(
+                    settings.host, settings.port or chosen, reuse_port=link is not None
+                )
         except OSError as exc:
             await sidecar.close()
             raise NotServing(cannot_listen(settings, exc), 1) from None
-        chosen = settings.port or sidecar.runner.addresses[0][1]
         if link is None:
+            chosen = settings.port or sidecar.runner.addresses[0][1]
             announce(sidecar, settings, chosen)
+            restart = await _until_restart(stop, hup, sidecar, settings, rebuild)
         else:
-            link.ready(sidecar.describe())
-        restart = await _until_restart(stop, hup, sidecar, settings, rebuild)
+            link.ready(sidecar.describe(), served_files(settings))
+            quieting = asyncio.ensure_future(_stop_accepting(quiet, sidecar, link))
+            restart = await _until_restart(stop, hup, sidecar, settings, rebuild)
+            if quiet.is_set():
+                await quieting  # its listener closes, whatever comes next
+            else:
+                quieting.cancel()
         if restart is None:
             # What a log reader needs to tell a stop from a crash, and how long it took.
             count = len(sidecar.intake.sessions)
@@ -129,6 +140,23 @@ async def serve_standalone(
 
 def _ignore() -> None:
     pass
+
+
+async def _stop_accepting(quiet: asyncio.Event, sidecar: Sidecar, link: WorkerLink) -> None:
+    """Once the parent asks (SIGHUP replaces this worker): close the listener, so that the
+    kernel gives every new connection to the other workers, and tell the parent. The open
+    connections stay until the parent tells this worker to stop (once every old worker has
+    stopped accepting, none of their clients can reconnect to an old one)."""
+    await quiet.wait()
+    sidecar.intake.draining = True  # an upgrade on a connection open here gets 503
+    for site in tuple(sidecar.runner.sites):
+        await site.stop()
+    link.not_accepting()
+    count = len(sidecar.intake.sessions)
+    log(
+        f"SIGHUP: replaced; no longer accepting connections (its {count} open "
+        f"connection{'s' * (count != 1)} get 1001 once no old worker accepts)"
+    )
 
 
 async def _until_restart(

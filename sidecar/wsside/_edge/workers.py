@@ -9,19 +9,19 @@ passes SIGTERM/SIGINT on, and exits once they have. SIGHUP replaces the workers 
 processes: the handler files and the config file read again), starting the new ones beside
 the old, which stop once every new one serves (`rolling.py`).
 
-Parent and worker share a socket pair: the worker writes one line when it serves (its pid
-and endpoints), and reads EOF from it when the parent is gone, which stops it gracefully
-(even after a `kill -9` of the parent). The worker's side is `worker_link.py`.
+Parent and worker share a socket pair (`worker_link.py`): the worker writes one line when it
+serves (its pid, endpoints and files), answers the parent's requests in a SIGHUP round, and
+reads EOF from it when the parent is gone, which stops it gracefully (even after a `kill -9`
+of the parent). A restarted worker that serves files other than the other workers' (an
+edit not yet rolled out with SIGHUP) is logged (`served_files.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import socket
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,8 +29,10 @@ from typing import Any
 
 from .._runtime.events import log
 from .rolling import Rollover
+from .same_port import check_port, workers_supported
+from .served_files import changed_files
 from .standalone import EXIT_CONFIG, EXIT_NOT_LOADED
-from .worker_link import ENV
+from .worker_link import ENV, ParentEnd
 
 __all__ = ["Workers", "check_port", "workers_supported"]
 
@@ -42,32 +44,6 @@ RESTART_CAP = 5.0
 STABLE = 30.0
 # After the shutdown budget, workers still running are killed after this much more.
 KILL_GRACE = 1.0
-
-
-def workers_supported() -> str | None:
-    """Why this system cannot run several workers on one port (a sentence), or None."""
-    if sys.platform != "linux" or not hasattr(socket, "SO_REUSEPORT"):
-        return (
-            "--workers above 1 needs Linux (SO_REUSEPORT spreads connections over the "
-            "workers); elsewhere run one process per port behind a load balancer"
-        )
-    return None
-
-
-def check_port(host: str, port: int) -> int:
-    """Bind `host:port` once, without SO_REUSEPORT, and release it: fails (OSError) when the
-    port is taken, even by another group of workers. Returns the port (the one the system
-    chose when `port` is 0), so that every worker listens on the same one."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    for family, kind, proto, _, address in infos:
-        with socket.socket(family, kind, proto) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if port == 0:
-                probe.bind(address)
-                port = probe.getsockname()[1]
-            else:
-                probe.bind((address[0], port, *address[2:]))
-    return port
 
 
 def _exit_cause(code: int) -> str:
@@ -116,12 +92,16 @@ class Workers:
         self.slots = [_Slot(i) for i in range(count)]
         self._stop = asyncio.Event()
         self._readers: set[asyncio.Task[None]] = set()
+        # Each running worker's end of its pair, and the files it serves (once it serves).
+        self._ends: dict[asyncio.subprocess.Process, ParentEnd] = {}
+        self._files: dict[asyncio.subprocess.Process, dict[str, dict[str, str]]] = {}
         # A worker's exit status that no restart can cure (its handler files do not load).
         self._fatal: int | None = None
         self._rollover = Rollover(
             count,
             lambda index: self.slots[index].proc,
             self._spawn_replacement,
+            self._stop_accepting,
             check,
             shutdown_timeout + KILL_GRACE,
         )
@@ -240,6 +220,12 @@ class Workers:
         starting = not all(slot.first_ready and slot.first_ready.done() for slot in self.slots)
         self._rollover.start(starting)
 
+    async def _stop_accepting(self, proc: asyncio.subprocess.Process) -> None:
+        """Have the worker `proc` stop accepting; returns once it has, or has exited."""
+        end = self._ends.get(proc)
+        if end is not None:
+            await end.stop_accepting()
+
     async def _spawn_replacement(self, index: int) -> asyncio.subprocess.Process:
         """A replacement for worker `index`, beside it (`Rollover`)."""
         return await self._spawn(self.slots[index], restarted=False, replacement=True)
@@ -272,24 +258,40 @@ class Workers:
     async def _read_ready(
         self, slot: _Slot, proc: asyncio.subprocess.Process, pair: socket.socket, restarted: bool
     ) -> None:
-        loop = asyncio.get_running_loop()
-        pair.setblocking(False)
-        data = b""
+        end = self._ends[proc] = ParentEnd(pair)
         try:
-            while b"\n" not in data:
-                chunk = await loop.sock_recv(pair, 4096)
-                if not chunk:
-                    return  # exited before serving: `_keep` sees the exit
-                data += chunk
-            info = json.loads(data.split(b"\n", 1)[0])
+            info = await end.ready()
+            if info is None:
+                return  # exited before serving: `_keep` sees the exit
+            self._files[proc] = info.get("files", {})
             self._rollover.serves(slot.index, proc)
             if slot.first_ready is not None and not slot.first_ready.done():
                 slot.first_ready.set_result(info)
             elif restarted:
-                log(f"worker {slot.index} restarted (pid {proc.pid})")
+                self._restarted(slot, proc)
+            await end.follow()
             await proc.wait()
         finally:
-            pair.close()
+            end.close()
+            del self._ends[proc]
+            self._files.pop(proc, None)
+
+    def _restarted(self, slot: _Slot, proc: asyncio.subprocess.Process) -> None:
+        """Say that worker `slot` serves again, and whether it serves files the other workers
+        do not (changed on disk since they started: a SIGHUP rolls them out)."""
+        others = [
+            self._files[s.proc] for s in self.slots if s is not slot and s.proc in self._files
+        ]
+        changed = changed_files(self._files[proc], others)
+        if changed is None or self._rollover.busy():  # (a round replaces them all anyway)
+            log(f"worker {slot.index} restarted (pid {proc.pid})")
+            return
+        log(
+            f"worker {slot.index} restarted (pid {proc.pid}) with {changed}: it serves them, "
+            "the other workers the ones they read before; send SIGHUP to roll them out "
+            "everywhere",
+            "warning",
+        )
 
     async def _shutdown(self, keepers: list[asyncio.Task[None]]) -> int:
         spawned = {slot.index: slot.proc for slot in self.slots}
