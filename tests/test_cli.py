@@ -494,6 +494,29 @@ async def test_under_vite_a_missing_handlers_folder_is_named_with_its_setting(
     assert "types" not in ready
 
 
+async def test_under_vite_a_404_without_a_handlers_folder_names_the_folder(tmp_path: Path) -> None:
+    """A page's socket that gets 404 because the handlers folder is missing is told so in
+    Vite's terminal, not "no handler file declares an endpoint"."""
+    sidecar = IpcSidecar(tmp_path, "--handlers", str(tmp_path / "wss"))
+    try:
+        await asyncio.to_thread(sidecar.next, "log")  # the warning at start
+        ready = await asyncio.to_thread(sidecar.ready)
+        connector = aiohttp.UnixConnector(path=str(ready["socket"]))
+        async with aiohttp.ClientSession(connector=connector) as client:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await client.ws_connect(
+                    "http://localhost/api/ws/chat", headers={"X-Wsside-Secret": sidecar.SECRET}
+                )
+        assert refused.value.status == 404
+        note = await asyncio.to_thread(sidecar.next, "log")
+    finally:
+        sidecar.stop()
+    assert note["message"] == (
+        "/api/ws/chat: no endpoint there, so the client got 404: no handlers folder at "
+        f"{(tmp_path / 'wss').resolve()}"
+    )
+
+
 async def test_under_vite_ready_carries_the_types_when_the_folder_is_there(
     project: Path,
 ) -> None:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 from .._runtime.events import log
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .._runtime.registry import Registry
 
 __all__ = ["NotFoundNotes"]
@@ -23,9 +25,10 @@ _LISTED_MAX = 5
 class NotFoundNotes:
     """Called with the path of each upgrade answered 404; logs the first of each path."""
 
-    def __init__(self, registry: Registry, prefixes: tuple[str, ...]) -> None:
+    def __init__(self, registry: Registry, prefixes: tuple[str, ...], folder: Path) -> None:
         self._registry = registry
         self._prefixes = prefixes
+        self._folder = folder
         self._named: set[str] = set()
 
     def __call__(self, path: str) -> None:
@@ -42,6 +45,8 @@ class NotFoundNotes:
             for prefix in self._prefixes
         ]
         if not urls:
+            if not self._folder.is_dir():  # said at start too, with the setting that chose it
+                return f"no handlers folder at {self._folder.resolve()}"
             return "no handler file declares an endpoint"
         close = difflib.get_close_matches(path, urls, n=1, cutoff=0.6)
         if close:

@@ -149,7 +149,9 @@ class _ShimMode:
         assert self.channel is not None
         configure_logging(self.settings.log_level, under_vite=True)
         sidecar = self.sidecar = Sidecar(self.settings, NODE_HEAD_LIMITS)
-        sidecar.intake.not_found = NotFoundNotes(sidecar.registry, self.settings.prefixes)
+        sidecar.intake.not_found = NotFoundNotes(
+            sidecar.registry, self.settings.prefixes, self.settings.handlers_dir
+        )
         missing = _missing_folder(self.settings)
         if missing is not None:
             # Vite's terminal would only say "no handlers yet": say where they are looked for
