@@ -664,6 +664,22 @@ def test_route_paths(scope: dict[str, Any], expected: tuple[str, str]) -> None:
     assert route_paths(scope) == expected
 
 
+def test_a_folder_without_handlers_is_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A deploy that left the handler files behind: the app would answer every socket 404."""
+    from wsside import ASGIApp
+
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "_helper.py").write_text("X = 1\n")
+    ASGIApp(tmp_path / "ws")
+    said = [r.getMessage() for r in caplog.records if "declares a Handler" in r.getMessage()]
+    assert said == [
+        f"wsside: ASGIApp: no handler file in {(tmp_path / 'ws').resolve()} declares a Handler: "
+        "every WebSocket gets 404"
+    ]
+
+
 def test_bad_arguments_get_one_clear_line(tmp_path: Path) -> None:
     from wsside import ASGIApp
 
@@ -684,6 +700,8 @@ def test_bad_arguments_get_one_clear_line(tmp_path: Path) -> None:
     one = Handler("/ws/one")
     with pytest.raises(TypeError, match=r"for one handler: \[handler\]"):
         ASGIApp(one)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"handlers=b'ws'\): expected a folder or a list of"):
+        ASGIApp(b"ws")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="duplicate pattern '/ws/one'") as raised:
         ASGIApp([one, Handler("/ws/one")])
     assert type(raised.value) is ValueError  # no private class in the user's traceback

@@ -1,10 +1,11 @@
 """The team's own FastAPI routes pushing to the handlers' clients (`chat.broadcast` from a
 POST), under a real uvicorn on a free loopback port with real WebSocket clients.
 
-A handler file the app imports itself (`from ws.chat import chat`) is a module apart from the
-one `ASGIApp("ws")` loads from the folder: its `Handler` serves no connection, and its
-broadcast reaches no one. The start says so, naming the file and what to do; giving those
-objects to `ASGIApp([chat])` makes them the ones that serve.
+`ws.handler("/ws/chat")` is the Handler that `ASGIApp("ws")` serves, whose handler files
+import their folder's helpers as under Vite. A handler file the app imports itself (`from
+ws.chat import chat`) is a module apart from the one loaded from the folder: its `Handler`
+serves no connection, and its broadcast reaches no one. The start says so, naming the file and
+what to do; giving those objects to `ASGIApp([chat])` makes them the ones that serve.
 """
 
 from __future__ import annotations
@@ -44,9 +45,8 @@ APP = """
     from fastapi import FastAPI
 
     from wsside import ASGIApp
-    from ws.chat import chat
 
-    ws = {make}
+    {make}
     app = FastAPI(lifespan=ws.lifespan)
 
 
@@ -69,6 +69,13 @@ APP = """
 
     app.mount("/api", ws)
 """
+
+
+# How the app gets its `chat`: the served one by its pattern, the imported objects given to
+# ASGIApp, or imported beside the folder's copy (the mistake the start names).
+LOOKED_UP = 'ws = ASGIApp("ws")\n    chat = ws.handler("/ws/chat")'
+GIVEN = "from ws.chat import chat\n    ws = ASGIApp([chat])"
+IMPORTED_TWICE = 'from ws.chat import chat\n    ws = ASGIApp("ws")'
 
 
 @pytest.fixture
@@ -104,16 +111,64 @@ async def _announced(
 async def test_a_handler_file_the_app_imports_too_is_named_at_start(
     tmp_path: Path, client: aiohttp.ClientSession
 ) -> None:
-    with _serving(tmp_path, {**FILES, "app.py": APP.format(make='ASGIApp("ws")')}) as server:
+    with _serving(tmp_path, {**FILES, "app.py": APP.format(make=IMPORTED_TWICE)}) as server:
         assert await _announced(server, client) == 0  # another `chat`: it reaches no one
         said = [line for line in server.lines if "imported by the app" in line]
         assert len(said) == 1, server.log  # ws/other.py is not imported by the app
         assert said[0].strip() == (
             f"wsside: {tmp_path / 'ws' / 'chat.py'} is imported by the app as ws.chat, apart "
             "from the copy ASGIApp loads from its folder: its Handler serves no connection and "
-            "its broadcast reaches no one; give ASGIApp the app's objects instead, "
-            "ASGIApp([chat, ...]) (docs/asgi.md)"
+            "its broadcast reaches no one; push through the one served instead, "
+            "ws.handler('/ws/chat') (docs/asgi.md)"
         ), said
+
+
+async def test_the_served_handler_pushes_and_its_file_imports_its_helpers(
+    tmp_path: Path, client: aiohttp.ClientSession
+) -> None:
+    """`ws.handler(pattern)` with the folder: the handler file's `import _shared` works (it
+    does not when the app imports the file itself), and a route's broadcast reaches the
+    clients, from `async def` and, handed over, from `def`."""
+    files = {
+        **FILES,
+        "ws/_shared.py": "GREETING = 'hello'\n",
+        "ws/chat.py": """
+            import _shared
+            from wsside import Handler
+
+            chat = Handler("/ws/chat")
+
+
+            @chat.on_connect
+            def greet(conn, request):
+                conn.send({"greeting": _shared.GREETING})
+        """,
+    }
+    with _serving(tmp_path, {**files, "app.py": APP.format(make=LOOKED_UP)}) as server:
+        async with client.ws_connect(server.url("/api/ws/chat")) as ws:
+            assert await ws.receive_json(timeout=5) == {"greeting": "hello"}
+            for route in ("/announce", "/announce-from-a-thread"):
+                async with client.post(server.url(f"{route}?text=hi")) as response:
+                    assert await response.json() == {"listeners": 1}
+                assert await ws.receive_json(timeout=5) == {"text": "hi"}
+        assert "imported by the app" not in server.log
+
+
+def test_a_pattern_no_file_declares_is_a_key_error_naming_those_there_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wsside import ASGIApp
+
+    write_files(tmp_path, FILES)
+    monkeypatch.chdir(tmp_path)
+    ws = ASGIApp("ws")
+    assert ws.handler("/ws/other").pattern.source == "/ws/other"
+    with pytest.raises(KeyError) as missing:
+        ws.handler("/ws/caht")
+    assert missing.value.args[0] == (
+        "ASGIApp.handler('/ws/caht'): no Handler of this app declares that pattern (the "
+        "patterns: /ws/chat, /ws/other)"
+    )
 
 
 def _docs_block() -> str:
@@ -143,7 +198,7 @@ async def test_the_docs_app_pushes_to_the_examples_handlers(
 async def test_a_def_route_hands_its_broadcast_to_the_event_loop(
     tmp_path: Path, client: aiohttp.ClientSession
 ) -> None:
-    with _serving(tmp_path, {**FILES, "app.py": APP.format(make="ASGIApp([chat])")}) as server:
+    with _serving(tmp_path, {**FILES, "app.py": APP.format(make=GIVEN)}) as server:
         assert await _announced(server, client) == 1
         assert await _announced(server, client, "/announce-from-a-thread") == 1
 
@@ -153,7 +208,7 @@ async def test_a_broadcast_from_another_thread_says_how_to_hand_it_over(
 ) -> None:
     """From a thread, the hub's connections would be written to off the loop: a clear error
     says what to do instead, and the loop's clients are untouched."""
-    with _serving(tmp_path, {**FILES, "app.py": APP.format(make="ASGIApp([chat])")}) as server:
+    with _serving(tmp_path, {**FILES, "app.py": APP.format(make=GIVEN)}) as server:
         async with client.post(server.url("/announce-straight-from-a-thread?text=hi")) as reply:
             assert reply.status == 500
         line = server.wait_for("RuntimeError: Handler('/ws/chat').broadcast()", timeout=10)

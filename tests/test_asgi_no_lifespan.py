@@ -61,6 +61,15 @@ HANDLER = """
 
 # The same handler without its background task.
 NOTHING_TO_STOP = HANDLER.split("    @chat.background")[0]
+# Without it, but with an `on_close` that a server's graceful timeout could cut off.
+ON_CLOSE_ONLY = (
+    NOTHING_TO_STOP
+    + """
+    @chat.on_close
+    async def bye(conn, code, reason):
+        os.write(2, b"EVENT on-close\\n")
+"""
+)
 
 
 def _app(folder: Path, redis: RedisServer | None, lifespan: bool, handler: str = HANDLER) -> None:
@@ -133,9 +142,11 @@ async def test_sigterm_to_uvicorn_serving_a_mount_without_lifespan_names_the_mis
 ) -> None:
     """uvicorn ends the process on SIGTERM right after its lifespan shutdown, before the
     event loop ends: nothing can stop an `ASGIApp` that no lifespan event reached, so it says
-    so, once, when uvicorn closes its connections (1012). With the documented
-    `lifespan=ws.lifespan` the same app stops cleanly and says nothing; without a backplane
-    or background task a lifespan changes nothing, and nothing is said either."""
+    so, once, when uvicorn closes its connections (1012); so too for an app whose only work
+    is an `on_close` (nothing waits for it past uvicorn's graceful timeout). With the
+    documented `lifespan=ws.lifespan` the same app stops cleanly and says nothing; without a
+    backplane, background task or `on_close` a lifespan changes nothing, and nothing is said
+    either."""
     redis = RedisServer(tmp_path / "redis")
     redis.start()
     try:
@@ -144,6 +155,7 @@ async def test_sigterm_to_uvicorn_serving_a_mount_without_lifespan_names_the_mis
             ("without", True, False, HANDLER),
             ("documented", True, True, HANDLER),
             ("nothing-to-stop", False, False, NOTHING_TO_STOP),
+            ("on-close", False, False, ON_CLOSE_ONLY),
         ]:
             folder = tmp_path / case
             _app(folder, redis if backplane else None, lifespan, handler)
@@ -162,3 +174,5 @@ async def test_sigterm_to_uvicorn_serving_a_mount_without_lifespan_names_the_mis
     assert NO_LIFESPAN not in log, log
     assert "EVENT task-ended" in log, log
     assert NO_LIFESPAN not in results["nothing-to-stop"][2]
+    code, closes, log = results["on-close"]
+    assert log.count(NO_LIFESPAN) == 1 and "nothing waits for an on_close" in log, log

@@ -45,6 +45,7 @@ from .asgi_setup import (
     load_folder,
     log_events,
     origin_set,
+    served_handler,
     warn_imported_twice,
     warn_no_lifespan,
     warn_server_owned,
@@ -143,6 +144,11 @@ class ASGIApp:
         finally:
             await self._shutdown()
 
+    def handler(self, pattern: str) -> Handler:
+        """The `Handler` serving `pattern` (as declared: "/ws/chat"), for a route that pushes:
+        `ws.handler("/ws/chat").broadcast(data)`. KeyError when none declares it."""
+        return served_handler(self._registry, pattern)
+
     # ---- lifespan --------------------------------------------------------------------------
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -207,10 +213,12 @@ class ASGIApp:
             raise
 
     def _has_work(self) -> bool:
-        """Whether a run has something to stop (else a lifespan would change nothing: the
-        server closes the connections itself)."""
-        files = self._registry.files.values()
-        return self._backplane is not None or any(h.background_tasks for f in files for h in f)
+        """Whether a run has something to stop or wait for: a backplane, background tasks,
+        or `on_close` callbacks (else a lifespan would change nothing)."""
+        handlers = [h for f in self._registry.files.values() for h in f]
+        return self._backplane is not None or any(
+            h.background_tasks or h.callbacks["on_close"] for h in handlers
+        )
 
     async def _shutdown(self) -> None:
         stopper, self._stopper = self._stopper, None

@@ -31,6 +31,7 @@ __all__ = [
     "load_folder",
     "log_events",
     "origin_set",
+    "served_handler",
     "warn_imported_twice",
     "warn_no_lifespan",
     "warn_server_owned",
@@ -58,9 +59,9 @@ def origin_set(allowed: Iterable[str] | None) -> frozenset[str]:
     return origins
 
 
-def handler_list(handlers: Iterable[Handler]) -> list[Handler]:
-    """`handlers` as given, checked: an iterable of `Handler` objects (not one)."""
-    if not isinstance(handlers, Iterable):  # e.g. one Handler
+def handler_list(handlers: object) -> list[Handler]:
+    """`handlers` as given, checked: an iterable of `Handler` objects (not one, nor bytes)."""
+    if not isinstance(handlers, Iterable) or isinstance(handlers, (bytes, bytearray)):
         raise TypeError(
             f"ASGIApp(handlers={handlers!r}): expected a folder or a list of Handler objects "
             "(for one handler: [handler])"
@@ -92,6 +93,23 @@ def load_folder(registry: Registry, folder: Path) -> None:
     registry.load_all()
     for error in registry.errors.values():
         raise ImportError(f"ASGIApp: {error['file']}:{error['line']}: {error['message']}")
+    if not registry.hubs:  # a deploy that left the handler files behind, say
+        logger.warning(
+            "wsside: ASGIApp: no handler file in %s declares a Handler: every WebSocket gets 404",
+            folder.resolve(),
+        )
+
+
+def served_handler(registry: Registry, pattern: str) -> Handler:
+    """The `Handler` that serves `pattern`, for `ASGIApp.handler`."""
+    hub = registry.hubs.get(pattern)
+    if hub is None:
+        known = ", ".join(sorted(registry.hubs)) or "none"
+        raise KeyError(
+            f"ASGIApp.handler({pattern!r}): no Handler of this app declares that pattern "
+            f"(the patterns: {known})"
+        )
+    return hub.handler
 
 
 def _module_making_the_app(folder: Path) -> tuple[str, Path] | None:
@@ -138,15 +156,18 @@ def warn_imported_twice(registry: Registry) -> None:
             continue
         if os.path.basename(file) not in names or (path := Path(file).resolve()) not in loaded:
             continue
-        objects = [key for key, value in vars(module).items() if isinstance(value, Handler)]
         logger.warning(
             "wsside: %s is imported by the app as %s, apart from the copy ASGIApp loads from "
             "its folder: its Handler serves no connection and its broadcast reaches no one; "
-            "give ASGIApp the app's objects instead, ASGIApp([%s]) (docs/asgi.md)",
+            "push through the one served instead, ws.handler(%r) (docs/asgi.md)",
             path,
             name,
-            ", ".join([*objects, "..."]),
+            next(iter(_patterns(vars(module).values())), "/ws/..."),
         )
+
+
+def _patterns(values: Iterable[object]) -> list[str]:
+    return [value.pattern.source for value in values if isinstance(value, Handler)]
 
 
 _warned_no_lifespan = False
@@ -161,7 +182,9 @@ def warn_no_lifespan(when: str) -> None:
         logger.warning(
             "wsside: %s, but no lifespan event reached ASGIApp: it stops its background tasks "
             "and backplane only when the event loop closes, which uvicorn's SIGTERM never lets "
-            "happen (their finally blocks do not run). Mounted in Starlette or FastAPI, give the "
+            "happen (their finally blocks do not run), and nothing waits for an on_close still "
+            "running when the server's graceful timeout ends. Mounted in Starlette or FastAPI, "
+            "give the "
             "outer app its lifespan: FastAPI(lifespan=ws.lifespan), or "
             "`async with ws.lifespan(app): yield` in a lifespan of your own (docs/asgi.md)",
             when,
