@@ -65,9 +65,16 @@ export interface ReconnectOptions {
   factor?: number | undefined
 }
 
-export interface ConnectOptions {
+/** A query's values: each goes in the URL as `String(value)`. */
+export type QueryValue = string | number | boolean
+
+/**
+ * `Q`: the query's type, any object whose values are `QueryValue`s (an `interface` too,
+ * which a `Record` with an index signature would refuse).
+ */
+export interface ConnectOptions<Q extends { [K in keyof Q]: QueryValue } = Record<string, QueryValue>> {
   /** Added to the URL's query string (`{ username: 'Ada' }` → `?username=Ada`). */
-  query?: Record<string, string | number | boolean> | undefined
+  query?: Q | undefined
   /** Subprotocols offered, in order of preference. */
   protocols?: string | string[] | undefined
   /**
@@ -120,4 +127,7 @@ export interface Socket<Sent = unknown, Received = unknown> {
  * reconnecting with backoff after any close that `close()` did not ask for, except after
  * 1002, 1003, 1007, 1008, 1009 and 4000–4999 (the application's own "stay away").
  */
-export function connect<P extends string>(path: P, options?: ConnectOptions): Socket<Receives<P>, Sends<P>>
+export function connect<P extends string, Q extends { [K in keyof Q]: QueryValue } = Record<string, QueryValue>>(
+  path: P,
+  options?: ConnectOptions<Q>,
+): Socket<Receives<P>, Sends<P>>

@@ -43,6 +43,10 @@ export function connect(path, options = {}) {
   if (!(fits(minDelay) && fits(maxDelay) && maxDelay >= minDelay && factor >= 1 && fits(timeout))) {
     throw new RangeError(`wsside: connect needs 0 < minDelay <= maxDelay <= ${MAX_TIMER}, factor >= 1 and 0 < timeout <= ${MAX_TIMER} (ms); got ${JSON.stringify({ minDelay, maxDelay, factor, timeout })}`)
   }
+  // Else the first attempt would fail with "WebSocket is not defined", naming no way out.
+  if (typeof WebSocket !== 'function') {
+    throw new Error('wsside: connect needs a global WebSocket: browsers and Node 22+ have one, Node 20 with node --experimental-websocket')
+  }
   const page = globalThis.location?.href
   if (!options.url && !page) {
     throw new Error(`wsside: connect('${path}') outside a page needs the full address: connect(path, { url: 'ws://host:port${PREFIX}${path}' })`)
@@ -61,7 +65,9 @@ export function connect(path, options = {}) {
 
   /** @type {Set<[string, (message: any) => void]>} */
   const listeners = new Set()
-  /** @type {Set<(status: Status, close?: CloseInfo) => void>} */
+  // Each subscription is an entry of its own (as for `on`): the same function subscribed
+  // twice is called twice, and each unsubscribe removes only its own.
+  /** @type {Set<[(status: Status, close?: CloseInfo) => void]>} */
   const watchers = new Set()
   /** @type {Array<string | BufferSource | Blob>} */
   const queue = []
@@ -86,7 +92,7 @@ export function connect(path, options = {}) {
   /** @param {Status} next @param {CloseInfo} [close] */
   const setStatus = (next, close) => {
     status = next
-    emit(watchers, (watcher) => watcher(next, close))
+    emit(watchers, ([watcher]) => watcher(next, close))
   }
 
   // The n-th wait in a row: random between minDelay and min(maxDelay, minDelay * factor ** n)
@@ -230,8 +236,10 @@ export function connect(path, options = {}) {
     },
     /** @param {(status: Status, close?: CloseInfo) => void} watcher */
     onStatus(watcher) {
-      watchers.add(watcher)
-      return () => void watchers.delete(watcher)
+      /** @type {[(status: Status, close?: CloseInfo) => void]} */
+      const entry = [watcher]
+      watchers.add(entry)
+      return () => void watchers.delete(entry)
     },
     /** @param {number} [code] @param {string} [reason] */
     close(code, reason) {

@@ -137,6 +137,36 @@ test('on(type) gets its type only, * gets all, unsubscribing stops both', async 
   assert.deepEqual(all, [1, 2, 'a', 'sync'])
 })
 
+test('the same function subscribed twice is two subscriptions, each unsubscribed alone', async () => {
+  // Two components sharing a module-level handler: one leaving must not silence the other.
+  const { socket } = await echo()
+  const seen = []
+  const watch = (status) => seen.push(status)
+  const count = (m) => seen.push(m.type)
+  const offWatch = socket.onStatus(watch)
+  socket.onStatus(watch)
+  const offCount = socket.on('sync', count)
+  socket.on('sync', count)
+  offWatch()
+  offCount()
+  socket.send({ type: 'sync' })
+  await nextMessage(socket, 'sync')
+  socket.close()
+  assert.deepEqual(seen, ['sync', 'closed'])
+})
+
+test('without a global WebSocket (Node 20 without its flag), connect says what to do', () => {
+  const { WebSocket } = globalThis
+  delete globalThis.WebSocket
+  try {
+    assert.throws(() => connect('/ws/echo', { url: sidecar.url('/ws/echo') }), {
+      message: 'wsside: connect needs a global WebSocket: browsers and Node 22+ have one, Node 20 with node --experimental-websocket',
+    })
+  } finally {
+    globalThis.WebSocket = WebSocket
+  }
+})
+
 test('a listener added while a message is dispatched gets the next message, not that one', async () => {
   // As with addEventListener; else a listener that unsubscribes and subscribes again within
   // its call (a `once` that renews itself) would be called again for the same message, forever.

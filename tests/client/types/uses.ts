@@ -94,6 +94,14 @@ connect('/ws/other', { reconnect: { minDelay: 100, maxDelay: 5000, factor: 1.5 }
 connect('/ws/other', { retries: 3 })
 // @ts-expect-error: query values are strings, numbers or booleans
 connect('/ws/other', { query: { tags: ['a'] } })
+// A query typed by an interface (no index signature) is a query too; its values are checked.
+interface Seat { room: string; row: number; aisle: boolean }
+declare const seat: Seat
+connect('/ws/other', { query: seat })
+interface Listed { room: string; tags: string[] }
+declare const listed: Listed
+// @ts-expect-error: an interface's values are checked as well
+connect('/ws/other', { query: listed })
 
 // A path only known at run time is undeclared too.
 declare const somewhere: string
