@@ -680,6 +680,32 @@ def test_a_folder_without_handlers_is_one_warning(
     ]
 
 
+def test_config_file_defaults_that_do_not_apply_are_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """wsside.toml's [defaults] (kept for Vite) would be taken to hold in production too:
+    `error_details = false` among them. A config without [defaults] says nothing."""
+    from wsside import ASGIApp
+
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "chat.py").write_text('from wsside import Handler\nHandler("/ws/chat")\n')
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "wsside.toml"
+
+    def said() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "reads no config" in r.getMessage()]
+
+    config.write_text('prefix = "/api"\n')
+    ASGIApp("ws")
+    assert said() == []
+    config.write_text('prefix = "/api"\n\n[defaults]\nerror_details = false\nheartbeat = 20\n')
+    ASGIApp("ws")
+    assert said() == [
+        f"wsside: ASGIApp reads no config file: the [defaults] of {config} (error_details, "
+        "heartbeat) do not apply here; set them on each Handler (docs/asgi.md)"
+    ]
+
+
 def test_bad_arguments_get_one_clear_line(tmp_path: Path) -> None:
     from wsside import ASGIApp
 

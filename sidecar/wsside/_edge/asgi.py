@@ -46,9 +46,9 @@ from .asgi_setup import (
     log_events,
     origin_set,
     served_handler,
+    warn_at_start,
     warn_imported_twice,
     warn_no_lifespan,
-    warn_server_owned,
 )
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class ASGIApp:
             load_folder(self._registry, folder)
         else:
             self._registry.add_handlers(handler_list(handlers))
-        warn_server_owned(self._registry)
+        warn_at_start(self._registry, folder)
         self._sessions: set[Session] = set()
         self._starting: asyncio.Future[None] | None = None
         self._ready = False

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._runtime import events
+from .._runtime.config import ConfigError, find_config, load_config
 from .._runtime.events import logger
 from .._runtime.module_names import HANDLERS_PACKAGE
 from .._runtime.origins import origin_problem
@@ -32,9 +33,9 @@ __all__ = [
     "log_events",
     "origin_set",
     "served_handler",
+    "warn_at_start",
     "warn_imported_twice",
     "warn_no_lifespan",
-    "warn_server_owned",
 ]
 
 # Options and callbacks that an ASGI server, not the application, provides or cannot pass on.
@@ -127,7 +128,29 @@ def _module_making_the_app(folder: Path) -> tuple[str, Path] | None:
     return None
 
 
-def warn_server_owned(registry: Registry) -> None:
+def warn_at_start(registry: Registry, folder: Path) -> None:
+    """What the start says about settings that do not hold under ASGI."""
+    _warn_server_owned(registry)
+    _warn_defaults_unread(folder)
+
+
+def _warn_defaults_unread(folder: Path) -> None:
+    """A warning when a config file beside the app sets `[defaults]`: ASGIApp reads no config
+    file, and a default such as `error_details = false` would be taken to hold."""
+    try:
+        values, path = load_config(find_config(Path.cwd(), folder.parent) or Path.cwd())
+    except (ConfigError, OSError):  # not ours to judge here: wsside serve and Vite say why
+        return
+    if path is not None and values.get("handler_defaults"):
+        logger.warning(
+            "wsside: ASGIApp reads no config file: the [defaults] of %s (%s) do not apply "
+            "here; set them on each Handler (docs/asgi.md)",
+            path,
+            ", ".join(sorted(values["handler_defaults"])),
+        )
+
+
+def _warn_server_owned(registry: Registry) -> None:
     """A warning for each handler that sets what the ASGI server owns (`_SERVER_OWNED`)."""
     for handlers in registry.files.values():
         for handler in handlers:
