@@ -138,7 +138,9 @@ def _warn_defaults_unread(folder: Path) -> None:
     """A warning when a config file beside the app sets `[defaults]`: ASGIApp reads no config
     file, and a default such as `error_details = false` would be taken to hold."""
     try:
-        values, path = load_config(find_config(Path.cwd(), folder.parent) or Path.cwd())
+        here = Path.cwd()  # and, for a handlers folder (not a list's cwd), its parent
+        beside = () if folder.resolve() == here.resolve() else (folder.parent,)
+        values, path = load_config(find_config(here, *beside) or here)
     except (ConfigError, OSError):  # not ours to judge here: wsside serve and Vite say why
         return
     if path is not None and values.get("handler_defaults"):
