@@ -9,6 +9,7 @@
 import { existsSync } from 'node:fs'
 import path from 'node:path'
 import { attach, closeSidecarFirst, DEFAULT_PREFIXES, isAttached, proxyRule } from './lib/attach.js'
+import { VENV_FOLDERS } from './lib/interpreter.js'
 import { attachInMiddlewareMode } from './lib/middleware-mode.js'
 import { normaliseOptions } from './lib/options.js'
 import { OVERLAY_CLIENT } from './lib/report.js'
@@ -134,7 +135,7 @@ export function wsside(userOptions = {}) {
  */
 function pythonFiles(root) {
   const folders = new Set([process.cwd(), path.resolve(root ?? '.')])
-  const venvs = [...folders].flatMap((folder) => ['.venv', 'venv'].map((name) => path.join(folder, name)))
+  const venvs = [...folders].flatMap((folder) => VENV_FOLDERS.map((name) => path.join(folder, name)))
     .filter((venv) => existsSync(path.join(venv, 'pyvenv.cfg')))
   // Globs: escape what glob syntax would read in a path (as Vite does for its cacheDir).
   return ['**/__pycache__/**', ...venvs.map((venv) => `${venv.replace(/[()[\]{}*?!+@]/g, '\\$&')}/**`)]

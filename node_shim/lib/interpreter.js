@@ -28,6 +28,13 @@ const VERSION_PROBE = 'import sys; print("%d.%d" % sys.version_info[:2])'
 /** @type {Rule[]} the file ships with this package, in this shape */
 const RULES = JSON.parse(readFileSync(new URL('../interpreter-rules.json', import.meta.url), 'utf8')).rules
 
+/**
+ * The virtual-environment folders the project_file rules look in (`.venv`, `venv`), in their
+ * order: the first segment of each rule's path (a rule's Windows path has the same folder).
+ * @type {string[]}
+ */
+export const VENV_FOLDERS = RULES.flatMap((rule) => (rule.kind === 'project_file' ? [rule.path.split('/')[0]] : []))
+
 /** @param {string} p */
 function isFile(p) {
   try {

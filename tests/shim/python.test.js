@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, writeFileSync } from 'n
 import { homedir } from 'node:os'
 import path from 'node:path'
 import { it } from 'node:test'
-import { resolveInterpreter, whyNoWsside } from '../../node_shim/lib/interpreter.js'
+import { resolveInterpreter, VENV_FOLDERS, whyNoWsside } from '../../node_shim/lib/interpreter.js'
 import { PROTOCOL_VERSION } from '../../node_shim/lib/protocol.js'
 import { PYTHON_FLOOR } from '../../node_shim/lib/interpreter.js'
 import { openPage, received } from './helpers/page.js'
@@ -213,4 +213,16 @@ it('says how each interpreter rule chose the interpreter', (t) => {
   removeProject(path.join(root, 'venv'))
   assert.equal(chosen(undefined, { VIRTUAL_ENV: path.join(root, 'active') }), 'the virtual environment in VIRTUAL_ENV')
   assert.match(chosen(undefined, {}), /^the default, python3 on PATH: /)
+})
+
+it("the virtual-environment folders Vite's watcher skips are those the interpreter rules look in", (t) => {
+  const root = makeProject(t)
+  assert.deepEqual(VENV_FOLDERS, ['.venv', 'venv'])
+  for (const venv of VENV_FOLDERS) {
+    mkdirSync(path.join(root, venv, 'bin'), { recursive: true })
+    writeFileSync(path.join(root, venv, 'bin', 'python'), '')
+    assert.deepEqual(resolveInterpreter(root, undefined, {}, false), { python: path.join(root, venv, 'bin', 'python'),
+      rule: venv, chosenBy: `${venv} in the project folder` })
+    removeProject(path.join(root, venv))
+  }
 })
