@@ -125,7 +125,7 @@ export function resolveInterpreter(root, option, env = process.env, windows = pr
  * A path or word as a POSIX shell reads it back (a folder named `My App` stays one word).
  * @param {string} word
  */
-export function shellQuote(word) {
+function shellQuote(word) {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`
 }
 

@@ -23,7 +23,7 @@ const KNOWN = new Set(['prefix', 'handlers', 'config', 'python', 'env', 'preview
  * this one's is its first line alone, so that the mistake shows as one line, without a trace
  * into vite.config and this file.
  */
-export class WssideOptionError extends TypeError {
+class WssideOptionError extends TypeError {
   /** @param {string} message starts with `wsside: ` */
   constructor(message) {
     super(message)
@@ -149,7 +149,7 @@ const MOVED = {
  * `api`, `/api/` and `/api` all become `/api`; `/` and `''` mean "no prefix" ('').
  * @param {unknown} prefix
  */
-export function normalisePrefix(prefix) {
+function normalisePrefix(prefix) {
   if (typeof prefix !== 'string') {
     throw new WssideOptionError(`wsside: option \`prefix\` must be a string or a list of strings, got ${shown(prefix)}`)
   }

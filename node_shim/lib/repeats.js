@@ -13,7 +13,7 @@ export const REPEAT_WINDOW_MS = 5_000
  * @param {string} line
  * @param {number} repeats
  */
-export function repeatedLine(line, repeats) {
+function repeatedLine(line, repeats) {
   return `${line} (and ${repeats} more ${repeats === 1 ? 'time' : 'times'} in the last ${REPEAT_WINDOW_MS / 1000} s)`
 }
 

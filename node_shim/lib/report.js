@@ -42,7 +42,7 @@ export const OVERLAY_CLIENT = `createHotContext('/@wsside/overlay').on('${CLEAR_
   }
 })`
 
-export function debugEnabled() {
+function debugEnabled() {
   return /(^|[\s,])(wsside|\*)([\s,]|$)/.test(process.env.DEBUG ?? '')
 }
 
