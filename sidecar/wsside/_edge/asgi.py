@@ -23,6 +23,7 @@ from yarl import URL
 
 from .._io.asgi import AsgiChannel, AsgiIO, Event, Receive, Send
 from .._io.engine import parse_cookies
+from .._protocol.handshake import plain_refusal, refusal_headers
 from .._runtime.closing import close_sessions
 from .._runtime.events import logger
 from .._runtime.registry import Registry
@@ -237,14 +238,8 @@ class ASGIApp:
 
     async def _http(self, scope: Mapping[str, Any], send: Send) -> None:
         full, below = route_paths(scope)
-        if self._registry.match(below) is None:
-            await _respond(send, "http.response", Refusal(404, f"No WebSocket handler for {full}"))
-        elif scope.get("method") != "GET":  # as `wsside serve`; RFC 9110 §15.5.6: name the methods
-            refusal = Refusal(405, "Method Not Allowed")
-            await _respond(send, "http.response", refusal, [(b"allow", b"GET")])
-        else:  # RFC 9110 §15.5.22: a 426 names the protocol to switch to
-            refusal = Refusal(426, "This endpoint only speaks WebSocket")
-            await _respond(send, "http.response", refusal, [(b"upgrade", b"websocket")])
+        why = plain_refusal(full, self._registry.match(below) is not None, scope.get("method", ""))
+        await _respond(send, "http.response", Refusal(*why))
 
     # ---- WebSocket -------------------------------------------------------------------------
 
@@ -302,7 +297,7 @@ class ASGIApp:
             return refused
         found = self._registry.match(below)
         if found is None:
-            return Refusal(404, f"No WebSocket handler for {full}")
+            return Refusal(*plain_refusal(full, False, "GET"))
         hub, params = found
         url = URL.build(query_string=scope.get("query_string", b"").decode("latin-1"), encoded=True)
         client = scope.get("client")
@@ -335,14 +330,13 @@ async def _refuse(scope: Mapping[str, Any], send: Send, refusal: Refusal) -> Non
         await send({"type": "websocket.close", "code": 1008})
 
 
-async def _respond(
-    send: Send, kind: str, refusal: Refusal, extra: list[tuple[bytes, bytes]] | None = None
-) -> None:
+async def _respond(send: Send, kind: str, refusal: Refusal) -> None:
     body = (refusal.text + "\n").encode("utf-8")
+    extra = refusal_headers(refusal.status, close=False)  # the server closes or keeps it
     headers = [
         (b"content-type", b"text/plain; charset=utf-8"),
         (b"content-length", str(len(body)).encode("ascii")),
-        *(extra or ()),
+        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra),
     ]
     start: Event = {"type": f"{kind}.start", "status": refusal.status, "headers": headers}
     await send(start)

@@ -21,12 +21,13 @@ from yarl import URL
 
 from .._io.engine import hide_server_version, parse_cookies
 from .._io.upgrade import ServerWebSocket
+from .._protocol.handshake import plain_refusal, refusal_headers
 from .._protocol.http_head import SECRET_HEADER
 from .._runtime import access
 from .._runtime.session import Session
 from ..pattern import strip_prefix
 from ..request import Request
-from .admission import Refusal, authenticate, check_origin, choose_subprotocol
+from .admission import FORBIDDEN, Refusal, authenticate, check_origin, choose_subprotocol
 
 if TYPE_CHECKING:
     from .._io.stream import WsStream
@@ -49,11 +50,7 @@ HEAD_BYTES = 32 * 1024
 
 def refuse(status: int, text: str) -> web.Response:
     """A complete refusal; the connection is closed after it, whatever the client asked."""
-    headers = {hdrs.CONNECTION: "close"}
-    if status == 426:  # RFC 9110 §15.5.22: a 426 names the protocol to switch to
-        headers = {hdrs.UPGRADE: "websocket", hdrs.CONNECTION: "upgrade, close"}
-    elif status == 405:  # RFC 9110 §15.5.6: and a 405 the methods (an endpoint takes GET)
-        headers[hdrs.ALLOW] = "GET"
+    headers = refusal_headers(status, close=True)
     response = web.Response(status=status, text=text + "\n", headers=headers)
     response.force_close()
     return response
@@ -102,7 +99,7 @@ class Intake:
             too_big = f"Request Header Fields Too Large: more than {HEAD_BYTES} bytes"
             return _refused(request, path, Refusal(431, too_big))
         if not self._secret_ok(request):
-            return _refused(request, path, Refusal(403, "Forbidden"))
+            return _refused(request, path, FORBIDDEN)
         route = self.route(request.method, request.rel_url, request.headers, request.remote)
         if isinstance(route, Refusal):
             return _refused(request, path, route)
@@ -154,17 +151,11 @@ class Intake:
                 return refused
         rel = strip_prefix(raw_path, self.settings.prefixes)
         found = self.registry.match(rel) if rel is not None else None
-        if found is None:
-            if self.not_found is not None and _is_upgrade(headers):
+        if found is None or method != "GET" or not _is_upgrade(headers):
+            if found is None and self.not_found is not None and _is_upgrade(headers):
                 self.not_found(raw_path)
-            return Refusal(404, f"No WebSocket handler for {raw_path}")
+            return Refusal(*plain_refusal(raw_path, found is not None, method))
         hub, params = found
-        if method != "GET" or not _is_upgrade(headers):
-            return (
-                Refusal(426, "This endpoint only speaks WebSocket")
-                if method == "GET"
-                else Refusal(405, "Method Not Allowed")
-            )
         public = _public_headers(headers)
         offered = tuple(
             p.strip() for p in headers.get(hdrs.SEC_WEBSOCKET_PROTOCOL, "").split(",") if p.strip()

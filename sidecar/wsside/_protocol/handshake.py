@@ -4,7 +4,9 @@ One implementation for every way a connection arrives: `accept_headers` checks t
 and makes the 101's headers for both. aiohttp's request handler sends them in its response
 (see `_io/upgrade.py`); a socket handed over by the Vite shim is answered with
 `switching_protocols` / `refusal` written straight to its transport, with no HTTP server
-machinery in between (Node already parsed the request).
+machinery in between (Node already parsed the request). `plain_refusal` and
+`refusal_headers` are the rule for a request that reaches no endpoint or is no upgrade, for
+`wsside serve` and `ASGIApp` alike.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from .deflate import Agreement, DeflateRefused, negotiate
 if TYPE_CHECKING:
     from ..handler_options import Deflate
 
-__all__ = ["HandshakeError", "accept_headers", "refusal", "switching_protocols"]
+__all__ = [
+    "HandshakeError",
+    "accept_headers",
+    "plain_refusal",
+    "refusal",
+    "refusal_headers",
+    "switching_protocols",
+]
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _ONCE = ("Sec-WebSocket-Key", "Sec-WebSocket-Version")  # at most once in a request (RFC 6455 §11.3)
@@ -91,6 +100,29 @@ def switching_protocols(headers: list[tuple[str, str]]) -> bytes:
     return f"HTTP/1.1 101 Switching Protocols\r\n{lines}\r\n".encode("latin-1")
 
 
+def plain_refusal(path: str, found: bool, method: str) -> tuple[int, str]:
+    """The (status, text) refusing a request to `path` that is not a WebSocket upgrade to an
+    endpoint (`found`: one serves `path`): 404 without one, whatever the request; else 405
+    for a method other than GET, 426 for a GET that does not ask to upgrade."""
+    if not found:
+        return 404, f"No WebSocket handler for {path}"
+    if method != "GET":
+        return 405, "Method Not Allowed"
+    return 426, "This endpoint only speaks WebSocket"
+
+
+def refusal_headers(status: int, close: bool) -> list[tuple[str, str]]:
+    """The headers a refusal with `status` has besides its body's. RFC 9110 §15.5.6: a 405
+    names the methods the path takes (an endpoint: GET, with an upgrade); §15.5.22: a 426 the
+    protocol to switch to. With `close`, `Connection: close` too (and `upgrade` in a 426's)."""
+    out = [("Allow", "GET")] if status == 405 else []
+    if status == 426:
+        out.append(("Upgrade", "websocket"))
+    if close:
+        out.append(("Connection", "upgrade, close" if status == 426 else "close"))
+    return out
+
+
 def refusal(status: int, text: str) -> bytes:
     """A complete plain-text response after which the connection is closed."""
     body = (text + "\n").encode("utf-8", "backslashreplace")
@@ -98,11 +130,8 @@ def refusal(status: int, text: str) -> bytes:
         phrase = HTTPStatus(status).phrase
     except ValueError:
         phrase = ""
-    # RFC 9110 §15.5.22: a 426 names the protocol to switch to; §15.5.6: a 405 names the
-    # methods the path takes (an endpoint: GET, with an upgrade).
-    upgrade = "Upgrade: websocket\r\nConnection: upgrade, " if status == 426 else "Connection: "
-    connection = ("Allow: GET\r\n" if status == 405 else "") + upgrade + "close"
+    lines = "".join(f"{name}: {value}\r\n" for name, value in refusal_headers(status, True))
     return (
         f"HTTP/1.1 {status} {phrase}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-        f"Content-Length: {len(body)}\r\n{connection}\r\n\r\n"
+        f"Content-Length: {len(body)}\r\n{lines}\r\n"
     ).encode("latin-1") + body
