@@ -60,8 +60,6 @@ __all__ = ["ASGIApp"]
 # How long shutdown waits for connections to close (and their `on_close` to run), and for
 # the cancelled background tasks to end.
 CLOSE_WAIT = 5.0
-# The close code uvicorn reports for each connection it closes when it shuts down.
-_SERVER_STOPS = 1012
 
 
 class ASGIApp:
@@ -285,7 +283,8 @@ class ASGIApp:
             await asyncio.shield(session.finished)
         finally:
             channel.abort()  # no-op once ended; else the server cancelled this call
-        if channel.server_code == _SERVER_STOPS and self._stopper is not None:
+        # SERVICE_RESTART: the code uvicorn reports for each connection it closes as it stops.
+        if channel.server_code == CloseCode.SERVICE_RESTART and self._stopper is not None:
             warn_no_lifespan("a connection closed with 1012, as uvicorn closes them when it stops")
 
     def _admit(self, scope: Mapping[str, Any]) -> tuple[Hub, Request] | Refusal:
@@ -327,7 +326,7 @@ async def _refuse(scope: Mapping[str, Any], send: Send, refusal: Refusal) -> Non
     if "websocket.http.response" in (scope.get("extensions") or {}):
         await _respond(send, "websocket.http.response", refusal)
     else:
-        await send({"type": "websocket.close", "code": 1008})
+        await send({"type": "websocket.close", "code": CloseCode.POLICY_VIOLATION})
 
 
 async def _respond(send: Send, kind: str, refusal: Refusal) -> None:
