@@ -19,8 +19,6 @@ __all__ = ["LOOP_ENV", "LoopChoiceError", "engines", "loop_factory", "loop_name"
 
 LOOP_ENV = "WSSIDE_LOOP"
 _CHOICES = ("auto", "asyncio", "uvloop")
-JSON_ENV = "WSSIDE_JSON"
-_JSON_CHOICES = ("auto", "json", "orjson")
 
 T = TypeVar("T")
 
@@ -54,12 +52,12 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def _check_json_choice() -> None:
-    from .._protocol.codec import JSON_ENGINE
+    from .._protocol.codec import JSON_ENGINE, JSON_ENV, json_choice
 
-    given = os.environ.get(JSON_ENV, "")
-    choice = given.strip().lower() or "auto"
-    if choice not in _JSON_CHOICES:
-        raise LoopChoiceError(f"{JSON_ENV}={given!r} is not one of {', '.join(_JSON_CHOICES)}")
+    try:
+        choice = json_choice()
+    except ValueError as exc:  # the codec's one line, said as a bad WSSIDE_LOOP is
+        raise LoopChoiceError(str(exc)) from None
     if choice == "orjson" and JSON_ENGINE != "orjson":
         raise LoopChoiceError(
             f"{JSON_ENV}=orjson but orjson is not installed: pip install 'wsside[speed]'"

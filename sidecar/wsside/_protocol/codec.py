@@ -31,7 +31,11 @@ from typing import Any, cast
 
 from .frames import BINARY, TEXT
 
-__all__ = ["JSON_ENGINE", "decode_text", "encode", "set_json_engine"]
+__all__ = ["JSON_ENGINE", "JSON_ENV", "decode_text", "encode", "json_choice", "set_json_engine"]
+
+# Names the JSON engine; read by `json_choice`.
+JSON_ENV = "WSSIDE_JSON"
+_JSON_CHOICES = ("auto", "json", "orjson")
 
 
 def _not_json(constant: str) -> Any:
@@ -154,7 +158,21 @@ def set_json_engine(name: str) -> str:
     return JSON_ENGINE
 
 
-set_json_engine("json" if os.environ.get("WSSIDE_JSON", "").strip().lower() == "json" else "orjson")
+def json_choice() -> str:
+    """What WSSIDE_JSON asks for: "auto" (also when unset or empty), "json" or "orjson";
+    ValueError, one line naming the variable and its value, when it is none of them."""
+    given = os.environ.get(JSON_ENV, "")
+    choice = given.strip().lower() or "auto"
+    if choice not in _JSON_CHOICES:
+        raise ValueError(f"{JSON_ENV}={given!r} is not one of {', '.join(_JSON_CHOICES)}")
+    return choice
+
+
+try:
+    _choice = json_choice()
+except ValueError:  # refused when `wsside serve` starts (`_edge/loop.py`); else the default
+    _choice = "auto"
+set_json_engine("json" if _choice == "json" else "orjson")
 
 
 def encode(data: object) -> tuple[int, bytes]:
