@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from .closecodes import CloseCode, ProtocolError
 from .connection import Connection, Sendable
-from .handler import Broadcast, Handler, HandlerInterrupted, Response
+from .handler import Handler, HandlerInterrupted
 from .handler_options import Deflate
 from .request import Request
+from .responses import Broadcast, Response
 from .schema import MessageTypeError
 
 if TYPE_CHECKING:

@@ -8,13 +8,12 @@ the socket or an ASGI server does, and the rooms are the endpoint's `Hub`.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from _thread import RLock
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 
+from ._threads import is_this_thread, off_loop_error, this_thread
 from .closecodes import CloseCode, check_close
 
 if TYPE_CHECKING:
@@ -178,7 +177,7 @@ class Connection:
     def send(self, data: Sendable) -> Awaitable[None]:
         """Queue `data`: dict/list/number/bool/None as JSON text (a dataclass instance as the
         dict of its fields), str as text, bytes as binary. On the event loop's thread only."""
-        if not owns(self._thread):
+        if not is_this_thread(self._thread):
             raise _off_loop(self, "send", "data")
         return self._link.send(data)
 
@@ -186,13 +185,13 @@ class Connection:
         self, data: Sendable, room: str | None = None, include_self: bool = False
     ) -> None:
         """Send to the members of `room`, or to every connection of this endpoint."""
-        if not owns(self._thread):
+        if not is_this_thread(self._thread):
             raise _off_loop(self, "broadcast", "data")
         self._rooms.broadcast(data, room, None if include_self else self)
 
     def broadcast_all_rooms(self, data: Sendable, include_self: bool = False) -> None:
         """Send once to each member of any room this connection is in."""
-        if not owns(self._thread):
+        if not is_this_thread(self._thread):
             raise _off_loop(self, "broadcast_all_rooms", "data")
         self._rooms.broadcast_rooms(self, data, None if include_self else self)
 
@@ -210,14 +209,14 @@ class Connection:
 
     def ping(self, payload: bytes | str = b"") -> None:
         """Send a ping (at most 125 bytes); the client answers with a pong (`on_pong`)."""
-        if not owns(self._thread):
+        if not is_this_thread(self._thread):
             raise _off_loop(self, "ping", "")
         if not self._link.closing:
             self._link.ping(_control_payload(payload))
 
     def pong(self, payload: bytes | str = b"") -> None:
         """Send a pong, e.g. from `on_ping` (which replaces the automatic answer)."""
-        if not owns(self._thread):
+        if not is_this_thread(self._thread):
             raise _off_loop(self, "pong", "")
         if not self._link.closing:
             self._link.pong(_control_payload(payload))
@@ -227,7 +226,7 @@ class Connection:
 
         Raises ValueError for a code or reason a close frame cannot carry. Idempotent.
         """
-        if not owns(self._thread):
+        if not is_this_thread(self._thread):
             raise _off_loop(self, "close", "")
         raw = check_close(code, reason)
         return self._link.close(code, raw)
@@ -237,35 +236,9 @@ class Connection:
         return f"<Connection {self.id} {self.path} {state}>"
 
 
-# Each thread that makes connections (an event loop's) holds an RLock of its own for its whole
-# life, so that `owns(lock)` is True on that thread alone: the cheapest check found of
-# the thread that runs, about 180 instructions a call under callgrind on Python 3.11 (a bool
-# returned by a call CPython specializes), where comparing `threading.get_ident()` with a
-# kept ident costs 490 (an int made and compared per call) and `asyncio._get_running_loop()`
-# 350 plus a getpid system call. `conn.send` pays it per message.
-# (An undocumented method that threading.Condition uses; typeshed leaves it out.)
-owns: Callable[[RLock], bool] = getattr(RLock, "_is_owned")  # noqa: B009 - not typed
-_threads = threading.local()
-
-
-def this_thread() -> RLock:
-    """This thread's lock for `owns`: made and acquired on its first call here."""
-    owner: RLock | None = getattr(_threads, "owner", None)
-    if owner is None:
-        owner = _threads.owner = RLock()
-        owner.acquire()  # never released
-    return owner
-
-
 def _off_loop(conn: Connection, method: str, args: str) -> RuntimeError:
-    """The error for a method that writes to the socket, called on another thread than the
-    event loop's (`Handler.broadcast` says the same)."""
-    call = f"conn.{method}, {args}" if args else f"conn.{method}"
-    return RuntimeError(
-        f"{conn!r}.{method}() outside the event loop's thread (a FastAPI `def` route runs in a "
-        f"thread pool): call it from async code, or hand it over: "
-        f"anyio.from_thread.run_sync({call}), or loop.call_soon_threadsafe({call}) from a "
-        "thread of your own"
+    return off_loop_error(
+        repr(conn), method, f"conn.{method}, {args}" if args else f"conn.{method}"
     )
 
 

@@ -17,15 +17,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._places import place, shown
 from ._signatures import Callback, adapt_callback
-from .connection import owns
+from ._threads import ThreadMark, is_this_thread, off_loop_error
 from .handler_options import Deflate, check_option, milliseconds_note, opt_str
 from .pattern import Pattern
 from .responses import Broadcast, Response
 from .schema import Schema
 
 if TYPE_CHECKING:
-    from _thread import RLock
-
     from ._handler_types import (
         Authenticate,
         Background,
@@ -47,7 +45,7 @@ _OnControlT = TypeVar("_OnControlT", bound="OnControl")
 _BackgroundT = TypeVar("_BackgroundT", bound="Background")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-__all__ = ["Broadcast", "Endpoint", "Handler", "HandlerInterrupted", "Response", "collecting"]
+__all__ = ["Endpoint", "Handler", "HandlerInterrupted", "collecting"]
 
 MiB = 1024 * 1024
 
@@ -72,7 +70,7 @@ class Endpoint(Protocol):
     """What serves a handler's connections (the runtime's hub), for server-side push."""
 
     # the thread that writes to its connections, while it has any
-    thread: RLock | None
+    thread: ThreadMark | None
 
     def open_connections(self) -> tuple[Connection, ...]: ...
 
@@ -86,7 +84,7 @@ def _on_loop_thread(endpoint: Endpoint) -> bool:
     on while there are any (a thread running a loop of its own may not either), else any
     thread with a running event loop."""
     if endpoint.thread is not None:
-        return owns(endpoint.thread)
+        return is_this_thread(endpoint.thread)
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -325,12 +323,7 @@ class Handler:
         (`anyio.from_thread.run_sync`, `loop.call_soon_threadsafe`)."""
         if (endpoint := self._endpoint) is not None:
             if not _on_loop_thread(endpoint):
-                raise RuntimeError(
-                    f"{self!r}.broadcast() outside the event loop's thread (a FastAPI `def` "
-                    "route runs in a thread pool): call it from async code, or hand it over: "
-                    "anyio.from_thread.run_sync(handler.broadcast, data), or "
-                    "loop.call_soon_threadsafe(handler.broadcast, data) from a thread of your own"
-                )
+                raise off_loop_error(repr(self), "broadcast", "handler.broadcast, data")
             endpoint.broadcast(data, room)
         elif self._detached:
             self._warn_detached("was broadcast to")

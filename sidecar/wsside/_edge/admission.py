@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import ipaddress
-import re
 import weakref
 from collections.abc import Awaitable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -20,6 +19,7 @@ from yarl import URL
 from .._places import place
 from .._runtime.callbacks import USER_ERRORS
 from .._runtime.events import log, report_runtime_error
+from .._runtime.origins import has_origin_form
 
 if TYPE_CHECKING:
     from ..handler import Handler
@@ -46,10 +46,6 @@ class Refusal(NamedTuple):
 
 FORBIDDEN = Refusal(403, "Forbidden")
 
-# What a browser sends as `Origin`: scheme://host[:port], nothing after (no path, query,
-# fragment or user). Other forms never come from a page, so never from a loopback one.
-_ORIGIN = re.compile(r"[a-z][a-z\d+.-]*://[^/?#@\s]+")
-
 
 def origin_allowed(origin: str, allowed: Collection[str], loopback: bool) -> bool:
     """Whether a browser page from `origin` may open a socket: those in `allowed`, and
@@ -57,7 +53,7 @@ def origin_allowed(origin: str, allowed: Collection[str], loopback: bool) -> boo
     could otherwise open sockets to the server with the user's cookies."""
     if origin in allowed:
         return True
-    if not loopback or not _ORIGIN.fullmatch(origin):
+    if not loopback or not has_origin_form(origin):  # other forms never come from a page
         return False
     try:
         host = URL(origin).host

@@ -35,7 +35,7 @@ from .intake import Intake
 if TYPE_CHECKING:
     from .._runtime.redis_backplane import RedisBackplane
 
-__all__ = ["Sidecar"]
+__all__ = ["NODE_HEAD_LIMITS", "HeadLimits", "Sidecar"]
 
 # aiohttp's wait for plain HTTP requests still in progress when the runner stops (WebSocket
 # sessions are not among them: they are closed first, with their own budget).

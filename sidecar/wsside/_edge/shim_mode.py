@@ -316,7 +316,7 @@ def _missing_folder(settings: Settings) -> str | None:
         )
     if settings.config_file is not None:
         error = setting_error(settings, "handlers", f"{problem}: create it, or correct the key")
-        if getattr(error, "line", None) is not None:  # the key is set in the file
+        if error.line is not None:  # the key is set in the file
             return f"{error} ({doctor})"
     return (
         f"no handlers folder at {folder.resolve()} (the default, ws/ beside vite.config): "

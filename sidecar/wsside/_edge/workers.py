@@ -29,12 +29,11 @@ from typing import Any
 
 from .._runtime.events import log
 from .rolling import Rollover
-from .same_port import check_port, workers_supported
 from .served_files import changed_files
 from .standalone import EXIT_CONFIG, EXIT_NOT_LOADED
 from .worker_link import ENV, ParentEnd
 
-__all__ = ["Workers", "check_port", "workers_supported"]
+__all__ = ["Workers"]
 
 # A worker that dies again soon after a restart waits longer before the next one: the first
 # restart after RESTART_FIRST seconds, then twice as long each time, up to RESTART_CAP; a

@@ -25,7 +25,8 @@ from .events import log, report_runtime_error, shown
 
 if TYPE_CHECKING:
     from ..connection import Connection
-    from ..handler import Handler, Response
+    from ..handler import Handler
+    from ..responses import Response
     from ..schema import Schema
 
 __all__ = [

@@ -12,14 +12,13 @@ against the handler's `sends` first: a warning names the field, and the message 
 from __future__ import annotations
 
 import inspect
-from _thread import RLock
 from collections.abc import Callable, Iterable
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Protocol
 
 from .._protocol.codec import encode
 from .._protocol.frames import encode_frame
-from ..connection import this_thread
+from .._threads import ThreadMark, this_thread
 from .callbacks import is_error_frame, warn_unfit_send
 
 if TYPE_CHECKING:
@@ -78,7 +77,7 @@ class Hub:
         self.backplane = backplane
         # the thread its connections are written on, while it has any (`Handler.broadcast`
         # checks it: a thread running a loop of its own must not write to them either)
-        self.thread: RLock | None = None
+        self.thread: ThreadMark | None = None
 
     @property
     def handler(self) -> Handler:

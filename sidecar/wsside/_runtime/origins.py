@@ -11,7 +11,7 @@ import re
 import socket
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["origin_problem"]
+__all__ = ["has_origin_form", "origin_problem"]
 
 # Schemes whose URLs have an origin a browser writes as scheme://host[:port]; a page of any
 # other scheme (tauri://localhost, chrome-extension://id) is checked by its shape alone.
@@ -19,6 +19,12 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443, "ftp": 21}
 _SHAPE = re.compile(r"[a-z][a-z\d+.-]*://[^/?#@\s]+")
 # A last label that makes a host an IPv4 address to a browser: a decimal or hex number.
 _NUMERIC_LABEL = re.compile(r"\d+|0[xX][\da-fA-F]*")
+
+
+def has_origin_form(origin: str) -> bool:
+    """Whether `origin` has the form a browser sends: scheme://host[:port], nothing after (no
+    path, query, fragment or user)."""
+    return _SHAPE.fullmatch(origin) is not None
 
 
 def origin_problem(origin: str) -> str | None:

@@ -20,10 +20,11 @@ from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
 from .._edge.logs import configure_logging
 from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.open_files import raise_open_file_limit
+from .._edge.same_port import check_port, workers_supported
 from .._edge.server import Sidecar
 from .._edge.standalone import NotServing, cannot_listen, serve_standalone
 from .._edge.worker_link import WorkerLink
-from .._edge.workers import Workers, check_port, workers_supported
+from .._edge.workers import Workers
 from .._runtime.backplane_url import BackplaneError, check_backplane, safe_url
 from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.events import log, shown, subscribe

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 
 from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
-from .._edge.workers import workers_supported
+from .._edge.same_port import workers_supported
 from .._runtime.backplane_url import BackplaneError, check_backplane, no_password, safe_url
 from .._runtime.backplane_wire import channel
 from .model import Check, failed, passed, warned
