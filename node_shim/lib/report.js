@@ -208,6 +208,7 @@ export class StandingErrors {
    * @param {OverlayError} error
    */
   stand(kind, file, error) {
+    this._errors.delete(file) // set again last: the newest error is the one shown
     this._errors.set(file, { kind, error })
     this._reporter().overlay(error)
   }
@@ -227,7 +228,9 @@ export class StandingErrors {
 
   /**
    * A file whose error stands, or whose callback raised, loads now (or is gone): take its
-   * error off the overlay (which names the file where the error was, maybe another one).
+   * error off the overlay (which names the file where the error was, maybe another one). The
+   * overlay shows one error at a time: when another still stands, the open pages get it back
+   * (the newest), as a page opened now would.
    * @param {string} file
    */
   fixed(file) {
@@ -238,7 +241,10 @@ export class StandingErrors {
     const standing = this._errors.get(file)
     if (standing) shown.add(standing.error.loc?.file ?? file)
     this._errors.delete(file)
+    if (shown.size === 0) return
     for (const named of shown) this._reporter().clearOverlay(named)
+    const still = [...this._errors.values()].at(-1)
+    if (still) this._reporter().overlay(still.error)
   }
 
   /**

@@ -99,6 +99,22 @@ describe('overlay', () => {
     page.close()
   })
 
+  it('shows an open page the error that still stands once the one shown over it is fixed', async () => {
+    // The overlay shows one error at a time: broken.py's, then other.py's over it.
+    await dev.save('ws/broken.py', BROKEN, /cannot load ws\/broken\.py:5/)
+    const page = await dev.openPage()
+    await dev.save('ws/other.py', 'raise RuntimeError("other")\n', /cannot load ws\/other\.py:1/)
+    await dev.save('ws/other.py', FIXED.replace(/broken/g, 'other'), /reloaded ws\/other\.py/)
+    const events = await dev.shown(page)
+    const [cleared, again] = events.slice(-2)
+    assert.equal(cleared.event, 'wsside:clear-error')
+    assert.match(cleared.data.file, /ws\/other\.py$/)
+    assert.equal(again.type, 'error')
+    assert.match(again.err.loc.file, /ws\/broken\.py$/)
+    page.close()
+    await dev.remove('ws/other.py', /removed ws\/other\.py/)
+  })
+
   it('shows a page opened after a fix no fixed error, though the error came while no page was open', async () => {
     await dev.save('ws/broken.py', BROKEN, /cannot load ws\/broken\.py:5/)
     await dev.save('ws/broken.py', FIXED, /reloaded ws\/broken\.py/)
