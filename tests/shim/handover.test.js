@@ -94,7 +94,7 @@ it('a sidecar blocked by a handler: 503 after the wait, later sockets piped, all
   writeFileSync(path.join(root, 'release'), '')
   assert.equal(await blocker.next(), 'released')
   // Once the loop runs again, the stall is a warning naming the blocking line.
-  await logs.waitFor(/The event loop was blocked for [\d.]+ s in message \(\S*block\.py:\d+\): use await/)
+  await logs.waitFor(/the event loop was blocked for [\d.]+ s in message \(\S*block\.py:\d+\): use await/)
   const ws = await piped
   ws.send('piped')
   assert.equal(await ws.next(), 'piped')

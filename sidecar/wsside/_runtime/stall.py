@@ -51,7 +51,11 @@ class StallWatchdog:
     ) -> None:
         self.threshold = threshold
         # With hot reload a save interrupts a stall (`interrupt`): the warning says so.
-        self._how_out = " (or save the handler file to interrupt it)" if interruptible else ""
+        self._how_out = (
+            " (or save the handler file to interrupt it at its next line of Python)"
+            if interruptible
+            else ""
+        )
         self._root = os.path.realpath(root) + os.sep
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -94,7 +98,7 @@ class StallWatchdog:
             del stall["since"]
             stall["seconds"] = seconds
             stall["message"] = (
-                f"The event loop was blocked for {seconds} s "
+                f"the event loop was blocked for {seconds} s "
                 f"in {stall['function']} ({stall['file']}:{stall['line']})"
             )
             emit(stall)
