@@ -91,6 +91,12 @@ class AsgiChannel:
             return
         self._reader = asyncio.get_running_loop().create_task(self._read(sink))
 
+    def hold(self) -> None:
+        """Nothing to hold: `pause_reading` stops taking messages from the server."""
+
+    def release(self) -> None:
+        pass
+
     async def _read(self, sink: FrameSink) -> None:
         while True:
             if self._resume is not None:

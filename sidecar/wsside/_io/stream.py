@@ -133,6 +133,16 @@ class WsStream(BaseProtocol):
         if self.transport is None:
             sink.on_lost()
 
+    def hold(self) -> None:
+        """The parser keeps the frames it completes (`StrictReader.hold`); bytes that skip it
+        still reach the sink (a parser made after this call does not hold)."""
+        if self.reader is not None:
+            self.reader.hold()
+
+    def release(self) -> None:
+        if self.reader is not None:
+            self.reader.release()
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # Not BaseProtocol's, which sets TCP_NODELAY again: aiohttp's request handler did
         # for its connections, and the shim or `handoff.take_over` does for handed-over ones.

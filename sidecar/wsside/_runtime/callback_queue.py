@@ -21,7 +21,6 @@ from .callbacks import message_now, run_callback, run_message, stuck_warning
 from .eager import awaiting_frames, run_eager
 
 if TYPE_CHECKING:
-    from .._io.reader import StrictReader
     from ..connection import Connection
     from ..handler import Handler
     from .hub import Hub
@@ -125,19 +124,15 @@ class CallbackQueue:
         `_resume_reading`, so that a read of a few KiB cannot inflate to many MiB here."""
         self._reading_paused = True
         self._io.transport.pause_reading()
-        reader: StrictReader | None = getattr(self._stream, "reader", None)
-        if reader is not None:
-            reader.hold()
+        self._stream.hold()
 
     def _resume_reading(self) -> None:
         """Deliver the frames the parser held, then read again (unless those frames filled
         the queue again)."""
         self._reading_paused = False
-        reader: StrictReader | None = getattr(self._stream, "reader", None)
-        if reader is not None:
-            reader.release()
-            if self._reading_paused:
-                return
+        self._stream.release()
+        if self._reading_paused:
+            return
         self._io.transport.resume_reading()
 
     def _submit(self, job: tuple[Any, ...]) -> None:

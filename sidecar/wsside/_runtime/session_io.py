@@ -76,3 +76,12 @@ class FrameSource(Protocol):
     left is reported to the sink at once)."""
 
     def attach(self, sink: FrameSink) -> None: ...
+
+    def hold(self) -> None:
+        """Reading stopped: keep the frames of the read under way instead of delivering
+        them (a compressed one as it came, not inflated)."""
+        ...
+
+    def release(self) -> None:
+        """Deliver the frames held since `hold`, in order (the sink may `hold` again)."""
+        ...
