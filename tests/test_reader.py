@@ -1,6 +1,8 @@
 """StrictReader on a real socket: close frames, fail-fast UTF-8, masking, limits, fragments.
 
-A raw client sends hand-made frames to an in-process sidecar and reads the close code back.
+A raw client sends hand-made frames to an in-process sidecar and reads the close code back;
+where a test needs bytes split into reads a certain way, which a socket does not promise, it
+feeds them to a parser with no connection behind it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import time
 import zlib
 
 import pytest
+from aiohttp import WebSocketError
+from aiohttp._websocket.reader import WebSocketDataQueue
 
 from compliance.wsclient import RawClient, encode
 from wsside._io.reader import StrictReader
@@ -94,16 +98,18 @@ async def test_invalid_utf8_fails_at_the_offending_fragment(client):
     assert await c.close_code(timeout=2) == 1007
 
 
-async def test_invalid_utf8_fails_inside_a_frame_still_arriving(client):
-    c = await client()
+async def test_invalid_utf8_fails_inside_a_frame_still_arriving():
+    """Two reads, fed to the parser as a socket would: the frame's valid start, then two
+    bytes that are invalid already; the frame is still incomplete and the 1007 required."""
+    queue = _data_queue(asyncio.get_running_loop())
+    reader = StrictReader(queue, LIMIT)
     frame = encode(TEXT, PART1 + BAD + b"edited")
     head = 6  # 2 header bytes + 4 mask bytes
-    c.send_raw(frame[: head + len(PART1)])
-    # Pacing, not synchronisation: two reads when it holds, and when it does not (one read),
-    # the frame is still incomplete and the 1007 still required.
-    await asyncio.sleep(0.05)
-    c.send_raw(frame[head + len(PART1) : head + len(PART1) + 2])  # f4 90: already invalid
-    assert await c.close_code(timeout=2) == 1007
+    assert reader.feed_data(frame[: head + len(PART1)]) == (False, b"")
+    assert queue.exception() is None
+    reader.feed_data(frame[head + len(PART1) : head + len(PART1) + 2])  # f4 90: already invalid
+    failure = queue.exception()
+    assert isinstance(failure, WebSocketError) and failure.code == 1007, failure
 
 
 async def test_utf8_split_across_fragments_is_fine(client):
@@ -421,14 +427,9 @@ def test_handle_frame_override_is_called_by_the_c_parser():
             seen.append(opcode)
             super()._handle_frame(fin, opcode, payload, compressed)
 
-    from aiohttp._websocket.reader import WebSocketDataQueue
-
-    class Proto:
-        _reading_paused = False
-
     loop = asyncio.new_event_loop()
     try:
-        queue = WebSocketDataQueue(Proto(), 1 << 16, loop=loop)  # type: ignore[arg-type]
+        queue = _data_queue(loop)
         assert "aiohttp._websocket.reader_c" in {c.__module__ for c in StrictReader.__mro__}
         spy = Spy(queue, LIMIT)
         assert not hasattr(spy, "__dict__")
@@ -436,3 +437,12 @@ def test_handle_frame_override_is_called_by_the_c_parser():
     finally:
         loop.close()
     assert seen == [TEXT, PING]
+
+
+def _data_queue(loop: asyncio.AbstractEventLoop) -> WebSocketDataQueue:
+    """The data queue a parser feeds, with no connection behind it."""
+
+    class Proto:
+        _reading_paused = False
+
+    return WebSocketDataQueue(Proto(), 1 << 16, loop=loop)  # type: ignore[arg-type]
