@@ -125,6 +125,9 @@ export class Exits {
   _exited(child, code, signal) {
     const proc = this._proc
     if (child !== proc.child) return
+    // A handler file being imported when the process ended is the likely cause (its import
+    // exited, or crashed in a C extension), and nothing else may name it.
+    const importing = proc.importing === null ? '' : ` while importing ${proc.reporter.rel(proc.importing)}`
     proc.forgetProcess()
     if (this.stopping) {
       proc.settle('stopped')
@@ -132,7 +135,7 @@ export class Exits {
     }
     if (proc.state === 'failed') return
     if (proc.beforeReady.everReady) {
-      this._restartAfterCrash(child, exitHow(code, signal))
+      this._restartAfterCrash(child, exitHow(code, signal), importing)
       return
     }
     // Its last words may still be on their way: decide once its output has ended (bounded,
@@ -142,7 +145,7 @@ export class Exits {
       if (decided) return
       decided = true
       clearTimeout(timer)
-      this._failedToStart(child, code, signal)
+      this._failedToStart(child, code, signal, importing)
     }
     const timer = setTimeout(decide, OUTPUT_DRAIN_MS).unref()
     child.once('close', decide)
@@ -154,13 +157,14 @@ export class Exits {
    * @param {ChildProcess} child
    * @param {number | null} code
    * @param {NodeJS.Signals | null} signal
+   * @param {string} importing ` while importing <file>`, or ''
    */
-  _failedToStart(child, code, signal) {
+  _failedToStart(child, code, signal, importing) {
     if (this.stopping) return
     const proc = this._proc
     const { python, chosenBy, cwd } = proc.spec
     const { errors, files, saidNoWsside } = proc.beforeReady.said((file) => proc.reporter.rel(file))
-    const how = `the Python sidecar (pid ${child.pid}) ${exitHow(code, signal)} before it was ready`
+    const how = `the Python sidecar (pid ${child.pid}) ${exitHow(code, signal)}${importing} before it was ready`
     if (signal !== null && !CRASH_SIGNALS.has(signal)) {
       // Killed from outside (a person, the out-of-memory killer), nothing about the setup: a
       // new start may well go through, as after a crash once ready (same limit).
@@ -180,6 +184,10 @@ export class Exits {
             INTERPRETER_HELP + START_AGAIN)
         }
       })
+    } else if (importing) {
+      // The file is the lead, not the interpreter.
+      this.fail(`${how}, so it is not restarted: that file (or what it imports) ended the process. ` +
+        'Fix it, then save vite.config or restart Vite.')
     } else {
       this.fail(`${how}, so it is not restarted: see its output above.\n  It ran ${python} (chosen by ${chosenBy}).` +
         `${INTERPRETER_HELP}\n  Fix the cause, then save vite.config or restart Vite.`)
@@ -191,19 +199,20 @@ export class Exits {
    * CRASH_LIMIT times within CRASH_WINDOW_MS (a crash loop).
    * @param {ChildProcess} child
    * @param {string} how how it ended, for the report
+   * @param {string} [importing] ` while importing <file>`, or ''
    */
-  _restartAfterCrash(child, how) {
+  _restartAfterCrash(child, how, importing = '') {
     const now = Date.now()
     this._crashes = [...this._crashes.filter((t) => now - t < CRASH_WINDOW_MS), now]
     if (this._crashes.length >= CRASH_LIMIT) {
-      this.fail(`the sidecar (pid ${child.pid}) ${how}: ${CRASH_LIMIT} crashes within ` +
-        `${CRASH_WINDOW_MS / 1000} s, so it is not restarted. Fix the error above, then save ` +
-        'vite.config or restart Vite.')
+      this.fail(`the sidecar (pid ${child.pid}) ${how}${importing}: ${CRASH_LIMIT} crashes within ` +
+        `${CRASH_WINDOW_MS / 1000} s, so it is not restarted. Fix ${importing ? 'that file' : 'the error above'}, ` +
+        'then save vite.config or restart Vite.')
       return
     }
     const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this._crashes.length - 1), BACKOFF_MAX_MS)
     const proc = this._proc
-    proc.reporter.error(`the sidecar (pid ${child.pid}) ${how}; restarting in ${delay} ms`)
+    proc.reporter.error(`the sidecar (pid ${child.pid}) ${how}${importing}; restarting in ${delay} ms`)
     proc.settle('starting')
     this._restartTimer = setTimeout(() => proc.spawn(), delay)
   }

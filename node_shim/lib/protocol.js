@@ -30,6 +30,7 @@ export const PROTOCOL_VERSION = 2
  *   | { type: 'reloaded', file: string, patterns?: string[], ms?: number, new?: boolean, handlers?: HandlerInfo[],
  *       types?: string }
  *   | { type: 'loaded', file: string }
+ *   | { type: 'importing', file: string }
  *   | { type: 'removed', file: string, handlers?: HandlerInfo[], types?: string }
  *   | { type: 'endpoints', handlers: HandlerInfo[], types?: string }
  *   | { type: 'config_ok', file: string }

@@ -17,6 +17,9 @@ import { showEvent } from './events.js'
 import { readyLines, StandingErrors } from './report.js'
 import { syncTypesFile } from './types-file.js'
 
+// What the sidecar sends once a handler file's import has ended, whichever way.
+const IMPORT_ENDS = new Set(['loaded', 'reloaded', 'load_error', 'ready'])
+
 /** @import { ChildProcess } from 'node:child_process' */
 /** @import { Socket } from 'node:net' */
 /** @import { HandlerInfo, ReadyMessage, SidecarEvent } from './protocol.js' */
@@ -48,6 +51,8 @@ export class SidecarProcess {
     this.info = null
     /** @type {HandlerInfo[] | null} the endpoints a process served last (reloads included) */
     this._servedBefore = null
+    /** @type {string | null} the handler file it is importing now, named if it ends meanwhile */
+    this.importing = null
     /** @type {ChildProcess | null} */
     this.child = null
     this.refs = 0
@@ -206,6 +211,11 @@ export class SidecarProcess {
     if (envelope === null || child !== this.child) return
     // Our own sidecar of our protocol version: its `type` says the shape (PROTOCOL.md).
     const msg = /** @type {SidecarEvent} */ (envelope)
+    if (msg.type === 'importing') {
+      this.importing = msg.file
+      return
+    }
+    if (IMPORT_ENDS.has(msg.type)) this.importing = null
     if (msg.type === 'ready') {
       // A restart in the process (a config change) sends `ready` again: the table before it.
       const before = this.info?.handlers ?? this._servedBefore
@@ -232,6 +242,7 @@ export class SidecarProcess {
    */
   forgetProcess() {
     this.child = null
+    this.importing = null
     if (this.info?.socket) removeSocketFolder(this.info.socket)
     this._servedBefore = this.info?.handlers ?? this._servedBefore
     this.info = null

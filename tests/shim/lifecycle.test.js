@@ -126,7 +126,7 @@ describe('a sidecar that ends by a signal before it is ready', () => {
   it('crashed by itself (SIGSEGV): the stack and one report, not restarted', async (t) => {
     const root = makeProject(t, { 'segv.py': 'import ctypes\n\nctypes.string_at(0)\n' })
     const { logs } = await startViteFor(t, root, { waitReady: false })
-    const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) was killed by SIGSEGV before it was ready[\s\S]*/)
+    const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) was killed by SIGSEGV while importing ws\/segv\.py before it was ready[\s\S]*/)
     assert.ok(report.includes('it crashed, so it is not restarted. The Python stack above says where'), report)
     assert.ok(!report.includes('To choose the interpreter'), report)
     assert.ok(logs.lines.some((line) => line.includes('segv.py", line 3')), logs.lines.join('\n'))

@@ -11,7 +11,7 @@ import { resolveInterpreter, VENV_FOLDERS, whyNoWsside } from '../../node_shim/l
 import { PROTOCOL_VERSION } from '../../node_shim/lib/protocol.js'
 import { PYTHON_FLOOR } from '../../node_shim/lib/interpreter.js'
 import { openPage, received } from './helpers/page.js'
-import { makeProject, PYTHON, removeProject, startViteFor, tempFolder } from './helpers/project.js'
+import { ECHO, makeProject, PYTHON, removeProject, startViteFor, tempFolder } from './helpers/project.js'
 import { upgrade } from './helpers/ws-client.js'
 
 it('an interpreter without wsside: one report naming it, how it was chosen and the ways out; no restarts', async (t) => {
@@ -143,14 +143,21 @@ it('an interpreter older than wsside supports: says so, and does not advise inst
   assert.ok(!report.includes('Install wsside for it'), report)
 })
 
-it('a sidecar that exits before it is ready is reported once, with the interpreter, and not restarted', async (t) => {
-  const root = makeProject(t, { 'exits.py': 'import os\n\nos._exit(3)\n' })
+it('a handler file whose import ends the sidecar before it is ready is named, and not restarted', async (t) => {
+  // os._exit prints nothing: without the file's name, nothing would point at it.
+  const root = makeProject(t, { 'echo.py': ECHO, 'exits.py': 'import os\n\nos._exit(3)\n' })
   const { logs } = await startViteFor(t, root, { waitReady: false })
-  const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) exited with code 3 before it was ready[\s\S]*/)
-  assert.ok(report.includes('so it is not restarted'), report)
-  assert.ok(report.includes(`It ran ${PYTHON} (chosen by the \`python\` option of wsside())`), report)
-  assert.ok(report.includes('`wsside doctor`'), report)
+  const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) exited with code 3 while importing ws\/exits\.py before it was ready[\s\S]*/)
+  assert.ok(report.includes('so it is not restarted: that file (or what it imports) ended the process. Fix it'), report)
+  assert.ok(!report.includes('It ran'), report)
   assert.ok(!logs.lines.some((line) => /restarting in/.test(line)), logs.lines.join('\n'))
+})
+
+it('a handler file saved so that its import ends the sidecar is named in each restart line', async (t) => {
+  const root = makeProject(t, { 'echo.py': ECHO })
+  const { logs } = await startViteFor(t, root)
+  writeFileSync(path.join(root, 'ws', 'boom.py'), 'import os\n\nos._exit(5)\n')
+  await logs.waitFor(/the sidecar \(pid \d+\) exited with code 5 while importing ws\/boom\.py; restarting in \d+ ms/)
 })
 
 /**

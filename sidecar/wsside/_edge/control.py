@@ -23,6 +23,7 @@ PROTOCOL_VERSION = 2
 # Status events of the core that are relayed to the shim unchanged (plus the version field).
 SIDECAR_EVENTS = frozenset(
     {
+        "importing",
         "loaded",
         "reloaded",
         "removed",

@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 from ..handler import Handler, collecting
-from .events import error_event, shown
+from .events import emit, error_event, shown
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
 from .missing_module import Missing, missing_module
 from .module_names import HANDLERS_PACKAGE, is_handler_file, module_name_for
@@ -93,6 +93,9 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
                 raise ImportError(f"cannot import {path}")
             module = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
+            # Said first, so that a file whose import ends the process (`os._exit`, a C
+            # extension that crashes or exits) is named by whoever watches the process.
+            emit({"type": "importing", "file": str(path)})
             with collecting() as collected, recording_imports(root.resolve()):
                 spec.loader.exec_module(module)
             record_globals(module)
