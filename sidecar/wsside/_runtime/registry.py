@@ -48,8 +48,8 @@ _IN_CODE = Path("")
 class _DuplicatePattern(ValueError):
     def __init__(self, first: Handler, handler: Handler) -> None:
         super().__init__(
-            f"duplicate pattern {handler.pattern.source!r}: declared in {first.file}:"
-            f"{first.line} and in {handler.file}:{handler.line}"
+            f"duplicate pattern {handler.pattern.source!r}: declared in {shown(first.file)}:"
+            f"{first.line} and in {shown(handler.file)}:{handler.line}"
         )
         self.first = first
         self.handler = handler
