@@ -187,12 +187,11 @@ def warn_imported_twice(registry: Registry) -> None:
             "push through the one served instead, ws.handler(%r) (docs/asgi.md)",
             path,
             name,
-            next(iter(_patterns(vars(module).values())), "/ws/..."),
+            next(
+                (v.pattern.source for v in vars(module).values() if isinstance(v, Handler)),
+                "/ws/...",
+            ),
         )
-
-
-def _patterns(values: Iterable[object]) -> list[str]:
-    return [value.pattern.source for value in values if isinstance(value, Handler)]
 
 
 _warned_no_lifespan = False
@@ -209,8 +208,7 @@ def warn_no_lifespan(when: str) -> None:
             "and backplane only when the event loop closes, which uvicorn's SIGTERM never lets "
             "happen (their finally blocks do not run), and nothing waits for an on_close still "
             "running when the server's graceful timeout ends. Mounted in Starlette or FastAPI, "
-            "give the "
-            "outer app its lifespan: FastAPI(lifespan=ws.lifespan), or "
+            "give the outer app its lifespan: FastAPI(lifespan=ws.lifespan), or "
             "`async with ws.lifespan(app): yield` in a lifespan of your own (docs/asgi.md)",
             when,
         )

@@ -109,7 +109,8 @@ class Hub:
 
     def add(self, conn: Connection, outlet: Outlet) -> None:
         self.connections[conn] = outlet
-        self.thread = this_thread()
+        if self.thread is None:  # (reset when the last one goes: they share one thread)
+            self.thread = this_thread()
 
     def remove(self, conn: Connection) -> None:
         self.connections.pop(conn, None)
