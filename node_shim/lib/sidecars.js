@@ -43,5 +43,30 @@ export function releaseSidecar(proc, reporter) {
   proc.refs--
   if (proc.refs > 0) return Promise.resolve()
   if (sidecars.get(proc.spec.key) === proc) sidecars.delete(proc.spec.key)
+  const successor = [...sidecars.values()].find((other) => other.spec.cwd === proc.spec.cwd)
+  if (successor && proc.child && (proc.state === 'ready' || proc.state === 'starting')) {
+    const names = changedOptions(proc.spec, successor.spec).map((name) => `\`${name}\``)
+    reporter.info(`vite.config changed wsside's ${names.join(', ') || 'options'}: a new sidecar takes over; ` +
+      `the previous one (pid ${proc.child.pid}) closes its connections with 1001 Going Away, and clients ` +
+      'reconnect to the new one')
+  }
   return proc.shutdown()
+}
+
+/**
+ * The names of wsside's options that differ between two sidecars' specs, as written in
+ * wsside() (`handlers`, `python`, …).
+ * @param {SidecarSpec} before
+ * @param {SidecarSpec} after
+ */
+function changedOptions(before, after) {
+  /** @param {string[]} args @param {string} flag */
+  const flagValues = (args, flag) => args.flatMap((arg, i) => (args[i - 1] === flag ? [arg] : []))
+  const names = []
+  if (before.python !== after.python) names.push('python')
+  for (const [name, flag] of [['handlers', '--handlers'], ['prefix', '--prefix'], ['config', '--config']]) {
+    if (JSON.stringify(flagValues(before.args, flag)) !== JSON.stringify(flagValues(after.args, flag))) names.push(name)
+  }
+  if (JSON.stringify(before.env) !== JSON.stringify(after.env)) names.push('env')
+  return names
 }

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { before, describe, it } from 'node:test'
 import { removeSocketFolder } from '../../node_shim/lib/sidecar.js'
 import { cleanupOf, suiteCleanup } from './helpers/cleanup.js'
-import { ECHO, isAlive, makeProject, startViteFor, tempFolder, waitForExit } from './helpers/project.js'
+import { captureLogger, ECHO, isAlive, makeProject, ownVite, PYTHON, startViteFor, tempFolder, vite as viteUnderTest, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade, withTimeout } from './helpers/ws-client.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -153,4 +153,42 @@ it('after a crash removes the socket folder only when it has the shape the sidec
   assert.ok(!existsSync(ours))
   assert.ok(existsSync(path.join(crowded, 'notes.txt')) && !existsSync(path.join(crowded, 'sidecar.sock')))
   assert.ok(existsSync(path.join(other, 'sidecar.sock')) && existsSync(path.join(other, 'main.py')))
+})
+
+it('a vite.config edit that changes wsside\'s options: the old sidecar\'s clients get 1001, the terminal says why', async (t) => {
+  const root = makeProject(t)
+  mkdirSync(path.join(root, 'ws2'))
+  writeFileSync(path.join(root, 'ws2', 'echo.py'), ECHO)
+  // The handlers folder is read from a file, so that saving it and restarting Vite is the edit.
+  const plugin = path.join(here, '../../node_shim/index.js')
+  writeFileSync(path.join(root, 'vite.config.js'), [
+    "import { readFileSync } from 'node:fs'",
+    `import wsside from ${JSON.stringify(plugin)}`,
+    "const handlers = readFileSync(new URL('./handlers.txt', import.meta.url), 'utf8').trim()",
+    `export default { plugins: [wsside({ python: ${JSON.stringify(PYTHON)}, handlers })] }`,
+  ].join('\n'))
+  writeFileSync(path.join(root, 'handlers.txt'), 'ws')
+  const logs = captureLogger()
+  const vite = ownVite(t, await viteUnderTest.createServer({
+    root, configFile: path.join(root, 'vite.config.js'), logLevel: 'info', customLogger: logs.logger,
+    server: { host: '127.0.0.1', port: 0 },
+  }))
+  await vite.listen()
+  const first = Number((await logs.waitFor(/sidecar ready: pid (\d+)/))[1])
+  const ws = await connectWs({ port: vite.httpServer.address().port, path: '/api/echo' })
+  ws.send('before')
+  assert.equal(await ws.next(), 'before')
+  const from = logs.lines.length
+  writeFileSync(path.join(root, 'handlers.txt'), 'ws2')
+  await vite.restart()
+  assert.deepEqual(await ws.closed, { code: 1001, reason: 'Going Away' })
+  await logs.waitFor(new RegExp(`vite.config changed wsside's \`handlers\`: a new sidecar takes over; the previous one ` +
+    `\\(pid ${first}\\) closes its connections with 1001 Going Away, and clients reconnect to the new one`), { from })
+  const second = Number((await logs.waitFor(/sidecar ready: pid (\d+)/, { from }))[1])
+  assert.notEqual(second, first)
+  await waitForExit(first)
+  const again = await connectWs({ port: vite.httpServer.address().port, path: '/api/echo' })
+  again.send('after')
+  assert.equal(await again.next(), 'after')
+  again.close()
 })
