@@ -14,7 +14,8 @@ import asyncio
 import errno
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from .._runtime.config import ConfigError, OptionError, setting_error
 from .._runtime.config_watch import config_error_event, next_settings
@@ -76,7 +77,15 @@ async def serve_standalone(
     chosen = 0  # with `--port 0`: the port the system chose, kept across restarts
     while True:
         sidecar = Sidecar(settings)
-        await sidecar.start()
+        with _signals_seen(signal.SIGINT, signal.SIGTERM) as seen:
+            await sidecar.start()
+        if seen or stop.is_set():
+            # Told to stop while the handlers loaded: no listener opens only to close.
+            why = stopped_by[0] if stopped_by else seen[0].name
+            log(f"{why} while starting: stopping without serving")
+            await sidecar.close()
+            watch.cancel()
+            return
         if not settings.reload and sidecar.registry.errors:
             # Nothing would ever load the file while serving: a deploy fails here, where a
             # supervisor or an orchestrator sees it, not with 404s later.
@@ -136,6 +145,22 @@ async def serve_standalone(
         configure_logging(settings.log_level, name="wsside" if link is None else link.name)
         log(f"{why}: restarting")
         await sidecar.close(CloseCode.SERVICE_RESTART, CloseReason.SERVICE_RESTART)
+
+
+@contextmanager
+def _signals_seen(*signals: signal.Signals) -> Iterator[list[signal.Signals]]:
+    """The signals among `signals` that arrive within the block, as they arrive. The event
+    loop's own handlers for them run only once the loop turns, which loading the handler files
+    (imports, in this thread) holds up; its wake-up descriptor still hears them."""
+    seen: list[signal.Signals] = []
+    previous = [(sig, signal.getsignal(sig)) for sig in signals]
+    for sig in signals:
+        signal.signal(sig, lambda number, _frame: seen.append(signal.Signals(number)))
+    try:
+        yield seen
+    finally:
+        for sig, handler in previous:
+            signal.signal(sig, handler)
 
 
 def _ignore() -> None:
