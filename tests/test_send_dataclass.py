@@ -3,7 +3,9 @@ gives them (nested dataclasses, lists and dicts of them, fields named `_x` too),
 and the broadcasts, with orjson and with the standard encoder alike; `sends=` takes a
 dataclass, so sending one must work (it was "TypeError: cannot send a Pos", and in
 `on_connect` a 1011). A real `wsside serve` per JSON engine, a real client; and mypy --strict
-accepts `conn.send(Pos(...))` (tests/types/python/right.py, tests/test_types_mypy.py)."""
+accepts `conn.send(Pos(...))` (tests/types/python/right.py, tests/test_types_mypy.py). Enum
+members and UUIDs inside a message go as their value and string with either engine (the
+standard encoder refused them where orjson sent them)."""
 
 from __future__ import annotations
 
@@ -16,9 +18,16 @@ from asgi_server import write_files
 from serve_process import ServeProcess, free_port
 
 HANDLER = """
+    import enum
+    import uuid
     from dataclasses import dataclass, field
 
     from wsside import Handler
+
+
+    class Shape(enum.Enum):
+        ROUND = "round"
+        SIZE = (2, 3)
 
 
     @dataclass
@@ -45,6 +54,7 @@ HANDLER = """
         conn.send(Trail("t", Pos(0, 0.0), [Pos(1, 1.5), Pos(2, -1.0)], {"end": Pos(9, 9.0)}, 3))
         conn.send([Pos(3, 4.0), Pos(5, 6.0)])
         conn.send({"at": Pos(7, 8.0)})
+        conn.send({"id": uuid.UUID(int=5), "shapes": [Shape.ROUND, Shape.SIZE]})
         conn.broadcast(Pos(10, 0.5), include_self=True)
         for wrong in (Pos, Pos(1, float("nan"))):
             try:
@@ -80,6 +90,7 @@ async def test_dataclass_instances_are_sent_as_json(
         '"tags":{"end":{"x":9,"y":9.0}},"_seen":3}',
         '[{"x":3,"y":4.0},{"x":5,"y":6.0}]',
         '{"at":{"x":7,"y":8.0}}',
+        '{"id":"00000000-0000-0000-0000-000000000005","shapes":["round",[2,3]]}',
         '{"x":10,"y":0.5}',
         '{"refused":"cannot send a type: send a dict, list, number, bool, None, str, bytes or '
         'a dataclass instance (convert other objects first)"}',

@@ -10,8 +10,9 @@ and Infinity into `null`, which the standard encoder refuses, so output holding 
 checked by it; types only orjson knows (dataclasses, datetimes, subclasses) are passed
 through to the standard encoder, which refuses them as it does without orjson, but for
 dataclass instances, which both send as the dict of their fields (as `dataclasses.asdict`;
-orjson's own way leaves out fields whose name starts with `_`). Enums and UUIDs are the
-exception: orjson sends their value. Reading stays with the standard parser:
+orjson's own way leaves out fields whose name starts with `_`). Inside a message, an Enum
+member goes as its value and a UUID as its string, with either (orjson's way, which the
+standard encoder's `default` follows). Reading stays with the standard parser:
 orjson reads integers past 64 bits as floats, and ruling that out costs what it saves.
 
 The standard library's C scanner and encoder are called directly: `json.loads` and
@@ -22,8 +23,10 @@ regular expression, which costs more than the parsing of a small message.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import os
+import uuid
 from collections.abc import Callable
 from json import encoder as _json_encoder
 from json import scanner as _json_scanner
@@ -61,12 +64,17 @@ def _is_dataclass_instance(value: object) -> bool:
     return dataclasses.is_dataclass(value) and not isinstance(value, type)
 
 
-def _fields_of(value: Any) -> dict[str, Any]:
+def _fields_of(value: Any) -> Any:
     """The standard encoder's `default`: a dataclass instance as the dict of its fields, one
     level deep (the encoder comes back for nested ones), which gives the JSON of
-    `dataclasses.asdict(value)` without its deep copy."""
+    `dataclasses.asdict(value)` without its deep copy; an Enum member as its value and a UUID
+    as its string, as orjson sends them."""
     if _is_dataclass_instance(value):
         return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, uuid.UUID):
+        return str(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
