@@ -8,7 +8,8 @@ import { connect } from 'vite-plugin-wsside/client'
 
 /** @param {string} id an element of index.html, which has every one this script uses */
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id))
-const username = new URLSearchParams(location.search).get('username')
+// Blank is no name (the server would call it Guest): ask for one.
+const username = new URLSearchParams(location.search).get('username')?.trim()
 
 if (!username) {
   $('login').hidden = false

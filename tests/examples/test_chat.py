@@ -36,6 +36,15 @@ def test_two_people_chat_with_typing_indicator(open_page):
     expect(bob.locator("#typing")).to_have_text("")
 
 
+def test_a_blank_name_asks_for_one(open_page):
+    page = open_page("?username=%20%20")
+    field = page.get_by_label("Your name")
+    expect(field).to_be_visible()
+    field.fill("Carol")
+    page.get_by_role("button", name="Join the chat").click()
+    expect(page.locator("#status")).to_have_text("connected as Carol")
+
+
 def test_rooms_join_leave_and_disconnect(open_page):
     alice = open_page("?username=Alice")
     bob = open_page("?username=Bob")
