@@ -280,3 +280,102 @@ async def test_debug_mode_takes_a_dataclass_sent_as_the_object_of_its_fields(ser
     assert len(warned) == 1 and warned[0].endswith(
         "does not fit sends=: x: expected int, got str (it was sent anyway)"
     ), warned
+
+
+async def test_debug_mode_takes_a_dataclass_in_a_union_as_its_own_class(serve, probe) -> None:
+    """In `sends=Out | Msg` (tagged) and `sends=Out | Pos` (not), a right instance fits and a
+    wrong one names its field, as with `sends=Out` alone."""
+    s = await serve(
+        "from dataclasses import dataclass\nfrom typing import Literal, TypedDict\n"
+        "from wsside import Handler\n\n"
+        "@dataclass\nclass Out:\n    type: Literal['out']\n    n: int\n\n"
+        "@dataclass\nclass Pos:\n    x: int\n\n"
+        "class Msg(TypedDict):\n    type: Literal['msg']\n\n"
+        "tagged = Handler('/ws/t', sends=Out | Msg)\nplain = Handler('/ws/p', sends=Out | Pos)\n\n"
+        "@tagged.on_message\nasync def message(conn, data):\n"
+        "    await conn.send(Out('out', 1) if data == 'fits' else Out('out', 'x'))\n\n"
+        "@plain.on_message\nasync def message_p(conn, data):\n"
+        "    await conn.send(Out('out', 1) if data == 'fits' else Out('out', 'x'))\n"
+        "    await conn.send(Pos(1) if data == 'fits' else Pos('y'))\n",
+        log_level="debug",
+    )
+    for path, count in (("/api/ws/t", 1), ("/api/ws/p", 2)):
+        ws = await s.connect(path)
+        for data in ("fits", "misfit"):
+            await ws.send_str(data)
+            for _ in range(count):
+                await ws.receive_json()
+    warned = [w.split(" does not fit sends=: ")[1] for w in sends_warnings(s.events)]
+    assert warned == [
+        "n: expected int, got str (it was sent anyway)",
+        "n: expected int, got str (it was sent anyway)",
+        "x: expected int, got str (it was sent anyway)",
+    ], warned
+
+
+async def errors_for(serve, source: str, messages: list[object]) -> list[str | None]:
+    """The error frame each of `messages` gets from /ws/x (None: it fitted, and was echoed)."""
+    s = await serve(
+        "from wsside import Handler\n" + source + "\nh = Handler('/ws/x', receives=In)\n\n"
+        "@h.on_message\ndef message(conn, data):\n    conn.send({'type': 'echo'})\n"
+    )
+    ws = await s.connect("/api/ws/x")
+    found = []
+    for message in messages:
+        await ws.send_json(message)
+        reply = await ws.receive_json()
+        found.append(reply["message"] if reply["type"] == "error" else None)
+    return found
+
+
+async def test_a_recursive_alias_checks_each_level_and_a_too_deep_value(serve, probe) -> None:
+    deep = "[" * 500 + "1" + "]" * 500  # JSON decodes it; checking it goes deeper than Python
+    s = await serve(
+        "from typing import TypedDict, Union\nfrom wsside import Handler\n"
+        'Json = Union[str, int, float, bool, None, list["Json"], dict[str, "Json"]]\n'
+        'Ints = Union[int, list["Ints"]]\n'
+        "class In(TypedDict):\n    j: Json\n    i: Ints\n"
+        "h = Handler('/ws/x', receives=In)\n\n"
+        "@h.on_message\ndef message(conn, data):\n    conn.send({'type': 'echo'})\n"
+    )
+    ws = await s.connect("/api/ws/x")
+    for message, reply in [
+        ('{"j": {"a": [1, null, {"b": ["c", 2.5, true]}]}, "i": [1, [2, [3]]]}', "echo"),
+        ('{"j": [], "i": [1, [2, ["3"]]]}', "i[1][1][0]: expected int or list, got str"),
+        ('{"j": ' + deep + ', "i": 1}', "nested too deeply to check"),
+    ]:
+        await ws.send_str(message)
+        got = await ws.receive_json()
+        assert got.get("message", got["type"]) == reply
+
+
+async def test_dict_keys_of_a_literal_or_a_str_enum_are_checked(serve, probe) -> None:
+    assert await errors_for(
+        serve,
+        "from enum import Enum\nfrom typing import Literal, TypedDict\n"
+        "class Color(str, Enum):\n    RED = 'red'\n    BLUE = 'blue'\n"
+        "class In(TypedDict):\n    score: dict[Literal['a', 'b'], int]\n"
+        "    paint: dict[Color, int]\n",
+        [
+            {"score": {"a": 1}, "paint": {"red": 2, "blue": 3}},
+            {"score": {}, "paint": {}},
+            {"score": {"c": 1}, "paint": {}},
+            {"score": {"b": "1"}, "paint": {}},
+            {"score": {}, "paint": {"green": 1}},
+        ],
+    ) == [
+        None,
+        None,
+        "score.c: not a key it takes ('a' or 'b')",
+        "score.b: expected int, got str",
+        "paint.green: not a key it takes ('red' or 'blue')",
+    ]
+
+
+async def test_a_new_type_is_checked_as_its_base_type(serve, probe) -> None:
+    assert await errors_for(
+        serve,
+        "from typing import NewType, TypedDict\nUserId = NewType('UserId', int)\n"
+        "class In(TypedDict):\n    user: UserId\n",
+        [{"user": 7}, {"user": "7"}],
+    ) == [None, "user: expected int, got str"]

@@ -335,7 +335,8 @@ class NotAMessage:
         (list[complex], "receives: complex is a class that is neither a TypedDict nor a dataclass"),
         (
             dict[int, str],
-            "receives: dict[int, str]: keys must be str (JSON object keys are strings)",
+            "receives: dict[int, str]: keys must be str, a Literal of strings or a StrEnum "
+            "(JSON object keys are strings)",
         ),
         (tuple[int, int], "receives: tuple[int, int] is not a message type"),
         ("Chat", "receives: 'Chat' is a string, not a type (give the class itself)"),

@@ -3,13 +3,11 @@ checking a message does no introspection (`wsside.schema` builds the tree)."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import typing
-from collections.abc import Callable
 from typing import Any
 
 from ._message_tree import (
+    Alias,
     AnyValue,
     DictOf,
     ListOf,
@@ -21,162 +19,98 @@ from ._message_tree import (
     describe,
     show_value,
 )
+from ._message_values import (
+    SCALAR_CHECKS,
+    Check,
+    Problem,
+    at,
+    check_any,
+    fields_of,
+    is_scalar,
+    kind_of,
+    label,
+    literal_check,
+    plain,
+)
 
-# What is wrong with a value: (path to the field, `expected ..., got ...`); path "" is the
-# value itself.
-Problem = tuple[str, str]
-Check = Callable[[Any], Problem | None]
+__all__ = ["compile_check"]
 
-
-def _kind(value: Any) -> str:
-    """A value's type as the messages name it (JSON's types, in Python's words)."""
-    if value is None:
-        return "None"
-    if isinstance(value, tuple):
-        return "list"
-    return type(value).__name__
-
-
-def _at(label: str, problem: Problem) -> Problem:
-    path, what = problem
-    if not path:
-        return label, what
-    return (label + path if path.startswith("[") else f"{label}.{path}"), what
+# The checks compiled so far, by record or alias (which may contain themselves).
+Compiled = dict[Record | Alias, Check]
 
 
-def _label(key: str) -> str:
-    return key if key.isidentifier() else "[" + json.dumps(key, ensure_ascii=False) + "]"
-
-
-def _check_str(value: Any) -> Problem | None:
-    return None if isinstance(value, str) else ("", f"expected str, got {_kind(value)}")
-
-
-def _check_bytes(value: Any) -> Problem | None:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return None
-    return "", f"expected bytes, got {_kind(value)}"
-
-
-def _check_int(value: Any) -> Problem | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return None
-    return "", f"expected int, got {_kind(value)}"
-
-
-def _check_float(value: Any) -> Problem | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return None
-    return "", f"expected float, got {_kind(value)}"
-
-
-def _check_bool(value: Any) -> Problem | None:
-    return None if value is True or value is False else ("", f"expected bool, got {_kind(value)}")
-
-
-def _check_none(value: Any) -> Problem | None:
-    return None if value is None else ("", f"expected None, got {_kind(value)}")
-
-
-def _check_any(value: Any) -> Problem | None:
-    return None
-
-
-_SCALAR_CHECKS: dict[str, Check] = {
-    "str": _check_str,
-    "bytes": _check_bytes,
-    "int": _check_int,
-    "float": _check_float,
-    "bool": _check_bool,
-    "None": _check_none,
-}
-
-
-def compile_check(node: Node, records: dict[Record, Check]) -> Check:
+def compile_check(node: Node, records: Compiled) -> Check:
     if isinstance(node, Scalar):
-        return _SCALAR_CHECKS[node.kind]
+        return SCALAR_CHECKS[node.kind]
     if isinstance(node, AnyValue):
-        return _check_any
+        return check_any
     if isinstance(node, Literals):
-        return _literal_check(node)
+        return literal_check(node)
     if isinstance(node, ListOf):
         return _list_check(compile_check(node.item, records), isinstance(node.item, AnyValue))
     if isinstance(node, DictOf):
-        return _dict_check(compile_check(node.value, records), isinstance(node.value, AnyValue))
+        item = compile_check(node.value, records)
+        return _dict_check(item, isinstance(node.value, AnyValue), node.keys)
     if isinstance(node, OneOf):
         return _tagged_check(node, records) or _union_check(node, records)
+    if isinstance(node, Alias):
+        return _alias_check(node, records)
     return _record_check(node, records)
 
 
-_SCALAR_VALUES = (str, int, float, type(None))
-
-
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, _SCALAR_VALUES)
-
-
-def _literal_check(node: Literals) -> Check:
-    # (type, value) pairs, so that True does not pass for 1 nor 1 for True.
-    allowed = frozenset((type(v), v) for v in node.values)
-    expected = f"expected {describe(node)}, got "
+def _alias_check(node: Alias, records: Compiled) -> Check:
+    known = records.get(node)
+    if known is not None:
+        return known
+    # Set after `check` exists, so that the alias finds its own check where it recurs.
+    target: list[Check] = []
 
     def check(value: Any) -> Problem | None:
-        if isinstance(value, _SCALAR_VALUES) and (type(value), value) in allowed:
-            return None
-        plain = _plain(value)
-        if plain is not value and (type(plain), plain) in allowed:
-            return None
-        return "", expected + (show_value(value) if _is_scalar(value) else _kind(value))
+        return target[0](value)
 
+    records[node] = check
+    target.append(compile_check(node.node, records))
     return check
-
-
-def _plain(value: Any) -> Any:
-    """`value` as it goes on the wire when it is a subclass of str or int (a StrEnum or
-    IntEnum member: `sends=` is checked on the handler's own values); else `value` itself."""
-    kind = type(value)
-    if kind is not str and isinstance(value, str):
-        return str.__str__(value)
-    if kind is not int and kind is not bool and isinstance(value, int):
-        return int(value)
-    return value
 
 
 def _list_check(item: Check, anything: bool) -> Check:
     def check(value: Any) -> Problem | None:
         if not isinstance(value, (list, tuple)):
-            return "", f"expected list, got {_kind(value)}"
+            return "", f"expected list, got {kind_of(value)}"
         if anything:
             return None
         for i, element in enumerate(value):
             problem = item(element)
             if problem is not None:
-                return _at(f"[{i}]", problem)
+                return at(f"[{i}]", problem)
         return None
 
     return check
 
 
-def _dict_check(item: Check, anything: bool) -> Check:
+def _dict_check(item: Check, anything: bool, keys: Literals | None) -> Check:
+    allowed = None if keys is None else frozenset(keys.values)
+    expected = "" if keys is None else f"not a key it takes ({describe(keys)})"
+
     def check(value: Any) -> Problem | None:
         if not isinstance(value, dict):
-            return "", f"expected dict, got {_kind(value)}"
+            return "", f"expected dict, got {kind_of(value)}"
+        if allowed is not None:
+            for key in value:
+                if plain(key) not in allowed:
+                    return label(str(plain(key))), expected
         if anything:
             return None
         for key, element in value.items():
             problem = item(element)
             if problem is not None:
-                return _at(_label(str(key)), problem)
+                return at(label(str(plain(key))), problem)
         return None
 
     return check
 
 
-def _is_dataclass_instance(value: Any) -> bool:
-    return dataclasses.is_dataclass(value) and not isinstance(value, type)
-
-
-def _record_check(node: Record, records: dict[Record, Check]) -> Check:
+def _record_check(node: Record, records: Compiled) -> Check:
     known = records.get(node)
     if known is not None:
         return known
@@ -187,34 +121,34 @@ def _record_check(node: Record, records: dict[Record, Check]) -> Check:
 
     def check(value: Any) -> Problem | None:
         if not isinstance(value, dict):
-            if not _is_dataclass_instance(value):
-                return "", f"expected {name}, got {_kind(value)}"
-            # What the handler sends (`sends=`, debug mode): it goes as its fields' object.
-            value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-        for key, label, types, strings, field_check in required:
+            fields = fields_of(value)  # what a handler sends goes as its fields' object
+            if fields is None:
+                return "", f"expected {name}, got {kind_of(value)}"
+            value = fields
+        for key, where, types, strings, field_check in required:
             item = value.get(key, _MISSING)
             kind = type(item)
             if kind in types or (kind is str and item in strings):
                 continue
             if item is _MISSING:
-                return label, "missing"
+                return where, "missing"
             problem = field_check(item)
             if problem is not None:
-                return _at(label, problem)
-        for key, label, types, strings, field_check in optional:
+                return at(where, problem)
+        for key, where, types, strings, field_check in optional:
             item = value.get(key, _MISSING)
             kind = type(item)
             if item is _MISSING or kind in types or (kind is str and item in strings):
                 continue
             problem = field_check(item)
             if problem is not None:
-                return _at(label, problem)
+                return at(where, problem)
         return None
 
     records[node] = check
     for f in node.fields:
         types, strings = _sure_fits(f.node)
-        entry = (f.name, _label(f.name), types, strings, compile_check(f.node, records))
+        entry = (f.name, label(f.name), types, strings, compile_check(f.node, records))
         (required if f.required else optional).append(entry)
     return check
 
@@ -269,7 +203,7 @@ def _tag_of(options: tuple[Node, ...]) -> str | None:
     return None
 
 
-def _tagged_check(node: OneOf, records: dict[Record, Check]) -> Check | None:
+def _tagged_check(node: OneOf, records: Compiled) -> Check | None:
     key = _tag_of(node.options)
     if key is None:
         return None
@@ -283,36 +217,48 @@ def _tagged_check(node: OneOf, records: dict[Record, Check]) -> Check | None:
             table[(type(v), v)] = option_check
             values.append(v)
     expected = f"expected {describe(node)}, got "
-    label = _label(key)
+    where = label(key)
     tag_expected = f"expected {describe(Literals(tuple(values)))}, got "
 
     def check(value: Any) -> Problem | None:
         if not isinstance(value, dict):
-            return "", expected + _kind(value)
+            fields = fields_of(value)  # what a handler sends goes as its fields' object
+            if fields is None:
+                return "", expected + kind_of(value)
+            value = fields
         if key not in value:
-            return label, "missing"
+            return where, "missing"
         tag = value[key]
         try:
             option_check = table.get((type(tag), tag))
             if option_check is None:
-                plain = _plain(tag)
-                option_check = table.get((type(plain), plain))
+                wire = plain(tag)
+                option_check = table.get((type(wire), wire))
         except TypeError:  # an unhashable tag: a list or a dict
             option_check = None
         if option_check is None:
-            return _at(
-                label, ("", tag_expected + (show_value(tag) if _is_scalar(tag) else _kind(tag)))
+            return at(
+                where, ("", tag_expected + (show_value(tag) if is_scalar(tag) else kind_of(tag)))
             )
         return option_check(value)
 
     return check
 
 
-def _union_check(node: OneOf, records: dict[Record, Check]) -> Check:
+def _union_check(node: OneOf, records: Compiled) -> Check:
     options = [(option, compile_check(option, records)) for option in node.options]
     expected = f"expected {describe(node)}, got "
+    # A dataclass instance (sent, in debug mode) is checked as its own class when the union
+    # has it: the words of that class's check.
+    own = {o.source: c for o, c in options if isinstance(o, Record)}
 
     def check(value: Any) -> Problem | None:
+        fields = fields_of(value)
+        if fields is not None:
+            own_check = own.get(type(value))
+            if own_check is not None:
+                return own_check(value)
+            value = fields
         problems = []
         for option, option_check in options:
             problem = option_check(value)
@@ -326,8 +272,8 @@ def _union_check(node: OneOf, records: dict[Record, Check]) -> Check:
             detail = "; ".join(
                 f"{describe(o)}: {p[0] + ': ' if p[0] else ''}{p[1]}" for o, p in problems
             )
-            return "", f"{expected}{_kind(value)} ({detail})"
-        return "", expected + _kind(value)
+            return "", f"{expected}{kind_of(value)} ({detail})"
+        return "", expected + kind_of(value)
 
     return check
 

@@ -36,9 +36,11 @@ class ListOf:
 
 @dataclass(frozen=True)
 class DictOf:
-    """`dict[str, value]`."""
+    """`dict[str, value]`; `keys`, when not None, the only keys allowed (`dict[Literal["a",
+    "b"], value]`, or a StrEnum's values), any of which may be absent."""
 
     value: Node
+    keys: Literals | None = None
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,14 @@ class OneOf:
 
 @dataclass(frozen=True)
 class Field:
-    """One key of a `Record`; `required` is False for a key that may be left out."""
+    """One key of a `Record`; `required` is False for a key that may be left out.
+    `defaulted`: a dataclass field with a default, which a received dict may leave out but an
+    instance always carries (so it is required in what is sent)."""
 
     name: str
     node: Node
     required: bool
+    defaulted: bool = False
 
 
 @dataclass(eq=False)
@@ -70,7 +75,37 @@ class Record:
     fields: tuple[Field, ...] = ()
 
 
-Node = Union[Scalar, AnyValue, Literals, ListOf, DictOf, OneOf, Record]  # noqa: UP007 - a runtime alias on 3.10
+@dataclass(eq=False)
+class Alias:
+    """A type alias that names itself (`Json = Union[str, ..., list["Json"]]`, or `type Tree =
+    dict[str, Tree] | int`): `node` is what it names, and holds this alias where it recurs, so
+    walkers remember the aliases they have seen, as they do records."""
+
+    name: str
+    node: Node = AnyValue()
+    source: object = None  # the alias's Python object
+
+
+Node = Union[Scalar, AnyValue, Literals, ListOf, DictOf, OneOf, Record, Alias]  # noqa: UP007 - a runtime alias on 3.10
+
+
+def one_of(nodes: list[Node]) -> Node:
+    """One node for a union: nested unions flattened, repeats dropped, and its Literals (with
+    None, when there are Literals) as one `Literals`, so a mismatch reads
+    "expected 'a', 'b' or None, got 'c'"."""
+    flat = [o for node in nodes for o in (node.options if isinstance(node, OneOf) else (node,))]
+    values = [v for o in flat if isinstance(o, Literals) for v in o.values]
+    if values and Scalar("None") in flat:
+        values.append(None)
+    # Keyed by (type, value): True and 1 are both kept.
+    merged = Literals(tuple(v for _, v in dict.fromkeys((type(v), v) for v in values)))
+    options: list[Node] = []
+    for option in flat:
+        if isinstance(option, Literals) or (values and option == Scalar("None")):
+            option = merged
+        if option not in options:
+            options.append(option)
+    return options[0] if len(options) == 1 else OneOf(tuple(options))
 
 
 def describe(node: Node) -> str:
@@ -87,7 +122,7 @@ def describe(node: Node) -> str:
         return "dict"
     if isinstance(node, OneOf):
         return _either([describe(option) for option in node.options])
-    return node.name
+    return node.name  # a Record or an Alias
 
 
 def _either(names: list[str]) -> str:

@@ -193,8 +193,10 @@ class Handler:
         self.transform_raw_data = adapt_callback("transform_raw_data", transform_raw_data)
         self.disabled = bool(disabled)
         # Read now, so that a type that is not a message type fails at this line.
-        self.receives = Schema(receives, "receives") if receives is not None else None
-        self.sends = Schema(sends, "sends") if sends is not None else None
+        # Strings inside a type (`list["Json"]`) name what the declaring module defines.
+        module = frame.f_globals.get("__name__")
+        self.receives = Schema(receives, "receives", module) if receives is not None else None
+        self.sends = Schema(sends, "sends", module) if sends is not None else None
         callbacks = dict(
             on_connect=on_connect,
             on_message=on_message,

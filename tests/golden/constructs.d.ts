@@ -67,8 +67,8 @@ export declare namespace WsChat {
   interface Joined {
     type: 'joined'
     who: string
-    at?: number
-    rooms?: string[]
+    at: number
+    rooms: string[]
   }
 
   interface Comment {

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from .._message_read import refused_at_its_line
 from ..handler import Handler, collecting
 from .events import emit, error_event, shown
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
@@ -133,6 +134,8 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
             if typos is not None:
                 exc = TypeError(typos).with_traceback(exc.__traceback__)
                 result.error = error_event("load_error", exc, files=(str(path),))
+        if refused_at_its_line(exc, str(path)):  # a message type: the line says all
+            result.error["traceback"] = None
         return result
     result.module = module
     result.handlers = collected
