@@ -215,6 +215,7 @@ def test_wsside_types_without_a_handlers_folder_is_one_line_and_exit_2(tmp_path:
 
 
 def test_wsside_types_reports_a_load_error_in_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    """The file is named as Vite and `wsside serve` name it: from the current folder."""
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "chat.py").write_text(
         textwrap.dedent("""\
@@ -232,7 +233,7 @@ def test_wsside_types_reports_a_load_error_in_one_line_and_writes_nothing(tmp_pa
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and "Traceback" not in done.stderr
     assert lines[0].startswith(
-        f"wsside types: {tmp_path / 'ws' / 'chat.py'}:7: TypeError: receives: ChatIn.author: "
+        "wsside types: ws/chat.py:7: TypeError: receives: ChatIn.author: "
         "Callable[[], str] is not a message type; "
     )
     assert not (tmp_path / "wsside-env.d.ts").exists()

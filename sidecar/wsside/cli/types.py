@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from .._places import shown
 from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.events import subscribe, unsubscribe
 from .._runtime.registry import Registry
@@ -48,9 +49,8 @@ def types(
         unsubscribe(_warn)
     if registry.errors:
         for error in registry.errors.values():
-            typer.echo(
-                f"wsside types: {error['file']}:{error['line']}: {error['message']}", err=True
-            )
+            where = f"{shown(error['file'])}:{error['line']}"
+            typer.echo(f"wsside types: {where}: {error['message']}", err=True)
         raise typer.Exit(1)
     # Comments name files relative to the folder the file goes to, as the plugin does
     # (it writes beside vite.config).
