@@ -93,7 +93,8 @@ def load_folder(registry: Registry, folder: Path) -> None:
         )
     registry.load_all()
     for error in registry.errors.values():
-        raise ImportError(f"ASGIApp: {error['file']}:{error['line']}: {error['message']}")
+        line = f":{error['line']}" if error["line"] else ""  # none: the file itself is the cause
+        raise ImportError(f"ASGIApp: {error['file']}{line}: {error['message']}")
     if not registry.hubs:  # a deploy that left the handler files behind, say
         logger.warning(
             "wsside: ASGIApp: no handler file in %s declares a Handler: every WebSocket gets 404",

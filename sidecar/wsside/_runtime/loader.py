@@ -20,7 +20,7 @@ from ..handler import Handler, collecting
 from .events import emit, error_event, shown
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
 from .missing_module import Missing, missing_module
-from .module_names import HANDLERS_PACKAGE, is_handler_file, module_name_for
+from .module_names import HANDLERS_PACKAGE, is_handler_file, module_name_for, unreadable
 from .option_typos import unknown_options
 
 __all__ = ["LoadResult", "forget_handler_file", "import_handler_file"]
@@ -85,6 +85,11 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
     when the import fails, so the old version can keep serving."""
     name = module_name_for(path, root)
     result = LoadResult(path)
+    problem = unreadable(path)
+    if problem is not None:  # one line: the import machinery's traceback would add nothing
+        result.error = {"type": "load_error", "message": problem, "file": str(path)}
+        result.error.update(line=None, column=None, traceback=None)
+        return result
     collected: list[Handler] = []
     previous = sys.modules.get(name)
     try:

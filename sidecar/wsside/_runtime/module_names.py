@@ -8,9 +8,18 @@ A handler file is loaded by wsside, once, under a name of its own package
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
-__all__ = ["HANDLERS_PACKAGE", "is_handler_file", "is_helper_file", "module_name_for"]
+__all__ = [
+    "HANDLERS_PACKAGE",
+    "in_folder",
+    "is_handler_file",
+    "is_helper_file",
+    "module_name_for",
+    "unreadable",
+]
 
 HANDLERS_PACKAGE = "wsside_handlers"  # what handler files' module names start with
 
@@ -33,7 +42,35 @@ def is_helper_file(relative: Path) -> bool:
     )
 
 
+def in_folder(path: Path) -> Path:
+    """`path` made absolute with its folders resolved and its own name kept: a handler file
+    that is a symlink is known by its place in the handlers folder, not by its target (which
+    may be outside the folder, missing, or a loop)."""
+    try:
+        return path.parent.resolve() / path.name
+    except (OSError, RuntimeError):  # a loop among the folders themselves
+        return Path(os.path.abspath(path))
+
+
+def unreadable(path: Path) -> str | None:
+    """Why the handler file `path` cannot be read, in words (`a symlink to /x.py, which does
+    not exist`), or None when it can."""
+    try:
+        with open(path, "rb"):
+            return None
+    except OSError as exc:
+        if path.is_symlink():
+            target = os.readlink(path)
+            if exc.errno == errno.ELOOP:
+                return f"a symlink loop (through {target})"
+            if exc.errno == errno.ENOENT:
+                return f"a symlink to {target}, which does not exist"
+        if exc.errno == errno.EISDIR:
+            return "a folder, not a file (a handler file is a .py file)"
+        return f"cannot be read: {exc.strerror or exc}"
+
+
 def module_name_for(path: Path, root: Path) -> str:
     """The module name wsside loads the handler file `path` of the folder `root` under."""
-    rel = path.resolve().relative_to(root.resolve()).with_suffix("")
+    rel = in_folder(path).relative_to(root.resolve()).with_suffix("")
     return f"{HANDLERS_PACKAGE}." + ".".join(rel.parts)

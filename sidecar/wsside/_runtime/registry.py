@@ -25,7 +25,7 @@ from .events import emit, error_event, log, logger, shown
 from .helper_path import use_helpers_of
 from .hub import Hub
 from .loader import forget_handler_file, import_handler_file
-from .module_names import is_handler_file
+from .module_names import in_folder, is_handler_file
 from .namespaces import collision_notes
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ class Registry:
         watcher saw the save) when given, else from the start of the import; `added`: the
         file was created while serving (its `reloaded` event says `new`).
         """
-        path = path.resolve()
+        path = in_folder(path)
         started = time.perf_counter() if since is None else since
         result = import_handler_file(path, self.root)
         self._waiting.pop(path, None)
@@ -205,7 +205,7 @@ class Registry:
                     self.background.start(handler)
 
     def remove_file(self, path: Path) -> None:
-        path = path.resolve()
+        path = in_folder(path)
         broken = self.errors.pop(path, None) is not None
         self._waiting.pop(path, None)
         forget_handler_file(path, self.root)

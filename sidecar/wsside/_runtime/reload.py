@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .importers import forget_all_helpers, forget_helpers, imported_by_name
+from .module_names import in_folder
 from .registry import Registry, handler_files
 from .watch import FolderWatch, Kind
 
@@ -79,7 +80,7 @@ class Reloader:
         """Start watching (call on the loop, before the first load so no save is missed)."""
         self._loop = asyncio.get_running_loop()
         for path in handler_files(self.root):
-            self._digests[path.resolve()] = _digest(path)
+            self._digests[in_folder(path)] = _digest(path)
         self._watch.start()
 
     async def stop(self) -> None:
@@ -132,7 +133,7 @@ class Reloader:
         if everything is not None:
             known = {*handler_files(self.root), *self.registry.files, *self.registry.errors}
             for path in known:
-                files[path.resolve()] = min(files.get(path.resolve(), everything), everything)
+                files[in_folder(path)] = min(files.get(in_folder(path), everything), everything)
         if helper_folder:
             forget_all_helpers(self.root)
             forced |= set(files)
@@ -174,7 +175,8 @@ class Reloader:
         return known is not None and path.is_file() and _digest(path) == known
 
     def _apply(self, path: Path, since: float, force: bool) -> None:
-        if path.is_file():
+        # A symlink that leads nowhere is loaded too, which says so in one line.
+        if path.is_file() or path.is_symlink():
             digest = _digest(path)
             if digest == self._digests.get(path) and not force:
                 return  # the same bytes already serve: a touch, or a late event of one save

@@ -49,7 +49,8 @@ def types(
         unsubscribe(_warn)
     if registry.errors:
         for error in registry.errors.values():
-            where = f"{shown(error['file'])}:{error['line']}"
+            # No line: the file itself is the cause (a symlink that leads nowhere).
+            where = shown(error["file"]) + (f":{error['line']}" if error["line"] else "")
             typer.echo(f"wsside types: {where}: {error['message']}", err=True)
         raise typer.Exit(1)
     # Comments name files relative to the folder the file goes to, as the plugin does
