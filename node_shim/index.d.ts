@@ -16,6 +16,7 @@ export interface WssideOptions {
   /**
    * Python interpreter. Default: WSSIDE_PYTHON, else .venv/bin/python or venv/bin/python
    * beside vite.config, else $VIRTUAL_ENV/bin/python, else python3 (interpreter-rules.json).
+   * A path (relative to vite.config) or a command on PATH; not empty.
    */
   python?: string
   /** Extra environment variables for the sidecar. */
@@ -37,11 +38,14 @@ export interface WssideOptions {
 }
 
 export interface AttachOptions extends WssideOptions {
-  /** Folder holding ws/, wsside.toml and .venv. Default: the current directory. */
+  /** Folder holding ws/, wsside.toml and .venv; it must exist. Default: the current directory. */
   root?: string
-  /** Where to report. Default: console. */
+  /** Where to report: an object with info, warn and error methods. Default: console. */
   logger?: { info(msg: string): void; warn(msg: string): void; error(msg: string): void }
-  /** Host names accepted besides localhost, *.localhost and IPs (Vite's allowedHosts rules). */
+  /**
+   * Host names accepted besides localhost, *.localhost and IPs, as Vite's `server.allowedHosts`
+   * takes them: a list (`'.example.test'` for it and its subdomains), or `true` for any.
+   */
   allowedHosts?: string[] | true
 }
 

@@ -11,7 +11,7 @@ import path from 'node:path'
 import { attach, closeSidecarFirst, DEFAULT_PREFIXES, isAttached, proxyRule } from './lib/attach.js'
 import { VENV_FOLDERS } from './lib/interpreter.js'
 import { attachInMiddlewareMode } from './lib/middleware-mode.js'
-import { normaliseOptions } from './lib/options.js'
+import { normaliseAttachOptions, normaliseOptions } from './lib/options.js'
 import { OVERLAY_CLIENT } from './lib/report.js'
 import { createPlainRequestMiddleware, outsideBase } from './lib/plain.js'
 
@@ -145,20 +145,22 @@ function pythonFiles(root) {
  * For Vite's middleware mode or any `http.Server`/`https.Server` of your own: routes its
  * WebSocket upgrades under the prefix to the sidecar. `options` are the plugin's, plus
  * `root` (the folder holding ws/ and .venv, default the current directory), `logger`
- * (default console) and `allowedHosts` (default: localhost and IPs only).
+ * (default console) and `allowedHosts` (as Vite's server.allowedHosts, true or a list of host
+ * names; default: localhost and IPs only), all checked here (lib/options.js).
  * Returns `{ close() }`; closing the server also detaches.
  * @type {typeof Public.attachWsside}
  */
 export function attachWsside(httpServer, options = {}) {
-  const { root = process.cwd(), logger = consoleLogger, allowedHosts = [], ...rest } = options
+  // Checked before anything is attached: a wrong one throws here, one line naming it.
+  const { options: checked, root, logger, allowedHosts } = normaliseAttachOptions(options, consoleLogger)
   if (isAttached(httpServer)) {
     // Two listeners would both answer each upgrade.
     logger.warn('[wsside] attachWsside: wsside already serves the upgrades of this server (the plugin takes ' +
       "those of Vite's server.hmr.server in middleware mode, as under Nuxt), so this call does nothing: remove it")
     return { close: async () => {} }
   }
-  const attachment = attach(httpServer, normaliseOptions(rest), {
-    root: path.resolve(root),
+  const attachment = attach(httpServer, checked, {
+    root,
     logger,
     hot: null,
     allowedHosts,

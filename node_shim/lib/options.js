@@ -1,7 +1,11 @@
 // @ts-check
 // The plugin's options, checked and normalised once.
 
-/** @import { WssideOptions } from '../index.js' */
+import { statSync } from 'node:fs'
+import path from 'node:path'
+
+/** @import { AttachOptions, WssideOptions } from '../index.js' */
+/** @import { Logger } from './report.js' */
 
 /**
  * The options as the shim uses them.
@@ -16,7 +20,9 @@
  * @property {Array<string | RegExp | null>} allowedOrigins
  */
 
-const KNOWN = new Set(['prefix', 'handlers', 'config', 'python', 'env', 'preview', 'overlay', 'allowedOrigins'])
+const KNOWN = ['prefix', 'handlers', 'config', 'python', 'env', 'preview', 'overlay', 'allowedOrigins']
+// What attachWsside takes besides: what a Vite server would give the shim.
+const ATTACH_KNOWN = [...KNOWN, 'root', 'logger', 'allowedHosts']
 
 /**
  * A mistake in the plugin's options. Vite prints an error's `stack` (or util.inspect of it):
@@ -69,17 +75,18 @@ function editDistance(a, b) {
 }
 
 /**
- * The known option `name` was probably meant to be: the same but for case, `_` or `-`
- * (`allowed_origins`), or a typo away (≤ 2 edits; 1 for short names). Null when none is close.
+ * The option of `known` that `name` was probably meant to be: the same but for case, `_` or
+ * `-` (`allowed_origins`), or a typo away (≤ 2 edits; 1 for short names). Null when none is close.
  * @param {string} name
+ * @param {string[]} known
  */
-function closestOption(name) {
+function closestOption(name, known) {
   const plain = (/** @type {string} */ s) => s.toLowerCase().replace(/[-_]/g, '')
   let best = null
   let bestDistance = Infinity
-  for (const known of KNOWN) {
-    const distance = plain(name) === plain(known) ? 0 : editDistance(name.toLowerCase(), known.toLowerCase())
-    if (distance < bestDistance) [best, bestDistance] = [known, distance]
+  for (const option of known) {
+    const distance = plain(name) === plain(option) ? 0 : editDistance(name.toLowerCase(), option.toLowerCase())
+    if (distance < bestDistance) [best, bestDistance] = [option, distance]
   }
   return bestDistance <= (name.length < 5 ? 1 : 2) ? best : null
 }
@@ -177,8 +184,16 @@ function optionalString(options, name) {
   if (value !== undefined && typeof value !== 'string') {
     throw new WssideOptionError(`wsside: option \`${name}\` must be a string, got ${shown(value)}`)
   }
+  // '' would be taken as "not given", and the default used in silence.
+  if (value === '') {
+    throw new WssideOptionError(`wsside: option \`${name}\` is an empty string: give ${EMPTY[name]}, or leave it out`)
+  }
   return value
 }
+
+/** What to give instead of an empty string. */
+const EMPTY = { handlers: "a folder, such as 'ws'", config: "a file, such as 'wsside.toml'",
+  python: "an interpreter, such as '.venv/bin/python' or 'python3.12'" }
 
 /**
  * @param {WssideOptions} options
@@ -192,23 +207,29 @@ function booleanDefaultTrue(options, name) {
   return value
 }
 
+/** @param {unknown} options */
+function checkObject(options) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new WssideOptionError(`wsside: the options must be an object such as { prefix: '/api' }, got ${shown(options)}`)
+  }
+}
+
 /**
  * The plugin options with defaults. `prefixes` is null when the user gave none, so that
  * the sidecar's own configuration (wsside.toml) decides, `/api` by default.
  * The options come from JavaScript callers too, so every type is checked here.
  * @param {WssideOptions} [options]
+ * @param {string[]} [known] the options the caller takes (attachWsside's are more)
  * @returns {Options}
  */
-export function normaliseOptions(options = {}) {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new WssideOptionError(`wsside: the options must be an object such as { prefix: '/api' }, got ${shown(options)}`)
-  }
+export function normaliseOptions(options = {}, known = KNOWN) {
+  checkObject(options)
   for (const name of Object.keys(options)) {
-    if (KNOWN.has(name)) continue
+    if (known.includes(name)) continue
     if (Object.hasOwn(MOVED, name)) throw new WssideOptionError(`wsside: option \`${name}\`: ${MOVED[name]}`)
-    const meant = closestOption(name)
+    const meant = closestOption(name, known)
     throw new WssideOptionError(`wsside: unknown option \`${name}\`${meant ? `; did you mean \`${meant}\`?` : ''} ` +
-      `(known: ${[...KNOWN].join(', ')})`)
+      `(known: ${known.join(', ')})`)
   }
   const prefix = options.prefix
   const prefixes = prefix === undefined ? null : (Array.isArray(prefix) ? prefix : [prefix]).map(normalisePrefix)
@@ -254,4 +275,74 @@ function checkedOrigins(origins) {
     if (problem) throw new WssideOptionError(`wsside: allowedOrigins: ${shown(origin)} ${problem}`)
   }
   return origins
+}
+
+/**
+ * attachWsside's options: the plugin's, and what a Vite server gives the plugin, each checked
+ * now (a wrong one would fail only at the first upgrade, inside the user's server): `root`
+ * (a folder, default the current one), `logger` (default `fallbackLogger`) and `allowedHosts`
+ * (what Vite's server.allowedHosts takes: true or a list of host names; default none).
+ * @param {AttachOptions | undefined} options
+ * @param {Logger} fallbackLogger
+ * @returns {{ options: Options, root: string, logger: Logger, allowedHosts: string[] | true }}
+ */
+export function normaliseAttachOptions(options = {}, fallbackLogger) {
+  checkObject(options)
+  const { root, logger, allowedHosts, ...rest } = options
+  return {
+    options: normaliseOptions(rest, ATTACH_KNOWN),
+    root: checkedRoot(root),
+    logger: checkedLogger(logger ?? fallbackLogger),
+    allowedHosts: checkedHosts(allowedHosts ?? []),
+  }
+}
+
+/**
+ * @param {unknown} root the `root` option
+ * @returns {string} the folder, absolute
+ */
+function checkedRoot(root = process.cwd()) {
+  if (typeof root !== 'string' || root === '') {
+    throw new WssideOptionError('wsside: option `root` must be the path of the folder holding ws/ (and .venv), ' +
+      `got ${shown(root)}`)
+  }
+  const folder = path.resolve(root)
+  const named = folder === root ? JSON.stringify(root) : `${JSON.stringify(root)} (${folder})`
+  /** @type {import('node:fs').Stats | undefined} */
+  const stats = statSync(folder, { throwIfNoEntry: false })
+  if (stats === undefined) throw new WssideOptionError(`wsside: option \`root\`: ${named} does not exist`)
+  if (!stats.isDirectory()) throw new WssideOptionError(`wsside: option \`root\`: ${named} is not a folder`)
+  return folder
+}
+
+/**
+ * @param {unknown} logger the `logger` option
+ * @returns {Logger}
+ */
+function checkedLogger(logger) {
+  const methods = ['info', 'warn', 'error']
+  const missing = typeof logger === 'object' && logger !== null
+    ? methods.filter((name) => typeof (/** @type {Record<string, unknown>} */ (logger))[name] !== 'function')
+    : methods
+  if (missing.length === 0) return /** @type {Logger} */ (logger)
+  const without = missing.length < methods.length ? ` without ${missing.join(', ')}` : ''
+  throw new WssideOptionError('wsside: option `logger` must have info, warn and error methods, such as console, ' +
+    `got ${shown(logger)}${without}`)
+}
+
+/**
+ * @param {unknown} hosts the `allowedHosts` option
+ * @returns {string[] | true}
+ */
+function checkedHosts(hosts) {
+  if (hosts === true) return true
+  if (!Array.isArray(hosts)) {
+    const example = typeof hosts === 'string' ? `[${JSON.stringify(hosts)}]` : "['devbox', '.example.test']"
+    throw new WssideOptionError('wsside: option `allowedHosts` must be true or a list of host names, ' +
+      `such as ${example}, got ${shown(hosts)}`)
+  }
+  for (const host of hosts) {
+    if (typeof host !== 'string') throw new WssideOptionError(`wsside: allowedHosts: ${shown(host)} is not a host name string`)
+  }
+  return hosts
 }

@@ -7,9 +7,10 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { describe, it } from 'node:test'
-import wsside from 'vite-plugin-wsside'
+import http from 'node:http'
+import wsside, { attachWsside } from 'vite-plugin-wsside'
 import { cleanupOf } from './helpers/cleanup.js'
-import { makeProject, REPO, VITE_PACKAGES } from './helpers/project.js'
+import { makeProject, REPO, tempFolder, VITE_PACKAGES } from './helpers/project.js'
 import { withTimeout } from './helpers/ws-client.js'
 
 const PLUGIN = path.join(REPO, 'node_shim', 'index.js')
@@ -18,15 +19,19 @@ const viteCli = path.join(
   'bin', 'vite.js',
 )
 
-/** The message of the error `wsside(options)` throws; fails when it does not throw. */
-function messageOf(options) {
+/**
+ * The message of the WssideOptionError `call(options)` throws (`wsside` by default); fails
+ * when it does not throw.
+ */
+function messageOf(options, call = wsside) {
   try {
-    wsside(options)
+    call(options)
   } catch (err) {
+    assert.equal(err.name, 'WssideOptionError', err.stack)
     assert.equal(err.stack.split('\n').length, 1, `one line: ${err.stack}`)
     return err.message
   }
-  assert.fail(`wsside(${JSON.stringify(options)}) did not throw`)
+  assert.fail(`${call.name}(${JSON.stringify(options)}) did not throw`)
 }
 
 /**
@@ -78,6 +83,55 @@ describe('values of the wrong type', () => {
     assert.equal(messageOf({ allowedOrigins: 'http://devbox:5173' }),
       'wsside: option `allowedOrigins` must be a list, such as ["http://devbox:5173"], got "http://devbox:5173"')
     assert.equal(messageOf({ allowedOrigins: [5173] }), 'wsside: allowedOrigins: 5173 is not an origin string, a RegExp or null')
+  })
+})
+
+describe('empty strings', () => {
+  it('are refused where they would stand for the default', () => {
+    assert.equal(messageOf({ python: '' }),
+      "wsside: option `python` is an empty string: give an interpreter, such as '.venv/bin/python' or 'python3.12', or leave it out")
+    assert.match(messageOf({ handlers: '' }), /^wsside: option `handlers` is an empty string: give a folder, such as 'ws'/)
+    assert.match(messageOf({ config: '' }), /^wsside: option `config` is an empty string: give a file/)
+  })
+})
+
+describe('attachWsside options', () => {
+  // attachWsside on a server that never listens: an option it accepts starts no sidecar.
+  const server = http.createServer()
+  const attach = (options) => attachWsside(server, options)
+
+  it('are checked when attachWsside is called, each error one line naming the option and the value', async (t) => {
+    const file = path.join(tempFolder(t), 'file.txt')
+    writeFileSync(file, '')
+    for (const [options, expected] of [
+      [{ allowedHosts: 'devbox' }, 'wsside: option `allowedHosts` must be true or a list of host names, such as ["devbox"], got "devbox"'],
+      [{ allowedHosts: false }, "wsside: option `allowedHosts` must be true or a list of host names, such as ['devbox', '.example.test'], got false"],
+      [{ allowedHosts: ['devbox', 5173] }, 'wsside: allowedHosts: 5173 is not a host name string'],
+      [{ logger: 5 }, 'wsside: option `logger` must have info, warn and error methods, such as console, got 5'],
+      [{ logger: { info() {} } }, 'wsside: option `logger` must have info, warn and error methods, such as console, got an object without warn, error'],
+      [{ root: 5 }, 'wsside: option `root` must be the path of the folder holding ws/ (and .venv), got 5'],
+      [{ root: '' }, 'wsside: option `root` must be the path of the folder holding ws/ (and .venv), got ""'],
+      [{ root: '/nope/wsside-no-such-folder' }, 'wsside: option `root`: "/nope/wsside-no-such-folder" does not exist'],
+      [{ root: file }, `wsside: option \`root\`: ${JSON.stringify(file)} is not a folder`],
+      [{ root: 'no-such-folder' }, `wsside: option \`root\`: "no-such-folder" (${path.resolve('no-such-folder')}) does not exist`],
+      [{ python: '' }, "wsside: option `python` is an empty string: give an interpreter, such as '.venv/bin/python' or 'python3.12', or leave it out"],
+      [null, "wsside: the options must be an object such as { prefix: '/api' }, got null"],
+    ]) {
+      assert.equal(messageOf(options, attach), expected)
+    }
+    // What Vite's server.allowedHosts takes is taken.
+    for (const allowedHosts of [true, [], ['devbox', '.example.test']]) {
+      await attach({ root: makeProject(t), allowedHosts, logger: console }).close()
+    }
+  })
+
+  it('unknown ones list what attachWsside takes, the plugin\'s and its own', () => {
+    const known = '(known: prefix, handlers, config, python, env, preview, overlay, allowedOrigins, root, logger, allowedHosts)'
+    assert.equal(messageOf({ roots: '.' }, attach), `wsside: unknown option \`roots\`; did you mean \`root\`? ${known}`)
+    assert.equal(messageOf({ allowed_hosts: [] }, attach),
+      `wsside: unknown option \`allowed_hosts\`; did you mean \`allowedHosts\`? ${known}`)
+    // The plugin does not take them: its list stays its own.
+    assert.match(messageOf({ root: '.' }), /^wsside: unknown option `root` \(known: prefix, .*, allowedOrigins\)$/)
   })
 })
 
