@@ -8,6 +8,11 @@
 
 // What Python says when the interpreter has no wsside (or only part of it).
 const NO_WSSIDE = /No module named '?wsside\b/
+// A line of wsside's own that reports an error (PROTOCOL.md): at the level `error`, or written
+// before its logging was set up, as a start that cannot go on says why (`wsside: WSSIDE_JSON=...`).
+const OWN_ERROR = /^wsside(?::error)?: /
+// The most lines of them kept for the report of a failed start (a traceback is one per line).
+const KEPT = 20
 
 /** One per SidecarProcess, through its restarts: each new process starts with no errors. */
 export class BeforeReady {
@@ -18,11 +23,14 @@ export class BeforeReady {
     /** @type {Map<string, 'config_error' | 'load_error'>} the files with an error that the
      * running process reported before its `ready`, and not fixed since */
     this._errors = new Map()
+    /** @type {string[]} the errors the running process wrote before its `ready`, in its words */
+    this._errorLines = []
   }
 
   /** A process starts: what the one before it reported no longer stands. */
   spawned() {
     this._errors.clear()
+    this._errorLines = []
   }
 
   /**
@@ -31,7 +39,9 @@ export class BeforeReady {
    * @param {string} line
    */
   heard(line) {
-    const noWsside = !this.everReady && NO_WSSIDE.test(line)
+    if (this.everReady) return false
+    if (OWN_ERROR.test(line) && this._errorLines.length < KEPT) this._errorLines.push(line.replace(OWN_ERROR, ''))
+    const noWsside = NO_WSSIDE.test(line)
     if (noWsside) this._saidNoWsside = true
     return noWsside
   }
@@ -67,12 +77,12 @@ export class BeforeReady {
 
   /**
    * What it said, for the report of an exit before `ready`: how many files have an error
-   * that stands, those files as the reader knows them (`rel`), and whether its output said
-   * that the interpreter has no wsside.
+   * that stands, those files as the reader knows them (`rel`), whether its output said
+   * that the interpreter has no wsside, and the errors its output reported (`wsside: ...`).
    * @param {(file: string) => string} rel
    */
   said(rel) {
     const files = [...this._errors.keys()].filter(Boolean).map((file) => rel(file))
-    return { errors: this._errors.size, files, saidNoWsside: this._saidNoWsside }
+    return { errors: this._errors.size, files, saidNoWsside: this._saidNoWsside, errorLines: this._errorLines }
   }
 }

@@ -16,14 +16,16 @@
 //   until it ends for the 5th time within 30 s (a crash loop), which fails it.
 // - It exits before its first `ready`: nothing has changed for another start to go better,
 //   so it fails, the report saying why from what it said before (lib/before-ready.js: the
-//   errors it reported, an interpreter without wsside), or that it crashed by a signal.
+//   errors it reported, as events or in its output, an interpreter without wsside), or that
+//   it crashed by a signal; the interpreter is named only when it said nothing of the cause.
 //   Only a process killed from outside (another signal) is started again, as after a crash.
-// - The interpreter is not there (ENOENT), or the sidecar breaks the control protocol
-//   (lib/sidecar.js): it fails.
+// - The interpreter cannot be spawned (not there, a folder, not executable), or the sidecar
+//   breaks the control protocol (lib/sidecar.js): it fails.
 // A sidecar that fails is killed, its reason stays in the terminal and on the overlay, and it
 // is not restarted: saving vite.config or restarting Vite gives it a fresh start
 // (lib/sidecars.js).
 
+import { statSync } from 'node:fs'
 import { INTERPRETER_HELP, whyNoWsside } from './interpreter.js'
 import { message } from './protocol.js'
 
@@ -63,12 +65,15 @@ export class Exits {
   watch(child) {
     const proc = this._proc
     child.on('error', (/** @type {NodeJS.ErrnoException} */ err) => {
-      if (err.code === 'ENOENT') {
-        this.fail(`cannot start the Python sidecar: ${proc.spec.python} was not found (chosen by ` +
-          `${proc.spec.chosenBy}).` + INTERPRETER_HELP + START_AGAIN)
-      } else {
+      // Only a spawn that failed means the interpreter cannot run (a failed kill or send is
+      // an error of a process that runs).
+      if (!err.syscall?.startsWith('spawn')) {
         proc.reporter.error(`sidecar process error: ${err.message}`)
+        return
       }
+      const { python, chosenBy } = proc.spec
+      this.fail(`cannot start the Python sidecar: ${python} ${cannotRun(python, err)} (chosen by ${chosenBy}).` +
+        INTERPRETER_HELP + START_AGAIN)
     })
     child.on('exit', (code, signal) => this._exited(child, code, signal))
   }
@@ -105,13 +110,15 @@ export class Exits {
    * Gives up on the sidecar until a fresh start: `reason` in the terminal and on the overlay,
    * the process killed, no restart.
    * @param {string} reason
+   * @param {string} [shown] what the overlay shows, when it must say more than the terminal
+   * (what the terminal printed above `reason`)
    */
-  fail(reason) {
+  fail(reason, shown = reason) {
     const proc = this._proc
     if (proc.state === 'failed') return
     proc.settle('failed')
     proc.reporter.error(reason)
-    proc.standing.stand('sidecar', '', { message: reason })
+    proc.standing.stand('sidecar', '', { message: shown })
     if (proc.child && proc.child.exitCode === null) proc.child.kill('SIGKILL')
   }
 
@@ -163,7 +170,7 @@ export class Exits {
     if (this.stopping) return
     const proc = this._proc
     const { python, chosenBy, cwd } = proc.spec
-    const { errors, files, saidNoWsside } = proc.beforeReady.said((file) => proc.reporter.rel(file))
+    const { errors, files, saidNoWsside, errorLines } = proc.beforeReady.said((file) => proc.reporter.rel(file))
     const how = `the Python sidecar (pid ${child.pid}) ${exitHow(code, signal)}${importing} before it was ready`
     if (signal !== null && !CRASH_SIGNALS.has(signal)) {
       // Killed from outside (a person, the out-of-memory killer), nothing about the setup: a
@@ -188,6 +195,11 @@ export class Exits {
       // The file is the lead, not the interpreter.
       this.fail(`${how}, so it is not restarted: that file (or what it imports) ended the process. ` +
         'Fix it, then save vite.config or restart Vite.')
+    } else if (errorLines.length > 0) {
+      // It said why in its output (a bad WSSIDE_JSON, say): the interpreter ran it well enough.
+      const reason = `${how}, because of the error it reported above, so it is not restarted.\n  Fix it, ` +
+        'then save vite.config or restart Vite to start the sidecar again.'
+      this.fail(reason, `${errorLines.join('\n')}\n\n${reason}`)
     } else {
       this.fail(`${how}, so it is not restarted: see its output above.\n  It ran ${python} (chosen by ${chosenBy}).` +
         `${INTERPRETER_HELP}\n  Fix the cause, then save vite.config or restart Vite.`)
@@ -216,6 +228,19 @@ export class Exits {
     proc.settle('starting')
     this._restartTimer = setTimeout(() => proc.spawn(), delay)
   }
+}
+
+/**
+ * Why `python` could not be spawned (`err`), as words to follow its name.
+ * @param {string} python
+ * @param {NodeJS.ErrnoException} err
+ */
+function cannotRun(python, err) {
+  if (err.code === 'ENOENT') return 'was not found'
+  if (err.code !== 'EACCES') return `could not be run (${err.code ?? err.message})`
+  // A path that is there: a folder, or a file without the permission to run it.
+  return statSync(python, { throwIfNoEntry: false })?.isDirectory() ? 'is a folder, not an interpreter'
+    : 'cannot be run: it is not executable (or a folder on its path is not searchable)'
 }
 
 /**
