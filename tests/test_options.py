@@ -124,6 +124,27 @@ async def test_subprotocols_follow_the_server_preference(serve, offered, chosen)
         assert b"sec-websocket-protocol" not in head.lower()
 
 
+async def test_protocols_offered_to_a_handler_without_subprotocols_are_warned_of_once(
+    serve,
+) -> None:
+    # The JavaScript plugin accepted the first one offered; a browser refuses a 101 without it.
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/plain")
+    """)
+    for _ in range(2):
+        head = await raw_upgrade(s.port, "/api/ws/plain", "Sec-WebSocket-Protocol: x, y\r\n")
+        assert head.startswith(b"HTTP/1.1 101") and b"sec-websocket-protocol" not in head.lower()
+    head = await raw_upgrade(s.port, "/api/ws/plain")
+    assert head.startswith(b"HTTP/1.1 101")
+    warned = [e["message"] for e in s.events if e.get("level") == "warning"]
+    assert len(warned) == 1 and warned[0].endswith(
+        "/ws0/h0.py:3: a client offered the subprotocols 'x', 'y' and /ws/plain accepts none "
+        "of them (subprotocols=[]), so the connection opens without one, which a browser "
+        "refuses (it closes with 1006): list the ones to accept in subprotocols="
+    ), warned
+
+
 AUTH = """
 import probe
 from wsside import Handler
@@ -285,6 +306,9 @@ async def test_disabled_handler_is_skipped(serve) -> None:
         ("heartbeat=float('nan')", "heartbeat: expected seconds > 0, or 0 (off), got nan"),
         ("delay=float('inf')", "delay: expected seconds >= 0, got inf"),
         ("error_details='no'", "error_details: expected True or False, got 'no'"),
+        ("disabled='no'", "disabled: expected True or False, got 'no'"),
+        ("responses=5", "responses: expected a list of Response(...) rules, got 5"),
+        ("responses=[5]", "responses: expected Response(...) rules, got 5 in the list"),
         ("max_message_size=0", "max_message_size"),
         ("subprotocols='v1'", "subprotocols: expected a list"),
         ("authenticate=42", "authenticate: expected"),

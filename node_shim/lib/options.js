@@ -140,6 +140,7 @@ const MOVED = {
   endpointPrefix: 'it is `prefix` here',
   enablePreview: 'it is `preview` here',
   enableWs: 'not needed: WebSockets under the prefix are what this plugin serves',
+  disable: 'leave wsside() out of `plugins` to turn it off, e.g. `...(process.env.NO_WS ? [] : [wsside()])`',
   wsHandlers: 'each handler is a Handler(...) in a Python file of the handlers folder (ws/ by default)',
   logLevel: 'it is `log_level` in wsside.toml (debug, info, warning or error)',
   heartbeat: handlerOption('heartbeat', ' (seconds)'),

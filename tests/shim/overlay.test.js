@@ -209,6 +209,7 @@ it('overlay takes true or false only', () => {
 
 it('an option of the JavaScript plugin, or a handler option, says where it lives now', () => {
   assert.throws(() => wsside({ endpointPrefix: '/api' }), /option `endpointPrefix`: it is `prefix` here/)
+  assert.throws(() => wsside({ disable: true }), /option `disable`: leave wsside\(\) out of `plugins` to turn it off/)
   assert.throws(() => wsside({ heartbeat: 30000 }),
     /option `heartbeat`: a handler option: heartbeat= in Handler\(\.\.\.\) in Python, or heartbeat under \[defaults\] in wsside\.toml \(seconds\)/)
   assert.throws(() => wsside({ defaultRoom: 'lobby' }), /option `defaultRoom`: a handler option: default_room= in Handler/)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from yarl import URL
 
-from .._places import place
+from .._places import place, shown
 from .._runtime.callbacks import USER_ERRORS
 from .._runtime.events import log, report_runtime_error
 from .._runtime.origins import has_origin_form
@@ -107,7 +107,22 @@ def check_origin(
 def choose_subprotocol(handler: Handler, offered: Collection[str]) -> str | None:
     """The first of the handler's subprotocols that the client offered (the server's
     preference decides, where aiohttp would take the client's), else None."""
-    return next((p for p in handler.subprotocols if p in offered), None)
+    chosen = next((p for p in handler.subprotocols if p in offered), None)
+    if chosen is None and offered and handler not in _told_protocols:
+        _told_protocols.add(handler)
+        listed = ", ".join(repr(p) for p in offered)
+        log(
+            f"{shown(handler.file)}:{handler.line}: a client offered the subprotocols "
+            f"{listed} and {handler.pattern.source} accepts none of them (subprotocols="
+            f"{list(handler.subprotocols)!r}), so the connection opens without one, which a "
+            "browser refuses (it closes with 1006): list the ones to accept in subprotocols=",
+            "warning",
+        )
+    return chosen
+
+
+# Handlers told once that a client offered subprotocols they do not accept.
+_told_protocols: weakref.WeakSet[Handler] = weakref.WeakSet()
 
 
 # What `authenticate` decided: the connection's metadata, nothing to add, or a refusal.
