@@ -89,6 +89,27 @@ function sameHost(origin, host) {
   }
 }
 
+/** @param {string} hostname as URL writes it (IPv6 in brackets) */
+const isLoopbackName = (hostname) => hostname === 'localhost' || hostname.endsWith('.localhost') ||
+  hostname === '[::1]' || (net.isIPv4(hostname) && hostname.startsWith('127.'))
+
+/**
+ * The same dev server under another loopback name: a page opened at http://127.0.0.1:5173
+ * whose code says ws://localhost:5173 (both this machine, the same port).
+ * @param {string} origin
+ * @param {string} host
+ */
+function sameLoopbackServer(origin, host) {
+  try {
+    const page = new URL(origin)
+    const asked = new URL(`${page.protocol}//${host}`)
+    return page.origin === origin && page.port === asked.port &&
+      isLoopbackName(page.hostname) && isLoopbackName(asked.hostname)
+  } catch {
+    return false
+  }
+}
+
 /**
  * Why `req` must be refused (a sentence for the log), or null when it may pass.
  * @param {IncomingMessage} req
@@ -107,7 +128,7 @@ export function refusalReason(req, context) {
       'allowedOrigins option of wsside() to accept non-browser clients'
   }
   if (originListed(origin, context.allowedOrigins)) return null
-  if (host !== undefined && sameHost(origin, host)) return null
+  if (host !== undefined && (sameHost(origin, host) || sameLoopbackServer(origin, host))) return null
   return `Origin ${JSON.stringify(origin)} is not this dev server (${host}); add it to the allowedOrigins option of wsside()`
 }
 

@@ -30,3 +30,26 @@ describe('a RegExp with the g or y flag in allowedOrigins', () => {
     other.socket.destroy()
   })
 })
+
+describe('a page of this dev server under another loopback name', () => {
+  const cleanup = suiteCleanup()
+  let port
+  before(async () => {
+    ;({ port } = await startViteFor(cleanup, makeProject(cleanup)))
+  })
+
+  it('is admitted on the same port (a page at 127.0.0.1 whose code says localhost), not on another', async () => {
+    const statuses = {}
+    for (const origin of [`http://localhost:${port}`, `http://[::1]:${port}`, `http://localhost:${port + 1}`, 'http://localhost']) {
+      const res = await upgrade({ port, path: '/api/echo', headers: { Origin: origin } })
+      statuses[origin] = res.status
+      res.socket.destroy()
+    }
+    assert.deepEqual(statuses, {
+      [`http://localhost:${port}`]: 101,
+      [`http://[::1]:${port}`]: 101,
+      [`http://localhost:${port + 1}`]: 403,
+      'http://localhost': 403,
+    })
+  })
+})
