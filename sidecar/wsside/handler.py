@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from ._places import place, shown
 from ._signatures import Callback, adapt_callback
 from ._threads import ThreadMark, is_this_thread, off_loop_error
-from .handler_options import Deflate, check_option, milliseconds_note, opt_str
+from .handler_options import Deflate, check_option, check_responses, milliseconds_note, opt_str
 from .pattern import Pattern
 from .responses import Broadcast, Response
 from .schema import Schema
@@ -185,13 +185,11 @@ class Handler:
         if callable(authenticate):
             authenticate = adapt_callback("authenticate", authenticate)
         self.authenticate = authenticate or None
-        self.responses: list[Response] = []
-        for rule in responses:
-            if not isinstance(rule, Response):
-                raise TypeError("responses: expected a list of Response(...) rules")
-            self.responses.append(rule)
+        self.responses: list[Response] = check_responses(responses)
         self.transform_raw_data = adapt_callback("transform_raw_data", transform_raw_data)
-        self.disabled = bool(disabled)
+        if not isinstance(disabled, bool):  # disabled="no" would be true, and disable it
+            raise TypeError(f"disabled: expected True or False, got {disabled!r}")
+        self.disabled = disabled
         # Read now, so that a type that is not a message type fails at this line.
         # Strings inside a type (`list["Json"]`) name what the declaring module defines.
         module = frame.f_globals.get("__name__")

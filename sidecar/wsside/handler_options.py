@@ -8,7 +8,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeGuard
 
-__all__ = ["DEFAULTABLE_OPTIONS", "Deflate", "check_option", "milliseconds_note", "opt_str"]
+from .responses import Response
+
+__all__ = [
+    "DEFAULTABLE_OPTIONS",
+    "Deflate",
+    "check_option",
+    "check_responses",
+    "milliseconds_note",
+    "opt_str",
+]
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,17 @@ def check_option(name: str, value: object) -> object:
             raise ValueError(f"max_message_size: expected bytes > 0, got {value!r}")
         return value
     raise KeyError(name)
+
+
+def check_responses(value: object) -> list[Response]:
+    """`responses=`: a list of `Response(...)` rules (one rule alone, a string: not a list)."""
+    if not isinstance(value, Iterable) or isinstance(value, (str, bytes, Response)):
+        raise TypeError(f"responses: expected a list of Response(...) rules, got {value!r}")
+    rules = list(value)
+    for rule in rules:
+        if not isinstance(rule, Response):
+            raise TypeError(f"responses: expected Response(...) rules, got {rule!r} in the list")
+    return rules
 
 
 def opt_str(name: str, value: object) -> str | None:
