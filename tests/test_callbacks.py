@@ -25,11 +25,11 @@ def close(conn, code, reason, by_client):
 
 @h.on_ping
 def ping(conn, payload):
-    probe.record("ping", payload)
+    probe.record("ping", payload, type(payload))
 
 @h.on_pong
 def pong(conn, payload):
-    probe.record("pong", payload)
+    probe.record("pong", payload, type(payload))
 """
 
 
@@ -52,8 +52,8 @@ async def test_each_callback_fires_with_its_arguments(serve, probe) -> None:
         ("message", "not json"),
         ("message", 123),
         ("message", b"\x01\x02"),
-        ("ping", b"hi"),
-        ("pong", b"yo"),
+        ("ping", b"hi", bytes),  # bytes, as the type says, not the parser's bytearray
+        ("pong", b"yo", bytes),
         ("close", 4000, "bye", True),
     ]
 
