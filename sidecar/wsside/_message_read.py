@@ -13,6 +13,7 @@ import re
 import sys
 import types
 import typing
+from collections.abc import Iterable
 from typing import Any, Union, get_args, get_origin
 
 from ._message_tree import (
@@ -322,16 +323,18 @@ def _modules(tp: Any) -> set[str]:
 _PACKAGE = os.path.dirname(os.path.realpath(__file__)) + os.sep
 
 
-def refused_at_its_line(exc: BaseException, file: str) -> bool:
+def refused_at_its_line(exc: BaseException, file: str, refusers: Iterable[str] = ()) -> bool:
     """Whether `exc` is a Reader's refusal of a type declared on a line of `file` that calls
     wsside itself (`Handler(..., receives=T)`): its traceback would show that line only,
-    which the report's file:line and message already say."""
+    which the report's file:line and message already say. `refusers`: the other modules
+    whose refusals those are (the checks of `Handler`'s options)."""
     files = []
     tb = exc.__traceback__
     while tb is not None:
         files.append(os.path.realpath(tb.tb_frame.f_code.co_filename))
         tb = tb.tb_next
     own = [i for i, name in enumerate(files) if name == os.path.realpath(file)]
-    if len(own) != 1 or files[-1] != os.path.realpath(__file__):
+    refusing = {os.path.realpath(name) for name in (__file__, *refusers)}
+    if len(own) != 1 or files[-1] not in refusing:
         return False
     return all(name.startswith(_PACKAGE) for name in files[own[0] + 1 :])

@@ -8,6 +8,8 @@ the import fails, the previous module stays, and its handlers serve on.
 from __future__ import annotations
 
 import importlib.util
+import inspect
+import logging
 import re
 import sys
 from dataclasses import dataclass, field
@@ -16,8 +18,11 @@ from types import ModuleType
 from typing import Any
 
 from .._message_read import refused_at_its_line
+from .._signatures import adapt_callback
 from ..handler import Handler, collecting
-from .events import emit, error_event, shown
+from ..handler_options import check_option
+from ..pattern import Pattern
+from .events import emit, error_event, logger, shown
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
 from .missing_module import Missing, missing_module
 from .module_names import HANDLERS_PACKAGE, is_handler_file, module_name_for, unreadable
@@ -38,6 +43,15 @@ class LoadResult:
 _NO_RELATIVE = (
     "a relative import in a handler file: import helpers by their name instead "
     "(`import _shared`, `from _lib.db import query`): the handlers folder is on sys.path"
+)
+
+
+# Where `Handler(...)` checks what its line gave it (the options, the pattern, the callbacks).
+_OPTION_CHECKS = (
+    inspect.getfile(Handler),
+    inspect.getfile(check_option),
+    inspect.getfile(Pattern),
+    inspect.getfile(adapt_callback),
 )
 
 
@@ -133,13 +147,17 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
         result.error = error_event("load_error", exc, files=(str(path),))
         if result.error["file"] is None:
             result.error["file"], result.error["line"] = str(path), 1
-        elif isinstance(exc, TypeError):
+        refusers: tuple[str, ...] = _OPTION_CHECKS
+        if isinstance(exc, TypeError) and result.error["line"] is not None:
             # Every misspelt option of the call at once, each with its likely meaning.
             typos = unknown_options(exc, Path(result.error["file"]), result.error["line"])
             if typos is not None:
                 exc = TypeError(typos).with_traceback(exc.__traceback__)
                 result.error = error_event("load_error", exc, files=(str(path),))
-        if refused_at_its_line(exc, str(path)):  # a message type: the line says all
+                refusers = (*refusers, str(path))  # Python refused the call at its line
+        # wsside refused a message type or an option of the user's Handler(...) line: the line
+        # and message say all (`--log-level debug` keeps the traceback, and wsside's frames).
+        if not logger.isEnabledFor(logging.DEBUG) and refused_at_its_line(exc, str(path), refusers):
             result.error["traceback"] = None
         return result
     result.module = module
