@@ -125,6 +125,31 @@ async def test_duplicate_within_one_file(serve) -> None:
     assert "duplicate pattern '/ws/a'" in event["message"] and event["line"] == 3
 
 
+async def test_a_disabled_handler_does_not_clash_with_an_enabled_one_of_its_pattern(
+    serve,
+) -> None:
+    """Two versions of an endpoint, one switched off: the enabled one serves, in one file or
+    across files, whichever comes first."""
+    s = await serve(
+        "from wsside import Handler\n"
+        'Handler("/ws/maybe/{x}", disabled=True, on_connect=lambda c, r: c.send("v1"))\n'
+        'Handler("/ws/maybe/{x}", on_connect=lambda c, r: c.send("v2"))\n'
+        'Handler("/ws/other", on_connect=lambda c, r: c.send("other"))\n'
+        'Handler("/ws/later", disabled=True)\n',
+        'from wsside import Handler\nHandler("/ws/later", on_connect=lambda c, r: c.send("b"))\n',
+        'from wsside import Handler\nHandler("/ws/maybe/{x}", disabled=True)\n',
+        names=["a.py", "b.py", "c.py"],
+    )
+    assert not [e for e in s.events if e["type"] == "load_error"]
+    for path, who in [
+        ("/api/ws/maybe/1", "v2"),
+        ("/api/ws/other", "other"),
+        ("/api/ws/later", "b"),
+    ]:
+        ws = await s.connect(path)
+        assert await ws.receive_str() == who
+
+
 async def test_a_broken_handler_file_never_takes_down_the_others(serve) -> None:
     s = await serve(
         'from wsside import Handler\nHandler("/ws/ok", on_connect=lambda c, r: c.send("ok"))\n',

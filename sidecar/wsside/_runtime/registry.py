@@ -21,12 +21,13 @@ from ..closecodes import CloseCode, CloseReason
 from ..handler import Handler
 from ..pattern import PatternIndex
 from .background import STOP_WAIT, BackgroundTasks
-from .events import emit, error_event, log, logger, shown
+from .events import emit, log, logger, shown
 from .helper_path import use_helpers_of
 from .hub import Hub
 from .loader import forget_handler_file, import_handler_file
 from .module_names import in_folder, is_handler_file
 from .namespaces import collision_notes
+from .pattern_owners import duplicate_error, find_duplicate, serving
 
 if TYPE_CHECKING:
     from .backplane import Backplane
@@ -43,16 +44,6 @@ ORPHAN_GRACE = 1.0
 # Where `Registry.add_handlers` files handlers declared in code: it sorts before any real path
 # and names no file.
 _IN_CODE = Path("")
-
-
-class _DuplicatePattern(ValueError):
-    def __init__(self, first: Handler, handler: Handler) -> None:
-        super().__init__(
-            f"duplicate pattern {handler.pattern.source!r}: declared in {shown(first.file)}:"
-            f"{first.line} and in {shown(handler.file)}:{handler.line}"
-        )
-        self.first = first
-        self.handler = handler
 
 
 def handler_files(root: Path) -> list[Path]:
@@ -90,10 +81,12 @@ class Registry:
         self.hubs: dict[str, Hub] = {}
         # Hubs of patterns no longer declared, in their grace, with the timer that ends it.
         self._orphans: dict[str, tuple[Hub, asyncio.TimerHandle]] = {}
-        self._table: list[Hub] = []
+        # Every declaration in routing order, with the hub of its pattern (a disabled one
+        # beside an enabled one of its pattern: that one's hub, never matched through it).
+        self._table: list[tuple[Handler, Hub]] = []
         # `_table` by leading literal segments; made again on the first match after a change
         # (not at each file of a start-up or a checkout).
-        self._index: PatternIndex[Hub] | None = None
+        self._index: PatternIndex[tuple[Handler, Hub]] | None = None
 
     # ---- routing ------------------------------------------------------------------------
 
@@ -101,9 +94,8 @@ class Registry:
         """The first enabled endpoint (files in sorted order, then declaration order)."""
         index = self._index
         if index is None:
-            index = self._index = PatternIndex((hub.handler.pattern, hub) for hub in self._table)
-        for _, _, hub in index.candidates(path):
-            handler = hub.handler
+            index = self._index = PatternIndex((entry[0].pattern, entry) for entry in self._table)
+        for _, _, (handler, hub) in index.candidates(path):
             if handler.disabled:
                 continue
             params = handler.pattern.match(path)
@@ -113,19 +105,19 @@ class Registry:
 
     def endpoints(self) -> list[Handler]:
         """The declarations served now, in routing order (disabled ones included)."""
-        return [hub.handler for hub in self._table]
+        return [handler for handler, _ in self._table]
 
     def describe(self, prefix: str = "") -> list[dict[str, Any]]:
         return [
             {
-                "pattern": h.handler.pattern.source,
-                "path": prefix + h.handler.pattern.source,
-                "file": h.handler.file,
-                "line": h.handler.line,
-                "disabled": h.handler.disabled,
-                "has_variables": h.handler.pattern.has_variables,
+                "pattern": h.pattern.source,
+                "path": prefix + h.pattern.source,
+                "file": h.file,
+                "line": h.line,
+                "disabled": h.disabled,
+                "has_variables": h.pattern.has_variables,
             }
-            for h in self._table
+            for h, _ in self._table
         ]
 
     # ---- loading ------------------------------------------------------------------------
@@ -156,9 +148,9 @@ class Registry:
         result = import_handler_file(path, self.root)
         self._waiting.pop(path, None)
         if result.error is None:
-            duplicate = self._duplicate(result.path, result.handlers)
+            duplicate = find_duplicate(self.files, result.path, result.handlers)
             if duplicate is not None:
-                result.error = self._duplicate_error(duplicate)
+                result.error = duplicate_error(duplicate)
                 if duplicate.first.file != duplicate.handler.file:  # another file has it
                     self._waiting[path] = duplicate.handler.pattern.source
         if result.error is not None:
@@ -191,7 +183,7 @@ class Registry:
     def add_handlers(self, handlers: list[Handler]) -> None:
         """Serve `handlers`, declared in code rather than loaded from the handlers folder,
         first given first. Raises ValueError naming both declarations of a duplicate pattern."""
-        duplicate = self._duplicate(_IN_CODE, handlers)
+        duplicate = find_duplicate(self.files, _IN_CODE, handlers)
         if duplicate is not None:  # a plain ValueError: the subclass is the registry's own
             raise ValueError(str(duplicate)) from None
         self._swap(_IN_CODE, handlers)
@@ -199,10 +191,9 @@ class Registry:
     def start_background(self) -> None:
         """Start the background tasks of every handler that has none running (handlers
         loaded outside an event loop have none yet)."""
-        for handlers in self.files.values():
-            for handler in handlers:
-                if not self.background.running(handler.pattern.source):
-                    self.background.start(handler)
+        for pattern, hub in self.hubs.items():
+            if not self.background.running(pattern):
+                self.background.start(hub.handler)
 
     def remove_file(self, path: Path) -> None:
         path = in_folder(path)
@@ -225,67 +216,47 @@ class Registry:
             return
         self._loading_waiting = True
         try:
-            while ready := [p for p, pattern in self._waiting.items() if pattern not in self.hubs]:
+            while ready := [
+                p for p, pattern in self._waiting.items() if not self._enabled(pattern)
+            ]:
                 for path in ready:
                     self._waiting.pop(path, None)
                     self.load_file(path)
         finally:
             self._loading_waiting = False
 
-    @staticmethod
-    def _duplicate_error(exc: _DuplicatePattern) -> dict[str, Any]:
-        event = error_event("load_error", exc)
-        # Never raised: no traceback to show, and the message says all (no class name).
-        event.update(
-            message=str(exc),
-            file=exc.handler.file,
-            line=exc.handler.line,
-            column=None,
-            traceback=None,
-        )
-        return event
-
-    def _duplicate(self, path: Path, handlers: list[Handler]) -> _DuplicatePattern | None:
-        """The first of `handlers` (replacing those of `path`) whose pattern is taken."""
-        seen: dict[str, Handler] = {}
-        for other_path, others in self.files.items():
-            if other_path != path:
-                for h in others:
-                    seen[h.pattern.source] = h
-        for h in handlers:
-            first = seen.get(h.pattern.source)
-            if first is not None:
-                return _DuplicatePattern(first, h)
-            seen[h.pattern.source] = h
-        return None
+    def _enabled(self, pattern: str) -> bool:
+        """Whether an enabled declaration serves `pattern` (another one would be a duplicate)."""
+        hub = self.hubs.get(pattern)
+        return hub is not None and not hub.handler.disabled
 
     def _swap(self, path: Path, handlers: list[Handler]) -> None:
         old = self.files.get(path, [])
-        new_patterns = {h.pattern.source for h in handlers}
+        self.files[path] = handlers
+        declared = [
+            h for p in sorted(self.files, key=lambda p: p.as_posix()) for h in self.files[p]
+        ]
+        chosen = serving(declared)
         for h in old:
-            hub = self.hubs.get(h.pattern.source)
-            if hub is None:
-                continue
-            self.background.stop(h.pattern.source)
-            if h.pattern.source not in new_patterns:
-                del self.hubs[h.pattern.source]
+            hub = None if h.pattern.source in chosen else self.hubs.pop(h.pattern.source, None)
+            if hub is not None:
+                self.background.stop(h.pattern.source)
                 self._orphan(hub)
-        for h in handlers:
-            hub = self.hubs.get(h.pattern.source) or self._adopt(h.pattern.source)
+        for pattern, h in chosen.items():
+            hub = self.hubs.get(pattern)
+            if hub is not None and hub.handler is h:
+                continue  # served as it was (a disabled twin's file changed, another file)
+            self.background.stop(pattern)
+            hub = hub or self._adopt(pattern)
             if hub is None:
                 hub = Hub(h, self.backplane, self.check_sends)
             else:
                 hub.handler._serve_with(None)
                 hub.handler = h
-            self.hubs[h.pattern.source] = hub
+            self.hubs[pattern] = hub
             h._serve_with(hub)
             self.background.start(h)
-        self.files[path] = handlers
-        self._table = [
-            self.hubs[h.pattern.source]
-            for p in sorted(self.files, key=lambda p: p.as_posix())
-            for h in self.files[p]
-        ]
+        self._table = [(h, self.hubs[h.pattern.source]) for h in declared]
         self._index = None
 
     def _orphan(self, hub: Hub) -> None:
