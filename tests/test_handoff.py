@@ -683,6 +683,30 @@ Handler("/blocking", on_connect=hello)
         shim.stop()
 
 
+def test_nothing_reaches_a_client_before_the_channel_has_taken_its_ack(shim: Shim) -> None:
+    # The shim gives a socket whose sidecar died before Node read its ACK to the restarted
+    # sidecar, so that socket must be unanswered: while Node does not read the channel (busy,
+    # the channel's buffer full), a handed-over socket waits for its ACK to be written.
+    shim.read_until("type", "ready")
+    query = json.dumps({"cmd": "NODE_SOCKET_GET_COUNT", "key": "k"}).encode() + b"\n"
+    shim.sock.sendall(query * 5_000)  # each answered; unread, they fill the channel
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        client = socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+    head = _upgrade_head("/api/spy").decode("latin-1")
+    message = {"wsside": PROTOCOL_VERSION, "type": "connection", "head": head}
+    shim.send({"cmd": "NODE_HANDLE", "type": "net.Socket", "msg": message}, [accepted.fileno()])
+    accepted.close()
+    shim.clients.append(client)
+    client.settimeout(1.0)  # no event to wait for: nothing must come
+    with pytest.raises(TimeoutError):
+        client.recv(1)
+    assert shim.read_until("cmd", "NODE_HANDLE_ACK")
+    client.settimeout(WAIT)
+    answer, _ = _response_head(client)
+    assert answer.startswith(b"HTTP/1.1 101")
+
+
 TALK = """
 import asyncio
 from wsside import Handler

@@ -3,9 +3,11 @@
 // knowing what became of it.
 //
 // Node writes one handle at a time and holds every later message until the sidecar answers
-// the handle in flight: NODE_HANDLE_ACK once it holds the descriptor (it has answered the
-// handshake by then, unless an async `authenticate` is still deciding; never after an
-// `on_connect`), NODE_HANDLE_NACK when no descriptor arrived. The answers carry no id;
+// the handle in flight: NODE_HANDLE_ACK once it holds the descriptor, before it writes
+// anything to the client (it writes nothing until the ACK is in the channel, which Node reads
+// to its end even after the sidecar died), NODE_HANDLE_NACK when no descriptor arrived. So a
+// socket whose sidecar exited without acknowledging it is unanswered, and can go to the next
+// sidecar; one it acknowledged is never answered twice. The answers carry no id;
 // which socket one is for follows from order alone. So the shim gives Node one socket at a
 // time itself: the one in flight is known, and a socket still waiting here has not left
 // Node, so it can take another path. The send callback proves nothing: Node reports a write
@@ -45,7 +47,8 @@ const DRAIN_POLL_MS = 5
  * - `refused`: the sidecar said no descriptor arrived (NACK; at its limit of open files, say);
  * - `unanswered`: no answer within ACK_TIMEOUT_MS;
  * - `busy`: never sent, because an earlier hand-over is unanswered;
- * - `lost`: the write failed, the sidecar exited first, or the client left while it waited.
+ * - `lost`: the write failed, the sidecar exited without acknowledging it (so it wrote nothing
+ *   to the client), or the client left while it waited.
  * @typedef {'taken' | 'refused' | 'unanswered' | 'busy' | 'lost'} Outcome
  */
 
@@ -206,7 +209,11 @@ class Channel {
     if (this.timer) clearTimeout(this.timer)
     const pending = this.inFlight
     this.inFlight = null
-    if (pending && !this.stuck) this.finish(pending, 'lost')
+    if (pending && !this.stuck) {
+      this.proc.reporter.debug(`the Python sidecar (pid ${this.child.pid}) left before acknowledging a hand-over: ` +
+        'that socket is unanswered, and goes to the next sidecar')
+      this.finish(pending, 'lost')
+    }
     for (const waiting of this.waiting.splice(0)) waiting.resolve('lost')
     this.tellResumed(false)
   }

@@ -270,12 +270,10 @@ export function createUpgradeListener(ctx) {
         if (outcome === 'unanswered') {
           // The sidecar may hold the descriptor, or get it once its event loop runs again:
           // piping the connection as well would give it two servers, and closing only Node's
-          // copy could leave the client waiting for good. A 503 ends it. The sidecar takes a
-          // descriptor, answers the handshake and acknowledges in one step, before any
-          // `on_connect` runs, so it has written nothing to the client yet (a plain
-          // `authenticate` that blocks runs within that step and can be what holds it up),
-          // and the 503's shutdown makes its late answer fail (EPIPE) instead of reaching the
-          // client.
+          // copy could leave the client waiting for good. A 503 ends it. The sidecar
+          // acknowledges a descriptor before it writes anything to the client, so it has
+          // written nothing yet, and the 503's shutdown makes its late answer fail (EPIPE)
+          // instead of reaching the client.
           proc.reporter.refused(pathname, `the Python sidecar did not take the socket within ${ACK_TIMEOUT_MS / 1000} s`)
           return respond(socket, 503, 'WebSocket back end unavailable')
         }

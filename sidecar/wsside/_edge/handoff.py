@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from yarl import URL
@@ -32,23 +32,18 @@ if TYPE_CHECKING:
 __all__ = ["take_over"]
 
 
-def _nothing() -> None:
-    pass
-
-
 def take_over(
     intake: Intake,
     sock: socket.socket,
     head: bytes,
     *,
     nodelay: bool = False,
-    answered: Callable[[], None] = _nothing,
 ) -> SocketTransport:
     """Serve `sock`, a client socket the shim accepted, through `intake`, from `head`: the
     request Node parsed (re-serialised by the shim, see PROTOCOL.md) and any bytes that
-    followed it. `nodelay`: the shim already set TCP_NODELAY. `answered` is called once the
-    101 is written and before any callback runs (the shim's acknowledgement goes then).
-    Returns the connection's transport.
+    followed it. `nodelay`: the shim already set TCP_NODELAY. The shim has the socket's
+    acknowledgement by then (node_ipc.py): what is written here is never answered again by
+    another sidecar. Returns the connection's transport.
     """
     sock.setblocking(False)
     if not nodelay:
@@ -61,16 +56,14 @@ def take_over(
     # transport (see SocketTransport).
     transport = SocketTransport(loop, sock, _STARTING, movable=loop_name(loop) == "uvloop")
     try:
-        _take_over(intake, transport, head, answered)
+        _take_over(intake, transport, head)
     except BaseException:
         transport.abort()
         raise
     return transport
 
 
-def _take_over(
-    intake: Intake, transport: SocketTransport, head: bytes, answered: Callable[[], None]
-) -> None:
+def _take_over(intake: Intake, transport: SocketTransport, head: bytes) -> None:
     try:
         method, target, block, early = parse_head(head)
         headers = read_headers(block)
@@ -91,7 +84,7 @@ def _take_over(
         intake.pending.add(task)
         task.add_done_callback(intake.pending.discard)
     else:
-        _accept(intake, transport, route, verdict, early, answered)
+        _accept(intake, transport, route, verdict, early)
 
 
 async def _accept_later(
@@ -120,7 +113,6 @@ def _accept(
     route: Route,
     verdict: Verdict,
     early: bytes,
-    answered: Callable[[], None] = _nothing,
 ) -> None:
     if isinstance(verdict, Refusal):
         _end(transport, route.request.path, verdict)
@@ -136,7 +128,6 @@ def _accept(
         return
     headers.append((FORWARDING_HEADER, "handover"))
     transport.write(switching_protocols(headers))
-    answered()
     stream, io = open_stream(transport, handler.max_message_size, agreement, early)
     # Reading starts (or goes on after `_Held` paused it) before the session exists, so
     # the session may pause it again (a flood in `early`).

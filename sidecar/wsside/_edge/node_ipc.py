@@ -5,6 +5,12 @@ and passes the socket's file descriptor alongside it (SCM_RIGHTS). `NodeChannel`
 wire protocol: it collects descriptors in arrival order, acknowledges each handle (Node sends
 no further handle until it gets the ACK) and answers the socket-count queries Node's
 `net.Server` makes once one of its sockets lives in a child.
+
+The ACK goes before anything is written to the client, and the socket is served only once
+the ACK is with the kernel: the shim gives a socket whose sidecar died without acknowledging
+it to the restarted sidecar, which must never happen to a socket that was answered already.
+(Writing the 101 first wakes the client, and on a busy machine the client can see its 101
+and have the sidecar killed before the sidecar runs again to send the ACK.)
 """
 
 from __future__ import annotations
@@ -32,8 +38,8 @@ class NodeChannel:
     """Node's IPC channel on an inherited Unix socket (`NODE_CHANNEL_FD`), JSON framing.
 
     `on_message(obj)` gets every message that is not Node's own bookkeeping;
-    `on_handle(msg, fd, ack)` gets the descriptor of each handed-over socket, to close or serve,
-    with the message sent along with it, and `ack` to acknowledge it early (else on return);
+    `on_handle(msg, fd)` gets the descriptor of each handed-over socket, to close or serve,
+    with the message sent along with it, once its ACK is written to the channel;
     `on_eof()` runs once when the parent closes the channel (or dies).
     """
 
@@ -41,7 +47,7 @@ class NodeChannel:
         self,
         fd: int,
         on_message: Callable[[Any], None],
-        on_handle: Callable[[Any, int, Callable[[], None]], asyncio.BaseTransport | None],
+        on_handle: Callable[[Any, int], asyncio.BaseTransport | None],
         on_eof: Callable[[], None],
     ) -> None:
         self._sock = socket.socket(fileno=fd)
@@ -56,6 +62,9 @@ class NodeChannel:
         self._on_eof = on_eof
         self._buffer = b""
         self._fds: deque[int] = deque()
+        # Handles acknowledged while earlier messages still wait to be written: served once
+        # the channel has taken their ACK.
+        self._acked: deque[tuple[Any, int]] = deque()
         self._out = bytearray()
         self._closed = False
         # Handed-over connections per Node server key, for NODE_SOCKET_GET_COUNT.
@@ -90,6 +99,8 @@ class NodeChannel:
         self._sock.close()
         while self._fds:
             os.close(self._fds.popleft())
+        while self._acked:
+            os.close(self._acked.popleft()[1])
 
     # ---- reading ---------------------------------------------------------------------
 
@@ -130,26 +141,13 @@ class NodeChannel:
                 # does not send the handle again).
                 self.send({"cmd": "NODE_HANDLE_NACK"})
                 return
-            fd = self._fds.popleft()
-            acked = False
-
-            def ack() -> None:
-                nonlocal acked
-                if not acked:
-                    acked = True
-                    self._send_line(_ACK)
-
-            # The ACK goes once the handshake's answer is written (it wakes Node, which,
-            # sharing a core with the sidecar, could otherwise run before the 101 goes out)
-            # and before any user callback runs: the shim gives up on a socket whose ACK is
-            # late, which must never happen to a connection already answered. Node sends no
+            # Acknowledged before anything reaches the client: a sidecar that dies past this
+            # point has the ACK in the channel, which Node reads before the channel's end,
+            # so the shim never gives a socket answered here to another sidecar. Node sends no
             # further handle before this ACK.
-            try:
-                transport = self._on_handle(obj.get("msg"), fd, ack)
-            finally:
-                ack()
-            if transport is not None and isinstance(obj.get("key"), str):
-                self._handed.setdefault(obj["key"], []).append(transport)
+            self._acked.append((obj, self._fds.popleft()))
+            self._send_line(_ACK)
+            self._serve_acked()
         elif cmd == "NODE_SOCKET_GET_COUNT":
             key = obj.get("key")
             self.send(
@@ -168,6 +166,15 @@ class NodeChannel:
         else:
             self._on_message(obj)
 
+    def _serve_acked(self) -> None:
+        """Serves the handles whose ACK the channel has taken (all of them once nothing
+        waits to be written)."""
+        while self._acked and not self._out and not self._closed:
+            obj, fd = self._acked.popleft()
+            transport = self._on_handle(obj.get("msg"), fd)
+            if transport is not None and isinstance(obj.get("key"), str):
+                self._handed.setdefault(obj["key"], []).append(transport)
+
     # ---- writing ---------------------------------------------------------------------
 
     def _flush(self) -> None:
@@ -176,11 +183,17 @@ class NodeChannel:
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:
+            # The parent is gone: an ACK not written tells it nothing, so a socket waiting for
+            # its ACK is closed unanswered.
             self._out.clear()
+            while self._acked:
+                os.close(self._acked.popleft()[1])
             return
         del self._out[:sent]
         if self._out:
             self._loop.add_writer(self._sock.fileno(), self._drain)
+        else:
+            self._serve_acked()
 
     def _drain(self) -> None:
         self._loop.remove_writer(self._sock.fileno())

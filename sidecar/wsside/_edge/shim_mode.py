@@ -235,9 +235,7 @@ class _ShimMode:
         self.exit_code = 3
         self.stop.set()
 
-    def _on_handle(
-        self, obj: Any, fd: int, ack: Callable[[], None]
-    ) -> asyncio.BaseTransport | None:
+    def _on_handle(self, obj: Any, fd: int) -> asyncio.BaseTransport | None:
         try:
             msg = parse(obj)
             head = msg.get("head") if msg is not None and msg["type"] == "connection" else None
@@ -265,9 +263,7 @@ class _ShimMode:
             os.close(fd)
             raise
         try:
-            return take_over(
-                self.sidecar.intake, sock, raw, nodelay=msg.get("noDelay") is True, answered=ack
-            )
+            return take_over(self.sidecar.intake, sock, raw, nodelay=msg.get("noDelay") is True)
         except Exception:  # noqa: BLE001 - one connection's failure must not stop the channel
             logger.exception("wsside: could not serve a handed-over connection")
             sock.close()
