@@ -89,6 +89,20 @@ def project(tmp_path: Path) -> Path:
             "files)",
         ),
         (
+            ("--prefix", "/a?x"),
+            'wsside: --prefix /a?x: expected a URL path such as "/api" (no spaces, query or '
+            "fragment)",
+        ),
+        (
+            ("--prefix", "/api", "--prefix", "/a b"),
+            'wsside: --prefix /a b: expected a URL path such as "/api" (no spaces, query or '
+            "fragment)",
+        ),
+        (
+            ("--handlers", ""),
+            'wsside: --handlers "": expected a folder (the folder of handler files)',
+        ),
+        (
             ("--allow-origin", "http://devbox:5173/"),
             "wsside: --allow-origin http://devbox:5173/: not an origin (scheme://host[:port], "
             "lower case, no default port, nothing after); did you mean http://devbox:5173?",
@@ -548,3 +562,91 @@ async def test_under_vite_access_lines_show_only_at_debug(
         ), lines
     else:
         assert lines == []
+
+
+@pytest.mark.parametrize(
+    "link, said",
+    [
+        ("/nonexistent", "symlink to /nonexistent, which does not exist"),
+        ("wsside.toml", "symlink to wsside.toml, which leads back to itself (a loop of links)"),
+        (None, "a folder, not a file"),
+    ],
+    ids=["dangling", "to-itself", "folder"],
+)
+def test_a_config_file_that_is_no_file_is_one_line_and_exit_2(
+    project: Path, link: str | None, said: str
+) -> None:
+    """A wsside.toml that cannot be read as a file was skipped: serve ran on the defaults."""
+    config = project / "wsside.toml"
+    if link is None:
+        config.mkdir()
+    else:
+        config.symlink_to(link)
+    done = wsside("serve", "--port", "0", cwd=project)
+    assert (done.returncode, one_line(done)) == (2, f"wsside: {config}: {said}")
+
+
+def test_a_config_option_naming_a_device_or_a_pipe_says_so(project: Path) -> None:
+    fifo = project / "pipe.toml"
+    os.mkfifo(fifo)
+    for given, kind in (("/dev/null", "a device"), ("pipe.toml", "a named pipe")):
+        done = wsside("serve", "--port", "0", "--config", given, cwd=project)
+        assert (done.returncode, one_line(done)) == (
+            2,
+            f"wsside: {given}: not a regular file ({kind}): give the config file itself",
+        )
+
+
+@pytest.mark.parametrize(
+    "name, content, said",
+    [
+        (
+            "wsside.toml",
+            b'prefix = "/a?b"\n',
+            'wsside.toml:1: key "prefix": expected a URL path such as "/api" (no spaces, query '
+            'or fragment), or a non-empty list of them, got "/a?b"',
+        ),
+        (
+            "wsside.toml",
+            b"port = 8000\n\n[foo]\nx = 1\n",
+            'wsside.toml:3: key "foo": unknown key; expected one of prefix,',
+        ),
+        ("pp.toml", b'[project]\nname = "x"\n', 'pp.toml:1: key "project": unknown key;'),
+        (
+            "wsside.toml",
+            b"\xef\xbb\xbfport = 8000\n",
+            "wsside.toml:1: starts with a byte-order mark (BOM), which TOML does not allow: "
+            "save it as UTF-8 without BOM",
+        ),
+    ],
+    ids=["prefix-with-query", "unknown-table", "unknown-table-given", "bom"],
+)
+def test_a_config_file_error_names_the_file_line_and_key(
+    project: Path, name: str, content: bytes, said: str
+) -> None:
+    (project / name).write_bytes(content)
+    done = wsside("serve", "--port", "0", "--config", name, cwd=project)
+    assert done.returncode == 2
+    assert one_line(done).startswith(f"wsside: {name}:" if name != "wsside.toml" else "wsside:")
+    assert said in one_line(done)
+
+
+@pytest.mark.parametrize("value", ["x", "1:2:3", "1:80:x:h", "0:80:99:127.0.0.1"])
+def test_a_stray_worker_variable_is_one_line_and_exit_2(project: Path, value: str) -> None:
+    done = wsside("serve", "--port", "0", cwd=project, env={"WSSIDE_WORKER": value})
+    assert (done.returncode, one_line(done)) == (
+        2,
+        f"wsside: WSSIDE_WORKER={value!r} is malformed: it is internal to `wsside serve "
+        "--workers N`, which sets it for each worker it starts; unset it",
+    )
+
+
+async def test_under_vite_a_dangling_config_link_is_a_config_error(project: Path) -> None:
+    (project / "wsside.toml").symlink_to("/nonexistent")
+    sidecar = IpcSidecar(project)
+    try:
+        error = await asyncio.to_thread(sidecar.next, "config_error")
+        assert error["message"] == "symlink to /nonexistent, which does not exist"
+        assert error["file"] == str(project / "wsside.toml")
+    finally:
+        sidecar.stop()

@@ -124,8 +124,13 @@ def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
         ),
         ("backplane = 6379", "backplane", "expected a Redis URL: redis://[user:password@]host"),
         ("heartbeat = 30", "heartbeat", "a handler option: set it under [defaults], or in Handler"),
-        ("prefix = 5", "prefix", "expected a string or a non-empty list of strings, got 5"),
-        ("prefix = []", "prefix", "expected a string or a non-empty list of strings, got []"),
+        (
+            "prefix = 5",
+            "prefix",
+            'expected a URL path such as "/api" (no spaces, query or fragment), or a non-empty '
+            "list of them, got 5",
+        ),
+        ("prefix = []", "prefix", "or a non-empty list of them, got []"),
         ("handlers = 1", "handlers", "expected a folder path (a string), got 1"),
         ('host = ""', "host", 'expected a host name or address (a string), got ""'),
         ('log_level = "loud"', "log_level", "expected one of debug, info, warning, error"),

@@ -7,14 +7,18 @@ expected, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import codecs
+import errno
+import os
 import re
+import stat
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from .backplane_url import options_problem
-from .config_keys import TOP_KEYS, Checker, ConfigError, show
+from .config_keys import PREFIX_EXPECTED, TOP_KEYS, Checker, ConfigError, is_prefix_path, show
 from .origins import origin_problem
 from .settings import Settings
 
@@ -29,6 +33,7 @@ __all__ = [
     "ConfigError",
     "OptionError",
     "build_settings",
+    "file_problem",
     "find_config",
     "find_vite_config",
     "folder_problem",
@@ -50,8 +55,9 @@ class OptionError(ValueError):
 
     def __init__(self, option: str, value: Any, message: str) -> None:
         self.key = option
-        # An empty value, visibly; a number of seconds as typed (typer gives 0 as 0.0).
-        shown = '""' if value == "" else f"{value:g}" if isinstance(value, float) else value
+        # A blank value, quoted to be seen; a number of seconds as typed (typer gives 0 as 0.0).
+        blank = isinstance(value, str) and not value.strip()
+        shown = show(value) if blank else f"{value:g}" if isinstance(value, float) else value
         self.reason = f"{option} {shown}: {message}"
         super().__init__(self.reason)
 
@@ -62,12 +68,50 @@ def find_config(*dirs: Path) -> Path | None:
         if not folder.is_dir():
             continue
         candidate = folder / CONFIG_FILE
-        if candidate.is_file():
+        if _usable(candidate):
             return candidate
         candidate = folder / "pyproject.toml"
-        if candidate.is_file() and _tool_table(_read(candidate), candidate) is not None:
+        if _usable(candidate) and _tool_table(_read(candidate), candidate) is not None:
             return candidate
     return None
+
+
+def _usable(path: Path) -> bool:
+    """Whether `path` is a file to read; False when nothing is there. Anything else by that
+    name (a broken link, a folder) is a `ConfigError`: a config the user meant to be read
+    must not be skipped in favour of the defaults."""
+    if not os.path.lexists(path):
+        return False
+    problem = file_problem(path)
+    if problem is not None:
+        raise ConfigError(path, problem)
+    return True
+
+
+def file_problem(path: Path) -> str | None:
+    """What keeps `path` from being read as a config file, or None when it is a regular file
+    (or a link to one)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if not path.is_symlink():
+            return (
+                "no such file" if not os.path.lexists(path) else f"cannot read it: {exc.strerror}"
+            )
+        target = os.readlink(path)
+        if isinstance(exc, FileNotFoundError):
+            return f"symlink to {target}, which does not exist"
+        if exc.errno == errno.ELOOP:
+            return f"symlink to {target}, which leads back to itself (a loop of links)"
+        return f"symlink to {target}, which cannot be followed: {exc.strerror}"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder, not a file"
+    kind = (
+        "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    )
+    return f"not a regular file ({kind}): give the config file itself"
 
 
 def _tool_table(data: dict[str, Any], path: Path) -> Any:
@@ -97,8 +141,9 @@ def load_config(where: Path) -> tuple[dict[str, Any], Path | None]:
     path = find_config(where) if where.is_dir() else where
     if path is None:
         return {}, None
-    if not path.is_file():
-        raise ConfigError(path, "no such file")
+    problem = file_problem(path)
+    if problem is not None:
+        raise ConfigError(path, problem)
     data = _read(path)
     if path.name == "pyproject.toml":
         data = _tool_table(data, path)
@@ -122,10 +167,20 @@ def build_settings(
     folder may appear later).
     """
     given = {k: v for k, v in explicit.items() if v is not None}
+    folder = given.get("handlers_dir")
+    if isinstance(folder, str):  # as typed after --handlers
+        if not folder.strip():
+            raise OptionError(
+                "--handlers", folder, "expected a folder (the folder of handler files)"
+            )
+        given["handlers_dir"] = Path(folder)
     for key in _CHECKED_OPTIONS:
         field, accepts, expected, _ = TOP_KEYS[key]
         if field in given and not accepts(given[field]):
             raise OptionError(_OPTION_NAMES[field], given[field], f"expected {expected}")
+    for prefix in given.get("prefixes", ()):
+        if not is_prefix_path(prefix):
+            raise OptionError("--prefix", prefix, f"expected {PREFIX_EXPECTED}")
     if "log_level" in given:
         given["log_level"] = given["log_level"].lower()
     for origin in given.get("allowed_origins", ()):
@@ -214,7 +269,17 @@ def _check_handlers(settings: Settings, given: bool, config_file: Path | None) -
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data: dict[str, Any] = tomllib.loads(path.read_bytes().decode("utf-8"))
+        content = path.read_bytes()
+        if content.startswith(codecs.BOM_UTF8):
+            # Refused, not skipped: TOML has no byte-order mark, and pip and the other readers
+            # of pyproject.toml refuse it too; a save fixes it for all of them.
+            raise ConfigError(
+                path,
+                "starts with a byte-order mark (BOM), which TOML does not allow: save it as "
+                "UTF-8 without BOM",
+                line=1,
+            )
+        data: dict[str, Any] = tomllib.loads(content.decode("utf-8"))
         return data
     except UnicodeDecodeError as exc:
         problem, line = not_utf8(exc)

@@ -16,7 +16,16 @@ from ..pattern import normalize_prefix
 from .backplane_url import url_problem
 from .origins import origin_problem
 
-__all__ = ["DEFAULT_KEYS", "LOG_LEVELS", "TOP_KEYS", "Checker", "ConfigError", "show"]
+__all__ = [
+    "DEFAULT_KEYS",
+    "LOG_LEVELS",
+    "PREFIX_EXPECTED",
+    "TOP_KEYS",
+    "Checker",
+    "ConfigError",
+    "is_prefix_path",
+    "show",
+]
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -76,8 +85,23 @@ def _is_url_path(v: Any) -> bool:
     return isinstance(v, str) and re.fullmatch(r"/[!-~]*", v) is not None and not set("?#") & set(v)
 
 
+def is_prefix_path(v: Any) -> bool:
+    """One URL prefix: a URL path once normalized (`api` and `/api/` are `/api`; `/` and `` are
+    none, as the plugin's `prefix` and its `--prefix ""` say).
+    A space, a query or a fragment in it would announce URLs no request can reach."""
+    if not isinstance(v, str):
+        return False
+    path = normalize_prefix(v)
+    return path == "" or _is_url_path(path)
+
+
 def _is_prefix(v: Any) -> bool:
-    return _is_str(v) or (isinstance(v, list) and bool(v) and all(_is_str(p) for p in v))
+    return is_prefix_path(v) or (
+        isinstance(v, list) and bool(v) and all(is_prefix_path(p) for p in v)
+    )
+
+
+PREFIX_EXPECTED = 'a URL path such as "/api" (no spaces, query or fragment)'
 
 
 # key -> (Settings field, accepts, expected, convert)
@@ -85,7 +109,7 @@ TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]
     "prefix": (
         "prefixes",
         _is_prefix,
-        "a string or a non-empty list of strings",
+        f"{PREFIX_EXPECTED}, or a non-empty list of them",
         lambda v: tuple(normalize_prefix(p) for p in ([v] if isinstance(v, str) else v)),
     ),
     "handlers": ("handlers_dir", _is_str, "a folder path (a string)", Path),
@@ -161,10 +185,14 @@ class Checker:
             lines = self.path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError):
             return None
+        # A table of that name: `[foo]`, `[foo.bar]`, `[[foo]]` (`[tool.wsside.foo]`).
+        table = re.escape(self.key_prefix + key)
         inside = not self.key_prefix  # in pyproject.toml, look only from [tool.wsside] on
         for number, text in enumerate(lines, 1):
             inside = inside or text.lstrip().startswith("[tool.wsside")
-            if inside and re.search(rf'(?:^|[{{,])\s*["\']?{leaf}["\']?\s*=', text):
+            if inside and re.search(rf'(?:^|[{{,])\s*["\']?{leaf}["\']?\s*[=.]', text):
+                return number
+            if inside and re.match(rf"\s*\[\[?\s*{table}\s*[\].]", text):
                 return number
         return None
 

@@ -31,6 +31,7 @@ from .._runtime.events import log, shown, subscribe
 from .._runtime.settings import Settings
 from .app import app
 from .console import ConsoleReporter, say
+from .worker_env import worker_link
 
 T = TypeVar("T")
 
@@ -40,7 +41,8 @@ def serve(
     ctx: typer.Context,
     # The defaults are shown with `show_default`, not written into the help: the options
     # default to None ("not given") so that the config file can fill them in.
-    handlers: Path | None = typer.Option(
+    # A string, not a Path: typer makes "" the current folder, and "" is a mistake to name.
+    handlers: str | None = typer.Option(
         None, metavar="FOLDER", help="Folder of handler files.", show_default="ws"
     ),
     prefix: list[str] | None = typer.Option(
@@ -139,11 +141,11 @@ def serve(
         sys.stdout.reconfigure(line_buffering=True)
     explicit = given_settings(ctx.params)
     # A worker of `--workers N` (this same command, started by the supervising parent).
-    link = WorkerLink.from_env()
+    link = worker_link()
     name = "wsside" if link is None else link.name  # what starts each line it writes
     if link is not None:
         explicit["port"], explicit["host"] = link.port, link.host
-    search = (Path.cwd(), *((handlers.resolve().parent,) if handlers else ()))
+    search = (Path.cwd(), *((Path(handlers).resolve().parent,) if handlers else ()))
 
     def rebuild() -> Settings:
         # Standalone, a handlers folder that is not there is a mistake; under Vite the
@@ -186,7 +188,7 @@ def given_settings(params: dict[str, Any]) -> dict[str, Any]:
     # The options named as their `Settings` field, which need no conversion.
     same = "host port reload log_level loopback_origins workers backplane shutdown_timeout health"
     return {
-        "handlers_dir": None if handlers is None else Path(handlers),
+        "handlers_dir": handlers,  # as typed: `build_settings` refuses "" and makes it a Path
         "prefixes": tuple(prefix) if prefix else None,
         "allowed_origins": tuple(origins) if origins else None,
         **{key: params[key] for key in same.split()},
