@@ -96,7 +96,7 @@ def test_a_terminal_sees_each_check_as_it_runs_and_the_results_are_unchanged(
     total = len(SERVE_CHECK_NAMES)
     expected = [(name, i, total) for i, name in enumerate(SERVE_CHECK_NAMES, 1)]
     assert shown_checks(screen) == expected, screen
-    assert expected[7] == ("backplane reachable", 8, 10)
+    assert expected[8] == ("backplane reachable", 9, 11)
     assert screen.endswith(ERASE), "the line is erased once the checks are done"
     # stderr not a terminal (a log, a script): not a line more than before.
     assert piped.stderr == ""
@@ -163,3 +163,35 @@ def test_fix_above_several_projects_ends_nothing_and_says_why(tmp_path: Path) ->
         assert not gone(orphan)
     finally:
         end(orphan)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("--timeout", "-1"), "--timeout -1: expected seconds > 0"),
+        (("--timeout", "0"), "--timeout 0: expected seconds > 0"),
+        (("--timeout", "nan"), "--timeout nan: expected seconds > 0"),
+        (
+            ("--serve", "--url", "http://x:1"),
+            "--url http://x:1 names a Vite dev server to probe: it does not go with --serve",
+        ),
+        (
+            ("--serve", "--fix"),
+            "--fix ends stale sidecars of a Vite project: it does not go with --serve",
+        ),
+        (("-y",), "--yes answers the questions of --fix: it goes with --fix"),
+    ],
+)
+def test_a_flag_that_cannot_be_used_as_given_is_one_line_and_exit_2(
+    tmp_path: Path, args: tuple[str, ...], said: str
+) -> None:
+    """Each of these ran every check and crashed it (a timeout of -1 s), or was ignored."""
+    write(tmp_path, {"package.json": "{}\n"})
+    done = subprocess.run(
+        [VENV_PYTHON, "-m", "wsside", "doctor", "--root", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        env=env_for(),
+        timeout=90,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", f"wsside doctor: {said}\n")

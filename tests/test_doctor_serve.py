@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from cluster import RedisServer
-from doctor_projects import CHAT_HANDLER, VENV_PYTHON, doctor_process, run_doctor, write
+from doctor_projects import (
+    CHAT_HANDLER,
+    VENV_PYTHON,
+    doctor_process,
+    env_for,
+    run_doctor,
+    write,
+)
 from serve_process import free_port
 
 SERVE_CHECKS = [
@@ -20,6 +27,7 @@ SERVE_CHECKS = [
     "handlers folder",
     "handler ws/chat.py",
     "patterns",
+    "engines",
     "workers",
     "backplane",
     "origins",
@@ -171,3 +179,29 @@ def test_a_serve_option_the_doctor_cannot_use_is_one_line(
     write(tmp_path, CHAT_HANDLER)
     done = doctor_process(tmp_path, *args)
     assert one_line(done) == "wsside doctor: " + said.format(root=tmp_path.resolve())
+
+
+@pytest.mark.parametrize("variable", ["WSSIDE_JSON", "WSSIDE_LOOP"])
+def test_an_engine_serve_refuses_fails_with_the_line_serve_gives(
+    tmp_path: Path, variable: str
+) -> None:
+    """`wsside serve` exits 2 when WSSIDE_LOOP or WSSIDE_JSON names an engine it cannot have:
+    the doctor fails that check with serve's own line (it passed, saying nothing)."""
+    write(tmp_path, CHAT_HANDLER)
+    env = env_for(**{variable: "bogus"})
+    served = subprocess.run(
+        [VENV_PYTHON, "-m", "wsside", "serve", "--port", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert served.returncode == 2
+    code, report = run_doctor(tmp_path, "--serve", env=env)
+    assert code == 1
+    check = by_name(report)["engines"]
+    assert check["status"] == "fail"
+    assert f"wsside: {check['message']}" == served.stderr.strip()
+    code, report = run_doctor(tmp_path, "--serve")
+    assert by_name(report)["engines"]["status"] == "pass", report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,11 +86,9 @@ def doctor(
         error = OptionError("--root", root, f"{problem} (give the Vite project's folder)")
         typer.echo(f"wsside doctor: {error}", err=True)
         raise typer.Exit(2)
-    if serve_options and not serve:
-        typer.echo(
-            f"wsside doctor: {' '.join(serve_options)}: options of `wsside serve` go with --serve",
-            err=True,
-        )
+    conflict = _conflict(serve, serve_options or [], url, fix, yes, timeout)
+    if conflict is not None:
+        typer.echo(f"wsside doctor: {conflict}", err=True)
         raise typer.Exit(2)
     # Loaded here, not at import: the checks pull in psutil and rich, which `serve` never needs.
     from ..doctor import Project, checks_for, run_checks, worst
@@ -145,6 +144,24 @@ def doctor(
     raise typer.Exit(1 if worst(results) == "fail" else 0)
 
 
+def _conflict(
+    serve: bool, serve_options: list[str], url: str | None, fix: bool, yes: bool, timeout: float
+) -> str | None:
+    """What in the command line cannot be used as given (one line), or None: an option that
+    would be ignored is refused rather than passed over in silence."""
+    if not (timeout > 0 and math.isfinite(timeout)):
+        return str(OptionError("--timeout", timeout, "expected seconds > 0"))
+    if serve_options and not serve:
+        return f"{' '.join(serve_options)}: options of `wsside serve` go with --serve"
+    if serve and url is not None:
+        return f"--url {url} names a Vite dev server to probe: it does not go with --serve"
+    if serve and fix:
+        return "--fix ends stale sidecars of a Vite project: it does not go with --serve"
+    if yes and not fix:
+        return "--yes answers the questions of --fix: it goes with --fix"
+    return None
+
+
 def _confirm(yes: bool) -> Callable[[SidecarProcess], bool]:
     def confirm(s: SidecarProcess) -> bool:
         return yes or typer.confirm(f"End stale sidecar pid {s.pid} (in {s.cwd})?", err=True)
@@ -165,7 +182,7 @@ def _serve_settings(
     params = command.commands["serve"].make_context(name, list(options)).params
     given = given_settings(params)
     # Relative paths are relative to the folder `wsside serve` runs in, which --root names.
-    if given["handlers_dir"] is not None:
+    if given["handlers_dir"]:  # "" is left to `build_settings` to refuse
         given["handlers_dir"] = where / given["handlers_dir"]
     config = None if params["config"] is None else where / params["config"]
     if params["ipc"]:

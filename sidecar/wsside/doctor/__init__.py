@@ -3,7 +3,7 @@
 `CHECKS` lists the checks in the order they are shown: Python side first (what the sidecar
 needs), then Node and Vite, then the running processes and the live dev server.
 `SERVE_CHECKS` (`--serve`) are those of a production `wsside serve`: the Python side, then
-workers, backplane, origins and error frames. Each check
+the engines (WSSIDE_LOOP, WSSIDE_JSON), workers, backplane, origins and error frames. Each check
 is a function of a `Project` returning one `Check` or several; `run_checks` keeps a crashing
 check from hiding the others. `checks_for` picks the list: run in a folder above the Vite
 project (none here, one below), only the checks that do not need the project run, and the
@@ -24,6 +24,7 @@ from .checks_process import check_sidecar_processes
 from .checks_python import check_interpreter, check_packages, check_python
 from .checks_serve import (
     check_backplane_reachable,
+    check_engines,
     check_error_details,
     check_origins,
     check_workers,
@@ -83,6 +84,7 @@ CHECKS: tuple[CheckFn, ...] = (
 
 SERVE_CHECKS: tuple[CheckFn, ...] = (
     *_PYTHON_SIDE,
+    check_engines,
     check_workers,
     check_backplane_reachable,
     check_origins,

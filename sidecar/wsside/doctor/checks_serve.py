@@ -7,13 +7,20 @@ from __future__ import annotations
 import importlib.util
 
 from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
+from .._edge.loop import LoopChoiceError, loop_factory
 from .._edge.same_port import workers_supported
 from .._runtime.backplane_url import BackplaneError, check_backplane, no_password, safe_url
 from .._runtime.backplane_wire import channel
 from .model import Check, failed, passed, warned
 from .project import Project
 
-__all__ = ["check_backplane_reachable", "check_error_details", "check_origins", "check_workers"]
+__all__ = [
+    "check_backplane_reachable",
+    "check_engines",
+    "check_error_details",
+    "check_origins",
+    "check_workers",
+]
 
 
 def check_workers(project: Project) -> Check:
@@ -24,6 +31,18 @@ def check_workers(project: Project) -> Check:
     if problem is not None:
         return failed("workers", f"{count} workers: {problem}", "serve one process here")
     return passed("workers", f"{count} processes sharing the port")
+
+
+def check_engines(project: Project) -> Check:
+    """The event loop and JSON codec that WSSIDE_LOOP and WSSIDE_JSON choose, as `wsside serve`
+    checks them before serving (a choice it cannot honour: its own line, and it exits 2)."""
+    from .._protocol.codec import JSON_ENGINE
+
+    try:
+        factory = loop_factory()
+    except LoopChoiceError as exc:
+        return failed("engines", str(exc), "correct or unset the variable in serve's environment")
+    return passed("engines", f"{'asyncio' if factory is None else 'uvloop'}, {JSON_ENGINE}")
 
 
 def check_backplane_reachable(project: Project) -> Check:
