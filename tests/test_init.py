@@ -212,8 +212,23 @@ def init_stops(root: Path, wrapper: tuple[str, ...] = ()) -> str:
         ),
         (
             {"pyproject.toml": "[tool.wsside\n"},
-            "pyproject.toml: invalid TOML: Expected ']' at the end of a table declaration "
-            "(at line 1, column 13)",
+            "pyproject.toml:1: invalid TOML: Expected ']' at the end of a table declaration "
+            "(at line 1, column 13): fix it, then run wsside init again",
+        ),
+        (
+            {"wsside.toml": 'port = "x"\n'},
+            'wsside.toml:1: key "port": expected an integer from 0 to 65535, got "x": fix it, '
+            "then run wsside init again",
+        ),
+        (
+            {"package.json": '{"name": "x"\n'},
+            "package.json:2: invalid JSON (Expecting ',' delimiter, column 1): fix it, then run "
+            "wsside init again",
+        ),
+        (
+            {"vite.config.js": "export default {\n  plugins: [}\n"},
+            "vite.config.js:2: `}` where the `[` of line 2 is still open: fix it (Vite cannot "
+            "load it either), then run wsside init again",
         ),
     ],
     ids=[
@@ -225,6 +240,9 @@ def init_stops(root: Path, wrapper: tuple[str, ...] = ()) -> str:
         "wsside-toml-is-a-folder",
         "backup-is-a-folder",
         "pyproject-not-toml",
+        "wsside-toml-invalid",
+        "package-json-not-json",
+        "vite-config-brackets",
     ],
 )
 def test_a_file_init_cannot_use_is_named_and_nothing_is_written(
@@ -237,6 +255,20 @@ def test_a_file_init_cannot_use_is_named_and_nothing_is_written(
 # Root (as in CI) writes read-only files and folders through CAP_DAC_OVERRIDE: init runs
 # without it (and without CAP_DAC_READ_SEARCH), so the permission bits hold for it too.
 NO_OVERRIDE = ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--")
+
+
+def test_a_root_that_is_no_folder_says_so(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    for root, problem in (
+        (tmp_path / "nope", "no such folder"),
+        (tmp_path / "file", "is a file, not a folder"),
+    ):
+        done = run_init(tmp_path, "--root", str(root))
+        assert (done.returncode, done.stdout, done.stderr) == (
+            1,
+            "",
+            f"wsside init: --root {root}: {problem} (give a folder of the Vite project)\n",
+        )
 
 
 def test_a_read_only_config_or_folder_is_named_and_nothing_is_written(tmp_path: Path) -> None:

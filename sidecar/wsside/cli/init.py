@@ -18,11 +18,18 @@ from pathlib import Path
 
 import typer
 
-from .._runtime.config import ConfigError, find_config, find_vite_config
+from .._runtime.config import (
+    ConfigError,
+    file_problem,
+    find_config,
+    find_vite_config,
+    folder_problem,
+    load_config,
+)
 from .._runtime.events import shown
 from .._runtime.tsconfig import include_types_file, inclusion
 from .app import app
-from .init_files import CannotInit, Outcome, check_editable, write_new
+from .init_files import CannotInit, Outcome, check_editable, in_the_way, write_new
 from .init_vite import add_to_vite_config, framework_config
 from .vite_edit import SHIM
 
@@ -75,10 +82,16 @@ def _vite_projects_below(root: Path) -> list[str]:
 
 
 def write_config(root: Path, out: Outcome) -> None:
+    """A new wsside.toml, or the existing config kept once it is read as `serve` reads it."""
     try:
         found = find_config(root)
+        if found is not None:
+            load_config(found)
     except ConfigError as exc:
-        raise CannotInit(f"{shown(exc.file)}: {exc.reason}") from None
+        if file_problem(exc.file) is not None:  # a folder or a broken link by that name
+            raise CannotInit(in_the_way(exc.file, "file")) from None
+        where = shown(exc.file) + ("" if exc.line is None else f":{exc.line}")
+        raise CannotInit(f"{where}: {exc.reason}: fix it, then run wsside init again") from None
     if found is None:
         write_new(root / "wsside.toml", WSSIDE_TOML, out)
         out.done.append("wrote wsside.toml")
@@ -154,6 +167,12 @@ def init(
     folder given. Exits 1 when something is left to do by hand, when there is no project, or
     (writing nothing) when a file it must read or write cannot be used.
     """
+    problem = None if root is None else folder_problem(root)
+    if problem is not None:  # as doctor says it, with init's status for what it cannot use
+        typer.echo(
+            f"wsside init: --root {root}: {problem} (give a folder of the Vite project)", err=True
+        )
+        raise typer.Exit(1)
     start = root or Path.cwd()
     where = find_project(start)
     if where is None:

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from .._runtime.config import VITE_CONFIG_NAMES
+from .._runtime.events import shown
 from .init_files import (
     CannotInit,
     Outcome,
@@ -21,9 +22,17 @@ from .init_files import (
     read_text,
     write_new,
 )
-from .vite_edit import PLUGIN_CALL, SHIM, NotEditable, add_plugin, import_line, uses_plugin
+from .vite_edit import (
+    PLUGIN_CALL,
+    SHIM,
+    NotEditable,
+    add_plugin,
+    import_line,
+    js_tokens,
+    uses_plugin,
+)
 
-__all__ = ["add_to_vite_config", "framework_config"]
+__all__ = ["add_to_vite_config", "brackets_problem", "framework_config"]
 
 NEW_VITE_CONFIG = f"""\
 import {{ defineConfig }} from 'vite'
@@ -60,6 +69,12 @@ def add_to_vite_config(root: Path, out: Outcome) -> None:
         out.todo.append(_esm_instructions(config))
         return
     text = read_text(config)
+    mismatch = brackets_problem(text)
+    if mismatch is not None:  # an edit would leave it as broken, and claim success
+        raise CannotInit(
+            f"{shown(config)}:{mismatch}: fix it (Vite cannot load it either), then run wsside "
+            "init again"
+        )
     try:
         if uses_plugin(text):
             out.done.append(f"{config.name} already uses the plugin")
@@ -86,6 +101,34 @@ def add_to_vite_config(root: Path, out: Outcome) -> None:
     out.done.append(f"added {PLUGIN_CALL} to {config.name} (original kept as {config.name}.bak)")
 
 
+def brackets_problem(src: str) -> str | None:
+    """`LINE: what` where the brackets of the JavaScript `src` do not match, or None when they
+    do (or when the scan stops earlier, at a string never closed: `add_plugin` says that)."""
+    try:
+        tokens = js_tokens(src)
+    except NotEditable:
+        return None
+    pairs = {")": "(", "]": "[", "}": "{"}
+    stack: list[tuple[str, int]] = []
+    for t in tokens:
+        if t.kind != "punct" or t.text not in ("(", ")", "[", "]", "{", "}"):
+            continue
+        line = src.count("\n", 0, t.start) + 1
+        if t.text in ("(", "[", "{"):
+            stack.append((t.text, line))
+        elif not stack:
+            return f"{line}: `{t.text}` closes nothing"
+        elif stack[-1][0] != pairs[t.text]:
+            opening, at = stack[-1]
+            return f"{line}: `{t.text}` where the `{opening}` of line {at} is still open"
+        else:
+            stack.pop()
+    if stack:
+        opening, at = stack[-1]
+        return f"{at}: `{opening}` is never closed"
+    return None
+
+
 def framework_config(root: Path) -> tuple[str, Path] | None:
     """Astro or Nuxt and its config file in `root` (the doctor's table), if any."""
     # Imported here: the doctor's package stays out of the sidecar's start-up (`wsside serve`
@@ -107,10 +150,20 @@ def _new_config_name(root: Path) -> tuple[str, str]:
 
 
 def _package_type(root: Path) -> str | None:
-    try:
-        data = json.loads((root / "package.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """package.json's "type", or None without one (or without package.json). A package.json
+    that cannot be read is CannotInit: its "type" decides the new config's extension."""
+    package = root / "package.json"
+    if not os.path.lexists(package):
         return None
+    if not package.is_file():
+        raise CannotInit(in_the_way(package, "file"))
+    try:
+        data = json.loads(read_text(package))
+    except json.JSONDecodeError as exc:
+        raise CannotInit(
+            f"{shown(package)}:{exc.lineno}: invalid JSON ({exc.msg}, column {exc.colno}): fix "
+            "it, then run wsside init again"
+        ) from None
     kind = data.get("type") if isinstance(data, dict) else None
     return kind if isinstance(kind, str) else None
 

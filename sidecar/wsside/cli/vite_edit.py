@@ -14,7 +14,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["PLUGIN_CALL", "SHIM", "NotEditable", "add_plugin", "import_line", "uses_plugin"]
+__all__ = [
+    "PLUGIN_CALL",
+    "SHIM",
+    "NotEditable",
+    "add_plugin",
+    "import_line",
+    "js_tokens",
+    "uses_plugin",
+]
 
 SHIM = "vite-plugin-wsside"
 PLUGIN_CALL = "wsside()"
@@ -51,7 +59,7 @@ _BEFORE_REGEX_WORDS = frozenset(
 _OPEN, _CLOSE = "([{", ")]}"
 
 
-def _tokens(src: str) -> list[_Token]:
+def js_tokens(src: str) -> list[_Token]:
     """The tokens of `src`, comments and whitespace left out. Template literals are one token
     per chunk; the code inside `${...}` is scanned like any other."""
     out: list[_Token] = []
@@ -165,13 +173,13 @@ def _regex_end(src: str, i: int) -> int:
 
 def uses_plugin(src: str) -> bool:
     """Whether the config imports the plugin (a mention in a comment does not count)."""
-    return any(t.kind == "string" and t.text[1:-1] == SHIM for t in _tokens(src))
+    return any(t.kind == "string" and t.text[1:-1] == SHIM for t in js_tokens(src))
 
 
 def add_plugin(src: str) -> str:
     """`src` (an ES-module Vite config) with the plugin imported and `wsside()` first in the
     config's top-level `plugins` array (which is added when missing). Raises `NotEditable`."""
-    tokens = _tokens(src)
+    tokens = js_tokens(src)
     if any(t.kind == "name" and t.text == "wsside" for t in tokens):
         raise NotEditable("the name wsside is already used in it")
     if _has_sequence(tokens, ("module", ".", "exports")) or _has_sequence(tokens, ("require", "(")):
