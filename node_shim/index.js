@@ -41,6 +41,7 @@ function viteContext(server, kind, hot) {
     wsBase: base,
     proxy: kind === 'server' ? config.server.proxy : config.preview.proxy,
     base: config.base,
+    watcher: kind === 'server' && 'watcher' in server ? server.watcher : undefined,
   }
 }
 

@@ -28,6 +28,7 @@ import { createUpgradeListener } from './upgrade.js'
  * @property {() => string | null} wsBase the browser-facing ws:// origin, once listening
  * @property {Record<string, string | ProxyOptions>} [proxy] Vite's `server.proxy` (or `preview.proxy`)
  * @property {string} [base] Vite's `base` (`/app/`), which does not move the prefix
+ * @property {import('node:events').EventEmitter} [watcher] Vite's file watcher (dev server only)
  */
 
 /**
@@ -84,6 +85,11 @@ function sidecarSpec(options, root) {
   return { ...spec, key: JSON.stringify(spec) }
 }
 
+// The watcher's events for a file saved, created or deleted, and the files whose save may
+// fix a sidecar that crashed (Python files: Vite's watcher leaves out .venv and __pycache__).
+const SAVES = ['change', 'add', 'unlink']
+const FIX_FILES = /(\.py|[\\/]wsside\.toml|[\\/]pyproject\.toml)$/
+
 /**
  * Routes upgrades of `httpServer` under the prefix to the sidecar. Returns `close()`,
  * which detaches and, for the last user of the sidecar, stops it (clients get 1001).
@@ -118,6 +124,11 @@ export function attach(httpServer, options, vite) {
   })
   httpServer.on('upgrade', listener)
   attachedServers.add(httpServer)
+  // A save that may fix a sidecar that failed starts it again (lib/exits.js).
+  const saved = (/** @type {string} */ file) => {
+    if (proc.state === 'failed' && FIX_FILES.test(file)) proc.startAgain(reporter.rel(file))
+  }
+  for (const event of SAVES) vite.watcher?.on(event, saved)
   // The sidecar starts once a server listens (SidecarProcess.serverListening).
   const listening = () => proc.serverListening()
   if (httpServer.listening) listening()
@@ -128,6 +139,7 @@ export function attach(httpServer, options, vite) {
     if (!detached) {
       httpServer.off('listening', listening)
       httpServer.off('upgrade', listener)
+      for (const event of SAVES) vite.watcher?.off(event, saved)
       attachedServers.delete(httpServer)
       // What this server's reporter counted and has not written yet goes out now.
       detached = releaseSidecar(proc, reporter).finally(() => reporter.flush())

@@ -23,7 +23,9 @@
 //   breaks the control protocol (lib/sidecar.js): it fails.
 // A sidecar that fails is killed, its reason stays in the terminal and on the overlay, and it
 // is not restarted: saving vite.config or restarting Vite gives it a fresh start
-// (lib/sidecars.js).
+// (lib/sidecars.js); so does saving a file of the project that a handler file's fix is in
+// (lib/attach.js: a .py file, wsside.toml, pyproject.toml), unless what failed was the
+// interpreter or the environment, which no such file changes.
 
 import { statSync } from 'node:fs'
 import { INTERPRETER_HELP, whyNoWsside } from './interpreter.js'
@@ -44,6 +46,8 @@ const OUTPUT_DRAIN_MS = 1_000
 const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT'])
 // The plugin starts a sidecar when Vite (re)starts, not when an interpreter changes.
 const START_AGAIN = '\n  Then save vite.config or restart Vite to start the sidecar again.'
+// After a failure that a project file may fix: saving one starts it again (startAgain).
+const ON_SAVE = 'the next save of a .py file of the project (or of wsside.toml or vite.config) starts the sidecar again'
 
 /** The ends of the processes of one SidecarProcess, and what follows each. */
 export class Exits {
@@ -56,6 +60,8 @@ export class Exits {
     this._restartTimer = undefined
     /** @type {Promise<void> | null} once stop() was called: settled when the process has gone */
     this.stopping = null
+    // It failed in a way a saved project file may fix (see startAgain).
+    this._fixableBySave = false
   }
 
   /**
@@ -112,14 +118,32 @@ export class Exits {
    * @param {string} reason
    * @param {string} [shown] what the overlay shows, when it must say more than the terminal
    * (what the terminal printed above `reason`)
+   * @param {{ fixableBySave?: boolean }} [how] `fixableBySave`: a saved project file may be
+   * the fix (a handler file that crashed the process), unlike an interpreter that cannot run
    */
-  fail(reason, shown = reason) {
+  fail(reason, shown = reason, { fixableBySave = false } = {}) {
     const proc = this._proc
     if (proc.state === 'failed') return
+    this._fixableBySave = fixableBySave
     proc.settle('failed')
     proc.reporter.error(reason)
     proc.standing.stand('sidecar', '', { message: shown })
     if (proc.child && proc.child.exitCode === null) proc.child.kill('SIGKILL')
+  }
+
+  /**
+   * A project file was saved (`file`, as the terminal names it): a sidecar that failed in a
+   * way such a file may fix starts again, with a fresh crash count, as after a vite.config
+   * save. True when it does.
+   * @param {string} file
+   */
+  startAgain(file) {
+    const proc = this._proc
+    if (proc.state !== 'failed' || !this._fixableBySave || this.stopping) return false
+    this._crashes = []
+    proc.reporter.info(`${file} changed: starting the sidecar again`)
+    proc.spawn()
+    return true
   }
 
   /**
@@ -178,12 +202,13 @@ export class Exits {
       this._restartAfterCrash(child, `${exitHow(code, signal)} before it was ready`)
     } else if (signal !== null) {
       this.fail(`${how}: it crashed, so it is not restarted. The Python stack above says where ` +
-        '(often in a C extension that a handler file imports).\n  Fix the cause, then save vite.config or restart Vite.')
+        `(often in a C extension that a handler file imports).\n  Fix the cause: ${ON_SAVE}.`, undefined,
+      { fixableBySave: true })
     } else if (errors > 0) {
       // It said what is wrong: which interpreter ran it is beside the point.
       const [these, them] = errors > 1 ? ['errors', 'them'] : ['error', 'it']
       this.fail(`${how}, because of the ${these} ${files.length ? `in ${files.join(', ')} ` : ''}above, so it is ` +
-        `not restarted.\n  Fix ${them}, then save vite.config or restart Vite to start the sidecar again.`)
+        `not restarted.\n  Fix ${them}: ${ON_SAVE}.`, undefined, { fixableBySave: true })
     } else if (saidNoWsside) {
       whyNoWsside(python, cwd, OUTPUT_DRAIN_MS, (why) => {
         if (!this.stopping) {
@@ -193,8 +218,8 @@ export class Exits {
       })
     } else if (importing) {
       // The file is the lead, not the interpreter.
-      this.fail(`${how}, so it is not restarted: that file (or what it imports) ended the process. ` +
-        'Fix it, then save vite.config or restart Vite.')
+      this.fail(`${how}, so it is not restarted: that file (or what it imports) ended the process.\n  ` +
+        `Fix it: ${ON_SAVE}.`, undefined, { fixableBySave: true })
     } else if (errorLines.length > 0) {
       // It said why in its output (a bad WSSIDE_JSON, say): the interpreter ran it well enough.
       const reason = `${how}, because of the error it reported above, so it is not restarted.\n  Fix it, ` +
@@ -218,8 +243,8 @@ export class Exits {
     this._crashes = [...this._crashes.filter((t) => now - t < CRASH_WINDOW_MS), now]
     if (this._crashes.length >= CRASH_LIMIT) {
       this.fail(`the sidecar (pid ${child.pid}) ${how}${importing}: ${CRASH_LIMIT} crashes within ` +
-        `${CRASH_WINDOW_MS / 1000} s, so it is not restarted. Fix ${importing ? 'that file' : 'the error above'}, ` +
-        'then save vite.config or restart Vite.')
+        `${CRASH_WINDOW_MS / 1000} s, so it is not restarted.\n  Fix ${importing ? 'that file' : 'the error above'}: ` +
+        `${ON_SAVE}.`, undefined, { fixableBySave: true })
       return
     }
     const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this._crashes.length - 1), BACKOFF_MAX_MS)

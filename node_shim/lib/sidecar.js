@@ -129,6 +129,15 @@ export class SidecarProcess {
   }
 
   /**
+   * A project file was saved (`file`, as the terminal names it): a sidecar that failed in a
+   * way such a file may fix starts again (lib/exits.js).
+   * @param {string} file
+   */
+  startAgain(file) {
+    return this._exits.startAgain(file)
+  }
+
+  /**
    * The `ready` message when the sidecar can take connections now (and it is not `stale`), else null.
    * @param {ReadyMessage | null} [stale]
    */
@@ -222,8 +231,10 @@ export class SidecarProcess {
       this.info = msg
       this.beforeReady.ready()
       this.settle('ready')
-      // Its settings are valid now, whatever error an earlier edit of the config had.
+      // Its settings are valid now, whatever error an earlier edit of the config had, and
+      // a failure that a saved file fixed (startAgain) is over.
       this.standing.fixedAll('config')
+      this.standing.fixedAll('sidecar')
       const r = this.reporter
       r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}`)
       for (const line of readyLines(r, msg.handlers, before)) r.info(`  ${line}`)

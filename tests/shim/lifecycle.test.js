@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { before, describe, it } from 'node:test'
 import { removeSocketFolder } from '../../node_shim/lib/sidecar.js'
 import { cleanupOf, suiteCleanup } from './helpers/cleanup.js'
-import { captureLogger, ECHO, isAlive, makeProject, ownVite, PYTHON, startViteFor, tempFolder, vite as viteUnderTest, waitForExit } from './helpers/project.js'
+import { captureLogger, ECHO, isAlive, makeProject, ownVite, PYTHON, startViteFor, tempFolder, vite as viteUnderTest, waitForExit, watcherHears } from './helpers/project.js'
 import { connectWs, upgrade, withTimeout } from './helpers/ws-client.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -191,4 +191,46 @@ it('a vite.config edit that changes wsside\'s options: the old sidecar\'s client
   again.send('after')
   assert.equal(await again.next(), 'after')
   again.close()
+})
+
+it('a sidecar that a handler file ended before it was ready starts again when the file is saved fixed', async (t) => {
+  const root = makeProject(t, { 'echo.py': ECHO, 'boom.py': 'import os\n\nos._exit(3)\n' })
+  const { vite, port, logs } = await startViteFor(t, root, { waitReady: false })
+  const [report] = await logs.waitFor(/exited with code 3 while importing ws\/boom\.py before it was ready[\s\S]*/)
+  assert.ok(report.includes('the next save of a .py file of the project (or of wsside.toml or vite.config) ' +
+    'starts the sidecar again'), report)
+  const refused = await upgrade({ port, path: '/api/echo' })
+  assert.equal(refused.status, 503)
+  refused.socket.destroy()
+  await watcherHears(vite, path.join(root, 'ws'))
+  const from = logs.lines.length
+  writeFileSync(path.join(root, 'ws', 'boom.py'), 'from wsside import Handler\n\nboom = Handler("/boom")\n')
+  await logs.waitFor(/ws\/boom\.py changed: starting the sidecar again/, { from })
+  await logs.waitFor(/sidecar ready: pid \d+/, { from })
+  const ws = await connectWs({ port, path: '/api/echo' })
+  ws.send('back')
+  assert.equal(await ws.next(), 'back')
+  ws.close()
+})
+
+it('a sidecar whose interpreter cannot run is not started again by a saved .py file', async (t) => {
+  const root = makeProject(t)
+  const { vite, logs } = await startViteFor(t, root, { options: { python: path.join(root, 'no-such-python') }, waitReady: false })
+  await logs.waitFor(/cannot start the Python sidecar: .*no-such-python was not found/)
+  await watcherHears(vite, path.join(root, 'ws'))
+  const from = logs.lines.length
+  const file = path.join(root, 'ws', 'added.py')
+  // The plugin listened to the watcher before this test did: when the test hears of the
+  // new file, the plugin has had it.
+  const heard = new Promise((resolve) => {
+    const added = (/** @type {string} */ addedFile) => {
+      if (addedFile !== file) return
+      vite.watcher.off('add', added)
+      resolve(undefined)
+    }
+    vite.watcher.on('add', added)
+  })
+  writeFileSync(file, ECHO)
+  await withTimeout(heard, 10_000, "Vite's watcher to see the save")
+  assert.ok(!logs.lines.slice(from).some((line) => /starting the sidecar again/.test(line)), logs.lines.join('\n'))
 })

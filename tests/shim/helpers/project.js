@@ -210,3 +210,30 @@ export async function waitForExit(pid, ms = WAIT_MS) {
     check()
   }), ms, `pid ${pid} to exit`)
 }
+
+/**
+ * Resolves once Vite's watcher reports what changes in `dir`. chokidar's `ready` can come
+ * before it watches a new folder's files, and a file saved then goes unheard: a probe file is
+ * saved again (every 50 ms, the wait being on its event) until the watcher reports it.
+ * @param {{ watcher: import('node:events').EventEmitter }} server
+ * @param {string} dir
+ */
+export async function watcherHears(server, dir, ms = WAIT_MS) {
+  const probe = path.join(dir, 'wsside-probe.txt')
+  let heard = false
+  const onEvent = (/** @type {string} */ _event, /** @type {string} */ file) => {
+    if (file === probe) heard = true
+  }
+  server.watcher.on('all', onEvent)
+  try {
+    const deadline = Date.now() + ms
+    for (let i = 0; !heard; i++) {
+      if (Date.now() > deadline) throw new Error(`Vite's watcher did not report ${probe} within ${ms} ms`)
+      writeFileSync(probe, String(i))
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  } finally {
+    server.watcher.off('all', onEvent)
+    rmSync(probe, { force: true })
+  }
+}
