@@ -47,13 +47,19 @@ async def test_serve_then_sigterm_closes_clients_with_1001(tmp_path: Path) -> No
         "def echo(conn, data):\n"
         "    conn.send({'echo': data})\n"
     )
+    (handlers / "off.py").write_text(
+        "from wsside import Handler\noff = Handler('/ws/off', disabled=True)\n"
+    )
     port = free_port()
     proc = await start_serve(handlers, port)
     serve = ServeProcess(proc)  # its stderr read to one deadline per wait
     try:
         await serve.expect("serving on")
         banner = "".join(serve.lines)
-        assert f"ws://127.0.0.1:{port}/api/ws/chat" in banner and "chat.py:2" in banner
+        assert f"ws://127.0.0.1:{port}/api/ws/chat  (" in banner and "chat.py:2)\n" in banner
+        assert (
+            f"ws://127.0.0.1:{port}/api/ws/off  (" in banner and "off.py:2)  [disabled]\n" in banner
+        )
         async with aiohttp.ClientSession() as client:
             ws = await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/chat")
             await ws.send_json({"hi": 1})

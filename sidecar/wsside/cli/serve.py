@@ -318,7 +318,8 @@ def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
 
 def _list_endpoints(base: str, handlers: list[dict[str, Any]], settings: Settings) -> None:
     for info in handlers:
-        say(f"  WS  {base}{info['path']}  ({shown(info['file'])}:{info['line']})")
+        off = "  [disabled]" if info.get("disabled") else ""  # as Vite's terminal marks it
+        say(f"  WS  {base}{info['path']}  ({shown(info['file'])}:{info['line']}){off}")
     if settings.backplane is not None:
         say(f"  backplane {safe_url(settings.backplane)}")
 
