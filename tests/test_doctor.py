@@ -317,6 +317,18 @@ def test_handler_importing_a_helper(tmp_path: Path) -> None:
     assert not [c for c in report["checks"] if c["name"] == "handler ws/_shared.py"]
 
 
+def test_a_handler_symlink_that_leads_nowhere_is_named_without_a_line(tmp_path: Path) -> None:
+    basic(tmp_path)
+    os.symlink(tmp_path / "gone.py", tmp_path / "ws" / "dangling.py")
+    _, report = run_doctor(tmp_path)
+    check = one(report, "handler ws/dangling.py")
+    assert check["status"] == "fail"
+    assert check["message"].startswith(
+        f"ws/dangling.py: a symlink to {tmp_path / 'gone.py'}, which does not exist"
+    ), check["message"]
+    assert check["fix"] == "fix ws/dangling.py, then save: the sidecar reloads it"
+
+
 @pytest.mark.parametrize("kind", ["missing", "file"])
 def test_root_that_is_not_a_folder(tmp_path: Path, kind: str) -> None:
     root = tmp_path / "nowhere"

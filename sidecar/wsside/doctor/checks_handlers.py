@@ -126,7 +126,8 @@ def check_handler_files(project: Project) -> Iterator[Check]:
         if error is None:
             yield passed(name, f"imports: {', '.join(result.patterns) or 'no Handler'}{said}")
             continue
-        where = f"{project.relative(error['file'])}:{error['line']}"
+        # No line: the file itself is the cause (a symlink that leads nowhere).
+        where = project.relative(error["file"]) + (f":{error['line']}" if error["line"] else "")
         what = error["message"]
         missing = result.missing
         if what.startswith("PatternError"):

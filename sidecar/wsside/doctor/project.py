@@ -22,6 +22,7 @@ from .._edge.interpreter import resolve_interpreter
 from .._runtime.config import ConfigError, find_config, load_config
 from .._runtime.helper_path import use_helpers_of
 from .._runtime.loader import LoadResult
+from .._runtime.module_names import in_folder
 from .._runtime.registry import handler_files
 from .._runtime.settings import Settings
 from ..pattern import normalize_prefix
@@ -246,9 +247,10 @@ class Project:
             return f"an answer that is not wsside's: {lines[-1][:80]}"
 
     def relative(self, path: str | Path) -> str:
-        """`path` relative to the project root when inside it, for short messages."""
+        """`path` relative to the project root when inside it, for short messages (a symlink
+        by its own place, not its target's)."""
         try:
-            return Path(path).resolve().relative_to(self.root).as_posix()
+            return in_folder(Path(path)).relative_to(self.root).as_posix()
         except ValueError:
             return str(path)
 
