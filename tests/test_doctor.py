@@ -856,6 +856,32 @@ def test_a_dev_server_with_a_base_is_found_and_probed(tmp_path: Path, vite_modul
 
 
 @pytest.mark.slow
+def test_an_endpoint_that_closes_at_once_is_a_warning(tmp_path: Path, vite_modules: Path) -> None:
+    """The handshake answers 101, then on_connect raises and the connection closes with 1011:
+    the probe says so rather than pass."""
+    broken = (
+        "from wsside import Handler\n"
+        "h = Handler('/broken')\n\n"
+        "@h.on_connect\n"
+        "def hello(conn, request):\n"
+        "    raise RuntimeError('no database')\n"
+    )
+    basic(tmp_path, **{"ws/broken.py": broken})
+    link_modules(tmp_path, vite_modules)
+    env = env_for()
+    for _ in start_vite(tmp_path, free_port(), env):
+        _, report = run_doctor(tmp_path, env=env)
+        assert one(report, "live /api/echo")["status"] == "pass"
+        live = one(report, "live /api/broken")
+        assert live["status"] == "warn", live
+        assert live["message"].endswith(
+            'then the server closed it at once with 1011 "Internal error": its on_connect '
+            "raised, most likely"
+        ), live
+        assert live["fix"] == "see the error in Vite's terminal (or the overlay) for where"
+
+
+@pytest.mark.slow
 def test_a_dev_server_started_with_host_is_said_to_be_exposed(
     tmp_path: Path, vite_modules: Path
 ) -> None:

@@ -128,6 +128,15 @@ def check_live_handshakes(project: Project) -> Iterator[Check]:
 
 
 def _row(name: str, shake: Handshake, h: Handler) -> Check:
+    if shake.status == 101 and shake.closed is not None:
+        code, reason = shake.closed
+        said = f'{code} "{reason}"' if reason else str(code)
+        why = ": its on_connect raised, most likely" if code == 1011 else ""
+        return warned(
+            name,
+            f"101 in {shake.ms:.1f} ms, then the server closed it at once with {said}{why}",
+            "see the error in Vite's terminal (or the overlay) for where",
+        )
     if shake.status == 101:
         ping = f", ping {shake.ping_ms:.1f} ms" if shake.ping_ms is not None else ""
         how = shake.headers.get("x-wsside-forwarding")

@@ -46,6 +46,8 @@ class Handshake:
     headers: dict[str, str] = field(default_factory=dict)
     ms: float = 0.0  # request sent -> response head read
     ping_ms: float | None = None  # ping -> pong over the open socket, when answered
+    # The server's close frame, when it closed the connection before the pong: (code, reason)
+    closed: tuple[int, str] | None = None
 
 
 def _context() -> ssl.SSLContext:
@@ -204,7 +206,7 @@ def handshake(url: str, path: str, timeout: float) -> Handshake:
         if headers.get("sec-websocket-accept") != accept:
             result.reason = "101 with a wrong Sec-WebSocket-Accept"
             return result
-        result.ping_ms = _ping(sock, bytearray(rest), timeout)
+        result.ping_ms, result.closed = _ping(sock, bytearray(rest), timeout)
         try:
             sock.sendall(_frame(Opcode.CLOSE, struct.pack("!H", CloseCode.NORMAL_CLOSURE)))
         except OSError:
@@ -212,8 +214,12 @@ def handshake(url: str, path: str, timeout: float) -> Handshake:
         return result
 
 
-def _ping(sock: socket.socket, buf: bytearray, timeout: float) -> float | None:
-    """Round trip of one ping; frames the handler sends meanwhile (a greeting) are skipped."""
+def _ping(
+    sock: socket.socket, buf: bytearray, timeout: float
+) -> tuple[float | None, tuple[int, str] | None]:
+    """Round trip of one ping, or None; and the server's close frame when it closed first
+    (an `on_connect` that raised: 1011). Frames the handler sends meanwhile (a greeting, an
+    error frame) are skipped."""
     token = os.urandom(8)
     # A handler with its own on_ping may choose not to answer: wait briefly, not `timeout`.
     timeout = min(timeout, 2.0)
@@ -224,9 +230,10 @@ def _ping(sock: socket.socket, buf: bytearray, timeout: float) -> float | None:
         while time.perf_counter() - started < timeout:
             opcode, payload = _read_frame(sock, buf)
             if opcode == Opcode.PONG and payload == token:
-                return (time.perf_counter() - started) * 1000
+                return (time.perf_counter() - started) * 1000, None
             if opcode == Opcode.CLOSE:
-                return None
+                code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+                return None, (code, payload[2:].decode("utf-8", "replace"))
     except (OSError, ConnectionError):
-        return None
-    return None
+        return None, None
+    return None, None
