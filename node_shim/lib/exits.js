@@ -47,7 +47,7 @@ const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT
 // The plugin starts a sidecar when Vite (re)starts, not when an interpreter changes.
 const START_AGAIN = '\n  Then save vite.config or restart Vite to start the sidecar again.'
 // After a failure that a project file may fix: saving one starts it again (startAgain).
-const ON_SAVE = 'the next save of a .py file of the project (or of wsside.toml or vite.config) starts the sidecar again'
+const ON_SAVE = 'the next save of a .py file of the project (or of wsside.toml, pyproject.toml or vite.config) starts the sidecar again'
 
 /** The ends of the processes of one SidecarProcess, and what follows each. */
 export class Exits {

@@ -197,7 +197,7 @@ it('a sidecar that a handler file ended before it was ready starts again when th
   const root = makeProject(t, { 'echo.py': ECHO, 'boom.py': 'import os\n\nos._exit(3)\n' })
   const { vite, port, logs } = await startViteFor(t, root, { waitReady: false })
   const [report] = await logs.waitFor(/exited with code 3 while importing ws\/boom\.py before it was ready[\s\S]*/)
-  assert.ok(report.includes('the next save of a .py file of the project (or of wsside.toml or vite.config) ' +
+  assert.ok(report.includes('the next save of a .py file of the project (or of wsside.toml, pyproject.toml or vite.config) ' +
     'starts the sidecar again'), report)
   const refused = await upgrade({ port, path: '/api/echo' })
   assert.equal(refused.status, 503)

@@ -149,7 +149,7 @@ it('a handler file whose import ends the sidecar before it is ready is named, an
   const { logs } = await startViteFor(t, root, { waitReady: false })
   const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) exited with code 3 while importing ws\/exits\.py before it was ready[\s\S]*/)
   assert.ok(report.includes('so it is not restarted: that file (or what it imports) ended the process.\n  Fix it: ' +
-    'the next save of a .py file of the project (or of wsside.toml or vite.config) starts the sidecar again'), report)
+    'the next save of a .py file of the project (or of wsside.toml, pyproject.toml or vite.config) starts the sidecar again'), report)
   assert.ok(!report.includes('It ran'), report)
   assert.ok(!logs.lines.some((line) => /restarting in/.test(line)), logs.lines.join('\n'))
 })
@@ -187,7 +187,7 @@ it('a sidecar that exits before it is ready after reporting a config error: that
   const { logs } = await startViteFor(t, root, { options: { python }, waitReady: false })
   await logs.waitFor(/invalid config in wsside\.toml:1: key "prefx": unknown key/)
   const [report] = await logs.waitFor(/the Python sidecar \(pid \d+\) exited with code 2 before it was ready[\s\S]*/)
-  assert.match(report, /exited with code 2 before it was ready, because of the error in wsside\.toml above, so it is not restarted\.\n {2}Fix it: the next save of a \.py file of the project \(or of wsside\.toml or vite\.config\) starts the sidecar again/)
+  assert.match(report, /exited with code 2 before it was ready, because of the error in wsside\.toml above, so it is not restarted\.\n {2}Fix it: the next save of a \.py file of the project \(or of wsside\.toml, pyproject\.toml or vite\.config\) starts the sidecar again/)
   for (const advice of ['It ran', 'To choose the interpreter', '`wsside doctor`']) {
     assert.ok(!report.includes(advice), `no ${advice} in: ${report}`)
   }
