@@ -360,6 +360,10 @@ async def test_sighup_replaces_the_workers(tmp_path: Path) -> None:
                 *(f"worker {i} replaced" for i in range(2)), timeout=30
             )
             await serve.expect("every worker replaced")
+        # Each old worker held one client as it stopped accepting, and says so in one line.
+        stopped = [line for line in serve.lines if "no longer accepting" in line]
+        assert len(stopped) == 2, stopped
+        assert all("(its 1 open connection gets 1001 once" in line for line in stopped), stopped
         new_pids = {int(re.search(r"-> (\d+)", line).group(1)) for line in replaced}
         assert not new_pids & set(pids) and serve.proc.returncode is None
         seen = await _versions(port, 24)

@@ -180,7 +180,8 @@ async def _stop_accepting(quiet: asyncio.Event, sidecar: Sidecar, link: WorkerLi
     count = len(sidecar.intake.sessions)
     log(
         f"SIGHUP: replaced; no longer accepting connections (its {count} open "
-        f"connection{'s' * (count != 1)} get 1001 once no old worker accepts)"
+        f"{'connection gets' if count == 1 else 'connections get'} 1001 once no old worker "
+        "accepts)"
     )
 
 
