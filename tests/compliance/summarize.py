@@ -1,11 +1,14 @@
 """Read Autobahn `index.json` reports: per-group table, gate, and case-by-case comparison.
 
-    python3 summarize.py REPORT_DIR... [--compare OTHER_DIR...]
+    python3 summarize.py --expect N REPORT_DIR... [--compare OTHER_DIR...]
 
-Several directories (one per wstest process of a split run) are merged.
+Several directories (one per wstest process of a split run) are merged. N is the number of
+cases the run asked for (run.sh resolves its case patterns with wstest's own code): a report
+with fewer (a wstest that died part way, a missing index.json) fails, whatever its verdicts.
 
-Exit status: 1 if any case is FAILED or NON-STRICT (or, with --compare, any verdict differs),
-else 0. `wstest` itself exits 0 whatever the verdicts, so this is the gate.
+Exit status: 1 if the report has not N cases, or any case is FAILED or NON-STRICT (or, with
+--compare, any verdict differs), else 0; 2 for bad arguments. `wstest` itself exits 0
+whatever the verdicts, so this is the gate.
 """
 
 from __future__ import annotations
@@ -20,10 +23,15 @@ BAD = ("FAILED", "NON-STRICT")
 
 
 def load(report_dirs: list[str]) -> dict[str, dict]:
-    """Cases of every agent in each report_dir/index.json, merged, by case id."""
+    """Cases of every agent in each report_dir/index.json, merged, by case id; a missing
+    index.json is said in one line and counts as no cases."""
     cases: dict[str, dict] = {}
     for report_dir in report_dirs:
-        index = json.loads((Path(report_dir) / "index.json").read_text())
+        path = Path(report_dir) / "index.json"
+        if not path.is_file():
+            print(f"{path}: missing (see {report_dir}.log)")
+            continue
+        index = json.loads(path.read_text())
         for agent_cases in index.values():
             cases.update(agent_cases)
     return cases
@@ -51,6 +59,10 @@ def table(cases: dict[str, dict]) -> str:
 
 
 def main(argv: list[str]) -> int:
+    if len(argv) < 3 or argv[0] != "--expect" or not argv[1].isdigit():
+        print("usage: summarize.py --expect N REPORT_DIR... [--compare OTHER_DIR...]")
+        return 2
+    expected, argv = int(argv[1]), argv[2:]
     mine, theirs = argv, []
     if "--compare" in argv:
         at = argv.index("--compare")
@@ -64,6 +76,9 @@ def main(argv: list[str]) -> int:
         r = cases[case_id]
         print(f"  {case_id}: {r['behavior']} / {r['behaviorClose']} (close {r['remoteCloseCode']})")
     status = 1 if bad else 0
+    if len(cases) != expected:
+        print(f"CASES: {len(cases)} in the report, the run asked for {expected}")
+        status = 1
     if theirs:
         other = load(theirs)
         fields = ("behavior", "behaviorClose", "remoteCloseCode")
