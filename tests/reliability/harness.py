@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import socket
@@ -212,10 +213,23 @@ async def stats(port: int) -> dict[str, Any]:
 
 async def settled(port: int, done: Any, timeout: float = 10.0) -> dict[str, Any]:
     """Stats once `done(stats)` holds: the sidecar finishes closing sockets on its own time,
-    so this re-reads the condition (no fixed sleep) until it holds or `timeout` passes."""
+    so this re-reads the condition (no fixed sleep) until it holds; AssertionError naming the
+    condition and the last stats when `timeout` passes first."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
         current = await stats(port)
-        if done(current) or loop.time() > deadline:
+        if done(current):
             return current
+        if loop.time() > deadline:
+            raise AssertionError(
+                f"not within {timeout} s: {condition(done)}; the last stats: {current}"
+            )
+
+
+def condition(done: Any) -> str:
+    """The source of `done` (a lambda: the call that passed it), for a timeout's message."""
+    try:
+        return inspect.getsource(done).strip()
+    except (OSError, TypeError):
+        return repr(done)

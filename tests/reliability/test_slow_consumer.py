@@ -69,12 +69,16 @@ async def test_a_client_that_stops_reading_is_closed_1013_and_the_others_do_not_
     base = await stats(port)
     fds0 = sidecar.fds()
     received: dict[LoadClient, int] = {}
+    all_in: dict[LoadClient, asyncio.Future[None]] = {}  # a client's, once it has every message
 
     def on_text(client: LoadClient, payload: bytes) -> None:
         if len(payload) == FLOOD_SIZE:
             received[client] = received.get(client, 0) + 1
+            if received[client] == FLOOD_MESSAGES:
+                all_in[client].set_result(None)
 
     good = [await LoadClient.open(port, "/api/ws/flood", on_text) for _ in range(GOOD_CLIENTS)]
+    all_in.update((c, asyncio.get_running_loop().create_future()) for c in good)
     slow = await asyncio.to_thread(blocking_slow_client, port, "/api/ws/flood")
     await settled(port, lambda s: s["members"]["/ws/flood"] == GOOD_CLIENTS + 1)
     idle_rtts = await measure_latency_for(port, 0.3)
@@ -99,7 +103,11 @@ async def test_a_client_that_stops_reading_is_closed_1013_and_the_others_do_not_
     rtts = await latency
     others = [c for c in good if c is not sender]
     # every other good client got every message, in full, and is still open
-    await settled(port, lambda s: True)
+    try:
+        await asyncio.wait_for(asyncio.gather(*(all_in[c] for c in others)), 30)
+    except asyncio.TimeoutError:
+        counts = [received.get(c, 0) for c in others]
+        raise AssertionError(f"not {FLOOD_MESSAGES} messages each in 30 s: {counts}") from None
     assert [received.get(c, 0) for c in others] == [FLOOD_MESSAGES] * len(others)
     assert all(c.close_code is None for c in good)
 
