@@ -21,6 +21,7 @@ import aiohttp
 import pytest
 
 from cluster import ROOMS_HANDLER, Client, RedisServer, connect, start_serve, write_handlers
+from serve_process import free_port
 from wsside._runtime import events, redis_backplane
 from wsside._runtime.backplane_url import BackplaneError, check_backplane, url_problem
 from wsside._runtime.backplane_wire import decode_records, encode_record
@@ -128,8 +129,25 @@ def test_url_options_redis_py_refuses_stop_the_start_in_one_line(
     assert 'wsside.toml:2: key "backplane": ' in line and fragment in line, line
 
 
-def test_url_options_redis_py_takes_are_kept() -> None:
-    check_backplane("rediss://localhost:6379/0?ssl_cert_reqs=none&health_check_interval=5")
+async def test_url_options_redis_py_takes_are_kept() -> None:
+    """Accepted, and in the connection pool of the client the backplane starts (on a port
+    where nothing listens: start() gives up waiting after START_WAIT and keeps trying)."""
+    from redis.asyncio.connection import SSLConnection
+
+    url = f"rediss://127.0.0.1:{free_port()}/0?ssl_cert_reqs=none&health_check_interval=5"
+    check_backplane(url)
+    backplane = backplane_from_url(url, lambda *_: None)
+    await backplane.start()
+    try:
+        assert backplane._client is not None
+        pool = backplane._client.connection_pool
+        assert pool.connection_class is SSLConnection
+        kwargs = pool.connection_kwargs
+        assert (kwargs["ssl_cert_reqs"], kwargs["health_check_interval"]) == ("none", 5)
+        # The backplane's own options beside them.
+        assert kwargs["socket_timeout"] == redis_backplane.COMMAND_TIMEOUT
+    finally:
+        await backplane.close()
 
 
 def test_a_process_without_backplane_never_imports_redis(tmp_path: Path) -> None:
