@@ -28,9 +28,13 @@ else:
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-RANGES = {
-    re.split(r"[<>=;\s]", spec, maxsplit=1)[0].lower(): spec for spec in PROJECT["dependencies"]
-}
+
+
+def ranges(specs: list[str]) -> dict[str, str]:
+    return {re.split(r"[<>=;\s]", spec, maxsplit=1)[0].lower(): spec for spec in specs}
+
+
+RANGES = ranges(PROJECT["dependencies"])
 
 
 def test_the_ranges_in_the_code_are_the_declared_ones() -> None:
@@ -49,10 +53,18 @@ def test_the_python_floor_in_the_code_is_the_declared_one() -> None:
 
 
 def test_the_floor_run_pins_every_floor() -> None:
+    """Of the dependencies and of the extras the floor run installs."""
     text = (ROOT / "tests" / "floor-constraints.txt").read_text(encoding="utf-8")
     pins = dict(line.split("==") for line in text.splitlines() if line and not line.startswith("#"))
-    for name, spec in RANGES.items():
-        if ";" in spec:  # tomli: Python 3.10 only, where `make test-py310` runs
+    # The extras `make test-floor` installs too: `-c tests/floor-constraints.txt -e '.[...]'`.
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    installed = re.search(r"-c tests/floor-constraints\.txt -e '\.\[([\w,]+)\]'", makefile)
+    assert installed, "Makefile: test-floor installs no extras with the floor constraints"
+    walked = dict(RANGES)
+    for extra in installed[1].split(","):
+        walked.update(ranges(PROJECT["optional-dependencies"][extra]))
+    for name, spec in walked.items():
+        if "python_version" in spec:  # tomli: Python 3.10 only, where `make test-py310` runs
             continue
         floor = re.search(r">=([0-9.]+)", spec)
         assert floor, f"pyproject.toml: {spec!r} has no floor"
