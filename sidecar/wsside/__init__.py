@@ -36,10 +36,17 @@ __all__ = [
 ]
 
 
+# `ASGIApp` is public, so it stays in `__all__`, and is loaded on first use: `import wsside`
+# (what a handler file does) loads no server, while `wsside.ASGIApp`, `from wsside import
+# ASGIApp` and `from wsside import *` load the ASGI app (and aiohttp, which it uses).
 def __getattr__(name: str) -> Any:
-    # Loaded on first use: `import wsside` in a handler file must not load the servers.
     if name == "ASGIApp":
         from ._edge.asgi import ASGIApp
 
         return ASGIApp
     raise AttributeError(f"module 'wsside' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # What `dir(wsside)` and editors' completion list: the lazy `ASGIApp` too.
+    return sorted({*globals(), *__all__})

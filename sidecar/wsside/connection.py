@@ -13,13 +13,15 @@ from collections.abc import Awaitable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 
+# At run time too (request.py loads multidict anyway): `typing.get_type_hints(Connection)`
+# resolves the attributes' annotations.
+from multidict import CIMultiDictProxy, MultiDictProxy
+
 from ._threads import is_this_thread, off_loop_error, this_thread
 from .closecodes import CloseCode, check_close
 
 if TYPE_CHECKING:
     from dataclasses import Field
-
-    from multidict import CIMultiDictProxy, MultiDictProxy
 
 __all__ = ["Connection", "DataclassInstance", "Link", "Rooms", "Sendable"]
 
@@ -103,7 +105,10 @@ class Connection:
     loop's thread: from another thread they raise RuntimeError saying how to hand them over.
     """
 
-    # A dict: its values are the attributes' docstrings (`help(Connection)` shows them).
+    # A dict: its values are the attributes' docstrings, which `help(Connection)` shows. The
+    # annotations below (no values: a slot's name cannot also be a class attribute) give type
+    # checkers the types, and the string under each is the editor's hover text: the same words
+    # (tests/test_public_names.py keeps them so).
     __slots__ = {
         "__weakref__": None,
         "_id": None,
@@ -116,6 +121,15 @@ class Connection:
         "query": "The query string's parameters (read-only; `getall` for repeated keys).",
         "subprotocol": "The subprotocol agreed in the handshake, or None.",
     }
+
+    path: str
+    "The request's path as the client sent it (prefix included, no query string)."
+    params: dict[str, str]
+    "What the pattern's `{name}` parts matched, keyed by name."
+    query: MultiDictProxy[str]
+    "The query string's parameters (read-only; `getall` for repeated keys)."
+    subprotocol: str | None
+    "The subprotocol agreed in the handshake, or None."
 
     def __init__(
         self,
