@@ -1,8 +1,10 @@
 """The package's types as handler code meets them, under mypy --strict (the package ships
 `py.typed`): `tests/types/python/right.py`, written as the README shows and fully annotated,
-has no error; `tests/types/python/wrong.py` has an error on exactly the lines marked
-`# E: <code>`: a callback's wrong signature, a value `send` cannot send, and a wrong call of a
-function each decorator returned (which an `Any` from the decorator would let through).
+and `documented.py`, docs/types.md's annotated handler word for word, have no error;
+`tests/types/python/wrong.py` has an error on exactly the lines marked `# E: <code>`: a
+callback's wrong signature, a value `send` cannot send, a wrong call of a function each
+decorator returned (which an `Any` from the decorator would let through), and in a handler
+annotated with its TypedDicts, a wrong key read and a message missing a key.
 """
 
 from __future__ import annotations
@@ -24,8 +26,15 @@ def mypy(*args: str) -> tuple[int, str]:
 
 
 def test_documented_handler_code_type_checks() -> None:
-    code, out = mypy(str(SAMPLES / "right.py"))
+    code, out = mypy(str(SAMPLES / "right.py"), str(SAMPLES / "documented.py"))
     assert code == 0, out
+
+
+def test_the_annotated_handler_of_docs_types_md_is_the_one_checked() -> None:
+    doc = (REPO / "docs" / "types.md").read_text(encoding="utf-8")
+    example = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "async def message(conn: Connection, data: ChatIn | Typing) -> None:" in example
+    assert example in (SAMPLES / "documented.py").read_text(encoding="utf-8")
 
 
 def test_mistakes_are_type_errors_on_the_lines_that_make_them() -> None:

@@ -4,7 +4,7 @@ mypy reports, and no other line is. Checked by tests/test_types_mypy.py."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from wsside import Connection, Handler, Request, Response
 
@@ -89,3 +89,25 @@ closed(h, 1000)  # E: arg-type
 failed(h, ValueError())  # E: arg-type
 ponged(h, b"")  # E: arg-type
 _ = tick(1)  # E: arg-type
+
+
+# receives=/sends= type nothing statically: the annotations do (docs/types.md, "In the Python
+# handler"). Annotated with the TypedDicts, a wrong key read or a wrong message is caught.
+class Said(TypedDict):
+    type: Literal["said"]
+    text: str
+
+
+class Heard(TypedDict):
+    type: Literal["heard"]
+    text: str
+
+
+typed = Handler("/ws/typed", receives=Said, sends=Heard)
+
+
+@typed.on_message
+def annotated(conn: Connection, data: Said) -> None:
+    conn.send(data["txt"])  # E: typeddict-item
+    out: Heard = {"type": "heard"}  # E: typeddict-item
+    conn.send(out)
