@@ -104,8 +104,8 @@ export function wsside(userOptions = {}) {
       define: { __WSSIDE_PREFIX__: JSON.stringify(options.prefixes?.[0] ?? DEFAULT_PREFIXES[0]) },
       // Python's files are none of Vite's business: a virtual environment beside vite.config
       // is thousands of files for its watcher (and its share of the user's inotify watches),
-      // and every reload writes bytecode under ws/__pycache__. Left alone when the user
-      // turned watching off (`watch: null`): merging an object would turn it back on.
+      // and Python writes bytecode under __pycache__ for what handlers import. Left alone when
+      // the user turned watching off (`watch: null`): merging an object would turn it back on.
       ...(userConfig.server?.watch === null ? {} : { server: { watch: { ignored: pythonFiles(userConfig.root) } } }),
     }),
     // Into Vite's client module, not the HTML: every page with HMR loads the client, while

@@ -23,7 +23,8 @@ class ServeProcess:
         self.lines: list[str] = []
 
     @classmethod
-    async def start(cls, *args: str, cwd: Path) -> ServeProcess:
+    async def start(cls, *args: str, cwd: Path, env: dict[str, str] | None = None) -> ServeProcess:
+        """`wsside serve ARGS` in `cwd`, with `env` (this process's environment by default)."""
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -32,7 +33,7 @@ class ServeProcess:
             *args,
             cwd=cwd,
             stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
         )
         return cls(proc)
 

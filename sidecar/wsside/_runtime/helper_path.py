@@ -14,6 +14,7 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 
 from .events import log, shown
+from .fresh_source import import_fresh_from
 
 __all__ = ["use_helpers_of"]
 
@@ -24,6 +25,7 @@ def use_helpers_of(root: Path) -> None:
     """Let the handler files under `root` import their helpers (`import _shared`) from their
     own folder, as they do when loaded: call it before importing them."""
     root = root.resolve()
+    import_fresh_from(root)
     folder = str(root)
     if folder not in sys.path:
         others = [sys.path.index(str(f)) for f in _FOLDERS if str(f) in sys.path]

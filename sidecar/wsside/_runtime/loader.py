@@ -23,6 +23,7 @@ from ..handler import Handler, collecting
 from ..handler_options import check_option
 from ..pattern import Pattern
 from .events import emit, error_event, logger, shown
+from .fresh_source import FreshSourceLoader
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
 from .missing_module import Missing, missing_module
 from .module_names import HANDLERS_PACKAGE, is_handler_file, module_name_for, unreadable
@@ -108,7 +109,10 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
     previous = sys.modules.get(name)
     try:
         with replacing_imports_of(name):
-            spec = importlib.util.spec_from_file_location(name, path)
+            # Compiled from the file as it is now, never from `__pycache__` (fresh_source.py).
+            spec = importlib.util.spec_from_file_location(
+                name, path, loader=FreshSourceLoader(name, str(path))
+            )
             if spec is None or spec.loader is None:
                 raise ImportError(f"cannot import {path}")
             module = importlib.util.module_from_spec(spec)
