@@ -77,12 +77,11 @@ async def serve_standalone(
     chosen = 0  # with `--port 0`: the port the system chose, kept across restarts
     while True:
         sidecar = Sidecar(settings)
-        with _signals_seen(signal.SIGINT, signal.SIGTERM) as seen:
+        with _signals_noted(stopped_by, signal.SIGINT, signal.SIGTERM):
             await sidecar.start()
-        if seen or stop.is_set():
+        if stopped_by:
             # Told to stop while the handlers loaded: no listener opens only to close.
-            why = stopped_by[0] if stopped_by else seen[0].name
-            log(f"{why} while starting: stopping without serving")
+            log(f"{stopped_by[0]} while starting: stopping without serving")
             await sidecar.close()
             watch.cancel()
             return
@@ -148,16 +147,16 @@ async def serve_standalone(
 
 
 @contextmanager
-def _signals_seen(*signals: signal.Signals) -> Iterator[list[signal.Signals]]:
-    """The signals among `signals` that arrive within the block, as they arrive. The event
-    loop's own handlers for them run only once the loop turns, which loading the handler files
-    (imports, in this thread) holds up; its wake-up descriptor still hears them."""
-    seen: list[signal.Signals] = []
+def _signals_noted(stopped_by: list[str], *signals: signal.Signals) -> Iterator[None]:
+    """Within the block, the name of each of `signals` goes to `stopped_by` as it arrives.
+    The event loop's own handlers for them (which note them too) run only once the loop turns,
+    which loading the handler files (imports, in this thread) holds up; its wake-up descriptor
+    still hears them."""
     previous = [(sig, signal.getsignal(sig)) for sig in signals]
     for sig in signals:
-        signal.signal(sig, lambda number, _frame: seen.append(signal.Signals(number)))
+        signal.signal(sig, lambda number, _frame: stopped_by.append(signal.Signals(number).name))
     try:
-        yield seen
+        yield
     finally:
         for sig, handler in previous:
             signal.signal(sig, handler)
