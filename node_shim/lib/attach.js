@@ -81,8 +81,10 @@ function sidecarSpec(options, root) {
   for (const prefix of options.prefixes ?? []) args.push('--prefix', prefix)
   if (options.config) args.push('--config', path.resolve(root, options.config))
   const spec = { python, rule, chosenBy, args, cwd: root, env: options.env }
+  // What the terminal names when a vite.config edit changes it (lib/sidecars.js).
+  const given = { python, handlers: options.handlers, prefix: options.prefixes, config: options.config, env: options.env }
   // One sidecar per distinct configuration in this Node process.
-  return { ...spec, key: JSON.stringify(spec) }
+  return { ...spec, given, key: JSON.stringify(spec) }
 }
 
 // The watcher's events for a file saved, created or deleted, and the files whose save may
@@ -124,9 +126,11 @@ export function attach(httpServer, options, vite) {
   })
   httpServer.on('upgrade', listener)
   attachedServers.add(httpServer)
-  // A save that may fix a sidecar that failed starts it again (lib/exits.js).
+  // A save that may fix a sidecar that failed starts it again (lib/exits.js): a Python file,
+  // the config file.
+  const configFile = options.config ? path.resolve(root, options.config) : null
   const saved = (/** @type {string} */ file) => {
-    if (proc.state === 'failed' && FIX_FILES.test(file)) proc.startAgain(reporter.rel(file))
+    if (FIX_FILES.test(file) || file === configFile) proc.startAgain(reporter.rel(file))
   }
   for (const event of SAVES) vite.watcher?.on(event, saved)
   // The sidecar starts once a server listens (SidecarProcess.serverListening).

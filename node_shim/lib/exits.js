@@ -134,16 +134,15 @@ export class Exits {
   /**
    * A project file was saved (`file`, as the terminal names it): a sidecar that failed in a
    * way such a file may fix starts again, with a fresh crash count, as after a vite.config
-   * save. True when it does.
+   * save.
    * @param {string} file
    */
   startAgain(file) {
     const proc = this._proc
-    if (proc.state !== 'failed' || !this._fixableBySave || this.stopping) return false
+    if (proc.state !== 'failed' || !this._fixableBySave || this.stopping) return
     this._crashes = []
     proc.reporter.info(`${file} changed: starting the sidecar again`)
     proc.spawn()
-    return true
   }
 
   /**

@@ -31,6 +31,12 @@ function hostnameOf(hostHeader) {
   return net.isIPv4(name) ? { ip: true } : { name: name.toLowerCase() }
 }
 
+/** @param {string} name a host name, lower case: localhost or one of its subdomains */
+const isLocalhostName = (name) => name === 'localhost' || name.endsWith('.localhost')
+
+/** @param {string} ip an IP address, IPv6 without brackets: a loopback one */
+const isLoopbackIp = (ip) => ip === '::1' || (net.isIPv4(ip) && ip.startsWith('127.'))
+
 /**
  * Vite's semantics: IPs, localhost and *.localhost always; `.example.com` = it and its subdomains.
  * @param {string | undefined} hostHeader
@@ -42,7 +48,7 @@ export function hostAllowed(hostHeader, allowedHosts) {
   if (parsed === null) return false
   if (parsed.ip) return true
   const { name } = parsed
-  if (name === 'localhost' || name.endsWith('.localhost')) return true
+  if (isLocalhostName(name)) return true
   return (allowedHosts ?? []).some((allowed) =>
     allowed.startsWith('.') ? name === allowed.slice(1) || name.endsWith(allowed) : name === allowed,
   )
@@ -55,8 +61,7 @@ export function hostAllowed(hostHeader, allowedHosts) {
  */
 export function listensOnLoopbackOnly(address) {
   if (address === null || typeof address === 'string') return address !== null
-  const ip = address.address.replace(/^::ffff:/, '')
-  return ip === '::1' || (net.isIPv4(ip) && ip.startsWith('127.'))
+  return isLoopbackIp(address.address.replace(/^::ffff:/, ''))
 }
 
 /**
@@ -90,8 +95,7 @@ function sameHost(origin, host) {
 }
 
 /** @param {string} hostname as URL writes it (IPv6 in brackets) */
-const isLoopbackName = (hostname) => hostname === 'localhost' || hostname.endsWith('.localhost') ||
-  hostname === '[::1]' || (net.isIPv4(hostname) && hostname.startsWith('127.'))
+const isLoopbackName = (hostname) => isLocalhostName(hostname) || isLoopbackIp(hostname.replace(/^\[(.*)\]$/, '$1'))
 
 /**
  * The same dev server under another loopback name: a page opened at http://127.0.0.1:5173

@@ -35,6 +35,8 @@ const IMPORT_ENDS = new Set(['loaded', 'reloaded', 'load_error', 'ready'])
  * @property {string[]} args
  * @property {string} cwd
  * @property {Record<string, string>} env
+ * @property {{ python: string, handlers?: string, prefix: string[] | null, config?: string, env: Record<string, string> }} given
+ *   the options as wsside() gave them (the interpreter as resolved), by option name
  */
 
 export class SidecarProcess {
@@ -56,6 +58,8 @@ export class SidecarProcess {
     /** @type {ChildProcess | null} */
     this.child = null
     this.refs = 0
+    // Its place in the order lib/sidecars.js made sidecars in (a restarted Vite's comes later).
+    this.born = 0
     /** @type {Reporter[]} one per Vite server holding this sidecar, the newest last */
     this.reporters = []
     // What it said before `ready` (lib/before-ready.js): the likely cause of a failed start.
@@ -134,7 +138,7 @@ export class SidecarProcess {
    * @param {string} file
    */
   startAgain(file) {
-    return this._exits.startAgain(file)
+    this._exits.startAgain(file)
   }
 
   /**

@@ -11,8 +11,10 @@ import { SidecarProcess } from './sidecar.js'
 /** @import { SidecarSpec } from './sidecar.js' */
 
 const POOL = Symbol.for('vite-plugin-wsside.sidecars')
-// Shared by every copy of this module in the process (a Vite restart may load a second one).
-const holder = /** @type {{ [POOL]?: Map<string, SidecarProcess> }} */ (globalThis)
+const MADE = Symbol.for('vite-plugin-wsside.sidecars-made')
+// Shared by every copy of this module in the process (a Vite restart may load a second one),
+// as is the count of sidecars made, which orders them.
+const holder = /** @type {{ [POOL]?: Map<string, SidecarProcess>, [MADE]?: number }} */ (globalThis)
 const sidecars = (holder[POOL] ??= new Map())
 
 /**
@@ -25,6 +27,7 @@ export function acquireSidecar(spec, reporter) {
   // A configuration reload is a user action: give a failed sidecar a fresh start.
   if (!proc || proc.state === 'failed' || proc.state === 'stopped') {
     proc = new SidecarProcess(spec)
+    proc.born = holder[MADE] = (holder[MADE] ?? 0) + 1
     sidecars.set(spec.key, proc)
   }
   proc.addReporter(reporter)
@@ -43,7 +46,8 @@ export function releaseSidecar(proc, reporter) {
   proc.refs--
   if (proc.refs > 0) return Promise.resolve()
   if (sidecars.get(proc.spec.key) === proc) sidecars.delete(proc.spec.key)
-  const successor = [...sidecars.values()].find((other) => other.spec.cwd === proc.spec.cwd)
+  // The sidecar that a restarted Vite acquired for the same project, with other options.
+  const successor = [...sidecars.values()].find((other) => other.spec.cwd === proc.spec.cwd && other.born > proc.born)
   if (successor && proc.child && (proc.state === 'ready' || proc.state === 'starting')) {
     const names = changedOptions(proc.spec, successor.spec).map((name) => `\`${name}\``)
     reporter.info(`vite.config changed wsside's ${names.join(', ') || 'options'}: a new sidecar takes over; ` +
@@ -60,13 +64,6 @@ export function releaseSidecar(proc, reporter) {
  * @param {SidecarSpec} after
  */
 function changedOptions(before, after) {
-  /** @param {string[]} args @param {string} flag */
-  const flagValues = (args, flag) => args.flatMap((arg, i) => (args[i - 1] === flag ? [arg] : []))
-  const names = []
-  if (before.python !== after.python) names.push('python')
-  for (const [name, flag] of [['handlers', '--handlers'], ['prefix', '--prefix'], ['config', '--config']]) {
-    if (JSON.stringify(flagValues(before.args, flag)) !== JSON.stringify(flagValues(after.args, flag))) names.push(name)
-  }
-  if (JSON.stringify(before.env) !== JSON.stringify(after.env)) names.push('env')
-  return names
+  const names = /** @type {(keyof SidecarSpec['given'])[]} */ (Object.keys(before.given))
+  return names.filter((name) => JSON.stringify(before.given[name]) !== JSON.stringify(after.given[name]))
 }

@@ -234,3 +234,15 @@ it('a sidecar whose interpreter cannot run is not started again by a saved .py f
   await withTimeout(heard, 10_000, "Vite's watcher to see the save")
   assert.ok(!logs.lines.slice(from).some((line) => /starting the sidecar again/.test(line)), logs.lines.join('\n'))
 })
+
+it('saving the config file the `config` option names also starts a failed sidecar again', async (t) => {
+  const root = makeProject(t, { 'echo.py': ECHO, 'boom.py': 'import os\n\nos._exit(3)\n' })
+  mkdirSync(path.join(root, 'conf'))
+  writeFileSync(path.join(root, 'conf', 'ws.toml'), 'handlers = "../ws"\n')
+  const { vite, logs } = await startViteFor(t, root, { options: { config: 'conf/ws.toml' }, waitReady: false })
+  await logs.waitFor(/exited with code 3 while importing ws\/boom\.py before it was ready/)
+  await watcherHears(vite, path.join(root, 'conf'))
+  const from = logs.lines.length
+  writeFileSync(path.join(root, 'conf', 'ws.toml'), 'handlers = "../ws"  # saved\n')
+  await logs.waitFor(/conf\/ws\.toml changed: starting the sidecar again/, { from })
+})

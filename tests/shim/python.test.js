@@ -124,7 +124,7 @@ function oldPython() {
   }
   for (const python of candidates) {
     if (!python) continue
-    const done = spawnSync(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' })
+    const done = spawnSync(python, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8', timeout: 30_000 })
     const [major, minor] = (done.stdout ?? '').trim().split('.').map(Number)
     if (done.status === 0 && (major < PYTHON_FLOOR[0] || (major === PYTHON_FLOOR[0] && minor < PYTHON_FLOOR[1]))) {
       return { python, version: `${major}.${minor}` }
