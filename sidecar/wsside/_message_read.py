@@ -8,12 +8,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
-import os
 import re
 import sys
 import types
 import typing
-from collections.abc import Iterable
 from typing import Any, Union, get_args, get_origin
 
 from ._message_tree import (
@@ -29,7 +27,7 @@ from ._message_tree import (
     one_of,
 )
 
-__all__ = ["Reader", "refused_at_its_line", "show"]
+__all__ = ["Reader", "show"]
 
 _SCALARS: dict[Any, str] = {
     str: "str",
@@ -318,23 +316,3 @@ def _modules(tp: Any) -> set[str]:
         elif arg is not None and not isinstance(arg, (str, int, list)):
             found |= _modules(arg)
     return found
-
-
-_PACKAGE = os.path.dirname(os.path.realpath(__file__)) + os.sep
-
-
-def refused_at_its_line(exc: BaseException, file: str, refusers: Iterable[str] = ()) -> bool:
-    """Whether `exc` is a Reader's refusal of a type declared on a line of `file` that calls
-    wsside itself (`Handler(..., receives=T)`): its traceback would show that line only,
-    which the report's file:line and message already say. `refusers`: the other modules
-    whose refusals those are (the checks of `Handler`'s options)."""
-    files = []
-    tb = exc.__traceback__
-    while tb is not None:
-        files.append(os.path.realpath(tb.tb_frame.f_code.co_filename))
-        tb = tb.tb_next
-    own = [i for i, name in enumerate(files) if name == os.path.realpath(file)]
-    refusing = {os.path.realpath(name) for name in (__file__, *refusers)}
-    if len(own) != 1 or files[-1] not in refusing:
-        return False
-    return all(name.startswith(_PACKAGE) for name in files[own[0] + 1 :])

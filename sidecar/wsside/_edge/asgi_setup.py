@@ -93,8 +93,7 @@ def load_folder(registry: Registry, folder: Path) -> None:
         )
     registry.load_all()
     for error in registry.errors.values():
-        line = f":{error['line']}" if error["line"] else ""  # none: the file itself is the cause
-        raise ImportError(f"ASGIApp: {error['file']}{line}: {error['message']}")
+        raise ImportError(f"ASGIApp: {events.error_place(error, str)}: {error['message']}")
     if not registry.hubs:  # a deploy that left the handler files behind, say
         logger.warning(
             "wsside: ASGIApp: no handler file in %s declares a Handler: every WebSocket gets 404",

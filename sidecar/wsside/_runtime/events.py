@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +25,10 @@ __all__ = [
     "emit",
     "error_event",
     "error_headline",
+    "error_place",
     "log",
     "logger",
+    "refused_at_its_line",
     "report_runtime_error",
     "shown",
     "subscribe",
@@ -102,9 +104,7 @@ def error_headline(event: dict[str, Any]) -> str:
     words it (node_shim/lib/report.js): `cannot load ws/x.py:3: ZeroDivisionError: ...`,
     `error in on_message of ws/y.py:5: ValueError: ...`. Whole on its own, for a log read line
     by line; the traceback follows it."""
-    file = event.get("file")
-    line = event.get("line")
-    where = (shown(file) + (f":{line}" if line else "")) if file else "unknown location"
+    where = error_place(event) if event.get("file") else "unknown location"
     if event.get("type") == "load_error":
         what = "cannot load"
     else:
@@ -112,6 +112,14 @@ def error_headline(event: dict[str, Any]) -> str:
     # A message's own lines are indented: none of them reads as a line of the log itself.
     message = str(event.get("message")).replace("\n", "\n  ")
     return f"{what} {where}: {message}"
+
+
+def error_place(event: dict[str, Any], name: Callable[[str], str] = shown) -> str:
+    """Where an error event with a `file` is, as `name` spells the file: `ws/chat.py:3`, or
+    the file alone when the event has no line (the file itself is the cause: a symlink that
+    leads nowhere)."""
+    line = event.get("line")
+    return name(event["file"]) + (f":{line}" if line else "")
 
 
 def _from_user_code(exc: BaseException, files: tuple[str, ...]) -> TracebackType | None:
@@ -134,16 +142,37 @@ def _from_user_code(exc: BaseException, files: tuple[str, ...]) -> TracebackType
 _PACKAGE = os.path.realpath(os.path.dirname(os.path.dirname(__file__))) + os.sep
 
 
+def _is_wsside(filename: str) -> bool:
+    return os.path.realpath(filename).startswith(_PACKAGE)
+
+
 def _without_wsside_tail(stack: traceback.StackSummary) -> traceback.StackSummary:
     """`stack` ending at the user's line when only wsside's frames follow it: the message
     already says what the check refused, and its frames would bury the user's line under
     wsside's code (`--log-level debug` keeps them)."""
     end = len(stack)
-    while end > 1 and os.path.realpath(stack[end - 1].filename).startswith(_PACKAGE):
+    while end > 1 and _is_wsside(stack[end - 1].filename):
         end -= 1
-    if end == len(stack) or os.path.realpath(stack[end - 1].filename).startswith(_PACKAGE):
+    if end == len(stack) or _is_wsside(stack[end - 1].filename):
         return stack
     return traceback.StackSummary.from_list(stack[:end])
+
+
+def refused_at_its_line(exc: BaseException, file: str, refusers: Iterable[str]) -> bool:
+    """Whether `exc` is a refusal, raised in one of the modules `refusers` (the checks of
+    `Handler`'s options and message types), of what a line of `file` that calls wsside itself
+    gave it (`Handler(..., receives=T)`): cut at that line (`_without_wsside_tail`), its
+    traceback would show that line only, which the report's file:line and message already say."""
+    files = []
+    tb = exc.__traceback__
+    while tb is not None:
+        files.append(os.path.realpath(tb.tb_frame.f_code.co_filename))
+        tb = tb.tb_next
+    own = [i for i, name in enumerate(files) if name == os.path.realpath(file)]
+    refusing = {os.path.realpath(name) for name in refusers}
+    if len(own) != 1 or files[-1] not in refusing:
+        return False
+    return all(_is_wsside(name) for name in files[own[0] + 1 :])
 
 
 def report_runtime_error(

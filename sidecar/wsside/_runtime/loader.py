@@ -17,12 +17,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .._message_read import refused_at_its_line
+from .._message_read import Reader
 from .._signatures import adapt_callback
 from ..handler import Handler, collecting
 from ..handler_options import check_option
 from ..pattern import Pattern
-from .events import emit, error_event, logger, shown
+from .events import emit, error_event, logger, refused_at_its_line, shown
 from .fresh_source import FreshSourceLoader
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
 from .missing_module import Missing, missing_module
@@ -47,9 +47,11 @@ _NO_RELATIVE = (
 )
 
 
-# Where `Handler(...)` checks what its line gave it (the options, the pattern, the callbacks).
+# Where `Handler(...)` checks what its line gave it (the options, the pattern, the callbacks,
+# the message types of `receives=` and `sends=`).
 _OPTION_CHECKS = (
     inspect.getfile(Handler),
+    inspect.getfile(Reader),
     inspect.getfile(check_option),
     inspect.getfile(Pattern),
     inspect.getfile(adapt_callback),

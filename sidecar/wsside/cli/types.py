@@ -8,9 +8,8 @@ from typing import Any
 
 import typer
 
-from .._places import shown
 from .._runtime.config import ConfigError, OptionError, build_settings
-from .._runtime.events import subscribe, unsubscribe
+from .._runtime.events import error_place, subscribe, unsubscribe
 from .._runtime.registry import Registry
 from .._runtime.typescript import FILE_NAME, render
 from .app import app
@@ -49,9 +48,7 @@ def types(
         unsubscribe(_warn)
     if registry.errors:
         for error in registry.errors.values():
-            # No line: the file itself is the cause (a symlink that leads nowhere).
-            where = shown(error["file"]) + (f":{error['line']}" if error["line"] else "")
-            typer.echo(f"wsside types: {where}: {error['message']}", err=True)
+            typer.echo(f"wsside types: {error_place(error)}: {error['message']}", err=True)
         raise typer.Exit(1)
     # Comments name files relative to the folder the file goes to, as the plugin does
     # (it writes beside vite.config).

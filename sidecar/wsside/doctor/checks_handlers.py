@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from .._runtime.events import error_place
 from .._runtime.missing_module import install_command
 from ..handler import Handler
 from .model import Check, failed, passed, warned
@@ -126,8 +127,7 @@ def check_handler_files(project: Project) -> Iterator[Check]:
         if error is None:
             yield passed(name, f"imports: {', '.join(result.patterns) or 'no Handler'}{said}")
             continue
-        # No line: the file itself is the cause (a symlink that leads nowhere).
-        where = project.relative(error["file"]) + (f":{error['line']}" if error["line"] else "")
+        where = error_place(error, project.relative)
         what = error["message"]
         missing = result.missing
         if what.startswith("PatternError"):
