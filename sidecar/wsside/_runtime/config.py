@@ -8,15 +8,14 @@ expected, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import codecs
-import errno
 import os
 import re
-import stat
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .._places import not_a_file
 from .backplane_url import options_problem
 from .config_keys import PREFIX_EXPECTED, TOP_KEYS, Checker, ConfigError, is_prefix_path, show
 from .origins import origin_problem
@@ -91,27 +90,22 @@ def _usable(path: Path) -> bool:
 def file_problem(path: Path) -> str | None:
     """What keeps `path` from being read as a config file, or None when it is a regular file
     (or a link to one)."""
-    try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        if not path.is_symlink():
-            return (
-                "no such file" if not os.path.lexists(path) else f"cannot read it: {exc.strerror}"
-            )
-        target = os.readlink(path)
-        if isinstance(exc, FileNotFoundError):
-            return f"symlink to {target}, which does not exist"
-        if exc.errno == errno.ELOOP:
-            return f"symlink to {target}, which leads back to itself (a loop of links)"
-        return f"symlink to {target}, which cannot be followed: {exc.strerror}"
-    if stat.S_ISREG(mode):
+    found = not_a_file(path)
+    if found is None:
         return None
-    if stat.S_ISDIR(mode):
+    if found.kind == "missing":
+        return "no such file"
+    if found.target is not None:
+        if found.kind == "dangling":
+            return f"symlink to {found.target}, which does not exist"
+        if found.kind == "loop":
+            return f"symlink to {found.target}, which leads back to itself (a loop of links)"
+        return f"symlink to {found.target}, which cannot be followed: {found.detail}"
+    if found.kind == "folder":
         return "a folder, not a file"
-    kind = (
-        "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
-    )
-    return f"not a regular file ({kind}): give the config file itself"
+    if found.kind == "special":
+        return f"not a regular file ({found.detail}): give the config file itself"
+    return f"cannot read it: {found.detail}"
 
 
 def _tool_table(data: dict[str, Any], path: Path) -> Any:

@@ -8,9 +8,10 @@ A handler file is loaded by wsside, once, under a name of its own package
 
 from __future__ import annotations
 
-import errno
 import os
 from pathlib import Path
+
+from .._places import not_a_file
 
 __all__ = [
     "HANDLERS_PACKAGE",
@@ -55,19 +56,22 @@ def in_folder(path: Path) -> Path:
 def unreadable(path: Path) -> str | None:
     """Why the handler file `path` cannot be read, in words (`a symlink to /x.py, which does
     not exist`), or None when it can."""
-    try:
-        with open(path, "rb"):
-            return None
-    except OSError as exc:
-        if path.is_symlink():
-            target = os.readlink(path)
-            if exc.errno == errno.ELOOP:
-                return f"a symlink loop (through {target})"
-            if exc.errno == errno.ENOENT:
-                return f"a symlink to {target}, which does not exist"
-        if exc.errno == errno.EISDIR:
-            return "a folder, not a file (a handler file is a .py file)"
-        return f"cannot be read: {exc.strerror or exc}"
+    found = not_a_file(path)
+    if found is None:
+        try:
+            with open(path, "rb"):
+                return None
+        except OSError as exc:  # its permissions, say
+            return f"cannot be read: {exc.strerror or exc}"
+    if found.kind == "dangling":
+        return f"a symlink to {found.target}, which does not exist"
+    if found.kind == "loop":
+        return f"a symlink loop (through {found.target})"
+    if found.kind == "folder":
+        return "a folder, not a file (a handler file is a .py file)"
+    if found.kind == "special":
+        return f"cannot be read: not a regular file ({found.detail})"
+    return f"cannot be read: {found.detail}"
 
 
 def module_name_for(path: Path, root: Path) -> str:
