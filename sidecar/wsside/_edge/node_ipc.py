@@ -62,9 +62,11 @@ class NodeChannel:
         self._on_eof = on_eof
         self._buffer = b""
         self._fds: deque[int] = deque()
-        # Handles acknowledged while earlier messages still wait to be written: served once
-        # the channel has taken their ACK.
-        self._acked: deque[tuple[Any, int]] = deque()
+        # The handle acknowledged while its ACK (or what was queued before it) still waits to
+        # be written: served once the channel has taken the ACK. One at most: Node sends the
+        # next handle only after reading this ACK, and `_flush` serves the handle in the same
+        # call that hands the ACK's last byte to the kernel.
+        self._acked: tuple[Any, int] | None = None
         self._out = bytearray()
         self._closed = False
         # Handed-over connections per Node server key, for NODE_SOCKET_GET_COUNT.
@@ -99,8 +101,7 @@ class NodeChannel:
         self._sock.close()
         while self._fds:
             os.close(self._fds.popleft())
-        while self._acked:
-            os.close(self._acked.popleft()[1])
+        self._drop_acked()
 
     # ---- reading ---------------------------------------------------------------------
 
@@ -145,9 +146,8 @@ class NodeChannel:
             # point has the ACK in the channel, which Node reads before the channel's end,
             # so the shim never gives a socket answered here to another sidecar. Node sends no
             # further handle before this ACK.
-            self._acked.append((obj, self._fds.popleft()))
-            self._send_line(_ACK)
-            self._serve_acked()
+            self._acked = (obj, self._fds.popleft())
+            self._send_line(_ACK)  # served by `_flush` once the channel has taken it
         elif cmd == "NODE_SOCKET_GET_COUNT":
             key = obj.get("key")
             self.send(
@@ -167,13 +167,18 @@ class NodeChannel:
             self._on_message(obj)
 
     def _serve_acked(self) -> None:
-        """Serves the handles whose ACK the channel has taken (all of them once nothing
-        waits to be written)."""
-        while self._acked and not self._out and not self._closed:
-            obj, fd = self._acked.popleft()
-            transport = self._on_handle(obj.get("msg"), fd)
-            if transport is not None and isinstance(obj.get("key"), str):
-                self._handed.setdefault(obj["key"], []).append(transport)
+        """Serves the acknowledged handle once its ACK is written (nothing waits any more)."""
+        if self._acked is None or self._out or self._closed:
+            return
+        (obj, fd), self._acked = self._acked, None
+        transport = self._on_handle(obj.get("msg"), fd)
+        if transport is not None and isinstance(obj.get("key"), str):
+            self._handed.setdefault(obj["key"], []).append(transport)
+
+    def _drop_acked(self) -> None:
+        if self._acked is not None:
+            os.close(self._acked[1])
+            self._acked = None
 
     # ---- writing ---------------------------------------------------------------------
 
@@ -186,8 +191,7 @@ class NodeChannel:
             # The parent is gone: an ACK not written tells it nothing, so a socket waiting for
             # its ACK is closed unanswered.
             self._out.clear()
-            while self._acked:
-                os.close(self._acked.popleft()[1])
+            self._drop_acked()
             return
         del self._out[:sent]
         if self._out:
