@@ -23,6 +23,8 @@ from .init_files import (
     write_new,
 )
 from .vite_edit import (
+    CLOSE,
+    OPEN,
     PLUGIN_CALL,
     SHIM,
     NotEditable,
@@ -32,7 +34,7 @@ from .vite_edit import (
     uses_plugin,
 )
 
-__all__ = ["add_to_vite_config", "brackets_problem", "framework_config"]
+__all__ = ["add_to_vite_config", "framework_config"]
 
 NEW_VITE_CONFIG = f"""\
 import {{ defineConfig }} from 'vite'
@@ -69,7 +71,7 @@ def add_to_vite_config(root: Path, out: Outcome) -> None:
         out.todo.append(_esm_instructions(config))
         return
     text = read_text(config)
-    mismatch = brackets_problem(text)
+    mismatch = _brackets_problem(text)
     if mismatch is not None:  # an edit would leave it as broken, and claim success
         raise CannotInit(
             f"{shown(config)}:{mismatch}: fix it (Vite cannot load it either), then run wsside "
@@ -101,31 +103,33 @@ def add_to_vite_config(root: Path, out: Outcome) -> None:
     out.done.append(f"added {PLUGIN_CALL} to {config.name} (original kept as {config.name}.bak)")
 
 
-def brackets_problem(src: str) -> str | None:
+def _brackets_problem(src: str) -> str | None:
     """`LINE: what` where the brackets of the JavaScript `src` do not match, or None when they
     do (or when the scan stops earlier, at a string never closed: `add_plugin` says that)."""
     try:
         tokens = js_tokens(src)
     except NotEditable:
         return None
-    pairs = {")": "(", "]": "[", "}": "{"}
-    stack: list[tuple[str, int]] = []
+
+    def line(at: int) -> int:
+        return src.count("\n", 0, at) + 1
+
+    opened: list[tuple[str, int]] = []  # each open bracket, and where it is
     for t in tokens:
-        if t.kind != "punct" or t.text not in ("(", ")", "[", "]", "{", "}"):
+        if t.kind != "punct":
             continue
-        line = src.count("\n", 0, t.start) + 1
-        if t.text in ("(", "[", "{"):
-            stack.append((t.text, line))
-        elif not stack:
-            return f"{line}: `{t.text}` closes nothing"
-        elif stack[-1][0] != pairs[t.text]:
-            opening, at = stack[-1]
-            return f"{line}: `{t.text}` where the `{opening}` of line {at} is still open"
-        else:
-            stack.pop()
-    if stack:
-        opening, at = stack[-1]
-        return f"{at}: `{opening}` is never closed"
+        if t.text in OPEN:
+            opened.append((t.text, t.start))
+        elif t.text in CLOSE:
+            if not opened:
+                return f"{line(t.start)}: `{t.text}` closes nothing"
+            bracket, at = opened.pop()
+            if OPEN.index(bracket) != CLOSE.index(t.text):
+                where = f"the `{bracket}` of line {line(at)}"
+                return f"{line(t.start)}: `{t.text}` where {where} is still open"
+    if opened:
+        bracket, at = opened[-1]
+        return f"{line(at)}: `{bracket}` is never closed"
     return None
 
 

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "CLOSE",
+    "OPEN",
     "PLUGIN_CALL",
     "SHIM",
     "NotEditable",
@@ -56,7 +58,7 @@ _BEFORE_REGEX_WORDS = frozenset(
     {"return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case"}
     | {"do", "else", "yield", "await"}
 )
-_OPEN, _CLOSE = "([{", ")]}"
+OPEN, CLOSE = "([{", ")]}"  # bracket pairs: the closing one at the same index
 
 
 def js_tokens(src: str) -> list[_Token]:
@@ -102,7 +104,7 @@ def js_tokens(src: str) -> list[_Token]:
             i = m.end()
         else:
             text = next((p for p in ("...", "=>", "?.") if src.startswith(p, i)), c)
-            depth += (text in _OPEN) - (text in _CLOSE)
+            depth += (text in OPEN) - (text in CLOSE)
             out.append(_Token("punct", text, i, i + len(text)))
             i += len(text)
     return out
@@ -203,10 +205,10 @@ def _depths(tokens: list[_Token]) -> list[int]:
     """The bracket depth before each token (an opening bracket is at its outer depth)."""
     depths, depth = [], 0
     for t in tokens:
-        if t.kind == "punct" and t.text in _CLOSE:
+        if t.kind == "punct" and t.text in CLOSE:
             depth -= 1
         depths.append(depth)
-        if t.kind == "punct" and t.text in _OPEN:
+        if t.kind == "punct" and t.text in OPEN:
             depth += 1
     return depths
 
