@@ -3,32 +3,49 @@ it (`wsside init`; `wsside doctor` warns when it is missing).
 
 Vite's TypeScript templates compile only `src/` (`"include": ["src"]`, in `tsconfig.app.json`
 behind a root `tsconfig.json` of references, or in `tsconfig.json` itself), so the file
-beside vite.config is not seen until it is listed. tsconfig files are JSON with comments and
-trailing commas: they are read as such, and edited by inserting one string into the array,
-leaving every other byte as it was. An edit that would not read back as exactly that change
-is not written; the caller prints the line to add instead.
+beside vite.config is not seen until it is listed. The `include` in effect may come through
+`extends` (`tsconfig_chain`): an `include` added to the app's config replaces the inherited
+one, so it keeps the inherited patterns; in SvelteKit, whose generated
+`.svelte-kit/tsconfig.json` is rewritten at each sync, the file goes in through
+`kit.typescript.config` in svelte.config.js, which init does not edit: it prints that step.
+tsconfig files are JSON with comments and trailing commas: they are read as such, and edited
+by inserting one string (or one member), leaving every other byte as it was. An edit that
+would not read back as exactly that change is not written; the caller prints the line to add.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from .jsonc import blank_comments, read_jsonc, string_end
+from .tsconfig_chain import ChainError, Declared, effective
 from .typescript import FILE_NAME
 
-__all__ = ["Inclusion", "add_entry", "find_app_tsconfig", "include_types_file", "inclusion"]
+__all__ = [
+    "Inclusion",
+    "add_entry",
+    "add_member",
+    "find_app_tsconfig",
+    "include_types_file",
+    "inclusion",
+    "read_jsonc",
+]
 
 
 @dataclass(frozen=True)
 class Inclusion:
     """Whether the app's tsconfig sees `wsside-env.d.ts`: `config` is that tsconfig (None: not
     a TypeScript project), `entry` the path to list in it, `included` the answer (None when
-    the file could not be read, `problem` says why), `line` the `include` line with the
-    entry added, for the user to copy."""
+    a config could not be read, `problem` says why), `key` and `line` the member to write in
+    `config` with the entry added, `advice` what the user does when it is not included, and
+    `editable` whether `wsside init` does that itself. `base` is the extended config whose
+    `include` (or `files`) is the one in effect, when it is not `config`'s own."""
 
     config: Path | None
     entry: str = FILE_NAME
@@ -36,6 +53,9 @@ class Inclusion:
     problem: str = ""
     key: str = "include"
     line: str = ""
+    advice: str = ""
+    editable: bool = False
+    base: Path | None = None
 
 
 def inclusion(root: Path) -> Inclusion:
@@ -43,22 +63,51 @@ def inclusion(root: Path) -> Inclusion:
     config = find_app_tsconfig(root)
     if config is None:
         return Inclusion(None)
-    entry = Path(os.path.relpath(root / FILE_NAME, config.parent)).as_posix()
+    target = root / FILE_NAME
+    entry = _relative(target, config.parent)
+
+    def name(path: Path) -> str:
+        return _relative(path, root) if path.is_relative_to(root) else str(path)
+
+    where = name(config)
     try:
-        data = read_jsonc(config.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return Inclusion(config, entry, None, f"cannot read {config.name}: {exc}")
-    key = "include" if "include" in data or "files" not in data else "files"
-    listed = data.get(key)
-    if listed is None:
-        return Inclusion(config, entry, True)  # no include and no files: TypeScript takes all
-    if not isinstance(listed, list):
-        return Inclusion(config, entry, None, f'"{key}" in {config.name} is not a list')
-    patterns = [p for p in listed if isinstance(p, str)]
-    included = key == "include" and any(_glob_matches(p, entry) for p in patterns)
-    included = included or any(Path(p).as_posix().removeprefix("./") == entry for p in patterns)
-    line = f'"{key}": {json.dumps([*listed, entry])}'
-    return Inclusion(config, entry, included, key=key, line=line)
+        lists = effective(config, name).lists
+    except ChainError as exc:
+        problem = str(exc)
+        if problem.startswith(f"cannot read {where}:"):
+            advice = f'fix {where}, then list {entry} in its "include"'
+        elif ".svelte-kit/tsconfig.json" in problem:  # SvelteKit's, not written yet
+            advice = "run npx svelte-kit sync (it writes .svelte-kit/tsconfig.json), then check"
+        else:
+            advice = f"fix that, then check again that {where} includes {entry}"
+        return Inclusion(config, entry, None, problem, advice=advice)
+    for key, declared in lists.items():
+        if not isinstance(declared.value, list):
+            problem = f'"{key}" in {name(declared.config)} is not a list'
+            return Inclusion(config, entry, None, problem, advice=f"fix {name(declared.config)}")
+    include, files = lists.get("include"), lists.get("files")
+    in_files = files is not None and _relative(target, files.config.parent) in {
+        posixpath.normpath(p) for p in _strings(files)
+    }
+    taken = include if include or files else Declared(["**/*"], config)  # TypeScript's default
+    included = in_files or (_takes(taken, target) and not _takes(lists.get("exclude"), target))
+    base = None  # the extended config whose list is in effect, when that is not `config`'s own
+    if include is not None and include.config == config:
+        key, patterns = "include", [*include.value, entry]
+    elif include is None and files is not None and files.config == config:
+        key, patterns = "files", [*files.value, entry]
+    elif include is not None:  # inherited: an own `include` replaces it, so it keeps its patterns
+        key, base = "include", include.config
+        patterns = [*(_relative(base.parent / p, config.parent) for p in _strings(include)), entry]
+    else:  # only `files` (or nothing): an own `include` adds to it
+        key, patterns = "include", ([] if files else ["**/*"]) + [entry]
+        base = None if files is None else files.config
+    line = f'"{key}": {json.dumps(patterns)}'
+    if base is not None and _svelte_kit(root, base):
+        advice = _svelte_kit_advice(root, base, name)
+        return Inclusion(config, entry, included, key=key, line=line, advice=advice, base=base)
+    advice = f"in {where}: {line}"
+    return Inclusion(config, entry, included, "", key, line, advice, editable=True, base=base)
 
 
 def include_types_file(root: Path) -> tuple[list[str], list[str]]:
@@ -68,18 +117,82 @@ def include_types_file(root: Path) -> tuple[list[str], list[str]]:
     config = state.config
     if config is None:
         return [], []
-    where = config.relative_to(root).as_posix() if config.is_relative_to(root) else str(config)
+    where = _relative(config, root) if config.is_relative_to(root) else str(config)
     if state.included:
         return [f"{where} already includes {state.entry}"], []
     if state.included is None:
-        return [], [f'{state.problem}; list {state.entry} in its "include"']
-    edited = add_entry(config.read_text(encoding="utf-8"), state.entry)
+        return [], [f"{state.problem}; {state.advice}"]
+    if not state.editable:
+        return [], [f"add {state.entry} to the types SvelteKit compiles: {state.advice}"]
+    text = config.read_text(encoding="utf-8")
+    if state.base is None:
+        edited = add_entry(text, state.entry)
+    else:
+        edited = add_member(text, state.key, json.loads(f"{{{state.line}}}")[state.key])
     if edited is None:
         return [], [
             f"add {state.entry} to {where} (the message types of the handlers):\n    {state.line}"
         ]
     config.write_text(edited, encoding="utf-8")
-    return [f'added {state.entry} to "{state.key}" in {where}'], []
+    if state.base is None:
+        return [f'added {state.entry} to "{state.key}" in {where}'], []
+    return [f'added "{state.key}" to {where}: the patterns it extends, and {state.entry}'], []
+
+
+def _relative(path: Path, folder: Path) -> str:
+    return Path(os.path.relpath(path, folder)).as_posix()
+
+
+def _strings(declared: Declared) -> list[str]:
+    return [p for p in declared.value if isinstance(p, str)]
+
+
+def _takes(declared: Declared | None, target: Path) -> bool:
+    """Whether a pattern of `include` (or `exclude`) takes `target`, read as TypeScript reads
+    it: relative to the config that declares it."""
+    if declared is None:
+        return False
+    path = _relative(target, declared.config.parent)
+    return any(_glob_matches(posixpath.normpath(p), path) for p in _strings(declared))
+
+
+def _svelte_kit(root: Path, base: Path) -> bool:
+    """Whether the inherited list comes from SvelteKit: its generated config, or any extended
+    config of a project that depends on @sveltejs/kit."""
+    if base.parent.name == ".svelte-kit":
+        return True
+    try:
+        package = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    deps = (
+        [package.get(k) for k in ("dependencies", "devDependencies")]
+        if isinstance(package, dict)
+        else []
+    )
+    return any(isinstance(d, dict) and "@sveltejs/kit" in d for d in deps)
+
+
+def _svelte_kit_advice(root: Path, base: Path, name: Callable[[Path], str]) -> str:
+    """SvelteKit writes its tsconfig again at each sync; `kit.typescript.config` in
+    svelte.config edits what it writes. An `include` in the root tsconfig would replace it."""
+    names = ("svelte.config.js", "svelte.config.mjs", "svelte.config.ts")
+    svelte = next((n for n in names if (root / n).is_file()), names[0])
+    try:
+        mentioned = FILE_NAME in (root / svelte).read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        mentioned = False
+    if mentioned:
+        return (
+            f"{svelte} names {FILE_NAME}, but {name(base)} was written before: run npx "
+            "svelte-kit sync (or restart the dev server), which writes it again"
+        )
+    entry = _relative(root / FILE_NAME, base.parent)
+    return (
+        f"in {svelte}: kit: {{ typescript: {{ config: (config) => {{ config.include.push("
+        f"'{entry}'); }} }} }}, then npx svelte-kit sync (an \"include\" in the root tsconfig "
+        "would replace SvelteKit's)"
+    )
 
 
 def find_app_tsconfig(root: Path) -> Path | None:
@@ -108,60 +221,6 @@ def find_app_tsconfig(root: Path) -> Path | None:
     return (apps or candidates or [config])[0]
 
 
-# ---- JSON with comments ------------------------------------------------------------------
-
-
-def _blank_comments(text: str) -> str:
-    """`text` with comments and trailing commas turned into spaces (offsets kept), so that
-    `json.loads` reads it and positions in it are positions in `text`."""
-    out = list(text)
-    i, n = 0, len(text)
-    while i < n:
-        if text[i] == '"':
-            i = _string_end(text, i)
-        elif text.startswith("//", i) or text.startswith("/*", i):
-            line = text[i + 1] == "/"
-            end = text.find("\n" if line else "*/", i + 2)
-            end = n if end < 0 else end if line else end + 2  # unterminated: to the end
-            for j in range(i, end):
-                if text[j] != "\n":
-                    out[j] = " "
-            i = end
-            continue
-        i += 1
-    blank = "".join(out)
-    i = 0
-    while i < n:
-        if blank[i] == '"':
-            i = _string_end(blank, i)
-        elif blank[i] == "," and _CLOSER.match(blank, i + 1):
-            out[i] = " "
-        i += 1
-    return "".join(out)
-
-
-_CLOSER = re.compile(r"\s*[}\]]")
-
-
-def _string_end(text: str, start: int) -> int:
-    """The offset of the quote that ends the JSON string starting at `start`."""
-    i = start + 1
-    while i < len(text) and text[i] != '"':
-        i += 2 if text[i] == "\\" else 1
-    return i
-
-
-def read_jsonc(text: str) -> dict[str, Any]:
-    """A tsconfig's object; ValueError when it is not JSON with comments."""
-    try:
-        data = json.loads(_blank_comments(text))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"line {exc.lineno}: {exc.msg}") from None
-    if not isinstance(data, dict):
-        raise ValueError("not a JSON object")
-    return data
-
-
 def add_entry(text: str, entry: str) -> str | None:
     """`text` (a tsconfig) with `entry` appended to its top-level `include` (or `files` when
     it has only that) in the array's own layout; None when that cannot be done safely."""
@@ -172,28 +231,49 @@ def add_entry(text: str, entry: str) -> str | None:
     key = "include" if "include" in before or "files" not in before else "files"
     if not isinstance(before.get(key), list):
         return None
-    blank = _blank_comments(text)
+    blank = blank_comments(text)
     found = _top_level_array(blank, key)
     if found is None:
         return None
-    start, end = found  # the offsets of `[` and `]`
-    quoted = json.dumps(entry)
-    last = len(blank[:end].rstrip()) - 1
-    if last == start:  # an empty array
-        edited = text[: start + 1] + quoted + text[start + 1 :]
-    else:
-        line = text[text.rfind("\n", 0, last) + 1 :]
-        indent = line[: len(line) - len(line.lstrip(" \t"))]
-        gap = f"\n{indent}" if "\n" in text[start:end] else " "
-        if blank[last] == ",":  # a trailing comma: keep one after ours too
-            edited = text[: last + 1] + gap + quoted + "," + text[last + 1 :]
-        else:
-            edited = text[: last + 1] + "," + gap + quoted + text[last + 1 :]
+    edited = _append(text, blank, *found, json.dumps(entry))
     try:
         after = read_jsonc(edited)
     except ValueError:
         return None
     return edited if after == {**before, key: [*before[key], entry]} else None
+
+
+def add_member(text: str, key: str, value: list[str]) -> str | None:
+    """`text` (a tsconfig without `key`) with `"key": value` as the last member of its
+    top-level object, in the object's layout; None when that cannot be done safely."""
+    try:
+        before = read_jsonc(text)
+    except ValueError:
+        return None
+    blank = blank_comments(text)
+    start, end = len(blank) - len(blank.lstrip()), len(blank.rstrip()) - 1
+    if key in before or blank[start] != "{" or blank[end] != "}":
+        return None
+    edited = _append(text, blank, start, end, f"{json.dumps(key)}: {json.dumps(value)}")
+    try:
+        after = read_jsonc(edited)
+    except ValueError:
+        return None
+    return edited if after == {**before, key: value} else None
+
+
+def _append(text: str, blank: str, start: int, end: int, item: str) -> str:
+    """`text` with `item` after the last element of the array or object between the offsets
+    `start` and `end` (its brackets), on a line of its own when the elements are."""
+    last = len(blank[:end].rstrip()) - 1
+    if last == start:  # empty
+        return text[: start + 1] + item + text[start + 1 :]
+    line = text[text.rfind("\n", 0, last) + 1 :]
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    gap = f"\n{indent}" if "\n" in text[start:end] else " "
+    if blank[last] == ",":  # a trailing comma: keep one after ours too
+        return text[: last + 1] + gap + item + "," + text[last + 1 :]
+    return text[: last + 1] + "," + gap + item + text[last + 1 :]
 
 
 def _top_level_array(blank: str, key: str) -> tuple[int, int] | None:
@@ -203,7 +283,7 @@ def _top_level_array(blank: str, key: str) -> tuple[int, int] | None:
     while i < n:
         c = blank[i]
         if c == '"':
-            end = _string_end(blank, i)
+            end = string_end(blank, i)
             if depth == 1 and json.loads(blank[i : end + 1]) == key:
                 m = re.compile(r"\s*:\s*\[").match(blank, end + 1)
                 if m is not None:
@@ -223,7 +303,7 @@ def _closing(blank: str, start: int) -> int:
     while True:
         c = blank[i]
         if c == '"':
-            i = _string_end(blank, i)
+            i = string_end(blank, i)
         elif c in "{[":
             depth += 1
         elif c in "}]":

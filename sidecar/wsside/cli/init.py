@@ -111,7 +111,7 @@ def write_echo(root: Path, out: Outcome) -> None:
 def include_types(root: Path, out: Outcome) -> None:
     """A TypeScript project's tsconfig lists wsside-env.d.ts (the handlers' message types)."""
     state = inclusion(root)
-    if state.config is not None and state.included is False:
+    if state.config is not None and state.included is False and state.editable:
         check_editable(state.config)
 
     # `include_types_file` reads, edits and reports in one: what it did is known only after it

@@ -26,15 +26,15 @@ def check_types_file(project: Project) -> Check:
         return passed(name, "no handler declares receives= or sends=")
     if state.included is None:
         return warned(
-            name,
-            f"{state.problem}, so whether it includes {state.entry} is unknown",
-            f'fix {where}, then list {state.entry} in its "include"',
+            name, f"{state.problem}, so whether it includes {state.entry} is unknown", state.advice
         )
+    # The `include` in effect may be inherited through `extends` (SvelteKit's, say).
+    through = "" if state.base is None else f" (through {project.relative(state.base)})"
     if not state.included:
         return warned(
             name,
-            f"{where} does not include {state.entry}: the editor and tsc do not see the "
-            f"types of {', '.join(typed)}",
-            f"in {where}: {state.line}   (or run wsside init)",
+            f"{where}{through} does not include {state.entry}: the editor and tsc do not see "
+            f"the types of {', '.join(typed)}",
+            state.advice + ("   (or run wsside init)" if state.editable else ""),
         )
-    return passed(name, f"{where} includes {state.entry} ({len(typed)} typed endpoint(s))")
+    return passed(name, f"{where}{through} includes {state.entry} ({len(typed)} typed endpoint(s))")
