@@ -126,6 +126,8 @@ export interface Socket<Sent = unknown, Received = unknown> {
  * `path` that does not start with `/` throws a `TypeError`), or to `options.url`,
  * reconnecting with backoff after any close that `close()` did not ask for, except after
  * 1002, 1003, 1007, 1008, 1009 and 4000–4999 (the application's own "stay away").
+ * In a component, call it in the browser only (`onMount`, `useEffect`, `onMounted`): in a
+ * server-side render, where there is no page, it throws.
  */
 export function connect<P extends string, Q extends { [K in keyof Q]: QueryValue } = Record<string, QueryValue>>(
   path: P,

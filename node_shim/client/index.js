@@ -23,6 +23,10 @@ const MAX_TIMER = 2 ** 31 - 1
 // 1002 protocol error, 1003 unsupported data, 1007 invalid payload, 1008 policy violation,
 // 1009 message too big; and 4000-4999, which the application uses to say "stay away".
 // Every other close reconnects. The table with the reasons is in docs/client.md.
+// Component code runs on the server too (SvelteKit, Nuxt, React Router render pages there),
+// where a socket is no use: the way out when connect finds itself without a page.
+const SSR = 'in a server-side render, connect in the browser only (in onMount, useEffect or onMounted)'
+
 /** @param {number} code */
 const final = (code) => (code >= 4000 && code < 5000) || [1002, 1003, 1007, 1008, 1009].includes(code)
 
@@ -44,12 +48,17 @@ export function connect(path, options = {}) {
     throw new RangeError(`wsside: connect needs 0 < minDelay <= maxDelay <= ${MAX_TIMER}, factor >= 1 and 0 < timeout <= ${MAX_TIMER} (ms); got ${JSON.stringify({ minDelay, maxDelay, factor, timeout })}`)
   }
   // Else the first attempt would fail with "WebSocket is not defined", naming no way out.
+  // No document either: a server-side render (a component's top-level code, on Node 20) as
+  // much as a Node script, the render named first (the likelier, and there the Node advice
+  // would be wrong).
   if (typeof WebSocket !== 'function') {
-    throw new Error('wsside: connect needs a global WebSocket: browsers and Node 22+ have one, Node 20 with node --experimental-websocket')
+    throw new Error(`wsside: connect needs a global WebSocket: ${typeof document === 'undefined' ? `${SSR}; in a Node script, Node 22+ has one` : 'browsers and Node 22+ have one'}, Node 20 with node --experimental-websocket`)
   }
   const page = globalThis.location?.href
+  // A server-side render on Node 22+, too: giving it the full address would open a socket
+  // from the server at each render.
   if (!options.url && !page) {
-    throw new Error(`wsside: connect('${path}') outside a page needs the full address: connect(path, { url: 'ws://host:port${PREFIX}${path}' })`)
+    throw new Error(`wsside: connect('${path}') ran outside a page: ${SSR}; elsewhere give the full address: connect(path, { url: 'ws://host:port${PREFIX}${path}' })`)
   }
   // Else it would ask for /apiws/chat, outside the prefix, which Vite leaves unanswered: a
   // socket that stays connecting, and holds up the page's other sockets to that host.

@@ -24,9 +24,11 @@ async function echo(options = {}) {
   return { socket, hello }
 }
 
-test('outside a page, a path alone is refused with the way out', () => {
+test('outside a page, a path alone is refused with the ways out: the browser only in a server-side render, else the full address', () => {
+  // What a component's top-level connect meets in a server-side render on Node 22+, where
+  // the full address would open a socket from the server at each render.
   assert.throws(() => connect('/ws/echo'), {
-    message: "wsside: connect('/ws/echo') outside a page needs the full address: connect(path, { url: 'ws://host:port/api/ws/echo' })",
+    message: "wsside: connect('/ws/echo') ran outside a page: in a server-side render, connect in the browser only (in onMount, useEffect or onMounted); elsewhere give the full address: connect(path, { url: 'ws://host:port/api/ws/echo' })",
   })
 })
 
@@ -155,15 +157,29 @@ test('the same function subscribed twice is two subscriptions, each unsubscribed
   assert.deepEqual(seen, ['sync', 'closed'])
 })
 
-test('without a global WebSocket (Node 20 without its flag), connect says what to do', () => {
+test('without a global WebSocket or a document (a server-side render or a Node script on Node 20), connect says what to do, the render first', () => {
   const { WebSocket } = globalThis
   delete globalThis.WebSocket
+  try {
+    assert.throws(() => connect('/ws/echo'), {
+      message: 'wsside: connect needs a global WebSocket: in a server-side render, connect in the browser only (in onMount, useEffect or onMounted); in a Node script, Node 22+ has one, Node 20 with node --experimental-websocket',
+    })
+  } finally {
+    globalThis.WebSocket = WebSocket
+  }
+})
+
+test('without a global WebSocket but with a document, connect names the places that have one', () => {
+  const { WebSocket } = globalThis
+  delete globalThis.WebSocket
+  globalThis.document = {}
   try {
     assert.throws(() => connect('/ws/echo', { url: sidecar.url('/ws/echo') }), {
       message: 'wsside: connect needs a global WebSocket: browsers and Node 22+ have one, Node 20 with node --experimental-websocket',
     })
   } finally {
     globalThis.WebSocket = WebSocket
+    delete globalThis.document
   }
 })
 
