@@ -107,6 +107,11 @@ export function wsside(userOptions = {}) {
       // and Python writes bytecode under __pycache__ for what handlers import. Left alone when
       // the user turned watching off (`watch: null`): merging an object would turn it back on.
       ...(userConfig.server?.watch === null ? {} : { server: { watch: { ignored: pythonFiles(userConfig.root) } } }),
+      // The client is plain ESM that imports nothing: served as it is. Else, installed in
+      // node_modules, it is a dependency for Vite to pre-bundle, which a framework's pages
+      // (SvelteKit, Nuxt, React Router: no HTML entry for Vite's scan) make Vite discover on
+      // the first page load, then optimise and reload the page. Vite concatenates the lists.
+      optimizeDeps: { exclude: ['vite-plugin-wsside/client'] },
     }),
     // Into Vite's client module, not the HTML: every page with HMR loads the client, while
     // frameworks (SvelteKit, Astro, Nuxt, React Router) render their HTML without

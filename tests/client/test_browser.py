@@ -314,7 +314,7 @@ def test_a_hot_update_with_the_documented_dispose_leaves_one_socket(tmp_path, op
 @pytest.mark.parametrize("how", ["dev", "dev, pre-bundled", "build, preview"])
 def test_the_plugins_prefix_reaches_the_client(major, how, tmp_path, open_page):
     """`prefix: '/custom'` in vite.config: the page connects under it, with no option of its own.
-    Pre-bundled: as an installed (not linked) package is in dev, through Vite's optimizer."""
+    Pre-bundled: the client in the user's optimizeDeps.include (beside the plugin's exclude)."""
     config = (
         "optimizeDeps: { include: ['vite-plugin-wsside/client'] }" if "pre-bundled" in how else ""
     )
