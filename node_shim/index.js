@@ -11,7 +11,8 @@ import path from 'node:path'
 import { attach, closeSidecarFirst, DEFAULT_PREFIXES, isAttached, proxyRule } from './lib/attach.js'
 import { VENV_FOLDERS } from './lib/interpreter.js'
 import { attachInMiddlewareMode } from './lib/middleware-mode.js'
-import { normaliseAttachOptions, normaliseOptions } from './lib/options.js'
+import { normaliseAttachOptions } from './lib/attach-options.js'
+import { normaliseOptions } from './lib/options.js'
 import { OVERLAY_CLIENT } from './lib/report.js'
 import { createPlainRequestMiddleware, outsideBase } from './lib/plain.js'
 
@@ -152,7 +153,7 @@ function pythonFiles(root) {
  * WebSocket upgrades under the prefix to the sidecar. `options` are the plugin's, plus
  * `root` (the folder holding ws/ and .venv, default the current directory), `logger`
  * (default console) and `allowedHosts` (as Vite's server.allowedHosts, true or a list of host
- * names; default: localhost and IPs only), all checked here (lib/options.js).
+ * names; default: localhost and IPs only), all checked here (lib/attach-options.js).
  * Returns `{ close() }`; closing the server also detaches.
  * @type {typeof Public.attachWsside}
  */
