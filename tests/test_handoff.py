@@ -813,3 +813,55 @@ def test_a_batch_of_reloads_sends_the_endpoint_table_once_at_its_end(tmp_path: P
         assert "types" in with_table[0]
     finally:
         shim.stop()
+
+
+# A handler that never writes (no heartbeat), and one that tells how many of its connections
+# have closed.
+QUIET = """
+from wsside import Handler
+
+closed = []
+quiet = Handler("/quiet")
+
+
+@quiet.on_close
+def gone(conn, code, reason, by_client):
+    closed.append(code)
+
+
+Handler("/closed", on_connect=lambda conn, request: conn.send(len(closed)))
+"""
+
+
+@pytest.mark.parametrize("loop", ["asyncio", pytest.param("uvloop", marks=needs_uvloop)])
+def test_a_reset_that_comes_with_unread_bytes_ends_the_connection(
+    tmp_path: Path, loop: str
+) -> None:
+    """A client that sends the start of a frame and resets at once (SO_LINGER 0): its
+    connection ends and `on_close` runs. On uvloop the reset came in the same readiness event
+    as the bytes, the loop never called the reader again, and the connection stayed (in
+    `connections`, with its descriptor) until something wrote to it."""
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    (handlers / "quiet.py").write_text(QUIET)
+    shim = Shim(handlers, loop)
+    try:
+        shim.read_until("type", "ready")
+        for _ in range(5):
+            client = shim.hand_over("/api/quiet")
+            assert _answer(client)[0] == 101
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.sendall(b"\x81\x85\0\0\0\0hel")  # a text frame's first 9 of 11 bytes
+            client.close()  # RST
+        # Each probe asks the sidecar again, after everything sent before it.
+        deadline = time.monotonic() + WAIT
+        while True:
+            probe = shim.hand_over("/api/closed")
+            _, _, rest = _answer(probe)
+            count = json.loads(_read_frame(probe, rest)[1])
+            probe.close()
+            if count == 5 or time.monotonic() > deadline:
+                break
+        assert count == 5
+    finally:
+        shim.stop()
