@@ -72,7 +72,8 @@ async def test_a_package_missing_in_a_helper_is_a_package_too(tmp_path: Path) ->
             "ws/needs.py": "import _db\n" + DECLARE.format(name="needs"),
         },
     )
-    printed = await load_error(tmp_path, "ws/needs.py")
+    # The helper did not load: the error is its own, at its line (needs.py did not load for it).
+    printed = await load_error(tmp_path, "ws/_db.py")
     assert printed[-1] == f"ModuleNotFoundError: {INSTALL}"
 
 

@@ -2,7 +2,9 @@
 
 The file runs as a module of wsside's own package (its name: `module_names.py`), and what it
 imports meanwhile is recorded (`importers.py`), so that a helper's save loads it again. When
-the import fails, the previous module stays, and its handlers serve on.
+the import fails, the previous module stays, and its handlers serve on. When it failed because
+a helper it imports did not load, the error is the helper's, at the helper's line, and each
+batch of loads reports it once for all the files it kept from loading (`HelperErrors`).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import logging
+import os
 import re
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -22,14 +26,14 @@ from .._signatures import adapt_callback
 from ..handler import Handler, collecting
 from ..handler_options import check_option
 from ..pattern import Pattern
-from .events import emit, error_event, logger, refused_at_its_line, shown
+from .events import emit, error_event, logger, printable, refused_at_its_line, shown
 from .fresh_source import FreshSourceLoader
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
 from .missing_module import Missing, missing_module
 from .module_names import HANDLERS_PACKAGE, is_handler_file, module_name_for, unreadable
 from .option_typos import unknown_options
 
-__all__ = ["LoadResult", "forget_handler_file", "import_handler_file"]
+__all__ = ["HelperErrors", "LoadResult", "forget_handler_file", "import_handler_file"]
 
 
 @dataclass
@@ -39,6 +43,7 @@ class LoadResult:
     handlers: list[Handler] = field(default_factory=list)
     error: dict[str, Any] | None = None  # a load_error event, when the import failed
     missing: Missing | None = None  # when it failed for a module not found: what that means
+    in_helper: bool = False  # it failed because a module of the folder it imports did not load
 
 
 _NO_RELATIVE = (
@@ -165,7 +170,88 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
         # and message say all (`--log-level debug` keeps the traceback, and wsside's frames).
         if not logger.isEnabledFor(logging.DEBUG) and refused_at_its_line(exc, str(path), refusers):
             result.error["traceback"] = None
+        _blame_helper(result, exc, root)
         return result
     result.module = module
     result.handlers = collected
     return result
+
+
+def _blame_helper(result: LoadResult, exc: BaseException, root: Path) -> None:
+    """When `exc` is another module of the folder `root` failing to load (a syntax error in
+    it, or its top level raising), not the handler file itself, the error is that helper's:
+    at the helper's line, the same whichever handler file imported it."""
+    assert result.error is not None
+    folder = str(root.resolve()) + os.sep
+    mine = os.path.realpath(result.path)
+
+    def helper(file: str | None) -> bool:
+        if not file or os.path.realpath(file) == mine:
+            return False
+        return os.path.abspath(file).startswith(folder) or os.path.realpath(file).startswith(folder)
+
+    if isinstance(exc, SyntaxError):
+        if not helper(exc.filename):
+            return
+        # Its own spot says all: the frames of whichever handler file imported it first, and
+        # of the import machinery, would name one importer of several.
+        text = "".join(traceback.format_exception_only(type(exc), exc))
+        result.error.update(file=exc.filename, line=exc.lineno, column=exc.offset)
+        result.error["traceback"] = printable(text)
+        result.in_helper = True
+        return
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == "<module>" and helper(code.co_filename):
+            # The innermost module whose top level raised: the helper that did not load.
+            result.error.update(file=code.co_filename, line=tb.tb_lineno, column=None)
+            result.in_helper = True
+        tb = tb.tb_next
+
+
+class HelperErrors:
+    """A helper's load error, reported once for every handler file it kept from loading.
+
+    While a batch of handler files loads (the start, or a reload's batch: `hold`), the load
+    errors of helpers are held, one per error (its file, line and message), each listing in
+    `sources` the handler files that failed with it; `release` gives them at the batch's end.
+    """
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[Any, ...], dict[str, Any]] | None = None
+
+    def hold(self) -> bool:
+        """Hold the helper errors from now on; False when they are held already (whoever
+        started holding them releases them)."""
+        if self._held is not None:
+            return False
+        self._held = {}
+        return True
+
+    def add(self, event: dict[str, Any]) -> bool:
+        """Hold `event`, a helper's load error with its `source`; False when none are held
+        (the caller reports it now)."""
+        if self._held is None:
+            return False
+        key = (event["file"], event["line"], event["column"], event["message"])
+        held = self._held.setdefault(key, {**event, "sources": []})
+        held["sources"].append(event["source"])
+        return True
+
+    def drop(self, source: str) -> None:
+        """The handler file `source` loads again, or is gone: no held error names it."""
+        if self._held is None:
+            return
+        for key, event in tuple(self._held.items()):
+            if source in event["sources"]:
+                event["sources"].remove(source)
+                if not event["sources"]:
+                    del self._held[key]
+                else:
+                    event["source"] = event["sources"][0]
+
+    def release(self) -> list[dict[str, Any]]:
+        """The errors held, each once; holding ends."""
+        held, self._held = self._held, None
+        return list((held or {}).values())

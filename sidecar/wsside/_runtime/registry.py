@@ -24,7 +24,7 @@ from .background import STOP_WAIT, BackgroundTasks
 from .events import emit, log, logger, shown
 from .helper_path import use_helpers_of
 from .hub import Hub
-from .loader import forget_handler_file, import_handler_file
+from .loader import HelperErrors, forget_handler_file, import_handler_file
 from .module_names import in_folder, is_handler_file
 from .namespaces import collision_notes
 from .pattern_owners import duplicate_error, find_duplicate, serving
@@ -74,6 +74,8 @@ class Registry:
         self.defaults: Mapping[str, Any] = defaults or {}
         self.files: dict[Path, list[Handler]] = {}
         self.errors: dict[Path, dict[str, Any]] = {}
+        # A helper's load error, said once per batch of loads for all the files it failed.
+        self._helper_errors = HelperErrors()
         # Files refused for a pattern another file serves, by that pattern: each loads again
         # once its pattern is free (the other file removed, or its pattern changed).
         self._waiting: dict[Path, str] = {}
@@ -124,15 +126,29 @@ class Registry:
 
     def load_all(self) -> None:
         use_helpers_of(self.root)
-        for path in handler_files(self.root):
-            # Said from a timer thread: the thread that would say it is the one importing.
-            timer = threading.Timer(SLOW_IMPORT, _still_importing, (path,))
-            timer.daemon = True
-            timer.start()
-            try:
-                self.load_file(path, initial=True)
-            finally:
-                timer.cancel()
+        holding = self.hold_helper_errors()
+        try:
+            for path in handler_files(self.root):
+                # Said from a timer thread: the thread that would say it is the one importing.
+                timer = threading.Timer(SLOW_IMPORT, _still_importing, (path,))
+                timer.daemon = True
+                timer.start()
+                try:
+                    self.load_file(path, initial=True)
+                finally:
+                    timer.cancel()
+        finally:
+            if holding:
+                self.release_helper_errors()
+
+    def hold_helper_errors(self) -> bool:
+        """From now on, a helper's load error is said once, by `release_helper_errors`, for
+        all the handler files it fails meanwhile (a batch of loads); False if held already."""
+        return self._helper_errors.hold()
+
+    def release_helper_errors(self) -> None:
+        for event in self._helper_errors.release():
+            emit(event)
 
     def load_file(
         self, path: Path, initial: bool = False, since: float | None = None, added: bool = False
@@ -145,6 +161,7 @@ class Registry:
         """
         path = in_folder(path)
         started = time.perf_counter() if since is None else since
+        self._helper_errors.drop(str(path))
         result = import_handler_file(path, self.root)
         self._waiting.pop(path, None)
         if result.error is None:
@@ -157,8 +174,11 @@ class Registry:
             # `file` is where the error is (maybe a helper this file imports); `source` is the
             # handler file that did not load, the one whose next load or removal clears it.
             result.error["source"] = str(path)
+            if result.in_helper:  # the handler files it kept from loading
+                result.error["sources"] = [str(path)]
             self.errors[path] = result.error
-            emit(result.error)
+            if not (result.in_helper and self._helper_errors.add(result.error)):
+                emit(result.error)
             return False
         self.errors.pop(path, None)
         for handler in result.handlers:
@@ -198,6 +218,7 @@ class Registry:
     def remove_file(self, path: Path) -> None:
         path = in_folder(path)
         broken = self.errors.pop(path, None) is not None
+        self._helper_errors.drop(str(path))
         self._waiting.pop(path, None)
         forget_handler_file(path, self.root)
         if path in self.files:

@@ -38,6 +38,7 @@ class Reloader:
     A change to a helper (`_name.py`) reloads the handler files that import it, directly or
     through other helpers (and those that failed to load, which may have failed for it).
     A change to the config file calls `on_config_change` (the runner decides what to do).
+    A helper's load error is said once per batch, for all the handler files it failed.
     """
 
     def __init__(
@@ -89,6 +90,7 @@ class Reloader:
         if self._step_handle is not None:
             self._step_handle.cancel()
         self._pending.clear()
+        self.registry.release_helper_errors()
         await self._watch.stop()
 
     def _note(self, kind: Kind, path: Path, seen_at: float) -> None:
@@ -159,13 +161,17 @@ class Reloader:
         connections are served between two imports. The config file's change comes last."""
         self._step_handle = None
         if self._pending:
+            # A helper that fails its importers is said once, at the batch's end.
+            self.registry.hold_helper_errors()
             path = next(iter(self._pending))
             since, force = self._pending.pop(path)
             self._apply(path, since, force)
         if self._pending:
             assert self._loop is not None
             self._step_handle = self._loop.call_soon(self._step)
-        elif self._config_pending:
+            return
+        self.registry.release_helper_errors()
+        if self._config_pending:
             self._config_pending = False
             self.on_config_change()
 
