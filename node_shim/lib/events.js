@@ -51,9 +51,10 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
     case 'load_error':
     case 'config_error':
       // A load error stands for the handler file that did not load (`source`), which may be
-      // fixed by saving another (`file`, a helper it imports).
-      standing.stand(msg.type === 'load_error' ? 'load' : 'config', msg.source ?? msg.file ?? '',
-        reportError(r, msg))
+      // fixed by saving another (`file`, a helper it imports); a helper's error comes once for
+      // all the handler files it failed (`sources`).
+      standing.stand(msg.type === 'load_error' ? 'load' : 'config',
+        msg.sources ?? [msg.source ?? msg.file ?? ''], reportError(r, msg))
       break
     case 'runtime_error':
       // An event, not a state: only pages open now see it, until the handler file is saved.

@@ -25,7 +25,7 @@ export const PROTOCOL_VERSION = 2
  *   prefixes: string[], socket: string, handlers: HandlerInfo[], types?: string }} ReadyMessage
  * @typedef {{ type: 'load_error' | 'runtime_error' | 'config_error', file?: string | null,
  *   line?: number | null, column?: number | null, message: string, traceback?: string | null,
- *   callback?: string | null, source?: string }} ErrorEvent
+ *   callback?: string | null, source?: string, sources?: string[] }} ErrorEvent
  * @typedef {ControlMessage & (ReadyMessage
  *   | { type: 'reloaded', file: string, patterns?: string[], ms?: number, new?: boolean, handlers?: HandlerInfo[],
  *       types?: string }

@@ -157,7 +157,8 @@ export function readyLines(reporter, handlers, before) {
  * @returns {OverlayError}
  */
 export function reportError(reporter, event) {
-  const where = event.file ? `${reporter.rel(event.file)}${event.line ? `:${event.line}` : ''}` : 'unknown location'
+  const where = (event.file ? `${reporter.rel(event.file)}${event.line ? `:${event.line}` : ''}` : 'unknown location') +
+    keptFromLoading(reporter, event)
   const what = { load_error: 'cannot load', config_error: 'invalid config in',
     runtime_error: `error in ${event.callback ?? 'a handler'} of` }[event.type]
   const title = { load_error: 'Load error', config_error: 'Config error', runtime_error: 'Runtime error' }[event.type]
@@ -173,6 +174,24 @@ export function reportError(reporter, event) {
     id: event.file ?? undefined,
     loc: event.file ? { file: event.file, line: event.line ?? 1, column: event.column ?? 1 } : undefined,
   }
+}
+
+// The handler files a helper's error names, at most: the rest are counted.
+const NAMED_IMPORTERS = 4
+
+/**
+ * A helper's load error names the handler files it kept from loading (`sources`), in its one
+ * line: ` (so ws/chat.py and ws/game.py did not load)`; '' for any other error.
+ * @param {Reporter} reporter
+ * @param {ErrorEvent} event
+ */
+function keptFromLoading(reporter, event) {
+  const files = (event.sources ?? []).filter((file) => file !== event.file).map(reporter.rel)
+  if (files.length === 0) return ''
+  const named = files.length <= NAMED_IMPORTERS ? files
+    : [...files.slice(0, NAMED_IMPORTERS - 1), `${files.length - NAMED_IMPORTERS + 1} more`]
+  const list = named.length === 1 ? named[0] : `${named.slice(0, -1).join(', ')} and ${named.at(-1)}`
+  return ` (so ${list} did not load)`
 }
 
 /** @typedef {'load' | 'config' | 'sidecar'} StandingKind what an error that stands came from */
@@ -198,18 +217,23 @@ export class StandingErrors {
    * @param {Reporter} reporter
    */
   showToNewPages(reporter) {
-    reporter.showToNewPages(() => [...this._errors.values()].map((s) => s.error))
+    // A helper's error stands for each file it failed, and is shown once.
+    reporter.showToNewPages(() => [...new Set([...this._errors.values()].map((s) => s.error))])
   }
 
   /**
-   * Shows `error` for `file` on the pages open now, and on every page opened until it is fixed.
+   * Shows `error` for `files` on the pages open now (once), and on every page opened until
+   * each of them is fixed.
    * @param {StandingKind} kind
-   * @param {string} file the file whose load or removal fixes it
+   * @param {string | string[]} files the file whose load or removal fixes it (a helper's
+   *   error stands for each handler file it failed)
    * @param {OverlayError} error
    */
-  stand(kind, file, error) {
-    this._errors.delete(file) // set again last: the newest error is the one shown
-    this._errors.set(file, { kind, error })
+  stand(kind, files, error) {
+    for (const file of [files].flat()) {
+      this._errors.delete(file) // set again last: the newest error is the one shown
+      this._errors.set(file, { kind, error })
+    }
     this._reporter().overlay(error)
   }
 
@@ -230,7 +254,9 @@ export class StandingErrors {
    * A file whose error stands, or whose callback raised, loads now (or is gone): take its
    * error off the overlay (which names the file where the error was, maybe another one). The
    * overlay shows one error at a time: when another still stands, the open pages get it back
-   * (the newest), as a page opened now would.
+   * (the newest), as a page opened now would. A helper's error that still stands for another
+   * of its importers stays shown: the first importers of a fixed helper to load would
+   * otherwise take it off and put it back, once each, until the last one.
    * @param {string} file
    */
   fixed(file) {
@@ -239,8 +265,9 @@ export class StandingErrors {
     if (passing !== undefined) shown.add(passing)
     this._passing.delete(file)
     const standing = this._errors.get(file)
-    if (standing) shown.add(standing.error.loc?.file ?? file)
     this._errors.delete(file)
+    const stillStands = standing && [...this._errors.values()].some((s) => s.error === standing.error)
+    if (standing && !stillStands) shown.add(standing.error.loc?.file ?? file)
     if (shown.size === 0) return
     for (const named of shown) this._reporter().clearOverlay(named)
     const still = [...this._errors.values()].at(-1)
