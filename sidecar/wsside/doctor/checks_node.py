@@ -14,6 +14,7 @@ from .model import Check, failed, passed, warned
 from .project import Project
 from .semver import parse, satisfies
 from .vite_config import ViteFacts
+from .vite_package import FRAMEWORK_PACKAGES, RunningVite
 
 __all__ = ["check_node", "check_shim", "check_vite", "check_vite_config_uses_plugin"]
 
@@ -37,7 +38,7 @@ _ADVISORIES = (
 
 def check_node(project: Project) -> Check:
     """node is found, and its version meets the `engines` of the installed shim (what the
-    plugin itself needs) and of the installed Vite."""
+    plugin itself needs) and of the Vite that runs (`Project.running_vite`)."""
     if project.node is None:
         return failed(
             "node",
@@ -48,21 +49,26 @@ def check_node(project: Project) -> Check:
         [project.node, "--version"], capture_output=True, text=True, timeout=project.timeout
     )
     version = done.stdout.strip().lstrip("v")
-    for name in (SHIM, "vite"):
-        package = project.package_json(name) or {}
-        engines = (package.get("engines") or {}).get("node")
+    shim, vite = project.package_json(SHIM), project.running_vite
+    for label, package in (
+        (f"{SHIM} {(shim or {}).get('version')}", shim),
+        (vite.label, vite.package),
+    ):
+        engines = ((package or {}).get("engines") or {}).get("node")
         if engines and satisfies(version, engines) is False:
-            label = SHIM if name == SHIM else "Vite"
             return failed(
                 "node",
-                f"node {version}; {label} {package.get('version')} needs {engines}",
+                f"node {version}; {label} needs {engines}",
                 f"install a Node.js version matching {engines}",
             )
     return passed("node", f"node {version} ({project.node})")
 
 
 def check_vite(project: Project) -> Check:
-    vite = project.package_json("vite")
+    """The Vite that runs the dev server (under Astro or Nuxt, the framework's own) is one
+    the shim supports, free of the known WebSocket advisories."""
+    running = project.running_vite
+    vite = running.package
     if vite is None:
         return failed(
             "vite", "Vite is not installed in this project's node_modules", "npm install -D vite"
@@ -74,8 +80,8 @@ def check_vite(project: Project) -> Check:
     if peer and satisfies(version, peer) is False:
         return failed(
             "vite",
-            f"Vite {version}; vite-plugin-wsside supports {peer}",
-            f"npm install -D 'vite@{peer}'",
+            f"{running.label}; vite-plugin-wsside supports {peer}",
+            _newer_vite(running, peer, quote=True),
         )
     exposed = [
         (name, fixes)
@@ -88,10 +94,29 @@ def check_vite(project: Project) -> Check:
         fixed_here = all(have[0] in fixes for _, fixes in exposed)
         return warned(
             "vite",
-            f"Vite {version} is affected by " + "; ".join(name for name, _ in exposed),
-            f"npm install -D vite@{f'^{have[0]}' if fixed_here else 'latest'}",
+            f"{running.label} is affected by " + "; ".join(name for name, _ in exposed),
+            _newer_vite(running, f"^{have[0]}" if fixed_here else "latest"),
         )
-    return passed("vite", f"Vite {version}")
+    other = running.top_level
+    if other is not None:
+        return passed(
+            "vite",
+            f"{running.label}; not node_modules/vite {other.get('version', '?')}, which "
+            f"{running.framework} does not use",
+        )
+    return passed("vite", running.label)
+
+
+def _newer_vite(running: RunningVite, wanted: str, quote: bool = False) -> str:
+    """How to get a Vite in the range `wanted` (`^6`): install it; under a framework, which
+    brings its own Vite, a newer framework or an npm override of the framework's Vite."""
+    if running.framework is None:
+        return f"npm install -D {repr(f'vite@{wanted}') if quote else f'vite@{wanted}'}"
+    package = FRAMEWORK_PACKAGES[running.framework]
+    return (
+        f"npm install {package}@latest (its Vite comes with it), or set "
+        f'"overrides": {{"vite": "{wanted}"}} in package.json'
+    )
 
 
 def _shim_protocol(package_file: Path) -> int | None:

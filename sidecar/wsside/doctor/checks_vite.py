@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
+from .dev_script import dev_script
 from .model import Check, failed, passed, warned
 from .project import Project
 from .samples import sample_paths
@@ -260,28 +261,55 @@ def check_exposure(project: Project) -> Iterator[Check]:
         yield passed("exposure", "dev server on loopback, allowedHosts and token check intact")
 
 
+_ATTACH = (
+    "call attachWsside(yourHttpServer, options) from 'vite-plugin-wsside' on your own http.Server"
+)
+
+
 def check_middleware_mode(project: Project) -> Check:
+    """Vite in middleware mode has no http.Server of its own to hook upgrades on: set in
+    vite.config, or by a server of the project's own that the dev script runs and that creates
+    Vite itself (`createServer({ server: { middlewareMode: true } })`, read as text)."""
+    name = "middleware mode"
     facts = project.vite
     if facts.framework == "Nuxt":
         return passed(
-            "middleware mode",
+            name,
             "Nuxt runs Vite in middleware mode, its HMR socket on the server of nuxi dev: "
             "the plugin serves that server's upgrades",
         )
     if facts.middleware_mode and facts.hmr_server:
-        return passed(
-            "middleware mode",
-            "on, with server.hmr.server: the plugin serves that server's upgrades",
-        )
+        return passed(name, "on, with server.hmr.server: the plugin serves that server's upgrades")
     if facts.middleware_mode:
-        # Vite then has no http.Server of its own, so the plugin cannot hook upgrades.
         return warned(
-            "middleware mode",
+            name,
             "server.middlewareMode is on: the plugin cannot see WebSocket upgrades by itself",
-            "call attachWsside(yourHttpServer, options) from 'vite-plugin-wsside' "
-            "on your own http.Server",
+            _ATTACH,
         )
-    return passed("middleware mode", "off")
+    script = dev_script(project.root)
+    server = script.server
+    if server is not None and server.middleware_mode:
+        where = f"{server.shown}, which the dev script runs, creates Vite in middleware mode"
+        if server.attaches:
+            return passed(name, f"{where} and calls attachWsside() on its server")
+        if server.hmr_server:
+            return passed(
+                name, f"{where}, with hmr.server: the plugin serves that server's upgrades"
+            )
+        return warned(name, f"{where}: the plugin cannot see WebSocket upgrades by itself", _ATTACH)
+    config = project.relative(facts.file) if facts.file is not None else "vite.config"
+    if server is not None:
+        return passed(name, f"off: set neither in {config} nor in {server.shown}, the dev script's")
+    if script.command is not None:
+        return passed(
+            name,
+            f"off: not set in {config}, and the dev script ({script.command}) runs no server file",
+        )
+    return passed(
+        name,
+        f"not set in {config}; package.json has no dev script, so a server of your own that "
+        "creates Vite in middleware mode would not be seen",
+    )
 
 
 def check_forwarding(project: Project) -> Check:

@@ -8,7 +8,6 @@ Read as text, never imported: a file found here is not known to be safe to run.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 from .._runtime.config import find_vite_config
 from .._runtime.module_names import is_handler_file
 from .vite_config import find_framework_config
+from .vite_package import read_manifest
 
 __all__ = [
     "folders_with_handlers",
@@ -102,12 +102,7 @@ def is_vite_project(folder: Path) -> bool:
     """Whether `folder` holds a Vite project (see `vite_projects_below`)."""
     if find_vite_config(folder) or find_framework_config(folder):
         return True
-    try:
-        package = json.loads((folder / "package.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(package, dict):
-        return False
+    package = read_manifest(folder)
     return any(
         isinstance(package.get(key), dict) and "vite" in package[key]
         for key in ("dependencies", "devDependencies")

@@ -30,6 +30,7 @@ from .imports import Imported, import_within, imported
 from .other_folders import vite_projects_below
 from .probe import DevServer, find_dev_server, is_vite
 from .vite_config import ViteFacts, read_vite_config
+from .vite_package import RunningVite, find_package, running_vite
 
 __all__ = ["ConfigState", "HandlerImports", "Project"]
 
@@ -102,6 +103,11 @@ class Project:
         return read_vite_config(self.root, self.node, self.timeout)
 
     @cached_property
+    def running_vite(self) -> RunningVite:
+        """The Vite package the dev server runs: under Astro or Nuxt, the framework's own."""
+        return running_vite(self.root)
+
+    @cached_property
     def projects_below(self) -> list[str]:
         """When this folder has no Vite config: the Vite projects below it (a monorepo's root
         holds its app in `packages/web/`), relative to it; else none."""
@@ -129,13 +135,7 @@ class Project:
 
     def package_json(self, name: str) -> dict[str, Any] | None:
         """`node_modules/<name>/package.json` as Node would find it from the project root."""
-        for folder in (self.root, *self.root.parents):
-            candidate = folder / "node_modules" / name / "package.json"
-            if candidate.is_file():
-                data: dict[str, Any] = json.loads(candidate.read_text(encoding="utf-8"))
-                data["__file__"] = str(candidate)
-                return data
-        return None
+        return find_package(name, self.root)
 
     # ---- Python side --------------------------------------------------------------------
 
