@@ -13,7 +13,7 @@ import inspect
 import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from ._places import place, shown
 from ._signatures import Callback, adapt_callback
@@ -152,8 +152,8 @@ class Handler:
         frame = sys._getframe(1)
         self.file: str = frame.f_code.co_filename
         self.line: int = frame.f_lineno
-        self.pattern = Pattern(pattern)
-        self.default_room = opt_str("default_room", default_room)
+        self.pattern: Pattern = Pattern(pattern)
+        self.default_room: str | None = opt_str("default_room", default_room)
         # None means "not set here": the config file's [defaults] may fill it in at load time.
         given = dict(
             heartbeat=heartbeat,
@@ -184,17 +184,21 @@ class Handler:
             raise TypeError("authenticate: expected True, a header name or a function")
         if callable(authenticate):
             authenticate = adapt_callback("authenticate", authenticate)
-        self.authenticate = authenticate or None
+        self.authenticate: Literal[True] | str | Callback | None = authenticate or None
         self.responses: list[Response] = check_responses(responses)
-        self.transform_raw_data = adapt_callback("transform_raw_data", transform_raw_data)
+        self.transform_raw_data: Callback | None = adapt_callback(
+            "transform_raw_data", transform_raw_data
+        )
         if not isinstance(disabled, bool):  # disabled="no" would be true, and disable it
             raise TypeError(f"disabled: expected True or False, got {disabled!r}")
-        self.disabled = disabled
+        self.disabled: bool = disabled
         # Read now, so that a type that is not a message type fails at this line.
         # Strings inside a type (`list["Json"]`) name what the declaring module defines.
         module = frame.f_globals.get("__name__")
-        self.receives = Schema(receives, "receives", module) if receives is not None else None
-        self.sends = Schema(sends, "sends", module) if sends is not None else None
+        self.receives: Schema | None = (
+            Schema(receives, "receives", module) if receives is not None else None
+        )
+        self.sends: Schema | None = Schema(sends, "sends", module) if sends is not None else None
         callbacks = dict(
             on_connect=on_connect,
             on_message=on_message,

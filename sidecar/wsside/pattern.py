@@ -44,14 +44,14 @@ class Pattern:
             raise PatternError("a pattern must be a non-empty string such as '/ws/chat'")
         if not source.startswith("/"):
             source = "/" + source
-        self.source = source
+        self.source: str = source
         self._segments = tuple(_compile_segment(s, source) for s in source.split("/")[1:])
         names = [n for seg in self._segments for n in seg.names]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise PatternError(f"pattern {source!r} captures {sorted(dupes)[0]!r} twice")
-        self.names = tuple(names)
-        self.has_variables = bool(names) or any(seg.literal is None for seg in self._segments)
+        self.names: tuple[str, ...] = tuple(names)
+        self.has_variables: bool = bool(names) or any(seg.literal is None for seg in self._segments)
 
     def match(self, path: str) -> dict[str, str] | None:
         """Match a path that starts with `/` (prefix already removed)."""

@@ -6,7 +6,7 @@ import typer
 
 from .. import __version__
 
-app = typer.Typer(
+app: typer.Typer = typer.Typer(
     add_completion=False,
     # click's plain help: rich's option table cut option names and URLs at 80 columns
     # (`--no-loopback-origi…`); click's wraps the text and keeps every name whole.

@@ -26,10 +26,10 @@ class Progress:
     `stream` (stderr) is not a terminal."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = sys.stderr if stream is None else stream
-        self.shown = _is_terminal(self.stream)
-        self.check = ""
-        self.drawn = False
+        self.stream: TextIO = sys.stderr if stream is None else stream
+        self.shown: bool = _is_terminal(self.stream)
+        self.check: str = ""
+        self.drawn: bool = False
 
     def __call__(self, name: str, index: int, total: int) -> None:
         self.check = f"checking {name} ({index}/{total})"

@@ -81,15 +81,15 @@ class Project:
         config: Path | None = None,
         step: Callable[[str], None] | None = None,
     ) -> None:
-        self.root = root.resolve()
+        self.root: Path = root.resolve()
         self.url = url
         self.env: Mapping[str, str] = os.environ if env is None else env
         self.timeout = timeout
         self.serve = serve
         self.live = live
-        self.given = {k: v for k, v in (given or {}).items() if v is not None}
+        self.given: dict[str, Any] = {k: v for k, v in (given or {}).items() if v is not None}
         self.config_option = config
-        self.step = step or (lambda _: None)
+        self.step: Callable[[str], None] = step or (lambda _: None)
 
     # ---- Vite side ----------------------------------------------------------------------
 
