@@ -33,6 +33,11 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 class ConfigError(ValueError):
     """A config file that cannot be used. `file`, `key` and `line` say where (when known)."""
 
+    file: Path
+    key: str | None
+    line: int | None
+    reason: str
+
     def __init__(
         self, file: Path, message: str, key: str | None = None, line: int | None = None
     ) -> None:
