@@ -584,6 +584,29 @@ HMR_UNDER_PREFIX = SIMPLE_VITE_CONFIG.replace(
 )
 
 
+@pytest.mark.parametrize("major", ["7", "8"])
+def test_hmr_path_left_to_vite_reads_the_same_resolved_or_as_text(
+    tmp_path: Path, major: str
+) -> None:
+    # Vite 7 resolves an unset server.hmr to nothing (read as `true`), Vite 8 to an object.
+    shim_modules = REPO / "tests" / "shim" / "node_modules"
+    vite = shim_modules / ("vite" if major == "8" else f"vite{major}")
+    if not (vite / "package.json").is_file():
+        pytest.skip("the shim tests' node_modules are not installed (make node-deps)")
+    basic(tmp_path)
+    modules = tmp_path / "modules"
+    modules.mkdir()
+    (modules / "vite").symlink_to(vite.resolve(), target_is_directory=True)
+    (modules / "vite-plugin-wsside").symlink_to(REPO / "node_shim", target_is_directory=True)
+    link_modules(tmp_path, modules)
+    _, report = run_doctor(tmp_path)
+    assert f"Vite {major}." in one(report, "vite")["message"]
+    assert "resolved by Vite" in one(report, "vite.config")["message"]
+    check = one(report, "hmr path")
+    assert check["status"] == "pass"
+    assert check["message"] == "HMR path(s) / stay clear of /api"
+
+
 def test_hmr_path_collision_read_as_text(tmp_path: Path) -> None:
     basic(tmp_path, **{"vite.config.js": HMR_UNDER_PREFIX})
     code, report = run_doctor(tmp_path)

@@ -188,9 +188,12 @@ def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> Vit
 def _from_vite(file: Path, d: dict[str, Any]) -> ViteFacts:
     hmr = d["hmr"]
     paths: list[str] = []
-    # An HMR server on its own port or http.Server never meets wsside's upgrades.
+    # An HMR server on its own port or http.Server never meets wsside's upgrades; `hmr` left
+    # unset (or `true`) is Vite's default, at the base path, as the text reading says too.
     if isinstance(hmr, dict) and not hmr["server"] and hmr["port"] in (None, d["port"]):
         paths.append(hmr["path"] or "/")
+    elif hmr is None or hmr is True:
+        paths.append("/")
     if d.get("wsPath"):
         paths.append(d["wsPath"])
     options = d["wssideOptions"]
