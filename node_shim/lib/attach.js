@@ -3,20 +3,26 @@
 // configuration (held through lib/sidecars.js while attached), and the process-wide set of
 // the servers wsside serves, so that no server gets two listeners. The plugin's hooks
 // (index.js), middleware mode (lib/middleware-mode.js) and attachWsside all attach here.
+// Also: the endpoints listed under every prefix, and, after a dev server restart that moved
+// the prefix, an answer for the pages still using the old one (movedPrefix).
 
 import path from 'node:path'
 import tls from 'node:tls'
 import { resolveInterpreter } from './interpreter.js'
 import { acquireSidecar, releaseSidecar } from './sidecars.js'
 import { createReporter } from './report.js'
+import { underPrefix } from './options.js'
 import { listensOnLoopbackOnly, socketFamily } from './security.js'
-import { createUpgradeListener } from './upgrade.js'
+import { createUpgradeListener, pathnameOf } from './upgrade.js'
 
+/** @import { IncomingMessage } from 'node:http' */
 /** @import { Server } from 'node:net' */
+/** @import { Duplex } from 'node:stream' */
 /** @import { ProxyOptions, WebSocketServer } from 'vite' */
 /** @import { Options } from './options.js' */
 /** @import { Logger, Reporter } from './report.js' */
 /** @import { SidecarProcess, SidecarSpec } from './sidecar.js' */
+/** @import { HandlerInfo } from './protocol.js' */
 
 /**
  * What the shim takes from a Vite server (or from attachWsside's options).
@@ -43,8 +49,13 @@ export const DEFAULT_PREFIXES = ['/api']
 const ATTACHED = Symbol.for('vite-plugin-wsside.attached')
 // The servers whose upgrades wsside routes, shared by every copy of this module in the
 // process: vite.config and the user's own server code may each load one.
-const holder = /** @type {{ [ATTACHED]?: WeakSet<object> }} */ (globalThis)
+const SERVED = Symbol.for('vite-plugin-wsside.served-prefixes')
+/** @typedef {{ prefixes: () => string[], handlers: () => HandlerInfo[] }} Served */
+const holder = /** @type {{ [ATTACHED]?: WeakSet<object>, [SERVED]?: Map<string, Served> }} */ (globalThis)
 const attachedServers = (holder[ATTACHED] ??= new WeakSet())
+// What the latest dev server of each project (its root) serves, read by the next one: a Vite
+// restart attaches its new server before it closes the old one.
+const servedPrefixes = (holder[SERVED] ??= new Map())
 
 /**
  * Makes `server.close()` (a Vite dev or preview server's) stop the sidecar first, *before*
@@ -104,13 +115,23 @@ export function attach(httpServer, options, vite) {
   const root = vite.root
   const reporter = createReporter({ logger: vite.logger, hot: vite.hot, overlay: options.overlay, root, wsBase: vite.wsBase })
   const proc = acquireSidecar(sidecarSpec(options, root), reporter)
+  // The sidecar's table gives each endpoint's URL under its first prefix; the lists of
+  // endpoints (at `ready`, under Vite's URLs) name it under each prefix.
+  const lines = reporter.handlerLines
+  reporter.handlerLines = (handlers) => lines(underEachPrefix(handlers, proc.info?.prefixes ?? []))
   // Where the server listens is read once, not for every upgrade (address() is a system
   // call). It is null until the server listens and cannot change after: closing detaches.
   /** @type {ReturnType<Server['address']>} */
   let address = null
   const listenAddress = () => (address ??= httpServer.address())
   const prefixes = () => options.prefixes ?? proc.info?.prefixes ?? DEFAULT_PREFIXES
-  const listener = createUpgradeListener({
+  // Dev servers only (those with HMR: Vite restarts them, and reloads their pages).
+  const previous = vite.hot ? servedPrefixes.get(root) : undefined
+  // Read now, while the previous server (a restart's) still runs.
+  const before = { prefixes: previous?.prefixes() ?? [], handlers: previous?.handlers() ?? [] }
+  if (vite.hot) servedPrefixes.set(root, { prefixes, handlers: () => proc.info?.handlers ?? [] })
+  const proxied = proxyRule(vite.proxy ?? {}, { webSocket: true })
+  const upgrade = createUpgradeListener({
     sidecar: () => proc,
     prefixes,
     family: () => socketFamily(listenAddress()),
@@ -121,9 +142,14 @@ export function attach(httpServer, options, vite) {
       allowedOrigins: options.allowedOrigins,
       loopbackOnly: () => listensOnLoopbackOnly(listenAddress()),
     },
-    proxied: proxyRule(vite.proxy ?? {}, { webSocket: true }),
+    proxied,
     base: vite.base,
   })
+  const moved = movedPrefix(before, prefixes, proc, proxied)
+  /** @type {(req: IncomingMessage, socket: Duplex, head: Buffer) => void} */
+  const listener = (req, socket, head) => {
+    if (!moved(req, socket)) void upgrade(req, socket, head)
+  }
   httpServer.on('upgrade', listener)
   attachedServers.add(httpServer)
   // A save that may fix a sidecar that failed starts it again (lib/exits.js): a Python file,
@@ -153,6 +179,79 @@ export function attach(httpServer, options, vite) {
   // A Vite restart closes the old HTTP server without calling server.close().
   httpServer.once('close', close)
   return { close, sidecar: proc, reporter, prefixes }
+}
+
+/**
+ * `handlers` (the sidecar's table, each `path` under the first prefix) with each endpoint
+ * once under every prefix, in the order of the prefixes.
+ * @param {HandlerInfo[]} handlers
+ * @param {string[]} prefixes
+ * @returns {HandlerInfo[]}
+ */
+export function underEachPrefix(handlers, prefixes) {
+  if (prefixes.length < 2) return handlers
+  return prefixes.flatMap((prefix) => handlers.map((h) => ({ ...h, path: prefix + h.pattern })))
+}
+
+/**
+ * After a vite.config edit that moved the prefix (`/api` to `/v2`), a page loaded before it
+ * still connects under the old one, which no one answers any more: the browser holds its
+ * connection attempt for the client's whole timeout, and Chromium opens one WebSocket to a
+ * host at a time, so Vite 6's client, whose check for the restarted server is a WebSocket,
+ * waits behind it before it reloads the page. An upgrade to an endpoint under a prefix that
+ * the project's previous server had and this one has not gets 404 at once, and one line says
+ * why. Returns true for the upgrades it answered.
+ * @param {{ prefixes: string[], handlers: HandlerInfo[] }} before what the previous attachment
+ *   for this root served
+ * @param {() => string[]} prefixes this one's
+ * @param {SidecarProcess} proc
+ * @param {(url: string) => string | null} proxied
+ * @returns {(req: IncomingMessage, socket: Duplex) => boolean}
+ */
+function movedPrefix(before, prefixes, proc, proxied) {
+  /** @type {Set<string>} the old prefixes already named in the log */
+  const named = new Set()
+  return (req, socket) => {
+    const pathname = pathnameOf(req.url ?? '/')
+    const now = prefixes()
+    const old = before.prefixes.find((p) => !now.includes(p) && underPrefix(pathname, [p]))
+    // Vite's own sockets (HMR and its ping: `vite-` subprotocols, under an old prefix '') and
+    // what its server.proxy forwards are theirs.
+    const vites = /\bvite-(hmr|ping)\b/.test(req.headers['sec-websocket-protocol'] ?? '')
+    if (old === undefined || underPrefix(pathname, now) || vites || proxied(req.url ?? '/') !== null) return false
+    if (!isEndpointPath(pathname.slice(old.length), [...before.handlers, ...proc.info?.handlers ?? []])) return false
+    if (!named.has(old)) {
+      named.add(old)
+      proc.reporter.info(`${pathname}: answered 404: vite.config moved wsside's prefix from ${old || "''"} to ` +
+        `${now.join(', ') || "''"}, and a page loaded before the change still connects under ${old || "''"} ` +
+        '(Vite reloads its pages after a restart)')
+    }
+    socket.on('error', () => socket.destroy())
+    const body = `no WebSocket endpoint here any more: wsside's prefix is now ${now.join(', ') || "''"}\n`
+    socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+    return true
+  }
+}
+
+/**
+ * Whether `rest` (a path after a prefix) may be one of the endpoints' paths: their patterns
+ * read loosely (a variable or `**` takes anything, `*` and `?` anything within a segment).
+ * @param {string} rest
+ * @param {HandlerInfo[]} handlers
+ */
+function isEndpointPath(rest, handlers) {
+  return handlers.some((h) => looseRegExp(h.pattern).test(rest))
+}
+
+/** @param {string} pattern an Ant-style pattern (sidecar/wsside/pattern.py) */
+function looseRegExp(pattern) {
+  const parts = pattern.split(/(\{(?:[^{}]|\{[^{}]*\})*\}|\*\*|\*|\?)/)
+  const source = parts.map((part, i) => {
+    if (i % 2 === 0) return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    return part.startsWith('{') || part === '**' ? '.*' : part === '*' ? '[^/]*' : '[^/]'
+  }).join('')
+  return new RegExp(`^${source}$`)
 }
 
 /**

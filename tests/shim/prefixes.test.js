@@ -1,0 +1,91 @@
+// Several prefixes and a prefix moved by a vite.config edit: every prefix's endpoints are
+// listed, and after a restart that moved the prefix, a page still using the old one gets an
+// answer (404) at once instead of a connection that waits for good.
+
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { it } from 'node:test'
+import { captureLogger, makeProject, ownVite, PYTHON, startViteFor, vite as viteUnderTest } from './helpers/project.js'
+import { connectWs, upgrade } from './helpers/ws-client.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+const ROOMS = `
+from wsside import Handler
+
+rooms = Handler("/rooms/{room}")
+`
+
+it('with several prefixes, the endpoints are listed under each of them, at ready and under Vite\'s URLs', async (t) => {
+  const root = makeProject(t)
+  const { vite, port, logs } = await startViteFor(t, root, { options: { prefix: ['/api', '/rt'] } })
+  const listed = (/** @type {string} */ prefix) => new RegExp(`^\\[wsside\\] {3}ws://127\\.0\\.0\\.1:${port}${prefix}/echo {2}\\(ws/echo\\.py:4\\)$`)
+  await logs.waitFor(listed('/api'))
+  await logs.waitFor(listed('/rt'))
+  const from = logs.lines.length
+  vite.printUrls()
+  const printed = logs.lines.slice(from).filter((line) => line.includes('WebSocket:'))
+  assert.deepEqual(printed, [
+    `  ➜  WebSocket: ws://127.0.0.1:${port}/api/echo  (ws/echo.py:4)`,
+    `  ➜  WebSocket: ws://127.0.0.1:${port}/rt/echo  (ws/echo.py:4)`,
+  ])
+  // Both serve.
+  for (const prefix of ['/api', '/rt']) {
+    const ws = await connectWs({ port, path: `${prefix}/echo` })
+    ws.send(prefix)
+    assert.equal(await ws.next(), prefix)
+    ws.close()
+  }
+})
+
+it('a vite.config edit that moves the prefix: the old prefix\'s endpoints get 404 at once, and only at that restart', async (t) => {
+  const root = makeProject(t)
+  writeFileSync(path.join(root, 'ws', 'rooms.py'), ROOMS)
+  // The prefix is read from a file, so that saving it and restarting Vite is the edit.
+  writeFileSync(path.join(root, 'vite.config.js'), [
+    "import { readFileSync } from 'node:fs'",
+    `import wsside from ${JSON.stringify(path.join(here, '../../node_shim/index.js'))}`,
+    "const prefix = readFileSync(new URL('./prefix.txt', import.meta.url), 'utf8').trim().split(' ')",
+    `export default { plugins: [wsside({ python: ${JSON.stringify(PYTHON)}, prefix })] }`,
+  ].join('\n'))
+  writeFileSync(path.join(root, 'prefix.txt'), '/api /legacy')
+  const logs = captureLogger()
+  const vite = ownVite(t, await viteUnderTest.createServer({
+    root, configFile: path.join(root, 'vite.config.js'), logLevel: 'info', customLogger: logs.logger,
+    server: { host: '127.0.0.1', port: 0 },
+  }))
+  await vite.listen()
+  const port = vite.httpServer.address().port
+  await logs.waitFor(/sidecar ready: pid (\d+)/)
+
+  // The prefix moves from /api to /v2 (and /legacy goes).
+  let from = logs.lines.length
+  writeFileSync(path.join(root, 'prefix.txt'), '/v2')
+  await vite.restart()
+  await logs.waitFor(/sidecar ready: pid (\d+)/, { from })
+  for (const old of ['/api/echo', '/api/rooms/lobby', '/legacy/echo']) {
+    const res = await upgrade({ port, path: old })
+    assert.equal(res.status, 404, old)
+    assert.match(res.body, /wsside's prefix is now \/v2/)
+  }
+  // One line for each prefix that moved, naming it.
+  await logs.waitFor(new RegExp("^\\[wsside\\] /api/echo: answered 404: vite.config moved wsside's prefix from /api to /v2, " +
+    'and a page loaded before the change still connects under /api \\(Vite reloads its pages after a restart\\)$'), { from })
+  assert.equal(logs.lines.slice(from).filter((line) => line.includes('answered 404')).length, 2, logs.lines.join('\n'))
+  // Under the old prefix, a path that is no endpoint's, and Vite's own sockets, stay Vite's.
+  const other = await upgrade({ port, path: '/api/nothing', ms: 1000 }).then(() => 'answered', (error) => error.message)
+  assert.match(other, /timed out after 1000 ms/)
+  const ws = await connectWs({ port, path: '/v2/echo' })
+  ws.send('moved')
+  assert.equal(await ws.next(), 'moved')
+  ws.close()
+
+  // A restart that keeps the prefix: what the server before it did not serve is left to Vite.
+  from = logs.lines.length
+  await vite.restart()
+  await logs.waitFor(/server restarted/, { from })
+  const after = await upgrade({ port, path: '/api/echo', ms: 1000 }).then(() => 'answered', (error) => error.message)
+  assert.match(after, /timed out after 1000 ms/)
+})
