@@ -76,14 +76,23 @@ class Nginx:
         assert "listen 80;" in site and "server 127.0.0.1:8765;" in site
         site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
         site = site.replace("server 127.0.0.1:8765;", f"server 127.0.0.1:{upstream_port};")
-        folder.mkdir(parents=True, exist_ok=True)
+        # The built page, as `vite build` writes it.
+        assert "root /srv/app/dist;" in site
+        self.dist = folder / "dist"
+        site = site.replace("root /srv/app/dist;", f"root {self.dist};")
+        (self.dist / "assets").mkdir(parents=True)
+        (self.dist / "index.html").write_text("<!doctype html><title>the app</title>")
+        (self.dist / "assets" / "index-abc123.js").write_text("console.log('built')")
         (folder / "wsside.conf").write_text(site)
         temp = "".join(
             f"    {kind}_temp_path {folder / kind};\n"
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
+        # As root, nginx's workers would run as `nobody`, who cannot read the test's folder.
+        user = "user root;\n" if os.geteuid() == 0 else ""
         (folder / "nginx.conf").write_text(
-            f"error_log stderr notice;\nworker_processes 1;\nevents {{ worker_connections 512; }}\n"
+            f"{user}error_log stderr notice;\nworker_processes 1;\n"
+            "events { worker_connections 512; }\n"
             f"http {{\n    access_log off;\n{temp}    include {folder / 'wsside.conf'};\n}}\n"
         )
         self.proc: subprocess.Popen[bytes] | None = None
@@ -157,6 +166,15 @@ async def test_the_documented_deploy_behind_nginx(tmp_path: Path, redis: RedisSe
             assert await far.receive() == {"headline": "wsside ships"}
             for client in (far, near, sender):
                 await client.ws.close()
+            # The page and its assets are nginx's own; a route of the app gets the page.
+            base = f"http://127.0.0.1:{nginx.port}"
+            for path, body in (
+                ("/", "<title>the app</title>"),
+                ("/rooms/news", "<title>the app</title>"),
+                ("/assets/index-abc123.js", "console.log('built')"),
+            ):
+                async with session.get(base + path) as page:
+                    assert page.status == 200 and body in await page.text(), path
         refused = await raw_upgrade(nginx.port, "/api/ws/rooms", "Origin: https://evil.example\r\n")
         assert refused.startswith(b"HTTP/1.1 403"), refused[:80]
     finally:
