@@ -142,13 +142,16 @@ def start_vite(
     log: list[str] | None = None,
     host: str = "127.0.0.1",
     ready: str = "sidecar ready",
+    command: tuple[str, ...] = (),
 ) -> Iterator[subprocess.Popen[str]]:
-    """A real Vite dev server on `host`:`port`, yielded once it prints `ready` (by default,
-    once its sidecar is ready); `log` (when given) receives Vite's output up to then."""
+    """A real Vite dev server on `host`:`port` (or Vite's `command`, `("preview",)`), yielded
+    once it prints `ready` (by default, once its sidecar is ready); `log` (when given)
+    receives Vite's output up to then."""
     proc = subprocess.Popen(
         [
             "node",
             str(root / "node_modules" / "vite" / "bin" / "vite.js"),
+            *command,
             "--host",
             host,
             "--port",

@@ -819,6 +819,23 @@ export default defineConfig({
 
 
 @pytest.mark.slow
+def test_a_running_vite_preview_is_named_as_such_and_probed(
+    tmp_path: Path, vite_modules: Path
+) -> None:
+    # `vite preview` answers /@vite/client with the built index.html (a single-page app's
+    # fallback), where the dev server sends its client script.
+    basic(tmp_path, **{"dist/index.html": "<!doctype html><title>built</title>"})
+    link_modules(tmp_path, vite_modules)
+    env = env_for()
+    for _ in start_vite(tmp_path, free_port(), env, command=("preview",)):
+        _, report = run_doctor(tmp_path, env=env)
+        server = one(report, "dev server")
+        assert server["status"] == "pass"
+        assert "(the `vite preview` process of" in server["message"], server
+        assert one(report, "live /api/echo")["message"].startswith("101 in ")
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("https", [False, True], ids=["hand-over", "https-pipe"])
 def test_healthy_project_passes_live_through_vite(
     tmp_path: Path, vite_modules: Path, https: bool

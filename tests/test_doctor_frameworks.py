@@ -140,10 +140,12 @@ def test_no_config_of_any_kind(tmp_path: Path) -> None:
 
 
 class _ViteClient(BaseHTTPRequestHandler):
-    """What doctor asks a dev server to tell it is Vite: /@vite/client answers 200."""
+    """What doctor asks a dev server to tell it is Vite: /@vite/client answers 200 with a
+    script."""
 
     def do_GET(self) -> None:
         self.send_response(200 if self.path == "/@vite/client" else 404)
+        self.send_header("Content-Type", "text/javascript")  # Vite's client is a script
         self.end_headers()
 
     def log_message(self, *args: object) -> None:
@@ -179,7 +181,8 @@ def test_the_running_dev_server_is_looked_for_on_the_framework_s_port(
 NUXT_LIKE_DEV = """
 import http from 'node:http'
 const server = http.createServer((req, res) => {
-  res.writeHead(req.url === '/_nuxt/@vite/client' ? 200 : 404).end()
+  const found = req.url === '/_nuxt/@vite/client'
+  res.writeHead(found ? 200 : 404, found ? { 'Content-Type': 'text/javascript' } : {}).end()
 })
 server.listen(0, '127.0.0.1', () => console.log(server.address().port))
 """

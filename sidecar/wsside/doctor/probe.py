@@ -73,18 +73,28 @@ def _client_paths(base: str) -> list[str]:
     return list(dict.fromkeys((f"{path}@vite/client", *_CLIENT_PATHS)))
 
 
-def is_vite(url: str, timeout: float, base: str = "/") -> bool:
-    """A Vite dev server answers `<base>@vite/client` (Nuxt's, `/_nuxt/@vite/client`)."""
+def vite_kind(url: str, timeout: float, base: str = "/") -> str | None:
+    """ "dev" when a Vite dev server answers `<base>@vite/client` (Nuxt's,
+    `/_nuxt/@vite/client`) with its JavaScript; "preview" when the answer is a page instead
+    (`vite preview` gives a single-page app's index.html for any path); else None."""
+    kind = None
     for path in _client_paths(base):
         try:
             with urllib.request.urlopen(
                 url.rstrip("/") + path, timeout=timeout, context=_context()
             ) as resp:
                 if resp.status == 200:
-                    return True
+                    if "javascript" in resp.headers.get("Content-Type", ""):
+                        return "dev"
+                    kind = "preview"
         except (OSError, ValueError):
             continue
-    return False
+    return kind
+
+
+def is_vite(url: str, timeout: float, base: str = "/") -> bool:
+    """A Vite server, of either kind, answers at `url`."""
+    return vite_kind(url, timeout, base) is not None
 
 
 def _vite_urls(root: Path, scheme: str) -> list[tuple[str, str]]:
@@ -117,10 +127,13 @@ def find_dev_server(
     answers on the configured port (default 5173) on localhost. `base`: Vite's."""
     scheme = "https" if https else "http"
     for url, address in _vite_urls(root, scheme):
-        if is_vite(url, timeout, base):
+        kind = vite_kind(url, timeout, base)
+        if kind == "dev":
             return DevServer(url, f"the dev server process of {root.name}/", address)
+        if kind == "preview":
+            return DevServer(url, f"the `vite preview` process of {root.name}/", address)
     url = f"{scheme}://localhost:{port or 5173}"
-    if is_vite(url, timeout, base):
+    if vite_kind(url, timeout, base) == "dev":  # any page server answers a page
         return DevServer(
             url, f"a Vite dev server on port {port or 5173} (not verified to be this project's)"
         )
