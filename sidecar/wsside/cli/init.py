@@ -4,7 +4,8 @@ The project is found as `doctor` finds it: the nearest folder with a `vite.confi
 above the starting folder (else the nearest with a `package.json`). Each of `STEPS` does one
 thing and records what it will do or what the user must do: write `wsside.toml`, write
 `ws/echo.py` (never overwriting), add the plugin to `vite.config` (`init_vite`; an edited
-config keeps its original as `.bak`) or create one. When a step cannot do its part it prints
+config keeps its original as `.bak`) or create one, and keep the project's virtualenv and that
+`.bak` out of git (`init_gitignore`). When a step cannot do its part it prints
 the exact lines to add, and the command exits 1.
 
 Steps only read and check; their writes wait until every step has checked the files it will
@@ -30,6 +31,7 @@ from .._runtime.events import shown
 from .._runtime.tsconfig import include_types_file, inclusion
 from .app import app
 from .init_files import CannotInit, Outcome, check_editable, in_the_way, write_new
+from .init_gitignore import ignore_in_git
 from .init_vite import add_to_vite_config, framework_config
 from .vite_edit import SHIM
 
@@ -125,7 +127,14 @@ def include_types(root: Path, out: Outcome) -> None:
 
 
 # In order; a step may be added for anything else a project needs.
-STEPS: tuple[Step, ...] = (write_config, write_echo, add_to_vite_config, include_types)
+# `ignore_in_git` after `add_to_vite_config`, whose backup it ignores.
+STEPS: tuple[Step, ...] = (
+    write_config,
+    write_echo,
+    add_to_vite_config,
+    ignore_in_git,
+    include_types,
+)
 
 
 def scaffold(root: Path) -> Outcome:
@@ -164,8 +173,9 @@ def init(
     """Scaffold wsside in a Vite project: wsside.toml, ws/echo.py and the plugin in vite.config.
 
     The project is the nearest folder with a vite.config (or a package.json) at or above the
-    folder given. Exits 1 when something is left to do by hand, when there is no project, or
-    (writing nothing) when a file it must read or write cannot be used.
+    folder given. Under git, its virtualenv and the config's .bak are added to .gitignore
+    unless git ignores them already. Exits 1 when something is left to do by hand, when there
+    is no project, or (writing nothing) when a file it must read or write cannot be used.
     """
     problem = None if root is None else folder_problem(root)
     if problem is not None:  # as doctor says it, with init's status for what it cannot use

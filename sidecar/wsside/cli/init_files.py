@@ -34,11 +34,13 @@ class CannotInit(Exception):
 @dataclass
 class Outcome:
     """What `init` did, and what is left for the user (each entry may span several lines).
-    `writes` are the steps' writes, in order, made once every step has checked its files."""
+    `writes` are the steps' writes, in order, made once every step has checked its files;
+    `backups` the copies they will make of files they edit (kept out of git)."""
 
     done: list[str] = field(default_factory=list)
     todo: list[str] = field(default_factory=list)
     writes: list[Callable[[], None]] = field(default_factory=list)
+    backups: list[Path] = field(default_factory=list)
 
 
 def write_new(path: Path, text: str, out: Outcome) -> None:

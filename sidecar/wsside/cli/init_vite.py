@@ -100,6 +100,7 @@ def add_to_vite_config(root: Path, out: Outcome) -> None:
         config.write_text(edited, encoding="utf-8")
 
     out.writes.append(edit)
+    out.backups.append(backup)
     out.done.append(f"added {PLUGIN_CALL} to {config.name} (original kept as {config.name}.bak)")
 
 
