@@ -23,8 +23,21 @@ from .events import shown
 
 __all__ = ["TAKEN", "Named", "collision_notes", "namespace_names", "typed"]
 
-# Names the file itself uses at the top level and inside each namespace.
-TAKEN = frozenset({"Receives", "Sends", "Binary", "ErrorFrame", "ArrayBuffer", "Record"})
+# The names the file writes inside each namespace, where a declaration of the same name would
+# stand for them instead (an `interface Partial` of the user's makes each `Partial<...>` of its
+# namespace an error, or `any` under skipLibCheck): no interface, alias or namespace is named
+# one of them (tests/test_types_globals.py checks that every global the file names is here).
+TAKEN = frozenset(
+    {
+        "Receives",  # each namespace's own aliases
+        "Sends",
+        "Binary",  # the client's types, imported
+        "ErrorFrame",
+        "Partial",  # TypeScript's: `Partial<Record<K, T>>`, `Record<string, T>`, bytes sent
+        "Record",
+        "ArrayBuffer",
+    }
+)
 
 _WORD = re.compile(r"[A-Za-z0-9]+")
 # A variable (`{name}`, `{name:regex}` whose regex may hold `{n}`), a word, or one character.

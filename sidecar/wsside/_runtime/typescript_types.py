@@ -2,9 +2,9 @@
 namespace of `Receives`, `Sends`, an interface per record and a type per recursive alias.
 
 Names: a class keeps its own name when no other in the namespace has it first and TypeScript
-leaves it free (`Record`, `string`... are the file's or the language's); the others get the
-first free `Name2`, `Name3`..., skipping every name already used, so a user's own `Item2` is
-never renamed for a generated one.
+leaves it free (`string`... are the language's; `Partial`, `Record`... are names the file
+writes, `TAKEN`); the others get the first free `Name2`, `Name3`..., skipping every name
+already used, so a user's own `Item2` is never renamed for a generated one.
 
 A field's `?`: a key that may be absent is `key?:`, with `| undefined` in what the page sends
 (the client's JSON.stringify leaves out a key set to undefined). A dataclass's field with a
