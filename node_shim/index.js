@@ -101,7 +101,9 @@ export function wsside(userOptions = {}) {
     // it. Dev serves defines as globals, which the client reads. A prefix set only in
     // wsside.toml is read by the sidecar, too late for a define: the client assumes /api.
     // The overlay script below compiles to nothing in a build (no import.meta.hot there).
-    config: (userConfig) => ({
+    // Last of the plugins' config hooks: what frameworks set (their scan entries, their
+    // inputs) is in `userConfig` then.
+    config: { order: 'post', handler: (userConfig) => ({
       define: { __WSSIDE_PREFIX__: JSON.stringify(options.prefixes?.[0] ?? DEFAULT_PREFIXES[0]) },
       // Python's files are none of Vite's business: a virtual environment beside vite.config
       // is thousands of files for its watcher (and its share of the user's inotify watches),
@@ -112,8 +114,8 @@ export function wsside(userOptions = {}) {
       // node_modules, it is a dependency for Vite to pre-bundle, which a framework's pages
       // (SvelteKit, Nuxt, React Router: no HTML entry for Vite's scan) make Vite discover on
       // the first page load, then optimise and reload the page. Vite concatenates the lists.
-      optimizeDeps: { exclude: ['vite-plugin-wsside/client'] },
-    }),
+      optimizeDeps: { exclude: ['vite-plugin-wsside/client'], ...scanEntries(userConfig) },
+    }) },
     // Into Vite's client module, not the HTML: every page with HMR loads the client, while
     // frameworks (SvelteKit, Astro, Nuxt, React Router) render their HTML without
     // transformIndexHtml, and SvelteKit warns about any plugin that has that hook.
@@ -135,17 +137,50 @@ export function wsside(userOptions = {}) {
 }
 
 /**
- * What Vite's file watcher skips: bytecode caches, and the virtual environments (folders
- * with a pyvenv.cfg) in the project's folder, where the interpreter rules look for them.
+ * The virtual environments (folders with a pyvenv.cfg) in the project's folder, where the
+ * interpreter rules look for them: the current directory and `root`.
+ * @param {string | undefined} root the user's `root` option
+ * @returns {string[]}
+ */
+function pythonEnvironments(root) {
+  const folders = new Set([process.cwd(), path.resolve(root ?? '.')])
+  return [...folders].flatMap((folder) => VENV_FOLDERS.map((name) => path.join(folder, name)))
+    .filter((venv) => existsSync(path.join(venv, 'pyvenv.cfg')))
+}
+
+/** A path as a glob matching it literally (as Vite escapes its cacheDir). */
+const literalGlob = (/** @type {string} */ file) => file.replace(/[()[\]{}*?!+@]/g, '\\$&')
+
+/**
+ * What Vite's file watcher skips: bytecode caches, and the virtual environments.
  * @param {string | undefined} root the user's `root` option
  * @returns {string[]}
  */
 function pythonFiles(root) {
-  const folders = new Set([process.cwd(), path.resolve(root ?? '.')])
-  const venvs = [...folders].flatMap((folder) => VENV_FOLDERS.map((name) => path.join(folder, name)))
-    .filter((venv) => existsSync(path.join(venv, 'pyvenv.cfg')))
-  // Globs: escape what glob syntax would read in a path (as Vite does for its cacheDir).
-  return ['**/__pycache__/**', ...venvs.map((venv) => `${venv.replace(/[()[\]{}*?!+@]/g, '\\$&')}/**`)]
+  return ['**/__pycache__/**', ...pythonEnvironments(root).map((venv) => `${literalGlob(venv)}/**`)]
+}
+
+/**
+ * Vite's dependency scan starts from every .html file under `root` but those in node_modules
+ * and outDir: in a virtual environment whose name has no dot (`venv/`), a Python package that
+ * ships a built web UI (an .html loading a script that imports packages it bundled) fails the
+ * scan, and Vite skips pre-bundling. The same default, without the virtual environments under
+ * `root` (and without the folders Vite leaves out only by default, __tests__ and coverage);
+ * nothing when the user or another plugin chose the entries, or the inputs Vite scans instead.
+ * @param {import('vite').UserConfig} config
+ * @returns {{ entries?: string[] }}
+ */
+function scanEntries(config) {
+  /** @param {any} options Vite's top level or an environment's (`input` is Vite 8's, `rollupOptions` 5's to 7's) */
+  const chosen = (options) => options?.optimizeDeps?.entries || options?.input ||
+    options?.build?.rollupOptions?.input || options?.build?.rolldownOptions?.input
+  if ([config, ...Object.values(config.environments ?? {})].some(chosen)) return {}
+  const root = path.resolve(config.root ?? '.')
+  const inside = pythonEnvironments(config.root).map((venv) => path.relative(root, venv))
+    .filter((relative) => relative && !relative.startsWith('..') && !path.isAbsolute(relative))
+  if (inside.length === 0) return {}
+  const skipped = ['**/__tests__', '**/coverage', ...inside.map((relative) => literalGlob(relative.split(path.sep).join('/')))]
+  return { entries: ['**/*.html', ...skipped.map((folder) => `!${folder}/**`)] }
 }
 
 /**
