@@ -1,4 +1,5 @@
-"""Status events printed for a person, when the sidecar runs standalone (`wsside serve`)."""
+"""Status events printed for a person, when the sidecar runs standalone (`wsside serve`),
+and its start-up lines: the endpoints it serves."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import time
 from typing import Any, TextIO
 
 from .._edge.logs import mark_lines
-from .._runtime.events import error_headline, shown
+from .._runtime.backplane_url import safe_url
+from .._runtime.events import error_headline, log, shown
+from .._runtime.settings import Settings
 
-__all__ = ["ConsoleReporter", "say"]
+__all__ = ["ConsoleReporter", "list_endpoints", "note_no_endpoints", "say"]
 
 
 def say(text: str, stream: TextIO | None = None, level: str = "info") -> None:
@@ -68,3 +71,32 @@ class ConsoleReporter:
         if self.name != "wsside":  # a worker: its traceback lines say whose they are too
             line = line.replace("\n", f"\n{self.name}: ")
         say(f"{time.strftime('%H:%M:%S')} {line}", self.stream, level)
+
+
+def list_endpoints(base: str, handlers: list[dict[str, Any]], settings: Settings) -> None:
+    """One line for each endpoint under each prefix (`handlers`, the sidecar's table, has its
+    path under the first prefix only), prefix by prefix, as Vite's terminal lists them."""
+    for prefix in settings.prefixes or ("",):
+        for info in handlers:
+            where = f"{shown(info['file'])}:{info['line']}"
+            off = "  [disabled]" if info.get("disabled") else ""  # as Vite's terminal marks it
+            say(f"  WS  {base}{prefix}{info['pattern']}  ({where}){off}")
+    if settings.backplane is not None:
+        say(f"  backplane {safe_url(settings.backplane)}")
+
+
+def note_no_endpoints(settings: Settings, handlers: list[dict[str, Any]]) -> None:
+    """An empty handlers folder (a deploy that copied nothing, a wrong working folder) serves
+    404 to everything: say so, where no endpoint list does."""
+    if handlers:
+        return
+    later = (
+        "reload is off, so none will load later"
+        if not settings.reload
+        else "files saved there load by themselves"
+    )
+    log(
+        f"no endpoints: {settings.handlers_dir.resolve()} declares no Handler, so every "
+        f"request gets 404 ({later})",
+        "warning",
+    )

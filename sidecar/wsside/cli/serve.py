@@ -25,12 +25,12 @@ from .._edge.server import Sidecar
 from .._edge.standalone import NotServing, cannot_listen, serve_standalone
 from .._edge.worker_link import WorkerLink
 from .._edge.workers import Workers
-from .._runtime.backplane_url import BackplaneError, check_backplane, safe_url
+from .._runtime.backplane_url import BackplaneError, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.events import log, shown, subscribe
 from .._runtime.settings import Settings
 from .app import app
-from .console import ConsoleReporter, say
+from .console import ConsoleReporter, list_endpoints, note_no_endpoints, say
 from .worker_env import worker_link
 
 T = TypeVar("T")
@@ -256,13 +256,13 @@ def _supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
 
     def ready(infos: list[dict[str, Any]]) -> None:
         base = f"ws://{settings.host}:{port}"
-        _list_endpoints(base, infos[0]["handlers"], settings)
+        list_endpoints(base, infos[0]["handlers"], settings)
         pids = ", ".join(str(info["pid"]) for info in infos)
         say(
             f"wsside {__version__} serving on {base}{settings.url_prefix}/ "
             f"with {len(infos)} workers (pids {pids}; {engines()})"
         )
-        _note_no_endpoints(settings, infos[0]["handlers"])
+        note_no_endpoints(settings, infos[0]["handlers"])
 
     return _run_loop(supervisor.run(ready))
 
@@ -311,31 +311,6 @@ def _serve_standalone(
 
 def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
     base = f"ws://{settings.host}:{port}"
-    _list_endpoints(base, sidecar.describe(), settings)
+    list_endpoints(base, sidecar.describe(), settings)
     say(f"wsside {__version__} serving on {base}{settings.url_prefix}/ ({engines()})")
-    _note_no_endpoints(settings, sidecar.describe())
-
-
-def _list_endpoints(base: str, handlers: list[dict[str, Any]], settings: Settings) -> None:
-    for info in handlers:
-        off = "  [disabled]" if info.get("disabled") else ""  # as Vite's terminal marks it
-        say(f"  WS  {base}{info['path']}  ({shown(info['file'])}:{info['line']}){off}")
-    if settings.backplane is not None:
-        say(f"  backplane {safe_url(settings.backplane)}")
-
-
-def _note_no_endpoints(settings: Settings, handlers: list[dict[str, Any]]) -> None:
-    """An empty handlers folder (a deploy that copied nothing, a wrong working folder) serves
-    404 to everything: say so, where no endpoint list does."""
-    if handlers:
-        return
-    later = (
-        "reload is off, so none will load later"
-        if not settings.reload
-        else "files saved there load by themselves"
-    )
-    log(
-        f"no endpoints: {settings.handlers_dir.resolve()} declares no Handler, so every "
-        f"request gets 404 ({later})",
-        "warning",
-    )
+    note_no_endpoints(settings, sidecar.describe())
