@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { before, describe, it } from 'node:test'
 import { removeSocketFolder } from '../../node_shim/lib/sidecar.js'
 import { cleanupOf, suiteCleanup } from './helpers/cleanup.js'
-import { captureLogger, ECHO, isAlive, makeProject, ownVite, PYTHON, startViteFor, tempFolder, vite as viteUnderTest, waitForExit, watcherHears } from './helpers/project.js'
+import { ECHO, isAlive, makeProject, startViteFor, startViteWithOptionFile, tempFolder, waitForExit, watcherHears } from './helpers/project.js'
 import { connectWs, upgrade, withTimeout } from './helpers/ws-client.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -159,27 +159,13 @@ it('a vite.config edit that changes wsside\'s options: the old sidecar\'s client
   const root = makeProject(t)
   mkdirSync(path.join(root, 'ws2'))
   writeFileSync(path.join(root, 'ws2', 'echo.py'), ECHO)
-  // The handlers folder is read from a file, so that saving it and restarting Vite is the edit.
-  const plugin = path.join(here, '../../node_shim/index.js')
-  writeFileSync(path.join(root, 'vite.config.js'), [
-    "import { readFileSync } from 'node:fs'",
-    `import wsside from ${JSON.stringify(plugin)}`,
-    "const handlers = readFileSync(new URL('./handlers.txt', import.meta.url), 'utf8').trim()",
-    `export default { plugins: [wsside({ python: ${JSON.stringify(PYTHON)}, handlers })] }`,
-  ].join('\n'))
-  writeFileSync(path.join(root, 'handlers.txt'), 'ws')
-  const logs = captureLogger()
-  const vite = ownVite(t, await viteUnderTest.createServer({
-    root, configFile: path.join(root, 'vite.config.js'), logLevel: 'info', customLogger: logs.logger,
-    server: { host: '127.0.0.1', port: 0 },
-  }))
-  await vite.listen()
-  const first = Number((await logs.waitFor(/sidecar ready: pid (\d+)/))[1])
+  // Saving the handlers folder (read from a file by vite.config) and restarting Vite is the edit.
+  const { vite, logs, pid: first, edit } = await startViteWithOptionFile(t, root, 'handlers', 'ws')
   const ws = await connectWs({ port: vite.httpServer.address().port, path: '/api/echo' })
   ws.send('before')
   assert.equal(await ws.next(), 'before')
   const from = logs.lines.length
-  writeFileSync(path.join(root, 'handlers.txt'), 'ws2')
+  edit('ws2')
   await vite.restart()
   assert.deepEqual(await ws.closed, { code: 1001, reason: 'Going Away' })
   await logs.waitFor(new RegExp(`vite.config changed wsside's \`handlers\`: a new sidecar takes over; the previous one ` +

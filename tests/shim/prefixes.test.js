@@ -5,12 +5,9 @@
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { it } from 'node:test'
-import { captureLogger, makeProject, ownVite, PYTHON, startViteFor, vite as viteUnderTest } from './helpers/project.js'
+import { makeProject, startViteFor, startViteWithOptionFile } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
-
-const here = path.dirname(fileURLToPath(import.meta.url))
 
 const ROOMS = `
 from wsside import Handler
@@ -43,26 +40,12 @@ it('with several prefixes, the endpoints are listed under each of them, at ready
 it('a vite.config edit that moves the prefix: the old prefix\'s endpoints get 404 at once, and only at that restart', async (t) => {
   const root = makeProject(t)
   writeFileSync(path.join(root, 'ws', 'rooms.py'), ROOMS)
-  // The prefix is read from a file, so that saving it and restarting Vite is the edit.
-  writeFileSync(path.join(root, 'vite.config.js'), [
-    "import { readFileSync } from 'node:fs'",
-    `import wsside from ${JSON.stringify(path.join(here, '../../node_shim/index.js'))}`,
-    "const prefix = readFileSync(new URL('./prefix.txt', import.meta.url), 'utf8').trim().split(' ')",
-    `export default { plugins: [wsside({ python: ${JSON.stringify(PYTHON)}, prefix })] }`,
-  ].join('\n'))
-  writeFileSync(path.join(root, 'prefix.txt'), '/api /legacy')
-  const logs = captureLogger()
-  const vite = ownVite(t, await viteUnderTest.createServer({
-    root, configFile: path.join(root, 'vite.config.js'), logLevel: 'info', customLogger: logs.logger,
-    server: { host: '127.0.0.1', port: 0 },
-  }))
-  await vite.listen()
-  const port = vite.httpServer.address().port
-  await logs.waitFor(/sidecar ready: pid (\d+)/)
+  // Saving the prefix (read from a file by vite.config) and restarting Vite is the edit.
+  const { vite, port, logs, edit } = await startViteWithOptionFile(t, root, 'prefix', ['/api', '/legacy'])
 
   // The prefix moves from /api to /v2 (and /legacy goes).
   let from = logs.lines.length
-  writeFileSync(path.join(root, 'prefix.txt'), '/v2')
+  edit(['/v2'])
   await vite.restart()
   await logs.waitFor(/sidecar ready: pid (\d+)/, { from })
   for (const old of ['/api/echo', '/api/rooms/lobby', '/legacy/echo']) {

@@ -188,6 +188,34 @@ export async function startVite(root, { options = {}, server = {}, mode = 'dev',
   }
 }
 
+/**
+ * A dev server for `root` (closed when `owner` ends, as `startViteFor`) whose vite.config.js,
+ * written here, gives wsside's option `key` the value it reads from a JSON file: `edit(value)`
+ * saves another, and `vite.restart()` then is a vite.config edit. Waits for the sidecar's
+ * ready line; `pid` is that sidecar's.
+ * @param {string} key
+ * @param {unknown} value
+ */
+export async function startViteWithOptionFile(owner, root, key, value) {
+  const optionFile = path.join(root, 'wsside-option.json')
+  const edit = (/** @type {unknown} */ next) => writeFileSync(optionFile, JSON.stringify(next))
+  edit(value)
+  writeFileSync(path.join(root, 'vite.config.js'), [
+    "import { readFileSync } from 'node:fs'",
+    `import wsside from ${JSON.stringify(path.join(REPO, 'node_shim/index.js'))}`,
+    "const value = JSON.parse(readFileSync(new URL('./wsside-option.json', import.meta.url), 'utf8'))",
+    `export default { plugins: [wsside({ python: ${JSON.stringify(PYTHON)}, ${JSON.stringify(key)}: value })] }`,
+  ].join('\n'))
+  const logs = captureLogger()
+  const server = ownVite(owner, await createServer({
+    root, configFile: path.join(root, 'vite.config.js'), logLevel: 'info', customLogger: logs.logger,
+    server: { host: '127.0.0.1', port: 0 },
+  }))
+  await server.listen()
+  const ready = await logs.waitFor(/sidecar ready: pid (\d+)/)
+  return { vite: server, port: server.httpServer.address().port, logs, pid: Number(ready[1]), edit }
+}
+
 /** True while `pid` runs (a zombie, exited but not yet reaped, counts as gone). */
 export function isAlive(pid) {
   try {
