@@ -29,7 +29,7 @@ from .checks_serve import (
     check_origins,
     check_workers,
 )
-from .checks_types import check_types_file
+from .checks_types import check_generated_types, check_types_file
 from .checks_vite import (
     check_client_prefix,
     check_exposure,
@@ -71,6 +71,7 @@ CHECKS: tuple[CheckFn, ...] = (
     check_shim,
     check_vite_config_uses_plugin,
     check_types_file,
+    check_generated_types,
     check_hmr_path,
     check_proxy,
     check_client_prefix,
