@@ -37,6 +37,9 @@ LOW_WATER = 16 * 1024
 # The code a server reports for a connection lost without a close frame.
 _ABNORMAL = int(CloseCode.ABNORMAL_CLOSURE)
 _TOO_BIG = int(CloseCode.MESSAGE_TOO_BIG)
+# After the server refused a send, how long the reader may take to read its disconnect event
+# (uvicorn has queued it already) before the connection ends as lost (1006).
+DISCONNECT_GRACE = 1.0
 
 
 class AsgiChannel:
@@ -50,6 +53,7 @@ class AsgiChannel:
 
     __slots__ = (
         "_closing",
+        "_grace",
         "_max_size",
         "_queue",
         "_reader",
@@ -77,6 +81,7 @@ class AsgiChannel:
         self._resume: asyncio.Event | None = None  # set while reading is paused
         self._waiters: list[asyncio.Future[None]] = []  # `drained()` callers
         self._closing = False
+        self._grace: asyncio.TimerHandle | None = None  # armed by `_refused`
         self.disconnected = False  # the server said the client is gone
         self.server_code: int | None = None  # the code of the server's disconnect event
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -152,6 +157,8 @@ class AsgiChannel:
 
     def close(self) -> None:
         """End the connection once the queue is sent (it ends with our `websocket.close`)."""
+        if self._grace is not None:
+            return  # a send was refused: the reader (or the grace timer) ends it
         if self.disconnected or (not self._queue and self._sender is None):
             self._end()
         else:
@@ -166,7 +173,7 @@ class AsgiChannel:
 
     def enqueue(self, event: Event, size: int) -> None:
         """Send `event` after those queued before it (`size`: its bytes, for the limits)."""
-        if self.ended.done():
+        if self.ended.done() or self.disconnected:
             return
         self._queue.append((event, size))
         self.queued += size
@@ -180,9 +187,8 @@ class AsgiChannel:
             try:
                 await self._send(event)
             except Exception:  # noqa: BLE001 - each server has its own "client gone" errors
-                self.disconnected = True
                 self._sender = None
-                self._end()
+                self._refused()
                 return
             self.queued -= size
             if self._waiters and self.queued <= LOW_WATER:
@@ -194,6 +200,22 @@ class AsgiChannel:
         self._sender = None
         if self._closing:
             self._end()
+
+    def _refused(self) -> None:
+        """The server refused a send: the client is closing or gone. Its disconnect event,
+        with the client's close code, is usually queued already (uvicorn refuses a send once
+        the client's close frame came, before the application reads that event): the reader
+        reads it, so `on_close` gets the client's code, not 1006; a server that reports
+        nothing gets `DISCONNECT_GRACE` seconds, then the connection ends as lost."""
+        self.disconnected = True
+        self._queue.clear()
+        self.queued = 0
+        self._wake()
+        if self._reader is None or self.ended.done():
+            self._end()
+            return
+        self.resume_reading()  # paused for back-pressure: the disconnect event comes last
+        self._grace = asyncio.get_running_loop().call_later(DISCONNECT_GRACE, self._end)
 
     def drained(self) -> Awaitable[None]:
         """Resolves when the queue is below the low-water mark (or the connection ended)."""
@@ -214,6 +236,8 @@ class AsgiChannel:
         if self.ended.done():
             return
         self.ended.set_result(None)
+        if self._grace is not None:
+            self._grace.cancel()
         self._queue.clear()
         self.queued = 0
         self._wake()
