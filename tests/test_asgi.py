@@ -432,7 +432,10 @@ async def test_max_message_size_closes_1009(server: Server, client, watch) -> No
 async def test_inactivity_timeout_holds_and_the_heartbeat_is_the_servers(
     server: Server, client
 ) -> None:
-    server.wait_for("wsside: /ws/idle sets heartbeat, which the ASGI server provides instead")
+    server.wait_for(
+        "wsside: /ws/idle sets heartbeat=0.1, which does not hold under ASGI: the server sends "
+        "the pings (uvicorn --ws-ping-interval and --ws-ping-timeout;"
+    )
     ws = await client.ws_connect(server.url("/ws/idle"))
     await ws.send_str("x")
     assert await ws.receive_str(timeout=5) == "x"

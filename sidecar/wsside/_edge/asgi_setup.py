@@ -21,6 +21,7 @@ from .._runtime.events import logger
 from .._runtime.module_names import HANDLERS_PACKAGE
 from .._runtime.origins import origin_problem
 from ..handler import Handler
+from ..handler_options import Deflate
 
 if TYPE_CHECKING:
     from .._runtime.redis_backplane import Deliver, RedisBackplane
@@ -38,8 +39,17 @@ __all__ = [
     "warn_no_lifespan",
 ]
 
-# Options and callbacks that an ASGI server, not the application, provides or cannot pass on.
-_SERVER_OWNED = ("heartbeat", "per_message_deflate", "on_ping", "on_pong")
+# Options and callbacks that an ASGI server, not the application, provides or cannot pass on,
+# and what the start-up warning says of each (the rows of docs/asgi.md's table).
+_SERVER_OWNED = {
+    "heartbeat": "which does not hold under ASGI: the server sends the pings (uvicorn "
+    "--ws-ping-interval and --ws-ping-timeout; hypercorn --websocket-ping-interval)",
+    "per_message_deflate": "which does not hold under ASGI: the server negotiates compression "
+    "(uvicorn --ws-per-message-deflate, on by default; hypercorn always accepts the offer)",
+    "on_ping": "which is not called under ASGI: the server answers pings itself and no ASGI "
+    "event carries them",
+    "on_pong": "which is not called under ASGI: no ASGI event carries a pong",
+}
 
 
 def origin_set(allowed: Iterable[str] | None) -> frozenset[str]:
@@ -153,21 +163,36 @@ def _warn_defaults_unread(folder: Path) -> None:
 
 
 def _warn_server_owned(registry: Registry) -> None:
-    """A warning for each handler that sets what the ASGI server owns (`_SERVER_OWNED`)."""
+    """A warning for each option of `_SERVER_OWNED` that a handler sets (given in its
+    declaration: defaults left alone say nothing) to other than what the server does, and
+    each such callback it has."""
     for handlers in registry.files.values():
         for handler in handlers:
-            owned = [
-                name
-                for name in _SERVER_OWNED
-                if (handler.callbacks[name] if name.startswith("on_") else getattr(handler, name))
-            ]
-            if owned:
-                logger.warning(
-                    "wsside: %s sets %s, which the ASGI server provides instead "
-                    "(docs/asgi.md: which server setting gives each)",
-                    handler.pattern.source,
-                    ", ".join(owned),
-                )
+            for name, why in _SERVER_OWNED.items():
+                setting = _owned_setting(handler, name)
+                if setting is not None:
+                    logger.warning(
+                        "wsside: %s sets %s, %s (docs/asgi.md: What holds under ASGI)",
+                        handler.pattern.source,
+                        setting,
+                        why,
+                    )
+
+
+def _owned_setting(handler: Handler, name: str) -> str | None:
+    """How `handler` sets `name`, as written (`heartbeat=30`), or None when it leaves it
+    alone or sets what the server does anyway (`per_message_deflate=True`: both uvicorn, by
+    default, and hypercorn accept the client's offer)."""
+    if name.startswith("on_"):
+        return name if handler.callbacks[name] is not None else None
+    if name in handler._unset:  # the options its declaration left unset
+        return None
+    value = getattr(handler, name)
+    if name == "per_message_deflate":
+        if value == Deflate():
+            return None
+        return f"{name}={value or False!r}"
+    return f"{name}={value or 0:g}"
 
 
 def warn_imported_twice(registry: Registry) -> None:
