@@ -36,11 +36,13 @@ AIOHTTP_MODULES = {f"aiohttp.{m.name}" for m in pkgutil.iter_modules(aiohttp.__p
 ALLOWED_PRIVATE = {("sys", "_getframe"), ("sys", "_current_frames")}
 NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_make"}
 # The loader's hooks on a user's declaration: private, so `help(Handler)` shows users only
-# their API, and called by the runtime (`_runtime/registry.py`, `_runtime/callbacks.py`).
+# their API, and called by the runtime (`_runtime/registry.py`, `_runtime/callbacks.py`,
+# `_edge/asgi_setup.py`).
 # Each is defined once, in the declarations layer (checked below).
 LOADER_HOOKS = {
     "_apply_defaults": "handler.py",
     "_unit_notes": "handler.py",
+    "_given_options": "handler.py",
     "_serve_with": "handler.py",
     "_matches": "responses.py",
 }

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 from ._places import place, shown
 from ._signatures import Callback, adapt_callback
 from ._threads import ThreadMark, is_this_thread, off_loop_error
-from .handler_options import Deflate, check_option, check_responses, milliseconds_note, opt_str
+from .handler_options import (
+    DEFAULTABLE_OPTIONS,
+    Deflate,
+    check_option,
+    check_responses,
+    milliseconds_note,
+    opt_str,
+)
 from .pattern import Pattern
 from .responses import Broadcast, Response
 from .schema import Schema
@@ -254,6 +261,11 @@ class Handler:
         (the loader calls this)."""
         for name in self._unset & defaults.keys():
             setattr(self, name, check_option(name, defaults[name]))
+
+    def _given_options(self) -> frozenset[str]:
+        """The options of `DEFAULTABLE_OPTIONS` this declaration sets itself (the ASGI app
+        warns about those a server owns)."""
+        return frozenset(DEFAULTABLE_OPTIONS) - self._unset
 
     def _unit_notes(self) -> list[str]:
         """The durations given here that look like milliseconds, each as a sentence (the

@@ -185,7 +185,7 @@ def _owned_setting(handler: Handler, name: str) -> str | None:
     default, and hypercorn accept the client's offer)."""
     if name.startswith("on_"):
         return name if handler.callbacks[name] is not None else None
-    if name in handler._unset:  # the options its declaration left unset
+    if name not in handler._given_options():
         return None
     value = getattr(handler, name)
     if name == "per_message_deflate":
