@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -142,7 +143,7 @@ async def test_sigterm_to_uvicorn_serving_a_mount_without_lifespan_names_the_mis
 ) -> None:
     """uvicorn ends the process on SIGTERM right after its lifespan shutdown, before the
     event loop ends: nothing can stop an `ASGIApp` that no lifespan event reached, so it says
-    so, once, when uvicorn closes its connections (1012); so too for an app whose only work
+    so, once (at its first connection); so too for an app whose only work
     is an `on_close` (nothing waits for it past uvicorn's graceful timeout). With the
     documented `lifespan=ws.lifespan` the same app stops cleanly and says nothing; without a
     backplane, background task or `on_close` a lifespan changes nothing, and nothing is said
@@ -176,3 +177,56 @@ async def test_sigterm_to_uvicorn_serving_a_mount_without_lifespan_names_the_mis
     assert NO_LIFESPAN not in results["nothing-to-stop"][2]
     code, closes, log = results["on-close"]
     assert log.count(NO_LIFESPAN) == 1 and "nothing waits for an on_close" in log, log
+
+
+# `ASGIApp` served on its own, without Starlette.
+ALONE = """
+    from wsside import ASGIApp
+
+    app = ASGIApp("ws", backplane={url!r})
+"""
+
+
+async def test_the_missing_lifespan_is_said_at_the_first_connection_not_only_at_sigterm(
+    tmp_path: Path,
+) -> None:
+    """With no connection open when SIGTERM comes, uvicorn closes none (no 1012) and the
+    process ends with no code of ours running: the warning comes at the first connection,
+    before any stop, naming the Starlette form too. On its own, `ASGIApp` gets uvicorn's
+    lifespan events (`--lifespan auto`) and says nothing; under `--lifespan off` it says it."""
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    logs = {}
+    try:
+        for case, args in [("mounted", ()), ("alone", ()), ("alone-off", ("--lifespan", "off"))]:
+            folder = tmp_path / case
+            _app(folder, redis, lifespan=False)
+            path = "/api/ws/chat"
+            if case != "mounted":
+                write_files(folder, {"app.py": ALONE.format(url=redis.url)})
+                path = "/ws/chat"
+            server = Server(folder, "uvicorn", *args, env=WARNINGS)
+            try:
+                async with aiohttp.ClientSession() as session:
+                    ws = await session.ws_connect(server.url(path))
+                    assert await ws.receive_str(timeout=5) == "hello"
+                    if case != "alone":
+                        server.wait_for(NO_LIFESPAN)  # said while serving
+                    await ws.close()
+            finally:
+                code = server.stop()  # SIGTERM, with no connection open
+            assert code == -signal.SIGTERM, (case, server.log)
+            logs[case] = server.log
+    finally:
+        redis.stop()
+    log = logs["mounted"]
+    assert log.count(NO_LIFESPAN) == 1, log
+    assert "Starlette(..., lifespan=ws.lifespan)" in log, log
+    assert "FastAPI(lifespan=ws.lifespan)" in log, log
+    assert "EVENT task-ended" not in log, log  # what the line warns of
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "asgi.md").read_text()
+    quoted = re.findall(rf"^wsside: {NO_LIFESPAN}.*$", doc, re.M)
+    assert len(quoted) == 1 and quoted[0] in log, (quoted, log)  # docs/asgi.md quotes it
+    assert NO_LIFESPAN not in logs["alone"], logs["alone"]
+    assert "EVENT task-ended" in logs["alone"], logs["alone"]
+    assert logs["alone-off"].count(NO_LIFESPAN) == 1, logs["alone-off"]

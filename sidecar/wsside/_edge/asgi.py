@@ -75,8 +75,9 @@ class ASGIApp:
 
     Background tasks start at the server's lifespan startup and are cancelled at its
     shutdown. A mounted app gets no lifespan events: give the outer app `lifespan=ws.lifespan`
-    (`ws` being this app), else they start with the first connection and stop only when the
-    event loop ends (not at all under uvicorn's SIGTERM, which ends the process first).
+    (`ws` being this app), else they start with the first connection (a warning says so, once
+    per process) and stop only when the event loop ends (not at all under uvicorn's SIGTERM,
+    which ends the process first).
 
     Raises ImportError naming the file and line when a handler file fails to import (or two
     declare one pattern), ValueError for one pattern given twice in a list, and the
@@ -176,6 +177,7 @@ class ASGIApp:
             self._starting = asyncio.ensure_future(self._start())
             if lazy and self._has_work():
                 self._stopper = loop.create_task(self._stop_with_loop())
+                warn_no_lifespan()  # now: at uvicorn's SIGTERM nothing of ours runs any more
         # Shielded: one connection that goes away must not cancel the start for the others.
         await asyncio.shield(self._starting)
         self._ready = True
@@ -207,7 +209,6 @@ class ASGIApp:
         except asyncio.CancelledError:
             if self._stopper is asyncio.current_task():  # else a lifespan shutdown ran
                 self._stopper = None
-                warn_no_lifespan("the event loop is closing")
                 await self._shutdown()
             raise
 
@@ -283,9 +284,6 @@ class ASGIApp:
             await asyncio.shield(session.finished)
         finally:
             channel.abort()  # no-op once ended; else the server cancelled this call
-        # SERVICE_RESTART: the code uvicorn reports for each connection it closes as it stops.
-        if channel.server_code == CloseCode.SERVICE_RESTART and self._stopper is not None:
-            warn_no_lifespan("a connection closed with 1012, as uvicorn closes them when it stops")
 
     def _admit(self, scope: Mapping[str, Any]) -> tuple[Hub, Request] | Refusal:
         """Origin and route: what is decided before `authenticate`."""

@@ -222,20 +222,23 @@ def warn_imported_twice(registry: Registry) -> None:
 _warned_no_lifespan = False
 
 
-def warn_no_lifespan(when: str) -> None:
-    """Once per process: the server stops (`when` says how it shows) and no lifespan event
-    reached the app, whose background tasks and backplane it stops too late or never."""
+def warn_no_lifespan() -> None:
+    """Once per process, at the first connection of a run that no lifespan event started:
+    the one moment ASGIApp can be sure to speak (uvicorn's SIGTERM ends the process right
+    after the server's lifespan shutdown, which never reaches it)."""
     global _warned_no_lifespan
     if not _warned_no_lifespan:
         _warned_no_lifespan = True
         logger.warning(
-            "wsside: %s, but no lifespan event reached ASGIApp: it stops its background tasks "
-            "and backplane only when the event loop closes, which uvicorn's SIGTERM never lets "
-            "happen (their finally blocks do not run), and nothing waits for an on_close still "
-            "running when the server's graceful timeout ends. Mounted in Starlette or FastAPI, "
-            "give the outer app its lifespan: FastAPI(lifespan=ws.lifespan), or "
-            "`async with ws.lifespan(app): yield` in a lifespan of your own (docs/asgi.md)",
-            when,
+            "wsside: no lifespan event reached ASGIApp, so its background tasks and backplane "
+            "start with this first connection and stop only when the event loop closes, which "
+            "uvicorn's SIGTERM never lets happen (their finally blocks do not run), and nothing "
+            "waits for an on_close still running when the server's graceful timeout ends. "
+            "Mounted in Starlette or FastAPI (a Mount passes no lifespan events on), give the "
+            "outer app its lifespan: Starlette(..., lifespan=ws.lifespan), "
+            "FastAPI(lifespan=ws.lifespan), or `async with ws.lifespan(app): yield` in a "
+            "lifespan of your own; on its own, serve it without uvicorn's --lifespan off "
+            "(docs/asgi.md)"
         )
 
 

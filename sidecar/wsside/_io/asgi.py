@@ -66,7 +66,6 @@ class AsgiChannel:
         "disconnected",
         "ended",
         "queued",
-        "server_code",
     )
 
     def __init__(self, receive: Receive, send: Send, max_message_size: int) -> None:
@@ -83,7 +82,6 @@ class AsgiChannel:
         self._closing = False
         self._grace: asyncio.TimerHandle | None = None  # armed by `_refused`
         self.disconnected = False  # the server said the client is gone
-        self.server_code: int | None = None  # the code of the server's disconnect event
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # ---- the frame source ----------------------------------------------------------------
@@ -126,7 +124,7 @@ class AsgiChannel:
                     sink.on_message(data)
             elif kind == "websocket.disconnect":
                 self.disconnected = True
-                code = self.server_code = event.get("code") or _ABNORMAL
+                code = event.get("code") or _ABNORMAL
                 if code != _ABNORMAL:  # a close frame came: the session sees its code
                     sink.on_close(code, event.get("reason") or "")
                 self._end()
