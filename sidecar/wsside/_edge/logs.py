@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 from .._runtime.access import access_log
+from .._runtime.events import lines_name_the_process
 
 __all__ = ["configure_logging", "level_prefix", "mark_lines"]
 
@@ -69,6 +70,7 @@ def configure_logging(level: str, *, under_vite: bool = False, name: str = "wssi
     Called again when the config file changes: the level follows it.
     """
     global _handler
+    lines_name_the_process()
     root = logging.getLogger()
     if _handler is None:
         before = set(root.handlers)

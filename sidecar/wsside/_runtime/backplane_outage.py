@@ -11,7 +11,7 @@ import random
 import time
 
 from .backplane_url import safe_url
-from .events import log
+from .events import log, this_process
 
 __all__ = ["RETRY_CAP", "RETRY_FIRST", "SETTLE", "Outage", "Retry", "cause"]
 
@@ -25,9 +25,10 @@ SETTLE = 0.5
 
 class Outage:
     """Whether the backplane works, from the side of each loop: one warning when the first
-    part fails, one line once all have worked for `SETTLE` seconds, with what was dropped
-    meanwhile. (A Redis that is shutting down still answers for a moment: without the wait,
-    one outage would read as two.)"""
+    part fails, one line once all have worked for `SETTLE` seconds, with how long it lasted
+    (from when the first failing operation began to when the last part worked again) and
+    what was dropped meanwhile. (A Redis that is shutting down still answers for a moment:
+    without the wait, one outage would read as two.)"""
 
     def __init__(self, url: str) -> None:
         self.url = safe_url(url)
@@ -42,18 +43,28 @@ class Outage:
     def active(self) -> bool:
         return bool(self.failing)
 
-    def begin(self, part: str, cause: str) -> None:
+    def begin(self, part: str, cause: str, started: float | None = None) -> None:
+        """`part` fails, for `cause`; `started` (`time.monotonic()`) is when the operation
+        that failed began (a PUBLISH that timed out after 2 s began 2 s before it failed): the
+        outage is dated from the earliest one, which is when broadcasts stopped crossing."""
         if self._settle is not None:
             self._settle.cancel()
             self._settle = None
+        now = time.monotonic()
+        began = now if started is None else min(started, now)
         if not self.open:
             self.open = True
-            self.since = time.monotonic()
+            self.since = began
             log(
-                f"backplane {self.url} is unavailable ({cause}): serving local "
-                "connections only; cross-process broadcasts are dropped until it is back",
+                this_process(
+                    f"backplane {self.url} is unavailable since {self._clock(began)} ({cause}): "
+                    "serving local connections only; cross-process broadcasts are dropped "
+                    "until it is back"
+                ),
                 "warning",
             )
+        else:
+            self.since = min(self.since, began)
         self.failing.add(part)
 
     def end(self, part: str) -> None:
@@ -74,8 +85,21 @@ class Outage:
         # As loud as the outage's line: an ASGI server shows only warnings of loggers it did
         # not configure, and the pair belongs together.
         back_after = self.recovered - self.since
-        log(f"backplane {self.url} is back after {back_after:.1f} s; {dropped}", "warning")
+        log(
+            this_process(
+                f"backplane {self.url} is back after {back_after:.1f} s (unavailable since "
+                f"{self._clock(self.since)}); {dropped}"
+            ),
+            "warning",
+        )
         self.dropped = 0
+
+    @staticmethod
+    def _clock(moment: float) -> str:
+        """`moment` (`time.monotonic()`) as the time of day, to the tenth of a second
+        (`19:10:01.6`): the lines are written seconds after it, and show their own time."""
+        wall = time.time() - (time.monotonic() - moment)
+        return time.strftime("%H:%M:%S", time.localtime(wall)) + f".{int(wall % 1 * 10)}"
 
     def cancel(self) -> None:
         if self._settle is not None:

@@ -26,12 +26,14 @@ __all__ = [
     "error_event",
     "error_headline",
     "error_place",
+    "lines_name_the_process",
     "log",
     "logger",
     "refused_at_its_line",
     "report_runtime_error",
     "shown",
     "subscribe",
+    "this_process",
     "unsubscribe",
 ]
 
@@ -55,6 +57,26 @@ def emit(event: dict[str, Any]) -> None:
             fn(event)
         except Exception:
             logger.exception("wsside: status subscriber failed")
+
+
+# Whether the lines this process writes say which process wrote them: `wsside serve` and Vite's
+# sidecar set up their own lines (`_edge/logs.configure_logging`: one process, or `wsside[1]: `
+# on every line of a worker). Under an ASGI server nobody does, and the workers of
+# `uvicorn --workers 2` write to one stream.
+_lines_name_the_process = False
+
+
+def lines_name_the_process() -> None:
+    """Called by whatever writes this process's lines with its name (`configure_logging`)."""
+    global _lines_name_the_process
+    _lines_name_the_process = True
+
+
+def this_process(message: str) -> str:
+    """`message` as a line that says which process it is about, where the lines do not say
+    so themselves (under an ASGI server): `pid 4242: backplane … is unavailable`, the pid that
+    uvicorn's own `Started server process [4242]` shows."""
+    return message if _lines_name_the_process else f"pid {os.getpid()}: {message}"
 
 
 def log(message: str, level: str = "info") -> None:

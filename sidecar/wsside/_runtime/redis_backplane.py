@@ -108,7 +108,10 @@ class RedisBackplane:
         if self._pending_bytes + len(record) > MAX_PENDING_BYTES:
             # Redis is down or slower than the broadcasts: keep memory bounded.
             self._outage.dropped += 1
-            self._outage.begin("queue", f"{self._pending_bytes} bytes already wait for Redis")
+            oldest = self._pending[0][0] if self._pending else None
+            self._outage.begin(
+                "queue", f"{self._pending_bytes} bytes already wait for Redis", oldest
+            )
             return
         self._pending.append((time.monotonic(), record))
         self._pending_bytes += len(record)
@@ -187,12 +190,12 @@ class RedisBackplane:
         deadline = time.monotonic() - MAX_WAIT
         if not pending or pending[0][0] >= deadline or self._woke >= deadline:
             return
-        stale = 0
+        stale, oldest = 0, pending[0][0]
         while pending and pending[0][0] < deadline:
             self._pending_bytes -= len(pending.popleft()[1])
             stale += 1
         self._outage.dropped += stale
-        self._outage.begin("queue", f"broadcasts waited more than {MAX_WAIT:g} s for Redis")
+        self._outage.begin("queue", f"broadcasts waited more than {MAX_WAIT:g} s for Redis", oldest)
 
     def _drop_pending(self) -> None:
         self._outage.dropped += len(self._pending)
@@ -219,11 +222,12 @@ class RedisBackplane:
                 message, count = self._take_batch()
                 if not count:
                     continue  # all of it was too old
+                sent = time.monotonic()
                 try:
                     await client.publish(self._channel, message)
                 except Exception as exc:  # noqa: BLE001 - any failure is an outage, never fatal
                     self._outage.dropped += count
-                    self._outage.begin("publish", self._cause(exc))
+                    self._outage.begin("publish", self._cause(exc), sent)
                     if isinstance(exc, ResponseError):
                         # Redis answered with an error: the next batch is the next try.
                         await retry.wait()
@@ -263,32 +267,35 @@ class RedisBackplane:
         retry = Retry()
         while True:
             pubsub: Any = self._client.pubsub()  # redis-py leaves parts of PubSub untyped
+            # When what now waits for Redis began (the outage is dated from it): the attempt to
+            # subscribe, then a PING; None while the subscription only waits for messages.
+            waiting: float | None = time.monotonic()
             try:
                 await pubsub.subscribe(self._channel)
                 await self._confirmed(pubsub)
                 retry.reset()
                 self._subscribed.set()
                 self._outage.end("subscribe")
-                pinged = False
+                waiting = None
                 while True:
                     # A timeout keeps the read from depending on how each redis-py version
                     # treats a blocking read and its socket timeout.
-                    wait = COMMAND_TIMEOUT if pinged else PING_AFTER
+                    wait = PING_AFTER if waiting is None else COMMAND_TIMEOUT
                     msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
                     if msg is None:
-                        if pinged:
+                        if waiting is not None:
                             raise TimeoutError("no answer to PING on the subscription")
+                        waiting = time.monotonic()
                         await pubsub.ping()  # its answer comes back as a message
-                        pinged = True
                         continue
-                    pinged = False
+                    waiting = None
                     if msg["type"] == "message":
                         self._receive(msg["data"])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure is an outage, never fatal
                 self._subscribed.clear()
-                self._outage.begin("subscribe", self._cause(exc))
+                self._outage.begin("subscribe", self._cause(exc), waiting)
             finally:
                 try:
                     await pubsub.aclose()
