@@ -35,6 +35,9 @@ __all__ = ["EXIT_CONFIG", "EXIT_NOT_LOADED", "NotServing", "cannot_listen", "ser
 EXIT_CONFIG = 2
 # `wsside serve --no-reload`'s exit status when a handler file does not load at start.
 EXIT_NOT_LOADED = 3
+# Why a worker stops when its supervisor died (killed, crashed): not an operator's stop, and
+# its line is a warning (docs/deploy.md's "Lines worth an alert").
+PARENT_GONE = "the parent process is gone"
 
 
 class NotServing(Exception):
@@ -73,7 +76,7 @@ async def serve_standalone(
     loop.add_signal_handler(signal.SIGHUP, hup.set if link is None else _ignore)
     quiet = asyncio.Event()  # a worker asked by the parent to stop accepting (a SIGHUP round)
     if link is not None:
-        link.watch(lambda: stop_for("the parent process is gone"), quiet.set)
+        link.watch(lambda: stop_for(PARENT_GONE), quiet.set)
     chosen = 0  # with `--port 0`: the port the system chose, kept across restarts
     while True:
         sidecar = Sidecar(settings)
@@ -81,7 +84,7 @@ async def serve_standalone(
             await sidecar.start()
         if stopped_by:
             # Told to stop while the handlers loaded: no listener opens only to close.
-            log(f"{stopped_by[0]} while starting: stopping without serving")
+            log(f"{stopped_by[0]} while starting: stopping without serving", _level(stopped_by))
             await sidecar.close()
             watch.cancel()
             return
@@ -128,7 +131,8 @@ async def serve_standalone(
             count = len(sidecar.intake.sessions)
             log(
                 f"{stopped_by[0]}: stopping; closing {count} connection{'s' * (count != 1)} "
-                f'with 1001 "{CloseReason.GOING_AWAY}" (within {settings.shutdown_timeout:g} s)'
+                f'with 1001 "{CloseReason.GOING_AWAY}" (within {settings.shutdown_timeout:g} s)',
+                _level(stopped_by),
             )
             started = time.monotonic()
             # Probes get 503 from now on. One process keeps its listener open for them while
@@ -164,6 +168,12 @@ def _signals_noted(stopped_by: list[str], *signals: signal.Signals) -> Iterator[
 
 def _ignore() -> None:
     pass
+
+
+def _level(stopped_by: list[str]) -> str:
+    """How loud the line saying why the process stops is: a signal is an operator's stop, a
+    supervisor that died is not."""
+    return "warning" if stopped_by[0] == PARENT_GONE else "info"
 
 
 async def _stop_accepting(quiet: asyncio.Event, sidecar: Sidecar, link: WorkerLink) -> None:
