@@ -13,6 +13,7 @@ import importlib.util
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
+    "NO_PASSWORD",
     "BackplaneError",
     "check_backplane",
     "no_password",
@@ -20,6 +21,12 @@ __all__ = [
     "safe_url",
     "url_problem",
 ]
+
+
+# What a Redis that asks for a password, refusing a URL that has none, means: redis-py's own
+# words are about HELLO and AUTH (on redis-py 8). The outage line and `wsside doctor --serve`
+# say this instead; `no_password` adds where the password goes.
+NO_PASSWORD = "Redis asks for a password, and the URL has none"
 
 
 class BackplaneError(ValueError):
@@ -61,7 +68,7 @@ def no_password(url: str) -> str | None:
     user = parts.username or ""
     example = parts._replace(netloc=f"{user}:PASSWORD@{parts.netloc.rpartition('@')[2]}")
     return (
-        f"Redis asks for a password, and the URL has none: {example.geturl()}, in "
+        f"{NO_PASSWORD}: {example.geturl()}, in "
         "wsside.toml rather than on the command line, which every local user can read"
     )
 

@@ -9,7 +9,13 @@ import importlib.util
 from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
 from .._edge.loop import LoopChoiceError, loop_factory
 from .._edge.same_port import workers_supported
-from .._runtime.backplane_url import BackplaneError, check_backplane, no_password, safe_url
+from .._runtime.backplane_url import (
+    NO_PASSWORD,
+    BackplaneError,
+    check_backplane,
+    no_password,
+    safe_url,
+)
 from .._runtime.backplane_wire import channel
 from .model import Check, failed, passed, warned
 from .project import Project
@@ -75,13 +81,16 @@ def _ask_redis(url: str, timeout: float) -> str | None:
     if importlib.util.find_spec("redis") is None:
         return "redis-py is not installed"  # check_backplane says so first
     from redis import Redis
-    from redis.exceptions import RedisError
+    from redis.exceptions import AuthenticationError, RedisError
 
     client = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
         client.ping()
         client.publish(channel(url) + b":doctor", b"")
     except RedisError as exc:
+        if isinstance(exc, AuthenticationError) and no_password(url) is not None:
+            # redis-py's words are about HELLO and AUTH: what the serve's outage line says
+            return f"{type(exc).__name__}: {NO_PASSWORD}"
         return f"{type(exc).__name__}: {exc}"
     finally:
         client.close()
