@@ -116,7 +116,11 @@ def check_origins(project: Project) -> Check:
         )
     shown = ", ".join(settings.allowed_origins)
     if local_pages_of_a_site(settings.allowed_origins, settings.loopback_origins):
-        return warned("origins", f"{shown}; {LOCAL_PAGES_NOTE}", "loopback_origins = false")
+        return warned(
+            "origins",
+            f"{shown}; {LOCAL_PAGES_NOTE}",
+            "loopback_origins = false in wsside.toml (or --no-loopback-origins)",
+        )
     return passed("origins", shown)
 
 
