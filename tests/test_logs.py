@@ -111,8 +111,8 @@ async def test_in_the_journal_every_line_carries_its_priority(tmp_path: Path) ->
             r'^<6>\d\d:\d\d:\d\d 127\.0\.0\.1:\d+ - "WebSocket /api/ws/boom" 101$', text, re.M
         ), text
         headline = re.search(
-            r"^<3>\d\d:\d\d:\d\d wsside: error in on_message of .*boom\.py:9: "
-            r"ValueError: no such room$",
+            r"^<3>\d\d:\d\d:\d\d wsside: error in on_message of .*boom\.py:9 "
+            r'\(127\.0\.0\.1:\d+ - "WebSocket /api/ws/boom"\): ValueError: no such room$',
             text,
             re.M,
         )

@@ -125,8 +125,18 @@ def error_headline(event: dict[str, Any]) -> str:
     """The first line of a load or runtime error event for a person, worded as Vite's terminal
     words it (node_shim/lib/report.js): `cannot load ws/x.py:3: ZeroDivisionError: ...`,
     `error in on_message of ws/y.py:5: ValueError: ...`. Whole on its own, for a log read line
-    by line; the traceback follows it."""
+    by line; the traceback follows it.
+
+    A connection's callback error names the connection after its place, as its access line
+    does: `error in on_message of ws/y.py:5 (127.0.0.1:43506 - "WebSocket /api/echo"): ...`
+    (`("WebSocket /api/echo")` where the client is not known). Among many connections, it
+    says which one failed, and finds its opening and closing lines."""
     where = error_place(event) if event.get("file") else "unknown location"
+    if event.get("path") is not None:
+        # As the client sent it: percent-encoded, so no control character reaches the log.
+        request = f'"WebSocket {event["path"]}"'
+        client = event.get("client")
+        where += f" ({request})" if client is None else f" ({client} - {request})"
     if event.get("type") == "load_error":
         what = "cannot load"
     else:
@@ -198,13 +208,20 @@ def refused_at_its_line(exc: BaseException, file: str, refusers: Iterable[str]) 
 
 
 def report_runtime_error(
-    handler: Handler, exc: BaseException, callback: str, path: str | None = None
+    handler: Handler,
+    exc: BaseException,
+    callback: str,
+    path: str | None = None,
+    client: str | None = None,
 ) -> None:
     """Emit a `runtime_error` for user code of `handler` that raised in `callback`, located in
-    the handler's file (Vite's terminal and overlay, or the console, show it)."""
+    the handler's file (Vite's terminal and overlay, or the console, show it); `path` and
+    `client` (`host:port`) say which connection's, where there is one."""
     fields: dict[str, Any] = {"pattern": handler.pattern.source, "callback": callback}
     if path is not None:
         fields["path"] = path
+    if client is not None:
+        fields["client"] = client
     event = error_event("runtime_error", exc, files=(handler.file,), **fields)
     if event["file"] is None:
         # No frame in the handler's file (a builtin, or a function from another module, that

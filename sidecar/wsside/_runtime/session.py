@@ -24,6 +24,7 @@ from ..closecodes import CloseCode, CloseReason, ProtocolError
 from ..connection import Connection
 from . import access
 from .callback_queue import CallbackQueue
+from .callbacks import note_client
 from .events import logger
 from .keepalive import Keepalive
 
@@ -187,9 +188,8 @@ class Session(CallbackQueue):
     def start(self, request: Request) -> None:
         """Begin serving: join the hub and the default room, arm the timers, run
         `on_connect`, then the frames that wait."""
-        handler = self.handler
+        client, handler = note_client(self.conn, request, self._io.transport), self.handler
         if access.enabled():
-            client = access.peer(self._io.transport)
             self._access = (client, self._loop.time())
             access.upgraded(client, self.conn.path, 101)
         self._hub.add(self.conn, self._io)
