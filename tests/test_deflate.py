@@ -4,6 +4,7 @@ with the negotiated window."""
 from __future__ import annotations
 
 import os
+import tracemalloc
 import zlib
 
 import pytest
@@ -188,6 +189,29 @@ def test_decompressor_drops_the_window_without_context_takeover():
     assert drop.feed(first, None) + drop.finish(None) == block
     with pytest.raises(Exception, match="invalid"):
         drop.feed(second, None) + drop.finish(None)
+
+
+def test_zlib_state_is_made_for_the_first_compressed_message():
+    """Every browser offers permessage-deflate: a connection that is idle, or sends only
+    messages under the threshold, must not hold zlib's state (256 KiB of deflate window and
+    hash table at window 15, some 7 KB of inflate state)."""
+    tracemalloc.start()
+    try:
+        pairs = [(Compressor(Agreement()), Decompressor(Agreement())) for _ in range(100)]
+        for comp, _ in pairs:
+            assert comp.compress(b"small") is None
+        idle, _ = tracemalloc.get_traced_memory()
+        assert idle < 1_000_000, f"{idle / 100:.0f} bytes of state per idle connection"
+        block = ascii_noise(2000)
+        z = zlib.compressobj(9, zlib.DEFLATED, -15)
+        message = (z.compress(block) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
+        comp, decomp = pairs[0]
+        assert comp.compress(block) is not None
+        assert decomp.feed(message, None) + decomp.finish(None) == block
+        used, _ = tracemalloc.get_traced_memory()
+        assert used - idle > 200_000  # made when needed: zlib's deflate state is that big
+    finally:
+        tracemalloc.stop()
 
 
 @pytest.fixture(autouse=True)

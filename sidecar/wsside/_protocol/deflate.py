@@ -268,16 +268,18 @@ class Compressor:
     back-reference ever reaches further than a 256-byte window.
     """
 
-    __slots__ = ("_flush", "_obj", "threshold")
+    __slots__ = ("_bits", "_flush", "_obj", "_strategy", "threshold")
 
     def __init__(self, agreement: Agreement, *, threshold: int = COMPRESS_THRESHOLD) -> None:
         bits = agreement.server_max_window_bits
         strategy = zlib.Z_DEFAULT_STRATEGY
         if bits == 8:
             bits, strategy = 9, zlib.Z_RLE
-        self._obj = zlib.compressobj(
-            COMPRESS_LEVEL, zlib.DEFLATED, -bits, _memory_level(bits), strategy
-        )
+        self._bits, self._strategy = bits, strategy
+        # zlib's deflate state (window and hash table: 256 KiB at window 15) is made for the
+        # first message that is compressed: a connection that only ever sends small messages,
+        # or nothing, never holds one (every browser offers permessage-deflate).
+        self._obj: Any = None  # its type has no public name
         # A full flush resets the dictionary: the next message never refers to this one.
         self._flush = (
             zlib.Z_FULL_FLUSH if agreement.server_no_context_takeover else zlib.Z_SYNC_FLUSH
@@ -289,6 +291,11 @@ class Compressor:
         if len(payload) < self.threshold:
             return None
         obj = self._obj
+        if obj is None:
+            bits = self._bits
+            obj = self._obj = zlib.compressobj(
+                COMPRESS_LEVEL, zlib.DEFLATED, -bits, _memory_level(bits), self._strategy
+            )
         out = obj.compress(payload) + obj.flush(self._flush)
         # A flush always ends in the empty stored block 00 00 ff ff, which the wire omits.
         return out[:-4] or b"\x00"
@@ -308,12 +315,16 @@ class Decompressor:
     def __init__(self, agreement: Agreement) -> None:
         self._bits = agreement.client_max_window_bits
         self._takeover = not agreement.client_no_context_takeover
-        self._obj: Any = zlib.decompressobj(-self._bits)  # its type has no public name
+        # Made for the first compressed message, as the compressor is (about 7 KB of inflate
+        # state a connection that never sends one does not hold).
+        self._obj: Any = None  # its type has no public name
 
     def feed(self, data: bytes | bytearray, room: int | None) -> bytes:
         """Inflate one fragment; `room` is how many more bytes the message may have (None:
         no limit). Raises MessageTooBig past it, InflateError for bad data."""
         obj = self._obj
+        if obj is None:
+            obj = self._obj = zlib.decompressobj(-self._bits)
         try:
             # zlib stops at max_length, so a small "zip bomb" frame never inflates in full.
             out: bytes = obj.decompress(data, 0 if room is None else room + 1)
@@ -327,11 +338,11 @@ class Decompressor:
 
     def finish(self, room: int | None) -> bytes:
         """End the message (puts back the flush marker the sender removed)."""
-        obj = self._obj
         out = b""
-        if not obj.eof:
+        if self._obj is None or not self._obj.eof:
             out = self.feed(TRAILER, room)
-        if obj.eof or not self._takeover:
-            # After a final block (BFINAL) the stream is over: the next message starts afresh.
-            self._obj = zlib.decompressobj(-self._bits)
+        if self._obj.eof or not self._takeover:
+            # After a final block (BFINAL) the stream is over: the next message starts afresh
+            # (made when it comes).
+            self._obj = None
         return out
