@@ -5,8 +5,15 @@
 // REPEAT_WINDOW_MS are counted and written as one line when the window ends, and counting
 // goes on window after window while the burst lasts. A window with no repeat closes the
 // group: the next one is written at once again.
+//
+// Lines that differ only by what the client chose (its Origin, its Host, the path) are of one
+// kind: a page can open frames from many subdomains, each with its own Origin, and a line for
+// each would flood the terminal. The first NAMED_PER_KIND distinct lines of a kind are written
+// (each grouped as above); the further ones are counted, and written as one line per window
+// while they come. A window in which none of that kind came closes the kind.
 
 export const REPEAT_WINDOW_MS = 5_000
+export const NAMED_PER_KIND = 5
 
 /**
  * The line that stands for `repeats` more of `line` within the window.
@@ -17,25 +24,53 @@ function repeatedLine(line, repeats) {
   return `${line} (and ${repeats} more ${repeats === 1 ? 'time' : 'times'} in the last ${REPEAT_WINDOW_MS / 1000} s)`
 }
 
+/**
+ * @typedef {object} Kind the distinct lines of one kind seen while it is open
+ * @property {number} named lines written
+ * @property {number} counted lines not written since the last count line
+ * @property {boolean} came a line of this kind (written or counted) in this window
+ * @property {NodeJS.Timeout} timer
+ */
+
 export class RepeatedLines {
-  /** @param {(line: string) => void} write */
-  constructor(write) {
+  /**
+   * @param {(line: string) => void} write
+   * @param {(kind: string, count: number, seconds: number) => string} [counted] the line
+   *   that stands for `count` lines of `kind` not written in the last `seconds`
+   */
+  constructor(write, counted = (kind, count, seconds) => `${count} more ${kind} in the last ${seconds} s`) {
     this._write = write
+    this._counted = counted
     /** @type {Map<string, { repeats: number, timer: NodeJS.Timeout }>} each line written
      * within its window, and how many times it came again since */
     this._open = new Map()
+    /** @type {Map<string, Kind>} */
+    this._kinds = new Map()
   }
 
   /**
-   * Writes `line` now, or counts it when it was written within the window.
+   * Writes `line` now, or counts it when it was written within the window, or when
+   * NAMED_PER_KIND other lines of its `kind` were written while the kind is open.
    * @param {string} line
+   * @param {string} [kind] what the lines of one kind share (default: the line itself)
    */
-  write(line) {
+  write(line, kind = line) {
     const group = this._open.get(line)
     if (group) {
       group.repeats++
       return
     }
+    let ofKind = this._kinds.get(kind)
+    if (!ofKind) {
+      ofKind = { named: 0, counted: 0, came: false, timer: this._kindWindow(kind) }
+      this._kinds.set(kind, ofKind)
+    }
+    ofKind.came = true
+    if (ofKind.named >= NAMED_PER_KIND) {
+      ofKind.counted++
+      return
+    }
+    ofKind.named++
     this._write(line)
     this._open.set(line, { repeats: 0, timer: this._windowFor(line) })
   }
@@ -47,6 +82,11 @@ export class RepeatedLines {
       if (group.repeats > 0) this._write(repeatedLine(line, group.repeats))
     }
     this._open.clear()
+    for (const [kind, ofKind] of this._kinds) {
+      clearTimeout(ofKind.timer)
+      if (ofKind.counted > 0) this._write(this._counted(kind, ofKind.counted, REPEAT_WINDOW_MS / 1000))
+    }
+    this._kinds.clear()
   }
 
   /**
@@ -68,5 +108,27 @@ export class RepeatedLines {
     this._write(repeatedLine(line, group.repeats))
     group.repeats = 0
     group.timer = this._windowFor(line)
+  }
+
+  /**
+   * A window for the lines of `kind`, as `_windowFor`.
+   * @param {string} kind
+   */
+  _kindWindow(kind) {
+    return setTimeout(() => this._kindWindowEnds(kind), REPEAT_WINDOW_MS).unref()
+  }
+
+  /** @param {string} kind */
+  _kindWindowEnds(kind) {
+    const ofKind = this._kinds.get(kind)
+    if (!ofKind) return
+    if (!ofKind.came) {
+      this._kinds.delete(kind)
+      return
+    }
+    if (ofKind.counted > 0) this._write(this._counted(kind, ofKind.counted, REPEAT_WINDOW_MS / 1000))
+    ofKind.counted = 0
+    ofKind.came = false
+    ofKind.timer = this._kindWindow(kind)
   }
 }

@@ -1,10 +1,11 @@
 // @ts-check
 // Where the sidecar's status goes: Vite's logger, and for errors also the browser overlay,
 // where an error that stands (StandingErrors) stays until it is fixed. A refused upgrade is
-// a warning that comes in bursts: identical ones are grouped (lib/repeats.js).
+// a warning that comes in bursts: identical ones are grouped, and those that differ only by
+// what the client chose are counted past the first few (lib/repeats.js).
 
 import path from 'node:path'
-import { RepeatedLines } from './repeats.js'
+import { NAMED_PER_KIND, RepeatedLines } from './repeats.js'
 
 /** @import { WebSocketServer } from 'vite' */
 /** @import { ErrorEvent, HandlerInfo } from './protocol.js' */
@@ -66,7 +67,8 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
   const rel = (file) => (path.isAbsolute(file) ? path.relative(root, file) || file : file)
   /** @param {string} text */
   const warn = (text) => logger.warn(`${TAG} ${text}`, opts)
-  const refusals = new RepeatedLines(warn)
+  const refusals = new RepeatedLines(warn, (kind, count, seconds) =>
+    `refused ${count} more upgrade${count === 1 ? '' : 's'} in the last ${seconds} s ${kind}`)
   return {
     rel,
     /** @param {string} text */
@@ -74,11 +76,12 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
     warn,
     /**
      * A refused upgrade, and why: the first of a burst at once, the identical ones after it
-     * counted (lib/repeats.js).
+     * counted, and past the first few of a kind (other paths, Origins or Hosts) all counted
+     * (lib/repeats.js).
      * @param {string} pathname
      * @param {string} reason
      */
-    refused: (pathname, reason) => refusals.write(`refused ${pathname}: ${reason}`),
+    refused: (pathname, reason) => refusals.write(`refused ${pathname}: ${reason}`, refusalKind(reason)),
     /** Writes the refusals counted and not yet written (when the server closes). */
     flush: () => refusals.flush(),
     /** @param {string} text */
@@ -134,6 +137,19 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
       return handlers.map((h) => `${base}${h.path}  (${rel(h.file)}:${h.line})${h.disabled ? '  [disabled]' : ''}`)
     },
   }
+}
+
+/**
+ * What the refusals for `reason` on any path have in common, as the end of the line that
+ * counts them: the client chooses the path, its Origin and its Host (a page can open frames
+ * from any number of subdomains), so these are not in it (security.js words the reasons).
+ * @param {string} reason
+ */
+function refusalKind(reason) {
+  const named = `(the first ${NAMED_PER_KIND} are named above)`
+  if (reason.startsWith('Origin ')) return `from other Origins that are not this dev server nor in allowedOrigins ${named}`
+  if (reason.startsWith('Host ')) return `with other Hosts that are not in server.allowedHosts ${named}`
+  return `on other paths: ${reason}`
 }
 
 /**
