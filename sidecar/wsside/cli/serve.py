@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import io
+import ipaddress
 import json
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -176,6 +178,7 @@ def serve(
         return
     if link is None:
         _note_loopback_origins(settings)
+        _note_exposure(settings)
     if link is None and settings.workers > 1:
         raise typer.Exit(_supervise(settings, rebuild))
     _serve_standalone(settings, rebuild, link)
@@ -202,6 +205,36 @@ def _note_loopback_origins(settings: Settings) -> None:
             "loopback_origins = false) turns them off",
             level="warning",
         )
+
+
+def _note_exposure(settings: Settings) -> None:
+    """The case `wsside doctor --serve` warns of in its origins check (no allowed_origins),
+    said at start when the server is reachable from other machines."""
+    if settings.allowed_origins or not _beyond_loopback(settings.host):
+        return
+    local, off = "", ""
+    if settings.loopback_origins:
+        local = f", and {LOCAL_PAGES_NOTE}"
+        off = ", and --no-loopback-origins (config: loopback_origins = false) turns those off"
+    say(
+        f"wsside: listening on {settings.host}, beyond loopback, with no allowed_origins: "
+        f"clients that are not browsers (no Origin header) are accepted from the network{local}; "
+        "pages of your site get 403: --allow-origin https://your.site (config: allowed_origins) "
+        f"lets them in{off}",
+        level="warning",
+    )
+
+
+def _beyond_loopback(host: str) -> bool:
+    """Whether `host` listens on an address that is not loopback (0.0.0.0, ::, a LAN address,
+    a name resolving to one); a host that does not resolve is left to the listen's error."""
+    try:
+        found = socket.getaddrinfo(host or None, None, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError):
+        return False
+    return any(
+        not ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in found
+    )
 
 
 def _run_ipc(
