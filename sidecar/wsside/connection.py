@@ -71,6 +71,10 @@ class Link(Protocol):
 
     def close(self, code: int, reason: bytes) -> Awaitable[None]: ...
 
+    def client(self) -> str:
+        """The client's `host:port`, as the access line writes it (asked by error reports)."""
+        ...
+
 
 class Rooms(Protocol):
     """What a connection asks of its endpoint: rooms and broadcasting."""
@@ -244,6 +248,11 @@ class Connection:
             raise _off_loop(self, "close", "")
         raw = check_close(code, reason)
         return self._link.close(code, raw)
+
+    def _client(self) -> str:
+        """The runtime's hook: the client's `host:port` for an error report (private: not
+        part of the API a handler sees; asked only when a callback failed)."""
+        return self._link.client()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"

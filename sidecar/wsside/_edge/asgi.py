@@ -263,7 +263,7 @@ class ASGIApp:
             await send({"type": "websocket.accept", "subprotocol": protocol})
         except Exception:  # noqa: BLE001 - each server has its own "client gone" errors
             return
-        channel = AsgiChannel(receive, send, handler.max_message_size)
+        channel = AsgiChannel(receive, send, handler.max_message_size, scope.get("client"))
         session = Session(
             hub,
             AsgiIO(channel),

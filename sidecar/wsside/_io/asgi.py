@@ -55,6 +55,7 @@ class AsgiChannel:
         "_closing",
         "_grace",
         "_max_size",
+        "_peer",
         "_queue",
         "_reader",
         "_receive",
@@ -68,7 +69,10 @@ class AsgiChannel:
         "queued",
     )
 
-    def __init__(self, receive: Receive, send: Send, max_message_size: int) -> None:
+    def __init__(
+        self, receive: Receive, send: Send, max_message_size: int, peer: Any = None
+    ) -> None:
+        self._peer = peer  # the scope's `client`: (host, port), or None
         self._receive = receive
         self._send = send
         self._max_size = max_message_size
@@ -143,6 +147,10 @@ class AsgiChannel:
         return True
 
     # ---- the transport -------------------------------------------------------------------
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """ "peername" is the ASGI scope's `client`, as uvicorn's own access line shows it."""
+        return self._peer if name == "peername" and self._peer else default
 
     def pause_reading(self) -> None:
         if self._resume is None:

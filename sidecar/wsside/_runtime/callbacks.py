@@ -18,17 +18,14 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from types import FrameType
 from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
 
 from .._protocol.codec import decode_text
 from ..schema import MessageTypeError
-from . import access
 from .events import log, report_runtime_error, shown
 
 if TYPE_CHECKING:
     from ..connection import Connection
     from ..handler import Handler
-    from ..request import Request
     from ..responses import Response
     from ..schema import Schema
 
@@ -37,7 +34,6 @@ __all__ = [
     "error_frame",
     "is_error_frame",
     "message_now",
-    "note_client",
     "run_callback",
     "run_message",
     "stuck_warning",
@@ -54,24 +50,6 @@ USER_ERRORS: tuple[type[BaseException], ...] = (Exception, SystemExit)
 A_RESPONSE = "a Response"
 
 _UNREAD: Any = object()  # `message_now` without `data`: the message is still to be read
-
-# The client of each open connection as its access line names it (`127.0.0.1:43506`): a
-# callback's error report says it, so that a log reader can tell which connection failed and
-# find its other lines. Weak: an entry goes with its connection.
-_clients: WeakKeyDictionary[Connection, str] = WeakKeyDictionary()
-
-
-def note_client(conn: Connection, request: Request, transport: Any) -> str:
-    """Remember who `conn`'s client is (the error reports of its callbacks name it), and
-    return it as the access log writes it: `host:port` of the socket under `wsside serve` and
-    Vite, of the ASGI scope's `client` under an ASGI server (as uvicorn's own access line)."""
-    if request.scope is not None:
-        found = request.scope.get("client")  # uvicorn writes it as `%s:%d`, IPv6 too
-        client = f"{found[0]}:{found[1]}" if found else "-"
-    else:
-        client = access.peer(transport)
-    _clients[conn] = client
-    return client
 
 
 async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> None:
@@ -313,7 +291,7 @@ def is_error_frame(data: object) -> bool:
 
 
 def _report(conn: Connection, handler: Handler, exc: BaseException, where: str) -> None:
-    report_runtime_error(handler, exc, where, conn.path, _clients.get(conn))
+    report_runtime_error(handler, exc, where, conn.path, conn._client())
 
 
 def stuck_warning(

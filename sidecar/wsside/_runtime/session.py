@@ -3,9 +3,8 @@
 Frames arrive from the parser inside `data_received` (see `_io/stream.py`), so pongs, pings
 and the closing handshake are handled the moment they arrive. Data messages and callbacks
 form one ordered queue (`callback_queue.py`, the base class of `Session`). The session is
-the `Link` its `Connection` talks to, and the hub writes to it through its I/O (`SessionIO`:
-a `FrameIO` on a socket wsside owns, an `AsgiIO` under an ASGI server, whose events stand
-for frames).
+the `Link` its `Connection` talks to; the hub writes to it through its I/O (`SessionIO`: a
+`FrameIO` on a socket wsside owns, an `AsgiIO`, whose events stand for frames, under ASGI).
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from ..closecodes import CloseCode, CloseReason, ProtocolError
 from ..connection import Connection
 from . import access
 from .callback_queue import CallbackQueue
-from .callbacks import note_client
 from .events import logger
 from .keepalive import Keepalive
 
@@ -183,14 +181,17 @@ class Session(CallbackQueue):
     def write_control(self, opcode: int, payload: bytes) -> None:
         self._io.write_control(opcode, payload)
 
+    def client(self) -> str:  # `host:port`, "-" on a Unix socket
+        return access.peer(self._io.transport)
+
     # ---- lifecycle -------------------------------------------------------------------
 
     def start(self, request: Request) -> None:
         """Begin serving: join the hub and the default room, arm the timers, run
         `on_connect`, then the frames that wait."""
-        client, handler = note_client(self.conn, request, self._io.transport), self.handler
+        handler = self.handler
         if access.enabled():
-            self._access = (client, self._loop.time())
+            self._access = (client := self.client(), self._loop.time())
             access.upgraded(client, self.conn.path, 101)
         self._hub.add(self.conn, self._io)
         self._open_sessions.add(self)
@@ -236,8 +237,7 @@ class Session(CallbackQueue):
         # frame is discarded as after ours (RFC 6455 §5.5.1), in the same read or later.
         self._close_sent = True
         # A close frame without a code is reported as 1005, as browsers do.
-        self._close_code = code or _NO_STATUS_RECEIVED
-        self._close_reason = reason
+        self._close_code, self._close_reason = code or _NO_STATUS_RECEIVED, reason
         self._end(code or None)  # the reply echoes the code (RFC 6455 §5.5.1)
 
     def on_error(self, exc: BaseException) -> None:
