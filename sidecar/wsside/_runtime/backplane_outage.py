@@ -2,6 +2,8 @@
 answering errors) without raising: local delivery goes on, cross-process records are dropped
 and counted, one warning marks the start and one line the end (with the count); the
 publishing and the subscribing loop each retry with a backoff capped at `RETRY_CAP`.
+Messages on the channel that no wsside process publishes are refused in a few lines
+(`Refusals`), however many come.
 """
 
 from __future__ import annotations
@@ -11,9 +13,19 @@ import random
 import time
 
 from .backplane_url import safe_url
+from .backplane_wire import VERSION, Refused
 from .events import log, this_process
 
-__all__ = ["RETRY_CAP", "RETRY_FIRST", "SETTLE", "Outage", "Retry", "cause"]
+__all__ = [
+    "REPEAT_WINDOW",
+    "RETRY_CAP",
+    "RETRY_FIRST",
+    "SETTLE",
+    "Outage",
+    "Refusals",
+    "Retry",
+    "cause",
+]
 
 # Retries after a failure wait FIRST, then twice as long each time, up to CAP (with jitter):
 # Redis back means broadcasts flow again within about CAP plus one connect.
@@ -21,6 +33,9 @@ RETRY_FIRST = 0.05
 RETRY_CAP = 1.0
 # How long every part must work before an outage is declared over.
 SETTLE = 0.5
+# Refused messages after the first are counted, and written as one line per window of this
+# many seconds while they keep coming.
+REPEAT_WINDOW = 5.0
 
 
 class Outage:
@@ -105,6 +120,76 @@ class Outage:
         if self._settle is not None:
             self._settle.cancel()
             self._settle = None
+
+
+class Refusals:
+    """The warnings for messages on the channel that no wsside process publishes (forged, or
+    from a foreign or broken publisher), never delivered: the first is written at once; those
+    within `REPEAT_WINDOW` after it are counted and written as one line when the window ends,
+    window after window while they keep coming. A window with none closes the group: the next
+    one is written at once again. (As the Node shim's `repeats.js` does for its lines.)"""
+
+    def __init__(self, url: str, channel: str) -> None:
+        self.head = f"backplane {safe_url(url)}: dropped"
+        self.channel = channel
+        self.count = 0
+        self.last = ""
+        self._window: asyncio.TimerHandle | None = None
+        self._versions: set[int] = set()
+
+    def refuse(self, refused: Refused) -> None:
+        """One message refused, for what `refused` says (`record 1 has opcode 8: …`)."""
+        if refused.version is not None:
+            self._foreign(refused.version)
+            return
+        what = str(refused)
+        if self._window is not None:
+            self.count += 1
+            self.last = what
+            return
+        self._write(
+            f"a message on {self.channel} that no wsside process publishes ({what}); anyone "
+            "who may PUBLISH there can send to this process's clients: see docs/backplane.md"
+        )
+        self._open()
+
+    def _foreign(self, version: int) -> None:
+        """A message of another version of the format: one line per version, ever."""
+        if version not in self._versions:
+            self._versions.add(version)
+            log(
+                f"backplane: ignoring messages of wire version {version} (this process speaks "
+                f"{VERSION}): run the same wsside version in every process",
+                "warning",
+            )
+
+    def _open(self) -> None:
+        self._window = asyncio.get_running_loop().call_later(REPEAT_WINDOW, self._window_ends)
+
+    def _window_ends(self) -> None:
+        self._window = None
+        if self.count:
+            self._write_count()
+            self._open()
+
+    def _write_count(self) -> None:
+        more = "1 more message" if self.count == 1 else f"{self.count} more messages"
+        self._write(
+            f"{more} on {self.channel} that no wsside process publishes in the last "
+            f"{REPEAT_WINDOW:g} s (the last: {self.last})"
+        )
+        self.count = 0
+
+    def _write(self, message: str) -> None:
+        log(this_process(f"{self.head} {message}"), "warning")
+
+    def flush(self) -> None:
+        """Write the count of the open window, if any, and close it (when stopping)."""
+        if self._window is not None:
+            self._window.cancel()
+            self._window = None
+        if self.count:
+            self._write_count()
 
 
 def cause(exc: BaseException) -> str:

@@ -12,6 +12,10 @@ had already received when it stalled runs whenever Redis resumes).
 
 An outage (Redis stopped, unreachable, slow or answering errors) never raises: local delivery
 goes on, cross-process records are dropped and counted (`backplane_outage.py`).
+
+Anyone who may PUBLISH on the channel can put bytes there: a message that no wsside process
+publishes (a control frame, a text that is not UTF-8, a garbled batch) is dropped whole
+(`backplane_wire.read`), with a warning and then a count every few seconds (`Refusals`).
 """
 
 from __future__ import annotations
@@ -23,10 +27,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .backplane_outage import RETRY_CAP, Outage, Retry, cause
+from .backplane_outage import RETRY_CAP, Outage, Refusals, Retry, cause
 from .backplane_url import check_backplane, no_password
-from .backplane_wire import HEAD, VERSION, channel, decode_records, encode_record
-from .events import log, logger
+from .backplane_wire import HEAD, MAX_BYTES, VERSION, Refused, channel, encode_record, read
+from .events import logger
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -36,7 +40,7 @@ __all__ = ["Deliver", "RedisBackplane", "backplane_from_url"]
 Deliver = Callable[[str, tuple[str, ...] | None, int, bytes], None]
 
 # Outgoing records waiting for Redis, at most (beyond it they are dropped and counted).
-MAX_PENDING_BYTES = 8 * 1024 * 1024
+MAX_PENDING_BYTES = MAX_BYTES
 # A record still queued this long after it was made is dropped and counted, not published:
 # a broadcast is on time or lost, never seconds late (a stuck Redis, a slow reconnection).
 MAX_WAIT = RETRY_CAP
@@ -96,7 +100,7 @@ class RedisBackplane:
         self._outage = Outage(url)
         self._client: Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._foreign_versions: set[int] = set()
+        self._refusals = Refusals(url, self._channel.decode())
 
     # ---- the Backplane protocol ----------------------------------------------------------
 
@@ -162,6 +166,7 @@ class RedisBackplane:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._outage.cancel()
+        self._refusals.flush()
         self._tasks = []
         if self._client is not None:
             await self._client.aclose()
@@ -315,25 +320,13 @@ class RedisBackplane:
                 return
 
     def _receive(self, data: bytes) -> None:
-        if len(data) < HEAD.size:
-            return
-        version, sender = HEAD.unpack_from(data)
-        if sender == self._sender:
-            return  # our own broadcast: delivered locally already
-        if version != VERSION:
-            if version not in self._foreign_versions:
-                self._foreign_versions.add(version)
-                log(
-                    f"backplane: ignoring messages of wire version {version} "
-                    f"(this process speaks {VERSION}): run the same wsside version in "
-                    "every process",
-                    "warning",
-                )
-            return
+        """Deliver the broadcasts of a message from another process. One that no wsside
+        process publishes (`Refused`: forged, or from a foreign or broken publisher) is
+        dropped whole, with a warning (`Refusals`): it never reaches a client."""
         try:
-            records = decode_records(data, HEAD.size)
-        except ValueError as exc:
-            log(f"backplane: {exc}", "warning")
+            records = read(data, self._sender)
+        except Refused as exc:
+            self._refusals.refuse(exc)
             return
         for pattern, rooms, opcode, payload in records:
             try:
