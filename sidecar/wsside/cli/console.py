@@ -12,7 +12,7 @@ from .._runtime.backplane_url import safe_url
 from .._runtime.events import error_headline, log, shown
 from .._runtime.settings import Settings
 
-__all__ = ["ConsoleReporter", "list_endpoints", "note_no_endpoints", "say"]
+__all__ = ["ConsoleReporter", "list_endpoints", "note_no_endpoints", "say", "served_at"]
 
 
 def say(text: str, stream: TextIO | None = None, level: str = "info") -> None:
@@ -83,6 +83,15 @@ def list_endpoints(base: str, handlers: list[dict[str, Any]], settings: Settings
             say(f"  WS  {base}{prefix}{info['pattern']}  ({where}){off}")
     if settings.backplane is not None:
         say(f"  backplane {safe_url(settings.backplane)}")
+
+
+def served_at(base: str, settings: Settings) -> str:
+    """Where the start line says the server serves: `base` and the first prefix, then each
+    other prefix (`ws://127.0.0.1:8765/api/ and /rt/`; `/api/, /rt/ and /x/`)."""
+    first, *others = [f"{prefix}/" for prefix in settings.prefixes or ("",)]
+    if not others:
+        return f"{base}{first}"
+    return f"{base}{', '.join([first, *others[:-1]])} and {others[-1]}"
 
 
 def note_no_endpoints(settings: Settings, handlers: list[dict[str, Any]]) -> None:

@@ -32,7 +32,7 @@ from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.events import log, shown, subscribe
 from .._runtime.settings import Settings
 from .app import app
-from .console import ConsoleReporter, list_endpoints, note_no_endpoints, say
+from .console import ConsoleReporter, list_endpoints, note_no_endpoints, say, served_at
 from .worker_env import worker_link
 
 T = TypeVar("T")
@@ -292,7 +292,7 @@ def _supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
         list_endpoints(base, infos[0]["handlers"], settings)
         pids = ", ".join(str(info["pid"]) for info in infos)
         say(
-            f"wsside {__version__} serving on {base}{settings.url_prefix}/ "
+            f"wsside {__version__} serving on {served_at(base, settings)} "
             f"with {len(infos)} workers (pids {pids}; {engines()})"
         )
         note_no_endpoints(settings, infos[0]["handlers"])
@@ -345,5 +345,5 @@ def _serve_standalone(
 def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
     base = f"ws://{settings.host}:{port}"
     list_endpoints(base, sidecar.describe(), settings)
-    say(f"wsside {__version__} serving on {base}{settings.url_prefix}/ ({engines()})")
+    say(f"wsside {__version__} serving on {served_at(base, settings)} ({engines()})")
     note_no_endpoints(settings, sidecar.describe())
