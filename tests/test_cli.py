@@ -531,6 +531,29 @@ async def test_under_vite_a_404_without_a_handlers_folder_names_the_folder(tmp_p
     )
 
 
+async def test_under_vite_404s_past_the_named_paths_are_said_once(project: Path) -> None:
+    """The first 20 paths that get 404 are named, one line each; the 21st says that further
+    paths are not named, rather than the notes stopping without a word."""
+    sidecar = IpcSidecar(project)
+    try:
+        ready = await asyncio.to_thread(sidecar.ready)
+        connector = aiohttp.UnixConnector(path=str(ready["socket"]))
+        notes = []
+        secret = {"X-Wsside-Secret": sidecar.SECRET}
+        async with aiohttp.ClientSession(connector=connector) as client:
+            for n in range(21):
+                with pytest.raises(aiohttp.WSServerHandshakeError):
+                    await client.ws_connect(f"http://localhost/api/ws/no{n}", headers=secret)
+                notes.append((await asyncio.to_thread(sidecar.next, "log"))["message"])
+    finally:
+        sidecar.stop()
+    assert all(str(m).startswith(f"/api/ws/no{n}: no endpoint there") for n, m in enumerate(notes))
+    assert notes[-1] == (
+        "/api/ws/no20: no endpoint there, so the client got 404; 20 other paths were named "
+        "already, so the next paths that get 404 are not named"
+    )
+
+
 async def test_under_vite_ready_carries_the_types_when_the_folder_is_there(
     project: Path,
 ) -> None:

@@ -1,7 +1,8 @@
 """Under Vite, a WebSocket to a path under the prefix that no endpoint serves is most often a
 typo in the page's URL (`/api/api/ws/chat`, `/api/ws/caht`); the browser only sees a failed
 connection, and the client retries. The first such upgrade of each path is named once in Vite's
-terminal, with the endpoint it most likely meant. (`wsside serve` has its access log.)"""
+terminal, with the endpoint it most likely meant; past `_PATHS_MAX` paths, one line says that
+further paths are not named. (`wsside serve` has its access log.)"""
 
 from __future__ import annotations
 
@@ -30,9 +31,18 @@ class NotFoundNotes:
         self._prefixes = prefixes
         self._folder = folder
         self._named: set[str] = set()
+        self._capped = False  # the line saying that further paths are not named was written
 
     def __call__(self, path: str) -> None:
-        if path in self._named or len(self._named) >= _PATHS_MAX:
+        if path in self._named or self._capped:
+            return
+        if len(self._named) >= _PATHS_MAX:
+            self._capped = True
+            log(
+                f"{path}: no endpoint there, so the client got 404; {_PATHS_MAX} other paths "
+                "were named already, so the next paths that get 404 are not named",
+                "warning",
+            )
             return
         self._named.add(path)
         log(f"{path}: no endpoint there, so the client got 404: {self._hint(path)}", "warning")
