@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from yarl import URL
 
 from .._places import place, shown
+from .._runtime.backplane_outage import REPEAT_WINDOW, Repeats
 from .._runtime.callbacks import USER_ERRORS
 from .._runtime.events import log, report_runtime_error
 from .._runtime.origins import has_origin_form
@@ -32,6 +33,7 @@ __all__ = [
     "authenticate",
     "check_origin",
     "choose_subprotocol",
+    "flush_origin_refusals",
     "local_pages_of_a_site",
     "origin_allowed",
 ]
@@ -90,18 +92,36 @@ def check_origin(
     """403 (and a warning naming the origin) for a browser origin `origin_allowed` refuses,
     given the request's `Origin` values; None to go on. A request without `Origin` does not
     come from a browser page; one with two is from no browser (RFC 6454 §7.3) and is refused,
-    as Node refuses the two joined into one value."""
+    as Node refuses the two joined into one value. The warnings are summarised (`Repeats`):
+    a client can send any number of Origins, and the log is read at warning level."""
     if not origins:
         return None
     if len(origins) > 1:
-        log(f"refused {path}: Origin sent {len(origins)} times {list(origins)!r}", "warning")
+        sent = f"Origin sent {len(origins)} times {list(origins)!r}"
+        _origin_refusals.add(f"refused {path}: {sent}", f"{path}: {sent}")
         return FORBIDDEN
     origin = origins[0]
     if origin_allowed(origin, allowed, loopback):
         return None
     why = "is not a loopback origin nor in" if loopback else "is not in"
-    log(f"refused {path}: Origin {origin!r} {why} allowed_origins", "warning")
+    _origin_refusals.add(
+        f"refused {path}: Origin {origin!r} {why} allowed_origins", f"{path}: Origin {origin!r}"
+    )
     return FORBIDDEN
+
+
+def _more_refused(count: int, last: str) -> str:
+    upgrades = "1 more upgrade" if count == 1 else f"{count} more upgrades"
+    return f"refused {upgrades} for their Origin in the last {REPEAT_WINDOW:g} s (the last: {last})"
+
+
+# The first few distinct refusals are written, the rest counted: one line per window.
+_origin_refusals = Repeats(lambda line: log(line, "warning"), _more_refused, named=5)
+
+
+def flush_origin_refusals() -> None:
+    """Write the count of Origin refusals not yet written (when the server stops)."""
+    _origin_refusals.flush()
 
 
 def choose_subprotocol(handler: Handler, offered: Collection[str]) -> str | None:

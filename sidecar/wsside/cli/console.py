@@ -1,18 +1,29 @@
 """Status events printed for a person, when the sidecar runs standalone (`wsside serve`),
-and its start-up lines: the endpoints it serves."""
+and its start-up lines: the endpoints it serves, where, and what it lets in."""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import sys
 import time
 from typing import Any, TextIO
 
+from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
 from .._edge.logs import mark_lines
 from .._runtime.backplane_url import safe_url
 from .._runtime.events import error_headline, log, shown
 from .._runtime.settings import Settings
 
-__all__ = ["ConsoleReporter", "list_endpoints", "note_no_endpoints", "say", "served_at"]
+__all__ = [
+    "ConsoleReporter",
+    "list_endpoints",
+    "note_exposure",
+    "note_loopback_origins",
+    "note_no_endpoints",
+    "say",
+    "served_at",
+]
 
 
 def say(text: str, stream: TextIO | None = None, level: str = "info") -> None:
@@ -108,4 +119,43 @@ def note_no_endpoints(settings: Settings, handlers: list[dict[str, Any]]) -> Non
         f"no endpoints: {settings.handlers_dir.resolve()} declares no Handler, so every "
         f"request gets 404 ({later})",
         "warning",
+    )
+
+
+def note_loopback_origins(settings: Settings) -> None:
+    if local_pages_of_a_site(settings.allowed_origins, settings.loopback_origins):
+        say(
+            f"wsside: {LOCAL_PAGES_NOTE}; in production, --no-loopback-origins (config: "
+            "loopback_origins = false) turns them off",
+            level="warning",
+        )
+
+
+def note_exposure(settings: Settings) -> None:
+    """The case `wsside doctor --serve` warns of in its origins check (no allowed_origins),
+    said at start when the server is reachable from other machines."""
+    if settings.allowed_origins or not _beyond_loopback(settings.host):
+        return
+    local, off = "", ""
+    if settings.loopback_origins:
+        local = f", and {LOCAL_PAGES_NOTE}"
+        off = ", and --no-loopback-origins (config: loopback_origins = false) turns those off"
+    say(
+        f"wsside: listening on {settings.host}, beyond loopback, with no allowed_origins: "
+        f"clients that are not browsers (no Origin header) are accepted from the network{local}; "
+        "pages of your site get 403: --allow-origin https://your.site (config: allowed_origins) "
+        f"lets them in{off}",
+        level="warning",
+    )
+
+
+def _beyond_loopback(host: str) -> bool:
+    """Whether `host` listens on an address that is not loopback (0.0.0.0, ::, a LAN address,
+    a name resolving to one); a host that does not resolve is left to the listen's error."""
+    try:
+        found = socket.getaddrinfo(host or None, None, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError):
+        return False
+    return any(
+        not ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in found
     )

@@ -6,10 +6,8 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import io
-import ipaddress
 import json
 import signal
-import socket
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any, TypeVar
 import typer
 
 from .. import __version__
-from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
+from .._edge.admission import flush_origin_refusals
 from .._edge.logs import configure_logging
 from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.open_files import raise_open_file_limit
@@ -32,7 +30,15 @@ from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.events import log, shown, subscribe
 from .._runtime.settings import Settings
 from .app import app
-from .console import ConsoleReporter, list_endpoints, note_no_endpoints, say, served_at
+from .console import (
+    ConsoleReporter,
+    list_endpoints,
+    note_exposure,
+    note_loopback_origins,
+    note_no_endpoints,
+    say,
+    served_at,
+)
 from .worker_env import worker_link
 
 T = TypeVar("T")
@@ -177,8 +183,8 @@ def serve(
         _run_ipc(settings, rebuild)
         return
     if link is None:
-        _note_loopback_origins(settings)
-        _note_exposure(settings)
+        note_loopback_origins(settings)
+        note_exposure(settings)
     if link is None and settings.workers > 1:
         raise typer.Exit(_supervise(settings, rebuild))
     _serve_standalone(settings, rebuild, link)
@@ -196,45 +202,6 @@ def given_settings(params: dict[str, Any]) -> dict[str, Any]:
         "allowed_origins": tuple(origins) if origins else None,
         **{key: params[key] for key in same.split()},
     }
-
-
-def _note_loopback_origins(settings: Settings) -> None:
-    if local_pages_of_a_site(settings.allowed_origins, settings.loopback_origins):
-        say(
-            f"wsside: {LOCAL_PAGES_NOTE}; in production, --no-loopback-origins (config: "
-            "loopback_origins = false) turns them off",
-            level="warning",
-        )
-
-
-def _note_exposure(settings: Settings) -> None:
-    """The case `wsside doctor --serve` warns of in its origins check (no allowed_origins),
-    said at start when the server is reachable from other machines."""
-    if settings.allowed_origins or not _beyond_loopback(settings.host):
-        return
-    local, off = "", ""
-    if settings.loopback_origins:
-        local = f", and {LOCAL_PAGES_NOTE}"
-        off = ", and --no-loopback-origins (config: loopback_origins = false) turns those off"
-    say(
-        f"wsside: listening on {settings.host}, beyond loopback, with no allowed_origins: "
-        f"clients that are not browsers (no Origin header) are accepted from the network{local}; "
-        "pages of your site get 403: --allow-origin https://your.site (config: allowed_origins) "
-        f"lets them in{off}",
-        level="warning",
-    )
-
-
-def _beyond_loopback(host: str) -> bool:
-    """Whether `host` listens on an address that is not loopback (0.0.0.0, ::, a LAN address,
-    a name resolving to one); a host that does not resolve is left to the listen's error."""
-    try:
-        found = socket.getaddrinfo(host or None, None, flags=socket.AI_PASSIVE)
-    except (OSError, UnicodeError):
-        return False
-    return any(
-        not ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in found
-    )
 
 
 def _run_ipc(
@@ -340,6 +307,8 @@ def _serve_standalone(
     except NotServing as exc:
         say(f"{name}: {exc}", level="error")
         raise typer.Exit(exc.code) from None
+    finally:
+        flush_origin_refusals()  # the count of the last window, when stopped within it
 
 
 def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
