@@ -37,6 +37,7 @@ from .admission import (
     authenticate,
     check_origin,
     choose_subprotocol,
+    flush_origin_refusals,
     local_pages_of_a_site,
 )
 from .asgi_paths import route_paths
@@ -231,6 +232,7 @@ class ASGIApp:
         await self._registry.close()
         if self._backplane is not None:
             await self._backplane.close()
+        flush_origin_refusals()  # the count of refused Origins of the window still open
         self._starting, self._ready = None, False
 
     # ---- plain HTTP ------------------------------------------------------------------------
