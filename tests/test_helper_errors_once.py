@@ -131,3 +131,62 @@ async def test_wsside_serve_prints_a_broken_helper_once(tmp_path: Path) -> None:
         assert said[0].rstrip().endswith(f"cannot load ws/_shared.py:1: {error}")
     finally:
         await serve.stop()
+
+
+@pytest.fixture
+def by_name(live: Live, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Handler files `chat.py` and `game.py` that import `common.py`, a handler file without
+    handlers, by its name (`from common import X`)."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "common", raising=False)
+    for name in ("chat", "game"):
+        live.write(f"{name}.py", importer(name, imports="from common import X\n"))
+    yield
+    sys.modules.pop("common", None)
+
+
+@pytest.mark.usefixtures("by_name")
+async def test_a_handler_file_imported_by_name_is_one_load_error(live: Live) -> None:
+    """Its own error, the one report, names the handler files it kept from loading; not a
+    second one as their helper's."""
+    live.write("common.py", "X = (\n")
+    await live.start()
+    [error] = load_errors(live)
+    assert (Path(error["file"]).name, error["line"]) == ("common.py", 1)
+    assert sources(error) == ["common.py", "chat.py", "game.py"]
+    assert Path(error["source"]).name == "common.py"
+
+    mark = len(live.events)
+    live.write("common.py", "X = 1\n")
+    await settle(live)
+    reloaded = {Path(e["file"]).name for e in live.events[mark:] if e["type"] == "reloaded"}
+    assert {"chat.py", "game.py"} <= reloaded
+    assert load_errors(live, mark) == []
+
+    mark = len(live.events)
+    live.write("common.py", "X = 1\nY = (\n")
+    await live.event(lambda e: e["type"] == "load_error", mark)
+    await settle(live)
+    [error] = load_errors(live, mark)
+    assert (Path(error["file"]).name, error["line"]) == ("common.py", 2)
+    assert sources(error) == ["common.py", "chat.py", "game.py"]
+
+
+async def test_wsside_serve_prints_a_broken_handler_file_imported_by_name_once(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    (folder / "common.py").write_text("X = (\n")
+    for name in ("chat", "game"):
+        (folder / f"{name}.py").write_text(importer(name, imports="from common import X\n"))
+    serve = await ServeProcess.start("--port", str(free_port()), "--handlers", "ws", cwd=tmp_path)
+    try:
+        await serve.expect("serving")
+        said = [line.rstrip() for line in serve.lines if "cannot load" in line]
+        assert said == [
+            f"{said[0][:9]}wsside: cannot load ws/common.py:1: SyntaxError: '(' was never "
+            "closed (common.py, line 1)"
+        ], "\n".join(serve.lines)
+    finally:
+        await serve.stop()

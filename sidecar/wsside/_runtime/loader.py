@@ -216,10 +216,14 @@ class HelperErrors:
     While a batch of handler files loads (the start, or a reload's batch: `hold`), the load
     errors of helpers are held, one per error (its file, line and message), each listing in
     `sources` the handler files that failed with it; `release` gives them at the batch's end.
+    A handler file's own load error is held too: a handler file that others import by name
+    (`from common import X`) is a helper to them, and its own error, the one report, lists in
+    `sources` the handler files it kept from loading.
     """
 
     def __init__(self) -> None:
         self._held: dict[tuple[Any, ...], dict[str, Any]] | None = None
+        self._own: dict[str, dict[str, Any]] = {}  # by the real path of the file at fault
 
     def hold(self) -> bool:
         """Hold the helper errors from now on; False when they are held already (whoever
@@ -229,11 +233,17 @@ class HelperErrors:
         self._held = {}
         return True
 
-    def add(self, event: dict[str, Any]) -> bool:
-        """Hold `event`, a helper's load error with its `source`; False when none are held
-        (the caller reports it now)."""
+    def add(self, event: dict[str, Any], in_helper: bool) -> bool:
+        """Hold `event`, a load error with its `source` (`in_helper`: the error is a helper's,
+        else it is held when it is the source's own); False when it is not held (the caller
+        reports it now)."""
         if self._held is None:
             return False
+        if not in_helper:
+            own = event["file"] is not None and _same_file(event["file"], event["source"])
+            if own:
+                self._own[os.path.realpath(event["source"])] = event
+            return own
         key = (event["file"], event["line"], event["column"], event["message"])
         held = self._held.setdefault(key, {**event, "sources": []})
         held["sources"].append(event["source"])
@@ -243,6 +253,7 @@ class HelperErrors:
         """The handler file `source` loads again, or is gone: no held error names it."""
         if self._held is None:
             return
+        self._own.pop(os.path.realpath(source), None)
         for key, event in tuple(self._held.items()):
             if source in event["sources"]:
                 event["sources"].remove(source)
@@ -252,6 +263,19 @@ class HelperErrors:
                     event["source"] = event["sources"][0]
 
     def release(self) -> list[dict[str, Any]]:
-        """The errors held, each once; holding ends."""
+        """The errors held, each once (a handler file's own error with the files it kept from
+        loading, in place of its error as their helper's); holding ends."""
         held, self._held = self._held, None
-        return list((held or {}).values())
+        own, self._own = self._own, {}
+        helpers: list[dict[str, Any]] = []
+        for event in (held or {}).values():
+            mine = own.get(os.path.realpath(event["file"]))
+            if mine is None:
+                helpers.append(event)
+            else:
+                mine.setdefault("sources", [mine["source"]]).extend(event["sources"])
+        return [*own.values(), *helpers]
+
+
+def _same_file(a: str, b: str) -> bool:
+    return os.path.realpath(a) == os.path.realpath(b)

@@ -141,6 +141,13 @@ class Registry:
             if holding:
                 self.release_helper_errors()
 
+    def failed_others(self, path: Path) -> bool:
+        """Other handler files did not load for an error in `path` (a file they import)."""
+        return any(
+            source != path and error["file"] is not None and in_folder(Path(error["file"])) == path
+            for source, error in self.errors.items()
+        )
+
     def hold_helper_errors(self) -> bool:
         """From now on, a helper's load error is said once, by `release_helper_errors`, for
         all the handler files it fails meanwhile (a batch of loads); False if held already."""
@@ -177,7 +184,7 @@ class Registry:
             if result.in_helper:  # the handler files it kept from loading
                 result.error["sources"] = [str(path)]
             self.errors[path] = result.error
-            if not (result.in_helper and self._helper_errors.add(result.error)):
+            if not self._helper_errors.add(result.error, result.in_helper):
                 emit(result.error)
             return False
         self.errors.pop(path, None)

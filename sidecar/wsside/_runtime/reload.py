@@ -100,7 +100,8 @@ class Reloader:
             self._files.setdefault(path, seen_at)
             # Also a module that handler files import by its name (`from common import X`)?
             # Like a helper's, its change reaches them only when they run again.
-            if imported_by_name(path, self.root):
+            # Or one that kept others from loading (`from common import X`, common.py broken).
+            if imported_by_name(path, self.root) or self.registry.failed_others(path):
                 kind = "helper"
         if kind == "config":
             self._config = True
