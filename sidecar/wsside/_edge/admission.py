@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from yarl import URL
 
 from .._places import place, shown
-from .._runtime.backplane_outage import REPEAT_WINDOW, Repeats
 from .._runtime.callbacks import USER_ERRORS
 from .._runtime.events import log, report_runtime_error
 from .._runtime.origins import has_origin_form
+from .._runtime.repeats import REPEAT_WINDOW, Repeats
 
 if TYPE_CHECKING:
     from ..handler import Handler

@@ -3,7 +3,7 @@ answering errors) without raising: local delivery goes on, cross-process records
 and counted, one warning marks the start and one line the end (with the count); the
 publishing and the subscribing loop each retry with a backoff capped at `RETRY_CAP`.
 Messages on the channel that no wsside process publishes are refused in a few lines
-(`Refusals`), however many come; `Repeats` summarises such warnings, for other kinds too.
+(`Refusals`, summarised by `repeats.Repeats`), however many come.
 """
 
 from __future__ import annotations
@@ -11,20 +11,18 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
 
 from .backplane_url import safe_url
 from .backplane_wire import VERSION, Refused
 from .events import log, this_process
+from .repeats import REPEAT_WINDOW, Repeats
 
 __all__ = [
-    "REPEAT_WINDOW",
     "RETRY_CAP",
     "RETRY_FIRST",
     "SETTLE",
     "Outage",
     "Refusals",
-    "Repeats",
     "Retry",
     "cause",
 ]
@@ -35,9 +33,6 @@ RETRY_FIRST = 0.05
 RETRY_CAP = 1.0
 # How long every part must work before an outage is declared over.
 SETTLE = 0.5
-# Refused messages after the first are counted, and written as one line per window of this
-# many seconds while they keep coming.
-REPEAT_WINDOW = 5.0
 
 
 class Outage:
@@ -122,72 +117,6 @@ class Outage:
         if self._settle is not None:
             self._settle.cancel()
             self._settle = None
-
-
-class Repeats:
-    """Warnings that others can make come in any number (a forged message, a refused
-    Origin), summarised: the first `named` distinct lines are written at once; the others
-    within `REPEAT_WINDOW` after the first are counted and written as one line
-    (`counted(count, last)`) when the window ends, window after window while they keep
-    coming. A window with none closes the group: the next line is written at once again. (As
-    the Node shim's `repeats.js` does for its lines.) Used on the running event loop; a group
-    left open by a loop that has gone (another loop now runs) is flushed first."""
-
-    def __init__(
-        self, write: Callable[[str], None], counted: Callable[[int, str], str], named: int = 1
-    ) -> None:
-        self._write = write
-        self._counted = counted
-        self.named = named
-        self.count = 0
-        self.last = ""
-        self._written: set[str] = set()  # the distinct lines written in the open group
-        self._window: asyncio.TimerHandle | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def add(self, line: str, last: str) -> None:
-        """One more warning: `line` as written, `last` what a count line names of it."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop to time a window with: each line is written
-            self._write(line)
-            return
-        if self._window is not None and loop is not self._loop:
-            self.flush()
-        if self._window is not None and (line in self._written or len(self._written) >= self.named):
-            self.count += 1
-            self.last = last
-            return
-        self._written.add(line)
-        self._write(line)
-        if self._window is None:
-            self._loop = loop
-            self._open()
-
-    def _open(self) -> None:
-        assert self._loop is not None
-        self._window = self._loop.call_later(REPEAT_WINDOW, self._window_ends)
-
-    def _window_ends(self) -> None:
-        self._window = None
-        if self.count:
-            self._write_count()
-            self._open()
-        else:
-            self._written.clear()
-
-    def _write_count(self) -> None:
-        self._write(self._counted(self.count, self.last))
-        self.count = 0
-
-    def flush(self) -> None:
-        """Write the count of the open window, if any, and close the group (when stopping)."""
-        if self._window is not None and self._loop is not None and not self._loop.is_closed():
-            self._window.cancel()
-        self._window = None
-        self._written.clear()
-        if self.count:
-            self._write_count()
 
 
 class Refusals:
