@@ -145,9 +145,11 @@ export function attach(httpServer, options, vite) {
     proxied,
     base: vite.base,
   })
-  const moved = movedPrefix(before, prefixes, proc, proxied)
+  // Only after a restart (a previous server of this root): every other upgrade goes straight
+  // to the upgrade listener, as the hand-over's cost per connection is measured.
+  const moved = before.prefixes.length > 0 ? movedPrefix(before, prefixes, proc, proxied) : null
   /** @type {(req: IncomingMessage, socket: Duplex, head: Buffer) => void} */
-  const listener = (req, socket, head) => {
+  const listener = moved === null ? upgrade : (req, socket, head) => {
     if (!moved(req, socket)) void upgrade(req, socket, head)
   }
   httpServer.on('upgrade', listener)
@@ -215,10 +217,11 @@ function movedPrefix(before, prefixes, proc, proxied) {
     const pathname = pathnameOf(req.url ?? '/')
     const now = prefixes()
     const old = before.prefixes.find((p) => !now.includes(p) && underPrefix(pathname, [p]))
+    if (old === undefined || underPrefix(pathname, now)) return false
     // Vite's own sockets (HMR and its ping: `vite-` subprotocols, under an old prefix '') and
     // what its server.proxy forwards are theirs.
     const vites = /\bvite-(hmr|ping)\b/.test(req.headers['sec-websocket-protocol'] ?? '')
-    if (old === undefined || underPrefix(pathname, now) || vites || proxied(req.url ?? '/') !== null) return false
+    if (vites || proxied(req.url ?? '/') !== null) return false
     if (!isEndpointPath(pathname.slice(old.length), [...before.handlers, ...proc.info?.handlers ?? []])) return false
     if (!named.has(old)) {
       named.add(old)
