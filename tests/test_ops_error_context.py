@@ -23,6 +23,10 @@ BOOM = """
     @boom.on_message
     def fail(conn, data):
         raise ValueError("no such room")
+
+    @boom.on_close
+    def gone(conn, code, reason):
+        raise LookupError("no session to end")
 """
 
 
@@ -50,12 +54,18 @@ async def test_serve_s_error_line_names_the_connection_as_its_access_line(
         connection = f'{client} - "WebSocket /api/ws/boom"'
         opened = await serve.expect(f"{connection} 101")
         error = await serve.expect("error in on_message of")
+        # After the socket is closed too (its names gone with it), as its closing line says.
+        closing = await serve.expect("error in on_close of")
     finally:
         assert await serve.stop() == 0
     worker = opened.split(": ", 1)[0].split()[-1]  # wsside[N]
     assert error.rstrip("\n").endswith(
         f"{worker}: error in on_message of ws/boom.py:8 ({connection}): ValueError: no such room"
     ), (opened, error)
+    assert closing.rstrip("\n").endswith(
+        f"{worker}: error in on_close of ws/boom.py:12 ({connection}): LookupError: no session "
+        "to end"
+    ), closing
 
 
 async def test_an_asgi_error_line_names_the_connection_as_uvicorn_s_access_line(
