@@ -48,17 +48,27 @@ async def test_outage_lines_under_uvicorn_workers_name_the_process_and_the_whole
                 sent, sent_wall = time.monotonic(), time.time()
                 await client.send({"everyone": {"n": 1}})  # its PUBLISH stalls
                 assert await client.receive() == {"n": 1}  # delivered here all the same
-                down = await asyncio.to_thread(asgi.wait_for, "is unavailable")
+                first = await asyncio.to_thread(asgi.wait_for, "is unavailable")
+                assert re.match(r"wsside: pid \d+: backplane ", first), first
+                # The other worker may see the same outage, even first: its subscription's
+                # PING (sent after 5 s of silence) goes unanswered too if it went out while
+                # Redis was stopped. The lines checked below are the client's worker's.
+                mine = f"pid {client.pid}: backplane {redis.url}"
+                down = await asyncio.to_thread(asgi.wait_for, f"{mine} is unavailable")
                 redis.proc.send_signal(signal.SIGCONT)
                 resumed = time.monotonic()
-                back = await asyncio.to_thread(asgi.wait_for, "is back after")
+                back = await asyncio.to_thread(asgi.wait_for, f"{mine} is back after")
                 await client.ws.close()
         finally:
             assert_stopped(asgi)
     finally:
         redis.stop()
     for line in (down, back):
-        assert line.startswith(f"wsside: pid {client.pid}: backplane {redis.url} "), line
+        assert line.startswith(f"wsside: {mine} "), line
+    # Every outage line names the worker that wrote it, whichever worker saw the outage.
+    outage = [line for line in asgi.lines if "backplane" in line]
+    for line in outage:
+        assert any(line.startswith(f"wsside: pid {pid}: backplane ") for pid in workers), line
     # Dated from the broadcast (to the tenth of a second), not from the timeout's end.
     since = re.search(r"unavailable since (\d\d):(\d\d):(\d\d\.\d)", down)
     assert since, down
