@@ -11,13 +11,8 @@ import pytest
 
 from compliance.wsclient import RawClient
 from wsside import Deflate
-from wsside._protocol.deflate import (
-    Agreement,
-    Compressor,
-    Decompressor,
-    DeflateRefused,
-    negotiate,
-)
+from wsside._protocol.compression import Compressor, Decompressor
+from wsside._protocol.deflate import Agreement, DeflateRefused, negotiate
 
 PMD = "permessage-deflate"
 ON = Deflate()

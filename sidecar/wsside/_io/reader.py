@@ -12,7 +12,7 @@ base class's, `PrescanReader` (`prescan.py`). What is added here, on complete fr
   valid UTF-8 (else 1007);
 - size: a message may be exactly `max_message_size` bytes, one byte more closes 1009 (aiohttp's
   own test is `>=`); compressed messages are inflated fragment by fragment with a cap, using the
-  negotiated window (`deflate.Decompressor`);
+  negotiated window (`compression.Decompressor`);
 - a message has at most one frame per 64 bytes of the size limit (at least 1024 frames), so
   empty continuation frames cannot keep one message open forever (1009).
 
@@ -31,7 +31,7 @@ import codecs
 import functools
 from typing import Final, cast
 
-from .._protocol.deflate import Decompressor, InflateError, MessageTooBig
+from .._protocol.compression import Decompressor, InflateError, MessageTooBig
 from .._protocol.frames import BINARY, CLOSE, CONTINUATION, TEXT
 from ..closecodes import CloseReason, is_valid_code
 from .engine import (

@@ -17,7 +17,8 @@ from typing import Any
 from aiohttp import web
 from multidict import CIMultiDict
 
-from .._protocol.deflate import Agreement, Compressor, Decompressor
+from .._protocol.compression import Compressor, Decompressor
+from .._protocol.deflate import Agreement
 from .._protocol.handshake import HandshakeError, accept_headers
 from ..handler_options import Deflate
 from .engine import (

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from .._protocol.deflate import Compressor
+from .._protocol.compression import Compressor
 from .._protocol.frames import CLOSE, MAX_CONTROL_PAYLOAD, encode_frame
 from .engine import BaseProtocol, drain, writing_paused
 
