@@ -22,17 +22,8 @@ from .init_files import (
     read_text,
     write_new,
 )
-from .vite_edit import (
-    CLOSE,
-    OPEN,
-    PLUGIN_CALL,
-    SHIM,
-    NotEditable,
-    add_plugin,
-    import_line,
-    js_tokens,
-    uses_plugin,
-)
+from .js_tokens import CLOSE, OPEN, NotEditable, js_tokens
+from .vite_edit import PLUGIN_CALL, SHIM, add_plugin, import_line, uses_plugin
 
 __all__ = ["add_to_vite_config", "framework_config"]
 

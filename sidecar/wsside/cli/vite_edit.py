@@ -1,7 +1,8 @@
-"""Adding the plugin to a Vite config without running it: a scan that knows JavaScript's
-comments, strings, template literals and regular expressions, then two insertions.
+"""Adding the plugin to a Vite config without running it: its tokens (`js_tokens.py`, a scan
+that knows JavaScript's comments, strings, template literals and regular expressions), then
+two insertions.
 
-The scan finds the config object (`export default defineConfig({...})`, `export default
+The tokens give the config object (`export default defineConfig({...})`, `export default
 {...}`, `defineConfig(({ mode }) => ({...}))`, or a `const` holding one of those) and, at its
 top level, the `plugins: [` array: `wsside()` goes first in it, or a `plugins: [wsside()]` key
 is added when there is none. Anything else (a commented-out array, Rollup's
@@ -11,20 +12,9 @@ raises `NotEditable` saying why, and the caller prints the lines to add instead.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from .js_tokens import CLOSE, OPEN, NotEditable, Token, js_tokens, line_end
 
-__all__ = [
-    "CLOSE",
-    "OPEN",
-    "PLUGIN_CALL",
-    "SHIM",
-    "NotEditable",
-    "add_plugin",
-    "import_line",
-    "js_tokens",
-    "uses_plugin",
-]
+__all__ = ["PLUGIN_CALL", "SHIM", "add_plugin", "import_line", "uses_plugin"]
 
 SHIM = "vite-plugin-wsside"
 PLUGIN_CALL = "wsside()"
@@ -33,144 +23,6 @@ PLUGIN_CALL = "wsside()"
 def import_line(quote: str = "'", semicolon: bool = False) -> str:
     """The import to add, in the file's own quotes and semicolon style."""
     return f"import wsside from {quote}{SHIM}{quote}{';' if semicolon else ''}"
-
-
-class NotEditable(ValueError):
-    """The config cannot be edited safely; the message says why, in a few words."""
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # name, string, template, number, regex, punct
-    text: str
-    start: int
-    end: int
-
-
-_NAME = re.compile(r"[A-Za-z_$\u0080-\uffff][\w$\u0080-\uffff]*")
-_NUMBER = re.compile(r"\.?\d[\w.]*")
-# After these a `/` starts a regular expression; after anything else it divides.
-_BEFORE_REGEX_PUNCT = frozenset(
-    {"(", ",", "=", ":", "[", "!", "&", "|", "?", "{", "}", ";", "+", "-", "*", "%", "<", ">"}
-    | {"~", "^", "=>"}
-)
-_BEFORE_REGEX_WORDS = frozenset(
-    {"return", "typeof", "instanceof", "in", "of", "new", "delete", "void", "throw", "case"}
-    | {"do", "else", "yield", "await"}
-)
-OPEN, CLOSE = "([{", ")]}"  # bracket pairs: the closing one at the same index
-
-
-def js_tokens(src: str) -> list[_Token]:
-    """The tokens of `src`, comments and whitespace left out. Template literals are one token
-    per chunk; the code inside `${...}` is scanned like any other."""
-    out: list[_Token] = []
-    n = len(src)
-    i = 0
-    depth = 0  # bracket depth, to find the `}` that ends a template's `${`
-    templates: list[int] = []  # depths at which each open `${` started
-    while i < n:
-        c = src[i]
-        if c.isspace():
-            i += 1
-        elif src.startswith("//", i):
-            i = _line_end(src, i)
-        elif src.startswith("/*", i):
-            end = src.find("*/", i + 2)
-            if end < 0:
-                raise NotEditable("a comment is never closed")
-            i = end + 2
-        elif c in "'\"":
-            end = _string_end(src, i)
-            out.append(_Token("string", src[i:end], i, end))
-            i = end
-        elif c == "`" or (c == "}" and templates and templates[-1] == depth):
-            if c == "}":
-                templates.pop()
-            end, opens = _template_chunk(src, i + 1)
-            out.append(_Token("template", src[i:end], i, end))
-            if opens:
-                templates.append(depth)
-            i = end
-        elif c == "/" and _regex_may_start(out):
-            end = _regex_end(src, i)
-            out.append(_Token("regex", src[i:end], i, end))
-            i = end
-        elif m := _NAME.match(src, i):
-            out.append(_Token("name", m.group(), i, m.end()))
-            i = m.end()
-        elif m := _NUMBER.match(src, i):
-            out.append(_Token("number", m.group(), i, m.end()))
-            i = m.end()
-        else:
-            text = next((p for p in ("...", "=>", "?.") if src.startswith(p, i)), c)
-            depth += (text in OPEN) - (text in CLOSE)
-            out.append(_Token("punct", text, i, i + len(text)))
-            i += len(text)
-    return out
-
-
-def _line_end(src: str, i: int) -> int:
-    end = src.find("\n", i)
-    return len(src) if end < 0 else end
-
-
-def _string_end(src: str, i: int) -> int:
-    quote, j = src[i], i + 1
-    while j < len(src):
-        if src[j] == "\\":
-            j += 2
-        elif src[j] == quote:
-            return j + 1
-        elif src[j] == "\n":
-            break
-        else:
-            j += 1
-    raise NotEditable("a string is never closed")
-
-
-def _template_chunk(src: str, j: int) -> tuple[int, bool]:
-    """End of a template chunk starting at `j`, and whether it ends with `${` (an
-    expression follows) rather than the closing backtick."""
-    while j < len(src):
-        if src[j] == "\\":
-            j += 2
-        elif src[j] == "`":
-            return j + 1, False
-        elif src.startswith("${", j):
-            return j + 2, True
-        else:
-            j += 1
-    raise NotEditable("a template literal is never closed")
-
-
-def _regex_may_start(before: list[_Token]) -> bool:
-    if not before:
-        return True
-    last = before[-1]
-    if last.kind == "punct":
-        return last.text in _BEFORE_REGEX_PUNCT
-    return last.kind == "name" and last.text in _BEFORE_REGEX_WORDS
-
-
-def _regex_end(src: str, i: int) -> int:
-    j, in_class = i + 1, False
-    while j < len(src) and src[j] != "\n":
-        c = src[j]
-        if c == "\\":
-            j += 2
-            continue
-        if c == "[":
-            in_class = True
-        elif c == "]":
-            in_class = False
-        elif c == "/" and not in_class:
-            j += 1
-            while j < len(src) and (src[j].isalnum() or src[j] == "_"):
-                j += 1
-            return j
-        j += 1
-    raise NotEditable("a regular expression is never closed")
 
 
 def uses_plugin(src: str) -> bool:
@@ -194,14 +46,14 @@ def add_plugin(src: str) -> str:
     return src
 
 
-def _has_sequence(tokens: list[_Token], texts: tuple[str, ...]) -> bool:
+def _has_sequence(tokens: list[Token], texts: tuple[str, ...]) -> bool:
     size = len(texts)
     return any(
         tuple(t.text for t in tokens[i : i + size]) == texts for i in range(len(tokens) - size + 1)
     )
 
 
-def _depths(tokens: list[_Token]) -> list[int]:
+def _depths(tokens: list[Token]) -> list[int]:
     """The bracket depth before each token (an opening bracket is at its outer depth)."""
     depths, depth = [], 0
     for t in tokens:
@@ -213,11 +65,11 @@ def _depths(tokens: list[_Token]) -> list[int]:
     return depths
 
 
-def _is(tokens: list[_Token], i: int, text: str) -> bool:
+def _is(tokens: list[Token], i: int, text: str) -> bool:
     return i < len(tokens) and tokens[i].text == text and tokens[i].kind in ("punct", "name")
 
 
-def _config_object(tokens: list[_Token], depths: list[int]) -> int:
+def _config_object(tokens: list[Token], depths: list[int]) -> int:
     """Index of the `{` that opens the config object."""
     start = next(
         (
@@ -234,7 +86,7 @@ def _config_object(tokens: list[_Token], depths: list[int]) -> int:
     return _object_of(tokens, depths, start)
 
 
-def _declaration(tokens: list[_Token], depths: list[int], name: str) -> int:
+def _declaration(tokens: list[Token], depths: list[int], name: str) -> int:
     """Index of the value of `const|let|var <name> [: type] = <value>` at the top level."""
     for i in range(len(tokens) - 1):
         if (
@@ -248,7 +100,7 @@ def _declaration(tokens: list[_Token], depths: list[int], name: str) -> int:
     raise NotEditable(f"its default export {name} is not declared in it")
 
 
-def _object_of(tokens: list[_Token], depths: list[int], i: int) -> int:
+def _object_of(tokens: list[Token], depths: list[int], i: int) -> int:
     if _is(tokens, i, "defineConfig") and _is(tokens, i + 1, "("):
         i += 2
         if not _is(tokens, i, "{"):
@@ -258,7 +110,7 @@ def _object_of(tokens: list[_Token], depths: list[int], i: int) -> int:
     return i
 
 
-def _arrow_body(tokens: list[_Token], depths: list[int], i: int) -> int:
+def _arrow_body(tokens: list[Token], depths: list[int], i: int) -> int:
     """For `defineConfig((args) => ({` or `arg => ({`: the index of the returned object's
     `{`; for any other argument, `i` itself."""
     for j in range(i, len(tokens)):
@@ -273,9 +125,7 @@ def _arrow_body(tokens: list[_Token], depths: list[int], i: int) -> int:
     return i
 
 
-def _plugins_edit(
-    src: str, tokens: list[_Token], depths: list[int], config: int
-) -> tuple[int, str]:
+def _plugins_edit(src: str, tokens: list[Token], depths: list[int], config: int) -> tuple[int, str]:
     inside = depths[config] + 1
     found: list[int] = []
     spread = False
@@ -303,7 +153,7 @@ def _plugins_edit(
     return _new_key(src, tokens, config)
 
 
-def _first_in_array(src: str, tokens: list[_Token], bracket: int) -> tuple[int, str]:
+def _first_in_array(src: str, tokens: list[Token], bracket: int) -> tuple[int, str]:
     opening = tokens[bracket]
     if _is(tokens, bracket + 1, "]"):
         return opening.end, PLUGIN_CALL
@@ -313,7 +163,7 @@ def _first_in_array(src: str, tokens: list[_Token], bracket: int) -> tuple[int, 
     return opening.end, PLUGIN_CALL + ", "
 
 
-def _new_key(src: str, tokens: list[_Token], brace: int) -> tuple[int, str]:
+def _new_key(src: str, tokens: list[Token], brace: int) -> tuple[int, str]:
     opening = tokens[brace]
     key = f"plugins: [{PLUGIN_CALL}],"
     if _is(tokens, brace + 1, "}"):
@@ -324,7 +174,7 @@ def _new_key(src: str, tokens: list[_Token], brace: int) -> tuple[int, str]:
     return opening.end, " " + key
 
 
-def _import_edit(src: str, tokens: list[_Token], depths: list[int]) -> tuple[int, str]:
+def _import_edit(src: str, tokens: list[Token], depths: list[int]) -> tuple[int, str]:
     """After the last top-level import statement (in its quotes and semicolon style), else
     at the top."""
     last_end: int | None = None
@@ -346,4 +196,4 @@ def _import_edit(src: str, tokens: list[_Token], depths: list[int]) -> tuple[int
     line = import_line(quote, semicolon)
     if last_end is None:
         return 0, line + "\n\n"
-    return _line_end(src, last_end), "\n" + line
+    return line_end(src, last_end), "\n" + line
