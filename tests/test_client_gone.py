@@ -21,7 +21,7 @@ from tests.reliability.rawws import BINARY, TEXT, FrameParser, frame, upgrade_he
 
 from test_handoff import Shim, needs_uvloop
 from wsside._io.transport import MOVE_AFTER_READS
-from wsside._runtime.session import CLOSE_TIMEOUT
+from wsside._runtime.close_handshake import CLOSE_TIMEOUT
 
 WAIT = 10.0
 MARGIN = 3.0  # past CLOSE_TIMEOUT, for a loaded machine

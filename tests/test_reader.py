@@ -354,30 +354,30 @@ async def _fail_then_send_more(port: int) -> tuple[socket.socket, float]:
 
 
 async def test_a_failed_connection_ends_at_the_clients_eof(serve, probe):
-    from wsside._runtime import session
+    from wsside._runtime import close_handshake
 
     served = await serve(FAILING)
     sock, _ = await _fail_then_send_more(served.port)
     with sock:
         sock.shutdown(socket.SHUT_WR)
         # Well before the close timer: the client's EOF closes the transport.
-        await probe.wait("close", timeout=session.CLOSE_TIMEOUT / 2)
+        await probe.wait("close", timeout=close_handshake.CLOSE_TIMEOUT / 2)
     assert probe.records == [("message", "before"), ("error", 1002), ("close", 1002, False)]
 
 
 async def test_a_failed_connection_whose_client_never_ends_is_closed_by_the_close_timer(
     serve, probe, monkeypatch
 ):
-    from wsside._runtime import session
+    from wsside._runtime import close_handshake
 
-    monkeypatch.setattr(session, "CLOSE_TIMEOUT", 0.5)
+    monkeypatch.setattr(close_handshake, "CLOSE_TIMEOUT", 0.5)
     served = await serve(FAILING)
     sock, sent = await _fail_then_send_more(served.port)
     with sock:
-        await probe.wait("close", timeout=session.CLOSE_TIMEOUT + 5)
+        await probe.wait("close", timeout=close_handshake.CLOSE_TIMEOUT + 5)
         # The timer, not the close frame that came after the failure, ended it (loop timers
         # may fire up to a clock tick early).
-        assert time.monotonic() - sent >= session.CLOSE_TIMEOUT * 0.9
+        assert time.monotonic() - sent >= close_handshake.CLOSE_TIMEOUT * 0.9
     assert probe.records == [("message", "before"), ("error", 1002), ("close", 1002, False)]
 
 
@@ -386,7 +386,7 @@ async def test_a_failed_connection_whose_reading_was_paused_still_reads_to_the_e
 ):
     """A flood paused reading behind a stuck callback when the failure came: reading resumes
     (what arrives is dropped), so the client's EOF ends the connection, not the close timer."""
-    from wsside._runtime import callback_queue, session
+    from wsside._runtime import callback_queue, close_handshake
 
     monkeypatch.setattr(callback_queue, "INBOX_HIGH_WATER", 8)
     monkeypatch.setattr(callback_queue, "CALLBACK_GRACE", 0.2)  # then `on_close` runs without it
@@ -413,7 +413,8 @@ async def test_a_failed_connection_whose_reading_was_paused_still_reads_to_the_e
             sock.shutdown(socket.SHUT_WR)
 
     await asyncio.to_thread(client)
-    assert await probe.wait("close", timeout=session.CLOSE_TIMEOUT / 2) == [("close", 1002, False)]
+    closed = await probe.wait("close", timeout=close_handshake.CLOSE_TIMEOUT / 2)
+    assert closed == [("close", 1002, False)]
 
 
 def test_handle_frame_override_is_called_by_the_c_parser():

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from wsside._io.writer import SEND_BUFFER_LIMIT
-from wsside._runtime.session import CLOSE_TIMEOUT
+from wsside._runtime.close_handshake import CLOSE_TIMEOUT
 
 from .harness import SidecarProcess, settled, stats
 from .rawws import CLOSE, LoadClient, Stream, blocking_slow_client, close_payload, frame

@@ -2,9 +2,11 @@
 
 Frames arrive from the parser inside `data_received` (see `_io/stream.py`), so pongs, pings
 and the closing handshake are handled the moment they arrive. Data messages and callbacks
-form one ordered queue (`callback_queue.py`, the base class of `Session`). The session is
-the `Link` its `Connection` talks to; the hub writes to it through its I/O (`SessionIO`: a
-`FrameIO` on a socket wsside owns, an `AsgiIO`, whose events stand for frames, under ASGI).
+form one ordered queue (`callback_queue.py`), and the closing handshake as the peer or the
+parser ends it has its own module (`close_handshake.py`): both are base classes of
+`Session`. The session is the `Link` its `Connection` talks to; the hub writes to it through
+its I/O (`SessionIO`: a `FrameIO` on a socket wsside owns, an `AsgiIO`, whose events stand for
+frames, under ASGI).
 """
 
 from __future__ import annotations
@@ -19,11 +21,10 @@ from .._io.engine import WSMsgType
 from .._protocol.codec import encode
 from .._protocol.frames import PING, PONG
 from .._protocol.http_head import read_headers
-from ..closecodes import CloseCode, CloseReason, ProtocolError
+from ..closecodes import CloseCode, CloseReason
 from ..connection import Connection
 from . import access
-from .callback_queue import CallbackQueue
-from .events import logger
+from .close_handshake import CloseHandshake
 from .keepalive import Keepalive
 
 if TYPE_CHECKING:
@@ -32,14 +33,10 @@ if TYPE_CHECKING:
     from .hub import Hub
     from .session_io import FrameSource, SessionIO
 
-__all__ = ["CLOSE_TIMEOUT", "Session"]
-
-# How long the closing handshake (and flushing what is queued before it) may take.
-CLOSE_TIMEOUT = 5.0
+__all__ = ["Session"]
 
 # Above the small-int cache: one shared object instead of a new int per session.
 _ABNORMAL_CLOSURE = int(CloseCode.ABNORMAL_CLOSURE)
-_NO_STATUS_RECEIVED = int(CloseCode.NO_STATUS_RECEIVED)
 _TRY_AGAIN_LATER = int(CloseCode.TRY_AGAIN_LATER)
 _TOO_SLOW_REASON = CloseReason.TOO_SLOW.encode()
 # How far a session got (`_stage`); its futures are made only when someone waits for them.
@@ -64,15 +61,9 @@ class _Sent:
 _DONE = _Sent(None)
 
 
-class Session(CallbackQueue):
+class Session(CloseHandshake):
     __slots__ = (
         "_access",
-        "_by_client",
-        "_close_code",
-        "_close_reason",
-        "_close_received",
-        "_close_sent",
-        "_close_timer",
         "_done",
         "_head",
         "_hub",
@@ -225,71 +216,6 @@ class Session(CallbackQueue):
         elif kind is WSMsgType.CLOSE:
             self.on_close(msg.data, msg.extra or "")
 
-    def on_close(self, code: int, reason: str) -> None:
-        """The peer's close frame (code 0: it had none)."""
-        if self._close_received:
-            return
-        self._close_received = True
-        if self._close_sent:
-            self._io.transport.close()  # the answer to our close frame
-            return
-        # Our close frame answers it (`_end`); data the client sends after its own close
-        # frame is discarded as after ours (RFC 6455 §5.5.1), in the same read or later.
-        self._close_sent = True
-        # A close frame without a code is reported as 1005, as browsers do.
-        self._close_code, self._close_reason = code or _NO_STATUS_RECEIVED, reason
-        self._end(code or None)  # the reply echoes the code (RFC 6455 §5.5.1)
-
-    def on_error(self, exc: BaseException) -> None:
-        """The parser failed the connection (1002, 1007, 1009): close frame, then our side of
-        TCP ends (`_write_end`); `on_error` gets a `ProtocolError` naming the code, queued
-        ahead of `on_close`."""
-        if self._close_sent or self._close_received:
-            self._io.transport.close()
-            return
-        code = int(getattr(exc, "code", None) or CloseCode.PROTOCOL_ERROR)
-        reason = str(exc)
-        logger.debug("wsside: %s closed for a protocol error: %s", self.conn.path, reason)
-        self._close_sent = True
-        self._close_code, self._close_reason, self._by_client = code, reason, False
-        self._end(code, failed=True)
-        # After the close frame is written: whatever the callback sends can only be dropped,
-        # the same whether it runs inline or in a task.
-        self._submit(("on_error", ProtocolError(code, reason)))
-
-    def _end(self, code: int | None, *, failed: bool = False) -> None:
-        """Our last frame, then the TCP close. Callbacks already running get one turn of the
-        loop first, so replies they owe to earlier messages are not cut off; a callback that
-        takes longer does not hold the close back (its later sends are dropped)."""
-        if self._worker is None:
-            if self._write_end(code, failed):
-                return  # nothing left to write: the transport is closing, no peer to wait for
-        else:
-            self._loop.call_soon(self._write_end, code, failed)
-        self._arm_close_timer()
-
-    def _write_end(self, code: int | None, failed: bool) -> bool:
-        """The close frame, then the TCP close; returns whether that is all (nothing left to
-        write). A failed connection may still be receiving what the client sent before it
-        read our close frame: our side only ends (`half_close`), and the client's EOF or the
-        close timer ends the rest."""
-        io = self._io
-        io.write_close(code)
-        if failed and io.half_close():
-            if self._reading_paused:  # a flood's back-pressure: what comes now is dropped
-                self._reading_paused = False
-                io.transport.resume_reading()
-            return False
-        io.transport.close()
-        return not io.buffered
-
-    def on_eof(self) -> None:
-        """The client's FIN: the transport closes once what is queued is written. A client
-        that reads no more gets `CLOSE_TIMEOUT` for it, as after our close frame, then is
-        dropped (`on_close` gets 1006 unless a close frame came)."""
-        if self._io.buffered:
-            self._arm_close_timer()
-
     def on_lost(self) -> None:
         """The transport is closed, whoever closed it: finish the connection once."""
         if self._stage >= _SOCKET_CLOSED:
@@ -338,13 +264,3 @@ class Session(CallbackQueue):
         if self._socket_closed is None:
             self._socket_closed = self._future(self._stage >= _SOCKET_CLOSED)
         return asyncio.shield(self._socket_closed)
-
-    def _arm_close_timer(self) -> None:
-        # A peer that never answers, or never reads what is queued before our close frame,
-        # must not hold the socket (and its send buffer) for ever.
-        if self._close_timer is None:
-            self._close_timer = self._loop.call_later(CLOSE_TIMEOUT, self.abort)
-
-    def abort(self) -> None:
-        """Drop the transport without a handshake (shutdown of last resort)."""
-        self._io.transport.abort()
