@@ -585,10 +585,10 @@ async def test_a_pattern_in_its_reload_grace_still_gets_other_processes_broadcas
     """A handler file renamed (removed, then declared again by another file) keeps its
     connections for a grace: broadcasts from the other hosts reach them meanwhile too."""
     from wsside._edge.server import Sidecar
-    from wsside._runtime import registry
+    from wsside._runtime import orphans
     from wsside._runtime.settings import Settings
 
-    monkeypatch.setattr(registry, "ORPHAN_GRACE", 60.0)
+    monkeypatch.setattr(orphans, "ORPHAN_GRACE", 60.0)
     sidecars = []
     for name in ("here", "there"):
         folder = write_handlers(tmp_path / name, rooms=ROOMS_HANDLER)

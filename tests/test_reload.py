@@ -25,7 +25,7 @@ import pytest
 
 from serve_process import ServeProcess, free_port
 from wsside._edge.server import Sidecar
-from wsside._runtime import config_watch, events, registry, reload, watch
+from wsside._runtime import config_watch, events, orphans, reload, watch
 from wsside._runtime.config import build_settings
 from wsside._runtime.settings import Settings
 
@@ -303,7 +303,7 @@ async def test_a_pattern_declared_again_within_the_grace_keeps_its_connections(
 
 
 async def test_closing_ends_the_grace_at_once(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "ORPHAN_GRACE", 60.0)
+    monkeypatch.setattr(orphans, "ORPHAN_GRACE", 60.0)
     ws = await live.serve_chat()
     await live.remove("chat.py")
     assert live.sidecar is not None

@@ -126,7 +126,7 @@ def served_handler(registry: Registry, pattern: str) -> Handler:
 def _module_making_the_app(folder: Path) -> tuple[str, Path] | None:
     """A handler file of `folder` that is a module still running its top level (the one
     calling `ASGIApp(...)`, or the script `__main__`), and its name."""
-    from .._runtime.registry import handler_files
+    from .._runtime.module_names import handler_files
 
     files = {path.resolve() for path in handler_files(folder)}
     for name, module in tuple(sys.modules.items()):

@@ -15,6 +15,7 @@ from .._places import not_a_file
 
 __all__ = [
     "HANDLERS_PACKAGE",
+    "handler_files",
     "in_folder",
     "is_handler_file",
     "is_helper_file",
@@ -30,6 +31,16 @@ def is_handler_file(relative: Path) -> bool:
     starts with `_` (helpers, `__pycache__`) or `.` (hidden)."""
     return relative.suffix == ".py" and not any(
         part.startswith(("_", ".")) for part in relative.parts
+    )
+
+
+def handler_files(root: Path) -> list[Path]:
+    """The handler files under `root`, in load order. `_name.py` files are helpers, not handlers."""
+    if not root.is_dir():
+        return []
+    return sorted(
+        (p for p in root.rglob("*.py") if is_handler_file(p.relative_to(root))),
+        key=lambda p: p.relative_to(root).as_posix(),
     )
 
 

@@ -2,22 +2,19 @@
 
 Loading is per file. A file that fails to import keeps its previous handlers serving; a file
 whose new version is good has its handlers swapped in place (same hub: open connections,
-rooms and metadata stay). A pattern that disappears keeps its connections for `ORPHAN_GRACE`
-seconds, served by its old code but routed no more: a file renamed, or saved in two steps
-(emptied or moved aside, then written), declares it again a moment later, and its connections
-go on with the new code. A pattern still gone after the grace closes its connections with 1012.
+rooms and metadata stay). A pattern that disappears keeps its connections for a grace, served
+by its old code but routed no more (`orphans.py`): a file renamed, or saved in two steps
+declares it again a moment later, and its connections go on with the new code.
 """
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..closecodes import CloseCode, CloseReason
 from ..handler import Handler
 from ..pattern import PatternIndex
 from .background import STOP_WAIT, BackgroundTasks
@@ -25,35 +22,23 @@ from .events import emit, log, logger, shown
 from .helper_path import use_helpers_of
 from .hub import Hub
 from .loader import HelperErrors, forget_handler_file, import_handler_file
-from .module_names import in_folder, is_handler_file
+from .module_names import handler_files, in_folder
 from .namespaces import collision_notes
+from .orphans import Orphans
 from .pattern_owners import duplicate_error, find_duplicate, serving
 
 if TYPE_CHECKING:
     from .backplane import Backplane
 
-__all__ = ["Registry", "handler_files"]
+__all__ = ["Registry"]
 
 # Seconds after which a handler file still importing at start-up is named: nothing serves
 # before every file has loaded, so module-level code that blocks holds every endpoint.
 SLOW_IMPORT = 2.0
 
-# Seconds a pattern no longer declared keeps its connections, waiting to be declared again.
-ORPHAN_GRACE = 1.0
-
 # Where `Registry.add_handlers` files handlers declared in code: it sorts before any real path
 # and names no file.
 _IN_CODE = Path("")
-
-
-def handler_files(root: Path) -> list[Path]:
-    """The handler files under `root`, in load order. `_name.py` files are helpers, not handlers."""
-    if not root.is_dir():
-        return []
-    return sorted(
-        (p for p in root.rglob("*.py") if is_handler_file(p.relative_to(root))),
-        key=lambda p: p.relative_to(root).as_posix(),
-    )
 
 
 class Registry:
@@ -81,8 +66,8 @@ class Registry:
         self._waiting: dict[Path, str] = {}
         self._loading_waiting = False
         self.hubs: dict[str, Hub] = {}
-        # Hubs of patterns no longer declared, in their grace, with the timer that ends it.
-        self._orphans: dict[str, tuple[Hub, asyncio.TimerHandle]] = {}
+        # Hubs of patterns no longer declared, in their grace.
+        self._orphans = Orphans()
         # Every declaration in routing order, with the hub of its pattern (a disabled one
         # beside an enabled one of its pattern: that one's hub, never matched through it).
         self._table: list[tuple[Handler, Hub]] = []
@@ -269,13 +254,13 @@ class Registry:
             hub = None if h.pattern.source in chosen else self.hubs.pop(h.pattern.source, None)
             if hub is not None:
                 self.background.stop(h.pattern.source)
-                self._orphan(hub)
+                self._orphans.set_aside(hub)
         for pattern, h in chosen.items():
             hub = self.hubs.get(pattern)
             if hub is not None and hub.handler is h:
                 continue  # served as it was (a disabled twin's file changed, another file)
             self.background.stop(pattern)
-            hub = hub or self._adopt(pattern)
+            hub = hub or self._orphans.adopt(pattern)
             if hub is None:
                 hub = Hub(h, self.backplane, self.check_sends)
             else:
@@ -287,54 +272,22 @@ class Registry:
         self._table = [(h, self.hubs[h.pattern.source]) for h in declared]
         self._index = None
 
-    def _orphan(self, hub: Hub) -> None:
-        """Set aside the hub of a pattern no longer declared, for `ORPHAN_GRACE` seconds
-        (outside an event loop no timer can end a grace: its connections close at once)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            _close_hub(hub)
-            return
-        pattern = hub.handler.pattern.source
-        self._orphans[pattern] = (hub, loop.call_later(ORPHAN_GRACE, self._end_grace, pattern))
-
-    def _adopt(self, pattern: str) -> Hub | None:
-        """The hub `pattern` had before it disappeared, if its grace still runs."""
-        hub, timer = self._orphans.pop(pattern, (None, None))
-        if timer is not None:
-            timer.cancel()
-        return hub
-
-    def _end_grace(self, pattern: str) -> None:
-        hub, _ = self._orphans.pop(pattern)
-        _close_hub(hub)
-
     def deliver(
         self, pattern: str, rooms: tuple[str, ...] | None, opcode: int, payload: bytes
     ) -> None:
         """A broadcast from another process (through the backplane): write it to this
         process's matching connections (those of a pattern in its grace too)."""
         hub = self.hubs.get(pattern)
-        if hub is None and pattern in self._orphans:
-            hub = self._orphans[pattern][0]
+        if hub is None:
+            hub = self._orphans.get(pattern)
         if hub is not None:
             hub.deliver(opcode, payload, rooms)
 
     async def close(self, timeout: float = STOP_WAIT) -> None:
         """Stop the background tasks, waiting up to `timeout` seconds for their clean-up
         (`finally`) to run; connections of patterns in their grace close now."""
-        orphans, self._orphans = self._orphans, {}
-        for hub, timer in orphans.values():
-            timer.cancel()
-            _close_hub(hub)
+        self._orphans.close()
         await self.background.close(timeout)
-
-
-def _close_hub(hub: Hub) -> None:
-    """Its pattern is gone: its clients are told to reconnect (to what serves now)."""
-    hub.handler._serve_with(None)
-    for conn in tuple(hub.connections):
-        conn.close(CloseCode.SERVICE_RESTART, CloseReason.SERVICE_RESTART)
 
 
 def _still_importing(path: Path) -> None:

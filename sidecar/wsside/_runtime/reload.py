@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .importers import forget_all_helpers, forget_helpers, imported_by_name
-from .module_names import in_folder
-from .registry import Registry, handler_files
+from .module_names import handler_files, in_folder
+from .registry import Registry
 from .watch import FolderWatch, Kind
 
 __all__ = ["QUIET", "Reloader"]

@@ -22,7 +22,7 @@ from typing import Any
 from .._runtime.helper_path import use_helpers_of
 from .._runtime.loader import LoadResult, import_handler_file
 from .._runtime.missing_module import Missing
-from .._runtime.registry import handler_files
+from .._runtime.module_names import handler_files
 
 __all__ = ["Imported", "StillImporting", "import_within", "imported", "main"]
 

@@ -22,8 +22,7 @@ from .._edge.interpreter import resolve_interpreter
 from .._runtime.config import ConfigError, find_config, load_config
 from .._runtime.helper_path import use_helpers_of
 from .._runtime.loader import LoadResult
-from .._runtime.module_names import in_folder
-from .._runtime.registry import handler_files
+from .._runtime.module_names import handler_files, in_folder
 from .._runtime.settings import Settings
 from ..pattern import normalize_prefix
 from .imports import Imported, import_within, imported
