@@ -1,11 +1,12 @@
 """`ASGIApp`: the same handlers under any ASGI 3 server (uvicorn, hypercorn), alone or
 mounted in an ASGI application (Starlette, FastAPI).
 
-A WebSocket scope is admitted as `wsside serve` admits an upgrade (the Origin rule,
-`authenticate` and the subprotocol from `admission.py`, the route from `Registry.match`), then
-served by the same `Session` as a socket wsside owns, over an `AsgiChannel` instead of a
-stream. What the ASGI server owns (compression,
-pings, frame limits, the closing handshake) is its business: docs/asgi.md has the table.
+A WebSocket scope is admitted as `wsside serve` admits an upgrade (the Origin rule and the
+route from `Registry.match`, checked in `asgi_admission.py`, which also answers a refusal;
+`authenticate` and the subprotocol from `admission.py`), then served by the same `Session` as
+a socket wsside owns, over an `AsgiChannel` instead of a stream. What the ASGI server owns
+(compression, pings, frame limits, the closing handshake) is its business: docs/asgi.md has
+the table.
 """
 
 from __future__ import annotations
@@ -16,30 +17,25 @@ import inspect
 import os
 from collections.abc import AsyncIterator, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from multidict import CIMultiDict, CIMultiDictProxy
-from yarl import URL
-
-from .._io.asgi import AsgiChannel, AsgiIO, Event, Receive, Send
-from .._io.engine import parse_cookies
-from .._protocol.handshake import plain_refusal, refusal_headers
+from .._io.asgi import AsgiChannel, AsgiIO, Receive, Send
+from .._protocol.handshake import plain_refusal
 from .._runtime.closing import close_sessions
 from .._runtime.events import logger
 from .._runtime.registry import Registry
 from .._runtime.session import Session
 from ..closecodes import CloseCode, CloseReason
 from ..handler import Handler
-from ..request import Request
 from .admission import (
     LOCAL_PAGES_NOTE,
     Refusal,
     authenticate,
-    check_origin,
     choose_subprotocol,
     flush_origin_refusals,
     local_pages_of_a_site,
 )
+from .asgi_admission import admit, refuse, respond
 from .asgi_paths import route_paths
 from .asgi_setup import (
     RunBackplane,
@@ -52,9 +48,6 @@ from .asgi_setup import (
     warn_imported_twice,
     warn_no_lifespan,
 )
-
-if TYPE_CHECKING:
-    from .._runtime.hub import Hub
 
 __all__ = ["ASGIApp"]
 
@@ -240,7 +233,7 @@ class ASGIApp:
     async def _http(self, scope: Mapping[str, Any], send: Send) -> None:
         full, below = route_paths(scope)
         why = plain_refusal(full, self._registry.match(below) is not None, scope.get("method", ""))
-        await _respond(send, "http.response", Refusal(*why))
+        await respond(send, "http.response", Refusal(*why))
 
     # ---- WebSocket -------------------------------------------------------------------------
 
@@ -248,16 +241,16 @@ class ASGIApp:
         if (await receive())["type"] != "websocket.connect":
             return  # the client left before the application saw it
         await self._startup(lazy=True)
-        admitted = self._admit(scope)
+        admitted = admit(scope, self._registry, self._allowed, self._loopback)
         if isinstance(admitted, Refusal):
-            await _refuse(scope, send, admitted)
+            await refuse(scope, send, admitted)
             return
         hub, request = admitted
         verdict = authenticate(hub.handler, request)
         if inspect.isawaitable(verdict):
             verdict = await verdict
         if isinstance(verdict, Refusal):
-            await _refuse(scope, send, verdict)
+            await refuse(scope, send, verdict)
             return
         handler = hub.handler
         protocol = choose_subprotocol(handler, request.subprotocols)
@@ -286,57 +279,3 @@ class ASGIApp:
             await asyncio.shield(session.finished)
         finally:
             channel.abort()  # no-op once ended; else the server cancelled this call
-
-    def _admit(self, scope: Mapping[str, Any]) -> tuple[Hub, Request] | Refusal:
-        """Origin and route: what is decided before `authenticate`."""
-        full, below = route_paths(scope)
-        headers = _headers(scope)
-        refused = check_origin(headers.getall("Origin", ()), full, self._allowed, self._loopback)
-        if refused is not None:
-            return refused
-        found = self._registry.match(below)
-        if found is None:
-            return Refusal(*plain_refusal(full, False, "GET"))
-        hub, params = found
-        url = URL.build(query_string=scope.get("query_string", b"").decode("latin-1"), encoded=True)
-        client = scope.get("client")
-        return hub, Request(
-            method="GET",
-            path=full,
-            query_string=url.query_string,
-            query=url.query,
-            headers=headers,
-            params=params,
-            cookies=parse_cookies(headers),
-            remote=str(client[0]) if client else None,
-            subprotocols=tuple(scope.get("subprotocols") or ()),
-            scope=scope,
-        )
-
-
-def _headers(scope: Mapping[str, Any]) -> CIMultiDictProxy[str]:
-    return CIMultiDictProxy(
-        CIMultiDict((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
-    )
-
-
-async def _refuse(scope: Mapping[str, Any], send: Send, refusal: Refusal) -> None:
-    """A real HTTP response where the server has the ASGI extension for it (uvicorn,
-    hypercorn), else a close before accepting (the server answers 403)."""
-    if "websocket.http.response" in (scope.get("extensions") or {}):
-        await _respond(send, "websocket.http.response", refusal)
-    else:
-        await send({"type": "websocket.close", "code": CloseCode.POLICY_VIOLATION})
-
-
-async def _respond(send: Send, kind: str, refusal: Refusal) -> None:
-    body = (refusal.text + "\n").encode("utf-8")
-    extra = refusal_headers(refusal.status, close=False)  # the server closes or keeps it
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(body)).encode("ascii")),
-        *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra),
-    ]
-    start: Event = {"type": f"{kind}.start", "status": refusal.status, "headers": headers}
-    await send(start)
-    await send({"type": f"{kind}.body", "body": body})
