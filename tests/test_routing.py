@@ -232,6 +232,9 @@ async def test_malformed_requests_are_not_logged_as_errors(serve, caplog) -> Non
         ("null", b"403"),
         ("http://10.0.0.5:5173", b"403"),
         ("http://[::1", b"403"),
+        # IPv4-mapped loopback: no loopback name to the plugin, nor on any Python (3.13's
+        # ipaddress calls it loopback)
+        ("http://[::ffff:7f00:1]:5173", b"403"),
         ("http://localhost.evil.example", b"403"),
         # forms a browser never sends as Origin (a path, a query, a user): not a page's
         ("http://localhost:5173/app", b"403"),

@@ -67,9 +67,12 @@ def origin_allowed(origin: str, allowed: Collection[str], loopback: bool) -> boo
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    # An IPv4-mapped address (`[::ffff:7f00:1]`) is no loopback name to the plugin either;
+    # Python 3.13 started to call it loopback, 3.10–3.12 do not: one answer on every version.
+    return address.is_loopback and getattr(address, "ipv4_mapped", None) is None
 
 
 # Said once at start when `local_pages_of_a_site`; each server adds how to turn them off.

@@ -72,9 +72,10 @@ def _host_as_written(host: str) -> str | None:
     None when it is no host."""
     if ":" in host:
         try:
-            return f"[{ipaddress.IPv6Address(host).compressed}]"
+            address = ipaddress.IPv6Address(host)
         except ValueError:
             return None
+        return None if address.scope_id else f"[{_ipv6_as_written(address)}]"
     host = unquote(host)
     if not host or any(c.isspace() or c in "%/?#@[]\\" for c in host):
         return None
@@ -87,3 +88,20 @@ def _host_as_written(host: str) -> str | None:
         return host.encode("idna").decode("ascii").lower()
     except UnicodeError:
         return None
+
+
+def _ipv6_as_written(address: ipaddress.IPv6Address) -> str:
+    """Eight hex pieces with the first longest run of two or more zero pieces written `::`, as
+    browsers write an IPv6 host. Not `address.compressed`: from Python 3.13 it writes an
+    IPv4-mapped address with its last 32 bits in dotted decimal (`::ffff:127.0.0.1`), which a
+    browser writes `::ffff:7f00:1`."""
+    pieces = [int.from_bytes(address.packed[i : i + 2], "big") for i in range(0, 16, 2)]
+    start, length, run = -1, 1, 0
+    for i, piece in enumerate(pieces):
+        run = run + 1 if piece == 0 else 0
+        if run > length:
+            start, length = i - run + 1, run
+    text = [f"{piece:x}" for piece in pieces]
+    if start < 0:
+        return ":".join(text)
+    return ":".join(text[:start]) + "::" + ":".join(text[start + length :])
