@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-floor conformance conformance-fast bench bench-cluster bench-scaling soak dist clean
+.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-py313 test-floor conformance conformance-fast bench bench-cluster bench-scaling soak dist clean
 
 # The venv, and a wheelhouse with the build backend, for tests/test_release.py to build offline.
 $(VPY): pyproject.toml
@@ -84,6 +84,14 @@ test-py310:
 	.venv310/bin/python -m pip uninstall -q -y uvloop orjson && \
 	.venv310/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
 
+# The newest Python here (pyenv's 3.13), on the core suite with the `speed` extra (uvloop,
+# orjson): the other end of the range. Skipped, with a line saying so, on a host without it.
+PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python) $(shell command -v python3.13))
+test-py313:
+	@if [ -z "$(PY313)" ]; then echo "SKIPPED: no Python 3.13 under pyenv or on PATH"; exit 0; fi; \
+	$(PY313) -m venv .venv313 && .venv313/bin/python -m pip install -q -e '.[test]' && \
+	.venv313/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
+
 # Every runtime dependency at the floor of its range (tests/floor-constraints.txt), on the
 # core suite; `.venv` has the newest releases.
 PY311 ?= python3.11
@@ -101,13 +109,14 @@ test-floor: $(FLOOR)/bin/python services
 conformance-fast: venv node-deps
 	bash tests/compliance/run.sh --fast
 
-# Everything: static checks, unit, integration, shim, browser, the core suite on Python 3.10
-# and on the floor versions, and the fast Autobahn subset.
+# Everything: static checks, unit, integration, shim, browser, the core suite on Python 3.10,
+# on 3.13 and on the floor versions, and the fast Autobahn subset.
 test: venv chromium services node-deps
 	$(MAKE) --no-print-directory check
 	$(VPY) -m pytest
 	$(MAKE) --no-print-directory node-test
 	$(MAKE) --no-print-directory test-py310
+	$(MAKE) --no-print-directory test-py313
 	$(MAKE) --no-print-directory test-floor
 	$(MAKE) --no-print-directory conformance-fast
 
@@ -145,4 +154,4 @@ dist: venv
 	cd node_shim && npm pack --pack-destination ../dist
 
 clean:
-	rm -rf $(VENV) .venv310 $(FLOOR) dist build node_shim/node_modules tests/shim/node_modules examples/*/node_modules
+	rm -rf $(VENV) .venv310 .venv313 $(FLOOR) dist build node_shim/node_modules tests/shim/node_modules examples/*/node_modules
