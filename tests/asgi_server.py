@@ -3,6 +3,7 @@ written into a temp folder; tests wait on their log lines, never sleep. Stopped 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -58,6 +59,7 @@ class Server:
             stderr=subprocess.PIPE,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            start_new_session=True,  # its workers too are stopped by this pid (`stop`)
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -119,7 +121,10 @@ class Server:
         return f"http://127.0.0.1:{self.port}{self.prefix}{path}"
 
     def stop(self) -> int:
-        """SIGTERM, then wait (SIGKILL after 15 s); the exit code."""
+        """SIGTERM, then wait (SIGKILL after 15 s); the exit code. A worker left running
+        once the server's own process has exited (hypercorn's on CPython 3.13.0 ignores the
+        shutdown) is killed too, by the process group this pid leads: it would hold stderr
+        open, and the test would wait on its reader for ever."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -127,7 +132,12 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
         code = self.proc.wait()
-        self._reader.join(5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self._reader.join(15)
+        assert not self._reader.is_alive(), (
+            f"stderr still open after the server exited:\n{self.log}"
+        )
         assert self.proc.stderr is not None
         self.proc.stderr.close()
         return code
