@@ -1,7 +1,8 @@
 """What to say when a handler file passes `Handler()` an option it does not take.
 
-Python's own TypeError names the first unknown keyword only, with no suggestion
-(`Handler.__init__() got an unexpected keyword argument 'hearbeat'`). The loader rewrites it
+Python's own TypeError names the first unknown keyword only, with at most one suggestion
+(`Handler.__init__() got an unexpected keyword argument 'hearbeat'`, and from 3.13
+`. Did you mean 'heartbeat'?`). The loader rewrites it
 into one line naming every unknown option of that call, each with the option it is most
 likely a misspelling of, as the config file's errors do.
 """
@@ -18,8 +19,12 @@ from ..handler import Handler
 
 __all__ = ["unknown_options"]
 
-# (Python 3.10 leaves the class out: `__init__() got ...`.)
-_UNEXPECTED = re.compile(r"^(Handler\.)?__init__\(\) got an unexpected keyword argument '(\w+)'$")
+# (Python 3.10 leaves the class out: `__init__() got ...`; 3.13 adds its own guess after it:
+# `... argument 'hearbeat'. Did you mean 'heartbeat'?`.)
+_UNEXPECTED = re.compile(
+    r"^(Handler\.)?__init__\(\) got an unexpected keyword argument '(\w+)'"
+    r"(\. Did you mean '\w+'\?)?$"
+)
 
 
 def _options() -> list[str]:
