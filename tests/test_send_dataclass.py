@@ -9,6 +9,7 @@ standard encoder refused them where orjson sent them)."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import aiohttp
@@ -65,7 +66,19 @@ HANDLER = """
 """
 
 
-@pytest.mark.parametrize("engine", ["orjson", "json"])
+NAN_REFUSED = (
+    '{"refused":"cannot send Pos(x=1, y=nan) as JSON: Out of range float values are not JSON '
+    "compliant"
+)
+
+
+NO_ORJSON = importlib.util.find_spec("orjson") is None  # `make test-py310` runs without it
+
+
+@pytest.mark.parametrize(
+    "engine",
+    [pytest.param("orjson", marks=pytest.mark.skipif(NO_ORJSON, reason="no orjson")), "json"],
+)
 async def test_dataclass_instances_are_sent_as_json(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
 ) -> None:
@@ -84,7 +97,9 @@ async def test_dataclass_instances_are_sent_as_json(
             await ws.close()
     finally:
         assert await server.stop() == 0, "".join(server.lines)
-    assert got == [
+    # Python 3.13's json names the value too (`...not JSON compliant: nan`).
+    assert got[-1] in (f'{NAN_REFUSED}"}}', f'{NAN_REFUSED}: nan"}}'), got[-1]
+    assert got[:-1] == [
         '{"x":1,"y":2.5}',
         '{"name":"t","start":{"x":0,"y":0.0},"points":[{"x":1,"y":1.5},{"x":2,"y":-1.0}],'
         '"tags":{"end":{"x":9,"y":9.0}},"_seen":3}',
@@ -94,8 +109,6 @@ async def test_dataclass_instances_are_sent_as_json(
         '{"x":10,"y":0.5}',
         '{"refused":"cannot send a type: send a dict, list, number, bool, None, str, bytes or '
         'a dataclass instance (convert other objects first)"}',
-        '{"refused":"cannot send Pos(x=1, y=nan) as JSON: Out of range float values are '
-        'not JSON compliant"}',
     ]
 
 
