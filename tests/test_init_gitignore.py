@@ -54,12 +54,19 @@ def project(tmp_path: Path, *, in_git: bool, gitignore: str | None = None) -> Pa
     return root
 
 
-def make_venv(folder: Path) -> str:
+def make_venv(folder: Path, *, ignores_itself: bool = False) -> str:
     """A real virtualenv at `folder` that sees this one's packages (wsside among them); its
-    Python."""
+    Python. Python 3.13's venv (and uv's, and virtualenv's) writes a `.gitignore` of `*` in
+    it, so that git ignores it wherever it is; the ones of 3.10-3.12 do not, and git sees
+    every file. `ignores_itself` says which to make, whatever Python runs the tests."""
     subprocess.run(
         [VENV_PYTHON, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=60
     )
+    own = folder / ".gitignore"
+    if ignores_itself:
+        own.write_text("# Created by venv\n*\n")
+    else:
+        own.unlink(missing_ok=True)
     python = folder / "bin" / "python"
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
@@ -158,6 +165,17 @@ def test_without_git_or_a_gitignore_nothing_is_ignored_until_git_init(tmp_path: 
     assert "  ✓ wrote .gitignore listing .venv/ and vite.config.ts.bak\n" in out
     assert (root / ".gitignore").read_text() == COMMENT + ".venv/\nvite.config.ts.bak\n"
     assert [p for p in untracked(root) if ".venv/" in p or p.endswith(".bak")] == []
+
+
+def test_a_virtualenv_that_ignores_itself_is_not_added(tmp_path: Path) -> None:
+    root = project(tmp_path, in_git=True, gitignore=CREATE_VITE_IGNORE)
+    python = make_venv(root / ".venv", ignores_itself=True)
+    out = init(root, python)
+    assert "  ✓ added vite.config.ts.bak to .gitignore\n" in out
+    assert (
+        root / ".gitignore"
+    ).read_text() == CREATE_VITE_IGNORE + COMMENT + "vite.config.ts.bak\n"
+    assert not [p for p in untracked(root) if p.startswith(".venv/") or p.endswith(".bak")]
 
 
 def test_an_environment_inside_the_project_under_another_name_is_ignored(tmp_path: Path) -> None:
