@@ -64,12 +64,15 @@ check: venv
 		cd node_shim && npm install --no-audit --no-fund --silent && npm run --silent check; \
 	else echo "SKIPPED: node_shim/package.json has no \"check\" script yet"; fi
 
-# The core suite, run again on the oldest Python and on the floor versions.
+# The core suite, run again on the oldest and newest Pythons and on the floor versions (with
+# the tests that read what Python itself says or makes: its messages, its venvs).
 CORE_TESTS := tests/test_pattern.py tests/test_connection.py tests/test_callbacks.py \
 	tests/test_options.py tests/test_responses.py tests/test_rooms.py tests/test_routing.py \
 	tests/test_config.py tests/test_reload.py tests/test_deflate.py tests/test_reader.py \
 	tests/test_cli_serve.py tests/test_transport.py tests/test_handoff.py tests/test_versions.py \
-	tests/test_layers.py tests/test_schema.py tests/test_message_check.py tests/test_speed.py
+	tests/test_layers.py tests/test_schema.py tests/test_message_check.py tests/test_speed.py \
+	tests/test_load_hints.py tests/test_error_tracebacks.py tests/test_send_dataclass.py \
+	tests/test_init_gitignore.py
 
 # The oldest Python the package supports, on the core suite (pyenv's 3.10, else python3.10 on
 # PATH; skipped where there is neither, a failure under CI), without the `speed` extra:
