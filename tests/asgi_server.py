@@ -122,9 +122,9 @@ class Server:
 
     def stop(self) -> int:
         """SIGTERM, then wait (SIGKILL after 15 s); the exit code. A worker left running
-        once the server's own process has exited (hypercorn's on CPython 3.13.0 ignores the
-        shutdown) is killed too, by the process group this pid leads: it would hold stderr
-        open, and the test would wait on its reader for ever."""
+        once the server's own process has exited (hypercorn's on CPython 3.13.0, which does
+        not finish a SIGTERM) is killed too, by the process group this pid leads: it would
+        hold stderr open, and the test would wait on its reader for ever."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

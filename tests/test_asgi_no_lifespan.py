@@ -12,6 +12,7 @@ import contextlib
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -112,7 +113,19 @@ def _unclosed(log: str) -> list[str]:
 
 @pytest.mark.parametrize(
     ("kind", "sig"),
-    [("uvicorn", signal.SIGINT), ("hypercorn", signal.SIGTERM)],
+    [
+        ("uvicorn", signal.SIGINT),
+        pytest.param(
+            "hypercorn",
+            signal.SIGTERM,
+            # hypercorn's own: neither its process nor its worker exits after SIGTERM there,
+            # with a plain ASGI app too (docs/asgi.md); asgi_server.py's stop() kills both.
+            marks=pytest.mark.xfail(
+                sys.version_info >= (3, 13),
+                reason="hypercorn 0.18 on CPython 3.13 does not finish a SIGTERM",
+            ),
+        ),
+    ],
     ids=["uvicorn-ctrl-c", "hypercorn-sigterm"],
 )
 async def test_a_mount_without_lifespan_stops_with_the_event_loop(
