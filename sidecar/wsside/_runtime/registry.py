@@ -3,7 +3,7 @@
 Loading is per file. A file that fails to import keeps its previous handlers serving; a file
 whose new version is good has its handlers swapped in place (same hub: open connections,
 rooms and metadata stay). A pattern that disappears keeps its connections for a grace, served
-by its old code but routed no more (`orphans.py`): a file renamed, or saved in two steps
+by its old code but routed no more (`orphans.py`): a file renamed, or saved in two steps,
 declares it again a moment later, and its connections go on with the new code.
 """
 
