@@ -7,6 +7,7 @@ its pid. Readiness is read from the server's own output, never slept for.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import select
@@ -219,3 +220,26 @@ async def connect(
             return Client(ws, served_by)
         await ws.close()
     raise AssertionError(f"no connection reached worker {pid} in 200 tries")
+
+
+class Seen:
+    """What a callback received, and a way to wait for it without polling."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self._changed = asyncio.Event()
+
+    def __call__(self, *item: Any) -> None:
+        self.items.append(item[0] if len(item) == 1 else item)
+        self._changed.set()
+
+    def messages(self, fragment: str) -> list[str]:
+        return [str(e.get("message")) for e in self.items if fragment in str(e.get("message"))]
+
+    async def until(self, done: Any, timeout: float = 5.0) -> None:
+        async def wait() -> None:
+            while not done():
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from cluster import RedisServer
 from wsside._edge.server import Sidecar
 from wsside._runtime import events
 from wsside._runtime.settings import Settings
@@ -91,6 +92,15 @@ class Served:
     async def close(self) -> None:
         await self.session.close()
         await self.sidecar.close()
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A `redis-server` shared by the tests of one module (each test its own room names)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -20,20 +20,20 @@ from typing import Any
 import aiohttp
 import pytest
 
-from cluster import ROOMS_HANDLER, Client, RedisServer, connect, start_serve, write_handlers
+from cluster import (
+    ROOMS_HANDLER,
+    Client,
+    RedisServer,
+    Seen,
+    connect,
+    start_serve,
+    write_handlers,
+)
 from serve_process import free_port
 from wsside._runtime import events, redis_backplane
 from wsside._runtime.backplane_url import BackplaneError, check_backplane, url_problem
 from wsside._runtime.backplane_wire import decode_records, encode_record
 from wsside._runtime.redis_backplane import MAX_WAIT, RedisBackplane, backplane_from_url
-
-
-@pytest.fixture(scope="module")
-def redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
 
 
 async def until_fence(client: Client, fence: Any) -> list[Any]:
@@ -337,29 +337,6 @@ async def test_redis_down_at_start(tmp_path: Path) -> None:
 
 
 # ---- the backplane alone, in this process: errors and a slow Redis ------------------------
-
-
-class Seen:
-    """What a callback received, and a way to wait for it without polling."""
-
-    def __init__(self) -> None:
-        self.items: list[Any] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, *item: Any) -> None:
-        self.items.append(item[0] if len(item) == 1 else item)
-        self._changed.set()
-
-    def messages(self, fragment: str) -> list[str]:
-        return [str(e.get("message")) for e in self.items if fragment in str(e.get("message"))]
-
-    async def until(self, done: Any, timeout: float = 5.0) -> None:
-        async def wait() -> None:
-            while not done():
-                self._changed.clear()
-                await self._changed.wait()
-
-        await asyncio.wait_for(wait(), timeout)
 
 
 @contextlib.contextmanager

@@ -10,17 +10,26 @@ so a mistake there stops the start instead of failing each connection attempt.
 from __future__ import annotations
 
 import importlib.util
-from urllib.parse import parse_qs, urlsplit
+import re
+from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 __all__ = [
+    "CHANNEL_OPTION",
     "NO_PASSWORD",
     "BackplaneError",
+    "channel_name",
     "check_backplane",
+    "for_redis",
     "no_password",
     "options_problem",
     "safe_url",
     "url_problem",
 ]
+
+# The query option that names the application on a shared Redis (`?channel=shop`): wsside's
+# own, taken out of the URL before redis-py reads it (`for_redis`).
+CHANNEL_OPTION = "channel"
+_CHANNEL_NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
 # What a Redis that asks for a password, refusing a URL that has none, means: redis-py's own
@@ -47,7 +56,35 @@ def url_problem(url: str) -> str | None:
     db = parts.path.strip("/")
     if db and not db.isdigit():
         return f"the database in {url!r} is {db!r}; expected a number such as /0"
+    names = parse_qs(parts.query, keep_blank_values=True).get(CHANNEL_OPTION, [])
+    if len(names) > 1:
+        return f"{CHANNEL_OPTION} is given {len(names)} times in {url!r}; give it once"
+    if names and not _CHANNEL_NAME.fullmatch(names[0]):
+        return (
+            f"the {CHANNEL_OPTION} in {url!r} is {names[0]!r}; expected letters, digits, "
+            "'.', '_' or '-', such as ?channel=shop"
+        )
     return None
+
+
+def channel_name(url: str) -> str | None:
+    """The `?channel=` of a URL that `url_problem` accepts, or None when it has none."""
+    names = parse_qs(urlsplit(url).query).get(CHANNEL_OPTION)
+    return names[0] if names else None
+
+
+def for_redis(url: str) -> str:
+    """The URL as redis-py should read it: without wsside's own `?channel=` (the other options
+    kept as written)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    kept = [
+        option
+        for option in parts.query.split("&")
+        if unquote_plus(option.partition("=")[0]) != CHANNEL_OPTION
+    ]
+    return parts._replace(query="&".join(kept)).geturl()
 
 
 def safe_url(url: str) -> str:
@@ -92,6 +129,7 @@ def options_problem(url: str) -> str | None:
     """What redis-py refuses in the URL's query string (`?ssl_cert_reqs=none`...), which it
     would otherwise raise at each connection attempt; None when there is nothing to refuse
     (or no redis-py to ask: `check_backplane` says that)."""
+    url = for_redis(url)
     parts = urlsplit(url)
     options = parse_qs(parts.query)
     if not options or importlib.util.find_spec("redis") is None:

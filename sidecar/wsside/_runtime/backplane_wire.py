@@ -1,7 +1,8 @@
 """The Redis backplane's wire format (docs/backplane.md), in bytes both ways:
 
-- channel `wsside:<db>`: every process on the same Redis and database number shares it
-  (pub/sub ignores the database number, so it goes into the name to keep databases apart);
+- channel `wsside:<db>`, or `wsside:<db>:<name>` for a URL with `?channel=<name>`: every
+  process on the same Redis, database number and name shares it (pub/sub ignores the database
+  number, so it goes into the name to keep databases apart);
 - one Redis message carries a batch: version (1 byte), sender (8 random bytes per process, so
   a process skips its own messages: process ids repeat across hosts and containers), then
   records of `opcode u8, room count u32 (0xFFFFFFFF: every connection), pattern length u32,
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import struct
 from urllib.parse import urlsplit
+
+from .backplane_url import channel_name
 
 __all__ = [
     "CHANNEL_PREFIX",
@@ -54,9 +57,10 @@ class Refused(ValueError):
 
 
 def channel(url: str) -> bytes:
-    """The channel of the backplane at `url` (`redis://host:port/db`)."""
+    """The channel of the backplane at `url` (`redis://host:port/db`, `?channel=name`)."""
     db = urlsplit(url).path.strip("/") or "0"
-    return f"{CHANNEL_PREFIX}{db}".encode()
+    name = channel_name(url)
+    return f"{CHANNEL_PREFIX}{db}{'' if name is None else ':' + name}".encode()
 
 
 def encode_record(

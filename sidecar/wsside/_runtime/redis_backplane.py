@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .backplane_outage import RETRY_CAP, Outage, Refusals, Retry, cause
-from .backplane_url import check_backplane, no_password
+from .backplane_url import check_backplane, for_redis, no_password
 from .backplane_wire import HEAD, MAX_BYTES, VERSION, Refused, channel, encode_record, read
 from .events import logger
 
@@ -138,7 +138,7 @@ class RedisBackplane:
         from redis.backoff import NoBackoff
 
         self._client = Redis.from_url(
-            self.url,
+            for_redis(self.url),
             socket_connect_timeout=CONNECT_TIMEOUT,
             socket_timeout=COMMAND_TIMEOUT,
             socket_keepalive=True,

@@ -5,6 +5,7 @@ lets publish, the site's origins, and error frames that do not carry `str(exc)`.
 from __future__ import annotations
 
 import importlib.util
+import os
 
 from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
 from .._edge.loop import LoopChoiceError, loop_factory
@@ -13,10 +14,11 @@ from .._runtime.backplane_url import (
     NO_PASSWORD,
     BackplaneError,
     check_backplane,
+    for_redis,
     no_password,
     safe_url,
 )
-from .._runtime.backplane_wire import channel
+from .._runtime.backplane_wire import HEAD, VERSION, channel
 from .model import Check, failed, passed, warned
 from .project import Project
 
@@ -77,16 +79,17 @@ def check_backplane_reachable(project: Project) -> Check:
 
 
 def _ask_redis(url: str, timeout: float) -> str | None:
-    """What Redis says to a ping and a publish on a channel of wsside's (None: both went)."""
+    """What Redis says to a ping and a publish on the backplane's channel (None: both went).
+    What it publishes is a message of no broadcasts, which the processes there read as such."""
     if importlib.util.find_spec("redis") is None:
         return "redis-py is not installed"  # check_backplane says so first
     from redis import Redis
     from redis.exceptions import AuthenticationError, RedisError
 
-    client = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    client = Redis.from_url(for_redis(url), socket_connect_timeout=timeout, socket_timeout=timeout)
     try:
         client.ping()
-        client.publish(channel(url) + b":doctor", b"")
+        client.publish(channel(url), HEAD.pack(VERSION, os.urandom(8)))
     except RedisError as exc:
         if isinstance(exc, AuthenticationError) and no_password(url) is not None:
             # redis-py's words are about HELLO and AUTH: what the serve's outage line says
