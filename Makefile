@@ -107,7 +107,8 @@ $(FLOOR)/bin/python: pyproject.toml tests/floor-constraints.txt
 	touch $@
 
 test-floor: $(FLOOR)/bin/python services
-	$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) tests/test_backplane.py
+	$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) tests/test_backplane.py \
+		tests/test_backplane_channels.py
 
 conformance-fast: venv node-deps
 	bash tests/compliance/run.sh --fast
