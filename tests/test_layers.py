@@ -2,10 +2,11 @@
 
 The layers, in order: declarations (the top-level modules: `handler`, `pattern`, `request`,
 `connection`, `closecodes`, and the package itself) → `_protocol` → `_io` → `_runtime` →
-`_edge` → `doctor` → `cli`. A module may import from its own layer and the earlier ones (the
-declarations import no other layer), never from a later one. That holds for every import,
-at module level, under `if TYPE_CHECKING:` and inside functions alike (a lazy import only
-defers a dependency on a later layer, it does not remove it).
+`_edge` → `testing` (the test server users run their handlers in) → `doctor` → `cli`. A
+module may import from its own layer and the earlier ones (the declarations import no other
+layer), never from a later one. That holds for every import, at module level, under
+`if TYPE_CHECKING:` and inside functions alike (a lazy import only defers a dependency on a
+later layer, it does not remove it).
 
 Each failure names the file, the line and the offending import or attribute.
 """
@@ -26,7 +27,7 @@ import aiohttp
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sidecar" / "wsside"
-LAYERS = ("declarations", "_protocol", "_io", "_runtime", "_edge", "doctor", "cli")
+LAYERS = ("declarations", "_protocol", "_io", "_runtime", "_edge", "testing", "doctor", "cli")
 ENGINE = "wsside._io.engine"
 # aiohttp's public modules; every other one (`aiohttp._websocket`, `aiohttp.helpers`,
 # `aiohttp.base_protocol`, ...) is reached through `_io/engine.py` only.
@@ -139,7 +140,7 @@ def test_the_layers_are_found() -> None:
     # The checks below mean nothing if the walk finds no modules or no imports.
     assert {"wsside.handler", "wsside._io.engine", "wsside._runtime.session"} <= MODULES.keys()
     assert layer("wsside.handler") == 0 and layer("wsside._edge.intake") == 4
-    assert layer("wsside.cli") == layer("wsside.cli.serve") == 6
+    assert layer("wsside.testing") == 5 and layer("wsside.cli") == layer("wsside.cli.serve") == 7
     wheres = {i.where for i in ALL_IMPORTS if i.target.startswith("wsside")}
     assert wheres == {"module", "type_checking", "function"}
 

@@ -39,7 +39,10 @@ def blocks(lang: str) -> list[tuple[int, str]]:
 
 # ASGI apps are not handler files: each must be one of docs/asgi.md's, which test_asgi serves.
 APPS = [b for b in blocks("python") if "ASGIApp(" in b[1]]
-PYTHON = [b for b in blocks("python") if "ASGIApp(" not in b[1]]
+# Nor are tests of handlers (`wsside.testing`): each runs under pytest beside the Quick start's
+# chat handler, in a project of its own.
+TESTS = [b for b in blocks("python") if "wsside.testing" in b[1]]
+PYTHON = [b for b in blocks("python") if b not in APPS and b not in TESTS]
 JS = blocks("js")
 Check = Callable[[Any, Any], Awaitable[None]]
 CHECKS: dict[str, Check] = {}
@@ -98,6 +101,38 @@ def test_asgi_apps_are_the_ones_docs_asgi_runs() -> None:
     assert APPS, "the README shows an ASGI app in Deploy"
     for line, code in APPS:
         assert f"```python\n{code}```" in docs, f"README.md line {line} is not in docs/asgi.md"
+
+
+@pytest.mark.parametrize("block", TESTS, ids=lambda b: f"line{b[0]}")
+def test_a_test_of_the_chat_passes_and_fails_under_pytest(
+    block: tuple[int, str], tmp_path: Path
+) -> None:
+    """The README's test of the Quick start's chat, run as a user runs it (pytest and
+    pytest-asyncio, from the project's folder): it passes, and it fails, saying what it
+    waited for, against a chat that forgets the sender."""
+    line, code = block
+    [chat] = [c for _, c in PYTHON if 'Handler("/ws/chat"' in c]
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_chat.py").write_text(code)
+
+    def pytest_run(handler: str) -> subprocess.CompletedProcess[str]:
+        (tmp_path / "ws" / "chat.py").write_text(handler)
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    done = pytest_run(chat)
+    assert done.returncode == 0 and "1 passed" in done.stdout, f"line {line}:\n{done.stdout}"
+    forgetful = chat.replace("include_self=True", "include_self=False")
+    assert forgetful != chat
+    done = pytest_run(forgetful)
+    assert done.returncode == 1, done.stdout
+    assert "TimeoutError: /ws/chat: no message within 5.0 s" in done.stdout, done.stdout
 
 
 @pytest.mark.parametrize("block", JS, ids=lambda b: f"line{b[0]}")

@@ -34,6 +34,7 @@ from .intake import Intake
 
 if TYPE_CHECKING:
     from .._runtime.redis_backplane import RedisBackplane
+    from ..handler import Handler
 
 __all__ = ["NODE_HEAD_LIMITS", "HeadLimits", "Sidecar"]
 
@@ -82,10 +83,17 @@ logging.getLogger("aiohttp.server").addFilter(_quiet)
 
 class Sidecar:
     """The handlers of `settings` served over aiohttp's runner; `head_limits` are the runner's
-    limits of a request's head (aiohttp's defaults unless given)."""
+    limits of a request's head (aiohttp's defaults unless given). `handlers`, when given, are
+    served instead of the handlers folder's files (`wsside.testing.serve([chat])`)."""
 
-    def __init__(self, settings: Settings, head_limits: HeadLimits | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        head_limits: HeadLimits | None = None,
+        handlers: list[Handler] | None = None,
+    ) -> None:
         self.settings = settings
+        self._handlers = handlers
         self.registry = Registry(
             settings.handlers_dir,
             settings.handler_defaults,
@@ -136,7 +144,10 @@ class Sidecar:
             self.reloader.start()
         for note in self.settings.config_notes:
             log(note, "warning")
-        self.registry.load_all()
+        if self._handlers is None:
+            self.registry.load_all()
+        else:
+            self.registry.add_handlers(self._handlers)
         await self.runner.setup()
         self.stall.start()
         self._started = True

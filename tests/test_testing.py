@@ -1,0 +1,197 @@
+"""`wsside.testing`: the test server users run their handlers in, used as a user's tests use
+it (handler files in a folder, or `Handler` objects), over real loopback sockets. README's
+example test runs in a project of its own in tests/test_readme.py."""
+
+from __future__ import annotations
+
+import socket
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wsside import Connection, Handler
+from wsside.testing import ConnectionClosed, HandlerError, HandshakeRefused, serve
+
+ROOM = """
+from wsside import Handler
+
+room = Handler("/ws/room/{name}", subprotocols=["v1"])
+
+@room.on_connect
+async def hello(conn, request):
+    conn.metadata["room"] = request.params["name"]
+    conn.join_room(conn.metadata["room"])
+    if request.query.get("token") == "bad":
+        await conn.close(4001, "bad token")
+        return
+    conn.send({"type": "hello", "room": conn.metadata["room"]})
+
+@room.on_message
+def message(conn, data):
+    if data == "boom":
+        1 / 0
+    conn.broadcast(data, room=conn.metadata["room"])
+
+@room.on_close
+def gone(conn, code, reason):
+    conn.broadcast({"type": "left", "code": int(code)}, room="lobby")
+"""
+
+
+def handlers_folder(tmp_path: Path, code: str = ROOM) -> Path:
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    (folder / "room.py").write_text(textwrap.dedent(code))
+    return folder
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def test_clients_of_a_folder_talk_through_rooms_and_see_each_other_leave(
+    tmp_path: Path,
+) -> None:
+    async with serve(handlers_folder(tmp_path)) as server:
+        ada = await server.connect("/ws/room/lobby", protocols=["v1"])
+        bob = await server.connect("/ws/room/lobby")
+        assert ada.subprotocol == "v1" and bob.subprotocol is None
+        assert await ada.receive_json() == {"type": "hello", "room": "lobby"}
+        assert await bob.receive_json() == {"type": "hello", "room": "lobby"}
+        await ada.send({"text": "hi"})
+        assert await bob.receive_json() == {"text": "hi"}
+        await ada.send(b"\x00\xff")
+        assert await bob.receive_bytes() == b"\x00\xff"
+        await ada.close()
+        assert await bob.receive_json() == {"type": "left", "code": 1000}
+        port = port_of(server.url)
+        assert listening(port)
+    assert not listening(port)  # the block closed the server
+
+
+async def test_handler_objects_and_a_push_from_the_test(tmp_path: Path) -> None:
+    echo = Handler("/ws/echo")
+
+    @echo.on_message
+    def back(conn: Connection, data: Any) -> None:
+        conn.send(data)
+
+    for _ in range(2):  # the same objects served again, as by the next test
+        async with serve([echo], prefix="/ws-api") as server:
+            client = await server.connect("/ws/echo")
+            await client.send("plain text")
+            assert await client.receive_text() == "plain text"
+            served = server.handler("/ws/echo")
+            assert served is echo
+            served.broadcast({"type": "news"})
+            assert await client.receive_json() == {"type": "news"}
+            with pytest.raises(KeyError, match=r"the patterns: /ws/echo"):
+                server.handler("/ws/chat")
+            with pytest.raises(HandshakeRefused, match="HTTP 404") as refused:
+                await server.connect("/ws/nothing")
+            assert refused.value.status == 404
+
+
+async def test_a_handler_that_raises_fails_the_test_with_its_traceback(tmp_path: Path) -> None:
+    with pytest.raises(HandlerError) as failed:
+        async with serve(handlers_folder(tmp_path)) as server:
+            client = await server.connect("/ws/room/lobby")
+            await client.receive_json()
+            await client.send("boom")
+            frame = await client.receive_json()
+            assert frame["type"] == "error" and "division by zero" in frame["message"]
+    report = str(failed.value)
+    assert report.startswith("1 error(s) in the handlers during the test:\n\n")
+    assert "error in on_message of " in report and "room.py:18" in report
+    assert "ZeroDivisionError: division by zero" in report and "1 / 0" in report  # traceback
+
+
+async def test_errors_can_be_kept_for_the_test_to_read(tmp_path: Path) -> None:
+    async with serve(handlers_folder(tmp_path), raise_errors=False) as server:
+        client = await server.connect("/ws/room/lobby")
+        await client.receive_json()
+        await client.send("boom")
+        assert (await client.receive_json())["type"] == "error"
+    [report] = server.errors
+    assert "ZeroDivisionError" in report
+
+
+async def test_a_close_from_the_server_is_read_or_raised(tmp_path: Path) -> None:
+    async with serve(handlers_folder(tmp_path)) as server:
+        refused = await server.connect("/ws/room/lobby", query={"token": "bad"})
+        assert await refused.receive_close() == (4001, "bad token")
+        with pytest.raises(ConnectionClosed, match=r"closed \(4001 'bad token'\)") as closed:
+            await refused.receive_json()
+        assert (closed.value.code, closed.value.reason) == (4001, "bad token")
+        other = await server.connect("/ws/room/lobby", query={"token": "bad"})
+        with pytest.raises(ConnectionClosed):
+            await other.receive_text()
+        assert await other.receive_close() == (4001, "bad token")
+
+
+async def test_waits_end_with_a_line_that_says_what_was_awaited(tmp_path: Path) -> None:
+    async with serve(handlers_folder(tmp_path)) as server:
+        client = await server.connect("/ws/room/quiet")
+        with pytest.raises(AssertionError, match="expected a binary message, got the text"):
+            await client.receive_bytes()
+        with pytest.raises(TimeoutError, match=r"/ws/room/quiet: no message within 0.2 s"):
+            await client.receive_json(timeout=0.2)
+        with pytest.raises(TimeoutError, match=r"/ws/room/quiet: no close frame within 0.2 s"):
+            await client.receive_close(timeout=0.2)
+
+
+async def test_origin_and_authentication_refusals_are_statuses() -> None:
+    private = Handler("/ws/private", authenticate="X-Api-Key")
+    async with serve([private]) as server:
+        with pytest.raises(HandshakeRefused) as refused:
+            await server.connect("/ws/private")
+        assert refused.value.status == 401
+        await server.connect("/ws/private", headers={"X-Api-Key": "k"})
+        with pytest.raises(HandshakeRefused) as refused:
+            await server.connect(
+                "/ws/private", headers={"X-Api-Key": "k", "Origin": "https://evil.example"}
+            )
+        assert refused.value.status == 403
+
+
+async def test_a_file_that_does_not_load_stops_the_start_in_its_words(tmp_path: Path) -> None:
+    folder = handlers_folder(
+        tmp_path, "from wsside import Handler\n\nh = Handler('/ws/x')\nundefined_name\n"
+    )
+    with pytest.raises(
+        ImportError, match=r"cannot load .*room\.py:4: NameError: name 'undefined_name'"
+    ):
+        async with serve(folder):
+            raise AssertionError("not reached")
+    with pytest.raises(FileNotFoundError, match=r"no handlers folder at .*missing"):
+        serve(tmp_path / "missing")
+    with pytest.raises(TypeError, match="is not a Handler"):
+        serve(["/ws/chat"])  # type: ignore[list-item]
+
+
+async def test_each_server_imports_the_files_afresh(tmp_path: Path) -> None:
+    """What one test's handlers kept at module level is not there in the next test's."""
+    counter = """
+    from wsside import Handler
+
+    seen = []
+    count = Handler("/ws/count")
+
+    @count.on_connect
+    def hello(conn, request):
+        seen.append(conn.id)
+        conn.send({"seen": len(seen)})
+    """
+    folder = handlers_folder(tmp_path, counter)
+    for _ in range(2):
+        async with serve(folder) as server:
+            first = await server.connect("/ws/count")
+            second = await server.connect("/ws/count")
+            assert [await c.receive_json() for c in (first, second)] == [{"seen": 1}, {"seen": 2}]
