@@ -1,10 +1,13 @@
 """`wsside.testing`: the test server users run their handlers in, used as a user's tests use
 it (handler files in a folder, or `Handler` objects), over real loopback sockets. README's
-example test runs in a project of its own in tests/test_readme.py."""
+example test runs in a project of its own in tests/test_readme.py; examples/chat's own tests
+run here, as its README says to run them."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -195,3 +198,16 @@ async def test_each_server_imports_the_files_afresh(tmp_path: Path) -> None:
             first = await server.connect("/ws/count")
             second = await server.connect("/ws/count")
             assert [await c.receive_json() for c in (first, second)] == [{"seen": 1}, {"seen": 2}]
+
+
+def test_the_chat_example_s_own_tests_pass() -> None:
+    """`pytest` in examples/chat, with its pytest.ini, as a project runs its tests."""
+    folder = Path(__file__).resolve().parents[1] / "examples" / "chat"
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "4 passed" in done.stdout, done.stdout + done.stderr
