@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from wsside import Connection, Handler
@@ -48,6 +49,15 @@ def handlers_folder(tmp_path: Path, code: str = ROOM) -> Path:
     folder.mkdir()
     (folder / "room.py").write_text(textwrap.dedent(code))
     return folder
+
+
+HELLO = {"type": "hello", "room": "lobby"}
+
+
+async def first_message(url: str) -> Any:
+    """What a client of its own at `url` gets first: the full URL, prefix and all."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        return await ws.receive_json(timeout=5)
 
 
 def port_of(url: str) -> int:
@@ -211,3 +221,28 @@ def test_the_chat_example_s_own_tests_pass() -> None:
         timeout=120,
     )
     assert done.returncode == 0 and "4 passed" in done.stdout, done.stdout + done.stderr
+
+
+async def test_the_project_s_config_file_sets_folder_prefix_and_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve()` in a project folder serves what `wsside serve` there would: the config
+    file's handlers folder, prefix and [defaults]."""
+    (tmp_path / "backend").mkdir()
+    handlers_folder(tmp_path / "backend")
+    config = 'handlers = "backend/ws"\nprefix = "/socket"\n[defaults]\nerror_details = false\n'
+    (tmp_path / "wsside.toml").write_text(config)
+    monkeypatch.chdir(tmp_path)
+    async with serve(raise_errors=False) as server:
+        client = await server.connect("/ws/room/lobby")
+        await client.receive_json()
+        await client.send("boom")
+        assert await client.receive_json() == {"type": "error", "message": "Internal error"}
+        assert await first_message(f"{server.url}/socket/ws/room/lobby") == HELLO
+    async with serve(prefix="/other") as server:
+        assert await first_message(f"{server.url}/other/ws/room/lobby") == HELLO
+    (tmp_path / "wsside.toml").write_text('handlers = "backend/ws"\nprefx = "/socket"\n')
+    with pytest.raises(ValueError, match=r'wsside\.toml:2: key "prefx": unknown key; did you'):
+        serve()
+    with pytest.raises(ValueError, match=r"serve\(prefix='/a b'\): expected a URL path"):
+        serve(prefix="/a b")

@@ -4,7 +4,7 @@ loop on a free loopback port, and clients that speak JSON.
     from wsside.testing import serve
 
     async def test_a_message_reaches_the_room():
-        async with serve("ws") as server:
+        async with serve() as server:  # what `wsside serve` would serve here
             ada = await server.connect("/ws/chat", query={"username": "Ada"})
             bob = await server.connect("/ws/chat", query={"username": "Bob"})
             await ada.send({"type": "chat", "room": "general", "text": "hi"})
@@ -31,6 +31,8 @@ import aiohttp
 from ._edge.asgi_setup import log_events
 from ._edge.server import Sidecar
 from ._runtime import events
+from ._runtime.config import build_settings
+from ._runtime.config_keys import PREFIX_EXPECTED, is_prefix_path
 from ._runtime.settings import Settings
 from .handler import Handler
 
@@ -64,14 +66,15 @@ class HandlerError(AssertionError):
 
 
 def serve(
-    handlers: str | os.PathLike[str] | Iterable[Handler] = "ws",
+    handlers: str | os.PathLike[str] | Iterable[Handler] | None = None,
     *,
-    prefix: str = "/api",
+    prefix: str | None = None,
     raise_errors: bool = True,
 ) -> Server:
-    """A test server for `async with`: the handler files of a folder (relative to the current
-    directory) or the given `Handler` objects, under `prefix` as `wsside serve` has them. No
-    config file is read: set options on the `Handler`s."""
+    """A test server for `async with`, set up as `wsside serve` run in the current directory
+    would be: its config file (wsside.toml, or [tool.wsside] in pyproject.toml) gives the
+    handlers folder, the prefix and the `[defaults]` of the folder's handlers; without one,
+    `ws` and `/api`. `handlers` (a folder, or `Handler` objects) and `prefix` override it."""
     return Server(handlers, prefix=prefix, raise_errors=raise_errors)
 
 
@@ -81,9 +84,9 @@ class Server:
 
     def __init__(
         self,
-        handlers: str | os.PathLike[str] | Iterable[Handler],
+        handlers: str | os.PathLike[str] | Iterable[Handler] | None,
         *,
-        prefix: str,
+        prefix: str | None,
         raise_errors: bool,
     ) -> None:
         self.errors: list[str] = []
@@ -91,19 +94,28 @@ class Server:
         self._raise = raise_errors
         self._clients: list[Client] = []
         self._session: aiohttp.ClientSession | None = None
+        given: list[Handler] | None = None
+        folder: Path | None = None
         if isinstance(handlers, (str, os.PathLike)):
             folder = Path(handlers)
-            if not folder.is_dir():
-                raise FileNotFoundError(
-                    f"wsside.testing.serve: no handlers folder at {folder.resolve()}"
-                )
-            given = None
-        else:
-            folder, given = Path.cwd(), list(handlers)
+        elif handlers is not None:
+            given = list(handlers)
             for handler in given:
                 if not isinstance(handler, Handler):
                     raise TypeError(f"wsside.testing.serve: {handler!r} is not a Handler")
-        settings = Settings(handlers_dir=folder, prefixes=(prefix,), reload=False)
+        if prefix is not None and not is_prefix_path(prefix):
+            raise ValueError(f"wsside.testing.serve(prefix={prefix!r}): expected {PREFIX_EXPECTED}")
+        project = build_settings({"handlers_dir": folder}, search=[Path.cwd()])
+        if given is None and not project.handlers_dir.is_dir():
+            raise FileNotFoundError(
+                f"wsside.testing.serve: no handlers folder at {project.handlers_dir.resolve()}"
+            )
+        settings = Settings(
+            handlers_dir=project.handlers_dir if given is None else Path.cwd(),
+            prefixes=(prefix,) if prefix is not None else project.prefixes,
+            reload=False,
+            handler_defaults=project.handler_defaults,
+        )
         self._prefix = settings.url_prefix
         self._sidecar = Sidecar(settings, handlers=given)
 

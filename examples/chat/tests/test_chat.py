@@ -13,7 +13,7 @@ async def enter(server, name):
 
 
 async def test_people_in_a_room_chat_and_see_each_other_come_and_go():
-    async with serve("ws") as server:
+    async with serve() as server:
         ada = await enter(server, "Ada")
         bob = await enter(server, "Bob")
         assert await ada.receive_json() == {
@@ -38,7 +38,7 @@ async def test_people_in_a_room_chat_and_see_each_other_come_and_go():
 
 
 async def test_typing_reaches_the_others_only():
-    async with serve("ws") as server:
+    async with serve() as server:
         ada = await enter(server, "Ada")
         bob = await enter(server, "Bob")
         await ada.receive_json()  # Bob joined
@@ -50,7 +50,7 @@ async def test_typing_reaches_the_others_only():
 
 
 async def test_rooms_must_be_joined_before_chatting_there():
-    async with serve("ws") as server:
+    async with serve() as server:
         ada = await enter(server, "Ada")
         await ada.send({"type": "chat", "room": "python", "text": "anyone?"})
         assert await ada.receive_json() == {"type": "error", "message": "join #python first"}
@@ -59,7 +59,7 @@ async def test_rooms_must_be_joined_before_chatting_there():
 
 
 async def test_a_message_the_handler_does_not_receive_gets_an_error_frame():
-    async with serve("ws") as server:
+    async with serve() as server:
         ada = await enter(server, "Ada")
         await ada.send({"type": "chat", "room": "general"})  # no text
         assert await ada.receive_json() == {"type": "error", "message": "text: missing"}
