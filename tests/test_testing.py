@@ -154,6 +154,10 @@ async def test_waits_end_with_a_line_that_says_what_was_awaited(tmp_path: Path) 
         client = await server.connect("/ws/room/quiet")
         with pytest.raises(AssertionError, match="expected a binary message, got the text"):
             await client.receive_bytes()
+        other = await server.connect("/ws/room/quiet")
+        await other.send("plain")
+        with pytest.raises(AssertionError, match="expected JSON, got the text 'plain'"):
+            await client.receive_json()
         with pytest.raises(TimeoutError, match=r"/ws/room/quiet: no message within 0.2 s"):
             await client.receive_json(timeout=0.2)
         with pytest.raises(TimeoutError, match=r"/ws/room/quiet: no close frame within 0.2 s"):
@@ -185,6 +189,8 @@ async def test_a_file_that_does_not_load_stops_the_start_in_its_words(tmp_path: 
             raise AssertionError("not reached")
     with pytest.raises(FileNotFoundError, match=r"no handlers folder at .*missing"):
         serve(tmp_path / "missing")
+    with pytest.raises(RuntimeError, match=r"inside `async with serve\(...\)` only"):
+        await serve(folder).connect("/ws/x")
     with pytest.raises(TypeError, match="is not a Handler"):
         serve(["/ws/chat"])  # type: ignore[list-item]
 
