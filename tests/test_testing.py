@@ -5,6 +5,7 @@ run here, as its README says to run them."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
@@ -252,3 +253,19 @@ async def test_the_project_s_config_file_sets_folder_prefix_and_defaults(
         serve()
     with pytest.raises(ValueError, match=r"serve\(prefix='/a b'\): expected a URL path"):
         serve(prefix="/a b")
+
+
+async def test_every_on_close_has_run_when_the_block_ends() -> None:
+    """Even one that awaits: what it does is there for the test's next line."""
+    closed: list[int] = []
+    slow = Handler("/ws/slow")
+
+    @slow.on_close
+    async def bye(conn: Connection, code: int) -> None:
+        await asyncio.sleep(0.1)  # work that takes a while, such as a database write
+        closed.append(int(code))
+
+    async with serve([slow]) as server:
+        for _ in range(3):
+            await server.connect("/ws/slow")
+    assert closed == [1000, 1000, 1000]
