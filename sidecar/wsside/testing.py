@@ -99,6 +99,11 @@ class Server:
         if isinstance(handlers, (str, os.PathLike)):
             folder = Path(handlers)
         elif handlers is not None:
+            if isinstance(handlers, Handler) or not isinstance(handlers, Iterable):
+                raise TypeError(
+                    f"wsside.testing.serve({handlers!r}): expected a folder or a list of "
+                    "Handler objects (for one handler: [handler])"
+                )
             given = list(handlers)
             for handler in given:
                 if not isinstance(handler, Handler):
