@@ -46,7 +46,9 @@ LOADER_HOOKS = {
     "_given_options": "handler.py",
     "_serve_with": "handler.py",
     "_matches": "responses.py",
-    "_client": "connection.py",  # a connection's client, for its callbacks' error reports
+    # a connection's client, for its callbacks' error reports (and `wsside.testing`'s client
+    # finding its server-side connection)
+    "_client": "connection.py",
 }
 # Public names of the package that live in a later layer: `wsside/__init__.py` loads them on
 # first use (its module `__getattr__`) and names them for the type checker, never at import

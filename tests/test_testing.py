@@ -281,3 +281,50 @@ async def test_every_on_close_has_run_when_the_block_ends() -> None:
         for _ in range(3):
             await server.connect("/ws/slow")
     assert closed == [1000, 1000, 1000]
+
+
+async def test_a_wait_for_one_message_skips_the_others_within_one_deadline() -> None:
+    ticker = Handler("/ws/ticker")
+
+    @ticker.on_connect
+    async def ticks(conn: Connection) -> None:
+        for n in range(5):
+            conn.send({"type": "tick", "n": n})
+        conn.send({"type": "ready"})
+        while not conn.closed:  # then one more every 20 ms, for ever
+            conn.send({"type": "tick"})
+            await asyncio.sleep(0.02)
+
+    async with serve([ticker]) as server:
+        client = await server.connect("/ws/ticker")
+        assert await client.receive_json(match={"n": 3}) == {"type": "tick", "n": 3}
+        assert await client.receive_json(match=lambda m: m["type"] == "ready") == {"type": "ready"}
+        late = await server.connect("/ws/ticker")
+        # Each skipped message comes well within the timeout: only a deadline for the whole
+        # wait ends it (the outer bound is there to fail the test if it did not).
+        wait = late.receive_json(timeout=0.3, match={"type": "never"})
+        with pytest.raises(TimeoutError) as timed_out:
+            await asyncio.wait_for(wait, 10)
+        assert str(timed_out.value).startswith(
+            "/ws/ticker: no message matching {'type': 'never'} within 0.3 s; skipped "
+        )
+        assert "{'type': 'tick', 'n': 0}, {'type': 'tick', 'n': 1}, {'type': 'tick', 'n': 2} …" in (
+            str(timed_out.value)
+        )
+
+
+async def test_a_client_s_connection_on_the_server_and_clients_of_one_s_own(
+    tmp_path: Path,
+) -> None:
+    async with serve(handlers_folder(tmp_path)) as server:
+        ada = await server.connect("/ws/room/lobby")
+        bob = await server.connect("/ws/room/kitchen")
+        for client in (ada, bob):
+            await client.receive_json()  # on_connect has run
+        assert ada.connection.metadata == {"room": "lobby"} and ada.connection.rooms == {"lobby"}
+        assert bob.connection.rooms == {"kitchen"} and bob.connection is not ada.connection
+        await ada.close()
+        with pytest.raises(LookupError, match="the server has no open connection of this"):
+            ada.connection  # noqa: B018 - reading it is the check
+        assert server.prefix == "/api"
+        assert await first_message(server.url + server.prefix + "/ws/room/lobby") == HELLO

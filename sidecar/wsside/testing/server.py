@@ -1,63 +1,28 @@
-"""Test your handlers: the engine of `wsside serve` and Vite's sidecar, in the test's own event
-loop on a free loopback port, and clients that speak JSON.
-
-    from wsside.testing import serve
-
-    async def test_a_message_reaches_the_room():
-        async with serve() as server:  # what `wsside serve` would serve here
-            ada = await server.connect("/ws/chat", query={"username": "Ada"})
-            bob = await server.connect("/ws/chat", query={"username": "Bob"})
-            await ada.send({"type": "chat", "room": "general", "text": "hi"})
-            assert (await bob.receive_json())["text"] == "hi"
-
-Leaving the block closes every client (code 1000: each `on_close` runs), then the server,
-and fails the test with `HandlerError` when a callback or background task of the handlers
-raised meanwhile (`serve(..., raise_errors=False)` keeps the reports in `server.errors`
-instead). Every wait has a timeout (5 s unless given) and says what it waited for.
-"""
+"""The server of `wsside.testing`: a `Sidecar` in the test's event loop, on a free port."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from ._edge.asgi_setup import log_events
-from ._edge.server import Sidecar
-from ._runtime import events
-from ._runtime.config import build_settings
-from ._runtime.config_keys import PREFIX_EXPECTED, is_prefix_path
-from ._runtime.settings import Settings
-from .handler import Handler
+from .._edge.asgi_setup import log_events
+from .._edge.server import Sidecar
+from .._runtime import events
+from .._runtime.config import build_settings
+from .._runtime.config_keys import PREFIX_EXPECTED, is_prefix_path
+from .._runtime.settings import Settings
+from ..handler import Handler
+from .client import TIMEOUT, Client, HandshakeRefused
 
-__all__ = ["Client", "ConnectionClosed", "HandlerError", "HandshakeRefused", "Server", "serve"]
+if TYPE_CHECKING:
+    from ..connection import Connection
 
-TIMEOUT = 5.0
-
-
-class HandshakeRefused(Exception):
-    """The server answered the upgrade with an HTTP status (401 from `authenticate`, 403 for
-    an Origin, 404 for a path no handler declares)."""
-
-    def __init__(self, path: str, status: int) -> None:
-        super().__init__(f"{path}: the handshake was refused with HTTP {status}")
-        self.status = status
-
-
-class ConnectionClosed(Exception):
-    """The connection closed where a message was expected; `code` and `reason` are the
-    close frame's (1006 when the connection ended without one)."""
-
-    def __init__(self, path: str, code: int, reason: str) -> None:
-        super().__init__(f"{path}: the connection closed ({code} {reason!r}) instead of a message")
-        self.code = code
-        self.reason = reason
+__all__ = ["HandlerError", "Server", "serve"]
 
 
 class HandlerError(AssertionError):
@@ -80,7 +45,7 @@ def serve(
 
 class Server:
     """What `serve` gives: `connect` clients; `handler(pattern)` for the served `Handler`
-    (to broadcast from the test); `url` (`http://127.0.0.1:PORT`) for clients of your own."""
+    (to broadcast from the test); `url + prefix + path` for clients of your own."""
 
     def __init__(
         self,
@@ -90,7 +55,8 @@ class Server:
         raise_errors: bool,
     ) -> None:
         self.errors: list[str] = []
-        self.url = ""
+        # `http://127.0.0.1:PORT` once started: with `prefix`, for clients of your own.
+        self.url: str = ""
         self._raise = raise_errors
         self._clients: list[Client] = []
         self._session: aiohttp.ClientSession | None = None
@@ -121,7 +87,7 @@ class Server:
             reload=False,
             handler_defaults=project.handler_defaults,
         )
-        self._prefix = settings.url_prefix
+        self.prefix: str = settings.url_prefix
         self._sidecar = Sidecar(settings, handlers=given)
 
     async def __aenter__(self) -> Server:
@@ -170,7 +136,7 @@ class Server:
             raise RuntimeError("wsside.testing: connect() inside `async with serve(...)` only")
         try:
             ws = await self._session.ws_connect(
-                self.url + self._prefix + path,
+                self.url + self.prefix + path,
                 params=query,
                 headers=headers,
                 protocols=tuple(protocols),
@@ -179,7 +145,7 @@ class Server:
             )
         except aiohttp.WSServerHandshakeError as exc:
             raise HandshakeRefused(path, exc.status) from None
-        client = Client(ws, path)
+        client = Client(ws, path, self._connection_at)
         self._clients.append(client)
         return client
 
@@ -192,6 +158,14 @@ class Server:
             known = ", ".join(sorted(self._sidecar.registry.hubs)) or "none"
             raise KeyError(f"no Handler served here declares {pattern!r} (the patterns: {known})")
         return hub.handler
+
+    def _connection_at(self, client: str) -> Connection | None:
+        """The open connection whose client is at `client` (`host:port`), if any."""
+        for hub in self._sidecar.registry.hubs.values():
+            for conn in hub.handler.connections:
+                if conn._client() == client:
+                    return conn
+        return None
 
     def _on_event(self, event: dict[str, Any]) -> None:
         if (
@@ -212,86 +186,3 @@ class Server:
 def _report(event: dict[str, Any]) -> str:
     traceback = event.get("traceback")
     return events.error_headline(event) + (f"\n{traceback}" if traceback else "")
-
-
-class Client:
-    """One WebSocket connection of a test. `send` as `conn.send` and the browser client do
-    (dicts and lists as JSON text, `str` as text, `bytes` as binary); `receive_*` wait for the
-    next message, `receive_close` for the close."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse[bool], path: str) -> None:
-        self.path = path
-        self._ws = ws
-        self._closed: tuple[int, str] | None = None
-
-    @property
-    def subprotocol(self) -> str | None:
-        """The subprotocol the server chose, or None."""
-        return self._ws.protocol
-
-    async def send(self, message: object) -> None:
-        if isinstance(message, str):
-            await self._ws.send_str(message)
-        elif isinstance(message, (bytes, bytearray, memoryview)):
-            await self._ws.send_bytes(bytes(message))
-        else:
-            await self._ws.send_str(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
-
-    async def receive_json(self, timeout: float = TIMEOUT) -> Any:
-        text = await self.receive_text(timeout)
-        try:
-            return json.loads(text)
-        except ValueError:
-            raise AssertionError(f"{self.path}: expected JSON, got the text {text!r}") from None
-
-    async def receive_text(self, timeout: float = TIMEOUT) -> str:
-        message = await self._message(timeout)
-        if not isinstance(message, str):
-            raise AssertionError(f"{self.path}: expected a text message, got binary {message!r}")
-        return message
-
-    async def receive_bytes(self, timeout: float = TIMEOUT) -> bytes:
-        message = await self._message(timeout)
-        if not isinstance(message, bytes):
-            raise AssertionError(
-                f"{self.path}: expected a binary message, got the text {message!r}"
-            )
-        return message
-
-    async def receive_close(self, timeout: float = TIMEOUT) -> tuple[int, str]:
-        """The server's close frame as (code, reason); a message before it fails the test."""
-        if self._closed is None:
-            message = await self._next(timeout, "close frame")
-            if message is not None:
-                raise AssertionError(f"{self.path}: expected the close, got {message!r}")
-        assert self._closed is not None
-        return self._closed
-
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Close from the client's side and wait for the server's answer (its `on_close` has
-        run by then); nothing to do once closed."""
-        if self._closed is None:
-            self._closed = (code, reason)
-            await self._ws.close(code=code, message=reason.encode())
-
-    async def _message(self, timeout: float) -> str | bytes:
-        message = None if self._closed else await self._next(timeout, "message")
-        if message is None:
-            assert self._closed is not None
-            raise ConnectionClosed(self.path, *self._closed)
-        return message
-
-    async def _next(self, timeout: float, wanted: str) -> str | bytes | None:
-        """The next message, or None once the connection closed (`_closed` says how)."""
-        try:
-            message = await self._ws.receive(timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError(f"{self.path}: no {wanted} within {timeout} s") from None
-        if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-            data: str | bytes = message.data
-            return data
-        if message.type is aiohttp.WSMsgType.CLOSE:
-            self._closed = (int(message.data), str(message.extra or ""))
-        else:  # CLOSED, CLOSING or ERROR: it ended without a close frame of the server's
-            self._closed = (self._ws.close_code or 1006, "")
-        return None

@@ -1,0 +1,183 @@
+"""The clients of `wsside.testing`: one WebSocket connection each, over aiohttp's client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+
+if TYPE_CHECKING:
+    from ..connection import Connection
+
+__all__ = ["TIMEOUT", "Client", "ConnectionClosed", "HandshakeRefused", "Match"]
+
+TIMEOUT = 5.0
+# What `receive_json(match=...)` waits for: the items a message must have, or a function of it.
+Match = Mapping[str, Any] | Callable[[Any], bool]
+
+
+class HandshakeRefused(Exception):
+    """The server answered the upgrade with an HTTP status (401 from `authenticate`, 403 for
+    an Origin, 404 for a path no handler declares)."""
+
+    def __init__(self, path: str, status: int) -> None:
+        super().__init__(f"{path}: the handshake was refused with HTTP {status}")
+        self.status = status
+
+
+class ConnectionClosed(Exception):
+    """The connection closed where a message was expected; `code` and `reason` are the
+    close frame's (1006 when the connection ended without one)."""
+
+    def __init__(self, path: str, code: int, reason: str) -> None:
+        super().__init__(f"{path}: the connection closed ({code} {reason!r}) instead of a message")
+        self.code = code
+        self.reason = reason
+
+
+class Client:
+    """One WebSocket connection of a test. `send` as `conn.send` and the browser client do
+    (dicts and lists as JSON text, `str` as text, `bytes` as binary); `receive_*` wait for the
+    next message, `receive_close` for the close."""
+
+    def __init__(
+        self,
+        ws: aiohttp.ClientWebSocketResponse[bool],
+        path: str,
+        find: Callable[[str], Connection | None],
+    ) -> None:
+        self.path = path
+        self._ws = ws
+        self._find = find  # the server's open connection of a client at `host:port`
+        self._closed: tuple[int, str] | None = None
+
+    @property
+    def connection(self) -> Connection:
+        """The server's side of this client: the `Connection` its handler's callbacks get
+        (`metadata`, `rooms`, `id`), while it is open."""
+        address = self._ws.get_extra_info("sockname")
+        found = self._find(f"{address[0]}:{address[1]}") if address else None
+        if found is None:
+            raise LookupError(f"{self.path}: the server has no open connection of this client")
+        return found
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the server chose, or None."""
+        return self._ws.protocol
+
+    async def send(self, message: object) -> None:
+        if isinstance(message, str):
+            await self._ws.send_str(message)
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            await self._ws.send_bytes(bytes(message))
+        else:
+            await self._ws.send_str(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
+
+    async def receive_json(self, timeout: float = TIMEOUT, *, match: Match | None = None) -> Any:
+        """The next message, decoded from JSON. With `match` (the items a message must have,
+        as a rule's dict matches, or a function of the message that says whether it is the
+        one), the first that matches: the others before it are skipped, and the whole wait
+        has the one `timeout`."""
+        if match is None:
+            return self._decoded(await self.receive_text(timeout))
+        deadline = time.monotonic() + timeout
+        skipped: list[Any] = []
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                if left <= 0:
+                    raise TimeoutError
+                message = self._decoded(await self.receive_text(left))
+            except TimeoutError:
+                raise TimeoutError(
+                    f"{self.path}: no message matching {_shown(match)} within {timeout} s"
+                    + _skipped(skipped)
+                ) from None
+            if _fits(match, message):
+                return message
+            skipped.append(message)
+
+    async def receive_text(self, timeout: float = TIMEOUT) -> str:
+        message = await self._message(timeout)
+        if not isinstance(message, str):
+            raise AssertionError(f"{self.path}: expected a text message, got binary {message!r}")
+        return message
+
+    async def receive_bytes(self, timeout: float = TIMEOUT) -> bytes:
+        message = await self._message(timeout)
+        if not isinstance(message, bytes):
+            raise AssertionError(
+                f"{self.path}: expected a binary message, got the text {message!r}"
+            )
+        return message
+
+    async def receive_close(self, timeout: float = TIMEOUT) -> tuple[int, str]:
+        """The server's close frame as (code, reason); a message before it fails the test."""
+        if self._closed is None:
+            message = await self._next(timeout, "close frame")
+            if message is not None:
+                raise AssertionError(f"{self.path}: expected the close, got {message!r}")
+        assert self._closed is not None
+        return self._closed
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close from the client's side and wait for the server's answer (its `on_close` has
+        run by then); nothing to do once closed."""
+        if self._closed is None:
+            self._closed = (code, reason)
+            await self._ws.close(code=code, message=reason.encode())
+
+    def _decoded(self, text: str) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise AssertionError(f"{self.path}: expected JSON, got the text {text!r}") from None
+
+    async def _message(self, timeout: float) -> str | bytes:
+        message = None if self._closed else await self._next(timeout, "message")
+        if message is None:
+            assert self._closed is not None
+            raise ConnectionClosed(self.path, *self._closed)
+        return message
+
+    async def _next(self, timeout: float, wanted: str) -> str | bytes | None:
+        """The next message, or None once the connection closed (`_closed` says how)."""
+        try:
+            message = await self._ws.receive(timeout)
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"{self.path}: no {wanted} within {timeout} s") from None
+        if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+            data: str | bytes = message.data
+            return data
+        if message.type is aiohttp.WSMsgType.CLOSE:
+            self._closed = (int(message.data), str(message.extra or ""))
+        else:  # CLOSED, CLOSING or ERROR: it ended without a close frame of the server's
+            self._closed = (self._ws.close_code or 1006, "")
+        return None
+
+
+def _fits(match: Match, message: Any) -> bool:
+    if callable(match):
+        return bool(match(message))
+    return isinstance(message, dict) and all(
+        key in message and message[key] == value for key, value in match.items()
+    )
+
+
+def _shown(match: Match) -> str:
+    return (
+        f"{getattr(match, '__name__', 'the function')}()" if callable(match) else repr(dict(match))
+    )
+
+
+def _skipped(messages: list[Any]) -> str:
+    """`; skipped 7: {...}, {...}, {...} …` (the first three), or nothing."""
+    if not messages:
+        return ""
+    shown = ", ".join(repr(m) for m in messages[:3])
+    return f"; skipped {len(messages)}: {shown}{' …' if len(messages) > 3 else ''}"
