@@ -38,6 +38,8 @@ async def test_what_no_rule_matches_goes_to_on_message():
         client = await server.connect("/ws/echo")
         for message in ({"type": "pong"}, [1, 2], {"data": "no type"}):
             assert await ask(client, message) == {"type": "unmatched", "received": message}
+        await client.send(b"\x00\xff")  # binary: back as it came
+        assert await client.receive_bytes() == b"\x00\xff"
 
 
 @pytest.mark.parametrize(
@@ -55,9 +57,9 @@ async def test_the_server_chooses_its_preferred_subprotocol(offered, chosen):
 
 
 async def test_permessage_deflate_is_accepted():
-    # server.connect() offers no compression: a client of our own, at server.url.
+    # server.connect() offers no compression: a client of our own, at the server's URL.
     async with serve() as server, aiohttp.ClientSession() as session:
-        url = server.url + "/api/ws/echo"
+        url = server.url + server.prefix + "/ws/echo"
         async with session.ws_connect(url, compress=15) as client:
             assert client.compress == 15
             await client.send_json({"type": "ping"})

@@ -28,4 +28,7 @@ echo.respond(lambda conn, msg: isinstance(msg, str), lambda conn, msg: msg.upper
 
 @echo.on_message
 async def fallback(conn, data):
-    await conn.send({"type": "unmatched", "received": data})
+    if isinstance(data, bytes):  # a binary message goes back as it came
+        await conn.send(data)
+    else:
+        await conn.send({"type": "unmatched", "received": data})
