@@ -202,9 +202,12 @@ async def test_a_file_that_does_not_load_stops_the_start_in_its_words(tmp_path: 
 
 
 async def test_each_server_imports_the_files_afresh(tmp_path: Path) -> None:
-    """What one test's handlers kept at module level is not there in the next test's."""
+    """What one test's handlers, and their helpers, kept at module level is not there in the
+    next test's."""
     counter = """
     from wsside import Handler
+
+    import _helper
 
     seen = []
     count = Handler("/ws/count")
@@ -212,14 +215,19 @@ async def test_each_server_imports_the_files_afresh(tmp_path: Path) -> None:
     @count.on_connect
     def hello(conn, request):
         seen.append(conn.id)
-        conn.send({"seen": len(seen)})
+        _helper.seen.append(conn.id)
+        conn.send({"seen": len(seen), "by the helper": len(_helper.seen)})
     """
     folder = handlers_folder(tmp_path, counter)
+    (folder / "_helper.py").write_text("seen = []\n")
     for _ in range(2):
         async with serve(folder) as server:
             first = await server.connect("/ws/count")
             second = await server.connect("/ws/count")
-            assert [await c.receive_json() for c in (first, second)] == [{"seen": 1}, {"seen": 2}]
+            assert [await c.receive_json() for c in (first, second)] == [
+                {"seen": 1, "by the helper": 1},
+                {"seen": 2, "by the helper": 2},
+            ]
 
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -89,11 +90,14 @@ class Server:
         )
         self.prefix: str = settings.url_prefix
         self._sidecar = Sidecar(settings, handlers=given)
+        self._folder = settings.handlers_dir if given is None else None
 
     async def __aenter__(self) -> Server:
         log_events()  # warnings and errors reach the `wsside` logger, which pytest shows
         events.subscribe(self._on_event)
         try:
+            if self._folder is not None:
+                _forget_modules_of(self._folder)
             await self._sidecar.start()
             failed = list(self._sidecar.registry.errors.values())
             if failed:
@@ -186,3 +190,13 @@ class Server:
 def _report(event: dict[str, Any]) -> str:
     traceback = event.get("traceback")
     return events.error_headline(event) + (f"\n{traceback}" if traceback else "")
+
+
+def _forget_modules_of(folder: Path) -> None:
+    """Drop the modules an earlier server imported from `folder` (its helpers: `_shared.py`),
+    so that this one's handler files import them afresh, as a new process would."""
+    root = os.path.realpath(folder) + os.sep
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and os.path.realpath(file).startswith(root):
+            del sys.modules[name]
