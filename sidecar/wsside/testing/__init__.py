@@ -7,8 +7,9 @@ loop on a free loopback port, and clients that speak JSON.
         async with serve() as server:  # what `wsside serve` would serve here
             ada = await server.connect("/ws/chat", query={"username": "Ada"})
             bob = await server.connect("/ws/chat", query={"username": "Bob"})
-            await ada.send({"type": "chat", "room": "general", "text": "hi"})
-            assert (await bob.receive_json())["text"] == "hi"
+            await ada.send({"type": "chat", "text": "hi"})
+            message = await bob.receive_json(match={"type": "chat-message"})
+            assert message == {"type": "chat-message", "from": "Ada", "text": "hi"}
 
 Leaving the block closes every client (code 1000: each `on_close` runs), then the server,
 and fails the test with `HandlerError` when a callback or background task of the handlers
