@@ -257,7 +257,10 @@ async def test_the_project_s_config_file_sets_folder_prefix_and_defaults(
     file's handlers folder, prefix and [defaults]."""
     (tmp_path / "backend").mkdir()
     handlers_folder(tmp_path / "backend")
-    config = 'handlers = "backend/ws"\nprefix = "/socket"\n[defaults]\nerror_details = false\n'
+    config = (
+        'handlers = "backend/ws"\nprefix = "/socket"\nallowed_origins = ["https://app.example"]\n'
+        "[defaults]\nerror_details = false\n"
+    )
     (tmp_path / "wsside.toml").write_text(config)
     monkeypatch.chdir(tmp_path)
     async with serve(raise_errors=False) as server:
@@ -265,6 +268,11 @@ async def test_the_project_s_config_file_sets_folder_prefix_and_defaults(
         await client.receive_json()
         await client.send("boom")
         assert await client.receive_json() == {"type": "error", "message": "Internal error"}
+        site = await server.connect("/ws/room/lobby", headers={"Origin": "https://app.example"})
+        assert await site.receive_json() == HELLO
+        with pytest.raises(HandshakeRefused) as refused:
+            await server.connect("/ws/room/lobby", headers={"Origin": "https://evil.example"})
+        assert refused.value.status == 403
         assert await first_message(f"{server.url}/socket/ws/room/lobby") == HELLO
     async with serve(prefix="/other") as server:
         assert await first_message(f"{server.url}/other/ws/room/lobby") == HELLO

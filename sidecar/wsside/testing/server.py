@@ -39,8 +39,10 @@ def serve(
 ) -> Server:
     """A test server for `async with`, set up as `wsside serve` run in the current directory
     would be: its config file (wsside.toml, or [tool.wsside] in pyproject.toml) gives the
-    handlers folder, the prefix and the `[defaults]` of the folder's handlers; without one,
-    `ws` and `/api`. `handlers` (a folder, or `Handler` objects) and `prefix` override it."""
+    handlers folder, the prefix, the `[defaults]` of the folder's handlers and the Origins
+    accepted; without one, `ws`, `/api` and loopback Origins. `handlers` (a folder, or
+    `Handler` objects) and `prefix` override it. Nothing else of the file applies (no
+    backplane, no health path)."""
     return Server(handlers, prefix=prefix, raise_errors=raise_errors)
 
 
@@ -87,6 +89,8 @@ class Server:
             prefixes=(prefix,) if prefix is not None else project.prefixes,
             reload=False,
             handler_defaults=project.handler_defaults,
+            allowed_origins=project.allowed_origins,
+            loopback_origins=project.loopback_origins,
         )
         self.prefix: str = settings.url_prefix
         self._sidecar = Sidecar(settings, handlers=given)
