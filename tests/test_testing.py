@@ -344,3 +344,30 @@ async def test_a_client_s_connection_on_the_server_and_clients_of_one_s_own(
             ada.connection  # noqa: B018 - reading it is the check
         assert server.prefix == "/api"
         assert await first_message(server.url + server.prefix + "/ws/room/lobby") == HELLO
+
+
+async def test_compression_when_offered_and_what_a_file_reads_at_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`compress=True` offers permessage-deflate as a browser does; and since each `serve`
+    imports the files afresh, an environment variable a file reads at import is the test's."""
+    tick = """
+    import os
+    from wsside import Handler
+
+    PERIOD = float(os.environ.get("TICK_PERIOD", "1"))
+    tick = Handler("/ws/tick", per_message_deflate=PERIOD < 1)
+
+    @tick.on_connect
+    def hello(conn, request):
+        conn.send({"period": PERIOD, "text": "x" * 1000})
+    """
+    folder = handlers_folder(tmp_path, tick)
+    for period in ("0.01", "2"):
+        monkeypatch.setenv("TICK_PERIOD", period)
+        async with serve(folder) as server:
+            client = await server.connect("/ws/tick", compress=True)
+            assert (await client.receive_json())["period"] == float(period)
+            assert client.compressed is (period == "0.01")
+            plain = await server.connect("/ws/tick")
+            assert plain.compressed is False and (await plain.receive_json())["text"] == "x" * 1000

@@ -1,7 +1,6 @@
 """The echo handler (ws/echo.py), tested with wsside.testing: `Response` rules answer, the
 first that matches; `on_message` gets the rest; the server picks the subprotocol and compresses."""
 
-import aiohttp
 import pytest
 
 from wsside.testing import serve
@@ -57,10 +56,7 @@ async def test_the_server_chooses_its_preferred_subprotocol(offered, chosen):
 
 
 async def test_permessage_deflate_is_accepted():
-    # server.connect() offers no compression: a client of our own, at the server's URL.
-    async with serve() as server, aiohttp.ClientSession() as session:
-        url = server.url + server.prefix + "/ws/echo"
-        async with session.ws_connect(url, compress=15) as client:
-            assert client.compress == 15
-            await client.send_json({"type": "ping"})
-            assert await client.receive_json() == {"type": "pong"}
+    async with serve() as server:
+        client = await server.connect("/ws/echo", compress=True)  # offered, as browsers do
+        assert client.compressed
+        assert await ask(client, {"type": "ping"}) == {"type": "pong"}

@@ -70,6 +70,12 @@ class Client:
         """The subprotocol the server chose, or None."""
         return self._ws.protocol
 
+    @property
+    def compressed(self) -> bool:
+        """Whether the server took the permessage-deflate that `connect(compress=True)`
+        offered."""
+        return bool(self._ws.compress)
+
     async def send(self, message: object) -> None:
         if isinstance(message, str):
             await self._ws.send_str(message)

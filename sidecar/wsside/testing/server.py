@@ -136,10 +136,12 @@ class Server:
         query: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         protocols: Iterable[str] = (),
+        compress: bool = False,
     ) -> Client:
         """A client of `path`, below the prefix (`"/ws/chat"`), once the handshake is done
         (`on_connect` has started). `headers` go with the upgrade request (`Origin`,
-        `Authorization`); a refusal raises `HandshakeRefused`."""
+        `Authorization`); a refusal raises `HandshakeRefused`. With `compress`, it offers
+        permessage-deflate, as browsers do (`client.compressed` says whether it was taken)."""
         if self._session is None:
             raise RuntimeError("wsside.testing: connect() inside `async with serve(...)` only")
         try:
@@ -149,6 +151,7 @@ class Server:
                 headers=headers,
                 protocols=tuple(protocols),
                 max_msg_size=0,  # as a browser: no limit of the client's own
+                compress=15 if compress else 0,
                 timeout=aiohttp.ClientWSTimeout(ws_close=TIMEOUT),
             )
         except aiohttp.WSServerHandshakeError as exc:
