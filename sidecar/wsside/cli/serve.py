@@ -104,8 +104,8 @@ def serve(
         metavar="URL",
         show_default=False,
         help="Redis URL carrying broadcasts between processes and hosts: "
-        "redis://host:port/db, redis://user:password@host:port/db or rediss://... "
-        "(pip install 'wsside[redis]').",
+        "redis://host:port/db, redis://user:password@host:port/db or rediss://...; "
+        "?channel=NAME keeps applications on one Redis apart (pip install 'wsside[redis]').",
     ),
     shutdown_timeout: float | None = typer.Option(
         None,
