@@ -193,7 +193,7 @@ async def test_a_file_that_does_not_load_stops_the_start_in_its_words(tmp_path: 
         serve(tmp_path / "missing")
     with pytest.raises(RuntimeError, match=r"inside `async with serve\(...\)` only"):
         await serve(folder).connect("/ws/x")
-    with pytest.raises(TypeError, match=r"serve\(42\): expected a folder or a list of Handler"):
+    with pytest.raises(TypeError, match=r"serve\(handlers=42\): expected a folder or a list"):
         serve(42)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"\(for one handler: \[handler\]\)"):
         serve(Handler("/ws/one"))  # type: ignore[arg-type]

@@ -70,17 +70,18 @@ def origin_set(allowed: Iterable[str] | None) -> frozenset[str]:
     return origins
 
 
-def handler_list(handlers: object) -> list[Handler]:
-    """`handlers` as given, checked: an iterable of `Handler` objects (not one, nor bytes)."""
+def handler_list(handlers: object, caller: str = "ASGIApp") -> list[Handler]:
+    """`handlers` as given, checked: an iterable of `Handler` objects (not one, nor bytes);
+    `caller` is what the errors name (`ASGIApp`, `wsside.testing.serve`)."""
     if not isinstance(handlers, Iterable) or isinstance(handlers, (bytes, bytearray)):
         raise TypeError(
-            f"ASGIApp(handlers={handlers!r}): expected a folder or a list of Handler objects "
+            f"{caller}(handlers={handlers!r}): expected a folder or a list of Handler objects "
             "(for one handler: [handler])"
         )
     found = list(handlers)
     for handler in found:
         if not isinstance(handler, Handler):
-            raise TypeError(f"ASGIApp(handlers=...): {handler!r} is not a Handler")
+            raise TypeError(f"{caller}(handlers=...): {handler!r} is not a Handler")
     return found
 
 

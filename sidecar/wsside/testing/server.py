@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from .._edge.asgi_setup import log_events
+from .._edge.asgi_setup import handler_list, log_events
 from .._edge.server import Sidecar
 from .._runtime import events
 from .._runtime.config import build_settings
@@ -68,15 +68,7 @@ class Server:
         if isinstance(handlers, (str, os.PathLike)):
             folder = Path(handlers)
         elif handlers is not None:
-            if isinstance(handlers, Handler) or not isinstance(handlers, Iterable):
-                raise TypeError(
-                    f"wsside.testing.serve({handlers!r}): expected a folder or a list of "
-                    "Handler objects (for one handler: [handler])"
-                )
-            given = list(handlers)
-            for handler in given:
-                if not isinstance(handler, Handler):
-                    raise TypeError(f"wsside.testing.serve: {handler!r} is not a Handler")
+            given = handler_list(handlers, "wsside.testing.serve")
         if prefix is not None and not is_prefix_path(prefix):
             raise ValueError(f"wsside.testing.serve(prefix={prefix!r}): expected {PREFIX_EXPECTED}")
         project = build_settings({"handlers_dir": folder}, search=[Path.cwd()])
