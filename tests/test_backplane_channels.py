@@ -177,5 +177,6 @@ def test_doctor_publishes_on_the_channel_the_url_names(tmp_path: Path) -> None:
         assert code == 1
         [check] = [c for c in report["checks"] if c["name"] == "backplane"]
         assert check["status"] == "fail" and "NoPermissionError" in check["message"], check
+        assert check["fix"].startswith("give the Redis user &wsside:0 (or &wsside:*) and "), check
     finally:
         server.stop()

@@ -55,7 +55,8 @@ def check_engines(project: Project) -> Check:
 
 def check_backplane_reachable(project: Project) -> Check:
     """The backplane's URL, redis-py, and Redis itself: it answers, takes the URL's password,
-    and lets this user publish on wsside's channels (an ACL user needs `&wsside:*`)."""
+    and lets this user publish on the backplane's channel (an ACL user needs that channel,
+    `&wsside:0` or `&wsside:0:shop`, or `&wsside:*`)."""
     url = project.settings.backplane
     if url is None:
         if project.settings.workers > 1:
@@ -104,7 +105,10 @@ def _fix(url: str, problem: str) -> str:
     if problem.startswith("AuthenticationError"):
         return no_password(url) or "correct the password in the URL"
     if problem.startswith("NoPermissionError"):
-        return "give the Redis user &wsside:* and +publish +subscribe +ping (docs/backplane.md)"
+        return (
+            f"give the Redis user &{channel(url).decode()} (or &wsside:*) and +publish "
+            "+subscribe +ping (docs/backplane.md)"
+        )
     return "start Redis there, or correct host and port in the URL"
 
 
