@@ -62,3 +62,29 @@ describe('wsside-env.d.ts', () => {
     assert.equal(statSync(file).mtimeMs, before)
   })
 })
+
+describe('wsside-env.d.ts while a handler file that never loaded fails', () => {
+  const cleanup = suiteCleanup()
+
+  it('keeps the types written when the file loaded, until every handler file loads', async () => {
+    const root = makeProject(cleanup, { 'chat.py': typed('text') })
+    const file = path.join(root, 'wsside-env.d.ts')
+    const written = spawnSync(PYTHON, ['-m', 'wsside', 'types', '--out', 'wsside-env.d.ts'], { cwd: root, encoding: 'utf8' })
+    assert.equal(written.status, 0, written.stderr)
+    const before = readFileSync(file, 'utf8')
+    assert.match(before, / {4}text: string\n/)
+    // Vite starts while the file is broken (no `:` after the class line): no version of it
+    // has loaded in this sidecar, so what it declares is unknown.
+    const chat = path.join(root, 'ws', 'chat.py')
+    writeFileSync(chat, typed('text').replace('class ChatIn(TypedDict):', 'class ChatIn(TypedDict)'))
+    const { logs } = await startViteFor(cleanup, root)
+    await logs.waitFor(/cannot load ws\/chat\.py:\d+: SyntaxError/)
+    assert.deepEqual(logs.lines.filter((l) => /wrote wsside-env/.test(l)), [])
+    assert.equal(readFileSync(file, 'utf8'), before)
+    const from = logs.lines.length
+    writeFileSync(chat, typed('body'))
+    await logs.waitFor(/reloaded ws\/chat\.py/, { from })
+    await logs.waitFor(/wrote wsside-env\.d\.ts/, { from })
+    assert.match(readFileSync(file, 'utf8'), / {4}body: string\n/)
+  })
+})

@@ -156,9 +156,14 @@ class Sidecar:
         """The endpoints served, with their URL paths under the first prefix."""
         return self.registry.describe(self.settings.url_prefix)
 
-    def types(self) -> str:
+    def types(self) -> str | None:
         """The TypeScript of the endpoints' message types (`wsside-env.d.ts`), with files
-        named relative to the working folder (the project root under the shim)."""
+        named relative to the working folder (the project root under the shim); None while a
+        handler file that never loaded fails (at a start, say): its endpoints' types are
+        unknown, and the file written before (when it loaded) has them, where this text
+        would leave them out and fail `tsc` on every page that uses them."""
+        if self.registry.unserved_failures():
+            return None
         return render(self.registry.endpoints(), self.settings.handlers_dir, Path.cwd())
 
     async def serve_tcp(self, host: str, port: int, *, reuse_port: bool = False) -> web.TCPSite:

@@ -43,10 +43,12 @@ class ShimEvents:
         self._channel.send(message(event["type"], **fields))
 
     def table(self) -> dict[str, Any]:
-        """The endpoints and their types, as the serving sidecar has them now."""
+        """The endpoints and their types, as the serving sidecar has them now (no types
+        while they are unknown: `Sidecar.types`)."""
         sidecar = self._sidecar()
         assert sidecar is not None
-        return {"handlers": sidecar.describe(), "types": sidecar.types()}
+        types = sidecar.types()
+        return {"handlers": sidecar.describe(), **({} if types is None else {"types": types})}
 
     def _reloading(self) -> bool:
         sidecar = self._sidecar()

@@ -166,6 +166,10 @@ class _ShimMode:
         path = os.path.join(self.folder, SOCKET_NAME)
         await web.UnixSite(sidecar.runner, path).start()
         os.chmod(path, 0o600)
+        # Without its folder no handler is known, nor while a file that never loaded fails
+        # (`Sidecar.types`): no types then, and the types file keeps the last ones (an
+        # emptied one would fail `tsc` on every page that uses them).
+        types = None if missing else sidecar.types()
         self.channel.send(
             message(
                 "ready",
@@ -176,9 +180,7 @@ class _ShimMode:
                 prefixes=list(self.settings.prefixes),
                 socket=path,
                 handlers=sidecar.describe(),
-                # Without its folder no handler is known: no types, so the types file keeps
-                # the last ones (a folder set wrong would otherwise empty it and fail `tsc`).
-                **({} if missing else {"types": sidecar.types()}),
+                **({} if types is None else {"types": types}),
             )
         )
         stopping = asyncio.ensure_future(self.stop.wait())

@@ -94,6 +94,11 @@ class Registry:
         """The declarations served now, in routing order (disabled ones included)."""
         return [handler for handler, _ in self._table]
 
+    def unserved_failures(self) -> list[Path]:
+        """Handler files that did not load and serve no earlier version: what they declare,
+        and so the types of their endpoints, is not known."""
+        return [path for path in self.errors if path not in self.files]
+
     def describe(self, prefix: str = "") -> list[dict[str, Any]]:
         return [
             {
