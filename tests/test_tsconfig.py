@@ -226,6 +226,16 @@ def test_doctor_passes_without_typed_handlers_or_typescript(tmp_path: Path) -> N
     assert types_check(plain)[:2] == ("pass", "not a TypeScript project (no tsconfig.json)")
 
 
+def test_doctor_does_not_say_untyped_of_a_handler_file_that_does_not_load(
+    tmp_path: Path,
+) -> None:
+    vite_ts_project(tmp_path, handler=TYPED_HANDLER.replace("class ChatIn(TypedDict):", "class ("))
+    assert types_check(tmp_path)[:2] == (
+        "pass",
+        "not known for ws/chat.py, which does not load (see its check)",
+    )
+
+
 def test_doctor_names_an_unreadable_tsconfig(tmp_path: Path) -> None:
     write(
         tmp_path,

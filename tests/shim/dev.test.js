@@ -335,6 +335,19 @@ it('an upgrade under the prefix that no endpoint serves is named once, with the 
   assert.equal(logs.lines.filter(told).length, 2, logs.lines.join('\n'))
 })
 
+it('the 404 note says which part a pattern refused, and names a handler file that never loaded', async (t) => {
+  const rooms = "from wsside import Handler\nrooms = Handler(r'/ws/rooms/{room:[\\w-]+}')\n"
+  const { port, logs } = await startViteFor(t, makeProject(t, { 'rooms.py': rooms, 'broken.py': 'def (:\n' }))
+  await logs.waitFor(/cannot load ws\/broken\.py/)
+  const res = await upgrade({ port, path: '/api/ws/rooms/a.b' })
+  res.socket.destroy()
+  assert.equal(res.status, 404)
+  const [line] = await logs.waitFor(/\/api\/ws\/rooms\/a\.b: no endpoint there.*/)
+  assert.equal(line, '/api/ws/rooms/a.b: no endpoint there, so the client got 404: did you mean ' +
+    '/api/ws/rooms/{room:[\\w-]+}? (`a.b` does not match `{room:[\\w-]+}`) (ws/broken.py did not load, ' +
+    'so what it declares was never served: see its error above)')
+})
+
 it("with Vite's base (`/app/`), a plain GET of an endpoint's URL gets the 426, not Vite's 404 for URLs outside base", async (t) => {
   const target = await proxyTarget(t)
   const { port } = await startViteFor(t, makeProject(t), {

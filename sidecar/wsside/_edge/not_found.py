@@ -9,7 +9,8 @@ from __future__ import annotations
 import difflib
 from typing import TYPE_CHECKING
 
-from .._runtime.events import log
+from .._runtime.events import log, shown
+from ..pattern import Pattern
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -45,7 +46,23 @@ class NotFoundNotes:
             )
             return
         self._named.add(path)
-        log(f"{path}: no endpoint there, so the client got 404: {self._hint(path)}", "warning")
+        log(
+            f"{path}: no endpoint there, so the client got 404: {self._hint(path)}"
+            + self._not_loaded(),
+            "warning",
+        )
+
+    def _not_loaded(self) -> str:
+        """The handler files whose endpoints are unknown: they failed before ever loading."""
+        files = [shown(path) for path in self._registry.unserved_failures()]
+        if not files:
+            return ""
+        more = ", …" if len(files) > _LISTED_MAX else ""
+        were = "was" if len(files) == 1 else "were"
+        return (
+            f" ({', '.join(files[:_LISTED_MAX])}{more} did not load, so what it declares "
+            f"{were} never served: see its error above)"
+        )
 
     def _hint(self, path: str) -> str:
         urls = [
@@ -60,6 +77,18 @@ class NotFoundNotes:
             return "no handler file declares an endpoint"
         close = difflib.get_close_matches(path, urls, n=1, cutoff=0.6)
         if close:
-            return f"did you mean {close[0]}?"
+            return f"did you mean {close[0]}?{_refused_segment(close[0], path)}"
         more = ", …" if len(urls) > _LISTED_MAX else ""
         return "the endpoints are " + ", ".join(urls[:_LISTED_MAX]) + more
+
+
+def _refused_segment(url: str, path: str) -> str:
+    """Which part of `path` a pattern with variables (`url`, its prefix included) refuses,
+    when the two have as many segments: `/ws/rooms/a.b` against `{room:[\\w-]+}`."""
+    wanted, got = url.split("/")[1:], path.split("/")[1:]
+    if len(wanted) != len(got) or any("*" in w for w in wanted):
+        return ""
+    for want, part in zip(wanted, got, strict=True):
+        if want != part and Pattern("/" + want).match("/" + part) is None:
+            return f" (`{part}` does not match `{want}`)" if "{" in want else ""
+    return ""

@@ -27,6 +27,10 @@ def check_types_file(project: Project) -> Check:
         for h in result.handlers
         if h.receives is not None or h.sends is not None
     ]
+    broken = [project.relative(r.path) for r in project.loaded if r.error is not None]
+    if not typed and broken:  # what they declare is unknown: their own checks say why
+        which = "does not load (see its check)" if len(broken) == 1 else "do not load"
+        return passed(name, f"not known for {', '.join(broken)}, which {which}")
     if not typed:
         return passed(name, "no handler declares receives= or sends=")
     if state.included is None:
