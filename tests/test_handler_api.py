@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from serve_process import ServeProcess, free_port
+from wsside import Handler
 
 
 def save(path: Path, text: str) -> None:
@@ -71,6 +72,11 @@ h = Handler("/ws/kw", on_close=closed)
 def closed_again(conn):
     pass
 """
+
+
+def test_a_handler_is_shown_with_its_pattern_as_written() -> None:
+    """As every message shows a pattern (`{room:[\\w-]+}`), not with repr's doubled `\\`."""
+    assert repr(Handler(r"/ws/rooms/{room:[\w-]+}")) == r"Handler('/ws/rooms/{room:[\w-]+}')"
 
 
 async def test_a_callback_given_twice_is_a_load_error_naming_both(tmp_path: Path) -> None:

@@ -225,6 +225,38 @@ async def test_deleted_file_closes_its_connections_with_1012(live: Live) -> None
     assert (await ask(other))["version"] == 1
 
 
+LEAVING = """
+import logging
+from wsside import Handler
+h = Handler("/ws/chat")
+
+@h.on_close
+def gone(conn, code):
+    h.broadcast({"left": conn.id})
+    logging.getLogger("test.leaving").warning("left %d with %d others", code, len(h.connections))
+"""
+
+
+async def test_the_on_close_of_a_deleted_file_uses_its_handler_without_a_warning(
+    live: Live, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The 1012 of a file gone for good runs its old `on_close`, which may use its handler
+    (a presence list broadcasting who left): that is no loop outliving a reload, and wsside
+    says nothing of it."""
+    live.write("chat.py", LEAVING)
+    await live.start()
+    sockets = [await live.connect("/api/ws/chat") for _ in range(2)]
+    await live.remove("chat.py")
+    for ws in sockets:
+        msg = await asyncio.wait_for(ws.receive(), 5)
+        assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1012)
+    assert live.sidecar is not None
+    await live.sidecar.close()  # every on_close has run
+    said = [r.getMessage() for r in caplog.records]
+    assert [m for m in said if m.startswith("left")] == ["left 1012 with 0 others"] * 2, said
+    assert not [m for m in said if "no longer served" in m], said
+
+
 async def test_a_renamed_or_deleted_file_leaves_no_module_behind(live: Live) -> None:
     # Each rename or deletion used to leave its module in sys.modules, with all it made.
     live.write("other.py", versioned(1, "/ws/other"))

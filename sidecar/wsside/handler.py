@@ -345,4 +345,5 @@ class Handler:
             self._warn_detached("was broadcast to")
 
     def __repr__(self) -> str:
-        return f"Handler({self.pattern.source!r})"
+        # The pattern as every message shows it: `{room:[\w-]+}`, not repr's `[\\w-]+`.
+        return f"Handler('{self.pattern.source}')"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 from .._protocol.codec import encode
 from .._protocol.frames import encode_frame
 from .._threads import ThreadMark, this_thread
+from ..closecodes import CloseCode, CloseReason
 from .callbacks import is_error_frame, warn_unfit_send
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ class Hub:
         "check_sent",
         "connections",
         "messages_inline",
+        "retired",
         "rooms",
         "thread",
     )
@@ -78,6 +80,9 @@ class Hub:
         # the thread its connections are written on, while it has any (`Handler.broadcast`
         # checks it: a thread running a loop of its own must not write to them either)
         self.thread: ThreadMark | None = None
+        # Its pattern is declared no more (`retire`): the handler stops serving once the last
+        # connection has gone.
+        self.retired = False
 
     @property
     def handler(self) -> Handler:
@@ -113,11 +118,25 @@ class Hub:
             self.thread = this_thread()
 
     def remove(self, conn: Connection) -> None:
+        """`conn` has closed and its `on_close` has run."""
         self.connections.pop(conn, None)
         if not self.connections:
             self.thread = None
+            if self.retired:
+                self._handler._serve_with(None)
         for room in self._joined.pop(conn, ()):
             self._forget(conn, room)
+
+    def retire(self) -> None:
+        """Its pattern is declared no more: close its connections with 1012. Its handler
+        serves them until the last `on_close` has run (an `on_close` that reads
+        `handler.connections` or broadcasts reaches the others still closing), then no
+        connection."""
+        self.retired = True
+        if not self.connections:
+            self._handler._serve_with(None)
+        for conn in tuple(self.connections):
+            conn.close(CloseCode.SERVICE_RESTART, CloseReason.SERVICE_RESTART)
 
     def join(self, conn: Connection, room: str) -> None:
         outlet = self.connections.get(conn)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 
-from ..closecodes import CloseCode, CloseReason
 from .hub import Hub
 
 __all__ = ["ORPHAN_GRACE", "Orphans"]
@@ -31,7 +30,7 @@ class Orphans:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            _close_hub(hub)
+            hub.retire()
             return
         pattern = hub.handler.pattern.source
         self._hubs[pattern] = (hub, loop.call_later(ORPHAN_GRACE, self._end_grace, pattern))
@@ -53,15 +52,8 @@ class Orphans:
         hubs, self._hubs = self._hubs, {}
         for hub, timer in hubs.values():
             timer.cancel()
-            _close_hub(hub)
+            hub.retire()
 
     def _end_grace(self, pattern: str) -> None:
         hub, _ = self._hubs.pop(pattern)
-        _close_hub(hub)
-
-
-def _close_hub(hub: Hub) -> None:
-    """Its pattern is gone: its clients are told to reconnect (to what serves now)."""
-    hub.handler._serve_with(None)
-    for conn in tuple(hub.connections):
-        conn.close(CloseCode.SERVICE_RESTART, CloseReason.SERVICE_RESTART)
+        hub.retire()
