@@ -3,7 +3,7 @@
 // and overlay. The messages about the process itself (`ready`, `protocol_error`) change its
 // state and stay with it in lib/sidecar.js.
 
-import { reportError } from './report.js'
+import { reportCallbackError, reportError } from './report.js'
 import { syncTypesFile } from './types-file.js'
 
 /** @import { ReadyMessage, SidecarEvent } from './protocol.js' */
@@ -32,6 +32,7 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
           (msg.ms === undefined ? '' : ` in ${Math.round(msg.ms)} ms`))
       handlersNow(info, msg)
       standing.fixed(msg.file)
+      r.failuresEnd(msg.file)
       syncTypesFile(cwd, msg.types, r)
       break
     case 'endpoints':
@@ -56,10 +57,13 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
       standing.stand(msg.type === 'load_error' ? 'load' : 'config',
         msg.sources ?? [msg.source ?? msg.file ?? ''], reportError(r, msg))
       break
-    case 'runtime_error':
+    case 'runtime_error': {
       // An event, not a state: only pages open now see it, until the handler file is saved.
-      standing.passing(msg.file ?? '', reportError(r, msg))
+      // The same error again soon is counted, not shown again (reportCallbackError).
+      const shown = reportCallbackError(r, msg)
+      if (shown) standing.passing(msg.file ?? '', shown)
       break
+    }
     case 'log':
       r[msg.level === 'error' ? 'error' : msg.level === 'warning' ? 'warn' : 'info'](msg.message)
       break

@@ -53,12 +53,15 @@ export class RepeatedLines {
    * NAMED_PER_KIND other lines of its `kind` were written while the kind is open.
    * @param {string} line
    * @param {string} [kind] what the lines of one kind share (default: the line itself)
+   * @param {string} [text] what is written when the line is (default: the line; a
+   *   traceback, say, when the line that counts the repeats is only its first line)
+   * @returns {boolean} whether it was written, not counted
    */
-  write(line, kind = line) {
+  write(line, kind = line, text = line) {
     const group = this._open.get(line)
     if (group) {
       group.repeats++
-      return
+      return false
     }
     let ofKind = this._kinds.get(kind)
     if (!ofKind) {
@@ -68,11 +71,26 @@ export class RepeatedLines {
     ofKind.came = true
     if (ofKind.named >= NAMED_PER_KIND) {
       ofKind.counted++
-      return
+      return false
     }
     ofKind.named++
-    this._write(line)
+    this._write(text)
     this._open.set(line, { repeats: 0, timer: this._windowFor(line) })
+    return true
+  }
+
+  /**
+   * Closes the windows of the lines `which` picks, writing the repeats they counted: the
+   * next of those lines is written at once.
+   * @param {(line: string) => boolean} which
+   */
+  end(which) {
+    for (const [line, group] of this._open) {
+      if (!which(line)) continue
+      clearTimeout(group.timer)
+      if (group.repeats > 0) this._write(repeatedLine(line, group.repeats))
+      this._open.delete(line)
+    }
   }
 
   /** Writes the repeats counted in the windows still open, and closes them (at shutdown). */

@@ -69,6 +69,7 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
   const warn = (text) => logger.warn(`${TAG} ${text}`, opts)
   const refusals = new RepeatedLines(warn, (kind, count, seconds) =>
     `refused ${count} more upgrade${count === 1 ? '' : 's'} in the last ${seconds} s ${kind}`)
+  const failures = new RepeatedLines((text) => logger.error(`${TAG} ${text}`, opts))
   return {
     rel,
     /** @param {string} text */
@@ -82,8 +83,24 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
      * @param {string} reason
      */
     refused: (pathname, reason) => refusals.write(`refused ${pathname}: ${reason}`, refusalKind(reason)),
-    /** Writes the refusals counted and not yet written (when the server closes). */
-    flush: () => refusals.flush(),
+    /**
+     * A callback's error (`line`: its first line, with the exception's class and not its
+     * message; `text`: in full, with the traceback): written unless the same `line` was
+     * within the window, which counts it (lib/repeats.js). Whether it was written.
+     * @param {string} line
+     * @param {string} text
+     */
+    failed: (line, text) => failures.write(line, line, text),
+    /**
+     * `file` loads again (or is gone): its callbacks' next errors are written at once.
+     * @param {string} file
+     */
+    failuresEnd: (file) => failures.end((line) => line.includes(` of ${rel(file)}:`)),
+    /** Writes the refusals and errors counted and not yet written (when the server closes). */
+    flush: () => {
+      refusals.flush()
+      failures.flush()
+    },
     /** @param {string} text */
     error: (text) => logger.error(`${TAG} ${text}`, opts),
     /**
@@ -173,6 +190,32 @@ export function readyLines(reporter, handlers, before) {
  * @returns {OverlayError}
  */
 export function reportError(reporter, event) {
+  const { text, overlay } = describeError(reporter, event)
+  reporter.error(text)
+  return overlay
+}
+
+/**
+ * Logs a runtime_error event unless the same error (callback, file, line and exception
+ * class) came within the window: a callback that fails on each message of a page sending at
+ * mousemove rate would print hundreds of tracebacks and put the overlay back each time.
+ * Returns what the overlay shows, or null for an error counted.
+ * @param {Reporter} reporter
+ * @param {ErrorEvent} event
+ * @returns {OverlayError | null}
+ */
+export function reportCallbackError(reporter, event) {
+  const { what, where, text, overlay } = describeError(reporter, event)
+  const kind = /^[\w.]+/.exec(event.message)?.[0] ?? event.message
+  return reporter.failed(`${what} ${where}: ${kind}`, text) ? overlay : null
+}
+
+/**
+ * The terminal's text of an error event, its first words, and what the overlay shows.
+ * @param {Reporter} reporter
+ * @param {ErrorEvent} event
+ */
+function describeError(reporter, event) {
   const where = (event.file ? `${reporter.rel(event.file)}${event.line ? `:${event.line}` : ''}` : 'unknown location') +
     keptFromLoading(reporter, event)
   const what = { load_error: 'cannot load', config_error: 'invalid config in',
@@ -181,8 +224,9 @@ export function reportError(reporter, event) {
   // A message's own lines are indented: none of them reads as a line of the terminal's own
   // (the sidecar has already written out its control characters: events.py `printable`).
   const message = event.message.replaceAll('\n', '\n  ')
-  reporter.error(`${what} ${where}: ${message}\n${event.traceback ?? ''}`.trimEnd())
-  return {
+  const text = `${what} ${where}: ${message}\n${event.traceback ?? ''}`.trimEnd()
+  /** @type {OverlayError} */
+  const overlay = {
     // A callback's error says whose it is, as the terminal's line does (`Runtime error in
     // on_message of ws/x.py:7`, `in a Response of ...`).
     message: `${title} in ${event.callback ? `${event.callback} of ` : ''}${where}: ${event.message}`,
@@ -190,6 +234,7 @@ export function reportError(reporter, event) {
     id: event.file ?? undefined,
     loc: event.file ? { file: event.file, line: event.line ?? 1, column: event.column ?? 1 } : undefined,
   }
+  return { what, where, text, overlay }
 }
 
 // The handler files a helper's error names, at most: the rest are counted.

@@ -167,6 +167,34 @@ describe('overlay', () => {
     page.close()
   })
 
+  it('shows a callback\'s error that comes again and again once, and counts the repeats', async () => {
+    const FLOODS = 'from wsside import Handler\n\nflood = Handler("/flood")\n\n@flood.on_message\n' +
+      'def message(conn, data):\n    raise (ValueError if data == "last" else KeyError)(data)\n'
+    await dev.save('ws/flood.py', FLOODS, /added ws\/flood\.py/)
+    const page = await dev.openPage()
+    const ws = await connectWs({ port: dev.port, path: '/api/flood' })
+    for (let n = 0; n < 30; n++) ws.send(`key ${n}`)
+    ws.send('last')
+    // The sidecar's events come in order: once the ValueError is logged, so are the KeyErrors.
+    await dev.logs.waitFor(/error in on_message of ws\/flood\.py:7: ValueError: last/)
+    const full = (/** @type {string} */ kind) => dev.logs.lines.filter((l) => l.includes(`error in on_message of ws/flood.py:7: ${kind}:`))
+    assert.equal(full('KeyError').length, 1, dev.logs.lines.join('\n'))
+    assert.match(full('KeyError')[0], /error in on_message of ws\/flood\.py:7: KeyError: 'key 0'\nTraceback/)
+    const shown = await dev.shown(page)
+    assert.deepEqual(shown.map((m) => m.err?.message.split('\n')[0]), [
+      "Runtime error in on_message of ws/flood.py:7: KeyError: 'key 0'",
+      'Runtime error in on_message of ws/flood.py:7: ValueError: last',
+    ])
+    // A save ends the count at once, and the next error of the new code is shown in full.
+    const [counted] = await dev.save('ws/flood.py', `${FLOODS}\n`, /KeyError \(and \d+ more times? in the last 5 s\)$/)
+      .then(() => dev.logs.lines.filter((l) => / more times? in the last 5 s\)$/.test(l)))
+    assert.ok(counted?.endsWith('] error in on_message of ws/flood.py:7: KeyError (and 29 more times in the last 5 s)'), counted)
+    ws.send('key again')
+    await dev.logs.waitFor(/error in on_message of ws\/flood\.py:7: KeyError: 'key again'\nTraceback/)
+    ws.close()
+    page.close()
+  })
+
   it('shows what a client sent in an error\'s message written out: no escape reaches the terminal', async () => {
     const ECHOES = 'from wsside import Handler\n\nsays = Handler("/says")\n\n@says.on_message\n' +
       'def message(conn, data):\n    raise ValueError(f"unknown command {data}")\n'
