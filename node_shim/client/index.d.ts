@@ -114,9 +114,11 @@ export interface Socket<Sent = unknown, Received = unknown> {
     type: T,
     listener: (message: unknown extends Received ? unknown : OfType<Received, T>) => void,
   ): () => void
-  /** Each change of `status`; `close` is the socket's close that caused it, if any. */
+  /** Each change of `status` from now on (not the current one, which `status` says:
+   * `'connecting'` at first); `close` is the socket's close that caused it, if any. */
   onStatus(listener: (status: Status, close?: CloseInfo) => void): () => void
-  /** Closes the socket for good: no reconnecting; messages still waiting are dropped. */
+  /** Closes the socket for good, with `code` 1000 unless given: no reconnecting; messages
+   * still waiting are dropped. */
   close(code?: number, reason?: string): void
 }
 

@@ -251,9 +251,11 @@ export function connect(path, options = {}) {
       return () => void watchers.delete(entry)
     },
     /** @param {number} [code] @param {string} [reason] */
-    close(code, reason) {
+    close(code = 1000, reason) {
       closing = true
       try {
+        // 1000 unless told: a bare WebSocket.close() sends no code, which the server's
+        // on_close sees as 1005 No Status, not as the page leaving normally.
         ws.close(code, reason) // throws for a code or reason it refuses, closing nothing
       } finally {
         closing = false

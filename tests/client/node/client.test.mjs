@@ -247,6 +247,20 @@ test('close() closes for good: closed at once, sending then throws', async () =>
   assert.deepEqual(seen, [['closed', undefined]])
 })
 
+test('close() without a code closes with 1000 Normal Closure, as the server sees it; a code given goes as given', async () => {
+  const watcher = connect('/ws/live', { url: `${sidecar.url('/ws/live')}?watch` })
+  sockets.push(watcher)
+  await nextMessage(watcher, 'live')
+  for (const [args, code, reason] of [[[], 1000, ''], [[4001, 'bye'], 4001, 'bye']]) {
+    const counted = connect('/ws/live', { url: sidecar.url('/ws/live') })
+    sockets.push(counted)
+    await statusOf(counted, 'open')
+    const left = nextMessage(watcher, 'left')
+    counted.close(...args)
+    assert.deepEqual(await left, { type: 'left', code, reason })
+  }
+})
+
 test('a message too big for the endpoint closes with 1009, for good', async () => {
   const { socket } = await echo()
   const closed = statusOf(socket, 'closed')
