@@ -50,7 +50,7 @@ const ATTACHED = Symbol.for('vite-plugin-wsside.attached')
 // The servers whose upgrades wsside routes, shared by every copy of this module in the
 // process: vite.config and the user's own server code may each load one.
 const SERVED = Symbol.for('vite-plugin-wsside.served-prefixes')
-/** @typedef {{ prefixes: () => string[], handlers: () => HandlerInfo[] }} Served */
+/** @typedef {{ prefixes: () => string[], handlers: () => HandlerInfo[], configured: string[] | undefined }} Served */
 const holder = /** @type {{ [ATTACHED]?: WeakSet<object>, [SERVED]?: Map<string, Served> }} */ (globalThis)
 const attachedServers = (holder[ATTACHED] ??= new WeakSet())
 // What the latest dev server of each project (its root) serves, read by the next one: a Vite
@@ -129,7 +129,12 @@ export function attach(httpServer, options, vite) {
   const previous = vite.hot ? servedPrefixes.get(root) : undefined
   // Read now, while the previous server (a restart's) still runs.
   const before = { prefixes: previous?.prefixes() ?? [], handlers: previous?.handlers() ?? [] }
-  if (vite.hot) servedPrefixes.set(root, { prefixes, handlers: () => proc.info?.handlers ?? [] })
+  if (vite.hot) {
+    servedPrefixes.set(root, { prefixes, handlers: () => proc.info?.handlers ?? [], configured: options.prefixes })
+  }
+  // Only a restart whose vite.config set another prefix moved it: one that kept the option
+  // (a prefix in wsside.toml may move later, without a restart, and reloads no page).
+  const movedByConfig = previous !== undefined && String(previous.configured) !== String(options.prefixes)
   const proxied = proxyRule(vite.proxy ?? {}, { webSocket: true })
   const upgrade = createUpgradeListener({
     sidecar: () => proc,
@@ -147,7 +152,7 @@ export function attach(httpServer, options, vite) {
   })
   // Only after a restart (a previous server of this root): every other upgrade goes straight
   // to the upgrade listener, as the hand-over's cost per connection is measured.
-  const moved = before.prefixes.length > 0 ? movedPrefix(before, prefixes, proc, proxied) : null
+  const moved = movedByConfig && before.prefixes.length > 0 ? movedPrefix(before, prefixes, proc, proxied) : null
   /** @type {(req: IncomingMessage, socket: Duplex, head: Buffer) => void} */
   const listener = moved === null ? upgrade : (req, socket, head) => {
     if (!moved(req, socket)) void upgrade(req, socket, head)

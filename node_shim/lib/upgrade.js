@@ -193,7 +193,7 @@ export function createUpgradeListener(ctx) {
       if (endpoint !== null && (ctx.proxied?.(req.url ?? '/') ?? null) === null) {
         namedPaths.add(pathname)
         ctx.sidecar().reporter.warn(`${pathname}: outside wsside's prefix (${ctx.prefixes().join(', ')}), so wsside ` +
-          'leaves it to Vite\'s other listeners, and when none answers, the client waits for good. Did you mean ' +
+          'leaves it to Vite\'s other listeners, and when none answers, the handshake waits unanswered (the browser client retries after its timeout). Did you mean ' +
           `${endpoint}?`)
       }
       return

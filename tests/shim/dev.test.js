@@ -303,7 +303,7 @@ it('an upgrade outside the prefix to an endpoint\'s own path is told once where 
     await ask(url)
     const [line] = await logs.waitFor(new RegExp(`${pathname}: outside wsside's prefix.*`))
     assert.equal(line, `${pathname}: outside wsside's prefix (/api), so wsside leaves it to Vite's other listeners, ` +
-      'and when none answers, the client waits for good. Did you mean /api/echo?')
+      'and when none answers, the handshake waits unanswered (the browser client retries after its timeout). Did you mean /api/echo?')
   }
   // Once per path; an unrelated path outside the prefix is left alone, unnamed.
   await ask('/echo')

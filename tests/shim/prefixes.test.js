@@ -72,3 +72,20 @@ it('a vite.config edit that moves the prefix: the old prefix\'s endpoints get 40
   const after = await upgrade({ port, path: '/api/echo', ms: 1000 }).then(() => 'answered', (error) => error.message)
   assert.match(after, /timed out after 1000 ms/)
 })
+
+it('a prefix that wsside.toml moves after a restart that kept vite.config\'s is not said to be moved by vite.config', async (t) => {
+  const root = makeProject(t)
+  writeFileSync(path.join(root, 'wsside.toml'), 'prefix = "/api"\n')
+  const { vite, port, logs } = await startViteFor(t, root)
+  let from = logs.lines.length
+  await vite.restart()
+  await logs.waitFor(/server restarted/, { from })
+  from = logs.lines.length
+  writeFileSync(path.join(root, 'wsside.toml'), 'prefix = "/rt"\n')
+  await logs.waitFor(/sidecar ready: pid (\d+)/, { from })
+  // Outside the prefix now: left to Vite, and the terminal says where the endpoint is.
+  const old = await upgrade({ port, path: '/api/echo', ms: 1000 }).then((res) => res.status, (error) => error.message)
+  assert.match(String(old), /timed out after 1000 ms/)
+  await logs.waitFor(/\/api\/echo: outside wsside's prefix \(\/rt\).*Did you mean \/rt\/echo\?$/, { from })
+  assert.deepEqual(logs.lines.slice(from).filter((line) => line.includes('vite.config moved')), [])
+})
