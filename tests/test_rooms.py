@@ -217,3 +217,47 @@ async def test_server_side_push_connections_and_background_task(serve, probe) ->
     assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 1012, "Service Restart")
     await asyncio.wait_for(asyncio.wait([task]), 1)
     assert task.cancelled()
+
+
+SLIPS = {
+    # A port of the JavaScript plugin's options object, include_self in room's place, a list.
+    "options": "conn.broadcast(data, {'room': 'lobby', 'includeSelf': True})",
+    "flag": "conn.broadcast(data, True)",
+    "list": "conn.join_room(['a', 'b'])",
+    "number": "conn.leave_room(7)",
+    "asked": "conn.in_room(None)",
+    "pushed": "h.broadcast(data, {'room': 'lobby'})",
+}
+
+
+async def test_a_room_that_is_not_a_str_is_refused_naming_the_call_and_the_likely_slip() -> None:
+    from wsside import Handler
+    from wsside.testing import serve
+
+    h = Handler("/ws/slips")
+
+    @h.on_message
+    def slip(conn, data):
+        eval(SLIPS[data["slip"]], {"conn": conn, "data": {"n": 1}, "h": h})
+        conn.send({"ok": data["slip"]})  # not reached
+
+    said = {}
+    async with serve([h], raise_errors=False) as server:
+        client = await server.connect("/ws/slips")
+        for slip in SLIPS:
+            await client.send({"slip": slip})
+            said[slip] = (await client.receive_json())["message"]
+    assert said == {
+        "options": "conn.broadcast(): a room is a str, its name; got dict {'room': 'lobby', "
+        "'includeSelf': True}: options go by keyword, conn.broadcast(data, room='lobby', ...)",
+        "flag": "conn.broadcast(): a room is a str, its name; got bool True: to include the "
+        "sender, conn.broadcast(data, include_self=True)",
+        "list": "conn.join_room(): a room is a str, its name; got list ['a', 'b']: one room per "
+        "call",
+        "number": "conn.leave_room(): a room is a str, its name; got int 7",
+        "asked": "conn.in_room(): a room is a str, its name; got NoneType None",
+        "pushed": "handler.broadcast(): a room is a str, its name; got dict {'room': 'lobby'}: "
+        "options go by keyword, handler.broadcast(data, room='lobby', ...)",
+    }
+    assert len(server.errors) == len(SLIPS)
+    assert all(error.splitlines()[-1].startswith("TypeError: ") for error in server.errors)

@@ -5,12 +5,13 @@ raise `off_loop_error` on any other thread, one running an event loop of its own
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from _thread import RLock
 from collections.abc import Callable
 from typing import TypeAlias
 
-__all__ = ["ThreadMark", "is_this_thread", "off_loop_error", "this_thread"]
+__all__ = ["ThreadMark", "is_this_thread", "may_write", "off_loop_error", "this_thread"]
 
 # A thread's mark: an RLock that thread holds for its whole life, so that
 # `is_this_thread(mark)` is True on that thread alone.
@@ -32,6 +33,19 @@ def this_thread() -> ThreadMark:
         mark = _marks.mark = RLock()
         mark.acquire()  # never released
     return mark
+
+
+def may_write(writer: ThreadMark | None) -> bool:
+    """Whether this thread may write to connections that `writer` writes to: that thread
+    alone while there are any (a thread running a loop of its own may not either), else (None)
+    any thread with a running event loop."""
+    if writer is not None:
+        return is_this_thread(writer)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def off_loop_error(subject: str, method: str, call: str) -> RuntimeError:

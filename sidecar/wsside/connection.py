@@ -205,6 +205,8 @@ class Connection:
         """Send to the members of `room`, or to every connection of this endpoint."""
         if not is_this_thread(self._thread):
             raise _off_loop(self, "broadcast", "data")
+        if room is not None and type(room) is not str:
+            raise room_error(room, "conn.broadcast")
         self._rooms.broadcast(data, room, None if include_self else self)
 
     def broadcast_all_rooms(self, data: Sendable, include_self: bool = False) -> None:
@@ -215,14 +217,20 @@ class Connection:
 
     def join_room(self, room: str) -> None:
         """Join `room`: its broadcasts reach this connection until it leaves or closes."""
+        if type(room) is not str:
+            raise room_error(room, "conn.join_room")
         self._rooms.join(self, room)
 
     def leave_room(self, room: str) -> None:
         """Leave `room` (nothing happens when this connection is not in it)."""
+        if type(room) is not str:
+            raise room_error(room, "conn.leave_room")
         self._rooms.leave(self, room)
 
     def in_room(self, room: str) -> bool:
         """Whether this connection is in `room`."""
+        if type(room) is not str:
+            raise room_error(room, "conn.in_room")
         return room in self._rooms.rooms_of(self)
 
     def ping(self, payload: bytes | str = b"") -> None:
@@ -257,6 +265,22 @@ class Connection:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<Connection {self.id} {self.path} {state}>"
+
+
+def room_error(room: object, call: str) -> TypeError:
+    """What `call` raises for a room that is not a `str` (a `str` subclass is refused too: a
+    room's name goes to other processes as text), with the likely slip of a port from the
+    JavaScript plugin: its options object, or `include_self` given in `room`'s place."""
+    if isinstance(room, str):
+        return TypeError(f"{call}(): a room is a str, got {type(room).__name__} {room!r}")
+    said = f"{call}(): a room is a str, its name; got {type(room).__name__} {room!r:.80}"
+    if isinstance(room, Mapping):
+        return TypeError(f"{said}: options go by keyword, {call}(data, room='lobby', ...)")
+    if isinstance(room, bool):
+        return TypeError(f"{said}: to include the sender, {call}(data, include_self=True)")
+    if isinstance(room, (list, tuple, set, frozenset)):
+        return TypeError(f"{said}: one room per call")
+    return TypeError(said)
 
 
 def _off_loop(conn: Connection, method: str, args: str) -> RuntimeError:

@@ -7,7 +7,6 @@ declaration, so open connections keep their rooms and metadata and reach the new
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import inspect
 import logging
@@ -17,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from ._places import place, shown
 from ._signatures import Callback, adapt_callback
-from ._threads import ThreadMark, is_this_thread, off_loop_error
+from ._threads import ThreadMark, may_write, off_loop_error
+from .connection import room_error
 from .handler_options import (
     DEFAULTABLE_OPTIONS,
     Deflate,
@@ -84,19 +84,6 @@ class Endpoint(Protocol):
     def broadcast(
         self, data: object, room: str | None = None, exclude: Connection | None = None
     ) -> int: ...
-
-
-def _on_loop_thread(endpoint: Endpoint) -> bool:
-    """Whether this thread may write to `endpoint`'s connections: the one they are written
-    on while there are any (a thread running a loop of its own may not either), else any
-    thread with a running event loop."""
-    if endpoint.thread is not None:
-        return is_this_thread(endpoint.thread)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 # Set while a handler file is imported, to collect the handlers it declares (`collecting`).
@@ -337,8 +324,10 @@ class Handler:
         """Send to every connection of this endpoint, or to one room of it (with a backplane,
         in every process). On the event loop's thread: another thread hands the call over
         (`anyio.from_thread.run_sync`, `loop.call_soon_threadsafe`)."""
+        if room is not None and type(room) is not str:
+            raise room_error(room, "handler.broadcast")
         if (endpoint := self._endpoint) is not None:
-            if not _on_loop_thread(endpoint):
+            if not may_write(endpoint.thread):
                 raise off_loop_error(repr(self), "broadcast", "handler.broadcast, data")
             endpoint.broadcast(data, room)
         elif self._detached:
