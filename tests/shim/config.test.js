@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { it } from 'node:test'
 import { message } from '../../node_shim/lib/protocol.js'
@@ -45,6 +45,26 @@ it('an invalid wsside.toml at start: one line naming it, 503 at once, and the si
   assert.equal(await ws.next(), 'fixed')
   ws.close()
   assert.equal((await ws.closed).code, 1000)
+})
+
+it('a backplane in wsside.toml that this Python cannot serve (no redis-py) stands as the file\'s error until the file is saved without it', async (t) => {
+  const root = makeProject(t)
+  const toml = path.join(root, 'wsside.toml')
+  writeFileSync(toml, 'backplane = "redis://127.0.0.1:6379/0"\n')
+  // The sidecar's Python without the wsside[redis] extra: its sitecustomize hides redis-py.
+  const site = path.join(root, 'no-redis')
+  mkdirSync(site)
+  writeFileSync(path.join(site, 'sitecustomize.py'), "import sys\n\nsys.modules['redis'] = None\n")
+  const { port, logs } = await startViteFor(t, root, { waitReady: false, options: { env: { PYTHONPATH: site } } })
+  await logs.waitFor(/^\[wsside\] invalid config in wsside\.toml:1: key "backplane": a redis:\/\/ backplane needs redis-py: pip install 'wsside\[redis\]'$/)
+  assert.ok(!logs.lines.some((line) => /exited with code/.test(line)), logs.lines.join('\n'))
+  const from = logs.lines.length
+  writeFileSync(toml, '')
+  await logs.waitFor(/sidecar ready: pid (\d+)/, { from })
+  const ws = await connectWs({ port, path: '/api/echo' })
+  ws.send('served')
+  assert.equal(await ws.next(), 'served')
+  ws.close()
 })
 
 /** A SidecarProcess with a stand-in child, told what a sidecar says by `say(type, fields)`. */

@@ -9,7 +9,9 @@ so a mistake there stops the start instead of failing each connection attempt.
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
+import inspect
 import re
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
@@ -17,6 +19,7 @@ __all__ = [
     "CHANNEL_OPTION",
     "NO_PASSWORD",
     "BackplaneError",
+    "RedisMissing",
     "channel_name",
     "check_backplane",
     "for_redis",
@@ -40,6 +43,10 @@ NO_PASSWORD = "Redis asks for a password, and the URL has none"
 
 class BackplaneError(ValueError):
     """A backplane that cannot be used: a bad URL, or redis-py missing."""
+
+
+class RedisMissing(BackplaneError):
+    """redis-py is not installed: the URL may be right, the Python lacks the extra."""
 
 
 def url_problem(url: str) -> str | None:
@@ -117,7 +124,7 @@ def check_backplane(url: str) -> None:
     if problem is not None:
         raise BackplaneError(f"backplane: {problem}")
     if importlib.util.find_spec("redis") is None:
-        raise BackplaneError(
+        raise RedisMissing(
             "backplane: a redis:// backplane needs redis-py: pip install 'wsside[redis]'"
         )
     problem = options_problem(url)
@@ -139,11 +146,30 @@ def options_problem(url: str) -> str | None:
     from redis.asyncio import ConnectionPool
     from redis.exceptions import RedisError
 
+    tls = parts.scheme == "redis" and any(key.startswith("ssl") for key in options)
+    refused = "redis-py refuses the URL's options ({}){}".format
+    hint = "; TLS options need a rediss:// URL" if tls else ""
     try:
         pool = ConnectionPool.from_url(url)
+    except (ValueError, TypeError, RedisError) as exc:
+        return refused(exc, hint)
+    try:
         pool.connection_class(**pool.connection_kwargs)  # checks its options; connects later
     except (ValueError, TypeError, RedisError) as exc:
-        tls = parts.scheme == "redis" and any(key.startswith("ssl") for key in options)
-        hint = "; TLS options need a rediss:// URL" if tls else ""
-        return f"redis-py refuses the URL's options ({exc}){hint}"
+        unknown = re.search(r"unexpected keyword argument '([^']+)'", str(exc))
+        if unknown is not None and not tls:
+            return _unknown_option(unknown[1], pool.connection_class)
+        return refused(exc, hint)
     return None
+
+
+def _unknown_option(name: str, connection: type) -> str:
+    """A query option neither wsside nor redis-py's connections take, with the one meant."""
+    taken = {CHANNEL_OPTION}
+    for cls in connection.__mro__:  # each class takes its own and passes the rest on
+        if "__init__" in vars(cls):
+            taken.update(inspect.signature(vars(cls)["__init__"]).parameters)
+    meant = difflib.get_close_matches(name, sorted(taken - {"self", "args", "kwargs"}), n=1)
+    return f"unknown option {name!r} in the URL" + (
+        f": did you mean {meant[0]!r}?" if meant else ""
+    )

@@ -209,7 +209,9 @@ def setting_error(settings: Settings, key: str, message: str) -> ConfigError | O
     value = getattr(settings, field)
     if field in settings.given or settings.config_file is None:
         return OptionError(_OPTION_NAMES[field], value, message)
-    return _file_error(settings.config_file, key, f"{show(value)}: {message}")
+    # A backplane URL may hold a password, which an error never shows.
+    said = message if key == "backplane" else f"{show(value)}: {message}"
+    return _file_error(settings.config_file, key, said)
 
 
 def _file_error(config_file: Path, key: str, message: str) -> ConfigError:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperGroup
 
-from .._runtime.backplane_url import BackplaneError, check_backplane
+from .._runtime.backplane_url import BackplaneError, RedisMissing, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings, folder_problem
 from .app import app
 from .serve import given_settings
@@ -192,6 +192,8 @@ def _serve_settings(
         build_settings(given, config, (where,), need_handlers=given["handlers_dir"] is not None)
         if given["backplane"] is not None:
             check_backplane(given["backplane"])
+    except RedisMissing:
+        pass  # not the flag's fault: the backplane check says it, with the fix
     except (OptionError, BackplaneError) as exc:
         typer.echo(f"wsside doctor: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -26,7 +26,7 @@ from .._edge.standalone import NotServing, cannot_listen, serve_standalone
 from .._edge.worker_link import WorkerLink
 from .._edge.workers import Workers
 from .._runtime.backplane_url import BackplaneError, check_backplane
-from .._runtime.config import ConfigError, OptionError, build_settings
+from .._runtime.config import ConfigError, OptionError, build_settings, setting_error
 from .._runtime.events import log, shown, subscribe
 from .._runtime.settings import Settings
 from .app import app
@@ -162,8 +162,7 @@ def serve(
 
     try:
         settings = rebuild()
-        if settings.backplane is not None:
-            check_backplane(settings.backplane)
+        _check_backplane(settings)
     except (ConfigError, OptionError) as exc:
         if not ipc:
             say(f"{name}: {exc}", level="error")
@@ -267,13 +266,24 @@ def _supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
     return _run_loop(supervisor.run(ready))
 
 
+def _check_backplane(settings: Settings) -> None:
+    """`check_backplane`, whose error names the config file's line when the URL is the
+    file's (a ConfigError: under Vite it stands until the file is saved without it)."""
+    if settings.backplane is None:
+        return
+    try:
+        check_backplane(settings.backplane)
+    except BackplaneError as exc:
+        if "backplane" in settings.given or settings.config_file is None:
+            raise
+        raise setting_error(settings, "backplane", str(exc).removeprefix("backplane: ")) from None
+
+
 def _problem(rebuild: Callable[[], Settings], running: Settings) -> str | None:
     """What stops a worker started now (one line: file, key, value), or None; says which
     settings changed in the file keep their `running` value until a restart of the service."""
     try:
-        settings = rebuild()
-        if settings.backplane is not None:
-            check_backplane(settings.backplane)
+        _check_backplane(settings := rebuild())
     except (ConfigError, OptionError, BackplaneError) as exc:
         return str(exc)
     fixed = [

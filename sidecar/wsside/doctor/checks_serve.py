@@ -13,6 +13,7 @@ from .._edge.same_port import workers_supported
 from .._runtime.backplane_url import (
     NO_PASSWORD,
     BackplaneError,
+    RedisMissing,
     check_backplane,
     for_redis,
     no_password,
@@ -70,8 +71,12 @@ def check_backplane_reachable(project: Project) -> Check:
         return passed("backplane", "none: one process, whose broadcasts reach all its clients")
     try:
         check_backplane(url)
+    except RedisMissing as exc:
+        return failed("backplane", str(exc), "pip install 'wsside[redis]' in this Python")
     except BackplaneError as exc:
-        return failed("backplane", str(exc), "correct `backplane` in the config file")
+        flag = "backplane" in project.settings.given
+        fix = "correct --backplane" if flag else "correct `backplane` in the config file"
+        return failed("backplane", str(exc), fix)
     shown = safe_url(url)
     problem = _ask_redis(url, project.timeout)
     if problem is not None:
