@@ -109,9 +109,20 @@ async def test_handler_objects_and_a_push_from_the_test(tmp_path: Path) -> None:
             assert await client.receive_json() == {"type": "news"}
             with pytest.raises(KeyError, match=r"the patterns: /ws/echo"):
                 server.handler("/ws/chat")
-            with pytest.raises(HandshakeRefused, match="HTTP 404") as refused:
-                await server.connect("/ws/nothing")
-            assert refused.value.status == 404
+            said = {}
+            for path in ("/ws/nothing", "/ws/ecoh", "/ws-api/ws/echo"):
+                with pytest.raises(HandshakeRefused) as refused:
+                    await server.connect(path)
+                assert refused.value.status == 404
+                said[path] = str(refused.value)
+            assert said == {
+                "/ws/nothing": "/ws/nothing: the handshake was refused with HTTP 404: no Handler "
+                "declares it (the patterns: /ws/echo)",
+                "/ws/ecoh": "/ws/ecoh: the handshake was refused with HTTP 404: no Handler "
+                "declares it; did you mean /ws/echo?",
+                "/ws-api/ws/echo": "/ws-api/ws/echo: the handshake was refused with HTTP 404: "
+                "connect() takes the path below the prefix, /ws/echo",
+            }
 
 
 async def test_a_handler_that_raises_fails_the_test_with_its_traceback(tmp_path: Path) -> None:
@@ -180,7 +191,9 @@ async def test_origin_and_authentication_refusals_are_statuses() -> None:
         assert refused.value.status == 403
 
 
-async def test_a_file_that_does_not_load_stops_the_start_in_its_words(tmp_path: Path) -> None:
+async def test_a_file_that_does_not_load_stops_the_start_in_its_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = handlers_folder(
         tmp_path, "from wsside import Handler\n\nh = Handler('/ws/x')\nundefined_name\n"
     )
@@ -189,8 +202,16 @@ async def test_a_file_that_does_not_load_stops_the_start_in_its_words(tmp_path: 
     ):
         async with serve(folder):
             raise AssertionError("not reached")
-    with pytest.raises(FileNotFoundError, match=r"no handlers folder at .*missing"):
+    with pytest.raises(FileNotFoundError, match=r"no handlers folder at .*missing$"):
         serve(tmp_path / "missing")
+    monkeypatch.chdir(tmp_path / "ws")  # pytest run in the tests' folder, say
+    with pytest.raises(FileNotFoundError) as missing:
+        serve()
+    assert str(missing.value) == (
+        f"wsside.testing.serve: no handlers folder at {(tmp_path / 'ws' / 'ws').resolve()}: run "
+        "pytest in the project's folder, as `wsside serve` runs, or give the folder, "
+        "serve('path/to/ws')"
+    )
     with pytest.raises(RuntimeError, match=r"inside `async with serve\(...\)` only"):
         await serve(folder).connect("/ws/x")
     with pytest.raises(TypeError, match=r"serve\(handlers=42\): expected a folder or a list"):

@@ -24,8 +24,8 @@ class HandshakeRefused(Exception):
     """The server answered the upgrade with an HTTP status (401 from `authenticate`, 403 for
     an Origin, 404 for a path no handler declares)."""
 
-    def __init__(self, path: str, status: int) -> None:
-        super().__init__(f"{path}: the handshake was refused with HTTP {status}")
+    def __init__(self, path: str, status: int, why: str = "") -> None:
+        super().__init__(f"{path}: the handshake was refused with HTTP {status}{why}")
         self.status = status
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -73,8 +74,16 @@ class Server:
             raise ValueError(f"wsside.testing.serve(prefix={prefix!r}): expected {PREFIX_EXPECTED}")
         project = build_settings({"handlers_dir": folder}, search=[Path.cwd()])
         if given is None and not project.handlers_dir.is_dir():
+            fix = (
+                ""
+                if folder is not None
+                else (
+                    ": run pytest in the project's folder, as `wsside serve` runs, or give the "
+                    "folder, serve('path/to/ws')"
+                )
+            )
             raise FileNotFoundError(
-                f"wsside.testing.serve: no handlers folder at {project.handlers_dir.resolve()}"
+                f"wsside.testing.serve: no handlers folder at {project.handlers_dir.resolve()}{fix}"
             )
         settings = Settings(
             handlers_dir=project.handlers_dir if given is None else Path.cwd(),
@@ -147,7 +156,8 @@ class Server:
                 timeout=aiohttp.ClientWSTimeout(ws_close=TIMEOUT),
             )
         except aiohttp.WSServerHandshakeError as exc:
-            raise HandshakeRefused(path, exc.status) from None
+            why = self._not_found(path) if exc.status == 404 else ""
+            raise HandshakeRefused(path, exc.status, why) from None
         client = Client(ws, path, self._connection_at)
         self._clients.append(client)
         return client
@@ -161,6 +171,17 @@ class Server:
             known = ", ".join(sorted(self._sidecar.registry.hubs)) or "none"
             raise KeyError(f"no Handler served here declares {pattern!r} (the patterns: {known})")
         return hub.handler
+
+    def _not_found(self, path: str) -> str:
+        """Why `path` got 404, for `HandshakeRefused`: the prefix given too, or a pattern
+        close to it."""
+        if self.prefix and path.startswith(self.prefix + "/"):
+            return f": connect() takes the path below the prefix, {path[len(self.prefix) :]}"
+        patterns = sorted(self._sidecar.registry.hubs)
+        close = difflib.get_close_matches(path, patterns, n=1)
+        if close:
+            return f": no Handler declares it; did you mean {close[0]}?"
+        return f": no Handler declares it (the patterns: {', '.join(patterns) or 'none'})"
 
     def _connection_at(self, client: str) -> Connection | None:
         """The open connection whose client is at `client` (`host:port`), if any."""
