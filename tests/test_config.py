@@ -190,6 +190,17 @@ def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
         (
             "[defaults]\nauthenticate = true",
             "defaults.authenticate",
+            "a Handler() option that is each handler's own, not a default: set it in "
+            "Handler(...); a default is one of heartbeat, inactivity_timeout",
+        ),
+        (
+            '[defaults]\ndefault_room = "lobby"',
+            "defaults.default_room",
+            "a Handler() option that is each handler's own, not a default",
+        ),
+        (
+            "[defaults]\nself = 1",
+            "defaults.self",
             "unknown handler option; expected one of heartbeat",
         ),
     ],

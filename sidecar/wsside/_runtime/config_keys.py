@@ -4,6 +4,7 @@ its line (`config.py` finds and reads the file)."""
 from __future__ import annotations
 
 import difflib
+import inspect
 import json
 import math
 import re
@@ -11,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from ..handler import Handler
 from ..handler_options import Deflate, check_option, milliseconds_note
 from ..pattern import normalize_prefix
 from .backplane_url import url_problem
@@ -243,6 +245,12 @@ class Checker:
         for name, value in table.items():
             key = f"defaults.{name}"
             if name not in DEFAULT_KEYS:
+                if name in inspect.signature(Handler.__init__).parameters and name != "self":
+                    raise self.error(
+                        key,
+                        "a Handler() option that is each handler's own, not a default: set it "
+                        f"in Handler(...); a default is one of {', '.join(DEFAULT_KEYS)}",
+                    )
                 raise self.error(key, _unknown("handler option", name, DEFAULT_KEYS))
             accepts, expected = DEFAULT_KEYS[name]
             if not accepts(value):
