@@ -89,3 +89,18 @@ it('a prefix that wsside.toml moves after a restart that kept vite.config\'s is 
   await logs.waitFor(/\/api\/echo: outside wsside's prefix \(\/rt\).*Did you mean \/rt\/echo\?$/, { from })
   assert.deepEqual(logs.lines.slice(from).filter((line) => line.includes('vite.config moved')), [])
 })
+
+it('after a restart, the endpoints printed with Vite\'s URLs keep their ws:// origin', async (t) => {
+  const { vite, port, logs } = await startViteFor(t, makeProject(t))
+  const from = logs.lines.length
+  await vite.restart()
+  await logs.waitFor(/server restarted/, { from })
+  const at = logs.lines.length
+  vite.printUrls()
+  const printed = logs.lines.slice(at).filter((line) => line.includes('WebSocket:'))
+  assert.deepEqual(printed, [`  ➜  WebSocket: ws://127.0.0.1:${port}/api/echo  (ws/echo.py:4)`])
+  // A sidecar that starts again (a config change) lists them the same way.
+  writeFileSync(path.join(vite.config.root, 'wsside.toml'), 'prefix = "/rt"\n')
+  const [listed] = await logs.waitFor(/^\[wsside\] {3}\S*\/rt\/echo .*/, { from: at })
+  assert.equal(listed, `[wsside]   ws://127.0.0.1:${port}/rt/echo  (ws/echo.py:4)`)
+})
