@@ -4,6 +4,8 @@ folder, where it was looked for. Through a real `wsside serve` and a real Vite."
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from doctor_projects import (
     write,
 )
 from serve_process import ServeProcess, free_port
+from wsside.testing import serve
 
 __all__ = ["vite_modules"]  # the session fixture, imported for pytest
 
@@ -112,6 +115,76 @@ async def test_a_module_of_the_handlers_folder_gets_no_pip_command(
     write(tmp_path, files)
     printed = await load_error(tmp_path, handler)
     assert printed[-1] == f"ModuleNotFoundError: {said}"
+
+
+APP_MODULE = {
+    "auth.py": "def user_for(token):\n    return token\n",
+    "ws/chat.py": "from auth import user_for\n" + DECLARE.format(name="chat"),
+}
+
+
+async def test_the_app_s_own_module_beside_the_handlers_folder_imports_under_wsside_serve(
+    tmp_path: Path,
+) -> None:
+    """As under `python -m wsside` (Vite's sidecar) and uvicorn, the `wsside` command puts the
+    folder it runs in on the import path."""
+    write(tmp_path, APP_MODULE)
+    command = Path(sys.executable).with_name("wsside")
+    proc = await asyncio.create_subprocess_exec(
+        command,
+        "serve",
+        "--port",
+        str(free_port()),
+        "--no-reload",
+        cwd=tmp_path,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    server = ServeProcess(proc)
+    try:
+        await server.expect("serving on")
+        assert not [line for line in server.lines if "cannot load" in line], server.lines
+    finally:
+        await server.stop()
+
+
+async def test_the_app_s_own_module_off_the_import_path_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under pytest (whose import path has no project folder unless its ini says so) the
+    load error names the folder, not a `pip install auth`."""
+    write(tmp_path, APP_MODULE)
+    monkeypatch.chdir(tmp_path)
+    assert str(tmp_path) not in sys.path
+    with pytest.raises(ImportError) as refused:
+        async with serve():
+            raise AssertionError("not reached")
+    assert (
+        str(refused.value)
+        .rstrip()
+        .endswith(
+            "No module named 'auth': `auth` is in the current folder, which is not on the import "
+            "path here: under pytest, add `pythonpath = .` to its ini file (`wsside serve`, "
+            "`python -m` and uvicorn put the folder they run in on it)"
+        )
+    ), refused.value
+
+
+async def test_the_app_s_own_module_beside_a_handlers_folder_elsewhere_names_that_folder(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, {f"app/{name}": text for name, text in APP_MODULE.items()})
+    server = await ServeProcess.start(
+        "--port", str(free_port()), "--handlers", "app/ws", cwd=tmp_path
+    )
+    try:
+        line = await server.expect("ModuleNotFoundError: No module named 'auth'")
+    finally:
+        await server.stop()
+    assert line.rstrip().endswith(
+        "`auth` is in app, which is not on the import path here: run from that folder "
+        "(`wsside serve`, `python -m` and uvicorn put the folder they run in on it)"
+    ), line
 
 
 async def test_a_submodule_an_installed_package_lacks_is_left_as_python_says(

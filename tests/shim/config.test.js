@@ -109,7 +109,7 @@ it('a config change under Vite: one line says the sidecar restarts and closes th
   assert.equal(await open.next(), 'quiet')
   let from = logs.lines.length
   writeFileSync(toml, 'log_level = "debug"\n')
-  await logs.waitFor(/^\[wsside\] wsside\.toml changed: restarting the sidecar \(1 connection closed with 1012, to reconnect\)$/, { from })
+  await logs.waitFor(/^\[wsside\] wsside\.toml changed: restarting the server in the same sidecar process \(1 connection closed with 1012, to reconnect\)$/, { from })
   assert.equal((await open.closed).code, 1012)
   await logs.waitFor(/sidecar ready: pid \d+/, { from })
   // At debug, the access log shows under Vite.
@@ -121,7 +121,7 @@ it('a config change under Vite: one line says the sidecar restarts and closes th
 
   from = logs.lines.length
   writeFileSync(toml, 'log_level = "info"\n')
-  await logs.waitFor(/^\[wsside\] wsside\.toml changed: restarting the sidecar$/, { from })
+  await logs.waitFor(/^\[wsside\] wsside\.toml changed: restarting the server in the same sidecar process$/, { from })
   await logs.waitFor(/sidecar ready: pid \d+/, { from })
   const quiet = await connectWs({ port, path: '/api/echo' })
   quiet.send('back at info')

@@ -215,7 +215,7 @@ class _ShimMode:
         open_now = len(sidecar.intake.sessions)
         log(
             f"{shown(changed_file or 'the config file')} changed: "
-            "restarting the sidecar"
+            "restarting the server in the same sidecar process"
             + (f" ({_connections(open_now)} closed with 1012, to reconnect)" if open_now else "")
         )
         await sidecar.close(CloseCode.SERVICE_RESTART, CloseReason.SERVICE_RESTART)

@@ -100,6 +100,21 @@ def missing_module(
         )
     if _installed(top):
         return None
+    here = Path.cwd().resolve()
+    for folder in dict.fromkeys((here, root.parent)):
+        if top in _local_modules(folder):  # the app's own module, off this import path
+            fix = (
+                "under pytest, add `pythonpath = .` to its ini file"
+                if folder == here
+                else "run from that folder"
+            )
+            where = "the current folder" if folder == here else shown(folder)
+            return Missing(
+                top,
+                False,
+                f"`{top}` is in {where}, which is not on the import path here: {fix} "
+                "(`wsside serve`, `python -m` and uvicorn put the folder they run in on it)",
+            )
     close = difflib.get_close_matches(top, sorted(local), n=1)
     if close:
         return Missing(

@@ -6,6 +6,7 @@ sidecar started by the shim (`wsside serve --ipc`) never imports them.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from importlib import metadata
@@ -38,6 +39,12 @@ def main() -> None:
         raise SystemExit(1)
     from .app import app
 
+    # The folder the command runs in is on the import path, as under `python -m wsside` (how
+    # Vite's plugin starts the sidecar) and uvicorn: a handler file imports the app's own
+    # modules (`from auth import user_for_token`) alike under each.
+    here = os.getcwd()
+    if here not in sys.path and "" not in sys.path:
+        sys.path.insert(0, here)
     if len(sys.argv) <= 1:
         app()  # no command: typer prints the help
         return
