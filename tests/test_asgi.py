@@ -724,6 +724,13 @@ def test_bad_arguments_get_one_clear_line(tmp_path: Path) -> None:
         ASGIApp(tmp_path / "ws")
     with pytest.raises(TypeError, match="expected a list of origins"):
         ASGIApp([], allowed_origins="https://app.example")  # type: ignore[arg-type]
+    for wrong in (True, {"https://app.example": 1}):
+        with pytest.raises(TypeError) as refused:
+            ASGIApp([], allowed_origins=wrong)  # type: ignore[arg-type]
+        assert str(refused.value) == (
+            f"ASGIApp(allowed_origins={wrong!r}): expected a list of origins, e.g. "
+            "['https://example.com'] (the loopback ones are in by default: loopback_origins)"
+        )
     with pytest.raises(TypeError, match=r"loopback_origins='no'\): expected True or False"):
         ASGIApp([], loopback_origins="no")  # type: ignore[arg-type]
     one = Handler("/ws/one")

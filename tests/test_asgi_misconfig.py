@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-from asgi_server import free_port, write_files
+from asgi_server import Server, free_port, write_files
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -49,3 +51,49 @@ def test_a_handlers_folder_holding_the_app_itself(tmp_path: Path, given: str) ->
         "makes this ASGIApp (app), and would import it again: put the handler files in a "
         "folder of their own, e.g. ws/"
     )
+
+
+def test_a_mount_point_and_patterns_that_both_say_ws_are_named_at_the_first_404(
+    tmp_path: Path,
+) -> None:
+    """`app.mount("/ws", ASGIApp("ws"))` with `Handler("/ws/chat")` serves `/ws/ws/chat`: the
+    page's `/ws/chat` gets 404, and the log says which URL serves (once per path)."""
+    write_files(
+        tmp_path,
+        {
+            "app.py": """
+                from starlette.applications import Starlette
+                from starlette.routing import Mount
+                from wsside import ASGIApp
+
+                ws = ASGIApp("ws")
+                app = Starlette(routes=[Mount("/ws", ws)], lifespan=ws.lifespan)
+            """,
+            "ws/chat.py": """
+                from wsside import Handler
+
+                chat = Handler("/ws/chat")
+            """,
+        },
+    )
+    server = Server(tmp_path, "uvicorn")
+
+    async def status(path: str) -> int:
+        async with aiohttp.ClientSession() as session:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await session.ws_connect(f"http://127.0.0.1:{server.port}{path}")
+            return refused.value.status
+
+    try:
+        assert [asyncio.run(status(path)) for path in ("/ws/chat", "/ws/chat", "/ws/zz")] == [
+            404
+        ] * 3
+        # Lines come in order: once the last path's is there, a second of the first would be.
+        server.wait_for("/ws/zz: no endpoint there")
+    finally:
+        server.stop()
+    said = [line.rstrip() for line in server.lines if "/ws/chat: no endpoint there" in line]
+    assert len(said) == 1, server.log
+    assert said[0].endswith(
+        "/ws/chat: no endpoint there, so the client got 404: did you mean /ws/ws/chat?"
+    ), said

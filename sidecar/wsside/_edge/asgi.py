@@ -48,6 +48,7 @@ from .asgi_setup import (
     warn_imported_twice,
     warn_no_lifespan,
 )
+from .not_found import NotFoundNotes
 
 __all__ = ["ASGIApp"]
 
@@ -109,6 +110,7 @@ class ASGIApp:
         else:
             self._registry.add_handlers(handler_list(handlers))
         warn_at_start(self._registry, folder)
+        self._not_found: NotFoundNotes | None = None  # made at the first 404
         self._sessions: set[Session] = set()
         self._starting: asyncio.Future[None] | None = None
         self._ready = False
@@ -237,12 +239,24 @@ class ASGIApp:
 
     # ---- WebSocket -------------------------------------------------------------------------
 
+    def _note_not_found(self, scope: Mapping[str, Any]) -> None:
+        """Name a path that got 404 once, with the endpoint likely meant: a mount point and a
+        pattern that both say `/ws` (`app.mount("/ws", ...)`, `Handler("/ws/chat")`) serve
+        `/ws/ws/chat`, and the client's `/ws/chat` is refused without a word otherwise."""
+        full, below = route_paths(scope)
+        if self._not_found is None:
+            mount = full[: len(full) - len(below)] if full.endswith(below) else ""
+            self._not_found = NotFoundNotes(self._registry, (mount,), self._registry.root)
+        self._not_found(full)
+
     async def _websocket(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
             return  # the client left before the application saw it
         await self._startup(lazy=True)
         admitted = admit(scope, self._registry, self._allowed, self._loopback)
         if isinstance(admitted, Refusal):
+            if admitted.status == 404:
+                self._note_not_found(scope)
             await refuse(scope, send, admitted)
             return
         hub, request = admitted

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,11 @@ def origin_set(allowed: Iterable[str] | None) -> frozenset[str]:
     if isinstance(allowed, str):
         raise TypeError(
             f"ASGIApp(allowed_origins={allowed!r}): expected a list of origins, e.g. [{allowed!r}]"
+        )
+    if not isinstance(allowed, Iterable) or isinstance(allowed, (Mapping, bytes, bytearray)):
+        raise TypeError(
+            f"ASGIApp(allowed_origins={allowed!r}): expected a list of origins, e.g. "
+            "['https://example.com'] (the loopback ones are in by default: loopback_origins)"
         )
     origins = frozenset(allowed)
     for origin in origins:

@@ -2,7 +2,8 @@
 typo in the page's URL (`/api/api/ws/chat`, `/api/ws/caht`); the browser only sees a failed
 connection, and the client retries. The first such upgrade of each path is named once in Vite's
 terminal, with the endpoint it most likely meant; past `_PATHS_MAX` paths, one line says that
-further paths are not named. (`wsside serve` has its access log.)"""
+further paths are not named. `ASGIApp` does the same, its mount point as the prefix (a mount
+point and patterns that both say `/ws`). (`wsside serve` has its access log.)"""
 
 from __future__ import annotations
 
