@@ -243,3 +243,50 @@ async def test_the_missing_lifespan_is_said_at_the_first_connection_not_only_at_
     assert NO_LIFESPAN not in logs["alone"], logs["alone"]
     assert "EVENT task-ended" in logs["alone"], logs["alone"]
     assert logs["alone-off"].count(NO_LIFESPAN) == 1, logs["alone-off"]
+
+
+async def test_a_lifespan_given_to_another_app_of_the_same_folder_is_named(
+    tmp_path: Path,
+) -> None:
+    """`FastAPI(lifespan=ASGIApp("ws").lifespan)` and a second `ASGIApp("ws")` mounted: the
+    mounted one gets no lifespan, and its warning says that another app of the folder got it
+    (the background task runs in both), not to give the outer app a lifespan it has."""
+    write_files(
+        tmp_path,
+        {
+            "app.py": """
+                from starlette.applications import Starlette
+                from starlette.routing import Mount
+
+                from wsside import ASGIApp
+
+                app = Starlette(routes=[Mount("/api", app=ASGIApp("ws"))],
+                                lifespan=ASGIApp("ws").lifespan)
+            """,
+            "ws/chat.py": """
+                import asyncio
+
+                from wsside import Handler
+
+                chat = Handler("/ws/chat")
+
+                @chat.background
+                async def tick(handler):
+                    await asyncio.Event().wait()
+            """,
+        },
+    )
+    server = Server(tmp_path, "uvicorn")
+    try:
+        async with aiohttp.ClientSession() as session:
+            ws = await session.ws_connect(server.url("/api/ws/chat"))
+            line = server.wait_for(NO_LIFESPAN.replace("ASGIApp", "this ASGIApp"))
+            await ws.close()
+    finally:
+        server.stop()
+    assert line.rstrip().endswith(
+        "wsside: no lifespan event reached this ASGIApp of ws, but one reached another ASGIApp "
+        "of the same folder: each imports the handler files and runs their background tasks, "
+        "so they run twice. Make one and give it both places: ws = ASGIApp(...); "
+        "FastAPI(lifespan=ws.lifespan); app.mount('/api', ws)"
+    ), line

@@ -40,6 +40,7 @@ from .asgi_paths import route_paths
 from .asgi_setup import (
     RunBackplane,
     handler_list,
+    lifespan_folders,
     load_folder,
     log_events,
     origin_set,
@@ -105,6 +106,8 @@ class ASGIApp:
         if backplane is not None:
             self._backplane = RunBackplane(backplane, self._registry.deliver)
             self._registry.backplane = self._backplane
+        # The handlers folder, resolved: two apps of one folder are a slip (warn_no_lifespan).
+        self._folder = folder.resolve() if isinstance(handlers, (str, os.PathLike)) else None
         if isinstance(handlers, (str, os.PathLike)):
             load_folder(self._registry, folder)
         else:
@@ -169,11 +172,14 @@ class ASGIApp:
             await self._left_loop(loop)
         if self._ready:
             return
+        if not lazy and self._folder is not None:
+            lifespan_folders.add(self._folder)
         if self._starting is None:
             self._starting = asyncio.ensure_future(self._start())
             if lazy and self._has_work():
                 self._stopper = loop.create_task(self._stop_with_loop())
-                warn_no_lifespan()  # now: at uvicorn's SIGTERM nothing of ours runs any more
+                # Now: at uvicorn's SIGTERM nothing of ours runs any more.
+                warn_no_lifespan(self._folder)
         # Shielded: one connection that goes away must not cancel the start for the others.
         await asyncio.shield(self._starting)
         self._ready = True

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._runtime import events
 from .._runtime.config import ConfigError, find_config, load_config
-from .._runtime.events import logger
+from .._runtime.events import logger, shown
 from .._runtime.module_names import HANDLERS_PACKAGE
 from .._runtime.origins import origin_problem
 from ..handler import Handler
@@ -226,15 +226,29 @@ def warn_imported_twice(registry: Registry) -> None:
 
 
 _warned_no_lifespan = False
+# The handlers folders of the ASGIApps a lifespan started in this process.
+lifespan_folders: set[Path] = set()
 
 
-def warn_no_lifespan() -> None:
+def warn_no_lifespan(folder: Path | None) -> None:
     """Once per process, at the first connection of a run that no lifespan event started:
     the one moment ASGIApp can be sure to speak (uvicorn's SIGTERM ends the process right
-    after the server's lifespan shutdown, which never reaches it)."""
+    after the server's lifespan shutdown, which never reaches it). `folder`: the app's
+    handlers folder, when it has one; another app of that folder whose lifespan started is
+    the likely slip (`FastAPI(lifespan=ASGIApp("ws").lifespan)`, then a second one mounted)."""
     global _warned_no_lifespan
-    if not _warned_no_lifespan:
-        _warned_no_lifespan = True
+    if _warned_no_lifespan:
+        return
+    _warned_no_lifespan = True
+    if folder is not None and folder in lifespan_folders:
+        logger.warning(
+            "wsside: no lifespan event reached this ASGIApp of %s, but one reached another "
+            "ASGIApp of the same folder: each imports the handler files and runs their "
+            "background tasks, so they run twice. Make one and give it both places: "
+            "ws = ASGIApp(...); FastAPI(lifespan=ws.lifespan); app.mount('/api', ws)",
+            shown(folder),
+        )
+    else:
         logger.warning(
             "wsside: no lifespan event reached ASGIApp, so its background tasks and backplane "
             "start with this first connection and stop only when the event loop closes, which "
@@ -243,8 +257,9 @@ def warn_no_lifespan() -> None:
             "Mounted in Starlette or FastAPI (a Mount passes no lifespan events on), give the "
             "outer app its lifespan: Starlette(..., lifespan=ws.lifespan), "
             "FastAPI(lifespan=ws.lifespan), or `async with ws.lifespan(app): yield` in a "
-            "lifespan of your own; on its own, serve it without uvicorn's --lifespan off "
-            "(docs/asgi.md)"
+            "lifespan of your own; on its own, serve it without uvicorn's --lifespan off; "
+            "in a test, FastAPI's TestClient sends lifespan events inside `with "
+            "TestClient(app)` only (docs/asgi.md)"
         )
 
 
