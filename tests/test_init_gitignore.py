@@ -21,7 +21,19 @@ CONFIG = (
 CREATE_VITE_IGNORE = (
     "# Logs\n*.log\n\nnode_modules\ndist\n*.local\n\n.vscode/*\n!.vscode/extensions.json\n"
 )
-COMMENT = "# wsside init: the Python virtualenv and vite.config's backup stay out of git\n"
+
+
+def comment(added: str) -> str:
+    """The line init writes above the entries `added` (one per line): what it says is what
+    they are."""
+    entries = added.split("\n")
+    backups = [e for e in entries if e.endswith(".bak")]
+    return {
+        (True, True): "# wsside init: the Python virtualenv and vite.config's backup stay out "
+        "of git\n",
+        (True, False): "# wsside init: the Python virtualenv stays out of git\n",
+        (False, True): "# wsside init: vite.config's backup stays out of git\n",
+    }[len(backups) < len(entries), bool(backups)]
 
 
 def env(tmp_path: Path) -> dict[str, str]:
@@ -115,7 +127,7 @@ def test_the_venv_init_runs_from_and_the_backup_stay_out_of_git_and_a_second_run
     out = init(root, python)
     assert "  ✓ added .venv/ and vite.config.ts.bak to .gitignore\n" in out
     assert (root / ".gitignore").read_text() == (
-        CREATE_VITE_IGNORE + COMMENT + ".venv/\nvite.config.ts.bak\n"
+        CREATE_VITE_IGNORE + comment(".venv/\nvite.config.ts.bak") + ".venv/\nvite.config.ts.bak\n"
     )
     assert (root / "vite.config.ts.bak").read_text() == CONFIG
     added = untracked(root)
@@ -148,7 +160,7 @@ def test_what_git_ignores_already_is_not_added_again(
     out = init(root)  # run from another environment: the project's .venv is found by name
     assert f"  ✓ added {added} to .gitignore\n" in out
     joined = gitignore if gitignore.endswith("\n") else gitignore + "\n"
-    assert (root / ".gitignore").read_text() == joined + COMMENT + added + "\n"
+    assert (root / ".gitignore").read_text() == joined + comment(added) + added + "\n"
     assert ignored(root, ".venv/") and ignored(root, "vite.config.ts.bak")
 
 
@@ -163,7 +175,9 @@ def test_without_git_or_a_gitignore_nothing_is_ignored_until_git_init(tmp_path: 
     # The .bak is the earlier run's: this run leaves the config as it is.
     out = init(root, python)
     assert "  ✓ wrote .gitignore listing .venv/ and vite.config.ts.bak\n" in out
-    assert (root / ".gitignore").read_text() == COMMENT + ".venv/\nvite.config.ts.bak\n"
+    assert (root / ".gitignore").read_text() == (
+        comment(".venv/\nvite.config.ts.bak") + ".venv/\nvite.config.ts.bak\n"
+    )
     assert [p for p in untracked(root) if ".venv/" in p or p.endswith(".bak")] == []
 
 
@@ -172,9 +186,9 @@ def test_a_virtualenv_that_ignores_itself_is_not_added(tmp_path: Path) -> None:
     python = make_venv(root / ".venv", ignores_itself=True)
     out = init(root, python)
     assert "  ✓ added vite.config.ts.bak to .gitignore\n" in out
-    assert (
-        root / ".gitignore"
-    ).read_text() == CREATE_VITE_IGNORE + COMMENT + "vite.config.ts.bak\n"
+    assert (root / ".gitignore").read_text() == CREATE_VITE_IGNORE + comment(
+        "vite.config.ts.bak"
+    ) + "vite.config.ts.bak\n"
     assert not [p for p in untracked(root) if p.startswith(".venv/") or p.endswith(".bak")]
 
 
@@ -207,7 +221,7 @@ def test_without_git_an_existing_gitignore_is_read_as_git_reads_it(
         assert text == gitignore
     else:
         newline = "\r\n" if "\r\n" in gitignore else "\n"
-        assert text == gitignore + (COMMENT + added + "\n").replace("\n", newline)
+        assert text == gitignore + (comment(added) + added + "\n").replace("\n", newline)
     # git, once the project is a repository, agrees
     assert git(root, "init", "-q").returncode == 0
     assert ignored(root, ".venv/") and ignored(root, "vite.config.ts.bak")
@@ -232,3 +246,40 @@ def test_a_gitignore_init_cannot_use_is_named_and_nothing_is_written(
     assert done.stderr.count("\n") == 1 and problem in done.stderr, done.stderr
     assert not (root / "wsside.toml").exists() and not (root / "vite.config.ts.bak").exists()
     assert (root / "vite.config.ts").read_text() == CONFIG
+
+
+def test_in_a_monorepo_init_follows_the_plugin_s_options_and_names_the_root_virtualenv(
+    tmp_path: Path,
+) -> None:
+    """Run from the repository root's virtualenv in `apps/web`, whose vite.config already
+    gives the plugin a handlers folder elsewhere: wsside.toml says that folder and prefix,
+    the project's own handlers get no sample beside them, and (in a second app, without the
+    plugin yet) the plugin is added with the `python` that Vite would not find by itself."""
+    repo = tmp_path / "repo"
+    python = make_venv(repo / ".venv")
+    web = project(repo / "apps", in_git=True)
+    (web / "vite.config.ts").write_text(
+        "import { defineConfig } from 'vite'\n"
+        "import wsside from 'vite-plugin-wsside'\n\n"
+        "export default defineConfig({\n"
+        "  plugins: [wsside({ handlers: '../../services/realtime', prefix: '/rt' })],\n"
+        "})\n"
+    )
+    realtime = repo / "services" / "realtime"
+    realtime.mkdir(parents=True)
+    (realtime / "chat.py").write_text("from wsside import Handler\n\nHandler('/ws/chat')\n")
+    out = init(web, python)
+    assert (web / "wsside.toml").read_text().splitlines()[2:] == [
+        'prefix = "/rt"',
+        'handlers = "../../services/realtime"',
+    ]
+    assert "  ✓ kept ../../services/realtime/ as it is: it has handler files\n" in out
+    assert not (web / "ws").exists() and not (realtime / "echo.py").exists()
+    assert "npx vite         # it prints the WebSocket URLs\n" in out
+
+    other = project(repo / "apps" / "admin", in_git=True)
+    out = init(other, python)
+    assert "  ✓ added wsside({ python: '../../../.venv/bin/python' }) to vite.config.ts" in out
+    assert (
+        "wsside({ python: '../../../.venv/bin/python' })" in (other / "vite.config.ts").read_text()
+    )

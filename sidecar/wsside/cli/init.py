@@ -14,6 +14,9 @@ read and write (`init_files`), so a project with a file init cannot use is left 
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,20 +31,22 @@ from .._runtime.config import (
     load_config,
 )
 from .._runtime.events import shown
+from .._runtime.module_names import handler_files
 from .._runtime.tsconfig import include_types_file, inclusion
 from .app import app
 from .init_files import CannotInit, Outcome, check_editable, in_the_way, write_new
 from .init_gitignore import ignore_in_git
 from .init_vite import add_to_vite_config, framework_config
 from .vite_edit import SHIM
+from .vite_options import plugin_strings
 
 __all__ = ["STEPS", "find_project", "scaffold"]
 
 WSSIDE_TOML = """\
 # wsside: the Python WebSocket handlers of this Vite project.
-# Browsers connect to ws://<dev server>/api/<pattern>, e.g. ws://localhost:5173/api/echo.
-prefix = "/api"
-handlers = "ws"
+# Browsers connect to ws://<dev server>{prefix}/<pattern>, e.g. ws://localhost:5173{prefix}/echo.
+prefix = {prefix_toml}
+handlers = {handlers_toml}
 """
 
 ECHO_PY = '''\
@@ -83,6 +88,18 @@ def _vite_projects_below(root: Path) -> list[str]:
     return [folder.relative_to(root).as_posix() for folder in vite_projects_below(root)]
 
 
+def plugin_settings(root: Path) -> tuple[str, str]:
+    """(prefix, handlers folder) as the plugin in the project's vite.config sets them with
+    string literals (`wsside({ handlers: '../../services/realtime' })`), else "/api" and "ws":
+    what wsside.toml says, and where the sample goes, must be what the plugin serves."""
+    config = find_vite_config(root)
+    options: dict[str, str] = {}
+    if config is not None:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            options = plugin_strings(config.read_text(encoding="utf-8"))
+    return options.get("prefix", "/api"), options.get("handlers", "ws")
+
+
 def write_config(root: Path, out: Outcome) -> None:
     """A new wsside.toml, or the existing config kept once it is read as `serve` reads it."""
     try:
@@ -95,19 +112,30 @@ def write_config(root: Path, out: Outcome) -> None:
         where = shown(exc.file) + ("" if exc.line is None else f":{exc.line}")
         raise CannotInit(f"{where}: {exc.reason}: fix it, then run wsside init again") from None
     if found is None:
-        write_new(root / "wsside.toml", WSSIDE_TOML, out)
+        prefix, handlers = plugin_settings(root)
+        text = WSSIDE_TOML.format(
+            prefix=prefix, prefix_toml=json.dumps(prefix), handlers_toml=json.dumps(handlers)
+        )
+        write_new(root / "wsside.toml", text, out)
         out.done.append("wrote wsside.toml")
     else:
         out.done.append("kept the existing wsside config")
 
 
 def write_echo(root: Path, out: Outcome) -> None:
-    echo = root / "ws" / "echo.py"
+    """The sample handler, in the folder the plugin serves, unless that folder has handler
+    files already (the project's own: a sample there would be served beside them)."""
+    folder = root / plugin_settings(root)[1]
+    echo = folder / "echo.py"
+    shown_folder = os.path.relpath(folder, root).replace(os.sep, "/")
     if echo.is_file():
-        out.done.append("kept ws/echo.py")
+        out.done.append(f"kept {shown_folder}/echo.py")
+        return
+    if not os.path.lexists(echo) and folder.is_dir() and handler_files(folder):
+        out.done.append(f"kept {shown_folder}/ as it is: it has handler files")
         return
     write_new(echo, ECHO_PY, out)
-    out.done.append("wrote ws/echo.py")
+    out.done.append(f"wrote {shown_folder}/echo.py")
 
 
 def include_types(root: Path, out: Outcome) -> None:
@@ -217,11 +245,14 @@ def init(
         typer.echo(f"  → {line}")
     install = "" if _shim_installed(where) else f"\n  npm install -D {SHIM}"
     framework = None if find_vite_config(where) else framework_config(where)
+    prefix, handlers = plugin_settings(where)
+    sample = (where / handlers / "echo.py").is_file()  # else the project's own handlers
     run = (
-        f"npm run dev     # {framework[0]}'s dev server, with the handlers at /api/echo"
+        f"npm run dev     # {framework[0]}'s dev server, with the handlers at {prefix}/"
+        + ("echo" if sample else "...")
         if framework
-        else "npx vite"
-        "         # it prints the WebSocket URLs: ws://localhost:5173/api/echo on its default port"
+        else "npx vite         # it prints the WebSocket URLs"
+        + (f": ws://localhost:5173{prefix}/echo on its default port" if sample else "")
     )
     typer.echo(f"\nNext:{install}\n  {run}\n  wsside doctor")
     if out.todo:

@@ -28,7 +28,12 @@ from .init_files import CannotInit, Outcome, check_editable, check_new, in_the_w
 
 __all__ = ["ignore_in_git"]
 
-COMMENT = "# wsside init: the Python virtualenv and vite.config's backup stay out of git"
+# What the lines added say, by what they list: a virtualenv, vite.config's backup, or both.
+COMMENTS = {
+    (True, True): "# wsside init: the Python virtualenv and vite.config's backup stay out of git",
+    (True, False): "# wsside init: the Python virtualenv stays out of git",
+    (False, True): "# wsside init: vite.config's backup stays out of git",
+}
 
 
 def ignore_in_git(root: Path, out: Outcome) -> None:
@@ -60,7 +65,9 @@ def ignore_in_git(root: Path, out: Outcome) -> None:
     # read_text reads \r\n as \n: the bytes say which line ends the file uses
     newline = "\r\n" if exists and b"\r\n" in gitignore.read_bytes() else "\n"
     lead = "" if not text or text.endswith("\n") else newline
-    added = newline.join([COMMENT, *missing]) + newline
+    backups = [e for e in missing if e.endswith(".bak")]
+    comment = COMMENTS[len(backups) < len(missing), bool(backups)]
+    added = newline.join([comment, *missing]) + newline
 
     def write() -> None:
         with gitignore.open("a", encoding="utf-8", newline="") as f:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from .._runtime.config import VITE_CONFIG_NAMES
@@ -27,17 +28,34 @@ from .vite_edit import PLUGIN_CALL, SHIM, add_plugin, import_line, uses_plugin
 
 __all__ = ["add_to_vite_config", "framework_config"]
 
-NEW_VITE_CONFIG = f"""\
-import {{ defineConfig }} from 'vite'
-{import_line()}
 
-export default defineConfig({{
-  plugins: [{PLUGIN_CALL}],
-}})
-"""
+def new_vite_config(call: str) -> str:
+    """The vite.config init writes where there is none, with the plugin as `call`."""
+    return (
+        "import { defineConfig } from 'vite'\n"
+        f"{import_line()}\n\n"
+        "export default defineConfig({\n"
+        f"  plugins: [{call}],\n"
+        "})\n"
+    )
+
+
+def plugin_call(root: Path) -> str:
+    """`wsside()`, or `wsside({ python: '../../.venv/bin/python' })` when init runs in a
+    virtualenv of a folder above the project (a monorepo's root), which the plugin does not
+    look for (it looks beside vite.config, and in the active one, which a teammate's shell
+    may not have)."""
+    venv, project = Path(sys.prefix).resolve(), root.resolve()
+    if sys.prefix == sys.base_prefix or venv.parent == project:
+        return PLUGIN_CALL
+    if not project.is_relative_to(venv.parent) or project.is_relative_to(venv):
+        return PLUGIN_CALL
+    python = Path(os.path.relpath(venv / "bin" / "python", project)).as_posix()
+    return f"wsside({{ python: '{python}' }})"
 
 
 def add_to_vite_config(root: Path, out: Outcome) -> None:
+    call = plugin_call(root)
     # The first of the names that exists, as Vite picks it: a folder of that name is no config,
     # and a new config beside it would not be the one Vite loads.
     config = next((root / n for n in VITE_CONFIG_NAMES if os.path.lexists(root / n)), None)
@@ -49,17 +67,17 @@ def add_to_vite_config(root: Path, out: Outcome) -> None:
         if uses_plugin(read_text(file)):
             out.done.append(f"{file.name} already uses the plugin")
         else:
-            out.todo.append(_framework_instructions(name, file))
+            out.todo.append(_framework_instructions(name, file, call))
         return
     if config is None:
         name, why = _new_config_name(root)
-        write_new(root / name, NEW_VITE_CONFIG, out)
+        write_new(root / name, new_vite_config(call), out)
         out.done.append(f"wrote {name} with the plugin{why}")
         return
     if not config.is_file():
         raise CannotInit(in_the_way(config, "file"))
     if config.suffix in (".cjs", ".cts"):
-        out.todo.append(_esm_instructions(config))
+        out.todo.append(_esm_instructions(config, call))
         return
     text = read_text(config)
     mismatch = _brackets_problem(text)
@@ -72,12 +90,12 @@ def add_to_vite_config(root: Path, out: Outcome) -> None:
         if uses_plugin(text):
             out.done.append(f"{config.name} already uses the plugin")
             return
-        edited = add_plugin(text)
+        edited = add_plugin(text, call)
     except NotEditable as exc:
         if "CommonJS" in str(exc):
-            out.todo.append(_esm_instructions(config))
+            out.todo.append(_esm_instructions(config, call))
         else:
-            out.todo.append(_instructions(config, str(exc)))
+            out.todo.append(_instructions(config, str(exc), call))
         return
     backup = config.with_name(config.name + ".bak")
     check_editable(config)
@@ -92,7 +110,7 @@ def add_to_vite_config(root: Path, out: Outcome) -> None:
 
     out.writes.append(edit)
     out.backups.append(backup)
-    out.done.append(f"added {PLUGIN_CALL} to {config.name} (original kept as {config.name}.bak)")
+    out.done.append(f"added {call} to {config.name} (original kept as {config.name}.bak)")
 
 
 def _brackets_problem(src: str) -> str | None:
@@ -164,34 +182,34 @@ def _package_type(root: Path) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
-def _lines_to_add() -> str:
+def _lines_to_add(call: str) -> str:
     return (
         f"      {import_line()}    (with the other imports)\n"
-        f"      {PLUGIN_CALL},    (first in the plugins array of the config)"
+        f"      {call},    (first in the plugins array of the config)"
     )
 
 
-def _instructions(config: Path, why: str) -> str:
+def _instructions(config: Path, why: str, call: str) -> str:
     return (
         f"{config.name} was not edited: {why}.\n"
-        f"    Add these lines to it yourself:\n{_lines_to_add()}"
+        f"    Add these lines to it yourself:\n{_lines_to_add(call)}"
     )
 
 
-def _framework_instructions(framework: str, config: Path) -> str:
+def _framework_instructions(framework: str, config: Path, call: str) -> str:
     return (
         f"{config.name} was not edited: {framework} builds Vite's config from it, so the plugin "
         f"goes under its `vite` key.\n    Add these lines to it yourself:\n"
         f"      {import_line()}    (with the other imports)\n"
-        f"      vite: {{ plugins: [{PLUGIN_CALL}] }},    (in the object it exports; "
+        f"      vite: {{ plugins: [{call}] }},    (in the object it exports; "
         "or add wsside() to the plugins of an existing `vite` key)"
     )
 
 
-def _esm_instructions(config: Path) -> str:
+def _esm_instructions(config: Path, call: str) -> str:
     esm = config.with_suffix(".mts" if config.suffix in (".cts", ".ts") else ".mjs").name
     return (
         f"{config.name} was not edited: it is CommonJS, and {SHIM} is an ES "
         f"module.\n    Rename it to {esm}, turn its require() calls into imports and "
-        f"module.exports into export default, then add:\n{_lines_to_add()}"
+        f"module.exports into export default, then add:\n{_lines_to_add(call)}"
     )

@@ -30,9 +30,10 @@ def uses_plugin(src: str) -> bool:
     return any(t.kind == "string" and t.text[1:-1] == SHIM for t in js_tokens(src))
 
 
-def add_plugin(src: str) -> str:
-    """`src` (an ES-module Vite config) with the plugin imported and `wsside()` first in the
-    config's top-level `plugins` array (which is added when missing). Raises `NotEditable`."""
+def add_plugin(src: str, call: str = PLUGIN_CALL) -> str:
+    """`src` (an ES-module Vite config) with the plugin imported and `call` (`wsside()`) first
+    in the config's top-level `plugins` array (which is added when missing). Raises
+    `NotEditable`."""
     tokens = js_tokens(src)
     if any(t.kind == "name" and t.text == "wsside" for t in tokens):
         raise NotEditable("the name wsside is already used in it")
@@ -40,7 +41,7 @@ def add_plugin(src: str) -> str:
         raise NotEditable("it is CommonJS (module.exports, require)")
     depths = _depths(tokens)
     config = _config_object(tokens, depths)
-    edits = [_plugins_edit(src, tokens, depths, config), _import_edit(src, tokens, depths)]
+    edits = [_plugins_edit(src, tokens, depths, config, call), _import_edit(src, tokens, depths)]
     for at, text in sorted(edits, reverse=True):
         src = src[:at] + text + src[at:]
     return src
@@ -125,7 +126,9 @@ def _arrow_body(tokens: list[Token], depths: list[int], i: int) -> int:
     return i
 
 
-def _plugins_edit(src: str, tokens: list[Token], depths: list[int], config: int) -> tuple[int, str]:
+def _plugins_edit(
+    src: str, tokens: list[Token], depths: list[int], config: int, call: str
+) -> tuple[int, str]:
     inside = depths[config] + 1
     found: list[int] = []
     spread = False
@@ -147,25 +150,25 @@ def _plugins_edit(src: str, tokens: list[Token], depths: list[int], config: int)
         key = found[0]
         if not (_is(tokens, key + 1, ":") and _is(tokens, key + 2, "[")):
             raise NotEditable("its plugins are not written as an array [...]")
-        return _first_in_array(src, tokens, key + 2)
+        return _first_in_array(src, tokens, key + 2, call)
     if spread:
         raise NotEditable("its config spreads another object (...), which may hold the plugins")
-    return _new_key(src, tokens, config)
+    return _new_key(src, tokens, config, call)
 
 
-def _first_in_array(src: str, tokens: list[Token], bracket: int) -> tuple[int, str]:
+def _first_in_array(src: str, tokens: list[Token], bracket: int, call: str) -> tuple[int, str]:
     opening = tokens[bracket]
     if _is(tokens, bracket + 1, "]"):
-        return opening.end, PLUGIN_CALL
+        return opening.end, call
     gap = src[opening.end : tokens[bracket + 1].start]
     if "\n" in gap:  # one plugin per line: keep it so
-        return opening.end, "\n" + gap.rsplit("\n", 1)[1] + PLUGIN_CALL + ","
-    return opening.end, PLUGIN_CALL + ", "
+        return opening.end, "\n" + gap.rsplit("\n", 1)[1] + call + ","
+    return opening.end, call + ", "
 
 
-def _new_key(src: str, tokens: list[Token], brace: int) -> tuple[int, str]:
+def _new_key(src: str, tokens: list[Token], brace: int, call: str) -> tuple[int, str]:
     opening = tokens[brace]
-    key = f"plugins: [{PLUGIN_CALL}],"
+    key = f"plugins: [{call}],"
     if _is(tokens, brace + 1, "}"):
         return opening.end, f" {key[:-1]} "
     gap = src[opening.end : tokens[brace + 1].start]
