@@ -54,6 +54,18 @@ def test_the_example_of_docs_types_md_is_what_the_generator_writes(tmp_path: Pat
     assert generate(tmp_path) == typescript
 
 
+def test_the_command_in_the_header_names_a_handlers_folder_other_than_ws(tmp_path: Path) -> None:
+    """Run beside the file, the header's command writes it again: with `--handlers` when the
+    folder is not `ws` (the plugin's `handlers` option, which no config file may say)."""
+    web, realtime = tmp_path / "apps" / "web", tmp_path / "services" / "real time"
+    web.mkdir(parents=True)
+    realtime.mkdir(parents=True)
+    header = render([], realtime, web).splitlines()[2]
+    command = "wsside types --out wsside-env.d.ts --handlers '../../services/real time'"
+    assert header == f"// when a handler file changes; without Vite: {command}"
+    assert render([], web / "ws", web).splitlines()[2].endswith("--out wsside-env.d.ts")
+
+
 def test_the_same_handlers_give_the_same_text() -> None:
     project = GOLDEN / "constructs"
     assert generate(project) == generate(project)

@@ -13,6 +13,7 @@ for byte, so the plugin can leave an unchanged file alone.
 from __future__ import annotations
 
 import os
+import shlex
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,10 +41,13 @@ def render(handlers: Iterable[Handler], root: Path, project: Path) -> str:
     folder = _shown(root, project)
     endpoints = _endpoints(handlers, project)
     imports = ", ".join(sorted({name for e in endpoints for name in e.imports}))
+    # The command run beside this file: a folder other than the default is named (the
+    # plugin's `handlers` option, which wsside.toml may not say).
+    where = "" if folder == "ws" else f" --handlers {shlex.quote(folder)}"
     lines = [
         f"// {FILE_NAME}: the message types of the wsside handlers in {folder}/, for {CLIENT}.",
         "// Generated from their receives= and sends=: do not edit. The Vite plugin rewrites it",
-        f"// when a handler file changes; without Vite: wsside types --out {FILE_NAME}",
+        f"// when a handler file changes; without Vite: wsside types --out {FILE_NAME}{where}",
         f"import type {{ {imports} }} from '{CLIENT}'" if imports else "export {}",
         "",
         f"declare module '{CLIENT}' {{",
