@@ -13,8 +13,8 @@ for byte, so the plugin can leave an unchanged file alone.
 from __future__ import annotations
 
 import os
-import shlex
 import re
+import shlex
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
