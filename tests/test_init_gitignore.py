@@ -4,8 +4,10 @@ project, some running `wsside init` themselves."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import sysconfig
 from pathlib import Path
 
@@ -276,6 +278,28 @@ def test_in_a_monorepo_init_follows_the_plugin_s_options_and_names_the_root_virt
     assert "  ✓ kept ../../services/realtime/ as it is: it has handler files\n" in out
     assert not (web / "ws").exists() and not (realtime / "echo.py").exists()
     assert "npx vite         # it prints the WebSocket URLs\n" in out
+
+    # Doctor, run from that virtualenv on the app whose plugin has no `python`, gives the fix
+    # Vite gives: the option, not a pip install into the Python on the PATH.
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    (bare / "python3").symlink_to(Path(sys.base_prefix) / "bin" / "python3")  # no wsside
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "WSSIDE_PYTHON")}
+    env["PATH"] = f"{bare}{os.pathsep}{os.environ['PATH']}"
+    done = subprocess.run(
+        [python, "-m", "wsside", "doctor", "--no-live", "--json", "--root", str(web)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    [check] = [c for c in json.loads(done.stdout)["checks"] if c["name"] == "interpreter"]
+    assert (check["status"], check["fix"]) == (
+        "fail",
+        "set `python: '../../.venv/bin/python'` in wsside() of vite.config (this doctor's "
+        "virtualenv, which has wsside; the plugin looks beside vite.config), as Vite's "
+        "message says",
+    ), check
 
     other = project(repo / "apps" / "admin", in_git=True)
     out = init(other, python)

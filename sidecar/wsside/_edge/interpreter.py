@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TypedDict
 
-__all__ = ["Rule", "resolve_interpreter", "rules"]
+__all__ = ["Rule", "resolve_interpreter", "rules", "venv_option_above"]
 
 
 class _Named(TypedDict):
@@ -100,3 +100,15 @@ def _absolute(root: Path, value: str) -> str:
     if os.sep not in value and "/" not in value:
         return value
     return os.path.normpath(root / value)
+
+
+def venv_option_above(root: Path) -> str | None:
+    """This Python's virtualenv when it sits in a folder above the project `root` (a monorepo's
+    root `.venv`, which no rule finds: they look beside vite.config), as the plugin's `python`
+    option relative to `root` (`../../.venv/bin/python`); else None."""
+    venv, project = Path(sys.prefix).resolve(), root.resolve()
+    if sys.prefix == sys.base_prefix or venv.parent == project:
+        return None
+    if not project.is_relative_to(venv.parent) or project.is_relative_to(venv):
+        return None
+    return Path(os.path.relpath(venv / "bin" / "python", project)).as_posix()

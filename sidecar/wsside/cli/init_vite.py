@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
+from .._edge.interpreter import venv_option_above
 from .._runtime.config import VITE_CONFIG_NAMES
 from .._runtime.events import shown
 from .init_files import (
@@ -45,13 +45,8 @@ def plugin_call(root: Path) -> str:
     virtualenv of a folder above the project (a monorepo's root), which the plugin does not
     look for (it looks beside vite.config, and in the active one, which a teammate's shell
     may not have)."""
-    venv, project = Path(sys.prefix).resolve(), root.resolve()
-    if sys.prefix == sys.base_prefix or venv.parent == project:
-        return PLUGIN_CALL
-    if not project.is_relative_to(venv.parent) or project.is_relative_to(venv):
-        return PLUGIN_CALL
-    python = Path(os.path.relpath(venv / "bin" / "python", project)).as_posix()
-    return f"wsside({{ python: '{python}' }})"
+    python = venv_option_above(root)
+    return PLUGIN_CALL if python is None else f"wsside({{ python: '{python}' }})"
 
 
 def add_to_vite_config(root: Path, out: Outcome) -> None:

@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 import psutil
 
 from .. import __version__
+from .._edge.interpreter import venv_option_above
 from .checks_process import find_sidecars
 from .model import Check, failed, passed, warned
 from .project import Project
@@ -98,13 +99,15 @@ def check_interpreter(project: Project) -> Check:
         )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        return _unusable(
-            project,
-            path,
-            f"{chosen} cannot import wsside: {last}",
-            f"`{shlex.quote(path)} -m pip install {_this_wsside()}`, or point {fix_where} at "
-            f"{sys.executable}",
+        above = venv_option_above(project.root)
+        fix = (
+            f"set `python: '{above}'` in wsside() of vite.config (this doctor's virtualenv, "
+            "which has wsside; the plugin looks beside vite.config), as Vite's message says"
+            if above is not None and rule not in ("option", "WSSIDE_PYTHON")
+            else f"`{shlex.quote(path)} -m pip install {_this_wsside()}`, or point {fix_where} "
+            f"at {sys.executable}"
         )
+        return _unusable(project, path, f"{chosen} cannot import wsside: {last}", fix)
     theirs = ([*done.stdout.split(), "?", "?"])[1]
     if theirs != __version__:
         return warned(
