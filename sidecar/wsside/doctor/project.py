@@ -172,7 +172,8 @@ class Project:
         if self.plugin_prefixes is not None:
             values["prefixes"] = self.plugin_prefixes
         if isinstance(options.get("handlers"), str):
-            values["handlers_dir"] = self.root / options["handlers"]
+            # As the plugin resolves it (Node's path.resolve): `..` taken out, lexically.
+            values["handlers_dir"] = Path(os.path.normpath(self.root / options["handlers"]))
         values.setdefault("handlers_dir", self.root / "ws")
         values.update(self.given)
         return Settings(**values, config_file=self.config.file, given=frozenset(self.given))
