@@ -261,3 +261,25 @@ async def test_a_room_that_is_not_a_str_is_refused_naming_the_call_and_the_likel
     }
     assert len(server.errors) == len(SLIPS)
     assert all(error.splitlines()[-1].startswith("TypeError: ") for error in server.errors)
+
+
+async def test_a_str_enum_is_a_room_by_its_value() -> None:
+    from enum import Enum
+
+    from wsside import Handler
+    from wsside.testing import serve
+
+    class Room(str, Enum):
+        LOBBY = "lobby"
+
+    h = Handler("/ws/enum")
+
+    @h.on_message
+    def joined(conn, data):
+        conn.join_room(Room.LOBBY)
+        conn.broadcast({"in": conn.in_room("lobby")}, room=Room.LOBBY, include_self=True)
+
+    async with serve([h]) as server:
+        client = await server.connect("/ws/enum")
+        await client.send("join")
+        assert await client.receive_json() == {"in": True}

@@ -205,7 +205,7 @@ class Connection:
         """Send to the members of `room`, or to every connection of this endpoint."""
         if not is_this_thread(self._thread):
             raise _off_loop(self, "broadcast", "data")
-        if room is not None and type(room) is not str:
+        if room is not None and not isinstance(room, str):
             raise room_error(room, "conn.broadcast")
         self._rooms.broadcast(data, room, None if include_self else self)
 
@@ -217,19 +217,19 @@ class Connection:
 
     def join_room(self, room: str) -> None:
         """Join `room`: its broadcasts reach this connection until it leaves or closes."""
-        if type(room) is not str:
+        if not isinstance(room, str):
             raise room_error(room, "conn.join_room")
         self._rooms.join(self, room)
 
     def leave_room(self, room: str) -> None:
         """Leave `room` (nothing happens when this connection is not in it)."""
-        if type(room) is not str:
+        if not isinstance(room, str):
             raise room_error(room, "conn.leave_room")
         self._rooms.leave(self, room)
 
     def in_room(self, room: str) -> bool:
         """Whether this connection is in `room`."""
-        if type(room) is not str:
+        if not isinstance(room, str):
             raise room_error(room, "conn.in_room")
         return room in self._rooms.rooms_of(self)
 
@@ -268,11 +268,9 @@ class Connection:
 
 
 def room_error(room: object, call: str) -> TypeError:
-    """What `call` raises for a room that is not a `str` (a `str` subclass is refused too: a
-    room's name goes to other processes as text), with the likely slip of a port from the
-    JavaScript plugin: its options object, or `include_self` given in `room`'s place."""
-    if isinstance(room, str):
-        return TypeError(f"{call}(): a room is a str, got {type(room).__name__} {room!r}")
+    """What `call` raises for a room that is not a `str` (a `StrEnum` is one), with the likely
+    slip of a port from the JavaScript plugin: its options object, or `include_self` given in
+    `room`'s place."""
     said = f"{call}(): a room is a str, its name; got {type(room).__name__} {room!r:.80}"
     if isinstance(room, Mapping):
         return TypeError(f"{said}: options go by keyword, {call}(data, room='lobby', ...)")

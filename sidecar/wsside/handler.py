@@ -324,7 +324,7 @@ class Handler:
         """Send to every connection of this endpoint, or to one room of it (with a backplane,
         in every process). On the event loop's thread: another thread hands the call over
         (`anyio.from_thread.run_sync`, `loop.call_soon_threadsafe`)."""
-        if room is not None and type(room) is not str:
+        if room is not None and not isinstance(room, str):
             raise room_error(room, "handler.broadcast")
         if (endpoint := self._endpoint) is not None:
             if not may_write(endpoint.thread):
