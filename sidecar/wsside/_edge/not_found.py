@@ -59,10 +59,12 @@ class NotFoundNotes:
         if not files:
             return ""
         more = ", …" if len(files) > _LISTED_MAX else ""
-        were = "was" if len(files) == 1 else "were"
+        it, its = (
+            ("it declares", "its error") if len(files) == 1 else ("they declare", "their errors")
+        )
         return (
-            f" ({', '.join(files[:_LISTED_MAX])}{more} did not load, so what it declares "
-            f"{were} never served: see its error above)"
+            f" ({', '.join(files[:_LISTED_MAX])}{more} did not load, so what {it} was never "
+            f"served: see {its} above)"
         )
 
     def _hint(self, path: str) -> str:

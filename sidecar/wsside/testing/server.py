@@ -26,6 +26,12 @@ if TYPE_CHECKING:
 
 __all__ = ["HandlerError", "Server", "serve"]
 
+# After "no handlers folder at ..." when the project's config chose the folder.
+_RUN_IN_THE_PROJECT = (
+    ": run pytest in the project's folder, as `wsside serve` runs, or give the folder, "
+    "serve('path/to/ws')"
+)
+
 
 class HandlerError(AssertionError):
     """A callback or background task of the handlers raised while the server ran: each
@@ -74,14 +80,7 @@ class Server:
             raise ValueError(f"wsside.testing.serve(prefix={prefix!r}): expected {PREFIX_EXPECTED}")
         project = build_settings({"handlers_dir": folder}, search=[Path.cwd()])
         if given is None and not project.handlers_dir.is_dir():
-            fix = (
-                ""
-                if folder is not None
-                else (
-                    ": run pytest in the project's folder, as `wsside serve` runs, or give the "
-                    "folder, serve('path/to/ws')"
-                )
-            )
+            fix = "" if folder is not None else _RUN_IN_THE_PROJECT  # a folder given: named
             raise FileNotFoundError(
                 f"wsside.testing.serve: no handlers folder at {project.handlers_dir.resolve()}{fix}"
             )
