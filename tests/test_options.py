@@ -207,6 +207,8 @@ async def test_authenticate_error_is_reported(serve, probe) -> None:
     event = next(e for e in s.events if e["type"] == "runtime_error")
     assert event["callback"] == "authenticate" and "auth backend down" in event["message"]
     assert event["file"].endswith("h0.py")
+    # Which client's upgrade failed: its address, as the refused upgrade's access line has it.
+    assert event["client"] == "127.0.0.1" and event["path"] == "/api/ws/fn/x"
 
 
 async def test_transform_raw_data_gets_text_and_bytes(serve) -> None:

@@ -210,5 +210,6 @@ async def _judge_later(handler: Handler, request: Request, pending: Awaitable[ob
 
 
 def _failed(handler: Handler, request: Request, exc: BaseException) -> Refusal:
-    report_runtime_error(handler, exc, "authenticate", request.path)
+    # The address only (no port): enough to find the refused upgrade's access line.
+    report_runtime_error(handler, exc, "authenticate", request.path, request.remote)
     return Refusal(500, "Internal Server Error")
