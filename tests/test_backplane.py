@@ -469,6 +469,51 @@ async def test_a_blocked_event_loop_is_not_a_late_redis(tmp_path: Path) -> None:
         await receiver.close()
 
 
+def _spin(seconds: float) -> None:
+    """The scenario of the next tests: a callback computing, the event loop's thread busy."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+async def test_a_busy_event_loop_is_not_a_late_redis(tmp_path: Path) -> None:
+    """A callback that keeps the loop computing past MAX_WAIT while a PUBLISH is in flight:
+    what waited behind that PUBLISH waited for the loop, not for Redis, and crosses."""
+    with own_redis(tmp_path) as (redis, logged):
+        sender, receiver, got = await _pair(redis.url)
+        sender.publish("/ws/x", None, 1, b"warm")
+        await got.until(lambda: len(got.items) == 1)
+        sender.publish("/ws/x", None, 1, b"in flight")
+        await asyncio.sleep(0)  # the publisher takes it alone and sends it
+        sender.publish("/ws/x", None, 1, b"behind it")
+        _spin(MAX_WAIT + 0.3)
+        await got.until(lambda: len(got.items) == 3)
+        assert [item[3] for item in got.items] == [b"warm", b"in flight", b"behind it"]
+        assert not logged.messages("is unavailable")
+        await sender.close()
+        await receiver.close()
+
+
+async def test_the_publisher_keeps_up_with_a_busy_loop(tmp_path: Path) -> None:
+    """Each turn of a busy loop queues more than one Redis message holds (a client flooding a
+    room): every round trip takes the whole backlog, so none of it is dropped or late."""
+    with own_redis(tmp_path) as (redis, logged):
+        sender, receiver, got = await _pair(redis.url)
+        record = b"x" * 10_000
+        turns, per_turn = 60, 30  # 300 kB a turn, above BATCH_BYTES
+        for turn in range(turns):
+            for n in range(per_turn):
+                sender.publish("/ws/x", None, 2, b"%d:%d:" % (turn, n) + record)
+            _spin(0.025)
+            await asyncio.sleep(0)
+        await got.until(lambda: len(got.items) == turns * per_turn, timeout=20)
+        names = [item[3].split(b":", 2)[:2] for item in got.items]
+        assert names == [[b"%d" % t, b"%d" % n] for t in range(turns) for n in range(per_turn)]
+        assert not logged.messages("is unavailable")
+        await sender.close()
+        await receiver.close()
+
+
 class Failover:
     """A TCP relay in front of Redis. `failover()` silences every connection made so far (what
     either side sends is dropped, no socket is closed) while new ones go through: to a client

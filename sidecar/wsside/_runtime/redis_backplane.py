@@ -7,8 +7,10 @@ configured, so a process without one never loads it. The wire format is in
 Order: one task publishes, in order, on one connection, and one subscription reads, so the
 records of one process reach every other process in the order they were published.
 Delivery is at most once: what is published while a process is not subscribed is lost.
-A broadcast is published within `MAX_WAIT` of being made or dropped (but a PUBLISH that Redis
-had already received when it stalled runs whenever Redis resumes).
+A broadcast is published within `MAX_WAIT` of being made or dropped, time spent waiting for
+the event loop aside (and a PUBLISH that Redis had already received when it stalled runs
+whenever Redis resumes). Each round trip takes the whole queue, so the publisher keeps up with
+a loop however busy.
 
 An outage (Redis stopped, unreachable, slow or answering errors) never raises: local delivery
 goes on, cross-process records are dropped and counted (`backplane_outage.py`).
@@ -44,7 +46,8 @@ MAX_PENDING_BYTES = MAX_BYTES
 # A record still queued this long after it was made is dropped and counted, not published:
 # a broadcast is on time or lost, never seconds late (a stuck Redis, a slow reconnection).
 MAX_WAIT = RETRY_CAP
-# One Redis message carries at most about this much; a bigger backlog goes in several.
+# One Redis message carries at most about this much; a bigger backlog goes in several, sent
+# together (a pipeline: one round trip).
 BATCH_BYTES = 256 * 1024
 CONNECT_TIMEOUT = 1.0
 # A PUBLISH unanswered this long counts as an outage (a Redis that is stuck or far too slow).
@@ -97,6 +100,9 @@ class RedisBackplane:
         # When the publisher last woke with nothing in flight: a record queued before it
         # waited for the event loop (a callback that blocked it), not for Redis.
         self._woke = 0.0
+        # When the last PUBLISH round trip began, by the clock and by this thread's CPU clock.
+        self._sent = 0.0
+        self._sent_cpu = 0.0
         self._outage = Outage(url)
         self._client: Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -174,27 +180,39 @@ class RedisBackplane:
 
     # ---- publishing ----------------------------------------------------------------------
 
-    def _take_batch(self) -> tuple[bytes, int]:
-        """The oldest queued records as one message, and how many it holds (none when every
-        queued record has waited longer than `MAX_WAIT`: those are dropped)."""
-        parts = [self._head]
-        size = 0
-        pending = self._pending
+    def _take_all(self) -> tuple[list[bytes], int]:
+        """Every queued record, as messages of about `BATCH_BYTES` at most, and how many
+        records they hold (none when every queued record is stale: those are dropped). All of
+        it goes in one round trip, so the publisher keeps up with whatever a round trip lets
+        pile up, however busy the event loop is."""
         self._drop_stale()
-        while pending and (size == 0 or size + len(pending[0][1]) <= BATCH_BYTES):
-            record = pending.popleft()[1]
-            parts.append(record)
-            size += len(record)
-        self._pending_bytes -= size
-        if not pending:
-            self._outage.end("queue")
-        return b"".join(parts), len(parts) - 1
+        pending = self._pending
+        messages: list[bytes] = []
+        count = 0
+        while pending:
+            parts = [self._head]
+            size = 0
+            while pending and (size == 0 or size + len(pending[0][1]) <= BATCH_BYTES):
+                record = pending.popleft()[1]
+                parts.append(record)
+                size += len(record)
+            self._pending_bytes -= size
+            count += len(parts) - 1
+            messages.append(b"".join(parts))
+        self._outage.end("queue")
+        return messages, count
 
     def _drop_stale(self) -> None:
+        """Drop what has waited more than `MAX_WAIT` for Redis. Not for the event loop: a
+        publisher that has just woken, or whose last round trip the loop was busy for (running
+        callbacks, not waiting for Redis's answer, most of the time), drops nothing."""
         pending = self._pending
-        deadline = time.monotonic() - MAX_WAIT
+        now = time.monotonic()
+        deadline = now - MAX_WAIT
         if not pending or pending[0][0] >= deadline or self._woke >= deadline:
             return
+        if time.thread_time() - self._sent_cpu >= (now - self._sent) / 2:
+            return  # the loop ran callbacks for most of the round trip: it was late, not Redis
         stale, oldest = 0, pending[0][0]
         while pending and pending[0][0] < deadline:
             self._pending_bytes -= len(pending.popleft()[1])
@@ -224,15 +242,21 @@ class RedisBackplane:
             self._woke = time.monotonic()
             self._wake.clear()
             while self._pending:
-                message, count = self._take_batch()
+                messages, count = self._take_all()
                 if not count:
                     continue  # all of it was too old
-                sent = time.monotonic()
+                self._sent, self._sent_cpu = time.monotonic(), time.thread_time()
                 try:
-                    await client.publish(self._channel, message)
+                    if len(messages) == 1:
+                        await client.publish(self._channel, messages[0])
+                    else:  # a backlog: several messages, one round trip
+                        async with client.pipeline(transaction=False) as pipe:
+                            for message in messages:
+                                pipe.publish(self._channel, message)
+                            await pipe.execute()
                 except Exception as exc:  # noqa: BLE001 - any failure is an outage, never fatal
                     self._outage.dropped += count
-                    self._outage.begin("publish", self._cause(exc), sent)
+                    self._outage.begin("publish", self._cause(exc), self._sent)
                     if isinstance(exc, ResponseError):
                         # Redis answered with an error: the next batch is the next try.
                         await retry.wait()
