@@ -197,14 +197,25 @@ def test_a_port_in_use_is_one_line_and_exit_1(project: Path) -> None:
     )
 
 
-def test_an_unknown_host_is_one_line_and_exit_1(project: Path) -> None:
+def test_an_unknown_host_is_one_line_naming_the_flag_or_the_key(project: Path) -> None:
     done = wsside("serve", "--host", "no-such-host.invalid", "--no-reload", cwd=project)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert (
         done.stderr.strip()
         .splitlines()[-1]
-        .startswith("wsside: cannot listen on no-such-host.invalid:8765: ")
+        .startswith("wsside: --host no-such-host.invalid: cannot listen there: ")
     )
+    (project / "wsside.toml").write_text('reload = false\nhost = "999.1.1.1"\n')
+    for workers in ("1", "2"):  # the parent of workers checks the address first
+        done = wsside("serve", "--workers", workers, cwd=project)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert (
+            done.stderr.strip()
+            .splitlines()[-1]
+            .startswith(
+                f'wsside: {project / "wsside.toml"}:2: key "host": "999.1.1.1": cannot listen there: '
+            )
+        ), done.stderr
 
 
 def test_windows_gets_one_line_pointing_to_wsl(project: Path) -> None:
@@ -259,6 +270,25 @@ def test_version_flag_and_command(tmp_path: Path) -> None:
     for args in (("--version",), ("version",)):
         done = wsside(*args, cwd=tmp_path)
         assert (done.returncode, done.stdout) == (0, f"{__version__}\n")
+
+
+async def test_an_ipv6_host_is_in_brackets_in_every_url_and_line(project: Path) -> None:
+    port = free_port()
+    server = await ServeProcess.start(
+        "--host", "::1", "--port", str(port), "--no-reload", cwd=project
+    )
+    try:
+        endpoint = await server.expect("  WS  ")
+        assert endpoint == f"  WS  ws://[::1]:{port}/api/ws/echo  (ws/echo.py:2)\n"
+        assert f"serving on ws://[::1]:{port}/api/" in await server.expect("serving on")
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(f"http://[::1]:{port}/api/ws/echo")
+            local = ws.get_extra_info("sockname")
+            opened = await server.expect('"WebSocket /api/ws/echo" 101')
+            await ws.close()
+    finally:
+        assert await server.stop() == 0
+    assert f" [::1]:{local[1]} - " in opened, opened
 
 
 async def test_access_log_one_line_per_upgrade_and_per_close_with_timestamps(project: Path) -> None:

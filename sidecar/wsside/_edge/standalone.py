@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -235,5 +236,7 @@ def cannot_listen(settings: Settings, exc: OSError) -> str:
         return f"cannot listen on {where}: the port is in use (stop what uses it, or --port N)"
     if exc.errno == errno.EACCES:
         return f"cannot listen on {where}: permission denied (ports below 1024 need privileges)"
-    # getaddrinfo failures (an unknown --host) carry no errno of this family
+    if isinstance(exc, socket.gaierror):  # not an address, nor a name that resolves
+        problem = f"cannot listen there: {exc.strerror or exc}"
+        return str(setting_error(settings, "host", problem))
     return f"cannot listen on {where}: {exc.strerror or exc}"

@@ -254,7 +254,7 @@ def _supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
     )
 
     def ready(infos: list[dict[str, Any]]) -> None:
-        base = f"ws://{settings.host}:{port}"
+        base = ws_base(settings.host, port)
         list_endpoints(base, infos[0]["handlers"], settings)
         pids = ", ".join(str(info["pid"]) for info in infos)
         say(
@@ -321,8 +321,13 @@ def _serve_standalone(
         flush_origin_refusals()  # the count of the last window, when stopped within it
 
 
+def ws_base(host: str, port: int) -> str:
+    """`ws://host:port`, an IPv6 address in brackets (`ws://[::1]:8765`) as URLs have it."""
+    return f"ws://[{host}]:{port}" if ":" in host else f"ws://{host}:{port}"
+
+
 def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
-    base = f"ws://{settings.host}:{port}"
+    base = ws_base(settings.host, port)
     list_endpoints(base, sidecar.describe(), settings)
     say(f"wsside {__version__} serving on {served_at(base, settings)} ({engines()})")
     note_no_endpoints(settings, sidecar.describe())
