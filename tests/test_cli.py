@@ -206,16 +206,11 @@ def test_an_unknown_host_is_one_line_naming_the_flag_or_the_key(project: Path) -
         .startswith("wsside: --host no-such-host.invalid: cannot listen there: ")
     )
     (project / "wsside.toml").write_text('reload = false\nhost = "999.1.1.1"\n')
+    said = f'wsside: {project / "wsside.toml"}:2: key "host": "999.1.1.1": cannot listen there: '
     for workers in ("1", "2"):  # the parent of workers checks the address first
         done = wsside("serve", "--workers", workers, cwd=project)
         assert done.returncode == 1 and "Traceback" not in done.stderr
-        assert (
-            done.stderr.strip()
-            .splitlines()[-1]
-            .startswith(
-                f'wsside: {project / "wsside.toml"}:2: key "host": "999.1.1.1": cannot listen there: '
-            )
-        ), done.stderr
+        assert done.stderr.strip().splitlines()[-1].startswith(said), done.stderr
 
 
 def test_windows_gets_one_line_pointing_to_wsl(project: Path) -> None:
