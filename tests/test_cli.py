@@ -579,6 +579,38 @@ async def test_under_vite_404s_past_the_named_paths_are_said_once(project: Path)
     )
 
 
+async def test_under_vite_the_404_note_compares_a_pattern_s_variables_as_parts(
+    project: Path,
+) -> None:
+    """`/api/ws/room/ABC` is closest to `/ws/room/{room:[a-z]+}`, whose text shares fewer
+    letters with it than a short `/ws/hb` does; a trailing `/` is named as the difference."""
+    (project / "ws" / "more.py").write_text(
+        "from wsside import Handler\n"
+        "room = Handler('/ws/room/{room:[a-z]+}')\n"
+        "blob = Handler('/ws/blob')\n"
+        "hb = Handler('/ws/hb')\n"
+    )
+    sidecar = IpcSidecar(project)
+    try:
+        ready = await asyncio.to_thread(sidecar.ready)
+        connector = aiohttp.UnixConnector(path=str(ready["socket"]))
+        notes = []
+        secret = {"X-Wsside-Secret": sidecar.SECRET}
+        async with aiohttp.ClientSession(connector=connector) as client:
+            for path in ("/api/ws/room/ABC", "/api/ws/room/abc/"):
+                with pytest.raises(aiohttp.WSServerHandshakeError):
+                    await client.ws_connect(f"http://localhost{path}", headers=secret)
+                notes.append((await asyncio.to_thread(sidecar.next, "log"))["message"])
+    finally:
+        sidecar.stop()
+    assert notes == [
+        "/api/ws/room/ABC: no endpoint there, so the client got 404: did you mean "
+        "/api/ws/room/{room:[a-z]+}? (`ABC` does not match `{room:[a-z]+}`)",
+        "/api/ws/room/abc/: no endpoint there, so the client got 404: did you mean "
+        "/api/ws/room/{room:[a-z]+}? (without the trailing /)",
+    ]
+
+
 async def test_under_vite_ready_carries_the_types_when_the_folder_is_there(
     project: Path,
 ) -> None:

@@ -125,6 +125,17 @@ async def test_handler_objects_and_a_push_from_the_test(tmp_path: Path) -> None:
             }
 
 
+async def test_a_404_names_the_pattern_whose_variable_refused_the_path() -> None:
+    handlers = [Handler("/ws/room/{room:[a-z]+}"), Handler("/ws/hb"), Handler("/ws/blob")]
+    async with serve(handlers) as server:
+        with pytest.raises(HandshakeRefused) as refused:
+            await server.connect("/ws/room/ABC")
+    assert str(refused.value) == (
+        "/ws/room/ABC: the handshake was refused with HTTP 404: no Handler declares it; "
+        "did you mean /ws/room/{room:[a-z]+}? (`ABC` does not match `{room:[a-z]+}`)"
+    )
+
+
 async def test_a_handler_that_raises_fails_the_test_with_its_traceback(tmp_path: Path) -> None:
     with pytest.raises(HandlerError) as failed:
         async with serve(handlers_folder(tmp_path)) as server:

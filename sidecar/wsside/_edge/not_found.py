@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from .._runtime.registry import Registry
 
-__all__ = ["NotFoundNotes"]
+__all__ = ["NotFoundNotes", "closest", "refused_segment"]
 
 # Paths named at most: a scanner trying paths must not flood the terminal.
 _PATHS_MAX = 20
@@ -78,17 +78,40 @@ class NotFoundNotes:
             if not self._folder.is_dir():  # said at start too, with the setting that chose it
                 return f"no handlers folder at {self._folder.resolve()}"
             return "no handler file declares an endpoint"
-        close = difflib.get_close_matches(path, urls, n=1, cutoff=0.6)
-        if close:
-            return f"did you mean {close[0]}?{_refused_segment(close[0], path)}"
+        close = closest(path, urls)
+        if close is not None:
+            return f"did you mean {close}?{refused_segment(close, path)}"
         more = ", …" if len(urls) > _LISTED_MAX else ""
         return "the endpoints are " + ", ".join(urls[:_LISTED_MAX]) + more
 
 
-def _refused_segment(url: str, path: str) -> str:
+def closest(path: str, urls: list[str]) -> str | None:
+    """The endpoint URL most like `path`, if any is like enough. A pattern's variables are
+    compared as the parts of `path` they stand for: `/api/ws/room/ABC` is closest to
+    `/api/ws/room/{room:[a-z]+}`, not to a short `/api/ws/hb` that shares more letters with
+    the pattern's text."""
+    best, score = None, 0.6  # difflib.get_close_matches' cutoff
+    for url in urls:
+        ratio = difflib.SequenceMatcher(None, path, _filled(url, path)).ratio()
+        if ratio >= score and (best is None or ratio > score):
+            best, score = url, ratio
+    return best
+
+
+def _filled(url: str, path: str) -> str:
+    """`url` with each `{variable}` segment replaced by `path`'s segment at its place."""
+    got = path.split("/")
+    return "/".join(
+        got[i] if "{" in part and i < len(got) else part for i, part in enumerate(url.split("/"))
+    )
+
+
+def refused_segment(url: str, path: str) -> str:
     """Which part of `path` a pattern with variables (`url`, its prefix included) refuses,
     when the two have as many segments: `/ws/rooms/a.b` against `{room:[\\w-]+}`."""
     wanted, got = url.split("/")[1:], path.split("/")[1:]
+    if len(got) == len(wanted) + 1 and got[-1] == "" and Pattern(url).match(path[:-1]):
+        return " (without the trailing /)"
     if len(wanted) != len(got) or any("*" in w for w in wanted):
         return ""
     for want, part in zip(wanted, got, strict=True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from .._edge.asgi_setup import handler_list, log_events
+from .._edge.not_found import closest, refused_segment
 from .._edge.server import Sidecar
 from .._runtime import events
 from .._runtime.config import build_settings
@@ -177,9 +177,9 @@ class Server:
         if self.prefix and path.startswith(self.prefix + "/"):
             return f": connect() takes the path below the prefix, {path[len(self.prefix) :]}"
         patterns = sorted(self._sidecar.registry.hubs)
-        close = difflib.get_close_matches(path, patterns, n=1)
-        if close:
-            return f": no Handler declares it; did you mean {close[0]}?"
+        close = closest(path, patterns)
+        if close is not None:
+            return f": no Handler declares it; did you mean {close}?{refused_segment(close, path)}"
         return f": no Handler declares it (the patterns: {', '.join(patterns) or 'none'})"
 
     def _connection_at(self, client: str) -> Connection | None:
