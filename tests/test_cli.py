@@ -556,9 +556,8 @@ async def test_under_vite_a_404_without_a_handlers_folder_names_the_folder(tmp_p
     )
 
 
-async def test_under_vite_404s_past_the_named_paths_are_said_once(project: Path) -> None:
-    """The first 20 paths that get 404 are named, one line each; the 21st says that further
-    paths are not named, rather than the notes stopping without a word."""
+async def _404_notes(project: Path, paths: list[str]) -> list[object]:
+    """The note the sidecar sends its shim for an upgrade to each of `paths` (each gets 404)."""
     sidecar = IpcSidecar(project)
     try:
         ready = await asyncio.to_thread(sidecar.ready)
@@ -566,12 +565,19 @@ async def test_under_vite_404s_past_the_named_paths_are_said_once(project: Path)
         notes = []
         secret = {"X-Wsside-Secret": sidecar.SECRET}
         async with aiohttp.ClientSession(connector=connector) as client:
-            for n in range(21):
+            for path in paths:
                 with pytest.raises(aiohttp.WSServerHandshakeError):
-                    await client.ws_connect(f"http://localhost/api/ws/no{n}", headers=secret)
+                    await client.ws_connect(f"http://localhost{path}", headers=secret)
                 notes.append((await asyncio.to_thread(sidecar.next, "log"))["message"])
     finally:
         sidecar.stop()
+    return notes
+
+
+async def test_under_vite_404s_past_the_named_paths_are_said_once(project: Path) -> None:
+    """The first 20 paths that get 404 are named, one line each; the 21st says that further
+    paths are not named, rather than the notes stopping without a word."""
+    notes = await _404_notes(project, [f"/api/ws/no{n}" for n in range(21)])
     assert all(str(m).startswith(f"/api/ws/no{n}: no endpoint there") for n, m in enumerate(notes))
     assert notes[-1] == (
         "/api/ws/no20: no endpoint there, so the client got 404; 20 other paths were named "
@@ -590,19 +596,7 @@ async def test_under_vite_the_404_note_compares_a_pattern_s_variables_as_parts(
         "blob = Handler('/ws/blob')\n"
         "hb = Handler('/ws/hb')\n"
     )
-    sidecar = IpcSidecar(project)
-    try:
-        ready = await asyncio.to_thread(sidecar.ready)
-        connector = aiohttp.UnixConnector(path=str(ready["socket"]))
-        notes = []
-        secret = {"X-Wsside-Secret": sidecar.SECRET}
-        async with aiohttp.ClientSession(connector=connector) as client:
-            for path in ("/api/ws/room/ABC", "/api/ws/room/abc/"):
-                with pytest.raises(aiohttp.WSServerHandshakeError):
-                    await client.ws_connect(f"http://localhost{path}", headers=secret)
-                notes.append((await asyncio.to_thread(sidecar.next, "log"))["message"])
-    finally:
-        sidecar.stop()
+    notes = await _404_notes(project, ["/api/ws/room/ABC", "/api/ws/room/abc/"])
     assert notes == [
         "/api/ws/room/ABC: no endpoint there, so the client got 404: did you mean "
         "/api/ws/room/{room:[a-z]+}? (`ABC` does not match `{room:[a-z]+}`)",
