@@ -81,12 +81,35 @@ async def test_a_misfit_goes_to_on_error_and_not_to_on_message(serve, probe) -> 
         ("message", {"type": "chat", "text": "hi"}),
     ]
     handler = s.sidecar.registry.endpoints()[0]
+    client = f"127.0.0.1:{ws.get_extra_info('sockname')[1]}"
     assert [e["message"] for e in s.events if e.get("level") == "warning"] == [
-        "/api/ws/a: refused a message that does not fit receives= "
+        f"/api/ws/a: refused a message from {client} that does not fit receives= "
         f"({handler.file}:{handler.line}): {why}"
         for why in ("items[1].price: expected float, got str", "text: expected str, got int")
     ]
     assert not [e for e in s.events if e["type"] == "runtime_error"]  # nothing in the overlay
+
+
+async def test_a_flood_of_misfits_is_one_line_and_a_count(serve) -> None:
+    """A client decides how many misfits it sends: the log gets the first, then a count."""
+    from wsside._runtime.callbacks import flush_unfit
+
+    flush_unfit()  # a window another test left open is not this test's
+    s = await serve(TYPED)
+    ws = await s.connect("/api/ws/b")
+    for _ in range(300):
+        await ws.send_str("garbage")
+    for _ in range(300):  # every one answered: every one seen
+        assert (await ws.receive_json())["type"] == "error"
+    flush_unfit()  # as when the process stops: the window's count is written
+    client = f"127.0.0.1:{ws.get_extra_info('sockname')[1]}"
+    handler = s.sidecar.registry.endpoints()[1]
+    assert [e["message"] for e in s.events if e.get("level") == "warning"] == [
+        f"/api/ws/b: refused a message from {client} that does not fit receives= "
+        f"({handler.file}:{handler.line}): expected Order or Chat, got str",
+        "refused 299 more messages that did not fit receives= in the last 5 s (the last: "
+        f"/api/ws/b from {client}: expected Order or Chat, got str)",
+    ]
 
 
 async def test_without_on_error_the_client_gets_the_error_frame(serve, probe) -> None:

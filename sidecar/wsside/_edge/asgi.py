@@ -21,6 +21,7 @@ from typing import Any
 
 from .._io.asgi import AsgiChannel, AsgiIO, Receive, Send
 from .._protocol.handshake import plain_refusal
+from .._runtime.callbacks import flush_unfit
 from .._runtime.closing import close_sessions
 from .._runtime.events import logger
 from .._runtime.registry import Registry
@@ -234,6 +235,7 @@ class ASGIApp:
         if self._backplane is not None:
             await self._backplane.close()
         flush_origin_refusals()  # the count of refused Origins of the window still open
+        flush_unfit()  # and of messages that did not fit receives=
         self._starting, self._ready = None, False
 
     # ---- plain HTTP ------------------------------------------------------------------------

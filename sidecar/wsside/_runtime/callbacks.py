@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .._protocol.codec import decode_text
 from ..schema import MessageTypeError
 from .events import log, report_runtime_error, shown
+from .repeats import REPEAT_WINDOW, Repeats
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -220,9 +221,31 @@ def _fits_as_sent(schema: Schema, raw: str | bytes, data: Any, handler: Handler)
     )
 
 
+def _more_unfit(count: int, last: str) -> str:
+    messages = "1 more message" if count == 1 else f"{count} more messages"
+    return (
+        f"refused {messages} that did not fit receives= in the last {REPEAT_WINDOW:g} s "
+        f"(the last: {last})"
+    )
+
+
+# A client decides how many misfits it sends: the first few distinct lines are written, the
+# rest counted, one line per window.
+_unfit = Repeats(lambda line: log(line, "warning"), _more_unfit, named=5)
+
+
+def flush_unfit() -> None:
+    """Write the count of misfits of the window under way (when the process stops)."""
+    _unfit.flush()
+
+
 async def _refuse(conn: Connection, handler: Handler, exc: MessageTypeError) -> None:
-    where = _where(handler)
-    log(f"{conn.path}: refused a message that does not fit receives= ({where}): {exc}", "warning")
+    client = conn._client()
+    _unfit.add(
+        f"{conn.path}: refused a message from {client} that does not fit receives= "
+        f"({_where(handler)}): {exc}",
+        f"{conn.path} from {client}: {exc}",
+    )
     await _answer(conn, handler, exc)
 
 

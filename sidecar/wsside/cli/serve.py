@@ -26,6 +26,7 @@ from .._edge.standalone import NotServing, cannot_listen, serve_standalone
 from .._edge.worker_link import WorkerLink
 from .._edge.workers import Workers
 from .._runtime.backplane_url import BackplaneError, check_backplane
+from .._runtime.callbacks import flush_unfit
 from .._runtime.config import ConfigError, OptionError, build_settings, setting_error
 from .._runtime.events import log, shown, subscribe
 from .._runtime.settings import Settings
@@ -319,6 +320,7 @@ def _serve_standalone(
         raise typer.Exit(exc.code) from None
     finally:
         flush_origin_refusals()  # the count of the last window, when stopped within it
+        flush_unfit()
 
 
 def ws_base(host: str, port: int) -> str:
