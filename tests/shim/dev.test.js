@@ -348,6 +348,30 @@ it('the 404 note says which part a pattern refused, and names a handler file tha
     'so what it declares was never served: see its error above)')
 })
 
+it('the 404 note of a path is written again when the files changed what it says', async (t) => {
+  const root = makeProject(t, { 'chat.py': 'def (:\n' })
+  const { port, logs } = await startViteFor(t, root)
+  await logs.waitFor(/cannot load ws\/chat\.py/)
+  const ask = async () => {
+    const res = await upgrade({ port, path: '/api/ws/chat' })
+    res.socket.destroy()
+    assert.equal(res.status, 404)
+  }
+  await ask()
+  await logs.waitFor(/\/api\/ws\/chat: no endpoint there.*ws\/chat\.py did not load/)
+  const from = logs.lines.length
+  writeFileSync(path.join(root, 'ws', 'chat.py'), 'from wsside import Handler\nchat = Handler("/ws/chats")\n')
+  await logs.waitFor(/ws\/chat\.py \(\/ws\/chats\)/, { from })
+  await ask()
+  const [line] = await logs.waitFor(/\/api\/ws\/chat: no endpoint there.*/, { from })
+  assert.equal(line, '/api/ws/chat: no endpoint there, so the client got 404: did you mean /api/ws/chats?')
+  await ask() // the same note again is not written twice
+  const next = await upgrade({ port, path: '/api/ws/chats' }) // a later line to wait for
+  next.socket.destroy()
+  assert.equal(next.status, 101)
+  assert.equal(logs.lines.slice(from).filter((l) => l.includes('no endpoint there')).length, 1, logs.lines.join('\n'))
+})
+
 it("with Vite's base (`/app/`), a plain GET of an endpoint's URL gets the 426, not Vite's 404 for URLs outside base", async (t) => {
   const target = await proxyTarget(t)
   const { port } = await startViteFor(t, makeProject(t), {

@@ -32,13 +32,13 @@ class NotFoundNotes:
         self._registry = registry
         self._prefixes = prefixes
         self._folder = folder
-        self._named: set[str] = set()
+        self._named: dict[str, str] = {}  # path: the note last written for it
         self._capped = False  # the line saying that further paths are not named was written
 
     def __call__(self, path: str) -> None:
-        if path in self._named or self._capped:
+        if self._capped:
             return
-        if len(self._named) >= _PATHS_MAX:
+        if path not in self._named and len(self._named) >= _PATHS_MAX:
             self._capped = True
             log(
                 f"{path}: no endpoint there, so the client got 404; {_PATHS_MAX} other paths "
@@ -46,12 +46,12 @@ class NotFoundNotes:
                 "warning",
             )
             return
-        self._named.add(path)
-        log(
-            f"{path}: no endpoint there, so the client got 404: {self._hint(path)}"
-            + self._not_loaded(),
-            "warning",
-        )
+        note = f"{path}: no endpoint there, so the client got 404: {self._hint(path)}"
+        note += self._not_loaded()
+        # Named again when what it says changed (the files were edited: another cause now).
+        if self._named.get(path) != note:
+            self._named[path] = note
+            log(note, "warning")
 
     def _not_loaded(self) -> str:
         """The handler files whose endpoints are unknown: they failed before ever loading."""
