@@ -605,6 +605,20 @@ async def test_under_vite_the_404_note_compares_a_pattern_s_variables_as_parts(
     ]
 
 
+async def test_under_vite_a_pattern_that_repeats_the_prefix_is_named_by_the_404(
+    project: Path,
+) -> None:
+    (project / "ws" / "chat.py").write_text(
+        "from wsside import Handler\n\nchat = Handler('/api/ws/chat')\n"
+    )
+    notes = await _404_notes(project, ["/api/ws/chat"])
+    assert notes == [
+        "/api/ws/chat: no endpoint there, so the client got 404: the pattern /api/ws/chat "
+        "(ws/chat.py:3) starts with the prefix /api, so it answers at /api/api/ws/chat: "
+        'patterns are below the prefix, Handler("/ws/chat")'
+    ]
+
+
 async def test_under_vite_ready_carries_the_types_when_the_folder_is_there(
     project: Path,
 ) -> None:

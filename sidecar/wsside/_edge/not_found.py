@@ -78,11 +78,30 @@ class NotFoundNotes:
             if not self._folder.is_dir():  # said at start too, with the setting that chose it
                 return f"no handlers folder at {self._folder.resolve()}"
             return "no handler file declares an endpoint"
+        repeated = self._repeats_the_prefix(path)
+        if repeated:
+            return repeated
         close = closest(path, urls)
         if close is not None:
             return f"did you mean {close}?{refused_segment(close, path)}"
         more = ", …" if len(urls) > _LISTED_MAX else ""
         return "the endpoints are " + ", ".join(urls[:_LISTED_MAX]) + more
+
+    def _repeats_the_prefix(self, path: str) -> str:
+        """For a pattern that matches the whole path, prefix included (`Handler("/api/ws/chat")`
+        answers at `/api/api/ws/chat`): which one, and the pattern meant."""
+        for handler in self._registry.endpoints():
+            if handler.disabled or handler.pattern.match(path) is None:
+                continue
+            for prefix in self._prefixes:
+                source = handler.pattern.source
+                if prefix and source.startswith(prefix + "/"):
+                    return (
+                        f"the pattern {source} ({shown(handler.file)}:{handler.line}) starts "
+                        f"with the prefix {prefix}, so it answers at {prefix}{source}: patterns "
+                        f'are below the prefix, Handler("{source[len(prefix) :]}")'
+                    )
+        return ""
 
 
 def closest(path: str, urls: list[str]) -> str | None:
