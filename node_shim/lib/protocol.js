@@ -36,7 +36,7 @@ export const PROTOCOL_VERSION = 2
  *   | { type: 'config_ok', file: string }
  *   | ErrorEvent
  *   | { type: 'log', level: string, message: string }
- *   | { type: 'stall', message: string, seconds: number, file: string, line: number,
+ *   | { type: 'stall', message: string, advice?: string, seconds: number, file: string, line: number,
  *       function: string, traceback: string }
  *   | { type: 'protocol_error', message: string })} SidecarEvent
  * What the sidecar sends, by `type` (PROTOCOL.md); the shim only debug-logs other types.

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -52,6 +54,53 @@ async def test_a_blocked_loop_is_reported_at_the_handler_line_and_others_resume(
     assert 1.1 <= stall["seconds"] < 2.5
     assert "time.sleep(float(data))" in stall["traceback"]
     assert f"h0.py:{BLOCK_LINE}" in stall["message"]
+
+
+async def test_a_stall_s_advice_fits_what_blocks(serve) -> None:
+    """time.sleep gets asyncio.sleep, not "use await" (`await time.sleep(1)` raises)."""
+    s = await serve(BLOCKING)
+    blocker = await s.connect("/api/ws/block")
+    await blocker.send_str("0.8")
+    assert await blocker.receive_str(timeout=10) == "woke"
+    [stall] = [e for e in s.events if e["type"] == "stall"]
+    assert stall["advice"] == "time.sleep() blocks the loop: await asyncio.sleep(seconds) instead"
+
+
+def test_time_inside_wsside_s_own_code_is_not_blamed_on_a_blocking_call(tmp_path: Path) -> None:
+    """A sample whose innermost frame is wsside's (a broadcast to thousands, a huge message
+    compressed) names that function, called from the handler's line or run by the loop."""
+    from wsside._runtime import stall as stall_module
+    from wsside._runtime.stall import StallWatchdog
+
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    package: dict[str, Any] = {}  # functions of a file in wsside's folder
+    exec(
+        compile(
+            "def broadcast(then):\n    return _deliver(then)\n\n"
+            "def _deliver(then):\n    return then()\n\n"
+            "def write_frame(then):\n    return then()\n",
+            stall_module._PACKAGE + "connection.py",
+            "exec",
+        ),
+        package,
+    )
+    handler_file = handlers / "chat.py"
+    handler_file.write_text("def joined(broadcast, then):\n    return broadcast(then)\n")
+    handler: dict[str, Any] = {}
+    exec(compile(handler_file.read_text(), str(handler_file), "exec"), handler)
+    inside = {
+        "called": handler["joined"](package["broadcast"], lambda: sys._getframe(1)),
+        "loop": package["write_frame"](lambda: sys._getframe(1)),
+    }
+    dog = StallWatchdog(handlers)
+    assert dog._advice(inside["called"], str(handler_file), 2).startswith(
+        "the time went into wsside's broadcast() called there: many calls in a loop, or one "
+        "with much work"
+    )
+    assert dog._advice(inside["loop"], stall_module._PACKAGE + "connection.py", 2).startswith(
+        "the time went into wsside's write_frame(): "
+    )
 
 
 async def test_short_pauses_are_not_stalls(serve) -> None:

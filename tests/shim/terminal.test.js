@@ -34,7 +34,7 @@ it("the sidecar's own lines are prefixed once, at their level; a handler's print
   await logs.waitFor(/the event loop is blocked/)
   assert.equal(await ws.next(), 'done')
   const stall = logs.lines.findIndex((line) => line.includes('the event loop is blocked'))
-  assert.match(logs.lines[stall], /^\[wsside\] the event loop is blocked \(over 0\.5 s\) in message \(\S*slow\.py:11\); use await/)
+  assert.match(logs.lines[stall], /^\[wsside\] the event loop is blocked \(over 0\.5 s\) in message \(\S*slow\.py:11\); time\.sleep\(\) blocks the loop: await asyncio\.sleep\(seconds\) instead \(or save/)
   assert.equal(logs.levels[stall], 'warn')
   await logs.waitFor(/the handler prints this/)
   assert.ok(logs.lines.includes('[wsside] py: the handler prints this'), logs.lines.join('\n'))

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import linecache
 import os
+import re
 import sys
 import threading
 import time
@@ -174,12 +176,12 @@ class StallWatchdog:
                 stall["since"] = since
                 del frame  # a frame keeps its locals alive
             logger.warning(
-                "wsside: the event loop is blocked (over %s s) in %s (%s:%s); "
-                "use await, or run blocking work in a thread%s",
+                "wsside: the event loop is blocked (over %s s) in %s (%s:%s); %s%s",
                 self.threshold,
                 stall["function"],
                 stall["file"],
                 stall["line"],
+                stall["advice"],
                 self._how_out,
             )
 
@@ -198,8 +200,53 @@ class StallWatchdog:
             "file": file,
             "line": line,
             "function": function,
+            "advice": self._advice(frame, file, line),
             "traceback": "".join(traceback.format_stack(frame)),
         }
+
+    def _advice(self, frame: FrameType, file: str, line: int) -> str:
+        """What to do about a stall whose innermost frame is `frame`, at `file:line`."""
+        called = _wsside_call(frame, self._root)
+        if called is not None:
+            # wsside does the work (for the user's line, or on its own): no call blocks.
+            name, there = called
+            return (
+                f"the time went into wsside's {name}(){' called there' if there else ''}: "
+                "many calls in a loop, or one with much work (a broadcast to thousands of "
+                "connections, a message of many MB to compress), hold every other connection "
+                "meanwhile"
+            )
+        source = linecache.getline(file, line)
+        if _SLEEP.search(source) and "asyncio.sleep" not in source:
+            return "time.sleep() blocks the loop: await asyncio.sleep(seconds) instead"
+        return (
+            "await an async version of the blocking call, or run it in a thread: "
+            "await asyncio.to_thread(function, *args)"
+        )
+
+
+# wsside's own code, the package's folder (its frames, not the user's, may be where time goes).
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
+_SLEEP = re.compile(r"(?<![\w.])(time\.)?sleep\(")
+
+
+def _wsside_call(frame: FrameType, handlers: str) -> tuple[str, bool] | None:
+    """When the innermost frame is wsside's: the wsside function that handler code called
+    (`send`) and True, or where no handler code called it, the innermost function and False.
+    None when the innermost frame is not wsside's."""
+    if not os.path.realpath(frame.f_code.co_filename).startswith(_PACKAGE):
+        return None
+    called = frame.f_code.co_name
+    current: FrameType | None = frame
+    while current is not None:
+        name = os.path.realpath(current.f_code.co_filename)
+        if name.startswith(handlers):
+            return called, True
+        if not name.startswith(_PACKAGE):
+            break  # wsside run by the event loop or a library, not by handler code
+        called = current.f_code.co_name
+        current = current.f_back
+    return frame.f_code.co_name, False
 
 
 def _thread_cpu_clock() -> int | None:
