@@ -26,13 +26,15 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
   switch (msg.type) {
     case 'reloaded':
     case 'removed':
+      // The errors of the code before that were counted so far are written first: after
+      // this line they would read as errors of the new code, which starts a new count.
+      r.failuresEnd(msg.file)
       // `ms`: from the save to the new code serving; `new`: the file was not there before.
       r.info(msg.type === 'removed' ? `removed ${r.rel(msg.file)}`
         : `${msg.new ? 'added' : 'reloaded'} ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})` +
           (msg.ms === undefined ? '' : ` in ${Math.round(msg.ms)} ms`))
       handlersNow(info, msg)
       standing.fixed(msg.file)
-      r.failuresEnd(msg.file)
       syncTypesFile(cwd, msg.types, r)
       break
     case 'endpoints':
@@ -41,7 +43,9 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
       syncTypesFile(cwd, msg.types, r)
       break
     case 'loaded':
-      // After a restart in the sidecar, a file that was broken may load at once.
+      // After a restart in the sidecar, a file that was broken may load at once; every
+      // file's code is new then.
+      r.failuresEnd(msg.file)
       r.debug(`loaded ${r.rel(msg.file)}`)
       standing.fixed(msg.file)
       break
@@ -50,13 +54,17 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
       standing.fixed(msg.file)
       break
     case 'load_error':
-    case 'config_error':
+    case 'config_error': {
       // A load error stands for the handler file that did not load (`source`), which may be
       // fixed by saving another (`file`, a helper it imports); a helper's error comes once for
       // all the handler files it failed (`sources`).
-      standing.stand(msg.type === 'load_error' ? 'load' : 'config',
-        msg.sources ?? [msg.source ?? msg.file ?? ''], reportError(r, msg))
+      const files = msg.sources ?? [msg.source ?? msg.file ?? '']
+      // Their callbacks' errors counted so far are written before it, and the next one in
+      // full: the code before keeps serving, and its next error comes after the save.
+      if (msg.type === 'load_error') for (const file of files) if (file) r.failuresEnd(file)
+      standing.stand(msg.type === 'load_error' ? 'load' : 'config', files, reportError(r, msg))
       break
+    }
     case 'runtime_error': {
       // An event, not a state: only pages open now see it, until the handler file is saved.
       // The same error again soon is counted, not shown again (reportCallbackError).

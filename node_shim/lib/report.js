@@ -31,6 +31,13 @@ const TAG = '[wsside]'
 // wsside wrote itself before its logging was set up (`wsside: ...`).
 const OWN_LINE = /^wsside(?::(debug|info|warning|error))?: (.*)$/s
 const CLEAR_EVENT = 'wsside:clear-error'
+/**
+ * Under the traceback of a callback's error in the overlay, which covers every open page
+ * until Esc: the option that keeps wsside's errors off the pages (Vite's own footer names
+ * server.hmr.overlay, which turns off every plugin's). Not under a load error, which stands
+ * until fixed and should be seen.
+ */
+const OVERLAY_OFF_HINT = 'wsside({ overlay: false }) in vite.config keeps Python errors in the terminal only'
 
 /**
  * Appended to Vite's client module (/@vite/client), whose createHotContext it uses: Vite only
@@ -92,7 +99,8 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
      */
     failed: (line, text) => failures.write(line, line, text),
     /**
-     * `file` loads again (or is gone): its callbacks' next errors are written at once.
+     * `file`'s code is replaced (it loads again, failed to load, or is gone): the errors of
+     * its callbacks counted so far are written now, and their next ones at once.
      * @param {string} file
      */
     failuresEnd: (file) => failures.end((line) => line.includes(` of ${rel(file)}:`)),
@@ -230,7 +238,8 @@ function describeError(reporter, event) {
     // A callback's error says whose it is, as the terminal's line does (`Runtime error in
     // on_message of ws/x.py:7`, `in a Response of ...`).
     message: `${title} in ${event.callback ? `${event.callback} of ` : ''}${where}: ${event.message}`,
-    stack: event.traceback ?? '',
+    stack: event.type === 'runtime_error' ? `${(event.traceback ?? '').trim()}\n\n${OVERLAY_OFF_HINT}`.trimStart()
+      : event.traceback ?? '',
     id: event.file ?? undefined,
     loc: event.file ? { file: event.file, line: event.line ?? 1, column: event.column ?? 1 } : undefined,
   }

@@ -1,6 +1,7 @@
 // Python errors in the browser's error overlay, seen through a real Vite's HMR socket (what a
 // page's Vite client gets): errors that still stand reach pages opened later, fixed ones do
-// not, and `overlay: false` keeps them out.
+// not, and `overlay: false` keeps them out. A callback's error again within 5 s is counted in
+// Vite's terminal, until a save or a restart replaces its file's code (lib/repeats.js).
 
 import assert from 'node:assert/strict'
 import { unlinkSync, writeFileSync } from 'node:fs'
@@ -74,6 +75,32 @@ class Dev {
   }
 }
 
+// A handler file named `name` whose on_message raises, at line 8, the exception `data` names
+// ('key pol' raises KeyError('pol')).
+const raising = (/** @type {string} */ name) => `from wsside import Handler\n\n${name} = Handler("/${name}")\n\n` +
+  `@${name}.on_message\ndef message(conn, data):\n    kind, _, what = data.partition(" ")\n` +
+  '    raise {"key": KeyError, "value": ValueError, "type": TypeError}[kind](what)\n'
+
+/** The lines of `logs` from `from` up to the first one matching `re`, that one included. */
+function linesUpTo(logs, from, re) {
+  const after = logs.lines.slice(from)
+  return after.slice(0, after.findIndex((l) => re.test(l)) + 1)
+}
+
+/**
+ * Opens a socket to the `raising(name)` handler and makes it raise three KeyErrors and then a
+ * ValueError; resolves with the socket once the ValueError is logged (a connection's messages
+ * are handled in order: so are the KeyErrors).
+ * @param {Dev} dev @param {string} name
+ */
+async function threeKeyErrors(dev, name) {
+  const ws = await connectWs({ port: dev.port, path: `/api/${name}` })
+  for (let n = 0; n < 3; n++) ws.send('key pol')
+  ws.send('value last')
+  await dev.logs.waitFor(new RegExp(`error in on_message of ws/${name}\\.py:8: ValueError: last`))
+  return ws
+}
+
 describe('overlay', () => {
   const dev = new Dev(suiteCleanup())
   before(() => dev.start({ toml: 'prefix = "/api"\n' }))
@@ -86,6 +113,8 @@ describe('overlay', () => {
     assert.match(shown.err.message, /RuntimeError: boom at import/)
     assert.match(shown.err.loc.file, /ws\/broken\.py$/)
     assert.equal(shown.err.loc.line, 5)
+    // A load error stands until fixed and should be seen: no word of turning the overlay off.
+    assert.ok(!shown.err.stack.includes('overlay: false'), shown.err.stack)
   })
 
   it('takes the error off the overlay of an open page once the file is fixed', async () => {
@@ -154,6 +183,11 @@ describe('overlay', () => {
     const [shown, ...before] = await dev.shown(page)
     assert.deepEqual(before, [])
     assert.match(shown?.err?.message ?? '', /^Runtime error in on_message of ws\/faulty\.py:7: KeyError: 'tpyo'/)
+    // Under the traceback (Vite's overlay shows `stack` above its footer), the plugin's option
+    // that keeps these off the pages, which the overlay covers until Esc.
+    assert.match(shown.err.stack, /^Traceback \(most recent call last\):\n[^]*KeyError: 'tpyo'\n\n/)
+    assert.ok(shown.err.stack.endsWith(
+      "KeyError: 'tpyo'\n\nwsside({ overlay: false }) in vite.config keeps Python errors in the terminal only"), shown.err.stack)
     await dev.save('ws/faulty.py', RAISES.replace('raise KeyError("tpyo")', 'conn.send(data)'),
       /reloaded ws\/faulty\.py/)
     const [cleared, ...rest] = await dev.shown(page)
@@ -195,6 +229,60 @@ describe('overlay', () => {
     page.close()
   })
 
+  it('writes the count of a file\'s errors before the line of its reload, and the errors of other files stay counted', async () => {
+    await dev.save('ws/poll.py', raising('poll'), /added ws\/poll\.py/)
+    await dev.save('ws/vote.py', raising('vote'), /added ws\/vote\.py/)
+    const poll = await connectWs({ port: dev.port, path: '/api/poll' })
+    const vote = await connectWs({ port: dev.port, path: '/api/vote' })
+    for (let n = 0; n < 3; n++) poll.send('key pol')
+    poll.send('value last')
+    vote.send('key a')
+    vote.send('key b')
+    vote.send('value last')
+    // A connection's messages are handled in order: once its ValueError is logged, so are its KeyErrors.
+    await dev.logs.waitFor(/error in on_message of ws\/poll\.py:8: ValueError: last/)
+    await dev.logs.waitFor(/error in on_message of ws\/vote\.py:8: ValueError: last/)
+    const from = dev.logs.lines.length
+    await dev.save('ws/poll.py', `${raising('poll')}\n`, /reloaded ws\/poll\.py/)
+    // The count is of the code before the save: after the reload's line, it would read as
+    // errors of the fixed code.
+    const upToReload = linesUpTo(dev.logs, from, /reloaded ws\/poll\.py/)
+    assert.deepEqual(upToReload.slice(-2).map((l) => l.replace(/ in \d+ ms$/, '')), [
+      "[wsside] error in on_message of ws/poll.py:8: KeyError (and 2 more times in the last 5 s)",
+      '[wsside] reloaded ws/poll.py (/poll)',
+    ])
+    assert.deepEqual(upToReload.filter((l) => l.includes('vote.py')), [])
+    // The new code's error starts a new count: written in full.
+    poll.send('key again')
+    await dev.logs.waitFor(/error in on_message of ws\/poll\.py:8: KeyError: 'again'\nTraceback/)
+    // vote.py's count goes on.
+    vote.send('key c')
+    vote.send('type end')
+    await dev.logs.waitFor(/error in on_message of ws\/vote\.py:8: TypeError: end/)
+    const written = dev.logs.lines.filter((l) => l.includes('error in on_message of ws/vote.py:8: KeyError'))
+    assert.deepEqual(written.map((l) => l.split('\n')[0]), ["[wsside] error in on_message of ws/vote.py:8: KeyError: 'a'"])
+    poll.close()
+    vote.close()
+  })
+
+  it('writes the count of a file\'s errors before the line of a save that fails to load', async () => {
+    await dev.save('ws/tally.py', raising('tally'), /added ws\/tally\.py/)
+    const ws = await threeKeyErrors(dev, 'tally')
+    const from = dev.logs.lines.length
+    await dev.save('ws/tally.py', `${raising('tally')}\nbroken(\n`, /cannot load ws\/tally\.py/)
+    try {
+      const upToFailure = linesUpTo(dev.logs, from, /cannot load ws\/tally\.py/)
+      assert.equal(upToFailure.at(-2), "[wsside] error in on_message of ws/tally.py:8: KeyError (and 2 more times in the last 5 s)")
+      // The code before goes on serving; its next error comes after the save: written in full.
+      ws.send('key again')
+      await dev.logs.waitFor(/error in on_message of ws\/tally\.py:8: KeyError: 'again'\nTraceback/)
+    } finally {
+      ws.close()
+      // The other tests of this suite expect no error that stands.
+      await dev.save('ws/tally.py', raising('tally'), /reloaded ws\/tally\.py/)
+    }
+  })
+
   it('shows what a client sent in an error\'s message written out: no escape reaches the terminal', async () => {
     const ECHOES = 'from wsside import Handler\n\nsays = Handler("/says")\n\n@says.on_message\n' +
       'def message(conn, data):\n    raise ValueError(f"unknown command {data}")\n'
@@ -229,6 +317,23 @@ it('overlay: false keeps Python errors out of the browser, not out of the termin
   const client = await (await fetch(`http://127.0.0.1:${dev.port}/@vite/client`)).text()
   assert.ok(!client.includes('wsside:clear-error'), 'no overlay listener in Vite\'s client')
   page.close()
+})
+
+it('a restart of the sidecar (a config change) writes the counts of its errors before, and the next ones in full', async (t) => {
+  const dev = new Dev(t)
+  await dev.start({ toml: 'log_level = "info"\n' })
+  await dev.save('ws/poll.py', raising('poll'), /added ws\/poll\.py/)
+  const before = await threeKeyErrors(dev, 'poll')
+  const from = dev.logs.lines.length
+  await dev.save('wsside.toml', 'log_level = "debug"\n', /sidecar ready: pid \d+/)
+  const upToReady = linesUpTo(dev.logs, from, /sidecar ready: pid \d+/)
+  assert.ok(upToReady.includes('[wsside] error in on_message of ws/poll.py:8: KeyError (and 2 more times in the last 5 s)'),
+    upToReady.join('\n'))
+  assert.equal((await before.closed).code, 1012)
+  const after = await connectWs({ port: dev.port, path: '/api/poll' })
+  after.send('key again')
+  await dev.logs.waitFor(/error in on_message of ws\/poll\.py:8: KeyError: 'again'\nTraceback/)
+  after.close()
 })
 
 it('overlay takes true or false only', () => {
