@@ -76,7 +76,7 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
       r[msg.level === 'error' ? 'error' : msg.level === 'warning' ? 'warn' : 'info'](msg.message)
       break
     case 'stall':
-      r.warn(`${msg.message}: use await, or run blocking work in a thread`)
+      r.warn(`${msg.message}: ${msg.advice ?? 'use await, or run blocking work in a thread'}`)
       break
     default:
       r.debug(`sidecar: ${msg.type}`)
