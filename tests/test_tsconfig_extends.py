@@ -9,6 +9,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from doctor_projects import REPO, one, run_doctor, write
 from test_tsconfig import init
 
@@ -79,6 +81,47 @@ import adapter from '@sveltejs/adapter-auto';
 
 export default { kit: { adapter: adapter() } };
 """
+# The vite.config of that layout (SvelteKit before 2.62): sveltekit() without options, so
+# SvelteKit reads svelte.config.js.
+VITE_CONFIG = """\
+import { sveltekit } from '@sveltejs/kit/vite';
+import { defineConfig } from 'vite';
+import wsside from 'vite-plugin-wsside';
+
+export default defineConfig({ plugins: [sveltekit(), wsside()] });
+"""
+# What `npx sv create` (sv 0.17, SvelteKit 2.62 and later) writes instead: no svelte.config.js,
+# the kit options given to sveltekit() (and wsside() added).
+SV_VITE_CONFIG = """\
+import adapter from '@sveltejs/adapter-auto';
+import { sveltekit } from '@sveltejs/kit/vite';
+import { defineConfig } from 'vite';
+import wsside from 'vite-plugin-wsside';
+
+export default defineConfig({
+\tplugins: [
+\t\tsveltekit({
+\t\t\tcompilerOptions: {
+\t\t\t\t// Force runes mode for the project, except for libraries. Can be removed in svelte 6.
+\t\t\t\trunes: ({ filename }) =>
+\t\t\t\t\tfilename.split(/[/\\\\]/).includes('node_modules') ? undefined : true
+\t\t\t},
+
+\t\t\t// adapter-auto only supports some environments, see
+\t\t\t// https://svelte.dev/docs/kit/adapter-auto for a list.
+\t\t\tadapter: adapter()
+\t\t}),
+\t\twsside()
+\t]
+});
+"""
+
+
+# A svelte.config.js that adds the types file to the tsconfig SvelteKit writes.
+SVELTE_CONFIG_NAMING_THE_FILE = (
+    "export default { kit: { typescript: { config: (c) => { c.include.push("
+    "'../wsside-env.d.ts'); } } } };\n"
+)
 
 
 def sveltekit_project(root: Path, generated: dict[str, object] = SVELTEKIT_GENERATED) -> Path:
@@ -91,7 +134,7 @@ def sveltekit_project(root: Path, generated: dict[str, object] = SVELTEKIT_GENER
             "tsconfig.json": SVELTEKIT_ROOT,
             ".svelte-kit/tsconfig.json": json.dumps(generated, indent="\t"),
             "svelte.config.js": SVELTE_CONFIG,
-            "vite.config.ts": "export default {};\n",
+            "vite.config.ts": VITE_CONFIG,
             "src/routes/page.ts": "export const x = 1;\n",
             "ws/chat.py": TYPED_HANDLER,
             ENTRY: ENV_DTS,
@@ -169,10 +212,7 @@ def test_a_svelte_config_that_names_the_file_before_a_sync_asks_for_the_sync(
     tmp_path: Path,
 ) -> None:
     root = sveltekit_project(tmp_path)
-    (root / "svelte.config.js").write_text(
-        "export default { kit: { typescript: { config: (c) => { c.include.push("
-        "'../wsside-env.d.ts'); } } } };\n"
-    )
+    (root / "svelte.config.js").write_text(SVELTE_CONFIG_NAMING_THE_FILE)
     assert types_check(root)["fix"] == (
         f"svelte.config.js names {ENTRY}, but .svelte-kit/tsconfig.json was written before: "
         "run npx svelte-kit sync (or restart the dev server), which writes it again"
@@ -189,6 +229,113 @@ def test_a_sveltekit_project_never_synced_says_to_sync(tmp_path: Path) -> None:
     )
     assert check["fix"] == (
         "run npx svelte-kit sync (it writes .svelte-kit/tsconfig.json), then check"
+    )
+
+
+# ---- SvelteKit with its options in vite.config (what `sv create` writes today) ---------------
+
+# The step, relative to .svelte-kit, inside the options of sveltekit({ ... }).
+VITE_STEP = (
+    "in vite.config.ts, among the options of sveltekit({ ... }): typescript: { config: (config) "
+    "=> { config.include.push('../wsside-env.d.ts'); } }"
+)
+VITE_KIT_FIX = (
+    f'{VITE_STEP}, then npx svelte-kit sync (an "include" in the root tsconfig would replace '
+    "SvelteKit's)"
+)
+TYPESCRIPT_OPTION = (
+    "\t\t\ttypescript: { config: (config) => { config.include.push('../wsside-env.d.ts'); } },\n"
+)
+
+
+def sv_project(root: Path, vite_config: str = SV_VITE_CONFIG) -> Path:
+    """A SvelteKit project as `sv create` writes it: no svelte.config.js."""
+    sveltekit_project(root)
+    (root / "svelte.config.js").unlink()
+    (root / "vite.config.ts").write_text(vite_config)
+    return root
+
+
+def test_without_svelte_config_doctor_gives_the_step_in_vite_config(tmp_path: Path) -> None:
+    assert_unseen(sv_project(tmp_path), ".svelte-kit/tsconfig.json", VITE_KIT_FIX)
+
+
+def test_the_sveltekit_plugin_is_found_by_the_name_its_import_gives_it(tmp_path: Path) -> None:
+    aliased = (
+        SV_VITE_CONFIG.replace("{ sveltekit }", "{ sveltekit as kit }")
+        .replace("sveltekit({", "kit({")
+        .replace("export default", "// sveltekit() would read svelte.config.js\nexport default")
+    )
+    assert "sveltekit(" not in aliased.replace("// sveltekit()", "")
+    assert_unseen(sv_project(tmp_path, aliased), ".svelte-kit/tsconfig.json", VITE_KIT_FIX)
+
+
+def test_init_prints_the_vite_config_step_and_leaves_the_files_alone(tmp_path: Path) -> None:
+    root = sv_project(tmp_path)
+    generated = (root / ".svelte-kit" / "tsconfig.json").read_text()
+    out = init(root, status=1)
+    assert f"  → add {ENTRY} to the types SvelteKit compiles: {VITE_KIT_FIX}\n" in out
+    assert (root / "vite.config.ts").read_text() == SV_VITE_CONFIG
+    assert (root / "tsconfig.json").read_text() == SVELTEKIT_ROOT
+    assert (root / ".svelte-kit" / "tsconfig.json").read_text() == generated
+    assert not (root / "svelte.config.js").exists()
+
+
+def test_a_vite_config_that_names_the_file_before_a_sync_asks_for_the_sync(
+    tmp_path: Path,
+) -> None:
+    named = SV_VITE_CONFIG.replace(
+        "\t\t\tadapter: adapter()", TYPESCRIPT_OPTION + "\t\t\tadapter: adapter()"
+    )
+    assert named != SV_VITE_CONFIG
+    root = sv_project(tmp_path, named)
+    assert types_check(root)["fix"] == (
+        f"sveltekit({{ ... }}) in vite.config.ts names {ENTRY}, but .svelte-kit/tsconfig.json "
+        "was written before: run npx svelte-kit sync (or restart the dev server), which writes "
+        "it again"
+    )
+
+
+@pytest.mark.parametrize(
+    "svelte_config, said",
+    [
+        # The old step followed in a project `sv create` made: `svelte-kit sync` ignores the
+        # file, so asking for a sync again would go round in circles.
+        (
+            SVELTE_CONFIG_NAMING_THE_FILE,
+            f"svelte.config.js names {ENTRY}, but SvelteKit ignores svelte.config.js when "
+            "vite.config.ts passes options to sveltekit() (npx svelte-kit sync says "
+            '"svelte.config.js is ignored when options are passed via your Vite config"): '
+            f"{VITE_STEP}, then npx svelte-kit sync",
+        ),
+        (
+            SVELTE_CONFIG,
+            f"{VITE_KIT_FIX}; SvelteKit ignores svelte.config.js, as vite.config.ts passes "
+            "options to sveltekit()",
+        ),
+    ],
+    ids=["naming-the-file", "without-it"],
+)
+def test_a_svelte_config_beside_options_in_vite_config_is_said_to_be_ignored(
+    tmp_path: Path, svelte_config: str, said: str
+) -> None:
+    root = sv_project(tmp_path)
+    (root / "svelte.config.js").write_text(svelte_config)
+    assert_unseen(root, ".svelte-kit/tsconfig.json", said)
+
+
+def test_a_kit_wrapper_in_the_sveltekit_options_is_not_read(tmp_path: Path) -> None:
+    # SvelteKit takes its options unwrapped there, and passes a `kit` on to vite-plugin-svelte.
+    wrapped = SV_VITE_CONFIG.replace(
+        "\t\t\tadapter: adapter()",
+        f"\t\t\tkit: {{\n\t{TYPESCRIPT_OPTION}\t\t\t}},\n\t\t\tadapter: adapter()",
+    )
+    assert wrapped != SV_VITE_CONFIG
+    assert_unseen(
+        sv_project(tmp_path, wrapped),
+        ".svelte-kit/tsconfig.json",
+        "sveltekit({ ... }) in vite.config.ts has a kit: { ... } option, which SvelteKit does "
+        f"not read (it takes its own options unwrapped): {VITE_STEP}, then npx svelte-kit sync",
     )
 
 
