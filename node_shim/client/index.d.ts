@@ -73,8 +73,11 @@ export type QueryValue = string | number | boolean
  * which a `Record` with an index signature would refuse).
  */
 export interface ConnectOptions<Q extends { [K in keyof Q]: QueryValue } = Record<string, QueryValue>> {
-  /** Added to the URL's query string (`{ username: 'Ada' }` → `?username=Ada`). */
-  query?: Q | undefined
+  /**
+   * Added to the URL's query string (`{ username: 'Ada' }` → `?username=Ada`); a
+   * `URLSearchParams` keeps its repeated keys.
+   */
+  query?: Q | URLSearchParams | undefined
   /** Subprotocols offered, in order of preference. */
   protocols?: string | string[] | undefined
   /**

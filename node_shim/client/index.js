@@ -34,7 +34,7 @@ const final = (code) => (code >= 4000 && code < 5000) || [1002, 1003, 1007, 1008
  * Opens a WebSocket to `path` below the plugin's prefix on the page's host (or to
  * `options.url`) and keeps it open until `close()`.
  * @param {string} path
- * @param {{ query?: Record<string, string | number | boolean>, protocols?: string | string[],
+ * @param {{ query?: Record<string, string | number | boolean> | URLSearchParams, protocols?: string | string[],
  *   url?: string | URL, timeout?: number,
  *   reconnect?: boolean | { minDelay?: number, maxDelay?: number, factor?: number } }} [options]
  */
@@ -66,11 +66,21 @@ export function connect(path, options = {}) {
     // A full address given as the path (`ws://host/api/ws/chat`) goes in `url`.
     const full = /^[a-z][a-z\d+.-]*:/i.test(path)
     throw new TypeError(`wsside: connect('${path}'): the path goes below the prefix and starts with /: ` +
-      (full ? `connect('/ws/chat', { url: '${path}' }), with the endpoint's pattern as the path` : `connect('/${path}')`))
+      (full ? `connect('/ws/chat', { url: '${path}' }), with the endpoint's pattern as the path` : `connect('/${path.replace(/^(\.\.?\/)+/, '')}')`))
+  }
+  // Else a string's characters (`'a=1'`) or an array's items would each become a parameter
+  // (`?0=a&1=%3D&2=1`), and the handler would not find the one it reads.
+  if (typeof query !== 'object' || query === null || Array.isArray(query)) {
+    throw new TypeError(`wsside: connect('${path}'): query is an object ({ username: 'Ada' }) or a URLSearchParams, not ${JSON.stringify(query)}`)
   }
   const url = new URL(options.url ?? PREFIX + path, page)
   url.protocol = url.protocol.replace('http', 'ws')
-  for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value))
+  if (query instanceof URLSearchParams) {
+    for (const key of new Set(query.keys())) url.searchParams.delete(key)
+    for (const [key, value] of query) url.searchParams.append(key, value)
+  } else {
+    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value))
+  }
 
   /** @type {Set<[string, (message: any) => void]>} */
   const listeners = new Set()

@@ -12,7 +12,10 @@ echo = Handler("/ws/echo", subprotocols=["v2", "v1"], max_message_size=4096)
 
 @echo.on_connect
 async def hello(conn, request):
-    await conn.send({"type": "hello", "query": dict(request.query), "protocol": conn.subprotocol})
+    hello = {"type": "hello", "query": dict(request.query), "protocol": conn.subprotocol}
+    if "tag" in request.query:  # a repeated key: every value
+        hello["tags"] = request.query.getall("tag")
+    await conn.send(hello)
 
 
 @echo.on_message

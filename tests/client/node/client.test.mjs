@@ -43,6 +43,27 @@ test('query is added to the URL, protocols are offered', async () => {
   assert.equal(socket.status, 'open')
 })
 
+test('a URLSearchParams query keeps repeated keys; a string or an array is refused, not spelt out character by character', async () => {
+  const { hello } = await echo({ query: new URLSearchParams([['tag', 'a'], ['tag', 'b'], ['username', 'Ada']]) })
+  assert.deepEqual([hello.tags, hello.query.username], [['a', 'b'], 'Ada'])
+  const url = sidecar.url('/ws/echo')
+  assert.throws(() => connect('/ws/echo', { url, query: 'username=Ada' }), {
+    name: 'TypeError',
+    message: `wsside: connect('/ws/echo'): query is an object ({ username: 'Ada' }) or a URLSearchParams, not "username=Ada"`,
+  })
+  assert.throws(() => connect('/ws/echo', { url, query: [['username', 'Ada']] }), { message: /query is an object .* not \[\["username","Ada"\]\]$/ })
+})
+
+test('a relative path gets the call that works', () => {
+  globalThis.location = { href: 'http://127.0.0.1:5173/page' }
+  try {
+    assert.throws(() => connect('./ws/chat'), { message: "wsside: connect('./ws/chat'): the path goes below the prefix and starts with /: connect('/ws/chat')" })
+    assert.throws(() => connect('ws/chat'), { message: "wsside: connect('ws/chat'): the path goes below the prefix and starts with /: connect('/ws/chat')" })
+  } finally {
+    delete globalThis.location
+  }
+})
+
 test('objects and arrays go as JSON, text as text, binary as binary', async () => {
   const { socket } = await echo()
   const received = []
