@@ -76,8 +76,9 @@ export function connect(path, options = {}) {
   const url = new URL(options.url ?? PREFIX + path, page)
   url.protocol = url.protocol.replace('http', 'ws')
   if (query instanceof URLSearchParams) {
-    for (const key of new Set(query.keys())) url.searchParams.delete(key)
-    for (const [key, value] of query) url.searchParams.append(key, value)
+    // forEach, not for…of: a page's lib may lack DOM.Iterable (TypeScript 5.0's default).
+    query.forEach((_, key) => url.searchParams.delete(key))
+    query.forEach((value, key) => url.searchParams.append(key, value))
   } else {
     for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value))
   }
