@@ -136,6 +136,40 @@ async def test_a_404_names_the_pattern_whose_variable_refused_the_path() -> None
     )
 
 
+async def test_what_does_not_fit_sends_fails_the_test() -> None:
+    """Under wsside.testing, sends= is checked as under log_level debug, and a misfit is a
+    bug of the handler's: the message still goes, and the test fails when the server stops."""
+    from dataclasses import dataclass
+
+    @dataclass
+    class Pos:
+        x: int
+        y: int
+
+    typed = Handler("/ws/typed", sends=Pos)
+
+    @typed.on_message
+    def message(conn: Connection, data: object) -> None:
+        conn.send({"x": 1})
+
+    with pytest.raises(HandlerError) as failed:
+        async with serve([typed]) as server:
+            client = await server.connect("/ws/typed")
+            await client.send("go")
+            assert await client.receive_json() == {"x": 1}
+    assert str(failed.value).startswith("1 error(s) in the handlers during the test:\n\n")
+    assert re.search(
+        r"/ws/typed: a message sent at \S*test_testing\.py:\d+ does not fit sends=: y: missing "
+        r"\(it was sent anyway\)$",
+        str(failed.value),
+    ), str(failed.value)
+    async with serve([typed], raise_errors=False) as server:
+        client = await server.connect("/ws/typed")
+        await client.send("go")
+        await client.receive_json()
+    assert len(server.errors) == 1 and "does not fit sends=" in server.errors[0]
+
+
 async def test_a_handler_that_raises_fails_the_test_with_its_traceback(tmp_path: Path) -> None:
     with pytest.raises(HandlerError) as failed:
         async with serve(handlers_folder(tmp_path)) as server:

@@ -34,8 +34,9 @@ _RUN_IN_THE_PROJECT = (
 
 
 class HandlerError(AssertionError):
-    """A callback or background task of the handlers raised while the server ran: each
-    report as the console shows it, headline and traceback."""
+    """A callback or background task of the handlers raised while the server ran, or a
+    handler sent what does not fit its `sends=`: each report as the console shows it
+    (headline and traceback, or the warning's line)."""
 
 
 def serve(
@@ -94,6 +95,9 @@ class Server:
         )
         self.prefix: str = settings.url_prefix
         self._sidecar = Sidecar(settings, handlers=given)
+        # What the handlers send is checked against their sends= (as under log_level debug),
+        # and a message that does not fit fails the test as a handler's error does.
+        self._sidecar.registry.check_sends = True
         self._folder = settings.handlers_dir if given is None else None
 
     async def __aenter__(self) -> Server:
@@ -191,11 +195,11 @@ class Server:
         return None
 
     def _on_event(self, event: dict[str, Any]) -> None:
-        if (
-            event.get("type") == "runtime_error"
-            and event.get("pattern") in self._sidecar.registry.hubs
-        ):
+        hubs = self._sidecar.registry.hubs
+        if event.get("type") == "runtime_error" and event.get("pattern") in hubs:
             self.errors.append(_report(event))
+        elif event.get("unfit_send") in hubs:
+            self.errors.append(str(event["message"]))
 
     async def _stop(self) -> None:
         try:
