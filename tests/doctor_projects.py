@@ -8,6 +8,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from cluster import missing
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_PYTHON = sys.executable
@@ -225,3 +228,35 @@ def spawn_orphan(root: Path) -> int:
     middle.stdout.close()
     assert word == "ready"
     return int(pid)
+
+
+def certificate(folder: Path) -> Path:
+    """A self-signed certificate for 127.0.0.1 and localhost (its key beside it)."""
+    if shutil.which("openssl") is None:
+        missing("needs the openssl command for a self-signed certificate")
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return folder / "cert.pem"

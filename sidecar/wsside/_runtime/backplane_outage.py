@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import ssl
 import time
 
 from .backplane_url import safe_url
@@ -25,6 +26,7 @@ __all__ = [
     "Refusals",
     "Retry",
     "cause",
+    "tls_hint",
 ]
 
 # Retries after a failure wait FIRST, then twice as long each time, up to CAP (with jitter):
@@ -50,6 +52,9 @@ class Outage:
         self.recovered = 0.0
         self.dropped = 0
         self._settle: asyncio.TimerHandle | None = None
+        # Whether any part has worked since the start: a backplane that has is set up right,
+        # and a later failure is an outage, never TLS on one side only (`tls_hint`).
+        self.worked = False
 
     @property
     def active(self) -> bool:
@@ -80,6 +85,7 @@ class Outage:
         self.failing.add(part)
 
     def end(self, part: str) -> None:
+        self.worked = True
         self.failing.discard(part)
         if self.failing or not self.open or self._settle is not None:
             return
@@ -167,10 +173,62 @@ class Refusals:
         self._repeats.flush()
 
 
-def cause(exc: BaseException) -> str:
-    """A failure as the outage warning names it."""
+def cause(exc: BaseException, url: str = "") -> str:
+    """A failure as the outage warning names it; with the backplane's `url`, and a failure
+    that comes from TLS on one side only, what to change in the URL (`tls_hint`)."""
     text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    said = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    hint = tls_hint(url, exc) if url else None
+    return said if hint is None else f"{said}; {hint}"
+
+
+# What the TLS hints say; `wsside doctor --serve` gives the same as its fix.
+UNTRUSTED = (
+    "the server's certificate is not trusted here (self-signed?): give its CA in the URL, "
+    "?ssl_ca_certs=/path/ca.pem (or ssl_cert_reqs=none, for tests only)"
+)
+NOT_TLS = "that port may not speak TLS: for a Redis without TLS, use redis://"
+WANTS_TLS = "the server may want TLS: use rediss://"
+
+
+def tls_hint(url: str, exc: BaseException) -> str | None:
+    """For a failure that TLS explains, what to change in `url`: a certificate not trusted
+    (rediss://, self-signed), a handshake a plain port never answers (rediss:// to a Redis
+    without TLS: a timeout or an SSL error), a TLS port that drops a plain command (redis://:
+    the connection reset or closed at once). None for other failures (nothing listening)."""
+    chain = _chain(exc)
+    text = " ".join(str(e) for e in chain)
+    secure = url.lower().startswith("rediss://")
+    if secure and (
+        any(isinstance(e, ssl.SSLCertVerificationError) for e in chain)
+        or "CERTIFICATE_VERIFY_FAILED" in text
+    ):
+        return UNTRUSTED
+    # A plain Redis never answers the handshake (a timeout while connecting), or answers it
+    # with a plain error (an SSL error); a timeout reading a reply is an outage, not this.
+    if secure and (
+        # (An alert is the server's TLS refusing something, such as a missing client cert.)
+        (any(isinstance(e, ssl.SSLError) for e in chain) and "ALERT" not in text)
+        or "Timeout connecting" in text
+        or "handshake" in text
+    ):
+        return NOT_TLS
+    closed = any(isinstance(e, ConnectionResetError) for e in chain) or any(
+        words in text for words in ("Connection reset by peer", "Connection closed by server")
+    )
+    if not secure and closed:
+        return WANTS_TLS
+    return None
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and what it was raised from (redis-py wraps the socket's error), outermost first."""
+    chain: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and seen not in chain and len(chain) < 10:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return chain
 
 
 class Retry:

@@ -283,11 +283,16 @@ class RedisBackplane:
 
     def _cause(self, exc: Exception) -> str:
         """`exc` as the outage warning names it: for a Redis that wants a password the URL
-        lacks, where to give it, instead of redis-py's words (about HELLO, on redis-py 8)."""
+        lacks, where to give it, instead of redis-py's words (about HELLO, on redis-py 8);
+        for TLS on one side only, what to change in the URL (`tls_hint`)."""
         from redis.exceptions import AuthenticationError
 
         hint = no_password(self.url) if isinstance(exc, AuthenticationError) else None
-        return cause(exc) if hint is None else f"{type(exc).__name__}: {hint}"
+        if hint is not None:
+            return f"{type(exc).__name__}: {hint}"
+        # TLS on one side only is named until the backplane has worked once: after that, a
+        # reset connection is Redis going away, not a URL to change.
+        return cause(exc, "" if self._outage.worked else self.url)
 
     # ---- subscribing ---------------------------------------------------------------------
 

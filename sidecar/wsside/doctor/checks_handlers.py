@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from .._runtime.events import error_place
-from .._runtime.missing_module import install_command
+from .._runtime.missing_module import Missing, install_command
 from ..handler import Handler
+from .checks_process import running_sidecars
 from .model import Check, failed, passed, warned
 from .other_folders import folders_with_handlers, handler_files_outside
-from .project import Project
+from .project import Project, same_python
 from .samples import always_matches
 
 __all__ = ["check_config", "check_handler_files", "check_handlers_folder", "check_patterns"]
@@ -115,6 +118,9 @@ def check_handler_files(project: Project) -> Iterator[Check]:
     Python the sidecar will run when it can be asked (`Project.handler_imports`)."""
     imports = project.handler_imports
     said = f" ({imports.said})" if imports.said else ""
+    other = _other_running_python(project, imports.python)
+    if other is not None:
+        said = f" (imported with {imports.python}; {other}: see the interpreter check)"
     if imports.unasked and imports.results:
         yield warned(
             "handler imports",
@@ -145,6 +151,18 @@ def check_handler_files(project: Project) -> Iterator[Check]:
         else:
             fix = f"fix {where}, then save: the sidecar reloads it"
         yield failed(name, f"{where}: {what}{said}", fix)
+
+
+def _other_running_python(project: Project, python: str) -> str | None:
+    """What the running Vite of this project runs its sidecar with, when that is not
+    `python`: then the imports said here are not the ones that Vite's sidecar sees."""
+    if project.serve:
+        return None
+    for sidecar in running_sidecars(project):
+        if sidecar.python and not same_python(sidecar.python, python):
+            vite = sidecar.parent
+            return f"the Vite running now (pid {vite}) runs its sidecar with {sidecar.python}"
+    return None
 
 
 def _endpoints(project: Project) -> list[Handler]:
@@ -184,8 +202,43 @@ def check_patterns(project: Project) -> Iterator[Check]:
                     "or narrow the earlier pattern",
                 )
                 break
-    if clean:
+    unread = _imported_there_only(project)
+    if unread:
+        python = project.handler_imports.python
+        names = [name for name, _ in unread]
+        listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        yield warned(
+            "patterns",
+            f"{listed} import{'s' if len(names) == 1 else ''} with {python}, the Python the "
+            f"sidecar will run, but not in this doctor's Python, {sys.executable} "
+            f"({unread[0][1]}): {'its' if len(names) == 1 else 'their'} patterns were not "
+            "checked for duplicates or shadowing, and the live probes skipped "
+            f"{'its' if len(names) == 1 else 'their'} endpoints"
+            + (f"; {len(handlers)} other pattern(s) checked" if handlers else ""),
+            f"run the doctor of the sidecar's Python: `{shlex.quote(python)} -m wsside doctor`",
+        )
+    elif clean:
         yield passed("patterns", f"{len(handlers)} pattern(s), no duplicates or shadowing")
+
+
+def _imported_there_only(project: Project) -> list[tuple[str, str]]:
+    """The handler files that import in the sidecar's Python but not in this doctor's (a
+    wsside installed with pipx, say, without the project's packages), with the error here:
+    the patterns and the live probes need the file imported in this process."""
+    imports = project.handler_imports
+    if same_python(imports.python, sys.executable):
+        return []
+    there = {r.path for r in imports.results if r.error is None}
+    return [
+        # Without the hint to install the module here: this Python is not the sidecar's.
+        (project.relative(r.path), _without_hint(r.error["message"], r.missing))
+        for r in project.loaded
+        if r.error is not None and r.path in there
+    ]
+
+
+def _without_hint(message: str, missing: Missing | None) -> str:
+    return message if missing is None else message.removesuffix(f": {missing.hint}")
 
 
 def _at(project: Project, h: Handler) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from .model import Check, failed, passed
+from .model import Check, failed, passed, warned
 from .project import Project
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "end_stale",
     "find_sidecars",
     "fix_folder",
+    "running_sidecars",
     "stale",
 ]
 
@@ -37,6 +38,9 @@ class SidecarProcess:
     pid: int
     cwd: str | None
     parent: int | None
+    # The interpreter as the shim spawned it (its command line's first word: exe() would
+    # resolve a venv's symlink to the base Python); None when unknown.
+    python: str | None = None
 
     @property
     def orphaned(self) -> bool:
@@ -73,7 +77,10 @@ def find_sidecars() -> list[SidecarProcess]:
                 cwd: str | None = proc.cwd()
             except psutil.AccessDenied:
                 cwd = None
-            found.append(SidecarProcess(proc.pid, cwd, _parent(proc)))
+            python = (proc.info["cmdline"] or [None])[0]
+            if python is not None and "/" not in python and os.sep not in python:
+                python = proc.exe() or python  # spawned by name (`python3`), found on PATH
+            found.append(SidecarProcess(proc.pid, cwd, _parent(proc), python))
         except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
             continue
     return found
@@ -90,6 +97,11 @@ def stale(project: Project) -> list[SidecarProcess]:
     return [s for s in find_sidecars() if s.orphaned and _mine(project, s)]
 
 
+def running_sidecars(project: Project) -> list[SidecarProcess]:
+    """The sidecars of this project whose Vite runs now."""
+    return [s for s in find_sidecars() if not s.orphaned and _mine(project, s)]
+
+
 def check_sidecar_processes(project: Project) -> Check:
     sidecars = find_sidecars()
     orphans = [s for s in sidecars if s.orphaned and _mine(project, s)]
@@ -103,8 +115,43 @@ def check_sidecar_processes(project: Project) -> Check:
             f"stale sidecar(s) whose Vite is gone: pid {pids}{note}",
             "wsside doctor --fix (or kill " + pids + ")",
         )
+    vites = sorted({s.parent for s in live if s.parent is not None})
+    if len(vites) > 1:
+        return _several(vites, live, note)
     running = ", ".join(f"pid {s.pid} (Vite pid {s.parent})" for s in live) or "none running"
     return passed("sidecar processes", f"no stale sidecars; {running}{note}")
+
+
+def _several(vites: list[int], live: list[SidecarProcess], note: str) -> Check:
+    """Two dev servers of one project at once (Vite 7, or Vite 8 with --bypass-lock): each has
+    its own sidecar, so a room on one never hears the other's broadcasts."""
+    shown = []
+    for vite in vites:
+        ports = _listening(vite)
+        at = f"port {', '.join(map(str, ports))}; " if ports else ""
+        sidecars = ", ".join(str(s.pid) for s in live if s.parent == vite)
+        shown.append(f"Vite pid {vite} ({at}sidecar pid {sidecars})")
+    return warned(
+        "sidecar processes",
+        f"{len(vites)} Vite dev servers of this project run at once: {', '.join(shown)}; each "
+        "dev server has its own Python process, so rooms and broadcasts do not cross between "
+        f"them (a page of one never gets the other's broadcasts){note}",
+        f"{'stop one of them' if len(vites) == 2 else 'stop all but one of them'} (Ctrl+C in "
+        f"its terminal, or kill {_pids(vites[1:])}), and open every page on the one left",
+    )
+
+
+def _pids(pids: list[int]) -> str:
+    return " ".join(map(str, pids))
+
+
+def _listening(pid: int) -> list[int]:
+    """The TCP ports process `pid` listens on (empty when it cannot be told)."""
+    try:
+        connections = psutil.Process(pid).net_connections(kind="tcp")
+    except (psutil.Error, OSError):
+        return []
+    return sorted({c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN})
 
 
 def fix_folder(project: Project) -> Path | str:

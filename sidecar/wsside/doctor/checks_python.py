@@ -7,16 +7,13 @@ import shlex
 import subprocess
 import sys
 from importlib import metadata
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
-
-import psutil
 
 from .. import __version__
 from .._edge.interpreter import venv_option_above
-from .checks_process import find_sidecars
+from .checks_process import running_sidecars
 from .model import Check, failed, passed, warned
-from .project import Project
+from .project import Project, same_python
 
 __all__ = ["check_interpreter", "check_packages", "check_python"]
 
@@ -97,8 +94,18 @@ def check_interpreter(project: Project) -> Check:
             f"point {fix_where} at a Python {floor} or later that has wsside installed, "
             f"such as {sys.executable}",
         )
+    if done.returncode != 0 and py == "?":
+        # No version printed: the command itself did not run a Python (a pyenv shim of a
+        # version not selected exits 127 with `pyenv: python3.10: command not found` first).
+        return _unusable(
+            project,
+            path,
+            f"{chosen} does not run: {_first_line(done.stderr)}",
+            f"point {fix_where} at a Python that runs and has wsside installed, such as "
+            f"{sys.executable}",
+        )
     if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1].strip()
         above = venv_option_above(project.root)
         fix = (
             f"set `python: '{above}'` in wsside() of vite.config (this doctor's virtualenv, "
@@ -109,6 +116,18 @@ def check_interpreter(project: Project) -> Check:
         )
         return _unusable(project, path, f"{chosen} cannot import wsside: {last}", fix)
     theirs = ([*done.stdout.split(), "?", "?"])[1]
+    running = _running_sidecar_python(project)
+    if running is not None and not same_python(running[1], path):
+        vite, python = running
+        return warned(
+            "interpreter",
+            f"{chosen}: Python {py}, wsside {theirs}, and the handler files were checked with "
+            f"it; but the Vite running now (pid {vite}) runs its sidecar with {python}: its "
+            "environment chooses another interpreter than this one, and what it imports may "
+            "differ",
+            f"check that one with WSSIDE_PYTHON={shlex.quote(python)} wsside doctor; to have "
+            "every terminal agree, set the `python` option of wsside() in vite.config",
+        )
     if theirs != __version__:
         return warned(
             "interpreter",
@@ -117,6 +136,12 @@ def check_interpreter(project: Project) -> Check:
             "interpreter's `wsside doctor`)",
         )
     return passed("interpreter", f"{chosen}: Python {py}, wsside {theirs}")
+
+
+def _first_line(stderr: str) -> str:
+    """The first non-empty line of a failed command's stderr, which names the cause (the last
+    one of a shim's message is often the tail of a sentence)."""
+    return next((line.strip() for line in stderr.splitlines() if line.strip()), "no output")
 
 
 def _older_than_floor(version: str) -> bool:
@@ -132,7 +157,7 @@ def _unusable(project: Project, path: str, problem: str, fix: str) -> Check:
     failure, unless a Vite of this project runs now with a sidecar on another interpreter
     (its environment chose differently: WSSIDE_PYTHON set in that terminal only, say)."""
     running = _running_sidecar_python(project)
-    if running is None or running[1] == path:
+    if running is None or same_python(running[1], path):
         return failed("interpreter", problem, fix)
     vite, python = running
     return warned(
@@ -146,15 +171,9 @@ def _unusable(project: Project, path: str, problem: str, fix: str) -> Check:
 
 def _running_sidecar_python(project: Project) -> tuple[int, str] | None:
     """(Vite's pid, the interpreter as spawned) of a sidecar serving this project now."""
-    root = project.root.resolve()
-    for sidecar in find_sidecars():
-        if sidecar.parent is None or sidecar.cwd is None or Path(sidecar.cwd).resolve() != root:
-            continue
-        try:
-            # As the shim spawned it: exe() would resolve a venv's symlink to the base Python.
-            return sidecar.parent, psutil.Process(sidecar.pid).cmdline()[0]
-        except (psutil.Error, IndexError):
-            continue
+    for sidecar in running_sidecars(project):
+        if sidecar.parent is not None and sidecar.python:
+            return sidecar.parent, sidecar.python
     return None
 
 

@@ -10,6 +10,7 @@ import os
 from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
 from .._edge.loop import LoopChoiceError, loop_factory
 from .._edge.same_port import workers_supported
+from .._runtime.backplane_outage import tls_hint
 from .._runtime.backplane_url import (
     NO_PASSWORD,
     BackplaneError,
@@ -78,17 +79,19 @@ def check_backplane_reachable(project: Project) -> Check:
         fix = "correct --backplane" if flag else "correct `backplane` in the config file"
         return failed("backplane", str(exc), fix)
     shown = safe_url(url)
-    problem = _ask_redis(url, project.timeout)
-    if problem is not None:
-        return failed("backplane", f"{shown}: {problem}", _fix(url, problem))
+    answer = _ask_redis(url, project.timeout)
+    if answer is not None:
+        problem, hint = answer
+        return failed("backplane", f"{shown}: {problem}", hint or _fix(url, problem))
     return passed("backplane", f"{shown}: Redis answers, and lets wsside publish")
 
 
-def _ask_redis(url: str, timeout: float) -> str | None:
-    """What Redis says to a ping and a publish on the backplane's channel (None: both went).
+def _ask_redis(url: str, timeout: float) -> tuple[str, str | None] | None:
+    """What Redis says to a ping and a publish on the backplane's channel (None: both went),
+    and for TLS on one side only, the fix (`tls_hint`, as `wsside serve`'s outage line says).
     What it publishes is a message of no broadcasts, which the processes there read as such."""
     if importlib.util.find_spec("redis") is None:
-        return "redis-py is not installed"  # check_backplane says so first
+        return "redis-py is not installed", None  # check_backplane says so first
     from redis import Redis
     from redis.exceptions import AuthenticationError, RedisError
 
@@ -99,8 +102,8 @@ def _ask_redis(url: str, timeout: float) -> str | None:
     except RedisError as exc:
         if isinstance(exc, AuthenticationError) and no_password(url) is not None:
             # redis-py's words are about HELLO and AUTH: what the serve's outage line says
-            return f"{type(exc).__name__}: {NO_PASSWORD}"
-        return f"{type(exc).__name__}: {exc}"
+            return f"{type(exc).__name__}: {NO_PASSWORD}", None
+        return f"{type(exc).__name__}: {exc}", tls_hint(url, exc)
     finally:
         client.close()
     return None

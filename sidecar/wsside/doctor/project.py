@@ -31,7 +31,7 @@ from .probe import DevServer, find_dev_server, is_vite
 from .vite_config import ViteFacts, read_vite_config
 from .vite_package import RunningVite, find_package, running_vite
 
-__all__ = ["ConfigState", "HandlerImports", "Project"]
+__all__ = ["ConfigState", "HandlerImports", "Project", "same_python"]
 
 
 @dataclass
@@ -207,7 +207,7 @@ class Project:
         """How each handler file imports in the Python the sidecar will run: here when that
         is this one, else in a subprocess of it; when it cannot be asked, here, saying so."""
         python = self.sidecar_python[0]
-        if _same_python(python, sys.executable):
+        if same_python(python, sys.executable):
             return HandlerImports(sys.executable, [imported(r) for r in self.loaded])
         self.step(f"importing the handler files with {python}")
         answer = self._imports_in(python)
@@ -240,7 +240,7 @@ class Project:
             return "it did not answer in time"
         lines = done.stdout.strip().splitlines()
         if done.returncode != 0 or not lines:
-            return (done.stderr.strip().splitlines() or ["no output"])[-1]
+            return _why_not(done.stderr)
         try:
             return [Imported.from_json(r) for r in json.loads(lines[-1])["results"]]
         except (ValueError, KeyError, TypeError):
@@ -267,7 +267,22 @@ class Project:
         )
 
 
-def _same_python(a: str, b: str) -> bool:
+def _why_not(stderr: str) -> str:
+    """The cause of a failed `python -m wsside.doctor.imports`, plainly: Python's own words
+    for a missing module name the module spec it was finding, which is this doctor's detail."""
+    said = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if not said:
+        return "no output"
+    if any("No module named 'wsside'" in line or "No module named wsside" in line for line in said):
+        return "it has no wsside installed"
+    if any("No module named wsside.doctor" in line or "'wsside.doctor" in line for line in said):
+        return "its wsside is older than this doctor's (it has no wsside.doctor.imports)"
+    # A traceback's last line is its error; anything else (a shell's or a shim's message)
+    # says what went wrong first.
+    return said[-1] if said[0].startswith("Traceback") else said[0]
+
+
+def same_python(a: str, b: str) -> bool:
     """The same interpreter in the same environment: the same path, or two names for it in
     one folder (`.venv/bin/python`, `.venv/bin/python3`). Not the same file alone: a venv's
     python is a link to the base interpreter, with other packages."""

@@ -1,0 +1,58 @@
+"""Two Vite dev servers of one project at once (Vite 7, or Vite 8 with --bypass-lock): each
+starts its own sidecar, so rooms and broadcasts do not cross between them, and `wsside
+doctor` says so. Real Vite processes, real sidecars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from doctor_projects import (
+    SIMPLE_VITE_CONFIG,
+    env_for,
+    free_port,
+    link_modules,
+    one,
+    run_doctor,
+    start_vite,
+    vite_modules,
+    write,
+)
+
+__all__ = ["vite_modules"]  # the session fixture, imported for pytest
+
+
+@pytest.mark.slow
+def test_two_dev_servers_of_one_project_are_a_warning(tmp_path: Path, vite_modules: Path) -> None:
+    root = write(
+        tmp_path,
+        {
+            "vite.config.js": SIMPLE_VITE_CONFIG,
+            "ws/chat.py": "from wsside import Handler\nchat = Handler('/ws/chat')\n",
+        },
+    )
+    link_modules(root, vite_modules)
+    env = env_for()
+    first, second = free_port(), free_port()
+    for one_vite in start_vite(root, first, env):
+        _, report = run_doctor(root, "--no-live", env=env)
+        assert one(report, "sidecar processes")["status"] == "pass"
+        for other in start_vite(root, second, env, command=("--bypass-lock",)):
+            _, report = run_doctor(root, "--no-live", env=env)
+            check = one(report, "sidecar processes")
+            assert check["status"] == "warn", check
+            low, high = sorted([(one_vite.pid, first), (other.pid, second)])
+            assert check["message"].startswith(
+                f"2 Vite dev servers of this project run at once: Vite pid {low[0]} (port "
+                f"{low[1]}; sidecar pid "
+            ), check
+            assert f"Vite pid {high[0]} (port {high[1]}; sidecar pid " in check["message"]
+            assert check["message"].endswith(
+                "; each dev server has its own Python process, so rooms and broadcasts do not "
+                "cross between them (a page of one never gets the other's broadcasts)"
+            )
+            assert check["fix"] == (
+                f"stop one of them (Ctrl+C in its terminal, or kill {high[0]}), and open every "
+                "page on the one left"
+            )
