@@ -12,7 +12,7 @@ import { attach, closeSidecarFirst, DEFAULT_PREFIXES, isAttached, proxyRule } fr
 import { VENV_FOLDERS } from './lib/interpreter.js'
 import { attachInMiddlewareMode } from './lib/middleware-mode.js'
 import { normaliseAttachOptions } from './lib/attach-options.js'
-import { normaliseOptions } from './lib/options.js'
+import { normaliseOptions, WssideOptionError } from './lib/options.js'
 import { OVERLAY_CLIENT } from './lib/report.js'
 import { createPlainRequestMiddleware, outsideBase } from './lib/plain.js'
 
@@ -181,6 +181,12 @@ function scanEntries(config) {
   if (inside.length === 0) return {}
   const skipped = ['**/__tests__', '**/coverage', ...inside.map((relative) => literalGlob(relative.split(path.sep).join('/')))]
   return { entries: ['**/*.html', ...skipped.map((folder) => `!${folder}/**`)] }
+}
+
+// `plugins: [wsside]` (not called) puts this function itself among the plugins, where Vite
+// reads its `config` hook: say what to write, instead of a dev server without wsside.
+wsside.config = () => {
+  throw new WssideOptionError('wsside: vite.config has plugins: [wsside], the function itself: call it, plugins: [wsside()]')
 }
 
 /**

@@ -220,12 +220,21 @@ export function checkObject(options) {
  */
 export function normaliseOptions(options = {}, known = KNOWN) {
   checkObject(options)
-  for (const name of Object.keys(options)) {
-    if (known.includes(name)) continue
-    if (Object.hasOwn(MOVED, name)) throw new WssideOptionError(`wsside: option \`${name}\`: ${MOVED[name]}`)
+  const unknown = Object.keys(options).filter((name) => !known.includes(name))
+  const moved = unknown.find((name) => Object.hasOwn(MOVED, name))
+  if (moved) throw new WssideOptionError(`wsside: option \`${moved}\`: ${MOVED[moved]}`)
+  if (unknown.length === 1) {
+    const [name] = unknown
     const meant = closestOption(name, known)
     throw new WssideOptionError(`wsside: unknown option \`${name}\`${meant ? `; did you mean \`${meant}\`?` : ''} ` +
       `(known: ${known.join(', ')})`)
+  }
+  if (unknown.length > 1) { // all of them: fixing one at a time would take a restart each
+    const named = unknown.map((name) => {
+      const meant = closestOption(name, known)
+      return `\`${name}\`${meant ? ` (did you mean \`${meant}\`?)` : ''}`
+    })
+    throw new WssideOptionError(`wsside: unknown options ${named.join(', ')} (known: ${known.join(', ')})`)
   }
   const prefix = options.prefix
   const prefixes = prefix === undefined ? null : (Array.isArray(prefix) ? prefix : [prefix]).map(normalisePrefix)

@@ -38,10 +38,10 @@ function messageOf(options, call = wsside) {
  * What Vite's CLI (`vite`, the dev server) prints for a vite.config calling wsside(`options`).
  * The project and the CLI, should it not exit, are gone when test `t` ends.
  */
-async function viteOutput(t, options) {
+async function viteOutput(t, options, plugins = `[wsside(${options})]`) {
   const root = makeProject(t)
   writeFileSync(path.join(root, 'vite.config.js'),
-    `import wsside from ${JSON.stringify(PLUGIN)}\nexport default { plugins: [wsside(${options})] }\n`)
+    `import wsside from ${JSON.stringify(PLUGIN)}\nexport default { plugins: ${plugins} }\n`)
   const child = spawn(process.execPath, [viteCli, '--port', '0'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,6 +71,19 @@ describe('unknown options', () => {
     assert.match(messageOf({ allowed_origins: [] }), /`allowed_origins`; did you mean `allowedOrigins`\?/)
     assert.match(messageOf({ allowedorigins: [] }), /did you mean `allowedOrigins`\?/)
     assert.equal(messageOf({ routes: [] }), `wsside: unknown option \`routes\` ${known}`)
+  })
+})
+
+describe('several unknown options, and the plugin not called', () => {
+  it('names every unknown option at once', () => {
+    assert.match(messageOf({ handler: 'ws', prefx: '/api' }),
+      /^wsside: unknown options `handler` \(did you mean `handlers`\?\), `prefx` \(did you mean `prefix`\?\) \(known: /)
+  })
+
+  it('plugins: [wsside] stops Vite with the call to write, in one line', async (t) => {
+    const output = await viteOutput(t, '', '[wsside]')
+    assert.ok(output.includes('wsside: vite.config has plugins: [wsside], the function itself: call it, plugins: [wsside()]'), output)
+    assert.ok(!/^\s+at /m.test(output), `a stack line in:\n${output}`)
   })
 })
 
