@@ -22,6 +22,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from cluster import ROOMS_HANDLER, RedisServer, connect, require, write_handlers
 from serve_process import ServeProcess, free_port
@@ -68,16 +69,22 @@ def doc_container_command(port: int, redis_url: str) -> list[str]:
 class Nginx:
     """Debian's nginx as the current user, with the page's block inside a minimal `http`."""
 
-    def __init__(self, folder: Path, upstream_port: int) -> None:
+    def __init__(self, folder: Path, upstream_port: int, app_port: int | None = None) -> None:
+        """The page's first block (a built page nginx serves); with `app_port`, that block's
+        `map` and `upstream` and then the block for an app with a server of its own."""
         require(NGINX)
         self.folder = folder
         self.port = free_port()
-        site = doc_block("nginx", "proxy_pass")
+        site = doc_block("nginx", "root /srv/app/dist;")
+        if app_port is not None:
+            own = doc_block("nginx", "upstream app")
+            assert "server 127.0.0.1:3000;" in own
+            site = site[: site.index("server {")] + own
+            site = site.replace("server 127.0.0.1:3000;", f"server 127.0.0.1:{app_port};")
         assert "listen 80;" in site and "server 127.0.0.1:8765;" in site
         site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
         site = site.replace("server 127.0.0.1:8765;", f"server 127.0.0.1:{upstream_port};")
         # The built page, as `vite build` writes it.
-        assert "root /srv/app/dist;" in site
         self.dist = folder / "dist"
         site = site.replace("root /srv/app/dist;", f"root {self.dist};")
         (self.dist / "assets").mkdir(parents=True)
@@ -180,6 +187,51 @@ async def test_the_documented_deploy_behind_nginx(tmp_path: Path, redis: RedisSe
     finally:
         nginx.stop()
         assert await serve.stop() == 0
+
+
+async def test_an_app_with_a_server_of_its_own_keeps_its_api_routes(tmp_path: Path) -> None:
+    """The page's block for an app whose own server answers routes under /api too (SvelteKit's
+    adapter-node): upgrades reach wsside, everything else the app, /api/health included."""
+
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="the app's own page")
+
+    app = web.Application()  # the app's own server, as adapter-node's would be
+    app.router.add_get("/api/health", health)
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    app_port = runner.addresses[0][1]
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    port = free_port()
+    args = ("--port", str(port), "--allow-origin", "https://example.com")
+    serve = await ServeProcess.start(*args, cwd=tmp_path)
+    nginx = Nginx(tmp_path / "nginx", port, app_port=app_port)
+    try:
+        await serve.expect("serving on", timeout=30)
+        nginx.start()
+        base = f"http://127.0.0.1:{nginx.port}"
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{base}/api/health") as answer:
+                assert answer.status == 200 and await answer.json() == {"ok": True}
+            async with session.get(f"{base}/") as answer:
+                assert await answer.text() == "the app's own page"
+            reader = await connect(session, nginx.port, origin="https://example.com")
+            writer = await connect(session, nginx.port, origin="https://example.com")
+            await reader.join("news")
+            await writer.send({"room": "news", "data": {"through": "nginx"}})
+            assert await reader.receive() == {"through": "nginx"}
+            for client in (reader, writer):
+                await client.ws.close()
+    finally:
+        nginx.stop()
+        assert await serve.stop() == 0
+        await runner.cleanup()
 
 
 async def test_the_documented_container_command_accepts_the_sites_pages(
