@@ -278,7 +278,8 @@ async def test_saving_a_handler_file_interrupts_a_callback_that_never_returns(
             await ws.send_str("spin")
             line = await serve.expect("event loop is blocked")
             assert "in turn (" in line and "save the handler file to interrupt it" in line, line
-            (handlers / "spin.py").write_text(SPIN.format(version="v2"))
+            # One line more at the top: each line of the old code is one line lower now.
+            (handlers / "spin.py").write_text("# v2\n" + SPIN.format(version="v2"))
             line = await serve.expect("was saved while turn (")
             assert "ws/spin.py:" in line and "interrupting it (HandlerInterrupted)" in line, line
             frame = await ws.receive_json(timeout=10)
@@ -292,7 +293,11 @@ async def test_saving_a_handler_file_interrupts_a_callback_that_never_returns(
             await ws.send_str("b")
             assert await ws.receive_str(timeout=5) == "v2:b"  # the same socket, the new code
             await ws.close()
-        # the traceback, at the user's line
-        assert "wsside.HandlerInterrupted: " in "".join(serve.lines)
+        # the traceback, at the user's line, quoting the code that ran, not the file saved
+        output = "".join(serve.lines)
+        assert "wsside.HandlerInterrupted: " in output
+        at = re.search(r'File "[^"]*spin\.py", line (\d+), in turn\n +(.*)\n', output)
+        assert at, output
+        assert at.group(2) == SPIN.splitlines()[int(at.group(1)) - 1].strip(), output
     finally:
         assert await serve.stop() == 0

@@ -10,6 +10,7 @@ handler file is small, and compiling it costs far less than the import it is par
 
 from __future__ import annotations
 
+import linecache
 import sys
 from importlib.machinery import (
     EXTENSION_SUFFIXES,
@@ -18,6 +19,7 @@ from importlib.machinery import (
     FileFinder,
     SourceFileLoader,
 )
+from importlib.util import decode_source
 from pathlib import Path
 from types import CodeType
 
@@ -25,10 +27,22 @@ __all__ = ["FreshSourceLoader", "import_fresh_from"]
 
 
 class FreshSourceLoader(SourceFileLoader):
-    """A source loader that neither reads nor writes `__pycache__`."""
+    """A source loader that neither reads nor writes `__pycache__`, and has tracebacks quote
+    the source its code came from."""
 
     def get_code(self, fullname: str) -> CodeType:
-        return self.source_to_code(self.get_data(self.path), self.path)
+        data = self.get_data(self.path)
+        code = self.source_to_code(data, self.path)
+        # A traceback quotes its lines from `linecache`, which reads the file as it is on disk
+        # then: after a save, the new text at the old code's line numbers (the error of a
+        # callback interrupted by that save would show the line the save put there). An
+        # entry without a modification time is never checked against the file: it stays the
+        # code's own source until the next import of this file replaces it.
+        lines = decode_source(data).splitlines(keepends=True)
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        linecache.cache[self.path] = (len(data), None, lines, self.path)
+        return code
 
 
 _ROOTS: list[Path] = []  # folders (and their subfolders) whose modules load fresh

@@ -220,8 +220,8 @@ class StallWatchdog:
         if _SLEEP.search(source) and "asyncio.sleep" not in source:
             return "time.sleep() blocks the loop: await asyncio.sleep(seconds) instead"
         return (
-            "await an async version of the blocking call, or run it in a thread: "
-            "await asyncio.to_thread(function, *args)"
+            "await an async version of what blocks, or run it (blocking calls, long "
+            "computations) in a thread: await asyncio.to_thread(function, *args)"
         )
 
 
