@@ -5,7 +5,8 @@ Python's own loader reuses a `__pycache__` file when the source's size and modif
 (an edit that changes one character, a `git checkout` between branches that differ so) would
 then reload the first save's code while the terminal says `reloaded`. So the handlers folder
 gets a loader that compiles the source every time, and writes no `__pycache__` there: a
-handler file is small, and compiling it costs far less than the import it is part of.
+handler file is small, and compiling it costs far less than the import it is part of. The
+source it compiled is what tracebacks quote for that code, whatever the file holds later.
 """
 
 from __future__ import annotations
