@@ -9,7 +9,15 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CALLBACK_ARGUMENTS", "Callback", "adapt_callback", "optional_callable"]
+from ._places import place
+
+__all__ = [
+    "CALLBACK_ARGUMENTS",
+    "Callback",
+    "adapt_callback",
+    "connection_first_note",
+    "optional_callable",
+]
 
 Callback = Callable[..., Any]
 
@@ -61,6 +69,51 @@ def adapt_callback(name: str, fn: object) -> Callback | None:
             f"{len(passed)} ({', '.join(passed)})"
         )
     return fn if taken >= len(passed) else _leading(fn, taken)
+
+
+# Names that read as what a callback taking `(conn, x, ...)` gets after the connection: a
+# one-parameter callback named so (`def message(data)`) means that value, but gets `conn`.
+_MESSAGE_NAMES = frozenset(
+    ("data", "msg", "message", "payload", "text", "body", "event", "frame", "json")
+)
+_AFTER_CONN_NAMES = {
+    "on_connect": frozenset(("request", "req")),
+    "on_close": frozenset(("code", "reason")),
+    "on_error": frozenset(("exc", "e", "err", "error", "exception")),
+    "on_ping": frozenset(("payload", "data")),
+    "on_pong": frozenset(("payload", "data")),
+}
+
+
+def connection_first_note(name: str, fn: Callback | None) -> str | None:
+    """A warning for the callback `name` given as `fn` when it takes one parameter whose name
+    reads as what comes after the connection (`def message(data)` as `on_message`): it gets
+    the connection there, and fails later on it (`'Connection' object is not subscriptable`).
+    None for any other function."""
+    passed = CALLBACK_ARGUMENTS.get(name, ())
+    if fn is None or len(passed) < 2 or passed[0] != "conn":
+        return None
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) != 1 or any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return None
+    param = positional[0].name
+    if param not in _MESSAGE_NAMES | _AFTER_CONN_NAMES.get(name, frozenset()) | set(passed[1:]):
+        return None
+    own = getattr(inspect.unwrap(fn), "__name__", "")
+    is_def = own.isidentifier()  # else a lambda
+    fix = f"def {own}(conn, {param})" if is_def else f"lambda conn, {param}: ..."
+    if name in _AFTER_CONN_NAMES or name == "on_message":
+        what = f"{name}({param})"
+    else:  # a Response's function: `Response(match=...) function is_ping(msg)`
+        what = f"{name} function " + (f"{own}({param})" if is_def else f"lambda {param}")
+    return (
+        f"{what} at {place(fn)} gets the connection first: wsside passes "
+        f"({', '.join(passed)}); write {fix}"
+    )
 
 
 def _leading(fn: Callback, count: int) -> Callback:

@@ -11,6 +11,7 @@ import difflib
 from typing import TYPE_CHECKING
 
 from .._runtime.events import log, shown
+from .._runtime.loader import underscored_handlers_note
 from ..pattern import Pattern
 
 if TYPE_CHECKING:
@@ -77,7 +78,9 @@ class NotFoundNotes:
         if not urls:
             if not self._folder.is_dir():  # said at start too, with the setting that chose it
                 return f"no handlers folder at {self._folder.resolve()}"
-            return "no handler file declares an endpoint"
+            # `ws/_chat.py` declaring one is a helper by its name, and never loaded.
+            helpers = underscored_handlers_note(self._folder)
+            return "no handler file declares an endpoint" + (f" {helpers}" if helpers else "")
         repeated = self._repeats_the_prefix(path)
         if repeated:
             return repeated

@@ -23,6 +23,7 @@ from .._io.engine import HttpProcessingError
 from .._runtime.background import STOP_WAIT
 from .._runtime.closing import close_sessions
 from .._runtime.events import emit, log, logger
+from .._runtime.loader import underscored_handlers_note
 from .._runtime.registry import Registry
 from .._runtime.reload import Reloader
 from .._runtime.settings import Settings
@@ -146,6 +147,11 @@ class Sidecar:
             log(note, "warning")
         if self._handlers is None:
             self.registry.load_all()
+            helpers = underscored_handlers_note(self.settings.handlers_dir)
+            if helpers and not self.registry.endpoints():
+                # Else the start only says that no file declares a Handler: the one that
+                # does is a helper by its name.
+                log(f"no handler file declares an endpoint {helpers}", "warning")
         else:
             self.registry.add_handlers(self._handlers)
         await self.runner.setup()

@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 import sys
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from .._places import place
 from .._protocol.codec import decode_text
 from ..schema import MessageTypeError
 from .events import emit, log, report_runtime_error, shown
@@ -125,16 +127,43 @@ def message_now(
         result = None if fn is None else fn(conn, data)
     except USER_ERRORS as exc:  # the error policy decides what the client sees
         return _fail(conn, handler, exc, "on_message")
-    if result is None or not inspect.isawaitable(result):
+    if result is None:
+        return None
+    if not inspect.isawaitable(result):
+        _returned(handler, result)
         return None
     return _finish_message(conn, handler, result)
 
 
 async def _finish_message(conn: Connection, handler: Handler, pending: Awaitable[Any]) -> None:
     try:
-        await pending
+        result = await pending
     except USER_ERRORS as exc:  # the error policy decides what the client sees
         await _fail(conn, handler, exc, "on_message")
+        return
+    if result is not None:
+        _returned(handler, result)
+
+
+# Handlers whose on_message was seen returning a value (`_returned`): said once each.
+_returning: weakref.WeakSet[Handler] = weakref.WeakSet()
+
+
+def _returned(handler: Handler, value: object) -> None:
+    """Say, once per handler, that its on_message returned `value`, which nothing sends: a
+    `return {"type": "pong"}` looks like a reply, as a `Response`'s function's is."""
+    if handler in _returning:
+        return
+    _returning.add(handler)
+    fn = handler.callbacks["on_message"]
+    where = place(fn) if fn is not None else _where(handler)
+    kind = type(value).__name__
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    log(
+        f"on_message at {where} returned {article} {kind}, which wsside does not send: "
+        "conn.send(...) sends it (a Response rule sends what it returns)",
+        "warning",
+    )
 
 
 async def _after_awaited_match(

@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 from .._message_read import Reader
-from .._signatures import adapt_callback
+from .._signatures import Callback, adapt_callback, connection_first_note
 from ..handler import Handler, collecting
 from ..handler_options import check_option
 from ..pattern import Pattern
@@ -33,7 +33,13 @@ from .missing_module import Missing, missing_module
 from .module_names import HANDLERS_PACKAGE, is_handler_file, module_name_for, unreadable
 from .option_typos import unknown_options
 
-__all__ = ["HelperErrors", "LoadResult", "forget_handler_file", "import_handler_file"]
+__all__ = [
+    "HelperErrors",
+    "LoadResult",
+    "forget_handler_file",
+    "import_handler_file",
+    "underscored_handlers_note",
+]
 
 
 @dataclass
@@ -44,6 +50,9 @@ class LoadResult:
     error: dict[str, Any] | None = None  # a load_error event, when the import failed
     missing: Missing | None = None  # when it failed for a module not found: what that means
     in_helper: bool = False  # it failed because a module of the folder it imports did not load
+    # What loaded but will not work as written (a callback that gets the connection where it
+    # expects the message, a Handler subclass that nothing serves): a warning line each.
+    notes: list[str] = field(default_factory=list)
 
 
 _NO_RELATIVE = (
@@ -94,6 +103,42 @@ def _imported_handler_file(path: Path, root: Path, handlers: list[Handler]) -> P
         if file != path and file.is_relative_to(root) and is_handler_file(file.relative_to(root)):
             return file
     return None
+
+
+# Bytes of a `_name.py` read to see whether it declares a Handler.
+_PEEK = 64 * 1024
+
+
+def underscored_handlers_note(root: Path) -> str:
+    """Where wsside says that no file declares an endpoint: the `_name.py` files of the folder
+    `root` whose text has `Handler(` (helpers by their name, never loaded as handler files),
+    each with the name to give it, `(ws/_chat.py is not loaded: a name starting with _ is a
+    helper module; rename it chat.py)`; "" when there are none. Their text is read, not run."""
+    try:
+        candidates = sorted(p for p in root.glob("_*.py") if not p.name.startswith("__"))
+    except OSError:
+        return ""
+    found = []
+    for path in candidates:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                text = f.read(_PEEK)
+        except OSError:
+            continue
+        if "Handler(" in text:
+            found.append(path)
+    if not found:
+        return ""
+    files = ", ".join(shown(path) for path in found)
+    is_, it, names = (
+        ("is", "it", found[0].name.lstrip("_"))
+        if len(found) == 1
+        else ("are", "them", ", ".join(path.name.lstrip("_") for path in found))
+    )
+    return (
+        f"({files} {is_} not loaded: a name starting with _ is a helper module; "
+        f"rename {it} {names})"
+    )
 
 
 def forget_handler_file(path: Path, root: Path) -> None:
@@ -174,7 +219,53 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
         return result
     result.module = module
     result.handlers = collected
+    result.notes = [*_callback_notes(collected), *_subclass_notes(path, module, collected)]
     return result
+
+
+def _callback_notes(handlers: list[Handler]) -> list[str]:
+    """A note for each callback, or rule function, of `handlers` that takes one parameter
+    named as the message (`def message(data)`): it gets the connection there."""
+    notes = []
+    for handler in handlers:
+        given: list[tuple[str, Callback | None]] = list(handler.callbacks.items())
+        for rule in handler.responses:
+            if callable(rule.match):
+                given.append(("Response(match=...)", rule.match))
+            if callable(rule.response):
+                given.append(("Response(response=...)", rule.response))
+        notes += [note for name, fn in given if (note := connection_first_note(name, fn))]
+    return notes
+
+
+def _subclass_notes(path: Path, module: ModuleType, handlers: list[Handler]) -> list[str]:
+    """A note for each class of the file that subclasses Handler and that no Handler the file
+    declares is an instance of (`class Chat(Handler): pattern = ...` serves nothing)."""
+    notes = []
+    for value in list(vars(module).values()):
+        if not (
+            isinstance(value, type)
+            and issubclass(value, Handler)
+            and value is not Handler
+            and value.__module__ == module.__name__
+            and not any(isinstance(handler, value) for handler in handlers)
+        ):
+            continue
+        name = value.__name__
+        bases = ", ".join(base.__name__ for base in value.__bases__)
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found = re.search(rf"^[ \t]*class[ \t]+{re.escape(name)}\b", text, re.MULTILINE)
+        line = text.count("\n", 0, found.start()) + 1 if found else 1
+        variable = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+        pattern = getattr(value, "pattern", None)
+        if not (isinstance(pattern, str) and pattern.startswith("/")):
+            pattern = f"/ws/{variable}"
+        notes.append(
+            f"{shown(path)}:{line}: class {name}({bases}) is not served: wsside serves Handler "
+            f'objects, {variable} = Handler("{pattern}") with @{variable}.on_message functions '
+            '(README "Handler API")'
+        )
+    return notes
 
 
 def _blame_helper(result: LoadResult, exc: BaseException, root: Path) -> None:

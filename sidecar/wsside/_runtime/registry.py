@@ -182,6 +182,8 @@ class Registry:
             handler._apply_defaults(self.defaults)
             for note in handler._unit_notes():
                 log(f"{shown(handler.file)}:{handler.line}: {note}", "warning")
+        for note in result.notes:
+            log(note, "warning")
         self._swap(path, result.handlers)
         for note in collision_notes(self.endpoints(), result.handlers):
             log(note, "warning")
