@@ -61,7 +61,7 @@ function hookServer(server, attachment, vite) {
     const result = printUrls.apply(this)
     const info = attachment.sidecar.info
     if (info) {
-      for (const line of attachment.reporter.handlerLines(info.handlers)) {
+      for (const line of attachment.reporter.handlerLines(info.handlers, info.unloaded)) {
         server.config.logger.info(`  ➜  WebSocket: ${line}`)
       }
     }

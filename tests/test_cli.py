@@ -267,6 +267,20 @@ def test_version_flag_and_command(tmp_path: Path) -> None:
         assert (done.returncode, done.stdout) == (0, f"{__version__}\n")
 
 
+async def test_with_only_a_file_that_did_not_load_the_start_names_it(project: Path) -> None:
+    """Not "declares no Handler": the file does, and its error is just above."""
+    (project / "ws" / "echo.py").write_text("def (:\n")
+    server = await ServeProcess.start("--port", str(free_port()), cwd=project)
+    try:
+        line = await server.expect("no endpoints")
+    finally:
+        assert await server.stop() == 0
+    assert line.endswith(
+        "wsside: no endpoints: ws/echo.py did not load (see above), so every request gets 404 "
+        "until a fix is saved\n"
+    ), line
+
+
 async def test_an_ipv6_host_is_in_brackets_in_every_url_and_line(project: Path) -> None:
     port = free_port()
     server = await ServeProcess.start(

@@ -118,7 +118,7 @@ export function attach(httpServer, options, vite) {
   // The sidecar's table gives each endpoint's URL under its first prefix; the lists of
   // endpoints (at `ready`, under Vite's URLs) name it under each prefix.
   const lines = reporter.handlerLines
-  reporter.handlerLines = (handlers) => lines(underEachPrefix(handlers, proc.info?.prefixes ?? []))
+  reporter.handlerLines = (handlers, unloaded) => lines(underEachPrefix(handlers, proc.info?.prefixes ?? []), unloaded)
   // Where the server listens is read once, not for every upgrade (address() is a system
   // call). It is null until the server listens and cannot change after: closing detaches.
   /** @type {ReturnType<Server['address']>} */

@@ -22,7 +22,7 @@ export const PROTOCOL_VERSION = 2
 
 /**
  * @typedef {{ type: 'ready', pid: number, protocol: number, version: string, python: string,
- *   prefixes: string[], socket: string, handlers: HandlerInfo[], types?: string }} ReadyMessage
+ *   prefixes: string[], socket: string, handlers: HandlerInfo[], unloaded?: string[], types?: string }} ReadyMessage
  * @typedef {{ type: 'load_error' | 'runtime_error' | 'config_error', file?: string | null,
  *   line?: number | null, column?: number | null, message: string, traceback?: string | null,
  *   callback?: string | null, source?: string, sources?: string[] }} ErrorEvent

@@ -155,9 +155,14 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
     /**
      * One line per endpoint, with the URL a browser would use.
      * @param {HandlerInfo[]} handlers
+     * @param {string[]} [unloaded] handler files that failed to load and never served
      */
-    handlerLines(handlers) {
+    handlerLines(handlers, unloaded = []) {
       const base = wsBase() ?? ''
+      if (handlers.length === 0 && unloaded.length > 0) {
+        const files = unloaded.map((file) => rel(file)).join(', ')
+        return [`no handlers loaded: ${files} did not load (${unloaded.length === 1 ? 'its error is' : 'their errors are'} above)`]
+      }
       if (handlers.length === 0) return [`no handlers yet: add a .py file declaring a Handler`]
       return handlers.map((h) => `${base}${h.path}  (${rel(h.file)}:${h.line})${h.disabled ? '  [disabled]' : ''}`)
     },
@@ -184,9 +189,10 @@ function refusalKind(reason) {
  * @param {Reporter} reporter
  * @param {HandlerInfo[]} handlers
  * @param {HandlerInfo[] | null} before
+ * @param {string[]} [unloaded] handler files that failed to load and never served
  */
-export function readyLines(reporter, handlers, before) {
-  const lines = reporter.handlerLines(handlers)
+export function readyLines(reporter, handlers, before, unloaded = []) {
+  const lines = reporter.handlerLines(handlers, unloaded)
   const same = before !== null && handlers.length > 0 && reporter.handlerLines(before).join('\n') === lines.join('\n')
   return same ? [`serving the same ${handlers.length} endpoint${handlers.length === 1 ? '' : 's'}`] : lines
 }

@@ -241,7 +241,7 @@ export class SidecarProcess {
       this.standing.fixedAll('sidecar')
       const r = this.reporter
       r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}`)
-      for (const line of readyLines(r, msg.handlers, before)) r.info(`  ${line}`)
+      for (const line of readyLines(r, msg.handlers, before, msg.unloaded)) r.info(`  ${line}`)
       syncTypesFile(this.spec.cwd, msg.types, r)
     } else if (msg.type === 'protocol_error') {
       this._exits.fail(msg.message)

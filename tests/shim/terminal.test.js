@@ -88,3 +88,10 @@ it('a restart with other endpoints, or none, lists them all', () => {
   assert.deepEqual(readyLines(reporter, [moved], [echo]), ['ws://h:1/api/echo  (ws/echo.py:5)'])
   assert.deepEqual(readyLines(reporter, [], []), ['no handlers yet: add a .py file declaring a Handler'])
 })
+
+it('a start whose only handler file failed says so, not "no handlers yet"', async (t) => {
+  const { logs } = await startViteFor(t, makeProject(t, { 'chat.py': 'def (:\n' }))
+  await logs.waitFor(/sidecar ready: pid \d+/)
+  const [line] = await logs.waitFor(/^\[wsside\] {3}no handlers (yet|loaded).*/)
+  assert.equal(line, '[wsside]   no handlers loaded: ws/chat.py did not load (its error is above)')
+})

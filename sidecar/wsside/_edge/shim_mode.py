@@ -180,6 +180,8 @@ class _ShimMode:
                 prefixes=list(self.settings.prefixes),
                 socket=path,
                 handlers=sidecar.describe(),
+                # Files that failed and never served: "no handlers yet" would be wrong then.
+                unloaded=[str(path) for path in sidecar.registry.unserved_failures()],
                 **({} if types is None else {"types": types}),
             )
         )

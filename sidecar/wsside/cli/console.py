@@ -7,6 +7,7 @@ import ipaddress
 import socket
 import sys
 import time
+from pathlib import Path
 from typing import Any, TextIO
 
 from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
@@ -105,10 +106,21 @@ def served_at(base: str, settings: Settings) -> str:
     return f"{base}{', '.join([first, *others[:-1]])} and {others[-1]}"
 
 
-def note_no_endpoints(settings: Settings, handlers: list[dict[str, Any]]) -> None:
+def note_no_endpoints(
+    settings: Settings, handlers: list[dict[str, Any]], unloaded: list[Path] | None = None
+) -> None:
     """An empty handlers folder (a deploy that copied nothing, a wrong working folder) serves
-    404 to everything: say so, where no endpoint list does."""
+    404 to everything: say so, where no endpoint list does. Files that failed to load
+    (`unloaded`, their errors said above) are what is missing then, not a Handler."""
     if handlers:
+        return
+    if unloaded:
+        files = ", ".join(shown(path) for path in unloaded)
+        log(
+            f"no endpoints: {files} did not load (see above), so every request gets 404 "
+            "until a fix is saved",
+            "warning",
+        )
         return
     later = (
         "reload is off, so none will load later"

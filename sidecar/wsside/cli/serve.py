@@ -332,4 +332,4 @@ def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
     base = ws_base(settings.host, port)
     list_endpoints(base, sidecar.describe(), settings)
     say(f"wsside {__version__} serving on {served_at(base, settings)} ({engines()})")
-    note_no_endpoints(settings, sidecar.describe())
+    note_no_endpoints(settings, sidecar.describe(), sidecar.registry.unserved_failures())
