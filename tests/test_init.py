@@ -74,6 +74,24 @@ def test_empty_folder_gets_everything(tmp_path: Path) -> None:
     node_parses(tmp_path / "vite.config.js")
 
 
+def test_the_sample_handler_passes_mypy_strict(tmp_path: Path) -> None:
+    """A team that type-checks its handlers starts without an error."""
+    write(tmp_path, {"package.json": MODULE_PACKAGE})
+    init(tmp_path)
+    done = subprocess.run(
+        [VENV_PYTHON, "-m", "mypy", "--strict", "--no-pretty", "ws/echo.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        "async def reply(conn: Connection, data: Sendable) -> None:\n"
+        in (tmp_path / "ws" / "echo.py").read_text()
+    )
+
+
 def test_no_install_step_when_node_finds_the_plugin(tmp_path: Path) -> None:
     """A workspace package whose plugin is installed at the workspace root."""
     app = tmp_path / "packages" / "app"

@@ -307,3 +307,24 @@ def test_in_a_monorepo_init_follows_the_plugin_s_options_and_names_the_root_virt
     assert (
         "wsside({ python: '../../../.venv/bin/python' })" in (other / "vite.config.ts").read_text()
     )
+
+
+def test_a_project_venv_that_links_to_another_folder_gets_no_python_option(
+    tmp_path: Path,
+) -> None:
+    """`.venv -> ../venv`: the plugin finds `.venv/bin/python` beside vite.config, so init run
+    from that virtualenv adds plain wsside(); run from the same virtualenv in a project
+    without the link, it names the virtualenv, which the plugin would not find."""
+    python = make_venv(tmp_path / "venv")
+    root = project(tmp_path, in_git=False)
+    (root / ".venv").symlink_to(Path("..", "venv"))
+    out = init(root, str(root / ".venv" / "bin" / "python"))
+    assert "  ✓ added wsside() to vite.config.ts (original kept as" in out, out
+    assert "plugins: [wsside()]" in (root / "vite.config.ts").read_text()
+    linked = project(tmp_path / "linked", in_git=False)  # run by the link's target: the same
+    (linked / ".venv").symlink_to(Path("..", "..", "venv"))
+    assert "  ✓ added wsside() to vite.config.ts (original kept as" in init(linked, python)
+
+    other = write(tmp_path / "other", {"package.json": PACKAGE, "vite.config.ts": CONFIG})
+    out = init(other, python)
+    assert "  ✓ added wsside({ python: '../venv/bin/python' }) to vite.config.ts" in out, out

@@ -105,10 +105,30 @@ def _absolute(root: Path, value: str) -> str:
 def venv_option_above(root: Path) -> str | None:
     """This Python's virtualenv when it sits in a folder above the project `root` (a monorepo's
     root `.venv`, which no rule finds: they look beside vite.config), as the plugin's `python`
-    option relative to `root` (`../../.venv/bin/python`); else None."""
+    option relative to `root` (`../../.venv/bin/python`); else None. Also None when the
+    virtualenv the rules find beside vite.config is this one: a `.venv` that links to it
+    (`.venv -> ../venv`) needs no option, wherever the link leads."""
+    if sys.prefix == sys.base_prefix or _beside_is_this_venv(root):
+        return None
     venv, project = Path(sys.prefix).resolve(), root.resolve()
-    if sys.prefix == sys.base_prefix or venv.parent == project:
+    if venv.parent == project:
         return None
     if not project.is_relative_to(venv.parent) or project.is_relative_to(venv):
         return None
     return Path(os.path.relpath(venv / "bin" / "python", project)).as_posix()
+
+
+def _beside_is_this_venv(root: Path, *, windows: bool = sys.platform == "win32") -> bool:
+    """Whether the first virtualenv beside vite.config that the rules find (`.venv`, else
+    `venv`) is the folder of this Python's virtualenv, symbolic links followed on both sides
+    only to compare: the interpreter reached through `.venv/bin/python` is the one found."""
+    for rule in rules():
+        if rule["kind"] != "project_file":
+            continue
+        python = root / _path(rule, windows)
+        if python.is_file():
+            try:
+                return python.parent.parent.samefile(sys.prefix)
+            except OSError:
+                return False
+    return False

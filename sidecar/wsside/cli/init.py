@@ -52,13 +52,14 @@ handlers = {handlers_toml}
 ECHO_PY = '''\
 """Echo: ws://localhost:5173/api/echo sends every message back to its sender."""
 
-from wsside import Handler
+from wsside import Connection, Handler, Sendable
 
 echo = Handler("/echo")
 
 
 @echo.on_message
-async def reply(conn, data):
+async def reply(conn: Connection, data: Sendable) -> None:
+    # data: a text message's parsed JSON (its str when not JSON), or a binary one's bytes
     await conn.send(data)
 '''
 
