@@ -328,3 +328,15 @@ def test_a_project_venv_that_links_to_another_folder_gets_no_python_option(
     other = write(tmp_path / "other", {"package.json": PACKAGE, "vite.config.ts": CONFIG})
     out = init(other, python)
     assert "  ✓ added wsside({ python: '../venv/bin/python' }) to vite.config.ts" in out, out
+
+
+def test_in_git_a_venv_that_is_a_link_is_ignored_as_the_link(tmp_path: Path) -> None:
+    """git sees a link as a file: `.venv/` would not match it (and `git check-ignore .venv/`
+    stops with "beyond a symbolic link"), `.venv` does."""
+    python = make_venv(tmp_path / "venv")
+    root = project(tmp_path, in_git=True)
+    (root / ".venv").symlink_to(Path("..", "venv"))
+    init(root, python)
+    assert ".venv" in (root / ".gitignore").read_text().splitlines()
+    assert ignored(root, ".venv")
+    assert ".venv" not in untracked(root)

@@ -101,7 +101,10 @@ def _backups(root: Path, out: Outcome) -> list[str]:
 
 
 def _entry(root: Path, folder: Path) -> str:
-    return folder.relative_to(root).as_posix() + "/"
+    """A folder's .gitignore entry (`.venv/`); for a link to a folder (`.venv -> ../venv`),
+    which git sees as a file, the name without the slash (`.venv`), which git also matches."""
+    name = folder.relative_to(root).as_posix()
+    return name if folder.is_symlink() else name + "/"
 
 
 def _in_work_tree(root: Path) -> bool:
