@@ -347,8 +347,17 @@ async def test_loopback_origins_off_in_the_file_and_back_on_with_the_flag(tmp_pa
     try:
         await server.expect("serving on")
         assert await status(port, "http://localhost:5173") == b"403"
-        await server.expect("Origin 'http://localhost:5173' is not in allowed_origins")
+        # The refusal names the setting and the file that set it.
+        await server.expect(
+            "refused /api/ws/inherits: Origin 'http://localhost:5173' is a loopback origin, "
+            "and loopback_origins is off (wsside.toml)\n"
+        )
         assert await status(port, "http://127.0.0.1:5173") == b"403"
+        assert await status(port, "https://evil.example") == b"403"
+        await server.expect(
+            "refused /api/ws/inherits: Origin 'https://evil.example' is not in allowed_origins "
+            "(wsside.toml)\n"
+        )
         assert await status(port, "https://app.example") == b"101"
         assert await status(port, None) == b"101"  # not a browser
     finally:

@@ -23,6 +23,7 @@ from .._runtime.origins import has_origin_form
 from .._runtime.repeats import REPEAT_WINDOW, Repeats
 
 if TYPE_CHECKING:
+    from .._runtime.settings import Settings
     from ..handler import Handler
     from ..request import Request
 
@@ -34,6 +35,7 @@ __all__ = [
     "check_origin",
     "choose_subprotocol",
     "flush_origin_refusals",
+    "is_loopback_origin",
     "local_pages_of_a_site",
     "origin_allowed",
 ]
@@ -53,9 +55,13 @@ def origin_allowed(origin: str, allowed: Collection[str], loopback: bool) -> boo
     """Whether a browser page from `origin` may open a socket: those in `allowed`, and
     loopback origins (a dev machine's own pages) unless `loopback` is off. Any web site's page
     could otherwise open sockets to the server with the user's cookies."""
-    if origin in allowed:
-        return True
-    if not loopback or not has_origin_form(origin):  # other forms never come from a page
+    return origin in allowed or (loopback and is_loopback_origin(origin))
+
+
+def is_loopback_origin(origin: str) -> bool:
+    """Whether `origin` is that of a page served from this machine: `localhost`, a name under
+    it, `127.0.0.0/8` or `[::1]`."""
+    if not has_origin_form(origin):  # other forms never come from a page
         return False
     try:
         host = URL(origin).host
@@ -90,13 +96,19 @@ def local_pages_of_a_site(allowed: Collection[str], loopback: bool) -> bool:
 
 
 def check_origin(
-    origins: Sequence[str], path: str, allowed: Collection[str], loopback: bool
+    origins: Sequence[str],
+    path: str,
+    allowed: Collection[str],
+    loopback: bool,
+    settings: Settings | None = None,
 ) -> Refusal | None:
     """403 (and a warning naming the origin) for a browser origin `origin_allowed` refuses,
     given the request's `Origin` values; None to go on. A request without `Origin` does not
     come from a browser page; one with two is from no browser (RFC 6454 §7.3) and is refused,
     as Node refuses the two joined into one value. The warnings are summarised (`Repeats`):
-    a client can send any number of Origins, and the log is read at warning level."""
+    a client can send any number of Origins, and the log is read at warning level. The
+    `settings` of `wsside serve` (where `allowed` and `loopback` come from) let the warning
+    say which flag or config file set them."""
     if not origins:
         return None
     if len(origins) > 1:
@@ -106,11 +118,38 @@ def check_origin(
     origin = origins[0]
     if origin_allowed(origin, allowed, loopback):
         return None
-    why = "is not a loopback origin nor in" if loopback else "is not in"
     _origin_refusals.add(
-        f"refused {path}: Origin {origin!r} {why} allowed_origins", f"{path}: Origin {origin!r}"
+        f"refused {path}: Origin {origin!r} {_why_refused(origin, allowed, loopback, settings)}",
+        f"{path}: Origin {origin!r}",
     )
     return FORBIDDEN
+
+
+def _why_refused(
+    origin: str, allowed: Collection[str], loopback: bool, settings: Settings | None
+) -> str:
+    """Why `origin` is refused, naming the setting that decided it and, for `wsside serve`,
+    where it was set: the flag, or the config file (else a default, or an `ASGIApp` argument
+    of that name)."""
+    if not loopback and is_loopback_origin(origin):
+        source = _source(settings, "loopback_origins", "--no-loopback-origins", True)
+        return f"is a loopback origin, and loopback_origins is off{source}"
+    source = _source(settings, "allowed_origins", "--allow-origin", bool(allowed))
+    if loopback:
+        return f"is not a loopback origin nor in allowed_origins{source}"
+    return f"is not in allowed_origins{source}"
+
+
+def _source(settings: Settings | None, field: str, flag: str, from_file: bool) -> str:
+    """` (FLAG)` when `field` of `settings` was given as a flag, ` (FILE)` when the config
+    file set it (`from_file`: its value is not the default), else ""."""
+    if settings is None:
+        return ""
+    if field in settings.given:
+        return f" ({flag})"
+    if settings.config_file is not None and from_file:
+        return f" ({shown(settings.config_file)})"
+    return ""
 
 
 def _more_refused(count: int, last: str) -> str:

@@ -146,6 +146,7 @@ class Intake:
                 raw_path,
                 self.settings.allowed_origins,
                 self.settings.loopback_origins,
+                self.settings,
             )
             if refused is not None:
                 return refused

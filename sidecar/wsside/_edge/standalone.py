@@ -128,8 +128,10 @@ async def serve_standalone(
             else:
                 quieting.cancel()
         if restart is None:
-            # What a log reader needs to tell a stop from a crash, and how long it took.
-            count = len(sidecar.intake.sessions)
+            # What a log reader needs to tell a stop from a crash, how long it took, and how
+            # many clients were cut off without their closing handshake.
+            closing = tuple(sidecar.intake.sessions)
+            count = len(closing)
             log(
                 f"{stopped_by[0]}: stopping; closing {count} connection{'s' * (count != 1)} "
                 f'with 1001 "{CloseReason.GOING_AWAY}" (within {settings.shutdown_timeout:g} s)',
@@ -142,8 +144,12 @@ async def serve_standalone(
             sidecar.intake.draining = True
             await sidecar.close(keep_listening=link is None and settings.health is not None)
             watch.cancel()
+            took = time.monotonic() - started
+            cut = _cut(sum(session.cut for session in closing))
             if link is None:
-                log(f"stopped in {time.monotonic() - started:.2f} s")
+                log(f"stopped in {took:.2f} s{'; ' * bool(cut)}{cut}")
+            elif cut:  # the parent says when every worker stopped
+                log(cut)
             return
         settings, why = restart
         configure_logging(settings.log_level, name="wsside" if link is None else link.name)
@@ -165,6 +171,15 @@ def _signals_noted(stopped_by: list[str], *signals: signal.Signals) -> Iterator[
     finally:
         for sig, handler in previous:
             signal.signal(sig, handler)
+
+
+def _cut(count: int) -> str:
+    """How many connections were cut off at a stop ("" for none)."""
+    if count == 0:
+        return ""
+    if count == 1:
+        return "1 connection did not answer the close and was cut"
+    return f"{count} connections did not answer the close and were cut"
 
 
 def _ignore() -> None:

@@ -3,6 +3,7 @@
     127.0.0.1:51234 - "WebSocket /api/ws/chat" 101
     127.0.0.1:51234 - "WebSocket /api/ws/chat" closed 1000 after 12.3 s
     127.0.0.1:51240 - "GET /api/ws/chat" 426          (a request without an upgrade)
+    127.0.0.1:51236 - "WebSocket /api/ws/chat" closed 1001 after 6.5 s (no answer to the close: cut)
 
 Lines go to the `wsside.access` logger at info, like uvicorn's access log, so a log level of
 warning (or a handler on that logger) silences them. The path is shown without its query
@@ -14,9 +15,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-__all__ = ["access_log", "closed", "enabled", "peer", "upgraded"]
+__all__ = ["NOT_READ", "NO_ANSWER", "access_log", "closed", "enabled", "peer", "upgraded"]
 
 access_log = logging.getLogger("wsside.access")
+
+# Why a connection was cut (dropped without finishing the closing handshake, at the close
+# timeout or at the end of a shutdown's budget), after its `closed` line: our close frame got
+# no close frame back, or the client read nothing more (not our close frame, not what was
+# queued before it).
+NO_ANSWER = "no answer to the close: cut"
+NOT_READ = "the client read no more: cut"
 
 
 def enabled() -> bool:
@@ -39,6 +47,12 @@ def upgraded(client: str, path: str, status: int, method: str = "WebSocket") -> 
     access_log.info('%s - "%s %s" %d', client, method, path, status)
 
 
-def closed(client: str, path: str, code: int, seconds: float) -> None:
-    """The connection to `path` closed with `code` after `seconds` open."""
-    access_log.info('%s - "WebSocket %s" closed %d after %.1f s', client, path, code, seconds)
+def closed(client: str, path: str, code: int, seconds: float, cut: str | None = None) -> None:
+    """The connection to `path` closed with `code` after `seconds` open; `cut`: why its
+    closing handshake did not finish (`NO_ANSWER`, `NOT_READ`), when it was cut."""
+    if cut is None:
+        access_log.info('%s - "WebSocket %s" closed %d after %.1f s', client, path, code, seconds)
+    else:
+        access_log.info(
+            '%s - "WebSocket %s" closed %d after %.1f s (%s)', client, path, code, seconds, cut
+        )

@@ -75,6 +75,7 @@ class Session(CloseHandshake):
         "_stage",
         "_stream",
         "conn",
+        "cut",
     )
 
     def __init__(
@@ -112,6 +113,9 @@ class Session(CloseHandshake):
         self._socket_closed: asyncio.Future[None] | None = None
         self._open_sessions = open_sessions  # which this one joins, and leaves once finished
         self._access: tuple[str, float] | None = None  # (client, opened at) for the access log
+        # Dropped while open, its closing handshake unfinished (`abort`): the close timer, or
+        # the end of a shutdown's budget (`wsside serve` counts these in its stop line).
+        self.cut = False
         io.overflow = self
         self.conn = Connection(
             self,
@@ -230,7 +234,11 @@ class Session(CloseHandshake):
             self._socket_closed.set_result(None)
         if self._access is not None:
             client, opened = self._access
-            access.closed(client, self.conn.path, self._close_code, self._loop.time() - opened)
+            cut = None
+            if self.cut:
+                answer = self._close_sent and not self._close_received
+                cut = access.NO_ANSWER if answer else access.NOT_READ
+            access.closed(client, self.conn.path, self._close_code, self._loop.time() - opened, cut)
         self._submit(("on_close",))
         if self._worker is None:
             self._finished()
@@ -251,6 +259,13 @@ class Session(CloseHandshake):
     def too_slow(self) -> None:
         """The client reads slower than it is sent to, past the send buffer's limit."""
         self.close(_TRY_AGAIN_LATER, _TOO_SLOW_REASON)
+
+    def abort(self) -> None:
+        """Drop the transport without a handshake: a peer that did not finish it within
+        `CLOSE_TIMEOUT`, or still open at the end of a shutdown's budget (`closing.py`)."""
+        if self._stage == _OPEN:
+            self.cut = True
+        super().abort()
 
     def close(self, code: int, reason: bytes) -> Awaitable[None]:
         """Start the closing handshake once; the result resolves when the socket is closed
