@@ -52,8 +52,9 @@ LOADER_HOOKS = {
 }
 # Public names of the package that live in a later layer: `wsside/__init__.py` loads them on
 # first use (its module `__getattr__`) and names them for the type checker, never at import
-# (SPEC §8's `wsside.ASGIApp`; test_asgi.py checks that `import wsside` loads no `_edge`).
-LAZY_PUBLIC = {"wsside._edge.asgi"}
+# (SPEC §8's `wsside.ASGIApp`; test_asgi.py checks that `import wsside` loads no `_edge`), and
+# `wsside.Publisher`, which publishes the backplane's wire format.
+LAZY_PUBLIC = {"wsside._edge.asgi", "wsside._runtime.publisher"}
 
 
 def module_name(path: Path) -> str:

@@ -1,7 +1,8 @@
 """wsside: Python WebSocket back ends for Vite dev servers.
 
 Declare endpoints with `Handler` in any `.py` file of the handlers folder (default `ws/`).
-`ASGIApp` serves the same handlers under any ASGI server.
+`ASGIApp` serves the same handlers under any ASGI server; `Publisher` broadcasts to their
+connections from a process that is not a wsside one, through the backplane's Redis.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from .schema import MessageTypeError
 
 if TYPE_CHECKING:
     from ._edge.asgi import ASGIApp
+    from ._runtime.publisher import Publisher
 
 __version__ = "0.1.0"
 
@@ -29,6 +31,7 @@ __all__ = [
     "HandlerInterrupted",
     "MessageTypeError",
     "ProtocolError",
+    "Publisher",
     "Request",
     "Response",
     "Sendable",
@@ -39,11 +42,17 @@ __all__ = [
 # `ASGIApp` is public, so it stays in `__all__`, and is loaded on first use: `import wsside`
 # (what a handler file does) loads no server, while `wsside.ASGIApp`, `from wsside import
 # ASGIApp` and `from wsside import *` load the ASGI app (and aiohttp, which it uses).
+# `Publisher` likewise: it lives in the runtime (the backplane's wire format), and redis-py
+# is imported only when one is made.
 def __getattr__(name: str) -> Any:
     if name == "ASGIApp":
         from ._edge.asgi import ASGIApp
 
         return ASGIApp
+    if name == "Publisher":
+        from ._runtime.publisher import Publisher
+
+        return Publisher
     raise AttributeError(f"module 'wsside' has no attribute {name!r}")
 
 
