@@ -108,7 +108,7 @@ $(FLOOR)/bin/python: pyproject.toml tests/floor-constraints.txt
 
 test-floor: $(FLOOR)/bin/python services
 	$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) tests/test_backplane.py \
-		tests/test_backplane_channels.py
+		tests/test_backplane_channels.py tests/test_publisher.py
 
 conformance-fast: venv node-deps
 	bash tests/compliance/run.sh --fast
