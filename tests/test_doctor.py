@@ -849,12 +849,32 @@ def test_a_running_vite_preview_is_named_as_such_and_probed(
         assert one(report, "live /api/echo")["message"].startswith("101 in ")
 
 
+# Endpoints with variables: each on_connect raises (a 1011, so a warning row) unless it got
+# the sample path the doctor names, with the doctor's User-Agent.
+ROOMS = """\
+from wsside import Handler
+
+def expect(**params):
+    def on_connect(conn, request):
+        if conn.params != params or request.headers.get("user-agent") != "wsside-doctor":
+            raise RuntimeError(f"got {conn.params} from {request.headers.get('user-agent')}")
+    return on_connect
+
+Handler("/rooms/{id}").on_connect(expect(id="doctor"))
+Handler(r"/polls/{poll:\\d+}").on_connect(expect(poll="1"))
+Handler("/files/*.txt").on_connect(expect())
+Handler("/codes/{code:[A-Z]{3}}")
+Handler("/tables/doctor")
+Handler("/tables/{table}").on_connect(expect(table="x"))
+"""
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("https", [False, True], ids=["hand-over", "https-pipe"])
 def test_healthy_project_passes_live_through_vite(
     tmp_path: Path, vite_modules: Path, https: bool
 ) -> None:
-    basic(tmp_path, **{"ws/room.py": "from wsside import Handler\nh = Handler('/rooms/{id}')\n"})
+    basic(tmp_path, **{"ws/room.py": ROOMS})
     if https:
         certificate(tmp_path)
         write(tmp_path, {"vite.config.js": HTTPS_VITE_CONFIG})
@@ -867,7 +887,21 @@ def test_healthy_project_passes_live_through_vite(
         live = one(report, "live /api/echo")
         assert live["message"].startswith("101 in ") and "ping" in live["message"]
         assert live["message"].endswith(", via pipe" if https else ", via handover")
-        assert one(report, "live /api/rooms/{id}")["message"].startswith("not probed")
+        # A pattern with variables or wildcards is probed at a path it matches, which the row
+        # names; one that no sample value fits is not, and the row says why.
+        for name, probed in [
+            ("/api/rooms/{id}", "/api/rooms/doctor"),
+            ("/api/polls/{poll:\\d+}", "/api/polls/1"),
+            ("/api/files/*.txt", "/api/files/doctor.txt"),
+            # /api/tables/doctor would reach the /tables/doctor declared first.
+            ("/api/tables/{table}", "/api/tables/x"),
+        ]:
+            row = one(report, f"live {name}")["message"]
+            assert row.startswith("101 in ") and "ping" in row, (name, row)
+            assert row.endswith(f" (probed as {probed})"), (name, row)
+        assert one(report, "live /api/codes/{code:[A-Z]{3}}")["message"] == (
+            "not probed (no sample value fits {code:[A-Z]{3}})"
+        )
         server = one(report, "dev server")["message"]
         assert server.startswith("https://" if https else "http://")
         assert "the dev server process of" in server

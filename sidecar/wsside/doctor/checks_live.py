@@ -2,6 +2,8 @@
 
 A probe is a real connection: the handler's on_connect and on_close run for it (its
 User-Agent is `wsside-doctor`, so a handler can tell it apart), and `--no-live` skips it.
+A pattern with variables or wildcards is probed at a sample path it matches (`doctor` for
+`{id}`; see `samples.probe_path`), which its row names; one no sample fits is not probed.
 Probes run one after another, so one that gets no answer must not make the others wait too:
 when the first gets none, or vite.config does not use the plugin (no upgrade would be
 answered), the rest are listed as not probed; once one has answered, each later probe waits
@@ -11,11 +13,14 @@ at most `_AFTER_FIRST` seconds.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from ..handler import Handler
+from ..pattern import Pattern
 from .model import Check, failed, passed, warned
 from .probe import Handshake, handshake
 from .project import Project
+from .samples import probe_path
 
 __all__ = ["check_dev_server", "check_live_handshakes"]
 
@@ -96,28 +101,38 @@ def check_live_handshakes(project: Project) -> Iterator[Check]:
         yield passed("live probes", SKIPPED_SAYS)
         return
     prefix = project.settings.url_prefix
-    endpoints: list[tuple[str, Handler]] = []
+    # (the path shown, the path probed, the handler)
+    endpoints: list[tuple[str, str, Handler]] = []
+    routed: list[Pattern] = []  # the enabled patterns so far: the sidecar tries them first
     for result in project.loaded:
         for h in result.handlers:
             path = prefix + h.pattern.source
-            if h.disabled or h.pattern.has_variables:
-                why = "disabled" if h.disabled else "has path variables or wildcards"
-                yield passed(f"live {path}", f"not probed ({why})")
-            else:
-                endpoints.append((path, h))
+            if h.disabled:
+                yield passed(f"live {path}", "not probed (disabled)")
+                continue
+            target: str | None = path
+            if h.pattern.has_variables:
+                sample, why = probe_path(h.pattern, routed)
+                if sample is None:
+                    yield passed(f"live {path}", f"not probed ({why})")
+                target = None if sample is None else prefix + sample
+            routed.append(h.pattern)
+            if target is not None:
+                endpoints.append((path, target, h))
     if not endpoints:
         return
     missing = _plugin_missing(project)
     if missing is not None:
-        yield _not_probed([p for p, _ in endpoints], f"{missing}, so Vite answers no upgrade")
+        yield _not_probed([p for p, _, _ in endpoints], f"{missing}, so Vite answers no upgrade")
         return
     yield passed("live probes", PROBE_SAYS.format(url=server.url))
     bound = project.timeout
-    for i, (path, h) in enumerate(endpoints):
-        shake = handshake(server.url, path, bound)
-        yield _row(f"live {path}", shake, h)
+    for i, (path, target, h) in enumerate(endpoints):
+        shake = handshake(server.url, target, bound)
+        row = _row(f"live {path}", shake, h)
+        yield row if target == path else replace(row, message=f"{row.message} (probed as {target})")
         if shake.status is None and i == 0:
-            rest = [p for p, _ in endpoints[1:]]
+            rest = [p for p, _, _ in endpoints[1:]]
             if rest:
                 yield _not_probed(
                     rest,
