@@ -95,5 +95,7 @@ def test_a_mount_point_and_patterns_that_both_say_ws_are_named_at_the_first_404(
     said = [line.rstrip() for line in server.lines if "/ws/chat: no endpoint there" in line]
     assert len(said) == 1, server.log
     assert said[0].endswith(
-        "/ws/chat: no endpoint there, so the client got 404: did you mean /ws/ws/chat?"
+        "/ws/chat: no endpoint there, so the client got 404: the pattern /ws/chat "
+        "(ws/chat.py:4) starts with the mount point /ws, so it answers at /ws/ws/chat: "
+        'patterns are below the mount point, Handler("/chat")'
     ), said

@@ -254,7 +254,9 @@ class ASGIApp:
         full, below = route_paths(scope)
         if self._not_found is None:
             mount = full[: len(full) - len(below)] if full.endswith(below) else ""
-            self._not_found = NotFoundNotes(self._registry, (mount,), self._registry.root)
+            self._not_found = NotFoundNotes(
+                self._registry, (mount,), self._registry.root, "the mount point"
+            )
         self._not_found(full)
 
     async def _websocket(self, scope: Mapping[str, Any], receive: Receive, send: Send) -> None:

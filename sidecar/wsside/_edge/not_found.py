@@ -29,9 +29,17 @@ _LISTED_MAX = 5
 class NotFoundNotes:
     """Called with the path of each upgrade answered 404; logs the first of each path."""
 
-    def __init__(self, registry: Registry, prefixes: tuple[str, ...], folder: Path) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        prefixes: tuple[str, ...],
+        folder: Path,
+        prefix_is: str = "the prefix",
+    ) -> None:
         self._registry = registry
         self._prefixes = prefixes
+        # What the prefix is called where the upgrade came in: ASGIApp's is its mount point.
+        self._prefix_is = prefix_is
         self._folder = folder
         self._named: dict[str, str] = {}  # path: the note last written for it
         self._capped = False  # the line saying that further paths are not named was written
@@ -101,8 +109,9 @@ class NotFoundNotes:
                 if prefix and source.startswith(prefix + "/"):
                     return (
                         f"the pattern {source} ({shown(handler.file)}:{handler.line}) starts "
-                        f"with the prefix {prefix}, so it answers at {prefix}{source}: patterns "
-                        f'are below the prefix, Handler("{source[len(prefix) :]}")'
+                        f"with {self._prefix_is} {prefix}, so it answers at {prefix}{source}: "
+                        f"patterns are below {self._prefix_is}, "
+                        f'Handler("{source[len(prefix) :]}")'
                     )
         return ""
 
