@@ -158,6 +158,8 @@ async def test_what_does_not_fit_sends_fails_the_test() -> None:
             await client.send("go")
             assert await client.receive_json() == {"x": 1}
     assert str(failed.value).startswith("1 error(s) in the handlers during the test:\n\n")
+    [report] = failed.value.errors  # each report on its own too, for a test to look at
+    assert "does not fit sends=: y: missing" in report
     assert re.search(
         r"/ws/typed: a message sent at \S*test_testing\.py:\d+ does not fit sends=: y: missing "
         r"\(it was sent anyway\)$",

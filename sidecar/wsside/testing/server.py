@@ -36,7 +36,14 @@ _RUN_IN_THE_PROJECT = (
 class HandlerError(AssertionError):
     """A callback or background task of the handlers raised while the server ran, or a
     handler sent what does not fit its `sends=`: each report as the console shows it
-    (headline and traceback, or the warning's line)."""
+    (headline and traceback, or the warning's line), in the message and in `errors`."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(
+            f"{len(errors)} error(s) in the handlers during the test:\n\n" + "\n\n".join(errors)
+        )
+        self.errors: list[str] = list(errors)
+        "Each report, as `server.errors` has it (`raise_errors=False`)."
 
 
 def serve(
@@ -128,10 +135,7 @@ class Server:
         finally:
             await self._stop()
         if self.errors and self._raise and exc is None:
-            raise HandlerError(
-                f"{len(self.errors)} error(s) in the handlers during the test:\n\n"
-                + "\n\n".join(self.errors)
-            )
+            raise HandlerError(self.errors)
 
     async def connect(
         self,
