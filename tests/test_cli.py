@@ -570,7 +570,7 @@ async def test_under_vite_a_404_without_a_handlers_folder_names_the_folder(tmp_p
     )
 
 
-async def _404_notes(project: Path, paths: list[str]) -> list[object]:
+async def notes_at_404(project: Path, paths: list[str]) -> list[object]:
     """The note the sidecar sends its shim for an upgrade to each of `paths` (each gets 404)."""
     sidecar = IpcSidecar(project)
     try:
@@ -591,7 +591,7 @@ async def _404_notes(project: Path, paths: list[str]) -> list[object]:
 async def test_under_vite_404s_past_the_named_paths_are_said_once(project: Path) -> None:
     """The first 20 paths that get 404 are named, one line each; the 21st says that further
     paths are not named, rather than the notes stopping without a word."""
-    notes = await _404_notes(project, [f"/api/ws/no{n}" for n in range(21)])
+    notes = await notes_at_404(project, [f"/api/ws/no{n}" for n in range(21)])
     assert all(str(m).startswith(f"/api/ws/no{n}: no endpoint there") for n, m in enumerate(notes))
     assert notes[-1] == (
         "/api/ws/no20: no endpoint there, so the client got 404; 20 other paths were named "
@@ -610,7 +610,7 @@ async def test_under_vite_the_404_note_compares_a_pattern_s_variables_as_parts(
         "blob = Handler('/ws/blob')\n"
         "hb = Handler('/ws/hb')\n"
     )
-    notes = await _404_notes(project, ["/api/ws/room/ABC", "/api/ws/room/abc/"])
+    notes = await notes_at_404(project, ["/api/ws/room/ABC", "/api/ws/room/abc/"])
     assert notes == [
         "/api/ws/room/ABC: no endpoint there, so the client got 404: did you mean "
         "/api/ws/room/{room:[a-z]+}? (`ABC` does not match `{room:[a-z]+}`)",
@@ -625,7 +625,7 @@ async def test_under_vite_a_pattern_that_repeats_the_prefix_is_named_by_the_404(
     (project / "ws" / "chat.py").write_text(
         "from wsside import Handler\n\nchat = Handler('/api/ws/chat')\n"
     )
-    notes = await _404_notes(project, ["/api/ws/chat"])
+    notes = await notes_at_404(project, ["/api/ws/chat"])
     assert notes == [
         "/api/ws/chat: no endpoint there, so the client got 404: the pattern /api/ws/chat "
         "(ws/chat.py:3) starts with the prefix /api, so it answers at /api/api/ws/chat: "

@@ -6,15 +6,13 @@ runs it."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from doctor_projects import write
 from serve_process import ServeProcess, free_port
-from test_cli import IpcSidecar
+from test_cli import notes_at_404
 
 
 def said(line: str) -> str:
@@ -144,20 +142,8 @@ async def test_handler_code_in_an_underscored_file_is_named_at_a_404_under_vite(
 ) -> None:
     """The page's socket gets 404: the note in Vite's terminal says which file was meant."""
     write(tmp_path, {"ws/_chat.py": UNDERSCORED})
-    sidecar = IpcSidecar(tmp_path)
-    try:
-        ready = await asyncio.to_thread(sidecar.ready)
-        connector = aiohttp.UnixConnector(path=str(ready["socket"]))
-        async with aiohttp.ClientSession(connector=connector) as client:
-            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-                await client.ws_connect(
-                    "http://localhost/api/ws/chat", headers={"X-Wsside-Secret": sidecar.SECRET}
-                )
-        assert refused.value.status == 404
-        note = await asyncio.to_thread(sidecar.next, "log")
-    finally:
-        sidecar.stop()
-    assert note["message"] == (
+    [note] = await notes_at_404(tmp_path, ["/api/ws/chat"])
+    assert note == (
         "/api/ws/chat: no endpoint there, so the client got 404: no handler file declares an "
         f"endpoint {HELPER_NOTE}"
     )
