@@ -69,7 +69,7 @@ async def test_a_stall_s_advice_fits_what_blocks(serve) -> None:
 def test_time_inside_wsside_s_own_code_is_not_blamed_on_a_blocking_call(tmp_path: Path) -> None:
     """A sample whose innermost frame is wsside's (a broadcast to thousands, a huge message
     compressed) names that function, called from the handler's line or run by the loop."""
-    from wsside._runtime import stall as stall_module
+    from wsside._runtime.events import PACKAGE
     from wsside._runtime.stall import StallWatchdog
 
     handlers = tmp_path / "ws"
@@ -80,7 +80,7 @@ def test_time_inside_wsside_s_own_code_is_not_blamed_on_a_blocking_call(tmp_path
             "def broadcast(then):\n    return _deliver(then)\n\n"
             "def _deliver(then):\n    return then()\n\n"
             "def write_frame(then):\n    return then()\n",
-            stall_module._PACKAGE + "connection.py",
+            PACKAGE + "connection.py",
             "exec",
         ),
         package,
@@ -98,7 +98,7 @@ def test_time_inside_wsside_s_own_code_is_not_blamed_on_a_blocking_call(tmp_path
         "the time went into wsside's broadcast() called there: many calls in a loop, or one "
         "with much work"
     )
-    assert dog._advice(inside["loop"], stall_module._PACKAGE + "connection.py", 2).startswith(
+    assert dog._advice(inside["loop"], PACKAGE + "connection.py", 2).startswith(
         "the time went into wsside's write_frame(): "
     )
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..handler import Handler
 
 __all__ = [
+    "PACKAGE",
     "emit",
     "error_event",
     "error_headline",
@@ -171,11 +172,13 @@ def _from_user_code(exc: BaseException, files: tuple[str, ...]) -> TracebackType
 
 # The package's own files: a check of wsside's that refused what user code gave it (a bad
 # pattern, an option's value, `conn.send(set())`) raises in them, below the user's line.
-_PACKAGE = os.path.realpath(os.path.dirname(os.path.dirname(__file__))) + os.sep
+# wsside's own code: the package's folder.
+PACKAGE = os.path.realpath(os.path.dirname(os.path.dirname(__file__))) + os.sep
 
 
-def _is_wsside(filename: str) -> bool:
-    return os.path.realpath(filename).startswith(_PACKAGE)
+def is_wsside(filename: str) -> bool:
+    """Whether `filename` is one of wsside's own (a frame of the package's code)."""
+    return os.path.realpath(filename).startswith(PACKAGE)
 
 
 def _without_wsside_tail(stack: traceback.StackSummary) -> traceback.StackSummary:
@@ -183,9 +186,9 @@ def _without_wsside_tail(stack: traceback.StackSummary) -> traceback.StackSummar
     already says what the check refused, and its frames would bury the user's line under
     wsside's code (`--log-level debug` keeps them)."""
     end = len(stack)
-    while end > 1 and _is_wsside(stack[end - 1].filename):
+    while end > 1 and is_wsside(stack[end - 1].filename):
         end -= 1
-    if end == len(stack) or _is_wsside(stack[end - 1].filename):
+    if end == len(stack) or is_wsside(stack[end - 1].filename):
         return stack
     return traceback.StackSummary.from_list(stack[:end])
 
@@ -204,7 +207,7 @@ def refused_at_its_line(exc: BaseException, file: str, refusers: Iterable[str]) 
     refusing = {os.path.realpath(name) for name in refusers}
     if len(own) != 1 or files[-1] not in refusing:
         return False
-    return all(_is_wsside(name) for name in files[own[0] + 1 :])
+    return all(is_wsside(name) for name in files[own[0] + 1 :])
 
 
 def report_runtime_error(

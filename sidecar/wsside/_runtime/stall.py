@@ -39,7 +39,7 @@ from types import FrameType
 from typing import Any
 
 from ..handler import HandlerInterrupted
-from .events import emit, logger, shown
+from .events import PACKAGE, emit, is_wsside, logger, shown
 
 __all__ = ["STALL_THRESHOLD", "StallWatchdog"]
 
@@ -225,8 +225,6 @@ class StallWatchdog:
         )
 
 
-# wsside's own code, the package's folder (its frames, not the user's, may be where time goes).
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
 _SLEEP = re.compile(r"(?<![\w.])(time\.)?sleep\(")
 
 
@@ -234,7 +232,7 @@ def _wsside_call(frame: FrameType, handlers: str) -> tuple[str, bool] | None:
     """When the innermost frame is wsside's: the wsside function that handler code called
     (`send`) and True, or where no handler code called it, the innermost function and False.
     None when the innermost frame is not wsside's."""
-    if not os.path.realpath(frame.f_code.co_filename).startswith(_PACKAGE):
+    if not is_wsside(frame.f_code.co_filename):
         return None
     called = frame.f_code.co_name
     current: FrameType | None = frame
@@ -242,7 +240,7 @@ def _wsside_call(frame: FrameType, handlers: str) -> tuple[str, bool] | None:
         name = os.path.realpath(current.f_code.co_filename)
         if name.startswith(handlers):
             return called, True
-        if not name.startswith(_PACKAGE):
+        if not name.startswith(PACKAGE):
             break  # wsside run by the event loop or a library, not by handler code
         called = current.f_code.co_name
         current = current.f_back
