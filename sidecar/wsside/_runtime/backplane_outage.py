@@ -51,6 +51,9 @@ class Outage:
         self.since = 0.0
         self.recovered = 0.0
         self.dropped = 0
+        # Whether the subscription failed during this outage: then what the other processes
+        # broadcast meanwhile never reached this one, and no count here includes it.
+        self.deaf = False
         self._settle: asyncio.TimerHandle | None = None
         # Whether any part has worked since the start: a backplane that has is set up right,
         # and a later failure is an outage, never TLS on one side only (`tls_hint`).
@@ -83,6 +86,8 @@ class Outage:
         else:
             self.since = min(self.since, began)
         self.failing.add(part)
+        if part == "subscribe":
+            self.deaf = True
 
     def end(self, part: str) -> None:
         self.worked = True
@@ -96,10 +101,13 @@ class Outage:
         self._settle = None
         self.open = False
         dropped = (
-            "1 cross-process message was dropped"
+            "1 broadcast from this process was dropped"
             if self.dropped == 1
-            else f"{self.dropped} cross-process messages were dropped"
+            else f"{self.dropped} broadcasts from this process were dropped"
         )
+        if self.deaf:
+            # Counted by none: the others' own lines count only what they could not publish.
+            dropped += "; what other processes broadcast meanwhile did not reach this one"
         # As loud as the outage's line: an ASGI server shows only warnings of loggers it did
         # not configure, and the pair belongs together.
         back_after = self.recovered - self.since
@@ -111,6 +119,7 @@ class Outage:
             "warning",
         )
         self.dropped = 0
+        self.deaf = False
 
     @staticmethod
     def _clock(moment: float) -> str:
