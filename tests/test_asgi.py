@@ -285,7 +285,11 @@ async def test_origins_loopback_and_allowed_pass_others_get_403(server: Server, 
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await client.ws_connect(server.url("/ws/echo"), headers={"Origin": "https://evil.example"})
     assert refused.value.status == 403
-    server.wait_for("Origin 'https://evil.example' is not a loopback origin")
+    # The line names the argument that would accept it (a site's own pages come here too).
+    server.wait_for(
+        "Origin 'https://evil.example' is not a loopback origin nor in allowed_origins: to "
+        "accept it, ASGIApp(..., allowed_origins=['https://evil.example'])"
+    )
 
 
 async def test_unknown_path_is_404_and_plain_http_gets_404_or_426(server: Server, client) -> None:
@@ -709,6 +713,33 @@ def test_config_file_defaults_that_do_not_apply_are_one_warning(
     assert said() == [
         f"wsside: ASGIApp reads no config file: the [defaults] of {config} (error_details, "
         "heartbeat) do not apply here; set them on each Handler (docs/asgi.md)"
+    ]
+
+
+def test_a_config_file_backplane_the_app_lacks_is_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """wsside.toml's backplane (kept for Vite's sidecar) would be taken to join the app's
+    processes too: without ASGIApp(backplane=...) their rooms stay apart, and the start says
+    so; an app given its own backplane hears nothing of the file's."""
+    from wsside import ASGIApp
+
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "chat.py").write_text('from wsside import Handler\nHandler("/ws/chat")\n')
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "wsside.toml"
+    config.write_text('backplane = "redis://127.0.0.1:6390/0"\n')
+
+    def said() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "reads no config" in r.getMessage()]
+
+    ASGIApp("ws", backplane="redis://127.0.0.1:6391/0")
+    assert said() == []
+    ASGIApp("ws")
+    assert said() == [
+        f"wsside: ASGIApp reads no config file: the backplane of {config} does not apply here, "
+        "and this process's broadcasts stay in it; pass ASGIApp(..., backplane=...) "
+        "(docs/asgi.md)"
     ]
 
 

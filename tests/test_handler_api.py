@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from serve_process import ServeProcess, free_port
 from wsside import Handler
@@ -206,6 +207,42 @@ async def test_authenticate_returning_an_object_is_warned_once_per_handler(
             "accepts the connection but is not kept: return a dict, which is merged into "
             'conn.metadata (return {"user": user})'
         ), line
+
+
+RAISES_401 = """
+from starlette.exceptions import HTTPException
+
+from wsside import Handler
+
+
+def session(request):
+    raise HTTPException(401, "no session")
+
+
+h = Handler("/ws/private", authenticate=session)
+"""
+
+
+async def test_authenticate_raising_a_401_is_a_500_with_a_hint_once(tmp_path: Path) -> None:
+    """A framework's HTTPException(401) from a dependency reused as authenticate: a raised
+    exception refuses with 500, as any does, and the author is told once how to get a 401."""
+    save(tmp_path / "ws" / "private.py", RAISES_401)
+    async with serving(tmp_path, "--no-reload") as (server, base), aiohttp.ClientSession() as c:
+        for _ in range(2):
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await c.ws_connect(base + "/ws/private")
+            assert refused.value.status == 500
+    hints = [line for line in _lines_after_the_banner(server) if "with status 401" in line]
+    assert len(hints) == 1, server.lines
+    assert (
+        hints[0]
+        .rstrip()
+        .endswith(
+            f"ws/private.py:{line_of(RAISES_401, 'def session(')}: authenticate raised "
+            "HTTPException with status 401, which refuses with 500 like any exception: return "
+            "False to refuse with 401"
+        )
+    ), hints
 
 
 def line_of(text: str, fragment: str) -> int:

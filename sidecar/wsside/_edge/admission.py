@@ -101,6 +101,8 @@ def check_origin(
     allowed: Collection[str],
     loopback: bool,
     settings: Settings | None = None,
+    *,
+    app: bool = False,
 ) -> Refusal | None:
     """403 (and a warning naming the origin) for a browser origin `origin_allowed` refuses,
     given the request's `Origin` values; None to go on. A request without `Origin` does not
@@ -108,7 +110,9 @@ def check_origin(
     as Node refuses the two joined into one value. The warnings are summarised (`Repeats`):
     a client can send any number of Origins, and the log is read at warning level. The
     `settings` of `wsside serve` (where `allowed` and `loopback` come from) let the warning
-    say which flag or config file set them."""
+    say which flag or config file set them; `app`, that they are an `ASGIApp`'s arguments
+    (the warning then shows the one to give, as a site's own pages are refused too until it
+    is listed)."""
     if not origins:
         return None
     if len(origins) > 1:
@@ -118,10 +122,10 @@ def check_origin(
     origin = origins[0]
     if origin_allowed(origin, allowed, loopback):
         return None
-    _origin_refusals.add(
-        f"refused {path}: Origin {origin!r} {_why_refused(origin, allowed, loopback, settings)}",
-        f"{path}: Origin {origin!r}",
-    )
+    why = _why_refused(origin, allowed, loopback, settings)
+    if app and (loopback or not is_loopback_origin(origin)):
+        why += f": to accept it, ASGIApp(..., allowed_origins=[{origin!r}])"
+    _origin_refusals.add(f"refused {path}: Origin {origin!r} {why}", f"{path}: Origin {origin!r}")
     return FORBIDDEN
 
 
@@ -248,7 +252,23 @@ async def _judge_later(handler: Handler, request: Request, pending: Awaitable[ob
     return _judge_returned(handler, ok)
 
 
+# Handlers whose `authenticate` was told that an HTTP exception it raised is a 500.
+_told_raised: weakref.WeakSet[Handler] = weakref.WeakSet()
+
+
 def _failed(handler: Handler, request: Request, exc: BaseException) -> Refusal:
     # The address only (no port): enough to find the refused upgrade's access line.
     report_runtime_error(handler, exc, "authenticate", request.path, request.remote)
+    status = getattr(exc, "status_code", None)
+    if type(status) is int and 400 <= status < 500 and handler not in _told_raised:
+        # A web framework's refusal (FastAPI's HTTPException(401), from a dependency reused
+        # here) means "refuse", but any exception is a failure of authenticate: said once.
+        _told_raised.add(handler)
+        fn = handler.authenticate
+        where = place(fn) if callable(fn) else repr(handler)
+        log(
+            f"{where}: authenticate raised {type(exc).__name__} with status {status}, which "
+            "refuses with 500 like any exception: return False to refuse with 401",
+            "warning",
+        )
     return Refusal(500, "Internal Server Error")

@@ -113,7 +113,7 @@ class ASGIApp:
             load_folder(self._registry, folder)
         else:
             self._registry.add_handlers(handler_list(handlers))
-        warn_at_start(self._registry, folder)
+        warn_at_start(self._registry, folder, backplane=backplane is not None)
         self._not_found: NotFoundNotes | None = None  # made at the first 404
         self._sessions: set[Session] = set()
         self._starting: asyncio.Future[None] | None = None

@@ -35,7 +35,7 @@ def admit(
     app's `allowed_origins` and `loopback_origins`)."""
     full, below = route_paths(scope)
     headers = _headers(scope)
-    refused = check_origin(headers.getall("Origin", ()), full, allowed, loopback)
+    refused = check_origin(headers.getall("Origin", ()), full, allowed, loopback, app=True)
     if refused is not None:
         return refused
     found = registry.match(below)

@@ -144,27 +144,39 @@ def _module_making_the_app(folder: Path) -> tuple[str, Path] | None:
     return None
 
 
-def warn_at_start(registry: Registry, folder: Path) -> None:
-    """What the start says about settings that do not hold under ASGI."""
+def warn_at_start(registry: Registry, folder: Path, *, backplane: bool) -> None:
+    """What the start says about settings that do not hold under ASGI; `backplane`: whether
+    the app was given one."""
     _warn_server_owned(registry)
-    _warn_defaults_unread(folder)
+    _warn_config_unread(folder, backplane)
 
 
-def _warn_defaults_unread(folder: Path) -> None:
-    """A warning when a config file beside the app sets `[defaults]`: ASGIApp reads no config
-    file, and a default such as `error_details = false` would be taken to hold."""
+def _warn_config_unread(folder: Path, backplane: bool) -> None:
+    """A warning when a config file beside the app sets what would be taken to hold here:
+    ASGIApp reads no config file. `[defaults]` (such as `error_details = false`), and a
+    `backplane` when the app has none (the dev server's file names one, and production's
+    processes would quietly not share their rooms)."""
     try:
         here = Path.cwd()  # and, for a handlers folder (not a list's cwd), its parent
         beside = () if folder.resolve() == here.resolve() else (folder.parent,)
         values, path = load_config(find_config(here, *beside) or here)
     except (ConfigError, OSError):  # not ours to judge here: wsside serve and Vite say why
         return
-    if path is not None and values.get("handler_defaults"):
+    if path is None:
+        return
+    if values.get("handler_defaults"):
         logger.warning(
             "wsside: ASGIApp reads no config file: the [defaults] of %s (%s) do not apply "
             "here; set them on each Handler (docs/asgi.md)",
             path,
             ", ".join(sorted(values["handler_defaults"])),
+        )
+    if values.get("backplane") and not backplane:
+        logger.warning(
+            "wsside: ASGIApp reads no config file: the backplane of %s does not apply here, "
+            "and this process's broadcasts stay in it; pass ASGIApp(..., backplane=...) "
+            "(docs/asgi.md)",
+            path,
         )
 
 
