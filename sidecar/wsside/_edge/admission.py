@@ -1,9 +1,12 @@
 """What is decided before a WebSocket is accepted, whichever server carries it: the Origin
-rule, the handler's `authenticate`, and the subprotocol.
+rule, the handler's `authenticate`, and what comes after it (`decide`: a server that is
+stopping, the subprotocol).
 
-`wsside serve` (`intake.py`, `handoff.py`) and `ASGIApp` (`asgi.py`) both admit connections
-through these functions, so the two answer the same request the same way; each turns a
-`Refusal` into its own kind of HTTP response.
+The three ways in, `wsside serve`'s aiohttp server (`intake.py`), a socket the shim hands
+over (`handoff.py`) and `ASGIApp` (`asgi.py`), each route the request, then call
+`authenticate`, then `decide`, so that they answer the same request the same way; each turns
+a `Refusal` into its own kind of HTTP response. A new rule before the 101 goes into `decide`
+(or, if it needs no handler, into the routing), not into the three callers.
 """
 
 from __future__ import annotations
@@ -29,11 +32,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOCAL_PAGES_NOTE",
+    "SHUTTING_DOWN",
+    "Admitted",
     "Refusal",
     "Verdict",
     "authenticate",
     "check_origin",
     "choose_subprotocol",
+    "decide",
     "flush_origin_refusals",
     "is_loopback_origin",
     "local_pages_of_a_site",
@@ -49,6 +55,15 @@ class Refusal(NamedTuple):
 
 
 FORBIDDEN = Refusal(403, "Forbidden")
+SHUTTING_DOWN = Refusal(503, "Service Unavailable: shutting down")
+
+
+class Admitted(NamedTuple):
+    """An upgrade to accept: with this subprotocol (None: without one), and the metadata
+    `authenticate` returned (None: nothing to add)."""
+
+    protocol: str | None
+    metadata: dict[str, Any] | None
 
 
 def origin_allowed(origin: str, allowed: Collection[str], loopback: bool) -> bool:
@@ -221,6 +236,19 @@ def _judge(ok: object) -> Verdict:
     if isinstance(ok, Mapping):
         return dict(ok)
     return None if ok else Refusal(401, "Unauthorized")
+
+
+def decide(
+    handler: Handler, request: Request, verdict: Verdict, *, draining: bool = False
+) -> Admitted | Refusal:
+    """What every way in does once `authenticate` decided (`verdict`): its refusal; 503 when
+    the server is `draining` (a handshake whose `authenticate` began before the stop); else
+    the upgrade to accept, with the subprotocol chosen."""
+    if isinstance(verdict, Refusal):
+        return verdict
+    if draining:
+        return SHUTTING_DOWN
+    return Admitted(choose_subprotocol(handler, request.subprotocols), verdict)
 
 
 # Handlers whose `authenticate` was told that what it returned is not kept.

@@ -32,7 +32,7 @@ from .admission import (
     LOCAL_PAGES_NOTE,
     Refusal,
     authenticate,
-    choose_subprotocol,
+    decide,
     flush_origin_refusals,
     local_pages_of_a_site,
 )
@@ -273,13 +273,13 @@ class ASGIApp:
         verdict = authenticate(hub.handler, request)
         if inspect.isawaitable(verdict):
             verdict = await verdict
-        if isinstance(verdict, Refusal):
-            await refuse(scope, send, verdict)
-            return
         handler = hub.handler
-        protocol = choose_subprotocol(handler, request.subprotocols)
+        accepted = decide(handler, request, verdict)
+        if isinstance(accepted, Refusal):
+            await refuse(scope, send, accepted)
+            return
         try:
-            await send({"type": "websocket.accept", "subprotocol": protocol})
+            await send({"type": "websocket.accept", "subprotocol": accepted.protocol})
         except Exception:  # noqa: BLE001 - each server has its own "client gone" errors
             return
         channel = AsgiChannel(receive, send, handler.max_message_size, scope.get("client"))
@@ -292,8 +292,8 @@ class ASGIApp:
             params=request.params,
             query=request.query,
             headers=request.headers,
-            subprotocol=protocol,
-            metadata=dict(verdict) if verdict else None,
+            subprotocol=accepted.protocol,
+            metadata=dict(accepted.metadata) if accepted.metadata else None,
         )
         try:
             session.start(request)

@@ -22,7 +22,7 @@ from .._io.upgrade import open_stream
 from .._protocol.handshake import HandshakeError, accept_headers, refusal, switching_protocols
 from .._protocol.http_head import parse_head, read_headers
 from .._runtime import access
-from .admission import Refusal, Verdict, authenticate, choose_subprotocol
+from .admission import Refusal, Verdict, authenticate, decide
 from .intake import FORWARDING_HEADER
 from .loop import loop_name
 
@@ -114,14 +114,14 @@ def _accept(
     verdict: Verdict,
     early: bytes,
 ) -> None:
-    if isinstance(verdict, Refusal):
-        _end(transport, route.request.path, verdict)
-        return
     handler = route.hub.handler
-    protocol = choose_subprotocol(handler, route.request.subprotocols)
+    admitted = decide(handler, route.request, verdict, draining=intake.draining)
+    if isinstance(admitted, Refusal):
+        _end(transport, route.request.path, admitted)
+        return
     try:
         headers, agreement = accept_headers(
-            route.request.headers, protocol, handler.per_message_deflate
+            route.request.headers, admitted.protocol, handler.per_message_deflate
         )
     except HandshakeError as exc:
         _end(transport, route.request.path, Refusal(400, str(exc)))
@@ -132,7 +132,7 @@ def _accept(
     # Reading starts (or goes on after `_Held` paused it) before the session exists, so
     # the session may pause it again (a flood in `early`).
     transport.resume_reading()
-    intake.serve(route, verdict, protocol, io, stream)
+    intake.serve(route, admitted, io, stream)
 
 
 class _Held(asyncio.Protocol):

@@ -13,7 +13,7 @@ import hmac
 import inspect
 from collections.abc import Callable, Mapping
 from itertools import chain
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -27,7 +27,7 @@ from .._runtime import access
 from .._runtime.session import Session
 from ..pattern import strip_prefix
 from ..request import Request
-from .admission import FORBIDDEN, Refusal, authenticate, check_origin, choose_subprotocol
+from .admission import FORBIDDEN, Admitted, Refusal, authenticate, check_origin, decide
 
 if TYPE_CHECKING:
     from .._io.stream import WsStream
@@ -103,17 +103,15 @@ class Intake:
         route = self.route(request.method, request.rel_url, request.headers, request.remote)
         if isinstance(route, Refusal):
             return _refused(request, path, route)
-        verdict = authenticate(route.hub.handler, route.request)
+        handler = route.hub.handler
+        verdict = authenticate(handler, route.request)
         if inspect.isawaitable(verdict):
             verdict = await verdict
-        if isinstance(verdict, Refusal):
-            return _refused(request, path, verdict)
-        if self.draining:  # also a handshake whose `authenticate` began before the stop
-            return _refused(request, path, Refusal(503, "Service Unavailable: shutting down"))
-        handler = route.hub.handler
-        protocol = choose_subprotocol(handler, route.request.subprotocols)
+        admitted = decide(handler, route.request, verdict, draining=self.draining)
+        if isinstance(admitted, Refusal):
+            return _refused(request, path, admitted)
         ws = ServerWebSocket(
-            protocol=protocol,
+            protocol=admitted.protocol,
             deflate=handler.per_message_deflate,
             max_message_size=handler.max_message_size,
         )
@@ -124,7 +122,7 @@ class Intake:
             return _refused(request, path, Refusal(exc.status, exc.text or exc.reason))
         assert ws.io is not None and ws.sink is not None
         stream = ws.detach(request)
-        self.serve(route, verdict, protocol, ws.io, stream)
+        self.serve(route, admitted, ws.io, stream)
         return ws
 
     # ---- shared with handed-over sockets (`handoff.py`) ------------------------------
@@ -176,14 +174,7 @@ class Intake:
         # headers' size) and reads its headers again only if `conn.headers` is used.
         return Route(hub, params, req, public if block is None else block)
 
-    def serve(
-        self,
-        route: Route,
-        verdict: dict[str, Any] | None,
-        protocol: str | None,
-        io: FrameIO,
-        stream: WsStream,
-    ) -> None:
+    def serve(self, route: Route, admitted: Admitted, io: FrameIO, stream: WsStream) -> None:
         """The 101 is written: make the session and start serving."""
         req = route.request
         session = Session(
@@ -195,8 +186,8 @@ class Intake:
             params=route.params,
             query=req.query,
             headers=route.headers,
-            subprotocol=protocol,
-            metadata=dict(verdict) if verdict else None,
+            subprotocol=admitted.protocol,
+            metadata=dict(admitted.metadata) if admitted.metadata else None,
         )
         session.start(req)
 
