@@ -1,7 +1,7 @@
 """vite-plugin-wsside/client in Chromium, through a real Vite, shim and sidecar: round trip,
-status sequence, a killed sidecar, close(), StrictMode's connect-close-connect, a hot update
-with the documented dispose, and the prefix reaching the client in dev and in a `vite build`
-served by `vite preview`, on each Vite major the plugin supports."""
+status sequence, a killed sidecar, close(), StrictMode's connect-close-connect, hot updates
+as docs/client.md says to handle them, and the prefix reaching the client in dev and in a
+`vite build` served by `vite preview`, on each Vite major the plugin supports."""
 
 from __future__ import annotations
 
@@ -306,6 +306,62 @@ def test_a_hot_update_with_the_documented_dispose_leaves_one_socket(tmp_path, op
         assert page.evaluate("[sockets.map((s) => s.status), got, window.sameDocument]") == [
             ["closed", "open"],
             [[1, "hello"], [2, "hello"], [2, "once"]],
+            True,
+        ]
+
+
+def test_a_hot_update_of_an_imported_module_as_documented_leaves_one_socket(tmp_path, open_page):
+    """docs/client.md: a module that is not the one accepting the update (a store imported by
+    a component) runs again, but Vite calls only the accepting module's `dispose`: the
+    documented way closes the previous version's socket through `import.meta.hot.data`, and a
+    top-level listener is removed the same way, so edits of the store and of the component
+    leave one open socket with one listener."""
+    folder = write_project(tmp_path / "project", max(VITE_PACKAGES))
+    (folder / "main.js").write_text("import './view.js'\n")
+    store = (
+        "import { connect } from 'vite-plugin-wsside/client'\n\n"
+        "window.storeRuns = (window.storeRuns ?? 0) + 1\n"
+        "window.sockets ??= []\n"
+        "import.meta.hot?.data.chat?.close()\n"
+        "export const chat = connect('/ws/echo')\n"
+        "if (import.meta.hot) import.meta.hot.data.chat = chat\n"
+        "sockets.push(chat)\n"
+    )
+    (folder / "store.js").write_text(store)
+    view = (
+        "import { chat } from './store.js'\n\n"
+        "window.got ??= []\n"
+        "window.viewRuns = (window.viewRuns ?? 0) + 1\n"
+        "import.meta.hot?.data.off?.()\n"
+        "const off = chat.on('*', (m) => got.push(m.type))\n"
+        "if (import.meta.hot) import.meta.hot.data.off = off\n"
+        "import.meta.hot.accept()\n"
+    )
+    (folder / "view.js").write_text(view)
+
+    def save(name: str, text: str) -> None:  # whole, as an editor's atomic save
+        (folder / f"{name}.new").write_text(text)
+        os.replace(folder / f"{name}.new", folder / name)
+
+    with serving(Vite(folder), "/api/ws/echo") as server:
+        page = open_page(server)
+        page.evaluate("window.sameDocument = true")
+        page.wait_for_function("got.length >= 1")
+        if not any("[vite] connected" in text for text in page.logged):
+            page.wait_for_event("console", lambda message: "[vite] connected" in message.text)
+        save("store.js", store + "// edited\n")
+        # The store runs again, then the view that accepts the update (each imports anew).
+        page.wait_for_function("storeRuns >= 2 && viewRuns >= 2", timeout=30_000)
+        page.wait_for_function("got.length >= 2")  # the new socket's hello
+        page.evaluate("sockets[1].send({ type: 'once' })")
+        page.wait_for_function("got.includes('once')")
+        save("view.js", view + "// edited\n")  # the view alone runs again
+        page.wait_for_function("viewRuns >= 3", timeout=30_000)
+        page.evaluate("sockets[1].send({ type: 'twice' })")
+        page.wait_for_function("got.includes('twice')")
+        assert page.evaluate("[sockets.map((s) => s.status), got, window.sameDocument]") == [
+            ["closed", "open"],
+            ["hello", "hello", "once", "twice"],
             True,
         ]
 
