@@ -80,6 +80,9 @@ class Served:
         self.events = events_seen
         self.base = f"http://127.0.0.1:{port}"
         self.session = aiohttp.ClientSession()
+        # Kept until teardown: a socket the test ignores (`await s.connect(...)`) would
+        # otherwise be garbage-collected, and its connection closed, mid-test.
+        self.sockets: list[aiohttp.ClientWebSocketResponse] = []
 
     def url(self, path: str) -> str:
         return self.base + path
@@ -87,9 +90,18 @@ class Served:
     async def connect(self, path: str, **kwargs: Any) -> aiohttp.ClientWebSocketResponse:
         kwargs.setdefault("autoping", True)
         kwargs.setdefault("timeout", aiohttp.ClientWSTimeout(ws_close=5.0))
-        return await self.session.ws_connect(self.url(path), **kwargs)
+        ws = await self.session.ws_connect(self.url(path), **kwargs)
+        self.sockets.append(ws)
+        return ws
+
+    async def close_sockets(self) -> None:
+        """Close the sockets `connect` opened that are still open."""
+        for ws in self.sockets:
+            if not ws.closed:
+                await ws.close()
 
     async def close(self) -> None:
+        await self.close_sockets()
         await self.session.close()
         await self.sidecar.close()
 
@@ -146,11 +158,14 @@ async def serve(tmp_path: Path, probe: Probe) -> AsyncIterator[Callable[..., Awa
         yield start
     finally:
         try:
-            # Sessions first, then the sidecars, newest first; each whatever the others do.
+            # The sockets `connect` opened, then the sessions, then the sidecars, newest first;
+            # each whatever the others do.
             async with contextlib.AsyncExitStack() as closing:
                 for sidecar in sidecars:
                     closing.push_async_callback(sidecar.close)
                 for served in started:
                     closing.push_async_callback(served.session.close)
+                for served in started:
+                    closing.push_async_callback(served.close_sockets)
         finally:
             events.unsubscribe(collected.append)

@@ -1,4 +1,5 @@
-"""The upstream guide's examples, ported line for line, behave as the guide says (SPEC §2):
+"""The upstream guide's examples, ported line for line, behave as the guide says (the README's
+"Coming from the JavaScript plugin", and docs/migration.md):
 NaN is not JSON, protocol errors reach on_error, shorter callbacks, authenticate returning {},
 the 1009 reason, and coroutine callbacks after a 1009."""
 

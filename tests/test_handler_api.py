@@ -196,7 +196,7 @@ async def test_authenticate_returning_an_object_is_warned_once_per_handler(
     save(tmp_path / "ws" / "auth.py", AUTHENTICATE)
     async with serving(tmp_path, "--no-reload") as (server, base), aiohttp.ClientSession() as c:
         for path in ("/ws/now", "/ws/later", "/ws/now", "/ws/later"):
-            ws = await c.ws_connect(base + path)  # accepted, as SPEC §2 says
+            ws = await c.ws_connect(base + path)  # accepted, as README's `authenticate` says
             assert await ws.receive_json(timeout=5) == {"metadata": {}}
             await ws.close()
     warnings = [line for line in _lines_after_the_banner(server) if "authenticate returned" in line]

@@ -1,4 +1,5 @@
-"""The package's layers, read from its source (SPEC §7), so the architecture stays as drawn.
+"""The package's layers, read from its source, so the architecture stays as drawn
+(docs/architecture.md, "The layers", states these rules).
 
 The layers, in order: declarations (the top-level modules: `handler`, `pattern`, `request`,
 `connection`, `closecodes`, and the package itself) → `_protocol` → `_io` → `_runtime` →
@@ -52,7 +53,7 @@ LOADER_HOOKS = {
 }
 # Public names of the package that live in a later layer: `wsside/__init__.py` loads them on
 # first use (its module `__getattr__`) and names them for the type checker, never at import
-# (SPEC §8's `wsside.ASGIApp`; test_asgi.py checks that `import wsside` loads no `_edge`), and
+# (`wsside.ASGIApp`, docs/asgi.md; test_asgi.py checks that `import wsside` loads no `_edge`), and
 # `wsside.Publisher`, which publishes the backplane's wire format.
 LAZY_PUBLIC = {"wsside._edge.asgi", "wsside._runtime.publisher"}
 

@@ -1,4 +1,4 @@
-"""One or more tests per row of the Handler option table (SPEC §2)."""
+"""One or more tests per row of the README's Handler options table (its "Handler API" section)."""
 
 import asyncio
 import time

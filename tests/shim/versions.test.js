@@ -1,4 +1,4 @@
-// The Vite versions the plugin admits are the ones its tests run on (SPEC §7): each major of
+// The Vite versions the plugin admits are the ones its tests run on (README, Plugin options): each major of
 // node_shim's peerDependencies has its package here, and its oldest admitted release is the
 // one installed for the oldest major.
 
