@@ -6,6 +6,7 @@
 // Also: the endpoints listed under every prefix, and, after a dev server restart that moved
 // the prefix, an answer for the pages still using the old one (movedPrefix).
 
+import { statSync } from 'node:fs'
 import path from 'node:path'
 import tls from 'node:tls'
 import { resolveInterpreter } from './interpreter.js'
@@ -18,7 +19,7 @@ import { createUpgradeListener, pathnameOf } from './upgrade.js'
 /** @import { IncomingMessage } from 'node:http' */
 /** @import { Server } from 'node:net' */
 /** @import { Duplex } from 'node:stream' */
-/** @import { ProxyOptions, WebSocketServer } from 'vite' */
+/** @import { FSWatcher, ProxyOptions, WebSocketServer } from 'vite' */
 /** @import { Options } from './options.js' */
 /** @import { Logger, Reporter } from './report.js' */
 /** @import { SidecarProcess, SidecarSpec } from './sidecar.js' */
@@ -34,7 +35,7 @@ import { createUpgradeListener, pathnameOf } from './upgrade.js'
  * @property {() => string | null} wsBase the browser-facing ws:// origin, once listening
  * @property {Record<string, string | ProxyOptions>} [proxy] Vite's `server.proxy` (or `preview.proxy`)
  * @property {string} [base] Vite's `base` (`/app/`), which does not move the prefix
- * @property {import('node:events').EventEmitter} [watcher] Vite's file watcher (dev server only)
+ * @property {FSWatcher} [watcher] Vite's file watcher (dev server only)
  */
 
 /**
@@ -102,6 +103,31 @@ function sidecarSpec(options, root) {
 // fix a sidecar that crashed (Python files: Vite's watcher leaves out .venv and __pycache__).
 const SAVES = ['change', 'add', 'unlink']
 const FIX_FILES = /(\.py|[\\/]wsside\.toml|[\\/]pyproject\.toml)$/
+const CONFIG_NAMES = ['wsside.toml', 'pyproject.toml']
+
+/**
+ * The config files the sidecar may read (`wsside serve` finds one beside vite.config, else
+ * beside the handlers folder; or the `config` option names it, or the folder it is in).
+ * @param {Options} options
+ * @param {string} root
+ * @param {string} handlers the handlers folder
+ * @returns {string[]}
+ */
+function configFiles(options, root, handlers) {
+  const given = options.config ? path.resolve(root, options.config) : null
+  if (given !== null && !isFolder(given)) return [given]
+  const folders = new Set(given === null ? [root, path.dirname(handlers)] : [given])
+  return [...folders].flatMap((folder) => CONFIG_NAMES.map((name) => path.join(folder, name)))
+}
+
+/** @param {string} file */
+function isFolder(file) {
+  try {
+    return statSync(file).isDirectory()
+  } catch {
+    return false // not there (yet), or not reachable: the sidecar says why
+  }
+}
 
 /**
  * Routes upgrades of `httpServer` under the prefix to the sidecar. Returns `close()`,
@@ -160,12 +186,19 @@ export function attach(httpServer, options, vite) {
   httpServer.on('upgrade', listener)
   attachedServers.add(httpServer)
   // A save that may fix a sidecar that failed starts it again (lib/exits.js): a Python file,
-  // the config file.
-  const configFile = options.config ? path.resolve(root, options.config) : null
+  // the config file. Vite's watcher watches its root: the handlers folder, the config files
+  // and the folders of the handler files the sidecar names (a handlers folder set in the
+  // config file) are added to it, as a monorepo has them outside (apps/api beside apps/web).
+  // A file there that no page imports changes nothing in Vite: no reload, no line.
+  const handlers = path.resolve(root, options.handlers ?? 'ws')
+  const configs = new Set(configFiles(options, root, handlers))
+  const watcher = vite.watcher
+  watcher?.add([handlers, ...configs])
+  const unwatchFolders = watcher ? proc.onHandlerFolder((folder) => void watcher.add(folder)) : () => {}
   const saved = (/** @type {string} */ file) => {
-    if (FIX_FILES.test(file) || file === configFile) proc.startAgain(reporter.rel(file))
+    if (FIX_FILES.test(file) || configs.has(file)) proc.startAgain(reporter.rel(file))
   }
-  for (const event of SAVES) vite.watcher?.on(event, saved)
+  for (const event of SAVES) watcher?.on(event, saved)
   // The sidecar starts once a server listens (SidecarProcess.serverListening).
   const listening = () => proc.serverListening()
   if (httpServer.listening) listening()
@@ -176,7 +209,8 @@ export function attach(httpServer, options, vite) {
     if (!detached) {
       httpServer.off('listening', listening)
       httpServer.off('upgrade', listener)
-      for (const event of SAVES) vite.watcher?.off(event, saved)
+      for (const event of SAVES) watcher?.off(event, saved)
+      unwatchFolders()
       attachedServers.delete(httpServer)
       // What this server's reporter counted and has not written yet goes out now.
       detached = releaseSidecar(proc, reporter).finally(() => reporter.flush())

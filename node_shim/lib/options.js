@@ -21,8 +21,9 @@ export const KNOWN = ['prefix', 'handlers', 'config', 'python', 'env', 'preview'
 
 /**
  * A mistake in the plugin's options. Vite prints an error's `stack` (or util.inspect of it):
- * this one's is its first line alone, so that the mistake shows as one line, without a trace
- * into vite.config and this file.
+ * this one's is its message alone, so that the mistake shows as one line (a line per option
+ * for several leftovers of the JavaScript plugin), without a trace into vite.config and this
+ * file.
  */
 export class WssideOptionError extends TypeError {
   /** @param {string} message starts with `wsside: ` */
@@ -220,9 +221,21 @@ export function checkObject(options) {
  */
 export function normaliseOptions(options = {}, known = KNOWN) {
   checkObject(options)
-  const unknown = Object.keys(options).filter((name) => !known.includes(name))
-  const moved = unknown.find((name) => Object.hasOwn(MOVED, name))
-  if (moved) throw new WssideOptionError(`wsside: option \`${moved}\`: ${MOVED[moved]}`)
+  const wrong = Object.keys(options).filter((name) => !known.includes(name))
+  const moved = wrong.filter((name) => Object.hasOwn(MOVED, name))
+  const unknown = wrong.filter((name) => !moved.includes(name))
+  if (moved.length === 1 && unknown.length === 0) {
+    throw new WssideOptionError(`wsside: option \`${moved[0]}\`: ${MOVED[moved[0]]}`)
+  }
+  if (moved.length > 0) { // a config ported from the JavaScript plugin: every leftover at once, one line each
+    const lines = wrong.map((name) => {
+      if (moved.includes(name)) return `option \`${name}\`: ${MOVED[name]}`
+      const meant = closestOption(name, known)
+      return `unknown option \`${name}\`${meant ? `; did you mean \`${meant}\`?` : ''}`
+    })
+    if (unknown.length > 0) lines.push(`(known: ${known.join(', ')})`)
+    throw new WssideOptionError(`wsside: ${wrong.length} options to change:\n  ${lines.join('\n  ')}`)
+  }
   if (unknown.length === 1) {
     const [name] = unknown
     const meant = closestOption(name, known)

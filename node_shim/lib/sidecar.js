@@ -55,6 +55,10 @@ export class SidecarProcess {
     this._servedBefore = null
     /** @type {string | null} the handler file it is importing now, named if it ends meanwhile */
     this.importing = null
+    /** @type {Set<string>} the folders of the handler files its processes imported */
+    this._handlerFolders = new Set()
+    /** @type {Set<(folder: string) => void>} */
+    this._folderListeners = new Set()
     /** @type {ChildProcess | null} */
     this.child = null
     this.refs = 0
@@ -142,6 +146,19 @@ export class SidecarProcess {
   }
 
   /**
+   * Calls `listener` with each folder holding a handler file the sidecar imported, now and as
+   * it imports more: the handlers folder may be set in the config file, which only the sidecar
+   * reads (lib/attach.js watches them). Returns the function that stops the calls.
+   * @param {(folder: string) => void} listener
+   * @returns {() => void}
+   */
+  onHandlerFolder(listener) {
+    for (const folder of this._handlerFolders) listener(folder)
+    this._folderListeners.add(listener)
+    return () => void this._folderListeners.delete(listener)
+  }
+
+  /**
    * The `ready` message when the sidecar can take connections now (and it is not `stale`), else null.
    * @param {ReadyMessage | null} [stale]
    */
@@ -226,6 +243,11 @@ export class SidecarProcess {
     const msg = /** @type {SidecarEvent} */ (envelope)
     if (msg.type === 'importing') {
       this.importing = msg.file
+      const folder = path.dirname(path.resolve(this.spec.cwd, msg.file))
+      if (!this._handlerFolders.has(folder)) {
+        this._handlerFolders.add(folder)
+        for (const listener of this._folderListeners) listener(folder)
+      }
       return
     }
     if (IMPORT_ENDS.has(msg.type)) this.importing = null

@@ -15,6 +15,7 @@ const MADE = Symbol.for('vite-plugin-wsside.sidecars-made')
 // Shared by every copy of this module in the process (a Vite restart may load a second one),
 // as is the count of sidecars made, which orders them.
 const holder = /** @type {{ [POOL]?: Map<string, SidecarProcess>, [MADE]?: number }} */ (globalThis)
+/** @type {Map<string, SidecarProcess>} */
 const sidecars = (holder[POOL] ??= new Map())
 
 /**

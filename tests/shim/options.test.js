@@ -1,5 +1,6 @@
-// A mistake in the plugin's options is one line naming the option and the value: in the
-// error thrown, and in what Vite's CLI prints for a vite.config holding it (no stack trace).
+// A mistake in the plugin's options is one line naming the option and the value (options left
+// from the JavaScript plugin: one line each): in the error thrown, and in what Vite's CLI
+// prints for a vite.config holding it (no stack trace).
 
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
@@ -184,6 +185,16 @@ describe('allowedOrigins', () => {
 })
 
 describe("in Vite's output", () => {
+  it('the leftover options of the JavaScript plugin are all named, one line each, with no stack trace', async (t) => {
+    const output = await viteOutput(t, "{ endpointPrefix: '/api', heartbeat: 30000 }")
+    const lines = output.split('\n')
+    const at = lines.findIndex((l) => l.includes('wsside: 2 options to change:'))
+    assert.ok(at >= 0, output)
+    assert.equal(lines[at + 1], '  option `endpointPrefix`: it is `prefix` here', output)
+    assert.match(lines[at + 2], /^ {2}option `heartbeat`: a handler option: heartbeat= in Handler/, output)
+    assert.ok(!/^\s+at /m.test(output), `a stack line in:\n${output}`)
+  })
+
   for (const [options, expected] of [
     ["{ prefx: '/rt' }", 'wsside: unknown option `prefx`; did you mean `prefix`?'],
     ['{ handlers: 42 }', 'wsside: option `handlers` must be a string, got 42'],

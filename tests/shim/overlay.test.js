@@ -347,4 +347,16 @@ it('an option of the JavaScript plugin, or a handler option, says where it lives
     /option `heartbeat`: a handler option: heartbeat= in Handler\(\.\.\.\) in Python, or heartbeat under \[defaults\] in wsside\.toml \(seconds\)/)
   assert.throws(() => wsside({ defaultRoom: 'lobby' }), /option `defaultRoom`: a handler option: default_room= in Handler/)
   assert.throws(() => wsside({ prefx: '/api' }), /unknown option `prefx`; did you mean `prefix`\? \(known: prefix, handlers/)
+  // A config ported from the JavaScript plugin: every leftover named in one error, one line each.
+  const heartbeat = 'option `heartbeat`: a handler option: heartbeat= in Handler(...) in Python, or heartbeat under ' +
+    '[defaults] in wsside.toml (seconds)'
+  assert.throws(() => wsside({ endpointPrefix: '/api', heartbeat: 30000 }), {
+    name: 'WssideOptionError',
+    message: `wsside: 2 options to change:\n  option \`endpointPrefix\`: it is \`prefix\` here\n  ${heartbeat}`,
+  })
+  assert.throws(() => wsside({ endpointPrefix: '/api', prefx: '/api', enablePreview: false }), {
+    message: 'wsside: 3 options to change:\n  option `endpointPrefix`: it is `prefix` here\n' +
+      '  unknown option `prefx`; did you mean `prefix`?\n  option `enablePreview`: it is `preview` here\n' +
+      '  (known: prefix, handlers, config, python, env, preview, overlay, allowedOrigins)',
+  })
 })
