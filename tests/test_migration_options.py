@@ -106,10 +106,10 @@ async def test_durations_in_milliseconds_under_defaults_are_named_at_their_line(
     try:
         await server.expect("serving on")
         warned = [line for line in server.lines if "wsside's times are seconds" in line]
-        config = tmp_path / "pyproject.toml"
         assert [line.split("wsside: ", 1)[1].split(" is ")[0] for line in warned] == [
-            f'{config}:5: key "tool.wsside.defaults.heartbeat": heartbeat=30000',
-            f'{config}:7: key "tool.wsside.defaults.inactivity_timeout": inactivity_timeout=300000',
+            'pyproject.toml:5: key "tool.wsside.defaults.heartbeat": heartbeat=30000',
+            'pyproject.toml:7: key "tool.wsside.defaults.inactivity_timeout": '
+            "inactivity_timeout=300000",
         ], server.lines
     finally:
         await server.stop()

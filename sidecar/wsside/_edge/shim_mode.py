@@ -27,8 +27,8 @@ from aiohttp import web
 
 from .. import __version__
 from .._runtime.config import ConfigError, OptionError, folder_problem, setting_error
-from .._runtime.config_watch import first_valid_settings, next_settings
-from .._runtime.events import log, logger, shown, subscribe, unsubscribe
+from .._runtime.config_watch import changed_file, first_valid_settings, next_settings
+from .._runtime.events import log, logger, subscribe, unsubscribe
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode, CloseReason
 from .control import PROTOCOL_VERSION, ProtocolMismatch, message, parse
@@ -211,12 +211,11 @@ class _ShimMode:
             except asyncio.TimeoutError:
                 pass
             return False
-        # The file that changed is the one read before (it may be gone now).
-        changed_file = self.settings.config_file or rebuilt.result().config_file
+        changed = changed_file(self.settings, rebuilt.result())
         self.settings = rebuilt.result()
         open_now = len(sidecar.intake.sessions)
         log(
-            f"{shown(changed_file or 'the config file')} changed: "
+            f"{changed} changed: "
             "restarting the server in the same sidecar process"
             + (f" ({_connections(open_now)} closed with 1012, to reconnect)" if open_now else "")
         )

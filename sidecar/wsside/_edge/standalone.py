@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .._runtime.config import ConfigError, OptionError, setting_error
-from .._runtime.config_watch import config_error_event, next_settings
-from .._runtime.events import emit, log, shown
+from .._runtime.config_watch import changed_file, config_error_event, next_settings
+from .._runtime.events import emit, log
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode, CloseReason
 from .health import Health, health_clash
@@ -230,12 +230,8 @@ async def _until_restart(
         if stop.is_set():
             return None
         if changed.done() and not changed.cancelled():
-            # The file that changed is the one read before (it may be gone now).
             new = changed.result()
-            return (
-                new,
-                f"{shown(settings.config_file or new.config_file or 'the config file')} changed",
-            )
+            return new, f"{changed_file(settings, new)} changed"
         hup.clear()
         try:
             return rebuild(), "SIGHUP (handler files and config file read again)"

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from .._places import shown
 from ..handler import Handler
 from ..handler_options import Deflate, check_option, milliseconds_note
 from ..pattern import normalize_prefix
@@ -265,12 +266,15 @@ class Checker:
 
     def unit_notes(self, defaults: dict[str, Any]) -> tuple[str, ...]:
         """The durations of [defaults] that look like milliseconds, each as a warning naming the
-        file, line and key (as `Handler(heartbeat=30000)` is warned of at its line)."""
+        file (as every report line names it: `shown`), line and key (as
+        `Handler(heartbeat=30000)` is warned of at its line)."""
         notes = []
         for name in sorted(defaults):
             note = milliseconds_note(name, defaults[name])
             if note is not None:
-                notes.append(str(self.error(f"defaults.{name}", note)))
+                error = self.error(f"defaults.{name}", note)
+                where = shown(self.path) + ("" if error.line is None else f":{error.line}")
+                notes.append(f"{where}: {error.reason}")
         return tuple(notes)
 
     def deflate(self, key: str, table: dict[str, Any]) -> Deflate:

@@ -12,12 +12,13 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+from .._places import shown
 from .config import ConfigError, OptionError
 from .events import emit
 from .reload import QUIET
 from .settings import Settings
 
-__all__ = ["config_error_event", "first_valid_settings", "next_settings"]
+__all__ = ["changed_file", "config_error_event", "first_valid_settings", "next_settings"]
 
 # How often a config file that was invalid at start-up is looked at again (first_valid_settings).
 CONFIG_POLL = 0.2
@@ -45,6 +46,16 @@ async def next_settings(
             return settings
         if settings.config_file is not None:  # else a file that is no config of ours changed
             emit({"type": "config_ok", "file": str(settings.config_file)})
+
+
+def changed_file(before: Settings, after: Settings) -> str:
+    """The config file whose change the restart line names: a file now read instead of the
+    one before (created where it is read first) while that one is still there; else the one
+    read before (edited, or gone)."""
+    old, new = before.config_file, after.config_file
+    if new is not None and new != old and (old is None or old.exists()):
+        return shown(new)
+    return shown(old or new or "the config file")
 
 
 def config_error_event(exc: ConfigError | OptionError) -> dict[str, object]:

@@ -7,6 +7,10 @@ loop (`call_soon_threadsafe`); what to do with it is `reload.py`'s.
 The handlers folder's parent is watched too (not recursively), for the folder itself: it may
 not exist yet, or be deleted and created again (`git stash -u`, a checkout). A folder's watch
 dies with the folder, so a new folder of the same name gets a new watch (`rewatch`).
+
+A config file created where `wsside serve` and the shim would find it before the one in use
+(or where none was) is a change of the config file too: `find_config`'s order, the current
+folder then the one holding the handlers folder, `wsside.toml` before `pyproject.toml`.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
-from .config import CONFIG_FILE
+from .config import CONFIG_FILE, ConfigError, find_config
 from .events import log, logger
 from .module_names import is_handler_file
 
@@ -39,7 +43,8 @@ __all__ = ["SCAN_INTERVAL", "FolderWatch", "Kind"]
 # What a changed path is to hot reload.
 Kind = Literal["config", "root gone", "folder", "helper folder", "handler", "helper"]
 
-# A config file created where none was: read, and served if it changes the settings.
+# A config file created where none was, or where it comes before the one in use: read, and
+# served if it changes the settings. In the order `find_config` looks for them in a folder.
 CONFIG_NAMES = (CONFIG_FILE, "pyproject.toml")
 # How often the folders are scanned when the system's file watching cannot be had (inotify's
 # limits): a save is seen this much later.
@@ -60,8 +65,9 @@ _GONE = {EVENT_TYPE_DELETED, EVENT_TYPE_MOVED}
 
 
 class FolderWatch:
-    """Watches `root` (recursively), its parent and the config file's folder; calls
-    `changed(kind, path, seen_at)` on the loop for each path that matters."""
+    """Watches `root` (recursively), its parent, the config file's folder and those where a
+    config file would come before it; calls `changed(kind, path, seen_at)` on the loop for
+    each path that matters."""
 
     def __init__(
         self,
@@ -72,9 +78,10 @@ class FolderWatch:
     ) -> None:
         self.root = root
         self.config_file = config_file
-        # Without a config file, where one would be found if it were created: the current
-        # folder and the one holding the handlers folder (as `wsside serve` and the shim look).
-        self._config_folders = {Path.cwd().resolve(), root.parent} if config_file is None else set()
+        # Where a config file created would be found before the one in use (anywhere `wsside
+        # serve` and the shim look when there is none): folder -> names.
+        searched = (Path.cwd().resolve(), root.parent)  # as `wsside serve` and the shim look
+        self._config_names = _found_before(config_file, tuple(dict.fromkeys(searched)))
         self._changed = changed
         # Called on watchdog's thread with each changed Python file: the loop may be blocked.
         self._on_save = on_save
@@ -123,7 +130,7 @@ class FolderWatch:
         try:
             if self.root.is_dir():
                 self._root_watch = observer.schedule(handler, str(self.root), recursive=True)
-            folders = {self.root.parent, *self._config_folders}
+            folders = {self.root.parent, *self._config_names}
             config = self.config_file
             if config is not None and not config.parent.is_relative_to(self.root):
                 folders.add(config.parent)
@@ -180,7 +187,7 @@ class FolderWatch:
     def _kind(self, path: Path, is_directory: bool, left: bool = False) -> Kind | None:
         """What `path` is to hot reload; `left`: the event says it is no longer there."""
         if path == self.config_file or (
-            path.name in CONFIG_NAMES and path.parent in self._config_folders
+            path.name in self._config_names.get(path.parent, ()) and _found_first(path)
         ):
             return "config"
         if left and path == self.root:
@@ -197,6 +204,34 @@ class FolderWatch:
         if rel.suffix != ".py":
             return None  # editor temp and swap files: `.swp`, `~`, `4913`, `.tmp`
         return "handler" if is_handler_file(rel) else "helper"
+
+
+def _found_before(config: Path | None, searched: tuple[Path, ...]) -> dict[Path, tuple[str, ...]]:
+    """The config file names that, created in each of the `searched` folders (in the order
+    they are searched), would be read instead of `config`, the one in use."""
+    if config is None:
+        return dict.fromkeys(searched, CONFIG_NAMES)
+    if config.parent not in searched or config.name not in CONFIG_NAMES:
+        return {}  # given by name (--config, the plugin's `config`): nothing comes before it
+    names: dict[Path, tuple[str, ...]] = {}
+    for folder in searched:
+        if folder == config.parent:
+            ahead = CONFIG_NAMES[: CONFIG_NAMES.index(config.name)]
+            if ahead:  # wsside.toml beside the pyproject.toml in use
+                names[folder] = ahead
+            return names
+        names[folder] = CONFIG_NAMES
+    return names
+
+
+def _found_first(path: Path) -> bool:
+    """`path` is the config file its folder gives (`find_config`): a pyproject.toml only with
+    its [tool.wsside], not after a wsside.toml. One that cannot be read counts: reading the
+    settings again says what is wrong with it, as a start would."""
+    try:
+        return find_config(path.parent) == path
+    except ConfigError:
+        return True
 
 
 class _Events(FileSystemEventHandler):

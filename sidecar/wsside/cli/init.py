@@ -93,12 +93,17 @@ def plugin_settings(root: Path) -> tuple[str, str]:
     """(prefix, handlers folder) as the plugin in the project's vite.config sets them with
     string literals (`wsside({ handlers: '../../services/realtime' })`), else "/api" and "ws":
     what wsside.toml says, and where the sample goes, must be what the plugin serves."""
+    options = _plugin_options(root)
+    return options.get("prefix", "/api"), options.get("handlers", "ws")
+
+
+def _plugin_options(root: Path) -> dict[str, str]:
+    """The plugin's string-literal options in the project's vite.config ({} without one)."""
     config = find_vite_config(root)
-    options: dict[str, str] = {}
     if config is not None:
         with contextlib.suppress(OSError, UnicodeDecodeError):
-            options = plugin_strings(config.read_text(encoding="utf-8"))
-    return options.get("prefix", "/api"), options.get("handlers", "ws")
+            return plugin_strings(config.read_text(encoding="utf-8"))
+    return {}
 
 
 def write_config(root: Path, out: Outcome) -> None:
@@ -118,9 +123,30 @@ def write_config(root: Path, out: Outcome) -> None:
             prefix=prefix, prefix_toml=json.dumps(prefix), handlers_toml=json.dumps(handlers)
         )
         write_new(root / "wsside.toml", text, out)
-        out.done.append("wrote wsside.toml")
+        out.done.append("wrote wsside.toml" + _overriding(root, handlers))
     else:
         out.done.append("kept the existing wsside config")
+
+
+def _overriding(root: Path, handlers: str) -> str:
+    """What a new wsside.toml in `root` says of the config beside the handlers folder that
+    the sidecar reads until then (`serve` looks in its folder, then beside the handlers
+    folder the plugin gives), "" when there is none: it is no longer read."""
+    beside = (root / handlers).resolve().parent
+    if beside == root.resolve() or "config" in _plugin_options(root):
+        return ""  # the plugin's `config` is read whatever else there is
+    try:
+        found = find_config(beside)
+    except ConfigError:  # the sidecar could not read it either
+        return ""
+    if found is None:
+        return ""
+    shown_file = os.path.relpath(found, root).replace(os.sep, "/")
+    what = f"[tool.wsside] in {shown_file}" if found.name == "pyproject.toml" else shown_file
+    return (
+        f", which overrides {what}: that one is no longer read (move any other settings it "
+        "has into wsside.toml)"
+    )
 
 
 def write_echo(root: Path, out: Outcome) -> None:
