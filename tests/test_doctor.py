@@ -412,7 +412,11 @@ def test_interpreter_without_wsside(tmp_path: Path, chosen_by: str, folder: str)
     code, report = run_doctor(tmp_path, env=env)
     check = one(report, "interpreter")
     assert code == 1 and check["status"] == "fail"
-    assert check["message"].startswith(f"{bare} (rule {chosen_by}) cannot import wsside")
+    chosen = {
+        "WSSIDE_PYTHON": "the WSSIDE_PYTHON variable",
+        ".venv": "the .venv beside vite.config",
+    }
+    assert check["message"].startswith(f"{bare} ({chosen[chosen_by]}) cannot import wsside")
     # What installs this wsside: its source folder (before a release is published, that is
     # how it got here), else the release of the same version.
     command = shlex.split(check["fix"].split("`")[1])
@@ -468,7 +472,9 @@ def test_interpreter_older_than_wsside_supports(tmp_path: Path) -> None:
     code, report = run_doctor(tmp_path, env=env_for(WSSIDE_PYTHON=python))
     check = one(report, "interpreter")
     assert code == 1 and check["status"] == "fail"
-    assert check["message"].startswith(f"{python} (rule WSSIDE_PYTHON) is Python {version}.")
+    assert check["message"].startswith(
+        f"{python} (the WSSIDE_PYTHON variable) is Python {version}."
+    )
     assert check["message"].endswith(", and wsside needs Python 3.10 or later")
     assert check["fix"].startswith(
         "point the WSSIDE_PYTHON variable at a Python 3.10 or later that has wsside installed"
@@ -482,7 +488,7 @@ def test_interpreter_that_does_not_exist(tmp_path: Path) -> None:
     _, report = run_doctor(tmp_path, env=env_for(WSSIDE_PYTHON=str(missing)))
     check = one(report, "interpreter")
     assert check["status"] == "fail"
-    assert check["message"] == f"{missing} (rule WSSIDE_PYTHON) does not exist"
+    assert check["message"] == f"{missing} (the WSSIDE_PYTHON variable) does not exist"
     assert check["fix"] == (
         "point the WSSIDE_PYTHON variable at a Python that has wsside installed"
     )
@@ -1000,7 +1006,9 @@ def test_an_interpreter_other_than_the_running_vite_s_is_a_warning(
         code, report = run_doctor(tmp_path, env=env_for(WSSIDE_PYTHON=other))
         check = one(report, "interpreter")
         assert check["status"] == "warn", check
-        assert check["message"].startswith(f"{other} (rule WSSIDE_PYTHON) cannot import wsside")
+        assert check["message"].startswith(
+            f"{other} (the WSSIDE_PYTHON variable) cannot import wsside"
+        )
         assert check["message"].endswith(
             f"; the Vite running now (pid {vite.pid}) runs its sidecar with {VENV_PYTHON}: "
             "its environment chooses another interpreter than this one"

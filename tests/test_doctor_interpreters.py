@@ -57,7 +57,7 @@ def test_a_command_that_runs_no_python_is_named_by_its_first_line(tmp_path: Path
     check = one(report, "interpreter")
     assert code == 1 and check["status"] == "fail", check
     assert check["message"] == (
-        "python3.10 (rule WSSIDE_PYTHON) does not run: pyenv: python3.10: command not found"
+        "python3.10 (the WSSIDE_PYTHON variable) does not run: pyenv: python3.10: command not found"
     )
     assert "pip install" not in check["fix"]
     assert check["fix"] == (
@@ -69,6 +69,21 @@ def test_a_command_that_runs_no_python_is_named_by_its_first_line(tmp_path: Path
         "the sidecar will run python3.10, which could not be asked: "
         "pyenv: python3.10: command not found"
     )
+
+
+def test_the_interpreter_found_on_path_is_said_so_in_plain_words(tmp_path: Path) -> None:
+    """No option, variable or virtualenv names one: the plugin runs `python3` from PATH, and
+    the row says so (not the rule's name from interpreter-rules.json)."""
+    shims = tmp_path / "shims"
+    python3 = write(shims, {"python3": f'#!/bin/sh\nexec "{VENV_PYTHON}" "$@"\n'}) / "python3"
+    python3.chmod(python3.stat().st_mode | stat.S_IXUSR)
+    root = project(tmp_path / "app")
+    env = env_for(PATH=f"{shims}{os.pathsep}{os.environ['PATH']}")
+    del env["WSSIDE_PYTHON"]
+    _, report = run_doctor(root, "--no-live", env=env)
+    check = one(report, "interpreter")
+    assert check["status"] == "pass", check
+    assert check["message"].startswith(f"{python3} (python3 on PATH): Python "), check
 
 
 @pytest.mark.slow
@@ -88,7 +103,7 @@ def test_a_running_sidecar_on_another_python_than_the_one_checked_is_named(
         _, report = run_doctor(root, env=env)
         check = one(report, "interpreter")
         assert check["status"] == "warn", check
-        assert check["message"].startswith(f"{mine} (rule .venv): Python ")
+        assert check["message"].startswith(f"{mine} (the .venv beside vite.config): Python ")
         assert check["message"].endswith(
             f"and the handler files were checked with it; but the Vite running now (pid "
             f"{vite.pid}) runs its sidecar with {other}: its environment chooses another "

@@ -56,3 +56,37 @@ def test_two_dev_servers_of_one_project_are_a_warning(tmp_path: Path, vite_modul
                 f"stop one of them (Ctrl+C in its terminal, or kill {high[0]}), and open every "
                 "page on the one left"
             )
+
+
+@pytest.mark.slow
+def test_a_vite_preview_beside_the_dev_server_is_no_second_dev_server(
+    tmp_path: Path, vite_modules: Path
+) -> None:
+    """`vite preview` (the built app, with a sidecar of its own: the plugin's `preview` option)
+    while `vite` runs: told apart by its command line, and named as a preview, not counted as a
+    second dev server to stop. A second dev server beside them still is."""
+    root = write(
+        tmp_path,
+        {
+            "vite.config.js": SIMPLE_VITE_CONFIG,
+            "ws/chat.py": "from wsside import Handler\nchat = Handler('/ws/chat')\n",
+            "dist/index.html": "<!doctype html><title>built</title>",
+        },
+    )
+    link_modules(root, vite_modules)
+    env = env_for()
+    for dev in start_vite(root, free_port(), env):
+        for preview in start_vite(root, free_port(), env, command=("preview",)):
+            _, report = run_doctor(root, "--no-live", env=env)
+            check = one(report, "sidecar processes")
+            assert check["status"] == "pass", check
+            assert f"(Vite pid {dev.pid})" in check["message"], check
+            assert f"(Vite pid {preview.pid}, vite preview)" in check["message"], check
+            second_port = free_port()
+            for other in start_vite(root, second_port, env, command=("--bypass-lock",)):
+                _, report = run_doctor(root, "--no-live", env=env)
+                check = one(report, "sidecar processes")
+                assert check["status"] == "warn", check
+                assert check["message"].startswith("2 Vite dev servers of this project"), check
+                assert f"; also a `vite preview`: Vite pid {preview.pid} (port " in check["message"]
+                assert f"Vite pid {other.pid} (port {second_port}; " in check["message"]

@@ -499,7 +499,9 @@ def test_the_wheel_s_doctor_passes_the_installed_pair(
     report = json.loads(done.stdout or "{}")
     assert done.returncode == 0 and report.get("ok"), done.stdout + done.stderr
     interpreter = one(report, "interpreter")["message"]
-    assert str(app.python) in interpreter and "rule .venv" in interpreter, interpreter
+    assert str(app.python) in interpreter and "(the .venv beside vite.config)" in interpreter, (
+        interpreter
+    )
     # The shim's protocol is read from the packed lib/protocol.js.
     shim = one(report, "shim")["message"]
     versions = re.findall(r"control protocol (\d+)", shim)

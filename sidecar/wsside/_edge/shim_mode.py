@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -29,6 +30,7 @@ from .. import __version__
 from .._runtime.config import ConfigError, OptionError, folder_problem, setting_error
 from .._runtime.config_watch import changed_file, first_valid_settings, next_settings
 from .._runtime.events import log, logger, subscribe, unsubscribe
+from .._runtime.missing_module import under_vite
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode, CloseReason
 from .control import PROTOCOL_VERSION, ProtocolMismatch, message, parse
@@ -76,6 +78,7 @@ def run_ipc(
             "wsside serve --ipc is started by vite-plugin-wsside; run `wsside serve` "
             "to serve without Vite."
         )
+    under_vite(Path.cwd())  # the plugin runs it in vite.config's folder
     # Taken out so that user code (and its subprocesses) never sees the secret, nor another
     # process of this user through /proc/<pid>/environ.
     secret = take_from_environment("WSSIDE_SECRET")

@@ -4,20 +4,55 @@ The usual cause is a package installed for another Python than the one running t
 (under Vite, the interpreter the plugin chose); the other is a misspelt helper of the handlers
 folder, which pip cannot fix. The loader adds `Missing.hint` to the load error, and `wsside
 doctor` builds its fix from the same record.
+
+Under Vite (the sidecar the plugin runs, `wsside serve --ipc` in vite.config's folder, or
+`wsside doctor` and `wsside types` importing a Vite project's handler files, `for_vite`), a
+module of the app off the import path is put there by the plugin's `env` option, not by the
+folder the command runs in.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib.util
+import os
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from .events import shown
 
-__all__ = ["PACKAGES", "Missing", "install_command", "missing_module"]
+__all__ = ["PACKAGES", "Missing", "for_vite", "install_command", "missing_module", "under_vite"]
+
+# The folder of vite.config while `for_vite` imports a Vite project's handler files here.
+_vite_root: Path | None = None
+
+
+@contextmanager
+def for_vite(root: Path) -> Iterator[None]:
+    """Within it, the hints are those of the sidecar that the Vite plugin runs for the project
+    whose vite.config is in `root` (`wsside doctor` and `wsside types` importing its files)."""
+    global _vite_root
+    before, _vite_root = _vite_root, root.resolve()
+    try:
+        yield
+    finally:
+        _vite_root = before
+
+
+def under_vite(root: Path) -> None:
+    """This process is the sidecar the Vite plugin runs, in vite.config's folder `root`: from
+    now on the hints are for it."""
+    global _vite_root
+    _vite_root = root.resolve()
+
+
+def _vite_folder() -> Path | None:
+    """vite.config's folder when the handler files are imported for Vite, else None."""
+    return _vite_root
 
 
 @dataclass(frozen=True)
@@ -66,8 +101,25 @@ PACKAGES = {
 def install_command(python: str, module: str) -> str:
     """pip into `python`, naming the package of the module (its name, unless `PACKAGES` knows
     another), as a command to paste: a path with a space (`My App/.venv/bin/python`) is
-    quoted."""
-    return f"{shlex.quote(python)} -m pip install {PACKAGES.get(module, module)}"
+    quoted. A virtualenv made by uv has no pip: uv's own pip installs into it."""
+    package = PACKAGES.get(module, module)
+    if _made_by_uv(python):
+        return f"uv pip install --python {shlex.quote(python)} {package}"
+    return f"{shlex.quote(python)} -m pip install {package}"
+
+
+def _made_by_uv(python: str) -> bool:
+    """`python` is of a virtualenv that `uv venv` made: its pyvenv.cfg (beside the executable
+    or one folder up, where Python looks for it) has a `uv = VERSION` line."""
+    executable = Path(python)  # not resolved: a virtualenv's python links to the base one
+    for folder in (executable.parent, executable.parent.parent):
+        try:
+            lines = (folder / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        keys = (line.split("=", 1)[0] for line in lines if "=" in line)  # as site.py reads it
+        return any(key.strip().lower() == "uv" for key in keys)
+    return False
 
 
 def missing_module(
@@ -101,14 +153,23 @@ def missing_module(
     if _installed(top):
         return None
     here = Path.cwd().resolve()
+    vite = _vite_folder()
     for folder in dict.fromkeys((here, root.parent)):
         if top in _local_modules(folder):  # the app's own module, off this import path
+            where = "the current folder" if folder == here else shown(folder)
+            if vite is not None:
+                return Missing(
+                    top,
+                    False,
+                    f"`{top}` is in {where}, which is not on the import path here: put it "
+                    f"there with the plugin's `env` option, `{_env_option(folder, vite)}` in "
+                    "vite.config (relative to vite.config's folder)",
+                )
             fix = (
                 "under pytest, add `pythonpath = .` to its ini file"
                 if folder == here
                 else "run from that folder"
             )
-            where = "the current folder" if folder == here else shown(folder)
             return Missing(
                 top,
                 False,
@@ -136,6 +197,14 @@ def missing_module(
         f"`{install_command(python, top)}`"
         + ("" if top in PACKAGES else " (the package's name on PyPI may differ from the module's)"),
     )
+
+
+def _env_option(folder: Path, vite: Path) -> str:
+    """`wsside({ env: { PYTHONPATH: '../api' } })`: `folder` relative to vite.config's folder,
+    after the folders PYTHONPATH holds already (the option's value replaces the variable)."""
+    relative = Path(os.path.relpath(folder, vite)).as_posix()
+    held = [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
+    return f"wsside({{ env: {{ PYTHONPATH: '{os.pathsep.join([*held, relative])}' }} }})"
 
 
 def _local_modules(folder: Path) -> set[str]:

@@ -1,14 +1,21 @@
 """`wsside types`: the handlers' message types as TypeScript, the `wsside-env.d.ts` that the
-Vite plugin writes, for projects and CI runs without Vite."""
+Vite plugin writes, for projects and CI runs without Vite.
+
+In a Vite project (the nearest vite.config at or above the current folder), the handlers are
+those of the plugin's sidecar: the literal `handlers` and `config` options of wsside() in
+vite.config, where no flag gives them, and its `env` option (a PYTHONPATH there), read as text
+(no Vite runs)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from .._runtime.config import ConfigError, OptionError, build_settings
+from .._runtime.config import ConfigError, OptionError, build_settings, folder_problem
 from .._runtime.events import error_place, subscribe, unsubscribe
 from .._runtime.registry import Registry
 from .._runtime.typescript import FILE_NAME, render
@@ -23,27 +30,64 @@ def types(
         None, "--out", metavar="FILE", help=f"File to write, e.g. {FILE_NAME} (default: print it)."
     ),
     handlers: Path | None = typer.Option(
-        None, metavar="FOLDER", help="Folder of handler files (default: ws)."
+        None,
+        metavar="FOLDER",
+        help="Folder of handler files (default: the `handlers` option of wsside() in "
+        "vite.config, else ws).",
     ),
     config: Path | None = typer.Option(
         None,
         metavar="FILE",
-        help="Config file, wsside.toml or pyproject.toml (default: found in the current "
-        "folder, else beside the handlers folder).",
+        help="Config file, wsside.toml or pyproject.toml (default: the `config` option of "
+        "wsside() in vite.config, else found in the current folder, beside vite.config, or "
+        "beside the handlers folder).",
     ),
 ) -> None:
     """Write the TypeScript types of the handlers' receives= and sends= for
-    vite-plugin-wsside/client. Exits 1 when a handler file does not load."""
-    search = (Path.cwd(), *((handlers.resolve().parent,) if handlers else ()))
+    vite-plugin-wsside/client. Exits 1 when a handler file does not load.
+
+    In a Vite project, the handlers are imported as the plugin's sidecar imports them: with
+    the `handlers`, `config` and `env` options of wsside() in vite.config (their literal
+    values), where no option here gives them."""
+    # Here, not at the top: the sidecar (`wsside serve --ipc`) loads this module, never these.
+    from ..doctor.sidecar_env import as_the_sidecar, plugin_env
+    from ..doctor.vite_config import project_folder, read_vite_config
+
+    root = project_folder(Path.cwd())
+    facts = read_vite_config(root, None)  # as text: no node runs
+    options = facts.wsside_options or {}
+    named = options.get("handlers") if handlers is None else None
+    if isinstance(named, str):  # as the plugin resolves it: `..` taken out, lexically
+        handlers = Path(os.path.normpath(root / named))
+    if config is None and isinstance(options.get("config"), str):
+        config = root / options["config"]
+    # The config file: here, beside vite.config (as the sidecar looks), or beside the handlers.
+    search = (Path.cwd(), root, *((handlers.resolve().parent,) if handlers else ()))
     try:
-        settings = build_settings({"handlers_dir": handlers}, config, search, need_handlers=True)
+        settings = build_settings(
+            {"handlers_dir": handlers}, config, search, need_handlers=not isinstance(named, str)
+        )
     except (ConfigError, OptionError) as exc:
         typer.echo(f"wsside types: {exc}", err=True)
         raise typer.Exit(2) from None
+    problem = folder_problem(settings.handlers_dir)
+    if isinstance(named, str) and problem is not None and facts.file is not None:
+        typer.echo(
+            f"wsside types: the `handlers` option of wsside() in {facts.file.name} "
+            f"('{named}'): {problem}: {settings.handlers_dir}",
+            err=True,
+        )
+        raise typer.Exit(2)
     registry = Registry(settings.handlers_dir, settings.handler_defaults)
     subscribe(_warn)  # what loading warns of (names that collide, durations in ms)
+    sidecar = (
+        contextlib.nullcontext()
+        if facts.wsside_options is None
+        else as_the_sidecar(root, plugin_env(options))
+    )
     try:
-        registry.load_all()
+        with sidecar:
+            registry.load_all()
     finally:
         unsubscribe(_warn)
     if registry.errors:

@@ -19,6 +19,9 @@ from .samples import always_matches
 
 __all__ = ["check_config", "check_handler_files", "check_handlers_folder", "check_patterns"]
 
+# What `missing_module` says of a module of the app's own that is off the import path.
+_OFF_THE_PATH = "which is not on the import path here"
+
 
 def check_config(project: Project) -> Check:
     state = project.config
@@ -48,16 +51,13 @@ def check_handlers_folder(project: Project) -> Check:
         )
     if not folder.is_dir():
         problem = f"{shown}/ does not exist"
-        fix = (
-            f"create {shown}/ with a handler file (`wsside init` writes one), "
-            "or set `handlers` in wsside.toml"
-        )
+        fix = _create_or_correct(project, shown)
     elif not project.handler_files:
         problem = f"{shown}/ has no handler files"
         fix = f"add a .py file declaring Handler(...) to {shown}/"
     else:
         return _strays(project, f"{shown}/: {len(project.handler_files)} handler file(s)")
-    elsewhere = folders_with_handlers(project.root, folder)
+    elsewhere = folders_with_handlers(project.root, folder) + _near(project, folder)
     if elsewhere:
         other, names = elsewhere[0]
         listed = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
@@ -74,6 +74,39 @@ def check_handlers_folder(project: Project) -> Check:
     if folder.is_dir():
         return warned("handlers folder", problem, fix)
     return failed("handlers folder", problem, fix)
+
+
+def _create_or_correct(project: Project, shown: str) -> str:
+    """The fix for a handlers folder that does not exist: create it, or correct the setting
+    that named it, which is the one that counts (vite.config's option wins over wsside.toml)."""
+    create = f"create {shown}/ with a handler file (`wsside init` writes one)"
+    where = project.handlers_from
+    if where == "plugin":
+        value = project.plugin_options["handlers"]
+        return (
+            f"correct the `handlers` option of wsside() in vite.config ('{value}'; it wins "
+            f"over wsside.toml), or {create}"
+        )
+    if where == "config" and project.config.file is not None:
+        return f"{create}, or correct `handlers` in {project.relative(project.config.file)}"
+    if where == "given":
+        return f"{create}, or correct --handlers"
+    return f"{create}, or set `handlers` in wsside.toml"
+
+
+def _near(project: Project, folder: Path) -> list[tuple[Path, list[str]]]:
+    """For a handlers folder outside the project (a monorepo's `../api/ws`): the folders with
+    handler files near it, two levels below the nearest folder above it that exists (`apps/`
+    for a misspelt `../apii/ws`), when that is within the project's grandparent (the bound
+    keeps the search small)."""
+    root = project.root
+    if folder.is_relative_to(root) or len(root.parents) < 2:
+        return []
+    above = next((p for p in folder.parents if p.is_dir()), None)
+    if above is None or above == Path(above.anchor) or not above.is_relative_to(root.parents[1]):
+        return []
+    found = folders_with_handlers(above, folder)
+    return [(other, names) for other, names in found if not other.is_relative_to(root)]
 
 
 def _strays(project: Project, found: str) -> Check:
@@ -103,7 +136,9 @@ def _point_at(project: Project, folder: Path) -> str:
     here = project.relative(folder)
     config = project.config.file
     if "handlers" in project.plugin_options:
-        return f"set the `handlers` option of wsside() in vite.config to '{here}'"
+        # Relative to vite.config's folder, as the plugin takes it (`../api/ws`).
+        option = Path(os.path.relpath(folder, project.root)).as_posix()
+        return f"set the `handlers` option of wsside() in vite.config to '{option}'"
     if config is not None:
         beside = Path(os.path.relpath(folder, config.parent)).as_posix()
         return f'set `handlers = "{beside}"` in {project.relative(config)}'
@@ -142,12 +177,15 @@ def check_handler_files(project: Project) -> Iterator[Check]:
             fix = f"move what blocks at {where} into a @background task, a callback or a thread"
         elif missing is not None:
             what = what.removesuffix(f": {missing.hint}")  # said by the fix instead
-            fix = (
-                f"`{install_command(imports.python, missing.module)}` (its name on PyPI may "
-                f"differ), or correct the import at {where}"
-                if missing.installable
-                else f"correct the import at {where}: {missing.hint}"
-            )
+            if missing.installable:
+                fix = (
+                    f"`{install_command(imports.python, missing.module)}` (its name on PyPI "
+                    f"may differ), or correct the import at {where}"
+                )
+            elif _OFF_THE_PATH in missing.hint:  # the import is right: the path is not
+                fix = missing.hint
+            else:
+                fix = f"correct the import at {where}: {missing.hint}"
         else:
             fix = f"fix {where}, then save: the sidecar reloads it"
         yield failed(name, f"{where}: {what}{said}", fix)

@@ -116,29 +116,70 @@ def check_sidecar_processes(project: Project) -> Check:
             "wsside doctor --fix (or kill " + pids + ")",
         )
     vites = sorted({s.parent for s in live if s.parent is not None})
-    if len(vites) > 1:
-        return _several(vites, live, note)
-    running = ", ".join(f"pid {s.pid} (Vite pid {s.parent})" for s in live) or "none running"
-    return passed("sidecar processes", f"no stale sidecars; {running}{note}")
+    previews = [vite for vite in vites if _is_preview(vite)]
+    dev = [vite for vite in vites if vite not in previews]
+    if len(dev) > 1:
+        return _several(dev, previews, live, note)
+    running = ", ".join(
+        f"pid {s.pid} (Vite pid {s.parent}{', vite preview' if s.parent in previews else ''})"
+        for s in live
+    )
+    return passed("sidecar processes", f"no stale sidecars; {running or 'none running'}{note}")
 
 
-def _several(vites: list[int], live: list[SidecarProcess], note: str) -> Check:
+def _several(vites: list[int], previews: list[int], live: list[SidecarProcess], note: str) -> Check:
     """Two dev servers of one project at once (Vite 7, or Vite 8 with --bypass-lock): each has
-    its own sidecar, so a room on one never hears the other's broadcasts."""
-    shown = []
-    for vite in vites:
-        ports = _listening(vite)
-        at = f"port {', '.join(map(str, ports))}; " if ports else ""
-        sidecars = ", ".join(str(s.pid) for s in live if s.parent == vite)
-        shown.append(f"Vite pid {vite} ({at}sidecar pid {sidecars})")
+    its own sidecar, so a room on one never hears the other's broadcasts. A `vite preview`
+    beside them is said apart: it serves the built app, not the pages being developed."""
+    shown = [_vite(vite, live) for vite in vites]
+    also = "".join(
+        f"; also a `vite preview`: {_vite(vite, live)}, with a sidecar of its own"
+        for vite in previews
+    )
     return warned(
         "sidecar processes",
         f"{len(vites)} Vite dev servers of this project run at once: {', '.join(shown)}; each "
         "dev server has its own Python process, so rooms and broadcasts do not cross between "
-        f"them (a page of one never gets the other's broadcasts){note}",
+        f"them (a page of one never gets the other's broadcasts){also}{note}",
         f"{'stop one of them' if len(vites) == 2 else 'stop all but one of them'} (Ctrl+C in "
         f"its terminal, or kill {_pids(vites[1:])}), and open every page on the one left",
     )
+
+
+def _vite(vite: int, live: list[SidecarProcess]) -> str:
+    """`Vite pid 11280 (port 5173; sidecar pid 11302)`."""
+    ports = _listening(vite)
+    at = f"port {', '.join(map(str, ports))}; " if ports else ""
+    sidecars = ", ".join(str(s.pid) for s in live if s.parent == vite)
+    return f"Vite pid {vite} ({at}sidecar pid {sidecars})"
+
+
+# Options of Vite's command line (and of the frameworks' own) that take a value: the word
+# after one is no command (`vite --mode preview` is a dev server).
+_VALUED = {"--mode", "-m", "--config", "-c", "--base", "--logLevel", "-l", "--host", "--port"}
+_VALUED |= {"--outDir", "--filter", "-f", "--configLoader", "--root"}
+
+
+def _is_preview(pid: int) -> bool:
+    """Whether the Vite process `pid` is a `vite preview` (the built app served, with a sidecar
+    of its own when the plugin's `preview` option is on): its command's first word after the
+    script (`node …/vite.js preview --port 4173`) is `preview`."""
+    try:
+        args = psutil.Process(pid).cmdline()
+    except (psutil.Error, OSError):
+        return False
+    # Node's own options come before the script, the command's after it.
+    script = next((i for i, arg in enumerate(args[1:], 1) if not arg.startswith("-")), None)
+    if script is None:
+        return False
+    words = args[script + 1 :]
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if not word.startswith("-"):
+            return word == "preview"
+        i += 2 if word in _VALUED else 1
+    return False
 
 
 def _pids(pids: list[int]) -> str:

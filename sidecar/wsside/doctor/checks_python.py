@@ -10,7 +10,7 @@ from importlib import metadata
 from urllib.parse import unquote, urlsplit
 
 from .. import __version__
-from .._edge.interpreter import venv_option_above
+from .._edge.interpreter import rules, venv_option_above
 from .checks_process import running_sidecars
 from .model import Check, failed, passed, warned
 from .project import Project, same_python
@@ -51,7 +51,7 @@ def check_interpreter(project: Project) -> Check:
     """The interpreter the shim would spawn (same rules, `_edge/interpreter.py`) can import the
     same wsside as this one."""
     path, rule = project.sidecar_python
-    chosen = f"{path} (rule {rule})"
+    chosen = f"{path} ({_chosen_by(rule)})"
     fix_where = {
         "option": "the `python` option of wsside() in vite.config",
         "WSSIDE_PYTHON": "the WSSIDE_PYTHON variable",
@@ -136,6 +136,25 @@ def check_interpreter(project: Project) -> Check:
             "interpreter's `wsside doctor`)",
         )
     return passed("interpreter", f"{chosen}: Python {py}, wsside {theirs}")
+
+
+def _chosen_by(name: str) -> str:
+    """What chose the interpreter, in words, from the name of its rule in
+    interpreter-rules.json (as the shim's `chosenBy` says it in Vite's terminal)."""
+    rule = next((r for r in rules() if r["name"] == name), None)
+    if rule is None:
+        return name  # `wsside serve`: no rule of the plugin's
+    kind = rule["kind"]
+    if kind == "option":
+        return "the `python` option in vite.config"
+    if kind == "env":
+        return f"the {rule['var']} variable"
+    if kind == "project_file":
+        return f"the {name} beside vite.config"
+    if kind == "env_dir_file":
+        return f"the active virtualenv, {rule['var']}"
+    windows = sys.platform == "win32"
+    return f"{rule.get('windows', rule['command']) if windows else rule['command']} on PATH"
 
 
 def _first_line(stderr: str) -> str:

@@ -120,7 +120,8 @@ def _types_now(project: Project, python: str) -> bytes | str:
             capture_output=True,
             timeout=limit,
             cwd=project.root,
-            env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+            # The plugin's `env` too: a PYTHONPATH there is what the handlers import from.
+            env={**os.environ, **project.plugin_env, "PYTHONIOENCODING": "utf-8"},
         )
     except OSError as exc:
         return f"cannot run {python}: {exc.strerror or exc}"

@@ -4,7 +4,9 @@ the one the shim will spawn.
 `wsside doctor` may run on another Python than the sidecar (a wsside installed with pipx, the
 project's `.venv` for the sidecar): a package installed in one is missing in the other. When
 the interpreters differ, the imports run in the sidecar's, as `python -m
-wsside.doctor.imports ROOT TIMEOUT`, which prints one JSON line.
+wsside.doctor.imports ROOT TIMEOUT [VITE_ROOT]`, which prints one JSON line; VITE_ROOT, the
+folder of a Vite project's vite.config, makes the hints for a module not found those of the
+plugin's sidecar (`missing_module.for_vite`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 from .._runtime.helper_path import use_helpers_of
 from .._runtime.loader import LoadResult, import_handler_file
-from .._runtime.missing_module import Missing
+from .._runtime.missing_module import Missing, for_vite
 from .._runtime.module_names import handler_files
 
 __all__ = ["Imported", "StillImporting", "import_within", "imported", "main"]
@@ -93,12 +95,14 @@ def import_within(path: Path, root: Path, timeout: float) -> LoadResult:
 
 def main(argv: list[str]) -> None:
     """Import every handler file under ROOT (argv[0]), each within TIMEOUT (argv[1]) seconds,
-    and print how each went as one JSON line."""
+    for the Vite project in VITE_ROOT (argv[2]) when given, and print how each went as one
+    JSON line."""
     root, timeout = Path(argv[0]), float(argv[1])
     use_helpers_of(root)
     results = []
+    vite = for_vite(Path(argv[2])) if len(argv) > 2 else contextlib.nullcontext()
     # A handler file's own prints must not mix with the answer.
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), vite:
         for path in handler_files(root):
             results.append(imported(import_within(path, root, timeout)).as_json())
     print(json.dumps({"python": sys.executable, "results": results}))

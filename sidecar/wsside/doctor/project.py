@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -28,6 +29,7 @@ from ..pattern import normalize_prefix
 from .imports import Imported, import_within, imported
 from .other_folders import vite_projects_below
 from .probe import DevServer, find_dev_server, is_vite
+from .sidecar_env import as_the_sidecar, plugin_env
 from .vite_config import ViteFacts, read_vite_config
 from .vite_package import RunningVite, find_package, running_vite
 
@@ -122,6 +124,11 @@ class Project:
         return {} if self.serve else self.vite.wsside_options or {}
 
     @property
+    def plugin_env(self) -> dict[str, str]:
+        """The plugin's `env` option: what the sidecar's environment has over Vite's."""
+        return plugin_env(self.plugin_options)
+
+    @property
     def plugin_prefixes(self) -> tuple[str, ...] | None:
         """The plugin's `prefix` option, normalised as the shim does; None when not given (or
         not read), so that the config file decides for the server."""
@@ -182,6 +189,17 @@ class Project:
     def handlers_dir(self) -> Path:
         return Path(self.settings.handlers_dir)
 
+    @property
+    def handlers_from(self) -> str:
+        """Where the handlers folder is set: `given` (`wsside serve --handlers`), `plugin` (the
+        `handlers` option of wsside() in vite.config), `config` (the config file) or
+        `default` (ws/)."""
+        if "handlers_dir" in self.given:
+            return "given"
+        if isinstance(self.plugin_options.get("handlers"), str):
+            return "plugin"
+        return "config" if "handlers_dir" in self.config.values else "default"
+
     @cached_property
     def handler_files(self) -> list[Path]:
         return handler_files(self.handlers_dir)
@@ -189,9 +207,12 @@ class Project:
     @cached_property
     def loaded(self) -> list[LoadResult]:
         """Each handler file imported once, in the sidecar's load order, able to import its
-        helpers as in the sidecar."""
+        helpers as in the sidecar, and in its environment under Vite (`sidecar_env.py`)."""
         use_helpers_of(self.handlers_dir)
-        return [import_within(path, self.handlers_dir, self.timeout) for path in self.handler_files]
+        with nullcontext() if self.serve else as_the_sidecar(self.root, self.plugin_env):
+            return [
+                import_within(path, self.handlers_dir, self.timeout) for path in self.handler_files
+            ]
 
     @cached_property
     def sidecar_python(self) -> tuple[str, str]:
@@ -223,14 +244,25 @@ class Project:
         )
 
     def _imports_in(self, python: str) -> list[Imported] | str:
-        """The handler files imported by `python` (`doctor/imports.py`), or why not."""
+        """The handler files imported by `python` (`doctor/imports.py`), or why not: as the
+        sidecar imports them, in the project's folder with the plugin's `env` option, and
+        told that it is Vite's project (its folder, after the timeout)."""
+        vite = [] if self.serve else [str(self.root)]
         try:
             done = subprocess.run(
-                [python, "-m", "wsside.doctor.imports", str(self.handlers_dir), f"{self.timeout}"],
+                [
+                    python,
+                    "-m",
+                    "wsside.doctor.imports",
+                    str(self.handlers_dir),
+                    f"{self.timeout}",
+                    *vite,
+                ],
                 capture_output=True,
                 text=True,
                 timeout=self.timeout * (len(self.handler_files) + 1),
                 cwd=self.root,
+                env={**os.environ, **self.plugin_env},
             )
         except FileNotFoundError:
             return "it does not exist"

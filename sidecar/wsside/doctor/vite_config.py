@@ -271,6 +271,19 @@ def _prefix(body: str) -> str | list[str] | None:
     return None if leftover else ["".join(parts) for parts in items]
 
 
+def _env(body: str) -> dict[str, str]:
+    """The literal values of wsside()'s `env: {...}` (`{ PYTHONPATH: '../api' }`); a value
+    from code (`process.env.X`) is left out."""
+    block = _block(body, "env") or ""
+    names = r"([A-Za-z_$][\w$]*)|'([^']*)'|\"([^\"]*)\""
+    values = r"'([^'\\]*)'|\"([^\"\\]*)\"|`([^`$\\]*)`"
+    found: dict[str, str] = {}
+    for m in re.finditer(rf"(?:^|[{{,\s])(?:{names})\s*:\s*(?:{values})\s*(?=,|$)", block):
+        name = next(g for g in m.groups()[:3] if g is not None)
+        found[name] = next(g for g in m.groups()[3:] if g is not None)
+    return found
+
+
 def _from_text(file: Path, text: str, imported: bool | None = None) -> ViteFacts:
     """`imported`: whether the file imports the plugin, when `text` is only part of it."""
     facts = ViteFacts(source="text", file=file)
@@ -285,6 +298,9 @@ def _from_text(file: Path, text: str, imported: bool | None = None) -> ViteFacts
         prefix = _prefix(body)
         if prefix is not None and "${" not in str(prefix):
             facts.wsside_options["prefix"] = prefix
+        env = _env(body)
+        if env:
+            facts.wsside_options["env"] = env
         facts.prefix_unknown = (
             call is None
             or "..." in body
