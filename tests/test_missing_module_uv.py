@@ -97,3 +97,28 @@ def test_a_virtualenv_that_venv_made_keeps_its_own_pip(tmp_path: Path) -> None:
     with (folder / "pyvenv.cfg").open("a", encoding="utf-8") as cfg:
         cfg.write("uv = 0.13.9\n")
     assert install_command(python, "yaml") == f"uv pip install --python {python} PyYAML"
+
+
+def test_doctor_gives_uv_pip_for_a_uv_virtualenv_without_wsside(tmp_path: Path) -> None:
+    """The project's .venv, made by uv, lacks wsside itself: the interpreter row's fix
+    installs it with uv's pip, which that virtualenv has instead of its own."""
+    folder = tmp_path / ".venv"
+    venv.create(folder, with_pip=False, symlinks=True)  # sees nothing of this venv: no wsside
+    with (folder / "pyvenv.cfg").open("a", encoding="utf-8") as cfg:
+        cfg.write("uv = 0.13.9\n")
+    python = folder / "bin" / "python"
+    write(
+        tmp_path,
+        {
+            "vite.config.js": (
+                "import { defineConfig } from 'vite'\nimport wsside from 'vite-plugin-wsside'\n\n"
+                "export default defineConfig({ plugins: [wsside()] })\n"
+            ),
+            "ws/chat.py": "from wsside import Handler\nchat = Handler('/ws/chat')\n",
+        },
+    )
+    env = env_for()
+    del env["WSSIDE_PYTHON"]
+    _, report = run_doctor(tmp_path, "--no-live", env=env)
+    fix = one(report, "interpreter")["fix"]
+    assert fix.startswith(f"`uv pip install --python {shlex.quote(str(python))} "), fix

@@ -25,7 +25,15 @@ from pathlib import Path
 
 from .events import shown
 
-__all__ = ["PACKAGES", "Missing", "for_vite", "install_command", "missing_module", "under_vite"]
+__all__ = [
+    "PACKAGES",
+    "Missing",
+    "for_vite",
+    "install_command",
+    "missing_module",
+    "pip_install",
+    "under_vite",
+]
 
 # The folder of vite.config while `for_vite` imports a Vite project's handler files here.
 _vite_root: Path | None = None
@@ -102,10 +110,15 @@ def install_command(python: str, module: str) -> str:
     """pip into `python`, naming the package of the module (its name, unless `PACKAGES` knows
     another), as a command to paste: a path with a space (`My App/.venv/bin/python`) is
     quoted. A virtualenv made by uv has no pip: uv's own pip installs into it."""
-    package = PACKAGES.get(module, module)
+    return pip_install(python, PACKAGES.get(module, module))
+
+
+def pip_install(python: str, what: str) -> str:
+    """`python -m pip install WHAT`, or for a virtualenv made by uv (which has no pip),
+    `uv pip install --python PYTHON WHAT`: a command to paste."""
     if _made_by_uv(python):
-        return f"uv pip install --python {shlex.quote(python)} {package}"
-    return f"{shlex.quote(python)} -m pip install {package}"
+        return f"uv pip install --python {shlex.quote(python)} {what}"
+    return f"{shlex.quote(python)} -m pip install {what}"
 
 
 def _made_by_uv(python: str) -> bool:

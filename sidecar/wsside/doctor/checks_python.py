@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from .. import __version__
 from .._edge.interpreter import rules, venv_option_above
+from .._runtime.missing_module import pip_install
 from .checks_process import running_sidecars
 from .model import Check, failed, passed, warned
 from .project import Project, same_python
@@ -36,7 +37,7 @@ def check_packages(project: Project) -> Check:
         return failed(
             "packages",
             "missing: " + ", ".join(missing),
-            f"{shlex.quote(sys.executable)} -m pip install " + " ".join(missing),
+            pip_install(sys.executable, " ".join(missing)),
         )
     return passed("packages", ", ".join(found))
 
@@ -111,8 +112,7 @@ def check_interpreter(project: Project) -> Check:
             f"set `python: '{above}'` in wsside() of vite.config (this doctor's virtualenv, "
             "which has wsside; the plugin looks beside vite.config), as Vite's message says"
             if above is not None and rule not in ("option", "WSSIDE_PYTHON")
-            else f"`{shlex.quote(path)} -m pip install {_this_wsside()}`, or point {fix_where} "
-            f"at {sys.executable}"
+            else f"`{pip_install(path, _this_wsside())}`, or point {fix_where} at {sys.executable}"
         )
         return _unusable(project, path, f"{chosen} cannot import wsside: {last}", fix)
     theirs = ([*done.stdout.split(), "?", "?"])[1]
@@ -132,7 +132,7 @@ def check_interpreter(project: Project) -> Check:
         return warned(
             "interpreter",
             f"{chosen}: Python {py} with wsside {theirs}, but this doctor is wsside {__version__}",
-            f"`{shlex.quote(path)} -m pip install -U {_this_wsside()}` (or run that "
+            f"`{pip_install(path, '-U ' + _this_wsside())}` (or run that "
             "interpreter's `wsside doctor`)",
         )
     return passed("interpreter", f"{chosen}: Python {py}, wsside {theirs}")
