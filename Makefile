@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-py313 test-floor conformance conformance-fast bench bench-cluster bench-scaling soak dist clean
+.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-py313 test-floor test-versions venv310 venv313 run-py310 run-py313 run-floor conformance conformance-fast bench bench-cluster bench-scaling soak dist clean
 
 # The venv, and a wheelhouse with the build backend, for tests/test_release.py to build offline.
 $(VPY): pyproject.toml
@@ -78,21 +78,27 @@ CORE_TESTS := tests/test_pattern.py tests/test_connection.py tests/test_callback
 # PATH; skipped where there is neither, a failure under CI), without the `speed` extra:
 # asyncio's own event loop and the standard library's JSON.
 PY310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python) $(shell command -v python3.10))
-test-py310:
+test-py310: venv310 run-py310
+venv310:
 	@if [ -z "$(PY310)" ]; then \
 		if [ -n "$$CI" ]; then echo "FAILED: no Python 3.10 under pyenv or on PATH (CI needs it)"; exit 1; fi; \
 		echo "SKIPPED: no Python 3.10 under pyenv or on PATH"; exit 0; \
 	fi; \
 	$(PY310) -m venv .venv310 && .venv310/bin/python -m pip install -q -e '.[test]' && \
-	.venv310/bin/python -m pip uninstall -q -y uvloop orjson && \
+	.venv310/bin/python -m pip uninstall -q -y uvloop orjson
+run-py310:
+	@if [ -z "$(PY310)" ]; then echo "SKIPPED: no Python 3.10 under pyenv or on PATH"; exit 0; fi; \
 	.venv310/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
 
 # The newest Python here (pyenv's 3.13), on the core suite with the `speed` extra (uvloop,
 # orjson): the other end of the range. Skipped, with a line saying so, on a host without it.
 PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python) $(shell command -v python3.13))
-test-py313:
+test-py313: venv313 run-py313
+venv313:
 	@if [ -z "$(PY313)" ]; then echo "SKIPPED: no Python 3.13 under pyenv or on PATH"; exit 0; fi; \
-	$(PY313) -m venv .venv313 && .venv313/bin/python -m pip install -q -e '.[test]' && \
+	$(PY313) -m venv .venv313 && .venv313/bin/python -m pip install -q -e '.[test]'
+run-py313:
+	@if [ -z "$(PY313)" ]; then echo "SKIPPED: no Python 3.13 under pyenv or on PATH"; exit 0; fi; \
 	.venv313/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
 
 # Every runtime dependency at the floor of its range (tests/floor-constraints.txt), on the
@@ -106,22 +112,43 @@ $(FLOOR)/bin/python: pyproject.toml tests/floor-constraints.txt
 		'pytest>=8' 'pytest-timeout>=2.3' 'pytest-asyncio>=0.23' 'hypothesis>=6'
 	touch $@
 
-test-floor: $(FLOOR)/bin/python services
+test-floor: $(FLOOR)/bin/python services run-floor
+run-floor:
 	$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) tests/test_backplane.py \
 		tests/test_backplane_channels.py tests/test_publisher.py
+
+# The three above with their runs at once (each has its own venv, made first, one after
+# another: an editable install writes the source's egg-info; the tests use temp folders and
+# free ports). Their output follows, each under its name, when all three are done; fails
+# when any does.
+RUNS := run-py310 run-py313 run-floor
+test-versions: venv310 venv313 $(FLOOR)/bin/python services
+	@logs=$$(mktemp -d); \
+	for t in $(RUNS); do \
+		($(MAKE) --no-print-directory $$t > $$logs/$$t.log 2>&1; echo $$? > $$logs/$$t.rc) & \
+	done; \
+	wait; failed=""; \
+	for t in $(RUNS); do \
+		echo "# make $$t"; cat $$logs/$$t.log; \
+		[ "$$(cat $$logs/$$t.rc)" = 0 ] || failed="$$failed $$t"; \
+	done; \
+	rm -rf $$logs; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi
 
 conformance-fast: venv node-deps
 	bash tests/compliance/run.sh --fast
 
 # Everything: static checks, unit, integration, shim, browser, the core suite on Python 3.10,
 # on 3.13 and on the floor versions, and the fast Autobahn subset.
+# The suite runs on PYTEST_WORKERS processes (pytest-xdist), a test file's tests on one of
+# them (module fixtures start their servers once): most tests wait on the servers and
+# browsers they start, so two processes take about two thirds of the time on 2 cores.
+PYTEST_WORKERS ?= 2
 test: venv chromium services node-deps
 	$(MAKE) --no-print-directory check
-	$(VPY) -m pytest
+	$(VPY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20
 	$(MAKE) --no-print-directory node-test
-	$(MAKE) --no-print-directory test-py310
-	$(MAKE) --no-print-directory test-py313
-	$(MAKE) --no-print-directory test-floor
+	$(MAKE) --no-print-directory test-versions
 	$(MAKE) --no-print-directory conformance-fast
 
 # The chat example on http://127.0.0.1:5173/ (Ctrl-C stops Vite and the sidecar).
