@@ -82,6 +82,9 @@ def configure_logging(level: str, *, under_vite: bool = False, name: str = "wssi
         _handler.setFormatter(_Lines(under_vite, None if name == "wsside" else name))
     # watchdog logs every raw file-system event at debug; reloads say what changed already.
     logging.getLogger("watchdog").setLevel(logging.WARNING)
+    # asyncio's debug lines are about the loop itself ("Using selector: EpollSelector"), and
+    # under Vite would read as the app's; its warnings (a slow callback) still show.
+    logging.getLogger("asyncio").setLevel(logging.INFO)
     access_log.setLevel(logging.WARNING if under_vite and level != "debug" else logging.NOTSET)
 
 
