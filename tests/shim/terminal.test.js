@@ -9,7 +9,7 @@ import path from 'node:path'
 import { it } from 'node:test'
 import { createReporter, readyLines } from '../../node_shim/lib/report.js'
 import { captureLogger, ECHO, makeProject, startViteFor } from './helpers/project.js'
-import { connectWs } from './helpers/ws-client.js'
+import { connectWs, upgrade } from './helpers/ws-client.js'
 
 const SLOW = `import time
 
@@ -94,4 +94,29 @@ it('a start whose only handler file failed says so, not "no handlers yet"', asyn
   await logs.waitFor(/sidecar ready: pid \d+/)
   const [line] = await logs.waitFor(/^\[wsside\] {3}no handlers (yet|loaded).*/)
   assert.equal(line, '[wsside]   no handlers loaded: ws/chat.py did not load (its error is above)')
+})
+
+const LOCKED = `from wsside import Handler
+
+locked = Handler("/locked", authenticate=lambda request: request.query.get("token") == "right")
+`
+
+it("an upgrade that authenticate refuses is a line in Vite's terminal, the repeats counted", async (t) => {
+  const root = makeProject(t, { 'locked.py': LOCKED })
+  const { port, logs } = await startViteFor(t, root)
+  const from = logs.lines.length
+  for (let i = 0; i < 5; i++) {
+    const res = await upgrade({ port, path: '/api/locked?token=wrong' })
+    res.socket.destroy()
+    assert.equal(res.status, 401)
+  }
+  await logs.waitFor(/refused 4 more upgrades that authenticate refused in the last 5 s \(the last: \/api\/locked\)$/, { from })
+  const said = logs.lines.slice(from).filter((line) => line.includes('authenticate refused'))
+  assert.deepEqual(said, [
+    '[wsside] refused /api/locked: its authenticate refused the client (401 Unauthorized); a page\'s client tries again, with backoff',
+    '[wsside] refused 4 more upgrades that authenticate refused in the last 5 s (the last: /api/locked)',
+  ])
+  assert.ok(!said.join('\n').includes('token'), said.join('\n'))  // the query stays out
+  const ok = await connectWs({ port, path: '/api/locked?token=right' })
+  ok.close()
 })

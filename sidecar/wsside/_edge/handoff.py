@@ -22,6 +22,8 @@ from .._io.upgrade import open_stream
 from .._protocol.handshake import HandshakeError, accept_headers, refusal, switching_protocols
 from .._protocol.http_head import parse_head, read_headers
 from .._runtime import access
+from .._runtime.events import log
+from .._runtime.repeats import REPEAT_WINDOW, Repeats
 from .admission import Refusal, Verdict, authenticate, decide
 from .intake import FORWARDING_HEADER
 from .loop import loop_name
@@ -159,6 +161,14 @@ def _end(transport: asyncio.Transport, path: str, why: Refusal) -> None:
     """Refuse a handed-over upgrade, with its access-log line, and close the socket."""
     if access.enabled():
         access.upgraded(access.peer(transport), path, why.status)
+    elif why.status == 401:
+        # Under Vite the access lines show only at debug: without this, a page whose token
+        # the handler refuses reconnects again and again with nothing in the terminal.
+        _unauthorized.add(
+            f"refused {path}: its authenticate refused the client (401 Unauthorized); a "
+            "page's client tries again, with backoff",
+            path,
+        )
     transport.write(refusal(*why))
     transport.close()  # after the response is written
 
@@ -166,3 +176,15 @@ def _end(transport: asyncio.Transport, path: str, why: Refusal) -> None:
 # The transport's protocol until the handshake is decided: no byte is read before the real
 # protocol replaces it, and losing the connection then needs no call.
 _STARTING = asyncio.Protocol()
+
+
+def _more_unauthorized(count: int, last: str) -> str:
+    upgrades = "1 more upgrade" if count == 1 else f"{count} more upgrades"
+    return (
+        f"refused {upgrades} that authenticate refused in the last {REPEAT_WINDOW:g} s "
+        f"(the last: {last})"
+    )
+
+
+# The first few are written, the rest counted: a refused page comes back every few seconds.
+_unauthorized = Repeats(lambda line: log(line, "info"), _more_unauthorized, named=3)
