@@ -8,9 +8,11 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -499,8 +501,9 @@ async def test_under_vite_a_sidecar_waiting_for_its_config_holds_no_socket_folde
 ) -> None:
     """The shim kills a sidecar that never got ready (SIGKILL, no clean-up): its private
     socket folder is made only once it serves, so none is left in /tmp."""
-    temp = tmp_path / "temp"
-    temp.mkdir()
+    # Short: a socket path in tmp_path (longer under pytest-xdist) may pass the limit, and
+    # the sidecar would then use /tmp instead.
+    temp = Path(tempfile.mkdtemp(prefix="ws-", dir="/tmp"))
     monkeypatch.setenv("TMPDIR", str(temp))
     config = project / "wsside.toml"
     config.write_text("port = 0.5\n")
@@ -513,7 +516,10 @@ async def test_under_vite_a_sidecar_waiting_for_its_config_holds_no_socket_folde
         assert Path(str(ready["socket"])).parent.parent == temp
     finally:
         sidecar.stop()
-    assert list(temp.glob("wsside-*")) == []  # a clean exit removes it
+    try:
+        assert list(temp.glob("wsside-*")) == []  # a clean exit removes it
+    finally:
+        shutil.rmtree(temp)
 
 
 DOCTOR_HINT = "(`wsside doctor` finds handler files kept in another folder)"
