@@ -257,7 +257,7 @@ _told: weakref.WeakSet[Handler] = weakref.WeakSet()
 
 def _judge_returned(handler: Handler, ok: object) -> Verdict:
     """`_judge` for what the handler's function returned: a truthy object that is neither
-    True nor a mapping (a `User`) accepts, as SPEC §2 says, but nothing of it reaches
+    True nor a mapping (a `User`) accepts, as the README says, but nothing of it reaches
     `conn.metadata`; said once per handler, as that is rarely what its author meant."""
     if ok and ok is not True and not isinstance(ok, Mapping) and handler not in _told:
         _told.add(handler)
