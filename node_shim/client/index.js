@@ -27,6 +27,19 @@ const MAX_TIMER = 2 ** 31 - 1
 // where a socket is no use: the way out when connect finds itself without a page.
 const SSR = 'in a server-side render, connect in the browser only (in onMount, useEffect or onMounted)'
 
+// The options connect knows. Any other own key throws, whatever its value: a name from
+// another client or a typo would be ignored without a word (socket.io-client's `auth`: a
+// token never sent; its `reconnection: false`: a socket that reconnects all the same).
+const OPTIONS = 'query, protocols, url, timeout and reconnect'
+// socket.io-client's names, with what does their job here.
+/** @type {Array<[RegExp, string]>} */
+const INSTEAD = [
+  [/^(auth|extraHeaders)$/, 'send a token in query ({ query: { token } }), or in a first message'],
+  [/^reconnection/, 'use reconnect (false, or { minDelay, maxDelay, factor })'],
+  [/^transports$/, 'it is always a WebSocket: leave it out'],
+  [/^path$/, 'the first argument is the path (below the prefix); a full address goes in url'],
+]
+
 /** @param {number} code */
 const final = (code) => (code >= 4000 && code < 5000) || [1002, 1003, 1007, 1008, 1009].includes(code)
 
@@ -39,6 +52,18 @@ const final = (code) => (code >= 4000 && code < 5000) || [1002, 1003, 1007, 1008
  *   reconnect?: boolean | { minDelay?: number, maxDelay?: number, factor?: number } }} [options]
  */
 export function connect(path, options = {}) {
+  // Its own enumerable keys are checked (a class instance's fields), not inherited ones (its
+  // prototype's getters). Not an object (`connect(path, 'v1')`, as `new WebSocket(url,
+  // protocols)` takes it): else a string's characters would be its keys, and checked.
+  if (typeof options !== 'object' || !options || Array.isArray(options)) {
+    throw new TypeError(`wsside: connect('${path}'): options is an object of ${OPTIONS}, not ${JSON.stringify(options) ?? `a ${typeof options}`}`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTIONS.split(/, | and /).includes(key)) {
+      const instead = INSTEAD.find(([name]) => name.test(key))
+      throw new TypeError(`wsside: connect('${path}'): unknown option '${key}'${instead ? `: ${instead[1]}` : ''}; the options are ${OPTIONS}`)
+    }
+  }
   const { query = {}, protocols, reconnect = true, timeout = 20000 } = options
   const { minDelay = 500, maxDelay = 10000, factor = 2 } = typeof reconnect === 'object' ? reconnect : {}
   // Else every wait would be 0 (minDelay 0 or NaN, factor below 1), or a timer would fire at

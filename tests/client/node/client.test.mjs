@@ -54,6 +54,71 @@ test('a URLSearchParams query keeps repeated keys; a string or an array is refus
   assert.throws(() => connect('/ws/echo', { url, query: [['username', 'Ada']] }), { message: /query is an object .* not \[\["username","Ada"\]\]$/ })
 })
 
+const OPTIONS = 'the options are query, protocols, url, timeout and reconnect'
+
+test("an option connect does not know throws, naming it and the options, and for socket.io-client's names what to use instead", () => {
+  const url = sidecar.url('/ws/echo')
+  // A socket made all the same is closed by `after`.
+  const refused = (options, message) => assert.throws(() => sockets.push(connect('/ws/rt', { url, ...options })), { name: 'TypeError', message })
+  refused(
+    { auth: { token: 's3cret' } },
+    `wsside: connect('/ws/rt'): unknown option 'auth': send a token in query ({ query: { token } }), or in a first message; ${OPTIONS}`,
+  )
+  refused(
+    { extraHeaders: { Authorization: 'Bearer s3cret' } },
+    `wsside: connect('/ws/rt'): unknown option 'extraHeaders': send a token in query ({ query: { token } }), or in a first message; ${OPTIONS}`,
+  )
+  for (const name of ['reconnection', 'reconnectionAttempts', 'reconnectionDelay', 'reconnectionDelayMax']) {
+    refused(
+      { [name]: false },
+      `wsside: connect('/ws/rt'): unknown option '${name}': use reconnect (false, or { minDelay, maxDelay, factor }); ${OPTIONS}`,
+    )
+  }
+  refused({ transports: ['websocket'] }, `wsside: connect('/ws/rt'): unknown option 'transports': it is always a WebSocket: leave it out; ${OPTIONS}`)
+  refused(
+    { path: '/socket.io' },
+    `wsside: connect('/ws/rt'): unknown option 'path': the first argument is the path (below the prefix); a full address goes in url; ${OPTIONS}`,
+  )
+  // A typo gets the list alone; so does a name every object has.
+  refused({ protocol: 'v1' }, `wsside: connect('/ws/rt'): unknown option 'protocol'; ${OPTIONS}`)
+  refused({ toString: 'x' }, `wsside: connect('/ws/rt'): unknown option 'toString'; ${OPTIONS}`)
+  // The name is wrong whatever its value: undefined too (TypeScript refuses it as well).
+  refused({ auth: undefined }, /^wsside: connect\('\/ws\/rt'\): unknown option 'auth': send a token in query/)
+  // Options that are not an object: not spelt out character by character as unknown options.
+  for (const options of ['v1', ['v1'], null, 1]) {
+    assert.throws(() => connect('/ws/rt', options), {
+      name: 'TypeError',
+      message: `wsside: connect('/ws/rt'): options is an object of query, protocols, url, timeout and reconnect, not ${JSON.stringify(options)}`,
+    })
+  }
+})
+
+test("options are an object's own enumerable keys: undefined values take their defaults, a class instance and inherited keys work", async () => {
+  // As before: each option given as undefined.
+  const { hello } = await echo({ query: undefined, protocols: undefined, timeout: undefined, reconnect: undefined })
+  assert.deepEqual(hello.query, {})
+  // A class instance: own fields, a getter on its prototype (read, not checked), a method.
+  class Options {
+    query = { username: 'Ada' }
+    get url() {
+      return sidecar.url('/ws/echo')
+    }
+    describe() {
+      return 'echo'
+    }
+  }
+  // Inherited enumerable keys, and own keys that are not enumerable or are symbols, are not options.
+  const inherited = Object.create({ auth: { token: 's3cret' } }, { reconnection: { value: false, enumerable: false } })
+  Object.assign(inherited, { url: sidecar.url('/ws/echo'), query: { username: 'Grace' }, [Symbol('tag')]: 1 })
+  const received = []
+  for (const options of [new Options(), inherited]) {
+    const socket = connect('/ws/echo', options)
+    sockets.push(socket)
+    received.push((await nextMessage(socket, 'hello')).query.username)
+  }
+  assert.deepEqual(received, ['Ada', 'Grace'])
+})
+
 test('a relative path gets the call that works', () => {
   globalThis.location = { href: 'http://127.0.0.1:5173/page' }
   try {
