@@ -439,3 +439,31 @@ async def test_compression_when_offered_and_what_a_file_reads_at_import(
             assert client.compressed is (period == "0.01")
             plain = await server.connect("/ws/tick")
             assert plain.compressed is False and (await plain.receive_json())["text"] == "x" * 1000
+
+
+async def test_a_client_answers_pings_while_the_test_awaits_something_else() -> None:
+    """As a browser does: a heartbeat's pings are answered while the test waits on other
+    things (here: the server's pongs), so the connection stays open; and a wait for a message
+    keeps its one timeout however many pings come meanwhile (each restarted aiohttp's)."""
+    pongs = 0
+    enough = asyncio.Event()  # more pongs than the three misses that close a connection
+    closed: list[int] = []
+    beat = Handler("/ws/beat", heartbeat=0.05)
+
+    @beat.on_pong
+    def pong(conn: Connection, payload: bytes) -> None:
+        nonlocal pongs
+        pongs += 1
+        if pongs == 6:
+            enough.set()
+
+    @beat.on_close
+    def gone(conn: Connection, code: int, reason: str, initiated_by_client: bool) -> None:
+        closed.append(code)
+
+    async with serve([beat]) as server:
+        client = await server.connect("/ws/beat")
+        await asyncio.wait_for(enough.wait(), 5)
+        assert client.connection.id and closed == []
+        with pytest.raises(TimeoutError, match=r"/ws/beat: no message within 0\.5 s"):
+            await asyncio.wait_for(client.receive_json(timeout=0.5), 5)

@@ -54,6 +54,12 @@ class Client:
         self._ws = ws
         self._find = find  # the server's open connection of a client at `host:port`
         self._closed: tuple[int, str] | None = None
+        # Read all the time, as a browser does: pings are answered while the test awaits
+        # something else (a heartbeat would otherwise close the connection), and a wait's
+        # timeout is one deadline (aiohttp's own restarts at each ping it answers).
+        # (Of aiohttp's messages, whose type is named differently across its versions.)
+        self._inbox: asyncio.Queue[Any] = asyncio.Queue()
+        self._reader = asyncio.ensure_future(self._read())
 
     @property
     def connection(self) -> Connection:
@@ -137,6 +143,21 @@ class Client:
         if self._closed is None:
             self._closed = (code, reason)
             await self._ws.close(code=code, message=reason.encode())
+        if not self._reader.done():
+            self._reader.cancel()
+            try:
+                await self._reader
+            except asyncio.CancelledError:
+                pass
+
+    async def _read(self) -> None:
+        """Move each message into the inbox until the connection ends (its close, or the end
+        of its reading when `close` closes it)."""
+        while True:
+            message = await self._ws.receive()
+            self._inbox.put_nowait(message)
+            if message.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
+                return
 
     def _decoded(self, text: str) -> Any:
         try:
@@ -154,7 +175,7 @@ class Client:
     async def _next(self, timeout: float, wanted: str) -> str | bytes | None:
         """The next message, or None once the connection closed (`_closed` says how)."""
         try:
-            message = await self._ws.receive(timeout)
+            message = await asyncio.wait_for(self._inbox.get(), timeout)
         except asyncio.TimeoutError:
             raise TimeoutError(f"{self.path}: no {wanted} within {timeout} s") from None
         if message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
