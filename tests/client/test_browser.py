@@ -271,6 +271,20 @@ def test_close_with_a_code_websocket_refuses_throws_and_closes_nothing(dev, open
     }""") == ["InvalidAccessError", "open"]
 
 
+def wait_for_vite_s_socket(page: Page) -> None:
+    """An update sent before Vite's own socket is open never reaches the page."""
+    if not any("[vite] connected" in text for text in page.logged):
+        page.wait_for_event("console", lambda message: "[vite] connected" in message.text)
+
+
+def save_whole(folder, name: str, text: str) -> None:
+    """As an editor's atomic save: written in place, the file is empty for a moment, and
+    Vite's watcher may read it then and send the page an empty module (no connect, no
+    accept), which failed a hot-update test about once in six runs."""
+    (folder / f"{name}.new").write_text(text)
+    os.replace(folder / f"{name}.new", folder / name)
+
+
 def test_a_hot_update_with_the_documented_dispose_leaves_one_socket(tmp_path, open_page):
     """docs/client.md: a module that Vite replaces in place runs `connect` again; with
     `import.meta.hot.dispose(() => chat.close())` the old socket closes, and a message
@@ -291,14 +305,8 @@ def test_a_hot_update_with_the_documented_dispose_leaves_one_socket(tmp_path, op
         page = open_page(server)
         page.evaluate("window.sameDocument = true")
         page.wait_for_function("got.length >= 1")
-        # An update sent before Vite's own socket is open never reaches the page.
-        if not any("[vite] connected" in text for text in page.logged):
-            page.wait_for_event("console", lambda message: "[vite] connected" in message.text)
-        # Saved whole, as an editor's atomic save: written in place, the file is empty for a
-        # moment, and Vite's watcher may read it then and send the page an empty module (no
-        # connect, no accept), which failed this test about once in six runs.
-        (folder / "chat.js.new").write_text(chat + "// edited\n")
-        os.replace(folder / "chat.js.new", folder / "chat.js")
+        wait_for_vite_s_socket(page)
+        save_whole(folder, "chat.js", chat + "// edited\n")
         # Margin for the watcher, the transform and the handshake on a loaded 2-core machine.
         page.wait_for_function("got.length >= 2", timeout=30_000)
         page.evaluate("sockets[1].send({ type: 'once' })")
@@ -338,24 +346,18 @@ def test_a_hot_update_of_an_imported_module_as_documented_leaves_one_socket(tmp_
         "import.meta.hot.accept()\n"
     )
     (folder / "view.js").write_text(view)
-
-    def save(name: str, text: str) -> None:  # whole, as an editor's atomic save
-        (folder / f"{name}.new").write_text(text)
-        os.replace(folder / f"{name}.new", folder / name)
-
     with serving(Vite(folder), "/api/ws/echo") as server:
         page = open_page(server)
         page.evaluate("window.sameDocument = true")
         page.wait_for_function("got.length >= 1")
-        if not any("[vite] connected" in text for text in page.logged):
-            page.wait_for_event("console", lambda message: "[vite] connected" in message.text)
-        save("store.js", store + "// edited\n")
+        wait_for_vite_s_socket(page)
+        save_whole(folder, "store.js", store + "// edited\n")
         # The store runs again, then the view that accepts the update (each imports anew).
         page.wait_for_function("storeRuns >= 2 && viewRuns >= 2", timeout=30_000)
         page.wait_for_function("got.length >= 2")  # the new socket's hello
         page.evaluate("sockets[1].send({ type: 'once' })")
         page.wait_for_function("got.includes('once')")
-        save("view.js", view + "// edited\n")  # the view alone runs again
+        save_whole(folder, "view.js", view + "// edited\n")  # the view alone runs again
         page.wait_for_function("viewRuns >= 3", timeout=30_000)
         page.evaluate("sockets[1].send({ type: 'twice' })")
         page.wait_for_function("got.includes('twice')")
