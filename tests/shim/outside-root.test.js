@@ -79,6 +79,22 @@ async function saveUntilHeard(server, file, write, ms = 8_000) {
  * What Vite sent `page` (its HMR socket) since its last look, up to a marker sent now.
  * @param {import('vite').ViteDevServer} vite
  */
+/** Once Vite's watcher hears the outside folder `ws`, saving the fixed boom.py there starts
+ * the sidecar again, and it serves. Resolves with the index of the log's first line after
+ * the save. */
+async function fixedAndServing(vite, port, logs, ws) {
+  await watcherHears(vite, ws)
+  const from = logs.lines.length
+  writeFileSync(path.join(ws, 'boom.py'), FIXED)
+  await logs.waitFor(/\.\.\/api\/ws\/boom\.py changed: starting the sidecar again/, { from })
+  await logs.waitFor(/sidecar ready: pid \d+/, { from })
+  const echo = await connectWs({ port, path: '/api/echo' })
+  echo.send('back')
+  assert.equal(await echo.next(), 'back')
+  echo.close()
+  return from
+}
+
 async function viteSent(vite, page) {
   vite.ws.send('wsside-test:marker', {})
   const got = []
@@ -96,15 +112,7 @@ it('a save of a .py file in a handlers folder outside Vite\'s root starts a side
   const [report] = await logs.waitFor(/exited with code 3 while importing \.\.\/api\/ws\/boom\.py before it was ready[\s\S]*/)
   assert.ok(report.includes('the next save of a .py file'), report)
   const page = await openPage(port)
-  await watcherHears(vite, ws)
-  const from = logs.lines.length
-  writeFileSync(path.join(ws, 'boom.py'), FIXED)
-  await logs.waitFor(/\.\.\/api\/ws\/boom\.py changed: starting the sidecar again/, { from })
-  await logs.waitFor(/sidecar ready: pid \d+/, { from })
-  const echo = await connectWs({ port, path: '/api/echo' })
-  echo.send('back')
-  assert.equal(await echo.next(), 'back')
-  echo.close()
+  const from = await fixedAndServing(vite, port, logs, ws)
   // A file of the sidecar's, not of the page: Vite neither reloads nor updates anything.
   const reloads = (await viteSent(vite, page)).filter((msg) => ['full-reload', 'update', 'prune'].includes(msg.type))
   assert.deepEqual(reloads, [])
@@ -155,13 +163,5 @@ it('a handlers folder outside Vite\'s root set by wsside.toml beside vite.config
   const { vite, port, logs } = await startViteFor(t, web, { waitReady: false })
   await logs.waitFor(/exited with code 3 while importing \.\.\/api\/ws\/boom\.py before it was ready/)
   // The folder is known once the sidecar names a file in it: the watcher may hear it later.
-  await watcherHears(vite, ws)
-  const from = logs.lines.length
-  writeFileSync(path.join(ws, 'boom.py'), FIXED)
-  await logs.waitFor(/\.\.\/api\/ws\/boom\.py changed: starting the sidecar again/, { from })
-  await logs.waitFor(/sidecar ready: pid \d+/, { from })
-  const echo = await connectWs({ port, path: '/api/echo' })
-  echo.send('back')
-  assert.equal(await echo.next(), 'back')
-  echo.close()
+  await fixedAndServing(vite, port, logs, ws)
 })
