@@ -65,6 +65,12 @@ export function connect(path, options = {}) {
     }
   }
   const { query = {}, protocols, reconnect = true, timeout = 20000 } = options
+  // Else `reconnect: 'false'` would reconnect (a string is true), and `{ maxdelay }` would
+  // wait the default without a word.
+  if (typeof reconnect !== 'boolean' && (typeof reconnect !== 'object' || !reconnect || Array.isArray(reconnect) ||
+      Object.keys(reconnect).some((key) => !['minDelay', 'maxDelay', 'factor'].includes(key)))) {
+    throw new TypeError(`wsside: connect('${path}'): reconnect is true, false or { minDelay, maxDelay, factor } (ms), not ${JSON.stringify(reconnect)}`)
+  }
   const { minDelay = 500, maxDelay = 10000, factor = 2 } = typeof reconnect === 'object' ? reconnect : {}
   // Else every wait would be 0 (minDelay 0 or NaN, factor below 1), or a timer would fire at
   // once (setTimeout takes a delay above 2 ** 31 - 1 ms, Infinity too, as 0 or 1): a loop.

@@ -84,6 +84,10 @@ test("an option connect does not know throws, naming it and the options, and for
   refused({ toString: 'x' }, `wsside: connect('/ws/rt'): unknown option 'toString'; ${OPTIONS}`)
   // The name is wrong whatever its value: undefined too (TypeScript refuses it as well).
   refused({ auth: undefined }, /^wsside: connect\('\/ws\/rt'\): unknown option 'auth': send a token in query/)
+  // reconnect: a string is true in JavaScript, and a misspelt delay would take its default.
+  for (const reconnect of ['false', 0, null, [], { maxdelay: 5000 }, { minDelay: 100, retries: 3 }]) {
+    refused({ reconnect }, `wsside: connect('/ws/rt'): reconnect is true, false or { minDelay, maxDelay, factor } (ms), not ${JSON.stringify(reconnect)}`)
+  }
   // Options that are not an object: not spelt out character by character as unknown options.
   for (const options of ['v1', ['v1'], null, 1]) {
     assert.throws(() => connect('/ws/rt', options), {
