@@ -18,6 +18,7 @@ from wsside._runtime.config import (
     find_config,
     load_config,
 )
+from wsside._runtime.config_keys import DEFAULT_KEYS, TOP_KEYS
 from wsside._runtime.origins import origin_problem
 from wsside.handler_options import Deflate
 
@@ -406,6 +407,31 @@ async def test_serve_with_a_bad_config_exits_2_naming_file_and_key(tmp_path: Pat
     server = await ServeProcess.start("--config", str(config), cwd=tmp_path)
     line = await server.expect("wsside:")
     assert f'{config}:2: key "defaults.heartbeat": expected seconds > 0' in line
+    assert await asyncio.wait_for(server.proc.wait(), 10) == 2
+
+
+async def test_every_mistake_of_the_file_is_a_line_of_its_own(tmp_path: Path) -> None:
+    # Fixed in one go, not one run per mistake: keys at the top and in [defaults] (a Deflate
+    # setting's too), in the file's order; the keys that are right are not named.
+    config = tmp_path / "wsside.toml"
+    config.write_text(
+        'port = "x"\nprefx = "/api"\nhost = "127.0.0.1"\n\n[defaults]\nheartbeet = 5\n'
+        "delay = 0.5\nper_message_deflate = { client_max_window_bits = 20 }\n"
+    )
+    server = await ServeProcess.start(cwd=tmp_path)
+    first = await server.expect("wsside:")
+    assert first.rstrip().endswith(
+        f'{config}:1: key "port": expected an integer from 0 to 65535, got "x"'
+    )
+    rest = [(await server.expect(str(config))).rstrip() for _ in range(3)]
+    assert rest == [
+        f'{config}:2: key "prefx": unknown key; did you mean "prefix"? expected one of '
+        + ", ".join([*TOP_KEYS, "defaults"]),
+        f'{config}:6: key "defaults.heartbeet": unknown handler option; did you mean '
+        f'"heartbeat"? expected one of {", ".join(DEFAULT_KEYS)}',
+        f'{config}:8: key "defaults.per_message_deflate.client_max_window_bits": expected an '
+        "integer from 8 to 15, got 20",
+    ]
     assert await asyncio.wait_for(server.proc.wait(), 10) == 2
 
 

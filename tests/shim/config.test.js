@@ -17,14 +17,15 @@ import { connectWs, upgrade } from './helpers/ws-client.js'
 it('an invalid wsside.toml at start: one line naming it, 503 at once, and the sidecar serves once it is fixed', async (t) => {
   const root = makeProject(t)
   const toml = path.join(root, 'wsside.toml')
-  writeFileSync(toml, 'hearbeat = 30\n')
+  writeFileSync(toml, 'hearbeat = 30\nport = "x"\n')
   let sidecarPid = null
   // After Vite closes (the step below runs first): the sidecar it started is gone too.
   cleanupOf(t).add(async () => {
     if (sidecarPid !== null) await waitForExit(sidecarPid)
   })
   const { port, logs } = await startViteFor(t, root, { waitReady: false })
-  await logs.waitFor(/^\[wsside\] invalid config in wsside\.toml:1: key "hearbeat": [^\n]+$/)
+  // Each mistake of the file, the second on a line of its own under the first.
+  await logs.waitFor(/^\[wsside\] invalid config in wsside\.toml:1: key "hearbeat": [^\n]+\n  line 2: key "port": expected an integer from 0 to 65535, got "x"$/)
   assert.equal(logs.lines.filter((line) => line.includes('invalid config')).length, 1)
   const res = await upgrade({ port, path: '/api/echo' })
   assert.equal(res.statusLine, 'HTTP/1.1 503 Service Unavailable')

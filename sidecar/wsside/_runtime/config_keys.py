@@ -34,7 +34,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class ConfigError(ValueError):
-    """A config file that cannot be used. `file`, `key` and `line` say where (when known)."""
+    """A config file that cannot be used. `file`, `key` and `line` say where (when known) its
+    first mistake is; the file's others are lines of their own (`joined`)."""
 
     file: Path
     key: str | None
@@ -48,8 +49,23 @@ class ConfigError(ValueError):
         # What is wrong, for a report that names the file and line itself.
         self.reason = f'key "{key}": {message}' if key else message
         # file:line, as compilers write it (editors and terminals open the line from it).
-        where = f"{file}:{line}" if line is not None else str(file)
-        super().__init__(f"{where}: {self.reason}")
+        super().__init__(f"{self._where()}: {self.reason}")
+
+    def _where(self) -> str:
+        return f"{self.file}:{self.line}" if self.line is not None else str(self.file)
+
+    @staticmethod
+    def joined(errors: list[ConfigError]) -> ConfigError:
+        """The first of `errors` (one file's, in its order), saying the others on lines of their
+        own: a config with three mistakes is fixed in one go, not in three runs."""
+        first, others = errors[0], errors[1:]
+        if others:
+            # Each line file:line first, as compilers write several errors.
+            first.args = ("\n".join(f"{e._where()}: {e.reason}" for e in errors),)
+            first.reason += "".join(
+                f"\n{'' if e.line is None else f'line {e.line}: '}{e.reason}" for e in others
+            )
+        return first
 
 
 def _close_to(name: str, known: Iterable[str]) -> str | None:
@@ -205,64 +221,86 @@ class Checker:
         return None
 
     def settings(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The settings of the file's table `data`; every mistake in it is one `ConfigError`."""
         values: dict[str, Any] = {}
+        errors: list[ConfigError] = []
         for key, value in data.items():
-            if key == "defaults":
-                values["handler_defaults"] = self.defaults(value)
-                if notes := self.unit_notes(values["handler_defaults"]):
-                    values["config_notes"] = notes
-                continue
-            if key in DEFAULT_KEYS and key not in TOP_KEYS:
-                table = f"[{self.key_prefix}defaults]"
-                raise self.error(
-                    key, f"a handler option: set it under {table}, or in Handler(...) itself"
-                )
-            if key not in TOP_KEYS:
-                known = [*TOP_KEYS, "defaults"]
-                option = _close_to(key, DEFAULT_KEYS)
-                if option is not None and _close_to(key, known) is None:
-                    hint = f'did you mean "{option}" under [{self.key_prefix}defaults]?'
-                    raise self.error(key, f"unknown key; {hint}")
-                raise self.error(key, _unknown("key", key, known))
-            field, accepts, expected, convert = TOP_KEYS[key]
-            if not accepts(value):
-                raise self.error(key, f"expected {expected}, got {show(value)}")
-            values[field] = convert(value)
-            if key == "allowed_origins":
-                for origin in value:
-                    problem = origin_problem(origin)
-                    if problem is not None:
-                        raise self.error(key, f"{show(origin)}: {problem}")
-            elif key == "backplane" and (problem := url_problem(value)) is not None:
-                raise self.error(key, problem)
+            try:
+                self._setting(key, value, values, errors)
+            except ConfigError as exc:
+                errors.append(exc)
+        if errors:
+            raise ConfigError.joined(errors)
         if "handlers_dir" in values:
             values["handlers_dir"] = self.path.parent / values["handlers_dir"]
         return values
 
-    def defaults(self, table: Any) -> dict[str, Any]:
+    def _setting(
+        self, key: str, value: Any, values: dict[str, Any], errors: list[ConfigError]
+    ) -> None:
+        """Checks the top-level `key` and puts what it sets in `values` (a table's mistakes
+        other than the first in `errors`)."""
+        if key == "defaults":
+            values["handler_defaults"] = self.defaults(value, errors)
+            if notes := self.unit_notes(values["handler_defaults"]):
+                values["config_notes"] = notes
+            return
+        if key in DEFAULT_KEYS and key not in TOP_KEYS:
+            table = f"[{self.key_prefix}defaults]"
+            raise self.error(
+                key, f"a handler option: set it under {table}, or in Handler(...) itself"
+            )
+        if key not in TOP_KEYS:
+            known = [*TOP_KEYS, "defaults"]
+            option = _close_to(key, DEFAULT_KEYS)
+            if option is not None and _close_to(key, known) is None:
+                hint = f'did you mean "{option}" under [{self.key_prefix}defaults]?'
+                raise self.error(key, f"unknown key; {hint}")
+            raise self.error(key, _unknown("key", key, known))
+        field, accepts, expected, convert = TOP_KEYS[key]
+        if not accepts(value):
+            raise self.error(key, f"expected {expected}, got {show(value)}")
+        values[field] = convert(value)
+        if key == "allowed_origins":
+            for origin in value:
+                problem = origin_problem(origin)
+                if problem is not None:
+                    raise self.error(key, f"{show(origin)}: {problem}")
+        elif key == "backplane" and (problem := url_problem(value)) is not None:
+            raise self.error(key, problem)
+
+    def defaults(self, table: Any, errors: list[ConfigError]) -> dict[str, Any]:
+        """The handler options of [defaults] that are right; a mistake in each other one is
+        added to `errors`."""
         if not isinstance(table, dict):
             raise self.error("defaults", f"expected a table of handler options, got {show(table)}")
         result: dict[str, Any] = {}
         for name, value in table.items():
-            key = f"defaults.{name}"
-            if name not in DEFAULT_KEYS:
-                if name in inspect.signature(Handler.__init__).parameters and name != "self":
-                    raise self.error(
-                        key,
-                        "a Handler() option that is each handler's own, not a default: set it "
-                        f"in Handler(...); a default is one of {', '.join(DEFAULT_KEYS)}",
-                    )
-                raise self.error(key, _unknown("handler option", name, DEFAULT_KEYS))
-            accepts, expected = DEFAULT_KEYS[name]
-            if not accepts(value):
-                raise self.error(key, f"expected {expected}, got {show(value)}")
-            if isinstance(value, dict):
-                value = self.deflate(key, value)
             try:
-                result[name] = check_option(name, value)
-            except (TypeError, ValueError):
-                raise self.error(key, f"expected {expected}, got {show(value)}") from None
+                result[name] = self._default(name, value)
+            except ConfigError as exc:
+                errors.append(exc)
         return result
+
+    def _default(self, name: str, value: Any) -> Any:
+        key = f"defaults.{name}"
+        if name not in DEFAULT_KEYS:
+            if name in inspect.signature(Handler.__init__).parameters and name != "self":
+                raise self.error(
+                    key,
+                    "a Handler() option that is each handler's own, not a default: set it "
+                    f"in Handler(...); a default is one of {', '.join(DEFAULT_KEYS)}",
+                )
+            raise self.error(key, _unknown("handler option", name, DEFAULT_KEYS))
+        accepts, expected = DEFAULT_KEYS[name]
+        if not accepts(value):
+            raise self.error(key, f"expected {expected}, got {show(value)}")
+        if isinstance(value, dict):
+            value = self.deflate(key, value)
+        try:
+            return check_option(name, value)
+        except (TypeError, ValueError):
+            raise self.error(key, f"expected {expected}, got {show(value)}") from None
 
     def unit_notes(self, defaults: dict[str, Any]) -> tuple[str, ...]:
         """The durations of [defaults] that look like milliseconds, each as a warning naming the
