@@ -41,6 +41,7 @@ class ConfigError(ValueError):
     key: str | None
     line: int | None
     reason: str
+    where: str
 
     def __init__(
         self, file: Path, message: str, key: str | None = None, line: int | None = None
@@ -49,10 +50,8 @@ class ConfigError(ValueError):
         # What is wrong, for a report that names the file and line itself.
         self.reason = f'key "{key}": {message}' if key else message
         # file:line, as compilers write it (editors and terminals open the line from it).
-        super().__init__(f"{self._where()}: {self.reason}")
-
-    def _where(self) -> str:
-        return f"{self.file}:{self.line}" if self.line is not None else str(self.file)
+        self.where = f"{file}:{line}" if line is not None else str(file)
+        super().__init__(f"{self.where}: {self.reason}")
 
     @staticmethod
     def joined(errors: list[ConfigError]) -> ConfigError:
@@ -61,7 +60,7 @@ class ConfigError(ValueError):
         first, others = errors[0], errors[1:]
         if others:
             # Each line file:line first, as compilers write several errors.
-            first.args = ("\n".join(f"{e._where()}: {e.reason}" for e in errors),)
+            first.args = ("\n".join(f"{e.where}: {e.reason}" for e in errors),)
             first.reason += "".join(
                 f"\n{'' if e.line is None else f'line {e.line}: '}{e.reason}" for e in others
             )
