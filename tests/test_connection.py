@@ -56,6 +56,47 @@ async def test_send_encodes_each_type(serve) -> None:
     assert "cannot send a object" in json.loads(got[11][1])["type_error"]
 
 
+MISFITS = """
+import datetime, decimal
+from wsside import Handler
+h = Handler("/ws/misfits")
+
+async def fetch():
+    return {"n": 1}
+
+@h.on_connect
+def go(conn, request):
+    for value in (
+        {"at": datetime.datetime(2026, 12, 6, 12, 0)},
+        datetime.date(2026, 12, 6),
+        [decimal.Decimal("1.10")],
+        {"rooms": frozenset({"a"})},
+        {1, 2},
+        fetch(),
+    ):
+        try:
+            conn.send(value)
+        except TypeError as exc:
+            conn.send(str(exc))
+"""
+
+
+async def test_a_value_json_cannot_spell_says_what_to_send_instead(serve) -> None:
+    # What a Django or SQLAlchemy row holds, and a coroutine passed without its await.
+    s = await serve(MISFITS)
+    ws = await s.connect("/api/ws/misfits")
+    got = [(await ws.receive_str()) for _ in range(6)]
+    assert got == [
+        "Object of type datetime is not JSON serializable: send its .isoformat() (a str)",
+        "cannot send a date: send its .isoformat() (a str)",
+        "Object of type Decimal is not JSON serializable: send str() of it (exact) or "
+        "float() of it",
+        "Object of type frozenset is not JSON serializable: send a list (sorted(), or list())",
+        "cannot send a set: send a list (sorted(), or list())",
+        "cannot send a coroutine: await it first (conn.send(await fetch()))",
+    ]
+
+
 async def test_async_send_awaits_and_closed_send_is_a_noop(serve, probe) -> None:
     s = await serve("""
         import probe

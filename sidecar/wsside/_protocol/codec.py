@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import inspect
 import json
 import os
 import uuid
@@ -75,7 +76,21 @@ def _fields_of(value: Any) -> Any:
         return value.value
     if isinstance(value, uuid.UUID):
         return str(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+    raise TypeError(
+        f"Object of type {type(value).__name__} is not JSON serializable"
+        + _CONVERT.get(type(value).__name__, "")
+    )
+
+
+# What to send instead of values JSON has no spelling for, by type name (the types are not
+# imported for this): a Django or SQLAlchemy row holds them.
+_CONVERT = {
+    **dict.fromkeys(("datetime", "date", "time"), ": send its .isoformat() (a str)"),
+    "timedelta": ": send its .total_seconds() (a float)",
+    "Decimal": ": send str() of it (exact) or float() of it",
+    "set": ": send a list (sorted(), or list())",
+    "frozenset": ": send a list (sorted(), or list())",
+}
 
 
 _std_encoder = json.JSONEncoder(
@@ -197,9 +212,17 @@ def encode(data: object) -> tuple[int, bytes]:
             return TEXT, _dumps(data)
         except ValueError as exc:  # NaN/Infinity have no JSON spelling
             raise TypeError(f"cannot send {data!r} as JSON: {exc}") from None
+    if inspect.iscoroutine(data):  # `conn.send(fetch())`: the value is what the await gives
+        data.close()  # else Python warns that it was never awaited, naming wsside's line
+        raise TypeError("cannot send a coroutine: await it first (conn.send(await fetch()))")
+    name = type(data).__name__
     raise TypeError(
-        f"cannot send a {type(data).__name__}: send a dict, list, number, bool, None, "
-        "str, bytes or a dataclass instance (convert other objects first)"
+        f"cannot send a {name}"
+        + _CONVERT.get(
+            name,
+            ": send a dict, list, number, bool, None, str, bytes or a dataclass instance "
+            "(convert other objects first)",
+        )
     )
 
 
