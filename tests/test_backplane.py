@@ -343,6 +343,32 @@ async def test_redis_down_at_start(tmp_path: Path) -> None:
         assert code == 0
 
 
+async def test_debug_lines_are_the_backplanes_not_redis_pys(tmp_path: Path) -> None:
+    # redis-py logs its client's own business at debug (on a Redis before 8.2: "Failed to
+    # enable maintenance notifications: unknown subcommand"), which would read as the app's.
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    serve, port, (pid,) = await start_serve(
+        tmp_path, "--log-level", "debug", "--backplane", redis.url
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            sender = await connect(session, port, pid)
+            receiver = await connect(session, port, pid)
+            await receiver.join("r")
+            # Through Redis and back: the backplane's connections are made by now.
+            await sender.send({"room": "r", "data": {"n": 1}})
+            assert await receiver.receive() == {"n": 1}
+    finally:
+        code = await serve.stop()
+        redis.stop()
+        assert code == 0
+    output = "".join(serve.lines)
+    assert "maintenance notifications" not in output, output
+    assert "redis" not in output.replace(redis.url, "").lower().replace("--backplane", ""), output
+
+
 # ---- the backplane alone, in this process: errors and a slow Redis ------------------------
 
 

@@ -86,14 +86,16 @@ def expected(method: str, path: str) -> str:
             f"RuntimeError: Handler('/ws/threads').broadcast() outside the event loop's thread "
             "(a FastAPI `def` route runs in a thread pool): call it from async code, or hand "
             f"it over: anyio.from_thread.run_sync({call}), or loop.call_soon_threadsafe({call}) "
-            "from a thread of your own"
+            "from a thread of your own (loop = asyncio.get_running_loop(), kept from async code "
+            "such as the callback that starts the thread)"
         )
     call = f"conn.{method}{ARGS[method]}"
     return (
         f"RuntimeError: <Connection ID {path} open>.{method}() outside the event loop's thread "
         "(a FastAPI `def` route runs in a thread pool): call it from async code, or hand it "
         f"over: anyio.from_thread.run_sync({call}), or loop.call_soon_threadsafe({call}) from "
-        "a thread of your own"
+        "a thread of your own (loop = asyncio.get_running_loop(), kept from async code such "
+        "as the callback that starts the thread)"
     )
 
 

@@ -55,5 +55,6 @@ def off_loop_error(subject: str, method: str, call: str) -> RuntimeError:
         f"{subject}.{method}() outside the event loop's thread (a FastAPI `def` route runs in a "
         f"thread pool): call it from async code, or hand it over: "
         f"anyio.from_thread.run_sync({call}), or loop.call_soon_threadsafe({call}) from a "
-        "thread of your own"
+        "thread of your own (loop = asyncio.get_running_loop(), kept from async code such as "
+        "the callback that starts the thread)"
     )

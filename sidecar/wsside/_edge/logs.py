@@ -85,6 +85,9 @@ def configure_logging(level: str, *, under_vite: bool = False, name: str = "wssi
     # asyncio's debug lines are about the loop itself ("Using selector: EpollSelector"), and
     # under Vite would read as the app's; its warnings (a slow callback) still show.
     logging.getLogger("asyncio").setLevel(logging.INFO)
+    # redis-py's debug lines are its client's own business (a Redis without a command it
+    # tries: "Failed to enable maintenance notifications"); the backplane says what matters.
+    logging.getLogger("redis").setLevel(logging.INFO)
     access_log.setLevel(logging.WARNING if under_vite and level != "debug" else logging.NOTSET)
 
 
