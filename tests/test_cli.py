@@ -172,6 +172,30 @@ def test_no_handlers_folder_is_one_line_naming_where_it_was_looked_for(tmp_path:
     )
 
 
+def test_a_missing_ws_folder_names_the_handlers_option_of_vite_config(tmp_path: Path) -> None:
+    # wsside serve does not read vite.config (a deploy may have none): it names what to give
+    # it instead, from the folder where it runs.
+    (tmp_path / "handlers").mkdir()
+    (tmp_path / "vite.config.ts").write_text(
+        "import wsside from 'vite-plugin-wsside'\n"
+        "export default { plugins: [wsside({ handlers: 'handlers' })] }\n"
+    )
+    below = tmp_path / "src"
+    below.mkdir()
+    for cwd, fix in (
+        (tmp_path, 'wsside serve --handlers handlers, or handlers = "handlers" in wsside.toml'),
+        (below, "wsside serve --handlers ../handlers"),
+    ):
+        done = wsside("serve", cwd=cwd)
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == [
+            f"wsside: handlers folder {cwd.resolve() / 'ws'}: no such folder: create it, or give "
+            "another with --handlers DIR",
+            "  vite.config.ts gives wsside() handlers: 'handlers', which wsside serve does not "
+            f"read: {fix}",
+        ]
+
+
 def test_a_config_file_naming_a_missing_folder_names_the_file_and_key(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "x"\n\n[tool.wsside]\nhandlers = "backend"\n'

@@ -7,6 +7,8 @@ import contextlib
 import faulthandler
 import io
 import json
+import os
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -166,7 +168,7 @@ def serve(
         _check_backplane(settings)
     except (ConfigError, OptionError) as exc:
         if not ipc:
-            say(f"{name}: {exc}", level="error")
+            say(f"{name}: {exc}{_vite_handlers(exc)}", level="error")
             raise typer.Exit(2) from None
         # Under Vite the error stands in Vite's terminal and overlay, and the sidecar serves
         # once the file is fixed.
@@ -278,6 +280,28 @@ def _check_backplane(settings: Settings) -> None:
         if "backplane" in settings.given or settings.config_file is None:
             raise
         raise setting_error(settings, "backplane", str(exc).removeprefix("backplane: ")) from None
+
+
+def _vite_handlers(exc: ConfigError | OptionError) -> str:
+    """For a missing default handlers folder in a Vite project whose wsside() names another:
+    that option, as `wsside serve` takes it (it does not read vite.config: a deploy may have
+    none). '' otherwise."""
+    if exc.key != "handlers folder":
+        return ""
+    # Here, not at the top: only this error reads vite.config (as text: no node runs).
+    from ..doctor.vite_config import project_folder, read_vite_config
+
+    root = project_folder(Path.cwd())
+    facts = read_vite_config(root, None)
+    named = (facts.wsside_options or {}).get("handlers")
+    if facts.file is None or not isinstance(named, str):
+        return ""
+    folder = os.path.relpath(os.path.normpath(root / named))  # as the plugin resolves it
+    return (
+        f"\n  {facts.file.name} gives wsside() handlers: '{named}', which wsside serve does not "
+        f"read: wsside serve --handlers {shlex.quote(folder)}"
+        + (f', or handlers = "{named}" in wsside.toml' if root == Path.cwd() else "")
+    )
 
 
 def _problem(rebuild: Callable[[], Settings], running: Settings) -> str | None:
