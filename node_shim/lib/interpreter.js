@@ -139,13 +139,21 @@ function shellQuote(word) {
 function venvsAbove(root, windows) {
   const found = []
   for (let folder = path.dirname(root); ; folder = path.dirname(folder)) {
-    for (const rule of RULES) {
-      if (rule.kind !== 'project_file') continue
-      const candidate = path.join(folder, windows ? (rule.windows ?? rule.path) : rule.path)
-      if (isFile(candidate)) found.push(candidate)
-    }
+    found.push(...venvsIn(folder, windows))
     if (path.dirname(folder) === folder) return found
   }
+}
+
+/**
+ * The interpreters of the virtual environments the rules look for in `folder`, in their order.
+ * @param {string} folder
+ * @param {boolean} windows
+ * @returns {string[]}
+ */
+function venvsIn(folder, windows) {
+  return RULES.filter((rule) => rule.kind === 'project_file')
+    .map((rule) => path.join(folder, windows ? (rule.windows ?? rule.path) : rule.path))
+    .filter(isFile)
 }
 
 /**
@@ -203,9 +211,15 @@ export function whyNoWsside(python, cwd, timeoutMs, callback, windows = process.
       return
     }
     const active = activeVenv(env, windows)
-    const candidates = [...(active ? [active] : []), ...venvsAbove(cwd, windows)].filter((venv) => venv !== python)
+    // The project's own: when one of them has wsside, an option or variable chose another.
+    const own = venvsIn(cwd, windows)
+    const candidates = [...own, ...(active ? [active] : []), ...venvsAbove(cwd, windows)].filter((venv) => venv !== python)
     void firstWithWsside(candidates, cwd, timeoutMs).then((venv) => {
-      if (venv !== undefined && venv === active) {
+      if (venv !== undefined && own.includes(venv)) {
+        const name = path.relative(cwd, venv).split(path.sep).join('/')
+        callback(` cannot import wsside.\n  ${name} beside vite.config has wsside, and the plugin uses it by itself: ` +
+          'take out what chose the interpreter above.')
+      } else if (venv !== undefined && venv === active) {
         callback(` cannot import wsside.\n  The active virtual environment (VIRTUAL_ENV) has wsside: point WSSIDE_PYTHON or ` +
           `the \`python\` option of wsside() at ${shellQuote(venv)}, or install wsside for this one: ` +
           `\`${shellQuote(python)} -m pip install wsside\`.`)

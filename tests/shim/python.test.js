@@ -104,6 +104,18 @@ it('a monorepo: the .venv with wsside at the repository root, above vite.config,
   assert.ok(!report.includes('pip install'), report)
 })
 
+it('a python option naming an interpreter without wsside, beside a .venv with it: the way out is to take the option out', async (t) => {
+  const { root, python } = projectWithoutWsside(t)
+  // The project's own venv: the tests' Python, which has wsside, under the name the rules find.
+  mkdirSync(path.join(root, '.venv', 'bin'), { recursive: true })
+  writeFileSync(path.join(root, '.venv', 'bin', 'python'), `#!/bin/sh\nexec ${JSON.stringify(PYTHON)} "$@"\n`, { mode: 0o755 })
+  const { logs } = await startViteFor(t, root, { options: { python }, waitReady: false })
+  const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
+  assert.ok(report.includes(`${python} (chosen by the \`python\` option of wsside()) cannot import wsside.\n  .venv/bin/python ` +
+    'beside vite.config has wsside, and the plugin uses it by itself: take out what chose the interpreter above.'), report)
+  assert.ok(!report.includes('pip install'), report)
+})
+
 it('the default python3 without wsside: the way out is a .venv beside vite.config, which the rules find', async (t) => {
   const root = makeProject(t)
   const why = await new Promise((resolve) => whyNoWsside('wsside-test-no-such-python3', root, 2_000, resolve, false))
