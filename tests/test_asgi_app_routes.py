@@ -213,11 +213,11 @@ async def test_a_broadcast_from_another_thread_says_how_to_hand_it_over(
             assert reply.status == 500
         line = server.wait_for("RuntimeError: Handler('/ws/chat').broadcast()", timeout=10)
         assert line.strip() == (
-            "RuntimeError: Handler('/ws/chat').broadcast() outside the event loop's thread (a "
-            "FastAPI `def` route runs in a thread pool): call it from async code, or hand it "
-            "over: anyio.from_thread.run_sync(handler.broadcast, data), or "
-            "loop.call_soon_threadsafe(handler.broadcast, data) from a thread of your own (loop "
-            "= asyncio.get_running_loop(), kept from async code such as the callback that starts "
-            "the thread)"
+            "RuntimeError: Handler('/ws/chat').broadcast() outside the event loop's thread: call "
+            "it from async code, or hand it over: from a thread of your own, "
+            "loop.call_soon_threadsafe(handler.broadcast, data) (loop = "
+            "asyncio.get_running_loop(), kept from async code such as the callback that starts "
+            "the thread; keyword arguments through functools.partial); from a worker thread of "
+            "anyio (a FastAPI `def` route), anyio.from_thread.run_sync(handler.broadcast, data)"
         )
         assert await _announced(server, client) == 1

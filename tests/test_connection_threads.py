@@ -82,20 +82,17 @@ ARGS = {
 def expected(method: str, path: str) -> str:
     if method == "handler.broadcast":
         call = "handler.broadcast, data"
-        return (
-            f"RuntimeError: Handler('/ws/threads').broadcast() outside the event loop's thread "
-            "(a FastAPI `def` route runs in a thread pool): call it from async code, or hand "
-            f"it over: anyio.from_thread.run_sync({call}), or loop.call_soon_threadsafe({call}) "
-            "from a thread of your own (loop = asyncio.get_running_loop(), kept from async code "
-            "such as the callback that starts the thread)"
-        )
-    call = f"conn.{method}{ARGS[method]}"
+        subject = "Handler('/ws/threads').broadcast()"
+    else:
+        call = f"conn.{method}{ARGS[method]}"
+        subject = f"<Connection ID {path} open>.{method}()"
     return (
-        f"RuntimeError: <Connection ID {path} open>.{method}() outside the event loop's thread "
-        "(a FastAPI `def` route runs in a thread pool): call it from async code, or hand it "
-        f"over: anyio.from_thread.run_sync({call}), or loop.call_soon_threadsafe({call}) from "
-        "a thread of your own (loop = asyncio.get_running_loop(), kept from async code such "
-        "as the callback that starts the thread)"
+        f"RuntimeError: {subject} outside the event loop's thread: "
+        "call it from async code, or hand it over: from a thread of your own, "
+        f"loop.call_soon_threadsafe({call}) (loop = asyncio.get_running_loop(), kept from async "
+        "code such as the callback that starts the thread; keyword arguments through "
+        "functools.partial); from a worker thread of anyio (a FastAPI `def` route), "
+        f"anyio.from_thread.run_sync({call})"
     )
 
 

@@ -52,9 +52,9 @@ def off_loop_error(subject: str, method: str, call: str) -> RuntimeError:
     """The error for `subject.method()` (one that writes to sockets) called on another thread
     than the event loop's; `call` is what to hand over, e.g. "conn.send, data"."""
     return RuntimeError(
-        f"{subject}.{method}() outside the event loop's thread (a FastAPI `def` route runs in a "
-        f"thread pool): call it from async code, or hand it over: "
-        f"anyio.from_thread.run_sync({call}), or loop.call_soon_threadsafe({call}) from a "
-        "thread of your own (loop = asyncio.get_running_loop(), kept from async code such as "
-        "the callback that starts the thread)"
+        f"{subject}.{method}() outside the event loop's thread: call it from async code, or "
+        f"hand it over: from a thread of your own, loop.call_soon_threadsafe({call}) (loop = "
+        "asyncio.get_running_loop(), kept from async code such as the callback that starts the "
+        "thread; keyword arguments through functools.partial); from a worker thread of anyio "
+        f"(a FastAPI `def` route), anyio.from_thread.run_sync({call})"
     )
