@@ -64,6 +64,10 @@ h = Handler("/ws/misfits")
 async def fetch():
     return {"n": 1}
 
+# numpy's types, by name (the hint goes by the type's name; numpy is not a test dependency).
+float32 = type("float32", (), {})
+ndarray = type("ndarray", (), {})
+
 @h.on_connect
 def go(conn, request):
     for value in (
@@ -73,6 +77,8 @@ def go(conn, request):
         {"rooms": frozenset({"a"})},
         {1, 2},
         fetch(),
+        {"loss": float32()},
+        ndarray(),
     ):
         try:
             conn.send(value)
@@ -85,7 +91,7 @@ async def test_a_value_json_cannot_spell_says_what_to_send_instead(serve) -> Non
     # What a Django or SQLAlchemy row holds, and a coroutine passed without its await.
     s = await serve(MISFITS)
     ws = await s.connect("/api/ws/misfits")
-    got = [(await ws.receive_str()) for _ in range(6)]
+    got = [(await ws.receive_str()) for _ in range(8)]
     assert got == [
         "Object of type datetime is not JSON serializable: send its .isoformat() (a str)",
         "cannot send a date: send its .isoformat() (a str)",
@@ -94,6 +100,8 @@ async def test_a_value_json_cannot_spell_says_what_to_send_instead(serve) -> Non
         "Object of type frozenset is not JSON serializable: send a list (sorted(), or list())",
         "cannot send a set: send a list (sorted(), or list())",
         "cannot send a coroutine: await it first (conn.send(await fetch()))",
+        "Object of type float32 is not JSON serializable: send .item() of it (a Python number)",
+        "cannot send a ndarray: send .tolist() of it (JSON), or .tobytes() of it (binary)",
     ]
 
 

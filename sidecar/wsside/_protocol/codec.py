@@ -90,6 +90,16 @@ _CONVERT = {
     "Decimal": ": send str() of it (exact) or float() of it",
     "set": ": send a list (sorted(), or list())",
     "frozenset": ": send a list (sorted(), or list())",
+    # numpy's scalars (a loss, a count) and arrays.
+    **dict.fromkeys(
+        (
+            *(f"float{bits}" for bits in (16, 32, 64, 128)),
+            *(f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)),
+            "bool_",
+        ),
+        ": send .item() of it (a Python number)",
+    ),
+    "ndarray": ": send .tolist() of it (JSON), or .tobytes() of it (binary)",
 }
 
 
