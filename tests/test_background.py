@@ -41,3 +41,22 @@ async def test_sigterm_waits_for_a_background_task_s_clean_up(tmp_path: Path) ->
     output = "".join(serve.lines) + rest
     assert code == 0, output
     assert "EVENT task-ended" in rest, output
+
+
+async def test_a_plain_def_is_a_load_error_saying_how_to_run_blocking_work(tmp_path: Path) -> None:
+    # A training loop written as a plain function: the way to it is an async task around it.
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "train.py").write_text(
+        "from wsside import Handler\n\ntrain = Handler('/ws/train')\n\n\n"
+        "@train.background\ndef loop(handler):\n    pass\n"
+    )
+    serve = await ServeProcess.start("--port", str(free_port()), "--no-reload", cwd=tmp_path)
+    try:
+        line = await serve.expect("cannot load ws/train.py")
+    finally:
+        await serve.stop()
+    assert line.rstrip().endswith(
+        "cannot load ws/train.py:6: TypeError: background: expected an async function taking "
+        "the handler (async def loop(handler)); blocking work (a training loop) runs in it "
+        "with await asyncio.to_thread(function, *args)"
+    )

@@ -283,7 +283,11 @@ class Handler:
         It starts when the file is loaded and is cancelled when the file is reloaded or removed.
         """
         if not inspect.iscoroutinefunction(fn):
-            raise TypeError("background: expected an async function taking the handler")
+            raise TypeError(
+                "background: expected an async function taking the handler (async def "
+                f"{getattr(fn, '__name__', 'task')}(handler)); blocking work (a training loop) "
+                "runs in it with await asyncio.to_thread(function, *args)"
+            )
         # Checked here: a task that cannot take the handler would fail as the server starts.
         task = adapt_callback("background", fn)
         assert task is not None
