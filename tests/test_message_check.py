@@ -197,6 +197,49 @@ async def test_binary_messages_fit_bytes(serve, probe) -> None:
     assert probe.records == [("message", b"\x01\x02"), ("message", {"type": "hello"})]
 
 
+async def test_tagged_records_beside_bytes_are_told_apart_by_their_tag(serve, probe) -> None:
+    # A binary + JSON protocol: an object's problem is its own record's, named by its tag,
+    # not every record's at once.
+    s = await serve("""
+        import probe
+        from typing import Literal, TypedDict
+        from wsside import Handler
+
+        class SetLr(TypedDict):
+            type: Literal["set-lr"]
+            lr: float
+
+        class Pause(TypedDict):
+            type: Literal["pause"]
+
+        h = Handler("/ws/t", receives=SetLr | Pause | bytes)
+
+        @h.on_message
+        def message(conn, data):
+            probe.record("message", data)
+    """)
+    ws = await s.connect("/api/ws/t")
+    await ws.send_json({"type": "set-lr", "lr": "0.1"})
+    assert await ws.receive_json() == {
+        "type": "error",
+        "message": "lr: expected float, got str",
+    }
+    await ws.send_json({"type": "stop"})
+    assert await ws.receive_json() == {
+        "type": "error",
+        "message": "type: expected 'set-lr' or 'pause', got 'stop'",
+    }
+    await ws.send_json("go")
+    assert await ws.receive_json() == {
+        "type": "error",
+        "message": "expected SetLr, Pause or bytes, got str",
+    }
+    await ws.send_bytes(b"\x01")
+    await ws.send_json({"type": "pause"})
+    await probe.wait("message", 2)
+    assert probe.records == [("message", b"\x01"), ("message", {"type": "pause"})]
+
+
 SENDER = """
 from typing import Literal, TypedDict
 from wsside import Handler

@@ -52,7 +52,11 @@ def compile_check(node: Node, records: Compiled) -> Check:
         item = compile_check(node.value, records)
         return _dict_check(item, isinstance(node.value, AnyValue), node.keys)
     if isinstance(node, OneOf):
-        return _tagged_check(node, records) or _union_check(node, records)
+        return (
+            _tagged_check(node, records)
+            or _partly_tagged_check(node, records)
+            or _union_check(node, records)
+        )
     if isinstance(node, Alias):
         return _alias_check(node, records)
     return _record_check(node, records)
@@ -241,6 +245,32 @@ def _tagged_check(node: OneOf, records: Compiled) -> Check | None:
                 where, ("", tag_expected + (show_value(tag) if is_scalar(tag) else kind_of(tag)))
             )
         return option_check(value)
+
+    return check
+
+
+def _partly_tagged_check(node: OneOf, records: Compiled) -> Check | None:
+    """A union of tagged records and other types (`SetLr | Pause | bytes`): an object is
+    checked as the record its tag names, in that record's words, unless another option takes
+    it; anything else as the whole union."""
+    tagged = tuple(o for o in node.options if isinstance(o, Record))
+    others = tuple(o for o in node.options if not isinstance(o, Record))
+    if not others or _tag_of(tagged) is None:
+        return None
+    by_tag = _tagged_check(OneOf(tagged), records)
+    assert by_tag is not None
+    other_checks = [compile_check(o, records) for o in others]
+    whole = _union_check(node, records)
+    # dict[str, Any] among the others: an object that fits no record may fit it.
+    objects_elsewhere = any(isinstance(o, DictOf) for o in others)
+
+    def check(value: Any) -> Problem | None:
+        if not isinstance(value, dict):
+            return whole(value)
+        problem = by_tag(value)
+        if problem is None or any(c(value) is None for c in other_checks):
+            return None
+        return whole(value) if objects_elsewhere else problem
 
     return check
 
