@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from serve_process import ServeProcess, free_port
 
@@ -56,14 +57,110 @@ async def test_a_blocked_loop_is_reported_at_the_handler_line_and_others_resume(
     assert f"h0.py:{BLOCK_LINE}" in stall["message"]
 
 
-async def test_a_stall_s_advice_fits_what_blocks(serve) -> None:
-    """time.sleep gets asyncio.sleep, not "use await" (`await time.sleep(1)` raises)."""
-    s = await serve(BLOCKING)
+# Callbacks of "/ws/block" that block for `float(data)` seconds, then send "woke".
+ASYNC_SLEEP = """
+import time
+
+from wsside import Handler
+
+block = Handler("/ws/block", transform_raw_data=lambda raw: raw)
+
+@block.on_message
+async def napping(conn, data):
+    time.sleep(float(data))
+    await conn.send("woke")
+"""
+HELPER_SLEEP = """
+import time
+
+from wsside import Handler
+
+block = Handler("/ws/block", transform_raw_data=lambda raw: raw)
+
+def wait(seconds):
+    time.sleep(seconds)
+
+@block.on_message
+async def napping(conn, data):
+    wait(float(data))
+    await conn.send("woke")
+"""
+BUSY = """
+import time
+
+from wsside import Handler
+
+block = Handler("/ws/block", transform_raw_data=lambda raw: raw)
+
+@block.on_message
+def spin(conn, data):
+    end = time.monotonic() + float(data)
+    while time.monotonic() < end:
+        pass
+    conn.send("woke")
+"""
+LAMBDA = """
+import time
+
+from wsside import Handler
+
+Handler(
+    "/ws/block",
+    transform_raw_data=lambda raw: raw,
+    on_message=lambda conn, data: (time.sleep(float(data)), conn.send("woke")),
+)
+"""
+COMPREHENSION = """
+import time
+
+from wsside import Handler
+
+block = Handler("/ws/block", transform_raw_data=lambda raw: raw)
+
+@block.on_message
+async def napping(conn, data):
+    [time.sleep(float(data)) for _ in range(1)]
+    await conn.send("woke")
+"""
+ELSEWHERE = (
+    "await an async version of what blocks, or run it (blocking calls, long computations) in "
+    "a thread: await asyncio.to_thread(function, *args)"
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "advice"),
+    [
+        (
+            BLOCKING,
+            "time.sleep() blocks the loop: make sleepy async def, then await "
+            "asyncio.sleep(seconds)",
+        ),
+        (ASYNC_SLEEP, "time.sleep() blocks the loop: await asyncio.sleep(seconds) instead"),
+        (
+            HELPER_SLEEP,
+            "time.sleep() blocks the loop: make wait async def (and await it where "
+            "it is called), then await asyncio.sleep(seconds)",
+        ),
+        (BUSY, "make spin async def, then " + ELSEWHERE),
+        (
+            LAMBDA,
+            "time.sleep() blocks the loop: make the lambda an async def, then await "
+            "asyncio.sleep(seconds)",
+        ),
+        (COMPREHENSION, "time.sleep() blocks the loop: await asyncio.sleep(seconds) instead"),
+    ],
+    ids=["plain-def", "async-def", "plain-helper", "plain-def-busy", "lambda", "comprehension"],
+)
+async def test_a_stall_s_advice_fits_what_blocks(serve, code: str, advice: str) -> None:
+    """time.sleep gets asyncio.sleep, not "use await" (`await time.sleep(1)` raises); in a
+    plain def, `await` is a SyntaxError: the advice says to make that function async first."""
+    s = await serve(code)
     blocker = await s.connect("/api/ws/block")
     await blocker.send_str("0.8")
     assert await blocker.receive_str(timeout=10) == "woke"
     [stall] = [e for e in s.events if e["type"] == "stall"]
-    assert stall["advice"] == "time.sleep() blocks the loop: await asyncio.sleep(seconds) instead"
+    assert stall["advice"] == advice
 
 
 def test_time_inside_wsside_s_own_code_is_not_blamed_on_a_blocking_call(tmp_path: Path) -> None:
@@ -100,6 +197,23 @@ def test_time_inside_wsside_s_own_code_is_not_blamed_on_a_blocking_call(tmp_path
     )
     assert dog._advice(inside["loop"], PACKAGE + "connection.py", 2).startswith(
         "the time went into wsside's write_frame(): "
+    )
+
+
+def test_top_level_code_that_blocks_is_told_to_move_into_an_async_def(tmp_path: Path) -> None:
+    """A handler file's top level runs as the file loads (a reload runs on the loop), where
+    neither `await` nor `async def` of it can be: the blocking line moves into one."""
+    from wsside._runtime.stall import StallWatchdog
+
+    handlers = tmp_path / "ws"
+    handlers.mkdir()
+    handler_file = handlers / "slow.py"
+    handler_file.write_text("import sys\nimport time\nframe = sys._getframe(); time.sleep(0)\n")
+    module: dict[str, Any] = {}
+    exec(compile(handler_file.read_text(), str(handler_file), "exec"), module)
+    assert StallWatchdog(handlers)._advice(module["frame"], str(handler_file), 3) == (
+        "time.sleep() blocks the loop: move this line into an async def, then await "
+        "asyncio.sleep(seconds)"
     )
 
 

@@ -94,8 +94,9 @@ it('a sidecar blocked by a handler: 503 after the wait, later sockets piped, all
   writeFileSync(path.join(root, 'release'), '')
   assert.equal(await blocker.next(), 'released')
   // Once the loop runs again, the stall is a warning naming the blocking line, with the
-  // advice for what its sample caught (time.sleep, or now and then the file check).
-  await logs.waitFor(/the event loop was blocked for [\d.]+ s in message \(\S*block\.py:\d+\): (time\.sleep\(\) blocks the loop: await asyncio\.sleep\(seconds\) instead|await an async version of what blocks, or run it .*)$/)
+  // advice for what its sample caught (time.sleep, or now and then the file check), in a
+  // plain def: make it async first.
+  await logs.waitFor(/the event loop was blocked for [\d.]+ s in message \(\S*block\.py:\d+\): (time\.sleep\(\) blocks the loop: make message async def, then await asyncio\.sleep\(seconds\)|make message async def, then await an async version of what blocks, or run it .*)$/)
   const ws = await piped
   ws.send('piped')
   assert.equal(await ws.next(), 'piped')

@@ -24,6 +24,7 @@ from .._io.upgrade import ServerWebSocket
 from .._protocol.handshake import plain_refusal, refusal_headers
 from .._protocol.http_head import SECRET_HEADER
 from .._runtime import access
+from .._runtime.events import logger
 from .._runtime.session import Session
 from ..pattern import strip_prefix
 from ..request import Request
@@ -116,10 +117,16 @@ class Intake:
             max_message_size=handler.max_message_size,
         )
         ws.headers[FORWARDING_HEADER] = self._forwarding(request)
+        transport = request.transport  # aiohttp forgets it once the connection is lost
         try:
             await ws.prepare(request)
         except web.HTTPException as exc:
             return _refused(request, path, Refusal(exc.status, exc.text or exc.reason))
+        except ConnectionError:
+            # The client left before its 101 was written (it gave up while `authenticate`
+            # ran, or while a handler blocked the loop): no session was made, nothing is
+            # answered.
+            return _gone(transport, path)
         assert ws.io is not None and ws.sink is not None
         stream = ws.detach(request)
         self.serve(route, admitted, ws.io, stream)
@@ -219,6 +226,19 @@ def _refused(request: web.Request, path: str, why: Refusal) -> web.Response:
         method = "WebSocket" if _is_upgrade(request.headers) else request.method
         access.upgraded(access.peer(request.transport), path, why.status, method)
     return refuse(*why)
+
+
+def _gone(transport: asyncio.BaseTransport | None, path: str) -> web.Response:
+    """What `handle` returns for a client that left before its 101. No access line (nothing
+    was answered), as for a handed-over socket whose client left during `authenticate`; a
+    debug line says so. aiohttp's write of the response fails on the closed connection, and
+    aiohttp takes that quietly."""
+    logger.debug(
+        'wsside: %s - "WebSocket %s": the client left before the 101', access.peer(transport), path
+    )
+    response = web.Response(status=400)  # never written: the connection is closing
+    response.force_close()
+    return response
 
 
 def _is_upgrade(headers: CIMultiDictProxy[str]) -> bool:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import inspect
 import linecache
 import os
 import re
@@ -141,12 +142,21 @@ class StallWatchdog:
 
     def _in_handlers(self, frame: FrameType | None) -> tuple[str, int, str] | None:
         """File, line and function of the innermost frame of handler code in `frame`'s stack."""
+        found = self._handler_frame(frame)
+        if found is None:
+            return None
+        return found.f_code.co_filename, found.f_lineno, found.f_code.co_name
+
+    def _handler_frame(self, frame: FrameType | None) -> FrameType | None:
+        """The innermost frame of handler code in `frame`'s stack."""
         while frame is not None:
-            code = frame.f_code
-            if os.path.realpath(code.co_filename).startswith(self._root):
-                return code.co_filename, frame.f_lineno, code.co_name
+            if self._is_handler_code(frame):
+                return frame
             frame = frame.f_back
         return None
+
+    def _is_handler_code(self, frame: FrameType) -> bool:
+        return os.path.realpath(frame.f_code.co_filename).startswith(self._root)
 
     # ---- watchdog thread ---------------------------------------------------------------
 
@@ -217,15 +227,48 @@ class StallWatchdog:
                 "meanwhile"
             )
         source = linecache.getline(file, line)
+        first = self._make_async(frame)  # `await` is only allowed in an async def
         if _SLEEP.search(source) and "asyncio.sleep" not in source:
+            if first:
+                return f"time.sleep() blocks the loop: {first}, then await asyncio.sleep(seconds)"
             return "time.sleep() blocks the loop: await asyncio.sleep(seconds) instead"
         return (
-            "await an async version of what blocks, or run it (blocking calls, long "
-            "computations) in a thread: await asyncio.to_thread(function, *args)"
+            f"{first + ', then ' if first else ''}await an async version of what blocks, or run "
+            "it (blocking calls, long computations) in a thread: await "
+            "asyncio.to_thread(function, *args)"
+        )
+
+    def _make_async(self, frame: FrameType) -> str:
+        """What makes the handler code that blocks (in `frame`'s stack) able to `await`: ""
+        when it can already (an async def)."""
+        own = self._handler_frame(frame)
+        # A comprehension's or generator expression's own frame: `await` there needs the
+        # function around it to be async.
+        while (
+            own is not None
+            and own.f_code.co_name in _COMPREHENSIONS
+            and own.f_back is not None
+            and self._is_handler_code(own.f_back)
+        ):
+            own = own.f_back
+        if own is None:
+            return ""  # no handler code is running: none of the user's to change
+        code = own.f_code
+        if code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
+            return ""
+        if not code.co_flags & inspect.CO_NEWLOCALS:  # the file's top level, a class body
+            return "move this line into an async def"
+        if code.co_name == "<lambda>":
+            return "make the lambda an async def"
+        called_by_handler_code = own.f_back is not None and self._is_handler_code(own.f_back)
+        return f"make {code.co_name} async def" + (
+            " (and await it where it is called)" if called_by_handler_code else ""
         )
 
 
 _SLEEP = re.compile(r"(?<![\w.])(time\.)?sleep\(")
+# Code objects of their own (Python 3.12 inlines the first three into their function).
+_COMPREHENSIONS = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
 
 
 def _wsside_call(frame: FrameType, handlers: str) -> tuple[str, bool] | None:
