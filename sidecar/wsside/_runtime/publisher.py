@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .._protocol.codec import encode
 from ..connection import Sendable, room_error
-from ..pattern import Pattern
+from ..pattern import Pattern, PatternError
 from .backplane_url import check_backplane, for_redis, safe_url
 from .backplane_wire import HEAD, MAX_BYTES, VERSION, channel, encode_record
 
@@ -73,21 +73,31 @@ class Publisher:
 
         `pattern` is the Handler's pattern as declared, without the URL prefix: `/ws/chat`
         for `Handler("/ws/chat")` served at `/api/ws/chat`, and `/ws/rooms/{id}` (the text,
-        not a path such as `/ws/rooms/7`) for `Handler("/ws/rooms/{id}")`. `message` is
-        encoded as `handler.broadcast` encodes it: a dict, list, number, bool, None or
-        dataclass instance as JSON text, a str as text, bytes as binary; anything else is a
-        TypeError naming its type.
+        not a path such as `/ws/rooms/7`) for `Handler("/ws/rooms/{id}")`. One that
+        `Handler(...)` refuses is a ValueError, and nothing is sent. A process that has no
+        handler of the pattern (`/api/ws/chat`) delivers nothing and says so in its log,
+        once per pattern. `message` is encoded as `handler.broadcast` encodes it: a dict,
+        list, number, bool, None or dataclass instance as JSON text, a str as text, bytes as
+        binary; anything else is a TypeError naming its type.
 
-        Returns how many wsside processes were subscribed (Redis PUBLISH's answer): 0 means
-        none heard it. Delivery is at most once, as for every broadcast through the backplane
-        (docs/backplane.md). Redis unreachable, or an error it answers, raises redis-py's
-        exception (`redis.exceptions.ConnectionError`, ...), once: nothing is retried.
+        Returns how many wsside processes were subscribed (Redis PUBLISH's answer), whether
+        or not they have a handler of the pattern: 0 means none heard it. Delivery is at most
+        once, as for every broadcast through the backplane (docs/backplane.md). Redis
+        unreachable, or an error it answers, raises redis-py's exception
+        (`redis.exceptions.ConnectionError`, ...), once: nothing is retried.
         """
         if self._client is None:
             raise RuntimeError(f"{self!r} is closed")
         if room is not None and not isinstance(room, str):
             raise room_error(room, "Publisher.broadcast")
-        source = Pattern(pattern).source  # as the Handler records it: "ws/chat" is "/ws/chat"
+        try:  # as Handler(pattern) checks it, and records it: "ws/chat" is "/ws/chat"
+            source = Pattern(pattern).source
+        except PatternError as exc:
+            raise ValueError(
+                f"Publisher.broadcast(): {pattern!r} cannot be a Handler's pattern ({exc}); "
+                "the pattern is the one declared in Handler(...), below the URL prefix: "
+                "'/ws/chat' for Handler('/ws/chat') served at /api/ws/chat"
+            ) from None
         opcode, payload = encode(message)
         record = encode_record(source, None if room is None else (room,), opcode, payload)
         if len(record) > MAX_BYTES:

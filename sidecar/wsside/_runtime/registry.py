@@ -26,6 +26,7 @@ from .module_names import handler_files, in_folder
 from .namespaces import collision_notes
 from .orphans import Orphans
 from .pattern_owners import duplicate_error, find_duplicate, serving
+from .unserved_patterns import UnservedPatterns
 
 if TYPE_CHECKING:
     from .backplane import Backplane
@@ -74,6 +75,10 @@ class Registry:
         # `_table` by leading literal segments; made again on the first match after a change
         # (not at each file of a start-up or a checkout).
         self._index: PatternIndex[tuple[Handler, Hub]] | None = None
+        # Broadcasts from the backplane to a pattern no hub has are named once per pattern,
+        # once the handlers have loaded (the backplane subscribes before they do).
+        self._unserved = UnservedPatterns()
+        self._loaded = False
 
     # ---- routing ------------------------------------------------------------------------
 
@@ -130,6 +135,7 @@ class Registry:
         finally:
             if holding:
                 self.release_helper_errors()
+        self._loaded = True
 
     def failed_others(self, path: Path) -> bool:
         """Other handler files did not load for an error in `path` (a file they import)."""
@@ -206,6 +212,7 @@ class Registry:
         if duplicate is not None:  # a plain ValueError: the subclass is the registry's own
             raise ValueError(str(duplicate)) from None
         self._swap(_IN_CODE, handlers)
+        self._loaded = True
 
     def start_background(self) -> None:
         """Start the background tasks of every handler that has none running (handlers
@@ -283,12 +290,17 @@ class Registry:
         self, pattern: str, rooms: tuple[str, ...] | None, opcode: int, payload: bytes
     ) -> None:
         """A broadcast from another process (through the backplane): write it to this
-        process's matching connections (those of a pattern in its grace too)."""
+        process's matching connections (those of a pattern in its grace too). A pattern with
+        no hub, serving or in its grace, is named once (`UnservedPatterns`); a reloaded
+        file's pattern never lacks one (`_swap` keeps its hub, on the thread that delivers)."""
         hub = self.hubs.get(pattern)
         if hub is None:
             hub = self._orphans.get(pattern)
-        if hub is not None:
-            hub.deliver(opcode, payload, rooms)
+            if hub is None:
+                if self._loaded:
+                    self._unserved.note(pattern, self.hubs)
+                return
+        hub.deliver(opcode, payload, rooms)
 
     async def close(self, timeout: float = STOP_WAIT) -> None:
         """Stop the background tasks, waiting up to `timeout` seconds for their clean-up
