@@ -23,7 +23,7 @@ from .._protocol.frames import PING, PONG
 from .._protocol.http_head import read_headers
 from ..closecodes import CloseCode, CloseReason
 from ..connection import Connection
-from . import access
+from . import access, limit_closes
 from .close_handshake import CloseHandshake
 from .keepalive import Keepalive
 
@@ -38,6 +38,7 @@ __all__ = ["Session"]
 # Above the small-int cache: one shared object instead of a new int per session.
 _ABNORMAL_CLOSURE = int(CloseCode.ABNORMAL_CLOSURE)
 _TRY_AGAIN_LATER = int(CloseCode.TRY_AGAIN_LATER)
+_MESSAGE_TOO_BIG = int(CloseCode.MESSAGE_TOO_BIG)
 _TOO_SLOW_REASON = CloseReason.TOO_SLOW.encode()
 # How far a session got (`_stage`); its futures are made only when someone waits for them.
 _OPEN, _SOCKET_CLOSED, _FINISHED = 0, 1, 2
@@ -257,8 +258,20 @@ class Session(CloseHandshake):
             self._done.set_result(None)
 
     def too_slow(self) -> None:
-        """The client reads slower than it is sent to, past the send buffer's limit."""
+        """The client reads slower than it is sent to, past the send buffer's limit (or was
+        sent more in one go than the limit): closed 1013, and the log says so once."""
+        if self._close_sent or self._close_received or self._stage != _OPEN:
+            return  # closing already: this close would not start
         self.close(_TRY_AGAIN_LATER, _TOO_SLOW_REASON)
+        limit_closes.too_slow(self.conn.path, self.handler)
+
+    def on_error(self, exc: BaseException) -> None:
+        """The parser failed the connection (`CloseHandshake.on_error`); a message over
+        `max_message_size` (1009) is also said in the log, which Vite's terminal shows."""
+        starts = not self._close_sent and not self._close_received
+        super().on_error(exc)
+        if starts and getattr(exc, "code", None) == _MESSAGE_TOO_BIG:
+            limit_closes.message_too_big(self.conn.path, self.handler, str(exc))
 
     def abort(self) -> None:
         """Drop the transport without a handshake: a peer that did not finish it within
