@@ -21,10 +21,10 @@ from typing import Any
 
 from .._io.asgi import AsgiChannel, AsgiIO, Receive, Send
 from .._protocol.handshake import plain_refusal
-from .._runtime.callbacks import flush_unfit
 from .._runtime.closing import close_sessions
 from .._runtime.events import logger
 from .._runtime.registry import Registry
+from .._runtime.repeats import flush_all
 from .._runtime.session import Session
 from ..closecodes import CloseCode, CloseReason
 from ..handler import Handler
@@ -33,7 +33,6 @@ from .admission import (
     Refusal,
     authenticate,
     decide,
-    flush_origin_refusals,
     local_pages_of_a_site,
 )
 from .asgi_admission import admit, refuse, respond
@@ -234,8 +233,7 @@ class ASGIApp:
         await self._registry.close()
         if self._backplane is not None:
             await self._backplane.close()
-        flush_origin_refusals()  # the count of refused Origins of the window still open
-        flush_unfit()  # and of messages that did not fit receives=
+        flush_all()  # the counts of the windows still open (refused Origins, misfits, ...)
         self._starting, self._ready = None, False
 
     # ---- plain HTTP ------------------------------------------------------------------------

@@ -5,9 +5,10 @@ for its Origin. The first few distinct lines are written, the rest counted."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 
-__all__ = ["REPEAT_WINDOW", "Repeats"]
+__all__ = ["REPEAT_WINDOW", "Repeats", "flush_all"]
 
 # Lines past the first few are counted, and written as one line per window of this many
 # seconds while they keep coming.
@@ -34,6 +35,7 @@ class Repeats:
         self._written: set[str] = set()  # the distinct lines written in the open group
         self._window: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        _every.add(self)
 
     def add(self, line: str, last: str) -> None:
         """One more warning: `line` as written, `last` what a count line names of it."""
@@ -78,3 +80,14 @@ class Repeats:
         self._written.clear()
         if self.count:
             self._write_count()
+
+
+# Every `Repeats` alive, for `flush_all`.
+_every: weakref.WeakSet[Repeats] = weakref.WeakSet()
+
+
+def flush_all() -> None:
+    """Write the counts of every open window (when the process stops): one call for every
+    kind of line, wherever its `Repeats` lives."""
+    for repeats in list(_every):
+        repeats.flush()
