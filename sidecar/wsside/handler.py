@@ -31,6 +31,8 @@ from .responses import Broadcast, Response
 from .schema import Schema
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from ._handler_types import (
         Authenticate,
         Background,
@@ -303,8 +305,24 @@ class Handler:
     def _warn_detached(self, use: str) -> None:
         """Say, once, that code still pushes through this declaration after its file was
         reloaded: a loop the user started with `asyncio.create_task` keeps the old object,
-        and reaches nobody for as long as it runs."""
+        and reaches nobody for as long as it runs. Or this declaration's own background
+        task, which the reload cancelled (before it stopped serving this declaration), does
+        from its clean-up: its `finally` runs after the new version took over."""
         self._detached = False
+        task = _running_background(self)
+        if task is not None:
+            logging.getLogger("wsside").warning(
+                "wsside: %s at %s:%d %s by its background task %s (%s) after its file's "
+                "reload (or removal) cancelled it: its finally runs after the new version took "
+                "over, and what it sends reaches no connection",
+                self,
+                shown(self.file),
+                self.line,
+                use,
+                getattr(inspect.unwrap(task), "__name__", repr(task)),
+                place(task),
+            )
+            return
         logging.getLogger("wsside").warning(
             "wsside: %s at %s:%d %s, but it is no longer served since its file was reloaded "
             "(or removed), and reaches no connection: a loop that outlives a reload belongs "
@@ -340,3 +358,21 @@ class Handler:
     def __repr__(self) -> str:
         # The pattern as every message shows it: `{room:[\w-]+}`, not repr's `[\\w-]+`.
         return f"Handler('{self.pattern.source}')"
+
+
+def _running_background(handler: Handler) -> Callback | None:
+    """The background function of `handler` that the code running now was called from (its
+    frame is on the stack), if any: for the warning of a push through a declaration that is
+    no longer served."""
+    codes = {
+        id(code): fn
+        for fn in handler.background_tasks
+        if (code := getattr(inspect.unwrap(fn), "__code__", None)) is not None
+    }
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        fn = codes.get(id(frame.f_code))
+        if fn is not None:
+            return fn
+        frame = frame.f_back
+    return None
