@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -286,3 +288,31 @@ async def test_a_failing_response_is_reported_as_the_responses(tmp_path: Path) -
         said = f"error in a Response of ws/decl.py:{at} ("
         assert said in line and line.endswith(": KeyError: 'missing'\n"), line
         await ws.close()
+
+
+def test_a_handler_file_run_as_a_script_says_where_handler_files_run(tmp_path: Path) -> None:
+    # `python ws/chat.py`, as a Flask app is run: it would exit 0 having served nothing.
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "chat.py").write_text(
+        "from wsside import Handler\n\nchat = Handler('/ws/chat')\nlobby = Handler('/ws/lobby')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "ws/chat.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    assert done.stderr == (
+        "wsside: ws/chat.py declares Handler('/ws/chat'), Handler('/ws/lobby') and ran as a "
+        "script, which serves nothing: a handler file is served by Vite (npx vite, with "
+        "vite-plugin-wsside in vite.config) or by wsside serve\n"
+    )
+    # A script that serves its handlers itself (here through wsside.testing) is told nothing.
+    (tmp_path / "serves.py").write_text(
+        "import asyncio\n\nfrom wsside import Handler\nfrom wsside.testing import serve\n\n"
+        "echo = Handler('/ws/echo')\n\n\nasync def main():\n"
+        "    async with serve([echo]) as server:\n        await server.connect('/ws/echo')\n\n\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "serves.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stderr) == (0, "")

@@ -7,6 +7,7 @@ declaration, so open connections keep their rooms and metadata and reach the new
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import inspect
 import logging
@@ -149,6 +150,8 @@ class Handler:
         self.file: str = frame.f_code.co_filename
         self.line: int = frame.f_lineno
         self.pattern: Pattern = Pattern(pattern)
+        if frame.f_globals.get("__name__") == "__main__":
+            _declared_in_a_script(self)
         self.default_room: str | None = opt_str("default_room", default_room)
         # None means "not set here": the config file's [defaults] may fill it in at load time.
         given = dict(
@@ -376,3 +379,28 @@ def _running_background(handler: Handler) -> Callback | None:
             return fn
         frame = frame.f_back
     return None
+
+
+_script_handlers: list[Handler] = []
+
+
+def _declared_in_a_script(handler: Handler) -> None:
+    """`python ws/chat.py` runs a handler file as a script: it declares its handlers and
+    exits, serving nothing, without a word. At exit, unless something in the process served
+    handlers (a server, `wsside.testing` or `ASGIApp` made a hub), one line says where
+    handler files run."""
+    if not _script_handlers:
+        atexit.register(_served_nothing)
+    _script_handlers.append(handler)
+
+
+def _served_nothing() -> None:
+    if "wsside._runtime.hub" in sys.modules:  # a script that serves them itself
+        return
+    first = _script_handlers[0]
+    names = ", ".join(repr(h) for h in _script_handlers)
+    sys.stderr.write(
+        f"wsside: {shown(first.file)} declares {names} and ran as a script, which serves "
+        "nothing: a handler file is served by Vite (npx vite, with vite-plugin-wsside in "
+        "vite.config) or by wsside serve\n"
+    )
