@@ -360,7 +360,7 @@ def stuck_warning(
     """Report a callback still running `grace` seconds after its connection closed, at the
     line of the handler file it is waiting in."""
     mine = [f for f in frames if f.f_code.co_filename == handler.file] or frames
-    where = f" at {mine[-1].f_code.co_filename}:{mine[-1].f_lineno}" if mine else ""
+    where = f" at {shown(mine[-1].f_code.co_filename)}:{mine[-1].f_lineno}" if mine else ""
     log(
         f"a callback of {conn.path} was still running {grace:g} s "
         f"after the connection closed{where}; it was cancelled",
