@@ -34,8 +34,9 @@ ENGINE = "wsside._io.engine"
 # `aiohttp.base_protocol`, ...) is reached through `_io/engine.py` only.
 AIOHTTP_PUBLIC = {"aiohttp", "aiohttp.web", "aiohttp.hdrs"}
 AIOHTTP_MODULES = {f"aiohttp.{m.name}" for m in pkgutil.iter_modules(aiohttp.__path__)}
-# Private names of the standard library that are its documented API.
-ALLOWED_PRIVATE = {("sys", "_getframe"), ("sys", "_current_frames")}
+# Private names of the standard library that are its documented API (`os._exit`: a wsside
+# command's exit without waiting for threads that handler code left, `_edge/ending.py`).
+ALLOWED_PRIVATE = {("sys", "_getframe"), ("sys", "_current_frames"), ("os", "_exit")}
 NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_make"}
 # The loader's hooks on a user's declaration: private, so `help(Handler)` shows users only
 # their API, and called by the runtime (`_runtime/registry.py`, `_runtime/callbacks.py`,

@@ -13,7 +13,7 @@ from typer.core import TyperGroup
 from .._runtime.backplane_url import BackplaneError, RedisMissing, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings, folder_problem
 from .app import app
-from .serve import given_settings
+from .serve import ends_past_threads, given_settings
 
 if TYPE_CHECKING:
     from ..doctor import Check
@@ -22,7 +22,17 @@ if TYPE_CHECKING:
 __all__ = ["doctor"]
 
 
+def _left_running(threads: str) -> None:
+    # After the table, on stderr: the checks imported the handler files, whose code started
+    # them (as it would in the sidecar).
+    typer.echo(
+        f"wsside doctor: not waiting for {threads}, which importing the handler files started",
+        err=True,
+    )
+
+
 @app.command()
+@ends_past_threads(_left_running)
 def doctor(
     ctx: typer.Context,
     root: Path | None = typer.Option(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import functools
 import io
 import json
 import os
@@ -13,12 +14,13 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 
 from .. import __version__
 from .._edge.admission import flush_origin_refusals
+from .._edge.ending import drop_output_to_gone_readers, end_now, threads_left
 from .._edge.logs import configure_logging
 from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.open_files import raise_open_file_limit
@@ -30,7 +32,7 @@ from .._edge.workers import Workers
 from .._runtime.backplane_url import BackplaneError, check_backplane
 from .._runtime.callbacks import flush_unfit
 from .._runtime.config import ConfigError, OptionError, build_settings, setting_error
-from .._runtime.events import log, shown, subscribe
+from .._runtime.events import log, logger, shown, subscribe
 from .._runtime.settings import Settings
 from .app import app
 from .console import (
@@ -45,9 +47,51 @@ from .console import (
 from .worker_env import worker_link
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+def ends_past_threads(
+    say: Callable[[str], None],
+) -> Callable[[Callable[P, None]], Callable[P, None]]:
+    """Makes a command that imports handler files end its process with its exit status once
+    it is done (`end_now`), when threads that Python would wait for at exit are left (a
+    training loop a handler file started at its top level); `say` writes the line naming them
+    (`the thread "trainer"`). A command that ends with an error's traceback is left to Python."""
+
+    def ends(command: Callable[P, None]) -> Callable[P, None]:
+        @functools.wraps(command)
+        def run(*args: P.args, **kwargs: P.kwargs) -> None:
+            try:
+                command(*args, **kwargs)
+            except typer.Exit as exc:
+                end_now(exc.exit_code, say)
+                raise
+            except SystemExit as exc:  # `sys.exit()`: under Vite (`shim_mode.run_ipc`)
+                if exc.code is None or isinstance(exc.code, int):
+                    end_now(exc.code or 0, say)
+                elif threads_left():
+                    print(exc.code, file=sys.stderr)  # as Python would print it, with status 1
+                    end_now(1, say)
+                raise
+            end_now(0, say)
+
+        return run
+
+    return ends
+
+
+def _left_running(threads: str) -> None:
+    # Through the log handler, after the stop line: `12:00:01 wsside: …` (a worker's name in
+    # it), a warning line in Vite's terminal under Vite.
+    logger.warning(
+        f"wsside: exiting without waiting for {threads}, which handler code started and left "
+        "running (stop a thread from a @handler.background task's finally: docs/patterns.md, "
+        '"A producer in a thread")'
+    )
 
 
 @app.command()
+@ends_past_threads(_left_running)
 def serve(
     ctx: typer.Context,
     # The defaults are shown with `show_default`, not written into the help: the options
@@ -147,7 +191,11 @@ def serve(
     with contextlib.suppress(AttributeError, ValueError, OSError):  # stderr without a descriptor
         faulthandler.enable()
     # What a handler prints goes out line by line, as in a terminal, when stdout is a pipe too
-    # (systemd's journal, a container's log): else it would wait for 8 KB or for the exit.
+    # (systemd's journal, a container's log): else it would wait for 8 KB or for the exit. And
+    # once the reader of stdout or stderr has gone (Vite after Ctrl-C, `| tee` likewise), what
+    # is written there is dropped, not raised as BrokenPipeError into the handler code that
+    # printed (a background task's `finally` goes on to its end): `_edge/ending.py`.
+    drop_output_to_gone_readers()
     if isinstance(sys.stdout, io.TextIOWrapper) and not sys.stdout.line_buffering:
         sys.stdout.reconfigure(line_buffering=True)
     explicit = given_settings(ctx.params)

@@ -20,11 +20,23 @@ from .._runtime.events import error_place, subscribe, unsubscribe
 from .._runtime.registry import Registry
 from .._runtime.typescript import FILE_NAME, render
 from .app import app
+from .serve import ends_past_threads
 
 __all__ = ["types"]
 
 
+def _left_running(threads: str) -> None:
+    # Said on stderr (stdout holds the types): importing the handler files runs their code,
+    # here as in every process that serves them; a training loop started there is worth
+    # knowing of, and its work is cut here.
+    typer.echo(
+        f"wsside types: not waiting for {threads}, which importing the handler files started",
+        err=True,
+    )
+
+
 @app.command()
+@ends_past_threads(_left_running)
 def types(
     out: Path | None = typer.Option(
         None, "--out", metavar="FILE", help=f"File to write, e.g. {FILE_NAME} (default: print it)."
