@@ -133,3 +133,42 @@ def test_doctor_prints_its_table_and_exits_with_its_status(tmp_path: Path) -> No
         'wsside doctor: not waiting for the thread "trainer", which importing the handler '
         "files started"
     ) in done.stderr.splitlines()
+
+
+# A background task that runs a blocking loop with no way to stop it in asyncio's executor:
+# asyncio itself would wait for that thread at the end of the loop, for good (Python 3.11).
+TO_THREAD = """\
+import asyncio
+import time
+
+from wsside import Handler
+
+train = Handler("/ws/train")
+
+
+def forever():
+    while True:
+        time.sleep(0.1)
+
+
+@train.background
+async def run(handler):
+    await asyncio.to_thread(forever)
+"""
+
+
+async def test_serve_does_not_wait_for_a_to_thread_that_never_returns(tmp_path: Path) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "train.py").write_text(TO_THREAD)
+    serve = await ServeProcess.start("--port", str(free_port()), "--no-reload", cwd=tmp_path)
+    try:
+        await serve.expect("serving on")
+        serve.proc.send_signal(signal.SIGTERM)
+        await serve.expect("stopped in")
+        line = await serve.expect("exiting without waiting")
+        assert 'the thread "asyncio_0" (asyncio.to_thread\'s), which handler code' in line
+        assert await asyncio.wait_for(serve.proc.wait(), 30) == 0
+    finally:
+        if serve.proc.returncode is None:
+            serve.proc.kill()
+            await serve.proc.wait()

@@ -37,7 +37,12 @@ def threads_left() -> list[threading.Thread]:
 
 def _named(threads: list[threading.Thread]) -> str:
     """`the thread "trainer"`, `the threads "trainer" and "loader"`."""
-    names = [f'"{thread.name}"' for thread in threads]
+    # The default executor's threads (`_edge/loop.py`) are named by what starts them.
+    names = [
+        f'"{thread.name}"'
+        + (" (asyncio.to_thread's)" if thread.name.startswith("asyncio_") else "")
+        for thread in threads
+    ]
     if len(names) == 1:
         return f"the thread {names[0]}"
     return f"the threads {', '.join(names[:-1])} and {names[-1]}"

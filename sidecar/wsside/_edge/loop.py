@@ -12,15 +12,29 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-__all__ = ["LOOP_ENV", "LoopChoiceError", "engines", "loop_factory", "loop_name", "run"]
+__all__ = [
+    "EXECUTOR_WAIT",
+    "LOOP_ENV",
+    "LoopChoiceError",
+    "engines",
+    "loop_factory",
+    "loop_name",
+    "run",
+]
 
 LOOP_ENV = "WSSIDE_LOOP"
 _CHOICES = ("auto", "asyncio", "uvloop")
 
 T = TypeVar("T")
+
+# How long the end of `run` waits for the threads of `asyncio.to_thread` (and
+# `run_in_executor(None, ...)`) still working, before it returns without them.
+EXECUTOR_WAIT = 2.0
 
 
 class LoopChoiceError(Exception):
@@ -78,12 +92,14 @@ def engines() -> str:
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run(main)` on the chosen loop."""
+    """`asyncio.run(main)` on the chosen loop, whose default executor (`asyncio.to_thread`'s)
+    is waited for `EXECUTOR_WAIT` seconds at most at the end (`_Executor`)."""
     try:
         factory = loop_factory()
     except LoopChoiceError:
         main.close()
         raise
+    main = _with_executor(main)
     if factory is None:
         return asyncio.run(main)
     if sys.version_info >= (3, 11):
@@ -109,3 +125,25 @@ def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel()
     if tasks:
         loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+
+
+async def _with_executor(main: Coroutine[Any, Any, T]) -> T:
+    asyncio.get_running_loop().set_default_executor(_Executor(thread_name_prefix="asyncio"))
+    return await main
+
+
+class _Executor(ThreadPoolExecutor):
+    """asyncio's default executor, but for its end: asyncio (`asyncio.run` and the Runner)
+    waits for every thread still working, without a limit before Python 3.12, so a handler's
+    `await asyncio.to_thread(train)` whose `train` never returns (a loop with no way to stop
+    it) kept `wsside serve` running after its `stopped` line, for good. Here the end waits
+    `EXECUTOR_WAIT` seconds at most; a thread still working then is left to the command's
+    end (`ending.py`: the process exits without it, and a line names it)."""
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        super().shutdown(wait=False, cancel_futures=True)  # queued work never starts
+        if not wait:
+            return
+        deadline = time.monotonic() + EXECUTOR_WAIT
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
