@@ -92,16 +92,16 @@ async def test_a_misfit_goes_to_on_error_and_not_to_on_message(serve, probe) -> 
 
 async def test_a_flood_of_misfits_is_one_line_and_a_count(serve) -> None:
     """A client decides how many misfits it sends: the log gets the first, then a count."""
-    from wsside._runtime.callbacks import flush_unfit
+    from wsside._runtime.repeats import flush_all
 
-    flush_unfit()  # a window another test left open is not this test's
+    flush_all()  # a window another test left open is not this test's
     s = await serve(TYPED)
     ws = await s.connect("/api/ws/b")
     for _ in range(300):
         await ws.send_str("garbage")
     for _ in range(300):  # every one answered: every one seen
         assert (await ws.receive_json())["type"] == "error"
-    flush_unfit()  # as when the process stops: the window's count is written
+    flush_all()  # as when the process stops: the window's count is written
     client = f"127.0.0.1:{ws.get_extra_info('sockname')[1]}"
     handler = s.sidecar.registry.endpoints()[1]
     assert [e["message"] for e in s.events if e.get("level") == "warning"] == [

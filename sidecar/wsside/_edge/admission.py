@@ -40,7 +40,6 @@ __all__ = [
     "check_origin",
     "choose_subprotocol",
     "decide",
-    "flush_origin_refusals",
     "is_loopback_origin",
     "local_pages_of_a_site",
     "origin_allowed",
@@ -178,11 +177,6 @@ def _more_refused(count: int, last: str) -> str:
 
 # The first few distinct refusals are written, the rest counted: one line per window.
 _origin_refusals = Repeats(lambda line: log(line, "warning"), _more_refused, named=5)
-
-
-def flush_origin_refusals() -> None:
-    """Write the count of Origin refusals not yet written (when the server stops)."""
-    _origin_refusals.flush()
 
 
 def choose_subprotocol(handler: Handler, offered: Collection[str]) -> str | None:

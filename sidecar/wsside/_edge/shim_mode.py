@@ -31,6 +31,7 @@ from .._runtime.config import ConfigError, OptionError, folder_problem, setting_
 from .._runtime.config_watch import changed_file, first_valid_settings, next_settings
 from .._runtime.events import log, logger, subscribe, unsubscribe
 from .._runtime.missing_module import under_vite
+from .._runtime.repeats import flush_all
 from .._runtime.settings import Settings
 from ..closecodes import CloseCode, CloseReason
 from .control import PROTOCOL_VERSION, ProtocolMismatch, message, parse
@@ -93,6 +94,7 @@ def run_ipc(
         code = run_loop(_ShimMode(settings, int(fd), rebuild).run())
     except LoopChoiceError as exc:  # WSSIDE_LOOP or WSSIDE_JSON: one line in Vite's terminal
         sys.exit(f"wsside: {exc}")
+    flush_all()  # the counts of the last windows (a restarting Vite still shows them)
     sys.exit(code)
 
 

@@ -263,11 +263,6 @@ def _more_unfit(count: int, last: str) -> str:
 _unfit = Repeats(lambda line: log(line, "warning"), _more_unfit, named=5)
 
 
-def flush_unfit() -> None:
-    """Write the count of misfits of the window under way (when the process stops)."""
-    _unfit.flush()
-
-
 async def _refuse(conn: Connection, handler: Handler, exc: MessageTypeError) -> None:
     client = conn._client()
     _unfit.add(

@@ -21,7 +21,7 @@ from .repeats import REPEAT_WINDOW, Repeats
 if TYPE_CHECKING:
     from ..handler import Handler
 
-__all__ = ["flush_limit_closes", "message_too_big", "too_slow"]
+__all__ = ["message_too_big", "too_slow"]
 
 # `await conn.send(...)` waits while more than this is queued: the high-water mark of the
 # queue under ASGI, and asyncio's own default, which the transports keep (`_io/transport.py`).
@@ -98,9 +98,3 @@ def message_too_big(path: str, handler: Handler, reason: str) -> None:
         "Handler(..., max_message_size=...) if such messages are meant",
         f"{path}: {reason}",
     )
-
-
-def flush_limit_closes() -> None:
-    """Write the counts of the window under way (when the process stops)."""
-    _slow.flush()
-    _big.flush()

@@ -19,7 +19,6 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 
 from .. import __version__
-from .._edge.admission import flush_origin_refusals
 from .._edge.ending import drop_output_to_gone_readers, end_now, threads_left
 from .._edge.logs import configure_logging
 from .._edge.loop import LoopChoiceError, engines, run
@@ -30,9 +29,9 @@ from .._edge.standalone import NotServing, cannot_listen, serve_standalone
 from .._edge.worker_link import WorkerLink
 from .._edge.workers import Workers
 from .._runtime.backplane_url import BackplaneError, check_backplane
-from .._runtime.callbacks import flush_unfit
 from .._runtime.config import ConfigError, OptionError, build_settings, setting_error
 from .._runtime.events import log, logger, shown, subscribe
+from .._runtime.repeats import flush_all
 from .._runtime.settings import Settings
 from .app import app
 from .console import (
@@ -391,8 +390,7 @@ def _serve_standalone(
         say(f"{name}: {exc}", level="error")
         raise typer.Exit(exc.code) from None
     finally:
-        flush_origin_refusals()  # the count of the last window, when stopped within it
-        flush_unfit()
+        flush_all()  # the counts of the last windows, when stopped within them
 
 
 def ws_base(host: str, port: int) -> str:
