@@ -7,6 +7,7 @@ or on the exit, bounded."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import subprocess
@@ -139,6 +140,7 @@ def test_doctor_prints_its_table_and_exits_with_its_status(tmp_path: Path) -> No
 # asyncio itself would wait for that thread at the end of the loop, for good (Python 3.11).
 TO_THREAD = """\
 import asyncio
+import json
 import time
 
 from wsside import Handler
@@ -172,3 +174,19 @@ async def test_serve_does_not_wait_for_a_to_thread_that_never_returns(tmp_path: 
         if serve.proc.returncode is None:
             serve.proc.kill()
             await serve.proc.wait()
+
+
+def test_doctors_import_probe_answers_and_exits_past_the_thread(tmp_path: Path) -> None:
+    # What `wsside doctor` runs in the sidecar's Python when that is another interpreter: its
+    # answer would come, then the process would wait for the trainer, and doctor time out.
+    root = project(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "wsside.doctor.imports", str(root / "ws"), "10"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0
+    answer = json.loads(done.stdout)
+    assert [(r["patterns"], r["error"]) for r in answer["results"]] == [(["/ws/train"], None)]
+    assert 'not waiting for the thread "trainer"' in done.stderr
