@@ -241,6 +241,33 @@ async def test_error_in_on_message_sends_an_error_frame_and_keeps_the_connection
     assert event["callback"] == "on_message" and "RuntimeError: crash manual" in event["traceback"]
 
 
+# asyncio.run refuses the coroutine without running it: Python then warns it was never awaited.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+async def test_asyncio_run_in_a_plain_def_is_told_to_await_instead(serve) -> None:
+    # A synchronous program's way to call a coroutine: inside wsside's loop it cannot work.
+    s = await serve("""
+        import asyncio
+        from wsside import Handler
+        h = Handler("/ws/sync")
+
+        async def count():
+            return 1
+
+        @h.on_message
+        def message(conn, data):
+            conn.send(asyncio.run(count()))
+    """)
+    ws = await s.connect("/api/ws/sync")
+    await ws.send_str("x")
+    assert (await ws.receive_json())["type"] == "error"
+    event = next(e for e in s.events if e["type"] == "runtime_error")
+    assert event["message"] == (
+        "RuntimeError: asyncio.run() cannot be called from a running event loop (on_message "
+        "runs on wsside's event loop: make it async def and await the coroutine instead)"
+    )
+    assert event["line"] == 11
+
+
 async def test_an_error_raised_outside_the_handler_file_is_reported_at_the_declaration(
     serve,
 ) -> None:

@@ -226,11 +226,21 @@ def report_runtime_error(
     if client is not None:
         fields["client"] = client
     event = error_event("runtime_error", exc, files=(handler.file,), **fields)
+    if isinstance(exc, RuntimeError) and _LOOP_RUNNING.search(str(exc)):
+        # `asyncio.run(fetch())` in a plain `def`, as a synchronous program would call it.
+        event["message"] += (
+            f" ({callback} runs on wsside's event loop: make it async def and await the "
+            "coroutine instead)"
+        )
     if event["file"] is None:
         # No frame in the handler's file (a builtin, or a function from another module, that
         # raised): the report points at the declaration rather than nowhere ("at " and no place).
         event.update(file=handler.file, line=handler.line)
     emit(event)
+
+
+# What asyncio raises for `asyncio.run()` or `loop.run_until_complete()` inside a running loop.
+_LOOP_RUNNING = re.compile(r"from a running event loop|event loop is already running")
 
 
 def _locate(
