@@ -164,6 +164,49 @@ async def test_a_push_through_a_handler_whose_file_was_reloaded_is_warned_of_onc
     assert sum("no longer served" in line for line in server.lines) == 1, server.lines
 
 
+# A background task that starts a thread and does not stop it: after a save the thread goes
+# on pushing through the old Handler (docs/patterns.md shows how to stop it).
+THREADED = """
+import asyncio
+import threading
+import time
+
+from wsside import Handler
+
+h = Handler("/ws/thread")
+VERSION = {version}
+
+
+def push(loop):
+    while True:
+        loop.call_soon_threadsafe(h.broadcast, {{"version": VERSION}})
+        time.sleep(0.02)
+
+
+@h.background
+async def start(handler):
+    threading.Thread(target=push, args=(asyncio.get_running_loop(),), daemon=True).start()
+"""
+
+
+async def test_a_push_from_a_thread_of_a_cancelled_background_task_says_to_stop_the_thread(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "ws").mkdir()
+    save(tmp_path / "ws" / "thread.py", THREADED.format(version=1))
+    async with serving(tmp_path) as (server, base), aiohttp.ClientSession() as client:
+        ws = await client.ws_connect(base + "/ws/thread")
+        assert await ws.receive_json(timeout=5) == {"version": 1}
+        save(tmp_path / "ws" / "thread.py", THREADED.format(version=2))
+        warned = await server.expect("was broadcast to, but it is no longer served")
+        assert warned.rstrip().endswith(
+            "and reaches no connection: a thread its background task started runs on after "
+            "the task was cancelled: stop it from the task's finally (docs/patterns.md, A "
+            "producer in a thread)"
+        ), warned
+        await ws.close()
+
+
 AUTHENTICATE = """
 from dataclasses import dataclass
 

@@ -326,14 +326,23 @@ class Handler:
                 place(task),
             )
             return
+        # With background tasks of its own, the likely pusher is a thread one of them
+        # started, still running the old code (the task itself was found above otherwise).
+        advice = (
+            "a thread its background task started runs on after the task was cancelled: stop "
+            "it from the task's finally (docs/patterns.md, A producer in a thread)"
+            if self.background_tasks
+            else "a loop that outlives a reload belongs in a @handler.background task, which "
+            "restarts with the new code"
+        )
         logging.getLogger("wsside").warning(
             "wsside: %s at %s:%d %s, but it is no longer served since its file was reloaded "
-            "(or removed), and reaches no connection: a loop that outlives a reload belongs "
-            "in a @handler.background task, which restarts with the new code",
+            "(or removed), and reaches no connection: %s",
             self,
             shown(self.file),
             self.line,
             use,
+            advice,
         )
 
     @property
