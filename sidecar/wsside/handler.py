@@ -150,8 +150,8 @@ class Handler:
         self.file: str = frame.f_code.co_filename
         self.line: int = frame.f_lineno
         self.pattern: Pattern = Pattern(pattern)
-        if frame.f_globals.get("__name__") == "__main__":
-            _declared_in_a_script(self)
+        if frame.f_globals.get("__name__") == "__main__" and not self.file.startswith("<"):
+            _declared_in_a_script(self)  # a file run as a script (not `python -c`, a REPL)
         self.default_room: str | None = opt_str("default_room", default_room)
         # None means "not set here": the config file's [defaults] may fill it in at load time.
         given = dict(
