@@ -105,6 +105,36 @@ async def test_a_value_json_cannot_spell_says_what_to_send_instead(serve) -> Non
     ]
 
 
+async def test_another_librarys_name_says_what_does_its_job(serve) -> None:
+    # socket.io's, Starlette's and the JavaScript plugin's names for what a connection does.
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/names")
+
+        @h.on_message
+        def message(conn, data):
+            try:
+                getattr(conn, data)
+            except AttributeError as exc:
+                conn.send(str(exc))
+    """)
+    ws = await s.connect("/api/ws/names")
+    said = {}
+    for name in ("emit", "send_json", "getRooms", "sid", "nonesuch"):
+        await ws.send_str(name)
+        said[name] = await ws.receive_str()
+    assert said == {
+        "emit": "'Connection' object has no attribute 'emit': conn.send({'type': event, ...}) "
+        "sends to this client, conn.broadcast(...) to the others (docs/patterns.md maps "
+        "python-socketio)",
+        "send_json": "'Connection' object has no attribute 'send_json': conn.send(data) sends "
+        "to this client (JSON for a dict, text for a str, binary for bytes)",
+        "getRooms": "'Connection' object has no attribute 'getRooms': sorted(conn.rooms)",
+        "sid": "'Connection' object has no attribute 'sid': conn.id",
+        "nonesuch": "'Connection' object has no attribute 'nonesuch'",
+    }
+
+
 async def test_async_send_awaits_and_closed_send_is_a_noop(serve, probe) -> None:
     s = await serve("""
         import probe

@@ -266,6 +266,40 @@ class Connection:
         state = "closed" if self.closed else "open"
         return f"<Connection {self.id} {self.path} {state}>"
 
+    if not TYPE_CHECKING:  # a type checker goes on refusing an unknown name, as it should
+
+        def __getattr__(self, name: str) -> Any:
+            """Only for a name the class does not have: the one it likely meant, for the
+            names of python-socketio, Starlette and the JavaScript plugin."""
+            instead = _INSTEAD.get(name)
+            raise AttributeError(
+                f"'Connection' object has no attribute '{name}'"
+                + ("" if instead is None else f": {instead}"),
+                name=name,
+                obj=self,
+            )
+
+
+# What does the job of another library's name for a connection's method.
+_SEND = "conn.send(data) sends to this client (JSON for a dict, text for a str, binary for bytes)"
+_INSTEAD = {
+    "emit": "conn.send({'type': event, ...}) sends to this client, conn.broadcast(...) to the "
+    "others (docs/patterns.md maps python-socketio)",
+    "send_json": _SEND,
+    "send_text": _SEND,
+    "send_bytes": _SEND,
+    "sid": "conn.id",
+    "enter_room": "conn.join_room(room)",
+    "joinRoom": "conn.join_room(room)",
+    "leaveRoom": "conn.leave_room(room)",
+    "getRooms": "sorted(conn.rooms)",
+    "disconnect": "conn.close(code, reason)",
+    "terminate": "conn.close(code, reason)",
+    "receive": "messages come to on_message(conn, data)",
+    "receive_json": "messages come to on_message(conn, data)",
+    "receive_text": "messages come to on_message(conn, data)",
+}
+
 
 def room_error(room: object, call: str) -> TypeError:
     """What `call` raises for a room that is not a `str` (a `StrEnum` is one), with the likely
