@@ -77,6 +77,40 @@ def test_background_tasks_run_on_each_run_s_loop(lifespan: str) -> None:
         asyncio.run(_serve_once(app, lifespan, _a_tick))
 
 
+def test_a_run_without_lifespan_after_one_with_it_is_no_second_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # `with TestClient(app)` in one test, `TestClient(app)` in the next: one app, whose own
+    # earlier lifespan is not "another ASGIApp of the same folder".
+    from wsside._edge import asgi_setup
+
+    monkeypatch.setattr(asgi_setup, "_warned_no_lifespan", False)  # once per process
+    write_files(
+        tmp_path,
+        {
+            "ws/tick.py": """
+                import asyncio
+
+                from wsside import Handler
+
+                tick = Handler("/ws/tick")
+
+                @tick.background
+                async def beat():
+                    while True:
+                        tick.broadcast("tick")
+                        await asyncio.sleep(0.05)
+            """
+        },
+    )
+    app = ASGIApp(tmp_path / "ws")
+    with caplog.at_level("WARNING", logger="wsside"):
+        asyncio.run(_serve_once(app, "on", _a_tick))
+        asyncio.run(_serve_once(app, "off", _a_tick))
+    said = [r.getMessage() for r in caplog.records if "no lifespan event" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("wsside: no lifespan event reached ASGIApp,"), said
+
+
 async def _relayed(other: str, text: str, session: aiohttp.ClientSession, base: str) -> None:
     """`text` sent to this run's `/ws/room` reaches a client of the same pattern on `other`,
     another process on the same Redis."""

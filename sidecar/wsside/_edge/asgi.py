@@ -173,13 +173,13 @@ class ASGIApp:
         if self._ready:
             return
         if not lazy and self._folder is not None:
-            lifespan_folders.add(self._folder)
+            lifespan_folders[self] = self._folder
         if self._starting is None:
             self._starting = asyncio.ensure_future(self._start())
             if lazy and self._has_work():
                 self._stopper = loop.create_task(self._stop_with_loop())
                 # Now: at uvicorn's SIGTERM nothing of ours runs any more.
-                warn_no_lifespan(self._folder)
+                warn_no_lifespan(self, self._folder)
         # Shielded: one connection that goes away must not cancel the start for the others.
         await asyncio.shield(self._starting)
         self._ready = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -238,21 +239,25 @@ def warn_imported_twice(registry: Registry) -> None:
 
 
 _warned_no_lifespan = False
-# The handlers folders of the ASGIApps a lifespan started in this process.
-lifespan_folders: set[Path] = set()
+# The ASGIApps a lifespan started in this process, and their handlers folders.
+lifespan_folders: weakref.WeakKeyDictionary[object, Path] = weakref.WeakKeyDictionary()
 
 
-def warn_no_lifespan(folder: Path | None) -> None:
+def warn_no_lifespan(app: object, folder: Path | None) -> None:
     """Once per process, at the first connection of a run that no lifespan event started:
     the one moment ASGIApp can be sure to speak (uvicorn's SIGTERM ends the process right
     after the server's lifespan shutdown, which never reaches it). `folder`: the app's
     handlers folder, when it has one; another app of that folder whose lifespan started is
-    the likely slip (`FastAPI(lifespan=ASGIApp("ws").lifespan)`, then a second one mounted)."""
+    the likely slip (`FastAPI(lifespan=ASGIApp("ws").lifespan)`, then a second one mounted).
+    The same app's own lifespan of an earlier run (`with TestClient(app)` in a test before
+    one without `with`) is no other app."""
     global _warned_no_lifespan
     if _warned_no_lifespan:
         return
     _warned_no_lifespan = True
-    if folder is not None and folder in lifespan_folders:
+    if folder is not None and any(
+        other is not app and seen == folder for other, seen in lifespan_folders.items()
+    ):
         logger.warning(
             "wsside: no lifespan event reached this ASGIApp of %s, but one reached another "
             "ASGIApp of the same folder: each imports the handler files and runs their "
