@@ -8,6 +8,7 @@ tests/shim/close-lines.test.js."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from pathlib import Path
@@ -74,8 +75,14 @@ async def read_to_close(client: aiohttp.ClientSession, url: str) -> tuple[int | 
     messages came before it."""
     ws = await client.ws_connect(url, max_msg_size=0)
     count = 0
-    async for _ in ws:
-        count += 1
+
+    async def read() -> None:
+        nonlocal count
+        async for _ in ws:
+            count += 1
+
+    # Bounded: a close that never comes fails here, naming the step, not at pytest's timeout.
+    await asyncio.wait_for(read(), 60)
     return ws.close_code, count
 
 
@@ -83,8 +90,12 @@ async def send_too_big(client: aiohttp.ClientSession, url: str) -> int | None:
     """Send a message of 2,000 bytes to `url`; the code of the server's close."""
     ws = await client.ws_connect(url)
     await ws.send_bytes(b"x" * 2000)
-    async for _ in ws:
-        pass
+
+    async def read() -> None:
+        async for _ in ws:
+            pass
+
+    await asyncio.wait_for(read(), 60)
     return ws.close_code
 
 
@@ -94,7 +105,7 @@ async def read_paced(client: aiohttp.ClientSession, url: str) -> int:
     ws = await client.ws_connect(url, max_msg_size=0)
     whole = 0
     for i in range(40):
-        msg = await ws.receive()
+        msg = await ws.receive(timeout=60)
         assert msg.type is aiohttp.WSMsgType.BINARY, msg
         whole += msg.data == bytes([i]) * (1 << 20)
     await ws.close()
