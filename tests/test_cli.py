@@ -787,3 +787,20 @@ async def test_under_vite_a_dangling_config_link_is_a_config_error(project: Path
         assert error["file"] == str(project / "wsside.toml")
     finally:
         sidecar.stop()
+
+
+def test_a_helper_that_fails_names_the_handler_files_it_kept_from_loading(tmp_path: Path) -> None:
+    # As Vite's terminal words it: one error, at the helper's line, naming what it held back.
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "_shared.py").write_text('V = 3\nraise RuntimeError("helper broke")\n')
+    for name in ("chat", "game"):
+        (tmp_path / "ws" / f"{name}.py").write_text(
+            f"import _shared\nfrom wsside import Handler\n{name} = Handler('/ws/{name}')\n"
+        )
+    done = wsside("serve", "--no-reload", "--port", str(free_port()), cwd=tmp_path)
+    assert done.returncode == 3
+    headlines = [line for line in done.stderr.splitlines() if "cannot load" in line]
+    assert [line.split(" ", 1)[1] for line in headlines] == [
+        "wsside: cannot load ws/_shared.py:2 (so ws/chat.py and ws/game.py did not load): "
+        "RuntimeError: helper broke"
+    ], done.stderr

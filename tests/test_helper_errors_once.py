@@ -128,7 +128,9 @@ async def test_wsside_serve_prints_a_broken_helper_once(tmp_path: Path) -> None:
         said = [line for line in serve.lines if "_shared.py:1" in line]
         assert len(said) == 1, "\n".join(serve.lines)
         error = "SyntaxError: '(' was never closed (_shared.py, line 1)"
-        assert said[0].rstrip().endswith(f"cannot load ws/_shared.py:1: {error}")
+        # Named as Vite's terminal names it: the handler files it kept from loading too.
+        kept = "(so ws/chat.py, ws/game.py and ws/lobby.py did not load)"
+        assert said[0].rstrip().endswith(f"cannot load ws/_shared.py:1 {kept}: {error}")
     finally:
         await serve.stop()
 
@@ -185,8 +187,8 @@ async def test_wsside_serve_prints_a_broken_handler_file_imported_by_name_once(
         await serve.expect("serving")
         said = [line.rstrip() for line in serve.lines if "cannot load" in line]
         assert said == [
-            f"{said[0][:9]}wsside: cannot load ws/common.py:1: SyntaxError: '(' was never "
-            "closed (common.py, line 1)"
+            f"{said[0][:9]}wsside: cannot load ws/common.py:1 (so ws/chat.py and ws/game.py did "
+            "not load): SyntaxError: '(' was never closed (common.py, line 1)"
         ], "\n".join(serve.lines)
     finally:
         await serve.stop()

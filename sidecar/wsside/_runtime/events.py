@@ -133,6 +133,7 @@ def error_headline(event: dict[str, Any]) -> str:
     (`("WebSocket /api/echo")` where the client is not known). Among many connections, it
     says which one failed, and finds its opening and closing lines."""
     where = error_place(event) if event.get("file") else "unknown location"
+    where += _kept_from_loading(event)
     if event.get("path") is not None:
         # As the client sent it: percent-encoded, so no control character reaches the log.
         request = f'"WebSocket {event["path"]}"'
@@ -145,6 +146,23 @@ def error_headline(event: dict[str, Any]) -> str:
     # A message's own lines are indented: none of them reads as a line of the log itself.
     message = str(event.get("message")).replace("\n", "\n  ")
     return f"{what} {where}: {message}"
+
+
+# The handler files a helper's error names, at most: the rest are counted.
+_NAMED_IMPORTERS = 4
+
+
+def _kept_from_loading(event: dict[str, Any]) -> str:
+    """A helper's load error names the handler files it kept from loading (`sources`), as
+    the shim's `keptFromLoading` does: ` (so ws/chat.py and ws/game.py did not load)`; ''
+    for any other error."""
+    files = [shown(f) for f in event.get("sources") or () if f != event.get("file")]
+    if not files:
+        return ""
+    if len(files) > _NAMED_IMPORTERS:
+        files = [*files[: _NAMED_IMPORTERS - 1], f"{len(files) - _NAMED_IMPORTERS + 1} more"]
+    listed = files[0] if len(files) == 1 else f"{', '.join(files[:-1])} and {files[-1]}"
+    return f" (so {listed} did not load)"
 
 
 def error_place(event: dict[str, Any], name: Callable[[str], str] = shown) -> str:
