@@ -12,7 +12,7 @@ import { attach, closeSidecarFirst, DEFAULT_PREFIXES, isAttached, proxyRule } fr
 import { VENV_FOLDERS } from './lib/interpreter.js'
 import { attachInMiddlewareMode } from './lib/middleware-mode.js'
 import { normaliseAttachOptions } from './lib/attach-options.js'
-import { normaliseOptions, WssideOptionError } from './lib/options.js'
+import { normaliseOptions, underPrefix, WssideOptionError } from './lib/options.js'
 import { OVERLAY_CLIENT } from './lib/report.js'
 import { createPlainRequestMiddleware, outsideBase } from './lib/plain.js'
 
@@ -129,11 +129,38 @@ export function wsside(userOptions = {}) {
       return undefined
     },
     configurePreviewServer(server) {
-      if (options.preview === false) return
+      if (options.preview === false) return offInPreview(server, options.prefixes ?? DEFAULT_PREFIXES)
       const vite = viteContext(server, 'preview', null)
       return hookServer(server, attach(server.httpServer, options, vite), vite)
     },
   }
+}
+
+/**
+ * `preview: false`: an upgrade under the prefix would get the built page (Node gives an upgrade
+ * that no listener takes to the request handlers, and the SPA fallback answers 200), and the
+ * page would reconnect for good without a word. It gets a 503, and the terminal one line.
+ * Left alone when `preview.proxy` is set: the user sends the prefix elsewhere.
+ * @param {PreviewServer} server
+ * @param {string[]} prefixes
+ * @returns {undefined}
+ */
+function offInPreview(server, prefixes) {
+  if (Object.keys(server.config.preview.proxy ?? {}).length > 0) return undefined
+  let told = false
+  server.middlewares.use((req, res, next) => {
+    const pathname = (req.url ?? '').split('?')[0]
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket' || !underPrefix(pathname, prefixes)) return next()
+    if (!told) {
+      told = true
+      server.config.logger.warn(`[wsside] refused ${pathname}: wsside() has preview: false, so vite preview serves ` +
+        'no handlers (take the option out to serve them here)')
+    }
+    res.statusCode = 503
+    res.setHeader('Connection', 'close')
+    res.end('wsside does not serve under vite preview here (the plugin\'s preview option is false)\n')
+  })
+  return undefined
 }
 
 /**

@@ -55,3 +55,20 @@ it("with Vite's base (`/app/`), a plain GET of an endpoint gets the 426 as in de
   assert.match(await missing.text(), /public base URL of \/app\//)
   assert.match(await (await fetch(`http://127.0.0.1:${port}/app/`)).text(), /<title>built<\/title>/)
 })
+
+it('with preview: false, an upgrade under the prefix gets a 503 and one line, not the built page', async (t) => {
+  const root = makeProject(t)
+  mkdirSync(path.join(root, 'dist'))
+  writeFileSync(path.join(root, 'dist', 'index.html'), '<!doctype html><title>built</title>')
+  const { port, logs } = await startViteFor(t, root, { mode: 'preview', waitReady: false, options: { preview: false } })
+  for (let i = 0; i < 2; i++) {
+    const res = await upgrade({ port, path: '/api/echo' })
+    assert.equal(res.status, 503)
+    assert.match(res.body, /preview option is false/)
+  }
+  const [line] = await logs.waitFor(/refused \/api\/echo: .*/)
+  assert.equal(line, 'refused /api/echo: wsside() has preview: false, so vite preview serves no handlers (take the option out to serve them here)')
+  assert.equal(logs.lines.filter((l) => l.includes('preview: false')).length, 1) // once, not per upgrade
+  // The built page and the rest are the preview's as before.
+  assert.match(await (await fetch(`http://127.0.0.1:${port}/`)).text(), /<title>built<\/title>/)
+})
