@@ -4,6 +4,8 @@ doctor` says so. Real Vite processes, real sidecars."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,56 @@ def test_a_vite_preview_beside_the_dev_server_is_no_second_dev_server(
                 assert check["message"].startswith("2 Vite dev servers of this project"), check
                 assert f"; also a `vite preview`: Vite pid {preview.pid} (port " in check["message"]
                 assert f"Vite pid {other.pid} (port {second_port}; " in check["message"]
+
+
+@pytest.mark.slow
+def test_wsside_serve_beside_the_dev_server_is_a_warning(
+    tmp_path: Path, vite_modules: Path
+) -> None:
+    """`wsside serve` started beside `vite` on the same handlers (a newcomer's slip): the
+    pages reach Vite's sidecar only, and the two processes' rooms never meet. Alone, without
+    a dev server, it is only named."""
+    root = write(
+        tmp_path,
+        {
+            "vite.config.js": SIMPLE_VITE_CONFIG,
+            "ws/chat.py": "from wsside import Handler\nchat = Handler('/ws/chat')\n",
+        },
+    )
+    link_modules(root, vite_modules)
+    env = env_for()
+    serve_port = free_port()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "wsside", "serve", "--port", str(serve_port), "--no-reload"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stderr is not None
+        for line in serve.stderr:  # ready once it says so (bounded: it serves or exits)
+            if "serving on" in line:
+                break
+        _, report = run_doctor(root, "--no-live", env=env)
+        check = one(report, "sidecar processes")
+        assert check["status"] == "pass", check
+        assert f"; `wsside serve` pid {serve.pid} (port {serve_port})" in check["message"]
+        for _vite in start_vite(root, free_port(), env):
+            _, report = run_doctor(root, "--no-live", env=env)
+            check = one(report, "sidecar processes")
+            assert check["status"] == "warn", check
+            assert check["message"].startswith(
+                f"`wsside serve` (pid {serve.pid} (port {serve_port})) runs in this project "
+                "beside the Vite dev server, whose sidecar (pid "
+            ), check
+            assert check["fix"] == (
+                f"stop `wsside serve` (Ctrl+C in its terminal, or kill {serve.pid}): under Vite "
+                "the plugin runs the handlers"
+            )
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+        if serve.stderr is not None:
+            serve.stderr.close()

@@ -48,10 +48,34 @@ class SidecarProcess:
 
 
 def _is_sidecar(cmdline: list[str]) -> bool:
-    if "serve" not in cmdline or "--ipc" not in cmdline:
+    return _is_serve(cmdline) and "--ipc" in cmdline
+
+
+def _is_serve(cmdline: list[str]) -> bool:
+    if "serve" not in cmdline:
         return False
     # `python -m wsside serve --ipc` (what the shim runs) or the `wsside` console script.
     return any(Path(arg).name == "wsside" for arg in cmdline[: cmdline.index("serve")])
+
+
+def _standalone_serves(project: Project) -> list[int]:
+    """The `wsside serve` processes (not Vite's sidecars) working in this project: each
+    supervisor, not its workers."""
+    found = []
+    for proc in psutil.process_iter(["pid", "ppid", "cmdline", "cwd"]):
+        try:
+            cmdline = proc.info["cmdline"] or []
+            if proc.pid == os.getpid() or not _is_serve(cmdline) or "--ipc" in cmdline:
+                continue
+            parent = psutil.Process(proc.info["ppid"]).cmdline() if proc.info["ppid"] else []
+            if _is_serve(parent) and "--ipc" not in parent:
+                continue  # a worker of `--workers N`: its supervisor is named
+            cwd = proc.info["cwd"]
+            if cwd is not None and (Path(cwd) == project.root or project.root in Path(cwd).parents):
+                found.append(proc.pid)
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            continue
+    return sorted(found)
 
 
 def _parent(proc: psutil.Process) -> int | None:
@@ -124,7 +148,30 @@ def check_sidecar_processes(project: Project) -> Check:
         f"pid {s.pid} (Vite pid {s.parent}{', vite preview' if s.parent in previews else ''})"
         for s in live
     )
-    return passed("sidecar processes", f"no stale sidecars; {running or 'none running'}{note}")
+    serves = _standalone_serves(project)
+    if serves and dev:
+        # `wsside serve` started beside `vite` on the same handlers: a newcomer's slip, which
+        # splits the state without a word (the page reaches Vite's sidecar only).
+        named = ", ".join(f"pid {pid}{_ports(pid)}" for pid in serves)
+        return warned(
+            "sidecar processes",
+            f"`wsside serve` ({named}) runs in this project beside the Vite dev server, whose "
+            f"sidecar ({running}) serves the handlers to the pages: a page through Vite never "
+            "reaches `wsside serve`, and each process has its own rooms, broadcasts and "
+            f"background tasks{note}",
+            f"stop `wsside serve` (Ctrl+C in its terminal, or kill {_pids(serves)}): under Vite "
+            "the plugin runs the handlers",
+        )
+    also = "".join(f"; `wsside serve` pid {pid}{_ports(pid)}" for pid in serves)
+    return passed(
+        "sidecar processes", f"no stale sidecars; {running or 'none running'}{also}{note}"
+    )
+
+
+def _ports(pid: int) -> str:
+    """` (port 8765)`, or '' when it cannot be told."""
+    ports = _listening(pid)
+    return f" (port {', '.join(map(str, ports))})" if ports else ""
 
 
 def _several(vites: list[int], previews: list[int], live: list[SidecarProcess], note: str) -> Check:
