@@ -25,16 +25,19 @@ from doctor_projects import (
 __all__ = ["vite_modules"]  # the session fixture, imported for pytest
 
 
+def chat_project(folder: Path, modules: Path, extra: dict[str, str] | None = None) -> Path:
+    """A Vite project with the plugin and one handler file (and `extra` files) in `folder`."""
+    chat = "from wsside import Handler\nchat = Handler('/ws/chat')\n"
+    root = write(
+        folder, {"vite.config.js": SIMPLE_VITE_CONFIG, "ws/chat.py": chat, **(extra or {})}
+    )
+    link_modules(root, modules)
+    return root
+
+
 @pytest.mark.slow
 def test_two_dev_servers_of_one_project_are_a_warning(tmp_path: Path, vite_modules: Path) -> None:
-    root = write(
-        tmp_path,
-        {
-            "vite.config.js": SIMPLE_VITE_CONFIG,
-            "ws/chat.py": "from wsside import Handler\nchat = Handler('/ws/chat')\n",
-        },
-    )
-    link_modules(root, vite_modules)
+    root = chat_project(tmp_path, vite_modules)
     env = env_for()
     first, second = free_port(), free_port()
     for one_vite in start_vite(root, first, env):
@@ -67,15 +70,9 @@ def test_a_vite_preview_beside_the_dev_server_is_no_second_dev_server(
     """`vite preview` (the built app, with a sidecar of its own: the plugin's `preview` option)
     while `vite` runs: told apart by its command line, and named as a preview, not counted as a
     second dev server to stop. A second dev server beside them still is."""
-    root = write(
-        tmp_path,
-        {
-            "vite.config.js": SIMPLE_VITE_CONFIG,
-            "ws/chat.py": "from wsside import Handler\nchat = Handler('/ws/chat')\n",
-            "dist/index.html": "<!doctype html><title>built</title>",
-        },
+    root = chat_project(
+        tmp_path, vite_modules, {"dist/index.html": "<!doctype html><title>built</title>"}
     )
-    link_modules(root, vite_modules)
     env = env_for()
     for dev in start_vite(root, free_port(), env):
         for preview in start_vite(root, free_port(), env, command=("preview",)):
@@ -101,14 +98,7 @@ def test_wsside_serve_beside_the_dev_server_is_a_warning(
     """`wsside serve` started beside `vite` on the same handlers (a newcomer's slip): the
     pages reach Vite's sidecar only, and the two processes' rooms never meet. Alone, without
     a dev server, it is only named."""
-    root = write(
-        tmp_path,
-        {
-            "vite.config.js": SIMPLE_VITE_CONFIG,
-            "ws/chat.py": "from wsside import Handler\nchat = Handler('/ws/chat')\n",
-        },
-    )
-    link_modules(root, vite_modules)
+    root = chat_project(tmp_path, vite_modules)
     env = env_for()
     serve_port = free_port()
     serve = subprocess.Popen(
