@@ -7,7 +7,6 @@ declaration, so open connections keep their rooms and metadata and reach the new
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import inspect
 import logging
@@ -15,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
+from ._handler_notes import declared_in_a_script, running_background
 from ._places import place, shown
 from ._signatures import Callback, adapt_callback
 from ._threads import ThreadMark, may_write, off_loop_error
@@ -32,8 +32,6 @@ from .responses import Broadcast, Response
 from .schema import Schema
 
 if TYPE_CHECKING:
-    from types import FrameType
-
     from ._handler_types import (
         Authenticate,
         Background,
@@ -151,7 +149,7 @@ class Handler:
         self.line: int = frame.f_lineno
         self.pattern: Pattern = Pattern(pattern)
         if frame.f_globals.get("__name__") == "__main__" and not self.file.startswith("<"):
-            _declared_in_a_script(self)  # a file run as a script (not `python -c`, a REPL)
+            declared_in_a_script(self)  # a file run as a script (not `python -c`, a REPL)
         self.default_room: str | None = opt_str("default_room", default_room)
         # None means "not set here": the config file's [defaults] may fill it in at load time.
         given = dict(
@@ -312,7 +310,7 @@ class Handler:
         task, which the reload cancelled (before it stopped serving this declaration), does
         from its clean-up: its `finally` runs after the new version took over."""
         self._detached = False
-        task = _running_background(self)
+        task = running_background(self)
         if task is not None:
             logging.getLogger("wsside").warning(
                 "wsside: %s at %s:%d %s by its background task %s (%s) after its file's "
@@ -370,46 +368,3 @@ class Handler:
     def __repr__(self) -> str:
         # The pattern as every message shows it: `{room:[\w-]+}`, not repr's `[\\w-]+`.
         return f"Handler('{self.pattern.source}')"
-
-
-def _running_background(handler: Handler) -> Callback | None:
-    """The background function of `handler` that the code running now was called from (its
-    frame is on the stack), if any: for the warning of a push through a declaration that is
-    no longer served."""
-    codes = {
-        id(code): fn
-        for fn in handler.background_tasks
-        if (code := getattr(inspect.unwrap(fn), "__code__", None)) is not None
-    }
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None:
-        fn = codes.get(id(frame.f_code))
-        if fn is not None:
-            return fn
-        frame = frame.f_back
-    return None
-
-
-_script_handlers: list[Handler] = []
-
-
-def _declared_in_a_script(handler: Handler) -> None:
-    """`python ws/chat.py` runs a handler file as a script: it declares its handlers and
-    exits, serving nothing, without a word. At exit, unless something in the process served
-    handlers (a server, `wsside.testing` or `ASGIApp` made a hub), one line says where
-    handler files run."""
-    if not _script_handlers:
-        atexit.register(_served_nothing)
-    _script_handlers.append(handler)
-
-
-def _served_nothing() -> None:
-    if "wsside._runtime.hub" in sys.modules:  # a script that serves them itself
-        return
-    first = _script_handlers[0]
-    names = ", ".join(repr(h) for h in _script_handlers)
-    sys.stderr.write(
-        f"wsside: {shown(first.file)} declares {names} and ran as a script, which serves "
-        "nothing: a handler file is served by Vite (npx vite, with vite-plugin-wsside in "
-        "vite.config) or by wsside serve\n"
-    )

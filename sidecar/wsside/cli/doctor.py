@@ -13,7 +13,8 @@ from typer.core import TyperGroup
 from .._runtime.backplane_url import BackplaneError, RedisMissing, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings, folder_problem
 from .app import app
-from .serve import ends_past_threads, given_settings
+from .command_end import ends_past_threads
+from .serve import given_settings
 
 if TYPE_CHECKING:
     from ..doctor import Check

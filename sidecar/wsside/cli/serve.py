@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
-import functools
 import io
 import json
-import os
-import shlex
 import signal
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 
 import typer
 
 from .. import __version__
-from .._edge.ending import drop_output_to_gone_readers, end_now, threads_left
+from .._edge.ending import drop_output_to_gone_readers
 from .._edge.logs import configure_logging
 from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.open_files import raise_open_file_limit
@@ -34,6 +31,7 @@ from .._runtime.events import log, logger, shown, subscribe
 from .._runtime.repeats import flush_all
 from .._runtime.settings import Settings
 from .app import app
+from .command_end import ends_past_threads
 from .console import (
     ConsoleReporter,
     list_endpoints,
@@ -43,40 +41,10 @@ from .console import (
     say,
     served_at,
 )
+from .vite_options import vite_handlers_hint
 from .worker_env import worker_link
 
 T = TypeVar("T")
-P = ParamSpec("P")
-
-
-def ends_past_threads(
-    say: Callable[[str], None],
-) -> Callable[[Callable[P, None]], Callable[P, None]]:
-    """Makes a command that imports handler files end its process with its exit status once
-    it is done (`end_now`), when threads that Python would wait for at exit are left (a
-    training loop a handler file started at its top level); `say` writes the line naming them
-    (`the thread "trainer"`). A command that ends with an error's traceback is left to Python."""
-
-    def ends(command: Callable[P, None]) -> Callable[P, None]:
-        @functools.wraps(command)
-        def run(*args: P.args, **kwargs: P.kwargs) -> None:
-            try:
-                command(*args, **kwargs)
-            except typer.Exit as exc:
-                end_now(exc.exit_code, say)
-                raise
-            except SystemExit as exc:  # `sys.exit()`: under Vite (`shim_mode.run_ipc`)
-                if exc.code is None or isinstance(exc.code, int):
-                    end_now(exc.code or 0, say)
-                elif threads_left():
-                    print(exc.code, file=sys.stderr)  # as Python would print it, with status 1
-                    end_now(1, say)
-                raise
-            end_now(0, say)
-
-        return run
-
-    return ends
 
 
 def _left_running(threads: str) -> None:
@@ -215,7 +183,7 @@ def serve(
         _check_backplane(settings)
     except (ConfigError, OptionError) as exc:
         if not ipc:
-            say(f"{name}: {exc}{_vite_handlers(exc)}", level="error")
+            say(f"{name}: {exc}{vite_handlers_hint(exc)}", level="error")
             raise typer.Exit(2) from None
         # Under Vite the error stands in Vite's terminal and overlay, and the sidecar serves
         # once the file is fixed.
@@ -327,28 +295,6 @@ def _check_backplane(settings: Settings) -> None:
         if "backplane" in settings.given or settings.config_file is None:
             raise
         raise setting_error(settings, "backplane", str(exc).removeprefix("backplane: ")) from None
-
-
-def _vite_handlers(exc: ConfigError | OptionError) -> str:
-    """For a missing default handlers folder in a Vite project whose wsside() names another:
-    that option, as `wsside serve` takes it (it does not read vite.config: a deploy may have
-    none). '' otherwise."""
-    if exc.key != "handlers folder":
-        return ""
-    # Here, not at the top: only this error reads vite.config (as text: no node runs).
-    from ..doctor.vite_config import project_folder, read_vite_config
-
-    root = project_folder(Path.cwd())
-    facts = read_vite_config(root, None)
-    named = (facts.wsside_options or {}).get("handlers")
-    if facts.file is None or not isinstance(named, str):
-        return ""
-    folder = os.path.relpath(os.path.normpath(root / named))  # as the plugin resolves it
-    return (
-        f"\n  {facts.file.name} gives wsside() handlers: '{named}', which wsside serve does not "
-        f"read: wsside serve --handlers {shlex.quote(folder)}"
-        + (f', or handlers = "{named}" in wsside.toml' if root == Path.cwd() else "")
-    )
 
 
 def _problem(rebuild: Callable[[], Settings], running: Settings) -> str | None:

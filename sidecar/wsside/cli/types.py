@@ -20,7 +20,7 @@ from .._runtime.events import error_place, subscribe, unsubscribe
 from .._runtime.registry import Registry
 from .._runtime.typescript import FILE_NAME, render
 from .app import app
-from .serve import ends_past_threads
+from .command_end import ends_past_threads
 
 __all__ = ["types"]
 

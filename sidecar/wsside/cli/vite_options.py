@@ -1,16 +1,22 @@
 """The plugin's options in a Vite config, read without running it: the keys of the object
 given to `wsside({...})` whose values are plain string literals (`handlers:
 '../../services/realtime'`, `prefix: '/rt'`). `wsside init` writes wsside.toml and the sample
-handler where the plugin serves them. A value computed by code is not read: the caller keeps
-its defaults for it.
+handler where the plugin serves them, and `wsside serve` names the `handlers` option when the
+default folder is missing. A value computed by code is not read: the caller keeps its
+defaults for it.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
+from pathlib import Path
+
+from .._runtime.config import ConfigError, OptionError
 from .js_tokens import CLOSE, OPEN, NotEditable, Token, js_tokens
 from .vite_edit import SHIM
 
-__all__ = ["plugin_strings"]
+__all__ = ["plugin_strings", "vite_handlers_hint"]
 
 
 def plugin_strings(src: str) -> dict[str, str]:
@@ -69,3 +75,25 @@ def _strings_of(tokens: list[Token], brace: int) -> dict[str, str]:
         ):
             found[t.text.strip("'\"")] = tokens[i + 2].text[1:-1]
     return found
+
+
+def vite_handlers_hint(exc: ConfigError | OptionError) -> str:
+    """`wsside serve`'s hint for a missing default handlers folder in a Vite project whose
+    wsside() names another: that option, as `wsside serve` takes it (it does not read
+    vite.config: a deploy may have none). '' otherwise."""
+    if exc.key != "handlers folder":
+        return ""
+    # Here, not at the top: only this error reads vite.config (as text: no node runs).
+    from ..doctor.vite_config import project_folder, read_vite_config
+
+    root = project_folder(Path.cwd())
+    facts = read_vite_config(root, None)
+    named = (facts.wsside_options or {}).get("handlers")
+    if facts.file is None or not isinstance(named, str):
+        return ""
+    folder = os.path.relpath(os.path.normpath(root / named))  # as the plugin resolves it
+    return (
+        f"\n  {facts.file.name} gives wsside() handlers: '{named}', which wsside serve does not "
+        f"read: wsside serve --handlers {shlex.quote(folder)}"
+        + (f', or handlers = "{named}" in wsside.toml' if root == Path.cwd() else "")
+    )
