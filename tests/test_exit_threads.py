@@ -45,25 +45,30 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-async def test_serve_exits_on_sigterm_naming_the_thread_it_does_not_wait_for(
-    tmp_path: Path,
-) -> None:
-    serve = await ServeProcess.start(
-        "--port", str(free_port()), "--no-reload", cwd=project(tmp_path)
-    )
+async def line_at_sigterm(cwd: Path) -> str:
+    """`wsside serve` in `cwd`, stopped by SIGTERM: its line naming the threads it did not
+    wait for, once it has exited with status 0."""
+    serve = await ServeProcess.start("--port", str(free_port()), "--no-reload", cwd=cwd)
     try:
         await serve.expect("serving on")
         serve.proc.send_signal(signal.SIGTERM)
         await serve.expect("stopped in")
         line = await serve.expect("exiting without waiting")
-        assert LEFT in line, line
-        assert "helper" not in line  # a daemon thread: nothing waits for it anyway
-        assert "@handler.background task's finally" in line
         assert await asyncio.wait_for(serve.proc.wait(), 30) == 0
+        return line
     finally:
         if serve.proc.returncode is None:
             serve.proc.kill()
             await serve.proc.wait()
+
+
+async def test_serve_exits_on_sigterm_naming_the_thread_it_does_not_wait_for(
+    tmp_path: Path,
+) -> None:
+    line = await line_at_sigterm(project(tmp_path))
+    assert LEFT in line, line
+    assert "helper" not in line  # a daemon thread: nothing waits for it anyway
+    assert "@handler.background task's finally" in line
 
 
 async def test_each_worker_exits_and_the_parent_with_status_0(tmp_path: Path) -> None:
@@ -162,18 +167,8 @@ async def run(handler):
 async def test_serve_does_not_wait_for_a_to_thread_that_never_returns(tmp_path: Path) -> None:
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "train.py").write_text(TO_THREAD)
-    serve = await ServeProcess.start("--port", str(free_port()), "--no-reload", cwd=tmp_path)
-    try:
-        await serve.expect("serving on")
-        serve.proc.send_signal(signal.SIGTERM)
-        await serve.expect("stopped in")
-        line = await serve.expect("exiting without waiting")
-        assert 'the thread "asyncio_0" (asyncio.to_thread\'s), which handler code' in line
-        assert await asyncio.wait_for(serve.proc.wait(), 30) == 0
-    finally:
-        if serve.proc.returncode is None:
-            serve.proc.kill()
-            await serve.proc.wait()
+    line = await line_at_sigterm(tmp_path)
+    assert 'the thread "asyncio_0" (asyncio.to_thread\'s), which handler code' in line
 
 
 def test_doctors_import_probe_answers_and_exits_past_the_thread(tmp_path: Path) -> None:
