@@ -49,6 +49,7 @@ from .asgi_setup import (
     warn_imported_twice,
     warn_no_lifespan,
 )
+from .asgi_workers import warn_workers_apart
 from .not_found import NotFoundNotes
 
 __all__ = ["ASGIApp"]
@@ -199,6 +200,8 @@ class ASGIApp:
     async def _start(self) -> None:
         if self._backplane is not None:
             await self._backplane.start()
+        else:
+            warn_workers_apart("start")
         self._registry.start_background()
         warn_imported_twice(self._registry)  # by now the app has imported what it imports
 
@@ -261,6 +264,8 @@ class ASGIApp:
         if (await receive())["type"] != "websocket.connect":
             return  # the client left before the application saw it
         await self._startup(lazy=True)
+        if self._backplane is None:
+            warn_workers_apart("connection")
         admitted = admit(scope, self._registry, self._allowed, self._loopback)
         if isinstance(admitted, Refusal):
             if admitted.status == 404:
