@@ -72,7 +72,7 @@ CORE_TESTS := tests/test_pattern.py tests/test_connection.py tests/test_callback
 	tests/test_cli_serve.py tests/test_transport.py tests/test_handoff.py tests/test_versions.py \
 	tests/test_layers.py tests/test_schema.py tests/test_message_check.py tests/test_speed.py \
 	tests/test_load_hints.py tests/test_error_tracebacks.py tests/test_send_dataclass.py \
-	tests/test_init_gitignore.py tests/test_testing.py
+	tests/test_init_gitignore.py tests/test_testing.py tests/test_fellow_workers.py
 
 # The oldest Python the package supports, on the core suite (pyenv's 3.10, else python3.10 on
 # PATH; skipped where there is neither, a failure under CI), without the `speed` extra:
