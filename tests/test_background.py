@@ -6,7 +6,11 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import aiohttp
+import pytest
+
 from serve_process import ServeProcess, free_port
+from wsside import ASGIApp, Handler
 
 HANDLER = """
     import asyncio
@@ -60,3 +64,67 @@ async def test_a_plain_def_is_a_load_error_saying_how_to_run_blocking_work(tmp_p
         "the handler (async def loop(handler)); blocking work (a training loop) runs in it "
         "with await asyncio.to_thread(function, *args)"
     )
+
+
+LATE = """
+    import asyncio
+
+    from wsside import Handler
+
+    dyn = Handler("/ws/dyn")
+
+    @dyn.on_message
+    def start(conn, data):
+        async def loop(handler):  # one per match, the user thought
+            while True:
+                await asyncio.sleep(0.1)
+
+        dyn.background(loop)
+        conn.send("started")
+"""
+
+
+async def test_a_task_added_once_the_file_is_served_is_an_error_saying_where_it_goes(
+    tmp_path: Path,
+) -> None:
+    # It would never start (the tasks start when the file loads), and nothing said so.
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "dyn.py").write_text(textwrap.dedent(LATE))
+    port = free_port()
+    serve = await ServeProcess.start("--port", str(port), "--no-reload", cwd=tmp_path)
+    try:
+        await serve.expect("serving on")
+        async with (
+            aiohttp.ClientSession() as client,
+            client.ws_connect(
+                f"http://127.0.0.1:{port}/api/ws/dyn"
+            ) as ws,
+        ):
+            await ws.send_json({"match": "x"})
+            frame = await ws.receive_json(timeout=10)
+        line = await serve.expect("error in on_message of ws/dyn.py")
+    finally:
+        await serve.stop()
+    said = (
+        "background: the background tasks of Handler('/ws/dyn') have started (when its file "
+        "loaded, or when ASGIApp took it), so loop would never run; declare it with "
+        "@dyn.background at the top level of the file, above any ASGIApp(...). For a loop per "
+        "room (a game's tick), one background task can serve every room that has members: "
+        'docs/patterns.md, "A loop per room"'
+    )
+    assert frame == {"type": "error", "message": said}
+    assert line.rstrip().endswith(f"RuntimeError: {said}"), line
+
+
+async def test_a_task_declared_below_the_asgi_app_in_a_running_loop_is_an_error() -> None:
+    # uvicorn imports the app in its running loop, where ASGIApp([...]) starts the tasks at
+    # once: a declaration below it would never run (it did not, without a word).
+    late = Handler("/ws/late")
+    app = ASGIApp([late])
+
+    async def task(handler: Handler) -> None:
+        pass
+
+    with pytest.raises(RuntimeError, match=r"^background: the background tasks of Handler"):
+        late.background(task)
+    await app._registry.close(timeout=1)

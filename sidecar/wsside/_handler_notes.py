@@ -1,6 +1,7 @@
 """What a `Handler` tells about how it is used, apart from its declaration: a handler file
-run as a script (`python ws/chat.py` serves nothing), and a push through a declaration that
-a reload left behind, from that declaration's own background task."""
+run as a script (`python ws/chat.py` serves nothing), a push through a declaration that a
+reload left behind, from that declaration's own background task, and a background task added
+once the file has loaded."""
 
 from __future__ import annotations
 
@@ -16,7 +17,26 @@ if TYPE_CHECKING:
     from ._signatures import Callback
     from .handler import Handler
 
-__all__ = ["declared_in_a_script", "running_background"]
+__all__ = ["background_too_late", "declared_in_a_script", "running_background"]
+
+
+def background_too_late(handler: Handler, fn: object, names: dict[str, object]) -> str:
+    """What `handler.background(fn)` says when called once the file has loaded (from a
+    callback: a loop per game, say), where the task would never start; `names`: the
+    caller's globals (the handler file's, usually), where the handler has its name."""
+    name = getattr(fn, "__name__", "task")
+    return (
+        f"background: the background tasks of {handler!r} have started (when its file loaded, "
+        f"or when ASGIApp took it), so {name} would never run; declare it with "
+        f"@{_variable(handler, names)}.background at the top level of the file, above any "
+        "ASGIApp(...). For a loop per room (a game's tick), one background task can serve "
+        'every room that has members: docs/patterns.md, "A loop per room"'
+    )
+
+
+def _variable(handler: Handler, names: dict[str, object]) -> str:
+    """The name `handler` has in `names` (`chat` for `chat = Handler(...)`), or `handler`."""
+    return next((name for name, value in names.items() if value is handler), "handler")
 
 
 def running_background(handler: Handler) -> Callback | None:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from ._handler_notes import declared_in_a_script, running_background
+from ._handler_notes import background_too_late, declared_in_a_script, running_background
 from ._places import place, shown
 from ._signatures import Callback, adapt_callback
 from ._threads import ThreadMark, may_write, off_loop_error
@@ -212,6 +212,8 @@ class Handler:
             name: fn for name, fn in callbacks.items() if fn is not None
         }
         self.background_tasks: list[Callback] = []
+        # Set when the runtime has started the background tasks: one added later never runs.
+        self._tasks_started = False
         self._endpoint: Endpoint | None = None
         # Set when the runtime stops serving this declaration (its file was reloaded or
         # removed), until the first push through it is warned of.
@@ -291,6 +293,8 @@ class Handler:
                 f"{getattr(fn, '__name__', 'task')}(handler)); blocking work (a training loop) "
                 "runs in it with await asyncio.to_thread(function, *args)"
             )
+        if self._tasks_started:
+            raise RuntimeError(background_too_late(self, fn, sys._getframe(1).f_globals))
         # Checked here: a task that cannot take the handler would fail as the server starts.
         task = adapt_callback("background", fn)
         assert task is not None
