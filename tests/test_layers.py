@@ -47,6 +47,7 @@ LOADER_HOOKS = {
     "_unit_notes": "handler.py",
     "_given_options": "handler.py",
     "_serve_with": "handler.py",
+    "_background_started": "handler.py",
     "_matches": "responses.py",
     # a connection's client, for its callbacks' error reports (and `wsside.testing`'s client
     # finding its server-side connection)

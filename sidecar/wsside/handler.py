@@ -301,6 +301,11 @@ class Handler:
         self.background_tasks.append(task)
         return fn
 
+    def _background_started(self) -> None:
+        """The runtime has started this declaration's background tasks: one added now would
+        never run (`background` says so)."""
+        self._tasks_started = True
+
     def _serve_with(self, endpoint: Endpoint | None) -> None:
         """Serve this declaration's connections with `endpoint` (None: no longer served).
         The runtime calls this when the handler file is loaded, reloaded or removed."""

@@ -131,7 +131,7 @@ class BackgroundTasks:
     def _start_now(self, handler: Handler) -> None:
         loop = asyncio.get_running_loop()
         tasks = self._tasks.setdefault(handler.pattern.source, [])
-        handler._tasks_started = True
+        handler._background_started()
         if not handler.background_tasks:
             return
         for task, run in self._runs.items():
