@@ -234,6 +234,11 @@ async def test_tagged_records_beside_bytes_are_told_apart_by_their_tag(serve, pr
         "type": "error",
         "message": "expected SetLr, Pause or bytes, got str",
     }
+    await ws.send_str('{"type": "set-lr", "lr": 1e400}')  # past float's range: inf
+    assert await ws.receive_json() == {
+        "type": "error",
+        "message": "lr: expected a finite float, got inf",
+    }
     await ws.send_bytes(b"\x01")
     await ws.send_json({"type": "pause"})
     await probe.wait("message", 2)

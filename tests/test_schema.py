@@ -3,6 +3,8 @@ refusal, and the declaration errors for types that are not message types."""
 
 import dataclasses
 import enum
+import json
+import math
 import sys
 import textwrap
 from pathlib import Path
@@ -54,6 +56,14 @@ def test_scalars(tp: Any, good: list[Any], bad: list[Any], message: str) -> None
     for value in bad:
         kind = "None" if value is None else type(value).__name__
         assert check(tp, value) == message.format(kind)
+
+
+def test_a_float_past_its_range_is_refused() -> None:
+    # `1e400` in a message reads as inf, which no JSON reply could carry.
+    assert check(float, json.loads("1e400")) == "expected a finite float, got inf"
+    assert check(float, -math.inf) == "expected a finite float, got -inf"
+    assert check(float, math.nan) == "expected a finite float, got nan"
+    assert check(float, 1.7e308) is None
 
 
 def test_int_fits_float_but_bool_fits_neither_int_nor_float() -> None:

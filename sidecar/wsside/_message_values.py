@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -69,8 +70,12 @@ def _check_int(value: Any) -> Problem | None:
 
 
 def _check_float(value: Any) -> Problem | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool):
         return None
+    if isinstance(value, float):
+        # JSON has no infinity, but a number past float's range (1e400) reads as one, which
+        # no JSON reply can then carry: refused here, where the client is told.
+        return None if math.isfinite(value) else ("", f"expected a finite float, got {value}")
     return "", f"expected float, got {kind_of(value)}"
 
 
