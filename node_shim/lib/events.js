@@ -29,10 +29,11 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
       // The errors of the code before that were counted so far are written first: after
       // this line they would read as errors of the new code, which starts a new count.
       r.failuresEnd(msg.file)
-      // `ms`: from the save to the new code serving; `new`: the file was not there before.
+      // `ms`: from the save to the new code serving; `new`: the file was not there before;
+      // `because`: the saved helpers it imports, which made it load again.
       r.info(msg.type === 'removed' ? `removed ${r.rel(msg.file)}`
         : `${msg.new ? 'added' : 'reloaded'} ${r.rel(msg.file)} (${(msg.patterns ?? []).join(', ') || 'no handlers'})` +
-          (msg.ms === undefined ? '' : ` in ${Math.round(msg.ms)} ms`))
+          (msg.ms === undefined ? '' : ` in ${Math.round(msg.ms)} ms`) + because(r, msg.because))
       handlersNow(info, msg)
       standing.fixed(msg.file)
       syncTypesFile(cwd, msg.types, r)
@@ -81,6 +82,24 @@ export function showEvent(msg, { reporter: r, standing, cwd, info }) {
     default:
       r.debug(`sidecar: ${msg.type}`)
   }
+}
+
+// The saved helpers a `reloaded` line names, at most: the rest are counted.
+const NAMED_HELPERS = 3
+
+/**
+ * A file reloaded for the helpers it imports names them, in its one line (their module-level
+ * state starts afresh too): `: it imports ws/_state.py, which changed`; '' when there are none.
+ * @param {Reporter} r
+ * @param {string[] | undefined} helpers
+ */
+function because(r, helpers) {
+  const files = (helpers ?? []).map((file) => r.rel(file))
+  if (files.length === 0) return ''
+  const named = files.length <= NAMED_HELPERS ? files
+    : [...files.slice(0, NAMED_HELPERS), `${files.length - NAMED_HELPERS} more`]
+  const list = named.length === 1 ? named[0] : `${named.slice(0, -1).join(', ')} and ${named.at(-1)}`
+  return `: it imports ${list}, which changed`
 }
 
 /**

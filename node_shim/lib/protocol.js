@@ -27,8 +27,8 @@ export const PROTOCOL_VERSION = 2
  *   line?: number | null, column?: number | null, message: string, traceback?: string | null,
  *   callback?: string | null, source?: string, sources?: string[] }} ErrorEvent
  * @typedef {ControlMessage & (ReadyMessage
- *   | { type: 'reloaded', file: string, patterns?: string[], ms?: number, new?: boolean, handlers?: HandlerInfo[],
- *       types?: string }
+ *   | { type: 'reloaded', file: string, patterns?: string[], ms?: number, new?: boolean, because?: string[],
+ *       handlers?: HandlerInfo[], types?: string }
  *   | { type: 'loaded', file: string }
  *   | { type: 'importing', file: string }
  *   | { type: 'removed', file: string, handlers?: HandlerInfo[], types?: string }

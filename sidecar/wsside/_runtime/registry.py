@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -154,13 +154,20 @@ class Registry:
             emit(event)
 
     def load_file(
-        self, path: Path, initial: bool = False, since: float | None = None, added: bool = False
+        self,
+        path: Path,
+        initial: bool = False,
+        since: float | None = None,
+        added: bool = False,
+        because: Sequence[Path] = (),
     ) -> bool:
         """(Re)load one file; True when its new version is now serving.
 
         The event's `ms` counts from `since` (a `time.perf_counter()` value, e.g. when the
         watcher saw the save) when given, else from the start of the import; `added`: the
-        file was created while serving (its `reloaded` event says `new`).
+        file was created while serving (its `reloaded` event says `new`); `because`: the
+        saved helpers it imports, which made it load again (its `reloaded` event names them:
+        their module-level state starts afresh too).
         """
         path = in_folder(path)
         started = time.perf_counter() if since is None else since
@@ -201,6 +208,8 @@ class Registry:
         }
         if added:
             event["new"] = True
+        if because:
+            event["because"] = [str(helper) for helper in because]
         emit(event)
         self._load_waiting()
         return True

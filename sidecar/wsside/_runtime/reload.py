@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from .importers import forget_all_helpers, forget_helpers, imported_by_name
@@ -36,7 +36,8 @@ class Reloader:
     """Watches `registry.root` and `config_file`; reloads, adds and removes handler files.
 
     A change to a helper (`_name.py`) reloads the handler files that import it, directly or
-    through other helpers (and those that failed to load, which may have failed for it).
+    through other helpers (and those that failed to load, which may have failed for it); the
+    `reloaded` event of a file that imports it names it (`because`).
     A change to the config file calls `on_config_change` (the runner decides what to do).
     A helper's load error is said once per batch, for all the handler files it failed.
     """
@@ -67,8 +68,9 @@ class Reloader:
         self._timer: asyncio.TimerHandle | None = None
         self._root_gone = False  # the watched folder was deleted or moved since the last flush
         # Files to apply, one per turn of the loop (a checkout's hundred files never hold
-        # the open connections for longer than one import): path -> (since, force).
-        self._pending: dict[Path, tuple[float, bool]] = {}
+        # the open connections for longer than one import): path -> (since, force, the saved
+        # helpers it imports).
+        self._pending: dict[Path, tuple[float, bool, tuple[Path, ...]]] = {}
         self._config_pending = False
         self._step_handle: asyncio.Handle | None = None
 
@@ -133,6 +135,7 @@ class Reloader:
         # A file that did not load is read again when saved, even as it was: what it imports
         # may have been installed since (`pip install`, then save).
         forced = {path for path in files if path in self.registry.errors}
+        because: dict[Path, list[Path]] = {}  # the saved helpers each file imports
         if everything is not None:
             known = {*handler_files(self.root), *self.registry.files, *self.registry.errors}
             for path in known:
@@ -143,19 +146,47 @@ class Reloader:
         elif helpers:
             since = min(helpers.values())
             # Those that import them, and those that failed to load (perhaps for them).
-            importers = forget_helpers(helpers, self.root, self.registry.files)
-            for path in importers | set(self.registry.errors):
+            because = self._importers(helpers)
+            for path in because.keys() | set(self.registry.errors):
                 files[path] = min(files.get(path, since), since)
                 forced.add(path)
         # Removals first, so a file renamed to another name does not clash with itself.
         for path in sorted(files, key=lambda p: (p.is_file(), p.as_posix())):
             if path not in forced and path not in self._pending and self._unchanged(path):
                 continue  # a touch, or the folder's own event: only what changed is a batch
-            since, force = self._pending.get(path, (files[path], False))
-            self._pending[path] = (min(since, files[path]), force or path in forced)
+            since, force, named = self._pending.get(path, (files[path], False, ()))
+            named += tuple(helper for helper in because.get(path, ()) if helper not in named)
+            self._pending[path] = (min(since, files[path]), force or path in forced, named)
         self._config_pending = self._config_pending or config
         if self._step_handle is None:
             self._step()
+
+    def _importers(self, helpers: Collection[Path]) -> dict[Path, list[Path]]:
+        """The handler files that import a saved helper of `helpers`, directly or through
+        other modules of the folder, each with the saved helpers it imports, for its
+        `reloaded` line (a handler file imported by name and saved is its own importer, and
+        names none for itself). What imports them leaves `sys.modules` (`forget_helpers`).
+
+        One helper at a time, to know which file imports which. The files found are those
+        one call for them all finds, but each call forgets what it found: a file that reaches
+        a saved helper only through another saved helper is named for the first one found.
+        Files that failed to load are asked as well as those serving (they load again anyway);
+        one whose error is in a saved helper imports it.
+        """
+        found: dict[Path, list[Path]] = {}
+        known = [*self.registry.files, *self.registry.errors]
+        for helper in sorted(helpers):
+            for path in forget_helpers((helper,), self.root, known):
+                named = found.setdefault(path, [])
+                if path != helper:
+                    named.append(helper)
+        for path, error in self.registry.errors.items():
+            if not error.get("file"):
+                continue
+            at = in_folder(Path(error["file"]))
+            if at in helpers and at != path and at not in found.get(path, ()):
+                found.setdefault(path, []).append(at)
+        return found
 
     def _step(self) -> None:
         """Apply the next pending file; the rest on the loop's next turns, so that open
@@ -165,8 +196,8 @@ class Reloader:
             # A helper that fails its importers is said once, at the batch's end.
             self.registry.hold_helper_errors()
             path = next(iter(self._pending))
-            since, force = self._pending.pop(path)
-            self._apply(path, since, force)
+            since, force, because = self._pending.pop(path)
+            self._apply(path, since, force, because)
         if self._pending:
             assert self._loop is not None
             self._step_handle = self._loop.call_soon(self._step)
@@ -181,7 +212,7 @@ class Reloader:
         known = self._digests.get(path)
         return known is not None and path.is_file() and _digest(path) == known
 
-    def _apply(self, path: Path, since: float, force: bool) -> None:
+    def _apply(self, path: Path, since: float, force: bool, because: tuple[Path, ...]) -> None:
         # A symlink that leads nowhere is loaded too, which says so in one line.
         if path.is_file() or path.is_symlink():
             digest = _digest(path)
@@ -190,7 +221,7 @@ class Reloader:
             # Not there before: created since the start (or again after its removal).
             added = path not in self._digests
             self._digests[path] = digest
-            self.registry.load_file(path, since=since, added=added)
+            self.registry.load_file(path, since=since, added=added, because=because)
         else:
             self._digests.pop(path, None)
             self.registry.remove_file(path)

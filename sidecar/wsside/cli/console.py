@@ -60,6 +60,7 @@ class ConsoleReporter:
             said = "added" if event.get("new") else kind  # a file created while serving
             self._print(
                 f"{self.name}: {said} {shown(event['file'])} ({patterns}) in {event.get('ms')} ms"
+                + _because(event)
             )
         elif kind == "config_error":
             self._print(
@@ -83,6 +84,22 @@ class ConsoleReporter:
         if self.name != "wsside":  # a worker: its traceback lines say whose they are too
             line = line.replace("\n", f"\n{self.name}: ")
         say(f"{time.strftime('%H:%M:%S')} {line}", self.stream, level)
+
+
+# The saved helpers a `reloaded` line names, at most: the rest are counted.
+_NAMED_HELPERS = 3
+
+
+def _because(event: dict[str, Any]) -> str:
+    """A file reloaded for the helpers it imports (`because`) names them, as Vite's terminal
+    does (node_shim/lib/events.js): `: it imports ws/_state.py, which changed`; '' else."""
+    files = [shown(file) for file in event.get("because") or ()]
+    if not files:
+        return ""
+    if len(files) > _NAMED_HELPERS:
+        files = [*files[:_NAMED_HELPERS], f"{len(files) - _NAMED_HELPERS} more"]
+    listed = files[0] if len(files) == 1 else f"{', '.join(files[:-1])} and {files[-1]}"
+    return f": it imports {listed}, which changed"
 
 
 def list_endpoints(base: str, handlers: list[dict[str, Any]], settings: Settings) -> None:
