@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,17 +33,45 @@ async def test_a_redis_that_asks_for_a_password_says_where_to_give_it(tmp_path: 
 
 
 @pytest.mark.slow
-async def test_the_start_names_the_backplane_without_its_password(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("redis://:s3cret@127.0.0.1:{port}/0", "redis://:***@127.0.0.1:{port}/0"),
+        # redis-py's own option: it was written out in the banner and every backplane line.
+        (
+            "redis://127.0.0.1:{port}/0?password=s3cret&channel=t2",
+            "redis://127.0.0.1:{port}/0?password=***&channel=t2",
+        ),
+    ],
+)
+async def test_the_start_names_the_backplane_without_its_password(
+    tmp_path: Path, given: str, shown: str
+) -> None:
     redis = RedisServer(tmp_path / "redis", args=("--requirepass", "s3cret"))
     redis.start()
     write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
-    url = f"redis://:s3cret@127.0.0.1:{redis.port}/0"
+    url = given.format(port=redis.port)
     try:
         serve, _, _ = await start_serve(tmp_path, "--backplane", url)
         try:
-            assert f"  backplane redis://:***@127.0.0.1:{redis.port}/0\n" in serve.lines
+            assert f"  backplane {shown.format(port=redis.port)}\n" in serve.lines
             assert not [line for line in serve.lines if "s3cret" in line]
         finally:
             assert await serve.stop() == 0
     finally:
         redis.stop()
+
+
+def test_a_refused_url_is_quoted_without_its_password(tmp_path: Path) -> None:
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    url = "redis://:s3cret@127.0.0.1:6379/x"
+    done = subprocess.run(
+        [sys.executable, "-m", "wsside", "serve", "--handlers", "ws", "--backplane", url],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "s3cret" not in done.stdout + done.stderr
+    assert "the database in 'redis://:***@127.0.0.1:6379/x' is 'x'" in done.stderr, done.stderr

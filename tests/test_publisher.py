@@ -137,9 +137,13 @@ def test_what_handler_broadcast_refuses_it_refuses() -> None:
         news.broadcast("/ws/rooms", "hi")
 
 
-def test_its_repr_hides_the_password() -> None:
+def test_its_repr_and_its_errors_hide_the_password() -> None:
     with Publisher("redis://:s3cret@127.0.0.1:1/0?channel=shop") as news:
         assert repr(news) == "Publisher('redis://:***@127.0.0.1:1/0?channel=shop')"
+    with Publisher("redis://127.0.0.1:1/0?password=s3cret") as news:
+        assert repr(news) == "Publisher('redis://127.0.0.1:1/0?password=***')"
+    with pytest.raises(BackplaneError, match=r"got 'http://:\*\*\*@x'$"):
+        Publisher("http://:s3cret@x")
 
 
 def test_redis_down_raises_connection_error_and_it_works_again_once_redis_is_back(

@@ -50,25 +50,29 @@ class RedisMissing(BackplaneError):
 
 
 def url_problem(url: str) -> str | None:
-    """What is wrong with a backplane URL (a sentence), or None when it can be used."""
+    """What is wrong with a backplane URL (a sentence, quoting it without its password), or
+    None when it can be used."""
+    shown = safe_url(url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsing the port is the check: it raises when it is not a number
     except ValueError as exc:
-        return f"cannot read {url!r} as a URL ({exc})"
+        return f"cannot read {shown!r} as a URL ({exc})"
     if parts.scheme not in ("redis", "rediss"):
-        return f"expected a redis:// or rediss:// URL such as redis://localhost:6379/0, got {url!r}"
+        return (
+            f"expected a redis:// or rediss:// URL such as redis://localhost:6379/0, got {shown!r}"
+        )
     if not parts.hostname:
-        return f"no host in {url!r}; expected redis://[user:password@]host:port/db"
+        return f"no host in {shown!r}; expected redis://[user:password@]host:port/db"
     db = parts.path.strip("/")
     if db and not db.isdigit():
-        return f"the database in {url!r} is {db!r}; expected a number such as /0"
+        return f"the database in {shown!r} is {db!r}; expected a number such as /0"
     names = parse_qs(parts.query, keep_blank_values=True).get(CHANNEL_OPTION, [])
     if len(names) > 1:
-        return f"{CHANNEL_OPTION} is given {len(names)} times in {url!r}; give it once"
+        return f"{CHANNEL_OPTION} is given {len(names)} times in {shown!r}; give it once"
     if names and not _CHANNEL_NAME.fullmatch(names[0]):
         return (
-            f"the {CHANNEL_OPTION} in {url!r} is {names[0]!r}; expected letters, digits, "
+            f"the {CHANNEL_OPTION} in {shown!r} is {names[0]!r}; expected letters, digits, "
             "'.', '_' or '-', such as ?channel=shop"
         )
     return None
@@ -95,19 +99,30 @@ def for_redis(url: str) -> str:
 
 
 def safe_url(url: str) -> str:
-    """The URL without its password, for log lines."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return parts._replace(netloc=user + parts.netloc.rpartition("@")[2]).geturl()
+    """The URL without its password, for log lines and errors: the address's
+    (`redis://user:***@host`) and redis-py's `?password=` option. Read as text, not parsed,
+    so that a URL too broken to parse (a refused one, quoted in its error) is masked too."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return _PASSWORD_OPTION.sub(r"\1***", url)
+    end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+    netloc, tail = rest[:end], rest[end:]
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:***@{host}"
+    return f"{scheme}://{netloc}" + _PASSWORD_OPTION.sub(r"\1***", tail)
+
+
+# redis-py's query options that carry a secret (`?password=...`), and what follows up to the
+# next option.
+_PASSWORD_OPTION = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
 
 def no_password(url: str) -> str | None:
     """For a Redis that refused `url` for want of a password: where the password goes (a
     sentence), or None when the URL has one (a wrong one: Redis's own words say so)."""
     parts = urlsplit(url)
-    if parts.password is not None:
+    if parts.password is not None or _PASSWORD_OPTION.search(parts.query and "?" + parts.query):
         return None
     user = parts.username or ""
     example = parts._replace(netloc=f"{user}:PASSWORD@{parts.netloc.rpartition('@')[2]}")

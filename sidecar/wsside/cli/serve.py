@@ -118,8 +118,9 @@ def serve(
         metavar="URL",
         show_default=False,
         help="Redis URL carrying broadcasts between processes and hosts: "
-        "redis://host:port/db, redis://user:password@host:port/db or rediss://...; "
-        "?channel=NAME keeps applications on one Redis apart (pip install 'wsside[redis]').",
+        "redis://host:port/db or rediss://...; ?channel=NAME keeps applications on one Redis "
+        "apart (pip install 'wsside[redis]'). A password (redis://user:PASSWORD@host...) goes "
+        "in wsside.toml's backplane, not here: every local user can read a command line.",
     ),
     shutdown_timeout: float | None = typer.Option(
         None,
