@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LOCAL_PAGES_NOTE",
+    "NULL_ORIGIN_NOTE",
     "SHUTTING_DOWN",
     "Admitted",
     "Refusal",
@@ -99,6 +100,14 @@ def is_loopback_origin(origin: str) -> bool:
 LOCAL_PAGES_NOTE = (
     "pages served from localhost are accepted too, on every visitor's machine (a local "
     "program's page could open a socket with their cookies)"
+)
+
+
+# Said once at start when "null" is an allowed origin; each server adds how to take it out.
+NULL_ORIGIN_NOTE = (
+    'the allowed origin "null" is the Origin of every sandboxed frame and file:// page, so any '
+    "website can open sockets here through a sandboxed iframe; clients that are not browsers "
+    "send no Origin and are accepted without it"
 )
 
 

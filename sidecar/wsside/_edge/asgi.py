@@ -30,6 +30,7 @@ from ..closecodes import CloseCode, CloseReason
 from ..handler import Handler
 from .admission import (
     LOCAL_PAGES_NOTE,
+    NULL_ORIGIN_NOTE,
     Refusal,
     authenticate,
     decide,
@@ -100,6 +101,12 @@ class ASGIApp:
             logger.warning(
                 "wsside: %s; in production, ASGIApp(..., loopback_origins=False) turns them off",
                 LOCAL_PAGES_NOTE,
+            )
+        if "null" in self._allowed:
+            logger.warning(
+                "wsside: %s; take it out of ASGIApp(..., allowed_origins=[...]) unless your "
+                "pages are file:// pages",
+                NULL_ORIGIN_NOTE,
             )
         self._backplane: RunBackplane | None = None
         folder = Path(handlers) if isinstance(handlers, (str, os.PathLike)) else Path.cwd()

@@ -34,6 +34,11 @@ def origin_problem(origin: str) -> str | None:
     meant when there is one (`devbox:5173` is `http://devbox:5173`)."""
     if origin == "null":
         return None
+    if "*" in origin:
+        return (
+            "not an origin: a wildcard matches nothing, since browsers send one origin; list "
+            "each (https://app.example.com)"
+        )
     meant = _origin_of(origin)
     if meant is None and "://" not in origin and re.search(r"[.:]", origin):
         meant = _origin_of("http://" + origin)

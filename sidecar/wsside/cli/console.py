@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
+from .._edge.admission import LOCAL_PAGES_NOTE, NULL_ORIGIN_NOTE, local_pages_of_a_site
 from .._edge.logs import mark_lines
 from .._runtime.backplane_url import safe_url
 from .._runtime.events import error_headline, log, shown
@@ -20,8 +20,8 @@ __all__ = [
     "ConsoleReporter",
     "list_endpoints",
     "note_exposure",
-    "note_loopback_origins",
     "note_no_endpoints",
+    "note_origins",
     "say",
     "served_at",
 ]
@@ -151,11 +151,18 @@ def note_no_endpoints(
     )
 
 
-def note_loopback_origins(settings: Settings) -> None:
+def note_origins(settings: Settings) -> None:
+    """Warnings for allowed origins that admit more than a site's own pages."""
     if local_pages_of_a_site(settings.allowed_origins, settings.loopback_origins):
         say(
             f"wsside: {LOCAL_PAGES_NOTE}; in production, --no-loopback-origins (config: "
             "loopback_origins = false) turns them off",
+            level="warning",
+        )
+    if "null" in settings.allowed_origins:
+        say(
+            f"wsside: {NULL_ORIGIN_NOTE}; take it out of --allow-origin (config: "
+            "allowed_origins) unless your pages are file:// pages",
             level="warning",
         )
 

@@ -36,8 +36,8 @@ from .console import (
     ConsoleReporter,
     list_endpoints,
     note_exposure,
-    note_loopback_origins,
     note_no_endpoints,
+    note_origins,
     say,
     served_at,
 )
@@ -201,7 +201,7 @@ def serve(
         _run_ipc(settings, rebuild)
         return
     if link is None:
-        note_loopback_origins(settings)
+        note_origins(settings)
         note_exposure(settings)
     if link is None and settings.workers > 1:
         raise typer.Exit(_supervise(settings, rebuild))
