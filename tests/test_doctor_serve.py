@@ -129,6 +129,20 @@ def test_serve_s_options_after_dashes_are_checked_as_it_would_take_them(tmp_path
     assert code == 1
 
 
+def test_an_allowed_null_origin_is_a_warning(tmp_path: Path) -> None:
+    # Every sandboxed iframe's Origin, on any site; under Vite `null` means "no Origin".
+    config = 'allowed_origins = ["https://app.example", "null"]\nloopback_origins = false\n'
+    write(tmp_path, {**CHAT_HANDLER, "wsside.toml": config})
+    _, report = run_doctor(tmp_path, "--serve")
+    check = by_name(report)["origins"]
+    assert check["status"] == "warn"
+    assert check["message"].startswith(
+        'https://app.example, null; the allowed origin "null" is the Origin of every sandboxed '
+        "frame and file:// page, so any website can open sockets here"
+    ), check
+    assert check["fix"].startswith("take null out of allowed_origins"), check
+
+
 def one_line(done: subprocess.CompletedProcess[str]) -> str:
     assert (done.returncode, done.stdout) == (2, ""), done
     (line,) = done.stderr.splitlines()

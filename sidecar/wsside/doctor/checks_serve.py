@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from .._edge.admission import LOCAL_PAGES_NOTE, local_pages_of_a_site
+from .._edge.admission import LOCAL_PAGES_NOTE, NULL_ORIGIN_NOTE, local_pages_of_a_site
 from .._edge.loop import LoopChoiceError, loop_factory
 from .._edge.same_port import workers_supported
 from .._runtime.backplane_outage import tls_hint
@@ -130,6 +130,13 @@ def check_origins(project: Project) -> Check:
             'allowed_origins = ["https://your.site"] in wsside.toml (or --allow-origin)',
         )
     shown = ", ".join(settings.allowed_origins)
+    if "null" in settings.allowed_origins:
+        return warned(
+            "origins",
+            f"{shown}; {NULL_ORIGIN_NOTE}",
+            "take null out of allowed_origins (or --allow-origin) unless your pages are file:// "
+            "pages",
+        )
     if local_pages_of_a_site(settings.allowed_origins, settings.loopback_origins):
         return warned(
             "origins",
