@@ -664,6 +664,11 @@ async def test_hypercorn_serves_handler_objects(tmp_path: Path, client) -> None:
             {"path": "/api/ws/a/b", "root_path": "/api", "raw_path": b"/api/ws/a%2Fb"},
             ("/api/ws/a%2Fb", "/ws/a%2Fb"),
         ),
+        # a mount matched across an encoded slash: not below it as sent (404 as under serve)
+        (
+            {"path": "/api/ws/admin", "root_path": "/api", "raw_path": b"/api%2Fws/admin"},
+            ("/api%2Fws/admin", ""),
+        ),
         ({"path": "/api", "root_path": "/api", "raw_path": b"/api"}, ("/api", "/")),
         # a server whose `raw_path` leaves the root path out
         ({"path": "/ws/x", "root_path": "/api", "raw_path": b"/ws/x"}, ("/api/ws/x", "/ws/x")),

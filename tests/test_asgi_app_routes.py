@@ -17,6 +17,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import yarl
 
 from asgi_server import Server, assert_stopped, write_files
 
@@ -221,3 +222,17 @@ async def test_a_broadcast_from_another_thread_says_how_to_hand_it_over(
             "anyio (a FastAPI `def` route), anyio.from_thread.run_sync(handler.broadcast, data)"
         )
         assert await _announced(server, client) == 1
+
+
+async def test_a_path_below_the_mount_only_once_decoded_is_404_as_under_serve(
+    tmp_path: Path, client: aiohttp.ClientSession
+) -> None:
+    # Starlette's mount matches the decoded path, so `/api%2Fws/chat` reached /ws/chat: a
+    # proxy that filters raw paths would not see it coming. `wsside serve` answers it 404.
+    with _serving(tmp_path, {**FILES, "app.py": APP.format(make=LOOKED_UP)}) as server:
+        encoded = yarl.URL(server.url("/api%2Fws/chat"), encoded=True)
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await client.ws_connect(encoded)
+        assert refused.value.status == 404
+        async with client.ws_connect(server.url("/api/ws/chat")) as ws:
+            assert not ws.closed

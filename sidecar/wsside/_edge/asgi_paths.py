@@ -22,7 +22,8 @@ __all__ = ["route_paths"]
 
 def route_paths(scope: Mapping[str, Any]) -> tuple[str, str]:
     """(full, below): the request's path without the query string, and the part of it below
-    the mount point (`/` at the mount point itself), both percent-encoded."""
+    the mount point (`/` at the mount point itself; '' when the path as sent is not below it),
+    both percent-encoded."""
     path: str = scope["path"]
     root: str = scope.get("root_path") or ""
     below = path
@@ -34,11 +35,15 @@ def route_paths(scope: Mapping[str, Any]) -> tuple[str, str]:
         if not below:
             return sent, "/"
         start = _start_of(sent, below)
-        if start is not None:
-            rest = sent[start:]
-            if unquote(sent[:start]) == root:
-                return sent, rest
-            return quote(root) + rest, rest
+        if start is None:
+            # The mount matched the decoded path across an encoded slash (`/api%2Fws/chat`
+            # under a mount at /api): as sent, the path is not below the mount point, and
+            # `wsside serve` answers it 404. '' matches no pattern.
+            return sent, ""
+        rest = sent[start:]
+        if unquote(sent[:start]) == root:
+            return sent, rest
+        return quote(root) + rest, rest
     encoded = quote(below) or "/"
     return quote(root) + quote(below), encoded
 
