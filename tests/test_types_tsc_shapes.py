@@ -13,6 +13,9 @@ from test_types_tsc import compile_project, compiler, write_types
 
 __all__ = ["compiler"]  # the fixture, taken from test_types_tsc
 
+# The note over a field of Python's int (`typescript_types.WHOLE_NOTE`).
+WHOLE = "    /** int: a whole number (1.5 is refused) */\n"
+
 HEAD = "from typing import Literal, TypedDict\nfrom wsside import Handler\n"
 
 
@@ -82,8 +85,14 @@ def test_a_dataclass_tag_with_a_default_narrows_what_is_sent(tmp_path: Path, com
         "c.send({ type: 'k', n: 1 })\n"
     )
     text = types_then_tsc(tmp_path, compiler, {"k.py": handler}, page)
-    assert "  interface K {\n    type: 'k'\n    n: number\n    note: string\n  }" in text
-    assert "  interface Up {\n    type?: 'up' | undefined\n    n?: number | undefined\n  }" in text
+    k = "  interface K {\n    type: 'k'\n" + WHOLE + "    n: number\n    note: string\n  }"
+    assert k in text
+    up = (
+        "  interface Up {\n    type?: 'up' | undefined\n"
+        + WHOLE
+        + "    n?: number | undefined\n  }"
+    )
+    assert up in text
 
 
 def test_classes_named_like_typescript_types_or_like_each_other(
@@ -116,7 +125,7 @@ def test_classes_named_like_typescript_types_or_like_each_other(
     text = types_then_tsc(tmp_path, compiler, files, page)
     for line in ["x: Item", "y: Item3", "z: Item2", "s: string2", "n: number2", "plain: string"]:
         assert f"    {line}\n" in text, text
-    assert "interface Item3 {\n    b: number\n  }" in text
+    assert "interface Item3 {\n" + WHOLE + "    b: number\n  }" in text
 
 
 def test_dict_keys_of_a_literal_or_a_str_enum(tmp_path: Path, compiler: str) -> None:

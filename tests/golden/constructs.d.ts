@@ -25,6 +25,7 @@ export declare namespace WsChat {
   interface ChatIn {
     type: 'chat'
     text: string
+    /** int: a whole number (1.5 is refused) */
     reply_to?: number | null | undefined
     tags: string[]
     author: User
@@ -43,6 +44,7 @@ export declare namespace WsChat {
   }
 
   interface User2 {
+    /** int: a whole number (1.5 is refused) */
     id: number
   }
 
@@ -97,6 +99,7 @@ export declare namespace WsDeclaredErrors {
   interface Failure {
     type: 'error'
     message: string
+    /** int: a whole number (1.5 is refused) */
     code?: number
   }
 }

@@ -75,6 +75,7 @@ export declare namespace Ws_Rooms_star {
 
   interface Move {
     type: 'move'
+    /** int: a whole number (1.5 is refused) */
     x: number
   }
 }
@@ -100,6 +101,7 @@ export declare namespace WsGamesMove {
 
   interface Move {
     type: 'move'
+    /** int: a whole number (1.5 is refused) */
     x: number
   }
 }
@@ -116,6 +118,7 @@ export declare namespace Ws {
 
   interface Move {
     type: 'move'
+    /** int: a whole number (1.5 is refused) */
     x: number
   }
 

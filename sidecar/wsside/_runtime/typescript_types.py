@@ -187,10 +187,26 @@ class Namespace:
                 # the wire carries as an absent key when the page sends it.
                 undefined = " | undefined" if not required and key in self.sent_by_page else ""
                 mark = "" if required else "?"
+                if _whole(f.node):
+                    out.append(f"    /** {WHOLE_NOTE} */")
                 out.append(f"    {_property(f.name)}{mark}: {self.type(f.node)}{undefined}")
             out.append("  }")
         out.append("}")
         return out
+
+
+# Over a field that is Python's `int` (or `int | None`), written `number`: TypeScript takes
+# 1.5, and the runtime check of `receives` refuses it. Editors show it on hover.
+WHOLE_NOTE = "int: a whole number (1.5 is refused)"
+
+
+def _whole(node: Node) -> bool:
+    """Whether `node` is `int`, alone or with None (not with `float`, which takes 1.5)."""
+    options = node.options if isinstance(node, OneOf) else (node,)
+    kinds = {o.kind for o in options if isinstance(o, Scalar)}
+    return "int" in kinds and all(
+        isinstance(o, Scalar) and o.kind in ("int", "None") for o in options
+    )
 
 
 def _names_alias(node: Node) -> bool:
