@@ -281,7 +281,8 @@ def test_help_fits_80_columns_with_every_name_whole(tmp_path: Path, command: str
     if command == "serve":
         for whole in (
             "--no-loopback-origins",
-            "redis://user:password@host:port/db",
+            "redis://host:port/db",
+            "(redis://user:PASSWORD@host...)",
             "wsside[redis]",
         ):
             assert whole in done.stdout, whole
