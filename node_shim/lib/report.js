@@ -26,10 +26,30 @@ import { NAMED_PER_KIND, RepeatedLines } from './repeats.js'
 
 /** @typedef {ReturnType<typeof createReporter>} Reporter */
 
+/**
+ * One of wsside's own lines: its level (none for a line wsside wrote outside its logging,
+ * shown as info) and its text.
+ * @typedef {{ level: 'debug' | 'info' | 'warning' | 'error' | undefined, text: string }} OwnLine
+ */
+
+/**
+ * Reads the lines of a sidecar process started with `mark` (random, per process: PROTOCOL.md):
+ * wsside's own, `wsside:<mark>:<level>: text` (its logging, `_edge/logs.py`) or
+ * `wsside:<mark>: text` (written outside its logging, as an exit that says why), as their
+ * level and text; null for any other line, such as a handler's print of a client's message
+ * that looks like one of wsside's (`wsside:error: ...`) but cannot know the mark.
+ * @param {string} mark
+ * @returns {(line: string) => OwnLine | null}
+ */
+export function ownLines(mark) {
+  const own = new RegExp(`^wsside:${mark.replace(/[^\w]/g, '\\$&')}(?::(debug|info|warning|error))?: (.*)$`, 's')
+  return (line) => {
+    const said = own.exec(line)
+    return said === null ? null : { level: /** @type {OwnLine['level']} */ (said[1]), text: said[2] }
+  }
+}
+
 const TAG = '[wsside]'
-// A line the sidecar's logging wrote under Vite (`_edge/logs.py`), with its level; or one
-// wsside wrote itself before its logging was set up (`wsside: ...`).
-const OWN_LINE = /^wsside(?::(debug|info|warning|error))?: (.*)$/s
 const CLEAR_EVENT = 'wsside:clear-error'
 /**
  * Under the traceback of a callback's error in the overlay, which covers every open page
@@ -112,16 +132,17 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
     /** @param {string} text */
     error: (text) => logger.error(`${TAG} ${text}`, opts),
     /**
-     * A line of the sidecar's stdout or stderr: wsside's own lines once prefixed, at their
-     * level; anything else (a handler's print, a Python crash) as `py: ` and the line.
+     * A line of the sidecar's stdout or stderr: wsside's own (`own`, as ownLines read it)
+     * once prefixed, at its level; anything else (null: a handler's print, a Python crash) as
+     * `py: ` and the line.
      * @param {string} line
+     * @param {OwnLine | null} own
      */
-    output(line) {
-      const own = OWN_LINE.exec(line)
+    output(line, own) {
       if (own === null) logger.info(`${TAG} py: ${line}`, opts)
-      else if (own[1] === 'error') logger.error(`${TAG} ${own[2]}`, opts)
-      else if (own[1] === 'warning') logger.warn(`${TAG} ${own[2]}`, opts)
-      else logger.info(`${TAG} ${own[2]}`, opts)
+      else if (own.level === 'error') logger.error(`${TAG} ${own.text}`, opts)
+      else if (own.level === 'warning') logger.warn(`${TAG} ${own.text}`, opts)
+      else logger.info(`${TAG} ${own.text}`, opts)
     },
     debugging,
     /** @param {string} text */

@@ -14,7 +14,7 @@ import { BeforeReady } from './before-ready.js'
 import { Exits } from './exits.js'
 import { parse } from './protocol.js'
 import { showEvent } from './events.js'
-import { readyLines, StandingErrors } from './report.js'
+import { ownLines, readyLines, StandingErrors } from './report.js'
 import { syncTypesFile } from './types-file.js'
 
 // What the sidecar sends once a handler file's import has ended, whichever way.
@@ -23,7 +23,7 @@ const IMPORT_ENDS = new Set(['loaded', 'reloaded', 'load_error', 'ready'])
 /** @import { ChildProcess } from 'node:child_process' */
 /** @import { Socket } from 'node:net' */
 /** @import { HandlerInfo, ReadyMessage, SidecarEvent } from './protocol.js' */
-/** @import { Reporter } from './report.js' */
+/** @import { OwnLine, Reporter } from './report.js' */
 
 /**
  * How to run one sidecar; `key` tells configurations apart (one sidecar per key).
@@ -112,9 +112,14 @@ export class SidecarProcess {
     this.state = 'starting'
     this.beforeReady.spawned()
     this.reporter.debug(`starting ${python} (interpreter rule: ${rule}) in ${cwd}`)
+    // Starts each of wsside's own lines of this process (`_edge/logs.py`), which it takes out
+    // of its environment as the secret: a line without it is not wsside's, whatever it says
+    // (a handler's print of a client's `wsside:error: the sidecar crashed`). Never shown.
+    const mark = randomBytes(6).toString('hex')
+    const own = ownLines(mark)
     const child = spawn(python, args, {
       cwd,
-      env: { ...process.env, ...env, PYTHONUNBUFFERED: '1', WSSIDE_SECRET: this.secret },
+      env: { ...process.env, ...env, PYTHONUNBUFFERED: '1', WSSIDE_SECRET: this.secret, WSSIDE_MARK: mark },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
       windowsHide: true,
@@ -127,9 +132,10 @@ export class SidecarProcess {
       // With stdio 'pipe' both exist, and are sockets (which can be unref'd).
       /** @type {Socket} */ (stream).unref()
       readline.createInterface({ input: /** @type {Socket} */ (stream) }).on('line', (line) => {
+        const said = own(line)
         // Python's "No module named wsside" is what the report of the failed start explains.
-        if (this.beforeReady.heard(line)) this.reporter.debug(`py: ${line}`)
-        else this.reporter.output(line)
+        if (this.beforeReady.heard(unmarked(line, said))) this.reporter.debug(`py: ${line}`)
+        else this.reporter.output(line, said)
       })
     }
     child.on('message', (msg) => this._onMessage(child, msg))
@@ -284,6 +290,18 @@ export class SidecarProcess {
     this._servedBefore = this.info?.handlers ?? this._servedBefore
     this.info = null
   }
+}
+
+/**
+ * A line as lib/before-ready.js reads it: one of wsside's own (`said`) as it reads wsside's
+ * lines, without the mark (`wsside:error: text`, `wsside: text`); any other as a line of
+ * Python's, `py: ` and the line, which it never takes for an error wsside reported.
+ * @param {string} line
+ * @param {OwnLine | null} said
+ */
+function unmarked(line, said) {
+  if (said === null) return `py: ${line}`
+  return `wsside${said.level === undefined ? '' : `:${said.level}`}: ${said.text}`
 }
 
 /**

@@ -18,8 +18,9 @@ from typing import Any
 
 from .._runtime.access import access_log
 from .._runtime.events import lines_name_the_process
+from .environ import take_from_environment
 
-__all__ = ["configure_logging", "level_prefix", "mark_lines"]
+__all__ = ["configure_logging", "level_prefix", "mark_lines", "own_line", "take_mark"]
 
 _PRIORITIES = {"error": 3, "warning": 4, "info": 6, "debug": 7}
 
@@ -59,6 +60,29 @@ def mark_lines(text: str, level: str | int) -> str:
 # leave any handler of the user's code alone.
 _handler: logging.Handler | None = None
 
+# Under Vite, the shim's random mark for this run (PROTOCOL.md): each line of wsside's own
+# carries it, and the shim takes no other line for one of wsside's, so that no text a handler
+# prints (a client's message, say) passes for wsside's words. "" when not given (the sidecar
+# run by hand): the lines have no mark.
+MARK_ENV = "WSSIDE_MARK"
+_mark = ""
+
+
+def take_mark() -> None:
+    """Takes the shim's mark out of the environment (`WSSIDE_MARK`) as the secret is
+    (`environ.py`): handler code, and the programs it starts, never see it. Called before any
+    handler file is imported; a later call without the variable keeps the mark taken."""
+    global _mark
+    _mark = take_from_environment(MARK_ENV) or _mark
+
+
+def own_line(text: str, level: str | None = None) -> str:
+    """`text` as wsside's own lines under Vite, each with the run's mark and `level` when
+    given (`wsside:<mark>:warning: …`; `wsside:<mark>: …` without a level, which the shim
+    shows as info), or without a mark when none was given (`wsside:warning: …`, `wsside: …`)."""
+    prefix = "wsside" + (f":{_mark}" if _mark else "") + (f":{level}" if level else "")
+    return "\n".join(f"{prefix}: {line}" for line in text.splitlines() or [""])
+
 
 def configure_logging(level: str, *, under_vite: bool = False, name: str = "wsside") -> None:
     """Log to stderr at `level` (debug, info, warning or error).
@@ -70,6 +94,8 @@ def configure_logging(level: str, *, under_vite: bool = False, name: str = "wssi
     Called again when the config file changes: the level follows it.
     """
     global _handler
+    if under_vite:
+        take_mark()
     lines_name_the_process()
     root = logging.getLogger()
     if _handler is None:
@@ -97,10 +123,12 @@ class _Lines(logging.Formatter):
     (wsside's own lines, which start with `wsside:`, name the process there instead). When
     stderr is systemd's journal, each line starts with its priority (`logs.py`).
 
-    Under Vite, each line of a record of wsside's own loggers starts with `wsside:<level>: `
-    (`wsside:warning: the event loop is blocked…`; the message's own `wsside: ` goes): the
-    shim prints it once as `[wsside] the event loop is blocked…` at that level, and everything
-    else the process writes (a handler's print or logging, a crash) as `[wsside] py: …`."""
+    Under Vite, each line of a record of wsside's own loggers starts with the run's mark and
+    its level, `wsside:<mark>:<level>: ` (`wsside:3f9a0c2b7d1e:warning: the event loop is
+    blocked…`; the message's own `wsside: ` goes; `wsside:<level>: ` when the shim gave no
+    mark): the shim prints it once as `[wsside] the event loop is blocked…` at that level, and
+    everything else the process writes (a handler's print or logging, a crash, a line that
+    only looks like one of these) as `[wsside] py: …`."""
 
     def __init__(self, under_vite: bool, name: str | None) -> None:
         super().__init__("%(message)s" if under_vite else "%(asctime)s %(message)s", "%H:%M:%S")
@@ -130,14 +158,15 @@ class _Lines(logging.Formatter):
         return mark_lines(super().format(record), record.levelno)
 
     def _for_vite(self, record: logging.LogRecord) -> str:
-        """A record of wsside's, each line marked with its level for the shim."""
+        """A record of wsside's, each line marked with the run's mark and its level for the
+        shim."""
         level = next((name for name, at in _VITE_LEVELS if record.levelno >= at), "debug")
         text = record.getMessage().removeprefix("wsside: ")
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         if record.stack_info:
             text += "\n" + self.formatStack(record.stack_info)
-        return "\n".join(f"wsside:{level}: {line}" for line in text.splitlines() or [""])
+        return own_line(text, level)
 
 
 # The levels the shim knows (node_shim/lib/report.js), highest first; one between two goes as the

@@ -37,7 +37,7 @@ from ..closecodes import CloseCode, CloseReason
 from .control import PROTOCOL_VERSION, ProtocolMismatch, message, parse
 from .environ import take_from_environment
 from .handoff import take_over
-from .logs import configure_logging
+from .logs import configure_logging, own_line, take_mark
 from .loop import LoopChoiceError
 from .loop import run as run_loop
 from .node_ipc import NodeChannel
@@ -81,8 +81,10 @@ def run_ipc(
         )
     under_vite(Path.cwd())  # the plugin runs it in vite.config's folder
     # Taken out so that user code (and its subprocesses) never sees the secret, nor another
-    # process of this user through /proc/<pid>/environ.
+    # process of this user through /proc/<pid>/environ. So is the mark of wsside's own lines
+    # (`logs.py`; `configure_logging` took it already when `serve` called it).
     secret = take_from_environment("WSSIDE_SECRET")
+    take_mark()
     if isinstance(settings, Settings):
         secret = settings.secret = secret or settings.secret
     if rebuild is not None:
@@ -93,7 +95,7 @@ def run_ipc(
     try:
         code = run_loop(_ShimMode(settings, int(fd), rebuild).run())
     except LoopChoiceError as exc:  # WSSIDE_LOOP or WSSIDE_JSON: one line in Vite's terminal
-        sys.exit(f"wsside: {exc}")
+        sys.exit(own_line(str(exc)))
     flush_all()  # the counts of the last windows (a restarting Vite still shows them)
     sys.exit(code)
 
