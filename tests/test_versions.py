@@ -9,6 +9,7 @@ metadata (read by `cli.main` before typer is imported).
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -110,8 +111,9 @@ def test_an_unsupported_aiohttp_is_one_line(args: tuple[str, ...]) -> None:
     done = _wsside(*args, before="import aiohttp\naiohttp.__version__ = '3.12.0'\n")
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
+        # pip into the Python that ran wsside, not whichever `pip` is first on PATH
         f"wsside needs aiohttp {SUPPORTED_TEXT}, found 3.12.0: "
-        f"pip install 'aiohttp{SUPPORTED_TEXT}'"
+        f"{shlex.quote(sys.executable)} -m pip install 'aiohttp{SUPPORTED_TEXT}'"
     ]
 
 
@@ -135,6 +137,6 @@ def test_an_unsupported_typer_is_one_line_and_never_imported(fake: str, found: s
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
         f"wsside needs typer {TYPER_SUPPORTED_TEXT}, found {found}: "
-        f"pip install 'typer{TYPER_SUPPORTED_TEXT}'"
+        f"{shlex.quote(sys.executable)} -m pip install 'typer{TYPER_SUPPORTED_TEXT}'"
     ]
     assert done.stdout.splitlines() == ["typer loaded: False"]

@@ -14,6 +14,7 @@ Those extensions need names aiohttp keeps private, which may change in any relea
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
+from .._install import pip_install
 from . import EngineVersionError
 
 __all__ = [
@@ -66,7 +68,7 @@ def check_version(version: str) -> None:
     if found is None or not low <= found < high:
         raise EngineVersionError(
             f"wsside needs aiohttp {SUPPORTED_TEXT}, found {version}: "
-            f"pip install 'aiohttp{SUPPORTED_TEXT}'"
+            + pip_install(sys.executable, f"'aiohttp{SUPPORTED_TEXT}'")
         )
 
 

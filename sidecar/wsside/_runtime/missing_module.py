@@ -16,13 +16,13 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
-import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._install import pip_install
 from .events import shown
 
 __all__ = [
@@ -111,28 +111,6 @@ def install_command(python: str, module: str) -> str:
     another), as a command to paste: a path with a space (`My App/.venv/bin/python`) is
     quoted. A virtualenv made by uv has no pip: uv's own pip installs into it."""
     return pip_install(python, PACKAGES.get(module, module))
-
-
-def pip_install(python: str, what: str) -> str:
-    """`python -m pip install WHAT`, or for a virtualenv made by uv (which has no pip),
-    `uv pip install --python PYTHON WHAT`: a command to paste."""
-    if _made_by_uv(python):
-        return f"uv pip install --python {shlex.quote(python)} {what}"
-    return f"{shlex.quote(python)} -m pip install {what}"
-
-
-def _made_by_uv(python: str) -> bool:
-    """`python` is of a virtualenv that `uv venv` made: its pyvenv.cfg (beside the executable
-    or one folder up, where Python looks for it) has a `uv = VERSION` line."""
-    executable = Path(python)  # not resolved: a virtualenv's python links to the base one
-    for folder in (executable.parent, executable.parent.parent):
-        try:
-            lines = (folder / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            continue
-        keys = (line.split("=", 1)[0] for line in lines if "=" in line)  # as site.py reads it
-        return any(key.strip().lower() == "uv" for key in keys)
-    return False
 
 
 def missing_module(

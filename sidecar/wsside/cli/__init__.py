@@ -12,6 +12,7 @@ import sys
 from importlib import metadata
 from typing import TYPE_CHECKING
 
+from .._install import pip_install
 from .._io import EngineVersionError
 
 if TYPE_CHECKING:
@@ -145,7 +146,6 @@ def typer_problem() -> str | None:
     low, high = TYPER_SUPPORTED
     if version is not None and low <= version < high:
         return None
-    return (
-        f"wsside needs typer {TYPER_SUPPORTED_TEXT}, found {found}: "
-        f"pip install 'typer{TYPER_SUPPORTED_TEXT}'"
+    return f"wsside needs typer {TYPER_SUPPORTED_TEXT}, found {found}: " + pip_install(
+        sys.executable, f"'typer{TYPER_SUPPORTED_TEXT}'"
     )

@@ -1,0 +1,33 @@
+"""The command that installs a package into a given Python, for the messages that give one
+(a missing module, a dependency out of its range, doctor's fixes): pip, or uv's pip for a
+virtualenv that `uv venv` made (it has no pip). Imports only the standard library, so that
+every layer may use it."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+__all__ = ["pip_install"]
+
+
+def pip_install(python: str, what: str) -> str:
+    """`python -m pip install WHAT`, or for a virtualenv made by uv (which has no pip),
+    `uv pip install --python PYTHON WHAT`: a command to paste."""
+    if _made_by_uv(python):
+        return f"uv pip install --python {shlex.quote(python)} {what}"
+    return f"{shlex.quote(python)} -m pip install {what}"
+
+
+def _made_by_uv(python: str) -> bool:
+    """`python` is of a virtualenv that `uv venv` made: its pyvenv.cfg (beside the executable
+    or one folder up, where Python looks for it) has a `uv = VERSION` line."""
+    executable = Path(python)  # not resolved: a virtualenv's python links to the base one
+    for folder in (executable.parent, executable.parent.parent):
+        try:
+            lines = (folder / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        keys = (line.split("=", 1)[0] for line in lines if "=" in line)  # as site.py reads it
+        return any(key.strip().lower() == "uv" for key in keys)
+    return False
