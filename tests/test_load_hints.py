@@ -251,3 +251,26 @@ async def test_misspelt_handler_options_are_all_named_with_what_they_likely_mean
     )
     # Another class's TypeError is left as Python words it.
     assert said["cannot load ws/other.py"].endswith("TypeError: A() takes no arguments")
+
+
+# A name typing lacks on this Python and typing_extensions has (NotRequired on 3.10).
+NEWER = next(
+    name
+    for name in ("NotRequired", "override", "TypeIs", "Doc", "TypeForm")
+    if not hasattr(__import__("typing"), name) and hasattr(__import__("typing_extensions"), name)
+)
+
+
+async def test_a_typing_name_of_a_newer_python_points_at_typing_extensions(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, {"ws/new.py": f"from typing import {NEWER}\n" + DECLARE.format(name="new")})
+    server = await ServeProcess.start("--port", str(free_port()), cwd=tmp_path)
+    try:
+        line = await server.expect(f"ImportError: cannot import name '{NEWER}' from 'typing'")
+    finally:
+        await server.stop()
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert line.rstrip().endswith(
+        f": typing has no {NEWER} on Python {version}: from typing_extensions import {NEWER}"
+    ), line

@@ -29,7 +29,7 @@ from ..pattern import Pattern
 from .events import emit, error_event, logger, printable, refused_at_its_line, shown
 from .fresh_source import FreshSourceLoader
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
-from .missing_module import Missing, missing_module
+from .missing_module import Missing, missing_module, typing_name_hint
 from .module_names import HANDLERS_PACKAGE, is_handler_file, module_name_for, unreadable
 from .option_typos import unknown_options
 
@@ -200,6 +200,8 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
                 exc = ModuleNotFoundError(
                     f"{exc}: {result.missing.hint}", name=exc.name, path=exc.path
                 ).with_traceback(exc.__traceback__)
+        elif type(exc) is ImportError and (hint := typing_name_hint(exc)) is not None:
+            exc = ImportError(f"{exc}: {hint}", name=exc.name).with_traceback(exc.__traceback__)
         result.error = error_event("load_error", exc, files=(str(path),))
         if result.error["file"] is None:
             result.error["file"], result.error["line"] = str(path), 1

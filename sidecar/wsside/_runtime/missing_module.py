@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ __all__ = [
     "install_command",
     "missing_module",
     "pip_install",
+    "typing_name_hint",
     "under_vite",
 ]
 
@@ -217,3 +219,22 @@ def _installed(top: str) -> bool:
         return importlib.util.find_spec(top) is not None
     except (ImportError, ValueError):
         return False
+
+
+def typing_name_hint(exc: ImportError) -> str | None:
+    """For `from typing import NotRequired` on a Python whose typing lacks the name (3.10:
+    NotRequired, Required, Self...): where the name is on this Python, `typing_extensions`,
+    as the README's examples say in a comment. None for any other import error."""
+    found = re.fullmatch(r"cannot import name '(\w+)' from 'typing'.*", str(exc), re.S)
+    if exc.name != "typing" or found is None:
+        return None
+    name = found[1]
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    if not _installed("typing_extensions"):
+        where = pip_install(sys.executable, "typing_extensions")
+        return f"typing has no {name} on Python {version}: `{where}`, then import it from there"
+    import typing_extensions
+
+    if not hasattr(typing_extensions, name):
+        return None
+    return f"typing has no {name} on Python {version}: from typing_extensions import {name}"
