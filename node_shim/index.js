@@ -6,13 +6,15 @@
 // lives in lib/sidecar.js (its exits, restarts and stop in lib/exits.js), shared across Vite
 // restarts by lib/sidecars.js.
 
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import path from 'node:path'
 import { attach, closeSidecarFirst, DEFAULT_PREFIXES, isAttached, proxyRule } from './lib/attach.js'
 import { VENV_FOLDERS } from './lib/interpreter.js'
 import { attachInMiddlewareMode } from './lib/middleware-mode.js'
 import { normaliseAttachOptions } from './lib/attach-options.js'
 import { normaliseOptions, underPrefix, WssideOptionError } from './lib/options.js'
+import { VITE_RANGE } from './lib/protocol.js'
 import { OVERLAY_CLIENT } from './lib/report.js'
 import { createPlainRequestMiddleware, outsideBase } from './lib/plain.js'
 
@@ -122,6 +124,15 @@ export function wsside(userOptions = {}) {
     transform(code, id) {
       return options.overlay && isViteClient(id, code) ? { code: `${code}\n${OVERLAY_CLIENT}`, map: null } : null
     },
+    // A Vite outside the peer range runs, without a word but npm's at install: one line here.
+    configResolved(config) {
+      if (config.command !== 'serve') return
+      const version = viteVersion(/** @type {{ meta?: { viteVersion?: string } } | undefined} */ (this)?.meta, config.root)
+      if (version !== null && !inRange(version, VITE_RANGE)) {
+        config.logger.warn(`[wsside] Vite ${version} is not one vite-plugin-wsside supports (${VITE_RANGE}): ` +
+          `npm install -D 'vite@${VITE_RANGE}' (\`wsside doctor\` shows both)`)
+      }
+    },
     configureServer(server) {
       const vite = viteContext(server, 'server', server.ws)
       if (server.httpServer) return hookServer(server, attach(server.httpServer, options, vite), vite)
@@ -134,6 +145,46 @@ export function wsside(userOptions = {}) {
       return hookServer(server, attach(server.httpServer, options, vite), vite)
     },
   }
+}
+
+/**
+ * The version of the Vite that runs: Vite 7 and later say it to the hooks (`this.meta`); for
+ * an older one, the `vite` package the project's root resolves (null when there is none).
+ * @param {{ viteVersion?: string } | undefined} meta
+ * @param {string} root
+ * @returns {string | null}
+ */
+function viteVersion(meta, root) {
+  if (typeof meta?.viteVersion === 'string') return meta.viteVersion
+  try {
+    const file = createRequire(path.join(root, 'package.json')).resolve('vite/package.json')
+    const version = JSON.parse(readFileSync(file, 'utf8')).version
+    return typeof version === 'string' ? version : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Whether `version` is in `range`, a peer range of caret ranges (`^5.4.12 || ^6.0.9`); a
+ * range of another form counts as met (nothing to warn about without knowing).
+ * @param {string} version
+ * @param {string} range
+ */
+function inRange(version, range) {
+  const numbers = (/** @type {string} */ v) => /^(\d+)\.(\d+)\.(\d+)/.exec(v)?.slice(1, 4).map(Number)
+  const have = numbers(version)
+  if (have === undefined) return true
+  return range.split('||').some((alternative) => {
+    const caret = /^\s*\^(.+?)\s*$/.exec(alternative)
+    const low = caret ? numbers(caret[1]) : undefined
+    if (low === undefined) return true
+    // ^x.y.z: at least x.y.z, below the next x (x > 0), else below the next 0.y (y > 0), else 0.0.z.
+    const fixed = low[0] > 0 ? 1 : low[1] > 0 ? 2 : 3
+    if (have.slice(0, fixed).join('.') !== low.slice(0, fixed).join('.')) return false
+    for (let i = 0; i < 3; i++) if (have[i] !== low[i]) return have[i] > low[i]
+    return true
+  })
 }
 
 /**

@@ -21,17 +21,22 @@
 //   Only a process killed from outside (another signal) is started again, as after a crash.
 // - The interpreter cannot be spawned (not there, a folder, not executable), or the sidecar
 //   breaks the control protocol (lib/sidecar.js): it fails.
+// - It speaks another version of the control protocol (a wsside of another release than the
+//   plugin: mismatch()): it fails, naming both versions; installing a matching one changes no
+//   project file, so the report says what starts it again, and a save of a .py file does.
 // A sidecar that fails is killed, its reason stays in the terminal and on the overlay, and it
 // is not restarted: saving vite.config or restarting Vite gives it a fresh start
 // (lib/sidecars.js); so does saving a file of the project that a handler file's fix is in
 // (lib/attach.js: a .py file, wsside.toml, pyproject.toml), unless what failed was the
 // interpreter or the environment, which no such file changes.
 
+import { execFile } from 'node:child_process'
 import { statSync } from 'node:fs'
 import { INTERPRETER_HELP, whyNoWsside } from './interpreter.js'
-import { message } from './protocol.js'
+import { message, mismatchMessage } from './protocol.js'
 
 /** @import { ChildProcess } from 'node:child_process' */
+/** @import { ProtocolMismatch } from './protocol.js' */
 /** @import { SidecarProcess } from './sidecar.js' */
 
 const SHUTDOWN_WAIT_MS = 7_000
@@ -48,6 +53,9 @@ const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT
 const START_AGAIN = '\n  Then save vite.config or restart Vite to start the sidecar again.'
 // After a failure that a project file may fix: saving one starts it again (startAgain).
 const ON_SAVE = 'the next save of a .py file of the project (or of wsside.toml, pyproject.toml or vite.config) starts the sidecar again'
+// Asked of the interpreter when a mismatched message did not say its wsside version.
+const WSSIDE_VERSION_PROBE = 'import wsside; print(wsside.__version__)'
+const VERSION_PROBE_MS = 5_000
 
 /** The ends of the processes of one SidecarProcess, and what follows each. */
 export class Exits {
@@ -122,13 +130,56 @@ export class Exits {
    * the fix (a handler file that crashed the process), unlike an interpreter that cannot run
    */
   fail(reason, shown = reason, { fixableBySave = false } = {}) {
+    if (this._proc.state === 'failed') return
+    this._giveUp()
+    this._tell(reason, shown, fixableBySave)
+  }
+
+  /**
+   * The sidecar speaks another version of the control protocol (`mismatch`): it fails, and
+   * the report names both packages' versions, asking the interpreter for its wsside version
+   * when the message did not say it. Installing a matching version changes no project file,
+   * but the user saves one after it: a save starts the sidecar again (startAgain).
+   * @param {ProtocolMismatch} mismatch
+   */
+  mismatch(mismatch) {
     const proc = this._proc
     if (proc.state === 'failed') return
-    this._fixableBySave = fixableBySave
+    this._giveUp()
+    const tell = (/** @type {string | null} */ version) => {
+      // Stopped meanwhile, or already started again by something else.
+      if (this.stopping || proc.state !== 'failed' || this._fixableBySave) return
+      this._tell(`${mismatchMessage(mismatch.theirs, version)}\n  Once they match, ${ON_SAVE} (so does restarting Vite).`,
+        undefined, true)
+    }
+    if (mismatch.version !== null) {
+      tell(mismatch.version)
+      return
+    }
+    const { python, cwd, env } = proc.spec
+    execFile(python, ['-c', WSSIDE_VERSION_PROBE], { cwd, env: { ...process.env, ...env }, timeout: VERSION_PROBE_MS },
+      (err, stdout) => tell(err ? null : stdout.trim().split('\n').at(-1)?.trim() || null))
+  }
+
+  /** The sidecar fails: its waits end, its process is killed, and it is not restarted. */
+  _giveUp() {
+    const proc = this._proc
+    this._fixableBySave = false
     proc.settle('failed')
+    if (proc.child && proc.child.exitCode === null) proc.child.kill('SIGKILL')
+  }
+
+  /**
+   * Why it failed: in the terminal and on the overlay (`shown`, when that says more).
+   * @param {string} reason
+   * @param {string | undefined} shown
+   * @param {boolean} fixableBySave
+   */
+  _tell(reason, shown = reason, fixableBySave) {
+    const proc = this._proc
+    this._fixableBySave = fixableBySave
     proc.reporter.error(reason)
     proc.standing.stand('sidecar', '', { message: shown })
-    if (proc.child && proc.child.exitCode === null) proc.child.kill('SIGKILL')
   }
 
   /**

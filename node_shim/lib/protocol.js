@@ -1,8 +1,21 @@
 // @ts-check
 // The control channel's message format (see PROTOCOL.md). The sidecar's twin is
 // sidecar/wsside/_edge/control.py; both must change together, with a new version number.
+// Also what the two packages' versions must agree on: the same release line (major.minor).
+
+import { readFileSync } from 'node:fs'
 
 export const PROTOCOL_VERSION = 2
+
+/** @type {{ version: string, peerDependencies: { vite: string } }} this package's, as it ships */
+const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+/** This package's version (vite-plugin-wsside). */
+export const PLUGIN_VERSION = PACKAGE.version
+/** The Vite versions it supports: its peer range. */
+export const VITE_RANGE = PACKAGE.peerDependencies.vite
+// What installs matching versions, as `wsside doctor`'s shim check says it.
+const MATCH = (/** @type {string} */ wsside) =>
+  `npm install -D vite-plugin-wsside@${wsside}, or pip install wsside==${PLUGIN_VERSION}`
 
 /**
  * A control message's envelope; the fields of its type come beside these.
@@ -52,20 +65,60 @@ export function message(type, fields = {}) {
   return { wsside: PROTOCOL_VERSION, type, ...fields }
 }
 
+/** A message of the sidecar in another version of the protocol (see mismatchMessage). */
+export class ProtocolMismatch extends Error {
+  /**
+   * @param {unknown} theirs the version the sidecar speaks
+   * @param {string | null} version its wsside version, when the message says it (a `ready`)
+   */
+  constructor(theirs, version) {
+    super(mismatchMessage(theirs, version))
+    this.theirs = theirs
+    this.version = version
+  }
+}
+
+/**
+ * What the terminal and the overlay say of a sidecar that speaks protocol `theirs`, of
+ * wsside `version` (null: not known), and how to match the two packages.
+ * @param {unknown} theirs
+ * @param {string | null} version
+ */
+export function mismatchMessage(theirs, version) {
+  return `control protocol mismatch: the Python sidecar (wsside ${version ?? 'of an unknown version'}) speaks ` +
+    `version ${JSON.stringify(theirs)}, vite-plugin-wsside ${PLUGIN_VERSION} speaks ${PROTOCOL_VERSION}. Install ` +
+    `matching versions of the npm package and the Python package (\`wsside doctor\` shows both): ` +
+    `${MATCH(version ?? '<the version of wsside>')}.`
+}
+
+/**
+ * The line to warn with when the sidecar's wsside (`version`) is of another release line
+ * (major.minor) than this package, null when they match (or a version cannot be read).
+ * @param {string} version
+ * @returns {string | null}
+ */
+export function releaseLineSkew(version) {
+  const line = (/** @type {string} */ v) => /^(\d+)\.(\d+)\./.exec(v)?.slice(1, 3).join('.')
+  const theirs = line(version)
+  const ours = line(PLUGIN_VERSION)
+  if (theirs === undefined || ours === undefined || theirs === ours) return null
+  return `wsside ${version} (the Python package) and vite-plugin-wsside ${PLUGIN_VERSION} (the npm package) ` +
+    `are of different release lines: install matching versions: ${MATCH(version)}; then restart Vite ` +
+    '(`wsside doctor` shows both)'
+}
+
 /**
  * `msg` when it is a wsside control message of our version, null when it is something
- * else; throws (with a message for the user) on a version mismatch.
+ * else; throws a ProtocolMismatch (with a message for the user) on a version mismatch.
  * @param {unknown} msg
  * @returns {ControlMessage | null}
  */
 export function parse(msg) {
   if (msg === null || typeof msg !== 'object' || !('wsside' in msg)) return null
   if (msg.wsside !== PROTOCOL_VERSION) {
-    throw new Error(
-      `control protocol mismatch: the Python sidecar speaks version ${JSON.stringify(msg.wsside)}, ` +
-        `vite-plugin-wsside speaks ${PROTOCOL_VERSION}. Install matching versions of the npm ` +
-        'package and the Python package (`wsside doctor` shows both).',
-    )
+    // A `ready` says its wsside version (every protocol version so far has it).
+    const version = 'version' in msg && typeof msg.version === 'string' ? msg.version : null
+    throw new ProtocolMismatch(msg.wsside, version)
   }
   return 'type' in msg && typeof msg.type === 'string' ? /** @type {ControlMessage} */ (msg) : null
 }

@@ -12,7 +12,7 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { BeforeReady } from './before-ready.js'
 import { Exits } from './exits.js'
-import { parse } from './protocol.js'
+import { parse, ProtocolMismatch, releaseLineSkew } from './protocol.js'
 import { showEvent } from './events.js'
 import { ownLines, readyLines, StandingErrors } from './report.js'
 import { syncTypesFile } from './types-file.js'
@@ -75,6 +75,8 @@ export class SidecarProcess {
     // Whether a server holding it has listened: the process starts then (see serverListening()).
     this._serverListened = false
     this._exits = new Exits(this)
+    /** @type {string | null} the wsside version whose release line was last compared at `ready` */
+    this._skewTold = null
   }
 
   /**
@@ -241,7 +243,8 @@ export class SidecarProcess {
     try {
       envelope = parse(raw)
     } catch (err) {
-      this._exits.fail(/** @type {Error} */ (err).message)
+      if (err instanceof ProtocolMismatch) this._exits.mismatch(err)
+      else this._exits.fail(/** @type {Error} */ (err).message)
       return
     }
     if (envelope === null || child !== this.child) return
@@ -269,6 +272,11 @@ export class SidecarProcess {
       this.standing.fixedAll('sidecar')
       const r = this.reporter
       r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}`)
+      // Same protocol, other release lines: it runs, but the two were not made together. Said
+      // once per version (a config change sends `ready` again).
+      const skew = releaseLineSkew(msg.version)
+      if (skew !== null && this._skewTold !== msg.version) r.warn(skew)
+      this._skewTold = msg.version
       for (const line of readyLines(r, msg.handlers, before, msg.unloaded)) r.info(`  ${line}`)
       syncTypesFile(this.spec.cwd, msg.types, r)
     } else if (msg.type === 'protocol_error') {

@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
 from .._edge.control import PROTOCOL_VERSION
+from .._install import pip_install
 from .model import Check, failed, passed, warned
-from .project import Project
+from .project import Project, same_python
 from .semver import parse, satisfies
 from .vite_config import ViteFacts
 from .vite_package import FRAMEWORK_PACKAGES, RunningVite
@@ -128,28 +131,88 @@ def _shim_protocol(package_file: Path) -> int | None:
     return int(m.group(1)) if m else None
 
 
+# Run by the interpreter Vite will run the sidecar with: its wsside's version and protocol.
+_WSSIDE_PROBE = (
+    "import wsside; print(wsside.__version__)\n"
+    "from wsside._edge.control import PROTOCOL_VERSION; print(PROTOCOL_VERSION)"
+)
+
+
+@dataclass(frozen=True)
+class _Wsside:
+    """The wsside the shim is compared with: its version, its protocol, and in words whose
+    it is (empty: this doctor's, which is the sidecar's interpreter's too); `pip` installs
+    a given version of it, into `python` when that is the sidecar's other interpreter."""
+
+    version: str
+    protocol: int | None
+    whose: str
+    python: str
+
+    def pip(self, version: str) -> str:
+        if self.python:
+            return pip_install(self.python, f"wsside=={version}")
+        return f"pip install wsside=={version}"
+
+
+def _sidecar_wsside(project: Project) -> _Wsside:
+    """The wsside of the interpreter Vite will run the sidecar with (as the interpreter check
+    finds it); this doctor's own when that is the same Python, or when it cannot be asked
+    (the interpreter check says why)."""
+    python = project.sidecar_python[0]
+    if same_python(python, sys.executable):
+        return _Wsside(__version__, PROTOCOL_VERSION, "", "")
+    try:
+        done = subprocess.run(
+            [python, "-c", _WSSIDE_PROBE],
+            capture_output=True,
+            text=True,
+            timeout=project.timeout,
+            cwd=project.root,
+            env={**project.env, **project.plugin_env},
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        done = None
+    lines = done.stdout.split() if done is not None and done.returncode == 0 else []
+    if len(lines) != 2 or not lines[1].isdigit():
+        return _Wsside(
+            __version__,
+            PROTOCOL_VERSION,
+            f"of this doctor: {python}, which Vite's sidecar will run, could not be asked "
+            "(see the interpreter check)",
+            "",
+        )
+    return _Wsside(lines[0], int(lines[1]), f"of {python}, which Vite's sidecar will run", python)
+
+
 def check_shim(project: Project) -> Check:
+    """The shim and the wsside of the interpreter Vite will run the sidecar with speak the
+    same control protocol, and are of one release line."""
     shim = project.package_json(SHIM)
     if shim is None:
         return failed("shim", f"{SHIM} is not installed in node_modules", f"npm install -D {SHIM}")
     version = shim.get("version", "?")
     protocol = _shim_protocol(Path(shim["__file__"]))
-    same_line = (parse(version) or (0, 0, 0))[:2] == (parse(__version__) or (0, 0, 0))[:2]
+    python = _sidecar_wsside(project)
+    same_line = (parse(version) or (0, 0, 0))[:2] == (parse(python.version) or (0, 0, 0))[:2]
+    whose = f" {python.whose}" if python.whose else ""
     pair = (
-        f"{SHIM} {version} (control protocol {protocol}), wsside {__version__} "
-        f"(control protocol {PROTOCOL_VERSION})"
+        f"{SHIM} {version} (control protocol {protocol}), wsside {python.version} "
+        f"(control protocol {python.protocol}){whose}"
     )
-    mismatch = protocol != PROTOCOL_VERSION if protocol is not None else not same_line
+    mismatch = protocol != python.protocol if protocol is not None else not same_line
     if mismatch:
         return failed(
             "shim",
             f"mismatched versions: {pair}",
-            f"install matching versions: npm install -D {SHIM}@{__version__}, "
-            f"or pip install wsside=={version}",
+            f"install matching versions: npm install -D {SHIM}@{python.version}, "
+            f"or {python.pip(version)}",
         )
     if not same_line:
         return warned(
-            "shim", f"different release lines: {pair}", f"npm install -D {SHIM}@{__version__}"
+            "shim",
+            f"different release lines: {pair}",
+            f"npm install -D {SHIM}@{python.version}, or {python.pip(version)}",
         )
     return passed("shim", pair)
 
