@@ -4,7 +4,7 @@
 // a user is told about choosing one, and why a chosen one cannot run the sidecar.
 
 import { execFile } from 'node:child_process'
-import { readFileSync, statSync } from 'node:fs'
+import { lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs'
 import path from 'node:path'
 
 export const INTERPRETER_HELP = '\n  To choose the interpreter: the `python` option of wsside() in vite.config, or the ' +
@@ -168,6 +168,134 @@ function activeVenv(env, windows) {
 }
 
 /**
+ * The pyvenv.cfg of the virtual environment `python` (a path) belongs to, beside the
+ * executable or one folder up (where Python looks for it): its folder and its `key = value`
+ * lines (keys lower-cased, as site.py reads them); null for a bare command or none found.
+ * @param {string} python
+ * @returns {{ folder: string, values: Map<string, string> } | null}
+ */
+function pyvenvCfg(python) {
+  if (!/[\\/]/.test(python)) return null
+  for (const folder of [path.dirname(python), path.dirname(path.dirname(python))]) {
+    let text
+    try {
+      text = readFileSync(path.join(folder, 'pyvenv.cfg'), 'utf8')
+    } catch {
+      continue
+    }
+    const values = new Map()
+    for (const line of text.split(/\r?\n/)) {
+      const at = line.indexOf('=')
+      if (at >= 0) values.set(line.slice(0, at).trim().toLowerCase(), line.slice(at + 1).trim())
+    }
+    return { folder, values }
+  }
+  return null
+}
+
+/**
+ * `python -m pip install WHAT`, or for a virtual environment made by `uv venv` (its pyvenv.cfg
+ * has a `uv = VERSION` line; it has no pip), `uv pip install --python PYTHON WHAT`, as the
+ * Python side says it (`wsside._runtime.missing_module.pip_install`).
+ * @param {string} python
+ * @param {string} what
+ */
+function pipInstall(python, what) {
+  return pyvenvCfg(python)?.values.has('uv')
+    ? `uv pip install --python ${shellQuote(python)} ${what}`
+    : `${shellQuote(python)} -m pip install ${what}`
+}
+
+/**
+ * The command that makes the virtual environment in `folder` again with the default Python
+ * (the rules' last one, python3) and installs wsside in it.
+ * @param {string} folder as the command shows it (relative to vite.config's folder or absolute)
+ * @param {boolean} windows
+ */
+function recreate(folder, windows) {
+  const rule = RULES.find((r) => r.kind === 'command')
+  const command = rule?.kind === 'command' ? (windows ? (rule.windows ?? rule.command) : rule.command) : 'python3'
+  const python = `${folder}/${windows ? 'Scripts/python.exe' : 'bin/python'}`
+  return `Make it again, then install wsside and the packages it had: \`${command} -m venv --clear ${shellQuote(folder)} && ` +
+    `${shellQuote(python)} -m pip install wsside\`.`
+}
+
+/**
+ * Why `python`, of a virtual environment, cannot see the packages installed in it: its
+ * pyvenv.cfg says it was made with another major.minor than the `running` one (the base
+ * Python it links to was upgraded), so it looks in another lib/pythonX.Y; else null.
+ * @param {string} python
+ * @param {string} running its major.minor
+ * @param {string} cwd
+ * @param {boolean} windows
+ */
+function staleVenv(python, running, cwd, windows) {
+  const cfg = pyvenvCfg(python)
+  const key = ['version', 'version_info'].find((k) => cfg?.values.has(k))
+  if (!cfg || !key) return null
+  const value = cfg.values.get(key) ?? ''
+  const made = /^(\d+\.\d+)/.exec(value)?.[1]
+  if (!made || made === running) return null
+  const relative = path.relative(cwd, cfg.folder)
+  const shown = relative && !relative.startsWith('..') && !path.isAbsolute(relative)
+    ? relative.split(path.sep).join('/')
+    : cfg.folder
+  return `  Its virtual environment, ${shown}, was made with Python ${made} (its pyvenv.cfg says ${key} = ${value}), but ` +
+    `its interpreter now runs Python ${running}, so the packages installed for ${made} are not seen. ` +
+    recreate(shown, windows)
+}
+
+/**
+ * Where the symbolic link `file` ends up: the first path of its chain that is missing.
+ * @param {string} file
+ */
+function missingEnd(file) {
+  let current = file
+  for (let hops = 0; hops < 40; hops++) {
+    let target
+    try {
+      target = readlinkSync(current)
+    } catch {
+      return current
+    }
+    current = path.resolve(path.dirname(current), target)
+  }
+  return current
+}
+
+/**
+ * A virtual environment beside vite.config that the rules passed by before choosing `python`
+ * because its interpreter is a broken symbolic link (the base Python it was made with was
+ * removed, as an upgrade does), and the way out; else null. Only when the rules, with no
+ * option and no WSSIDE_PYTHON, chose `python`: else that choice passed it by.
+ * @param {string} python
+ * @param {string} cwd
+ * @param {NodeJS.ProcessEnv} env
+ * @param {boolean} windows
+ */
+function brokenVenv(python, cwd, env, windows) {
+  const chosen = resolveInterpreter(cwd, undefined, env, windows)
+  if (chosen.python !== python) return null
+  for (const rule of RULES) {
+    if (rule.name === chosen.rule) return null
+    if (rule.kind !== 'project_file') continue
+    const relative = windows ? (rule.windows ?? rule.path) : rule.path
+    const file = path.join(cwd, relative)
+    try {
+      lstatSync(file)
+    } catch {
+      continue // not there at all
+    }
+    if (isFile(file)) continue
+    const target = missingEnd(file)
+    if (target === file) continue // not a link: something else is wrong with it
+    return `  The ${rule.name} beside vite.config is there, but its interpreter is gone: ${relative} links to ` +
+      `${target}, which does not exist, so the plugin passed it by. ` + recreate(relative.split('/')[0], windows)
+  }
+  return null
+}
+
+/**
  * The first of `pythons` that imports wsside, asked one after the other, or undefined.
  * @param {string[]} pythons
  * @param {string} cwd
@@ -186,14 +314,18 @@ async function firstWithWsside(pythons, cwd, timeoutMs) {
 
 /**
  * Why `python` cannot run the sidecar when it cannot import wsside, and the way out, for
- * `callback` (text to follow the interpreter's name): the active virtual environment
+ * `callback` (text to follow the interpreter's name): its virtual environment made with
+ * another Python than the one its interpreter runs now (then make it again), a .venv beside
+ * vite.config that the rules passed by because its interpreter is gone (the same), the active
+ * virtual environment
  * (VIRTUAL_ENV in `env`) when it has wsside (a rule before its own chose another, such as
  * an empty .venv beside vite.config: then WSSIDE_PYTHON or the option to point at it, as
  * `wsside doctor` says), a virtual environment above the project that has wsside (then the
  * `python` option to set), else installing wsside (a
  * bare command such as the default python3 gets a .venv beside vite.config, which the
- * rules find; pip into a system Python is often refused), unless that Python is older
- * than wsside supports (then pip would refuse).
+ * rules find; pip into a system Python is often refused; uv's pip for a virtual environment
+ * that `uv venv` made, which has no pip), unless that Python is older than wsside supports
+ * (then pip would refuse).
  * @param {string} python
  * @param {string} cwd the project's folder (vite.config's)
  * @param {number} timeoutMs how long each interpreter may take to answer
@@ -210,6 +342,12 @@ export function whyNoWsside(python, cwd, timeoutMs, callback, windows = process.
         'later that has wsside installed.')
       return
     }
+    const stale = version === null ? null : staleVenv(python, version, cwd, windows)
+    const broken = stale ?? brokenVenv(python, cwd, env, windows)
+    if (broken !== null) {
+      callback(` cannot import wsside.\n${broken}`)
+      return
+    }
     const active = activeVenv(env, windows)
     // The project's own: when one of them has wsside, an option or variable chose another.
     const own = venvsIn(cwd, windows)
@@ -222,13 +360,13 @@ export function whyNoWsside(python, cwd, timeoutMs, callback, windows = process.
       } else if (venv !== undefined && venv === active) {
         callback(` cannot import wsside.\n  The active virtual environment (VIRTUAL_ENV) has wsside: point WSSIDE_PYTHON or ` +
           `the \`python\` option of wsside() at ${shellQuote(venv)}, or install wsside for this one: ` +
-          `\`${shellQuote(python)} -m pip install wsside\`.`)
+          `\`${pipInstall(python, 'wsside')}\`.`)
       } else if (venv !== undefined) {
         const option = path.relative(cwd, venv).split(path.sep).join('/')
         callback(` cannot import wsside.\n  ${venv} has wsside, but it is not beside vite.config, where the ` +
           `plugin looks: set \`python: '${option}'\` in wsside() of vite.config.`)
       } else if (/[\\/]/.test(python)) {
-        callback(` cannot import wsside.\n  Install wsside for it: \`${shellQuote(python)} -m pip install wsside\`, ` +
+        callback(` cannot import wsside.\n  Install wsside for it: \`${pipInstall(python, 'wsside')}\`, ` +
           'or choose an interpreter that has it.')
       } else {
         callback(` cannot import wsside.\n  Install wsside in a .venv beside vite.config, which the plugin finds by ` +

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .. import __version__
@@ -107,6 +109,18 @@ def check_interpreter(project: Project) -> Check:
         )
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1].strip()
+        venv = _stale_venv(path, py) or _broken_venv(project.root, rule)
+        if venv is not None:
+            why, folder = venv
+            return _unusable(
+                project,
+                path,
+                f"{chosen} cannot import wsside: {last}; {why}",
+                f"make it again, then install wsside and the packages it had: "
+                f"`{_default_command()} -m venv --clear {shlex.quote(folder)} && "
+                f"{shlex.quote(str(Path(folder) / _VENV_PYTHON))} -m pip install "
+                f"{_this_wsside()}`",
+            )
         above = venv_option_above(project.root)
         fix = (
             f"set `python: '{above}'` in wsside() of vite.config (this doctor's virtualenv, "
@@ -136,6 +150,85 @@ def check_interpreter(project: Project) -> Check:
             "interpreter's `wsside doctor`)",
         )
     return passed("interpreter", f"{chosen}: Python {py}, wsside {theirs}")
+
+
+_VENV_PYTHON = "Scripts/python.exe" if sys.platform == "win32" else "bin/python"
+
+
+def _stale_venv(python: str, running: str) -> tuple[str, str] | None:
+    """(why, its folder) when `python` is of a virtualenv whose pyvenv.cfg says it was made
+    with another major.minor than the Python it runs now (`running`: the base Python it links
+    to was upgraded), so its packages sit in another lib/pythonX.Y; else None. As the
+    shim's `staleVenv` says it."""
+    if os.sep not in python and "/" not in python:
+        return None
+    executable = Path(python)  # not resolved: a virtualenv's python links to the base one
+    for folder in (executable.parent, executable.parent.parent):
+        try:
+            lines = (folder / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            continue
+        values = {
+            key.strip().lower(): value.strip()
+            for key, _, value in (line.partition("=") for line in lines if "=" in line)
+        }
+        key = next((k for k in ("version", "version_info") if k in values), None)
+        if key is None:
+            return None
+        made = ".".join(values[key].split(".")[:2])
+        now = ".".join(running.split(".")[:2])
+        if not made.replace(".", "").isdigit() or made == now:
+            return None
+        return (
+            f"its virtualenv, {folder}, was made with Python {made} (its pyvenv.cfg says "
+            f"{key} = {values[key]}), but its interpreter now runs Python {now}, so the "
+            f"packages installed for {made} are not seen",
+            str(folder),
+        )
+    return None
+
+
+def _broken_venv(root: Path, chosen: str) -> tuple[str, str] | None:
+    """(why, its folder) for a virtualenv beside vite.config that the rules passed by before
+    the `chosen` one because its interpreter is a broken symbolic link (the base Python it was
+    made with was removed); else None. As the shim's `brokenVenv` says it."""
+    windows = sys.platform == "win32"
+    for rule in rules():
+        if rule["name"] == chosen:
+            return None
+        if rule["kind"] != "project_file":
+            continue
+        relative = rule.get("windows", rule["path"]) if windows else rule["path"]
+        file = root / relative
+        if not file.is_symlink() or file.exists():
+            continue
+        target = _missing_end(file)
+        return (
+            f"the {rule['name']} beside vite.config is there, but its interpreter is gone: "
+            f"{relative} links to {target}, which does not exist, so the plugin passed it by",
+            str(root / relative.split("/")[0]),
+        )
+    return None
+
+
+def _missing_end(link: Path) -> str:
+    """Where the symbolic link `link` ends up: the first path of its chain that is missing."""
+    current = str(link)
+    for _ in range(40):
+        try:
+            target = os.readlink(current)
+        except OSError:
+            return current
+        current = os.path.normpath(os.path.join(os.path.dirname(current), target))
+    return current
+
+
+def _default_command() -> str:
+    """The command of the rules' last resort (python3; python on Windows)."""
+    rule = next((r for r in rules() if r["kind"] == "command"), None)
+    if rule is None:
+        return "python3"
+    return rule.get("windows", rule["command"]) if sys.platform == "win32" else rule["command"]
 
 
 def _chosen_by(name: str) -> str:
