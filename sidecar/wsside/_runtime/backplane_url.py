@@ -57,6 +57,11 @@ def url_problem(url: str) -> str | None:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsing the port is the check: it raises when it is not a number
     except ValueError as exc:
+        if "@" in url:  # Python's words may quote a piece of the password
+            return (
+                f"cannot read {shown!r} as a URL: a password (or user name) holding /, ?, #, @ "
+                "or : is written percent-encoded (%2F, %3F, %23, %40, %3A)"
+            )
         return f"cannot read {shown!r} as a URL ({exc})"
     if parts.scheme not in ("redis", "rediss"):
         return (
@@ -101,16 +106,15 @@ def for_redis(url: str) -> str:
 def safe_url(url: str) -> str:
     """The URL without its password, for log lines and errors: the address's
     (`redis://user:***@host`) and redis-py's `?password=` option. Read as text, not parsed,
-    so that a URL too broken to parse (a refused one, quoted in its error) is masked too."""
+    so that a URL too broken to parse is masked too: a password with an unencoded `/`, `?`,
+    `#` or `@` in it (which the URL must encode) ends at the last `@`."""
     scheme, sep, rest = url.partition("://")
     if not sep:
         return _PASSWORD_OPTION.sub(r"\1***", url)
-    end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
-    netloc, tail = rest[:end], rest[end:]
-    userinfo, at, host = netloc.rpartition("@")
+    userinfo, at, after = rest.rpartition("@")
     if at and ":" in userinfo:
-        netloc = f"{userinfo.partition(':')[0]}:***@{host}"
-    return f"{scheme}://{netloc}" + _PASSWORD_OPTION.sub(r"\1***", tail)
+        rest = f"{userinfo.partition(':')[0]}:***@{after}"
+    return f"{scheme}://" + _PASSWORD_OPTION.sub(r"\1***", rest)
 
 
 # redis-py's query options that carry a secret (`?password=...`), and what follows up to the
