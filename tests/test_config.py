@@ -119,6 +119,22 @@ def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
             '"devbox": not an origin: expected scheme://host[:port], e.g. http://devbox:5173',
         ),
         (
+            'allowed_origins = ["https://a.example,https://b.example"]',
+            "allowed_origins",
+            '"https://a.example,https://b.example": one origin, not a list: give each on its own',
+        ),
+        (
+            'allowed_origins = ["https://*.example.com"]',
+            "allowed_origins",
+            '"https://*.example.com": not an origin: a wildcard matches nothing',
+        ),
+        (
+            'backplane = "${REDIS_URL}"',
+            "backplane",
+            "got '${REDIS_URL}'; a config file expands no variables: pass --backplane "
+            '"$REDIS_URL", or write the file at start (docs/deploy.md)',
+        ),
+        (
             'backplane = "redis://localhost:99999/0"',
             "backplane",
             "cannot read 'redis://localhost:99999/0' as a URL (Port out of range 0-65535)",

@@ -266,6 +266,11 @@ class Checker:
                 if problem is not None:
                     raise self.error(key, f"{show(origin)}: {problem}")
         elif key == "backplane" and (problem := url_problem(value)) is not None:
+            if value.startswith("$"):  # `${REDIS_URL}`, as a shell or a compose file would
+                problem += (
+                    '; a config file expands no variables: pass --backplane "$REDIS_URL", or '
+                    "write the file at start (docs/deploy.md)"
+                )
             raise self.error(key, problem)
 
     def defaults(self, table: Any, errors: list[ConfigError]) -> dict[str, Any]:

@@ -34,6 +34,11 @@ def origin_problem(origin: str) -> str | None:
     meant when there is one (`devbox:5173` is `http://devbox:5173`)."""
     if origin == "null":
         return None
+    if "," in origin:
+        return (
+            "one origin, not a list: give each on its own (repeat --allow-origin; in a config "
+            "file, one string each)"
+        )
     if "*" in origin:
         return (
             "not an origin: a wildcard matches nothing, since browsers send one origin; list "
