@@ -70,6 +70,16 @@ def test_an_unreachable_redis_fails(tmp_path: Path) -> None:
     assert check["status"] == "fail"
     assert check["message"].startswith(f"{url}: ConnectionError: "), check
     assert check["fix"] == "start Redis there, or correct host and port in the URL"
+    # A build step, where Redis is not there yet: the URL is checked, Redis is not asked.
+    code, report = run_doctor(tmp_path, "--serve", "--no-live")
+    check = by_name(report)["backplane"]
+    assert code == 0, report
+    assert check == {
+        "name": "backplane",
+        "status": "pass",
+        "message": f"{url}: a usable URL (Redis not asked: --no-live)",
+        "fix": "",
+    }
 
 
 @pytest.mark.slow

@@ -68,8 +68,8 @@ def doctor(
         True,
         "--live/--no-live",
         help="Probe each endpoint through the running dev server: a real WebSocket "
-        "connection, so the handler's on_connect and on_close run (User-Agent: wsside-doctor). "
-        "--no-live skips the probes.",
+        "connection, so the handler's on_connect and on_close run (User-Agent: wsside-doctor); "
+        "with --serve, ask the backplane's Redis. --no-live skips the probes (a build step).",
     ),
     timeout: float = typer.Option(
         20.0, metavar="SECONDS", help="Bound for each subprocess and network probe (s)."
