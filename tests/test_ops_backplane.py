@@ -33,6 +33,27 @@ async def test_a_redis_that_asks_for_a_password_says_where_to_give_it(tmp_path: 
 
 
 @pytest.mark.slow
+async def test_a_wrong_password_says_to_correct_it(tmp_path: Path) -> None:
+    """redis-py's words alone (`invalid username-password pair`) read like an outage that
+    will pass; a wrong password never comes right by itself."""
+    redis = RedisServer(tmp_path / "redis", args=("--requirepass", "s3cret"))
+    redis.start()
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER)
+    try:
+        url = f"redis://:wrong@127.0.0.1:{redis.port}/0"
+        serve, _, _ = await start_serve(tmp_path, "--backplane", url)
+        try:
+            line = next(line for line in serve.lines if "is unavailable" in line)
+            assert "AuthenticationError" in line, line
+            assert "or user is disabled; correct the password in the URL): serving" in line, line
+            assert "wrong" not in line.replace(":***@", ""), line
+        finally:
+            assert await serve.stop() == 0
+    finally:
+        redis.stop()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("given", "shown"),
     [

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote_plus, urlsplit
 __all__ = [
     "CHANNEL_OPTION",
     "NO_PASSWORD",
+    "WRONG_PASSWORD",
     "BackplaneError",
     "RedisMissing",
     "channel_name",
@@ -39,6 +40,8 @@ _CHANNEL_NAME = re.compile(r"[A-Za-z0-9._-]+")
 # words are about HELLO and AUTH (on redis-py 8). The outage line and `wsside doctor --serve`
 # say this instead; `no_password` adds where the password goes.
 NO_PASSWORD = "Redis asks for a password, and the URL has none"
+# What to do about a password Redis refuses (the outage line and doctor say it).
+WRONG_PASSWORD = "correct the password in the URL"
 
 
 class BackplaneError(ValueError):

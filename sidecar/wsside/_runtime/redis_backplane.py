@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .backplane_outage import RETRY_CAP, Outage, Refusals, Retry, cause
-from .backplane_url import check_backplane, for_redis, no_password
+from .backplane_url import WRONG_PASSWORD, check_backplane, for_redis, no_password
 from .backplane_wire import HEAD, MAX_BYTES, VERSION, Refused, channel, encode_record, read
 from .events import logger
 
@@ -291,13 +291,16 @@ class RedisBackplane:
 
     def _cause(self, exc: Exception) -> str:
         """`exc` as the outage warning names it: for a Redis that wants a password the URL
-        lacks, where to give it, instead of redis-py's words (about HELLO, on redis-py 8);
+        lacks, where to give it, instead of redis-py's words (about HELLO, on redis-py 8), and
+        for a wrong one, to correct it;
         for TLS on one side only, what to change in the URL (`tls_hint`)."""
         from redis.exceptions import AuthenticationError
 
-        hint = no_password(self.url) if isinstance(exc, AuthenticationError) else None
-        if hint is not None:
-            return f"{type(exc).__name__}: {hint}"
+        if isinstance(exc, AuthenticationError):
+            hint = no_password(self.url)  # else a wrong one, which never comes right by itself
+            if hint is not None:
+                return f"{type(exc).__name__}: {hint}"
+            return f"{cause(exc, '').rstrip('.')}; {WRONG_PASSWORD}"
         # TLS on one side only is named until the backplane has worked once: after that, a
         # reset connection is Redis going away, not a URL to change.
         return cause(exc, "" if self._outage.worked else self.url)

@@ -13,6 +13,7 @@ from .._edge.same_port import workers_supported
 from .._runtime.backplane_outage import tls_hint
 from .._runtime.backplane_url import (
     NO_PASSWORD,
+    WRONG_PASSWORD,
     BackplaneError,
     RedisMissing,
     check_backplane,
@@ -113,7 +114,7 @@ def _ask_redis(url: str, timeout: float) -> tuple[str, str | None] | None:
 
 def _fix(url: str, problem: str) -> str:
     if problem.startswith("AuthenticationError"):
-        return no_password(url) or "correct the password in the URL"
+        return no_password(url) or WRONG_PASSWORD
     if problem.startswith("NoPermissionError"):
         return (
             f"give the Redis user &{channel(url).decode()} (or &wsside:*) and +publish "
