@@ -122,3 +122,22 @@ def test_an_interpreter_that_cannot_be_asked_is_said_so(tmp_path: Path) -> None:
         f"{__version__} (control protocol {PROTOCOL_VERSION}) of this doctor: {python}, which "
         "Vite's sidecar will run, could not be asked (see the interpreter check)"
     )
+
+
+def test_a_newer_wsside_in_the_venv_is_not_told_to_install_the_doctor_s_older_one(
+    tmp_path: Path,
+) -> None:
+    # `pip install -U` of the doctor's own release would have been a downgrade.
+    theirs = _other_line()
+    python = _project(tmp_path, theirs, PROTOCOL_VERSION)
+    env = env_for()
+    del env["WSSIDE_PYTHON"]
+    _, report = run_doctor(tmp_path, env=env)
+    check = one(report, "interpreter")
+    assert check["status"] == "warn", check
+    assert check["message"].endswith(
+        f"with wsside {theirs}, but this doctor is wsside {__version__}"
+    )
+    assert check["fix"] == (
+        f"run that interpreter's own doctor, which is newer: `{python} -m wsside doctor`"
+    ), check

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -143,11 +144,15 @@ def check_interpreter(project: Project) -> Check:
             "every terminal agree, set the `python` option of wsside() in vite.config",
         )
     if theirs != __version__:
+        own_doctor = f"{shlex.quote(path)} -m wsside doctor"
+        if _release(theirs) > _release(__version__):  # installing this one would downgrade it
+            fix = f"run that interpreter's own doctor, which is newer: `{own_doctor}`"
+        else:
+            fix = f"`{pip_install(path, '-U ' + _this_wsside())}` (or run `{own_doctor}`)"
         return warned(
             "interpreter",
             f"{chosen}: Python {py} with wsside {theirs}, but this doctor is wsside {__version__}",
-            f"`{pip_install(path, '-U ' + _this_wsside())}` (or run that "
-            "interpreter's `wsside doctor`)",
+            fix,
         )
     return passed("interpreter", f"{chosen}: Python {py}, wsside {theirs}")
 
@@ -287,6 +292,12 @@ def _running_sidecar_python(project: Project) -> tuple[int, str] | None:
         if sidecar.parent is not None and sidecar.python:
             return sidecar.parent, sidecar.python
     return None
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """`0.2.0` as (0, 2, 0), for comparing two releases; what follows the numbers (`rc1`,
+    `.dev3`) is left out."""
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:3])
 
 
 def _this_wsside() -> str:
