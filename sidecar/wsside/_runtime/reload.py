@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from .importers import forget_all_helpers, forget_helpers, imported_by_name
+from .installed import note_another_install
 from .module_names import handler_files, in_folder
 from .registry import Registry
 from .watch import FolderWatch, Kind
@@ -124,6 +125,7 @@ class Reloader:
 
     def _flush(self) -> None:
         self._timer = self._first = None
+        note_another_install()  # `pip install -U wsside` meanwhile: this process keeps its own
         # Watch the handlers folder that is there now, before its files are read.
         gone, self._root_gone = self._root_gone, False
         self._watch.rewatch(gone)
