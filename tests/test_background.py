@@ -96,9 +96,7 @@ async def test_a_task_added_once_the_file_is_served_is_an_error_saying_where_it_
         await serve.expect("serving on")
         async with (
             aiohttp.ClientSession() as client,
-            client.ws_connect(
-                f"http://127.0.0.1:{port}/api/ws/dyn"
-            ) as ws,
+            client.ws_connect(f"http://127.0.0.1:{port}/api/ws/dyn") as ws,
         ):
             await ws.send_json({"match": "x"})
             frame = await ws.receive_json(timeout=10)
