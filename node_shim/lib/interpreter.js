@@ -355,8 +355,14 @@ export function whyNoWsside(python, cwd, timeoutMs, callback, windows = process.
     void firstWithWsside(candidates, cwd, timeoutMs).then((venv) => {
       if (venv !== undefined && own.includes(venv)) {
         const name = path.relative(cwd, venv).split(path.sep).join('/')
-        callback(` cannot import wsside.\n  ${name} beside vite.config has wsside, and the plugin uses it by itself: ` +
-          'take out what chose the interpreter above.')
+        // An empty venv folder the rules try first (`.venv` before `venv`): the way out is
+        // that folder, which no option names.
+        const first = own.includes(python) ? path.relative(cwd, python).split(path.sep)[0] : null
+        callback(first !== null
+          ? ` cannot import wsside.\n  ${name} beside vite.config has wsside, but the plugin tries ${first} first: ` +
+            `remove or rename ${first} (or install wsside there: \`${pipInstall(python, 'wsside')}\`).`
+          : ` cannot import wsside.\n  ${name} beside vite.config has wsside, and the plugin uses it by itself: ` +
+            'take out what chose the interpreter above (the `python` option, or WSSIDE_PYTHON).')
       } else if (venv !== undefined && venv === active) {
         callback(` cannot import wsside.\n  The active virtual environment (VIRTUAL_ENV) has wsside: point WSSIDE_PYTHON or ` +
           `the \`python\` option of wsside() at ${shellQuote(venv)}, or install wsside for this one: ` +

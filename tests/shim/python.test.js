@@ -112,8 +112,21 @@ it('a python option naming an interpreter without wsside, beside a .venv with it
   const { logs } = await startViteFor(t, root, { options: { python }, waitReady: false })
   const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
   assert.ok(report.includes(`${python} (chosen by the \`python\` option of wsside()) cannot import wsside.\n  .venv/bin/python ` +
-    'beside vite.config has wsside, and the plugin uses it by itself: take out what chose the interpreter above.'), report)
+    'beside vite.config has wsside, and the plugin uses it by itself: take out what chose the interpreter above (the ' +
+    '`python` option, or WSSIDE_PYTHON).'), report)
   assert.ok(!report.includes('pip install'), report)
+})
+
+it('an empty .venv tried before a venv with wsside: the way out is that folder, which no option names', async (t) => {
+  const { root } = projectWithoutWsside(t)
+  for (const [folder, args] of [['.venv', ' -S'], ['venv', '']]) {  // -S: no site-packages, so no wsside
+    mkdirSync(path.join(root, folder, 'bin'), { recursive: true })
+    writeFileSync(path.join(root, folder, 'bin', 'python'), `#!/bin/sh\nexec ${JSON.stringify(PYTHON)}${args} "$@"\n`, { mode: 0o755 })
+  }
+  const python = path.join(root, '.venv', 'bin', 'python')  // what the rules choose first
+  const why = await new Promise((resolve) => whyNoWsside(python, root, 10_000, resolve, false, {}))
+  assert.equal(why, ' cannot import wsside.\n  venv/bin/python beside vite.config has wsside, but the plugin tries ' +
+    `.venv first: remove or rename .venv (or install wsside there: \`'${python}' -m pip install wsside\`).`)
 })
 
 it('the default python3 without wsside: the way out is a .venv beside vite.config, which the rules find', async (t) => {
