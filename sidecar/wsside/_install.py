@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-__all__ = ["pip_install"]
+__all__ = ["pip_install", "venv_config"]
 
 
 def pip_install(python: str, what: str) -> str:
@@ -20,14 +20,22 @@ def pip_install(python: str, what: str) -> str:
 
 
 def _made_by_uv(python: str) -> bool:
-    """`python` is of a virtualenv that `uv venv` made: its pyvenv.cfg (beside the executable
-    or one folder up, where Python looks for it) has a `uv = VERSION` line."""
+    """`python` is of a virtualenv that `uv venv` made: its pyvenv.cfg has a `uv = VERSION`
+    line."""
+    found = venv_config(python)
+    return found is not None and "uv" in found[1]
+
+
+def venv_config(python: str) -> tuple[Path, dict[str, str]] | None:
+    """The folder and the settings (keys in lower case) of the pyvenv.cfg of `python`'s
+    virtualenv, beside the executable or one folder up, where Python looks for it; None
+    when it has none (not a virtualenv, or unreadable)."""
     executable = Path(python)  # not resolved: a virtualenv's python links to the base one
     for folder in (executable.parent, executable.parent.parent):
         try:
             lines = (folder / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError):
             continue
-        keys = (line.split("=", 1)[0] for line in lines if "=" in line)  # as site.py reads it
-        return any(key.strip().lower() == "uv" for key in keys)
-    return False
+        pairs = (line.partition("=") for line in lines if "=" in line)  # as site.py reads it
+        return folder, {key.strip().lower(): value.strip() for key, _, value in pairs}
+    return None

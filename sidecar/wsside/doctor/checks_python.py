@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from .. import __version__
 from .._edge.interpreter import rules, venv_option_above
-from .._runtime.missing_module import pip_install
+from .._install import pip_install, venv_config
 from .checks_process import running_sidecars
 from .model import Check, failed, passed, warned
 from .project import Project, same_python
@@ -167,30 +167,23 @@ def _stale_venv(python: str, running: str) -> tuple[str, str] | None:
     shim's `staleVenv` says it."""
     if os.sep not in python and "/" not in python:
         return None
-    executable = Path(python)  # not resolved: a virtualenv's python links to the base one
-    for folder in (executable.parent, executable.parent.parent):
-        try:
-            lines = (folder / "pyvenv.cfg").read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            continue
-        values = {
-            key.strip().lower(): value.strip()
-            for key, _, value in (line.partition("=") for line in lines if "=" in line)
-        }
-        key = next((k for k in ("version", "version_info") if k in values), None)
-        if key is None:
-            return None
-        made = ".".join(values[key].split(".")[:2])
-        now = ".".join(running.split(".")[:2])
-        if not made.replace(".", "").isdigit() or made == now:
-            return None
-        return (
-            f"its virtualenv, {folder}, was made with Python {made} (its pyvenv.cfg says "
-            f"{key} = {values[key]}), but its interpreter now runs Python {now}, so the "
-            f"packages installed for {made} are not seen",
-            str(folder),
-        )
-    return None
+    found = venv_config(python)
+    if found is None:
+        return None
+    folder, values = found
+    key = next((k for k in ("version", "version_info") if k in values), None)
+    if key is None:
+        return None
+    made = ".".join(values[key].split(".")[:2])
+    now = ".".join(running.split(".")[:2])
+    if not made.replace(".", "").isdigit() or made == now:
+        return None
+    return (
+        f"its virtualenv, {folder}, was made with Python {made} (its pyvenv.cfg says "
+        f"{key} = {values[key]}), but its interpreter now runs Python {now}, so the "
+        f"packages installed for {made} are not seen",
+        str(folder),
+    )
 
 
 def _broken_venv(root: Path, chosen: str) -> tuple[str, str] | None:
