@@ -482,6 +482,47 @@ async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_ru
     assert not s.sidecar.registry.hubs["/ws/hang"].connections
 
 
+async def test_an_on_close_that_waits_past_the_grace_goes_on_after_its_connection_left(
+    serve, probe, monkeypatch
+) -> None:
+    """A presence clean-up waits before saying "offline" (a reload should not flap): past
+    `CALLBACK_GRACE` the connection leaves its rooms and `finished` resolves, but `on_close`
+    itself is not cancelled, and what it sends at the end still goes out."""
+    from wsside._runtime import callback_queue
+
+    monkeypatch.setattr(callback_queue, "CALLBACK_GRACE", 0.2)
+    s = await serve("""
+        import asyncio, probe
+        from wsside import Handler
+        h = Handler("/ws/presence", default_room="contacts")
+        probe.gate = asyncio.Event()
+
+        @h.on_close
+        async def close(conn, code, reason, by_client):
+            probe.record("closing")
+            try:
+                await probe.gate.wait()
+            except asyncio.CancelledError:
+                probe.record("cancelled")
+                raise
+            h.broadcast("alice went offline", room="contacts")
+            probe.record("done")
+    """)
+    alice = await s.connect("/api/ws/presence")
+    (alice_session,) = s.sidecar.intake.sessions
+    bob = await s.connect("/api/ws/presence")
+    await alice.close()
+    await probe.wait("closing")
+    await asyncio.wait_for(asyncio.shield(alice_session.finished), 5)
+    hub = s.sidecar.registry.hubs["/ws/presence"]
+    assert len(hub.connections) == 1  # alice left the room: only bob is in it
+    assert probe.all("cancelled") == [] and probe.all("done") == []
+    probe.gate.set()
+    assert await bob.receive_str() == "alice went offline"
+    assert await probe.wait("done") == [("done",)]
+    assert not [e for e in s.events if e["type"] == "log" and "cancelled" in e["message"]]
+
+
 async def test_a_flood_pauses_reading_then_everything_is_handled_in_order(
     serve, probe, monkeypatch
 ) -> None:

@@ -130,7 +130,8 @@ class Session(CloseHandshake):
 
     @property
     def finished(self) -> asyncio.Future[None]:
-        """Resolves after `on_close` ran."""
+        """Resolves after `on_close` ran, or `CALLBACK_GRACE` after the close while a slow
+        `on_close` goes on (`CallbackQueue._finish_worker`)."""
         if self._done is None:
             self._done = self._future(self._stage >= _FINISHED)
         return self._done
