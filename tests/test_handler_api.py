@@ -207,6 +207,52 @@ async def test_a_push_from_a_thread_of_a_cancelled_background_task_says_to_stop_
         await ws.close()
 
 
+# A callback that awaits across a save, then broadcasts through its module's Handler: the old
+# declaration, no longer served. `conn.broadcast` is the way (the helper module keeps the gate).
+AWAITING = """
+from wsside import Handler
+
+import _gate
+
+h = Handler("/ws/await")
+VERSION = {version}
+
+
+@h.on_message
+async def message(conn, data):
+    if data == "wait":
+        conn.send("waiting")
+        await _gate.release.wait()
+        h.broadcast({{"version": VERSION}})
+    else:
+        _gate.release.set()
+"""
+
+
+async def test_a_push_from_a_callback_that_awaited_across_a_save_names_conn_broadcast(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "_gate.py").write_text("import asyncio\n\nrelease = asyncio.Event()\n")
+    save(tmp_path / "ws" / "await.py", AWAITING.format(version=1))
+    async with serving(tmp_path) as (server, base), aiohttp.ClientSession() as client:
+        waiting = await client.ws_connect(base + "/ws/await")
+        await waiting.send_str("wait")
+        assert await waiting.receive_str(timeout=5) == "waiting"
+        save(tmp_path / "ws" / "await.py", AWAITING.format(version=2))
+        await server.expect("reloaded ws/await.py")
+        other = await client.ws_connect(base + "/ws/await")
+        await other.send_str("release")
+        warned = await server.expect("was broadcast to, but it is no longer served")
+        assert warned.rstrip().endswith(
+            "and reaches no connection: this runs in a callback of a connection opened before "
+            "the save (an on_close or on_message that awaited across it): conn.broadcast(...) "
+            "reaches the endpoint as it is served now"
+        ), warned
+        await waiting.close()
+        await other.close()
+
+
 AUTHENTICATE = """
 from dataclasses import dataclass
 

@@ -5,6 +5,7 @@ once the file has loaded."""
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import inspect
 import sys
@@ -55,6 +56,37 @@ def running_background(handler: Handler) -> Callback | None:
             return fn
         frame = frame.f_back
     return None
+
+
+def detached_advice(handler: Handler) -> str:
+    """What to write instead, for the warning of a push through a declaration that is no
+    longer served (none of its own background tasks on the stack)."""
+    if _in_a_connection_callback():
+        return (
+            "this runs in a callback of a connection opened before the save (an on_close or "
+            "on_message that awaited across it): conn.broadcast(...) reaches the endpoint as "
+            "it is served now"
+        )
+    if handler.background_tasks:
+        return (
+            "a thread its background task started runs on after the task was cancelled: stop "
+            "it from the task's finally (docs/patterns.md, A producer in a thread)"
+        )
+    return (
+        "a loop that outlives a reload belongs in a @handler.background task, which "
+        "restarts with the new code"
+    )
+
+
+def _in_a_connection_callback() -> bool:
+    """Whether the code running now is a connection's callback (the task of its callback
+    queue, `_runtime/callback_queue.py`; named here, not imported: this layer is below it)."""
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop in this thread
+        return False
+    coro = task.get_coro() if task is not None else None
+    return getattr(coro, "__qualname__", "") == "CallbackQueue._work"
 
 
 _script_handlers: list[Handler] = []

@@ -14,7 +14,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from ._handler_notes import background_too_late, declared_in_a_script, running_background
+from ._handler_notes import (
+    background_too_late,
+    declared_in_a_script,
+    detached_advice,
+    running_background,
+)
 from ._places import place, shown
 from ._signatures import Callback, adapt_callback
 from ._threads import ThreadMark, may_write, off_loop_error
@@ -333,15 +338,6 @@ class Handler:
                 place(task),
             )
             return
-        # With background tasks of its own, the likely pusher is a thread one of them
-        # started, still running the old code (the task itself was found above otherwise).
-        advice = (
-            "a thread its background task started runs on after the task was cancelled: stop "
-            "it from the task's finally (docs/patterns.md, A producer in a thread)"
-            if self.background_tasks
-            else "a loop that outlives a reload belongs in a @handler.background task, which "
-            "restarts with the new code"
-        )
         logging.getLogger("wsside").warning(
             "wsside: %s at %s:%d %s, but it is no longer served since its file was reloaded "
             "(or removed), and reaches no connection: %s",
@@ -349,7 +345,7 @@ class Handler:
             shown(self.file),
             self.line,
             use,
-            advice,
+            detached_advice(self),
         )
 
     @property
