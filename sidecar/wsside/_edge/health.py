@@ -48,7 +48,11 @@ class Health:
             response = web.Response(
                 status=405,
                 text="Method Not Allowed\n",
-                headers={hdrs.ALLOW: ", ".join(_ALLOWED), hdrs.CONNECTION: "close"},
+                headers={
+                    hdrs.ALLOW: ", ".join(_ALLOWED),
+                    hdrs.CONNECTION: "close",
+                    hdrs.X_CONTENT_TYPE_OPTIONS: "nosniff",
+                },
             )
             response.force_close()
         else:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .._runtime.settings import Settings
     from .health import Health
 
-__all__ = ["FORWARDING_HEADER", "HEAD_BYTES", "Intake", "Route"]
+__all__ = ["FORWARDING_HEADER", "HEAD_BYTES", "NOSNIFF", "Intake", "Route"]
 
 # Which way the connection reached the sidecar (`wsside doctor` reports it).
 FORWARDING_HEADER = "X-Wsside-Forwarding"
@@ -49,9 +49,14 @@ FORWARDING_HEADER = "X-Wsside-Forwarding"
 HEAD_BYTES = 32 * 1024
 
 
+# On each plain-text answer wsside writes: a browser shows its text as text, never as a page
+# (a 404's body names the path asked for, which anyone can put in a link).
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
+
+
 def refuse(status: int, text: str) -> web.Response:
     """A complete refusal; the connection is closed after it, whatever the client asked."""
-    headers = refusal_headers(status, close=True)
+    headers = [*refusal_headers(status, close=True), NOSNIFF]
     response = web.Response(status=status, text=text + "\n", headers=headers)
     response.force_close()
     return response
