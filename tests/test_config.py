@@ -36,7 +36,7 @@ def test_wsside_toml_sets_every_key(tmp_path: Path) -> None:
     assert values == {
         "prefixes": ("/x", "/y"),
         "handlers_dir": tmp_path / "back/ws",
-        "host": "127.0.0.2",
+        "host": ("127.0.0.2",),
         "port": 9000,
         "log_level": "debug",
         "reload": False,
@@ -77,7 +77,7 @@ def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
     config = tmp_path / "wsside.toml"
     config.write_text('port = 9100\nhost = "127.0.0.3"\n')
     settings = build_settings({"port": 9200, "host": None, "reload": None}, config)
-    assert (settings.port, settings.host, settings.reload) == (9200, "127.0.0.3", True)
+    assert (settings.port, settings.host, settings.reload) == (9200, ("127.0.0.3",), True)
     assert (settings.prefixes, settings.config_file) == (("/api",), config)
 
 
@@ -149,7 +149,11 @@ def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
         ),
         ("prefix = []", "prefix", "or a non-empty list of them, got []"),
         ("handlers = 1", "handlers", "expected a folder path (a string), got 1"),
-        ('host = ""', "host", 'expected a host name or address (a string), got ""'),
+        (
+            'host = ""',
+            "host",
+            'expected a host name or address (a string), or a non-empty list of them, got ""',
+        ),
         ('log_level = "loud"', "log_level", "expected one of debug, info, warning, error"),
         ('reload = "yes"', "reload", 'expected true or false, got "yes"'),
         ("defaults = 3", "defaults", "expected a table of handler options, got 3"),

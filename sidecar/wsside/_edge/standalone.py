@@ -17,6 +17,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 from .._runtime.config import ConfigError, OptionError, setting_error
 from .._runtime.config_watch import changed_file, config_error_event, next_settings
@@ -26,6 +27,7 @@ from ..closecodes import CloseCode, CloseReason
 from .health import Health, health_clash
 from .logs import configure_logging
 from .open_files import AcceptFailures, watch_open_files
+from .same_port import CannotBind, check_port
 from .served_files import served_files
 from .server import Sidecar
 from .worker_link import WorkerLink
@@ -109,14 +111,11 @@ async def serve_standalone(
             sidecar.intake.answer_health(Health(settings.health, sidecar.backplane, worker))
         try:
             if link is None or link.accepting:
-                await sidecar.serve_tcp(
-                    settings.host, settings.port or chosen, reuse_port=link is not None
-                )
-        except OSError as exc:
+                chosen = await _listen(sidecar, settings, chosen, reuse_port=link is not None)
+        except CannotBind as exc:
             await sidecar.close()
-            raise NotServing(cannot_listen(settings, exc), 1) from None
+            raise NotServing(cannot_listen(settings, exc.error, exc.host, exc.port), 1) from None
         if link is None:
-            chosen = settings.port or sidecar.runner.addresses[0][1]
             announce(sidecar, settings, chosen)
             restart = await _until_restart(stop, hup, sidecar, settings, rebuild)
         else:
@@ -155,6 +154,23 @@ async def serve_standalone(
         configure_logging(settings.log_level, name="wsside" if link is None else link.name)
         log(f"{why}: restarting")
         await sidecar.close(CloseCode.SERVICE_RESTART, CloseReason.SERVICE_RESTART)
+
+
+async def _listen(sidecar: Sidecar, settings: Settings, chosen: int, *, reuse_port: bool) -> int:
+    """Listen on `settings.port` on each of `settings.host`'s addresses, all on one port; with
+    port 0, on `chosen` once the system chose one (0 before the first start). Returns the
+    port listened on. Raises `CannotBind`, naming the address that could not listen."""
+    hosts = settings.host
+    port = settings.port or chosen
+    if port == 0 and len(hosts) > 1:
+        port = check_port(hosts, 0)  # one port free on every address
+    for host in hosts:
+        try:
+            await sidecar.serve_tcp(host, port, reuse_port=reuse_port)
+        except OSError as exc:
+            raise CannotBind(host, port, exc) from None
+        port = port or sidecar.runner.addresses[0][1]
+    return port
 
 
 @contextmanager
@@ -240,14 +256,15 @@ async def _until_restart(
             log("SIGHUP: not restarting: the config file has an error (above)", "error")
 
 
-def cannot_listen(settings: Settings, exc: OSError) -> str:
-    """Why the sidecar (or `--workers`' check of the port) cannot listen, in a sentence."""
-    where = f"{settings.host}:{settings.port}"
+def cannot_listen(settings: Settings, exc: OSError, host: str, port: int) -> str:
+    """Why the sidecar (or `--workers`' check of the port) cannot listen on `host` (one of
+    `settings.host`'s addresses) and `port`, in a sentence."""
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     if exc.errno == errno.EADDRINUSE:
         return f"cannot listen on {where}: the port is in use (stop what uses it, or --port N)"
     if exc.errno == errno.EACCES:
         return f"cannot listen on {where}: permission denied (ports below 1024 need privileges)"
     if isinstance(exc, socket.gaierror):  # not an address, nor a name that resolves
         problem = f"cannot listen there: {exc.strerror or exc}"
-        return str(setting_error(settings, "host", problem))
+        return str(setting_error(replace(settings, host=(host,)), "host", problem))
     return f"cannot listen on {where}: {exc.strerror or exc}"

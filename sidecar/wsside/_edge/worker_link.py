@@ -3,7 +3,8 @@ worker, a socket pair, both ends.
 
 The parent starts each worker with `WSSIDE_WORKER` set to `index:port:fd:host`: which worker
 it is, the port and host every worker listens on (those the parent checked, whatever the
-config file says by the time a worker starts), and its end of a socket pair. JSON lines go
+config file says by the time a worker starts; several addresses joined with commas), and
+its end of a socket pair. JSON lines go
 both ways on the pair. The worker writes one when it serves (its pid, endpoints and the
 files it serves: `served_files.py`). In a SIGHUP round the parent asks each old worker to
 stop accepting connections (`STOP_ACCEPTING`), and the worker answers once its listener is
@@ -39,7 +40,7 @@ class WorkerLink:
     """A worker's tie to its parent: which worker it is, where it listens, and the socket
     pair; `accepting` until the parent asks it to stop accepting."""
 
-    def __init__(self, index: int, port: int, fd: int, host: str) -> None:
+    def __init__(self, index: int, port: int, fd: int, host: tuple[str, ...]) -> None:
         self.index = index
         self.port = port
         self.host = host
@@ -59,7 +60,7 @@ class WorkerLink:
         if value is None:
             return None
         index, port, fd, host = value.split(":", 3)  # an IPv6 host has colons: last
-        return cls(int(index), int(port), int(fd), host)
+        return cls(int(index), int(port), int(fd), tuple(host.split(",")))
 
     def ready(self, handlers: list[dict[str, Any]], files: dict[str, dict[str, str]]) -> None:
         """Tell the parent that this worker serves, what, and from which files."""

@@ -71,15 +71,15 @@ class _Slot:
 
 class Workers:
     """The supervising parent of `count` workers, each started as `command` (the same
-    `wsside serve` command line) on `host` and `port`; `shutdown_timeout` as the workers have it;
-    `check()` says what is wrong with the config file a SIGHUP's workers would read, or None
-    (`Rollover`)."""
+    `wsside serve` command line) on each address of `host` (every worker on each) and `port`;
+    `shutdown_timeout` as the workers have it; `check()` says what is wrong with the config
+    file a SIGHUP's workers would read, or None (`Rollover`)."""
 
     def __init__(
         self,
         command: Sequence[str],
         count: int,
-        host: str,
+        host: tuple[str, ...],
         port: int,
         shutdown_timeout: float,
         check: Callable[[], str | None],
@@ -233,7 +233,8 @@ class Workers:
         self, slot: _Slot, restarted: bool, replacement: bool = False
     ) -> asyncio.subprocess.Process:
         mine, theirs = socket.socketpair()
-        env = {**os.environ, ENV: f"{slot.index}:{self.port}:{theirs.fileno()}:{self.host}"}
+        hosts = ",".join(self.host)  # no address has a comma (`config_keys.is_host`)
+        env = {**os.environ, ENV: f"{slot.index}:{self.port}:{theirs.fileno()}:{hosts}"}
         try:
             proc = await asyncio.create_subprocess_exec(
                 *self.command,

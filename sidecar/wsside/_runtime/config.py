@@ -17,7 +17,16 @@ from typing import Any
 
 from .._places import not_a_file
 from .backplane_url import options_problem
-from .config_keys import PREFIX_EXPECTED, TOP_KEYS, Checker, ConfigError, is_prefix_path, show
+from .config_keys import (
+    PREFIX_EXPECTED,
+    TOP_KEYS,
+    Checker,
+    ConfigError,
+    hosts_problem,
+    is_host,
+    is_prefix_path,
+    show,
+)
 from .origins import origin_problem
 from .settings import Settings
 
@@ -168,6 +177,8 @@ def build_settings(
                 "--handlers", folder, "expected a folder (the folder of handler files)"
             )
         given["handlers_dir"] = Path(folder)
+    if "host" in given:
+        given["host"] = _given_hosts(given["host"])
     for key in _CHECKED_OPTIONS:
         field, accepts, expected, _ = TOP_KEYS[key]
         if field in given and not accepts(given[field]):
@@ -202,11 +213,28 @@ def build_settings(
     return settings
 
 
+def _given_hosts(value: str | Iterable[str]) -> tuple[str, ...]:
+    """`Settings.host` from `--host` (each given, in order). One that is not an address, or
+    one given twice, is an `OptionError`."""
+    hosts = (value,) if isinstance(value, str) else tuple(value)
+    for host in hosts:
+        if not is_host(host):
+            blank = not host.strip()
+            expected = "(a string)" if blank else "(one: give --host once for each address)"
+            raise OptionError("--host", host, f"expected a host name or address {expected}")
+    twice = hosts_problem(hosts)
+    if twice is not None:
+        raise OptionError("--host", *twice)
+    return hosts
+
+
 def setting_error(settings: Settings, key: str, message: str) -> ConfigError | OptionError:
     """An error about the value of `key` (a config key), found once the handler files are
     loaded: naming the flag when one gave it, else the config file's line."""
     field = TOP_KEYS[key][0]
     value = getattr(settings, field)
+    if field == "host" and len(value) == 1:
+        value = value[0]  # as typed: `--host example.invalid`, `host = "example.invalid"`
     if field in settings.given or settings.config_file is None:
         return OptionError(_OPTION_NAMES[field], value, message)
     # A backplane URL may hold a password, which an error never shows.
@@ -235,7 +263,8 @@ _OPTION_NAMES = {
     "host": "--host",
     "health": "--health",
 }
-_CHECKED_OPTIONS = ("port", "log_level", "workers", "shutdown_timeout", "host", "health")
+# (`--host` is checked by `_given_hosts`, each one given.)
+_CHECKED_OPTIONS = ("port", "log_level", "workers", "shutdown_timeout", "health")
 
 
 def folder_problem(path: Path) -> str | None:

@@ -26,6 +26,8 @@ __all__ = [
     "TOP_KEYS",
     "Checker",
     "ConfigError",
+    "hosts_problem",
+    "is_host",
     "is_prefix_path",
     "show",
 ]
@@ -94,6 +96,30 @@ def _is_str(v: Any) -> bool:
     return isinstance(v, str) and bool(v.strip())
 
 
+def is_host(v: Any) -> bool:
+    """One host name or address to listen on: no blank, comma or space (a name or an IPv4 or
+    IPv6 address has none; `WSSIDE_WORKER` joins several with commas)."""
+    return _is_str(v) and re.search(r"[\s,]", v) is None
+
+
+def _is_hosts(v: Any) -> bool:
+    return is_host(v) or (isinstance(v, (list, tuple)) and bool(v) and all(is_host(h) for h in v))
+
+
+def hosts_problem(hosts: Iterable[str]) -> tuple[str, str] | None:
+    """The first host named twice in `hosts`, and why that is refused; None when each is
+    named once."""
+    seen: set[str] = set()
+    for host in hosts:
+        if host in seen:
+            return host, "given twice: each address is listened on once"
+        seen.add(host)
+    return None
+
+
+HOST_EXPECTED = "a host name or address (a string), or a non-empty list of them"
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -136,7 +162,12 @@ TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]
         lambda v: tuple(normalize_prefix(p) for p in ([v] if isinstance(v, str) else v)),
     ),
     "handlers": ("handlers_dir", _is_str, "a folder path (a string)", Path),
-    "host": ("host", _is_str, "a host name or address (a string)", str),
+    "host": (
+        "host",
+        _is_hosts,
+        HOST_EXPECTED,
+        lambda v: (v,) if isinstance(v, str) else tuple(v),
+    ),
     "port": ("port", lambda v: _is_int(v) and 0 <= v <= 65535, "an integer from 0 to 65535", int),
     "log_level": (
         "log_level",
@@ -265,6 +296,10 @@ class Checker:
                 problem = origin_problem(origin)
                 if problem is not None:
                     raise self.error(key, f"{show(origin)}: {problem}")
+        elif key == "host" and not isinstance(value, str):
+            twice = hosts_problem(value)
+            if twice is not None:
+                raise self.error(key, f"{show(twice[0])} is {twice[1]}")
         elif key == "backplane" and (problem := url_problem(value)) is not None:
             if value.startswith("$"):  # `${REDIS_URL}`, as a shell or a compose file would
                 problem += (

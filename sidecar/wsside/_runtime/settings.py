@@ -15,7 +15,7 @@ __all__ = ["Settings"]
 class Settings:
     handlers_dir: Path = Path("ws")
     prefixes: tuple[str, ...] = ("/api",)
-    host: str = "127.0.0.1"
+    host: tuple[str, ...] = ("127.0.0.1",)  # each address listened on, one port
     port: int = 8765
     reload: bool = True
     # Set in shim mode: required on any listener another local process could reach.

@@ -170,14 +170,15 @@ def note_origins(settings: Settings) -> None:
 def note_exposure(settings: Settings) -> None:
     """The case `wsside doctor --serve` warns of in its origins check (no allowed_origins),
     said at start when the server is reachable from other machines."""
-    if settings.allowed_origins or not _beyond_loopback(settings.host):
+    exposed = next((host for host in settings.host if _beyond_loopback(host)), None)
+    if settings.allowed_origins or exposed is None:
         return
     local, off = "", ""
     if settings.loopback_origins:
         local = f", and {LOCAL_PAGES_NOTE}"
         off = ", and --no-loopback-origins (config: loopback_origins = false) turns those off"
     say(
-        f"wsside: listening on {settings.host}, beyond loopback, with no allowed_origins: "
+        f"wsside: listening on {exposed}, beyond loopback, with no allowed_origins: "
         f"clients that are not browsers (no Origin header) are accepted from the network{local}; "
         "pages of your site get 403: --allow-origin https://your.site (config: allowed_origins) "
         f"lets them in{off}",

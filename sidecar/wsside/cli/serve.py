@@ -20,7 +20,7 @@ from .._edge.ending import drop_output_to_gone_readers
 from .._edge.logs import configure_logging
 from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.open_files import raise_open_file_limit
-from .._edge.same_port import check_port, workers_supported
+from .._edge.same_port import CannotBind, check_port, workers_supported
 from .._edge.server import Sidecar
 from .._edge.standalone import NotServing, cannot_listen, serve_standalone
 from .._edge.worker_link import WorkerLink
@@ -70,8 +70,12 @@ def serve(
     prefix: list[str] | None = typer.Option(
         None, metavar="PREFIX", help="URL prefix, repeat for several.", show_default="/api"
     ),
-    host: str | None = typer.Option(
-        None, metavar="HOST", help="Interface to listen on.", show_default="127.0.0.1"
+    host: list[str] | None = typer.Option(
+        None,
+        metavar="HOST",
+        help="Interface to listen on, repeat for several on the same port: --host 0.0.0.0 "
+        "--host :: for IPv4 and IPv6 (:: alone is IPv6 only).",
+        show_default="127.0.0.1",
     ),
     port: int | None = typer.Option(
         None, metavar="PORT", help="TCP port to listen on.", show_default="8765"
@@ -213,11 +217,13 @@ def given_settings(params: dict[str, Any]) -> dict[str, Any]:
     (None: not given); `wsside doctor --serve -- OPTIONS` reads them the same way."""
     handlers, prefix, origins = params["handlers"], params["prefix"], params["allow_origin"]
     # The options named as their `Settings` field, which need no conversion.
-    same = "host port reload log_level loopback_origins workers backplane shutdown_timeout health"
+    same = "port reload log_level loopback_origins workers backplane shutdown_timeout health"
     return {
         "handlers_dir": handlers,  # as typed: `build_settings` refuses "" and makes it a Path
         "prefixes": tuple(prefix) if prefix else None,
         "allowed_origins": tuple(origins) if origins else None,
+        # Each --host, in order: `build_settings` refuses one given twice.
+        "host": tuple(params["host"]) if params["host"] else None,
         **{key: params[key] for key in same.split()},
     }
 
@@ -249,8 +255,8 @@ def _supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
         return 2
     try:
         port = check_port(settings.host, settings.port)
-    except OSError as exc:
-        say(f"wsside: {cannot_listen(settings, exc)}", level="error")
+    except CannotBind as exc:
+        say(f"wsside: {cannot_listen(settings, exc.error, exc.host, exc.port)}", level="error")
         return 1
     subscribe(ConsoleReporter())
     # Until the loop handles it (replacing the workers), SIGHUP would kill the parent.
@@ -273,11 +279,10 @@ def _supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
     )
 
     def ready(infos: list[dict[str, Any]]) -> None:
-        base = ws_base(settings.host, port)
-        list_endpoints(base, infos[0]["handlers"], settings)
+        list_endpoints(ws_base(settings.host[0], port), infos[0]["handlers"], settings)
         pids = ", ".join(str(info["pid"]) for info in infos)
         say(
-            f"wsside {__version__} serving on {served_at(base, settings)} "
+            f"wsside {__version__} serving on {_served_on(settings, port)} "
             f"with {len(infos)} workers (pids {pids}; {engines()})"
         )
         note_no_endpoints(settings, infos[0]["handlers"])
@@ -306,7 +311,7 @@ def _problem(rebuild: Callable[[], Settings], running: Settings) -> str | None:
     except (ConfigError, OptionError, BackplaneError) as exc:
         return str(exc)
     fixed = [
-        f"{key} = {json.dumps(new)}"
+        f"{key} = {_toml(key, new)}"
         for key, new, now in (
             ("workers", settings.workers, running.workers),
             ("host", settings.host, running.host),
@@ -345,8 +350,25 @@ def ws_base(host: str, port: int) -> str:
     return f"ws://[{host}]:{port}" if ":" in host else f"ws://{host}:{port}"
 
 
+def _served_on(settings: Settings, port: int) -> str:
+    """Where the start line says the server serves: each address (`--host`) with its prefixes
+    (`ws://127.0.0.1:8765/api/ and ws://[::1]:8765/api/`; with several prefixes, one address
+    after the other: `ws://127.0.0.1:8765/api/ and /rt/; ws://[::1]:8765/api/ and /rt/`)."""
+    each = [served_at(ws_base(host, port), settings) for host in settings.host]
+    if len(settings.prefixes) > 1:
+        return "; ".join(each)
+    return each[0] if len(each) == 1 else f"{', '.join(each[:-1])} and {each[-1]}"
+
+
+def _toml(key: str, value: object) -> str:
+    """A setting as the config file writes it; `host`: a list when it names several."""
+    if key == "host" and isinstance(value, tuple):
+        return json.dumps(list(value) if len(value) > 1 else value[0])
+    return json.dumps(value)
+
+
 def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
-    base = ws_base(settings.host, port)
+    base = ws_base(settings.host[0], port)
     list_endpoints(base, sidecar.describe(), settings)
-    say(f"wsside {__version__} serving on {served_at(base, settings)} ({engines()})")
+    say(f"wsside {__version__} serving on {_served_on(settings, port)} ({engines()})")
     note_no_endpoints(settings, sidecar.describe(), sidecar.registry.unserved_failures())
