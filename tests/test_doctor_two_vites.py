@@ -4,12 +4,15 @@ doctor` says so. Real Vite processes, real sidecars."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from cluster import RedisServer
 from doctor_projects import (
     SIMPLE_VITE_CONFIG,
     env_for,
@@ -33,6 +36,31 @@ def chat_project(folder: Path, modules: Path, extra: dict[str, str] | None = Non
     )
     link_modules(root, modules)
     return root
+
+
+@contextlib.contextmanager
+def serving(root: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """`wsside serve` started in `root`, once it serves: the process and its port."""
+    serve_port = free_port()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "wsside", "serve", "--port", str(serve_port), "--no-reload"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stderr is not None
+        for line in serve.stderr:  # ready once it says so (bounded: it serves or exits)
+            if "serving on" in line:
+                break
+        yield serve, serve_port
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+        if serve.stderr is not None:
+            serve.stderr.close()
 
 
 @pytest.mark.slow
@@ -100,20 +128,7 @@ def test_wsside_serve_beside_the_dev_server_is_a_warning(
     a dev server, it is only named."""
     root = chat_project(tmp_path, vite_modules)
     env = env_for()
-    serve_port = free_port()
-    serve = subprocess.Popen(
-        [sys.executable, "-m", "wsside", "serve", "--port", str(serve_port), "--no-reload"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert serve.stderr is not None
-        for line in serve.stderr:  # ready once it says so (bounded: it serves or exits)
-            if "serving on" in line:
-                break
+    with serving(root, env) as (serve, serve_port):
         _, report = run_doctor(root, "--no-live", env=env)
         check = one(report, "sidecar processes")
         assert check["status"] == "pass", check
@@ -130,8 +145,44 @@ def test_wsside_serve_beside_the_dev_server_is_a_warning(
                 f"stop `wsside serve` (Ctrl+C in its terminal, or kill {serve.pid}): under Vite "
                 "the plugin runs the handlers"
             )
-    finally:
-        serve.terminate()
-        serve.wait(timeout=30)
-        if serve.stderr is not None:
-            serve.stderr.close()
+
+
+@pytest.mark.slow
+def test_wsside_serve_beside_the_dev_server_on_one_backplane_passes(
+    tmp_path: Path, vite_modules: Path, redis: RedisServer
+) -> None:
+    """With a backplane in wsside.toml, which Vite's sidecar and a `wsside serve` started
+    here both read, their rooms are linked (a dev server beside a production-like process):
+    the row says so and passes, where without it the same pair is a warning (above)."""
+    root = chat_project(tmp_path, vite_modules, {"wsside.toml": f'backplane = "{redis.url}"\n'})
+    env = env_for()
+    with serving(root, env) as (serve, serve_port):
+        for _vite in start_vite(root, free_port(), env):
+            _, report = run_doctor(root, "--no-live", env=env)
+            check = one(report, "sidecar processes")
+            assert check["status"] == "pass", check
+            assert check["message"].endswith(
+                f"; `wsside serve` (pid {serve.pid} (port {serve_port})) beside it, both on the "
+                f"backplane {redis.url}: broadcasts cross between them, and each process has "
+                "its own connections and background tasks"
+            ), check
+
+
+@pytest.mark.slow
+def test_two_dev_servers_on_one_backplane_say_what_crosses(
+    tmp_path: Path, vite_modules: Path, redis: RedisServer
+) -> None:
+    """Linked by a backplane, two dev servers' broadcasts do cross: still a warning (each runs
+    every background task), with words that do not say otherwise."""
+    root = chat_project(tmp_path, vite_modules, {"wsside.toml": f'backplane = "{redis.url}"\n'})
+    env = env_for()
+    for _one in start_vite(root, free_port(), env):
+        for _other in start_vite(root, free_port(), env, command=("--bypass-lock",)):
+            _, report = run_doctor(root, "--no-live", env=env)
+            check = one(report, "sidecar processes")
+            assert check["status"] == "warn", check
+            assert check["message"].endswith(
+                f"; each dev server has its own Python process; the backplane {redis.url} "
+                "carries broadcasts between them, but each runs every background task (a loop "
+                "that pushes does so from each)"
+            ), check

@@ -8,6 +8,7 @@ are mentioned, never touched.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import psutil
 
+from .._runtime.backplane_url import safe_url
 from .model import Check, failed, passed, warned
 from .project import Project
 
@@ -143,12 +145,22 @@ def check_sidecar_processes(project: Project) -> Check:
     previews = [vite for vite in vites if _is_preview(vite)]
     dev = [vite for vite in vites if vite not in previews]
     if len(dev) > 1:
-        return _several(dev, previews, live, note)
+        return _several(dev, previews, live, note, _backplane_of_all(project, []))
     running = ", ".join(
         f"pid {s.pid} (Vite pid {s.parent}{', vite preview' if s.parent in previews else ''})"
         for s in live
     )
     serves = _standalone_serves(project)
+    linked = _backplane_of_all(project, serves)
+    if serves and dev and linked is not None:
+        # Deliberate (a dev server and a production-like process on one Redis): said, passed.
+        named = ", ".join(f"pid {pid}{_ports(pid)}" for pid in serves)
+        return passed(
+            "sidecar processes",
+            f"no stale sidecars; {running}; `wsside serve` ({named}) beside it, both on the "
+            f"backplane {linked}: broadcasts cross between them, and each process has its "
+            f"own connections and background tasks{note}",
+        )
     if serves and dev:
         # `wsside serve` started beside `vite` on the same handlers: a newcomer's slip, which
         # splits the state without a word (the page reaches Vite's sidecar only).
@@ -168,16 +180,44 @@ def check_sidecar_processes(project: Project) -> Check:
     )
 
 
+def _backplane_of_all(project: Project, serves: list[int]) -> str | None:
+    """The backplane URL (masked) that Vite's sidecar and every `wsside serve` in `serves`
+    use, from the project's settings (the plugin's options, then the config file, which a
+    `wsside serve` started here reads too); None when there is none, or when a serve names
+    another one or another config file on its command line."""
+    url = project.settings.backplane
+    if url is None:
+        return None
+    for pid in serves:
+        try:
+            cmdline = psutil.Process(pid).cmdline()
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            return None
+        for flag, value in itertools.pairwise(cmdline):
+            if flag == "--config" or (flag == "--backplane" and value != url):
+                return None
+        if any(arg.startswith(("--config=", "--backplane=")) for arg in cmdline):
+            return None  # the `=` spellings: not compared, so not taken as the same
+    return safe_url(url)
+
+
 def _ports(pid: int) -> str:
     """` (port 8765)`, or '' when it cannot be told."""
     ports = _listening(pid)
     return f" (port {', '.join(map(str, ports))})" if ports else ""
 
 
-def _several(vites: list[int], previews: list[int], live: list[SidecarProcess], note: str) -> Check:
+def _several(
+    vites: list[int],
+    previews: list[int],
+    live: list[SidecarProcess],
+    note: str,
+    backplane: str | None,
+) -> Check:
     """Two dev servers of one project at once (Vite 7, or Vite 8 with --bypass-lock): each has
-    its own sidecar, so a room on one never hears the other's broadcasts. A `vite preview`
-    beside them is said apart: it serves the built app, not the pages being developed."""
+    its own sidecar, so a room on one never hears the other's broadcasts (unless a backplane
+    links them; each still runs every background task). A `vite preview` beside them is said
+    apart: it serves the built app, not the pages being developed."""
     shown = [_vite(vite, live) for vite in vites]
     also = "".join(
         f"; also a `vite preview`: {_vite(vite, live)}, with a sidecar of its own"
@@ -186,8 +226,15 @@ def _several(vites: list[int], previews: list[int], live: list[SidecarProcess], 
     return warned(
         "sidecar processes",
         f"{len(vites)} Vite dev servers of this project run at once: {', '.join(shown)}; each "
-        "dev server has its own Python process, so rooms and broadcasts do not cross between "
-        f"them (a page of one never gets the other's broadcasts){also}{note}",
+        + (
+            "dev server has its own Python process, so rooms and broadcasts do not cross "
+            "between them (a page of one never gets the other's broadcasts)"
+            if backplane is None
+            else f"dev server has its own Python process; the backplane {backplane} carries "
+            "broadcasts between them, but each runs every background task (a loop that "
+            "pushes does so from each)"
+        )
+        + f"{also}{note}",
         f"{'stop one of them' if len(vites) == 2 else 'stop all but one of them'} (Ctrl+C in "
         f"its terminal, or kill {_pids(vites[1:])}), and open every page on the one left",
     )
