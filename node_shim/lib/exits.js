@@ -13,7 +13,8 @@
 //   channel end, closes its clients with 1001 and exits (PROTOCOL.md, `_edge/shim_mode.py`).
 // - It exits unasked after it has once been ready (a later process too, before its own
 //   `ready`), whatever its exit code or signal: restarted after 250 ms, doubling up to 5 s,
-//   until it ends for the 5th time within 30 s (a crash loop), which fails it.
+//   until it ends for the 5th time within 30 s (a crash loop), which fails it; the report
+//   quotes the last error that process wrote to stderr (lib/sidecar.js keeps the tail).
 // - It exits before its first `ready`: nothing has changed for another start to go better,
 //   so it fails, the report saying why from what it said before (lib/before-ready.js: the
 //   errors it reported, as events or in its output, an interpreter without wsside), or that
@@ -32,6 +33,7 @@
 
 import { execFile } from 'node:child_process'
 import { statSync } from 'node:fs'
+import { lastError } from './last-error.js'
 import { INTERPRETER_HELP, whyNoWsside } from './interpreter.js'
 import { message, mismatchMessage } from './protocol.js'
 
@@ -216,20 +218,11 @@ export class Exits {
     }
     if (proc.state === 'failed') return
     if (proc.beforeReady.everReady) {
-      this._restartAfterCrash(child, exitHow(code, signal), importing)
+      this._restartAfterCrash(child, exitHow(code, signal), importing, false)
       return
     }
-    // Its last words may still be on their way: decide once its output has ended (bounded,
-    // as a process it started could hold the pipes open).
-    let decided = false
-    const decide = () => {
-      if (decided) return
-      decided = true
-      clearTimeout(timer)
-      this._failedToStart(child, code, signal, importing)
-    }
-    const timer = setTimeout(decide, OUTPUT_DRAIN_MS).unref()
-    child.once('close', decide)
+    // Its last words may still be on their way: decide once its output has ended.
+    afterOutput(child, () => this._failedToStart(child, code, signal, importing))
   }
 
   /**
@@ -249,7 +242,7 @@ export class Exits {
     if (signal !== null && !CRASH_SIGNALS.has(signal)) {
       // Killed from outside (a person, the out-of-memory killer), nothing about the setup: a
       // new start may well go through, as after a crash once ready (same limit).
-      this._restartAfterCrash(child, `${exitHow(code, signal)} before it was ready`)
+      this._restartAfterCrash(child, `${exitHow(code, signal)} before it was ready`, '', true)
     } else if (signal !== null) {
       this.fail(`${how}: it crashed, so it is not restarted. The Python stack above says where ` +
         `(often in a C extension that a handler file imports).\n  Fix the cause: ${ON_SAVE}.`, undefined,
@@ -283,26 +276,58 @@ export class Exits {
 
   /**
    * Starts the sidecar again after `child` ended unasked, with backoff, unless it has ended
-   * CRASH_LIMIT times within CRASH_WINDOW_MS (a crash loop).
+   * CRASH_LIMIT times within CRASH_WINDOW_MS (a crash loop): then it fails, once the
+   * process's output has ended, quoting the last error it wrote to stderr (the overlay shows
+   * no terminal, and the traceback above may be long gone from it).
    * @param {ChildProcess} child
    * @param {string} how how it ended, for the report
-   * @param {string} [importing] ` while importing <file>`, or ''
+   * @param {string} importing ` while importing <file>`, or ''
+   * @param {boolean} drained whether its output has ended already
    */
-  _restartAfterCrash(child, how, importing = '') {
+  _restartAfterCrash(child, how, importing, drained) {
     const now = Date.now()
+    const proc = this._proc
     this._crashes = [...this._crashes.filter((t) => now - t < CRASH_WINDOW_MS), now]
     if (this._crashes.length >= CRASH_LIMIT) {
-      this.fail(`the sidecar (pid ${child.pid}) ${how}${importing}: ${CRASH_LIMIT} crashes within ` +
-        `${CRASH_WINDOW_MS / 1000} s, so it is not restarted.\n  Fix ${importing ? 'that file' : 'the error above'}: ` +
-        `${ON_SAVE}.`, undefined, { fixableBySave: true })
+      const give = () => {
+        // Stopped meanwhile, or failed for another reason.
+        if (this.stopping || proc.state === 'failed') return
+        const said = lastError(proc.stderrTail(child), (file) => proc.reporter.rel(file))
+        const what = importing ? 'that file' : said?.traceback ? 'that error' : 'the error above'
+        const reason = `the sidecar (pid ${child.pid}) ${how}${importing}: ${CRASH_LIMIT} crashes within ` +
+          `${CRASH_WINDOW_MS / 1000} s, so it is not restarted.` +
+          (said ? `\n  The last ${said.traceback ? 'error' : 'line'} it wrote to stderr: ${said.cause}` : '') +
+          `\n  Fix ${what}: ${ON_SAVE}.`
+        this.fail(reason, said ? `${said.lines.join('\n')}\n\n${reason}` : reason, { fixableBySave: true })
+      }
+      if (drained) give()
+      else afterOutput(child, give)
       return
     }
     const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this._crashes.length - 1), BACKOFF_MAX_MS)
-    const proc = this._proc
     proc.reporter.error(`the sidecar (pid ${child.pid}) ${how}${importing}; restarting in ${delay} ms`)
     proc.settle('starting')
     this._restartTimer = setTimeout(() => proc.spawn(), delay)
   }
+}
+
+/**
+ * Calls `then` once the output of `child`, which has exited, has ended: its last words may
+ * still be on their way. Bounded by OUTPUT_DRAIN_MS, as a process it started could hold the
+ * pipes open.
+ * @param {ChildProcess} child
+ * @param {() => void} then
+ */
+function afterOutput(child, then) {
+  let done = false
+  const once = () => {
+    if (done) return
+    done = true
+    clearTimeout(timer)
+    then()
+  }
+  const timer = setTimeout(once, OUTPUT_DRAIN_MS).unref()
+  child.once('close', once)
 }
 
 /**
