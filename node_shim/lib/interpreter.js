@@ -274,6 +274,40 @@ function missingEnd(file) {
  * @param {boolean} windows
  */
 function brokenVenv(python, cwd, env, windows) {
+  const broken = passedBy(python, cwd, env, windows)
+  return broken && `  ${broken.why} ${broken.remedy}`
+}
+
+/**
+ * A warning for the terminal when the sidecar starts: the rules passed by a virtual
+ * environment beside vite.config whose interpreter is gone (as brokenVenv says it) and chose
+ * `python`, which can run the sidecar, but not with the packages installed in that
+ * environment (a handler's import of one fails, with no word of the environment); else null.
+ * @param {string} python
+ * @param {string} rule the name of the rule that chose it
+ * @param {string} chosenBy how that rule chose it, in words
+ * @param {string} cwd
+ */
+export function brokenVenvPassedBy(python, rule, chosenBy, cwd, env = process.env, windows = process.platform === 'win32') {
+  // The `python` option or WSSIDE_PYTHON named it: a choice made before any folder was looked in.
+  const named = RULES.find((r) => r.name === rule)
+  if (named?.kind === 'option' || named?.kind === 'env') return null
+  const broken = passedBy(python, cwd, env, windows)
+  return broken && `${broken.why}\n  The sidecar runs ${python} (chosen by ${chosenBy}) instead, which does not see ` +
+    `the packages installed in ${broken.folder}. ${broken.remedy}`
+}
+
+/**
+ * The virtual environment beside vite.config (its folder) that the rules passed by before
+ * choosing `python` because its interpreter is a broken link, why in words, and the way out
+ * (see brokenVenv); else null.
+ * @param {string} python
+ * @param {string} cwd
+ * @param {NodeJS.ProcessEnv} env
+ * @param {boolean} windows
+ * @returns {{ folder: string, why: string, remedy: string } | null}
+ */
+function passedBy(python, cwd, env, windows) {
   const chosen = resolveInterpreter(cwd, undefined, env, windows)
   if (chosen.python !== python) return null
   for (const rule of RULES) {
@@ -289,8 +323,13 @@ function brokenVenv(python, cwd, env, windows) {
     if (isFile(file)) continue
     const target = missingEnd(file)
     if (target === file) continue // not a link: something else is wrong with it
-    return `  The ${rule.name} beside vite.config is there, but its interpreter is gone: ${relative} links to ` +
-      `${target}, which does not exist, so the plugin passed it by. ` + recreate(relative.split('/')[0], windows)
+    const folder = relative.split('/')[0]
+    return {
+      folder,
+      why: `The ${rule.name} beside vite.config is there, but its interpreter is gone: ${relative} links to ` +
+        `${target}, which does not exist, so the plugin passed it by.`,
+      remedy: recreate(folder, windows),
+    }
   }
   return null
 }

@@ -12,6 +12,7 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { BeforeReady } from './before-ready.js'
 import { Exits } from './exits.js'
+import { brokenVenvPassedBy } from './interpreter.js'
 import { parse, ProtocolMismatch, releaseLineSkew } from './protocol.js'
 import { showEvent } from './events.js'
 import { ownLines, readyLines, StandingErrors } from './report.js'
@@ -19,6 +20,10 @@ import { syncTypesFile } from './types-file.js'
 
 // What the sidecar sends once a handler file's import has ended, whichever way.
 const IMPORT_ENDS = new Set(['loaded', 'reloaded', 'load_error', 'ready'])
+// The lines of a process's stderr kept for the report of a crash loop (a traceback is one
+// line per frame and one per source line), and the most characters kept of each.
+const STDERR_KEPT = 40
+const STDERR_LINE_MAX = 500
 
 /** @import { ChildProcess } from 'node:child_process' */
 /** @import { Socket } from 'node:net' */
@@ -77,6 +82,9 @@ export class SidecarProcess {
     this._exits = new Exits(this)
     /** @type {string | null} the wsside version whose release line was last compared at `ready` */
     this._skewTold = null
+    /** @type {WeakMap<ChildProcess, string[]>} per process, the last lines of its stderr that
+     * are not wsside's own (a Python traceback): what a crash loop's report quotes */
+    this._stderrTails = new WeakMap()
   }
 
   /**
@@ -105,7 +113,13 @@ export class SidecarProcess {
   serverListening() {
     if (this._serverListened) return
     this._serverListened = true
-    if (!this._exits.stopping) this.spawn()
+    if (this._exits.stopping) return
+    // Said once, before the process's own lines: its handlers' imports of packages installed
+    // in that environment fail, and their errors do not say why.
+    const { python, rule, chosenBy, cwd } = this.spec
+    const broken = brokenVenvPassedBy(python, rule, chosenBy, cwd)
+    if (broken !== null) this.reporter.warn(broken)
+    this.spawn()
   }
 
   /** Starts a process: the first once a server listens, then each restart (lib/exits.js). */
@@ -127,6 +141,9 @@ export class SidecarProcess {
       windowsHide: true,
     })
     this.child = child
+    /** @type {string[]} */
+    const tail = []
+    this._stderrTails.set(child, tail)
     // The sidecar must never keep Vite's process alive; it exits by itself on EOF.
     child.unref()
     child.channel?.unref()
@@ -135,6 +152,7 @@ export class SidecarProcess {
       /** @type {Socket} */ (stream).unref()
       readline.createInterface({ input: /** @type {Socket} */ (stream) }).on('line', (line) => {
         const said = own(line)
+        if (stream === child.stderr && said === null) keep(tail, line)
         // Python's "No module named wsside" is what the report of the failed start explains.
         if (this.beforeReady.heard(unmarked(line, said))) this.reporter.debug(`py: ${line}`)
         else this.reporter.output(line, said)
@@ -142,6 +160,16 @@ export class SidecarProcess {
     }
     child.on('message', (msg) => this._onMessage(child, msg))
     this._exits.watch(child)
+  }
+
+  /**
+   * The last lines (at most STDERR_KEPT) that process `child` wrote to its stderr, wsside's
+   * own lines left out: Python's traceback of an error that ended it, if it wrote one.
+   * @param {ChildProcess} child
+   * @returns {string[]}
+   */
+  stderrTail(child) {
+    return this._stderrTails.get(child) ?? []
   }
 
   /**
@@ -298,6 +326,17 @@ export class SidecarProcess {
     this._servedBefore = this.info?.handlers ?? this._servedBefore
     this.info = null
   }
+}
+
+/**
+ * Adds `line` to `tail`, the last STDERR_KEPT lines of a process's stderr, each cut at
+ * STDERR_LINE_MAX characters: a process that writes without end keeps no more.
+ * @param {string[]} tail
+ * @param {string} line
+ */
+function keep(tail, line) {
+  tail.push(line.length > STDERR_LINE_MAX ? `${line.slice(0, STDERR_LINE_MAX)}…` : line)
+  if (tail.length > STDERR_KEPT) tail.shift()
 }
 
 /**

@@ -10,28 +10,8 @@ import { homedir } from 'node:os'
 import path from 'node:path'
 import { it } from 'node:test'
 import { PYTHON_FLOOR, whyNoWsside } from '../../node_shim/lib/interpreter.js'
+import { environment } from './helpers/environment.js'
 import { makeProject, PYTHON, startViteFor, tempFolder } from './helpers/project.js'
-
-/**
- * The environment as a terminal without an active virtualenv or WSSIDE_PYTHON has it, with
- * `changes` (undefined: taken out), restored when `t` ends.
- * @param {import('node:test').TestContext} t
- * @param {Record<string, string | undefined>} changes
- */
-function environment(t, changes = {}) {
-  const all = { VIRTUAL_ENV: undefined, WSSIDE_PYTHON: undefined, DEBUG: undefined, ...changes }
-  const saved = Object.fromEntries(Object.keys(all).map((name) => [name, process.env[name]]))
-  t.after(() => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name]
-      else process.env[name] = value
-    }
-  })
-  for (const [name, value] of Object.entries(all)) {
-    if (value === undefined) delete process.env[name]
-    else process.env[name] = value
-  }
-}
 
 /** @param {string} python @param {string[]} args */
 function run(python, args, cwd = undefined) {

@@ -114,13 +114,7 @@ def check_interpreter(project: Project) -> Check:
         if venv is not None:
             why, folder = venv
             return _unusable(
-                project,
-                path,
-                f"{chosen} cannot import wsside: {last}; {why}",
-                f"make it again, then install wsside and the packages it had: "
-                f"`{_default_command()} -m venv --clear {shlex.quote(folder)} && "
-                f"{shlex.quote(str(Path(folder) / _VENV_PYTHON))} -m pip install "
-                f"{_this_wsside()}`",
+                project, path, f"{chosen} cannot import wsside: {last}; {why}", _remake(folder)
             )
         above = venv_option_above(project.root)
         fix = (
@@ -131,6 +125,16 @@ def check_interpreter(project: Project) -> Check:
         )
         return _unusable(project, path, f"{chosen} cannot import wsside: {last}", fix)
     theirs = ([*done.stdout.split(), "?", "?"])[1]
+    broken = _broken_venv(project.root, rule)
+    if broken is not None:
+        # It runs the sidecar, but the handlers' imports of what was installed there fail.
+        why, folder = broken
+        return warned(
+            "interpreter",
+            f"{chosen}: Python {py}, wsside {theirs}, which does not see the packages "
+            f"installed in {Path(folder).name}: {why}",
+            _remake(folder),
+        )
     running = _running_sidecar_python(project)
     if running is not None and not same_python(running[1], path):
         vite, python = running
@@ -207,6 +211,15 @@ def _broken_venv(root: Path, chosen: str) -> tuple[str, str] | None:
             str(root / relative.split("/")[0]),
         )
     return None
+
+
+def _remake(folder: str) -> str:
+    """The fix for a virtualenv in `folder` that cannot serve: made again, with wsside."""
+    return (
+        "make it again, then install wsside and the packages it had: "
+        f"`{_default_command()} -m venv --clear {shlex.quote(folder)} && "
+        f"{shlex.quote(str(Path(folder) / _VENV_PYTHON))} -m pip install {_this_wsside()}`"
+    )
 
 
 def _missing_end(link: Path) -> str:
