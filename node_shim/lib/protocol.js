@@ -35,7 +35,8 @@ const MATCH = (/** @type {string} */ wsside) =>
 
 /**
  * @typedef {{ type: 'ready', pid: number, protocol: number, version: string, python: string,
- *   prefixes: string[], socket: string, handlers: HandlerInfo[], unloaded?: string[], types?: string }} ReadyMessage
+ *   prefixes: string[], socket: string, handlers: HandlerInfo[], unloaded?: string[], types?: string,
+ *   backplane?: string }} ReadyMessage
  * @typedef {{ type: 'load_error' | 'runtime_error' | 'config_error', file?: string | null,
  *   line?: number | null, column?: number | null, message: string, traceback?: string | null,
  *   callback?: string | null, source?: string, sources?: string[] }} ErrorEvent

@@ -299,7 +299,8 @@ export class SidecarProcess {
       this.standing.fixedAll('config')
       this.standing.fixedAll('sidecar')
       const r = this.reporter
-      r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}`)
+      r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}` +
+        (msg.backplane ? `; backplane ${msg.backplane}` : ''))
       // Same protocol, other release lines: it runs, but the two were not made together. Said
       // once per version (a config change sends `ready` again).
       const skew = releaseLineSkew(msg.version)

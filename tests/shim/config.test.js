@@ -132,3 +132,13 @@ it('a config change under Vite: one line says the sidecar restarts and closes th
   // Back at info: this connection wrote no access line (the echo above came after its 101).
   assert.ok(!logs.lines.slice(from).some((line) => line.includes('"WebSocket /api/echo"')), logs.lines.slice(from).join('\n'))
 })
+
+it('a backplane in wsside.toml is named on the ready line, its password masked', async (t) => {
+  const root = makeProject(t)
+  // Nothing listens on port 1: the sidecar serves all the same (an outage line follows).
+  writeFileSync(path.join(root, 'wsside.toml'), 'backplane = "redis://:s3cret@127.0.0.1:1/0"\n')
+  const { logs } = await startViteFor(t, root)
+  const [ready] = await logs.waitFor(/sidecar ready: pid \d+.*/)
+  assert.match(ready, /; backplane redis:\/\/:\*\*\*@127\.0\.0\.1:1\/0$/)
+  assert.ok(!logs.lines.some((line) => line.includes('s3cret')), logs.lines.join('\n'))
+})

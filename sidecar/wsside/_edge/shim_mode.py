@@ -27,6 +27,7 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
+from .._runtime.backplane_url import safe_url
 from .._runtime.config import ConfigError, OptionError, folder_problem, setting_error
 from .._runtime.config_watch import changed_file, first_valid_settings, next_settings
 from .._runtime.events import log, logger, subscribe, unsubscribe
@@ -190,6 +191,8 @@ class _ShimMode:
                 # Files that failed and never served: "no handlers yet" would be wrong then.
                 unloaded=[str(path) for path in sidecar.registry.unserved_failures()],
                 **({} if types is None else {"types": types}),
+                # Masked: Vite's terminal confirms the channel a dev server shares.
+                **backplane_field(self.settings),
             )
         )
         stopping = asyncio.ensure_future(self.stop.wait())
@@ -342,3 +345,8 @@ def _private_folder() -> str:
 
 def _connections(count: int) -> str:
     return "1 connection" if count == 1 else f"{count} connections"
+
+
+def backplane_field(settings: Settings) -> dict[str, str]:
+    """`ready`'s `backplane`: the URL (its password masked) when one is configured."""
+    return {} if settings.backplane is None else {"backplane": safe_url(settings.backplane)}
