@@ -483,7 +483,7 @@ def test_a_handed_over_socket_sees_the_request_and_the_bytes_that_came_with_it(s
     for path in ("/api/sync", "/api/async"):
         head = _upgrade_head(
             f"{path}?a=1&a=2&b=%C3%A9",
-            "Authorization: ok\r\nCookie: c=1; d=two\r\n"
+            "Authorization: ok\r\nCookie: c=1; d=two; c=of-a-shorter-path\r\n"
             "X-Multi: 1\r\nX-Multi: 2\r\nSec-WebSocket-Protocol: a\r\n",
         )
         client = shim.hand_over("", head + frame)  # a message sent before the 101 arrived

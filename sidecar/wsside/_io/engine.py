@@ -176,8 +176,13 @@ _NO_COOKIES: Mapping[str, str] = MappingProxyType({})
 
 
 def parse_cookies(headers: Mapping[str, str]) -> Mapping[str, str]:
-    """The request's cookies, read as aiohttp's `request.cookies` reads them (RFC 6265)."""
+    """The request's cookies, parsed as aiohttp's `request.cookies` parses them (RFC 6265).
+    A name sent twice keeps its first value, as `query` does: browsers send the cookie of the
+    longer path first (`session` of `/app` before that of `/`), and aiohttp's keeps the last."""
     raw = headers.get("Cookie", "")
     if not raw:
         return _NO_COOKIES
-    return MappingProxyType({name: m.value for name, m in parse_cookie_header(raw)})
+    cookies: dict[str, str] = {}
+    for name, morsel in parse_cookie_header(raw):
+        cookies.setdefault(name, morsel.value)
+    return MappingProxyType(cookies)
