@@ -648,3 +648,29 @@ async def test_sys_exit_in_a_callback_fails_that_callback_not_the_server(tmp_pat
         assert server.proc.returncode is None
     finally:
         assert await server.stop() == 0
+
+
+async def test_a_message_no_rule_matches_without_on_message_is_said_once(
+    serve, monkeypatch, tmp_path
+) -> None:
+    """A handler of rules only: a `type` with a typo got nothing and no line said why."""
+    monkeypatch.chdir(tmp_path)  # the handler file is named from here, as in every other line
+    s = await serve("""
+        from wsside import Handler, Response
+        h = Handler("/ws/echo", responses=[
+            Response({"type": "ping"}, {"type": "pong"}),
+            Response({"type": "time"}, {"type": "now"}),
+        ])
+    """)
+    ws = await s.connect("/api/ws/echo")
+    await ws.send_str('{"type": "pnig", "secret": "not logged"}')
+    await ws.send_str("[1, 2]")
+    await ws.send_str('{"type": "ping"}')
+    assert await ws.receive_json() == {"type": "pong"}  # the two before got no answer
+    said = [e["message"] for e in s.events if e["type"] == "log" and "matched no" in e["message"]]
+    assert said == [
+        'a message to /ws/echo ({"type": "pnig"}) matched no Response rule of ws0/h0.py:3 and '
+        "it has no on_message, so it was dropped without an answer; its rules match "
+        '{"type": "ping"}, {"type": "time"}; said once (an on_message gets every message no '
+        "rule takes)"
+    ]

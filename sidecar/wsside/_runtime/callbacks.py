@@ -25,6 +25,7 @@ from .._protocol.codec import decode_text
 from ..schema import MessageTypeError
 from .events import emit, log, report_runtime_error, shown
 from .repeats import REPEAT_WINDOW, Repeats
+from .unanswered import unanswered
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -124,7 +125,11 @@ def message_now(
                 if fits:
                     return _respond(conn, handler, rule, data)
         fn = handler.callbacks["on_message"]
-        result = None if fn is None else fn(conn, data)
+        if fn is None:
+            if rules:
+                unanswered(handler, data)
+            return None
+        result = fn(conn, data)
     except USER_ERRORS as exc:  # the error policy decides what the client sees
         return _fail(conn, handler, exc, "on_message")
     if result is None:
