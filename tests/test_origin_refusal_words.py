@@ -47,7 +47,8 @@ async def test_with_the_flags_the_refusal_names_them(tmp_path: Path) -> None:
     ), loopback
     assert other.endswith(
         "wsside: refused /api/ws/poll/o: Origin 'https://evil.example' is not in "
-        "allowed_origins (--allow-origin)\n"
+        "allowed_origins (--allow-origin): --allow-origin https://evil.example (config: "
+        "allowed_origins) accepts it\n"
     ), other
 
 
@@ -67,5 +68,26 @@ async def test_with_loopback_origins_on_the_refusal_names_the_flag_too(tmp_path:
         assert await serve.stop() == 0
     assert line.endswith(
         "Origin 'https://evil.example' is not a loopback origin nor in allowed_origins "
-        "(--allow-origin)\n"
+        "(--allow-origin): --allow-origin https://evil.example (config: allowed_origins) "
+        "accepts it\n"
+    ), line
+
+
+async def test_a_file_page_s_null_origin_is_named_as_such(tmp_path: Path) -> None:
+    """A page opened from the file system sends `Origin: null`: the refusal says so, and
+    does not suggest accepting null (every site's sandboxed frames send it too)."""
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "poll.py").write_text(POLL)
+    port = free_port()
+    serve = await ServeProcess.start("--port", str(port), "--no-reload", cwd=tmp_path)
+    try:
+        await serve.expect("serving on")
+        assert await status(port, "null") == b"403"
+        line = await serve.expect("Origin 'null'")
+    finally:
+        assert await serve.stop() == 0
+    assert line.endswith(
+        "Origin 'null' is not a loopback origin nor in allowed_origins: a page opened as a "
+        "file (file://) sends it, as a sandboxed frame does: serve the page over http "
+        "(accepting null would let in every website's sandboxed frames)\n"
     ), line

@@ -111,6 +111,13 @@ NULL_ORIGIN_NOTE = (
 )
 
 
+# What a refused `Origin: null` most likely is, said in the refusal.
+NULL_REFUSED_NOTE = (
+    "a page opened as a file (file://) sends it, as a sandboxed frame does: serve the page over "
+    "http (accepting null would let in every website's sandboxed frames)"
+)
+
+
 def local_pages_of_a_site(allowed: Collection[str], loopback: bool) -> bool:
     """Whether a server that names a site (an `https://` origin) also accepts pages served
     from localhost. A dev machine's own pages are why loopback origins are on by default;
@@ -146,8 +153,13 @@ def check_origin(
     if origin_allowed(origin, allowed, loopback):
         return None
     why = _why_refused(origin, allowed, loopback, settings)
-    if app and (loopback or not is_loopback_origin(origin)):
-        why += f": to accept it, ASGIApp(..., allowed_origins=[{origin!r}])"
+    if origin == "null":
+        why += f": {NULL_REFUSED_NOTE}"
+    elif loopback or not is_loopback_origin(origin):
+        if app:
+            why += f": to accept it, ASGIApp(..., allowed_origins=[{origin!r}])"
+        elif settings is not None:  # `wsside serve`
+            why += f": --allow-origin {origin} (config: allowed_origins) accepts it"
     _origin_refusals.add(f"refused {path}: Origin {origin!r} {why}", f"{path}: Origin {origin!r}")
     return FORBIDDEN
 
