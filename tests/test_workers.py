@@ -364,6 +364,11 @@ async def test_sighup_replaces_the_workers(tmp_path: Path) -> None:
         stopped = [line for line in serve.lines if "no longer accepting" in line]
         assert len(stopped) == 2, stopped
         assert all("(its 1 open connection gets 1001 once" in line for line in stopped), stopped
+        # Their stop, by the parent's SIGTERM, is said as the reload's: no "SIGTERM: stopping"
+        # for a log reader looking for who stopped the service.
+        ends = [line for line in serve.lines if "SIGHUP: replaced, now stopping; closing" in line]
+        assert len(ends) == 2, serve.lines  # both stop before "every worker replaced"
+        assert not [line for line in serve.lines if "]: SIGTERM" in line], serve.lines
         new_pids = {int(re.search(r"-> (\d+)", line).group(1)) for line in replaced}
         assert not new_pids & set(pids) and serve.proc.returncode is None
         seen = await _versions(port, 24)

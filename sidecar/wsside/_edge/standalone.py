@@ -131,8 +131,12 @@ async def serve_standalone(
             # many clients were cut off without their closing handshake.
             closing = tuple(sidecar.intake.sessions)
             count = len(closing)
+            # A worker that SIGHUP replaced is stopped by its parent's SIGTERM: said as the
+            # roll's, so that a search for who stopped the service finds no stop here.
+            replaced = quiet.is_set() and stopped_by[0] == "SIGTERM"
+            head = "SIGHUP: replaced, now stopping" if replaced else f"{stopped_by[0]}: stopping"
             log(
-                f"{stopped_by[0]}: stopping; closing {count} connection{'s' * (count != 1)} "
+                f"{head}; closing {count} connection{'s' * (count != 1)} "
                 f'with 1001 "{CloseReason.GOING_AWAY}" (within {settings.shutdown_timeout:g} s)',
                 _level(stopped_by),
             )
