@@ -6,7 +6,11 @@ thing and records what it will do or what the user must do: write `wsside.toml`,
 `ws/echo.py` (never overwriting), add the plugin to `vite.config` (`init_vite`; an edited
 config keeps its original as `.bak`) or create one, and keep the project's virtualenv and that
 `.bak` out of git (`init_gitignore`). When a step cannot do its part it prints
-the exact lines to add, and the command exits 1.
+the exact lines to add, and the command exits 1. A dev script that runs a server of the
+project's own creating Vite in middleware mode (read as `doctor` reads it) is such a part:
+vite.config still gets the plugin (that server's Vite reads it: the client's prefix, Python
+files kept out of Vite's watcher), and that server must call attachWsside, which init leaves
+to the user.
 
 Steps only read and check; their writes wait until every step has checked the files it will
 read and write (`init_files`), so a project with a file init cannot use is left as it was.
@@ -17,8 +21,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -39,6 +45,9 @@ from .init_gitignore import ignore_in_git
 from .init_vite import add_to_vite_config, framework_config
 from .vite_edit import SHIM
 from .vite_options import plugin_strings
+
+if TYPE_CHECKING:
+    from ..doctor.dev_script import ServerFile
 
 __all__ = ["STEPS", "find_project", "scaffold"]
 
@@ -165,6 +174,62 @@ def write_echo(root: Path, out: Outcome) -> None:
     out.done.append(f"wrote {shown_folder}/echo.py")
 
 
+def middleware_server(root: Path) -> ServerFile | None:
+    """The server file package.json's dev script runs when it creates Vite in middleware mode
+    (`doctor`'s reading of it): Vite has no HTTP server there, and the dev server is that
+    one, started by the dev script."""
+    from ..doctor.dev_script import dev_script  # only for init
+
+    server = dev_script(root).server
+    return server if server is not None and server.middleware_mode else None
+
+
+def attach_in_server(root: Path, out: Outcome) -> None:
+    """Such a server calls attachWsside on its http.Server, unless it does, or gives Vite that
+    server for HMR (`hmr: { server }`, which the plugin serves by itself). Its code is the
+    user's: init says what to add."""
+    server = middleware_server(root)
+    if server is None:
+        return
+    where = f"{server.shown}, which the dev script runs, creates Vite in middleware mode"
+    if server.attaches:
+        out.done.append(f"kept {server.shown}: it calls attachWsside() on its server")
+        return
+    if server.hmr_server:
+        out.done.append(f"{where}, with hmr.server: the plugin serves that server's upgrades")
+        return
+    out.todo.append(
+        f"{where}: the plugin cannot see WebSocket upgrades there, so that server hands them "
+        f"to wsside.\n    Add these lines to {server.shown} yourself:\n"
+        f"      {_attach_import(root, server.shown)}    (with the other imports)\n"
+        "      attachWsside(server)    (`server`: your http.Server, the one Vite's middlewares "
+        "serve; under Express, what app.listen() returns)"
+    )
+
+
+def _attach_import(root: Path, shown_file: str) -> str:
+    """The line that brings attachWsside into the server file: an import in an ES module (or
+    a TypeScript file), else require() (Node loads the ES module plugin so too)."""
+    from ..doctor.vite_package import read_manifest  # only for init
+
+    file = root / shown_file
+    if file.suffix in (".mjs", ".mts", ".ts"):
+        esm = True
+    elif file.suffix in (".cjs", ".cts"):
+        esm = False
+    else:
+        text = ""
+        with contextlib.suppress(OSError):
+            text = file.read_text(encoding="utf-8", errors="replace")
+        esm = read_manifest(root).get("type") == "module" or (
+            re.search(r"^\s*import\s", text, re.M) is not None
+            and re.search(r"\brequire\s*\(", text) is None
+        )
+    if esm:
+        return f"import {{ attachWsside }} from '{SHIM}'"
+    return f"const {{ attachWsside }} = require('{SHIM}')"
+
+
 def include_types(root: Path, out: Outcome) -> None:
     """A TypeScript project's tsconfig lists wsside-env.d.ts (the handlers' message types)."""
     state = inclusion(root)
@@ -187,6 +252,7 @@ STEPS: tuple[Step, ...] = (
     write_config,
     write_echo,
     add_to_vite_config,
+    attach_in_server,
     ignore_in_git,
     include_types,
 )
@@ -229,8 +295,11 @@ def init(
 
     The project is the nearest folder with a vite.config (or a package.json) at or above the
     folder given. Under git, its virtualenv and the config's .bak are added to .gitignore
-    unless git ignores them already. Exits 1 when something is left to do by hand, when there
-    is no project, or (writing nothing) when a file it must read or write cannot be used.
+    unless git ignores them already. When package.json's dev script runs a server of your own
+    that creates Vite in middleware mode, it prints the lines that server needs
+    (attachWsside) and the command to run (npm run dev). Exits 1 when something is left to do
+    by hand, when there is no project, or (writing nothing) when a file it must read or write
+    cannot be used.
     """
     problem = None if root is None else folder_problem(root)
     if problem is not None:  # as doctor says it, with init's status for what it cannot use
@@ -274,13 +343,16 @@ def init(
     framework = None if find_vite_config(where) else framework_config(where)
     prefix, handlers = plugin_settings(where)
     sample = (where / handlers / "echo.py").is_file()  # else the project's own handlers
-    run = (
-        f"npm run dev     # {framework[0]}'s dev server, with the handlers at {prefix}/"
-        + ("echo" if sample else "...")
-        if framework
-        else "npx vite         # it prints the WebSocket URLs"
-        + (f": ws://localhost:5173{prefix}/echo on its default port" if sample else "")
-    )
+    endpoint = f"{prefix}/" + ("echo" if sample else "...")
+    server = middleware_server(where)
+    if server is not None:  # the dev server is the project's own, which creates Vite
+        run = f"npm run dev     # runs {server.shown}, with the handlers at {endpoint} on its port"
+    elif framework:
+        run = f"npm run dev     # {framework[0]}'s dev server, with the handlers at {endpoint}"
+    else:
+        run = "npx vite         # it prints the WebSocket URLs" + (
+            f": ws://localhost:5173{prefix}/echo on its default port" if sample else ""
+        )
     typer.echo(f"\nNext:{install}\n  {run}\n  wsside doctor")
     if out.todo:
         raise typer.Exit(1)
