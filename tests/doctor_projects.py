@@ -191,12 +191,7 @@ def start_vite(
     except queue.Empty:
         pytest.fail(f"Vite did not print {ready!r} within 30 s:\n" + "".join(seen))
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+        stop_group(proc)
         reader.join(timeout=5)  # EOF once Vite is gone
         stdout.close()
 
@@ -260,3 +255,14 @@ def certificate(folder: Path) -> Path:
         timeout=60,
     )
     return folder / "cert.pem"
+
+
+def stop_group(proc: subprocess.Popen[Any]) -> None:
+    """Stop the process group `proc` leads (started with `start_new_session`): SIGTERM, then
+    SIGKILL after 15 s."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)

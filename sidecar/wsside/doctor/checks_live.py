@@ -39,6 +39,17 @@ NO_ANSWER_FIX = (
     "the Vite terminal: an authenticate that never returns does this too)"
 )
 _OTHER_FIX = "read the Vite terminal; `wsside doctor` lists the other problems above"
+# An upgrade closed without a byte of answer. The shim and the sidecar always answer (a 101, or
+# a 403, 404 or 503 with a line in the terminal saying why), so when the terminal says nothing
+# of it, something else on the way closed it.
+CLOSED_FIX = (
+    "read the Vite terminal; when it says nothing of this path, something else closed the "
+    "connection: another upgrade listener on the server (Vite in middleware mode: your "
+    "server's own, where attachWsside(yourHttpServer) is not called on the server the page "
+    "talks to) or a proxy in front of it"
+)
+# What the probe sends: no cookie, no token, nothing in its query.
+_PROBE_IS = "the probe sends no cookie or token; its User-Agent is wsside-doctor"
 # Seconds a probe may wait once another has answered: a working sidecar answers in
 # milliseconds, so a longer wait only delays the table.
 _AFTER_FIRST = 3.0
@@ -146,6 +157,14 @@ def _row(name: str, shake: Handshake, h: Handler) -> Check:
     if shake.status == 101 and shake.closed is not None:
         code, reason = shake.closed
         said = f'{code} "{reason}"' if reason else str(code)
+        if 4000 <= code <= 4999:
+            # An app's own refusal (README: close from on_connect with 4000-4999), as an
+            # anonymous client gets it: the endpoint works.
+            return passed(
+                name,
+                f"101 in {shake.ms:.1f} ms, then the app refused the probe with {said}, "
+                f"a code of its own ({_PROBE_IS})",
+            )
         why = ": its on_connect raised, most likely" if code == 1011 else ""
         return warned(
             name,
@@ -163,7 +182,12 @@ def _row(name: str, shake: Handshake, h: Handler) -> Check:
             f"401 in {shake.ms:.1f} ms (authenticate refused an anonymous client, as declared)",
         )
     if shake.status is None:
-        fix = NO_ANSWER_FIX if shake.reason.startswith("no answer") else _OTHER_FIX
+        if shake.reason.startswith("no answer"):
+            fix = NO_ANSWER_FIX
+        elif shake.reason == "not an HTTP answer: ''":  # closed before a byte came back
+            fix = CLOSED_FIX
+        else:
+            fix = _OTHER_FIX
         return failed(name, shake.reason, fix)
     return failed(
         name, f"{shake.status} {shake.reason}".strip(), _FIXES.get(shake.status, _OTHER_FIX)
