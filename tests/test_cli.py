@@ -352,7 +352,9 @@ async def test_access_log_one_line_per_upgrade_and_per_close_with_timestamps(pro
     client_at = f"127.0.0.1:{local[1]}"
     assert re.fullmatch(rf'{TIME} {client_at} - "WebSocket /api/ws/echo" 101\n', opened)
     assert re.fullmatch(
-        rf'{TIME} {client_at} - "WebSocket /api/ws/echo" closed 1000 after \d+\.\d s\n', closed
+        rf'{TIME} {client_at} - "WebSocket /api/ws/echo" closed 1000 by the client after '
+        r"\d+\.\d s\n",
+        closed,
     )
     assert re.fullmatch(rf'{TIME} 127\.0\.0\.1:\d+ - "WebSocket /api/ws/nothing" 404\n', refused)
     assert re.fullmatch(rf'{TIME} 127\.0\.0\.1:\d+ - "GET /api/ws/echo" 426\n', plain)
@@ -696,7 +698,8 @@ async def test_under_vite_access_lines_show_only_at_debug(
         # the line after the level mark (`_edge/logs.py`) once, as wsside's own.
         assert re.fullmatch(r'wsside:info: - - "WebSocket /api/ws/echo" 101', lines[0]), lines
         assert re.fullmatch(
-            r'wsside:info: - - "WebSocket /api/ws/echo" closed 1000 after \d+\.\d s', lines[1]
+            r'wsside:info: - - "WebSocket /api/ws/echo" closed 1000 by the client after \d+\.\d s',
+            lines[1],
         ), lines
     else:
         assert lines == []

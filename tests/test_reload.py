@@ -610,7 +610,7 @@ async def test_a_new_log_level_in_the_config_file_applies_after_the_restart(
     # when it opens); at info the loud one's two.
     assert [line.split('" ', 1)[1].split(" after")[0].strip() for line in access] == [
         "101",
-        "closed 1000",
+        "closed 1000 by the client",
     ], access
 
 

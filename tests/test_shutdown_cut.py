@@ -95,10 +95,13 @@ async def test_sigterm_a_client_that_does_not_answer_is_cut_and_the_log_says_so(
     closed = {
         port: line for line in serve.lines if (port := _client_port(line)) and " closed " in line
     }
-    assert re.search(r'"WebSocket /api/ws/chat" closed 1001 after \d+\.\d s\n$', closed[answering])
+    assert re.search(
+        r'"WebSocket /api/ws/chat" closed 1001 "Going Away" by the server after \d+\.\d s\n$',
+        closed[answering],
+    )
     for *_, p in silent:
         assert re.search(
-            r'"WebSocket /api/ws/chat" closed 1001 after \d+\.\d s '
+            r'"WebSocket /api/ws/chat" closed 1001 "Going Away" by the server after \d+\.\d s '
             r"\(no answer to the close: cut\)\n$",
             closed[p],
         ), closed[p]
@@ -126,7 +129,9 @@ async def test_a_close_the_client_never_answers_is_cut_at_the_close_timeout(
         assert await asyncio.wait_for(serve.proc.wait(), 10) == 0
     finally:
         await serve.stop()  # only when it is still running (the test failed)
-    assert re.search(r"closed 4000 after \d+\.\d s \(no answer to the close: cut\)\n$", line), line
+    assert re.search(
+        r'closed 4000 "bye" by the server after \d+\.\d s \(no answer to the close: cut\)\n$', line
+    ), line
     assert re.search(r"stopped in \d+\.\d\d s\n$", stopped), stopped
 
 
@@ -183,4 +188,6 @@ async def test_a_client_that_closes_but_reads_no_more_is_cut_at_the_close_timeou
         writer.close()
     finally:
         await serve.stop()
-    assert re.search(r"closed 1000 after \d+\.\d s \(the client read no more: cut\)\n$", line), line
+    assert re.search(
+        r"closed 1000 by the client after \d+\.\d s \(the client read no more: cut\)\n$", line
+    ), line

@@ -27,7 +27,7 @@ from wsside import Handler
 big = Handler("/ws/big", max_message_size=1024)
 `
 
-const SLOW = /^\[wsside\] closed \/api\/ws\/history 1013 "Client too slow" \(ws\/history\.py:4\): more than 16 MiB waited to be sent to the client, .*await conn\.send\(\.\.\.\) for each part paces it/
+const SLOW = /^\[wsside\] closed \/api\/ws\/history 1013 "Client too slow" \(ws\/history\.py:4\): more than 16 MiB waited to be sent to the client 127\.0\.0\.1:\d+, .*await conn\.send\(\.\.\.\) for each part paces it/
 const TOO_BIG = /^\[wsside\] closed \/api\/ws\/big 1009 \(ws\/big\.py:4\): the client sent a message over max_message_size \(1 KiB\): raise it in Handler\(\.\.\., max_message_size=\.\.\.\)/
 
 it('a 1013 or 1009 close of the sidecar is a warning line in Vite\'s terminal', { timeout: 60_000 }, async (t) => {

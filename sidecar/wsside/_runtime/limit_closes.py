@@ -67,19 +67,27 @@ def _place(handler: Handler) -> str:
     return f"({shown(handler.file)}:{handler.line})"
 
 
-def too_slow(path: str, handler: Handler) -> None:
+def too_slow(path: str, handler: Handler, client: str = "-") -> None:
     """wsside closed a connection to `path` (of `handler`) 1013: more than the send buffer's
-    limit waited to be sent to it."""
+    limit waited to be sent to it; `client`: its `host:port` as its access line writes it
+    ("-" where there is none: a Unix socket)."""
     # The path as the client sent it (percent-encoded); `printable` all the same.
     path = printable(path)
-    _slow.add(
+    head = (
         f'closed {path} 1013 "{CloseReason.TOO_SLOW}" {_place(handler)}: more than '
-        f"{_size(SEND_BUFFER_LIMIT)} waited to be sent to the client, which cuts off a client "
-        "that stops reading and also one sent a burst in one go: await conn.send(...) for each "
-        f"part paces it (it waits while more than {_size(_PACED_ABOVE)} are queued); "
-        "broadcast() never waits, so a burst of broadcasts is not paced",
-        path,
+        f"{_size(SEND_BUFFER_LIMIT)} waited to be sent to the client"
     )
+    tail = (
+        ", which cuts off a client that stops reading and also one sent a burst in one go: "
+        "await conn.send(...) for each part paces it (it waits while more than "
+        f"{_size(_PACED_ABOVE)} are queued); broadcast() never waits, so a burst of "
+        "broadcasts is not paced"
+    )
+    # Told apart without the address: a reconnect loop, or a thousand slow clients, stay one
+    # line and a count. The address is the socket's, or under ASGI the server's scope's (maybe
+    # from a proxy's header).
+    said = None if client == "-" else f"{head} {printable(client)}{tail}"
+    _slow.add(head + tail, path, said)
 
 
 def message_too_big(path: str, handler: Handler, reason: str) -> None:

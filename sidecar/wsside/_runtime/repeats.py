@@ -37,12 +37,14 @@ class Repeats:
         self._loop: asyncio.AbstractEventLoop | None = None
         _every.add(self)
 
-    def add(self, line: str, last: str) -> None:
-        """One more warning: `line` as written, `last` what a count line names of it."""
+    def add(self, line: str, last: str, shown: str | None = None) -> None:
+        """One more warning: `line` as written, `last` what a count line names of it;
+        `shown`, the words written instead of `line` when they differ from what tells
+        repeats apart (a client's address, which differs each time)."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop to time a window with: each line is written
-            self._write(line)
+            self._write(shown or line)
             return
         if self._window is not None and loop is not self._loop:
             self.flush()
@@ -51,7 +53,7 @@ class Repeats:
             self.last = last
             return
         self._written.add(line)
-        self._write(line)
+        self._write(shown or line)
         if self._window is None:
             self._loop = loop
             self._open()

@@ -240,7 +240,15 @@ class Session(CloseHandshake):
             if self.cut:
                 answer = self._close_sent and not self._close_received
                 cut = access.NO_ANSWER if answer else access.NOT_READ
-            access.closed(client, self.conn.path, self._close_code, self._loop.time() - opened, cut)
+            access.closed(
+                client,
+                self.conn.path,
+                self._close_code,
+                self._loop.time() - opened,
+                cut,
+                self._close_reason,
+                self._by_client,
+            )
         self._submit(("on_close",))
         if self._worker is None:
             self._finished()
@@ -264,7 +272,7 @@ class Session(CloseHandshake):
         if self._close_sent or self._close_received or self._stage != _OPEN:
             return  # closing already: this close would not start
         self.close(_TRY_AGAIN_LATER, _TOO_SLOW_REASON)
-        limit_closes.too_slow(self.conn.path, self.handler)
+        limit_closes.too_slow(self.conn.path, self.handler, self.client())
 
     def on_error(self, exc: BaseException) -> None:
         """The parser failed the connection (`CloseHandshake.on_error`); a message over

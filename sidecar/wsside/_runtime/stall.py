@@ -9,7 +9,9 @@ warning at once (so a loop blocked for good is still reported). When the loop ru
     {"type": "stall", "seconds", "file", "line", "function", "message", "traceback"}
 
 `file` and `line` are those of the innermost frame inside the handlers folder (the user's
-code that blocks), else of the innermost frame. `seconds` is exact to within one tick.
+code that blocks), else of the innermost frame; the warning and `message` name the file as
+every report line does (`ws/chat.py:19`, relative to the current folder when inside it), the
+event's `file` stays the frame's own. `seconds` is exact to within one tick.
 
 A process stopped (SIGSTOP, a debugger attached from outside) or starved of CPU runs neither
 the loop nor the watchdog: when the watchdog itself wakes late and the loop thread's CPU clock
@@ -102,7 +104,7 @@ class StallWatchdog:
             stall["seconds"] = seconds
             stall["message"] = (
                 f"the event loop was blocked for {seconds} s "
-                f"in {stall['function']} ({stall['file']}:{stall['line']})"
+                f"in {stall['function']} ({shown(stall['file'])}:{stall['line']})"
             )
             emit(stall)
         assert self._loop is not None
@@ -189,7 +191,7 @@ class StallWatchdog:
                 "wsside: the event loop is blocked (over %s s) in %s (%s:%s); %s%s",
                 self.threshold,
                 stall["function"],
-                stall["file"],
+                shown(stall["file"]),
                 stall["line"],
                 stall["advice"],
                 self._how_out,
