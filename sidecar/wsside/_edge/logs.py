@@ -6,23 +6,47 @@ files the line under, so `journalctl -p warning` shows warnings and errors only.
 systemd says where a service's stderr goes in `JOURNAL_STREAM` (`device:inode` of the
 stream); a process whose stderr is something else (a terminal, a pipe to a log shipper, a file)
 gets plain lines. Workers of `--workers` inherit both the stream and the variable.
+
+With `--log-format json` (`log_format = "json"`), each record is one JSON object on one line
+instead (`json_line`): `time`, `level`, `logger`, `message`, `worker`, `pid`, `exc`. In the
+journal it starts with its priority too, which journald takes off: the journal's message is
+the JSON object. Under Vite the lines stay the shim's (`own_line`), whatever the format.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
+import re
 import sys
+import threading
+import time
+from datetime import datetime
 from typing import Any
 
 from .._runtime.access import access_log
 from .._runtime.events import lines_name_the_process
 from .environ import take_from_environment
 
-__all__ = ["configure_logging", "level_prefix", "mark_lines", "own_line", "take_mark"]
+__all__ = [
+    "configure_logging",
+    "json_line",
+    "json_lines",
+    "level_prefix",
+    "mark_lines",
+    "own_line",
+    "take_mark",
+    "use_log_format",
+]
 
 _PRIORITIES = {"error": 3, "warning": 4, "info": 6, "debug": 7}
+
+# Whether each line is a JSON object (`--log-format json`), and then the index of the worker
+# of `--workers N` that writes them (None: the only process, or the supervising parent).
+_json = False
+_worker: int | None = None
 
 
 @functools.cache
@@ -47,9 +71,70 @@ def level_prefix(level: str | int) -> str:
     return f"<{_PRIORITIES.get(level, 6)}>"
 
 
+def _level_word(level: str | int) -> str:
+    """`level` (a name or a `logging` number) as one of debug, info, warning, error: one
+    between two as the lower, critical as error."""
+    if isinstance(level, str):
+        return level if level in _PRIORITIES else "info"
+    return next((name for name, at in _JSON_LEVELS if level >= at), "debug")
+
+
+def use_log_format(log_format: str, name: str = "wsside") -> None:
+    """Write the lines as `log_format` (`"text"` or `"json"`) from now on: the log handler's
+    (`configure_logging`) and those written with `mark_lines`. `name` is the process's, as
+    its lines start (`wsside[1]` for worker 1: its JSON lines carry `"worker": 1`)."""
+    global _json, _worker
+    _json = log_format == "json"
+    found = re.fullmatch(r"wsside\[(\d+)\]", name)
+    _worker = int(found.group(1)) if found else None
+    # Python's warnings and a thread's uncaught exception are written to stderr by Python
+    # itself; as JSON lines they go through the log handler.
+    logging.captureWarnings(_json)
+    if _json and threading.excepthook is threading.__excepthook__:
+        threading.excepthook = _thread_error
+    elif not _json and threading.excepthook is _thread_error:
+        threading.excepthook = threading.__excepthook__
+
+
+def json_lines() -> bool:
+    """Whether each line is a JSON object (`--log-format json`)."""
+    return _json
+
+
+def json_line(
+    message: str,
+    level: str | int,
+    *,
+    logger: str = "wsside",
+    exc: str | None = None,
+    created: float | None = None,
+) -> str:
+    """One JSON object on one line (non-ASCII and control characters escaped, so no reader
+    splits it), with its priority first when stderr is the journal: `{"time":
+    "2025-05-01T12:00:01.234+02:00", "level": "warning", "logger": "wsside", "message": …,
+    "worker": 1, "pid": 4242, "exc": "Traceback …"}` (`worker` under `--workers` only, `exc`
+    when there is a traceback). `created` is when it happened (a log record's), else now."""
+    when = datetime.fromtimestamp(time.time() if created is None else created).astimezone()
+    fields: dict[str, Any] = {
+        "time": when.isoformat(timespec="milliseconds"),
+        "level": _level_word(level),
+        "logger": logger,
+        "message": message,
+    }
+    if _worker is not None:
+        fields["worker"] = _worker
+    fields["pid"] = os.getpid()
+    if exc:
+        fields["exc"] = exc.rstrip("\n")
+    return level_prefix(level) + json.dumps(fields)
+
+
 def mark_lines(text: str, level: str | int) -> str:
     """`text` with each of its lines prefixed for `level` (a traceback's lines are filed with
-    its headline, not at the stream's default priority)."""
+    its headline, not at the stream's default priority); with `--log-format json`, `text` as
+    the message of one JSON line (`json_line`)."""
+    if _json:
+        return json_line(text, level)
     prefix = level_prefix(level)
     if not prefix:
         return text
@@ -84,18 +169,23 @@ def own_line(text: str, level: str | None = None) -> str:
     return "\n".join(f"{prefix}: {line}" for line in text.splitlines() or [""])
 
 
-def configure_logging(level: str, *, under_vite: bool = False, name: str = "wsside") -> None:
+def configure_logging(
+    level: str, *, under_vite: bool = False, name: str = "wsside", log_format: str | None = None
+) -> None:
     """Log to stderr at `level` (debug, info, warning or error).
 
-    Standalone, each line starts with the time. Under Vite the shim prints each line with
-    Vite's own timestamp, and a line per connection would drown reloads and errors there: the
-    access log (`wsside.access`) shows only at debug. A worker of `--workers` passes its
-    `name` (`wsside[1]`), and every line it logs starts with it, as its reports do.
-    Called again when the config file changes: the level follows it.
-    """
+    Standalone, each line starts with the time, or is a JSON object with `log_format` "json"
+    (None: the format `use_log_format` set, text at first). Under Vite the shim prints each
+    line with Vite's own timestamp, and a line per connection would drown reloads and errors
+    there: the access log (`wsside.access`) shows only at debug. A worker of `--workers`
+    passes its `name` (`wsside[1]`), and every line it logs starts with it, as its reports
+    do. Called again when the config file changes: the level follows it (and the format,
+    which `wsside serve` sets as it reads the file: `use_log_format`)."""
     global _handler
     if under_vite:
         take_mark()
+    elif log_format is not None:
+        use_log_format(log_format, name)
     lines_name_the_process()
     root = logging.getLogger()
     if _handler is None:
@@ -153,9 +243,29 @@ class _Lines(logging.Formatter):
             record.message = message
 
     def format(self, record: logging.LogRecord) -> str:
-        if self._under_vite and _ours(record):
-            return self._for_vite(record)
+        if self._under_vite:
+            if _ours(record):
+                return self._for_vite(record)
+        elif _json:
+            return self._as_json(record)
         return mark_lines(super().format(record), record.levelno)
+
+    def _as_json(self, record: logging.LogRecord) -> str:
+        """The record as one JSON line (`json_line`): its message as the text line shows it
+        after the time, a traceback in `exc` (without a worker's name on its lines)."""
+        message = record.getMessage().rstrip("\n")  # a warning's (`py.warnings`) ends so
+        if self._name is not None:
+            message = f"{self._name}: {message.removeprefix('wsside: ')}"
+        exc = None
+        if record.exc_info:
+            exc = logging.Formatter.formatException(self, record.exc_info)
+        elif record.exc_text:
+            exc = record.exc_text
+        if record.stack_info:
+            exc = (exc + "\n" if exc else "") + self.formatStack(record.stack_info)
+        return json_line(
+            message, record.levelno, logger=record.name, exc=exc, created=record.created
+        )
 
     def _for_vite(self, record: logging.LogRecord) -> str:
         """A record of wsside's, each line marked with the run's mark and its level for the
@@ -176,6 +286,25 @@ _VITE_LEVELS = (
     ("warning", logging.WARNING),
     ("info", logging.INFO),
 )
+
+
+# The level words of JSON lines, highest first.
+_JSON_LEVELS = (*_VITE_LEVELS, ("debug", logging.NOTSET))
+
+
+def _thread_error(args: threading.ExceptHookArgs) -> None:
+    """A thread's uncaught exception as one JSON line (`threading.excepthook`), with the words
+    Python's own hook writes: `Exception in thread worker-1`, its traceback in `exc`."""
+    if args.exc_type is SystemExit:  # ends the thread quietly, as Python's hook does
+        return
+    name = args.thread.name if args.thread is not None else threading.get_ident()
+    if args.exc_value is None:  # only a type: Python's hook says that much too
+        logging.getLogger("threading").error(f"Exception in thread {name}: {args.exc_type}")
+        return
+    logging.getLogger("threading").error(
+        f"Exception in thread {name}",
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )
 
 
 def _ours(record: logging.LogRecord) -> bool:

@@ -186,8 +186,9 @@ def build_settings(
     for prefix in given.get("prefixes", ()):
         if not is_prefix_path(prefix):
             raise OptionError("--prefix", prefix, f"expected {PREFIX_EXPECTED}")
-    if "log_level" in given:
-        given["log_level"] = given["log_level"].lower()
+    for key in ("log_level", "log_format"):
+        if key in given:
+            given[key] = given[key].lower()
     for origin in given.get("allowed_origins", ()):
         problem = origin_problem(origin)
         if problem is not None:
@@ -258,13 +259,14 @@ _OPTION_NAMES = {
     "handlers_dir": "--handlers",
     "port": "--port",
     "log_level": "--log-level",
+    "log_format": "--log-format",
     "workers": "--workers",
     "shutdown_timeout": "--shutdown-timeout",
     "host": "--host",
     "health": "--health",
 }
 # (`--host` is checked by `_given_hosts`, each one given.)
-_CHECKED_OPTIONS = ("port", "log_level", "workers", "shutdown_timeout", "health")
+_CHECKED_OPTIONS = ("port", "log_level", "log_format", "workers", "shutdown_timeout", "health")
 
 
 def folder_problem(path: Path) -> str | None:

@@ -21,6 +21,7 @@ from .origins import origin_problem
 
 __all__ = [
     "DEFAULT_KEYS",
+    "LOG_FORMATS",
     "LOG_LEVELS",
     "PREFIX_EXPECTED",
     "TOP_KEYS",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(ValueError):
@@ -173,6 +175,12 @@ TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]
         "log_level",
         lambda v: isinstance(v, str) and v.lower() in LOG_LEVELS,
         "one of " + ", ".join(LOG_LEVELS),
+        str.lower,
+    ),
+    "log_format": (
+        "log_format",
+        lambda v: isinstance(v, str) and v.lower() in LOG_FORMATS,
+        " or ".join(LOG_FORMATS),
         str.lower,
     ),
     "reload": ("reload", lambda v: isinstance(v, bool), "true or false", bool),

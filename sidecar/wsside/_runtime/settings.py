@@ -21,6 +21,9 @@ class Settings:
     # Set in shim mode: required on any listener another local process could reach.
     secret: str | None = None
     log_level: str = "info"
+    # `wsside serve`: "text" (`12:00:01 message`) or "json" (one JSON object a line); Vite's
+    # sidecar ignores it (the shim shows the lines in Vite's terminal).
+    log_format: str = "text"
     # Standalone `serve`: browser origins accepted besides loopback ones (under the shim,
     # the shim checks Origin against the dev server instead).
     allowed_origins: tuple[str, ...] = ()

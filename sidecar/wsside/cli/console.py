@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._edge.admission import LOCAL_PAGES_NOTE, NULL_ORIGIN_NOTE, local_pages_of_a_site
-from .._edge.logs import mark_lines
+from .._edge.logs import json_line, json_lines, mark_lines
 from .._runtime.backplane_url import safe_url
 from .._runtime.events import error_headline, log, shown
 from .._runtime.settings import Settings
@@ -32,9 +32,14 @@ def say(text: str, stream: TextIO | None = None, level: str = "info") -> None:
     `level`'s priority when stderr is systemd's journal. A stream whose reader has gone (a log
     pipe closed: `| head`, a log shipper restarting) takes nothing more, and the server goes
     on serving: what was to be read is lost either way."""
+    _write(mark_lines(text, level), stream)
+
+
+def _write(line: str, stream: TextIO | None = None) -> None:
+    """`say` for a line made already (its priority, or a JSON object)."""
     out = sys.stderr if stream is None else stream
     try:
-        out.write(mark_lines(text, level) + "\n")
+        out.write(line + "\n")
         out.flush()
     except (BrokenPipeError, ConnectionResetError):
         pass
@@ -49,7 +54,13 @@ class ConsoleReporter:
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
         where = f"{shown(event['file'])}:{event.get('line')}" if event.get("file") else ""
-        if kind in ("load_error", "runtime_error"):
+        if kind in ("load_error", "runtime_error") and json_lines():
+            # One JSON line (`--log-format json`): the traceback in `exc`, not lines of its own.
+            exc = event.get("traceback") or None
+            _write(
+                json_line(f"{self.name}: {error_headline(event)}", "error", exc=exc), self.stream
+            )
+        elif kind in ("load_error", "runtime_error"):
             traceback = event.get("traceback")
             self._print(
                 f"{self.name}: {error_headline(event)}" + (f"\n{traceback}" if traceback else ""),
@@ -81,6 +92,9 @@ class ConsoleReporter:
         # with its newline: workers share the terminal (or pipe), and `print` writes the end
         # separately, so two workers' lines could run into one.
         line = text.rstrip("\n")
+        if json_lines():
+            say(line, self.stream, level)  # `say` makes it a JSON line, its clock its own
+            return
         if self.name != "wsside":  # a worker: its traceback lines say whose they are too
             line = line.replace("\n", f"\n{self.name}: ")
         say(f"{time.strftime('%H:%M:%S')} {line}", self.stream, level)

@@ -17,7 +17,7 @@ import typer
 
 from .. import __version__
 from .._edge.ending import drop_output_to_gone_readers
-from .._edge.logs import configure_logging
+from .._edge.logs import configure_logging, use_log_format
 from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.open_files import raise_open_file_limit
 from .._edge.same_port import CannotBind, check_port, workers_supported
@@ -27,6 +27,7 @@ from .._edge.worker_link import WorkerLink
 from .._edge.workers import Workers
 from .._runtime.backplane_url import BackplaneError, check_backplane
 from .._runtime.config import ConfigError, OptionError, build_settings, setting_error
+from .._runtime.config_keys import LOG_FORMATS
 from .._runtime.events import log, logger, shown, subscribe
 from .._runtime.repeats import flush_all
 from .._runtime.settings import Settings
@@ -98,6 +99,13 @@ def serve(
         metavar="LEVEL",
         help="debug, info, warning or error; info shows when each connection opens and closes.",
         show_default="info",
+    ),
+    log_format: str | None = typer.Option(
+        None,
+        metavar="FORMAT",
+        help="text, or json: each line on stderr one JSON object (time, level, logger, "
+        "message, worker, pid, exc), for a log aggregator.",
+        show_default="text",
     ),
     allow_origin: list[str] | None = typer.Option(
         None,
@@ -177,11 +185,21 @@ def serve(
     if link is not None:
         explicit["port"], explicit["host"] = link.port, link.host
     search = (Path.cwd(), *((Path(handlers).resolve().parent,) if handlers else ()))
+    if not ipc and log_format is not None and log_format.lower() in LOG_FORMATS:
+        # An error in the config file (exit 2) is a JSON line too, when the flag asks for them.
+        use_log_format(log_format.lower(), name)
 
     def rebuild() -> Settings:
         # Standalone, a handlers folder that is not there is a mistake; under Vite the
         # shim's default folder may be created later (reload watches for it).
-        return build_settings(explicit, config, search, need_handlers=not ipc)
+        settings = build_settings(explicit, config, search, need_handlers=not ipc)
+        if not ipc:
+            # Settings read again are served (a SIGHUP, a saved config file: the sidecar
+            # restarts with them, `configure_logging` then sets their log level; a SIGHUP's
+            # new workers) or equal the ones served: their format holds from now on. Under
+            # Vite the lines are the shim's: `log_format` is for `wsside serve` alone.
+            use_log_format(settings.log_format, name)
+        return settings
 
     try:
         settings = rebuild()
@@ -199,7 +217,12 @@ def serve(
     except BackplaneError as exc:
         say(f"{name}: {exc}", level="error")
         raise typer.Exit(2) from None
-    configure_logging(settings.log_level, under_vite=ipc, name=name)
+    configure_logging(
+        settings.log_level,
+        under_vite=ipc,
+        name=name,
+        log_format=None if ipc else settings.log_format,
+    )
     raise_open_file_limit()
     if ipc:
         _run_ipc(settings, rebuild)
@@ -217,7 +240,10 @@ def given_settings(params: dict[str, Any]) -> dict[str, Any]:
     (None: not given); `wsside doctor --serve -- OPTIONS` reads them the same way."""
     handlers, prefix, origins = params["handlers"], params["prefix"], params["allow_origin"]
     # The options named as their `Settings` field, which need no conversion.
-    same = "port reload log_level loopback_origins workers backplane shutdown_timeout health"
+    same = (
+        "port reload log_level log_format loopback_origins workers backplane shutdown_timeout "
+        "health"
+    )
     return {
         "handlers_dir": handlers,  # as typed: `build_settings` refuses "" and makes it a Path
         "prefixes": tuple(prefix) if prefix else None,
