@@ -96,7 +96,7 @@ def test_a_terminal_sees_each_check_as_it_runs_and_the_results_are_unchanged(
     total = len(SERVE_CHECK_NAMES)
     expected = [(name, i, total) for i, name in enumerate(SERVE_CHECK_NAMES, 1)]
     assert shown_checks(screen) == expected, screen
-    assert expected[8] == ("backplane reachable", 9, 11)
+    assert expected[8] == ("backplane reachable", 9, 12)
     assert screen.endswith(ERASE), "the line is erased once the checks are done"
     # stderr not a terminal (a log, a script): not a line more than before.
     assert piped.stderr == ""

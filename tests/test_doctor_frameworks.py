@@ -131,7 +131,8 @@ def test_middleware_mode_with_an_hmr_server_needs_no_attach(tmp_path: Path) -> N
 
 
 def test_no_config_of_any_kind(tmp_path: Path) -> None:
-    code, report = run_doctor(write(tmp_path, {"ws/echo.py": ECHO}))
+    # A package.json: a folder of handler files alone is checked for wsside serve instead.
+    code, report = run_doctor(write(tmp_path, {"ws/echo.py": ECHO, "package.json": "{}"}))
     check = one(report, "vite.config")
     assert code == 1
     assert check["message"] == (

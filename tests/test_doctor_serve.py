@@ -32,6 +32,7 @@ SERVE_CHECKS = [
     "backplane",
     "origins",
     "error details",
+    "heartbeat",
 ]
 
 
@@ -99,7 +100,7 @@ def test_a_redis_that_wants_a_password_says_where_it_goes_then_passes(tmp_path: 
         good = f"redis://:s3cret@127.0.0.1:{redis.port}/0"
         config = (
             f'backplane = "{good}"\nworkers = 2\nallowed_origins = ["https://app.example"]\n'
-            "loopback_origins = false\n[defaults]\nerror_details = false\n"
+            "loopback_origins = false\n[defaults]\nerror_details = false\nheartbeat = 30\n"
         )
         write(tmp_path, {"wsside.toml": config})
         code, report = run_doctor(tmp_path, "--serve")

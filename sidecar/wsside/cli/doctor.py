@@ -40,7 +40,8 @@ def doctor(
         None,
         "--root",
         metavar="FOLDER",
-        help="The Vite project (with --serve: the folder wsside serve runs in).",
+        help="The Vite project (with --serve, or with handler files and no Vite project: the "
+        "folder wsside serve runs in).",
         show_default="the nearest vite.config.* upwards",
     ),
     url: str | None = typer.Option(
@@ -89,7 +90,8 @@ def doctor(
     its on_connect and on_close (User-Agent: wsside-doctor). Skip it with --no-live.
 
     With --serve, give `wsside serve`'s options after --, e.g.
-    `wsside doctor --serve -- --workers 4 --backplane redis://localhost:6379/0`.
+    `wsside doctor --serve -- --workers 4 --backplane redis://localhost:6379/0`. In a folder
+    of handler files with no Vite project here, above or below, it checks as with --serve.
     """
     # A bad --root is one line and exit 2, as a bad flag of `wsside serve` is.
     problem = None if root is None else folder_problem(root)
@@ -105,11 +107,16 @@ def doctor(
     from ..doctor import Project, checks_for, run_checks, worst
     from ..doctor.checks_process import end_stale, fix_folder
     from ..doctor.progress import Progress
+    from ..doctor.project import serves_without_vite
     from ..doctor.report import as_json, print_table
     from ..doctor.vite_config import project_folder
 
     # With --serve, where `wsside serve` would run: no vite.config to look for upwards.
     where = (root or Path.cwd()).resolve() if serve else project_folder(root or Path.cwd())
+    # Handler files and no Vite project here, above or below: they run in `wsside serve`, so
+    # its checks, as with --serve (--url and --fix are about a Vite project: they keep its).
+    without_vite = not serve and url is None and not fix and serves_without_vite(where)
+    serve = serve or without_vite
     given, config = (
         _serve_settings(serve_options or [], where, f"{ctx.find_root().info_name} serve")
         if serve
@@ -127,6 +134,7 @@ def doctor(
             given=given,
             config=config,
             step=progress.step,
+            without_vite=without_vite,
         )
         try:
             return project, run_checks(project, checks_for(project), progress)

@@ -26,7 +26,9 @@ from .checks_serve import (
     check_backplane_reachable,
     check_engines,
     check_error_details,
+    check_heartbeat,
     check_origins,
+    check_vite_project,
     check_workers,
 )
 from .checks_types import check_generated_types, check_types_file
@@ -44,6 +46,7 @@ from .project import Project
 __all__ = [
     "CHECKS",
     "SERVE_CHECKS",
+    "WITHOUT_VITE",
     "Check",
     "CheckFn",
     "Project",
@@ -90,7 +93,12 @@ SERVE_CHECKS: tuple[CheckFn, ...] = (
     check_backplane_reachable,
     check_origins,
     check_error_details,
+    check_heartbeat,
 )
+
+# Plain `wsside doctor` in a folder of handler files that is no Vite project (nor in or above
+# one): its handlers run in `wsside serve`, so `--serve`'s checks, after a row that says so.
+WITHOUT_VITE: tuple[CheckFn, ...] = (check_vite_project, *SERVE_CHECKS)
 
 # In a folder above the Vite project: what does not depend on the project, and the check that
 # names the project below (the others would only ask to install Vite or create ws/ here).
@@ -103,8 +111,9 @@ ABOVE_THE_PROJECT: tuple[CheckFn, ...] = (
 
 
 def checks_for(project: Project) -> tuple[CheckFn, ...]:
-    """The checks to run for `project`: `SERVE_CHECKS` with `serve`; `ABOVE_THE_PROJECT` when
-    its folder has no Vite config but holds a Vite project below; else `CHECKS`."""
+    """The checks to run for `project`: `SERVE_CHECKS` with `serve` (`WITHOUT_VITE` when the
+    doctor chose it, the folder being no Vite project); `ABOVE_THE_PROJECT` when its folder has
+    no Vite config but holds a Vite project below; else `CHECKS`."""
     if project.serve:
-        return SERVE_CHECKS
+        return WITHOUT_VITE if project.without_vite else SERVE_CHECKS
     return ABOVE_THE_PROJECT if project.projects_below else CHECKS

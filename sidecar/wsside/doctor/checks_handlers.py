@@ -187,8 +187,27 @@ def check_handler_files(project: Project) -> Iterator[Check]:
             else:
                 fix = f"correct the import at {where}: {missing.hint}"
         else:
-            fix = f"fix {where}, then save: the sidecar reloads it"
+            fix = f"fix {where}, then {_reloads(project)}"
         yield failed(name, f"{where}: {what}{said}", fix)
+
+
+def _reloads(project: Project) -> str:
+    """What picks a fixed handler file up: Vite's sidecar on save; `wsside serve` on save too,
+    unless it runs with --no-reload or `reload = false`, where a file that does not load stops
+    its start."""
+    if not project.serve:
+        return "save: the sidecar reloads it"
+    if project.settings.reload:
+        return "save: wsside serve reloads it (with --no-reload or reload = false, start it again)"
+    config = project.config.file
+    how = (
+        "--no-reload"
+        if "reload" in project.given or config is None
+        else f"reload = false in {project.relative(config)}"
+    )
+    return (
+        f"start wsside serve again: with {how}, a handler file that does not load stops its start"
+    )
 
 
 def _other_running_python(project: Project, python: str) -> str | None:

@@ -1,6 +1,8 @@
 """`wsside doctor --serve`: what a production `wsside serve` needs beyond loading the handler
 files (docs/deploy.md): several workers on this system, a backplane that Redis answers and
-lets publish, the site's origins, and error frames that do not carry `str(exc)`."""
+lets publish, the site's origins, error frames that do not carry `str(exc)`, and a heartbeat
+that keeps a proxy from dropping quiet sockets. Plain `wsside doctor` runs these too in a
+folder of handler files that is no Vite project, after a row saying so."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from .._runtime.backplane_url import (
     safe_url,
 )
 from .._runtime.backplane_wire import HEAD, VERSION, channel
+from ..handler import Handler
 from .model import Check, failed, passed, warned
 from .project import Project
 
@@ -29,9 +32,20 @@ __all__ = [
     "check_backplane_reachable",
     "check_engines",
     "check_error_details",
+    "check_heartbeat",
     "check_origins",
+    "check_vite_project",
     "check_workers",
 ]
+
+# The row at the top of plain `wsside doctor` in a folder that is no Vite project.
+WITHOUT_VITE_SAYS = "no Vite project here: checking for wsside serve (as wsside doctor --serve)"
+
+
+def check_vite_project(project: Project) -> Check:
+    """Says why a plain `wsside doctor` runs `--serve`'s checks: no vite.config, and no
+    package.json that depends on vite, in this folder, above it or below it."""
+    return passed("vite project", WITHOUT_VITE_SAYS)
 
 
 def check_workers(project: Project) -> Check:
@@ -158,3 +172,47 @@ def check_error_details(project: Project) -> Check:
         "not see (a database URL in a connection error)",
         "[defaults] error_details = false in wsside.toml",
     )
+
+
+def check_heartbeat(project: Project) -> Check:
+    """Each served handler's heartbeat, its own or the config file's [defaults]: without one, a
+    reverse proxy (nginx's proxy_read_timeout is 60 s) or a load balancer drops a quiet
+    socket, which the client sees as 1006 and nothing logs (docs/deploy.md)."""
+    default = project.settings.handler_defaults.get("heartbeat")
+    served = [h for r in project.loaded if r.error is None for h in r.handlers if not h.disabled]
+    if not served:
+        return passed("heartbeat", "no handler imported here to read it from")
+    unset = [h for h in served if "heartbeat" not in h._given_options() and not default]
+    off = [h for h in served if "heartbeat" in h._given_options() and not h.heartbeat]
+    if not unset and not off:
+        beats = sorted({_beat(h, default) for h in served})
+        every = ", ".join(f"{b:g}" for b in beats)
+        return passed("heartbeat", f"{len(served)} handler(s) ping every {every} s")
+    named = [f"{h.pattern.source} ({_at(project, h)})" for h in unset] + [
+        f"{h.pattern.source} ({_at(project, h)}, heartbeat off)" for h in off
+    ]
+    listed = ", ".join(named[:3]) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+    fixes = []
+    if unset:
+        config = project.config.file
+        where = "wsside.toml" if config is None else project.relative(config)
+        table = "[tool.wsside.defaults]" if where.endswith("pyproject.toml") else "[defaults]"
+        fixes.append(f"{table} heartbeat = 30 in {where}")
+    if off:
+        fixes.append(f"heartbeat=30 at {', '.join(_at(project, h) for h in off)}")
+    return warned(
+        "heartbeat",
+        f"no heartbeat: {listed}; a reverse proxy or load balancer drops a quiet WebSocket "
+        "(nginx after 60 s by default), which the client sees as 1006 with nothing in the log",
+        " and ".join(fixes),
+    )
+
+
+def _beat(h: Handler, default: object) -> float:
+    if "heartbeat" in h._given_options():
+        return float(h.heartbeat or 0)
+    return float(default) if isinstance(default, (int, float)) else 0.0
+
+
+def _at(project: Project, h: Handler) -> str:
+    return f"{project.relative(h.file)}:{h.line}"

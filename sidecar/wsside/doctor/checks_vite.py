@@ -305,6 +305,12 @@ def check_middleware_mode(project: Project) -> Check:
             name,
             f"off: not set in {config}, and the dev script ({script.command}) runs no server file",
         )
+    if not (project.root / "package.json").is_file():
+        return passed(
+            name,
+            f"not set in {config}; there is no package.json here, so no dev script was read "
+            "for a server of your own that creates Vite in middleware mode",
+        )
     return passed(
         name,
         f"not set in {config}; package.json has no dev script, so a server of your own that "

@@ -27,13 +27,13 @@ from .._runtime.module_names import handler_files, in_folder
 from .._runtime.settings import Settings
 from ..pattern import normalize_prefix
 from .imports import Imported, import_within, imported
-from .other_folders import vite_projects_below
+from .other_folders import is_vite_project, vite_projects_below
 from .probe import DevServer, find_dev_server, is_vite
 from .sidecar_env import as_the_sidecar, plugin_env
-from .vite_config import ViteFacts, read_vite_config
+from .vite_config import ViteFacts, others_may_write, read_vite_config
 from .vite_package import RunningVite, find_package, running_vite
 
-__all__ = ["ConfigState", "HandlerImports", "Project", "same_python"]
+__all__ = ["ConfigState", "HandlerImports", "Project", "same_python", "serves_without_vite"]
 
 
 @dataclass
@@ -67,7 +67,9 @@ class Project:
     False (`--no-live`): no WebSocket connection is opened to the endpoints. With `serve`,
     `given` holds the `Settings` values of `wsside serve`'s options (None: not given; its
     paths absolute) and `config` its `--config`, which win over the config file found.
-    `step` hears of each slow step as it starts (`Progress.step`).
+    `without_vite` (with `serve`): plain `wsside doctor` chose `serve` itself, the folder being
+    no Vite project (`serves_without_vite`). `step` hears of each slow step as it starts
+    (`Progress.step`).
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class Project:
         given: Mapping[str, Any] | None = None,
         config: Path | None = None,
         step: Callable[[str], None] | None = None,
+        without_vite: bool = False,
     ) -> None:
         self.root: Path = root.resolve()
         self.url = url
@@ -91,6 +94,7 @@ class Project:
         self.given: dict[str, Any] = {k: v for k, v in (given or {}).items() if v is not None}
         self.config_option = config
         self.step: Callable[[str], None] = step or (lambda _: None)
+        self.without_vite = without_vite
 
     # ---- Vite side ----------------------------------------------------------------------
 
@@ -297,6 +301,27 @@ class Project:
         return find_dev_server(
             self.root, facts.port, facts.https, min(self.timeout, 3.0), facts.base
         )
+
+
+def serves_without_vite(root: Path) -> bool:
+    """`root` holds handler files and is no Vite project, nor inside or above one: no vite.config
+    (nor Astro or Nuxt config) and no package.json, in it or a folder above (up to one another
+    user may write, as `project_folder` looks), nor a Vite project below it (a monorepo's root).
+    Its handlers then run in `wsside serve`, in development too. Any package.json counts: a
+    Nuxt project needs neither a nuxt.config nor vite among its dependencies."""
+    root = root.resolve()
+    if _node_project(root):
+        return False
+    for folder in root.parents:
+        if others_may_write(folder):
+            break
+        if _node_project(folder):
+            return False
+    return bool(Project(root, serve=True).handler_files) and not vite_projects_below(root)
+
+
+def _node_project(folder: Path) -> bool:
+    return is_vite_project(folder) or (folder / "package.json").is_file()
 
 
 def _why_not(stderr: str) -> str:

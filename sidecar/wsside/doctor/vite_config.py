@@ -29,6 +29,7 @@ __all__ = [
     "ViteFacts",
     "find_framework_config",
     "find_vite_config",
+    "others_may_write",
     "project_folder",
     "read_vite_config",
 ]
@@ -126,19 +127,20 @@ def find_framework_config(root: Path) -> tuple[str, Path] | None:
 def project_folder(start: Path) -> Path:
     """The nearest folder at or above `start` with a vite.config, or an Astro or Nuxt config
     (which holds Vite's options there), else `start`. The search stops below a folder that
-    another user may write (`_others_may_write`): the doctor runs the project's Python, Node
+    another user may write (`others_may_write`): the doctor runs the project's Python, Node
     and handler files, and a vite.config planted in a shared /tmp is not this user's project."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        if folder != start and _others_may_write(folder):
+        if folder != start and others_may_write(folder):
             break
         if find_vite_config(folder) or find_framework_config(folder):
             return folder
     return start
 
 
-def _others_may_write(folder: Path) -> bool:
-    """Writable by everyone (as /tmp is), or owned by another user than this one and root."""
+def others_may_write(folder: Path) -> bool:
+    """Writable by everyone (as /tmp is), or owned by another user than this one and root:
+    where `project_folder` stops looking upwards, and so does `project.serves_without_vite`."""
     getuid = getattr(os, "getuid", None)
     if getuid is None:  # Windows: no owners and modes of this kind
         return False
