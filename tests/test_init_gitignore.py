@@ -271,7 +271,7 @@ def test_in_a_monorepo_init_follows_the_plugin_s_options_and_names_the_root_virt
     realtime.mkdir(parents=True)
     (realtime / "chat.py").write_text("from wsside import Handler\n\nHandler('/ws/chat')\n")
     out = init(web, python)
-    assert (web / "wsside.toml").read_text().splitlines()[2:] == [
+    assert (web / "wsside.toml").read_text().splitlines()[4:] == [
         'prefix = "/rt"',
         'handlers = "../../services/realtime"',
     ]

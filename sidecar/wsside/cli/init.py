@@ -53,7 +53,9 @@ __all__ = ["STEPS", "find_project", "scaffold"]
 
 WSSIDE_TOML = """\
 # wsside: the Python WebSocket handlers of this Vite project.
-# Browsers connect to ws://<dev server>{prefix}/<pattern>, e.g. ws://localhost:5173{prefix}/echo.
+# Browsers connect to ws://<dev server>{prefix}/<pattern>: Handler("/chat") answers at
+# ws://localhost:5173{prefix}/chat (the port is the dev server's). `wsside serve` reads this
+# file too (its port and host are its own: 8765 by default).
 prefix = {prefix_toml}
 handlers = {handlers_toml}
 """
