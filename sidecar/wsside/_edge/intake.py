@@ -4,6 +4,10 @@ Upgrades come through aiohttp (`Intake.handle`: the standalone listener and the 
 or as sockets the shim hands over (`handoff.take_over`); both are routed (`Intake.route`) and
 served (`Intake.serve`) here. Refusals are complete HTTP responses (status, `Content-Length`,
 `Connection: close`).
+
+Behind a reverse proxy that `wsside serve --forwarded-allow-ips` trusts, the client is the one
+its `X-Forwarded-For` names (`forwarded.py`): `request.remote`, and the access and close lines
+(without a port). Vite's sidecar never reads it (the shim hands over the client's socket).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from .._runtime.session import Session
 from ..pattern import strip_prefix
 from ..request import Request
 from .admission import FORBIDDEN, Admitted, Refusal, authenticate, check_origin, decide
+from .forwarded import TrustedProxies
 
 if TYPE_CHECKING:
     from .._io.stream import WsStream
@@ -88,6 +93,10 @@ class Intake:
         self.draining = False
         # Under Vite: told the path of each upgrade answered 404 (`not_found.py`).
         self.not_found: Callable[[str], None] | None = None
+        # `wsside serve --forwarded-allow-ips`; never under Vite (a secret: shim mode).
+        self.proxies: TrustedProxies | None = None
+        if settings.forwarded_allow_ips and settings.secret is None:
+            self.proxies = TrustedProxies(settings.forwarded_allow_ips)
         # aiohttp's default `Server` header names Python's and aiohttp's versions.
         hide_server_version()
 
@@ -101,21 +110,24 @@ class Intake:
         path = request.rel_url.raw_path
         if path == self.health_path and self.health is not None:
             return self.health.answer(request, len(self.sessions), self.draining)
+        # The client's address a trusted proxy forwarded, or None: the peer is the client.
+        forwarded = self._forwarded(request)
         if sum(map(len, chain.from_iterable(request.raw_headers))) > HEAD_BYTES:
             too_big = f"Request Header Fields Too Large: more than {HEAD_BYTES} bytes"
-            return _refused(request, path, Refusal(431, too_big))
+            return _refused(request, path, Refusal(431, too_big), forwarded)
         if not self._secret_ok(request):
-            return _refused(request, path, FORBIDDEN)
-        route = self.route(request.method, request.rel_url, request.headers, request.remote)
+            return _refused(request, path, FORBIDDEN, forwarded)
+        remote = request.remote if forwarded is None else forwarded
+        route = self.route(request.method, request.rel_url, request.headers, remote)
         if isinstance(route, Refusal):
-            return _refused(request, path, route)
+            return _refused(request, path, route, forwarded)
         handler = route.hub.handler
         verdict = authenticate(handler, route.request)
         if inspect.isawaitable(verdict):
             verdict = await verdict
         admitted = decide(handler, route.request, verdict, draining=self.draining)
         if isinstance(admitted, Refusal):
-            return _refused(request, path, admitted)
+            return _refused(request, path, admitted, forwarded)
         ws = ServerWebSocket(
             protocol=admitted.protocol,
             deflate=handler.per_message_deflate,
@@ -126,15 +138,16 @@ class Intake:
         try:
             await ws.prepare(request)
         except web.HTTPException as exc:
-            return _refused(request, path, Refusal(exc.status, exc.text or exc.reason))
+            refused = Refusal(exc.status, exc.text or exc.reason)
+            return _refused(request, path, refused, forwarded)
         except ConnectionError:
             # The client left before its 101 was written (it gave up while `authenticate`
             # ran, or while a handler blocked the loop): no session was made, nothing is
             # answered.
-            return _gone(transport, path)
+            return _gone(transport, path, forwarded)
         assert ws.io is not None and ws.sink is not None
         stream = ws.detach(request)
-        self.serve(route, admitted, ws.io, stream)
+        self.serve(route, admitted, ws.io, stream, forwarded)
         return ws
 
     # ---- shared with handed-over sockets (`handoff.py`) ------------------------------
@@ -186,10 +199,18 @@ class Intake:
         # headers' size) and reads its headers again only if `conn.headers` is used.
         return Route(hub, params, req, public if block is None else block)
 
-    def serve(self, route: Route, admitted: Admitted, io: FrameIO, stream: WsStream) -> None:
-        """The 101 is written: make the session and start serving."""
+    def serve(
+        self,
+        route: Route,
+        admitted: Admitted,
+        io: FrameIO,
+        stream: WsStream,
+        forwarded: str | None = None,
+    ) -> None:
+        """The 101 is written: make the session and start serving; `forwarded`: the client's
+        address a trusted proxy forwarded, which its lines show instead of the peer's."""
         req = route.request
-        session = Session(
+        session = (Session if forwarded is None else _ForwardedSession)(
             route.hub,
             io,
             stream,
@@ -201,7 +222,16 @@ class Intake:
             subprotocol=admitted.protocol,
             metadata=dict(admitted.metadata) if admitted.metadata else None,
         )
+        if isinstance(session, _ForwardedSession) and forwarded is not None:
+            session.forwarded = forwarded
         session.start(req)
+
+    def _forwarded(self, request: web.Request) -> str | None:
+        """The client's address when a trusted proxy forwarded the request
+        (`--forwarded-allow-ips`) and named it; None: the peer is the client."""
+        if self.proxies is None:
+            return None
+        return self.proxies.client(request.remote, request.headers.getall(_FORWARDED_FOR, ()))
 
     def _forwarding(self, request: web.Request) -> str:
         # Handed-over sockets never reach aiohttp (see `handoff.py`).
@@ -225,21 +255,46 @@ class Intake:
         return hmac.compare_digest(given, secret.encode())
 
 
-def _refused(request: web.Request, path: str, why: Refusal) -> web.Response:
+class _ForwardedSession(Session):
+    """A session whose client is the address a trusted proxy forwarded (its port unknown):
+    its access and close lines, the 1013 line and its callbacks' error reports name it."""
+
+    __slots__ = ("forwarded",)
+
+    forwarded: str
+
+    def client(self) -> str:
+        return self.forwarded
+
+
+_FORWARDED_FOR = "X-Forwarded-For"
+
+
+def _shown_client(request: web.Request, forwarded: str | None) -> str:
+    """The client as an access line names it: the forwarded address, or the peer's
+    `host:port`."""
+    return access.peer(request.transport) if forwarded is None else forwarded
+
+
+def _refused(request: web.Request, path: str, why: Refusal, forwarded: str | None) -> web.Response:
     """The response refusing a request through aiohttp, with its access-log line."""
     if access.enabled():
         method = "WebSocket" if _is_upgrade(request.headers) else request.method
-        access.upgraded(access.peer(request.transport), path, why.status, method)
+        access.upgraded(_shown_client(request, forwarded), path, why.status, method)
     return refuse(*why)
 
 
-def _gone(transport: asyncio.BaseTransport | None, path: str) -> web.Response:
+def _gone(
+    transport: asyncio.BaseTransport | None, path: str, forwarded: str | None
+) -> web.Response:
     """What `handle` returns for a client that left before its 101. No access line (nothing
     was answered), as for a handed-over socket whose client left during `authenticate`; a
     debug line says so. aiohttp's write of the response fails on the closed connection, and
     aiohttp takes that quietly."""
     logger.debug(
-        'wsside: %s - "WebSocket %s": the client left before the 101', access.peer(transport), path
+        'wsside: %s - "WebSocket %s": the client left before the 101',
+        access.peer(transport) if forwarded is None else forwarded,
+        path,
     )
     response = web.Response(status=400)  # never written: the connection is closing
     response.force_close()

@@ -25,6 +25,8 @@ from .config_keys import (
     hosts_problem,
     is_host,
     is_prefix_path,
+    proxy_entries,
+    proxy_problem,
     show,
 )
 from .origins import origin_problem
@@ -193,6 +195,13 @@ def build_settings(
         problem = origin_problem(origin)
         if problem is not None:
             raise OptionError("--allow-origin", origin, problem)
+    if "forwarded_allow_ips" in given:
+        # Each --forwarded-allow-ips, split at commas as uvicorn's is.
+        given["forwarded_allow_ips"] = proxies = proxy_entries(given["forwarded_allow_ips"])
+        for entry in proxies:
+            problem = proxy_problem(entry)
+            if problem is not None:
+                raise OptionError(_OPTION_NAMES["forwarded_allow_ips"], entry, problem)
     values: dict[str, Any] = {}
     if config is not None and config.is_dir() and find_config(config) is None:
         raise ConfigError(
@@ -264,8 +273,10 @@ _OPTION_NAMES = {
     "shutdown_timeout": "--shutdown-timeout",
     "host": "--host",
     "health": "--health",
+    "forwarded_allow_ips": "--forwarded-allow-ips",
 }
-# (`--host` is checked by `_given_hosts`, each one given.)
+# (`--host` is checked by `_given_hosts`, each one given; `--forwarded-allow-ips`, each entry,
+# in `build_settings`.)
 _CHECKED_OPTIONS = ("port", "log_level", "log_format", "workers", "shutdown_timeout", "health")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import ipaddress
 import json
 import math
 import re
@@ -21,6 +22,7 @@ from .origins import origin_problem
 
 __all__ = [
     "DEFAULT_KEYS",
+    "FORWARDED_EXPECTED",
     "LOG_FORMATS",
     "LOG_LEVELS",
     "PREFIX_EXPECTED",
@@ -30,6 +32,8 @@ __all__ = [
     "hosts_problem",
     "is_host",
     "is_prefix_path",
+    "proxy_entries",
+    "proxy_problem",
     "show",
 ]
 
@@ -154,6 +158,38 @@ def _is_prefix(v: Any) -> bool:
 
 PREFIX_EXPECTED = 'a URL path such as "/api" (no spaces, query or fragment)'
 
+FORWARDED_EXPECTED = 'an IP address such as 10.0.0.5, a network such as 10.0.0.0/8, or "*" (any)'
+
+
+def _is_proxies(v: Any) -> bool:
+    return isinstance(v, str) or (isinstance(v, list) and all(isinstance(p, str) for p in v))
+
+
+def proxy_entries(value: str | Iterable[str]) -> tuple[str, ...]:
+    """The trusted proxies of `forwarded_allow_ips` (or of each `--forwarded-allow-ips`), one
+    entry each: a string is split at its commas, as uvicorn's `--forwarded-allow-ips
+    127.0.0.1,10.0.0.0/8` is. A blank entry is kept, for `proxy_problem` to refuse."""
+    values = (value,) if isinstance(value, str) else value
+    return tuple(entry.strip() for v in values for entry in v.split(","))
+
+
+def proxy_problem(entry: str) -> str | None:
+    """What is wrong with one trusted proxy (an IP address, a network, or `*`), or None."""
+    if entry == "*":
+        return None
+    try:
+        if "/" in entry:
+            ipaddress.ip_network(entry)
+        else:
+            ipaddress.ip_address(entry)
+    except ValueError:
+        try:
+            network = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return f"expected {FORWARDED_EXPECTED}"
+        return f"a network has no host bits set: did you mean {network}?"
+    return None
+
 
 # key -> (Settings field, accepts, expected, convert)
 TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]] = {
@@ -214,6 +250,12 @@ TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]
         _is_url_path,
         'a URL path such as "/healthz" (starting with "/", without a query)',
         str,
+    ),
+    "forwarded_allow_ips": (
+        "forwarded_allow_ips",
+        _is_proxies,
+        'a list of IP addresses and networks such as ["127.0.0.1", "10.0.0.0/8"], or "*" (any)',
+        proxy_entries,
     ),
 }
 
@@ -304,6 +346,10 @@ class Checker:
                 problem = origin_problem(origin)
                 if problem is not None:
                     raise self.error(key, f"{show(origin)}: {problem}")
+        elif key == "forwarded_allow_ips":
+            for entry in values[field]:
+                if (problem := proxy_problem(entry)) is not None:
+                    raise self.error(key, f"{show(entry)}: {problem}")
         elif key == "host" and not isinstance(value, str):
             twice = hosts_problem(value)
             if twice is not None:

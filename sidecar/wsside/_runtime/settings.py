@@ -39,6 +39,10 @@ class Settings:
     # `wsside serve`: the URL path answering health probes (`GET` 200, 503 while stopping), or
     # None (off). The shim and ASGI apps leave it alone.
     health: str | None = None
+    # `wsside serve`: the reverse proxies (IP addresses, networks, or "*" for any) whose
+    # `X-Forwarded-For` names the client (`_edge/forwarded.py`); none by default. Vite's
+    # sidecar ignores it (the shim hands over the client's own socket).
+    forwarded_allow_ips: tuple[str, ...] = ()
     # The config file the values came from (watched when `reload` is on), and its [defaults]:
     # handler options applied to every handler that leaves them unset.
     config_file: Path | None = None

@@ -147,6 +147,14 @@ def serve(
         help="A path answering load balancers' health probes, e.g. /healthz: 200 and a JSON "
         "body while serving, 503 once stopping.",
     ),
+    forwarded_allow_ips: list[str] | None = typer.Option(
+        None,
+        metavar="IPS",
+        show_default="none",
+        help="Reverse proxies trusted to name the client in X-Forwarded-For: IP addresses and "
+        "networks, comma-separated as uvicorn's (127.0.0.1,10.0.0.0/8) or repeated, or '*' "
+        "for any. The client's address is then request.remote and the access log's.",
+    ),
     ipc: bool = typer.Option(
         False,
         "--ipc",
@@ -250,6 +258,10 @@ def given_settings(params: dict[str, Any]) -> dict[str, Any]:
         "allowed_origins": tuple(origins) if origins else None,
         # Each --host, in order: `build_settings` refuses one given twice.
         "host": tuple(params["host"]) if params["host"] else None,
+        # Each --forwarded-allow-ips as typed: `build_settings` splits them at commas.
+        "forwarded_allow_ips": (
+            tuple(params["forwarded_allow_ips"]) if params["forwarded_allow_ips"] else None
+        ),
         **{key: params[key] for key in same.split()},
     }
 
