@@ -11,7 +11,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { attach, closeSidecarFirst, DEFAULT_PREFIXES, isAttached, proxyRule } from './lib/attach.js'
 import { VENV_FOLDERS } from './lib/interpreter.js'
-import { attachInMiddlewareMode } from './lib/middleware-mode.js'
+import { attachInMiddlewareMode, listeningBase } from './lib/middleware-mode.js'
 import { normaliseAttachOptions } from './lib/attach-options.js'
 import { normaliseOptions, underPrefix, WssideOptionError } from './lib/options.js'
 import { VITE_RANGE } from './lib/protocol.js'
@@ -290,7 +290,7 @@ export function attachWsside(httpServer, options = {}) {
     logger,
     hot: null,
     allowedHosts,
-    wsBase: () => null,
+    wsBase: () => listeningBase(httpServer),
   })
   return { close: attachment.close }
 }

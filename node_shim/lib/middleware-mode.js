@@ -17,6 +17,21 @@ import { listensOnLoopbackOnly } from './security.js'
 /** @import { Options } from './options.js' */
 
 /**
+ * The ws:// origin of `httpServer` once it listens (null before), for the endpoint lines: no
+ * resolvedUrls in middleware mode, so where the server listens, as Vite names it (localhost
+ * for loopback and every interface: the page's origin must match for the Origin check).
+ * @param {Server} httpServer
+ * @returns {string | null}
+ */
+export function listeningBase(httpServer) {
+  const address = httpServer.address()
+  if (!address || typeof address !== 'object') return null
+  const named = listensOnLoopbackOnly(address) || ['::', '0.0.0.0'].includes(address.address)
+  const host = named ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
+  return `${httpServer instanceof tls.Server ? 'wss' : 'ws'}://${host}:${address.port}`
+}
+
+/**
  * Middleware mode: attaches to the server Vite was given for HMR, or watches for a request
  * that shows which server serves Vite's middlewares (see warnUnattached).
  * @param {ViteDevServer} server
@@ -52,15 +67,7 @@ function hmrHttpServer(server) {
  */
 function attachToHmrServer(server, httpServer, options, vite) {
   if (isAttached(httpServer)) return
-  // No resolvedUrls in middleware mode: where the server listens, as Vite names it (localhost
-  // for loopback and every interface: the page's origin must match for the Origin check).
-  const wsBase = () => {
-    const address = httpServer.address()
-    if (!address || typeof address !== 'object') return null
-    const named = listensOnLoopbackOnly(address) || ['::', '0.0.0.0'].includes(address.address)
-    const host = named ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address
-    return `${httpServer instanceof tls.Server ? 'wss' : 'ws'}://${host}:${address.port}`
-  }
+  const wsBase = () => listeningBase(httpServer)
   // Nuxt 4 gives Vite its app/ folder as root, and has no vite.config: ws/, .venv and
   // wsside.toml are beside nuxt.config, in the folder of package.json.
   const root = packageFolder(vite.root) ?? vite.root

@@ -63,6 +63,8 @@ it('attachWsside routes the upgrades of your own http.Server', async (t) => {
   const port = server.address().port
   const attached = attachFor(t, server, { root, python: PYTHON, logger: logs.logger })
   const ready = await logs.waitFor(/sidecar ready: pid (\d+)/)
+  // The endpoint lines name where the server listens, as under Vite (they had the path alone).
+  await logs.waitFor(new RegExp(`^\\[wsside\\]   ws://localhost:${port}/api/echo  \\(ws/echo\\.py:\\d+\\)$`))
   const ws = await connectWs({ port, path: '/api/echo' })
   ws.send('own server')
   assert.equal(await ws.next(), 'own server')
