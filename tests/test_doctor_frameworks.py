@@ -61,6 +61,9 @@ def test_the_framework_config_is_read_for_the_plugin(
         "config itself)"
     )
     assert one(report, "hmr path")["message"] == "HMR path(s) / stay clear of /api"
+    # No dev server runs: the way to start one is the framework's, not `npx vite`.
+    start = {"Astro": "npx astro dev", "Nuxt": "npx nuxi dev"}[framework]
+    assert f"(`npm run dev`, or `{start}`)" in one(report, "dev server")["fix"]
 
 
 def test_wsside_outside_vite_is_named(tmp_path: Path) -> None:

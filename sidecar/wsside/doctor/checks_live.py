@@ -66,11 +66,13 @@ def check_dev_server(project: Project) -> Check:
     server = project.dev_server
     if server is not None:
         return passed("dev server", f"{server.url} ({server.how})")
+    start = _start_command(project)
     if project.url:
         return failed(
             "dev server",
-            f"no Vite dev server answers at {project.url}",
-            "start it (`npm run dev`, or `npx vite`), or fix the --url",
+            f"no Vite dev server answers at {project.url} (a production or preview server, "
+            "such as astro preview, loads no Vite plugin, and serves no handlers)",
+            f"start it (`npm run dev`, or `{start}`), or fix the --url",
         )
     if not project.live:
         # Shown like the other skipped checks: a pass saying what was not done, and why.
@@ -82,9 +84,18 @@ def check_dev_server(project: Project) -> Check:
     return warned(
         "dev server",
         "no running Vite dev server found for this project, so the live handshake was skipped",
-        "start the dev server in this project (`npm run dev`, or `npx vite`) and run "
+        f"start the dev server in this project (`npm run dev`, or `{start}`) and run "
         "`wsside doctor` again (or pass --url http://localhost:PORT)",
     )
+
+
+# The command that starts a framework's dev server, where it is not `vite`.
+_DEV_COMMANDS = {"Astro": "npx astro dev", "Nuxt": "npx nuxi dev"}
+
+
+def _start_command(project: Project) -> str:
+    """`npx vite`, or the framework's own (`npx astro dev`) when its config holds Vite's."""
+    return _DEV_COMMANDS.get(project.vite.framework or "", "npx vite")
 
 
 def _plugin_missing(project: Project) -> str | None:
