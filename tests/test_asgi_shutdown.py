@@ -148,8 +148,8 @@ async def test_on_close_is_not_cut_off_when_uvicorn_gives_up_waiting(
     tmp_path: Path, client: aiohttp.ClientSession
 ) -> None:
     """`--timeout-graceful-shutdown 1` cancels the application's call for a connection whose
-    `on_close` still runs; the lifespan shutdown still waits for that `on_close`, which is
-    cancelled 5 s after the close (as any callback that outlives its connection), so that its
+    `on_close` still runs; the lifespan shutdown still waits for that `on_close`, and cancels
+    it at the end of its budget (an `on_close` is not cancelled otherwise), so that its
     `finally` runs before the process ends."""
     write_files(tmp_path, {"app.py": APP, "ws/chat.py": HANDLER})
     server = Server(tmp_path, "uvicorn", "--timeout-graceful-shutdown", "1")

@@ -486,8 +486,8 @@ async def test_an_on_close_that_waits_past_the_grace_goes_on_after_its_connectio
     serve, probe, monkeypatch
 ) -> None:
     """A presence clean-up waits before saying "offline" (a reload should not flap): past
-    `CALLBACK_GRACE` the connection leaves its rooms and `finished` resolves, but `on_close`
-    itself is not cancelled, and what it sends at the end still goes out."""
+    `CALLBACK_GRACE` the connection leaves its rooms, but `on_close` itself is not cancelled,
+    what it sends at the end still goes out, and the session is finished once it returns."""
     from wsside._runtime import callback_queue
 
     monkeypatch.setattr(callback_queue, "CALLBACK_GRACE", 0.2)
@@ -496,6 +496,10 @@ async def test_an_on_close_that_waits_past_the_grace_goes_on_after_its_connectio
         from wsside import Handler
         h = Handler("/ws/presence", default_room="contacts")
         probe.gate = asyncio.Event()
+
+        @h.on_message
+        def count(conn, data):
+            conn.send(str(len(h.connections)))
 
         @h.on_close
         async def close(conn, code, reason, by_client):
@@ -513,13 +517,19 @@ async def test_an_on_close_that_waits_past_the_grace_goes_on_after_its_connectio
     bob = await s.connect("/api/ws/presence")
     await alice.close()
     await probe.wait("closing")
-    await asyncio.wait_for(asyncio.shield(alice_session.finished), 5)
-    hub = s.sidecar.registry.hubs["/ws/presence"]
-    assert len(hub.connections) == 1  # alice left the room: only bob is in it
+    # Bob asks how many are connected until alice has left (at the grace, 0.2 s on).
+    for _ in range(200):
+        await bob.send_str("count")
+        if await bob.receive_str() == "1":
+            break
+    else:
+        raise AssertionError("alice never left the endpoint")
     assert probe.all("cancelled") == [] and probe.all("done") == []
+    assert not alice_session.finished.done()  # on_close runs on
     probe.gate.set()
     assert await bob.receive_str() == "alice went offline"
     assert await probe.wait("done") == [("done",)]
+    await asyncio.wait_for(asyncio.shield(alice_session.finished), 5)
     assert not [e for e in s.events if e["type"] == "log" and "cancelled" in e["message"]]
 
 

@@ -43,9 +43,6 @@ CALLBACK_GRACE = 5.0
 INBOX_HIGH_WATER = 1024
 INBOX_HIGH_BYTES = 1 << 20
 
-# The `on_close` tasks still running after their connection finished (`_finish_worker`): the
-# loop holds only weak references to tasks.
-_LINGERING: set[asyncio.Task[None]] = set()
 # Above the small-int cache: one shared object instead of a new int per session.
 _INTERNAL_ERROR = int(CloseCode.INTERNAL_ERROR)
 _INTERNAL_ERROR_REASON = CloseReason.INTERNAL_ERROR.encode()
@@ -214,10 +211,11 @@ class CallbackQueue:
         """Let queued callbacks end; one still running long after the socket closed can no
         longer reach its client, so it is cancelled and `on_close` runs all the same.
 
-        `on_close` itself is not cancelled: it is the connection's clean-up, which may wait
-        on purpose (a grace period before saying a user went offline, so that a page reload
-        does not flap). The connection is finished all the same (it leaves its rooms) and
-        `on_close` goes on alone, kept in `_LINGERING` until it ends."""
+        `on_close` itself is not cancelled here: it is the connection's clean-up, which may
+        wait on purpose (a grace period before saying a user went offline, so that a page
+        reload does not flap). The connection leaves its rooms all the same, and is finished
+        when `on_close` returns; a stop cancels one still running at the end of its budget
+        (`Session.abort`)."""
         worker = self._worker
         if worker is None:
             return
@@ -225,8 +223,8 @@ class CallbackQueue:
         if done:
             return
         if self._on_close_ran:  # set when on_close starts: it is the job under way
-            _LINGERING.add(worker)
-            worker.add_done_callback(_LINGERING.discard)
+            self._hub.remove(self.conn)
+            await asyncio.wait([worker])
             return
         stuck_warning(self.conn, self.handler, awaiting_frames(worker.get_coro()), CALLBACK_GRACE)
         worker.cancel()

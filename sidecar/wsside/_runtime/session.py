@@ -130,8 +130,7 @@ class Session(CloseHandshake):
 
     @property
     def finished(self) -> asyncio.Future[None]:
-        """Resolves after `on_close` ran, or `CALLBACK_GRACE` after the close while a slow
-        `on_close` goes on (`CallbackQueue._finish_worker`)."""
+        """Resolves after `on_close` ran."""
         if self._done is None:
             self._done = self._future(self._stage >= _FINISHED)
         return self._done
@@ -284,9 +283,13 @@ class Session(CloseHandshake):
 
     def abort(self) -> None:
         """Drop the transport without a handshake: a peer that did not finish it within
-        `CLOSE_TIMEOUT`, or still open at the end of a shutdown's budget (`closing.py`)."""
+        `CLOSE_TIMEOUT`, or still open at the end of a shutdown's budget (`closing.py`); there,
+        an `on_close` still running (the socket closed long before) is cancelled, so that its
+        `finally` runs before the process ends."""
         if self._stage == _OPEN:
             self.cut = True
+        elif self._stage == _SOCKET_CLOSED and self._on_close_ran and self._worker is not None:
+            self._worker.cancel()
         super().abort()
 
     def close(self, code: int, reason: bytes) -> Awaitable[None]:
