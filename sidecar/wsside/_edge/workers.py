@@ -233,7 +233,7 @@ class Workers:
         self, slot: _Slot, restarted: bool, replacement: bool = False
     ) -> asyncio.subprocess.Process:
         mine, theirs = socket.socketpair()
-        hosts = ",".join(self.host)  # no address has a comma (`config_keys.is_host`)
+        hosts = ",".join(self.host)  # no address has a comma (`address_values.is_host`)
         env = {**os.environ, ENV: f"{slot.index}:{self.port}:{theirs.fileno()}:{hosts}"}
         try:
             proc = await asyncio.create_subprocess_exec(

@@ -16,17 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from .._places import not_a_file
+from .address_values import hosts_problem, is_host, proxy_entries, proxy_problem
 from .backplane_url import options_problem
 from .config_keys import (
     PREFIX_EXPECTED,
     TOP_KEYS,
     Checker,
     ConfigError,
-    hosts_problem,
-    is_host,
     is_prefix_path,
-    proxy_entries,
-    proxy_problem,
     show,
 )
 from .origins import origin_problem

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import ipaddress
 import json
 import math
 import re
@@ -17,23 +16,26 @@ from .._places import shown
 from ..handler import Handler
 from ..handler_options import Deflate, check_option, milliseconds_note
 from ..pattern import normalize_prefix
+from .address_values import (
+    HOST_EXPECTED,
+    hosts_problem,
+    is_hosts,
+    is_proxies,
+    proxy_entries,
+    proxy_problem,
+)
 from .backplane_url import url_problem
 from .origins import origin_problem
 
 __all__ = [
     "DEFAULT_KEYS",
-    "FORWARDED_EXPECTED",
     "LOG_FORMATS",
     "LOG_LEVELS",
     "PREFIX_EXPECTED",
     "TOP_KEYS",
     "Checker",
     "ConfigError",
-    "hosts_problem",
-    "is_host",
     "is_prefix_path",
-    "proxy_entries",
-    "proxy_problem",
     "show",
 ]
 
@@ -102,30 +104,6 @@ def _is_str(v: Any) -> bool:
     return isinstance(v, str) and bool(v.strip())
 
 
-def is_host(v: Any) -> bool:
-    """One host name or address to listen on: no blank, comma or space (a name or an IPv4 or
-    IPv6 address has none; `WSSIDE_WORKER` joins several with commas)."""
-    return _is_str(v) and re.search(r"[\s,]", v) is None
-
-
-def _is_hosts(v: Any) -> bool:
-    return is_host(v) or (isinstance(v, (list, tuple)) and bool(v) and all(is_host(h) for h in v))
-
-
-def hosts_problem(hosts: Iterable[str]) -> tuple[str, str] | None:
-    """The first host named twice in `hosts`, and why that is refused; None when each is
-    named once."""
-    seen: set[str] = set()
-    for host in hosts:
-        if host in seen:
-            return host, "given twice: each address is listened on once"
-        seen.add(host)
-    return None
-
-
-HOST_EXPECTED = "a host name or address (a string), or a non-empty list of them"
-
-
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -158,39 +136,6 @@ def _is_prefix(v: Any) -> bool:
 
 PREFIX_EXPECTED = 'a URL path such as "/api" (no spaces, query or fragment)'
 
-FORWARDED_EXPECTED = 'an IP address such as 10.0.0.5, a network such as 10.0.0.0/8, or "*" (any)'
-
-
-def _is_proxies(v: Any) -> bool:
-    return isinstance(v, str) or (isinstance(v, list) and all(isinstance(p, str) for p in v))
-
-
-def proxy_entries(value: str | Iterable[str]) -> tuple[str, ...]:
-    """The trusted proxies of `forwarded_allow_ips` (or of each `--forwarded-allow-ips`), one
-    entry each: a string is split at its commas, as uvicorn's `--forwarded-allow-ips
-    127.0.0.1,10.0.0.0/8` is. A blank entry is kept, for `proxy_problem` to refuse."""
-    values = (value,) if isinstance(value, str) else value
-    return tuple(entry.strip() for v in values for entry in v.split(","))
-
-
-def proxy_problem(entry: str) -> str | None:
-    """What is wrong with one trusted proxy (an IP address, a network, or `*`), or None."""
-    if entry == "*":
-        return None
-    try:
-        if "/" in entry:
-            ipaddress.ip_network(entry)
-        else:
-            ipaddress.ip_address(entry)
-    except ValueError:
-        try:
-            network = ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            return f"expected {FORWARDED_EXPECTED}"
-        return f"a network has no host bits set: did you mean {network}?"
-    return None
-
-
 # key -> (Settings field, accepts, expected, convert)
 TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]] = {
     "prefix": (
@@ -202,7 +147,7 @@ TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]
     "handlers": ("handlers_dir", _is_str, "a folder path (a string)", Path),
     "host": (
         "host",
-        _is_hosts,
+        is_hosts,
         HOST_EXPECTED,
         lambda v: (v,) if isinstance(v, str) else tuple(v),
     ),
@@ -253,7 +198,7 @@ TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]
     ),
     "forwarded_allow_ips": (
         "forwarded_allow_ips",
-        _is_proxies,
+        is_proxies,
         'a list of IP addresses and networks such as ["127.0.0.1", "10.0.0.0/8"], or "*" (any)',
         proxy_entries,
     ),
