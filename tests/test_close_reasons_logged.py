@@ -16,6 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from serve_process import ServeProcess, free_port
+from test_close_lines import HISTORY  # 40 MiB in one go: more than a client may have waiting
 
 # `block` holds the event loop (a plain def that sleeps) until the test creates `release`, for
 # 20 s at most.
@@ -42,19 +43,6 @@ BEAT = """\
 from wsside import Handler
 
 beat = Handler("/ws/beat", heartbeat=0.1)
-"""
-
-# 40 MiB in one go: more than the 16 MiB a client may have waiting.
-HISTORY = """\
-from wsside import Handler
-
-history = Handler("/ws/history")
-CHUNKS = [bytes([i]) * (1 << 20) for i in range(40)]
-
-@history.on_connect
-def backfill(conn, request):
-    for chunk in CHUNKS:
-        conn.send(chunk)
 """
 
 # 4 MiB, far under the 16 MiB limit, but more than a client that reads nothing takes in.

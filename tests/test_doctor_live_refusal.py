@@ -24,19 +24,11 @@ from doctor_projects import (
     vite_modules,
     write,
 )
+from test_doctor import ECHO
 from wsside.doctor.checks_live import CLOSED_FIX
 
 __all__ = ["vite_modules"]  # the session fixture, imported for pytest
 
-ECHO = """\
-from wsside import Handler
-
-echo = Handler("/echo")
-
-@echo.on_message
-async def reply(conn, data):
-    await conn.send(data)
-"""
 
 # The README's way to refuse a client that is not signed in: accept, then close with a code
 # of the app's own. The probe has no cookie.
