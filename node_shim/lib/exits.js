@@ -34,7 +34,8 @@
 import { execFile } from 'node:child_process'
 import { statSync } from 'node:fs'
 import { lastError } from './last-error.js'
-import { INTERPRETER_HELP, whyNoWsside } from './interpreter.js'
+import { INTERPRETER_HELP } from './interpreter.js'
+import { whyNoWsside } from './why-no-wsside.js'
 import { message, mismatchMessage } from './protocol.js'
 
 /** @import { ChildProcess } from 'node:child_process' */

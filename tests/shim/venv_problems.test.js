@@ -9,7 +9,8 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, symlinkSync, unlink
 import { homedir } from 'node:os'
 import path from 'node:path'
 import { it } from 'node:test'
-import { PYTHON_FLOOR, whyNoWsside } from '../../node_shim/lib/interpreter.js'
+import { PYTHON_FLOOR } from '../../node_shim/lib/interpreter.js'
+import { whyNoWsside } from '../../node_shim/lib/why-no-wsside.js'
 import { environment } from './helpers/environment.js'
 import { makeProject, PYTHON, startViteFor, tempFolder } from './helpers/project.js'
 
