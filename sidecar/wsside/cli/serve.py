@@ -6,46 +6,30 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import io
-import json
-import signal
 import sys
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 
-from .. import __version__
 from .._edge.ending import drop_output_to_gone_readers
 from .._edge.logs import configure_logging, use_log_format
-from .._edge.loop import LoopChoiceError, engines, run
 from .._edge.open_files import raise_open_file_limit
-from .._edge.same_port import CannotBind, check_port, workers_supported
-from .._edge.server import Sidecar
-from .._edge.standalone import NotServing, cannot_listen, serve_standalone
-from .._edge.worker_link import WorkerLink
-from .._edge.workers import Workers
-from .._runtime.backplane_url import BackplaneError, check_backplane
-from .._runtime.config import ConfigError, OptionError, build_settings, setting_error
+from .._runtime.backplane_url import BackplaneError
+from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.config_keys import LOG_FORMATS
-from .._runtime.events import log, logger, shown, subscribe
-from .._runtime.repeats import flush_all
+from .._runtime.events import logger
 from .._runtime.settings import Settings
 from .app import app
 from .command_end import ends_past_threads
 from .console import (
-    ConsoleReporter,
-    list_endpoints,
     note_exposure,
-    note_no_endpoints,
     note_origins,
     say,
-    served_at,
 )
+from .serve_run import check_backplane_setting, run_under_vite, serve_alone, supervise
 from .vite_options import vite_handlers_hint
 from .worker_env import worker_link
-
-T = TypeVar("T")
 
 
 def _left_running(threads: str) -> None:
@@ -211,7 +195,7 @@ def serve(
 
     try:
         settings = rebuild()
-        _check_backplane(settings)
+        check_backplane_setting(settings)
     except (ConfigError, OptionError) as exc:
         if not ipc:
             say(f"{name}: {exc}{vite_handlers_hint(exc)}", level="error")
@@ -220,7 +204,7 @@ def serve(
         # once the file is fixed.
         configure_logging(Settings.log_level, under_vite=True)
         raise_open_file_limit()
-        _run_ipc(exc, rebuild)
+        run_under_vite(exc, rebuild)
         return
     except BackplaneError as exc:
         say(f"{name}: {exc}", level="error")
@@ -233,14 +217,14 @@ def serve(
     )
     raise_open_file_limit()
     if ipc:
-        _run_ipc(settings, rebuild)
+        run_under_vite(settings, rebuild)
         return
     if link is None:
         note_origins(settings)
         note_exposure(settings)
     if link is None and settings.workers > 1:
-        raise typer.Exit(_supervise(settings, rebuild))
-    _serve_standalone(settings, rebuild, link)
+        raise typer.Exit(supervise(settings, rebuild))
+    serve_alone(settings, rebuild, link)
 
 
 def given_settings(params: dict[str, Any]) -> dict[str, Any]:
@@ -264,149 +248,3 @@ def given_settings(params: dict[str, Any]) -> dict[str, Any]:
         ),
         **{key: params[key] for key in same.split()},
     }
-
-
-def _run_ipc(
-    settings: Settings | ConfigError | OptionError, rebuild: Callable[[], Settings]
-) -> None:
-    from .._edge.shim_mode import run_ipc  # only under Vite
-
-    run_ipc(settings, rebuild)
-
-
-def _run_loop(main: Coroutine[Any, Any, T]) -> T:
-    """Run `main` on the chosen event loop (uvloop when installed); a bad WSSIDE_LOOP is
-    one line and exit 2."""
-    try:
-        return run(main)
-    except LoopChoiceError as exc:
-        say(f"wsside: {exc}", level="error")
-        raise typer.Exit(2) from None
-
-
-def _supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
-    """The parent of `settings.workers` workers: each runs this same command line (and
-    reads the config file again, as `rebuild` does, when SIGHUP replaces it)."""
-    problem = workers_supported()
-    if problem is not None:
-        say(f"wsside: {problem}", level="error")
-        return 2
-    try:
-        port = check_port(settings.host, settings.port)
-    except CannotBind as exc:
-        say(f"wsside: {cannot_listen(settings, exc.error, exc.host, exc.port)}", level="error")
-        return 1
-    subscribe(ConsoleReporter())
-    # Until the loop handles it (replacing the workers), SIGHUP would kill the parent.
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    if settings.backplane is None:
-        say(
-            f"wsside: {settings.workers} workers without --backplane: rooms and broadcasts stay "
-            "within each worker, so a broadcast reaches only the connections of the worker it "
-            "was sent from (--backplane redis://HOST:6379/0 links them)",
-            level="warning",
-        )
-    command = [sys.executable, "-m", "wsside", *sys.argv[1:]]
-    supervisor = Workers(
-        command,
-        settings.workers,
-        settings.host,
-        port,
-        settings.shutdown_timeout,
-        lambda: _problem(rebuild, settings),
-    )
-
-    def ready(infos: list[dict[str, Any]]) -> None:
-        list_endpoints(ws_base(settings.host[0], port), infos[0]["handlers"], settings)
-        pids = ", ".join(str(info["pid"]) for info in infos)
-        say(
-            f"wsside {__version__} serving on {_served_on(settings, port)} "
-            f"with {len(infos)} workers (pids {pids}; {engines()})"
-        )
-        note_no_endpoints(settings, infos[0]["handlers"])
-
-    return _run_loop(supervisor.run(ready))
-
-
-def _check_backplane(settings: Settings) -> None:
-    """`check_backplane`, whose error names the config file's line when the URL is the
-    file's (a ConfigError: under Vite it stands until the file is saved without it)."""
-    if settings.backplane is None:
-        return
-    try:
-        check_backplane(settings.backplane)
-    except BackplaneError as exc:
-        if "backplane" in settings.given or settings.config_file is None:
-            raise
-        raise setting_error(settings, "backplane", str(exc).removeprefix("backplane: ")) from None
-
-
-def _problem(rebuild: Callable[[], Settings], running: Settings) -> str | None:
-    """What stops a worker started now (one line: file, key, value), or None; says which
-    settings changed in the file keep their `running` value until a restart of the service."""
-    try:
-        _check_backplane(settings := rebuild())
-    except (ConfigError, OptionError, BackplaneError) as exc:
-        return str(exc)
-    fixed = [
-        f"{key} = {_toml(key, new)}"
-        for key, new, now in (
-            ("workers", settings.workers, running.workers),
-            ("host", settings.host, running.host),
-            ("port", settings.port, running.port),
-        )
-        if new != now
-    ]
-    if fixed:
-        log(
-            f"SIGHUP: {shown(settings.config_file or 'the config file')} sets "
-            f"{', '.join(fixed)}: these take a restart of the service; the workers are "
-            "replaced with the rest of it",
-            "warning",
-        )
-    return None
-
-
-def _serve_standalone(
-    settings: Settings, rebuild: Callable[[], Settings], link: WorkerLink | None
-) -> None:
-    """One process on the port (or a worker of `--workers N`, as `link`): its status events
-    and, when it cannot serve, why, on the console."""
-    name = "wsside" if link is None else link.name  # what starts each line it writes
-    subscribe(ConsoleReporter(name))
-    try:
-        _run_loop(serve_standalone(settings, rebuild, link, _announce))
-    except NotServing as exc:
-        say(f"{name}: {exc}", level="error")
-        raise typer.Exit(exc.code) from None
-    finally:
-        flush_all()  # the counts of the last windows, when stopped within them
-
-
-def ws_base(host: str, port: int) -> str:
-    """`ws://host:port`, an IPv6 address in brackets (`ws://[::1]:8765`) as URLs have it."""
-    return f"ws://[{host}]:{port}" if ":" in host else f"ws://{host}:{port}"
-
-
-def _served_on(settings: Settings, port: int) -> str:
-    """Where the start line says the server serves: each address (`--host`) with its prefixes
-    (`ws://127.0.0.1:8765/api/ and ws://[::1]:8765/api/`; with several prefixes, one address
-    after the other: `ws://127.0.0.1:8765/api/ and /rt/; ws://[::1]:8765/api/ and /rt/`)."""
-    each = [served_at(ws_base(host, port), settings) for host in settings.host]
-    if len(settings.prefixes) > 1:
-        return "; ".join(each)
-    return each[0] if len(each) == 1 else f"{', '.join(each[:-1])} and {each[-1]}"
-
-
-def _toml(key: str, value: object) -> str:
-    """A setting as the config file writes it; `host`: a list when it names several."""
-    if key == "host" and isinstance(value, tuple):
-        return json.dumps(list(value) if len(value) > 1 else value[0])
-    return json.dumps(value)
-
-
-def _announce(sidecar: Sidecar, settings: Settings, port: int) -> None:
-    base = ws_base(settings.host[0], port)
-    list_endpoints(base, sidecar.describe(), settings)
-    say(f"wsside {__version__} serving on {_served_on(settings, port)} ({engines()})")
-    note_no_endpoints(settings, sidecar.describe(), sidecar.registry.unserved_failures())
