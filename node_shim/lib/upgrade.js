@@ -40,7 +40,7 @@ const STATUS = { 403: 'Forbidden', 503: 'Service Unavailable' }
 // or a shared config merged in) adds two listeners: the second would pipe the same socket to
 // a second session, or hand it over again, and the client would get two answers. Symbol.for:
 // the two may come from two copies of this module.
-const TAKEN = Symbol.for('vite-plugin-wsside.taken')
+export const TAKEN = Symbol.for('vite-plugin-wsside.taken')
 
 /**
  * Vite's own HMR socket (and its ping) is told apart by its subprotocol.
