@@ -204,6 +204,21 @@ def test_a_handler_outside_the_handlers_folder_is_named(
     assert check["fix"] == fix
 
 
+def test_a_handler_outside_the_handlers_folder_under_serve_names_wsside_serve(
+    tmp_path: Path,
+) -> None:
+    """With no Vite project, the folder that never loads the stray file is `wsside serve`'s,
+    and the row says so (it said "the sidecar", a word of the Vite side)."""
+    write(tmp_path, {"ws/echo.py": handler("/echo"), "chat.py": handler("/chat")})
+    _, report = run_doctor(tmp_path, "--no-live")
+    check = one(report, "handlers folder")
+    assert check["status"] == "warn", check
+    assert check["message"] == (
+        "ws/: 1 handler file(s); but chat.py declares a Handler outside ws/, where wsside "
+        "serve never loads it"
+    )
+
+
 @pytest.mark.slow
 def test_a_client_outside_the_server_s_prefix_is_left_connecting_as_doctor_says(
     tmp_path: Path, vite_modules: Path

@@ -111,7 +111,8 @@ def _near(project: Project, folder: Path) -> list[tuple[Path, list[str]]]:
 
 def _strays(project: Project, found: str) -> Check:
     """A handlers folder with files: a pass, unless files elsewhere in the project declare a
-    Handler too (`src/ws/chat.py` beside `ws/`), which the sidecar never loads."""
+    Handler too (`src/ws/chat.py` beside `ws/`), which the sidecar (or `wsside serve`) never
+    loads."""
     strays = handler_files_outside(project.root, project.handlers_dir)
     if not strays:
         return passed("handlers folder", found)
@@ -126,7 +127,7 @@ def _strays(project: Project, found: str) -> Check:
     return warned(
         "handlers folder",
         f"{found}; but {listed} declare{'s' if len(names) == 1 else ''} a Handler outside "
-        f"{shown}/, where the sidecar never loads {them}",
+        f"{shown}/, where {'wsside serve' if project.serve else 'the sidecar'} never loads {them}",
         fix,
     )
 
