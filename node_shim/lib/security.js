@@ -133,6 +133,12 @@ export function refusalReason(req, context) {
   }
   if (originListed(origin, context.allowedOrigins)) return null
   if (host !== undefined && (sameHost(origin, host) || sameLoopbackServer(origin, host))) return null
+  if (origin === 'null') {
+    // An opaque origin: `null` (not the string) in allowedOrigins means "no Origin header".
+    return `Origin "null" is not this dev server (${host}): a page opened as a file (file://) sends it, as a ` +
+      'sandboxed frame does; open the page from the dev server (the string \'null\' in allowedOrigins would let ' +
+      "in every website's sandboxed frames)"
+  }
   return `Origin ${JSON.stringify(origin)} is not this dev server (${host}); add it to the allowedOrigins option of wsside()`
 }
 

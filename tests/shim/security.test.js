@@ -33,6 +33,11 @@ it('matches Origin against the Host, allowedOrigins strings and RegExps', () => 
   assert.equal(refusalReason(req({ host: 'localhost:5173', origin: 'http://localhost:5173' }), context()), null)
   assert.equal(refusalReason(req({ host: 'localhost:443', origin: 'https://localhost' }), context()), null)
   assert.match(refusalReason(req({ host: 'localhost:5173', origin: 'http://localhost:5174' }), context()), /not this dev server/)
+  // A file:// page's opaque origin: the advice is the page's, not `null` (which means no Origin).
+  const opaque = refusalReason(req({ host: 'localhost:5173', origin: 'null' }), context())
+  assert.match(opaque ?? '', /^Origin "null" is not this dev server \(localhost:5173\): a page opened as a file \(file:\/\/\) sends it/)
+  assert.doesNotMatch(opaque ?? '', /add it to the allowedOrigins/)
+  assert.equal(refusalReason(req({ host: 'localhost:5173', origin: 'null' }), context({ allowedOrigins: ['null'] })), null)
   for (const origin of ['http://localhost:5173/app', 'http://localhost:5173/', 'http://localhost:5173?x=1', 'http://user@localhost:5173', 'http://LOCALHOST:5173']) {
     // forms a browser never sends as Origin
     assert.match(refusalReason(req({ host: 'localhost:5173', origin }), context()), /not this dev server/, origin)
