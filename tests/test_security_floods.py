@@ -70,6 +70,10 @@ def test_a_ping_flood_from_a_client_that_never_reads_is_closed_1013(
     with RssSampler(sidecar) as rss, sock:
         for _ in range(600):
             sock.sendall(burst)
+            # Read once the server has closed: it cuts a client that leaves its close frame
+            # unread past CLOSE_TIMEOUT, and the rest of a flood can take that long to send.
+            if any('1013 "Client too slow"' in line for line in sidecar.output):
+                break
         assert close_code(sock) == (1013, "Client too slow")
     assert rss.peak - base < 3 * SEND_BUFFER_LIMIT, rss.peak - base
     assert sidecar.alive
