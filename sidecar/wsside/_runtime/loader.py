@@ -29,9 +29,16 @@ from ..pattern import Pattern
 from .events import emit, error_event, logger, printable, refused_at_its_line, shown
 from .fresh_source import FreshSourceLoader
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
-from .missing_module import Missing, missing_module, typing_name_hint
-from .module_names import HANDLERS_PACKAGE, is_handler_file, module_name_for, unreadable
+from .missing_module import (
+    Missing,
+    missing_module,
+    stdlib_shadow_hint,
+    typing_name_hint,
+    with_hint,
+)
+from .module_names import is_handler_file, module_name_for, unreadable
 from .option_typos import unknown_options
+from .relative_imports import relative_import_advice
 
 __all__ = [
     "HelperErrors",
@@ -53,12 +60,6 @@ class LoadResult:
     # What loaded but will not work as written (a callback that gets the connection where it
     # expects the message, a Handler subclass that nothing serves): a warning line each.
     notes: list[str] = field(default_factory=list)
-
-
-_NO_RELATIVE = (
-    "a relative import in a handler file: import helpers by their name instead "
-    "(`import _shared`, `from _lib.db import query`): the handlers folder is on sys.path"
-)
 
 
 # Where `Handler(...)` checks what its line gave it (the options, the pattern, the callbacks,
@@ -189,9 +190,11 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
         if isinstance(exc, _ImportsHandlerFile):
             result.error = exc.event()
             return result
-        if isinstance(exc, ModuleNotFoundError) and HANDLERS_PACKAGE in (exc.name or "").split("."):
-            # `from ._shared import x`: the package named is wsside's, which no user wrote.
-            exc = ImportError(_NO_RELATIVE).with_traceback(exc.__traceback__)
+        if (relative := relative_import_advice(exc, path, root)) is not None:
+            # `from ._shared import x`: the package it names is wsside's, which no user wrote.
+            exc = ImportError(relative).with_traceback(exc.__traceback__)
+        elif (shadowed := stdlib_shadow_hint(exc, root)) is not None:
+            exc = with_hint(exc, shadowed)
         elif isinstance(exc, ModuleNotFoundError):
             result.missing = missing_module(exc, path, root)
             if result.missing is not None:

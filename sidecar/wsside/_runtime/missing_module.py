@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from .._install import pip_install
 from .events import shown
@@ -33,8 +34,10 @@ __all__ = [
     "install_command",
     "missing_module",
     "pip_install",
+    "stdlib_shadow_hint",
     "typing_name_hint",
     "under_vite",
+    "with_hint",
 ]
 
 # The folder of vite.config while `for_vite` imports a Vite project's handler files here.
@@ -238,3 +241,52 @@ def typing_name_hint(exc: ImportError) -> str | None:
     if not hasattr(typing_extensions, name):
         return None
     return f"typing has no {name} on Python {version}: from typing_extensions import {name}"
+
+
+# A name to suggest for a module of the handlers folder named like one of the standard
+# library's; any other gets `my_<name>`.
+_RENAMES = {"types": "models"}
+
+
+def stdlib_shadow_hint(exc: BaseException, root: Path) -> str | None:
+    """When `exc` (an ImportError or AttributeError while a handler file loads) is about a
+    standard library module whose name a file or folder at the top of the handlers folder
+    `root` has (`ws/types.py`: `from types import Foo` finds the standard library's), that
+    that file is not what the import finds; None otherwise."""
+    if isinstance(exc, ImportError):
+        name = exc.name
+    elif isinstance(exc, AttributeError):
+        obj = getattr(exc, "obj", None)
+        found = re.match(r"module '([\w.]+)' has no attribute ", str(exc))
+        name = obj.__name__ if isinstance(obj, ModuleType) else found[1] if found else None
+    else:
+        return None
+    top = (name or "").partition(".")[0]
+    if top not in sys.stdlib_module_names:
+        return None
+    rename = _RENAMES.get(top, f"my_{top}")
+    for mine, example in ((root / f"{top}.py", f"{rename}.py"), (root / top, f"{rename}/")):
+        if mine.is_file() if mine.suffix == ".py" else mine.is_dir():
+            return (
+                f"{shown(mine)}{'' if mine.suffix == '.py' else '/'} is not what `import {top}` "
+                f"finds: the standard library's {top} module comes first; rename it "
+                f"(e.g. {example})"
+            )
+    return None
+
+
+def with_hint(exc: BaseException, hint: str) -> BaseException:
+    """`exc` with `: hint` after its message (the last line of its traceback, all `wsside
+    serve` prints, says it too), of its type and with its traceback."""
+    text = f"{exc}: {hint}"
+    new: BaseException
+    if isinstance(exc, ModuleNotFoundError):
+        new = ModuleNotFoundError(text, name=exc.name, path=exc.path)
+    elif isinstance(exc, ImportError):
+        new = ImportError(text, name=exc.name, path=exc.path)
+    elif isinstance(exc, AttributeError):
+        new = AttributeError(text)
+        new.name, new.obj = exc.name, getattr(exc, "obj", None)
+    else:
+        new = type(exc)(text)
+    return new.with_traceback(exc.__traceback__)

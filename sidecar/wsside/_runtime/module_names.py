@@ -3,7 +3,9 @@
 A handler file is loaded by wsside, once, under a name of its own package
 (`wsside_handlers.chat`), so that it never clashes with a module of the app. A helper
 (`_shared.py`, `_lib/db.py`) is imported by the handler files themselves, by its bare name
-(the handlers folder is on `sys.path`: `helper_path.py`).
+(the handlers folder is on `sys.path`: `helper_path.py`). A test file beside them, named as
+pytest names them (`test_chat.py`, `conftest.py`), is not loaded: to wsside it is a helper
+that no handler file imports.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ __all__ = [
     "in_folder",
     "is_handler_file",
     "is_helper_file",
+    "is_test_file",
     "module_name_for",
     "unreadable",
 ]
@@ -28,9 +31,22 @@ HANDLERS_PACKAGE = "wsside_handlers"  # what handler files' module names start w
 
 def is_handler_file(relative: Path) -> bool:
     """A `.py` path (relative to the handlers folder) is a handler file unless a part of it
-    starts with `_` (helpers, `__pycache__`) or `.` (hidden)."""
-    return relative.suffix == ".py" and not any(
-        part.startswith(("_", ".")) for part in relative.parts
+    starts with `_` (helpers, `__pycache__`) or `.` (hidden), or it is named as pytest names
+    test files (`is_test_file`)."""
+    return (
+        relative.suffix == ".py"
+        and not any(part.startswith(("_", ".")) for part in relative.parts)
+        and not is_test_file(relative)
+    )
+
+
+def is_test_file(relative: Path) -> bool:
+    """A `.py` file named as pytest's test files are, `test_*.py`, `*_test.py` or
+    `conftest.py`: a test beside its handler file, never loaded by wsside (it imports pytest,
+    which production need not have)."""
+    name = relative.name
+    return relative.suffix == ".py" and (
+        name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py")
     )
 
 
@@ -86,6 +102,14 @@ def unreadable(path: Path) -> str | None:
 
 
 def module_name_for(path: Path, root: Path) -> str:
-    """The module name wsside loads the handler file `path` of the folder `root` under."""
+    """The module name wsside loads the handler file `path` of the folder `root` under, one
+    per file: `games/chess.py` is `wsside_handlers.games.chess`, and a dot inside a name is
+    not a package's (`games/chess.v2.py` is `wsside_handlers.games.chess%2Ev2`, apart from
+    `games/chess/v2.py`)."""
     rel = in_folder(path).relative_to(root.resolve()).with_suffix("")
-    return f"{HANDLERS_PACKAGE}." + ".".join(rel.parts)
+    return f"{HANDLERS_PACKAGE}." + ".".join(_quoted(part) for part in rel.parts)
+
+
+def _quoted(part: str) -> str:
+    """One part of a path as one part of a module name: `%` and `.` percent-encoded."""
+    return part.replace("%", "%25").replace(".", "%2E")

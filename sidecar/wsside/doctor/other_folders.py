@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .._runtime.config import find_vite_config
-from .._runtime.module_names import is_handler_file
+from .._runtime.module_names import is_handler_file, is_test_file
 from .vite_config import find_framework_config
 from .vite_package import read_manifest
 
@@ -79,7 +79,7 @@ def handler_files_outside(root: Path, folder: Path) -> list[Path]:
             and (current / d).resolve() != folder
         )
         for name in sorted(names):
-            if not name.endswith(".py") or name.startswith("test_") or name == "conftest.py":
+            if not name.endswith(".py") or is_test_file(Path(name)):
                 continue
             if files >= _STRAY_FILES:
                 return found
