@@ -130,7 +130,7 @@ export function wsside(userOptions = {}) {
       const version = viteVersion(/** @type {{ meta?: { viteVersion?: string } } | undefined} */ (this)?.meta, config.root)
       if (version !== null && !inRange(version, VITE_RANGE)) {
         config.logger.warn(`[wsside] Vite ${version} is not one vite-plugin-wsside supports (${VITE_RANGE}): ` +
-          `npm install -D 'vite@${VITE_RANGE}' (\`wsside doctor\` shows both)`)
+          `npm install -D 'vite@${sameMajor(version, VITE_RANGE)}' (\`wsside doctor\` shows both)`)
       }
     },
     configureServer(server) {
@@ -185,6 +185,19 @@ function inRange(version, range) {
     for (let i = 0; i < 3; i++) if (have[i] !== low[i]) return have[i] > low[i]
     return true
   })
+}
+
+/**
+ * The alternatives of `range` on the major line of `version` (`^5.4.12` of `^5.4.12 || ^6.0.9`
+ * for a Vite 5): given the whole range, npm would install the newest major. The whole range
+ * when none is, as `wsside doctor`'s vite check says it.
+ * @param {string} version
+ * @param {string} range
+ */
+function sameMajor(version, range) {
+  const major = /^\d+/.exec(version)?.[0]
+  const ours = range.split('||').map((a) => a.trim()).filter((a) => major !== undefined && /^[\^~>=v\s]*(\d+)(?!\d)/.exec(a)?.[1] === major)
+  return ours.length > 0 ? ours.join(' || ') : range
 }
 
 /**

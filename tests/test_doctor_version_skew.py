@@ -10,6 +10,8 @@ import sysconfig
 import venv
 from pathlib import Path
 
+import pytest
+
 from doctor_projects import REPO, SIMPLE_VITE_CONFIG, env_for, one, run_doctor, write
 from wsside import __version__
 from wsside._edge.control import PROTOCOL_VERSION
@@ -21,6 +23,11 @@ PLUGIN = json.loads((SHIM / "package.json").read_text())["version"]
 def _other_line() -> str:
     major, minor = (int(n) for n in __version__.split(".")[:2])
     return f"{major}.{minor + 1}.0"
+
+
+def _line(version: str) -> str:
+    """The release line of `version`: `0.1` of `0.1.0`."""
+    return ".".join(version.split(".")[:2])
 
 
 def _project(root: Path, version: str, protocol: int) -> Path:
@@ -78,8 +85,8 @@ def test_another_protocol_in_the_project_s_venv_fails_though_the_doctor_s_own_ma
         f"of {python}, which Vite's sidecar will run"
     )
     assert check["fix"] == (
-        f"install matching versions: npm install -D vite-plugin-wsside@{theirs}, "
-        f"or {python} -m pip install wsside=={PLUGIN}"
+        f"install matching versions: npm install -D 'vite-plugin-wsside@~{theirs}', "
+        f"or {python} -m pip install 'wsside=={_line(PLUGIN)}.*'"
     )
 
 
@@ -96,7 +103,8 @@ def test_another_release_line_in_the_project_s_venv_warns_with_both_commands(
         f"of {python}, which Vite's sidecar will run"
     )
     assert check["fix"] == (
-        f"npm install -D vite-plugin-wsside@{theirs}, or {python} -m pip install wsside=={PLUGIN}"
+        f"npm install -D 'vite-plugin-wsside@~{theirs}', "
+        f"or {python} -m pip install 'wsside=={_line(PLUGIN)}.*'"
     )
 
 
@@ -141,3 +149,35 @@ def test_a_newer_wsside_in_the_venv_is_not_told_to_install_the_doctor_s_older_on
     assert check["fix"] == (
         f"run that interpreter's own doctor, which is newer: `{python} -m wsside doctor`"
     ), check
+
+
+PEER = json.loads((SHIM / "package.json").read_text())["peerDependencies"]["vite"]
+
+
+def _alternative(major: str) -> str:
+    (found,) = (a.strip() for a in PEER.split("||") if a.strip().startswith(f"^{major}."))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("vite", "wanted"),
+    [("5.4.11", _alternative("5")), ("6.0.8", _alternative("6")), ("4.5.3", PEER)],
+)
+def test_a_vite_outside_the_peer_range_is_told_the_range_of_its_own_major(
+    tmp_path: Path, vite: str, wanted: str
+) -> None:
+    # The whole range would have npm install the newest major (Vite 8 for a Vite 5 user).
+    write(
+        tmp_path,
+        {
+            "vite.config.js": SIMPLE_VITE_CONFIG,
+            "ws/echo.py": 'from wsside import Handler\n\necho = Handler("/echo")\n',
+            "node_modules/vite/package.json": json.dumps({"name": "vite", "version": vite}),
+            "node_modules/vite-plugin-wsside/package.json": (SHIM / "package.json").read_text(),
+        },
+    )
+    _, report = run_doctor(tmp_path, "--no-live")
+    check = one(report, "vite")
+    assert check["status"] == "fail", check
+    assert check["message"] == f"Vite {vite}; vite-plugin-wsside supports {PEER}"
+    assert check["fix"] == f"npm install -D 'vite@{wanted}'"

@@ -106,7 +106,7 @@ def test_the_installed_command_answers(args: list[str], says: str) -> None:
     assert says in done.stdout
 
 
-@pytest.mark.parametrize("args", [("serve", "--help"), ("version",), ()])
+@pytest.mark.parametrize("args", [("serve", "--help"), ("doctor", "--help"), ()])
 def test_an_unsupported_aiohttp_is_one_line(args: tuple[str, ...]) -> None:
     done = _wsside(*args, before="import aiohttp\naiohttp.__version__ = '3.12.0'\n")
     assert done.returncode == 1
@@ -115,6 +115,24 @@ def test_an_unsupported_aiohttp_is_one_line(args: tuple[str, ...]) -> None:
         f"wsside needs aiohttp {SUPPORTED_TEXT}, found 3.12.0: "
         f"{shlex.quote(sys.executable)} -m pip install 'aiohttp{SUPPORTED_TEXT}'"
     ]
+
+
+@pytest.mark.parametrize("args", [("--version",), ("version",)])
+@pytest.mark.parametrize(
+    "before",
+    [
+        "import aiohttp\naiohttp.__version__ = '3.12.0'\n",
+        "from importlib import metadata\nreal = metadata.version\n"
+        "metadata.version = lambda name: '0.15.4' if name == 'typer' else real(name)\n",
+    ],
+)
+def test_the_version_answers_whatever_aiohttp_and_typer_are(
+    args: tuple[str, ...], before: str
+) -> None:
+    # Asked which wsside an environment has, it says so; every other command stops.
+    done = _wsside(*args, before=before)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.splitlines()[0] == wsside.__version__
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,10 @@
 // - The interpreter cannot be spawned (not there, a folder, not executable), or the sidecar
 //   breaks the control protocol (lib/sidecar.js): it fails.
 // - It speaks another version of the control protocol (a wsside of another release than the
-//   plugin: mismatch()): it fails, naming both versions; installing a matching one changes no
-//   project file, so the report says what starts it again, and a save of a .py file does.
+//   plugin: mismatch()): it fails, naming both versions; installing a matching wsside changes
+//   no project file, so the report says what starts it again, and a save of a .py file does;
+//   after installing another plugin only a restart of Vite helps (Node keeps the plugin it
+//   loaded: a save of vite.config restarts Vite's server, not Node).
 // A sidecar that fails is killed, its reason stays in the terminal and on the overlay, and it
 // is not restarted: saving vite.config or restarting Vite gives it a fresh start
 // (lib/sidecars.js); so does saving a file of the project that a handler file's fix is in
@@ -141,8 +143,9 @@ export class Exits {
   /**
    * The sidecar speaks another version of the control protocol (`mismatch`): it fails, and
    * the report names both packages' versions, asking the interpreter for its wsside version
-   * when the message did not say it. Installing a matching version changes no project file,
-   * but the user saves one after it: a save starts the sidecar again (startAgain).
+   * when the message did not say it. Installing a matching wsside changes no project file,
+   * but the user saves one after it: a save starts the sidecar again (startAgain). Installing
+   * a matching plugin needs a restart of Vite, whose Node keeps the plugin it loaded.
    * @param {ProtocolMismatch} mismatch
    */
   mismatch(mismatch) {
@@ -152,8 +155,9 @@ export class Exits {
     const tell = (/** @type {string | null} */ version) => {
       // Stopped meanwhile, or already started again by something else.
       if (this.stopping || proc.state !== 'failed' || this._fixableBySave) return
-      this._tell(`${mismatchMessage(mismatch.theirs, version)}\n  Once they match, ${ON_SAVE} (so does restarting Vite).`,
-        undefined, true)
+      this._tell(`${mismatchMessage(mismatch.theirs, version, proc.spec.python)}\n  After the pip install, ${ON_SAVE} ` +
+        '(so does restarting Vite). After the npm install, restart Vite: Node keeps the plugin it loaded until then ' +
+        '(saving vite.config does not reload it).', undefined, true)
     }
     if (mismatch.version !== null) {
       tell(mismatch.version)

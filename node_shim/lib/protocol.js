@@ -13,9 +13,40 @@ const PACKAGE = JSON.parse(readFileSync(new URL('../package.json', import.meta.u
 export const PLUGIN_VERSION = PACKAGE.version
 /** The Vite versions it supports: its peer range. */
 export const VITE_RANGE = PACKAGE.peerDependencies.vite
-// What installs matching versions, as `wsside doctor`'s shim check says it.
-const MATCH = (/** @type {string} */ wsside) =>
-  `npm install -D vite-plugin-wsside@${wsside}, or pip install wsside==${PLUGIN_VERSION}`
+
+/**
+ * The release line (major.minor) of a version of either package, whatever follows its
+ * major.minor.patch: a semver tag (`0.2.0-rc.1`) or a PEP 440 one (`0.1.0.post1`, `0.2.0rc1`,
+ * `0.1.0.dev0`); undefined when it does not start with major.minor.patch. `wsside doctor`
+ * reads it the same way (doctor/semver.py).
+ * @param {string} version
+ */
+export function releaseLine(version) {
+  return /^(\d+)\.(\d+)\./.exec(version)?.slice(1, 3).join('.')
+}
+
+/**
+ * A word as a POSIX shell reads it back.
+ * @param {string} word
+ */
+const shellQuote = (word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`)
+
+/**
+ * What installs matching versions, as `wsside doctor`'s shim check says it: the plugin of
+ * wsside's release line, as npm reads a range (`~0.2.0`; from `-0` for a pre-release, whose
+ * line may have only pre-releases yet, which npm otherwise skips), or the wsside of the
+ * plugin's line into `python` (`wsside==0.1.*`, any 0.1 release to pip).
+ * @param {string} wsside
+ * @param {string} python the interpreter the sidecar runs
+ */
+function match(wsside, python) {
+  const theirs = releaseLine(wsside)
+  const prerelease = /^\d+\.\d+\.\d+(?:-|(?:a|b|rc)\d|.*\.dev\d*$)/.test(wsside)
+  const npm = theirs === undefined ? `vite-plugin-wsside@${wsside}` : `vite-plugin-wsside@~${theirs}.0${prerelease ? '-0' : ''}`
+  const ours = releaseLine(PLUGIN_VERSION)
+  const pip = ours === undefined ? `wsside==${PLUGIN_VERSION}` : `wsside==${ours}.*`
+  return `npm install -D ${shellQuote(npm)}, or ${shellQuote(python)} -m pip install ${shellQuote(pip)}`
+}
 
 /**
  * A control message's envelope; the fields of its type come beside these.
@@ -73,7 +104,8 @@ export class ProtocolMismatch extends Error {
    * @param {string | null} version its wsside version, when the message says it (a `ready`)
    */
   constructor(theirs, version) {
-    super(mismatchMessage(theirs, version))
+    super(`control protocol mismatch: the Python sidecar speaks version ${JSON.stringify(theirs)}, ` +
+      `vite-plugin-wsside ${PLUGIN_VERSION} speaks ${PROTOCOL_VERSION}`)
     this.theirs = theirs
     this.version = version
   }
@@ -81,30 +113,33 @@ export class ProtocolMismatch extends Error {
 
 /**
  * What the terminal and the overlay say of a sidecar that speaks protocol `theirs`, of
- * wsside `version` (null: not known), and how to match the two packages.
+ * wsside `version` (null: not known), run by `python`, and how to match the two packages
+ * (lib/exits.js adds what starts it again after each install).
  * @param {unknown} theirs
  * @param {string | null} version
+ * @param {string} python
  */
-export function mismatchMessage(theirs, version) {
+export function mismatchMessage(theirs, version, python) {
   return `control protocol mismatch: the Python sidecar (wsside ${version ?? 'of an unknown version'}) speaks ` +
     `version ${JSON.stringify(theirs)}, vite-plugin-wsside ${PLUGIN_VERSION} speaks ${PROTOCOL_VERSION}. Install ` +
     `matching versions of the npm package and the Python package (\`wsside doctor\` shows both): ` +
-    `${MATCH(version ?? '<the version of wsside>')}.`
+    `${match(version ?? '<the version of wsside>', python)}.`
 }
 
 /**
- * The line to warn with when the sidecar's wsside (`version`) is of another release line
- * (major.minor) than this package, null when they match (or a version cannot be read).
+ * The line to warn with when the sidecar's wsside (`version`, run by `python`) is of another
+ * release line (major.minor) than this package, null when they match (or a version cannot be
+ * read).
  * @param {string} version
+ * @param {string} python
  * @returns {string | null}
  */
-export function releaseLineSkew(version) {
-  const line = (/** @type {string} */ v) => /^(\d+)\.(\d+)\./.exec(v)?.slice(1, 3).join('.')
-  const theirs = line(version)
-  const ours = line(PLUGIN_VERSION)
+export function releaseLineSkew(version, python) {
+  const theirs = releaseLine(version)
+  const ours = releaseLine(PLUGIN_VERSION)
   if (theirs === undefined || ours === undefined || theirs === ours) return null
   return `wsside ${version} (the Python package) and vite-plugin-wsside ${PLUGIN_VERSION} (the npm package) ` +
-    `are of different release lines: install matching versions: ${MATCH(version)}; then restart Vite ` +
+    `are of different release lines: install matching versions: ${match(version, python)}; then restart Vite ` +
     '(`wsside doctor` shows both)'
 }
 

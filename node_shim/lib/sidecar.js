@@ -13,7 +13,7 @@ import readline from 'node:readline'
 import { BeforeReady } from './before-ready.js'
 import { Exits } from './exits.js'
 import { brokenVenvPassedBy } from './why-no-wsside.js'
-import { parse, ProtocolMismatch, releaseLineSkew } from './protocol.js'
+import { parse, PLUGIN_VERSION, ProtocolMismatch, releaseLineSkew } from './protocol.js'
 import { showEvent } from './events.js'
 import { ownLines, readyLines, StandingErrors } from './report.js'
 import { syncTypesFile } from './types-file.js'
@@ -299,11 +299,11 @@ export class SidecarProcess {
       this.standing.fixedAll('config')
       this.standing.fixedAll('sidecar')
       const r = this.reporter
-      r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version}, ${msg.python}` +
+      r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version} (vite-plugin-wsside ${PLUGIN_VERSION}), ${msg.python}` +
         (msg.backplane ? `; backplane ${msg.backplane}` : ''))
       // Same protocol, other release lines: it runs, but the two were not made together. Said
       // once per version (a config change sends `ready` again).
-      const skew = releaseLineSkew(msg.version)
+      const skew = releaseLineSkew(msg.version, msg.python)
       if (skew !== null && this._skewTold !== msg.version) r.warn(skew)
       this._skewTold = msg.version
       for (const line of readyLines(r, msg.handlers, before, msg.unloaded)) r.info(`  ${line}`)

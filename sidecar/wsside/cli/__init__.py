@@ -12,6 +12,7 @@ import sys
 from importlib import metadata
 from typing import TYPE_CHECKING
 
+from .. import __version__
 from .._install import pip_install
 from .._io import EngineVersionError
 
@@ -28,7 +29,8 @@ TYPER_SUPPORTED_TEXT = ">=0.16.0,<0.30"
 
 def main() -> None:
     """Run the `wsside` command named in `sys.argv`. An unsupported typer or aiohttp ends it
-    with one line naming the supported range (exit status 1), before any traceback could."""
+    with one line naming the supported range (exit status 1), before any traceback could;
+    `wsside --version` and `wsside version` need neither, and answer all the same."""
     problem = typer_problem()
     if problem is None:
         try:
@@ -36,6 +38,9 @@ def main() -> None:
         except EngineVersionError as exc:
             problem = str(exc)
     if problem is not None:
+        if sys.argv[1:] in (["--version"], ["version"]):  # which wsside this is needs neither
+            print(__version__)
+            return
         print(problem, file=sys.stderr)
         raise SystemExit(1)
     from .app import app

@@ -15,7 +15,7 @@ from .._edge.control import PROTOCOL_VERSION
 from .._install import pip_install
 from .model import Check, failed, passed, warned
 from .project import Project, same_python
-from .semver import parse, satisfies
+from .semver import is_prerelease, parse, release_line, satisfies
 from .vite_config import ViteFacts
 from .vite_package import FRAMEWORK_PACKAGES, RunningVite
 
@@ -84,7 +84,7 @@ def check_vite(project: Project) -> Check:
         return failed(
             "vite",
             f"{running.label}; vite-plugin-wsside supports {peer}",
-            _newer_vite(running, peer, quote=True),
+            _newer_vite(running, _same_major(peer, have), quote=True),
         )
     exposed = [
         (name, fixes)
@@ -108,6 +108,18 @@ def check_vite(project: Project) -> Check:
             f"{running.framework} does not use",
         )
     return passed("vite", running.label)
+
+
+def _same_major(peer: str, have: tuple[int, int, int] | None) -> str:
+    """The alternatives of the peer range `peer` on the major line of `have` (`^5.4.12` of
+    `^5.4.12 || ^6.0.9` for a Vite 5): npm, given the whole range, would install the newest
+    major. The whole range when none is (or the version cannot be read)."""
+    alternatives = [a.strip() for a in peer.split("||")]
+    if have is not None:
+        ours = [a for a in alternatives if re.match(rf"[\^~>=v\s]*{have[0]}(?!\d)", a)]
+        if ours:
+            return " || ".join(ours)
+    return peer
 
 
 def _newer_vite(running: RunningVite, wanted: str, quote: bool = False) -> str:
@@ -142,17 +154,31 @@ _WSSIDE_PROBE = (
 class _Wsside:
     """The wsside the shim is compared with: its version, its protocol, and in words whose
     it is (empty: this doctor's, which is the sidecar's interpreter's too); `pip` installs
-    a given version of it, into `python` when that is the sidecar's other interpreter."""
+    a release line of it into `python`, the interpreter Vite's sidecar will run."""
 
     version: str
     protocol: int | None
     whose: str
     python: str
 
-    def pip(self, version: str) -> str:
-        if self.python:
-            return pip_install(self.python, f"wsside=={version}")
-        return f"pip install wsside=={version}"
+    def pip(self, plugin: str) -> str:
+        """Installs the wsside of the plugin's release line (`wsside==0.1.*`, which pip reads
+        as any 0.1 release, a pre-release only when the line has nothing else)."""
+        line = release_line(plugin)
+        wanted = f"wsside=={line[0]}.{line[1]}.*" if line else f"wsside=={plugin}"
+        return pip_install(self.python, shlex.quote(wanted))
+
+
+def _npm_install(wsside: str) -> str:
+    """Installs the plugin of wsside's release line (`~0.1.0`, as npm reads a range; `~0.2.0-0`
+    for a pre-release, whose line may have only pre-releases yet, which npm otherwise skips)."""
+    line = release_line(wsside)
+    wanted = (
+        f"{SHIM}@~{line[0]}.{line[1]}.0{'-0' if is_prerelease(wsside) else ''}"
+        if line
+        else f"{SHIM}@{wsside}"
+    )
+    return f"npm install -D {shlex.quote(wanted)}"
 
 
 def _sidecar_wsside(project: Project) -> _Wsside:
@@ -161,7 +187,7 @@ def _sidecar_wsside(project: Project) -> _Wsside:
     (the interpreter check says why)."""
     python = project.sidecar_python[0]
     if same_python(python, sys.executable):
-        return _Wsside(__version__, PROTOCOL_VERSION, "", "")
+        return _Wsside(__version__, PROTOCOL_VERSION, "", sys.executable)
     try:
         done = subprocess.run(
             [python, "-c", _WSSIDE_PROBE],
@@ -180,7 +206,7 @@ def _sidecar_wsside(project: Project) -> _Wsside:
             PROTOCOL_VERSION,
             f"of this doctor: {python}, which Vite's sidecar will run, could not be asked "
             "(see the interpreter check)",
-            "",
+            python,
         )
     return _Wsside(lines[0], int(lines[1]), f"of {python}, which Vite's sidecar will run", python)
 
@@ -194,7 +220,9 @@ def check_shim(project: Project) -> Check:
     version = shim.get("version", "?")
     protocol = _shim_protocol(Path(shim["__file__"]))
     python = _sidecar_wsside(project)
-    same_line = (parse(version) or (0, 0, 0))[:2] == (parse(python.version) or (0, 0, 0))[:2]
+    # As the plugin compares them (releaseLineSkew): a version without a line is no skew.
+    lines = release_line(version), release_line(python.version)
+    same_line = None in lines or lines[0] == lines[1]
     whose = f" {python.whose}" if python.whose else ""
     pair = (
         f"{SHIM} {version} (control protocol {protocol}), wsside {python.version} "
@@ -205,14 +233,13 @@ def check_shim(project: Project) -> Check:
         return failed(
             "shim",
             f"mismatched versions: {pair}",
-            f"install matching versions: npm install -D {SHIM}@{python.version}, "
-            f"or {python.pip(version)}",
+            f"install matching versions: {_npm_install(python.version)}, or {python.pip(version)}",
         )
     if not same_line:
         return warned(
             "shim",
             f"different release lines: {pair}",
-            f"npm install -D {SHIM}@{python.version}, or {python.pip(version)}",
+            f"{_npm_install(python.version)}, or {python.pip(version)}",
         )
     return passed("shim", pair)
 

@@ -1,4 +1,5 @@
-"""Just enough semver to read `engines` and `peerDependencies` ranges from package.json.
+"""Just enough semver to read `engines` and `peerDependencies` ranges from package.json, and
+the release line of a version of either package (semver or PEP 440).
 
 Supports `||`, space-joined comparators (`>=`, `>`, `<=`, `<`, `=`), caret, tilde and x-ranges
 (`5`, `5.x`, `*`). A range it cannot read is reported as None ("unknown"), never guessed.
@@ -8,10 +9,15 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["parse", "satisfies"]
+__all__ = ["is_prerelease", "parse", "release_line", "satisfies"]
 
 Version = tuple[int, int, int]
 _VERSION = re.compile(r"v?(\d+)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?(?:[-+].*)?$")
+# What the plugin reads as the release line (lib/protocol.js, `releaseLine`): whatever follows
+# major.minor.patch, a semver tag (`-rc.1`) or a PEP 440 one (`rc1`, `.post1`, `.dev0`).
+_RELEASE_LINE = re.compile(r"(\d+)\.(\d+)\.")
+# A pre-release or development release: semver's `-tag`, PEP 440's `a1`, `b1`, `rc1`, `.dev0`.
+_PRERELEASE = re.compile(r"\d+\.\d+\.\d+(?:-|(?:a|b|rc)\d|.*\.dev\d*$)")
 
 
 def parse(text: str) -> Version | None:
@@ -21,6 +27,20 @@ def parse(text: str) -> Version | None:
         return None
     major, minor, patch = (int(p or 0) for p in m.groups())
     return major, minor, patch
+
+
+def release_line(version: str) -> tuple[int, int] | None:
+    """The release line (major, minor) of a version of either package, as the plugin reads
+    it: `0.1.0`, `0.1.0.post1`, `0.1.0-rc.1` -> (0, 1); None when it does not start with
+    major.minor.patch."""
+    m = _RELEASE_LINE.match(version.strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
+def is_prerelease(version: str) -> bool:
+    """Whether a version of either package is a pre-release or development release
+    (`0.2.0-rc.1`, `0.2.0rc1`, `0.2.0.dev0`): its line may have no final release yet."""
+    return _PRERELEASE.match(version.strip()) is not None
 
 
 def _bounds(op: str, text: str) -> list[tuple[str, Version]] | None:
