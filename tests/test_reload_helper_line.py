@@ -75,7 +75,7 @@ async def test_wsside_serve_names_the_helper_whose_save_reloaded_a_file(tmp_path
         (ws / "ready.txt").write_text("")
         (ws / "_state.py").write_text("players = {'ada': 1}\n")
         game, other = sorted(
-            await server.expect_all("reloaded ws/game.py", "reloaded ws/other.py"),
+            await server.expect_all("reloaded ws/game.py", "added ws/other.py"),
             key=lambda line: "other" in line,
         )
         assert re.search(
@@ -83,7 +83,7 @@ async def test_wsside_serve_names_the_helper_whose_save_reloaded_a_file(tmp_path
             r"which changed\n$",
             game,
         ), game
-        assert re.search(r" wsside: reloaded ws/other\.py \(/ws/other\) in [\d.]+ ms\n$", other)
+        assert re.search(r" wsside: added ws/other\.py \(/ws/other\) in [\d.]+ ms\n$", other)
         (ws / "game.py").write_text(GAME + "# saved\n")
         line = await server.expect("reloaded ws/game.py")
         assert re.search(r" wsside: reloaded ws/game\.py \(/ws/game\) in [\d.]+ ms\n$", line), line

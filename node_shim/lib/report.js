@@ -293,6 +293,9 @@ function keptFromLoading(reporter, event) {
 
 /** @typedef {'load' | 'config' | 'sidecar'} StandingKind what an error that stands came from */
 
+// The other errors that stand an overlay names, at most: the rest are counted.
+const NAMED_OTHERS = 4
+
 /**
  * Errors that stand until fixed, by file ('' for the sidecar's own failure): every page shows
  * them, also one opened later. One set per sidecar, shared by the Vite servers holding it.
@@ -314,8 +317,9 @@ export class StandingErrors {
    * @param {Reporter} reporter
    */
   showToNewPages(reporter) {
-    // A helper's error stands for each file it failed, and is shown once.
-    reporter.showToNewPages(() => [...new Set([...this._errors.values()].map((s) => s.error))])
+    // A helper's error stands for each file it failed, and is shown once. The page shows the
+    // last one sent, which names the others.
+    reporter.showToNewPages(() => [...new Set([...this._errors.values()].map((s) => s.error))].map((e) => this._shown(e)))
   }
 
   /**
@@ -331,7 +335,31 @@ export class StandingErrors {
       this._errors.delete(file) // set again last: the newest error is the one shown
       this._errors.set(file, { kind, error })
     }
-    this._reporter().overlay(error)
+    this._reporter().overlay(this._shown(error))
+  }
+
+  /**
+   * `error` as the overlay shows it: the overlay shows one error at a time, so its message
+   * ends with how many other errors stand, and where (`… (and 2 more load errors: ws/echo.py,
+   * ws/feed.py)`); the terminal has had each in full.
+   * @param {OverlayError} error
+   * @returns {OverlayError}
+   */
+  _shown(error) {
+    /** @type {Map<OverlayError, { kind: StandingKind, where: string }>} */
+    const others = new Map()
+    for (const [file, s] of this._errors) {
+      if (s.error === error || others.has(s.error)) continue
+      const at = s.error.loc?.file ?? file
+      others.set(s.error, { kind: s.kind, where: at ? this._reporter().rel(at) : 'the sidecar' })
+    }
+    if (others.size === 0) return error
+    const kinds = new Set([...others.values()].map((o) => o.kind))
+    const kind = kinds.size === 1 && !kinds.has('sidecar') ? `${[...kinds][0]} error` : 'error'
+    const where = [...others.values()].map((o) => o.where)
+    const listed = where.length <= NAMED_OTHERS ? where.join(', ') : `${where.slice(0, NAMED_OTHERS).join(', ')}, …`
+    const more = `and ${others.size} more ${kind}${others.size === 1 ? '' : 's'}: ${listed}`
+    return { ...error, message: `${error.message} (${more})` }
   }
 
   /**
@@ -368,7 +396,7 @@ export class StandingErrors {
     if (shown.size === 0) return
     for (const named of shown) this._reporter().clearOverlay(named)
     const still = [...this._errors.values()].at(-1)
-    if (still) this._reporter().overlay(still.error)
+    if (still) this._reporter().overlay(this._shown(still.error))
   }
 
   /**

@@ -29,7 +29,7 @@ describe('a handler file imported by name that does not load', () => {
     assert.match(standing[0].err.loc.file, /ws\/common\.py$/)
     const from = logs.lines.length
     writeFileSync(path.join(root, 'ws/common.py'), 'X = 1\n')
-    for (const name of ['chat', 'game']) await logs.waitFor(new RegExp(`reloaded ws/${name}\\.py`), { from })
+    for (const name of ['chat', 'game']) await logs.waitFor(new RegExp(`added ws/${name}\\.py`), { from })
     const shown = await received(vite, page)
     assert.deepEqual(shown.map((m) => m.event ?? m.type), ['wsside:clear-error'], JSON.stringify(shown))
     assert.match(shown[0].data.file, /ws\/common\.py$/)

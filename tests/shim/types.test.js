@@ -83,7 +83,7 @@ describe('wsside-env.d.ts while a handler file that never loaded fails', () => {
     assert.equal(readFileSync(file, 'utf8'), before)
     const from = logs.lines.length
     writeFileSync(chat, typed('body'))
-    await logs.waitFor(/reloaded ws\/chat\.py/, { from })
+    await logs.waitFor(/added ws\/chat\.py/, { from }) // it had served nothing: added
     await logs.waitFor(/wrote wsside-env\.d\.ts/, { from })
     assert.match(readFileSync(file, 'utf8'), / {4}body: string\n/)
   })

@@ -1,13 +1,16 @@
 """Under Vite, a WebSocket to a path under the prefix that no endpoint serves is most often a
 typo in the page's URL (`/api/api/ws/chat`, `/api/ws/caht`); the browser only sees a failed
 connection, and the client retries. The first such upgrade of each path is named once in Vite's
-terminal, with the endpoint it most likely meant; past `_PATHS_MAX` paths, one line says that
+terminal, with the endpoint it most likely meant (one a slip away: `closest`), or the handler
+file that did not load and could be the endpoint; past `_PATHS_MAX` paths, one line says that
 further paths are not named. `ASGIApp` does the same, its mount point as the prefix (a mount
 point and patterns that both say `/ws`). (`wsside serve` has its access log.)"""
 
 from __future__ import annotations
 
+import ast
 import difflib
+import re
 from typing import TYPE_CHECKING
 
 from .._runtime.events import log, shown
@@ -24,6 +27,12 @@ __all__ = ["NotFoundNotes", "closest", "refused_segment"]
 # Paths named at most: a scanner trying paths must not flood the terminal.
 _PATHS_MAX = 20
 _LISTED_MAX = 5
+# Bytes of a handler file that did not load read for the patterns it declares.
+_HEAD = 256 * 1024
+# `Handler("/ws/chat")`, `Handler(pattern=r'/ws/{room}')`: the string literal.
+_HANDLER_CALL = re.compile(
+    r"""\bHandler\s*\(\s*(?:pattern\s*=\s*)?([rRuU]?(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'))"""
+)
 
 
 class NotFoundNotes:
@@ -55,8 +64,10 @@ class NotFoundNotes:
                 "warning",
             )
             return
-        note = f"{path}: no endpoint there, so the client got 404: {self._hint(path)}"
-        note += self._not_loaded()
+        could_be = self._not_loaded_there(path)
+        note = f"{path}: no endpoint there, so the client got 404: " + (
+            could_be or self._hint(path) + self._not_loaded()
+        )
         # Named again when what it says changed (the files were edited: another cause now).
         if self._named.get(path) != note:
             self._named[path] = note
@@ -75,6 +86,57 @@ class NotFoundNotes:
             f" ({', '.join(files[:_LISTED_MAX])}{more} did not load, so what {it} was never "
             f"served: see {its} above)"
         )
+
+    def _not_loaded_there(self, path: str) -> str:
+        """The handler files that did not load and could serve `path`: one whose text
+        declares a pattern that matches it (`Handler("/ws/chat/{room}")`, read as text: it
+        never imported), else one named as its last segment (`ws/metrics.py` for
+        `/api/ws/metrics`); '' when none could."""
+        failed = self._registry.unserved_failures()
+        declaring = [(file, url) for file in failed for url in self._declared(file, path)]
+        if declaring:
+            named = [f"{shown(file)} declares {url}" for file, url in declaring]
+            if len(named) == 1:
+                return f"{named[0]}, which matches it, but did not load: see its error above"
+            return (
+                f"{_listed(named[:_LISTED_MAX])}, which match it, but did not load: see "
+                "their errors above"
+            )
+        last = path.rstrip("/").rsplit("/", 1)[-1].lower()
+        by_name = [shown(file) for file in failed if file.stem.lower() == last]
+        if not by_name:
+            return ""
+        if len(by_name) == 1:
+            return (
+                f"{by_name[0]} did not load (its name is the path's last segment), so what it "
+                "declares was never served: see its error above"
+            )
+        return (
+            f"{_listed(by_name[:_LISTED_MAX])} did not load (their names are the path's last "
+            "segment), so what they declare was never served: see their errors above"
+        )
+
+    def _declared(self, file: Path, path: str) -> list[str]:
+        """The URLs of the patterns `file`'s text declares (`Handler("...")` with a string
+        literal) that match `path`."""
+        try:
+            with file.open("rb") as f:
+                text = f.read(_HEAD).decode("utf-8", errors="replace")
+        except OSError:
+            return []
+        found = []
+        for literal in _HANDLER_CALL.findall(text):
+            try:
+                source = ast.literal_eval(literal)
+                pattern = Pattern(source)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+            for prefix in self._prefixes:
+                below = path[len(prefix) :] if path.startswith(prefix + "/") else None
+                if below is not None and pattern.match(below) is not None:
+                    found.append(prefix + pattern.source)
+                    break
+        return found
 
     def _hint(self, path: str) -> str:
         urls = [
@@ -116,17 +178,97 @@ class NotFoundNotes:
         return ""
 
 
+# Which endpoint a 404's path likely meant: only one a single slip away, on whole segments.
+# A slip is one segment spelt differently from a literal segment of the pattern, a typo (case
+# aside, at most one letter wrong, missing, extra, or two letters swapped; two such in a
+# segment longer than 5 letters), one segment that a variable's regex refuses where all the
+# others match, a trailing `/` or a segment written twice (`/api/api/ws/chat`), or, for a
+# pattern with neither variable nor wildcard, one segment too many or one missing
+# (`/api/chat` for `/api/ws/chat`). Sharing the prefix and many letters is not enough:
+# `/api/ws/metrics` is no slip of `/api/ws/admin`, nor `/api/ws/games/tic-tac-toe/g1` of
+# `/api/ws/chat/{room}`. When two endpoints are as close, none is named.
+
+
 def closest(path: str, urls: list[str]) -> str | None:
-    """The endpoint URL most like `path`, if any is like enough. A pattern's variables are
-    compared as the parts of `path` they stand for: `/api/ws/room/ABC` is closest to
-    `/api/ws/room/{room:[a-z]+}`, not to a short `/api/ws/hb` that shares more letters with
-    the pattern's text."""
-    best, score = None, 0.6  # difflib.get_close_matches' cutoff
-    for url in urls:
-        ratio = difflib.SequenceMatcher(None, path, _filled(url, path)).ratio()
-        if ratio >= score and (best is None or ratio > score):
-            best, score = url, ratio
-    return best
+    """The endpoint URL `path` likely meant, if it is one slip away (the rule above); among
+    several, the one most like it, a pattern's variables compared as the parts of `path` they
+    stand for (`/api/ws/room/ABC` is closer to `/api/ws/room/{room:[a-z]+}` than to a short
+    `/api/ws/hb`). None when two are as like it."""
+    ranked = sorted(
+        (
+            (difflib.SequenceMatcher(None, path, _filled(url, path)).ratio(), url)
+            for url in dict.fromkeys(urls)
+            if _one_slip(url, path)
+        ),
+        reverse=True,
+    )
+    if not ranked or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
+        return None
+    return ranked[0][1]
+
+
+def _one_slip(url: str, path: str) -> bool:
+    """Whether `path` is one slip (the rule above) from a path that `url` matches."""
+    try:
+        pattern = Pattern(url)
+    except ValueError:
+        return False
+    want, got = url.split("/")[1:], path.split("/")[1:]
+
+    def fits(parts: list[str]) -> bool:
+        return pattern.match("/" + "/".join(parts)) is not None
+
+    literal = all(_is_literal(w) for w in want)
+    for i, part in enumerate(got):  # one segment too many
+        doubled = part == "" or (i > 0 and got[i - 1] == part)
+        if (literal or doubled) and fits(got[:i] + got[i + 1 :]):
+            return True
+    if literal and any(fits([*got[:i], w, *got[i:]]) for i, w in enumerate(want)):
+        return True  # one missing
+    for i, part in enumerate(got):  # one misspelt, at its place counted from either end
+        for j in {i, len(want) - len(got) + i}:
+            w = want[j] if 0 <= j < len(want) else ""
+            if _is_literal(w) and w and _typo(part, w) and fits([*got[:i], w, *got[i + 1 :]]):
+                return True
+    if len(want) != len(got) or "**" in want:
+        return False
+    refused = [
+        w for w, part in zip(want, got, strict=True) if Pattern("/" + w).match("/" + part) is None
+    ]
+    return len(refused) == 1 and not _is_literal(refused[0])
+
+
+def _is_literal(segment: str) -> bool:
+    return not any(c in segment for c in "*?{")
+
+
+def _typo(part: str, meant: str) -> bool:
+    """`part` is `meant` with a typo: case aside, at most one letter wrong, missing, extra,
+    or two swapped (two such when `meant` is longer than 5 letters)."""
+    a, b = part.lower(), meant.lower()
+    return _slips(a, b) <= (1 if len(b) <= 5 else 2)
+
+
+def _slips(a: str, b: str) -> int:
+    """The optimal string alignment distance: edits, a swap of two neighbours counted once."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(
+                rows[i - 1][j] + 1, row[j - 1] + 1, rows[i - 1][j - 1] + (a[i - 1] != b[j - 1])
+            )
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[i - 2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def _listed(items: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _filled(url: str, path: str) -> str:

@@ -26,6 +26,7 @@ from .module_names import handler_files, in_folder
 from .namespaces import collision_notes
 from .orphans import Orphans
 from .pattern_owners import duplicate_error, find_duplicate, serving
+from .shadowed import ShadowNotes
 from .unserved_patterns import UnservedPatterns
 
 if TYPE_CHECKING:
@@ -79,6 +80,10 @@ class Registry:
         # once the handlers have loaded (the backplane subscribes before they do).
         self._unserved = UnservedPatterns()
         self._loaded = False
+        # Shadowed patterns, said at start and whenever the endpoints make a new one: once a
+        # batch of loads is applied (a checkout's files in between could shadow each other).
+        self._shadows = ShadowNotes()
+        self._in_batch = False
 
     # ---- routing ------------------------------------------------------------------------
 
@@ -136,6 +141,7 @@ class Registry:
             if holding:
                 self.release_helper_errors()
         self._loaded = True
+        self._note_shadowed()
 
     def failed_others(self, path: Path) -> bool:
         """Other handler files did not load for an error in `path` (a file they import)."""
@@ -147,11 +153,28 @@ class Registry:
     def hold_helper_errors(self) -> bool:
         """From now on, a helper's load error is said once, by `release_helper_errors`, for
         all the handler files it fails meanwhile (a batch of loads); False if held already."""
+        self._in_batch = True
         return self._helper_errors.hold()
 
     def release_helper_errors(self) -> None:
+        """The end of a batch of loads: the helpers' errors held, then the shadowed
+        patterns it made."""
+        self._in_batch = False
         for event in self._helper_errors.release():
             emit(event)
+        if self._loaded:
+            self._note_shadowed()
+
+    def _note_shadowed(self) -> None:
+        """A warning for each pattern shadowed now that was not at the last call: every
+        connection to its paths goes to the earlier one (the words of `wsside doctor`)."""
+        if self._in_batch:
+            return
+        for shadowing in self._shadows.new(self.endpoints()):
+            log(
+                f"{shadowing.message(_at)}, so it never gets a connection: {shadowing.fix()}",
+                "warning",
+            )
 
     def load_file(
         self,
@@ -165,7 +188,8 @@ class Registry:
 
         The event's `ms` counts from `since` (a `time.perf_counter()` value, e.g. when the
         watcher saw the save) when given, else from the start of the import; `added`: the
-        file was created while serving (its `reloaded` event says `new`); `because`: the
+        file was created while serving (its `reloaded` event says `new`, as it does for a
+        file that had never loaded: one that failed at start and is fixed); `because`: the
         saved helpers it imports, which made it load again (its `reloaded` event names them:
         their module-level state starts afresh too).
         """
@@ -197,6 +221,7 @@ class Registry:
                 log(f"{shown(handler.file)}:{handler.line}: {note}", "warning")
         for note in result.notes:
             log(note, "warning")
+        served_before = path in self.files
         self._swap(path, result.handlers)
         for note in collision_notes(self.endpoints(), result.handlers):
             log(note, "warning")
@@ -206,12 +231,13 @@ class Registry:
             "patterns": [h.pattern.source for h in result.handlers],
             "ms": round((time.perf_counter() - started) * 1000, 2),
         }
-        if added:
+        if added or not (initial or served_before):
             event["new"] = True
         if because:
             event["because"] = [str(helper) for helper in because]
         emit(event)
         self._load_waiting()
+        self._note_shadowed()
         return True
 
     def add_handlers(self, handlers: list[Handler]) -> None:
@@ -222,6 +248,7 @@ class Registry:
             raise ValueError(str(duplicate)) from None
         self._swap(_IN_CODE, handlers)
         self._loaded = True
+        self._note_shadowed()
 
     def start_background(self) -> None:
         """Start the background tasks of every handler that has none running (handlers
@@ -241,6 +268,7 @@ class Registry:
             del self.files[path]
             emit({"type": "removed", "file": str(path)})
             self._load_waiting()
+            self._note_shadowed()
         elif broken:  # it never loaded: its load error goes with it
             emit({"type": "removed", "file": str(path)})
 
@@ -316,6 +344,10 @@ class Registry:
         (`finally`) to run; connections of patterns in their grace close now."""
         self._orphans.close()
         await self.background.close(timeout)
+
+
+def _at(handler: Handler) -> str:
+    return f"{shown(handler.file)}:{handler.line}"
 
 
 def _still_importing(path: Path) -> None:

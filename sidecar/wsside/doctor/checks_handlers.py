@@ -10,12 +10,12 @@ from pathlib import Path
 
 from .._runtime.events import error_place
 from .._runtime.missing_module import Missing, install_command
+from .._runtime.shadowed import shadowings
 from ..handler import Handler
 from .checks_process import running_sidecars
 from .model import Check, failed, passed, warned
 from .other_folders import folders_with_handlers, handler_files_outside
 from .project import Project, same_python
-from .samples import always_matches
 
 __all__ = ["check_config", "check_handler_files", "check_handlers_folder", "check_patterns"]
 
@@ -243,23 +243,9 @@ def check_patterns(project: Project) -> Iterator[Check]:
                 f"{_at(project, earlier)} and {_at(project, h)}",
                 f"rename or remove one of them ({_at(project, h)} is refused at load)",
             )
-    live = [h for h in handlers if not h.disabled]
-    for i, later in enumerate(live):
-        for earlier in live[:i]:
-            if earlier.pattern.source != later.pattern.source and always_matches(
-                earlier.pattern, later.pattern
-            ):
-                clean = False
-                yield warned(
-                    "patterns",
-                    f"{later.pattern.source!r} ({_at(project, later)}) is "
-                    f"shadowed by {earlier.pattern.source!r} ({_at(project, earlier)}), "
-                    "which is declared first and matches all its paths",
-                    f"declare {later.pattern.source!r} before "
-                    f"{earlier.pattern.source!r} (files load in sorted order), "
-                    "or narrow the earlier pattern",
-                )
-                break
+    for shadowing in shadowings(handlers):
+        clean = False
+        yield warned("patterns", shadowing.message(lambda h: _at(project, h)), shadowing.fix())
     unread = _imported_there_only(project)
     if unread:
         python = project.handler_imports.python
