@@ -161,7 +161,14 @@ def test_wsside_types_prints_the_warning_and_writes_what_render_writes(tmp_path:
         "WsTypedChat, so none is (a page importing WsTypedChat gets a type error): they are "
         "named Ws_Typed_dash_Chat, Ws_Typed_Chat and Ws_Typed_underscore_Chat"
     )
-    assert len(warned) == 7, done.stderr  # one per name shared
+    # One per name shared, and the routing warning the golden project earns on the way.
+    assert len([w for w in warned if "wsside-env.d.ts:" in w]) == 7, done.stderr
+    assert [w for w in warned if "wsside-env.d.ts:" not in w] == [
+        "wsside types: '/ws/rooms' (ws/b_chat.py:21) is shadowed by '/ws/rooms/**' "
+        "(ws/b_chat.py:20), which is declared first and matches all its paths, so it never "
+        "gets a connection: declare '/ws/rooms' before '/ws/rooms/**' (files load in sorted "
+        "order), or narrow the earlier pattern"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -195,11 +202,18 @@ def test_wsside_types_writes_the_file_and_leaves_an_unchanged_one_alone(tmp_path
     assert out.read_text(encoding="utf-8") == (GOLDEN / "constructs.d.ts").read_text(
         encoding="utf-8"
     )
-    assert done.stderr == "wsside types: wrote wsside-env.d.ts\n"
+    # The golden project has two classes named User on purpose: said, with the names each got.
+    assert done.stderr == (
+        "wsside types: wsside-env.d.ts: /ws/chat (ws/chat.py:65) uses two classes named User, "
+        "chat.User (ws/chat.py:13) and _shared.User (ws/_shared.py:6): they are named "
+        "WsChat.User and WsChat.User2, in the order it first uses them (reordering receives= "
+        "or sends= swaps the names under the page's code); rename one of them\n"
+        "wsside types: wrote wsside-env.d.ts\n"
+    )
     before = out.stat().st_mtime_ns
     again = run_types("--out", "wsside-env.d.ts", cwd=project)
     assert again.returncode == 0
-    assert again.stderr == "wsside types: wsside-env.d.ts is up to date\n"
+    assert again.stderr.endswith("\nwsside types: wsside-env.d.ts is up to date\n")
     assert out.stat().st_mtime_ns == before
     printed = run_types(cwd=project)
     assert printed.stdout == out.read_text(encoding="utf-8")

@@ -50,6 +50,12 @@ _ENUM_HINT = (
 )
 _KEYS = "keys must be str, a Literal of strings or a StrEnum (JSON object keys are strings)"
 _DEFINE = "define every type it names before the Handler(...) that uses it"
+# A pydantic model (BaseModel) is no dataclass; a pydantic dataclass is one.
+_PYDANTIC = (
+    "which wsside does not read: declare it with @pydantic.dataclasses.dataclass instead of "
+    "BaseModel (wsside reads that as a dataclass, and checks each message against its "
+    "fields), or make it a TypedDict or a dataclass"
+)
 
 
 def _forms(name: str) -> tuple[Any, ...]:
@@ -180,7 +186,9 @@ class Reader:
             raise self.error(where, f"{tp!r} is a string, not a type (give the class itself)")
         if _is_class(tp):
             raise self.error(
-                where, f"{show(tp)} is a class that is neither a TypedDict nor a dataclass"
+                where,
+                f"{show(tp)} is a class that is neither a TypedDict nor a dataclass",
+                f"{show(tp)} is a pydantic model, {_PYDANTIC}" if _is_pydantic_model(tp) else _HINT,
             )
         raise self.error(where, f"{show(tp)} is not a message type")
 
@@ -286,6 +294,16 @@ class Reader:
 
 def _name(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+def _is_pydantic_model(cls: type) -> bool:
+    """Whether `cls` is a pydantic model (v1 or v2), told without importing pydantic: a base
+    `BaseModel` of a pydantic module, or the fields pydantic gives a model."""
+    bases = any(
+        base.__name__ == "BaseModel" and base.__module__.split(".")[0] == "pydantic"
+        for base in cls.__mro__
+    )
+    return bases or hasattr(cls, "model_fields") or hasattr(cls, "__pydantic_fields__")
 
 
 def _is_class(tp: Any) -> bool:

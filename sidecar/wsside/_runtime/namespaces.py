@@ -102,7 +102,9 @@ def namespace_names(handlers: Iterable[Handler]) -> list[Named]:
 def collision_notes(handlers: Iterable[Handler], loaded: Iterable[Handler]) -> list[str]:
     """A warning per plain name that endpoints share, among `handlers`, when one of `loaded`
     (the handlers of the file just loaded) is among them: both patterns, where each is
-    declared, and the names they get."""
+    declared, and the names they get. Then, for each endpoint of `loaded`, a warning per
+    class name two of its classes share (`typescript_types.clash_notes`)."""
+    loaded = list(loaded)
     mine = {id(h) for h in loaded if typed(h)}
     if not mine:
         return []
@@ -124,6 +126,14 @@ def collision_notes(handlers: Iterable[Handler], loaded: Iterable[Handler]) -> l
             f"wsside-env.d.ts: {where} would {each} be named {n.plain}, so {nobody} is (a "
             f"page importing {n.plain} gets a type error): they are named {these}"
         )
+    # Here, not at the top: typescript_types imports TAKEN from this module.
+    from .typescript_types import clash_notes
+
+    for n in named:
+        if id(n.handler) in mine:
+            h = n.handler
+            receives = h.receives if h.transform_raw_data is None else None
+            notes += clash_notes(n.name, receives, h.sends, f"{h.pattern.source} ({_at(h)})")
     return notes
 
 

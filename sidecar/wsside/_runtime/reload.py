@@ -7,6 +7,10 @@ not by the events: it exists, it was deleted, or its content is what already ser
 nothing happens). A new handlers folder of the same name gets a new watch, and every file in
 it is read.
 
+The loop is wsside's while it reads the changed files and imports each one: the stall
+watchdog is told (`stall.OwnWork`), so that the time this takes is not reported as a handler
+blocking the loop.
+
 Here: when to apply, and which files. Elsewhere: which file events matter (`watch.py`), which
 handler files a saved helper reaches, and which modules leave `sys.modules` for it
 (`importers.py`); loading one file (`Registry.load_file`, importing through `loader.py`).
@@ -20,10 +24,12 @@ import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 
+from .events import shown
 from .importers import forget_all_helpers, forget_helpers, imported_by_name
 from .installed import note_another_install
 from .module_names import handler_files, in_folder
 from .registry import Registry
+from .stall import OwnWork
 from .watch import FolderWatch, Kind
 
 __all__ = ["QUIET", "Reloader"]
@@ -74,6 +80,8 @@ class Reloader:
         self._pending: dict[Path, tuple[float, bool, tuple[Path, ...]]] = {}
         self._config_pending = False
         self._step_handle: asyncio.Handle | None = None
+        # What a stall of the loop during `_flush` and `_step` is: wsside's own work.
+        self._own = OwnWork()
 
     @property
     def busy(self) -> bool:
@@ -124,6 +132,10 @@ class Reloader:
         self._timer = self._loop.call_later(max(delay, 0.0), self._flush)
 
     def _flush(self) -> None:
+        with self._own.running("reading the changed handler files"):
+            self._read_changes()
+
+    def _read_changes(self) -> None:
         self._timer = self._first = None
         note_another_install()  # `pip install -U wsside` meanwhile: this process keeps its own
         # Watch the handlers folder that is there now, before its files are read.
@@ -199,11 +211,13 @@ class Reloader:
             self.registry.hold_helper_errors()
             path = next(iter(self._pending))
             since, force, because = self._pending.pop(path)
-            self._apply(path, since, force, because)
+            with self._own.running(f"reloading {shown(path)}"):
+                self._apply(path, since, force, because)
         if self._pending:
             assert self._loop is not None
             self._step_handle = self._loop.call_soon(self._step)
             return
+        self._own.done()
         self.registry.release_helper_errors()
         if self._config_pending:
             self._config_pending = False

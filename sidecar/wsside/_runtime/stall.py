@@ -19,6 +19,15 @@ the loop nor the watchdog: when the watchdog itself wakes late and the loop thre
 lateness counts again from the watchdog's wake. (A callback holding the GIL in a long C call
 also keeps the watchdog from waking, but its thread runs all along: that one is reported.)
 
+While wsside itself holds the loop (a reload: reading the changed files and importing each,
+one per turn of the loop, marked by `OwnWork.running` until the next tick), a stall with no
+handler code on the stack is wsside's, not the user's: no warning and no `stall` event
+(nothing in the handler files blocks, and the `reloaded` lines say how long each file took),
+but one debug line per batch. Handler code on the stack (a handler file's top level that
+sleeps, or imports something slow) is named as anywhere else; until it shows, the loop is
+sampled again at each tick of the watchdog, so wsside's part of a load never hides the
+user's.
+
 With hot reload, a save is the way out of a callback that never returns (`while True:`): the
 reload waits for the loop, so `interrupt` raises `HandlerInterrupted` inside the blocking
 handler code (the callback then fails like any other: the overlay shows where, the client gets
@@ -37,6 +46,9 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -44,10 +56,52 @@ from typing import Any
 from ..handler import HandlerInterrupted
 from .events import PACKAGE, emit, is_wsside, logger, shown
 
-__all__ = ["STALL_THRESHOLD", "StallWatchdog"]
+__all__ = ["STALL_THRESHOLD", "OwnWork", "StallWatchdog"]
 
 STALL_THRESHOLD = 0.5
 STALL_TICK = 0.1
+
+
+class OwnWork:
+    """A batch of wsside's own work on the event loop, done in stretches (a reload's files,
+    one per turn of the loop): a stall with no handler code on the stack, between the tick
+    before a stretch (`running`) and the tick after it, is not blamed on the user's code. Its
+    debug line is said once per batch (`done` starts the next)."""
+
+    def __init__(self) -> None:
+        self.said = False
+
+    @contextmanager
+    def running(self, what: str) -> Iterator[None]:
+        """Mark the calling thread (the loop's) as doing `what` (`reloading ws/chat.py`)
+        until the block ends, and as having done it until the watchdog's next tick."""
+        thread = threading.get_ident()
+        outer = _OWN_WORK.get(thread)
+        _OWN_WORK[thread] = _Stretch(self, what)
+        try:
+            yield
+        finally:
+            # Ended: the watchdog may sample the loop only once it has left the stretch.
+            if outer is not None and not outer.ended:
+                _OWN_WORK[thread] = outer
+            else:
+                _OWN_WORK[thread] = _Stretch(self, what, ended=True)
+
+    def done(self) -> None:
+        """The batch is over: the next one may say its stall."""
+        self.said = False
+
+
+@dataclass(frozen=True)
+class _Stretch:
+    own: OwnWork
+    what: str
+    ended: bool = False
+
+
+# The stretch of own work on each thread (an event loop's) under way, or ended since the
+# loop's last tick (`StallWatchdog._tick` drops it): read by its watchdog.
+_OWN_WORK: dict[int, _Stretch] = {}
 
 
 class StallWatchdog:
@@ -98,6 +152,9 @@ class StallWatchdog:
             now = time.monotonic()
             stall, self._pending = self._pending, None
             since, self._last = self._last, now
+            stretch = _OWN_WORK.get(self._loop_thread)
+            if stretch is not None and stretch.ended:
+                del _OWN_WORK[self._loop_thread]
         if stall is not None:
             seconds = round(now - max(since, stall["since"]), 2)
             del stall["since"]
@@ -176,17 +233,37 @@ class StallWatchdog:
             ):
                 resumed = now  # neither thread ran: the process was paused
             awake, cpu = now, cpu_now
+            own_note = None
             with self._lock:
                 since = max(self._last, resumed)
                 if since == sampled or now - since <= self.threshold:
                     continue
+                stretch = _OWN_WORK.get(self._loop_thread)
                 frame = sys._current_frames().get(self._loop_thread)
                 if frame is None:
                     continue
-                sampled = since
-                self._pending = stall = self._describe(frame)
-                stall["since"] = since
-                del frame  # a frame keeps its locals alive
+                if stretch is not None and self._handler_frame(frame) is None:
+                    # wsside's own work: not sampled for good, so that handler code that runs
+                    # later in this stall (the top level of the file it loads) is named.
+                    if not stretch.own.said:
+                        stretch.own.said = True
+                        code = frame.f_code
+                        own_note = (
+                            f"{stretch.what} has held the event loop for over "
+                            f"{self.threshold} s (in {code.co_name}, "
+                            f"{shown(code.co_filename)}:{frame.f_lineno})"
+                        )
+                    del frame
+                else:
+                    sampled = since
+                    self._pending = stall = self._describe(frame)
+                    stall["since"] = since
+                    del frame  # a frame keeps its locals alive
+                    stretch = None
+            if stretch is not None:
+                if own_note is not None:
+                    logger.debug("wsside: %s: wsside's own work, not handler code", own_note)
+                continue
             logger.warning(
                 "wsside: the event loop is blocked (over %s s) in %s (%s:%s); %s%s",
                 self.threshold,

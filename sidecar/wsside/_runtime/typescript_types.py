@@ -4,7 +4,9 @@ namespace of `Receives`, `Sends`, an interface per record and a type per recursi
 Names: a class keeps its own name when no other in the namespace has it first and TypeScript
 leaves it free (`string`... are the language's; `Partial`, `Record`... are names the file
 writes, `TAKEN`); the others get the first free `Name2`, `Name3`..., skipping every name
-already used, so a user's own `Item2` is never renamed for a generated one.
+already used, so a user's own `Item2` is never renamed for a generated one. Which of two
+classes of one name keeps it follows the order of use, so a reorder swaps them: loading the
+file warns of it (`clash_notes`, through `namespaces.collision_notes`).
 
 A field's `?`: a key that may be absent is `key?:`, with `| undefined` in what the page sends
 (the client's JSON.stringify leaves out a key set to undefined). A dataclass's field with a
@@ -15,15 +17,18 @@ may then always send it, which fits the handler too, and its listeners narrow on
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import textwrap
 
 from ..schema import Alias, AnyValue, DictOf, ListOf, Literals, Node, OneOf, Record, Scalar, Schema
 from .callbacks import error_frame as make_error_frame
+from .events import shown
+from .module_names import HANDLERS_PACKAGE
 from .namespaces import TAKEN
 
-__all__ = ["Namespace", "comment", "doc", "string_literal", "union"]
+__all__ = ["Namespace", "clash_notes", "comment", "doc", "string_literal", "union"]
 
 # Longer comments are wrapped.
 WIDTH = 100
@@ -157,6 +162,16 @@ class Namespace:
             self.names[key] = f"{node.name}{n}"
             taken.add(self.names[key])
 
+    def clashes(self) -> list[list[tuple[Named, str]]]:
+        """The records and aliases that share a Python name (two classes `ChatIn` of two
+        modules), each group in order of use with the name each got (`ChatIn`, `ChatIn2`)."""
+        if not self.names:
+            self.name_all()
+        groups: dict[str, list[tuple[Named, str]]] = {}
+        for key, node in self.used.items():
+            groups.setdefault(node.name, []).append((node, self.names[key]))
+        return [group for group in groups.values() if len(group) > 1]
+
     def lines(self, title: str, note: str | None) -> list[str]:
         """The namespace, after a comment of `title` and `note` (why it has this name)."""
         self.name_all()
@@ -193,6 +208,62 @@ class Namespace:
             out.append("  }")
         out.append("}")
         return out
+
+
+def clash_notes(
+    space: str, receives: Schema | None, sends: Schema | None, endpoint: str
+) -> list[str]:
+    """A warning per Python name that two classes (or aliases) of one endpoint share: which
+    class gets which TypeScript name (`ChatIn`, `ChatIn2`) follows their order of use, so
+    an unrelated reorder of `receives=` would rename them under a page's code. `space` is the
+    endpoint's namespace, `receives` what its namespace types (None under
+    transform_raw_data, as `typescript.py` writes it), `endpoint` its pattern and place."""
+    namespace = Namespace(space)
+    namespace.root("Receives", receives, True)
+    namespace.root("Sends", sends, False)
+    notes = []
+    for group in namespace.clashes():
+        name = group[0][0].name
+        count = "two" if len(group) == 2 else str(len(group))
+        classes = _and([_origin(node) for node, _ in group])
+        names = _and([f"{space}.{given}" for _, given in group])
+        rename = "one of them" if len(group) == 2 else "all but one"
+        notes.append(
+            f"wsside-env.d.ts: {endpoint} uses {count} classes named {name}, {classes}: "
+            f"they are named {names}, in the order it first uses them (reordering receives= "
+            f"or sends= swaps the names under the page's code); rename {rename}"
+        )
+    return notes
+
+
+def _origin(node: Named) -> str:
+    """A record's class (or an alias) with its module, and where it is defined:
+    `models.ChatIn (ws/models.py:3)`."""
+    source = node.source
+    module = getattr(source, "__module__", None)
+    if isinstance(module, str):  # a handler file's module as its file is named: `chat`
+        module = module.removeprefix(HANDLERS_PACKAGE + ".")
+    qualname = getattr(source, "__qualname__", None) or node.name
+    named = f"{module}.{qualname}" if module else str(qualname)
+    if not isinstance(source, type):
+        return f"the alias {named}"
+    try:
+        file = inspect.getsourcefile(source)
+    except TypeError:  # a class of no file (built in, or made by exec)
+        return named
+    if file is None:
+        return named
+    line = getattr(source, "__firstlineno__", None)  # Python 3.13
+    if line is None:
+        try:
+            line = inspect.getsourcelines(source)[1]
+        except (OSError, TypeError):
+            return f"{named} ({shown(file)})"
+    return f"{named} ({shown(file)}:{line})"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # Over a field that is Python's `int` (or `int | None`), written `number`: TypeScript takes

@@ -1,0 +1,89 @@
+"""What a refused message type says to do instead: a pydantic model (BaseModel) is neither a
+TypedDict nor a dataclass, and the error says what wsside reads in its place (a pydantic
+dataclass, a TypedDict or a dataclass). wsside tells a model without importing pydantic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from serve_process import ServeProcess, free_port
+from wsside.schema import Schema
+
+PYDANTIC = (
+    "Kick is a pydantic model, which wsside does not read: declare it with "
+    "@pydantic.dataclasses.dataclass instead of BaseModel (wsside reads that as a dataclass, "
+    "and checks each message against its fields), or make it a TypedDict or a dataclass"
+)
+REFUSED = "receives: Kick is a class that is neither a TypedDict nor a dataclass; "
+
+HANDLER = """from typing import TypedDict
+
+import pydantic
+from wsside import Handler
+
+
+class Chat(TypedDict):
+    text: str
+
+
+class Kick({base}):
+    user: str
+
+
+h = Handler("/ws/mod", receives=Chat | Kick)
+"""
+
+
+async def test_a_pydantic_model_in_receives_says_what_to_use_instead(tmp_path: Path) -> None:
+    pytest.importorskip("pydantic")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "mod.py").write_text(HANDLER.format(base="pydantic.BaseModel"))
+    serve = await ServeProcess.start("--handlers", "ws", "--port", str(free_port()), cwd=tmp_path)
+    try:
+        line = await serve.expect("cannot load ws/mod.py")
+        assert line.rstrip("\n").endswith(f"TypeError: {REFUSED}{PYDANTIC}"), line
+    finally:
+        await serve.stop()
+
+
+class Kick:
+    """Like a pydantic v2 model to wsside, without pydantic: its `model_fields`."""
+
+    model_fields: ClassVar[dict[str, Any]] = {"user": None}
+
+
+# Like a pydantic v1 model: a base named BaseModel from a pydantic module.
+OldKick = type("Kick", (type("BaseModel", (), {"__module__": "pydantic.v1.main"}),), {})
+Plain = type("Kick", (), {"__annotations__": {"user": str}})
+
+
+@pytest.mark.parametrize("model", [Kick, OldKick])
+def test_a_model_is_told_without_importing_pydantic(model: type) -> None:
+    with pytest.raises(TypeError) as raised:
+        Schema(model, "receives")
+    assert str(raised.value) == REFUSED + PYDANTIC
+
+
+def test_another_class_gets_the_list_of_message_types() -> None:
+    with pytest.raises(TypeError) as raised:
+        Schema(Plain, "receives")
+    assert str(raised.value).startswith(REFUSED + "a message type is a TypedDict, a dataclass")
+
+
+def test_a_pydantic_dataclass_is_read_and_checked() -> None:
+    """What the hint offers works: a pydantic dataclass is a dataclass to wsside, and each
+    message is checked against its fields."""
+    dataclasses = pytest.importorskip("pydantic.dataclasses")
+
+    @dataclasses.dataclass
+    class Kick:
+        user: str
+        minutes: int = 5
+
+    schema = Schema(Kick, "receives")
+    assert schema.check({"user": "ann"}) is None
+    assert schema.check({"user": "ann", "minutes": "ten"}) == "minutes: expected int, got str"

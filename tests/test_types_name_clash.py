@@ -1,0 +1,110 @@
+"""Two classes of one name in one endpoint's types (`receives=models.ChatIn | ChatIn`): the
+TypeScript names they get (`ChatIn`, `ChatIn2`) follow their order of use, so loading the file
+warns, once per load, naming both classes, where each is defined, and the name each got."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from serve_process import ServeProcess, free_port
+
+WSSIDE = Path(sys.executable).parent / "wsside"
+
+MODELS = "from typing import TypedDict\n\n\nclass ChatIn(TypedDict):\n    text: str\n"
+CHAT = """from typing import TypedDict
+
+import _models as models
+from wsside import Handler
+
+
+class ChatIn(TypedDict):
+    body: str
+
+
+class Ban(TypedDict):
+    user: str
+
+
+chat = Handler("/ws/chat", receives={receives})
+"""
+OTHER = "from wsside import Handler\n\nother = Handler('/ws/other', receives=str)\n"
+CLASH = "uses two classes named ChatIn"
+THEIRS = "_models.ChatIn (ws/_models.py:4)"
+MINE = "chat.ChatIn (ws/chat.py:7)"
+
+
+def warning(first: str, second: str) -> str:
+    return (
+        f"wsside-env.d.ts: /ws/chat (ws/chat.py:15) uses two classes named ChatIn, {first} "
+        f"and {second}: they are named WsChat.ChatIn and WsChat.ChatIn2, in the order it first "
+        "uses them (reordering receives= or sends= swaps the names under the page's code); "
+        "rename one of them"
+    )
+
+
+def write(folder: Path, receives: str) -> None:
+    (folder / "chat.py").write_text(CHAT.format(receives=receives))
+
+
+async def test_a_class_name_two_classes_share_is_warned_once_per_load(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "_models.py").write_text(MODELS)
+    write(ws, "models.ChatIn | ChatIn | Ban")
+    serve = await ServeProcess.start("--handlers", "ws", "--port", str(free_port()), cwd=tmp_path)
+    try:
+        await serve.expect("serving on")
+        clashes = [line for line in serve.lines if CLASH in line]
+        assert len(clashes) == 1, "".join(serve.lines)
+        assert clashes[0].rstrip("\n").endswith(warning(THEIRS, MINE)), clashes[0]
+
+        # Another file's load: no part in it, no warning again.
+        (ws / "other.py").write_text(OTHER)
+        await serve.expect("added ws/other.py")
+        assert len([line for line in serve.lines if CLASH in line]) == 1, "".join(serve.lines)
+
+        # The union reordered: the names swap, and the warning says so.
+        seen = len(serve.lines)
+        write(ws, "ChatIn | models.ChatIn | Ban")
+        await serve.expect("reloaded ws/chat.py")
+        clashes = [line for line in serve.lines[seen:] if CLASH in line]
+        assert len(clashes) == 1, "".join(serve.lines[seen:])
+        assert clashes[0].rstrip("\n").endswith(warning(MINE, THEIRS)), clashes[0]
+    finally:
+        assert await serve.stop() == 0
+
+
+def test_the_warning_names_what_the_file_writes(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "_models.py").write_text(MODELS)
+    write(ws, "models.ChatIn | ChatIn | Ban")
+    done = run_types(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == f"wsside types: {warning(THEIRS, MINE)}\n"
+    # models.ChatIn (text) is ChatIn, the handler file's own (body) ChatIn2.
+    assert "  interface ChatIn {\n    text: string\n  }" in done.stdout, done.stdout
+    assert "  interface ChatIn2 {\n    body: string\n  }" in done.stdout, done.stdout
+
+
+def test_one_class_used_twice_and_a_free_numbered_name_are_no_clash(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "echo.py").write_text(
+        "from typing import TypedDict\n\nfrom wsside import Handler\n\n\n"
+        "class Item(TypedDict):\n    a: int\n\n\n"
+        "class Item2(TypedDict):\n    b: int\n\n\n"
+        "class Box(TypedDict):\n    one: Item\n    two: Item2\n\n\n"
+        "echo = Handler('/ws/echo', receives=Box | Item, sends=Item | Box)\n"
+    )
+    done = run_types(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == "", done.stderr
+
+
+def run_types(cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(WSSIDE), "types"], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
