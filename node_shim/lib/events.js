@@ -7,7 +7,8 @@ import { reportCallbackError, reportError } from './report.js'
 import { syncTypesFile } from './types-file.js'
 
 /** @import { ReadyMessage, SidecarEvent } from './protocol.js' */
-/** @import { Reporter, StandingErrors } from './report.js' */
+/** @import { Reporter } from './report.js' */
+/** @import { StandingErrors } from './standing-errors.js' */
 
 /**
  * Where an event is shown, and what it updates.

@@ -15,7 +15,8 @@ import { Exits } from './exits.js'
 import { brokenVenvPassedBy } from './why-no-wsside.js'
 import { parse, PLUGIN_VERSION, ProtocolMismatch, releaseLineSkew } from './protocol.js'
 import { showEvent } from './events.js'
-import { ownLines, readyLines, StandingErrors } from './report.js'
+import { ownLines, readyLines } from './report.js'
+import { StandingErrors } from './standing-errors.js'
 import { syncTypesFile } from './types-file.js'
 
 // What the sidecar sends once a handler file's import has ended, whichever way.

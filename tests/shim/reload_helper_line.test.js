@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { it } from 'node:test'
 import { showEvent } from '../../node_shim/lib/events.js'
-import { createReporter, StandingErrors } from '../../node_shim/lib/report.js'
+import { createReporter } from '../../node_shim/lib/report.js'
+import { StandingErrors } from '../../node_shim/lib/standing-errors.js'
 import { captureLogger, makeProject, startViteFor } from './helpers/project.js'
 
 const handler = (name, imports = '') => `${imports}from wsside import Handler\n\n${name} = Handler("/ws/${name}")\n`
