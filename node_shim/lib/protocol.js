@@ -4,6 +4,7 @@
 // Also what the two packages' versions must agree on: the same release line (major.minor).
 
 import { readFileSync } from 'node:fs'
+import { pipInstall, shellQuote } from './why-no-wsside.js'
 
 export const PROTOCOL_VERSION = 2
 
@@ -25,11 +26,6 @@ export function releaseLine(version) {
   return /^(\d+)\.(\d+)\./.exec(version)?.slice(1, 3).join('.')
 }
 
-/**
- * A word as a POSIX shell reads it back.
- * @param {string} word
- */
-const shellQuote = (word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`)
 
 /**
  * What installs matching versions, as `wsside doctor`'s shim check says it: the plugin of
@@ -45,7 +41,7 @@ function match(wsside, python) {
   const npm = theirs === undefined ? `vite-plugin-wsside@${wsside}` : `vite-plugin-wsside@~${theirs}.0${prerelease ? '-0' : ''}`
   const ours = releaseLine(PLUGIN_VERSION)
   const pip = ours === undefined ? `wsside==${PLUGIN_VERSION}` : `wsside==${ours}.*`
-  return `npm install -D ${shellQuote(npm)}, or ${shellQuote(python)} -m pip install ${shellQuote(pip)}`
+  return `npm install -D ${shellQuote(npm)}, or ${pipInstall(python, shellQuote(pip))}`
 }
 
 /**

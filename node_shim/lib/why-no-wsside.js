@@ -15,7 +15,7 @@ const VERSION_PROBE = 'import sys; print("%d.%d" % sys.version_info[:2])'
  * A path or word as a POSIX shell reads it back (a folder named `My App` stays one word).
  * @param {string} word
  */
-function shellQuote(word) {
+export function shellQuote(word) {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`
 }
 
@@ -90,7 +90,7 @@ function pyvenvCfg(python) {
  * @param {string} python
  * @param {string} what
  */
-function pipInstall(python, what) {
+export function pipInstall(python, what) {
   return pyvenvCfg(python)?.values.has('uv')
     ? `uv pip install --python ${shellQuote(python)} ${what}`
     : `${shellQuote(python)} -m pip install ${what}`

@@ -4,10 +4,11 @@
 // cannot be installed here offline: the plugin's own hook is called as Vite calls it.
 
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { it } from 'node:test'
 import wsside from 'vite-plugin-wsside'
+import { releaseLineSkew } from '../../node_shim/lib/protocol.js'
 import { captureLogger, makeProject, PYTHON, REPO, startViteFor, tempFolder } from './helpers/project.js'
 
 const PLUGIN = JSON.parse(readFileSync(path.join(REPO, 'node_shim', 'package.json'), 'utf8'))
@@ -41,4 +42,14 @@ it('a Vite of a major the range has no alternative for is told the whole range',
   const version = `${major}.0.0`
   assert.deepEqual(warningFor(t, version), [`[wsside] Vite ${version} is not one vite-plugin-wsside supports (${PEER}): ` +
     `npm install -D 'vite@${PEER}' (\`wsside doctor\` shows both)`])
+})
+
+it('a virtual environment made by uv venv (no pip in it) is told uv pip install', (t) => {
+  const folder = tempFolder(t)
+  writeFileSync(path.join(folder, 'pyvenv.cfg'), 'home = /usr/bin\nuv = 0.5.4\nversion_info = 3.12.7\n')
+  const python = path.join(folder, 'bin', 'python')
+  const other = `${Number(PLUGIN.version.split('.')[0]) + 1}.0.0`
+  const line = PLUGIN.version.split('.').slice(0, 2).join('.')
+  assert.match(releaseLineSkew(other, python) ?? '',
+    new RegExp(`or uv pip install --python ${python.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} 'wsside==${line.replace('.', '\\.')}\\.\\*'`))
 })
