@@ -1,7 +1,8 @@
 """Which files of a handlers folder are handler files, the module name each loads under, and
-what a load error says about names: a test file beside a handler file is not loaded, two
-files never share a module name, a relative import's error gives the import to write for its
-line, and a file named like a standard library module is named when an import misses it.
+what a load error says about names: a test file beside a handler file is not loaded (one that
+declares a Handler and is no test is named when nothing serves), two files never share a
+module name, a relative import's error gives the import to write for its line, and a file
+named like a standard library module is named when an import misses it.
 Through real `wsside serve` and `wsside doctor` processes, and an in-process sidecar with
 reload on (real files, a real watcher, real sockets)."""
 
@@ -111,6 +112,67 @@ async def test_saving_a_test_file_loads_nothing(live: Live) -> None:
     ]
 
 
+async def test_saving_a_test_file_reloads_the_files_that_failed_to_load(live: Live) -> None:
+    """A test file is a helper to wsside: its save reloads the handler files that failed to
+    load (README, the handler files), as a `_name.py`'s does."""
+    gate = live.folder.parent / "ready.txt"  # outside the handlers folder: no save of its own
+    write(
+        live.folder,
+        {
+            "gated.py": "from pathlib import Path\n\n"
+            "if not (Path(__file__).parent.parent / 'ready.txt').exists():\n"
+            "    raise RuntimeError('not ready')\n" + HANDLER.format(pattern="/ws/gated")
+        },
+    )
+    await live.start()
+    assert [of(e, live) for e in live.events if e["type"] == "load_error"] == ["gated.py"]
+    gate.write_text("")
+    mark = len(live.events)
+    write(live.folder, {"test_gated.py": A_TEST})
+    event = await live.event(lambda e: e["type"] == "reloaded" and of(e, live) == "gated.py", mark)
+    assert event.get("new") is True, event  # it never served (node_shim/PROTOCOL.md)
+
+
+SPEED = HANDLER.format(pattern="/ws/speed")
+
+
+async def test_a_test_named_file_that_declares_a_handler_is_named_when_nothing_serves(
+    tmp_path: Path,
+) -> None:
+    """Before, ws/speed_test.py declaring a Handler was not loaded, and the start said only
+    that no file declares an endpoint. Test files that build a Handler (they import pytest,
+    or define a test function), and conftest.py, are not named."""
+    write(
+        tmp_path,
+        {
+            "ws/speed_test.py": SPEED,
+            "ws/games/test_board.py": HANDLER.format(pattern="/ws/board"),
+            "ws/test_chat.py": "import pytest\n" + SPEED,
+            "ws/lobby_test.py": SPEED + "\n\nasync def test_lobby():\n    pass\n",
+            "ws/conftest.py": SPEED,
+            "ws/_lib/test_db.py": SPEED,  # in a helper folder: a helper, whatever its name
+            "ws/ping_test.py": "from wsside import Handler\n\ndef make():\n"
+            "    return Handler('/ws/ping')\n",  # no Handler at its top level
+        },
+    )
+    printed = await serve_lines(tmp_path)
+    assert [line for line in printed if "declares an endpoint" in line] == [
+        "wsside: no handler file declares an endpoint (ws/speed_test.py and "
+        "ws/games/test_board.py are named as pytest names test files, which wsside does not "
+        "load: rename them (e.g. speed.py and board.py) to serve their Handlers)"
+    ], printed
+
+
+async def test_one_test_named_file_is_named_with_the_name_to_give_it(tmp_path: Path) -> None:
+    write(tmp_path, {"ws/speed_test.py": SPEED})
+    printed = await serve_lines(tmp_path)
+    assert [line for line in printed if "declares an endpoint" in line] == [
+        "wsside: no handler file declares an endpoint (ws/speed_test.py is named as pytest "
+        "names test files, which wsside does not load: rename it (e.g. speed.py) to serve its "
+        "Handler)"
+    ], printed
+
+
 ANSWERS = (
     "import _pieces\nfrom wsside import Handler\nh = Handler('{pattern}')\n\n"
     "@h.on_message\ndef which(conn, data):\n    conn.send([_pieces.VERSION, '{pattern}'])\n"
@@ -179,6 +241,65 @@ async def test_a_relative_import_s_error_gives_the_import_to_write_for_its_line(
         "handlers folder (ws), which cannot be reached that way: import what is in the "
         "handlers folder by its name (the folder is on sys.path)",
     }, printed
+
+
+async def test_a_relative_import_of_a_handler_file_says_to_move_what_is_shared(
+    tmp_path: Path,
+) -> None:
+    """Before, it said to write `from games.squares import Board`, whose load error is then
+    `imports the handler file ws/games/squares.py`. (The handler file loads after those that
+    import it: a module loaded already would be found by its wsside name.)"""
+    write(
+        tmp_path,
+        {
+            "ws/games/squares.py": "class Board:\n    pass\n\n\n"
+            + HANDLER.format(pattern="/ws/board"),
+            "ws/games/chess2.py": "from .squares import Board\n",
+            "ws/games/chess3.py": "from . import squares\n",
+            # A package's folder is no handler file: its import by name works.
+            "ws/games/pieces/__init__.py": "KING = 1\n",
+            "ws/games/chess4.py": "from .pieces import KING\n",
+        },
+    )
+    printed = await serve_lines(tmp_path)
+    said = dict(
+        line.removeprefix("wsside: cannot load ").split(": ", 1)
+        for line in printed
+        if line.startswith("wsside: cannot load ")
+    )
+    shared = (
+        "ws/games/squares.py, a handler file, which wsside loads by itself (its handlers would be "
+        "declared twice): move what both use into a helper, a file whose name starts with _ "
+        "(ws/games/_squares.py), and write "
+    )
+    assert said == {
+        "ws/games/chess2.py:1": f"{RELATIVE}`from .squares import Board` imports {shared}"
+        "`from games._squares import Board`",
+        "ws/games/chess3.py:1": f"{RELATIVE}`from . import squares` imports {shared}"
+        "`from games import _squares as squares`",
+        "ws/games/chess4.py:1": f"{RELATIVE}write `from games.pieces import KING`{INSTEAD}",
+    }, printed
+
+
+async def test_a_relative_import_beside_the_import_that_failed_is_not_blamed(
+    tmp_path: Path,
+) -> None:
+    """Before, `import nosuchmod_zz; from ._rules import SIZE` said to write `from _rules
+    import SIZE`: the module not found was lost."""
+    write(
+        tmp_path,
+        {
+            "ws/_rules.py": "SIZE = 3\n",
+            "ws/game.py": "import nosuchmod_zz; from ._rules import SIZE\n",
+        },
+    )
+    printed = await serve_lines(tmp_path)
+    loads = [line for line in printed if line.startswith("wsside: cannot load ")]
+    assert len(loads) == 1, printed
+    assert loads[0].startswith(
+        "wsside: cannot load ws/game.py:1: ModuleNotFoundError: No module named 'nosuchmod_zz': "
+        "`nosuchmod_zz` is not installed"
+    ), printed
 
 
 async def test_a_module_named_like_the_standard_library_s_is_named_when_missed(

@@ -51,14 +51,16 @@ async def test_a_pydantic_model_in_receives_says_what_to_use_instead(tmp_path: P
 
 
 class Kick:
-    """Like a pydantic v2 model to wsside, without pydantic: its `model_fields`."""
+    """Like a pydantic v2 model to wsside, without pydantic: its `__pydantic_fields__`."""
 
-    model_fields: ClassVar[dict[str, Any]] = {"user": None}
+    __pydantic_fields__: ClassVar[dict[str, Any]] = {"user": None}
 
 
 # Like a pydantic v1 model: a base named BaseModel from a pydantic module.
 OldKick = type("Kick", (type("BaseModel", (), {"__module__": "pydantic.v1.main"}),), {})
 Plain = type("Kick", (), {"__annotations__": {"user": str}})
+# Another library's model (or a user's class) with a `model_fields`: no pydantic model.
+Fielded = type("Kick", (), {"model_fields": {"user": None}})
 
 
 @pytest.mark.parametrize("model", [Kick, OldKick])
@@ -68,9 +70,11 @@ def test_a_model_is_told_without_importing_pydantic(model: type) -> None:
     assert str(raised.value) == REFUSED + PYDANTIC
 
 
-def test_another_class_gets_the_list_of_message_types() -> None:
+@pytest.mark.parametrize("cls", [Plain, Fielded])
+def test_another_class_gets_the_list_of_message_types(cls: type) -> None:
+    """Before, a class with a `model_fields` attribute was said to be a pydantic model."""
     with pytest.raises(TypeError) as raised:
-        Schema(Plain, "receives")
+        Schema(cls, "receives")
     assert str(raised.value).startswith(REFUSED + "a message type is a TypedDict, a dataclass")
 
 
@@ -87,3 +91,23 @@ def test_a_pydantic_dataclass_is_read_and_checked() -> None:
     schema = Schema(Kick, "receives")
     assert schema.check({"user": "ann"}) is None
     assert schema.check({"user": "ann", "minutes": "ten"}) == "minutes: expected int, got str"
+
+
+async def test_a_type_of_a_file_with_a_dot_in_its_name_is_named_as_written(
+    tmp_path: Path,
+) -> None:
+    """games/chess.v2.py loads as `wsside_handlers.games.chess%2Ev2`: before, its NewType was
+    shown as `chess%2Ev2.UserId`."""
+    games = tmp_path / "ws" / "games"
+    games.mkdir(parents=True)
+    (games / "chess.v2.py").write_text(
+        "from typing import NewType\n\nfrom wsside import Handler\n\n"
+        "UserId = NewType('UserId', str)\n"
+        "h = Handler('/ws/chess', receives=set[UserId])\n"
+    )
+    serve = await ServeProcess.start("--handlers", "ws", "--port", str(free_port()), cwd=tmp_path)
+    try:
+        line = await serve.expect("cannot load ws/games/chess.v2.py")
+        assert "TypeError: receives: set[UserId] is not a message type; " in line, line
+    finally:
+        await serve.stop()

@@ -10,6 +10,7 @@ import asyncio
 import re
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from serve_process import ServeProcess, free_port
@@ -113,3 +114,54 @@ async def test_wsside_serve_says_added_for_a_file_that_failed_at_start(project: 
         assert re.search(r" wsside: added ws/feed\.py \(/ws/feed\) in [\d.]+ ms\n$", line), line
     finally:
         assert await server.stop() == 0
+
+
+async def test_a_404_note_is_written_again_only_when_an_edit_changed_it(project: Path) -> None:
+    """A client retrying a wrong URL gets its note once; the note is made again, and written,
+    when the text of the file that did not load changed, when that file loads, and when the
+    endpoints changed."""
+    chat = project / "ws" / "chat.py"
+    chat.write_text(BROKEN_ROOM)
+    sidecar = IpcSidecar(project, "--reload")
+    try:
+        await asyncio.to_thread(sidecar.next, "load_error")
+        ready = await asyncio.to_thread(sidecar.ready)
+        connector = aiohttp.UnixConnector(path=str(ready["socket"]))
+        secret = {"X-Wsside-Secret": sidecar.SECRET}
+        async with aiohttp.ClientSession(connector=connector) as client:
+
+            async def ask() -> None:
+                with pytest.raises(aiohttp.WSServerHandshakeError):
+                    await client.ws_connect("http://localhost/api/ws/chat/lobby", headers=secret)
+
+            async def note() -> object:
+                return (await asyncio.to_thread(sidecar.next, "log"))["message"]
+
+            await ask()
+            await ask()  # the same note: not written again (the next note is another)
+            assert await note() == (
+                f"/api/ws/chat/lobby: {NOT_FOUND}: ws/chat.py declares "
+                "/api/ws/chat/{room:[\\w-]+}, which matches it, but did not load: see its "
+                "error above"
+            )
+            chat.write_text(BROKEN_FEED)  # still fails, and declares another pattern
+            await asyncio.to_thread(sidecar.next, "load_error")
+            await ask()
+            assert await note() == (
+                f"/api/ws/chat/lobby: {NOT_FOUND}: the endpoints are /api/ws/admin (ws/chat.py "
+                "did not load, so what it declares was never served: see its error above)"
+            )
+            chat.write_text("from wsside import Handler\n\nchats = Handler('/ws/chats/{room}')\n")
+            await asyncio.to_thread(sidecar.next, "reloaded")
+            await ask()
+            assert await note() == (
+                f"/api/ws/chat/lobby: {NOT_FOUND}: did you mean /api/ws/chats/{{room}}?"
+            )
+            chat.write_text("from wsside import Handler\n\nchats = Handler('/ws/chatz/{room}')\n")
+            await asyncio.to_thread(sidecar.next, "reloaded")
+            await ask()  # only the endpoints changed
+            assert await note() == (
+                f"/api/ws/chat/lobby: {NOT_FOUND}: did you mean /api/ws/chatz/{{room}}?"
+            )
+    finally:
+        sidecar.stop()

@@ -104,6 +104,21 @@ def test_one_class_used_twice_and_a_free_numbered_name_are_no_clash(tmp_path: Pa
     assert done.stderr == "", done.stderr
 
 
+def test_a_handler_file_with_a_dot_in_its_name_is_named_as_written(tmp_path: Path) -> None:
+    """ws/chat.v2.py loads as `wsside_handlers.chat%2Ev2`: before, the warning named its class
+    `chat%2Ev2.ChatIn`."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "_models.py").write_text(MODELS)
+    (ws / "chat.v2.py").write_text(CHAT.format(receives="models.ChatIn | ChatIn | Ban"))
+    done = run_types(tmp_path)
+    assert done.returncode == 0, done.stderr
+    expected = warning(THEIRS, "chat.v2.ChatIn (ws/chat.v2.py:7)")
+    expected = expected.replace("ws/chat.py:15", "ws/chat.v2.py:15")
+    assert done.stderr == f"wsside types: {expected}\n", done.stderr
+    assert "%2E" not in done.stderr
+
+
 def run_types(cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(WSSIDE), "types"], cwd=cwd, capture_output=True, text=True, timeout=60

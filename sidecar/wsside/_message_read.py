@@ -298,12 +298,13 @@ def _name(exc: BaseException) -> str:
 
 def _is_pydantic_model(cls: type) -> bool:
     """Whether `cls` is a pydantic model (v1 or v2), told without importing pydantic: a base
-    `BaseModel` of a pydantic module, or the fields pydantic gives a model."""
+    `BaseModel` of a pydantic module, or the `__pydantic_fields__` pydantic gives a v2 model
+    (`model_fields` alone is no sign: other libraries' classes, and users', have one)."""
     bases = any(
         base.__name__ == "BaseModel" and base.__module__.split(".")[0] == "pydantic"
         for base in cls.__mro__
     )
-    return bases or hasattr(cls, "model_fields") or hasattr(cls, "__pydantic_fields__")
+    return bases or hasattr(cls, "__pydantic_fields__")
 
 
 def _is_class(tp: Any) -> bool:
@@ -311,8 +312,9 @@ def _is_class(tp: Any) -> bool:
     return isinstance(tp, type) and get_origin(tp) is None
 
 
-# A handler file's module name (`wsside_handlers.chat.`): wsside's, which no user wrote.
-_HANDLER_MODULE = re.compile(r"\bwsside_handlers\.[\w.]*\.")
+# A handler file's module name (`wsside_handlers.chat.`, `wsside_handlers.chess%2Ev2.` for
+# chess.v2.py: module_names.py): wsside's, which no user wrote.
+_HANDLER_MODULE = re.compile(r"\bwsside_handlers\.[\w.%]*\.")
 
 
 def show(tp: Any) -> str:

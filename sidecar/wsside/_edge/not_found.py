@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import re
 from typing import TYPE_CHECKING
 
-from .._runtime.events import log, shown
-from .._runtime.loader import underscored_handlers_note
+from .._runtime.events import listed, log, shown
+from .._runtime.misnamed_handlers import underscored_handlers_note
 from ..pattern import Pattern
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from .._runtime.registry import Registry
+    from ..handler import Handler
 
 __all__ = ["NotFoundNotes", "closest", "refused_segment"]
 
@@ -33,6 +35,8 @@ _HEAD = 256 * 1024
 _HANDLER_CALL = re.compile(
     r"""\bHandler\s*\(\s*(?:pattern\s*=\s*)?([rRuU]?(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'))"""
 )
+# A file as last seen: its modification time (ns) and size; None when it could not be seen.
+_Seen = tuple[int, int] | None
 
 
 class NotFoundNotes:
@@ -50,8 +54,15 @@ class NotFoundNotes:
         # What the prefix is called where the upgrade came in: ASGIApp's is its mount point.
         self._prefix_is = prefix_is
         self._folder = folder
-        self._named: dict[str, str] = {}  # path: the note last written for it
+        # path: the note last written for it, and what it was made from (`_made_from`; None
+        # when the handlers folder's files said it, which this does not follow).
+        self._named: dict[str, tuple[str, object]] = {}
         self._capped = False  # the line saying that further paths are not named was written
+        # The endpoints at the last 404, and a count bumped whenever they are others since.
+        self._endpoints: list[Handler] = []
+        self._generation = 0
+        # A handler file that did not load: as it was seen, and the patterns its text declares.
+        self._declares: dict[Path, tuple[_Seen, list[Pattern]]] = {}
 
     def __call__(self, path: str) -> None:
         if self._capped:
@@ -64,14 +75,42 @@ class NotFoundNotes:
                 "warning",
             )
             return
+        # A client retrying a wrong URL: the note is made again only when what it is made
+        # from changed (the endpoints, or a file that did not load: which, and its text).
+        made_from = self._made_from()
+        named = self._named.get(path)
+        if named is not None and named[1] is not None and named[1] == made_from:
+            return
         could_be = self._not_loaded_there(path)
+        if not could_be and not self._urls():
+            made_from = None  # the folder's files say it (`_hint`)
         note = f"{path}: no endpoint there, so the client got 404: " + (
             could_be or self._hint(path) + self._not_loaded()
         )
         # Named again when what it says changed (the files were edited: another cause now).
-        if self._named.get(path) != note:
-            self._named[path] = note
+        if named is None or named[0] != note:
             log(note, "warning")
+        self._named[path] = (note, made_from)
+
+    def _made_from(self) -> object:
+        """What a note is made from, to compare: the endpoints' generation, and each handler
+        file that did not load as seen now (whose text `_declared` reads)."""
+        endpoints = self._registry.endpoints()
+        if endpoints != self._endpoints:  # Handler has no __eq__: the same objects
+            self._endpoints = endpoints
+            self._generation += 1
+        seen = {file: _seen(file) for file in self._registry.unserved_failures()}
+        for file in [f for f in self._declares if f not in seen]:
+            del self._declares[file]
+        return (self._generation, tuple(seen.items()))
+
+    def _urls(self) -> list[str]:
+        return [
+            prefix + handler.pattern.source
+            for handler in self._registry.endpoints()
+            if not handler.disabled
+            for prefix in self._prefixes
+        ]
 
     def _not_loaded(self) -> str:
         """The handler files whose endpoints are unknown: they failed before ever loading."""
@@ -99,7 +138,7 @@ class NotFoundNotes:
             if len(named) == 1:
                 return f"{named[0]}, which matches it, but did not load: see its error above"
             return (
-                f"{_listed(named[:_LISTED_MAX])}, which match it, but did not load: see "
+                f"{listed(named[:_LISTED_MAX])}, which match it, but did not load: see "
                 "their errors above"
             )
         last = path.rstrip("/").rsplit("/", 1)[-1].lower()
@@ -112,25 +151,15 @@ class NotFoundNotes:
                 "declares was never served: see its error above"
             )
         return (
-            f"{_listed(by_name[:_LISTED_MAX])} did not load (their names are the path's last "
+            f"{listed(by_name[:_LISTED_MAX])} did not load (their names are the path's last "
             "segment), so what they declare was never served: see their errors above"
         )
 
     def _declared(self, file: Path, path: str) -> list[str]:
         """The URLs of the patterns `file`'s text declares (`Handler("...")` with a string
         literal) that match `path`."""
-        try:
-            with file.open("rb") as f:
-                text = f.read(_HEAD).decode("utf-8", errors="replace")
-        except OSError:
-            return []
         found = []
-        for literal in _HANDLER_CALL.findall(text):
-            try:
-                source = ast.literal_eval(literal)
-                pattern = Pattern(source)
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                continue
+        for pattern in self._declared_in(file):
             for prefix in self._prefixes:
                 below = path[len(prefix) :] if path.startswith(prefix + "/") else None
                 if below is not None and pattern.match(below) is not None:
@@ -138,13 +167,29 @@ class NotFoundNotes:
                     break
         return found
 
+    def _declared_in(self, file: Path) -> list[Pattern]:
+        """The patterns `file`'s text declares, read again only when the file changed."""
+        seen = _seen(file)
+        known = self._declares.get(file)
+        if known is not None and seen is not None and known[0] == seen:
+            return known[1]
+        try:
+            with file.open("rb") as f:
+                text = f.read(_HEAD).decode("utf-8", errors="replace")
+        except OSError:
+            return []
+        patterns = []
+        for literal in _HANDLER_CALL.findall(text):
+            try:
+                source = ast.literal_eval(literal)
+                patterns.append(Pattern(source))
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+        self._declares[file] = (seen, patterns)
+        return patterns
+
     def _hint(self, path: str) -> str:
-        urls = [
-            prefix + handler.pattern.source
-            for handler in self._registry.endpoints()
-            if not handler.disabled
-            for prefix in self._prefixes
-        ]
+        urls = self._urls()
         if not urls:
             if not self._folder.is_dir():  # said at start too, with the setting that chose it
                 return f"no handlers folder at {self._folder.resolve()}"
@@ -209,9 +254,8 @@ def closest(path: str, urls: list[str]) -> str | None:
 
 def _one_slip(url: str, path: str) -> bool:
     """Whether `path` is one slip (the rule above) from a path that `url` matches."""
-    try:
-        pattern = Pattern(url)
-    except ValueError:
+    pattern = _compiled(url)
+    if pattern is None:
         return False
     want, got = url.split("/")[1:], path.split("/")[1:]
 
@@ -232,10 +276,24 @@ def _one_slip(url: str, path: str) -> bool:
                 return True
     if len(want) != len(got) or "**" in want:
         return False
-    refused = [
-        w for w, part in zip(want, got, strict=True) if Pattern("/" + w).match("/" + part) is None
-    ]
+    refused = [w for w, part in zip(want, got, strict=True) if not _segment_fits(w, part)]
     return len(refused) == 1 and not _is_literal(refused[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(source: str) -> Pattern | None:
+    """`Pattern(source)`, made once for each text (`closest` sees every endpoint at every
+    404); None when it is no pattern."""
+    try:
+        return Pattern(source)
+    except ValueError:
+        return None
+
+
+def _segment_fits(want: str, part: str) -> bool:
+    """Whether the path segment `part` matches the pattern segment `want`."""
+    pattern = _compiled("/" + want)  # never None: a segment of a pattern that compiled
+    return pattern is not None and pattern.match("/" + part) is not None
 
 
 def _is_literal(segment: str) -> bool:
@@ -266,9 +324,12 @@ def _slips(a: str, b: str) -> int:
     return rows[-1][-1]
 
 
-def _listed(items: list[str]) -> str:
-    """`a`, `a and b`, `a, b and c`."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+def _seen(file: Path) -> _Seen:
+    try:
+        stat = file.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
 
 
 def _filled(url: str, path: str) -> str:

@@ -23,7 +23,7 @@ from .._io.engine import HttpProcessingError
 from .._runtime.background import STOP_WAIT
 from .._runtime.closing import close_sessions
 from .._runtime.events import emit, log, logger
-from .._runtime.loader import underscored_handlers_note
+from .._runtime.misnamed_handlers import underscored_handlers_note
 from .._runtime.registry import Registry
 from .._runtime.reload import Reloader
 from .._runtime.settings import Settings

@@ -28,6 +28,7 @@ __all__ = [
     "error_headline",
     "error_place",
     "lines_name_the_process",
+    "listed",
     "log",
     "logger",
     "refused_at_its_line",
@@ -113,6 +114,11 @@ def error_event(
 
 # Control characters but newline and tab (C0, DEL, C1): a terminal acts on them.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def listed(items: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`: names in a sentence."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def printable(text: str) -> str:

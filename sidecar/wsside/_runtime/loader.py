@@ -45,7 +45,6 @@ __all__ = [
     "LoadResult",
     "forget_handler_file",
     "import_handler_file",
-    "underscored_handlers_note",
 ]
 
 
@@ -104,42 +103,6 @@ def _imported_handler_file(path: Path, root: Path, handlers: list[Handler]) -> P
         if file != path and file.is_relative_to(root) and is_handler_file(file.relative_to(root)):
             return file
     return None
-
-
-# Bytes of a `_name.py` read to see whether it declares a Handler.
-_PEEK = 64 * 1024
-
-
-def underscored_handlers_note(root: Path) -> str:
-    """Where wsside says that no file declares an endpoint: the `_name.py` files of the folder
-    `root` whose text has `Handler(` (helpers by their name, never loaded as handler files),
-    each with the name to give it, `(ws/_chat.py is not loaded: a name starting with _ is a
-    helper module; rename it chat.py)`; "" when there are none. Their text is read, not run."""
-    try:
-        candidates = sorted(p for p in root.glob("_*.py") if not p.name.startswith("__"))
-    except OSError:
-        return ""
-    found = []
-    for path in candidates:
-        try:
-            with open(path, encoding="utf-8", errors="replace") as f:
-                text = f.read(_PEEK)
-        except OSError:
-            continue
-        if "Handler(" in text:
-            found.append(path)
-    if not found:
-        return ""
-    files = ", ".join(shown(path) for path in found)
-    is_, it, names = (
-        ("is", "it", found[0].name.lstrip("_"))
-        if len(found) == 1
-        else ("are", "them", ", ".join(path.name.lstrip("_") for path in found))
-    )
-    return (
-        f"({files} {is_} not loaded: a name starting with _ is a helper module; "
-        f"rename {it} {names})"
-    )
 
 
 def forget_handler_file(path: Path, root: Path) -> None:

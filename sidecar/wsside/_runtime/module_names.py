@@ -11,6 +11,7 @@ that no handler file imports.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from .._places import not_a_file
@@ -23,6 +24,7 @@ __all__ = [
     "is_helper_file",
     "is_test_file",
     "module_name_for",
+    "shown_module_name",
     "unreadable",
 ]
 
@@ -113,3 +115,13 @@ def module_name_for(path: Path, root: Path) -> str:
 def _quoted(part: str) -> str:
     """One part of a path as one part of a module name: `%` and `.` percent-encoded."""
     return part.replace("%", "%25").replace(".", "%2E")
+
+
+def shown_module_name(name: str) -> str:
+    """A module name as a user knows it: a handler file's without wsside's package and with
+    its file's name as written (`wsside_handlers.games.chess%2Ev2` is `games.chess.v2`); any
+    other module's as it is."""
+    if not name.startswith(HANDLERS_PACKAGE + "."):
+        return name
+    below = name.removeprefix(HANDLERS_PACKAGE + ".")
+    return re.sub("%(25|2E)", lambda m: "%" if m.group(1) == "25" else ".", below)

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..handler import Handler
-from .events import shown
+from .events import listed, shown
 
 __all__ = ["TAKEN", "Named", "collision_notes", "namespace_names", "typed"]
 
@@ -63,7 +63,7 @@ class Named:
         """Why it is not named `plain` (a line of its namespace's comment), or None."""
         if not self.others:
             return None
-        patterns = _and([h.pattern.source for h in self.others])
+        patterns = listed([h.pattern.source for h in self.others])
         return (
             f"Not {self.plain}: {patterns} would have that name too, so each is named from "
             "its whole pattern (see docs/types.md)"
@@ -118,8 +118,8 @@ def collision_notes(handlers: Iterable[Handler], loaded: Iterable[Handler]) -> l
         if not any(id(m.handler) in mine for m in group):
             continue
         done.add(n.plain)
-        where = _and([f"{m.handler.pattern.source} ({_at(m.handler)})" for m in group])
-        these = _and([m.name for m in group])
+        where = listed([f"{m.handler.pattern.source} ({_at(m.handler)})" for m in group])
+        these = listed([m.name for m in group])
         each = "both" if len(group) == 2 else "all"
         nobody = "neither" if len(group) == 2 else "none"
         notes.append(
@@ -173,7 +173,3 @@ def spelled_name(source: str) -> str:
 
 def _at(handler: Handler) -> str:
     return f"{shown(handler.file)}:{handler.line}"
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -1,7 +1,9 @@
 """What to say of a relative import in a handler file. A handler file is no package's module
 (wsside loads each one by itself, under a name of its own: `module_names.py`), so `from
 ._rules import SIZE` cannot work there; the load error gives the import to write for that
-line instead (`from games._rules import SIZE`: the handlers folder is on sys.path).
+line instead (`from games._rules import SIZE`: the handlers folder is on sys.path), or, when
+the module it names is a handler file (`from .board import Board`), the helper to move what
+both use into (`games/_board.py`): a handler file imported by another is refused.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 from pathlib import Path
 
 from .events import shown
-from .module_names import HANDLERS_PACKAGE, in_folder
+from .module_names import HANDLERS_PACKAGE, in_folder, is_handler_file
 
 __all__ = ["relative_import_advice"]
 
@@ -31,8 +33,14 @@ def relative_import_advice(exc: BaseException, path: Path, root: Path) -> str | 
     the traceback gives. None when `exc` is not that."""
     if not isinstance(exc, ImportError):
         return None
-    # When the statement cannot be read: a module of wsside's package was not found.
+    # What a relative import raises there: a module of wsside's package not found (`from
+    # ._rules import SIZE`), or Python's own word (`from .. import x` above the top). Any
+    # other error is not the relative import's, even when one is on the line that raised
+    # (`import nosuchmod; from .p import q`).
     wsside_s = isinstance(exc, ModuleNotFoundError) and HANDLERS_PACKAGE in str(exc.name).split(".")
+    if not wsside_s and not str(exc).startswith("attempted relative import"):
+        return None
+    # When the statement cannot be read: a module of wsside's package was not found.
     fallback = _NO_RELATIVE if wsside_s else None
     mine, line = os.path.realpath(path), None
     tb = exc.__traceback__
@@ -80,6 +88,9 @@ def relative_import_advice(exc: BaseException, path: Path, root: Path) -> str | 
             "Python cannot import (not an identifier): rename the folder, then import from "
             "it by name (the handlers folder is on sys.path)"
         )
+    handler_file = _handler_file_imported(statement, package, root)
+    if handler_file is not None:
+        return handler_file
     written: ast.stmt = (
         ast.ImportFrom(module=".".join(named), names=statement.names, level=0)
         if named
@@ -98,6 +109,57 @@ def relative_import_advice(exc: BaseException, path: Path, root: Path) -> str | 
             f"{shown(folder.with_name('_' + folder.name))}/"
         )
     return message
+
+
+def _handler_file_imported(
+    statement: ast.ImportFrom, package: tuple[str, ...], root: Path
+) -> str | None:
+    """When the relative import `statement` (of a file in the folder `package`, relative to
+    `root`) names a handler file, the module `from .board import Board` or a name `from .
+    import board`: what to say, that the file is loaded by wsside by itself, and the helper
+    to move what both use into (`games/_board.py`); None when it names none. The import by
+    name would be refused too (`imports the handler file ...`)."""
+    written: ast.stmt
+    if statement.module:
+        parts = [*package, *statement.module.split(".")]
+        target = _handler_file(root, parts)
+        if target is None:
+            return None
+        helper = [*parts[:-1], "_" + parts[-1]]
+        written = ast.ImportFrom(module=".".join(helper), names=statement.names, level=0)
+    else:
+        targets = [
+            (alias, _handler_file(root, [*package, alias.name])) for alias in statement.names
+        ]
+        files = [file for _, file in targets if file is not None]
+        if not files:
+            return None
+        target = files[0]
+        names = [
+            ast.alias("_" + alias.name, alias.asname or alias.name) if file is not None else alias
+            for alias, file in targets
+        ]
+        written = (
+            ast.ImportFrom(module=".".join(package), names=names, level=0)
+            if package
+            else ast.Import(names=names)
+        )
+        helper = [*package, "_" + target.stem]
+    return (
+        f"a relative import in a handler file: `{ast.unparse(statement)}` imports "
+        f"{shown(target)}, a handler file, which wsside loads by itself (its handlers would "
+        "be declared twice): move what both use into a helper, a file whose name starts "
+        f"with _ ({shown(root.joinpath(*helper[:-1], helper[-1] + '.py'))}), and write "
+        f"`{ast.unparse(written)}`"
+    )
+
+
+def _handler_file(root: Path, parts: list[str]) -> Path | None:
+    """The handler file the module `parts` (relative to `root`) is, if it is one: a file
+    `a/b.py`, not a package's folder `a/b/`."""
+    file = root.joinpath(*parts[:-1], parts[-1] + ".py")
+    relative = file.relative_to(root)
+    return file if is_handler_file(relative) and file.is_file() else None
 
 
 def _imported_as_package(folders: tuple[str, ...], path: Path, root: Path) -> bool:

@@ -7,6 +7,8 @@ Deciding inclusion of two Ant patterns exactly would need regex-language inclusi
 paths answer the practical question. Each wildcard and variable of the later pattern is
 filled with a few different values (zero, one and two segments for `**`), every sample is
 confirmed against the later pattern itself, and the earlier pattern must match them all.
+Every start and reload asks it of each pair of endpoints: each pattern's samples are made
+once (not for each pattern before it), and a pair stops at the first sample refused.
 """
 
 from __future__ import annotations
@@ -71,7 +73,11 @@ def sample_paths(pattern: Pattern) -> list[str]:
 def always_matches(earlier: Pattern, later: Pattern) -> bool:
     """True when `earlier` matches every sample path of `later`: `later` never gets a
     connection while `earlier` is declared first."""
-    samples = sample_paths(later)
+    return _matches_all(earlier, sample_paths(later))
+
+
+def _matches_all(earlier: Pattern, samples: Sequence[str]) -> bool:
+    """Whether `earlier` matches all of `samples`: it stops at the first it refuses."""
     return bool(samples) and all(earlier.match(p) is not None for p in samples)
 
 
@@ -108,13 +114,16 @@ def shadowings(
     live = [h for h in handlers if not h.disabled]
     found: list[Shadowing] = []
     for i, later in enumerate(live):
+        samples: list[str] | None = None  # made at the first pair that is not known
         for earlier in live[:i]:
             pair = (earlier.pattern.source, later.pattern.source)
             if pair[0] == pair[1]:
                 continue  # a duplicate, refused at load (doctor names it apart)
             shadows = None if known is None else known.get(pair)
             if shadows is None:
-                shadows = always_matches(earlier.pattern, later.pattern)
+                if samples is None:
+                    samples = sample_paths(later.pattern)
+                shadows = _matches_all(earlier.pattern, samples)
                 if known is not None:
                     known[pair] = shadows
             if shadows:

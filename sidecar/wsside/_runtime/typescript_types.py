@@ -24,8 +24,8 @@ import textwrap
 
 from ..schema import Alias, AnyValue, DictOf, ListOf, Literals, Node, OneOf, Record, Scalar, Schema
 from .callbacks import error_frame as make_error_frame
-from .events import shown
-from .module_names import HANDLERS_PACKAGE
+from .events import listed, shown
+from .module_names import shown_module_name
 from .namespaces import TAKEN
 
 __all__ = ["Namespace", "clash_notes", "comment", "doc", "string_literal", "union"]
@@ -225,8 +225,8 @@ def clash_notes(
     for group in namespace.clashes():
         name = group[0][0].name
         count = "two" if len(group) == 2 else str(len(group))
-        classes = _and([_origin(node) for node, _ in group])
-        names = _and([f"{space}.{given}" for _, given in group])
+        classes = listed([_origin(node) for node, _ in group])
+        names = listed([f"{space}.{given}" for _, given in group])
         rename = "one of them" if len(group) == 2 else "all but one"
         notes.append(
             f"wsside-env.d.ts: {endpoint} uses {count} classes named {name}, {classes}: "
@@ -242,7 +242,7 @@ def _origin(node: Named) -> str:
     source = node.source
     module = getattr(source, "__module__", None)
     if isinstance(module, str):  # a handler file's module as its file is named: `chat`
-        module = module.removeprefix(HANDLERS_PACKAGE + ".")
+        module = shown_module_name(module)
     qualname = getattr(source, "__qualname__", None) or node.name
     named = f"{module}.{qualname}" if module else str(qualname)
     if not isinstance(source, type):
@@ -260,10 +260,6 @@ def _origin(node: Named) -> str:
         except (OSError, TypeError):
             return f"{named} ({shown(file)})"
     return f"{named} ({shown(file)}:{line})"
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # Over a field that is Python's `int` (or `int | None`), written `number`: TypeScript takes
