@@ -17,7 +17,9 @@ __all__ = ["Pattern", "PatternError", "PatternIndex", "normalize_prefix", "strip
 
 T = TypeVar("T")
 
-_VARIABLE = re.compile(r"\{([^{}:]+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
+# A `{name}` or `{name:regex}` of a pattern (one level of braces inside the regex: `\d{2}`);
+# also what the doctor and the shadowing check fill in with sample values.
+VARIABLE = re.compile(r"\{([^{}:]+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
 
 
 class PatternError(ValueError):
@@ -80,7 +82,7 @@ class Pattern:
                 _add(out, None)
                 continue
             pos = 0
-            for m in _VARIABLE.finditer(segment):
+            for m in VARIABLE.finditer(segment):
                 for c in segment[pos : m.start()]:
                     _add(out, None if c in "*?" else c)
                 _add(out, None)
@@ -113,7 +115,7 @@ def _compile_segment(segment: str, source: str) -> _Segment:
     names: list[str] = []
     decoded: list[tuple[str, re.Pattern[str]]] = []
     pos = 0
-    for m in _VARIABLE.finditer(segment):
+    for m in VARIABLE.finditer(segment):
         out.append(_wildcards(segment[pos : m.start()]))
         name, regex = m.group(1), m.group(2)
         if not name.isidentifier():

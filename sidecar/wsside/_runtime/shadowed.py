@@ -19,11 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..handler import Handler
-from ..pattern import Pattern
+from ..pattern import VARIABLE, Pattern
 
 __all__ = ["ShadowNotes", "Shadowing", "always_matches", "sample_paths", "shadowings"]
 
-_VARIABLE = re.compile(r"\{([^{}:]+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
 # Values tried for a variable with a regex: the first that the regex accepts is used.
 _CANDIDATES = ("1", "42", "x", "abc", "a-b_c", "A1", "0.5", "user@example")
 _MAX_SAMPLES = 64
@@ -37,7 +36,7 @@ def _segment_values(segment: str) -> list[list[str]]:
         return [[], ["x"], ["x", "y"]]
     choices: list[list[str]] = [[""]]
     pos = 0
-    for m in _VARIABLE.finditer(segment):
+    for m in VARIABLE.finditer(segment):
         choices.append(_wildcard_values(segment[pos : m.start()]))
         regex = m.group(2)
         if regex is None:

@@ -12,11 +12,10 @@ import re
 from collections.abc import Iterator, Sequence
 
 from .._runtime.shadowed import always_matches, sample_paths
-from ..pattern import Pattern
+from ..pattern import VARIABLE, Pattern
 
 __all__ = ["always_matches", "probe_path", "sample_paths"]
 
-_VARIABLE = re.compile(r"\{([^{}:]+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
 # Values the live probe tries, in order, for each variable and `*` of a pattern: `doctor`
 # first, so a handler that logs the path shows who connected.
 _PROBE_VALUES = (
@@ -44,7 +43,7 @@ def _probe_slots(segment: str) -> Iterator[tuple[str, ...] | str]:
     """The segment as literal text and, for each `*`, `?` and variable, the values to try
     (a `{name:regex}` only those its regex takes); the variable's text when none does."""
     pos = 0
-    for m in _VARIABLE.finditer(segment):
+    for m in VARIABLE.finditer(segment):
         yield from _probe_wildcards(segment[pos : m.start()])
         regex = m.group(2)
         fits = tuple(c for c in _PROBE_VALUES if regex is None or re.fullmatch(regex, c))
