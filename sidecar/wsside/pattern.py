@@ -19,7 +19,7 @@ T = TypeVar("T")
 
 # A `{name}` or `{name:regex}` of a pattern (one level of braces inside the regex: `\d{2}`);
 # also what the doctor and the shadowing check fill in with sample values.
-VARIABLE = re.compile(r"\{([^{}:]+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
+VARIABLE: re.Pattern[str] = re.compile(r"\{([^{}:]+)(?::((?:[^{}]|\{[^{}]*\})+))?\}")
 
 
 class PatternError(ValueError):
