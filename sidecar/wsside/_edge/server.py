@@ -24,6 +24,7 @@ from .._runtime.background import STOP_WAIT
 from .._runtime.closing import close_sessions
 from .._runtime.events import emit, log, logger
 from .._runtime.misnamed_handlers import underscored_handlers_note
+from .._runtime.outside_modules import restart_hint
 from .._runtime.registry import Registry
 from .._runtime.reload import Reloader
 from .._runtime.settings import Settings
@@ -141,6 +142,10 @@ class Sidecar:
                 self.settings.config_file,
                 self.config_changed.set,
                 on_save=self.stall.interrupt,
+                restart=restart_hint(
+                    under_vite=self.settings.secret is not None,
+                    workers=self.settings.workers,
+                ),
             )
             self.reloader.start()
         for note in self.settings.config_notes:
@@ -154,6 +159,8 @@ class Sidecar:
                 log(f"no handler file declares an endpoint {helpers}", "warning")
         else:
             self.registry.add_handlers(self._handlers)
+        if self.reloader is not None:
+            self.reloader.watch_imports()
         await self.runner.setup()
         self.stall.start()
         self._started = True

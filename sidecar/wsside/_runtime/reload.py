@@ -24,10 +24,11 @@ import time
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from .events import shown
+from .events import log, shown
 from .importers import forget_all_helpers, forget_helpers, imported_by_name
 from .installed import note_another_install
 from .module_names import handler_files, in_folder
+from .outside_modules import changed_note, imported_from_outside
 from .registry import Registry
 from .stall import OwnWork
 from .watch import FolderWatch, Kind
@@ -47,6 +48,8 @@ class Reloader:
     `reloaded` event of a file that imports it names it (`because`).
     A change to the config file calls `on_config_change` (the runner decides what to do).
     A helper's load error is said once per batch, for all the handler files it failed.
+    A save of a module imported from outside the handlers folder is said, with `restart`:
+    how to restart the process, which alone serves it.
     """
 
     def __init__(
@@ -55,8 +58,10 @@ class Reloader:
         config_file: Path | None,
         on_config_change: Callable[[], None],
         on_save: Callable[[str], None] | None = None,
+        restart: str = "restart the process",
     ) -> None:
         self.registry = registry
+        self._restart = restart
         self.root = registry.root.resolve()
         config = config_file.resolve() if config_file else None
         self._watch = FolderWatch(self.root, config, self._note, on_save)
@@ -71,6 +76,7 @@ class Reloader:
         self._helpers: dict[Path, float] = {}
         self._helper_folder = False  # a helper package's folder changed: all helpers are new
         self._config = False
+        self._outside: set[Path] = set()  # modules outside the handlers folder saved
         self._first: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._root_gone = False  # the watched folder was deleted or moved since the last flush
@@ -104,6 +110,11 @@ class Reloader:
         self.registry.release_helper_errors()
         await self._watch.stop()
 
+    def watch_imports(self) -> None:
+        """Watch the modules the handler files have imported from outside the handlers
+        folder so far (call after loads)."""
+        self._watch.watch_outside(imported_from_outside(self.root))
+
     def _note(self, kind: Kind, path: Path, seen_at: float) -> None:
         if not self._watch.watching:
             return
@@ -116,6 +127,8 @@ class Reloader:
                 kind = "helper"
         if kind == "config":
             self._config = True
+        elif kind == "outside":
+            self._outside.add(path)
         elif kind == "helper":
             self._helpers.setdefault(path, seen_at)
         elif kind != "handler":
@@ -146,6 +159,10 @@ class Reloader:
         helpers, self._helpers = self._helpers, {}
         config, self._config = self._config, False
         helper_folder, self._helper_folder = self._helper_folder, False
+        outside, self._outside = self._outside, set()
+        note = changed_note(outside, self._restart) if outside else None
+        if note is not None:
+            log(note, "warning")
         # A file that did not load is read again when saved, even as it was: what it imports
         # may have been installed since (`pip install`, then save).
         forced = {path for path in files if path in self.registry.errors}
@@ -219,6 +236,7 @@ class Reloader:
             return
         self._own.done()
         self.registry.release_helper_errors()
+        self.watch_imports()
         if self._config_pending:
             self._config_pending = False
             self.on_config_change()

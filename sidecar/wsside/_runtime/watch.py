@@ -8,6 +8,10 @@ The handlers folder's parent is watched too (not recursively), for the folder it
 not exist yet, or be deleted and created again (`git stash -u`, a checkout). A folder's watch
 dies with the folder, so a new folder of the same name gets a new watch (`rewatch`).
 
+The folders of the project's modules that handler files import from outside the handlers
+folder are watched too, not recursively (`watch_outside`): their saves serve only after a
+restart, which `reload.py` says (`outside_modules.py`).
+
 A config file created where `wsside serve` and the shim would find it before the one in use
 (or where none was) is a change of the config file too: `find_config`'s order, the current
 folder then the one holding the handlers folder, `wsside.toml` before `pyproject.toml`.
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Literal
 
@@ -41,7 +45,7 @@ from .module_names import is_handler_file
 __all__ = ["SCAN_INTERVAL", "FolderWatch", "Kind"]
 
 # What a changed path is to hot reload.
-Kind = Literal["config", "root gone", "folder", "helper folder", "handler", "helper"]
+Kind = Literal["config", "root gone", "folder", "helper folder", "handler", "helper", "outside"]
 
 # A config file created where none was, or where it comes before the one in use: read, and
 # served if it changes the settings. In the order `find_config` looks for them in a folder.
@@ -89,6 +93,10 @@ class FolderWatch:
         self._observer: BaseObserver | None = None  # `Observer` is the platform's subclass
         self._handler = _Events(self)
         self._root_watch: ObservedWatch | None = None  # None: the folder is not watched now
+        # The project's module files outside the handlers folder, and the folders watched for
+        # them (replaced, never changed in place: watchdog's thread reads it).
+        self._outside: frozenset[Path] = frozenset()
+        self._outside_folders: set[Path] = set()
 
     @property
     def watching(self) -> bool:
@@ -123,6 +131,25 @@ class FolderWatch:
             except OSError as exc:
                 self._scan_instead(exc)
 
+    def watch_outside(self, files: Collection[Path]) -> None:
+        """Watch `files` too (resolved module files outside the handlers folder): a save of
+        one is reported as `outside`."""
+        self._outside = frozenset(files)
+        folders = {file.parent for file in files} - self._outside_folders
+        if self._observer is None or not folders:
+            return
+        self._outside_folders |= folders
+        for folder in sorted(folders):
+            self._schedule_outside(self._observer, folder)
+
+    def _schedule_outside(self, observer: BaseObserver, folder: Path) -> None:
+        if folder == self.root or folder.is_relative_to(self.root):
+            return  # watched already, recursively
+        try:
+            observer.schedule(self._handler, str(folder), recursive=False)
+        except OSError:  # gone since it was imported, or the watches ran out: said nowhere,
+            pass  # as what it is for is a courtesy (the README says to restart)
+
     def _watch(self, observer: BaseObserver) -> BaseObserver:
         """`observer`, watching what there is to watch now, started."""
         handler = self._handler
@@ -140,6 +167,8 @@ class FolderWatch:
         except OSError:
             observer.unschedule_all()  # gives back the watches made so far
             raise
+        for folder in sorted(self._outside_folders - folders):
+            self._schedule_outside(observer, folder)
         observer.daemon = True
         observer.start()
         return observer
@@ -192,6 +221,8 @@ class FolderWatch:
             return "config"
         if left and path == self.root:
             return "root gone"
+        if path in self._outside and not left:
+            return "outside"
         try:
             rel = path.relative_to(self.root)
         except ValueError:

@@ -1,0 +1,115 @@
+"""A save of a module the handler files import from outside the handlers folder (a `db.py`
+beside the project, a package of it) changes nothing that serves until the process starts
+again, and the sidecar says so, naming the file and how to restart: under `wsside serve`, to
+start it again; under Vite, the `kill PID` after which Vite starts the sidecar again.
+
+One line per batch of saves that changes what serves; a touch, or a save back to the bytes
+imported, says nothing. A module first imported by a handler file added later is watched
+too. Real `wsside serve` and `--ipc` sidecars, real files and watchers; "nothing said" is
+checked against a later line that the same watcher had to write first.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import aiohttp
+
+from serve_process import ServeProcess, free_port
+from test_handoff import Shim
+
+CHAT = (
+    "from wsside import Handler\n"
+    "from backend.db import GREETING\n"
+    "import util\n"
+    'chat = Handler("/chat", on_connect=lambda conn, request: conn.send([GREETING, util.X]))\n'
+)
+NOTE = "not imported again on save, so the handlers keep the code they imported"
+
+
+def project(tmp_path: Path) -> Path:
+    """ws/chat.py importing backend/db.py (a package beside the handlers folder) and
+    util.py (beside it); the folder to run in."""
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "backend").mkdir()
+    (tmp_path / "backend" / "__init__.py").write_text("")
+    (tmp_path / "backend" / "db.py").write_text('GREETING = "hi"\n')
+    (tmp_path / "util.py").write_text("X = 1\n")
+    (tmp_path / "ws" / "chat.py").write_text(CHAT)
+    return tmp_path
+
+
+async def greeting(port: int) -> object:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.ws_connect(f"ws://127.0.0.1:{port}/api/chat") as ws,
+    ):
+        return json.loads((await ws.receive(timeout=10)).data)
+
+
+async def test_wsside_serve_says_a_saved_outside_module_serves_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path)
+    port = free_port()
+    server = await ServeProcess.start("--port", str(port), "--handlers", "ws", cwd=root)
+    try:
+        await server.expect("serving on")
+        (root / "backend" / "db.py").write_text('GREETING = "hello"\n')
+        line = await server.expect("backend/db.py changed")
+        assert NOTE in line and "(stop wsside serve and start it again)" in line, line
+        assert await greeting(port) == ["hi", 1]  # as the line says: the old code serves
+
+        # A touch, and a save back to the bytes imported: nothing said. The handler file's
+        # save comes through the same watcher after them.
+        (root / "util.py").touch()
+        (root / "backend" / "db.py").write_text('GREETING = "hi"\n')
+        (root / "ws" / "chat.py").write_text(CHAT + "# saved\n")
+        await server.expect("reloaded ws/chat.py")
+        # Changed again after being back as imported: said again, and both files in one line.
+        (root / "backend" / "db.py").write_text('GREETING = "hey"\n')
+        (root / "util.py").write_text("X = 2\n")
+        line = await server.expect_all("backend/db.py", "util.py")
+        assert "changed: a module outside the handlers folder" in line[-1], line
+        changed = [seen for seen in server.lines if " changed: " in seen]
+        assert len(changed) in (2, 3), changed  # the two saves may come in one batch or two
+        assert await greeting(port) == ["hi", 1]
+
+        # A file added later imports a module of another folder: watched from then on.
+        (root / "tools").mkdir()
+        (root / "tools" / "__init__.py").write_text("")
+        (root / "tools" / "clock.py").write_text("TICK = 1\n")
+        (root / "ws" / "late.py").write_text(
+            'from wsside import Handler\nfrom tools.clock import TICK\nlate = Handler("/late")\n'
+        )
+        await server.expect("added ws/late.py")
+        # Its folder is watched right after the load that imported it, on the same turn of
+        # the loop: once a later save has been said, a save there is seen.
+        (root / "util.py").write_text("X = 3\n")
+        await server.expect("util.py changed")
+        (root / "tools" / "clock.py").write_text("TICK = 2\n")
+        line = await server.expect("tools/clock.py changed")
+        assert NOTE in line, line
+    finally:
+        await server.stop()
+    installed = [seen for seen in server.lines if "site-packages" in seen and "changed" in seen]
+    assert installed == []
+
+
+def test_under_vite_the_line_gives_the_sidecar_s_pid_to_kill(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    shim = Shim(root / "ws", reload=True)
+    try:
+        assert shim.read_until("type", "ready")["pid"] == shim.proc.pid
+        (root / "util.py").write_text("X = 2\n")
+        while True:
+            event = shim.read_until("type", "log")
+            if "util.py changed" in event["message"]:
+                break
+        assert event["level"] == "warning"
+        assert event["message"].endswith(
+            f"(kill {shim.proc.pid}: Vite starts the sidecar again at once)"
+        ), event
+    finally:
+        shim.stop()
