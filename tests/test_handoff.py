@@ -63,6 +63,13 @@ class Shim:
         child.close()
         self.buffer = b""
         self.clients: list[socket.socket] = []
+        self._ready: dict[str, Any] | None = None
+
+    def ready(self) -> dict[str, Any]:
+        """The sidecar's first `ready` message (read once, then kept)."""
+        if self._ready is None:
+            self._ready = self.read_until("type", "ready")
+        return self._ready
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -228,20 +235,39 @@ Handler("/deflate", per_message_deflate=Deflate(strict=True, client_max_window_b
 """
 
 
-# Both event loops: wsside's transport uses each one's reader and writer API.
-@pytest.fixture(params=["asyncio", pytest.param("uvloop", marks=needs_uvloop)])
-def shim(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Shim]:
-    handlers = tmp_path / "ws"
+LOOPS = ["asyncio", pytest.param("uvloop", marks=needs_uvloop)]
+
+
+def _started(folder: Path, loop: str) -> Shim:
+    handlers = folder / "ws"
     handlers.mkdir()
     (handlers / "spy.py").write_text(SPY)
     (handlers / "guarded.py").write_text(GUARDED)
-    running = Shim(handlers, request.param)
+    return Shim(handlers, loop)
+
+
+# Both event loops: wsside's transport uses each one's reader and writer API.
+@pytest.fixture(params=LOOPS)
+def shim(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Shim]:
+    """A sidecar of its own: for a test that stops it, or whose handlers keep state."""
+    running = _started(tmp_path, request.param)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module", params=LOOPS)
+def shared(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Shim]:
+    """One sidecar per event loop for the tests that each hand over connections of their own
+    and leave it serving as it was: a start costs more than most of them."""
+    running = _started(tmp_path_factory.mktemp("shared"), request.param)
     yield running
     running.stop()
 
 
 def test_ready_then_handed_over_socket_echoes_and_shutdown_sends_1001(shim: Shim) -> None:
-    ready = shim.read_until("type", "ready")
+    ready = shim.ready()
     assert ready["wsside"] == PROTOCOL_VERSION and ready["pid"] == shim.proc.pid
     assert sorted(h["path"] for h in ready["handlers"]) == [
         "/api/async",
@@ -271,7 +297,7 @@ def test_ready_then_handed_over_socket_echoes_and_shutdown_sends_1001(shim: Shim
 
 
 def test_unix_listener_requires_the_secret_and_hides_it(shim: Shim) -> None:
-    path = shim.read_until("type", "ready")["socket"]
+    path = shim.ready()["socket"]
     assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
     with socket.socket(socket.AF_UNIX) as anonymous:
         anonymous.settimeout(WAIT)
@@ -296,14 +322,14 @@ def test_unix_listener_requires_the_secret_and_hides_it(shim: Shim) -> None:
 def test_the_secret_is_not_left_in_the_sidecar_s_initial_environment(shim: Shim) -> None:
     """Another process of the same user reads /proc/<pid>/environ: the environment block
     written at exec, which removing the variable from os.environ does not change."""
-    shim.read_until("type", "ready")
+    shim.ready()
     environ = Path(f"/proc/{shim.proc.pid}/environ").read_bytes()
     assert b"NODE_CHANNEL_FD=" in environ  # the block is readable, and this is the sidecar's
     assert SECRET.encode() not in environ
 
 
 def test_channel_eof_stops_the_sidecar_within_2_s(shim: Shim) -> None:
-    shim.read_until("type", "ready")
+    shim.ready()
     client = shim.hand_over("/api/spy")
     _response_head(client)
     started = time.monotonic()
@@ -313,7 +339,7 @@ def test_channel_eof_stops_the_sidecar_within_2_s(shim: Shim) -> None:
 
 
 def test_protocol_mismatch_is_a_clear_error(shim: Shim) -> None:
-    shim.read_until("type", "ready")
+    shim.ready()
     shim.send({"wsside": 99, "type": "shutdown"})
     error = shim.read_until("type", "protocol_error")
     assert "shim speaks version 99" in error["message"] and "wsside doctor" in error["message"]
@@ -323,7 +349,7 @@ def test_protocol_mismatch_is_a_clear_error(shim: Shim) -> None:
 def test_a_handed_over_socket_of_another_protocol_version_is_the_same_clear_error(
     shim: Shim,
 ) -> None:
-    shim.read_until("type", "ready")
+    shim.ready()
     client, server = socket.socketpair()
     message = {"wsside": 99, "type": "connection", "head": _upgrade_head("/api/spy").decode()}
     shim.send({"cmd": "NODE_HANDLE", "type": "net.Socket", "msg": message}, [server.fileno()])
@@ -359,7 +385,7 @@ def test_a_client_that_never_closes_is_cut_off_in_time_and_its_on_close_runs(
     (handlers / "lingering.py").write_text(LINGERING)
     shim = Shim(handlers)
     try:
-        shim.read_until("type", "ready")
+        shim.ready()
         client = shim.hand_over("/api/lingering")
         assert _response_head(client)[0].startswith(b"HTTP/1.1 101")
         started = time.monotonic()
@@ -458,10 +484,10 @@ def _answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
 
 @pytest.mark.parametrize("case,head", HEADS, ids=[c for c, _ in HEADS])
 def test_a_handed_over_request_is_answered_as_through_aiohttp(
-    shim: Shim, case: str, head: bytes
+    shared: Shim, case: str, head: bytes
 ) -> None:
-    path = shim.read_until("type", "ready")["socket"]
-    handed = _answer(shim.hand_over("", head))
+    path = shared.ready()["socket"]
+    handed = _answer(shared.hand_over("", head))
     with socket.socket(socket.AF_UNIX) as piped_sock:
         piped_sock.settimeout(WAIT)
         piped_sock.connect(path)
@@ -477,8 +503,10 @@ def test_a_handed_over_request_is_answered_as_through_aiohttp(
         assert handed[1]["connection"] == "upgrade" and "sec-websocket-accept" in handed[1]
 
 
-def test_a_handed_over_socket_sees_the_request_and_the_bytes_that_came_with_it(shim: Shim) -> None:
-    shim.read_until("type", "ready")
+def test_a_handed_over_socket_sees_the_request_and_the_bytes_that_came_with_it(
+    shared: Shim,
+) -> None:
+    shared.ready()
     frame = bytes([0x81, 0x82, 1, 2, 3, 4, ord("h") ^ 1, ord("i") ^ 2])
     for path in ("/api/sync", "/api/async"):
         head = _upgrade_head(
@@ -486,7 +514,7 @@ def test_a_handed_over_socket_sees_the_request_and_the_bytes_that_came_with_it(s
             "Authorization: ok\r\nCookie: c=1; d=two; c=of-a-shorter-path\r\n"
             "X-Multi: 1\r\nX-Multi: 2\r\nSec-WebSocket-Protocol: a\r\n",
         )
-        client = shim.hand_over("", head + frame)  # a message sent before the 101 arrived
+        client = shared.hand_over("", head + frame)  # a message sent before the 101 arrived
         status, headers, rest = _answer(client)
         assert status == 101 and headers["sec-websocket-protocol"] == "a"
         # on_connect's frame and the echo may come with the 101 or in a later read: what is
@@ -520,15 +548,15 @@ def _ipv6_loopback() -> bool:
     "host,family", [("127.0.0.1", "IPv4"), ("::1", "IPv6"), ("127.0.0.1", None)]
 )
 def test_a_socket_handed_over_with_its_family_knows_its_peer(
-    shim: Shim, host: str, family: str | None
+    shared: Shim, host: str, family: str | None
 ) -> None:
     """The shim names the socket's family (the sidecar then need not ask the kernel); without
     it the sidecar finds out itself."""
     if ":" in host and not _ipv6_loopback():
         pytest.skip("no IPv6 loopback here")
-    shim.read_until("type", "ready")
+    shared.ready()
     fields = {} if family is None else {"family": family}
-    client = shim.hand_over(
+    client = shared.hand_over(
         "", _upgrade_head("/api/sync", "Authorization: ok\r\n"), host=host, **fields
     )
     status, _, rest = _answer(client)
@@ -536,11 +564,11 @@ def test_a_socket_handed_over_with_its_family_knows_its_peer(
     assert json.loads(_read_frame(client, rest)[1])["remote"] == host
 
 
-def test_the_sidecar_sets_tcp_nodelay_unless_the_shim_did(shim: Shim) -> None:
-    shim.read_until("type", "ready")
+def test_the_sidecar_sets_tcp_nodelay_unless_the_shim_did(shared: Shim) -> None:
+    shared.ready()
     ours: list[socket.socket] = []
     for fields in ({}, {"noDelay": True}):
-        client = shim.hand_over("/api/spy", server_side=ours, **fields)
+        client = shared.hand_over("/api/spy", server_side=ours, **fields)
         status, _, rest = _answer(client)
         assert status == 101
         # on_connect's message: the session is open
@@ -555,25 +583,25 @@ def test_the_sidecar_sets_tcp_nodelay_unless_the_shim_did(shim: Shim) -> None:
         s.close()
 
 
-def test_a_client_that_leaves_during_async_authenticate_costs_nothing(shim: Shim) -> None:
-    shim.read_until("type", "ready")
-    gone = shim.hand_over("", _upgrade_head("/api/async", "Authorization: ok\r\n"))
+def test_a_client_that_leaves_during_async_authenticate_costs_nothing(shared: Shim) -> None:
+    shared.ready()
+    gone = shared.hand_over("", _upgrade_head("/api/async", "Authorization: ok\r\n"))
     gone.close()
-    survivor = shim.hand_over("/api/spy")
+    survivor = shared.hand_over("/api/spy")
     status, _, rest = _answer(survivor)
     assert status == 101
     assert json.loads(_read_frame(survivor, rest)[1]) == {"secret_seen": False}
-    assert shim.proc.poll() is None
+    assert shared.proc.poll() is None
 
 
-def test_a_client_that_resets_or_half_closes_at_once_costs_nothing(shim: Shim) -> None:
+def test_a_client_that_resets_or_half_closes_at_once_costs_nothing(shared: Shim) -> None:
     """The client ends its side within the hand-over, before or after its session opens: the
     sidecar lets it go and serves the next one."""
-    shim.read_until("type", "ready")
-    reset = shim.hand_over("/api/spy")
+    shared.ready()
+    reset = shared.hand_over("/api/spy")
     reset.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     reset.close()  # RST
-    half = shim.hand_over(
+    half = shared.hand_over(
         "", _upgrade_head("/api/spy") + bytes([0x81, 0x82, 1, 2, 3, 4, ord("h") ^ 1, ord("i") ^ 2])
     )
     half.shutdown(socket.SHUT_WR)  # a message, then EOF
@@ -583,17 +611,17 @@ def test_a_client_that_resets_or_half_closes_at_once_costs_nothing(shim: Shim) -
         chunk = half.recv(65536)
         if not chunk:
             break
-    survivor = shim.hand_over("/api/spy")
+    survivor = shared.hand_over("/api/spy")
     status, _, rest = _answer(survivor)
     assert status == 101
     assert json.loads(_read_frame(survivor, rest)[1]) == {"secret_seen": False}
     _send_text(survivor, "still here")
     assert _read_frame(survivor) == (0x1, b"still here")
-    assert shim.proc.poll() is None
+    assert shared.proc.poll() is None
 
 
 def test_bytes_sent_during_an_async_authenticate_are_not_lost(shim: Shim) -> None:
-    shim.read_until("type", "ready")
+    shim.ready()
     waiting = shim.hand_over("/api/gated")  # ACKed: its authenticate is now waiting
     _send_text(waiting, "early")  # sent before any answer came
     opener = shim.hand_over("/api/opener")
@@ -672,7 +700,7 @@ Handler("/blocking", on_connect=hello)
 """)
     shim = Shim(handlers)
     try:
-        shim.read_until("type", "ready")
+        shim.ready()
         client = shim.hand_over("/api/blocking")  # returns once the ACK arrived
         with open(gate, "w") as release:
             release.write("released")
@@ -687,7 +715,7 @@ def test_nothing_reaches_a_client_before_the_channel_has_taken_its_ack(shim: Shi
     # The shim gives a socket whose sidecar died before Node read its ACK to the restarted
     # sidecar, so that socket must be unanswered: while Node does not read the channel (busy,
     # the channel's buffer full), a handed-over socket waits for its ACK to be written.
-    shim.read_until("type", "ready")
+    shim.ready()
     query = json.dumps({"cmd": "NODE_SOCKET_GET_COUNT", "key": "k"}).encode() + b"\n"
     shim.sock.sendall(query * 5_000)  # each answered; unread, they fill the channel
     with socket.create_server(("127.0.0.1", 0)) as listener:
@@ -734,7 +762,7 @@ def test_a_connection_that_keeps_talking_moves_to_uvloops_transport_and_loses_no
     (handlers / "talk.py").write_text(TALK)
     shim = Shim(handlers, loop)
     try:
-        shim.read_until("type", "ready")
+        shim.ready()
         client = shim.hand_over("/api/talk")
         status, _, rest = _answer(client)
         assert status == 101
@@ -793,7 +821,7 @@ def test_a_batch_of_reloads_sends_the_endpoint_table_once_at_its_end(tmp_path: P
     )
     shim = Shim(handlers, reload=True)
     try:
-        ready = shim.read_until("type", "ready")
+        ready = shim.ready()
         assert len(ready["handlers"]) == 6
         (handlers / "_shared.py").write_text("NAME = 'two'\n")
         seen: list[dict[str, Any]] = []
@@ -849,7 +877,7 @@ def test_a_reset_that_comes_with_unread_bytes_ends_the_connection(
     (handlers / "quiet.py").write_text(QUIET)
     shim = Shim(handlers, loop)
     try:
-        shim.read_until("type", "ready")
+        shim.ready()
         for _ in range(5):
             client = shim.hand_over("/api/quiet")
             assert _answer(client)[0] == 101
