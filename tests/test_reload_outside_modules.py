@@ -11,13 +11,18 @@ checked against a later line that the same watcher had to write first.
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
+import wsside.handler
 from serve_process import ServeProcess, free_port
 from test_handoff import Shim
+from wsside._runtime.outside_modules import imported_from_outside
 
 CHAT = (
     "from wsside import Handler\n"
@@ -93,8 +98,28 @@ async def test_wsside_serve_says_a_saved_outside_module_serves_after_a_restart(
         assert NOTE in line, line
     finally:
         await server.stop()
-    installed = [seen for seen in server.lines if "site-packages" in seen and "changed" in seen]
-    assert installed == []
+
+
+def test_the_project_s_modules_are_watched_not_python_s_nor_installed_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process: which loaded modules `imported_from_outside` names."""
+    root = project(tmp_path)
+    (root / "ws" / "_helper.py").write_text("")
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.syspath_prepend(str(root / "ws"))
+    for name in ("util", "_helper"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    util = importlib.import_module("util")
+    helper = importlib.import_module("_helper")
+    try:
+        found = set(imported_from_outside((root / "ws").resolve()))
+    finally:
+        del sys.modules["util"], sys.modules["_helper"]
+    assert Path(util.__file__).resolve() in found
+    assert Path(helper.__file__).resolve() not in found  # the handlers folder's own
+    for module in (aiohttp, json, wsside.handler):  # installed, the standard library, wsside
+        assert Path(module.__file__).resolve() not in found, module
 
 
 def test_under_vite_the_line_gives_the_sidecar_s_pid_to_kill(tmp_path: Path) -> None:

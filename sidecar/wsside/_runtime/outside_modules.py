@@ -6,7 +6,7 @@ changes nothing that serves until the process starts again. Their files are watc
 
 Which modules are the project's: those whose file is not in the handlers folder, wsside's own
 package, Python's standard library or any installed packages' folder (`site-packages`,
-`dist-packages`, the environment's prefix). What serves is taken to be what was on disk when
+`dist-packages`). What serves is taken to be what was on disk when
 this process first saw the module loaded (after the start's loads, and after each batch of
 reloads: a new handler file may import one for the first time); process-wide, as
 `sys.modules` is, so a restart of the server inside the process (a config change) keeps it.
@@ -41,11 +41,9 @@ def _installed_folders() -> tuple[str, ...]:
     """Folders whose modules are Python's or installed (with a trailing separator)."""
     paths = sysconfig.get_paths()
     folders = {
+        # Not the prefixes themselves: with the system's Python (`/usr`), a project in
+        # `/usr/src/app` (a container's) is under one.
         *(paths.get(key, "") for key in ("stdlib", "platstdlib", "purelib", "platlib")),
-        sys.prefix,
-        sys.base_prefix,
-        sys.exec_prefix,
-        sys.base_exec_prefix,
         str(Path(__file__).resolve().parents[1]),  # wsside itself, an editable install too
     }
     try:
