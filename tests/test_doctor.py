@@ -320,6 +320,32 @@ def test_handler_importing_a_helper(tmp_path: Path) -> None:
     assert not [c for c in report["checks"] if c["name"] == "handler ws/_shared.py"]
 
 
+def test_files_that_fail_for_one_broken_helper_share_one_row(tmp_path: Path) -> None:
+    """Five handler files import `_shared.py`, which raises: one row names them and the
+    helper's line once, not five rows saying the same; a file failing for its own error keeps
+    its row, and one that loads passes."""
+    importer = "import _shared\nfrom wsside import Handler\n\nh = Handler('/{}')\n"
+    files = {f"ws/h{n}.py": importer.format(f"h{n}") for n in range(5)}
+    basic(
+        tmp_path,
+        **files,
+        **{"ws/_shared.py": "X = 1\nraise RuntimeError('no database')\n", "ws/own.py": "1/0\n"},
+    )
+    _, report = run_doctor(tmp_path)
+    rows = [c for c in report["checks"] if c["name"].startswith("handler ws")]
+    assert [(c["name"], c["status"]) for c in rows] == [
+        ("handler ws/echo.py", "pass"),
+        ("handler ws/h0.py and 4 more", "fail"),
+        ("handler ws/own.py", "fail"),
+    ]
+    assert rows[1]["message"] == (
+        "ws/_shared.py:2: RuntimeError: no database "
+        "(ws/h0.py, ws/h1.py, ws/h2.py and 2 more import it)"
+    ), rows[1]["message"]
+    assert rows[1]["fix"] == "fix ws/_shared.py:2, then save: the sidecar reloads it"
+    assert rows[2]["message"].startswith("ws/own.py:1: ZeroDivisionError"), rows[2]
+
+
 def test_a_handler_symlink_that_leads_nowhere_is_named_without_a_line(tmp_path: Path) -> None:
     basic(tmp_path)
     os.symlink(tmp_path / "gone.py", tmp_path / "ws" / "dangling.py")

@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from .._runtime.events import error_place
+from .._runtime.events import error_place, listed
 from .._runtime.missing_module import Missing, install_command
 from .._runtime.shadowed import shadowings
 from ..handler import Handler
 from .checks_process import running_sidecars
+from .imports import Imported
 from .model import Check, failed, passed, warned
 from .other_folders import folders_with_handlers, handler_files_outside
 from .project import Project, same_python
@@ -163,14 +164,24 @@ def check_handler_files(project: Project) -> Iterator[Check]:
             f"{imports.said[0].upper()}{imports.said[1:]}: {imports.unasked}",
             "see the interpreter check: the sidecar's Python needs wsside",
         )
+    alike = _failing_alike(imports.results)
     for result in imports.results:
         name = f"handler {project.relative(result.path)}"
         error = result.error
         if error is None:
             yield passed(name, f"imports: {', '.join(result.patterns) or 'no Handler'}{said}")
             continue
+        group = alike.get(result.path, [result.path])
+        if group[0] != result.path:
+            continue  # said on the row of the first file that fails for the same error
         where = error_place(error, project.relative)
         what = error["message"]
+        each = said
+        if len(group) > 1:
+            names = [project.relative(path) for path in group]
+            shown = names if len(names) <= 4 else [*names[:3], f"{len(names) - 3} more"]
+            name = f"{name} and {len(group) - 1} more"  # short: the table's first column
+            each = f" ({listed(shown)} import it){said}"
         missing = result.missing
         if what.startswith("PatternError"):
             fix = f"fix the pattern at {where}"
@@ -189,7 +200,22 @@ def check_handler_files(project: Project) -> Iterator[Check]:
                 fix = f"correct the import at {where}: {missing.hint}"
         else:
             fix = f"fix {where}, then {_reloads(project)}"
-        yield failed(name, f"{where}: {what}{said}", fix)
+        yield failed(name, f"{where}: {what}{each}", fix)
+
+
+def _failing_alike(results: Sequence[Imported]) -> dict[Path, list[Path]]:
+    """The handler files that fail for one error raised in another file (a helper, a module
+    they share), each with all of them: one row says it, not one per file that imports it."""
+    by_error: dict[tuple[str, object, str], list[Path]] = {}
+    for result in results:
+        error = result.error
+        if error is None or not error.get("file"):
+            continue
+        if os.path.realpath(error["file"]) == os.path.realpath(result.path):
+            continue
+        key = (os.path.realpath(error["file"]), error.get("line"), error["message"])
+        by_error.setdefault(key, []).append(result.path)
+    return {path: group for group in by_error.values() if len(group) > 1 for path in group}
 
 
 def _reloads(project: Project) -> str:
