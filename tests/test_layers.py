@@ -40,7 +40,7 @@ ALLOWED_PRIVATE = {("sys", "_getframe"), ("sys", "_current_frames"), ("os", "_ex
 NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_make"}
 # The loader's hooks on a user's declaration: private, so `help(Handler)` shows users only
 # their API, and called by the runtime (`_runtime/registry.py`, `_runtime/callbacks.py`,
-# `_edge/asgi_setup.py`).
+# `_runtime/message_fit.py`, `_edge/asgi_setup.py`).
 # Each is defined once, in the declarations layer (checked below).
 LOADER_HOOKS = {
     "_apply_defaults": "handler.py",

@@ -7,14 +7,14 @@ reported (Vite's terminal and overlay, or the console). `on_error` or `on_close`
 only reported. The session decides what a failed `on_connect` means (close 1011).
 
 A message that does not fit the handler's `receives` gets the same policy with a
-`MessageTypeError`, reported as a warning line: the page sent it, no handler code failed.
+`MessageTypeError`, reported as a warning line: the page sent it, no handler code failed
+(the check and the line: `message_fit.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-import sys
 import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from types import FrameType
@@ -23,15 +23,14 @@ from typing import TYPE_CHECKING, Any
 from .._places import place
 from .._protocol.codec import decode_text
 from ..schema import MessageTypeError
-from .events import emit, log, report_runtime_error, shown
-from .repeats import REPEAT_WINDOW, Repeats
+from .events import log, report_runtime_error, shown
+from .message_fit import against_receives, warn_refused
 from .unanswered import unanswered
 
 if TYPE_CHECKING:
     from ..connection import Connection
     from ..handler import Handler
     from ..responses import Response
-    from ..schema import Schema
 
 __all__ = [
     "USER_ERRORS",
@@ -41,7 +40,6 @@ __all__ = [
     "run_callback",
     "run_message",
     "stuck_warning",
-    "warn_unfit_send",
 ]
 
 # What user code may raise and still only fail its callback. SystemExit belongs here: argparse,
@@ -73,7 +71,7 @@ async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> N
         if handler.delay:
             await asyncio.sleep(handler.delay)
         if handler.receives is not None:
-            data, problem = _against_receives(handler, raw, data)
+            data, problem = against_receives(handler, raw, data)
             if problem is not None:
                 await _refuse(conn, handler, MessageTypeError(problem))
                 return
@@ -108,7 +106,7 @@ def message_now(
             else:
                 data = raw
             if handler.receives is not None:
-                data, problem = _against_receives(handler, raw, data)
+                data, problem = against_receives(handler, raw, data)
                 if problem is not None:
                     return _refuse(conn, handler, MessageTypeError(problem))
         rules = handler.responses
@@ -233,71 +231,9 @@ async def run_callback(
         return False
 
 
-def _against_receives(handler: Handler, raw: str | bytes, data: Any) -> tuple[Any, str | None]:
-    """The message as `on_message` gets it, and what does not fit `receives` (None: it fits)."""
-    schema = handler.receives
-    assert schema is not None  # the callers ask only handlers that declare it
-    problem = schema.check(data)
-    if problem is not None and _fits_as_sent(schema, raw, data, handler):
-        return raw, None
-    return data, problem
-
-
-def _fits_as_sent(schema: Schema, raw: str | bytes, data: Any, handler: Handler) -> bool:
-    """Whether the text as sent fits where its JSON reading did not: a page that sends the
-    string "42" sends the same frame as one that sends the number 42, and a type that takes
-    str takes it as the string."""
-    return (
-        isinstance(raw, str)
-        and data is not raw
-        and handler.transform_raw_data is None
-        and schema.check(raw) is None
-    )
-
-
-def _more_unfit(count: int, last: str) -> str:
-    messages = "1 more message" if count == 1 else f"{count} more messages"
-    return (
-        f"refused {messages} that did not fit receives= in the last {REPEAT_WINDOW:g} s "
-        f"(the last: {last})"
-    )
-
-
-# A client decides how many misfits it sends: the first few distinct lines are written, the
-# rest counted, one line per window.
-_unfit = Repeats(lambda line: log(line, "warning"), _more_unfit, named=5)
-
-
 async def _refuse(conn: Connection, handler: Handler, exc: MessageTypeError) -> None:
-    client = conn._client()
-    _unfit.add(
-        f"{conn.path}: refused a message from {client} that does not fit receives= "
-        f"({_where(handler)}): {exc}",
-        f"{conn.path} from {client}: {exc}",
-    )
+    warn_refused(conn, handler, exc)
     await _answer(conn, handler, exc)
-
-
-def warn_unfit_send(handler: Handler, problem: str) -> None:
-    """Report an outgoing message that does not fit `sends` (debug mode), at the line of the
-    handler file that sent it when that file is on the stack."""
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename != handler.file:
-        frame = frame.f_back
-    where = f"{shown(handler.file)}:{frame.f_lineno}" if frame is not None else _where(handler)
-    message = (
-        f"{handler.pattern.source}: a message sent at {where} does not fit "
-        f"sends=: {problem} (it was sent anyway)"
-    )
-    # `unfit_send` names the pattern for wsside.testing, which fails the test with it.
-    emit(
-        {
-            "type": "log",
-            "level": "warning",
-            "message": message,
-            "unfit_send": handler.pattern.source,
-        }
-    )
 
 
 def _where(handler: Handler) -> str:

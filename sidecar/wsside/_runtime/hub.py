@@ -20,7 +20,8 @@ from .._protocol.codec import encode
 from .._protocol.frames import encode_frame
 from .._threads import ThreadMark, this_thread
 from ..closecodes import CloseCode, CloseReason
-from .callbacks import is_error_frame, warn_unfit_send
+from .callbacks import is_error_frame
+from .message_fit import warn_unfit_send
 
 if TYPE_CHECKING:
     from ..connection import Connection

@@ -8,7 +8,7 @@ nothing happens). A new handlers folder of the same name gets a new watch, and e
 it is read.
 
 The loop is wsside's while it reads the changed files and imports each one: the stall
-watchdog is told (`stall.OwnWork`), so that the time this takes is not reported as a handler
+watchdog is told (`own_work.OwnWork`), so that the time this takes is not reported as a handler
 blocking the loop.
 
 Here: when to apply, and which files. Elsewhere: which file events matter (`watch.py`), which
@@ -29,8 +29,8 @@ from .importers import forget_all_helpers, forget_helpers, imported_by_name
 from .installed import note_another_install
 from .module_names import handler_files, in_folder
 from .outside_modules import changed_note, imported_from_outside
+from .own_work import OwnWork
 from .registry import Registry
-from .stall import OwnWork
 from .watch import FolderWatch, Kind
 
 __all__ = ["QUIET", "Reloader"]

@@ -20,12 +20,12 @@ lateness counts again from the watchdog's wake. (A callback holding the GIL in a
 also keeps the watchdog from waking, but its thread runs all along: that one is reported.)
 
 While wsside itself holds the loop (a reload: reading the changed files and importing each,
-one per turn of the loop, marked by `OwnWork.running` until the next tick), a stall with no
-handler code on the stack is wsside's, not the user's: no warning and no `stall` event
-(nothing in the handler files blocks, and the `reloaded` lines say how long each file took),
-but one debug line per batch. Handler code on the stack (a handler file's top level that
-sleeps, or imports something slow) is named as anywhere else; until it shows, the loop is
-sampled again at each tick of the watchdog, so wsside's part of a load never hides the
+one per turn of the loop, marked by `own_work.py`'s `OwnWork.running` until the next tick), a
+stall with no handler code on the stack is wsside's, not the user's: no warning and no `stall`
+event (nothing in the handler files blocks, and the `reloaded` lines say how long each file
+took), but one debug line per batch. Handler code on the stack (a handler file's top level
+that sleeps, or imports something slow) is named as anywhere else; until it shows, the loop
+is sampled again at each tick of the watchdog, so wsside's part of a load never hides the
 user's.
 
 With hot reload, a save is the way out of a callback that never returns (`while True:`): the
@@ -46,62 +46,18 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from ..handler import HandlerInterrupted
 from .events import PACKAGE, emit, is_wsside, logger, shown
+from .own_work import drop_ended, own_work_on
 
-__all__ = ["STALL_THRESHOLD", "OwnWork", "StallWatchdog"]
+__all__ = ["STALL_THRESHOLD", "StallWatchdog"]
 
 STALL_THRESHOLD = 0.5
 STALL_TICK = 0.1
-
-
-class OwnWork:
-    """A batch of wsside's own work on the event loop, done in stretches (a reload's files,
-    one per turn of the loop): a stall with no handler code on the stack, between the tick
-    before a stretch (`running`) and the tick after it, is not blamed on the user's code. Its
-    debug line is said once per batch (`done` starts the next)."""
-
-    def __init__(self) -> None:
-        self.said = False
-
-    @contextmanager
-    def running(self, what: str) -> Iterator[None]:
-        """Mark the calling thread (the loop's) as doing `what` (`reloading ws/chat.py`)
-        until the block ends, and as having done it until the watchdog's next tick."""
-        thread = threading.get_ident()
-        outer = _OWN_WORK.get(thread)
-        _OWN_WORK[thread] = _Stretch(self, what)
-        try:
-            yield
-        finally:
-            # Ended: the watchdog may sample the loop only once it has left the stretch.
-            if outer is not None and not outer.ended:
-                _OWN_WORK[thread] = outer
-            else:
-                _OWN_WORK[thread] = _Stretch(self, what, ended=True)
-
-    def done(self) -> None:
-        """The batch is over: the next one may say its stall."""
-        self.said = False
-
-
-@dataclass(frozen=True)
-class _Stretch:
-    own: OwnWork
-    what: str
-    ended: bool = False
-
-
-# The stretch of own work on each thread (an event loop's) under way, or ended since the
-# loop's last tick (`StallWatchdog._tick` drops it): read by its watchdog.
-_OWN_WORK: dict[int, _Stretch] = {}
 
 
 class StallWatchdog:
@@ -152,9 +108,7 @@ class StallWatchdog:
             now = time.monotonic()
             stall, self._pending = self._pending, None
             since, self._last = self._last, now
-            stretch = _OWN_WORK.get(self._loop_thread)
-            if stretch is not None and stretch.ended:
-                del _OWN_WORK[self._loop_thread]
+            drop_ended(self._loop_thread)
         if stall is not None:
             seconds = round(now - max(since, stall["since"]), 2)
             del stall["since"]
@@ -238,7 +192,7 @@ class StallWatchdog:
                 since = max(self._last, resumed)
                 if since == sampled or now - since <= self.threshold:
                     continue
-                stretch = _OWN_WORK.get(self._loop_thread)
+                stretch = own_work_on(self._loop_thread)
                 frame = sys._current_frames().get(self._loop_thread)
                 if frame is None:
                     continue
