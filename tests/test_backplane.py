@@ -31,9 +31,10 @@ from cluster import (
 )
 from serve_process import free_port
 from wsside._runtime import events, redis_backplane
+from wsside._runtime.backplane_queue import MAX_WAIT
 from wsside._runtime.backplane_url import BackplaneError, check_backplane, url_problem
 from wsside._runtime.backplane_wire import decode_records, encode_record
-from wsside._runtime.redis_backplane import MAX_WAIT, RedisBackplane, backplane_from_url
+from wsside._runtime.redis_backplane import RedisBackplane, backplane_from_url
 
 
 async def until_fence(client: Client, fence: Any) -> list[Any]:

@@ -10,7 +10,7 @@ Delivery is at most once: what is published while a process is not subscribed is
 A broadcast is published within `MAX_WAIT` of being made or dropped, time spent waiting for
 the event loop aside (and a PUBLISH that Redis had already received when it stalled runs
 whenever Redis resumes). Each round trip takes the whole queue, so the publisher keeps up with
-a loop however busy.
+a loop however busy (the queue: `backplane_queue.py`).
 
 An outage (Redis stopped, unreachable, slow or answering errors) never raises: local delivery
 goes on, cross-process records are dropped and counted (`backplane_outage.py`).
@@ -25,13 +25,13 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .backplane_outage import RETRY_CAP, Outage, Refusals, Retry, cause
+from .backplane_outage import Outage, Refusals, Retry, cause
+from .backplane_queue import PublishQueue
 from .backplane_url import WRONG_PASSWORD, check_backplane, for_redis, no_password
-from .backplane_wire import HEAD, MAX_BYTES, VERSION, Refused, channel, encode_record, read
+from .backplane_wire import HEAD, VERSION, Refused, channel, encode_record, read
 from .events import logger
 
 if TYPE_CHECKING:
@@ -41,14 +41,6 @@ __all__ = ["Deliver", "RedisBackplane", "backplane_from_url"]
 
 Deliver = Callable[[str, tuple[str, ...] | None, int, bytes], None]
 
-# Outgoing records waiting for Redis, at most (beyond it they are dropped and counted).
-MAX_PENDING_BYTES = MAX_BYTES
-# A record still queued this long after it was made is dropped and counted, not published:
-# a broadcast is on time or lost, never seconds late (a stuck Redis, a slow reconnection).
-MAX_WAIT = RETRY_CAP
-# One Redis message carries at most about this much; a bigger backlog goes in several, sent
-# together (a pipeline: one round trip).
-BATCH_BYTES = 256 * 1024
 CONNECT_TIMEOUT = 1.0
 # A PUBLISH unanswered this long counts as an outage (a Redis that is stuck or far too slow).
 COMMAND_TIMEOUT = 2.0
@@ -87,25 +79,14 @@ class RedisBackplane:
         self._deliver = deliver
         self._channel = channel(url)
         self._sender = os.urandom(8)
-        self._head = HEAD.pack(VERSION, self._sender)
-        # (when it was queued, record), oldest first
-        self._pending: deque[tuple[float, bytes]] = deque()
-        self._pending_bytes = 0
+        self._outage = Outage(url)
+        self._queue = PublishQueue(HEAD.pack(VERSION, self._sender), self._outage)
         self._wake = asyncio.Event()
         # Set while nothing is queued or being published, or once the publisher stopped
         # (what `close()` waits for).
         self._idle = asyncio.Event()
         self._idle.set()
         self._subscribed = asyncio.Event()
-        # When the publisher last woke with nothing in flight: a record queued before it
-        # waited for the event loop (a callback that blocked it), not for Redis.
-        self._woke = 0.0
-        # When the last PUBLISH round trip began, by the clock and by `_busy` (set in start).
-        self._sent = 0.0
-        self._sent_busy = 0.0
-        self._busy: Callable[[], float] = time.thread_time
-        self._busy_fd: int | None = None
-        self._outage = Outage(url)
         self._client: Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._refusals = Refusals(url, self._channel.decode())
@@ -116,19 +97,9 @@ class RedisBackplane:
         self, pattern: str, rooms: tuple[str, ...] | None, opcode: int, payload: bytes
     ) -> None:
         """Queue a broadcast for the other processes; never blocks, never raises."""
-        record = encode_record(pattern, rooms, opcode, payload)
-        if self._pending_bytes + len(record) > MAX_PENDING_BYTES:
-            # Redis is down or slower than the broadcasts: keep memory bounded.
-            self._outage.dropped += 1
-            oldest = self._pending[0][0] if self._pending else None
-            self._outage.begin(
-                "queue", f"{self._pending_bytes} bytes already wait for Redis", oldest
-            )
-            return
-        self._pending.append((time.monotonic(), record))
-        self._pending_bytes += len(record)
-        self._idle.clear()
-        self._wake.set()
+        if self._queue.add(encode_record(pattern, rooms, opcode, payload)):
+            self._idle.clear()
+            self._wake.set()
 
     @property
     def up(self) -> bool:
@@ -145,7 +116,7 @@ class RedisBackplane:
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
-        self._busy, self._busy_fd = _busy_clock()
+        self._queue.start()
 
         self._client = Redis.from_url(
             for_redis(self.url),
@@ -181,58 +152,9 @@ class RedisBackplane:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
-        if self._busy_fd is not None:
-            os.close(self._busy_fd)
-            self._busy, self._busy_fd = time.thread_time, None
+        self._queue.close()
 
     # ---- publishing ----------------------------------------------------------------------
-
-    def _take_all(self) -> tuple[list[bytes], int]:
-        """Every queued record, as messages of about `BATCH_BYTES` at most, and how many
-        records they hold (none when every queued record is stale: those are dropped). All of
-        it goes in one round trip, so the publisher keeps up with whatever a round trip lets
-        pile up, however busy the event loop is."""
-        self._drop_stale()
-        pending = self._pending
-        messages: list[bytes] = []
-        count = 0
-        while pending:
-            parts = [self._head]
-            size = 0
-            while pending and (size == 0 or size + len(pending[0][1]) <= BATCH_BYTES):
-                record = pending.popleft()[1]
-                parts.append(record)
-                size += len(record)
-            self._pending_bytes -= size
-            count += len(parts) - 1
-            messages.append(b"".join(parts))
-        self._outage.end("queue")
-        return messages, count
-
-    def _drop_stale(self) -> None:
-        """Drop what has waited more than `MAX_WAIT` for Redis. Not for the event loop: a
-        publisher that has just woken, or whose last round trip the loop's thread was busy
-        for (running callbacks, or ready to and waiting for a CPU of a busy host, rather than
-        idle waiting for Redis's answer, most of the time), drops nothing."""
-        pending = self._pending
-        now = time.monotonic()
-        deadline = now - MAX_WAIT
-        if not pending or pending[0][0] >= deadline or self._woke >= deadline:
-            return
-        if self._busy() - self._sent_busy >= (now - self._sent) / 2:
-            return  # the loop ran (or waited for a CPU) most of the round trip: not Redis
-        stale, oldest = 0, pending[0][0]
-        while pending and pending[0][0] < deadline:
-            self._pending_bytes -= len(pending.popleft()[1])
-            stale += 1
-        self._outage.dropped += stale
-        self._outage.begin("queue", f"broadcasts waited more than {MAX_WAIT:g} s for Redis", oldest)
-
-    def _drop_pending(self) -> None:
-        self._outage.dropped += len(self._pending)
-        self._pending.clear()
-        self._pending_bytes = 0
-        self._outage.end("queue")
 
     async def _publish_loop(self) -> None:
         try:
@@ -247,13 +169,13 @@ class RedisBackplane:
         client, retry = self._client, Retry()
         while True:
             await self._wake.wait()
-            self._woke = time.monotonic()
+            self._queue.woke()
             self._wake.clear()
-            while self._pending:
-                messages, count = self._take_all()
+            while self._queue:
+                messages, count = self._queue.take_all()
                 if not count:
                     continue  # all of it was too old
-                self._sent, self._sent_busy = time.monotonic(), self._busy()
+                sent = self._queue.sending()
                 try:
                     if len(messages) == 1:
                         await client.publish(self._channel, messages[0])
@@ -264,7 +186,7 @@ class RedisBackplane:
                             await pipe.execute()
                 except Exception as exc:  # noqa: BLE001 - any failure is an outage, never fatal
                     self._outage.dropped += count
-                    self._outage.begin("publish", self._cause(exc), self._sent)
+                    self._outage.begin("publish", self._cause(exc), sent)
                     if isinstance(exc, ResponseError):
                         # Redis answered with an error: the next batch is the next try.
                         await retry.wait()
@@ -283,7 +205,7 @@ class RedisBackplane:
             try:
                 await client.ping()
             except Exception:  # noqa: BLE001 - still down
-                self._drop_pending()
+                self._queue.drop_all()
                 continue
             retry.reset()
             self._outage.end("publish")
@@ -373,20 +295,3 @@ class RedisBackplane:
                 self._deliver(pattern, rooms, opcode, payload)
             except Exception:  # noqa: BLE001 - one bad delivery must not stop the subscription
                 logger.exception("wsside: delivering a broadcast from the backplane failed")
-
-
-def _busy_clock() -> tuple[Callable[[], float], int | None]:
-    """A clock of the seconds the calling thread has run or been ready to run (waiting for a
-    CPU), and the file it reads, to close. On Linux, `/proc/thread-self/schedstat` (its first
-    two fields, in ns; about 2 µs a reading); elsewhere the thread's CPU time, which a host
-    too busy to run the thread does not advance."""
-    try:
-        fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
-    except OSError:
-        return time.thread_time, None
-
-    def busy() -> float:
-        running, waiting = os.pread(fd, 128, 0).split()[:2]
-        return (int(running) + int(waiting)) / 1e9
-
-    return busy, fd

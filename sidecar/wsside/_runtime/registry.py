@@ -9,7 +9,6 @@ declares it again a moment later, and its connections go on with the new code.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..handler import Handler
 from ..pattern import PatternIndex
 from .background import STOP_WAIT, BackgroundTasks
-from .events import emit, log, logger, shown
+from .events import emit, log, shown
 from .helper_path import use_helpers_of
 from .hub import Hub
 from .loader import HelperErrors, forget_handler_file, import_handler_file
@@ -27,16 +26,13 @@ from .namespaces import collision_notes
 from .orphans import Orphans
 from .pattern_owners import duplicate_error, find_duplicate, serving
 from .shadowed import ShadowNotes
+from .slow_imports import named_if_slow
 from .unserved_patterns import UnservedPatterns
 
 if TYPE_CHECKING:
     from .backplane import Backplane
 
 __all__ = ["Registry"]
-
-# Seconds after which a handler file still importing at start-up is named: nothing serves
-# before every file has loaded, so module-level code that blocks holds every endpoint.
-SLOW_IMPORT = 2.0
 
 # Where `Registry.add_handlers` files handlers declared in code: it sorts before any real path
 # and names no file.
@@ -129,14 +125,8 @@ class Registry:
         holding = self.hold_helper_errors()
         try:
             for path in handler_files(self.root):
-                # Said from a timer thread: the thread that would say it is the one importing.
-                timer = threading.Timer(SLOW_IMPORT, _still_importing, (path,))
-                timer.daemon = True
-                timer.start()
-                try:
+                with named_if_slow(path):
                     self.load_file(path, initial=True)
-                finally:
-                    timer.cancel()
         finally:
             if holding:
                 self.release_helper_errors()
@@ -348,12 +338,3 @@ class Registry:
 
 def _at(handler: Handler) -> str:
     return f"{shown(handler.file)}:{handler.line}"
-
-
-def _still_importing(path: Path) -> None:
-    logger.warning(
-        "wsside: %s is still importing after %.0f s, and no endpoint serves until every "
-        "handler file has loaded: does code at its top level block?",
-        path,
-        SLOW_IMPORT,
-    )
