@@ -1,8 +1,9 @@
 // @ts-check
 // What one sidecar said before its first `ready`: the files with an error that stands (a
 // config error among them keeps it from serving until the file is fixed), and whether its
-// output said that its interpreter has no wsside. lib/sidecar.js feeds it; lib/exits.js reads
-// it as the likely cause when the process ends before `ready`.
+// output said that its interpreter has no wsside. lib/output.js feeds it the output and
+// lib/sidecar.js the events; lib/exits.js reads it as the likely cause when the process ends
+// before `ready`.
 
 /** @import { SidecarEvent } from './protocol.js' */
 

@@ -20,8 +20,9 @@
 //   errors it reported, as events or in its output, an interpreter without wsside), or that
 //   it crashed by a signal; the interpreter is named only when it said nothing of the cause.
 //   Only a process killed from outside (another signal) is started again, as after a crash.
-// - The interpreter cannot be spawned (not there, a folder, not executable), or the sidecar
-//   breaks the control protocol (lib/sidecar.js): it fails.
+// - The interpreter cannot be spawned (not there, a folder, not executable; its words, and
+//   those of an interpreter without wsside: lib/cannot-start.js), or the sidecar breaks the
+//   control protocol (lib/sidecar.js): it fails.
 // - It speaks another version of the control protocol (a wsside of another release than the
 //   plugin: mismatch()): it fails, naming both versions; installing a matching wsside changes
 //   no project file, so the report says what starts it again, and a save of a .py file does;
@@ -34,7 +35,7 @@
 // interpreter or the environment, which no such file changes.
 
 import { execFile } from 'node:child_process'
-import { statSync } from 'node:fs'
+import { cannotSpawn, noWsside } from './cannot-start.js'
 import { lastError } from './last-error.js'
 import { INTERPRETER_HELP } from './interpreter.js'
 import { whyNoWsside } from './why-no-wsside.js'
@@ -54,8 +55,6 @@ const OUTPUT_DRAIN_MS = 1_000
 // Signals of a process that crashed by itself (faulthandler prints the Python stack for
 // them); any other signal came from outside.
 const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT'])
-// The plugin starts a sidecar when Vite (re)starts, not when an interpreter changes.
-const START_AGAIN = '\n  Then save vite.config or restart Vite to start the sidecar again.'
 // After a failure that a project file may fix: saving one starts it again (startAgain).
 const ON_SAVE = 'the next save of a .py file of the project (or of wsside.toml, pyproject.toml or vite.config) starts the sidecar again'
 // Asked of the interpreter when a mismatched message did not say its wsside version.
@@ -90,9 +89,7 @@ export class Exits {
         proc.reporter.error(`sidecar process error: ${err.message}`)
         return
       }
-      const { python, chosenBy } = proc.spec
-      this.fail(`cannot start the Python sidecar: ${python} ${cannotRun(python, err)} (chosen by ${chosenBy}).` +
-        INTERPRETER_HELP + START_AGAIN)
+      this.fail(cannotSpawn(proc.spec.python, proc.spec.chosenBy, err))
     })
     child.on('exit', (code, signal) => this._exited(child, code, signal))
   }
@@ -259,10 +256,7 @@ export class Exits {
         `not restarted.\n  Fix ${them}: ${ON_SAVE}.`, undefined, { fixableBySave: true })
     } else if (saidNoWsside) {
       whyNoWsside(python, cwd, OUTPUT_DRAIN_MS, (why) => {
-        if (!this.stopping) {
-          this.fail(`cannot start the Python sidecar: ${python} (chosen by ${chosenBy})${why}` +
-            INTERPRETER_HELP + START_AGAIN)
-        }
+        if (!this.stopping) this.fail(noWsside(python, chosenBy, why))
       })
     } else if (importing) {
       // The file is the lead, not the interpreter.
@@ -333,19 +327,6 @@ function afterOutput(child, then) {
   }
   const timer = setTimeout(once, OUTPUT_DRAIN_MS).unref()
   child.once('close', once)
-}
-
-/**
- * Why `python` could not be spawned (`err`), as words to follow its name.
- * @param {string} python
- * @param {NodeJS.ErrnoException} err
- */
-function cannotRun(python, err) {
-  if (err.code === 'ENOENT') return 'was not found'
-  if (err.code !== 'EACCES') return `could not be run (${err.code ?? err.message})`
-  // A path that is there: a folder, or a file without the permission to run it.
-  return statSync(python, { throwIfNoEntry: false })?.isDirectory() ? 'is a folder, not an interpreter'
-    : 'cannot be run: it is not executable (or a folder on its path is not searchable)'
 }
 
 /**

@@ -1,6 +1,7 @@
 // The cause of a crash, out of the last lines a sidecar process wrote to its stderr
-// (lib/sidecar.js keeps them): what the report of a crash loop quotes (lib/exits.js), as the
-// terminal that showed the traceback may be long scrolled away, and the overlay shows none.
+// (lib/output.js fills them, lib/sidecar.js keeps them): what the report of a crash loop
+// quotes (lib/exits.js), as the terminal that showed the traceback may be long scrolled
+// away, and the overlay shows none.
 
 // A frame of a Python traceback (`  File "x.py", line 7, in f`, most recent call last), and
 // of the stack faulthandler writes at a fatal error (`  File "x.py", line 7 in f`, most

@@ -1,35 +1,32 @@
 // @ts-check
 // The Python sidecar of one configuration, through the processes it runs: spawning one once
-// a server listens, reading its output and its messages over Node's IPC channel (`ready`
-// here, the rest shown by lib/events.js), and letting callers wait for `ready`. How a
-// process ends and what follows (Vite closing, a crash and its restart, a failed start) is
-// all in lib/exits.js. The Vite servers of one configuration share it through lib/sidecars.js.
+// a server listens, reading its output (lib/output.js) and its messages over Node's IPC
+// channel (`ready` here, the rest shown by lib/events.js), and letting callers wait for
+// `ready`. How a process ends and what follows (Vite closing, a crash and its restart, a
+// failed start) is all in lib/exits.js. The Vite servers of one configuration share it
+// through lib/sidecars.js.
 
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { rmdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
-import readline from 'node:readline'
 import { BeforeReady } from './before-ready.js'
 import { Exits } from './exits.js'
 import { brokenVenvPassedBy } from './why-no-wsside.js'
 import { parse, PLUGIN_VERSION, ProtocolMismatch, releaseLineSkew } from './protocol.js'
 import { showEvent } from './events.js'
-import { ownLines, readyLines } from './report.js'
+import { readOutput } from './output.js'
+import { readyLines } from './report.js'
 import { StandingErrors } from './standing-errors.js'
 import { syncTypesFile } from './types-file.js'
 
 // What the sidecar sends once a handler file's import has ended, whichever way.
 const IMPORT_ENDS = new Set(['loaded', 'reloaded', 'load_error', 'ready'])
-// The lines of a process's stderr kept for the report of a crash loop (a traceback is one
-// line per frame and one per source line), and the most characters kept of each.
-const STDERR_KEPT = 40
-const STDERR_LINE_MAX = 500
 
 /** @import { ChildProcess } from 'node:child_process' */
 /** @import { Socket } from 'node:net' */
 /** @import { HandlerInfo, ReadyMessage, SidecarEvent } from './protocol.js' */
-/** @import { OwnLine, Reporter } from './report.js' */
+/** @import { Reporter } from './report.js' */
 
 /**
  * How to run one sidecar; `key` tells configurations apart (one sidecar per key).
@@ -133,7 +130,6 @@ export class SidecarProcess {
     // of its environment as the secret: a line without it is not wsside's, whatever it says
     // (a handler's print of a client's `wsside:error: the sidecar crashed`). Never shown.
     const mark = randomBytes(6).toString('hex')
-    const own = ownLines(mark)
     const child = spawn(python, args, {
       cwd,
       env: { ...process.env, ...env, PYTHONUNBUFFERED: '1', WSSIDE_SECRET: this.secret, WSSIDE_MARK: mark },
@@ -142,29 +138,18 @@ export class SidecarProcess {
       windowsHide: true,
     })
     this.child = child
-    /** @type {string[]} */
-    const tail = []
-    this._stderrTails.set(child, tail)
     // The sidecar must never keep Vite's process alive; it exits by itself on EOF.
     child.unref()
     child.channel?.unref()
-    for (const stream of [child.stdout, child.stderr]) {
-      // With stdio 'pipe' both exist, and are sockets (which can be unref'd).
-      /** @type {Socket} */ (stream).unref()
-      readline.createInterface({ input: /** @type {Socket} */ (stream) }).on('line', (line) => {
-        const said = own(line)
-        if (stream === child.stderr && said === null) keep(tail, line)
-        // Python's "No module named wsside" is what the report of the failed start explains.
-        if (this.beforeReady.heard(unmarked(line, said))) this.reporter.debug(`py: ${line}`)
-        else this.reporter.output(line, said)
-      })
-    }
+    // With stdio 'pipe' both exist, and are sockets (which can be unref'd).
+    for (const stream of [child.stdout, child.stderr]) /** @type {Socket} */ (stream).unref()
+    this._stderrTails.set(child, readOutput(this, child, mark))
     child.on('message', (msg) => this._onMessage(child, msg))
     this._exits.watch(child)
   }
 
   /**
-   * The last lines (at most STDERR_KEPT) that process `child` wrote to its stderr, wsside's
+   * The last lines that process `child` wrote to its stderr (lib/output.js), wsside's
    * own lines left out: Python's traceback of an error that ended it, if it wrote one.
    * @param {ChildProcess} child
    * @returns {string[]}
@@ -328,29 +313,6 @@ export class SidecarProcess {
     this._servedBefore = this.info?.handlers ?? this._servedBefore
     this.info = null
   }
-}
-
-/**
- * Adds `line` to `tail`, the last STDERR_KEPT lines of a process's stderr, each cut at
- * STDERR_LINE_MAX characters: a process that writes without end keeps no more.
- * @param {string[]} tail
- * @param {string} line
- */
-function keep(tail, line) {
-  tail.push(line.length > STDERR_LINE_MAX ? `${line.slice(0, STDERR_LINE_MAX)}…` : line)
-  if (tail.length > STDERR_KEPT) tail.shift()
-}
-
-/**
- * A line as lib/before-ready.js reads it: one of wsside's own (`said`) as it reads wsside's
- * lines, without the mark (`wsside:error: text`, `wsside: text`); any other as a line of
- * Python's, `py: ` and the line, which it never takes for an error wsside reported.
- * @param {string} line
- * @param {OwnLine | null} said
- */
-function unmarked(line, said) {
-  if (said === null) return `py: ${line}`
-  return `wsside${said.level === undefined ? '' : `:${said.level}`}: ${said.text}`
 }
 
 /**
