@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -76,7 +78,7 @@ async def test_wsside_serve_says_a_saved_outside_module_serves_after_a_restart(
         (root / "backend" / "db.py").write_text('GREETING = "hey"\n')
         (root / "util.py").write_text("X = 2\n")
         line = await server.expect_all("backend/db.py", "util.py")
-        assert "changed: a module outside the handlers folder" in line[-1], line
+        assert "changed: modules outside the handlers folder" in line[-1], line
         changed = [seen for seen in server.lines if " changed: " in seen]
         assert len(changed) in (2, 3), changed  # the two saves may come in one batch or two
         assert await greeting(port) == ["hi", 1]
@@ -96,6 +98,58 @@ async def test_wsside_serve_says_a_saved_outside_module_serves_after_a_restart(
         (root / "tools" / "clock.py").write_text("TICK = 2\n")
         line = await server.expect("tools/clock.py changed")
         assert NOTE in line, line
+    finally:
+        await server.stop()
+
+
+async def test_a_module_imported_later_a_fixed_import_and_a_folder_made_again(
+    tmp_path: Path,
+) -> None:
+    """A module a callback imported is said at its first save (its cached bytecode tells that
+    the file changed since); a handler file that failed for an outside module loads once that
+    module is fixed or created; a folder deleted and made again (a checkout) is watched again."""
+    root = project(tmp_path)
+    (root / "lazymod.py").write_text("V = 1\n")
+    (root / "backend" / "bad.py").write_text("raise RuntimeError('bad-v1')\n")
+    ws = root / "ws"
+    (ws / "lazy.py").write_text(
+        "from wsside import Handler\n"
+        "def hello(conn, request):\n"
+        "    import lazymod\n"
+        "    conn.send([lazymod.V])\n"
+        'lazy = Handler("/lazy", on_connect=hello)\n'
+    )
+    (ws / "b.py").write_text('from backend import bad\nfrom wsside import Handler\nHandler("/b")\n')
+    (ws / "c.py").write_text('import madelater\nfrom wsside import Handler\nHandler("/c")\n')
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    server = await ServeProcess.start("--port", str(port), "--handlers", "ws", cwd=root, env=env)
+    try:
+        await server.expect_all("cannot load ws/b.py", "cannot load ws/c.py")
+        await server.expect("serving on")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"ws://127.0.0.1:{port}/api/lazy") as ws_client,
+        ):
+            assert json.loads((await ws_client.receive(timeout=10)).data) == [1]
+        (root / "lazymod.py").write_text("V = 22\n")  # another size: seen within the second
+        line = await server.expect("lazymod.py changed")
+        assert NOTE in line, line
+
+        (root / "backend" / "bad.py").write_text("X = 1\n")
+        await server.expect("added ws/b.py")
+        (root / "madelater.py").write_text("X = 1\n")
+        await server.expect("added ws/c.py")
+
+        # The folder deleted, then made again with another db.py.
+        shutil.rmtree(root / "backend")
+        (root / "backend").mkdir()
+        (root / "backend" / "__init__.py").write_text("")
+        (root / "backend" / "db.py").write_text('GREETING = "restored"\n')
+        await server.expect("backend/db.py changed")
+        # Its new folder is watched: a later save there is said too.
+        (root / "backend" / "db.py").write_text('GREETING = "later"\n')
+        await server.expect("backend/db.py changed again")
     finally:
         await server.stop()
 

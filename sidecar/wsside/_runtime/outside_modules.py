@@ -6,34 +6,49 @@ changes nothing that serves until the process starts again. Their files are watc
 
 Which modules are the project's: those whose file is not in the handlers folder, wsside's own
 package, Python's standard library or any installed packages' folder (`site-packages`,
-`dist-packages`). What serves is taken to be what was on disk when
-this process first saw the module loaded (after the start's loads, and after each batch of
-reloads: a new handler file may import one for the first time); process-wide, as
-`sys.modules` is, so a restart of the server inside the process (a config change) keeps it.
+`dist-packages`). They are looked for after the start's loads, after
+each batch of reloads (a new handler file may import one) and when a Python file is saved in a
+folder watched for them (a callback may have imported one since). What serves is known from
+the module's cached bytecode, whose header holds its source's time and size when it was
+compiled: if the file still has them, its bytes now are what serves; if not, it changed since
+(its first save is said, a save back to what serves is not known as such). Without one (no
+`__pycache__` written), what was on disk when the module was first seen is taken to serve.
+Process-wide, as `sys.modules` is: a restart of the server inside the process (a config
+change) keeps what it knows.
+
+A handler file that failed to load because of such a module (its traceback passes through
+the file, or the module was not found by that name) is read again when the file is saved:
+`failed_for`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import site
 import sys
 import sysconfig
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 from .events import listed, shown
 
-__all__ = ["SHOWN", "changed_note", "imported_from_outside", "restart_hint"]
+__all__ = ["SHOWN", "changed_note", "failed_for", "imported_from_outside", "restart_hint"]
 
-# The project's module files seen loaded: path -> the digest of what was imported.
-_IMPORTED: dict[Path, bytes] = {}
+# The project's module files seen loaded: path -> the digest of what was imported (None: not
+# known, and the file changed since).
+_IMPORTED: dict[Path, bytes | None] = {}
 # The digest a note was last written for, per file: one note per save, not per event.
 _NOTED: dict[Path, bytes] = {}
+# The files a note has named: a later one is short.
+_SAID: set[Path] = set()
 # Modules already judged, by name and file: most of `sys.modules` is asked once.
 _JUDGED: dict[str, str | None] = {}
-# How many saved files one line names.
-SHOWN = 3
+# How many saved files one line names (more: "and N more").
+SHOWN = 4
+_NOT_FOUND = re.compile(r"^ModuleNotFoundError: No module named '([\w.]+)'")
 _INSTALLED_PARTS = {"site-packages", "dist-packages", "node_modules", "__pycache__"}
 
 
@@ -81,9 +96,30 @@ def imported_from_outside(root: Path) -> list[Path]:
             continue
         at = Path(path)
         if at not in _IMPORTED:
-            _IMPORTED[at] = _digest(at)
+            _IMPORTED[at] = _imported_digest(at, module)
         found.append(at)
     return found
+
+
+def _imported_digest(path: Path, module: object) -> bytes | None:
+    """The digest of what `module` (loaded from `path`) was imported from: the file's bytes
+    now, unless its cached bytecode says the source has changed since (None)."""
+    cached = getattr(getattr(module, "__spec__", None), "cached", None)
+    if not isinstance(cached, str):
+        return _digest(path)
+    try:
+        with open(cached, "rb") as pyc:
+            header = pyc.read(16)
+        now = path.stat()
+    except OSError:
+        return _digest(path)
+    # PEP 552: flags 0 is a timestamp-based pyc: source mtime and size, 32 bits each.
+    if len(header) < 16 or int.from_bytes(header[4:8], "little") != 0:
+        return _digest(path)
+    mtime, size = int.from_bytes(header[8:12], "little"), int.from_bytes(header[12:16], "little")
+    if (int(now.st_mtime) & 0xFFFFFFFF, now.st_size & 0xFFFFFFFF) == (mtime, size):
+        return _digest(path)
+    return None
 
 
 def _project_file(file: str, inside: str, installed: tuple[str, ...]) -> str | None:
@@ -99,32 +135,47 @@ def _project_file(file: str, inside: str, installed: tuple[str, ...]) -> str | N
 
 
 def changed_note(paths: Collection[Path], restart: str) -> str | None:
-    """The line for a batch of saves of module files from `imported_from_outside`: those whose
-    bytes differ from what serves and from those last noted are named; None when there are
-    none (a touch, an editor's extra events, a save back to what serves)."""
-    changed: list[str] = []
+    """The line for a batch of saves of Python files in the folders watched for these
+    modules: those of `imported_from_outside` whose bytes differ from what serves and from
+    those last noted are named; None when there are none (a touch, an editor's extra events, a
+    save back to what serves, a file no handler imported)."""
+    changed: list[Path] = []
     for path in sorted(paths):
-        known = _IMPORTED.get(path)
-        if known is None:
+        if path not in _IMPORTED:
             continue
-        now = _digest(path)
+        known, now = _IMPORTED[path], _digest(path)
         if now == known:
             _NOTED.pop(path, None)  # back as it was imported: a later change is said again
         elif now != _NOTED.get(path):
             _NOTED[path] = now
-            changed.append(shown(path))
+            changed.append(path)
     if not changed:
         return None
-    named = (
-        listed(changed)
-        if len(changed) <= SHOWN
-        else f"{', '.join(changed[:SHOWN])} and {len(changed) - SHOWN} more"
-    )
+    names = [shown(path) for path in changed]
+    if len(names) > SHOWN:
+        names = [*names[: SHOWN - 1], f"{len(names) - SHOWN + 1} more"]
+    again = all(path in _SAID for path in changed)
+    _SAID.update(changed)
+    if again:
+        return f"{listed(names)} changed again: restart to serve it ({restart})"
     return (
-        f"{named} changed: a module outside the handlers folder is not imported again on "
-        f"save, so the handlers keep the code they imported until the process starts again "
-        f"({restart})"
+        f"{listed(names)} changed: modules outside the handlers folder are not imported again "
+        f"on save, so the handlers keep the code they imported until the process starts "
+        f"again ({restart})"
     )
+
+
+def failed_for(error: dict[str, Any], saved: Collection[Path]) -> bool:
+    """Whether a handler file's load `error` may have come from one of the `saved` files: its
+    traceback passes through one, or the module not found is one of them by its name."""
+    traceback = str(error.get("traceback", ""))
+    if any(str(path) in traceback for path in saved):
+        return True
+    missing = _NOT_FOUND.search(str(error.get("message", "")))
+    if missing is None:
+        return False
+    tail = missing.group(1).replace(".", "/")
+    return any(path.as_posix().endswith((f"/{tail}.py", f"/{tail}/__init__.py")) for path in saved)
 
 
 def restart_hint(*, under_vite: bool, workers: int) -> str:

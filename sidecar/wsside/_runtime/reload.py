@@ -28,7 +28,7 @@ from .events import log, shown
 from .importers import forget_all_helpers, forget_helpers, imported_by_name
 from .installed import note_another_install
 from .module_names import handler_files, in_folder
-from .outside_modules import changed_note, imported_from_outside
+from .outside_modules import changed_note, failed_for, imported_from_outside
 from .own_work import OwnWork
 from .registry import Registry
 from .watch import FolderWatch, Kind
@@ -76,7 +76,10 @@ class Reloader:
         self._helpers: dict[Path, float] = {}
         self._helper_folder = False  # a helper package's folder changed: all helpers are new
         self._config = False
-        self._outside: set[Path] = set()  # modules outside the handlers folder saved
+        # Python files saved outside the handlers folder (`watch.py` says which matter), each
+        # with when first seen; a folder of the project's modules made again.
+        self._outside: dict[Path, float] = {}
+        self._outside_folders: set[Path] = set()
         self._first: float | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._root_gone = False  # the watched folder was deleted or moved since the last flush
@@ -128,7 +131,9 @@ class Reloader:
         if kind == "config":
             self._config = True
         elif kind == "outside":
-            self._outside.add(path)
+            self._outside.setdefault(path, seen_at)
+        elif kind == "outside folder":
+            self._outside_folders.add(path)
         elif kind == "helper":
             self._helpers.setdefault(path, seen_at)
         elif kind != "handler":
@@ -159,13 +164,13 @@ class Reloader:
         helpers, self._helpers = self._helpers, {}
         config, self._config = self._config, False
         helper_folder, self._helper_folder = self._helper_folder, False
-        outside, self._outside = self._outside, set()
-        note = changed_note(outside, self._restart) if outside else None
-        if note is not None:
-            log(note, "warning")
+        outside, self._outside = self._outside, {}
+        outside_folders, self._outside_folders = self._outside_folders, set()
         # A file that did not load is read again when saved, even as it was: what it imports
         # may have been installed since (`pip install`, then save).
         forced = {path for path in files if path in self.registry.errors}
+        if outside or outside_folders:
+            self._outside_saved(outside, outside_folders, files, forced)
         because: dict[Path, list[Path]] = {}  # the saved helpers each file imports
         if everything is not None:
             known = {*handler_files(self.root), *self.registry.files, *self.registry.errors}
@@ -191,6 +196,32 @@ class Reloader:
         self._config_pending = self._config_pending or config
         if self._step_handle is None:
             self._step()
+
+    def _outside_saved(
+        self,
+        saved: dict[Path, float],
+        folders: set[Path],
+        files: dict[Path, float],
+        forced: set[Path],
+    ) -> None:
+        """Python files outside the handlers folder were saved (or a folder of the project's
+        modules made again, whose files may have changed meanwhile): say which of them serve
+        only after a restart, and read again the handler files that failed to load for one
+        of them (added to `files` and `forced`)."""
+        # One imported by a callback since, a folder made again: watched from now on.
+        known = imported_from_outside(self.root)
+        self._watch.watch_outside(known, folders)
+        if folders:  # their files may have changed while they were gone
+            now = time.perf_counter()
+            saved = {path: now for path in known if path.parent in folders} | saved
+        note = changed_note(saved, self._restart)
+        if note is not None:
+            log(note, "warning")
+        for path, error in self.registry.errors.items():
+            if failed_for(error, saved):
+                since = min(saved.values())
+                files[path] = min(files.get(path, since), since)
+                forced.add(path)
 
     def _importers(self, helpers: Collection[Path]) -> dict[Path, list[Path]]:
         """The handler files that import a saved helper of `helpers`, directly or through

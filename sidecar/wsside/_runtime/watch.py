@@ -9,8 +9,9 @@ not exist yet, or be deleted and created again (`git stash -u`, a checkout). A f
 dies with the folder, so a new folder of the same name gets a new watch (`rewatch`).
 
 The folders of the project's modules that handler files import from outside the handlers
-folder are watched too, not recursively (`watch_outside`): their saves serve only after a
-restart, which `reload.py` says (`outside_modules.py`).
+folder are watched too, not recursively (`watch_outside`), and again when one is deleted and
+made again: their saves serve only after a restart, which `reload.py` says
+(`outside_modules.py`), and may fix a handler file that could not import one.
 
 A config file created where `wsside serve` and the shim would find it before the one in use
 (or where none was) is a change of the config file too: `find_config`'s order, the current
@@ -45,7 +46,16 @@ from .module_names import is_handler_file
 __all__ = ["SCAN_INTERVAL", "FolderWatch", "Kind"]
 
 # What a changed path is to hot reload.
-Kind = Literal["config", "root gone", "folder", "helper folder", "handler", "helper", "outside"]
+Kind = Literal[
+    "config",
+    "root gone",
+    "folder",
+    "helper folder",
+    "handler",
+    "helper",
+    "outside",
+    "outside folder",
+]
 
 # A config file created where none was, or where it comes before the one in use: read, and
 # served if it changes the settings. In the order `find_config` looks for them in a folder.
@@ -93,10 +103,12 @@ class FolderWatch:
         self._observer: BaseObserver | None = None  # `Observer` is the platform's subclass
         self._handler = _Events(self)
         self._root_watch: ObservedWatch | None = None  # None: the folder is not watched now
-        # The project's module files outside the handlers folder, and the folders watched for
-        # them (replaced, never changed in place: watchdog's thread reads it).
-        self._outside: frozenset[Path] = frozenset()
-        self._outside_folders: set[Path] = set()
+        # The folders of the project's modules outside the handlers folder, each with its
+        # watch and the folder's identity when it was made (a folder deleted and made again
+        # needs a new one). Replaced, never changed in place: watchdog's thread reads it.
+        self._outside: dict[Path, tuple[ObservedWatch, tuple[int, int]]] = {}
+        # The folders `_watch` watches anyway (not recursively): no watch of their own.
+        self._static: frozenset[Path] = frozenset()
 
     @property
     def watching(self) -> bool:
@@ -131,24 +143,52 @@ class FolderWatch:
             except OSError as exc:
                 self._scan_instead(exc)
 
-    def watch_outside(self, files: Collection[Path]) -> None:
-        """Watch `files` too (resolved module files outside the handlers folder): a save of
-        one is reported as `outside`."""
-        self._outside = frozenset(files)
-        folders = {file.parent for file in files} - self._outside_folders
-        if self._observer is None or not folders:
-            return
-        self._outside_folders |= folders
-        for folder in sorted(folders):
-            self._schedule_outside(self._observer, folder)
+    def watch_outside(self, files: Collection[Path], made_again: Collection[Path] = ()) -> None:
+        """Watch the folders of `files` too (resolved module files outside the handlers
+        folder), and again those deleted and made again since (`made_again`: reported so): a
+        Python file saved in one is reported as `outside`, the folder made again as
+        `outside folder`."""
+        if self._observer is not None:
+            self._outside = self._watched(
+                self._observer, {file.parent for file in files}, set(made_again)
+            )
 
-    def _schedule_outside(self, observer: BaseObserver, folder: Path) -> None:
-        if folder == self.root or folder.is_relative_to(self.root):
-            return  # watched already, recursively
-        try:
-            observer.schedule(self._handler, str(folder), recursive=False)
-        except OSError:  # gone since it was imported, or the watches ran out: said nowhere,
-            pass  # as what it is for is a courtesy (the README says to restart)
+    def _watched(
+        self, observer: BaseObserver, folders: Collection[Path], made_again: set[Path]
+    ) -> dict[Path, tuple[ObservedWatch, tuple[int, int]]]:
+        """The watches of `folders`: those made before, unless their folder was made again
+        (`made_again`, or its watch has ended, or it is another folder now); new ones for the
+        others. A folder that cannot be watched is left out: the line it is for is a courtesy
+        (the README says to restart)."""
+        watches = dict(self._outside)
+        # A deleted folder's watch ends (a new folder may even get the same inode number).
+        ended = {emitter.watch for emitter in observer.emitters if not emitter.is_alive()}
+        for folder in sorted(folders):
+            if folder in self._static or folder.is_relative_to(self.root):
+                continue  # watched already
+            try:
+                info = folder.stat()
+            except OSError:
+                continue
+            made = (info.st_dev, info.st_ino)
+            before = watches.get(folder)
+            if (
+                before is not None
+                and before[1] == made
+                and folder not in made_again
+                and before[0] not in ended
+            ):
+                continue
+            if before is not None:
+                try:
+                    observer.unschedule(before[0])
+                except (KeyError, OSError):  # its emitter ended with the folder
+                    pass
+            try:
+                watches[folder] = (observer.schedule(self._handler, str(folder)), made)
+            except OSError:
+                watches.pop(folder, None)
+        return watches
 
     def _watch(self, observer: BaseObserver) -> BaseObserver:
         """`observer`, watching what there is to watch now, started."""
@@ -167,8 +207,9 @@ class FolderWatch:
         except OSError:
             observer.unschedule_all()  # gives back the watches made so far
             raise
-        for folder in sorted(self._outside_folders - folders):
-            self._schedule_outside(observer, folder)
+        self._static = frozenset(folders)
+        outside, self._outside = self._outside, {}
+        self._outside = self._watched(observer, outside, set())  # a new observer: new ones
         observer.daemon = True
         observer.start()
         return observer
@@ -221,12 +262,10 @@ class FolderWatch:
             return "config"
         if left and path == self.root:
             return "root gone"
-        if path in self._outside and not left:
-            return "outside"
         try:
             rel = path.relative_to(self.root)
         except ValueError:
-            return None
+            return None if left else self._outside_kind(path, is_directory)
         if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
             return None
         if is_directory:
@@ -235,6 +274,18 @@ class FolderWatch:
         if rel.suffix != ".py":
             return None  # editor temp and swap files: `.swp`, `~`, `4913`, `.tmp`
         return "handler" if is_handler_file(rel) else "helper"
+
+    def _outside_kind(self, path: Path, is_directory: bool) -> Kind | None:
+        """What a path outside the handlers folder that is there now is to hot reload: a
+        Python file in a folder watched for the project's modules (one imported, or one a
+        handler file could not import), or such a folder made again."""
+        outside = self._outside
+        if is_directory:
+            return "outside folder" if path in outside else None
+        if path.suffix != ".py" or path.name.startswith("."):
+            return None
+        parent = path.parent
+        return "outside" if parent in outside or parent == self.root.parent else None
 
 
 def _found_before(config: Path | None, searched: tuple[Path, ...]) -> dict[Path, tuple[str, ...]]:
