@@ -6,15 +6,16 @@ changes nothing that serves until the process starts again. Their files are watc
 
 Which modules are the project's: those whose file is not in the handlers folder, wsside's own
 package, Python's standard library or any installed packages' folder (`site-packages`,
-`dist-packages`). They are looked for after the start's loads, after
-each batch of reloads (a new handler file may import one) and when a Python file is saved in a
-folder watched for them (a callback may have imported one since). What serves is known from
-the module's cached bytecode, whose header holds its source's time and size when it was
-compiled: if the file still has them, its bytes now are what serves; if not, it changed since
-(its first save is said, a save back to what serves is not known as such). Without one (no
-`__pycache__` written), what was on disk when the module was first seen is taken to serve.
-Process-wide, as `sys.modules` is: a restart of the server inside the process (a config
-change) keeps what it knows.
+`dist-packages`). They are looked for after the start's loads, after each batch of reloads
+(a new handler file may import one) and when a Python file is saved in a folder watched for
+them (a callback may have imported one since).
+
+What serves is known from the module's cached bytecode, whose header holds its source's time
+and size when it was compiled: if the file still has them, its bytes now are what serves; if
+not, it changed since (its first save is said; a save back to what serves is not known as
+such). Without one (no `__pycache__` written), what was on disk when the module was first
+seen is taken to serve. Process-wide, as `sys.modules` is: a restart of the server inside the
+process (a config change) keeps what it knows.
 
 A handler file that failed to load because of such a module (its traceback passes through
 the file, or the module was not found by that name) is read again when the file is saved:
