@@ -1,5 +1,5 @@
 """The note of a 404 under the prefix (under Vite; `ASGIApp` too): it suggests an endpoint
-only when the path is one slip away from it (`_edge/not_found.py`'s rule), and when a
+only when the path is one slip away from it (`_edge/closest_endpoint.py`'s rule), and when a
 handler file that did not load could be the endpoint, it says that alone. A file that failed
 at start and is fixed is `added`, with its patterns, as a new file is. Real `wsside serve`
 processes, as its shim or as a person runs it."""

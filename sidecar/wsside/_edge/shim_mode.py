@@ -17,7 +17,6 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -45,10 +44,10 @@ from .node_ipc import NodeChannel
 from .not_found import NotFoundNotes
 from .server import NODE_HEAD_LIMITS, Sidecar
 from .shim_events import ShimEvents
+from .socket_folder import SOCKET_NAME, private_folder
 
-__all__ = ["SOCKET_NAME", "run_ipc"]
+__all__ = ["run_ipc"]
 
-SOCKET_NAME = "sidecar.sock"
 # The `family` of a `connection` message (Node's names) as socket families.
 _FAMILIES = {"IPv4": socket.AF_INET, "IPv6": socket.AF_INET6}
 PARENT_POLL = 0.25
@@ -58,8 +57,6 @@ CLOSE_BUDGET_SHUTDOWN = 5.0
 CLOSE_BUDGET_ORPHANED = 1.5
 # Beyond its budget, how long a close stuck in user code may go on before the process leaves.
 CLOSE_GUARD = 0.4
-# A Unix socket's path is at most 103 bytes on macOS (104 with its NUL), 107 on Linux.
-_SOCKET_PATH_MAX = 103
 
 
 def run_ipc(
@@ -170,7 +167,7 @@ class _ShimMode:
         # (killed during a slow import, or a handler file that exits) cannot clean up, and
         # the shim learns the folder's name only from `ready`.
         if self.folder is None:
-            self.folder = _private_folder()
+            self.folder = private_folder()
         path = os.path.join(self.folder, SOCKET_NAME)
         await web.UnixSite(sidecar.runner, path).start()
         os.chmod(path, 0o600)
@@ -331,16 +328,6 @@ def _missing_folder(settings: Settings) -> str | None:
         f"no handlers folder at {folder.resolve()} (the default, ws/ beside vite.config): "
         f"create it, or set `handlers` in wsside() in vite.config or in wsside.toml ({doctor})"
     )
-
-
-def _private_folder() -> str:
-    """A new folder for the Unix socket that only this user can enter (mkdtemp: mode 0700),
-    in the temporary folder, or in /tmp when TMPDIR is too long a path for a socket in it."""
-    folder = tempfile.mkdtemp(prefix="wsside-")
-    if len(os.fsencode(os.path.join(folder, SOCKET_NAME))) <= _SOCKET_PATH_MAX:
-        return folder
-    os.rmdir(folder)
-    return tempfile.mkdtemp(prefix="wsside-", dir="/tmp")
 
 
 def _connections(count: int) -> str:

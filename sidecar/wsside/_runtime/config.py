@@ -18,14 +18,8 @@ from typing import Any
 from .._places import not_a_file
 from .address_values import hosts_problem, is_host, proxy_entries, proxy_problem
 from .backplane_url import options_problem
-from .config_keys import (
-    PREFIX_EXPECTED,
-    TOP_KEYS,
-    Checker,
-    ConfigError,
-    is_prefix_path,
-    show,
-)
+from .config_error import ConfigError, show
+from .config_keys import PREFIX_EXPECTED, TOP_KEYS, Checker, is_prefix_path
 from .origins import origin_problem
 from .settings import Settings
 

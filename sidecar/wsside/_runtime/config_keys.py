@@ -1,11 +1,10 @@
 """What each key of the config file accepts, and the errors that name the file, the key and
-its line (`config.py` finds and reads the file)."""
+its line (`config.py` finds and reads the file; `config_error.py` is the error itself)."""
 
 from __future__ import annotations
 
 import difflib
 import inspect
-import json
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -25,6 +24,7 @@ from .address_values import (
     proxy_problem,
 )
 from .backplane_url import url_problem
+from .config_error import ConfigError, show
 from .origins import origin_problem
 
 __all__ = [
@@ -34,47 +34,11 @@ __all__ = [
     "PREFIX_EXPECTED",
     "TOP_KEYS",
     "Checker",
-    "ConfigError",
     "is_prefix_path",
-    "show",
 ]
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
-
-
-class ConfigError(ValueError):
-    """A config file that cannot be used. `file`, `key` and `line` say where (when known) its
-    first mistake is; the file's others are lines of their own (`joined`)."""
-
-    file: Path
-    key: str | None
-    line: int | None
-    reason: str
-    where: str
-
-    def __init__(
-        self, file: Path, message: str, key: str | None = None, line: int | None = None
-    ) -> None:
-        self.file, self.key, self.line = file, key, line
-        # What is wrong, for a report that names the file and line itself.
-        self.reason = f'key "{key}": {message}' if key else message
-        # file:line, as compilers write it (editors and terminals open the line from it).
-        self.where = f"{file}:{line}" if line is not None else str(file)
-        super().__init__(f"{self.where}: {self.reason}")
-
-    @staticmethod
-    def joined(errors: list[ConfigError]) -> ConfigError:
-        """The first of `errors` (one file's, in its order), saying the others on lines of their
-        own: a config with three mistakes is fixed in one go, not in three runs."""
-        first, others = errors[0], errors[1:]
-        if others:
-            # Each line file:line first, as compilers write several errors.
-            first.args = ("\n".join(f"{e.where}: {e.reason}" for e in errors),)
-            first.reason += "".join(
-                f"\n{'' if e.line is None else f'line {e.line}: '}{e.reason}" for e in others
-            )
-        return first
 
 
 def _close_to(name: str, known: Iterable[str]) -> str | None:
@@ -89,15 +53,6 @@ def _unknown(what: str, name: str, known: Iterable[str]) -> str:
     close = _close_to(name, names)
     hint = f'did you mean "{close}"? ' if close is not None else ""
     return f"unknown {what}; {hint}expected one of " + ", ".join(names)
-
-
-def show(value: Any) -> str:
-    """A value as an error message quotes it (as JSON, as TOML writes nan and inf)."""
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # as TOML writes it: nan, inf, -inf
-    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def _is_str(v: Any) -> bool:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from .._edge.asgi_setup import handler_list, log_events
-from .._edge.not_found import closest, refused_segment
+from .._edge.closest_endpoint import closest, refused_segment
 from .._edge.server import Sidecar
 from .._runtime import events
 from .._runtime.config import build_settings
