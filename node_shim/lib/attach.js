@@ -177,6 +177,7 @@ export function attach(httpServer, options, vite) {
     },
     proxied,
     base: vite.base,
+    clientPrefix: options.prefixes === null ? DEFAULT_PREFIXES[0] : undefined,
   })
   // Only after a restart (a previous server of this root): every other upgrade goes straight
   // to the upgrade listener, as the hand-over's cost per connection is measured.

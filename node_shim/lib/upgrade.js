@@ -29,6 +29,8 @@ import { refusalReason } from './security.js'
  * @property {SecurityContext} security
  * @property {(url: string) => string | null} [proxied] the key of the `server.proxy` rule that
  *   forwards this upgrade (Vite's proxy takes it too, so wsside leaves it), or null
+ * @property {string} [clientPrefix] the prefix the browser client connects under when the
+ *   plugin's `prefix` option is unset (its default), which a prefix in the config file does not move
  * @property {string} [base] Vite's `base` (`/app/`), which does not move the prefix: an
  *   upgrade under base + prefix is someone's mistake, and is told where the endpoint is
  */
@@ -192,6 +194,16 @@ export function createUpgradeListener(ctx) {
         ? meantEndpoint(pathname, ctx.sidecar().readyInfo()) : null
       if (endpoint !== null && (ctx.proxied?.(req.url ?? '/') ?? null) === null) {
         namedPaths.add(pathname)
+        const client = ctx.clientPrefix
+        if (client !== undefined && underPrefix(pathname, [client])) {
+          // The browser client's own prefix, which the config file moved away from.
+          const served = ctx.prefixes()
+          ctx.sidecar().reporter.warn(`${pathname}: outside wsside's prefix (${served.join(', ')}), which the ` +
+            `config file sets, while the browser client connects under ${client}, as wsside() in vite.config ` +
+            `has no prefix option, so no one answers. Set prefix: '${served[0]}' in wsside() (the client follows ` +
+            `it), or remove prefix from the config file; a client of your own connects to ${endpoint}.`)
+          return
+        }
         ctx.sidecar().reporter.warn(`${pathname}: outside wsside's prefix (${ctx.prefixes().join(', ')}), so wsside ` +
           'leaves it to Vite\'s other listeners, and when none answers, the handshake waits unanswered (the browser client retries after its timeout). Did you mean ' +
           `${endpoint}?`)
