@@ -151,7 +151,7 @@ export function connect(path, options = {}) {
   const wait = () => {
     const cap = Math.min(maxDelay, minDelay * factor ** ++attempt)
     const delay = minDelay + Math.random() * (cap - minDelay)
-    retryAt = Date.now() + delay
+    retryAt = Date.now() + Math.round(delay) // a time as Date.now() gives it: whole ms
     timer = setTimeout(() => {
       retryAt = null
       open()

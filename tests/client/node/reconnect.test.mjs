@@ -264,6 +264,7 @@ test('retryAt: when the next attempt starts while waiting, null during an attemp
   const [now, retryAt] = await waiting
   // The first wait: between minDelay and minDelay * factor.
   assert.ok(retryAt >= now + BACKOFF.minDelay - EARLY_MS && retryAt <= now + 2 * BACKOFF.minDelay, `${retryAt - now} ms`)
+  assert.ok(Number.isInteger(retryAt), `${retryAt}: a Date.now() time is whole ms`)
   await refusing.reach(3)
   assert.deepEqual(during, [null, null, null])
   socket.close()
