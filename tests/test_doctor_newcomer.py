@@ -93,7 +93,9 @@ def test_without_the_plugin_the_probes_do_not_wait_one_after_another(
             "2 endpoint(s) not probed (/api/b, /api/c): the first probe got no answer in 4 s, "
             "and each would wait as long"
         )
-        assert took < 4 * 2, f"doctor took {took:.1f} s"
+        # Three probes one after another wait 3 x 4 s at least; one probe, 4 s and the
+        # doctor's own work, which a loaded host stretches (8.2 s seen under CI's load).
+        assert took < 4 * 3, f"doctor took {took:.1f} s"
 
 
 RECORDER = """\
