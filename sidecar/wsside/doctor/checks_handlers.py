@@ -16,7 +16,8 @@ from .checks_process import running_sidecars
 from .imports import Imported
 from .model import Check, failed, passed, warned
 from .other_folders import folders_with_handlers, handler_files_outside
-from .project import Project, same_python
+from .project import Project
+from .sidecar_imports import same_python
 
 __all__ = ["check_config", "check_handler_files", "check_handlers_folder", "check_patterns"]
 

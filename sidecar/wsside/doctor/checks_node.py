@@ -14,8 +14,9 @@ from .. import __version__
 from .._edge.control import PROTOCOL_VERSION
 from .._install import pip_install
 from .model import Check, failed, passed, warned
-from .project import Project, same_python
+from .project import Project
 from .semver import is_prerelease, parse, release_line, satisfies
+from .sidecar_imports import same_python
 from .vite_config import ViteFacts
 from .vite_package import FRAMEWORK_PACKAGES, RunningVite
 

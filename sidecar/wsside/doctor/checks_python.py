@@ -17,7 +17,8 @@ from .._edge.interpreter import rules, venv_option_above
 from .._install import pip_install, venv_config
 from .checks_process import running_sidecars
 from .model import Check, failed, passed, warned
-from .project import Project, same_python
+from .project import Project
+from .sidecar_imports import same_python
 
 __all__ = ["check_interpreter", "check_packages", "check_python"]
 

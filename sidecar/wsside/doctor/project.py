@@ -7,10 +7,8 @@ warning) instead of stopping the whole doctor.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
@@ -26,14 +24,15 @@ from .._runtime.loader import LoadResult
 from .._runtime.module_names import handler_files, in_folder
 from .._runtime.settings import Settings
 from ..pattern import normalize_prefix
-from .imports import Imported, import_within, imported
+from .imports import import_within, imported
 from .other_folders import is_vite_project, vite_projects_below
 from .probe import DevServer, find_dev_server, is_vite
 from .sidecar_env import as_the_sidecar, plugin_env
+from .sidecar_imports import HandlerImports, imports_in, same_python
 from .vite_config import ViteFacts, others_may_write, read_vite_config
 from .vite_package import RunningVite, find_package, running_vite
 
-__all__ = ["ConfigState", "HandlerImports", "Project", "same_python", "serves_without_vite"]
+__all__ = ["ConfigState", "Project", "serves_without_vite"]
 
 
 @dataclass
@@ -43,19 +42,6 @@ class ConfigState:
     file: Path | None
     values: dict[str, Any]
     error: ConfigError | None = None
-
-
-@dataclass
-class HandlerImports:
-    """The handler files as imported by `python`; `said`: which Python that was, when not
-    simply the sidecar's and this doctor's both (empty then)."""
-
-    python: str
-    results: list[Imported]
-    said: str = ""
-    # Why the sidecar's Python could not be asked (it lacks wsside, say), when it could not:
-    # said once, in its own row, rather than beside every file.
-    unasked: str = ""
 
 
 class Project:
@@ -230,12 +216,21 @@ class Project:
     @cached_property
     def handler_imports(self) -> HandlerImports:
         """How each handler file imports in the Python the sidecar will run: here when that
-        is this one, else in a subprocess of it; when it cannot be asked, here, saying so."""
+        is this one, else in a subprocess of it (`sidecar_imports.py`); when it cannot be asked,
+        here, saying so."""
         python = self.sidecar_python[0]
         if same_python(python, sys.executable):
             return HandlerImports(sys.executable, [imported(r) for r in self.loaded])
         self.step(f"importing the handler files with {python}")
-        answer = self._imports_in(python)
+        answer = imports_in(
+            python,
+            self.handlers_dir,
+            files=len(self.handler_files),
+            timeout=self.timeout,
+            root=self.root,
+            vite=not self.serve,
+            env=self.plugin_env,
+        )
         if isinstance(answer, list):
             return HandlerImports(
                 python, answer, f"imported with {python}, the Python the sidecar will run"
@@ -246,41 +241,6 @@ class Project:
             f"imported with this doctor's Python, {sys.executable}",
             f"the sidecar will run {python}, which could not be asked: {answer}",
         )
-
-    def _imports_in(self, python: str) -> list[Imported] | str:
-        """The handler files imported by `python` (`doctor/imports.py`), or why not: as the
-        sidecar imports them, in the project's folder with the plugin's `env` option, and
-        told that it is Vite's project (its folder, after the timeout)."""
-        vite = [] if self.serve else [str(self.root)]
-        try:
-            done = subprocess.run(
-                [
-                    python,
-                    "-m",
-                    "wsside.doctor.imports",
-                    str(self.handlers_dir),
-                    f"{self.timeout}",
-                    *vite,
-                ],
-                capture_output=True,
-                text=True,
-                timeout=self.timeout * (len(self.handler_files) + 1),
-                cwd=self.root,
-                env={**os.environ, **self.plugin_env},
-            )
-        except FileNotFoundError:
-            return "it does not exist"
-        except PermissionError:
-            return "it is not executable"
-        except subprocess.TimeoutExpired:
-            return "it did not answer in time"
-        lines = done.stdout.strip().splitlines()
-        if done.returncode != 0 or not lines:
-            return _why_not(done.stderr)
-        try:
-            return [Imported.from_json(r) for r in json.loads(lines[-1])["results"]]
-        except (ValueError, KeyError, TypeError):
-            return f"an answer that is not wsside's: {lines[-1][:80]}"
 
     def relative(self, path: str | Path) -> str:
         """`path` relative to the project root when inside it, for short messages (a symlink
@@ -322,31 +282,3 @@ def serves_without_vite(root: Path) -> bool:
 
 def _node_project(folder: Path) -> bool:
     return is_vite_project(folder) or (folder / "package.json").is_file()
-
-
-def _why_not(stderr: str) -> str:
-    """The cause of a failed `python -m wsside.doctor.imports`, plainly: Python's own words
-    for a missing module name the module spec it was finding, which is this doctor's detail."""
-    said = [line.strip() for line in stderr.splitlines() if line.strip()]
-    if not said:
-        return "no output"
-    if any("No module named 'wsside'" in line or "No module named wsside" in line for line in said):
-        return "it has no wsside installed"
-    if any("No module named wsside.doctor" in line or "'wsside.doctor" in line for line in said):
-        return "its wsside is older than this doctor's (it has no wsside.doctor.imports)"
-    # A traceback's last line is its error; anything else (a shell's or a shim's message)
-    # says what went wrong first.
-    return said[-1] if said[0].startswith("Traceback") else said[0]
-
-
-def same_python(a: str, b: str) -> bool:
-    """The same interpreter in the same environment: the same path, or two names for it in
-    one folder (`.venv/bin/python`, `.venv/bin/python3`). Not the same file alone: a venv's
-    python is a link to the base interpreter, with other packages."""
-    a, b = os.path.abspath(a), os.path.abspath(b)
-    if a == b:
-        return True
-    try:
-        return os.path.dirname(a) == os.path.dirname(b) and os.path.samefile(a, b)
-    except OSError:
-        return False
