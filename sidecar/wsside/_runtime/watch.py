@@ -246,6 +246,11 @@ class FolderWatch:
             kind = self._kind(path, event.is_directory, left)
             if kind == "helper folder" and event.event_type == EVENT_TYPE_MODIFIED:
                 kind = "folder"  # a file in it changed, and says so itself
+            if kind == "outside folder" and event.event_type not in (
+                EVENT_TYPE_CREATED,
+                EVENT_TYPE_MOVED,
+            ):
+                continue  # not made again: a file in it changed, and says so itself
             if self._on_save is not None and kind in ("handler", "helper"):
                 self._on_save(str(path))
             if kind is not None and self._loop is not None and self._observer is not None:
