@@ -10,6 +10,7 @@ that no handler file imports.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ from .._places import not_a_file
 
 __all__ = [
     "HANDLERS_PACKAGE",
+    "file_digest",
     "handler_files",
     "in_folder",
     "is_handler_file",
@@ -125,3 +127,12 @@ def shown_module_name(name: str) -> str:
         return name
     below = name.removeprefix(HANDLERS_PACKAGE + ".")
     return re.sub("%(25|2E)", lambda m: "%" if m.group(1) == "25" else ".", below)
+
+
+def file_digest(path: Path) -> bytes:
+    """What `path` holds, as hot reload compares saves (empty when it cannot be read): a save
+    that left a file's bytes as they were changes nothing."""
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+    except OSError:
+        return b""

@@ -24,7 +24,6 @@ the file, or the module was not found by that name) is read again when the file 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import site
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .events import listed, shown
+from .module_names import file_digest
 
 __all__ = ["SHOWN", "changed_note", "failed_for", "imported_from_outside", "restart_hint"]
 
@@ -107,19 +107,19 @@ def _imported_digest(path: Path, module: object) -> bytes | None:
     now, unless its cached bytecode says the source has changed since (None)."""
     cached = getattr(getattr(module, "__spec__", None), "cached", None)
     if not isinstance(cached, str):
-        return _digest(path)
+        return file_digest(path)
     try:
         with open(cached, "rb") as pyc:
             header = pyc.read(16)
         now = path.stat()
     except OSError:
-        return _digest(path)
+        return file_digest(path)
     # PEP 552: flags 0 is a timestamp-based pyc: source mtime and size, 32 bits each.
     if len(header) < 16 or int.from_bytes(header[4:8], "little") != 0:
-        return _digest(path)
+        return file_digest(path)
     mtime, size = int.from_bytes(header[8:12], "little"), int.from_bytes(header[12:16], "little")
     if (int(now.st_mtime) & 0xFFFFFFFF, now.st_size & 0xFFFFFFFF) == (mtime, size):
-        return _digest(path)
+        return file_digest(path)
     return None
 
 
@@ -144,7 +144,7 @@ def changed_note(paths: Collection[Path], restart: str) -> str | None:
     for path in sorted(paths):
         if path not in _IMPORTED:
             continue
-        known, now = _IMPORTED[path], _digest(path)
+        known, now = _IMPORTED[path], file_digest(path)
         if now == known:
             _NOTED.pop(path, None)  # back as it was imported: a later change is said again
         elif now != _NOTED.get(path):
@@ -186,10 +186,3 @@ def restart_hint(*, under_vite: bool, workers: int) -> str:
     if workers > 1:
         return f"kill -HUP {os.getppid()}: the parent starts new workers, which import it"
     return "stop wsside serve and start it again"
-
-
-def _digest(path: Path) -> bytes:
-    try:
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
-    except OSError:
-        return b""

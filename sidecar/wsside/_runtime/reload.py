@@ -19,7 +19,6 @@ handler files a saved helper reaches, and which modules leave `sys.modules` for 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 from .events import log, shown
 from .importers import forget_all_helpers, forget_helpers, imported_by_name
 from .installed import note_another_install
-from .module_names import handler_files, in_folder
+from .module_names import file_digest, handler_files, in_folder
 from .outside_modules import changed_note, failed_for, imported_from_outside
 from .own_work import OwnWork
 from .registry import Registry
@@ -101,7 +100,7 @@ class Reloader:
         """Start watching (call on the loop, before the first load so no save is missed)."""
         self._loop = asyncio.get_running_loop()
         for path in handler_files(self.root):
-            self._digests[in_folder(path)] = _digest(path)
+            self._digests[in_folder(path)] = file_digest(path)
         self._watch.start()
 
     async def stop(self) -> None:
@@ -275,12 +274,12 @@ class Reloader:
     def _unchanged(self, path: Path) -> bool:
         """`path` holds the bytes that already serve."""
         known = self._digests.get(path)
-        return known is not None and path.is_file() and _digest(path) == known
+        return known is not None and path.is_file() and file_digest(path) == known
 
     def _apply(self, path: Path, since: float, force: bool, because: tuple[Path, ...]) -> None:
         # A symlink that leads nowhere is loaded too, which says so in one line.
         if path.is_file() or path.is_symlink():
-            digest = _digest(path)
+            digest = file_digest(path)
             if digest == self._digests.get(path) and not force:
                 return  # the same bytes already serve: a touch, or a late event of one save
             # Not there before: created since the start (or again after its removal).
@@ -290,10 +289,3 @@ class Reloader:
         else:
             self._digests.pop(path, None)
             self.registry.remove_file(path)
-
-
-def _digest(path: Path) -> bytes:
-    try:
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
-    except OSError:
-        return b""

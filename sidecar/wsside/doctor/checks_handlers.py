@@ -62,15 +62,15 @@ def check_handlers_folder(project: Project) -> Check:
     elsewhere = folders_with_handlers(project.root, folder) + _near(project, folder)
     if elsewhere:
         other, names = elsewhere[0]
-        listed = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-        problem += f", but {project.relative(other)}/ has files declaring a Handler ({listed})"
+        named = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        problem += f", but {project.relative(other)}/ has files declaring a Handler ({named})"
         fix = f"{_point_at(project, other)} (or move those files into {shown}/)"
     else:
         # Beside vite.config itself (`./chat.py`), or deeper than the folders looked at above.
         strays = [project.relative(f) for f in handler_files_outside(project.root, folder)]
         if strays:
-            listed = ", ".join(strays[:3]) + (", ..." if len(strays) > 3 else "")
-            problem += f", but {listed} declare{'s' if len(strays) == 1 else ''} a Handler"
+            named = ", ".join(strays[:3]) + (", ..." if len(strays) > 3 else "")
+            problem += f", but {named} declare{'s' if len(strays) == 1 else ''} a Handler"
             them = "it" if len(strays) == 1 else "them"
             fix = f"move {them} into {shown}/" + ("" if folder.is_dir() else " (create it)")
     if folder.is_dir():
@@ -120,7 +120,7 @@ def _strays(project: Project, found: str) -> Check:
         return passed("handlers folder", found)
     shown = project.relative(project.handlers_dir)
     names = [project.relative(f) for f in strays]
-    listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    named = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     them = "it" if len(names) == 1 else "them"
     fix = f"move {them} into {shown}/"
     parents = {f.parent for f in strays}
@@ -128,7 +128,7 @@ def _strays(project: Project, found: str) -> Check:
         fix += f", or {_point_at(project, parents.pop())}"
     return warned(
         "handlers folder",
-        f"{found}; but {listed} declare{'s' if len(names) == 1 else ''} a Handler outside "
+        f"{found}; but {named} declare{'s' if len(names) == 1 else ''} a Handler outside "
         f"{shown}/, where {'wsside serve' if project.serve else 'the sidecar'} never loads {them}",
         fix,
     )
@@ -277,10 +277,10 @@ def check_patterns(project: Project) -> Iterator[Check]:
     if unread:
         python = project.handler_imports.python
         names = [name for name, _ in unread]
-        listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        named = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
         yield warned(
             "patterns",
-            f"{listed} import{'s' if len(names) == 1 else ''} with {python}, the Python the "
+            f"{named} import{'s' if len(names) == 1 else ''} with {python}, the Python the "
             f"sidecar will run, but not in this doctor's Python, {sys.executable} "
             f"({unread[0][1]}): {'its' if len(names) == 1 else 'their'} patterns were not "
             "checked for duplicates or shadowing, and the live probes skipped "
