@@ -2,8 +2,8 @@
 unsupported aiohttp or typer ends `wsside` with one line naming the supported range.
 
 The unsupported versions are faked inside a real `wsside` process, in front of the code that
-reads them: aiohttp's `__version__` (read by `_io/engine.py` at import) and typer's installed
-metadata (read by `cli.main` before typer is imported).
+reads them: the installed metadata of aiohttp and typer (read by `cli.main` before either is
+imported) and aiohttp's `__version__` (read by `_io/engine.py` at import).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import wsside
-from wsside._io.engine import SUPPORTED_TEXT
+from wsside._io import SUPPORTED_TEXT
 from wsside.cli import TYPER_SUPPORTED_TEXT
 from wsside.doctor.checks_python import PYTHON_FLOOR
 
@@ -57,12 +57,15 @@ def test_the_floor_run_pins_every_floor() -> None:
     """Of the dependencies and of the extras the floor run installs."""
     text = (ROOT / "tests" / "floor-constraints.txt").read_text(encoding="utf-8")
     pins = dict(line.split("==") for line in text.splitlines() if line and not line.startswith("#"))
-    # The extras `make test-floor` installs too: `-c tests/floor-constraints.txt -e '.[...]'`.
+    # The extras `make test-floor` installs too: `$(call CORE_REQS,EXTRA ...) | ... -c
+    # tests/floor-constraints.txt`.
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    installed = re.search(r"-c tests/floor-constraints\.txt -e '\.\[([\w,]+)\]'", makefile)
+    installed = re.search(
+        r"CORE_REQS,([\w ]+)\) \| \S+ -m pip install -q -c tests/floor-c", makefile
+    )
     assert installed, "Makefile: test-floor installs no extras with the floor constraints"
     walked = dict(RANGES)
-    for extra in installed[1].split(","):
+    for extra in installed[1].split():
         walked.update(ranges(PROJECT["optional-dependencies"][extra]))
     for name, spec in walked.items():
         if "python_version" in spec:  # tomli: Python 3.10 only, where `make test-py310` runs
@@ -106,22 +109,45 @@ def test_the_installed_command_answers(args: list[str], says: str) -> None:
     assert says in done.stdout
 
 
-@pytest.mark.parametrize("args", [("serve", "--help"), ("doctor", "--help"), ()])
-def test_an_unsupported_aiohttp_is_one_line(args: tuple[str, ...]) -> None:
-    done = _wsside(*args, before="import aiohttp\naiohttp.__version__ = '3.12.0'\n")
-    assert done.returncode == 1
-    assert done.stderr.splitlines() == [
+def _aiohttp_line() -> list[str]:
+    return [
         # pip into the Python that ran wsside, not whichever `pip` is first on PATH
         f"wsside needs aiohttp {SUPPORTED_TEXT}, found 3.12.0: "
         f"{shlex.quote(sys.executable)} -m pip install 'aiohttp{SUPPORTED_TEXT}'"
     ]
 
 
+OLD_AIOHTTP_INSTALLED = (
+    "from importlib import metadata\nreal = metadata.version\n"
+    "metadata.version = lambda name: '3.12.0' if name == 'aiohttp' else real(name)\n"
+)
+
+
+@pytest.mark.parametrize("args", [("serve", "--help"), ("doctor", "--help"), ()])
+def test_an_unsupported_aiohttp_is_one_line(args: tuple[str, ...]) -> None:
+    """Read from its metadata before any command is loaded: `doctor` and `init` never import
+    aiohttp, and are refused all the same."""
+    done = _wsside(*args, before=OLD_AIOHTTP_INSTALLED)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == _aiohttp_line()
+    assert "typer loaded: False" in done.stdout
+
+
+def test_an_aiohttp_whose_own_version_is_unsupported_is_one_line_when_served(
+    tmp_path: Path,
+) -> None:
+    """The engine's own check, as it imports aiohttp, when the metadata said otherwise."""
+    before = "import aiohttp\naiohttp.__version__ = '3.12.0'\n"
+    done = _wsside("serve", "--handlers", str(tmp_path), before=before)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == _aiohttp_line()
+
+
 @pytest.mark.parametrize("args", [("--version",), ("version",)])
 @pytest.mark.parametrize(
     "before",
     [
-        "import aiohttp\naiohttp.__version__ = '3.12.0'\n",
+        OLD_AIOHTTP_INSTALLED,
         "from importlib import metadata\nreal = metadata.version\n"
         "metadata.version = lambda name: '0.15.4' if name == 'typer' else real(name)\n",
     ],

@@ -7,14 +7,12 @@ Those extensions need names aiohttp keeps private, which may change in any relea
 
 - no other module of wsside names them (a test in `tests/test_layers.py` checks it);
 - importing this module checks, before anything else, that the installed aiohttp is in
-  `SUPPORTED`, the range CI runs (its floor and its newest release), and otherwise fails with
-  one line naming that range.
+  `SUPPORTED` (`_io/__init__.py`), the range CI runs (its floor and its newest release), and
+  otherwise fails with one line naming that range.
 """
 
 from __future__ import annotations
 
-import re
-import sys
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -22,8 +20,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from .._install import pip_install
-from . import EngineVersionError
+from . import SUPPORTED, EngineVersionError, check_version
 
 __all__ = [
     "SUPPORTED",
@@ -53,24 +50,6 @@ __all__ = [
     "upgrade_hooks",
     "writing_paused",
 ]
-
-# The aiohttp releases wsside is tested with: pyproject.toml says the same. 3.14.4 is the
-# first to time out a connection that never sends a request (`wsside serve`'s head timeout).
-SUPPORTED = ((3, 14, 4), (3, 15, 0))
-SUPPORTED_TEXT = ">=3.14.4,<3.15"
-
-
-def check_version(version: str) -> None:
-    """Raise `EngineVersionError` unless `version` is in `SUPPORTED`."""
-    m = re.match(r"(\d+)\.(\d+)\.(\d+)", version)
-    found = tuple(int(part) for part in m.groups()) if m else None
-    low, high = SUPPORTED
-    if found is None or not low <= found < high:
-        raise EngineVersionError(
-            f"wsside needs aiohttp {SUPPORTED_TEXT}, found {version}: "
-            + pip_install(sys.executable, f"'aiohttp{SUPPORTED_TEXT}'")
-        )
-
 
 check_version(aiohttp.__version__)
 

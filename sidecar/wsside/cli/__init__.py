@@ -1,7 +1,8 @@
 """The `wsside` command line: `serve`, `doctor`, `init`, `types`, `version`.
 
-Each command lives in its own module; `doctor` loads its checks only when it runs, so a
-sidecar started by the shim (`wsside serve --ipc`) never imports them.
+Each command lives in its own module, and loads what it runs only when it runs: a sidecar
+started by the shim (`wsside serve --ipc`) never imports doctor's checks, and `doctor`, `init`
+and `types` never import the server.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .. import __version__
 from .._install import pip_install
-from .._io import EngineVersionError
+from .._io import EngineVersionError, check_version
 
 if TYPE_CHECKING:
     import typer
@@ -31,12 +32,9 @@ def main() -> None:
     """Run the `wsside` command named in `sys.argv`. An unsupported typer or aiohttp ends it
     with one line naming the supported range (exit status 1), before any traceback could;
     `wsside --version` and `wsside version` need neither, and answer all the same."""
-    problem = typer_problem()
+    problem = typer_problem() or engine_problem()
     if problem is None:
-        try:
-            from . import doctor, init, serve, types  # noqa: F401 - each registers its command on `app`
-        except EngineVersionError as exc:
-            problem = str(exc)
+        from . import doctor, init, serve, types  # noqa: F401 - each registers its command on `app`
     if problem is not None:
         if sys.argv[1:] in (["--version"], ["version"]):  # which wsside this is needs neither
             print(__version__)
@@ -54,7 +52,12 @@ def main() -> None:
     if len(sys.argv) <= 1:
         app()  # no command: typer prints the help
         return
-    raise SystemExit(_run(app))
+    try:
+        status = _run(app)
+    except EngineVersionError as exc:  # an aiohttp whose metadata says otherwise
+        print(exc, file=sys.stderr)
+        status = 1
+    raise SystemExit(status)
 
 
 def _run(app: typer.Typer) -> int:
@@ -137,6 +140,20 @@ def _given(exc: Exception) -> tuple[str | None, str]:
             elif arg.startswith(option + "="):
                 given = option, arg[len(option) + 1 :]
     return given
+
+
+def engine_problem() -> str | None:
+    """What is wrong with the installed aiohttp, or None; read from its metadata, so that
+    commands that never serve (`doctor`, `init`, `types`) need not import it to know."""
+    try:
+        found = metadata.version("aiohttp")
+    except metadata.PackageNotFoundError:
+        found = "none"
+    try:
+        check_version(found)
+    except EngineVersionError as exc:
+        return str(exc)
+    return None
 
 
 def typer_problem() -> str | None:

@@ -27,7 +27,6 @@ from .console import (
     note_origins,
     say,
 )
-from .serve_run import check_backplane_setting, run_under_vite, serve_alone, supervise
 from .vite_options import vite_handlers_hint
 from .worker_env import worker_link
 
@@ -170,6 +169,10 @@ def serve(
     drop_output_to_gone_readers()
     if isinstance(sys.stdout, io.TextIOWrapper) and not sys.stdout.line_buffering:
         sys.stdout.reconfigure(line_buffering=True)
+    # The server (aiohttp's web stack, the engine) loads here, not where the command is
+    # registered: `wsside doctor`, `init` and `types` load this module too and never serve.
+    from .serve_run import check_backplane_setting, run_under_vite, serve_alone, supervise
+
     explicit = given_settings(ctx.params)
     # A worker of `--workers N` (this same command, started by the supervising parent).
     link = worker_link()
