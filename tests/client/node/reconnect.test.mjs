@@ -296,18 +296,19 @@ test('online: a long wait built up while offline is replaced by a first wait', a
   const waits = new EventEmitter()
   Math.random = () => (waits.emit('wait'), 1 - Number.EPSILON)
   try {
-    // Waits of 100 ms, then 1 s, then 10 s, then 60 s.
-    const third = new Promise((resolve) => {
+    // Waits of 1 s, then 10 s, then 60 s (each n-th at its longest, 100 ms × 10^n): the
+    // second is the long one.
+    const second = new Promise((resolve) => {
       let count = 0
-      waits.on('wait', () => ++count === 3 && resolve(undefined))
+      waits.on('wait', () => ++count === 2 && resolve(undefined))
     })
     const socket = connectFor(t, '/ws/echo', { url: refusing.url, reconnect: { minDelay: 100, maxDelay: 60_000, factor: 10 } })
-    await third
+    await second
     assert.ok(socket.retryAt - Date.now() > 5000)
     const before = performance.now()
     page.online()
     assert.ok(socket.retryAt - Date.now() <= 10 * 100)
-    await refusing.reach(4)
+    await refusing.reach(3) // two before the long wait, one after the first wait
     assert.ok(performance.now() - before < 1000 + LATE_MS)
     socket.close()
     // Closed: the event is no longer heard.

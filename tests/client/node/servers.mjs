@@ -145,6 +145,11 @@ async function attempted(server) {
         throw new Error(`${attempts.length} of ${count} attempts came to port ${port} within ${ms} ms`)
       }
     },
-    close: () => new Promise((resolve) => server.close(resolve)),
+    close: () => {
+      // An HTTP server's close waits for its connections, which the client may keep for
+      // seconds after an answer it refused: ended at once, as the test is over.
+      if (server instanceof http.Server) server.closeAllConnections()
+      return new Promise((resolve) => server.close(resolve))
+    },
   }
 }
