@@ -4,7 +4,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-py313 test-floor test-versions venv310 venv313 run-py310 run-py313 run-floor conformance conformance-fast bench bench-cluster bench-scaling soak dist clean
+.PHONY: demo test venv chromium services node-deps pytest node-test check test-py310 test-py313 test-floor test-versions venv310 venv313 venv-floor deps-py310 deps-py313 deps-floor wsside-py310 wsside-py313 wsside-floor run-py310 run-py313 run-floor conformance conformance-fast bench bench-cluster bench-scaling soak dist clean
 
 # The venv, and a wheelhouse with the build backend, for tests/test_release.py to build offline.
 $(VPY): pyproject.toml
@@ -44,10 +44,17 @@ node-deps:
 		if [ -f $$ex/package.json ]; then (cd $$ex && npm install --no-audit --no-fund --silent) || exit 1; fi; \
 	done
 
+# The package's bytecode for the Python about to run the tests, written before they start:
+# where PYTHONDONTWRITEBYTECODE is set, each of the hundreds of wsside processes the tests start
+# would compile the package again (0.2 s of CPU each). Only files changed since are compiled.
+COMPILE := -m compileall -q sidecar/wsside
+
 pytest: venv
+	$(VPY) $(COMPILE)
 	$(VPY) -m pytest
 
 node-test: venv node-deps
+	$(VPY) $(COMPILE)
 	cd tests/shim && npm run test:matrix
 	cd node_shim && npm run --silent check:client && npm run --silent test:client
 
@@ -74,55 +81,71 @@ CORE_TESTS := tests/test_pattern.py tests/test_connection.py tests/test_callback
 	tests/test_load_hints.py tests/test_error_tracebacks.py tests/test_send_dataclass.py \
 	tests/test_init_gitignore.py tests/test_testing.py tests/test_fellow_workers.py
 
+# The three runs below install wsside's runtime requirements and the core suite's own (its
+# runner and plugins: no browser, linter or ASGI server), each into a venv of its own, then
+# wsside itself, editable, with no dependencies. `make test-versions` installs the three sets
+# of requirements at once and wsside one venv after another (an editable install writes the
+# source's egg-info).
+CORE_REQS = $(VPY) tests/project_requirements.py $(1) --from test pytest pytest-timeout pytest-asyncio hypothesis
+
 # The oldest Python the package supports, on the core suite (pyenv's 3.10, else python3.10 on
 # PATH; skipped where there is neither, a failure under CI), without the `speed` extra:
 # asyncio's own event loop and the standard library's JSON.
 PY310 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python) $(shell command -v python3.10))
 test-py310: venv310 run-py310
-venv310:
+venv310: deps-py310 wsside-py310
+deps-py310: $(VPY)
 	@if [ -z "$(PY310)" ]; then \
 		if [ -n "$$CI" ]; then echo "FAILED: no Python 3.10 under pyenv or on PATH (CI needs it)"; exit 1; fi; \
 		echo "SKIPPED: no Python 3.10 under pyenv or on PATH"; exit 0; \
 	fi; \
-	$(PY310) -m venv .venv310 && .venv310/bin/python -m pip install -q -e '.[test]' && \
-	.venv310/bin/python -m pip uninstall -q -y uvloop orjson
+	$(PY310) -m venv .venv310 && .venv310/bin/python -m pip uninstall -qq -y uvloop orjson && \
+	$(call CORE_REQS,redis) | .venv310/bin/python -m pip install -q -r /dev/stdin
+wsside-py310:
+	@if [ -n "$(PY310)" ]; then .venv310/bin/python -m pip install -q --no-deps -e .; fi
 run-py310:
 	@if [ -z "$(PY310)" ]; then echo "SKIPPED: no Python 3.10 under pyenv or on PATH"; exit 0; fi; \
-	.venv310/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
+	.venv310/bin/python $(COMPILE) && .venv310/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
 
 # The newest Python here (pyenv's 3.13), on the core suite with the `speed` extra (uvloop,
 # orjson): the other end of the range. Skipped, with a line saying so, on a host without it.
 PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python) $(shell command -v python3.13))
 test-py313: venv313 run-py313
-venv313:
+venv313: deps-py313 wsside-py313
+deps-py313: $(VPY)
 	@if [ -z "$(PY313)" ]; then echo "SKIPPED: no Python 3.13 under pyenv or on PATH"; exit 0; fi; \
-	$(PY313) -m venv .venv313 && .venv313/bin/python -m pip install -q -e '.[test]'
+	$(PY313) -m venv .venv313 && \
+	$(call CORE_REQS,redis speed) | .venv313/bin/python -m pip install -q -r /dev/stdin
+wsside-py313:
+	@if [ -n "$(PY313)" ]; then .venv313/bin/python -m pip install -q --no-deps -e .; fi
 run-py313:
 	@if [ -z "$(PY313)" ]; then echo "SKIPPED: no Python 3.13 under pyenv or on PATH"; exit 0; fi; \
-	.venv313/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
+	.venv313/bin/python $(COMPILE) && .venv313/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS)
 
 # Every runtime dependency at the floor of its range (tests/floor-constraints.txt), on the
 # core suite; `.venv` has the newest releases.
 PY311 ?= python3.11
 FLOOR := .venv-floor
-$(FLOOR)/bin/python: pyproject.toml tests/floor-constraints.txt
-	rm -rf $(FLOOR)
+venv-floor: deps-floor wsside-floor
+deps-floor: $(VPY)
 	$(PY311) -m venv $(FLOOR)
-	$(FLOOR)/bin/python -m pip install -q -c tests/floor-constraints.txt -e '.[redis,speed]' \
-		'pytest>=8' 'pytest-timeout>=2.3' 'pytest-asyncio>=0.23' 'hypothesis>=6'
-	touch $@
+	$(call CORE_REQS,redis speed) | $(FLOOR)/bin/python -m pip install -q -c tests/floor-constraints.txt -r /dev/stdin
+wsside-floor:
+	$(FLOOR)/bin/python -m pip install -q --no-deps -e .
 
-test-floor: $(FLOOR)/bin/python services run-floor
+test-floor: venv-floor services run-floor
 run-floor:
+	$(FLOOR)/bin/python $(COMPILE)
 	$(FLOOR)/bin/python -m pytest -q -p no:cacheprovider $(CORE_TESTS) tests/test_backplane.py \
 		tests/test_backplane_channels.py tests/test_publisher.py
 
-# The three above with their runs at once (each has its own venv, made first, one after
-# another: an editable install writes the source's egg-info; the tests use temp folders and
-# free ports). Their output follows, each under its name, when all three are done; fails
+# The three above with their runs at once (each has its own venv; the tests use temp folders
+# and free ports). Their output follows, each under its name, when all three are done; fails
 # when any does.
 RUNS := run-py310 run-py313 run-floor
-test-versions: venv310 venv313 $(FLOOR)/bin/python services
+test-versions: services
+	$(MAKE) --no-print-directory -j3 -Otarget deps-py310 deps-py313 deps-floor
+	$(MAKE) --no-print-directory wsside-py310 wsside-py313 wsside-floor
 	@logs=$$(mktemp -d); \
 	for t in $(RUNS); do \
 		($(MAKE) --no-print-directory $$t > $$logs/$$t.log 2>&1; echo $$? > $$logs/$$t.rc) & \
@@ -146,6 +169,7 @@ conformance-fast: venv node-deps
 PYTEST_WORKERS ?= 2
 test: venv chromium services node-deps
 	$(MAKE) --no-print-directory check
+	$(VPY) $(COMPILE)
 	$(VPY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=20
 	$(MAKE) --no-print-directory node-test
 	$(MAKE) --no-print-directory test-versions
