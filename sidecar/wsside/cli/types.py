@@ -9,6 +9,7 @@ vite.config, where no flag gives them, and its `env` option (a PYTHONPATH there)
 from __future__ import annotations
 
 import contextlib
+import difflib
 import os
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,12 @@ def types(
         "wsside() in vite.config, else found in the current folder, beside vite.config, or "
         "beside the handlers folder).",
     ),
+    check: bool = typer.Option(
+        False,
+        "--check",
+        help="Write nothing: exit 1, printing the difference, when the --out file is missing "
+        "or is not what the handlers give now (for CI, where the file is committed).",
+    ),
 ) -> None:
     """Write the TypeScript types of the handlers' receives= and sends= for
     vite-plugin-wsside/client. Exits 1 when a handler file does not load.
@@ -61,6 +68,13 @@ def types(
     In a Vite project, the handlers are imported as the plugin's sidecar imports them: with
     the `handlers`, `config` and `env` options of wsside() in vite.config (their literal
     values), where no option here gives them."""
+    if check and out is None:
+        typer.echo(
+            f"wsside types: --check compares a file with what the handlers give: "
+            f"wsside types --out {FILE_NAME} --check",
+            err=True,
+        )
+        raise typer.Exit(2)
     # Here, not at the top: the sidecar (`wsside serve --ipc`) loads this module, never these.
     from ..doctor.sidecar_env import as_the_sidecar, plugin_env
     from ..doctor.vite_config import project_folder, read_vite_config
@@ -114,14 +128,45 @@ def types(
         typer.echo(text, nl=False)
         return
     try:
-        if out.is_file() and out.read_text(encoding="utf-8") == text:
-            typer.echo(f"wsside types: {out} is up to date", err=True)
-            return
+        # Bytes that are not UTF-8 differ from the text like any others.
+        found = out.read_text(encoding="utf-8", errors="replace") if out.is_file() else None
+    except OSError as exc:
+        typer.echo(f"wsside types: cannot read {out}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    if found == text:
+        typer.echo(f"wsside types: {out} is up to date", err=True)
+        return
+    if check:
+        _differs(out, found, text)
+    try:
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
         typer.echo(f"wsside types: cannot write {out}: {exc.strerror or exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"wsside types: wrote {out}", err=True)
+
+
+def _differs(out: Path, found: str | None, text: str) -> None:
+    """`--check`'s answer for a file that is not `text`: the difference on stdout, a line
+    saying how to mend it on stderr, exit status 1."""
+    if found is None:
+        typer.echo(
+            f"wsside types: {out} does not exist: wsside types --out {out} writes it", err=True
+        )
+        raise typer.Exit(1)
+    diff = difflib.unified_diff(
+        found.splitlines(keepends=True),
+        text.splitlines(keepends=True),
+        f"{out} (as it is)",
+        f"{out} (what the handlers give)",
+    )
+    typer.echo("".join(diff), nl=False)
+    typer.echo(
+        f"wsside types: {out} is not what the handlers give now (the difference above): "
+        f"wsside types --out {out} writes it anew",
+        err=True,
+    )
+    raise typer.Exit(1)
 
 
 def _warn(event: dict[str, Any]) -> None:

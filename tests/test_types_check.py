@@ -1,0 +1,103 @@
+"""`wsside types --out FILE --check`: CI's question for a project that commits
+`wsside-env.d.ts`, whether the file is what its handlers give now. Asked of the real command,
+in a project whose handler changes under it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+WSSIDE = Path(sys.executable).with_name("wsside")
+
+HANDLER = """\
+from typing import Literal, TypedDict
+
+from wsside import Handler
+
+
+class Move(TypedDict):
+    type: Literal["move"]
+    x: int
+{extra}
+
+game = Handler("/ws/game", receives=Move)
+"""
+
+
+def project(folder: Path, extra: str = "") -> Path:
+    (folder / "ws").mkdir(parents=True, exist_ok=True)
+    (folder / "ws" / "game.py").write_text(HANDLER.format(extra=extra), encoding="utf-8")
+    return folder
+
+
+def types(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(WSSIDE), "types", *args], cwd=folder, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_file_that_is_what_the_handlers_give_passes(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    assert types(root, "--out", "wsside-env.d.ts").returncode == 0
+    done = types(root, "--out", "wsside-env.d.ts", "--check")
+    assert (done.returncode, done.stdout) == (0, "")
+    assert done.stderr == "wsside types: wsside-env.d.ts is up to date\n"
+
+
+def test_a_handler_changed_since_fails_with_the_difference_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path)
+    assert types(root, "--out", "wsside-env.d.ts").returncode == 0
+    committed = (root / "wsside-env.d.ts").read_text(encoding="utf-8")
+    project(root, extra="    y: int\n")
+    done = types(root, "--out", "wsside-env.d.ts", "--check")
+    assert done.returncode == 1
+    assert done.stderr == (
+        "wsside types: wsside-env.d.ts is not what the handlers give now (the difference "
+        "above): wsside types --out wsside-env.d.ts writes it anew\n"
+    )
+    added = [line for line in done.stdout.splitlines() if line.startswith("+")]
+    assert added == [
+        "+++ wsside-env.d.ts (what the handlers give)",
+        "+    /** int: a whole number (1.5 is refused) */",
+        "+    y: number",
+    ]
+    removed = [line for line in done.stdout.splitlines() if line.startswith("-")]
+    assert removed == ["--- wsside-env.d.ts (as it is)"]
+    assert (root / "wsside-env.d.ts").read_text(encoding="utf-8") == committed
+    # Written anew as the line says, it passes.
+    assert types(root, "--out", "wsside-env.d.ts").returncode == 0
+    assert types(root, "--out", "wsside-env.d.ts", "--check").returncode == 0
+
+
+def test_a_missing_file_fails_and_is_not_written(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    done = types(root, "--out", "types/wsside-env.d.ts", "--check")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        "wsside types: types/wsside-env.d.ts does not exist: "
+        "wsside types --out types/wsside-env.d.ts writes it\n"
+    )
+    assert not (root / "types").exists()
+
+
+def test_a_file_that_is_not_utf8_is_a_difference_not_a_traceback(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "wsside-env.d.ts").write_bytes(b"\xff\xfe old types\n")
+    done = types(root, "--out", "wsside-env.d.ts", "--check")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.endswith("writes it anew\n")
+    written = types(root, "--out", "wsside-env.d.ts")
+    assert (written.returncode, written.stderr) == (0, "wsside types: wrote wsside-env.d.ts\n")
+
+
+def test_check_without_a_file_to_compare_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = types(project(tmp_path), "--check")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        "wsside types: --check compares a file with what the handlers give: "
+        "wsside types --out wsside-env.d.ts --check\n"
+    )
