@@ -7,7 +7,8 @@ The project holds what the text leaves to the reader: the names a snippet uses w
 defining (`socket`, `banner`, `id`, `anything`, `show`), the `./lobby.js` module it imports,
 and, for the blocks that come after a page's `wsside-env.d.ts`, that file: docs/client.md's
 hand-written one, or for docs/types.md the one `wsside types` writes from the page's own
-handler beside a board handler with a nested `Task` (which its naming examples use).
+handler beside a board handler with a nested `Task` (which its naming examples use) and the
+untyped lobby.
 
 A line marked `// error` must be a type error, and every other line must compile.
 (tests/test_readme.py runs the README's Python blocks; tests/test_typescript.py checks that
@@ -153,6 +154,10 @@ def write_env(folder: Path, block: Block) -> None:
     handlers.mkdir()
     (handlers / "chat.py").write_text(page_handler(block.page), encoding="utf-8")
     (handlers / "board.py").write_text(BOARD, encoding="utf-8")
+    # The endpoint `./lobby.js` connects to: the generated file lists every path served.
+    (handlers / "lobby.py").write_text(
+        "from wsside import Handler\n\nlobby = Handler('/ws/lobby')\n", encoding="utf-8"
+    )
     write_types(folder, handlers)
 
 

@@ -14,6 +14,27 @@
  */
 export interface Endpoints {}
 
+/**
+ * Every path the project's handlers serve, below the prefix, declared types or not. Empty
+ * here, where `connect` takes any path; the generated `wsside-env.d.ts` lists them all
+ * (`'/ws/chat': true`, `` [path: `/ws/rooms/${string}`]: true ``), and `connect` then
+ * takes only those, so that a path no handler serves is an editor error.
+ */
+export interface Paths {}
+
+/**
+ * `P` where `connect` takes it: a path in `Paths`, any path while `Paths` is empty, and a
+ * path only known at run time (`string`); else what `Paths` lists, which TypeScript's error
+ * names.
+ */
+export type ServedPath<P extends string> = string extends P
+  ? P
+  : [keyof Paths] extends [never]
+    ? P
+    : P extends keyof Paths
+      ? P
+      : keyof Paths & string
+
 /** What the server receives at `P`, so what `send` accepts; `unknown` when undeclared. */
 export type Receives<P extends string> = Field<EndpointOf<P>, 'receives'>
 
@@ -131,10 +152,12 @@ export interface Socket<Sent = unknown, Received = unknown> {
  * `path` that does not start with `/` throws a `TypeError`), or to `options.url`,
  * reconnecting with backoff after any close that `close()` did not ask for, except after
  * 1002, 1003, 1007, 1008, 1009 and 4000–4999 (the application's own "stay away").
+ * With the generated `wsside-env.d.ts`, `path` is one its handlers serve (`Paths`; the query
+ * goes in `options.query`).
  * In a component, call it in the browser only (`onMount`, `useEffect`, `onMounted`): in a
  * server-side render, where there is no page, it throws.
  */
 export function connect<P extends string, Q extends { [K in keyof Q]: QueryValue } = Record<string, QueryValue>>(
-  path: P,
+  path: ServedPath<P>,
   options?: ConnectOptions<Q>,
 ): Socket<Receives<P>, Sends<P>>

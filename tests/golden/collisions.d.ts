@@ -29,6 +29,28 @@ declare module 'vite-plugin-wsside/client' {
     '/ws/it\'s.~x': { receives: unknown; sends: Ws_It_x27_S_dot_tilde_X.Sends }
     '/ws/it/s/x': { receives: unknown; sends: Ws_It_S_X.Sends }
   }
+  // Every path the handlers serve: connect() takes no other (a path only known at
+  // run time, a `string`, is not checked).
+  interface Paths {
+    '/ws/typed-chat': true
+    '/ws/typed-chat2': true
+    '/ws/typed/chat': true
+    '/ws/typed_chat': true
+    [path: `/ws/rooms/${string}`]: true
+    [path: `/ws/rooms/${string}/`]: true
+    '/ws/rooms': true
+    '/binary': true
+    '/binary2': true
+    '/receives': true
+    [path: `/2fa/${string}`]: true
+    [path: `/endpoint2fa/${string}`]: true
+    '/': true
+    '/root': true
+    '/ws/Case': true
+    '/ws/case': true
+    '/ws/it\'s.~x': true
+    '/ws/it/s/x': true
+  }
 }
 
 /**

@@ -14,6 +14,17 @@ declare module 'vite-plugin-wsside/client' {
     '/ws/handled-errors': { receives: WsHandledErrors.Receives; sends: WsHandledErrors.Sends }
     '/ws/transformed': { receives: unknown; sends: WsTransformed.Sends }
   }
+  // Every path the handlers serve: connect() takes no other (a path only known at
+  // run time, a `string`, is not checked).
+  interface Paths {
+    '/ws/chat': true
+    '/ws/anything': true
+    '/ws/scalars': true
+    '/ws/declared-errors': true
+    '/ws/renamed': true
+    '/ws/handled-errors': true
+    '/ws/transformed': true
+  }
 }
 
 /** /ws/chat (ws/chat.py) */

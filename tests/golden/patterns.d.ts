@@ -30,6 +30,23 @@ declare module 'vite-plugin-wsside/client' {
     '/binary': { receives: Binary2.Receives; sends: Binary2.Sends }
     [path: `/it's/\`odd\`/$${string}`]: { receives: ItSOdd.Receives; sends: unknown }
   }
+  // Every path the handlers serve: connect() takes no other (a path only known at
+  // run time, a `string`, is not checked).
+  interface Paths {
+    '/ws/chat': true
+    [path: `/ws/rooms/${string}`]: true
+    [path: `/ws/log/${string}/tail`]: true
+    [path: `/ws/games/${string}/move-${string}`]: true
+    [path: `/files/${string}`]: true
+    [path: `/ws/${string}`]: true
+    '/ws/untyped': true
+    '/x/a-b': true
+    '/x/a_b': true
+    '/2fa': true
+    '/': true
+    '/binary': true
+    [path: `/it's/\`odd\`/$${string}`]: true
+  }
 }
 
 /** /ws/chat (ws/a_rooms.py) */

@@ -6,4 +6,9 @@ export {}
 declare module 'vite-plugin-wsside/client' {
   // No handler declares receives= or sends= yet: every endpoint is untyped.
   interface Endpoints {}
+  // Every path the handlers serve: connect() takes no other (a path only known at
+  // run time, a `string`, is not checked).
+  interface Paths {
+    '/echo': true
+  }
 }

@@ -57,6 +57,18 @@ const points = connect('/ws/points')
 points.send('1,2')
 points.on('*', (m) => ('x' in m ? m.x : m.message))
 
+// Every path served is listed, typed or not: a path no handler serves is an error that
+// names the ones there are; one built at run time is checked by its template, one only known
+// as a string is not checked.
+// @ts-expect-error: no handler serves /ws/caht
+connect('/ws/caht')
+// @ts-expect-error: nor this one, below a pattern of another shape
+connect('/ws/room/lobby')
+declare const roomId: string
+connect(`/ws/rooms/${roomId}`).send({ type: 'move', x: 1, y: 2 })
+declare const anyPath: string
+connect(anyPath).send('untyped')
+
 // Undeclared endpoints stay untyped.
 const echo = connect('/ws/echo')
 echo.send({ anything: [1, 'two'] })

@@ -3,8 +3,10 @@
 The file augments `Endpoints` of `vite-plugin-wsside/client` with one entry per endpoint that
 declares `receives` or `sends` (what the server receives, so what the page sends; and what
 the server sends), keyed by its pattern: a plain path as a string, a pattern with wildcards or
-variables as a template literal type (`/ws/rooms/${string}`). Each endpoint's types live in a
-namespace named after its pattern (`namespaces.py`), so two handlers' `ChatIn`s never collide.
+variables as a template literal type (`/ws/rooms/${string}`); and `Paths` with the key of
+every endpoint served, declared or not, which `connect` then takes alone. Each endpoint's
+types live in a namespace named after its pattern (`namespaces.py`), so two handlers'
+`ChatIn`s never collide.
 
 `render` is a pure function of the declarations: the same handlers give the same text, byte
 for byte, so the plugin can leave an unchanged file alone.
@@ -23,9 +25,11 @@ from ..handler import Handler
 from .namespaces import namespace_names
 from .typescript_types import WIDTH, Namespace, string_literal, union
 
-__all__ = ["FILE_NAME", "render"]
+__all__ = ["FILE_NAME", "UNTYPED", "render"]
 
 FILE_NAME = "wsside-env.d.ts"
+# The line of a file whose handlers declare no types (their paths are listed all the same).
+UNTYPED = "  interface Endpoints {}"
 CLIENT = "vite-plugin-wsside/client"
 
 # Longer entries of `Endpoints` are written on several lines.
@@ -39,7 +43,9 @@ def render(handlers: Iterable[Handler], root: Path, project: Path) -> str:
     """The text of `wsside-env.d.ts` for `handlers` (in routing order) from the handlers
     folder `root`; comments name it and each handler's file relative to `project`."""
     folder = _shown(root, project)
+    handlers = list(handlers)
     endpoints = _endpoints(handlers, project)
+    paths = _paths(handlers)
     imports = ", ".join(sorted({name for e in endpoints for name in e.imports}))
     # The command run beside this file: a folder other than the default is named (the
     # plugin's `handlers` option, which wsside.toml may not say).
@@ -58,7 +64,8 @@ def render(handlers: Iterable[Handler], root: Path, project: Path) -> str:
     if not endpoints:
         lines += [
             "  // No handler declares receives= or sends= yet: every endpoint is untyped.",
-            "  interface Endpoints {}",
+            UNTYPED,
+            *paths,
             "}",
         ]
         return "\n".join(lines) + "\n"
@@ -71,7 +78,7 @@ def render(handlers: Iterable[Handler], root: Path, project: Path) -> str:
         if len(line) > _WIDTH:
             line = f"    {key}: {{\n      receives: {receives}\n      sends: {sends}\n    }}"
         lines.append(line)
-    lines += ["  }", "}"]
+    lines += ["  }", *paths, "}"]
     for endpoint in endpoints:
         lines += ["", *endpoint.namespace]
     return "\n".join(lines) + "\n"
@@ -129,6 +136,21 @@ def _endpoints(handlers: Iterable[Handler], project: Path) -> list[_Endpoint]:
             )
         )
     return endpoints
+
+
+def _paths(handlers: list[Handler]) -> list[str]:
+    """The `Paths` interface: the key of every endpoint served (not the disabled ones), in
+    routing order, once each; none while there is no handler (`connect` takes any path)."""
+    keys = dict.fromkeys(_key(h.pattern.pieces()) for h in handlers if not h.disabled)
+    if not keys:
+        return []
+    return [
+        "  // Every path the handlers serve: connect() takes no other (a path only known at",
+        "  // run time, a `string`, is not checked).",
+        "  interface Paths {",
+        *(f"    {key}: true" for key in keys),
+        "  }",
+    ]
 
 
 def _entries(endpoints: list[_Endpoint]) -> list[tuple[str, tuple[str, str], list[str]]]:

@@ -22,6 +22,8 @@ exact<Equal<Receives<'/ws/chat'>, ChatIn>>()
 exact<Equal<Sends<'/ws/chat'>, ChatOut>>()
 exact<Equal<Parameters<typeof chat.send>[0], ChatIn>>()
 exact<Equal<Receives<'/ws/other'>, unknown>>()
+// A hand-written file that declares no Paths leaves every path open, untyped where undeclared.
+connect('/ws/other').send({ anything: 1 })
 exact<Equal<Sends<'/ws/news'>, string>>()
 exact<Equal<Receives<'/ws/news'>, unknown>>()
 
