@@ -104,8 +104,13 @@ async def test_a_package_missing_in_a_helper_is_a_package_too(tmp_path: Path) ->
             "No module named '_util': `_util` is beside greet.py, but only the handlers folder "
             "(ws) is on the import path: `import rooms._util`",
         ),
+        (
+            {"utils.py": "X = 1\n", "ws/greet.py": "import util\n"},
+            "No module named 'util': `util` is not installed for the Python that runs the "
+            "handlers, nor in the current folder, which has `utils`: did you mean `utils`?",
+        ),
     ],
-    ids=["misspelt-helper", "unknown-helper", "local-package", "beside-the-file"],
+    ids=["misspelt-helper", "unknown-helper", "local-package", "beside-the-file", "app-module"],
 )
 async def test_a_module_of_the_handlers_folder_gets_no_pip_command(
     tmp_path: Path, files: dict[str, str], said: str

@@ -179,6 +179,20 @@ def missing_module(
             False,
             f"no `{top}` in the handlers folder ({shown(root)}): did you mean `{close[0]}`?",
         )
+    # A misspelt (or renamed) module of the app's own, beside the handlers folder: no pip
+    # command, which would install whatever a stranger published under the typo. Only a
+    # near miss (`utlis`, `util` for `utils`, `auht`): `redis` is no typo of a `redis_conf.py`.
+    for folder in dict.fromkeys((here, root.parent)):
+        own = sorted(_local_modules(folder) - {root.name})
+        close = difflib.get_close_matches(top, own, n=1, cutoff=0.75)
+        if close:
+            where = "the current folder" if folder == here else shown(folder)
+            return Missing(
+                top,
+                False,
+                f"`{top}` is not installed for the Python that runs the handlers, nor in "
+                f"{where}, which has `{close[0]}`: did you mean `{close[0]}`?",
+            )
     if top.startswith("_"):  # the handlers folder's own naming for helpers
         return Missing(
             top,
