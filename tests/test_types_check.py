@@ -56,7 +56,7 @@ def test_a_handler_changed_since_fails_with_the_difference_and_writes_nothing(
     assert done.returncode == 1
     assert done.stderr == (
         "wsside types: wsside-env.d.ts is not what the handlers give now (the difference "
-        "above): wsside types --out wsside-env.d.ts writes it anew\n"
+        "above): wsside types --out wsside-env.d.ts writes it anew, then commit it\n"
     )
     added = [line for line in done.stdout.splitlines() if line.startswith("+")]
     assert added == [
@@ -89,7 +89,7 @@ def test_a_file_that_is_not_utf8_is_a_difference_not_a_traceback(tmp_path: Path)
     done = types(root, "--out", "wsside-env.d.ts", "--check")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
-    assert done.stderr.endswith("writes it anew\n")
+    assert done.stderr.endswith("writes it anew, then commit it\n")
     written = types(root, "--out", "wsside-env.d.ts")
     assert (written.returncode, written.stderr) == (0, "wsside types: wrote wsside-env.d.ts\n")
 
@@ -100,4 +100,53 @@ def test_check_without_a_file_to_compare_is_one_line_and_exit_2(tmp_path: Path) 
     assert done.stderr == (
         "wsside types: --check compares a file with what the handlers give: "
         "wsside types --out wsside-env.d.ts --check\n"
+    )
+
+
+def test_a_file_a_formatter_rewrote_is_named_as_such(tmp_path: Path) -> None:
+    """Prettier's double quotes and semicolons: the line says what did it and the way out."""
+    root = project(tmp_path)
+    assert types(root, "--out", "wsside-env.d.ts").returncode == 0
+    out = root / "wsside-env.d.ts"
+    lines = out.read_text(encoding="utf-8").replace("'", '"').splitlines()
+    out.write_text(
+        "\n".join(
+            line + ";" if line.strip() and line[-1] not in "{}" and "//" not in line else line
+            for line in lines
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    done = types(root, "--out", "wsside-env.d.ts", "--check")
+    assert done.returncode == 1
+    assert "+    type: 'move'" in done.stdout
+    assert done.stderr == (
+        "wsside types: wsside-env.d.ts differs only in quotes, semicolons, commas and spacing: "
+        "a formatter (Prettier?) rewrote it; list wsside-env.d.ts in its ignore file "
+        "(.prettierignore), then wsside types --out wsside-env.d.ts writes it anew\n"
+    )
+
+
+def test_root_runs_as_in_a_monorepo_s_vite_app(tmp_path: Path) -> None:
+    app = project(tmp_path / "apps" / "web")
+    (app / "vite.config.js").write_text(
+        "import wsside from 'vite-plugin-wsside'\nexport default { plugins: [wsside()] }\n",
+        encoding="utf-8",
+    )
+    at_the_top = types(tmp_path, "--out", "apps/web/wsside-env.d.ts")
+    assert at_the_top.returncode == 2
+    assert at_the_top.stderr.endswith(
+        "(the Vite project apps/web/ is below: wsside types --root apps/web)\n"
+    ), at_the_top.stderr
+    done = types(tmp_path, "--root", "apps/web", "--out", "apps/web/wsside-env.d.ts")
+    assert (done.returncode, done.stderr) == (0, "wsside types: wrote apps/web/wsside-env.d.ts\n")
+    in_the_app = types(app, "--out", "wsside-env.d.ts", "--check")
+    assert (in_the_app.returncode, in_the_app.stderr) == (
+        0,
+        "wsside types: wsside-env.d.ts is up to date\n",
+    )
+    nowhere = types(tmp_path, "--root", "apps/api", "--check", "--out", "x.d.ts")
+    assert (nowhere.returncode, nowhere.stderr) == (
+        2,
+        "wsside types: --root apps/api: no such folder (give the Vite project's folder)\n",
     )

@@ -5,7 +5,8 @@ above the starting folder (else the nearest with a `package.json`). Each of `STE
 thing and records what it will do or what the user must do: write `wsside.toml`, write
 `ws/echo.py` (never overwriting), add the plugin to `vite.config` (`init_vite`; an edited
 config keeps its original as `.bak`) or create one, and keep the project's virtualenv and that
-`.bak` out of git (`init_gitignore`). When a step cannot do its part it prints
+`.bak` out of git (`init_gitignore`), and the generated types file out of Prettier's reach
+(`init_prettier`). When a step cannot do its part it prints
 the exact lines to add, and the command exits 1. A dev script that runs a server of the
 project's own creating Vite in middleware mode (read as `doctor` reads it) is such a part:
 vite.config still gets the plugin (that server's Vite reads it: the client's prefix, Python
@@ -40,6 +41,7 @@ from .._runtime.tsconfig import include_types_file, inclusion
 from .app import app
 from .init_files import CannotInit, Outcome, check_editable, in_the_way, write_new
 from .init_gitignore import ignore_in_git
+from .init_prettier import keep_from_prettier
 from .init_server import attach_in_server, middleware_server
 from .init_vite import add_to_vite_config, framework_config
 from .vite_edit import SHIM
@@ -196,6 +198,7 @@ STEPS: tuple[Step, ...] = (
     add_to_vite_config,
     attach_in_server,
     ignore_in_git,
+    keep_from_prettier,
     include_types,
 )
 
@@ -237,7 +240,8 @@ def init(
 
     The project is the nearest folder with a vite.config (or a package.json) at or above the
     folder given. Under git, its virtualenv and the config's .bak are added to .gitignore
-    unless git ignores them already. When package.json's dev script runs a server of your own
+    unless git ignores them already; where Prettier is used, wsside-env.d.ts is added to
+    .prettierignore. When package.json's dev script runs a server of your own
     that creates Vite in middleware mode, it prints the lines that server needs
     (attachWsside) and the command to run (npm run dev). Exits 1 when something is left to do
     by hand, when there is no project, or (writing nothing) when a file it must read or write

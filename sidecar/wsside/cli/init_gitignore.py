@@ -26,7 +26,7 @@ from pathlib import Path
 from .._runtime.config import VITE_CONFIG_NAMES
 from .init_files import CannotInit, Outcome, check_editable, check_new, in_the_way, read_text
 
-__all__ = ["ignore_in_git"]
+__all__ = ["ignore_in_git", "listed"]
 
 # What the lines added say, by what they list: a virtualenv, vite.config's backup, or both.
 COMMENTS = {
@@ -53,7 +53,7 @@ def ignore_in_git(root: Path, out: Outcome) -> None:
     if in_git:
         missing = [e for e in entries if not _git_ignores(root, e)]
     else:
-        missing = [e for e in entries if not _listed(text, e)]
+        missing = [e for e in entries if not listed(text, e)]
     if not missing:
         who = "git" if in_git else ".gitignore"
         out.done.append(f"{who} already ignores {' and '.join(entries)}")
@@ -74,9 +74,9 @@ def ignore_in_git(root: Path, out: Outcome) -> None:
             f.write(lead + added)
 
     out.writes.append(write)
-    listed = " and ".join(missing)
+    names = " and ".join(missing)
     out.done.append(
-        f"added {listed} to .gitignore" if exists else f"wrote .gitignore listing {listed}"
+        f"added {names} to .gitignore" if exists else f"wrote .gitignore listing {names}"
     )
 
 
@@ -137,7 +137,7 @@ def _git_ignores(root: Path, entry: str) -> bool:
     return done.returncode == 0
 
 
-def _listed(text: str, entry: str) -> bool:
+def listed(text: str, entry: str) -> bool:
     """Whether a line of the .gitignore `text` plainly ignores `entry` (`.venv/`, `a/b/`,
     `vite.config.ts.bak`), the last matching line deciding, as in git. Only the plain forms
     are understood (a name or glob, anchored with / or not); anything else counts as not

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,13 @@ def types(
         "wsside() in vite.config, else found in the current folder, beside vite.config, or "
         "beside the handlers folder).",
     ),
+    root_option: Path | None = typer.Option(
+        None,
+        "--root",
+        metavar="FOLDER",
+        help="Run as in this folder (a monorepo's Vite app), as `cd FOLDER` would; --out, "
+        "--handlers and --config stay relative to the current folder.",
+    ),
     check: bool = typer.Option(
         False,
         "--check",
@@ -76,9 +85,14 @@ def types(
         )
         raise typer.Exit(2)
     # Here, not at the top: the sidecar (`wsside serve --ipc`) loads this module, never these.
+    from ..doctor.other_folders import vite_projects_below
     from ..doctor.sidecar_env import as_the_sidecar, plugin_env
     from ..doctor.vite_config import project_folder, read_vite_config
 
+    target = None if out is None else out.resolve()  # where it goes, whatever --root says
+    if root_option is not None:
+        _run_in(root_option)
+        handlers, config = (None if p is None else p.resolve() for p in (handlers, config))
     root = project_folder(Path.cwd())
     facts = read_vite_config(root, None)  # as text: no node runs
     options = facts.wsside_options or {}
@@ -94,7 +108,12 @@ def types(
             {"handlers_dir": handlers}, config, search, need_handlers=not isinstance(named, str)
         )
     except (ConfigError, OptionError) as exc:
-        typer.echo(f"wsside types: {exc}", err=True)
+        below = [] if facts.file is not None else vite_projects_below(root)
+        hint = ""
+        if below:  # a monorepo's root: its Vite app is below
+            app = below[0].relative_to(root).as_posix()
+            hint = f" (the Vite project {app}/ is below: wsside types --root {app})"
+        typer.echo(f"wsside types: {exc}{hint}", err=True)
         raise typer.Exit(2) from None
     problem = folder_problem(settings.handlers_dir)
     if isinstance(named, str) and problem is not None and facts.file is not None:
@@ -122,14 +141,14 @@ def types(
         raise typer.Exit(1)
     # Comments name files relative to the folder the file goes to, as the plugin does
     # (it writes beside vite.config).
-    project = out.resolve().parent if out is not None else Path.cwd()
+    project = target.parent if target is not None else Path.cwd()
     text = render(registry.endpoints(), settings.handlers_dir, project)
-    if out is None:
+    if out is None or target is None:
         typer.echo(text, nl=False)
         return
     try:
         # Bytes that are not UTF-8 differ from the text like any others.
-        found = out.read_text(encoding="utf-8", errors="replace") if out.is_file() else None
+        found = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else None
     except OSError as exc:
         typer.echo(f"wsside types: cannot read {out}: {exc.strerror or exc}", err=True)
         raise typer.Exit(1) from None
@@ -139,11 +158,27 @@ def types(
     if check:
         _differs(out, found, text)
     try:
-        out.write_text(text, encoding="utf-8")
+        target.write_text(text, encoding="utf-8")
     except OSError as exc:
         typer.echo(f"wsside types: cannot write {out}: {exc.strerror or exc}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"wsside types: wrote {out}", err=True)
+
+
+def _run_in(folder: Path) -> None:
+    """`--root`: the rest runs as in `folder`, on whose import path the handlers are, as
+    `cd FOLDER && wsside types` would run them."""
+    problem = folder_problem(folder)
+    if problem is not None:
+        typer.echo(
+            f"wsside types: --root {folder}: {problem} (give the Vite project's folder)", err=True
+        )
+        raise typer.Exit(2)
+    here = os.getcwd()
+    os.chdir(folder)
+    if sys.path and sys.path[0] == here:  # where `wsside` put the folder it started in
+        del sys.path[0]
+    sys.path.insert(0, os.getcwd())
 
 
 def _differs(out: Path, found: str | None, text: str) -> None:
@@ -161,12 +196,26 @@ def _differs(out: Path, found: str | None, text: str) -> None:
         f"{out} (what the handlers give)",
     )
     typer.echo("".join(diff), nl=False)
+    if _shape(found) == _shape(text):
+        typer.echo(
+            f"wsside types: {out} differs only in quotes, semicolons, commas and spacing: a "
+            f"formatter (Prettier?) rewrote it; list {out.name} in its ignore file "
+            f"(.prettierignore), then wsside types --out {out} writes it anew",
+            err=True,
+        )
+        raise typer.Exit(1)
     typer.echo(
         f"wsside types: {out} is not what the handlers give now (the difference above): "
-        f"wsside types --out {out} writes it anew",
+        f"wsside types --out {out} writes it anew, then commit it",
         err=True,
     )
     raise typer.Exit(1)
+
+
+def _shape(text: str) -> str:
+    """`text` as a formatter leaves it: the quotes, semicolons, commas and spacing that
+    Prettier rewrites taken out."""
+    return re.sub(r"[\s;,]+", "", text.replace('"', "'"))
 
 
 def _warn(event: dict[str, Any]) -> None:

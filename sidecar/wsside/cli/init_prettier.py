@@ -1,0 +1,71 @@
+"""`wsside init`'s Prettier step: the generated `wsside-env.d.ts` kept from the formatter.
+
+Prettier would rewrite the file's quotes and semicolons (`prettier --write .`, a format-on-save
+editor, a pre-commit hook), and `wsside types --check` in CI would then fail on a file that
+only looks different, while the plugin writes it back at the next reload. So in a project that
+uses Prettier (a `.prettierignore`, or `prettier` among package.json's dependencies) the file
+is listed in `.prettierignore`, created when there is none (Prettier keeps its own defaults,
+node_modules and what .gitignore lists, beside it). Elsewhere nothing changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .._runtime.typescript import FILE_NAME
+from .init_files import CannotInit, Outcome, check_editable, check_new, in_the_way, read_text
+from .init_gitignore import listed
+
+__all__ = ["keep_from_prettier"]
+
+COMMENT = "# wsside init: written by wsside from the handlers, formatted as wsside writes it"
+
+
+def keep_from_prettier(root: Path, out: Outcome) -> None:
+    """List the generated types file in the project's .prettierignore (see the module's doc
+    for when)."""
+    ignore = root / ".prettierignore"
+    exists = os.path.lexists(ignore)
+    if not exists and not _uses_prettier(root):
+        return
+    if exists and not ignore.is_file():
+        raise CannotInit(in_the_way(ignore, "file"))
+    text = read_text(ignore) if exists else ""
+    if listed(text, FILE_NAME):
+        out.done.append(f".prettierignore already lists {FILE_NAME}")
+        return
+    if exists:
+        check_editable(ignore)
+    else:
+        check_new(ignore)
+    newline = "\r\n" if exists and b"\r\n" in ignore.read_bytes() else "\n"
+    lead = "" if not text or text.endswith("\n") else newline
+    added = lead + newline.join([COMMENT, FILE_NAME]) + newline
+
+    def write() -> None:
+        with ignore.open("a", encoding="utf-8", newline="") as f:
+            f.write(added)
+
+    out.writes.append(write)
+    out.done.append(
+        f"added {FILE_NAME} to .prettierignore"
+        if exists
+        else f"wrote .prettierignore listing {FILE_NAME} (Prettier would rewrite it)"
+    )
+
+
+def _uses_prettier(root: Path) -> bool:
+    """`prettier` is among package.json's dependencies (a package.json that does not parse
+    is the vite.config step's to report)."""
+    try:
+        package = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(package, dict):
+        return False
+    return any(
+        isinstance(package.get(key), dict) and "prettier" in package[key]
+        for key in ("dependencies", "devDependencies")
+    )
