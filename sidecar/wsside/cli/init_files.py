@@ -18,6 +18,7 @@ from .._runtime.events import shown
 __all__ = [
     "CannotInit",
     "Outcome",
+    "append_lines",
     "check_editable",
     "check_new",
     "in_the_way",
@@ -97,3 +98,23 @@ def read_text(path: Path) -> str:
         ) from None
     except OSError as exc:
         raise CannotInit(f"cannot read {shown(path)}: {exc.strerror}") from None
+
+
+def append_lines(path: Path, text: str, lines: list[str], out: Outcome) -> None:
+    """Check `path` (an ignore file whose text is `text`, "" when there is none) for writing,
+    and queue `lines` added at its end, in the line ends it uses."""
+    exists = os.path.lexists(path)
+    if exists:
+        check_editable(path)
+    else:
+        check_new(path)
+    # read_text reads \r\n as \n: the bytes say which line ends the file uses
+    newline = "\r\n" if exists and b"\r\n" in path.read_bytes() else "\n"
+    lead = "" if not text or text.endswith("\n") else newline
+    added = lead + newline.join(lines) + newline
+
+    def write() -> None:
+        with path.open("a", encoding="utf-8", newline="") as f:
+            f.write(added)
+
+    out.writes.append(write)

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from .._runtime.config import VITE_CONFIG_NAMES
-from .init_files import CannotInit, Outcome, check_editable, check_new, in_the_way, read_text
+from .init_files import CannotInit, Outcome, append_lines, in_the_way, read_text
 
 __all__ = ["ignore_in_git", "listed"]
 
@@ -58,22 +58,9 @@ def ignore_in_git(root: Path, out: Outcome) -> None:
         who = "git" if in_git else ".gitignore"
         out.done.append(f"{who} already ignores {' and '.join(entries)}")
         return
-    if exists:
-        check_editable(gitignore)
-    else:
-        check_new(gitignore)
-    # read_text reads \r\n as \n: the bytes say which line ends the file uses
-    newline = "\r\n" if exists and b"\r\n" in gitignore.read_bytes() else "\n"
-    lead = "" if not text or text.endswith("\n") else newline
     backups = [e for e in missing if e.endswith(".bak")]
     comment = COMMENTS[len(backups) < len(missing), bool(backups)]
-    added = newline.join([comment, *missing]) + newline
-
-    def write() -> None:
-        with gitignore.open("a", encoding="utf-8", newline="") as f:
-            f.write(lead + added)
-
-    out.writes.append(write)
+    append_lines(gitignore, text, [comment, *missing], out)
     names = " and ".join(missing)
     out.done.append(
         f"added {names} to .gitignore" if exists else f"wrote .gitignore listing {names}"

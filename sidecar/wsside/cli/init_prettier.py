@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from .._runtime.typescript import FILE_NAME
-from .init_files import CannotInit, Outcome, check_editable, check_new, in_the_way, read_text
+from .init_files import CannotInit, Outcome, append_lines, in_the_way, read_text
 from .init_gitignore import listed
 
 __all__ = ["keep_from_prettier"]
@@ -36,19 +36,7 @@ def keep_from_prettier(root: Path, out: Outcome) -> None:
     if listed(text, FILE_NAME):
         out.done.append(f".prettierignore already lists {FILE_NAME}")
         return
-    if exists:
-        check_editable(ignore)
-    else:
-        check_new(ignore)
-    newline = "\r\n" if exists and b"\r\n" in ignore.read_bytes() else "\n"
-    lead = "" if not text or text.endswith("\n") else newline
-    added = lead + newline.join([COMMENT, FILE_NAME]) + newline
-
-    def write() -> None:
-        with ignore.open("a", encoding="utf-8", newline="") as f:
-            f.write(added)
-
-    out.writes.append(write)
+    append_lines(ignore, text, [COMMENT, FILE_NAME], out)
     out.done.append(
         f"added {FILE_NAME} to .prettierignore"
         if exists
