@@ -240,7 +240,7 @@ async def test_a_roll_whose_files_do_not_load_leaves_every_old_worker_serving(
             old = [await connect(session, port, pid, path="/api/ws/v") for pid in pids]
             write_handlers(tmp_path / "ws", v=VERSIONED.format(version="(  # broken"))
             serve.proc.send_signal(signal.SIGHUP)
-            line = await serve.expect("replacement did not start", timeout=30)
+            line = await serve.expect("did not start (above)", timeout=30)
             for client in old:  # open, on the same old worker
                 await client.send("still there?")
                 assert await client.receive() == {"pid": client.pid, "echo": "still there?"}
@@ -254,6 +254,37 @@ async def test_a_roll_whose_files_do_not_load_leaves_every_old_worker_serving(
             for client in old + fresh:
                 msg = await client.ws.receive(10)
                 assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 1001), msg
+    finally:
+        assert await serve.stop() == 0
+
+
+@pytest.mark.slow
+async def test_a_worker_that_dies_while_the_files_do_not_load_leaves_the_others_serving(
+    tmp_path: Path,
+) -> None:
+    """After a deploy that did not roll out, the files on disk do not load: a worker that dies
+    then cannot start again, and is retried while the other serves on (its clients kept),
+    instead of the parent stopping every worker; fixed, the retry serves the new files."""
+    write_handlers(tmp_path / "ws", v=VERSIONED.format(version=1))
+    serve, port, (victim, survivor) = await start_serve(tmp_path, "--workers", "2")
+    try:
+        async with aiohttp.ClientSession() as session:
+            kept = await connect(session, port, survivor, path="/api/ws/v")
+            write_handlers(tmp_path / "ws", v=VERSIONED.format(version="(  # broken"))
+            os.kill(victim, signal.SIGKILL)
+            line = await serve.expect("its handler files do not load now", timeout=30)
+            assert "exited with code 3" in line and "the other workers serve on" in line, line
+            assert "restarting it in" in line and "stopping every worker" not in line, line
+            await kept.send("still there?")
+            assert await kept.receive() == {"pid": survivor, "echo": "still there?"}
+            assert serve.proc.returncode is None
+            write_handlers(tmp_path / "ws", v=VERSIONED.format(version=2))
+            restarted = await serve.expect("restarted (pid", timeout=30)
+            assert "with handler files changed since the last start" in restarted, restarted
+            new_pid = int(restarted.split("restarted (pid ", 1)[1].split(")", 1)[0])
+            fresh = await connect(session, port, new_pid, path="/api/ws/v")
+            await kept.ws.close()
+            await fresh.ws.close()
     finally:
         assert await serve.stop() == 0
 

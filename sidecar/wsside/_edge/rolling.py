@@ -182,9 +182,10 @@ class Rollover:
         else:
             await self._drop(turns)  # said once they are gone: a SIGHUP then starts a round
             log(
-                f"SIGHUP: worker {failed.index}'s replacement did not start (above): every "
+                f"SIGHUP: a replacement (worker {failed.index}'s) did not start (above): every "
                 "worker serves on with what it loaded, and the replacements that started are "
-                "stopped; fix the files and send SIGHUP again",
+                "stopped; fix the files and send SIGHUP again (until then, a worker that dies "
+                "is restarted from them, and fails as its replacement did)",
                 "error",
             )
         for turn in turns:  # (a stop keeps them, for the supervisor to stop the processes)

@@ -96,10 +96,12 @@ async def serve_standalone(
             # supervisor or an orchestrator sees it, not with 404s later.
             await sidecar.close()
             count = len(sidecar.registry.errors)
-            files = "a handler file" if count == 1 else f"{count} handler files"
+            files, them = (
+                ("a handler file", "it") if count == 1 else (f"{count} handler files", "them")
+            )
             raise NotServing(
                 f"{files} did not load (above), and with reload off nothing would "
-                "reload them: not serving",
+                f"reload {them}: not serving",
                 EXIT_NOT_LOADED,
             )
         if settings.health is not None:

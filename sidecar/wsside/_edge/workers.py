@@ -54,6 +54,16 @@ def _exit_cause(code: int) -> str:
     return f"exited with code {code}"
 
 
+def _cannot_serve(code: int) -> str | None:
+    """What a worker that served before and then exited with `code` says of the files on
+    disk now, or None: its restarts fail alike until they are fixed."""
+    if code == EXIT_NOT_LOADED:
+        return "its handler files do not load now (fix them; SIGHUP rolls them out)"
+    if code == EXIT_CONFIG:
+        return "it cannot serve with the config file as it is now (fix it)"
+    return None
+
+
 def _stopped_as_told(code: int | None) -> bool:
     """Whether a worker told to stop (SIGTERM) and gone with `code` stopped as told: exit 0,
     or ended by SIGTERM/SIGINT itself, which only a process without its handlers (still
@@ -190,10 +200,12 @@ class Workers:
                 restarts = 0
             delay = min(RESTART_CAP, RESTART_FIRST * 2**restarts)
             restarts += 1
+            cannot = _cannot_serve(code)
             log(
-                f"worker {slot.index} (pid {gone.pid}) {_exit_cause(code)}; "
-                f"restarting it in {delay:.1f} s",
-                "warning",
+                f"worker {slot.index} (pid {gone.pid}) {_exit_cause(code)}"
+                + (f": {cannot} (above): the other workers serve on" if cannot else "")
+                + f"; restarting it in {delay:.1f} s",
+                "error" if cannot else "warning",
             )
             try:
                 await asyncio.wait_for(self._stop.wait(), delay)
@@ -201,15 +213,18 @@ class Workers:
                 pass
 
     def _incurable(self, slot: _Slot, code: int) -> str | None:
-        """Why no restart would cure worker `slot`'s exit with `code`, or None."""
+        """Why no restart would cure worker `slot`'s exit with `code`, or None. Only before
+        any worker of the slot served: a deploy that cannot start fails where a supervisor
+        sees it. Later (a worker that died after a SIGHUP that did not roll out, reading the
+        same broken files) the other workers serve on, and it is restarted with the backoff
+        until the files are fixed: stopping them would make one empty place a whole outage."""
+        first = slot.first_ready
+        if first is None or first.done():
+            return None
         if code == EXIT_NOT_LOADED:
             return "its handler files do not load"
-        first = slot.first_ready
-        if code == EXIT_CONFIG and first is not None and not first.done():
-            # Before any worker of the slot served: its options do not fit its handler files
-            # (a health path that hides an endpoint). Later, a config file being edited is
-            # waited for with the restart backoff.
-            return "it cannot serve with these options"
+        if code == EXIT_CONFIG:  # its options do not fit its handler files (a health path
+            return "it cannot serve with these options"  # that hides an endpoint)
         return None
 
     def _restart_all(self) -> None:
