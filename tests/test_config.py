@@ -174,6 +174,12 @@ def test_precedence_explicit_then_file_then_defaults(tmp_path: Path) -> None:
         ),
         ("[defaults]\ndelay = -1", "defaults.delay", "expected seconds >= 0, got -1"),
         (
+            '[defaults]\nheartbeat = 30\nhealth = "/healthz"',
+            "defaults.health",
+            '"health" is a setting of the server, not a handler option: put it above '
+            "[defaults] (a key below a [table] line belongs to that table)",
+        ),
+        (
             '[defaults]\nsubprotocols = "v1"',
             "defaults.subprotocols",
             'expected a list of non-empty strings, got "v1"',

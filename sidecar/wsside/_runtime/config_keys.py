@@ -284,6 +284,13 @@ class Checker:
                     "a Handler() option that is each handler's own, not a default: set it "
                     f"in Handler(...); a default is one of {', '.join(DEFAULT_KEYS)}",
                 )
+            if name in TOP_KEYS:  # written below [defaults], which TOML puts in it
+                table = f"[{self.key_prefix}defaults]"
+                raise self.error(
+                    key,
+                    f'"{name}" is a setting of the server, not a handler option: put it above '
+                    f"{table} (a key below a [table] line belongs to that table)",
+                )
             raise self.error(key, _unknown("handler option", name, DEFAULT_KEYS))
         accepts, expected = DEFAULT_KEYS[name]
         if not accepts(value):
