@@ -104,7 +104,7 @@ def test_a_field_added_while_vite_was_stopped_is_warned(tmp_path: Path) -> None:
     assert tsc_build(root).returncode == 0
     assert types_check(root) == {
         "status": "warn",
-        "message": f"{ENTRY} is out of date with the handlers in ws/ (from line 25): tsc "
+        "message": f"{ENTRY} is out of date with the handlers in ws/ (from its line 25): tsc "
         "checks the pages against old types",
         "fix": FIX,
     }

@@ -91,7 +91,7 @@ def check_generated_types(project: Project) -> Check:
     line = _first_difference(actual, expected)
     return warned(
         name,
-        f"{FILE_NAME} is out of date with the handlers in {folder} (from line {line}): tsc "
+        f"{FILE_NAME} is out of date with the handlers in {folder} (from its line {line}): tsc "
         "checks the pages against old types",
         fix,
     )
