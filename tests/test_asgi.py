@@ -748,11 +748,19 @@ def test_a_config_file_backplane_the_app_lacks_is_one_warning(
     ]
 
 
-def test_bad_arguments_get_one_clear_line(tmp_path: Path) -> None:
+def test_bad_arguments_get_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from wsside import ASGIApp
 
-    with pytest.raises(FileNotFoundError, match=r"no handlers folder at .*missing"):
+    with pytest.raises(FileNotFoundError, match=r"no handlers folder at .*missing$"):
         ASGIApp(tmp_path / "missing")
+    monkeypatch.chdir(tmp_path)  # a test run, or uvicorn --app-dir, in another folder
+    with pytest.raises(FileNotFoundError) as relative:
+        ASGIApp("ws")
+    assert str(relative.value) == (
+        f"ASGIApp: no handlers folder at {tmp_path.resolve() / 'ws'} ('ws' is taken from the "
+        f"current folder, {tmp_path}: run the server there, or give the folder from the app's "
+        "own file, ASGIApp(Path(__file__).parent / 'ws'))"
+    )
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "chat.py").write_text("from wsside import Handler\n")
     with pytest.raises(NotADirectoryError, match=r"chat\.py is a file; expected the folder of "):

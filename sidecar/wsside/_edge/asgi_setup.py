@@ -99,7 +99,14 @@ def load_folder(registry: Registry, folder: Path) -> None:
             f"({str(folder.parent)!r}) or a list of Handler objects"
         )
     if not folder.is_dir():
-        raise FileNotFoundError(f"ASGIApp: no handlers folder at {folder.resolve()}")
+        hint = ""
+        if not folder.is_absolute():  # relative to the folder the server (or pytest) runs in
+            hint = (
+                f" ({str(folder)!r} is taken from the current folder, {Path.cwd()}: run the "
+                "server there, or give the folder from the app's own file, "
+                f"ASGIApp(Path(__file__).parent / {folder.as_posix()!r}))"
+            )
+        raise FileNotFoundError(f"ASGIApp: no handlers folder at {folder.resolve()}{hint}")
     maker = _module_making_the_app(folder)
     if maker is not None:  # `ASGIApp(".")` beside app.py: it would make itself again, forever
         name, path = maker
