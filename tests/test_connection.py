@@ -120,7 +120,7 @@ async def test_another_librarys_name_says_what_does_its_job(serve) -> None:
     """)
     ws = await s.connect("/api/ws/names")
     said = {}
-    for name in ("emit", "send_json", "getRooms", "sid", "nonesuch"):
+    for name in ("emit", "send_json", "getRooms", "sid", "broadcastAllRooms", "nonesuch"):
         await ws.send_str(name)
         said[name] = await ws.receive_str()
     assert said == {
@@ -131,6 +131,8 @@ async def test_another_librarys_name_says_what_does_its_job(serve) -> None:
         "to this client (JSON for a dict, text for a str, binary for bytes)",
         "getRooms": "'Connection' object has no attribute 'getRooms': sorted(conn.rooms)",
         "sid": "'Connection' object has no attribute 'sid': conn.id",
+        "broadcastAllRooms": "'Connection' object has no attribute 'broadcastAllRooms': "
+        "conn.broadcast_all_rooms(data, include_self=False)",
         "nonesuch": "'Connection' object has no attribute 'nonesuch'",
     }
 

@@ -258,6 +258,40 @@ async def test_misspelt_handler_options_are_all_named_with_what_they_likely_mean
     assert said["cannot load ws/other.py"].endswith("TypeError: A() takes no arguments")
 
 
+async def test_a_javascript_options_object_gets_the_call_that_says_it_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """A port from the JavaScript plugin that kept its options objects: the keyword call to
+    write instead, and no traceback (a dataclass's generated __init__ is no frame of yours)."""
+    write(
+        tmp_path,
+        {
+            "ws/echo.py": "from wsside import Handler, Response\n\nh = Handler('/ws/echo', "
+            "responses=[\n    Response(match={'type': 'x'}, response='y', broadcast={'room': "
+            "'lobby', 'includeSelf': True}),\n])\n",
+            "ws/big.py": "from wsside import Handler\n\nh = Handler('/ws/big', "
+            "per_message_deflate={'serverMaxWindowBits': 13, 'strict': True})\n",
+        },
+    )
+    server = await ServeProcess.start("--port", str(free_port()), cwd=tmp_path)
+    try:
+        lines = await server.expect_all("cannot load ws/echo.py:", "cannot load ws/big.py:")
+        await server.expect("serving on")
+    finally:
+        await server.stop()
+    (echo,) = [line for line in lines if "ws/echo.py" in line]
+    (big,) = [line for line in lines if "ws/big.py" in line]
+    assert echo.rstrip().endswith(
+        "cannot load ws/echo.py:4: TypeError: Response(broadcast=...): expected True, False or "
+        "Broadcast(...), here Broadcast(room='lobby', include_self=True)"
+    ), echo
+    assert big.rstrip().endswith(
+        "cannot load ws/big.py:3: TypeError: per_message_deflate: expected True, False or "
+        "Deflate(...), here Deflate(server_max_window_bits=13, strict=True)"
+    ), big
+    assert not [line for line in server.lines if "Traceback" in line], server.lines
+
+
 # A name typing lacks on this Python and typing_extensions has (NotRequired on 3.10).
 NEWER = next(
     name

@@ -4,10 +4,11 @@ accepts (`check_option`, shared by `Handler` and the config checker), and `Defla
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeGuard
 
+from ._js_options import as_call
 from .responses import Response
 
 __all__ = [
@@ -60,7 +61,10 @@ def check_option(name: str, value: object) -> object:
         return _opt_seconds(name, value)
     if name == "per_message_deflate":
         if not isinstance(value, (bool, Deflate)):
-            raise TypeError("per_message_deflate: expected True, False or Deflate(...)")
+            said = "per_message_deflate: expected True, False or Deflate(...)"
+            if isinstance(value, Mapping):  # the JavaScript plugin's options object
+                said += f", here {as_call('Deflate', value)}"
+            raise TypeError(said)
         return Deflate() if value is True else value or None
     if name == "subprotocols":
         if isinstance(value, str):

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._js_options import as_call
 from ._signatures import adapt_callback
 
 if TYPE_CHECKING:
@@ -55,8 +56,12 @@ class Response:
         if callable(self.response):
             adapted = adapt_callback("Response(response=...)", self.response)
             object.__setattr__(self, "response", adapted)
-        if self.broadcast is not None and not isinstance(self.broadcast, (bool, Broadcast)):
-            raise TypeError("Response(broadcast=...): expected True, False or Broadcast(...)")
+        given: object = self.broadcast  # as passed, whatever the annotation says
+        if given is not None and not isinstance(given, (bool, Broadcast)):
+            said = "Response(broadcast=...): expected True, False or Broadcast(...)"
+            if isinstance(given, Mapping):  # the JavaScript plugin's options object
+                said += f", here {as_call('Broadcast', given)}"
+            raise TypeError(said)
 
     def _matches(self, conn: Connection, msg: Any) -> Any:
         # Any: __post_init__ made every function take (conn, msg), whatever `Match` allows.

@@ -225,7 +225,9 @@ def refused_at_its_line(exc: BaseException, file: str, refusers: Iterable[str]) 
     files = []
     tb = exc.__traceback__
     while tb is not None:
-        files.append(os.path.realpath(tb.tb_frame.f_code.co_filename))
+        name = tb.tb_frame.f_code.co_filename
+        if not name.startswith("<"):  # code made at run time (a dataclass's __init__)
+            files.append(os.path.realpath(name))
         tb = tb.tb_next
     own = [i for i, name in enumerate(files) if name == os.path.realpath(file)]
     refusing = {os.path.realpath(name) for name in refusers}

@@ -26,6 +26,7 @@ from .._signatures import Callback, adapt_callback, connection_first_note
 from ..handler import Handler, collecting
 from ..handler_options import check_option
 from ..pattern import Pattern
+from ..responses import Response
 from .events import emit, error_event, logger, printable, refused_at_its_line, shown
 from .fresh_source import FreshSourceLoader
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
@@ -65,6 +66,7 @@ class LoadResult:
 # the message types of `receives=` and `sends=`).
 _OPTION_CHECKS = (
     inspect.getfile(Handler),
+    inspect.getfile(Response),
     inspect.getfile(Reader),
     inspect.getfile(check_option),
     inspect.getfile(Pattern),
