@@ -140,6 +140,10 @@ def test_root_runs_as_in_a_monorepo_s_vite_app(tmp_path: Path) -> None:
     ), at_the_top.stderr
     done = types(tmp_path, "--root", "apps/web", "--out", "apps/web/wsside-env.d.ts")
     assert (done.returncode, done.stderr) == (0, "wsside types: wrote apps/web/wsside-env.d.ts\n")
+    # The paths given stay the current folder's.
+    given = types(tmp_path, "--root", "apps/web", "--handlers", "apps/web/ws", "--out", "x.d.ts")
+    assert (given.returncode, given.stderr) == (0, "wsside types: wrote x.d.ts\n")
+    assert "    '/ws/game': true\n" in (tmp_path / "x.d.ts").read_text()
     in_the_app = types(app, "--out", "wsside-env.d.ts", "--check")
     assert (in_the_app.returncode, in_the_app.stderr) == (
         0,

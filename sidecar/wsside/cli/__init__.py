@@ -7,6 +7,7 @@ and `types` never import the server.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sys
@@ -148,6 +149,8 @@ def engine_problem() -> str | None:
     try:
         found = metadata.version("aiohttp")
     except metadata.PackageNotFoundError:
+        if importlib.util.find_spec("aiohttp") is not None:  # importable without metadata:
+            return None  # the engine checks its __version__ as it imports it
         found = "none"
     try:
         check_version(found)

@@ -90,9 +90,9 @@ def types(
     from ..doctor.vite_config import project_folder, read_vite_config
 
     target = None if out is None else out.resolve()  # where it goes, whatever --root says
-    if root_option is not None:
-        _run_in(root_option)
+    if root_option is not None:  # the paths given are the current folder's
         handlers, config = (None if p is None else p.resolve() for p in (handlers, config))
+        _run_in(root_option)
     root = project_folder(Path.cwd())
     facts = read_vite_config(root, None)  # as text: no node runs
     options = facts.wsside_options or {}
