@@ -8,7 +8,8 @@ import path from 'node:path'
 
 export const INTERPRETER_HELP = '\n  To choose the interpreter: the `python` option of wsside() in vite.config, or the ' +
   'WSSIDE_PYTHON environment variable (a .venv beside vite.config is found by itself).' +
-  '\n  `wsside doctor` shows which interpreter is used, why, and whether it can import wsside.'
+  '\n  `wsside doctor` (a command of the Python package, not of npm: `.venv/bin/wsside doctor` ' +
+  'once wsside is installed there) shows which interpreter is used, why, and whether it can import wsside.'
 // The oldest Python wsside installs on: pyproject.toml's requires-python (tests/test_versions.py).
 export const PYTHON_FLOOR = [3, 10]
 
