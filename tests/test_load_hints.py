@@ -292,6 +292,30 @@ async def test_a_javascript_options_object_gets_the_call_that_says_it_in_one_lin
     assert not [line for line in server.lines if "Traceback" in line], server.lines
 
 
+async def test_a_wsside_module_called_as_its_class_names_the_import_to_write(
+    tmp_path: Path,
+) -> None:
+    """`from wsside import handler` imports the module wsside.handler: calling it is Python's
+    "'module' object is not callable", which the load error completes."""
+    write(
+        tmp_path,
+        {"ws/lobby.py": "from wsside import handler\n\nlobby = handler('/ws/lobby')\n"},
+    )
+    printed = await load_error_line(tmp_path, "ws/lobby.py")
+    assert printed.endswith(
+        "cannot load ws/lobby.py:3: TypeError: 'module' object is not callable: `handler` is "
+        "the module wsside.handler: `from wsside import Handler`, then Handler(...)"
+    ), printed
+
+
+async def load_error_line(project: Path, file: str) -> str:
+    server = await ServeProcess.start("--port", str(free_port()), cwd=project)
+    try:
+        return (await server.expect(f"cannot load {file}:")).rstrip()
+    finally:
+        await server.stop()
+
+
 # A name typing lacks on this Python and typing_extensions has (NotRequired on 3.10).
 NEWER = next(
     name

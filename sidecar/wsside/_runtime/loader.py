@@ -27,6 +27,7 @@ from ..handler import Handler, collecting
 from ..handler_options import check_option
 from ..pattern import Pattern
 from ..responses import Response
+from .called_module import called_module_hint
 from .events import emit, error_event, logger, printable, refused_at_its_line, shown
 from .fresh_source import FreshSourceLoader
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
@@ -125,6 +126,7 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
         return result
     collected: list[Handler] = []
     previous = sys.modules.get(name)
+    made: ModuleType | None = None  # the module, once made: what its top level bound so far
     try:
         with replacing_imports_of(name):
             # Compiled from the file as it is now, never from `__pycache__` (fresh_source.py).
@@ -133,7 +135,7 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
             )
             if spec is None or spec.loader is None:
                 raise ImportError(f"cannot import {path}")
-            module = importlib.util.module_from_spec(spec)
+            module = made = importlib.util.module_from_spec(spec)
             sys.modules[name] = module
             # Said first, so that a file whose import ends the process (`os._exit`, a C
             # extension that crashes or exits) is named by whoever watches the process.
@@ -170,6 +172,8 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
                 ).with_traceback(exc.__traceback__)
         elif type(exc) is ImportError and (hint := typing_name_hint(exc)) is not None:
             exc = ImportError(f"{exc}: {hint}", name=exc.name).with_traceback(exc.__traceback__)
+        elif made is not None and (called := called_module_hint(exc, made)) is not None:
+            exc = TypeError(f"{exc}: {called}").with_traceback(exc.__traceback__)
         result.error = error_event("load_error", exc, files=(str(path),))
         if result.error["file"] is None:
             result.error["file"], result.error["line"] = str(path), 1
