@@ -37,12 +37,12 @@ from .admission import (
     local_pages_of_a_site,
 )
 from .asgi_admission import admit, refuse, respond
+from .asgi_folder import load_folder
 from .asgi_paths import route_paths
 from .asgi_setup import (
     RunBackplane,
     handler_list,
     lifespan_folders,
-    load_folder,
     log_events,
     origin_set,
     served_handler,

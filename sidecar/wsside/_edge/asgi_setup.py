@@ -1,5 +1,6 @@
-"""What `ASGIApp(...)` checks and arranges when it is made: its arguments, the handlers
-folder, the options an ASGI server owns, where wsside's status events go, and its backplane.
+"""What `ASGIApp(...)` checks and arranges when it is made: its arguments, the options an
+ASGI server owns, where wsside's status events go, and its backplane (its handlers folder:
+`asgi_folder.py`).
 
 Errors name the argument (or the handler file and line) and what was expected; they are
 raised by `ASGIApp(...)` itself, usually at the import of the user's ASGI module, before any
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = [
     "RunBackplane",
     "handler_list",
-    "load_folder",
     "log_events",
     "origin_set",
     "served_handler",
@@ -91,40 +91,6 @@ def handler_list(handlers: object, caller: str = "ASGIApp") -> list[Handler]:
     return found
 
 
-def load_folder(registry: Registry, folder: Path) -> None:
-    """Import every handler file of `folder`; the first load error is raised as ImportError."""
-    if folder.is_file():
-        raise NotADirectoryError(
-            f"ASGIApp: {folder.resolve()} is a file; expected the folder of handler files "
-            f"({str(folder.parent)!r}) or a list of Handler objects"
-        )
-    if not folder.is_dir():
-        hint = ""
-        if not folder.is_absolute():  # relative to the folder the server (or pytest) runs in
-            hint = (
-                f" ({str(folder)!r} is taken from the current folder, {Path.cwd()}: run the "
-                "server there, or give the folder from the app's own file, "
-                f"ASGIApp(Path(__file__).parent / {folder.as_posix()!r}))"
-            )
-        raise FileNotFoundError(f"ASGIApp: no handlers folder at {folder.resolve()}{hint}")
-    maker = _module_making_the_app(folder)
-    if maker is not None:  # `ASGIApp(".")` beside app.py: it would make itself again, forever
-        name, path = maker
-        raise ImportError(
-            f"ASGIApp: the handlers folder {folder.resolve()} holds {path.name}, the module "
-            f"that makes this ASGIApp ({name}), and would import it again: put the handler "
-            "files in a folder of their own, e.g. ws/"
-        )
-    registry.load_all()
-    for error in registry.errors.values():
-        raise ImportError(f"ASGIApp: {events.error_place(error, str)}: {error['message']}")
-    if not registry.hubs:  # a deploy that left the handler files behind, say
-        logger.warning(
-            "wsside: ASGIApp: no handler file in %s declares a Handler: every WebSocket gets 404",
-            folder.resolve(),
-        )
-
-
 def served_handler(registry: Registry, pattern: str) -> Handler:
     """The `Handler` that serves `pattern`, for `ASGIApp.handler`."""
     hub = registry.hubs.get(pattern)
@@ -135,21 +101,6 @@ def served_handler(registry: Registry, pattern: str) -> Handler:
             f"(the patterns: {known})"
         )
     return hub.handler
-
-
-def _module_making_the_app(folder: Path) -> tuple[str, Path] | None:
-    """A handler file of `folder` that is a module still running its top level (the one
-    calling `ASGIApp(...)`, or the script `__main__`), and its name."""
-    from .._runtime.module_names import handler_files
-
-    files = {path.resolve() for path in handler_files(folder)}
-    for name, module in tuple(sys.modules.items()):
-        spec = getattr(module, "__spec__", None)
-        running = name == "__main__" or getattr(spec, "_initializing", False)
-        file = getattr(module, "__file__", None)
-        if running and isinstance(file, str) and (path := Path(file).resolve()) in files:
-            return name, path
-    return None
 
 
 def warn_at_start(registry: Registry, folder: Path, *, backplane: bool) -> None:
