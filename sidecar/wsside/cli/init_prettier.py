@@ -10,7 +10,6 @@ node_modules and what .gitignore lists, beside it). Elsewhere nothing changes.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -26,9 +25,11 @@ COMMENT = "# wsside init: written by wsside from the handlers, formatted as wssi
 def keep_from_prettier(root: Path, out: Outcome) -> None:
     """List the generated types file in the project's .prettierignore (see the module's doc
     for when)."""
+    from ..doctor.vite_package import depends_on  # here: the sidecar loads this module
+
     ignore = root / ".prettierignore"
     exists = os.path.lexists(ignore)
-    if not exists and not _uses_prettier(root):
+    if not exists and not depends_on(root, "prettier"):
         return
     if exists and not ignore.is_file():
         raise CannotInit(in_the_way(ignore, "file"))
@@ -41,19 +42,4 @@ def keep_from_prettier(root: Path, out: Outcome) -> None:
         f"added {FILE_NAME} to .prettierignore"
         if exists
         else f"wrote .prettierignore listing {FILE_NAME} (Prettier would rewrite it)"
-    )
-
-
-def _uses_prettier(root: Path) -> bool:
-    """`prettier` is among package.json's dependencies (a package.json that does not parse
-    is the vite.config step's to report)."""
-    try:
-        package = json.loads((root / "package.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    if not isinstance(package, dict):
-        return False
-    return any(
-        isinstance(package.get(key), dict) and "prettier" in package[key]
-        for key in ("dependencies", "devDependencies")
     )

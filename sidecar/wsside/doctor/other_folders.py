@@ -16,7 +16,7 @@ from pathlib import Path
 from .._runtime.config import find_vite_config
 from .._runtime.module_names import is_handler_file, is_test_file
 from .vite_config import find_framework_config
-from .vite_package import read_manifest
+from .vite_package import depends_on
 
 __all__ = [
     "folders_with_handlers",
@@ -102,11 +102,7 @@ def is_vite_project(folder: Path) -> bool:
     """Whether `folder` holds a Vite project (see `vite_projects_below`)."""
     if find_vite_config(folder) or find_framework_config(folder):
         return True
-    package = read_manifest(folder)
-    return any(
-        isinstance(package.get(key), dict) and "vite" in package[key]
-        for key in ("dependencies", "devDependencies")
-    )
+    return depends_on(folder, "vite")
 
 
 def _folders(parent: Path, depth: int) -> Iterator[Path]:

@@ -13,7 +13,14 @@ from typing import Any
 
 from .vite_config import find_framework_config, find_vite_config
 
-__all__ = ["FRAMEWORK_PACKAGES", "RunningVite", "find_package", "read_manifest", "running_vite"]
+__all__ = [
+    "FRAMEWORK_PACKAGES",
+    "RunningVite",
+    "depends_on",
+    "find_package",
+    "read_manifest",
+    "running_vite",
+]
 
 # The framework's npm package, and its dev command's words in a package.json script.
 FRAMEWORK_PACKAGES = {"Astro": "astro", "Nuxt": "nuxt"}
@@ -47,6 +54,16 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def depends_on(folder: Path, name: str) -> bool:
+    """Whether `folder`'s package.json lists `name` among its dependencies or
+    devDependencies."""
+    package = read_manifest(folder)
+    return any(
+        isinstance(package.get(key), dict) and name in package[key]
+        for key in ("dependencies", "devDependencies")
+    )
 
 
 def _folder(package: dict[str, Any]) -> Path:
