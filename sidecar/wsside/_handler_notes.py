@@ -8,17 +8,18 @@ from __future__ import annotations
 import asyncio
 import atexit
 import inspect
+import logging
 import sys
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from ._places import shown
+from ._places import place, shown
 
 if TYPE_CHECKING:
     from ._signatures import Callback
     from .handler import Handler
 
-__all__ = ["background_too_late", "declared_in_a_script", "running_background"]
+__all__ = ["background_too_late", "declared_in_a_script", "warn_detached"]
 
 
 def background_too_late(handler: Handler, fn: object, names: dict[str, object]) -> str:
@@ -38,6 +39,37 @@ def background_too_late(handler: Handler, fn: object, names: dict[str, object]) 
 def _variable(handler: Handler, names: dict[str, object]) -> str:
     """The name `handler` has in `names` (`chat` for `chat = Handler(...)`), or `handler`."""
     return next((name for name, value in names.items() if value is handler), "handler")
+
+
+def warn_detached(handler: Handler, use: str) -> None:
+    """Say that code still pushes through `handler` after its file was reloaded (`use`: what
+    it did, "was broadcast to"): a loop the user started with `asyncio.create_task` keeps the
+    old object, and reaches nobody for as long as it runs. Or the declaration's own background
+    task, which the reload cancelled (before it stopped serving the declaration), does from its
+    clean-up: its `finally` runs after the new version took over."""
+    task = running_background(handler)
+    if task is not None:
+        logging.getLogger("wsside").warning(
+            "wsside: %s at %s:%d %s by its background task %s (%s) after its file's "
+            "reload (or removal) cancelled it: its finally runs after the new version took "
+            "over, and what it sends reaches no connection",
+            handler,
+            shown(handler.file),
+            handler.line,
+            use,
+            getattr(inspect.unwrap(task), "__name__", repr(task)),
+            place(task),
+        )
+        return
+    logging.getLogger("wsside").warning(
+        "wsside: %s at %s:%d %s, but it is no longer served since its file was reloaded "
+        "(or removed), and reaches no connection: %s",
+        handler,
+        shown(handler.file),
+        handler.line,
+        use,
+        detached_advice(handler),
+    )
 
 
 def running_background(handler: Handler) -> Callback | None:

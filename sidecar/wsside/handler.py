@@ -9,18 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import logging
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from ._handler_notes import (
-    background_too_late,
-    declared_in_a_script,
-    detached_advice,
-    running_background,
-)
-from ._places import place, shown
+from ._handler_notes import background_too_late, declared_in_a_script, warn_detached
+from ._places import place
 from ._signatures import Callback, adapt_callback
 from ._threads import ThreadMark, may_write, off_loop_error
 from .connection import room_error
@@ -319,34 +313,9 @@ class Handler:
 
     def _warn_detached(self, use: str) -> None:
         """Say, once, that code still pushes through this declaration after its file was
-        reloaded: a loop the user started with `asyncio.create_task` keeps the old object,
-        and reaches nobody for as long as it runs. Or this declaration's own background
-        task, which the reload cancelled (before it stopped serving this declaration), does
-        from its clean-up: its `finally` runs after the new version took over."""
+        reloaded (`warn_detached` says how it came to)."""
         self._detached = False
-        task = running_background(self)
-        if task is not None:
-            logging.getLogger("wsside").warning(
-                "wsside: %s at %s:%d %s by its background task %s (%s) after its file's "
-                "reload (or removal) cancelled it: its finally runs after the new version took "
-                "over, and what it sends reaches no connection",
-                self,
-                shown(self.file),
-                self.line,
-                use,
-                getattr(inspect.unwrap(task), "__name__", repr(task)),
-                place(task),
-            )
-            return
-        logging.getLogger("wsside").warning(
-            "wsside: %s at %s:%d %s, but it is no longer served since its file was reloaded "
-            "(or removed), and reaches no connection: %s",
-            self,
-            shown(self.file),
-            self.line,
-            use,
-            detached_advice(self),
-        )
+        warn_detached(self, use)
 
     @property
     def connections(self) -> tuple[Connection, ...]:
