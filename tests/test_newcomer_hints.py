@@ -149,6 +149,42 @@ async def test_handler_code_in_an_underscored_file_is_named_at_a_404_under_vite(
     )
 
 
+async def test_a_handler_file_outside_the_handlers_folder_is_named_at_a_404_under_vite(
+    tmp_path: Path,
+) -> None:
+    """`src/ws/chat.py` declares the endpoint the page asks for, but wsside loads `ws/`: the
+    note names the file and both ways out (move it, or point `handlers` at its folder), with
+    an endpoint served meanwhile (the note takes the place of "did you mean"), and without
+    one. A stray whose patterns do not match the path is not named."""
+    write(
+        tmp_path,
+        {
+            "ws/echo.py": 'from wsside import Handler\n\necho = Handler("/ws/echo")\n',
+            "src/ws/chat.py": UNDERSCORED,
+            "src/ws/game.py": UNDERSCORED.replace("chat", "game"),
+        },
+    )
+    chat, other = await notes_at_404(tmp_path, ["/api/ws/chat", "/api/ws/echoo"])
+    assert chat == (
+        "/api/ws/chat: no endpoint there, so the client got 404: src/ws/chat.py declares "
+        "/api/ws/chat, which matches it, but it lies outside the handlers folder ws/, the only "
+        "one loaded: move it into ws/, or use wsside({ handlers: 'src/ws' }) in vite.config"
+    )
+    assert (
+        other
+        == "/api/ws/echoo: no endpoint there, so the client got 404: did you mean /api/ws/echo?"
+    )
+
+    (tmp_path / "ws" / "echo.py").unlink()
+    (tmp_path / "chat.py").write_text(UNDERSCORED.replace("/ws/chat", "/ws/{room}"))
+    [note] = await notes_at_404(tmp_path, ["/api/ws/chat"])
+    assert note == (
+        "/api/ws/chat: no endpoint there, so the client got 404: chat.py declares "
+        "/api/ws/{room} and src/ws/chat.py declares /api/ws/chat, which match it, but they lie "
+        "outside the handlers folder ws/, the only one loaded: move them into ws/"
+    )
+
+
 RETURNS = """\
 from wsside import Handler
 

@@ -1,9 +1,10 @@
 """Under Vite, a WebSocket to a path under the prefix that no endpoint serves is most often a
 typo in the page's URL (`/api/api/ws/chat`, `/api/ws/caht`); the browser only sees a failed
 connection, and the client retries. The first such upgrade of each path is named once in Vite's
-terminal, with the endpoint it most likely meant (one a slip away: `closest_endpoint.py`), or
-the handler file that did not load and could be the endpoint; past `_PATHS_MAX` paths, one
-line says that further paths are not named. `ASGIApp` does the same, its mount point as the
+terminal, with the endpoint it most likely meant (one a slip away: `closest_endpoint.py`), the
+handler file that did not load and could be the endpoint, or a file outside the handlers folder
+that declares it (`src/ws/chat.py` beside `ws/`, which nothing loads); past `_PATHS_MAX` paths,
+one line says that further paths are not named. `ASGIApp` does the same, its mount point as the
 prefix (a mount point and patterns that both say `/ws`). (`wsside serve` has its access log.)"""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .._runtime.events import listed, log, shown
 from .._runtime.misnamed_handlers import underscored_handlers_note
+from .._runtime.stray_handlers import handler_files_outside
 from ..pattern import Pattern
 from .closest_endpoint import closest, refused_segment
 
@@ -47,12 +49,17 @@ class NotFoundNotes:
         prefixes: tuple[str, ...],
         folder: Path,
         prefix_is: str = "the prefix",
+        root: Path | None = None,
     ) -> None:
         self._registry = registry
         self._prefixes = prefixes
         # What the prefix is called where the upgrade came in: ASGIApp's is its mount point.
         self._prefix_is = prefix_is
         self._folder = folder
+        # Where handler files outside the folder are looked for (the project: vite.config's
+        # folder), once, at the first 404 that needs it; None: not looked for.
+        self._root = root
+        self._strays: list[Path] | None = None
         # path: the note last written for it, and what it was made from (`_made_from`; None
         # when the handlers folder's files said it, which this does not follow).
         self._named: dict[str, tuple[str, object]] = {}
@@ -80,7 +87,7 @@ class NotFoundNotes:
         named = self._named.get(path)
         if named is not None and named[1] is not None and named[1] == made_from:
             return
-        could_be = self._not_loaded_there(path)
+        could_be = self._not_loaded_there(path) or self._outside_there(path)
         if not could_be and not self._urls():
             made_from = None  # the folder's files say it (`_hint`)
         note = f"{path}: no endpoint there, so the client got 404: " + (
@@ -152,6 +159,34 @@ class NotFoundNotes:
         return (
             f"{listed(by_name[:_LISTED_MAX])} did not load (their names are the path's last "
             "segment), so what they declare was never served: see their errors above"
+        )
+
+    def _outside_there(self, path: str) -> str:
+        """The handler files outside the handlers folder whose text declares a pattern that
+        matches `path` (`src/ws/chat.py` while wsside loads `ws/`); '' when none does."""
+        if self._root is None:
+            return ""
+        if self._strays is None:
+            self._strays = handler_files_outside(self._root, self._folder)
+        declaring = [(file, url) for file in self._strays for url in self._declared(file, path)]
+        if not declaring:
+            return ""
+        named = listed([f"{shown(file)} declares {url}" for file, url in declaring][:_LISTED_MAX])
+        folder = f"{shown(self._folder)}/"
+        if len(declaring) == 1:
+            other = shown(declaring[0][0].parent)
+            return (
+                f"{named}, which matches it, but it lies outside the handlers folder {folder}, "
+                f"the only one loaded: move it into {folder}"
+                + (
+                    ""
+                    if other == "."
+                    else f", or use wsside({{ handlers: '{other}' }}) in vite.config"
+                )
+            )
+        return (
+            f"{named}, which match it, but they lie outside the handlers folder {folder}, "
+            f"the only one loaded: move them into {folder}"
         )
 
     def _declared(self, file: Path, path: str) -> list[str]:

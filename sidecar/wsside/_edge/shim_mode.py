@@ -155,7 +155,7 @@ class _ShimMode:
         configure_logging(self.settings.log_level, under_vite=True)
         sidecar = self.sidecar = Sidecar(self.settings, NODE_HEAD_LIMITS)
         sidecar.intake.not_found = NotFoundNotes(
-            sidecar.registry, self.settings.prefixes, self.settings.handlers_dir
+            sidecar.registry, self.settings.prefixes, self.settings.handlers_dir, root=Path.cwd()
         )
         missing = _missing_folder(self.settings)
         if missing is not None:

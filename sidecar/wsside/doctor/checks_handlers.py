@@ -11,11 +11,12 @@ from pathlib import Path
 from .._runtime.events import error_place, listed
 from .._runtime.missing_module import Missing, install_command
 from .._runtime.shadowed import shadowings
+from .._runtime.stray_handlers import handler_files_outside
 from ..handler import Handler
 from .checks_process import running_sidecars
 from .imports import Imported
 from .model import Check, failed, passed, warned
-from .other_folders import folders_with_handlers, handler_files_outside
+from .other_folders import folders_with_handlers
 from .project import Project
 from .sidecar_imports import same_python
 
