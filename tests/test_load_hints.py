@@ -308,6 +308,37 @@ async def test_a_wsside_module_called_as_its_class_names_the_import_to_write(
     ), printed
 
 
+async def test_a_variable_missing_from_the_environment_says_where_to_give_it(
+    tmp_path: Path,
+) -> None:
+    """`os.environ["SESSION_SECRET"]` at import, with the variable unset (under Vite, most
+    often kept in a .env file, which never reaches Python): the bare `KeyError:
+    'SESSION_SECRET'` gets where to give it. A KeyError of the file's own dict gets nothing."""
+    unset = "WSSIDE_TEST_NEVER_SET"
+    assert unset not in os.environ
+    write(
+        tmp_path,
+        {
+            "ws/auth.py": f"import os\n\nSECRET = os.environ[{unset!r}]\n"
+            + DECLARE.format(name="auth"),
+            "ws/table.py": "ROOMS = {}\nROOMS['lobby']\n" + DECLARE.format(name="table"),
+        },
+    )
+    server = await ServeProcess.start("--port", str(free_port()), cwd=tmp_path)
+    try:
+        auth = (await server.expect("cannot load ws/auth.py:")).rstrip()
+        table = (await server.expect("cannot load ws/table.py:")).rstrip()
+    finally:
+        await server.stop()
+    assert auth.endswith(
+        f"cannot load ws/auth.py:3: KeyError: '{unset}': not in this process's environment: "
+        "under Vite, pass it with the plugin's env option (Vite reads a .env file for the page, "
+        'not for Python: README "Secrets in .env"); for wsside serve, wsside types or uvicorn, '
+        "set it where they run"
+    ), auth
+    assert table.endswith("cannot load ws/table.py:2: KeyError: 'lobby'"), table
+
+
 async def load_error_line(project: Path, file: str) -> str:
     server = await ServeProcess.start("--port", str(free_port()), cwd=project)
     try:

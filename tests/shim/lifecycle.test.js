@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { before, describe, it } from 'node:test'
 import { removeSocketFolder } from '../../node_shim/lib/sidecar.js'
 import { cleanupOf, suiteCleanup } from './helpers/cleanup.js'
-import { ECHO, isAlive, makeProject, startViteFor, startViteWithOptionFile, tempFolder, waitForExit, watcherHears } from './helpers/project.js'
+import { ECHO, PYTHON, REPO, isAlive, makeProject, startViteFor, startViteWithConfigFile, startViteWithOptionFile, tempFolder, waitForExit, watcherHears } from './helpers/project.js'
 import { connectWs, upgrade, withTimeout } from './helpers/ws-client.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -176,6 +176,43 @@ it('a vite.config edit that changes wsside\'s options: the old sidecar\'s client
   const again = await connectWs({ port: vite.httpServer.address().port, path: '/api/echo' })
   again.send('after')
   assert.equal(await again.next(), 'after')
+  again.close()
+})
+
+const SAYS_SECRET = `
+import os
+from wsside import Handler
+
+secret = Handler("/secret")
+
+@secret.on_connect
+async def hello(conn, request):
+    await conn.send(os.environ.get("SESSION_SECRET", "unset"))
+`
+
+it('a variable kept in .env reaches the handlers through loadEnv and the env option (README "Secrets in .env"); saving .env starts a new sidecar with its new value', async (t) => {
+  const root = makeProject(t, { 'secret.py': SAYS_SECRET })
+  writeFileSync(path.join(root, '.env'), 'SESSION_SECRET=first\nVITE_TITLE=page\n')
+  const { vite, port, logs, pid: first } = await startViteWithConfigFile(t, root, [
+    'import { loadEnv } from VITE_MODULE',
+    `import wsside from ${JSON.stringify(path.join(REPO, 'node_shim/index.js'))}`,
+    'export default ({ mode }) => {',
+    "  const env = loadEnv(mode, new URL('.', import.meta.url).pathname, '')",
+    `  return { plugins: [wsside({ python: ${JSON.stringify(PYTHON)}, env: { SESSION_SECRET: env.SESSION_SECRET ?? '' } })] }`,
+    '}',
+  ], 'vite.config.mjs')
+  const ws = await connectWs({ port, path: '/api/secret' })
+  assert.equal(await ws.next(), 'first')
+  await watcherHears(vite, root)
+  const from = logs.lines.length
+  writeFileSync(path.join(root, '.env'), 'SESSION_SECRET=second\nVITE_TITLE=page\n')
+  // Vite restarts its server for a saved .env; the plugin's env changed with it.
+  assert.deepEqual(await ws.closed, { code: 1001, reason: 'Going Away' })
+  await logs.waitFor(/vite.config changed wsside's `env`: a new sidecar takes over/, { from })
+  const second = Number((await logs.waitFor(/sidecar ready: pid (\d+)/, { from }))[1])
+  assert.notEqual(second, first)
+  const again = await connectWs({ port: vite.httpServer.address().port, path: '/api/secret' })
+  assert.equal(await again.next(), 'second')
   again.close()
 })
 

@@ -200,20 +200,36 @@ export async function startViteWithOptionFile(owner, root, key, value) {
   const optionFile = path.join(root, 'wsside-option.json')
   const edit = (/** @type {unknown} */ next) => writeFileSync(optionFile, JSON.stringify(next))
   edit(value)
-  writeFileSync(path.join(root, 'vite.config.js'), [
+  const started = await startViteWithConfigFile(owner, root, [
     "import { readFileSync } from 'node:fs'",
     `import wsside from ${JSON.stringify(path.join(REPO, 'node_shim/index.js'))}`,
     "const value = JSON.parse(readFileSync(new URL('./wsside-option.json', import.meta.url), 'utf8'))",
     `export default { plugins: [wsside({ python: ${JSON.stringify(PYTHON)}, ${JSON.stringify(key)}: value })] }`,
-  ].join('\n'))
+  ])
+  return { ...started, edit }
+}
+
+/**
+ * A dev server of `root` whose `vite.config.js` has the lines `source` (Vite reads it again
+ * at each restart), once its sidecar is ready; closed when `owner` ends. In `source`,
+ * `VITE_MODULE` is the Vite under test's module, to import from it (`loadEnv`; in a
+ * `vite.config.mjs`, which Vite 5 loads as ESM rather than bundled into CommonJS).
+ * @param {unknown} owner
+ * @param {string} root
+ * @param {string[]} source
+ * @param {string} [name]
+ */
+export async function startViteWithConfigFile(owner, root, source, name = 'vite.config.js') {
+  const module = JSON.stringify(fileURLToPath(import.meta.resolve(VITE_PACKAGES[major])))
+  writeFileSync(path.join(root, name), source.join('\n').replaceAll('VITE_MODULE', module))
   const logs = captureLogger()
   const server = ownVite(owner, await createServer({
-    root, configFile: path.join(root, 'vite.config.js'), logLevel: 'info', customLogger: logs.logger,
+    root, configFile: path.join(root, name), logLevel: 'info', customLogger: logs.logger,
     server: { host: '127.0.0.1', port: 0 },
   }))
   await server.listen()
   const ready = await logs.waitFor(/sidecar ready: pid (\d+)/)
-  return { vite: server, port: server.httpServer.address().port, logs, pid: Number(ready[1]), edit }
+  return { vite: server, port: server.httpServer.address().port, logs, pid: Number(ready[1]) }
 }
 
 /** True while `pid` runs (a zombie, exited but not yet reaped, counts as gone). */
