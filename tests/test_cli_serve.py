@@ -152,7 +152,10 @@ async def test_serve_raises_its_soft_limit_on_open_files(tmp_path: Path) -> None
     )
     clients: list[asyncio.StreamWriter] = []
     try:
-        await ServeProcess(proc).expect("serving on")
+        serve = ServeProcess(proc)
+        await serve.expect("serving on")
+        if hard == resource.RLIM_INFINITY or hard >= 4096:  # raised: nothing to say
+            assert not [line for line in serve.lines if "open-file limit" in line], serve.lines
         request = (
             f"GET /api/ws/echo HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -200,6 +203,23 @@ async def stop_with(proc: asyncio.subprocess.Process, clients: list[socket.socke
     rest = (await asyncio.wait_for(proc.communicate(), 10))[1].decode()
     assert proc.returncode == 0, rest[-2000:]
     return rest
+
+
+async def test_a_low_hard_limit_on_open_files_is_said_at_start(tmp_path: Path) -> None:
+    """`ulimit -n 1024` in a shell sets the hard limit too, which no raise passes: the start
+    says how many connections that allows, before a load finds it."""
+    proc = await serve_under_file_limit(tmp_path, free_port(), 1024, "asyncio")
+    serve = ServeProcess(proc)
+    try:
+        line = await serve.expect("open-file limit")
+        await serve.expect("serving on")
+    finally:
+        await stop_with(proc, [])
+    assert line.rstrip().endswith(
+        "wsside: the open-file limit is 1024, and its hard limit too: every connection is a "
+        "descriptor, so each process serves at most about 1024 connections. Raise the hard "
+        "limit (LimitNOFILE= in systemd, --ulimit nofile= in Docker, ulimit -Hn)"
+    ), line
 
 
 async def test_at_the_open_file_limit_one_warning_says_so_instead_of_a_flood(

@@ -11,7 +11,7 @@ from typing import Any
 
 from .._runtime.events import log
 
-__all__ = ["AcceptFailures", "raise_open_file_limit", "watch_open_files"]
+__all__ = ["AcceptFailures", "low_open_file_limit", "raise_open_file_limit", "watch_open_files"]
 
 # What to do about it, at the end of each warning.
 _RAISE_IT = "Raise the hard limit (LimitNOFILE= in systemd, --ulimit nofile= in Docker, ulimit -Hn)"
@@ -35,6 +35,24 @@ def raise_open_file_limit() -> None:
             return
         except (ValueError, OSError):
             continue
+
+
+# Below this many open files (once raised to the hard limit), `wsside serve` says so at start:
+# a shell's `ulimit -n 1024` sets the hard limit too, and a server then holds about a
+# thousand connections per process, which a load test finds before a warning would.
+LOW_OPEN_FILES = 4096
+
+
+def low_open_file_limit() -> str | None:
+    """What to say at start when the open-file limit, raised to the hard one, is below
+    `LOW_OPEN_FILES`; None when it is not (or there is no such limit)."""
+    soft = _soft_limit()
+    if soft is None or soft >= LOW_OPEN_FILES:
+        return None
+    return (
+        f"the open-file limit is {soft}, and its hard limit too: every connection is a "
+        f"descriptor, so each process serves at most about {soft} connections. {_RAISE_IT}"
+    )
 
 
 class AcceptFailures:

@@ -14,7 +14,7 @@ import typer
 
 from .._edge.ending import drop_output_to_gone_readers
 from .._edge.logs import configure_logging, use_log_format
-from .._edge.open_files import raise_open_file_limit
+from .._edge.open_files import low_open_file_limit, raise_open_file_limit
 from .._runtime.backplane_url import BackplaneError
 from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.config_keys import LOG_FORMATS
@@ -225,6 +225,8 @@ def serve(
     if link is None:
         note_origins(settings)
         note_exposure(settings)
+        if (low := low_open_file_limit()) is not None:
+            say(f"{name}: {low}", level="warning")
     if link is None and settings.workers > 1:
         raise typer.Exit(supervise(settings, rebuild))
     serve_alone(settings, rebuild, link)
