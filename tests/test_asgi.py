@@ -287,8 +287,8 @@ async def test_origins_loopback_and_allowed_pass_others_get_403(server: Server, 
     assert refused.value.status == 403
     # The line names the argument that would accept it (a site's own pages come here too).
     server.wait_for(
-        "Origin 'https://evil.example' is not a loopback origin nor in allowed_origins: to "
-        "accept it, ASGIApp(..., allowed_origins=['https://evil.example'])"
+        "Origin 'https://evil.example' is not a loopback origin nor in allowed_origins: if it "
+        "is a page of yours, ASGIApp(..., allowed_origins=['https://evil.example']) accepts it"
     )
 
 

@@ -383,8 +383,8 @@ async def test_loopback_origins_off_in_the_file_and_back_on_with_the_flag(tmp_pa
         assert await status(port, "https://evil.example") == b"403"
         await server.expect(
             "refused /api/ws/inherits: Origin 'https://evil.example' is not in allowed_origins "
-            "(wsside.toml): --allow-origin https://evil.example (config: allowed_origins) "
-            "accepts it\n"
+            "(wsside.toml): if it is a page of yours, --allow-origin https://evil.example "
+            "(config: allowed_origins) accepts it\n"
         )
         assert await status(port, "https://app.example") == b"101"
         assert await status(port, None) == b"101"  # not a browser

@@ -47,8 +47,8 @@ async def test_with_the_flags_the_refusal_names_them(tmp_path: Path) -> None:
     ), loopback
     assert other.endswith(
         "wsside: refused /api/ws/poll/o: Origin 'https://evil.example' is not in "
-        "allowed_origins (--allow-origin): --allow-origin https://evil.example (config: "
-        "allowed_origins) accepts it\n"
+        "allowed_origins (--allow-origin): if it is a page of yours, --allow-origin "
+        "https://evil.example (config: allowed_origins) accepts it\n"
     ), other
 
 
@@ -68,8 +68,8 @@ async def test_with_loopback_origins_on_the_refusal_names_the_flag_too(tmp_path:
         assert await serve.stop() == 0
     assert line.endswith(
         "Origin 'https://evil.example' is not a loopback origin nor in allowed_origins "
-        "(--allow-origin): --allow-origin https://evil.example (config: allowed_origins) "
-        "accepts it\n"
+        "(--allow-origin): if it is a page of yours, --allow-origin https://evil.example "
+        "(config: allowed_origins) accepts it\n"
     ), line
 
 

@@ -245,6 +245,13 @@ async def test_a_roll_whose_files_do_not_load_leaves_every_old_worker_serving(
                 await client.send("still there?")
                 assert await client.receive() == {"pid": client.pid, "echo": "still there?"}
             assert "every worker serves on with what it loaded" in line, line
+            # The replacement's own line leaves what comes of it to the parent's, above.
+            assert [
+                said
+                for said in serve.lines
+                if "a handler file did not load (above), so this worker does not serve" in said
+            ], serve.lines
+            assert not [said for said in serve.lines if "with reload off" in said], serve.lines
             fresh = [await connect(session, port, path="/api/ws/v") for _ in range(12)]
             assert {client.pid for client in fresh} <= set(pids)
             assert not [line for line in serve.lines if "replaced (pid" in line], serve.lines

@@ -157,9 +157,17 @@ def check_origin(
         why += f": {NULL_REFUSED_NOTE}"
     elif loopback or not is_loopback_origin(origin):
         if app:
-            why += f": to accept it, ASGIApp(..., allowed_origins=[{origin!r}])"
+            why += (
+                f": if it is a page of yours, ASGIApp(..., allowed_origins=[{origin!r}]) "
+                "accepts it"
+            )
         elif settings is not None:  # `wsside serve`
-            why += f": --allow-origin {origin} (config: allowed_origins) accepts it"
+            # A refusal in production is most often a stranger's page: the way in is for
+            # the site's own pages, which the operator recognises.
+            why += (
+                f": if it is a page of yours, --allow-origin {origin} (config: allowed_origins) "
+                "accepts it"
+            )
     _origin_refusals.add(f"refused {path}: Origin {origin!r} {why}", f"{path}: Origin {origin!r}")
     return FORBIDDEN
 

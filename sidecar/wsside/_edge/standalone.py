@@ -99,11 +99,14 @@ async def serve_standalone(
             files, them = (
                 ("a handler file", "it") if count == 1 else (f"{count} handler files", "them")
             )
-            raise NotServing(
-                f"{files} did not load (above), and with reload off nothing would "
-                f"reload {them}: not serving",
-                EXIT_NOT_LOADED,
+            # A worker's line is followed by its parent's, which says what comes of it (the
+            # deploy stops, a SIGHUP round is called off, or the worker is tried again).
+            why = (
+                f"and with reload off nothing would reload {them}: not serving"
+                if link is None
+                else "so this worker does not serve"
             )
+            raise NotServing(f"{files} did not load (above), {why}", EXIT_NOT_LOADED)
         if settings.health is not None:
             clash = health_clash(settings.health, settings.prefixes, sidecar.registry)
             if clash is not None:
