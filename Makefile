@@ -66,7 +66,7 @@ check: venv
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
 	$(VENV)/bin/mypy
-	$(VPY) -m pytest -q -p no:cacheprovider tests/test_layers.py
+	$(VPY) -m pytest -q -p no:cacheprovider tests/test_layers.py tests/test_layers_commands.py
 	@if node -e "process.exit(require('./node_shim/package.json').scripts?.check ? 0 : 1)"; then \
 		cd node_shim && npm install --no-audit --no-fund --silent && npm run --silent check; \
 	else echo "SKIPPED: node_shim/package.json has no \"check\" script yet"; fi
