@@ -158,8 +158,7 @@ def check_origin(
     elif loopback or not is_loopback_origin(origin):
         if app:
             why += (
-                f": if it is a page of yours, ASGIApp(..., allowed_origins=[{origin!r}]) "
-                "accepts it"
+                f": if it is a page of yours, ASGIApp(..., allowed_origins=[{origin!r}]) accepts it"
             )
         elif settings is not None:  # `wsside serve`
             # A refusal in production is most often a stranger's page: the way in is for
