@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,8 @@ def records(lines: list[str]) -> list[dict[str, Any]]:
         assert record["level"] in ("debug", "info", "warning", "error"), record
         assert isinstance(record["logger"], str) and isinstance(record["message"], str), record
         assert isinstance(record["pid"], int), record
-        assert set(record) <= {"time", "level", "logger", "message", "worker", "pid", "exc"}
+        assert record["host"] == socket.gethostname(), record
+        assert set(record) <= {"time", "level", "logger", "message", "worker", "host", "pid", "exc"}
         found.append(record)
     return found
 

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -101,6 +102,9 @@ def json_lines() -> bool:
     return _json
 
 
+_HOST = socket.gethostname()  # a container's is its id, or the name the orchestrator gave it
+
+
 def json_line(
     message: str,
     level: str | int,
@@ -112,8 +116,10 @@ def json_line(
     """One JSON object on one line (non-ASCII and control characters escaped, so no reader
     splits it), with its priority first when stderr is the journal: `{"time":
     "2025-05-01T12:00:01.234+02:00", "level": "warning", "logger": "wsside", "message": …,
-    "worker": 1, "pid": 4242, "exc": "Traceback …"}` (`worker` under `--workers` only, `exc`
-    when there is a traceback). `created` is when it happened (a log record's), else now."""
+    "worker": 1, "host": "web-2", "pid": 4242, "exc": "Traceback …"}` (`worker` under
+    `--workers` only, `exc` when there is a traceback; `host`: the machine's name, so that
+    lines gathered from several hosts say which one, where the shipper adds none).
+    `created` is when it happened (a log record's), else now."""
     when = datetime.fromtimestamp(time.time() if created is None else created).astimezone()
     fields: dict[str, Any] = {
         "time": when.isoformat(timespec="milliseconds"),
@@ -123,6 +129,7 @@ def json_line(
     }
     if _worker is not None:
         fields["worker"] = _worker
+    fields["host"] = _HOST
     fields["pid"] = os.getpid()
     if exc:
         fields["exc"] = exc.rstrip("\n")
