@@ -57,8 +57,15 @@ def backlog(conn, request):
         conn.send(b"x" * (1 << 20))
 """
 
+SMALL = """\
+from wsside import Handler
+
+small = Handler("/ws/small", max_message_size=16)
+"""
+
 FILES = {
     "ws/chat.py": CHAT,
+    "ws/small.py": SMALL,
     "ws/beat.py": BEAT,
     "ws/history.py": HISTORY,
     "ws/behind.py": BEHIND,
@@ -125,6 +132,28 @@ async def test_a_clients_close_says_by_the_client_and_its_reason(tmp_path: Path)
         rf'"WebSocket /api/ws/chat" closed 4001 "moving to another tab" by the client {AFTER}\n$',
         by_port[str(reason_port)],
     ), lines
+
+
+async def test_a_reason_the_close_frame_did_not_carry_is_said_to_be_kept(
+    tmp_path: Path,
+) -> None:
+    """A protocol error's close frame has the code only (1009 here); the access line says why
+    all the same, unquoted and after the rest, and that the client did not get it."""
+    serve, base = await serving(tmp_path)
+    try:
+        async with aiohttp.ClientSession() as client:
+            ws = await client.ws_connect(f"{base}/small")
+            port = local_port(ws)
+            await ws.send_str("x" * 17)
+            assert await read_to_close(ws) == 1009
+            line = await serve.expect(f':{port} - "WebSocket /api/ws/small" closed')
+    finally:
+        assert await serve.stop() == 0
+    assert re.search(
+        rf'"WebSocket /api/ws/small" closed 1009 by the server {AFTER}: Message of 17 bytes '
+        r"exceeds the limit of 16 \(the client got the code only\)\n$",
+        line,
+    ), line
 
 
 async def test_a_clients_reason_is_escaped_and_cut(tmp_path: Path) -> None:

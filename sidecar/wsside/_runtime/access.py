@@ -66,14 +66,18 @@ def closed(
     cut: str | None = None,
     reason: str = "",
     by_client: bool = True,
+    reason_sent: bool = True,
 ) -> None:
     """The connection to `path` closed with `code` (and `reason`, if any) after `seconds`
     open, the close started by the client (`by_client`) or by the server; `cut`: why its
-    closing handshake did not finish (`NO_ANSWER`, `NOT_READ`), when it was cut."""
-    why = f"{_quoted(reason)} " if reason else ""
+    closing handshake did not finish (`NO_ANSWER`, `NOT_READ`), when it was cut. A reason
+    that the close frame did not carry (`reason_sent` false: a protocol error's, which is
+    wsside's own wording) comes last, unquoted, and says so."""
+    why = f"{_quoted(reason)} " if reason and reason_sent else ""
     who = "the client" if by_client else "the server"
+    kept = f": {reason} (the client got the code only)" if reason and not reason_sent else ""
     access_log.info(
-        '%s - "WebSocket %s" closed %d %sby %s after %.1f s%s',
+        '%s - "WebSocket %s" closed %d %sby %s after %.1f s%s%s',
         client,
         path,
         code,
@@ -81,6 +85,7 @@ def closed(
         who,
         seconds,
         "" if cut is None else f" ({cut})",
+        kept,
     )
 
 

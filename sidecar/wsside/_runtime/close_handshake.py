@@ -36,12 +36,16 @@ class CloseHandshake(CallbackQueue):
         "_close_received",
         "_close_sent",
         "_close_timer",
+        "_reason_sent",
     )
 
     if TYPE_CHECKING:
         # Set by `Session.__init__`.
         _close_received: bool
         _close_timer: asyncio.TimerHandle | None
+        # False when the close frame carried the code only (a protocol error's reason is
+        # wsside's own wording, kept for on_close, on_error and the log).
+        _reason_sent: bool
 
     def on_close(self, code: int, reason: str) -> None:
         """The peer's close frame (code 0: it had none)."""
@@ -70,6 +74,7 @@ class CloseHandshake(CallbackQueue):
         logger.debug("wsside: %s closed for a protocol error: %s", self.conn.path, reason)
         self._close_sent = True
         self._close_code, self._close_reason, self._by_client = code, reason, False
+        self._reason_sent = False
         self._end(code, failed=True)
         # After the close frame is written: whatever the callback sends can only be dropped,
         # the same whether it runs inline or in a task.

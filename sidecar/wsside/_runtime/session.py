@@ -107,6 +107,7 @@ class Session(CloseHandshake):
         self._close_received = False
         self._close_code = _ABNORMAL_CLOSURE
         self._close_reason = ""
+        self._reason_sent = True
         self._by_client = True
         self._stage = _OPEN
         # Made on demand (two futures cost 288 bytes, and most sessions are never awaited).
@@ -247,6 +248,7 @@ class Session(CloseHandshake):
                 cut,
                 self._close_reason,
                 self._by_client,
+                self._reason_sent,
             )
         self._submit(("on_close",))
         if self._worker is None:
