@@ -228,7 +228,7 @@ def test_a_sveltekit_project_never_synced_says_to_sync(tmp_path: Path) -> None:
         "cannot read .svelte-kit/tsconfig.json (extended by tsconfig.json): "
     )
     assert check["fix"] == (
-        "run npx svelte-kit sync (it writes .svelte-kit/tsconfig.json), then check"
+        "run npx svelte-kit sync (it writes .svelte-kit/tsconfig.json), then this command again"
     )
 
 

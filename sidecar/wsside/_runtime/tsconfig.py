@@ -78,9 +78,12 @@ def inclusion(root: Path) -> Inclusion:
         if problem.startswith(f"cannot read {where}:"):
             advice = f'fix {where}, then list {entry} in its "include"'
         elif ".svelte-kit/tsconfig.json" in problem:  # SvelteKit's, not written yet
-            advice = "run npx svelte-kit sync (it writes .svelte-kit/tsconfig.json), then check"
+            advice = (
+                "run npx svelte-kit sync (it writes .svelte-kit/tsconfig.json), then this "
+                "command again"
+            )
         else:
-            advice = f"fix that, then check again that {where} includes {entry}"
+            advice = f"fix that, then run this command again to check that {where} includes {entry}"
         return Inclusion(config, entry, None, problem, advice=advice)
     for key, declared in lists.items():
         if not isinstance(declared.value, list):
