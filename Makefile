@@ -68,7 +68,8 @@ check: venv
 	$(VENV)/bin/mypy
 	$(VPY) -m pytest -q -p no:cacheprovider tests/test_layers.py tests/test_layers_commands.py
 	@if node -e "process.exit(require('./node_shim/package.json').scripts?.check ? 0 : 1)"; then \
-		cd node_shim && npm install --no-audit --no-fund --silent && npm run --silent check; \
+		cd node_shim && npm install --no-audit --no-fund --silent && npm run --silent check \
+		&& echo "node_shim: tsc -p . found no type error"; \
 	else echo "SKIPPED: node_shim/package.json has no \"check\" script yet"; fi
 
 # The core suite, run again on the oldest and newest Pythons and on the floor versions (with
