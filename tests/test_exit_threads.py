@@ -21,6 +21,7 @@ from serve_process import ServeProcess, free_port
 TRAINER = """\
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from wsside import Handler
 
@@ -34,6 +35,10 @@ def loop():
 
 threading.Thread(target=loop, name="trainer").start()
 threading.Thread(target=threading.Event().wait, name="helper", daemon=True).start()
+# An executor's worker waiting for work (asgiref's sync_to_async leaves one, under Django):
+# Python's exit stops it at once, so no line names it.
+idle = ThreadPoolExecutor(1, thread_name_prefix="idle")
+idle.submit(int).result()
 """
 
 LEFT = 'exiting without waiting for the thread "trainer", which handler code started'
@@ -68,6 +73,7 @@ async def test_serve_exits_on_sigterm_naming_the_thread_it_does_not_wait_for(
     line = await line_at_sigterm(project(tmp_path))
     assert LEFT in line, line
     assert "helper" not in line  # a daemon thread: nothing waits for it anyway
+    assert "idle" not in line  # an executor's idle worker: Python's exit stops it
     assert "@handler.background task's finally" in line
 
 

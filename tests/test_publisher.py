@@ -72,6 +72,17 @@ async def rest_of(serve: ServeProcess) -> list[str]:
 # ---- without a server --------------------------------------------------------------------
 
 
+def test_an_unset_url_is_named_not_an_attribute_error() -> None:
+    """`Publisher(settings.WSSIDE_BACKPLANE)` with the setting unset: one line that says so,
+    not an AttributeError from inside the URL check."""
+    with pytest.raises(BackplaneError) as refused:
+        Publisher(None)  # type: ignore[arg-type]  # what an unset setting gives, at run time
+    assert str(refused.value) == (
+        "backplane: expected a redis:// or rediss:// URL such as redis://localhost:6379/0, got "
+        "None (a setting or environment variable that is not set?)"
+    )
+
+
 @pytest.mark.parametrize(
     "url",
     [

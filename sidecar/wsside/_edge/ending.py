@@ -14,6 +14,7 @@ process is the server's, and `wsside.testing` runs in the test's.
 
 from __future__ import annotations
 
+import concurrent.futures.thread
 import contextlib
 import io
 import logging
@@ -21,6 +22,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable
+from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -30,9 +32,28 @@ __all__ = ["drop_output_to_gone_readers", "end_now", "threads_left"]
 
 
 def threads_left() -> list[threading.Thread]:
-    """The threads that Python would wait for at exit: alive, not daemons, not the main one."""
+    """The threads that Python would wait for at exit: alive, not daemons, not the main one,
+    and not an idle worker of a `ThreadPoolExecutor`, which Python's exit stops at once (as
+    asgiref's `sync_to_async` leaves one, under Django: no handler code of the user's)."""
     main = threading.main_thread()
-    return [t for t in threading.enumerate() if t is not main and not t.daemon and t.is_alive()]
+    frames = sys._current_frames()
+    return [
+        t
+        for t in threading.enumerate()
+        if t is not main and not t.daemon and t.is_alive() and not _idle_pool_worker(t, frames)
+    ]
+
+
+def _idle_pool_worker(thread: threading.Thread, frames: dict[int, FrameType]) -> bool:
+    """Whether `thread` is a `ThreadPoolExecutor` worker waiting for work: its innermost
+    Python frame is the worker loop itself, blocked on the queue (one running a task has the
+    task's frames below it)."""
+    frame = frames.get(thread.ident or -1)
+    return (
+        frame is not None
+        and frame.f_code.co_name == "_worker"  # the loop of every ThreadPoolExecutor's threads
+        and frame.f_code.co_filename == concurrent.futures.thread.__file__
+    )
 
 
 def _named(threads: list[threading.Thread]) -> str:

@@ -139,9 +139,15 @@ def no_password(url: str) -> str | None:
     )
 
 
-def check_backplane(url: str) -> None:
+def check_backplane(url: object) -> None:
     """Raise `BackplaneError` (one sentence a user can act on) when `url` is not a usable
     Redis URL or redis-py is not installed; imports redis-py only for a URL with `?options`."""
+    if not isinstance(url, str):  # `Publisher(settings.BACKPLANE)` with the setting unset
+        unset = " (a setting or environment variable that is not set?)" if url is None else ""
+        raise BackplaneError(
+            "backplane: expected a redis:// or rediss:// URL such as redis://localhost:6379/0, "
+            f"got {url!r}{unset}"
+        )
     problem = url_problem(url)
     if problem is not None:
         raise BackplaneError(f"backplane: {problem}")
