@@ -28,7 +28,7 @@ import pytest
 from test_types_tsc import write_types
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = ["README.md", "docs/client.md", "docs/types.md"]
+PAGES = ["README.md", "docs/client.md", "docs/types.md", "docs/patterns.md"]
 FENCE = re.compile(r"^( *)```(\w*)\n(.*?)^\1```", re.M | re.S)
 DECLARATION = "declare module 'vite-plugin-wsside/client'"
 TSC = REPO / "node_shim" / "node_modules" / "typescript" / "bin" / "tsc"
