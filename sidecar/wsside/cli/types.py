@@ -85,6 +85,7 @@ def types(
         )
         raise typer.Exit(2)
     # Here, not at the top: the sidecar (`wsside serve --ipc`) loads this module, never these.
+    from .._runtime.in_a_loop import in_a_running_loop
     from ..doctor.other_folders import vite_projects_below
     from ..doctor.sidecar_env import as_the_sidecar, plugin_env
     from ..doctor.vite_config import project_folder, read_vite_config
@@ -132,7 +133,7 @@ def types(
     )
     try:
         with sidecar:
-            registry.load_all()
+            in_a_running_loop(registry.load_all)  # as served: `_runtime/in_a_loop.py`
     finally:
         unsubscribe(_warn)
     if registry.errors:

@@ -23,6 +23,7 @@ from typing import Any
 
 from .._edge.ending import end_now
 from .._runtime.helper_path import use_helpers_of
+from .._runtime.in_a_loop import in_a_running_loop
 from .._runtime.loader import LoadResult, import_handler_file
 from .._runtime.missing_module import Missing, for_vite
 from .._runtime.module_names import handler_files
@@ -73,7 +74,7 @@ def import_within(path: Path, root: Path, timeout: float) -> LoadResult:
         not hasattr(signal, "setitimer")
         or threading.current_thread() is not threading.main_thread()
     ):
-        return import_handler_file(path, root)  # Windows, or a caller's thread: no timer
+        return _as_served(path, root)  # Windows, or a caller's thread: no timer
 
     def interrupt(signum: int, frame: object) -> None:
         raise StillImporting(
@@ -85,13 +86,18 @@ def import_within(path: Path, root: Path, timeout: float) -> LoadResult:
     started = time.monotonic()
     their_timer = signal.setitimer(signal.ITIMER_REAL, timeout, 1.0)
     try:
-        return import_handler_file(path, root)
+        return _as_served(path, root)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if their_timer[0]:  # a timer of the caller's: it goes on, less the time spent here
             left = max(their_timer[0] - (time.monotonic() - started), 0.001)
             signal.setitimer(signal.ITIMER_REAL, left, their_timer[1])
+
+
+def _as_served(path: Path, root: Path) -> LoadResult:
+    """`import_handler_file` inside a running event loop, as the sidecar imports it."""
+    return in_a_running_loop(lambda: import_handler_file(path, root))
 
 
 def main(argv: list[str]) -> None:
