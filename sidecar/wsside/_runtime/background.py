@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .._signatures import Callback
     from ..handler import Handler
 
-__all__ = ["STOP_WAIT", "BackgroundTasks"]
+__all__ = ["STOP_WAIT", "BackgroundTasks", "detach_when_ended"]
 
 # The longest closing waits for cancelled tasks to finish their `finally` (or `except
 # CancelledError`) clean-up before the server goes on shutting down (`Sidecar.close` waits
@@ -152,6 +152,27 @@ class BackgroundTasks:
     def _done(self, task: asyncio.Task[object], handler: Handler) -> None:
         self._runs.pop(task, None)
         _task_done(task, handler)
+
+
+def detach_when_ended(old: Handler, tasks: list[asyncio.Task[object]]) -> None:
+    """`old`, the version a reload replaced, still pushes to its connections until its
+    cancelled background `tasks` have ended (their `finally` included), then to none: a
+    producer stops its thread in that `finally`, and what the thread handed the loop before
+    then still reaches the connections, as what the `finally` itself sends does. The new
+    version's tasks start only once those have ended (`start`), so the two never push at
+    once; a push through `old` after that is warned of (`Handler.broadcast`)."""
+    left = {task for task in tasks if not task.done()}
+    if not left:
+        old._serve_with(None)
+        return
+
+    def ended(task: asyncio.Task[object]) -> None:
+        left.discard(task)
+        if not left:
+            old._serve_with(None)
+
+    for task in left:
+        task.add_done_callback(ended)
 
 
 def _related(new: Handler, old: Handler) -> bool:

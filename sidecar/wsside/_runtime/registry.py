@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..handler import Handler
 from ..pattern import PatternIndex
-from .background import STOP_WAIT, BackgroundTasks
+from .background import STOP_WAIT, BackgroundTasks, detach_when_ended
 from .events import emit, log, shown
 from .helper_path import use_helpers_of
 from .hub import Hub
@@ -300,12 +300,12 @@ class Registry:
             hub = self.hubs.get(pattern)
             if hub is not None and hub.handler is h:
                 continue  # served as it was (a disabled twin's file changed, another file)
-            self.background.stop(pattern)
+            stopped = self.background.stop(pattern)
             hub = hub or self._orphans.adopt(pattern)
             if hub is None:
                 hub = Hub(h, self.backplane, self.check_sends)
             else:
-                hub.handler._serve_with(None)
+                detach_when_ended(hub.handler, stopped)
                 hub.handler = h
             self.hubs[pattern] = hub
             h._serve_with(hub)
