@@ -219,7 +219,9 @@ async def test_a_broadcast_from_another_thread_says_how_to_hand_it_over(
             "loop.call_soon_threadsafe(handler.broadcast, data) (loop = "
             "asyncio.get_running_loop(), kept from async code such as the callback that starts "
             "the thread; keyword arguments through functools.partial); from a worker thread of "
-            "anyio (a FastAPI `def` route), anyio.from_thread.run_sync(handler.broadcast, data)"
+            "anyio (a FastAPI `def` route), anyio.from_thread.run_sync(handler.broadcast, data); "
+            "from Django's (a sync view), make the view `async def`, or asgiref's async_to_sync "
+            "of an async function that calls it"
         )
         assert await _announced(server, client) == 1
 

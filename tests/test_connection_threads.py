@@ -92,7 +92,8 @@ def expected(method: str, path: str) -> str:
         f"loop.call_soon_threadsafe({call}) (loop = asyncio.get_running_loop(), kept from async "
         "code such as the callback that starts the thread; keyword arguments through "
         "functools.partial); from a worker thread of anyio (a FastAPI `def` route), "
-        f"anyio.from_thread.run_sync({call})"
+        f"anyio.from_thread.run_sync({call}); from Django's (a sync view), make the view "
+        "`async def`, or asgiref's async_to_sync of an async function that calls it"
     )
 
 

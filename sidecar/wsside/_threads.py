@@ -56,5 +56,7 @@ def off_loop_error(subject: str, method: str, call: str) -> RuntimeError:
         f"hand it over: from a thread of your own, loop.call_soon_threadsafe({call}) (loop = "
         "asyncio.get_running_loop(), kept from async code such as the callback that starts the "
         "thread; keyword arguments through functools.partial); from a worker thread of anyio "
-        f"(a FastAPI `def` route), anyio.from_thread.run_sync({call})"
+        f"(a FastAPI `def` route), anyio.from_thread.run_sync({call}); from Django's (a sync "
+        "view), make the view `async def`, or asgiref's async_to_sync of an async function "
+        "that calls it"
     )

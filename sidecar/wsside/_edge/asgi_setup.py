@@ -232,7 +232,9 @@ def warn_no_lifespan(app: object, folder: Path | None) -> None:
             "Mounted in Starlette or FastAPI (a Mount passes no lifespan events on), give the "
             "outer app its lifespan: Starlette(..., lifespan=ws.lifespan), "
             "FastAPI(lifespan=ws.lifespan), or `async with ws.lifespan(app): yield` in a "
-            "lifespan of your own; on its own, serve it without uvicorn's --lifespan off; "
+            "lifespan of your own; under an ASGI function of your own that sends each scope "
+            "to an app (Django's asgi.py), send it the 'lifespan' scopes; on its own, serve it "
+            "without uvicorn's --lifespan off; "
             "in a test, FastAPI's TestClient sends lifespan events inside `with "
             "TestClient(app)` only (docs/asgi.md)"
         )

@@ -256,8 +256,8 @@ class StallWatchdog:
             return (
                 f"the time went into wsside's {name}(){' called there' if there else ''}: "
                 "many calls in a loop, or one with much work (a broadcast to thousands of "
-                "connections, a message of many MB to compress), hold every other connection "
-                "meanwhile"
+                "connections, a message of many MB to encode as JSON or to compress), hold "
+                "every other connection meanwhile"
             )
         source = linecache.getline(file, line)
         first = self._make_async(frame)  # `await` is only allowed in an async def
