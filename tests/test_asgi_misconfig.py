@@ -99,3 +99,61 @@ def test_a_mount_point_and_patterns_that_both_say_ws_are_named_at_the_first_404(
         "(ws/chat.py:4) starts with the mount point /ws, so it answers at /ws/ws/chat: "
         'patterns are below the mount point, Handler("/chat")'
     ), said
+
+
+def test_an_asgi_function_that_gives_no_root_path_is_named_at_the_first_404(
+    tmp_path: Path,
+) -> None:
+    """An `asgi.py` of the user's own (Django's) sends WebSocket scopes under `/api` to the
+    ASGIApp without a mount point: `/api/ws/chat` gets 404, and the log says which pattern
+    matches after `/api` and the `root_path` to give; given, the same URL serves."""
+    write_files(
+        tmp_path,
+        {
+            "app.py": """
+                import os
+
+                from wsside import ASGIApp
+
+                ws = ASGIApp("ws")
+
+
+                async def app(scope, receive, send):
+                    if scope["type"] == "websocket" and os.environ.get("ROOT_PATH"):
+                        scope = {**scope, "root_path": os.environ["ROOT_PATH"]}
+                    return await ws(scope, receive, send)
+            """,
+            "ws/chat.py": """
+                from wsside import Handler
+
+                chat = Handler("/ws/chat")
+            """,
+        },
+    )
+
+    async def status(port: int) -> int:
+        async with aiohttp.ClientSession() as session:
+            try:
+                ws = await session.ws_connect(f"http://127.0.0.1:{port}/api/ws/chat")
+            except aiohttp.WSServerHandshakeError as refused:
+                return refused.status
+            await ws.close()
+            return 101
+
+    server = Server(tmp_path, "uvicorn")
+    try:
+        assert asyncio.run(status(server.port)) == 404
+        line = server.wait_for("/api/ws/chat: no endpoint there")
+    finally:
+        server.stop()
+    assert line.rstrip().endswith(
+        "/api/ws/chat: no endpoint there, so the client got 404: the pattern /ws/chat "
+        "(ws/chat.py:4) matches it after /api, and ASGIApp matches the path below its mount "
+        "point (scope['root_path']), which is empty here: mount it at /api, or, from an ASGI "
+        "function of your own (Django's asgi.py), pass it {**scope, 'root_path': '/api'}"
+    ), line
+    fixed = Server(tmp_path, "uvicorn", env={"ROOT_PATH": "/api"})
+    try:
+        assert asyncio.run(status(fixed.port)) == 101
+    finally:
+        fixed.stop()

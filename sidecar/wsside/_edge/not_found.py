@@ -230,7 +230,7 @@ class NotFoundNotes:
             # `ws/_chat.py` declaring one is a helper by its name, and never loaded.
             helpers = underscored_handlers_note(self._folder)
             return "no handler file declares an endpoint" + (f" {helpers}" if helpers else "")
-        repeated = self._repeats_the_prefix(path)
+        repeated = self._repeats_the_prefix(path) or self._unmounted(path)
         if repeated:
             return repeated
         close = closest(path, urls)
@@ -253,6 +253,26 @@ class NotFoundNotes:
                         f"with {self._prefix_is} {prefix}, so it answers at {prefix}{source}: "
                         f"patterns are below {self._prefix_is}, "
                         f'Handler("{source[len(prefix) :]}")'
+                    )
+        return ""
+
+    def _unmounted(self, path: str) -> str:
+        """Under ASGI with no mount point (an ASGI function of the user's own sends every
+        WebSocket scope to the ASGIApp, as a Django asgi.py does): a pattern that matches the
+        end of the path (`/api` before `/ws/chat`), and the `root_path` that says so."""
+        if self._prefixes != ("",) or self._prefix_is != "the mount point":
+            return ""
+        cuts = [i for i, char in enumerate(path) if char == "/" and i > 0]
+        for handler in self._registry.endpoints():
+            for cut in cuts:
+                head, tail = path[:cut], path[cut:]
+                if not handler.disabled and handler.pattern.match(tail) is not None:
+                    return (
+                        f"the pattern {handler.pattern.source} ({shown(handler.file)}:"
+                        f"{handler.line}) matches it after {head}, and ASGIApp matches the path "
+                        "below its mount point (scope['root_path']), which is empty here: "
+                        f"mount it at {head}, or, from an ASGI function of your own (Django's "
+                        f"asgi.py), pass it {{**scope, 'root_path': '{head}'}}"
                     )
         return ""
 
