@@ -57,7 +57,7 @@ LOADER_HOOKS = {
 # first use (its module `__getattr__`) and names them for the type checker, never at import
 # (`wsside.ASGIApp`, docs/asgi.md; test_asgi.py checks that `import wsside` loads no `_edge`), and
 # `wsside.Publisher`, which publishes the backplane's wire format.
-LAZY_PUBLIC = {"wsside._edge.asgi", "wsside._runtime.publisher"}
+LAZY_PUBLIC = {"wsside._edge.asgi", "wsside._runtime.publisher", "wsside._runtime.backplane_url"}
 
 
 def module_name(path: Path) -> str:

@@ -23,6 +23,7 @@ import aiohttp
 import pytest
 import redis as redis_py
 
+import wsside
 from cluster import ROOMS_HANDLER, Client, RedisServer, connect, start_serve, write_handlers
 from serve_process import ServeProcess, free_port
 from wsside import Publisher
@@ -75,7 +76,7 @@ async def rest_of(serve: ServeProcess) -> list[str]:
 def test_an_unset_url_is_named_not_an_attribute_error() -> None:
     """`Publisher(settings.WSSIDE_BACKPLANE)` with the setting unset: one line that says so,
     not an AttributeError from inside the URL check."""
-    with pytest.raises(BackplaneError) as refused:
+    with pytest.raises(wsside.BackplaneError) as refused:  # public, for the caller to catch
         Publisher(None)  # type: ignore[arg-type]  # what an unset setting gives, at run time
     assert str(refused.value) == (
         "backplane: expected a redis:// or rediss:// URL such as redis://localhost:6379/0, got "

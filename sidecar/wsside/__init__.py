@@ -17,12 +17,14 @@ from .schema import MessageTypeError
 
 if TYPE_CHECKING:
     from ._edge.asgi import ASGIApp
+    from ._runtime.backplane_url import BackplaneError
     from ._runtime.publisher import Publisher
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ASGIApp",
+    "BackplaneError",
     "Broadcast",
     "CloseCode",
     "Connection",
@@ -43,7 +45,7 @@ __all__ = [
 # (what a handler file does) loads no server, while `wsside.ASGIApp`, `from wsside import
 # ASGIApp` and `from wsside import *` load the ASGI app (and aiohttp, which it uses).
 # `Publisher` likewise: it lives in the runtime (the backplane's wire format), and redis-py
-# is imported only when one is made.
+# is imported only when one is made; and `BackplaneError`, what it raises for a bad URL.
 def __getattr__(name: str) -> Any:
     if name == "ASGIApp":
         from ._edge.asgi import ASGIApp
@@ -53,6 +55,10 @@ def __getattr__(name: str) -> Any:
         from ._runtime.publisher import Publisher
 
         return Publisher
+    if name == "BackplaneError":  # what Publisher and ASGIApp raise for a backplane URL
+        from ._runtime.backplane_url import BackplaneError
+
+        return BackplaneError
     raise AttributeError(f"module 'wsside' has no attribute {name!r}")
 
 
