@@ -96,9 +96,10 @@ export type QueryValue = string | number | boolean
 export interface ConnectOptions<Q extends { [K in keyof Q]: QueryValue } = Record<string, QueryValue>> {
   /**
    * Added to the URL's query string (`{ username: 'Ada' }` → `?username=Ada`); a
-   * `URLSearchParams` keeps its repeated keys.
+   * `URLSearchParams` keeps its repeated keys. A function is called at each attempt, the
+   * reconnects' too (`() => ({ token: currentToken() })`: a token refreshed meanwhile goes).
    */
-  query?: Q | URLSearchParams | undefined
+  query?: Q | URLSearchParams | (() => Q | URLSearchParams) | undefined
   /** Subprotocols offered, in order of preference. */
   protocols?: string | string[] | undefined
   /**

@@ -5,6 +5,7 @@
 
 /** @typedef {'connecting' | 'open' | 'reconnecting' | 'closed'} Status */
 /** @typedef {{ code: number, reason: string }} CloseInfo */
+/** @typedef {Record<string, string | number | boolean> | URLSearchParams} Query */
 
 // The plugin sets this (a Vite `define`) to its first prefix; elsewhere (Node, or a page
 // not built by Vite with the plugin) the sidecar's default applies.
@@ -34,7 +35,7 @@ const OPTIONS = 'query, protocols, url, timeout and reconnect'
 // socket.io-client's names, with what does their job here.
 /** @type {Array<[RegExp, string]>} */
 const INSTEAD = [
-  [/^(auth|extraHeaders)$/, 'send a token in query ({ query: { token } }), or in a first message'],
+  [/^(auth|extraHeaders)$/, 'send a token in query ({ query: () => ({ token }) }: read again at each reconnect), or in a first message'],
   [/^reconnection/, 'use reconnect (false, or { minDelay, maxDelay, factor })'],
   [/^transports$/, 'it is always a WebSocket: leave it out'],
   [/^path$/, 'the first argument is the path (below the prefix); a full address goes in url'],
@@ -47,7 +48,7 @@ const final = (code) => (code >= 4000 && code < 5000) || [1002, 1003, 1007, 1008
  * Opens a WebSocket to `path` below the plugin's prefix on the page's host (or to
  * `options.url`) and keeps it open until `close()`.
  * @param {string} path
- * @param {{ query?: Record<string, string | number | boolean> | URLSearchParams, protocols?: string | string[],
+ * @param {{ query?: Query | (() => Query), protocols?: string | string[],
  *   url?: string | URL, timeout?: number,
  *   reconnect?: boolean | { minDelay?: number, maxDelay?: number, factor?: number } }} [options]
  */
@@ -99,20 +100,30 @@ export function connect(path, options = {}) {
     throw new TypeError(`wsside: connect('${path}'): the path goes below the prefix and starts with /: ` +
       (full ? `connect('/ws/chat', { url: '${path}' }), with the endpoint's pattern as the path` : `connect('/${path.replace(/^(\.\.?\/)+/, '')}')`))
   }
-  // Else a string's characters (`'a=1'`) or an array's items would each become a parameter
-  // (`?0=a&1=%3D&2=1`), and the handler would not find the one it reads.
-  if (typeof query !== 'object' || query === null || Array.isArray(query)) {
-    throw new TypeError(`wsside: connect('${path}'): query is an object ({ username: 'Ada' }) or a URLSearchParams, not ${JSON.stringify(query)}`)
+  const base = new URL(options.url ?? PREFIX + path, page)
+  base.protocol = base.protocol.replace('http', 'ws')
+  // The address of an attempt: `query` a function is called at each one, so that a token
+  // that expired while the page was away is read again for the reconnect.
+  const address = () => {
+    const given = typeof query === 'function' ? query() : query
+    // Else a string's characters (`'a=1'`) or an array's items would each become a parameter
+    // (`?0=a&1=%3D&2=1`), and the handler would not find the one it reads.
+    if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+      const what = typeof query === 'function' ? 'query() returns' : 'query is'
+      throw new TypeError(`wsside: connect('${path}'): ${what} an object ({ username: 'Ada' }) or a URLSearchParams, not ${JSON.stringify(given)}`)
+    }
+    const next = new URL(base)
+    if (given instanceof URLSearchParams) {
+      // forEach, not for…of: a page's lib may lack DOM.Iterable (TypeScript 5.0's default).
+      given.forEach((_, key) => next.searchParams.delete(key))
+      given.forEach((value, key) => next.searchParams.append(key, value))
+    } else {
+      for (const [key, value] of Object.entries(given)) next.searchParams.set(key, String(value))
+    }
+    return next
   }
-  const url = new URL(options.url ?? PREFIX + path, page)
-  url.protocol = url.protocol.replace('http', 'ws')
-  if (query instanceof URLSearchParams) {
-    // forEach, not for…of: a page's lib may lack DOM.Iterable (TypeScript 5.0's default).
-    query.forEach((_, key) => url.searchParams.delete(key))
-    query.forEach((value, key) => url.searchParams.append(key, value))
-  } else {
-    for (const [key, value] of Object.entries(query)) url.searchParams.set(key, String(value))
-  }
+  /** @type {URL} the address of the latest attempt */
+  let url = address()
 
   /** @type {Set<[string, (message: any) => void]>} */
   const listeners = new Set()
@@ -195,6 +206,18 @@ export function connect(path, options = {}) {
   }
 
   const open = () => {
+    if (ws) {
+      try {
+        url = address()
+      } catch (error) {
+        // The page's query function failed: said where the page's errors go, and tried again
+        // after the next wait, as a failed handshake would be.
+        setTimeout(() => {
+          throw error
+        })
+        return wait()
+      }
+    }
     const socket = (ws = new WebSocket(url, protocols))
     socket.binaryType = 'arraybuffer'
     socket.onopen = () => {

@@ -62,11 +62,11 @@ test("an option connect does not know throws, naming it and the options, and for
   const refused = (options, message) => assert.throws(() => sockets.push(connect('/ws/rt', { url, ...options })), { name: 'TypeError', message })
   refused(
     { auth: { token: 's3cret' } },
-    `wsside: connect('/ws/rt'): unknown option 'auth': send a token in query ({ query: { token } }), or in a first message; ${OPTIONS}`,
+    `wsside: connect('/ws/rt'): unknown option 'auth': send a token in query ({ query: () => ({ token }) }: read again at each reconnect), or in a first message; ${OPTIONS}`,
   )
   refused(
     { extraHeaders: { Authorization: 'Bearer s3cret' } },
-    `wsside: connect('/ws/rt'): unknown option 'extraHeaders': send a token in query ({ query: { token } }), or in a first message; ${OPTIONS}`,
+    `wsside: connect('/ws/rt'): unknown option 'extraHeaders': send a token in query ({ query: () => ({ token }) }: read again at each reconnect), or in a first message; ${OPTIONS}`,
   )
   for (const name of ['reconnection', 'reconnectionAttempts', 'reconnectionDelay', 'reconnectionDelayMax']) {
     refused(

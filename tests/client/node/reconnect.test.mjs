@@ -55,6 +55,24 @@ async function closedByServer(socket, code) {
   return next
 }
 
+test('a query function is read at each attempt: a reconnect carries the token of the moment', async () => {
+  let token = 'first'
+  const socket = connect('/ws/echo', { url: sidecar.url('/ws/echo'), reconnect: FAST, query: () => ({ token }) })
+  sockets.push(socket)
+  assert.equal((await nextMessage(socket, 'hello')).query.token, 'first')
+  token = 'refreshed'
+  const again = nextMessage(socket, 'hello')
+  socket.send({ type: 'close', code: 1012, reason: 'restart' })
+  assert.equal((await again).query.token, 'refreshed')
+})
+
+test('a query function that returns no object is refused at connect, naming it', () => {
+  assert.throws(() => connect('/ws/echo', { url: sidecar.url('/ws/echo'), query: () => 'token=x' }), {
+    name: 'TypeError',
+    message: `wsside: connect('/ws/echo'): query() returns an object ({ username: 'Ada' }) or a URLSearchParams, not "token=x"`,
+  })
+})
+
 for (const code of [1000, 1001, 1011, 1012, 1013, 1014, 3000, 3999]) {
   test(`a server close with ${code} reconnects`, async () => {
     const socket = await echo()

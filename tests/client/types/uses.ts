@@ -96,6 +96,13 @@ connect('/ws/other', { reconnect: { minDelay: 100, maxDelay: 5000, factor: 1.5 }
 connect('/ws/other', { retries: 3 })
 // @ts-expect-error: query values are strings, numbers or booleans
 connect('/ws/other', { query: { tags: ['a'] } })
+// A function is read at each attempt; what it returns is checked as a query is.
+let session = 'first'
+connect('/ws/other', { query: () => ({ token: session, n: 1 }) })
+session = 'refreshed'
+connect('/ws/other', { query: () => new URLSearchParams({ token: session }) })
+// @ts-expect-error: what a query function returns is checked as a query
+connect('/ws/other', { query: () => ({ tags: ['a'] }) })
 // A query typed by an interface (no index signature) is a query too; its values are checked.
 interface Seat { room: string; row: number; aisle: boolean }
 declare const seat: Seat
