@@ -109,6 +109,8 @@ async def test_each_reply_carries_the_id_of_its_call(tmp_path: Path) -> None:
         await ada.send({"type": "call", "id": 8, "method": "divide", "args": [1, 0]})
         assert await ada.receive_json() == {"type": "reply", "id": 7, "result": 0.25}
         assert await ada.receive_json() == {"type": "reply", "id": 8, "error": "division by zero"}
+        await ada.send({"type": "call", "id": 9, "method": "sqrt", "args": [4]})
+        assert await ada.receive_json() == {"type": "reply", "id": 9, "error": "no such method"}
         await ada.send({"type": "pm", "to": "ada", "text": "still"})  # the first example's pm
         assert await ada.receive_json() == {"type": "pm", "from": "ada", "text": "still"}
 
