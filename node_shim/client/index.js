@@ -212,9 +212,7 @@ export function connect(path, options = {}) {
       } catch (error) {
         // The page's query function failed: said where the page's errors go, and tried again
         // after the next wait, as a failed handshake would be.
-        setTimeout(() => {
-          throw error
-        })
+        setTimeout(() => { throw error })
         return wait()
       }
     }
