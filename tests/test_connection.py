@@ -1,6 +1,8 @@
 """Connection API: send types, ping/pong, close validation and idempotence, attributes."""
 
+import asyncio
 import json
+import socket
 
 import aiohttp
 import pytest
@@ -120,7 +122,8 @@ async def test_another_librarys_name_says_what_does_its_job(serve) -> None:
     """)
     ws = await s.connect("/api/ws/names")
     said = {}
-    for name in ("emit", "send_json", "getRooms", "sid", "broadcastAllRooms", "nonesuch"):
+    names = ("emit", "send_json", "getRooms", "sid", "broadcastAllRooms", "bufferedAmount")
+    for name in (*names, "nonesuch"):
         await ws.send_str(name)
         said[name] = await ws.receive_str()
     assert said == {
@@ -133,6 +136,8 @@ async def test_another_librarys_name_says_what_does_its_job(serve) -> None:
         "sid": "'Connection' object has no attribute 'sid': conn.id",
         "broadcastAllRooms": "'Connection' object has no attribute 'broadcastAllRooms': "
         "conn.broadcast_all_rooms(data, include_self=False)",
+        "bufferedAmount": "'Connection' object has no attribute 'bufferedAmount': "
+        "conn.buffered_amount",
         "nonesuch": "'Connection' object has no attribute 'nonesuch'",
     }
 
@@ -299,3 +304,44 @@ async def test_close_is_idempotent_and_carries_code_and_reason(serve, probe) -> 
     assert (msg.data, msg.extra) == (4001, "server-bye")
     await probe.wait("closed")
     assert probe.all("on_close") == [("on_close", 4001, "server-bye", False)]
+
+
+async def test_buffered_amount_grows_for_a_client_that_reads_nothing(serve) -> None:
+    """`conn.buffered_amount` (a browser WebSocket's `bufferedAmount`, server side): what
+    waits in this process for a client that reads nothing grows past the kernel's buffers;
+    a client that reads has 0."""
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/buf")
+
+        @h.on_message
+        def act(conn, data):
+            if data == "fill":
+                conn.send(b"x" * (4 << 20))  # more than the sockets' buffers take at once
+            elif data == "amounts":
+                conn.send(sorted(c.buffered_amount for c in h.connections))
+    """)
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(raw, ("127.0.0.1", s.port))
+    reader, writer = await asyncio.open_connection(sock=raw)
+    try:
+        writer.write(
+            b"GET /api/ws/buf HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n"
+            + b"\x81\x84\x00\x00\x00\x00fill"  # a masked text frame, mask 0: "fill"
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        reading = await s.connect("/api/ws/buf")
+        for _ in range(100):  # until the stalled one's "fill" ran (another connection)
+            await reading.send_str("amounts")
+            amounts = await reading.receive_json(timeout=5)
+            if amounts[-1] > 0:
+                break
+        assert amounts[0] == 0, amounts  # the reading client
+        assert amounts[-1] > 1 << 20, amounts  # most of the 4 MiB waits here
+    finally:
+        writer.close()

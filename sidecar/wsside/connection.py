@@ -71,6 +71,10 @@ class Link(Protocol):
 
     def close(self, code: int, reason: bytes) -> Awaitable[None]: ...
 
+    def buffered(self) -> int:
+        """Bytes queued for the client that the socket has not taken yet."""
+        ...
+
     def client(self) -> str:
         """The client's `host:port`, as the access line writes it (asked by error reports)."""
         ...
@@ -188,6 +192,13 @@ class Connection:
         return self._link.closing
 
     @property
+    def buffered_amount(self) -> int:
+        """Bytes sent to this client that wait in this process, not yet taken by the socket
+        (as a browser's `WebSocket.bufferedAmount`): 0 while the client keeps up. The kernel's
+        own buffers (often megabytes) come before it grows."""
+        return self._link.buffered()
+
+    @property
     def rooms(self) -> AbstractSet[str]:
         """The rooms this connection is in (a read-only snapshot)."""
         return frozenset(self._rooms.rooms_of(self))
@@ -297,6 +308,7 @@ _INSTEAD = {
     "broadcastAllRooms": "conn.broadcast_all_rooms(data, include_self=False)",
     "resetMissedPong": "wsside counts pongs itself (heartbeat=)",
     "readyState": "a callback's conn is open until on_close; conn.closed says whether it closed",
+    "bufferedAmount": "conn.buffered_amount",
     "disconnect": "conn.close(code, reason)",
     "terminate": "conn.close(code, reason)",
     "receive": "messages come to on_message(conn, data)",

@@ -178,6 +178,9 @@ class Session(CloseHandshake):
     def write_control(self, opcode: int, payload: bytes) -> None:
         self._io.write_control(opcode, payload)
 
+    def buffered(self) -> int:
+        return self._io.buffered
+
     def client(self) -> str:  # `host:port`, "-" on a Unix socket
         return access.peer(self._io.transport)
 
