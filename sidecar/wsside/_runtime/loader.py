@@ -31,7 +31,7 @@ from .called_module import called_module_hint
 from .events import emit, error_event, logger, printable, refused_at_its_line, shown
 from .fresh_source import FreshSourceLoader
 from .importers import record_globals, recording_imports, replacing_imports_of, without_hook_frames
-from .missing_env import missing_env_hint, with_env_hint
+from .missing_env import missing_env_hint
 from .missing_module import (
     Missing,
     missing_module,
@@ -176,7 +176,7 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
         elif made is not None and (called := called_module_hint(exc, made)) is not None:
             exc = TypeError(f"{exc}: {called}").with_traceback(exc.__traceback__)
         elif isinstance(exc, KeyError) and (unset := missing_env_hint(exc)) is not None:
-            exc = with_env_hint(exc, unset)
+            exc = with_hint(exc, unset)
         result.error = error_event("load_error", exc, files=(str(path),))
         if result.error["file"] is None:
             result.error["file"], result.error["line"] = str(path), 1

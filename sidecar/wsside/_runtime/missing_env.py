@@ -9,20 +9,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["missing_env_hint", "with_env_hint"]
-
-
-class _KeyErrorWithHint(KeyError):
-    """A `KeyError` whose message is its text as written: a plain KeyError shows its argument's
-    repr, which would quote the whole hint."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-# Tracebacks and error lines name the type as users know it: `KeyError: 'X': …`.
-_KeyErrorWithHint.__module__ = "builtins"
-_KeyErrorWithHint.__qualname__ = _KeyErrorWithHint.__name__ = "KeyError"
+__all__ = ["missing_env_hint"]
 
 
 # `os.environ[name]`'s code (os is a frozen module: its frames' file is `<frozen os>`).
@@ -45,8 +32,3 @@ def missing_env_hint(exc: BaseException) -> str | None:
         '(Vite reads a .env file for the page, not for Python: README "Secrets in .env"); '
         "for wsside serve, wsside types or uvicorn, set it where they run"
     )
-
-
-def with_env_hint(exc: KeyError, hint: str) -> KeyError:
-    """`exc` as `KeyError: 'NAME': hint`, with its traceback."""
-    return _KeyErrorWithHint(f"{exc}: {hint}").with_traceback(exc.__traceback__)

@@ -301,6 +301,21 @@ def with_hint(exc: BaseException, hint: str) -> BaseException:
     elif isinstance(exc, AttributeError):
         new = AttributeError(text)
         new.name, new.obj = exc.name, getattr(exc, "obj", None)
+    elif type(exc) is KeyError:
+        new = _KeyErrorWithHint(text)
     else:
         new = type(exc)(text)
     return new.with_traceback(exc.__traceback__)
+
+
+class _KeyErrorWithHint(KeyError):
+    """A `KeyError` whose message is its text as written (`with_hint`): a plain KeyError
+    shows its argument's repr, which would quote the whole hint."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+# Tracebacks and error lines name the type as users know it: `KeyError: 'X': …`.
+_KeyErrorWithHint.__module__ = "builtins"
+_KeyErrorWithHint.__qualname__ = _KeyErrorWithHint.__name__ = "KeyError"
