@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["missing_env_hint"]
+__all__ = ["NOT_IN_ENVIRONMENT", "missing_env_hint"]
+
+# How the hint starts; `wsside.testing` finds it to add what a test does instead.
+NOT_IN_ENVIRONMENT = "not in this process's environment"
 
 
 # `os.environ[name]`'s code (os is a frozen module: its frames' file is `<frozen os>`).
@@ -28,7 +31,7 @@ def missing_env_hint(exc: BaseException) -> str | None:
     if tb is None or tb.tb_frame.f_code is not _LOOKUP or name in os.environ:
         return None
     return (
-        "not in this process's environment: under Vite, pass it with the plugin's env option "
+        f"{NOT_IN_ENVIRONMENT}: under Vite, pass it with the plugin's env option "
         '(Vite reads a .env file for the page, not for Python: README "Secrets in .env"); '
         "for wsside serve, wsside types or uvicorn, set it where they run"
     )

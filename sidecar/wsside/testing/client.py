@@ -13,11 +13,23 @@ import aiohttp
 if TYPE_CHECKING:
     from ..connection import Connection
 
-__all__ = ["TIMEOUT", "Client", "ConnectionClosed", "HandshakeRefused", "Match"]
+__all__ = ["TIMEOUT", "Client", "ConnectionClosed", "HandshakeRefused", "Match", "on_loop"]
 
 TIMEOUT = 5.0
 # What `receive_json(match=...)` waits for: the items a message must have, or a function of it.
 Match = Mapping[str, Any] | Callable[[Any], bool]
+# aiohttp's own words for it: "Timeout context manager should be used inside a task".
+_ANOTHER_LOOP = (
+    "wsside.testing: the server runs on another event loop than this test (a fixture of wider "
+    "scope): mark the test with the fixture's loop scope, "
+    'pytest.mark.asyncio(loop_scope="module") under pytest-asyncio'
+)
+
+
+def on_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Raise, in words that say what to do, unless the running loop is the server's."""
+    if asyncio.get_running_loop() is not loop:
+        raise RuntimeError(_ANOTHER_LOOP)
 
 
 class HandshakeRefused(Exception):
@@ -54,6 +66,7 @@ class Client:
         self._ws = ws
         self._find = find  # the server's open connection of a client at `host:port`
         self._closed: tuple[int, str] | None = None
+        self._loop = asyncio.get_running_loop()
         # Read all the time, as a browser does: pings are answered while the test awaits
         # something else (a heartbeat would otherwise close the connection), and a wait's
         # timeout is one deadline (aiohttp's own restarts at each ping it answers).
@@ -83,6 +96,7 @@ class Client:
         return bool(self._ws.compress)
 
     async def send(self, message: object) -> None:
+        on_loop(self._loop)
         if isinstance(message, str):
             await self._ws.send_str(message)
         elif isinstance(message, (bytes, bytearray, memoryview)):
@@ -90,13 +104,13 @@ class Client:
         else:
             await self._ws.send_str(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
 
-    async def receive_json(self, timeout: float = TIMEOUT, *, match: Match | None = None) -> Any:
+    async def receive_json(self, *, timeout: float = TIMEOUT, match: Match | None = None) -> Any:
         """The next message, decoded from JSON. With `match` (the items a message must have,
         as a rule's dict matches, or a function of the message that says whether it is the
         one), the first that matches: the others before it are skipped, and the whole wait
         has the one `timeout`."""
         if match is None:
-            return self._decoded(await self.receive_text(timeout))
+            return self._decoded(await self.receive_text(timeout=timeout))
         deadline = time.monotonic() + timeout
         skipped: list[Any] = []
         while True:
@@ -104,7 +118,7 @@ class Client:
             try:
                 if left <= 0:
                     raise TimeoutError
-                message = self._decoded(await self.receive_text(left))
+                message = self._decoded(await self.receive_text(timeout=left))
             except TimeoutError:
                 raise TimeoutError(
                     f"{self.path}: no message matching {_shown(match)} within {timeout} s"
@@ -114,13 +128,13 @@ class Client:
                 return message
             skipped.append(message)
 
-    async def receive_text(self, timeout: float = TIMEOUT) -> str:
+    async def receive_text(self, *, timeout: float = TIMEOUT) -> str:
         message = await self._message(timeout)
         if not isinstance(message, str):
             raise AssertionError(f"{self.path}: expected a text message, got binary {message!r}")
         return message
 
-    async def receive_bytes(self, timeout: float = TIMEOUT) -> bytes:
+    async def receive_bytes(self, *, timeout: float = TIMEOUT) -> bytes:
         message = await self._message(timeout)
         if not isinstance(message, bytes):
             raise AssertionError(
@@ -128,7 +142,7 @@ class Client:
             )
         return message
 
-    async def receive_close(self, timeout: float = TIMEOUT) -> tuple[int, str]:
+    async def receive_close(self, *, timeout: float = TIMEOUT) -> tuple[int, str]:
         """The server's close frame as (code, reason); a message before it fails the test."""
         if self._closed is None:
             message = await self._next(timeout, "close frame")
@@ -174,6 +188,7 @@ class Client:
 
     async def _next(self, timeout: float, wanted: str) -> str | bytes | None:
         """The next message, or None once the connection closed (`_closed` says how)."""
+        on_loop(self._loop)
         try:
             message = await asyncio.wait_for(self._inbox.get(), timeout)
         except asyncio.TimeoutError:

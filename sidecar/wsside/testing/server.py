@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -17,9 +20,10 @@ from .._edge.server import Sidecar
 from .._runtime import events
 from .._runtime.config import build_settings
 from .._runtime.config_keys import PREFIX_EXPECTED, is_prefix_path
+from .._runtime.missing_env import NOT_IN_ENVIRONMENT
 from .._runtime.settings import Settings
 from ..handler import Handler
-from .client import TIMEOUT, Client, HandshakeRefused
+from .client import TIMEOUT, Client, HandshakeRefused, on_loop
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -31,6 +35,15 @@ _RUN_IN_THE_PROJECT = (
     ": run pytest in the project's folder, as `wsside serve` runs, or give the folder, "
     "serve('path/to/ws')"
 )
+
+# The server whose code runs: set while one starts, so that every task its listener and its
+# handlers start has it (a task keeps the context it was made in). An error event names only
+# the pattern, which two servers of one folder share.
+_running: ContextVar[Server | None] = ContextVar("wsside.testing server", default=None)
+
+# The hint a handler file's `os.environ["NAME"]` gets for a variable not set
+# (_runtime/missing_env.py), which speaks of Vite and `wsside serve`, not of tests.
+_UNSET = re.compile(rf"KeyError: ('[^']*'): {re.escape(NOT_IN_ENVIRONMENT)}")
 
 
 class HandlerError(AssertionError):
@@ -52,11 +65,12 @@ def serve(
     prefix: str | None = None,
     raise_errors: bool = True,
 ) -> Server:
-    """A test server for `async with`, set up as `wsside serve` run in the current directory
-    would be: its config file (wsside.toml, or [tool.wsside] in pyproject.toml) gives the
-    handlers folder, the prefix, the `[defaults]` of the folder's handlers and the Origins
-    accepted; without one, `ws`, `/api` and loopback Origins. `handlers` (a folder, or
-    `Handler` objects) and `prefix` override it. Nothing else of the file applies (no
+    """A test server for `async with`, set up as `wsside serve` (`--handlers FOLDER` for a
+    folder given) run in the current directory would be: its config file (wsside.toml, or
+    [tool.wsside] in pyproject.toml, in the current folder, else beside the folder given)
+    gives the handlers folder, the prefix, the `[defaults]` of the folder's handlers and the
+    Origins accepted; without one, `ws`, `/api` and loopback Origins. `handlers` (a folder,
+    or `Handler` objects) and `prefix` override it. Nothing else of the file applies (no
     backplane, no health path)."""
     return Server(handlers, prefix=prefix, raise_errors=raise_errors)
 
@@ -78,6 +92,7 @@ class Server:
         self._raise = raise_errors
         self._clients: list[Client] = []
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         given: list[Handler] | None = None
         folder: Path | None = None
         if isinstance(handlers, (str, os.PathLike)):
@@ -86,7 +101,9 @@ class Server:
             given = handler_list(handlers, "wsside.testing.serve")
         if prefix is not None and not is_prefix_path(prefix):
             raise ValueError(f"wsside.testing.serve(prefix={prefix!r}): expected {PREFIX_EXPECTED}")
-        project = build_settings({"handlers_dir": folder}, search=[Path.cwd()])
+        # Where `wsside serve --handlers FOLDER` looks: a test names the folder from its own.
+        beside = [folder.resolve().parent] if folder is not None else []
+        project = build_settings({"handlers_dir": folder}, search=[Path.cwd(), *beside])
         if given is None and not project.handlers_dir.is_dir():
             fix = "" if folder is not None else _RUN_IN_THE_PROJECT  # a folder given: named
             raise FileNotFoundError(
@@ -110,6 +127,8 @@ class Server:
     async def __aenter__(self) -> Server:
         log_events()  # warnings and errors reach the `wsside` logger, which pytest shows
         events.subscribe(self._on_event)
+        self._loop = asyncio.get_running_loop()
+        running = _running.set(self)
         try:
             if self._folder is not None:
                 _forget_modules_of(self._folder)
@@ -121,6 +140,8 @@ class Server:
         except BaseException:
             await self._stop()
             raise
+        finally:
+            _running.reset(running)
         host, port = self._sidecar.runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
         self._session = aiohttp.ClientSession()
@@ -152,6 +173,7 @@ class Server:
         permessage-deflate, as browsers do (`client.compressed` says whether it was taken)."""
         if self._session is None:
             raise RuntimeError("wsside.testing: connect() inside `async with serve(...)` only")
+        on_loop(self._loop)
         try:
             ws = await self._session.ws_connect(
                 self.url + self.prefix + path,
@@ -199,6 +221,9 @@ class Server:
         return None
 
     def _on_event(self, event: dict[str, Any]) -> None:
+        running = _running.get()
+        if running is not None and running is not self:
+            return  # another server's (the test's own code runs in none: the pattern decides)
         hubs = self._sidecar.registry.hubs
         if event.get("type") == "runtime_error" and event.get("pattern") in hubs:
             self.errors.append(_report(event))
@@ -215,8 +240,12 @@ class Server:
 
 
 def _report(event: dict[str, Any]) -> str:
+    headline = events.error_headline(event)
+    unset = _UNSET.match(str(event.get("message")))
+    if unset is not None:
+        headline += f"; in a test, monkeypatch.setenv({unset[1]}, ...) before serve()"
     traceback = event.get("traceback")
-    return events.error_headline(event) + (f"\n{traceback}" if traceback else "")
+    return headline + (f"\n{traceback}" if traceback else "")
 
 
 def _forget_modules_of(folder: Path) -> None:
