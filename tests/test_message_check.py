@@ -150,7 +150,10 @@ async def test_text_that_reads_as_json_fits_a_str_type_as_sent(serve, probe) -> 
     for text in ("42", '{"a": 1}', "plain"):
         await ws.send_str(text)
     await ws.send_bytes(b"\x00")
-    assert await ws.receive_json() == {"type": "error", "message": "expected str, got bytes"}
+    assert await ws.receive_json() == {
+        "type": "error",
+        "message": "expected a text message, got binary",
+    }
     assert probe.records == [("message", "42"), ("message", '{"a": 1}'), ("message", "plain")]
 
 

@@ -279,3 +279,42 @@ def test_wsside_types_reports_a_bad_config_in_one_line(tmp_path: Path) -> None:
     done = run_types(cwd=tmp_path)
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1 and "handlers" in done.stderr
+
+
+ERROR_FRAME_RULE = """\
+from typing import Literal, TypedDict
+from wsside import Handler
+
+class Reply(TypedDict):
+    type: Literal["reply"]
+
+doc = Handler(r"/ws/doc/{room:[\\w-]+}", receives=bytes, sends=bytes)
+log = Handler("/ws/log", sends=str)
+both = Handler("/ws/both", sends=str | bytes)
+maybe = Handler("/ws/maybe", sends=str | None)
+reply = Handler("/ws/reply", sends=Reply)
+counts = Handler("/ws/counts", sends=dict[str, int])
+"""
+
+
+def test_wsside_types_adds_the_error_frame_where_the_runtime_sends_it(tmp_path: Path) -> None:
+    """No `ErrorFrame` in a binary or plain-text `Sends` (all bytes and str), which the
+    runtime never sends it on (tests/test_binary_error_frame.py); any JSON in it keeps it."""
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "protocols.py").write_text(ERROR_FRAME_RULE)
+    done = run_types(cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    sends, pattern = {}, ""
+    for line in done.stdout.splitlines():
+        if line.startswith("/** /ws/"):
+            pattern = line.removeprefix("/** ").split(" (")[0]
+        elif line.startswith("  type Sends = "):
+            sends[pattern] = line.strip()
+    assert sends == {
+        "/ws/doc/{room:[\\w-]+}": "type Sends = ArrayBuffer",
+        "/ws/log": "type Sends = string",
+        "/ws/both": "type Sends = string | ArrayBuffer",
+        "/ws/maybe": "type Sends = string | null | ErrorFrame",
+        "/ws/reply": "type Sends = Reply | ErrorFrame",
+        "/ws/counts": "type Sends = Record<string, number> | ErrorFrame",
+    }

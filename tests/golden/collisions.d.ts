@@ -111,7 +111,7 @@ export declare namespace Ws_Typed_underscore_Chat {
  * too, so each is named from its whole pattern (see docs/types.md)
  */
 export declare namespace Ws_Rooms_$Room {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -120,7 +120,7 @@ export declare namespace Ws_Rooms_$Room {
  * so each is named from its whole pattern (see docs/types.md)
  */
 export declare namespace Ws_Rooms_$Room_ {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -129,7 +129,7 @@ export declare namespace Ws_Rooms_$Room_ {
  * name too, so each is named from its whole pattern (see docs/types.md)
  */
 export declare namespace Ws_Rooms_star {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -138,7 +138,7 @@ export declare namespace Ws_Rooms_star {
  * too, so each is named from its whole pattern (see docs/types.md)
  */
 export declare namespace Ws_Rooms_globstar {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -147,7 +147,7 @@ export declare namespace Ws_Rooms_globstar {
  * name too, so each is named from its whole pattern (see docs/types.md)
  */
 export declare namespace Ws_Rooms {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -156,7 +156,7 @@ export declare namespace Ws_Rooms {
  * docs/types.md)
  */
 export declare namespace _Binary {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -165,12 +165,12 @@ export declare namespace _Binary {
  * docs/types.md)
  */
 export declare namespace _Binary2 {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /** /receives (ws/b_chat.py) */
 export declare namespace Receives2 {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -179,7 +179,7 @@ export declare namespace Receives2 {
  * whole pattern (see docs/types.md)
  */
 export declare namespace _2fa_$User {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -188,7 +188,7 @@ export declare namespace _2fa_$User {
  * (see docs/types.md)
  */
 export declare namespace Endpoint2fa_$Id {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -197,7 +197,7 @@ export declare namespace Endpoint2fa_$Id {
  * docs/types.md)
  */
 export declare namespace _ {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -206,7 +206,7 @@ export declare namespace _ {
  * docs/types.md)
  */
 export declare namespace _Root {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -215,7 +215,7 @@ export declare namespace _Root {
  * docs/types.md)
  */
 export declare namespace Ws_Case_h8c9ce47e {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -224,7 +224,7 @@ export declare namespace Ws_Case_h8c9ce47e {
  * docs/types.md)
  */
 export declare namespace Ws_Case_h1d6b546b {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -233,7 +233,7 @@ export declare namespace Ws_Case_h1d6b546b {
  * docs/types.md)
  */
 export declare namespace Ws_It_x27_S_dot_tilde_X {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /**
@@ -242,5 +242,5 @@ export declare namespace Ws_It_x27_S_dot_tilde_X {
  * docs/types.md)
  */
 export declare namespace Ws_It_S_X {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }

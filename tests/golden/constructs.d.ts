@@ -12,6 +12,8 @@ declare module 'vite-plugin-wsside/client' {
     '/ws/declared-errors': { receives: WsDeclaredErrors.Receives; sends: WsDeclaredErrors.Sends }
     '/ws/renamed': { receives: WsRenamed.Receives; sends: WsRenamed.Sends }
     '/ws/handled-errors': { receives: WsHandledErrors.Receives; sends: WsHandledErrors.Sends }
+    '/ws/binary': { receives: WsBinary.Receives; sends: WsBinary.Sends }
+    '/ws/plain': { receives: WsPlain.Receives; sends: WsPlain.Sends }
     '/ws/transformed': { receives: unknown; sends: WsTransformed.Sends }
   }
   // Every path the handlers serve: connect() takes no other (a path only known at
@@ -23,6 +25,8 @@ declare module 'vite-plugin-wsside/client' {
     '/ws/declared-errors': true
     '/ws/renamed': true
     '/ws/handled-errors': true
+    '/ws/binary': true
+    '/ws/plain': true
     '/ws/transformed': true
   }
 }
@@ -129,11 +133,23 @@ export declare namespace WsRenamed {
 /** /ws/handled-errors (ws/chat.py) */
 export declare namespace WsHandledErrors {
   type Receives = string
-  type Sends = string
+  type Sends = string[]
+}
+
+/** /ws/binary (ws/chat.py) */
+export declare namespace WsBinary {
+  type Receives = Binary
+  type Sends = ArrayBuffer
+}
+
+/** /ws/plain (ws/chat.py) */
+export declare namespace WsPlain {
+  type Receives = string
+  type Sends = string | ArrayBuffer
 }
 
 /** /ws/transformed (ws/chat.py) */
 export declare namespace WsTransformed {
   // receives= types what transform_raw_data returns, not what the page sends: unknown
-  type Sends = string | ErrorFrame
+  type Sends = string
 }

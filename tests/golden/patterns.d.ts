@@ -169,13 +169,13 @@ export declare namespace Endpoint2fa {
 
 /** / (ws/b_names.py) */
 export declare namespace Root {
-  type Sends = string | ErrorFrame
+  type Sends = string
 }
 
 /** /binary (ws/b_names.py) */
 export declare namespace Binary2 {
   type Receives = Binary
-  type Sends = ArrayBuffer | ErrorFrame
+  type Sends = ArrayBuffer
 }
 
 /** /it's/`odd`/${x} (ws/b_names.py) */

@@ -2,9 +2,10 @@
 every callback.
 
 A callback that raises gets the error policy: `on_error(conn, exc)` if the handler has one,
-else the client gets `{"type": "error", "message": ...}`; either way the traceback is
-reported (Vite's terminal and overlay, or the console). `on_error` or `on_close` raising is
-only reported. The session decides what a failed `on_connect` means (close 1011).
+else the client gets `{"type": "error", "message": ...}` (unless its `sends=` is all bytes
+and str: `sends_error_frame`); either way the traceback is reported (Vite's terminal and
+overlay, or the console). `on_error` or `on_close` raising is only reported. The session
+decides what a failed `on_connect` means (close 1011).
 
 A message that does not fit the handler's `receives` gets the same policy with a
 `MessageTypeError`, reported as a warning line: the page sent it, no handler code failed
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._places import place
 from .._protocol.codec import decode_text
-from ..schema import MessageTypeError
+from ..schema import MessageTypeError, OneOf, Scalar, Schema
 from .events import log, report_runtime_error, shown
 from .message_fit import against_receives, warn_refused
 from .unanswered import unanswered
@@ -39,6 +40,7 @@ __all__ = [
     "message_now",
     "run_callback",
     "run_message",
+    "sends_error_frame",
     "stuck_warning",
 ]
 
@@ -257,13 +259,16 @@ def _as_error(exc: BaseException, where: str) -> Exception:
 
 
 async def _answer(conn: Connection, handler: Handler, exc: Exception) -> None:
-    """The error policy: `on_error(conn, exc)`, else the error frame."""
+    """The error policy: `on_error(conn, exc)`, else the error frame (if it is one of the
+    endpoint's messages)."""
     on_error = handler.callbacks["on_error"]
     if on_error is None:
-        # What was wrong with the client's own message is always said; the rest may carry
-        # what a client must not see (a database URL in a connection error, say).
-        said = handler.error_details or isinstance(exc, MessageTypeError)
-        conn.send(error_frame(str(exc) if said else "Internal error"))
+        # A look at sends='s options that only a failure pays for, never a message.
+        if sends_error_frame(handler.sends):
+            # What was wrong with the client's own message is always said; the rest may carry
+            # what a client must not see (a database URL in a connection error, say).
+            said = handler.error_details or isinstance(exc, MessageTypeError)
+            conn.send(error_frame(str(exc) if said else "Internal error"))
         return
     try:
         await _maybe(on_error(conn, exc))
@@ -273,8 +278,21 @@ async def _answer(conn: Connection, handler: Handler, exc: Exception) -> None:
 
 def error_frame(message: str) -> dict[str, str]:
     """What a handler without `on_error` sends for a callback that raised or a message that
-    does not fit `receives=`: part of what its endpoint sends (the client's `ErrorFrame`)."""
+    does not fit `receives=` (unless `sends_error_frame` says no): part of what its endpoint
+    sends (the client's `ErrorFrame`)."""
     return {"type": "error", "message": message}
+
+
+def sends_error_frame(sends: Schema | None) -> bool:
+    """Whether a handler without `on_error` that declares `sends` answers a failure with the
+    error frame (and `wsside types` adds `ErrorFrame` to its `Sends`): not when every option
+    of `sends` is bytes or str, a binary or plain-text protocol of which a JSON object is no
+    message (y-websocket fails on one); the report is the same either way."""
+    if sends is None:
+        return True
+    node = sends.node
+    options = node.options if isinstance(node, OneOf) else (node,)
+    return not all(isinstance(o, Scalar) and o.kind in ("bytes", "str") for o in options)
 
 
 def is_error_frame(data: object) -> bool:

@@ -20,7 +20,7 @@ from .._protocol.codec import encode
 from .._protocol.frames import encode_frame
 from .._threads import ThreadMark, this_thread
 from ..closecodes import CloseCode, CloseReason
-from .callbacks import is_error_frame
+from .callbacks import is_error_frame, sends_error_frame
 from .message_fit import warn_unfit_send
 
 if TYPE_CHECKING:
@@ -236,8 +236,9 @@ def _deliver(
 def _sent_checker(handler: Handler) -> Callable[[object], None]:
     assert handler.sends is not None
     check = handler.sends.check
-    # Without on_error, wsside's own error frame is sent too, whatever sends= says.
-    errors_too = handler.callbacks["on_error"] is None
+    # Without on_error, wsside's own error frame is sent too, unless sends= is all bytes and
+    # str (then no frame is sent, and one the handler sends itself is checked as any message).
+    errors_too = handler.callbacks["on_error"] is None and sends_error_frame(handler.sends)
 
     def check_sent(data: object) -> None:
         problem = check(data)

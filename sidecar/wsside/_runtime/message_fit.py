@@ -12,6 +12,7 @@ import sys
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from ..schema import OneOf, Scalar
 from .events import emit, log, shown
 from .repeats import REPEAT_WINDOW, Repeats
 
@@ -28,21 +29,30 @@ def against_receives(handler: Handler, raw: str | bytes, data: Any) -> tuple[Any
     schema = handler.receives
     assert schema is not None  # the callers ask only handlers that declare it
     problem = schema.check(data)
-    if problem is not None and _fits_as_sent(schema, raw, data, handler):
-        return raw, None
+    if problem is not None and handler.transform_raw_data is None:
+        if _fits_as_sent(schema, raw, data):
+            return raw, None
+        problem = _wrong_kind(schema, raw) or problem
     return data, problem
 
 
-def _fits_as_sent(schema: Schema, raw: str | bytes, data: Any, handler: Handler) -> bool:
+def _fits_as_sent(schema: Schema, raw: str | bytes, data: Any) -> bool:
     """Whether the text as sent fits where its JSON reading did not: a page that sends the
     string "42" sends the same frame as one that sends the number 42, and a type that takes
     str takes it as the string."""
-    return (
-        isinstance(raw, str)
-        and data is not raw
-        and handler.transform_raw_data is None
-        and schema.check(raw) is None
-    )
+    return isinstance(raw, str) and data is not raw and schema.check(raw) is None
+
+
+def _wrong_kind(schema: Schema, raw: str | bytes) -> str | None:
+    """The problem in the wire's words when `schema` takes no message of `raw`'s kind: text
+    where it takes only binary (`expected bytes, got dict` would name the JSON reading of the
+    text, which the page never sent), binary where it takes only text."""
+    node = schema.node
+    options = node.options if isinstance(node, OneOf) else (node,)
+    binary = [isinstance(o, Scalar) and o.kind == "bytes" for o in options]
+    if isinstance(raw, str):
+        return "expected a binary message, got text" if all(binary) else None
+    return None if any(binary) else "expected a text message, got binary"
 
 
 def _more_unfit(count: int, last: str) -> str:

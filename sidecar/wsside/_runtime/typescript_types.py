@@ -24,6 +24,7 @@ import textwrap
 
 from ..schema import Alias, AnyValue, DictOf, ListOf, Literals, Node, OneOf, Record, Scalar, Schema
 from .callbacks import error_frame as make_error_frame
+from .callbacks import sends_error_frame
 from .events import listed, shown
 from .module_names import shown_module_name
 from .namespaces import TAKEN
@@ -58,8 +59,8 @@ _SCALARS = {
 }
 
 Named = Record | Alias
-# What a handler without on_error sends besides sends=; the client exports its type as
-# ErrorFrame.
+# What a handler without on_error sends besides sends= (unless sends= is all bytes and str:
+# `sends_error_frame`); the client exports its type as ErrorFrame.
 _ERROR_FRAME = make_error_frame("")
 
 
@@ -92,8 +93,9 @@ class Namespace:
     def root(
         self, alias: str, schema: Schema | None, received: bool, error_frame: bool = False
     ) -> str:
-        """Declare `alias` for `schema`, with the error frame when `error_frame` and `schema`
-        does not admit it already; returns how `Endpoints` names it (`unknown` if none)."""
+        """Declare `alias` for `schema`, with the error frame when `error_frame`, the runtime
+        sends it (`sends_error_frame`) and `schema` does not admit it already; returns how
+        `Endpoints` names it (`unknown` if none)."""
         if schema is None:
             return "unknown"
         node = schema.node
@@ -108,7 +110,7 @@ class Namespace:
             else:
                 parts.append(option)
                 _collect(option, self.used, self.sent_by_page if received else self.sent_by_server)
-        if error_frame and schema.check(_ERROR_FRAME) is not None:
+        if error_frame and sends_error_frame(schema) and schema.check(_ERROR_FRAME) is not None:
             parts.append("ErrorFrame")
             self.imports.add("ErrorFrame")
         self.heads.append((alias, parts))

@@ -71,8 +71,8 @@ anything = Handler("/ws/anything", receives=Any, sends=list[Any])
 scalars = Handler("/ws/scalars", receives=int | float | bool, sends=dict[str, str])
 
 
-# The error frame: added to sends= (ErrorFrame) unless the handler has on_error or sends=
-# admits it already.
+# The error frame: added to sends= (ErrorFrame) unless the handler has on_error, sends=
+# admits it already, or sends= is all bytes and str (a binary or plain-text protocol).
 class Failure(TypedDict):
     type: Literal["error"]
     message: str
@@ -87,7 +87,9 @@ class ErrorFrame(TypedDict):
 
 declared = Handler("/ws/declared-errors", receives=str, sends=Failure)
 renamed = Handler("/ws/renamed", receives=str, sends=ErrorFrame | str)
-handled = Handler("/ws/handled-errors", receives=str, sends=str)
+handled = Handler("/ws/handled-errors", receives=str, sends=list[str])
+binary = Handler("/ws/binary", receives=bytes, sends=bytes)
+plain = Handler("/ws/plain", receives=str, sends=str | bytes)
 
 
 @handled.on_error
