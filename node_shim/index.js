@@ -41,6 +41,7 @@ function viteContext(server, kind, hot) {
     logger: config.logger,
     hot,
     allowedHosts: kind === 'server' ? config.server.allowedHosts : config.preview.allowedHosts,
+    kind: kind === 'server' ? 'dev' : 'preview',
     wsBase: base,
     proxy: kind === 'server' ? config.server.proxy : config.preview.proxy,
     base: config.base,
@@ -303,6 +304,7 @@ export function attachWsside(httpServer, options = {}) {
     logger,
     hot: null,
     allowedHosts,
+    kind: 'attachWsside',
     wsBase: () => listeningBase(httpServer),
   })
   return { close: attachment.close }

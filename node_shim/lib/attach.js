@@ -26,6 +26,7 @@ import { takeUpgradesFirst } from './upgrades-first.js'
 /** @import { Logger, Reporter } from './report.js' */
 /** @import { SidecarProcess, SidecarSpec } from './sidecar.js' */
 /** @import { HandlerInfo } from './protocol.js' */
+/** @import { ServerKind } from './security.js' */
 
 /**
  * What the shim takes from a Vite server (or from attachWsside's options).
@@ -34,6 +35,7 @@ import { takeUpgradesFirst } from './upgrades-first.js'
  * @property {Logger} logger
  * @property {WebSocketServer | null} hot Vite's HMR channel, for the overlay (dev server only)
  * @property {string[] | true | undefined} allowedHosts
+ * @property {ServerKind} [kind] which server it is, for the settings its refusals name
  * @property {() => string | null} wsBase the browser-facing ws:// origin, once listening
  * @property {Record<string, string | ProxyOptions>} [proxy] Vite's `server.proxy` (or `preview.proxy`)
  * @property {string} [base] Vite's `base` (`/app/`), which does not move the prefix
@@ -173,6 +175,7 @@ export function attach(httpServer, options, vite) {
       // Like Vite: a TLS certificate already pins the host name, DNS rebinding cannot work.
       checkHost: !(httpServer instanceof tls.Server),
       allowedOrigins: options.allowedOrigins,
+      kind: vite.kind,
       loopbackOnly: () => listensOnLoopbackOnly(listenAddress()),
     },
     proxied,

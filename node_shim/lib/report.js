@@ -198,8 +198,12 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
  */
 function refusalKind(reason) {
   const named = `(the first ${NAMED_PER_KIND} are named above)`
-  if (reason.startsWith('Origin ')) return `from other Origins that are not this dev server nor in allowedOrigins ${named}`
-  if (reason.startsWith('Host ')) return `with other Hosts that are not in server.allowedHosts ${named}`
+  // The server's name and the setting are read back from the reason: the client's own words
+  // in it (Origin, Host) are JSON strings, so a quote in them does not end them.
+  const origin = /^Origin "(?:[^"\\]|\\.)*" is not this (.+?) \(/.exec(reason)
+  if (origin) return `from other Origins that are not this ${origin[1]} nor in allowedOrigins ${named}`
+  const host = /^Host "(?:[^"\\]|\\.)*" is not allowed; add it to (.+?)(?: in vite\.config)?$/.exec(reason)
+  if (host) return `with other Hosts that are not in ${host[1]} ${named}`
   return `on other paths: ${reason}`
 }
 

@@ -1,9 +1,11 @@
 // @ts-check
 // Who may open a wsside WebSocket: the Host header must be one Vite accepts
 // (`server.allowedHosts`, same rules as Vite's own check, which does not cover upgrades),
-// and a browser's Origin must be this dev server or listed in `allowedOrigins`.
+// and a browser's Origin must be this dev server (directly, or through a forwarder that
+// names it in X-Forwarded-Host) or listed in `allowedOrigins`.
 
 import net from 'node:net'
+import tls from 'node:tls'
 
 /** @import { IncomingMessage } from 'node:http' */
 /** @import { AddressInfo } from 'node:net' */
@@ -15,7 +17,19 @@ import net from 'node:net'
  * @property {Array<string | RegExp | null>} allowedOrigins
  * @property {boolean} checkHost
  * @property {() => boolean} loopbackOnly
+ * @property {ServerKind} [kind] which server wsside is attached to, for the words of a
+ *   refusal (the settings it names); 'dev' when unset
  */
+
+/** @typedef {'dev' | 'preview' | 'attachWsside'} ServerKind */
+
+// What a refusal calls the server, and where its allowed hosts and origins are set.
+/** @type {Record<ServerKind, { name: string, hosts: string, origins: string }>} */
+const WORDS = {
+  dev: { name: 'dev server', hosts: 'server.allowedHosts in vite.config', origins: 'the allowedOrigins option of wsside()' },
+  preview: { name: 'preview server', hosts: 'preview.allowedHosts in vite.config', origins: 'the allowedOrigins option of wsside()' },
+  attachWsside: { name: 'server', hosts: 'the allowedHosts option of attachWsside()', origins: 'the allowedOrigins option of attachWsside()' },
+}
 
 /**
  * @param {string} hostHeader
@@ -115,31 +129,73 @@ function sameLoopbackServer(origin, host) {
 }
 
 /**
+ * The first value of a header a proxy may have appended to (`a, b`; Node joins repeated
+ * X-Forwarded-* headers the same way), trimmed; undefined when absent or empty.
+ * @param {string | string[] | undefined} value
+ */
+function firstValue(value) {
+  const first = (Array.isArray(value) ? value[0] : value)?.split(',')[0].trim()
+  return first || undefined
+}
+
+/**
+ * The origin of the page a forwarder serves, `${X-Forwarded-Proto || the request's scheme}://
+ * ${X-Forwarded-Host}`, or null without an X-Forwarded-Host that is a host (and port alone)
+ * and a scheme of a web page. Proxies that give a WebSocket's scheme say ws or wss (Traefik):
+ * its page's is http or https.
+ * @param {IncomingMessage} req
+ */
+function forwardedOrigin(req) {
+  const host = firstValue(req.headers['x-forwarded-host'])
+  if (host === undefined || /[\s/?#@\\]/.test(host)) return null
+  const proto = firstValue(req.headers['x-forwarded-proto'])?.toLowerCase() ??
+    (req.socket instanceof tls.TLSSocket ? 'https' : 'http')
+  const scheme = proto === 'wss' ? 'https' : proto === 'ws' ? 'http' : proto
+  if (scheme !== 'http' && scheme !== 'https') return null
+  try {
+    return new URL(`${scheme}://${host}`).origin // lower case, without a default port
+  } catch {
+    return null
+  }
+}
+
+/**
  * Why `req` must be refused (a sentence for the log), or null when it may pass.
  * @param {IncomingMessage} req
  * @param {SecurityContext} context
  * @returns {string | null}
  */
 export function refusalReason(req, context) {
+  const words = WORDS[context.kind ?? 'dev']
   const host = req.headers.host
   if (context.checkHost && !hostAllowed(host, context.allowedHosts)) {
-    return `Host ${JSON.stringify(host)} is not allowed; add it to server.allowedHosts in vite.config`
+    return `Host ${JSON.stringify(host)} is not allowed; add it to ${words.hosts}`
   }
   const origin = req.headers.origin
   if (origin === undefined) {
     if (context.allowedOrigins.includes(null) || context.loopbackOnly()) return null
-    return 'no Origin header while the dev server listens beyond loopback; add null to the ' +
-      'allowedOrigins option of wsside() to accept non-browser clients'
+    return `no Origin header while the ${words.name} listens beyond loopback; add null to ` +
+      `${words.origins} to accept non-browser clients`
   }
   if (originListed(origin, context.allowedOrigins)) return null
   if (host !== undefined && (sameHost(origin, host) || sameLoopbackServer(origin, host))) return null
+  // A forwarder that rewrites Host to localhost:PORT (Codespaces, dev tunnels, VS Code's port
+  // forwarding) names the host the browser asked for in X-Forwarded-Host, and its scheme in
+  // X-Forwarded-Proto. A browser's WebSocket API cannot set either header, so an Origin equal
+  // to the page they name is a page served through that forwarder: the same origin. A page
+  // of another site sends its own Origin, which does not match; a client that is no browser
+  // can send any Origin anyway. The Host check above still applies to the rewritten Host.
+  // Both are origins as a browser writes them (lower case, no default port): compared as text.
+  const forwarded = forwardedOrigin(req)
+  if (forwarded !== null && origin === forwarded) return null
   if (origin === 'null') {
     // An opaque origin: `null` (not the string) in allowedOrigins means "no Origin header".
-    return `Origin "null" is not this dev server (${host}): a page opened as a file (file://) sends it, as a ` +
-      'sandboxed frame does; open the page from the dev server (the string \'null\' in allowedOrigins would let ' +
+    return `Origin "null" is not this ${words.name} (${host}): a page opened as a file (file://) sends it, as a ` +
+      `sandboxed frame does; open the page from the ${words.name} (the string 'null' in allowedOrigins would let ` +
       "in every website's sandboxed frames)"
   }
-  return `Origin ${JSON.stringify(origin)} is not this dev server (${host}); add it to the allowedOrigins option of wsside()`
+  const proxied = forwarded === null ? '' : ` nor the page X-Forwarded-Host names (${forwarded})`
+  return `Origin ${JSON.stringify(origin)} is not this ${words.name} (${host})${proxied}; add it to ${words.origins}`
 }
 
 /**

@@ -10,10 +10,10 @@ import { connectWs, upgrade } from './helpers/ws-client.js'
 
 describe('vite preview', () => {
   const cleanup = suiteCleanup()
-  let vite, port, pid
+  let vite, port, pid, logs
 
   before(async () => {
-    ;({ vite, port, pid } = await startViteFor(cleanup, makeProject(cleanup), { mode: 'preview' }))
+    ;({ vite, port, pid, logs } = await startViteFor(cleanup, makeProject(cleanup), { mode: 'preview' }))
   })
 
   it('echoes through the sidecar', async () => {
@@ -26,6 +26,23 @@ describe('vite preview', () => {
   it('checks Origin as in dev', async () => {
     const res = await upgrade({ port, path: '/api/echo', headers: { Origin: 'http://evil.example' } })
     assert.equal(res.status, 403)
+  })
+
+  it("names the preview server and the setting it reads (preview.allowedHosts) in its refusals", async () => {
+    const cases = [
+      [{ Host: `rebind.example:${port}` },
+        `Host "rebind.example:${port}" is not allowed; add it to preview.allowedHosts in vite.config`],
+      [{ Origin: 'http://elsewhere.example' },
+        `Origin "http://elsewhere.example" is not this preview server (127.0.0.1:${port}); add it to the allowedOrigins option of wsside()`],
+    ]
+    for (const [headers, reason] of cases) {
+      const from = logs.lines.length
+      const res = await upgrade({ port, path: '/api/echo', headers })
+      assert.equal(res.status, 403)
+      res.socket.destroy()
+      const [line] = await logs.waitFor(/refused \/api\/echo: .*/, { from })
+      assert.equal(line, `refused /api/echo: ${reason}`)
+    }
   })
 
   it('answers a plain GET of an endpoint with 426 as in dev', async () => {

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
+import { createReporter } from '../../node_shim/lib/report.js'
 import { hostAllowed, listensOnLoopbackOnly, refusalReason, socketFamily } from '../../node_shim/lib/security.js'
 
 const req = (headers) => ({ headers })
@@ -46,6 +47,49 @@ it('matches Origin against the Host, allowedOrigins strings and RegExps', () => 
   assert.equal(refusalReason(req({ host: 'localhost', origin: 'https://x.example' }), context({ allowedOrigins: [/\.example$/] })), null)
   assert.match(refusalReason(req({ host: 'localhost', origin: 'null' }), context()), /not this dev server/)
   assert.equal(refusalReason(req({ host: 'localhost', origin: 'null' }), context({ allowedOrigins: ['null'] })), null)
+})
+
+it('names the server and the settings that apply to it: dev server, preview server, attachWsside', () => {
+  const host = { host: 'evil.example' }
+  const origin = { host: 'localhost:5173', origin: 'http://evil.example' }
+  const words = (kind) => [refusalReason(req(host), context({ kind })), refusalReason(req(origin), context({ kind }))]
+  assert.deepEqual(words(undefined), [
+    'Host "evil.example" is not allowed; add it to server.allowedHosts in vite.config',
+    'Origin "http://evil.example" is not this dev server (localhost:5173); add it to the allowedOrigins option of wsside()',
+  ])
+  assert.deepEqual(words('preview'), [
+    'Host "evil.example" is not allowed; add it to preview.allowedHosts in vite.config',
+    'Origin "http://evil.example" is not this preview server (localhost:5173); add it to the allowedOrigins option of wsside()',
+  ])
+  assert.deepEqual(words('attachWsside'), [
+    'Host "evil.example" is not allowed; add it to the allowedHosts option of attachWsside()',
+    'Origin "http://evil.example" is not this server (localhost:5173); add it to the allowedOrigins option of attachWsside()',
+  ])
+})
+
+it('the lines that count refusals name the same server and setting as the refusals', () => {
+  const lines = []
+  const reporter = createReporter({ logger: { info() {}, warn: (line) => lines.push(line), error() {} } })
+  for (const kind of ['dev', 'preview', 'attachWsside']) {
+    // Past the first five of a kind, the others are counted: one more of each here.
+    for (let i = 0; i < 6; i++) {
+      reporter.refused('/api/echo', refusalReason(req({ host: `rebind${i}.example` }), context({ kind })))
+      // An Origin that tries to pass for another server's words is a JSON string in the line.
+      const origin = `http://evil${i}.example/" is not this x (`
+      reporter.refused('/api/echo', refusalReason(req({ host: 'localhost', origin }), context({ kind })))
+    }
+  }
+  reporter.flush()
+  const counts = lines.filter((line) => /refused 1 more upgrade in the last/.test(line)).map((line) => line.replace(/^.*in the last 5 s /, ''))
+  const named = '(the first 5 are named above)'
+  assert.deepEqual(counts.sort(), [
+    `from other Origins that are not this dev server nor in allowedOrigins ${named}`,
+    `from other Origins that are not this preview server nor in allowedOrigins ${named}`,
+    `from other Origins that are not this server nor in allowedOrigins ${named}`,
+    `with other Hosts that are not in preview.allowedHosts ${named}`,
+    `with other Hosts that are not in server.allowedHosts ${named}`,
+    `with other Hosts that are not in the allowedHosts option of attachWsside() ${named}`,
+  ])
 })
 
 it('skips the Host check when told to (TLS dev server, as Vite does)', () => {
