@@ -12,7 +12,7 @@
 
 import http from 'node:http'
 import { underPrefix } from './options.js'
-import { SECRET_HEADER, pathnameOf } from './upgrade.js'
+import { SECRET_HEADER, pathnameOf, peerHeader } from './upgrade.js'
 
 /** @import { IncomingMessage, ServerResponse } from 'node:http' */
 /** @import { UpgradeContext } from './upgrade.js' */
@@ -43,7 +43,9 @@ export function createPlainRequestMiddleware(ctx, mine = () => true) {
       if (!passed) next()
       passed = true
     }
-    const ask = http.request({ socketPath: info.socket, path: url, headers: { [SECRET_HEADER]: proc.secret } })
+    // The client's address goes as on the pipe, for the access line of the 426.
+    const headers = Object.fromEntries([[SECRET_HEADER, proc.secret], ...peerHeader(req.socket)])
+    const ask = http.request({ socketPath: info.socket, path: url, headers })
     const late = setTimeout(() => {
       proc.reporter.debug(`${pathnameOf(url)}: the sidecar did not answer within ${ANSWER_TIMEOUT_MS} ms; left to Vite`)
       ask.destroy()

@@ -4,7 +4,7 @@
 // itself is handed over (SCM_RIGHTS over the IPC channel, lib/handover.js) and Node does no
 // further work for it. Otherwise (TLS, Windows, or while the sidecar has not answered a
 // hand-over): bytes are piped to the sidecar's private Unix socket. Both paths send the same
-// request head.
+// request head; the pipe adds the run's secret and the client's address (PEER_HEADER).
 
 import net from 'node:net'
 import tls from 'node:tls'
@@ -37,6 +37,11 @@ import { refusalReason } from './security.js'
 
 export const READY_WAIT_MS = 10_000
 export const SECRET_HEADER = 'x-wsside-secret'
+// On the pipe, beside the secret: the client's address and port (`127.0.0.1:46080`,
+// `[::1]:46080`), which the sidecar's peer there (this process, over a Unix socket) is not.
+// The sidecar believes it only with the secret, and a client's own is dropped, like the
+// secret's.
+export const PEER_HEADER = 'x-wsside-peer'
 const STATUS = { 403: 'Forbidden', 503: 'Service Unavailable' }
 // Set on a request by the listener that takes it. wsside() twice on one server (listed twice,
 // or a shared config merged in) adds two listeners: the second would pipe the same socket to
@@ -76,7 +81,7 @@ export function respond(socket, status, text) {
 /**
  * The request head the sidecar parses, re-serialised from what Node parsed, with `extra`
  * header pairs appended, as latin-1 text (one character per byte). A client's own secret
- * header is dropped, never passed on.
+ * and peer headers are dropped, never passed on.
  * @param {IncomingMessage} req
  * @param {Array<[string, string]>} [extra]
  */
@@ -84,10 +89,23 @@ export function headText(req, extra = []) {
   let text = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`
   const raw = req.rawHeaders
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].toLowerCase() !== SECRET_HEADER) text += `${raw[i]}: ${raw[i + 1]}\r\n`
+    const name = raw[i].toLowerCase()
+    if (name !== SECRET_HEADER && name !== PEER_HEADER) text += `${raw[i]}: ${raw[i + 1]}\r\n`
   }
   for (const [name, value] of extra) text += `${name}: ${value}\r\n`
   return text + '\r\n'
+}
+
+/**
+ * The PEER_HEADER pair for `socket`'s client, as an access line writes it (IPv6 in
+ * brackets); none once the client is gone (its address is then unknown).
+ * @param {Socket} socket
+ * @returns {Array<[string, string]>}
+ */
+export function peerHeader(socket) {
+  const { remoteAddress: address, remotePort: port } = socket
+  if (address === undefined || port === undefined) return []
+  return [[PEER_HEADER, net.isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`]]
 }
 
 /**
@@ -115,7 +133,7 @@ function pipe(proc, info, socket, req, head) {
       socket.on('close', () => upstream.destroy())
       upstream.on('close', () => socket.destroy())
       socket.setNoDelay(true)
-      upstream.write(headText(req, [[SECRET_HEADER, proc.secret]]), 'latin1')
+      upstream.write(headText(req, [[SECRET_HEADER, proc.secret], ...peerHeader(socket)]), 'latin1')
       if (head.length) upstream.write(head)
       socket.pipe(upstream)
       upstream.pipe(socket)

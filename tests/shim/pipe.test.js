@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { before, describe, it } from 'node:test'
 import wsside from 'vite-plugin-wsside'
@@ -12,6 +13,45 @@ import { ECHO, makeProject, PYTHON, startViteFor, waitForExit } from './helpers/
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
 const SPY = readFileSync(new URL('./handlers/spy.py', import.meta.url), 'utf8')
+// What a handler is told of its client, and whether the shim's peer header reached it.
+const PEER = `
+from wsside import Handler
+
+peer = Handler("/peer")
+
+
+@peer.on_connect
+async def hello(conn, request):
+    await conn.send({"remote": request.remote, "peer_header_seen": "x-wsside-peer" in request.headers})
+`
+// A client's own peer header, naming someone else: the shim drops it on both paths.
+const FORGED = { 'X-Wsside-Peer': '203.0.113.9:4444' }
+
+/** A project with the spy and peer handlers, whose sidecar writes its access lines (debug). */
+function peerProject(owner) {
+  const root = makeProject(owner, { 'spy.py': SPY, 'peer.py': PEER })
+  writeFileSync(path.join(root, 'wsside.toml'), 'log_level = "debug"\n')
+  return root
+}
+
+/** @param {string} text matched as it is */
+const literal = (text) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+
+/**
+ * Connects to /api/peer from `host` with FORGED, and checks that the handler and the access
+ * and close lines name the client's own address and port (IPv6 in brackets there).
+ */
+async function assertPeerSeen({ port, logs, host, secure }) {
+  const from = logs.lines.length
+  const ws = await connectWs({ port, host, path: '/api/peer', secure, headers: FORGED })
+  assert.deepEqual(await ws.next({ json: true }), { remote: host, peer_header_seen: false })
+  const client = `${host.includes(':') ? `[${host}]` : host}:${ws.socket.localPort}`
+  await logs.waitFor(literal(`${client} - "WebSocket /api/peer" 101`), { from })
+  ws.close()
+  assert.equal((await ws.closed).code, 1000)
+  await logs.waitFor(literal(`${client} - "WebSocket /api/peer" closed 1000`), { from })
+  assert.ok(!logs.lines.slice(from).some((l) => l.includes('203.0.113.9')), logs.lines.slice(from).join('\n'))
+}
 
 function selfSignedCert(dir) {
   const key = path.join(dir, 'key.pem')
@@ -26,7 +66,7 @@ describe('dev server over HTTPS (pipe path)', () => {
   let root, vite, port, logs, pid
 
   before(async () => {
-    root = makeProject(cleanup, { 'spy.py': SPY })
+    root = peerProject(cleanup)
     ;({ vite, port, logs, pid } = await startViteFor(cleanup, root, { server: { https: selfSignedCert(root) } }))
   })
 
@@ -39,6 +79,22 @@ describe('dev server over HTTPS (pipe path)', () => {
     await logs.waitFor(/\/api\/spy: pipe \(TLS dev server\)/, { from })
     ws.close()
     assert.equal((await ws.closed).code, 1000)
+  })
+
+  it("tells handlers and the access lines the client's address and port, as the hand-over path does; a client cannot name another", async (t) => {
+    await assertPeerSeen({ port, logs, host: '127.0.0.1', secure: true })
+    await logs.waitFor(/\/api\/peer: pipe \(TLS dev server\)/)
+    const plain = await startViteFor(t, peerProject(t))
+    await assertPeerSeen({ port: plain.port, logs: plain.logs, host: '127.0.0.1', secure: false })
+    await plain.logs.waitFor(/\/api\/peer: hand-over/)
+    // A plain GET of the endpoint (its 426 comes from the sidecar through the shim's request).
+    const from = plain.logs.lines.length
+    const res = await new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: plain.port, path: '/api/peer', headers: FORGED }, resolve).on('error', reject)
+    })
+    res.resume()
+    assert.equal(res.statusCode, 426)
+    await plain.logs.waitFor(literal(`127.0.0.1:${res.socket.localPort} - "GET /api/peer" 426`), { from })
   })
 
   it('gets the same 404 from the sidecar as the hand-over path', async () => {
@@ -71,6 +127,12 @@ describe('dev server over HTTPS (pipe path)', () => {
     assert.deepEqual(await ws.closed, { code: 1001, reason: 'Going Away' })
     await waitForExit(pid)
   })
+})
+
+it('an IPv6 client: its address without brackets for handlers, with them in the lines', async (t) => {
+  const root = peerProject(t)
+  const { port, logs } = await startViteFor(t, root, { server: { https: selfSignedCert(root), host: '::1' } })
+  await assertPeerSeen({ port, logs, host: '::1', secure: true })
 })
 
 it('wsside() listed twice (a shared config merged in): each upgrade is answered once, and a line says why', async (t) => {

@@ -7,7 +7,9 @@ served (`Intake.serve`) here. Refusals are complete HTTP responses (status, `Con
 
 Behind a reverse proxy that `wsside serve --forwarded-allow-ips` trusts, the client is the one
 its `X-Forwarded-For` names (`forwarded.py`): `request.remote`, and the access and close lines
-(without a port). Vite's sidecar never reads it (the shim hands over the client's socket).
+(without a port). Vite's sidecar never reads it. Through the shim's pipe the peer is the shim
+(a Unix socket): the client is the one the shim names in `PEER_HEADER`, believed only with the
+run's secret, so that `request.remote` and the lines are those of a handed-over socket.
 """
 
 from __future__ import annotations
@@ -47,6 +49,9 @@ __all__ = ["FORWARDING_HEADER", "HEAD_BYTES", "NOSNIFF", "Intake", "Route"]
 
 # Which way the connection reached the sidecar (`wsside doctor` reports it).
 FORWARDING_HEADER = "X-Wsside-Forwarding"
+# The client's `host:port` (`[host]:port` for IPv6) that the shim adds, beside the secret, to
+# the requests it pipes (node_shim/lib/upgrade.js): the peer of a piped request is the shim.
+PEER_HEADER = "x-wsside-peer"
 # The most a request's header fields may take in all, names and values (HTTP 431 above it).
 # aiohttp bounds each line and their count, not their sum: 128 fields of 8 KiB would be kept
 # with the connection (`conn.headers`) for its whole life. nginx's default buffers take
@@ -118,6 +123,11 @@ class Intake:
         if not self._secret_ok(request):
             return _refused(request, path, FORBIDDEN, forwarded)
         remote = request.remote if forwarded is None else forwarded
+        piped = self._piped_client(request)
+        if piped is not None:
+            # The lines show `host:port`, as a handed-over socket's do (`access.peer`).
+            remote, port = piped
+            forwarded = f"[{remote}]:{port}" if ":" in remote else f"{remote}:{port}"
         route = self.route(request.method, request.rel_url, request.headers, remote)
         if isinstance(route, Refusal):
             return _refused(request, path, route, forwarded)
@@ -233,21 +243,31 @@ class Intake:
             return None
         return self.proxies.client(request.remote, request.headers.getall(_FORWARDED_FOR, ()))
 
+    def _piped_client(self, request: web.Request) -> tuple[str, int] | None:
+        """The client's address and port the shim names on its pipe (`PEER_HEADER`), or
+        None: not piped by the shim, or no such header. Asked once `_secret_ok` agreed: with
+        a secret, a request on the Unix socket carried it, so the header is the shim's (the
+        shim drops a client's own, and appends its own after the client's headers)."""
+        if self.settings.secret is None or not _on_unix_socket(request):
+            return None
+        given = request.headers.getall(PEER_HEADER, ("",))[-1]
+        host, colon, port = given.rpartition(":")
+        if not colon or not port.isdigit() or not host:
+            return None
+        return host.removeprefix("[").removesuffix("]"), int(port)
+
     def _forwarding(self, request: web.Request) -> str:
         # Handed-over sockets never reach aiohttp (see `handoff.py`).
-        transport = request.transport
-        if transport is not None and isinstance(transport.get_extra_info("sockname"), str):
-            return "pipe"
-        return "direct"
+        return "pipe" if _on_unix_socket(request) else "direct"
 
     def _secret_ok(self, request: web.Request) -> bool:
         secret = self.settings.secret
-        if secret is None or request.transport is None:
+        if secret is None:
             return True
         # With a secret (shim mode), aiohttp serves the Unix socket the shim pipes to: any local
         # process of this user could reach it, so it needs the secret. (Handed-over sockets
         # came through the shim's private IPC channel and never reach aiohttp.)
-        if not isinstance(request.transport.get_extra_info("sockname"), str):
+        if not _on_unix_socket(request):
             return True
         # Header values are read as UTF-8 with surrogate escapes: bytes that are not UTF-8
         # go back to what they were, and are refused like any other wrong value.
@@ -256,8 +276,9 @@ class Intake:
 
 
 class _ForwardedSession(Session):
-    """A session whose client is the address a trusted proxy forwarded (its port unknown):
-    its access and close lines, the 1013 line and its callbacks' error reports name it."""
+    """A session whose client is not its socket's peer: the address a trusted proxy forwarded
+    (its port unknown), or the client the shim named on its pipe. Its access and close lines,
+    the 1013 line and its callbacks' error reports name it."""
 
     __slots__ = ("forwarded",)
 
@@ -268,6 +289,12 @@ class _ForwardedSession(Session):
 
 
 _FORWARDED_FOR = "X-Forwarded-For"
+
+
+def _on_unix_socket(request: web.Request) -> bool:
+    """Whether `request` came on a Unix socket (under Vite: the shim's pipe)."""
+    transport = request.transport
+    return transport is not None and isinstance(transport.get_extra_info("sockname"), str)
 
 
 def _shown_client(request: web.Request, forwarded: str | None) -> str:
@@ -306,9 +333,13 @@ def _is_upgrade(headers: CIMultiDictProxy[str]) -> bool:
 
 
 def _public_headers(headers: CIMultiDictProxy[str]) -> CIMultiDictProxy[str]:
-    if SECRET_HEADER not in headers:
+    """The headers without the shim's own, which user code never sees."""
+    if SECRET_HEADER not in headers and PEER_HEADER not in headers:
         return headers
     kept: CIMultiDict[str] = CIMultiDict(
-        (k, v) for k, v in headers.items() if k.lower() != SECRET_HEADER
+        (k, v) for k, v in headers.items() if k.lower() not in _SHIM_HEADERS
     )
     return CIMultiDictProxy(kept)
+
+
+_SHIM_HEADERS = (SECRET_HEADER, PEER_HEADER)
