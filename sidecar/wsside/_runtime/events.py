@@ -136,7 +136,8 @@ def error_headline(event: dict[str, Any]) -> str:
 
     A connection's callback error names the connection after its place, as its access line
     does: `error in on_message of ws/y.py:5 (127.0.0.1:43506 - "WebSocket /api/echo"): ...`
-    (`("WebSocket /api/echo")` where the client is not known). Among many connections, it
+    (`authenticate`'s has the address without its port, `("WebSocket /api/echo")` where the
+    client is not known). Among many connections, it
     says which one failed, and finds its opening and closing lines."""
     where = error_place(event) if event.get("file") else "unknown location"
     where += _kept_from_loading(event)

@@ -87,7 +87,7 @@ def serve(
         None,
         metavar="FORMAT",
         help="text, or json: each line on stderr one JSON object (time, level, logger, "
-        "message, worker, pid, exc), for a log aggregator.",
+        "message, worker, host, pid, exc), for a log aggregator.",
         show_default="text",
     ),
     allow_origin: list[str] | None = typer.Option(
