@@ -319,3 +319,21 @@ async def test_a_channel_reaches_only_the_processes_of_that_channel(
                 await only_fence([buyer], fence_all(to_shop))
     finally:
         assert await shop.stop() == 0
+
+
+def test_a_redis_asking_for_a_password_the_url_lacks_says_where_it_goes(tmp_path: Path) -> None:
+    # redis-py's own words speak of HELLO and AUTH; the Publisher says what wsside serve does.
+    redis = RedisServer(tmp_path, args=("--requirepass", "s3cret"))
+    redis.start()
+    try:
+        with Publisher(redis.url) as news, pytest.raises(redis_py.AuthenticationError) as refused:
+            news.broadcast("/ws/rooms", {"x": 1})
+        assert str(refused.value) == (
+            f"Publisher.broadcast(): Redis asks for a password, and the URL has none: "
+            f"redis://:PASSWORD@127.0.0.1:{redis.port}/0"
+        )
+        url = f"redis://:s3cret@127.0.0.1:{redis.port}/0"
+        with Publisher(url) as news:
+            assert news.broadcast("/ws/rooms", {"x": 1}) == 0  # no wsside process listens
+    finally:
+        redis.stop()

@@ -125,14 +125,17 @@ def safe_url(url: str) -> str:
 _PASSWORD_OPTION = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
 
-def no_password(url: str) -> str | None:
+def no_password(url: str, served: bool = True) -> str | None:
     """For a Redis that refused `url` for want of a password: where the password goes (a
-    sentence), or None when the URL has one (a wrong one: Redis's own words say so)."""
+    sentence), or None when the URL has one (a wrong one: Redis's own words say so). `served`:
+    the URL is `wsside serve`'s, whose config file is the place for it."""
     parts = urlsplit(url)
     if parts.password is not None or _PASSWORD_OPTION.search(parts.query and "?" + parts.query):
         return None
     user = parts.username or ""
     example = parts._replace(netloc=f"{user}:PASSWORD@{parts.netloc.rpartition('@')[2]}")
+    if not served:
+        return f"{NO_PASSWORD}: {example.geturl()}"
     return (
         f"{NO_PASSWORD}: {example.geturl()}, in "
         "wsside.toml rather than on the command line, which every local user can read"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .._protocol.codec import encode
 from ..connection import Sendable, room_error
 from ..pattern import Pattern, PatternError
-from .backplane_url import check_backplane, for_redis, safe_url
+from .backplane_url import check_backplane, for_redis, no_password, safe_url
 from .backplane_wire import HEAD, MAX_BYTES, VERSION, channel, encode_record
 
 if TYPE_CHECKING:
@@ -84,7 +84,8 @@ class Publisher:
         or not they have a handler of the pattern: 0 means none heard it. Delivery is at most
         once, as for every broadcast through the backplane (docs/backplane.md). Redis
         unreachable, or an error it answers, raises redis-py's exception
-        (`redis.exceptions.ConnectionError`, ...), once: nothing is retried.
+        (`redis.exceptions.ConnectionError`, ...), once: nothing is retried. A Redis that asks
+        for a password the URL lacks raises its `AuthenticationError` saying where it goes.
         """
         if self._client is None:
             raise RuntimeError(f"{self!r} is closed")
@@ -106,7 +107,16 @@ class Publisher:
                 f"Publisher.broadcast(): a message of {len(payload)} bytes is too big for the "
                 f"backplane, which carries at most {MAX_BYTES // (1024 * 1024)} MiB per broadcast"
             )
-        return int(self._client.publish(self._channel, self._head + record))
+        from redis.exceptions import AuthenticationError
+
+        try:
+            return int(self._client.publish(self._channel, self._head + record))
+        except AuthenticationError as exc:
+            # redis-py's words are about HELLO and AUTH: what wsside serve's outage line says.
+            said = no_password(self.url, served=False)
+            if said is None:
+                raise
+            raise AuthenticationError(f"Publisher.broadcast(): {said}") from exc
 
     def close(self) -> None:
         """Disconnect from Redis. A closed Publisher broadcasts no more (RuntimeError)."""
