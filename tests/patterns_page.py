@@ -1,6 +1,6 @@
 """docs/patterns.md read for its tests (`tests/test_patterns.py`): its python blocks by
 section, how a fragment extends the block before it, and the clients and log watchers those
-tests share."""
+tests share (a y-websocket page, in Python, for the Yjs recipe)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ from typing import Any
 
 import aiohttp
 import pytest
+
+try:
+    import pycrdt
+except ImportError:  # pyproject's test extra has it; the Yjs recipe's test skips without it
+    pycrdt = None
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "patterns.md"
@@ -142,3 +147,90 @@ async def reads_nothing() -> AsyncIterator[Callable[[Any, str], Awaitable[None]]
     yield connect
     for writer in writers:
         writer.close()
+
+
+class YPage:
+    """A page's y-websocket provider, in Python: what y-websocket 3 sends, with pycrdt. On
+    opening, sync step 1 and its awareness; the server's step 1 answered with step 2; the
+    server's step 2 and updates applied to `text`, its awareness messages to `awareness`.
+    `type` sends an edit as y-websocket sends a transaction's update."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.doc = pycrdt.Doc()
+        self.text = self.doc.get("body", type=pycrdt.Text)
+        self.awareness = pycrdt.Awareness(self.doc)
+        self.awareness.set_local_state({"user": {"name": name}})
+        self.closed: tuple[int, str] | None = None
+        self.texts: list[str] = []  # text frames: none must come (a JSON error frame)
+        self.changed = asyncio.Condition()  # notified at each message and at the close
+
+    @classmethod
+    async def open(cls, session: aiohttp.ClientSession, url: str, name: str) -> YPage:
+        page = cls(url, name)
+        await page.connect(session)
+        return page
+
+    async def connect(self, session: aiohttp.ClientSession) -> None:
+        """Open a socket, as y-websocket does at first and after each close (the others'
+        awareness is dropped at a close, and comes again)."""
+        others = [c for c in self.awareness.states if c != self.doc.client_id]
+        self.awareness.remove_awareness_states(others, "closed")
+        self.closed = None
+        self.ws = await session.ws_connect(self.url, max_msg_size=0)
+        self._reader = asyncio.ensure_future(self._read())
+        await self.ws.send_bytes(pycrdt.create_sync_message(self.doc))
+        mine = self.awareness.encode_awareness_update([self.doc.client_id])
+        await self.ws.send_bytes(pycrdt.create_awareness_message(mine))
+
+    async def type(self, text: str) -> None:
+        before = self.doc.get_state()
+        self.text += text
+        await self.ws.send_bytes(pycrdt.create_update_message(self.doc.get_update(before)))
+
+    def sees(self, name: str) -> bool:
+        """Whether another page named `name` is in this one's awareness."""
+        users = [
+            s.get("user", {}) for c, s in self.awareness.states.items() if c != self.doc.client_id
+        ]
+        return any(user.get("name") == name for user in users)
+
+    async def until(self, ready: Callable[[YPage], bool], what: str) -> None:
+        """Wait, at most WAIT seconds, for `ready(self)` to hold after a message."""
+
+        async def holds() -> None:
+            async with self.changed:
+                await self.changed.wait_for(lambda: ready(self) or self.closed is not None)
+
+        try:
+            await asyncio.wait_for(holds(), WAIT)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"{what}: not within {WAIT} s (text {str(self.text)!r})") from None
+        assert not self.texts, f"text frames on a binary protocol: {self.texts}"
+        assert ready(self), f"{what}: closed {self.closed} first"
+
+    async def _read(self) -> None:
+        while True:
+            message = await self.ws.receive()
+            reply = None
+            async with self.changed:
+                if message.type is aiohttp.WSMsgType.BINARY:
+                    reply = self._apply(message.data)
+                elif message.type is aiohttp.WSMsgType.TEXT:
+                    self.texts.append(message.data)
+                elif message.type is aiohttp.WSMsgType.CLOSE:
+                    self.closed = (int(message.data), str(message.extra or ""))
+                else:  # the socket ended without a close frame, or this side closed it
+                    self.closed = (1006, "")
+                self.changed.notify_all()
+            if self.closed is not None:
+                return
+            if reply is not None:
+                await self.ws.send_bytes(reply)
+
+    def _apply(self, data: bytes) -> bytes | None:
+        if data[0] == pycrdt.YMessageType.SYNC:
+            return pycrdt.handle_sync_message(data[1:], self.doc)
+        if data[0] == pycrdt.YMessageType.AWARENESS:
+            self.awareness.apply_awareness_update(pycrdt.read_message(data[1:]), "server")
+        return None

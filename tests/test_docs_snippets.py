@@ -32,11 +32,14 @@ PAGES = ["README.md", "docs/client.md", "docs/types.md", "docs/patterns.md"]
 FENCE = re.compile(r"^( *)```(\w*)\n(.*?)^\1```", re.M | re.S)
 DECLARATION = "declare module 'vite-plugin-wsside/client'"
 TSC = REPO / "node_shim" / "node_modules" / "typescript" / "bin" / "tsc"
-# Installed as a project installs them: the package, and the Vite and @types/node it needs.
+# Installed as a project installs them: the package, and the Vite and @types/node it needs;
+# and what docs/patterns.md's Yjs page imports (node_shim's devDependencies, for this check).
 MODULES = {
     "vite-plugin-wsside": REPO / "node_shim",
     "vite": REPO / "node_shim" / "node_modules" / "vite",
     "@types/node": REPO / "node_shim" / "node_modules" / "@types" / "node",
+    "yjs": REPO / "node_shim" / "node_modules" / "yjs",
+    "y-websocket": REPO / "node_shim" / "node_modules" / "y-websocket",
 }
 COMPILER_OPTIONS = {
     "target": "ES2022",

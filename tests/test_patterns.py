@@ -39,6 +39,7 @@ from patterns_page import (
     ROOT,
     WAIT,
     AccessLine,
+    YPage,
     covers,
     extended,
     handlers,
@@ -306,6 +307,85 @@ async def test_a_tick_per_match_and_a_player_back_is_not_away(tmp_path: Path) ->
         await bob.close()  # bob leaves for good
         # An `away` of ada would come first: her close came before bob's, with the same grace.
         assert await dan.receive_json(match={"type": "away"}) == {"type": "away", "player": "bob"}
+
+
+YJS = "Collaborative editing"
+
+
+def yjs_handlers(tmp_path: Path) -> Path:
+    """The recipe's helper and endpoint, beside docs/deploy.md's 1 MiB default."""
+    folder = handlers(tmp_path, recipe(YJS), "_yrooms.py")
+    handlers(tmp_path, recipe(YJS + " #2"), "doc.py")
+    (tmp_path / "wsside.toml").write_text("[defaults]\nmax_message_size = 1048576\n")
+    return folder
+
+
+def saved(file: Path) -> None:
+    """Saved as editors save: through a rename, with new bytes."""
+    temp = file.with_name(f".{file.name}.tmp")
+    temp.write_text(file.read_text() + "\n# saved\n")
+    os.replace(temp, file)
+
+
+@covers(YJS, YJS + " #2")
+async def test_pages_converge_and_a_page_opened_later_gets_the_document(tmp_path: Path) -> None:
+    pytest.importorskip("pycrdt")
+    async with serve(yjs_handlers(tmp_path)) as server, aiohttp.ClientSession() as session:
+        url = f"{server.url}{server.prefix}/ws/doc/notes"
+        ada, bob = await YPage.open(session, url, "ada"), await YPage.open(session, url, "bob")
+        await ada.type("hello")
+        await bob.until(lambda p: str(p.text) == "hello", "ada's edit at bob")
+        await bob.type(" world")
+        await ada.until(lambda p: str(p.text) == "hello world", "bob's edit at ada")
+        await bob.until(lambda p: p.sees("ada"), "ada in bob's awareness")
+        cyd = await YPage.open(session, url, "cyd")  # later: from the server's document
+        await cyd.until(
+            lambda p: str(p.text) == "hello world" and p.sees("ada") and p.sees("bob"),
+            "the document and who has it open, at cyd",
+        )
+        await ada.ws.close()  # a tab closed: it says nothing, the server tells the room
+        await bob.until(lambda p: not p.sees("ada"), "ada gone from bob's awareness")
+        await cyd.until(lambda p: not p.sees("ada"), "ada gone from cyd's awareness")
+        # A document over the 1 MiB default, in its first sync's one message: the
+        # endpoint's own max_message_size takes it.
+        big = f"{server.url}{server.prefix}/ws/doc/big"
+        dan = YPage(big, "dan")
+        dan.text += "x" * 2 * 1024 * 1024
+        await dan.connect(session)
+        for name in ("eve", "fay"):  # fay opens once eve has it: the server has it then
+            page = await YPage.open(session, big, name)
+            await page.until(lambda p: len(str(p.text)) == 2 * 1024 * 1024, f"dan's at {name}")
+        assert dan.closed is None
+
+
+async def test_a_save_of_the_helper_closes_1012_and_the_pages_bring_the_document_back(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("pycrdt")
+    folder = yjs_handlers(tmp_path)
+    port = free_port()
+    served = await ServeProcess.start("--handlers", "ws", "--port", str(port), cwd=tmp_path)
+    try:
+        await served.expect("serving on")
+        url = f"http://127.0.0.1:{port}/api/ws/doc/notes"
+        async with aiohttp.ClientSession() as session:
+            ada, bob = await YPage.open(session, url, "ada"), await YPage.open(session, url, "bob")
+            await ada.type("kept")
+            await bob.until(lambda p: str(p.text) == "kept", "ada's edit at bob")
+            saved(folder / "doc.py")  # the documents are in the helper: kept
+            await served.expect("reloaded ws/doc.py")
+            cyd = await YPage.open(session, url, "cyd")
+            await cyd.until(lambda p: str(p.text) == "kept", "the document after doc.py's save")
+            await ada.type("!")  # ada's socket is still open
+            await cyd.until(lambda p: str(p.text) == "kept!", "ada's edit after the save")
+            saved(folder / "_yrooms.py")  # no documents: each page is closed, and comes back
+            for page in (ada, bob, cyd):
+                await page.until(lambda p: p.closed == (1012, "document reloaded"), "1012")
+                await page.connect(session)
+            dan = await YPage.open(session, url, "dan")
+            await dan.until(lambda p: str(p.text) == "kept!", "the document brought back")
+    finally:
+        await served.stop()
 
 
 def test_the_socketio_table_names_what_wsside_and_its_client_have() -> None:
