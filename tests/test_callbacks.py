@@ -444,8 +444,16 @@ async def test_sync_and_async_callbacks_mix(serve) -> None:
     assert await ws.receive_str() == "padded"
 
 
+@pytest.mark.parametrize(
+    "queued, dropped",
+    [
+        (0, ""),
+        (1, ", and the message queued after it was dropped"),
+        (500, ", and the 500 messages queued after it were dropped"),
+    ],
+)
 async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_runs(
-    serve, probe, monkeypatch, tmp_path
+    serve, probe, monkeypatch, tmp_path, queued, dropped
 ) -> None:
     from wsside._runtime import callback_queue
 
@@ -469,16 +477,19 @@ async def test_a_callback_hanging_after_close_is_cancelled_and_on_close_still_ru
         def close(conn, code, reason, by_client):
             probe.record("close", code, by_client)
     """)
-    ws = await s.connect("/api/ws/hang")
+    ws = await s.connect("/api/ws/hang", autoping=False)
     await ws.send_str("x")
-    await ws.send_str("queued behind it")
+    for i in range(queued):
+        await ws.send_str(f"queued behind it {i}")
     await probe.wait("hung")
+    await ws.ping()  # answered once the messages before it were read, so all were queued
+    assert (await ws.receive()).type == aiohttp.WSMsgType.PONG
     await ws.close()
     assert await probe.wait("close") == [("close", 1000, True)]
     assert probe.all("cancelled") == [("cancelled",)] and len(probe.all("hung")) == 1
     warning = next(e for e in s.events if e["type"] == "log")
     assert "still running 0.2 s after the connection closed" in warning["message"]
-    assert warning["message"].endswith(" at ws0/h0.py:10; it was cancelled")
+    assert warning["message"].endswith(" at ws0/h0.py:10; it was cancelled" + dropped)
     assert not s.sidecar.registry.hubs["/ws/hang"].connections
 
 

@@ -124,13 +124,21 @@ async def test_subprotocols_follow_the_server_preference(serve, offered, chosen)
         assert b"sec-websocket-protocol" not in head.lower()
 
 
-async def test_protocols_offered_to_a_handler_without_subprotocols_are_warned_of_once(
-    serve,
+@pytest.mark.parametrize(
+    "options, accepts",
+    [
+        ("", "declares none (no subprotocols=)"),
+        (", subprotocols=['v1']", "accepts none of them (subprotocols=['v1'])"),
+    ],
+)
+async def test_protocols_offered_that_a_handler_does_not_accept_are_warned_of_once(
+    serve, options, accepts
 ) -> None:
-    # The JavaScript plugin accepted the first one offered; a browser refuses a 101 without it.
-    s = await serve("""
+    # The JavaScript plugin accepted the first one offered; browsers and Node's ws refuse a
+    # 101 without it.
+    s = await serve(f"""
         from wsside import Handler
-        h = Handler("/ws/plain")
+        h = Handler("/ws/plain"{options})
     """)
     for _ in range(2):
         head = await raw_upgrade(s.port, "/api/ws/plain", "Sec-WebSocket-Protocol: x, y\r\n")
@@ -139,9 +147,9 @@ async def test_protocols_offered_to_a_handler_without_subprotocols_are_warned_of
     assert head.startswith(b"HTTP/1.1 101")
     warned = [e["message"] for e in s.events if e.get("level") == "warning"]
     assert len(warned) == 1 and warned[0].endswith(
-        "/ws0/h0.py:3: a client offered the subprotocols 'x', 'y' and /ws/plain accepts none "
-        "of them (subprotocols=[]), so the connection opens without one, which a browser "
-        "refuses (it closes with 1006): list the ones to accept in subprotocols="
+        f"/ws0/h0.py:3: a client offered the subprotocols 'x', 'y' and /ws/plain {accepts}, "
+        "so the connection opens without one, which browsers and Node's ws refuse (they close "
+        "with 1006): list the ones to accept in subprotocols="
     ), warned
 
 

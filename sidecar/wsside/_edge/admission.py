@@ -214,11 +214,16 @@ def choose_subprotocol(handler: Handler, offered: Collection[str]) -> str | None
     if chosen is None and offered and handler not in _told_protocols:
         _told_protocols.add(handler)
         listed = ", ".join(repr(p) for p in offered)
+        accepts = (
+            f"accepts none of them (subprotocols={list(handler.subprotocols)!r})"
+            if handler.subprotocols
+            else "declares none (no subprotocols=)"
+        )
         log(
             f"{shown(handler.file)}:{handler.line}: a client offered the subprotocols "
-            f"{listed} and {handler.pattern.source} accepts none of them (subprotocols="
-            f"{list(handler.subprotocols)!r}), so the connection opens without one, which a "
-            "browser refuses (it closes with 1006): list the ones to accept in subprotocols=",
+            f"{listed} and {handler.pattern.source} {accepts}, so the connection opens "
+            "without one, which browsers and Node's ws refuse (they close with 1006): list "
+            "the ones to accept in subprotocols=",
             "warning",
         )
     return chosen

@@ -125,6 +125,8 @@ class CallbackQueue:
         self._reading_paused = True
         self._io.transport.pause_reading()
         self._stream.hold()
+        if self._keepalive is not None:  # the client's pongs and frames now wait unread
+            self._keepalive.pause()
 
     def _resume_reading(self) -> None:
         """Deliver the frames the parser held, then read again (unless those frames filled
@@ -134,6 +136,8 @@ class CallbackQueue:
         if self._reading_paused:
             return
         self._io.transport.resume_reading()
+        if self._keepalive is not None:
+            self._keepalive.resume()
 
     def _submit(self, job: tuple[Any, ...]) -> None:
         if self._worker is not None:
@@ -209,7 +213,8 @@ class CallbackQueue:
 
     async def _finish_worker(self) -> None:
         """Let queued callbacks end; one still running long after the socket closed can no
-        longer reach its client, so it is cancelled and `on_close` runs all the same.
+        longer reach its client, so it is cancelled, the messages queued behind it are
+        dropped, and `on_close` runs all the same.
 
         `on_close` itself is not cancelled here: it is the connection's clean-up, which may
         wait on purpose (a grace period before saying a user went offline, so that a page
@@ -226,7 +231,11 @@ class CallbackQueue:
             self._hub.remove(self.conn)
             await asyncio.wait([worker])
             return
-        stuck_warning(self.conn, self.handler, awaiting_frames(worker.get_coro()), CALLBACK_GRACE)
+        # The messages queued behind it go with it: said in the same line, so that a client
+        # that sent them and closed is not taken for one whose messages were all handled.
+        dropped = sum(1 for job in self._inbox if job[0] == "on_message")
+        frames = awaiting_frames(worker.get_coro())
+        stuck_warning(self.conn, self.handler, frames, CALLBACK_GRACE, dropped)
         worker.cancel()
         await asyncio.wait([worker])
         self._inbox = _NO_JOBS

@@ -309,15 +309,23 @@ def _report(conn: Connection, handler: Handler, exc: BaseException, where: str) 
 
 
 def stuck_warning(
-    conn: Connection, handler: Handler, frames: list[FrameType], grace: float
+    conn: Connection, handler: Handler, frames: list[FrameType], grace: float, dropped: int
 ) -> None:
     """Report a callback still running `grace` seconds after its connection closed, at the
-    line of the handler file it is waiting in."""
+    line of the handler file it is waiting in, and the `dropped` messages queued behind it."""
     mine = [f for f in frames if f.f_code.co_filename == handler.file] or frames
     where = f" at {shown(mine[-1].f_code.co_filename)}:{mine[-1].f_lineno}" if mine else ""
+    cancelled = "it was cancelled"
+    if dropped:
+        queued = (
+            f"the {dropped} messages queued after it were"
+            if dropped > 1
+            else "the message queued after it was"
+        )
+        cancelled += f", and {queued} dropped"
     log(
         f"a callback of {conn.path} was still running {grace:g} s "
-        f"after the connection closed{where}; it was cancelled",
+        f"after the connection closed{where}; {cancelled}",
         "warning",
     )
 

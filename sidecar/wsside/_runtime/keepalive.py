@@ -3,6 +3,13 @@
 Made only for a connection whose handler sets either option. Each timer is one handle,
 re-armed lazily when it fires instead of rescheduled for every frame, so thousands of
 connections with both timers cost two timer handles each and no work per message.
+
+While the server has stopped reading the client (its handler is behind: `callback_queue.py`),
+what the client sends, pongs included, waits unread in the socket: its silence then says
+nothing about the client, so neither timer closes it (`pause`), and both start afresh once
+reading resumes (`resume`). Pings go on meanwhile: they keep a proxy's idle timer from
+cutting the connection, and a client whose process ended answers them with a reset, which
+ends it.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ class _Owner(Protocol):
 
 
 class Keepalive:
-    __slots__ = ("_beat", "_idle", "_loop", "_missed", "_owner", "last_activity")
+    __slots__ = ("_beat", "_idle", "_loop", "_missed", "_owner", "_paused", "last_activity")
 
     def __init__(self, owner: _Owner, loop: asyncio.AbstractEventLoop, beats: bool) -> None:
         """`beats`: send the heartbeat's pings (False where pings cannot be sent: then only
@@ -49,6 +56,7 @@ class Keepalive:
         self._owner = owner
         self._loop = loop
         self._missed = 0
+        self._paused = False
         self.last_activity = loop.time()
         handler = owner.handler
         self._beat = (
@@ -69,6 +77,16 @@ class Keepalive:
     def pong(self) -> None:
         self._missed = 0
 
+    def pause(self) -> None:
+        """The server stopped reading the client: neither timer may close it until `resume`."""
+        self._paused = True
+
+    def resume(self) -> None:
+        """Reading again: both timers start from now, as if the client had just answered."""
+        self._paused = False
+        self._missed = 0
+        self.last_activity = self._loop.time()
+
     def cancel(self) -> None:
         for handle in (self._beat, self._idle):
             if handle is not None:
@@ -79,10 +97,11 @@ class Keepalive:
         owner = self._owner
         if owner.closing:
             return
-        if self._missed >= MISSED_PONGS_LIMIT:
-            owner.close(_NORMAL_CLOSURE, _NO_PONG_REASON)
-            return
-        self._missed += 1
+        if not self._paused:
+            if self._missed >= MISSED_PONGS_LIMIT:
+                owner.close(_NORMAL_CLOSURE, _NO_PONG_REASON)
+                return
+            self._missed += 1
         owner.write_control(PING, HEARTBEAT_PAYLOAD)
         interval = owner.handler.heartbeat
         self._beat = self._loop.call_later(interval, self._on_beat) if interval else None
@@ -95,7 +114,9 @@ class Keepalive:
         if not timeout:
             self._idle = None
             return
-        remaining = self.last_activity + timeout - self._loop.time()
+        # Paused: looked at again a timeout on (`resume` sets `last_activity` meanwhile).
+        now = self._loop.time()
+        remaining = timeout if self._paused else self.last_activity + timeout - now
         if remaining > 0:
             self._idle = self._loop.call_later(remaining, self._on_idle)
         else:
