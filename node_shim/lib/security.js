@@ -184,17 +184,23 @@ export function refusalReason(req, context) {
   // X-Forwarded-Proto. A browser's WebSocket API cannot set either header, so an Origin equal
   // to the page they name is a page served through that forwarder: the same origin. A page
   // of another site sends its own Origin, which does not match; a client that is no browser
-  // can send any Origin anyway. The Host check above still applies to the rewritten Host.
-  // Both are origins as a browser writes them (lower case, no default port): compared as text.
+  // can send any Origin anyway. The Host check above sees only the rewritten Host, so an
+  // https page alone: a DNS-rebinding page (a name of the attacker's pointed at this machine)
+  // reaching a local forwarder that rewrites Host would name itself too, but cannot show a
+  // certificate for its name. Both are origins as a browser writes them (lower case, no
+  // default port): compared as text.
   const forwarded = forwardedOrigin(req)
-  if (forwarded !== null && origin === forwarded) return null
+  const secure = forwarded?.startsWith('https:') ?? false
+  if (secure && origin === forwarded) return null
   if (origin === 'null') {
     // An opaque origin: `null` (not the string) in allowedOrigins means "no Origin header".
     return `Origin "null" is not this ${words.name} (${host}): a page opened as a file (file://) sends it, as a ` +
       `sandboxed frame does; open the page from the ${words.name} (the string 'null' in allowedOrigins would let ` +
       "in every website's sandboxed frames)"
   }
-  const proxied = forwarded === null ? '' : ` nor the page X-Forwarded-Host names (${forwarded})`
+  const proxied = forwarded === null
+    ? ''
+    : ` nor the page X-Forwarded-Host names (${forwarded}${secure ? '' : ', which counts over https only'})`
   return `Origin ${JSON.stringify(origin)} is not this ${words.name} (${host})${proxied}; add it to ${words.origins}`
 }
 

@@ -5,7 +5,7 @@
 // through a real nginx in front of Vite.
 
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
@@ -39,9 +39,19 @@ it('admits the Origin X-Forwarded-Host and X-Forwarded-Proto name, compared as o
   assert.equal(reason({ host, origin: 'https://dev.example:8443', 'x-forwarded-host': 'dev.example:8443', 'x-forwarded-proto': 'https' }), null)
   // Each proxy on the way appends: the first value is the browser's.
   assert.equal(reason({ host, origin: 'https://a.example', 'x-forwarded-host': 'a.example, b.example', 'x-forwarded-proto': 'https, http' }), null)
-  // Without X-Forwarded-Proto, the request's own scheme (plain HTTP here); ws and wss as Traefik says.
-  assert.equal(reason({ host, origin: 'http://a.example', 'x-forwarded-host': 'a.example' }), null)
+  // wss as Traefik says it.
   assert.equal(reason({ host, origin: 'https://a.example', 'x-forwarded-host': 'a.example', 'x-forwarded-proto': 'wss' }), null)
+})
+
+it('admits a forwarded page over https only: over http it could be a DNS-rebinding page', () => {
+  const host = 'localhost:5173'
+  // Without X-Forwarded-Proto, the request's own scheme: plain HTTP here.
+  for (const headers of [{ 'x-forwarded-host': 'a.example' }, { 'x-forwarded-host': 'a.example', 'x-forwarded-proto': 'http' },
+    { 'x-forwarded-host': 'a.example', 'x-forwarded-proto': 'ws' }]) {
+    assert.equal(reason({ host, origin: 'http://a.example', ...headers }),
+      'Origin "http://a.example" is not this dev server (localhost:5173) nor the page X-Forwarded-Host names ' +
+      '(http://a.example, which counts over https only); add it to the allowedOrigins option of wsside()')
+  }
 })
 
 it('refuses every other Origin, naming the page the proxy names', () => {
@@ -52,7 +62,7 @@ it('refuses every other Origin, naming the page the proxy names', () => {
     `(${PAGE}); add it to the allowedOrigins option of wsside()`)
   // The scheme counts: an http page is not the https one.
   assert.match(reason({ host, origin: 'http://name-5173.app.github.dev', ...xfh }) ?? '', /not this dev server .* nor the page X-Forwarded-Host names/)
-  assert.match(reason({ host, origin: 'https://a.example', 'x-forwarded-host': 'a.example' }) ?? '', /nor the page X-Forwarded-Host names \(http:\/\/a\.example\)/)
+  assert.match(reason({ host, origin: 'https://a.example', 'x-forwarded-host': 'a.example' }) ?? '', /nor the page X-Forwarded-Host names \(http:\/\/a\.example, which counts over https only\)/)
   assert.match(reason({ host, origin: 'https://dev.example', 'x-forwarded-host': 'dev.example:8443', 'x-forwarded-proto': 'https' }) ?? '', /not this dev server/)
   assert.match(reason({ host, origin: 'https://b.example', 'x-forwarded-host': 'a.example, b.example', 'x-forwarded-proto': 'https' }) ?? '', /not this dev server/)
   // Forms a browser never writes as Origin, and a header that is no host.
@@ -111,9 +121,10 @@ function freePort() {
 }
 
 /**
- * Debian's nginx as a forwarder in front of Vite at `vitePort`, as Codespaces' is: Host
- * rewritten to localhost, the browser's host and scheme in X-Forwarded-Host/-Proto. Stopped
- * when `owner` ends (as `startViteFor`). Resolves with its port once it listens.
+ * Debian's nginx as a forwarder in front of Vite at `vitePort`, as Codespaces' is: TLS ended
+ * there (a self-signed certificate), Host rewritten to localhost, the browser's host and
+ * scheme in X-Forwarded-Host/-Proto. Stopped when `owner` ends (as `startViteFor`). Resolves
+ * with its port once it listens.
  */
 async function startForwarder(owner, vitePort) {
   const cleanup = cleanupOf(owner)
@@ -125,9 +136,14 @@ async function startForwarder(owner, vitePort) {
   }).join('')
   // As root, nginx's workers would run as `nobody`, who cannot read the test's folder.
   const user = process.getuid?.() === 0 ? 'user root;\n' : ''
+  const key = path.join(folder, 'key.pem')
+  const cert = path.join(folder, 'cert.pem')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=dev.example'], { stdio: 'ignore', timeout: 20_000 })
   writeFileSync(path.join(folder, 'nginx.conf'), `${user}error_log stderr notice;\nworker_processes 1;\n` +
     'events { worker_connections 64; }\n' +
-    `http {\n  access_log off;\n${temp}  server {\n    listen 127.0.0.1:${port};\n    location / {\n` +
+    `http {\n  access_log off;\n${temp}  server {\n    listen 127.0.0.1:${port} ssl;\n` +
+    `    ssl_certificate ${cert};\n    ssl_certificate_key ${key};\n    location / {\n` +
     `      proxy_pass http://127.0.0.1:${vitePort};\n      proxy_http_version 1.1;\n` +
     '      proxy_set_header Upgrade $http_upgrade;\n      proxy_set_header Connection "upgrade";\n' +
     `      proxy_set_header Host localhost:${vitePort};\n` +
@@ -156,18 +172,18 @@ it('through nginx as the forwarder: the page it serves connects, another site is
   { skip: !existsSync(NGINX) && `no ${NGINX} (make services)` }, async (t) => {
     const { port: vitePort, logs } = await startViteFor(t, makeProject(t))
     const port = await startForwarder(t, vitePort)
-    // The browser asked nginx for dev.example; nginx tells Vite so, and rewrites Host.
-    const page = `http://dev.example:${port}`
-    const ws = await connectWs({ port, path: '/api/echo', headers: { Host: `dev.example:${port}`, Origin: page } })
+    // The browser asked nginx for dev.example over https; nginx tells Vite so, and rewrites Host.
+    const page = `https://dev.example:${port}`
+    const ws = await connectWs({ port, path: '/api/echo', secure: true, headers: { Host: `dev.example:${port}`, Origin: page } })
     ws.send('through nginx')
     assert.equal(await ws.next(), 'through nginx')
     ws.close()
     assert.equal((await ws.closed).code, 1000)
-    const other = await upgrade({ port, path: '/api/echo', headers: { Host: `dev.example:${port}`, Origin: 'http://evil.example' } })
+    const other = await upgrade({ port, path: '/api/echo', secure: true, headers: { Host: `dev.example:${port}`, Origin: 'http://evil.example' } })
     assert.equal(other.status, 403)
     other.socket.destroy()
     await logs.waitFor(new RegExp(`refused /api/echo: Origin "http://evil\\.example" is not this dev server \\(localhost:${vitePort}\\) ` +
-      `nor the page X-Forwarded-Host names \\(http://dev\\.example:${port}\\)`))
+      `nor the page X-Forwarded-Host names \\(https://dev\\.example:${port}\\)`))
     // Straight to Vite, without the forwarder's headers, the same page is not this dev server.
     const direct = await upgrade({ port: vitePort, path: '/api/echo', headers: { Origin: page } })
     assert.equal(direct.status, 403)
