@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 # resolves the attributes' annotations.
 from multidict import CIMultiDictProxy, MultiDictProxy
 
+from ._other_names import INSTEAD, refusal
 from ._threads import is_this_thread, off_loop_error, this_thread
 from .closecodes import CloseCode, check_close
 
@@ -280,53 +281,14 @@ class Connection:
     if not TYPE_CHECKING:  # a type checker goes on refusing an unknown name, as it should
 
         def __dir__(self) -> list[str]:
-            # The other libraries' names below are no attributes: not offered, nor suggested
-            # by a traceback's "Did you mean".
-            return [name for name in super().__dir__() if name not in _INSTEAD]
-
-
-# What does the job of another library's name for a connection's method.
-_SEND = "conn.send(data) sends to this client (JSON for a dict, text for a str, binary for bytes)"
-_INSTEAD = {
-    "emit": "conn.send({'type': event, ...}) sends to this client, conn.broadcast(...) to the "
-    "others (docs/patterns.md maps python-socketio)",
-    "send_json": _SEND,
-    "send_text": _SEND,
-    "send_bytes": _SEND,
-    "sid": "conn.id",
-    "enter_room": "conn.join_room(room)",
-    "joinRoom": "conn.join_room(room)",
-    "leaveRoom": "conn.leave_room(room)",
-    "getRooms": "sorted(conn.rooms)",
-    "isInRoom": "room in conn.rooms",
-    "broadcastAllRooms": "conn.broadcast_all_rooms(data, include_self=False)",
-    "resetMissedPong": "wsside counts pongs itself (heartbeat=)",
-    "readyState": "a callback's conn is open until on_close; conn.closed says whether it closed",
-    "bufferedAmount": "conn.buffered_amount",
-    "disconnect": "conn.close(code, reason)",
-    "terminate": "conn.close(code, reason)",
-    "receive": "messages come to on_message(conn, data)",
-    "receive_json": "messages come to on_message(conn, data)",
-    "receive_text": "messages come to on_message(conn, data)",
-}
-
-
-def _refusal(name: str, instead: str) -> property:
-    """A property that raises the AttributeError Python would, with what does `name`'s job.
-    Not `__getattr__`: a class with one has every attribute lookup of its instances take the
-    slow path (CPython's attribute caches skip it), about 1,100 instructions per round trip."""
-
-    def refuse(conn: Connection) -> Any:
-        raise AttributeError(
-            f"'Connection' object has no attribute '{name}': {instead}", name=name, obj=conn
-        )
-
-    return property(refuse)
+            # The other libraries' names (`_other_names.py`, set below) are no attributes:
+            # not offered, nor suggested by a traceback's "Did you mean".
+            return [name for name in super().__dir__() if name not in INSTEAD]
 
 
 if not TYPE_CHECKING:
-    for _name, _instead in _INSTEAD.items():
-        setattr(Connection, _name, _refusal(_name, _instead))
+    for _name, _instead in INSTEAD.items():
+        setattr(Connection, _name, refusal(_name, _instead))
 
 
 def room_error(room: object, call: str) -> TypeError:
