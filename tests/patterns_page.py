@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import logging
 import re
 import socket
@@ -152,8 +153,10 @@ async def reads_nothing() -> AsyncIterator[Callable[[Any, str], Awaitable[None]]
 class YPage:
     """A page's y-websocket provider, in Python: what y-websocket 3 sends, with pycrdt. On
     opening, sync step 1 and its awareness; the server's step 1 answered with step 2; the
-    server's step 2 and updates applied to `text`, its awareness messages to `awareness`.
-    `type` sends an edit as y-websocket sends a transaction's update."""
+    server's step 2 and updates applied to `text`, its awareness messages to `awareness`, and
+    what they change sent back, as y-websocket does (its own state, which the server removed,
+    at the next clock). `type` sends an edit as y-websocket sends a transaction's update,
+    `renew` its state as y-websocket does every 15 s."""
 
     def __init__(self, url: str, name: str) -> None:
         self.url = url
@@ -161,6 +164,9 @@ class YPage:
         self.text = self.doc.get("body", type=pycrdt.Text)
         self.awareness = pycrdt.Awareness(self.doc)
         self.awareness.set_local_state({"user": {"name": name}})
+        self.awareness.observe(self._changed)
+        self.removed: list[int] = []  # the ids the server said had left
+        self._echo: list[int] = []
         self.closed: tuple[int, str] | None = None
         self.texts: list[str] = []  # text frames: none must come (a JSON error frame)
         self.changed = asyncio.Condition()  # notified at each message and at the close
@@ -180,6 +186,22 @@ class YPage:
         self.ws = await session.ws_connect(self.url, max_msg_size=0)
         self._reader = asyncio.ensure_future(self._read())
         await self.ws.send_bytes(pycrdt.create_sync_message(self.doc))
+        mine = self.awareness.encode_awareness_update([self.doc.client_id])
+        await self.ws.send_bytes(pycrdt.create_awareness_message(mine))
+
+    async def reconnect(self, session: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
+        """Connect again, as y-websocket does after a network drop, while the old socket is
+        still open at the server (which learns of the drop only when TCP or a heartbeat gives
+        up): no longer read here, and returned, for the test to end it."""
+        old = self.ws
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+        await self.connect(session)
+        return old
+
+    async def renew(self) -> None:
+        self.awareness.set_local_state(self.awareness.get_local_state())
         mine = self.awareness.encode_awareness_update([self.doc.client_id])
         await self.ws.send_bytes(pycrdt.create_awareness_message(mine))
 
@@ -233,4 +255,14 @@ class YPage:
             return pycrdt.handle_sync_message(data[1:], self.doc)
         if data[0] == pycrdt.YMessageType.AWARENESS:
             self.awareness.apply_awareness_update(pycrdt.read_message(data[1:]), "server")
+            if self._echo:
+                echo = self.awareness.encode_awareness_update(self._echo)
+                self._echo = []
+                return pycrdt.create_awareness_message(echo)
         return None
+
+    def _changed(self, topic: str, event: tuple[dict[str, list[int]], Any]) -> None:
+        change, origin = event
+        if topic == "update" and origin == "server":
+            self._echo += change["added"] + change["updated"] + change["removed"]
+            self.removed += change["removed"]

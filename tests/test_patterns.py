@@ -358,6 +358,35 @@ async def test_pages_converge_and_a_page_opened_later_gets_the_document(tmp_path
         assert dan.closed is None
 
 
+async def test_a_page_back_on_a_new_socket_stays_listed_when_its_old_socket_ends(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pytest.importorskip("pycrdt")
+    caplog.set_level(logging.INFO, logger="wsside.access")  # the close line, to wait on
+    ended = AccessLine("closed 1001 by the client")
+    logging.getLogger("wsside.access").addHandler(ended)
+    try:
+        async with serve(yjs_handlers(tmp_path)) as server, aiohttp.ClientSession() as session:
+            url = f"{server.url}{server.prefix}/ws/doc/notes"
+            ada, bob = await YPage.open(session, url, "ada"), await YPage.open(session, url, "bob")
+            await bob.until(lambda p: p.sees("ada"), "ada in bob's awareness")
+            old = await ada.reconnect(session)  # its awareness again, at the same clock
+            await ada.renew()  # 15 s later, on the new socket
+            await ada.type("a")  # after that awareness, on the same socket
+            await bob.until(lambda p: str(p.text) == "a", "ada's edit on her new socket")
+            await old.close(code=1001)  # the heartbeat, or TCP, gave up on the old socket
+            await asyncio.wait_for(ended.found, WAIT)  # its on_close runs now
+            await ada.type("b")  # so bob would get a removal of ada before this
+            await bob.until(lambda p: str(p.text) == "ab", "ada's edit after the old close")
+            assert ada.doc.client_id not in bob.removed, "ada, still open, left bob's awareness"
+            # Bob sent ada's state back at each change (y-websocket does): the new socket
+            # alone held ada, and its close removes her.
+            await ada.ws.close()
+            await bob.until(lambda p: not p.sees("ada"), "ada gone once her tab closed")
+    finally:
+        logging.getLogger("wsside.access").removeHandler(ended)
+
+
 async def test_a_save_of_the_helper_closes_1012_and_the_pages_bring_the_document_back(
     tmp_path: Path,
 ) -> None:
