@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._runtime import events
-from .._runtime.config import ConfigError, find_config, load_config
+from .._runtime.config import ConfigError, config_search, find_config, load_config
 from .._runtime.events import logger, shown
 from .._runtime.module_names import HANDLERS_PACKAGE
 from .._runtime.origins import origin_problem
@@ -116,9 +116,10 @@ def _warn_config_unread(folder: Path, backplane: bool) -> None:
     `backplane` when the app has none (the dev server's file names one, and production's
     processes would quietly not share their rooms)."""
     try:
-        here = Path.cwd()  # and, for a handlers folder (not a list's cwd), its parent
-        beside = () if folder.resolve() == here.resolve() else (folder.parent,)
-        values, path = load_config(find_config(here, *beside) or here)
+        here = Path.cwd()
+        # A list of handlers comes as the cwd, which names no handlers folder to look beside.
+        handlers = None if folder.resolve() == here.resolve() else folder
+        values, path = load_config(find_config(*config_search(here, handlers)) or here)
     except (ConfigError, OSError):  # not ours to judge here: wsside serve and Vite say why
         return
     if path is None:

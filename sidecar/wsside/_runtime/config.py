@@ -34,6 +34,7 @@ __all__ = [
     "ConfigError",
     "OptionError",
     "build_settings",
+    "config_search",
     "file_problem",
     "find_config",
     "find_vite_config",
@@ -61,6 +62,12 @@ class OptionError(ValueError):
         shown = show(value) if blank else f"{value:g}" if isinstance(value, float) else value
         self.reason = f"{option} {shown}: {message}"
         super().__init__(self.reason)
+
+
+def config_search(cwd: Path, handlers: Path | str | None) -> tuple[Path, ...]:
+    """Where a config file is looked for: `cwd`, then beside the `handlers` folder (taken
+    from `cwd` when relative, links resolved), as `wsside serve --handlers` does."""
+    return (cwd, *(((cwd / handlers).resolve().parent,) if handlers else ()))
 
 
 def find_config(*dirs: Path) -> Path | None:

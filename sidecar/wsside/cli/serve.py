@@ -16,7 +16,7 @@ from .._edge.ending import drop_output_to_gone_readers
 from .._edge.logs import configure_logging, use_log_format
 from .._edge.open_files import low_open_file_limit, raise_open_file_limit
 from .._runtime.backplane_url import BackplaneError
-from .._runtime.config import ConfigError, OptionError, build_settings
+from .._runtime.config import ConfigError, OptionError, build_settings, config_search
 from .._runtime.config_keys import LOG_FORMATS
 from .._runtime.events import logger
 from .._runtime.settings import Settings
@@ -179,7 +179,7 @@ def serve(
     name = "wsside" if link is None else link.name  # what starts each line it writes
     if link is not None:
         explicit["port"], explicit["host"] = link.port, link.host
-    search = (Path.cwd(), *((Path(handlers).resolve().parent,) if handlers else ()))
+    search = config_search(Path.cwd(), handlers)
     if not ipc and log_format is not None and log_format.lower() in LOG_FORMATS:
         # An error in the config file (exit 2) is a JSON line too, when the flag asks for them.
         use_log_format(log_format.lower(), name)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._edge.interpreter import resolve_interpreter
-from .._runtime.config import ConfigError, find_config, load_config
+from .._runtime.config import ConfigError, config_search, find_config, load_config
 from .._runtime.helper_path import use_helpers_of
 from .._runtime.loader import LoadResult
 from .._runtime.module_names import handler_files, in_folder
@@ -148,12 +148,8 @@ class Project:
             elif isinstance(options.get("config"), str):
                 values, file = load_config(self.root / options["config"])
             else:
-                beside = (
-                    (self.root / handlers).resolve().parent
-                    if isinstance(handlers, (str, Path))
-                    else None
-                )
-                found = find_config(self.root, *(() if beside is None else (beside,)))
+                named = handlers if isinstance(handlers, (str, Path)) else None
+                found = find_config(*config_search(self.root, named))
                 values, file = load_config(found) if found is not None else ({}, None)
         except ConfigError as exc:
             return ConfigState(exc.file, {}, exc)
