@@ -1,8 +1,8 @@
-"""The error frame and a binary or plain-text protocol: a handler whose `sends=` is all bytes
-and str sends no `{"type": "error", ...}` (a y-websocket client fails on a JSON object), while
-the error is reported as ever; every other handler still sends it. And a message of the wrong
-kind (text to a binary endpoint, binary to a text one) is named in the wire's words. Over real
-sockets, through `wsside.testing`."""
+"""The error frame and a binary or plain-text protocol: a handler whose `sends=` is all bytes,
+str and string literals sends no `{"type": "error", ...}` (a y-websocket client fails on a
+JSON object), while the error is reported as ever; every other handler still sends it. And a
+message of the wrong kind (text to a binary endpoint, binary to a text one) is named in the
+wire's words. Over real sockets, through `wsside.testing`."""
 
 from __future__ import annotations
 
@@ -46,22 +46,42 @@ async def test_a_binary_endpoint_sends_no_error_frame_and_reports_the_error() ->
     assert "error in on_message of " in report and "RuntimeError: boom" in report
 
 
-@pytest.mark.parametrize("sends", [str, str | bytes])
+@pytest.mark.parametrize(
+    ("sends", "sent"),
+    [
+        (str, "ab"),
+        (str | bytes, "ab"),
+        # A str Literal is sent as text, as a str is: `ok`, not `"ok"`.
+        (Literal["ok"], "ko"),
+        (Literal["ok", "no"] | bytes, "ko"),
+    ],
+)
 async def test_a_plain_text_endpoint_sends_no_error_frame_and_reports_the_error(
-    sends: object,
+    sends: object, sent: str
 ) -> None:
     log = failing("/ws/log", sends=sends)
     async with serve([log], raise_errors=False) as server:
         client = await server.connect("/ws/log")
         await client.send("boom")
-        await client.send("ab")
-        assert await client.receive_text() == "ba"
+        await client.send(sent)
+        assert await client.receive_text() == sent[::-1]
     [report] = server.errors
     assert "RuntimeError: boom" in report
 
 
 @pytest.mark.parametrize(
-    "sends", [None, Reply, dict[str, int], list[int], Literal["ok"], str | None, bytes | Reply]
+    "sends",
+    [
+        None,
+        Reply,
+        dict[str, int],
+        list[int],
+        Literal[1],
+        Literal["ok", None],
+        Literal["ok"] | Reply,
+        str | None,
+        bytes | Reply,
+    ],
 )
 async def test_an_endpoint_that_sends_json_still_gets_the_error_frame(sends: object) -> None:
     json_out = failing("/ws/json", sends=sends)

@@ -298,8 +298,9 @@ counts = Handler("/ws/counts", sends=dict[str, int])
 
 
 def test_wsside_types_adds_the_error_frame_where_the_runtime_sends_it(tmp_path: Path) -> None:
-    """No `ErrorFrame` in a binary or plain-text `Sends` (all bytes and str), which the
-    runtime never sends it on (tests/test_binary_error_frame.py); any JSON in it keeps it."""
+    """No `ErrorFrame` in a binary or plain-text `Sends` (all bytes, str and string
+    literals), which the runtime never sends it on (tests/test_binary_error_frame.py); any
+    JSON in it keeps it."""
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "protocols.py").write_text(ERROR_FRAME_RULE)
     done = run_types(cwd=tmp_path)

@@ -50,7 +50,7 @@ export type Binary = BufferSource | Blob
 /**
  * What a handler without `on_error` sends when a message does not fit its `receives=`, or
  * when one of its callbacks raised; part of every `sends` that does not admit it already and
- * is not all bytes and str (a binary or plain-text protocol gets none).
+ * is not all bytes, str and string literals (a binary or plain-text protocol gets none).
  */
 export interface ErrorFrame {
   type: 'error'

@@ -89,11 +89,16 @@ class Alias:
 Node = Union[Scalar, AnyValue, Literals, ListOf, DictOf, OneOf, Record, Alias]  # noqa: UP007 - a runtime alias on 3.10
 
 
+def options_of(node: Node) -> tuple[Node, ...]:
+    """The options of a union, or `node` alone."""
+    return node.options if isinstance(node, OneOf) else (node,)
+
+
 def one_of(nodes: list[Node]) -> Node:
     """One node for a union: nested unions flattened, repeats dropped, and its Literals (with
     None, when there are Literals) as one `Literals`, so a mismatch reads
     "expected 'a', 'b' or None, got 'c'"."""
-    flat = [o for node in nodes for o in (node.options if isinstance(node, OneOf) else (node,))]
+    flat = [o for node in nodes for o in options_of(node)]
     values = [v for o in flat if isinstance(o, Literals) for v in o.values]
     if values and Scalar("None") in flat:
         values.append(None)

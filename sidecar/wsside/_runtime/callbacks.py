@@ -2,10 +2,10 @@
 every callback.
 
 A callback that raises gets the error policy: `on_error(conn, exc)` if the handler has one,
-else the client gets `{"type": "error", "message": ...}` (unless its `sends=` is all bytes
-and str: `sends_error_frame`); either way the traceback is reported (Vite's terminal and
-overlay, or the console). `on_error` or `on_close` raising is only reported. The session
-decides what a failed `on_connect` means (close 1011).
+else the client gets `{"type": "error", "message": ...}` (unless its `sends=` is all bytes,
+str and string literals: `sends_error_frame`); either way the traceback is reported (Vite's
+terminal and overlay, or the console). `on_error` or `on_close` raising is only reported. The
+session decides what a failed `on_connect` means (close 1011).
 
 A message that does not fit the handler's `receives` gets the same policy with a
 `MessageTypeError`, reported as a warning line: the page sent it, no handler code failed
@@ -21,9 +21,10 @@ from collections.abc import Awaitable, Callable, Coroutine
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from .._message_tree import options_of
 from .._places import place
 from .._protocol.codec import decode_text
-from ..schema import MessageTypeError, OneOf, Scalar, Schema
+from ..schema import Literals, MessageTypeError, Node, Scalar, Schema
 from .events import log, report_runtime_error, shown
 from .message_fit import against_receives, warn_refused
 from .unanswered import unanswered
@@ -286,13 +287,19 @@ def error_frame(message: str) -> dict[str, str]:
 def sends_error_frame(sends: Schema | None) -> bool:
     """Whether a handler without `on_error` that declares `sends` answers a failure with the
     error frame (and `wsside types` adds `ErrorFrame` to its `Sends`): not when every option
-    of `sends` is bytes or str, a binary or plain-text protocol of which a JSON object is no
-    message (y-websocket fails on one); the report is the same either way."""
+    of `sends` is bytes, str or a Literal of strings (sent as text as a str is), a binary or
+    plain-text protocol of which a JSON object is no message (y-websocket fails on one); the
+    report is the same either way."""
     if sends is None:
         return True
-    node = sends.node
-    options = node.options if isinstance(node, OneOf) else (node,)
-    return not all(isinstance(o, Scalar) and o.kind in ("bytes", "str") for o in options)
+    return not all(_plain(option) for option in options_of(sends.node))
+
+
+def _plain(node: Node) -> bool:
+    """Whether `node` is sent as raw bytes or text, never as JSON."""
+    if isinstance(node, Literals):
+        return all(isinstance(value, str) for value in node.values)
+    return isinstance(node, Scalar) and node.kind in ("bytes", "str")
 
 
 def is_error_frame(data: object) -> bool:

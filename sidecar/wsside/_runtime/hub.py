@@ -236,8 +236,9 @@ def _deliver(
 def _sent_checker(handler: Handler) -> Callable[[object], None]:
     assert handler.sends is not None
     check = handler.sends.check
-    # Without on_error, wsside's own error frame is sent too, unless sends= is all bytes and
-    # str (then no frame is sent, and one the handler sends itself is checked as any message).
+    # Without on_error, wsside's own error frame is sent too, unless sends= is all bytes,
+    # str and string literals (then no frame is sent, and one the handler sends itself is
+    # checked as any message).
     errors_too = handler.callbacks["on_error"] is None and sends_error_frame(handler.sends)
 
     def check_sent(data: object) -> None:

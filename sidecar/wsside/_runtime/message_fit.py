@@ -12,7 +12,8 @@ import sys
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from ..schema import OneOf, Scalar
+from .._message_tree import options_of
+from ..schema import Scalar
 from .events import emit, log, shown
 from .repeats import REPEAT_WINDOW, Repeats
 
@@ -47,9 +48,7 @@ def _wrong_kind(schema: Schema, raw: str | bytes) -> str | None:
     """The problem in the wire's words when `schema` takes no message of `raw`'s kind: text
     where it takes only binary (`expected bytes, got dict` would name the JSON reading of the
     text, which the page never sent), binary where it takes only text."""
-    node = schema.node
-    options = node.options if isinstance(node, OneOf) else (node,)
-    binary = [isinstance(o, Scalar) and o.kind == "bytes" for o in options]
+    binary = [isinstance(o, Scalar) and o.kind == "bytes" for o in options_of(schema.node)]
     if isinstance(raw, str):
         return "expected a binary message, got text" if all(binary) else None
     return None if any(binary) else "expected a text message, got binary"

@@ -119,7 +119,8 @@ def _endpoints(handlers: Iterable[Handler], project: Path) -> list[_Endpoint]:
             if handler.receives is not None:
                 namespace.comment(_TRANSFORMED)
         # Declared or not, the page gets the error frame from a handler without on_error,
-        # unless sends= is all bytes and str (`sends_error_frame`, which `root` asks).
+        # unless sends= is all bytes, str and string literals (`sends_error_frame`, which
+        # `root` asks).
         frame = handler.callbacks["on_error"] is None
         sends = namespace.root("Sends", handler.sends, False, error_frame=frame)
         endpoints.append(

@@ -22,6 +22,7 @@ import json
 import re
 import textwrap
 
+from .._message_tree import options_of
 from ..schema import Alias, AnyValue, DictOf, ListOf, Literals, Node, OneOf, Record, Scalar, Schema
 from .callbacks import error_frame as make_error_frame
 from .callbacks import sends_error_frame
@@ -59,8 +60,8 @@ _SCALARS = {
 }
 
 Named = Record | Alias
-# What a handler without on_error sends besides sends= (unless sends= is all bytes and str:
-# `sends_error_frame`); the client exports its type as ErrorFrame.
+# What a handler without on_error sends besides sends= (unless sends= is all bytes, str and
+# string literals: `sends_error_frame`); the client exports its type as ErrorFrame.
 _ERROR_FRAME = make_error_frame("")
 
 
@@ -98,8 +99,7 @@ class Namespace:
         `Endpoints` names it (`unknown` if none)."""
         if schema is None:
             return "unknown"
-        node = schema.node
-        options = node.options if isinstance(node, OneOf) else (node,)
+        options = options_of(schema.node)
         parts: list[Node | str] = []
         for option in options:
             if option == Scalar("bytes"):
@@ -271,7 +271,7 @@ WHOLE_NOTE = "int: a whole number (1.5 is refused)"
 
 def _whole(node: Node) -> bool:
     """Whether `node` is `int`, alone or with None (not with `float`, which takes 1.5)."""
-    options = node.options if isinstance(node, OneOf) else (node,)
+    options = options_of(node)
     kinds = {o.kind for o in options if isinstance(o, Scalar)}
     return "int" in kinds and all(
         isinstance(o, Scalar) and o.kind in ("int", "None") for o in options

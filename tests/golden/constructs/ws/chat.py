@@ -72,7 +72,8 @@ scalars = Handler("/ws/scalars", receives=int | float | bool, sends=dict[str, st
 
 
 # The error frame: added to sends= (ErrorFrame) unless the handler has on_error, sends=
-# admits it already, or sends= is all bytes and str (a binary or plain-text protocol).
+# admits it already, or sends= is all bytes, str and string literals (a binary or
+# plain-text protocol).
 class Failure(TypedDict):
     type: Literal["error"]
     message: str
