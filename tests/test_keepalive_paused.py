@@ -2,8 +2,10 @@
 stopped reading it (the queue's back-pressure, docs/reliability.md), its pongs and messages
 wait unread in the socket, so neither the heartbeat nor the inactivity timeout may close it.
 Every message is handled once the handler goes on, and from then on both timers start
-afresh: a client that then goes quiet is still closed. On a socket wsside owns (through
-aiohttp's server, in-process) and under uvicorn (ASGI: the inactivity timeout only)."""
+afresh (`Keepalive.resume`, even when nothing waits in the socket to be read): a client that
+then goes quiet is still closed, a whole timeout or three heartbeats after the resume. On a
+socket wsside owns (through aiohttp's server, in-process) and under uvicorn (ASGI: the
+inactivity timeout only)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,10 @@ IDLE = 1.0
 # Well past the 1,024 messages that pause reading: the rest wait in the socket.
 COUNT = 3 * INBOX_HIGH_WATER
 PAD = "x" * 1000  # 1 KB messages, as the devices sent
+# The fewest messages that stop the reading: the one the handler is on, and a queue past its
+# high water (small ones, so the count stops it, not the bytes). Nothing is left to read
+# after them, so only `Keepalive.resume` restarts the timers when reading resumes.
+PAUSING = INBOX_HIGH_WATER + 2
 
 HANDLERS = f"""
     import asyncio, gc, json
@@ -97,10 +103,10 @@ class Device:
         await self.until(lambda: bool(self.messages), 5)
         return self.messages[0]
 
-    async def flood(self, count: int) -> None:
+    async def flood(self, count: int, pad: str = PAD) -> None:
         """`count` messages, each written as soon as the socket takes it."""
         for i in range(count):
-            message = {"i": i, "pad": PAD, **({"last": True} if i == count - 1 else {})}
+            message = {"i": i, "pad": pad, **({"last": True} if i == count - 1 else {})}
             self.writer.write(frame(TEXT, json.dumps(message).encode()))
             await self.writer.drain()
 
@@ -223,6 +229,46 @@ async def test_a_flood_behind_a_slow_handler_outlives_the_inactivity_timeout(
     await sender
     assert reading.resumed_at and device.closed is None
     # Quiet now: closed a whole timeout after reading resumed (its last message came later).
+    await device.until(lambda: False, 5)
+    assert device.closed == (1000, "Inactivity timeout")
+    assert device.closed_at - reading.resumed_at >= IDLE * 0.9
+
+
+async def test_after_a_pause_the_heartbeat_counts_from_the_resume(
+    serve, reading, device_at
+) -> None:
+    s = await serve(HANDLERS)
+    device = await device_at(s.port, "/api/ws/hb")
+    device.answering = False  # two pings missed before the pause: two more beats would close it
+    await device.until(lambda: device.pings >= 2, 5)
+    await device.flood(PAUSING, pad="")
+    await asyncio.wait_for(reading.paused.wait(), 10)
+    pings = device.pings
+    await device.until(lambda: device.pings >= pings + 3, 10)
+    assert device.closed is None
+    await go_on(s.port, "/api")
+    await device.until(lambda: bool(device.messages), 10)
+    assert device.messages == [{"handled": PAUSING}]
+    # Three unanswered pings from the resume on, as on a new connection: the two missed before
+    # the pause count no more (counted, it would close within two heartbeats).
+    await device.until(lambda: False, 5)
+    assert device.closed == (1000, "No pong received")
+    assert device.closed_at - reading.resumed_at >= 3 * HEARTBEAT * 0.9
+
+
+async def test_after_a_pause_the_inactivity_timeout_counts_from_the_resume(
+    serve, reading, device_at
+) -> None:
+    s = await serve(HANDLERS)
+    device = await device_at(s.port, "/api/ws/idle")
+    await device.flood(PAUSING, pad="")
+    await asyncio.wait_for(reading.paused.wait(), 10)
+    # The timer looks every timeout while paused: resumed halfway between two looks, a
+    # timeout counted from the last message (long past) would close the client at the next.
+    await asyncio.sleep(2.5 * IDLE)  # time itself is under test: the server reads nothing
+    await go_on(s.port, "/api")
+    await device.until(lambda: bool(device.messages), 10)
+    assert device.messages == [{"handled": PAUSING}]
     await device.until(lambda: False, 5)
     assert device.closed == (1000, "Inactivity timeout")
     assert device.closed_at - reading.resumed_at >= IDLE * 0.9

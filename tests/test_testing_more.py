@@ -147,6 +147,12 @@ async def test_connect_on_a_loop_of_its_own(server):
 async def test_a_client_of_the_fixture_on_a_loop_of_its_own(client):
     await client.receive_text()
 
+async def test_a_close_on_a_loop_of_its_own(client):
+    await client.close()
+
+async def test_an_exit_on_a_loop_of_its_own(server):
+    await server.__aexit__(None, None, None)
+
 @pytest.mark.asyncio(loop_scope="module")
 async def test_on_the_fixture_s_loop(server, client):
     other = await server.connect("/ws/echo")
@@ -171,14 +177,14 @@ def test_a_server_of_another_event_loop_says_to_run_on_its_loop(tmp_path: Path) 
     said = re.findall(r"^E +RuntimeError: (.*)", done.stdout, re.MULTILINE)
     assert (
         said
-        == [  # by connect(), then by the client's wait
+        == [  # by connect(), the client's wait, its close and the server's exit
             "wsside.testing: the server runs on another event loop than this test (a fixture of "
             "wider scope): mark the test with the fixture's loop scope, "
             'pytest.mark.asyncio(loop_scope="module") under pytest-asyncio'
         ]
-        * 2
+        * 4
     ), done.stdout + done.stderr
-    assert "2 failed, 1 passed" in done.stdout, done.stdout  # the advice taken, it works
+    assert "4 failed, 1 passed" in done.stdout, done.stdout  # the advice taken, it works
 
 
 async def test_the_waits_take_timeout_and_match_by_name(tmp_path: Path) -> None:

@@ -13,7 +13,14 @@ import aiohttp
 if TYPE_CHECKING:
     from ..connection import Connection
 
-__all__ = ["TIMEOUT", "Client", "ConnectionClosed", "HandshakeRefused", "Match", "on_loop"]
+__all__ = [
+    "TIMEOUT",
+    "Client",
+    "ConnectionClosed",
+    "HandshakeRefused",
+    "Match",
+    "require_server_loop",
+]
 
 TIMEOUT = 5.0
 # What `receive_json(match=...)` waits for: the items a message must have, or a function of it.
@@ -26,7 +33,7 @@ _ANOTHER_LOOP = (
 )
 
 
-def on_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+def require_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     """Raise, in words that say what to do, unless the running loop is the server's."""
     if asyncio.get_running_loop() is not loop:
         raise RuntimeError(_ANOTHER_LOOP)
@@ -96,7 +103,7 @@ class Client:
         return bool(self._ws.compress)
 
     async def send(self, message: object) -> None:
-        on_loop(self._loop)
+        require_server_loop(self._loop)
         if isinstance(message, str):
             await self._ws.send_str(message)
         elif isinstance(message, (bytes, bytearray, memoryview)):
@@ -154,6 +161,9 @@ class Client:
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close from the client's side and wait for the server's answer (its `on_close` has
         run by then); nothing to do once closed."""
+        if self._closed is not None and self._reader.done():
+            return
+        require_server_loop(self._loop)
         if self._closed is None:
             self._closed = (code, reason)
             await self._ws.close(code=code, message=reason.encode())
@@ -188,7 +198,7 @@ class Client:
 
     async def _next(self, timeout: float, wanted: str) -> str | bytes | None:
         """The next message, or None once the connection closed (`_closed` says how)."""
-        on_loop(self._loop)
+        require_server_loop(self._loop)
         try:
             message = await asyncio.wait_for(self._inbox.get(), timeout)
         except asyncio.TimeoutError:

@@ -18,12 +18,12 @@ from .._edge.asgi_setup import handler_list, log_events
 from .._edge.closest_endpoint import closest, refused_segment
 from .._edge.server import Sidecar
 from .._runtime import events
-from .._runtime.config import build_settings
+from .._runtime.config import build_settings, config_search
 from .._runtime.config_keys import PREFIX_EXPECTED, is_prefix_path
 from .._runtime.missing_env import NOT_IN_ENVIRONMENT
 from .._runtime.settings import Settings
 from ..handler import Handler
-from .client import TIMEOUT, Client, HandshakeRefused, on_loop
+from .client import TIMEOUT, Client, HandshakeRefused, require_server_loop
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -102,8 +102,7 @@ class Server:
         if prefix is not None and not is_prefix_path(prefix):
             raise ValueError(f"wsside.testing.serve(prefix={prefix!r}): expected {PREFIX_EXPECTED}")
         # Where `wsside serve --handlers FOLDER` looks: a test names the folder from its own.
-        beside = [folder.resolve().parent] if folder is not None else []
-        project = build_settings({"handlers_dir": folder}, search=[Path.cwd(), *beside])
+        project = build_settings({"handlers_dir": folder}, search=config_search(Path.cwd(), folder))
         if given is None and not project.handlers_dir.is_dir():
             fix = "" if folder is not None else _RUN_IN_THE_PROJECT  # a folder given: named
             raise FileNotFoundError(
@@ -150,6 +149,7 @@ class Server:
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        require_server_loop(self._loop)
         try:
             for client in self._clients:
                 await client.close()
@@ -173,7 +173,7 @@ class Server:
         permessage-deflate, as browsers do (`client.compressed` says whether it was taken)."""
         if self._session is None:
             raise RuntimeError("wsside.testing: connect() inside `async with serve(...)` only")
-        on_loop(self._loop)
+        require_server_loop(self._loop)
         try:
             ws = await self._session.ws_connect(
                 self.url + self.prefix + path,
