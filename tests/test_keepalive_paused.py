@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -73,6 +74,25 @@ HANDLERS = f"""
         conn.send(json.dumps([s._reading_paused for s in slow]))
 
     Handler("/ws/paused", on_message=_paused)
+
+    # A handler that answers each message: to a client that never reads, its `await
+    # conn.send` waits for good, and with it the queue and the pause.
+    closes, closed = [], asyncio.Event()
+
+    async def _echo(conn, data):
+        await conn.send(data)
+
+    def _echo_closed(conn, code, reason, by_client):
+        closes.append([code, reason])
+        closed.set()
+
+    Handler("/ws/echo-hb", heartbeat={HEARTBEAT}, on_message=_echo, on_close=_echo_closed)
+
+    async def _closes(conn, data):
+        await closed.wait()
+        conn.send({{"closes": closes}})
+
+    Handler("/ws/closes", on_message=_closes)
 """
 
 
@@ -272,6 +292,44 @@ async def test_after_a_pause_the_inactivity_timeout_counts_from_the_resume(
     await device.until(lambda: False, 5)
     assert device.closed == (1000, "Inactivity timeout")
     assert device.closed_at - reading.resumed_at >= IDLE * 0.9
+
+
+async def test_a_client_that_floods_and_never_reads_is_still_closed(serve, reading) -> None:
+    # Reading paused while the server's answers to the client back up too: the handler waits
+    # on the client, not the other way round, and the pause would last for ever. The
+    # heartbeat counts as ever (before, a client could hold a connection and its queued
+    # megabytes this way, whatever heartbeat= said).
+    s = await serve(HANDLERS)
+    deaf = socket.socket()
+    deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a window that fills at once
+    deaf.setblocking(False)
+    loop = asyncio.get_running_loop()  # the server's too: nothing here may block
+    await asyncio.wait_for(loop.sock_connect(deaf, ("127.0.0.1", s.port)), 5)
+    await loop.sock_sendall(deaf, upgrade_head("/api/ws/echo-hb"))
+    head = b""
+    while b"\r\n\r\n" not in head:  # byte by byte: nothing after the head is read, ever
+        head += await asyncio.wait_for(loop.sock_recv(deaf, 1), 5)
+    assert head.startswith(b"HTTP/1.1 101"), head
+
+    async def flood() -> None:
+        message = frame(TEXT, json.dumps({"pad": "x" * 8000}).encode())
+        for _ in range(1000):  # 8 MB, past the queue's 1 MiB once the echoes back up
+            await loop.sock_sendall(deaf, message)
+
+    sender = asyncio.create_task(flood())
+    try:
+        await asyncio.wait_for(reading.paused.wait(), 10)
+        asker = await Device.open(s.port, "/api/ws/closes")
+        try:
+            # Answered once on_close has run: 4 beats, then the closing handshake's 5 s.
+            asker.writer.write(frame(TEXT, b"?"))
+            await asker.until(lambda: bool(asker.messages), 20)
+            assert asker.messages == [{"closes": [[1000, "No pong received"]]}]
+        finally:
+            asker.close()
+    finally:
+        sender.cancel()
+        deaf.close()
 
 
 @pytest.fixture

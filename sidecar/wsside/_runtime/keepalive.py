@@ -9,7 +9,9 @@ what the client sends, pongs included, waits unread in the socket: its silence t
 nothing about the client, so neither timer closes it (`pause`), and both start afresh once
 reading resumes (`resume`). Pings go on meanwhile: they keep a proxy's idle timer from
 cutting the connection, and a client whose process ended answers them with a reset, which
-ends it.
+ends it. Unless what the server sends it backs up too: then the handler is most likely
+waiting on the client (`await conn.send` to one that does not read), which would hold the
+pause, and the connection, for ever; the timers count as ever.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ HEARTBEAT_PAYLOAD = b"heartbeat"
 _NORMAL_CLOSURE = int(CloseCode.NORMAL_CLOSURE)
 _INACTIVITY_REASON = CloseReason.INACTIVITY.encode()
 _NO_PONG_REASON = CloseReason.NO_PONG.encode()
+# Bytes waiting to be written to the client past which it counts as not reading: the mark
+# past which `await conn.send` waits (the writers' HIGH_WATER in _io/transport.py and
+# _io/asgi.py).
+_BACKED_UP = 64 * 1024
 
 
 class _Owner(Protocol):
@@ -43,6 +49,8 @@ class _Owner(Protocol):
     def handler(self) -> Handler: ...
 
     def write_control(self, opcode: int, payload: bytes) -> None: ...
+
+    def buffered(self) -> int: ...
 
     def close(self, code: int, reason: bytes) -> object: ...
 
@@ -93,11 +101,16 @@ class Keepalive:
                 handle.cancel()
         self._beat = self._idle = None
 
+    def _excused(self) -> bool:
+        """Whether the client's silence is the server's doing: reading paused, while the
+        client still takes what the server sends it (see the module's docstring)."""
+        return self._paused and self._owner.buffered() <= _BACKED_UP
+
     def _on_beat(self) -> None:
         owner = self._owner
         if owner.closing:
             return
-        if not self._paused:
+        if not self._excused():
             if self._missed >= MISSED_PONGS_LIMIT:
                 owner.close(_NORMAL_CLOSURE, _NO_PONG_REASON)
                 return
@@ -114,9 +127,9 @@ class Keepalive:
         if not timeout:
             self._idle = None
             return
-        # Paused: looked at again a timeout on (`resume` sets `last_activity` meanwhile).
+        # Excused: looked at again a timeout on (`resume` sets `last_activity` meanwhile).
         now = self._loop.time()
-        remaining = timeout if self._paused else self.last_activity + timeout - now
+        remaining = timeout if self._excused() else self.last_activity + timeout - now
         if remaining > 0:
             self._idle = self._loop.call_later(remaining, self._on_idle)
         else:
