@@ -33,10 +33,6 @@ HEARTBEAT_PAYLOAD = b"heartbeat"
 _NORMAL_CLOSURE = int(CloseCode.NORMAL_CLOSURE)
 _INACTIVITY_REASON = CloseReason.INACTIVITY.encode()
 _NO_PONG_REASON = CloseReason.NO_PONG.encode()
-# Bytes waiting to be written to the client past which it counts as not reading: the mark
-# past which `await conn.send` waits (the writers' HIGH_WATER in _io/transport.py and
-# _io/asgi.py).
-_BACKED_UP = 64 * 1024
 
 
 class _Owner(Protocol):
@@ -50,7 +46,7 @@ class _Owner(Protocol):
 
     def write_control(self, opcode: int, payload: bytes) -> None: ...
 
-    def buffered(self) -> int: ...
+    def writing_paused(self) -> bool: ...
 
     def close(self, code: int, reason: bytes) -> object: ...
 
@@ -103,8 +99,9 @@ class Keepalive:
 
     def _excused(self) -> bool:
         """Whether the client's silence is the server's doing: reading paused, while the
-        client still takes what the server sends it (see the module's docstring)."""
-        return self._paused and self._owner.buffered() <= _BACKED_UP
+        client still takes what the server sends it (writing is not paused, which is when
+        `await conn.send` waits; see the module's docstring)."""
+        return self._paused and not self._owner.writing_paused()
 
     def _on_beat(self) -> None:
         owner = self._owner

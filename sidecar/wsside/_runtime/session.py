@@ -181,6 +181,9 @@ class Session(CloseHandshake):
     def buffered(self) -> int:
         return self._io.buffered
 
+    def writing_paused(self) -> bool:  # what `await conn.send` waits on: the client not reading
+        return self._io.paused
+
     def client(self) -> str:  # `host:port`, "-" on a Unix socket
         return access.peer(self._io.transport)
 
