@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from wsside._runtime import events
-from wsside.testing import serve
+from wsside.testing import ConnectionClosed, serve
 
 ECHO = """
 import asyncio
@@ -124,7 +124,7 @@ import pytest
 import pytest_asyncio
 
 from wsside import Handler
-from wsside.testing import serve
+from wsside.testing import ConnectionClosed, serve
 
 echo = Handler("/ws/echo")
 
@@ -224,3 +224,35 @@ async def test_a_variable_a_file_reads_at_import_is_said_to_be_set_in_the_test(
     monkeypatch.setenv("WSSIDE_TESTING_SECRET", "s3cret")
     async with serve(folder) as server:
         assert server.handler("/ws/echo").pattern.source == "/ws/echo"
+
+
+ROOM = """
+from wsside import Handler
+
+room = Handler("/ws/room", default_room="lobby")
+room.left = []
+
+@room.on_close
+async def gone(conn, code, reason, by_client):
+    room.left.append(conn.query["name"])
+    conn.broadcast({"left": conn.query["name"], "code": code, "by_client": by_client})
+"""
+
+
+async def test_a_dropped_client_s_on_close_has_run_when_drop_returns(tmp_path: Path) -> None:
+    async with serve(handlers_folder(tmp_path, ROOM)) as server:
+        ada = await server.connect("/ws/room", query={"name": "ada"})
+        bob = await server.connect("/ws/room", query={"name": "bob"})
+        assert len(server.handler("/ws/room").connections) == 2
+        await ada.drop()
+        assert server.handler("/ws/room").left == ["ada"]  # type: ignore[attr-defined]
+        assert [c.query["name"] for c in server.handler("/ws/room").connections] == ["bob"]
+        assert await bob.receive_json() == {"left": "ada", "code": 1006, "by_client": True}
+        with pytest.raises(ConnectionClosed) as closed:
+            await ada.receive_json()
+        assert closed.value.code == 1006
+        await ada.drop()  # nothing to do once dropped, nor to close
+        await ada.close()
+        await bob.close()
+        await bob.drop()
+        assert not server.handler("/ws/room").connections

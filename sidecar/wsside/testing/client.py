@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from .._runtime.session import Session
+
 if TYPE_CHECKING:
     from ..connection import Connection
 
@@ -173,6 +175,39 @@ class Client:
                 await self._reader
             except asyncio.CancelledError:
                 pass
+
+    async def drop(self) -> None:
+        """End the connection without a close frame, as a client that crashes, is killed or
+        loses its network does, and wait until the server's `on_close` has run (its code is
+        1006); nothing to do once closed."""
+        if self._closed is not None and self._reader.done():
+            return
+        require_server_loop(self._loop)
+        try:
+            session = self.connection._link
+        except LookupError:  # the server closed it meanwhile: there is no on_close to wait for
+            session = None
+        self._closed = (1006, "")
+        # aiohttp has no public way to drop a socket: its WebSocket keeps the connection
+        # (`_conn`), whose transport closes the socket without a word; the connection is then
+        # given back to aiohttp closed (else it warns of it, unclosed, when collected).
+        connection = self._ws._conn
+        assert connection is not None  # None only once aiohttp closed it
+        if connection.transport is not None:
+            connection.transport.abort()
+        connection.close()
+        self._reader.cancel()
+        try:
+            await self._reader
+        except asyncio.CancelledError:
+            pass
+        if isinstance(session, Session):
+            try:
+                await asyncio.wait_for(asyncio.shield(session.finished), TIMEOUT)
+            except asyncio.TimeoutError:
+                raise TimeoutError(
+                    f"{self.path}: the server's on_close did not end within {TIMEOUT} s of the drop"
+                ) from None
 
     async def _read(self) -> None:
         """Move each message into the inbox until the connection ends (its close, or the end
