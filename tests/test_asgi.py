@@ -717,7 +717,17 @@ def test_config_file_defaults_that_do_not_apply_are_one_warning(
     ASGIApp("ws")
     assert said() == [
         f"wsside: ASGIApp reads no config file: the [defaults] of {config} (error_details, "
-        "heartbeat) do not apply here; set them on each Handler (docs/asgi.md)"
+        "heartbeat) do not apply here; set error_details on each Handler; heartbeat is the "
+        "server's: uvicorn --ws-ping-interval, hypercorn --websocket-ping-interval (docs/asgi.md)"
+    ]
+    # Only what no Handler can set: nothing to set on each Handler.
+    caplog.clear()
+    config.write_text("[defaults]\nper_message_deflate = false\n")
+    ASGIApp("ws")
+    assert said() == [
+        f"wsside: ASGIApp reads no config file: the [defaults] of {config} (per_message_deflate) "
+        "do not apply here; per_message_deflate is the server's: uvicorn "
+        "--ws-per-message-deflate; hypercorn always accepts it (docs/asgi.md)"
     ]
 
 

@@ -53,6 +53,13 @@ _SERVER_OWNED = {
 }
 
 
+# Where the server's own options are set, for [defaults] that name them.
+_SERVER_SETTING = {
+    "heartbeat": "uvicorn --ws-ping-interval, hypercorn --websocket-ping-interval",
+    "per_message_deflate": "uvicorn --ws-per-message-deflate; hypercorn always accepts it",
+}
+
+
 def origin_set(allowed: Iterable[str] | None) -> frozenset[str]:
     """`allowed_origins` as given, checked: an iterable of strings (not one string)."""
     if allowed is None:
@@ -124,12 +131,19 @@ def _warn_config_unread(folder: Path, backplane: bool) -> None:
         return
     if path is None:
         return
-    if values.get("handler_defaults"):
+    defaults = sorted(values.get("handler_defaults") or ())
+    # What the server owns holds on no Handler either: say where it is set instead.
+    own = [name for name in defaults if name not in _SERVER_SETTING]
+    server = [name for name in defaults if name in _SERVER_SETTING]
+    if defaults:
+        fix = [f"set {', '.join(own)} on each Handler"] if own else []
+        fix += [f"{name} is the server's: {_SERVER_SETTING[name]}" for name in server]
         logger.warning(
             "wsside: ASGIApp reads no config file: the [defaults] of %s (%s) do not apply "
-            "here; set them on each Handler (docs/asgi.md)",
+            "here; %s (docs/asgi.md)",
             path,
-            ", ".join(sorted(values["handler_defaults"])),
+            ", ".join(defaults),
+            "; ".join(fix),
         )
     if values.get("backplane") and not backplane:
         logger.warning(
