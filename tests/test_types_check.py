@@ -142,13 +142,26 @@ def test_root_runs_as_in_a_monorepo_s_vite_app(tmp_path: Path) -> None:
     assert (done.returncode, done.stderr) == (0, "wsside types: wrote apps/web/wsside-env.d.ts\n")
     # The paths given stay the current folder's.
     given = types(tmp_path, "--root", "apps/web", "--handlers", "apps/web/ws", "--out", "x.d.ts")
-    assert (given.returncode, given.stderr) == (0, "wsside types: wrote x.d.ts\n")
+    assert (given.returncode, given.stderr) == (
+        0,
+        "wsside types: the Vite plugin keeps its own copy, apps/web/wsside-env.d.ts, up to "
+        "date, not x.d.ts: where tsc sees both, they clash once a handler changes (--out "
+        "apps/web/wsside-env.d.ts is that one)\nwsside types: wrote x.d.ts\n",
+    )
     assert "    '/ws/game': true\n" in (tmp_path / "x.d.ts").read_text()
     in_the_app = types(app, "--out", "wsside-env.d.ts", "--check")
     assert (in_the_app.returncode, in_the_app.stderr) == (
         0,
         "wsside types: wsside-env.d.ts is up to date\n",
     )
+    # --out from the current folder, not --root's: the folder it names is not here.
+    (app / "src").mkdir()
+    astray = types(tmp_path, "--root", "apps/web", "--out", "src/wsside-env.d.ts")
+    assert astray.returncode == 1
+    assert astray.stderr.endswith(
+        "wsside types: cannot write src/wsside-env.d.ts: no folder src (--out is taken from "
+        "the current folder: --out apps/web/src/wsside-env.d.ts)\n"
+    ), astray.stderr
     nowhere = types(tmp_path, "--root", "apps/api", "--check", "--out", "x.d.ts")
     assert (nowhere.returncode, nowhere.stderr) == (
         2,

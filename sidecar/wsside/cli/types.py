@@ -91,6 +91,7 @@ def types(
     from ..doctor.vite_config import project_folder, read_vite_config
 
     target = None if out is None else out.resolve()  # where it goes, whatever --root says
+    started = Path.cwd()  # what the paths said to the user are relative to
     if root_option is not None:  # the paths given are the current folder's
         handlers, config = (None if p is None else p.resolve() for p in (handlers, config))
         _run_in(root_option)
@@ -147,6 +148,8 @@ def types(
     if out is None or target is None:
         typer.echo(text, nl=False)
         return
+    plugin_copy = root / FILE_NAME
+    second = facts.wsside_options is not None and target != plugin_copy.resolve()
     try:
         # Bytes that are not UTF-8 differ from the text like any others.
         found = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else None
@@ -154,6 +157,8 @@ def types(
         typer.echo(f"wsside types: cannot read {out}: {exc.strerror or exc}", err=True)
         raise typer.Exit(1) from None
     if found == text:
+        if second:
+            _second_copy(out, plugin_copy, started)
         typer.echo(f"wsside types: {out} is up to date", err=True)
         return
     if check:
@@ -161,9 +166,32 @@ def types(
     try:
         target.write_text(text, encoding="utf-8")
     except OSError as exc:
-        typer.echo(f"wsside types: cannot write {out}: {exc.strerror or exc}", err=True)
+        why = exc.strerror or str(exc)
+        if not target.parent.is_dir():
+            why = f"no folder {_relative(target.parent, started)}"
+            if root_option is not None and (started / root_option / out).parent.is_dir():
+                why += f" (--out is taken from the current folder: --out {root_option / out})"
+        typer.echo(f"wsside types: cannot write {out}: {why}", err=True)
         raise typer.Exit(1) from None
+    if second:
+        _second_copy(out, plugin_copy, started)
     typer.echo(f"wsside types: wrote {out}", err=True)
+
+
+def _second_copy(out: Path, plugin_copy: Path, started: Path) -> None:
+    """Say that `out` is not the plugin's copy: the plugin never updates it, and where tsc
+    sees both, their `interface Endpoints` clash as soon as one is stale."""
+    theirs = _relative(plugin_copy, started)
+    typer.echo(
+        f"wsside types: the Vite plugin keeps its own copy, {theirs}, up to date, not {out}: "
+        f"where tsc sees both, they clash once a handler changes (--out {theirs} is that one)",
+        err=True,
+    )
+
+
+def _relative(path: Path, folder: Path) -> str:
+    """`path` as the user would type it in `folder`."""
+    return os.path.relpath(path.resolve(), folder.resolve())
 
 
 def _run_in(folder: Path) -> None:
