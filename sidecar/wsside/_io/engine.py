@@ -39,6 +39,7 @@ __all__ = [
     "c_handle_frame",
     "check_version",
     "drain",
+    "drop_client",
     "fail_queue",
     "frame_hook",
     "hide_server_version",
@@ -165,3 +166,15 @@ def parse_cookies(headers: Mapping[str, str]) -> Mapping[str, str]:
     for name, morsel in parse_cookie_header(raw):
         cookies.setdefault(name, morsel.value)
     return MappingProxyType(cookies)
+
+
+def drop_client(ws: aiohttp.ClientWebSocketResponse[Any]) -> None:
+    """Close a client WebSocket's socket without a close frame (`wsside.testing`'s `drop`):
+    aiohttp has no public way. Its connection (`_conn`) is given back closed, else aiohttp
+    warns of it, unclosed, when it is collected."""
+    connection = ws._conn
+    if connection is None:  # aiohttp closed it already
+        return
+    if connection.transport is not None:
+        connection.transport.abort()
+    connection.close()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from .._runtime.session import Session
+from .._io.engine import drop_client
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -70,10 +70,12 @@ class Client:
         ws: aiohttp.ClientWebSocketResponse[bool],
         path: str,
         find: Callable[[str], Connection | None],
+        finished: Callable[[Connection], asyncio.Future[None] | None],
     ) -> None:
         self.path = path
         self._ws = ws
         self._find = find  # the server's open connection of a client at `host:port`
+        self._finished = finished  # resolves once that connection's on_close has run
         self._closed: tuple[int, str] | None = None
         self._loop = asyncio.get_running_loop()
         # Read all the time, as a browser does: pings are answered while the test awaits
@@ -184,26 +186,19 @@ class Client:
             return
         require_server_loop(self._loop)
         try:
-            session = self.connection._link
+            finished = self._finished(self.connection)
         except LookupError:  # the server closed it meanwhile: there is no on_close to wait for
-            session = None
+            finished = None
         self._closed = (1006, "")
-        # aiohttp has no public way to drop a socket: its WebSocket keeps the connection
-        # (`_conn`), whose transport closes the socket without a word; the connection is then
-        # given back to aiohttp closed (else it warns of it, unclosed, when collected).
-        connection = self._ws._conn
-        assert connection is not None  # None only once aiohttp closed it
-        if connection.transport is not None:
-            connection.transport.abort()
-        connection.close()
+        drop_client(self._ws)
         self._reader.cancel()
         try:
             await self._reader
         except asyncio.CancelledError:
             pass
-        if isinstance(session, Session):
+        if finished is not None:
             try:
-                await asyncio.wait_for(asyncio.shield(session.finished), TIMEOUT)
+                await asyncio.wait_for(asyncio.shield(finished), TIMEOUT)
             except asyncio.TimeoutError:
                 raise TimeoutError(
                     f"{self.path}: the server's on_close did not end within {TIMEOUT} s of the drop"

@@ -187,7 +187,7 @@ class Server:
         except aiohttp.WSServerHandshakeError as exc:
             why = self._not_found(path) if exc.status == 404 else ""
             raise HandshakeRefused(path, exc.status, why) from None
-        client = Client(ws, path, self._connection_at)
+        client = Client(ws, path, self._connection_at, self._finished_of)
         self._clients.append(client)
         return client
 
@@ -218,6 +218,13 @@ class Server:
             for conn in hub.handler.connections:
                 if conn._client() == client:
                     return conn
+        return None
+
+    def _finished_of(self, conn: Connection) -> asyncio.Future[None] | None:
+        """What resolves once `conn`'s `on_close` has run (None: it is not served here)."""
+        for session in self._sidecar.intake.sessions:
+            if session.conn is conn:
+                return session.finished
         return None
 
     def _on_event(self, event: dict[str, Any]) -> None:
