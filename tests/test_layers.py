@@ -44,7 +44,7 @@ NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_make"}
 # Each is defined once, in the declarations layer (checked below).
 LOADER_HOOKS = {
     "_apply_defaults": "handler.py",
-    "_unit_notes": "handler.py",
+    "_load_notes": "handler.py",
     "_given_options": "handler.py",
     "_serve_with": "handler.py",
     "_background_started": "handler.py",

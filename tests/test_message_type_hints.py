@@ -1,6 +1,8 @@
 """What a refused message type says to do instead: a pydantic model (BaseModel) is neither a
 TypedDict nor a dataclass, and the error says what wsside reads in its place (a pydantic
-dataclass, a TypedDict or a dataclass). wsside tells a model without importing pydantic."""
+dataclass, a TypedDict or a dataclass). wsside tells a model without importing pydantic. A
+pydantic dataclass's validators and Field constraints, which wsside does not run, are warned
+of at load, and a model sent says how to send it."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from wsside.schema import Schema
 PYDANTIC = (
     "Kick is a pydantic model, which wsside does not read: declare it with "
     "@pydantic.dataclasses.dataclass instead of BaseModel (wsside reads that as a dataclass, "
-    "and checks each message against its fields), or make it a TypedDict or a dataclass"
+    "and checks each message against its fields' types; its validators run where you build "
+    "it: Model(**data)), or make it a TypedDict or a dataclass"
 )
 REFUSED = "receives: Kick is a class that is neither a TypedDict nor a dataclass; "
 
@@ -111,3 +114,66 @@ async def test_a_type_of_a_file_with_a_dot_in_its_name_is_named_as_written(
         assert "TypeError: receives: set[UserId] is not a message type; " in line, line
     finally:
         await serve.stop()
+
+
+VALIDATED = """from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic.dataclasses import dataclass
+from wsside import Handler
+
+
+@dataclass
+class ChatIn:
+    text: Annotated[str, Field(min_length=1)]
+    room: str = "lobby"
+
+    @field_validator("text")
+    @classmethod
+    def no_shouting(cls, text: str) -> str:
+        return text
+
+
+@dataclass
+class Leave:
+    room: str
+
+
+h = Handler("/ws/chat", receives=ChatIn | Leave, sends=ChatIn)
+"""
+
+
+async def test_a_pydantic_dataclass_s_own_checks_are_warned_of_at_load(tmp_path: Path) -> None:
+    """A team that follows the hint keeps its validators and constraints, which wsside does
+    not run: loading says so, for receives= only (what is sent is built, so checked, by the
+    handler), and a plain pydantic dataclass says nothing."""
+    pytest.importorskip("pydantic")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "chat.py").write_text(VALIDATED)
+    serve = await ServeProcess.start("--handlers", "ws", "--port", str(free_port()), cwd=tmp_path)
+    try:
+        line = await serve.expect("pydantic dataclass")
+        await serve.expect("serving")
+    finally:
+        await serve.stop()
+    assert line.rstrip("\n").endswith(
+        "ws/chat.py:24: receives: ChatIn is a pydantic dataclass: wsside checks the types of "
+        "its fields, not its validators (no_shouting) nor Field constraints (text); build it "
+        "in the handler to run them (ChatIn(**data) raises pydantic's ValidationError)"
+    ), line
+    assert sum("pydantic dataclass" in seen for seen in serve.lines) == 1, serve.lines
+
+
+def test_a_pydantic_model_sent_says_to_send_its_dict() -> None:
+    pydantic = pytest.importorskip("pydantic")
+    from wsside._protocol.codec import encode
+
+    class Score(pydantic.BaseModel):
+        points: int
+
+    for sent in (Score(points=1), {"score": Score(points=1)}):
+        with pytest.raises(
+            TypeError, match=r'pydantic model: send its \.model_dump\(mode="json"\)'
+        ):
+            encode(sent)

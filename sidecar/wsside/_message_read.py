@@ -54,7 +54,8 @@ _DEFINE = "define every type it names before the Handler(...) that uses it"
 _PYDANTIC = (
     "which wsside does not read: declare it with @pydantic.dataclasses.dataclass instead of "
     "BaseModel (wsside reads that as a dataclass, and checks each message against its "
-    "fields), or make it a TypedDict or a dataclass"
+    "fields' types; its validators run where you build it: Model(**data)), or make it a "
+    "TypedDict or a dataclass"
 )
 
 
@@ -98,6 +99,8 @@ class Reader:
         self.open: dict[int, tuple[Any, Alias]] = {}
         self.recursive: dict[int, tuple[Any, Alias]] = {}
         self.recurs: set[int] = set()
+        # What loading warns of: checks of a pydantic dataclass that wsside does not run.
+        self.notes: list[str] = []
 
     def error(self, where: str, what: str, hint: str = _HINT) -> TypeError:
         return TypeError(f"{self.label}: {where + ': ' if where else ''}{what}; {hint}")
@@ -266,6 +269,13 @@ class Reader:
                 fields.append(Field(name, node, required))
         self.module = outer
         record.fields = tuple(fields)
+        unrun = _pydantic_checks(cls) if self.label == "receives" else None
+        if unrun:
+            self.notes.append(
+                f"receives: {cls.__name__} is a pydantic dataclass: wsside checks the types "
+                f"of its fields, not its {unrun}; build it in the handler to run them "
+                f"({cls.__name__}(**data) raises pydantic's ValidationError)"
+            )
         return record
 
     def resolve(self, ref: str | typing.ForwardRef, where: str) -> Any:
@@ -294,6 +304,24 @@ class Reader:
 
 def _name(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
+
+
+def _pydantic_checks(cls: type) -> str:
+    """What a pydantic dataclass checks beyond its fields' types, told without importing
+    pydantic (`validators (no_caps)`, `Field constraints (text)`), or ""."""
+    decorators = getattr(cls, "__pydantic_decorators__", None)
+    fields = getattr(cls, "__pydantic_fields__", None)
+    if decorators is None or not isinstance(fields, dict):
+        return ""
+    names = [
+        name
+        for kind in ("field_validators", "model_validators", "validators", "root_validators")
+        for name in getattr(decorators, kind, None) or ()
+    ]
+    constrained = [name for name, info in fields.items() if getattr(info, "metadata", None)]
+    said = [f"validators ({', '.join(names)})"] if names else []
+    said += [f"Field constraints ({', '.join(constrained)})"] if constrained else []
+    return " nor ".join(said)
 
 
 def _is_pydantic_model(cls: type) -> bool:

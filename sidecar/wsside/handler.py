@@ -258,12 +258,13 @@ class Handler:
         warns about those a server owns)."""
         return frozenset(DEFAULTABLE_OPTIONS) - self._unset
 
-    def _unit_notes(self) -> list[str]:
-        """The durations given here that look like milliseconds, each as a sentence (the
-        loader warns with them)."""
+    def _load_notes(self) -> list[str]:
+        """What the loader warns of, each as a sentence: the durations given here that look
+        like milliseconds, and the checks of `receives` that wsside does not run."""
         durations = {"heartbeat", "inactivity_timeout", "delay"} - self._unset
         notes = (milliseconds_note(name, getattr(self, name)) for name in sorted(durations))
-        return [note for note in notes if note is not None]
+        schema_notes = self.receives.notes if self.receives is not None else ()
+        return [note for note in notes if note is not None] + list(schema_notes)
 
     def _set(self, name: str, fn: _F) -> _F:
         first = self._given.get(name)

@@ -71,10 +71,13 @@ class Schema:
     named `module` (the declaring one).
     """
 
-    __slots__ = ("check", "node")
+    __slots__ = ("check", "node", "notes")
 
     def __init__(self, tp: Any, label: str, module: str | None = None) -> None:
-        self.node: Node = Reader(label, module).declared(tp)
+        reader = Reader(label, module)
+        self.node: Node = reader.declared(tp)
+        # What loading warns of (a pydantic dataclass's validators, which are not run).
+        self.notes: tuple[str, ...] = tuple(reader.notes)
         problem_of = compile_check(self.node, {})
 
         def check(value: object) -> str | None:

@@ -77,9 +77,20 @@ def _fields_of(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     raise TypeError(
-        f"Object of type {type(value).__name__} is not JSON serializable"
-        + _CONVERT.get(type(value).__name__, "")
+        f"Object of type {type(value).__name__} is not JSON serializable" + _instead(value, "")
     )
+
+
+def _instead(value: object, otherwise: str) -> str:
+    """What to send in place of `value`, which JSON has no spelling for (`otherwise` when
+    nothing more precise is known)."""
+    said = _CONVERT.get(type(value).__name__)
+    if said is not None:
+        return said
+    # A pydantic model (told without importing pydantic): its JSON-ready dict.
+    if callable(getattr(value, "model_dump", None)) and hasattr(value, "__pydantic_fields__"):
+        return ': a pydantic model: send its .model_dump(mode="json") (a dict)'
+    return otherwise
 
 
 # What to send instead of values JSON has no spelling for, by type name (the types are not
@@ -225,11 +236,10 @@ def encode(data: object) -> tuple[int, bytes]:
     if inspect.iscoroutine(data):  # `conn.send(fetch())`: the value is what the await gives
         data.close()  # else Python warns that it was never awaited, naming wsside's line
         raise TypeError("cannot send a coroutine: await it first (conn.send(await fetch()))")
-    name = type(data).__name__
     raise TypeError(
-        f"cannot send a {name}"
-        + _CONVERT.get(
-            name,
+        f"cannot send a {type(data).__name__}"
+        + _instead(
+            data,
             ": send a dict, list, number, bool, None, str, bytes or a dataclass instance "
             "(convert other objects first)",
         )

@@ -207,7 +207,7 @@ class Registry:
         self.errors.pop(path, None)
         for handler in result.handlers:
             handler._apply_defaults(self.defaults)
-            for note in handler._unit_notes():
+            for note in handler._load_notes():
                 log(f"{shown(handler.file)}:{handler.line}: {note}", "warning")
         for note in result.notes:
             log(note, "warning")
