@@ -35,6 +35,7 @@
 // interpreter or the environment, which no such file changes.
 
 import { execFile } from 'node:child_process'
+import path from 'node:path'
 import { cannotSpawn, noWsside } from './cannot-start.js'
 import { lastError } from './last-error.js'
 import { INTERPRETER_HELP } from './interpreter.js'
@@ -255,9 +256,10 @@ export class Exits {
       this.fail(`${how}, because of the ${these} ${files.length ? `in ${files.join(', ')} ` : ''}above, so it is ` +
         `not restarted.\n  Fix ${them}: ${ON_SAVE}.`, undefined, { fixableBySave: true })
     } else if (saidNoWsside) {
+      const handlers = proc.spec.given.handlers ? path.resolve(cwd, proc.spec.given.handlers) : null
       whyNoWsside(python, cwd, OUTPUT_DRAIN_MS, (why) => {
         if (!this.stopping) this.fail(noWsside(python, chosenBy, why))
-      })
+      }, undefined, undefined, handlers)
     } else if (importing) {
       // The file is the lead, not the interpreter.
       this.fail(`${how}, so it is not restarted: that file (or what it imports) ended the process.\n  ` +

@@ -35,6 +35,26 @@ function venvsAbove(root, windows) {
 }
 
 /**
+ * The interpreters of the virtual environments beside a handlers folder that lies outside
+ * the project (`handlers: '../../services/realtime/ws'` in a monorepo), from its parent up to
+ * the folders the project's own search reaches: the Python project the handlers belong to
+ * keeps its environment there.
+ * @param {string | null} handlers the handlers folder, absolute
+ * @param {string} root
+ * @param {boolean} windows
+ */
+function venvsNearHandlers(handlers, root, windows) {
+  /** @type {string[]} */
+  const found = []
+  if (handlers === null) return found
+  for (let folder = path.dirname(handlers); ; folder = path.dirname(folder)) {
+    const covered = folder === root || root.startsWith(folder + path.sep)
+    if (covered || path.dirname(folder) === folder) return found
+    found.push(...venvsIn(folder, windows))
+  }
+}
+
+/**
  * The interpreters of the virtual environments the rules look for in `folder`, in their order.
  * @param {string} folder
  * @param {boolean} windows
@@ -254,13 +274,17 @@ async function firstWithWsside(pythons, cwd, timeoutMs) {
  * bare command such as the default python3 gets a .venv beside vite.config, which the
  * rules find; pip into a system Python is often refused; uv's pip for a virtual environment
  * that `uv venv` made, which has no pip), unless that Python is older than wsside supports
- * (then pip would refuse).
+ * (then pip would refuse). A virtual environment beside a handlers folder outside the project
+ * (a monorepo's Python project) is asked too, before those above the project.
  * @param {string} python
  * @param {string} cwd the project's folder (vite.config's)
  * @param {number} timeoutMs how long each interpreter may take to answer
  * @param {(why: string) => void} callback
+ * @param {boolean} [windows]
+ * @param {NodeJS.ProcessEnv} [env]
+ * @param {string | null} [handlers] the handlers folder, absolute (null: the default, ws)
  */
-export function whyNoWsside(python, cwd, timeoutMs, callback, windows = process.platform === 'win32', env = process.env) {
+export function whyNoWsside(python, cwd, timeoutMs, callback, windows = process.platform === 'win32', env = process.env, handlers = null) {
   execFile(python, ['-c', VERSION_PROBE], { timeout: timeoutMs, cwd }, (err, stdout) => {
     const version = err ? null : stdout.trim()
     const [major, minor] = (version ?? '').split('.').map(Number)
@@ -280,7 +304,8 @@ export function whyNoWsside(python, cwd, timeoutMs, callback, windows = process.
     const active = activeVenv(env, windows)
     // The project's own: when one of them has wsside, an option or variable chose another.
     const own = venvsIn(cwd, windows)
-    const candidates = [...own, ...(active ? [active] : []), ...venvsAbove(cwd, windows)].filter((venv) => venv !== python)
+    const candidates = [...own, ...(active ? [active] : []), ...venvsNearHandlers(handlers, cwd, windows), ...venvsAbove(cwd, windows)]
+      .filter((venv) => venv !== python)
     void firstWithWsside(candidates, cwd, timeoutMs).then((venv) => {
       if (venv !== undefined && own.includes(venv)) {
         const name = path.relative(cwd, venv).split(path.sep).join('/')

@@ -130,6 +130,30 @@ it('an empty .venv tried before a venv with wsside: the way out is that folder, 
     `.venv first: remove or rename .venv (or install wsside there: \`'${python}' -m pip install wsside\`).`)
 })
 
+it('a monorepo: the virtual environment beside a handlers folder outside the project is named, relative to vite.config', async (t) => {
+  // apps/web is the Vite project; services/realtime the Python project, with its .venv
+  // (the tests' Python, which has wsside) beside its handlers folder.
+  const top = tempFolder(t)
+  const root = path.join(top, 'apps', 'web')
+  const service = path.join(top, 'services', 'realtime')
+  mkdirSync(root, { recursive: true })
+  mkdirSync(path.join(service, 'ws'), { recursive: true })
+  mkdirSync(path.join(service, '.venv', 'bin'), { recursive: true })
+  writeFileSync(path.join(root, 'index.html'), '<!doctype html><title>wsside</title>')
+  writeFileSync(path.join(service, 'ws', 'echo.py'), ECHO)
+  writeFileSync(path.join(service, '.venv', 'bin', 'python'), `#!/bin/sh\nexec ${JSON.stringify(PYTHON)} "$@"\n`, { mode: 0o755 })
+  const python = path.join(root, 'python-without-wsside')
+  writeFileSync(python, `#!/bin/sh\nexec ${JSON.stringify(PYTHON)} -S "$@"\n`, { mode: 0o755 })
+  const { logs } = await startViteFor(t, root, { options: { python, handlers: '../../services/realtime/ws' }, waitReady: false })
+  const [report] = await logs.waitFor(/cannot start the Python sidecar: [\s\S]*/)
+  const venv = path.join(service, '.venv', 'bin', 'python')
+  assert.ok(report.includes(`cannot import wsside.\n  ${venv} has wsside, but it is not beside vite.config, where the ` +
+    "plugin looks: set `python: '../../services/realtime/.venv/bin/python'` in wsside() of vite.config."), report)
+  // Without the handlers folder, nothing leads there: the install command instead.
+  const why = await new Promise((resolve) => whyNoWsside(python, root, 10_000, resolve, false, {}))
+  assert.ok(why.includes('Install wsside for it'), why)
+})
+
 it('the default python3 without wsside: the way out is a .venv beside vite.config, which the rules find', async (t) => {
   const root = makeProject(t)
   const why = await new Promise((resolve) => whyNoWsside('wsside-test-no-such-python3', root, 2_000, resolve, false))
