@@ -174,7 +174,7 @@ class NotFoundNotes:
         named = listed([f"{shown(file)} declares {url}" for file, url in declaring][:_LISTED_MAX])
         folder = f"{shown(self._folder)}/"
         if len(declaring) == 1:
-            other = shown(declaring[0][0].parent)
+            other = shown(self._stray_folder(declaring[0][0]))
             return (
                 f"{named}, which matches it, but it lies outside the handlers folder {folder}, "
                 f"the only one loaded: move it into {folder}"
@@ -188,6 +188,17 @@ class NotFoundNotes:
             f"{named}, which match it, but they lie outside the handlers folder {folder}, "
             f"the only one loaded: move them into {folder}"
         )
+
+    def _stray_folder(self, file: Path) -> Path:
+        """The folder to name as `handlers` for the stray `file`: its own, or the one above
+        it while that one holds stray handler files too (`ws/games/game.py` beside
+        `ws/chat.py` is `ws`: naming `ws/games` would leave `ws/chat.py` out)."""
+        assert self._strays is not None and self._root is not None
+        holding = {stray.parent for stray in self._strays}
+        folder = file.parent
+        while folder.parent in holding and folder.parent != self._root:
+            folder = folder.parent
+        return folder
 
     def _declared(self, file: Path, path: str) -> list[str]:
         """The URLs of the patterns `file`'s text declares (`Handler("...")` with a string
