@@ -239,12 +239,19 @@ class Project:
         )
 
     def relative(self, path: str | Path) -> str:
-        """`path` relative to the project root when inside it, for short messages (a symlink
-        by its own place, not its target's)."""
+        """`path` relative to the project root, for short messages (a symlink by its own
+        place, not its target's): outside it too (`../../services/realtime/ws/chat.py`, as
+        Vite's terminal names it) unless its full path is shorter."""
+        placed = in_folder(Path(path))
         try:
-            return in_folder(Path(path)).relative_to(self.root).as_posix()
+            return placed.relative_to(self.root).as_posix()
         except ValueError:
+            pass
+        try:
+            up = Path(os.path.relpath(placed, self.root)).as_posix()
+        except ValueError:  # another drive (Windows)
             return str(path)
+        return up if len(up) < len(str(placed)) else str(path)
 
     @cached_property
     def dev_server(self) -> DevServer | None:
