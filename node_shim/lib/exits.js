@@ -11,10 +11,14 @@
 //   killed at once. Never restarted.
 // - Ctrl-C, or Vite killed: nothing here runs. The sidecar ignores SIGINT, sees its IPC
 //   channel end, closes its clients with 1001 and exits (PROTOCOL.md, `_edge/shim_mode.py`).
-// - It exits unasked after it has once been ready (a later process too, before its own
-//   `ready`), whatever its exit code or signal: restarted after 250 ms, doubling up to 5 s,
-//   until it ends for the 5th time within 30 s (a crash loop), which fails it; the report
-//   quotes the last error that process wrote to stderr (lib/sidecar.js keeps the tail).
+// - It is stopped from outside once it has been ready (`kill PID`: exit 0, or SIGTERM),
+//   outside a handler file's import: started again at once, no crash; the 10th stop within
+//   30 s is a process that ends itself (a handler's os._exit(0)), and fails it.
+// - It exits otherwise after it has once been ready (a later process too, before its own
+//   `ready`): restarted after 250 ms, doubling up to 5 s, until it ends for the 5th time
+//   within 30 s (a crash loop), which fails it; the report quotes the last error that
+//   process wrote to stderr (lib/sidecar.js keeps the tail), or says that signals from
+//   outside killed it (kill -9, the out-of-memory killer).
 // - It exits before its first `ready`: nothing has changed for another start to go better,
 //   so it fails, the report saying why from what it said before (lib/before-ready.js: the
 //   errors it reported, as events or in its output, an interpreter without wsside), or that
@@ -41,23 +45,13 @@ import { lastError } from './last-error.js'
 import { INTERPRETER_HELP } from './interpreter.js'
 import { whyNoWsside } from './why-no-wsside.js'
 import { message, mismatchMessage } from './protocol.js'
+import { afterOutput, CRASH_SIGNALS, ON_SAVE, OUTPUT_DRAIN_MS, Restarts } from './restarts.js'
 
 /** @import { ChildProcess } from 'node:child_process' */
 /** @import { ProtocolMismatch } from './protocol.js' */
 /** @import { SidecarProcess } from './sidecar.js' */
 
 const SHUTDOWN_WAIT_MS = 7_000
-const CRASH_WINDOW_MS = 30_000
-const CRASH_LIMIT = 5
-const BACKOFF_FIRST_MS = 250
-const BACKOFF_MAX_MS = 5_000
-// After a sidecar's exit, how long its output may take to end.
-const OUTPUT_DRAIN_MS = 1_000
-// Signals of a process that crashed by itself (faulthandler prints the Python stack for
-// them); any other signal came from outside.
-const CRASH_SIGNALS = new Set(['SIGSEGV', 'SIGBUS', 'SIGILL', 'SIGFPE', 'SIGABRT'])
-// After a failure that a project file may fix: saving one starts it again (startAgain).
-const ON_SAVE = 'the next save of a .py file of the project (or of wsside.toml, pyproject.toml or vite.config) starts the sidecar again'
 // Asked of the interpreter when a mismatched message did not say its wsside version.
 const WSSIDE_VERSION_PROBE = 'import wsside; print(wsside.__version__)'
 const VERSION_PROBE_MS = 5_000
@@ -67,8 +61,7 @@ export class Exits {
   /** @param {SidecarProcess} proc */
   constructor(proc) {
     this._proc = proc
-    /** @type {number[]} when each crash within CRASH_WINDOW_MS happened */
-    this._crashes = []
+    this._restarts = new Restarts()
     /** @type {NodeJS.Timeout | undefined} */
     this._restartTimer = undefined
     /** @type {Promise<void> | null} once stop() was called: settled when the process has gone */
@@ -196,7 +189,7 @@ export class Exits {
   startAgain(file) {
     const proc = this._proc
     if (proc.state !== 'failed' || !this._fixableBySave || this.stopping) return
-    this._crashes = []
+    this._restarts.clear()
     proc.reporter.info(`${file} changed: starting the sidecar again`)
     proc.spawn()
   }
@@ -221,7 +214,9 @@ export class Exits {
     }
     if (proc.state === 'failed') return
     if (proc.beforeReady.everReady) {
-      this._restartAfterCrash(child, exitHow(code, signal), importing, false)
+      // A handler file that exits at import is no stop from outside, whatever its code.
+      if (!importing && (code === 0 || signal === 'SIGTERM')) this._restartAfterStop(child, code === 0 ? 'exit 0' : 'SIGTERM')
+      else this._restartAfterCrash(child, signal, exitHow(code, signal), importing, false)
       return
     }
     // Its last words may still be on their way: decide once its output has ended.
@@ -245,7 +240,7 @@ export class Exits {
     if (signal !== null && !CRASH_SIGNALS.has(signal)) {
       // Killed from outside (a person, the out-of-memory killer), nothing about the setup: a
       // new start may well go through, as after a crash once ready (same limit).
-      this._restartAfterCrash(child, `${exitHow(code, signal)} before it was ready`, '', true)
+      this._restartAfterCrash(child, signal, `${exitHow(code, signal)} before it was ready`, '', true)
     } else if (signal !== null) {
       this.fail(`${how}: it crashed, so it is not restarted. The Python stack above says where ` +
         `(often in a C extension that a handler file imports).\n  Fix the cause: ${ON_SAVE}.`, undefined,
@@ -276,59 +271,64 @@ export class Exits {
   }
 
   /**
-   * Starts the sidecar again after `child` ended unasked, with backoff, unless it has ended
-   * CRASH_LIMIT times within CRASH_WINDOW_MS (a crash loop): then it fails, once the
-   * process's output has ended, quoting the last error it wrote to stderr (the overlay shows
-   * no terminal, and the traceback above may be long gone from it).
+   * Starts the sidecar again at once after `child` was stopped from outside (`how`: `exit 0`
+   * or `SIGTERM`), unless such stops come in a loop (lib/restarts.js): then it fails.
    * @param {ChildProcess} child
+   * @param {string} how
+   */
+  _restartAfterStop(child, how) {
+    if (!this._restarts.stopped(how)) {
+      this._failAfterOutput(child, false, (quoted) => this._restarts.stopLoop(child.pid, quoted))
+      return
+    }
+    this._proc.reporter.info(`the sidecar (pid ${child.pid}) was stopped (${how}, as after kill PID): starting it again`)
+    this._proc.settle('starting')
+    this._proc.spawn()
+  }
+
+  /**
+   * Starts the sidecar again after `child` ended unasked, with backoff, unless it ends in a
+   * crash loop (lib/restarts.js): then it fails, saying that it was killed from outside each
+   * time, or which error to fix.
+   * @param {ChildProcess} child
+   * @param {NodeJS.Signals | null} signal the signal that ended it, if any
    * @param {string} how how it ended, for the report
    * @param {string} importing ` while importing <file>`, or ''
    * @param {boolean} drained whether its output has ended already
    */
-  _restartAfterCrash(child, how, importing, drained) {
-    const now = Date.now()
+  _restartAfterCrash(child, signal, how, importing, drained) {
     const proc = this._proc
-    this._crashes = [...this._crashes.filter((t) => now - t < CRASH_WINDOW_MS), now]
-    if (this._crashes.length >= CRASH_LIMIT) {
-      const give = () => {
-        // Stopped meanwhile, or failed for another reason.
-        if (this.stopping || proc.state === 'failed') return
-        const said = lastError(proc.stderrTail(child), (file) => proc.reporter.rel(file))
-        const what = importing ? 'that file' : said?.traceback ? 'that error' : 'the error above'
-        const reason = `the sidecar (pid ${child.pid}) ${how}${importing}: ${CRASH_LIMIT} crashes within ` +
-          `${CRASH_WINDOW_MS / 1000} s, so it is not restarted.` +
-          (said ? `\n  The last ${said.traceback ? 'error' : 'line'} it wrote to stderr: ${said.cause}` : '') +
-          `\n  Fix ${what}: ${ON_SAVE}.`
-        this.fail(reason, said ? `${said.lines.join('\n')}\n\n${reason}` : reason, { fixableBySave: true })
-      }
-      if (drained) give()
-      else afterOutput(child, give)
+    const delay = this._restarts.crashed(signal)
+    if (delay === null) {
+      this._failAfterOutput(child, drained, (quoted, said) =>
+        this._restarts.crashLoop(child.pid, how, importing, quoted, Boolean(said?.traceback)))
       return
     }
-    const delay = Math.min(BACKOFF_FIRST_MS * 2 ** (this._crashes.length - 1), BACKOFF_MAX_MS)
     proc.reporter.error(`the sidecar (pid ${child.pid}) ${how}${importing}; restarting in ${delay} ms`)
     proc.settle('starting')
     this._restartTimer = setTimeout(() => proc.spawn(), delay)
   }
-}
 
-/**
- * Calls `then` once the output of `child`, which has exited, has ended: its last words may
- * still be on their way. Bounded by OUTPUT_DRAIN_MS, as a process it started could hold the
- * pipes open.
- * @param {ChildProcess} child
- * @param {() => void} then
- */
-function afterOutput(child, then) {
-  let done = false
-  const once = () => {
-    if (done) return
-    done = true
-    clearTimeout(timer)
-    then()
+  /**
+   * Fails the sidecar that ended in a loop once `child`'s output has ended (`drained`: it
+   * has), with the report `reason` makes: `quoted` is the line quoting the last error it wrote
+   * to stderr, or ''. The overlay shows that error's lines above it, as it shows no terminal.
+   * @param {ChildProcess} child
+   * @param {boolean} drained
+   * @param {(quoted: string, said: ReturnType<typeof lastError>) => string} reason
+   */
+  _failAfterOutput(child, drained, reason) {
+    const proc = this._proc
+    const give = () => {
+      // Stopped meanwhile, or failed for another reason.
+      if (this.stopping || proc.state === 'failed') return
+      const said = lastError(proc.stderrTail(child), (file) => proc.reporter.rel(file))
+      const text = reason(said ? `\n  The last ${said.traceback ? 'error' : 'line'} it wrote to stderr: ${said.cause}` : '', said)
+      this.fail(text, said ? `${said.lines.join('\n')}\n\n${text}` : text, { fixableBySave: true })
+    }
+    if (drained) give()
+    else afterOutput(child, give)
   }
-  const timer = setTimeout(once, OUTPUT_DRAIN_MS).unref()
-  child.once('close', once)
 }
 
 /**

@@ -11,6 +11,10 @@
 // each would flood the terminal. The first NAMED_PER_KIND distinct lines of a kind are written
 // (each grouped as above); the further ones are counted, and written as one line per window
 // while they come. A window in which none of that kind came closes the kind.
+//
+// A spell (Spell) is a cause that lasts: the sidecar is down, and every upgrade on every path
+// is refused for it until it is ready again. Its line is written once, and the rest counted
+// until it ends.
 
 export const REPEAT_WINDOW_MS = 5_000
 export const NAMED_PER_KIND = 5
@@ -148,5 +152,52 @@ export class RepeatedLines {
     ofKind.counted = 0
     ofKind.came = false
     ofKind.timer = this._kindWindow(kind)
+  }
+}
+
+/**
+ * Lines of one spell (the sidecar cannot serve: every upgrade is refused for that, on every
+ * path a page reconnects to): each is written when it says something new in the spell (its
+ * `key`: its words without the path), the others are counted, with what they were `about`,
+ * until over() writes the count. No window: the count comes before the line that ends the
+ * spell (`sidecar ready`), never after it, and the line that tells how to end it stays in view.
+ */
+export class Spell {
+  /**
+   * @param {(line: string) => void} write
+   * @param {(count: number, about: string[]) => string} counted the line for `count` lines
+   *   not written, given what all the spell's lines were about, in the order they came
+   */
+  constructor(write, counted) {
+    this._write = write
+    this._counted = counted
+    /** @type {Set<string>} the keys written in this spell */
+    this._said = new Set()
+    this._count = 0
+    /** @type {Set<string>} */
+    this._about = new Set()
+  }
+
+  /**
+   * @param {string} key
+   * @param {string} about
+   * @param {string} text what is written when it is
+   */
+  write(key, about, text) {
+    this._about.add(about)
+    if (this._said.has(key)) {
+      this._count++
+      return
+    }
+    this._said.add(key)
+    this._write(text)
+  }
+
+  /** The spell ends: what was counted is written now, and the next line starts a new spell. */
+  over() {
+    if (this._count > 0) this._write(this._counted(this._count, [...this._about]))
+    this._said.clear()
+    this._count = 0
+    this._about.clear()
   }
 }

@@ -2,10 +2,11 @@
 // Where the sidecar's status goes: Vite's logger, and for errors also the browser overlay,
 // where an error that stands (lib/standing-errors.js) stays until it is fixed. A refused upgrade is
 // a warning that comes in bursts: identical ones are grouped, and those that differ only by
-// what the client chose are counted past the first few (lib/repeats.js).
+// what the client chose are counted past the first few (lib/repeats.js). Those refused while
+// the sidecar is down are written once, and counted until it is ready.
 
 import path from 'node:path'
-import { NAMED_PER_KIND, RepeatedLines } from './repeats.js'
+import { NAMED_PER_KIND, RepeatedLines, Spell } from './repeats.js'
 
 /** @import { WebSocketServer } from 'vite' */
 /** @import { ErrorEvent, HandlerInfo } from './protocol.js' */
@@ -97,6 +98,8 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
   const refusals = new RepeatedLines(warn, (kind, count, seconds) =>
     `refused ${count} more upgrade${count === 1 ? '' : 's'} in the last ${seconds} s ${kind}`)
   const failures = new RepeatedLines((text) => logger.error(`${TAG} ${text}`, opts))
+  const whileDown = new Spell(warn, (count, paths) => `refused ${count} more upgrade${count === 1 ? '' : 's'} ` +
+    `while the sidecar was not ready (${listed(paths)})`)
   return {
     rel,
     /** @param {string} text */
@@ -110,6 +113,18 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
      * @param {string} reason
      */
     refused: (pathname, reason) => refusals.write(`refused ${pathname}: ${reason}`, refusalKind(reason)),
+    /**
+     * An upgrade refused because the sidecar cannot serve now (`reason`: it failed, is
+     * starting, or its config has an error): written once per reason, the others counted
+     * until readyAgain(). Pages reconnect in a loop, on each of their paths, and a line for
+     * each would bury the one that says how to get the sidecar back.
+     * @param {string} pathname
+     * @param {string} reason
+     */
+    refusedWhileDown: (pathname, reason) => whileDown.write(reason, pathname,
+      `refused ${pathname}: ${reason}; the upgrades refused until it is ready are counted, not written`),
+    /** The sidecar is ready: the count of the upgrades refused while it was not is written now, before its ready line. */
+    readyAgain: () => whileDown.over(),
     /**
      * A callback's error (`line`: its first line, with the exception's class and not its
      * message; `text`: in full, with the traceback): written unless the same `line` was
@@ -127,6 +142,7 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
     /** Writes the refusals and errors counted and not yet written (when the server closes). */
     flush: () => {
       refusals.flush()
+      whileDown.over()
       failures.flush()
     },
     /** @param {string} text */
@@ -188,6 +204,20 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
       return handlers.map((h) => `${base}${h.path}  (${rel(h.file)}:${h.line})${h.disabled ? '  [disabled]' : ''}`)
     },
   }
+}
+
+// The paths a count of refusals names, at most: the rest are counted.
+const NAMED_PATHS = 3
+
+/**
+ * `paths` as a count of refusals names them: `on /api/chat, /api/echo and 2 more paths`.
+ * @param {string[]} paths
+ */
+function listed(paths) {
+  const named = paths.slice(0, NAMED_PATHS)
+  const more = paths.length - named.length
+  if (more > 0) return `on ${named.join(', ')} and ${more} more path${more === 1 ? '' : 's'}`
+  return `on ${named.length === 1 ? named[0] : `${named.slice(0, -1).join(', ')} and ${named.at(-1)}`}`
 }
 
 /**

@@ -285,6 +285,8 @@ export class SidecarProcess {
       this.standing.fixedAll('config')
       this.standing.fixedAll('sidecar')
       const r = this.reporter
+      // What was refused while it was down goes before the line saying it is back.
+      for (const reporter of this.reporters) reporter.readyAgain()
       r.info(`sidecar ready: pid ${msg.pid}, wsside ${msg.version} (vite-plugin-wsside ${PLUGIN_VERSION}), ${msg.python}` +
         (msg.backplane ? `; backplane ${msg.backplane}` : ''))
       // Same protocol, other release lines: it runs, but the two were not made together. Said

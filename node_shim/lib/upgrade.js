@@ -274,7 +274,9 @@ export function createUpgradeListener(ctx) {
       if (info === null) {
         // Waiting would not help while a config error holds it back: say so at once.
         const configFile = proc.waitsForConfigFix
-        proc.reporter.refused(pathname, configFile === null
+        // While it is down every page's reconnects are refused alike: said once (lib/report.js).
+        const report = configFile === null && proc.state === 'ready' ? proc.reporter.refused : proc.reporter.refusedWhileDown
+        report(pathname, configFile === null
           ? (proc.state === 'ready' ? `the Python sidecar did not accept the connection within ${READY_WAIT_MS / 1000} s`
             : `the Python sidecar is not ready (${proc.state})`)
           : `${configFile ? proc.reporter.rel(configFile) : 'its config'} has an error (above); ` +

@@ -31,7 +31,8 @@ it('an invalid wsside.toml at start: one line naming it, 503 at once, and the si
   assert.equal(res.statusLine, 'HTTP/1.1 503 Service Unavailable')
   assert.equal(res.headers.connection, 'close')
   const [refused] = await logs.waitFor(/refused \/api\/echo: .*/)
-  assert.equal(refused, 'refused /api/echo: wsside.toml has an error (above); the sidecar serves once it is fixed')
+  assert.equal(refused, 'refused /api/echo: wsside.toml has an error (above); the sidecar serves once it is fixed; ' +
+    'the upgrades refused until it is ready are counted, not written')
   // Answered without the wait for a starting sidecar: nothing became ready before the 503.
   assert.ok(!logs.lines.some((line) => /sidecar ready/.test(line)), logs.lines.join('\n'))
   for (const advice of ['To choose the interpreter', 'not restarted']) {
