@@ -200,9 +200,9 @@ def test_time_inside_wsside_s_own_code_is_not_blamed_on_a_blocking_call(tmp_path
     )
 
 
-def test_top_level_code_that_blocks_is_told_to_move_into_an_async_def(tmp_path: Path) -> None:
+def test_top_level_code_that_blocks_is_told_that_its_import_blocks(tmp_path: Path) -> None:
     """A handler file's top level runs as the file loads (a reload runs on the loop), where
-    neither `await` nor `async def` of it can be: the blocking line moves into one."""
+    neither `await` nor `async def` of it can be: the import is what blocks."""
     from wsside._runtime.stall import StallWatchdog
 
     handlers = tmp_path / "ws"
@@ -212,8 +212,9 @@ def test_top_level_code_that_blocks_is_told_to_move_into_an_async_def(tmp_path: 
     module: dict[str, Any] = {}
     exec(compile(handler_file.read_text(), str(handler_file), "exec"), module)
     assert StallWatchdog(handlers)._advice(module["frame"], str(handler_file), 3) == (
-        "time.sleep() blocks the loop: move this line into an async def, then await "
-        "asyncio.sleep(seconds)"
+        f"importing {handler_file} holds every connection until its top level has run: do "
+        "slow set-up (a model, a heavy library) lazily, on first use, or in a @h.background "
+        "task (blocking work through asyncio.to_thread), or accept the wait in development"
     )
 
 

@@ -35,6 +35,7 @@ from .missing_env import missing_env_hint
 from .missing_module import (
     Missing,
     missing_module,
+    removed_error,
     stdlib_shadow_hint,
     typing_name_hint,
     with_hint,
@@ -43,12 +44,7 @@ from .module_names import is_handler_file, module_name_for, unreadable
 from .option_typos import unknown_options
 from .relative_imports import relative_import_advice
 
-__all__ = [
-    "HelperErrors",
-    "LoadResult",
-    "forget_handler_file",
-    "import_handler_file",
-]
+__all__ = ["HelperErrors", "LoadResult", "forget_handler_file", "import_handler_file"]
 
 
 @dataclass
@@ -115,9 +111,10 @@ def forget_handler_file(path: Path, root: Path) -> None:
     sys.modules.pop(module_name_for(path, root), None)
 
 
-def import_handler_file(path: Path, root: Path) -> LoadResult:
+def import_handler_file(path: Path, root: Path, gone: frozenset[Path] = frozenset()) -> LoadResult:
     """Execute `path` as a fresh module; the previous module of the same file is untouched
-    when the import fails, so the old version can keep serving."""
+    when the import fails, so the old version can keep serving. `gone`: modules of the
+    folder removed while serving; an import that misses one is that module's error."""
     name = module_name_for(path, root)
     result = LoadResult(path)
     problem = unreadable(path)
@@ -157,6 +154,9 @@ def import_handler_file(path: Path, root: Path) -> LoadResult:
         without_hook_frames(exc)
         if isinstance(exc, _ImportsHandlerFile):
             result.error = exc.event()
+            return result
+        if isinstance(exc, ModuleNotFoundError) and (removed := removed_error(exc, gone, root)):
+            result.error, result.in_helper = removed, True  # said once for all its importers
             return result
         if (relative := relative_import_advice(exc, path, root)) is not None:
             # `from ._shared import x`: the package it names is wsside's, which no user wrote.

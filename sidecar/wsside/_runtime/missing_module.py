@@ -18,11 +18,12 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from .._install import pip_install
 from .events import shown
@@ -34,6 +35,8 @@ __all__ = [
     "install_command",
     "missing_module",
     "pip_install",
+    "removed_error",
+    "removed_hint",
     "stdlib_shadow_hint",
     "typing_name_hint",
     "under_vite",
@@ -207,6 +210,30 @@ def missing_module(
         f"`{install_command(python, top)}`"
         + ("" if top in PACKAGES else " (the package's name on PyPI may differ from the module's)"),
     )
+
+
+def removed_error(
+    exc: ModuleNotFoundError, removed: Collection[Path], root: Path
+) -> dict[str, Any] | None:
+    """The load error of the module of `removed` (files of the handlers folder `root` removed
+    while serving) that `exc` did not find, None for another: one for all its importers
+    (`HelperErrors`), without a traceback of each import; `removed_hint` words it for them."""
+    for path in removed:
+        parts = path.relative_to(root.resolve()).with_suffix("").parts
+        if ".".join(parts[:-1] if parts[-1] == "__init__" else parts) == exc.name:
+            event: dict[str, Any] = {"type": "load_error", "file": str(path), "line": None}
+            event.update(column=None, message=f"{shown(path)} was removed", traceback=None)
+            return {**event, "removed": True}
+    return None
+
+
+def removed_hint(module: str, importers: list[str]) -> str:
+    """The message of `module`'s load error (`removed_error`), said for the files it failed."""
+    if len(importers) == 1:
+        fix = f"the import in {shown(importers[0])} (it keeps serving its previous version"
+    else:
+        fix = "their imports (they keep serving their previous version"
+    return f"{shown(module)} was removed: restore it, or change {fix} meanwhile)"
 
 
 def _env_option(folder: Path, vite: Path) -> str:

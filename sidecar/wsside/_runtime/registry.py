@@ -21,6 +21,7 @@ from .events import emit, log, shown
 from .helper_path import use_helpers_of
 from .hub import Hub
 from .loader import HelperErrors, forget_handler_file, import_handler_file
+from .missing_module import removed_hint
 from .module_names import handler_files, in_folder
 from .namespaces import collision_notes
 from .orphans import Orphans
@@ -59,6 +60,9 @@ class Registry:
         self.errors: dict[Path, dict[str, Any]] = {}
         # A helper's load error, said once per batch of loads for all the files it failed.
         self._helper_errors = HelperErrors()
+        # Modules of the folder removed while serving (`reload.py` keeps them): an import that
+        # misses one is that module's error, said once for all the files it fails.
+        self.gone: frozenset[Path] = frozenset()
         # Files refused for a pattern another file serves, by that pattern: each loads again
         # once its pattern is free (the other file removed, or its pattern changed).
         self._waiting: dict[Path, str] = {}
@@ -151,6 +155,8 @@ class Registry:
         patterns it made."""
         self._in_batch = False
         for event in self._helper_errors.release():
+            if event.pop("removed", False):  # worded for all the files it failed, now known
+                event["message"] = removed_hint(event["file"], event["sources"])
             emit(event)
         if self._loaded:
             self._note_shadowed()
@@ -186,7 +192,7 @@ class Registry:
         path = in_folder(path)
         started = time.perf_counter() if since is None else since
         self._helper_errors.drop(str(path))
-        result = import_handler_file(path, self.root)
+        result = import_handler_file(path, self.root, self.gone)
         self._waiting.pop(path, None)
         if result.error is None:
             duplicate = find_duplicate(self.files, result.path, result.handlers)

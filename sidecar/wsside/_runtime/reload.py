@@ -175,6 +175,9 @@ class Reloader:
             known = {*handler_files(self.root), *self.registry.files, *self.registry.errors}
             for path in known:
                 files[in_folder(path)] = min(files.get(in_folder(path), everything), everything)
+        # Helpers not there now were removed (or renamed): an import that misses one says so.
+        removed = {helper for helper in helpers if not helper.exists()}
+        self.registry.gone = self.registry.gone.difference(helpers) | removed
         if helper_folder:
             forget_all_helpers(self.root)
             forced |= set(files)

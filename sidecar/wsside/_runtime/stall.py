@@ -259,6 +259,15 @@ class StallWatchdog:
                 "connections, a message of many MB to encode as JSON or to compress), hold "
                 "every other connection meanwhile"
             )
+        if (imported := self._importing(frame)) is not None:
+            # Moved into an async def, a top-level line would not run at import: the import
+            # blocks, and only starting the slow part later, or off the loop, frees it.
+            return (
+                f"importing {shown(imported)} holds every connection until its top level has "
+                "run: do slow set-up (a model, a heavy library) lazily, on first use, or in a "
+                "@h.background task (blocking work through asyncio.to_thread), or accept the "
+                "wait in development"
+            )
         source = linecache.getline(file, line)
         first = self._make_async(frame)  # `await` is only allowed in an async def
         if _SLEEP.search(source) and "asyncio.sleep" not in source:
@@ -270,6 +279,14 @@ class StallWatchdog:
             "it (blocking calls, long computations) in a thread: await "
             "asyncio.to_thread(function, *args)"
         )
+
+    def _importing(self, frame: FrameType | None) -> str | None:
+        """The innermost module of the handlers folder whose top level runs in `frame`'s stack."""
+        while frame is not None:
+            if frame.f_code.co_name == "<module>" and self._is_handler_code(frame):
+                return frame.f_code.co_filename
+            frame = frame.f_back
+        return None
 
     def _make_async(self, frame: FrameType) -> str:
         """What makes the handler code that blocks (in `frame`'s stack) able to `await`: ""
@@ -289,7 +306,7 @@ class StallWatchdog:
         code = own.f_code
         if code.co_flags & (inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
             return ""
-        if not code.co_flags & inspect.CO_NEWLOCALS:  # the file's top level, a class body
+        if not code.co_flags & inspect.CO_NEWLOCALS:  # a class body (an import: `_importing`)
             return "move this line into an async def"
         if code.co_name == "<lambda>":
             return "make the lambda an async def"
