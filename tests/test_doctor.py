@@ -901,6 +901,7 @@ Handler("/files/*.txt").on_connect(expect())
 Handler("/codes/{code:[A-Z]{3}}")
 Handler("/tables/doctor")
 Handler("/tables/{table}").on_connect(expect(table="x"))
+Handler("/salão/{sala}").on_connect(expect(sala="doctor"))  # sent as a browser encodes it
 """
 
 
@@ -930,6 +931,7 @@ def test_healthy_project_passes_live_through_vite(
             ("/api/files/*.txt", "/api/files/doctor.txt"),
             # /api/tables/doctor would reach the /tables/doctor declared first.
             ("/api/tables/{table}", "/api/tables/x"),
+            ("/api/salão/{sala}", "/api/salão/doctor"),
         ]:
             row = one(report, f"live {name}")["message"]
             assert row.startswith("101 in ") and "ping" in row, (name, row)

@@ -32,6 +32,19 @@ from wsside.pattern import Pattern, PatternError, normalize_prefix, strip_prefix
         ("/t/{t:(?!admin$).+}", "/t/%61dmin", None),
         ("/t/{t:(?!admin$).+}", "/t/ada", {"t": "ada"}),
         ("/files/{name:[^.]+}", "/files/a%20b", {"name": "a b"}),
+        # A pattern is written as the page writes the URL; a browser percent-encodes what a
+        # path may not hold as it is (non-ASCII, a space), in either case of hex digits.
+        ("/ws/café", "/ws/caf%C3%A9", {}),
+        ("/ws/café", "/ws/caf%c3%a9", {}),
+        ("/ws/café", "/ws/café", {}),  # a client that sends the UTF-8 as it is
+        ("/ws/café", "/ws/cafe", None),
+        ("/ws/チャット", "/ws/%E3%83%81%E3%83%A3%E3%83%83%E3%83%88", {}),
+        ("/ws/a b", "/ws/a%20b", {}),
+        ("/ws/salão/{sala}", "/ws/sal%C3%A3o/%F0%9F%8D%95", {"sala": "🍕"}),
+        ("/ws/salão-{id}", "/ws/sal%C3%A3o-5", {"id": "5"}),
+        ("/ws/sala-{id}", "/ws/sala%2D5", None),  # only what browsers encode is decoded there
+        ("/ws/caf%C3%A9", "/ws/caf%C3%A9", {}),  # written encoded: the same endpoint
+        ("/ws/100%", "/ws/100%25", {}),
     ],
 )
 def test_match(pattern: str, path: str, expected: dict[str, str] | None) -> None:
@@ -74,3 +87,10 @@ def test_strip_prefix_on_segment_boundary() -> None:
     assert strip_prefix("/apix/ws", prefixes) is None
     assert strip_prefix("/other", prefixes) is None
     assert strip_prefix("/anything", ("",)) == "/anything"
+
+
+def test_an_index_finds_a_pattern_by_its_decoded_literal_segments() -> None:
+    from wsside.pattern import PatternIndex
+
+    index = PatternIndex([(Pattern("/ws/café/{room}"), "café"), (Pattern("/ws/chat"), "chat")])
+    assert [value for _, _, value in index.candidates("/ws/caf%C3%A9/r1")] == ["café"]

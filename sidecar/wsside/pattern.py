@@ -3,6 +3,10 @@
 A pattern is matched segment by segment against the path left after the prefix is stripped,
 so no wildcard or variable can ever reach across a `/`. Matching is case-sensitive and a
 trailing slash is significant, as in Spring's AntPathMatcher that the JavaScript guide uses.
+
+Paths arrive as the client wrote them: a browser percent-encodes what a URL path may not hold
+as it is (`/ws/café` comes as `/ws/caf%C3%A9`). A pattern is written as the page writes the
+URL, so its literal text is compared with the path decoded (`{name}` values are decoded too).
 """
 
 from __future__ import annotations
@@ -110,7 +114,7 @@ def _compile_segment(segment: str, source: str) -> _Segment:
     if segment == "**":
         return _Segment(None, None, (), is_globstar=True)
     if not any(c in segment for c in "*?{"):
-        return _Segment(segment, None, ())
+        return _Segment(unquote(segment), None, ())
     out: list[str] = []
     names: list[str] = []
     decoded: list[tuple[str, re.Pattern[str]]] = []
@@ -144,7 +148,25 @@ def _compile_segment(segment: str, source: str) -> _Segment:
 
 
 def _wildcards(text: str) -> str:
-    return "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else re.escape(c) for c in text)
+    return "".join("[^/]*" if c == "*" else "[^/]" if c == "?" else _character(c) for c in text)
+
+
+# What a browser percent-encodes in a URL's path (WHATWG's path percent-encode set, but for
+# what a pattern cannot hold as text): each such character of a pattern also matches its
+# encoding, in either case of its hex digits.
+_ENCODED_IN_PATHS = frozenset(' "<>`#')
+
+
+def _character(c: str) -> str:
+    if c.isascii() and c not in _ENCODED_IN_PATHS:
+        return re.escape(c)
+    encoded = "".join(f"%[{b >> 4:X}{b >> 4:x}][{b & 15:X}{b & 15:x}]" for b in c.encode())
+    return f"(?:{re.escape(c)}|{encoded})"
+
+
+def _decoded(part: str) -> str:
+    """A path segment as the page wrote it (`caf%C3%A9` is `café`)."""
+    return unquote(part) if "%" in part else part
 
 
 def _match(
@@ -165,7 +187,7 @@ def _match(
             return False
         part = parts[j]
         if seg.literal is not None:
-            if seg.literal != part:
+            if seg.literal != part and ("%" not in part or seg.literal != unquote(part)):
                 return False
         else:
             assert seg.regex is not None
@@ -211,7 +233,7 @@ class PatternIndex(Generic[T]):
         found = list(node.entries)
         several = False
         for part in path.split("/")[1:]:
-            child = node.children.get(part)
+            child = node.children.get(_decoded(part))
             if child is None:
                 break
             node = child

@@ -315,6 +315,16 @@ it('an upgrade outside the prefix to an endpoint\'s own path is told once where 
   assert.equal(logs.lines.filter(told).length, 2, logs.lines.join('\n'))
 })
 
+it('an endpoint of non-ASCII text is reached at the path a browser sends for it, percent-encoded', async (t) => {
+  const cafe = 'from wsside import Handler\n\ncafe = Handler("/café/{mesa}")\n\n' +
+    '@cafe.on_connect\ndef hello(conn, request):\n    conn.send(conn.params["mesa"])\n'
+  const { port } = await startViteFor(t, makeProject(t, { 'café.py': cafe }))
+  // new WebSocket('ws://…/api/café/🍕') sends this path.
+  const ws = await connectWs({ port, path: '/api/caf%C3%A9/%F0%9F%8D%95' })
+  assert.equal(await ws.next(), '🍕')
+  ws.close()
+})
+
 it('an upgrade under the prefix that no endpoint serves is named once, with the endpoint it likely meant', async (t) => {
   const { port, logs } = await startViteFor(t, makeProject(t))
   const told = (/** @type {string} */ line) => line.includes('no endpoint there')

@@ -18,7 +18,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import psutil
 
@@ -180,8 +180,10 @@ def handshake(url: str, path: str, timeout: float) -> Handshake:
         parts.port or (443 if parts.scheme == "https" else 80),
     )
     key = base64.b64encode(os.urandom(16)).decode()
+    # As a browser sends it: what a path may not hold as it is (`/api/ws/café`), encoded.
+    sent = quote(path, safe="/%:@!$&'()*+,;=?~")
     head = (
-        f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+        f"GET {sent} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
         f"Origin: {parts.scheme}://{parts.netloc}\r\nUser-Agent: wsside-doctor\r\n\r\n"
     )
