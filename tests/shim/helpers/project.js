@@ -2,6 +2,7 @@
 // the shim and a real sidecar, and a logger the tests can wait on.
 
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import net from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -157,14 +158,15 @@ export async function startViteFor(owner, root, options = {}) {
  */
 export async function startVite(root, { options = {}, server = {}, mode = 'dev', waitReady = true, config: extra = {} } = {}) {
   const logs = captureLogger()
+  const port = await freePort()
   const config = {
     root,
     configFile: false,
     logLevel: 'info',
     customLogger: logs.logger,
     plugins: [wsside({ python: PYTHON, ...options })],
-    server: { host: '127.0.0.1', port: 0, ws: undefined, ...server },
-    preview: { host: '127.0.0.1', port: 0, ...server },
+    server: { host: '127.0.0.1', port, ws: undefined, ...server },
+    preview: { host: '127.0.0.1', port, ...server },
     ...extra,
   }
   let vite
@@ -225,11 +227,26 @@ export async function startViteWithConfigFile(owner, root, source, name = 'vite.
   const logs = captureLogger()
   const server = ownVite(owner, await createServer({
     root, configFile: path.join(root, name), logLevel: 'info', customLogger: logs.logger,
-    server: { host: '127.0.0.1', port: 0 },
+    server: { host: '127.0.0.1', port: await freePort() },
   }))
   await server.listen()
   const ready = await logs.waitFor(/sidecar ready: pid (\d+)/)
   return { vite: server, port: server.httpServer.address().port, logs, pid: Number(ready[1]) }
+}
+
+/**
+ * A port free on 127.0.0.1 now. Vite 5 to 7 take `port: 0` for "unset" and listen on 5173
+ * (or the next port free), where a demo or another run may be: the tests name one instead
+ * (Vite moves to the next port should another process take it meanwhile).
+ * @returns {Promise<number>}
+ */
+export async function freePort() {
+  const probe = net.createServer()
+  await new Promise((resolve) => probe.listen(0, '127.0.0.1', () => resolve(undefined)))
+  const address = probe.address()
+  await new Promise((resolve) => probe.close(() => resolve(undefined)))
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
 }
 
 /** True while `pid` runs (a zombie, exited but not yet reaped, counts as gone). */
