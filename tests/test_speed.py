@@ -279,6 +279,15 @@ def test_the_encoders_refuse_what_is_not_json(engine: str) -> None:
     assert codec.encode({"s": "é\n", 1: None}) == (TEXT, '{"s":"é\\n","1":null}'.encode())
 
 
+def test_a_lone_surrogate_goes_as_json_s_escape_with_either_encoder(engine: str) -> None:
+    """Half an emoji a page cut arrives as "\\ud83d": UTF-8 cannot hold it, JSON's escape can."""
+    value = codec.decode_text('{"text":"Olá \\ud83d","\\udc00":["\\ud83d\\ude00"]}')
+    assert value == {"text": "Olá \ud83d", "\udc00": ["\U0001f600"]}
+    assert codec.encode(value) == (TEXT, '{"text":"Olá \\ud83d","\\udc00":["😀"]}'.encode())
+    with pytest.raises(TypeError, match=r"lone surrogate \(0xd83d at 4"):
+        codec.encode(value["text"])
+
+
 @pytest.mark.parametrize(
     ("text", "value"),
     [

@@ -1,7 +1,7 @@
 """What a `Handler` tells about how it is used, apart from its declaration: a handler file
 run as a script (`python ws/chat.py` serves nothing), a push through a declaration that a
-reload left behind, from that declaration's own background task, and a background task added
-once the file has loaded."""
+reload left behind, from that declaration's own background task, a background task added
+once the file has loaded, and a close reason longer than a close frame carries."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ._signatures import Callback
     from .handler import Handler
 
-__all__ = ["background_too_late", "declared_in_a_script", "warn_detached"]
+__all__ = ["background_too_late", "declared_in_a_script", "reason_too_long", "warn_detached"]
 
 
 def background_too_late(handler: Handler, fn: object, names: dict[str, object]) -> str:
@@ -143,4 +143,29 @@ def _served_nothing() -> None:
         f"wsside: {shown(first.file)} declares {names} and ran as a script, which serves "
         "nothing: a handler file is served by Vite (npx vite, with vite-plugin-wsside in "
         "vite.config) or by wsside serve\n"
+    )
+
+
+# The lines whose conn.close(...) had a reason cut: each is said once.
+_REASONS_CUT: set[tuple[str, int]] = set()
+
+
+def reason_too_long(reason: str | bytes, cut: bytes, caller: FrameType) -> None:
+    """Say, once per line, that `conn.close(...)` at `caller` gave a reason longer than the 123
+    bytes of UTF-8 a close frame carries, and that it went as `cut`: a non-ASCII reason
+    reaches that in far fewer characters (`ação` is 6 bytes)."""
+    where = (caller.f_code.co_filename, caller.f_lineno)
+    if where in _REASONS_CUT:
+        return
+    _REASONS_CUT.add(where)
+    text = reason if isinstance(reason, str) else bytes(reason).decode()
+    logging.getLogger("wsside").warning(
+        "wsside: %s:%d: conn.close(): the reason is %d bytes of UTF-8 (%d characters), more "
+        "than the 123 a close frame carries: sent cut to %d characters, %r",
+        shown(where[0]),
+        where[1],
+        len(text.encode()),
+        len(text),
+        len(cut.decode()),
+        cut.decode(),
     )

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["CloseCode", "CloseReason", "ProtocolError", "check_close", "is_valid_code"]
+__all__ = [
+    "CloseCode",
+    "CloseReason",
+    "ProtocolError",
+    "ReasonTooLong",
+    "check_close",
+    "is_valid_code",
+]
 
 MAX_REASON_BYTES = 123
 
@@ -87,6 +94,15 @@ def is_valid_code(code: int) -> bool:
     return code in _WIRE_CODES or 3000 <= code <= 4999
 
 
+class ReasonTooLong(ValueError):
+    """A close reason longer than a close frame carries; `cut` is its longest start that fits,
+    whole characters only."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.cut = raw[:MAX_REASON_BYTES].decode("utf-8", "ignore").encode()
+        super().__init__(f"close reason is {len(raw)} bytes; the limit is {MAX_REASON_BYTES}")
+
+
 def check_close(code: int, reason: str | bytes = "") -> bytes:
     """Validate a close code and reason before sending; return the reason as UTF-8.
 
@@ -100,8 +116,8 @@ def check_close(code: int, reason: str | bytes = "") -> bytes:
             f"invalid close code {code}: use 1000-1014 (except 1004-1006) or 3000-4999"
         )
     raw = reason.encode("utf-8") if isinstance(reason, str) else bytes(reason)
-    if len(raw) > MAX_REASON_BYTES:
-        raise ValueError(f"close reason is {len(raw)} bytes; the limit is {MAX_REASON_BYTES}")
     if isinstance(reason, (bytes, bytearray)):
         raw.decode("utf-8")  # raises UnicodeDecodeError (a ValueError) for bad bytes
+    if len(raw) > MAX_REASON_BYTES:
+        raise ReasonTooLong(raw)
     return raw

@@ -8,6 +8,7 @@ the socket or an ASGI server does, and the rooms are the endpoint's `Hub`.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Awaitable, Mapping
 from collections.abc import Set as AbstractSet
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 # resolves the attributes' annotations.
 from multidict import CIMultiDictProxy, MultiDictProxy
 
+from ._handler_notes import reason_too_long
 from ._other_names import INSTEAD, refusal
 from ._threads import is_this_thread, off_loop_error, this_thread
-from .closecodes import CloseCode, check_close
+from .closecodes import CloseCode, ReasonTooLong, check_close
 
 if TYPE_CHECKING:
     from dataclasses import Field
@@ -262,11 +264,18 @@ class Connection:
     def close(self, code: int = CloseCode.NORMAL_CLOSURE, reason: str = "") -> Awaitable[None]:
         """Start the closing handshake; awaiting the result waits until the socket is closed.
 
-        Raises ValueError for a code or reason a close frame cannot carry. Idempotent.
+        Raises ValueError for a code a close frame cannot carry; a reason longer than its 123
+        bytes of UTF-8 is cut to them (whole characters), with a warning. Idempotent.
         """
         if not is_this_thread(self._thread):
             raise _off_loop(self, "close", "")
-        raw = check_close(code, reason)
+        try:
+            raw = check_close(code, reason)
+        except ReasonTooLong as exc:
+            # The close matters more than its words (a session that expired must end): said,
+            # once per line that does it, and sent cut.
+            raw = exc.cut
+            reason_too_long(reason, raw, sys._getframe(1))
         return self._link.close(code, raw)
 
     def _client(self) -> str:

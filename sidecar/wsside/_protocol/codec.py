@@ -27,6 +27,7 @@ import enum
 import inspect
 import json
 import os
+import re
 import uuid
 from collections.abc import Callable
 from json import encoder as _json_encoder
@@ -156,10 +157,25 @@ def _std_dumps(data: Any) -> bytes:
         # The C encoder's check of circular references is off (the standard encoder's raises
         # ValueError): a cycle, like nesting too deep, ends in RecursionError here.
         try:
-            return "".join(_c_encode(data, 0)).encode()
+            text = "".join(_c_encode(data, 0))
         except RecursionError:
             raise ValueError("Circular reference or nesting too deep") from None
-    return _std_encoder.encode(data).encode()
+    else:
+        text = _std_encoder.encode(data)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate, which UTF-8 cannot hold: half an emoji that a page cut
+        # ('😀'.slice(0, 1)) and sent as JSON's "\ud83d". It can only be inside a JSON string
+        # here, where JSON's own escape for it is valid, and the page reads it back as sent.
+        return _SURROGATE.sub(_escaped, text).encode()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escaped(found: re.Match[str]) -> str:
+    return f"\\u{ord(found.group()):04x}"
 
 
 _dumps: Callable[[Any], bytes] = _std_dumps
@@ -225,7 +241,17 @@ def encode(data: object) -> tuple[int, bytes]:
     caller."""
     if isinstance(data, str):
         # UTF-8 (the default): naming it costs 230 more instructions per call (callgrind).
-        return TEXT, data.encode()
+        try:
+            return TEXT, data.encode()
+        except UnicodeEncodeError as exc:
+            at = _SURROGATE.search(data)
+            assert at is not None  # what else UTF-8 cannot encode
+            raise TypeError(
+                f"cannot send text holding a lone surrogate ({ord(at.group()):#06x} at "
+                f"{at.start()}: half of an emoji a page cut?), which a text message, UTF-8, "
+                "cannot carry: send it inside JSON ({'text': ...}), which escapes it, or "
+                "without it (text.encode('utf-8', 'replace').decode())"
+            ) from exc
     if isinstance(data, (bytes, bytearray, memoryview)):
         return BINARY, bytes(data)
     if isinstance(data, _JSON_TYPES) or _is_dataclass_instance(data):
