@@ -226,10 +226,39 @@ def test_each_1009_says_which_limit_the_message_broke(
 ) -> None:
     """The wording of each kind of 1009 (the reader's reasons), without a server: called
     with no event loop running, each line is written at once."""
-    handler = SimpleNamespace(file="ws/strict.py", line=7, max_message_size=65536)
+    handler = SimpleNamespace(
+        file="ws/strict.py",
+        line=7,
+        max_message_size=65536,
+        _given_options=lambda: frozenset({"max_message_size"}),  # given in Handler(...)
+    )
     with caplog.at_level(logging.WARNING, logger="wsside"):
         limit_closes.message_too_big("/api/ws/strict", handler, reason)  # type: ignore[arg-type]
     [record] = caplog.records
     assert record.levelno == logging.WARNING
     assert record.getMessage().startswith("wsside: closed /api/ws/strict 1009 (")
     assert f"ws/strict.py:7): {words} Handler(..., max_message_size=...)" in record.getMessage()
+
+
+async def test_a_limit_from_the_config_file_is_named_where_it_is_set(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`max_message_size` from `[defaults]`: the 1009 line names the config file too, not only
+    Handler(...), which does not set it."""
+    from wsside.testing import serve
+
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "open.py").write_text('from wsside import Handler\nHandler("/ws/open")\n')
+    (tmp_path / "wsside.toml").write_text("[defaults]\nmax_message_size = 1024\n")
+    async with serve(tmp_path / "ws") as server:
+        client = await server.connect("/ws/open")
+        await client.send(b"x" * 2000)
+        assert (await client.receive_close())[0] == 1009
+    said = [r.getMessage() for r in caplog.records if "1009" in r.getMessage()]
+    assert any(
+        line.endswith(
+            "(1 KiB): raise it in Handler(..., max_message_size=...) or the config file's "
+            "[defaults] if such messages are meant"
+        )
+        for line in said
+    ), said

@@ -114,7 +114,8 @@ async def watch_open_files(every: float = OPEN_FILES_EVERY) -> None:
             warned = now
             log(
                 f"{count} open files of the limit of {soft}: at the limit new connections "
-                f"are dropped. {_RAISE_IT}",
+                f"are not served (they wait in the kernel's queue; uvloop closes them at "
+                f"once). {_RAISE_IT}",
                 "warning",
             )
 

@@ -40,6 +40,12 @@ if TYPE_CHECKING:
 
 __all__ = ["NODE_HEAD_LIMITS", "HeadLimits", "Sidecar"]
 
+# Connections the kernel holds for the process before it accepts them (Linux caps it at
+# net.core.somaxconn, 4096 on kernels since 5.4). aiohttp's 128 overflowed when a reconnect
+# storm met a busy moment (a deploy, a stall): the others' SYNs were dropped and retried a
+# second or more later. 2048 is uvicorn's and gunicorn's.
+BACKLOG = 2048
+
 # aiohttp's wait for plain HTTP requests still in progress when the runner stops (WebSocket
 # sessions are not among them: they are closed first, with their own budget).
 SHUTDOWN_GRACE = 5.0
@@ -182,7 +188,9 @@ class Sidecar:
     async def serve_tcp(self, host: str, port: int, *, reuse_port: bool = False) -> web.TCPSite:
         """Listen on `host:port`; `reuse_port`: beside other processes' listeners on the
         same port (SO_REUSEPORT: the kernel spreads new connections over them)."""
-        site = web.TCPSite(self.runner, host, port, reuse_address=True, reuse_port=reuse_port)
+        site = web.TCPSite(
+            self.runner, host, port, reuse_address=True, reuse_port=reuse_port, backlog=BACKLOG
+        )
         await site.start()
         return site
 

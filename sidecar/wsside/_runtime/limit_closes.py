@@ -101,8 +101,14 @@ def message_too_big(path: str, handler: Handler, reason: str) -> None:
     else:
         what = f"a message over {limit}"
     path = printable(path)
+    # Where the limit comes from: the handler's own, or the config file's [defaults].
+    where = (
+        "Handler(..., max_message_size=...)"
+        if "max_message_size" in handler._given_options()
+        else "Handler(..., max_message_size=...) or the config file's [defaults]"
+    )
     _big.add(
         f"closed {path} 1009 {_place(handler)}: the client sent {what}: raise it in "
-        "Handler(..., max_message_size=...) if such messages are meant",
+        f"{where} if such messages are meant",
         f"{path}: {reason}",
     )
