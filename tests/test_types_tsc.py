@@ -153,6 +153,29 @@ def test_a_namespace_is_importable_when_the_file_imports_nothing(
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_a_non_ascii_endpoint_s_namespace_keeps_its_letters(tmp_path: Path, compiler: str) -> None:
+    """`/ws/salão/{sala}` is `WsSalão` (before, the `ã` split the word: `WsSalO`), which
+    TypeScript takes as a name, and the page connects to the path as written."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "sala.py").write_text(
+        "from typing import TypedDict\nfrom wsside import Handler\n\n"
+        "class Fala(TypedDict):\n    texto: str\n    nome_usuário: str\n\n"
+        "sala = Handler('/ws/salão/{sala}', receives=Fala, sends=Fala)\n",
+        encoding="utf-8",
+    )
+    write_types(tmp_path, ws)
+    (tmp_path / "page.ts").write_text(
+        "import { connect } from 'vite-plugin-wsside/client'\n"
+        "import type { WsSalão } from './wsside-env'\n"
+        "const fala: WsSalão.Fala = { texto: 'oi', nome_usuário: 'Zé' }\n"
+        "connect(`/ws/salão/${'sala 1'}`).send(fala)\n",
+        encoding="utf-8",
+    )
+    done = compile_project(tmp_path, ["page.ts", "wsside-env.d.ts"], compiler)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_a_page_importing_a_name_that_collides_now_fails_to_compile(
     tmp_path: Path, compiler: str
 ) -> None:

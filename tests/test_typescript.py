@@ -269,9 +269,12 @@ def test_wsside_types_reports_an_unwritable_file_in_one_line(tmp_path: Path) -> 
     shutil.copytree(GOLDEN / "untyped" / "ws", tmp_path / "ws")
     done = run_types("--out", "missing/wsside-env.d.ts", cwd=tmp_path)
     assert done.returncode == 1
-    assert done.stderr == (
-        "wsside types: cannot write missing/wsside-env.d.ts: No such file or directory\n"
-    )
+    assert done.stderr == "wsside types: cannot write missing/wsside-env.d.ts: no folder missing\n"
+    # Where the folder is there but the file cannot be written: the system's words.
+    (tmp_path / "here" / "wsside-env.d.ts").mkdir(parents=True)  # a folder in its place
+    done = run_types("--out", "here/wsside-env.d.ts", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stderr == "wsside types: cannot write here/wsside-env.d.ts: Is a directory\n"
 
 
 def test_wsside_types_reports_a_bad_config_in_one_line(tmp_path: Path) -> None:

@@ -39,9 +39,11 @@ TAKEN = frozenset(
     }
 )
 
-_WORD = re.compile(r"[A-Za-z0-9]+")
+# Letters and digits of any script: TypeScript names may hold them (`/ws/salão` is `WsSalão`,
+# not `WsSalO`).
+_WORD = re.compile(r"[^\W_]+")
 # A variable (`{name}`, `{name:regex}` whose regex may hold `{n}`), a word, or one character.
-_TOKEN = re.compile(r"\{([^{}:]+)(?::(?:[^{}]|\{[^{}]*\})+)?\}|([A-Za-z0-9]+)|(.)", re.DOTALL)
+_TOKEN = re.compile(r"\{([^{}:]+)(?::(?:[^{}]|\{[^{}]*\})+)?\}|([^\W_]+)|(.)", re.DOTALL)
 _SPELLED = {
     "-": "dash",
     "_": "underscore",
