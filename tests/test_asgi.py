@@ -653,6 +653,9 @@ async def test_hypercorn_serves_handler_objects(tmp_path: Path, client) -> None:
     ("scope", "expected"),
     [
         ({"path": "/ws/a b"}, ("/ws/a%20b", "/ws/a%20b")),  # no raw_path: encoded again
+        # ... as a browser encodes: `:` stays (a pattern /ws/room:{id} expects it), a `%`
+        # was sent as %25, non-ASCII as its UTF-8
+        ({"path": "/ws/room:5/a%41/café"}, ("/ws/room:5/a%2541/caf%C3%A9",) * 2),
         (
             {"path": "/api/ws/x", "root_path": "/api", "raw_path": b"/api/ws/x"},
             ("/api/ws/x", "/ws/x"),

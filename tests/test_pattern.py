@@ -45,6 +45,8 @@ from wsside.pattern import Pattern, PatternError, normalize_prefix, strip_prefix
         ("/ws/sala-{id}", "/ws/sala%2D5", None),  # only what browsers encode is decoded there
         ("/ws/caf%C3%A9", "/ws/caf%C3%A9", {}),  # written encoded: the same endpoint
         ("/ws/100%", "/ws/100%25", {}),
+        ("/ws/a%2541", "/ws/a%2541", {}),  # decoded once: its literal is a%41
+        ("/ws/a%2541", "/ws/a%41", None),  # which aA is not (decoding twice would say so)
     ],
 )
 def test_match(pattern: str, path: str, expected: dict[str, str] | None) -> None:

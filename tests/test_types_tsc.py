@@ -155,20 +155,23 @@ def test_a_namespace_is_importable_when_the_file_imports_nothing(
 
 def test_a_non_ascii_endpoint_s_namespace_keeps_its_letters(tmp_path: Path, compiler: str) -> None:
     """`/ws/salão/{sala}` is `WsSalão` (before, the `ã` split the word: `WsSalO`), which
-    TypeScript takes as a name, and the page connects to the path as written."""
+    TypeScript takes as a name, and the page connects to the path as written; a character no
+    name may hold (`²`) is left out."""
     ws = tmp_path / "ws"
     ws.mkdir()
     (ws / "sala.py").write_text(
         "from typing import TypedDict\nfrom wsside import Handler\n\n"
         "class Fala(TypedDict):\n    texto: str\n    nome_usuário: str\n\n"
-        "sala = Handler('/ws/salão/{sala}', receives=Fala, sends=Fala)\n",
+        "sala = Handler('/ws/salão/{sala}', receives=Fala, sends=Fala)\n"
+        "nivel = Handler('/ws/nível²', receives=Fala)\n",  # ² is no letter of a name
         encoding="utf-8",
     )
     write_types(tmp_path, ws)
     (tmp_path / "page.ts").write_text(
         "import { connect } from 'vite-plugin-wsside/client'\n"
-        "import type { WsSalão } from './wsside-env'\n"
+        "import type { WsNível, WsSalão } from './wsside-env'\n"
         "const fala: WsSalão.Fala = { texto: 'oi', nome_usuário: 'Zé' }\n"
+        "export const outra: WsNível.Fala = fala\n"
         "connect(`/ws/salão/${'sala 1'}`).send(fala)\n",
         encoding="utf-8",
     )

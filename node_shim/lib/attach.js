@@ -14,7 +14,7 @@ import { acquireSidecar, releaseSidecar } from './sidecars.js'
 import { createReporter } from './report.js'
 import { underPrefix } from './options.js'
 import { listensOnLoopbackOnly, socketFamily } from './security.js'
-import { createUpgradeListener, pathnameOf, TAKEN } from './upgrade.js'
+import { asWritten, createUpgradeListener, pathnameOf, TAKEN } from './upgrade.js'
 import { takeUpgradesFirst } from './upgrades-first.js'
 
 /** @import { IncomingMessage } from 'node:http' */
@@ -268,7 +268,7 @@ function movedPrefix(before, prefixes, proc, proxied) {
     // what its server.proxy forwards are theirs.
     const vites = /\bvite-(hmr|ping)\b/.test(req.headers['sec-websocket-protocol'] ?? '')
     if (vites || proxied(req.url ?? '/') !== null) return false
-    if (!isEndpointPath(pathname.slice(old.length), [...before.handlers, ...proc.info?.handlers ?? []])) return false
+    if (!isEndpointPath(asWritten(pathname.slice(old.length)), [...before.handlers, ...proc.info?.handlers ?? []])) return false
     if (!named.has(old)) {
       named.add(old)
       proc.reporter.info(`${pathname}: answered 404: vite.config moved wsside's prefix from ${old || "''"} to ` +

@@ -65,6 +65,20 @@ export function pathnameOf(url) {
 }
 
 /**
+ * `pathname` as the page wrote it, to compare with a pattern (`/api/caf%C3%A9` is
+ * `/api/café`, as the sidecar matches it); a reserved character's escape (`%2F`) stays, and
+ * a malformed escape leaves it as sent.
+ * @param {string} pathname
+ */
+export function asWritten(pathname) {
+  try {
+    return decodeURI(pathname)
+  } catch {
+    return pathname
+  }
+}
+
+/**
  * A complete HTTP response on a raw socket, then close.
  * @param {Duplex} socket
  * @param {keyof typeof STATUS} status
@@ -165,7 +179,7 @@ function meantUnderPrefix(pathname, base, prefixes) {
  */
 function meantEndpoint(pathname, info) {
   for (const handler of info?.handlers ?? []) {
-    if (!handler.disabled && !handler.has_variables && pathname.endsWith(handler.pattern)) return handler.path
+    if (!handler.disabled && !handler.has_variables && asWritten(pathname).endsWith(handler.pattern)) return handler.path
   }
   return null
 }

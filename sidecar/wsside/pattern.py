@@ -187,7 +187,7 @@ def _match(
             return False
         part = parts[j]
         if seg.literal is not None:
-            if seg.literal != part and ("%" not in part or seg.literal != unquote(part)):
+            if seg.literal != (unquote(part) if "%" in part else part):
                 return False
         else:
             assert seg.regex is not None

@@ -316,13 +316,17 @@ it('an upgrade outside the prefix to an endpoint\'s own path is told once where 
 })
 
 it('an endpoint of non-ASCII text is reached at the path a browser sends for it, percent-encoded', async (t) => {
-  const cafe = 'from wsside import Handler\n\ncafe = Handler("/café/{mesa}")\n\n' +
+  const cafe = 'from wsside import Handler\n\ncafe = Handler("/café/{mesa}")\nmenu = Handler("/cardápio")\n\n' +
     '@cafe.on_connect\ndef hello(conn, request):\n    conn.send(conn.params["mesa"])\n'
-  const { port } = await startViteFor(t, makeProject(t, { 'café.py': cafe }))
+  const { port, logs } = await startViteFor(t, makeProject(t, { 'café.py': cafe }))
   // new WebSocket('ws://…/api/café/🍕') sends this path.
   const ws = await connectWs({ port, path: '/api/caf%C3%A9/%F0%9F%8D%95' })
   assert.equal(await ws.next(), '🍕')
   ws.close()
+  // The prefix left out: named with the endpoint meant, as for an ASCII one.
+  await unansweredUpgrades(t, port)('/card%C3%A1pio')
+  const [line] = await logs.waitFor(/\/card%C3%A1pio: outside wsside's prefix.*/)
+  assert.ok(line.endsWith('Did you mean /api/cardápio?'), line)
 })
 
 it('an upgrade under the prefix that no endpoint serves is named once, with the endpoint it likely meant', async (t) => {

@@ -20,6 +20,12 @@ from urllib.parse import quote, unquote
 __all__ = ["route_paths"]
 
 
+# What a browser leaves as it is in a URL's path, besides letters, digits and `-._` (WHATWG's
+# path percent-encode set leaves these). Not `%`: the path here is decoded, and a `%` in it
+# was sent as `%25`.
+_SENT_AS_IS = "/:@!$&'()*+,;=~"
+
+
 def route_paths(scope: Mapping[str, Any]) -> tuple[str, str]:
     """(full, below): the request's path without the query string, and the part of it below
     the mount point (`/` at the mount point itself; '' when the path as sent is not below it),
@@ -44,8 +50,10 @@ def route_paths(scope: Mapping[str, Any]) -> tuple[str, str]:
         if unquote(sent[:start]) == root:
             return sent, rest
         return quote(root) + rest, rest
-    encoded = quote(below) or "/"
-    return quote(root) + quote(below), encoded
+    # As a browser would have sent it: only what a path may not hold as it is is encoded
+    # (a `:` or `@` stays, as patterns beside a variable expect it).
+    encoded = quote(below, safe=_SENT_AS_IS) or "/"
+    return quote(root, safe=_SENT_AS_IS) + encoded, encoded
 
 
 def _start_of(raw: str, below: str) -> int | None:

@@ -139,10 +139,17 @@ def collision_notes(handlers: Iterable[Handler], loaded: Iterable[Handler]) -> l
     return notes
 
 
+def _words(text: str) -> list[str]:
+    """The words of `text`, of what a name may hold: a letter or digit that TypeScript does
+    not take in a name (`²`, `½`, `①`) is left out, as punctuation is."""
+    kept = ("".join(c for c in word if ("a" + c).isidentifier()) for word in _WORD.findall(text))
+    return [word for word in kept if word]
+
+
 def plain_name(pieces: tuple[str | None, ...]) -> str:
     """The words of the literal pieces, capitalized and joined (`Root` for none), after
     `Endpoint` when they start with a digit, with `2` after a name the file uses itself."""
-    words = _WORD.findall("".join(p for p in pieces if p is not None))
+    words = _words("".join(p for p in pieces if p is not None))
     name = "".join(w[0].upper() + w[1:] for w in words) or "Root"
     name = name if name[0].isalpha() else "Endpoint" + name
     return f"{name}2" if name in TAKEN else name
@@ -161,9 +168,11 @@ def spelled_name(source: str) -> str:
         for m in _TOKEN.finditer(segment):
             variable, word, char = m.groups()
             if variable is not None:
-                parts.append("$" + "".join(w[0].upper() + w[1:] for w in _WORD.findall(variable)))
+                parts.append("$" + "".join(w[0].upper() + w[1:] for w in _words(variable)))
             elif word is not None:
-                parts.append(word[0].upper() + word[1:])
+                # What a name may not hold is spelled, as other characters are: `x²` is `Xxb2`.
+                spelled = "".join(c if ("a" + c).isidentifier() else f"x{ord(c):x}" for c in word)
+                parts.append(spelled[0].upper() + spelled[1:])
             else:
                 parts.append(_SPELLED.get(char) or f"x{ord(char):x}")
         segments.append("_".join(parts))
