@@ -175,14 +175,14 @@ async def test_a_handler_file_outside_the_handlers_folder_is_named_at_a_404_unde
         == "/api/ws/echoo: no endpoint there, so the client got 404: did you mean /api/ws/echo?"
     )
 
-    # A file of a sub-folder beside others: the folder holding them all is named.
-    (tmp_path / "src" / "ws" / "games").mkdir()
-    (tmp_path / "src" / "ws" / "games" / "chess.py").write_text(
+    # A file of a sub-folder (two levels down) beside others: the folder holding them all.
+    (tmp_path / "src" / "ws" / "games" / "board").mkdir(parents=True)
+    (tmp_path / "src" / "ws" / "games" / "board" / "chess.py").write_text(
         UNDERSCORED.replace("/ws/chat", "/ws/chess")
     )
     [chess] = await notes_at_404(tmp_path, ["/api/ws/chess"])
     assert chess.endswith("or use wsside({ handlers: 'src/ws' }) in vite.config"), chess
-    (tmp_path / "src" / "ws" / "games" / "chess.py").unlink()
+    (tmp_path / "src" / "ws" / "games" / "board" / "chess.py").unlink()
 
     (tmp_path / "ws" / "echo.py").unlink()
     (tmp_path / "chat.py").write_text(UNDERSCORED.replace("/ws/chat", "/ws/{room}"))

@@ -98,6 +98,8 @@ session = Handler("/ws/sessão")
 
 @session.on_message
 async def expire(conn, data):
+    if isinstance(data, dict):  # the page's own words, half an emoji at their end
+        await conn.close(4001, data["why"])
     await conn.close(4002, "sessão expirada: " + "ação " * 30)
 """
 
@@ -123,9 +125,29 @@ async def test_a_close_reason_past_123_bytes_closes_with_it_cut(tmp_path: Path) 
                     assert len(reason.encode()) <= 123 < len(FULL[: len(reason) + 1].encode())
         line = await serve.expect("conn.close()")
         assert line.rstrip().endswith(
-            "ws/sessão.py:9: conn.close(): the reason is 228 bytes of UTF-8 (167 characters), "
+            "ws/sessão.py:11: conn.close(): the reason is 228 bytes of UTF-8 (167 characters), "
             f"more than the 123 a close frame carries: sent cut to {len(reason)} characters, "
             f"{reason!r}"
         ), line
         await serve.expect('closed 4002 "sessão')  # the second connection's access line
         assert sum("conn.close()" in seen for seen in serve.lines) == 1, serve.lines
+
+
+async def test_a_close_reason_holding_half_an_emoji_closes_with_it_replaced(
+    tmp_path: Path,
+) -> None:
+    async with served(tmp_path, "sessão.py", EXPIRY) as (serve, port):
+        url = f"http://127.0.0.1:{port}/api/ws/sessão"
+        async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+            await ws.send_str('{"why":"adeus \\ud83d"}')
+            closed = await ws.receive(timeout=5)
+            assert (closed.type, closed.data, closed.extra) == (
+                aiohttp.WSMsgType.CLOSE,
+                4001,
+                "adeus \ufffd",
+            )
+        line = await serve.expect("conn.close()")
+        assert line.rstrip().endswith(
+            "ws/sessão.py:10: conn.close(): the reason holds a lone surrogate (half an emoji?), "
+            "which UTF-8 cannot carry: sent with U+FFFD in its place"
+        ), line

@@ -283,7 +283,9 @@ export class Exits {
     }
     this._proc.reporter.info(`the sidecar (pid ${child.pid}) was stopped (${how}, as after kill PID): starting it again`)
     this._proc.settle('starting')
-    this._proc.spawn()
+    // On the next turn, as a timer stop() clears: Vite may be stopping by the same signal
+    // (a process group's SIGTERM), its close not yet heard.
+    this._restartTimer = setTimeout(() => this._proc.spawn(), 0)
   }
 
   /**

@@ -165,17 +165,22 @@ export class RepeatedLines {
 export class Spell {
   /**
    * @param {(line: string) => void} write
-   * @param {(count: number, about: string[]) => string} counted the line for `count` lines
-   *   not written, given what all the spell's lines were about, in the order they came
+   * @param {(count: number, about: string[], more: boolean) => string} counted the line for
+   *   `count` lines not written, given the first `kept` things the spell's lines were about,
+   *   in the order they came, and whether there were others
+   * @param {number} kept how many of those are kept (a long outage of pages reconnecting on
+   *   per-room paths would otherwise keep every path)
    */
-  constructor(write, counted) {
+  constructor(write, counted, kept) {
     this._write = write
     this._counted = counted
+    this._kept = kept
     /** @type {Set<string>} the keys written in this spell */
     this._said = new Set()
     this._count = 0
     /** @type {Set<string>} */
     this._about = new Set()
+    this._more = false
   }
 
   /**
@@ -184,7 +189,8 @@ export class Spell {
    * @param {string} text what is written when it is
    */
   write(key, about, text) {
-    this._about.add(about)
+    if (this._about.size < this._kept) this._about.add(about)
+    else if (!this._about.has(about)) this._more = true
     if (this._said.has(key)) {
       this._count++
       return
@@ -195,9 +201,10 @@ export class Spell {
 
   /** The spell ends: what was counted is written now, and the next line starts a new spell. */
   over() {
-    if (this._count > 0) this._write(this._counted(this._count, [...this._about]))
+    if (this._count > 0) this._write(this._counted(this._count, [...this._about], this._more))
     this._said.clear()
     this._count = 0
     this._about.clear()
+    this._more = false
   }
 }

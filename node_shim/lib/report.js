@@ -98,8 +98,8 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
   const refusals = new RepeatedLines(warn, (kind, count, seconds) =>
     `refused ${count} more upgrade${count === 1 ? '' : 's'} in the last ${seconds} s ${kind}`)
   const failures = new RepeatedLines((text) => logger.error(`${TAG} ${text}`, opts))
-  const whileDown = new Spell(warn, (count, paths) => `refused ${count} more upgrade${count === 1 ? '' : 's'} ` +
-    `while the sidecar was not ready (${listed(paths)})`)
+  const whileDown = new Spell(warn, (count, paths, more) => `refused ${count} more upgrade${count === 1 ? '' : 's'} ` +
+    `while the sidecar was not ready (${listed(paths, more)})`, NAMED_PATHS)
   return {
     rel,
     /** @param {string} text */
@@ -206,18 +206,18 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
   }
 }
 
-// The paths a count of refusals names, at most: the rest are counted.
+// The paths a count of refusals names, at most: the rest are only said to be there.
 const NAMED_PATHS = 3
 
 /**
- * `paths` as a count of refusals names them: `on /api/chat, /api/echo and 2 more paths`.
+ * `paths` as a count of refusals names them: `on /api/chat, /api/echo and /api/game`, or
+ * `on /api/chat, /api/echo, /api/game and other paths` (`more`).
  * @param {string[]} paths
+ * @param {boolean} more
  */
-function listed(paths) {
-  const named = paths.slice(0, NAMED_PATHS)
-  const more = paths.length - named.length
-  if (more > 0) return `on ${named.join(', ')} and ${more} more path${more === 1 ? '' : 's'}`
-  return `on ${named.length === 1 ? named[0] : `${named.slice(0, -1).join(', ')} and ${named.at(-1)}`}`
+function listed(paths, more) {
+  if (more) return `on ${paths.join(', ')} and other paths`
+  return `on ${paths.length === 1 ? paths[0] : `${paths.slice(0, -1).join(', ')} and ${paths.at(-1)}`}`
 }
 
 /**

@@ -19,7 +19,13 @@ if TYPE_CHECKING:
     from ._signatures import Callback
     from .handler import Handler
 
-__all__ = ["background_too_late", "declared_in_a_script", "reason_too_long", "warn_detached"]
+__all__ = [
+    "background_too_late",
+    "declared_in_a_script",
+    "reason_too_long",
+    "reason_unencodable",
+    "warn_detached",
+]
 
 
 def background_too_late(handler: Handler, fn: object, names: dict[str, object]) -> str:
@@ -154,18 +160,30 @@ def reason_too_long(reason: str | bytes, cut: bytes, caller: FrameType) -> None:
     """Say, once per line, that `conn.close(...)` at `caller` gave a reason longer than the 123
     bytes of UTF-8 a close frame carries, and that it went as `cut`: a non-ASCII reason
     reaches that in far fewer characters (`ação` is 6 bytes)."""
+    text = reason if isinstance(reason, str) else bytes(reason).decode()
+    _reason_note(
+        caller,
+        f"the reason is {len(text.encode())} bytes of UTF-8 ({len(text)} characters), more "
+        f"than the 123 a close frame carries: sent cut to {len(cut.decode())} characters, "
+        f"{cut.decode()!r}",
+    )
+
+
+def reason_unencodable(caller: FrameType) -> None:
+    """Say, once per line, that `conn.close(...)` at `caller` gave a reason holding a lone
+    surrogate (half an emoji, from a page's text), sent with U+FFFD in its place."""
+    _reason_note(
+        caller,
+        "the reason holds a lone surrogate (half an emoji?), which UTF-8 cannot carry: sent "
+        "with U+FFFD in its place",
+    )
+
+
+def _reason_note(caller: FrameType, said: str) -> None:
     where = (caller.f_code.co_filename, caller.f_lineno)
     if where in _REASONS_CUT:
         return
     _REASONS_CUT.add(where)
-    text = reason if isinstance(reason, str) else bytes(reason).decode()
     logging.getLogger("wsside").warning(
-        "wsside: %s:%d: conn.close(): the reason is %d bytes of UTF-8 (%d characters), more "
-        "than the 123 a close frame carries: sent cut to %d characters, %r",
-        shown(where[0]),
-        where[1],
-        len(text.encode()),
-        len(text),
-        len(cut.decode()),
-        cut.decode(),
+        "wsside: %s:%d: conn.close(): %s", shown(where[0]), where[1], said
     )

@@ -8,6 +8,7 @@ the socket or an ASGI server does, and the rooms are the endpoint's `Hub`.
 
 from __future__ import annotations
 
+import re
 import sys
 import uuid
 from collections.abc import Awaitable, Mapping
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, cast
 # resolves the attributes' annotations.
 from multidict import CIMultiDictProxy, MultiDictProxy
 
-from ._handler_notes import reason_too_long
+from ._handler_notes import reason_too_long, reason_unencodable
 from ._other_names import INSTEAD, refusal
 from ._threads import is_this_thread, off_loop_error, this_thread
 from .closecodes import CloseCode, ReasonTooLong, check_close
@@ -269,6 +270,10 @@ class Connection:
         """
         if not is_this_thread(self._thread):
             raise _off_loop(self, "close", "")
+        if isinstance(reason, str) and _SURROGATE.search(reason):
+            # Half an emoji from a page's text: UTF-8 cannot carry it, and the close must go.
+            reason = _SURROGATE.sub("\ufffd", reason)
+            reason_unencodable(sys._getframe(1))
         try:
             raw = check_close(code, reason)
         except ReasonTooLong as exc:
@@ -298,6 +303,9 @@ class Connection:
 if not TYPE_CHECKING:
     for _name, _instead in INSTEAD.items():
         setattr(Connection, _name, refusal(_name, _instead))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def room_error(room: object, call: str) -> TypeError:

@@ -55,6 +55,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 __all__ = ["Endpoint", "Handler", "HandlerInterrupted", "collecting"]
 
 MiB = 1024 * 1024
+# What `max_message_size` is when neither the declaration nor [defaults] sets it.
+DEFAULT_MAX_MESSAGE_SIZE = 16 * MiB
 
 
 class HandlerInterrupted(Exception):
@@ -166,7 +168,7 @@ class Handler:
         self.per_message_deflate: Deflate | None = None
         self.subprotocols: tuple[str, ...] = ()
         self.delay: float = 0.0
-        self.max_message_size: int = 16 * MiB
+        self.max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
         # What a raising callback's error frame says: str(exc), or only "Internal error".
         self.error_details: bool = True
         for name, value in given.items():

@@ -10,7 +10,9 @@ prefix (a mount point and patterns that both say `/ws`). (`wsside serve` has its
 from __future__ import annotations
 
 import ast
+import os
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._runtime.events import listed, log, shown
@@ -20,8 +22,6 @@ from ..pattern import Pattern
 from .closest_endpoint import closest, refused_segment
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from .._runtime.registry import Registry
     from ..handler import Handler
 
@@ -190,11 +190,15 @@ class NotFoundNotes:
         )
 
     def _stray_folder(self, file: Path) -> Path:
-        """The folder to name as `handlers` for the stray `file`: its own, or the one above
-        it while that one holds stray handler files too (`ws/games/game.py` beside
-        `ws/chat.py` is `ws`: naming `ws/games` would leave `ws/chat.py` out)."""
+        """The folder to name as `handlers` for the stray `file`: the one that holds every
+        stray handler file when that is below the project (`ws/games/game.py` beside
+        `ws/chat.py` is `ws`: naming `ws/games` would leave `ws/chat.py` out); else its own,
+        or the one above it while that one holds stray handler files too."""
         assert self._strays is not None and self._root is not None
         holding = {stray.parent for stray in self._strays}
+        common = Path(os.path.commonpath(holding))
+        if common != self._root and common.is_relative_to(self._root):
+            return common
         folder = file.parent
         while folder.parent in holding and folder.parent != self._root:
             folder = folder.parent

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from .._io.asgi import HIGH_WATER
 from .._io.writer import SEND_BUFFER_LIMIT
 from ..closecodes import CloseReason
+from ..handler import DEFAULT_MAX_MESSAGE_SIZE
 from .events import logger, printable, shown
 from .repeats import REPEAT_WINDOW, Repeats
 
@@ -101,11 +102,14 @@ def message_too_big(path: str, handler: Handler, reason: str) -> None:
     else:
         what = f"a message over {limit}"
     path = printable(path)
-    # Where the limit comes from: the handler's own, or the config file's [defaults].
-    where = (
-        "Handler(..., max_message_size=...)"
-        if "max_message_size" in handler._given_options()
-        else "Handler(..., max_message_size=...) or the config file's [defaults]"
+    # Where the limit comes from: the handler's own, the config file's [defaults] (not set
+    # here, and not the default: only [defaults] sets it then), or nowhere yet.
+    from_defaults = (
+        "max_message_size" not in handler._given_options()
+        and handler.max_message_size != DEFAULT_MAX_MESSAGE_SIZE
+    )
+    where = "Handler(..., max_message_size=...)" + (
+        " or the config file's [defaults]" if from_defaults else ""
     )
     _big.add(
         f"closed {path} 1009 {_place(handler)}: the client sent {what}: raise it in "

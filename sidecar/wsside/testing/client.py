@@ -182,7 +182,7 @@ class Client:
         """End the connection without a close frame, as a client that crashes, is killed or
         loses its network does, and wait until the server's `on_close` has run (its code is
         1006); nothing to do once closed."""
-        if self._closed is not None and self._reader.done():
+        if self._reader.done():  # it ended already: the server's close (still to be read), or ours
             return
         require_server_loop(self._loop)
         try:
