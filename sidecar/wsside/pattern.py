@@ -164,11 +164,6 @@ def _character(c: str) -> str:
     return f"(?:{re.escape(c)}|{encoded})"
 
 
-def _decoded(part: str) -> str:
-    """A path segment as the page wrote it (`caf%C3%A9` is `café`)."""
-    return unquote(part) if "%" in part else part
-
-
 def _match(
     segs: tuple[_Segment, ...], i: int, parts: list[str], j: int, params: dict[str, str]
 ) -> bool:
@@ -233,7 +228,7 @@ class PatternIndex(Generic[T]):
         found = list(node.entries)
         several = False
         for part in path.split("/")[1:]:
-            child = node.children.get(_decoded(part))
+            child = node.children.get(unquote(part) if "%" in part else part)
             if child is None:
                 break
             node = child
