@@ -98,6 +98,8 @@ class ReasonTooLong(ValueError):
     """A close reason longer than a close frame carries; `cut` is its longest start that fits,
     whole characters only."""
 
+    cut: bytes
+
     def __init__(self, raw: bytes) -> None:
         self.cut = raw[:MAX_REASON_BYTES].decode("utf-8", "ignore").encode()
         super().__init__(f"close reason is {len(raw)} bytes; the limit is {MAX_REASON_BYTES}")
