@@ -1,7 +1,7 @@
 // @ts-check
 // vite-plugin-wsside/client: one WebSocket to a wsside endpoint that speaks JSON, dispatches
-// on `type`, queues while it is not open and reconnects on its own. No dependencies; runs
-// in any page Vite serves and in Node 22+ (global WebSocket). Types: index.d.ts.
+// on `type`, queues while it is not open and reconnects on its own (also when the browser
+// goes offline). No dependencies; runs in any page Vite serves and in Node 22+. index.d.ts.
 
 /** @typedef {'connecting' | 'open' | 'reconnecting' | 'closed'} Status */
 /** @typedef {{ code: number, reason: string }} CloseInfo */
@@ -12,18 +12,13 @@
 /** @type {string} */
 const PREFIX = typeof __WSSIDE_PREFIX__ === 'string' ? __WSSIDE_PREFIX__ : '/api'
 
-// Messages sent while not open wait, up to this many; past it the caller gets an Error, so
-// that a page that keeps sending while the server is away neither grows without bound nor
-// loses messages without a word.
+// Messages sent while not open wait, up to this many; past it the caller gets an Error: a
+// page sending while the server is away neither grows without bound nor loses them unsaid.
 const QUEUE_LIMIT = 1000
 
 // The longest delay setTimeout takes as given (about 24.8 days).
 const MAX_TIMER = 2 ** 31 - 1
 
-// Closes after which the same page would be refused again, so coming back cannot help:
-// 1002 protocol error, 1003 unsupported data, 1007 invalid payload, 1008 policy violation,
-// 1009 message too big; and 4000-4999, which the application uses to say "stay away".
-// Every other close reconnects. The table with the reasons is in docs/client.md.
 // Component code runs on the server too (SvelteKit, Nuxt, React Router render pages there),
 // where a socket is no use: the way out when connect finds itself without a page.
 const SSR = 'in a server-side render, connect in the browser only (in onMount, useEffect or onMounted)'
@@ -41,6 +36,8 @@ const INSTEAD = [
   [/^path$/, 'the first argument is the path (below the prefix); a full address goes in url'],
 ]
 
+// Closes after which the same page would be refused again (1002, 1003, 1007, 1008, 1009, and
+// 4000-4999, the application's "stay away"); every other reconnects (docs/client.md's table).
 /** @param {number} code */
 const final = (code) => (code >= 4000 && code < 5000) || [1002, 1003, 1007, 1008, 1009].includes(code)
 
@@ -53,9 +50,8 @@ const final = (code) => (code >= 4000 && code < 5000) || [1002, 1003, 1007, 1008
  *   reconnect?: boolean | { minDelay?: number, maxDelay?: number, factor?: number } }} [options]
  */
 export function connect(path, options = {}) {
-  // Its own enumerable keys are checked (a class instance's fields), not inherited ones (its
-  // prototype's getters). Not an object (`connect(path, 'v1')`, as `new WebSocket(url,
-  // protocols)` takes it): else a string's characters would be its keys, and checked.
+  // Its own keys are checked (a class instance's fields, not its prototype's getters); not an
+  // object (`connect(path, 'v1')`, as `new WebSocket` takes protocols): a string's characters.
   if (typeof options !== 'object' || !options || Array.isArray(options)) {
     throw new TypeError(`wsside: connect('${path}'): options is an object of ${OPTIONS}, not ${JSON.stringify(options) ?? `a ${typeof options}`}`)
   }
@@ -79,21 +75,18 @@ export function connect(path, options = {}) {
   if (!(fits(minDelay) && fits(maxDelay) && maxDelay >= minDelay && factor >= 1 && fits(timeout))) {
     throw new RangeError(`wsside: connect needs 0 < minDelay <= maxDelay <= ${MAX_TIMER}, factor >= 1 and 0 < timeout <= ${MAX_TIMER} (ms); got ${JSON.stringify({ minDelay, maxDelay, factor, timeout })}`)
   }
-  // Else the first attempt would fail with "WebSocket is not defined", naming no way out.
-  // No document either: a server-side render (a component's top-level code, on Node 20) as
-  // much as a Node script, the render named first (the likelier, and there the Node advice
-  // would be wrong).
+  // Else "WebSocket is not defined", naming no way out. Without a document it may be a render
+  // on the server (a component's top-level code, on Node 20), the likelier: named first.
   if (typeof WebSocket !== 'function') {
     throw new Error(`wsside: connect needs a global WebSocket: ${typeof document === 'undefined' ? `${SSR}; in a Node script, Node 22+ has one` : 'browsers and Node 22+ have one'}, Node 20 with node --experimental-websocket`)
   }
   const page = globalThis.location?.href
-  // A server-side render on Node 22+, too: giving it the full address would open a socket
-  // from the server at each render.
+  // A server-side render on Node 22+ too (the full address would open a socket per render).
   if (!options.url && !page) {
     throw new Error(`wsside: connect('${path}') ran outside a page: ${SSR}; elsewhere give the full address: connect(path, { url: 'ws://host:port${PREFIX}${path}' })`)
   }
-  // Else it would ask for /apiws/chat, outside the prefix, which Vite leaves unanswered: a
-  // socket that stays connecting, and holds up the page's other sockets to that host.
+  // Else /apiws/chat, outside the prefix, which Vite leaves unanswered: a socket that stays
+  // connecting and holds up the page's other sockets to that host.
   if (!options.url && !path.startsWith('/')) {
     // A full address given as the path (`ws://host/api/ws/chat`) goes in `url`.
     const full = /^[a-z][a-z\d+.-]*:/i.test(path)
@@ -127,8 +120,8 @@ export function connect(path, options = {}) {
 
   /** @type {Set<[string, (message: any) => void]>} */
   const listeners = new Set()
-  // Each subscription is an entry of its own (as for `on`): the same function subscribed
-  // twice is called twice, and each unsubscribe removes only its own.
+  // Each subscription is an entry of its own (as for `on`): a function subscribed twice is
+  // called twice, each unsubscribe removing its own.
   /** @type {Set<[(status: Status, close?: CloseInfo) => void]>} */
   const watchers = new Set()
   /** @type {Array<string | BufferSource | Blob>} */
@@ -168,6 +161,15 @@ export function connect(path, options = {}) {
       open()
     }, delay)
   }
+  // The network is gone (the browser's `offline` event): an open socket would take what the
+  // page sends until TCP gives up on it, a minute or more later, the page saying open and the
+  // messages lost. Dropped now: reconnecting, sends wait, and `online` soon opens again.
+  const offline = () => {
+    if (status !== 'open' || ws.readyState !== WebSocket.OPEN) return
+    const socket = ws
+    drop({ code: 1006, reason: 'the browser went offline' })
+    socket.close(1000, 'the browser went offline')
+  }
   // The network is back (the browser's `online` event): while waiting, the next attempt
   // comes after a first wait, not after the long one that failures while offline built up.
   const online = () => {
@@ -176,9 +178,8 @@ export function connect(path, options = {}) {
     attempt = 0
     wait()
   }
-  // A page going into the back/forward cache: Chromium keeps its socket open there, for as
-  // long as it keeps the page (minutes), so the server still counts a user who left; and
-  // closes it when the page comes back. Closed as the page goes, opened as it comes back.
+  // A page going into the back/forward cache: Chromium keeps its socket open there (minutes),
+  // so the server counts a user who left. Closed as the page goes, opened as it comes back.
   /** @param {Event} event */
   const hide = (event) => {
     if (!(/** @type {PageTransitionEvent} */ (event).persisted) || ws.readyState > WebSocket.OPEN) return
@@ -194,7 +195,7 @@ export function connect(path, options = {}) {
     open()
   }
   /** @type {Array<[string, (event: Event) => void]>} */
-  const pageEvents = [['online', online], ['pagehide', hide], ['pageshow', show]]
+  const pageEvents = [['offline', offline], ['online', online], ['pagehide', hide], ['pageshow', show]]
   /** @param {CloseInfo} [close] */
   const end = (close) => {
     clearTimeout(timer)
@@ -210,8 +211,7 @@ export function connect(path, options = {}) {
       try {
         url = address()
       } catch (error) {
-        // The page's query function failed: said where the page's errors go, and tried again
-        // after the next wait, as a failed handshake would be.
+        // The page's query function failed: said where the page's errors go, tried after a wait.
         setTimeout(() => { throw error })
         return wait()
       }
@@ -254,9 +254,8 @@ export function connect(path, options = {}) {
     // Browsers follow a failed handshake's `error` with `close`, readyState CLOSED by then;
     // Node's WebSocket (undici 6: Node 20 and 22) fires `error` alone and stays CONNECTING.
     socket.onerror = () => socket.readyState || dropped({ code: 1006, reason: '' })
-    // A handshake that is never answered (a stopped server, a proxy that holds it, a
-    // connection lost while the laptop slept) would keep the page waiting for minutes
-    // (Chromium gives up after 4): given up after `timeout`, it is a failed attempt.
+    // A handshake never answered (a stopped server, a proxy holding it, a laptop that slept)
+    // would keep the page waiting minutes (Chromium: 4): after `timeout`, a failed attempt.
     deadline = setTimeout(() => {
       // First: Node's WebSocket fires `error` from within close().
       dropped({ code: 1006, reason: `no answer to the handshake in ${timeout} ms` })
@@ -289,8 +288,8 @@ export function connect(path, options = {}) {
       if (queue.length >= QUEUE_LIMIT) {
         throw new Error(`wsside: ${QUEUE_LIMIT} messages already wait for ${url} to open; message not sent`)
       }
-      // A copy: a page may fill the same buffer again for its next message (a game loop
-      // does), and a WebSocket's own send takes the bytes at the call, not when they go.
+      // A copy: a page may fill the buffer again for its next message (a game loop does), and
+      // a WebSocket's own send takes the bytes at the call.
       queue.push(
         data instanceof ArrayBuffer
           ? data.slice(0)
