@@ -807,7 +807,10 @@ def test_bad_arguments_get_one_clear_line(tmp_path: Path, monkeypatch: pytest.Mo
     client = Redis.from_url("redis://127.0.0.1:6379/0")
     with pytest.raises(
         TypeError,
-        match=r"expected a redis:// or rediss:// URL .*, got a redis\.asyncio\.client\.Redis$",
+        match=(
+            r"expected a redis://, rediss:// or unix:// URL .*, "
+            r"got a redis\.asyncio\.client\.Redis$"
+        ),
     ):
         ASGIApp([], backplane=client)  # type: ignore[arg-type]
 

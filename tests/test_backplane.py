@@ -63,7 +63,7 @@ def test_records_round_trip_binary_and_odd_names() -> None:
 @pytest.mark.parametrize(
     ("url", "fragment"),
     [
-        ("http://localhost:6379/0", "expected a redis:// or rediss:// URL"),
+        ("http://localhost:6379/0", "expected a redis://, rediss:// or unix:// URL"),
         ("redis://localhost:port/0", "cannot read"),
         ("redis:///0", "no host"),
         ("redis://localhost:6379/cache", "expected a number"),
@@ -93,8 +93,8 @@ def test_cli_and_config_refuse_a_bad_backplane_in_one_line(tmp_path: Path) -> No
     out = subprocess.run([*run, "--backplane", "http://x"], cwd=tmp_path, capture_output=True)
     assert out.returncode == 2
     assert out.stderr.decode().strip().splitlines() == [
-        "wsside: backplane: expected a redis:// or rediss:// URL such as "
-        "redis://localhost:6379/0, got 'http://x'"
+        "wsside: backplane: expected a redis://, rediss:// or unix:// URL such as "
+        "redis://localhost:6379/0 or unix:///run/redis/redis.sock?db=0, got 'http://x'"
     ]
     (tmp_path / "wsside.toml").write_text('backplane = "http://x"\n')
     out = subprocess.run(run, cwd=tmp_path, capture_output=True)

@@ -170,13 +170,16 @@ def test_doctor_publishes_on_the_channel_the_url_names(tmp_path: Path) -> None:
         assert check["status"] == "pass", check
         assert check["message"] == (
             f"redis://shop:***@127.0.0.1:{server.port}/0?channel=shop: Redis answers, and lets "
-            "wsside publish"
+            "wsside publish and subscribe"
         )
         write(tmp_path, {"wsside.toml": f'backplane = "{base}"\n'})
         code, report = run_doctor(tmp_path, "--serve")
         assert code == 1
         [check] = [c for c in report["checks"] if c["name"] == "backplane"]
         assert check["status"] == "fail" and "NoPermissionError" in check["message"], check
-        assert check["fix"].startswith("give the Redis user &wsside:0 (or &wsside:*) and "), check
+        assert check["fix"] == (
+            "give the Redis user &wsside:0 (ACL SETUSER shop &wsside:0); wsside needs &wsside:0 "
+            "(or &wsside:*) and +publish +subscribe +ping (docs/backplane.md)"
+        ), check
     finally:
         server.stop()

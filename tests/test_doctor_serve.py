@@ -108,7 +108,8 @@ def test_a_redis_that_wants_a_password_says_where_it_goes_then_passes(tmp_path: 
         assert {c["status"] for c in report["checks"]} == {"pass"}, report
         check = by_name(report)["backplane"]
         assert check["message"] == (
-            f"redis://:***@127.0.0.1:{redis.port}/0: Redis answers, and lets wsside publish"
+            f"redis://:***@127.0.0.1:{redis.port}/0: Redis answers, and lets wsside publish and "
+            "subscribe"
         )
     finally:
         redis.stop()

@@ -45,7 +45,10 @@ async def test_a_wrong_password_says_to_correct_it(tmp_path: Path) -> None:
         try:
             line = next(line for line in serve.lines if "is unavailable" in line)
             assert "AuthenticationError" in line, line
-            assert "or user is disabled; correct the password in the URL): serving" in line, line
+            assert (
+                "or user is disabled; correct the password in the URL; for an ACL user, name it "
+                f"too: redis://USER:PASSWORD@127.0.0.1:{redis.port}/0): serving"
+            ) in line, line
             assert "wrong" not in line.replace(":***@", ""), line
         finally:
             assert await serve.stop() == 0
@@ -94,7 +97,7 @@ async def test_the_start_names_the_backplane_without_its_password(
         (
             "redis://:s3cret/pa:ss@127.0.0.1:6379/0",
             "cannot read 'redis://:***@127.0.0.1:6379/0' as a URL: a password (or user name) "
-            "holding /, ?, #, @ or : is written percent-encoded (%2F, %3F, %23, %40, %3A)",
+            "holding /, ?, #, @, : or % is written percent-encoded (%2F, %3F, %23, %40, %3A, %25)",
         ),
     ],
 )

@@ -79,8 +79,9 @@ def test_an_unset_url_is_named_not_an_attribute_error() -> None:
     with pytest.raises(wsside.BackplaneError) as refused:  # public, for the caller to catch
         Publisher(None)  # type: ignore[arg-type]  # what an unset setting gives, at run time
     assert str(refused.value) == (
-        "backplane: expected a redis:// or rediss:// URL such as redis://localhost:6379/0, got "
-        "None (a setting or environment variable that is not set?)"
+        "backplane: expected a redis://, rediss:// or unix:// URL such as "
+        "redis://localhost:6379/0 or unix:///run/redis/redis.sock?db=0, got None (a setting or "
+        "environment variable that is not set?)"
     )
 
 

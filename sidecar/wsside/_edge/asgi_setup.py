@@ -291,7 +291,7 @@ class RunBackplane:
         if not isinstance(url, str):  # e.g. the app's own Redis client
             kind = type(url)
             raise TypeError(
-                f"ASGIApp(backplane=...): expected a redis:// or rediss:// URL such as "
+                f"ASGIApp(backplane=...): expected a redis://, rediss:// or unix:// URL such as "
                 f"'redis://localhost:6379/0', got a {kind.__module__}.{kind.__qualname__}"
             )
         self._url = url

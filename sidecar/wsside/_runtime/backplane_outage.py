@@ -4,17 +4,22 @@ and counted, one warning marks the start and one line the end (with the count); 
 publishing and the subscribing loop each retry with a backoff capped at `RETRY_CAP`.
 Messages on the channel that no wsside process publishes are refused in a few lines
 (`Refusals`, summarised by `repeats.Repeats`), however many come.
+
+What a failure means for the URL or the Redis user (`advice`) is said here once, for the
+outage line, `wsside doctor --serve`'s fix and `Publisher`'s errors alike.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import re
 import ssl
 import time
+from urllib.parse import parse_qs, urlsplit
 
-from .backplane_url import safe_url
-from .backplane_wire import VERSION, Refused
+from .backplane_url import database, no_password, safe_url, user_name, wrong_password
+from .backplane_wire import VERSION, Refused, channel
 from .events import log, this_process
 from .repeats import REPEAT_WINDOW, Repeats
 
@@ -25,7 +30,9 @@ __all__ = [
     "Outage",
     "Refusals",
     "Retry",
+    "advice",
     "cause",
+    "no_permission",
     "tls_hint",
 ]
 
@@ -182,13 +189,44 @@ class Refusals:
         self._repeats.flush()
 
 
-def cause(exc: BaseException, url: str = "") -> str:
-    """A failure as the outage warning names it; with the backplane's `url`, and a failure
-    that comes from TLS on one side only, what to change in the URL (`tls_hint`)."""
+def cause(exc: BaseException, fix: str | None = None) -> str:
+    """A failure as the outage warning names it, and `fix` after it (`advice`)."""
     text = str(exc).strip()
     said = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    hint = tls_hint(url, exc) if url else None
-    return said if hint is None else f"{said}; {hint}"
+    return said if fix is None else f"{said.rstrip('.')}; {fix}"
+
+
+def advice(url: str, exc: BaseException, tls: bool = True) -> str | None:
+    """What to do about `exc`, a failure of the backplane at `url`, when the URL or the Redis
+    user explains it: a password missing or wrong, a right the user lacks, a database this Redis
+    has not, and with `tls`, TLS on one side only (`tls_hint`). None for the rest (Redis down,
+    unreachable, stuck), which nothing in the URL mends."""
+    from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
+
+    if isinstance(exc, AuthenticationError):
+        return no_password(url) or wrong_password(url)
+    if isinstance(exc, NoPermissionError):
+        return no_permission(url, str(exc))
+    if isinstance(exc, ResponseError) and "DB index is out of range" in str(exc):
+        return (
+            f"this Redis has no database {database(url)} (it has 16 unless `databases` in "
+            "redis.conf says otherwise, numbered from 0): use a lower number in the URL"
+        )
+    return tls_hint(url, exc) if tls else None
+
+
+def no_permission(url: str, said: str) -> str:
+    """For a Redis user refused a command or the channel (`said`, Redis's words): the right to
+    give it, as an `ACL SETUSER` line, and all that `wsside serve` needs."""
+    name = channel(url).decode()
+    command = re.search(r"run the '([^']+)' command", said)
+    right = f"+{command[1].lower()}" if command else f"&{name}"
+    select = "" if database(url) == "0" else " +select"  # redis-py sends SELECT for another
+    return (
+        f"give the Redis user {right} (ACL SETUSER {user_name(url) or 'default'} {right}); "
+        f"wsside needs &{name} (or &wsside:*) and +publish +subscribe +ping{select} "
+        "(docs/backplane.md)"
+    )
 
 
 # What the TLS hints say; `wsside doctor --serve` gives the same as its fix.
@@ -196,23 +234,34 @@ UNTRUSTED = (
     "the server's certificate is not trusted here (self-signed?): give its CA in the URL, "
     "?ssl_ca_certs=/path/ca.pem (or ssl_cert_reqs=none, for tests only)"
 )
+WRONG_CA = (
+    "the server's certificate is not signed by the CA in ?ssl_ca_certs=: give the CA that signed it"
+)
+MISMATCH = (
+    "the host in the URL is not a name the server's certificate holds: use the host name the "
+    "certificate names"
+)
 NOT_TLS = "that port may not speak TLS: for a Redis without TLS, use redis://"
 WANTS_TLS = "the server may want TLS: use rediss://"
 
 
 def tls_hint(url: str, exc: BaseException) -> str | None:
-    """For a failure that TLS explains, what to change in `url`: a certificate not trusted
-    (rediss://, self-signed), a handshake a plain port never answers (rediss:// to a Redis
-    without TLS: a timeout or an SSL error), a TLS port that drops a plain command (redis://:
-    the connection reset or closed at once). None for other failures (nothing listening)."""
+    """For a failure that TLS explains, what to change in `url`: a certificate for other names,
+    or not trusted (rediss://, self-signed, or another CA than `?ssl_ca_certs=`), a handshake a
+    plain port never answers (rediss:// to a Redis without TLS: a timeout or an SSL error), a
+    TLS port that drops a plain command (redis://: the connection reset or closed at once).
+    None for other failures (nothing listening)."""
     chain = _chain(exc)
     text = " ".join(str(e) for e in chain)
-    secure = url.lower().startswith("rediss://")
+    scheme = urlsplit(url).scheme.lower()
+    secure = scheme == "rediss"
     if secure and (
         any(isinstance(e, ssl.SSLCertVerificationError) for e in chain)
         or "CERTIFICATE_VERIFY_FAILED" in text
     ):
-        return UNTRUSTED
+        if "mismatch, certificate is not valid for" in text:  # OpenSSL's words, IP or name
+            return MISMATCH
+        return WRONG_CA if "ssl_ca_certs" in parse_qs(urlsplit(url).query) else UNTRUSTED
     # A plain Redis never answers the handshake (a timeout while connecting), or answers it
     # with a plain error (an SSL error); a timeout reading a reply is an outage, not this.
     if secure and (
@@ -225,7 +274,7 @@ def tls_hint(url: str, exc: BaseException) -> str | None:
     closed = any(isinstance(e, ConnectionResetError) for e in chain) or any(
         words in text for words in ("Connection reset by peer", "Connection closed by server")
     )
-    if not secure and closed:
+    if scheme == "redis" and closed:  # (a Unix socket has no TLS to want)
         return WANTS_TLS
     return None
 

@@ -2,7 +2,8 @@
 
 - channel `wsside:<db>`, or `wsside:<db>:<name>` for a URL with `?channel=<name>`: every
   process on the same Redis, database number and name shares it (pub/sub ignores the database
-  number, so it goes into the name to keep databases apart);
+  number, so it goes into the name to keep databases apart; the number is the one redis-py
+  selects: `?db=`, else the path's);
 - one Redis message carries a batch: version (1 byte), sender (8 random bytes per process, so
   a process skips its own messages: process ids repeat across hosts and containers), then
   records of `opcode u8, room count u32 (0xFFFFFFFF: every connection), pattern length u32,
@@ -17,9 +18,8 @@ message with anything else is refused whole, in plain words (`Refused`).
 from __future__ import annotations
 
 import struct
-from urllib.parse import urlsplit
 
-from .backplane_url import channel_name
+from .backplane_url import channel_name, database
 
 __all__ = [
     "CHANNEL_PREFIX",
@@ -58,9 +58,8 @@ class Refused(ValueError):
 
 def channel(url: str) -> bytes:
     """The channel of the backplane at `url` (`redis://host:port/db`, `?channel=name`)."""
-    db = urlsplit(url).path.strip("/") or "0"
     name = channel_name(url)
-    return f"{CHANNEL_PREFIX}{db}{'' if name is None else ':' + name}".encode()
+    return f"{CHANNEL_PREFIX}{database(url)}{'' if name is None else ':' + name}".encode()
 
 
 def encode_record(

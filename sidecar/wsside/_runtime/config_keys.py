@@ -23,7 +23,7 @@ from .address_values import (
     proxy_entries,
     proxy_problem,
 )
-from .backplane_url import url_problem
+from .backplane_url import from_folder, url_problem
 from .config_error import ConfigError, show
 from .origins import origin_problem
 
@@ -136,7 +136,7 @@ TOP_KEYS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], Any]]
     "backplane": (
         "backplane",
         lambda v: isinstance(v, str),  # then `url_problem` says what is wrong with it
-        "a Redis URL: redis://[user:password@]host:port/db or rediss://...",
+        "a Redis URL: redis://[user:password@]host:port/db, rediss://... or unix:///path",
         str,
     ),
     "shutdown_timeout": (
@@ -213,6 +213,8 @@ class Checker:
             raise ConfigError.joined(errors)
         if "handlers_dir" in values:
             values["handlers_dir"] = self.path.parent / values["handlers_dir"]
+        if "backplane" in values:  # `?ssl_ca_certs=tls/ca.pem`, as handlers_dir
+            values["backplane"] = from_folder(values["backplane"], self.path.parent)
         return values
 
     def _setting(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from .._protocol.codec import encode
 from ..connection import Sendable, room_error
 from ..pattern import Pattern, PatternError
+from .backplane_outage import tls_hint
 from .backplane_url import check_backplane, for_redis, no_password, safe_url
 from .backplane_wire import HEAD, MAX_BYTES, VERSION, channel, encode_record
 
@@ -85,7 +86,9 @@ class Publisher:
         once, as for every broadcast through the backplane (docs/backplane.md). Redis
         unreachable, or an error it answers, raises redis-py's exception
         (`redis.exceptions.ConnectionError`, ...), once: nothing is retried. A Redis that asks
-        for a password the URL lacks raises its `AuthenticationError` saying where it goes.
+        for a password the URL lacks raises its `AuthenticationError` saying where it goes,
+        and TLS that fails (a certificate not trusted, or for another name) adds what to
+        change in the URL, as `wsside serve`'s outage line does.
         """
         if self._client is None:
             raise RuntimeError(f"{self!r} is closed")
@@ -107,16 +110,21 @@ class Publisher:
                 f"Publisher.broadcast(): a message of {len(payload)} bytes is too big for the "
                 f"backplane, which carries at most {MAX_BYTES // (1024 * 1024)} MiB per broadcast"
             )
-        from redis.exceptions import AuthenticationError
+        from redis import exceptions
 
         try:
             return int(self._client.publish(self._channel, self._head + record))
-        except AuthenticationError as exc:
+        except exceptions.AuthenticationError as exc:
             # redis-py's words are about HELLO and AUTH: what wsside serve's outage line says.
             said = no_password(self.url, served=False)
             if said is None:
                 raise
-            raise AuthenticationError(f"Publisher.broadcast(): {said}") from exc
+            raise exceptions.AuthenticationError(f"Publisher.broadcast(): {said}") from exc
+        except exceptions.ConnectionError as exc:
+            hint = tls_hint(self.url, exc)
+            if hint is None:
+                raise
+            raise type(exc)(f"{str(exc).rstrip('.')}; {hint}") from exc
 
     def close(self) -> None:
         """Disconnect from Redis. A closed Publisher broadcasts no more (RuntimeError)."""

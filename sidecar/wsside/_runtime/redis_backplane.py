@@ -28,9 +28,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .backplane_outage import Outage, Refusals, Retry, cause
+from .backplane_outage import Outage, Refusals, Retry, advice, cause
 from .backplane_queue import PublishQueue
-from .backplane_url import WRONG_PASSWORD, check_backplane, for_redis, no_password
+from .backplane_url import check_backplane, for_redis, no_password
 from .backplane_wire import HEAD, VERSION, Refused, channel, encode_record, read
 from .events import logger
 
@@ -55,7 +55,8 @@ CLOSE_FLUSH = 0.5
 
 
 def backplane_from_url(url: str, deliver: Deliver) -> RedisBackplane:
-    """The backplane for `url` (`redis://[user:password@]host:port/db` or `rediss://`),
+    """The backplane for `url` (`redis://[user:password@]host:port/db`, `rediss://` or
+    `unix:///path/redis.sock?db=N`),
     handing broadcasts from other processes to `deliver` (`Registry.deliver`).
 
     Raises `backplane_url.BackplaneError` for a bad URL or when redis-py is not installed (see
@@ -118,11 +119,13 @@ class RedisBackplane:
 
         self._queue.start()
 
+        # A Unix socket has no keepalive (redis-py's connection refuses the option).
+        tcp = not self.url.lower().startswith("unix:")
         self._client = Redis.from_url(
             for_redis(self.url),
             socket_connect_timeout=CONNECT_TIMEOUT,
             socket_timeout=COMMAND_TIMEOUT,
-            socket_keepalive=True,
+            **({"socket_keepalive": True} if tcp else {}),
             # The loops here retry, with their own backoff, and count what an outage drops.
             retry=Retry(NoBackoff(), 0),
         )
@@ -212,20 +215,17 @@ class RedisBackplane:
             return
 
     def _cause(self, exc: Exception) -> str:
-        """`exc` as the outage warning names it: for a Redis that wants a password the URL
-        lacks, where to give it, instead of redis-py's words (about HELLO, on redis-py 8), and
-        for a wrong one, to correct it;
-        for TLS on one side only, what to change in the URL (`tls_hint`)."""
+        """`exc` as the outage warning names it, with what to do when the URL or the Redis
+        user explains it (`advice`, which `wsside doctor --serve` gives as its fix). For a
+        Redis that wants a password the URL lacks, that instead of redis-py's words (about
+        HELLO and AUTH, on redis-py 8)."""
         from redis.exceptions import AuthenticationError
 
-        if isinstance(exc, AuthenticationError):
-            hint = no_password(self.url)  # else a wrong one, which never comes right by itself
-            if hint is not None:
-                return f"{type(exc).__name__}: {hint}"
-            return f"{cause(exc, '').rstrip('.')}; {WRONG_PASSWORD}"
+        if isinstance(exc, AuthenticationError) and (hint := no_password(self.url)) is not None:
+            return f"{type(exc).__name__}: {hint}"
         # TLS on one side only is named until the backplane has worked once: after that, a
         # reset connection is Redis going away, not a URL to change.
-        return cause(exc, "" if self._outage.worked else self.url)
+        return cause(exc, advice(self.url, exc, tls=not self._outage.worked))
 
     # ---- subscribing ---------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperGroup
 
-from .._runtime.backplane_url import BackplaneError, RedisMissing, check_backplane
+from .._runtime.backplane_url import BackplaneError, RedisMissing, check_backplane, from_folder
 from .._runtime.config import ConfigError, OptionError, build_settings, folder_problem
 from .app import app
 from .command_end import ends_past_threads
@@ -203,6 +203,8 @@ def _serve_settings(
     # Relative paths are relative to the folder `wsside serve` runs in, which --root names.
     if given["handlers_dir"]:  # "" is left to `build_settings` to refuse
         given["handlers_dir"] = where / given["handlers_dir"]
+    if given["backplane"]:  # a CA file it names (`?ssl_ca_certs=tls/ca.pem`), as for serve there
+        given["backplane"] = from_folder(given["backplane"], where)
     config = None if params["config"] is None else where / params["config"]
     if params["ipc"]:
         typer.echo("wsside doctor: --ipc is the Vite shim's: leave out --serve", err=True)

@@ -1,8 +1,8 @@
 """`wsside doctor --serve`: what a production `wsside serve` needs beyond loading the handler
 files (docs/deploy.md): several workers on this system, a backplane that Redis answers and
-lets publish, the site's origins, error frames that do not carry `str(exc)`, and a heartbeat
-that keeps a proxy from dropping quiet sockets. Plain `wsside doctor` runs these too in a
-folder of handler files that is no Vite project, after a row saying so."""
+lets publish and subscribe, the site's origins, error frames that do not carry `str(exc)`, and
+a heartbeat that keeps a proxy from dropping quiet sockets. Plain `wsside doctor` runs these
+too in a folder of handler files that is no Vite project, after a row saying so."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import os
 from .._edge.admission import LOCAL_PAGES_NOTE, NULL_ORIGIN_NOTE, local_pages_of_a_site
 from .._edge.loop import LoopChoiceError, loop_factory
 from .._edge.same_port import workers_supported
-from .._runtime.backplane_outage import tls_hint
+from .._runtime.backplane_outage import advice
 from .._runtime.backplane_url import (
     NO_PASSWORD,
-    WRONG_PASSWORD,
     BackplaneError,
     RedisMissing,
     check_backplane,
@@ -72,8 +71,9 @@ def check_engines(project: Project) -> Check:
 
 def check_backplane_reachable(project: Project) -> Check:
     """The backplane's URL, redis-py, and Redis itself: it answers, takes the URL's password,
-    and lets this user publish on the backplane's channel (an ACL user needs that channel,
-    `&wsside:0` or `&wsside:0:shop`, or `&wsside:*`)."""
+    and lets this user publish on the backplane's channel and subscribe to it (an ACL user
+    needs that channel, `&wsside:0` or `&wsside:0:shop`, or `&wsside:*`, and +publish
+    +subscribe +ping, and +select for a database other than 0)."""
     url = project.settings.backplane
     if url is None:
         if project.settings.workers > 1:
@@ -98,43 +98,44 @@ def check_backplane_reachable(project: Project) -> Check:
         return passed("backplane", f"{shown}: a usable URL (Redis not asked: --no-live)")
     answer = _ask_redis(url, project.timeout)
     if answer is not None:
-        problem, hint = answer
-        return failed("backplane", f"{shown}: {problem}", hint or _fix(url, problem))
-    return passed("backplane", f"{shown}: Redis answers, and lets wsside publish")
+        return failed("backplane", f"{shown}: {answer[0]}", answer[1])
+    return passed("backplane", f"{shown}: Redis answers, and lets wsside publish and subscribe")
 
 
-def _ask_redis(url: str, timeout: float) -> tuple[str, str | None] | None:
-    """What Redis says to a ping and a publish on the backplane's channel (None: both went),
-    and for TLS on one side only, the fix (`tls_hint`, as `wsside serve`'s outage line says).
-    What it publishes is a message of no broadcasts, which the processes there read as such."""
+def _ask_redis(url: str, timeout: float) -> tuple[str, str] | None:
+    """What Redis says to what `wsside serve` asks of it (None: all went): a ping, a publish
+    on the backplane's channel, and a subscription to it; with the fix, which is what
+    `wsside serve`'s outage line adds (`advice`). What it publishes is a message of no
+    broadcasts, which the processes there read as such. It leaves the subscription by
+    closing the connection, as serve does: an UNSUBSCRIBE would need a right serve never
+    uses."""
     if importlib.util.find_spec("redis") is None:
-        return "redis-py is not installed", None  # check_backplane says so first
+        return "redis-py is not installed", "pip install 'wsside[redis]'"  # said first
     from redis import Redis
     from redis.exceptions import AuthenticationError, RedisError
 
     client = Redis.from_url(for_redis(url), socket_connect_timeout=timeout, socket_timeout=timeout)
+    pubsub = client.pubsub()
     try:
         client.ping()
         client.publish(channel(url), HEAD.pack(VERSION, os.urandom(8)))
+        pubsub.subscribe(channel(url))
+        if pubsub.get_message(timeout=timeout) is None:
+            return (
+                f"no answer to SUBSCRIBE within {timeout:g} s",
+                "connect to Redis itself: a proxy in between may not pass pub/sub",
+            )
     except RedisError as exc:
+        where = "the socket's path" if url.lower().startswith("unix:") else "host and port"
+        fix = advice(url, exc) or f"start Redis there, or correct {where} in the URL"
         if isinstance(exc, AuthenticationError) and no_password(url) is not None:
             # redis-py's words are about HELLO and AUTH: what the serve's outage line says
-            return f"{type(exc).__name__}: {NO_PASSWORD}", None
-        return f"{type(exc).__name__}: {exc}", tls_hint(url, exc)
+            return f"{type(exc).__name__}: {NO_PASSWORD}", fix
+        return f"{type(exc).__name__}: {exc}", fix
     finally:
+        pubsub.close()
         client.close()
     return None
-
-
-def _fix(url: str, problem: str) -> str:
-    if problem.startswith("AuthenticationError"):
-        return no_password(url) or WRONG_PASSWORD
-    if problem.startswith("NoPermissionError"):
-        return (
-            f"give the Redis user &{channel(url).decode()} (or &wsside:*) and +publish "
-            "+subscribe +ping (docs/backplane.md)"
-        )
-    return "start Redis there, or correct host and port in the URL"
 
 
 def check_origins(project: Project) -> Check:
