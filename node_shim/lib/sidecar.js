@@ -140,7 +140,8 @@ export class SidecarProcess {
     this.child = child
     // The sidecar must never keep Vite's process alive; it exits by itself on EOF.
     child.unref()
-    child.channel?.unref()
+    // Bun's runtime (`bunx --bun vite`) gives a channel without unref: Vite died on start.
+    child.channel?.unref?.()
     // With stdio 'pipe' both exist, and are sockets (which can be unref'd).
     for (const stream of [child.stdout, child.stderr]) /** @type {Socket} */ (stream).unref()
     this._stderrTails.set(child, readOutput(this, child, mark))

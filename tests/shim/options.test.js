@@ -3,15 +3,13 @@
 // prints for a vite.config holding it (no stack trace).
 
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 import http from 'node:http'
 import wsside, { attachWsside } from 'vite-plugin-wsside'
-import { cleanupOf } from './helpers/cleanup.js'
-import { makeProject, REPO, tempFolder, VITE_PACKAGES } from './helpers/project.js'
+import { makeProject, ownProcess, REPO, tempFolder, VITE_PACKAGES } from './helpers/project.js'
 import { withTimeout } from './helpers/ws-client.js'
 
 const PLUGIN = path.join(REPO, 'node_shim', 'index.js')
@@ -43,25 +41,14 @@ async function viteOutput(t, options, plugins = `[wsside(${options})]`) {
   const root = makeProject(t)
   writeFileSync(path.join(root, 'vite.config.js'),
     `import wsside from ${JSON.stringify(PLUGIN)}\nexport default { plugins: ${plugins} }\n`)
-  const child = spawn(process.execPath, [viteCli, '--port', '0'], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  const closed = new Promise((resolve) => child.once('close', resolve))
-  cleanupOf(t).add(async () => {
-    child.kill('SIGKILL')
-    await closed
-  })
-  let output = ''
-  child.stdout.on('data', (chunk) => (output += chunk))
-  child.stderr.on('data', (chunk) => (output += chunk))
+  const vite = ownProcess(t, process.execPath, [viteCli, '--port', '0'], root)
   try {
-    await withTimeout(closed, 15_000, 'vite to exit')
+    await withTimeout(vite.closed, 15_000, 'vite to exit')
   } catch (err) {
-    err.message += `; it printed:\n${output}` // what it printed by the timeout, not by the start
+    err.message += `; it printed:\n${vite.output}` // what it printed by the timeout, not by the start
     throw err
   }
-  return output
+  return vite.output
 }
 
 describe('unknown options', () => {

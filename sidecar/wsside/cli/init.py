@@ -221,9 +221,17 @@ def scaffold(root: Path) -> Outcome:
 
 
 def _shim_installed(root: Path) -> bool:
-    """Whether Node would find the plugin from `root` (its node_modules or a parent's)."""
+    """Whether Node would find the plugin from `root` (its node_modules or a parent's), or,
+    under Yarn's Plug'n'Play (no node_modules), whether package.json lists it."""
+    # Here, not at the top: the sidecar (`wsside serve --ipc`) loads this module, never doctor.
+    from ..doctor.vite_package import plug_n_play, read_manifest
+
     folders = (root, *root.parents)
-    return any((f / "node_modules" / SHIM / "package.json").is_file() for f in folders)
+    if any((f / "node_modules" / SHIM / "package.json").is_file() for f in folders):
+        return True
+    manifest = read_manifest(root)
+    listed = {**manifest.get("dependencies", {}), **manifest.get("devDependencies", {})}
+    return plug_n_play(root) is not None and SHIM in listed
 
 
 @app.command()

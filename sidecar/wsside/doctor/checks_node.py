@@ -18,7 +18,7 @@ from .project import Project
 from .semver import is_prerelease, parse, release_line, satisfies
 from .sidecar_imports import same_python
 from .vite_config import ViteFacts
-from .vite_package import FRAMEWORK_PACKAGES, RunningVite
+from .vite_package import FRAMEWORK_PACKAGES, RunningVite, plug_n_play
 
 __all__ = ["check_node", "check_shim", "check_vite", "check_vite_config_uses_plugin"]
 
@@ -74,6 +74,8 @@ def check_vite(project: Project) -> Check:
     running = project.running_vite
     vite = running.package
     if vite is None:
+        if (unread := _plug_n_play("vite", project)) is not None:
+            return unread
         return failed(
             "vite", "Vite is not installed in this project's node_modules", "npm install -D vite"
         )
@@ -212,11 +214,26 @@ def _sidecar_wsside(project: Project) -> _Wsside:
     return _Wsside(lines[0], int(lines[1]), f"of {python}, which Vite's sidecar will run", python)
 
 
+def _plug_n_play(name: str, project: Project) -> Check | None:
+    """The row of a package under Yarn's Plug'n'Play: in Yarn's cache, no failure, unread."""
+    pnp = plug_n_play(project.root)
+    if pnp is None:
+        return None
+    return warned(
+        name,
+        f"Yarn Plug'n'Play ({project.relative(pnp)}): packages are in Yarn's cache, not in "
+        "node_modules, which doctor reads: not checked",
+        "nodeLinker: node-modules in .yarnrc.yml, then yarn install, lets doctor check them",
+    )
+
+
 def check_shim(project: Project) -> Check:
     """The shim and the wsside of the interpreter Vite will run the sidecar with speak the
     same control protocol, and are of one release line."""
     shim = project.package_json(SHIM)
     if shim is None:
+        if (unread := _plug_n_play("shim", project)) is not None:
+            return unread
         return failed("shim", f"{SHIM} is not installed in node_modules", f"npm install -D {SHIM}")
     version = shim.get("version", "?")
     protocol = _shim_protocol(Path(shim["__file__"]))

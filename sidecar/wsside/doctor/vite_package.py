@@ -47,6 +47,16 @@ def find_package(name: str, start: Path) -> dict[str, Any] | None:
     return None
 
 
+def plug_n_play(start: Path) -> Path | None:
+    """Yarn's Plug'n'Play map (`.pnp.cjs`) of the project at `start` (or of a folder above
+    it), or None: under it, packages live in Yarn's cache, not in a node_modules folder."""
+    start = Path(os.path.realpath(start))
+    for folder in (start, *start.parents):
+        if (folder / ".pnp.cjs").is_file():
+            return folder / ".pnp.cjs"
+    return None
+
+
 def read_manifest(folder: Path) -> dict[str, Any]:
     """`folder`'s package.json, or {} when there is none that holds an object."""
     try:

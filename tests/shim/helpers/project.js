@@ -1,6 +1,7 @@
 // A throw-away Vite project with Python handler files, a Vite server (dev or preview) with
 // the shim and a real sidecar, and a logger the tests can wait on.
 
+import { spawn } from 'node:child_process'
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -297,4 +298,24 @@ export async function watcherHears(server, dir, ms = WAIT_MS) {
     server.watcher.off('all', onEvent)
     rmSync(probe, { force: true })
   }
+}
+
+/**
+ * `command args` run in `cwd` for test `owner`, killed (SIGKILL) when it ends if still
+ * running; `output` is what it printed so far, `closed` settles when it has ended.
+ * @param {unknown} owner
+ * @param {string} command
+ * @param {string[]} args
+ * @param {string} cwd
+ */
+export function ownProcess(owner, command, args, cwd) {
+  const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  const closed = new Promise((resolve) => child.once('close', resolve))
+  cleanupOf(owner).add(async () => {
+    child.kill('SIGKILL')
+    await closed
+  })
+  const run = { child, closed, output: '' }
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => (run.output += chunk))
+  return run
 }
