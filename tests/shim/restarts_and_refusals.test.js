@@ -33,8 +33,10 @@ describe('stopped, killed, and refused while down', () => {
       process.kill(pid, 'SIGTERM')
       const [line] = await logs.waitFor(/the sidecar \(pid \d+\) was stopped .*/, { from: at })
       assert.equal(line, `the sidecar (pid ${pid}) was stopped (exit 0, as after kill PID): starting it again`)
-      // The next process is spawned in the same event: no backoff.
+      // The next process is spawned on the next turn (a timer Vite's own stop would clear):
+      // the next line is its start, no backoff.
       const said = logs.lines.findIndex((l, n) => n >= at && l.endsWith(line))
+      await logs.waitFor(/^\[wsside\] starting \S+ \(interpreter rule: /, { from: said })
       assert.match(logs.lines[said + 1], /^\[wsside\] starting \S+ \(interpreter rule: /)
       pid = Number((await logs.waitFor(/sidecar ready: pid (\d+)/, { from: at }))[1])
     }
