@@ -26,6 +26,7 @@ from ._message_tree import (
     Scalar,
     one_of,
 )
+from ._pydantic import PYDANTIC, is_pydantic_model, pydantic_checks
 
 __all__ = ["Reader", "show"]
 
@@ -50,13 +51,6 @@ _ENUM_HINT = (
 )
 _KEYS = "keys must be str, a Literal of strings or a StrEnum (JSON object keys are strings)"
 _DEFINE = "define every type it names before the Handler(...) that uses it"
-# A pydantic model (BaseModel) is no dataclass; a pydantic dataclass is one.
-_PYDANTIC = (
-    "which wsside does not read: declare it with @pydantic.dataclasses.dataclass instead of "
-    "BaseModel (wsside reads that as a dataclass, and checks each message against its "
-    "fields' types; its validators run where you build it: Model(**data)), or make it a "
-    "TypedDict or a dataclass"
-)
 
 
 def _forms(name: str) -> tuple[Any, ...]:
@@ -191,7 +185,7 @@ class Reader:
             raise self.error(
                 where,
                 f"{show(tp)} is a class that is neither a TypedDict nor a dataclass",
-                f"{show(tp)} is a pydantic model, {_PYDANTIC}" if _is_pydantic_model(tp) else _HINT,
+                f"{show(tp)} is a pydantic model, {PYDANTIC}" if is_pydantic_model(tp) else _HINT,
             )
         raise self.error(where, f"{show(tp)} is not a message type")
 
@@ -269,7 +263,7 @@ class Reader:
                 fields.append(Field(name, node, required))
         self.module = outer
         record.fields = tuple(fields)
-        unrun = _pydantic_checks(cls) if self.label == "receives" else None
+        unrun = pydantic_checks(cls) if self.label == "receives" else None
         if unrun:
             self.notes.append(
                 f"receives: {cls.__name__} is a pydantic dataclass: wsside checks the types "
@@ -304,35 +298,6 @@ class Reader:
 
 def _name(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
-
-
-def _pydantic_checks(cls: type) -> str:
-    """What a pydantic dataclass checks beyond its fields' types, told without importing
-    pydantic (`validators (no_caps)`, `Field constraints (text)`), or ""."""
-    decorators = getattr(cls, "__pydantic_decorators__", None)
-    fields = getattr(cls, "__pydantic_fields__", None)
-    if decorators is None or not isinstance(fields, dict):
-        return ""
-    names = [
-        name
-        for kind in ("field_validators", "model_validators", "validators", "root_validators")
-        for name in getattr(decorators, kind, None) or ()
-    ]
-    constrained = [name for name, info in fields.items() if getattr(info, "metadata", None)]
-    said = [f"validators ({', '.join(names)})"] if names else []
-    said += [f"Field constraints ({', '.join(constrained)})"] if constrained else []
-    return " nor ".join(said)
-
-
-def _is_pydantic_model(cls: type) -> bool:
-    """Whether `cls` is a pydantic model (v1 or v2), told without importing pydantic: a base
-    `BaseModel` of a pydantic module, or the `__pydantic_fields__` pydantic gives a v2 model
-    (`model_fields` alone is no sign: other libraries' classes, and users', have one)."""
-    bases = any(
-        base.__name__ == "BaseModel" and base.__module__.split(".")[0] == "pydantic"
-        for base in cls.__mro__
-    )
-    return bases or hasattr(cls, "__pydantic_fields__")
 
 
 def _is_class(tp: Any) -> bool:
