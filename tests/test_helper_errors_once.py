@@ -45,14 +45,6 @@ def importers(live: Live, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         sys.modules.pop(helper, None)
 
 
-async def settle(live: Live) -> None:
-    """Every event of the changes made so far has come (see the module's docstring)."""
-    name = f"zz{len(live.events)}"
-    mark = len(live.events)
-    live.write(f"{name}.py", importer(name, imports=""))
-    await live.reloaded(f"{name}.py", mark)
-
-
 def load_errors(live: Live, after: int = 0) -> list[dict[str, Any]]:
     return [e for e in live.events[after:] if e["type"] == "load_error"]
 
@@ -89,7 +81,7 @@ async def test_a_helper_saved_broken_is_one_load_error_per_batch(live: Live) -> 
     mark = len(live.events)
     live.write("_shared.py", "X = 1\nY = (\n")
     await live.event(lambda e: e["type"] == "load_error", mark)
-    await settle(live)
+    await live.settle()
     [error] = load_errors(live, mark)
     assert (Path(error["file"]).name, error["line"]) == ("_shared.py", 2)
     assert sources(error) == ["chat.py", "game.py", "lobby.py"]
@@ -98,7 +90,7 @@ async def test_a_helper_saved_broken_is_one_load_error_per_batch(live: Live) -> 
     # Fixed: its importers load, and no error of it comes again.
     mark = len(live.events)
     live.write("_shared.py", "X = 2\n")
-    await settle(live)
+    await live.settle()
     reloaded = {Path(e["file"]).name for e in live.events[mark:] if e["type"] == "reloaded"}
     assert {"chat.py", "game.py", "lobby.py"} <= reloaded
     assert load_errors(live, mark) == []
@@ -160,7 +152,7 @@ async def test_a_handler_file_imported_by_name_is_one_load_error(live: Live) -> 
 
     mark = len(live.events)
     live.write("common.py", "X = 1\n")
-    await settle(live)
+    await live.settle()
     reloaded = {Path(e["file"]).name for e in live.events[mark:] if e["type"] == "reloaded"}
     assert {"chat.py", "game.py"} <= reloaded
     assert load_errors(live, mark) == []
@@ -168,7 +160,7 @@ async def test_a_handler_file_imported_by_name_is_one_load_error(live: Live) -> 
     mark = len(live.events)
     live.write("common.py", "X = 1\nY = (\n")
     await live.event(lambda e: e["type"] == "load_error", mark)
-    await settle(live)
+    await live.settle()
     [error] = load_errors(live, mark)
     assert (Path(error["file"]).name, error["line"]) == ("common.py", 2)
     assert sources(error) == ["common.py", "chat.py", "game.py"]

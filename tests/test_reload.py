@@ -103,6 +103,15 @@ class Live:
     def write(self, name: str, text: str) -> None:
         (self.folder / name).write_text(text)
 
+    async def settle(self) -> None:
+        """Every event of the changes made so far has come: a handler file written after
+        them is loaded in a later batch (or last in the same one), and its event follows
+        theirs."""
+        name = f"zz{len(self.events)}"
+        mark = len(self.events)
+        self.write(f"{name}.py", f'from wsside import Handler\n\n{name} = Handler("/ws/{name}")\n')
+        await self.reloaded(f"{name}.py", mark)
+
     async def save(self, name: str, text: str, kind: str = "reloaded") -> dict[str, Any]:
         """Writes `name` and waits for the event of `kind` it makes (reloaded, load_error)."""
         mark = len(self.events)

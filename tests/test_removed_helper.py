@@ -73,14 +73,6 @@ def importers(live: Live, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         sys.modules.pop(helper, None)
 
 
-async def settle(live: Live) -> None:
-    """Every event of the changes made so far has come (see the module's docstring)."""
-    name = f"zz{len(live.events)}"
-    mark = len(live.events)
-    live.write(f"{name}.py", "from wsside import Handler\n\nHandler('/ws/" + name + "')\n")
-    await live.reloaded(f"{name}.py", mark, kind="reloaded")
-
-
 def load_errors(live: Live, after: int) -> list[dict[str, Any]]:
     return [e for e in live.events[after:] if e["type"] == "load_error"]
 
@@ -110,7 +102,7 @@ async def test_a_helper_removed_while_serving_is_one_load_error_until_restored(
     mark = len(live.events)
     (live.folder / "_shared.py").unlink()
     await live.event(lambda e: e["type"] == "load_error", mark)
-    await settle(live)
+    await live.settle()
     [error] = load_errors(live, mark)
     assert Path(error["file"]) == live.folder / "_shared.py"
     assert [Path(file).name for file in error["sources"]] == SOURCES
@@ -125,7 +117,7 @@ async def test_a_helper_removed_while_serving_is_one_load_error_until_restored(
 
     mark = len(live.events)
     live.write("_shared.py", "VERSION = 2\n")
-    await settle(live)
+    await live.settle()
     assert load_errors(live, mark) == []
     assert reloaded(live, mark) == {
         **{name: ["_shared.py"] for name in SOURCES},
@@ -142,7 +134,7 @@ async def test_a_helper_renamed_away_names_the_one_file_still_importing_it(live:
     mark = len(live.events)
     os.rename(live.folder / "_shared.py", live.folder / "_common.py")
     await live.event(lambda e: e["type"] == "load_error", mark)
-    await settle(live)
+    await live.settle()
     [error] = load_errors(live, mark)
     assert (Path(error["file"]).name, error["message"]) == ("_shared.py", THEIRS)
 
@@ -152,7 +144,7 @@ async def test_a_helper_renamed_away_names_the_one_file_still_importing_it(live:
         live.write(f"{name}.py", importer(name, "_common"))
     live.write("chat.py", importer("chat") + "# saved\n")
     await live.event(lambda e: e["type"] == "load_error", mark)
-    await settle(live)
+    await live.settle()
     [error] = load_errors(live, mark)
     assert [Path(file).name for file in error["sources"]] == ["chat.py"]
     assert error_headline(error) == (
@@ -165,7 +157,7 @@ async def test_a_helper_renamed_away_names_the_one_file_still_importing_it(live:
 
     mark = len(live.events)
     live.write("_shared.py", "VERSION = 4\n")
-    await settle(live)
+    await live.settle()
     assert load_errors(live, mark) == []
     assert reloaded(live, mark)["chat.py"] == ["_shared.py"]
     assert await ask(chat) == 4
