@@ -5,6 +5,7 @@ handler file that does not load under a test."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import re
 import subprocess
 import sys
@@ -16,11 +17,13 @@ from typing import Any
 
 import pytest
 
+from wsside._places import shown
 from wsside._runtime import events
 from wsside.testing import ConnectionClosed, serve
 
 ECHO = """
 import asyncio
+import importlib.util
 from wsside import Handler
 
 echo = Handler("/ws/echo")
@@ -256,3 +259,67 @@ async def test_a_dropped_client_s_on_close_has_run_when_drop_returns(tmp_path: P
         await bob.close()
         await bob.drop()
         assert not server.handler("/ws/room").connections
+
+
+async def test_a_push_through_a_second_copy_of_a_handler_file_is_warned_of_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A test (or an app's route) that imports a handler file itself has a `Handler` no server
+    serves: its broadcast reaches nobody, which is said once, naming the served one's way."""
+    folder = handlers_folder(tmp_path)
+    spec = importlib.util.spec_from_file_location("copy_of_echo", folder / "echo.py")
+    assert spec is not None and spec.loader is not None
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    async with serve(folder) as server:
+        client = await server.connect("/ws/echo")
+        with caplog.at_level("WARNING", logger="wsside"):
+            line = sys._getframe().f_lineno + 1
+            copy.echo.broadcast("to nobody")
+            copy.echo.broadcast("to nobody again")
+            server.handler("/ws/echo").broadcast("to everyone")
+            assert await client.receive_text() == "to everyone"
+    warned = [r.getMessage() for r in caplog.records if "reaches no connection" in r.message]
+    assert warned == [
+        f"wsside: Handler('/ws/echo') at {folder / 'echo.py'}:6 was broadcast to from "
+        f"{shown(__file__)}:{line}, which reaches no connection: no server serves this object. "
+        "When a server does serve the file, this is a second copy of it, imported as a module "
+        "of your own: push through the one the server loaded, ASGIApp's app.handler(pattern) "
+        "or wsside.testing's server.handler(pattern), or from the handler's own callbacks "
+        "(conn.broadcast)"
+    ], caplog.text
+
+
+SHOWN = """
+from wsside import Handler
+
+shown = Handler("/ws/shown/{room}", subprotocols=["chat.v1"])
+
+@shown.on_connect
+def hello(conn, request):
+    conn.send(repr(request))
+    conn.send(str(hash(request) == hash(request) and request == request))
+"""
+
+
+async def test_a_request_is_shown_without_its_credentials(tmp_path: Path) -> None:
+    """`print(request)` in `authenticate` as it is written: the values of the headers and
+    query parameters that carry credentials, and of the cookies, are `…`."""
+    async with serve(handlers_folder(tmp_path, SHOWN)) as server:
+        client = await server.connect(
+            "/ws/shown/general",
+            query={"access_token": "s3cret", "username": "Ada"},
+            headers={"Authorization": "Bearer SECRET", "Cookie": "sid=abc; theme=dark"},
+            protocols=["chat.v1"],
+        )
+        shown = await client.receive_text()
+        assert await client.receive_text() == "True"  # hashable, and equal to itself
+    assert "s3cret" not in shown and "SECRET" not in shown and "abc" not in shown, shown
+    assert shown.startswith(
+        "Request(GET /api/ws/shown/general, params={'room': 'general'}, "
+        "query={'access_token': …, 'username': 'Ada'}, headers={"
+    ), shown
+    assert "'Authorization': …, 'Cookie': …" in shown, shown
+    assert shown.endswith(
+        "cookies={'sid': …, 'theme': …}, remote='127.0.0.1', subprotocols=('chat.v1',))"
+    ), shown

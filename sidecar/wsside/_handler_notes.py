@@ -25,6 +25,7 @@ __all__ = [
     "reason_too_long",
     "reason_unencodable",
     "warn_detached",
+    "warn_unserved",
 ]
 
 
@@ -75,6 +76,30 @@ def warn_detached(handler: Handler, use: str) -> None:
         handler.line,
         use,
         detached_advice(handler),
+    )
+
+
+def warn_unserved(handler: Handler, use: str, caller: FrameType | None) -> None:
+    """Say that code pushes through `handler` (`use`: "was broadcast to") though no server
+    has served it: most often a second copy of its file, imported as a module of the app's own
+    (`from ws.chat import chat` in a FastAPI route, a test), whose `Handler` is not the one
+    the server loaded from the file. Once per declaration: a push per request would repeat it."""
+    where = f" from {shown(caller.f_code.co_filename)}:{caller.f_lineno}" if caller else ""
+    server = " or wsside.testing's server.handler(pattern)" if "pytest" in sys.modules else ""
+    why = (
+        "no server serves this object. When a server does serve the file, this is a second "
+        "copy of it, imported as a module of your own: push through the one the server "
+        f"loaded, ASGIApp's app.handler(pattern){server}, or from the handler's own callbacks "
+        "(conn.broadcast)"
+    )
+    logging.getLogger("wsside").warning(
+        "wsside: %s at %s:%d %s%s, which reaches no connection: %s",
+        handler,
+        shown(handler.file),
+        handler.line,
+        use,
+        where,
+        why,
     )
 
 

@@ -13,7 +13,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from ._handler_notes import background_too_late, declared_in_a_script, warn_detached
+from ._handler_notes import (
+    background_too_late,
+    declared_in_a_script,
+    warn_detached,
+    warn_unserved,
+)
 from ._places import place
 from ._signatures import Callback, adapt_callback
 from ._threads import ThreadMark, may_write, off_loop_error
@@ -219,6 +224,9 @@ class Handler:
         # Set when the runtime stops serving this declaration (its file was reloaded or
         # removed), until the first push through it is warned of.
         self._detached = False
+        # Set once a push through it before any server took it has been warned of, or once
+        # a server has served it (a later push is the detached case, above).
+        self._unserved_warned = False
         if _collector is not None:
             _collector.append(self)
 
@@ -313,6 +321,8 @@ class Handler:
         The runtime calls this when the handler file is loaded, reloaded or removed."""
         self._detached = endpoint is None and self._endpoint is not None
         self._endpoint = endpoint
+        if endpoint is not None:
+            self._unserved_warned = True  # served once: later pushes are the detached case
 
     def _warn_detached(self, use: str) -> None:
         """Say, once, that code still pushes through this declaration after its file was
@@ -329,6 +339,13 @@ class Handler:
             self._warn_detached("was asked for its connections")
         return ()
 
+    def _warn_unserved(self, use: str) -> None:
+        """Warn, once, of a push through this declaration while no server has ever served it
+        (`warn_unserved` says why that is)."""
+        if not self._unserved_warned:
+            self._unserved_warned = True
+            warn_unserved(self, use, sys._getframe(2))
+
     def broadcast(self, data: Sendable, room: str | None = None) -> None:
         """Send to every connection of this endpoint, or to one room of it (with a backplane,
         in every process). On the event loop's thread: another thread hands the call over
@@ -341,6 +358,8 @@ class Handler:
             endpoint.broadcast(data, room)
         elif self._detached:
             self._warn_detached("was broadcast to")
+        else:
+            self._warn_unserved("was broadcast to")
 
     def __repr__(self) -> str:
         # The pattern as every message shows it: `{room:[\w-]+}`, not repr's `[\\w-]+`.

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from multidict import CIMultiDictProxy, MultiDictProxy
 
+# What `repr(request)` hides, as `wsside serve`'s access lines leave out the query string: the
+# values of the headers that carry credentials, of every cookie, and of the query parameters
+# whose name says it is one (a browser's WebSocket sends its token there).
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+_SECRET_NAME = re.compile(
+    r"token|key|secret|pass|auth|sig|session|jwt|ticket|credential|code|otp", re.IGNORECASE
+)
+_HIDDEN = "…"
 
-@dataclass(frozen=True)
+
+# Compared and hashed as itself (`eq=False`): its headers and query are multidicts, which
+# hash by nothing else.
+@dataclass(frozen=True, eq=False)
 class Request:
     """The HTTP upgrade request, with the path variables the pattern captured.
 
@@ -38,3 +50,26 @@ class Request:
     "The subprotocols the client offered, in its order (`Sec-WebSocket-Protocol`)."
     scope: Mapping[str, Any] | None = field(default=None, repr=False)
     "The ASGI connection scope under `ASGIApp`; None under Vite and `wsside serve`."
+
+    def __repr__(self) -> str:
+        # Printed from `authenticate` while it is written: credentials show as `…`.
+        query = _pairs(self.query.items(), lambda name: bool(_SECRET_NAME.search(name)))
+        headers = _pairs(self.headers.items(), lambda name: name.lower() in _SECRET_HEADERS)
+        cookies = _pairs(self.cookies.items(), lambda name: True)
+        shown = [
+            f"{self.method} {self.path}",
+            f"params={dict(self.params)!r}",
+            f"query={query}",
+            f"headers={headers}",
+            f"cookies={cookies}",
+            f"remote={self.remote!r}",
+        ]
+        if self.subprotocols:
+            shown.append(f"subprotocols={self.subprotocols!r}")
+        return f"Request({', '.join(shown)})"
+
+
+def _pairs(items: Iterable[tuple[str, str]], secret: Callable[[str], bool]) -> str:
+    """`{'name': 'value', ...}` with the value of each name `secret` holds to as `…`."""
+    shown = (f"{name!r}: {_HIDDEN if secret(name) else repr(value)}" for name, value in items)
+    return "{" + ", ".join(shown) + "}"
