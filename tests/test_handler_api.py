@@ -98,6 +98,74 @@ async def test_a_callback_given_twice_is_a_load_error_naming_both(tmp_path: Path
     ) in said
 
 
+# Three slips that Python accepts without a word: a generator as a callback (calling it runs
+# none of its body), a room that is not a str in a Broadcast, and python-socketio's way of
+# refusing a connection (on_connect returning False), which leaves it open.
+GENERATOR = """
+from wsside import Handler
+
+h = Handler("/ws/gen")
+
+
+@h.on_message
+async def feed(conn, data):
+    yield {"echo": data}
+"""
+
+BROADCAST_ROOM = """
+from wsside import Broadcast, Handler, Response
+
+h = Handler(
+    "/ws/rooms",
+    responses=[Response({"type": "hi"}, {"type": "hello"}, broadcast=Broadcast(room=5))],
+)
+"""
+
+REFUSING = """
+from wsside import Handler
+
+h = Handler("/ws/refusing")
+
+
+@h.on_connect
+def only_members(conn, request):
+    return request.query.get("member") == "yes"
+"""
+
+
+async def test_slips_python_accepts_are_a_load_error_or_a_warning(tmp_path: Path) -> None:
+    save(tmp_path / "ws" / "gen.py", GENERATOR)
+    save(tmp_path / "ws" / "rooms.py", BROADCAST_ROOM)
+    save(tmp_path / "ws" / "refusing.py", REFUSING)
+    async with serving(tmp_path) as (server, base), aiohttp.ClientSession() as client:
+        for _ in range(2):
+            async with client.ws_connect(base + "/ws/refusing?member=no") as ws:
+                await ws.close()
+        await server.expect("returned False")
+    said = "".join(server.lines)
+    assert (
+        "cannot load ws/gen.py:6: TypeError: on_message: feed() at "
+        f"{tmp_path / 'ws' / 'gen.py'}:6 is a generator (it has yield), and calling one runs "
+        "none of its body: send each value with conn.send(...) in place of yield\n"
+    ) in said, said
+    assert (
+        "cannot load ws/rooms.py:5: TypeError: Broadcast(room=...): a room is a str, its name; "
+        "got int 5\n"
+    ) in said, said
+    refused = [line for line in server.lines if "returned False" in line]
+    assert len(refused) == 1, refused  # once per handler, not per connection
+    line = line_of(REFUSING, "@h.on_connect")
+    assert (
+        refused[0]
+        .rstrip()
+        .endswith(
+            f"on_connect at ws/refusing.py:{line} returned False, which does not refuse the "
+            "connection (it stays open): refuse in authenticate= (False there answers the "
+            "handshake with 401), or close it from on_connect with conn.close(4001, 'why')"
+        )
+    ), refused
+
+
 # A loop the author started with asyncio.create_task: it keeps the Handler object of the
 # version that started it. `_ticks` (a helper, not a handler file) counts its rounds for the
 # test.
@@ -384,6 +452,8 @@ def test_a_handler_file_run_as_a_script_says_where_handler_files_run(tmp_path: P
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "chat.py").write_text(
         "from wsside import Handler\n\nchat = Handler('/ws/chat')\nlobby = Handler('/ws/lobby')\n"
+        # One the script's own code refused is not one it declares.
+        "try:\n    Handler('/ws/refused', heartbeat='30')\nexcept ValueError:\n    pass\n"
     )
     done = subprocess.run(
         [sys.executable, "ws/chat.py"], cwd=tmp_path, capture_output=True, text=True, timeout=60

@@ -47,6 +47,19 @@ def adapt_callback(name: str, fn: object) -> Callback | None:
     if fn is None:
         return None
     passed = CALLBACK_ARGUMENTS[name]
+    own = inspect.unwrap(fn)
+    if inspect.isgeneratorfunction(own) or inspect.isasyncgenfunction(own):
+        # Calling one runs none of its body: wsside would drop the generator it returns.
+        if name == "background":
+            instead = "broadcast each value with handler.broadcast(...)"
+        elif passed[0] == "conn":
+            instead = "send each value with conn.send(...)"
+        else:
+            instead = "return the value"
+        raise TypeError(
+            f"{name}: {_where(fn)} is a generator (it has yield), and calling one runs none of "
+            f"its body: {instead} in place of yield"
+        )
     try:
         parameters = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):  # no signature to read (some builtins): call it as is

@@ -154,8 +154,6 @@ class Handler:
         self.file: str = frame.f_code.co_filename
         self.line: int = frame.f_lineno
         self.pattern: Pattern = Pattern(pattern)
-        if frame.f_globals.get("__name__") == "__main__" and not self.file.startswith("<"):
-            declared_in_a_script(self)  # a file run as a script (not `python -c`, a REPL)
         self.default_room: str | None = opt_str("default_room", default_room)
         # None means "not set here": the config file's [defaults] may fill it in at load time.
         given = dict(
@@ -229,6 +227,9 @@ class Handler:
         self._unserved_warned = False
         if _collector is not None:
             _collector.append(self)
+        # Last: a declaration refused above is not one the script declares.
+        if frame.f_globals.get("__name__") == "__main__" and not self.file.startswith("<"):
+            declared_in_a_script(self)  # a file run as a script (not `python -c`, a REPL)
 
     # Decorators: `@chat.on_message` is the same as `Handler(..., on_message=fn)`.
     def on_connect(self, fn: _OnConnectT) -> _OnConnectT:

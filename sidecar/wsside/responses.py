@@ -32,6 +32,19 @@ class Broadcast:
     room: str | None = None
     include_self: bool = False
 
+    def __post_init__(self) -> None:
+        # Here, at the declaration's line, not when the rule first fires.
+        given: object = self.room
+        if given is not None and not isinstance(given, str):
+            raise TypeError(
+                f"Broadcast(room=...): a room is a str, its name; got {type(given).__name__} "
+                f"{given!r:.80}"
+            )
+        if not isinstance(self.include_self, bool):
+            raise TypeError(
+                f"Broadcast(include_self=...): expected True or False, got {self.include_self!r}"
+            )
+
 
 @dataclass(frozen=True)
 class Response:

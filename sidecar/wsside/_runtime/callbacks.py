@@ -224,14 +224,34 @@ async def run_callback(
     """Run one callback; on error apply the error policy (or, with `report_only`, only report
     it). True when it succeeded."""
     try:
-        await _maybe(fn(*args))
-        return True
+        result = await _maybe(fn(*args))
     except USER_ERRORS as exc:  # user code may raise anything
         if report_only:
             _report(conn, handler, _as_error(exc, name), name)
         else:
             await _fail(conn, handler, exc, name)
         return False
+    if result is False and name == "on_connect":
+        _refused_too_late(handler, fn)
+    return True
+
+
+# Handlers whose on_connect was seen returning False (`_refused_too_late`): said once each.
+_refusing: weakref.WeakSet[Handler] = weakref.WeakSet()
+
+
+def _refused_too_late(handler: Handler, fn: Callable[..., Any]) -> None:
+    """Say, once per handler, that its on_connect returned False, which refuses nothing (as
+    python-socketio's connect handler's would): the connection stays open."""
+    if handler in _refusing:
+        return
+    _refusing.add(handler)
+    log(
+        f"on_connect at {place(fn)} returned False, which does not refuse the connection (it "
+        "stays open): refuse in authenticate= (False there answers the handshake with 401), "
+        "or close it from on_connect with conn.close(4001, 'why')",
+        "warning",
+    )
 
 
 async def _refuse(conn: Connection, handler: Handler, exc: MessageTypeError) -> None:
