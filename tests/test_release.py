@@ -387,7 +387,8 @@ def test_the_sdist_and_the_wheel_hold_the_package_and_nothing_else(
     top = f"{sdist.name.removesuffix('.tar.gz')}/"
     in_sdist = {m.name.removeprefix(top) for m in members}
     in_sdist -= {n for n in in_sdist if n.startswith("sidecar/wsside.egg-info/")}
-    wanted = package | SDIST_EXTRAS
+    docs = {p for p in source_files() if p.startswith("docs/")}  # README.md's links
+    wanted = package | docs | SDIST_EXTRAS
     assert not in_sdist - wanted, f"the sdist ships more (MANIFEST.in): {in_sdist - wanted}"
     assert not wanted - in_sdist, f"the sdist leaves out: {wanted - in_sdist}"
 
