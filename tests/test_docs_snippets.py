@@ -4,11 +4,11 @@ type-check as written: each ```js and ```ts block is compiled by node_shim's Typ
 against the plugin's and the client's own declarations and Vite's, in a project of its own.
 
 The project holds what the text leaves to the reader: the names a snippet uses without
-defining (`socket`, `banner`, `id`, `anything`, `show`), the `./lobby.js` module it imports,
-and, for the blocks that come after a page's `wsside-env.d.ts`, that file: docs/client.md's
-hand-written one, or for docs/types.md the one `wsside types` writes from the page's own
-handler beside a board handler with a nested `Task` (which its naming examples use) and the
-untyped lobby.
+defining (`socket`, `banner`, `id`, `anything`, `show`), the `./lobby.js` and `./chat`
+modules it imports, and, for the blocks that come after a page's `wsside-env.d.ts`, that
+file: docs/client.md's hand-written one, or for docs/types.md the one `wsside types` writes
+from the page's own handler beside a board handler with a nested `Task` (which its naming
+examples use) and the untyped lobby.
 
 A line marked `// error` must be a type error, and every other line must compile.
 (tests/test_readme.py runs the README's Python blocks; tests/test_typescript.py checks that
@@ -33,13 +33,17 @@ FENCE = re.compile(r"^( *)```(\w*)\n(.*?)^\1```", re.M | re.S)
 DECLARATION = "declare module 'vite-plugin-wsside/client'"
 TSC = REPO / "node_shim" / "node_modules" / "typescript" / "bin" / "tsc"
 # Installed as a project installs them: the package, and the Vite and @types/node it needs;
-# and what docs/patterns.md's Yjs page imports (node_shim's devDependencies, for this check).
+# and what docs/patterns.md's Yjs page and docs/client.md's component tests import
+# (node_shim's devDependencies, for this check).
 MODULES = {
     "vite-plugin-wsside": REPO / "node_shim",
     "vite": REPO / "node_shim" / "node_modules" / "vite",
     "@types/node": REPO / "node_shim" / "node_modules" / "@types" / "node",
     "yjs": REPO / "node_shim" / "node_modules" / "yjs",
     "y-websocket": REPO / "node_shim" / "node_modules" / "y-websocket",
+    "vitest": REPO / "node_shim" / "node_modules" / "vitest",
+    "ws": REPO / "node_shim" / "node_modules" / "ws",
+    "@types/ws": REPO / "node_shim" / "node_modules" / "@types" / "ws",
 }
 COMPILER_OPTIONS = {
     "target": "ES2022",
@@ -72,6 +76,16 @@ LOBBY = """\
 import { connect } from 'vite-plugin-wsside/client'
 
 export const lobby = connect('/ws/lobby')
+"""
+# The component code docs/client.md's test with a fake client imports.
+CHAT = """\
+import { connect } from 'vite-plugin-wsside/client'
+
+export function startChat(shown: string[]) {
+  const chat = connect('/ws/chat')
+  chat.on('chat-message', (m) => shown.push((m as { text: string }).text))
+  return chat
+}
 """
 # A handler with a class used only inside a message, for docs/types.md's `WsBoard.Task` and
 # `Sends<`/ws/board/${string}`>`.
@@ -177,7 +191,8 @@ def compile_block(folder: Path, block: Block) -> tuple[str, set[int], str]:
     (folder / snippet).write_text(block.code, encoding="utf-8")
     (src / "context.d.ts").write_text(CONTEXT, encoding="utf-8")
     (src / "lobby.ts").write_text(LOBBY, encoding="utf-8")
-    include = [snippet, "src/context.d.ts", "src/lobby.ts"]
+    (src / "chat.ts").write_text(CHAT, encoding="utf-8")
+    include = [snippet, "src/context.d.ts", "src/lobby.ts", "src/chat.ts"]
     if (folder / "wsside-env.d.ts").exists():
         include.append("wsside-env.d.ts")
     config = {"compilerOptions": COMPILER_OPTIONS, "include": include}

@@ -78,7 +78,7 @@ export function connect(path, options = {}) {
   // Else "WebSocket is not defined", naming no way out. Without a document it may be a render
   // on the server (a component's top-level code, on Node 20), the likelier: named first.
   if (typeof WebSocket !== 'function') {
-    throw new Error(`wsside: connect needs a global WebSocket: ${typeof document === 'undefined' ? `${SSR}; in a Node script, Node 22+ has one` : 'browsers and Node 22+ have one'}, Node 20 with node --experimental-websocket`)
+    throw new Error(`wsside: connect needs a global WebSocket: ${typeof document === 'undefined' ? `${SSR}; in a Node script, Node 22+ has one` : 'browsers and Node 22+ have one'}, Node 20 with node --experimental-websocket; in a Vitest test, the jsdom environment or a vi.mock (docs/client.md, Component tests)`)
   }
   const page = globalThis.location?.href
   // A server-side render on Node 22+ too (the full address would open a socket per render).

@@ -252,7 +252,7 @@ test('without a global WebSocket or a document (a server-side render or a Node s
   delete globalThis.WebSocket
   try {
     assert.throws(() => connect('/ws/echo'), {
-      message: 'wsside: connect needs a global WebSocket: in a server-side render, connect in the browser only (in onMount, useEffect or onMounted); in a Node script, Node 22+ has one, Node 20 with node --experimental-websocket',
+      message: 'wsside: connect needs a global WebSocket: in a server-side render, connect in the browser only (in onMount, useEffect or onMounted); in a Node script, Node 22+ has one, Node 20 with node --experimental-websocket; in a Vitest test, the jsdom environment or a vi.mock (docs/client.md, Component tests)',
     })
   } finally {
     globalThis.WebSocket = WebSocket
@@ -265,7 +265,7 @@ test('without a global WebSocket but with a document, connect names the places t
   globalThis.document = {}
   try {
     assert.throws(() => connect('/ws/echo', { url: sidecar.url('/ws/echo') }), {
-      message: 'wsside: connect needs a global WebSocket: browsers and Node 22+ have one, Node 20 with node --experimental-websocket',
+      message: 'wsside: connect needs a global WebSocket: browsers and Node 22+ have one, Node 20 with node --experimental-websocket; in a Vitest test, the jsdom environment or a vi.mock (docs/client.md, Component tests)',
     })
   } finally {
     globalThis.WebSocket = WebSocket
