@@ -118,6 +118,10 @@ export function wsside(userOptions = {}) {
       // (SvelteKit, Nuxt, React Router: no HTML entry for Vite's scan) make Vite discover on
       // the first page load, then optimise and reload the page. Vite concatenates the lists.
       optimizeDeps: { exclude: ['vite-plugin-wsside/client'], ...scanEntries(userConfig) },
+      // Server-rendered code that imports the client (a route, an island's page) gets it
+      // bundled into the server build, its prefix defined: left as an import, it needs this
+      // package at run time, which a production install without devDependencies lacks.
+      ssr: { noExternal: ['vite-plugin-wsside'] },
     }) },
     // Into Vite's client module, not the HTML: every page with HMR loads the client, while
     // frameworks (SvelteKit, Astro, Nuxt, React Router) render their HTML without
