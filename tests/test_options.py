@@ -335,3 +335,25 @@ async def test_bad_options_are_load_errors_naming_the_option(serve, kwargs, erro
     event = next(e for e in s.events if e["type"] == "load_error")
     assert error in event["message"]
     assert event["file"].endswith("h0.py") and event["line"] == 3
+
+
+async def test_a_token_offered_as_a_subprotocol_is_not_written_to_the_log(serve) -> None:
+    """Browsers send no header of their own, so some send a token as a subprotocol: the
+    warning names what was offered with such parts as `…`."""
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/plain", subprotocols=["chat.v1"])
+    """)
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+    offered = (
+        f"chat.v2, token.s3cret-bob-token, base64url.bearer.authorization.k8s.io.Zm9vYmFy, {jwt}"
+    )
+    head = await raw_upgrade(s.port, "/api/ws/plain", f"Sec-WebSocket-Protocol: {offered}\r\n")
+    assert head.startswith(b"HTTP/1.1 101")
+    warned = [e["message"] for e in s.events if e.get("level") == "warning"]
+    assert len(warned) == 1, warned
+    assert "s3cret" not in warned[0] and "c2lnbmF0dXJl" not in warned[0], warned
+    assert (
+        "a client offered the subprotocols 'chat.v2', 'token.…', "
+        "'base64url.be…', 'eyJhbGciOiJI…' and /ws/plain"
+    ) in warned[0], warned
