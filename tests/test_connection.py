@@ -354,3 +354,59 @@ def test_attribute_lookup_of_a_connection_stays_on_the_fast_path() -> None:
     # 23,900 instructions per raw echo with __getattr__, 22,800 without).
     assert not hasattr(Connection, "__getattr__")  # nor from a base class or a mixin
     assert type.__getattribute__(Connection, "__getattribute__") is object.__getattribute__
+
+
+def _masked(opcode: int, payload: bytes) -> bytes:
+    """A client's frame, masked with 0 (the payload as is), of up to 125 bytes."""
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + b"\0\0\0\0" + payload
+
+
+async def test_pings_from_a_client_that_reads_nothing_get_one_pong_once_it_reads(serve) -> None:
+    """A client that sends pings and reads nothing: while its pongs cannot be written, only
+    the last ping's waits (RFC 6455 §5.5.3), so its buffer stays near the transport's 64 KiB
+    instead of growing with every ping up to the 16 MiB of a 1013; it comes once the client
+    reads."""
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/pings")
+
+        @h.on_message
+        def report(conn, data):  # to the other client: what waits for this one
+            for other in h.connections:
+                if other is not conn:
+                    other.send(conn.buffered_amount)
+    """)
+    watcher = await s.connect("/api/ws/pings")
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(raw, ("127.0.0.1", s.port))
+    reader, writer = await asyncio.open_connection(sock=raw)
+    try:
+        writer.write(
+            b"GET /api/ws/pings HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        pings = 100_000  # 12 MB of pongs, more than the kernels' buffers hold
+        for i in range(pings):
+            writer.write(_masked(0x9, f"{i:06d}".encode() * 20))  # 120 bytes
+        writer.write(_masked(0x1, b"report"))  # after every ping, on this connection
+        await writer.drain()
+        waiting = await watcher.receive_json(timeout=30)
+        assert waiting < 256 * 1024, waiting
+        # Once it reads: what was written before the pause, then the last ping's pong.
+        last = f"{pings - 1:06d}".encode() * 20
+        seen = 0
+        while True:
+            frame = await asyncio.wait_for(reader.readexactly(2), 10)
+            payload = await reader.readexactly(frame[1] & 0x7F)
+            if frame[0] == 0x8A:
+                seen += 1
+                if payload == last:
+                    break
+        assert seen < pings // 2, seen
+    finally:
+        writer.close()

@@ -70,6 +70,7 @@ class Session(CloseHandshake):
         "_hub",
         "_io",
         "_keepalive",
+        "_late_pong",
         "_loop",
         "_open_sessions",
         "_socket_closed",
@@ -102,6 +103,8 @@ class Session(CloseHandshake):
         self._head = headers
         self._loop = asyncio.get_running_loop()
         self._keepalive: Keepalive | None = None
+        # The payload of the last ping while the client reads nothing (`_answer_ping`).
+        self._late_pong: bytes | None = None
         self._close_timer: asyncio.TimerHandle | None = None
         self._close_sent = False
         self._close_received = False
@@ -219,7 +222,7 @@ class Session(CloseHandshake):
             if self.handler.callbacks["on_ping"] is not None:
                 self._submit(("on_ping", bytes(msg.data)))
             else:
-                self._io.write_control(PONG, msg.data)
+                self._answer_ping(msg.data)
         elif kind is WSMsgType.PONG:
             if self._keepalive is not None:
                 self._keepalive.pong()
@@ -227,6 +230,25 @@ class Session(CloseHandshake):
                 self._submit(("on_pong", bytes(msg.data)))
         elif kind is WSMsgType.CLOSE:
             self.on_close(msg.data, msg.extra or "")
+
+    def _answer_ping(self, payload: bytes) -> None:
+        """The pong; while the client reads nothing (writing paused), only the last ping's,
+        once it reads again (RFC 6455 §5.5.3 allows it): else a client sending pings and
+        reading nothing fills this connection's buffer with pongs up to the 1013 limit."""
+        io = self._io
+        if not io.paused:
+            io.write_control(PONG, payload)
+            return
+        waiting = self._late_pong is not None
+        self._late_pong = bytes(payload)
+        if not waiting:
+            self._loop.create_task(self._pong_when_drained())
+
+    async def _pong_when_drained(self) -> None:
+        await self._io.drain()
+        payload, self._late_pong = self._late_pong, None
+        if payload is not None and not self._close_sent and not self._io.closing:
+            self._io.write_control(PONG, payload)
 
     def on_lost(self) -> None:
         """The transport is closed, whoever closed it: finish the connection once."""
