@@ -108,3 +108,33 @@ async def test_the_line_names_what_is_still_open_and_goes_once_it_is_closed(
     site = ("--allow-origin", "https://example.com")
     lines = await _start_lines(await _isolated(tmp_path, *args, *site))
     assert not _exposure_lines(lines), "".join(lines)
+
+
+def _error_details_lines(lines: list[str]) -> list[str]:
+    return [line for line in lines if "error frame carries str(exc)" in line]
+
+
+async def test_a_site_s_server_that_sends_exception_text_to_clients_says_so_at_start(
+    tmp_path: Path,
+) -> None:
+    """`error_details` is on unless turned off; a server for a site (an https:// allowed
+    origin) says once at start that error frames carry `str(exc)`, and where to turn it off."""
+    handlers = _handlers(tmp_path)
+    base = ("--handlers", str(handlers), "--port", str(free_port()))
+    site = ("--allow-origin", "https://example.com")
+    lines = await _start_lines(await ServeProcess.start(*base, *site, cwd=tmp_path))
+    said = _error_details_lines(lines)
+    assert len(said) == 1, "".join(lines)
+    expected = (
+        "wsside: a raising callback's error frame carries str(exc) to the client, which may "
+        "hold what a client must not see (a database URL in a connection error): in "
+        "production, [defaults] error_details = false in wsside.toml"
+    )
+    assert said[0].rstrip().endswith(expected), said
+    # A development server (loopback, no site named) is told nothing,
+    lines = await _start_lines(await ServeProcess.start(*base, cwd=tmp_path))
+    assert not _error_details_lines(lines), "".join(lines)
+    # nor one whose config file turned it off.
+    (tmp_path / "wsside.toml").write_text("[defaults]\nerror_details = false\n")
+    lines = await _start_lines(await ServeProcess.start(*base, *site, cwd=tmp_path))
+    assert not _error_details_lines(lines), "".join(lines)

@@ -181,6 +181,24 @@ def note_origins(settings: Settings) -> None:
         )
 
 
+def note_error_details(settings: Settings) -> None:
+    """The case `wsside doctor --serve` warns of in its error details check, said at start
+    when the server looks like a site's (an `https://` allowed origin, or listening beyond
+    loopback): a raising callback's error frame carries `str(exc)` to the client."""
+    if settings.handler_defaults.get("error_details") is False:
+        return
+    site = any(origin.startswith("https://") for origin in settings.allowed_origins)
+    if not site and not any(_beyond_loopback(host) for host in settings.host):
+        return
+    where = shown(settings.config_file) if settings.config_file is not None else "wsside.toml"
+    say(
+        "wsside: a raising callback's error frame carries str(exc) to the client, which may "
+        "hold what a client must not see (a database URL in a connection error): in "
+        f"production, [defaults] error_details = false in {where}",
+        level="warning",
+    )
+
+
 def note_exposure(settings: Settings) -> None:
     """The case `wsside doctor --serve` warns of in its origins check (no allowed_origins),
     said at start when the server is reachable from other machines."""

@@ -23,6 +23,7 @@ from .._runtime.settings import Settings
 from .app import app
 from .command_end import ends_past_threads
 from .console import (
+    note_error_details,
     note_exposure,
     note_origins,
     say,
@@ -225,6 +226,7 @@ def serve(
     if link is None:
         note_origins(settings)
         note_exposure(settings)
+        note_error_details(settings)
         if (low := low_open_file_limit()) is not None:
             say(f"{name}: {low}", level="warning")
     if link is None and settings.workers > 1:
