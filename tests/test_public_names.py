@@ -44,6 +44,8 @@ def test_dir_lists_all_and_a_star_import_loads_the_asgi_app_only() -> None:
         "import sys, wsside\n"
         "missing = set(wsside.__all__) - set(dir(wsside))\n"
         "assert not missing, f'not in dir(wsside): {missing}'\n"
+        "listed = {n for n in dir(wsside) if not n.startswith('__')}\n"
+        "assert listed == set(wsside.__all__) - {'__version__'}, listed\n"
         "assert not [m for m in sys.modules if m.startswith(('aiohttp', 'wsside._edge'))]\n"
         "ns = {}\n"
         "exec('from wsside import *', ns)\n"

@@ -3,6 +3,9 @@
 Declare endpoints with `Handler` in any `.py` file of the handlers folder (default `ws/`).
 `ASGIApp` serves the same handlers under any ASGI server; `Publisher` broadcasts to their
 connections from a process that is not a wsside one, through the backplane's Redis.
+
+The public API is this module's `__all__` and `wsside.testing`; the other modules are
+internal, whatever their names.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -63,5 +66,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    # What `dir(wsside)` and editors' completion list: the lazy `ASGIApp` too.
-    return sorted({*globals(), *__all__})
+    # What `dir(wsside)` and editors' completion list: the public names (the lazy `ASGIApp`
+    # too) and the module's own dunders, not the typing names or the internal submodules.
+    return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})

@@ -107,6 +107,8 @@ class Client:
         return bool(self._ws.compress)
 
     async def send(self, message: object) -> None:
+        """Send `message` as the browser client does: a str as text, bytes as binary, anything
+        else as JSON text."""
         require_server_loop(self._loop)
         if isinstance(message, str):
             await self._ws.send_str(message)
@@ -120,6 +122,7 @@ class Client:
         as a rule's dict matches, or a function of the message that says whether it is the
         one), the first that matches: the others before it are skipped, and the whole wait
         has the one `timeout`."""
+        __tracebackhide__ = True  # pytest shows the test's line, not these frames
         if match is None:
             return self._decoded(await self.receive_text(timeout=timeout))
         deadline = time.monotonic() + timeout
@@ -140,12 +143,18 @@ class Client:
             skipped.append(message)
 
     async def receive_text(self, *, timeout: float = TIMEOUT) -> str:
+        """The next message, which must be text (`ConnectionClosed` once the server closed,
+        `TimeoutError` when none comes within `timeout` s)."""
+        __tracebackhide__ = True  # pytest shows the test's line, not these frames
         message = await self._message(timeout)
         if not isinstance(message, str):
             raise AssertionError(f"{self.path}: expected a text message, got binary {message!r}")
         return message
 
     async def receive_bytes(self, *, timeout: float = TIMEOUT) -> bytes:
+        """The next message, which must be binary (`ConnectionClosed` once the server closed,
+        `TimeoutError` when none comes within `timeout` s)."""
+        __tracebackhide__ = True  # pytest shows the test's line, not these frames
         message = await self._message(timeout)
         if not isinstance(message, bytes):
             raise AssertionError(
@@ -155,6 +164,7 @@ class Client:
 
     async def receive_close(self, *, timeout: float = TIMEOUT) -> tuple[int, str]:
         """The server's close frame as (code, reason); a message before it fails the test."""
+        __tracebackhide__ = True  # pytest shows the test's line, not these frames
         if self._closed is None:
             message = await self._next(timeout, "close frame")
             if message is not None:
@@ -214,12 +224,14 @@ class Client:
                 return
 
     def _decoded(self, text: str) -> Any:
+        __tracebackhide__ = True  # pytest shows the test's line, not these frames
         try:
             return json.loads(text)
         except ValueError:
             raise AssertionError(f"{self.path}: expected JSON, got the text {text!r}") from None
 
     async def _message(self, timeout: float) -> str | bytes:
+        __tracebackhide__ = True  # pytest shows the test's line, not these frames
         message = None if self._closed else await self._next(timeout, "message")
         if message is None:
             assert self._closed is not None
@@ -228,6 +240,7 @@ class Client:
 
     async def _next(self, timeout: float, wanted: str) -> str | bytes | None:
         """The next message, or None once the connection closed (`_closed` says how)."""
+        __tracebackhide__ = True  # pytest shows the test's line, not these frames
         require_server_loop(self._loop)
         try:
             message = await asyncio.wait_for(self._inbox.get(), timeout)
