@@ -107,8 +107,11 @@ def plugin_settings(root: Path) -> tuple[str, str]:
 
 
 def _plugin_options(root: Path) -> dict[str, str]:
-    """The plugin's string-literal options in the project's vite.config ({} without one)."""
-    config = find_vite_config(root)
+    """The plugin's string-literal options in the config the dev server runs on ({} without
+    one): Astro's or Nuxt's own in their projects (they never read a vite.config beside it),
+    else vite.config."""
+    framework = framework_config(root)
+    config = find_vite_config(root) if framework is None else framework[1]
     if config is not None:
         with contextlib.suppress(OSError, UnicodeDecodeError):
             return plugin_strings(config.read_text(encoding="utf-8"))
@@ -294,7 +297,7 @@ def init(
     for line in out.todo:
         typer.echo(f"  → {line}")
     install = "" if _shim_installed(where) else f"\n  npm install -D {SHIM}"
-    framework = None if find_vite_config(where) else framework_config(where)
+    framework = framework_config(where)  # its dev server, whatever vite.config is beside it
     prefix, handlers = plugin_settings(where)
     sample = (where / handlers / "echo.py").is_file()  # else the project's own handlers
     endpoint = f"{prefix}/" + ("echo" if sample else "...")

@@ -54,15 +54,17 @@ def add_to_vite_config(root: Path, out: Outcome) -> None:
     # The first of the names that exists, as Vite picks it: a folder of that name is no config,
     # and a new config beside it would not be the one Vite loads.
     config = next((root / n for n in VITE_CONFIG_NAMES if os.path.lexists(root / n)), None)
-    framework = framework_config(root) if config is None else None
+    framework = framework_config(root)
     if framework is not None:
-        # Astro and Nuxt build Vite's config from their own file: a vite.config would be
-        # ignored, and theirs is code of the framework's shape, which is not edited.
-        name, file = framework[0], framework[1]
+        # Astro and Nuxt build Vite's config from their own file and never read a vite.config
+        # (not even one beside theirs, which is left as it is); theirs is code of the
+        # framework's shape, which is not edited.
+        name, file = framework
         if uses_plugin(read_text(file)):
-            out.done.append(f"{file.name} already uses the plugin")
+            unread = "" if config is None else f" ({config.name} is not read by {name})"
+            out.done.append(f"{file.name} already uses the plugin{unread}")
         else:
-            out.todo.append(_framework_instructions(name, file, call))
+            out.todo.append(_framework_instructions(name, file, call, config))
         return
     if config is None:
         name, why = _new_config_name(root)
@@ -191,10 +193,12 @@ def _instructions(config: Path, why: str, call: str) -> str:
     )
 
 
-def _framework_instructions(framework: str, config: Path, call: str) -> str:
+def _framework_instructions(framework: str, config: Path, call: str, unread: Path | None) -> str:
+    """`unread`: a vite.config beside `config`, which the framework never reads."""
+    elsewhere = "" if unread is None else f", not in {unread.name}, which {framework} never reads"
     return (
         f"{config.name} was not edited: {framework} builds Vite's config from it, so the plugin "
-        f"goes under its `vite` key.\n    Add these lines to it yourself:\n"
+        f"goes under its `vite` key{elsewhere}.\n    Add these lines to it yourself:\n"
         f"      {import_line()}    (with the other imports)\n"
         f"      vite: {{ plugins: [{call}] }},    (in the object it exports; "
         "or add wsside() to the plugins of an existing `vite` key)"

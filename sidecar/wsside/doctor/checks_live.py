@@ -34,10 +34,11 @@ _FIXES = {
     503: "the sidecar is not ready: read the Vite terminal for its error",
 }
 # An upgrade Vite leaves unanswered: without the plugin, no one answers it.
-NO_ANSWER_FIX = (
-    "Vite did not answer the upgrade: is wsside() in vite.config's plugins? (if it is, read "
-    "the Vite terminal: an authenticate that never returns does this too)"
+_NO_ANSWER = (
+    "Vite did not answer the upgrade: is wsside() in {where}? (if it is, read the Vite "
+    "terminal: an authenticate that never returns does this too)"
 )
+NO_ANSWER_FIX = _NO_ANSWER.format(where="vite.config's plugins")
 _OTHER_FIX = "read the Vite terminal; `wsside doctor` lists the other problems above"
 # An upgrade closed without a byte of answer. The shim and the sidecar always answer (a 101, or
 # a 403, 404 or 503 with a line in the terminal saying why), so when the terminal says nothing
@@ -106,6 +107,14 @@ def _plugin_missing(project: Project) -> str | None:
     return None
 
 
+def _no_answer_fix(project: Project) -> str:
+    """Where wsside() belongs: Astro's and Nuxt's own config, under `vite`, when it is one."""
+    facts = project.vite
+    if facts.framework is None or facts.file is None:
+        return NO_ANSWER_FIX
+    return _NO_ANSWER.format(where=f"{project.relative(facts.file)}'s vite.plugins")
+
+
 def _not_probed(paths: list[str], why: str) -> Check:
     shown = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
     return warned(
@@ -148,10 +157,10 @@ def check_live_handshakes(project: Project) -> Iterator[Check]:
         yield _not_probed([p for p, _, _ in endpoints], f"{missing}, so Vite answers no upgrade")
         return
     yield passed("live probes", PROBE_SAYS.format(url=server.url))
-    bound = project.timeout
+    bound, no_answer = project.timeout, _no_answer_fix(project)
     for i, (path, target, h) in enumerate(endpoints):
         shake = handshake(server.url, target, bound)
-        row = _row(f"live {path}", shake, h)
+        row = _row(f"live {path}", shake, h, no_answer)
         yield row if target == path else replace(row, message=f"{row.message} (probed as {target})")
         if shake.status is None and i == 0:
             rest = [p for p, _, _ in endpoints[1:]]
@@ -164,7 +173,8 @@ def check_live_handshakes(project: Project) -> Iterator[Check]:
         bound = min(project.timeout, _AFTER_FIRST)
 
 
-def _row(name: str, shake: Handshake, h: Handler) -> Check:
+def _row(name: str, shake: Handshake, h: Handler, no_answer: str) -> Check:
+    """`no_answer`: the fix for an upgrade nobody answered."""
     if shake.status == 101 and shake.closed is not None:
         code, reason = shake.closed
         said = f'{code} "{reason}"' if reason else str(code)
@@ -194,7 +204,7 @@ def _row(name: str, shake: Handshake, h: Handler) -> Check:
         )
     if shake.status is None:
         if shake.reason.startswith("no answer"):
-            fix = NO_ANSWER_FIX
+            fix = no_answer
         elif shake.reason == "not an HTTP answer: ''":  # closed before a byte came back
             fix = CLOSED_FIX
         else:

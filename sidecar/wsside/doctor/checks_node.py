@@ -13,16 +13,14 @@ from pathlib import Path
 from .. import __version__
 from .._edge.control import PROTOCOL_VERSION
 from .._install import pip_install
+from .checks_framework import SHIM, framework_uses_plugin
 from .model import Check, failed, passed, warned
 from .project import Project
 from .semver import is_prerelease, parse, release_line, satisfies
 from .sidecar_imports import same_python
-from .vite_config import ViteFacts
 from .vite_package import FRAMEWORK_PACKAGES, RunningVite, plug_n_play
 
 __all__ = ["check_node", "check_shim", "check_vite", "check_vite_config_uses_plugin"]
-
-SHIM = "vite-plugin-wsside"
 
 # Fixed versions per release line (peers-and-vite.md §3.1): below the fix in its line, or on a
 # line that never got it, the dev server is exposed.
@@ -268,7 +266,7 @@ def check_vite_config_uses_plugin(project: Project) -> Check:
         return _no_vite_config(project)
     shown = project.relative(facts.file)
     if facts.framework is not None:
-        return _framework_uses_plugin(shown, facts.framework, facts)
+        return framework_uses_plugin(shown, facts)
     if facts.refused:
         return failed(
             "vite.config",
@@ -324,26 +322,4 @@ def _no_vite_config(project: Project) -> Check:
         "checks that need the project, from handlers to the dev server, were skipped)",
         f"run `wsside doctor --root {shlex.quote(below[0])}` (or run it in that folder); "
         "`wsside init` too goes there, not here",
-    )
-
-
-def _framework_uses_plugin(shown: str, framework: str, facts: ViteFacts) -> Check:
-    """Astro and Nuxt take Vite's plugins under `vite: { plugins: [...] }` of their config;
-    elsewhere there (Astro's `integrations`, Nuxt's `modules`) wsside() does nothing."""
-    add = f"vite: {{ plugins: [wsside()] }} in {shown}, with import wsside from '{SHIM}'"
-    if facts.outside_vite:
-        return failed(
-            "vite.config",
-            f"{shown} calls wsside() outside its vite: {{...}}, where {framework} does not "
-            "give it to Vite",
-            f"move it: {add}",
-        )
-    if facts.wsside_options is None:
-        return failed(
-            "vite.config", f"{shown} does not use the wsside plugin (no vite.config)", f"add {add}"
-        )
-    return passed(
-        "vite.config",
-        f"{shown} uses wsside() in vite.plugins (read as text: {framework} builds Vite's "
-        "config itself)",
     )

@@ -108,15 +108,20 @@ class ViteFacts:
     middleware_mode: bool = False
     hmr_server: bool = False  # server.hmr.server: the plugin serves that server's upgrades
     skip_token_check: bool = False
-    # The framework whose config file (astro.config.*, nuxt.config.*) this was read from,
-    # when the project has no vite.config; its `vite: {...}` holds Vite's options.
+    # The framework whose config file (astro.config.*, nuxt.config.*) this was read from;
+    # its `vite: {...}` holds Vite's options.
     framework: str | None = None
     # wsside() is called in the framework's config, but not under `vite:`.
     outside_vite: bool = False
+    # A vite.config.* beside the framework's config, which the framework never reads, and
+    # whether it calls wsside() (the plugin put where Vite alone would find it).
+    unread: Path | None = None
+    unread_uses_plugin: bool = False
 
 
 def find_framework_config(root: Path) -> tuple[str, Path] | None:
-    """The framework and its config file in `root`, for a project without vite.config."""
+    """The framework and its config file in `root`: the config it runs on, vite.config or
+    not (Astro and Nuxt never read one)."""
     for stem, framework in FRAMEWORKS.items():
         for ext in _EXTENSIONS:
             if (root / f"{stem}.{ext}").is_file():
@@ -153,11 +158,14 @@ def others_may_write(folder: Path) -> bool:
 
 def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> ViteFacts:
     """Ask Vite (through `node`) for the resolved config of the project in `root`; fall back to
-    reading the config file's text."""
+    reading the config file's text. An Astro or Nuxt project is read from its own config,
+    even with a vite.config beside it: the framework never reads that one."""
+    found = find_framework_config(root)
+    if found is not None:
+        return _from_framework(*found, unread=find_vite_config(root))
     file = find_vite_config(root)
     if file is None:
-        found = find_framework_config(root)
-        return ViteFacts() if found is None else _from_framework(*found)
+        return ViteFacts()
     error, refused = "node was not found on PATH", False
     if node is not None:
         try:
@@ -222,14 +230,17 @@ def _from_vite(file: Path, d: dict[str, Any]) -> ViteFacts:
     )
 
 
-def _from_framework(framework: str, file: Path) -> ViteFacts:
+def _from_framework(framework: str, file: Path, unread: Path | None) -> ViteFacts:
     """Read as text: Vite's options are in the config's `vite: {...}`; running the framework
     to resolve them would be running its dev server. The exposure is the framework's own
     setting (Astro's `server.host` and `.port`, Nuxt's `devServer.host` and `.port`)."""
     text = file.read_text(encoding="utf-8", errors="replace")
     vite = _block(text, "vite") or ""
     facts = _from_text(file, vite, imported="vite-plugin-wsside" in text)
-    facts.framework = framework
+    facts.framework, facts.unread = framework, unread
+    if unread is not None:
+        stray = unread.read_text(encoding="utf-8", errors="replace")
+        facts.unread_uses_plugin = _from_text(unread, stray).wsside_options is not None
     called = re.search(r"\bwsside\s*\(", text) is not None
     facts.outside_vite = facts.wsside_options is None and called
     own = _block(text.replace(vite, ""), "devServer" if framework == "Nuxt" else "server") or ""
