@@ -7,6 +7,7 @@ processes, on projects in tmp folders."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -189,7 +190,10 @@ def test_init_takes_wsside_s_options_from_the_framework_s_config(tmp_path: Path)
     astro = ASTRO.replace("wsside()", "wsside({ prefix: '/live' })")
     stray = SIMPLE_VITE_CONFIG.replace("wsside()", "wsside({ prefix: '/stray' })")
     root = project(tmp_path, {"astro.config.mjs": astro, "vite.config.js": stray})
+    shutil.rmtree(root / "ws")  # no handler of the project's own: init writes its sample
     done = run_init(root)
     assert done.returncode == 0, done.stdout + done.stderr
     assert 'prefix = "/live"' in (root / "wsside.toml").read_text()
     assert "npm run dev     # Astro's dev server, with the handlers at /live/echo" in done.stdout
+    # The sample handler names where it answers: Astro's port, that prefix.
+    assert "ws://localhost:4321/live/echo sends" in (root / "ws" / "echo.py").read_text()

@@ -483,11 +483,11 @@ def test_a_commonjs_config_gets_es_module_instructions(
 
 
 @pytest.mark.parametrize(
-    "name, framework",
-    [("astro.config.mjs", "Astro"), ("nuxt.config.ts", "Nuxt")],
+    "name, framework, port",
+    [("astro.config.mjs", "Astro", 4321), ("nuxt.config.ts", "Nuxt", 3000)],
 )
 def test_an_astro_or_nuxt_project_gets_the_lines_for_its_vite_key(
-    tmp_path: Path, name: str, framework: str
+    tmp_path: Path, name: str, framework: str, port: int
 ) -> None:
     """These frameworks build Vite's config from their own file: a vite.config would be
     ignored, so none is written; the lines go under the framework's `vite` key."""
@@ -504,7 +504,9 @@ def test_an_astro_or_nuxt_project_gets_the_lines_for_its_vite_key(
     assert f"npm run dev     # {framework}'s dev server" in done.stdout
     assert not list(tmp_path.glob("vite.config.*"))
     assert (tmp_path / name).read_text() == text
-    assert (tmp_path / "ws" / "echo.py").is_file() and (tmp_path / "wsside.toml").is_file()
+    # The samples name the framework's dev server's port.
+    assert f"ws://localhost:{port}/api/echo sends" in (tmp_path / "ws" / "echo.py").read_text()
+    assert f"ws://localhost:{port}/api/chat" in (tmp_path / "wsside.toml").read_text()
     # Once the plugin is there, a second run has nothing left to do.
     (tmp_path / name).write_text(
         f"{IMPORT_LINE}\nexport default defineConfig({{ vite: {{ plugins: [wsside()] }} }})\n"

@@ -52,14 +52,14 @@ __all__ = ["STEPS", "find_project", "scaffold"]
 WSSIDE_TOML = """\
 # wsside: the Python WebSocket handlers of this Vite project.
 # Browsers connect to ws://<dev server>{prefix}/<pattern>: Handler("/chat") answers at
-# ws://localhost:5173{prefix}/chat (the port is the dev server's). `wsside serve` reads this
+# ws://localhost:{port}{prefix}/chat (the port is the dev server's). `wsside serve` reads this
 # file too (its port and host are its own: 8765 by default).
 prefix = {prefix_toml}
 handlers = {handlers_toml}
 """
 
 ECHO_PY = '''\
-"""Echo: ws://localhost:5173/api/echo sends every message back to its sender."""
+"""Echo: ws://localhost:{port}{prefix}/echo sends every message back to its sender."""
 
 from wsside import Connection, Handler, Sendable
 
@@ -132,7 +132,10 @@ def write_config(root: Path, out: Outcome) -> None:
     if found is None:
         prefix, handlers = plugin_settings(root)
         text = WSSIDE_TOML.format(
-            prefix=prefix, prefix_toml=json.dumps(prefix), handlers_toml=json.dumps(handlers)
+            prefix=prefix,
+            port=dev_port(root),
+            prefix_toml=json.dumps(prefix),
+            handlers_toml=json.dumps(handlers),
         )
         write_new(root / "wsside.toml", text, out)
         out.done.append("wrote wsside.toml" + _overriding(root, handlers))
@@ -161,10 +164,21 @@ def _overriding(root: Path, handlers: str) -> str:
     )
 
 
+# The dev server's default port: Vite's, or that of the framework whose config the project has.
+_DEV_PORTS = {"Astro": 4321, "Nuxt": 3000}
+
+
+def dev_port(root: Path) -> int:
+    """The port the project's dev server listens on by default, for the sample URLs."""
+    framework = framework_config(root)
+    return _DEV_PORTS.get(framework[0], 5173) if framework is not None else 5173
+
+
 def write_echo(root: Path, out: Outcome) -> None:
     """The sample handler, in the folder the plugin serves, unless that folder has handler
     files already (the project's own: a sample there would be served beside them)."""
-    folder = root / plugin_settings(root)[1]
+    prefix, handlers = plugin_settings(root)
+    folder = root / handlers
     echo = folder / "echo.py"
     shown_folder = os.path.relpath(folder, root).replace(os.sep, "/")
     if echo.is_file():
@@ -173,7 +187,7 @@ def write_echo(root: Path, out: Outcome) -> None:
     if not os.path.lexists(echo) and folder.is_dir() and handler_files(folder):
         out.done.append(f"kept {shown_folder}/ as it is: it has handler files")
         return
-    write_new(echo, ECHO_PY, out)
+    write_new(echo, ECHO_PY.replace("{port}", str(dev_port(root))).replace("{prefix}", prefix), out)
     out.done.append(f"wrote {shown_folder}/echo.py")
 
 
