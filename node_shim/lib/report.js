@@ -58,7 +58,7 @@ const CLEAR_EVENT = 'wsside:clear-error'
  * server.hmr.overlay, which turns off every plugin's). Not under a load error, which stands
  * until fixed and should be seen.
  */
-const OVERLAY_OFF_HINT = 'wsside({ overlay: false }) in vite.config keeps Python errors in the terminal only'
+const OVERLAY_OFF_HINT = 'wsside({ overlay: false }) keeps Python errors in the terminal only'
 
 /**
  * Appended to Vite's client module (/@vite/client), whose createHotContext it uses: Vite only

@@ -187,7 +187,7 @@ describe('overlay', () => {
     // that keeps these off the pages, which the overlay covers until Esc.
     assert.match(shown.err.stack, /^Traceback \(most recent call last\):\n[^]*KeyError: 'tpyo'\n\n/)
     assert.ok(shown.err.stack.endsWith(
-      "KeyError: 'tpyo'\n\nwsside({ overlay: false }) in vite.config keeps Python errors in the terminal only"), shown.err.stack)
+      "KeyError: 'tpyo'\n\nwsside({ overlay: false }) keeps Python errors in the terminal only"), shown.err.stack)
     await dev.save('ws/faulty.py', RAISES.replace('raise KeyError("tpyo")', 'conn.send(data)'),
       /reloaded ws\/faulty\.py/)
     const [cleared, ...rest] = await dev.shown(page)
