@@ -370,7 +370,8 @@ def vite(app: App) -> Iterator[tuple[int, list[str]]]:
 def test_the_tarball_holds_what_the_plugin_loads_and_nothing_else(tarball: Path) -> None:
     with tarfile.open(tarball) as tar:
         shipped = {m.name.removeprefix("package/") for m in tar.getmembers() if m.isfile()}
-    needed = loaded_files({NPM["main"], NPM["types"], *export_targets(NPM["exports"])})
+    bins = NPM.get("bin", {}).values()
+    needed = loaded_files({NPM["main"], NPM["types"], *export_targets(NPM["exports"]), *bins})
     missing = needed - shipped
     assert not missing, f"package.json's files leave out what the code loads: {missing}"
     extra = shipped - needed - NPM_DOCS
@@ -507,3 +508,19 @@ def test_the_wheel_s_doctor_passes_the_installed_pair(
     shim = one(report, "shim")["message"]
     versions = re.findall(r"control protocol (\d+)", shim)
     assert len(versions) == 2 and versions[0] == versions[1], shim
+
+
+def test_npx_wsside_runs_the_wheel_s_command_of_the_venv_beside_vite_config(app: App) -> None:
+    """The packed plugin's `wsside` bin, as `npx wsside` finds it in node_modules/.bin: the
+    command of the interpreter the plugin runs (the .venv beside vite.config)."""
+    done = subprocess.run(
+        ["npx", "--no-install", "wsside", "--version"],
+        cwd=app.root,
+        env=user_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (0, f"{wsside.__version__}\n"), (
+        done.stdout + done.stderr
+    )
