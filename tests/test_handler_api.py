@@ -121,6 +121,12 @@ h = Handler(
 )
 """
 
+NUMBERED = """
+from wsside import Handler
+
+h = Handler(404)
+"""
+
 REFUSING = """
 from wsside import Handler
 
@@ -137,6 +143,7 @@ async def test_slips_python_accepts_are_a_load_error_or_a_warning(tmp_path: Path
     save(tmp_path / "ws" / "gen.py", GENERATOR)
     save(tmp_path / "ws" / "rooms.py", BROADCAST_ROOM)
     save(tmp_path / "ws" / "refusing.py", REFUSING)
+    save(tmp_path / "ws" / "numbered.py", NUMBERED)
     async with serving(tmp_path) as (server, base), aiohttp.ClientSession() as client:
         for _ in range(2):
             async with client.ws_connect(base + "/ws/refusing?member=no") as ws:
@@ -151,6 +158,10 @@ async def test_slips_python_accepts_are_a_load_error_or_a_warning(tmp_path: Path
     assert (
         "cannot load ws/rooms.py:5: TypeError: Broadcast(room=...): a room is a str, its name; "
         "got int 5\n"
+    ) in said, said
+    assert (
+        "cannot load ws/numbered.py:3: TypeError: a pattern is a str such as '/ws/chat', got "
+        "int 404\n"
     ) in said, said
     refused = [line for line in server.lines if "returned False" in line]
     assert len(refused) == 1, refused  # once per handler, not per connection

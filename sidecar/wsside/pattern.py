@@ -46,7 +46,11 @@ class Pattern:
     __slots__ = ("_segments", "has_variables", "names", "source")
 
     def __init__(self, source: str) -> None:
-        if not isinstance(source, str) or not source:
+        given: object = source  # as passed, whatever the annotation says
+        if not isinstance(given, str):  # a type mistake, not a bad pattern: TypeError
+            got = f"{type(given).__name__} {given!r:.60}"
+            raise TypeError(f"a pattern is a str such as '/ws/chat', got {got}")
+        if not source:
             raise PatternError("a pattern must be a non-empty string such as '/ws/chat'")
         if not source.startswith("/"):
             source = "/" + source
