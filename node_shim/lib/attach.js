@@ -215,6 +215,7 @@ export function attach(httpServer, options, vite) {
   const close = () => {
     if (!detached) {
       httpServer.off('listening', listening)
+      httpServer.off('close', close) // a server that outlives this attachment keeps no closure of it
       detachListener()
       for (const event of SAVES) watcher?.off(event, saved)
       unwatchFolders()

@@ -118,8 +118,9 @@ class Channel {
   /** @param {Pending} pending */
   send(pending) {
     const { socket } = pending
-    if (!canHandOver(socket)) {
-      // The client left while it waited: Node would send the message without the socket.
+    if (!canHandOver(socket) || socket.readableEnded) {
+      // The client left while it waited (a FIN only ends its side): Node would send the
+      // message without the socket, or Python would serve a client that is gone.
       pending.resolve('lost')
       this.next()
       return
@@ -133,6 +134,9 @@ class Channel {
       head += buffered.toString('latin1')
       socket.unshift(buffered)
     }
+    // Again: read() of a stream whose buffer had reached its high-water mark starts the
+    // handle reading once more, and what it then read would be dropped with Node's copy.
+    socket._handle?.readStop()
     // Detached from its net.Server first: otherwise Node makes the server ask this child
     // about its sockets on close(), and a child that exited before that leaves close()
     // waiting forever. keepOpen, then destroy once taken: the socket ends like any closed

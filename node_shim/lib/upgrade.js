@@ -142,6 +142,12 @@ function pipe(proc, info, socket, req, head) {
       resolve(err.code ?? err.message)
     })
     upstream.on('connect', () => {
+      if (socket.destroyed || socket.readableEnded) {
+        // The client left while the sidecar's socket connected: nothing to serve.
+        upstream.destroy()
+        socket.destroy()
+        return resolve(null)
+      }
       upstream.removeAllListeners('error')
       upstream.on('error', () => socket.destroy())
       socket.on('close', () => upstream.destroy())
@@ -267,6 +273,10 @@ export function createUpgradeListener(ctx) {
     taken[TAKEN] = true
     // Socket errors crash Node when unhandled; a vanished client is not Vite's problem.
     socket.on('error', (/** @type {NodeJS.ErrnoException} */ err) => proc.reporter.debug(`client socket for ${pathname}: ${err.code ?? err.message}`))
+    // A client that gave up: a reset destroys the socket, but a browser that aborts a pending
+    // WebSocket sends a FIN, which (Node's HTTP server allowing half-open sockets) only ends
+    // its side. Neither is refused in the log, nor handed to Python as a connection.
+    const gone = () => socket.destroyed || socket.readableEnded
     const reason = refusalReason(req, ctx.security)
     if (reason !== null) {
       proc.reporter.refused(pathname, reason)
@@ -279,11 +289,12 @@ export function createUpgradeListener(ctx) {
     /** @type {ReadyMessage | null} */
     let stale = null
     for (;;) {
+      if (gone()) return void socket.destroy()
       let info = proc.readyInfo(stale)
       if (info === null) {
         deadline ??= Date.now() + READY_WAIT_MS
         info = await proc.whenReady(Math.max(0, deadline - Date.now()), stale)
-        if (socket.destroyed) return
+        if (gone()) return void socket.destroy()
       }
       if (info === null) {
         // Waiting would not help while a config error holds it back: say so at once.
@@ -307,7 +318,8 @@ export function createUpgradeListener(ctx) {
       if (pipeReason === null) {
         if (proc.reporter.debugging) proc.reporter.debug(`${pathname}: hand-over (socket passed to pid ${info.pid})`)
         const outcome = await handOver(proc, child, socket, headText(req) + head.toString('latin1'), ctx.family())
-        if (outcome === 'taken' || socket.destroyed) return
+        if (outcome === 'taken') return
+        if (gone()) return void socket.destroy()
         if (outcome === 'refused') {
           proc.reporter.refused(pathname, 'the Python sidecar could not receive the socket ' +
             '(NODE_HANDLE_NACK; is it at its limit of open files?)')
@@ -331,14 +343,15 @@ export function createUpgradeListener(ctx) {
       }
       proc.reporter.debug(`${pathname}: pipe (${pipeReason})`)
       const failure = await pipe(proc, info, socket, req, head)
-      if (failure === null || socket.destroyed) return
+      if (failure === null) return
+      if (gone()) return void socket.destroy()
       if (failure === 'EAGAIN' && proc.readyInfo() === info) {
         // Its listen queue is full: the process runs and its event loop does not. It takes
         // connections again when it answers the hand-over it left waiting; a queue full
         // without one (no hand-over: TLS) gives nothing to wait for.
         deadline ??= Date.now() + READY_WAIT_MS
         const answering = await answersAgain(child, Math.max(0, deadline - Date.now()))
-        if (socket.destroyed) return
+        if (gone()) return void socket.destroy()
         if (answering) continue
         proc.reporter.refused(pathname, 'the Python sidecar does not accept connections ' +
           '(its Unix socket\'s queue is full: is its event loop blocked? see any stall warning)')

@@ -113,3 +113,12 @@ it('attachWsside before listen: sockets are handed over with the family the serv
     })
   }
 })
+
+it('attachments closed on a server that stays keep none of their listeners on it', async (t) => {
+  const server = ownServer(t)
+  const before = { close: server.listenerCount('close'), upgrade: server.listenerCount('upgrade') }
+  for (let i = 0; i < 12; i += 1) {
+    await attachWsside(server, { root: makeProject(t), python: PYTHON, logger: captureLogger().logger }).close()
+  }
+  assert.deepEqual({ close: server.listenerCount('close'), upgrade: server.listenerCount('upgrade') }, before)
+})
