@@ -21,7 +21,7 @@ INSTEAD = {
     "joinRoom": "conn.join_room(room)",
     "leaveRoom": "conn.leave_room(room)",
     "getRooms": "sorted(conn.rooms)",
-    "isInRoom": "room in conn.rooms",
+    "isInRoom": "conn.in_room(room)",
     "broadcastAllRooms": "conn.broadcast_all_rooms(data, include_self=False)",
     "resetMissedPong": "wsside counts pongs itself (heartbeat=)",
     "readyState": "a callback's conn is open until on_close; conn.closed says whether it closed",
