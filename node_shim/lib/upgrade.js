@@ -42,7 +42,7 @@ export const SECRET_HEADER = 'x-wsside-secret'
 // The sidecar believes it only with the secret, and a client's own is dropped, like the
 // secret's.
 export const PEER_HEADER = 'x-wsside-peer'
-const STATUS = { 403: 'Forbidden', 503: 'Service Unavailable' }
+const STATUS = { 403: 'Forbidden', 404: 'Not Found', 503: 'Service Unavailable' }
 // Set on a request by the listener that takes it. wsside() twice on one server (listed twice,
 // or a shared config merged in) adds two listeners: the second would pipe the same socket to
 // a second session, or hand it over again, and the client would get two answers. Symbol.for:

@@ -2,7 +2,7 @@
 // wsside's upgrade listeners run before a server's other upgrade listeners, whatever their
 // order, and an upgrade wsside took is not given to the others (takeUpgradesFirst).
 
-import { TAKEN } from './upgrade.js'
+import { respond, TAKEN } from './upgrade.js'
 
 /** @import { IncomingMessage } from 'node:http' */
 /** @import { Server } from 'node:net' */
@@ -78,5 +78,12 @@ function wssideEmit(event, ...args) {
   if (event !== 'upgrade' || first.listeners.size === 0 || req[SEEN]) return first.emit.call(this, event, ...args)
   req[SEEN] = true
   for (const listener of [...first.listeners]) void listener(req, args[1], args[2])
-  return req[TAKEN] ? true : first.emit.call(this, event, ...args)
+  if (req[TAKEN]) return true
+  if (this.listenerCount('upgrade') > first.listeners.size) return first.emit.call(this, event, ...args)
+  // No other listener (Vite's socket server off, `server.ws: false`; the user's own server
+  // with none): answered, as Node answers an upgrade when nothing listens for them, so that
+  // the client fails at once. Left waiting, it would hold the browser's one connecting
+  // WebSocket per host, and every wsside socket of the page would queue behind it.
+  respond(args[1], 404, 'Not Found')
+  return true
 }
