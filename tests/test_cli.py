@@ -552,7 +552,7 @@ async def test_under_vite_a_sidecar_waiting_for_its_config_holds_no_socket_folde
 DOCTOR_HINT = "(`wsside doctor` finds handler files kept in another folder)"
 
 
-@pytest.mark.parametrize("source", ["plugin option", "config file", "default"])
+@pytest.mark.parametrize("source", ["plugin option", "config file", "default", "src/ws"])
 async def test_under_vite_a_missing_handlers_folder_is_named_with_its_setting(
     tmp_path: Path, source: str
 ) -> None:
@@ -564,6 +564,11 @@ async def test_under_vite_a_missing_handlers_folder_is_named_with_its_setting(
         args = ("--handlers", str(tmp_path / "wss"))
     elif source == "config file":
         (tmp_path / "wsside.toml").write_text('log_level = "info"\nhandlers = "server/ws"\n')
+    elif source == "src/ws":  # Vite's `root: 'src'`, the handlers beside index.html
+        (tmp_path / "src" / "ws").mkdir(parents=True)
+        (tmp_path / "src" / "ws" / "chat.py").write_text(
+            "from wsside import Handler\n\nchat = Handler('/ws/chat')\n"
+        )
     sidecar = IpcSidecar(tmp_path, *args)
     try:
         warning = await asyncio.to_thread(sidecar.next, "log")
@@ -580,6 +585,8 @@ async def test_under_vite_a_missing_handlers_folder_is_named_with_its_setting(
         "default": f"no handlers folder at {tmp_path.resolve() / 'ws'} (the default, ws/ beside "
         "vite.config): create it, or set `handlers` in wsside() in vite.config or in "
         f"wsside.toml {DOCTOR_HINT}",
+        "src/ws": f"no handlers folder at {tmp_path.resolve() / 'ws'} (the default), while "
+        "src/ws/chat.py declares a Handler: use wsside({ handlers: 'src/ws' }) in vite.config",
     }[source]
     assert warning["message"] == expected
     assert "types" not in ready

@@ -33,6 +33,7 @@ from .._runtime.events import log, logger, subscribe, unsubscribe
 from .._runtime.missing_module import under_vite
 from .._runtime.repeats import flush_all
 from .._runtime.settings import Settings
+from .._runtime.stray_handlers import kept_elsewhere
 from ..closecodes import CloseCode, CloseReason
 from .control import PROTOCOL_VERSION, ProtocolMismatch, message, parse
 from .environ import take_from_environment
@@ -324,6 +325,9 @@ def _missing_folder(settings: Settings) -> str | None:
         error = setting_error(settings, "handlers", f"{problem}: create it, or correct the key")
         if error.line is not None:  # the key is set in the file
             return f"{error} ({doctor})"
+    elsewhere = kept_elsewhere(folder)
+    if elsewhere:  # `src/ws/chat.py` beside vite.config's `root: 'src'`
+        return f"no handlers folder at {folder.resolve()} (the default){elsewhere} in vite.config"
     return (
         f"no handlers folder at {folder.resolve()} (the default, ws/ beside vite.config): "
         f"create it, or set `handlers` in wsside() in vite.config or in wsside.toml ({doctor})"

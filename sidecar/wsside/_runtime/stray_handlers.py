@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .module_names import is_handler_file, is_test_file
 
-__all__ = ["SKIPPED_FOLDERS", "declares_handler", "handler_files_outside"]
+__all__ = ["SKIPPED_FOLDERS", "declares_handler", "handler_files_outside", "kept_elsewhere"]
 
 # Folders no one keeps handler files in, and whose size would make a search slow.
 SKIPPED_FOLDERS = frozenset(
@@ -77,3 +77,20 @@ def declares_handler(file: Path) -> bool:
     except OSError:
         return False
     return _IMPORT.search(text) is not None and _CALL.search(text) is not None
+
+
+def kept_elsewhere(folder: Path) -> str:
+    """For a default handlers `folder` that does not exist: where the project's handler files
+    are instead (Vite's `root: 'src'` beside `src/ws/`), as the words to add to that message
+    with the option to set; '' when there are none."""
+    root = folder.resolve().parent
+    strays = handler_files_outside(root, folder)
+    if not strays:
+        return ""
+    holding = Path(os.path.commonpath([stray.parent for stray in strays]))
+    where = holding.relative_to(root).as_posix() if holding.is_relative_to(root) else None
+    if where in (None, "."):
+        return ""
+    first = strays[0].relative_to(root).as_posix()
+    declare = "declares" if len(strays) == 1 else f"and {len(strays) - 1} more declare"
+    return f", while {first} {declare} a Handler: use wsside({{ handlers: '{where}' }})"
