@@ -143,7 +143,8 @@ function isFolder(file) {
  */
 export function attach(httpServer, options, vite) {
   const root = vite.root
-  const reporter = createReporter({ logger: vite.logger, hot: vite.hot, overlay: options.overlay, root, wsBase: vite.wsBase })
+  const proxied = proxyRule(vite.proxy ?? {}, { webSocket: true })
+  const reporter = createReporter({ logger: vite.logger, hot: vite.hot, overlay: options.overlay, root, wsBase: vite.wsBase, proxied })
   const proc = acquireSidecar(sidecarSpec(options, root), reporter)
   // The sidecar's table gives each endpoint's URL under its first prefix; the lists of
   // endpoints (at `ready`, under Vite's URLs) name it under each prefix.
@@ -165,7 +166,6 @@ export function attach(httpServer, options, vite) {
   // Only a restart whose vite.config set another prefix moved it: one that kept the option
   // (a prefix in wsside.toml may move later, without a restart, and reloads no page).
   const movedByConfig = previous !== undefined && String(previous.configured) !== String(options.prefixes)
-  const proxied = proxyRule(vite.proxy ?? {}, { webSocket: true })
   const upgrade = createUpgradeListener({
     sidecar: () => proc,
     prefixes,

@@ -83,10 +83,12 @@ const errorPayload = (err) => ({ type: /** @type {const} */ ('error'), err: { pl
  * for `vite preview` and attachWsside), `overlay` false keeps errors off the pages (the
  * plugin's option), `root` shortens file names, `wsBase()` is the browser-facing ws://
  * origin or null before the server listens.
+ * `proxied`: the key of the `server.proxy` rule (with `ws: true`) that takes a URL's upgrades,
+ * or null.
  * @param {{ logger: Logger, hot?: WebSocketServer | null, overlay?: boolean, root?: string,
- *   wsBase?: () => string | null }} context
+ *   wsBase?: () => string | null, proxied?: (url: string) => string | null }} context
  */
-export function createReporter({ logger, hot = null, overlay = true, root = process.cwd(), wsBase = () => null }) {
+export function createReporter({ logger, hot = null, overlay = true, root = process.cwd(), wsBase = () => null, proxied = () => null }) {
   const pages = overlay ? hot : null
   const opts = { timestamp: true }
   // Read once: DEBUG is set when Vite starts, and upgrades should not pay for the lookup.
@@ -201,7 +203,12 @@ export function createReporter({ logger, hot = null, overlay = true, root = proc
         return [`no handlers loaded: ${files} did not load (${unloaded.length === 1 ? 'its error is' : 'their errors are'} above)`]
       }
       if (handlers.length === 0) return [`no handlers yet: add a .py file declaring a Handler`]
-      return handlers.map((h) => `${base}${h.path}  (${rel(h.file)}:${h.line})${h.disabled ? '  [disabled]' : ''}`)
+      return handlers.map((h) => {
+        // An endpoint a proxy rule forwards elsewhere is listed, not served: said at start.
+        const rule = proxied(h.path.split('{')[0])
+        const taken = rule === null ? '' : `  [server.proxy['${rule}'] (ws: true) forwards it elsewhere]`
+        return `${base}${h.path}  (${rel(h.file)}:${h.line})${h.disabled ? '  [disabled]' : ''}${taken}`
+      })
     },
   }
 }
