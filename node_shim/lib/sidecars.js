@@ -50,8 +50,11 @@ export function releaseSidecar(proc, reporter) {
   // The sidecar that a restarted Vite acquired for the same project, with other options.
   const successor = [...sidecars.values()].find((other) => other.spec.cwd === proc.spec.cwd && other.born > proc.born)
   if (successor && proc.child && (proc.state === 'ready' || proc.state === 'starting')) {
-    const names = changedOptions(proc.spec, successor.spec).map((name) => `\`${name}\``)
-    reporter.info(`vite.config changed wsside's ${names.join(', ') || 'options'}: a new sidecar takes over; ` +
+    const changed = changedOptions(proc.spec, successor.spec)
+    const names = changed.map((name) => `\`${name}\``)
+    // `env` often comes from loadEnv: a .env file's save restarts Vite as vite.config's does.
+    const by = changed.length === 1 && changed[0] === 'env' ? 'vite.config (or a .env file it loads)' : 'vite.config'
+    reporter.info(`${by} changed wsside's ${names.join(', ') || 'options'}: a new sidecar takes over; ` +
       `the previous one (pid ${proc.child.pid}) closes its connections with 1001 Going Away, and clients ` +
       'reconnect to the new one')
   }

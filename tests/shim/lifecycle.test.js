@@ -208,7 +208,7 @@ it('a variable kept in .env reaches the handlers through loadEnv and the env opt
   writeFileSync(path.join(root, '.env'), 'SESSION_SECRET=second\nVITE_TITLE=page\n')
   // Vite restarts its server for a saved .env; the plugin's env changed with it.
   assert.deepEqual(await ws.closed, { code: 1001, reason: 'Going Away' })
-  await logs.waitFor(/vite.config changed wsside's `env`: a new sidecar takes over/, { from })
+  await logs.waitFor(/vite.config \(or a .env file it loads\) changed wsside's `env`: a new sidecar takes over/, { from })
   const second = Number((await logs.waitFor(/sidecar ready: pid (\d+)/, { from }))[1])
   assert.notEqual(second, first)
   const again = await connectWs({ port: vite.httpServer.address().port, path: '/api/secret' })
