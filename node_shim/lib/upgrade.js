@@ -85,6 +85,8 @@ export function asWritten(pathname) {
  * @param {string} text
  */
 export function respond(socket, status, text) {
+  // A client that reset meanwhile makes the write fail: an unhandled 'error' would end Node.
+  if (socket.listenerCount('error') === 0) socket.on('error', () => {})
   const body = Buffer.from(text + '\n')
   socket.end(
     `HTTP/1.1 ${status} ${STATUS[status] ?? ''}\r\nConnection: close\r\n` +
@@ -243,7 +245,7 @@ export function createUpgradeListener(ctx) {
           return
         }
         ctx.sidecar().reporter.warn(`${pathname}: outside wsside's prefix (${ctx.prefixes().join(', ')}), so wsside ` +
-          'leaves it to Vite\'s other listeners, and when none answers, the handshake waits unanswered (the browser client retries after its timeout). Did you mean ' +
+          'leaves it to Vite\'s other listeners; when none of them serves it, the handshake waits unanswered, or gets 404 where nothing else listens for upgrades (the browser client retries). Did you mean ' +
           `${endpoint}?`)
       }
       return

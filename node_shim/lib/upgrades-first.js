@@ -81,9 +81,10 @@ function wssideEmit(event, ...args) {
   if (req[TAKEN]) return true
   if (this.listenerCount('upgrade') > first.listeners.size) return first.emit.call(this, event, ...args)
   // No other listener (Vite's socket server off, `server.ws: false`; the user's own server
-  // with none): answered, as Node answers an upgrade when nothing listens for them, so that
-  // the client fails at once. Left waiting, it would hold the browser's one connecting
-  // WebSocket per host, and every wsside socket of the page would queue behind it.
+  // with none): answered 404, so that the client fails at once (without wsside's listener,
+  // Node would have given it to the request handlers, which answer it as a page). Left
+  // waiting, it would hold the browser's one connecting WebSocket per host, and every wsside
+  // socket of the page would queue behind it.
   respond(args[1], 404, 'Not Found')
   return true
 }

@@ -5,6 +5,7 @@
 // every wsside socket of the page would queue behind it, never connecting.
 
 import assert from 'node:assert/strict'
+import net from 'node:net'
 import { it } from 'node:test'
 import { makeProject, startViteFor } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
@@ -29,4 +30,25 @@ it('vite preview: an upgrade outside the prefix gets 404', async (t) => {
   const { port } = await startViteFor(t, root, { mode: 'preview' })
   const res = await upgrade({ port, path: '/elsewhere', ms: 5_000 })
   assert.equal(res.status, 404)
+})
+
+it('clients that reset before their 404 is written leave the server running', async (t) => {
+  const root = makeProject(t)
+  const { port } = await startViteFor(t, root, { mode: 'preview' })
+  const resets = Array.from({ length: 200 }, () => new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(`GET /elsewhere HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+        'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
+      socket.resetAndDestroy()
+    })
+    socket.on('error', () => {})
+    socket.on('close', resolve)
+  }))
+  await Promise.all(resets)
+  const res = await upgrade({ port, path: '/elsewhere', ms: 5_000 })
+  assert.equal(res.status, 404)
+  const ws = await connectWs({ port, path: '/api/echo' })
+  ws.send('still here')
+  assert.equal(await ws.next(), 'still here')
+  ws.close()
 })
