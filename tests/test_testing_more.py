@@ -309,17 +309,22 @@ async def test_a_request_is_shown_without_its_credentials(tmp_path: Path) -> Non
         client = await server.connect(
             "/ws/shown/general",
             query={"access_token": "s3cret", "username": "Ada"},
-            headers={"Authorization": "Bearer SECRET", "Cookie": "sid=abc; theme=dark"},
+            headers={
+                "Authorization": "Bearer SECRET",
+                "Cookie": "sid=abc; theme=dark",
+                "X-Api-Key": "APIKEY",
+            },
             protocols=["chat.v1"],
         )
         shown = await client.receive_text()
         assert await client.receive_text() == "True"  # hashable, and equal to itself
-    assert "s3cret" not in shown and "SECRET" not in shown and "abc" not in shown, shown
+    for secret in ("s3cret", "SECRET", "abc", "APIKEY"):
+        assert secret not in shown, shown
     assert shown.startswith(
         "Request(GET /api/ws/shown/general, params={'room': 'general'}, "
         "query={'access_token': …, 'username': 'Ada'}, headers={"
     ), shown
-    assert "'Authorization': …, 'Cookie': …" in shown, shown
+    assert "'Authorization': …, 'Cookie': …, 'X-Api-Key': …" in shown, shown
     assert shown.endswith(
         "cookies={'sid': …, 'theme': …}, remote='127.0.0.1', subprotocols=('chat.v1',))"
     ), shown

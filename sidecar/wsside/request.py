@@ -10,13 +10,36 @@ from typing import Any
 from multidict import CIMultiDictProxy, MultiDictProxy
 
 # What `repr(request)` hides, as `wsside serve`'s access lines leave out the query string: the
-# values of the headers that carry credentials, of every cookie, and of the query parameters
-# whose name says it is one (a browser's WebSocket sends its token there).
+# values of the headers that carry credentials, of every cookie, and of the headers and query
+# parameters whose name says it is one (a browser's WebSocket sends its token in the query, or
+# as a subprotocol: `unsecret`).
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 _SECRET_NAME = re.compile(
     r"token|key|secret|pass|auth|sig|session|jwt|ticket|credential|code|otp", re.IGNORECASE
 )
 _HIDDEN = "…"
+_DIGIT = re.compile(r"\d")
+
+
+def unsecret(protocol: str) -> str:
+    """A subprotocol as logs and `repr(request)` show it. A client with no header of its own
+    (a browser) may send its token as one (`token.<TOKEN>`, a JWT, Kubernetes'
+    `base64url.bearer.authorization.k8s.io.<TOKEN>`, a bare key or UUID): a value longer than
+    any name keeps its first 12 characters, and a dotted part of 8 or more characters with a
+    digit in it, or what follows an `=`, is `…`. Names (`graphql-transport-ws`, `chat.v2`)
+    stay as they are."""
+    if len(protocol) > 40:
+        return protocol[:12] + _HIDDEN
+    parts = []
+    for part in protocol.split("."):
+        name, equals, _ = part.partition("=")
+        if equals:
+            parts.append(f"{name}={_HIDDEN}")
+        elif len(part) >= 8 and _DIGIT.search(part):
+            parts.append(_HIDDEN)
+        else:
+            parts.append(part)
+    return ".".join(parts)
 
 
 # Compared and hashed as itself (`eq=False`): its headers and query are multidicts, which
@@ -54,7 +77,15 @@ class Request:
     def __repr__(self) -> str:
         # Printed from `authenticate` while it is written: credentials show as `…`.
         query = _pairs(self.query.items(), lambda name: bool(_SECRET_NAME.search(name)))
-        headers = _pairs(self.headers.items(), lambda name: name.lower() in _SECRET_HEADERS)
+        headers = _pairs(
+            (
+                (name, ", ".join(unsecret(p.strip()) for p in value.split(",")))
+                if name.lower() == "sec-websocket-protocol"
+                else (name, value)
+                for name, value in self.headers.items()
+            ),
+            lambda name: name.lower() in _SECRET_HEADERS or bool(_SECRET_NAME.search(name)),
+        )
         cookies = _pairs(self.cookies.items(), lambda name: True)
         shown = [
             f"{self.method} {self.path}",
@@ -65,7 +96,7 @@ class Request:
             f"remote={self.remote!r}",
         ]
         if self.subprotocols:
-            shown.append(f"subprotocols={self.subprotocols!r}")
+            shown.append(f"subprotocols={tuple(unsecret(p) for p in self.subprotocols)!r}")
         return f"Request({', '.join(shown)})"
 
 

@@ -24,6 +24,7 @@ from .._runtime.callbacks import USER_ERRORS
 from .._runtime.events import log, report_runtime_error
 from .._runtime.origins import has_origin_form
 from .._runtime.repeats import REPEAT_WINDOW, Repeats
+from ..request import unsecret
 
 if TYPE_CHECKING:
     from .._runtime.settings import Settings
@@ -213,7 +214,7 @@ def choose_subprotocol(handler: Handler, offered: Collection[str]) -> str | None
     chosen = next((p for p in handler.subprotocols if p in offered), None)
     if chosen is None and offered and handler not in _told_protocols:
         _told_protocols.add(handler)
-        listed = ", ".join(repr(_unsecret(p)) for p in offered)
+        listed = ", ".join(repr(unsecret(p)) for p in offered)
         accepts = (
             f"accepts none of them (subprotocols={list(handler.subprotocols)!r})"
             if handler.subprotocols
@@ -227,17 +228,6 @@ def choose_subprotocol(handler: Handler, offered: Collection[str]) -> str | None
             "warning",
         )
     return chosen
-
-
-def _unsecret(protocol: str) -> str:
-    """`protocol` as the log shows it: a client with no header of its own (a browser) may
-    send its token as a subprotocol (`token.<TOKEN>`, Kubernetes'
-    `base64url.bearer.authorization.k8s.io.<TOKEN>`), so a dotted part longer than a name's
-    is `…`, as is all but the start of a value longer than any name (a bare JWT)."""
-    if len(protocol) > 40:
-        return protocol[:12] + "…"
-    head, *rest = protocol.split(".")
-    return ".".join([head, *("…" if len(part) > 12 else part for part in rest)])
 
 
 # Handlers told once that a client offered subprotocols they do not accept.
