@@ -236,10 +236,12 @@ class Session(CloseHandshake):
         once it reads again (RFC 6455 §5.5.3 allows it): else a client sending pings and
         reading nothing fills this connection's buffer with pongs up to the 1013 limit."""
         io = self._io
-        if not io.paused:
+        waiting = self._late_pong is not None
+        # Once a pong waits, a newer ping's replaces it, even when writing resumed meanwhile
+        # (the waiting task runs on a later turn): the last pong answers the last ping.
+        if not io.paused and not waiting:
             io.write_control(PONG, payload)
             return
-        waiting = self._late_pong is not None
         self._late_pong = bytes(payload)
         if not waiting:
             self._loop.create_task(self._pong_when_drained())
