@@ -10,6 +10,7 @@ import atexit
 import inspect
 import logging
 import sys
+import sysconfig
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -79,12 +80,22 @@ def warn_detached(handler: Handler, use: str) -> None:
     )
 
 
+# Where the standard library lives: a frame there is not the user's code.
+_LIBRARIES = tuple({sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]})
+
+
 def warn_unserved(handler: Handler, use: str, caller: FrameType | None) -> None:
     """Say that code pushes through `handler` (`use`: "was broadcast to") though no server
     has served it: most often a second copy of its file, imported as a module of the app's own
     (`from ws.chat import chat` in a FastAPI route, a test), whose `Handler` is not the one
     the server loaded from the file. Once per declaration: a push per request would repeat it."""
-    where = f" from {shown(caller.f_code.co_filename)}:{caller.f_lineno}" if caller else ""
+    # A call the event loop or a thread made (`loop.call_soon(h.broadcast, ...)`) names no
+    # line of the user's: no place then.
+    where = ""
+    if caller is not None:
+        file = caller.f_code.co_filename
+        if not file.startswith(_LIBRARIES) and "site-packages" not in file:
+            where = f" from {shown(file)}:{caller.f_lineno}"
     server = " or wsside.testing's server.handler(pattern)" if "pytest" in sys.modules else ""
     why = (
         "no server serves this object. When a server does serve the file, this is a second "

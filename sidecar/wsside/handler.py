@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from ._handler_notes import (
@@ -345,7 +346,11 @@ class Handler:
         (`warn_unserved` says why that is)."""
         if not self._unserved_warned:
             self._unserved_warned = True
-            warn_unserved(self, use, sys._getframe(2))
+            try:
+                caller: FrameType | None = sys._getframe(2)
+            except ValueError:  # called straight from a thread's start or a loop's callback
+                caller = None
+            warn_unserved(self, use, caller)
 
     def broadcast(self, data: Sendable, room: str | None = None) -> None:
         """Send to every connection of this endpoint, or to one room of it (with a backplane,

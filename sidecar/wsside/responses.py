@@ -40,7 +40,7 @@ class Broadcast:
                 f"Broadcast(room=...): a room is a str, its name; got {type(given).__name__} "
                 f"{given!r:.80}"
             )
-        if not isinstance(self.include_self, bool):
+        if not isinstance(self.include_self, int):  # a bool, or 0 and 1 as some write them
             raise TypeError(
                 f"Broadcast(include_self=...): expected True or False, got {self.include_self!r}"
             )
