@@ -586,7 +586,7 @@ async def test_under_vite_a_missing_handlers_folder_is_named_with_its_setting(
         "vite.config): create it, or set `handlers` in wsside() in vite.config or in "
         f"wsside.toml {DOCTOR_HINT}",
         "src/ws": f"no handlers folder at {tmp_path.resolve() / 'ws'} (the default), while "
-        "src/ws/chat.py declares a Handler: use wsside({ handlers: 'src/ws' }) in vite.config",
+        "src/ws/chat.py declares a Handler: use wsside({ handlers: 'src/ws' })",
     }[source]
     assert warning["message"] == expected
     assert "types" not in ready

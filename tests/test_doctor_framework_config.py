@@ -85,6 +85,22 @@ def test_wsside_in_both_configs_warns_that_the_vite_config_is_not_read(
     )
 
 
+def test_wsside_in_astro_and_in_vitest_s_vite_config_passes(tmp_path: Path) -> None:
+    # Vitest reads that vite.config (`vitest --ui` starts a sidecar from it): not a stray.
+    vitest = (
+        "import { defineConfig } from 'vitest/config'\nimport wsside from 'vite-plugin-wsside'\n\n"
+        "export default defineConfig({ plugins: [wsside()], test: { environment: 'jsdom' } })\n"
+    )
+    root = project(tmp_path, {"astro.config.mjs": ASTRO, "vite.config.ts": vitest})
+    _, report = run_doctor(root, "--no-live")
+    check = one(report, "vite.config")
+    assert (check["status"], check["message"]) == (
+        "pass",
+        "astro.config.mjs uses wsside() in vite.plugins; vite.config.ts has it too, for Vitest, "
+        "which reads that file (Astro does not)",
+    )
+
+
 def test_a_stray_vite_config_without_wsside_is_named_where_neither_has_it(
     tmp_path: Path,
 ) -> None:

@@ -134,7 +134,19 @@ async def test_a_site_s_server_that_sends_exception_text_to_clients_says_so_at_s
     # A development server (loopback, no site named) is told nothing,
     lines = await _start_lines(await ServeProcess.start(*base, cwd=tmp_path))
     assert not _error_details_lines(lines), "".join(lines)
+    # nor an https dev setup on this machine,
+    local = ("--allow-origin", "https://localhost:5173")
+    lines = await _start_lines(await ServeProcess.start(*base, *local, cwd=tmp_path))
+    assert not _error_details_lines(lines), "".join(lines)
     # nor one whose config file turned it off.
     (tmp_path / "wsside.toml").write_text("[defaults]\nerror_details = false\n")
     lines = await _start_lines(await ServeProcess.start(*base, *site, cwd=tmp_path))
     assert not _error_details_lines(lines), "".join(lines)
+    # The table to set is named as the config file has it.
+    (tmp_path / "wsside.toml").unlink()
+    (tmp_path / "pyproject.toml").write_text('[tool.wsside]\nlog_level = "info"\n')
+    lines = await _start_lines(await ServeProcess.start(*base, *site, cwd=tmp_path))
+    said = _error_details_lines(lines)
+    assert said and said[0].rstrip().endswith(
+        "[tool.wsside.defaults] error_details = false in pyproject.toml"
+    ), "".join(lines)

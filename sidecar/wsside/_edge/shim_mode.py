@@ -327,7 +327,7 @@ def _missing_folder(settings: Settings) -> str | None:
             return f"{error} ({doctor})"
     elsewhere = kept_elsewhere(folder)
     if elsewhere:  # `src/ws/chat.py` beside vite.config's `root: 'src'`
-        return f"no handlers folder at {folder.resolve()} (the default){elsewhere} in vite.config"
+        return f"no handlers folder at {folder.resolve()} (the default){elsewhere}"
     return (
         f"no handlers folder at {folder.resolve()} (the default, ws/ beside vite.config): "
         f"create it, or set `handlers` in wsside() in vite.config or in wsside.toml ({doctor})"

@@ -10,7 +10,12 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from .._edge.admission import LOCAL_PAGES_NOTE, NULL_ORIGIN_NOTE, local_pages_of_a_site
+from .._edge.admission import (
+    LOCAL_PAGES_NOTE,
+    NULL_ORIGIN_NOTE,
+    is_loopback_origin,
+    local_pages_of_a_site,
+)
 from .._edge.logs import json_line, json_lines, mark_lines
 from .._runtime.backplane_url import safe_url
 from .._runtime.events import error_headline, log, shown
@@ -187,14 +192,21 @@ def note_error_details(settings: Settings) -> None:
     loopback): a raising callback's error frame carries `str(exc)` to the client."""
     if settings.handler_defaults.get("error_details") is False:
         return
-    site = any(origin.startswith("https://") for origin in settings.allowed_origins)
+    site = any(
+        origin.startswith("https://") and not is_loopback_origin(origin)
+        for origin in settings.allowed_origins
+    )
     if not site and not any(_beyond_loopback(host) for host in settings.host):
         return
-    where = shown(settings.config_file) if settings.config_file is not None else "wsside.toml"
+    file = settings.config_file
+    table = "[tool.wsside.defaults]" if file is not None and file.name == "pyproject.toml" else None
+    where = f"{table or '[defaults]'} error_details = false in " + (
+        shown(file) if file is not None else "wsside.toml"
+    )
     say(
         "wsside: a raising callback's error frame carries str(exc) to the client, which may "
-        "hold what a client must not see (a database URL in a connection error): in "
-        f"production, [defaults] error_details = false in {where}",
+        f"hold what a client must not see (a database URL in a connection error): in "
+        f"production, {where}",
         level="warning",
     )
 

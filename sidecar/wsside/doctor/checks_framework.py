@@ -5,6 +5,9 @@ upgrades stay unanswered without a word in the terminal."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from .model import Check, failed, passed, warned
 from .vite_config import ViteFacts
 
@@ -39,6 +42,12 @@ def framework_uses_plugin(shown: str, facts: ViteFacts) -> Check:
         return failed(
             "vite.config", f"{shown} does not use the wsside plugin ({why})", f"add {add}"
         )
+    if facts.unread_uses_plugin and facts.unread is not None and _vitest_config(facts.unread):
+        return passed(
+            "vite.config",
+            f"{shown} uses wsside() in vite.plugins; {unread} has it too, for Vitest, which "
+            f"reads that file ({framework} does not)",
+        )
     if facts.unread_uses_plugin:
         return warned(
             "vite.config",
@@ -51,3 +60,10 @@ def framework_uses_plugin(shown: str, facts: ViteFacts) -> Check:
         f"{shown} uses wsside() in vite.plugins (read as text: {framework} builds Vite's "
         "config itself)",
     )
+
+
+def _vitest_config(file: Path) -> bool:
+    """Whether the vite.config beside the framework's is Vitest's (`vitest/config`, a `test`
+    key): Vitest reads it, so wsside() there is not a stray copy."""
+    text = file.read_text(encoding="utf-8", errors="replace")
+    return "vitest/config" in text or re.search(r"^\s*test\s*:", text, re.M) is not None
