@@ -36,7 +36,11 @@ function projectRoot(start) {
 async function pythonOption(root) {
   try {
     const vite = await import(pathToFileURL(viteEntry(root)).href)
-    const loaded = await vite.loadConfigFromFile({ command: 'serve', mode: 'development' }, undefined, root, 'silent')
+    // A config whose own code never settles leaves the other rules to choose, in 10 s.
+    const loaded = await Promise.race([
+      vite.loadConfigFromFile({ command: 'serve', mode: 'development' }, undefined, root, 'silent'),
+      new Promise((resolve) => setTimeout(resolve, 10_000)),
+    ])
     const plugins = (loaded?.config.plugins ?? []).flat(Infinity)
     const ours = (await Promise.all(plugins)).flat(Infinity).find((p) => p?.name === 'vite-plugin-wsside')
     const python = ours?.api?.options?.python
