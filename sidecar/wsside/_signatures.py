@@ -49,7 +49,7 @@ def adapt_callback(name: str, fn: object) -> Callback | None:
     passed = CALLBACK_ARGUMENTS[name]
     own = inspect.unwrap(fn)
     if not inspect.isroutine(own) and not isinstance(own, functools.partial):
-        own = getattr(type(own), "__call__", own)  # an instance: its class's __call__
+        own = type(own).__call__  # an instance (callable, checked above): its class's
     if inspect.isgeneratorfunction(own) or inspect.isasyncgenfunction(own):
         # Calling one runs none of its body: wsside would drop the generator it returns.
         if name == "background":

@@ -38,7 +38,7 @@ _NO_ANSWER = (
     "Vite did not answer the upgrade: is wsside() in {where}? (if it is, read the Vite "
     "terminal: an authenticate that never returns does this too)"
 )
-NO_ANSWER_FIX = _NO_ANSWER.format(where="vite.config's plugins")
+NO_ANSWER_FIX: str = _NO_ANSWER.format(where="vite.config's plugins")
 _OTHER_FIX = "read the Vite terminal; `wsside doctor` lists the other problems above"
 # An upgrade closed without a byte of answer. The shim and the sidecar always answer (a 101, or
 # a 403, 404 or 503 with a line in the terminal saying why), so when the terminal says nothing
