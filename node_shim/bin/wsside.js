@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // @ts-check
 // `npx wsside doctor` (or types, init, serve, ...) in a project with the plugin installed: the
-// wsside command of the Python the plugin runs, `PYTHON -m wsside ARGS`, in the folder of
-// the nearest vite.config (or astro.config, nuxt.config). npm has no package of that name to
+// wsside command of the Python the plugin runs, `PYTHON -m wsside ARGS`, run in the folder of
+// the nearest vite.config (or astro.config, nuxt.config), as npm scripts are. npm has no package of that name to
 // fetch: without this bin, `npx wsside` would get whatever is ever published under it.
 
 import { spawn, spawnSync } from 'node:child_process'
@@ -68,7 +68,8 @@ const root = projectRoot(process.cwd())
 const { python, chosenBy } = resolveInterpreter(root, await pythonOption(root))
 const probe = spawnSync(python, ['-c', 'import wsside'], { cwd: root, stdio: 'ignore', timeout: 20_000 })
 if (probe.error) {
-  console.error(`wsside: cannot run ${python} (chosen by ${chosenBy}): ${probe.error.message}`)
+  const why = /** @type {NodeJS.ErrnoException} */ (probe.error).code === 'ENOENT' ? 'no such file' : probe.error.message
+  console.error(`wsside: cannot run ${python} (chosen by ${chosenBy}): ${why}`)
   process.exit(127)
 }
 if (probe.status !== 0) {
@@ -78,7 +79,11 @@ if (probe.status !== 0) {
     process.exit(1)
   })
 } else {
-  const child = spawn(python, ['-m', 'wsside', ...process.argv.slice(2)], { stdio: 'inherit' })
+  // In the project's folder, where `wsside serve` and `types` look for ws/ (npm scripts run
+  // there too); a path given on the command line is then relative to it.
+  const child = spawn(python, ['-m', 'wsside', ...process.argv.slice(2)], {
+    cwd: root, stdio: 'inherit', env: { ...process.env, WSSIDE_VIA_NPX: '1' },
+  })
   for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
     process.on(signal, () => child.kill(signal)) // wsside serve stops as it would in a shell
   }

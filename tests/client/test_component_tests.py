@@ -28,19 +28,8 @@ async def echo(conn, data):
     await conn.send({"type": "chat-message", "text": data["text"]})
 """
 
-# What the test with a fake client imports: the component's code (the page leaves it to the
-# reader).
-CHAT_TS = """\
-import { connect } from 'vite-plugin-wsside/client'
-
-export function startChat(shown: string[]) {
-  const chat = connect('/ws/chat')
-  chat.on('chat-message', (m) => shown.push((m as { text: string }).text))
-  return chat
-}
-"""
-
 FILES = [
+    "src/chat.ts",
     "vitest.config.ts",
     "tests/wsside-server.ts",
     "tests/websocket.ts",
@@ -63,7 +52,6 @@ def test_the_page_s_component_tests_pass_as_written(tmp_path: Path) -> None:
     for name, code in blocks.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(code, encoding="utf-8")
-    (tmp_path / "src" / "chat.ts").write_text(CHAT_TS, encoding="utf-8")
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "chat.py").write_text(CHAT_PY, encoding="utf-8")
     # The project's .venv: this interpreter's, with wsside.

@@ -1,8 +1,8 @@
 // `npx wsside ARGS` in a project with the plugin installed: the package's `wsside` bin runs
 // `PYTHON -m wsside ARGS` with the Python the plugin would run (here chosen by the `python`
 // option of wsside() in vite.config, read as Vite loads the file, found from any folder
-// below it), in the current folder, passing the exit code through; a Python without wsside
-// gets the plugin's words for it.
+// below it), in the folder of that vite.config, passing the exit code through; a Python
+// without wsside gets the plugin's words for it.
 
 import assert from 'node:assert/strict'
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
@@ -40,10 +40,13 @@ it('runs the wsside of the python option, from a folder below vite.config, with 
   const version = await run(t, deep, '--version')
   assert.equal(version.code, 0, version.output)
   assert.match(version.output, /^\d+\.\d+\.\d+\n$/, version.output)
-  // Run where npx runs it, the current folder: `wsside types` there reads ./ws.
-  const types = await run(t, root, 'types')
+  // Run in the project's folder, as npm scripts are: `wsside types` reads its ws/.
+  const types = await run(t, deep, 'types')
   assert.equal(types.code, 0, types.output)
   assert.match(types.output, /declare module 'vite-plugin-wsside\/client'/, types.output)
+  // What init says to run next is the way it was run.
+  const init = await run(t, deep, 'init')
+  assert.match(init.output, /\n {2}npx wsside doctor\n/, init.output)
   const wrong = await run(t, deep, 'serve', '--prot', '1')
   assert.equal(wrong.code, 2, wrong.output) // the CLI's own usage error, passed through
   assert.match(wrong.output, /--prot/, wrong.output)

@@ -324,6 +324,8 @@ def init(
         run = "npx vite         # it prints the WebSocket URLs" + (
             f": ws://localhost:5173{prefix}/echo on its default port" if sample else ""
         )
-    typer.echo(f"\nNext:{install}\n  {run}\n  wsside doctor")
+    # Run through the plugin's `npx wsside`, whose Python may not be on PATH: the same way.
+    doctor = "npx wsside doctor" if os.environ.get("WSSIDE_VIA_NPX") else "wsside doctor"
+    typer.echo(f"\nNext:{install}\n  {run}\n  {doctor}")
     if out.todo:
         raise typer.Exit(1)
