@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from .closecodes import CloseCode, ProtocolError
 from .connection import Connection, Sendable
-from .handler import Handler, HandlerInterrupted
+from .handler import Handler
 from .handler_options import Deflate
+from .interrupted import HandlerInterrupted
 from .request import Request
 from .responses import Broadcast, Response
 from .schema import MessageTypeError

@@ -84,13 +84,17 @@ def warn_detached(handler: Handler, use: str) -> None:
 _LIBRARIES = tuple({sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]})
 
 
-def warn_unserved(handler: Handler, use: str, caller: FrameType | None) -> None:
+def warn_unserved(handler: Handler, use: str) -> None:
     """Say that code pushes through `handler` (`use`: "was broadcast to") though no server
     has served it: most often a second copy of its file, imported as a module of the app's own
     (`from ws.chat import chat` in a FastAPI route, a test), whose `Handler` is not the one
     the server loaded from the file. Once per declaration: a push per request would repeat it."""
     # A call the event loop or a thread made (`loop.call_soon(h.broadcast, ...)`) names no
     # line of the user's: no place then.
+    try:  # the caller of the Handler's method that called this
+        caller: FrameType | None = sys._getframe(3)
+    except ValueError:  # called straight from a thread's start or a loop's callback
+        caller = None
     where = ""
     if caller is not None:
         file = caller.f_code.co_filename

@@ -11,15 +11,9 @@ import contextlib
 import inspect
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from types import FrameType
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
-from ._handler_notes import (
-    background_too_late,
-    declared_in_a_script,
-    warn_detached,
-    warn_unserved,
-)
+from ._handler_notes import background_too_late, declared_in_a_script, warn_detached, warn_unserved
 from ._places import place
 from ._signatures import Callback, adapt_callback
 from ._threads import ThreadMark, may_write, off_loop_error
@@ -58,27 +52,11 @@ _OnControlT = TypeVar("_OnControlT", bound="OnControl")
 _BackgroundT = TypeVar("_BackgroundT", bound="Background")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-__all__ = ["Endpoint", "Handler", "HandlerInterrupted", "collecting"]
+__all__ = ["Endpoint", "Handler", "collecting"]
 
 MiB = 1024 * 1024
 # What `max_message_size` is when neither the declaration nor [defaults] sets it.
 DEFAULT_MAX_MESSAGE_SIZE = 16 * MiB
-
-
-class HandlerInterrupted(Exception):
-    """Raised inside a callback that blocked the event loop (`while True:`, a long computation)
-    when a handler file is saved under hot reload, so the save can load. Catching `Exception`
-    around such code swallows it: let it through.
-
-    Raised by class from another thread (`PyThreadState_SetAsyncExc` takes no instance): the
-    message is that of the last interrupt, set just before.
-    """
-
-    __module__ = "wsside"  # exported there; tracebacks name it as users import it
-    why = ""
-
-    def __init__(self, *args: object) -> None:
-        super().__init__(*(args or (type(self).why,)))
 
 
 class Endpoint(Protocol):
@@ -343,14 +321,10 @@ class Handler:
 
     def _warn_unserved(self, use: str) -> None:
         """Warn, once, of a push through this declaration while no server has ever served it
-        (`warn_unserved` says why that is)."""
+        (`warn_unserved` says why that is, and names the caller's line)."""
         if not self._unserved_warned:
             self._unserved_warned = True
-            try:
-                caller: FrameType | None = sys._getframe(2)
-            except ValueError:  # called straight from a thread's start or a loop's callback
-                caller = None
-            warn_unserved(self, use, caller)
+            warn_unserved(self, use)
 
     def broadcast(self, data: Sendable, room: str | None = None) -> None:
         """Send to every connection of this endpoint, or to one room of it (with a backplane,

@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from .._message_tree import options_of
-from .._places import place
 from .._protocol.codec import decode_text
 from ..schema import Literals, MessageTypeError, Node, Scalar, Schema
+from .callback_notes import refused_too_late, returned
 from .events import log, report_runtime_error, shown
 from .message_fit import against_receives, warn_refused
 from .unanswered import unanswered
@@ -136,7 +135,7 @@ def message_now(
     if result is None:
         return None
     if not inspect.isawaitable(result):
-        _returned(handler, result)
+        returned(handler, result)
         return None
     return _finish_message(conn, handler, result)
 
@@ -148,28 +147,7 @@ async def _finish_message(conn: Connection, handler: Handler, pending: Awaitable
         await _fail(conn, handler, exc, "on_message")
         return
     if result is not None:
-        _returned(handler, result)
-
-
-# Handlers whose on_message was seen returning a value (`_returned`): said once each.
-_returning: weakref.WeakSet[Handler] = weakref.WeakSet()
-
-
-def _returned(handler: Handler, value: object) -> None:
-    """Say, once per handler, that its on_message returned `value`, which nothing sends: a
-    `return {"type": "pong"}` looks like a reply, as a `Response`'s function's is."""
-    if handler in _returning:
-        return
-    _returning.add(handler)
-    fn = handler.callbacks["on_message"]
-    where = place(fn) if fn is not None else _where(handler)
-    kind = type(value).__name__
-    article = "an" if kind[:1].lower() in "aeiou" else "a"
-    log(
-        f"on_message at {where} returned {article} {kind}, which wsside does not send: "
-        "conn.send(...) sends it (a Response rule sends what it returns)",
-        "warning",
-    )
+        returned(handler, result)
 
 
 async def _after_awaited_match(
@@ -232,26 +210,8 @@ async def run_callback(
             await _fail(conn, handler, exc, name)
         return False
     if result is False and name == "on_connect":
-        _refused_too_late(handler, fn)
+        refused_too_late(handler, fn)
     return True
-
-
-# Handlers whose on_connect was seen returning False (`_refused_too_late`): said once each.
-_refusing: weakref.WeakSet[Handler] = weakref.WeakSet()
-
-
-def _refused_too_late(handler: Handler, fn: Callable[..., Any]) -> None:
-    """Say, once per handler, that its on_connect returned False, which refuses nothing (as
-    python-socketio's connect handler's would): the connection stays open."""
-    if handler in _refusing:
-        return
-    _refusing.add(handler)
-    log(
-        f"on_connect at {place(fn)} returned False, which does not refuse the connection (it "
-        "stays open): refuse in authenticate= (False there answers the handshake with 401), "
-        "or close it from on_connect with conn.close(4001, 'why')",
-        "warning",
-    )
 
 
 async def _refuse(conn: Connection, handler: Handler, exc: MessageTypeError) -> None:

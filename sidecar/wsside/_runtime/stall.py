@@ -50,7 +50,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from ..handler import HandlerInterrupted
+from ..interrupted import HandlerInterrupted
 from .events import PACKAGE, emit, is_wsside, logger, shown
 from .own_work import drop_ended, own_work_on
 
