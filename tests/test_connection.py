@@ -307,6 +307,33 @@ async def test_close_is_idempotent_and_carries_code_and_reason(serve, probe) -> 
     assert probe.all("on_close") == [("on_close", 4001, "server-bye", False)]
 
 
+def _masked(opcode: int, payload: bytes) -> bytes:
+    """A client's frame, masked with 0 (the payload as is), of up to 125 bytes."""
+    return bytes([0x80 | opcode, 0x80 | len(payload)]) + b"\0\0\0\0" + payload
+
+
+async def small_window_client(
+    port: int, path: str, first: bytes = b""
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A raw client of `path` with a 4 KiB receive buffer (so that what the server sends it
+    stays queued on the server's side while it reads nothing), upgraded; `first` follows the
+    request."""
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(raw, ("127.0.0.1", port))
+    reader, writer = await asyncio.open_connection(sock=raw)
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n".encode()
+        + b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        + b"Sec-WebSocket-Version: 13\r\n\r\n"
+        + first
+    )
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return reader, writer
+
+
 async def test_buffered_amount_grows_for_a_client_that_reads_nothing(serve) -> None:
     """`conn.buffered_amount` (a browser WebSocket's `bufferedAmount`, server side): what
     waits in this process for a client that reads nothing grows past the kernel's buffers;
@@ -322,20 +349,9 @@ async def test_buffered_amount_grows_for_a_client_that_reads_nothing(serve) -> N
             elif data == "amounts":
                 conn.send(sorted(c.buffered_amount for c in h.connections))
     """)
-    raw = socket.socket()
-    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    raw.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(raw, ("127.0.0.1", s.port))
-    reader, writer = await asyncio.open_connection(sock=raw)
+    # After the request, a masked text frame (mask 0): "fill".
+    _, writer = await small_window_client(s.port, "/api/ws/buf", _masked(0x1, b"fill"))
     try:
-        writer.write(
-            b"GET /api/ws/buf HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            b"Sec-WebSocket-Version: 13\r\n\r\n"
-            + b"\x81\x84\x00\x00\x00\x00fill"  # a masked text frame, mask 0: "fill"
-        )
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-        assert head.startswith(b"HTTP/1.1 101"), head
         reading = await s.connect("/api/ws/buf")
         for _ in range(100):  # until the stalled one's "fill" ran (another connection)
             await reading.send_str("amounts")
@@ -356,11 +372,6 @@ def test_attribute_lookup_of_a_connection_stays_on_the_fast_path() -> None:
     assert type.__getattribute__(Connection, "__getattribute__") is object.__getattribute__
 
 
-def _masked(opcode: int, payload: bytes) -> bytes:
-    """A client's frame, masked with 0 (the payload as is), of up to 125 bytes."""
-    return bytes([0x80 | opcode, 0x80 | len(payload)]) + b"\0\0\0\0" + payload
-
-
 async def test_pings_from_a_client_that_reads_nothing_get_one_pong_once_it_reads(serve) -> None:
     """A client that sends pings and reads nothing: while its pongs cannot be written, only
     the last ping's waits (RFC 6455 §5.5.3), so its buffer stays near the transport's 64 KiB
@@ -377,19 +388,8 @@ async def test_pings_from_a_client_that_reads_nothing_get_one_pong_once_it_reads
                     other.send(conn.buffered_amount)
     """)
     watcher = await s.connect("/api/ws/pings")
-    raw = socket.socket()
-    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    raw.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(raw, ("127.0.0.1", s.port))
-    reader, writer = await asyncio.open_connection(sock=raw)
+    reader, writer = await small_window_client(s.port, "/api/ws/pings")
     try:
-        writer.write(
-            b"GET /api/ws/pings HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            b"Sec-WebSocket-Version: 13\r\n\r\n"
-        )
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-        assert head.startswith(b"HTTP/1.1 101"), head
         pings = 100_000  # 12 MB of pongs, more than the kernels' buffers hold
         for i in range(pings):
             writer.write(_masked(0x9, f"{i:06d}".encode() * 20))  # 120 bytes
