@@ -12,7 +12,8 @@
 
 import http from 'node:http'
 import { underPrefix } from './options.js'
-import { SECRET_HEADER, pathnameOf, peerHeader } from './upgrade.js'
+import { pathnameOf } from './upgrade.js'
+import { peerHeader, SECRET_HEADER } from './wire.js'
 
 /** @import { IncomingMessage, ServerResponse } from 'node:http' */
 /** @import { UpgradeContext } from './upgrade.js' */

@@ -2,7 +2,8 @@
 // wsside's upgrade listeners run before a server's other upgrade listeners, whatever their
 // order, and an upgrade wsside took is not given to the others (takeUpgradesFirst).
 
-import { respond, TAKEN } from './upgrade.js'
+import { TAKEN } from './upgrade.js'
+import { respond } from './wire.js'
 
 /** @import { IncomingMessage } from 'node:http' */
 /** @import { Server } from 'node:net' */
