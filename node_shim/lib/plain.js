@@ -62,7 +62,13 @@ export function createPlainRequestMiddleware(ctx, mine = () => true) {
         return
       }
       passed = true
-      res.writeHead(426, { 'Content-Type': 'text/plain; charset=utf-8', Upgrade: 'websocket', Connection: 'Upgrade' })
+      const versions = answer.headers['sec-websocket-version'] ?? '13'
+      res.writeHead(426, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        Upgrade: 'websocket',
+        Connection: 'Upgrade',
+        'Sec-WebSocket-Version': versions,
+      })
       answer.pipe(res)
     })
     ask.end()

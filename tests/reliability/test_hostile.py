@@ -65,7 +65,7 @@ UPGRADES = [
     ("missing Sec-WebSocket-Key", head(drop("Sec-WebSocket-Key")), 400),
     ("short key", head(swap("Sec-WebSocket-Key", "short")), 400),
     ("key not base64", head(swap("Sec-WebSocket-Key", "!" * 22 + "==")), 400),
-    ("version 99", head(swap("Sec-WebSocket-Version", "99")), 400),
+    ("version 99", head(swap("Sec-WebSocket-Version", "99")), 426),
     ("version missing", head(drop("Sec-WebSocket-Version")), 400),
     ("Connection without upgrade", head(swap("Connection", "keep-alive")), 400),
     ("no Upgrade header", head(drop("Upgrade")), 426),
@@ -98,7 +98,7 @@ UPGRADES = [
     ("control character in Host", head(swap("Host", "a\x01b")), 400),
     ("non-ASCII Connection", head(swap("Connection", "\x80")), 400),
     ("non-ASCII Sec-WebSocket-Key", head(swap("Sec-WebSocket-Key", "\xff" * 24)), 400),
-    ("non-ASCII Sec-WebSocket-Version", head(swap("Sec-WebSocket-Version", "\xff")), 400),
+    ("non-ASCII Sec-WebSocket-Version", head(swap("Sec-WebSocket-Version", "\xff")), 426),
     ("malformed Host [::1", head(swap("Host", "[::1")), 101),
     ("empty Host", head(swap("Host", "")), 101),
 ]
@@ -139,6 +139,8 @@ async def test_malformed_upgrade_gets_its_status(
     assert got == status, response
     if status != 101:
         assert closed, f"{case}: the connection stays open after {status}"
+    if status == 426:  # RFC 6455 §4.2.2: the versions this server speaks
+        assert b"\r\nSec-WebSocket-Version: 13, 8, 7\r\n" in response, response
     await echo_ok(bystander, case)
     await bystander.close()
     assert sidecar.alive

@@ -152,6 +152,7 @@ describe('dev server, plain HTTP', () => {
       const res = await fetch(`http://127.0.0.1:${port}${url}`, { headers: { Accept: 'text/html' } })
       assert.equal(res.status, 426, url)
       assert.equal(res.headers.get('upgrade'), 'websocket')
+      assert.equal(res.headers.get('sec-websocket-version'), '13, 8, 7')
       assert.match(await res.text(), /only speaks WebSocket/)
     }
   })

@@ -126,7 +126,7 @@ def _accept(
             route.request.headers, admitted.protocol, handler.per_message_deflate
         )
     except HandshakeError as exc:
-        _end(transport, route.request.path, Refusal(400, str(exc)))
+        _end(transport, route.request.path, Refusal(exc.status, str(exc)))
         return
     headers.append((FORWARDING_HEADER, "handover"))
     transport.write(switching_protocols(headers))

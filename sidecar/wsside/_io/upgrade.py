@@ -105,11 +105,12 @@ class ServerWebSocket(web.WebSocketResponse):
     def handshake(self, request: web.BaseRequest) -> tuple[CIMultiDict[str], str | None, int, bool]:
         """aiohttp's handshake step, with wsside's own checks (`_protocol/handshake.py`),
         shared with handed-over sockets, which never meet aiohttp: non-ASCII bytes in
-        Connection, Sec-WebSocket-Key or -Version are a 400 too."""
+        Connection or Sec-WebSocket-Key are a 400 too, a version not spoken a 426."""
         try:
             headers, self.agreement = accept_headers(request.headers, self._chosen, self._deflate)
         except HandshakeError as exc:
-            raise web.HTTPBadRequest(text=str(exc)) from None
+            refused = web.HTTPUpgradeRequired if exc.status == 426 else web.HTTPBadRequest
+            raise refused(text=str(exc)) from None
         return CIMultiDict(headers), self._chosen, 0, False
 
     def post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:

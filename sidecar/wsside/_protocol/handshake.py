@@ -34,11 +34,18 @@ __all__ = [
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 _ONCE = ("Sec-WebSocket-Key", "Sec-WebSocket-Version")  # at most once in a request (RFC 6455 §11.3)
+# 13 is RFC 6455's; 8 and 7 are the drafts before it, with the same framing (aiohttp takes them).
+_VERSIONS = ("13", "8", "7")
 
 
 class HandshakeError(Exception):
-    """The request cannot be upgraded: answered 400 with this text (header values in it are
-    quoted with repr, so bytes that are not UTF-8 cannot break the response)."""
+    """The request cannot be upgraded: answered `status` (400, or 426 for a WebSocket version
+    this server does not speak) with this text (header values in it are quoted with repr, so
+    bytes that are not UTF-8 cannot break the response)."""
+
+    def __init__(self, text: str, status: int = 400) -> None:
+        super().__init__(text)
+        self.status = status
 
 
 def accept_headers(
@@ -47,9 +54,10 @@ def accept_headers(
     """The 101's headers for `headers` (the request's, case-insensitive), and the
     permessage-deflate agreement when `deflate` settings are given and an offer was accepted.
 
-    The checks and their order are aiohttp's, so a request is refused the same way whichever
-    way it arrived: Upgrade, Connection, version, key; then the extension. Before version and
-    key, one more than aiohttp makes: neither may appear twice (aiohttp would take the first).
+    One set of checks, so a request is refused the same way whichever way it arrived, in
+    aiohttp's order: Upgrade, Connection, version, key; then the extension. Beyond aiohttp's:
+    neither version nor key may appear twice (aiohttp would take the first), and a version
+    not spoken is a 426 naming those spoken (RFC 6455 §4.2.2), where aiohttp says 400.
     """
     upgrade = headers.get("Upgrade")
     if (upgrade or "").lower().strip() != "websocket":
@@ -62,9 +70,13 @@ def accept_headers(
     for name in _ONCE:
         if len(_all(headers, name)) > 1:
             raise HandshakeError(f"{name} appears more than once")
-    version = headers.get("Sec-WebSocket-Version", "")
-    if version not in ("13", "8", "7"):
-        raise HandshakeError(f"Unsupported version: {version!r}")
+    version = headers.get("Sec-WebSocket-Version")
+    if version is None:
+        raise HandshakeError("No Sec-WebSocket-Version header")
+    if version not in _VERSIONS:
+        # RFC 6455 §4.2.2: 426 with the versions spoken (`refusal_headers`), so a client that
+        # offered another one knows which to offer.
+        raise HandshakeError(f"Unsupported version: {version!r}", 426)
     key = headers.get("Sec-WebSocket-Key")
     try:
         if not key or len(base64.b64decode(key)) != 16:
@@ -114,10 +126,11 @@ def plain_refusal(path: str, found: bool, method: str) -> tuple[int, str]:
 def refusal_headers(status: int, close: bool) -> list[tuple[str, str]]:
     """The headers a refusal with `status` has besides its body's. RFC 9110 §15.5.6: a 405
     names the methods the path takes (an endpoint: GET, with an upgrade); §15.5.22: a 426 the
-    protocol to switch to. With `close`, `Connection: close` too (and `upgrade` in a 426's)."""
+    protocol to switch to, and RFC 6455 §4.2.2 the WebSocket versions spoken. With `close`,
+    `Connection: close` too (and `upgrade` in a 426's)."""
     out = [("Allow", "GET")] if status == 405 else []
     if status == 426:
-        out.append(("Upgrade", "websocket"))
+        out += [("Upgrade", "websocket"), ("Sec-WebSocket-Version", ", ".join(_VERSIONS))]
     if close:
         out.append(("Connection", "upgrade, close" if status == 426 else "close"))
     return out
