@@ -49,7 +49,9 @@ it('runs the wsside of the python option, from a folder below vite.config, with 
   assert.match(init.output, /\n {2}npx wsside doctor\n/, init.output)
   const wrong = await run(t, deep, 'serve', '--prot', '1')
   assert.equal(wrong.code, 2, wrong.output) // the CLI's own usage error, passed through
-  assert.match(wrong.output, /--prot/, wrong.output)
+  assert.match(wrong.output, /--prot.*\(npx wsside serve --help\)/, wrong.output)
+  const help = await run(t, deep, '--help')
+  assert.match(help.output, /^Usage: npx wsside \[OPTIONS\] COMMAND/, help.output)
 })
 
 it('a python without wsside: says which, how it was chosen and how to install it, exit 1', async (t) => {

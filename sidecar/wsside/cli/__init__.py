@@ -51,7 +51,7 @@ def main() -> None:
     if here not in sys.path and "" not in sys.path:
         sys.path.insert(0, here)
     if len(sys.argv) <= 1:
-        app()  # no command: typer prints the help
+        app(prog_name=_prog_name())  # no command: typer prints the help
         return
     try:
         status = _run(app)
@@ -71,7 +71,7 @@ def _run(app: typer.Typer) -> int:
     # (typer 0.29 vendors it): BadParameter has derived from it since click 7.
     usage_error: type[Exception] = typer.BadParameter.__mro__[1]
     try:
-        status = app(standalone_mode=False)
+        status = app(standalone_mode=False, prog_name=_prog_name())
     except typer.Abort:
         print("Aborted.", file=sys.stderr)
         return 1
@@ -79,6 +79,12 @@ def _run(app: typer.Typer) -> int:
         print(f"wsside: {_usage_line(exc)}", file=sys.stderr)
         return int(getattr(exc, "exit_code", 2))
     return status if isinstance(status, int) else 0
+
+
+def _prog_name() -> str | None:
+    """What usage lines call the command: `npx wsside` when the plugin's bin started it (it
+    runs `python -m wsside`, which click would show), else click's own guess."""
+    return "npx wsside" if os.environ.get("WSSIDE_VIA_NPX") else None
 
 
 def _usage_line(exc: Exception) -> str:
