@@ -344,6 +344,9 @@ async def test_access_log_one_line_per_upgrade_and_per_close_with_timestamps(pro
             with pytest.raises(aiohttp.WSServerHandshakeError):
                 await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/nothing")
             refused = await server.expect('"WebSocket /api/ws/nothing"')
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await client.ws_connect(f"http://127.0.0.1:{port}/api/ws/ecoh")
+            meant = await server.expect("/api/ws/ecoh: no endpoint there")
             async with client.get(f"http://127.0.0.1:{port}/api/ws/echo") as response:
                 assert response.status == 426
             plain = await server.expect('"GET /api/ws/echo"')
@@ -358,6 +361,8 @@ async def test_access_log_one_line_per_upgrade_and_per_close_with_timestamps(pro
     )
     assert re.fullmatch(rf'{TIME} 127\.0\.0\.1:\d+ - "WebSocket /api/ws/nothing" 404\n', refused)
     assert re.fullmatch(rf'{TIME} 127\.0\.0\.1:\d+ - "GET /api/ws/echo" 426\n', plain)
+    # A slip in the URL is named with the endpoint meant, once per path.
+    assert meant.endswith(" the client got 404: did you mean /api/ws/echo?\n"), meant
     assert "secret" not in "".join(server.lines)  # the query string stays out of the log
 
 

@@ -96,7 +96,7 @@ class Intake:
         self.health_path: str | None = None
         # Set once the process stops while its listener still answers: upgrades get 503.
         self.draining = False
-        # Under Vite: told the path of each upgrade answered 404 (`not_found.py`).
+        # Told the path of each upgrade answered 404 (`not_found.py`).
         self.not_found: Callable[[str], None] | None = None
         # `wsside serve --forwarded-allow-ips`; never under Vite (a secret: shim mode).
         self.proxies: TrustedProxies | None = None

@@ -5,7 +5,8 @@ terminal, with the endpoint it most likely meant (one a slip away: `closest_endp
 handler file that did not load and could be the endpoint, or a file outside the handlers folder
 that declares it (`src/ws/chat.py` beside `ws/`, which nothing loads); past `_PATHS_MAX` paths,
 one line says that further paths are not named. `ASGIApp` does the same, its mount point as the
-prefix (a mount point and patterns that both say `/ws`). (`wsside serve` has its access log.)"""
+prefix (a mount point and patterns that both say `/ws`), and so does `wsside serve`, besides
+its access log."""
 
 from __future__ import annotations
 

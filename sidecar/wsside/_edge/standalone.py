@@ -26,6 +26,7 @@ from .._runtime.settings import Settings
 from ..closecodes import CloseCode, CloseReason
 from .health import Health, health_clash
 from .logs import configure_logging
+from .not_found import NotFoundNotes
 from .open_files import AcceptFailures, watch_open_files
 from .same_port import CannotBind, check_port
 from .served_files import served_files
@@ -83,6 +84,11 @@ async def serve_standalone(
     chosen = 0  # with `--port 0`: the port the system chose, kept across restarts
     while True:
         sidecar = Sidecar(settings)
+        # A typo in a client's URL gets a line naming the endpoint meant, besides the 404 in
+        # the access log (files outside the handlers folder are Vite's case: no `root`).
+        sidecar.intake.not_found = NotFoundNotes(
+            sidecar.registry, settings.prefixes, settings.handlers_dir
+        )
         with _signals_noted(stopped_by, signal.SIGINT, signal.SIGTERM):
             await sidecar.start()
         if stopped_by:
