@@ -676,6 +676,15 @@ async def test_hypercorn_serves_handler_objects(tmp_path: Path, client) -> None:
         # a server whose `raw_path` leaves the root path out
         ({"path": "/ws/x", "root_path": "/api", "raw_path": b"/ws/x"}, ("/api/ws/x", "/ws/x")),
         ({"path": "/apix/ws", "root_path": "/api"}, ("/api/apix/ws", "/apix/ws")),  # not under
+        # Litestar's mount: `path` below it with a `/` added, no root_path, raw_path whole
+        (
+            {"path": "/ws/chat/", "root_path": "", "raw_path": b"/api/ws/chat"},
+            ("/api/ws/chat", "/ws/chat"),
+        ),
+        (
+            {"path": "/ws/chat/", "root_path": "", "raw_path": b"/api/ws/chat/"},
+            ("/api/ws/chat/", "/ws/chat/"),
+        ),
     ],
 )
 def test_route_paths(scope: dict[str, Any], expected: tuple[str, str]) -> None:

@@ -44,6 +44,7 @@ from .asgi_setup import (
     handler_list,
     lifespan_folders,
     log_events,
+    note_refused_code,
     origin_set,
     served_handler,
     warn_at_start,
@@ -261,7 +262,7 @@ class ASGIApp:
         `/ws/ws/chat`, and the client's `/ws/chat` is refused without a word otherwise."""
         full, below = route_paths(scope)
         if self._not_found is None:
-            mount = full[: len(full) - len(below)] if full.endswith(below) else ""
+            mount = full[: len(full) - len(below)] if below and full.endswith(below) else ""
             self._not_found = NotFoundNotes(
                 self._registry, (mount,), self._registry.root, "the mount point"
             )
@@ -292,7 +293,9 @@ class ASGIApp:
             await send({"type": "websocket.accept", "subprotocol": accepted.protocol})
         except Exception:  # noqa: BLE001 - each server has its own "client gone" errors
             return
-        channel = AsgiChannel(receive, send, handler.max_message_size, scope.get("client"))
+        channel = AsgiChannel(
+            receive, send, handler.max_message_size, scope.get("client"), note_refused_code
+        )
         session = Session(
             hub,
             AsgiIO(channel),

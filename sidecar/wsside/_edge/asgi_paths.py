@@ -41,13 +41,16 @@ def route_paths(scope: Mapping[str, Any]) -> tuple[str, str]:
         if not below:
             return sent, "/"
         start = _start_of(sent, below)
+        if start is None and below.endswith("/") and not sent.endswith("/"):
+            # Litestar's `@asgi(..., is_mount=True)` adds a `/` the client did not send.
+            start = _start_of(sent, below[:-1])
         if start is None:
             # The mount matched the decoded path across an encoded slash (`/api%2Fws/chat`
             # under a mount at /api): as sent, the path is not below the mount point, and
             # `wsside serve` answers it 404. '' matches no pattern.
             return sent, ""
         rest = sent[start:]
-        if unquote(sent[:start]) == root:
+        if unquote(sent[:start]) == root or not root:  # no root_path: raw_path is whole
             return sent, rest
         return quote(root) + rest, rest
     # As a browser would have sent it: only what a path may not hold as it is is encoded

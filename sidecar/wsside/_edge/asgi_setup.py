@@ -33,6 +33,7 @@ __all__ = [
     "RunBackplane",
     "handler_list",
     "log_events",
+    "note_refused_code",
     "origin_set",
     "served_handler",
     "warn_at_start",
@@ -317,3 +318,19 @@ class RunBackplane:
 
     async def close(self) -> None:
         await self._current.close()
+
+
+_codes_refused: set[int] = set()
+
+
+def note_refused_code(code: int) -> None:
+    """Said once per code and process: the server would not send close code `code` (daphne
+    sends 1000 and 3000-4999 only), so its clients get 1000 for it."""
+    if code not in _codes_refused:
+        _codes_refused.add(code)
+        logger.warning(
+            "wsside: this ASGI server refused to send close code %d (daphne sends only 1000 "
+            "and 3000-4999): its clients get 1000 instead; on_close still gets %d",
+            code,
+            code,
+        )

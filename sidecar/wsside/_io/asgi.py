@@ -59,6 +59,7 @@ class AsgiChannel:
         "_queue",
         "_reader",
         "_receive",
+        "_refused_code",
         "_resume",
         "_send",
         "_sender",
@@ -70,9 +71,16 @@ class AsgiChannel:
     )
 
     def __init__(
-        self, receive: Receive, send: Send, max_message_size: int, peer: Any = None
+        self,
+        receive: Receive,
+        send: Send,
+        max_message_size: int,
+        peer: Any = None,
+        refused_code: Callable[[int], None] | None = None,
     ) -> None:
         self._peer = peer  # the scope's `client`: (host, port), or None
+        # Told the close code a server refused to send, before 1000 is sent instead.
+        self._refused_code = refused_code
         self._receive = receive
         self._send = send
         self._max_size = max_message_size
@@ -193,6 +201,13 @@ class AsgiChannel:
             try:
                 await self._send(event)
             except Exception:  # noqa: BLE001 - each server has its own "client gone" errors
+                if _other_code(event):
+                    # daphne sends only 1000 and 3000-4999 (it raises for 1009, 1011...):
+                    # 1000 instead, else the client gets no close. Gone: the retry raises.
+                    if self._refused_code is not None:
+                        self._refused_code(event["code"])
+                    queue.appendleft(({**event, "code": 1000}, size))
+                    continue
                 self._sender = None
                 self._refused()
                 return
@@ -255,6 +270,14 @@ class AsgiChannel:
             self._sink.on_lost()
 
 
+def _other_code(event: Event) -> bool:
+    """A `websocket.close` with a code some servers refuse to send (not 1000, 3000-4999)."""
+    if event["type"] != "websocket.close":
+        return False
+    code = event["code"]
+    return code != 1000 and not 3000 <= code <= 4999
+
+
 class AsgiIO:
     """The session's writer under ASGI: each message becomes a `websocket.send` event (text
     or bytes), the close frame a `websocket.close`, all through the channel's queue.
@@ -300,7 +323,7 @@ class AsgiIO:
         channel = self.transport
         if channel.disconnected:
             return
-        event: Event = {"type": "websocket.close", "code": code or 1000}
+        event: Event = {"type": "websocket.close", "code": int(code or 1000)}  # not an IntEnum
         if reason:
             event["reason"] = reason.decode("utf-8")
         channel.enqueue(event, 2 + len(reason))
