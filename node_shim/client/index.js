@@ -95,6 +95,8 @@ export function connect(path, options = {}) {
   }
   const base = new URL(options.url ?? PREFIX + path, page)
   base.protocol = base.protocol.replace('http', 'ws')
+  // What errors name: the address without its query, where tokens go (and error reports).
+  const where = base.origin + base.pathname
   // The address of an attempt: `query` a function is called at each one, so that a token
   // that expired while the page was away is read again for the reconnect.
   const address = () => {
@@ -144,10 +146,12 @@ export function connect(path, options = {}) {
   /** @type {Status} */
   let status = 'connecting'
 
+  // A watcher that changes the status (close() on 'reconnecting') has the new one told to all;
+  // the watchers after it then skip the old one (no status comes back within a call).
   /** @param {Status} next @param {CloseInfo} [close] */
   const setStatus = (next, close) => {
     status = next
-    emit(watchers, ([watcher]) => watcher(next, close))
+    emit(watchers, ([watcher]) => status === next && watcher(next, close))
   }
 
   // The n-th wait in a row: random between minDelay and min(maxDelay, minDelay * factor ** n)
@@ -226,6 +230,9 @@ export function connect(path, options = {}) {
       setStatus('open')
     }
     socket.onmessage = ({ data }) => {
+      // After close() (a dropped socket's handler is removed in `dropped`): the `ws` package,
+      // unlike browsers and Node's WebSocket, delivers what comes while a socket closes.
+      if (status === 'closed') return
       let message = data
       if (typeof data === 'string') {
         try {
@@ -238,7 +245,7 @@ export function connect(path, options = {}) {
     /** @param {CloseInfo} close */
     const dropped = (close) => {
       clearTimeout(deadline)
-      socket.onopen = socket.onclose = socket.onerror = null
+      socket.onopen = socket.onclose = socket.onerror = socket.onmessage = null
       if (status === 'closed' || closing) return
       if (!reconnect || final(close.code)) return end(close)
       // A connection that lived longer than the longest wait was healthy: start over.
@@ -268,12 +275,8 @@ export function connect(path, options = {}) {
   for (const [name, listener] of pageEvents) globalThis.addEventListener?.(name, listener)
 
   return {
-    get status() {
-      return status
-    },
-    get retryAt() {
-      return retryAt
-    },
+    get status() { return status },
+    get retryAt() { return retryAt },
     /** @param {unknown} message */
     send(message) {
       const data =
@@ -281,13 +284,11 @@ export function connect(path, options = {}) {
           ? /** @type {string | BufferSource | Blob} */ (message)
           : JSON.stringify(message)
       if (data === undefined) throw new TypeError(`wsside: cannot send ${typeof message}`)
-      if (status === 'closed') throw new Error(`wsside: ${url} is closed; message not sent`)
+      if (status === 'closed') throw new Error(`wsside: ${where} is closed; message not sent`)
       if (ws.readyState === WebSocket.OPEN) return ws.send(data)
       // Also while the server's close is under way (status still 'open'): a WebSocket that
       // is closing drops what it is given without a word; the next connection sends it.
-      if (queue.length >= QUEUE_LIMIT) {
-        throw new Error(`wsside: ${QUEUE_LIMIT} messages already wait for ${url} to open; message not sent`)
-      }
+      if (queue.length >= QUEUE_LIMIT) throw new Error(`wsside: ${QUEUE_LIMIT} messages already wait for ${where} to open; message not sent`)
       // A copy: a page may fill the buffer again for its next message (a game loop does), and
       // a WebSocket's own send takes the bytes at the call.
       queue.push(
@@ -341,9 +342,7 @@ function emit(set, call) {
     try {
       call(member)
     } catch (error) {
-      queueMicrotask(() => {
-        throw error
-      })
+      queueMicrotask(() => { throw error })
     }
   }
 }

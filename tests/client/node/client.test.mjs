@@ -190,8 +190,9 @@ test('messages sent before the socket opens wait, then go in order', async () =>
   ])
 })
 
-test('a full queue throws instead of dropping, and loses nothing it accepted', async () => {
-  const socket = connect('/ws/echo', { url: sidecar.url('/ws/echo') })
+test('a full queue throws instead of dropping, naming the address without its query, and loses nothing it accepted', async () => {
+  // The error names the address without its query, where a page's token goes (error reports).
+  const socket = connect('/ws/echo', { url: `${sidecar.url('/ws/echo')}?token=s3cret` })
   sockets.push(socket)
   for (let n = 0; n < 1000; n++) socket.send({ type: 'n', n })
   assert.throws(() => socket.send({ type: 'n', n: 1000 }), {
@@ -323,8 +324,8 @@ test('a listener that throws does not keep the others from the message', async (
   process.setUncaughtExceptionCaptureCallback(null)
 })
 
-test('close() closes for good: closed at once, sending then throws', async () => {
-  const { socket } = await echo()
+test('close() closes for good: closed at once, sending then throws, naming the address without its query', async () => {
+  const { socket } = await echo({ query: { token: 's3cret' } })
   const seen = []
   socket.onStatus((status, close) => seen.push([status, close]))
   socket.close(4000, 'done')
