@@ -3,7 +3,8 @@ answering errors) without raising: local delivery goes on, cross-process records
 and counted, one warning marks the start and one line the end (with the count); the
 publishing and the subscribing loop each retry with a backoff capped at `RETRY_CAP`.
 Messages on the channel that no wsside process publishes are refused in a few lines
-(`Refusals`, summarised by `repeats.Repeats`), however many come.
+(`Refusals`, summarised by `repeats.Repeats`), however many come, and so are this process's
+broadcasts too big to cross (`TooBig`): neither is an outage.
 
 What a failure means for the URL or the Redis user (`advice`) is said here once, for the
 outage line, `wsside doctor --serve`'s fix and `Publisher`'s errors alike.
@@ -30,6 +31,7 @@ __all__ = [
     "Outage",
     "Refusals",
     "Retry",
+    "TooBig",
     "advice",
     "cause",
     "no_permission",
@@ -183,6 +185,35 @@ class Refusals:
 
     def _write(self, message: str) -> None:
         log(this_process(f"{self.head} {message}"), "warning")
+
+    def flush(self) -> None:
+        """Write the count of the open window, if any, and close it (when stopping)."""
+        self._repeats.flush()
+
+
+class TooBig:
+    """The warnings for this process's broadcasts too big to cross (`backplane_wire.too_big`),
+    delivered on this process only: Redis is fine, so no outage; the first is written at once,
+    the others counted (`Repeats`)."""
+
+    def __init__(self) -> None:
+        self._repeats = Repeats(self._write, self._more)
+
+    def refuse(self, why: str, pattern: str) -> None:
+        """One broadcast to `pattern` not published, for `why` (`too_big`'s words)."""
+        self._repeats.add(f"{why}: delivered on this process only", pattern)
+
+    @staticmethod
+    def _more(count: int, last: str) -> str:
+        more = "1 more broadcast" if count == 1 else f"{count} more broadcasts"
+        return (
+            f"{more} too big for the backplane in the last {REPEAT_WINDOW:g} s (the last to "
+            f"{last}): delivered on this process only"
+        )
+
+    @staticmethod
+    def _write(message: str) -> None:
+        log(this_process(f"backplane: {message}"), "warning")
 
     def flush(self) -> None:
         """Write the count of the open window, if any, and close it (when stopping)."""

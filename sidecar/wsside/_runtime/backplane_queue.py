@@ -54,7 +54,9 @@ class PublishQueue:
         return len(self._pending)
 
     def add(self, record: bytes) -> bool:
-        """Queue `record`; False when it is dropped and counted instead (the queue is full)."""
+        """Queue `record` (at most `MAX_BYTES`: `RedisBackplane.publish` keeps longer ones
+        out); False when it is dropped and counted instead: the queue is full, so records
+        wait, and the publisher that takes them next ends the outage this begins."""
         if self._pending_bytes + len(record) > MAX_PENDING_BYTES:
             # Redis is down or slower than the broadcasts: keep memory bounded.
             self._outage.dropped += 1

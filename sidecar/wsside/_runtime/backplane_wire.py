@@ -31,15 +31,17 @@ __all__ = [
     "decode_records",
     "encode_record",
     "read",
+    "too_big",
 ]
 
 VERSION = 1
 CHANNEL_PREFIX = "wsside:"
 # What starts every message: version, sender.
 HEAD = struct.Struct("!B8s")
-# The most a process queues for Redis: no record it publishes is longer, and no message
-# longer than this and the head (a batch adds records only up to 256 KiB).
+# The most a process queues for Redis: no record it publishes is longer (`too_big`), and no
+# message longer than this and the head (a batch adds records only up to 256 KiB).
 MAX_BYTES = 8 * 1024 * 1024
+_MIB = 1024 * 1024
 
 _RECORD = struct.Struct("!BIII")
 _LEN = struct.Struct("!I")
@@ -75,6 +77,23 @@ def encode_record(
         parts.append(encoded)
     parts.append(payload)
     return b"".join(parts)
+
+
+def too_big(pattern: str, record: bytes) -> str | None:
+    """Why `record`, a broadcast to `pattern`, cannot cross processes (`a broadcast of 9.0 MiB
+    to /ws/chat is too big for the backplane, which carries at most 8 MiB per broadcast`), or
+    None when it can. The one rule for `handler.broadcast` and `Publisher.broadcast` alike:
+    every process would refuse a longer message as one no wsside process publishes."""
+    size = len(record)
+    if size <= MAX_BYTES:
+        return None
+    limit = f"at most {MAX_BYTES // _MIB} MiB per broadcast"
+    if round(size / _MIB, 1) > MAX_BYTES / _MIB:
+        said = f"{size / _MIB:.1f} MiB"
+    else:  # just over: "8.0 MiB" would read as within the limit, which pattern and rooms count in
+        said = f"{size} bytes"
+        limit += f" ({MAX_BYTES} bytes, its pattern and rooms included)"
+    return f"a broadcast of {said} to {pattern} is too big for the backplane, which carries {limit}"
 
 
 def read(data: bytes, own: bytes) -> list[tuple[str, tuple[str, ...] | None, int, bytes]]:

@@ -18,7 +18,7 @@ from ..connection import Sendable, room_error
 from ..pattern import Pattern, PatternError
 from .backplane_outage import tls_hint
 from .backplane_url import check_backplane, for_redis, no_password, safe_url
-from .backplane_wire import HEAD, MAX_BYTES, VERSION, channel, encode_record
+from .backplane_wire import HEAD, VERSION, channel, encode_record, too_big
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -79,7 +79,9 @@ class Publisher:
         handler of the pattern (`/api/ws/chat`) delivers nothing and says so in its log,
         once per pattern. `message` is encoded as `handler.broadcast` encodes it: a dict,
         list, number, bool, None or dataclass instance as JSON text, a str as text, bytes as
-        binary; anything else is a TypeError naming its type.
+        binary; anything else is a TypeError naming its type. A message over 8 MiB (with its
+        pattern and room) is a ValueError, and nothing is sent: no wsside process would take
+        it (`handler.broadcast` delivers such a one in its own process only).
 
         Returns how many wsside processes were subscribed (Redis PUBLISH's answer), whether
         or not they have a handler of the pattern: 0 means none heard it. Delivery is at most
@@ -104,12 +106,8 @@ class Publisher:
             ) from None
         opcode, payload = encode(message)
         record = encode_record(source, None if room is None else (room,), opcode, payload)
-        if len(record) > MAX_BYTES:
-            # Every wsside process would drop it as a message no wsside process publishes.
-            raise ValueError(
-                f"Publisher.broadcast(): a message of {len(payload)} bytes is too big for the "
-                f"backplane, which carries at most {MAX_BYTES // (1024 * 1024)} MiB per broadcast"
-            )
+        if (why := too_big(source, record)) is not None:
+            raise ValueError(f"Publisher.broadcast(): {why}: nothing was sent")
         from redis import exceptions
 
         try:

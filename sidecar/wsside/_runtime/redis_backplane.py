@@ -28,10 +28,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .backplane_outage import Outage, Refusals, Retry, advice, cause
+from .backplane_outage import Outage, Refusals, Retry, TooBig, advice, cause
 from .backplane_queue import PublishQueue
 from .backplane_url import check_backplane, for_redis, no_password
-from .backplane_wire import HEAD, VERSION, Refused, channel, encode_record, read
+from .backplane_wire import HEAD, VERSION, Refused, channel, encode_record, read, too_big
 from .events import logger
 
 if TYPE_CHECKING:
@@ -91,14 +91,23 @@ class RedisBackplane:
         self._client: Redis | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._refusals = Refusals(url, self._channel.decode())
+        self._too_big = TooBig()
 
     # ---- the Backplane protocol ----------------------------------------------------------
 
     def publish(
         self, pattern: str, rooms: tuple[str, ...] | None, opcode: int, payload: bytes
     ) -> None:
-        """Queue a broadcast for the other processes; never blocks, never raises."""
-        if self._queue.add(encode_record(pattern, rooms, opcode, payload)):
+        """Queue a broadcast for the other processes; never blocks, never raises. One too
+        big to cross (`too_big`) is not queued, with a warning: the caller delivers it here."""
+        record = encode_record(pattern, rooms, opcode, payload)
+        if (why := too_big(pattern, record)) is not None:
+            # Not an outage (Redis is fine): no queue could hold it, no process would take it.
+            self._too_big.refuse(why, pattern)
+            return
+        # A full queue drops it and begins an outage; the publisher, busy with what is queued,
+        # ends it when it next takes the queue.
+        if self._queue.add(record):
             self._idle.clear()
             self._wake.set()
 
@@ -151,6 +160,7 @@ class RedisBackplane:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._outage.cancel()
         self._refusals.flush()
+        self._too_big.flush()
         self._tasks = []
         if self._client is not None:
             await self._client.aclose()
