@@ -17,6 +17,8 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from .._runtime.cancels import cancel
+
 __all__ = [
     "EXECUTOR_WAIT",
     "LOOP_ENV",
@@ -122,7 +124,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
     tasks = asyncio.all_tasks(loop)
     for task in tasks:
-        task.cancel()
+        cancel(task)  # a callback's task must know it is being cancelled, on 3.10 too
     if tasks:
         loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 

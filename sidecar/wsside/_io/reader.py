@@ -149,6 +149,10 @@ class StrictReader(PrescanReader):
                 fail_queue(self._queue, exc)
                 return
 
+    def drop_held(self) -> None:
+        """The connection is lost: the frames held since `hold` are never handled."""
+        self._held = None
+
     def handle_frame(
         self, fin: bool, opcode: int, payload: bytes | bytearray, compressed: int
     ) -> None:

@@ -175,6 +175,10 @@ class WsStream(BaseProtocol):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         super().connection_lost(exc)
+        if self.reader is not None:
+            # What the client sent while the sink had stopped reading is never handled: the
+            # sink's `on_close` comes now, and no message may follow it.
+            self.reader.drop_held()
         if self.sink is not None:
             self.sink.on_lost()
 

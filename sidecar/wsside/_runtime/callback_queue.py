@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from ..closecodes import CloseCode, CloseReason
 from .callbacks import message_now, run_callback, run_message, stuck_warning
+from .cancels import cancel
 from .eager import awaiting_frames, run_eager
 
 if TYPE_CHECKING:
@@ -192,8 +193,10 @@ class CallbackQueue:
             return
         if kind == "on_connect":
             ok = await run_callback(conn, handler, "on_connect", fn, conn, job[1])
-            if not ok and not self._io.closing:
-                self.close(_INTERNAL_ERROR, _INTERNAL_ERROR_REASON)
+            if not ok:
+                self._drop_messages()
+                if not self._io.closing:
+                    self.close(_INTERNAL_ERROR, _INTERNAL_ERROR_REASON)
         elif kind == "on_close":
             await run_callback(
                 conn,
@@ -211,33 +214,61 @@ class CallbackQueue:
                 conn, handler, kind, fn, conn, job[1], report_only=kind == "on_error"
             )
 
+    def _drop_messages(self) -> None:
+        """`on_connect` failed: the data messages queued behind it are not handled (the
+        connection is closing with 1011, and what comes later is dropped as after any close
+        frame); the other callbacks, `on_close` among them, stay queued."""
+        inbox = self._inbox
+        if inbox:
+            kept = [job for job in inbox if job[0] != "on_message"]
+            inbox.clear()
+            inbox.extend(kept)
+            inbox.size = 0
+
     async def _finish_worker(self) -> None:
         """Let queued callbacks end; one still running long after the socket closed can no
         longer reach its client, so it is cancelled, the messages queued behind it are
-        dropped, and `on_close` runs all the same.
+        dropped, and `on_close` runs all the same (as after a stop cancelled it).
 
         `on_close` itself is not cancelled here: it is the connection's clean-up, which may
         wait on purpose (a grace period before saying a user went offline, so that a page
         reload does not flap). The connection leaves its rooms all the same, and is finished
         when `on_close` returns; a stop cancels one still running at the end of its budget
-        (`Session.abort`)."""
+        (`stop_callbacks`)."""
         worker = self._worker
         if worker is None:
             return
         done, _ = await asyncio.wait([worker], timeout=CALLBACK_GRACE)
-        if done:
-            return
-        if self._on_close_ran:  # set when on_close starts: it is the job under way
-            self._hub.remove(self.conn)
+        if not done:
+            if self._on_close_ran:  # set when on_close starts: it is the job under way
+                self._hub.remove(self.conn)
+            else:
+                self._cancel_stuck(worker, f"{CALLBACK_GRACE:g} s after the connection closed")
             await asyncio.wait([worker])
+        if not self._on_close_ran:  # the callback before it was cancelled (here or by a stop)
+            self._inbox = _NO_JOBS
+            self._submit(("on_close",))
+            if self._worker is not None:  # in a task, which a stop may cancel
+                await asyncio.wait([self._worker])
+
+    def stop_callbacks(self) -> None:
+        """A stop's time ran out: a callback still running is cancelled (and said, as one
+        that outstays its connection is), so that `on_close` runs before the process ends;
+        an `on_close` still running is cancelled, so that its `finally` runs."""
+        worker = self._worker
+        if worker is None:
             return
+        if self._on_close_ran:
+            cancel(worker)
+        else:
+            self._cancel_stuck(worker, "when the shutdown timeout ran out")
+
+    def _cancel_stuck(self, worker: asyncio.Task[None], when: str) -> None:
         # The messages queued behind it go with it: said in the same line, so that a client
         # that sent them and closed is not taken for one whose messages were all handled.
+        # `on_close`, when queued, goes too: `_finish_worker` runs it once the task ended.
         dropped = sum(1 for job in self._inbox if job[0] == "on_message")
         frames = awaiting_frames(worker.get_coro())
-        stuck_warning(self.conn, self.handler, frames, CALLBACK_GRACE, dropped)
-        worker.cancel()
-        await asyncio.wait([worker])
+        stuck_warning(self.conn, self.handler, frames, when, dropped)
+        cancel(worker)
         self._inbox = _NO_JOBS
-        if not self._on_close_ran:
-            await self._run_job(("on_close",))

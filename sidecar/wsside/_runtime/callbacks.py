@@ -24,6 +24,7 @@ from .._message_tree import options_of
 from .._protocol.codec import decode_text
 from ..schema import Literals, MessageTypeError, Node, Scalar, Schema
 from .callback_notes import refused_too_late, returned
+from .cancels import cancelled_here
 from .events import log, report_runtime_error, shown
 from .message_fit import against_receives, warn_refused
 from .unanswered import unanswered
@@ -46,14 +47,21 @@ __all__ = [
 
 # What user code may raise and still only fail its callback. SystemExit belongs here: argparse,
 # click and others call sys.exit() on bad input, and out of a callback it would end the whole
-# server; `on_error` and the report get it as a RuntimeError (`_as_error`). (CancelledError and
-# KeyboardInterrupt keep their meaning.)
+# server; `on_error` and the report get it as a RuntimeError (`_as_error`). (KeyboardInterrupt
+# keeps its meaning, and so does CancelledError while the task is being cancelled: `_caught`.)
 USER_ERRORS: tuple[type[BaseException], ...] = (Exception, SystemExit)
+_OR_CANCELLED = (*USER_ERRORS, asyncio.CancelledError)
 
 # What reports call a failing `Response` rule's function: `error in a Response of ws/x.py:7`.
 A_RESPONSE = "a Response"
 
 _UNREAD: Any = object()  # `message_now` without `data`: the message is still to be read
+
+
+def _caught() -> tuple[type[BaseException], ...]:
+    """What the callbacks' `except` clauses catch, worked out only once something was raised:
+    USER_ERRORS, and a CancelledError of something the callback awaited (`cancels.py`)."""
+    return USER_ERRORS if cancelled_here() else _OR_CANCELLED
 
 
 async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> None:
@@ -63,7 +71,7 @@ async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> N
         if handler.transform_raw_data is not None:
             try:
                 data = await _maybe(handler.transform_raw_data(raw))
-            except USER_ERRORS as exc:  # said as the transform's, not on_message's
+            except _caught() as exc:  # said as the transform's, not on_message's
                 await _fail(conn, handler, exc, "transform_raw_data")
                 return
         elif isinstance(raw, str):
@@ -77,7 +85,7 @@ async def run_message(conn: Connection, handler: Handler, raw: str | bytes) -> N
             if problem is not None:
                 await _refuse(conn, handler, MessageTypeError(problem))
                 return
-    except USER_ERRORS as exc:  # the error policy decides what the client sees
+    except _caught() as exc:  # the error policy decides what the client sees
         await _fail(conn, handler, exc, "on_message")
         return
     rest = message_now(conn, handler, raw, data)
@@ -101,7 +109,7 @@ def message_now(
             if handler.transform_raw_data is not None:
                 try:
                     data = handler.transform_raw_data(raw)
-                except USER_ERRORS as exc:  # said as the transform's, not on_message's
+                except _caught() as exc:  # said as the transform's, not on_message's
                     return _fail(conn, handler, exc, "transform_raw_data")
             elif type(raw) is str:
                 data = decode_text(raw)
@@ -117,7 +125,7 @@ def message_now(
                 rule = rules[index]
                 try:
                     fits = rule._matches(conn, data)
-                except USER_ERRORS as exc:  # said as the rule's, not on_message's
+                except _caught() as exc:  # said as the rule's, not on_message's
                     return _fail(conn, handler, exc, A_RESPONSE)
                 if inspect.isawaitable(fits):  # a plain function that called an async one
                     rest = _after_awaited_match(conn, handler, raw, data, index, fits)
@@ -130,7 +138,7 @@ def message_now(
                 unanswered(handler, data)
             return None
         result = fn(conn, data)
-    except USER_ERRORS as exc:  # the error policy decides what the client sees
+    except _caught() as exc:  # the error policy decides what the client sees
         return _fail(conn, handler, exc, "on_message")
     if result is None:
         return None
@@ -143,7 +151,7 @@ def message_now(
 async def _finish_message(conn: Connection, handler: Handler, pending: Awaitable[Any]) -> None:
     try:
         result = await pending
-    except USER_ERRORS as exc:  # the error policy decides what the client sees
+    except _caught() as exc:  # the error policy decides what the client sees
         await _fail(conn, handler, exc, "on_message")
         return
     if result is not None:
@@ -162,7 +170,7 @@ async def _after_awaited_match(
     else `message_now` goes on from the next rule."""
     try:
         fits = await fits
-    except USER_ERRORS as exc:  # said as the rule's, not on_message's
+    except _caught() as exc:  # said as the rule's, not on_message's
         return await _fail(conn, handler, exc, A_RESPONSE)
     if fits:
         return await _respond(conn, handler, handler.responses[index], data)
@@ -187,7 +195,7 @@ async def _respond(conn: Connection, handler: Handler, rule: Response, data: Any
             conn.broadcast(reply, room=target.room, include_self=target.include_self)
         else:
             await conn.send(reply)
-    except USER_ERRORS as exc:  # the error policy decides what the client sees
+    except _caught() as exc:  # the error policy decides what the client sees
         await _fail(conn, handler, exc, A_RESPONSE)
 
 
@@ -203,7 +211,7 @@ async def run_callback(
     it). True when it succeeded."""
     try:
         result = await _maybe(fn(*args))
-    except USER_ERRORS as exc:  # user code may raise anything
+    except _caught() as exc:  # user code may raise anything
         if report_only:
             _report(conn, handler, _as_error(exc, name), name)
         else:
@@ -230,12 +238,15 @@ async def _fail(conn: Connection, handler: Handler, exc: BaseException, where: s
 
 
 def _as_error(exc: BaseException, where: str) -> Exception:
-    """`exc` as the Exception that `on_error` is typed to get: a SystemExit (the only other
-    thing USER_ERRORS catches) becomes a RuntimeError saying so, raised where sys.exit() was."""
+    """`exc` as the Exception that `on_error` is typed to get: a SystemExit or CancelledError
+    (the others `_caught` catches) becomes a RuntimeError saying so, raised where it was."""
     if isinstance(exc, Exception):
         return exc
-    code = exc.code if isinstance(exc, SystemExit) else None
-    error = RuntimeError(f"{where} called sys.exit({code!r})")
+    if isinstance(exc, asyncio.CancelledError):
+        error = RuntimeError(f"{where} raised CancelledError: something it awaited was cancelled")
+    else:
+        code = exc.code if isinstance(exc, SystemExit) else None
+        error = RuntimeError(f"{where} called sys.exit({code!r})")
     return error.with_traceback(exc.__traceback__)
 
 
@@ -253,8 +264,8 @@ async def _answer(conn: Connection, handler: Handler, exc: Exception) -> None:
         return
     try:
         await _maybe(on_error(conn, exc))
-    except USER_ERRORS as again:  # on_error failing must never crash anything
-        _report(conn, handler, again, "on_error")
+    except _caught() as again:  # on_error failing must never crash anything
+        _report(conn, handler, _as_error(again, "on_error"), "on_error")
 
 
 def error_frame(message: str) -> dict[str, str]:
@@ -296,10 +307,11 @@ def _report(conn: Connection, handler: Handler, exc: BaseException, where: str) 
 
 
 def stuck_warning(
-    conn: Connection, handler: Handler, frames: list[FrameType], grace: float, dropped: int
+    conn: Connection, handler: Handler, frames: list[FrameType], when: str, dropped: int
 ) -> None:
-    """Report a callback still running `grace` seconds after its connection closed, at the
-    line of the handler file it is waiting in, and the `dropped` messages queued behind it."""
+    """Report a callback cancelled because it was still running `when` (`5 s after the
+    connection closed`), at the line of the handler file it is waiting in, and the `dropped`
+    messages queued behind it."""
     mine = [f for f in frames if f.f_code.co_filename == handler.file] or frames
     where = f" at {shown(mine[-1].f_code.co_filename)}:{mine[-1].f_lineno}" if mine else ""
     cancelled = "it was cancelled"
@@ -311,8 +323,7 @@ def stuck_warning(
         )
         cancelled += f", and {queued} dropped"
     log(
-        f"a callback of {conn.path} was still running {grace:g} s "
-        f"after the connection closed{where}; {cancelled}",
+        f"a callback of {conn.path} was still running {when}{where}; {cancelled}",
         "warning",
     )
 

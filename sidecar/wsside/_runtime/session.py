@@ -258,6 +258,9 @@ class Session(CloseHandshake):
             return
         self._stage = _SOCKET_CLOSED
         self._io.closing = True
+        # Frames the parser held while reading was paused went with the socket (`WsStream`):
+        # `on_close` is queued now, and nothing may follow it. Reading is not resumed.
+        self._reading_paused = False
         if self._keepalive is not None:
             self._keepalive.cancel()
         if self._close_timer is not None:
@@ -315,13 +318,10 @@ class Session(CloseHandshake):
 
     def abort(self) -> None:
         """Drop the transport without a handshake: a peer that did not finish it within
-        `CLOSE_TIMEOUT`, or still open at the end of a shutdown's budget (`closing.py`); there,
-        an `on_close` still running (the socket closed long before) is cancelled, so that its
-        `finally` runs before the process ends."""
+        `CLOSE_TIMEOUT`, or still open at the end of a shutdown's budget (`closing.py`, which
+        stops its callbacks too: `stop_callbacks`)."""
         if self._stage == _OPEN:
             self.cut = True
-        elif self._stage == _SOCKET_CLOSED and self._on_close_ran and self._worker is not None:
-            self._worker.cancel()
         super().abort()
 
     def close(self, code: int, reason: bytes) -> Awaitable[None]:
