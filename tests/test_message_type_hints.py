@@ -2,17 +2,25 @@
 TypedDict nor a dataclass, and the error says what wsside reads in its place (a pydantic
 dataclass, a TypedDict or a dataclass). wsside tells a model without importing pydantic. A
 pydantic dataclass's validators and Field constraints, which wsside does not run, are warned
-of at load, and a model sent says how to send it."""
+of at load, and a model sent says how to send it.
+
+An IntFlag reads as an int its members combine into (`Perm(3)` is `READ | WRITE`), a plain
+Flag says to make it an IntFlag, and an enum with no members is refused naming the field."""
 
 from __future__ import annotations
 
+import enum
+import subprocess
+import sys
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Optional, TypedDict
 
 import pytest
 
 from serve_process import ServeProcess, free_port
-from wsside.schema import Schema
+from wsside.schema import Scalar, Schema
+
+WSSIDE = Path(sys.executable).parent / "wsside"
 
 PYDANTIC = (
     "Kick is a pydantic model, which wsside does not read: declare it with "
@@ -177,3 +185,92 @@ def test_a_pydantic_model_sent_says_to_send_its_dict() -> None:
             TypeError, match=r'pydantic model: send its \.model_dump\(mode="json"\)'
         ):
             encode(sent)
+
+
+class Perm(enum.IntFlag):
+    READ = 1
+    WRITE = 2
+
+
+class Grant(TypedDict):
+    perm: Perm
+    maybe: Optional[Perm]  # noqa: UP045 - a runtime annotation on 3.10
+
+
+def test_an_int_flag_takes_its_members_combined() -> None:
+    """Before, read as Literal[1, 2] (its single-bit members): 3, which Perm(3) takes, and 0
+    were refused."""
+    for label in ("receives", "sends"):
+        schema = Schema(Grant, label)
+        assert schema.node.fields[0].node == Scalar("int", flag=Perm)  # type: ignore[union-attr]
+        for value in (3, 0, 1, Perm.READ | Perm.WRITE):
+            assert schema.check({"perm": value, "maybe": value}) is None, value
+        assert schema.check({"perm": 1, "maybe": None}) is None
+    schema = Schema(Grant, "receives")
+    # -1 is an int Perm takes, as READ | WRITE: the handler would get -1, not 3.
+    assert schema.check({"perm": -1, "maybe": 1}) == "perm: expected Perm, got -1"
+    assert schema.check({"perm": "3", "maybe": 1}) == "perm: expected Perm, got str"
+    assert schema.check({"perm": True, "maybe": 1}) == "perm: expected Perm, got bool"
+    assert schema.check({"perm": 1, "maybe": 1.5}) == "maybe: expected Perm or None, got float"
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="boundary= is Python 3.11's")
+def test_a_strict_int_flag_refuses_a_bit_it_has_no_member_for() -> None:
+    class Strict(enum.IntFlag, boundary=enum.STRICT):
+        A = 1
+        B = 2
+
+    schema = Schema(Strict, "receives")
+    assert schema.check(3) is None
+    assert schema.check(4) == "expected Strict, got 4"
+
+
+def test_an_int_flag_is_a_number_in_typescript(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "grant.py").write_text(
+        "import enum\nfrom typing import TypedDict\nfrom wsside import Handler\n\n"
+        "class Perm(enum.IntFlag):\n    READ = 1\n    WRITE = 2\n\n"
+        "class Grant(TypedDict):\n    perm: Perm\n\n"
+        "h = Handler('/ws/grant', receives=Grant)\n"
+    )
+    done = subprocess.run(
+        [str(WSSIDE), "types"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "  interface Grant {\n" in done.stdout, done.stdout
+    assert "    perm: number\n" in done.stdout, done.stdout
+
+
+class Shades(enum.Flag):
+    LIGHT = 1
+    DARK = 2
+
+
+def test_a_flag_that_is_not_an_int_flag_says_to_make_it_one() -> None:
+    for tp in (Shades, Literal[Shades.LIGHT]):
+        with pytest.raises(TypeError) as raised:
+            Schema(tp, "receives")
+        assert str(raised.value) == (
+            "receives: Shades is a Flag but not an IntFlag; the page sends its value, and the "
+            "handler gets it as a plain int, which equals the members of an IntFlag only: make "
+            "it an IntFlag, or use int"
+        )
+
+
+class Empty(str, enum.Enum):
+    pass
+
+
+class Placeholder(TypedDict):
+    kind: Empty
+
+
+def test_an_enum_with_no_members_is_refused_naming_the_field() -> None:
+    """Before, an IndexError from describe()."""
+    with pytest.raises(TypeError) as raised:
+        Schema(Placeholder, "sends")
+    assert str(raised.value) == (
+        "sends: Placeholder.kind: Empty is an enum with no members; no value fits it: give it "
+        "members, or use the type of the values it will have"
+    )

@@ -181,6 +181,26 @@ def test_init_adds_the_file_to_the_app_tsconfig(tmp_path: Path) -> None:
     assert f"tsconfig.app.json already includes {ENTRY}" in init(tmp_path)
 
 
+def test_a_tsconfig_that_starts_with_a_bom_is_read_and_keeps_it(tmp_path: Path) -> None:
+    """tsc reads a tsconfig written with a UTF-8 BOM (as editors on Windows may); before,
+    doctor and init said "cannot read tsconfig.json: ... Unexpected UTF-8 BOM"."""
+    vite_ts_project(tmp_path)
+    for name, text in (("tsconfig.json", ROOT_TSCONFIG), ("tsconfig.app.json", APP_TSCONFIG)):
+        (tmp_path / name).write_text("\ufeff" + text, encoding="utf-8")
+    assert types_check(tmp_path)[2] == (
+        'in tsconfig.app.json: "include": ["src", "wsside-env.d.ts"]   (or run wsside init)'
+    )
+    out = init(tmp_path)
+    assert f'added {ENTRY} to "include" in tsconfig.app.json' in out
+    assert (tmp_path / "tsconfig.app.json").read_text(encoding="utf-8") == "\ufeff" + (
+        APP_TSCONFIG.replace('"include": ["src"]', '"include": ["src", "wsside-env.d.ts"]')
+    )
+    assert types_check(tmp_path)[:2] == (
+        "pass",
+        f"tsconfig.app.json includes {ENTRY} (1 typed endpoint(s))",
+    )
+
+
 def test_init_prints_the_line_when_it_cannot_edit(tmp_path: Path) -> None:
     odd = '{\n  "include": ["src"],\n  "include": ["src"]\n}\n'
     (tmp_path / "tsconfig.json").write_text(odd)

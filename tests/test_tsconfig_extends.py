@@ -397,6 +397,48 @@ def test_an_include_in_the_base_that_covers_the_file_passes(tmp_path: Path) -> N
     )
 
 
+# TypeScript 5.5's `${configDir}`: the folder of the config compiled, wherever it is written.
+CONFIG_DIR_BASE = BASE.replace('"../src"', '"${configDir}/src"')
+
+
+def test_config_dir_in_an_inherited_include_is_kept_as_it_is(tmp_path: Path) -> None:
+    """Before, the pattern was taken relative to configs/, and init wrote
+    `"configs/${configDir}/src"`, which left src/ out of the compilation."""
+    root = chain_project(tmp_path)
+    (root / "configs" / "base.json").write_text(CONFIG_DIR_BASE)
+    fix = CHAIN_FIX.replace('["src"', '["${configDir}/src"')
+    assert_unseen(root, "configs/base.json", fix)
+    init(root, status=0)
+    assert (root / "tsconfig.json").read_text() == CHILD.replace(
+        "  }\n}", '  },\n  "include": ["${configDir}/src", "wsside-env.d.ts"]\n}'
+    )
+    assert tsc_sees(root)  # and src/ still, which it checks
+    assert types_check(root)["status"] == "pass"
+
+
+def test_config_dir_in_an_inherited_include_that_covers_the_file_passes(tmp_path: Path) -> None:
+    root = chain_project(tmp_path)
+    (root / "configs" / "base.json").write_text(
+        CONFIG_DIR_BASE.replace('"${configDir}/src"', '"${configDir}/src", "${configDir}/*.d.ts"')
+    )
+    assert tsc_sees(root)
+    check = types_check(root)
+    assert (check["status"], check["message"]) == (
+        "pass",
+        f"tsconfig.json (through configs/base.json) includes {ENTRY} (1 typed endpoint(s))",
+    )
+    # And an inherited exclude of it, read the same way.
+    (root / "configs" / "base.json").write_text(
+        CONFIG_DIR_BASE.replace(
+            '"${configDir}/src"]',
+            '"${configDir}/src", "${configDir}/*.d.ts"],\n  '
+            '"exclude": ["${configDir}/wsside-env.d.ts"]',
+        )
+    )
+    assert not tsc_sees(root)
+    assert types_check(root)["status"] == "warn"
+
+
 def test_in_an_extends_array_the_last_base_with_an_include_wins(tmp_path: Path) -> None:
     root = chain_project(tmp_path)
     write(root, {"configs/all.json": '{"include": ["../**/*"]}'})

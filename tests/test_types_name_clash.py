@@ -1,6 +1,8 @@
 """Two classes of one name in one endpoint's types (`receives=models.ChatIn | ChatIn`): the
 TypeScript names they get (`ChatIn`, `ChatIn2`) follow their order of use, so loading the file
-warns, once per load, naming both classes, where each is defined, and the name each got."""
+warns, once per load, naming both classes, where each is defined, and the name each got. A
+class whose name TypeScript does not take (`TypedDict("Pm-Out", ...)`, `class default`) gets
+one it takes (`PmOut`, `default2`), and loading the file says which."""
 
 from __future__ import annotations
 
@@ -9,6 +11,10 @@ import sys
 from pathlib import Path
 
 from serve_process import ServeProcess, free_port
+from test_types_tsc import compiler
+from test_types_tsc_shapes import types_then_tsc
+
+__all__ = ["compiler"]  # the fixture, taken from test_types_tsc
 
 WSSIDE = Path(sys.executable).parent / "wsside"
 
@@ -123,3 +129,77 @@ def run_types(cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(WSSIDE), "types"], cwd=cwd, capture_output=True, text=True, timeout=60
     )
+
+
+# Names TypeScript does not take (before, written as they are: `interface Pm-Out {` is a
+# syntax error, `interface default` TS2427), beside a class of the name one of them is spelled
+# as, used after it: a name TypeScript takes is kept, whatever the order.
+UNTAKEN = """from typing import Literal, TypedDict
+
+from typing_extensions import TypeAliasType
+from wsside import Handler
+
+
+class default(TypedDict):
+    type: Literal["d"]
+
+
+class PmOut(TypedDict):
+    type: Literal["mine"]
+
+
+class new(TypedDict):
+    type: Literal["n"]
+    tree: "Tree"
+
+
+PmOutDash = TypedDict("Pm-Out", {"type": Literal["pm"], "text": str})
+Tree = TypeAliasType("3-Tree", "dict[str, Tree] | int")
+
+names = Handler("/ws/names", receives=default | PmOutDash | PmOut | new, sends=new)
+"""
+UNTAKEN_PAGE = """import { connect } from 'vite-plugin-wsside/client'
+import type { WsNames } from './wsside-env'
+
+export const d: WsNames.default2 = { type: 'd' }
+export const pm: WsNames.PmOut2 = { type: 'pm', text: 'hi' }
+export const mine: WsNames.PmOut = { type: 'mine' }
+export const tree: WsNames.Type3Tree = { a: { b: 1 } }
+// @ts-expect-error: PmOut is the user's own class, not Pm-Out
+export const wrong: WsNames.PmOut = { type: 'pm', text: 'hi' }
+const c = connect('/ws/names')
+c.send({ type: 'n', tree: { a: 1 } })
+c.on('n', (m) => { const n: WsNames.new2 = m; console.log(n) })
+"""
+
+
+def untaken_note(kind: str, name: str, where: str, given: str) -> str:
+    return (
+        f"wsside types: wsside-env.d.ts: /ws/names (ws/names.py:23) uses {kind} named {name}, "
+        f"{where}, which TypeScript does not take as a type name: it is named WsNames.{given}; "
+        "rename it to have one name in both"
+    )
+
+
+def test_names_typescript_does_not_take_are_renamed_and_compile(
+    tmp_path: Path, compiler: str
+) -> None:
+    text = types_then_tsc(tmp_path, compiler, {"names.py": UNTAKEN}, UNTAKEN_PAGE)
+    assert "  type Receives = default2 | PmOut2 | PmOut | new2\n" in text, text
+    for line in ["interface default2 {", "interface PmOut2 {", "interface PmOut {"]:
+        assert f"\n  {line}\n" in text, text
+    assert "\n  type Type3Tree = { [key: string]: Type3Tree } | number\n" in text, text
+
+
+def test_a_name_typescript_does_not_take_is_said_with_the_name_given(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (ws / "names.py").write_text(UNTAKEN)
+    done = run_types(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        untaken_note("a class", "default", "names.default (ws/names.py:7)", "default2"),
+        untaken_note("a class", "Pm-Out", "names.Pm-Out (ws/names.py)", "PmOut2"),
+        untaken_note("a class", "new", "names.new (ws/names.py:15)", "new2"),
+        untaken_note("an alias", "3-Tree", "the alias names.3-Tree", "Type3Tree"),
+    ], done.stderr

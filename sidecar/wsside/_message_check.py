@@ -26,6 +26,7 @@ from ._message_values import (
     at,
     check_any,
     fields_of,
+    flag_check,
     is_scalar,
     kind_of,
     label,
@@ -41,7 +42,7 @@ Compiled = dict[Record | Alias, Check]
 
 def compile_check(node: Node, records: Compiled) -> Check:
     if isinstance(node, Scalar):
-        return SCALAR_CHECKS[node.kind]
+        return SCALAR_CHECKS[node.kind] if node.flag is None else flag_check(node.flag)
     if isinstance(node, AnyValue):
         return check_any
     if isinstance(node, Literals):
@@ -171,8 +172,8 @@ _SURE_TYPES: dict[str, tuple[type, ...]] = {
 
 
 def _sure_fits(node: Node) -> tuple[tuple[type, ...], frozenset[str]]:
-    if isinstance(node, Scalar):
-        return _SURE_TYPES.get(node.kind, ()), frozenset()
+    if isinstance(node, Scalar):  # not every int is a value of a flag
+        return (_SURE_TYPES.get(node.kind, ()) if node.flag is None else ()), frozenset()
     if isinstance(node, Literals):
         return (type(None),) if None in node.values else (), frozenset(
             v for v in node.values if type(v) is str

@@ -40,7 +40,8 @@ _SCALARS: dict[Any, str] = {
 }
 _HINT = (
     "a message type is a TypedDict, a dataclass, str, bytes, int, float, bool, None, "
-    "list[...], dict[str, ...], Literal[...], a StrEnum or IntEnum, a union of these, or Any"
+    "list[...], dict[str, ...], Literal[...], a StrEnum, IntEnum or IntFlag, a union of these, "
+    "or Any"
 )
 # An enum is read as the Literal of its values only when its members are those values
 # (StrEnum, IntEnum, `class X(str, Enum)`): the page sends "red", the handler gets "red",
@@ -49,6 +50,11 @@ _ENUM_HINT = (
     "the page sends its values, and the handler gets them as plain str or int, which equal "
     "the members of a StrEnum or IntEnum only: make it one of those, or use Literal[...]"
 )
+_FLAG_HINT = (
+    "the page sends its value, and the handler gets it as a plain int, which equals the "
+    "members of an IntFlag only: make it an IntFlag, or use int"
+)
+_NO_MEMBERS = "no value fits it: give it members, or use the type of the values it will have"
 _KEYS = "keys must be str, a Literal of strings or a StrEnum (JSON object keys are strings)"
 _DEFINE = "define every type it names before the Handler(...) that uses it"
 
@@ -148,8 +154,13 @@ class Reader:
             return Scalar(_SCALARS[tp])
         if origin in self.literal:
             return self.literals(tp, where)
+        if _is_class(tp) and issubclass(tp, enum.Flag) and issubclass(tp, int):
+            return Scalar("int", flag=tp)  # its members combine: any value of it is an int
         if _is_class(tp) and issubclass(tp, enum.Enum):
-            return Literals(tuple(self.enum_value(m, where) for m in tp))
+            values = tuple(self.enum_value(m, where) for m in tp)
+            if not values:
+                raise self.error(where, f"{show(tp)} is an enum with no members", _NO_MEMBERS)
+            return Literals(values)
         if self.new_types and isinstance(tp, self.new_types):  # its base type on the wire
             return self.read(typing.cast(Any, tp).__supertype__, where, nested)
         if self.aliases and isinstance(tp, self.aliases):
@@ -229,6 +240,8 @@ class Reader:
         if isinstance(member, int):
             return int(member)
         kind = type(member).__name__
+        if isinstance(member, enum.Flag):  # its value is an int, its members are not
+            raise self.error(where, f"{kind} is a Flag but not an IntFlag", _FLAG_HINT)
         raise self.error(where, f"{kind} is an Enum but not a StrEnum or IntEnum", _ENUM_HINT)
 
     def record(self, cls: type) -> Record:

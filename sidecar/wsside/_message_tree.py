@@ -10,9 +10,11 @@ from typing import Any, Union
 @dataclass(frozen=True)
 class Scalar:
     """A JSON scalar or binary data; `kind` is `str`, `bytes`, `int`, `float`, `bool` or
-    `None`."""
+    `None`. `flag`: an IntFlag (kind `int`), whose values fit: `Perm(3)` is `READ | WRITE`,
+    which a Literal of its members would leave out."""
 
     kind: str
+    flag: type | None = None
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def one_of(nodes: list[Node]) -> Node:
 def describe(node: Node) -> str:
     """A short Python-like name for what `node` accepts (`ChatIn`, `str or None`)."""
     if isinstance(node, Scalar):
-        return node.kind
+        return node.kind if node.flag is None else node.flag.__name__
     if isinstance(node, AnyValue):
         return "any value"
     if isinstance(node, Literals):

@@ -18,6 +18,7 @@ __all__ = [
     "at",
     "check_any",
     "fields_of",
+    "flag_check",
     "is_scalar",
     "kind_of",
     "label",
@@ -99,6 +100,25 @@ SCALAR_CHECKS: dict[str, Check] = {
     "bool": _check_bool,
     "None": _check_none,
 }
+
+
+def flag_check(flag: type) -> Check:
+    """A value of the IntFlag `flag`: an int it takes as one of its values (combined members
+    too), which the handler, getting a plain int, finds equal to it. Not a negative int,
+    which `flag` reads as another value (`Perm(-1)` is `READ | WRITE`, 3)."""
+    expected = f"expected {flag.__name__}, got "
+
+    def check(value: Any) -> Problem | None:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return "", expected + kind_of(value)
+        try:
+            member = flag(value) if value >= 0 else None
+        except ValueError:  # a flag of boundary=STRICT: a bit it has no member for
+            member = None
+        fits = isinstance(member, flag) and member == value
+        return None if fits else ("", expected + show_value(value))
+
+    return check
 
 
 _SCALAR_VALUES = (str, int, float, type(None))

@@ -9,7 +9,8 @@ as the shape of a JSON object: a field with a default may be left out; handlers 
 dict; in what is sent, an instance carries every field), `str`, `bytes`, `int`, `float`,
 `bool`, `None`, `list[T]`, `dict[str, T]` (or keys of a `Literal` of strings or a `StrEnum`),
 `Literal[...]` of strings, ints, bools and None, a `StrEnum` or `IntEnum` (read as the
-`Literal` of its values; so is an enum member inside `Literal`), a union (`X | Y`,
+`Literal` of its values; so is an enum member inside `Literal`), an `IntFlag` (read as an int
+the flag takes: its members combined), a union (`X | Y`,
 `Optional[X]`), `Annotated[X, ...]` (read as X), a `NewType` (read as its base type), a type
 alias (read as what it names; one that names itself is an `Alias` node) or `Any` (every value
 fits; TypeScript `unknown`). Anything else is a `TypeError` when the handler is declared,

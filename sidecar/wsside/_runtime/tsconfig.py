@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .jsonc import blank_comments, read_jsonc, string_end
 from .sveltekit_types import svelte_kit, svelte_kit_advice
-from .tsconfig_chain import ChainError, Declared, effective
+from .tsconfig_chain import CONFIG_DIR, ChainError, Declared, anchored, effective
 from .typescript import FILE_NAME
 
 __all__ = [
@@ -90,11 +90,14 @@ def inclusion(root: Path) -> Inclusion:
             problem = f'"{key}" in {name(declared.config)} is not a list'
             return Inclusion(config, entry, None, problem, advice=f"fix {name(declared.config)}")
     include, files = lists.get("include"), lists.get("files")
-    in_files = files is not None and _relative(target, files.config.parent) in {
-        posixpath.normpath(p) for p in _strings(files)
-    }
+    in_files = files is not None and any(
+        _relative(target, folder) == posixpath.normpath(p)
+        for folder, p in (anchored(p, files.config, config) for p in _strings(files))
+    )
     taken = include if include or files else Declared(["**/*"], config)  # TypeScript's default
-    included = in_files or (_takes(taken, target) and not _takes(lists.get("exclude"), target))
+    included = in_files or (
+        _takes(taken, target, config) and not _takes(lists.get("exclude"), target, config)
+    )
     base = None  # the extended config whose list is in effect, when that is not `config`'s own
     if include is not None and include.config == config:
         key, patterns = "include", [*include.value, entry]
@@ -102,7 +105,7 @@ def inclusion(root: Path) -> Inclusion:
         key, patterns = "files", [*files.value, entry]
     elif include is not None:  # inherited: an own `include` replaces it, so it keeps its patterns
         key, base = "include", include.config
-        patterns = [*(_relative(base.parent / p, config.parent) for p in _strings(include)), entry]
+        patterns = [*(_rebased(p, base, config) for p in _strings(include)), entry]
     else:  # only `files` (or nothing): an own `include` adds to it
         key, patterns = "include", ([] if files else ["**/*"]) + [entry]
         base = None if files is None else files.config
@@ -129,6 +132,8 @@ def include_types_file(root: Path) -> tuple[list[str], list[str]]:
     if not state.editable:
         return [], [f"add {state.entry} to the types SvelteKit compiles: {state.advice}"]
     text = config.read_text(encoding="utf-8")
+    bom = "\ufeff" if text.startswith("\ufeff") else ""  # kept, as the user's editor wrote it
+    text = text.removeprefix(bom)
     if state.base is None:
         edited = add_entry(text, state.entry)
     else:
@@ -137,7 +142,7 @@ def include_types_file(root: Path) -> tuple[list[str], list[str]]:
         return [], [
             f"add {state.entry} to {where} (the message types of the handlers):\n    {state.line}"
         ]
-    config.write_text(edited, encoding="utf-8")
+    config.write_text(bom + edited, encoding="utf-8")
     if state.base is None:
         return [f'added {state.entry} to "{state.key}" in {where}'], []
     return [f'added "{state.key}" to {where}: the patterns it extends, and {state.entry}'], []
@@ -151,13 +156,25 @@ def _strings(declared: Declared) -> list[str]:
     return [p for p in declared.value if isinstance(p, str)]
 
 
-def _takes(declared: Declared | None, target: Path) -> bool:
+def _rebased(pattern: str, base: Path, config: Path) -> str:
+    """`pattern` of the extended config `base` as `config` writes it to mean the same; one of
+    `${configDir}` means the same in both."""
+    if pattern.startswith(CONFIG_DIR):
+        return pattern
+    return _relative(base.parent / pattern, config.parent)
+
+
+def _takes(declared: Declared | None, target: Path, config: Path) -> bool:
     """Whether a pattern of `include` (or `exclude`) takes `target`, read as TypeScript reads
-    it: relative to the config that declares it."""
+    it when it compiles `config`: relative to the config that declares it, or to `config`'s
+    folder after `${configDir}`."""
     if declared is None:
         return False
-    path = _relative(target, declared.config.parent)
-    return any(_glob_matches(posixpath.normpath(p), path) for p in _strings(declared))
+    for pattern in _strings(declared):
+        folder, pattern = anchored(pattern, declared.config, config)
+        if _glob_matches(posixpath.normpath(pattern), _relative(target, folder)):
+            return True
+    return False
 
 
 def find_app_tsconfig(root: Path) -> Path | None:
@@ -168,7 +185,7 @@ def find_app_tsconfig(root: Path) -> Path | None:
     if not config.is_file():
         return None
     try:
-        data = read_jsonc(config.read_text(encoding="utf-8"))
+        data = read_jsonc(config.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError):
         return config  # its own check reports it
     references = data.get("references")

@@ -2,7 +2,9 @@
 
 TypeScript takes each of the three from the config itself when it has it, else from the
 config it extends (the last of an `extends` array that has it, each base resolved the same
-way), with the paths relative to the config that declares them. `extends` is a path (`./`,
+way), with the paths relative to the config that declares them, except those that start with
+`${configDir}` (TypeScript 5.5), which stands for the folder of the config compiled, wherever
+the pattern is declared (`anchored`). `extends` is a path (`./`,
 `../` or absolute, `.json` optional) or a package specifier found in `node_modules` (the
 file named, or the package's `tsconfig` field, or its `tsconfig.json`). SvelteKit's root
 tsconfig only extends `.svelte-kit/tsconfig.json`, whose `include` is the one in effect.
@@ -19,9 +21,10 @@ from typing import Any
 
 from .jsonc import read_jsonc
 
-__all__ = ["KEYS", "ChainError", "Declared", "Effective", "effective"]
+__all__ = ["CONFIG_DIR", "KEYS", "ChainError", "Declared", "Effective", "anchored", "effective"]
 
 KEYS = ("include", "files", "exclude")
+CONFIG_DIR = "${configDir}"
 
 
 class ChainError(Exception):
@@ -51,11 +54,20 @@ def effective(config: Path, name: Callable[[Path], str] = str) -> Effective:
     return _effective(config, (), name)
 
 
+def anchored(pattern: str, declared: Path, compiled: Path) -> tuple[Path, str]:
+    """The folder `pattern` of the config `declared` is relative to, when TypeScript compiles
+    the config `compiled`, and the pattern relative to it (`.` for the folder itself)."""
+    if not pattern.startswith(CONFIG_DIR):
+        return declared.parent, pattern
+    return compiled.parent, pattern[len(CONFIG_DIR) :].lstrip("/") or "."
+
+
 def _effective(config: Path, seen: tuple[Path, ...], name: Callable[[Path], str]) -> Effective:
     if config in seen:
         raise ChainError(f"{name(seen[-1])} extends {name(config)}, which extends it back")
     try:
-        data = read_jsonc(config.read_text(encoding="utf-8"))
+        # tsc reads a file that starts with a BOM, as editors on Windows may write it.
+        data = read_jsonc(config.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         by = f" (extended by {name(seen[-1])})" if seen else ""

@@ -1,12 +1,11 @@
 """One endpoint's message types as TypeScript (`typescript.py` writes the file around them): a
 namespace of `Receives`, `Sends`, an interface per record and a type per recursive alias.
 
-Names: a class keeps its own name when no other in the namespace has it first and TypeScript
-leaves it free (`string`... are the language's; `Partial`, `Record`... are names the file
-writes, `TAKEN`); the others get the first free `Name2`, `Name3`..., skipping every name
-already used, so a user's own `Item2` is never renamed for a generated one. Which of two
-classes of one name keeps it follows the order of use, so a reorder swaps them: loading the
-file warns of it (`clash_notes`, through `namespaces.collision_notes`).
+Names: each record and alias gets a TypeScript name (`typescript_names.py`): its own where
+TypeScript takes it and it is free, else another. Which of two classes of one name keeps it
+follows the order of use, so a reorder swaps them: loading the file warns of it, and of a
+class renamed because TypeScript does not take its name (`clash_notes`, through
+`namespaces.collision_notes`).
 
 A field's `?`: a key that may be absent is `key?:`, with `| undefined` in what the page sends
 (the client's JSON.stringify leaves out a key set to undefined). A dataclass's field with a
@@ -17,7 +16,6 @@ may then always send it, which fits the handler too, and its listeners narrow on
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import textwrap
@@ -26,31 +24,14 @@ from .._message_tree import options_of
 from ..schema import Alias, AnyValue, DictOf, ListOf, Literals, Node, OneOf, Record, Scalar, Schema
 from .callbacks import error_frame as make_error_frame
 from .callbacks import sends_error_frame
-from .events import listed, shown
-from .module_names import shown_module_name
-from .namespaces import TAKEN
+from .events import listed
+from .typescript_names import given_names, origin, typescript_name
 
 __all__ = ["Namespace", "clash_notes", "comment", "doc", "string_literal", "union"]
 
 # Longer comments are wrapped.
 WIDTH = 100
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
-# Names an interface or alias may not have: the file's own, and TypeScript's primitive types
-# (`interface string` is an error, and would hide the primitive from the namespace).
-_RESERVED = TAKEN | {
-    "string",
-    "number",
-    "boolean",
-    "any",
-    "unknown",
-    "never",
-    "object",
-    "symbol",
-    "bigint",
-    "void",
-    "undefined",
-    "null",
-}
 _SCALARS = {
     "str": "string",
     "int": "number",
@@ -148,31 +129,20 @@ class Namespace:
         return isinstance(node, Literals) and len(node.values) > 1
 
     def name_all(self) -> None:
-        """Each record and alias its own name where it is free, then the others theirs."""
-        taken = set(_RESERVED)
-        later = []
-        for key, node in self.used.items():
-            if node.name in taken:
-                later.append((key, node))
-            else:
-                self.names[key] = node.name
-                taken.add(node.name)
-        for key, node in later:
-            n = 2
-            while f"{node.name}{n}" in taken:
-                n += 1
-            self.names[key] = f"{node.name}{n}"
-            taken.add(self.names[key])
+        """Each record and alias its own name where TypeScript takes it and it is free, then
+        the others theirs."""
+        self.names = given_names({key: node.name for key, node in self.used.items()})
 
-    def clashes(self) -> list[list[tuple[Named, str]]]:
-        """The records and aliases that share a Python name (two classes `ChatIn` of two
-        modules), each group in order of use with the name each got (`ChatIn`, `ChatIn2`)."""
+    def by_python_name(self) -> list[list[tuple[Named, str]]]:
+        """The records and aliases grouped by Python name (two classes `ChatIn` of two
+        modules share one), each group in order of use with the name each got (`ChatIn`,
+        `ChatIn2`)."""
         if not self.names:
             self.name_all()
         groups: dict[str, list[tuple[Named, str]]] = {}
         for key, node in self.used.items():
             groups.setdefault(node.name, []).append((node, self.names[key]))
-        return [group for group in groups.values() if len(group) > 1]
+        return list(groups.values())
 
     def lines(self, title: str, note: str | None) -> list[str]:
         """The namespace, after a comment of `title` and `note` (why it has this name)."""
@@ -217,17 +187,28 @@ def clash_notes(
 ) -> list[str]:
     """A warning per Python name that two classes (or aliases) of one endpoint share: which
     class gets which TypeScript name (`ChatIn`, `ChatIn2`) follows their order of use, so
-    an unrelated reorder of `receives=` would rename them under a page's code. `space` is the
-    endpoint's namespace, `receives` what its namespace types (None under
+    an unrelated reorder of `receives=` would rename them under a page's code; and one per
+    class whose name TypeScript does not take (`Pm-Out`, `default`), with the name it got.
+    `space` is the endpoint's namespace, `receives` what its namespace types (None under
     transform_raw_data, as `typescript.py` writes it), `endpoint` its pattern and place."""
     namespace = Namespace(space)
     namespace.root("Receives", receives, True)
     namespace.root("Sends", sends, False)
     notes = []
-    for group in namespace.clashes():
+    for group in namespace.by_python_name():
         name = group[0][0].name
+        if len(group) == 1:
+            node, given = group[0]
+            if not typescript_name(name):
+                kind = "a class" if isinstance(node, Record) else "an alias"
+                notes.append(
+                    f"wsside-env.d.ts: {endpoint} uses {kind} named {name}, "
+                    f"{origin(node.source, name)}, which TypeScript does not take as a type "
+                    f"name: it is named {space}.{given}; rename it to have one name in both"
+                )
+            continue
         count = "two" if len(group) == 2 else str(len(group))
-        classes = listed([_origin(node) for node, _ in group])
+        classes = listed([origin(node.source, node.name) for node, _ in group])
         names = listed([f"{space}.{given}" for _, given in group])
         rename = "one of them" if len(group) == 2 else "all but one"
         notes.append(
@@ -236,32 +217,6 @@ def clash_notes(
             f"or sends= swaps the names under the page's code); rename {rename}"
         )
     return notes
-
-
-def _origin(node: Named) -> str:
-    """A record's class (or an alias) with its module, and where it is defined:
-    `models.ChatIn (ws/models.py:3)`."""
-    source = node.source
-    module = getattr(source, "__module__", None)
-    if isinstance(module, str):  # a handler file's module as its file is named: `chat`
-        module = shown_module_name(module)
-    qualname = getattr(source, "__qualname__", None) or node.name
-    named = f"{module}.{qualname}" if module else str(qualname)
-    if not isinstance(source, type):
-        return f"the alias {named}"
-    try:
-        file = inspect.getsourcefile(source)
-    except TypeError:  # a class of no file (built in, or made by exec)
-        return named
-    if file is None:
-        return named
-    line = getattr(source, "__firstlineno__", None)  # Python 3.13
-    if line is None:
-        try:
-            line = inspect.getsourcelines(source)[1]
-        except (OSError, TypeError):
-            return f"{named} ({shown(file)})"
-    return f"{named} ({shown(file)}:{line})"
 
 
 # Over a field that is Python's `int` (or `int | None`), written `number`: TypeScript takes
