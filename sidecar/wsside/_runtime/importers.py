@@ -16,6 +16,7 @@ its own name, as they would a helper).
 
 from __future__ import annotations
 
+import ast
 import builtins
 import functools
 import importlib.util
@@ -42,9 +43,9 @@ __all__ = [
 # files ran (their own imports and those of the helpers they first imported): what a helper's
 # save must load again. Process-wide, as `sys.modules` is.
 _IMPORTS: dict[str, set[str]] = {}
-# The modules of handlers folders that first ran while a handler file loaded: all their
-# imports are in `_IMPORTS`. Another one (imported first by the app itself) is taken to import
-# every helper.
+# The modules of handlers folders whose imports are all in `_IMPORTS`: those that first ran
+# while a handler file loaded, and those whose source was read since (`_read_imports`: first
+# imported by a callback or by the app itself).
 _TRACKED: set[str] = set()
 
 
@@ -108,11 +109,15 @@ def _recording(
         )
     except (ImportError, ValueError):
         return module
-    names = _IMPORTS.setdefault(importer, set())
+    _note_import(_IMPORTS.setdefault(importer, set()), full, fromlist or ())
+    return module
+
+
+def _note_import(names: set[str], full: str, fromlist: Iterable[str]) -> None:
+    """`from a.b import c` imports `a`, `a.b` and perhaps the module `a.b.c`."""
     parts = full.split(".")
     names.update(".".join(parts[:n]) for n in range(1, len(parts) + 1))
-    names.update(f"{full}.{item}" for item in fromlist or () if item != "*")
-    return module
+    names.update(f"{full}.{item}" for item in fromlist if item != "*")
 
 
 # The hook's frames are the import's, not the user's (`without_hook_frames`).
@@ -213,22 +218,26 @@ def _by_name(name: str, path: Path, root: Path) -> bool:
 
 def _importers_of(names: Iterable[str], root: Path) -> set[str]:
     """`names` and the modules loaded from `root` (helpers, handler files) that import one
-    of them, directly or through other modules; a module of `root` whose imports are not
-    known (it first ran outside a handler file's load) is taken to import them all."""
+    of them, directly or through other modules. A module of `root` that first ran outside a
+    handler file's load has its imports read from its source; one whose source cannot be
+    read is taken to import them all."""
     folder = str(root.resolve()) + os.sep
     found = set(names)
+    unknown = set()
+    for name, module in tuple(sys.modules.items()):
+        if (
+            found
+            and name not in _TRACKED
+            and not name.startswith(HANDLERS_PACKAGE + ".")
+            and _under(getattr(module, "__file__", None), folder)
+            and not _read_imports(name, module)
+        ):
+            unknown.add(name)
     importers: dict[str, set[str]] = {}
     for importer, imported in _IMPORTS.items():
         for name in imported:
             importers.setdefault(name, set()).add(importer)
-    unknown = {
-        name
-        for name, module in tuple(sys.modules.items())
-        if name not in _TRACKED
-        and not name.startswith(HANDLERS_PACKAGE + ".")
-        and _under(getattr(module, "__file__", None), folder)
-    }
-    todo = list(found | (unknown if found else set()))
+    todo = list(found | unknown)
     found.update(todo)
     while todo:
         for importer in importers.get(todo.pop(), ()):
@@ -238,10 +247,47 @@ def _importers_of(names: Iterable[str], root: Path) -> set[str]:
     return found
 
 
+def _read_imports(name: str, module: ModuleType) -> bool:
+    """Record what module `name`, first imported outside a handler file's load (in a
+    callback, say), imports, as its source's `import` statements say (those inside functions
+    too) and its globals hold; then it is tracked as if it had run while a file loaded.
+    False when its source cannot be read: its imports are not known."""
+    file = getattr(module, "__file__", None)
+    try:
+        tree = ast.parse(Path(str(file)).read_bytes(), str(file))
+    except (OSError, SyntaxError, ValueError):
+        return False
+    package = getattr(module, "__package__", None)
+    names = _IMPORTS.setdefault(name, set())
+    for node in ast.walk(tree):
+        statement: list[tuple[str, list[str]]] = []
+        if isinstance(node, ast.Import):
+            statement = [(alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            items = [alias.name for alias in node.names]
+            statement = [("." * node.level + (node.module or ""), items)]
+        for imported, fromlist in statement:
+            try:
+                full = importlib.util.resolve_name(imported, package)
+            except (ImportError, ValueError):  # beyond the top-level package: fails when run
+                continue
+            _note_import(names, full, fromlist)
+    record_globals(module)
+    _TRACKED.add(name)
+    return True
+
+
 def _forget(names: Iterable[str]) -> None:
     """Drop modules from `sys.modules` (the next `import` runs their code again), and what
-    was known of their imports (their next run says it again)."""
+    was known of their imports (their next run says it again).
+
+    A submodule is also an attribute of its package (`_lib.db`), which `from _lib import db`
+    reads before it looks in `sys.modules`: it goes too, or that import keeps the old module."""
     for name in names:
-        sys.modules.pop(name, None)
+        module = sys.modules.pop(name, None)
         _IMPORTS.pop(name, None)
         _TRACKED.discard(name)
+        parent, _, child = name.rpartition(".")
+        package = sys.modules.get(parent) if parent else None
+        if module is not None and getattr(package, child, None) is module:
+            delattr(package, child)

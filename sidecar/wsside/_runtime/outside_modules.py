@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .events import listed, shown
-from .module_names import file_digest
+from .module_names import HANDLERS_PACKAGE, file_digest
 
 __all__ = ["SHOWN", "changed_note", "failed_for", "imported_from_outside", "restart_hint"]
 
@@ -85,8 +85,8 @@ def imported_from_outside(root: Path) -> list[Path]:
     found: list[Path] = []
     for name, module in tuple(sys.modules.items()):
         file = getattr(module, "__file__", None)
-        if not isinstance(file, str):
-            continue
+        if not isinstance(file, str) or name.startswith(HANDLERS_PACKAGE + "."):
+            continue  # a handler file, a symlink to one elsewhere too: reloaded on save
         known = _JUDGED.get(name, "")
         if known == "" or (known is not None and known != file):
             if installed is None:

@@ -10,7 +10,7 @@ declares it again a moment later, and its connections go on with the new code.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from .orphans import Orphans
 from .pattern_owners import duplicate_error, find_duplicate, serving
 from .shadowed import ShadowNotes
 from .slow_imports import named_if_slow
+from .symlinked_folders import note_symlinked_folders
 from .unserved_patterns import UnservedPatterns
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class Registry:
         # once its pattern is free (the other file removed, or its pattern changed).
         self._waiting: dict[Path, str] = {}
         self._loading_waiting = False
+        # Told of each waiting file `_load_waiting` loads: gives when its save was seen.
+        self.on_waiting_load: Callable[[Path], float | None] = lambda path: None
         self.hubs: dict[str, Hub] = {}
         # Hubs of patterns no longer declared, in their grace.
         self._orphans = Orphans()
@@ -126,6 +129,7 @@ class Registry:
 
     def load_all(self) -> None:
         use_helpers_of(self.root)
+        note_symlinked_folders(self.root)
         holding = self.hold_helper_errors()
         try:
             for path in handler_files(self.root):
@@ -281,7 +285,7 @@ class Registry:
             ]:
                 for path in ready:
                     self._waiting.pop(path, None)
-                    self.load_file(path)
+                    self.load_file(path, since=self.on_waiting_load(path))
         finally:
             self._loading_waiting = False
 

@@ -19,6 +19,7 @@ handler files a saved helper reaches, and which modules leave `sys.modules` for 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -90,6 +91,7 @@ class Reloader:
         self._step_handle: asyncio.Handle | None = None
         # What a stall of the loop during `_flush` and `_step` is: wsside's own work.
         self._own = OwnWork()
+        registry.on_waiting_load = self._loaded_by_registry
 
     @property
     def busy(self) -> bool:
@@ -115,7 +117,7 @@ class Reloader:
     def watch_imports(self) -> None:
         """Watch the modules the handler files have imported from outside the handlers
         folder so far (call after loads)."""
-        self._watch.watch_outside(imported_from_outside(self.root))
+        self._watch.watch_outside(imported_from_outside(self.root), links=self._links())
 
     def _note(self, kind: Kind, path: Path, seen_at: float) -> None:
         if not self._watch.watching:
@@ -212,7 +214,7 @@ class Reloader:
         of them (added to `files` and `forced`)."""
         # One imported by a callback since, a folder made again: watched from now on.
         known = imported_from_outside(self.root)
-        self._watch.watch_outside(known, folders)
+        self._watch.watch_outside(known, folders, self._links())
         if folders:  # their files may have changed while they were gone
             now = time.perf_counter()
             saved = {path: now for path in known if path.parent in folders} | saved
@@ -224,6 +226,17 @@ class Reloader:
                 since = min(saved.values())
                 files[path] = min(files.get(path, since), since)
                 forced.add(path)
+
+    def _links(self) -> dict[Path, tuple[Path, ...]]:
+        """The handler files that are symlinks to files outside the folder, by target: an
+        edit of the target is a save of each link."""
+        links: dict[Path, tuple[Path, ...]] = {}
+        for link in sorted({*self.registry.files, *self.registry.errors}):
+            if link.is_symlink():
+                target = Path(os.path.realpath(link))
+                if not target.is_relative_to(self.root):
+                    links[target] = (*links.get(target, ()), link)
+        return links
 
     def _importers(self, helpers: Collection[Path]) -> dict[Path, list[Path]]:
         """The handler files that import a saved helper of `helpers`, directly or through
@@ -273,6 +286,16 @@ class Reloader:
         if self._config_pending:
             self._config_pending = False
             self.on_config_change()
+
+    def _loaded_by_registry(self, path: Path) -> float | None:
+        """The registry loads `path` now, refused before for a pattern that is free now: it
+        reads what is on disk, so a pending load of the file would import the same bytes
+        again. Returns when that save was seen, for the `reloaded` event's `ms`."""
+        if not (path.is_file() or path.is_symlink()):
+            return None  # removed meanwhile: its pending removal clears the load's error
+        since, _, _ = self._pending.pop(path, (None, False, ()))
+        self._digests[path] = file_digest(path)
+        return since
 
     def _unchanged(self, path: Path) -> bool:
         """`path` holds the bytes that already serve."""

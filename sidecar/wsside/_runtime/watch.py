@@ -11,7 +11,8 @@ dies with the folder, so a new folder of the same name gets a new watch (`rewatc
 The folders of the project's modules that handler files import from outside the handlers
 folder are watched too, not recursively (`watch_outside`), and again when one is deleted and
 made again: their saves serve only after a restart, which `reload.py` says
-(`outside_modules.py`), and may fix a handler file that could not import one.
+(`outside_modules.py`), and may fix a handler file that could not import one. So are those of
+the targets of handler files that are symlinks to files elsewhere: a target's save is its links'.
 
 A config file created where `wsside serve` and the shim would find it before the one in use
 (or where none was) is a change of the config file too: `find_config`'s order, the current
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -107,6 +108,8 @@ class FolderWatch:
         # watch and the folder's identity when it was made (a folder deleted and made again
         # needs a new one). Replaced, never changed in place: watchdog's thread reads it.
         self._outside: dict[Path, tuple[ObservedWatch, tuple[int, int]]] = {}
+        # Targets outside the folder of handler files that are symlinks, with their links.
+        self._links: Mapping[Path, tuple[Path, ...]] = {}
         # The folders `_watch` watches anyway (not recursively): no watch of their own.
         self._static: frozenset[Path] = frozenset()
 
@@ -143,15 +146,23 @@ class FolderWatch:
             except OSError as exc:
                 self._scan_instead(exc)
 
-    def watch_outside(self, files: Collection[Path], made_again: Collection[Path] = ()) -> None:
+    def watch_outside(
+        self,
+        files: Collection[Path],
+        made_again: Collection[Path] = (),
+        links: Mapping[Path, tuple[Path, ...]] | None = None,
+    ) -> None:
         """Watch the folders of `files` too (resolved module files outside the handlers
         folder), and again those deleted and made again since (`made_again`: reported so): a
         Python file saved in one is reported as `outside`, the folder made again as
-        `outside folder`."""
+        `outside folder`. `links`: handler files that are symlinks to files outside the
+        folder, by target (replacing those given before): a save of a target is reported as
+        one of each of its links."""
+        if links is not None:
+            self._links = links
         if self._observer is not None:
-            self._outside = self._watched(
-                self._observer, {file.parent for file in files}, set(made_again)
-            )
+            folders = {file.parent for file in (*files, *self._links)}
+            self._outside = self._watched(self._observer, folders, set(made_again))
 
     def _watched(
         self, observer: BaseObserver, folders: Collection[Path], made_again: set[Path]
@@ -240,24 +251,26 @@ class FolderWatch:
             (getattr(event, "dest_path", ""), False),
         ]
         for raw, left in paths:
-            if not raw:
-                continue
-            path = Path(str(raw))
-            kind = self._kind(path, event.is_directory, left)
-            if kind == "helper folder" and event.event_type == EVENT_TYPE_MODIFIED:
-                kind = "folder"  # a file in it changed, and says so itself
-            if kind == "outside folder" and event.event_type not in (
-                EVENT_TYPE_CREATED,
-                EVENT_TYPE_MOVED,
-            ):
-                continue  # not made again: a file in it changed, and says so itself
-            if self._on_save is not None and kind in ("handler", "helper"):
-                self._on_save(str(path))
-            if kind is not None and self._loop is not None and self._observer is not None:
-                try:
-                    self._loop.call_soon_threadsafe(self._changed, kind, path, now)
-                except RuntimeError:  # the loop closed while we were stopping
-                    return
+            for path in self._links.get(Path(str(raw)), (Path(str(raw)),)) if raw else ():
+                self._report(path, event, left, now)
+
+    def _report(self, path: Path, event: FileSystemEvent, left: bool, now: float) -> None:
+        """Pass `path` of `event` to the loop, named, if it matters."""
+        kind = self._kind(path, event.is_directory, left)
+        if kind == "helper folder" and event.event_type == EVENT_TYPE_MODIFIED:
+            kind = "folder"  # a file in it changed, and says so itself
+        if kind == "outside folder" and event.event_type not in (
+            EVENT_TYPE_CREATED,
+            EVENT_TYPE_MOVED,
+        ):
+            return  # not made again: a file in it changed, and says so itself
+        if self._on_save is not None and kind in ("handler", "helper"):
+            self._on_save(str(path))
+        if kind is not None and self._loop is not None and self._observer is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._changed, kind, path, now)
+            except RuntimeError:  # the loop closed while we were stopping
+                pass
 
     def _kind(self, path: Path, is_directory: bool, left: bool = False) -> Kind | None:
         """What `path` is to hot reload; `left`: the event says it is no longer there."""
