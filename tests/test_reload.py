@@ -16,7 +16,7 @@ import shutil
 import sys
 import textwrap
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -819,3 +819,14 @@ async def test_a_file_event_that_fails_to_be_handled_ends_no_reloads(
     await live.save("chat.py", versioned(2))
     assert (await ask(ws))["version"] == 2
     assert "could not handle a file event" in caplog.text
+
+
+def modules_forgotten(monkeypatch: pytest.MonkeyPatch, names: tuple[str, ...]) -> Iterator[None]:
+    """For a fixture: the helpers `names` that handler files import are not left in
+    `sys.modules` for other tests."""
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the sidecar adds the handlers folder
+    for name in names:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    yield
+    for name in names:
+        sys.modules.pop(name, None)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,13 +40,7 @@ GAME = handler("game", "import _state\n")
 
 @pytest.fixture(autouse=True)
 def helpers_forgotten(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The helpers the handler files import are not left in `sys.modules` for other tests."""
-    monkeypatch.setattr(sys, "path", list(sys.path))  # the sidecar adds the handlers folder
-    for name in HELPERS:
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    yield
-    for name in HELPERS:
-        sys.modules.pop(name, None)
+    yield from test_reload.modules_forgotten(monkeypatch, HELPERS)
 
 
 def because(event: dict[str, Any]) -> list[str]:

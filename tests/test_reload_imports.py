@@ -9,7 +9,6 @@ waits are on status events, bounded.
 from __future__ import annotations
 
 import os
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,13 +26,7 @@ HELPERS = ("_lib", "_lib.db", "_fmt", "_store", "_cache")
 
 @pytest.fixture(autouse=True)
 def helpers_forgotten(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The helpers the handler files import are not left in `sys.modules` for other tests."""
-    monkeypatch.setattr(sys, "path", list(sys.path))  # the sidecar adds the handlers folder
-    for name in HELPERS:
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    yield
-    for name in HELPERS:
-        sys.modules.pop(name, None)
+    yield from test_reload.modules_forgotten(monkeypatch, HELPERS)
 
 
 # In load order: another form's reload imports `_lib.db` again, which fixed the package's
