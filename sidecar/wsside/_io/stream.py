@@ -19,7 +19,7 @@ from .engine import BaseProtocol, UnboundedQueue, apply_mask, reader_queue
 if TYPE_CHECKING:
     from .reader import StrictReader
 
-__all__ = ["FrameSink", "MessageSink", "WsStream"]
+__all__ = ["FrameSink", "MessageSink", "Resumable", "WsStream"]
 
 # `_held` while nothing is (only messages that came with the handshake ever are): shared.
 _NOTHING_HELD: Final = cast("list[tuple[str, Any]]", ())  # never appended to: see `_hold`
@@ -92,7 +92,25 @@ class MessageSink(UnboundedQueue):
         """The stream's own `connection_lost` reports the end; nothing to do here."""
 
 
-class WsStream(BaseProtocol):
+class Resumable(BaseProtocol):
+    """A protocol that tells `on_resume` (set by the writer holding frames) when its
+    transport takes data again, before the writers waiting in `drain` wake."""
+
+    __slots__ = ("on_resume",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self.on_resume: Callable[[], None] | None = None
+
+    def resume_writing(self) -> None:
+        super().resume_writing()  # the waiters run later, after what was held is written
+        on_resume = self.on_resume
+        if on_resume is not None:
+            self.on_resume = None
+            on_resume()
+
+
+class WsStream(Resumable):
     """The transport's protocol once the connection is a WebSocket owned by wsside.
 
     `reader` may be None with `make_reader` given: the frame parser (about 600 bytes with its

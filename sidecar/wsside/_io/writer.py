@@ -13,6 +13,7 @@ from typing import Protocol
 from .._protocol.compression import Compressor
 from .._protocol.frames import CLOSE, MAX_CONTROL_PAYLOAD, encode_frame
 from .engine import BaseProtocol, drain, writing_paused
+from .stream import Resumable
 
 __all__ = ["SEND_BUFFER_LIMIT", "FrameIO", "TooSlow"]
 
@@ -32,7 +33,15 @@ class FrameIO:
     during the handshake, then the connection's `WsStream`), `compressor` is set when
     permessage-deflate was negotiated."""
 
-    __slots__ = ("closing", "compressor", "overflow", "protocol", "transport")
+    __slots__ = (
+        "_held",
+        "_held_after",
+        "closing",
+        "compressor",
+        "overflow",
+        "protocol",
+        "transport",
+    )
 
     # Pings and pongs are frames like any other here (the heartbeat needs them).
     can_ping = True
@@ -48,6 +57,12 @@ class FrameIO:
         self.compressor = compressor
         self.closing = False  # no data frame may follow our close frame
         self.overflow: TooSlow | None = None
+        # Frames written while the transport is paused, written to it as one when it resumes
+        # (`flush`). asyncio's transport on Python 3.12+ keeps a write per buffer entry and
+        # sums them all at each write: a client that reads nothing made each frame sent to
+        # it cost the whole loop more (80,000 small broadcasts: 266 s, 0.4 s with this).
+        self._held: bytearray | None = None
+        self._held_after = 0  # what the transport held when holding began (no more since)
 
     @property
     def takes_frames(self) -> bool:
@@ -68,17 +83,38 @@ class FrameIO:
         """Write a whole frame (nothing once closing; the client is too slow past the limit)."""
         if self.closing or self.transport.is_closing():
             return
-        if self.transport.get_write_buffer_size() > SEND_BUFFER_LIMIT:
+        held = self._held
+        if held is None:
+            if not writing_paused(self.protocol):
+                self.transport.write(frame)
+                return
+            if not isinstance(self.protocol, Resumable):  # aiohttp's, during the handshake
+                self.transport.write(frame)
+                return
+            held = self._held = bytearray()
+            self._held_after = self.transport.get_write_buffer_size()
+            self.protocol.on_resume = self.flush
+        if self._held_after + len(held) > SEND_BUFFER_LIMIT:
             if self.overflow is not None:
                 self.overflow.too_slow()
             return
-        self.transport.write(frame)
+        held += frame
+
+    def flush(self) -> None:
+        """The transport resumed: the frames held meanwhile go to it, in order, before any
+        writer woken by the resume writes (which may pause it again)."""
+        held = self._held
+        self._held = None
+        if held and not self.transport.is_closing():
+            self.transport.write(held)
 
     def write_close(self, code: int | None, reason: bytes = b"") -> None:
-        """The close frame (no code: an empty one); nothing may follow it."""
+        """The close frame (no code: an empty one), after the frames held; nothing may follow
+        it."""
         self.closing = True
         if not self.transport.is_closing():
             body = b"" if code is None else code.to_bytes(2, "big") + reason
+            self.flush()
             self.transport.write(encode_frame(CLOSE, body))
 
     def half_close(self) -> bool:
@@ -101,7 +137,8 @@ class FrameIO:
 
     @property
     def buffered(self) -> int:
-        return self.transport.get_write_buffer_size()
+        held = self._held
+        return self.transport.get_write_buffer_size() + (len(held) if held else 0)
 
     @property
     def paused(self) -> bool:
