@@ -239,6 +239,13 @@ def warn_no_lifespan(app: object, folder: Path | None) -> None:
             "ws = ASGIApp(...); FastAPI(lifespan=ws.lifespan); app.mount('/api', ws)",
             shown(folder),
         )
+    elif "daphne.server" in sys.modules:  # it sends none, whatever the app does
+        logger.warning(
+            "wsside: daphne sends no lifespan events, so ASGIApp's background tasks and "
+            "backplane start with this first connection and stop when the process ends, and "
+            "at daphne's shutdown an on_close still running may not finish (docs/asgi.md: "
+            "Other servers and frameworks)"
+        )
     else:
         logger.warning(
             "wsside: no lifespan event reached ASGIApp, so its background tasks and backplane "

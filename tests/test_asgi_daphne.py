@@ -1,7 +1,9 @@
-"""A server that will not send some close codes: daphne's WebSocket library (autobahn) sends
-only 1000 and 3000-4999, and raises for wsside's 1001, 1009, 1011, 1013 (and for an int
-subclass such as an IntEnum). The client must still get a close (1000 for those), said once
-in the log, while `on_close` hears the code wsside meant.
+"""Where daphne differs from other ASGI servers. It will not send some close codes: its
+WebSocket library (autobahn) sends only 1000 and 3000-4999, and raises for wsside's 1001,
+1009, 1011, 1013 (and for an int subclass such as an IntEnum). The client must still get a
+close (1000 for those), said once in the log, while `on_close` hears the code wsside meant.
+
+And it sends no lifespan events, which the warning of a missing lifespan says as daphne's.
 
 daphne is not a test dependency: `send` below refuses as autobahn's `sendClose` does, and
 the app is driven through its ASGI interface in the test's own loop."""
@@ -9,6 +11,7 @@ the app is driven through its ASGI interface in the test's own loop."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -93,4 +96,25 @@ async def test_a_close_code_the_server_refuses_goes_as_1000_and_on_close_keeps_i
     assert said == [
         "wsside: this ASGI server refused to send close code 1009 (daphne sends only 1000 and "
         "3000-4999): its clients get 1000 instead; on_close still gets 1009"
+    ]
+
+
+def test_under_daphne_the_missing_lifespan_is_said_as_daphne_s(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """daphne sends no lifespan events at all: the usual advice (pass them on) cannot be
+    followed there, so the warning says what comes of it instead."""
+    import types
+
+    from wsside._edge import asgi_setup
+
+    monkeypatch.setitem(sys.modules, "daphne.server", types.ModuleType("daphne.server"))
+    monkeypatch.setattr(asgi_setup, "_warned_no_lifespan", False)
+    asgi_setup.warn_no_lifespan(object(), None)
+    said = [r.getMessage() for r in caplog.records if "lifespan" in r.getMessage()]
+    assert said == [
+        "wsside: daphne sends no lifespan events, so ASGIApp's background tasks and backplane "
+        "start with this first connection and stop when the process ends, and at daphne's "
+        "shutdown an on_close still running may not finish (docs/asgi.md: Other servers and "
+        "frameworks)"
     ]
