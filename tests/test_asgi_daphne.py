@@ -38,8 +38,9 @@ def bye(conn, code, reason):
 """
 
 
-async def _drive(app: Any, messages: list[str]) -> list[dict[str, Any]]:
-    """One connection through `app` with `messages` sent after the accept; what it sent."""
+async def _drive(app: Any, messages: list[str], gone: bool = False) -> list[dict[str, Any]]:
+    """One connection through `app` with `messages` sent after the accept; what it sent.
+    `gone`: the client left before any close could be sent (every close send raises)."""
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     inbox.put_nowait({"type": "websocket.connect"})
     sent: list[dict[str, Any]] = []
@@ -49,6 +50,9 @@ async def _drive(app: Any, messages: list[str]) -> list[dict[str, Any]]:
 
     async def send(event: dict[str, Any]) -> None:
         if event["type"] == "websocket.close":
+            if gone:
+                inbox.put_nowait({"type": "websocket.disconnect", "code": 1006})
+                raise ConnectionResetError("the client is gone")
             code = event.get("code", 1000)
             if type(code) is not int or (code != 1000 and not 3000 <= code <= 4999):
                 raise ValueError(f"invalid close code {code!r}")  # autobahn's rule
@@ -75,9 +79,12 @@ async def _drive(app: Any, messages: list[str]) -> list[dict[str, Any]]:
 
 
 async def test_a_close_code_the_server_refuses_goes_as_1000_and_on_close_keeps_it(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from wsside import ASGIApp
+    from wsside._edge import asgi_setup
+
+    monkeypatch.setattr(asgi_setup, "_codes_refused", set())
 
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "h.py").write_text(HANDLER)
@@ -97,6 +104,22 @@ async def test_a_close_code_the_server_refuses_goes_as_1000_and_on_close_keeps_i
         "wsside: this ASGI server refused to send close code 1009 (daphne sends only 1000 and "
         "3000-4999): its clients get 1000 instead; on_close still gets 1009"
     ]
+
+
+async def test_a_close_to_a_client_that_is_gone_is_not_taken_for_a_refused_code(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wsside import ASGIApp
+    from wsside._edge import asgi_setup
+
+    monkeypatch.setattr(asgi_setup, "_codes_refused", set())
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "h.py").write_text(HANDLER)
+    app = ASGIApp(tmp_path / "ws")
+    sent = await _drive(app, ["x" * 20], gone=True)
+    assert [e["type"] for e in sent] == ["websocket.accept"]
+    assert (tmp_path / "ws" / "closed.txt").read_text().split() == ["1009"]
+    assert not [r for r in caplog.records if "refused to send close code" in r.getMessage()]
 
 
 def test_under_daphne_the_missing_lifespan_is_said_as_daphne_s(

@@ -80,11 +80,36 @@ async def test_a_client_that_reads_nothing_gets_every_broadcast_in_order_once_it
 
         @h.on_message
         def go(conn, data):
+            if data == "sync":
+                conn.send("synced")
+                return
             for i in range(int(data)):
                 h.broadcast(f"{i:08d}")
             conn.send("sent")
     """)
-    count = 80_000
+    await _every_frame_once_it_reads(s, 80_000, half_close=False)
+
+
+async def test_a_client_that_half_closes_while_frames_are_held_still_gets_them(serve) -> None:
+    """The client's FIN closes the transport once its buffer is written: what was held goes
+    into it first, as it would have without holding."""
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/feed")
+
+        @h.on_message
+        def go(conn, data):
+            if data == "sync":
+                conn.send("synced")
+                return
+            for i in range(int(data)):
+                h.broadcast(f"{i:08d}")
+            conn.send("sent")
+    """)
+    await _every_frame_once_it_reads(s, 80_000, half_close=True)
+
+
+async def _every_frame_once_it_reads(s: Any, count: int, half_close: bool) -> None:
     raw = socket.socket()
     raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     raw.setblocking(False)
@@ -101,6 +126,13 @@ async def test_a_client_that_reads_nothing_gets_every_broadcast_in_order_once_it
         await sender.send_str(str(count))
         while (await sender.receive(timeout=60)).data != "sent":
             pass
+        if half_close:
+            raw.shutdown(socket.SHUT_WR)
+            # The server (this process's loop) has read the FIN once a message sent after
+            # it has been answered: both were ready at the same poll, the FIN first.
+            await sender.send_str("sync")
+            while (await sender.receive(timeout=10)).data != "synced":
+                pass
         for i in range(count):
             head = await asyncio.wait_for(reader.readexactly(2), 10)
             assert head == b"\x81\x08", (i, head)

@@ -17,8 +17,6 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from .._runtime.cancels import cancel
-
 __all__ = [
     "EXECUTOR_WAIT",
     "LOOP_ENV",
@@ -124,7 +122,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
 def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
     tasks = asyncio.all_tasks(loop)
     for task in tasks:
-        cancel(task)  # a callback's task must know it is being cancelled, on 3.10 too
+        task.cancel()
     if tasks:
         loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
 

@@ -179,8 +179,7 @@ class AsgiChannel:
             self._closing = True
 
     def abort(self) -> None:
-        """End now: what is queued is dropped; the server closes the socket when the
-        application returns."""
+        """End now, dropping what is queued (the server closes the socket on our return)."""
         self._end()
 
     # ---- sending -------------------------------------------------------------------------
@@ -196,21 +195,22 @@ class AsgiChannel:
 
     async def _flush(self) -> None:
         queue = self._queue
+        meant = None  # a close code the send of which raised, tried again as 1000
         while queue:
             event, size = queue.popleft()
             try:
                 await self._send(event)
             except Exception:  # noqa: BLE001 - each server has its own "client gone" errors
-                if _other_code(event):
-                    # daphne sends only 1000 and 3000-4999 (it raises for 1009, 1011...):
-                    # 1000 instead, else the client gets no close. Gone: the retry raises.
-                    if self._refused_code is not None:
-                        self._refused_code(event["code"])
+                if meant is None and _other_code(event):
+                    # daphne sends only 1000 and 3000-4999: 1000 (a gone client: it raises)
+                    meant = event["code"]
                     queue.appendleft(({**event, "code": 1000}, size))
                     continue
                 self._sender = None
                 self._refused()
                 return
+            if meant is not None and self._refused_code is not None:
+                self._refused_code(meant)  # the retry went: the server refused that code
             self.queued -= size
             if self._waiters and self.queued <= LOW_WATER:
                 self._wake()

@@ -189,6 +189,12 @@ class WsStream(Resumable):
         sink = self.sink
         if sink is not None:
             sink.on_eof()
+        # Frames held while writing was paused go to the transport before it closes (it
+        # closes once its buffer is written: what it takes now still reaches the client).
+        on_resume = self.on_resume
+        if on_resume is not None:
+            self.on_resume = None
+            on_resume()
         return False
 
     def connection_lost(self, exc: BaseException | None) -> None:

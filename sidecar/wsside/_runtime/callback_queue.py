@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 from ..closecodes import CloseCode, CloseReason
 from .callbacks import message_now, run_callback, run_message, stuck_warning
-from .cancels import cancel
 from .eager import awaiting_frames, run_eager
 
 if TYPE_CHECKING:
@@ -259,7 +258,7 @@ class CallbackQueue:
         if worker is None:
             return
         if self._on_close_ran:
-            cancel(worker)
+            worker.cancel()
         else:
             self._cancel_stuck(worker, "when the shutdown timeout ran out")
 
@@ -270,5 +269,5 @@ class CallbackQueue:
         dropped = sum(1 for job in self._inbox if job[0] == "on_message")
         frames = awaiting_frames(worker.get_coro())
         stuck_warning(self.conn, self.handler, frames, when, dropped)
-        cancel(worker)
+        worker.cancel()
         self._inbox = _NO_JOBS
