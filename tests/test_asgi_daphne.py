@@ -38,6 +38,17 @@ def bye(conn, code, reason):
 """
 
 
+def _app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An ASGIApp of HANDLER, with no refused close code said yet in this process."""
+    from wsside import ASGIApp
+    from wsside._edge import asgi_setup
+
+    monkeypatch.setattr(asgi_setup, "_codes_refused", set())
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "h.py").write_text(HANDLER)
+    return ASGIApp(tmp_path / "ws")
+
+
 async def _drive(app: Any, messages: list[str], gone: bool = False) -> list[dict[str, Any]]:
     """One connection through `app` with `messages` sent after the accept; what it sent.
     `gone`: the client left before any close could be sent (every close send raises)."""
@@ -81,14 +92,7 @@ async def _drive(app: Any, messages: list[str], gone: bool = False) -> list[dict
 async def test_a_close_code_the_server_refuses_goes_as_1000_and_on_close_keeps_it(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wsside import ASGIApp
-    from wsside._edge import asgi_setup
-
-    monkeypatch.setattr(asgi_setup, "_codes_refused", set())
-
-    (tmp_path / "ws").mkdir()
-    (tmp_path / "ws" / "h.py").write_text(HANDLER)
-    app = ASGIApp(tmp_path / "ws")
+    app = _app(tmp_path, monkeypatch)
     closes = []
     for messages in (["x" * 20], ["y" * 20], ["kick"]):
         sent = await _drive(app, messages)
@@ -109,13 +113,7 @@ async def test_a_close_code_the_server_refuses_goes_as_1000_and_on_close_keeps_i
 async def test_a_close_to_a_client_that_is_gone_is_not_taken_for_a_refused_code(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from wsside import ASGIApp
-    from wsside._edge import asgi_setup
-
-    monkeypatch.setattr(asgi_setup, "_codes_refused", set())
-    (tmp_path / "ws").mkdir()
-    (tmp_path / "ws" / "h.py").write_text(HANDLER)
-    app = ASGIApp(tmp_path / "ws")
+    app = _app(tmp_path, monkeypatch)
     sent = await _drive(app, ["x" * 20], gone=True)
     assert [e["type"] for e in sent] == ["websocket.accept"]
     assert (tmp_path / "ws" / "closed.txt").read_text().split() == ["1009"]

@@ -16,6 +16,21 @@ from typing import Any
 from wsside._io.stream import WsStream
 from wsside._io.writer import SEND_BUFFER_LIMIT, FrameIO
 
+# Broadcasts its message's number of frames, then says "sent"; "sync" is answered "synced".
+FEED = """
+    from wsside import Handler
+    h = Handler("/ws/feed")
+
+    @h.on_message
+    def go(conn, data):
+        if data == "sync":
+            conn.send("synced")
+            return
+        for i in range(int(data)):
+            h.broadcast(f"{i:08d}")
+        conn.send("sent")
+"""
+
 
 class _Transport(asyncio.Transport):
     def __init__(self) -> None:
@@ -74,38 +89,14 @@ async def test_frames_written_while_paused_go_as_one_write_in_order_when_resumed
 async def test_a_client_that_reads_nothing_gets_every_broadcast_in_order_once_it_reads(
     serve,
 ) -> None:
-    s = await serve("""
-        from wsside import Handler
-        h = Handler("/ws/feed")
-
-        @h.on_message
-        def go(conn, data):
-            if data == "sync":
-                conn.send("synced")
-                return
-            for i in range(int(data)):
-                h.broadcast(f"{i:08d}")
-            conn.send("sent")
-    """)
+    s = await serve(FEED)
     await _every_frame_once_it_reads(s, 80_000, half_close=False)
 
 
 async def test_a_client_that_half_closes_while_frames_are_held_still_gets_them(serve) -> None:
     """The client's FIN closes the transport once its buffer is written: what was held goes
     into it first, as it would have without holding."""
-    s = await serve("""
-        from wsside import Handler
-        h = Handler("/ws/feed")
-
-        @h.on_message
-        def go(conn, data):
-            if data == "sync":
-                conn.send("synced")
-                return
-            for i in range(int(data)):
-                h.broadcast(f"{i:08d}")
-            conn.send("sent")
-    """)
+    s = await serve(FEED)
     await _every_frame_once_it_reads(s, 80_000, half_close=True)
 
 
