@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .._runtime.events import log
+from .worker_status import failed_round
 
 __all__ = ["Rollover"]
 
@@ -181,13 +182,9 @@ class Rollover:
             log("SIGHUP: every worker replaced")
         else:
             await self._drop(turns)  # said once they are gone: a SIGHUP then starts a round
-            log(
-                f"SIGHUP: a replacement (worker {failed.index}'s) did not start (above): every "
-                "worker serves on with what it loaded, and the replacements that started are "
-                "stopped; fix the files and send SIGHUP again (until then, a worker that dies "
-                "is restarted from them, and fails as its replacement did)",
-                "error",
-            )
+            new = failed.new
+            code = None if new is None else new.returncode
+            log(failed_round(failed.index, None if new is None else new.pid, code), "error")
         for turn in turns:  # (a stop keeps them, for the supervisor to stop the processes)
             del self._turns[turn.index]
 
@@ -266,20 +263,24 @@ def _started(turn: _Turn, spawned: asyncio.Future[Process]) -> None:
 
 
 async def _first_failure(turns: list[_Turn]) -> _Turn | None:
-    """Wait until each replacement serves (None), or the first that exits before it does."""
+    """Wait until every replacement serves (None), or the first that exits before it does
+    (all are waited for together: one that dies is said at once, whichever it is)."""
     for turn in turns:
-        new = turn.new
-        if new is None:
+        if turn.new is None:
             return turn
-        exited: asyncio.Future[Any] = asyncio.ensure_future(new.wait())
-        waits: list[asyncio.Future[Any]] = [turn.serves, exited]
-        try:
+    exits = {turn.index: asyncio.ensure_future(turn.new.wait()) for turn in turns if turn.new}
+    try:
+        while waiting := [turn for turn in turns if not turn.serves.done()]:
+            waits: list[asyncio.Future[Any]] = [turn.serves for turn in waiting]
+            waits += [exits[turn.index] for turn in waiting]
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
+            for turn in waiting:
+                if exits[turn.index].done() and not turn.serves.done():
+                    return turn
+        return None
+    finally:
+        for exited in exits.values():
             exited.cancel()
-        if not turn.serves.done():
-            return turn
-    return None
 
 
 # Linux's switch for moving what waits in a closing SO_REUSEPORT listener's accept queue to

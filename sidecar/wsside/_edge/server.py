@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,7 +117,9 @@ class Sidecar:
             self.registry.backplane = self.backplane
         self.intake = Intake(settings, self.registry)
         self.app = web.Application()
-        self.app.router.add_route("*", "/{tail:.*}", self.intake.handle)
+        self.app.router.add_route("*", "/{tail:.*}", self._handle)
+        # The requests being answered: an upgrade waits here while `authenticate` runs.
+        self._handling: set[asyncio.Task[Any]] = set()
         limits = head_limits or HeadLimits()
         self.runner = web.AppRunner(
             self.app,
@@ -171,6 +174,16 @@ class Sidecar:
         self.stall.start()
         self._started = True
 
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        """`Intake.handle`, with the request's task known while it runs (`_cut_requests`)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._handling.add(task)
+        try:
+            return await self.intake.handle(request)
+        finally:
+            self._handling.discard(task)
+
     def describe(self) -> list[dict[str, Any]]:
         """The endpoints served, with their URL paths under the first prefix."""
         return self.registry.describe(self.settings.url_prefix)
@@ -219,7 +232,10 @@ class Sidecar:
             left = deadline - time.monotonic()
             return left - min(CLEANUP_RESERVE, left / 3)
 
-        await close_sessions(self.intake.sessions, code, reason.encode(), budget)
+        await asyncio.gather(
+            close_sessions(self.intake.sessions, code, reason.encode(), budget),
+            self._cut_requests(budget),
+        )
         if self.backplane is not None:
             # After `on_close`: what those callbacks broadcast still reaches other processes.
             await self.backplane.close()
@@ -230,3 +246,21 @@ class Sidecar:
             await self.runner.cleanup()
         self.stall.stop()
         emit({"type": "closed"})
+
+    async def _cut_requests(self, budget: Callable[[], float]) -> None:
+        """Wait for the requests being answered (upgrades whose `authenticate` still runs: one
+        that ends now gets 503, as the stop began) for the `budget`, then cut those left: else
+        aiohttp's runner would wait for them twice its own grace (`SHUTDOWN_GRACE`), past
+        the shutdown timeout, and a supervisor's kill."""
+        if not self._handling:
+            return
+        await asyncio.wait(tuple(self._handling), timeout=max(budget(), 0.0))
+        left = tuple(self._handling)
+        for task in left:
+            task.cancel()  # aiohttp closes its connection, unanswered
+        if left:
+            count = len(left)
+            log(
+                f"{count} upgrade request{'s' * (count != 1)} still waiting for authenticate "
+                f"at the end of the shutdown timeout: cut without an answer"
+            )

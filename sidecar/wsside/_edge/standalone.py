@@ -33,12 +33,22 @@ from .served_files import served_files
 from .server import Sidecar
 from .worker_link import WorkerLink
 
-__all__ = ["EXIT_CONFIG", "EXIT_NOT_LOADED", "NotServing", "cannot_listen", "serve_standalone"]
+__all__ = [
+    "EXIT_CANNOT_LISTEN",
+    "EXIT_CONFIG",
+    "EXIT_NOT_LOADED",
+    "NotServing",
+    "cannot_listen",
+    "serve_standalone",
+]
 
 # `wsside serve`'s exit status for options or a config file it cannot serve with.
 EXIT_CONFIG = 2
 # `wsside serve --no-reload`'s exit status when a handler file does not load at start.
 EXIT_NOT_LOADED = 3
+# A worker's exit status when it cannot listen on the port (one process's is 1): at the start
+# its parent then stops, with status 1, instead of restarting it again and again.
+EXIT_CANNOT_LISTEN = 4
 # Why a worker stops when its supervisor died (killed, crashed): not an operator's stop, and
 # its line is a warning (docs/deploy.md's "Lines worth an alert").
 PARENT_GONE = "the parent process is gone"
@@ -125,7 +135,8 @@ async def serve_standalone(
                 chosen = await _listen(sidecar, settings, chosen, reuse_port=link is not None)
         except CannotBind as exc:
             await sidecar.close()
-            raise NotServing(cannot_listen(settings, exc.error, exc.host, exc.port), 1) from None
+            code = 1 if link is None else EXIT_CANNOT_LISTEN
+            raise NotServing(cannot_listen(settings, exc.error, exc.host, exc.port), code) from None
         if link is None:
             announce(sidecar, settings, chosen)
             restart = await _until_restart(stop, hup, sidecar, settings, rebuild)

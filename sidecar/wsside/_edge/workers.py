@@ -30,8 +30,9 @@ from typing import Any
 from .._runtime.events import log
 from .rolling import Rollover
 from .served_files import changed_files
-from .standalone import EXIT_CONFIG, EXIT_NOT_LOADED
+from .standalone import EXIT_CANNOT_LISTEN, EXIT_CONFIG, EXIT_NOT_LOADED
 from .worker_link import ENV, ParentEnd
+from .worker_status import cannot_serve, exit_cause, noted_if_slow, slow_start, stopped_as_told
 
 __all__ = ["Workers"]
 
@@ -43,32 +44,6 @@ RESTART_CAP = 5.0
 STABLE = 30.0
 # After the shutdown budget, workers still running are killed after this much more.
 KILL_GRACE = 1.0
-
-
-def _exit_cause(code: int) -> str:
-    if code < 0:
-        try:
-            return f"was killed by {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with code {code}"
-
-
-def _cannot_serve(code: int) -> str | None:
-    """What a worker that served before and then exited with `code` says of the files on
-    disk now, or None: its restarts fail alike until they are fixed."""
-    if code == EXIT_NOT_LOADED:
-        return "its handler files do not load now (fix them; SIGHUP rolls them out)"
-    if code == EXIT_CONFIG:
-        return "it cannot serve with the config file as it is now (fix it)"
-    return None
-
-
-def _stopped_as_told(code: int | None) -> bool:
-    """Whether a worker told to stop (SIGTERM) and gone with `code` stopped as told: exit 0,
-    or ended by SIGTERM/SIGINT itself, which only a process without its handlers (still
-    importing, or past its event loop) dies of. A crash, a failure or a kill is not."""
-    return code in (0, -signal.SIGTERM, -signal.SIGINT)
 
 
 @dataclass
@@ -140,9 +115,13 @@ class Workers:
         await stopping
         await self._rollover.stop()
         started = time.monotonic()
-        status = await self._shutdown(keepers)
+        status, killed = await self._shutdown(keepers)
         if self._fatal is None:
-            log(f"every worker stopped in {time.monotonic() - started:.2f} s")
+            took = f"every worker stopped in {time.monotonic() - started:.2f} s"
+            if killed:
+                log(f"{took} ({killed} killed after the shutdown timeout)", "warning")
+            else:
+                log(took)
         return self._fatal if self._fatal is not None else status
 
     def _stop_for(self, signame: str) -> None:
@@ -175,7 +154,7 @@ class Workers:
                 new, retired = taken
                 if not retired:
                     log(
-                        f"worker {slot.index} (pid {proc.pid}) {_exit_cause(code)}; its "
+                        f"worker {slot.index} (pid {proc.pid}) {exit_cause(code)}; its "
                         f"replacement for SIGHUP (pid {new.pid}) takes its place",
                         "warning",
                     )
@@ -193,16 +172,17 @@ class Workers:
                         f"{why} (above); stopping every worker",
                         "error",
                     )
-                self._fatal = code
+                # (one process that cannot listen exits 1: so does the service)
+                self._fatal = 1 if code == EXIT_CANNOT_LISTEN else code
                 self._stop.set()
                 return
             if time.monotonic() - started >= STABLE:
                 restarts = 0
             delay = min(RESTART_CAP, RESTART_FIRST * 2**restarts)
             restarts += 1
-            cannot = _cannot_serve(code)
+            cannot = cannot_serve(code)
             log(
-                f"worker {slot.index} (pid {gone.pid}) {_exit_cause(code)}"
+                f"worker {slot.index} (pid {gone.pid}) {exit_cause(code)}"
                 + (f": {cannot} (above): the other workers serve on" if cannot else "")
                 + f"; restarting it in {delay:.1f} s",
                 "error" if cannot else "warning",
@@ -225,6 +205,8 @@ class Workers:
             return "its handler files do not load"
         if code == EXIT_CONFIG:  # its options do not fit its handler files (a health path
             return "it cannot serve with these options"  # that hides an endpoint)
+        if code == EXIT_CANNOT_LISTEN:  # the port was taken after the parent's check
+            return "it cannot listen on the port"
         return None
 
     def _restart_all(self) -> None:
@@ -265,17 +247,25 @@ class Workers:
         if not replacement:
             slot.proc = proc
         # Holds `mine` open for the worker's life: its EOF is how the worker sees us go.
-        reader = asyncio.ensure_future(self._read_ready(slot, proc, mine, restarted))
+        reader = asyncio.ensure_future(self._read_ready(slot, proc, mine, restarted, replacement))
         self._readers.add(reader)
         reader.add_done_callback(self._readers.discard)
         return proc
 
     async def _read_ready(
-        self, slot: _Slot, proc: asyncio.subprocess.Process, pair: socket.socket, restarted: bool
+        self,
+        slot: _Slot,
+        proc: asyncio.subprocess.Process,
+        pair: socket.socket,
+        restarted: bool,
+        replacement: bool,
     ) -> None:
         end = self._ends[proc] = ParentEnd(pair)
         try:
-            info = await end.ready()
+            # Said, not stopped: the other workers (or the old ones) serve meanwhile.
+            info = await noted_if_slow(
+                end.ready(), lambda: log(slow_start(slot.index, proc.pid, replacement), "warning")
+            )
             if info is None:
                 return  # exited before serving: `_keep` sees the exit
             self._files[proc] = info.get("files", {})
@@ -308,7 +298,8 @@ class Workers:
             "warning",
         )
 
-    async def _shutdown(self, keepers: list[asyncio.Task[None]]) -> int:
+    async def _shutdown(self, keepers: list[asyncio.Task[None]]) -> tuple[int, int]:
+        """Stop every worker: the exit status, and how many had to be killed."""
         spawned = {slot.index: slot.proc for slot in self.slots}
         replacements = self._rollover.replacements()  # a SIGHUP round's, not taken over
         running = [
@@ -324,7 +315,7 @@ class Workers:
         deadline = self.shutdown_timeout + KILL_GRACE
         waits = [*keepers, *(asyncio.ensure_future(proc.wait()) for _, proc in replacements)]
         _, late = await asyncio.wait(waits, timeout=deadline)
-        status = 0
+        status = killed = 0
         # Those running at the stop, and any that started after it (`_keep` signals those).
         late_starts = [
             (s.index, s.proc)
@@ -339,10 +330,11 @@ class Workers:
                     "warning",
                 )
                 proc.kill()
+                killed += 1
                 await proc.wait()
-            if not _stopped_as_told(proc.returncode):
+            if not stopped_as_told(proc.returncode):
                 status = 1
         for waiting in late:
             waiting.cancel()
         await asyncio.gather(*waits, return_exceptions=True)
-        return status
+        return status, killed

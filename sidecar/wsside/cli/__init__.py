@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import signal
 import sys
 from importlib import metadata
 from typing import TYPE_CHECKING
@@ -33,6 +34,13 @@ def main() -> None:
     """Run the `wsside` command named in `sys.argv`. An unsupported typer or aiohttp ends it
     with one line naming the supported range (exit status 1), before any traceback could;
     `wsside --version` and `wsside version` need neither, and answer all the same."""
+    if sys.platform != "win32" and sys.argv[1:2] == ["serve"] and "--ipc" not in sys.argv:
+        # A reload right after a start (systemd's `ExecReload=kill -HUP $MAINPID`) would kill
+        # the service until `serve`'s event loop handles SIGHUP, once typer and aiohttp have
+        # loaded (0.5 s and more). Until then it is ignored, as the start reads the files
+        # anyway. Under Vite (`--ipc`) the sidecar keeps the default: it ends with the
+        # terminal, as Vite does.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     problem = typer_problem() or engine_problem()
     if problem is None:
         from . import doctor, init, serve, types  # noqa: F401 - each registers its command on `app`

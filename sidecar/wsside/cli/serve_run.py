@@ -4,7 +4,6 @@ on the port, or as the parent of `--workers N`; and the lines it starts with."""
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -60,8 +59,7 @@ def supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
         say(f"wsside: {cannot_listen(settings, exc.error, exc.host, exc.port)}", level="error")
         return 1
     subscribe(ConsoleReporter())
-    # Until the loop handles it (replacing the workers), SIGHUP would kill the parent.
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # (SIGHUP is ignored from `main()` on, until the loop handles it: replacing the workers.)
     if settings.backplane is None:
         say(
             f"wsside: {settings.workers} workers without --backplane: rooms and broadcasts stay "
