@@ -34,7 +34,15 @@ from .._runtime.events import logger
 from .._runtime.session import Session
 from ..pattern import strip_prefix
 from ..request import Request
-from .admission import FORBIDDEN, Admitted, Refusal, authenticate, check_origin, decide
+from .admission import (
+    FORBIDDEN,
+    SHUTTING_DOWN,
+    Admitted,
+    Refusal,
+    authenticate,
+    check_origin,
+    decide,
+)
 from .forwarded import TrustedProxies
 
 if TYPE_CHECKING:
@@ -189,6 +197,8 @@ class Intake:
             if found is None and self.not_found is not None and _is_upgrade(headers):
                 self.not_found(raw_path)
             return Refusal(*plain_refusal(raw_path, found is not None, method))
+        if self.draining:  # before `authenticate`, which would run for a 503 and hold a stop up
+            return SHUTTING_DOWN
         hub, params = found
         public = _public_headers(headers)
         offered = tuple(
@@ -297,17 +307,12 @@ def _on_unix_socket(request: web.Request) -> bool:
     return transport is not None and isinstance(transport.get_extra_info("sockname"), str)
 
 
-def _shown_client(request: web.Request, forwarded: str | None) -> str:
-    """The client as an access line names it: the forwarded address, or the peer's
-    `host:port`."""
-    return access.peer(request.transport) if forwarded is None else forwarded
-
-
 def _refused(request: web.Request, path: str, why: Refusal, forwarded: str | None) -> web.Response:
     """The response refusing a request through aiohttp, with its access-log line."""
     if access.enabled():
         method = "WebSocket" if _is_upgrade(request.headers) else request.method
-        access.upgraded(_shown_client(request, forwarded), path, why.status, method)
+        client = access.peer(request.transport) if forwarded is None else forwarded
+        access.upgraded(client, path, why.status, method)  # as forwarded, or the peer's
     return refuse(*why)
 
 

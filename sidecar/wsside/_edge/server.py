@@ -223,6 +223,9 @@ class Sidecar:
         deadline = time.monotonic() + (
             self.settings.shutdown_timeout if timeout is None else timeout
         )
+        # No upgrade is admitted from now on (503), a restart's included: one admitted now
+        # would be served by the code being replaced, and closed by nothing.
+        self.intake.draining = True
         for site in () if keep_listening else tuple(self.runner.sites):
             await site.stop()
         if self.reloader is not None:

@@ -45,6 +45,9 @@ class WorkerLink:
         self.port = port
         self.host = host
         self.accepting = True
+        # Not passed on to what handler code starts: a child holding it would hide this
+        # worker's end from the parent (no EOF when the worker dies).
+        os.set_inheritable(fd, False)
         self._sock = socket.socket(fileno=fd)
 
     @property

@@ -24,7 +24,7 @@ def cancelled_here() -> bool:
     """Whether the running task is being cancelled, rather than user code in it raising the
     CancelledError of something else it awaited (then false). Outside a task (a callback run
     inline, in `data_received`), nothing is being cancelled."""
+    task = asyncio.current_task()
     if sys.version_info >= (3, 11):
-        task = asyncio.current_task()
         return task is not None and task.cancelling() > 0
-    return True  # cannot be told: a real cancellation must never be swallowed
+    return task is not None  # cannot be told: a real cancellation must never be swallowed
