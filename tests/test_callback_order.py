@@ -18,20 +18,8 @@ import aiohttp
 import pytest
 from tests.reliability.rawws import CONT, TEXT, frame, upgrade_head
 
+from patterns_page import AccessLine
 from serve_process import ServeProcess, free_port
-
-
-class AccessLine(logging.Handler):
-    """The first access line (`wsside.access`) that holds `fragment`, as a future."""
-
-    def __init__(self, fragment: str) -> None:
-        super().__init__()
-        self.fragment = fragment
-        self.found: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.fragment in record.getMessage() and not self.found.done():
-            self.found.set_result(record.getMessage())
 
 
 async def test_frames_held_behind_a_slow_handler_never_reach_it_after_the_client_dropped(
