@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+from collections import deque
 from typing import Final, cast
 
 from .._protocol.compression import Decompressor, InflateError, MessageTooBig
@@ -109,7 +110,7 @@ class StrictReader(PrescanReader):
         self._m_bytes: bytearray | bytes = _NO_BYTES
         self._m_text: list[str] = _NO_TEXT
         self._m_utf8: codecs.IncrementalDecoder | None = None
-        self._held: list[_Frame] | None = None  # a list while holding (`hold`)
+        self._held: deque[_Frame] | None = None  # a deque while holding (`hold`)
         # The raw-stream follower's state (`PrescanReader`): at a frame boundary.
         self._f_need = 0
         self._f_head = b""
@@ -131,22 +132,27 @@ class StrictReader(PrescanReader):
         session stopped reading the socket, and the rest of the read under way must not grow
         its queue (a compressed frame is held as it came, not inflated)."""
         if self._held is None:
-            self._held = []
+            self._held = deque()
 
     def release(self) -> None:
         """Handle the frames held since `hold`, in order; once the session holds again, the
-        rest are held again (by `handle_frame`) for the next `release`. A frame refused fails
-        the connection as the C parser fails it, and the frames after it are dropped, as the
-        rest of a read is."""
+        rest stay held, ahead of any held since, for the next `release` (each frame is
+        handled once: a read of 40,000 tiny frames to a slow handler pauses many times). A
+        frame refused fails the connection as the C parser fails it, and the frames after it
+        are dropped, as the rest of a read is."""
         held, self._held = self._held, None
-        if not held:
-            return
-        for frame in held:
+        while held:
             try:
-                self.handle_frame(*frame)
+                self.handle_frame(*held.popleft())
             except Exception as exc:  # noqa: BLE001 - whatever the C parser would catch
                 self._failed = True
                 fail_queue(self._queue, exc)
+                return
+            # The session may hold again in handle_frame (mypy keeps the None set above).
+            again = cast("deque[_Frame] | None", self._held)
+            if again is not None:
+                held.extend(again)
+                self._held = held
                 return
 
     def drop_held(self) -> None:
