@@ -77,7 +77,7 @@ check: venv
 CORE_TESTS := tests/test_pattern.py tests/test_connection.py tests/test_callbacks.py \
 	tests/test_options.py tests/test_responses.py tests/test_rooms.py tests/test_routing.py \
 	tests/test_config.py tests/test_reload.py tests/test_deflate.py tests/test_reader.py \
-	tests/test_cli_serve.py tests/test_transport.py tests/test_writer_hold.py tests/test_handoff.py tests/test_versions.py \
+	tests/test_cli_serve.py tests/test_transport.py tests/test_writer_hold.py tests/test_held_frames.py tests/test_handoff.py tests/test_versions.py \
 	tests/test_layers.py tests/test_schema.py tests/test_message_check.py tests/test_speed.py \
 	tests/test_load_hints.py tests/test_error_tracebacks.py tests/test_send_dataclass.py \
 	tests/test_init_gitignore.py tests/test_testing.py tests/test_fellow_workers.py

@@ -2,10 +2,14 @@
 writer and given to the transport as one write when it resumes: asyncio's transport on
 Python 3.12+ keeps each write as a buffer entry and sums them all at every write, so a frame
 per write made each send to such a client cost more than the last (80,000 small broadcasts:
-266 s on 3.13). Order, the close frame, `buffered` and the 1013 limit hold as before.
+266 s on 3.13). On that transport, frames written while it holds unsent bytes are held too,
+until the end of the loop's turn or 64 KiB, past which the transport gets them and pauses.
+Order, the close frame, `buffered`, the pause writers wait on and the 1013 limit hold as
+before.
 
-The first test drives `FrameIO` over a transport that counts its writes; the second sends
-80,000 broadcasts through a real `wsside serve` socket to a client that reads only after."""
+The first tests drive `FrameIO` over a transport that counts its writes; the others go
+through a real `wsside serve` socket, with holding within turns forced on where the Python
+running them has no such transport (`held_within_turns`)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,10 @@ import asyncio
 import socket
 from typing import Any
 
+import pytest
+from tests import test_connection
+
+from wsside._io import writer as writer_module
 from wsside._io.stream import WsStream
 from wsside._io.writer import SEND_BUFFER_LIMIT, FrameIO
 
@@ -32,17 +40,27 @@ FEED = """
 """
 
 
+@pytest.fixture
+def held_within_turns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every transport is treated as asyncio's on Python 3.12+ (an entry per write)."""
+    monkeypatch.setattr(writer_module, "_entry_per_write", lambda transport: True)
+
+
 class _Transport(asyncio.Transport):
     def __init__(self) -> None:
         super().__init__()
         self.writes: list[bytes] = []
+        self.written = asyncio.Event()
         self.closing = False
+        self.size = 70_000  # what it says it holds unsent: above the high-water mark
 
     def write(self, data: Any) -> None:
         self.writes.append(bytes(data))
+        self.size += len(data)
+        self.written.set()
 
     def get_write_buffer_size(self) -> int:
-        return 70_000  # above the high-water mark: paused
+        return self.size
 
     def is_closing(self) -> bool:
         return self.closing
@@ -63,6 +81,7 @@ async def test_frames_written_while_paused_go_as_one_write_in_order_when_resumed
     io = FrameIO(transport, stream)
     slow = io.overflow = _TooSlow()
     io.write_frame(b"a")  # not paused: straight to the transport
+    transport.size = 70_000
     stream.pause_writing()
     for frame in (b"b", b"c", b"d"):
         io.write_frame(frame)
@@ -70,7 +89,8 @@ async def test_frames_written_while_paused_go_as_one_write_in_order_when_resumed
     assert io.buffered == 70_000 + 3
     stream.resume_writing()
     assert transport.writes == [b"a", b"bcd"]
-    assert io.buffered == 70_000
+    assert io.buffered == 70_000 + 3
+    transport.size = 70_000
     # Paused again: the close frame follows what is held, in one go, and nothing after it.
     stream.pause_writing()
     io.write_frame(b"e")
@@ -78,12 +98,97 @@ async def test_frames_written_while_paused_go_as_one_write_in_order_when_resumed
     io.write_frame(b"f")
     assert transport.writes[2:] == [b"e", b"\x88\x02\x03\xe8"]
     # Once past the limit, the client is too slow and no frame is kept.
+    transport.size = 70_000
     io2 = FrameIO(transport, stream)  # the stream is still paused
     io2.overflow = slow
     io2.write_frame(b"x" * (SEND_BUFFER_LIMIT - 70_000))
     io2.write_frame(b"y")  # at the limit: kept
     io2.write_frame(b"z")  # past it
     assert slow.told == 1 and io2.buffered == SEND_BUFFER_LIMIT + 1
+
+
+async def test_frames_written_while_bytes_wait_go_as_one_write_at_the_end_of_the_turn(
+    held_within_turns: None,
+) -> None:
+    stream = WsStream(asyncio.get_running_loop(), None)
+    transport = _Transport()
+    stream.connection_made(transport)
+    io = FrameIO(transport, stream)
+    transport.size = 0
+    io.write_frame(b"a")  # nothing waits: straight to the transport
+    assert transport.writes == [b"a"]
+    transport.written.clear()
+    for frame in (b"b", b"c", b"d"):  # one byte waits: held to the end of this turn
+        io.write_frame(frame)
+    assert transport.writes == [b"a"] and io.buffered == 4 and not io.paused
+    await transport.written.wait()
+    assert transport.writes == [b"a", b"bcd"]
+    # Past 64 KiB waiting, what is held goes at once: the transport then pauses the writers
+    # (as asyncio's does past its high-water mark), who wait in `drain` for its resume.
+    transport.writes.clear()
+    io.write_frame(b"e" * 30_000)
+    io.write_frame(b"f" * 40_000)
+    assert transport.writes == [b"e" * 30_000 + b"f" * 40_000]
+    stream.pause_writing()
+    io.write_frame(b"g")
+    drained = asyncio.ensure_future(io.drain())
+    await transport.written.wait()  # the end of the turn of the first hold: paused, kept
+    transport.written.clear()
+    assert transport.writes == [b"e" * 30_000 + b"f" * 40_000] and not drained.done()
+    stream.resume_writing()
+    await drained
+    assert transport.writes[1:] == [b"g"]
+    # The client's FIN: what is held goes first, then the transport closes.
+    io.write_frame(b"h")
+    stream.eof_received()
+    assert transport.writes[2:] == [b"h"]
+
+
+async def test_an_await_send_loop_to_a_client_that_reads_nothing_waits_for_it(
+    serve: Any, held_within_turns: None
+) -> None:
+    """`await conn.send` waits while the client reads nothing: other connections are served
+    meanwhile, and every message comes, in order, once it reads."""
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/flood")
+        h.sent = 0
+
+        @h.on_message
+        async def go(conn, data):
+            if data == "count":
+                conn.send(str(h.sent))
+                return
+            for i in range(int(data)):
+                await conn.send(f"{i:08d}" * 5)
+                h.sent += 1
+    """)
+    count = 200_000  # 8.4 MB: past what the kernels hold, short of the 16 MiB of a 1013
+    reader, writer = await test_connection.small_window_client(
+        s.port, "/api/ws/flood", test_connection._masked(0x1, str(count).encode())
+    )
+    try:
+        probe = await s.connect("/api/ws/flood")
+        sent = 0
+        while sent == 0:  # until the loop has begun
+            await probe.send_str("count")
+            sent = int(await probe.receive_str(timeout=10))
+        assert sent < count  # it waits for the client, and other connections are answered
+        for i in range(count):
+            head = await asyncio.wait_for(reader.readexactly(2), 10)
+            assert head == b"\x81\x28", (i, head)
+            assert await reader.readexactly(40) == f"{i:08d}".encode() * 5
+        await probe.close()
+    finally:
+        writer.close()
+
+
+async def test_pings_from_a_client_that_reads_nothing_with_holding_within_turns(
+    serve: Any, held_within_turns: None
+) -> None:
+    await test_connection.test_pings_from_a_client_that_reads_nothing_get_one_pong_once_it_reads(
+        serve
+    )
 
 
 async def test_a_client_that_reads_nothing_gets_every_broadcast_in_order_once_it_reads(
