@@ -571,6 +571,53 @@ async def test_a_flood_pauses_reading_then_everything_is_handled_in_order(
     assert got == [str(i) for i in range(40)] + ["last"]  # reading resumed, nothing lost
 
 
+async def test_a_flood_of_pings_for_on_ping_pauses_reading_too(serve, probe, monkeypatch) -> None:
+    """Pings (and pongs) for `on_ping` / `on_pong` behind a slow handler are queued like
+    messages and count toward the same high-water mark: they grew the queue without bound
+    (800,000 pings: 166 MiB) while the socket was still read."""
+    from wsside._runtime import callback_queue
+
+    monkeypatch.setattr(callback_queue, "INBOX_HIGH_WATER", 8)
+    s = await serve("""
+        import asyncio, gc, probe
+        from wsside import Handler
+        from wsside._runtime.session import Session
+        h = Handler("/ws/pinged")
+        gate = asyncio.Event()
+        probe.gate = gate
+        pings = []
+
+        @h.on_message
+        async def slow(conn, data):
+            if data == "report":  # the flooding session: reading paused? jobs queued
+                for o in gc.get_objects():
+                    if type(o) is Session and o.conn is not conn:
+                        conn.send([o._reading_paused, len(o._inbox)])
+                return
+            await gate.wait()
+            if data == "last":
+                conn.send(pings)
+
+        @h.on_ping
+        def ping(conn, payload):
+            pings.append(int(payload))
+    """)
+    ws = await s.connect("/api/ws/pinged", autoping=False)
+    watcher = await s.connect("/api/ws/pinged")
+    await ws.send_str("first")  # the handler now waits: what follows queues
+    for i in range(100):
+        await ws.ping(str(i).encode())
+    await ws.send_str("last")
+    while True:  # until the sidecar stops reading the flooding client
+        await watcher.send_str("report")
+        paused, queued = await watcher.receive_json(timeout=5)
+        if paused:
+            break
+    assert queued <= 8 + 1, queued  # paused by the pings, not only by "last" after them
+    probe.gate.set()
+    assert await ws.receive_json(timeout=5) == list(range(100))  # every ping, in order
+
+
 EXITING = """
 import asyncio, sys
 from wsside import Handler

@@ -139,6 +139,13 @@ class CallbackQueue:
         if self._keepalive is not None:
             self._keepalive.resume()
 
+    def _submit_frame(self, job: tuple[Any, ...]) -> None:
+        """A ping or pong for `on_ping` / `on_pong`: queued like a message, so that a flood of
+        them behind a slow handler pauses reading too (by count: they are 125 bytes at most)."""
+        self._submit(job)
+        if len(self._inbox) > INBOX_HIGH_WATER and not self._reading_paused:
+            self._pause_reading()
+
     def _submit(self, job: tuple[Any, ...]) -> None:
         if self._worker is not None:
             if self._inbox is _NO_JOBS:

@@ -220,14 +220,14 @@ class Session(CloseHandshake):
             if self._keepalive is not None:
                 self._keepalive.seen()
             if self.handler.callbacks["on_ping"] is not None:
-                self._submit(("on_ping", bytes(msg.data)))
+                self._submit_frame(("on_ping", bytes(msg.data)))
             else:
                 self._answer_ping(msg.data)
         elif kind is WSMsgType.PONG:
             if self._keepalive is not None:
                 self._keepalive.pong()
             if self.handler.callbacks["on_pong"] is not None and not self._close_sent:
-                self._submit(("on_pong", bytes(msg.data)))
+                self._submit_frame(("on_pong", bytes(msg.data)))
         elif kind is WSMsgType.CLOSE:
             self.on_close(msg.data, msg.extra or "")
 
