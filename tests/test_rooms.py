@@ -283,3 +283,44 @@ async def test_a_str_enum_is_a_room_by_its_value() -> None:
         client = await server.connect("/ws/enum")
         await client.send("join")
         assert await client.receive_json() == {"in": True}
+
+
+async def test_connections_in_a_room_are_its_open_members_in_join_order(serve) -> None:
+    """`handler.connections_in(room)`: a presence check that costs the room's size (walking
+    `handler.connections` in every `on_close` made closing everyone quadratic)."""
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/who/{name}")
+
+        @h.on_message
+        def act(conn, msg):
+            if "join" in msg:
+                conn.join_room(msg["join"])
+            elif "who" in msg:
+                try:
+                    conn.send([c.params["name"] for c in h.connections_in(msg["who"])])
+                except TypeError as exc:
+                    conn.send({"error": str(exc)})
+            conn.send({"ok": True})
+    """)
+    ws = {n: await s.connect(f"/api/ws/who/{n}") for n in "abc"}
+
+    async def ask(sender: str, **msg: object) -> object:
+        await ws[sender].send_json(msg)
+        got = await ws[sender].receive_json()
+        if got != {"ok": True}:
+            assert await ws[sender].receive_json() == {"ok": True}
+        return got
+
+    for name, room in (("c", "red"), ("a", "red"), ("b", "blue")):
+        await ask(name, join=room)
+    assert await ask("b", who="red") == ["c", "a"]
+    assert await ask("b", who="green") == []
+    assert await ask("a", who=None) == ["a", "b", "c"]  # None: every open connection
+    await ws["c"].close()
+    assert await ask("b", who="red") == ["a"]
+    said = await ask("b", who=["red"])
+    assert said == {
+        "error": "handler.connections_in(): a room is a str, its name; got list ['red']"
+        ": one room per call"
+    }

@@ -7,11 +7,12 @@ coroutine is an object).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
+    from ._threads import ThreadMark
     from .connection import Connection
     from .handler import Handler
     from .request import Request
@@ -53,3 +54,16 @@ if TYPE_CHECKING:
     Background: TypeAlias = (
         Callable[[Handler], Coroutine[Any, Any, object]] | Callable[[], Coroutine[Any, Any, object]]
     )
+
+
+class Endpoint(Protocol):
+    """What serves a handler's connections (the runtime's hub), for server-side push."""
+
+    # the thread that writes to its connections, while it has any
+    thread: ThreadMark | None
+
+    def open_connections(self, room: str | None = None) -> tuple[Connection, ...]: ...
+
+    def broadcast(
+        self, data: object, room: str | None = None, exclude: Connection | None = None
+    ) -> int: ...

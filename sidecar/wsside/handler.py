@@ -11,12 +11,12 @@ import contextlib
 import inspect
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from ._handler_notes import background_too_late, declared_in_a_script, warn_detached, warn_unserved
 from ._places import place
 from ._signatures import Callback, adapt_callback
-from ._threads import ThreadMark, may_write, off_loop_error
+from ._threads import may_write, off_loop_error
 from .connection import room_error
 from .handler_options import (
     DEFAULTABLE_OPTIONS,
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ._handler_types import (
         Authenticate,
         Background,
+        Endpoint,
         OnClose,
         OnConnect,
         OnControl,
@@ -52,24 +53,11 @@ _OnControlT = TypeVar("_OnControlT", bound="OnControl")
 _BackgroundT = TypeVar("_BackgroundT", bound="Background")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-__all__ = ["Endpoint", "Handler", "collecting"]
+__all__ = ["Handler", "collecting"]
 
 MiB = 1024 * 1024
 # What `max_message_size` is when neither the declaration nor [defaults] sets it.
 DEFAULT_MAX_MESSAGE_SIZE = 16 * MiB
-
-
-class Endpoint(Protocol):
-    """What serves a handler's connections (the runtime's hub), for server-side push."""
-
-    # the thread that writes to its connections, while it has any
-    thread: ThreadMark | None
-
-    def open_connections(self) -> tuple[Connection, ...]: ...
-
-    def broadcast(
-        self, data: object, room: str | None = None, exclude: Connection | None = None
-    ) -> int: ...
 
 
 # Set while a handler file is imported, to collect the handlers it declares (`collecting`).
@@ -313,8 +301,15 @@ class Handler:
     @property
     def connections(self) -> tuple[Connection, ...]:
         """The open connections of this endpoint (empty until the sidecar serves it)."""
+        return self.connections_in(None)
+
+    def connections_in(self, room: str | None) -> tuple[Connection, ...]:
+        """The open connections of this endpoint in `room` (all of them for None), in this
+        process, in the order they joined; its cost is the room's size, not the endpoint's."""
+        if room is not None and not isinstance(room, str):
+            raise room_error(room, "handler.connections_in")
         if self._endpoint is not None:
-            return self._endpoint.open_connections()
+            return self._endpoint.open_connections(room)
         if self._detached:
             self._warn_detached("was asked for its connections")
         return ()

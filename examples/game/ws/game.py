@@ -116,7 +116,7 @@ game = Handler(
 
 
 def players(gid):
-    return [c for c in game.connections if c.metadata.get("game") == gid]
+    return game.connections_in(gid)  # a game's room: costs its players, not every connection
 
 
 def open_games():

@@ -12,8 +12,9 @@ against the handler's `sends` first: a warning names the field, and the message 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
 from .._protocol.codec import encode
@@ -48,6 +49,7 @@ class Outlet(Protocol):
 
 
 _NOT_IN_ANY_ROOM: AbstractSet[str] = frozenset()
+_NO_MEMBERS: Mapping[Connection, Outlet] = MappingProxyType({})
 
 
 class Hub:
@@ -165,8 +167,11 @@ class Hub:
     def rooms_of(self, conn: Connection) -> AbstractSet[str]:
         return self._joined.get(conn, _NOT_IN_ANY_ROOM)
 
-    def open_connections(self) -> tuple[Connection, ...]:
-        return tuple(c for c, outlet in self.connections.items() if not outlet.closing)
+    def open_connections(self, room: str | None = None) -> tuple[Connection, ...]:
+        members: Mapping[Connection, Outlet] = (
+            self.connections if room is None else self.rooms.get(room, _NO_MEMBERS)
+        )
+        return tuple(c for c, outlet in members.items() if not outlet.closing)
 
     # ---- delivery ------------------------------------------------------------------------
 
