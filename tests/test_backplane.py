@@ -424,6 +424,54 @@ async def test_redis_answering_errors_is_an_outage_not_a_crash(tmp_path: Path) -
         await receiver.close()
 
 
+async def _until(condition: Any) -> None:
+    """Until `condition()`, for a state that only the clock changes (nothing to wait on)."""
+    while not condition():
+        await asyncio.sleep(0.05)
+
+
+async def test_a_publish_unanswered_for_over_a_second_is_down_before_it_is_an_outage(
+    tmp_path: Path,
+) -> None:
+    """`up` (/healthz's "backplane") is whether broadcasts cross now: while a Redis stalled
+    for less than the 2 s a PUBLISH may take (those queued behind it for over 1 s are dropped),
+    `up` stayed true throughout."""
+    with own_redis(tmp_path) as (redis, _):
+        sender, receiver, got = await _pair(redis.url)
+        assert redis.proc is not None and sender.up
+        redis.proc.send_signal(signal.SIGSTOP)  # connected, but answering nothing
+        try:
+            sender.publish("/ws/x", None, 1, b"stalled")
+            began = time.monotonic()
+            await asyncio.wait_for(_until(lambda: not sender.up), 5)
+            assert time.monotonic() - began >= MAX_WAIT
+        finally:
+            redis.proc.send_signal(signal.SIGCONT)
+        await asyncio.wait_for(_until(lambda: sender.up), 10)  # answered: it crosses again
+        await got.until(lambda: len(got.items) == 1)  # Redis had it: it ran once resumed
+        assert got.items == [("/ws/x", None, 1, b"stalled")]
+        await sender.close()
+        await receiver.close()
+
+
+async def test_a_burst_past_the_queue_before_the_loop_runs_is_named_as_one(
+    tmp_path: Path,
+) -> None:
+    """More than the queue's 8 MiB broadcast in one go, Redis healthy: the warning said the
+    bytes "wait for Redis", which had nothing to do with it."""
+    with own_redis(tmp_path) as (redis, logged):
+        sender, receiver, got = await _pair(redis.url)
+        big = b"x" * (1024 * 1024)
+        for _ in range(9):  # in one turn of the loop: the publisher cannot run meanwhile
+            sender.publish("/ws/x", None, 2, big)
+        await logged.until(lambda: logged.messages("is unavailable since"))
+        [down] = logged.messages("is unavailable since")
+        assert "came before the event loop let any be sent: one callback's burst" in down, down
+        await got.until(lambda: len(got.items) == 7, timeout=10)  # what 8 MiB held
+        await sender.close()
+        await receiver.close()
+
+
 async def test_a_stuck_redis_keeps_the_queue_bounded(tmp_path: Path) -> None:
     with own_redis(tmp_path) as (redis, logged):
         sender, receiver, got = await _pair(redis.url)

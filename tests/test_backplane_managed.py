@@ -17,11 +17,13 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
-from cluster import ROOMS_HANDLER, RedisServer, connect, start_serve, write_handlers
+from cluster import ROOMS_HANDLER, RedisServer, Seen, connect, start_serve, write_handlers
 from doctor_projects import CHAT_HANDLER, REPO, one, run_doctor, write
 from serve_process import ServeProcess, free_port
+from wsside._runtime import events
 from wsside._runtime.backplane_url import url_problem
 from wsside._runtime.backplane_wire import channel
+from wsside._runtime.redis_backplane import backplane_from_url
 
 pytestmark = pytest.mark.slow
 
@@ -221,3 +223,30 @@ def test_the_channel_is_of_the_database_redis_py_selects() -> None:
     assert channel("redis://h/3?db=5") == b"wsside:5"
     assert channel("unix:///run/redis.sock?db=2&channel=shop") == b"wsside:2:shop"
     assert channel("unix:///run/redis.sock") == b"wsside:0"
+
+
+async def test_a_refused_publish_is_over_once_the_user_may_publish_without_another_broadcast(
+    server: RedisServer,
+) -> None:
+    """Redis answered PUBLISH with an error (no +publish): the outage was over only at the
+    next broadcast, so a quiet app fixed by its operator stayed "down" and said nothing."""
+    acl(server, "nopub", "on", ">s3cret", "resetchannels", "&wsside:*", "+subscribe", "+ping")
+    logged = Seen()
+    events.subscribe(logged)
+    url = f"redis://nopub:s3cret@127.0.0.1:{server.port}/0"
+    sender = backplane_from_url(url, lambda *record: None)
+    try:
+        await sender.start()
+        sender.publish("/ws/x", None, 1, b"lost")
+        await logged.until(lambda: logged.messages("is unavailable since"), timeout=10)
+        [down] = logged.messages("is unavailable since")
+        assert "NoPermissionError" in down and "ACL SETUSER nopub +publish" in down, down
+        assert not sender.up
+        acl(server, "nopub", "+publish")
+        await logged.until(lambda: logged.messages("is back after"), timeout=10)
+        [back] = logged.messages("is back after")
+        assert "1 broadcast from this process was dropped" in back, back
+        assert sender.up
+    finally:
+        await sender.close()
+        events.unsubscribe(logged)

@@ -47,6 +47,7 @@ class PublishQueue:
         # When the last PUBLISH round trip began, by the clock and by `_busy` (set in start).
         self._sent = 0.0
         self._sent_busy = 0.0
+        self._in_flight = False  # a round trip has begun and not been answered
         self._busy: Callable[[], float] = time.thread_time
         self._busy_fd: int | None = None
 
@@ -61,9 +62,15 @@ class PublishQueue:
             # Redis is down or slower than the broadcasts: keep memory bounded.
             self._outage.dropped += 1
             oldest = self._pending[0][0] if self._pending else None
-            self._outage.begin(
-                "queue", f"{self._pending_bytes} bytes already wait for Redis", oldest
-            )
+            if self._in_flight:
+                why = f"{self._pending_bytes} bytes already wait for Redis"
+            else:  # the publisher has not run since they came: the loop did not let it
+                why = (
+                    f"{self._pending_bytes} bytes of broadcasts came before the event loop let "
+                    "any be sent: one callback's burst (await asyncio.sleep(0) between its "
+                    "parts lets them go), or a blocked loop"
+                )
+            self._outage.begin("queue", why, oldest)
             return False
         self._pending.append((time.monotonic(), record))
         self._pending_bytes += len(record)
@@ -86,7 +93,17 @@ class PublishQueue:
     def sending(self) -> float:
         """A PUBLISH round trip begins now; returns when (`time.monotonic()`)."""
         self._sent, self._sent_busy = time.monotonic(), self._busy()
+        self._in_flight = True
         return self._sent
+
+    def answered(self) -> None:
+        """The round trip begun at `sending` has ended (Redis answered, or it failed)."""
+        self._in_flight = False
+
+    @property
+    def late(self) -> bool:
+        """Whether a round trip has gone unanswered longer than a record may wait."""
+        return self._in_flight and time.monotonic() - self._sent > MAX_WAIT
 
     def take_all(self) -> tuple[list[bytes], int]:
         """Every queued record, as messages of about `BATCH_BYTES` at most, and how many

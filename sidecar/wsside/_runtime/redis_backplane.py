@@ -81,7 +81,8 @@ class RedisBackplane:
         self._channel = channel(url)
         self._sender = os.urandom(8)
         self._outage = Outage(url)
-        self._queue = PublishQueue(HEAD.pack(VERSION, self._sender), self._outage)
+        self._head = HEAD.pack(VERSION, self._sender)  # a message of no broadcasts
+        self._queue = PublishQueue(self._head, self._outage)
         self._wake = asyncio.Event()
         # Set while nothing is queued or being published, or once the publisher stopped
         # (what `close()` waits for).
@@ -113,8 +114,10 @@ class RedisBackplane:
 
     @property
     def up(self) -> bool:
-        """Whether broadcasts cross processes now: subscribed, and no part failing."""
-        return self._subscribed.is_set() and not self._outage.active
+        """Whether broadcasts cross processes now: subscribed, no part failing, and no
+        PUBLISH unanswered for longer than a broadcast may wait (a stall shorter than the
+        round trip's timeout is not an outage yet, but broadcasts do not cross meanwhile)."""
+        return self._subscribed.is_set() and not self._outage.active and not self._queue.late
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -198,25 +201,31 @@ class RedisBackplane:
                                 pipe.publish(self._channel, message)
                             await pipe.execute()
                 except Exception as exc:  # noqa: BLE001 - any failure is an outage, never fatal
+                    self._queue.answered()
                     self._outage.dropped += count
                     self._outage.begin("publish", self._cause(exc), sent)
-                    if isinstance(exc, ResponseError):
-                        # Redis answered with an error: the next batch is the next try.
-                        await retry.wait()
-                    else:
-                        await self._reconnect(client, retry)
+                    # Redis answered with an error (an ACL without +publish): it is over once
+                    # a message of no broadcasts goes through, with or without broadcasts.
+                    refused = isinstance(exc, ResponseError)
+                    await self._reconnect(client, retry, refused)
                 else:
+                    self._queue.answered()
                     retry.reset()
                     self._outage.end("publish")
             self._idle.set()
 
-    async def _reconnect(self, client: Redis, retry: Retry) -> None:
-        """Wait for Redis to answer again. What is queued meanwhile is dropped at each failed
-        try (and, once Redis answers, whatever has waited longer than `MAX_WAIT`)."""
+    async def _reconnect(self, client: Redis, retry: Retry, refused: bool = False) -> None:
+        """Wait for Redis to answer again (a PING; after an error reply, `refused`, a PUBLISH
+        of no broadcasts, which the others read as nothing). What is queued meanwhile is
+        dropped at each failed try (and, once Redis answers, whatever has waited longer than
+        `MAX_WAIT`)."""
         while True:
             await retry.wait()
             try:
-                await client.ping()
+                if refused:
+                    await client.publish(self._channel, self._head)
+                else:
+                    await client.ping()
             except Exception:  # noqa: BLE001 - still down
                 self._queue.drop_all()
                 continue
