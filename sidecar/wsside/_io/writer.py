@@ -100,27 +100,37 @@ class FrameIO:
         if self.closing or self.transport.is_closing():
             return
         held = self._held
-        protocol = self.protocol
         if held is None:
-            paused = writing_paused(protocol)
-            if not paused and not (self._turn_hold and self.transport.get_write_buffer_size()):
+            if not writing_paused(self.protocol) and not (
+                self._turn_hold and self.transport.get_write_buffer_size()
+            ):
                 self.transport.write(frame)  # the usual case: nothing waits, sent at once
                 return
-            if not isinstance(protocol, Resumable):  # aiohttp's, during the handshake
+            held = self._start_holding()
+            if held is None:  # aiohttp's protocol, during the handshake
                 self.transport.write(frame)
                 return
-            held = self._held = bytearray()
-            self._held_after = self.transport.get_write_buffer_size()
-            protocol.on_resume = self.flush  # at its resume, or the client's FIN
-            if not paused:
-                asyncio.get_running_loop().call_soon(self._turn_ended)
         if self._held_after + len(held) > SEND_BUFFER_LIMIT:
             if self.overflow is not None:
                 self.overflow.too_slow()
             return
         held += frame
-        if self._held_after + len(held) > _HIGH_WATER and not writing_paused(protocol):
+        if self._held_after + len(held) > _HIGH_WATER and not writing_paused(self.protocol):
             self.flush()  # the transport pauses now, and `paused` tells the writers to wait
+
+    def _start_holding(self) -> bytearray | None:
+        """Hold what is written from now on: until the transport resumes (or the client's FIN
+        comes), and when it is not paused, until the end of this turn too. None where the
+        protocol cannot say when it resumes."""
+        protocol = self.protocol
+        if not isinstance(protocol, Resumable):
+            return None
+        held = self._held = bytearray()
+        self._held_after = self.transport.get_write_buffer_size()
+        protocol.on_resume = self.flush
+        if not writing_paused(protocol):
+            asyncio.get_running_loop().call_soon(self._turn_ended)
+        return held
 
     def _turn_ended(self) -> None:
         """What was held in a turn without a pause goes to the transport (when a pause came
