@@ -58,11 +58,12 @@ async def test_players_join_a_game_by_its_id_and_only_once():
         await bob.close()
         assert await ada.receive_json(match=answer) == {"type": "player-left", "name": "Bob"}
         carl = await enter(server, "Carl")
-        await carl.send({"type": "join-game", "gameId": "nope"})
-        assert await carl.receive_json(match=answer) == {
-            "type": "error",
-            "message": "no game 'nope'",
-        }
+        for nothing in ("nope", "lobby"):  # the lobby is a room, not a game
+            await carl.send({"type": "join-game", "gameId": nothing})
+            assert await carl.receive_json(match=answer) == {
+                "type": "error",
+                "message": f"no game {nothing!r}",
+            }
 
 
 async def test_a_roll_reaches_the_whole_room_and_counts_in_the_ticked_state(monkeypatch):

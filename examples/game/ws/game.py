@@ -116,7 +116,8 @@ game = Handler(
 
 
 def players(gid):
-    return game.connections_in(gid)  # a game's room: costs its players, not every connection
+    # A game's room (costs its players, not every connection); "lobby" is a room but no game.
+    return [c for c in game.connections_in(gid) if c.metadata.get("game") == gid]
 
 
 def open_games():
