@@ -22,6 +22,7 @@ from tests import test_connection
 
 from wsside._io import writer as writer_module
 from wsside._io.stream import WsStream
+from wsside._io.writer import _HIGH_WATER as HIGH_WATER
 from wsside._io.writer import SEND_BUFFER_LIMIT, FrameIO
 
 # Broadcasts its message's number of frames, then says "sent"; "sync" is answered "synced".
@@ -53,11 +54,14 @@ class _Transport(asyncio.Transport):
         self.written = asyncio.Event()
         self.closing = False
         self.size = 70_000  # what it says it holds unsent: above the high-water mark
+        self.pauses: WsStream | None = None  # paused by a write past 64 KiB, as a real one
 
     def write(self, data: Any) -> None:
         self.writes.append(bytes(data))
         self.size += len(data)
         self.written.set()
+        if self.pauses is not None and self.size > HIGH_WATER and not self.pauses._paused:
+            self.pauses.pause_writing()
 
     def get_write_buffer_size(self) -> int:
         return self.size
@@ -98,13 +102,67 @@ async def test_frames_written_while_paused_go_as_one_write_in_order_when_resumed
     io.write_frame(b"f")
     assert transport.writes[2:] == [b"e", b"\x88\x02\x03\xe8"]
     # Once past the limit, the client is too slow and no frame is kept.
+    # (Of what the transport held when it paused, the 64 KiB below its high-water mark count:
+    # the rest is the message that paused it, below.)
     transport.size = 70_000
     io2 = FrameIO(transport, stream)  # the stream is still paused
     io2.overflow = slow
-    io2.write_frame(b"x" * (SEND_BUFFER_LIMIT - 70_000))
+    io2.write_frame(b"x" * (SEND_BUFFER_LIMIT - HIGH_WATER))
     io2.write_frame(b"y")  # at the limit: kept
     io2.write_frame(b"z")  # past it
-    assert slow.told == 1 and io2.buffered == SEND_BUFFER_LIMIT + 1
+    assert slow.told == 1 and io2.buffered == 70_000 + SEND_BUFFER_LIMIT - HIGH_WATER + 1
+
+
+async def test_one_message_larger_than_the_budget_is_sent_whole_and_not_counted() -> None:
+    """A 24 MiB message written while the client kept up, then a small one: the client that
+    reads got a 1013 (the big one filled the 16 MiB budget alone), and its browser client
+    reconnected into the same first sync. It is left out of the budget; what follows is
+    counted as before."""
+    stream = WsStream(asyncio.get_running_loop(), None)
+    transport = _Transport()
+    stream.connection_made(transport)
+    io = FrameIO(transport, stream)
+    slow = io.overflow = _TooSlow()
+    transport.size = 0
+    big = 24 << 20
+    io.write_frame(b"d" * big)  # nothing waited: written at once
+    stream.pause_writing()  # as the transport does past its high-water mark
+    io.write_frame(b"after")
+    assert slow.told == 0 and io.buffered == big + 5
+    rest = SEND_BUFFER_LIMIT - HIGH_WATER - 5  # what it held before it, at most, counts
+    io.write_frame(b"x" * rest)
+    io.write_frame(b"y")  # at the limit: kept
+    assert slow.told == 0
+    io.write_frame(b"z")  # past it: too slow
+    assert slow.told == 1
+    # The client read all of it; from now on a write past 64 KiB pauses it, as a real one.
+    transport.size, transport.pauses = 0, stream
+    stream.resume_writing()  # what was held goes, and pauses it again
+    assert transport.writes[1] == b"after" + b"x" * rest + b"y"
+    # Frames it held, once written, count in full: a slow reader stays 16 MiB behind at most.
+    io.write_frame(b"n" * HIGH_WATER)
+    assert slow.told == 1
+    io.write_frame(b"n")
+    assert slow.told == 2
+
+
+async def test_a_first_sync_larger_than_the_budget_and_what_follows_reach_a_reader(
+    serve: Any,
+) -> None:
+    s = await serve("""
+        from wsside import Handler
+        h = Handler("/ws/doc")
+
+        @h.on_connect
+        def first_sync(conn, request):
+            conn.send(b"d" * (24 << 20))  # the whole document
+            conn.send({"awareness": []})  # who is there
+    """)
+    ws = await s.connect("/api/ws/doc", max_msg_size=0)
+    assert len(await ws.receive_bytes(timeout=30)) == 24 << 20
+    assert await ws.receive_json(timeout=10) == {"awareness": []}
+    await ws.close()
+    assert ws.close_code == 1000
 
 
 async def test_frames_written_while_bytes_wait_go_as_one_write_at_the_end_of_the_turn(

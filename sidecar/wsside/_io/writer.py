@@ -45,6 +45,7 @@ class FrameIO:
     permessage-deflate was negotiated."""
 
     __slots__ = (
+        "_flushed",
         "_held",
         "_held_after",
         "_turn_hold",
@@ -77,8 +78,13 @@ class FrameIO:
         # the end of the loop's turn or 64 KiB (`_turn_hold`): the bytes before a pause were
         # still an entry per frame (20,000 two-byte sends to a slow reader: 3.95 s of CPU).
         self._held: bytearray | None = None
-        self._held_after = 0  # what the transport held when holding began (no more since)
+        self._held_after = 0  # what counts of what the transport held when holding began
         self._turn_hold = _entry_per_write(transport)
+        # Whether what the transport holds past its high-water mark is frames this writer
+        # held (a flush), rather than the one message whose write paused it: a hold leaves
+        # that message out of the 1013 budget, so that one message larger than the budget
+        # (a document's first sync) and what follows reach a client that reads.
+        self._flushed = False
 
     @property
     def takes_frames(self) -> bool:
@@ -126,7 +132,9 @@ class FrameIO:
         if not isinstance(protocol, Resumable):
             return None
         held = self._held = bytearray()
-        self._held_after = self.transport.get_write_buffer_size()
+        waiting = self.transport.get_write_buffer_size()
+        # Before the write that paused it, the transport held less than its high-water mark.
+        self._held_after = waiting if self._flushed else min(waiting, _HIGH_WATER)
         protocol.on_resume = self.flush
         if not writing_paused(protocol):
             asyncio.get_running_loop().call_soon(self._turn_ended)
@@ -146,6 +154,13 @@ class FrameIO:
         self._held = None
         if held and not self.transport.is_closing():
             self.transport.write(held)
+            protocol = self.protocol
+            if writing_paused(protocol) and isinstance(protocol, Resumable):
+                # What it holds now counts toward the budget until it resumes.
+                self._flushed = True
+                protocol.on_resume = self.flush
+                return
+        self._flushed = False
 
     def write_close(self, code: int | None, reason: bytes = b"") -> None:
         """The close frame (no code: an empty one), after the frames held; nothing may follow
