@@ -107,10 +107,10 @@ async def test_frames_written_while_paused_go_as_one_write_in_order_when_resumed
     transport.size = 70_000
     io2 = FrameIO(transport, stream)  # the stream is still paused
     io2.overflow = slow
-    io2.write_frame(b"x" * (SEND_BUFFER_LIMIT - HIGH_WATER))
-    io2.write_frame(b"y")  # at the limit: kept
+    io2.write_frame(b"x" * (SEND_BUFFER_LIMIT - HIGH_WATER - 1))
+    io2.write_frame(b"y")  # to the limit: kept
     io2.write_frame(b"z")  # past it
-    assert slow.told == 1 and io2.buffered == 70_000 + SEND_BUFFER_LIMIT - HIGH_WATER + 1
+    assert slow.told == 1 and io2.buffered == 70_000 + SEND_BUFFER_LIMIT - HIGH_WATER
 
 
 async def test_one_message_larger_than_the_budget_is_sent_whole_and_not_counted() -> None:
@@ -129,9 +129,9 @@ async def test_one_message_larger_than_the_budget_is_sent_whole_and_not_counted(
     stream.pause_writing()  # as the transport does past its high-water mark
     io.write_frame(b"after")
     assert slow.told == 0 and io.buffered == big + 5
-    rest = SEND_BUFFER_LIMIT - HIGH_WATER - 5  # what it held before it, at most, counts
+    rest = SEND_BUFFER_LIMIT - HIGH_WATER - 6  # what it held before it, at most, counts
     io.write_frame(b"x" * rest)
-    io.write_frame(b"y")  # at the limit: kept
+    io.write_frame(b"y")  # to the limit: kept
     assert slow.told == 0
     io.write_frame(b"z")  # past it: too slow
     assert slow.told == 1
@@ -140,10 +140,40 @@ async def test_one_message_larger_than_the_budget_is_sent_whole_and_not_counted(
     stream.resume_writing()  # what was held goes, and pauses it again
     assert transport.writes[1] == b"after" + b"x" * rest + b"y"
     # Frames it held, once written, count in full: a slow reader stays 16 MiB behind at most.
-    io.write_frame(b"n" * HIGH_WATER)
+    io.write_frame(b"n" * HIGH_WATER)  # to the limit
     assert slow.told == 1
     io.write_frame(b"n")
     assert slow.told == 2
+    # A second big message to a client that reads nothing is counted whole: it is refused.
+    io2 = FrameIO(transport, stream)
+    io2.overflow = slow
+    transport.size = 0
+    transport.pauses = None
+    stream.resume_writing()
+    io2.write_frame(b"d" * big)  # written at once (nothing waited), then it pauses
+    stream.pause_writing()
+    io2.write_frame(b"d" * big)
+    assert slow.told == 3 and io2.buffered == transport.size  # nothing held
+
+
+async def test_a_big_message_held_within_a_turn_is_left_out_of_the_budget_too(
+    held_within_turns: None,
+) -> None:
+    """On asyncio's transport on 3.12+, with a few bytes waiting (not paused), the big message
+    went through the turn's hold, whose flush then counted it: a 1013 for a reading client."""
+    stream = WsStream(asyncio.get_running_loop(), None)
+    transport = _Transport()
+    stream.connection_made(transport)
+    io = FrameIO(transport, stream)
+    slow = io.overflow = _TooSlow()
+    transport.size, transport.pauses = 3_000, stream  # a few bytes wait: not paused
+    big = 24 << 20
+    io.write_frame(b"d" * big)  # held for the turn, and past 64 KiB written at once
+    io.write_frame(b"after")  # now paused: held until it resumes
+    assert slow.told == 0 and transport.writes == [b"d" * big]
+    transport.size = 0
+    stream.resume_writing()
+    assert transport.writes == [b"d" * big, b"after"]
 
 
 async def test_a_first_sync_larger_than_the_budget_and_what_follows_reach_a_reader(

@@ -116,13 +116,17 @@ class FrameIO:
             if held is None:  # aiohttp's protocol, during the handshake
                 self.transport.write(frame)
                 return
-        if self._held_after + len(held) > SEND_BUFFER_LIMIT:
+        paused = writing_paused(self.protocol)
+        if paused and self._held_after + len(held) + len(frame) > SEND_BUFFER_LIMIT:
             if self.overflow is not None:
                 self.overflow.too_slow()
             return
         held += frame
-        if self._held_after + len(held) > _HIGH_WATER and not writing_paused(self.protocol):
-            self.flush()  # the transport pauses now, and `paused` tells the writers to wait
+        if not paused and self._held_after + len(held) > _HIGH_WATER:
+            # The transport pauses now, and `paused` tells the writers to wait. What this turn
+            # held was written while the client kept up: as written at once, for the budget.
+            self.flush()
+            self._flushed = False
 
     def _start_holding(self) -> bytearray | None:
         """Hold what is written from now on: until the transport resumes (or the client's FIN
