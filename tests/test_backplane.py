@@ -472,6 +472,24 @@ async def test_a_burst_past_the_queue_before_the_loop_runs_is_named_as_one(
         await receiver.close()
 
 
+async def test_a_blocked_loop_during_a_publish_is_not_a_late_redis(tmp_path: Path) -> None:
+    """A callback keeping the loop busy for over a second while a PUBLISH waited for its
+    answer made `up` (/healthz) false until the loop read it: Redis had answered on time."""
+    with own_redis(tmp_path) as (redis, _):
+        sender, receiver, got = await _pair(redis.url)
+        sender.publish("/ws/x", None, 1, b"before")  # the publisher's connection is made
+        await got.until(lambda: len(got.items) == 1)
+        sender.publish("/ws/x", None, 1, b"during")
+        await asyncio.wait_for(_until(lambda: sender._queue._in_flight), 5)
+        spin = time.monotonic() + MAX_WAIT + 0.2
+        while time.monotonic() < spin:  # the callback under test: it keeps the loop busy
+            pass
+        assert sender.up
+        await got.until(lambda: len(got.items) == 2)
+        await sender.close()
+        await receiver.close()
+
+
 async def test_a_stuck_redis_keeps_the_queue_bounded(tmp_path: Path) -> None:
     with own_redis(tmp_path) as (redis, logged):
         sender, receiver, got = await _pair(redis.url)
@@ -481,7 +499,8 @@ async def test_a_stuck_redis_keeps_the_queue_bounded(tmp_path: Path) -> None:
         for _ in range(20):  # 20 MiB: more than the queue may hold
             sender.publish("/ws/x", None, 2, big)
             await asyncio.sleep(0)  # lets the publisher take the first one
-        assert logged.messages("bytes already wait for Redis")
+        [full] = logged.messages("bytes already wait for Redis")
+        assert "which has not answered the last PUBLISH, sent " in full, full
         redis.proc.send_signal(signal.SIGCONT)
         await logged.until(lambda: logged.messages("is back after"), timeout=10)
         [back] = logged.messages("is back after")

@@ -62,8 +62,12 @@ class PublishQueue:
             # Redis is down or slower than the broadcasts: keep memory bounded.
             self._outage.dropped += 1
             oldest = self._pending[0][0] if self._pending else None
-            if self._in_flight:
-                why = f"{self._pending_bytes} bytes already wait for Redis"
+            if self._in_flight:  # the age tells a burst (ms) from a slow Redis (s)
+                waited = (time.monotonic() - self._sent) * 1000
+                why = (
+                    f"{self._pending_bytes} bytes already wait for Redis, which has not "
+                    f"answered the last PUBLISH, sent {waited:.0f} ms ago"
+                )
             else:  # the publisher has not run since they came: the loop did not let it
                 why = (
                     f"{self._pending_bytes} bytes of broadcasts came before the event loop let "
@@ -102,8 +106,13 @@ class PublishQueue:
 
     @property
     def late(self) -> bool:
-        """Whether a round trip has gone unanswered longer than a record may wait."""
-        return self._in_flight and time.monotonic() - self._sent > MAX_WAIT
+        """Whether a round trip has gone unanswered longer than a record may wait, the loop's
+        thread idle (waiting for Redis) most of that time: as for dropping, a callback that
+        blocked the loop is not a late Redis."""
+        if not self._in_flight:
+            return False
+        waited = time.monotonic() - self._sent
+        return waited > MAX_WAIT and self._busy() - self._sent_busy < waited / 2
 
     def take_all(self) -> tuple[list[bytes], int]:
         """Every queued record, as messages of about `BATCH_BYTES` at most, and how many
