@@ -79,6 +79,7 @@ function match(wsside, python) {
  *   | { type: 'log', level: string, message: string }
  *   | { type: 'stall', message: string, advice?: string, seconds: number, file: string, line: number,
  *       function: string, traceback: string }
+ *   | { type: 'draining' }
  *   | { type: 'protocol_error', message: string })} SidecarEvent
  * What the sidecar sends, by `type` (PROTOCOL.md); the shim only debug-logs other types.
  */

@@ -54,6 +54,9 @@ export class SidecarProcess {
     this.state = 'starting'
     /** @type {ReadyMessage | null} the last `ready` message */
     this.info = null
+    /** @type {ReadyMessage | null} the `ready` of a process that said `draining`: it refuses
+     * upgrades from then on, so they wait for the next `ready` */
+    this._draining = null
     /** @type {HandlerInfo[] | null} the endpoints a process served last (reloads included) */
     this._servedBefore = null
     /** @type {string | null} the handler file it is importing now, named if it ends meanwhile */
@@ -186,7 +189,7 @@ export class SidecarProcess {
    * @param {ReadyMessage | null} [stale]
    */
   readyInfo(stale = null) {
-    return this.state === 'ready' && this.info !== stale ? this.info : null
+    return this.state === 'ready' && this.info !== stale && this.info !== this._draining ? this.info : null
   }
 
   /**
@@ -275,6 +278,11 @@ export class SidecarProcess {
       return
     }
     if (IMPORT_ENDS.has(msg.type)) this.importing = null
+    if (msg.type === 'draining') {
+      this._draining = this.info
+      this.reporter.debug('sidecar: draining (upgrades wait for the next ready)')
+      return
+    }
     if (msg.type === 'ready') {
       // A restart in the process (a config change) sends `ready` again: the table before it.
       const before = this.info?.handlers ?? this._servedBefore
@@ -315,6 +323,7 @@ export class SidecarProcess {
     if (this.info?.socket) removeSocketFolder(this.info.socket)
     this._servedBefore = this.info?.handlers ?? this._servedBefore
     this.info = null
+    this._draining = null
   }
 }
 

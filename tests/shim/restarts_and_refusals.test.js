@@ -10,7 +10,7 @@ import path from 'node:path'
 import { before, describe, it } from 'node:test'
 import { suiteCleanup } from './helpers/cleanup.js'
 import { ECHO, makeProject, startViteFor, watcherHears } from './helpers/project.js'
-import { upgrade } from './helpers/ws-client.js'
+import { connectWs, upgrade, WsClient } from './helpers/ws-client.js'
 
 const CHAT = 'from wsside import Handler\n\nchat = Handler("/chat")\n'
 const GAME = 'from wsside import Handler\n\ngame = Handler("/game/{room}")\n'
@@ -114,4 +114,37 @@ it('a process that keeps exiting with code 0 is not started again past 10 stops 
   const stops = logs.lines.slice(from).filter((l) => /was stopped \(exit 0, as after kill PID\): starting it again/.test(l))
   assert.equal(stops.length, 9)
   assert.ok(!logs.lines.slice(from).some((l) => /restarting in/.test(l)), logs.lines.slice(from).join('\n'))
+})
+
+// Its on_close takes a second: the stopping process drains that long after a kill PID.
+const SLOW_CLOSE = `import asyncio
+
+from wsside import Handler
+
+slow = Handler("/slow")
+
+
+@slow.on_close
+async def bye(conn, code, reason, initiated_by_client):
+    await asyncio.sleep(1)
+`
+
+it('an upgrade while a stopped sidecar drains waits for the next one, not 503', async (t) => {
+  const root = makeProject(t, { 'echo.py': ECHO, 'slow.py': SLOW_CLOSE })
+  const { port, logs, pid } = await startViteFor(t, root)
+  const held = await connectWs({ port, path: '/api/slow' })
+  const from = logs.lines.length
+  process.kill(pid, 'SIGTERM')
+  // The 1001 comes after the sidecar stopped admitting upgrades (it said so first).
+  assert.equal((await held.closed).code, 1001)
+  const res = await upgrade({ port, path: '/api/echo' })
+  assert.equal(res.status, 101, `${res.statusLine}: ${res.body}`)
+  const echo = new WsClient(res.socket, res.rest)
+  echo.send('after')
+  assert.equal(await echo.next(), 'after')
+  const [, next] = await logs.waitFor(/sidecar ready: pid (\d+)/, { from })
+  assert.notEqual(Number(next), pid)
+  assert.deepEqual(logs.lines.slice(from).filter((l) => l.includes('refused')), [])
+  echo.close()
+  await echo.closed
 })

@@ -207,6 +207,10 @@ class _ShimMode:
         done, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for waiter in pending:
             waiter.cancel()
+        # Upgrades from now on would be refused (503) while clients close: the shim holds
+        # them for the next `ready`, this process's after a config change or its successor's.
+        if not self.orphaned.is_set():
+            self.channel.send(message("draining"))
         if stopping in done or rebuilt is None:
             # `close` plans its own steps within the budget (slow clients are cut off, every
             # on_close runs); the guard only bounds a close that hangs in user code.
