@@ -2,14 +2,13 @@
 // sidecar's private Unix socket (with the per-run secret) instead of handing the socket over.
 
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
 import http from 'node:http'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { before, describe, it } from 'node:test'
 import wsside from 'vite-plugin-wsside'
 import { suiteCleanup } from './helpers/cleanup.js'
-import { ECHO, makeProject, PYTHON, startViteFor, waitForExit } from './helpers/project.js'
+import { ECHO, makeProject, PYTHON, selfSignedCert, startViteFor, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
 const SPY = readFileSync(new URL('./handlers/spy.py', import.meta.url), 'utf8')
@@ -51,14 +50,6 @@ async function assertPeerSeen({ port, logs, host, secure }) {
   assert.equal((await ws.closed).code, 1000)
   await logs.waitFor(literal(`${client} - "WebSocket /api/peer" closed 1000`), { from })
   assert.ok(!logs.lines.slice(from).some((l) => l.includes('203.0.113.9')), logs.lines.slice(from).join('\n'))
-}
-
-function selfSignedCert(dir) {
-  const key = path.join(dir, 'key.pem')
-  const cert = path.join(dir, 'cert.pem')
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore', timeout: 20_000 })
-  return { key: readFileSync(key), cert: readFileSync(cert) }
 }
 
 describe('dev server over HTTPS (pipe path)', () => {

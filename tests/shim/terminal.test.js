@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { it } from 'node:test'
 import { createReporter, readyLines } from '../../node_shim/lib/report.js'
-import { captureLogger, ECHO, makeProject, startViteFor } from './helpers/project.js'
+import { captureLogger, ECHO, makeProject, selfSignedCert, startViteFor } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
 const SLOW = `import time
@@ -101,22 +101,29 @@ const LOCKED = `from wsside import Handler
 locked = Handler("/locked", authenticate=lambda request: request.query.get("token") == "right")
 `
 
-it("an upgrade that authenticate refuses is a line in Vite's terminal, the repeats counted", async (t) => {
-  const root = makeProject(t, { 'locked.py': LOCKED })
-  const { port, logs } = await startViteFor(t, root)
-  const from = logs.lines.length
-  for (let i = 0; i < 5; i++) {
-    const res = await upgrade({ port, path: '/api/locked?token=wrong' })
-    res.socket.destroy()
-    assert.equal(res.status, 401)
-  }
-  await logs.waitFor(/refused 4 more upgrades that authenticate refused in the last 5 s \(the last: \/api\/locked\)$/, { from })
-  const said = logs.lines.slice(from).filter((line) => line.includes('authenticate refused'))
-  assert.deepEqual(said, [
-    '[wsside] refused /api/locked: its authenticate refused the client (401 Unauthorized); a page\'s client tries again, with backoff',
-    '[wsside] refused 4 more upgrades that authenticate refused in the last 5 s (the last: /api/locked)',
-  ])
-  assert.ok(!said.join('\n').includes('token'), said.join('\n'))  // the query stays out
-  const ok = await connectWs({ port, path: '/api/locked?token=right' })
-  ok.close()
-})
+for (const secure of [false, true]) {
+  it(`an upgrade that authenticate refuses is a line in Vite's terminal, the repeats counted (${secure ? 'TLS: piped' : 'handed over'})`, async (t) => {
+    const root = makeProject(t, { 'locked.py': LOCKED })
+    const server = secure ? { https: selfSignedCert(root) } : {}
+    const { port, logs } = await startViteFor(t, root, { server })
+    const from = logs.lines.length
+    // wsside doctor's probe: doctor reports its 401 itself, and a line would blame a page.
+    const probe = await upgrade({ port, path: '/api/locked', secure, headers: { 'User-Agent': 'wsside-doctor' } })
+    probe.socket.destroy()
+    assert.equal(probe.status, 401)
+    for (let i = 0; i < 5; i++) {
+      const res = await upgrade({ port, path: '/api/locked?token=wrong', secure })
+      res.socket.destroy()
+      assert.equal(res.status, 401)
+    }
+    await logs.waitFor(/refused 4 more upgrades that authenticate refused in the last 5 s \(the last: \/api\/locked\)$/, { from })
+    const said = logs.lines.slice(from).filter((line) => line.includes('authenticate refused'))
+    assert.deepEqual(said, [
+      '[wsside] refused /api/locked: its authenticate refused the client (401 Unauthorized); a page\'s client tries again, with backoff',
+      '[wsside] refused 4 more upgrades that authenticate refused in the last 5 s (the last: /api/locked)',
+    ])
+    assert.ok(!said.join('\n').includes('token'), said.join('\n'))  // the query stays out
+    const ok = await connectWs({ port, path: '/api/locked?token=right', secure })
+    ok.close()
+  })
+}

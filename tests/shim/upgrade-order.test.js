@@ -5,15 +5,13 @@
 
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 import path from 'node:path'
 import { it } from 'node:test'
 import wsside, { attachWsside } from 'vite-plugin-wsside'
 import { cleanupOf } from './helpers/cleanup.js'
-import { captureLogger, makeProject, ownVite, PYTHON, startViteFor, vite as viteUnderTest } from './helpers/project.js'
+import { captureLogger, makeProject, ownVite, PYTHON, selfSignedCert, startViteFor, vite as viteUnderTest } from './helpers/project.js'
 import { openPage } from './helpers/page.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
@@ -34,14 +32,6 @@ function legacyListener() {
     socket.write(Buffer.concat([Buffer.from([0x81, 6]), Buffer.from('legacy')]))
   }
   return { listener, seen }
-}
-
-function selfSignedCert(dir) {
-  const key = path.join(dir, 'key.pem')
-  const cert = path.join(dir, 'cert.pem')
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore', timeout: 20_000 })
-  return { key: readFileSync(key), cert: readFileSync(cert) }
 }
 
 /**

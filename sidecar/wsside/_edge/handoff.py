@@ -22,11 +22,10 @@ from .._io.upgrade import open_stream
 from .._protocol.handshake import HandshakeError, accept_headers, refusal, switching_protocols
 from .._protocol.http_head import parse_head, read_headers
 from .._runtime import access
-from .._runtime.events import log
-from .._runtime.repeats import REPEAT_WINDOW, Repeats
 from .admission import Refusal, Verdict, authenticate, decide
 from .intake import FORWARDING_HEADER
 from .loop import loop_name
+from .unauthorized import note_unauthorized
 
 if TYPE_CHECKING:
     from .intake import Intake, Route
@@ -119,7 +118,7 @@ def _accept(
     handler = route.hub.handler
     admitted = decide(handler, route.request, verdict, draining=intake.draining)
     if isinstance(admitted, Refusal):
-        _end(transport, route.request.path, admitted)
+        _end(transport, route.request.path, admitted, route.request.headers.get("User-Agent"))
         return
     try:
         headers, agreement = accept_headers(
@@ -157,18 +156,13 @@ class _Held(asyncio.Protocol):
         self.lost = True
 
 
-def _end(transport: asyncio.Transport, path: str, why: Refusal) -> None:
-    """Refuse a handed-over upgrade, with its access-log line, and close the socket."""
+def _end(transport: asyncio.Transport, path: str, why: Refusal, agent: str | None = None) -> None:
+    """Refuse a handed-over upgrade, with its access-log line, and close the socket;
+    `agent`: the request's User-Agent, where it was read."""
     if access.enabled():
         access.upgraded(access.peer(transport), path, why.status)
     elif why.status == 401:
-        # Under Vite the access lines show only at debug: without this, a page whose token
-        # the handler refuses reconnects again and again with nothing in the terminal.
-        _unauthorized.add(
-            f"refused {path}: its authenticate refused the client (401 Unauthorized); a "
-            "page's client tries again, with backoff",
-            path,
-        )
+        note_unauthorized(path, agent)
     transport.write(refusal(*why))
     transport.close()  # after the response is written
 
@@ -176,15 +170,3 @@ def _end(transport: asyncio.Transport, path: str, why: Refusal) -> None:
 # The transport's protocol until the handshake is decided: no byte is read before the real
 # protocol replaces it, and losing the connection then needs no call.
 _STARTING = asyncio.Protocol()
-
-
-def _more_unauthorized(count: int, last: str) -> str:
-    upgrades = "1 more upgrade" if count == 1 else f"{count} more upgrades"
-    return (
-        f"refused {upgrades} that authenticate refused in the last {REPEAT_WINDOW:g} s "
-        f"(the last: {last})"
-    )
-
-
-# The first few are written, the rest counted: a refused page comes back every few seconds.
-_unauthorized = Repeats(lambda line: log(line, "info"), _more_unauthorized, named=3)

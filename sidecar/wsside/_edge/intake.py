@@ -44,6 +44,7 @@ from .admission import (
     decide,
 )
 from .forwarded import TrustedProxies
+from .unauthorized import note_unauthorized
 
 if TYPE_CHECKING:
     from .._io.stream import WsStream
@@ -65,7 +66,6 @@ PEER_HEADER = "x-wsside-peer"
 # with the connection (`conn.headers`) for its whole life. nginx's default buffers take
 # 4 x 8 KiB; Node's parser, so Vite's, 16 KiB.
 HEAD_BYTES = 32 * 1024
-
 
 # On each plain-text answer wsside writes: a browser shows its text as text, never as a page
 # (a 404's body names the path asked for, which anyone can put in a link).
@@ -90,8 +90,7 @@ class Route(NamedTuple):
 
 
 class Intake:
-    """Every upgrade request the sidecar receives: through aiohttp (`handle`: the standalone
-    listener and the shim's pipe) or as a socket the shim handed over (`handoff.take_over`)."""
+    """Every upgrade request the sidecar receives, through aiohttp or handed over."""
 
     def __init__(self, settings: Settings, registry: Registry) -> None:
         self.settings = settings
@@ -159,9 +158,8 @@ class Intake:
             refused = Refusal(exc.status, exc.text or exc.reason)
             return _refused(request, path, refused, forwarded)
         except ConnectionError:
-            # The client left before its 101 was written (it gave up while `authenticate`
-            # ran, or while a handler blocked the loop): no session was made, nothing is
-            # answered.
+            # The client left before its 101 was written (it gave up during `authenticate`,
+            # or while a handler blocked the loop): no session, nothing answered.
             return _gone(transport, path, forwarded)
         assert ws.io is not None and ws.sink is not None
         stream = ws.detach(request)
@@ -313,6 +311,8 @@ def _refused(request: web.Request, path: str, why: Refusal, forwarded: str | Non
         method = "WebSocket" if _is_upgrade(request.headers) else request.method
         client = access.peer(request.transport) if forwarded is None else forwarded
         access.upgraded(client, path, why.status, method)  # as forwarded, or the peer's
+    elif why.status == 401 and _on_unix_socket(request):  # the pipe of a TLS Vite
+        note_unauthorized(path, request.headers.get(hdrs.USER_AGENT))
     return refuse(*why)
 
 

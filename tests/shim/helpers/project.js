@@ -1,7 +1,7 @@
 // A throw-away Vite project with Python handler files, a Vite server (dev or preview) with
 // the shim and a real sidecar, and a logger the tests can wait on.
 
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
@@ -318,4 +318,16 @@ export function ownProcess(owner, command, args, cwd) {
   const run = { child, closed, output: '' }
   for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk) => (run.output += chunk))
   return run
+}
+
+/**
+ * A self-signed key and certificate for `localhost`, written into `dir`, as Vite's
+ * `server.https` takes them.
+ */
+export function selfSignedCert(dir) {
+  const key = path.join(dir, 'key.pem')
+  const cert = path.join(dir, 'cert.pem')
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore', timeout: 20_000 })
+  return { key: readFileSync(key), cert: readFileSync(cert) }
 }
