@@ -113,3 +113,46 @@ def test_a_refused_url_is_quoted_without_its_password(tmp_path: Path, url: str, 
     assert done.returncode != 0
     assert "s3cret" not in done.stdout + done.stderr, done.stderr
     assert said in done.stderr, done.stderr
+
+
+CLOCK = """\
+import asyncio
+
+from wsside import Handler
+
+clock = Handler("/clock")
+
+
+@clock.background
+async def tick(handler):
+    while True:
+        handler.broadcast({"tick": 1})
+        await asyncio.sleep(1)
+"""
+
+
+@pytest.mark.slow
+async def test_background_tasks_of_workers_sharing_a_backplane_are_named_at_the_start(
+    tmp_path: Path,
+) -> None:
+    """Each worker runs every background task, and with a backplane what a task broadcasts
+    reaches every client once per worker: the start says so, naming the tasks."""
+    redis = RedisServer(tmp_path / "redis")
+    redis.start()
+    write_handlers(tmp_path / "ws", rooms=ROOMS_HANDLER, clock=CLOCK)
+    try:
+        serve, _, _ = await start_serve(tmp_path, "--workers", "2", "--backplane", redis.url)
+        try:
+            line = await serve.expect("background tasks run")
+            assert line.rstrip("\n") == (
+                "wsside: background tasks run in each of the 2 workers: tick (ws/clock.py:8); "
+                "what one broadcasts reaches every client from each (docs/deploy.md, "
+                '"Background tasks run once per worker", elects one)'
+            )
+        finally:
+            assert await serve.stop() == 0
+        serve, _, _ = await start_serve(tmp_path, "--backplane", redis.url)  # one process
+        assert await serve.stop() == 0
+        assert not [line for line in serve.lines if "background tasks run" in line]
+    finally:
+        redis.stop()

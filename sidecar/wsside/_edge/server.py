@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .._io.engine import HttpProcessingError
+from .._places import place
 from .._runtime.background import STOP_WAIT
 from .._runtime.closing import close_sessions
 from .._runtime.events import emit, log, logger
@@ -187,6 +188,14 @@ class Sidecar:
     def describe(self) -> list[dict[str, Any]]:
         """The endpoints served, with their URL paths under the first prefix."""
         return self.registry.describe(self.settings.url_prefix)
+
+    def background(self) -> list[str]:
+        """The background tasks of the endpoints served, as `tick (ws/clock.py:20)`."""
+        return [
+            f"{getattr(task, '__name__', 'task')} ({place(task)})"
+            for handler in self.registry.endpoints()
+            for task in handler.background_tasks
+        ]
 
     def types(self) -> str | None:
         """The TypeScript of the endpoints' message types (`wsside-env.d.ts`), with files

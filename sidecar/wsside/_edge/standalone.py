@@ -141,7 +141,7 @@ async def serve_standalone(
             announce(sidecar, settings, chosen)
             restart = await _until_restart(stop, hup, sidecar, settings, rebuild)
         else:
-            link.ready(sidecar.describe(), served_files(settings))
+            link.ready(sidecar.describe(), served_files(settings), sidecar.background())
             quieting = asyncio.ensure_future(_stop_accepting(quiet, sidecar, link))
             restart = await _until_restart(stop, hup, sidecar, settings, rebuild)
             if quiet.is_set():

@@ -4,9 +4,9 @@ worker, a socket pair, both ends.
 The parent starts each worker with `WSSIDE_WORKER` set to `index:port:fd:host`: which worker
 it is, the port and host every worker listens on (those the parent checked, whatever the
 config file says by the time a worker starts; several addresses joined with commas), and
-its end of a socket pair. JSON lines go
-both ways on the pair. The worker writes one when it serves (its pid, endpoints and the
-files it serves: `served_files.py`). In a SIGHUP round the parent asks each old worker to
+its end of a socket pair. JSON lines go both ways on the pair. The worker writes one when
+it serves (its pid, endpoints, the files it serves: `served_files.py`, and its background
+tasks). In a SIGHUP round the parent asks each old worker to
 stop accepting connections (`STOP_ACCEPTING`), and the worker answers once its listener is
 closed (`NOT_ACCEPTING`): only then does the parent tell the old workers to close their
 connections (SIGTERM), so that a client one of them closes cannot reconnect to another one
@@ -65,9 +65,16 @@ class WorkerLink:
         index, port, fd, host = value.split(":", 3)  # an IPv6 host has colons: last
         return cls(int(index), int(port), int(fd), tuple(host.split(",")))
 
-    def ready(self, handlers: list[dict[str, Any]], files: dict[str, dict[str, str]]) -> None:
-        """Tell the parent that this worker serves, what, and from which files."""
-        self._send({"pid": os.getpid(), "handlers": handlers, "files": files})
+    def ready(
+        self,
+        handlers: list[dict[str, Any]],
+        files: dict[str, dict[str, str]],
+        background: list[str],
+    ) -> None:
+        """Tell the parent that this worker serves, what, from which files, and which
+        background tasks it runs (`tick (ws/clock.py:20)`)."""
+        message = {"pid": os.getpid(), "handlers": handlers, "files": files}
+        self._send({**message, "background": background})
 
     def not_accepting(self) -> None:
         """Tell the parent that this worker's listener is closed (`STOP_ACCEPTING`)."""

@@ -85,6 +85,13 @@ def supervise(settings: Settings, rebuild: Callable[[], Settings]) -> int:
             f"with {len(infos)} workers (pids {pids}; {engines()})"
         )
         note_no_endpoints(settings, infos[0]["handlers"])
+        tasks = infos[0].get("background") or []
+        if tasks and settings.backplane is not None:
+            say(
+                f"wsside: background tasks run in each of the {len(infos)} workers: "
+                f"{', '.join(tasks)}; what one broadcasts reaches every client from each "
+                '(docs/deploy.md, "Background tasks run once per worker", elects one)'
+            )
 
     return _run_loop(supervisor.run(ready))
 
