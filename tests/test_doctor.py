@@ -743,6 +743,50 @@ def test_a_handlers_folder_above_the_project_is_named_without_a_detour(tmp_path:
     assert check["message"].startswith("../../services/realtime/: 1 handler file(s)"), check
 
 
+# The plugin runs the one wsside() call that is code: not the ones in comments, and a `//`
+# inside a string starts no comment.
+COMMENTED_OUT = """\
+import { defineConfig } from 'vite'
+import wsside from 'vite-plugin-wsside'
+
+/* wsside({ handlers: 'oldest' }) */
+export default defineConfig({
+  // was: wsside({ handlers: 'old' }),
+  define: { NOTE: JSON.stringify('see // below') }, plugins: [wsside({ handlers: 'api' })],
+})
+"""
+ASTRO_COMMENTED_OUT = """\
+import { defineConfig } from 'astro/config'
+import wsside from 'vite-plugin-wsside'
+
+export default defineConfig({
+  // vite: { plugins: [wsside({ handlers: 'old' })] },
+  vite: { plugins: [wsside({ handlers: 'api' })] },
+})
+"""
+
+
+def test_wsside_types_reads_the_handlers_option_past_comments(tmp_path: Path) -> None:
+    write(tmp_path, {"vite.config.js": COMMENTED_OUT, "api/echo.py": ECHO})
+    done = subprocess.run(
+        [VENV_PYTHON, "-m", "wsside", "types"],
+        cwd=tmp_path,
+        env=env_for(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "the wsside handlers in api/" in done.stdout, done.stdout
+
+
+def test_doctor_reads_an_astro_config_past_comments(tmp_path: Path) -> None:
+    write(tmp_path, {"astro.config.mjs": ASTRO_COMMENTED_OUT, "api/echo.py": ECHO})
+    _, report = run_doctor(tmp_path, "--no-live")
+    check = one(report, "handlers folder")
+    assert check["message"].startswith("api/: 1 handler file(s)"), check
+
+
 RT, API, HANDLERS = 'prefix = "/rt"\n', 'prefix = "/api"\n', 'handlers = "ws"\n'
 # id: (config file text, wsside() options, status, text in the message or fix). A text that
 # starts with [tool.wsside] goes to pyproject.toml instead of wsside.toml.
@@ -1076,7 +1120,9 @@ def test_vite_server_options(
 
 
 def test_semver_ranges_and_shadowing_samples() -> None:
-    from wsside.doctor.samples import always_matches, sample_paths
+    from wsside import Handler
+    from wsside._runtime.shadowed import shadowings
+    from wsside.doctor.samples import sample_paths
     from wsside.doctor.semver import satisfies
     from wsside.pattern import Pattern
 
@@ -1085,9 +1131,11 @@ def test_semver_ranges_and_shadowing_samples() -> None:
     assert satisfies("6.0.9", ">=6.0.9") is True and satisfies("0.2.0", "^0.1.0") is False
     assert satisfies("8.3.8", "workspace:*") is None
     assert sample_paths(Pattern("/ws/{id:\\d+}")) == ["/ws/1", "/ws/42"]
-    assert always_matches(Pattern("/a/**/b"), Pattern("/a/b"))
-    assert not always_matches(Pattern("/ws/{id:\\d+}"), Pattern("/ws/{name}"))
-    assert not always_matches(Pattern("/ws/chat"), Pattern("/ws/*"))
+    earlier, later = Handler("/a/**/b"), Handler("/a/b")
+    [shadowing] = shadowings([earlier, later])
+    assert shadowing.earlier is earlier and shadowing.later is later
+    assert shadowings([Handler("/ws/{id:\\d+}"), Handler("/ws/{name}")]) == []
+    assert shadowings([Handler("/ws/chat"), Handler("/ws/*")]) == []
 
 
 def test_importing_with_a_timeout_leaves_the_callers_timer_and_handler(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from ..handler import Handler
 from ..pattern import VARIABLE, Pattern
 
-__all__ = ["ShadowNotes", "Shadowing", "always_matches", "sample_paths", "shadowings"]
+__all__ = ["ShadowNotes", "Shadowing", "sample_paths", "shadowings"]
 
 # Values tried for a variable with a regex: the first that the regex accepts is used.
 _CANDIDATES = ("1", "42", "x", "abc", "a-b_c", "A1", "0.5", "user@example")
@@ -69,12 +69,6 @@ def sample_paths(pattern: Pattern) -> list[str]:
     return samples
 
 
-def always_matches(earlier: Pattern, later: Pattern) -> bool:
-    """True when `earlier` matches every sample path of `later`: `later` never gets a
-    connection while `earlier` is declared first."""
-    return _matches_all(earlier, sample_paths(later))
-
-
 def _matches_all(earlier: Pattern, samples: Sequence[str]) -> bool:
     """Whether `earlier` matches all of `samples`: it stops at the first it refuses."""
     return bool(samples) and all(earlier.match(p) is not None for p in samples)
@@ -108,8 +102,9 @@ def shadowings(
     handlers: Sequence[Handler], known: dict[tuple[str, str], bool] | None = None
 ) -> list[Shadowing]:
     """Each enabled declaration of `handlers` (in routing order) that an earlier enabled one
-    always matches first, with the first such one. `known`: `always_matches` by the two
-    patterns' text, kept between calls (a reload need not sample every pair again)."""
+    always matches first, with the first such one. `known`: whether the earlier pattern
+    matches all the later one's samples, by the two patterns' text, kept between calls (a
+    reload need not sample every pair again)."""
     live = [h for h in handlers if not h.disabled]
     found: list[Shadowing] = []
     for i, later in enumerate(live):

@@ -1,5 +1,5 @@
-"""Sample paths of a pattern, for the doctor: `sample_paths` and `always_matches` (whether an
-earlier pattern shadows a later one) are the sidecar's own (`_runtime/shadowed.py`).
+"""Sample paths of a pattern, for the doctor: `sample_paths` is the sidecar's own
+(`_runtime/shadowed.py`, which decides whether an earlier pattern shadows a later one).
 
 `probe_path` gives the one path the live probe opens for a pattern with variables or
 wildcards: `doctor` where any value goes, else the first of a few plain values that fits.
@@ -11,10 +11,10 @@ import itertools
 import re
 from collections.abc import Iterator, Sequence
 
-from .._runtime.shadowed import always_matches, sample_paths
+from .._runtime.shadowed import sample_paths
 from ..pattern import VARIABLE, Pattern
 
-__all__ = ["always_matches", "probe_path", "sample_paths"]
+__all__ = ["probe_path", "sample_paths"]
 
 # Values the live probe tries, in order, for each variable and `*` of a pattern: `doctor`
 # first, so a handler that logs the path shows who connected.

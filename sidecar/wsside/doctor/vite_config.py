@@ -43,6 +43,14 @@ _DEFAULT_PORTS = {"Astro": 4321, "Nuxt": 3000}
 
 _MARK = "@@wsside-doctor@@"
 
+# A comment, or a string or template literal (kept: a `//` inside one starts no comment), or
+# an escaped character (in a regular expression, `\/*` starts no comment either).
+_COMMENT_OR_STRING = re.compile(
+    r"(//[^\n]*|/\*.*?(?:\*/|\Z))"
+    r"|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|`(?:\\.|[^`\\])*`|\\.",
+    re.S,
+)
+
 # Runs in the project's folder so that `import('vite')` is the project's own Vite. Only plain
 # data is printed: an http.Server or a function in the config would not survive JSON.
 _SCRIPT = r"""
@@ -190,7 +198,7 @@ def read_vite_config(root: Path, node: str | None, timeout: float = 20.0) -> Vit
             error = error or f"node exited with code {done.returncode}"
         except subprocess.TimeoutExpired:
             error = f"Vite did not resolve the config within {timeout:g} s"
-    facts = _from_text(file, file.read_text(encoding="utf-8", errors="replace"))
+    facts = _from_text(file, _code(file))
     facts.error, facts.refused = error, refused
     return facts
 
@@ -210,7 +218,7 @@ def _from_vite(file: Path, d: dict[str, Any]) -> ViteFacts:
     prefix_unknown = False
     if d["hasPlugin"] and options is None:
         # The plugin does not publish its options: read the literal ones from the file.
-        text = _from_text(file, file.read_text(encoding="utf-8"))
+        text = _from_text(file, _code(file))
         options, prefix_unknown = text.wsside_options or {}, text.prefix_unknown
     return ViteFacts(
         source="resolveConfig",
@@ -234,13 +242,12 @@ def _from_framework(framework: str, file: Path, unread: Path | None) -> ViteFact
     """Read as text: Vite's options are in the config's `vite: {...}`; running the framework
     to resolve them would be running its dev server. The exposure is the framework's own
     setting (Astro's `server.host` and `.port`, Nuxt's `devServer.host` and `.port`)."""
-    text = file.read_text(encoding="utf-8", errors="replace")
+    text = _code(file)
     vite = _block(text, "vite") or ""
     facts = _from_text(file, vite, imported="vite-plugin-wsside" in text)
     facts.framework, facts.unread = framework, unread
     if unread is not None:
-        stray = unread.read_text(encoding="utf-8", errors="replace")
-        facts.unread_uses_plugin = _from_text(unread, stray).wsside_options is not None
+        facts.unread_uses_plugin = _from_text(unread, _code(unread)).wsside_options is not None
     called = re.search(r"\bwsside\s*\(", text) is not None
     facts.outside_vite = facts.wsside_options is None and called
     own = _block(text.replace(vite, ""), "devServer" if framework == "Nuxt" else "server") or ""
@@ -254,6 +261,13 @@ def _from_framework(framework: str, file: Path, unread: Path | None) -> ViteFact
         # nuxi dev runs Vite in middleware mode, with its HMR socket on nuxi's server.
         facts.middleware_mode = facts.hmr_server = True
     return facts
+
+
+def _code(file: Path) -> str:
+    """The config's text with its comments blanked, strings as written: the text reading
+    must not take a commented-out `wsside({...})` or `vite: {...}` for the one that runs."""
+    text = file.read_text(encoding="utf-8", errors="replace")
+    return _COMMENT_OR_STRING.sub(lambda m: " " if m.group(1) else m.group(), text)
 
 
 def _block(text: str, key: str) -> str | None:
