@@ -125,6 +125,30 @@ async def test_handler_objects_and_a_push_from_the_test(tmp_path: Path) -> None:
             }
 
 
+async def test_the_client_encodes_what_it_sends_as_conn_send_does() -> None:
+    """One encoder: NaN, which has no JSON spelling, is refused by the test client in
+    `conn.send`'s words, not sent as `NaN` (which no browser sends); the rest goes as JSON,
+    text or binary."""
+    echo = Handler("/ws/echo")
+
+    @echo.on_message
+    def back(conn: Connection, data: Any) -> None:
+        conn.send(data)
+
+    async with serve([echo]) as server:
+        client = await server.connect("/ws/echo")
+        message = {"x": float("nan")}
+        with pytest.raises(TypeError) as by_server:
+            client.connection.send(message)
+        with pytest.raises(TypeError) as by_client:
+            await client.send(message)
+        assert str(by_client.value) == str(by_server.value)
+        await client.send({"x": 1.5, "text": "é"})
+        assert await client.receive_json() == {"x": 1.5, "text": "é"}
+        await client.send(b"\x00\xff")
+        assert await client.receive_bytes() == b"\x00\xff"
+
+
 async def test_a_404_names_the_pattern_whose_variable_refused_the_path() -> None:
     handlers = [Handler("/ws/room/{room:[a-z]+}"), Handler("/ws/hb"), Handler("/ws/blob")]
     async with serve(handlers) as server:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 
 from .._io.engine import drop_client
+from .._protocol.codec import encode
+from .._protocol.frames import TEXT
 
 if TYPE_CHECKING:
     from ..connection import Connection
@@ -108,14 +110,12 @@ class Client:
 
     async def send(self, message: object) -> None:
         """Send `message` as the browser client does: a str as text, bytes as binary, anything
-        else as JSON text."""
+        else as JSON text, encoded as `conn.send` encodes it (the same TypeError for what it
+        refuses, NaN among them)."""
         require_server_loop(self._loop)
-        if isinstance(message, str):
-            await self._ws.send_str(message)
-        elif isinstance(message, (bytes, bytearray, memoryview)):
-            await self._ws.send_bytes(bytes(message))
-        else:
-            await self._ws.send_str(json.dumps(message, separators=(",", ":"), ensure_ascii=False))
+        opcode, payload = encode(message)
+        kind = aiohttp.WSMsgType.TEXT if opcode == TEXT else aiohttp.WSMsgType.BINARY
+        await self._ws.send_frame(payload, kind)
 
     async def receive_json(self, *, timeout: float = TIMEOUT, match: Match | None = None) -> Any:
         """The next message, decoded from JSON. With `match` (the items a message must have,
