@@ -151,9 +151,9 @@ async def test_slips_python_accepts_are_a_load_error_or_a_warning(tmp_path: Path
         await server.expect("returned False")
     said = "".join(server.lines)
     assert (
-        "cannot load ws/gen.py:6: TypeError: on_message: feed() at "
-        f"{tmp_path / 'ws' / 'gen.py'}:6 is a generator (it has yield), and calling one runs "
-        "none of its body: send each value with conn.send(...) in place of yield\n"
+        "cannot load ws/gen.py:6: TypeError: on_message: feed() at ws/gen.py:6 is a "
+        "generator (it has yield), and calling one runs none of its body: send each value "
+        "with conn.send(...) in place of yield\n"
     ) in said, said
     assert (
         "cannot load ws/rooms.py:5: TypeError: Broadcast(room=...): a room is a str, its name; "

@@ -147,11 +147,9 @@ def _leading(fn: Callback, count: int) -> Callback:
 
 
 def _where(fn: Callback) -> str:
-    """`name() at file:line` for a function, else its repr."""
+    """`name() at ws/chat.py:12` for a function, else its repr."""
     code = getattr(inspect.unwrap(fn), "__code__", None)
-    if code is None:
-        return repr(fn)
-    return f"{code.co_name}() at {code.co_filename}:{code.co_firstlineno}"
+    return repr(fn) if code is None else f"{code.co_name}() at {place(fn)}"
 
 
 def optional_callable(name: str, fn: object) -> Callback | None:

@@ -86,7 +86,7 @@ class Handler:
     A function that cannot take what wsside passes is a TypeError here, naming its file and line.
 
     `receives` and `sends` declare the message types (a TypedDict, a dataclass, `str`,
-    `bytes`, a union of them...; see `wsside.schema`): a message that does not fit `receives`
+    `bytes`, a union of them...; see docs/types.md): a message that does not fit `receives`
     goes to `on_error` (a `MessageTypeError`) or the error frame instead of `on_message`, and
     `wsside types` turns both into TypeScript for the browser client. A type that is not a
     message type raises TypeError here, naming the field.

@@ -136,9 +136,9 @@ class _Executor(ThreadPoolExecutor):
     """asyncio's default executor, but for its end: asyncio (`asyncio.run` and the Runner)
     waits for every thread still working, without a limit before Python 3.12, so a handler's
     `await asyncio.to_thread(train)` whose `train` never returns (a loop with no way to stop
-    it) kept `wsside serve` running after its `stopped` line, for good. Here the end waits
-    `EXECUTOR_WAIT` seconds at most; a thread still working then is left to the command's
-    end (`ending.py`: the process exits without it, and a line names it)."""
+    it) would keep `wsside serve` running after its `stopped` line, for good. Here the end
+    waits `EXECUTOR_WAIT` seconds at most; a thread still working then is left to the
+    command's end (`ending.py`: the process exits without it, and a line names it)."""
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         super().shutdown(wait=False, cancel_futures=True)  # queued work never starts

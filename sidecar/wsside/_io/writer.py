@@ -19,7 +19,9 @@ from .stream import Resumable
 __all__ = ["SEND_BUFFER_LIMIT", "FrameIO", "TooSlow"]
 
 # Past this many bytes queued for one client, the client is too slow: it is closed (1013)
-# rather than letting the sidecar's memory grow without bound.
+# rather than letting the sidecar's memory grow without bound. The one message whose write
+# paused the transport is left out of the count, so that a message larger than this (a
+# document's first sync) still reaches a client that reads.
 SEND_BUFFER_LIMIT = 16 * 1024 * 1024
 
 # asyncio's default high-water mark: past it, the frames held within a turn go to the transport
@@ -72,11 +74,12 @@ class FrameIO:
         self.overflow: TooSlow | None = None
         # Frames written while the transport is paused, written to it as one when it resumes
         # (`flush`). asyncio's transport on Python 3.12+ keeps a write per buffer entry and
-        # sums them all at each write: a client that reads nothing made each frame sent to
-        # it cost the whole loop more (80,000 small broadcasts: 266 s, 0.4 s with this).
-        # On that transport, frames written while it holds unsent bytes are held too, until
-        # the end of the loop's turn or 64 KiB (`_turn_hold`): the bytes before a pause were
-        # still an entry per frame (20,000 two-byte sends to a slow reader: 3.95 s of CPU).
+        # sums them all at each write, so without holding, each frame sent to a client that
+        # reads nothing costs the whole loop more (80,000 small broadcasts: 266 s without
+        # holding, 0.4 s with it). On that transport, frames written while it holds unsent
+        # bytes are held too, until the end of the loop's turn or 64 KiB (`_turn_hold`), so
+        # that the bytes before a pause are not an entry per frame either (20,000 two-byte
+        # sends to a slow reader: 3.95 s of CPU without this).
         self._held: bytearray | None = None
         self._held_after = 0  # what counts of what the transport held when holding began
         self._turn_hold = _entry_per_write(transport)

@@ -1,6 +1,7 @@
 """The warning line of a connection that wsside itself closed at one of its limits:
-`1013 "Client too slow"` (more than `SEND_BUFFER_LIMIT` waited to be sent to the client) and
-`1009` (the client sent a message over `max_message_size`).
+`1013 "Client too slow"` (more than `SEND_BUFFER_LIMIT` waited to be sent to the client,
+besides the one message whose write paused the transport) and `1009` (the client sent a
+message over `max_message_size`).
 
 Without it such a close shows nowhere under Vite (its terminal has no access lines), and the
 browser client reconnects into the same close. A reconnect loop, or a thousand slow clients,

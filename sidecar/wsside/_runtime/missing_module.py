@@ -34,7 +34,6 @@ __all__ = [
     "for_vite",
     "install_command",
     "missing_module",
-    "pip_install",
     "removed_error",
     "removed_hint",
     "stdlib_shadow_hint",
