@@ -787,6 +787,18 @@ def test_doctor_reads_an_astro_config_past_comments(tmp_path: Path) -> None:
     assert check["message"].startswith("api/: 1 handler file(s)"), check
 
 
+def test_under_astro_the_fix_names_the_config_that_holds_the_option(tmp_path: Path) -> None:
+    """The plugin's options live in astro.config.mjs there: "in vite.config" sent the user
+    to a file Astro never reads."""
+    config = ASTRO_COMMENTED_OUT.replace("handlers: 'api'", "handlers: 'apii'")
+    write(tmp_path, {"astro.config.mjs": config, "api/echo.py": ECHO})
+    _, report = run_doctor(tmp_path, "--no-live")
+    check = one(report, "handlers folder")
+    assert check["fix"].startswith(
+        "set the `handlers` option of wsside() in astro.config.mjs to 'api'"
+    ), check
+
+
 RT, API, HANDLERS = 'prefix = "/rt"\n', 'prefix = "/api"\n', 'handlers = "ws"\n'
 # id: (config file text, wsside() options, status, text in the message or fix). A text that
 # starts with [tool.wsside] goes to pyproject.toml instead of wsside.toml.

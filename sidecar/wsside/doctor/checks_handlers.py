@@ -87,14 +87,23 @@ def _create_or_correct(project: Project, shown: str) -> str:
     if where == "plugin":
         value = project.plugin_options["handlers"]
         return (
-            f"correct the `handlers` option of wsside() in vite.config ('{value}'; it wins "
-            f"over wsside.toml), or {create}"
+            f"correct the `handlers` option of wsside() in {_plugin_file(project)} ('{value}'; "
+            f"it wins over wsside.toml), or {create}"
         )
     if where == "config" and project.config.file is not None:
         return f"{create}, or correct `handlers` in {project.relative(project.config.file)}"
     if where == "given":
         return f"{create}, or correct --handlers"
     return f"{create}, or set `handlers` in wsside.toml"
+
+
+def _plugin_file(project: Project) -> str:
+    """Where wsside()'s options are written: vite.config, or the framework's config (Astro's
+    astro.config.mjs, Nuxt's nuxt.config.ts) that holds Vite's."""
+    facts = project.vite
+    if facts.framework is None or facts.file is None:
+        return "vite.config"
+    return project.relative(facts.file)
 
 
 def _near(project: Project, folder: Path) -> list[tuple[Path, list[str]]]:
@@ -142,7 +151,7 @@ def _point_at(project: Project, folder: Path) -> str:
     if "handlers" in project.plugin_options:
         # Relative to vite.config's folder, as the plugin takes it (`../api/ws`).
         option = Path(os.path.relpath(folder, project.root)).as_posix()
-        return f"set the `handlers` option of wsside() in vite.config to '{option}'"
+        return f"set the `handlers` option of wsside() in {_plugin_file(project)} to '{option}'"
     if config is not None:
         beside = Path(os.path.relpath(folder, config.parent)).as_posix()
         return f'set `handlers = "{beside}"` in {project.relative(config)}'
