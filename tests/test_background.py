@@ -108,7 +108,8 @@ async def test_a_task_added_once_the_file_is_served_is_an_error_saying_where_it_
         "loaded, or when ASGIApp took it), so loop would never run; declare it with "
         "@dyn.background at the top level of the file, above any ASGIApp(...). For a loop per "
         "room (a game's tick), one background task can serve every room that has members: "
-        'docs/patterns.md, "A loop per room"'
+        'docs/patterns.md, "A loop per room"; for one connection, asyncio.create_task from '
+        'its callback ("A stream per connection")'
     )
     assert frame == {"type": "error", "message": said}
     assert line.rstrip().endswith(f"RuntimeError: {said}"), line

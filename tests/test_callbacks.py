@@ -402,6 +402,43 @@ async def test_on_connect_that_closes_itself_then_raises_is_not_closed_twice(ser
     assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 4000, "mine")
 
 
+async def test_messages_queued_behind_an_on_connect_that_closes_are_not_handled(
+    serve, probe
+) -> None:
+    """A page refused in `on_connect` (`conn.close(4001)` after a lookup) had the messages it
+    sent meanwhile handled once the close was sent: a refused client acted (a walkthrough's
+    spam reached the room). Once the server has closed, queued messages are dropped, as
+    what comes after its close frame is."""
+    s = await serve("""
+        import probe
+        from wsside import Handler
+        h = Handler("/ws/gate")
+
+        @h.on_connect
+        async def connect(conn, request):
+            await probe.gate.wait()  # a token lookup
+            await conn.close(4001, "bad token")
+
+        @h.on_message
+        def message(conn, data):
+            probe.record("message", data)
+
+        @h.on_close
+        def close(conn, code, reason, by_client):
+            probe.record("close", code, reason, by_client)
+    """)
+    probe.gate = asyncio.Event()
+    ws = await s.connect("/api/ws/gate", autoping=False)
+    await ws.send_str("spam")
+    await ws.ping(b"read")  # its pong: the server has read (and queued) the message before it
+    assert (await ws.receive()).type == aiohttp.WSMsgType.PONG
+    probe.gate.set()
+    msg = await ws.receive()
+    assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 4001, "bad token")
+    assert await probe.wait("close") == [("close", 4001, "bad token", False)]
+    assert probe.all("message") == []
+
+
 async def test_on_close_errors_are_logged_not_raised(serve, probe) -> None:
     s = await serve("""
         import probe

@@ -40,7 +40,8 @@ def background_too_late(handler: Handler, fn: object, names: dict[str, object]) 
         f"or when ASGIApp took it), so {name} would never run; declare it with "
         f"@{_variable(handler, names)}.background at the top level of the file, above any "
         "ASGIApp(...). For a loop per room (a game's tick), one background task can serve "
-        'every room that has members: docs/patterns.md, "A loop per room"'
+        'every room that has members: docs/patterns.md, "A loop per room"; for one '
+        'connection, asyncio.create_task from its callback ("A stream per connection")'
     )
 
 

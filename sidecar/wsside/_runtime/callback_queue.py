@@ -221,9 +221,9 @@ class CallbackQueue:
             )
 
     def _drop_messages(self) -> None:
-        """`on_connect` failed: the data messages queued behind it are not handled (the
-        connection is closing with 1011, and what comes later is dropped as after any close
-        frame); the other callbacks, `on_close` among them, stay queued."""
+        """The server closes (`on_connect` failed: 1011; or `close` was called): the data
+        messages queued are not handled, as what comes after our close frame is not; the
+        other callbacks, `on_close` among them, stay queued."""
         inbox = self._inbox
         if inbox:
             kept = [job for job in inbox if job[0] != "on_message"]

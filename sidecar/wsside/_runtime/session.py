@@ -329,6 +329,11 @@ class Session(CloseHandshake):
         (not after `on_close`, which may be queued behind the callback awaiting this)."""
         if not self._close_sent and not self._close_received and self._stage == _OPEN:
             self._close_sent = True
+            # What the client sent and its handler has not got yet goes like what comes
+            # after our close frame: a client refused in an async on_connect does not act.
+            self._drop_messages()
+            if self._reading_paused:  # the client's close frame must be read, not held
+                self._resume_reading()
             self._close_code, self._close_reason = code, reason.decode("utf-8")
             self._by_client = False
             self._io.write_close(code, reason)
