@@ -439,6 +439,50 @@ async def test_messages_queued_behind_an_on_connect_that_closes_are_not_handled(
     assert probe.all("message") == []
 
 
+async def test_a_feed_awaiting_send_after_its_connection_closed_lets_the_server_run(
+    serve, probe
+) -> None:
+    """`while True: await conn.send(...)` once its connection had closed: each send returned
+    at once without yielding, so the loop spun and nothing else ran again, every client
+    frozen. Once the connection closes, awaiting a send gives the loop a turn."""
+    s = await serve("""
+        import asyncio
+        import probe
+        from wsside import Handler
+        h = Handler("/ws/feed")
+
+        async def feed(conn):
+            conn.close()  # (or its client left)
+            probe.record("closing")
+            spins = 0
+            while True:
+                await conn.send("x")
+                spins += 1
+                if probe.other_ran:
+                    probe.record("yielded")
+                    return
+                if spins > 300_000:  # no turn for anyone else: ends the test's wait
+                    probe.record("spun")
+                    return
+
+        @h.on_message
+        def message(conn, data):
+            if data == "feed":
+                probe.tasks.append(asyncio.create_task(feed(conn)))
+            else:
+                probe.other_ran = True
+    """)
+    probe.other_ran, probe.tasks = False, []
+    other = await s.connect("/api/ws/feed")
+    fed = await s.connect("/api/ws/feed")
+    await fed.send_str("feed")
+    await probe.wait("closing")
+    await other.send_str("hello")
+    while not probe.all("spun") and not probe.all("yielded"):
+        await probe.wait("yielded")
+    assert [kind for kind, *_ in probe.records if kind in ("spun", "yielded")] == ["yielded"]
+
+
 async def test_on_close_errors_are_logged_not_raised(serve, probe) -> None:
     s = await serve("""
         import probe

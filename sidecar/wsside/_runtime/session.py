@@ -12,7 +12,7 @@ frames, under ASGI).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Generator, Mapping
+from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from multidict import CIMultiDictProxy, MultiDictProxy
@@ -26,6 +26,7 @@ from ..connection import Connection
 from . import access, limit_closes
 from .close_handshake import CloseHandshake
 from .keepalive import Keepalive
+from .sent import CLOSING, Sent
 
 if TYPE_CHECKING:
     from ..handler import Handler
@@ -42,24 +43,6 @@ _MESSAGE_TOO_BIG = int(CloseCode.MESSAGE_TOO_BIG)
 _TOO_SLOW_REASON = CloseReason.TOO_SLOW.encode()
 # How far a session got (`_stage`); its futures are made only when someone waits for them.
 _OPEN, _SOCKET_CLOSED, _FINISHED = 0, 1, 2
-
-
-class _Sent:
-    """What `send` returns: already queued; awaiting it waits for the socket to drain."""
-
-    __slots__ = ("_io",)
-
-    def __init__(self, io: SessionIO | None) -> None:
-        self._io = io
-
-    def __await__(self) -> Generator[Any, None, None]:
-        io = self._io
-        if io is not None and io.paused:
-            return (yield from io.drain().__await__())
-        return None
-
-
-_DONE = _Sent(None)
 
 
 class Session(CloseHandshake):
@@ -168,9 +151,9 @@ class Session(CloseHandshake):
         opcode, payload = encode(data)
         io = self._io
         if io.closing:
-            return _DONE
+            return CLOSING
         io.write(opcode, payload)
-        return _Sent(io)
+        return Sent(io)
 
     def ping(self, payload: bytes) -> None:
         self._io.write_control(PING, payload)
