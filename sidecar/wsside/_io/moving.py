@@ -22,6 +22,11 @@ from typing import Any, Protocol, cast
 
 __all__ = ["Holder", "Moved", "socket_info"]
 
+# What may be queued during the move before the protocol is asked to pause writing (asyncio's
+# default high-water mark): from then on the connection's writer holds what is sent, within
+# its budget for a slow client, as for a transport whose buffer is full.
+_HIGH_WATER = 64 * 1024
+
 
 def socket_info(sock: socket.socket, name: str, default: Any = None) -> Any:
     """A transport's `get_extra_info` for a socket it serves: the socket and its names."""
@@ -51,6 +56,7 @@ class Moved:
         "_holder",
         "_inner",
         "_loop",
+        "_paused",
         "_pending",
         "_reading",
         "_sock",
@@ -65,6 +71,7 @@ class Moved:
         self._holder = holder  # re-pointed at the new transport once the move is over
         self._inner: asyncio.Transport | None = None  # the new transport, once made
         self._pending: bytearray | None = None  # written before it was made
+        self._paused = False  # whether the protocol was asked to pause writing for it
         self._end: str | None = None  # "close", "abort" or "eof", asked before it was made
         self._reading: bool | None = True  # asked before it read; None: the move is over
         self._sock: socket.socket | None = None  # until the new transport is made (its names)
@@ -100,12 +107,18 @@ class Moved:
             inner.abort()
             return
         if self._pending:
-            inner.write(bytes(self._pending))
+            inner.write(self._pending)
         self._pending = None
         if self._end == "close":
             inner.close()
         elif self._end == "eof":
             inner.write_eof()
+        if self._paused and not inner.is_closing():
+            self._paused = False
+            # Above its own mark the new transport has paused the protocol again, and
+            # resumes it once its buffer drains; below it nothing would resume it.
+            if inner.get_write_buffer_size() <= inner.get_write_buffer_limits()[1]:
+                self.protocol.resume_writing()
 
     def _over(self, coro: Coroutine[Any, Any, Any]) -> None:
         """The new transport reads: finish the move's coroutine, then hand the writer on."""
@@ -148,6 +161,9 @@ class Moved:
             if self._pending is None:
                 self._pending = bytearray()
             self._pending += data
+            if len(self._pending) > _HIGH_WATER and not self._paused:
+                self._paused = True
+                self.protocol.pause_writing()
 
     def end(self, how: str) -> None:
         """`close`, `abort` or `write_eof` ("eof")."""
