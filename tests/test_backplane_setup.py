@@ -7,10 +7,21 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from doctor_projects import CHAT_HANDLER, VENV_PYTHON, doctor_process, env_for, run_doctor, write
+from doctor_projects import (
+    CHAT_HANDLER,
+    REPO,
+    VENV_PYTHON,
+    doctor_process,
+    env_for,
+    run_doctor,
+    write,
+)
 from serve_process import free_port
 
-NEEDS_REDIS_PY = "a redis:// backplane needs redis-py: pip install 'wsside[redis]'"
+# The tests' wsside is this repository's, installed editable: the command installs the extra
+# from it (a release from PyPI would replace it) into the Python that serves.
+INSTALL_REDIS = f"{VENV_PYTHON} -m pip install -e '{REPO}[redis]'"
+NEEDS_REDIS_PY = f"a redis:// backplane needs redis-py: {INSTALL_REDIS}"
 
 
 def without_redis_py(tmp_path: Path) -> dict[str, str]:
@@ -60,7 +71,7 @@ def test_doctor_fails_the_backplane_check_with_the_install_as_its_fix(tmp_path: 
             1,
             "fail",
             f"backplane: {NEEDS_REDIS_PY}",
-            "pip install 'wsside[redis]' in this Python",
+            INSTALL_REDIS,
         ), args
 
 

@@ -116,8 +116,10 @@ def test_without_redis_py_the_extra_is_named(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(sys.modules, "redis", None)
     with pytest.raises(RedisMissing) as missing:
         Publisher("redis://localhost:6379/0")
+    repo = Path(__file__).resolve().parent.parent  # the tests' wsside: installed editable
     assert str(missing.value) == (
-        "backplane: a redis:// backplane needs redis-py: pip install 'wsside[redis]'"
+        "backplane: a redis:// backplane needs redis-py: "
+        f"{sys.executable} -m pip install -e '{repo}[redis]'"
     )
 
 

@@ -19,6 +19,7 @@ import socket
 import struct
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -375,6 +376,25 @@ def test_an_unknown_engine_choice_is_one_line_and_exit_2(
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == [line]
+
+
+def test_an_engine_asked_for_but_missing_names_the_install_for_the_python_that_serves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The command installs the extra into the Python that serves, from where this wsside
+    came (the tests': this repository, editable): `pip install 'wsside[speed]'` would have
+    replaced it with a release."""
+    from wsside._edge.loop import LoopChoiceError, loop_factory
+
+    monkeypatch.setitem(sys.modules, "uvloop", None)
+    monkeypatch.setenv("WSSIDE_LOOP", "uvloop")
+    with pytest.raises(LoopChoiceError) as missing:
+        loop_factory()
+    repo = Path(__file__).resolve().parent.parent
+    assert str(missing.value) == (
+        "WSSIDE_LOOP=uvloop but uvloop is not installed: "
+        f"{sys.executable} -m pip install -e '{repo}[speed]'"
+    )
 
 
 def test_an_unknown_engine_choice_under_vite_is_one_line_too(tmp_path: Any) -> None:

@@ -5,10 +5,13 @@ every layer may use it."""
 
 from __future__ import annotations
 
+import json
 import shlex
+from importlib import metadata
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-__all__ = ["pip_install", "venv_config"]
+__all__ = ["pip_install", "venv_config", "wsside_requirement"]
 
 
 def pip_install(python: str, what: str) -> str:
@@ -17,6 +20,26 @@ def pip_install(python: str, what: str) -> str:
     if _made_by_uv(python):
         return f"uv pip install --python {shlex.quote(python)} {what}"
     return f"{shlex.quote(python)} -m pip install {what}"
+
+
+def wsside_requirement(extra: str | None = None) -> str:
+    """What pip installs to get the wsside running now, with `extra` (`redis`, `speed`),
+    quoted for a shell: its source folder when it came from one (`-e '/src/wsside[redis]'`,
+    as before a release is published: the release would replace it), else the release of
+    the same version (`'wsside[redis]==0.1.0'`)."""
+    from . import __version__  # (the package's own __init__ imports nothing of this module)
+
+    tail = f"[{extra}]" if extra else ""
+    try:
+        origin = json.loads(metadata.distribution("wsside").read_text("direct_url.json") or "{}")
+    except (metadata.PackageNotFoundError, ValueError):
+        origin = {}
+    url = origin.get("url", "") if isinstance(origin, dict) else ""
+    info = origin.get("dir_info") if isinstance(origin, dict) else None
+    if isinstance(url, str) and url.startswith("file://") and isinstance(info, dict):
+        folder = shlex.quote(unquote(urlsplit(url).path) + tail)
+        return f"-e {folder}" if info.get("editable") is True else folder
+    return shlex.quote(f"wsside{tail}=={__version__}")
 
 
 def _made_by_uv(python: str) -> bool:

@@ -58,7 +58,7 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     except ImportError:
         if choice == "uvloop":
             raise LoopChoiceError(
-                f"{LOOP_ENV}=uvloop but uvloop is not installed: pip install 'wsside[speed]'"
+                f"{LOOP_ENV}=uvloop but uvloop is not installed: {_install_speed()}"
             ) from None
         return None
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
@@ -73,9 +73,13 @@ def _check_json_choice() -> None:
     except ValueError as exc:  # the codec's one line, said as a bad WSSIDE_LOOP is
         raise LoopChoiceError(str(exc)) from None
     if choice == "orjson" and JSON_ENGINE != "orjson":
-        raise LoopChoiceError(
-            f"{JSON_ENV}=orjson but orjson is not installed: pip install 'wsside[speed]'"
-        )
+        raise LoopChoiceError(f"{JSON_ENV}=orjson but orjson is not installed: {_install_speed()}")
+
+
+def _install_speed() -> str:
+    from .._install import pip_install, wsside_requirement
+
+    return pip_install(sys.executable, wsside_requirement("speed"))
 
 
 def loop_name(loop: asyncio.AbstractEventLoop) -> str:

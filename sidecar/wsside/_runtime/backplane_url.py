@@ -19,6 +19,7 @@ import importlib.util
 import inspect
 import os
 import re
+import sys
 from pathlib import Path
 from urllib.parse import SplitResult, parse_qs, quote, unquote, unquote_plus, urlsplit
 
@@ -289,9 +290,10 @@ def check_backplane(url: object) -> None:
     if problem is not None:
         raise BackplaneError(f"backplane: {problem}")
     if importlib.util.find_spec("redis") is None:
-        raise RedisMissing(
-            "backplane: a redis:// backplane needs redis-py: pip install 'wsside[redis]'"
-        )
+        from .._install import pip_install, wsside_requirement
+
+        install = pip_install(sys.executable, wsside_requirement("redis"))
+        raise RedisMissing(f"backplane: a redis:// backplane needs redis-py: {install}")
     problem = options_problem(url)
     if problem is not None:
         raise BackplaneError(f"backplane: {problem}")

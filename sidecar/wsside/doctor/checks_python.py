@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shlex
@@ -10,11 +9,10 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from .. import __version__
 from .._edge.interpreter import rules, venv_option_above
-from .._install import pip_install, venv_config
+from .._install import pip_install, venv_config, wsside_requirement
 from .checks_process import running_sidecars
 from .model import Check, failed, passed, warned
 from .project import Project
@@ -122,7 +120,8 @@ def check_interpreter(project: Project) -> Check:
             f"set `python: '{above}'` in wsside() of vite.config (this doctor's virtualenv, "
             "which has wsside; the plugin looks beside vite.config), as Vite's message says"
             if above is not None and rule not in ("option", "WSSIDE_PYTHON")
-            else f"`{pip_install(path, _this_wsside())}`, or point {fix_where} at {sys.executable}"
+            else f"`{pip_install(path, wsside_requirement())}`, or point {fix_where} at "
+            f"{sys.executable}"
         )
         return _unusable(project, path, f"{chosen} cannot import wsside: {last}", fix)
     theirs = ([*done.stdout.split(), "?", "?"])[1]
@@ -153,7 +152,7 @@ def check_interpreter(project: Project) -> Check:
         if _release(theirs) > _release(__version__):  # installing this one would downgrade it
             fix = f"run that interpreter's own doctor, which is newer: `{own_doctor}`"
         else:
-            fix = f"`{pip_install(path, '-U ' + _this_wsside())}` (or run `{own_doctor}`)"
+            fix = f"`{pip_install(path, '-U ' + wsside_requirement())}` (or run `{own_doctor}`)"
         return warned(
             "interpreter",
             f"{chosen}: Python {py} with wsside {theirs}, but this doctor is wsside {__version__}",
@@ -219,7 +218,7 @@ def _remake(folder: str) -> str:
     return (
         "make it again, then install wsside and the packages it had: "
         f"`{_default_command()} -m venv --clear {shlex.quote(folder)} && "
-        f"{shlex.quote(str(Path(folder) / _VENV_PYTHON))} -m pip install {_this_wsside()}`"
+        f"{shlex.quote(str(Path(folder) / _VENV_PYTHON))} -m pip install {wsside_requirement()}`"
     )
 
 
@@ -305,19 +304,3 @@ def _release(version: str) -> tuple[int, ...]:
     """`0.2.0` as (0, 2, 0), for comparing two releases; what follows the numbers (`rc1`,
     `.dev3`) is left out."""
     return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:3])
-
-
-def _this_wsside() -> str:
-    """What pip installs to get the wsside this doctor runs: its source folder when it came
-    from one (`pip install -e /path/to/wsside`, as before a release is published), else the
-    release of the same version."""
-    try:
-        origin = json.loads(metadata.distribution("wsside").read_text("direct_url.json") or "{}")
-    except (metadata.PackageNotFoundError, ValueError):
-        origin = {}
-    url = origin.get("url", "") if isinstance(origin, dict) else ""
-    info = origin.get("dir_info") if isinstance(origin, dict) else None
-    if isinstance(url, str) and url.startswith("file://") and isinstance(info, dict):
-        folder = shlex.quote(unquote(urlsplit(url).path))
-        return f"-e {folder}" if info.get("editable") is True else folder
-    return f"wsside=={__version__}"

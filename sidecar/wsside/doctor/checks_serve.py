@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 
 from .._edge.admission import LOCAL_PAGES_NOTE, NULL_ORIGIN_NOTE, local_pages_of_a_site
 from .._edge.loop import LoopChoiceError, loop_factory
 from .._edge.same_port import workers_supported
+from .._install import pip_install, wsside_requirement
 from .._runtime.backplane_outage import advice
 from .._runtime.backplane_url import (
     NO_PASSWORD,
@@ -81,14 +83,14 @@ def check_backplane_reachable(project: Project) -> Check:
                 "backplane",
                 f"none: with {project.settings.workers} workers, a broadcast reaches only the "
                 "connections of the worker it was sent from",
-                'set backplane = "redis://host:6379/0" in wsside.toml (pip install '
-                "'wsside[redis]')",
+                'set backplane = "redis://host:6379/0" in wsside.toml (with redis-py: '
+                f"{_install_redis()})",
             )
         return passed("backplane", "none: one process, whose broadcasts reach all its clients")
     try:
         check_backplane(url)
     except RedisMissing as exc:
-        return failed("backplane", str(exc), "pip install 'wsside[redis]' in this Python")
+        return failed("backplane", str(exc), _install_redis())
     except BackplaneError as exc:
         flag = "backplane" in project.settings.given
         fix = "correct --backplane" if flag else "correct `backplane` in the config file"
@@ -102,6 +104,11 @@ def check_backplane_reachable(project: Project) -> Check:
     return passed("backplane", f"{shown}: Redis answers, and lets wsside publish and subscribe")
 
 
+def _install_redis() -> str:
+    """The command that adds redis-py (the `redis` extra) to the Python that serves."""
+    return pip_install(sys.executable, wsside_requirement("redis"))
+
+
 def _ask_redis(url: str, timeout: float) -> tuple[str, str] | None:
     """What Redis says to what `wsside serve` asks of it (None: all went): a ping, a publish
     on the backplane's channel, and a subscription to it; with the fix, which is what
@@ -110,7 +117,7 @@ def _ask_redis(url: str, timeout: float) -> tuple[str, str] | None:
     closing the connection, as serve does: an UNSUBSCRIBE would need a right serve never
     uses."""
     if importlib.util.find_spec("redis") is None:
-        return "redis-py is not installed", "pip install 'wsside[redis]'"  # said first
+        return "redis-py is not installed", _install_redis()  # said first
     from redis import Redis
     from redis.exceptions import AuthenticationError, RedisError
 
