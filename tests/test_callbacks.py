@@ -4,6 +4,18 @@ import asyncio
 
 import aiohttp
 import pytest
+from tests.reliability.rawws import (
+    CLOSE,
+    PING,
+    PONG,
+    TEXT,
+    FrameParser,
+    close_payload,
+    frame,
+    upgrade_head,
+)
+
+from wsside._runtime.callback_queue import INBOX_HIGH_WATER
 
 RECORDER = """
 import probe
@@ -437,6 +449,64 @@ async def test_messages_queued_behind_an_on_connect_that_closes_are_not_handled(
     assert (msg.type, msg.data, msg.extra) == (aiohttp.WSMsgType.CLOSE, 4001, "bad token")
     assert await probe.wait("close") == [("close", 4001, "bad token", False)]
     assert probe.all("message") == []
+
+
+async def test_a_close_while_reading_is_paused_sends_its_frame_before_the_held_answer(
+    serve, probe
+) -> None:
+    """A flood paused reading with the client's own close frame held; the handler then
+    closed with 4000. Resuming the reading first delivered the held close frame, taken for
+    the answer to ours, which then never went: the client saw the socket end, no 4000."""
+    s = await serve("""
+        import probe
+        from wsside import Handler
+        h = Handler("/ws/flood")
+
+        @h.on_message
+        async def message(conn, data):
+            if data == "first":
+                probe.record("first")
+                await probe.gate.wait()
+                await conn.close(4000, "bye")
+    """)
+    probe.gate = asyncio.Event()
+    reader, writer = await asyncio.open_connection("127.0.0.1", s.port)
+    writer.write(upgrade_head("/api/ws/flood"))
+    assert (await reader.readuntil(b"\r\n\r\n")).startswith(b"HTTP/1.1 101")
+    flood = [frame(TEXT, b"first"), *(frame(TEXT, b"m") for _ in range(INBOX_HIGH_WATER + 100))]
+    writer.write(b"".join([frame(PING, b"p"), *flood, frame(CLOSE, close_payload(1000))]))
+    await probe.wait("first")  # the read was handled: reading paused, the close frame held
+    probe.gate.set()
+    parser, got = FrameParser(), []
+    while not got or got[-1][0] != CLOSE:
+        data = await asyncio.wait_for(reader.read(65536), 5)
+        assert data, f"the socket ended without our close frame: {got}"
+        got += parser.feed(data)
+    assert got == [(PONG, b"p"), (CLOSE, close_payload(4000, b"bye"))]
+    writer.close()
+
+
+async def test_a_stop_handles_the_messages_already_received(serve, probe) -> None:
+    """`conn.close()` drops the messages its handler has not got yet; a stop (1001) does not:
+    what the client sent before it is handled, as before."""
+    s = await serve("""
+        import asyncio
+        import probe
+        from wsside import Handler
+        h = Handler("/ws/save")
+
+        @h.on_message
+        async def message(conn, data):
+            await asyncio.sleep(0.05)  # a write to a database
+            probe.record("saved", data)
+    """)
+    ws = await s.connect("/api/ws/save", autoping=False)
+    for n in range(5):
+        await ws.send_str(f"m{n}")
+    await ws.ping(b"read")  # its pong: the five were read before it
+    assert (await ws.receive()).type == aiohttp.WSMsgType.PONG
+    await s.sidecar.close()
+    assert [data for _, data in await probe.wait("saved", 5)] == ["m0", "m1", "m2", "m3", "m4"]
 
 
 async def test_a_feed_awaiting_send_after_its_connection_closed_lets_the_server_run(

@@ -52,6 +52,8 @@ LOADER_HOOKS = {
     # a connection's client, for its callbacks' error reports (and `wsside.testing`'s client
     # finding its server-side connection)
     "_client": "connection.py",
+    # closing a connection whose handler file changed (1012), its queued messages handled
+    "_restart": "connection.py",
 }
 # Public names of the package that live in a later layer: `wsside/__init__.py` loads them on
 # first use (its module `__getattr__`) and names them for the type checker, never at import

@@ -22,7 +22,7 @@ from multidict import CIMultiDictProxy, MultiDictProxy
 from ._handler_notes import reason_too_long, reason_unencodable
 from ._other_names import INSTEAD, refusal
 from ._threads import is_this_thread, off_loop_error, this_thread
-from .closecodes import CloseCode, ReasonTooLong, check_close
+from .closecodes import CloseCode, CloseReason, ReasonTooLong, check_close
 
 if TYPE_CHECKING:
     from dataclasses import Field
@@ -73,7 +73,7 @@ class Link(Protocol):
 
     def pong(self, payload: bytes) -> None: ...
 
-    def close(self, code: int, reason: bytes) -> Awaitable[None]: ...
+    def close(self, code: int, reason: bytes, drop_queued: bool = False) -> Awaitable[None]: ...
 
     def buffered(self) -> int:
         """Bytes queued for the client that the socket has not taken yet."""
@@ -281,7 +281,12 @@ class Connection:
             # once per line that does it, and sent cut.
             raw = exc.cut
             reason_too_long(reason, raw, sys._getframe(1))
-        return self._link.close(code, raw)
+        return self._link.close(code, raw, drop_queued=True)
+
+    def _restart(self) -> Awaitable[None]:
+        """The runtime's hook: close with 1012 Service Restart (its handler file changed), the
+        messages already received still handled, unlike after `close`."""
+        return self._link.close(CloseCode.SERVICE_RESTART, CloseReason.SERVICE_RESTART.encode())
 
     def _client(self) -> str:
         """The runtime's hook: the client's `host:port` for an error report (private: not

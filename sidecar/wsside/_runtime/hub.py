@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Protocol
 from .._protocol.codec import encode
 from .._protocol.frames import encode_frame
 from .._threads import ThreadMark, this_thread
-from ..closecodes import CloseCode, CloseReason
 from .callbacks import is_error_frame, sends_error_frame
 from .message_fit import warn_unfit_send
 
@@ -139,7 +138,7 @@ class Hub:
         if not self.connections:
             self._handler._serve_with(None)
         for conn in tuple(self.connections):
-            conn.close(CloseCode.SERVICE_RESTART, CloseReason.SERVICE_RESTART)
+            conn._restart()
 
     def join(self, conn: Connection, room: str) -> None:
         outlet = self.connections.get(conn)

@@ -307,20 +307,22 @@ class Session(CloseHandshake):
             self.cut = True
         super().abort()
 
-    def close(self, code: int, reason: bytes) -> Awaitable[None]:
+    def close(self, code: int, reason: bytes, drop_queued: bool = False) -> Awaitable[None]:
         """Start the closing handshake once; the result resolves when the socket is closed
-        (not after `on_close`, which may be queued behind the callback awaiting this)."""
+        (not after `on_close`, which may be queued behind the callback awaiting this).
+        `drop_queued` (the app's `conn.close`): the messages its handler has not got yet go
+        like what comes after our close frame, so that a client refused in an async
+        `on_connect` does not act; a stop or restart (1001, 1012) lets them be handled."""
         if not self._close_sent and not self._close_received and self._stage == _OPEN:
             self._close_sent = True
-            # What the client sent and its handler has not got yet goes like what comes
-            # after our close frame: a client refused in an async on_connect does not act.
-            self._drop_messages()
-            if self._reading_paused:  # the client's close frame must be read, not held
-                self._resume_reading()
             self._close_code, self._close_reason = code, reason.decode("utf-8")
             self._by_client = False
             self._io.write_close(code, reason)
             self._arm_close_timer()
+            if drop_queued:
+                self._drop_messages()
+                if self._reading_paused:  # after our close frame: its answer may be held
+                    self._resume_reading()
         if self._socket_closed is None:
             self._socket_closed = self._future(self._stage >= _SOCKET_CLOSED)
         return asyncio.shield(self._socket_closed)
