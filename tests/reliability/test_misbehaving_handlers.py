@@ -159,7 +159,8 @@ async def test_a_stall_s_advice_fits_what_blocks(serve, code: str, advice: str) 
     blocker = await s.connect("/api/ws/block")
     await blocker.send_str("0.8")
     assert await blocker.receive_str(timeout=10) == "woke"
-    [stall] = [e for e in s.events if e["type"] == "stall"]
+    # The handler file's (a loaded host can stall the loop elsewhere too: the test's own code)
+    [stall] = [e for e in s.events if e["type"] == "stall" and e["file"].endswith("h0.py")]
     assert stall["advice"] == advice
 
 
