@@ -87,8 +87,11 @@ export interface ReconnectOptions {
   factor?: number | undefined
 }
 
-/** A query's values: each goes in the URL as `String(value)`. */
-export type QueryValue = string | number | boolean
+/**
+ * A query's values: each goes in the URL as `String(value)`; `undefined` and `null` leave
+ * their key out (a token not there yet is no token, not the text "undefined").
+ */
+export type QueryValue = string | number | boolean | null | undefined
 
 /**
  * `Q`: the query's type, any object whose values are `QueryValue`s (an `interface` too,

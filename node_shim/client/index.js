@@ -113,7 +113,13 @@ export function connect(path, options = {}) {
       given.forEach((_, key) => next.searchParams.delete(key))
       given.forEach((value, key) => next.searchParams.append(key, value))
     } else {
-      for (const [key, value] of Object.entries(given)) next.searchParams.set(key, String(value))
+      for (const [key, value] of Object.entries(given)) {
+        if (value === undefined || value === null) continue // not there yet: no key at all
+        if (typeof value === 'object' || typeof value === 'function' || typeof value === 'symbol') {
+          throw new TypeError(`wsside: connect('${path}'): query.${key} is of type ${typeof value}, not a string, number or boolean`)
+        }
+        next.searchParams.set(key, String(value))
+      }
     }
     return next
   }

@@ -43,6 +43,17 @@ test('query is added to the URL, protocols are offered', async () => {
   assert.equal(socket.status, 'open')
 })
 
+test('a query value not there yet (undefined, null) leaves its key out; an object is refused, naming the key', async () => {
+  // Before: `{ token: undefined }` went as ?token=undefined, a token the server saw as given.
+  const { hello } = await echo({ query: () => ({ token: undefined, user: null, n: 0, ok: false }) })
+  assert.deepEqual(hello.query, { n: '0', ok: 'false' })
+  const url = sidecar.url('/ws/echo')
+  assert.throws(() => connect('/ws/echo', { url, query: { token: { value: 'x' } } }), {
+    name: 'TypeError',
+    message: "wsside: connect('/ws/echo'): query.token is of type object, not a string, number or boolean",
+  })
+})
+
 test('a URLSearchParams query keeps repeated keys; a string or an array is refused, not spelt out character by character', async () => {
   const { hello } = await echo({ query: new URLSearchParams([['tag', 'a'], ['tag', 'b'], ['username', 'Ada']]) })
   assert.deepEqual([hello.tags, hello.query.username], [['a', 'b'], 'Ada'])

@@ -138,5 +138,7 @@ connect('/ws/chat', {
 }).close()
 // @ts-expect-error: the handshake's timeout is in ms
 connect('/ws/chat', { timeout: '20s' })
-// @ts-expect-error: a query value that may be undefined would be sent as "undefined"
-connect('/ws/chat', { query: { token } })
+// A query value that may be undefined (or null): its key is left out until it is there.
+connect('/ws/chat', { query: { token, user: null } }).close()
+// @ts-expect-error: an object would go in the URL as "[object Object]" (the client throws)
+connect('/ws/chat', { query: { token: { value: 'x' } } })
