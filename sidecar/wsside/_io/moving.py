@@ -102,21 +102,26 @@ class Moved:
         """The new transport's `connection_made`; it starts reading when this returns."""
         self._inner = inner
         self._sock = None  # the new transport's now (it detaches it when it closes)
-        inner.set_protocol(self.protocol)
         if self._end == "abort":
+            inner.set_protocol(self.protocol)
             inner.abort()
             return
         if self._pending:
+            # Written while the relay is still its protocol: a pause the transport asks for
+            # now is the one the connection's protocol is in already (`write`), and the
+            # transport resumes that protocol once its buffer drains. (Asked twice, aiohttp's
+            # protocol raises.)
             inner.write(self._pending)
         self._pending = None
+        inner.set_protocol(self.protocol)
         if self._end == "close":
             inner.close()
         elif self._end == "eof":
             inner.write_eof()
         if self._paused and not inner.is_closing():
             self._paused = False
-            # Above its own mark the new transport has paused the protocol again, and
-            # resumes it once its buffer drains; below it nothing would resume it.
+            # Below its high-water mark the transport did not pause: nothing would resume
+            # the protocol but this.
             if inner.get_write_buffer_size() <= inner.get_write_buffer_limits()[1]:
                 self.protocol.resume_writing()
 
