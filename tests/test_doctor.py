@@ -744,12 +744,13 @@ def test_a_handlers_folder_above_the_project_is_named_without_a_detour(tmp_path:
 
 
 # The plugin runs the one wsside() call that is code: not the ones in comments, and a `//`
-# inside a string starts no comment.
+# inside a string, or a `/*` or a quote inside a regular expression, starts nothing.
 COMMENTED_OUT = """\
 import { defineConfig } from 'vite'
 import wsside from 'vite-plugin-wsside'
 
 /* wsside({ handlers: 'oldest' }) */
+const slashes = /[/*]/, quote = /'/  // a regular expression's /* or ' starts nothing
 export default defineConfig({
   // was: wsside({ handlers: 'old' }),
   define: { NOTE: JSON.stringify('see // below') }, plugins: [wsside({ handlers: 'api' })],

@@ -4,7 +4,7 @@ writes `.svelte-kit/tsconfig.json` again at each sync, so the file goes in throu
 options are those given to `sveltekit({...})` in vite.config when that call has any (as
 `sv create` writes it; SvelteKit then ignores svelte.config.js), else `kit` in
 svelte.config.js. vite.config is read as text, never run: JavaScript's comments, strings,
-template literals and regular expressions are blanked first (`_js_code`).
+template literals and regular expressions are blanked first (`js_text.js_code`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .config import find_vite_config
+from .js_text import js_code
 from .typescript import FILE_NAME
 
 __all__ = ["svelte_kit", "svelte_kit_advice"]
@@ -69,7 +70,7 @@ def svelte_kit_advice(root: Path, base: Path, name: Callable[[Path], str]) -> st
         f"in {vite}, among the options of sveltekit({{ ... }}): typescript: {{ config: "
         f"(config) => {{ config.include.push('{entry}'); }} }}"
     )
-    if "kit" in _top_keys(_js_code(text)):  # SvelteKit passes it on to vite-plugin-svelte
+    if "kit" in _top_keys(js_code(text)):  # SvelteKit passes it on to vite-plugin-svelte
         return (
             f"sveltekit({{ ... }}) in {vite} has a kit: {{ ... }} option, which SvelteKit does "
             f"not read (it takes its own options unwrapped): {step}, then npx svelte-kit sync"
@@ -114,7 +115,7 @@ def _sveltekit_options(root: Path) -> tuple[str, str] | None:
         text = vite.read_text(encoding="utf-8")
     except (OSError, ValueError):
         return None
-    code = _js_code(text)
+    code = js_code(text)
     name = "sveltekit"
     for m in re.finditer(r"\bimport\s*\{([^}]*)\}\s*from\s*(['\"])", code):
         source = text[m.end() : code.find(m.group(2), m.end())]
@@ -126,7 +127,7 @@ def _sveltekit_options(root: Path) -> tuple[str, str] | None:
     for m in re.finditer(rf"(?<![\w$.]){re.escape(name)}\s*\(", code):
         close = _call_end(code, m.end() - 1)
         arguments = text[m.end() : close]
-        if _js_code(arguments).strip() not in ("", "undefined"):
+        if js_code(arguments).strip() not in ("", "undefined"):
             return vite.name, arguments
         return None
     return None
@@ -144,47 +145,3 @@ def _call_end(code: str, start: int) -> int:
             if depth == 0:
                 return i
     return len(code)
-
-
-# After these (or at the start) a `/` starts a regular expression; after others it divides.
-_BEFORE_REGEX = frozenset("(,=:[!&|?{};+-*%<>~^")
-
-
-def _js_code(text: str) -> str:
-    """JavaScript `text` with its comments, and what is inside its strings, template
-    literals and regular expressions, turned into spaces (offsets kept): what is left of
-    the brackets and names is code's."""
-    out = list(text)
-
-    def blank(start: int, end: int) -> None:
-        for j in range(start, end):
-            if out[j] != "\n":
-                out[j] = " "
-
-    i, n, before = 0, len(text), ""
-    while i < n:
-        c = text[i]
-        if text.startswith(("//", "/*"), i):
-            line = text[i + 1] == "/"
-            end = text.find("\n" if line else "*/", i + 2)
-            end = n if end < 0 else end if line else end + 2
-            blank(i, end)
-            i = end
-            continue
-        if c in "'\"`" or (c == "/" and (before == "" or before in _BEFORE_REGEX)):
-            j, in_class = i + 1, False
-            while j < n and (text[j] != c or in_class):
-                if text[j] == "\\":
-                    j += 1
-                elif c == "/" and text[j] in "[]":
-                    in_class = text[j] == "["
-                elif c != "`" and text[j] == "\n":  # not closed on its line
-                    break
-                j += 1
-            blank(i + 1, min(j, n))
-            i, before = j + 1, c
-            continue
-        if not c.isspace():
-            before = c
-        i += 1
-    return "".join(out)

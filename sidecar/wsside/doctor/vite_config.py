@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .._runtime.config import VITE_CONFIG_NAMES, find_vite_config
+from .._runtime.js_text import js_code
 from .vite_errors import error_cause, stack_dump_cause
 
 __all__ = [
@@ -42,14 +43,6 @@ _EXTENSIONS = ("mjs", "js", "ts", "mts", "cjs", "cts")
 _DEFAULT_PORTS = {"Astro": 4321, "Nuxt": 3000}
 
 _MARK = "@@wsside-doctor@@"
-
-# A comment, or a string or template literal (kept: a `//` inside one starts no comment), or
-# an escaped character (in a regular expression, `\/*` starts no comment either).
-_COMMENT_OR_STRING = re.compile(
-    r"(//[^\n]*|/\*.*?(?:\*/|\Z))"
-    r"|'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|`(?:\\.|[^`\\])*`|\\.",
-    re.S,
-)
 
 # Runs in the project's folder so that `import('vite')` is the project's own Vite. Only plain
 # data is printed: an http.Server or a function in the config would not survive JSON.
@@ -266,8 +259,7 @@ def _from_framework(framework: str, file: Path, unread: Path | None) -> ViteFact
 def _code(file: Path) -> str:
     """The config's text with its comments blanked, strings as written: the text reading
     must not take a commented-out `wsside({...})` or `vite: {...}` for the one that runs."""
-    text = file.read_text(encoding="utf-8", errors="replace")
-    return _COMMENT_OR_STRING.sub(lambda m: " " if m.group(1) else m.group(), text)
+    return js_code(file.read_text(encoding="utf-8", errors="replace"), keep_literals=True)
 
 
 def _block(text: str, key: str) -> str | None:
