@@ -11,7 +11,7 @@ import { message } from '../../node_shim/lib/protocol.js'
 import { createReporter } from '../../node_shim/lib/report.js'
 import { SidecarProcess } from '../../node_shim/lib/sidecar.js'
 import { cleanupOf } from './helpers/cleanup.js'
-import { captureLogger, makeProject, PYTHON, startViteFor, waitForExit } from './helpers/project.js'
+import { captureLogger, makeProject, PYTHON, REPO, startViteFor, waitForExit } from './helpers/project.js'
 import { connectWs, upgrade } from './helpers/ws-client.js'
 
 it('an invalid wsside.toml at start: one line naming it, 503 at once, and the sidecar serves once it is fixed', async (t) => {
@@ -58,7 +58,10 @@ it('a backplane in wsside.toml that this Python cannot serve (no redis-py) stand
   mkdirSync(site)
   writeFileSync(path.join(site, 'sitecustomize.py'), "import sys\n\nsys.modules['redis'] = None\n")
   const { port, logs } = await startViteFor(t, root, { waitReady: false, options: { env: { PYTHONPATH: site } } })
-  await logs.waitFor(/^\[wsside\] invalid config in wsside\.toml:1: key "backplane": a redis:\/\/ backplane needs redis-py: pip install 'wsside\[redis\]'$/)
+  // The install names the sidecar's Python and the wsside it has (this repository's, editable).
+  const install = `${PYTHON} -m pip install -e '${REPO}[redis]'`
+  const [line] = await logs.waitFor(/^\[wsside\] invalid config in wsside\.toml:1: key "backplane": .*/)
+  assert.equal(line, `[wsside] invalid config in wsside.toml:1: key "backplane": a redis:// backplane needs redis-py: ${install}`)
   assert.ok(!logs.lines.some((line) => /exited with code/.test(line)), logs.lines.join('\n'))
   const from = logs.lines.length
   writeFileSync(toml, '')
