@@ -101,6 +101,9 @@ async def test_sigterm_closes_every_client_with_1001_and_exits_in_time(tmp_path:
     )
     async with aiohttp.ClientSession() as session:
         clients = [await connect(session, port, path="/api/ws/seen") for _ in range(12)]
+        # The kernel's hash picks the worker: all twelve on one happens (1 in 2,048).
+        while {c.pid for c in clients} != set(pids) and len(clients) < 64:
+            clients.append(await connect(session, port, path="/api/ws/seen"))
         assert {c.pid for c in clients} == set(pids)
         # A client that never answers the closing handshake must not hold the exit back.
         reader, silent = await asyncio.open_connection("127.0.0.1", port)
@@ -123,13 +126,14 @@ async def test_sigterm_closes_every_client_with_1001_and_exits_in_time(tmp_path:
     counts = await serve.expect_all(  # one line from each worker, in any order
         *(f"wsside[{i}]: SIGTERM: stopping; closing" for i in range(len(pids))), timeout=15
     )
-    assert sum(int(re.search(r"closing (\d+) conn", line).group(1)) for line in counts) == 13
+    opened = len(clients) + 1  # and the silent one
+    assert sum(int(re.search(r"closing (\d+) conn", line).group(1)) for line in counts) == opened
     assert re.search(r"every worker stopped in \d+\.\d\d s", await serve.expect("stopped in"))
     print(f"sigterm: exited {elapsed:.2f} s after SIGTERM (--shutdown-timeout {timeout})")
     assert elapsed < timeout, f"exited after {elapsed:.2f} s"
     closed = (tmp_path / "closed.log").read_text().splitlines()
     # on_close ran for every connection, the silent one included, in both workers.
-    assert len(closed) == 13 and {int(line.split()[0]) for line in closed} == set(pids)
+    assert len(closed) == opened and {int(line.split()[0]) for line in closed} == set(pids)
     assert {line.split(" ", 1)[1] for line in closed} == {"1001 Going Away"}
 
 
