@@ -95,8 +95,7 @@ export function connect(path, options = {}) {
   }
   const base = new URL(options.url ?? PREFIX + path, page)
   base.protocol = base.protocol.replace('http', 'ws')
-  // What errors name: the address without its query, where tokens go (and error reports).
-  const where = base.origin + base.pathname
+  const where = base.origin + base.pathname // what errors name: no query, where tokens go
   // The address of an attempt: `query` a function is called at each one, so that a token
   // that expired while the page was away is read again for the reconnect.
   const address = () => {
@@ -109,15 +108,12 @@ export function connect(path, options = {}) {
     }
     const next = new URL(base)
     if (given instanceof URLSearchParams) {
-      // forEach, not for…of: a page's lib may lack DOM.Iterable (TypeScript 5.0's default).
-      given.forEach((_, key) => next.searchParams.delete(key))
+      given.forEach((_, key) => next.searchParams.delete(key)) // forEach: a lib without DOM.Iterable
       given.forEach((value, key) => next.searchParams.append(key, value))
     } else {
       for (const [key, value] of Object.entries(given)) {
-        if (value === undefined || value === null) continue // not there yet: no key at all
-        if (typeof value === 'object' || typeof value === 'function' || typeof value === 'symbol') {
-          throw new TypeError(`wsside: connect('${path}'): query.${key} is of type ${typeof value}, not a string, number or boolean`)
-        }
+        if (value == null) continue // undefined or null: not there yet, so no key at all
+        if (!['string', 'number', 'boolean', 'bigint'].includes(typeof value)) throw new TypeError(`wsside: connect('${path}'): query.${key} is of type ${typeof value}, not a string, number or boolean`)
         next.searchParams.set(key, String(value))
       }
     }

@@ -35,9 +35,8 @@ __all__ = [
     "read_vite_config",
 ]
 
-# Frameworks that build Vite's config themselves from a config file of their own, where Vite's
-# options (wsside() among the plugins) go under `vite: {...}`. SvelteKit and React Router keep
-# a vite.config.
+# Frameworks that build Vite's config from a file of their own, Vite's options (wsside() among
+# the plugins) under `vite: {...}`. SvelteKit and React Router keep a vite.config.
 FRAMEWORKS = {"astro.config": "Astro", "nuxt.config": "Nuxt"}
 _EXTENSIONS = ("mjs", "js", "ts", "mts", "cjs", "cts")
 _DEFAULT_PORTS = {"Astro": 4321, "Nuxt": 3000}
@@ -109,8 +108,7 @@ class ViteFacts:
     middleware_mode: bool = False
     hmr_server: bool = False  # server.hmr.server: the plugin serves that server's upgrades
     skip_token_check: bool = False
-    # The framework whose config file (astro.config.*, nuxt.config.*) this was read from;
-    # its `vite: {...}` holds Vite's options.
+    # The framework whose config (astro.config.*, nuxt.config.*, its `vite: {...}`) was read.
     framework: str | None = None
     # wsside() is called in the framework's config, but not under `vite:`.
     outside_vite: bool = False
@@ -257,8 +255,7 @@ def _from_framework(framework: str, file: Path, unread: Path | None) -> ViteFact
 
 
 def _code(file: Path) -> str:
-    """The config's text with its comments blanked, strings as written: the text reading
-    must not take a commented-out `wsside({...})` or `vite: {...}` for the one that runs."""
+    """The config's text, comments blanked: not a commented-out `wsside({...})`."""
     return js_code(file.read_text(encoding="utf-8", errors="replace"), keep_literals=True)
 
 
