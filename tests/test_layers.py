@@ -3,9 +3,9 @@
 
 The layers, in order: declarations (the top-level modules: `handler`, `pattern`, `request`,
 `connection`, `closecodes`, and the package itself) → `_protocol` → `_io` → `_runtime` →
-`_edge` → `testing` (the test server users run their handlers in) → `doctor` → `cli`. A
-module may import from its own layer and the earlier ones (the declarations import no other
-layer), never from a later one. That holds for every import, at module level, under
+`_project` → `_edge` → `testing` (the test server users run their handlers in) → `doctor` →
+`cli`. A module may import from its own layer and the earlier ones (the declarations import
+no other layer), never from a later one. That holds for every import, at module level, under
 `if TYPE_CHECKING:` and inside functions alike (a lazy import only defers a dependency on a
 later layer, it does not remove it).
 
@@ -28,7 +28,17 @@ import aiohttp
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sidecar" / "wsside"
-LAYERS = ("declarations", "_protocol", "_io", "_runtime", "_edge", "testing", "doctor", "cli")
+LAYERS = (
+    "declarations",
+    "_protocol",
+    "_io",
+    "_runtime",
+    "_project",
+    "_edge",
+    "testing",
+    "doctor",
+    "cli",
+)
 ENGINE = "wsside._io.engine"
 # aiohttp's public modules; every other one (`aiohttp._websocket`, `aiohttp.helpers`,
 # `aiohttp.base_protocol`, ...) is reached through `_io/engine.py` only.
@@ -147,8 +157,8 @@ def _at(i: Import) -> str:
 def test_the_layers_are_found() -> None:
     # The checks below mean nothing if the walk finds no modules or no imports.
     assert {"wsside.handler", "wsside._io.engine", "wsside._runtime.session"} <= MODULES.keys()
-    assert layer("wsside.handler") == 0 and layer("wsside._edge.intake") == 4
-    assert layer("wsside.testing") == 5 and layer("wsside.cli") == layer("wsside.cli.serve") == 7
+    assert layer("wsside.handler") == 0 and layer("wsside._edge.intake") == 5
+    assert layer("wsside.testing") == 6 and layer("wsside.cli") == layer("wsside.cli.serve") == 8
     wheres = {i.where for i in ALL_IMPORTS if i.target.startswith("wsside")}
     assert wheres == {"module", "type_checking", "function"}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from doctor_projects import VENV_PYTHON, write
-from wsside._runtime.tsconfig import add_entry, find_app_tsconfig, inclusion, read_jsonc
+from wsside._project.tsconfig import add_entry, find_app_tsconfig, inclusion, read_jsonc
 from wsside.doctor import Project, run_checks
 from wsside.doctor.checks_types import check_types_file
 

@@ -30,14 +30,12 @@ else:
 
 __all__ = [
     "CONFIG_FILE",
-    "VITE_CONFIG_NAMES",
     "ConfigError",
     "OptionError",
     "build_settings",
     "config_search",
     "file_problem",
     "find_config",
-    "find_vite_config",
     "folder_problem",
     "load_config",
     "not_utf8",
@@ -45,7 +43,6 @@ __all__ = [
 ]
 
 CONFIG_FILE = "wsside.toml"
-VITE_CONFIG_NAMES = tuple(f"vite.config.{ext}" for ext in ("js", "mjs", "ts", "cjs", "mts", "cts"))
 
 
 class OptionError(ValueError):
@@ -128,11 +125,6 @@ def _tool_table(data: dict[str, Any], path: Path) -> Any:
     if table is not None and not isinstance(table, dict):
         raise ConfigError(path, f"expected a table, got {show(table)}", key="tool.wsside")
     return table
-
-
-def find_vite_config(root: Path) -> Path | None:
-    """The Vite config file in `root`, if there is one."""
-    return next((root / n for n in VITE_CONFIG_NAMES if (root / n).is_file()), None)
 
 
 def load_config(where: Path) -> tuple[dict[str, Any], Path | None]:

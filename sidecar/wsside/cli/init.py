@@ -27,17 +27,17 @@ from pathlib import Path
 
 import typer
 
+from .._project.tsconfig import include_types_file, inclusion
+from .._project.vite_files import find_vite_config
 from .._runtime.config import (
     ConfigError,
     file_problem,
     find_config,
-    find_vite_config,
     folder_problem,
     load_config,
 )
 from .._runtime.events import shown
 from .._runtime.module_names import handler_files
-from .._runtime.tsconfig import include_types_file, inclusion
 from .app import app
 from .init_files import CannotInit, Outcome, check_editable, in_the_way, write_new
 from .init_gitignore import ignore_in_git

@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .._runtime.config import VITE_CONFIG_NAMES
+from .._project.vite_files import VITE_CONFIG_NAMES
 from .init_files import CannotInit, Outcome, append_lines, in_the_way, read_text
 
 __all__ = ["ignore_in_git", "listed"]

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from .._edge.interpreter import venv_option_above
-from .._runtime.config import VITE_CONFIG_NAMES
+from .._project.vite_files import VITE_CONFIG_NAMES
 from .._runtime.events import shown
 from .init_files import (
     CannotInit,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from .._runtime.tsconfig import inclusion
+from .._project.tsconfig import inclusion
 from .._runtime.typescript import FILE_NAME, UNTYPED
 from .model import Check, passed, warned
 from .project import Project

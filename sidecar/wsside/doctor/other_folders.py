@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from .._runtime.config import find_vite_config
+from .._project.vite_files import find_vite_config
 from .._runtime.stray_handlers import SKIPPED_FOLDERS, declares_handler
 from .vite_config import find_framework_config
 from .vite_package import depends_on

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._runtime.config import VITE_CONFIG_NAMES, find_vite_config
-from .._runtime.js_text import js_code
+from .._project.js_text import js_code
+from .._project.vite_files import VITE_CONFIG_NAMES, find_vite_config
 from .vite_errors import error_cause, stack_dump_cause
 
 __all__ = [

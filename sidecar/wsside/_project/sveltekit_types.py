@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from .config import find_vite_config
+from .._runtime.typescript import FILE_NAME
 from .js_text import js_code
-from .typescript import FILE_NAME
+from .vite_files import find_vite_config
 
 __all__ = ["svelte_kit", "svelte_kit_advice"]
 

@@ -23,10 +23,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._runtime.typescript import FILE_NAME
 from .jsonc import blank_comments, read_jsonc, string_end
 from .sveltekit_types import svelte_kit, svelte_kit_advice
 from .tsconfig_chain import CONFIG_DIR, ChainError, Declared, anchored, effective
-from .typescript import FILE_NAME
 
 __all__ = [
     "Inclusion",
