@@ -6,6 +6,8 @@ from __future__ import annotations
 import enum
 
 __all__ = [
+    "NON_PROTOCOL_CODES",
+    "PRIVATE_CODES",
     "CloseCode",
     "CloseReason",
     "ProtocolError",
@@ -86,12 +88,16 @@ class ProtocolError(ConnectionError):
 
 
 _WIRE_CODES = frozenset(range(1000, 1015)) - {1004, 1005, 1006}
+# Codes of no RFC: 3000-3999 registered with IANA by libraries and frameworks, 4000-4999 an
+# application's own (what `conn.close` in `on_connect` refuses with, README "Authentication").
+NON_PROTOCOL_CODES: range = range(3000, 5000)
+PRIVATE_CODES: range = range(4000, 5000)
 
 
 def is_valid_code(code: int) -> bool:
     """True for a code allowed in a close frame, sent or received: 1000-1014 minus 1004-1006,
     or 3000-4999. A peer that sends any other code gets 1002 (Protocol Error)."""
-    return code in _WIRE_CODES or 3000 <= code <= 4999
+    return code in _WIRE_CODES or code in NON_PROTOCOL_CODES
 
 
 class ReasonTooLong(ValueError):

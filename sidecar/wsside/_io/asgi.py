@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from .._protocol.frames import MAX_CONTROL_PAYLOAD, TEXT
-from ..closecodes import CloseCode, CloseReason
+from ..closecodes import NON_PROTOCOL_CODES, CloseCode, CloseReason
 from .engine import WebSocketError
 from .stream import FrameSink
 from .writer import SEND_BUFFER_LIMIT, TooSlow
@@ -275,7 +275,7 @@ def _other_code(event: Event) -> bool:
     if event["type"] != "websocket.close":
         return False
     code = event["code"]
-    return code != 1000 and not 3000 <= code <= 4999
+    return code != 1000 and code not in NON_PROTOCOL_CODES
 
 
 class AsgiIO:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
+from ..closecodes import PRIVATE_CODES
 from ..handler import Handler
 from ..pattern import Pattern
 from .model import Check, failed, passed, warned
@@ -178,7 +179,7 @@ def _row(name: str, shake: Handshake, h: Handler, no_answer: str) -> Check:
     if shake.status == 101 and shake.closed is not None:
         code, reason = shake.closed
         said = f'{code} "{reason}"' if reason else str(code)
-        if 4000 <= code <= 4999:
+        if code in PRIVATE_CODES:
             # An app's own refusal (README: close from on_connect with 4000-4999), as an
             # anonymous client gets it: the endpoint works.
             return passed(
