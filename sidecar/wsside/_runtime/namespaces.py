@@ -19,9 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..handler import Handler
+from ..pattern import VARIABLE
 from .events import listed, shown
 
-__all__ = ["TAKEN", "Named", "collision_notes", "namespace_names", "typed"]
+__all__ = ["TAKEN", "Named", "collision_notes", "name_words", "namespace_names", "typed"]
 
 # The names the file writes inside each namespace, where a declaration of the same name would
 # stand for them instead (an `interface Partial` of the user's makes each `Partial<...>` of its
@@ -43,7 +44,7 @@ TAKEN = frozenset(
 # not `WsSalO`).
 _WORD = re.compile(r"[^\W_]+")
 # A variable (`{name}`, `{name:regex}` whose regex may hold `{n}`), a word, or one character.
-_TOKEN = re.compile(r"\{([^{}:]+)(?::(?:[^{}]|\{[^{}]*\})+)?\}|([^\W_]+)|(.)", re.DOTALL)
+_TOKEN = re.compile(rf"{VARIABLE.pattern}|([^\W_]+)|(.)", re.DOTALL)
 _SPELLED = {
     "-": "dash",
     "_": "underscore",
@@ -139,7 +140,7 @@ def collision_notes(handlers: Iterable[Handler], loaded: Iterable[Handler]) -> l
     return notes
 
 
-def _words(text: str) -> list[str]:
+def name_words(text: str) -> list[str]:
     """The words of `text`, of what a name may hold: a letter or digit that TypeScript does
     not take in a name (`²`, `½`, `①`) is left out, as punctuation is."""
     kept = ("".join(c for c in word if ("a" + c).isidentifier()) for word in _WORD.findall(text))
@@ -149,7 +150,7 @@ def _words(text: str) -> list[str]:
 def plain_name(pieces: tuple[str | None, ...]) -> str:
     """The words of the literal pieces, capitalized and joined (`Root` for none), after
     `Endpoint` when they start with a digit, with `2` after a name the file uses itself."""
-    words = _words("".join(p for p in pieces if p is not None))
+    words = name_words("".join(p for p in pieces if p is not None))
     name = "".join(w[0].upper() + w[1:] for w in words) or "Root"
     name = name if name[0].isalpha() else "Endpoint" + name
     return f"{name}2" if name in TAKEN else name
@@ -166,9 +167,9 @@ def spelled_name(source: str) -> str:
             continue
         parts = []
         for m in _TOKEN.finditer(segment):
-            variable, word, char = m.groups()
+            variable, _, word, char = m.groups()
             if variable is not None:
-                parts.append("$" + "".join(w[0].upper() + w[1:] for w in _words(variable)))
+                parts.append("$" + "".join(w[0].upper() + w[1:] for w in name_words(variable)))
             elif word is not None:
                 # What a name may not hold is spelled, as other characters are: `x²` is `Xxb2`.
                 spelled = "".join(c if ("a" + c).isidentifier() else f"x{ord(c):x}" for c in word)

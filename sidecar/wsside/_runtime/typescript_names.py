@@ -17,9 +17,9 @@ import re
 
 from .events import shown
 from .module_names import shown_module_name
-from .namespaces import TAKEN
+from .namespaces import TAKEN, name_words
 
-__all__ = ["TYPESCRIPT_WORDS", "given_names", "origin", "typescript_name"]
+__all__ = ["JS_IDENTIFIER", "TYPESCRIPT_WORDS", "given_names", "origin", "typescript_name"]
 
 # Names TypeScript refuses for an interface or a type alias, or misreads where the file then
 # writes them (`type R = keyof`), in TypeScript 5.0 to 7: JavaScript's reserved words, and
@@ -35,13 +35,12 @@ _TYPE_WORDS = (
 )
 TYPESCRIPT_WORDS = frozenset(f"{_RESERVED} {_TYPE_WORDS}".split())
 # An ASCII identifier with `$`, which TypeScript takes and Python does not.
-_DOLLAR_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
-_WORD = re.compile(r"[^\W_]+")
+JS_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 
 
 def typescript_name(name: str) -> bool:
     """Whether TypeScript takes `name` as an interface's or alias's name."""
-    identifier = name.isidentifier() or _DOLLAR_IDENTIFIER.match(name) is not None
+    identifier = name.isidentifier() or JS_IDENTIFIER.match(name) is not None
     return identifier and name not in TYPESCRIPT_WORDS
 
 
@@ -69,10 +68,9 @@ def given_names(wanted: dict[object, str]) -> dict[object, str]:
 def _spelled(name: str) -> str:
     """`name` itself when it is an identifier, else its words (of what a TypeScript name may
     hold) capitalized and joined, after `Type` when they start with a digit or are none."""
-    if name.isidentifier() or _DOLLAR_IDENTIFIER.match(name):
+    if name.isidentifier() or JS_IDENTIFIER.match(name):
         return name
-    kept = ("".join(c for c in word if ("a" + c).isidentifier()) for word in _WORD.findall(name))
-    spelled = "".join(word[0].upper() + word[1:] for word in kept if word)
+    spelled = "".join(word[0].upper() + word[1:] for word in name_words(name))
     return spelled if spelled[:1].isalpha() or spelled[:1] == "_" else "Type" + spelled
 
 

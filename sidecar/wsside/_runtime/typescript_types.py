@@ -17,7 +17,6 @@ may then always send it, which fits the handler too, and its listeners narrow on
 from __future__ import annotations
 
 import json
-import re
 import textwrap
 
 from .._message_tree import options_of
@@ -25,13 +24,12 @@ from ..schema import Alias, AnyValue, DictOf, ListOf, Literals, Node, OneOf, Rec
 from .callbacks import error_frame as make_error_frame
 from .callbacks import sends_error_frame
 from .events import listed
-from .typescript_names import given_names, origin, typescript_name
+from .typescript_names import JS_IDENTIFIER, given_names, origin, typescript_name
 
 __all__ = ["Namespace", "clash_notes", "comment", "doc", "string_literal", "union"]
 
 # Longer comments are wrapped.
 WIDTH = 100
-_IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*\Z")
 _SCALARS = {
     "str": "string",
     "int": "number",
@@ -290,7 +288,7 @@ def string_literal(text: str) -> str:
 
 
 def _property(name: str) -> str:
-    return name if _IDENTIFIER.match(name) else string_literal(name)
+    return name if JS_IDENTIFIER.match(name) else string_literal(name)
 
 
 def comment(text: str) -> str:
