@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from wsside._edge.interpreter import resolve_interpreter
+from wsside._project.interpreter import resolve_interpreter
 
 REPO = Path(__file__).resolve().parent.parent
 

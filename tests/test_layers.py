@@ -49,8 +49,9 @@ AIOHTTP_MODULES = {f"aiohttp.{m.name}" for m in pkgutil.iter_modules(aiohttp.__p
 ALLOWED_PRIVATE = {("sys", "_getframe"), ("sys", "_current_frames"), ("os", "_exit")}
 NAMEDTUPLE_API = {"_replace", "_asdict", "_fields", "_make"}
 # The loader's hooks on a user's declaration: private, so `help(Handler)` shows users only
-# their API, and called by the runtime (`_runtime/registry.py`, `_runtime/callbacks.py`,
-# `_runtime/message_fit.py`, `_edge/asgi_setup.py`).
+# their API, and called from the layers above the declarations (the registry, callbacks, hub,
+# background tasks and limit closes of `_runtime/`, `_edge/asgi_setup.py`, `testing/server.py`,
+# `doctor/checks_serve.py`).
 # Each is defined once, in the declarations layer (checked below).
 LOADER_HOOKS = {
     "_apply_defaults": "handler.py",

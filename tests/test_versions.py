@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 import wsside
-from wsside._io import SUPPORTED_TEXT
-from wsside.cli import TYPER_SUPPORTED_TEXT
+from wsside._io import SUPPORTED, SUPPORTED_TEXT
+from wsside.cli import TYPER_SUPPORTED, TYPER_SUPPORTED_TEXT
 from wsside.doctor.checks_python import PYTHON_FLOOR
 
 if sys.version_info >= (3, 11):
@@ -41,6 +41,20 @@ RANGES = ranges(PROJECT["dependencies"])
 def test_the_ranges_in_the_code_are_the_declared_ones() -> None:
     assert RANGES["aiohttp"] == f"aiohttp{SUPPORTED_TEXT}"
     assert RANGES["typer"] == f"typer{TYPER_SUPPORTED_TEXT}"
+
+
+def _bounds(text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """`>=3.14.4,<3.15` as ((3, 14, 4), (3, 15, 0))."""
+    m = re.fullmatch(r">=([\d.]+),<([\d.]+)", text)
+    assert m, text
+    low, high = (tuple(int(n) for n in v.split(".")) for v in m.groups())
+    return low + (0,) * (3 - len(low)), high + (0,) * (3 - len(high))
+
+
+def test_the_ranges_checked_are_the_ranges_named() -> None:
+    # The version checks compare with the tuples; their messages and pyproject.toml say the text.
+    assert _bounds(SUPPORTED_TEXT) == SUPPORTED
+    assert _bounds(TYPER_SUPPORTED_TEXT) == TYPER_SUPPORTED
 
 
 def test_the_python_floor_in_the_code_is_the_declared_one() -> None:

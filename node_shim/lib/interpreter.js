@@ -1,6 +1,6 @@
 // @ts-check
 // Interpreter choice: the rules are data (interpreter-rules.json), shared with the Python
-// side (`wsside._edge.interpreter`, used by `wsside doctor`), so both always agree; and what
+// side (`wsside._project.interpreter`, used by `wsside doctor`), so both always agree; and what
 // a user is told about choosing one. Why a chosen one cannot run the sidecar: why-no-wsside.js.
 
 import { readFileSync, statSync } from 'node:fs'

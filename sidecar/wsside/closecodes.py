@@ -45,9 +45,10 @@ class CloseCode(enum.IntEnum):
 
 
 class CloseReason:
-    """The reason of each close wsside makes itself, one wording per situation. Those given as
-    attributes go on the wire (clients and the docs quote them); the 1009 reasons stay in the
-    server: `on_close`'s `reason` and the `ProtocolError` that `on_error` gets."""
+    """The reason of each close wsside makes itself, one wording per situation. Those of
+    1000, 1001, 1011, 1012 and 1013 go on the wire (clients and the docs quote them); the 1009
+    reasons (`INFLATES_TOO_BIG` and the two below) stay in the server: `on_close`'s `reason`
+    and the `ProtocolError` that `on_error` gets."""
 
     GOING_AWAY = "Going Away"  # 1001: the server stops
     SERVICE_RESTART = "Service Restart"  # 1012: a restart, or the handler file is gone
@@ -87,16 +88,25 @@ class ProtocolError(ConnectionError):
         return f"{self.reason} (close code {self.code})"
 
 
-_WIRE_CODES = frozenset(range(1000, 1015)) - {1004, 1005, 1006}
+_PROTOCOL_CODES = range(1000, 1015)
+_NEVER_SENT = range(1004, 1007)  # 1004 reserved; 1005 and 1006 stand for no close frame
+_WIRE_CODES = frozenset(_PROTOCOL_CODES) - frozenset(_NEVER_SENT)
 # Codes of no RFC: 3000-3999 registered with IANA by libraries and frameworks, 4000-4999 an
 # application's own (what `conn.close` in `on_connect` refuses with, README "Authentication").
 NON_PROTOCOL_CODES: range = range(3000, 5000)
 PRIVATE_CODES: range = range(4000, 5000)
 
 
+def _span(codes: range) -> str:
+    return f"{codes.start}-{codes.stop - 1}"
+
+
+_VALID = f"{_span(_PROTOCOL_CODES)} (except {_span(_NEVER_SENT)}) or {_span(NON_PROTOCOL_CODES)}"
+
+
 def is_valid_code(code: int) -> bool:
-    """True for a code allowed in a close frame, sent or received: 1000-1014 minus 1004-1006,
-    or 3000-4999. A peer that sends any other code gets 1002 (Protocol Error)."""
+    """True for a code allowed in a close frame, sent or received (`_VALID`: 1000-1014 but
+    1004-1006, and 3000-4999). A peer that sends any other code gets 1002 (Protocol Error)."""
     return code in _WIRE_CODES or code in NON_PROTOCOL_CODES
 
 
@@ -120,9 +130,7 @@ def check_close(code: int, reason: str | bytes = "") -> bytes:
     if isinstance(code, bool) or not isinstance(code, int):
         raise ValueError(f"close code must be an int, got {type(code).__name__}")
     if not is_valid_code(code):
-        raise ValueError(
-            f"invalid close code {code}: use 1000-1014 (except 1004-1006) or 3000-4999"
-        )
+        raise ValueError(f"invalid close code {code}: use {_VALID}")
     raw = reason.encode("utf-8") if isinstance(reason, str) else bytes(reason)
     if isinstance(reason, (bytes, bytearray)):
         raw.decode("utf-8")  # raises UnicodeDecodeError (a ValueError) for bad bytes

@@ -232,8 +232,9 @@ class Handler:
             setattr(self, name, check_option(name, defaults[name]))
 
     def _given_options(self) -> frozenset[str]:
-        """The options of `DEFAULTABLE_OPTIONS` this declaration sets itself (the ASGI app
-        warns about those a server owns)."""
+        """The options of `DEFAULTABLE_OPTIONS` this declaration sets itself (the ASGI app and
+        doctor's `--serve` checks warn about those a server owns; a 1009 close's log line says
+        whether the limit was the file's own)."""
         return frozenset(DEFAULTABLE_OPTIONS) - self._unset
 
     def _load_notes(self) -> list[str]:

@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .._edge.interpreter import venv_option_above
+from .._project.interpreter import venv_option_above
 from .._project.vite_files import VITE_CONFIG_NAMES
 from .._runtime.events import shown
 from .init_files import (

@@ -11,8 +11,8 @@ from importlib import metadata
 from pathlib import Path
 
 from .. import __version__
-from .._edge.interpreter import rules, venv_option_above
 from .._install import pip_install, venv_config, wsside_requirement
+from .._project.interpreter import rules, venv_option_above
 from .checks_process import running_sidecars
 from .model import Check, failed, passed, warned
 from .project import Project
@@ -51,7 +51,7 @@ PYTHON_FLOOR = (3, 10)
 
 
 def check_interpreter(project: Project) -> Check:
-    """The interpreter the shim would spawn (same rules, `_edge/interpreter.py`) can import the
+    """The interpreter the shim would spawn (same rules, `_project/interpreter.py`) can import the
     same wsside as this one."""
     path, rule = project.sidecar_python
     chosen = f"{path} ({_chosen_by(rule)})"

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .._edge.interpreter import resolve_interpreter
+from .._project.interpreter import resolve_interpreter
 from .._runtime.config import ConfigError, config_search, find_config, load_config
 from .._runtime.helper_path import use_helpers_of
 from .._runtime.loader import LoadResult
@@ -202,7 +202,7 @@ class Project:
 
     @cached_property
     def sidecar_python(self) -> tuple[str, str]:
-        """(interpreter, rule) the shim would spawn the sidecar with (`_edge/interpreter.py`);
+        """(interpreter, rule) the shim would spawn the sidecar with (`_project/interpreter.py`);
         with `serve`, this Python, which `wsside serve` runs in."""
         if self.serve:
             return sys.executable, "wsside serve"
