@@ -1,5 +1,6 @@
 """The JavaScript and TypeScript a user copies from README.md, docs/client.md and docs/types.md
-type-check as written: each ```js and ```ts block is compiled by node_shim's TypeScript
+type-check as written: each ```js and ```ts block, and the `<script>` of each ```svelte and
+```vue one (their frameworks' few functions declared), is compiled by node_shim's TypeScript
 (strict, `noUncheckedIndexedAccess`, `exactOptionalPropertyTypes`; `checkJs` for JavaScript)
 against the plugin's and the client's own declarations and Vite's, in a project of its own.
 
@@ -72,6 +73,22 @@ declare global {
   function show(value: unknown): void
 }
 """
+# What a component block's script takes from its framework, with no framework installed.
+FRAMEWORKS = """\
+declare module 'svelte' {
+  export function onMount(fn: () => void | (() => void)): void
+}
+declare module 'vue' {
+  export interface Ref<T> { value: T }
+  export function ref<T>(value: T): Ref<T>
+  export function onMounted(fn: () => void): void
+  export function onUnmounted(fn: () => void): void
+}
+declare function $props(): any
+declare function $state<T>(value: T): T
+declare function $effect(fn: () => void | (() => void)): void
+"""
+SCRIPT = re.compile(r"<script\b([^>]*)>\n(.*?)</script>", re.S)
 LOBBY = """\
 import { connect } from 'vite-plugin-wsside/client'
 
@@ -126,14 +143,29 @@ def page_blocks(page: str) -> list[tuple[int, str, str]]:
     return found
 
 
+def component_script(line: int, code: str) -> tuple[int, str, str] | None:
+    """The `<script>` of a ```svelte or ```vue block, as a js or ts block of its own."""
+    m = SCRIPT.search(code)
+    if m is None:
+        return None
+    lang = "ts" if 'lang="ts"' in m.group(1) else "js"
+    return line + code.count("\n", 0, m.start(2)), lang, m.group(2)
+
+
 def blocks() -> list[Block]:
-    """Every js/ts block, with the page's `wsside-env.d.ts` for those after it ("generated":
-    `wsside types` writes it from the page's handler)."""
+    """Every js/ts block, and the script of every svelte/vue one, with the page's
+    `wsside-env.d.ts` for those after it ("generated": `wsside types` writes it from the
+    page's handler)."""
     out = []
     for page in PAGES:
         found = page_blocks(page)
         env: str | None = None
         for line, lang, code in found:
+            if lang in ("svelte", "vue"):
+                script = component_script(line, code)
+                if script is None:
+                    continue
+                line, lang, code = script
             if lang not in ("js", "ts"):
                 continue
             if DECLARATION in code:
@@ -190,9 +222,10 @@ def compile_block(folder: Path, block: Block) -> tuple[str, set[int], str]:
     snippet = f"src/snippet.{block.lang}"
     (folder / snippet).write_text(block.code, encoding="utf-8")
     (src / "context.d.ts").write_text(CONTEXT, encoding="utf-8")
+    (src / "frameworks.d.ts").write_text(FRAMEWORKS, encoding="utf-8")
     (src / "lobby.ts").write_text(LOBBY, encoding="utf-8")
     (src / "chat.ts").write_text(CHAT, encoding="utf-8")
-    include = [snippet, "src/context.d.ts", "src/lobby.ts", "src/chat.ts"]
+    include = [snippet, "src/context.d.ts", "src/frameworks.d.ts", "src/lobby.ts", "src/chat.ts"]
     if (folder / "wsside-env.d.ts").exists():
         include.append("wsside-env.d.ts")
     config = {"compilerOptions": COMPILER_OPTIONS, "include": include}
