@@ -16,6 +16,7 @@ import { underPrefix } from './options.js'
 import { listensOnLoopbackOnly, socketFamily } from './security.js'
 import { asWritten, createUpgradeListener, pathnameOf, TAKEN } from './upgrade.js'
 import { takeUpgradesFirst } from './upgrades-first.js'
+import { restoreTypesFile } from './types-file.js'
 
 /** @import { IncomingMessage } from 'node:http' */
 /** @import { Server } from 'node:net' */
@@ -206,6 +207,8 @@ export function attach(httpServer, options, vite) {
     if (FIX_FILES.test(file) || configs.has(file)) proc.startAgain(reporter.rel(file))
   }
   for (const event of SAVES) watcher?.on(event, saved)
+  const typesGone = (/** @type {string} */ file) => restoreTypesFile(root, file, reporter)
+  watcher?.on('unlink', typesGone)
   // The sidecar starts once a server listens (SidecarProcess.serverListening).
   const listening = () => proc.serverListening()
   if (httpServer.listening) listening()
@@ -218,6 +221,7 @@ export function attach(httpServer, options, vite) {
       httpServer.off('close', close) // a server that outlives this attachment keeps no closure of it
       detachListener()
       for (const event of SAVES) watcher?.off(event, saved)
+      watcher?.off('unlink', typesGone)
       unwatchFolders()
       attachedServers.delete(httpServer)
       // What this server's reporter counted and has not written yet goes out now.

@@ -12,6 +12,9 @@ import path from 'node:path'
 
 export const TYPES_FILE = 'wsside-env.d.ts'
 
+/** The last text a sidecar sent for each root: what a deleted file is written back with. */
+const lastText = new Map()
+
 /**
  * Writes `text` to `wsside-env.d.ts` in `root` unless the file already holds exactly that.
  * `text` is the `types` field of a sidecar message: a sidecar without it (an older one) leaves
@@ -23,6 +26,7 @@ export const TYPES_FILE = 'wsside-env.d.ts'
  */
 export function syncTypesFile(root, text, reporter) {
   if (typeof text !== 'string') return false
+  lastText.set(root, text)
   const file = path.join(root, TYPES_FILE)
   try {
     if (readFileSync(file, 'utf8') === text) return false
@@ -37,4 +41,17 @@ export function syncTypesFile(root, text, reporter) {
   }
   reporter.info(`wrote ${TYPES_FILE} (message types of the handlers)`)
   return true
+}
+
+/**
+ * Writes the file in `root` again when `gone` (a path Vite's watcher saw deleted) is it: a
+ * `git stash -u` or a clean-up while Vite runs would otherwise leave tsc without the types
+ * until a handler file's types change.
+ * @param {string} root the folder of vite.config
+ * @param {string} gone
+ * @param {Reporter} reporter
+ */
+export function restoreTypesFile(root, gone, reporter) {
+  const text = lastText.get(root)
+  if (text !== undefined && path.resolve(gone) === path.join(root, TYPES_FILE)) syncTypesFile(root, text, reporter)
 }

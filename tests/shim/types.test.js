@@ -1,10 +1,11 @@
 // wsside-env.d.ts under a real Vite and sidecar: written beside vite.config once the sidecar is
 // ready, rewritten after a reload that changes the message types, left alone (same mtime)
-// after a reload that does not, and the same text as `wsside types` writes.
+// after a reload that does not, written again when deleted, and the same text as `wsside types`
+// writes.
 
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { readFileSync, statSync, writeFileSync } from 'node:fs'
+import { readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { before, describe, it } from 'node:test'
 import { suiteCleanup } from './helpers/cleanup.js'
@@ -50,6 +51,14 @@ describe('wsside-env.d.ts', () => {
     const text = readFileSync(file, 'utf8')
     assert.match(text, / {4}body: string\n/)
     assert.doesNotMatch(text, / {4}text: string\n/)
+  })
+
+  it('is written again when deleted while Vite runs (a git stash -u, a clean-up)', async () => {
+    const text = readFileSync(file, 'utf8')
+    const from = logs.lines.length
+    unlinkSync(file)
+    await logs.waitFor(/wrote wsside-env\.d\.ts/, { from })
+    assert.equal(readFileSync(file, 'utf8'), text)
   })
 
   it('is left alone after a reload that does not change them', async () => {
