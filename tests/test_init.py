@@ -570,3 +570,24 @@ def test_vite_loads_the_mts_config_written_in_a_commonjs_typescript_package(
     assert config["status"] == "pass", config
     assert config["message"] == "vite.config.mts uses wsside() (resolved by Vite)"
     assert json.loads((tmp_path / "package.json").read_text()) == json.loads(PLAIN_PACKAGE)
+
+
+@pytest.mark.parametrize("ignored", [False, True])
+def test_a_typescript_project_in_git_is_told_to_commit_the_types_file(
+    tmp_path: Path, ignored: bool
+) -> None:
+    """Only Vite and `wsside types` write wsside-env.d.ts: a fresh checkout's tsc needs it
+    committed, unless the project ignores it (and runs `wsside types` before tsc)."""
+    write(tmp_path, {"package.json": MODULE_PACKAGE, "tsconfig.json": "{}"})
+    if ignored:
+        write(tmp_path, {".gitignore": "wsside-env.d.ts\n"})
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True, timeout=30)
+    out = init(tmp_path)
+    line = "\n  git add wsside-env.d.ts   # once Vite has written it"
+    assert (line in out) is not ignored, out
+
+
+def test_no_commit_line_outside_git(tmp_path: Path) -> None:
+    write(tmp_path, {"package.json": MODULE_PACKAGE, "tsconfig.json": "{}"})
+    out = init(tmp_path)
+    assert out.endswith("\n  wsside doctor\n"), out

@@ -26,7 +26,7 @@ from pathlib import Path
 from .._project.vite_files import VITE_CONFIG_NAMES
 from .init_files import CannotInit, Outcome, append_lines, in_the_way, read_text
 
-__all__ = ["ignore_in_git", "listed"]
+__all__ = ["git_ignores", "ignore_in_git", "in_work_tree", "listed"]
 
 # What the lines added say, by what they list: a virtualenv, vite.config's backup, or both.
 COMMENTS = {
@@ -40,7 +40,7 @@ def ignore_in_git(root: Path, out: Outcome) -> None:
     """Add the project's virtualenv and vite.config's `.bak` to its .gitignore when git does
     not ignore them yet (see the module's doc for when)."""
     gitignore = root / ".gitignore"
-    in_git = _in_work_tree(root)
+    in_git = in_work_tree(root)
     if not in_git and not os.path.lexists(gitignore):
         return  # no sign of git: nothing about ignores
     entries = [*_environments(root), *_backups(root, out)]
@@ -51,7 +51,7 @@ def ignore_in_git(root: Path, out: Outcome) -> None:
         raise CannotInit(in_the_way(gitignore, "file"))
     text = read_text(gitignore) if exists else ""
     if in_git:
-        missing = [e for e in entries if not _git_ignores(root, e)]
+        missing = [e for e in entries if not git_ignores(root, e)]
     else:
         missing = [e for e in entries if not listed(text, e)]
     if not missing:
@@ -94,7 +94,7 @@ def _entry(root: Path, folder: Path) -> str:
     return name if folder.is_symlink() else name + "/"
 
 
-def _in_work_tree(root: Path) -> bool:
+def in_work_tree(root: Path) -> bool:
     """Whether git is installed and `root` is in one of its work trees."""
     try:
         done = subprocess.run(
@@ -109,7 +109,7 @@ def _in_work_tree(root: Path) -> bool:
     return done.returncode == 0 and done.stdout.strip() == "true"
 
 
-def _git_ignores(root: Path, entry: str) -> bool:
+def git_ignores(root: Path, entry: str) -> bool:
     """Whether git ignores the .gitignore `entry` of `root` (a folder's ends with /)."""
     done = subprocess.run(
         ["git", "check-ignore", "-q", "--", entry],
