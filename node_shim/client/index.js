@@ -85,13 +85,13 @@ export function connect(path, options = {}) {
   if (!options.url && !page) {
     throw new Error(`wsside: connect('${path}') ran outside a page: ${SSR}; elsewhere give the full address: connect(path, { url: 'ws://host:port${PREFIX}${path}' })`)
   }
-  // Else /apiws/chat, outside the prefix, which Vite leaves unanswered: a socket that stays
-  // connecting and holds up the page's other sockets to that host.
-  if (!options.url && !path.startsWith('/')) {
+  // Else /apiws/chat, outside the prefix, which Vite leaves unanswered (a socket that stays
+  // connecting, holding up the page's others to that host); a ? or # ends the path: `/ws/rooms/${id}`, id 'what?', is room 'what'.
+  if (!options.url && (!path.startsWith('/') || /[?#]/.test(path))) {
     // A full address given as the path (`ws://host/api/ws/chat`) goes in `url`.
     const full = /^[a-z][a-z\d+.-]*:/i.test(path)
-    throw new TypeError(`wsside: connect('${path}'): the path goes below the prefix and starts with /: ` +
-      (full ? `connect('/ws/chat', { url: '${path}' }), with the endpoint's pattern as the path` : `connect('/${path.replace(/^(\.\.?\/)+/, '')}')`))
+    throw new TypeError(`wsside: connect('${path}'): ` + (path.startsWith('/') ? 'a ? or # would end the path: give the query as { query }, a value in the path as ${encodeURIComponent(value)}' : 'the path goes below the prefix and starts with /: ' +
+      (full ? `connect('/ws/chat', { url: '${path}' }), with the endpoint's pattern as the path` : `connect('/${path.replace(/^(\.\.?\/)+/, '')}')`)))
   }
   const base = new URL(options.url ?? PREFIX + path, page)
   base.protocol = base.protocol.replace('http', 'ws')

@@ -144,6 +144,19 @@ test('a relative path gets the call that works', () => {
   }
 })
 
+test('a ? or # in the path, which would end it, gets the ways that keep it', () => {
+  globalThis.location = { href: 'http://127.0.0.1:5173/page' }
+  const ways = 'a ? or # would end the path: give the query as { query }, a value in the path as ${encodeURIComponent(value)}'
+  try {
+    // `/ws/rooms/${id}` with id 'what?' would join room 'what'; with 'a#b', room 'a'.
+    assert.throws(() => connect('/ws/rooms/what?'), { message: `wsside: connect('/ws/rooms/what?'): ${ways}` })
+    assert.throws(() => connect('/ws/rooms/a#b'), { message: `wsside: connect('/ws/rooms/a#b'): ${ways}` })
+    assert.throws(() => connect('/ws/chat?token=x'), { message: `wsside: connect('/ws/chat?token=x'): ${ways}` })
+  } finally {
+    delete globalThis.location
+  }
+})
+
 test('objects and arrays go as JSON, text as text, binary as binary', async () => {
   const { socket } = await echo()
   const received = []
