@@ -144,3 +144,33 @@ def test_the_path_check_sees_a_missing_path() -> None:
         "nowhere/",
         "testing.py",
     ]
+
+
+def misplaced(text: str) -> list[str]:
+    """Bare module names that are not where the line puts them: after `folder/x.py`, a bare
+    `y.py` on the same line is `folder/y.py` (as the tables write a module's neighbours), or
+    a declaration at the package's top."""
+    found = []
+    for n, line in enumerate(text.splitlines(), 1):
+        folder = None
+        for name in re.findall(r"`([^`\s]+\.py)`", line):
+            if "/" in name:
+                folder = name.rsplit("/", 1)[0]
+            elif (
+                folder is not None
+                and not (PACKAGE / name).exists()
+                and not any((base / folder / name).exists() for base in BASES)
+            ):
+                found.append(f"line {n}: {name} after {folder}/")
+    return found
+
+
+def test_a_bare_module_name_is_in_the_folder_named_before_it() -> None:
+    wrong = misplaced(page())
+    assert not wrong, "docs/architecture.md puts modules in the wrong folder: " + "; ".join(wrong)
+
+
+def test_the_folder_check_sees_a_module_moved() -> None:
+    # `js_text.py` moved from `_runtime/` to `_project/`; `_signatures.py` is a declaration.
+    text = "`_runtime/typescript.py` (`js_text.py`, `namespaces.py`, `_signatures.py`)\n"
+    assert misplaced(text) == ["line 1: js_text.py after _runtime/"]
