@@ -4,6 +4,7 @@ server does, naming the server's setting; nothing for options left alone."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -78,3 +79,13 @@ def test_the_lines_docs_asgi_md_quotes_are_the_ones_logged(
         "/ws/chat", heartbeat=30, per_message_deflate=False, on_ping=lambda conn, data: None
     )
     assert _owned_warnings(caplog, chat) == quoted
+
+
+def test_the_table_names_every_handler_option() -> None:
+    """A new Handler option gets its row (or a place in one) in docs/asgi.md's table: whether
+    it holds under ASGI, or which server setting gives it."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "asgi.md").read_text("utf-8")
+    table = text[text.index("| Handler option or callback |") :].split("\n\n")[0]
+    named = set(re.findall(r"`(\w+)=?`", " ".join(r.split("|")[1] for r in table.splitlines())))
+    options = [p for p in inspect.signature(Handler).parameters if p != "self"]
+    assert len(options) > 15 and [p for p in options if p not in named] == []
