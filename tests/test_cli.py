@@ -105,6 +105,19 @@ def project(tmp_path: Path) -> Path:
             'wsside: --handlers "": expected a folder (the folder of handler files)',
         ),
         (
+            ("--host", "127.0.0.1:8000"),
+            "wsside: --host 127.0.0.1:8000: the port goes in --port (a config file's port), not "
+            "here: did you mean 127.0.0.1?",
+        ),
+        (
+            ("--host", "[::1]"),
+            "wsside: --host [::1]: an IPv6 address goes without brackets: did you mean ::1?",
+        ),
+        (
+            ("--host", "http://0.0.0.0"),
+            "wsside: --host http://0.0.0.0: a host, not a URL: did you mean 0.0.0.0?",
+        ),
+        (
             ("--allow-origin", "http://devbox:5173/"),
             "wsside: --allow-origin http://devbox:5173/: not an origin (scheme://host[:port], "
             "lower case, no default port, nothing after); did you mean http://devbox:5173?",
@@ -115,6 +128,31 @@ def test_a_bad_option_is_one_line_and_exit_2(
     project: Path, args: tuple[str, ...], line: str
 ) -> None:
     done = wsside("serve", *args, cwd=project)
+    assert (done.returncode, one_line(done)) == (2, line)
+
+
+def test_a_handlers_folder_that_cannot_be_read_is_one_line_and_exit_2(project: Path) -> None:
+    locked = project / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    # As root, without the capabilities that read any folder whatever its mode.
+    drop = (
+        ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
+    )
+    if drop and shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    done = subprocess.run(
+        [*drop, sys.executable, "-m", "wsside", "serve", "--handlers", "locked"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    locked.chmod(0o755)
+    line = (
+        "wsside: --handlers locked: cannot be read (Permission denied) (give the folder of "
+        "handler files)"
+    )
     assert (done.returncode, one_line(done)) == (2, line)
 
 
@@ -231,12 +269,22 @@ def test_an_unknown_host_is_one_line_naming_the_flag_or_the_key(project: Path) -
         .splitlines()[-1]
         .startswith("wsside: --host no-such-host.invalid: cannot listen there: ")
     )
-    (project / "wsside.toml").write_text('reload = false\nhost = "999.1.1.1"\n')
-    said = f'wsside: {project / "wsside.toml"}:2: key "host": "999.1.1.1": cannot listen there: '
+    (project / "wsside.toml").write_text('reload = false\nhost = "no-such-host.invalid"\n')
+    said = (
+        f'wsside: {project / "wsside.toml"}:2: key "host": "no-such-host.invalid": cannot listen '
+        "there: "
+    )
     for workers in ("1", "2"):  # the parent of workers checks the address first
         done = wsside("serve", "--workers", workers, cwd=project)
         assert done.returncode == 1 and "Traceback" not in done.stderr
         assert done.stderr.strip().splitlines()[-1].startswith(said), done.stderr
+
+
+def test_a_host_written_wrong_in_the_config_file_is_one_line_and_exit_2(project: Path) -> None:
+    (project / "wsside.toml").write_text('host = ["::1", "999.1.1.1"]\n')
+    done = wsside("serve", cwd=project)
+    said = f'wsside: {project / "wsside.toml"}:1: key "host": "999.1.1.1": not an IPv4 address'
+    assert (done.returncode, one_line(done)) == (2, said)
 
 
 def test_windows_gets_one_line_pointing_to_wsl(project: Path) -> None:

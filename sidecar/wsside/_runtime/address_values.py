@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "FORWARDED_EXPECTED",
     "HOST_EXPECTED",
+    "host_problem",
     "hosts_problem",
     "is_host",
     "is_hosts",
@@ -43,6 +44,33 @@ def hosts_problem(hosts: Iterable[str]) -> tuple[str, str] | None:
 
 
 HOST_EXPECTED = "a host name or address (a string), or a non-empty list of them"
+
+
+def host_problem(host: str) -> str | None:
+    """What is written wrong in one host to listen on (a URL, a port, brackets), with what
+    was likely meant; None when it reads as a name or an address (whether it resolves is
+    found when listening)."""
+    if "://" in host:
+        name = host.split("://", 1)[1].split("/", 1)[0]
+        return f"a host, not a URL: did you mean {_bare(name)}?"
+    if host.startswith("["):
+        return f"an IPv6 address goes without brackets: did you mean {_bare(host)}?"
+    if host.count(":") == 1:
+        where = "the port goes in --port (a config file's port), not here"
+        return f"{where}: did you mean {_bare(host)}?"
+    if re.fullmatch(r"[\d.]+", host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return "not an IPv4 address"
+    return None
+
+
+def _bare(host: str) -> str:
+    """`host` without its port and IPv6 brackets."""
+    if host.startswith("[") and "]" in host:
+        return host[1 : host.index("]")]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
 FORWARDED_EXPECTED = 'an IP address such as 10.0.0.5, a network such as 10.0.0.0/8, or "*" (any)'

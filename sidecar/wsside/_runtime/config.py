@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._places import not_a_file
-from .address_values import hosts_problem, is_host, proxy_entries, proxy_problem
+from .address_values import host_problem, hosts_problem, is_host, proxy_entries, proxy_problem
 from .backplane_url import options_problem
 from .config_error import ConfigError, show
 from .config_keys import PREFIX_EXPECTED, TOP_KEYS, Checker, is_prefix_path
@@ -222,6 +222,8 @@ def _given_hosts(value: str | Iterable[str]) -> tuple[str, ...]:
             blank = not host.strip()
             expected = "(a string)" if blank else "(one: give --host once for each address)"
             raise OptionError("--host", host, f"expected a host name or address {expected}")
+        if (problem := host_problem(host)) is not None:
+            raise OptionError("--host", host, problem)
     twice = hosts_problem(hosts)
     if twice is not None:
         raise OptionError("--host", *twice)
@@ -273,7 +275,11 @@ _CHECKED_OPTIONS = ("port", "log_level", "log_format", "workers", "shutdown_time
 def folder_problem(path: Path) -> str | None:
     """What keeps `path` from being used as a folder, or None when it is one."""
     if path.is_dir():
-        return None
+        try:
+            with os.scandir(path):
+                return None
+        except OSError as exc:  # its files could not be listed, nor loaded
+            return f"cannot be read ({exc.strerror or exc})"
     return "is a file, not a folder" if path.exists() else "no such folder"
 
 

@@ -17,6 +17,7 @@ from ..handler_options import Deflate, check_option, milliseconds_note
 from ..pattern import normalize_prefix
 from .address_values import (
     HOST_EXPECTED,
+    host_problem,
     hosts_problem,
     is_hosts,
     is_proxies,
@@ -252,8 +253,11 @@ class Checker:
             for entry in values[field]:
                 if (problem := proxy_problem(entry)) is not None:
                     raise self.error(key, f"{show(entry)}: {problem}")
-        elif key == "host" and not isinstance(value, str):
-            twice = hosts_problem(value)
+        elif key == "host":
+            for host in (value,) if isinstance(value, str) else value:
+                if (problem := host_problem(host)) is not None:
+                    raise self.error(key, f"{show(host)}: {problem}")
+            twice = None if isinstance(value, str) else hosts_problem(value)
             if twice is not None:
                 raise self.error(key, f"{show(twice[0])} is {twice[1]}")
         elif key == "backplane" and (problem := url_problem(value)) is not None:
