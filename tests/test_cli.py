@@ -287,6 +287,26 @@ def test_a_host_written_wrong_in_the_config_file_is_one_line_and_exit_2(project:
     assert (done.returncode, one_line(done)) == (2, said)
 
 
+def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(project: Path) -> None:
+    """A real SIGINT, sent as `serve` first imports typer (its modules take 0.5 s and more
+    to load, before its own handling of the signal is in place)."""
+    code = (
+        "import builtins, os, signal, sys\n"
+        "import wsside.cli\n"
+        "real = builtins.__import__\n"
+        "def imp(name, *args, **kwargs):\n"
+        "    if name == 'typer':\n"
+        "        builtins.__import__ = real\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "    return real(name, *args, **kwargs)\n"
+        "builtins.__import__ = imp\n"
+        "sys.argv = ['wsside', 'serve']\n"
+        "wsside.cli.main()\n"
+    )
+    done = wsside(cwd=project, code=code)
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "")
+
+
 def test_windows_gets_one_line_pointing_to_wsl(project: Path) -> None:
     # Only `serve` sees Windows: typer, rich and the standard library, which read
     # sys.platform too, go on as on this machine.

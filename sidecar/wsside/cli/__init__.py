@@ -33,7 +33,16 @@ TYPER_SUPPORTED_TEXT = ">=0.16.0,<0.30"
 def main() -> None:
     """Run the `wsside` command named in `sys.argv`. An unsupported typer or aiohttp ends it
     with one line naming the supported range (exit status 1), before any traceback could;
-    `wsside --version` and `wsside version` need neither, and answer all the same."""
+    `wsside --version` and `wsside version` need neither, and answer all the same. A Ctrl-C
+    before the command handles it (while its modules load, 0.5 s and more) ends it with the
+    status of an interrupt, 130, and no traceback."""
+    try:
+        _main()
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+
+
+def _main() -> None:
     if sys.platform != "win32" and sys.argv[1:2] == ["serve"] and "--ipc" not in sys.argv:
         # A reload right after a start (systemd's `ExecReload=kill -HUP $MAINPID`) would kill
         # the service until `serve`'s event loop handles SIGHUP, once typer and aiohttp have
