@@ -5,10 +5,12 @@ Every case is a real subprocess."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -489,6 +491,30 @@ async def test_a_handler_file_that_blocks_at_import_is_named(project: Path) -> N
         "wsside: ws/slow.py is still importing after 2 s, and no endpoint serves until "
         "every handler file has loaded: does code at its top level block?"
     )
+
+
+async def test_ctrl_c_twice_stops_an_import_that_never_returns(project: Path) -> None:
+    """The first SIGINT is noted for when the handler files have loaded; the next one ends
+    the process at once (130), as this import never returns."""
+    (project / "ws" / "stuck.py").write_text(
+        "import time\nfrom wsside import Handler\nwhile True:\n    time.sleep(0.05)\n"
+    )
+    server = await ServeProcess.start("--port", str(free_port()), "--no-reload", cwd=project)
+    try:
+        await server.expect("is still importing")
+        # Two signals sent before the process takes the first would be one: each try sends
+        # one more, until one comes after the first was noted.
+        for _ in range(100):
+            server.proc.send_signal(signal.SIGINT)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(server.proc.wait()), 0.2)
+                break
+        assert server.proc.returncode == 130
+        await server.expect("SIGINT again while starting: exiting now")
+    finally:
+        if server.proc.returncode is None:
+            server.proc.kill()
+        await server.proc.wait()
 
 
 class IpcSidecar:

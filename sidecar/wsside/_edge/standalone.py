@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import signal
 import socket
 import time
@@ -204,10 +205,19 @@ def _signals_noted(stopped_by: list[str], *signals: signal.Signals) -> Iterator[
     """Within the block, the name of each of `signals` goes to `stopped_by` as it arrives.
     The event loop's own handlers for them (which note them too) run only once the loop turns,
     which loading the handler files (imports, in this thread) holds up; its wake-up descriptor
-    still hears them."""
+    still hears them. A second SIGINT (Ctrl-C again) ends the process at once: an import
+    that never returns would otherwise hold the stop for ever."""
+
+    def noted(number: int, _frame: object) -> None:
+        name = signal.Signals(number).name
+        if number == signal.SIGINT and name in stopped_by:
+            log("SIGINT again while starting: exiting now, before the handler files loaded")
+            os._exit(130)
+        stopped_by.append(name)
+
     previous = [(sig, signal.getsignal(sig)) for sig in signals]
     for sig in signals:
-        signal.signal(sig, lambda number, _frame: stopped_by.append(signal.Signals(number).name))
+        signal.signal(sig, noted)
     try:
         yield
     finally:
