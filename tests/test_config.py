@@ -59,7 +59,8 @@ def test_pyproject_table_is_found_and_wsside_toml_wins(tmp_path: Path) -> None:
     pyproject.write_text('[project]\nname = "app"\n[tool.wsside]\nport = 7000\n')
     assert load_config(tmp_path) == ({"port": 7000}, pyproject)
     (tmp_path / "wsside.toml").write_text("port = 7001\n")
-    assert load_config(tmp_path)[0] == {"port": 7001}
+    values = load_config(tmp_path)[0]
+    assert values["port"] == 7001 and "[tool.wsside] is not read" in values["config_notes"][0]
 
 
 def test_discovery_order_and_no_config(tmp_path: Path) -> None:
@@ -515,3 +516,22 @@ def test_a_health_problem_found_later_names_the_flag_or_the_files_line(tmp_path:
     assert str(from_file) == f'{config}:4: key "tool.wsside.health": "/api/x": hides /x'
     from_flag = setting_error(build_settings({"health": "/api/y"}, config), "health", "hides /y")
     assert str(from_flag) == "--health /api/y: hides /y"
+
+
+@pytest.mark.parametrize(
+    "table", ["[tool.wsside]\nport = 5\n", "[tool.other]\nx = 1\n", "not toml ["]
+)
+def test_a_tool_wsside_table_beside_wsside_toml_is_said_to_be_unread(
+    tmp_path: Path, table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # files are named from the current folder
+    (tmp_path / "wsside.toml").write_text("port = 41127\n")
+    (tmp_path / "pyproject.toml").write_text(table)
+    values, path = load_config(tmp_path)
+    assert path == tmp_path / "wsside.toml" and values["port"] == 41127
+    note = (
+        "pyproject.toml: its [tool.wsside] is not read, as wsside.toml beside it is the "
+        "config file: move what it sets to wsside.toml"
+    )
+    expected = (note,) if table.startswith("[tool.wsside]") else ()
+    assert values.get("config_notes", ()) == expected

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._places import not_a_file
+from .._places import not_a_file, shown
 from .address_values import host_problem, hosts_problem, is_host, proxy_entries, proxy_problem
 from .backplane_url import options_problem
 from .config_error import ConfigError, show
@@ -144,7 +144,25 @@ def load_config(where: Path) -> tuple[dict[str, Any], Path | None]:
         data = _tool_table(data, path)
         if data is None:
             raise ConfigError(path, "no [tool.wsside] table")
-    return _checker(path).settings(data), path
+    values = _checker(path).settings(data)
+    if path.name == CONFIG_FILE and (note := _unread_table(path)) is not None:
+        values["config_notes"] = (*values.get("config_notes", ()), note)
+    return values, path
+
+
+def _unread_table(config: Path) -> str | None:
+    """The warning for a `[tool.wsside]` in the pyproject.toml beside `config` (a
+    wsside.toml, which wins): else a key set there has no effect and nothing says why."""
+    pyproject = config.with_name("pyproject.toml")
+    try:
+        if not pyproject.is_file() or _tool_table(_read(pyproject), pyproject) is None:
+            return None
+    except ConfigError:  # not TOML, or no table where one would be: nothing of wsside's
+        return None
+    return (
+        f"{shown(pyproject)}: its [tool.wsside] is not read, as {CONFIG_FILE} beside it is "
+        f"the config file: move what it sets to {CONFIG_FILE}"
+    )
 
 
 def build_settings(
