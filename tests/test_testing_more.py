@@ -284,7 +284,7 @@ async def test_a_push_through_a_second_copy_of_a_handler_file_is_warned_of_once(
         f"wsside: Handler('/ws/echo') at {folder / 'echo.py'}:6 was broadcast to from "
         f"{shown(__file__)}:{line}, which reaches no connection: no server serves this object. "
         "When a server does serve the file, this is a second copy of it, imported as a module "
-        "of your own: push through the one the server loaded, ASGIApp's app.handler(pattern) "
+        "of your own: push through the one the server loaded, your ASGIApp's .handler(pattern) "
         "or wsside.testing's server.handler(pattern), or from the handler's own callbacks "
         "(conn.broadcast)"
     ], caplog.text

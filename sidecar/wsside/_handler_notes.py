@@ -105,7 +105,7 @@ def warn_unserved(handler: Handler, use: str) -> None:
     why = (
         "no server serves this object. When a server does serve the file, this is a second "
         "copy of it, imported as a module of your own: push through the one the server "
-        f"loaded, ASGIApp's app.handler(pattern){server}, or from the handler's own callbacks "
+        f"loaded, your ASGIApp's .handler(pattern){server}, or from the handler's own callbacks "
         "(conn.broadcast)"
     )
     logging.getLogger("wsside").warning(
