@@ -66,9 +66,28 @@ describe('wsside-env.d.ts', () => {
     const from = logs.lines.length
     writeFileSync(path.join(root, 'ws', 'chat.py'), `${typed('body')}\n# a comment changes no type\n`)
     await logs.waitFor(/reloaded ws\/chat\.py/, { from })
+    // Not a TypeScript project (no tsconfig.json): nothing said of one.
+    assert.deepEqual(logs.lines.filter((l) => /does not include wsside-env/.test(l)), [])
     // The file is compared and written in the same turn as the reload's log line.
     assert.deepEqual(logs.lines.slice(from).filter((l) => /wrote wsside-env/.test(l)), [])
     assert.equal(statSync(file).mtimeMs, before)
+  })
+})
+
+describe('wsside-env.d.ts in a TypeScript project whose tsconfig does not list it', () => {
+  const cleanup = suiteCleanup()
+
+  it('is named in a warning, with the line to add, once', async () => {
+    const root = makeProject(cleanup, { 'chat.py': typed('text') })
+    // Vite's templates compile src/ alone: the file beside vite.config is not seen.
+    writeFileSync(path.join(root, 'tsconfig.json'), '{ "include": ["src"] }\n')
+    const { logs } = await startViteFor(cleanup, root)
+    const [line] = await logs.waitFor(/tsconfig\.json does not include wsside-env\.d\.ts.*/)
+    assert.match(line, /the editor and tsc see no message types \(each message is unknown\): in tsconfig\.json: "include": \["src", "wsside-env\.d\.ts"\]/)
+    const from = logs.lines.length
+    writeFileSync(path.join(root, 'ws', 'chat.py'), typed('body'))
+    await logs.waitFor(/reloaded ws\/chat\.py/, { from })
+    assert.equal(logs.lines.filter((l) => /does not include wsside-env/.test(l)).length, 1)
   })
 })
 

@@ -46,6 +46,7 @@ from .not_found import NotFoundNotes
 from .server import NODE_HEAD_LIMITS, Sidecar
 from .shim_events import ShimEvents
 from .socket_folder import SOCKET_NAME, private_folder
+from .unseen_types import note_unseen_types
 
 __all__ = ["run_ipc"]
 
@@ -193,6 +194,7 @@ class _ShimMode:
                 **backplane_field(self.settings),
             )
         )
+        note_unseen_types(sidecar.registry.endpoints(), Path.cwd())
         stopping = asyncio.ensure_future(self.stop.wait())
         rebuilt = (
             asyncio.ensure_future(
