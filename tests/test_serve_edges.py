@@ -172,6 +172,33 @@ async def test_a_port_taken_before_the_workers_listen_fails_the_start(
     assert "restarting it" not in lines, lines
 
 
+async def test_a_handler_file_that_ends_the_process_as_it_loads_stops_the_start(
+    tmp_path: Path,
+) -> None:
+    """No worker has served: one that ends with a code of no reason of wsside's (here the
+    file's own `os._exit(7)`) would do the same at every restart. Before, the workers were
+    restarted again and again, and no line said why."""
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "ends.py").write_text("import os\nos._exit(7)\n")
+    serve = await ServeProcess.start(
+        "--port", str(free_port()), "--no-reload", "--workers", "2", cwd=tmp_path
+    )
+    try:
+        status = await asyncio.wait_for(serve.proc.wait(), 30)
+    finally:
+        await serve.stop()
+    assert serve.proc.stderr is not None
+    lines = "".join(serve.lines) + (await serve.proc.stderr.read()).decode()
+    assert status == 7, lines
+    assert re.search(
+        r"worker \d \(pid \d+\) exited with code 7: it ended before it served, with no reason "
+        r"of wsside's: does a handler file, or what it imports, end or crash the process as "
+        r"it loads\?; stopping every worker",
+        lines,
+    ), lines
+    assert "restarting it" not in lines, lines
+
+
 BLOCKING = """
 import sys, time
 from wsside import Handler

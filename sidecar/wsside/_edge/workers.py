@@ -168,8 +168,8 @@ class Workers:
                 # It said why; the others would say the same.
                 if self._fatal is None:
                     log(
-                        f"worker {slot.index} (pid {gone.pid}) exited with code {code}: "
-                        f"{why} (above); stopping every worker",
+                        f"worker {slot.index} (pid {gone.pid}) {exit_cause(code)}: {why}; "
+                        "stopping every worker",
                         "error",
                     )
                 # (one process that cannot listen exits 1: so does the service)
@@ -202,12 +202,19 @@ class Workers:
         if first is None or first.done():
             return None
         if code == EXIT_NOT_LOADED:
-            return "its handler files do not load"
+            return "its handler files do not load (above)"
         if code == EXIT_CONFIG:  # its options do not fit its handler files (a health path
-            return "it cannot serve with these options"  # that hides an endpoint)
+            return "it cannot serve with these options (above)"  # that hides an endpoint)
         if code == EXIT_CANNOT_LISTEN:  # the port was taken after the parent's check
-            return "it cannot listen on the port"
-        return None
+            return "it cannot listen on the port (above)"
+        if any(s.first_ready is not None and s.first_ready.done() for s in self.slots):
+            return None  # the others serve: restarted with the backoff
+        # No worker has served yet: a handler file (or what it imports) that ends the process
+        # or crashes it at import would do the same at every restart, each time unsaid.
+        return (
+            "it ended before it served, with no reason of wsside's: does a handler file, or "
+            "what it imports, end or crash the process as it loads?"
+        )
 
     def _restart_all(self) -> None:
         """SIGHUP: replace the workers."""
