@@ -207,8 +207,9 @@ class Workers:
             return "it cannot serve with these options (above)"  # that hides an endpoint)
         if code == EXIT_CANNOT_LISTEN:  # the port was taken after the parent's check
             return "it cannot listen on the port (above)"
-        if any(s.first_ready is not None and s.first_ready.done() for s in self.slots):
-            return None  # the others serve: restarted with the backoff
+        stopped = {-signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM}
+        if code in stopped or any(s.first_ready and s.first_ready.done() for s in self.slots):
+            return None  # a stop from outside (Ctrl-C), or the others serve: restarted
         # No worker has served yet: a handler file (or what it imports) that ends the process
         # or crashes it at import would do the same at every restart, each time unsaid.
         return (
