@@ -232,12 +232,18 @@ async def test_misspelt_handler_options_are_all_named_with_what_they_likely_mean
             "    default_rom='lobby',\n    hearbeat=30,\n    zzz=1,\n)\n",
             "ws/one.py": "from wsside import Handler\nh = Handler('/one', hearbeat=30)\n",
             "ws/other.py": "class A:\n    pass\n\n\nA(x=1)\n",
+            # websockets' names, which no spelling of wsside's is near
+            "ws/theirs.py": "from wsside import Handler\nh = Handler('/t', compression=None, "
+            "max_size=9)\n",
         },
     )
     server = await ServeProcess.start("--port", str(free_port()), cwd=tmp_path)
     try:
         lines = await server.expect_all(
-            "cannot load ws/chat.py:3:", "cannot load ws/one.py:2:", "cannot load ws/other.py:5:"
+            "cannot load ws/chat.py:3:",
+            "cannot load ws/one.py:2:",
+            "cannot load ws/other.py:5:",
+            "cannot load ws/theirs.py:2:",
         )
     finally:
         await server.stop()
@@ -253,6 +259,11 @@ async def test_misspelt_handler_options_are_all_named_with_what_they_likely_mean
     assert said["cannot load ws/one.py"] == (
         'cannot load ws/one.py:2: TypeError: Handler() has no option "hearbeat" (did you mean '
         '"heartbeat"?): see README "Handler API" for the options'
+    )
+    assert said["cannot load ws/theirs.py"] == (
+        'cannot load ws/theirs.py:2: TypeError: Handler() has no options "compression" (wsside '
+        'calls it "per_message_deflate") and "max_size" (wsside calls it "max_message_size"): '
+        'see README "Handler API" for the options'
     )
     # Another class's TypeError is left as Python words it.
     assert said["cannot load ws/other.py"].endswith("TypeError: A() takes no arguments")

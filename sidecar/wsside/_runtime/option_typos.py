@@ -27,6 +27,23 @@ _UNEXPECTED = re.compile(
 )
 
 
+# Other libraries' names for an option (websockets', python-socketio's, Starlette's), and
+# wsside's: no spelling is near enough for difflib to find it.
+_THEIRS = {
+    "compression": "per_message_deflate",
+    "permessage_deflate": "per_message_deflate",
+    "ping_interval": "heartbeat",
+    "ping_timeout": "heartbeat",
+    "max_size": "max_message_size",
+    "max_payload": "max_message_size",
+    "idle_timeout": "inactivity_timeout",
+    "path": "pattern",
+    "on_disconnect": "on_close",
+    "on_open": "on_connect",
+    "protocols": "subprotocols",
+}
+
+
 def _options() -> list[str]:
     return [name for name in inspect.signature(Handler.__init__).parameters if name != "self"]
 
@@ -59,7 +76,10 @@ def unknown_options(exc: TypeError, file: Path, line: int | None) -> str | None:
     parts = []
     for name in unknown:
         close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-        parts.append(f'"{name}"' + (f' (did you mean "{close[0]}"?)' if close else ""))
+        if name in _THEIRS:
+            parts.append(f'"{name}" (wsside calls it "{_THEIRS[name]}")')
+        else:
+            parts.append(f'"{name}"' + (f' (did you mean "{close[0]}"?)' if close else ""))
     if len(parts) == 1:
         listed = "option " + parts[0]
     else:
