@@ -108,8 +108,8 @@ def project(tmp_path: Path) -> Path:
         ),
         (
             ("--host", "127.0.0.1:8000"),
-            "wsside: --host 127.0.0.1:8000: the port goes in --port (a config file's port), not "
-            "here: did you mean 127.0.0.1?",
+            "wsside: --host 127.0.0.1:8000: the port is a setting of its own (--port, or port in "
+            "a config file): did you mean 127.0.0.1?",
         ),
         (
             ("--host", "[::1]"),
@@ -133,10 +133,14 @@ def test_a_bad_option_is_one_line_and_exit_2(
     assert (done.returncode, one_line(done)) == (2, line)
 
 
-def test_a_handlers_folder_that_cannot_be_read_is_one_line_and_exit_2(project: Path) -> None:
+@pytest.mark.parametrize("mode", [0, 0o644], ids=["unlisted", "not-entered"])
+def test_a_handlers_folder_that_cannot_be_read_is_one_line_and_exit_2(
+    project: Path, mode: int
+) -> None:
     locked = project / "locked"
     locked.mkdir()
-    locked.chmod(0)
+    (locked / "echo.py").write_text(ECHO)
+    locked.chmod(mode)  # 0o644: its names listed, its files not opened
     # As root, without the capabilities that read any folder whatever its mode.
     drop = (
         ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
@@ -285,7 +289,10 @@ def test_an_unknown_host_is_one_line_naming_the_flag_or_the_key(project: Path) -
 def test_a_host_written_wrong_in_the_config_file_is_one_line_and_exit_2(project: Path) -> None:
     (project / "wsside.toml").write_text('host = ["::1", "999.1.1.1"]\n')
     done = wsside("serve", cwd=project)
-    said = f'wsside: {project / "wsside.toml"}:1: key "host": "999.1.1.1": not an IPv4 address'
+    said = (
+        f'wsside: {project / "wsside.toml"}:1: key "host": "999.1.1.1": not an IPv4 address '
+        "(four numbers from 0 to 255)"
+    )
     assert (done.returncode, one_line(done)) == (2, said)
 
 

@@ -52,25 +52,27 @@ def host_problem(host: str) -> str | None:
     found when listening)."""
     if "://" in host:
         name = host.split("://", 1)[1].split("/", 1)[0]
-        return f"a host, not a URL: did you mean {_bare(name)}?"
+        return f"a host, not a URL{_meant(name)}"
     if host.startswith("["):
-        return f"an IPv6 address goes without brackets: did you mean {_bare(host)}?"
+        return f"an IPv6 address goes without brackets{_meant(host)}"
     if host.count(":") == 1:
-        where = "the port goes in --port (a config file's port), not here"
-        return f"{where}: did you mean {_bare(host)}?"
-    if re.fullmatch(r"[\d.]+", host):
+        return f"the port is a setting of its own (--port, or port in a config file){_meant(host)}"
+    if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", host):  # (`127.1` and `0` are IPv4's own shorthands)
         try:
             ipaddress.IPv4Address(host)
         except ValueError:
-            return "not an IPv4 address"
+            return "not an IPv4 address (four numbers from 0 to 255)"
     return None
 
 
-def _bare(host: str) -> str:
-    """`host` without its port and IPv6 brackets."""
-    if host.startswith("[") and "]" in host:
-        return host[1 : host.index("]")]
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+def _meant(host: str) -> str:
+    """`: did you mean HOST?` for `host` without its port and IPv6 brackets, or the default
+    when nothing is left."""
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return f": did you mean {host}?" if host else ": leave the host out (127.0.0.1) or name one"
 
 
 FORWARDED_EXPECTED = 'an IP address such as 10.0.0.5, a network such as 10.0.0.0/8, or "*" (any)'

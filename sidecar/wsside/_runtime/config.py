@@ -293,11 +293,14 @@ _CHECKED_OPTIONS = ("port", "log_level", "log_format", "workers", "shutdown_time
 def folder_problem(path: Path) -> str | None:
     """What keeps `path` from being used as a folder, or None when it is one."""
     if path.is_dir():
-        try:
-            with os.scandir(path):
-                return None
+        try:  # listed (read permission), and an entry looked at (search permission)
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    entry.stat(follow_symlinks=False)
+                    break
         except OSError as exc:  # its files could not be listed, nor loaded
             return f"cannot be read ({exc.strerror or exc})"
+        return None
     return "is a file, not a folder" if path.exists() else "no such folder"
 
 
