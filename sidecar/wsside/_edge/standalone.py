@@ -212,7 +212,9 @@ def _signals_noted(stopped_by: list[str], *signals: signal.Signals) -> Iterator[
         name = signal.Signals(number).name
         if number == signal.SIGINT and name in stopped_by:
             log("SIGINT again while starting: exiting now, before the handler files loaded")
-            os._exit(130)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)  # killed by it, as a shell expects
+            os.kill(os.getpid(), signal.SIGINT)
+            os._exit(130)  # (where a signal to oneself does not end it)
         stopped_by.append(name)
 
     previous = [(sig, signal.getsignal(sig)) for sig in signals]

@@ -34,12 +34,15 @@ def main() -> None:
     """Run the `wsside` command named in `sys.argv`. An unsupported typer or aiohttp ends it
     with one line naming the supported range (exit status 1), before any traceback could;
     `wsside --version` and `wsside version` need neither, and answer all the same. A Ctrl-C
-    before the command handles it (while its modules load, 0.5 s and more) ends it with the
-    status of an interrupt, 130, and no traceback."""
+    before the command handles it (while its modules load, 0.5 s and more) ends it as
+    Python's own handling does, killed by SIGINT (so that a shell loop stops too), without
+    the traceback."""
     try:
         _main()
     except KeyboardInterrupt:
-        raise SystemExit(130) from None
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        raise SystemExit(130) from None  # where a signal to oneself does not end it
 
 
 def _main() -> None:
