@@ -77,16 +77,23 @@ describe('wsside-env.d.ts', () => {
 describe('wsside-env.d.ts in a TypeScript project whose tsconfig does not list it', () => {
   const cleanup = suiteCleanup()
 
-  it('is named in a warning, with the line to add, once', async () => {
-    const root = makeProject(cleanup, { 'chat.py': typed('text') })
+  it('is named in a warning, with the line to add, once types are declared, once', async () => {
+    // Untyped at start: nothing to see yet, so nothing said.
+    const root = makeProject(cleanup, { 'chat.py': 'from wsside import Handler\nchat = Handler("/ws/chat")\n' })
     // Vite's templates compile src/ alone: the file beside vite.config is not seen.
     writeFileSync(path.join(root, 'tsconfig.json'), '{ "include": ["src"] }\n')
     const { logs } = await startViteFor(cleanup, root)
-    const [line] = await logs.waitFor(/tsconfig\.json does not include wsside-env\.d\.ts.*/)
+    await logs.waitFor(/wrote wsside-env\.d\.ts/)
+    let from = logs.lines.length
+    writeFileSync(path.join(root, 'ws', 'chat.py'), typed('text'))
+    const [line] = await logs.waitFor(/tsconfig\.json does not include wsside-env\.d\.ts.*/, { from })
     assert.match(line, /the editor and tsc see no message types \(each message is unknown\): in tsconfig\.json: "include": \["src", "wsside-env\.d\.ts"\]/)
-    const from = logs.lines.length
+    from = logs.lines.length
     writeFileSync(path.join(root, 'ws', 'chat.py'), typed('body'))
-    await logs.waitFor(/reloaded ws\/chat\.py/, { from })
+    await logs.waitFor(/wrote wsside-env\.d\.ts/, { from })
+    const second = logs.lines.length
+    writeFileSync(path.join(root, 'ws', 'chat.py'), typed('other'))
+    await logs.waitFor(/reloaded ws\/chat\.py/, { from: second })
     assert.equal(logs.lines.filter((l) => /does not include wsside-env/.test(l)).length, 1)
   })
 })

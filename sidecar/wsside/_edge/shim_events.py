@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .control import SIDECAR_EVENTS, message
 from .node_ipc import NodeChannel
 from .server import Sidecar
+from .unseen_types import note_unseen_types
 
 __all__ = ["ShimEvents"]
 
@@ -41,6 +43,7 @@ class ShimEvents:
                 self._table_owed = False
                 fields.update(self.table())
         self._channel.send(message(event["type"], **fields))
+        self._types_sent(fields)
 
     def table(self) -> dict[str, Any]:
         """The endpoints and their types, as the serving sidecar has them now (no types
@@ -69,4 +72,13 @@ class ShimEvents:
             asyncio.get_running_loop().call_soon(self._settle_table)
             return
         self._table_owed = False
-        self._channel.send(message("endpoints", **self.table()))
+        table = self.table()
+        self._channel.send(message("endpoints", **table))
+        self._types_sent(table)
+
+    def _types_sent(self, fields: dict[str, Any]) -> None:
+        """After types went out (the plugin writes them): whether the tsconfig sees them, said
+        once (types declared while Vite runs, by a project that started without any)."""
+        sidecar = self._sidecar()
+        if "types" in fields and sidecar is not None:
+            note_unseen_types(sidecar.registry.endpoints(), Path.cwd())
