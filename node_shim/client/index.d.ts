@@ -154,7 +154,8 @@ export interface Socket<Sent = unknown, Received = unknown> {
 /**
  * A WebSocket to `path` below the plugin's prefix on the page's host
  * (`connect('/ws/chat')` → `ws://localhost:5173/api/ws/chat`; without `options.url`, a
- * `path` that does not start with `/` throws a `TypeError`), or to `options.url`,
+ * `path` that does not start with `/`, or holds a `?` or `#`, throws a `TypeError`: the query
+ * goes in `options.query`, a value in the path through `encodeURIComponent`), or to `options.url`,
  * reconnecting with backoff after any close that `close()` did not ask for, except after
  * 1002, 1003, 1007, 1008, 1009 and 4000–4999 (the application's own "stay away").
  * With the generated `wsside-env.d.ts`, `path` is one its handlers serve (`Paths`; the query

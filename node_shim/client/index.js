@@ -91,7 +91,7 @@ export function connect(path, options = {}) {
     // A full address given as the path (`ws://host/api/ws/chat`) goes in `url`.
     const full = /^[a-z][a-z\d+.-]*:/i.test(path)
     throw new TypeError(`wsside: connect('${path}'): ` + (path.startsWith('/') ? 'a ? or # would end the path: give the query as { query }, a value in the path as ${encodeURIComponent(value)}' : 'the path goes below the prefix and starts with /: ' +
-      (full ? `connect('/ws/chat', { url: '${path}' }), with the endpoint's pattern as the path` : `connect('/${path.replace(/^(\.\.?\/)+/, '')}')`)))
+      (full ? `connect('/ws/chat', { url: '${path}' }), with the endpoint's pattern as the path` : `connect('/${path.replace(/^(\.\.?\/)+|[?#].*/g, '')}')`)))
   }
   const base = new URL(options.url ?? PREFIX + path, page)
   base.protocol = base.protocol.replace('http', 'ws')

@@ -152,6 +152,8 @@ test('a ? or # in the path, which would end it, gets the ways that keep it', () 
     assert.throws(() => connect('/ws/rooms/what?'), { message: `wsside: connect('/ws/rooms/what?'): ${ways}` })
     assert.throws(() => connect('/ws/rooms/a#b'), { message: `wsside: connect('/ws/rooms/a#b'): ${ways}` })
     assert.throws(() => connect('/ws/chat?token=x'), { message: `wsside: connect('/ws/chat?token=x'): ${ways}` })
+    // A relative path is told the path that works, without what would be refused next.
+    assert.throws(() => connect('ws/chat?token=x'), { message: "wsside: connect('ws/chat?token=x'): the path goes below the prefix and starts with /: connect('/ws/chat')" })
   } finally {
     delete globalThis.location
   }
