@@ -16,7 +16,7 @@ import { underPrefix } from './options.js'
 import { listensOnLoopbackOnly, socketFamily } from './security.js'
 import { asWritten, createUpgradeListener, pathnameOf, TAKEN } from './upgrade.js'
 import { takeUpgradesFirst } from './upgrades-first.js'
-import { restoreTypesFile } from './types-file.js'
+import { restoreTypesFile, TYPES_FILE } from './types-file.js'
 
 /** @import { IncomingMessage } from 'node:http' */
 /** @import { Server } from 'node:net' */
@@ -201,7 +201,8 @@ export function attach(httpServer, options, vite) {
   const handlers = path.resolve(root, options.handlers ?? 'ws')
   const configs = new Set(configFiles(options, root, handlers))
   const watcher = vite.watcher
-  watcher?.add([handlers, ...configs])
+  // The types file too: beside vite.config, outside Vite's `root` when that is `src` say.
+  watcher?.add([handlers, ...configs, path.join(root, TYPES_FILE)])
   const unwatchFolders = watcher ? proc.onHandlerFolder((folder) => void watcher.add(folder)) : () => {}
   const saved = (/** @type {string} */ file) => {
     if (FIX_FILES.test(file) || configs.has(file)) proc.startAgain(reporter.rel(file))
