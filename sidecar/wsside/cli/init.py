@@ -41,7 +41,7 @@ from .._runtime.module_names import handler_files
 from .._runtime.typescript import FILE_NAME
 from .app import app
 from .init_files import CannotInit, Outcome, check_editable, in_the_way, write_new
-from .init_gitignore import git_ignores, ignore_in_git, in_work_tree
+from .init_gitignore import git_ignores, git_tracks, ignore_in_git, in_work_tree
 from .init_prettier import keep_from_prettier
 from .init_server import attach_in_server, middleware_server
 from .init_vite import add_to_vite_config, framework_config
@@ -336,5 +336,7 @@ def _commit_types(root: Path) -> str:
     """The Next line for a TypeScript project in git: the types file Vite writes is to be
     committed, else tsc fails in a fresh checkout (README, "Types shared with TypeScript")."""
     if inclusion(root).config is None or not in_work_tree(root) or git_ignores(root, FILE_NAME):
+        return ""
+    if git_tracks(root, FILE_NAME):  # committed already (init run again)
         return ""
     return f"\n  git add {FILE_NAME}   # once Vite has written it: tsc in a fresh checkout needs it"

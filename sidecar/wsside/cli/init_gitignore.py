@@ -26,7 +26,7 @@ from pathlib import Path
 from .._project.vite_files import VITE_CONFIG_NAMES
 from .init_files import CannotInit, Outcome, append_lines, in_the_way, read_text
 
-__all__ = ["git_ignores", "ignore_in_git", "in_work_tree", "listed"]
+__all__ = ["git_ignores", "git_tracks", "ignore_in_git", "in_work_tree", "listed"]
 
 # What the lines added say, by what they list: a virtualenv, vite.config's backup, or both.
 COMMENTS = {
@@ -107,6 +107,18 @@ def in_work_tree(root: Path) -> bool:
     except (OSError, subprocess.TimeoutExpired):  # no git: the .gitignore is read instead
         return False
     return done.returncode == 0 and done.stdout.strip() == "true"
+
+
+def git_tracks(root: Path, name: str) -> bool:
+    """Whether git's index has the file `name` of `root`."""
+    done = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", "--", name],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return done.returncode == 0
 
 
 def git_ignores(root: Path, entry: str) -> bool:
