@@ -181,7 +181,14 @@ async def test_a_handler_file_that_ends_the_process_as_it_loads_stops_the_start(
     (tmp_path / "ws").mkdir()
     (tmp_path / "ws" / "ends.py").write_text("import os\nos._exit(7)\n")
     serve = await ServeProcess.start(
-        "--port", str(free_port()), "--no-reload", "--workers", "2", cwd=tmp_path
+        "--port",
+        str(free_port()),
+        "--no-reload",
+        "--workers",
+        "2",
+        "--log-level",
+        "debug",
+        cwd=tmp_path,
     )
     try:
         status = await asyncio.wait_for(serve.proc.wait(), 30)
@@ -193,9 +200,11 @@ async def test_a_handler_file_that_ends_the_process_as_it_loads_stops_the_start(
     assert re.search(
         r"worker \d \(pid \d+\) exited with code 7: it ended before it served, with no reason "
         r"of wsside's: does a handler file, or what it imports, end or crash the process as "
-        r"it loads\?; stopping every worker",
+        r"it loads\? \(--log-level debug names each file as it imports\); stopping every worker",
         lines,
     ), lines
+    # What the hint says: the file is named before its code runs.
+    assert re.search(r"wsside\[\d\]: importing ws/ends\.py", lines), lines
     assert "restarting it" not in lines, lines
 
 

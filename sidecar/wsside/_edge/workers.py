@@ -214,7 +214,8 @@ class Workers:
         # or crashes it at import would do the same at every restart, each time unsaid.
         return (
             "it ended before it served, with no reason of wsside's: does a handler file, or "
-            "what it imports, end or crash the process as it loads?"
+            "what it imports, end or crash the process as it loads? (--log-level debug names "
+            "each file as it imports)"
         )
 
     def _restart_all(self) -> None:

@@ -4,6 +4,7 @@ and its start-up lines: the endpoints it serves, where, and what it lets in."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import sys
 import time
@@ -18,7 +19,7 @@ from .._edge.admission import (
 )
 from .._edge.logs import json_line, json_lines, mark_lines
 from .._runtime.backplane_url import safe_url
-from .._runtime.events import error_headline, log, shown
+from .._runtime.events import error_headline, log, logger, shown
 from .._runtime.settings import Settings
 
 __all__ = [
@@ -91,6 +92,10 @@ class ConsoleReporter:
             self._print(f"{self.name}: {event.get('message')}", event.get("level", "info"))
         elif kind == "stall":
             self._print(f"{self.name}: {event.get('message')}", "warning")
+        elif kind == "importing" and logger.isEnabledFor(logging.DEBUG):
+            # Before each handler file's code runs: the last one names a file that ends the
+            # process as it loads (`os._exit`, a C extension's crash), as Vite's terminal does.
+            self._print(f"{self.name}: importing {shown(event['file'])}", "debug")
 
     def _print(self, text: str, level: str = "info") -> None:
         # The same clock as the log lines (`configure_logging` in `_edge/logs.py`). One write
