@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["NotAFile", "not_a_file", "place", "shown"]
+__all__ = ["NotAFile", "folder_problem", "not_a_file", "place", "shown"]
 
 
 def shown(file: str | os.PathLike[str]) -> str:
@@ -63,3 +63,17 @@ def not_a_file(path: Path) -> NotAFile | None:
     if stat.S_ISFIFO(mode):
         return NotAFile("special", detail="a named pipe")
     return NotAFile("special", detail="a socket" if stat.S_ISSOCK(mode) else "a device")
+
+
+def folder_problem(path: Path) -> str | None:
+    """What keeps `path` from being used as a folder, or None when it is one."""
+    if path.is_dir():
+        try:  # listed (read permission), and an entry looked at (search permission)
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    entry.stat(follow_symlinks=False)
+                    break
+        except OSError as exc:  # its files could not be listed, nor loaded
+            return f"cannot be read ({exc.strerror or exc})"
+        return None
+    return "is a file, not a folder" if path.exists() else "no such folder"

@@ -26,8 +26,9 @@ from typing import Any
 from aiohttp import web
 
 from .. import __version__
+from .._places import folder_problem
 from .._runtime.backplane_url import safe_url
-from .._runtime.config import ConfigError, OptionError, folder_problem, setting_error
+from .._runtime.config import ConfigError, OptionError, setting_error
 from .._runtime.config_watch import changed_file, first_valid_settings, next_settings
 from .._runtime.events import log, logger, subscribe, unsubscribe
 from .._runtime.missing_module import under_vite

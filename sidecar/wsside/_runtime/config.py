@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._places import not_a_file, shown
+from .._places import folder_problem, not_a_file, shown
 from .address_values import host_problem, hosts_problem, is_host, proxy_entries, proxy_problem
 from .backplane_url import options_problem
 from .config_error import ConfigError, show
@@ -36,7 +36,6 @@ __all__ = [
     "config_search",
     "file_problem",
     "find_config",
-    "folder_problem",
     "load_config",
     "not_utf8",
     "setting_error",
@@ -288,20 +287,6 @@ _OPTION_NAMES = {
 # (`--host` is checked by `_given_hosts`, each one given; `--forwarded-allow-ips`, each entry,
 # in `build_settings`.)
 _CHECKED_OPTIONS = ("port", "log_level", "log_format", "workers", "shutdown_timeout", "health")
-
-
-def folder_problem(path: Path) -> str | None:
-    """What keeps `path` from being used as a folder, or None when it is one."""
-    if path.is_dir():
-        try:  # listed (read permission), and an entry looked at (search permission)
-            with os.scandir(path) as entries:
-                for entry in entries:
-                    entry.stat(follow_symlinks=False)
-                    break
-        except OSError as exc:  # its files could not be listed, nor loaded
-            return f"cannot be read ({exc.strerror or exc})"
-        return None
-    return "is a file, not a folder" if path.exists() else "no such folder"
 
 
 def _check_handlers(settings: Settings, given: bool, config_file: Path | None) -> None:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 from typer.core import TyperGroup
 
+from .._places import folder_problem
 from .._runtime.backplane_url import BackplaneError, RedisMissing, check_backplane, from_folder
-from .._runtime.config import ConfigError, OptionError, build_settings, folder_problem
+from .._runtime.config import ConfigError, OptionError, build_settings
 from .app import app
 from .command_end import ends_past_threads
 from .serve import given_settings

@@ -27,13 +27,13 @@ from pathlib import Path
 
 import typer
 
+from .._places import folder_problem
 from .._project.tsconfig import include_types_file, inclusion
 from .._project.vite_files import find_vite_config
 from .._runtime.config import (
     ConfigError,
     file_problem,
     find_config,
-    folder_problem,
     load_config,
 )
 from .._runtime.events import shown

@@ -94,16 +94,14 @@ def _entry(root: Path, folder: Path) -> str:
     return name if folder.is_symlink() else name + "/"
 
 
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=30)
+
+
 def in_work_tree(root: Path) -> bool:
     """Whether git is installed and `root` is in one of its work trees."""
     try:
-        done = subprocess.run(
-            ["git", "rev-parse", "--is-inside-work-tree"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        done = _git(root, "rev-parse", "--is-inside-work-tree")
     except (OSError, subprocess.TimeoutExpired):  # no git: the .gitignore is read instead
         return False
     return done.returncode == 0 and done.stdout.strip() == "true"
@@ -111,25 +109,12 @@ def in_work_tree(root: Path) -> bool:
 
 def git_tracks(root: Path, name: str) -> bool:
     """Whether git's index has the file `name` of `root`."""
-    done = subprocess.run(
-        ["git", "ls-files", "--error-unmatch", "--", name],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    return done.returncode == 0
+    return _git(root, "ls-files", "--error-unmatch", "--", name).returncode == 0
 
 
 def git_ignores(root: Path, entry: str) -> bool:
     """Whether git ignores the .gitignore `entry` of `root` (a folder's ends with /)."""
-    done = subprocess.run(
-        ["git", "check-ignore", "-q", "--", entry],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = _git(root, "check-ignore", "-q", "--", entry)
     if done.returncode not in (0, 1):
         line = (done.stderr.strip().splitlines() or ["no message"])[0]
         raise CannotInit(f"git check-ignore {entry} failed in {root}: {line}")

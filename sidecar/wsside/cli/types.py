@@ -18,7 +18,8 @@ from typing import Any
 
 import typer
 
-from .._runtime.config import ConfigError, OptionError, build_settings, folder_problem
+from .._places import folder_problem
+from .._runtime.config import ConfigError, OptionError, build_settings
 from .._runtime.events import error_place, subscribe, unsubscribe
 from .._runtime.registry import Registry
 from .._runtime.typescript import FILE_NAME, render
